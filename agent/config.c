@@ -1,0 +1,612 @@
+/* config.c: parses connector/worker configuration and validates it the way Kafka Connect's ConfigDef
+ * would: every bad value is reported with its key, the value and the allowed values. */
+#include "agent/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/log.h"
+#include "agent/version.h"
+
+static char *xstrdup(const char *s)
+{
+    char *p = strdup(s ? s : "");
+    if (!p)
+        abort();
+    return p;
+}
+
+void cfg_map_free(cfg_map_t *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->kv[i].key);
+        free(m->kv[i].value);
+    }
+    free(m->kv);
+    memset(m, 0, sizeof *m);
+}
+
+void cfg_map_set(cfg_map_t *m, const char *key, const char *value)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (strcmp(m->kv[i].key, key) == 0) {
+            free(m->kv[i].value);
+            m->kv[i].value = xstrdup(value);
+            return;
+        }
+    }
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 32;
+        m->kv = realloc(m->kv, m->cap * sizeof *m->kv);
+        if (!m->kv)
+            abort();
+    }
+    m->kv[m->n].key = xstrdup(key);
+    m->kv[m->n].value = xstrdup(value);
+    m->n++;
+}
+
+const char *cfg_get(const cfg_map_t *m, const char *key)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->kv[i].key, key) == 0)
+            return m->kv[i].value;
+    return NULL;
+}
+
+bool cfg_is_secret(const char *key)
+{
+    return strstr(key, "password") || strstr(key, "sasl.jaas") || strstr(key, "basic.auth.user.info") ||
+           strstr(key, "secret") || strstr(key, "credentials") || strstr(key, "ssl.key");
+}
+
+/* Java .properties: key=value, key: value or key value; # and ! comments; \ continuation and escapes. */
+int cfg_parse_properties(const char *text, cfg_map_t *m, char *err, size_t errlen)
+{
+    const char *p = text;
+    int lineno = 0;
+    while (*p) {
+        lineno++;
+        /* gather a logical line with continuations */
+        char *line = NULL;
+        size_t len = 0;
+        for (;;) {
+            const char *e = strchr(p, '\n');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            if (n && p[n - 1] == '\r')
+                n--;
+            const char *s = p;
+            if (line)
+                while (n && (*s == ' ' || *s == '\t')) { s++; n--; }
+            size_t bs = 0;
+            while (bs < n && s[n - 1 - bs] == '\\')
+                bs++;
+            bool cont = bs % 2 == 1;
+            line = realloc(line, len + n + 1);
+            if (!line)
+                abort();
+            memcpy(line + len, s, cont ? n - 1 : n);
+            len += cont ? n - 1 : n;
+            line[len] = '\0';
+            p = e ? e + 1 : p + strlen(p);
+            if (!cont || !*p)
+                break;
+            lineno++;
+        }
+        char *s = line;
+        while (*s == ' ' || *s == '\t' || *s == '\f')
+            s++;
+        if (!*s || *s == '#' || *s == '!') {
+            free(line);
+            continue;
+        }
+        char key[1024], val[8192];
+        size_t k = 0, v = 0;
+        while (*s && *s != '=' && *s != ':' && *s != ' ' && *s != '\t' && k < sizeof key - 1) {
+            if (*s == '\\' && s[1])
+                s++;
+            key[k++] = *s++;
+        }
+        key[k] = '\0';
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (*s == '=' || *s == ':')
+            s++;
+        while (*s == ' ' || *s == '\t')
+            s++;
+        while (*s && v < sizeof val - 1) {
+            if (*s == '\\' && s[1]) {
+                s++;
+                char c = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s == 'r' ? '\r' : *s;
+                val[v++] = c;
+                s++;
+                continue;
+            }
+            val[v++] = *s++;
+        }
+        val[v] = '\0';
+        while (v && (val[v - 1] == ' ' || val[v - 1] == '\t'))
+            val[--v] = '\0';
+        if (!k) {
+            snprintf(err, errlen, "line %d: missing key before '='", lineno);
+            free(line);
+            return -1;
+        }
+        cfg_map_set(m, key, val);
+        free(line);
+    }
+    return 0;
+}
+
+static int json_object_to_map(json_t *obj, cfg_map_t *m, char *err, size_t errlen)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach(obj, key, val) {
+        char tmp[64];
+        const char *s;
+        if (json_is_string(val))
+            s = json_string_value(val);
+        else if (json_is_integer(val))
+            snprintf(tmp, sizeof tmp, "%lld", (long long)json_integer_value(val)), s = tmp;
+        else if (json_is_real(val))
+            snprintf(tmp, sizeof tmp, "%g", json_real_value(val)), s = tmp;
+        else if (json_is_boolean(val))
+            s = json_is_true(val) ? "true" : "false";
+        else if (json_is_null(val))
+            continue;
+        else {
+            snprintf(err, errlen, "config key \"%s\" has a JSON %s value; give it as a string", key,
+                     json_is_object(val) ? "object" : "array");
+            return -1;
+        }
+        cfg_map_set(m, key, s);
+    }
+    return 0;
+}
+
+int cfg_parse_json(const char *text, cfg_map_t *m, char *err, size_t errlen)
+{
+    json_error_t je;
+    json_t *root = json_loads(text, 0, &je);
+    int rc = -1;
+    if (!root) {
+        snprintf(err, errlen, "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
+        return -1;
+    }
+    if (!json_is_object(root)) {
+        snprintf(err, errlen, "connector JSON must be an object: {\"name\":…,\"config\":{…}} or a flat map of keys");
+        goto out;
+    }
+    json_t *config = json_object_get(root, "config");
+    if (config && json_is_object(config)) {
+        json_t *name = json_object_get(root, "name");
+        if (name && json_is_string(name))
+            cfg_map_set(m, "name", json_string_value(name));
+        rc = json_object_to_map(config, m, err, errlen);
+    } else {
+        rc = json_object_to_map(root, m, err, errlen);
+    }
+out:
+    json_decref(root);
+    return rc;
+}
+
+int cfg_load_file(const char *path, cfg_map_t *m, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            text = realloc(text, cap);
+            if (!text)
+                abort();
+        }
+        memcpy(text + len, chunk, n);
+        len += n;
+    }
+    fclose(f);
+    if (!text) {
+        snprintf(err, errlen, "config file %s is empty", path);
+        return -1;
+    }
+    text[len] = '\0';
+    const char *s = text;
+    while (isspace((unsigned char)*s))
+        s++;
+    char sub[1024];
+    int rc;
+    size_t pl = strlen(path);
+    if (*s == '{' || (pl > 5 && strcmp(path + pl - 5, ".json") == 0))
+        rc = cfg_parse_json(text, m, sub, sizeof sub);
+    else
+        rc = cfg_parse_properties(text, m, sub, sizeof sub);
+    free(text);
+    if (rc < 0)
+        snprintf(err, errlen, "%s: %s", path, sub);
+    return rc;
+}
+
+/* ---- typed connector configuration ------------------------------------------------------ */
+
+static const char *known_keys[] = {
+    "name", "connector.class", "tasks.max", "database.hostname", "database.port", "database.user",
+    "database.password", "database.dbname", "database.sslmode", "database.sslcert", "database.sslkey",
+    "database.sslpassword", "database.sslrootcert", "database.sslfactory", "database.tcpKeepAlive",
+    "database.initial.statements", "database.server.name", "topic.prefix", "topic.delimiter", "plugin.name",
+    "slot.name", "slot.drop.on.stop", "slot.failover", "slot.stream.params", "slot.max.retries",
+    "slot.retry.delay.ms", "publication.name", "publication.autocreate.mode", "schema.include.list",
+    "schema.exclude.list", "table.include.list", "table.exclude.list", "column.include.list",
+    "column.exclude.list", "message.key.columns", "message.prefix.include.list", "message.prefix.exclude.list",
+    "snapshot.mode", "snapshot.max.threads", "snapshot.fetch.size", "snapshot.lock.timeout.ms",
+    "snapshot.select.statement.overrides", "snapshot.include.collection.list", "snapshot.delay.ms",
+    "heartbeat.interval.ms", "heartbeat.action.query", "heartbeat.topics.prefix", "tombstones.on.delete",
+    "provide.transaction.metadata", "skipped.operations", "max.batch.size", "max.queue.size",
+    "max.queue.size.in.bytes", "poll.interval.ms", "status.update.interval.ms", "signal.data.collection",
+    "signal.enabled.channels", "incremental.snapshot.chunk.size", "unavailable.value.placeholder",
+    "decimal.handling.mode", "time.precision.mode", "binary.handling.mode", "interval.handling.mode",
+    "hstore.handling.mode", "money.fraction.digits", "include.unknown.datatypes", "key.converter",
+    "value.converter", "header.converter", "xmin.fetch.interval.ms", "schema.name.adjustment.mode",
+    "field.name.adjustment.mode", "event.processing.failure.handling.mode", "extended.headers.enabled",
+    "include.schema.comments", "errors.max.retries", "errors.retry.delay.initial.ms",
+    "errors.retry.delay.max.ms", "errors.tolerance", "errors.log.enable", "errors.log.include.messages",
+    "retriable.restart.connector.wait.ms", "lsn.flush.mode", "flush.lsn.source", "column.propagate.source.type",
+    "datatype.propagate.source.type", "converters", "custom.metric.tags", "notification.enabled.channels",
+    NULL
+};
+static const char *known_prefixes[] = {
+    "key.converter.", "value.converter.", "header.converter.", "transforms", "predicates", "errors.",
+    "producer.override.", "consumer.override.", "database.ssl", "topic.creation.", "column.mask.",
+    "column.truncate.", "walcast.", "offsets.", "signal.", "incremental.snapshot.", "notification.", NULL
+};
+
+static bool key_known(const char *k)
+{
+    for (int i = 0; known_keys[i]; i++)
+        if (strcmp(known_keys[i], k) == 0)
+            return true;
+    for (int i = 0; known_prefixes[i]; i++)
+        if (strncmp(known_prefixes[i], k, strlen(known_prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+static const char *get_or(const cfg_map_t *m, const char *k, const char *def)
+{
+    const char *v = cfg_get(m, k);
+    return v && *v ? v : def;
+}
+
+static int parse_enum(const cfg_map_t *m, const char *key, const char *def, const char *const *allowed,
+                      int *out, char *err, size_t errlen)
+{
+    const char *v = get_or(m, key, def);
+    char list[512] = "";
+    for (int i = 0; allowed[i]; i++) {
+        if (strcasecmp(allowed[i], v) == 0) {
+            *out = i;
+            return 0;
+        }
+        if (i)
+            strncat(list, ", ", sizeof list - strlen(list) - 1);
+        strncat(list, allowed[i], sizeof list - strlen(list) - 1);
+    }
+    snprintf(err, errlen, "invalid value '%s' for %s; allowed values: %s", v, key, list);
+    return -1;
+}
+
+static int parse_bool(const cfg_map_t *m, const char *key, bool def, bool *out, char *err, size_t errlen)
+{
+    const char *v = cfg_get(m, key);
+    if (!v || !*v) {
+        *out = def;
+        return 0;
+    }
+    if (strcasecmp(v, "true") == 0) { *out = true; return 0; }
+    if (strcasecmp(v, "false") == 0) { *out = false; return 0; }
+    snprintf(err, errlen, "invalid value '%s' for %s; allowed values: true, false", v, key);
+    return -1;
+}
+
+static int parse_int(const cfg_map_t *m, const char *key, int def, int min, int *out, char *err, size_t errlen)
+{
+    const char *v = cfg_get(m, key);
+    if (!v || !*v) {
+        *out = def;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long r = strtol(v, &end, 10);
+    if (errno || *end || r < min || r > 2147483647L) {
+        snprintf(err, errlen, "invalid value '%s' for %s; expected an integer >= %d", v, key, min);
+        return -1;
+    }
+    *out = (int)r;
+    return 0;
+}
+
+static char *dup_get(const cfg_map_t *m, const char *k, const char *def)
+{
+    const char *v = get_or(m, k, def);
+    return v ? xstrdup(v) : NULL;
+}
+
+void cfg_connector_free(conn_config_t *c)
+{
+    free(c->name); free(c->host); free(c->port); free(c->user); free(c->password); free(c->dbname);
+    free(c->topic_prefix); free(c->topic_delimiter); free(c->slot_name); free(c->publication_name);
+    free(c->snapshot_mode); free(c->heartbeat_action_query); free(c->placeholder);
+    cfg_map_free(&c->libpq);
+    flt_free(&c->filters);
+    memset(c, 0, sizeof *c);
+}
+
+/* column.mask.with.N.chars / column.truncate.to.N.chars / column.mask.hash.v2.ALG.with.salt.SALT */
+static int parse_column_rules(const cfg_map_t *m, conn_config_t *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        const char *k = m->kv[i].key, *v = m->kv[i].value;
+        int n;
+        char tail[16];
+        if (sscanf(k, "column.mask.with.%d.%15s", &n, tail) == 2 && strcmp(tail, "chars") == 0) {
+            if (n < 0) {
+                snprintf(err, errlen, "%s: the character count must be >= 0", k);
+                return -1;
+            }
+            if (flt_add_mask(&c->filters, n, v, k, err, errlen) < 0)
+                return -1;
+        } else if (sscanf(k, "column.truncate.to.%d.%15s", &n, tail) == 2 && strcmp(tail, "chars") == 0) {
+            if (n < 0) {
+                snprintf(err, errlen, "%s: the character count must be >= 0", k);
+                return -1;
+            }
+            if (flt_add_truncate(&c->filters, n, v, k, err, errlen) < 0)
+                return -1;
+        } else if (strncmp(k, "column.mask.hash.", 17) == 0) {
+            const char *rest = k + 17;
+            bool v2 = strncmp(rest, "v2.", 3) == 0;
+            if (v2)
+                rest += 3;
+            const char *ws = strstr(rest, ".with.salt.");
+            if (!ws) {
+                snprintf(err, errlen, "%s: expected column.mask.hash.v2.<algorithm>.with.salt.<salt>", k);
+                return -1;
+            }
+            if (!v2) {
+                snprintf(err, errlen, "%s: hashing v1 depends on Java object serialisation and is not supported; use column.mask.hash.v2.%.*s.with.salt.%s",
+                         k, (int)(ws - rest), rest, ws + 11);
+                return -1;
+            }
+            char alg[64];
+            snprintf(alg, sizeof alg, "%.*s", (int)(ws - rest), rest);
+            if (flt_add_hash(&c->filters, alg, ws + 11, v, k, err, errlen) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    flt_init(&c->filters);
+    pgt_opts_default(&c->evt.types);
+    int e;
+
+    for (size_t i = 0; i < m->n; i++)
+        if (!key_known(m->kv[i].key))
+            log_warn("unknown configuration key, ignored", "key=%s", m->kv[i].key);
+
+    const char *cls = cfg_get(m, "connector.class");
+    if (cls && strcmp(cls, "io.debezium.connector.postgresql.PostgresConnector") != 0) {
+        snprintf(err, errlen, "invalid value '%s' for connector.class; walcast runs io.debezium.connector.postgresql.PostgresConnector", cls);
+        goto fail;
+    }
+    static const char *required[] = { "name", "database.hostname", "database.user", "database.dbname", "topic.prefix", NULL };
+    for (int i = 0; required[i]; i++) {
+        const char *v = cfg_get(m, required[i]);
+        if (!v || !*v) {
+            snprintf(err, errlen, "missing required configuration key %s", required[i]);
+            goto fail;
+        }
+    }
+    const char *plugin = get_or(m, "plugin.name", "pgoutput");
+    if (strcmp(plugin, "pgoutput") != 0) {
+        snprintf(err, errlen, "invalid value '%s' for plugin.name; walcast supports only pgoutput (built into PostgreSQL 10+), not decoderbufs or wal2json", plugin);
+        goto fail;
+    }
+    c->name = dup_get(m, "name", NULL);
+    c->host = dup_get(m, "database.hostname", NULL);
+    c->port = dup_get(m, "database.port", "5432");
+    c->user = dup_get(m, "database.user", NULL);
+    c->password = dup_get(m, "database.password", "");
+    c->dbname = dup_get(m, "database.dbname", NULL);
+    {
+        char *end;
+        long port = strtol(c->port, &end, 10);
+        if (*end || port < 1 || port > 65535) {
+            snprintf(err, errlen, "invalid value '%s' for database.port; expected 1-65535", c->port);
+            goto fail;
+        }
+    }
+    static const char *sslmodes[] = { "disable", "allow", "prefer", "require", "verify-ca", "verify-full", NULL };
+    if (parse_enum(m, "database.sslmode", "prefer", sslmodes, &e, err, errlen) < 0)
+        goto fail;
+    cfg_map_set(&c->libpq, "sslmode", sslmodes[e]);
+    static const char *sslkeys[][2] = { { "database.sslcert", "sslcert" }, { "database.sslkey", "sslkey" },
+                                        { "database.sslrootcert", "sslrootcert" }, { "database.sslpassword", "sslpassword" } };
+    for (size_t i = 0; i < sizeof sslkeys / sizeof sslkeys[0]; i++)
+        if (cfg_get(m, sslkeys[i][0]))
+            cfg_map_set(&c->libpq, sslkeys[i][1], cfg_get(m, sslkeys[i][0]));
+
+    c->topic_prefix = dup_get(m, "topic.prefix", NULL);
+    for (const char *p = c->topic_prefix; *p; p++) {
+        if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '_' || *p == '-')) {
+            snprintf(err, errlen, "invalid value '%s' for topic.prefix; use only letters, digits, '.', '_' and '-'", c->topic_prefix);
+            goto fail;
+        }
+    }
+    c->topic_delimiter = dup_get(m, "topic.delimiter", ".");
+    c->slot_name = dup_get(m, "slot.name", "debezium");
+    for (const char *p = c->slot_name; *p; p++) {
+        if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_')) {
+            snprintf(err, errlen, "invalid value '%s' for slot.name; PostgreSQL slot names use only lower-case letters, digits and '_'", c->slot_name);
+            goto fail;
+        }
+    }
+    c->publication_name = dup_get(m, "publication.name", "dbz_publication");
+    static const char *pubmodes[] = { "all_tables", "filtered", "disabled", "no_tables", NULL };
+    if (parse_enum(m, "publication.autocreate.mode", "all_tables", pubmodes, &e, err, errlen) < 0)
+        goto fail;
+    c->pub_mode = (cfg_pubmode_t)e;
+    if (parse_bool(m, "slot.drop.on.stop", false, &c->slot_drop_on_stop, err, errlen) < 0)
+        goto fail;
+    static const char *snapmodes[] = { "initial", "always", "initial_only", "no_data", "never", "when_needed", "configuration_based", "custom", NULL };
+    if (parse_enum(m, "snapshot.mode", "initial", snapmodes, &e, err, errlen) < 0)
+        goto fail;
+    c->snapshot_mode = xstrdup(snapmodes[e]);
+    if (parse_int(m, "status.update.interval.ms", 10000, 1, &c->status_interval_ms, err, errlen) < 0 ||
+        parse_int(m, "heartbeat.interval.ms", 0, 0, &c->heartbeat_interval_ms, err, errlen) < 0 ||
+        parse_int(m, "max.queue.size", 8192, 1, &c->max_queue_size, err, errlen) < 0 ||
+        parse_int(m, "max.batch.size", 2048, 1, &c->max_batch_size, err, errlen) < 0)
+        goto fail;
+    c->heartbeat_action_query = cfg_get(m, "heartbeat.action.query") ? dup_get(m, "heartbeat.action.query", NULL) : NULL;
+    if (parse_bool(m, "provide.transaction.metadata", false, &c->provide_tx_metadata, err, errlen) < 0)
+        goto fail;
+
+    /* converters */
+    static const char *convs[] = { "org.apache.kafka.connect.json.JsonConverter", NULL };
+    const char *ck[2] = { "key.converter", "value.converter" };
+    for (int i = 0; i < 2; i++) {
+        const char *v = cfg_get(m, ck[i]);
+        if (v && strcmp(v, convs[0]) != 0) {
+            if (strcmp(v, "io.confluent.connect.avro.AvroConverter") == 0)
+                snprintf(err, errlen, "%s=%s is not supported yet; use org.apache.kafka.connect.json.JsonConverter", ck[i], v);
+            else
+                snprintf(err, errlen, "invalid value '%s' for %s; allowed values: org.apache.kafka.connect.json.JsonConverter", v, ck[i]);
+            goto fail;
+        }
+    }
+    if (parse_bool(m, "key.converter.schemas.enable", true, &c->evt.key_schemas, err, errlen) < 0 ||
+        parse_bool(m, "value.converter.schemas.enable", true, &c->evt.value_schemas, err, errlen) < 0 ||
+        parse_bool(m, "tombstones.on.delete", true, &c->evt.tombstones, err, errlen) < 0 ||
+        parse_bool(m, "extended.headers.enabled", true, &c->evt.extended_headers, err, errlen) < 0 ||
+        parse_bool(m, "include.unknown.datatypes", false, &c->evt.types.include_unknown, err, errlen) < 0)
+        goto fail;
+
+    static const char *decmodes[] = { "precise", "double", "string", NULL };
+    static const char *timemodes[] = { "adaptive", "adaptive_time_microseconds", "connect", NULL };
+    static const char *binmodes[] = { "bytes", "base64", "base64-url-safe", "hex", NULL };
+    static const char *ivmodes[] = { "numeric", "string", NULL };
+    static const char *hsmodes[] = { "json", "map", NULL };
+    if (parse_enum(m, "decimal.handling.mode", "precise", decmodes, &e, err, errlen) < 0) goto fail;
+    c->evt.types.decimal = (pgt_decimal_mode_t)e;
+    if (parse_enum(m, "time.precision.mode", "adaptive", timemodes, &e, err, errlen) < 0) goto fail;
+    c->evt.types.time = (pgt_time_mode_t)e;
+    if (parse_enum(m, "binary.handling.mode", "bytes", binmodes, &e, err, errlen) < 0) goto fail;
+    c->evt.types.binary = (pgt_binary_mode_t)e;
+    if (parse_enum(m, "interval.handling.mode", "numeric", ivmodes, &e, err, errlen) < 0) goto fail;
+    c->evt.types.interval = (pgt_interval_mode_t)e;
+    if (parse_enum(m, "hstore.handling.mode", "json", hsmodes, &e, err, errlen) < 0) goto fail;
+    c->evt.types.hstore = (pgt_hstore_mode_t)e;
+    if (parse_int(m, "money.fraction.digits", 2, 0, &c->evt.types.money_fraction_digits, err, errlen) < 0)
+        goto fail;
+
+    /* skipped.operations: comma list of c,u,d,t or none; default t */
+    {
+        const char *v = get_or(m, "skipped.operations", "t");
+        unsigned ops = 0;
+        char tmp[64];
+        snprintf(tmp, sizeof tmp, "%s", v);
+        for (char *tok = strtok(tmp, ", "); tok; tok = strtok(NULL, ", ")) {
+            if (!strcmp(tok, "c")) ops |= EVT_OP_C;
+            else if (!strcmp(tok, "u")) ops |= EVT_OP_U;
+            else if (!strcmp(tok, "d")) ops |= EVT_OP_D;
+            else if (!strcmp(tok, "t")) ops |= EVT_OP_T;
+            else if (!strcmp(tok, "none")) ops = 0;
+            else {
+                snprintf(err, errlen, "invalid value '%s' for skipped.operations; allowed: a comma-separated list of c, u, d, t, or none", v);
+                goto fail;
+            }
+        }
+        c->evt.skipped_ops = ops;
+    }
+
+    /* filters */
+    static const char *lists[][2] = { { "schema.include.list", "schema.exclude.list" },
+                                      { "table.include.list", "table.exclude.list" },
+                                      { "column.include.list", "column.exclude.list" },
+                                      { "message.prefix.include.list", "message.prefix.exclude.list" } };
+    flt_list_t *targets[][2] = { { &c->filters.schema_inc, &c->filters.schema_exc },
+                                 { &c->filters.table_inc, &c->filters.table_exc },
+                                 { &c->filters.col_inc, &c->filters.col_exc },
+                                 { &c->filters.msg_inc, &c->filters.msg_exc } };
+    for (int i = 0; i < 4; i++) {
+        if (cfg_get(m, lists[i][0]) && cfg_get(m, lists[i][1])) {
+            snprintf(err, errlen, "%s and %s cannot both be set; use one of them", lists[i][0], lists[i][1]);
+            goto fail;
+        }
+        for (int j = 0; j < 2; j++)
+            if (flt_list_compile(targets[i][j], cfg_get(m, lists[i][j]), lists[i][j], err, errlen) < 0)
+                goto fail;
+    }
+    if (cfg_get(m, "message.key.columns") &&
+        flt_set_key_columns(&c->filters, cfg_get(m, "message.key.columns"), err, errlen) < 0)
+        goto fail;
+    if (parse_column_rules(m, c, err, errlen) < 0)
+        goto fail;
+
+    c->placeholder = dup_get(m, "unavailable.value.placeholder", "__debezium_unavailable_value");
+    c->evt.connector_name = c->name;
+    c->evt.prefix = c->topic_prefix;
+    c->evt.delimiter = c->topic_delimiter;
+    c->evt.dbname = c->dbname;
+    c->evt.placeholder = c->placeholder;
+    c->evt.version = "walcast-" WALCAST_VERSION;
+    c->evt.filters = &c->filters;
+    return 0;
+fail:
+    cfg_connector_free(c);
+    return -1;
+}
+
+int cfg_worker_parse(const cfg_map_t *m, worker_config_t *w, char *err, size_t errlen)
+{
+    memset(w, 0, sizeof *w);
+    w->bootstrap_servers = xstrdup(get_or(m, "bootstrap.servers", "embedded"));
+    w->offset_topic = xstrdup(get_or(m, "offset.storage.topic", "connect-offsets"));
+    for (size_t i = 0; i < m->n; i++) {
+        const char *k = m->kv[i].key;
+        if (strncmp(k, "producer.", 9) == 0)
+            cfg_map_set(&w->producer, k + 9, m->kv[i].value);
+        else if (strcmp(k, "bootstrap.servers") && strcmp(k, "offset.storage.topic") &&
+                 strncmp(k, "key.converter", 13) && strncmp(k, "value.converter", 15) &&
+                 strncmp(k, "offset.", 7) && strncmp(k, "rest.", 5) && strcmp(k, "plugin.path") &&
+                 strncmp(k, "walcast.", 8))
+            log_warn("unknown worker configuration key, ignored", "key=%s", k);
+    }
+    (void)err;
+    (void)errlen;
+    return 0;
+}
+
+void cfg_worker_free(worker_config_t *w)
+{
+    free(w->bootstrap_servers);
+    free(w->offset_topic);
+    cfg_map_free(&w->producer);
+    memset(w, 0, sizeof *w);
+}

@@ -1,0 +1,70 @@
+/* config.h: connector and worker configuration: .properties and JSON files (REST body or flat map),
+ * Debezium's keys with their defaults, validated with errors that name key, value and what is allowed. */
+#ifndef WALCAST_CONFIG_H
+#define WALCAST_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "decoder/event.h"
+#include "decoder/filter.h"
+#include "decoder/pgtypes.h"
+
+typedef struct cfg_kv {
+    char *key;
+    char *value;
+} cfg_kv_t;
+
+typedef struct cfg_map {
+    cfg_kv_t *kv;
+    size_t n, cap;
+} cfg_map_t;
+
+void cfg_map_free(cfg_map_t *m);
+void cfg_map_set(cfg_map_t *m, const char *key, const char *value);
+const char *cfg_get(const cfg_map_t *m, const char *key);
+/* Reads a .properties or .json file; a REST-style {"name":…,"config":{…}} body puts name in "name". */
+int cfg_load_file(const char *path, cfg_map_t *m, char *err, size_t errlen);
+int cfg_parse_properties(const char *text, cfg_map_t *m, char *err, size_t errlen);
+int cfg_parse_json(const char *text, cfg_map_t *m, char *err, size_t errlen);
+/* True for keys whose values are secrets (passwords, SASL, registry credentials). */
+bool cfg_is_secret(const char *key);
+
+typedef enum { PUB_ALL_TABLES, PUB_FILTERED, PUB_DISABLED, PUB_NO_TABLES } cfg_pubmode_t;
+
+typedef struct conn_config {
+    char *name;
+    char *host, *port, *user, *password, *dbname;
+    cfg_map_t libpq;              /* extra libpq keywords: sslmode, sslrootcert, ... */
+    char *topic_prefix;
+    char *topic_delimiter;
+    char *slot_name;
+    char *publication_name;
+    cfg_pubmode_t pub_mode;
+    bool slot_drop_on_stop;
+    char *snapshot_mode;
+    int status_interval_ms;
+    int heartbeat_interval_ms;
+    char *heartbeat_action_query;
+    int max_queue_size;
+    int max_batch_size;
+    bool provide_tx_metadata;
+    evt_config_t evt;             /* strings point into this struct's fields */
+    flt_filters_t filters;
+    char *placeholder;
+} conn_config_t;
+
+/* Validates and fills c from the map; unknown keys are logged as warnings. */
+int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t errlen);
+void cfg_connector_free(conn_config_t *c);
+
+typedef struct worker_config {
+    char *bootstrap_servers;      /* "embedded" = in-process mock cluster */
+    char *offset_topic;
+    cfg_map_t producer;           /* producer.* overrides, prefix stripped */
+} worker_config_t;
+
+int cfg_worker_parse(const cfg_map_t *m, worker_config_t *w, char *err, size_t errlen);
+void cfg_worker_free(worker_config_t *w);
+
+#endif

@@ -1,0 +1,48 @@
+/* log.c: logfmt lines on stderr; a mutex keeps lines from different threads whole. */
+#include "agent/log.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static log_level_t min_level = LOG_INFO;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void log_set_level(log_level_t l) { min_level = l; }
+
+void log_msg(log_level_t l, const char *msg, const char *kvfmt, ...)
+{
+    static const char *names[] = { "debug", "info", "warn", "error", "fatal" };
+    if (l < min_level)
+        return;
+    char line[4096];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    int n = snprintf(line, sizeof line, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=\"",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000, names[l]);
+    for (const char *p = msg; *p && n < (int)sizeof line - 8; p++) {
+        if (*p == '"' || *p == '\\')
+            line[n++] = '\\';
+        line[n++] = *p == '\n' ? ' ' : *p;
+    }
+    line[n++] = '"';
+    if (kvfmt && *kvfmt && n < (int)sizeof line - 2) {
+        line[n++] = ' ';
+        va_list ap;
+        va_start(ap, kvfmt);
+        int k = vsnprintf(line + n, sizeof line - (size_t)n - 1, kvfmt, ap);
+        va_end(ap);
+        if (k > 0)
+            n += k < (int)(sizeof line - (size_t)n - 1) ? k : (int)(sizeof line - (size_t)n - 2);
+    }
+    line[n++] = '\n';
+    pthread_mutex_lock(&log_lock);
+    fwrite(line, 1, (size_t)n, stderr);
+    fflush(stderr);
+    pthread_mutex_unlock(&log_lock);
+}

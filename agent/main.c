@@ -1,0 +1,161 @@
+/* main.c: the walcast command line: `run` (Kafka Connect standalone style), `kafka` (standalone
+ * embedded Kafka), `version`. Signal handlers only set a flag; each connector runs in its own thread. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/config.h"
+#include "agent/connector.h"
+#include "agent/log.h"
+#include "agent/publisher.h"
+
+#include "agent/version.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "walcast %s: PostgreSQL change data capture, Debezium-compatible, to Kafka\n"
+            "\n"
+            "usage:\n"
+            "  walcast run [--worker FILE] CONNECTOR_FILE...   stream each connector (.properties or .json)\n"
+            "  walcast kafka [--brokers N] [--partitions N] [--topic NAME]...\n"
+            "                                                 standalone embedded Kafka (librdkafka mock cluster);\n"
+            "                                                 prints bootstrap.servers=HOST:PORT first\n"
+            "  walcast version\n"
+            "  walcast --help\n"
+            "\n"
+            "Worker keys: bootstrap.servers (default: embedded, an in-memory Kafka started in this process),\n"
+            "offset.storage.topic, producer.* (librdkafka settings). Set WALCAST_LOG=debug for more detail.\n",
+            WALCAST_VERSION);
+}
+
+typedef struct job {
+    conn_config_t cfg;
+    worker_config_t *w;
+    pthread_t thread;
+    int rc;
+} job_t;
+
+static void *job_main(void *arg)
+{
+    job_t *j = arg;
+    j->rc = conn_run(&j->cfg, j->w, &stop_flag);
+    /* one failed connector stops the process, like a standalone worker with a failed task */
+    if (j->rc != 0)
+        stop_flag = 1;
+    return NULL;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    const char *worker_file = NULL;
+    const char *files[64];
+    int nfiles = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--worker") && i + 1 < argc)
+            worker_file = argv[++i];
+        else if (argv[i][0] == '-') {
+            fprintf(stderr, "walcast run: unknown option %s\n", argv[i]);
+            return 2;
+        } else if (nfiles < 64)
+            files[nfiles++] = argv[i];
+    }
+    if (!nfiles) {
+        fprintf(stderr, "walcast run: give at least one connector file (.properties or .json)\n");
+        return 2;
+    }
+    char err[1024];
+    int rc = 1;
+    cfg_map_t wm = { 0 };
+    worker_config_t w = { 0 };
+    job_t *jobs = calloc((size_t)nfiles, sizeof *jobs);
+    int njobs = 0;
+    void *mock = NULL;
+    if (worker_file && cfg_load_file(worker_file, &wm, err, sizeof err) < 0) {
+        log_msg(LOG_FATAL, "invalid worker configuration", "error=\"%s\"", err);
+        goto out;
+    }
+    cfg_worker_parse(&wm, &w, err, sizeof err);
+    for (int i = 0; i < nfiles; i++) {
+        cfg_map_t m = { 0 };
+        if (cfg_load_file(files[i], &m, err, sizeof err) < 0 ||
+            cfg_connector_parse(&m, &jobs[i].cfg, err, sizeof err) < 0) {
+            log_msg(LOG_FATAL, "invalid connector configuration", "file=%s error=\"%s\"", files[i], err);
+            cfg_map_free(&m);
+            njobs = i;
+            goto out;
+        }
+        cfg_map_free(&m);
+        jobs[i].w = &w;
+        njobs = i + 1;
+    }
+    if (!strcmp(w.bootstrap_servers, "embedded")) {
+        char *bs = NULL;
+        mock = pub_mock_start(1, &bs, err, sizeof err);
+        if (!mock) {
+            log_msg(LOG_FATAL, "cannot start the embedded Kafka", "error=\"%s\"", err);
+            goto out;
+        }
+        printf("bootstrap.servers=%s\n", bs);
+        fflush(stdout);
+        log_info("embedded Kafka started (in memory, not durable; point bootstrap.servers at a real Kafka for production)",
+                 "bootstrap.servers=%s", bs);
+        free(w.bootstrap_servers);
+        w.bootstrap_servers = bs;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    for (int i = 0; i < njobs; i++)
+        pthread_create(&jobs[i].thread, NULL, job_main, &jobs[i]);
+    rc = 0;
+    for (int i = 0; i < njobs; i++) {
+        pthread_join(jobs[i].thread, NULL);
+        if (jobs[i].rc)
+            rc = 1;
+    }
+    log_info("walcast stopped", "exit_code=%d", rc);
+out:
+    for (int i = 0; i < njobs; i++)
+        cfg_connector_free(&jobs[i].cfg);
+    free(jobs);
+    pub_mock_stop(mock);
+    cfg_worker_free(&w);
+    cfg_map_free(&wm);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *lvl = getenv("WALCAST_LOG");
+    if (lvl && !strcmp(lvl, "debug"))
+        log_set_level(LOG_DEBUG);
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+        printf("walcast %s\n", WALCAST_VERSION);
+        return 0;
+    }
+    if (!strcmp(argv[1], "run"))
+        return cmd_run(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "kafka"))
+        return pub_mock_main(argc - 2, argv + 2);
+    fprintf(stderr, "walcast: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

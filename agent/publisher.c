@@ -1,0 +1,267 @@
+/* publisher.c: librdkafka producer wrapper. QUEUE_FULL is handled by polling, never by dropping;
+ * the embedded mode keeps a mock cluster alive on its own rd_kafka_t handle. */
+#include "agent/publisher.h"
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/log.h"
+
+typedef struct topic_slot {
+    char *name;
+    rd_kafka_topic_t *rkt;
+} topic_slot_t;
+
+struct pub {
+    rd_kafka_t *rk;
+    pub_ack_fn ack;
+    pub_wait_fn wait;
+    void *ctx;
+    topic_slot_t *topics;
+    size_t ntopics, captopics;
+    topic_slot_t *last;
+};
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    pub_t *p = opaque;
+    (void)rk;
+    if (p->ack)
+        p->ack(p->ctx, (uint64_t)(uintptr_t)m->_private, m->err, m->err ? rd_kafka_err2str(m->err) : NULL);
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    if (level <= 3)
+        log_error("kafka client", "facility=%s detail=\"%s\"", fac, buf);
+    else if (level <= 4)
+        log_warn("kafka client", "facility=%s detail=\"%s\"", fac, buf);
+}
+
+static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen)
+{
+    char e[256];
+    if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "Kafka producer setting %s=%s: %s", k, strstr(k, "password") || strstr(k, "sasl") ? "****" : v, e);
+        return -1;
+    }
+    return 0;
+}
+
+/* Starts an in-process mock cluster on a dedicated handle and returns its bootstrap list. */
+static rd_kafka_t *mock_start(int brokers, char **bootstrap, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char e[256], nb[16];
+    snprintf(nb, sizeof nb, "%d", brokers);
+    if (rd_kafka_conf_set(conf, "test.mock.num.brokers", nb, e, sizeof e) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "cannot configure the embedded Kafka: %s", e);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set(conf, "log_level", "3", e, sizeof e);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);
+    if (!rk) {
+        snprintf(err, errlen, "cannot start the embedded Kafka: %s", e);
+        return NULL;
+    }
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(rk);
+    if (!mc) {
+        snprintf(err, errlen, "cannot start the embedded Kafka: librdkafka has no mock cluster support");
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    *bootstrap = strdup(rd_kafka_mock_cluster_bootstraps(mc));
+    return rk;
+}
+
+pub_t *pub_new(const worker_config_t *w, const char *client_id, pub_ack_fn ack, pub_wait_fn wait, void *ctx,
+               char *err, size_t errlen)
+{
+    pub_t *p = calloc(1, sizeof *p);
+    if (!p)
+        abort();
+    p->ack = ack;
+    p->wait = wait;
+    p->ctx = ctx;
+    const char *bs = w->bootstrap_servers;
+    if (!bs || !*bs || strcmp(bs, "embedded") == 0) {
+        snprintf(err, errlen, "bootstrap.servers=embedded must be resolved by starting the embedded Kafka first");
+        goto fail;
+    }
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char e[512];
+    if (conf_set(conf, "bootstrap.servers", bs, err, errlen) < 0 ||
+        conf_set(conf, "client.id", client_id, err, errlen) < 0 ||
+        conf_set(conf, "enable.idempotence", "true", err, errlen) < 0 ||
+        conf_set(conf, "compression.type", "zstd", err, errlen) < 0 ||
+        conf_set(conf, "linger.ms", "5", err, errlen) < 0 ||
+        conf_set(conf, "batch.num.messages", "10000", err, errlen) < 0 ||
+        conf_set(conf, "queue.buffering.max.kbytes", "32768", err, errlen) < 0 ||
+        conf_set(conf, "queue.buffering.max.messages", "200000", err, errlen) < 0) {
+        rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
+    for (size_t i = 0; i < w->producer.n; i++) {
+        if (conf_set(conf, w->producer.kv[i].key, w->producer.kv[i].value, err, errlen) < 0) {
+            rd_kafka_conf_destroy(conf);
+            goto fail;
+        }
+    }
+    rd_kafka_conf_set_opaque(conf, p);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);
+    if (!p->rk) {
+        snprintf(err, errlen, "cannot create the Kafka producer: %s", e);
+        goto fail;
+    }
+    return p;
+fail:
+    pub_free(p);
+    return NULL;
+}
+
+void pub_free(pub_t *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->ntopics; i++) {
+        rd_kafka_topic_destroy(p->topics[i].rkt);
+        free(p->topics[i].name);
+    }
+    free(p->topics);
+    if (p->rk)
+        rd_kafka_destroy(p->rk);
+    free(p);
+}
+
+void *pub_mock_start(int brokers, char **bootstrap, char *err, size_t errlen)
+{
+    return mock_start(brokers, bootstrap, err, errlen);
+}
+
+void pub_mock_stop(void *mock)
+{
+    if (mock)
+        rd_kafka_destroy((rd_kafka_t *)mock);
+}
+
+static rd_kafka_topic_t *topic_get(pub_t *p, const char *name)
+{
+    if (p->last && strcmp(p->last->name, name) == 0)
+        return p->last->rkt;
+    for (size_t i = 0; i < p->ntopics; i++) {
+        if (strcmp(p->topics[i].name, name) == 0) {
+            p->last = &p->topics[i];
+            return p->last->rkt;
+        }
+    }
+    if (p->ntopics == p->captopics) {
+        p->captopics = p->captopics ? p->captopics * 2 : 16;
+        p->topics = realloc(p->topics, p->captopics * sizeof *p->topics);
+        if (!p->topics)
+            abort();
+    }
+    topic_slot_t *s = &p->topics[p->ntopics++];
+    s->name = strdup(name);
+    s->rkt = rd_kafka_topic_new(p->rk, name, NULL);
+    p->last = s;
+    return s->rkt;
+}
+
+int pub_send(pub_t *p, const evt_record_t *r, uint64_t tag, char *err, size_t errlen)
+{
+    rd_kafka_topic_t *rkt = topic_get(p, r->topic);
+    for (;;) {
+        rd_kafka_headers_t *hdrs = NULL;
+        if (r->nheaders) {
+            hdrs = rd_kafka_headers_new((size_t)r->nheaders);
+            for (int i = 0; i < r->nheaders; i++)
+                rd_kafka_header_add(hdrs, r->headers[i].key, -1, r->headers[i].value, (ssize_t)r->headers[i].len);
+        }
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            p->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(r->key, r->keylen), RD_KAFKA_V_VALUE((void *)r->value, r->valuelen),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)tag), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return 0;
+        if (hdrs)
+            rd_kafka_headers_destroy(hdrs);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(p->rk, 50);
+            if (p->wait)
+                p->wait(p->ctx);
+            continue;
+        }
+        snprintf(err, errlen, "cannot produce to topic %s: %s", r->topic, rd_kafka_err2str(e));
+        return -1;
+    }
+}
+
+void pub_poll(pub_t *p, int timeout_ms) { rd_kafka_poll(p->rk, timeout_ms); }
+
+int pub_flush(pub_t *p, int timeout_ms)
+{
+    return rd_kafka_flush(p->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
+int pub_outstanding(const pub_t *p) { return rd_kafka_outq_len(p->rk); }
+
+/* ---- walcast kafka ----------------------------------------------------------------------- */
+
+static volatile sig_atomic_t mock_stop;
+static void mock_sig(int s) { (void)s; mock_stop = 1; }
+
+int pub_mock_main(int argc, char **argv)
+{
+    int brokers = 1, partitions = 1;
+    const char *topics[64];
+    int ntopics = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--brokers") && i + 1 < argc)
+            brokers = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--partitions") && i + 1 < argc)
+            partitions = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--topic") && i + 1 < argc && ntopics < 64)
+            topics[ntopics++] = argv[++i];
+        else {
+            fprintf(stderr, "usage: walcast kafka [--brokers N] [--partitions N] [--topic NAME]...\n");
+            return 2;
+        }
+    }
+    if (brokers < 1 || brokers > 16 || partitions < 1 || partitions > 1000) {
+        fprintf(stderr, "walcast kafka: --brokers must be 1-16 and --partitions 1-1000\n");
+        return 2;
+    }
+    char err[512];
+    char *bootstrap = NULL;
+    rd_kafka_t *rk = mock_start(brokers, &bootstrap, err, sizeof err);
+    if (!rk) {
+        fprintf(stderr, "walcast kafka: %s\n", err);
+        return 1;
+    }
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(rk);
+    for (int i = 0; i < ntopics; i++)
+        rd_kafka_mock_topic_create(mc, topics[i], partitions, brokers < 3 ? brokers : 3);
+    printf("bootstrap.servers=%s\n", bootstrap);
+    fflush(stdout);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = mock_sig;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    log_info("embedded Kafka running (in memory, not durable)", "bootstrap.servers=%s brokers=%d", bootstrap, brokers);
+    while (!mock_stop)
+        usleep(100 * 1000);
+    log_info("embedded Kafka stopping", "%s", "");
+    rd_kafka_destroy(rk);
+    free(bootstrap);
+    return 0;
+}

@@ -1,0 +1,35 @@
+/* publisher.h: the librdkafka producer: idempotent, zstd by default, keyed records with headers,
+ * delivery reports turned into per-record acknowledgements; optionally hosts the embedded mock cluster. */
+#ifndef WALCAST_PUBLISHER_H
+#define WALCAST_PUBLISHER_H
+
+#include <stdint.h>
+
+#include "agent/config.h"
+#include "decoder/event.h"
+
+typedef struct pub pub_t;
+
+/* Called from pub_poll/pub_flush (the caller's thread) once per record: err 0 on success. */
+typedef void (*pub_ack_fn)(void *ctx, uint64_t tag, int err, const char *errstr);
+/* Called while the producer queue is full, so the caller can keep other connections alive. */
+typedef void (*pub_wait_fn)(void *ctx);
+
+pub_t *pub_new(const worker_config_t *w, const char *client_id, pub_ack_fn ack, pub_wait_fn wait, void *ctx,
+               char *err, size_t errlen);
+void pub_free(pub_t *p);
+/* Queues one record; on a full queue polls (and calls wait) until there is room. */
+int pub_send(pub_t *p, const evt_record_t *r, uint64_t tag, char *err, size_t errlen);
+void pub_poll(pub_t *p, int timeout_ms);
+/* Waits until every queued record is acknowledged; -1 on timeout. */
+int pub_flush(pub_t *p, int timeout_ms);
+int pub_outstanding(const pub_t *p);
+
+/* The embedded Kafka: an in-process librdkafka mock cluster; bootstrap receives its address. */
+void *pub_mock_start(int brokers, char **bootstrap, char *err, size_t errlen);
+void pub_mock_stop(void *mock);
+
+/* `walcast kafka`: a standalone embedded Kafka (librdkafka mock cluster) until SIGINT/SIGTERM. */
+int pub_mock_main(int argc, char **argv);
+
+#endif

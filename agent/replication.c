@@ -1,0 +1,418 @@
+/* replication.c: libpq plumbing for the slot. Every server refusal is turned into an error that says
+ * what to change (postgresql.conf, ALTER ROLE, CREATE PUBLICATION, slot.name ...). */
+#include "agent/replication.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "agent/log.h"
+#include "decoder/pgoutput.h"
+
+int64_t repl_now_pg(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec - PGO_EPOCH_OFFSET_US;
+}
+
+static PGconn *open_conn(const conn_config_t *c, bool replication, char *err, size_t errlen)
+{
+    const char *keys[32], *vals[32];
+    int n = 0;
+    keys[n] = "host"; vals[n++] = c->host;
+    keys[n] = "port"; vals[n++] = c->port;
+    keys[n] = "user"; vals[n++] = c->user;
+    keys[n] = "dbname"; vals[n++] = c->dbname;
+    if (c->password && *c->password) {
+        keys[n] = "password"; vals[n++] = c->password;
+    }
+    keys[n] = "application_name"; vals[n++] = replication ? "walcast" : "walcast-catalog";
+    keys[n] = "options";
+    vals[n++] = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 "
+                "-c bytea_output=hex -c lc_monetary=C";
+    keys[n] = "connect_timeout"; vals[n++] = "10";
+    if (replication) {
+        keys[n] = "replication"; vals[n++] = "database";
+    }
+    for (size_t i = 0; i < c->libpq.n && n < 30; i++) {
+        keys[n] = c->libpq.kv[i].key;
+        vals[n++] = c->libpq.kv[i].value;
+    }
+    keys[n] = NULL;
+    vals[n] = NULL;
+    PGconn *conn = PQconnectdbParams(keys, vals, 0);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        const char *m = PQerrorMessage(conn);
+        const char *hint = "";
+        if (strstr(m, "no pg_hba.conf entry") && replication)
+            hint = "; allow replication connections for this user in pg_hba.conf";
+        else if (strstr(m, "password authentication failed"))
+            hint = "; check database.user and database.password";
+        else if (strstr(m, "Connection refused") || strstr(m, "could not connect"))
+            hint = "; check database.hostname/database.port and that PostgreSQL is running";
+        snprintf(err, errlen, "cannot connect to PostgreSQL at %s:%s database %s as %s%s: %.*s%s", c->host, c->port,
+                 c->dbname, c->user, replication ? " (replication)" : "", (int)strcspn(m, "\n"), m, hint);
+        PQfinish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+int repl_connect(repl_t *r, const conn_config_t *cfg, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    r->cfg = cfg;
+    r->sql = open_conn(cfg, false, err, errlen);
+    if (!r->sql)
+        return -1;
+    r->server_version = PQserverVersion(r->sql);
+    if (r->server_version < 100000) {
+        snprintf(err, errlen, "PostgreSQL %d.%d has no pgoutput; walcast needs PostgreSQL 10 or later",
+                 r->server_version / 10000, r->server_version / 100 % 100);
+        repl_close(r);
+        return -1;
+    }
+    r->messages = r->server_version >= 140000;
+    r->stream = open_conn(cfg, true, err, errlen);
+    if (!r->stream) {
+        repl_close(r);
+        return -1;
+    }
+    return 0;
+}
+
+void repl_close(repl_t *r)
+{
+    if (r->sql)
+        PQfinish(r->sql);
+    if (r->stream)
+        PQfinish(r->stream);
+    r->sql = r->stream = NULL;
+}
+
+static PGresult *query(PGconn *c, const char *sql, int nparams, const char *const *params, char *err, size_t errlen)
+{
+    PGresult *res = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        const char *m = PQresultErrorMessage(res);
+        snprintf(err, errlen, "PostgreSQL query failed: %.*s", (int)strcspn(m, "\n"), m);
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+static char *quote_ident(PGconn *c, const char *s)
+{
+    char *q = PQescapeIdentifier(c, s, strlen(s));
+    if (!q)
+        abort();
+    return q;
+}
+
+static int ensure_publication(repl_t *r, char *err, size_t errlen)
+{
+    const conn_config_t *c = r->cfg;
+    const char *params[1] = { c->publication_name };
+    PGresult *res = query(r->sql, "SELECT puballtables FROM pg_publication WHERE pubname = $1", 1, params, err, errlen);
+    if (!res)
+        return -1;
+    bool exists = PQntuples(res) > 0;
+    PQclear(res);
+    if (c->pub_mode == PUB_DISABLED) {
+        if (!exists) {
+            snprintf(err, errlen, "publication \"%s\" does not exist and publication.autocreate.mode=disabled; "
+                     "create it (CREATE PUBLICATION \"%s\" FOR ALL TABLES) or set publication.autocreate.mode=all_tables",
+                     c->publication_name, c->publication_name);
+            return -1;
+        }
+        return 0;
+    }
+    if (exists && c->pub_mode != PUB_FILTERED)
+        return 0;
+    char *pub = quote_ident(r->sql, c->publication_name);
+    buf_t sql;
+    buf_init(&sql);
+    if (c->pub_mode == PUB_ALL_TABLES) {
+        buf_printf(&sql, "CREATE PUBLICATION %s FOR ALL TABLES", pub);
+    } else if (c->pub_mode == PUB_NO_TABLES) {
+        buf_printf(&sql, "CREATE PUBLICATION %s", pub);
+    } else {
+        res = query(r->sql,
+                    "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') "
+                    "AND n.nspname NOT LIKE 'pg_toast%' AND NOT c.relispartition ORDER BY 1, 2",
+                    0, NULL, err, errlen);
+        if (!res) {
+            PQfreemem(pub);
+            buf_free(&sql);
+            return -1;
+        }
+        int added = 0;
+        buf_printf(&sql, exists ? "ALTER PUBLICATION %s SET TABLE " : "CREATE PUBLICATION %s FOR TABLE ", pub);
+        for (int i = 0; i < PQntuples(res); i++) {
+            const char *ns = PQgetvalue(res, i, 0), *rel = PQgetvalue(res, i, 1);
+            if (!flt_table_included(&c->filters, ns, rel))
+                continue;
+            char *qn = quote_ident(r->sql, ns), *qr = quote_ident(r->sql, rel);
+            buf_printf(&sql, "%s%s.%s", added ? ", " : "", qn, qr);
+            PQfreemem(qn);
+            PQfreemem(qr);
+            added++;
+        }
+        PQclear(res);
+        if (!added) {
+            log_warn("no table matches the include/exclude lists; the filtered publication stays empty",
+                     "publication=%s", c->publication_name);
+            buf_reset(&sql);
+            if (exists) {
+                PQfreemem(pub);
+                buf_free(&sql);
+                return 0;
+            }
+            buf_printf(&sql, "CREATE PUBLICATION %s", pub);
+        }
+    }
+    PQfreemem(pub);
+    res = query(r->sql, buf_cstr(&sql), 0, NULL, err, errlen);
+    if (!res) {
+        char tmp[512];
+        snprintf(tmp, sizeof tmp, "%s", err);
+        snprintf(err, errlen, "cannot create publication \"%s\": %s (the user needs CREATE on the database, and "
+                 "must be superuser for FOR ALL TABLES; or create it yourself and set publication.autocreate.mode=disabled)",
+                 c->publication_name, tmp);
+        buf_free(&sql);
+        return -1;
+    }
+    PQclear(res);
+    log_info("publication ready", "publication=%s mode=%s", c->publication_name,
+             c->pub_mode == PUB_ALL_TABLES ? "all_tables" : c->pub_mode == PUB_FILTERED ? "filtered" : "no_tables");
+    buf_free(&sql);
+    return 0;
+}
+
+static int ensure_slot(repl_t *r, char *err, size_t errlen)
+{
+    const conn_config_t *c = r->cfg;
+    const char *params[1] = { c->slot_name };
+    PGresult *res = query(r->sql,
+                          "SELECT plugin, database, confirmed_flush_lsn, active_pid, slot_type FROM pg_replication_slots "
+                          "WHERE slot_name = $1", 1, params, err, errlen);
+    if (!res)
+        return -1;
+    if (PQntuples(res) > 0) {
+        const char *plugin = PQgetvalue(res, 0, 0), *db = PQgetvalue(res, 0, 1);
+        if (strcmp(PQgetvalue(res, 0, 4), "logical") != 0 || strcmp(plugin, "pgoutput") != 0) {
+            snprintf(err, errlen, "replication slot \"%s\" uses plugin '%s'; walcast needs a pgoutput slot: drop it "
+                     "(SELECT pg_drop_replication_slot('%s')) or set slot.name to another name",
+                     c->slot_name, plugin, c->slot_name);
+            PQclear(res);
+            return -1;
+        }
+        if (strcmp(db, c->dbname) != 0) {
+            snprintf(err, errlen, "replication slot \"%s\" belongs to database '%s', not '%s'; set slot.name to a slot of this database",
+                     c->slot_name, db, c->dbname);
+            PQclear(res);
+            return -1;
+        }
+        if (!PQgetisnull(res, 0, 3)) {
+            snprintf(err, errlen, "replication slot \"%s\" is in use by server process %s; stop the other consumer "
+                     "(another walcast or Debezium?) or use another slot.name", c->slot_name, PQgetvalue(res, 0, 3));
+            PQclear(res);
+            return -1;
+        }
+        if (!PQgetisnull(res, 0, 2))
+            pgo_lsn_parse(PQgetvalue(res, 0, 2), &r->slot_confirmed);
+        PQclear(res);
+        return 0;
+    }
+    PQclear(res);
+    char *slot = quote_ident(r->stream, c->slot_name);
+    buf_t sql;
+    buf_init(&sql);
+    buf_printf(&sql, "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput NOEXPORT_SNAPSHOT", slot);
+    PQfreemem(slot);
+    res = PQexec(r->stream, buf_cstr(&sql));
+    buf_free(&sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        const char *m = PQresultErrorMessage(res);
+        snprintf(err, errlen, "cannot create replication slot \"%s\": %.*s%s", c->slot_name, (int)strcspn(m, "\n"), m,
+                 strstr(m, "max_replication_slots") ? " (raise max_replication_slots in postgresql.conf)" : "");
+        PQclear(res);
+        return -1;
+    }
+    if (PQnfields(res) >= 2)
+        pgo_lsn_parse(PQgetvalue(res, 0, 1), &r->slot_confirmed);
+    PQclear(res);
+    log_info("replication slot created", "slot=%s plugin=pgoutput", c->slot_name);
+    return 0;
+}
+
+int repl_prepare(repl_t *r, char *err, size_t errlen)
+{
+    PGresult *res = query(r->sql, "SELECT current_setting('wal_level'), "
+                          "(SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user), current_user",
+                          0, NULL, err, errlen);
+    if (!res)
+        return -1;
+    const char *wal = PQgetvalue(res, 0, 0);
+    if (strcmp(wal, "logical") != 0) {
+        snprintf(err, errlen, "PostgreSQL has wal_level=%s; logical decoding needs wal_level=logical: set it in "
+                 "postgresql.conf (or ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL", wal);
+        PQclear(res);
+        return -1;
+    }
+    if (strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+        snprintf(err, errlen, "user \"%s\" may not use replication; grant it: ALTER ROLE \"%s\" REPLICATION",
+                 PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 2));
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    if (ensure_publication(r, err, errlen) < 0 || ensure_slot(r, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+int repl_load_types(repl_t *r, pgt_catalog_t *cat, char *err, size_t errlen)
+{
+    PGresult *res = query(r->sql,
+                          "SELECT t.oid, n.nspname, t.typname, t.typtype, t.typelem, t.typbasetype, t.typtypmod, "
+                          "(SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) "
+                          "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+                          "WHERE t.typtype IN ('b','e','d','r','m') AND n.nspname <> 'information_schema'",
+                          0, NULL, err, errlen);
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        pgt_typeinfo_t ti;
+        ti.oid = (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10);
+        ti.nspname = PQgetvalue(res, i, 1);
+        ti.typname = PQgetvalue(res, i, 2);
+        ti.typtype = PQgetvalue(res, i, 3)[0];
+        ti.typelem = (uint32_t)strtoul(PQgetvalue(res, i, 4), NULL, 10);
+        ti.typbasetype = (uint32_t)strtoul(PQgetvalue(res, i, 5), NULL, 10);
+        ti.typtypmod = (int32_t)strtol(PQgetvalue(res, i, 6), NULL, 10);
+        ti.enum_labels = PQgetisnull(res, i, 7) ? NULL : PQgetvalue(res, i, 7);
+        pgt_catalog_put(cat, &ti);
+    }
+    PQclear(res);
+    return 0;
+}
+
+int repl_table_info(repl_t *r, uint32_t relid, arena_t *a, rel_catinfo_t *info, char *err, size_t errlen)
+{
+    char rid[16];
+    snprintf(rid, sizeof rid, "%u", relid);
+    const char *params[1] = { rid };
+    memset(info, 0, sizeof *info);
+    PGresult *res = query(r->sql,
+                          "SELECT a.attname, a.attnotnull, pg_get_expr(d.adbin, d.adrelid), col_description(a.attrelid, a.attnum) "
+                          "FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+                          "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                          1, params, err, errlen);
+    if (!res)
+        return -1;
+    int n = PQntuples(res);
+    rel_catcol_t *cols = arena_zalloc(a, (size_t)(n ? n : 1) * sizeof *cols);
+    for (int i = 0; i < n; i++) {
+        cols[i].name = arena_strdup(a, PQgetvalue(res, i, 0));
+        cols[i].not_null = PQgetvalue(res, i, 1)[0] == 't';
+        cols[i].default_expr = PQgetisnull(res, i, 2) ? NULL : arena_strdup(a, PQgetvalue(res, i, 2));
+        cols[i].comment = PQgetisnull(res, i, 3) ? NULL : arena_strdup(a, PQgetvalue(res, i, 3));
+    }
+    PQclear(res);
+    info->cols = cols;
+    info->ncols = (size_t)n;
+    /* Key: the primary key, else the first unique index (by name) over plain columns. */
+    res = query(r->sql,
+                "SELECT a.attname FROM (SELECT i.indkey FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
+                "WHERE i.indrelid = $1::oid AND (i.indisprimary OR (i.indisunique AND i.indexprs IS NULL AND i.indpred IS NULL)) "
+                "ORDER BY i.indisprimary DESC, ic.relname LIMIT 1) x "
+                "CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, ord) "
+                "JOIN pg_attribute a ON a.attrelid = $1::oid AND a.attnum = k.attnum ORDER BY k.ord",
+                1, params, err, errlen);
+    if (!res)
+        return -1;
+    n = PQntuples(res);
+    const char **key = arena_alloc(a, (size_t)(n ? n : 1) * sizeof *key);
+    for (int i = 0; i < n; i++)
+        key[i] = arena_strdup(a, PQgetvalue(res, i, 0));
+    PQclear(res);
+    info->key = key;
+    info->nkey = (size_t)n;
+    return 0;
+}
+
+int repl_start(repl_t *r, uint64_t start_lsn, char *err, size_t errlen)
+{
+    char lsn[32];
+    pgo_lsn_format(start_lsn, lsn);
+    char *slot = quote_ident(r->stream, r->cfg->slot_name);
+    /* publication_names is a string literal holding a quoted identifier list */
+    char *pubident = quote_ident(r->stream, r->cfg->publication_name);
+    char *publit = PQescapeLiteral(r->stream, pubident, strlen(pubident));
+    buf_t sql;
+    buf_init(&sql);
+    buf_printf(&sql, "START_REPLICATION SLOT %s LOGICAL %s (proto_version '1', publication_names %s%s)", slot, lsn,
+               publit, r->messages ? ", messages 'true'" : "");
+    PQfreemem(slot);
+    PQfreemem(pubident);
+    PQfreemem(publit);
+    PGresult *res = PQexec(r->stream, buf_cstr(&sql));
+    buf_free(&sql);
+    if (PQresultStatus(res) != PGRES_COPY_BOTH) {
+        const char *m = PQresultErrorMessage(res);
+        snprintf(err, errlen, "cannot start replication from slot \"%s\": %.*s", r->cfg->slot_name,
+                 (int)strcspn(m, "\n"), m);
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    return 0;
+}
+
+int repl_send_status(repl_t *r, uint64_t write_lsn, uint64_t flush_lsn, bool reply, char *err, size_t errlen)
+{
+    uint8_t msg[34];
+    pgo_build_status(msg, write_lsn, flush_lsn, flush_lsn, repl_now_pg(), reply);
+    if (PQputCopyData(r->stream, (const char *)msg, sizeof msg) <= 0 || PQflush(r->stream) < 0) {
+        const char *m = PQerrorMessage(r->stream);
+        snprintf(err, errlen, "cannot send the standby status update: %.*s", (int)strcspn(m, "\n"), m);
+        return -1;
+    }
+    return 0;
+}
+
+void repl_stop(repl_t *r)
+{
+    if (!r->stream)
+        return;
+    if (PQputCopyEnd(r->stream, NULL) > 0) {
+        PQflush(r->stream);
+        /* drain what the server still sends until it ends COPY */
+        for (int i = 0; i < 1000; i++) {
+            char *buf = NULL;
+            int n = PQgetCopyData(r->stream, &buf, 0);
+            if (buf)
+                PQfreemem(buf);
+            if (n < 0)
+                break;
+        }
+        PGresult *res;
+        while ((res = PQgetResult(r->stream)) != NULL)
+            PQclear(res);
+    }
+}
+
+int repl_exec(repl_t *r, const char *sql, char *err, size_t errlen)
+{
+    PGresult *res = query(r->sql, sql, 0, NULL, err, errlen);
+    if (!res)
+        return -1;
+    PQclear(res);
+    return 0;
+}

@@ -1,0 +1,668 @@
+/* event.c: Debezium change events from pgoutput changes. Schemas (and their JSON text) are built once
+ * per table version; each change builds values in the per-message arena and emits encoded records. */
+#include "decoder/event.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schemas/json.h"
+
+typedef struct evt_colmap {
+    int col;            /* index in rel_table cols */
+    int mask;           /* column.mask.with.N.chars, -1 none */
+    int trunc;          /* column.truncate.to.N.chars, -1 none */
+    const flt_rule_t *hash;
+    int maxlen;         /* declared length for hash truncation, -1 none */
+} evt_colmap_t;
+
+typedef struct evt_table {
+    bool captured;
+    char *topic;
+    arena_t *arena;
+    cs_schema_t *key_schema;      /* NULL: null key */
+    cs_schema_t *value_schema;
+    cs_schema_t *env_schema;
+    buf_t key_schema_json;
+    buf_t env_schema_json;
+    evt_colmap_t *fields;         /* one per value field */
+    size_t nfields;
+    int *key_fields;              /* value-field index of each key field */
+    size_t nkey;
+} evt_table_t;
+
+struct evt_ctx {
+    evt_config_t cfg;
+    evt_emit_fn emit;
+    void *emit_ctx;
+    arena_t *arena;               /* long-lived: fixed schemas */
+    cs_schema_t *source_schema;
+    cs_schema_t *block_schema;
+    cs_schema_t *msg_key_schema, *msg_value_schema, *msg_block_schema;
+    buf_t msg_key_json, msg_value_json;
+    char *msg_topic;
+    buf_t kb, vb, hb, hb2;        /* key, value, header scratch */
+    evt_stats_t stats;
+};
+
+enum { SRC_VERSION, SRC_CONNECTOR, SRC_NAME, SRC_TS_MS, SRC_SNAPSHOT, SRC_DB, SRC_SEQUENCE, SRC_TS_US,
+       SRC_TS_NS, SRC_SCHEMA, SRC_TABLE, SRC_TXID, SRC_LSN, SRC_XMIN, SRC_ORIGIN, SRC_ORIGIN_LSN, SRC_NFIELDS };
+enum { ENV_BEFORE, ENV_AFTER, ENV_SOURCE, ENV_TRANSACTION, ENV_OP, ENV_TS_MS, ENV_TS_US, ENV_TS_NS, ENV_NFIELDS };
+
+static cs_schema_t *prim(arena_t *a, ct_type_t t, bool optional) { return cs_new(a, t, optional); }
+
+static void build_fixed_schemas(evt_ctx_t *e)
+{
+    arena_t *a = e->arena;
+    cs_schema_t *s = cs_new(a, CT_STRUCT, false);
+    s->name = "io.debezium.connector.postgresql.Source";
+    s->version = 1;
+    cs_field_add(a, s, "version", prim(a, CT_STRING, false));
+    cs_field_add(a, s, "connector", prim(a, CT_STRING, false));
+    cs_field_add(a, s, "name", prim(a, CT_STRING, false));
+    cs_field_add(a, s, "ts_ms", prim(a, CT_INT64, false));
+    cs_schema_t *snap = cs_new(a, CT_STRING, true);
+    snap->name = "io.debezium.data.Enum";
+    snap->version = 1;
+    cs_param_add(snap, "allowed", "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental");
+    cv_value_t *def = arena_alloc(a, sizeof *def);
+    *def = cv_str("false", 5);
+    snap->def = def;
+    cs_field_add(a, s, "snapshot", snap);
+    cs_field_add(a, s, "db", prim(a, CT_STRING, false));
+    cs_field_add(a, s, "sequence", prim(a, CT_STRING, true));
+    cs_field_add(a, s, "ts_us", prim(a, CT_INT64, true));
+    cs_field_add(a, s, "ts_ns", prim(a, CT_INT64, true));
+    cs_field_add(a, s, "schema", prim(a, CT_STRING, false));
+    cs_field_add(a, s, "table", prim(a, CT_STRING, false));
+    cs_field_add(a, s, "txId", prim(a, CT_INT64, true));
+    cs_field_add(a, s, "lsn", prim(a, CT_INT64, true));
+    cs_field_add(a, s, "xmin", prim(a, CT_INT64, true));
+    cs_field_add(a, s, "origin", prim(a, CT_STRING, true));
+    cs_field_add(a, s, "origin_lsn", prim(a, CT_INT64, true));
+    e->source_schema = s;
+
+    cs_schema_t *b = cs_new(a, CT_STRUCT, true);
+    b->name = "event.block";
+    b->version = 1;
+    cs_field_add(a, b, "id", prim(a, CT_STRING, false));
+    cs_field_add(a, b, "total_order", prim(a, CT_INT64, false));
+    cs_field_add(a, b, "data_collection_order", prim(a, CT_INT64, false));
+    e->block_schema = b;
+
+    cs_schema_t *mk = cs_new(a, CT_STRUCT, false);
+    mk->name = "io.debezium.connector.postgresql.MessageKey";
+    mk->version = 1;
+    cs_field_add(a, mk, "prefix", prim(a, CT_STRING, true));
+    e->msg_key_schema = mk;
+    cs_schema_t *mb = cs_new(a, CT_STRUCT, false);
+    mb->name = "io.debezium.connector.postgresql.Message";
+    mb->version = 1;
+    cs_field_add(a, mb, "prefix", prim(a, CT_STRING, true));
+    cs_field_add(a, mb, "content", prim(a, e->cfg.types.binary == PGT_BINARY_BYTES ? CT_BYTES : CT_STRING, true));
+    e->msg_block_schema = mb;
+    cs_schema_t *mv = cs_new(a, CT_STRUCT, false);
+    mv->name = "io.debezium.connector.postgresql.MessageValue";
+    mv->version = 1;
+    cs_field_add(a, mv, "op", prim(a, CT_STRING, false));
+    cs_field_add(a, mv, "ts_ms", prim(a, CT_INT64, true));
+    cs_field_add(a, mv, "source", e->source_schema);
+    cs_field_add(a, mv, "transaction", e->block_schema);
+    cs_field_add(a, mv, "message", mb);
+    e->msg_value_schema = mv;
+    buf_init(&e->msg_key_json);
+    buf_init(&e->msg_value_json);
+    json_enc_schema(&e->msg_key_json, mk);
+    json_enc_schema(&e->msg_value_json, mv);
+    size_t tl = strlen(e->cfg.prefix) + 16;
+    e->msg_topic = arena_alloc(a, tl);
+    snprintf(e->msg_topic, tl, "%s.message", e->cfg.prefix);
+}
+
+evt_ctx_t *evt_new(const evt_config_t *cfg, evt_emit_fn emit, void *emit_ctx)
+{
+    evt_ctx_t *e = calloc(1, sizeof *e);
+    if (!e)
+        abort();
+    e->cfg = *cfg;
+    if (!e->cfg.delimiter)
+        e->cfg.delimiter = ".";
+    if (!e->cfg.placeholder)
+        e->cfg.placeholder = "__debezium_unavailable_value";
+    if (!e->cfg.version)
+        e->cfg.version = "walcast";
+    e->emit = emit;
+    e->emit_ctx = emit_ctx;
+    e->arena = arena_new(16 * 1024);
+    buf_init(&e->kb);
+    buf_init(&e->vb);
+    buf_init(&e->hb);
+    buf_init(&e->hb2);
+    build_fixed_schemas(e);
+    return e;
+}
+
+void evt_free(evt_ctx_t *e)
+{
+    if (!e)
+        return;
+    buf_free(&e->kb);
+    buf_free(&e->vb);
+    buf_free(&e->hb);
+    buf_free(&e->hb2);
+    buf_free(&e->msg_key_json);
+    buf_free(&e->msg_value_json);
+    arena_free(e->arena);
+    free(e);
+}
+
+const evt_stats_t *evt_stats(const evt_ctx_t *e) { return &e->stats; }
+
+void evt_table_free(void *user)
+{
+    evt_table_t *et = user;
+    if (!et)
+        return;
+    buf_free(&et->key_schema_json);
+    buf_free(&et->env_schema_json);
+    arena_free(et->arena);
+}
+
+bool evt_table_captured(const rel_table_t *t)
+{
+    const evt_table_t *et = t->user;
+    return et && et->captured;
+}
+
+const char *evt_table_topic(const rel_table_t *t)
+{
+    const evt_table_t *et = t->user;
+    return et ? et->topic : NULL;
+}
+
+void evt_topic_name(char *out, size_t outlen, const char *prefix, const char *delim, const char *schema,
+                    const char *table)
+{
+    snprintf(out, outlen, "%s%s%s%s%s", prefix, delim, schema, delim, table);
+    size_t n = strlen(out);
+    for (size_t i = 0; i < n; i++) {
+        char c = out[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+                  c == '_' || c == '-';
+        if (!ok)
+            out[i] = '_';
+    }
+    if (n > 249)
+        out[249] = '\0';
+}
+
+static bool is_plain_string_type(const rel_column_t *col)
+{
+    if (col->type.kind != PGT_TEXT || !col->type.typname)
+        return false;
+    const char *n = col->type.typname;
+    return !strcmp(n, "text") || !strcmp(n, "varchar") || !strcmp(n, "bpchar") || !strcmp(n, "char") ||
+           !strcmp(n, "name");
+}
+
+int evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen)
+{
+    evt_table_t *et = arena_zalloc(t->arena, sizeof *et);
+    /* et itself lives in the table arena; its own arena holds schemas */
+    et->arena = arena_new(16 * 1024);
+    buf_init(&et->key_schema_json);
+    buf_init(&et->env_schema_json);
+    t->user = et;
+    const flt_filters_t *f = e->cfg.filters;
+    et->captured = !f || flt_table_included(f, t->nspname, t->relname);
+    if (!et->captured)
+        return 0;
+    arena_t *a = et->arena;
+    char topic[512];
+    evt_topic_name(topic, sizeof topic, e->cfg.prefix, e->cfg.delimiter, t->nspname, t->relname);
+    et->topic = arena_strdup(a, topic);
+    char name[600];
+
+    cs_schema_t *vs = cs_new(a, CT_STRUCT, true);
+    snprintf(name, sizeof name, "%s.Value", topic);
+    vs->name = arena_strdup(a, name);
+    et->fields = arena_alloc(a, (t->ncols ? t->ncols : 1) * sizeof *et->fields);
+    for (size_t i = 0; i < t->ncols; i++) {
+        rel_column_t *col = &t->cols[i];
+        if (f && !flt_column_included(f, t->nspname, t->relname, col->name))
+            continue;
+        cs_schema_t *fs = pgt_schema(a, &col->type, !col->not_null, &e->cfg.types);
+        if (!fs)
+            continue;   /* unknown type: dropped, as Debezium does without include.unknown.datatypes */
+        evt_colmap_t *cm = &et->fields[et->nfields];
+        cm->col = (int)i;
+        cm->mask = cm->trunc = cm->maxlen = -1;
+        cm->hash = NULL;
+        if (f && is_plain_string_type(col)) {
+            cm->mask = flt_mask_len(f, t->nspname, t->relname, col->name);
+            cm->trunc = flt_truncate_len(f, t->nspname, t->relname, col->name);
+            cm->hash = flt_hash_rule(f, t->nspname, t->relname, col->name);
+            if (cm->hash && col->typmod >= 4)
+                cm->maxlen = col->typmod - 4;
+            if (cm->mask >= 0 || cm->hash)
+                cs_param_add(fs, "masked", "true");
+        }
+        cv_value_t dv;
+        if (pgt_default(a, &col->type, &e->cfg.types, col->default_expr, &dv)) {
+            cv_value_t *d = arena_alloc(a, sizeof *d);
+            *d = dv;
+            fs->def = d;
+        }
+        if (col->comment && *col->comment)
+            fs->doc = arena_strdup(a, col->comment);
+        cs_field_add(a, vs, col->name, fs);
+        et->nfields++;
+    }
+    et->value_schema = vs;
+
+    /* Key columns: message.key.columns, else the primary key / first unique index. */
+    int *keycols = arena_alloc(a, (t->ncols ? t->ncols : 1) * sizeof(int));
+    size_t nk = 0;
+    const flt_keycols_t *kc = f ? flt_key_columns(f, t->nspname, t->relname) : NULL;
+    if (kc) {
+        for (size_t k = 0; k < kc->ncols; k++) {
+            int idx = rel_column_index(t, kc->cols[k]);
+            if (idx < 0) {
+                snprintf(err, errlen, "message.key.columns names column \"%s\" which table \"%s\".\"%s\" does not have",
+                         kc->cols[k], t->nspname, t->relname);
+                return -1;
+            }
+            keycols[nk++] = idx;
+        }
+    } else {
+        for (size_t k = 0; k < t->nkeys; k++)
+            keycols[nk++] = t->keys[k];
+    }
+    et->key_fields = arena_alloc(a, (nk ? nk : 1) * sizeof(int));
+    if (nk) {
+        cs_schema_t *ks = cs_new(a, CT_STRUCT, false);
+        snprintf(name, sizeof name, "%s.Key", topic);
+        ks->name = arena_strdup(a, name);
+        for (size_t k = 0; k < nk; k++) {
+            int vf = -1;
+            for (size_t j = 0; j < et->nfields; j++)
+                if (et->fields[j].col == keycols[k])
+                    vf = (int)j;
+            if (vf < 0) {
+                snprintf(err, errlen, "key column \"%s\" of table \"%s\".\"%s\" is excluded from the event (column filter or unsupported type); include it or set message.key.columns",
+                         t->cols[keycols[k]].name, t->nspname, t->relname);
+                return -1;
+            }
+            et->key_fields[et->nkey++] = vf;
+            cs_field_add(a, ks, vs->fields[vf].name, vs->fields[vf].schema);
+        }
+        et->key_schema = ks;
+        json_enc_schema(&et->key_schema_json, ks);
+    }
+
+    cs_schema_t *env = cs_new(a, CT_STRUCT, false);
+    snprintf(name, sizeof name, "%s.Envelope", topic);
+    env->name = arena_strdup(a, name);
+    env->version = 2;
+    cs_field_add(a, env, "before", vs);
+    cs_field_add(a, env, "after", vs);
+    cs_field_add(a, env, "source", e->source_schema);
+    cs_field_add(a, env, "transaction", e->block_schema);
+    cs_field_add(a, env, "op", prim(a, CT_STRING, false));
+    cs_field_add(a, env, "ts_ms", prim(a, CT_INT64, true));
+    cs_field_add(a, env, "ts_us", prim(a, CT_INT64, true));
+    cs_field_add(a, env, "ts_ns", prim(a, CT_INT64, true));
+    et->env_schema = env;
+    json_enc_schema(&et->env_schema_json, env);
+    return 0;
+}
+
+/* ---- values ----------------------------------------------------------------------------- */
+
+static size_t utf8_prefix_len(const char *s, size_t n, int chars)
+{
+    size_t i = 0;
+    int c = 0;
+    while (i < n && c < chars) {
+        unsigned char b = (unsigned char)s[i];
+        size_t w = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+        i += w;
+        c++;
+    }
+    return i > n ? n : i;
+}
+
+static cv_value_t hash_value(arena_t *a, const flt_rule_t *r, const char *s, size_t n, int maxlen)
+{
+    const EVP_MD *md = EVP_get_digestbyname(r->alg);
+    unsigned char dig[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!md || !ctx) {
+        EVP_MD_CTX_free(ctx);
+        return cv_null();
+    }
+    EVP_DigestInit_ex(ctx, md, NULL);
+    EVP_DigestUpdate(ctx, r->salt, strlen(r->salt));
+    EVP_DigestUpdate(ctx, s, n);
+    EVP_DigestFinal_ex(ctx, dig, &dl);
+    EVP_MD_CTX_free(ctx);
+    char *hex = arena_alloc(a, dl * 2 + 1);
+    for (unsigned i = 0; i < dl; i++)
+        snprintf(hex + i * 2, 3, "%02x", dig[i]);
+    size_t len = dl * 2;
+    if (maxlen >= 0 && (size_t)maxlen < len)
+        len = (size_t)maxlen;
+    return cv_str(hex, len);
+}
+
+/* Converts one column of a tuple; old supplies the real value of an unchanged TOASTed column. */
+static int column_value(evt_ctx_t *e, arena_t *a, const rel_table_t *t, const evt_colmap_t *cm,
+                        const pgo_tuple_t *tup, const pgo_tuple_t *old, bool fill_required, cv_value_t *out,
+                        char *err, size_t errlen)
+{
+    const rel_column_t *col = &t->cols[cm->col];
+    const pgo_col_t *pc = (size_t)cm->col < tup->ncols ? &tup->cols[cm->col] : NULL;
+    if (pc && pc->kind == PGO_COL_UNCHANGED && old && (size_t)cm->col < old->ncols &&
+        old->cols[cm->col].kind == PGO_COL_TEXT)
+        pc = &old->cols[cm->col];
+    if (!pc || pc->kind == PGO_COL_NULL) {
+        *out = cv_null();
+        if (fill_required && col->not_null)
+            *out = pgt_zero(a, &col->type, &e->cfg.types);
+    } else if (pc->kind == PGO_COL_UNCHANGED) {
+        *out = pgt_unavailable(a, &col->type, &e->cfg.types, e->cfg.placeholder);
+        return 0;
+    } else if (pc->kind == PGO_COL_BINARY) {
+        snprintf(err, errlen, "column \"%s\" arrived in binary format, which walcast does not request", col->name);
+        return -1;
+    } else if (pgt_value(a, &col->type, &e->cfg.types, pc->data, pc->len, out, err, errlen) < 0) {
+        char tmp[256];
+        snprintf(tmp, sizeof tmp, "%s", err);
+        snprintf(err, errlen, "table \"%s\".\"%s\" column \"%s\" (%s): %s", t->nspname, t->relname, col->name,
+                 col->type.typname ? col->type.typname : "?", tmp);
+        return -1;
+    }
+    if (cm->trunc >= 0 && !out->null)
+        out->u.s.n = utf8_prefix_len(out->u.s.p, out->u.s.n, cm->trunc);
+    if (cm->mask >= 0) {
+        char *m = arena_alloc(a, (size_t)cm->mask + 1);
+        memset(m, '*', (size_t)cm->mask);
+        *out = cv_str(m, (size_t)cm->mask);
+    }
+    if (cm->hash && !out->null)
+        *out = hash_value(a, cm->hash, out->u.s.p, out->u.s.n, cm->maxlen);
+    return 0;
+}
+
+static int row_value(evt_ctx_t *e, arena_t *a, const rel_table_t *t, const evt_table_t *et,
+                     const pgo_tuple_t *tup, const pgo_tuple_t *old, bool fill_required, cv_value_t *out,
+                     char *err, size_t errlen)
+{
+    *out = cv_list(a, et->nfields);
+    for (size_t i = 0; i < et->nfields; i++)
+        if (column_value(e, a, t, &et->fields[i], tup, old, fill_required, &out->u.list.v[i], err, errlen) < 0)
+            return -1;
+    return 0;
+}
+
+static cv_value_t key_value(arena_t *a, const evt_table_t *et, const cv_value_t *row)
+{
+    cv_value_t k = cv_list(a, et->nkey);
+    for (size_t i = 0; i < et->nkey; i++)
+        k.u.list.v[i] = row->u.list.v[et->key_fields[i]];
+    return k;
+}
+
+static cv_value_t source_value(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const char *schema,
+                               const char *table)
+{
+    cv_value_t s = cv_list(a, SRC_NFIELDS);
+    cv_value_t *v = s.u.list.v;
+    v[SRC_VERSION] = cv_str(e->cfg.version, strlen(e->cfg.version));
+    v[SRC_CONNECTOR] = cv_str("postgresql", 10);
+    v[SRC_NAME] = cv_str(e->cfg.prefix, strlen(e->cfg.prefix));
+    int64_t ts_us = pos->commit_time_us ? pos->commit_time_us : pos->now_us;
+    v[SRC_TS_MS] = cv_int(ts_us / 1000);
+    v[SRC_SNAPSHOT] = cv_str("false", 5);
+    v[SRC_DB] = cv_str(e->cfg.dbname, strlen(e->cfg.dbname));
+    char seq[64];
+    int n;
+    if (pos->last_commit_lsn)
+        n = snprintf(seq, sizeof seq, "[\"%llu\",\"%llu\"]", (unsigned long long)pos->last_commit_lsn,
+                     (unsigned long long)pos->lsn);
+    else
+        n = snprintf(seq, sizeof seq, "[null,\"%llu\"]", (unsigned long long)pos->lsn);
+    v[SRC_SEQUENCE] = cv_str(arena_strndup(a, seq, (size_t)n), (size_t)n);
+    v[SRC_TS_US] = cv_int(ts_us);
+    v[SRC_TS_NS] = cv_int(ts_us * 1000);
+    v[SRC_SCHEMA] = cv_str(schema, strlen(schema));
+    v[SRC_TABLE] = cv_str(table, strlen(table));
+    v[SRC_TXID] = pos->xid ? cv_int(pos->xid) : cv_null();
+    v[SRC_LSN] = cv_int((int64_t)pos->lsn);
+    return s;
+}
+
+static void add_context_headers(evt_ctx_t *e, evt_record_t *r)
+{
+    if (!e->cfg.extended_headers)
+        return;
+    r->headers[r->nheaders++] = (evt_header_t){ "__debezium.context.connectorLogicalName", e->cfg.prefix, strlen(e->cfg.prefix) };
+    r->headers[r->nheaders++] = (evt_header_t){ "__debezium.context.taskId", "0", 1 };
+    r->headers[r->nheaders++] = (evt_header_t){ "__debezium.context.connectorName", "postgresql", 10 };
+}
+
+/* Encodes and emits one data event (or a tombstone when env is NULL). */
+static int emit_event(evt_ctx_t *e, evt_table_t *et, const cv_value_t *key, const cv_value_t *env, char op,
+                      const char *hkey, const buf_t *hval, char *err, size_t errlen)
+{
+    evt_record_t r;
+    memset(&r, 0, sizeof r);
+    r.topic = et->topic;
+    r.op = op;
+    buf_reset(&e->kb);
+    buf_reset(&e->vb);
+    if (et->key_schema && key) {
+        json_enc_envelope(&e->kb, e->cfg.key_schemas ? et->key_schema_json.data : NULL, et->key_schema_json.len,
+                          et->key_schema, key);
+        r.key = e->kb.data;
+        r.keylen = e->kb.len;
+    }
+    if (env) {
+        json_enc_envelope(&e->vb, e->cfg.value_schemas ? et->env_schema_json.data : NULL, et->env_schema_json.len,
+                          et->env_schema, env);
+        r.value = e->vb.data;
+        r.valuelen = e->vb.len;
+    }
+    if (hkey && hval) {
+        r.headers[r.nheaders++] = (evt_header_t){ hkey, hval->data, hval->len };
+    }
+    add_context_headers(e, &r);
+    return e->emit(e->emit_ctx, &r, err, errlen);
+}
+
+static cv_value_t envelope(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const rel_table_t *t,
+                           const cv_value_t *before, const cv_value_t *after, const char *op)
+{
+    cv_value_t env = cv_list(a, ENV_NFIELDS);
+    cv_value_t *v = env.u.list.v;
+    v[ENV_BEFORE] = before ? *before : cv_null();
+    v[ENV_AFTER] = after ? *after : cv_null();
+    v[ENV_SOURCE] = source_value(e, a, pos, t->nspname, t->relname);
+    v[ENV_TRANSACTION] = cv_null();
+    v[ENV_OP] = cv_str(op, 1);
+    v[ENV_TS_MS] = cv_int(pos->now_us / 1000);
+    v[ENV_TS_US] = cv_int(pos->now_us);
+    v[ENV_TS_NS] = cv_int(pos->now_us * 1000);
+    return env;
+}
+
+/* True when some key column's old text differs from the new one (unchanged-TOAST counts as same). */
+static bool key_changed(const rel_table_t *t, const evt_table_t *et, const pgo_tuple_t *old, const pgo_tuple_t *nw)
+{
+    for (size_t k = 0; k < et->nkey; k++) {
+        int c = et->fields[et->key_fields[k]].col;
+        if ((size_t)c >= old->ncols || (size_t)c >= nw->ncols)
+            continue;
+        const pgo_col_t *o = &old->cols[c], *n = &nw->cols[c];
+        if (o->kind != PGO_COL_TEXT || n->kind == PGO_COL_UNCHANGED)
+            continue;
+        if (n->kind != PGO_COL_TEXT || o->len != n->len || memcmp(o->data, n->data, o->len) != 0)
+            return true;
+    }
+    (void)t;
+    return false;
+}
+
+int evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, const pgo_msg_t *m,
+               char *err, size_t errlen)
+{
+    evt_table_t *et = t->user;
+    if (!et || !et->captured) {
+        e->stats.filtered++;
+        return 0;
+    }
+    const pgo_tuple_t *old = m->u.change.old_kind ? &m->u.change.old_tuple : NULL;
+    cv_value_t before, after, key, env;
+    switch (m->type) {
+    case PGO_INSERT:
+        if (e->cfg.skipped_ops & EVT_OP_C) {
+            e->stats.filtered++;
+            return 0;
+        }
+        if (row_value(e, a, t, et, &m->u.change.new_tuple, NULL, false, &after, err, errlen) < 0)
+            return -1;
+        key = key_value(a, et, &after);
+        env = envelope(e, a, pos, t, NULL, &after, "c");
+        e->stats.created++;
+        return emit_event(e, et, &key, &env, 'c', NULL, NULL, err, errlen);
+    case PGO_UPDATE: {
+        const pgo_tuple_t *full_old = m->u.change.old_kind == 'O' ? old : NULL;
+        if (row_value(e, a, t, et, &m->u.change.new_tuple, full_old, false, &after, err, errlen) < 0)
+            return -1;
+        key = key_value(a, et, &after);
+        if (old && et->nkey && key_changed(t, et, old, &m->u.change.new_tuple)) {
+            /* Primary key change: delete (old key) + tombstone + create (new key), as Debezium does. */
+            cv_value_t oldrow, oldkey;
+            if (row_value(e, a, t, et, old, NULL, m->u.change.old_kind == 'K', &oldrow, err, errlen) < 0)
+                return -1;
+            oldkey = key_value(a, et, &oldrow);
+            buf_reset(&e->hb);
+            json_enc_value(&e->hb, et->key_schema, &key);
+            buf_reset(&e->hb2);
+            json_enc_value(&e->hb2, et->key_schema, &oldkey);
+            if (!(e->cfg.skipped_ops & EVT_OP_D)) {
+                env = envelope(e, a, pos, t, &oldrow, NULL, "d");
+                e->stats.deleted++;
+                if (emit_event(e, et, &oldkey, &env, 'd', "__debezium.newkey", &e->hb, err, errlen) < 0)
+                    return -1;
+                if (e->cfg.tombstones) {
+                    e->stats.tombstones++;
+                    if (emit_event(e, et, &oldkey, NULL, 0, NULL, NULL, err, errlen) < 0)
+                        return -1;
+                }
+            }
+            if (e->cfg.skipped_ops & EVT_OP_C)
+                return 0;
+            env = envelope(e, a, pos, t, NULL, &after, "c");
+            e->stats.created++;
+            return emit_event(e, et, &key, &env, 'c', "__debezium.oldkey", &e->hb2, err, errlen);
+        }
+        if (e->cfg.skipped_ops & EVT_OP_U) {
+            e->stats.filtered++;
+            return 0;
+        }
+        bool has_before = false;
+        if (old && (m->u.change.old_kind == 'O' || t->replident == 'i')) {
+            if (row_value(e, a, t, et, old, NULL, false, &before, err, errlen) < 0)
+                return -1;
+            has_before = true;
+        }
+        env = envelope(e, a, pos, t, has_before ? &before : NULL, &after, "u");
+        e->stats.updated++;
+        return emit_event(e, et, &key, &env, 'u', NULL, NULL, err, errlen);
+    }
+    case PGO_DELETE:
+        if (e->cfg.skipped_ops & EVT_OP_D) {
+            e->stats.filtered++;
+            return 0;
+        }
+        if (row_value(e, a, t, et, old, NULL, m->u.change.old_kind == 'K', &before, err, errlen) < 0)
+            return -1;
+        key = key_value(a, et, &before);
+        env = envelope(e, a, pos, t, &before, NULL, "d");
+        e->stats.deleted++;
+        if (emit_event(e, et, &key, &env, 'd', NULL, NULL, err, errlen) < 0)
+            return -1;
+        if (e->cfg.tombstones) {
+            e->stats.tombstones++;
+            return emit_event(e, et, &key, NULL, 0, NULL, NULL, err, errlen);
+        }
+        return 0;
+    default:
+        snprintf(err, errlen, "evt_change called with a %s message", pgo_msgtype_name(m->type));
+        return -1;
+    }
+}
+
+int evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, char *err, size_t errlen)
+{
+    evt_table_t *et = t->user;
+    if (!et || !et->captured || (e->cfg.skipped_ops & EVT_OP_T)) {
+        e->stats.filtered++;
+        return 0;
+    }
+    cv_value_t env = envelope(e, a, pos, t, NULL, NULL, "t");
+    e->stats.truncated++;
+    return emit_event(e, et, NULL, &env, 't', NULL, NULL, err, errlen);
+}
+
+int evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t *m, char *err, size_t errlen)
+{
+    const char *prefix = m->u.message.prefix;
+    if (e->cfg.filters && !flt_message_included(e->cfg.filters, prefix)) {
+        e->stats.filtered++;
+        return 0;
+    }
+    cv_value_t key = cv_list(a, 1);
+    key.u.list.v[0] = cv_str(prefix, strlen(prefix));
+    cv_value_t blk = cv_list(a, 2);
+    blk.u.list.v[0] = cv_str(prefix, strlen(prefix));
+    pgt_coltype_t bt = { .kind = PGT_BYTEA };
+    uint8_t *hexin = arena_alloc(a, m->u.message.content_len * 2 + 3);
+    hexin[0] = '\\';
+    hexin[1] = 'x';
+    static const char hx[] = "0123456789abcdef";
+    for (uint32_t i = 0; i < m->u.message.content_len; i++) {
+        hexin[2 + i * 2] = (uint8_t)hx[m->u.message.content[i] >> 4];
+        hexin[3 + i * 2] = (uint8_t)hx[m->u.message.content[i] & 15];
+    }
+    if (pgt_value(a, &bt, &e->cfg.types, (const char *)hexin, m->u.message.content_len * 2 + 2, &blk.u.list.v[1],
+                  err, errlen) < 0)
+        return -1;
+    cv_value_t val = cv_list(a, 5);
+    val.u.list.v[0] = cv_str("m", 1);
+    int64_t ts = pos->commit_time_us ? pos->commit_time_us : pos->now_us;
+    val.u.list.v[1] = cv_int(ts / 1000);
+    val.u.list.v[2] = source_value(e, a, pos, "", "");
+    val.u.list.v[3] = cv_null();
+    val.u.list.v[4] = blk;
+    evt_record_t r;
+    memset(&r, 0, sizeof r);
+    r.topic = e->msg_topic;
+    r.op = 'm';
+    buf_reset(&e->kb);
+    buf_reset(&e->vb);
+    json_enc_envelope(&e->kb, e->cfg.key_schemas ? e->msg_key_json.data : NULL, e->msg_key_json.len,
+                      e->msg_key_schema, &key);
+    json_enc_envelope(&e->vb, e->cfg.value_schemas ? e->msg_value_json.data : NULL, e->msg_value_json.len,
+                      e->msg_value_schema, &val);
+    r.key = e->kb.data;
+    r.keylen = e->kb.len;
+    r.value = e->vb.data;
+    r.valuelen = e->vb.len;
+    add_context_headers(e, &r);
+    e->stats.messages++;
+    return e->emit(e->emit_ctx, &r, err, errlen);
+}

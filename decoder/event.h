@@ -1,0 +1,89 @@
+/* event.h: builds Debezium PostgreSQL connector change events (topic, key, envelope, source block,
+ * headers) from decoded pgoutput messages, and encodes them with the JSON converter. */
+#ifndef WALCAST_EVENT_H
+#define WALCAST_EVENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "decoder/filter.h"
+#include "decoder/pgoutput.h"
+#include "decoder/pgtypes.h"
+#include "decoder/relcache.h"
+#include "schemas/connect.h"
+
+enum { EVT_OP_C = 1, EVT_OP_U = 2, EVT_OP_D = 4, EVT_OP_T = 8 };
+
+typedef struct evt_config {
+    const char *connector_name;   /* "name" */
+    const char *prefix;           /* topic.prefix */
+    const char *delimiter;        /* topic.delimiter */
+    const char *dbname;
+    const char *version;          /* source.version */
+    const char *placeholder;      /* unavailable.value.placeholder */
+    unsigned skipped_ops;         /* EVT_OP_* */
+    bool tombstones;              /* tombstones.on.delete */
+    bool key_schemas;             /* key.converter.schemas.enable */
+    bool value_schemas;           /* value.converter.schemas.enable */
+    bool extended_headers;        /* extended.headers.enabled */
+    pgt_opts_t types;
+    const flt_filters_t *filters;
+} evt_config_t;
+
+typedef struct evt_header {
+    const char *key;
+    const void *value;
+    size_t len;
+} evt_header_t;
+
+/* One Kafka record. value NULL is a tombstone; key NULL a null key. */
+typedef struct evt_record {
+    const char *topic;
+    const void *key;
+    size_t keylen;
+    const void *value;
+    size_t valuelen;
+    evt_header_t headers[5];
+    int nheaders;
+    char op;                      /* c u d t m r, 0 for tombstones */
+} evt_record_t;
+
+typedef int (*evt_emit_fn)(void *ctx, const evt_record_t *rec, char *err, size_t errlen);
+
+/* Where a change sits in the source stream. */
+typedef struct evt_pos {
+    uint32_t xid;                 /* 0: none */
+    int64_t commit_time_us;       /* Unix epoch microseconds */
+    uint64_t lsn;                 /* this change */
+    uint64_t last_commit_lsn;     /* 0: none yet */
+    int64_t now_us;               /* agent clock, Unix epoch microseconds */
+} evt_pos_t;
+
+typedef struct evt_stats {
+    uint64_t created, updated, deleted, truncated, messages, filtered, tombstones;
+} evt_stats_t;
+
+typedef struct evt_ctx evt_ctx_t;
+
+evt_ctx_t *evt_new(const evt_config_t *cfg, evt_emit_fn emit, void *emit_ctx);
+void evt_free(evt_ctx_t *e);
+const evt_stats_t *evt_stats(const evt_ctx_t *e);
+/* Frees a table's event state; give it to rel_cache_new. */
+void evt_table_free(void *user);
+/* Builds topic and schemas for a freshly installed table version. Tables excluded by the filters
+ * get state that says so. */
+int evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen);
+bool evt_table_captured(const rel_table_t *t);
+const char *evt_table_topic(const rel_table_t *t);
+
+/* Insert/Update/Delete -> records; a is the per-message arena. */
+int evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, const pgo_msg_t *m,
+               char *err, size_t errlen);
+int evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, char *err, size_t errlen);
+int evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t *m, char *err, size_t errlen);
+
+/* Topic name rules: characters outside [A-Za-z0-9._-] become '_', cut at 249. */
+void evt_topic_name(char *out, size_t outlen, const char *prefix, const char *delim, const char *schema,
+                    const char *table);
+
+#endif

@@ -1,0 +1,197 @@
+/* buf.c: growable byte buffer and bump arena.
+ * Allocation failure aborts: a CDC agent that cannot allocate cannot make progress safely. */
+#include "schemas/buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fprintf(stderr, "level=fatal msg=\"out of memory\" bytes=%zu\n", n);
+        abort();
+    }
+    return q;
+}
+
+void buf_init(buf_t *b) { b->data = NULL; b->len = b->cap = 0; }
+
+void buf_free(buf_t *b)
+{
+    free(b->data);
+    buf_init(b);
+}
+
+void buf_reserve(buf_t *b, size_t n)
+{
+    if (b->cap - b->len >= n)
+        return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len < n)
+        cap *= 2;
+    b->data = xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void buf_puts(buf_t *b, const char *s) { buf_append(b, s, strlen(s)); }
+
+void buf_printf(buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[256];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof tmp) {
+        buf_append(b, tmp, (size_t)n);
+        return;
+    }
+    buf_reserve(b, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void buf_put_u64(buf_t *b, uint64_t v)
+{
+    char tmp[24];
+    int i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    buf_append(b, tmp + i, sizeof tmp - (size_t)i);
+}
+
+void buf_put_i64(buf_t *b, int64_t v)
+{
+    if (v < 0) {
+        buf_putc(b, '-');
+        buf_put_u64(b, (uint64_t)0 - (uint64_t)v);
+    } else {
+        buf_put_u64(b, (uint64_t)v);
+    }
+}
+
+const char *buf_cstr(buf_t *b)
+{
+    buf_reserve(b, 1);
+    b->data[b->len] = '\0';
+    return b->data;
+}
+
+struct block {
+    struct block *next;
+    size_t size;
+    size_t used;
+    max_align_t data[];
+};
+
+struct arena {
+    struct block *head;   /* current block */
+    struct block *spare;  /* blocks kept from earlier resets */
+    size_t block_size;
+    size_t used_total;
+};
+
+arena_t *arena_new(size_t block_size)
+{
+    arena_t *a = xrealloc(NULL, sizeof *a);
+    a->head = a->spare = NULL;
+    a->block_size = block_size ? block_size : 64 * 1024;
+    a->used_total = 0;
+    return a;
+}
+
+static void blocks_free(struct block *b)
+{
+    while (b) {
+        struct block *n = b->next;
+        free(b);
+        b = n;
+    }
+}
+
+void arena_free(arena_t *a)
+{
+    if (!a)
+        return;
+    blocks_free(a->head);
+    blocks_free(a->spare);
+    free(a);
+}
+
+void arena_reset(arena_t *a)
+{
+    /* Keep standard-size blocks for reuse; give oversized ones back so one huge row does not pin memory. */
+    struct block *b = a->head;
+    while (b) {
+        struct block *n = b->next;
+        if (b->size == a->block_size) {
+            b->used = 0;
+            b->next = a->spare;
+            a->spare = b;
+        } else {
+            free(b);
+        }
+        b = n;
+    }
+    a->head = NULL;
+    a->used_total = 0;
+}
+
+void *arena_alloc(arena_t *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    struct block *b = a->head;
+    if (!b || b->size - b->used < n) {
+        if (n <= a->block_size && a->spare) {
+            b = a->spare;
+            a->spare = b->next;
+        } else {
+            size_t size = n > a->block_size ? n : a->block_size;
+            b = xrealloc(NULL, sizeof *b + size);
+            b->size = size;
+        }
+        b->used = 0;
+        b->next = a->head;
+        a->head = b;
+    }
+    void *p = (char *)b->data + b->used;
+    b->used += n;
+    a->used_total += n;
+    return p;
+}
+
+void *arena_zalloc(arena_t *a, size_t n)
+{
+    void *p = arena_alloc(a, n);
+    memset(p, 0, n);
+    return p;
+}
+
+char *arena_strndup(arena_t *a, const char *s, size_t n)
+{
+    char *p = arena_alloc(a, n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *arena_strdup(arena_t *a, const char *s) { return arena_strndup(a, s, strlen(s)); }
+
+void *arena_memdup(arena_t *a, const void *p, size_t n)
+{
+    void *q = arena_alloc(a, n ? n : 1);
+    if (n)
+        memcpy(q, p, n);
+    return q;
+}
+
+size_t arena_used(const arena_t *a) { return a->used_total; }

@@ -1,0 +1,307 @@
+/* json.c: JsonConverter-compatible encoder. Key order and number text match what Kafka Connect
+ * (Jackson) emits, so walcast's output is byte-for-byte comparable with Debezium's. */
+#include "schemas/json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char hexd[] = "0123456789abcdef";
+
+void json_enc_string(buf_t *b, const char *p, size_t n)
+{
+    buf_reserve(b, n + 2);
+    buf_putc(b, '"');
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        buf_append(b, p + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': buf_append(b, "\\\"", 2); break;
+        case '\\': buf_append(b, "\\\\", 2); break;
+        case '\n': buf_append(b, "\\n", 2); break;
+        case '\r': buf_append(b, "\\r", 2); break;
+        case '\t': buf_append(b, "\\t", 2); break;
+        case '\b': buf_append(b, "\\b", 2); break;
+        case '\f': buf_append(b, "\\f", 2); break;
+        default: {
+            char u[6] = { '\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15] };
+            buf_append(b, u, 6);
+        }
+        }
+    }
+    buf_append(b, p + run, n - run);
+    buf_putc(b, '"');
+}
+
+void json_enc_base64(buf_t *b, const unsigned char *p, size_t n, bool url_safe)
+{
+    const char *tab = url_safe ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                               : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    buf_reserve(b, (n + 2) / 3 * 4);
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        char o[4] = { tab[v >> 18], tab[(v >> 12) & 63], tab[(v >> 6) & 63], tab[v & 63] };
+        buf_append(b, o, 4);
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        char o[4] = { tab[v >> 18], tab[(v >> 12) & 63], '=', '=' };
+        buf_append(b, o, 4);
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+        char o[4] = { tab[v >> 18], tab[(v >> 12) & 63], tab[(v >> 6) & 63], '=' };
+        buf_append(b, o, 4);
+    }
+}
+
+/* Shortest decimal digits that read back as the same value, as Java 19+ prints them. */
+static int shortest_digits(double d, bool is_float, char *digits, int *exp10)
+{
+    char tmp[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
+        bool same = is_float ? (strtof(tmp, NULL) == (float)d) : (strtod(tmp, NULL) == d);
+        if (same || prec == 17)
+            break;
+    }
+    /* tmp is d.ddde[+-]xx */
+    int nd = 0;
+    const char *q = tmp;
+    for (; *q && *q != 'e'; q++)
+        if (*q >= '0' && *q <= '9')
+            digits[nd++] = *q;
+    *exp10 = atoi(q + 1);
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    digits[nd] = '\0';
+    return nd;
+}
+
+size_t json_java_double(char *out, size_t outlen, double d, bool is_float)
+{
+    if (isnan(d))
+        return (size_t)snprintf(out, outlen, "NaN");
+    if (isinf(d))
+        return (size_t)snprintf(out, outlen, d > 0 ? "Infinity" : "-Infinity");
+    if (d == 0)
+        return (size_t)snprintf(out, outlen, signbit(d) ? "-0.0" : "0.0");
+    char digits[24];
+    int e;
+    bool neg = d < 0;
+    int nd = shortest_digits(fabs(d), is_float, digits, &e);
+    char tmp[64];
+    size_t k = 0;
+    if (neg)
+        tmp[k++] = '-';
+    if (e >= -3 && e < 7) {
+        if (e < 0) {
+            tmp[k++] = '0';
+            tmp[k++] = '.';
+            for (int i = 0; i < -e - 1; i++)
+                tmp[k++] = '0';
+            for (int i = 0; i < nd; i++)
+                tmp[k++] = digits[i];
+        } else {
+            for (int i = 0; i <= e; i++)
+                tmp[k++] = i < nd ? digits[i] : '0';
+            tmp[k++] = '.';
+            if (nd > e + 1)
+                for (int i = e + 1; i < nd; i++)
+                    tmp[k++] = digits[i];
+            else
+                tmp[k++] = '0';
+        }
+        tmp[k] = '\0';
+    } else {
+        tmp[k++] = digits[0];
+        tmp[k++] = '.';
+        if (nd > 1)
+            for (int i = 1; i < nd; i++)
+                tmp[k++] = digits[i];
+        else
+            tmp[k++] = '0';
+        snprintf(tmp + k, sizeof tmp - k, "E%d", e);
+    }
+    return (size_t)snprintf(out, outlen, "%s", tmp);
+}
+
+static void enc_java_number(buf_t *b, double d, bool is_float)
+{
+    char tmp[64];
+    size_t n = json_java_double(tmp, sizeof tmp, d, is_float);
+    /* Jackson quotes non-finite numbers (QUOTE_NON_NUMERIC_NUMBERS is on by default). */
+    if (!isfinite(d))
+        buf_putc(b, '"');
+    buf_append(b, tmp, n);
+    if (!isfinite(d))
+        buf_putc(b, '"');
+}
+
+void json_enc_f64(buf_t *b, double d) { enc_java_number(b, d, false); }
+void json_enc_f32(buf_t *b, float f) { enc_java_number(b, (double)f, true); }
+
+static void enc_schema_body(buf_t *b, const cs_schema_t *s, const char *field_name)
+{
+    buf_puts(b, "{\"type\":\"");
+    buf_puts(b, ct_type_name(s->type));
+    buf_putc(b, '"');
+    switch (s->type) {
+    case CT_STRUCT:
+        buf_puts(b, ",\"fields\":[");
+        for (size_t i = 0; i < s->nfields; i++) {
+            if (i)
+                buf_putc(b, ',');
+            enc_schema_body(b, s->fields[i].schema, s->fields[i].name);
+        }
+        buf_putc(b, ']');
+        break;
+    case CT_ARRAY:
+        buf_puts(b, ",\"items\":");
+        enc_schema_body(b, s->items, NULL);
+        break;
+    case CT_MAP:
+        buf_puts(b, ",\"keys\":");
+        enc_schema_body(b, s->keys, NULL);
+        buf_puts(b, ",\"values\":");
+        enc_schema_body(b, s->items, NULL);
+        break;
+    default:
+        break;
+    }
+    buf_puts(b, s->optional ? ",\"optional\":true" : ",\"optional\":false");
+    if (s->name) {
+        buf_puts(b, ",\"name\":");
+        json_enc_string(b, s->name, strlen(s->name));
+    }
+    if (s->version) {
+        buf_puts(b, ",\"version\":");
+        buf_put_i64(b, s->version);
+    }
+    if (s->doc) {
+        buf_puts(b, ",\"doc\":");
+        json_enc_string(b, s->doc, strlen(s->doc));
+    }
+    if (s->nparams) {
+        buf_puts(b, ",\"parameters\":{");
+        for (size_t i = 0; i < s->nparams; i++) {
+            if (i)
+                buf_putc(b, ',');
+            json_enc_string(b, s->params[i].key, strlen(s->params[i].key));
+            buf_putc(b, ':');
+            json_enc_string(b, s->params[i].value, strlen(s->params[i].value));
+        }
+        buf_putc(b, '}');
+    }
+    if (s->def) {
+        buf_puts(b, ",\"default\":");
+        json_enc_value(b, s, s->def);
+    }
+    if (field_name) {
+        buf_puts(b, ",\"field\":");
+        json_enc_string(b, field_name, strlen(field_name));
+    }
+    buf_putc(b, '}');
+}
+
+void json_enc_schema(buf_t *b, const cs_schema_t *s) { enc_schema_body(b, s, NULL); }
+
+void json_enc_value(buf_t *b, const cs_schema_t *s, const cv_value_t *v)
+{
+    if (!v || v->null) {
+        if (s->def && v != s->def) {
+            json_enc_value(b, s, s->def);
+            return;
+        }
+        buf_append(b, "null", 4);
+        return;
+    }
+    switch (s->type) {
+    case CT_INT8: case CT_INT16: case CT_INT32: case CT_INT64:
+        buf_put_i64(b, v->u.i);
+        break;
+    case CT_FLOAT32:
+        json_enc_f32(b, (float)v->u.f);
+        break;
+    case CT_FLOAT64:
+        json_enc_f64(b, v->u.f);
+        break;
+    case CT_BOOLEAN:
+        buf_puts(b, v->u.b ? "true" : "false");
+        break;
+    case CT_STRING:
+        json_enc_string(b, v->u.s.p, v->u.s.n);
+        break;
+    case CT_BYTES:
+        buf_putc(b, '"');
+        json_enc_base64(b, (const unsigned char *)v->u.s.p, v->u.s.n, false);
+        buf_putc(b, '"');
+        break;
+    case CT_ARRAY:
+        buf_putc(b, '[');
+        for (size_t i = 0; i < v->u.list.n; i++) {
+            if (i)
+                buf_putc(b, ',');
+            json_enc_value(b, s->items, &v->u.list.v[i]);
+        }
+        buf_putc(b, ']');
+        break;
+    case CT_MAP:
+        /* String keys give a JSON object; other key types the [[k,v],...] form, as JsonConverter does. */
+        if (s->keys->type == CT_STRING) {
+            buf_putc(b, '{');
+            for (size_t i = 0; i + 1 < v->u.list.n; i += 2) {
+                if (i)
+                    buf_putc(b, ',');
+                const cv_value_t *k = &v->u.list.v[i];
+                json_enc_string(b, k->null ? "" : k->u.s.p, k->null ? 0 : k->u.s.n);
+                buf_putc(b, ':');
+                json_enc_value(b, s->items, &v->u.list.v[i + 1]);
+            }
+            buf_putc(b, '}');
+        } else {
+            buf_putc(b, '[');
+            for (size_t i = 0; i + 1 < v->u.list.n; i += 2) {
+                if (i)
+                    buf_putc(b, ',');
+                buf_putc(b, '[');
+                json_enc_value(b, s->keys, &v->u.list.v[i]);
+                buf_putc(b, ',');
+                json_enc_value(b, s->items, &v->u.list.v[i + 1]);
+                buf_putc(b, ']');
+            }
+            buf_putc(b, ']');
+        }
+        break;
+    case CT_STRUCT:
+        buf_putc(b, '{');
+        for (size_t i = 0; i < s->nfields; i++) {
+            if (i)
+                buf_putc(b, ',');
+            json_enc_string(b, s->fields[i].name, strlen(s->fields[i].name));
+            buf_putc(b, ':');
+            json_enc_value(b, s->fields[i].schema, i < v->u.list.n ? &v->u.list.v[i] : NULL);
+        }
+        buf_putc(b, '}');
+        break;
+    }
+}
+
+void json_enc_envelope(buf_t *b, const char *schema_json, size_t schema_len,
+                       const cs_schema_t *s, const cv_value_t *v)
+{
+    if (!schema_json) {
+        json_enc_value(b, s, v);
+        return;
+    }
+    buf_append(b, "{\"schema\":", 10);
+    buf_append(b, schema_json, schema_len);
+    buf_append(b, ",\"payload\":", 11);
+    json_enc_value(b, s, v);
+    buf_putc(b, '}');
+}

@@ -1,0 +1,23 @@
+/* json.h: Kafka Connect JsonConverter encoding of schemas/ values (compact, Jackson-compatible).
+ * Numbers follow Java's Double.toString/Float.toString; bytes are base64. */
+#ifndef WALCAST_JSON_H
+#define WALCAST_JSON_H
+
+#include "schemas/connect.h"
+
+/* Schema object exactly as JsonConverter.asJsonSchema writes it (key order included). */
+void json_enc_schema(buf_t *b, const cs_schema_t *s);
+/* Payload of value v under schema s; a null with a schema default writes the default. */
+void json_enc_value(buf_t *b, const cs_schema_t *s, const cv_value_t *v);
+/* {"schema":<schema_json>,"payload":<value>} when schema_json is given, else the bare payload. */
+void json_enc_envelope(buf_t *b, const char *schema_json, size_t schema_len,
+                       const cs_schema_t *s, const cv_value_t *v);
+
+void json_enc_string(buf_t *b, const char *p, size_t n);
+void json_enc_f64(buf_t *b, double d);
+void json_enc_f32(buf_t *b, float f);
+void json_enc_base64(buf_t *b, const unsigned char *p, size_t n, bool url_safe);
+/* Java's Double.toString text (no quoting of NaN/Infinity); returns length. */
+size_t json_java_double(char *out, size_t outlen, double d, bool is_float);
+
+#endif

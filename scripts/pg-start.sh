@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# pg-start.sh: starts a throwaway PostgreSQL 15 (wal_level=logical) in a temp dir on a free port.
+# Usage: scripts/pg-start.sh [DIR]  -> prints DIR; DIR/env holds PGHOST/PGPORT/PGUSER; stop with pg-stop.sh DIR.
+set -euo pipefail
+
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+dir=${1:-$(mktemp -d /tmp/walcast-pg.XXXXXX)}
+mkdir -p "$dir"
+
+free_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$(( (RANDOM % 20000) + 20000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  echo "pg-start: no free port found" >&2; return 1
+}
+
+# PostgreSQL refuses to run as root: use an unprivileged system user.
+as_pg=()
+if [ "$(id -u)" -eq 0 ]; then
+  id walcast >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin walcast
+  chown -R walcast "$dir"
+  chmod 755 "$dir"
+  as_pg=(runuser -u walcast --)
+fi
+
+port=$(free_port)
+"${as_pg[@]}" "$PGBIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+  || { cat "$dir/initdb.log" >&2; exit 1; }
+cat >>"$dir/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+wal_level = logical
+max_replication_slots = 20
+max_wal_senders = 20
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+shared_buffers = 128MB
+max_wal_size = 4GB
+logical_decoding_work_mem = 64MB
+wal_sender_timeout = 60s
+CONF
+echo "host replication all 127.0.0.1/32 trust" >>"$dir/data/pg_hba.conf"
+"${as_pg[@]}" "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null \
+  || { cat "$dir/postgres.log" >&2; exit 1; }
+cat >"$dir/env" <<ENV
+export PGHOST=127.0.0.1
+export PGPORT=$port
+export PGUSER=postgres
+export PGDATABASE=postgres
+export WALCAST_PGDIR=$dir
+ENV
+echo "$dir"
