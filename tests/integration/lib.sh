@@ -1,0 +1,122 @@
+# lib.sh: helpers for integration tests: throwaway PostgreSQL, standalone embedded Kafka, walcast,
+# all stopped by an EXIT trap even when the test fails. Source it; call it_init first.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+WALCAST="$ROOT/build/walcast"
+PY=/usr/bin/python3
+export PATH="/usr/lib/postgresql/15/bin:$PATH"
+
+it_init() {
+  IT_DIR=$(mktemp -d /tmp/walcast-it.XXXXXX)
+  IT_PIDS=()
+  IT_PGDIRS=()
+  trap it_cleanup EXIT
+}
+
+it_cleanup() {
+  local rc=$?
+  for p in "${IT_PIDS[@]:-}"; do [ -n "$p" ] && kill -INT "$p" 2>/dev/null || true; done
+  sleep 0.5
+  for p in "${IT_PIDS[@]:-}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true; done
+  for d in "${IT_PGDIRS[@]:-}"; do [ -n "$d" ] && bash "$ROOT/scripts/pg-stop.sh" "$d"; done
+  if [ $rc -ne 0 ] && [ -d "$IT_DIR" ]; then
+    echo "--- logs of the failed test ($IT_DIR)" >&2
+    for f in "$IT_DIR"/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -20 "$f" >&2; }; done
+  fi
+  rm -rf "$IT_DIR"
+  exit $rc
+}
+
+# pg_start: starts a cluster and exports PGHOST/PGPORT/PGUSER for psql.
+pg_start() {
+  local d
+  d=$(bash "$ROOT/scripts/pg-start.sh")
+  IT_PGDIRS+=("$d")
+  # shellcheck disable=SC1091
+  . "$d/env"
+  PGDIR=$d
+}
+
+psql_q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+# kafka_start [--topic T]...: standalone embedded Kafka; sets BS.
+kafka_start() {
+  "$WALCAST" kafka --partitions 1 "$@" >"$IT_DIR/kafka.out" 2>"$IT_DIR/kafka.log" &
+  IT_PIDS+=($!)
+  KAFKA_PID=$!
+  for _ in $(seq 1 50); do
+    [ -s "$IT_DIR/kafka.out" ] && break
+    sleep 0.1
+  done
+  BS=$(head -1 "$IT_DIR/kafka.out" | sed -n 's/^bootstrap.servers=//p')
+  [ -n "$BS" ] || { echo "walcast kafka did not print its bootstrap line" >&2; return 1; }
+  echo "bootstrap.servers=$BS" >"$IT_DIR/worker.properties"
+}
+
+# connector_file NAME [key=value]...: writes a connector .properties for the running cluster.
+connector_file() {
+  local f="$IT_DIR/$1.properties"; shift
+  {
+    echo "name=it"
+    echo "connector.class=io.debezium.connector.postgresql.PostgresConnector"
+    echo "database.hostname=127.0.0.1"
+    echo "database.port=$PGPORT"
+    echo "database.user=postgres"
+    echo "database.dbname=postgres"
+    echo "topic.prefix=srv"
+    echo "snapshot.mode=no_data"
+    for kv in "$@"; do echo "$kv"; done
+  } >"$f"
+  echo "$f"
+}
+
+# walcast_start CONNECTOR_FILE: runs walcast in the background until "replication started".
+walcast_start() {
+  "$WALCAST" run --worker "$IT_DIR/worker.properties" "$1" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
+  WALCAST_PID=$!
+  IT_PIDS+=($WALCAST_PID)
+  for _ in $(seq 1 100); do
+    grep -q "replication started" "$IT_DIR/walcast.log" 2>/dev/null && return 0
+    kill -0 $WALCAST_PID 2>/dev/null || { echo "walcast exited early" >&2; cat "$IT_DIR/walcast.log" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "walcast did not start replication within 10 s" >&2
+  return 1
+}
+
+walcast_stop() {
+  kill -INT "$WALCAST_PID" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$WALCAST_PID" 2>/dev/null || return 0; sleep 0.1; done
+  echo "walcast did not stop within 10 s of SIGINT" >&2
+  return 1
+}
+
+# wait_topic TOPIC N [SECONDS]: waits until TOPIC holds at least N records.
+wait_topic() {
+  local t=$1 n=$2 secs=${3:-30} got
+  for _ in $(seq 1 $((secs * 5))); do
+    got=$(kcat -C -b "$BS" -t "$t" -e -q -f '.\n' 2>/dev/null | wc -l)
+    [ "$got" -ge "$n" ] && return 0
+    sleep 0.2
+  done
+  echo "topic $t has $got records, expected $n after ${secs}s" >&2
+  return 1
+}
+
+# consume TOPIC...: every record of the topics as kcat JSON lines (topic order as given).
+consume() {
+  local t
+  for t in "$@"; do kcat -C -b "$BS" -t "$t" -e -q -J 2>/dev/null || true; done
+}
+
+# golden_check NAME FILE: compares FILE with tests/integration/golden/NAME; UPDATE_GOLDEN=1 rewrites.
+golden_check() {
+  local g="$ROOT/tests/integration/golden/$1"
+  if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then cp "$2" "$g"; echo "updated $g"; return 0; fi
+  if ! diff -u "$g" "$2" >"$IT_DIR/golden.diff"; then
+    echo "output differs from golden file $g:" >&2
+    head -60 "$IT_DIR/golden.diff" >&2
+    return 1
+  fi
+}
