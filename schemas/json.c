@@ -67,6 +67,9 @@ static int shortest_digits(double d, bool is_float, char *digits, int *exp10)
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
         bool same = is_float ? (strtof(tmp, NULL) == (float)d) : (strtod(tmp, NULL) == d);
+        /* Java (JDK 19+): when one digit suffices, the closest two-digit decimal is chosen instead. */
+        if (same && prec == 1)
+            snprintf(tmp, sizeof tmp, "%.1e", d);
         if (same || prec == 17)
             break;
     }

@@ -1,0 +1,168 @@
+/* test_config.c: .properties and JSON parsing, and validation errors that name key, value and the
+ * allowed values. */
+#include "tests/unit/testutil.h"
+
+#include "agent/config.h"
+
+static const char *base =
+    "name=c1\n"
+    "database.hostname=db\n"
+    "database.user=u\n"
+    "database.password=s3cret\n"
+    "database.dbname=app\n"
+    "topic.prefix=srv\n";
+
+static int parse_with(const char *extra, conn_config_t *c, char *err, size_t errlen)
+{
+    cfg_map_t m = { 0 };
+    char text[4096];
+    snprintf(text, sizeof text, "%s%s", base, extra);
+    assert_int_equal(cfg_parse_properties(text, &m, err, errlen), 0);
+    int rc = cfg_connector_parse(&m, c, err, errlen);
+    cfg_map_free(&m);
+    return rc;
+}
+
+static void test_properties_syntax(void **s)
+{
+    (void)s;
+    cfg_map_t m = { 0 };
+    char err[256];
+    const char *t = "# comment\n! also\n a = 1 \nb:2\nc 3\nlong=x\\\n    y\nesc=tab\\there\nempty=\n";
+    assert_int_equal(cfg_parse_properties(t, &m, err, sizeof err), 0);
+    assert_string_equal(cfg_get(&m, "a"), "1");
+    assert_string_equal(cfg_get(&m, "b"), "2");
+    assert_string_equal(cfg_get(&m, "c"), "3");
+    assert_string_equal(cfg_get(&m, "long"), "xy");
+    assert_string_equal(cfg_get(&m, "esc"), "tab\there");
+    assert_string_equal(cfg_get(&m, "empty"), "");
+    cfg_map_free(&m);
+}
+
+static void test_json_forms(void **s)
+{
+    (void)s;
+    cfg_map_t m = { 0 };
+    char err[256];
+    assert_int_equal(cfg_parse_json("{\"name\":\"inventory\",\"config\":{\"database.port\":5433,\"tombstones.on.delete\":false}}", &m, err, sizeof err), 0);
+    assert_string_equal(cfg_get(&m, "name"), "inventory");
+    assert_string_equal(cfg_get(&m, "database.port"), "5433");
+    assert_string_equal(cfg_get(&m, "tombstones.on.delete"), "false");
+    cfg_map_free(&m);
+    assert_int_equal(cfg_parse_json("{\"name\":\"flat\",\"topic.prefix\":\"p\"}", &m, err, sizeof err), 0);
+    assert_string_equal(cfg_get(&m, "topic.prefix"), "p");
+    cfg_map_free(&m);
+    assert_int_equal(cfg_parse_json("{\"name\": ", &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "invalid JSON at line 1"));
+    assert_int_equal(cfg_parse_json("[1]", &m, err, sizeof err), -1);
+    assert_int_equal(cfg_parse_json("{\"a\":{\"b\":1}}", &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "\"a\""));
+    cfg_map_free(&m);
+}
+
+static void test_defaults(void **s)
+{
+    (void)s;
+    conn_config_t c;
+    char err[512];
+    assert_int_equal(parse_with("", &c, err, sizeof err), 0);
+    assert_string_equal(c.port, "5432");
+    assert_string_equal(c.slot_name, "debezium");
+    assert_string_equal(c.publication_name, "dbz_publication");
+    assert_int_equal(c.pub_mode, PUB_ALL_TABLES);
+    assert_int_equal(c.status_interval_ms, 10000);
+    assert_true(c.evt.tombstones);
+    assert_true(c.evt.key_schemas && c.evt.value_schemas);
+    assert_int_equal(c.evt.skipped_ops, EVT_OP_T);
+    assert_int_equal(c.evt.types.decimal, PGT_DECIMAL_PRECISE);
+    assert_string_equal(c.evt.placeholder, "__debezium_unavailable_value");
+    assert_string_equal(c.evt.version, "walcast-0.1.0");
+    cfg_connector_free(&c);
+}
+
+static void test_errors_name_key_value_allowed(void **s)
+{
+    (void)s;
+    conn_config_t c;
+    char err[512];
+    cfg_map_t m = { 0 };
+    assert_int_equal(cfg_parse_properties("name=x\ndatabase.hostname=h\n", &m, err, sizeof err), 0);
+    assert_int_equal(cfg_connector_parse(&m, &c, err, sizeof err), -1);
+    assert_string_equal(err, "missing required configuration key database.user");
+    cfg_map_free(&m);
+    assert_int_equal(parse_with("decimal.handling.mode=exact\n", &c, err, sizeof err), -1);
+    assert_string_equal(err, "invalid value 'exact' for decimal.handling.mode; allowed values: precise, double, string");
+    assert_int_equal(parse_with("plugin.name=wal2json\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "only pgoutput"));
+    assert_int_equal(parse_with("table.include.list=public.(broken\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "table.include.list: invalid regular expression 'public.(broken'"));
+    assert_int_equal(parse_with("database.port=99999\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "database.port"));
+    assert_int_equal(parse_with("status.update.interval.ms=soon\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "'soon' for status.update.interval.ms"));
+    assert_int_equal(parse_with("skipped.operations=c,x\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "skipped.operations"));
+    assert_int_equal(parse_with("tombstones.on.delete=yes\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "allowed values: true, false"));
+    assert_int_equal(parse_with("slot.name=Bad-Slot\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "slot.name"));
+    assert_int_equal(parse_with("table.include.list=a\ntable.exclude.list=b\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "cannot both be set"));
+    assert_int_equal(parse_with("column.mask.hash.SHA-256.with.salt.x=public.t.c\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "v1"));
+    assert_int_equal(parse_with("message.key.columns=public.t\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "schema.table:col1,col2"));
+    assert_int_equal(parse_with("value.converter=io.confluent.connect.avro.AvroConverter\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not supported yet"));
+    /* the password never appears in an error */
+    assert_null(strstr(err, "s3cret"));
+}
+
+static void test_filters_and_rules(void **s)
+{
+    (void)s;
+    conn_config_t c;
+    char err[512];
+    assert_int_equal(parse_with("table.include.list=public\\.keep.*,other.t\n"
+                                "column.exclude.list=public.keep1.secret\n"
+                                "column.mask.with.3.chars=public.keep1.pw\n"
+                                "column.truncate.to.2.chars=public.keep1.note\n"
+                                "message.key.columns=public.keep1:a,b;other.t:z\n"
+                                "skipped.operations=none\n", &c, err, sizeof err), 0);
+    assert_true(flt_table_included(&c.filters, "public", "keep1"));
+    assert_false(flt_table_included(&c.filters, "public", "drop"));
+    assert_false(flt_table_included(&c.filters, "xpublic", "keep1"));   /* anchored */
+    assert_true(flt_table_included(&c.filters, "other", "t"));
+    assert_false(flt_column_included(&c.filters, "public", "keep1", "secret"));
+    assert_true(flt_column_included(&c.filters, "public", "keep1", "secretx"));
+    assert_int_equal(flt_mask_len(&c.filters, "public", "keep1", "pw"), 3);
+    assert_int_equal(flt_truncate_len(&c.filters, "public", "keep1", "note"), 2);
+    const flt_keycols_t *k = flt_key_columns(&c.filters, "other", "t");
+    assert_non_null(k);
+    assert_int_equal(k->ncols, 1);
+    assert_string_equal(k->cols[0], "z");
+    assert_int_equal(c.evt.skipped_ops, 0);
+    cfg_connector_free(&c);
+}
+
+static void test_secret_keys(void **s)
+{
+    (void)s;
+    assert_true(cfg_is_secret("database.password"));
+    assert_true(cfg_is_secret("producer.sasl.jaas.config"));
+    assert_true(cfg_is_secret("value.converter.basic.auth.user.info"));
+    assert_false(cfg_is_secret("database.user"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_properties_syntax),
+        cmocka_unit_test(test_json_forms),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_errors_name_key_value_allowed),
+        cmocka_unit_test(test_filters_and_rules),
+        cmocka_unit_test(test_secret_keys),
+    };
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

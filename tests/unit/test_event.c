@@ -1,0 +1,190 @@
+/* test_event.c: Debezium events from captured pgoutput bytes: ops, keys, delete fallbacks, key change
+ * (d + tombstone + c with headers), TOAST placeholder, skipped operations, tombstones off, no schemas. */
+#include "tests/unit/testutil.h"
+
+#include "decoder/event.h"
+
+#define MAXMSG 64
+#define MAXREC 64
+static uint8_t *fx[MAXMSG];
+static size_t fxlen[MAXMSG];
+static size_t nfx;
+
+typedef struct rec {
+    char topic[128];
+    char key[1024];
+    char value[4096];
+    bool has_key, has_value;
+    char hdr[256];
+    char op;
+} rec_t;
+static rec_t recs[MAXREC];
+static int nrec;
+
+static int emit(void *ctx, const evt_record_t *r, char *err, size_t errlen)
+{
+    (void)ctx; (void)err; (void)errlen;
+    rec_t *x = &recs[nrec++];
+    memset(x, 0, sizeof *x);
+    snprintf(x->topic, sizeof x->topic, "%s", r->topic);
+    x->has_key = r->key != NULL;
+    x->has_value = r->value != NULL;
+    if (r->key)
+        snprintf(x->key, sizeof x->key, "%.*s", (int)r->keylen, (const char *)r->key);
+    if (r->value)
+        snprintf(x->value, sizeof x->value, "%.*s", (int)r->valuelen, (const char *)r->value);
+    for (int i = 0; i < r->nheaders; i++)
+        if (strncmp(r->headers[i].key, "__debezium.context", 18) != 0)
+            snprintf(x->hdr, sizeof x->hdr, "%s=%.*s", r->headers[i].key, (int)r->headers[i].len,
+                     (const char *)r->headers[i].value);
+    x->op = r->op;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    nfx = tu_read_hex("tests/fixtures/pgoutput_v1.hex", fx, fxlen, MAXMSG);
+    return nfx > 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < nfx; i++)
+        free(fx[i]);
+    return 0;
+}
+
+/* Replays every fixture message through relcache + event builder. */
+static void replay(evt_config_t *cfg)
+{
+    static const rel_catcol_t fxcols[] = { { "id", true, NULL, NULL }, { "name", false, "'anon'::text", "who" },
+                                           { "n", true, NULL, NULL }, { "big", false, NULL, NULL } };
+    static const char *const fxkey[] = { "id" };
+    static const rel_catcol_t fullcols[] = { { "id", true, NULL, NULL }, { "v", false, NULL, NULL } };
+    rel_catinfo_t info_fx = { fxcols, 4, fxkey, 1 }, info_full = { fullcols, 2, fxkey, 1 };
+    flt_filters_t f;
+    flt_init(&f);
+    cfg->filters = &f;
+    cfg->prefix = "srv";
+    cfg->dbname = "db";
+    nrec = 0;
+    evt_ctx_t *e = evt_new(cfg, emit, NULL);
+    rel_cache_t *rc = rel_cache_new(evt_table_free);
+    arena_t *a = arena_new(8192);
+    pgo_state_t st = { 1, false };
+    char err[512];
+    evt_pos_t pos = { .xid = 1, .commit_time_us = 1000000, .lsn = 100, .now_us = 5000000 };
+    for (size_t i = 0; i < nfx; i++) {
+        pgo_msg_t m;
+        arena_reset(a);
+        assert_int_equal(pgo_parse(&st, fx[i], fxlen[i], a, &m, err, sizeof err), 0);
+        if (m.type == PGO_RELATION) {
+            rel_table_t *t;
+            bool full = strcmp(m.u.relation.relname, "fxfull") == 0;
+            assert_int_equal(rel_cache_put(rc, NULL, &m, full ? &info_full : &info_fx, &t, err, sizeof err), 0);
+            assert_int_equal(evt_table_prepare(e, t, err, sizeof err), 0);
+        } else if (m.type == PGO_INSERT || m.type == PGO_UPDATE || m.type == PGO_DELETE) {
+            assert_int_equal(evt_change(e, a, &pos, rel_cache_get(rc, m.u.change.relid), &m, err, sizeof err), 0);
+        } else if (m.type == PGO_TRUNCATE) {
+            for (uint32_t k = 0; k < m.u.truncate.nrelids; k++)
+                assert_int_equal(evt_truncate(e, a, &pos, rel_cache_get(rc, m.u.truncate.relids[k]), err, sizeof err), 0);
+        }
+    }
+    arena_free(a);
+    rel_cache_free(rc);
+    evt_free(e);
+    flt_free(&f);
+}
+
+static evt_config_t base_cfg(void)
+{
+    evt_config_t c;
+    memset(&c, 0, sizeof c);
+    pgt_opts_default(&c.types);
+    c.tombstones = true;
+    c.key_schemas = c.value_schemas = false;
+    c.skipped_ops = EVT_OP_T;
+    c.extended_headers = true;
+    c.version = "walcast-test";
+    return c;
+}
+
+static void test_ops_and_keys(void **s)
+{
+    (void)s;
+    evt_config_t c = base_cfg();
+    replay(&c);
+    /* c c u u [d tomb c] d tomb | c u d tomb ; truncate skipped */
+    const char ops[] = { 'c', 'c', 'u', 'u', 'd', 0, 'c', 'd', 0, 'c', 'u', 'd', 0 };
+    assert_int_equal(nrec, (int)sizeof ops);
+    for (int i = 0; i < nrec; i++)
+        assert_int_equal(recs[i].op, ops[i]);
+    assert_string_equal(recs[0].topic, "srv.public.fx");
+    assert_string_equal(recs[0].key, "{\"id\":1}");
+    assert_non_null(strstr(recs[0].value, "\"after\":{\"id\":1,\"name\":\"one\",\"n\":\"AJY=\",\"big\":null}"));
+    assert_non_null(strstr(recs[0].value, "\"source\":{\"version\":\"walcast-test\",\"connector\":\"postgresql\",\"name\":\"srv\",\"ts_ms\":1000,\"snapshot\":\"false\",\"db\":\"db\",\"sequence\":\"[null,\\\"100\\\"]\""));
+    assert_non_null(strstr(recs[0].value, "\"op\":\"c\",\"ts_ms\":5000,\"ts_us\":5000000,\"ts_ns\":5000000000}"));
+    /* unchanged TOAST value in an update: the placeholder */
+    assert_non_null(strstr(recs[3].value, "\"big\":\"__debezium_unavailable_value\""));
+    /* key change: delete of the old key carrying the new key, tombstone, create carrying the old key */
+    assert_string_equal(recs[4].key, "{\"id\":1}");
+    assert_string_equal(recs[4].hdr, "__debezium.newkey={\"id\":3}");
+    assert_false(recs[5].has_value);
+    assert_string_equal(recs[5].key, "{\"id\":1}");
+    assert_string_equal(recs[6].key, "{\"id\":3}");
+    assert_string_equal(recs[6].hdr, "__debezium.oldkey={\"id\":1}");
+    /* DEFAULT identity delete: key columns, NOT NULL fallbacks, nullable nulls (name's default shows) */
+    assert_non_null(strstr(recs[7].value, "\"before\":{\"id\":3,\"name\":\"anon\",\"n\":\"AA==\",\"big\":null},\"after\":null"));
+    /* FULL identity update has the whole old row */
+    assert_non_null(strstr(recs[10].value, "\"before\":{\"id\":1,\"v\":\"a\"},\"after\":{\"id\":1,\"v\":\"b\"}"));
+    assert_string_equal(recs[9].topic, "srv.public.fxfull");
+}
+
+static void test_options(void **s)
+{
+    (void)s;
+    evt_config_t c = base_cfg();
+    c.tombstones = false;
+    c.skipped_ops = EVT_OP_U;
+    replay(&c);
+    /* c c [d c] d | c d t t */
+    const char ops[] = { 'c', 'c', 'd', 'c', 'd', 'c', 'd', 't', 't' };
+    assert_int_equal(nrec, (int)sizeof ops);
+    for (int i = 0; i < nrec; i++)
+        assert_int_equal(recs[i].op, ops[i]);
+    assert_false(recs[7].has_key);
+    assert_non_null(strstr(recs[7].value, "\"before\":null,\"after\":null"));
+    c = base_cfg();
+    c.key_schemas = c.value_schemas = true;
+    replay(&c);
+    assert_true(strncmp(recs[0].key, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"}],\"optional\":false,\"name\":\"srv.public.fx.Key\"},\"payload\":{\"id\":1}}", 200) == 0);
+    assert_non_null(strstr(recs[0].value, "{\"type\":\"string\",\"optional\":true,\"doc\":\"who\",\"default\":\"anon\",\"field\":\"name\"}"));
+    assert_non_null(strstr(recs[0].value, "\"name\":\"srv.public.fx.Envelope\",\"version\":2},\"payload\":"));
+}
+
+static void test_topic_names(void **s)
+{
+    (void)s;
+    char t[300];
+    evt_topic_name(t, sizeof t, "srv", ".", "Odd Schema", "We\"ird; DROP");
+    assert_string_equal(t, "srv.Odd_Schema.We_ird__DROP");
+    evt_topic_name(t, sizeof t, "srv", ".", "s", "\xc3\xbc");
+    assert_string_equal(t, "srv.s.__");
+    char longname[400];
+    memset(longname, 'x', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    evt_topic_name(t, sizeof t, "srv", ".", "s", longname);
+    assert_int_equal(strlen(t), 249);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ops_and_keys),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_topic_names),
+    };
+    return cmocka_run_group_tests_name("event", tests, setup, teardown);
+}

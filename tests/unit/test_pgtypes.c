@@ -1,0 +1,301 @@
+/* test_pgtypes.c: PostgreSQL text -> Debezium values for every type family and handling mode,
+ * checked through the JSON converter so the expectations read like Debezium's own test values. */
+#include "tests/unit/testutil.h"
+
+#include "decoder/pgtypes.h"
+#include "schemas/json.h"
+
+static arena_t *A;
+static buf_t B;
+
+static int setup(void **s) { (void)s; A = arena_new(8192); buf_init(&B); return 0; }
+static int teardown(void **s) { (void)s; arena_free(A); buf_free(&B); return 0; }
+
+/* Converts text under (type oid, typmod, opts) and returns the JSON payload text. */
+static const char *conv(uint32_t oid, int32_t typmod, const pgt_opts_t *o, const char *text)
+{
+    pgt_coltype_t t;
+    char err[256];
+    assert_int_equal(pgt_resolve(NULL, A, oid, typmod, &t, err, sizeof err), 0);
+    cs_schema_t *s = pgt_schema(A, &t, true, o);
+    assert_non_null(s);
+    cv_value_t v;
+    if (pgt_value(A, &t, o, text, strlen(text), &v, err, sizeof err) < 0)
+        return NULL;
+    buf_reset(&B);
+    json_enc_value(&B, s, &v);
+    return buf_cstr(&B);
+}
+
+static const char *schema_of(uint32_t oid, int32_t typmod, const pgt_opts_t *o)
+{
+    pgt_coltype_t t;
+    char err[256];
+    assert_int_equal(pgt_resolve(NULL, A, oid, typmod, &t, err, sizeof err), 0);
+    cs_schema_t *s = pgt_schema(A, &t, false, o);
+    buf_reset(&B);
+    json_enc_schema(&B, s);
+    return buf_cstr(&B);
+}
+
+static pgt_opts_t defaults(void)
+{
+    pgt_opts_t o;
+    pgt_opts_default(&o);
+    return o;
+}
+
+static void test_scalars(void **s)
+{
+    (void)s;
+    pgt_opts_t o = defaults();
+    assert_string_equal(conv(16, -1, &o, "t"), "true");
+    assert_string_equal(conv(21, -1, &o, "-32768"), "-32768");
+    assert_string_equal(conv(20, -1, &o, "9223372036854775807"), "9223372036854775807");
+    assert_string_equal(conv(26, -1, &o, "4294967295"), "4294967295");
+    assert_string_equal(conv(700, -1, &o, "3.14"), "3.14");
+    assert_string_equal(conv(701, -1, &o, "1e+20"), "1.0E20");
+    assert_string_equal(conv(701, -1, &o, "0.001"), "0.001");
+    assert_string_equal(conv(701, -1, &o, "0.0001"), "1.0E-4");
+    assert_string_equal(conv(701, -1, &o, "1234567"), "1234567.0");
+    assert_string_equal(conv(701, -1, &o, "12345678"), "1.2345678E7");
+    assert_string_equal(conv(701, -1, &o, "-Infinity"), "\"-Infinity\"");
+    assert_string_equal(conv(25, -1, &o, "a\"b\\c\x01"), "\"a\\\"b\\\\c\\u0001\"");
+    assert_string_equal(conv(1042, 9, &o, "ab   "), "\"ab   \"");
+    assert_null(conv(23, -1, &o, "12x"));
+    assert_null(conv(16, -1, &o, "yes"));
+    assert_null(conv(21, -1, &o, ""));
+}
+
+static void test_numeric_modes(void **s)
+{
+    (void)s;
+    pgt_opts_t o = defaults();
+    int32_t tm = (10 << 16 | 3) + 4;
+    assert_string_equal(conv(1700, tm, &o, "-1234567.891"), "\"tmn9LQ==\"");
+    assert_string_equal(conv(1700, tm, &o, "0.000"), "\"AA==\"");
+    assert_string_equal(conv(1700, tm, &o, "128.000"), "\"AfQA\"");   /* 128000 = 0x01F400: no sign-bit byte needed */
+    assert_string_equal(conv(1700, tm, &o, "0.128"), "\"AIA=\"");         /* 128 = 0x80 needs a 0x00 sign byte */
+    assert_string_equal(conv(1700, tm, &o, "-0.128"), "\"gA==\"");        /* -128 = 0x80 */
+    assert_string_equal(conv(1700, tm, &o, "-0.129"), "\"/38=\"");        /* -129 = 0xFF7F */
+    assert_string_equal(schema_of(1700, tm, &o),
+                        "{\"type\":\"bytes\",\"optional\":false,\"name\":\"org.apache.kafka.connect.data.Decimal\",\"version\":1,\"parameters\":{\"scale\":\"3\",\"connect.decimal.precision\":\"10\"}}");
+    assert_string_equal(conv(1700, -1, &o, "1.500"), "{\"scale\":1,\"value\":\"Dw==\"}");
+    assert_string_equal(conv(1700, -1, &o, "100"), "{\"scale\":0,\"value\":\"ZA==\"}");
+    assert_string_equal(conv(1700, -1, &o, "-0.000123"), "{\"scale\":6,\"value\":\"hQ==\"}");
+    assert_string_equal(conv(1700, -1, &o, "NaN"), "null");
+    /* a value longer than 64 bits */
+    assert_string_equal(conv(1700, -1, &o, "123456789012345678901234567890"),
+                        "{\"scale\":0,\"value\":\"AY7pD/bDc+DuTj8K0g==\"}");
+    o.decimal = PGT_DECIMAL_DOUBLE;
+    assert_string_equal(conv(1700, tm, &o, "-1234567.891"), "-1234567.891");
+    assert_string_equal(conv(1700, -1, &o, "NaN"), "\"NaN\"");
+    o.decimal = PGT_DECIMAL_STRING;
+    assert_string_equal(conv(1700, tm, &o, "1.500"), "\"1.500\"");
+    o = defaults();
+    assert_string_equal(conv(790, -1, &o, "$1,234.56"), "\"AeJA\"");
+    assert_string_equal(conv(790, -1, &o, "-$5.25"), "\"/fM=\"");
+    assert_string_equal(schema_of(790, -1, &o),
+                        "{\"type\":\"bytes\",\"optional\":false,\"name\":\"org.apache.kafka.connect.data.Decimal\",\"version\":1,\"parameters\":{\"scale\":\"2\"}}");
+    o.decimal = PGT_DECIMAL_STRING;
+    assert_string_equal(conv(790, -1, &o, "-$1,000.50"), "\"-1000.50\"");
+    assert_null(conv(1700, tm, &o, "abc") == NULL ? NULL : (o.decimal = PGT_DECIMAL_PRECISE, conv(1700, tm, &o, "1.2.3")));
+}
+
+static void test_time_modes(void **s)
+{
+    (void)s;
+    pgt_opts_t o = defaults();
+    assert_string_equal(conv(1082, -1, &o, "2020-02-29"), "18321");
+    assert_string_equal(conv(1082, -1, &o, "1970-01-01"), "0");
+    assert_string_equal(conv(1082, -1, &o, "1969-12-31"), "-1");
+    assert_string_equal(conv(1082, -1, &o, "0001-01-01 BC"), "-719528");
+    assert_string_equal(conv(1083, -1, &o, "13:45:56.123456"), "49556123456");
+    assert_string_equal(conv(1083, 3, &o, "13:45:56.789"), "49556789");
+    assert_string_equal(conv(1083, -1, &o, "24:00:00"), "86400000000");
+    assert_string_equal(conv(1114, -1, &o, "2021-03-04 05:06:07.123456"), "1614834367123456");
+    assert_string_equal(conv(1114, 3, &o, "1969-12-31 23:59:59.999"), "-1");
+    assert_string_equal(conv(1114, 0, &o, "1969-12-31 23:59:59.5"), "-500");
+    assert_string_equal(conv(1184, -1, &o, "2020-04-01 13:51:02.5+02"), "\"2020-04-01T11:51:02.500000Z\"");
+    assert_string_equal(conv(1184, 0, &o, "2020-04-01 13:51:02+00"), "\"2020-04-01T13:51:02Z\"");
+    assert_string_equal(conv(1184, 3, &o, "2020-04-01 00:30:00+05:30"), "\"2020-03-31T19:00:00.000Z\"");
+    assert_string_equal(conv(1184, -1, &o, "infinity"), "\"infinity\"");
+    assert_string_equal(conv(1266, -1, &o, "10:11:12.5+02"), "\"08:11:12.5Z\"");
+    assert_string_equal(conv(1266, -1, &o, "23:30:00-01"), "\"00:30:00Z\"");
+    assert_string_equal(conv(1266, -1, &o, "00:00:00+00"), "\"00:00:00Z\"");
+    assert_string_equal(schema_of(1083, 3, &o), "{\"type\":\"int32\",\"optional\":false,\"name\":\"io.debezium.time.Time\",\"version\":1}");
+    assert_string_equal(schema_of(1114, -1, &o), "{\"type\":\"int64\",\"optional\":false,\"name\":\"io.debezium.time.MicroTimestamp\",\"version\":1}");
+    o.time = PGT_TIME_ADAPTIVE_MICRO;
+    assert_string_equal(conv(1083, 3, &o, "13:45:56.789"), "49556789000");
+    assert_string_equal(schema_of(1083, 3, &o), "{\"type\":\"int64\",\"optional\":false,\"name\":\"io.debezium.time.MicroTime\",\"version\":1}");
+    o.time = PGT_TIME_CONNECT;
+    assert_string_equal(conv(1083, -1, &o, "13:45:56.123456"), "49556123");
+    assert_string_equal(conv(1114, -1, &o, "2021-03-04 05:06:07.123456"), "1614834367123");
+    assert_string_equal(schema_of(1082, -1, &o), "{\"type\":\"int32\",\"optional\":false,\"name\":\"org.apache.kafka.connect.data.Date\",\"version\":1}");
+    assert_string_equal(schema_of(1114, -1, &o), "{\"type\":\"int64\",\"optional\":false,\"name\":\"org.apache.kafka.connect.data.Timestamp\",\"version\":1}");
+    o = defaults();
+    assert_null(conv(1082, -1, &o, "2020-13-01"));
+    assert_null(conv(1114, -1, &o, "2020-01-01T00:00:00"));
+    assert_null(conv(1266, -1, &o, "10:00:00"));
+}
+
+static void test_interval_modes(void **s)
+{
+    (void)s;
+    pgt_opts_t o = defaults();
+    assert_string_equal(conv(1186, -1, &o, "1 year 2 mons 3 days 04:05:06.789"), "37091106789000");
+    assert_string_equal(conv(1186, -1, &o, "-1 days +02:03:00"), "-79020000000");
+    assert_string_equal(conv(1186, -1, &o, "1 mon"), "2629800000000");
+    assert_string_equal(conv(1186, -1, &o, "00:00:00"), "0");
+    assert_string_equal(conv(1186, -1, &o, "-00:00:01.5"), "-1500000");
+    o.interval = PGT_INTERVAL_STRING;
+    assert_string_equal(conv(1186, -1, &o, "1 year 2 mons 3 days 04:05:06.789"), "\"P1Y2M3DT4H5M6.789S\"");
+    assert_string_equal(conv(1186, -1, &o, "00:00:00"), "\"P0Y0M0DT0H0M0S\"");
+    assert_null(conv(1186, -1, &o, "P1D"));
+}
+
+static void test_binary_modes(void **s)
+{
+    (void)s;
+    pgt_opts_t o = defaults();
+    assert_string_equal(conv(17, -1, &o, "\\x00ff10"), "\"AP8Q\"");
+    assert_string_equal(conv(17, -1, &o, "\\x"), "\"\"");
+    o.binary = PGT_BINARY_BASE64;
+    assert_string_equal(conv(17, -1, &o, "\\xfbff"), "\"+/8=\"");
+    o.binary = PGT_BINARY_BASE64_URL;
+    assert_string_equal(conv(17, -1, &o, "\\xfbff"), "\"-_8=\"");
+    o.binary = PGT_BINARY_HEX;
+    assert_string_equal(conv(17, -1, &o, "\\x00FF10"), "\"00ff10\"");
+    assert_null(conv(17, -1, &o, "\\x0"));
+    assert_null(conv(17, -1, &o, "\\xzz"));
+}
+
+static void test_bits_and_others(void **s)
+{
+    (void)s;
+    pgt_opts_t o = defaults();
+    assert_string_equal(conv(1560, 1, &o, "1"), "true");
+    assert_string_equal(conv(1560, 8, &o, "10110001"), "\"sQ==\"");
+    assert_string_equal(conv(1562, 16, &o, "101"), "\"BQ==\"");
+    assert_string_equal(conv(1562, 16, &o, "1000000001"), "\"AQI=\"");    /* bit 0 and bit 9, little-endian */
+    assert_string_equal(conv(1562, 16, &o, "000"), "\"\"");
+    assert_string_equal(schema_of(1560, 8, &o),
+                        "{\"type\":\"bytes\",\"optional\":false,\"name\":\"io.debezium.data.Bits\",\"version\":1,\"parameters\":{\"length\":\"8\"}}");
+    assert_string_equal(conv(600, -1, &o, "(1.5,-2.25)"), "{\"x\":1.5,\"y\":-2.25,\"wkb\":\"AQEAAAAAAAAAAAD4PwAAAAAAAALA\",\"srid\":null}");
+    assert_string_equal(conv(2950, -1, &o, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), "\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\"");
+    assert_string_equal(conv(1007, -1, &o, "{1,NULL,3}"), "[1,null,3]");
+    assert_string_equal(conv(1009, -1, &o, "{\"a b\",NULL,\"c\\\"d\",e}"), "[\"a b\",null,\"c\\\"d\",\"e\"]");
+    assert_string_equal(conv(1007, -1, &o, "{}"), "[]");
+    assert_string_equal(conv(1007, -1, &o, "{{1,2},{3,4}}"), "[1,2,3,4]");
+    assert_string_equal(conv(1007, -1, &o, "[0:1]={5,6}"), "[5,6]");
+    assert_null(conv(1007, -1, &o, "{1,2"));
+    assert_null(conv(1009, -1, &o, "{\"unterminated}"));
+}
+
+static void test_hstore_enum_domain(void **s)
+{
+    (void)s;
+    pgt_opts_t o = defaults();
+    pgt_catalog_t *cat = pgt_catalog_new();
+    pgt_typeinfo_t hs = { 90001, "public", "hstore", 'b', 0, 0, -1, NULL };
+    pgt_typeinfo_t en = { 90002, "public", "mood", 'e', 0, 0, -1, "sad,ok,happy" };
+    pgt_typeinfo_t dm = { 90003, "public", "posint", 'd', 0, 23, -1, NULL };
+    pgt_typeinfo_t dn = { 90004, "public", "money2", 'd', 0, 1700, (8 << 16 | 2) + 4, NULL };
+    pgt_typeinfo_t un = { 90005, "public", "geometry", 'b', 0, 0, -1, NULL };
+    pgt_catalog_put(cat, &hs);
+    pgt_catalog_put(cat, &en);
+    pgt_catalog_put(cat, &dm);
+    pgt_catalog_put(cat, &dn);
+    pgt_catalog_put(cat, &un);
+    pgt_coltype_t t;
+    char err[256];
+    cv_value_t v;
+    const char *h = "\"k1\"=>\"v1\", \"k 2\"=>NULL, \"q\\\"\"=>\"=>\"";
+    assert_int_equal(pgt_resolve(cat, A, 90001, -1, &t, err, sizeof err), 0);
+    assert_int_equal(pgt_value(A, &t, &o, h, strlen(h), &v, err, sizeof err), 0);
+    buf_reset(&B);
+    json_enc_value(&B, pgt_schema(A, &t, true, &o), &v);
+    assert_string_equal(buf_cstr(&B), "\"{\\\"k1\\\":\\\"v1\\\",\\\"k 2\\\":null,\\\"q\\\\\\\"\\\":\\\"=>\\\"}\"");
+    o.hstore = PGT_HSTORE_MAP;
+    assert_int_equal(pgt_value(A, &t, &o, h, strlen(h), &v, err, sizeof err), 0);
+    buf_reset(&B);
+    json_enc_value(&B, pgt_schema(A, &t, true, &o), &v);
+    assert_string_equal(buf_cstr(&B), "{\"k1\":\"v1\",\"k 2\":null,\"q\\\"\":\"=>\"}");
+    o = defaults();
+    assert_int_equal(pgt_resolve(cat, A, 90002, -1, &t, err, sizeof err), 0);
+    buf_reset(&B);
+    json_enc_schema(&B, pgt_schema(A, &t, false, &o));
+    assert_string_equal(buf_cstr(&B), "{\"type\":\"string\",\"optional\":false,\"name\":\"io.debezium.data.Enum\",\"version\":1,\"parameters\":{\"allowed\":\"sad,ok,happy\"}}");
+    assert_int_equal(pgt_resolve(cat, A, 90003, -1, &t, err, sizeof err), 0);
+    assert_int_equal(t.kind, PGT_INT4);
+    assert_int_equal(pgt_resolve(cat, A, 90004, -1, &t, err, sizeof err), 0);
+    assert_int_equal(t.kind, PGT_NUMERIC);
+    assert_int_equal(t.typmod, (8 << 16 | 2) + 4);
+    /* unknown types are dropped unless include.unknown.datatypes */
+    assert_int_equal(pgt_resolve(cat, A, 90005, -1, &t, err, sizeof err), 0);
+    assert_null(pgt_schema(A, &t, true, &o));
+    o.include_unknown = true;
+    assert_non_null(pgt_schema(A, &t, true, &o));
+    /* an oid nobody knows */
+    assert_int_equal(pgt_resolve(cat, A, 99999, -1, &t, err, sizeof err), -1);
+    assert_non_null(strstr(err, "99999"));
+    pgt_catalog_free(cat);
+}
+
+static void test_defaults_zero_placeholder(void **s)
+{
+    (void)s;
+    pgt_opts_t o = defaults();
+    pgt_coltype_t t;
+    char err[256];
+    cv_value_t v;
+    assert_int_equal(pgt_resolve(NULL, A, 25, -1, &t, err, sizeof err), 0);
+    assert_true(pgt_default(A, &t, &o, "'it''s'::text", &v));
+    assert_int_equal(v.u.s.n, 4);
+    assert_memory_equal(v.u.s.p, "it's", 4);
+    assert_false(pgt_default(A, &t, &o, "NULL::text", &v));
+    assert_false(pgt_default(A, &t, &o, NULL, &v));
+    assert_true(pgt_default(A, &t, &o, "md5((random())::text)", &v));   /* function: the type's zero */
+    assert_int_equal(v.u.s.n, 0);
+    assert_int_equal(pgt_resolve(NULL, A, 23, -1, &t, err, sizeof err), 0);
+    assert_true(pgt_default(A, &t, &o, "nextval('t_id_seq'::regclass)", &v));
+    assert_int_equal(v.u.i, 0);
+    assert_true(pgt_default(A, &t, &o, "'-5'::integer", &v));
+    assert_int_equal(v.u.i, -5);
+    assert_true(pgt_default(A, &t, &o, "(-5)", &v));
+    assert_int_equal(v.u.i, -5);
+    assert_true(pgt_default(A, &t, &o, "42", &v));
+    assert_int_equal(v.u.i, 42);
+    assert_int_equal(pgt_resolve(NULL, A, 16, -1, &t, err, sizeof err), 0);
+    assert_true(pgt_default(A, &t, &o, "true", &v));
+    assert_true(v.u.b);
+    assert_int_equal(pgt_resolve(NULL, A, 1184, -1, &t, err, sizeof err), 0);
+    assert_true(pgt_default(A, &t, &o, "now()", &v));
+    assert_memory_equal(v.u.s.p, "1970-01-01T00:00:00.000000Z", v.u.s.n);
+    /* TOAST placeholder shapes */
+    assert_int_equal(pgt_resolve(NULL, A, 1009, -1, &t, err, sizeof err), 0);
+    v = pgt_unavailable(A, &t, &o, "__debezium_unavailable_value");
+    buf_reset(&B);
+    json_enc_value(&B, pgt_schema(A, &t, true, &o), &v);
+    assert_string_equal(buf_cstr(&B), "[\"__debezium_unavailable_value\"]");
+    assert_int_equal(pgt_resolve(NULL, A, 17, -1, &t, err, sizeof err), 0);
+    v = pgt_unavailable(A, &t, &o, "__debezium_unavailable_value");
+    assert_memory_equal(v.u.s.p, "__debezium_unavailable_value", v.u.s.n);
+    assert_int_equal(pgt_resolve(NULL, A, 1007, -1, &t, err, sizeof err), 0);
+    assert_true(pgt_unavailable(A, &t, &o, "x").null);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scalars),
+        cmocka_unit_test(test_numeric_modes),
+        cmocka_unit_test(test_time_modes),
+        cmocka_unit_test(test_interval_modes),
+        cmocka_unit_test(test_binary_modes),
+        cmocka_unit_test(test_bits_and_others),
+        cmocka_unit_test(test_hstore_enum_domain),
+        cmocka_unit_test(test_defaults_zero_placeholder),
+    };
+    return cmocka_run_group_tests_name("pgtypes", tests, setup, teardown);
+}
