@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# demo.sh: the main job (`make demo`): throwaway PostgreSQL with a sample schema and a trickle of
+# writes, a standalone embedded Kafka, walcast streaming to it, and kcat showing the change events.
+# Runs until Ctrl-C (or DEMO_SECONDS), then stops and removes everything it started.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export PATH="/usr/lib/postgresql/15/bin:$PATH"
+WORK=$(mktemp -d /tmp/walcast-demo.XXXXXX)
+PIDS=()
+PGD=""
+
+cleanup() {
+  trap - EXIT INT TERM
+  echo
+  echo "demo: stopping"
+  # newest first: kcat, the writer, walcast (clean shutdown on SIGTERM), then Kafka
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    p=${PIDS[$i]}
+    kill -TERM "$p" 2>/dev/null || continue
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  [ -n "$PGD" ] && bash "$ROOT/scripts/pg-stop.sh" "$PGD"
+  rm -rf "$WORK"
+  echo "demo: everything it started is stopped and removed"
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+
+echo "demo: starting a throwaway PostgreSQL 15"
+PGD=$(bash "$ROOT/scripts/pg-start.sh")
+. "$PGD/env"
+psql -X -q -v ON_ERROR_STOP=1 -f "$ROOT/scripts/demo/schema.sql"
+
+echo "demo: starting the standalone embedded Kafka (build/walcast kafka)"
+"$ROOT/build/walcast" kafka --partitions 1 --topic demo.public.customers --topic demo.public.orders \
+  >"$WORK/kafka.out" 2>"$WORK/kafka.log" &
+PIDS+=($!)
+for _ in $(seq 1 50); do [ -s "$WORK/kafka.out" ] && break; sleep 0.1; done
+BS=$(sed -n 's/^bootstrap.servers=//p' "$WORK/kafka.out" | head -1)
+echo "bootstrap.servers=$BS" | tee "$WORK/worker.properties"
+
+cat >"$WORK/connector.json" <<JSON
+{
+  "name": "demo-connector",
+  "config": {
+    "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+    "database.hostname": "127.0.0.1",
+    "database.port": "$PGPORT",
+    "database.user": "postgres",
+    "database.dbname": "postgres",
+    "topic.prefix": "demo",
+    "table.include.list": "public.customers,public.orders",
+    "snapshot.mode": "no_data",
+    "value.converter.schemas.enable": "false",
+    "key.converter.schemas.enable": "false"
+  }
+}
+JSON
+echo "demo: starting walcast run (connector config: the Kafka Connect REST body in $WORK/connector.json)"
+"$ROOT/build/walcast" run --worker "$WORK/worker.properties" "$WORK/connector.json" >/dev/null 2>"$WORK/walcast.log" &
+PIDS+=($!)
+for _ in $(seq 1 100); do grep -q "replication started" "$WORK/walcast.log" && break; sleep 0.1; done
+grep "replication started" "$WORK/walcast.log" || { cat "$WORK/walcast.log"; exit 1; }
+
+echo "demo: a trickle of writes (insert, update, delete) every second"
+(
+  i=0
+  while true; do
+    i=$((i + 1))
+    psql -X -q -c "INSERT INTO orders (customer_id, total) VALUES (1 + $i % 2, round((random() * 100)::numeric, 2))" \
+         -c "UPDATE orders SET status = 'shipped' WHERE id = (SELECT max(id) - 1 FROM orders)" >/dev/null 2>&1 || true
+    if [ $((i % 5)) -eq 0 ]; then
+      psql -X -q -c "INSERT INTO customers (name, email) VALUES ('customer $i', 'c$i@example.org')" \
+           -c "DELETE FROM orders WHERE id = (SELECT min(id) FROM orders)" >/dev/null 2>&1 || true
+    fi
+    sleep 1
+  done
+) &
+PIDS+=($!)
+
+echo "demo: change events (kcat, topic | key | value), Ctrl-C to stop"
+for t in demo.public.customers demo.public.orders; do
+  kcat -C -b "$BS" -t "$t" -o beginning -u -q -f '%t | %k | %s\n' 2>/dev/null &
+  PIDS+=($!)
+done
+if [ -n "${DEMO_SECONDS:-}" ]; then sleep "$DEMO_SECONDS"; else while true; do sleep 1; done; fi
