@@ -116,7 +116,7 @@ static void send_status(conn_state_t *s, bool reply)
 {
     char err[256];
     if (repl_send_status(&s->repl, s->received_lsn, s->flushed_lsn, reply, err, sizeof err) < 0)
-        log_warn("status update failed", "error=\"%s\"", err);
+        log_warn("status update failed", "error=\"%s\"", log_esc(err));
     s->next_status_us = now_us() + (int64_t)s->cfg->status_interval_ms * 1000;
 }
 
@@ -287,9 +287,10 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
 {
     int rc = -1;
     if (repl_connect(&s->repl, s->cfg, err, errlen) < 0)
-        return -1;
+        return s->repl.fatal ? -2 : -1;
     if (repl_prepare(&s->repl, err, errlen) < 0) {
-        rc = -2;
+        /* "slot in use" may clear when the previous walsender exits; the rest needs the user */
+        rc = s->repl.fatal && !strstr(err, "is in use") ? -2 : -1;
         goto out;
     }
     if (repl_load_types(&s->repl, s->types, err, errlen) < 0)
@@ -385,13 +386,13 @@ static void drop_slot(const conn_config_t *cfg)
     repl_t r;
     char err[512];
     if (repl_connect(&r, cfg, err, sizeof err) < 0) {
-        log_warn("cannot drop the slot on stop", "error=\"%s\"", err);
+        log_warn("cannot drop the slot on stop", "error=\"%s\"", log_esc(err));
         return;
     }
     const char *params[1] = { cfg->slot_name };
     PGresult *res = PQexecParams(r.sql, "SELECT pg_drop_replication_slot($1)", 1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        log_warn("cannot drop the slot on stop", "slot=%s error=\"%s\"", cfg->slot_name, PQresultErrorMessage(res));
+        log_warn("cannot drop the slot on stop", "slot=%s error=\"%s\"", cfg->slot_name, log_esc(PQresultErrorMessage(res)));
     else
         log_info("replication slot dropped (slot.drop.on.stop=true)", "slot=%s", cfg->slot_name);
     PQclear(res);
@@ -417,7 +418,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     snprintf(client_id, sizeof client_id, "walcast-%s", cfg->name);
     s.pub = pub_new(w, client_id, on_ack, on_wait, &s, err, sizeof err);
     if (!s.pub) {
-        log_msg(LOG_FATAL, "cannot start the Kafka producer", "connector=%s error=\"%s\"", cfg->name, err);
+        log_msg(LOG_FATAL, "cannot start the Kafka producer", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
         goto out;
     }
     evt_config_t ec = cfg->evt;
@@ -434,12 +435,12 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
             break;
         }
         if (r == -2) {
-            log_msg(LOG_FATAL, "connector failed", "connector=%s error=\"%s\"", cfg->name, err);
+            log_msg(LOG_FATAL, "connector failed", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
             goto out;
         }
         if (now_us() - started > 60 * 1000000LL)
             backoff_ms = 1000;
-        log_error("replication interrupted; reconnecting", "connector=%s error=\"%s\" retry_in_ms=%d", cfg->name, err,
+        log_error("replication interrupted; reconnecting", "connector=%s error=\"%s\" retry_in_ms=%d", cfg->name, log_esc(err),
                   backoff_ms);
         for (int waited = 0; waited < backoff_ms && !*stop; waited += 100) {
             pub_poll(s.pub, 100);

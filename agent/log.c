@@ -12,6 +12,21 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void log_set_level(log_level_t l) { min_level = l; }
 
+const char *log_esc(const char *s)
+{
+    static __thread char bufs[8][2048];
+    static __thread unsigned next;
+    char *out = bufs[next++ % 8];
+    size_t k = 0;
+    for (; s && *s && k < sizeof bufs[0] - 3; s++) {
+        if (*s == '"' || *s == '\\')
+            out[k++] = '\\';
+        out[k++] = *s == '\n' ? ' ' : *s;
+    }
+    out[k] = '\0';
+    return out;
+}
+
 void log_msg(log_level_t l, const char *msg, const char *kvfmt, ...)
 {
     static const char *names[] = { "debug", "info", "warn", "error", "fatal" };

@@ -9,6 +9,10 @@ void log_set_level(log_level_t l);
 /* fmt continues after msg="..."; pass the message first, then key=value pairs. */
 void log_msg(log_level_t l, const char *msg, const char *kvfmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Escapes " \ and newlines for a quoted logfmt value; rotates over 8 thread-local buffers, so up
+ * to 8 may be used in one log call. */
+const char *log_esc(const char *s);
+
 #define log_info(msg, ...) log_msg(LOG_INFO, msg, __VA_ARGS__)
 #define log_warn(msg, ...) log_msg(LOG_WARN, msg, __VA_ARGS__)
 #define log_error(msg, ...) log_msg(LOG_ERROR, msg, __VA_ARGS__)

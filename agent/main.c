@@ -82,7 +82,7 @@ static int cmd_run(int argc, char **argv)
     int njobs = 0;
     void *mock = NULL;
     if (worker_file && cfg_load_file(worker_file, &wm, err, sizeof err) < 0) {
-        log_msg(LOG_FATAL, "invalid worker configuration", "error=\"%s\"", err);
+        log_msg(LOG_FATAL, "invalid worker configuration", "error=\"%s\"", log_esc(err));
         goto out;
     }
     cfg_worker_parse(&wm, &w, err, sizeof err);
@@ -90,7 +90,7 @@ static int cmd_run(int argc, char **argv)
         cfg_map_t m = { 0 };
         if (cfg_load_file(files[i], &m, err, sizeof err) < 0 ||
             cfg_connector_parse(&m, &jobs[i].cfg, err, sizeof err) < 0) {
-            log_msg(LOG_FATAL, "invalid connector configuration", "file=%s error=\"%s\"", files[i], err);
+            log_msg(LOG_FATAL, "invalid connector configuration", "file=%s error=\"%s\"", files[i], log_esc(err));
             cfg_map_free(&m);
             njobs = i;
             goto out;
@@ -103,7 +103,7 @@ static int cmd_run(int argc, char **argv)
         char *bs = NULL;
         mock = pub_mock_start(1, &bs, err, sizeof err);
         if (!mock) {
-            log_msg(LOG_FATAL, "cannot start the embedded Kafka", "error=\"%s\"", err);
+            log_msg(LOG_FATAL, "cannot start the embedded Kafka", "error=\"%s\"", log_esc(err));
             goto out;
         }
         printf("bootstrap.servers=%s\n", bs);

@@ -39,9 +39,9 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 {
     (void)rk;
     if (level <= 3)
-        log_error("kafka client", "facility=%s detail=\"%s\"", fac, buf);
+        log_error("kafka client", "facility=%s detail=\"%s\"", fac, log_esc(buf));
     else if (level <= 4)
-        log_warn("kafka client", "facility=%s detail=\"%s\"", fac, buf);
+        log_warn("kafka client", "facility=%s detail=\"%s\"", fac, log_esc(buf));
 }
 
 static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen)

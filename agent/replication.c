@@ -17,7 +17,15 @@ int64_t repl_now_pg(void)
     return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec - PGO_EPOCH_OFFSET_US;
 }
 
-static PGconn *open_conn(const conn_config_t *c, bool replication, char *err, size_t errlen)
+/* Refusals that retrying cannot fix: wrong credentials, missing role or database, pg_hba rules. */
+static bool is_fatal_connect_error(const char *m)
+{
+    return strstr(m, "authentication failed") || strstr(m, "no pg_hba.conf entry") || strstr(m, "does not exist") ||
+           strstr(m, "must be superuser or replication role") || strstr(m, "permission denied") ||
+           strstr(m, "password is specified") || strstr(m, "invalid sslmode");
+}
+
+static PGconn *open_conn(const conn_config_t *c, bool replication, bool *fatal, char *err, size_t errlen)
 {
     const char *keys[32], *vals[32];
     int n = 0;
@@ -54,6 +62,8 @@ static PGconn *open_conn(const conn_config_t *c, bool replication, char *err, si
             hint = "; check database.hostname/database.port and that PostgreSQL is running";
         snprintf(err, errlen, "cannot connect to PostgreSQL at %s:%s database %s as %s%s: %.*s%s", c->host, c->port,
                  c->dbname, c->user, replication ? " (replication)" : "", (int)strcspn(m, "\n"), m, hint);
+        if (fatal)
+            *fatal = is_fatal_connect_error(m);
         PQfinish(conn);
         return NULL;
     }
@@ -64,22 +74,18 @@ int repl_connect(repl_t *r, const conn_config_t *cfg, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
     r->cfg = cfg;
-    r->sql = open_conn(cfg, false, err, errlen);
+    r->sql = open_conn(cfg, false, &r->fatal, err, errlen);
     if (!r->sql)
         return -1;
     r->server_version = PQserverVersion(r->sql);
     if (r->server_version < 100000) {
         snprintf(err, errlen, "PostgreSQL %d.%d has no pgoutput; walcast needs PostgreSQL 10 or later",
                  r->server_version / 10000, r->server_version / 100 % 100);
+        r->fatal = true;
         repl_close(r);
         return -1;
     }
     r->messages = r->server_version >= 140000;
-    r->stream = open_conn(cfg, true, err, errlen);
-    if (!r->stream) {
-        repl_close(r);
-        return -1;
-    }
     return 0;
 }
 
@@ -253,6 +259,7 @@ static int ensure_slot(repl_t *r, char *err, size_t errlen)
 
 int repl_prepare(repl_t *r, char *err, size_t errlen)
 {
+    r->fatal = true;
     PGresult *res = query(r->sql, "SELECT current_setting('wal_level'), "
                           "(SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user), current_user",
                           0, NULL, err, errlen);
@@ -272,8 +279,13 @@ int repl_prepare(repl_t *r, char *err, size_t errlen)
         return -1;
     }
     PQclear(res);
+    r->stream = open_conn(r->cfg, true, &r->fatal, err, errlen);
+    if (!r->stream)
+        return -1;
+    r->fatal = true;
     if (ensure_publication(r, err, errlen) < 0 || ensure_slot(r, err, errlen) < 0)
         return -1;
+    r->fatal = false;
     return 0;
 }
 

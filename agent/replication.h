@@ -18,13 +18,15 @@ typedef struct repl {
     int server_version;
     bool messages;            /* PG14+: logical decoding messages */
     uint64_t slot_confirmed;  /* slot's confirmed_flush_lsn at start */
+    bool fatal;               /* the last error will not go away by retrying (auth, config) */
 } repl_t;
 
-/* Opens both connections with the session settings the type converters expect. */
+/* Opens the SQL connection with the session settings the type converters expect. */
 int repl_connect(repl_t *r, const conn_config_t *cfg, char *err, size_t errlen);
 void repl_close(repl_t *r);
-/* wal_level, REPLICATION privilege, publication (created per publication.autocreate.mode), slot
- * (created if missing; refused if it uses another plugin, another database, or is in use). */
+/* wal_level, REPLICATION privilege, then the replication connection, publication (created per
+ * publication.autocreate.mode) and slot (created if missing; refused if it uses another plugin,
+ * another database, or is in use). */
 int repl_prepare(repl_t *r, char *err, size_t errlen);
 int repl_load_types(repl_t *r, pgt_catalog_t *cat, char *err, size_t errlen);
 /* Catalog facts pgoutput does not send; strings live in arena a. */

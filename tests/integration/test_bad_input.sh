@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# test_bad_input.sh: bad configuration and server setups give exit 1 and an error that names the problem
+# and the fix: missing key, bad enum, bad regex, wal_level=replica, no REPLICATION privilege, missing
+# publication with autocreate disabled, a slot owned by another plugin. Passwords never appear.
+. "$(dirname "$0")/lib.sh"
+it_init
+pg_start
+echo "bootstrap.servers=127.0.0.1:1" >"$IT_DIR/worker.properties"
+
+# expect_fail FILE PATTERN: walcast run must exit 1 and log PATTERN.
+expect_fail() {
+  local rc=0
+  timeout 30 "$WALCAST" run --worker "$IT_DIR/worker.properties" "$1" >/dev/null 2>"$IT_DIR/err.log" || rc=$?
+  if [ $rc -ne 1 ]; then echo "expected exit 1, got $rc for $1" >&2; cat "$IT_DIR/err.log" >&2; return 1; fi
+  if ! grep -q -- "$2" "$IT_DIR/err.log"; then echo "expected '$2' in:" >&2; cat "$IT_DIR/err.log" >&2; return 1; fi
+  if grep -q "hunter2" "$IT_DIR/err.log"; then echo "the password leaked into the log" >&2; return 1; fi
+}
+
+f=$(connector_file missing "database.dbname=" "database.password=hunter2")
+sed -i '/^database.dbname=postgres$/d' "$f"
+expect_fail "$f" "missing required configuration key database.dbname"
+
+expect_fail "$(connector_file badenum "time.precision.mode=nanos" "database.password=hunter2")" \
+  "invalid value 'nanos' for time.precision.mode; allowed values: adaptive, adaptive_time_microseconds, connect"
+expect_fail "$(connector_file badregex "table.include.list=public.(x" "database.password=hunter2")" \
+  "table.include.list: invalid regular expression 'public.(x'"
+expect_fail "$(connector_file plugin "plugin.name=decoderbufs")" "supports only pgoutput"
+echo '{"name": "x", "config": {' >"$IT_DIR/broken.json"
+expect_fail "$IT_DIR/broken.json" "invalid JSON"
+expect_fail "$IT_DIR/nonexistent.properties" "cannot open config file"
+
+# unknown keys are warnings, not errors
+"$WALCAST" run --worker "$IT_DIR/worker.properties" "$(connector_file unknown "no.such.key=1" "database.port=1")" \
+  >/dev/null 2>"$IT_DIR/unknown.log" & pid=$!
+sleep 1; kill -INT $pid; wait $pid || true
+grep -q 'msg="unknown configuration key, ignored" key=no.such.key' "$IT_DIR/unknown.log"
+
+# a user without REPLICATION
+psql_q -c "CREATE ROLE plain LOGIN PASSWORD 'hunter2'"
+expect_fail "$(connector_file norepl "database.user=plain" "database.password=hunter2")" 'ALTER ROLE \\"plain\\" REPLICATION'
+
+# a missing publication with autocreate disabled
+expect_fail "$(connector_file nopub "publication.autocreate.mode=disabled" "publication.name=nopub")" \
+  'CREATE PUBLICATION \\"nopub\\" FOR ALL TABLES'
+
+# a slot that belongs to another plugin
+psql_q -c "SELECT pg_create_logical_replication_slot('foreign_slot', 'test_decoding')" >/dev/null
+expect_fail "$(connector_file foreign "slot.name=foreign_slot")" "uses plugin 'test_decoding'"
+
+# wal_level=replica
+psql_q -c "ALTER SYSTEM SET wal_level = replica" -c "SELECT pg_drop_replication_slot('foreign_slot')" >/dev/null
+runuser -u walcast -- pg_ctl -D "$PGDIR/data" -w -m fast restart >/dev/null 2>&1 || pg_ctl -D "$PGDIR/data" -w -m fast restart >/dev/null
+expect_fail "$(connector_file walrep)" "wal_level=replica; logical decoding needs wal_level=logical"
