@@ -27,7 +27,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps test unit integration demo bench fuzz clean
+.PHONY: all deps test unit integration demo bench fuzz fuzz-replay clean
 all: $(BUILD)/walcast
 
 # Rebuild everything when the flags change (redis does the same with .make-settings).
@@ -58,7 +58,8 @@ integration: $(BUILD)/walcast
 
 # The README's test command: installs what it needs, builds with -Werror, runs every suite.
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_REPLAY)
+	@$(MAKE) --no-print-directory fuzz-replay
 	@bash tests/run-all.sh $(UNIT_BIN)
 
 demo: deps
@@ -69,14 +70,27 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@bash scripts/bench.sh
 
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_DEPS   := $(CORE_SRC) agent/config.c agent/log.c
+FUZZ_LIBS   := -ljansson -lcrypto -lpthread -lm
+# libFuzzer (clang), FUZZ_SECONDS per target; new crashes land in build/fuzz/ (add them to the corpus).
 fuzz: deps
 	@mkdir -p $(BUILD)/fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/$$n $$f $(CORE_SRC) -lm || exit 1; \
+	  clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/$$n $$f $(FUZZ_DEPS) $(FUZZ_LIBS) || exit 1; \
 	  mkdir -p $(BUILD)/fuzz/corpus-$$n; \
-	  $(BUILD)/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; \
+	  (cd $(BUILD)/fuzz && ./$$n -max_total_time=$${FUZZ_SECONDS:-60} -print_final_stats=1 corpus-$$n ../../tests/fuzz/corpus/$$n) || exit 1; \
 	done
+
+# The fuzz corpus replayed with gcc and ASan/UBSan: every crash ever found stays a regression test.
+FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
+$(BUILD)/fuzz-replay/%: tests/fuzz/%.c $(FUZZ_DEPS) tests/fuzz/replay.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -g -O1 -I. -DWALCAST_FUZZ_REPLAY -fsanitize=address,undefined -fno-sanitize-recover=all \
+	  -o $@ $< $(FUZZ_DEPS) $(FUZZ_LIBS)
+fuzz-replay: $(FUZZ_REPLAY)
+	@for b in $(FUZZ_REPLAY); do n=$$(basename $$b); $$b tests/fuzz/corpus/$$n/* >/dev/null || { echo "fuzz replay $$n: FAILED"; exit 1; }; \
+	  echo "fuzz replay $$n: $$(ls tests/fuzz/corpus/$$n | wc -l) inputs ok"; done
 
 clean:
 	rm -rf $(BUILD)

@@ -443,10 +443,13 @@ static bool scan_date(scan_t *sc, int64_t *y, int64_t *mo, int64_t *d)
            scan_char(sc, '-') && scan_uint(sc, 2, d, NULL) && *mo >= 1 && *mo <= 12 && *d >= 1 && *d <= 31;
 }
 
-static bool scan_time(scan_t *sc, int64_t *us)
+/* HH:MM[:SS[.ffffff]]; intervals print all their hours here, so hour_digits may exceed 2. */
+static bool scan_time_h(scan_t *sc, int hour_digits, int64_t *us)
 {
     int64_t h, mi, s;
-    if (!(scan_uint(sc, 2, &h, NULL) && scan_char(sc, ':') && scan_uint(sc, 2, &mi, NULL)))
+    if (!(scan_uint(sc, hour_digits, &h, NULL) && scan_char(sc, ':') && scan_uint(sc, 2, &mi, NULL)))
+        return false;
+    if (h > INT64_C(2562047788))   /* PostgreSQL's largest interval time part */
         return false;
     s = 0;
     if (scan_char(sc, ':') && !scan_uint(sc, 2, &s, NULL))
@@ -455,6 +458,8 @@ static bool scan_time(scan_t *sc, int64_t *us)
     *us = ((h * 60 + mi) * 60 + s) * 1000000 + frac;
     return true;
 }
+
+static bool scan_time(scan_t *sc, int64_t *us) { return scan_time_h(sc, 2, us); }
 
 /* "+HH[:MM[:SS]]" as seconds east of UTC. */
 static bool scan_offset(scan_t *sc, int64_t *secs)
@@ -613,12 +618,12 @@ static int parse_interval(const char *s, size_t n, interval_t *iv)
             scan_char(&sc, '+');
         const char *numstart = sc.p;
         int64_t v;
-        if (!scan_uint(&sc, 18, &v, NULL))
+        if (!scan_uint(&sc, 12, &v, NULL))
             return -1;
         if (sc.p < sc.end && *sc.p == ':') {
             sc.p = numstart;
             int64_t t;
-            if (!scan_time(&sc, &t))
+            if (!scan_time_h(&sc, 10, &t))
                 return -1;
             iv->us += sign * t;
             continue;
@@ -1118,8 +1123,17 @@ int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const cha
             interval_iso(tmp, sizeof tmp, &iv);
             *out = str_value(a, tmp);
         } else {
-            /* A month is 365.25/12 days = 2,629,800 s, as Debezium's MicroDuration counts it. */
-            *out = cv_int(iv.months * INT64_C(2629800000000) + iv.days * INT64_C(86400000000) + iv.us);
+            /* A month is 365.25/12 days = 2,629,800 s, as Debezium's MicroDuration counts it; beyond
+             * int64 it saturates like Java's (long) cast of the double Debezium computes. */
+            int64_t mus, dus, r;
+            bool ovf = __builtin_mul_overflow(iv.months, INT64_C(2629800000000), &mus) ||
+                       __builtin_mul_overflow(iv.days, INT64_C(86400000000), &dus) ||
+                       __builtin_add_overflow(mus, dus, &r) || __builtin_add_overflow(r, iv.us, &r);
+            if (ovf) {
+                double approx = (double)iv.months * 2629800e6 + (double)iv.days * 86400e6 + (double)iv.us;
+                r = approx > 0 ? INT64_MAX : INT64_MIN;
+            }
+            *out = cv_int(r);
         }
         return 0;
     }

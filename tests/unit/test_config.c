@@ -114,6 +114,15 @@ static void test_errors_name_key_value_allowed(void **s)
     assert_non_null(strstr(err, "schema.table:col1,col2"));
     assert_int_equal(parse_with("value.converter=io.confluent.connect.avro.AvroConverter\n", &c, err, sizeof err), -1);
     assert_non_null(strstr(err, "not supported yet"));
+    /* stacked quantifiers and huge repeat counts make glibc's regcomp allocate without bound (fuzzer) */
+    assert_int_equal(parse_with("table.include.list=public.a++++++++++++++++++++++++++++++++++++++++\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "table.include.list: invalid regular expression"));
+    assert_non_null(strstr(err, "quantifier"));
+    assert_int_equal(parse_with("column.exclude.list=(a{200}){200}\n", &c, err, sizeof err), -1);
+    assert_int_equal(parse_with("column.exclude.list=x{1000}\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "255"));
+    assert_int_equal(parse_with("table.include.list=public\\.a+,b*,c?,d{1,3}\n", &c, err, sizeof err), 0);
+    cfg_connector_free(&c);
     /* the password never appears in an error */
     assert_null(strstr(err, "s3cret"));
 }

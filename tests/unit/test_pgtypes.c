@@ -148,6 +148,13 @@ static void test_interval_modes(void **s)
     assert_string_equal(conv(1186, -1, &o, "1 mon"), "2629800000000");
     assert_string_equal(conv(1186, -1, &o, "00:00:00"), "0");
     assert_string_equal(conv(1186, -1, &o, "-00:00:01.5"), "-1500000");
+    /* more than 99 hours: PostgreSQL prints them all in the time part */
+    assert_string_equal(conv(1186, -1, &o, "100:00:00"), "360000000000");
+    assert_string_equal(conv(1186, -1, &o, "-2562047788:00:54.775807"), "-9223372036854775807");
+    /* beyond int64 microseconds (PostgreSQL allows ~178 million years): saturates, as Java's (long) cast does */
+    assert_string_equal(conv(1186, -1, &o, "178000000 years"), "9223372036854775807");
+    assert_string_equal(conv(1186, -1, &o, "-178000000 years"), "-9223372036854775808");
+    assert_null(conv(1186, -1, &o, "99999999999999999 years"));
     o.interval = PGT_INTERVAL_STRING;
     assert_string_equal(conv(1186, -1, &o, "1 year 2 mons 3 days 04:05:06.789"), "\"P1Y2M3DT4H5M6.789S\"");
     assert_string_equal(conv(1186, -1, &o, "00:00:00"), "\"P0Y0M0DT0H0M0S\"");
