@@ -1,0 +1,76 @@
+/* bench_decoder.c: decoder-only throughput (parse + event + JSON, no Kafka) on a captured Insert,
+ * to separate walcast's own CPU cost from librdkafka's. Usage: bench_decoder [N] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "decoder/event.h"
+
+static size_t bytes;
+static int emit(void *ctx, const evt_record_t *r, char *err, size_t errlen)
+{
+    (void)ctx; (void)err; (void)errlen;
+    bytes += r->keylen + r->valuelen;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    long n = argc > 1 ? atol(argv[1]) : 1000000;
+    /* Relation bench(id int4, v int4, t text) and Insert (42, 42, 'row 42') */
+    static const uint8_t rel[] = { 'R', 0, 0, 0x40, 0, 'p', 'u', 'b', 'l', 'i', 'c', 0, 'b', 'e', 'n', 'c', 'h', 0, 'd', 0, 3,
+                                   1, 'i', 'd', 0, 0, 0, 0, 23, 0xff, 0xff, 0xff, 0xff,
+                                   0, 'v', 0, 0, 0, 0, 23, 0xff, 0xff, 0xff, 0xff,
+                                   0, 't', 0, 0, 0, 0, 25, 0xff, 0xff, 0xff, 0xff };
+    static const uint8_t ins[] = { 'I', 0, 0, 0x40, 0, 'N', 0, 3, 't', 0, 0, 0, 2, '4', '2', 't', 0, 0, 0, 2, '4', '2',
+                                   't', 0, 0, 0, 6, 'r', 'o', 'w', ' ', '4', '2' };
+    for (int schemas = 0; schemas < 2; schemas++) {
+        evt_config_t c;
+        memset(&c, 0, sizeof c);
+        pgt_opts_default(&c.types);
+        c.prefix = "bench";
+        c.dbname = "postgres";
+        c.tombstones = c.extended_headers = true;
+        c.key_schemas = c.value_schemas = schemas;
+        flt_filters_t f;
+        flt_init(&f);
+        c.filters = &f;
+        evt_ctx_t *e = evt_new(&c, emit, NULL);
+        rel_cache_t *rc = rel_cache_new(evt_table_free);
+        arena_t *a = arena_new(65536);
+        pgo_state_t st = { 1, false };
+        pgo_msg_t m;
+        char err[256];
+        static const rel_catcol_t cols[] = { { "id", true, NULL, NULL }, { "v", true, NULL, NULL }, { "t", false, NULL, NULL } };
+        static const char *const key[] = { "id" };
+        rel_catinfo_t info = { cols, 3, key, 1 };
+        rel_table_t *t;
+        pgo_parse(&st, rel, sizeof rel, a, &m, err, sizeof err);
+        if (rel_cache_put(rc, NULL, &m, &info, &t, err, sizeof err) < 0 || evt_table_prepare(e, t, err, sizeof err) < 0) {
+            fprintf(stderr, "%s\n", err);
+            return 1;
+        }
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        bytes = 0;
+        for (long i = 0; i < n; i++) {
+            arena_reset(a);
+            evt_pos_t pos = { .xid = 700, .commit_time_us = 1700000000000000, .lsn = 1000 + i, .now_us = 1700000000000000 + i };
+            if (pgo_parse(&st, ins, sizeof ins, a, &m, err, sizeof err) < 0 ||
+                evt_change(e, a, &pos, rel_cache_get(rc, 0x4000), &m, err, sizeof err) < 0) {
+                fprintf(stderr, "%s\n", err);
+                return 1;
+            }
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        printf("decoder only, schemas.enable=%s: %.0f rows/s, %.2f us/row, %.0f bytes/row\n", schemas ? "true" : "false",
+               (double)n / s, s * 1e6 / (double)n, (double)bytes / (double)n);
+        arena_free(a);
+        rel_cache_free(rc);
+        evt_free(e);
+        flt_free(&f);
+    }
+    return 0;
+}
