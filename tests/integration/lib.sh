@@ -20,6 +20,12 @@ it_cleanup() {
   sleep 0.5
   for p in "${IT_PIDS[@]:-}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true; done
   for d in "${IT_PGDIRS[@]:-}"; do [ -n "$d" ] && bash "$ROOT/scripts/pg-stop.sh" "$d"; done
+  # a sanitizer build (make SANITIZE=...) reports into the logs: any report fails the test
+  if grep -l "Sanitizer\|runtime error:" "$IT_DIR"/*.log 2>/dev/null; then
+    echo "sanitizer report in the logs above" >&2
+    grep -h -A12 "Sanitizer\|runtime error:" "$IT_DIR"/*.log | head -40 >&2
+    rc=1
+  fi
   if [ $rc -ne 0 ] && [ -d "$IT_DIR" ]; then
     echo "--- logs of the failed test ($IT_DIR)" >&2
     for f in "$IT_DIR"/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -20 "$f" >&2; }; done
