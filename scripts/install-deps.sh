@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(build-essential pkg-config clang libclang-rt-14-dev
       libpq-dev libssl-dev librdkafka-dev libjansson-dev libzstd-dev libcmocka-dev
       postgresql-15 postgresql-client-15 kcat
-      python3-avro python3-confluent-kafka procps)
+      python3-avro python3-confluent-kafka procps bc)
 
 missing=()
 for p in "${PKGS[@]}"; do
