@@ -100,6 +100,9 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, pub_ack_fn ack, 
     if (conf_set(conf, "bootstrap.servers", bs, err, errlen) < 0 ||
         conf_set(conf, "client.id", client_id, err, errlen) < 0 ||
         conf_set(conf, "enable.idempotence", "true", err, errlen) < 0 ||
+        /* Kafka's Java producer (so Kafka Connect and Debezium) partitions by murmur2 of the key;
+         * librdkafka's default (CRC32) would put the same key on another partition. */
+        conf_set(conf, "partitioner", "murmur2_random", err, errlen) < 0 ||
         conf_set(conf, "compression.type", "zstd", err, errlen) < 0 ||
         conf_set(conf, "linger.ms", "5", err, errlen) < 0 ||
         conf_set(conf, "batch.num.messages", "10000", err, errlen) < 0 ||
