@@ -173,8 +173,13 @@ static int handle_xlogdata(conn_state_t *s, const pgo_copydata_t *cd, char *err,
 {
     pgo_msg_t m;
     arena_reset(s->msg_arena);
-    if (pgo_parse(&s->pgo, cd->payload, cd->payload_len, s->msg_arena, &m, err, errlen) < 0)
+    if (pgo_parse(&s->pgo, cd->payload, cd->payload_len, s->msg_arena, &m, err, errlen) < 0) {
+        char tmp[512], lsn[32];
+        snprintf(tmp, sizeof tmp, "%s", err);
+        pgo_lsn_format(cd->data_start, lsn);
+        snprintf(err, errlen, "at LSN %s: %s", lsn, tmp);
         return -1;
+    }
     evt_pos_t pos = { .xid = s->xid, .commit_time_us = s->commit_time_us, .lsn = cd->data_start,
                       .last_commit_lsn = s->last_commit_lsn, .now_us = now_us() };
     switch (m.type) {

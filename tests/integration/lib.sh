@@ -30,6 +30,7 @@ it_cleanup() {
     echo "--- logs of the failed test ($IT_DIR)" >&2
     for f in "$IT_DIR"/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -20 "$f" >&2; }; done
   fi
+  [ -n "${IT_SHOW_LOG:-}" ] && cat "$IT_DIR/$IT_SHOW_LOG" >&2
   rm -rf "$IT_DIR"
   exit $rc
 }
