@@ -175,7 +175,7 @@ static int handle_xlogdata(conn_state_t *s, const pgo_copydata_t *cd, char *err,
     arena_reset(s->msg_arena);
     if (pgo_parse(&s->pgo, cd->payload, cd->payload_len, s->msg_arena, &m, err, errlen) < 0) {
         char tmp[512], lsn[32];
-        snprintf(tmp, sizeof tmp, "%s", err);
+        snprintf(tmp, sizeof tmp, "%.500s", err);
         pgo_lsn_format(cd->data_start, lsn);
         snprintf(err, errlen, "at LSN %s: %s", lsn, tmp);
         return -1;
