@@ -52,12 +52,18 @@ enum { ENV_BEFORE, ENV_AFTER, ENV_SOURCE, ENV_TRANSACTION, ENV_OP, ENV_TS_MS, EN
 
 static cs_schema_t *prim(arena_t *a, ct_type_t t, bool optional) { return cs_new(a, t, optional); }
 
+static cs_schema_t *struct_schema(arena_t *a, const char *name, int version, bool optional)
+{
+    cs_schema_t *s = cs_new(a, CT_STRUCT, optional);
+    s->name = name;
+    s->version = version;
+    return s;
+}
+
 static void build_fixed_schemas(evt_ctx_t *e)
 {
     arena_t *a = e->arena;
-    cs_schema_t *s = cs_new(a, CT_STRUCT, false);
-    s->name = "io.debezium.connector.postgresql.Source";
-    s->version = 1;
+    cs_schema_t *s = struct_schema(a, "io.debezium.connector.postgresql.Source", 1, false);
     cs_field_add(a, s, "version", prim(a, CT_STRING, false));
     cs_field_add(a, s, "connector", prim(a, CT_STRING, false));
     cs_field_add(a, s, "name", prim(a, CT_STRING, false));
@@ -83,28 +89,20 @@ static void build_fixed_schemas(evt_ctx_t *e)
     cs_field_add(a, s, "origin_lsn", prim(a, CT_INT64, true));
     e->source_schema = s;
 
-    cs_schema_t *b = cs_new(a, CT_STRUCT, true);
-    b->name = "event.block";
-    b->version = 1;
+    cs_schema_t *b = struct_schema(a, "event.block", 1, true);
     cs_field_add(a, b, "id", prim(a, CT_STRING, false));
     cs_field_add(a, b, "total_order", prim(a, CT_INT64, false));
     cs_field_add(a, b, "data_collection_order", prim(a, CT_INT64, false));
     e->block_schema = b;
 
-    cs_schema_t *mk = cs_new(a, CT_STRUCT, false);
-    mk->name = "io.debezium.connector.postgresql.MessageKey";
-    mk->version = 1;
+    cs_schema_t *mk = struct_schema(a, "io.debezium.connector.postgresql.MessageKey", 1, false);
     cs_field_add(a, mk, "prefix", prim(a, CT_STRING, true));
     e->msg_key_schema = mk;
-    cs_schema_t *mb = cs_new(a, CT_STRUCT, false);
-    mb->name = "io.debezium.connector.postgresql.Message";
-    mb->version = 1;
+    cs_schema_t *mb = struct_schema(a, "io.debezium.connector.postgresql.Message", 1, false);
     cs_field_add(a, mb, "prefix", prim(a, CT_STRING, true));
     cs_field_add(a, mb, "content", prim(a, e->cfg.types.binary == PGT_BINARY_BYTES ? CT_BYTES : CT_STRING, true));
     e->msg_block_schema = mb;
-    cs_schema_t *mv = cs_new(a, CT_STRUCT, false);
-    mv->name = "io.debezium.connector.postgresql.MessageValue";
-    mv->version = 1;
+    cs_schema_t *mv = struct_schema(a, "io.debezium.connector.postgresql.MessageValue", 1, false);
     cs_field_add(a, mv, "op", prim(a, CT_STRING, false));
     cs_field_add(a, mv, "ts_ms", prim(a, CT_INT64, true));
     cs_field_add(a, mv, "source", e->source_schema);

@@ -341,14 +341,21 @@ cs_schema_t *pgt_schema(arena_t *a, const pgt_coltype_t *t, bool optional, const
         return -1;                                 \
     } while (0)
 
-static bool parse_i64(const char *s, size_t n, int64_t *v)
+/* Copies a length-delimited number into a NUL-terminated buffer for strtoll/strtod. */
+static bool number_cstr(char *tmp, size_t tmplen, const char *s, size_t n)
 {
-    char tmp[32];
-    if (n == 0 || n >= sizeof tmp)
+    if (n == 0 || n >= tmplen)
         return false;
     memcpy(tmp, s, n);
     tmp[n] = '\0';
-    char *end;
+    return true;
+}
+
+static bool parse_i64(const char *s, size_t n, int64_t *v)
+{
+    char tmp[32], *end;
+    if (!number_cstr(tmp, sizeof tmp, s, n))
+        return false;
     errno = 0;
     long long r = strtoll(tmp, &end, 10);
     if (errno || *end)
@@ -359,12 +366,9 @@ static bool parse_i64(const char *s, size_t n, int64_t *v)
 
 static bool parse_f64(const char *s, size_t n, double *v)
 {
-    char tmp[64];
-    if (n == 0 || n >= sizeof tmp)
+    char tmp[64], *end;
+    if (!number_cstr(tmp, sizeof tmp, s, n))
         return false;
-    memcpy(tmp, s, n);
-    tmp[n] = '\0';
-    char *end;
     *v = strtod(tmp, &end);
     return *end == '\0';
 }

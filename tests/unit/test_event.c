@@ -41,21 +41,6 @@ static int emit(void *ctx, const evt_record_t *r, char *err, size_t errlen)
     return 0;
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    nfx = tu_read_hex("tests/fixtures/pgoutput_v1.hex", fx, fxlen, MAXMSG);
-    return nfx > 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < nfx; i++)
-        free(fx[i]);
-    return 0;
-}
-
 /* Replays every fixture message through relcache + event builder. */
 static void replay(evt_config_t *cfg)
 {
@@ -186,5 +171,5 @@ int main(void)
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_topic_names),
     };
-    return cmocka_run_group_tests_name("event", tests, setup, teardown);
+    return cmocka_run_group_tests_name("event", tests, tu_fixtures_setup, tu_fixtures_teardown);
 }

@@ -4,25 +4,6 @@
 
 #include "decoder/pgoutput.h"
 
-#define MAXMSG 64
-static uint8_t *fx[MAXMSG];
-static size_t fxlen[MAXMSG];
-static size_t nfx;
-
-static int setup(void **state)
-{
-    (void)state;
-    nfx = tu_read_hex("tests/fixtures/pgoutput_v1.hex", fx, fxlen, MAXMSG);
-    return nfx > 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < nfx; i++)
-        free(fx[i]);
-    return 0;
-}
 
 static void test_fixture_sequence(void **state)
 {
@@ -327,5 +308,5 @@ int main(void)
         cmocka_unit_test(test_copydata),
         cmocka_unit_test(test_status_and_lsn),
     };
-    return cmocka_run_group_tests_name("pgoutput", tests, setup, teardown);
+    return cmocka_run_group_tests_name("pgoutput", tests, tu_fixtures_setup, tu_fixtures_teardown);
 }

@@ -34,6 +34,27 @@ static inline size_t tu_read_hex(const char *path, uint8_t **out, size_t *len, s
     return n;
 }
 
+/* The captured pgoutput messages of tests/fixtures/pgoutput_v1.hex, loaded once per test group. */
+#define TU_MAXMSG 64
+static uint8_t *fx[TU_MAXMSG];
+static size_t fxlen[TU_MAXMSG];
+static size_t nfx;
+
+static inline int tu_fixtures_setup(void **state)
+{
+    (void)state;
+    nfx = tu_read_hex("tests/fixtures/pgoutput_v1.hex", fx, fxlen, TU_MAXMSG);
+    return nfx > 0 ? 0 : -1;
+}
+
+static inline int tu_fixtures_teardown(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < nfx; i++)
+        free(fx[i]);
+    return 0;
+}
+
 typedef struct tu_bytes {
     uint8_t b[4096];
     size_t n;
