@@ -547,9 +547,9 @@ int evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, c
                 return -1;
             oldkey = key_value(a, et, &oldrow);
             buf_reset(&e->hb);
-            json_enc_value(&e->hb, et->key_schema, &key);
+            json_enc_header_value(&e->hb, et->key_schema, &key);
             buf_reset(&e->hb2);
-            json_enc_value(&e->hb2, et->key_schema, &oldkey);
+            json_enc_header_value(&e->hb2, et->key_schema, &oldkey);
             if (!(e->cfg.skipped_ops & EVT_OP_D)) {
                 env = envelope(e, a, pos, t, &oldrow, NULL, "d");
                 e->stats.deleted++;

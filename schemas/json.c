@@ -308,3 +308,139 @@ void json_enc_envelope(buf_t *b, const char *schema_json, size_t schema_len,
     json_enc_value(b, s, v);
     buf_putc(b, '}');
 }
+
+void json_enc_decimal_text(buf_t *b, const unsigned char *p, size_t n, int scale)
+{
+    /* magnitude in base 1e9 limbs, built from the two's complement bytes */
+    bool neg = n && (p[0] & 0x80);
+    uint32_t limbs[256];
+    size_t nl = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t carry = (uint8_t)(neg ? ~p[i] : p[i]);
+        for (size_t k = 0; k < nl; k++) {
+            uint64_t v = (uint64_t)limbs[k] * 256 + carry;
+            limbs[k] = (uint32_t)(v % 1000000000u);
+            carry = v / 1000000000u;
+        }
+        while (carry && nl < 256) {
+            limbs[nl++] = (uint32_t)(carry % 1000000000u);
+            carry /= 1000000000u;
+        }
+    }
+    if (neg) {
+        /* -(~x + 1): add one to the inverted magnitude */
+        uint64_t carry = 1;
+        for (size_t k = 0; k < nl && carry; k++) {
+            uint64_t v = (uint64_t)limbs[k] + carry;
+            limbs[k] = (uint32_t)(v % 1000000000u);
+            carry = v / 1000000000u;
+        }
+        if (carry && nl < 256)
+            limbs[nl++] = (uint32_t)carry;
+    }
+    char digits[2400];
+    size_t nd = 0;
+    if (nl == 0)
+        digits[nd++] = '0';
+    for (size_t k = nl; k-- > 0;) {
+        char tmp[16];
+        int w = snprintf(tmp, sizeof tmp, k == nl - 1 ? "%u" : "%09u", limbs[k]);
+        memcpy(digits + nd, tmp, (size_t)w);
+        nd += (size_t)w;
+    }
+    if (neg)
+        buf_putc(b, '-');
+    if (scale <= 0) {
+        buf_append(b, digits, nd);
+        for (int i = 0; i < -scale; i++)
+            buf_putc(b, '0');
+        return;
+    }
+    if ((size_t)scale >= nd) {
+        buf_append(b, "0.", 2);
+        for (size_t i = nd; i < (size_t)scale; i++)
+            buf_putc(b, '0');
+        buf_append(b, digits, nd);
+        return;
+    }
+    buf_append(b, digits, nd - (size_t)scale);
+    buf_putc(b, '.');
+    buf_append(b, digits + nd - (size_t)scale, (size_t)scale);
+}
+
+static void header_string(buf_t *b, const char *p, size_t n)
+{
+    buf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '"' || p[i] == '\\')
+            buf_putc(b, '\\');
+        buf_putc(b, p[i]);
+    }
+    buf_putc(b, '"');
+}
+
+void json_enc_header_value(buf_t *b, const cs_schema_t *s, const cv_value_t *v)
+{
+    if (!v || v->null) {
+        buf_append(b, "null", 4);
+        return;
+    }
+    switch (s->type) {
+    case CT_INT8: case CT_INT16: case CT_INT32: case CT_INT64:
+        buf_put_i64(b, v->u.i);
+        return;
+    case CT_FLOAT32: case CT_FLOAT64: {
+        char tmp[64];
+        size_t n = json_java_double(tmp, sizeof tmp, v->u.f, s->type == CT_FLOAT32);
+        buf_append(b, tmp, n);
+        return;
+    }
+    case CT_BOOLEAN:
+        buf_puts(b, v->u.b ? "true" : "false");
+        return;
+    case CT_STRING:
+        header_string(b, v->u.s.p, v->u.s.n);
+        return;
+    case CT_BYTES:
+        if (s->name && strcmp(s->name, "org.apache.kafka.connect.data.Decimal") == 0) {
+            const char *sc = cs_param_get(s, "scale");
+            json_enc_decimal_text(b, (const unsigned char *)v->u.s.p, v->u.s.n, sc ? atoi(sc) : 0);
+            return;
+        }
+        buf_putc(b, '"');
+        json_enc_base64(b, (const unsigned char *)v->u.s.p, v->u.s.n, false);
+        buf_putc(b, '"');
+        return;
+    case CT_ARRAY:
+        buf_putc(b, '[');
+        for (size_t i = 0; i < v->u.list.n; i++) {
+            if (i)
+                buf_putc(b, ',');
+            json_enc_header_value(b, s->items, &v->u.list.v[i]);
+        }
+        buf_putc(b, ']');
+        return;
+    case CT_MAP:
+        buf_putc(b, '{');
+        for (size_t i = 0; i + 1 < v->u.list.n; i += 2) {
+            if (i)
+                buf_putc(b, ',');
+            json_enc_header_value(b, s->keys, &v->u.list.v[i]);
+            buf_putc(b, ':');
+            json_enc_header_value(b, s->items, &v->u.list.v[i + 1]);
+        }
+        buf_putc(b, '}');
+        return;
+    case CT_STRUCT:
+        buf_putc(b, '{');
+        for (size_t i = 0; i < s->nfields; i++) {
+            if (i)
+                buf_putc(b, ',');
+            header_string(b, s->fields[i].name, strlen(s->fields[i].name));
+            buf_putc(b, ':');
+            json_enc_header_value(b, s->fields[i].schema, i < v->u.list.n ? &v->u.list.v[i] : NULL);
+        }
+        buf_putc(b, '}');
+        return;
+    }
+}

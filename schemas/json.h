@@ -14,6 +14,11 @@ void json_enc_envelope(buf_t *b, const char *schema_json, size_t schema_len,
                        const cs_schema_t *s, const cv_value_t *v);
 
 void json_enc_string(buf_t *b, const char *p, size_t n);
+/* Kafka Connect's SimpleHeaderConverter text (Values.convertToString) of a value: used for the
+ * __debezium.newkey/oldkey headers. Strings escape only \ and ", Decimals are plain numbers. */
+void json_enc_header_value(buf_t *b, const cs_schema_t *s, const cv_value_t *v);
+/* Plain decimal text of a big-endian two's complement unscaled value and a scale (BigDecimal.toPlainString). */
+void json_enc_decimal_text(buf_t *b, const unsigned char *p, size_t n, int scale);
 void json_enc_f64(buf_t *b, double d);
 void json_enc_f32(buf_t *b, float f);
 void json_enc_base64(buf_t *b, const unsigned char *p, size_t n, bool url_safe);

@@ -99,12 +99,51 @@ static void test_schema_order_and_defaults(void **s)
     arena_free(a);
 }
 
+static void test_header_text(void **s)
+{
+    (void)s;
+    arena_t *a = arena_new(4096);
+    buf_t b;
+    buf_init(&b);
+    cs_schema_t *st = cs_new(a, CT_STRUCT, false);
+    cs_schema_t *dec = cs_new(a, CT_BYTES, false);
+    dec->name = "org.apache.kafka.connect.data.Decimal";
+    cs_param_add(dec, "scale", "2");
+    cs_field_add(a, st, "d", dec);
+    cs_field_add(a, st, "s", cs_new(a, CT_STRING, false));
+    cs_field_add(a, st, "f", cs_new(a, CT_FLOAT64, true));
+    cs_field_add(a, st, "n", cs_new(a, CT_INT32, true));
+    cv_value_t v = cv_list(a, 4);
+    static const unsigned char m150[] = { 0xff, 0x6a };   /* -150 -> -1.50 */
+    v.u.list.v[0] = cv_str((const char *)m150, 2);
+    v.u.list.v[1] = cv_str("q\"\\\n", 4);
+    v.u.list.v[2] = cv_float(1e7);
+    json_enc_header_value(&b, st, &v);
+    /* only \ and " are escaped, a newline stays raw, as Kafka's Values.append does */
+    assert_string_equal(buf_cstr(&b), "{\"d\":-1.50,\"s\":\"q\\\"\\\\\n\",\"f\":1.0E7,\"n\":null}");
+    buf_reset(&b);
+    static const unsigned char big[] = { 0x01, 0x8e, 0xe9, 0x0f, 0xf6, 0xc3, 0x73, 0xe0, 0xee, 0x4e, 0x3f, 0x0a, 0xd2 };
+    json_enc_decimal_text(&b, big, sizeof big, 3);
+    assert_string_equal(buf_cstr(&b), "123456789012345678901234567.890");
+    buf_reset(&b);
+    static const unsigned char small[] = { 0x05 };
+    json_enc_decimal_text(&b, small, 1, 4);
+    assert_string_equal(buf_cstr(&b), "0.0005");
+    buf_reset(&b);
+    static const unsigned char zero[] = { 0x00 };
+    json_enc_decimal_text(&b, zero, 1, 0);
+    assert_string_equal(buf_cstr(&b), "0");
+    buf_free(&b);
+    arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_java_doubles),
         cmocka_unit_test(test_strings_and_base64),
         cmocka_unit_test(test_schema_order_and_defaults),
+        cmocka_unit_test(test_header_text),
     };
     return cmocka_run_group_tests_name("json", tests, NULL, NULL);
 }
