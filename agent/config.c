@@ -481,7 +481,9 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
     if (parse_int(m, "status.update.interval.ms", 10000, 1, &c->status_interval_ms, err, errlen) < 0 ||
         parse_int(m, "heartbeat.interval.ms", 0, 0, &c->heartbeat_interval_ms, err, errlen) < 0 ||
         parse_int(m, "max.queue.size", 8192, 1, &c->max_queue_size, err, errlen) < 0 ||
-        parse_int(m, "max.batch.size", 2048, 1, &c->max_batch_size, err, errlen) < 0)
+        parse_int(m, "max.batch.size", 2048, 1, &c->max_batch_size, err, errlen) < 0 ||
+        parse_int(m, "walcast.transaction.max.ms", 100, 1, &c->txn_max_ms, err, errlen) < 0 ||
+        parse_int(m, "walcast.transaction.max.events", 50000, 1, &c->txn_max_events, err, errlen) < 0)
         goto fail;
     c->heartbeat_action_query = cfg_get(m, "heartbeat.action.query") ? dup_get(m, "heartbeat.action.query", NULL) : NULL;
     if (parse_bool(m, "provide.transaction.metadata", false, &c->provide_tx_metadata, err, errlen) < 0)

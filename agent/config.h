@@ -49,6 +49,8 @@ typedef struct conn_config {
     int max_queue_size;
     int max_batch_size;
     bool provide_tx_metadata;
+    int txn_max_ms;               /* walcast.transaction.max.ms */
+    int txn_max_events;           /* walcast.transaction.max.events */
     evt_config_t evt;             /* strings point into this struct's fields */
     flt_filters_t filters;
     char *placeholder;

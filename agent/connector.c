@@ -13,17 +13,11 @@
 #include <unistd.h>
 
 #include "agent/log.h"
+#include "agent/offsets.h"
 #include "agent/publisher.h"
 #include "agent/replication.h"
 #include "decoder/event.h"
 #include "decoder/pgoutput.h"
-
-/* One source transaction in flight: done once COMMIT is seen, flushable once nothing is pending. */
-typedef struct trk {
-    uint64_t end_lsn;
-    uint32_t pending;
-    bool done;
-} trk_t;
 
 typedef struct conn_state {
     const conn_config_t *cfg;
@@ -38,22 +32,27 @@ typedef struct conn_state {
     pgo_state_t pgo;
 
     uint64_t received_lsn;        /* write position reported to the server */
-    uint64_t flushed_lsn;         /* everything before it is acknowledged by Kafka */
+    uint64_t flushed_lsn;         /* committed to Kafka (with its offset record): safe to confirm */
     uint64_t last_commit_lsn;     /* for source.sequence */
     bool in_txn;
+    bool skip_txn;                /* this source transaction is already in Kafka (offsets say so) */
     uint32_t xid;
     int64_t commit_time_us;       /* Unix epoch */
 
-    trk_t *trk;
-    size_t trk_cap;
-    uint64_t trk_head, trk_tail;  /* live trackers are [head, tail) */
-    uint64_t cur_trk;
+    off_pos_t stored;             /* newest offset committed to Kafka */
+    off_pos_t pending;            /* offset the open Kafka transaction will commit */
+    int64_t ktxn_start_us;
+    uint64_t ktxn_events;
+    int status;                   /* PUB_ABORTABLE / PUB_FATAL once the Kafka side failed */
+    buf_t offkey, offval;
 
     bool delivery_failed;
     char delivery_err[256];
     int64_t next_status_us;
     int64_t next_log_us;
-    uint64_t events_sent, txns;
+    int64_t next_idle_commit_us;
+    uint64_t idle_target;         /* server position with nothing of ours before it (keepalive) */
+    uint64_t events_sent, txns, skipped, ktxns;
 } conn_state_t;
 
 static int64_t now_us(void)
@@ -63,49 +62,10 @@ static int64_t now_us(void)
     return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
-static trk_t *trk_at(conn_state_t *s, uint64_t seq) { return &s->trk[seq & (s->trk_cap - 1)]; }
-
-static uint64_t trk_push(conn_state_t *s)
-{
-    if (s->trk_tail - s->trk_head == s->trk_cap) {
-        size_t ncap = s->trk_cap * 2;
-        trk_t *n = malloc(ncap * sizeof *n);
-        if (!n)
-            abort();
-        for (uint64_t q = s->trk_head; q < s->trk_tail; q++)
-            n[q & (ncap - 1)] = *trk_at(s, q);
-        free(s->trk);
-        s->trk = n;
-        s->trk_cap = ncap;
-    }
-    uint64_t seq = s->trk_tail++;
-    trk_t *t = trk_at(s, seq);
-    t->end_lsn = 0;
-    t->pending = 0;
-    t->done = false;
-    return seq;
-}
-
-static void trk_advance(conn_state_t *s)
-{
-    while (s->trk_head < s->trk_tail) {
-        trk_t *t = trk_at(s, s->trk_head);
-        if (!t->done || t->pending)
-            break;
-        if (t->end_lsn > s->flushed_lsn)
-            s->flushed_lsn = t->end_lsn;
-        s->trk_head++;
-    }
-}
-
 static void on_ack(void *ctx, uint64_t tag, int err, const char *errstr)
 {
     conn_state_t *s = ctx;
-    if (tag >= s->trk_head && tag < s->trk_tail) {
-        trk_t *t = trk_at(s, tag);
-        if (t->pending)
-            t->pending--;
-    }
+    (void)tag;
     if (err && !s->delivery_failed) {
         s->delivery_failed = true;
         snprintf(s->delivery_err, sizeof s->delivery_err, "Kafka did not accept a record: %s", errstr ? errstr : "?");
@@ -128,15 +88,77 @@ static void on_wait(void *ctx)
         send_status(s, false);
 }
 
+/* Opens a Kafka transaction if none is open. */
+static int ktxn_ensure(conn_state_t *s, char *err, size_t errlen)
+{
+    if (pub_txn_open(s->pub))
+        return 0;
+    pub_status_t st = pub_txn_begin(s->pub, err, errlen);
+    if (st != PUB_OK) {
+        s->status = st;
+        return -1;
+    }
+    s->ktxn_start_us = now_us();
+    s->ktxn_events = 0;
+    s->pending = s->stored;
+    return 0;
+}
+
+/* Commits the open Kafka transaction together with the offset record; only then may the slot
+ * be confirmed up to it. */
+static int ktxn_commit(conn_state_t *s, char *err, size_t errlen)
+{
+    if (!pub_txn_open(s->pub))
+        return 0;
+    if (s->delivery_failed) {
+        snprintf(err, errlen, "%s", s->delivery_err);
+        s->status = PUB_ABORTABLE;
+        return -1;
+    }
+    buf_reset(&s->offval);
+    off_value(&s->offval, &s->pending);
+    pub_status_t st = pub_txn_commit(s->pub, s->wcfg->offset_topic, &s->offkey, &s->offval, err, errlen);
+    if (st != PUB_OK) {
+        s->status = st;
+        return -1;
+    }
+    s->stored = s->pending;
+    if (s->stored.lsn > s->flushed_lsn)
+        s->flushed_lsn = s->stored.lsn;
+    s->ktxns++;
+    return 0;
+}
+
+static bool ktxn_due(const conn_state_t *s)
+{
+    const conn_config_t *c = s->cfg;
+    return pub_txn_open(s->pub) && !s->in_txn &&
+           (now_us() - s->ktxn_start_us >= (int64_t)c->txn_max_ms * 1000 || s->ktxn_events >= (uint64_t)c->txn_max_events);
+}
+
+/* Records the idle position in the offsets topic (at most once per status interval). */
+static int idle_commit(conn_state_t *s, char *err, size_t errlen)
+{
+    if (s->in_txn || s->idle_target <= s->flushed_lsn || now_us() < s->next_idle_commit_us)
+        return 0;
+    if (ktxn_ensure(s, err, errlen) < 0)
+        return -1;
+    s->pending.found = true;
+    if (s->idle_target > s->pending.lsn)
+        s->pending.lsn = s->pending.lsn_proc = s->idle_target;
+    s->next_idle_commit_us = now_us() + (int64_t)s->cfg->status_interval_ms * 1000;
+    return ktxn_commit(s, err, errlen);
+}
+
 static int on_emit(void *ctx, const evt_record_t *r, char *err, size_t errlen)
 {
     conn_state_t *s = ctx;
-    trk_at(s, s->cur_trk)->pending++;
-    if (pub_send(s->pub, r, s->cur_trk, err, errlen) < 0) {
-        trk_at(s, s->cur_trk)->pending--;
+    if (pub_send(s->pub, r, 0, err, errlen) < 0) {
+        s->status = PUB_ABORTABLE;
         return -1;
     }
     s->events_sent++;
+    s->ktxn_events++;
     return 0;
 }
 
@@ -187,21 +209,33 @@ static int handle_xlogdata(conn_state_t *s, const pgo_copydata_t *cd, char *err,
         s->in_txn = true;
         s->xid = m.xid;
         s->commit_time_us = m.u.begin.commit_time + PGO_EPOCH_OFFSET_US;
-        s->cur_trk = trk_push(s);
-        return 0;
+        /* Committed to Kafka before a crash, sent again by the slot: drop it (final_lsn is the commit
+         * record's start, which lies before the stored end LSN only for published transactions). */
+        s->skip_txn = s->stored.found && m.u.begin.final_lsn < s->stored.lsn_commit;
+        if (s->skip_txn)
+            return 0;
+        return ktxn_ensure(s, err, errlen);
     case PGO_COMMIT: {
         if (!s->in_txn) {
             snprintf(err, errlen, "pgoutput Commit without Begin at %llX", (unsigned long long)cd->data_start);
             return -1;
         }
-        trk_t *t = trk_at(s, s->cur_trk);
-        t->end_lsn = m.u.commit.end_lsn;
-        t->done = true;
         s->last_commit_lsn = cd->data_start;
         s->in_txn = false;
+        if (s->skip_txn) {
+            s->skip_txn = false;
+            s->skipped++;
+        } else {
+            s->pending.found = true;
+            s->pending.lsn = s->pending.lsn_commit = s->pending.lsn_proc = m.u.commit.end_lsn;
+            s->pending.txid = s->xid;
+            s->pending.ts_usec = s->commit_time_us;
+            s->txns++;
+        }
         s->xid = 0;
         s->commit_time_us = 0;
-        s->txns++;
+        if (ktxn_due(s))
+            return ktxn_commit(s, err, errlen);
         return 0;
     }
     case PGO_ORIGIN:
@@ -212,6 +246,8 @@ static int handle_xlogdata(conn_state_t *s, const pgo_copydata_t *cd, char *err,
     case PGO_INSERT:
     case PGO_UPDATE:
     case PGO_DELETE: {
+        if (s->skip_txn)
+            return 0;
         rel_table_t *t = rel_cache_get(s->rels, m.u.change.relid);
         if (!t) {
             snprintf(err, errlen, "pgoutput %s for relation id %u that no Relation message described",
@@ -221,6 +257,8 @@ static int handle_xlogdata(conn_state_t *s, const pgo_copydata_t *cd, char *err,
         return evt_change(s->evt, s->msg_arena, &pos, t, &m, err, errlen);
     }
     case PGO_TRUNCATE:
+        if (s->skip_txn)
+            return 0;
         for (uint32_t i = 0; i < m.u.truncate.nrelids; i++) {
             rel_table_t *t = rel_cache_get(s->rels, m.u.truncate.relids[i]);
             if (t && evt_truncate(s->evt, s->msg_arena, &pos, t, err, errlen) < 0)
@@ -229,22 +267,25 @@ static int handle_xlogdata(conn_state_t *s, const pgo_copydata_t *cd, char *err,
         return 0;
     case PGO_MESSAGE: {
         bool transactional = m.u.message.flags & 1;
-        if (!transactional) {
-            /* outside any transaction: its own tracker, flushable at its LSN once acknowledged */
-            uint64_t saved = s->cur_trk;
-            s->cur_trk = trk_push(s);
-            pos.xid = 0;
-            pos.commit_time_us = 0;
-            pos.lsn = m.u.message.lsn;
-            int rc = evt_message(s->evt, s->msg_arena, &pos, &m, err, errlen);
-            trk_t *t = trk_at(s, s->cur_trk);
-            t->end_lsn = cd->data_start;
-            t->done = true;
-            s->cur_trk = saved;
-            return rc;
-        }
         pos.lsn = m.u.message.lsn;
-        return evt_message(s->evt, s->msg_arena, &pos, &m, err, errlen);
+        if (transactional) {
+            if (s->skip_txn)
+                return 0;
+            return evt_message(s->evt, s->msg_arena, &pos, &m, err, errlen);
+        }
+        /* outside any transaction: published once, tracked by its own LSN */
+        if (s->stored.found && cd->data_start <= s->stored.lsn)
+            return 0;
+        if (ktxn_ensure(s, err, errlen) < 0)
+            return -1;
+        pos.xid = 0;
+        pos.commit_time_us = 0;
+        if (evt_message(s->evt, s->msg_arena, &pos, &m, err, errlen) < 0)
+            return -1;
+        s->pending.found = true;
+        if (cd->data_start > s->pending.lsn)
+            s->pending.lsn = s->pending.lsn_proc = cd->data_start;
+        return 0;
     }
     default:
         snprintf(err, errlen, "unexpected pgoutput %s message: walcast did not request streaming or two-phase decoding",
@@ -261,10 +302,10 @@ static int handle_copydata(conn_state_t *s, const uint8_t *buf, size_t len, char
     if (cd.kind == 'k') {
         if (cd.wal_end > s->received_lsn)
             s->received_lsn = cd.wal_end;
-        trk_advance(s);
-        /* Nothing in flight: the server's position holds nothing left for us to publish. */
-        if (!s->in_txn && s->trk_head == s->trk_tail && cd.wal_end > s->flushed_lsn)
-            s->flushed_lsn = cd.wal_end;
+        /* Nothing in flight: the server's position holds nothing left for us to publish. It is
+         * recorded in the offsets topic (idle_commit) before the slot is confirmed past it. */
+        if (!s->in_txn && cd.wal_end > s->idle_target)
+            s->idle_target = cd.wal_end;
         if (cd.reply_requested)
             send_status(s, false);
         return 0;
@@ -303,7 +344,22 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
     rel_cache_free(s->rels);
     s->rels = rel_cache_new(evt_table_free);
     s->pgo.in_stream = false;
-    if (s->repl.slot_confirmed > s->flushed_lsn)
+    if (s->stored.found && s->repl.slot_confirmed > s->stored.lsn) {
+        char sl[32], st[32];
+        pgo_lsn_format(s->repl.slot_confirmed, sl);
+        pgo_lsn_format(s->stored.lsn, st);
+        if (strcmp(s->cfg->snapshot_mode, "when_needed") != 0 && strcmp(s->cfg->snapshot_mode, "always") != 0) {
+            snprintf(err, errlen, "slot \"%s\" is confirmed up to %s but the offsets topic %s says only %s was published: "
+                     "the WAL in between is gone and its changes were never sent. Point offset.storage.topic at this "
+                     "connector's offsets, or drop the slot and start again with a new snapshot (snapshot.mode=when_needed)",
+                     s->cfg->slot_name, sl, s->wcfg->offset_topic, st);
+            rc = -2;
+            goto out;
+        }
+        log_warn("the slot is ahead of the stored offsets; changes in between were never published and snapshots are not implemented yet",
+                 "slot_lsn=%s offset_lsn=%s snapshot.mode=%s", sl, st, s->cfg->snapshot_mode);
+    }
+    if (!s->stored.found && s->repl.slot_confirmed > s->flushed_lsn)
         s->flushed_lsn = s->repl.slot_confirmed;
     if (repl_start(&s->repl, 0, err, errlen) < 0)
         goto out;
@@ -320,6 +376,8 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
             int hr = handle_copydata(s, (const uint8_t *)buf, (size_t)n, err, errlen);
             PQfreemem(buf);
             if (hr < 0)
+                goto out;
+            if (ktxn_due(s) && ktxn_commit(s, err, errlen) < 0)
                 goto out;
             if (++batch < 256)
                 continue;
@@ -339,10 +397,13 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
         pub_poll(s->pub, 0);
         if (s->delivery_failed) {
             snprintf(err, errlen, "%s", s->delivery_err);
-            s->delivery_failed = false;
+            s->status = PUB_ABORTABLE;
             goto out;
         }
-        trk_advance(s);
+        if (ktxn_due(s) && ktxn_commit(s, err, errlen) < 0)
+            goto out;
+        if (idle_commit(s, err, errlen) < 0)
+            goto out;
         int64_t t = now_us();
         if (t >= s->next_status_us)
             send_status(s, false);
@@ -366,21 +427,38 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
             }
         }
     }
-    /* Requested stop: let Kafka acknowledge what is queued, confirm it, end COPY cleanly. */
-    if (pub_flush(s->pub, 15000) < 0)
-        log_warn("Kafka did not acknowledge every record before shutdown; they will be sent again on restart", "in_flight=%d",
-                 pub_outstanding(s->pub));
-    pub_poll(s->pub, 0);
-    trk_advance(s);
+    /* Requested stop: commit whole source transactions, abort a partial one (the slot sends it
+     * again), confirm what is committed, end COPY cleanly. */
+    if (s->in_txn) {
+        if (pub_txn_open(s->pub) && pub_txn_abort(s->pub, err, errlen) != PUB_OK)
+            log_warn("cannot abort the Kafka transaction on shutdown", "error=\"%s\"", log_esc(err));
+    } else if (ktxn_commit(s, err, errlen) < 0) {
+        log_warn("cannot commit the last Kafka transaction on shutdown; it will be sent again on restart",
+                 "error=\"%s\"", log_esc(err));
+        if (pub_txn_open(s->pub))
+            pub_txn_abort(s->pub, err, errlen);
+    }
     send_status(s, false);
     repl_stop(&s->repl);
     log_progress(s);
     rc = 0;
 out:
-    if (rc != 0 && s->in_txn) {
-        /* The open transaction will be sent again from the slot; its tracker must not block the queue. */
-        trk_at(s, s->cur_trk)->done = true;
+    if (rc != 0) {
+        /* Rewind: drop the uncommitted Kafka transaction; the slot sends everything after the
+         * last confirmed position again and the stored offset filters what was committed. */
+        if (pub_txn_open(s->pub)) {
+            char aerr[512];
+            if (pub_txn_abort(s->pub, aerr, sizeof aerr) != PUB_OK) {
+                log_error("cannot abort the Kafka transaction", "error=\"%s\"", log_esc(aerr));
+                s->status = PUB_FATAL;
+            }
+        }
         s->in_txn = false;
+        s->skip_txn = false;
+        s->delivery_failed = false;
+        if (s->status == PUB_FATAL)
+            rc = -2;
+        s->status = PUB_OK;
     }
     repl_close(&s->repl);
     return rc;
@@ -412,8 +490,9 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     s.wcfg = w;
     s.stop = stop;
     s.pgo.proto_version = 1;
-    s.trk_cap = 1024;
-    s.trk = calloc(s.trk_cap, sizeof *s.trk);
+    buf_init(&s.offkey);
+    buf_init(&s.offval);
+    off_key(&s.offkey, cfg->name, cfg->topic_prefix);
     s.msg_arena = arena_new(64 * 1024);
     s.types = pgt_catalog_new();
     s.rels = rel_cache_new(evt_table_free);
@@ -421,10 +500,31 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     int rc = 1;
     char client_id[256];
     snprintf(client_id, sizeof client_id, "walcast-%s", cfg->name);
-    s.pub = pub_new(w, client_id, on_ack, on_wait, &s, err, sizeof err);
+    /* One transactional.id per connector: a second instance fences the first (exactly-once). */
+    s.pub = pub_new(w, client_id, client_id, on_ack, on_wait, &s, err, sizeof err);
     if (!s.pub) {
         log_msg(LOG_FATAL, "cannot start the Kafka producer", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
         goto out;
+    }
+    if (pub_txn_init(s.pub, stop, err, sizeof err) != PUB_OK) {
+        if (*stop) {
+            rc = 0;
+            goto out;
+        }
+        log_msg(LOG_FATAL, "cannot start Kafka transactions", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+        goto out;
+    }
+    if (off_read(w->bootstrap_servers, &w->producer, w->offset_topic, cfg->name, cfg->topic_prefix, &s.stored, err,
+                 sizeof err) < 0) {
+        log_msg(LOG_FATAL, "cannot read the stored offsets", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+        goto out;
+    }
+    if (s.stored.found) {
+        char l[32], lc[32];
+        pgo_lsn_format(s.stored.lsn, l);
+        pgo_lsn_format(s.stored.lsn_commit, lc);
+        log_info("resuming from stored offsets", "connector=%s topic=%s lsn=%s lsn_commit=%s", cfg->name, w->offset_topic, l, lc);
+        s.flushed_lsn = s.stored.lsn;
     }
     evt_config_t ec = cfg->evt;
     s.evt = evt_new(&ec, on_emit, &s);
@@ -447,10 +547,8 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
             backoff_ms = 1000;
         log_error("replication interrupted; reconnecting", "connector=%s error=\"%s\" retry_in_ms=%d", cfg->name, log_esc(err),
                   backoff_ms);
-        for (int waited = 0; waited < backoff_ms && !*stop; waited += 100) {
+        for (int waited = 0; waited < backoff_ms && !*stop; waited += 100)
             pub_poll(s.pub, 100);
-            trk_advance(&s);
-        }
         backoff_ms = backoff_ms * 2 > 30000 ? 30000 : backoff_ms * 2;
     }
     rc = 0;
@@ -462,6 +560,7 @@ out:
     pub_free(s.pub);
     pgt_catalog_free(s.types);
     arena_free(s.msg_arena);
-    free(s.trk);
+    buf_free(&s.offkey);
+    buf_free(&s.offval);
     return rc;
 }

@@ -25,6 +25,8 @@ struct pub {
     topic_slot_t *topics;
     size_t ntopics, captopics;
     topic_slot_t *last;
+    bool transactional;
+    bool txn_open;
 };
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -81,8 +83,8 @@ static rd_kafka_t *mock_start(int brokers, char **bootstrap, char *err, size_t e
     return rk;
 }
 
-pub_t *pub_new(const worker_config_t *w, const char *client_id, pub_ack_fn ack, pub_wait_fn wait, void *ctx,
-               char *err, size_t errlen)
+pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *transactional_id, pub_ack_fn ack,
+               pub_wait_fn wait, void *ctx, char *err, size_t errlen)
 {
     pub_t *p = calloc(1, sizeof *p);
     if (!p)
@@ -117,6 +119,12 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, pub_ack_fn ack, 
             goto fail;
         }
     }
+    if (transactional_id &&
+        (conf_set(conf, "transactional.id", transactional_id, err, errlen) < 0 ||
+         conf_set(conf, "transaction.timeout.ms", "60000", err, errlen) < 0)) {
+        rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
     rd_kafka_conf_set_opaque(conf, p);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_log_cb(conf, log_cb);
@@ -125,6 +133,7 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, pub_ack_fn ack, 
         snprintf(err, errlen, "cannot create the Kafka producer: %s", e);
         goto fail;
     }
+    p->transactional = transactional_id != NULL;
     return p;
 fail:
     pub_free(p);
@@ -216,6 +225,85 @@ int pub_flush(pub_t *p, int timeout_ms)
 }
 
 int pub_outstanding(const pub_t *p) { return rd_kafka_outq_len(p->rk); }
+
+bool pub_txn_open(const pub_t *p) { return p->txn_open; }
+
+static pub_status_t classify(rd_kafka_error_t *ke, const char *what, char *err, size_t errlen)
+{
+    pub_status_t st = rd_kafka_error_txn_requires_abort(ke) ? PUB_ABORTABLE : PUB_FATAL;
+    snprintf(err, errlen, "%s: %s%s", what, rd_kafka_error_string(ke),
+             rd_kafka_error_is_fatal(ke) ? " (fatal: another walcast with the same connector name may have taken over)" : "");
+    rd_kafka_error_destroy(ke);
+    return st;
+}
+
+pub_status_t pub_txn_init(pub_t *p, volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+    while (!*stop) {
+        rd_kafka_error_t *ke = rd_kafka_init_transactions(p->rk, 5000);
+        if (!ke)
+            return PUB_OK;
+        if (!rd_kafka_error_is_retriable(ke))
+            return classify(ke, "cannot initialise Kafka transactions", err, errlen);
+        log_warn("Kafka is not reachable yet; retrying", "error=\"%s\"", log_esc(rd_kafka_error_string(ke)));
+        rd_kafka_error_destroy(ke);
+    }
+    snprintf(err, errlen, "stopped while waiting for Kafka");
+    return PUB_FATAL;
+}
+
+pub_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen)
+{
+    rd_kafka_error_t *ke = rd_kafka_begin_transaction(p->rk);
+    if (ke)
+        return classify(ke, "cannot begin a Kafka transaction", err, errlen);
+    p->txn_open = true;
+    return PUB_OK;
+}
+
+pub_status_t pub_txn_commit(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
+                            char *err, size_t errlen)
+{
+    evt_record_t r;
+    memset(&r, 0, sizeof r);
+    r.topic = offset_topic;
+    r.key = key->data;
+    r.keylen = key->len;
+    r.value = value->data;
+    r.valuelen = value->len;
+    if (pub_send(p, &r, UINT64_MAX, err, errlen) < 0)
+        return PUB_ABORTABLE;
+    for (int attempt = 0;; attempt++) {
+        rd_kafka_error_t *ke = rd_kafka_commit_transaction(p->rk, 60000);
+        if (!ke) {
+            p->txn_open = false;
+            return PUB_OK;
+        }
+        if (rd_kafka_error_is_retriable(ke) && attempt < 10) {
+            log_warn("Kafka transaction commit will be retried", "error=\"%s\"", log_esc(rd_kafka_error_string(ke)));
+            rd_kafka_error_destroy(ke);
+            continue;
+        }
+        return classify(ke, "cannot commit the Kafka transaction", err, errlen);
+    }
+}
+
+pub_status_t pub_txn_abort(pub_t *p, char *err, size_t errlen)
+{
+    for (int attempt = 0;; attempt++) {
+        rd_kafka_error_t *ke = rd_kafka_abort_transaction(p->rk, 60000);
+        if (!ke) {
+            p->txn_open = false;
+            return PUB_OK;
+        }
+        if (rd_kafka_error_is_retriable(ke) && attempt < 10) {
+            rd_kafka_error_destroy(ke);
+            continue;
+        }
+        classify(ke, "cannot abort the Kafka transaction", err, errlen);
+        return PUB_FATAL;
+    }
+}
 
 /* ---- walcast kafka ----------------------------------------------------------------------- */
 

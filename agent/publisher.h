@@ -3,6 +3,7 @@
 #ifndef WALCAST_PUBLISHER_H
 #define WALCAST_PUBLISHER_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "agent/config.h"
@@ -15,8 +16,9 @@ typedef void (*pub_ack_fn)(void *ctx, uint64_t tag, int err, const char *errstr)
 /* Called while the producer queue is full, so the caller can keep other connections alive. */
 typedef void (*pub_wait_fn)(void *ctx);
 
-pub_t *pub_new(const worker_config_t *w, const char *client_id, pub_ack_fn ack, pub_wait_fn wait, void *ctx,
-               char *err, size_t errlen);
+/* transactional_id: NULL for a plain idempotent producer; else call pub_txn_init before use. */
+pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *transactional_id, pub_ack_fn ack,
+               pub_wait_fn wait, void *ctx, char *err, size_t errlen);
 void pub_free(pub_t *p);
 /* Queues one record; on a full queue polls (and calls wait) until there is room. */
 int pub_send(pub_t *p, const evt_record_t *r, uint64_t tag, char *err, size_t errlen);
@@ -24,6 +26,20 @@ void pub_poll(pub_t *p, int timeout_ms);
 /* Waits until every queued record is acknowledged; -1 on timeout. */
 int pub_flush(pub_t *p, int timeout_ms);
 int pub_outstanding(const pub_t *p);
+
+/* librdkafka's error triage for transactions (INTRODUCTION.md): unclassified errors count as fatal. */
+typedef enum { PUB_OK = 0, PUB_ABORTABLE = 1, PUB_FATAL = 2 } pub_status_t;
+
+/* init_transactions (fences any older producer with the same transactional.id), retried every 5 s
+ * while Kafka is unreachable and *stop is unset. */
+pub_status_t pub_txn_init(pub_t *p, volatile sig_atomic_t *stop, char *err, size_t errlen);
+pub_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen);
+/* Produces the offset record into the open transaction and commits it (retrying retriable errors). */
+pub_status_t pub_txn_commit(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
+                            char *err, size_t errlen);
+/* Aborts the open transaction; PUB_FATAL if even that fails. */
+pub_status_t pub_txn_abort(pub_t *p, char *err, size_t errlen);
+bool pub_txn_open(const pub_t *p);
 
 /* The embedded Kafka: an in-process librdkafka mock cluster; bootstrap receives its address. */
 void *pub_mock_start(int brokers, char **bootstrap, char *err, size_t errlen);

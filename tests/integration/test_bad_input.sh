@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
-echo "bootstrap.servers=127.0.0.1:1" >"$IT_DIR/worker.properties"
+kafka_start
 
 # expect_fail FILE PATTERN: walcast run must exit 1 and log PATTERN.
 expect_fail() {

@@ -1,0 +1,153 @@
+/* offsets.c: Kafka Connect offset records. Values carry Debezium's keys so a Debezium deployment's
+ * offsets topic can be taken over, and ours stay readable by Kafka Connect tooling. */
+#include "agent/offsets.h"
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/log.h"
+#include "schemas/json.h"
+
+void off_key(buf_t *b, const char *name, const char *prefix)
+{
+    buf_putc(b, '[');
+    json_enc_string(b, name, strlen(name));
+    buf_puts(b, ",{\"server\":");
+    json_enc_string(b, prefix, strlen(prefix));
+    buf_puts(b, "}]");
+}
+
+void off_value(buf_t *b, const off_pos_t *p)
+{
+    buf_puts(b, "{\"transaction_id\":null,\"lsn_proc\":");
+    buf_put_u64(b, p->lsn_proc);
+    buf_puts(b, ",\"messageType\":\"COMMIT\",\"lsn_commit\":");
+    buf_put_u64(b, p->lsn_commit);
+    buf_puts(b, ",\"lsn\":");
+    buf_put_u64(b, p->lsn);
+    buf_puts(b, ",\"txId\":");
+    buf_put_i64(b, p->txid);
+    buf_puts(b, ",\"ts_usec\":");
+    buf_put_i64(b, p->ts_usec);
+    buf_putc(b, '}');
+}
+
+static uint64_t get_u64(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+}
+
+bool off_parse_value(const char *s, size_t len, off_pos_t *p)
+{
+    json_t *o = json_loadb(s, len, 0, NULL);
+    if (!o || !json_is_object(o) || !json_object_get(o, "lsn")) {
+        json_decref(o);
+        return false;
+    }
+    memset(p, 0, sizeof *p);
+    p->found = true;
+    p->lsn = get_u64(o, "lsn");
+    p->lsn_commit = get_u64(o, "lsn_commit");
+    p->lsn_proc = get_u64(o, "lsn_proc");
+    p->txid = (int64_t)get_u64(o, "txId");
+    p->ts_usec = (int64_t)get_u64(o, "ts_usec");
+    /* Debezium writes lsn_commit only once it has committed a transaction */
+    if (!p->lsn_commit)
+        p->lsn_commit = p->lsn;
+    json_decref(o);
+    return true;
+}
+
+bool off_key_matches(const char *s, size_t len, const char *name, const char *prefix)
+{
+    json_t *k = json_loadb(s, len, 0, NULL);
+    bool ok = k && json_is_array(k) && json_array_size(k) == 2 && json_is_string(json_array_get(k, 0)) &&
+              strcmp(json_string_value(json_array_get(k, 0)), name) == 0 && json_is_object(json_array_get(k, 1));
+    if (ok) {
+        json_t *srv = json_object_get(json_array_get(k, 1), "server");
+        ok = json_is_string(srv) && strcmp(json_string_value(srv), prefix) == 0;
+    }
+    json_decref(k);
+    return ok;
+}
+
+int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *name,
+             const char *prefix, off_pos_t *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    char e[512];
+    int rc = -1;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, e, sizeof e);
+    for (size_t i = 0; overrides && i < overrides->n; i++) {
+        /* security settings of the producer apply to this reader too */
+        const char *k = overrides->kv[i].key;
+        if (strncmp(k, "security.", 9) == 0 || strncmp(k, "sasl.", 5) == 0 || strncmp(k, "ssl.", 4) == 0)
+            rd_kafka_conf_set(conf, k, overrides->kv[i].value, e, sizeof e);
+    }
+    rd_kafka_conf_set(conf, "isolation.level", "read_committed", e, sizeof e);
+    rd_kafka_conf_set(conf, "enable.partition.eof", "true", e, sizeof e);
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof e);
+    rd_kafka_conf_set(conf, "group.id", "walcast-offsets-reader", e, sizeof e);
+    rd_kafka_conf_set(conf, "allow.auto.create.topics", "true", e, sizeof e);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    if (!rk) {
+        snprintf(err, errlen, "cannot create the offsets reader: %s", e);
+        return -1;
+    }
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    int nparts = 0;
+    for (int attempt = 0; attempt < 20 && nparts == 0; attempt++) {
+        if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                nparts = md->topics[0].partition_cnt;
+            rd_kafka_metadata_destroy(md);
+        }
+        if (!nparts)
+            rd_kafka_poll(rk, 250);
+    }
+    rd_kafka_topic_destroy(rkt);
+    if (!nparts) {
+        snprintf(err, errlen, "cannot read metadata of the offsets topic %s (is bootstrap.servers=%s reachable?)", topic, bootstrap);
+        goto out;
+    }
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(nparts);
+    for (int p = 0; p < nparts; p++)
+        rd_kafka_topic_partition_list_add(parts, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    int eofs = 0;
+    int64_t deadline_polls = 600;   /* 60 s */
+    while (eofs < nparts && deadline_polls-- > 0) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            eofs++;
+        } else if (m->err) {
+            log_warn("offsets reader", "topic=%s error=\"%s\"", topic, log_esc(rd_kafka_message_errstr(m)));
+        } else if (m->key && m->payload &&
+                   off_key_matches(m->key, m->key_len, name, prefix)) {
+            off_pos_t p;
+            if (off_parse_value(m->payload, m->len, &p))
+                *out = p;
+        } else if (m->key && !m->payload && off_key_matches(m->key, m->key_len, name, prefix)) {
+            memset(out, 0, sizeof *out);   /* a tombstone resets the connector's offsets */
+        }
+        rd_kafka_message_destroy(m);
+    }
+    if (eofs < nparts) {
+        snprintf(err, errlen, "timed out reading the offsets topic %s to its end", topic);
+        goto out;
+    }
+    rc = 0;
+out:
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return rc;
+}

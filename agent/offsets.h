@@ -1,0 +1,34 @@
+/* offsets.h: the connector's source offsets in Kafka Connect's format (offsets topic, key
+ * ["<name>",{"server":"<prefix>"}], value Debezium's offset map), written inside each Kafka
+ * transaction and read back with read_committed on start. */
+#ifndef WALCAST_OFFSETS_H
+#define WALCAST_OFFSETS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/config.h"
+#include "schemas/buf.h"
+
+typedef struct off_pos {
+    bool found;
+    uint64_t lsn;          /* everything before it is published (what the slot may be confirmed to) */
+    uint64_t lsn_commit;   /* end LSN of the last source transaction published */
+    uint64_t lsn_proc;
+    int64_t txid;
+    int64_t ts_usec;
+} off_pos_t;
+
+/* Kafka Connect's key for this connector: ["<name>",{"server":"<prefix>"}] */
+void off_key(buf_t *b, const char *name, const char *prefix);
+/* Debezium's offset map as JSON. */
+void off_value(buf_t *b, const off_pos_t *p);
+/* Parses an offset map (ours or Debezium's); false if it is not one. */
+bool off_parse_value(const char *json, size_t len, off_pos_t *p);
+/* True when key is this connector's key (compared as JSON, not as bytes). */
+bool off_key_matches(const char *json, size_t len, const char *name, const char *prefix);
+/* Reads the offsets topic to its end (read_committed) and returns the newest position for the key. */
+int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *name,
+             const char *prefix, off_pos_t *out, char *err, size_t errlen);
+
+#endif
