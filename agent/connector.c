@@ -101,6 +101,7 @@ static int ktxn_ensure(conn_state_t *s, char *err, size_t errlen)
     s->ktxn_start_us = now_us();
     s->ktxn_events = 0;
     s->pending = s->stored;
+    log_debug("kafka transaction begun", "n=%llu", (unsigned long long)s->ktxns + 1);
     return 0;
 }
 
@@ -123,9 +124,15 @@ static int ktxn_commit(conn_state_t *s, char *err, size_t errlen)
         return -1;
     }
     s->stored = s->pending;
+    s->ktxns++;
+    log_debug("kafka transaction committed", "n=%llu records=%llu lsn=%llu", (unsigned long long)s->ktxns,
+              (unsigned long long)s->ktxn_events, (unsigned long long)s->stored.lsn);
+    /* Fault injection for the crash tests: die between the Kafka commit and the LSN flush. */
+    const char *crash = getenv("WALCAST_TEST_CRASH_AFTER_COMMITS");
+    if (crash && s->ktxns == strtoull(crash, NULL, 10))
+        raise(SIGKILL);
     if (s->stored.lsn > s->flushed_lsn)
         s->flushed_lsn = s->stored.lsn;
-    s->ktxns++;
     return 0;
 }
 

@@ -31,7 +31,7 @@ it_cleanup() {
     for f in "$IT_DIR"/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -20 "$f" >&2; }; done
   fi
   [ -n "${IT_SHOW_LOG:-}" ] && cat "$IT_DIR/$IT_SHOW_LOG" >&2
-  rm -rf "$IT_DIR"
+  [ -n "${IT_KEEP:-}" ] && echo "kept $IT_DIR" >&2 || rm -rf "$IT_DIR"
   exit $rc
 }
 
