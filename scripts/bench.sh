@@ -53,7 +53,7 @@ wait_flushed() {  # slot: one server-side loop (no process per check) until conf
 
 run_walcast() {  # slot schemas -> "seconds peak_rss_kb"
   cat >"$WORK/c.properties" <<P
-name=bench
+name=bench-$1
 database.hostname=127.0.0.1
 database.port=$PGPORT
 database.user=postgres
