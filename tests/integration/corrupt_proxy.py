@@ -11,6 +11,14 @@ listen_port, pg_port = int(sys.argv[1]), int(sys.argv[2])
 corrupted = threading.Event()
 
 
+def close_both(*socks):
+    for s in socks:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 def pump_plain(src, dst):
     try:
         while True:
@@ -21,11 +29,7 @@ def pump_plain(src, dst):
     except OSError:
         pass
     finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        close_both(src, dst)
 
 
 def pump_server(src, dst):
@@ -56,11 +60,7 @@ def pump_server(src, dst):
     except OSError:
         pass
     finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        close_both(src, dst)
 
 
 srv = socket.socket()
