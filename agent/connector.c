@@ -51,6 +51,7 @@ typedef struct conn_state {
     int64_t next_status_us;
     int64_t next_log_us;
     int64_t next_idle_commit_us;
+    int64_t next_heartbeat_us;
     uint64_t idle_target;         /* server position with nothing of ours before it (keepalive) */
     uint64_t events_sent, txns, skipped, ktxns;
 } conn_state_t;
@@ -155,6 +156,21 @@ static int idle_commit(conn_state_t *s, char *err, size_t errlen)
         s->pending.lsn = s->pending.lsn_proc = s->idle_target;
     s->next_idle_commit_us = now_us() + (int64_t)s->cfg->status_interval_ms * 1000;
     return ktxn_commit(s, err, errlen);
+}
+
+/* heartbeat.interval.ms: runs heartbeat.action.query, then publishes a heartbeat record inside the
+ * current (or a new) Kafka transaction, which also carries the offsets forward. */
+static int heartbeat(conn_state_t *s, char *err, size_t errlen)
+{
+    if (s->cfg->heartbeat_interval_ms <= 0 || now_us() < s->next_heartbeat_us)
+        return 0;
+    s->next_heartbeat_us = now_us() + (int64_t)s->cfg->heartbeat_interval_ms * 1000;
+    if (s->cfg->heartbeat_action_query && repl_exec(&s->repl, s->cfg->heartbeat_action_query, err, errlen) < 0)
+        log_warn("heartbeat.action.query failed", "error=\"%s\"", log_esc(err));
+    if (ktxn_ensure(s, err, errlen) < 0)
+        return -1;
+    arena_reset(s->msg_arena);
+    return evt_heartbeat(s->evt, s->msg_arena, now_us(), err, errlen);
 }
 
 static int on_emit(void *ctx, const evt_record_t *r, char *err, size_t errlen)
@@ -410,6 +426,8 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
         if (ktxn_due(s) && ktxn_commit(s, err, errlen) < 0)
             goto out;
         if (idle_commit(s, err, errlen) < 0)
+            goto out;
+        if (!s->in_txn && heartbeat(s, err, errlen) < 0)
             goto out;
         int64_t t = now_us();
         if (t >= s->next_status_us)

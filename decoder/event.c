@@ -42,6 +42,9 @@ struct evt_ctx {
     cs_schema_t *msg_key_schema, *msg_value_schema, *msg_block_schema;
     buf_t msg_key_json, msg_value_json;
     char *msg_topic;
+    cs_schema_t *hb_key_schema, *hb_value_schema;
+    buf_t hb_key_json, hb_value_json;
+    char *hb_topic;
     buf_t kb, vb, hb, hb2;        /* key, value, header scratch */
     evt_stats_t stats;
 };
@@ -116,6 +119,20 @@ static void build_fixed_schemas(evt_ctx_t *e)
     size_t tl = strlen(e->cfg.prefix) + 16;
     e->msg_topic = arena_alloc(a, tl);
     snprintf(e->msg_topic, tl, "%s.message", e->cfg.prefix);
+
+    cs_schema_t *hk = struct_schema(a, "io.debezium.connector.common.ServerNameKey", 0, false);
+    cs_field_add(a, hk, "serverName", prim(a, CT_STRING, false));
+    cs_schema_t *hv = struct_schema(a, "io.debezium.connector.common.Heartbeat", 0, false);
+    cs_field_add(a, hv, "ts_ms", prim(a, CT_INT64, false));
+    e->hb_key_schema = hk;
+    e->hb_value_schema = hv;
+    buf_init(&e->hb_key_json);
+    buf_init(&e->hb_value_json);
+    json_enc_schema(&e->hb_key_json, hk);
+    json_enc_schema(&e->hb_value_json, hv);
+    tl = strlen(e->cfg.prefix) + 32;
+    e->hb_topic = arena_alloc(a, tl);
+    snprintf(e->hb_topic, tl, "__debezium-heartbeat.%s", e->cfg.prefix);
 }
 
 evt_ctx_t *evt_new(const evt_config_t *cfg, evt_emit_fn emit, void *emit_ctx)
@@ -151,6 +168,8 @@ void evt_free(evt_ctx_t *e)
     buf_free(&e->hb2);
     buf_free(&e->msg_key_json);
     buf_free(&e->msg_value_json);
+    buf_free(&e->hb_key_json);
+    buf_free(&e->hb_value_json);
     arena_free(e->arena);
     free(e);
 }
@@ -662,5 +681,26 @@ int evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t 
     r.valuelen = e->vb.len;
     add_context_headers(e, &r);
     e->stats.messages++;
+    return e->emit(e->emit_ctx, &r, err, errlen);
+}
+
+int evt_heartbeat(evt_ctx_t *e, arena_t *a, int64_t now_us, char *err, size_t errlen)
+{
+    cv_value_t key = cv_list(a, 1);
+    key.u.list.v[0] = cv_str(e->cfg.prefix, strlen(e->cfg.prefix));
+    cv_value_t val = cv_list(a, 1);
+    val.u.list.v[0] = cv_int(now_us / 1000);
+    evt_record_t r;
+    memset(&r, 0, sizeof r);
+    r.topic = e->hb_topic;
+    buf_reset(&e->kb);
+    buf_reset(&e->vb);
+    json_enc_envelope(&e->kb, e->cfg.key_schemas ? e->hb_key_json.data : NULL, e->hb_key_json.len, e->hb_key_schema, &key);
+    json_enc_envelope(&e->vb, e->cfg.value_schemas ? e->hb_value_json.data : NULL, e->hb_value_json.len,
+                      e->hb_value_schema, &val);
+    r.key = e->kb.data;
+    r.keylen = e->kb.len;
+    r.value = e->vb.data;
+    r.valuelen = e->vb.len;
     return e->emit(e->emit_ctx, &r, err, errlen);
 }

@@ -80,6 +80,9 @@ const char *evt_table_topic(const rel_table_t *t);
 int evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, const pgo_msg_t *m,
                char *err, size_t errlen);
 int evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, char *err, size_t errlen);
+/* Heartbeat record: topic __debezium-heartbeat.<prefix>, key ServerNameKey {serverName}, value
+ * Heartbeat {ts_ms}. */
+int evt_heartbeat(evt_ctx_t *e, arena_t *a, int64_t now_us, char *err, size_t errlen);
 int evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t *m, char *err, size_t errlen);
 
 /* Topic name rules: characters outside [A-Za-z0-9._-] become '_', cut at 249. */
