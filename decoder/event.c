@@ -635,6 +635,28 @@ int evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t,
     return emit_event(e, et, NULL, &env, 't', NULL, NULL, err, errlen);
 }
 
+/* Encodes and emits a record of one of the connector-wide topics (messages, heartbeats). */
+static int emit_fixed(evt_ctx_t *e, const char *topic, const buf_t *kjson, const cs_schema_t *ks,
+                      const cv_value_t *key, const buf_t *vjson, const cs_schema_t *vs, const cv_value_t *val,
+                      char op, bool headers, char *err, size_t errlen)
+{
+    evt_record_t r;
+    memset(&r, 0, sizeof r);
+    r.topic = topic;
+    r.op = op;
+    buf_reset(&e->kb);
+    buf_reset(&e->vb);
+    json_enc_envelope(&e->kb, e->cfg.key_schemas ? kjson->data : NULL, kjson->len, ks, key);
+    json_enc_envelope(&e->vb, e->cfg.value_schemas ? vjson->data : NULL, vjson->len, vs, val);
+    r.key = e->kb.data;
+    r.keylen = e->kb.len;
+    r.value = e->vb.data;
+    r.valuelen = e->vb.len;
+    if (headers)
+        add_context_headers(e, &r);
+    return e->emit(e->emit_ctx, &r, err, errlen);
+}
+
 int evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t *m, char *err, size_t errlen)
 {
     const char *prefix = m->u.message.prefix;
@@ -665,23 +687,9 @@ int evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t 
     val.u.list.v[2] = source_value(e, a, pos, "", "");
     val.u.list.v[3] = cv_null();
     val.u.list.v[4] = blk;
-    evt_record_t r;
-    memset(&r, 0, sizeof r);
-    r.topic = e->msg_topic;
-    r.op = 'm';
-    buf_reset(&e->kb);
-    buf_reset(&e->vb);
-    json_enc_envelope(&e->kb, e->cfg.key_schemas ? e->msg_key_json.data : NULL, e->msg_key_json.len,
-                      e->msg_key_schema, &key);
-    json_enc_envelope(&e->vb, e->cfg.value_schemas ? e->msg_value_json.data : NULL, e->msg_value_json.len,
-                      e->msg_value_schema, &val);
-    r.key = e->kb.data;
-    r.keylen = e->kb.len;
-    r.value = e->vb.data;
-    r.valuelen = e->vb.len;
-    add_context_headers(e, &r);
     e->stats.messages++;
-    return e->emit(e->emit_ctx, &r, err, errlen);
+    return emit_fixed(e, e->msg_topic, &e->msg_key_json, e->msg_key_schema, &key, &e->msg_value_json,
+                      e->msg_value_schema, &val, 'm', true, err, errlen);
 }
 
 int evt_heartbeat(evt_ctx_t *e, arena_t *a, int64_t now_us, char *err, size_t errlen)
@@ -690,17 +698,6 @@ int evt_heartbeat(evt_ctx_t *e, arena_t *a, int64_t now_us, char *err, size_t er
     key.u.list.v[0] = cv_str(e->cfg.prefix, strlen(e->cfg.prefix));
     cv_value_t val = cv_list(a, 1);
     val.u.list.v[0] = cv_int(now_us / 1000);
-    evt_record_t r;
-    memset(&r, 0, sizeof r);
-    r.topic = e->hb_topic;
-    buf_reset(&e->kb);
-    buf_reset(&e->vb);
-    json_enc_envelope(&e->kb, e->cfg.key_schemas ? e->hb_key_json.data : NULL, e->hb_key_json.len, e->hb_key_schema, &key);
-    json_enc_envelope(&e->vb, e->cfg.value_schemas ? e->hb_value_json.data : NULL, e->hb_value_json.len,
-                      e->hb_value_schema, &val);
-    r.key = e->kb.data;
-    r.keylen = e->kb.len;
-    r.value = e->vb.data;
-    r.valuelen = e->vb.len;
-    return e->emit(e->emit_ctx, &r, err, errlen);
+    return emit_fixed(e, e->hb_topic, &e->hb_key_json, e->hb_key_schema, &key, &e->hb_value_json, e->hb_value_schema,
+                      &val, 0, false, err, errlen);
 }
