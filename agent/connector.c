@@ -19,6 +19,9 @@
 #include "decoder/event.h"
 #include "decoder/pgoutput.h"
 
+/* Records kept in memory while a Kafka commit runs; beyond this the read loop waits for it. */
+#define DEFER_MAX_BYTES (32u << 20)
+
 typedef struct conn_state {
     const conn_config_t *cfg;
     const worker_config_t *wcfg;
@@ -40,7 +43,9 @@ typedef struct conn_state {
     int64_t commit_time_us;       /* Unix epoch */
 
     off_pos_t stored;             /* newest offset committed to Kafka */
-    off_pos_t pending;            /* offset the open Kafka transaction will commit */
+    off_pos_t pending;            /* offset of everything decoded so far (the next commit's record) */
+    off_pos_t committing;         /* offset record of the commit running in the background */
+    bool want_txn;                /* records arrived during a commit: open the next transaction after it */
     int64_t ktxn_start_us;
     uint64_t ktxn_events;
     int status;                   /* PUB_ABORTABLE / PUB_FATAL once the Kafka side failed */
@@ -89,27 +94,62 @@ static void on_wait(void *ctx)
         send_status(s, false);
 }
 
-/* Opens a Kafka transaction if none is open. */
+/* Opens a Kafka transaction if none is open (after a running commit, if there is one). */
 static int ktxn_ensure(conn_state_t *s, char *err, size_t errlen)
 {
     if (pub_txn_open(s->pub))
         return 0;
+    if (pub_txn_committing(s->pub)) {
+        s->want_txn = true;
+        return 0;
+    }
+    s->ktxn_events = pub_deferred(s->pub);
     pub_status_t st = pub_txn_begin(s->pub, err, errlen);
     if (st != PUB_OK) {
         s->status = st;
         return -1;
     }
     s->ktxn_start_us = now_us();
-    s->ktxn_events = 0;
-    s->pending = s->stored;
     log_debug("kafka transaction begun", "n=%llu", (unsigned long long)s->ktxns + 1);
     return 0;
 }
 
-/* Commits the open Kafka transaction together with the offset record; only then may the slot
- * be confirmed up to it. */
-static int ktxn_commit(conn_state_t *s, char *err, size_t errlen)
+/* Collects the outcome of a background commit (waiting for it if block); only then may the slot
+ * be confirmed up to its offset record. */
+static int ktxn_finish(conn_state_t *s, bool block, char *err, size_t errlen)
 {
+    if (!pub_txn_committing(s->pub))
+        return 0;
+    pub_status_t st = pub_txn_commit_wait(s->pub, block, err, errlen);
+    if (st == PUB_PENDING)
+        return 0;
+    if (st != PUB_OK) {
+        s->status = st;
+        return -1;
+    }
+    s->stored = s->committing;
+    s->ktxns++;
+    log_debug("kafka transaction committed", "n=%llu lsn=%llu", (unsigned long long)s->ktxns,
+              (unsigned long long)s->stored.lsn);
+    /* Fault injection for the crash tests: die between the Kafka commit and the LSN flush. */
+    const char *crash = getenv("WALCAST_TEST_CRASH_AFTER_COMMITS");
+    if (crash && s->ktxns == strtoull(crash, NULL, 10))
+        raise(SIGKILL);
+    if (s->stored.lsn > s->flushed_lsn)
+        s->flushed_lsn = s->stored.lsn;
+    if (s->want_txn || pub_deferred(s->pub)) {
+        s->want_txn = false;
+        return ktxn_ensure(s, err, errlen);
+    }
+    return 0;
+}
+
+/* Commits the open Kafka transaction together with the offset record. The commit runs in the
+ * background while decoding goes on; block waits for its outcome. */
+static int ktxn_commit(conn_state_t *s, bool block, char *err, size_t errlen)
+{
+    if (pub_txn_committing(s->pub) && ktxn_finish(s, true, err, errlen) < 0)
+        return -1;
     if (!pub_txn_open(s->pub))
         return 0;
     if (s->delivery_failed) {
@@ -119,35 +159,26 @@ static int ktxn_commit(conn_state_t *s, char *err, size_t errlen)
     }
     buf_reset(&s->offval);
     off_value(&s->offval, &s->pending);
-    pub_status_t st = pub_txn_commit(s->pub, s->wcfg->offset_topic, &s->offkey, &s->offval, err, errlen);
+    s->committing = s->pending;
+    pub_status_t st = pub_txn_commit_start(s->pub, s->wcfg->offset_topic, &s->offkey, &s->offval, err, errlen);
     if (st != PUB_OK) {
         s->status = st;
         return -1;
     }
-    s->stored = s->pending;
-    s->ktxns++;
-    log_debug("kafka transaction committed", "n=%llu records=%llu lsn=%llu", (unsigned long long)s->ktxns,
-              (unsigned long long)s->ktxn_events, (unsigned long long)s->stored.lsn);
-    /* Fault injection for the crash tests: die between the Kafka commit and the LSN flush. */
-    const char *crash = getenv("WALCAST_TEST_CRASH_AFTER_COMMITS");
-    if (crash && s->ktxns == strtoull(crash, NULL, 10))
-        raise(SIGKILL);
-    if (s->stored.lsn > s->flushed_lsn)
-        s->flushed_lsn = s->stored.lsn;
-    return 0;
+    return block ? ktxn_finish(s, true, err, errlen) : 0;
 }
 
 static bool ktxn_due(const conn_state_t *s)
 {
     const conn_config_t *c = s->cfg;
-    return pub_txn_open(s->pub) && !s->in_txn &&
+    return pub_txn_open(s->pub) && !pub_txn_committing(s->pub) && !s->in_txn &&
            (now_us() - s->ktxn_start_us >= (int64_t)c->txn_max_ms * 1000 || s->ktxn_events >= (uint64_t)c->txn_max_events);
 }
 
 /* Records the idle position in the offsets topic (at most once per status interval). */
 static int idle_commit(conn_state_t *s, char *err, size_t errlen)
 {
-    if (s->in_txn || s->idle_target <= s->flushed_lsn || now_us() < s->next_idle_commit_us)
+    if (s->in_txn || pub_txn_committing(s->pub) || s->idle_target <= s->flushed_lsn || now_us() < s->next_idle_commit_us)
         return 0;
     if (ktxn_ensure(s, err, errlen) < 0)
         return -1;
@@ -155,7 +186,7 @@ static int idle_commit(conn_state_t *s, char *err, size_t errlen)
     if (s->idle_target > s->pending.lsn)
         s->pending.lsn = s->pending.lsn_proc = s->idle_target;
     s->next_idle_commit_us = now_us() + (int64_t)s->cfg->status_interval_ms * 1000;
-    return ktxn_commit(s, err, errlen);
+    return ktxn_commit(s, false, err, errlen);
 }
 
 /* heartbeat.interval.ms: runs heartbeat.action.query, then publishes a heartbeat record inside the
@@ -258,7 +289,7 @@ static int handle_xlogdata(conn_state_t *s, const pgo_copydata_t *cd, char *err,
         s->xid = 0;
         s->commit_time_us = 0;
         if (ktxn_due(s))
-            return ktxn_commit(s, err, errlen);
+            return ktxn_commit(s, false, err, errlen);
         return 0;
     }
     case PGO_ORIGIN:
@@ -400,7 +431,11 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
             PQfreemem(buf);
             if (hr < 0)
                 goto out;
-            if (ktxn_due(s) && ktxn_commit(s, err, errlen) < 0)
+            /* a commit runs: collect it when done, or wait once the kept records reach the bound */
+            if (pub_txn_committing(s->pub) &&
+                ktxn_finish(s, pub_deferred_bytes(s->pub) > DEFER_MAX_BYTES, err, errlen) < 0)
+                goto out;
+            if (ktxn_due(s) && ktxn_commit(s, false, err, errlen) < 0)
                 goto out;
             if (++batch < 256)
                 continue;
@@ -417,13 +452,15 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
             goto out;
         }
         batch = 0;
+        if (ktxn_finish(s, false, err, errlen) < 0)
+            goto out;
         pub_poll(s->pub, 0);
-        if (s->delivery_failed) {
+        if (!pub_txn_committing(s->pub) && s->delivery_failed) {
             snprintf(err, errlen, "%s", s->delivery_err);
             s->status = PUB_ABORTABLE;
             goto out;
         }
-        if (ktxn_due(s) && ktxn_commit(s, err, errlen) < 0)
+        if (ktxn_due(s) && ktxn_commit(s, false, err, errlen) < 0)
             goto out;
         if (idle_commit(s, err, errlen) < 0)
             goto out;
@@ -454,10 +491,12 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
     }
     /* Requested stop: commit whole source transactions, abort a partial one (the slot sends it
      * again), confirm what is committed, end COPY cleanly. */
+    if (ktxn_finish(s, true, err, errlen) < 0)
+        goto out;
     if (s->in_txn) {
         if (pub_txn_open(s->pub) && pub_txn_abort(s->pub, err, errlen) != PUB_OK)
             log_warn("cannot abort the Kafka transaction on shutdown", "error=\"%s\"", log_esc(err));
-    } else if (ktxn_commit(s, err, errlen) < 0) {
+    } else if (ktxn_commit(s, true, err, errlen) < 0) {
         log_warn("cannot commit the last Kafka transaction on shutdown; it will be sent again on restart",
                  "error=\"%s\"", log_esc(err));
         if (pub_txn_open(s->pub))
@@ -471,8 +510,14 @@ out:
     if (rc != 0) {
         /* Rewind: drop the uncommitted Kafka transaction; the slot sends everything after the
          * last confirmed position again and the stored offset filters what was committed. */
+        char aerr[512];
+        if (pub_txn_committing(s->pub) && pub_txn_commit_wait(s->pub, true, aerr, sizeof aerr) == PUB_OK) {
+            s->stored = s->committing;
+            if (s->stored.lsn > s->flushed_lsn)
+                s->flushed_lsn = s->stored.lsn;
+        }
+        pub_discard_deferred(s->pub);
         if (pub_txn_open(s->pub)) {
-            char aerr[512];
             if (pub_txn_abort(s->pub, aerr, sizeof aerr) != PUB_OK) {
                 log_error("cannot abort the Kafka transaction", "error=\"%s\"", log_esc(aerr));
                 s->status = PUB_FATAL;
@@ -480,6 +525,8 @@ out:
         }
         s->in_txn = false;
         s->skip_txn = false;
+        s->want_txn = false;
+        s->pending = s->stored;
         s->delivery_failed = false;
         if (s->status == PUB_FATAL)
             rc = -2;
@@ -551,6 +598,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         log_info("resuming from stored offsets", "connector=%s topic=%s lsn=%s lsn_commit=%s", cfg->name, w->offset_topic, l, lc);
         s.flushed_lsn = s.stored.lsn;
     }
+    s.pending = s.stored;
     evt_config_t ec = cfg->evt;
     s.evt = evt_new(&ec, on_emit, &s);
     if (strcmp(cfg->snapshot_mode, "no_data") != 0 && strcmp(cfg->snapshot_mode, "never") != 0)

@@ -4,6 +4,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,14 @@ struct pub {
     topic_slot_t *last;
     bool transactional;
     bool txn_open;
+    /* Pipelined commit: commit_transaction runs on its own thread while the caller keeps
+     * decoding; records sent meanwhile are kept here and produced into the next transaction. */
+    bool committing;
+    pthread_t committer;
+    pub_status_t commit_status;
+    char commit_err[512];
+    buf_t deferred;               /* serialised records (see defer_record) */
+    size_t ndeferred;
 };
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -92,6 +101,7 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
     p->ack = ack;
     p->wait = wait;
     p->ctx = ctx;
+    buf_init(&p->deferred);
     const char *bs = w->bootstrap_servers;
     if (!bs || !*bs || strcmp(bs, "embedded") == 0) {
         snprintf(err, errlen, "bootstrap.servers=embedded must be resolved by starting the embedded Kafka first");
@@ -149,8 +159,11 @@ void pub_free(pub_t *p)
         free(p->topics[i].name);
     }
     free(p->topics);
+    if (p->committing)
+        pthread_join(p->committer, NULL);
     if (p->rk)
         rd_kafka_destroy(p->rk);
+    buf_free(&p->deferred);
     free(p);
 }
 
@@ -188,7 +201,91 @@ static rd_kafka_topic_t *topic_get(pub_t *p, const char *name)
     return s->rkt;
 }
 
+static void put_u32(buf_t *b, size_t v)
+{
+    uint32_t x = (uint32_t)v;
+    buf_append(b, &x, sizeof x);
+}
+
+static void put_blob(buf_t *b, const void *d, size_t len, bool null)
+{
+    put_u32(b, null ? UINT32_MAX : len);
+    if (!null)
+        buf_append(b, d, len);
+}
+
+/* Layout: topic, key, value, nheaders, (hkey, hvalue)*; blobs are u32 length (UINT32_MAX = null) + bytes. */
+static void defer_record(pub_t *p, const evt_record_t *r)
+{
+    buf_t *b = &p->deferred;
+    put_blob(b, r->topic, strlen(r->topic) + 1, false);
+    put_blob(b, r->key, r->keylen, r->key == NULL);
+    put_blob(b, r->value, r->valuelen, r->value == NULL);
+    put_u32(b, (size_t)r->nheaders);
+    for (int i = 0; i < r->nheaders; i++) {
+        put_blob(b, r->headers[i].key, strlen(r->headers[i].key) + 1, false);
+        put_blob(b, r->headers[i].value, r->headers[i].len, r->headers[i].value == NULL);
+    }
+    p->ndeferred++;
+}
+
+static const uint8_t *get_blob(const uint8_t *at, const void **d, size_t *len)
+{
+    uint32_t n;
+    memcpy(&n, at, sizeof n);
+    at += sizeof n;
+    if (n == UINT32_MAX) {
+        *d = NULL;
+        *len = 0;
+        return at;
+    }
+    *d = at;
+    *len = n;
+    return at + n;
+}
+
+static int produce(pub_t *p, const evt_record_t *r, uint64_t tag, char *err, size_t errlen);
+
+/* Produces the records kept during a commit into the (new) open transaction. */
+static int drain_deferred(pub_t *p, char *err, size_t errlen)
+{
+    const uint8_t *at = (const uint8_t *)p->deferred.data, *end = at + p->deferred.len;
+    while (at < end) {
+        evt_record_t r;
+        memset(&r, 0, sizeof r);
+        const void *d;
+        size_t len;
+        at = get_blob(at, &d, &len);
+        r.topic = d;
+        at = get_blob(at, &r.key, &r.keylen);
+        at = get_blob(at, &r.value, &r.valuelen);
+        uint32_t nh;
+        memcpy(&nh, at, sizeof nh);
+        at += sizeof nh;
+        r.nheaders = (int)nh;
+        for (uint32_t i = 0; i < nh; i++) {
+            at = get_blob(at, &d, &len);
+            r.headers[i].key = d;
+            at = get_blob(at, &r.headers[i].value, &r.headers[i].len);
+        }
+        if (produce(p, &r, 0, err, errlen) < 0)
+            return -1;
+    }
+    buf_reset(&p->deferred);
+    p->ndeferred = 0;
+    return 0;
+}
+
 int pub_send(pub_t *p, const evt_record_t *r, uint64_t tag, char *err, size_t errlen)
+{
+    if (p->committing) {
+        defer_record(p, r);
+        return 0;
+    }
+    return produce(p, r, tag, err, errlen);
+}
+
+static int produce(pub_t *p, const evt_record_t *r, uint64_t tag, char *err, size_t errlen)
 {
     rd_kafka_topic_t *rkt = topic_get(p, r->topic);
     for (;;) {
@@ -217,7 +314,16 @@ int pub_send(pub_t *p, const evt_record_t *r, uint64_t tag, char *err, size_t er
     }
 }
 
-void pub_poll(pub_t *p, int timeout_ms) { rd_kafka_poll(p->rk, timeout_ms); }
+/* While a commit runs, its thread serves the delivery reports (rd_kafka_flush polls). */
+void pub_poll(pub_t *p, int timeout_ms)
+{
+    if (p->committing) {
+        if (timeout_ms > 0)
+            usleep((useconds_t)timeout_ms * 1000);
+        return;
+    }
+    rd_kafka_poll(p->rk, timeout_ms);
+}
 
 int pub_flush(pub_t *p, int timeout_ms)
 {
@@ -227,6 +333,12 @@ int pub_flush(pub_t *p, int timeout_ms)
 int pub_outstanding(const pub_t *p) { return rd_kafka_outq_len(p->rk); }
 
 bool pub_txn_open(const pub_t *p) { return p->txn_open; }
+
+bool pub_txn_committing(const pub_t *p) { return p->committing; }
+
+size_t pub_deferred(const pub_t *p) { return p->ndeferred; }
+
+size_t pub_deferred_bytes(const pub_t *p) { return p->deferred.len; }
 
 static pub_status_t classify(rd_kafka_error_t *ke, const char *what, char *err, size_t errlen)
 {
@@ -258,11 +370,36 @@ pub_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen)
     if (ke)
         return classify(ke, "cannot begin a Kafka transaction", err, errlen);
     p->txn_open = true;
+    if (p->ndeferred && drain_deferred(p, err, errlen) < 0)
+        return PUB_ABORTABLE;
     return PUB_OK;
 }
 
-pub_status_t pub_txn_commit(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
-                            char *err, size_t errlen)
+static pub_status_t commit_blocking(pub_t *p, char *err, size_t errlen)
+{
+    for (int attempt = 0;; attempt++) {
+        rd_kafka_error_t *ke = rd_kafka_commit_transaction(p->rk, 60000);
+        if (!ke)
+            return PUB_OK;
+        if (rd_kafka_error_is_retriable(ke) && attempt < 10) {
+            log_warn("Kafka transaction commit will be retried", "error=\"%s\"", log_esc(rd_kafka_error_string(ke)));
+            rd_kafka_error_destroy(ke);
+            continue;
+        }
+        return classify(ke, "cannot commit the Kafka transaction", err, errlen);
+    }
+}
+
+static void *committer_main(void *arg)
+{
+    pub_t *p = arg;
+    p->commit_status = commit_blocking(p, p->commit_err, sizeof p->commit_err);
+    return NULL;
+}
+
+/* Produces the offset record into the open transaction; the commit itself runs on a thread. */
+pub_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
+                                  char *err, size_t errlen)
 {
     evt_record_t r;
     memset(&r, 0, sizeof r);
@@ -271,21 +408,52 @@ pub_status_t pub_txn_commit(pub_t *p, const char *offset_topic, const buf_t *key
     r.keylen = key->len;
     r.value = value->data;
     r.valuelen = value->len;
-    if (pub_send(p, &r, UINT64_MAX, err, errlen) < 0)
+    if (produce(p, &r, UINT64_MAX, err, errlen) < 0)
         return PUB_ABORTABLE;
-    for (int attempt = 0;; attempt++) {
-        rd_kafka_error_t *ke = rd_kafka_commit_transaction(p->rk, 60000);
-        if (!ke) {
-            p->txn_open = false;
-            return PUB_OK;
-        }
-        if (rd_kafka_error_is_retriable(ke) && attempt < 10) {
-            log_warn("Kafka transaction commit will be retried", "error=\"%s\"", log_esc(rd_kafka_error_string(ke)));
-            rd_kafka_error_destroy(ke);
-            continue;
-        }
-        return classify(ke, "cannot commit the Kafka transaction", err, errlen);
+    p->txn_open = false;
+    p->committing = true;
+    p->commit_status = PUB_OK;
+    p->commit_err[0] = 0;
+    if (pthread_create(&p->committer, NULL, committer_main, p) != 0) {
+        p->committing = false;
+        p->txn_open = true;
+        snprintf(err, errlen, "cannot start the Kafka commit thread");
+        return PUB_ABORTABLE;
     }
+    return PUB_OK;
+}
+
+pub_status_t pub_txn_commit_wait(pub_t *p, bool block, char *err, size_t errlen)
+{
+    if (!p->committing)
+        return PUB_OK;
+    if (block) {
+        pthread_join(p->committer, NULL);
+    } else if (pthread_tryjoin_np(p->committer, NULL) != 0) {
+        return PUB_PENDING;
+    }
+    p->committing = false;
+    if (p->commit_status != PUB_OK) {
+        snprintf(err, errlen, "%s", p->commit_err);
+        /* the transaction is still open on the broker side: abort it before anything else */
+        p->txn_open = true;
+    }
+    return p->commit_status;
+}
+
+pub_status_t pub_txn_commit(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
+                            char *err, size_t errlen)
+{
+    pub_status_t st = pub_txn_commit_start(p, offset_topic, key, value, err, errlen);
+    if (st != PUB_OK)
+        return st;
+    return pub_txn_commit_wait(p, true, err, errlen);
+}
+
+void pub_discard_deferred(pub_t *p)
+{
+    buf_reset(&p->deferred);
+    p->ndeferred = 0;
 }
 
 pub_status_t pub_txn_abort(pub_t *p, char *err, size_t errlen)

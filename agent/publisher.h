@@ -28,7 +28,7 @@ int pub_flush(pub_t *p, int timeout_ms);
 int pub_outstanding(const pub_t *p);
 
 /* librdkafka's error triage for transactions (INTRODUCTION.md): unclassified errors count as fatal. */
-typedef enum { PUB_OK = 0, PUB_ABORTABLE = 1, PUB_FATAL = 2 } pub_status_t;
+typedef enum { PUB_OK = 0, PUB_ABORTABLE = 1, PUB_FATAL = 2, PUB_PENDING = 3 } pub_status_t;
 
 /* init_transactions (fences any older producer with the same transactional.id), retried every 5 s
  * while Kafka is unreachable and *stop is unset. */
@@ -37,6 +37,19 @@ pub_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen);
 /* Produces the offset record into the open transaction and commits it (retrying retriable errors). */
 pub_status_t pub_txn_commit(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
                             char *err, size_t errlen);
+/* Pipelined commit: produces the offset record, then commits on a background thread. Until
+ * pub_txn_commit_wait reports the outcome, pub_send keeps records in memory (the caller bounds
+ * them with pub_deferred_bytes); pub_txn_begin produces them into the next transaction. */
+pub_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
+                                  char *err, size_t errlen);
+/* PUB_PENDING while the commit runs (block=false); the commit's outcome once it ended. On failure
+ * the transaction counts as open again and must be aborted. */
+pub_status_t pub_txn_commit_wait(pub_t *p, bool block, char *err, size_t errlen);
+bool pub_txn_committing(const pub_t *p);
+/* Records kept for the next transaction, and dropping them (rewind after a failure). */
+size_t pub_deferred(const pub_t *p);
+size_t pub_deferred_bytes(const pub_t *p);
+void pub_discard_deferred(pub_t *p);
 /* Aborts the open transaction; PUB_FATAL if even that fails. */
 pub_status_t pub_txn_abort(pub_t *p, char *err, size_t errlen);
 bool pub_txn_open(const pub_t *p);
