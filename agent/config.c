@@ -486,7 +486,7 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
         parse_int(m, "walcast.transaction.max.events", 50000, 1, &c->txn_max_events, err, errlen) < 0)
         goto fail;
     c->heartbeat_action_query = cfg_get(m, "heartbeat.action.query") ? dup_get(m, "heartbeat.action.query", NULL) : NULL;
-    if (parse_bool(m, "provide.transaction.metadata", false, &c->provide_tx_metadata, err, errlen) < 0)
+    if (parse_bool(m, "provide.transaction.metadata", false, &c->evt.tx_metadata, err, errlen) < 0)
         goto fail;
 
     /* converters */

@@ -48,7 +48,6 @@ typedef struct conn_config {
     char *heartbeat_action_query;
     int max_queue_size;
     int max_batch_size;
-    bool provide_tx_metadata;
     int txn_max_ms;               /* walcast.transaction.max.ms */
     int txn_max_events;           /* walcast.transaction.max.events */
     evt_config_t evt;             /* strings point into this struct's fields */

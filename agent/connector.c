@@ -268,7 +268,11 @@ static int handle_xlogdata(conn_state_t *s, const pgo_copydata_t *cd, char *err,
         s->skip_txn = s->stored.found && m.u.begin.final_lsn < s->stored.lsn_commit;
         if (s->skip_txn)
             return 0;
-        return ktxn_ensure(s, err, errlen);
+        if (ktxn_ensure(s, err, errlen) < 0)
+            return -1;
+        pos.xid = s->xid;
+        pos.commit_time_us = s->commit_time_us;
+        return evt_tx_begin(s->evt, s->msg_arena, &pos, err, errlen);
     case PGO_COMMIT: {
         if (!s->in_txn) {
             snprintf(err, errlen, "pgoutput Commit without Begin at %llX", (unsigned long long)cd->data_start);
@@ -280,6 +284,8 @@ static int handle_xlogdata(conn_state_t *s, const pgo_copydata_t *cd, char *err,
             s->skip_txn = false;
             s->skipped++;
         } else {
+            if (evt_tx_end(s->evt, s->msg_arena, &pos, err, errlen) < 0)
+                return -1;
             s->pending.found = true;
             s->pending.lsn = s->pending.lsn_commit = s->pending.lsn_proc = m.u.commit.end_lsn;
             s->pending.txid = s->xid;
@@ -526,6 +532,7 @@ out:
         s->in_txn = false;
         s->skip_txn = false;
         s->want_txn = false;
+        evt_tx_reset(s->evt);
         s->pending = s->stored;
         s->delivery_failed = false;
         if (s->status == PUB_FATAL)

@@ -30,7 +30,13 @@ typedef struct evt_table {
     size_t nfields;
     int *key_fields;              /* value-field index of each key field */
     size_t nkey;
+    char *collection;             /* "schema.table" for transaction metadata */
 } evt_table_t;
+
+typedef struct evt_txcount {
+    char *collection;
+    int64_t n;
+} evt_txcount_t;
 
 struct evt_ctx {
     evt_config_t cfg;
@@ -45,6 +51,15 @@ struct evt_ctx {
     cs_schema_t *hb_key_schema, *hb_value_schema;
     buf_t hb_key_json, hb_value_json;
     char *hb_topic;
+    cs_schema_t *tx_key_schema, *tx_value_schema;
+    buf_t tx_key_json, tx_value_json;
+    char *tx_topic;
+    /* the open source transaction (provide.transaction.metadata) */
+    bool tx_open;
+    uint32_t tx_xid;
+    int64_t tx_total;
+    evt_txcount_t *tx_counts;     /* per data collection, in first-seen order */
+    size_t tx_ncounts, tx_capcounts;
     buf_t kb, vb, hb, hb2;        /* key, value, header scratch */
     evt_stats_t stats;
 };
@@ -133,6 +148,29 @@ static void build_fixed_schemas(evt_ctx_t *e)
     tl = strlen(e->cfg.prefix) + 32;
     e->hb_topic = arena_alloc(a, tl);
     snprintf(e->hb_topic, tl, "__debezium-heartbeat.%s", e->cfg.prefix);
+
+    cs_schema_t *tk = struct_schema(a, "io.debezium.connector.common.TransactionMetadataKey", 1, false);
+    cs_field_add(a, tk, "id", prim(a, CT_STRING, false));
+    cs_schema_t *tc = struct_schema(a, "event.collection", 1, true);
+    cs_field_add(a, tc, "data_collection", prim(a, CT_STRING, false));
+    cs_field_add(a, tc, "event_count", prim(a, CT_INT64, false));
+    cs_schema_t *tarr = cs_new(a, CT_ARRAY, true);
+    tarr->items = tc;
+    cs_schema_t *tv = struct_schema(a, "io.debezium.connector.common.TransactionMetadataValue", 1, false);
+    cs_field_add(a, tv, "status", prim(a, CT_STRING, false));
+    cs_field_add(a, tv, "id", prim(a, CT_STRING, false));
+    cs_field_add(a, tv, "event_count", prim(a, CT_INT64, true));
+    cs_field_add(a, tv, "data_collections", tarr);
+    cs_field_add(a, tv, "ts_ms", prim(a, CT_INT64, false));
+    e->tx_key_schema = tk;
+    e->tx_value_schema = tv;
+    buf_init(&e->tx_key_json);
+    buf_init(&e->tx_value_json);
+    json_enc_schema(&e->tx_key_json, tk);
+    json_enc_schema(&e->tx_value_json, tv);
+    tl = strlen(e->cfg.prefix) + 16;
+    e->tx_topic = arena_alloc(a, tl);
+    snprintf(e->tx_topic, tl, "%s.transaction", e->cfg.prefix);
 }
 
 evt_ctx_t *evt_new(const evt_config_t *cfg, evt_emit_fn emit, void *emit_ctx)
@@ -170,6 +208,10 @@ void evt_free(evt_ctx_t *e)
     buf_free(&e->msg_value_json);
     buf_free(&e->hb_key_json);
     buf_free(&e->hb_value_json);
+    buf_free(&e->tx_key_json);
+    buf_free(&e->tx_value_json);
+    evt_tx_reset(e);
+    free(e->tx_counts);
     arena_free(e->arena);
     free(e);
 }
@@ -239,6 +281,9 @@ int evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen)
     char topic[512];
     evt_topic_name(topic, sizeof topic, e->cfg.prefix, e->cfg.delimiter, t->nspname, t->relname);
     et->topic = arena_strdup(a, topic);
+    size_t cl = strlen(t->nspname) + strlen(t->relname) + 2;
+    et->collection = arena_alloc(a, cl);
+    snprintf(et->collection, cl, "%s.%s", t->nspname, t->relname);
     char name[600];
 
     cs_schema_t *vs = cs_new(a, CT_STRUCT, true);
@@ -499,6 +544,49 @@ static int emit_event(evt_ctx_t *e, evt_table_t *et, const cv_value_t *key, cons
     return e->emit(e->emit_ctx, &r, err, errlen);
 }
 
+static char *tx_id(arena_t *a, uint32_t xid, uint64_t lsn)
+{
+    char *id = arena_alloc(a, 48);
+    snprintf(id, 48, "%u:%llu", xid, (unsigned long long)lsn);
+    return id;
+}
+
+/* The `transaction` block of a data event: counts it (total and per table) in the open transaction. */
+static cv_value_t tx_block(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const rel_table_t *t)
+{
+    if (!e->cfg.tx_metadata || !e->tx_open)
+        return cv_null();
+    const evt_table_t *et = t->user;
+    evt_txcount_t *c = NULL;
+    for (size_t i = e->tx_ncounts; i-- > 0;) {
+        if (strcmp(e->tx_counts[i].collection, et->collection) == 0) {
+            c = &e->tx_counts[i];
+            break;
+        }
+    }
+    if (!c) {
+        if (e->tx_ncounts == e->tx_capcounts) {
+            e->tx_capcounts = e->tx_capcounts ? e->tx_capcounts * 2 : 8;
+            e->tx_counts = realloc(e->tx_counts, e->tx_capcounts * sizeof *e->tx_counts);
+            if (!e->tx_counts)
+                abort();
+        }
+        c = &e->tx_counts[e->tx_ncounts++];
+        c->collection = strdup(et->collection);
+        if (!c->collection)
+            abort();
+        c->n = 0;
+    }
+    c->n++;
+    e->tx_total++;
+    cv_value_t b = cv_list(a, 3);
+    const char *id = tx_id(a, e->tx_xid, pos->lsn);
+    b.u.list.v[0] = cv_str(id, strlen(id));
+    b.u.list.v[1] = cv_int(e->tx_total);
+    b.u.list.v[2] = cv_int(c->n);
+    return b;
+}
+
 static cv_value_t envelope(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const rel_table_t *t,
                            const cv_value_t *before, const cv_value_t *after, const char *op)
 {
@@ -507,7 +595,7 @@ static cv_value_t envelope(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const
     v[ENV_BEFORE] = before ? *before : cv_null();
     v[ENV_AFTER] = after ? *after : cv_null();
     v[ENV_SOURCE] = source_value(e, a, pos, t->nspname, t->relname);
-    v[ENV_TRANSACTION] = cv_null();
+    v[ENV_TRANSACTION] = tx_block(e, a, pos, t);
     v[ENV_OP] = cv_str(op, 1);
     v[ENV_TS_MS] = cv_int(pos->now_us / 1000);
     v[ENV_TS_US] = cv_int(pos->now_us);
@@ -655,6 +743,58 @@ static int emit_fixed(evt_ctx_t *e, const char *topic, const buf_t *kjson, const
     if (headers)
         add_context_headers(e, &r);
     return e->emit(e->emit_ctx, &r, err, errlen);
+}
+
+void evt_tx_reset(evt_ctx_t *e)
+{
+    for (size_t i = 0; i < e->tx_ncounts; i++)
+        free(e->tx_counts[i].collection);
+    e->tx_ncounts = 0;
+    e->tx_total = 0;
+    e->tx_open = false;
+}
+
+static int tx_record(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, bool end, char *err, size_t errlen)
+{
+    const char *id = tx_id(a, e->tx_xid, pos->lsn);
+    cv_value_t key = cv_list(a, 1);
+    key.u.list.v[0] = cv_str(id, strlen(id));
+    cv_value_t val = cv_list(a, 5);
+    val.u.list.v[0] = end ? cv_str("END", 3) : cv_str("BEGIN", 5);
+    val.u.list.v[1] = key.u.list.v[0];
+    if (end) {
+        val.u.list.v[2] = cv_int(e->tx_total);
+        cv_value_t arr = cv_list(a, e->tx_ncounts);
+        for (size_t i = 0; i < e->tx_ncounts; i++) {
+            cv_value_t c = cv_list(a, 2);
+            c.u.list.v[0] = cv_str(e->tx_counts[i].collection, strlen(e->tx_counts[i].collection));
+            c.u.list.v[1] = cv_int(e->tx_counts[i].n);
+            arr.u.list.v[i] = c;
+        }
+        val.u.list.v[3] = arr;
+    }
+    val.u.list.v[4] = cv_int((pos->commit_time_us ? pos->commit_time_us : pos->now_us) / 1000);
+    return emit_fixed(e, e->tx_topic, &e->tx_key_json, e->tx_key_schema, &key, &e->tx_value_json, e->tx_value_schema,
+                      &val, 0, false, err, errlen);
+}
+
+int evt_tx_begin(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t errlen)
+{
+    if (!e->cfg.tx_metadata)
+        return 0;
+    evt_tx_reset(e);
+    e->tx_open = true;
+    e->tx_xid = pos->xid;
+    return tx_record(e, a, pos, false, err, errlen);
+}
+
+int evt_tx_end(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t errlen)
+{
+    if (!e->cfg.tx_metadata || !e->tx_open)
+        return 0;
+    int rc = tx_record(e, a, pos, true, err, errlen);
+    evt_tx_reset(e);
+    return rc;
 }
 
 int evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t *m, char *err, size_t errlen)

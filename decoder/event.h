@@ -26,6 +26,7 @@ typedef struct evt_config {
     bool key_schemas;             /* key.converter.schemas.enable */
     bool value_schemas;           /* value.converter.schemas.enable */
     bool extended_headers;        /* extended.headers.enabled */
+    bool tx_metadata;             /* provide.transaction.metadata */
     pgt_opts_t types;
     const flt_filters_t *filters;
 } evt_config_t;
@@ -83,6 +84,13 @@ int evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t,
 /* Heartbeat record: topic __debezium-heartbeat.<prefix>, key ServerNameKey {serverName}, value
  * Heartbeat {ts_ms}. */
 int evt_heartbeat(evt_ctx_t *e, arena_t *a, int64_t now_us, char *err, size_t errlen);
+/* provide.transaction.metadata: BEGIN (pos.lsn = the Begin record's LSN) and END (pos.lsn = the
+ * commit's end LSN) on <prefix>.transaction; between them data events carry the `transaction`
+ * block. No-ops when the option is off. */
+int evt_tx_begin(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t errlen);
+int evt_tx_end(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t errlen);
+/* Forgets an open transaction (rewind after a failure). */
+void evt_tx_reset(evt_ctx_t *e);
 int evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t *m, char *err, size_t errlen);
 
 /* Topic name rules: characters outside [A-Za-z0-9._-] become '_', cut at 249. */

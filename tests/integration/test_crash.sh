@@ -13,10 +13,12 @@ it_init
 pg_start
 psql_q -c "CREATE TABLE acct (id int PRIMARY KEY, v int NOT NULL)"
 psql_q -c "SELECT 1 FROM pg_create_logical_replication_slot('reference', 'test_decoding')" >/dev/null
-kafka_start --topic srv.public.acct --topic connect-offsets
+kafka_start --topic srv.public.acct --topic connect-offsets --topic srv.transaction
 cfg=$(connector_file crash "key.converter.schemas.enable=false" "value.converter.schemas.enable=false" \
-  "status.update.interval.ms=300" "walcast.transaction.max.ms=50")
+  "status.update.interval.ms=300" "walcast.transaction.max.ms=50" "provide.transaction.metadata=true")
 kcat -C -b "$BS" -t srv.public.acct -o beginning -X isolation.level=read_committed -u -J >"$IT_DIR/consumed.jsonl" 2>/dev/null &
+IT_PIDS+=($!)
+kcat -C -b "$BS" -t srv.transaction -o beginning -X isolation.level=read_committed -u -J >"$IT_DIR/tx.jsonl" 2>/dev/null &
 IT_PIDS+=($!)
 
 MODE=${CRASH_MODE:-random}
@@ -98,9 +100,44 @@ for _ in $(seq 1 300); do
   sleep 0.2
 done
 sleep 1
-$PY - "$IT_DIR/consumed.jsonl" "$IT_DIR/expected.txt" "$MODE" <<'PYEOF'
+$PY - "$IT_DIR/consumed.jsonl" "$IT_DIR/expected.txt" "$MODE" "$IT_DIR/tx.jsonl" "$N" <<'PYEOF'
 import json, sys
+from collections import Counter, defaultdict
 mode = sys.argv[3]
+# transaction metadata: one BEGIN and one END per source transaction (no duplicate BEGIN after a
+# restart), END counts equal to the data events of that transaction, blocks numbered from 1
+begins, ends = Counter(), {}
+for line in open(sys.argv[4]):
+    r = json.loads(line)
+    v = json.loads(r["payload"])
+    xid = v["id"].split(":")[0]
+    assert json.loads(r["key"])["id"] == v["id"], r
+    if v["status"] == "BEGIN":
+        assert v["event_count"] is None and v["data_collections"] is None, v
+        begins[xid] += 1
+    else:
+        ends.setdefault(xid, []).append(v)
+data = defaultdict(list)
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["payload"] is not None:
+        p = json.loads(r["payload"])
+        data[str(p["source"]["txId"])].append(p["transaction"])
+print(f"transaction metadata: {len(begins)} transactions, {sum(begins.values())} BEGIN, {sum(len(e) for e in ends.values())} END")
+if mode == "commit":
+    n = int(sys.argv[5])
+    if len(begins) != n or any(c != 1 for c in begins.values()) or any(len(e) != 1 for e in ends.values()) or set(ends) != set(begins):
+        sys.exit(f"expected exactly one BEGIN and END for each of {n} transactions: {begins.most_common(3)}")
+    for xid, blocks in data.items():
+        e = ends[xid][0]
+        if e["event_count"] != len(blocks) or e["data_collections"] != [{"data_collection": "public.acct", "event_count": len(blocks)}]:
+            sys.exit(f"END of {xid} says {e}, consumed {len(blocks)} data events")
+        if [b["total_order"] for b in blocks] != list(range(1, len(blocks) + 1)) or any(not b["id"].startswith(xid + ":") for b in blocks):
+            sys.exit(f"transaction blocks of {xid} out of order: {blocks}")
+else:
+    missing = [x for x in data if begins[x] < 1 or x not in ends]
+    if missing:
+        sys.exit(f"transactions without BEGIN/END: {missing[:5]}")
 expected = [tuple(l.split()) for l in open(sys.argv[2])]
 got, src = [], []
 for line in open(sys.argv[1]):

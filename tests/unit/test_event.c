@@ -65,7 +65,14 @@ static void replay(evt_config_t *cfg)
         pgo_msg_t m;
         arena_reset(a);
         assert_int_equal(pgo_parse(&st, fx[i], fxlen[i], a, &m, err, sizeof err), 0);
-        if (m.type == PGO_RELATION) {
+        if (cfg->tx_metadata)
+            pos.lsn = 100 + i;
+        if (m.type == PGO_BEGIN) {
+            pos.xid = m.xid;
+            assert_int_equal(evt_tx_begin(e, a, &pos, err, sizeof err), 0);
+        } else if (m.type == PGO_COMMIT) {
+            assert_int_equal(evt_tx_end(e, a, &pos, err, sizeof err), 0);
+        } else if (m.type == PGO_RELATION) {
             rel_table_t *t;
             bool full = strcmp(m.u.relation.relname, "fxfull") == 0;
             assert_int_equal(rel_cache_put(rc, NULL, &m, full ? &info_full : &info_fx, &t, err, sizeof err), 0);
@@ -149,6 +156,59 @@ static void test_options(void **s)
     assert_non_null(strstr(recs[0].value, "\"name\":\"srv.public.fx.Envelope\",\"version\":2},\"payload\":"));
 }
 
+/* provide.transaction.metadata: BEGIN/END on <prefix>.transaction around each source transaction,
+ * ids "<xid>:<lsn of that record>", data events numbered in total and per table. */
+static void test_tx_metadata(void **s)
+{
+    (void)s;
+    evt_config_t c = base_cfg();
+    c.tx_metadata = true;
+    replay(&c);
+    int begins = 0, ends = 0;
+    for (int i = 0; i < nrec; i++) {
+        if (strcmp(recs[i].topic, "srv.transaction") != 0)
+            continue;
+        if (strstr(recs[i].value, "\"status\":\"BEGIN\""))
+            begins++;
+        else
+            ends++;
+    }
+    assert_true(begins >= 2);
+    assert_int_equal(begins, ends);
+    /* the first transaction: BEGIN, then c c u u [d tomb c] d tomb, END */
+    assert_string_equal(recs[0].topic, "srv.transaction");
+    char id[64];
+    assert_int_equal(sscanf(recs[0].key, "{\"id\":\"%63[^\"]\"}", id), 1);
+    assert_non_null(strchr(id, ':'));
+    char want[256];
+    snprintf(want, sizeof want, "{\"status\":\"BEGIN\",\"id\":\"%s\",\"event_count\":null,\"data_collections\":null,\"ts_ms\":1000}", id);
+    assert_string_equal(recs[0].value, want);
+    assert_false(recs[0].hdr[0]);
+    unsigned xid;
+    assert_int_equal(sscanf(id, "%u:", &xid), 1);
+    assert_non_null(strstr(recs[1].value, "\"transaction\":{\"id\":\""));
+    assert_non_null(strstr(recs[1].value, "\"total_order\":1,\"data_collection_order\":1}"));
+    assert_non_null(strstr(recs[2].value, "\"total_order\":2,\"data_collection_order\":2}"));
+    /* the key change counts its d and c, not the tombstone */
+    int end = 1;
+    while (strcmp(recs[end].topic, "srv.transaction") != 0)
+        end++;
+    int data = 0;
+    for (int i = 1; i < end; i++)
+        data += recs[i].has_value;
+    snprintf(want, sizeof want, "\"event_count\":%d,\"data_collections\":[{\"data_collection\":\"public.fx\",\"event_count\":%d}]", data, data);
+    assert_non_null(strstr(recs[end].value, "\"status\":\"END\""));
+    assert_non_null(strstr(recs[end].value, want));
+    /* without the option: no transaction records, null blocks */
+    c = base_cfg();
+    replay(&c);
+    for (int i = 0; i < nrec; i++) {
+        assert_string_not_equal(recs[i].topic, "srv.transaction");
+        if (recs[i].has_value)
+            assert_non_null(strstr(recs[i].value, "\"transaction\":null"));
+    }
+}
+
 static void test_topic_names(void **s)
 {
     (void)s;
@@ -170,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_ops_and_keys),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_topic_names),
+        cmocka_unit_test(test_tx_metadata),
     };
     return cmocka_run_group_tests_name("event", tests, tu_fixtures_setup, tu_fixtures_teardown);
 }
