@@ -47,6 +47,8 @@ typedef struct conn_state {
     off_pos_t committing;         /* offset record of the commit running in the background */
     bool want_txn;                /* records arrived during a commit: open the next transaction after it */
     int64_t ktxn_start_us;
+    int64_t commit_start_us;      /* when the running commit was started */
+    int64_t commit_max_us;        /* slowest Kafka commit so far */
     uint64_t ktxn_events;
     int status;                   /* PUB_ABORTABLE / PUB_FATAL once the Kafka side failed */
     buf_t offkey, offval;
@@ -129,6 +131,8 @@ static int ktxn_finish(conn_state_t *s, bool block, char *err, size_t errlen)
     }
     s->stored = s->committing;
     s->ktxns++;
+    if (now_us() - s->commit_start_us > s->commit_max_us)
+        s->commit_max_us = now_us() - s->commit_start_us;
     log_debug("kafka transaction committed", "n=%llu lsn=%llu", (unsigned long long)s->ktxns,
               (unsigned long long)s->stored.lsn);
     /* Fault injection for the crash tests: die between the Kafka commit and the LSN flush. */
@@ -160,6 +164,7 @@ static int ktxn_commit(conn_state_t *s, bool block, char *err, size_t errlen)
     buf_reset(&s->offval);
     off_value(&s->offval, &s->pending);
     s->committing = s->pending;
+    s->commit_start_us = now_us();
     pub_status_t st = pub_txn_commit_start(s->pub, s->wcfg->offset_topic, &s->offkey, &s->offval, err, errlen);
     if (st != PUB_OK) {
         s->status = st;
@@ -381,10 +386,10 @@ static void log_progress(conn_state_t *s)
     pgo_lsn_format(s->flushed_lsn, fl);
     pgo_lsn_format(s->received_lsn, rl);
     const evt_stats_t *st = evt_stats(s->evt);
-    log_info("streaming", "connector=%s received_lsn=%s flushed_lsn=%s transactions=%llu records=%llu created=%llu updated=%llu deleted=%llu in_flight=%d",
+    log_info("streaming", "connector=%s received_lsn=%s flushed_lsn=%s transactions=%llu records=%llu created=%llu updated=%llu deleted=%llu in_flight=%d kafka_commits=%llu slowest_commit_ms=%lld",
              s->cfg->name, rl, fl, (unsigned long long)s->txns, (unsigned long long)s->events_sent,
              (unsigned long long)st->created, (unsigned long long)st->updated, (unsigned long long)st->deleted,
-             pub_outstanding(s->pub));
+             pub_outstanding(s->pub), (unsigned long long)s->ktxns, (long long)(s->commit_max_us / 1000));
     s->next_log_us = now_us() + 30 * 1000000LL;
 }
 

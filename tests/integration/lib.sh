@@ -49,7 +49,8 @@ psql_q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 # kafka_start [--topic T]...: standalone embedded Kafka; sets BS.
 kafka_start() {
-  "$WALCAST" kafka --partitions 1 "$@" >"$IT_DIR/kafka.out" 2>"$IT_DIR/kafka.log" &
+  # (a background command's stdin is /dev/null unless redirected on the command itself)
+  "$WALCAST" kafka --partitions 1 "$@" <"${KAFKA_STDIN:-/dev/null}" >"$IT_DIR/kafka.out" 2>"$IT_DIR/kafka.log" &
   IT_PIDS+=($!)
   KAFKA_PID=$!
   for _ in $(seq 1 50); do

@@ -13,7 +13,15 @@ it_init
 pg_start
 psql_q -c "CREATE TABLE acct (id int PRIMARY KEY, v int NOT NULL)"
 psql_q -c "SELECT 1 FROM pg_create_logical_replication_slot('reference', 'test_decoding')" >/dev/null
-kafka_start --topic srv.public.acct --topic connect-offsets --topic srv.transaction
+MODE=${CRASH_MODE:-random}
+if [ "$MODE" = faults ]; then
+  # three brokers and a control channel for fault injection (walcast kafka --control)
+  mkfifo "$IT_DIR/ctl"
+  exec 3<>"$IT_DIR/ctl"
+  KAFKA_STDIN="$IT_DIR/ctl" kafka_start --brokers 3 --control --topic srv.public.acct --topic connect-offsets --topic srv.transaction
+else
+  kafka_start --topic srv.public.acct --topic connect-offsets --topic srv.transaction
+fi
 cfg=$(connector_file crash "key.converter.schemas.enable=false" "value.converter.schemas.enable=false" \
   "status.update.interval.ms=300" "walcast.transaction.max.ms=50" "provide.transaction.metadata=true")
 kcat -C -b "$BS" -t srv.public.acct -o beginning -X isolation.level=read_committed -u -J >"$IT_DIR/consumed.jsonl" 2>/dev/null &
@@ -21,9 +29,10 @@ IT_PIDS+=($!)
 kcat -C -b "$BS" -t srv.transaction -o beginning -X isolation.level=read_committed -u -J >"$IT_DIR/tx.jsonl" 2>/dev/null &
 IT_PIDS+=($!)
 
-MODE=${CRASH_MODE:-random}
 # first run: die right after the 3rd Kafka commit, before the LSN reaches the server
-WALCAST_TEST_CRASH_AFTER_COMMITS=3 "$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg" >/dev/null 2>>"$IT_DIR/walcast.log" &
+crash_at=3
+[ "$MODE" = faults ] && crash_at=0
+WALCAST_TEST_CRASH_AFTER_COMMITS=$crash_at "$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg" >/dev/null 2>>"$IT_DIR/walcast.log" &
 WALCAST_PID=$!
 IT_PIDS+=($WALCAST_PID)
 # the slot must exist before the workload, as the reference slot does
@@ -41,9 +50,22 @@ N=${CRASH_TXNS:-400}
 ) &
 writer=$!
 
-wait "$WALCAST_PID" 2>/dev/null || true   # the injected crash
 kills=0
-if [ "$MODE" = commit ]; then
+if [ "$MODE" = faults ]; then
+  # broker faults while the workload runs; walcast must ride through all of them by itself
+  fault() { echo "$1" >&3; echo "fault: $1" >>"$IT_DIR/faults.log"; }
+  fault "leader srv.public.acct 0 2"
+  sleep 1; fault "errors Produce 3 NOT_LEADER_FOR_PARTITION"
+  sleep 0.5; fault "errors AddPartitionsToTxn 2 COORDINATOR_LOAD_IN_PROGRESS"
+  sleep 0.5; fault "errors EndTxn 2 NOT_COORDINATOR"
+  sleep 0.5; fault "errors Produce 2 REQUEST_TIMED_OUT"
+  sleep 0.5; fault "errors AddOffsetsToTxn 1 COORDINATOR_NOT_AVAILABLE"
+  sleep 0.5; fault "down 2"
+  sleep 2; fault "up 2"
+  sleep 0.5; fault "coordinator transaction walcast-it 3"
+  sleep 0.5; fault "errors EndTxn 1 COORDINATOR_LOAD_IN_PROGRESS"
+elif [ "$MODE" = commit ]; then
+  wait "$WALCAST_PID" 2>/dev/null || true   # the injected crash
   # two more injected crashes between commit and flush, then a clean run
   for n in 5 8; do
     WALCAST_TEST_CRASH_AFTER_COMMITS=$n "$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg" >/dev/null 2>>"$IT_DIR/walcast.log" &
@@ -54,6 +76,7 @@ if [ "$MODE" = commit ]; then
   done
   walcast_start "$cfg"
 else
+  wait "$WALCAST_PID" 2>/dev/null || true   # the injected crash
   while kill -0 "$writer" 2>/dev/null || [ $kills -lt 10 ]; do
     walcast_start "$cfg"
     sleep "0.$(( (RANDOM % 9) + 1 ))"
@@ -124,7 +147,7 @@ for line in open(sys.argv[1]):
         p = json.loads(r["payload"])
         data[str(p["source"]["txId"])].append(p["transaction"])
 print(f"transaction metadata: {len(begins)} transactions, {sum(begins.values())} BEGIN, {sum(len(e) for e in ends.values())} END")
-if mode == "commit":
+if mode in ("commit", "faults"):
     n = int(sys.argv[5])
     if len(begins) != n or any(c != 1 for c in begins.values()) or any(len(e) != 1 for e in ends.values()) or set(ends) != set(begins):
         sys.exit(f"expected exactly one BEGIN and END for each of {n} transactions: {begins.most_common(3)}")
@@ -149,7 +172,7 @@ for line in open(sys.argv[1]):
         p = json.loads(r["payload"])
         got.append((p["op"], key)); src.append((p["source"]["txId"], p["source"]["lsn"], p["op"], key))
 print(f"expected {len(expected)} records, consumed {len(got)} ({mode} mode)")
-if mode == "commit":
+if mode in ("commit", "faults"):
     if got != expected:
         for i, (a, b) in enumerate(zip(expected, got)):
             if a != b:
@@ -180,6 +203,19 @@ if dedup != expected:
             sys.exit(f"after removing re-sends, first difference at record {i}: expected {a}, got {b}")
     sys.exit(f"after removing re-sends, lengths differ: expected {len(expected)}, got {len(dedup)}")
 PYEOF
-grep -q "resuming from stored offsets" "$IT_DIR/walcast.log"
-echo "walcast killed $kills times + 1 injected crash"
+if [ "$MODE" = faults ]; then
+  kill -0 "$WALCAST_PID" || { echo "walcast stopped under broker faults" >&2; exit 1; }
+  ! grep -q "connector failed\|replication interrupted" "$IT_DIR/walcast.log" || { echo "walcast did not ride through the faults by itself" >&2; exit 1; }
+  [ "$(grep -c '^ok$' "$IT_DIR/kafka.out")" -eq 10 ] || { echo "fault commands not all accepted:" >&2; cat "$IT_DIR/kafka.out" >&2; exit 1; }
+  echo "10 broker faults injected; walcast kept running"
+fi
 walcast_stop
+if [ "$MODE" = faults ]; then
+  # the leader was down for 2 s: some commit must have waited for it (proof the faults took effect)
+  slow=$(grep -o "slowest_commit_ms=[0-9]*" "$IT_DIR/walcast.log" | tail -1 | cut -d= -f2)
+  echo "slowest Kafka commit: ${slow} ms"
+  [ "${slow:-0}" -ge 1000 ] || { echo "no commit waited for the downed broker: were the faults applied?" >&2; exit 1; }
+else
+  grep -q "resuming from stored offsets" "$IT_DIR/walcast.log"
+  echo "walcast killed $kills times + 1 injected crash"
+fi
