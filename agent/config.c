@@ -348,7 +348,7 @@ void cfg_connector_free(conn_config_t *c)
 {
     free(c->name); free(c->host); free(c->port); free(c->user); free(c->password); free(c->dbname);
     free(c->topic_prefix); free(c->topic_delimiter); free(c->slot_name); free(c->publication_name);
-    free(c->snapshot_mode); free(c->heartbeat_action_query); free(c->placeholder);
+    free(c->snapshot_mode); free(c->heartbeat_action_query); free(c->placeholder); free(c->spill_dir);
     cfg_map_free(&c->libpq);
     flt_free(&c->filters);
     memset(c, 0, sizeof *c);
@@ -483,8 +483,16 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
         parse_int(m, "max.queue.size", 8192, 1, &c->max_queue_size, err, errlen) < 0 ||
         parse_int(m, "max.batch.size", 2048, 1, &c->max_batch_size, err, errlen) < 0 ||
         parse_int(m, "walcast.transaction.max.ms", 100, 1, &c->txn_max_ms, err, errlen) < 0 ||
-        parse_int(m, "walcast.transaction.max.events", 50000, 1, &c->txn_max_events, err, errlen) < 0)
+        parse_int(m, "walcast.transaction.max.events", 50000, 1, &c->txn_max_events, err, errlen) < 0 ||
+        parse_int(m, "walcast.memory.limit.mb", 64, 1, &c->memory_limit_mb, err, errlen) < 0 ||
+        parse_bool(m, "walcast.streaming", false, &c->streaming, err, errlen) < 0)
         goto fail;
+    {
+        const char *tmp = getenv("TMPDIR");
+        char def[1024];
+        snprintf(def, sizeof def, "%s/walcast-spill", tmp && *tmp ? tmp : "/tmp");
+        c->spill_dir = dup_get(m, "walcast.spill.dir", def);
+    }
     c->heartbeat_action_query = cfg_get(m, "heartbeat.action.query") ? dup_get(m, "heartbeat.action.query", NULL) : NULL;
     if (parse_bool(m, "provide.transaction.metadata", false, &c->evt.tx_metadata, err, errlen) < 0)
         goto fail;

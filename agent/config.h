@@ -50,6 +50,9 @@ typedef struct conn_config {
     int max_batch_size;
     int txn_max_ms;               /* walcast.transaction.max.ms */
     int txn_max_events;           /* walcast.transaction.max.events */
+    bool streaming;               /* walcast.streaming: pgoutput protocol 2 streaming of large transactions */
+    int memory_limit_mb;          /* walcast.memory.limit.mb: in-progress streamed transactions kept in memory */
+    char *spill_dir;              /* walcast.spill.dir */
     evt_config_t evt;             /* strings point into this struct's fields */
     flt_filters_t filters;
     char *placeholder;

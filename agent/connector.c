@@ -16,6 +16,7 @@
 #include "agent/offsets.h"
 #include "agent/publisher.h"
 #include "agent/replication.h"
+#include "agent/spill.h"
 #include "decoder/event.h"
 #include "decoder/pgoutput.h"
 
@@ -33,7 +34,13 @@ typedef struct conn_state {
     pgt_catalog_t *types;
     arena_t *msg_arena;
     pgo_state_t pgo;
-
+    spl_store_t *spill;           /* walcast.streaming: in-progress transactions */
+    uint32_t stream_xid;          /* inside a Stream Start/Stop block: its top-level xid */
+    bool replay_began;            /* replaying a streamed transaction: BEGIN handled */
+    uint64_t replayed;
+    uint64_t streamed_txns;
+    uint64_t pending_commit_lsn;  /* the streamed transaction being replayed */
+    int64_t pending_commit_time;
     uint64_t received_lsn;        /* write position reported to the server */
     uint64_t flushed_lsn;         /* committed to Kafka (with its offset record): safe to confirm */
     uint64_t last_commit_lsn;     /* for source.sequence */
@@ -250,17 +257,11 @@ out:
     return rc;
 }
 
-static int handle_xlogdata(conn_state_t *s, const pgo_copydata_t *cd, char *err, size_t errlen)
+/* One decoded message at WAL position data_start (live, or replayed from a streamed transaction). */
+static int handle_msg(conn_state_t *s, const pgo_msg_t *mp, uint64_t data_start, char *err, size_t errlen)
 {
-    pgo_msg_t m;
-    arena_reset(s->msg_arena);
-    if (pgo_parse(&s->pgo, cd->payload, cd->payload_len, s->msg_arena, &m, err, errlen) < 0) {
-        char tmp[512], lsn[32];
-        snprintf(tmp, sizeof tmp, "%.500s", err);
-        pgo_lsn_format(cd->data_start, lsn);
-        snprintf(err, errlen, "at LSN %s: %s", lsn, tmp);
-        return -1;
-    }
+    const pgo_msg_t m = *mp;
+    const struct { uint64_t data_start; } cdv = { data_start }, *cd = &cdv;
     evt_pos_t pos = { .xid = s->xid, .commit_time_us = s->commit_time_us, .lsn = cd->data_start,
                       .last_commit_lsn = s->last_commit_lsn, .now_us = now_us() };
     switch (m.type) {
@@ -359,6 +360,122 @@ static int handle_xlogdata(conn_state_t *s, const pgo_copydata_t *cd, char *err,
     }
 }
 
+/* Replays one kept message of a streamed transaction; its BEGIN goes first, at the first message. */
+static int replay_one(void *ctx, uint64_t lsn, const uint8_t *msg, size_t len, char *err, size_t errlen)
+{
+    conn_state_t *s = ctx;
+    pgo_state_t st = { .proto_version = s->pgo.proto_version, .in_stream = true };
+    pgo_msg_t m;
+    arena_reset(s->msg_arena);
+    if (pgo_parse(&st, msg, len, s->msg_arena, &m, err, errlen) < 0)
+        return -1;
+    if (!s->replay_began) {
+        s->replay_began = true;
+        pgo_msg_t b = { .type = PGO_BEGIN, .xid = s->stream_xid };
+        b.u.begin.final_lsn = s->pending_commit_lsn;
+        b.u.begin.commit_time = s->pending_commit_time;
+        if (handle_msg(s, &b, lsn, err, errlen) < 0)
+            return -1;
+        arena_reset(s->msg_arena);
+        if (pgo_parse(&st, msg, len, s->msg_arena, &m, err, errlen) < 0)
+            return -1;
+    }
+    /* a long replay still owes the server status updates and collects background commits */
+    if ((++s->replayed & 4095) == 0) {
+        if (pub_txn_committing(s->pub) && ktxn_finish(s, false, err, errlen) < 0)
+            return -1;
+        if (now_us() >= s->next_status_us)
+            send_status(s, false);
+        if (*s->stop) {
+            snprintf(err, errlen, "stopped during the replay of streamed transaction %u; the server sends it again", s->stream_xid);
+            return -1;
+        }
+    }
+    return handle_msg(s, &m, lsn, err, errlen);
+}
+
+/* Stream Commit: the kept messages become one ordinary source transaction. */
+static int stream_commit(conn_state_t *s, const pgo_msg_t *m, char *err, size_t errlen)
+{
+    uint32_t xid = m->xid;
+    uint64_t commit_lsn = m->u.commit.commit_lsn, end_lsn = m->u.commit.end_lsn;
+    int64_t commit_time = m->u.commit.commit_time;
+    if (s->stored.found && commit_lsn < s->stored.lsn_commit) {
+        spl_abort(s->spill, xid, xid);   /* published before a restart */
+        s->skipped++;
+        return 0;
+    }
+    s->stream_xid = xid;
+    s->pending_commit_lsn = commit_lsn;
+    s->pending_commit_time = commit_time;
+    s->replay_began = false;
+    s->replayed = 0;
+    int rc = spl_replay(s->spill, xid, replay_one, s, err, errlen);
+    s->stream_xid = 0;
+    if (rc < 0)
+        return -1;
+    if (!s->replay_began) {
+        pgo_msg_t b = { .type = PGO_BEGIN, .xid = xid };
+        b.u.begin.final_lsn = commit_lsn;
+        b.u.begin.commit_time = commit_time;
+        if (handle_msg(s, &b, commit_lsn, err, errlen) < 0)
+            return -1;
+    }
+    pgo_msg_t c = { .type = PGO_COMMIT };
+    c.u.commit.commit_lsn = commit_lsn;
+    c.u.commit.end_lsn = end_lsn;
+    c.u.commit.commit_time = commit_time;
+    log_debug("streamed transaction replayed", "xid=%u messages=%llu", xid, (unsigned long long)s->replayed);
+    s->streamed_txns++;
+    return handle_msg(s, &c, end_lsn, err, errlen);
+}
+
+static int handle_xlogdata(conn_state_t *s, const pgo_copydata_t *cd, char *err, size_t errlen)
+{
+    pgo_msg_t m;
+    arena_reset(s->msg_arena);
+    if (pgo_parse(&s->pgo, cd->payload, cd->payload_len, s->msg_arena, &m, err, errlen) < 0) {
+        char tmp[512], lsn[32];
+        snprintf(tmp, sizeof tmp, "%.500s", err);
+        pgo_lsn_format(cd->data_start, lsn);
+        snprintf(err, errlen, "at LSN %s: %s", lsn, tmp);
+        return -1;
+    }
+    if (s->spill) {
+        switch (m.type) {
+        case PGO_STREAM_START:
+            s->stream_xid = m.xid;
+            return 0;
+        case PGO_STREAM_STOP:
+            s->stream_xid = 0;
+            return 0;
+        case PGO_STREAM_ABORT:
+            spl_abort(s->spill, m.xid, m.u.stream_abort.subxid);
+            return 0;
+        case PGO_STREAM_COMMIT:
+            return stream_commit(s, &m, err, errlen);
+        case PGO_MESSAGE:
+            if (!(m.u.message.flags & 1))
+                break;           /* non-transactional: published at once */
+            /* fall through */
+        case PGO_INSERT:
+        case PGO_UPDATE:
+        case PGO_DELETE:
+        case PGO_TRUNCATE:
+        case PGO_RELATION:
+        case PGO_TYPE:
+        case PGO_ORIGIN:
+            if (s->stream_xid)
+                return spl_append(s->spill, s->stream_xid, m.xid ? m.xid : s->stream_xid, cd->data_start,
+                                  cd->payload, cd->payload_len, err, errlen);
+            break;
+        default:
+            break;
+        }
+    }
+    return handle_msg(s, &m, cd->data_start, err, errlen);
+}
+
 static int handle_copydata(conn_state_t *s, const uint8_t *buf, size_t len, char *err, size_t errlen)
 {
     pgo_copydata_t cd;
@@ -390,6 +507,12 @@ static void log_progress(conn_state_t *s)
              s->cfg->name, rl, fl, (unsigned long long)s->txns, (unsigned long long)s->events_sent,
              (unsigned long long)st->created, (unsigned long long)st->updated, (unsigned long long)st->deleted,
              pub_outstanding(s->pub), (unsigned long long)s->ktxns, (long long)(s->commit_max_us / 1000));
+    if (s->spill) {
+        spl_stats_t ss = spl_stats(s->spill);
+        log_info("streamed transactions", "connector=%s replayed=%llu open=%zu memory_bytes=%zu peak_memory_bytes=%zu spilled_bytes=%llu spill_file_bytes=%llu",
+                 s->cfg->name, (unsigned long long)s->streamed_txns, ss.open_txns, ss.mem_bytes, ss.peak_mem_bytes,
+                 (unsigned long long)ss.spilled_bytes, (unsigned long long)ss.file_bytes);
+    }
     s->next_log_us = now_us() + 30 * 1000000LL;
 }
 
@@ -409,6 +532,9 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
     rel_cache_free(s->rels);
     s->rels = rel_cache_new(evt_table_free);
     s->pgo.in_stream = false;
+    s->stream_xid = 0;
+    if (s->spill)
+        spl_reset(s->spill);
     if (s->stored.found && s->repl.slot_confirmed > s->stored.lsn) {
         char sl[32], st[32];
         pgo_lsn_format(s->repl.slot_confirmed, sl);
@@ -426,8 +552,11 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
     }
     if (!s->stored.found && s->repl.slot_confirmed > s->flushed_lsn)
         s->flushed_lsn = s->repl.slot_confirmed;
-    if (repl_start(&s->repl, 0, err, errlen) < 0)
+    if (repl_start(&s->repl, 0, s->spill != NULL, err, errlen) < 0) {
+        if (s->repl.fatal)
+            rc = -2;
         goto out;
+    }
     char lsn[32];
     pgo_lsn_format(s->repl.slot_confirmed, lsn);
     log_info("replication started", "connector=%s slot=%s publication=%s from_lsn=%s", s->cfg->name,
@@ -573,7 +702,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     s.cfg = cfg;
     s.wcfg = w;
     s.stop = stop;
-    s.pgo.proto_version = 1;
+    s.pgo.proto_version = cfg->streaming ? 2 : 1;
     buf_init(&s.offkey);
     buf_init(&s.offval);
     off_key(&s.offkey, cfg->name, cfg->topic_prefix);
@@ -611,6 +740,15 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         s.flushed_lsn = s.stored.lsn;
     }
     s.pending = s.stored;
+    if (cfg->streaming) {
+        char dir[2048];
+        snprintf(dir, sizeof dir, "%s", cfg->spill_dir);
+        s.spill = spl_new(dir, (size_t)cfg->memory_limit_mb << 20, err, sizeof err);
+        if (!s.spill) {
+            log_msg(LOG_FATAL, "cannot prepare streaming of large transactions", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+            goto out;
+        }
+    }
     evt_config_t ec = cfg->evt;
     s.evt = evt_new(&ec, on_emit, &s);
     if (strcmp(cfg->snapshot_mode, "no_data") != 0 && strcmp(cfg->snapshot_mode, "never") != 0)
@@ -640,6 +778,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     if (cfg->slot_drop_on_stop)
         drop_slot(cfg);
 out:
+    spl_free(s.spill);
     rel_cache_free(s.rels);
     evt_free(s.evt);
     pub_free(s.pub);

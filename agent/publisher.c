@@ -124,15 +124,19 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
         rd_kafka_conf_destroy(conf);
         goto fail;
     }
+    /* A huge source transaction is one Kafka transaction: allow Kafka's default broker maximum
+     * (transaction.max.timeout.ms, 15 min); producer.transaction.timeout.ms overrides. */
+    if (transactional_id && conf_set(conf, "transaction.timeout.ms", "900000", err, errlen) < 0) {
+        rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
     for (size_t i = 0; i < w->producer.n; i++) {
         if (conf_set(conf, w->producer.kv[i].key, w->producer.kv[i].value, err, errlen) < 0) {
             rd_kafka_conf_destroy(conf);
             goto fail;
         }
     }
-    if (transactional_id &&
-        (conf_set(conf, "transactional.id", transactional_id, err, errlen) < 0 ||
-         conf_set(conf, "transaction.timeout.ms", "60000", err, errlen) < 0)) {
+    if (transactional_id && conf_set(conf, "transactional.id", transactional_id, err, errlen) < 0) {
         rd_kafka_conf_destroy(conf);
         goto fail;
     }

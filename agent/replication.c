@@ -359,8 +359,14 @@ int repl_table_info(repl_t *r, uint32_t relid, arena_t *a, rel_catinfo_t *info, 
     return 0;
 }
 
-int repl_start(repl_t *r, uint64_t start_lsn, char *err, size_t errlen)
+int repl_start(repl_t *r, uint64_t start_lsn, bool streaming, char *err, size_t errlen)
 {
+    if (streaming && r->server_version < 140000) {
+        snprintf(err, errlen, "walcast.streaming=true needs PostgreSQL 14 or later (pgoutput protocol 2); this server is %d. "
+                 "Set walcast.streaming=false", r->server_version);
+        r->fatal = true;
+        return -1;
+    }
     char lsn[32];
     pgo_lsn_format(start_lsn, lsn);
     char *slot = quote_ident(r->stream, r->cfg->slot_name);
@@ -369,8 +375,8 @@ int repl_start(repl_t *r, uint64_t start_lsn, char *err, size_t errlen)
     char *publit = PQescapeLiteral(r->stream, pubident, strlen(pubident));
     buf_t sql;
     buf_init(&sql);
-    buf_printf(&sql, "START_REPLICATION SLOT %s LOGICAL %s (proto_version '1', publication_names %s%s)", slot, lsn,
-               publit, r->messages ? ", messages 'true'" : "");
+    buf_printf(&sql, "START_REPLICATION SLOT %s LOGICAL %s (proto_version '%s', publication_names %s%s%s)", slot, lsn,
+               streaming ? "2" : "1", publit, r->messages ? ", messages 'true'" : "", streaming ? ", streaming 'on'" : "");
     PQfreemem(slot);
     PQfreemem(pubident);
     PQfreemem(publit);

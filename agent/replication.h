@@ -31,7 +31,7 @@ int repl_prepare(repl_t *r, char *err, size_t errlen);
 int repl_load_types(repl_t *r, pgt_catalog_t *cat, char *err, size_t errlen);
 /* Catalog facts pgoutput does not send; strings live in arena a. */
 int repl_table_info(repl_t *r, uint32_t relid, arena_t *a, rel_catinfo_t *info, char *err, size_t errlen);
-int repl_start(repl_t *r, uint64_t start_lsn, char *err, size_t errlen);
+int repl_start(repl_t *r, uint64_t start_lsn, bool streaming, char *err, size_t errlen);
 int repl_send_status(repl_t *r, uint64_t write_lsn, uint64_t flush_lsn, bool reply, char *err, size_t errlen);
 /* Ends COPY and drains the server's last messages (clean shutdown). */
 void repl_stop(repl_t *r);

@@ -1,0 +1,381 @@
+/* spill.c: streamed in-progress transactions. Messages are framed (lsn, length, bytes) in a memory
+ * buffer per transaction; when all buffers together pass the budget the largest is compressed, in
+ * frames of at most SPL_FRAME bytes, to an unlinked temporary file (nothing is left behind after a
+ * crash). Subtransaction aborts become cut ranges of the transaction's logical byte stream. */
+#include "agent/spill.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "schemas/buf.h"
+
+#define SPL_FRAME (4u << 20)     /* raw bytes per compressed frame: bounds replay memory */
+#define SPL_HDR 12               /* u64 lsn + u32 length */
+
+typedef struct spl_sub {
+    uint32_t subxid;
+    uint64_t start;              /* logical offset of its first message */
+} spl_sub_t;
+
+typedef struct spl_range {
+    uint64_t from, to;
+} spl_range_t;
+
+typedef struct spl_txn {
+    uint32_t xid;
+    buf_t mem;                   /* framed messages not yet in the file */
+    uint64_t mem_start;          /* logical offset of mem's first byte */
+    uint64_t size;               /* logical bytes appended */
+    int fd;                      /* -1 until the first spill */
+    spl_sub_t *subs;
+    size_t nsubs, capsubs;
+    spl_range_t *cuts;
+    size_t ncuts, capcuts;
+    struct spl_txn *next;
+} spl_txn_t;
+
+struct spl_store {
+    char *dir;
+    size_t limit;
+    size_t mem;
+    spl_txn_t *txns;
+    ZSTD_CCtx *cctx;
+    spl_stats_t st;
+};
+
+spl_store_t *spl_new(const char *dir, size_t mem_limit, char *err, size_t errlen)
+{
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create the spill directory %s: %s (set walcast.spill.dir to a writable directory)",
+                 dir, strerror(errno));
+        return NULL;
+    }
+    spl_store_t *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    s->dir = strdup(dir);
+    s->limit = mem_limit;
+    s->cctx = ZSTD_createCCtx();
+    if (!s->dir || !s->cctx)
+        abort();
+    return s;
+}
+
+static void txn_free(spl_txn_t *t)
+{
+    buf_free(&t->mem);
+    if (t->fd >= 0)
+        close(t->fd);
+    free(t->subs);
+    free(t->cuts);
+    free(t);
+}
+
+void spl_reset(spl_store_t *s)
+{
+    while (s->txns) {
+        spl_txn_t *t = s->txns;
+        s->txns = t->next;
+        s->mem -= t->mem.len;
+        txn_free(t);
+    }
+    s->mem = 0;
+    s->st.open_txns = 0;
+}
+
+void spl_free(spl_store_t *s)
+{
+    if (!s)
+        return;
+    spl_reset(s);
+    ZSTD_freeCCtx(s->cctx);
+    free(s->dir);
+    free(s);
+}
+
+static spl_txn_t *find(spl_store_t *s, uint32_t xid, spl_txn_t ***link)
+{
+    spl_txn_t **p = &s->txns;
+    for (; *p; p = &(*p)->next) {
+        if ((*p)->xid == xid) {
+            if (link)
+                *link = p;
+            return *p;
+        }
+    }
+    return NULL;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Compresses t's memory buffer to its file in frames of whole messages, then frees the buffer. */
+static int spill(spl_store_t *s, spl_txn_t *t, char *err, size_t errlen)
+{
+    if (t->fd < 0) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/walcast-txn-XXXXXX", s->dir);
+        t->fd = mkstemp(path);
+        if (t->fd < 0) {
+            snprintf(err, errlen, "cannot create a spill file in %s: %s", s->dir, strerror(errno));
+            return -1;
+        }
+        unlink(path);
+    }
+    const uint8_t *p = (const uint8_t *)t->mem.data, *end = p + t->mem.len;
+    void *z = NULL;
+    size_t zcap = 0;
+    int rc = -1;
+    while (p < end) {
+        const uint8_t *q = p;
+        while (q < end) {
+            uint32_t len;
+            memcpy(&len, q + 8, sizeof len);
+            if (q != p && (size_t)(q + SPL_HDR + len - p) > SPL_FRAME)
+                break;
+            q += SPL_HDR + len;
+        }
+        size_t raw = (size_t)(q - p), bound = ZSTD_compressBound(raw);
+        if (bound > zcap) {
+            free(z);
+            zcap = bound;
+            z = malloc(zcap);
+            if (!z)
+                abort();
+        }
+        size_t zn = ZSTD_compressCCtx(s->cctx, z, zcap, p, raw, 1);
+        if (ZSTD_isError(zn)) {
+            snprintf(err, errlen, "zstd compression of a spilled transaction failed: %s", ZSTD_getErrorName(zn));
+            goto out;
+        }
+        uint32_t hdr[2] = { (uint32_t)zn, (uint32_t)raw };
+        if (write_all(t->fd, hdr, sizeof hdr) < 0 || write_all(t->fd, z, zn) < 0) {
+            snprintf(err, errlen, "cannot write a spill file in %s: %s (free some space or set walcast.spill.dir)",
+                     s->dir, strerror(errno));
+            goto out;
+        }
+        s->st.spilled_bytes += raw;
+        s->st.file_bytes += zn + sizeof hdr;
+        p = q;
+    }
+    s->mem -= t->mem.len;
+    t->mem_start += t->mem.len;
+    buf_free(&t->mem);
+    buf_init(&t->mem);
+    rc = 0;
+out:
+    free(z);
+    return rc;
+}
+
+int spl_append(spl_store_t *s, uint32_t xid, uint32_t subxid, uint64_t lsn, const uint8_t *msg, size_t len,
+               char *err, size_t errlen)
+{
+    spl_txn_t *t = find(s, xid, NULL);
+    if (!t) {
+        t = calloc(1, sizeof *t);
+        if (!t)
+            abort();
+        t->xid = xid;
+        t->fd = -1;
+        buf_init(&t->mem);
+        t->next = s->txns;
+        s->txns = t;
+        s->st.open_txns++;
+    }
+    if (subxid != xid && (t->nsubs == 0 || t->subs[t->nsubs - 1].subxid != subxid)) {
+        bool known = false;
+        for (size_t i = 0; i < t->nsubs && !known; i++)
+            known = t->subs[i].subxid == subxid;
+        if (!known) {
+            if (t->nsubs == t->capsubs) {
+                t->capsubs = t->capsubs ? t->capsubs * 2 : 8;
+                t->subs = realloc(t->subs, t->capsubs * sizeof *t->subs);
+                if (!t->subs)
+                    abort();
+            }
+            t->subs[t->nsubs++] = (spl_sub_t){ subxid, t->size };
+        }
+    }
+    uint32_t l32 = (uint32_t)len;
+    buf_append(&t->mem, &lsn, sizeof lsn);
+    buf_append(&t->mem, &l32, sizeof l32);
+    buf_append(&t->mem, msg, len);
+    t->size += SPL_HDR + len;
+    s->mem += SPL_HDR + len;
+    if (s->mem > s->st.peak_mem_bytes)
+        s->st.peak_mem_bytes = s->mem;
+    /* over budget: move the largest buffer to its file; a transaction already on file goes on in frames */
+    if (s->mem > s->limit || (t->fd >= 0 && t->mem.len >= SPL_FRAME)) {
+        spl_txn_t *big = t;
+        if (s->mem > s->limit)
+            for (spl_txn_t *x = s->txns; x; x = x->next)
+                if (x->mem.len > big->mem.len)
+                    big = x;
+        if (spill(s, big, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+void spl_abort(spl_store_t *s, uint32_t xid, uint32_t subxid)
+{
+    spl_txn_t **link;
+    spl_txn_t *t = find(s, xid, &link);
+    if (!t)
+        return;
+    if (subxid == xid) {
+        *link = t->next;
+        s->mem -= t->mem.len;
+        s->st.open_txns--;
+        txn_free(t);
+        return;
+    }
+    size_t i = 0;
+    while (i < t->nsubs && t->subs[i].subxid != subxid)
+        i++;
+    if (i == t->nsubs)
+        return;                  /* nothing of that subtransaction was kept */
+    uint64_t from = t->subs[i].start;
+    t->nsubs = i;                /* it and the subtransactions nested after it are gone */
+    if (from >= t->mem_start) {
+        size_t keep = (size_t)(from - t->mem_start);
+        s->mem -= t->mem.len - keep;
+        t->mem.len = keep;
+        t->size = from;
+        return;
+    }
+    if (t->ncuts == t->capcuts) {
+        t->capcuts = t->capcuts ? t->capcuts * 2 : 4;
+        t->cuts = realloc(t->cuts, t->capcuts * sizeof *t->cuts);
+        if (!t->cuts)
+            abort();
+    }
+    t->cuts[t->ncuts++] = (spl_range_t){ from, t->size };
+}
+
+static bool is_cut(const spl_txn_t *t, uint64_t off)
+{
+    for (size_t i = 0; i < t->ncuts; i++)
+        if (off >= t->cuts[i].from && off < t->cuts[i].to)
+            return true;
+    return false;
+}
+
+/* Hands the framed messages of one chunk (starting at logical offset base) to fn. */
+static int replay_chunk(const spl_txn_t *t, const uint8_t *p, size_t n, uint64_t base, spl_replay_fn fn, void *ctx,
+                        char *err, size_t errlen)
+{
+    size_t at = 0;
+    while (at + SPL_HDR <= n) {
+        uint64_t lsn;
+        uint32_t len;
+        memcpy(&lsn, p + at, sizeof lsn);
+        memcpy(&len, p + at + 8, sizeof len);
+        if (at + SPL_HDR + len > n) {
+            snprintf(err, errlen, "spill file of transaction %u is damaged (message crosses a frame)", t->xid);
+            return -1;
+        }
+        if (!is_cut(t, base + at) && fn(ctx, lsn, p + at + SPL_HDR, len, err, errlen) < 0)
+            return -1;
+        at += SPL_HDR + len;
+    }
+    return 0;
+}
+
+static int read_all(int fd, void *p, size_t n)
+{
+    char *c = p;
+    while (n) {
+        ssize_t r = read(fd, c, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        c += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+int spl_replay(spl_store_t *s, uint32_t xid, spl_replay_fn fn, void *ctx, char *err, size_t errlen)
+{
+    spl_txn_t **link;
+    spl_txn_t *t = find(s, xid, &link);
+    if (!t)
+        return 0;
+    int rc = -1;
+    void *z = NULL, *raw = NULL;
+    if (t->fd >= 0) {
+        if (lseek(t->fd, 0, SEEK_SET) < 0) {
+            snprintf(err, errlen, "cannot rewind the spill file of transaction %u: %s", xid, strerror(errno));
+            goto out;
+        }
+        uint64_t base = 0;
+        while (base < t->mem_start) {
+            uint32_t hdr[2];
+            if (read_all(t->fd, hdr, sizeof hdr) < 0) {
+                snprintf(err, errlen, "cannot read the spill file of transaction %u", xid);
+                goto out;
+            }
+            free(z);
+            free(raw);
+            z = malloc(hdr[0] ? hdr[0] : 1);
+            raw = malloc(hdr[1] ? hdr[1] : 1);
+            if (!z || !raw)
+                abort();
+            if (read_all(t->fd, z, hdr[0]) < 0) {
+                snprintf(err, errlen, "cannot read the spill file of transaction %u", xid);
+                goto out;
+            }
+            size_t n = ZSTD_decompress(raw, hdr[1], z, hdr[0]);
+            if (ZSTD_isError(n) || n != hdr[1]) {
+                snprintf(err, errlen, "spill file of transaction %u does not decompress: %s", xid,
+                         ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short frame");
+                goto out;
+            }
+            free(z);
+            z = NULL;
+            if (replay_chunk(t, raw, n, base, fn, ctx, err, errlen) < 0)
+                goto out;
+            base += n;
+        }
+    }
+    if (replay_chunk(t, (const uint8_t *)t->mem.data, t->mem.len, t->mem_start, fn, ctx, err, errlen) < 0)
+        goto out;
+    rc = 0;
+out:
+    free(z);
+    free(raw);
+    *link = t->next;
+    s->mem -= t->mem.len;
+    s->st.open_txns--;
+    txn_free(t);
+    return rc;
+}
+
+spl_stats_t spl_stats(const spl_store_t *s)
+{
+    spl_stats_t st = s->st;
+    st.mem_bytes = s->mem;
+    return st;
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# test_streaming.sh: walcast.streaming=true (pgoutput protocol 2). With logical_decoding_work_mem at
+# 64kB the server streams large transactions while they run; walcast keeps them (memory budget, then
+# zstd spill files) and publishes them at Stream Commit:
+#  - a large transaction interleaved with a small one that commits first, with a rolled-back
+#    savepoint: the small one first, then the large one without the rolled-back rows, in order;
+#  - a large transaction that rolls back: nothing;
+#  - a 1,000,000-row transaction: all of it (END event_count and topic offsets), peak RSS reported
+#    and checked loosely (the benchmark reports the exact figure).
+. "$(dirname "$0")/lib.sh"
+it_init
+pg_start
+psql_q -c "ALTER SYSTEM SET logical_decoding_work_mem = '64kB'" -c "SELECT pg_reload_conf()" >/dev/null
+psql_q -c "CREATE TABLE big (id int PRIMARY KEY, pad text NOT NULL DEFAULT 'padding padding padding')"
+kafka_start --partitions 8 --topic srv.public.big --topic connect-offsets --topic srv.transaction
+cfg=$(connector_file stream "key.converter.schemas.enable=false" "value.converter.schemas.enable=false" \
+  "walcast.streaming=true" "walcast.memory.limit.mb=2" "walcast.spill.dir=$IT_DIR/spill" \
+  "provide.transaction.metadata=true" "status.update.interval.ms=1000")
+kcat -C -b "$BS" -t srv.public.big -o beginning -X isolation.level=read_committed -u -f '%k\n' >"$IT_DIR/keys.txt" 2>/dev/null &
+IT_PIDS+=($!)
+walcast_start "$cfg"
+
+# 1. large transaction (streamed while it runs) with a rolled-back savepoint; a small one commits meanwhile
+psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL' &
+BEGIN;
+INSERT INTO big (id) SELECT g FROM generate_series(1, 20000) g;
+SAVEPOINT s1;
+INSERT INTO big (id) SELECT g FROM generate_series(20001, 25000) g;
+ROLLBACK TO s1;
+SELECT pg_sleep(2);
+INSERT INTO big (id) SELECT g FROM generate_series(30001, 31000) g;
+COMMIT;
+SQL
+large=$!
+sleep 1
+psql_q -c "INSERT INTO big (id) SELECT g FROM generate_series(50001, 50010) g"
+wait $large
+# 2. a large transaction that rolls back
+psql_q -c "BEGIN" -c "INSERT INTO big (id) SELECT g FROM generate_series(60001, 70000) g" -c "ROLLBACK"
+psql_q -c "INSERT INTO big (id) VALUES (99999)"
+for _ in $(seq 1 200); do [ "$(wc -l <"$IT_DIR/keys.txt")" -ge 21011 ] && break; sleep 0.1; done
+sleep 1
+$PY - "$IT_DIR/keys.txt" <<'PYEOF'
+import json, sys
+ids = [json.loads(l)["id"] for l in open(sys.argv[1]) if l.strip()]
+# 8 partitions: order is per key; compare the set and the per-transaction order via the key sequence
+want = list(range(50001, 50011)) + list(range(1, 20001)) + list(range(30001, 31001)) + [99999]
+if sorted(ids) != sorted(want) or len(ids) != len(want):
+    extra = set(ids) - set(want); missing = set(want) - set(ids)
+    sys.exit(f"consumed {len(ids)} keys, expected {len(want)}; missing {sorted(missing)[:5]}, unexpected {sorted(extra)[:5]}")
+print(f"interleaved/savepoint/rollback: {len(ids)} records, as expected")
+PYEOF
+# per-transaction order on the transaction topic: small transaction's END before the large one's
+kcat -C -b "$BS" -t srv.transaction -o beginning -e -q -f '%s\n' >"$IT_DIR/tx.txt" 2>/dev/null
+$PY - "$IT_DIR/tx.txt" <<'PYEOF'
+import json, sys
+ends = [json.loads(l) for l in open(sys.argv[1]) if '"END"' in l]
+counts = [e["event_count"] for e in ends]
+assert counts[:3] == [10, 21000, 1], f"END event counts in commit order: {counts}"
+print(f"transaction metadata in commit order: {counts}")
+PYEOF
+
+# 3. one transaction of 1,000,000 rows
+psql_q -c "INSERT INTO big (id) SELECT g FROM generate_series(1000001, 2000000) g"
+for _ in $(seq 1 900); do
+  grep -q '"event_count":1000000' <(kcat -C -b "$BS" -t srv.transaction -o -1 -e -q -f '%s\n' 2>/dev/null) && break
+  sleep 0.2
+done
+rss_kb=$(awk '/VmHWM/ { print $2 }' "/proc/$WALCAST_PID/status")
+walcast_stop
+$PY - "$BS" <<'PYEOF'
+import sys
+from confluent_kafka import Consumer, TopicPartition
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "wm", "isolation.level": "read_committed"})
+total = sum(c.get_watermark_offsets(TopicPartition("srv.public.big", p), timeout=10)[1] for p in range(8))
+c.close()
+assert total == 21011 + 1000000, f"srv.public.big holds {total} records, expected {21011 + 1000000}"
+print(f"1,000,000-row transaction: all {total - 21011} records published")
+PYEOF
+grep -o 'msg="streamed transactions".*' "$IT_DIR/walcast.log" | tail -1
+echo "walcast peak RSS with a 1,000,000-row transaction: $((rss_kb / 1024)) MB"
+[ "$rss_kb" -lt $((300 * 1024)) ] || { echo "peak RSS ${rss_kb} kB is not bounded" >&2; exit 1; }
+replayed=$(grep -o 'msg="streamed transactions".*' "$IT_DIR/walcast.log" | tail -1 | sed -n 's/.* replayed=\([0-9]*\).*/\1/p')
+[ "${replayed:-0}" -ge 2 ] || { echo "the server did not stream (replayed=$replayed)" >&2; exit 1; }
