@@ -50,6 +50,7 @@ typedef struct conn_config {
     int max_batch_size;
     int txn_max_ms;               /* walcast.transaction.max.ms */
     int txn_max_events;           /* walcast.transaction.max.events */
+    int txn_min_ms;               /* walcast.transaction.min.ms: earliest commit once caught up */
     bool streaming;               /* walcast.streaming: pgoutput protocol 2 streaming of large transactions */
     int memory_limit_mb;          /* walcast.memory.limit.mb: in-progress streamed transactions kept in memory */
     char *spill_dir;              /* walcast.spill.dir */

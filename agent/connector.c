@@ -180,11 +180,17 @@ static int ktxn_commit(conn_state_t *s, bool block, char *err, size_t errlen)
     return block ? ktxn_finish(s, true, err, errlen) : 0;
 }
 
-static bool ktxn_due(const conn_state_t *s)
+/* A Kafka commit is due at a source-transaction boundary after walcast.transaction.max.ms or
+ * .max.events, or as soon as the reader has caught up with the server (caught_up: nothing more is
+ * waiting on the socket), so that a quiet stream is not held back for max.ms. */
+static bool ktxn_due(const conn_state_t *s, bool caught_up)
 {
     const conn_config_t *c = s->cfg;
-    return pub_txn_open(s->pub) && !pub_txn_committing(s->pub) && !s->in_txn &&
-           (now_us() - s->ktxn_start_us >= (int64_t)c->txn_max_ms * 1000 || s->ktxn_events >= (uint64_t)c->txn_max_events);
+    if (!pub_txn_open(s->pub) || pub_txn_committing(s->pub) || s->in_txn)
+        return false;
+    int64_t age = now_us() - s->ktxn_start_us;
+    return age >= (int64_t)c->txn_max_ms * 1000 || s->ktxn_events >= (uint64_t)c->txn_max_events ||
+           (caught_up && age >= (int64_t)c->txn_min_ms * 1000);
 }
 
 /* Records the idle position in the offsets topic (at most once per status interval). */
@@ -300,7 +306,7 @@ static int handle_msg(conn_state_t *s, const pgo_msg_t *mp, uint64_t data_start,
         }
         s->xid = 0;
         s->commit_time_us = 0;
-        if (ktxn_due(s))
+        if (ktxn_due(s, false))
             return ktxn_commit(s, false, err, errlen);
         return 0;
     }
@@ -575,7 +581,7 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
             if (pub_txn_committing(s->pub) &&
                 ktxn_finish(s, pub_deferred_bytes(s->pub) > DEFER_MAX_BYTES, err, errlen) < 0)
                 goto out;
-            if (ktxn_due(s) && ktxn_commit(s, false, err, errlen) < 0)
+            if (ktxn_due(s, false) && ktxn_commit(s, false, err, errlen) < 0)
                 goto out;
             if (++batch < 256)
                 continue;
@@ -600,7 +606,7 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
             s->status = PUB_ABORTABLE;
             goto out;
         }
-        if (ktxn_due(s) && ktxn_commit(s, false, err, errlen) < 0)
+        if (ktxn_due(s, n == 0) && ktxn_commit(s, false, err, errlen) < 0)
             goto out;
         if (idle_commit(s, err, errlen) < 0)
             goto out;

@@ -30,8 +30,10 @@ typedef struct spl_range {
 
 typedef struct spl_txn {
     uint32_t xid;
-    buf_t mem;                   /* framed messages not yet in the file */
-    uint64_t mem_start;          /* logical offset of mem's first byte */
+    buf_t *chunks;               /* framed messages not yet in the file, in chunks of ~SPL_FRAME */
+    size_t nchunks, capchunks;
+    size_t memlen;               /* bytes in chunks */
+    uint64_t mem_start;          /* logical offset of the first chunk's first byte */
     uint64_t size;               /* logical bytes appended */
     int fd;                      /* -1 until the first spill */
     spl_sub_t *subs;
@@ -68,9 +70,17 @@ spl_store_t *spl_new(const char *dir, size_t mem_limit, char *err, size_t errlen
     return s;
 }
 
+static void chunks_free(spl_txn_t *t, size_t from)
+{
+    for (size_t i = from; i < t->nchunks; i++)
+        buf_free(&t->chunks[i]);
+    t->nchunks = from;
+}
+
 static void txn_free(spl_txn_t *t)
 {
-    buf_free(&t->mem);
+    chunks_free(t, 0);
+    free(t->chunks);
     if (t->fd >= 0)
         close(t->fd);
     free(t->subs);
@@ -83,7 +93,7 @@ void spl_reset(spl_store_t *s)
     while (s->txns) {
         spl_txn_t *t = s->txns;
         s->txns = t->next;
-        s->mem -= t->mem.len;
+        s->mem -= t->memlen;
         txn_free(t);
     }
     s->mem = 0;
@@ -128,7 +138,7 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-/* Compresses t's memory buffer to its file in frames of whole messages, then frees the buffer. */
+/* Compresses t's memory chunks to its file, one zstd frame per chunk, freeing each. */
 static int spill(spl_store_t *s, spl_txn_t *t, char *err, size_t errlen)
 {
     if (t->fd < 0) {
@@ -141,20 +151,12 @@ static int spill(spl_store_t *s, spl_txn_t *t, char *err, size_t errlen)
         }
         unlink(path);
     }
-    const uint8_t *p = (const uint8_t *)t->mem.data, *end = p + t->mem.len;
     void *z = NULL;
     size_t zcap = 0;
     int rc = -1;
-    while (p < end) {
-        const uint8_t *q = p;
-        while (q < end) {
-            uint32_t len;
-            memcpy(&len, q + 8, sizeof len);
-            if (q != p && (size_t)(q + SPL_HDR + len - p) > SPL_FRAME)
-                break;
-            q += SPL_HDR + len;
-        }
-        size_t raw = (size_t)(q - p), bound = ZSTD_compressBound(raw);
+    for (size_t i = 0; i < t->nchunks; i++) {
+        buf_t *c = &t->chunks[i];
+        size_t bound = ZSTD_compressBound(c->len);
         if (bound > zcap) {
             free(z);
             zcap = bound;
@@ -162,28 +164,29 @@ static int spill(spl_store_t *s, spl_txn_t *t, char *err, size_t errlen)
             if (!z)
                 abort();
         }
-        size_t zn = ZSTD_compressCCtx(s->cctx, z, zcap, p, raw, 1);
+        size_t zn = ZSTD_compressCCtx(s->cctx, z, zcap, c->data, c->len, 1);
         if (ZSTD_isError(zn)) {
             snprintf(err, errlen, "zstd compression of a spilled transaction failed: %s", ZSTD_getErrorName(zn));
             goto out;
         }
-        uint32_t hdr[2] = { (uint32_t)zn, (uint32_t)raw };
+        uint32_t hdr[2] = { (uint32_t)zn, (uint32_t)c->len };
         if (write_all(t->fd, hdr, sizeof hdr) < 0 || write_all(t->fd, z, zn) < 0) {
             snprintf(err, errlen, "cannot write a spill file in %s: %s (free some space or set walcast.spill.dir)",
                      s->dir, strerror(errno));
             goto out;
         }
-        s->st.spilled_bytes += raw;
+        s->st.spilled_bytes += c->len;
         s->st.file_bytes += zn + sizeof hdr;
-        p = q;
     }
-    s->mem -= t->mem.len;
-    t->mem_start += t->mem.len;
-    buf_free(&t->mem);
-    buf_init(&t->mem);
     rc = 0;
 out:
     free(z);
+    if (rc == 0) {
+        s->mem -= t->memlen;
+        t->mem_start += t->memlen;
+        t->memlen = 0;
+        chunks_free(t, 0);
+    }
     return rc;
 }
 
@@ -197,7 +200,6 @@ int spl_append(spl_store_t *s, uint32_t xid, uint32_t subxid, uint64_t lsn, cons
             abort();
         t->xid = xid;
         t->fd = -1;
-        buf_init(&t->mem);
         t->next = s->txns;
         s->txns = t;
         s->st.open_txns++;
@@ -217,19 +219,31 @@ int spl_append(spl_store_t *s, uint32_t xid, uint32_t subxid, uint64_t lsn, cons
         }
     }
     uint32_t l32 = (uint32_t)len;
-    buf_append(&t->mem, &lsn, sizeof lsn);
-    buf_append(&t->mem, &l32, sizeof l32);
-    buf_append(&t->mem, msg, len);
+    if (t->nchunks == 0 || t->chunks[t->nchunks - 1].len + SPL_HDR + len > SPL_FRAME) {
+        if (t->nchunks == t->capchunks) {
+            t->capchunks = t->capchunks ? t->capchunks * 2 : 4;
+            t->chunks = realloc(t->chunks, t->capchunks * sizeof *t->chunks);
+            if (!t->chunks)
+                abort();
+        }
+        buf_init(&t->chunks[t->nchunks++]);
+    }
+    buf_t *c = &t->chunks[t->nchunks - 1];
+    buf_append(c, &lsn, sizeof lsn);
+    buf_append(c, &l32, sizeof l32);
+    buf_append(c, msg, len);
     t->size += SPL_HDR + len;
+    t->memlen += SPL_HDR + len;
     s->mem += SPL_HDR + len;
     if (s->mem > s->st.peak_mem_bytes)
         s->st.peak_mem_bytes = s->mem;
-    /* over budget: move the largest buffer to its file; a transaction already on file goes on in frames */
-    if (s->mem > s->limit || (t->fd >= 0 && t->mem.len >= SPL_FRAME)) {
+    /* over budget: move the largest transaction's chunks to its file; one already on file goes on
+     * frame by frame */
+    if (s->mem > s->limit || (t->fd >= 0 && t->memlen >= SPL_FRAME)) {
         spl_txn_t *big = t;
         if (s->mem > s->limit)
             for (spl_txn_t *x = s->txns; x; x = x->next)
-                if (x->mem.len > big->mem.len)
+                if (x->memlen > big->memlen)
                     big = x;
         if (spill(s, big, err, errlen) < 0)
             return -1;
@@ -245,7 +259,7 @@ void spl_abort(spl_store_t *s, uint32_t xid, uint32_t subxid)
         return;
     if (subxid == xid) {
         *link = t->next;
-        s->mem -= t->mem.len;
+        s->mem -= t->memlen;
         s->st.open_txns--;
         txn_free(t);
         return;
@@ -258,9 +272,18 @@ void spl_abort(spl_store_t *s, uint32_t xid, uint32_t subxid)
     uint64_t from = t->subs[i].start;
     t->nsubs = i;                /* it and the subtransactions nested after it are gone */
     if (from >= t->mem_start) {
+        /* still in memory: cut the chunks there */
+        uint64_t at = t->mem_start;
+        size_t i2 = 0;
+        while (i2 < t->nchunks && at + t->chunks[i2].len <= from)
+            at += t->chunks[i2++].len;
+        if (i2 < t->nchunks) {
+            t->chunks[i2].len = (size_t)(from - at);
+            chunks_free(t, t->chunks[i2].len ? i2 + 1 : i2);
+        }
         size_t keep = (size_t)(from - t->mem_start);
-        s->mem -= t->mem.len - keep;
-        t->mem.len = keep;
+        s->mem -= t->memlen - keep;
+        t->memlen = keep;
         t->size = from;
         return;
     }
@@ -325,6 +348,9 @@ int spl_replay(spl_store_t *s, uint32_t xid, spl_replay_fn fn, void *ctx, char *
         return 0;
     int rc = -1;
     void *z = NULL, *raw = NULL;
+    /* Replay holds one frame at a time: a transaction already on file goes there entirely first. */
+    if (t->fd >= 0 && t->nchunks && spill(s, t, err, errlen) < 0)
+        goto out;
     if (t->fd >= 0) {
         if (lseek(t->fd, 0, SEEK_SET) < 0) {
             snprintf(err, errlen, "cannot rewind the spill file of transaction %u: %s", xid, strerror(errno));
@@ -360,14 +386,24 @@ int spl_replay(spl_store_t *s, uint32_t xid, spl_replay_fn fn, void *ctx, char *
             base += n;
         }
     }
-    if (replay_chunk(t, (const uint8_t *)t->mem.data, t->mem.len, t->mem_start, fn, ctx, err, errlen) < 0)
-        goto out;
+    /* in memory only: chunk by chunk, each freed once replayed */
+    uint64_t base = t->mem_start;
+    for (size_t i = 0; i < t->nchunks; i++) {
+        buf_t *c = &t->chunks[i];
+        if (replay_chunk(t, (const uint8_t *)c->data, c->len, base, fn, ctx, err, errlen) < 0)
+            goto out;
+        base += c->len;
+        s->mem -= c->len;
+        t->memlen -= c->len;
+        buf_free(c);
+        buf_init(c);
+    }
     rc = 0;
 out:
     free(z);
     free(raw);
     *link = t->next;
-    s->mem -= t->mem.len;
+    s->mem -= t->memlen;
     s->st.open_txns--;
     txn_free(t);
     return rc;
