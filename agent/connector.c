@@ -22,6 +22,8 @@
 
 /* Records kept in memory while a Kafka commit runs; beyond this the read loop waits for it. */
 #define DEFER_MAX_BYTES (32u << 20)
+/* Records queued in librdkafka while a streamed transaction is replayed from memory or disk. */
+#define REPLAY_MAX_QUEUED 30000
 
 typedef struct conn_state {
     const conn_config_t *cfg;
@@ -392,6 +394,9 @@ static int replay_one(void *ctx, uint64_t lsn, const uint8_t *msg, size_t len, c
             return -1;
         if (now_us() >= s->next_status_us)
             send_status(s, false);
+        /* replay outruns Kafka: keep librdkafka's queue (and so memory) short while it does */
+        while (!pub_txn_committing(s->pub) && pub_outstanding(s->pub) > REPLAY_MAX_QUEUED && !*s->stop)
+            pub_poll(s->pub, 5);
         if (*s->stop) {
             snprintf(err, errlen, "stopped during the replay of streamed transaction %u; the server sends it again", s->stream_xid);
             return -1;

@@ -120,7 +120,7 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
         conf_set(conf, "linger.ms", "5", err, errlen) < 0 ||
         conf_set(conf, "batch.num.messages", "10000", err, errlen) < 0 ||
         conf_set(conf, "queue.buffering.max.kbytes", "32768", err, errlen) < 0 ||
-        conf_set(conf, "queue.buffering.max.messages", "200000", err, errlen) < 0) {
+        conf_set(conf, "queue.buffering.max.messages", "100000", err, errlen) < 0) {
         rd_kafka_conf_destroy(conf);
         goto fail;
     }

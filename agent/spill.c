@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
-#include "schemas/buf.h"
 
 #define SPL_FRAME (4u << 20)     /* raw bytes per compressed frame: bounds replay memory */
 #define SPL_HDR 12               /* u64 lsn + u32 length */
@@ -28,9 +28,16 @@ typedef struct spl_range {
     uint64_t from, to;
 } spl_range_t;
 
+/* Memory chunks are private anonymous mappings of SPL_FRAME bytes: only the pages written count
+ * (a small transaction costs a few pages), and unmapping gives them back to the system at once. */
+typedef struct spl_chunk {
+    uint8_t *data;
+    size_t len, cap;
+} spl_chunk_t;
+
 typedef struct spl_txn {
     uint32_t xid;
-    buf_t *chunks;               /* framed messages not yet in the file, in chunks of ~SPL_FRAME */
+    spl_chunk_t *chunks;         /* framed messages not yet in the file, in chunks of ~SPL_FRAME */
     size_t nchunks, capchunks;
     size_t memlen;               /* bytes in chunks */
     uint64_t mem_start;          /* logical offset of the first chunk's first byte */
@@ -70,10 +77,18 @@ spl_store_t *spl_new(const char *dir, size_t mem_limit, char *err, size_t errlen
     return s;
 }
 
+static void chunk_release(spl_chunk_t *c)
+{
+    if (c->data)
+        munmap(c->data, c->cap);
+    c->data = NULL;
+    c->len = c->cap = 0;
+}
+
 static void chunks_free(spl_txn_t *t, size_t from)
 {
     for (size_t i = from; i < t->nchunks; i++)
-        buf_free(&t->chunks[i]);
+        chunk_release(&t->chunks[i]);
     t->nchunks = from;
 }
 
@@ -155,7 +170,7 @@ static int spill(spl_store_t *s, spl_txn_t *t, char *err, size_t errlen)
     size_t zcap = 0;
     int rc = -1;
     for (size_t i = 0; i < t->nchunks; i++) {
-        buf_t *c = &t->chunks[i];
+        spl_chunk_t *c = &t->chunks[i];
         size_t bound = ZSTD_compressBound(c->len);
         if (bound > zcap) {
             free(z);
@@ -219,19 +234,29 @@ int spl_append(spl_store_t *s, uint32_t xid, uint32_t subxid, uint64_t lsn, cons
         }
     }
     uint32_t l32 = (uint32_t)len;
-    if (t->nchunks == 0 || t->chunks[t->nchunks - 1].len + SPL_HDR + len > SPL_FRAME) {
+    if (t->nchunks == 0 || t->chunks[t->nchunks - 1].len + SPL_HDR + len > t->chunks[t->nchunks - 1].cap) {
         if (t->nchunks == t->capchunks) {
             t->capchunks = t->capchunks ? t->capchunks * 2 : 4;
             t->chunks = realloc(t->chunks, t->capchunks * sizeof *t->chunks);
             if (!t->chunks)
                 abort();
         }
-        buf_init(&t->chunks[t->nchunks++]);
+        spl_chunk_t *nc = &t->chunks[t->nchunks];
+        nc->cap = SPL_HDR + len > SPL_FRAME ? SPL_HDR + len : SPL_FRAME;
+        nc->len = 0;
+        nc->data = mmap(NULL, nc->cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (nc->data == MAP_FAILED) {
+            nc->data = NULL;
+            snprintf(err, errlen, "cannot map %zu bytes for a streamed transaction: %s", nc->cap, strerror(errno));
+            return -1;
+        }
+        t->nchunks++;
     }
-    buf_t *c = &t->chunks[t->nchunks - 1];
-    buf_append(c, &lsn, sizeof lsn);
-    buf_append(c, &l32, sizeof l32);
-    buf_append(c, msg, len);
+    spl_chunk_t *c = &t->chunks[t->nchunks - 1];
+    memcpy(c->data + c->len, &lsn, sizeof lsn);
+    memcpy(c->data + c->len + 8, &l32, sizeof l32);
+    memcpy(c->data + c->len + SPL_HDR, msg, len);
+    c->len += SPL_HDR + len;
     t->size += SPL_HDR + len;
     t->memlen += SPL_HDR + len;
     s->mem += SPL_HDR + len;
@@ -389,14 +414,13 @@ int spl_replay(spl_store_t *s, uint32_t xid, spl_replay_fn fn, void *ctx, char *
     /* in memory only: chunk by chunk, each freed once replayed */
     uint64_t base = t->mem_start;
     for (size_t i = 0; i < t->nchunks; i++) {
-        buf_t *c = &t->chunks[i];
-        if (replay_chunk(t, (const uint8_t *)c->data, c->len, base, fn, ctx, err, errlen) < 0)
+        spl_chunk_t *c = &t->chunks[i];
+        if (replay_chunk(t, c->data, c->len, base, fn, ctx, err, errlen) < 0)
             goto out;
         base += c->len;
         s->mem -= c->len;
         t->memlen -= c->len;
-        buf_free(c);
-        buf_init(c);
+        chunk_release(c);
     }
     rc = 0;
 out:

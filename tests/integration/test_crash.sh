@@ -14,7 +14,7 @@ pg_start
 psql_q -c "CREATE TABLE acct (id int PRIMARY KEY, v int NOT NULL)"
 psql_q -c "SELECT 1 FROM pg_create_logical_replication_slot('reference', 'test_decoding')" >/dev/null
 MODE=${CRASH_MODE:-random}
-if [ "$MODE" = faults ]; then
+if [ "$MODE" = faults ] || [ "$MODE" = abort ]; then
   # three brokers and a control channel for fault injection (walcast kafka --control)
   mkfifo "$IT_DIR/ctl"
   exec 3<>"$IT_DIR/ctl"
@@ -31,7 +31,7 @@ IT_PIDS+=($!)
 
 # first run: die right after the 3rd Kafka commit, before the LSN reaches the server
 crash_at=3
-[ "$MODE" = faults ] && crash_at=0
+[ "$MODE" = faults ] || [ "$MODE" = abort ] && crash_at=0
 WALCAST_TEST_CRASH_AFTER_COMMITS=$crash_at "$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg" >/dev/null 2>>"$IT_DIR/walcast.log" &
 WALCAST_PID=$!
 IT_PIDS+=($WALCAST_PID)
@@ -64,6 +64,10 @@ if [ "$MODE" = faults ]; then
   sleep 2; fault "up 2"
   sleep 0.5; fault "coordinator transaction walcast-it 3"
   sleep 0.5; fault "errors EndTxn 1 COORDINATOR_LOAD_IN_PROGRESS"
+elif [ "$MODE" = abort ]; then
+  # a record the broker refuses for good: the Kafka transaction must be aborted, and walcast must
+  # rewind to the last committed offset and go on by itself
+  echo "errors Produce 3 INVALID_RECORD" >&3
 elif [ "$MODE" = commit ]; then
   wait "$WALCAST_PID" 2>/dev/null || true   # the injected crash
   # two more injected crashes between commit and flush, then a clean run
@@ -203,7 +207,12 @@ if dedup != expected:
             sys.exit(f"after removing re-sends, first difference at record {i}: expected {a}, got {b}")
     sys.exit(f"after removing re-sends, lengths differ: expected {len(expected)}, got {len(dedup)}")
 PYEOF
-if [ "$MODE" = faults ]; then
+if [ "$MODE" = abort ]; then
+  kill -0 "$WALCAST_PID" || { echo "walcast stopped after an abortable error" >&2; exit 1; }
+  grep -q 'replication interrupted; reconnecting.*Kafka' "$IT_DIR/walcast.log" || { echo "no abort-and-rewind happened" >&2; exit 1; }
+  grep -o 'replication interrupted; reconnecting.*' "$IT_DIR/walcast.log" | head -1 | cut -c1-200
+  ! grep -q "connector failed" "$IT_DIR/walcast.log" || { echo "the connector failed instead of recovering" >&2; exit 1; }
+elif [ "$MODE" = faults ]; then
   kill -0 "$WALCAST_PID" || { echo "walcast stopped under broker faults" >&2; exit 1; }
   ! grep -q "connector failed\|replication interrupted" "$IT_DIR/walcast.log" || { echo "walcast did not ride through the faults by itself" >&2; exit 1; }
   [ "$(grep -c '^ok$' "$IT_DIR/kafka.out")" -eq 10 ] || { echo "fault commands not all accepted:" >&2; cat "$IT_DIR/kafka.out" >&2; exit 1; }
