@@ -670,7 +670,10 @@ out:
         pub_discard_deferred(s->pub);
         if (pub_txn_open(s->pub)) {
             if (pub_txn_abort(s->pub, aerr, sizeof aerr) != PUB_OK) {
-                log_error("cannot abort the Kafka transaction", "error=\"%s\"", log_esc(aerr));
+                /* the abort's error names the real cause (fenced by another instance, ...); the
+                 * first symptom, e.g. records purged from the queue, does not */
+                log_error("first symptom of the failure", "error=\"%s\"", log_esc(err));
+                snprintf(err, errlen, "%s", aerr);
                 s->status = PUB_FATAL;
             }
         }
