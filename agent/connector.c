@@ -269,8 +269,7 @@ out:
 static int handle_msg(conn_state_t *s, const pgo_msg_t *mp, uint64_t data_start, char *err, size_t errlen)
 {
     const pgo_msg_t m = *mp;
-    const struct { uint64_t data_start; } cdv = { data_start }, *cd = &cdv;
-    evt_pos_t pos = { .xid = s->xid, .commit_time_us = s->commit_time_us, .lsn = cd->data_start,
+    evt_pos_t pos = { .xid = s->xid, .commit_time_us = s->commit_time_us, .lsn = data_start,
                       .last_commit_lsn = s->last_commit_lsn, .now_us = now_us() };
     switch (m.type) {
     case PGO_BEGIN:
@@ -289,10 +288,10 @@ static int handle_msg(conn_state_t *s, const pgo_msg_t *mp, uint64_t data_start,
         return evt_tx_begin(s->evt, s->msg_arena, &pos, err, errlen);
     case PGO_COMMIT: {
         if (!s->in_txn) {
-            snprintf(err, errlen, "pgoutput Commit without Begin at %llX", (unsigned long long)cd->data_start);
+            snprintf(err, errlen, "pgoutput Commit without Begin at %llX", (unsigned long long)data_start);
             return -1;
         }
-        s->last_commit_lsn = cd->data_start;
+        s->last_commit_lsn = data_start;
         s->in_txn = false;
         if (s->skip_txn) {
             s->skip_txn = false;
@@ -348,7 +347,7 @@ static int handle_msg(conn_state_t *s, const pgo_msg_t *mp, uint64_t data_start,
             return evt_message(s->evt, s->msg_arena, &pos, &m, err, errlen);
         }
         /* outside any transaction: published once, tracked by its own LSN */
-        if (s->stored.found && cd->data_start <= s->stored.lsn)
+        if (s->stored.found && data_start <= s->stored.lsn)
             return 0;
         if (ktxn_ensure(s, err, errlen) < 0)
             return -1;
@@ -357,8 +356,8 @@ static int handle_msg(conn_state_t *s, const pgo_msg_t *mp, uint64_t data_start,
         if (evt_message(s->evt, s->msg_arena, &pos, &m, err, errlen) < 0)
             return -1;
         s->pending.found = true;
-        if (cd->data_start > s->pending.lsn)
-            s->pending.lsn = s->pending.lsn_proc = cd->data_start;
+        if (data_start > s->pending.lsn)
+            s->pending.lsn = s->pending.lsn_proc = data_start;
         return 0;
     }
     default:

@@ -446,15 +446,6 @@ pub_status_t pub_txn_commit_wait(pub_t *p, bool block, char *err, size_t errlen)
     return p->commit_status;
 }
 
-pub_status_t pub_txn_commit(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
-                            char *err, size_t errlen)
-{
-    pub_status_t st = pub_txn_commit_start(p, offset_topic, key, value, err, errlen);
-    if (st != PUB_OK)
-        return st;
-    return pub_txn_commit_wait(p, true, err, errlen);
-}
-
 void pub_discard_deferred(pub_t *p)
 {
     buf_reset(&p->deferred);

@@ -34,9 +34,6 @@ typedef enum { PUB_OK = 0, PUB_ABORTABLE = 1, PUB_FATAL = 2, PUB_PENDING = 3 } p
  * while Kafka is unreachable and *stop is unset. */
 pub_status_t pub_txn_init(pub_t *p, volatile sig_atomic_t *stop, char *err, size_t errlen);
 pub_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen);
-/* Produces the offset record into the open transaction and commits it (retrying retriable errors). */
-pub_status_t pub_txn_commit(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
-                            char *err, size_t errlen);
 /* Pipelined commit: produces the offset record, then commits on a background thread. Until
  * pub_txn_commit_wait reports the outcome, pub_send keeps records in memory (the caller bounds
  * them with pub_deferred_bytes); pub_txn_begin produces them into the next transaction. */

@@ -54,32 +54,33 @@ wait_flushed() {  # slot: one server-side loop (no process per check) until conf
   q -c "DO \$\$ BEGIN WHILE (SELECT confirmed_flush_lsn < '$END_LSN' FROM pg_replication_slots WHERE slot_name = '$1') LOOP PERFORM pg_sleep(0.01); END LOOP; END \$\$"
 }
 
-run_walcast() {  # slot schemas -> "seconds peak_rss_kb"
-  cat >"$WORK/c.properties" <<P
-name=bench-$1
-database.hostname=127.0.0.1
-database.port=$PGPORT
-database.user=postgres
-database.dbname=postgres
-topic.prefix=bench
-slot.name=$1
-publication.name=bench_pub
-publication.autocreate.mode=disabled
-snapshot.mode=no_data
-${BENCH_CONNECTOR_EXTRA:-}
-status.update.interval.ms=50
-key.converter.schemas.enable=$2
-value.converter.schemas.enable=$2
-P
+connector_props() {  # file slot prefix publication [extra key=value lines...]: a bench connector
+  local f=$1 slot=$2 prefix=$3 pub=$4; shift 4
+  {
+    printf '%s\n' "name=bench-$slot" "database.hostname=127.0.0.1" "database.port=$PGPORT" \
+      "database.user=postgres" "database.dbname=postgres" "topic.prefix=$prefix" "slot.name=$slot" \
+      "publication.name=$pub" "publication.autocreate.mode=disabled" "snapshot.mode=no_data"
+    printf '%b\n' "${BENCH_CONNECTOR_EXTRA:-}"
+    printf '%s\n' "$@"
+  } >"$f"
+}
+
+timed_walcast() {  # slot properties-file -> "seconds peak_rss_kb" until the slot is confirmed to END_LSN
   local t0 t1 pid hwm
   t0=$(now)
-  "$ROOT/build/walcast" run --worker "$WORK/worker.properties" "$WORK/c.properties" >/dev/null 2>"$WORK/walcast-$1.log" &
+  "$ROOT/build/walcast" run --worker "$WORK/worker.properties" "$2" >/dev/null 2>"$WORK/walcast-$1.log" &
   pid=$!
   wait_flushed "$1"
   t1=$(now)
   hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
   kill -INT $pid; wait $pid 2>/dev/null || true
   echo "$(echo "$t1 - $t0" | bc) $hwm"
+}
+
+run_walcast() {  # slot schemas -> "seconds peak_rss_kb"
+  connector_props "$WORK/c.properties" "$1" bench bench_pub "status.update.interval.ms=50" \
+    "key.converter.schemas.enable=$2" "value.converter.schemas.enable=$2"
+  timed_walcast "$1" "$WORK/c.properties"
 }
 
 recv_rates=(); plain_rates=(); schema_rates=(); plain_rss=(); schema_rss=()
@@ -142,21 +143,8 @@ sleep 2
 pkill -INT -f "slot lat_ref" 2>/dev/null || true
 kill $REFPID 2>/dev/null || true
 # walcast
-cat >"$WORK/lat.properties" <<P
-name=bench-lat
-database.hostname=127.0.0.1
-database.port=$PGPORT
-database.user=postgres
-database.dbname=postgres
-topic.prefix=lat
-slot.name=lat_walcast
-publication.name=lat_pub
-publication.autocreate.mode=disabled
-snapshot.mode=no_data
-key.converter.schemas.enable=false
-value.converter.schemas.enable=false
-${BENCH_CONNECTOR_EXTRA:-}
-P
+connector_props "$WORK/lat.properties" lat_walcast lat lat_pub \
+  "key.converter.schemas.enable=false" "value.converter.schemas.enable=false"
 "$ROOT/build/walcast" run --worker "$WORK/worker.properties" "$WORK/lat.properties" >/dev/null 2>"$WORK/walcast-lat.log" &
 LATPID=$!
 PIDS+=($LATPID)
@@ -203,32 +191,10 @@ if [ "$BIG" -gt 0 ]; then
   END_LSN=$(q -c "SELECT pg_current_wal_insert_lsn()")
   q -c "SET synchronous_commit = on" -c "SELECT txid_current()" >/dev/null
   big_run() {  # slot streaming -> "seconds peak_rss_kb"
-    cat >"$WORK/h.properties" <<P
-name=bench-$1
-database.hostname=127.0.0.1
-database.port=$PGPORT
-database.user=postgres
-database.dbname=postgres
-topic.prefix=huge
-slot.name=$1
-publication.name=huge_pub
-publication.autocreate.mode=disabled
-snapshot.mode=no_data
-status.update.interval.ms=200
-key.converter.schemas.enable=false
-value.converter.schemas.enable=false
-walcast.streaming=$2
-walcast.spill.dir=$WORK/spill
-P
-    local t0 t1 pid hwm
-    t0=$(now)
-    "$ROOT/build/walcast" run --worker "$WORK/worker.properties" "$WORK/h.properties" >/dev/null 2>"$WORK/walcast-$1.log" &
-    pid=$!
-    wait_flushed "$1"
-    t1=$(now)
-    hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
-    kill -INT $pid; wait $pid 2>/dev/null || true
-    echo "$(echo "$t1 - $t0" | bc) $hwm"
+    connector_props "$WORK/h.properties" "$1" huge huge_pub "status.update.interval.ms=200" \
+      "key.converter.schemas.enable=false" "value.converter.schemas.enable=false" \
+      "walcast.streaming=$2" "walcast.spill.dir=$WORK/spill"
+    timed_walcast "$1" "$WORK/h.properties"
   }
   read -r ps prss < <(big_run huge_plain false)
   read -r ss srss < <(big_run huge_stream true)
