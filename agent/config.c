@@ -344,8 +344,127 @@ static char *dup_get(const cfg_map_t *m, const char *k, const char *def)
     return v ? xstrdup(v) : NULL;
 }
 
+static void conv_free(cfg_conv_t *v)
+{
+    free(v->urls); free(v->user_info); free(v->ca_file); free(v->cert_file); free(v->cert_type);
+    free(v->key_file);
+    if (v->key_password)
+        memset(v->key_password, 0, strlen(v->key_password));
+    free(v->key_password);
+}
+
+/* key.converter or value.converter (prefix p) with its converter settings. */
+static int parse_converter(const cfg_map_t *m, const char *p, cfg_conv_t *v, evt_conv_t *conv, bool *meta,
+                           evt_subject_t *subj, char *err, size_t errlen)
+{
+    char k[256], k2[256];
+    const char *cls = get_or(m, p, "org.apache.kafka.connect.json.JsonConverter");
+    memset(v, 0, sizeof *v);
+    *conv = EVT_CONV_JSON;
+    *meta = true;
+    *subj = EVT_SUBJ_TOPIC;
+    if (strcmp(cls, "org.apache.kafka.connect.json.JsonConverter") == 0)
+        return 0;
+    if (strcmp(cls, "io.confluent.connect.avro.AvroConverter") != 0) {
+        snprintf(err, errlen, "invalid value '%s' for %s; allowed values: org.apache.kafka.connect.json.JsonConverter, io.confluent.connect.avro.AvroConverter",
+                 cls, p);
+        return -1;
+    }
+    v->avro = true;
+    *conv = EVT_CONV_AVRO;
+    snprintf(k, sizeof k, "%s.schema.registry.url", p);
+    if (!get_or(m, k, NULL)) {
+        snprintf(err, errlen, "%s=io.confluent.connect.avro.AvroConverter needs %s (the schema registry's URL, e.g. http://localhost:8081; several comma-separated for failover)",
+                 p, k);
+        return -1;
+    }
+    v->urls = dup_get(m, k, NULL);
+    static const char *sources[] = { "URL", "USER_INFO", "SASL_INHERIT", NULL };
+    int src;
+    snprintf(k, sizeof k, "%s.basic.auth.credentials.source", p);
+    if (parse_enum(m, k, "URL", sources, &src, err, errlen) < 0)
+        return -1;
+    if (src == 2) {
+        snprintf(err, errlen, "%s=SASL_INHERIT is not supported: walcast has no SASL settings to inherit for the registry; use USER_INFO with %s.basic.auth.user.info",
+                 k, p);
+        return -1;
+    }
+    if (src == 1) {
+        snprintf(k, sizeof k, "%s.basic.auth.user.info", p);
+        snprintf(k2, sizeof k2, "%s.schema.registry.basic.auth.user.info", p);
+        const char *ui = get_or(m, k, get_or(m, k2, NULL));
+        if (!ui || !strchr(ui, ':')) {
+            /* never print the value: it is a secret */
+            snprintf(err, errlen, "%s.basic.auth.credentials.source=USER_INFO needs %s in the form user:password", p, k);
+            return -1;
+        }
+        v->user_info = xstrdup(ui);
+    }
+    snprintf(k, sizeof k, "%s.schema.registry.ssl.truststore.location", p);
+    snprintf(k2, sizeof k2, "%s.schema.registry.ssl.truststore.type", p);
+    if (get_or(m, k, NULL)) {
+        const char *t = get_or(m, k2, "PEM");
+        if (strcasecmp(t, "PEM") != 0) {
+            snprintf(err, errlen, "%s=%s is not supported: give a PEM file of CA certificates in %s and set %s=PEM (convert with: keytool -exportcert -rfc)",
+                     k2, t, k, k2);
+            return -1;
+        }
+        v->ca_file = dup_get(m, k, NULL);
+    }
+    snprintf(k, sizeof k, "%s.schema.registry.ssl.keystore.location", p);
+    snprintf(k2, sizeof k2, "%s.schema.registry.ssl.keystore.type", p);
+    if (get_or(m, k, NULL)) {
+        const char *t = get_or(m, k2, "PKCS12");
+        if (strcasecmp(t, "PKCS12") != 0 && strcasecmp(t, "PEM") != 0) {
+            snprintf(err, errlen, "%s=%s is not supported; allowed: PKCS12, PEM (convert a JKS keystore with keytool -importkeystore -deststoretype PKCS12)",
+                     k2, t);
+            return -1;
+        }
+        v->cert_file = dup_get(m, k, NULL);
+        v->cert_type = xstrdup(strcasecmp(t, "PEM") == 0 ? "PEM" : "P12");
+    }
+    snprintf(k, sizeof k, "%s.schema.registry.ssl.key.location", p);
+    v->key_file = get_or(m, k, NULL) ? dup_get(m, k, NULL) : NULL;
+    snprintf(k, sizeof k, "%s.schema.registry.ssl.key.password", p);
+    snprintf(k2, sizeof k2, "%s.schema.registry.ssl.keystore.password", p);
+    const char *kp = get_or(m, k, get_or(m, k2, NULL));
+    v->key_password = kp ? xstrdup(kp) : NULL;
+    snprintf(k, sizeof k, "%s.schema.registry.ssl.endpoint.identification.algorithm", p);
+    const char *alg = cfg_get(m, k);
+    v->verify_host = !(alg && *alg == '\0');
+    if (alg && *alg && strcasecmp(alg, "https") != 0) {
+        snprintf(err, errlen, "invalid value '%s' for %s; allowed: https, or empty to skip host name verification", alg, k);
+        return -1;
+    }
+    snprintf(k, sizeof k, "%s.auto.register.schemas", p);
+    if (parse_bool(m, k, true, &v->auto_register, err, errlen) < 0)
+        return -1;
+    snprintf(k, sizeof k, "%s.use.latest.version", p);
+    if (parse_bool(m, k, false, &v->use_latest, err, errlen) < 0)
+        return -1;
+    snprintf(k, sizeof k, "%s.connect.meta.data", p);
+    if (parse_bool(m, k, true, meta, err, errlen) < 0)
+        return -1;
+    snprintf(k, sizeof k, "%s.%s.subject.name.strategy", p, strcmp(p, "key.converter") == 0 ? "key" : "value");
+    const char *st = get_or(m, k, "io.confluent.kafka.serializers.subject.TopicNameStrategy");
+    if (strcmp(st, "io.confluent.kafka.serializers.subject.TopicNameStrategy") == 0)
+        *subj = EVT_SUBJ_TOPIC;
+    else if (strcmp(st, "io.confluent.kafka.serializers.subject.RecordNameStrategy") == 0)
+        *subj = EVT_SUBJ_RECORD;
+    else if (strcmp(st, "io.confluent.kafka.serializers.subject.TopicRecordNameStrategy") == 0)
+        *subj = EVT_SUBJ_TOPIC_RECORD;
+    else {
+        snprintf(err, errlen, "invalid value '%s' for %s; allowed: io.confluent.kafka.serializers.subject.TopicNameStrategy, RecordNameStrategy, TopicRecordNameStrategy (same package)",
+                 st, k);
+        return -1;
+    }
+    return 0;
+}
+
 void cfg_connector_free(conn_config_t *c)
 {
+    conv_free(&c->key_conv);
+    conv_free(&c->value_conv);
     free(c->name); free(c->host); free(c->port); free(c->user); free(c->password); free(c->dbname);
     free(c->topic_prefix); free(c->topic_delimiter); free(c->slot_name); free(c->publication_name);
     free(c->snapshot_mode); free(c->heartbeat_action_query); free(c->placeholder); free(c->spill_dir);
@@ -499,18 +618,16 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
         goto fail;
 
     /* converters */
-    static const char *convs[] = { "org.apache.kafka.connect.json.JsonConverter", NULL };
-    const char *ck[2] = { "key.converter", "value.converter" };
-    for (int i = 0; i < 2; i++) {
-        const char *v = cfg_get(m, ck[i]);
-        if (v && strcmp(v, convs[0]) != 0) {
-            if (strcmp(v, "io.confluent.connect.avro.AvroConverter") == 0)
-                snprintf(err, errlen, "%s=%s is not supported yet; use org.apache.kafka.connect.json.JsonConverter", ck[i], v);
-            else
-                snprintf(err, errlen, "invalid value '%s' for %s; allowed values: org.apache.kafka.connect.json.JsonConverter", v, ck[i]);
-            goto fail;
-        }
-    }
+    if (parse_converter(m, "key.converter", &c->key_conv, &c->evt.key_conv, &c->evt.key_meta, &c->evt.key_subject,
+                        err, errlen) < 0 ||
+        parse_converter(m, "value.converter", &c->value_conv, &c->evt.value_conv, &c->evt.value_meta,
+                        &c->evt.value_subject, err, errlen) < 0)
+        goto fail;
+    static const char *adjmodes[] = { "none", "avro", "avro_unicode", NULL };
+    if (parse_enum(m, "schema.name.adjustment.mode", "none", adjmodes, &e, err, errlen) < 0) goto fail;
+    c->evt.schema_names = (avro_adjust_t)e;
+    if (parse_enum(m, "field.name.adjustment.mode", "none", adjmodes, &e, err, errlen) < 0) goto fail;
+    c->evt.field_names = (avro_adjust_t)e;
     if (parse_bool(m, "key.converter.schemas.enable", true, &c->evt.key_schemas, err, errlen) < 0 ||
         parse_bool(m, "value.converter.schemas.enable", true, &c->evt.value_schemas, err, errlen) < 0 ||
         parse_bool(m, "tombstones.on.delete", true, &c->evt.tombstones, err, errlen) < 0 ||

@@ -30,6 +30,19 @@ int cfg_parse_json(const char *text, cfg_map_t *m, char *err, size_t errlen);
 /* True for keys whose values are secrets (passwords, SASL, registry credentials). */
 bool cfg_is_secret(const char *key);
 
+/* key.converter / value.converter and, for Avro, its schema registry client settings. */
+typedef struct cfg_conv {
+    bool avro;
+    char *urls;                   /* schema.registry.url */
+    char *user_info;              /* basic.auth.user.info (credentials source USER_INFO) */
+    char *ca_file;                /* schema.registry.ssl.truststore.location (PEM) */
+    char *cert_file, *cert_type;  /* schema.registry.ssl.keystore.location/.type (PKCS12 or PEM) */
+    char *key_file;               /* schema.registry.ssl.key.location (PEM key, walcast's addition) */
+    char *key_password;           /* ssl.key.password, else ssl.keystore.password */
+    bool verify_host;             /* ssl.endpoint.identification.algorithm=https */
+    bool auto_register, use_latest;
+} cfg_conv_t;
+
 typedef enum { PUB_ALL_TABLES, PUB_FILTERED, PUB_DISABLED, PUB_NO_TABLES } cfg_pubmode_t;
 
 typedef struct conn_config {
@@ -54,6 +67,7 @@ typedef struct conn_config {
     bool streaming;               /* walcast.streaming: pgoutput protocol 2 streaming of large transactions */
     int memory_limit_mb;          /* walcast.memory.limit.mb: in-progress streamed transactions kept in memory */
     char *spill_dir;              /* walcast.spill.dir */
+    cfg_conv_t key_conv, value_conv;
     evt_config_t evt;             /* strings point into this struct's fields */
     flt_filters_t filters;
     char *placeholder;

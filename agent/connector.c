@@ -19,6 +19,7 @@
 #include "agent/spill.h"
 #include "decoder/event.h"
 #include "decoder/pgoutput.h"
+#include "schemas/registry.h"
 
 /* Records kept in memory while a Kafka commit runs; beyond this the read loop waits for it. */
 #define DEFER_MAX_BYTES (32u << 20)
@@ -37,6 +38,7 @@ typedef struct conn_state {
     arena_t *msg_arena;
     pgo_state_t pgo;
     spl_store_t *spill;           /* walcast.streaming: in-progress transactions */
+    sr_client_t *sr_key, *sr_value; /* Avro converters' schema registries */
     uint32_t stream_xid;          /* inside a Stream Start/Stop block: its top-level xid */
     bool replay_began;            /* replaying a streamed transaction: BEGIN handled */
     uint64_t replayed;
@@ -103,6 +105,46 @@ static void on_wait(void *ctx)
     conn_state_t *s = ctx;
     if (now_us() >= s->next_status_us && s->repl.stream)
         send_status(s, false);
+}
+
+/* Between schema registry retries: keep the replication connection and Kafka's callbacks alive. */
+static bool on_registry_wait(void *ctx, int ms, const char *why)
+{
+    conn_state_t *s = ctx;
+    log_warn("schema registry unavailable; retrying (nothing is lost: events wait for their schema id)",
+             "connector=%s reason=\"%s\" retry_in_ms=%d", s->cfg->name, log_esc(why), ms);
+    for (int waited = 0; waited < ms; waited += 50) {
+        if (*s->stop)
+            return false;
+        pub_poll(s->pub, 50);
+        on_wait(s);
+    }
+    return !*s->stop;
+}
+
+/* evt_schema_id_fn: the schema's id from the key or value converter's registry. */
+static int on_schema_id(void *ctx, bool key, const char *subject, const char *schema, size_t len, int32_t *id,
+                        char *err, size_t errlen)
+{
+    conn_state_t *s = ctx;
+    sr_client_t *c = key ? s->sr_key : s->sr_value;
+    uint64_t before = sr_requests(c);
+    int rc = sr_schema_id(c, subject, schema, len, id, err, errlen);
+    if (rc == SR_OK) {
+        if (sr_requests(c) != before)
+            log_info("schema registered", "connector=%s subject=%s id=%d", s->cfg->name, subject, *id);
+        return 0;
+    }
+    return rc == SR_FATAL ? -2 : -1;
+}
+
+static sr_client_t *registry_new(conn_state_t *s, const cfg_conv_t *v, char *err, size_t errlen)
+{
+    sr_config_t sc = { .urls = v->urls, .user_info = v->user_info, .ca_file = v->ca_file,
+                       .cert_file = v->cert_file, .cert_type = v->cert_type, .key_file = v->key_file,
+                       .key_password = v->key_password, .verify_host = v->verify_host,
+                       .auto_register = v->auto_register, .use_latest = v->use_latest };
+    return sr_new(&sc, on_registry_wait, s, err, errlen);
 }
 
 /* Opens a Kafka transaction if none is open (after a running commit, if there is one). */
@@ -682,7 +724,7 @@ out:
         evt_tx_reset(s->evt);
         s->pending = s->stored;
         s->delivery_failed = false;
-        if (s->status == PUB_FATAL)
+        if (s->status == PUB_FATAL || evt_error_fatal(s->evt))
             rc = -2;
         s->status = PUB_OK;
     }
@@ -763,6 +805,16 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         }
     }
     evt_config_t ec = cfg->evt;
+    if (cfg->key_conv.avro && !(s.sr_key = registry_new(&s, &cfg->key_conv, err, sizeof err))) {
+        log_msg(LOG_FATAL, "invalid key.converter schema registry settings", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+        goto out;
+    }
+    if (cfg->value_conv.avro && !(s.sr_value = registry_new(&s, &cfg->value_conv, err, sizeof err))) {
+        log_msg(LOG_FATAL, "invalid value.converter schema registry settings", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+        goto out;
+    }
+    ec.schema_id = on_schema_id;
+    ec.schema_id_ctx = &s;
     s.evt = evt_new(&ec, on_emit, &s);
     if (strcmp(cfg->snapshot_mode, "no_data") != 0 && strcmp(cfg->snapshot_mode, "never") != 0)
         log_warn("snapshots are not implemented yet; streaming changes only (as snapshot.mode=no_data)",
@@ -791,6 +843,8 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     if (cfg->slot_drop_on_stop)
         drop_slot(cfg);
 out:
+    sr_free(s.sr_key);
+    sr_free(s.sr_value);
     spl_free(s.spill);
     rel_cache_free(s.rels);
     evt_free(s.evt);

@@ -9,6 +9,15 @@
 
 #include "schemas/json.h"
 
+/* One schema as one converter writes it: JSON converter schema text, or Avro schema text and its
+ * registry id (looked up at the first record that needs it, so once per table version). */
+typedef struct evt_codec {
+    const cs_schema_t *schema;
+    bool key;
+    buf_t text;
+    int32_t id;                   /* -1: not known yet */
+} evt_codec_t;
+
 typedef struct evt_colmap {
     int col;            /* index in rel_table cols */
     int mask;           /* column.mask.with.N.chars, -1 none */
@@ -24,8 +33,7 @@ typedef struct evt_table {
     cs_schema_t *key_schema;      /* NULL: null key */
     cs_schema_t *value_schema;
     cs_schema_t *env_schema;
-    buf_t key_schema_json;
-    buf_t env_schema_json;
+    evt_codec_t kc, vc;
     evt_colmap_t *fields;         /* one per value field */
     size_t nfields;
     int *key_fields;              /* value-field index of each key field */
@@ -45,15 +53,14 @@ struct evt_ctx {
     arena_t *arena;               /* long-lived: fixed schemas */
     cs_schema_t *source_schema;
     cs_schema_t *block_schema;
-    cs_schema_t *msg_key_schema, *msg_value_schema, *msg_block_schema;
-    buf_t msg_key_json, msg_value_json;
+    cs_schema_t *msg_block_schema;
+    evt_codec_t msg_kc, msg_vc;
     char *msg_topic;
-    cs_schema_t *hb_key_schema, *hb_value_schema;
-    buf_t hb_key_json, hb_value_json;
+    evt_codec_t hb_kc, hb_vc;
     char *hb_topic;
-    cs_schema_t *tx_key_schema, *tx_value_schema;
-    buf_t tx_key_json, tx_value_json;
+    evt_codec_t tx_kc, tx_vc;
     char *tx_topic;
+    bool fatal;                   /* the last error is permanent */
     /* the open source transaction (provide.transaction.metadata) */
     bool tx_open;
     uint32_t tx_xid;
@@ -77,6 +84,70 @@ static cs_schema_t *struct_schema(arena_t *a, const char *name, int version, boo
     s->version = version;
     return s;
 }
+
+/* Prepares a codec for schema s: the schema text its converter needs. */
+static int codec_init(evt_ctx_t *e, evt_codec_t *c, const cs_schema_t *s, bool key, char *err, size_t errlen)
+{
+    c->schema = s;
+    c->key = key;
+    c->id = -1;
+    buf_init(&c->text);
+    if ((key ? e->cfg.key_conv : e->cfg.value_conv) == EVT_CONV_JSON) {
+        json_enc_schema(&c->text, s);
+        return 0;
+    }
+    if (avro_enc_schema(&c->text, s, key ? e->cfg.key_meta : e->cfg.value_meta, err, errlen) < 0) {
+        e->fatal = true;
+        return -1;
+    }
+    return 0;
+}
+
+static void codec_free(evt_codec_t *c) { buf_free(&c->text); }
+
+/* Appends v encoded by c's converter to out; Avro asks for the registry id first if not known. */
+static int codec_encode(evt_ctx_t *e, evt_codec_t *c, const char *topic, const cv_value_t *v, buf_t *out,
+                        char *err, size_t errlen)
+{
+    if ((c->key ? e->cfg.key_conv : e->cfg.value_conv) == EVT_CONV_JSON) {
+        bool schemas = c->key ? e->cfg.key_schemas : e->cfg.value_schemas;
+        json_enc_envelope(out, schemas ? c->text.data : NULL, c->text.len, c->schema, v);
+        return 0;
+    }
+    if (c->id < 0) {
+        if (!e->cfg.schema_id) {
+            snprintf(err, errlen, "the Avro converter has no schema registry client");
+            e->fatal = true;
+            return -1;
+        }
+        char subject[1024];
+        const char *suffix = c->key ? "key" : "value";
+        const char *rec = c->schema->name ? c->schema->name : "io.confluent.connect.avro.ConnectDefault";
+        switch (c->key ? e->cfg.key_subject : e->cfg.value_subject) {
+        case EVT_SUBJ_RECORD: snprintf(subject, sizeof subject, "%s", rec); break;
+        case EVT_SUBJ_TOPIC_RECORD: snprintf(subject, sizeof subject, "%s-%s", topic, rec); break;
+        default: snprintf(subject, sizeof subject, "%s-%s", topic, suffix); break;
+        }
+        int32_t id;
+        int rc = e->cfg.schema_id(e->cfg.schema_id_ctx, c->key, subject, c->text.data, c->text.len, &id, err, errlen);
+        if (rc < 0) {
+            if (rc == -2)
+                e->fatal = true;
+            return -1;
+        }
+        c->id = id;
+    }
+    avro_enc_header(out, c->id);
+    if (avro_enc_value(out, c->schema, v, err, errlen) < 0) {
+        char tmp[512];
+        snprintf(tmp, sizeof tmp, "%s", err);
+        snprintf(err, errlen, "cannot write an Avro %s for topic %s: %s", c->key ? "key" : "value", topic, tmp);
+        return -1;
+    }
+    return 0;
+}
+
+bool evt_error_fatal(const evt_ctx_t *e) { return e->fatal; }
 
 static void build_fixed_schemas(evt_ctx_t *e)
 {
@@ -115,7 +186,6 @@ static void build_fixed_schemas(evt_ctx_t *e)
 
     cs_schema_t *mk = struct_schema(a, "io.debezium.connector.postgresql.MessageKey", 1, false);
     cs_field_add(a, mk, "prefix", prim(a, CT_STRING, true));
-    e->msg_key_schema = mk;
     cs_schema_t *mb = struct_schema(a, "io.debezium.connector.postgresql.Message", 1, false);
     cs_field_add(a, mb, "prefix", prim(a, CT_STRING, true));
     cs_field_add(a, mb, "content", prim(a, e->cfg.types.binary == PGT_BINARY_BYTES ? CT_BYTES : CT_STRING, true));
@@ -126,11 +196,9 @@ static void build_fixed_schemas(evt_ctx_t *e)
     cs_field_add(a, mv, "source", e->source_schema);
     cs_field_add(a, mv, "transaction", e->block_schema);
     cs_field_add(a, mv, "message", mb);
-    e->msg_value_schema = mv;
-    buf_init(&e->msg_key_json);
-    buf_init(&e->msg_value_json);
-    json_enc_schema(&e->msg_key_json, mk);
-    json_enc_schema(&e->msg_value_json, mv);
+    char err[256];
+    codec_init(e, &e->msg_kc, mk, true, err, sizeof err);
+    codec_init(e, &e->msg_vc, mv, false, err, sizeof err);
     size_t tl = strlen(e->cfg.prefix) + 16;
     e->msg_topic = arena_alloc(a, tl);
     snprintf(e->msg_topic, tl, "%s.message", e->cfg.prefix);
@@ -139,12 +207,8 @@ static void build_fixed_schemas(evt_ctx_t *e)
     cs_field_add(a, hk, "serverName", prim(a, CT_STRING, false));
     cs_schema_t *hv = struct_schema(a, "io.debezium.connector.common.Heartbeat", 0, false);
     cs_field_add(a, hv, "ts_ms", prim(a, CT_INT64, false));
-    e->hb_key_schema = hk;
-    e->hb_value_schema = hv;
-    buf_init(&e->hb_key_json);
-    buf_init(&e->hb_value_json);
-    json_enc_schema(&e->hb_key_json, hk);
-    json_enc_schema(&e->hb_value_json, hv);
+    codec_init(e, &e->hb_kc, hk, true, err, sizeof err);
+    codec_init(e, &e->hb_vc, hv, false, err, sizeof err);
     tl = strlen(e->cfg.prefix) + 32;
     e->hb_topic = arena_alloc(a, tl);
     snprintf(e->hb_topic, tl, "__debezium-heartbeat.%s", e->cfg.prefix);
@@ -162,12 +226,8 @@ static void build_fixed_schemas(evt_ctx_t *e)
     cs_field_add(a, tv, "event_count", prim(a, CT_INT64, true));
     cs_field_add(a, tv, "data_collections", tarr);
     cs_field_add(a, tv, "ts_ms", prim(a, CT_INT64, false));
-    e->tx_key_schema = tk;
-    e->tx_value_schema = tv;
-    buf_init(&e->tx_key_json);
-    buf_init(&e->tx_value_json);
-    json_enc_schema(&e->tx_key_json, tk);
-    json_enc_schema(&e->tx_value_json, tv);
+    codec_init(e, &e->tx_kc, tk, true, err, sizeof err);
+    codec_init(e, &e->tx_vc, tv, false, err, sizeof err);
     tl = strlen(e->cfg.prefix) + 16;
     e->tx_topic = arena_alloc(a, tl);
     snprintf(e->tx_topic, tl, "%s.transaction", e->cfg.prefix);
@@ -204,12 +264,12 @@ void evt_free(evt_ctx_t *e)
     buf_free(&e->vb);
     buf_free(&e->hb);
     buf_free(&e->hb2);
-    buf_free(&e->msg_key_json);
-    buf_free(&e->msg_value_json);
-    buf_free(&e->hb_key_json);
-    buf_free(&e->hb_value_json);
-    buf_free(&e->tx_key_json);
-    buf_free(&e->tx_value_json);
+    codec_free(&e->msg_kc);
+    codec_free(&e->msg_vc);
+    codec_free(&e->hb_kc);
+    codec_free(&e->hb_vc);
+    codec_free(&e->tx_kc);
+    codec_free(&e->tx_vc);
     evt_tx_reset(e);
     free(e->tx_counts);
     arena_free(e->arena);
@@ -223,8 +283,8 @@ void evt_table_free(void *user)
     evt_table_t *et = user;
     if (!et)
         return;
-    buf_free(&et->key_schema_json);
-    buf_free(&et->env_schema_json);
+    codec_free(&et->kc);
+    codec_free(&et->vc);
     arena_free(et->arena);
 }
 
@@ -265,13 +325,23 @@ static bool is_plain_string_type(const rel_column_t *col)
            !strcmp(n, "name");
 }
 
+/* Prefixes err with the table's name. */
+static int table_error(const rel_table_t *t, char *err, size_t errlen)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", err);
+    snprintf(err, errlen, "table \"%s\".\"%s\": %s", t->nspname, t->relname, tmp);
+    return -1;
+}
+
 int evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen)
 {
+    e->fatal = false;
     evt_table_t *et = arena_zalloc(t->arena, sizeof *et);
     /* et itself lives in the table arena; its own arena holds schemas */
     et->arena = arena_new(16 * 1024);
-    buf_init(&et->key_schema_json);
-    buf_init(&et->env_schema_json);
+    buf_init(&et->kc.text);
+    buf_init(&et->vc.text);
     t->user = et;
     const flt_filters_t *f = e->cfg.filters;
     et->captured = !f || flt_table_included(f, t->nspname, t->relname);
@@ -288,7 +358,7 @@ int evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen)
 
     cs_schema_t *vs = cs_new(a, CT_STRUCT, true);
     snprintf(name, sizeof name, "%s.Value", topic);
-    vs->name = arena_strdup(a, name);
+    vs->name = avro_adjust_name(a, arena_strdup(a, name), e->cfg.schema_names, false);
     et->fields = arena_alloc(a, (t->ncols ? t->ncols : 1) * sizeof *et->fields);
     for (size_t i = 0; i < t->ncols; i++) {
         rel_column_t *col = &t->cols[i];
@@ -318,7 +388,7 @@ int evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen)
         }
         if (col->comment && *col->comment)
             fs->doc = arena_strdup(a, col->comment);
-        cs_field_add(a, vs, col->name, fs);
+        cs_field_add(a, vs, avro_adjust_name(a, col->name, e->cfg.field_names, true), fs);
         et->nfields++;
     }
     et->value_schema = vs;
@@ -345,7 +415,7 @@ int evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen)
     if (nk) {
         cs_schema_t *ks = cs_new(a, CT_STRUCT, false);
         snprintf(name, sizeof name, "%s.Key", topic);
-        ks->name = arena_strdup(a, name);
+        ks->name = avro_adjust_name(a, arena_strdup(a, name), e->cfg.schema_names, false);
         for (size_t k = 0; k < nk; k++) {
             int vf = -1;
             for (size_t j = 0; j < et->nfields; j++)
@@ -360,12 +430,13 @@ int evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen)
             cs_field_add(a, ks, vs->fields[vf].name, vs->fields[vf].schema);
         }
         et->key_schema = ks;
-        json_enc_schema(&et->key_schema_json, ks);
+        if (codec_init(e, &et->kc, ks, true, err, errlen) < 0)
+            return table_error(t, err, errlen);
     }
 
     cs_schema_t *env = cs_new(a, CT_STRUCT, false);
     snprintf(name, sizeof name, "%s.Envelope", topic);
-    env->name = arena_strdup(a, name);
+    env->name = avro_adjust_name(a, arena_strdup(a, name), e->cfg.schema_names, false);
     env->version = 2;
     cs_field_add(a, env, "before", vs);
     cs_field_add(a, env, "after", vs);
@@ -376,7 +447,8 @@ int evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen)
     cs_field_add(a, env, "ts_us", prim(a, CT_INT64, true));
     cs_field_add(a, env, "ts_ns", prim(a, CT_INT64, true));
     et->env_schema = env;
-    json_enc_schema(&et->env_schema_json, env);
+    if (codec_init(e, &et->vc, env, false, err, errlen) < 0)
+        return table_error(t, err, errlen);
     return 0;
 }
 
@@ -526,14 +598,14 @@ static int emit_event(evt_ctx_t *e, evt_table_t *et, const cv_value_t *key, cons
     buf_reset(&e->kb);
     buf_reset(&e->vb);
     if (et->key_schema && key) {
-        json_enc_envelope(&e->kb, e->cfg.key_schemas ? et->key_schema_json.data : NULL, et->key_schema_json.len,
-                          et->key_schema, key);
+        if (codec_encode(e, &et->kc, et->topic, key, &e->kb, err, errlen) < 0)
+            return -1;
         r.key = e->kb.data;
         r.keylen = e->kb.len;
     }
     if (env) {
-        json_enc_envelope(&e->vb, e->cfg.value_schemas ? et->env_schema_json.data : NULL, et->env_schema_json.len,
-                          et->env_schema, env);
+        if (codec_encode(e, &et->vc, et->topic, env, &e->vb, err, errlen) < 0)
+            return -1;
         r.value = e->vb.data;
         r.valuelen = e->vb.len;
     }
@@ -724,9 +796,8 @@ int evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t,
 }
 
 /* Encodes and emits a record of one of the connector-wide topics (messages, heartbeats). */
-static int emit_fixed(evt_ctx_t *e, const char *topic, const buf_t *kjson, const cs_schema_t *ks,
-                      const cv_value_t *key, const buf_t *vjson, const cs_schema_t *vs, const cv_value_t *val,
-                      char op, bool headers, char *err, size_t errlen)
+static int emit_fixed(evt_ctx_t *e, const char *topic, evt_codec_t *kc, const cv_value_t *key, evt_codec_t *vc,
+                      const cv_value_t *val, char op, bool headers, char *err, size_t errlen)
 {
     evt_record_t r;
     memset(&r, 0, sizeof r);
@@ -734,8 +805,9 @@ static int emit_fixed(evt_ctx_t *e, const char *topic, const buf_t *kjson, const
     r.op = op;
     buf_reset(&e->kb);
     buf_reset(&e->vb);
-    json_enc_envelope(&e->kb, e->cfg.key_schemas ? kjson->data : NULL, kjson->len, ks, key);
-    json_enc_envelope(&e->vb, e->cfg.value_schemas ? vjson->data : NULL, vjson->len, vs, val);
+    if (codec_encode(e, kc, topic, key, &e->kb, err, errlen) < 0 ||
+        codec_encode(e, vc, topic, val, &e->vb, err, errlen) < 0)
+        return -1;
     r.key = e->kb.data;
     r.keylen = e->kb.len;
     r.value = e->vb.data;
@@ -774,8 +846,7 @@ static int tx_record(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, bool end, c
         val.u.list.v[3] = arr;
     }
     val.u.list.v[4] = cv_int((pos->commit_time_us ? pos->commit_time_us : pos->now_us) / 1000);
-    return emit_fixed(e, e->tx_topic, &e->tx_key_json, e->tx_key_schema, &key, &e->tx_value_json, e->tx_value_schema,
-                      &val, 0, false, err, errlen);
+    return emit_fixed(e, e->tx_topic, &e->tx_kc, &key, &e->tx_vc, &val, 0, false, err, errlen);
 }
 
 int evt_tx_begin(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t errlen)
@@ -828,8 +899,7 @@ int evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t 
     val.u.list.v[3] = cv_null();
     val.u.list.v[4] = blk;
     e->stats.messages++;
-    return emit_fixed(e, e->msg_topic, &e->msg_key_json, e->msg_key_schema, &key, &e->msg_value_json,
-                      e->msg_value_schema, &val, 'm', true, err, errlen);
+    return emit_fixed(e, e->msg_topic, &e->msg_kc, &key, &e->msg_vc, &val, 'm', true, err, errlen);
 }
 
 int evt_heartbeat(evt_ctx_t *e, arena_t *a, int64_t now_us, char *err, size_t errlen)
@@ -838,6 +908,5 @@ int evt_heartbeat(evt_ctx_t *e, arena_t *a, int64_t now_us, char *err, size_t er
     key.u.list.v[0] = cv_str(e->cfg.prefix, strlen(e->cfg.prefix));
     cv_value_t val = cv_list(a, 1);
     val.u.list.v[0] = cv_int(now_us / 1000);
-    return emit_fixed(e, e->hb_topic, &e->hb_key_json, e->hb_key_schema, &key, &e->hb_value_json, e->hb_value_schema,
-                      &val, 0, false, err, errlen);
+    return emit_fixed(e, e->hb_topic, &e->hb_kc, &key, &e->hb_vc, &val, 0, false, err, errlen);
 }

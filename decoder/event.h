@@ -10,9 +10,20 @@
 #include "decoder/pgoutput.h"
 #include "decoder/pgtypes.h"
 #include "decoder/relcache.h"
+#include "schemas/avro.h"
 #include "schemas/connect.h"
 
 enum { EVT_OP_C = 1, EVT_OP_U = 2, EVT_OP_D = 4, EVT_OP_T = 8 };
+
+typedef enum { EVT_CONV_JSON, EVT_CONV_AVRO } evt_conv_t;
+/* key/value.subject.name.strategy */
+typedef enum { EVT_SUBJ_TOPIC, EVT_SUBJ_RECORD, EVT_SUBJ_TOPIC_RECORD } evt_subject_t;
+
+/* Avro converter: the registry id of an Avro schema text under a subject (key: the key converter's
+ * registry). May block while the registry is unreachable. Returns 0, -1 (stopping; retry later) or
+ * -2 (the registry refused: the connector cannot go on). */
+typedef int (*evt_schema_id_fn)(void *ctx, bool key, const char *subject, const char *schema, size_t len,
+                                int32_t *id, char *err, size_t errlen);
 
 typedef struct evt_config {
     const char *connector_name;   /* "name" */
@@ -29,6 +40,13 @@ typedef struct evt_config {
     bool tx_metadata;             /* provide.transaction.metadata */
     pgt_opts_t types;
     const flt_filters_t *filters;
+    evt_conv_t key_conv, value_conv;          /* key.converter / value.converter */
+    bool key_meta, value_meta;                /* *.connect.meta.data (Avro) */
+    evt_subject_t key_subject, value_subject; /* *.subject.name.strategy (Avro) */
+    avro_adjust_t schema_names;               /* schema.name.adjustment.mode */
+    avro_adjust_t field_names;                /* field.name.adjustment.mode */
+    evt_schema_id_fn schema_id;               /* set by the agent when a converter is Avro */
+    void *schema_id_ctx;
 } evt_config_t;
 
 typedef struct evt_header {
@@ -69,6 +87,9 @@ typedef struct evt_ctx evt_ctx_t;
 evt_ctx_t *evt_new(const evt_config_t *cfg, evt_emit_fn emit, void *emit_ctx);
 void evt_free(evt_ctx_t *e);
 const evt_stats_t *evt_stats(const evt_ctx_t *e);
+/* True when the last error will not go away by retrying (a registry refusal, names Avro cannot
+ * take): the connector must stop as failed instead of reconnecting. */
+bool evt_error_fatal(const evt_ctx_t *e);
 /* Frees a table's event state; give it to rel_cache_new. */
 void evt_table_free(void *user);
 /* Builds topic and schemas for a freshly installed table version. Tables excluded by the filters

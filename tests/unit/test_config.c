@@ -113,7 +113,9 @@ static void test_errors_name_key_value_allowed(void **s)
     assert_int_equal(parse_with("message.key.columns=public.t\n", &c, err, sizeof err), -1);
     assert_non_null(strstr(err, "schema.table:col1,col2"));
     assert_int_equal(parse_with("value.converter=io.confluent.connect.avro.AvroConverter\n", &c, err, sizeof err), -1);
-    assert_non_null(strstr(err, "not supported yet"));
+    assert_non_null(strstr(err, "value.converter.schema.registry.url"));
+    assert_int_equal(parse_with("key.converter=io.apicurio.X\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "'io.apicurio.X' for key.converter"));
     /* stacked quantifiers and huge repeat counts make glibc's regcomp allocate without bound (fuzzer) */
     assert_int_equal(parse_with("table.include.list=public.a++++++++++++++++++++++++++++++++++++++++\n", &c, err, sizeof err), -1);
     assert_non_null(strstr(err, "table.include.list: invalid regular expression"));
@@ -154,6 +156,66 @@ static void test_filters_and_rules(void **s)
     cfg_connector_free(&c);
 }
 
+static void test_converters(void **s)
+{
+    (void)s;
+    conn_config_t c;
+    char err[1024];
+    const char *avro = "key.converter=io.confluent.connect.avro.AvroConverter\n"
+                       "key.converter.schema.registry.url=http://a:1,http://b:2\n"
+                       "value.converter=io.confluent.connect.avro.AvroConverter\n"
+                       "value.converter.schema.registry.url=https://r:8081\n"
+                       "value.converter.basic.auth.credentials.source=USER_INFO\n"
+                       "value.converter.basic.auth.user.info=fred:s3cr3t\n"
+                       "value.converter.schema.registry.ssl.truststore.location=/ca.pem\n"
+                       "value.converter.schema.registry.ssl.truststore.type=PEM\n"
+                       "value.converter.schema.registry.ssl.endpoint.identification.algorithm=\n"
+                       "value.converter.auto.register.schemas=false\n"
+                       "value.converter.use.latest.version=true\n"
+                       "value.converter.connect.meta.data=false\n"
+                       "value.converter.value.subject.name.strategy=io.confluent.kafka.serializers.subject.RecordNameStrategy\n"
+                       "schema.name.adjustment.mode=avro\nfield.name.adjustment.mode=avro_unicode\n";
+    assert_int_equal(parse_with(avro, &c, err, sizeof err), 0);
+    assert_true(c.key_conv.avro);
+    assert_int_equal(c.evt.key_conv, EVT_CONV_AVRO);
+    assert_string_equal(c.key_conv.urls, "http://a:1,http://b:2");
+    assert_true(c.key_conv.auto_register);
+    assert_false(c.key_conv.use_latest);
+    assert_true(c.evt.key_meta);
+    assert_int_equal(c.evt.key_subject, EVT_SUBJ_TOPIC);
+    assert_string_equal(c.value_conv.user_info, "fred:s3cr3t");
+    assert_string_equal(c.value_conv.ca_file, "/ca.pem");
+    assert_false(c.value_conv.verify_host);
+    assert_false(c.value_conv.auto_register);
+    assert_true(c.value_conv.use_latest);
+    assert_false(c.evt.value_meta);
+    assert_int_equal(c.evt.value_subject, EVT_SUBJ_RECORD);
+    assert_int_equal(c.evt.schema_names, AVRO_ADJUST_AVRO);
+    assert_int_equal(c.evt.field_names, AVRO_ADJUST_UNICODE);
+    cfg_connector_free(&c);
+    /* JSON keys, Avro values: independent */
+    assert_int_equal(parse_with("value.converter=io.confluent.connect.avro.AvroConverter\nvalue.converter.schema.registry.url=http://r\n",
+                                &c, err, sizeof err), 0);
+    assert_int_equal(c.evt.key_conv, EVT_CONV_JSON);
+    assert_int_equal(c.evt.value_conv, EVT_CONV_AVRO);
+    cfg_connector_free(&c);
+    /* errors name the key and what to do; a secret never appears in one */
+    assert_int_equal(parse_with("value.converter=io.confluent.connect.avro.AvroConverter\nvalue.converter.schema.registry.url=http://r\n"
+                                "value.converter.basic.auth.credentials.source=USER_INFO\nvalue.converter.basic.auth.user.info=nocolon-s3cr3t\n",
+                                &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "user:password"));
+    assert_null(strstr(err, "s3cr3t"));
+    assert_int_equal(parse_with("value.converter=io.confluent.connect.avro.AvroConverter\nvalue.converter.schema.registry.url=http://r\n"
+                                "value.converter.schema.registry.ssl.truststore.location=/t.jks\nvalue.converter.schema.registry.ssl.truststore.type=JKS\n",
+                                &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "PEM"));
+    assert_int_equal(parse_with("value.converter=io.confluent.connect.avro.AvroConverter\nvalue.converter.schema.registry.url=http://r\n"
+                                "value.converter.basic.auth.credentials.source=SASL_INHERIT\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "USER_INFO"));
+    assert_int_equal(parse_with("schema.name.adjustment.mode=weird\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "schema.name.adjustment.mode"));
+}
+
 static void test_secret_keys(void **s)
 {
     (void)s;
@@ -171,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_errors_name_key_value_allowed),
         cmocka_unit_test(test_filters_and_rules),
+        cmocka_unit_test(test_converters),
         cmocka_unit_test(test_secret_keys),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

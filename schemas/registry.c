@@ -1,0 +1,484 @@
+/* registry.c: Schema Registry client over libcurl. Answers are parsed with jansson; ids are cached per
+ * (subject, schema text) so each table version costs one request; credentials never reach a message. */
+#include "schemas/registry.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schemas/json.h"
+
+typedef struct sr_entry {
+    char *key;                /* subject NUL schema */
+    size_t keylen;
+    uint64_t hash;
+    int32_t id;
+} sr_entry_t;
+
+struct sr_client {
+    char **urls;
+    char **shown;             /* the same URLs without credentials */
+    size_t nurls;
+    size_t cur;               /* the URL that answered last */
+    sr_config_t cfg;
+    char *user_info, *ca_file, *cert_file, *cert_type, *key_file, *key_password;
+    sr_wait_fn wait;
+    void *wait_ctx;
+    CURL *curl;
+    buf_t body, resp;
+    sr_entry_t *cache;        /* open addressing, power-of-two size */
+    size_t ncache, capcache;
+    uint64_t requests;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+static char *dup_or_null(const char *s) { return s && *s ? strdup(s) : NULL; }
+
+void sr_redact_url(const char *url, char *out, size_t outlen)
+{
+    const char *scheme = strstr(url, "://");
+    const char *host = scheme ? scheme + 3 : url;
+    const char *end = host + strcspn(host, "/?#");
+    const char *at = NULL;
+    for (const char *p = host; p < end; p++)
+        if (*p == '@')
+            at = p;
+    if (!at) {
+        snprintf(out, outlen, "%s", url);
+        return;
+    }
+    snprintf(out, outlen, "%.*s***@%s", (int)(host - url), url, at + 1);
+}
+
+sr_client_t *sr_new(const sr_config_t *cfg, sr_wait_fn wait, void *wait_ctx, char *err, size_t errlen)
+{
+    pthread_once(&curl_once, curl_init_once);
+    if (!cfg->urls || !*cfg->urls) {
+        snprintf(err, errlen, "no schema registry URL: set schema.registry.url (e.g. http://localhost:8081)");
+        return NULL;
+    }
+    sr_client_t *c = calloc(1, sizeof *c);
+    if (!c)
+        abort();
+    c->cfg = *cfg;
+    if (c->cfg.timeout_ms <= 0)
+        c->cfg.timeout_ms = 30000;
+    if (c->cfg.backoff_max_ms <= 0)
+        c->cfg.backoff_max_ms = 10000;
+    c->user_info = dup_or_null(cfg->user_info);
+    c->ca_file = dup_or_null(cfg->ca_file);
+    c->cert_file = dup_or_null(cfg->cert_file);
+    c->cert_type = dup_or_null(cfg->cert_type);
+    c->key_file = dup_or_null(cfg->key_file);
+    c->key_password = dup_or_null(cfg->key_password);
+    c->wait = wait;
+    c->wait_ctx = wait_ctx;
+    buf_init(&c->body);
+    buf_init(&c->resp);
+    char *list = strdup(cfg->urls);
+    char *save = NULL;
+    for (char *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        size_t n = strlen(tok);
+        while (n && tok[n - 1] == '/')
+            tok[--n] = '\0';
+        char shown[512];
+        sr_redact_url(tok, shown, sizeof shown);
+        if (strncmp(tok, "http://", 7) != 0 && strncmp(tok, "https://", 8) != 0) {
+            snprintf(err, errlen, "schema registry URL '%s' must start with http:// or https://", shown);
+            free(list);
+            sr_free(c);
+            return NULL;
+        }
+        c->urls = realloc(c->urls, (c->nurls + 1) * sizeof *c->urls);
+        c->shown = realloc(c->shown, (c->nurls + 1) * sizeof *c->shown);
+        if (!c->urls || !c->shown)
+            abort();
+        c->urls[c->nurls] = strdup(tok);
+        c->shown[c->nurls] = strdup(shown);
+        c->nurls++;
+    }
+    free(list);
+    if (!c->nurls) {
+        snprintf(err, errlen, "schema.registry.url holds no URL");
+        sr_free(c);
+        return NULL;
+    }
+    c->curl = curl_easy_init();
+    if (!c->curl) {
+        snprintf(err, errlen, "cannot initialise libcurl");
+        sr_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void sr_free(sr_client_t *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nurls; i++) {
+        free(c->urls[i]);
+        free(c->shown[i]);
+    }
+    free(c->urls);
+    free(c->shown);
+    free(c->user_info);
+    free(c->ca_file);
+    free(c->cert_file);
+    free(c->cert_type);
+    free(c->key_file);
+    if (c->key_password)
+        memset(c->key_password, 0, strlen(c->key_password));
+    free(c->key_password);
+    for (size_t i = 0; i < c->capcache; i++)
+        free(c->cache[i].key);
+    free(c->cache);
+    if (c->curl)
+        curl_easy_cleanup(c->curl);
+    buf_free(&c->body);
+    buf_free(&c->resp);
+    free(c);
+}
+
+uint64_t sr_requests(const sr_client_t *c) { return c->requests; }
+
+/* ---- cache --------------------------------------------------------------------------------- */
+
+static uint64_t fnv1a(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static sr_entry_t *cache_slot(sr_client_t *c, const char *key, size_t keylen, uint64_t h)
+{
+    if (!c->capcache)
+        return NULL;
+    size_t mask = c->capcache - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        sr_entry_t *e = &c->cache[i];
+        if (!e->key || (e->hash == h && e->keylen == keylen && memcmp(e->key, key, keylen) == 0))
+            return e;
+    }
+}
+
+static void cache_put(sr_client_t *c, const char *key, size_t keylen, uint64_t h, int32_t id)
+{
+    if ((c->ncache + 1) * 2 > c->capcache) {
+        size_t ncap = c->capcache ? c->capcache * 2 : 64;
+        sr_entry_t *old = c->cache;
+        size_t oldcap = c->capcache;
+        c->cache = calloc(ncap, sizeof *c->cache);
+        if (!c->cache)
+            abort();
+        c->capcache = ncap;
+        for (size_t i = 0; i < oldcap; i++)
+            if (old[i].key)
+                *cache_slot(c, old[i].key, old[i].keylen, old[i].hash) = old[i];
+        free(old);
+    }
+    sr_entry_t *e = cache_slot(c, key, keylen, h);
+    if (e->key)
+        return;
+    e->key = malloc(keylen);
+    if (!e->key)
+        abort();
+    memcpy(e->key, key, keylen);
+    e->keylen = keylen;
+    e->hash = h;
+    e->id = id;
+    c->ncache++;
+}
+
+/* ---- HTTP ---------------------------------------------------------------------------------- */
+
+static size_t on_data(char *p, size_t size, size_t n, void *ud)
+{
+    buf_append(ud, p, size * n);
+    return size * n;
+}
+
+static void url_escape(buf_t *b, const char *s)
+{
+    static const char hx[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+            *p == '_' || *p == '.' || *p == '~') {
+            buf_putc(b, (char)*p);
+        } else {
+            buf_putc(b, '%');
+            buf_putc(b, hx[*p >> 4]);
+            buf_putc(b, hx[*p & 15]);
+        }
+    }
+}
+
+typedef enum { HTTP_ANSWER, HTTP_UNREACHABLE, HTTP_TLS_CONFIG } http_rc_t;
+
+/* One request to one URL; *status is the HTTP status when it answered. */
+static http_rc_t http_once(sr_client_t *c, size_t u, const char *method, const char *path, const buf_t *body,
+                           long *status, char *why, size_t whylen)
+{
+    CURL *h = c->curl;
+    curl_easy_reset(h);
+    char url[2048];
+    snprintf(url, sizeof url, "%s%s", c->urls[u], path);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROXY, "");   /* like Confluent's client: no proxy from the environment */
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->cfg.timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->cfg.timeout_ms < 10000 ? c->cfg.timeout_ms : 10000));
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->resp);
+    if (c->user_info) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERPWD, c->user_info);
+    }
+    if (c->ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+    if (c->cert_file) {
+        curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
+        if (c->cert_type)
+            curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, c->cert_type);
+    }
+    if (c->key_file)
+        curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
+    if (c->key_password)
+        curl_easy_setopt(h, CURLOPT_KEYPASSWD, c->key_password);
+    if (!c->cfg.verify_host)
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    struct curl_slist *hdr = NULL;
+    hdr = curl_slist_append(hdr, "Accept: application/vnd.schemaregistry.v1+json, application/json");
+    if (body) {
+        hdr = curl_slist_append(hdr, "Content-Type: application/vnd.schemaregistry.v1+json");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body->len);
+    }
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    buf_reset(&c->resp);
+    c->requests++;
+    CURLcode rc = curl_easy_perform(h);
+    curl_slist_free_all(hdr);
+    if (rc != CURLE_OK) {
+        snprintf(why, whylen, "%s: %s", c->shown[u], curl_easy_strerror(rc));
+        switch (rc) {
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CIPHER:
+        case CURLE_SSL_ENGINE_NOTFOUND:
+        case CURLE_UNSUPPORTED_PROTOCOL:
+            return HTTP_TLS_CONFIG;
+        default:
+            return HTTP_UNREACHABLE;
+        }
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    return HTTP_ANSWER;
+}
+
+/* The registry's {"error_code":…,"message":…}, or the start of the body. */
+static void registry_message(const buf_t *resp, char *out, size_t outlen)
+{
+    json_error_t je;
+    json_t *j = resp->len ? json_loadb(resp->data, resp->len, 0, &je) : NULL;
+    const char *m = j ? json_string_value(json_object_get(j, "message")) : NULL;
+    if (m)
+        snprintf(out, outlen, "%s (error_code %lld)", m, (long long)json_integer_value(json_object_get(j, "error_code")));
+    else
+        snprintf(out, outlen, "%.*s", (int)(resp->len > 200 ? 200 : resp->len), resp->len ? resp->data : "");
+    json_decref(j);
+}
+
+/* Sends until some URL answers with a status that is not a server-side hiccup: SR_OK with *status set,
+ * SR_STOPPED when the wait hook says stop, SR_FATAL on a TLS configuration error. */
+static int request(sr_client_t *c, const char *method, const char *path, const buf_t *body, long *status,
+                   char *err, size_t errlen)
+{
+    int backoff = 100;
+    for (;;) {
+        char why[1024] = "";
+        for (size_t k = 0; k < c->nurls; k++) {
+            size_t u = (c->cur + k) % c->nurls;
+            http_rc_t r = http_once(c, u, method, path, body, status, why, sizeof why);
+            if (r == HTTP_TLS_CONFIG) {
+                snprintf(err, errlen, "schema registry TLS failure: %s; check schema.registry.ssl.truststore.location (a PEM CA file), the keystore settings and ssl.endpoint.identification.algorithm",
+                         why);
+                return SR_FATAL;
+            }
+            if (r == HTTP_ANSWER) {
+                if (*status >= 500 || *status == 408 || *status == 429) {
+                    char m[512];
+                    registry_message(&c->resp, m, sizeof m);
+                    snprintf(why, sizeof why, "%s answered HTTP %ld: %s", c->shown[u], *status, m);
+                    continue;
+                }
+                c->cur = u;
+                return SR_OK;
+            }
+        }
+        if (!c->wait || !c->wait(c->wait_ctx, backoff, why)) {
+            snprintf(err, errlen, "schema registry unavailable (%s); stopped waiting", why);
+            return SR_STOPPED;
+        }
+        backoff = backoff * 2 > c->cfg.backoff_max_ms ? c->cfg.backoff_max_ms : backoff * 2;
+    }
+}
+
+static int refusal(sr_client_t *c, long status, const char *subject, const char *what, char *err, size_t errlen)
+{
+    char m[600];
+    registry_message(&c->resp, m, sizeof m);
+    const char *todo;
+    switch (status) {
+    case 409:
+        todo = "the new schema is incompatible with the subject's earlier versions under its compatibility level: "
+               "change the subject's level (PUT /config/<subject>), make the table change compatible (e.g. give a "
+               "new NOT NULL column a DEFAULT), or write to a new topic";
+        break;
+    case 401:
+    case 403:
+        todo = "the registry refused the credentials: check basic.auth.credentials.source and basic.auth.user.info";
+        break;
+    case 404:
+        todo = c->cfg.auto_register ? "check schema.registry.url (it should be the registry's base URL)"
+                                    : "register the schema first or set auto.register.schemas=true";
+        break;
+    case 422:
+        todo = "the registry rejected the schema as invalid";
+        break;
+    default:
+        todo = "check the registry and its logs";
+        break;
+    }
+    snprintf(err, errlen, "schema registry %s refused to %s subject \"%s\": HTTP %ld: %s; %s", c->shown[c->cur], what,
+             subject, status, m, todo);
+    return SR_FATAL;
+}
+
+static int answer_id(sr_client_t *c, const char *subject, int32_t *id, char *err, size_t errlen)
+{
+    json_error_t je;
+    json_t *j = json_loadb(c->resp.data ? c->resp.data : "", c->resp.len, 0, &je);
+    json_t *v = j ? json_object_get(j, "id") : NULL;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX) {
+        snprintf(err, errlen, "schema registry %s gave no schema id for subject \"%s\" (answer: %.*s)", c->shown[c->cur],
+                 subject, (int)(c->resp.len > 200 ? 200 : c->resp.len), c->resp.len ? c->resp.data : "");
+        json_decref(j);
+        return SR_FATAL;
+    }
+    *id = (int32_t)json_integer_value(v);
+    json_decref(j);
+    return SR_OK;
+}
+
+int sr_schema_id(sr_client_t *c, const char *subject, const char *schema, size_t len, int32_t *id, char *err,
+                 size_t errlen)
+{
+    size_t sl = strlen(subject);
+    buf_t key;
+    buf_init(&key);
+    buf_append(&key, subject, sl + 1);
+    buf_append(&key, schema, len);
+    uint64_t h = fnv1a(key.data, key.len);
+    sr_entry_t *e = cache_slot(c, key.data, key.len, h);
+    if (e && e->key) {
+        *id = e->id;
+        buf_free(&key);
+        return SR_OK;
+    }
+    buf_t path;
+    buf_init(&path);
+    buf_puts(&path, "/subjects/");
+    url_escape(&path, subject);
+    buf_reset(&c->body);
+    buf_puts(&c->body, "{\"schema\":");
+    json_enc_string(&c->body, schema, len);
+    buf_putc(&c->body, '}');
+    long status = 0;
+    int rc;
+    if (c->cfg.use_latest) {
+        buf_puts(&path, "/versions/latest");
+        rc = request(c, "GET", buf_cstr(&path), NULL, &status, err, errlen);
+        if (rc != SR_OK)
+            goto out;
+        if (status != 200) {
+            rc = refusal(c, status, subject, "give the latest version of", err, errlen);
+            goto out;
+        }
+        /* the latest version must be this very schema: walcast writes with the table's own schema */
+        json_error_t je;
+        json_t *j = json_loadb(c->resp.data, c->resp.len, 0, &je);
+        json_t *mine = json_loadb(schema, len, 0, &je);
+        json_t *theirs = j ? json_loads(json_string_value(json_object_get(j, "schema")) ? json_string_value(json_object_get(j, "schema")) : "", 0, &je) : NULL;
+        bool same = mine && theirs && json_equal(mine, theirs);
+        json_decref(mine);
+        json_decref(theirs);
+        json_decref(j);
+        if (!same) {
+            snprintf(err, errlen, "use.latest.version: the latest schema of subject \"%s\" at %s is not the schema of the events walcast writes now; register it, or set use.latest.version=false (and auto.register.schemas=true)",
+                     subject, c->shown[c->cur]);
+            rc = SR_FATAL;
+            goto out;
+        }
+        rc = answer_id(c, subject, id, err, errlen);
+    } else if (c->cfg.auto_register) {
+        buf_puts(&path, "/versions");
+        rc = request(c, "POST", buf_cstr(&path), &c->body, &status, err, errlen);
+        if (rc != SR_OK)
+            goto out;
+        if (status != 200) {
+            rc = refusal(c, status, subject, "register a new schema version under", err, errlen);
+            goto out;
+        }
+        rc = answer_id(c, subject, id, err, errlen);
+    } else {
+        rc = request(c, "POST", buf_cstr(&path), &c->body, &status, err, errlen);
+        if (rc != SR_OK)
+            goto out;
+        if (status != 200) {
+            rc = refusal(c, status, subject, "find the event's schema (auto.register.schemas=false) in", err, errlen);
+            goto out;
+        }
+        rc = answer_id(c, subject, id, err, errlen);
+    }
+    if (rc == SR_OK)
+        cache_put(c, key.data, key.len, h, *id);
+out:
+    buf_free(&path);
+    buf_free(&key);
+    return rc;
+}
+
+int sr_schema_by_id(sr_client_t *c, int32_t id, buf_t *out, char *err, size_t errlen)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/schemas/ids/%d", id);
+    long status = 0;
+    int rc = request(c, "GET", path, NULL, &status, err, errlen);
+    if (rc != SR_OK)
+        return rc;
+    if (status != 200)
+        return refusal(c, status, path, "give", err, errlen);
+    json_error_t je;
+    json_t *j = json_loadb(c->resp.data, c->resp.len, 0, &je);
+    const char *s = j ? json_string_value(json_object_get(j, "schema")) : NULL;
+    if (!s) {
+        snprintf(err, errlen, "schema registry %s: no schema in the answer for id %d", c->shown[c->cur], id);
+        json_decref(j);
+        return SR_FATAL;
+    }
+    buf_puts(out, s);
+    json_decref(j);
+    return SR_OK;
+}
