@@ -119,7 +119,7 @@ static char *quote_ident(PGconn *c, const char *s)
     return q;
 }
 
-static int ensure_publication(repl_t *r, char *err, size_t errlen)
+static int ensure_publication(repl_t *r, bool retried, char *err, size_t errlen)
 {
     const conn_config_t *c = r->cfg;
     const char *params[1] = { c->publication_name };
@@ -184,6 +184,18 @@ static int ensure_publication(repl_t *r, char *err, size_t errlen)
     }
     PQfreemem(pub);
     res = query(r->sql, buf_cstr(&sql), 0, NULL, err, errlen);
+    if (!res && !exists && !retried) {
+        /* another connector (same publication.name) may have created it in between: look again */
+        char e2[256];
+        PGresult *again = query(r->sql, "SELECT 1 FROM pg_publication WHERE pubname = $1", 1, params, e2, sizeof e2);
+        bool now = again && PQntuples(again) > 0;
+        PQclear(again);
+        if (now) {
+            buf_free(&sql);
+            log_info("publication was created concurrently by another connector", "publication=%s", c->publication_name);
+            return ensure_publication(r, true, err, errlen);
+        }
+    }
     if (!res) {
         char tmp[512];
         snprintf(tmp, sizeof tmp, "%s", err);
@@ -283,7 +295,7 @@ int repl_prepare(repl_t *r, char *err, size_t errlen)
     if (!r->stream)
         return -1;
     r->fatal = true;
-    if (ensure_publication(r, err, errlen) < 0 || ensure_slot(r, err, errlen) < 0)
+    if (ensure_publication(r, false, err, errlen) < 0 || ensure_slot(r, err, errlen) < 0)
         return -1;
     r->fatal = false;
     return 0;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char hexd[] = "0123456789abcdef";
+static const char hexd[] = "0123456789ABCDEF";   /* Jackson escapes with upper-case hex */
 
 void json_enc_string(buf_t *b, const char *p, size_t n)
 {

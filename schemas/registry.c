@@ -260,6 +260,7 @@ static http_rc_t http_once(sr_client_t *c, size_t u, const char *method, const c
     hdr = curl_slist_append(hdr, "Accept: application/vnd.schemaregistry.v1+json, application/json");
     if (body) {
         hdr = curl_slist_append(hdr, "Content-Type: application/vnd.schemaregistry.v1+json");
+        hdr = curl_slist_append(hdr, "Expect:");   /* no 100-continue round trip for large schemas */
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body->len);
     }

@@ -53,7 +53,7 @@ kafka_start() {
   "$WALCAST" kafka --partitions 1 "$@" <"${KAFKA_STDIN:-/dev/null}" >"$IT_DIR/kafka.out" 2>"$IT_DIR/kafka.log" &
   IT_PIDS+=($!)
   KAFKA_PID=$!
-  for _ in $(seq 1 50); do
+  for _ in $(seq 1 300); do
     [ -s "$IT_DIR/kafka.out" ] && break
     sleep 0.1
   done
@@ -127,4 +127,30 @@ golden_check() {
     head -60 "$IT_DIR/golden.diff" >&2
     return 1
   fi
+}
+
+# registry_start [fixture args]...: the schema registry fixture; sets SR_URL, SR_PORT, SR_PID. Its state
+# file ($IT_DIR/registry.json) survives a registry_stop/registry_start on the same port.
+registry_start() {
+  "$PY" "$ROOT/tests/integration/registry_fixture.py" --state "$IT_DIR/registry.json" --log "$IT_DIR/registry.requests" \
+    "$@" >"$IT_DIR/registry.out" 2>>"$IT_DIR/registry.log" &
+  SR_PID=$!
+  IT_PIDS+=($SR_PID)
+  for _ in $(seq 1 50); do
+    grep -q '^port=' "$IT_DIR/registry.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  SR_PORT=$(sed -n 's/^port=//p' "$IT_DIR/registry.out")
+  [ -n "$SR_PORT" ] || { echo "registry fixture did not start" >&2; cat "$IT_DIR/registry.log" >&2; return 1; }
+  SR_URL="http://127.0.0.1:$SR_PORT"
+}
+
+registry_stop() {
+  kill "$SR_PID" 2>/dev/null || true
+  wait "$SR_PID" 2>/dev/null || true
+}
+
+# free_port: a TCP port nobody listens on right now.
+free_port() {
+  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }

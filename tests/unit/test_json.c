@@ -39,6 +39,10 @@ static void test_strings_and_base64(void **s)
     json_enc_string(&b, "a\"\\\n\r\t\b\f\x01\x7f\xc3\xa9", 12);
     assert_string_equal(buf_cstr(&b), "\"a\\\"\\\\\\n\\r\\t\\b\\f\\u0001\x7f\xc3\xa9\"");
     buf_reset(&b);
+    /* Jackson writes other control characters as \\u00XX with upper-case hex digits */
+    json_enc_string(&b, "\x0b\x1f", 2);
+    assert_string_equal(buf_cstr(&b), "\"\\u000B\\u001F\"");
+    buf_reset(&b);
     json_enc_base64(&b, (const unsigned char *)"", 0, false);
     json_enc_base64(&b, (const unsigned char *)"f", 1, false);
     buf_putc(&b, ' ');
