@@ -831,6 +831,10 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
             log_msg(LOG_FATAL, "connector failed", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
             goto out;
         }
+        if (*stop) {
+            log_info("stopped while waiting", "connector=%s reason=\"%s\"", cfg->name, log_esc(err));
+            break;
+        }
         if (now_us() - started > 60 * 1000000LL)
             backoff_ms = 1000;
         log_error("replication interrupted; reconnecting", "connector=%s error=\"%s\" retry_in_ms=%d", cfg->name, log_esc(err),

@@ -308,25 +308,27 @@ static int request(sr_client_t *c, const char *method, const char *path, const b
 {
     int backoff = 100;
     for (;;) {
-        char why[1024] = "";
+        char why[1024] = "";     /* every URL's failure, so the log shows them all */
         for (size_t k = 0; k < c->nurls; k++) {
             size_t u = (c->cur + k) % c->nurls;
-            http_rc_t r = http_once(c, u, method, path, body, status, why, sizeof why);
+            char one[512];
+            http_rc_t r = http_once(c, u, method, path, body, status, one, sizeof one);
             if (r == HTTP_TLS_CONFIG) {
                 snprintf(err, errlen, "schema registry TLS failure: %s; check schema.registry.ssl.truststore.location (a PEM CA file), the keystore settings and ssl.endpoint.identification.algorithm",
-                         why);
+                         one);
                 return SR_FATAL;
             }
             if (r == HTTP_ANSWER) {
-                if (*status >= 500 || *status == 408 || *status == 429) {
-                    char m[512];
-                    registry_message(&c->resp, m, sizeof m);
-                    snprintf(why, sizeof why, "%s answered HTTP %ld: %s", c->shown[u], *status, m);
-                    continue;
+                if (*status < 500 && *status != 408 && *status != 429) {
+                    c->cur = u;
+                    return SR_OK;
                 }
-                c->cur = u;
-                return SR_OK;
+                char m[400];
+                registry_message(&c->resp, m, sizeof m);
+                snprintf(one, sizeof one, "%s answered HTTP %ld: %s", c->shown[u], *status, m);
             }
+            size_t l = strlen(why);
+            snprintf(why + l, sizeof why - l, "%s%s", l ? "; " : "", one);
         }
         if (!c->wait || !c->wait(c->wait_ctx, backoff, why)) {
             snprintf(err, errlen, "schema registry unavailable (%s); stopped waiting", why);

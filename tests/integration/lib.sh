@@ -81,11 +81,13 @@ connector_file() {
 
 # walcast_start CONNECTOR_FILE: runs walcast in the background until "replication started".
 walcast_start() {
+  local before
+  before=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
   "$WALCAST" run --worker "$IT_DIR/worker.properties" "$1" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
   WALCAST_PID=$!
   IT_PIDS+=($WALCAST_PID)
   for _ in $(seq 1 100); do
-    grep -q "replication started" "$IT_DIR/walcast.log" 2>/dev/null && return 0
+    [ "$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)" -gt "${before:-0}" ] && return 0
     kill -0 $WALCAST_PID 2>/dev/null || { echo "walcast exited early" >&2; cat "$IT_DIR/walcast.log" >&2; return 1; }
     sleep 0.1
   done
