@@ -47,6 +47,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(AGENT_OBJ) $(CORE_OBJ) $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(AGENT_OBJ) $(CORE_OBJ) $(LDLIBS) -lcmocka
 
+# avro-c decodes walcast's Avro in the unit test only (an independent implementation)
+$(BUILD)/tests/test_avro: LDLIBS += $(shell pkg-config --libs avro-c 2>/dev/null)
+
 deps:
 	@bash scripts/install-deps.sh
 

@@ -441,7 +441,7 @@ static void emit_base(sctx_t *c, const cs_schema_t *s)
     }
     bool any = false;
     if (prim) {
-        bool props = decimal || ctype || logical || (c->meta && (s->doc || s->version || s->nparams || s->def || s->name));
+        bool props = decimal || logical || (c->meta && (ctype || s->doc || s->version || s->nparams || s->def || s->name));
         if (!props) {
             buf_putc(b, '"');
             buf_puts(b, prim);
