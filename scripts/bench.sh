@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench.sh (`make bench`): the same 1000 transactions x 1000 rows (narrow table) read from a slot by
-# pg_recvlogical into /dev/null and by walcast into the standalone embedded Kafka. Prints rows/s for
-# both, the ratio, and walcast's peak RSS; medians of BENCH_RUNS runs (default 3). Then commit ->
+# pg_recvlogical into /dev/null and by walcast into the standalone embedded Kafka (JSON without and
+# with schemas, and Avro with the test registry fixture). Prints rows/s for each, the ratio, and
+# walcast's peak RSS; medians of BENCH_RUNS runs (default 3). Then commit ->
 # visible latency (p50/p99) at BENCH_LAT_RATE (5000) single-row transactions/s next to pg_recvlogical,
 # and peak RSS for one transaction of BENCH_BIG_ROWS (10,000,000) rows with and without
 # walcast.streaming (BENCH_BIG_ROWS=0 skips it).
@@ -26,7 +27,7 @@ PGD=$(bash "$ROOT/scripts/pg-start.sh")
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 q -c "CREATE TABLE bench (id int PRIMARY KEY, v int NOT NULL, t text)" -c "CREATE PUBLICATION bench_pub FOR TABLE bench"
 slots=()
-for r in $(seq 1 "$RUNS"); do slots+=("recv_$r" "plain_$r" "schema_$r"); done
+for r in $(seq 1 "$RUNS"); do slots+=("recv_$r" "plain_$r" "schema_$r" "avro_$r"); done
 for s in "${slots[@]}"; do q -c "SELECT 1 FROM pg_create_logical_replication_slot('$s', 'pgoutput')" >/dev/null; done
 
 echo "bench: writing $TXNS transactions x $ROWS rows"
@@ -49,6 +50,11 @@ for _ in $(seq 1 50); do [ -s "$WORK/kafka.out" ] && break; sleep 0.1; done
 BS=$(sed -n 's/^bootstrap.servers=//p' "$WORK/kafka.out")
 echo "bootstrap.servers=$BS" >"$WORK/worker.properties"
 printf "%b" "${BENCH_WORKER_EXTRA:-}" >>"$WORK/worker.properties"
+
+/usr/bin/python3 "$ROOT/tests/integration/registry_fixture.py" >"$WORK/registry.out" 2>"$WORK/registry.log" &
+PIDS+=($!)
+for _ in $(seq 1 50); do [ -s "$WORK/registry.out" ] && break; sleep 0.1; done
+SR_URL="http://127.0.0.1:$(sed -n 's/^port=//p' "$WORK/registry.out")"
 
 wait_flushed() {  # slot: one server-side loop (no process per check) until confirmed_flush_lsn reaches END_LSN
   q -c "DO \$\$ BEGIN WHILE (SELECT confirmed_flush_lsn < '$END_LSN' FROM pg_replication_slots WHERE slot_name = '$1') LOOP PERFORM pg_sleep(0.01); END LOOP; END \$\$"
@@ -83,7 +89,14 @@ run_walcast() {  # slot schemas -> "seconds peak_rss_kb"
   timed_walcast "$1" "$WORK/c.properties"
 }
 
-recv_rates=(); plain_rates=(); schema_rates=(); plain_rss=(); schema_rss=()
+run_avro() {  # slot -> "seconds peak_rss_kb"
+  connector_props "$WORK/a.properties" "$1" bench bench_pub "status.update.interval.ms=50" \
+    "key.converter=io.confluent.connect.avro.AvroConverter" "key.converter.schema.registry.url=$SR_URL" \
+    "value.converter=io.confluent.connect.avro.AvroConverter" "value.converter.schema.registry.url=$SR_URL"
+  timed_walcast "$1" "$WORK/a.properties"
+}
+
+recv_rates=(); plain_rates=(); schema_rates=(); avro_rates=(); plain_rss=(); schema_rss=(); avro_rss=()
 for r in $(seq 1 "$RUNS"); do
   t0=$(now)
   pg_recvlogical -d "host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres" --slot "recv_$r" --start \
@@ -94,17 +107,22 @@ for r in $(seq 1 "$RUNS"); do
   plain_rates+=("$(rate $TOTAL "$secs")"); plain_rss+=("$hwm")
   read -r secs hwm < <(run_walcast "schema_$r" true)
   schema_rates+=("$(rate $TOTAL "$secs")"); schema_rss+=("$hwm")
-  echo "bench: run $r: pg_recvlogical ${recv_rates[-1]} rows/s, walcast (no schemas) ${plain_rates[-1]} rows/s, walcast (schemas) ${schema_rates[-1]} rows/s"
+  read -r secs hwm < <(run_avro "avro_$r")
+  avro_rates+=("$(rate $TOTAL "$secs")"); avro_rss+=("$hwm")
+  echo "bench: run $r: pg_recvlogical ${recv_rates[-1]} rows/s, walcast (no schemas) ${plain_rates[-1]} rows/s, walcast (schemas) ${schema_rates[-1]} rows/s, walcast (Avro) ${avro_rates[-1]} rows/s"
 done
 
 R=$(median "${recv_rates[@]}"); P=$(median "${plain_rates[@]}"); S=$(median "${schema_rates[@]}")
-PR=$(median "${plain_rss[@]}"); SR=$(median "${schema_rss[@]}")
+A=$(median "${avro_rates[@]}")
+PR=$(median "${plain_rss[@]}"); SR=$(median "${schema_rss[@]}"); AR=$(median "${avro_rss[@]}")
 echo
 echo "== walcast bench: $TXNS transactions x $ROWS rows, median of $RUNS runs (2 cores, shared with PostgreSQL)"
 printf '%-44s %12s %8s %14s\n' "reader" "rows/s" "ratio" "peak RSS"
 printf '%-44s %12s %8s %14s\n' "pg_recvlogical -> /dev/null (reference)" "$R" "1.00" "-"
 printf '%-44s %12s %8s %11s MB\n' "walcast -> embedded Kafka, schemas.enable=false" "$P" "$(echo "$P $R" | awk '{printf "%.2f", $1/$2}')" "$((PR / 1024))"
 printf '%-44s %12s %8s %11s MB\n' "walcast -> embedded Kafka, schemas.enable=true" "$S" "$(echo "$S $R" | awk '{printf "%.2f", $1/$2}')" "$((SR / 1024))"
+printf '%-44s %12s %8s %11s MB\n' "walcast -> embedded Kafka, Avro + registry" "$A" "$(echo "$A $R" | awk '{printf "%.2f", $1/$2}')" "$((AR / 1024))"
+echo "Avro vs JSON with schemas: $(echo "$A $S" | awk '{printf "%.2f", $1/$2}')x (target: > 1; Avro >= 0.8x pg_recvlogical)"
 
 # ---- commit -> visible latency at a steady rate of single-row transactions -------------------
 # pgbench commits LAT_RATE one-row transactions/s (synchronous_commit=on, so the walsender sees each

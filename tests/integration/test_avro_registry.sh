@@ -79,3 +79,40 @@ if grep -F -q "$PASS" "$IT_DIR/walcast.log" "$IT_DIR/walcast.out"; then
   echo "the registry password appears in walcast's output" >&2; exit 1
 fi
 echo "401 fails the connector; no credentials in the logs: ok"
+
+# TLS: the registry over https with a self-signed certificate; walcast trusts it through a PEM truststore
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$IT_DIR/key.pem" -out "$IT_DIR/cert.pem" -days 1 \
+  -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+registry_stop
+registry_start --cert "$IT_DIR/cert.pem" --key "$IT_DIR/key.pem"
+SR_URL="https://127.0.0.1:$SR_PORT"
+tls_cfg() {
+  connector_file tls "value.converter=io.confluent.connect.avro.AvroConverter" \
+    "value.converter.schema.registry.url=$SR_URL" "$@"
+}
+psql_q -c "CREATE TABLE t6 (id int PRIMARY KEY)" -c "INSERT INTO t6 VALUES (1)"
+kcat -C -b "$BS" -t srv.public.t6 -e -q >/dev/null 2>&1 || true
+# without the truststore the certificate cannot be verified: a TLS failure is final and says what to set
+cfg=$(tls_cfg)
+rc=0; "$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg" >>"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" || rc=$?
+[ "$rc" -eq 1 ] || { echo "walcast exit code $rc on an unverifiable registry certificate, expected 1" >&2; exit 1; }
+grep 'connector failed' "$IT_DIR/walcast.log" | tail -1 | grep -q 'ssl.truststore.location'
+cfg=$(tls_cfg "value.converter.schema.registry.ssl.truststore.location=$IT_DIR/cert.pem" \
+  "value.converter.schema.registry.ssl.truststore.type=PEM")
+walcast_start "$cfg"
+wait_topic srv.public.t6 1
+walcast_stop
+echo "TLS with a PEM truststore: ok; unverifiable certificate fails the connector: ok"
+
+# auto.register.schemas=false + use.latest.version=true: the latest registered version is used when it is
+# the events' own schema; a table change it does not cover fails the connector with the way out
+cfg=$(tls_cfg "value.converter.schema.registry.ssl.truststore.location=$IT_DIR/cert.pem" \
+  "value.converter.auto.register.schemas=false" "value.converter.use.latest.version=true")
+walcast_start "$cfg"
+psql_q -c "INSERT INTO t6 VALUES (2)"
+wait_topic srv.public.t6 2
+psql_q -c "ALTER TABLE t6 ADD COLUMN z int" -c "INSERT INTO t6 VALUES (3, 3)"
+rc=0; wait "$WALCAST_PID" || rc=$?
+[ "$rc" -eq 1 ] || { echo "walcast exit code $rc when the latest version does not fit, expected 1" >&2; exit 1; }
+grep 'connector failed' "$IT_DIR/walcast.log" | tail -1 | tee "$IT_DIR/failed.txt" | grep -q 'use.latest.version=false'
+echo "use.latest.version / auto.register.schemas=false: ok"
