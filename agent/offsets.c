@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/log.h"
 #include "schemas/json.h"
@@ -122,11 +123,18 @@ int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topi
     rd_kafka_assign(rk, parts);
     rd_kafka_topic_partition_list_destroy(parts);
     int eofs = 0;
-    int64_t deadline_polls = 600;   /* 60 s */
-    while (eofs < nparts && deadline_polls-- > 0) {
+    /* 60 s without a message: a topic of any size is read, a stuck one is reported */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    time_t deadline = now.tv_sec + 60;
+    while (eofs < nparts) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec >= deadline)
+            break;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (!m)
             continue;
+        deadline = now.tv_sec + 60;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             eofs++;
         } else if (m->err) {
@@ -142,7 +150,7 @@ int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topi
         rd_kafka_message_destroy(m);
     }
     if (eofs < nparts) {
-        snprintf(err, errlen, "timed out reading the offsets topic %s to its end", topic);
+        snprintf(err, errlen, "timed out reading the offsets topic %s to its end (no record for 60 s; a transaction left open by a dead producer holds read_committed readers back until the broker aborts it)", topic);
         goto out;
     }
     rc = 0;

@@ -3,6 +3,8 @@
 #  1. taking over a Debezium deployment: an offset record in Kafka Connect's format written by
 #     "Debezium" for the same name/topic.prefix makes walcast skip everything before it;
 #  2. a slot confirmed past the stored offsets (WAL that was never published is gone) is refused.
+# The offsets topic is shared: 3000 records of other connectors come before ours (a reader that gave
+# up after a number of polls instead of a time once failed on such a topic).
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
@@ -12,6 +14,8 @@ kafka_start --topic srv.public.o --topic connect-offsets
 psql_q -c "INSERT INTO o SELECT g FROM generate_series(1, 5) g"            # "already published by Debezium"
 lsn=$(psql -X -At -c "SELECT pg_current_wal_insert_lsn() - '0/0'")
 psql_q -c "INSERT INTO o SELECT g FROM generate_series(6, 8) g"            # not yet published
+for i in $(seq 1 3000); do printf '["other-%d",{"server":"x"}]|{"lsn":%d}\n' "$((i % 7))" "$i"; done |
+  kcat -P -b "$BS" -t connect-offsets -K '|'
 # Debezium's offset record (Kafka Connect format) for name=it, topic.prefix=srv
 printf '%s|%s\n' '["it",{"server":"srv"}]' "{\"transaction_id\":null,\"lsn_proc\":$lsn,\"messageType\":\"COMMIT\",\"lsn_commit\":$lsn,\"lsn\":$lsn,\"txId\":700,\"ts_usec\":1700000000000000}" |
   kcat -P -b "$BS" -t connect-offsets -K '|'
