@@ -76,7 +76,14 @@ timed_walcast() {  # slot properties-file -> "seconds peak_rss_kb" until the slo
   t0=$(now)
   "$ROOT/build/walcast" run --worker "$WORK/worker.properties" "$2" >/dev/null 2>"$WORK/walcast-$1.log" &
   pid=$!
-  wait_flushed "$1"
+  wait_flushed "$1" &
+  local waiter=$!
+  while kill -0 $waiter 2>/dev/null; do
+    if ! kill -0 $pid 2>/dev/null; then   # walcast died: say why instead of waiting forever
+      kill $waiter 2>/dev/null; echo "bench: walcast exited early:" >&2; tail -3 "$WORK/walcast-$1.log" >&2; exit 1
+    fi
+    sleep 0.02
+  done
   t1=$(now)
   hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
   kill -INT $pid; wait $pid 2>/dev/null || true
