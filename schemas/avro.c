@@ -15,19 +15,28 @@
 static bool is_alpha(unsigned c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 static bool is_digit(unsigned c) { return c >= '0' && c <= '9'; }
 
+static size_t utf8_next(const unsigned char *s, size_t n, unsigned *cp);
+
 /* One Avro name per Avro Java's validateName: a letter or '_' first, then letters, digits, '_'.
- * Java's Character.isLetter accepts non-ASCII letters; any non-ASCII byte is taken as one. */
+ * Java's Character.isLetter accepts non-ASCII letters; any well-formed non-ASCII character is taken as
+ * one (bytes that are not UTF-8 could not even travel in the schema's JSON). */
 static bool name_ok(const char *p, size_t n)
 {
     if (n == 0)
         return false;
-    unsigned char c = (unsigned char)p[0];
-    if (!(is_alpha(c) || c == '_' || c >= 0x80))
-        return false;
-    for (size_t i = 1; i < n; i++) {
-        c = (unsigned char)p[i];
-        if (!(is_alpha(c) || is_digit(c) || c == '_' || c >= 0x80))
+    for (size_t i = 0; i < n;) {
+        unsigned c = (unsigned char)p[i];
+        if (c >= 0x80) {
+            unsigned cp;
+            size_t w = utf8_next((const unsigned char *)p + i, n - i, &cp);
+            if (cp == 0xFFFD && w == 1)
+                return false;
+            i += w;
+            continue;
+        }
+        if (!(is_alpha(c) || c == '_' || (i > 0 && is_digit(c))))
             return false;
+        i++;
     }
     return true;
 }
@@ -64,6 +73,11 @@ static size_t utf8_next(const unsigned char *s, size_t n, unsigned *cp)
             return 1;
         }
         v = (v << 6) | (s[i] & 0x3F);
+    }
+    static const unsigned min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+    if (v < min[w] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {   /* overlong, out of range, surrogate */
+        *cp = 0xFFFD;
+        return 1;
     }
     *cp = v;
     return w;
