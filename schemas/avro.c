@@ -323,6 +323,24 @@ static void fail(sctx_t *c, const char *what, const char *name)
     c->rc = -1;
 }
 
+/* One record field: name, type, and its default (AvroData: the schema's default, else null when
+ * optional). */
+static void emit_field(sctx_t *c, const char *name, const cs_schema_t *fs)
+{
+    buf_t *b = c->b;
+    buf_puts(b, "{\"name\":");
+    jstr(b, name);
+    buf_puts(b, ",\"type\":");
+    emit(c, fs, false);
+    if (fs->def) {
+        buf_puts(b, ",\"default\":");
+        default_json(b, fs, fs->def);
+    } else if (fs->optional) {
+        buf_puts(b, ",\"default\":null");
+    }
+    buf_putc(b, '}');
+}
+
 /* A record (or MapEntry record): writes a reference when the name is already defined. */
 static void emit_record(sctx_t *c, const cs_schema_t *s, const char *ns, bool has_ns, const char *name,
                         const cs_schema_t *mapkeys)
@@ -361,23 +379,10 @@ static void emit_record(sctx_t *c, const cs_schema_t *s, const char *ns, bool ha
     c->space = myspace;
     buf_puts(b, ",\"fields\":[");
     if (mapkeys) {
-        buf_puts(b, "{\"name\":\"key\",\"type\":");
-        emit(c, s->keys, false);
-        if (s->keys->def) {
-            buf_puts(b, ",\"default\":");
-            default_json(b, s->keys, s->keys->def);
-        } else if (s->keys->optional) {
-            buf_puts(b, ",\"default\":null");
-        }
-        buf_puts(b, "},{\"name\":\"value\",\"type\":");
-        emit(c, s->items, false);
-        if (s->items->def) {
-            buf_puts(b, ",\"default\":");
-            default_json(b, s->items, s->items->def);
-        } else if (s->items->optional) {
-            buf_puts(b, ",\"default\":null");
-        }
-        buf_puts(b, "}]");
+        emit_field(c, "key", s->keys);
+        buf_putc(b, ',');
+        emit_field(c, "value", s->items);
+        buf_putc(b, ']');
         if (s->name)
             buf_puts(b, ",\"connect.internal.type\":\"MapEntry\"");
     } else {
@@ -387,17 +392,7 @@ static void emit_record(sctx_t *c, const cs_schema_t *s, const char *ns, bool ha
                 fail(c, "field name", f->name);
             if (i)
                 buf_putc(b, ',');
-            buf_puts(b, "{\"name\":");
-            jstr(b, f->name);
-            buf_puts(b, ",\"type\":");
-            emit(c, f->schema, false);
-            if (f->schema->def) {
-                buf_puts(b, ",\"default\":");
-                default_json(b, f->schema, f->schema->def);
-            } else if (f->schema->optional) {
-                buf_puts(b, ",\"default\":null");
-            }
-            buf_putc(b, '}');
+            emit_field(c, f->name, f->schema);
         }
         buf_putc(b, ']');
         bool any = true;
