@@ -266,12 +266,20 @@ static http_rc_t http_once(sr_client_t *c, size_t u, const char *method, const c
     }
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    char detail[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, detail);
     buf_reset(&c->resp);
     c->requests++;
     CURLcode rc = curl_easy_perform(h);
     curl_slist_free_all(hdr);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
     if (rc != CURLE_OK) {
-        snprintf(why, whylen, "%s: %s", c->shown[u], curl_easy_strerror(rc));
+        snprintf(why, whylen, "%s: %s", c->shown[u], *detail ? detail : curl_easy_strerror(rc));
+        /* a TLS alert from the registry (no or a refused client certificate, no common protocol) is
+         * its answer, not a network hiccup: retrying will not change it */
+        if ((rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR) &&
+            strstr(detail, "alert"))
+            return HTTP_TLS_CONFIG;
         switch (rc) {
         case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CACERT_BADFILE:

@@ -205,6 +205,7 @@ def main():
     ap.add_argument("--user-info")
     ap.add_argument("--cert")
     ap.add_argument("--key")
+    ap.add_argument("--client-ca", help="require a client certificate signed by this CA (PEM)")
     ap.add_argument("--compat", default="BACKWARD")
     ARGS = ap.parse_args()
     # a background job of a script starts with SIGINT ignored; tests stop the fixture with INT or TERM
@@ -220,6 +221,9 @@ def main():
     if ARGS.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(ARGS.cert, ARGS.key)
+        if ARGS.client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(ARGS.client_ca)
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     print("port=%d" % srv.server_address[1], flush=True)
     try:

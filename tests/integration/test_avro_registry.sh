@@ -3,7 +3,9 @@
 # whose first URL is dead (failover); injected HTTP 503s (retried); the registry down while a new table
 # needs a schema (walcast waits, keeps the slot alive, publishes everything in order once it is back);
 # the registry down and walcast stopped while waiting (nothing lost after the restart); wrong credentials
-# (HTTP 401: the connector fails, naming what to check). The password never appears in any log.
+# (HTTP 401: the connector fails, naming what to check). The password never appears in any log. Then
+# TLS: a PEM truststore, mutual TLS with a PEM client certificate (a refused handshake is final), and
+# auto.register.schemas=false with use.latest.version.
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
@@ -104,9 +106,33 @@ wait_topic srv.public.t6 1
 walcast_stop
 echo "TLS with a PEM truststore: ok; unverifiable certificate fails the connector: ok"
 
+# mutual TLS: the registry asks for a client certificate; walcast gives it from a PEM keystore + key
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$IT_DIR/client-key.pem" -out "$IT_DIR/client.pem" -days 1 \
+  -subj "/CN=walcast" 2>/dev/null
+walcast_stop 2>/dev/null || true
+registry_stop
+registry_start --port "$SR_PORT" --cert "$IT_DIR/cert.pem" --key "$IT_DIR/key.pem" --client-ca "$IT_DIR/client.pem"
+SR_URL="https://127.0.0.1:$SR_PORT"
+psql_q -c "CREATE TABLE t7 (id int PRIMARY KEY)" -c "INSERT INTO t7 VALUES (1)"
+cfg=$(tls_cfg "value.converter.schema.registry.ssl.truststore.location=$IT_DIR/cert.pem")
+rc=0; "$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg" >>"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" || rc=$?
+[ "$rc" -eq 1 ] || { echo "walcast exit code $rc without the client certificate the registry asks for, expected 1" >&2; exit 1; }
+grep 'connector failed' "$IT_DIR/walcast.log" | tail -1 | grep -q 'keystore' 
+cfg=$(tls_cfg "value.converter.schema.registry.ssl.truststore.location=$IT_DIR/cert.pem" \
+  "value.converter.schema.registry.ssl.keystore.location=$IT_DIR/client.pem" \
+  "value.converter.schema.registry.ssl.keystore.type=PEM" \
+  "value.converter.schema.registry.ssl.key.location=$IT_DIR/client-key.pem")
+walcast_start "$cfg"
+wait_topic srv.public.t7 1
+walcast_stop
+echo "mutual TLS with a PEM client certificate: ok; without it the connector fails: ok"
+
 # auto.register.schemas=false + use.latest.version=true: the latest registered version is used when it is
 # the events' own schema; a table change it does not cover fails the connector with the way out
 cfg=$(tls_cfg "value.converter.schema.registry.ssl.truststore.location=$IT_DIR/cert.pem" \
+  "value.converter.schema.registry.ssl.keystore.location=$IT_DIR/client.pem" \
+  "value.converter.schema.registry.ssl.keystore.type=PEM" \
+  "value.converter.schema.registry.ssl.key.location=$IT_DIR/client-key.pem" \
   "value.converter.auto.register.schemas=false" "value.converter.use.latest.version=true")
 walcast_start "$cfg"
 psql_q -c "INSERT INTO t6 VALUES (2)"
