@@ -196,7 +196,7 @@ static void build_fixed_schemas(evt_ctx_t *e)
     cs_field_add(a, mv, "source", e->source_schema);
     cs_field_add(a, mv, "transaction", e->block_schema);
     cs_field_add(a, mv, "message", mb);
-    char err[256];
+    char err[256];   /* fixed names are valid Avro names: these codecs cannot fail */
     codec_init(e, &e->msg_kc, mk, true, err, sizeof err);
     codec_init(e, &e->msg_vc, mv, false, err, sizeof err);
     size_t tl = strlen(e->cfg.prefix) + 16;

@@ -393,6 +393,21 @@ static int answer_id(sr_client_t *c, const char *subject, int32_t *id, char *err
     return SR_OK;
 }
 
+/* True when the answer's "schema" is the same JSON as schema (key order and spacing aside). */
+static bool latest_is(const sr_client_t *c, const char *schema, size_t len)
+{
+    json_error_t je;
+    json_t *j = json_loadb(c->resp.data ? c->resp.data : "", c->resp.len, 0, &je);
+    const char *text = j ? json_string_value(json_object_get(j, "schema")) : NULL;
+    json_t *theirs = text ? json_loads(text, 0, &je) : NULL;
+    json_t *mine = json_loadb(schema, len, 0, &je);
+    bool same = mine && theirs && json_equal(mine, theirs);
+    json_decref(mine);
+    json_decref(theirs);
+    json_decref(j);
+    return same;
+}
+
 int sr_schema_id(sr_client_t *c, const char *subject, const char *schema, size_t len, int32_t *id, char *err,
                  size_t errlen)
 {
@@ -408,61 +423,37 @@ int sr_schema_id(sr_client_t *c, const char *subject, const char *schema, size_t
         buf_free(&key);
         return SR_OK;
     }
+    /* use.latest.version: GET the latest; auto.register.schemas: POST a version; else POST a lookup */
+    const char *method = c->cfg.use_latest ? "GET" : "POST";
+    const char *suffix = c->cfg.use_latest ? "/versions/latest" : c->cfg.auto_register ? "/versions" : "";
+    const char *what = c->cfg.use_latest ? "give the latest version of"
+                       : c->cfg.auto_register ? "register a new schema version under"
+                                              : "find the event's schema (auto.register.schemas=false) in";
     buf_t path;
     buf_init(&path);
     buf_puts(&path, "/subjects/");
     url_escape(&path, subject);
+    buf_puts(&path, suffix);
     buf_reset(&c->body);
     buf_puts(&c->body, "{\"schema\":");
     json_enc_string(&c->body, schema, len);
     buf_putc(&c->body, '}');
     long status = 0;
-    int rc;
-    if (c->cfg.use_latest) {
-        buf_puts(&path, "/versions/latest");
-        rc = request(c, "GET", buf_cstr(&path), NULL, &status, err, errlen);
-        if (rc != SR_OK)
-            goto out;
-        if (status != 200) {
-            rc = refusal(c, status, subject, "give the latest version of", err, errlen);
-            goto out;
-        }
-        /* the latest version must be this very schema: walcast writes with the table's own schema */
-        json_error_t je;
-        json_t *j = json_loadb(c->resp.data, c->resp.len, 0, &je);
-        json_t *mine = json_loadb(schema, len, 0, &je);
-        json_t *theirs = j ? json_loads(json_string_value(json_object_get(j, "schema")) ? json_string_value(json_object_get(j, "schema")) : "", 0, &je) : NULL;
-        bool same = mine && theirs && json_equal(mine, theirs);
-        json_decref(mine);
-        json_decref(theirs);
-        json_decref(j);
-        if (!same) {
-            snprintf(err, errlen, "use.latest.version: the latest schema of subject \"%s\" at %s is not the schema of the events walcast writes now; register it, or set use.latest.version=false (and auto.register.schemas=true)",
-                     subject, c->shown[c->cur]);
-            rc = SR_FATAL;
-            goto out;
-        }
-        rc = answer_id(c, subject, id, err, errlen);
-    } else if (c->cfg.auto_register) {
-        buf_puts(&path, "/versions");
-        rc = request(c, "POST", buf_cstr(&path), &c->body, &status, err, errlen);
-        if (rc != SR_OK)
-            goto out;
-        if (status != 200) {
-            rc = refusal(c, status, subject, "register a new schema version under", err, errlen);
-            goto out;
-        }
-        rc = answer_id(c, subject, id, err, errlen);
-    } else {
-        rc = request(c, "POST", buf_cstr(&path), &c->body, &status, err, errlen);
-        if (rc != SR_OK)
-            goto out;
-        if (status != 200) {
-            rc = refusal(c, status, subject, "find the event's schema (auto.register.schemas=false) in", err, errlen);
-            goto out;
-        }
-        rc = answer_id(c, subject, id, err, errlen);
+    int rc = request(c, method, buf_cstr(&path), c->cfg.use_latest ? NULL : &c->body, &status, err, errlen);
+    if (rc != SR_OK)
+        goto out;
+    if (status != 200) {
+        rc = refusal(c, status, subject, what, err, errlen);
+        goto out;
     }
+    if (c->cfg.use_latest && !latest_is(c, schema, len)) {
+        /* walcast writes with the table's own schema: the latest version must be that very schema */
+        snprintf(err, errlen, "use.latest.version: the latest schema of subject \"%s\" at %s is not the schema of the events walcast writes now; register it, or set use.latest.version=false (and auto.register.schemas=true)",
+                 subject, c->shown[c->cur]);
+        rc = SR_FATAL;
+        goto out;
+    }
+    rc = answer_id(c, subject, id, err, errlen);
     if (rc == SR_OK)
         cache_put(c, key.data, key.len, h, *id);
 out:
