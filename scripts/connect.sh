@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# connect.sh: a throwaway Kafka Connect standalone worker running Debezium's PostgreSQL connector, on a
+# free loopback REST port against a given Kafka, for the differential tests against the real Debezium.
+#
+#   scripts/connect.sh fetch                    resolve Connect (kafka.sh's lib folder) and unpack the
+#                                               Debezium plugin into the cache (once; later runs reuse it)
+#   scripts/connect.sh start --bootstrap BS [--dir DIR] CONNECTOR.properties...
+#                                               start the worker, wait until every connector and its
+#                                               task are RUNNING (bounded); prints "rest=URL", "dir=DIR"
+#   scripts/connect.sh status DIR NAME          the REST status of one connector (JSON)
+#   scripts/connect.sh stop DIR                 clean stop (tasks commit their offsets), remove DIR
+#
+# Offsets: the worker keeps its own in DIR/offsets (a file, as standalone must); a connector that sets
+# offsets.storage.topic=T (KIP-618's connector-level store, honoured in standalone since Kafka 3.5)
+# keeps them in topic T of its Kafka instead, in the format walcast reads and writes.
+# DIR/env holds CONNECT_REST, CONNECT_DIR, CONNECT_PID.
+# Environment: WALCAST_CACHE (default ~/.cache/walcast), CONNECT_HEAP (default 512m),
+# CONNECT_WAIT (seconds to wait for RUNNING, default 120).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CACHE=${WALCAST_CACHE:-${HOME:-/root}/.cache/walcast}
+KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$HERE/reference/kafka-pom.xml")
+LIB="$CACHE/kafka-$KAFKA_VERSION/lib"
+DEBEZIUM_VERSION=3.6.1.Final
+PLUGINS="$CACHE/connect-plugins-$DEBEZIUM_VERSION"
+HEAP=${CONNECT_HEAP:-512m}
+WAIT=${CONNECT_WAIT:-120}
+
+die() { echo "connect.sh: $*" >&2; exit 1; }
+
+# fetch: Connect comes with kafka.sh's lib folder (connect-runtime, connect-json, connect-transforms of the
+# same Kafka version); the Debezium plugin archive comes from Maven Central and is unpacked into
+# $PLUGINS/debezium-connector-postgres. The marker file is written last, so a partial unpack is redone.
+fetch() {
+  bash "$HERE/kafka.sh" fetch
+  [ -f "$PLUGINS/.complete" ] && return 0
+  local tgz="$CACHE/dl/debezium-connector-postgres-$DEBEZIUM_VERSION-plugin.tar.gz" work
+  if [ ! -s "$tgz" ]; then
+    work="$CACHE/dl.tmp.$$"
+    rm -rf "$work" && mkdir -p "$work" "$CACHE/dl"
+    cp "$HERE/reference/kafka-pom.xml" "$work/pom.xml"   # dependency:copy wants a project to run in
+    echo "connect.sh: resolving Debezium $DEBEZIUM_VERSION's postgres plugin from Maven Central (first run only)" >&2
+    if ! (cd "$work" && mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy \
+            "-Dartifact=io.debezium:debezium-connector-postgres:$DEBEZIUM_VERSION:tar.gz:plugin" \
+            -DoutputDirectory="$work/dl" >"$work/mvn.log" 2>&1); then
+      tail -30 "$work/mvn.log" >&2
+      die "could not resolve io.debezium:debezium-connector-postgres:$DEBEZIUM_VERSION:tar.gz:plugin"
+    fi
+    mv "$work/dl/$(basename "$tgz")" "$tgz"
+    rm -rf "$work"
+  fi
+  rm -rf "$PLUGINS" && mkdir -p "$PLUGINS"
+  tar -xzf "$tgz" -C "$PLUGINS"
+  [ -f "$PLUGINS/debezium-connector-postgres/debezium-connector-postgres-$DEBEZIUM_VERSION.jar" ] ||
+    die "the plugin archive $tgz did not unpack to debezium-connector-postgres/"
+  touch "$PLUGINS/.complete"
+}
+
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$(( (RANDOM % 20000) + 30000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  die "no free port found"
+}
+
+# http GET URL: the body, or nothing when the server does not answer (yet).
+http_get() {
+  curl -s --max-time 5 "$1" 2>/dev/null || true
+}
+
+# conn_state JSON: "CONNECTOR_STATE TASK_STATE" from a /connectors/NAME/status answer.
+conn_state() {
+  /usr/bin/python3 -c '
+import json, sys
+try:
+    s = json.loads(sys.stdin.read())
+except ValueError:
+    print("NONE NONE"); sys.exit(0)
+tasks = s.get("tasks") or [{}]
+print(s.get("connector", {}).get("state", "NONE"), tasks[0].get("state", "NONE"))'
+}
+
+write_config() {
+  local dir=$1 bs=$2 port=$3
+  cat >"$dir/worker.properties" <<EOF
+bootstrap.servers=$bs
+listeners=http://127.0.0.1:$port
+rest.advertised.host.name=127.0.0.1
+plugin.path=$PLUGINS
+plugin.discovery=service_load
+key.converter=org.apache.kafka.connect.json.JsonConverter
+value.converter=org.apache.kafka.connect.json.JsonConverter
+key.converter.schemas.enable=true
+value.converter.schemas.enable=true
+offset.storage.file.filename=$dir/offsets
+offset.flush.interval.ms=1000
+consumer.isolation.level=read_committed
+EOF
+  cat >"$dir/log4j2.properties" <<'EOF'
+status = error
+appender.err.type = Console
+appender.err.name = ERR
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.err.ref = ERR
+logger.connect.name = org.apache.kafka.connect.runtime.Connect
+logger.connect.level = INFO
+logger.dbz.name = io.debezium
+logger.dbz.level = INFO
+EOF
+}
+
+start() {
+  local bs="" dir="" conns=() port f name pid t0 state
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --bootstrap) bs=$2; shift 2 ;;
+      --dir) dir=$2; shift 2 ;;
+      -*) die "start: unknown option $1" ;;
+      *) [ -f "$1" ] || die "start: no connector file $1"; conns+=("$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"); shift ;;
+    esac
+  done
+  [ -n "$bs" ] || die "start: --bootstrap HOST:PORT is required"
+  [ ${#conns[@]} -gt 0 ] || die "start: at least one connector .properties file is required"
+  fetch >&2
+  dir=${dir:-$(mktemp -d /tmp/walcast-connect.XXXXXX)}
+  mkdir -p "$dir"
+  port=$(free_port)
+  write_config "$dir" "$bs" "$port"
+  t0=$(date +%s.%N)
+  # setsid: a Ctrl-C meant for the caller does not reach the worker before the caller's cleanup stops it
+  setsid java -Xms128m "-Xmx$HEAP" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+    "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$LIB/*" \
+    org.apache.kafka.connect.cli.ConnectStandalone "$dir/worker.properties" "${conns[@]}" \
+    >>"$dir/connect.log" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$dir/pid"
+  {
+    echo "export CONNECT_DIR=$dir"
+    echo "export CONNECT_REST=http://127.0.0.1:$port"
+    echo "export CONNECT_PID=$pid"
+  } >"$dir/env"
+  for f in "${conns[@]}"; do
+    name=$(sed -n 's/^name[ \t]*=[ \t]*//p' "$f" | head -1)
+    [ -n "$name" ] || { stop "$dir"; die "start: $f has no name="; }
+    state=""
+    for _ in $(seq 1 $((WAIT * 5))); do
+      kill -0 "$pid" 2>/dev/null || { tail -60 "$dir/connect.log" >&2; stop "$dir"; die "the worker exited during start-up"; }
+      state=$(http_get "http://127.0.0.1:$port/connectors/$name/status" | conn_state)
+      case $state in
+        "RUNNING RUNNING") break ;;
+        *FAILED*) http_get "http://127.0.0.1:$port/connectors/$name/status" >&2; echo >&2
+                  tail -60 "$dir/connect.log" >&2; stop "$dir"; die "connector $name failed to start" ;;
+      esac
+      sleep 0.2
+    done
+    [ "$state" = "RUNNING RUNNING" ] || { tail -60 "$dir/connect.log" >&2; stop "$dir"; die "connector $name not RUNNING within ${WAIT}s (state: $state)"; }
+  done
+  echo "connect.sh: worker and ${#conns[@]} connector(s) RUNNING after $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-5) s" >&2
+  echo "rest=http://127.0.0.1:$port"
+  echo "dir=$dir"
+}
+
+# stop DIR: SIGTERM runs Connect's shutdown hook (tasks stop and commit their offsets, the producer
+# flushes); a worker still there after 60 s is killed. DIR is removed either way.
+stop() {
+  local dir=$1 pid
+  if [ -f "$dir/pid" ]; then
+    pid=$(cat "$dir/pid")
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "connect.sh: worker $pid still running 60 s after SIGTERM: killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -rf "$dir"
+}
+
+cmd=${1:-}; shift || true
+case $cmd in
+  fetch) fetch ;;
+  start) start "$@" ;;
+  status) [ $# -eq 2 ] || die "usage: connect.sh status DIR NAME"; . "$1/env"; http_get "$CONNECT_REST/connectors/$2/status"; echo ;;
+  stop) [ $# -eq 1 ] || die "usage: connect.sh stop DIR"; stop "$1" ;;
+  *) die "usage: connect.sh fetch | start --bootstrap BS [--dir DIR] CONNECTOR.properties... | status DIR NAME | stop DIR" ;;
+esac

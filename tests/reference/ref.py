@@ -1,0 +1,283 @@
+#!/usr/bin/python3
+# ref.py: Kafka side of the differential test against the real Debezium: creates topics, waits for
+# records, and compares two brokers' topics record by record (Debezium's broker = A, walcast's = B).
+#
+#   ref.py topics BS PARTITIONS TOPIC...            create TOPIC with PARTITIONS partitions (idempotent)
+#   ref.py wait BS SECONDS TOPIC:N...                until every TOPIC holds at least N records
+#   ref.py compare BS_A BS_B SECONDS PREFIX...        compare every topic of the PREFIXes on both sides
+#   ref.py ids BS TOPIC FIELD                         the FIELD of each value's "after" (JSON), one a line
+#
+# Reads with isolation.level=read_committed (Debezium's producer is not transactional, walcast's is).
+import json
+import os
+import re
+import sys
+import time
+import uuid
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+
+def consumer(bs):
+    return Consumer({"bootstrap.servers": bs, "group.id": "ref-" + uuid.uuid4().hex,
+                     "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                     "isolation.level": "read_committed", "enable.partition.eof": True})
+
+
+def read_all(bs, topics):
+    """Every record of the topics: {topic: [(partition, offset, key bytes, value bytes, headers)]}."""
+    c = consumer(bs)
+    try:
+        md = c.list_topics(timeout=10)
+        parts = [TopicPartition(t, p, 0) for t in topics if t in md.topics
+                 for p in md.topics[t].partitions]
+        out = {t: [] for t in topics}
+        if not parts:
+            return out
+        c.assign(parts)
+        pending = {(tp.topic, tp.partition) for tp in parts}
+        deadline = time.time() + 30
+        while pending and time.time() < deadline:
+            m = c.poll(0.5)
+            if m is None:
+                continue
+            if m.error():
+                if m.error().code() == -191:  # _PARTITION_EOF
+                    pending.discard((m.topic(), m.partition()))
+                    continue
+                raise KafkaException(m.error())
+            out[m.topic()].append((m.partition(), m.offset(), m.key(), m.value(),
+                                   [(k, v) for k, v in (m.headers() or [])]))
+        if pending:
+            raise RuntimeError(f"no end of partition within 30 s for {sorted(pending)}")
+        for t in out:
+            out[t].sort(key=lambda r: (r[0], r[1]))
+        return out
+    finally:
+        c.close()
+
+
+def topic_names(bs, prefixes):
+    c = consumer(bs)
+    try:
+        names = c.list_topics(timeout=10).topics.keys()
+    finally:
+        c.close()
+    keep = []
+    for t in names:
+        for p in prefixes:
+            if t.startswith(p + ".") or t == "__debezium-heartbeat." + p:
+                keep.append(t)
+    return sorted(keep)
+
+
+def cmd_topics(bs, partitions, topics):
+    a = AdminClient({"bootstrap.servers": bs})
+    fs = a.create_topics([NewTopic(t, int(partitions), 1) for t in topics], operation_timeout=30)
+    for t, f in fs.items():
+        try:
+            f.result()
+        except KafkaException as e:
+            if e.args[0].code() != 36:  # TOPIC_ALREADY_EXISTS
+                raise
+
+
+def cmd_wait(bs, secs, specs):
+    want = {}
+    for s in specs:
+        t, n = s.rsplit(":", 1)
+        want[t] = int(n)
+    deadline = time.time() + float(secs)
+    while True:
+        got = {t: len(v) for t, v in read_all(bs, list(want)).items()}
+        if all(got[t] >= n for t, n in want.items()):
+            return
+        if time.time() > deadline:
+            sys.exit(f"ref.py wait: after {secs}s on {bs}: " +
+                     ", ".join(f"{t} has {got[t]}/{n}" for t, n in want.items()))
+        time.sleep(0.3)
+
+
+# --- normalisation: only what must differ between two agents reading the same WAL -------------------
+# Envelope ts_ms/ts_us/ts_ns, a message's ts_ms and a heartbeat's ts_ms are the agent's clock when it
+# emitted the record (Debezium's docs: "the time at which the connector processed the event"), so two
+# agents never agree on them. source.version names the agent (walcast writes its own version, see
+# DEBEZIUM.md). Everything else -- source.ts_ms (commit time), lsn, txId, sequence, the transaction
+# block, keys, schemas, headers -- comes from the WAL and must be equal.
+def normalise_value(topic, v):
+    if not isinstance(v, dict):
+        return v
+    payload = v.get("payload") if "schema" in v and "payload" in v else v
+    if isinstance(payload, dict):
+        for f in ("ts_ms", "ts_us", "ts_ns"):
+            if f in payload and payload[f] is not None:
+                payload[f] = "<ts>"
+        src = payload.get("source")
+        if isinstance(src, dict) and "version" in src:
+            src["version"] = "<version>"
+    return v
+
+
+TS_RE = re.compile(rb'"(ts_ms|ts_us|ts_ns)":-?\d+')
+VERSION_RE = re.compile(rb'"version":"[^"]*","connector"')
+
+
+def normalise_text(b):
+    """The same normalisation on the raw bytes, so number and string formatting is compared too. Only
+    the envelope's own ts fields are volatile; the source block's ts_* are kept (see normalise_value)
+    by undoing the replacement inside "source":{...}."""
+    if b is None:
+        return None
+    src = re.search(rb'"source":\{[^{}]*\}', b)
+    keep = src.group(0) if src else None
+    out = TS_RE.sub(lambda m: b'"' + m.group(1) + b'":"<ts>"', b)
+    if keep is not None:
+        out = re.sub(rb'"source":\{[^{}]*\}', lambda _m: VERSION_RE.sub(b'"version":"<version>","connector"', keep),
+                     out, count=1)
+    return out
+
+
+def parse(b):
+    if b is None:
+        return None
+    try:
+        return json.loads(b)
+    except ValueError:
+        return {"<unparsed>": b.decode("utf-8", "replace")}
+
+
+def jdiff(a, b, path, out):
+    """Paths where two parsed JSON values differ (at most 40 per record)."""
+    if len(out) >= 40:
+        return
+    if isinstance(a, dict) and isinstance(b, dict):
+        if list(a.keys()) != list(b.keys()) and set(a.keys()) == set(b.keys()):
+            out.append((path + "{order}", list(a.keys()), list(b.keys())))
+        for k in list(a.keys()) + [k for k in b.keys() if k not in a]:
+            if k not in a or k not in b:
+                out.append((path + "/" + k, a.get(k, "<absent>"), b.get(k, "<absent>")))
+            else:
+                jdiff(a[k], b[k], path + "/" + k, out)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            jdiff(x, y, f"{path}[{i}]", out)
+    elif a != b or type(a) != type(b):
+        out.append((path, a, b))
+
+
+def short(x, n=160):
+    if isinstance(x, bytes):
+        x = x.decode("utf-8", "replace")
+    s = json.dumps(x, ensure_ascii=False, default=lambda o: o.decode("utf-8", "replace")) if not isinstance(x, str) else repr(x)
+    return s if len(s) <= n else s[:n] + "…"
+
+
+def cmd_compare(bs_a, bs_b, secs, prefixes):
+    """Waits (bounded) until both sides hold the same topics with the same record counts, then compares
+    them record by record. Heartbeat topics: counts depend on time; only the first record is compared."""
+    deadline = time.time() + float(secs)
+    while True:
+        ta, tb = topic_names(bs_a, prefixes), topic_names(bs_b, prefixes)
+        da, db = read_all(bs_a, ta), read_all(bs_b, tb)
+        counts_a = {t: len(v) for t, v in da.items() if "heartbeat" not in t}
+        counts_b = {t: len(v) for t, v in db.items() if "heartbeat" not in t}
+        if counts_a == counts_b or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    problems = 0
+    dump = os.environ.get("REF_DUMP")
+    if dump:
+        with open(dump, "w") as f:
+            for side, d in (("debezium", da), ("walcast", db)):
+                for t, recs in d.items():
+                    for r in recs:
+                        f.write(json.dumps({"side": side, "topic": t, "partition": r[0], "offset": r[1],
+                                            "key": r[2].decode() if r[2] is not None else None,
+                                            "value": r[3].decode() if r[3] is not None else None,
+                                            "headers": [[k, v.decode() if v is not None else None] for k, v in r[4]]},
+                                           ensure_ascii=False) + "\n")
+    kinds = {}
+    for t in sorted(set(ta) | set(tb)):
+        ra, rb = da.get(t), db.get(t)
+        if ra is None or rb is None:
+            print(f"TOPIC {t}: only on {'debezium' if rb is None else 'walcast'}"
+                  f" ({len(ra or rb)} records)")
+            problems += 1
+            continue
+        if "heartbeat" in t:
+            ra, rb = ra[:1], rb[:1]
+            if not ra or not rb:
+                print(f"TOPIC {t}: heartbeats debezium={len(da[t])} walcast={len(db[t])}")
+                problems += 1
+                continue
+        if len(ra) != len(rb):
+            print(f"TOPIC {t}: {len(ra)} records from debezium, {len(rb)} from walcast")
+            problems += 1
+        shown = 0
+        for i, (a, b) in enumerate(zip(ra, rb)):
+            diffs = []
+            if a[0] != b[0]:
+                diffs.append(("partition", a[0], b[0]))
+            if a[2] != b[2]:
+                jd = []
+                jdiff(parse(a[2]), parse(b[2]), "key", jd)
+                diffs += jd or [("key bytes", a[2], b[2])]
+            va, vb = normalise_value(t, parse(a[3])), normalise_value(t, parse(b[3]))
+            jd = []
+            jdiff(va, vb, "value", jd)
+            diffs += jd
+            if not jd and normalise_text(a[3]) != normalise_text(b[3]):
+                diffs.append(("value text", normalise_text(a[3]), normalise_text(b[3])))
+            ha = [(k, v) for k, v in a[4]]
+            hb = [(k, v) for k, v in b[4]]
+            if ha != hb:
+                only_a = [h for h in ha if h not in hb]
+                only_b = [h for h in hb if h not in ha]
+                diffs.append(("headers", only_a or ha, only_b or hb))
+            if diffs:
+                for p, x, y in diffs:
+                    k = re.sub(r"\[\d+\]", "[]", p) + (" " + short(x, 60) + " | " + short(y, 60) if p == "headers" else "")
+                    kinds.setdefault(k, [0, t, i, x, y])[0] += 1
+                problems += 1
+                if shown < 6:
+                    print(f"TOPIC {t} #{i} (partition {a[0]}/{b[0]}, key {short(a[2], 80)}):")
+                    for p, x, y in diffs:
+                        print(f"   {p}: debezium={short(x)} walcast={short(y)}")
+                shown += 1
+        if shown > 6:
+            print(f"TOPIC {t}: {shown - 6} more records differ")
+    print("--- kinds of differences (count, first topic/record, debezium | walcast):")
+    for k, (n, t, i, x, y) in sorted(kinds.items()):
+        print(f"{n:5d} {k}  [{t} #{i}] {short(x, 100)} | {short(y, 100)}")
+    total = sum(len(v) for v in da.values())
+    print(f"compared {len(set(ta) | set(tb))} topics, {total} debezium records: {problems} differences")
+    sys.exit(1 if problems else 0)
+
+
+def cmd_ids(bs, topic, field):
+    for _p, _o, _k, v, _h in read_all(bs, [topic])[topic]:
+        if v is None:
+            continue
+        d = json.loads(v)
+        d = d.get("payload", d)
+        if d.get("after") is not None:
+            print(d["after"][field])
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "topics":
+        cmd_topics(args[0], args[1], args[2:])
+    elif cmd == "wait":
+        cmd_wait(args[0], args[1], args[2:])
+    elif cmd == "compare":
+        cmd_compare(args[0], args[1], args[2], args[3:])
+    elif cmd == "ids":
+        cmd_ids(args[0], args[1], args[2])
+    else:
+        sys.exit(f"ref.py: unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+# reflib.sh: helpers for the differential tests against the real Debezium, on top of
+# tests/integration/lib.sh: real Kafka brokers (scripts/kafka.sh), a Kafka Connect standalone worker
+# with Debezium 3.6.1 (scripts/connect.sh) and walcast with several connector files. Everything
+# started here is stopped by the EXIT trap (ref_init replaces lib.sh's trap and chains to it).
+. "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
+REF="$ROOT/tests/reference"
+REF_KAFKAS=()
+REF_CONNECT=""
+
+ref_init() {
+  it_init
+  trap ref_cleanup EXIT
+}
+
+ref_cleanup() {
+  local rc=$? d
+  if [ -n "$REF_CONNECT" ]; then
+    [ $rc -ne 0 ] && cp "$REF_CONNECT/connect.log" "$IT_DIR/connect.log" 2>/dev/null
+    bash "$ROOT/scripts/connect.sh" stop "$REF_CONNECT" || true
+  fi
+  for d in "${REF_KAFKAS[@]:-}"; do
+    [ -n "$d" ] || continue
+    [ $rc -ne 0 ] && cp "$d/node1/kafka.log" "$IT_DIR/kafka-$(basename "$d").log" 2>/dev/null
+    bash "$ROOT/scripts/kafka.sh" stop "$d" || true
+  done
+  (exit $rc)
+  it_cleanup
+}
+
+# ref_kafka_start VAR...: starts one real Kafka per VAR, in parallel; sets each VAR to its bootstrap.
+ref_kafka_start() {
+  local v i=0 pids=()
+  for v in "$@"; do
+    bash "$ROOT/scripts/kafka.sh" start "$IT_DIR/kafka-$v" >"$IT_DIR/kafka-$v.out" 2>"$IT_DIR/kafka-$v.err" &
+    pids+=($!)
+    REF_KAFKAS+=("$IT_DIR/kafka-$v")
+  done
+  for v in "$@"; do
+    wait "${pids[$i]}" || { cat "$IT_DIR/kafka-$v.err" >&2; echo "kafka $v did not start" >&2; return 1; }
+    printf -v "$v" '%s' "$(sed -n 's/^bootstrap.servers=//p' "$IT_DIR/kafka-$v.out")"
+    i=$((i + 1))
+  done
+}
+
+# ref_connect_start BS CONNECTOR_FILE...: Connect standalone with Debezium; returns when every
+# connector's task is RUNNING.
+ref_connect_start() {
+  local bs=$1; shift
+  REF_CONNECT="$IT_DIR/connect"
+  bash "$ROOT/scripts/connect.sh" start --bootstrap "$bs" --dir "$REF_CONNECT" "$@" >"$IT_DIR/connect.out"
+}
+
+# ref_connect_stop: clean stop (the tasks commit their offsets), bounded by connect.sh.
+ref_connect_stop() {
+  bash "$ROOT/scripts/connect.sh" stop "$REF_CONNECT"
+  REF_CONNECT=""
+}
+
+# ref_slot_wait SLOT...: until every slot exists and a walsender streams from it (bounded, 60 s).
+ref_slot_wait() {
+  local s n=$# got
+  local list; list=$(printf "'%s'," "$@"); list=${list%,}
+  for _ in $(seq 1 300); do
+    got=$(psql -X -At -c "SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name IN ($list)")
+    [ "$got" -eq "$n" ] && return 0
+    sleep 0.2
+  done
+  echo "slots $* not all streaming after 60 s:" >&2
+  psql -X -c "SELECT slot_name, active, confirmed_flush_lsn FROM pg_replication_slots" >&2
+  return 1
+}
+
+# ref_walcast_start BS OFFSETS_TOPIC CONNECTOR_FILE...: walcast with one worker file for the real Kafka
+# BS; returns when every connector started replication (bounded, 30 s).
+ref_walcast_start() {
+  local bs=$1 offs=$2 n before; shift 2
+  n=$#
+  printf 'bootstrap.servers=%s\noffset.storage.topic=%s\n' "$bs" "$offs" >"$IT_DIR/ref-worker.properties"
+  before=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
+  "$WALCAST" run --worker "$IT_DIR/ref-worker.properties" "$@" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
+  WALCAST_PID=$!
+  IT_PIDS+=($WALCAST_PID)
+  for _ in $(seq 1 300); do
+    [ "$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)" -ge $(( ${before:-0} + n )) ] && return 0
+    kill -0 $WALCAST_PID 2>/dev/null || { echo "walcast exited early" >&2; tail -30 "$IT_DIR/walcast.log" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "walcast did not start replication of $n connectors within 30 s" >&2
+  return 1
+}
+
+# ref_pair NAME PREFIX [key=value]...: writes NAME.dbz.properties and NAME.walcast.properties, the same
+# connector config except slot.name (dbz_NAME / wc_NAME). Prints nothing; files in $IT_DIR.
+ref_pair() {
+  local name=$1 prefix=$2 side; shift 2
+  for side in dbz wc; do
+    {
+      echo "name=$name"
+      echo "connector.class=io.debezium.connector.postgresql.PostgresConnector"
+      echo "database.hostname=127.0.0.1"
+      echo "database.port=$PGPORT"
+      echo "database.user=postgres"
+      echo "database.password="
+      echo "database.dbname=postgres"
+      echo "topic.prefix=$prefix"
+      echo "plugin.name=pgoutput"
+      echo "slot.name=${side}_$name"
+      echo "snapshot.mode=no_data"
+      for kv in "$@"; do echo "$kv"; done
+    } >"$IT_DIR/$name.$side.properties"
+  done
+}
