@@ -3,9 +3,11 @@
 #include "decoder/event.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "schemas/json.h"
 
@@ -46,6 +48,10 @@ typedef struct evt_txcount {
     int64_t n;
 } evt_txcount_t;
 
+/* Debezium names the data collection of a logical decoding message by Java's Object.toString of a new
+ * id object per message: this class name, '@', the object's identity hash in hex. */
+#define EVT_MSG_COLLECTION "io.debezium.connector.postgresql.LogicalDecodingMessageMonitor$LogicalDecodingMessageId@"
+
 struct evt_ctx {
     evt_config_t cfg;
     evt_emit_fn emit;
@@ -67,6 +73,10 @@ struct evt_ctx {
     int64_t tx_total;
     evt_txcount_t *tx_counts;     /* per data collection, in first-seen order */
     size_t tx_ncounts, tx_capcounts;
+    char run_id[40];              /* __debezium.context.runId */
+    int64_t last_commit_us;       /* commit time of the last transaction seen (non-transactional messages) */
+    uint64_t nontx_lsn;           /* LSN of the last non-transactional message: Debezium's last commit */
+    uint32_t ident_seed;          /* stand-in for Java identity hashes */
     buf_t kb, vb, hb, hb2;        /* key, value, header scratch */
     evt_stats_t stats;
 };
@@ -203,9 +213,9 @@ static void build_fixed_schemas(evt_ctx_t *e)
     e->msg_topic = arena_alloc(a, tl);
     snprintf(e->msg_topic, tl, "%s.message", e->cfg.prefix);
 
-    cs_schema_t *hk = struct_schema(a, "io.debezium.connector.common.ServerNameKey", 0, false);
+    cs_schema_t *hk = struct_schema(a, "io.debezium.connector.common.ServerNameKey", 1, false);
     cs_field_add(a, hk, "serverName", prim(a, CT_STRING, false));
-    cs_schema_t *hv = struct_schema(a, "io.debezium.connector.common.Heartbeat", 0, false);
+    cs_schema_t *hv = struct_schema(a, "io.debezium.connector.common.Heartbeat", 1, false);
     cs_field_add(a, hv, "ts_ms", prim(a, CT_INT64, false));
     codec_init(e, &e->hb_kc, hk, true, err, sizeof err);
     codec_init(e, &e->hb_vc, hv, false, err, sizeof err);
@@ -233,6 +243,30 @@ static void build_fixed_schemas(evt_ctx_t *e)
     snprintf(e->tx_topic, tl, "%s.transaction", e->cfg.prefix);
 }
 
+/* A UUIDv7 (RFC 9562: 48-bit Unix milliseconds, version, random bits, variant), as the runId Debezium
+ * 3.6 gives each connector run. The one place this module reads a clock and randomness; an agent that
+ * wants a known id passes run_id in the config. */
+static void make_run_id(char out[40])
+{
+    uint8_t b[16];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    if (RAND_bytes(b, sizeof b) != 1) {
+        uint64_t x = ms ^ ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)(uintptr_t)out;
+        for (int i = 0; i < 16; i++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            b[i] = (uint8_t)x;
+        }
+    }
+    for (int i = 0; i < 6; i++)
+        b[i] = (uint8_t)(ms >> (40 - 8 * i));
+    b[6] = (uint8_t)(0x70 | (b[6] & 0x0f));
+    b[8] = (uint8_t)(0x80 | (b[8] & 0x3f));
+    snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+             b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
 evt_ctx_t *evt_new(const evt_config_t *cfg, evt_emit_fn emit, void *emit_ctx)
 {
     evt_ctx_t *e = calloc(1, sizeof *e);
@@ -245,6 +279,11 @@ evt_ctx_t *evt_new(const evt_config_t *cfg, evt_emit_fn emit, void *emit_ctx)
         e->cfg.placeholder = "__debezium_unavailable_value";
     if (!e->cfg.version)
         e->cfg.version = "walcast";
+    if (e->cfg.run_id)
+        snprintf(e->run_id, sizeof e->run_id, "%s", e->cfg.run_id);
+    else
+        make_run_id(e->run_id);
+    e->ident_seed = 0x2545f491u;
     e->emit = emit;
     e->emit_ctx = emit_ctx;
     e->arena = arena_new(16 * 1024);
@@ -379,6 +418,11 @@ int evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen)
                 cm->maxlen = col->typmod - 4;
             if (cm->mask >= 0 || cm->hash)
                 cs_param_add(fs, "masked", "true");
+            if (cm->trunc >= 0) {
+                char n[16];
+                snprintf(n, sizeof n, "%d", cm->trunc);
+                cs_param_add(fs, "truncateLength", arena_strdup(a, n));
+            }
         }
         cv_value_t dv;
         if (pgt_default(a, &col->type, &e->cfg.types, col->default_expr, &dv)) {
@@ -386,7 +430,7 @@ int evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen)
             *d = dv;
             fs->def = d;
         }
-        if (col->comment && *col->comment)
+        if (e->cfg.schema_comments && col->comment && *col->comment)
             fs->doc = arena_strdup(a, col->comment);
         cs_field_add(a, vs, avro_adjust_name(a, col->name, e->cfg.field_names, true), fs);
         et->nfields++;
@@ -563,8 +607,11 @@ static cv_value_t source_value(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, c
     v[SRC_DB] = cv_str(e->cfg.dbname, strlen(e->cfg.dbname));
     char seq[64];
     int n;
-    if (pos->last_commit_lsn)
-        n = snprintf(seq, sizeof seq, "[\"%llu\",\"%llu\"]", (unsigned long long)pos->last_commit_lsn,
+    /* Debezium treats a non-transactional message as a committed unit of its own: its LSN is the last
+     * commit LSN for the message and for what follows until the next commit */
+    uint64_t last_commit = pos->last_commit_lsn > e->nontx_lsn ? pos->last_commit_lsn : e->nontx_lsn;
+    if (last_commit)
+        n = snprintf(seq, sizeof seq, "[\"%llu\",\"%llu\"]", (unsigned long long)last_commit,
                      (unsigned long long)pos->lsn);
     else
         n = snprintf(seq, sizeof seq, "[null,\"%llu\"]", (unsigned long long)pos->lsn);
@@ -585,6 +632,7 @@ static void add_context_headers(evt_ctx_t *e, evt_record_t *r)
     r->headers[r->nheaders++] = (evt_header_t){ "__debezium.context.connectorLogicalName", e->cfg.prefix, strlen(e->cfg.prefix) };
     r->headers[r->nheaders++] = (evt_header_t){ "__debezium.context.taskId", "0", 1 };
     r->headers[r->nheaders++] = (evt_header_t){ "__debezium.context.connectorName", "postgresql", 10 };
+    r->headers[r->nheaders++] = (evt_header_t){ "__debezium.context.runId", e->run_id, strlen(e->run_id) };
 }
 
 /* Encodes and emits one data event (or a tombstone when env is NULL). */
@@ -623,15 +671,15 @@ static char *tx_id(arena_t *a, uint32_t xid, uint64_t lsn)
     return id;
 }
 
-/* The `transaction` block of a data event: counts it (total and per table) in the open transaction. */
-static cv_value_t tx_block(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const rel_table_t *t)
+/* The `transaction` block of a data event: counts it (total and per data collection) in the open
+ * transaction. */
+static cv_value_t tx_block(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const char *collection)
 {
     if (!e->cfg.tx_metadata || !e->tx_open)
         return cv_null();
-    const evt_table_t *et = t->user;
     evt_txcount_t *c = NULL;
     for (size_t i = e->tx_ncounts; i-- > 0;) {
-        if (strcmp(e->tx_counts[i].collection, et->collection) == 0) {
+        if (strcmp(e->tx_counts[i].collection, collection) == 0) {
             c = &e->tx_counts[i];
             break;
         }
@@ -644,7 +692,7 @@ static cv_value_t tx_block(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const
                 abort();
         }
         c = &e->tx_counts[e->tx_ncounts++];
-        c->collection = strdup(et->collection);
+        c->collection = strdup(collection);
         if (!c->collection)
             abort();
         c->n = 0;
@@ -667,7 +715,7 @@ static cv_value_t envelope(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const
     v[ENV_BEFORE] = before ? *before : cv_null();
     v[ENV_AFTER] = after ? *after : cv_null();
     v[ENV_SOURCE] = source_value(e, a, pos, t->nspname, t->relname);
-    v[ENV_TRANSACTION] = tx_block(e, a, pos, t);
+    v[ENV_TRANSACTION] = tx_block(e, a, pos, ((const evt_table_t *)t->user)->collection);
     v[ENV_OP] = cv_str(op, 1);
     v[ENV_TS_MS] = cv_int(pos->now_us / 1000);
     v[ENV_TS_US] = cv_int(pos->now_us);
@@ -826,6 +874,60 @@ void evt_tx_reset(evt_ctx_t *e)
     e->tx_open = false;
 }
 
+/* java.lang.String.hashCode of UTF-8 text: over its UTF-16 code units. */
+static int32_t java_string_hash(const char *s)
+{
+    uint32_t h = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        uint32_t cp = *p;
+        int extra = cp >= 0xF0 ? 3 : cp >= 0xE0 ? 2 : cp >= 0xC0 ? 1 : 0;
+        if (extra) {
+            cp &= 0x3Fu >> extra;
+            for (int i = 1; i <= extra && (p[i] & 0xC0) == 0x80; i++)
+                cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        p += 1 + extra;
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            h = 31 * h + (0xD800 + (cp >> 10));
+            h = 31 * h + (0xDC00 + (cp & 0x3FF));
+        } else {
+            h = 31 * h + cp;
+        }
+    }
+    return (int32_t)h;
+}
+
+/* The bucket of a key in a java.util.HashMap of cap buckets (the hash spread as HashMap.hash does). */
+static uint32_t java_bucket(const char *key, uint32_t cap)
+{
+    uint32_t h = (uint32_t)java_string_hash(key);
+    return (h ^ (h >> 16)) & (cap - 1);
+}
+
+/* Debezium keeps the per-collection counts in a java.util.HashMap and lists them in its iteration
+ * order: by bucket, and in insertion order within a bucket. The table starts with 16 buckets and
+ * doubles when it holds more than 3/4 of that. (A bucket of 8 or more keys would be treeified or force
+ * a resize in Java; with the few collections of one transaction that does not come up.) */
+static void tx_hashmap_order(const evt_txcount_t *c, size_t n, size_t *order)
+{
+    uint32_t cap = 16;
+    while (n > (size_t)cap / 4 * 3)
+        cap *= 2;
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (size_t i = 1; i < n; i++) {     /* insertion sort: stable, n is small */
+        size_t x = order[i], j = i;
+        uint32_t bx = java_bucket(c[x].collection, cap);
+        while (j > 0 && java_bucket(c[order[j - 1]].collection, cap) > bx) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = x;
+    }
+}
+
 static int tx_record(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, bool end, char *err, size_t errlen)
 {
     const char *id = tx_id(a, e->tx_xid, pos->lsn);
@@ -837,10 +939,13 @@ static int tx_record(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, bool end, c
     if (end) {
         val.u.list.v[2] = cv_int(e->tx_total);
         cv_value_t arr = cv_list(a, e->tx_ncounts);
+        size_t *order = arena_alloc(a, (e->tx_ncounts ? e->tx_ncounts : 1) * sizeof *order);
+        tx_hashmap_order(e->tx_counts, e->tx_ncounts, order);
         for (size_t i = 0; i < e->tx_ncounts; i++) {
+            const evt_txcount_t *tc = &e->tx_counts[order[i]];
             cv_value_t c = cv_list(a, 2);
-            c.u.list.v[0] = cv_str(e->tx_counts[i].collection, strlen(e->tx_counts[i].collection));
-            c.u.list.v[1] = cv_int(e->tx_counts[i].n);
+            c.u.list.v[0] = cv_str(arena_strdup(a, tc->collection), strlen(tc->collection));
+            c.u.list.v[1] = cv_int(tc->n);
             arr.u.list.v[i] = c;
         }
         val.u.list.v[3] = arr;
@@ -851,6 +956,8 @@ static int tx_record(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, bool end, c
 
 int evt_tx_begin(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t errlen)
 {
+    if (pos->commit_time_us)
+        e->last_commit_us = pos->commit_time_us;
     if (!e->cfg.tx_metadata)
         return 0;
     evt_tx_reset(e);
@@ -893,13 +1000,32 @@ int evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t 
         return -1;
     cv_value_t val = cv_list(a, 5);
     val.u.list.v[0] = cv_str("m", 1);
-    int64_t ts = pos->commit_time_us ? pos->commit_time_us : pos->now_us;
-    val.u.list.v[1] = cv_int(ts / 1000);
-    val.u.list.v[2] = source_value(e, a, pos, "", "");
-    val.u.list.v[3] = cv_null();
+    val.u.list.v[1] = cv_int(pos->now_us / 1000);   /* Debezium: the time it processed the message */
+    if (pos->xid || pos->commit_time_us) {
+        if (pos->commit_time_us)
+            e->last_commit_us = pos->commit_time_us;
+        val.u.list.v[2] = source_value(e, a, pos, "", "");
+        /* a data event of its own collection, named as Debezium's Object.toString names it: the
+         * identity hash differs per message and per run, so a pseudo-random one stands in */
+        e->ident_seed ^= e->ident_seed << 13;
+        e->ident_seed ^= e->ident_seed >> 17;
+        e->ident_seed ^= e->ident_seed << 5;
+        char coll[sizeof EVT_MSG_COLLECTION + 16];
+        snprintf(coll, sizeof coll, "%s%x", EVT_MSG_COLLECTION, (e->ident_seed & 0x7fffffffu) | 1u);
+        val.u.list.v[3] = tx_block(e, a, pos, coll);
+    } else {
+        /* non-transactional: Debezium's source block keeps the last transaction's commit time and
+         * takes the message's own LSN as the last commit */
+        evt_pos_t p = *pos;
+        p.commit_time_us = e->last_commit_us;
+        e->nontx_lsn = pos->lsn;
+        val.u.list.v[2] = source_value(e, a, &p, "", "");
+        val.u.list.v[3] = cv_null();
+    }
     val.u.list.v[4] = blk;
     e->stats.messages++;
-    return emit_fixed(e, e->msg_topic, &e->msg_kc, &key, &e->msg_vc, &val, 'm', true, err, errlen);
+    /* Debezium's message records carry no headers */
+    return emit_fixed(e, e->msg_topic, &e->msg_kc, &key, &e->msg_vc, &val, 'm', false, err, errlen);
 }
 
 int evt_heartbeat(evt_ctx_t *e, arena_t *a, int64_t now_us, char *err, size_t errlen)

@@ -38,6 +38,8 @@ typedef struct evt_config {
     bool value_schemas;           /* value.converter.schemas.enable */
     bool extended_headers;        /* extended.headers.enabled */
     bool tx_metadata;             /* provide.transaction.metadata */
+    bool schema_comments;         /* include.schema.comments: column comments as field docs */
+    const char *run_id;           /* __debezium.context.runId header; NULL: evt_new makes a UUIDv7 */
     pgt_opts_t types;
     const flt_filters_t *filters;
     evt_conv_t key_conv, value_conv;          /* key.converter / value.converter */
@@ -62,7 +64,7 @@ typedef struct evt_record {
     size_t keylen;
     const void *value;
     size_t valuelen;
-    evt_header_t headers[5];
+    evt_header_t headers[6];
     int nheaders;
     char op;                      /* c u d t m r, 0 for tombstones */
 } evt_record_t;

@@ -1,5 +1,9 @@
 /* test_event.c: Debezium events from captured pgoutput bytes: ops, keys, delete fallbacks, key change
- * (d + tombstone + c with headers), TOAST placeholder, skipped operations, tombstones off, no schemas. */
+ * (d + tombstone + c with headers), TOAST placeholder, skipped operations, tombstones off, no schemas;
+ * and what the differential test against Debezium 3.6.1 found (tests/reference): context headers with
+ * runId, no headers on messages, heartbeat schema versions, comments only with include.schema.comments,
+ * truncateLength, messages in transaction metadata, data_collections in Java HashMap order,
+ * non-transactional messages' source block. */
 #include "tests/unit/testutil.h"
 
 #include "decoder/event.h"
@@ -16,6 +20,8 @@ typedef struct rec {
     char value[4096];
     bool has_key, has_value;
     char hdr[256];
+    char hdrkeys[512];  /* every header key, comma-separated, in order */
+    char runid[64];
     char op;
 } rec_t;
 static rec_t recs[MAXREC];
@@ -33,6 +39,12 @@ static int emit(void *ctx, const evt_record_t *r, char *err, size_t errlen)
         snprintf(x->key, sizeof x->key, "%.*s", (int)r->keylen, (const char *)r->key);
     if (r->value)
         snprintf(x->value, sizeof x->value, "%.*s", (int)r->valuelen, (const char *)r->value);
+    for (int i = 0; i < r->nheaders; i++) {
+        size_t l = strlen(x->hdrkeys);
+        snprintf(x->hdrkeys + l, sizeof x->hdrkeys - l, "%s%s", l ? "," : "", r->headers[i].key);
+        if (strcmp(r->headers[i].key, "__debezium.context.runId") == 0)
+            snprintf(x->runid, sizeof x->runid, "%.*s", (int)r->headers[i].len, (const char *)r->headers[i].value);
+    }
     for (int i = 0; i < r->nheaders; i++)
         if (strncmp(r->headers[i].key, "__debezium.context", 18) != 0)
             snprintf(x->hdr, sizeof x->hdr, "%s=%.*s", r->headers[i].key, (int)r->headers[i].len,
@@ -42,6 +54,8 @@ static int emit(void *ctx, const evt_record_t *r, char *err, size_t errlen)
 }
 
 /* Replays every fixture message through relcache + event builder. */
+static const char *trunc_rule;   /* column.truncate.to.2.chars for the next replay, or NULL */
+
 static void replay(evt_config_t *cfg)
 {
     static const rel_catcol_t fxcols[] = { { "id", true, NULL, NULL }, { "name", false, "'anon'::text", "who" },
@@ -50,7 +64,10 @@ static void replay(evt_config_t *cfg)
     static const rel_catcol_t fullcols[] = { { "id", true, NULL, NULL }, { "v", false, NULL, NULL } };
     rel_catinfo_t info_fx = { fxcols, 4, fxkey, 1 }, info_full = { fullcols, 2, fxkey, 1 };
     flt_filters_t f;
+    char err0[256];
     flt_init(&f);
+    if (trunc_rule)
+        assert_int_equal(flt_add_truncate(&f, 2, trunc_rule, "column.truncate.to.2.chars", err0, sizeof err0), 0);
     cfg->filters = &f;
     cfg->prefix = "srv";
     cfg->dbname = "db";
@@ -152,8 +169,182 @@ static void test_options(void **s)
     c.key_schemas = c.value_schemas = true;
     replay(&c);
     assert_true(strncmp(recs[0].key, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"}],\"optional\":false,\"name\":\"srv.public.fx.Key\"},\"payload\":{\"id\":1}}", 200) == 0);
-    assert_non_null(strstr(recs[0].value, "{\"type\":\"string\",\"optional\":true,\"doc\":\"who\",\"default\":\"anon\",\"field\":\"name\"}"));
+    /* column comments only with include.schema.comments=true (Debezium's default is false) */
+    assert_non_null(strstr(recs[0].value, "{\"type\":\"string\",\"optional\":true,\"default\":\"anon\",\"field\":\"name\"}"));
     assert_non_null(strstr(recs[0].value, "\"name\":\"srv.public.fx.Envelope\",\"version\":2},\"payload\":"));
+    c.schema_comments = true;
+    replay(&c);
+    assert_non_null(strstr(recs[0].value, "{\"type\":\"string\",\"optional\":true,\"doc\":\"who\",\"default\":\"anon\",\"field\":\"name\"}"));
+    /* column.truncate.to.N.chars: the value cut, the field schema says so */
+    c = base_cfg();
+    c.value_schemas = true;
+    trunc_rule = "public.fx.name";
+    replay(&c);
+    trunc_rule = NULL;
+    assert_non_null(strstr(recs[0].value, "{\"type\":\"string\",\"optional\":true,\"parameters\":{\"truncateLength\":\"2\"},\"default\":\"anon\",\"field\":\"name\"}"));
+    assert_non_null(strstr(recs[0].value, "\"name\":\"on\""));
+}
+
+/* Context headers as Debezium 3.6 writes them on data events and tombstones: logical name, task id,
+ * connector name, then a runId (a UUIDv7, one per connector run); none on transaction records. */
+static void test_context_headers(void **s)
+{
+    (void)s;
+    evt_config_t c = base_cfg();
+    c.tx_metadata = true;
+    replay(&c);
+    const char *ctx = "__debezium.context.connectorLogicalName,__debezium.context.taskId,"
+                      "__debezium.context.connectorName,__debezium.context.runId";
+    char run[64] = "";
+    for (int i = 0; i < nrec; i++) {
+        if (strcmp(recs[i].topic, "srv.transaction") == 0) {
+            assert_string_equal(recs[i].hdrkeys, "");
+            continue;
+        }
+        const char *k = recs[i].hdrkeys;
+        if (strncmp(k, "__debezium.newkey,", 18) == 0 || strncmp(k, "__debezium.oldkey,", 18) == 0)
+            k += 18;
+        assert_string_equal(k, ctx);
+        if (!run[0])
+            snprintf(run, sizeof run, "%s", recs[i].runid);
+        assert_string_equal(recs[i].runid, run);   /* the same for the whole run */
+    }
+    assert_int_equal(strlen(run), 36);
+    assert_int_equal(run[14], '7');                   /* version 7 */
+    assert_non_null(strchr("89ab", run[19]));        /* RFC 4122 variant */
+    for (int i = 0; i < 36; i++)
+        assert_true(i == 8 || i == 13 || i == 18 || i == 23 ? run[i] == '-' : strchr("0123456789abcdef", run[i]) != NULL);
+    c.run_id = "given-run-id";
+    replay(&c);
+    assert_string_equal(recs[1].runid, "given-run-id");
+}
+
+/* A relation message with one int4 key column "id" (proto 1). */
+static void put_table(evt_ctx_t *e, rel_cache_t *rc, arena_t *a, uint32_t relid, const char *rel)
+{
+    static const rel_catcol_t cols[] = { { "id", true, NULL, NULL } };
+    static const char *const key[] = { "id" };
+    rel_catinfo_t info = { cols, 1, key, 1 };
+    tu_bytes_t b = { .n = 0 };
+    tu_u8(&b, 'R'); tu_u32(&b, relid); tu_str(&b, "public"); tu_str(&b, rel); tu_u8(&b, 'd'); tu_u16(&b, 1);
+    tu_u8(&b, 1); tu_str(&b, "id"); tu_u32(&b, 23); tu_u32(&b, 0xffffffff);
+    pgo_state_t st = { 1, false };
+    pgo_msg_t m;
+    char err[256];
+    rel_table_t *t;
+    assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, sizeof err), 0);
+    assert_int_equal(rel_cache_put(rc, NULL, &m, &info, &t, err, sizeof err), 0);
+    assert_int_equal(evt_table_prepare(e, t, err, sizeof err), 0);
+}
+
+static void insert(evt_ctx_t *e, rel_cache_t *rc, arena_t *a, const evt_pos_t *pos, uint32_t relid, const char *id)
+{
+    tu_bytes_t b = { .n = 0 };
+    tu_u8(&b, 'I'); tu_u32(&b, relid); tu_u8(&b, 'N'); tu_u16(&b, 1); tu_textcol(&b, id);
+    pgo_state_t st = { 1, false };
+    pgo_msg_t m;
+    char err[256];
+    assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, sizeof err), 0);
+    assert_int_equal(evt_change(e, a, pos, rel_cache_get(rc, relid), &m, err, sizeof err), 0);
+}
+
+static void message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, bool transactional)
+{
+    tu_bytes_t b = { .n = 0 };
+    tu_u8(&b, 'M'); tu_u8(&b, transactional ? 1 : 0); tu_u64(&b, pos->lsn); tu_str(&b, "audit");
+    tu_u32(&b, 2); tu_mem(&b, "hi", 2);
+    pgo_state_t st = { 1, false };
+    pgo_msg_t m;
+    char err[256];
+    assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, sizeof err), 0);
+    assert_int_equal(evt_message(e, a, pos, &m, err, sizeof err), 0);
+}
+
+/* What Debezium 3.6.1 does with logical decoding messages and transaction metadata (found by the
+ * differential test): a transactional message is a data event of its own collection (counted in
+ * total_order and event_count, listed in data_collections under the name Debezium's Object.toString
+ * gives it), messages carry no headers, their envelope ts_ms is the agent's clock; data_collections
+ * come in java.util.HashMap order; a non-transactional message has the previous transaction's commit
+ * time and its own LSN as lsn_commit, which later events keep as the last commit until the next one. */
+static void test_messages_and_tx(void **s)
+{
+    (void)s;
+    evt_config_t c = base_cfg();
+    c.tx_metadata = true;
+    c.prefix = "srv";
+    c.dbname = "db";
+    nrec = 0;
+    evt_ctx_t *e = evt_new(&c, emit, NULL);
+    rel_cache_t *rc = rel_cache_new(evt_table_free);
+    arena_t *a = arena_new(8192);
+    char err[256];
+    put_table(e, rc, a, 1, "evolve");
+    put_table(e, rc, a, 2, "ident_default");
+    evt_pos_t pos = { .xid = 7, .commit_time_us = 1000000, .lsn = 100, .last_commit_lsn = 50, .now_us = 9000000 };
+    assert_int_equal(evt_tx_begin(e, a, &pos, err, sizeof err), 0);
+    pos.lsn = 110;
+    insert(e, rc, a, &pos, 1, "1");
+    pos.lsn = 120;
+    message(e, a, &pos, true);
+    pos.lsn = 130;
+    insert(e, rc, a, &pos, 2, "1");
+    pos.lsn = 140;
+    insert(e, rc, a, &pos, 2, "2");
+    pos.lsn = 150;
+    assert_int_equal(evt_tx_end(e, a, &pos, err, sizeof err), 0);
+    assert_int_equal(nrec, 6);
+    assert_string_equal(recs[2].topic, "srv.message");
+    assert_string_equal(recs[2].hdrkeys, "");
+    assert_non_null(strstr(recs[2].value, "\"op\":\"m\",\"ts_ms\":9000,"));
+    assert_non_null(strstr(recs[2].value, "\"transaction\":{\"id\":\"7:120\",\"total_order\":2,\"data_collection_order\":1}"));
+    assert_non_null(strstr(recs[4].value, "\"transaction\":{\"id\":\"7:140\",\"total_order\":4,\"data_collection_order\":2}"));
+    /* "public.ident_default" hashes to bucket 5 of 16, "public.evolve" to 14 */
+    const char *end = recs[5].value;
+    assert_non_null(strstr(end, "\"status\":\"END\",\"id\":\"7:150\",\"event_count\":4,\"data_collections\":["));
+    const char *idf = strstr(end, "{\"data_collection\":\"public.ident_default\",\"event_count\":2}");
+    const char *evo = strstr(end, "{\"data_collection\":\"public.evolve\",\"event_count\":1}");
+    const char *msg = strstr(end, "{\"data_collection\":\"io.debezium.connector.postgresql.LogicalDecodingMessageMonitor$LogicalDecodingMessageId@");
+    assert_non_null(idf);
+    assert_non_null(evo);
+    assert_non_null(msg);
+    assert_true(idf < evo);
+    assert_non_null(strstr(msg, "\",\"event_count\":1}"));
+
+    /* a non-transactional message: no xid, previous commit time, [own LSN, own LSN] */
+    evt_pos_t nt = { .xid = 0, .commit_time_us = 0, .lsn = 500, .last_commit_lsn = 150, .now_us = 9500000 };
+    message(e, a, &nt, false);
+    assert_non_null(strstr(recs[6].value, "\"ts_ms\":1000,\"snapshot\":\"false\",\"db\":\"db\",\"sequence\":\"[\\\"500\\\",\\\"500\\\"]\""));
+    assert_non_null(strstr(recs[6].value, "\"txId\":null,\"lsn\":500,"));
+    assert_non_null(strstr(recs[6].value, "\"transaction\":null"));
+    /* the next transaction's events: lsn_commit is the message's LSN */
+    evt_pos_t p2 = { .xid = 8, .commit_time_us = 2000000, .lsn = 600, .last_commit_lsn = 150, .now_us = 9600000 };
+    assert_int_equal(evt_tx_begin(e, a, &p2, err, sizeof err), 0);
+    p2.lsn = 610;
+    insert(e, rc, a, &p2, 1, "3");
+    assert_non_null(strstr(recs[8].value, "\"sequence\":\"[\\\"500\\\",\\\"610\\\"]\""));
+    arena_free(a);
+    rel_cache_free(rc);
+    evt_free(e);
+}
+
+/* Heartbeat key and value schemas carry version 1, as Debezium's do. */
+static void test_heartbeat_schemas(void **s)
+{
+    (void)s;
+    evt_config_t c = base_cfg();
+    c.key_schemas = c.value_schemas = true;
+    c.prefix = "srv";
+    c.dbname = "db";
+    nrec = 0;
+    evt_ctx_t *e = evt_new(&c, emit, NULL);
+    arena_t *a = arena_new(1024);
+    char err[256];
+    assert_int_equal(evt_heartbeat(e, a, 7000000, err, sizeof err), 0);
+    assert_string_equal(recs[0].key, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"serverName\"}],\"optional\":false,\"name\":\"io.debezium.connector.common.ServerNameKey\",\"version\":1},\"payload\":{\"serverName\":\"srv\"}}");
+    assert_string_equal(recs[0].value, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"}],\"optional\":false,\"name\":\"io.debezium.connector.common.Heartbeat\",\"version\":1},\"payload\":{\"ts_ms\":7000}}");
+    assert_string_equal(recs[0].hdrkeys, "");
+    arena_free(a);
+    evt_free(e);
 }
 
 /* provide.transaction.metadata: BEGIN/END on <prefix>.transaction around each source transaction,
@@ -231,6 +422,9 @@ int main(void)
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_topic_names),
         cmocka_unit_test(test_tx_metadata),
+        cmocka_unit_test(test_context_headers),
+        cmocka_unit_test(test_messages_and_tx),
+        cmocka_unit_test(test_heartbeat_schemas),
     };
     return cmocka_run_group_tests_name("event", tests, tu_fixtures_setup, tu_fixtures_teardown);
 }
