@@ -783,8 +783,9 @@ int evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, c
                 if (emit_event(e, et, &oldkey, &env, 'd', "__debezium.newkey", &e->hb, err, errlen) < 0)
                     return -1;
                 if (e->cfg.tombstones) {
+                    /* Debezium derives the tombstone from the delete record, headers included */
                     e->stats.tombstones++;
-                    if (emit_event(e, et, &oldkey, NULL, 0, NULL, NULL, err, errlen) < 0)
+                    if (emit_event(e, et, &oldkey, NULL, 0, "__debezium.newkey", &e->hb, err, errlen) < 0)
                         return -1;
                 }
             }

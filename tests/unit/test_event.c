@@ -142,6 +142,7 @@ static void test_ops_and_keys(void **s)
     assert_string_equal(recs[4].hdr, "__debezium.newkey={\"id\":3}");
     assert_false(recs[5].has_value);
     assert_string_equal(recs[5].key, "{\"id\":1}");
+    assert_string_equal(recs[5].hdr, "__debezium.newkey={\"id\":3}");   /* the tombstone keeps the delete's headers */
     assert_string_equal(recs[6].key, "{\"id\":3}");
     assert_string_equal(recs[6].hdr, "__debezium.oldkey={\"id\":1}");
     /* DEFAULT identity delete: key columns, NOT NULL fallbacks, nullable nulls (name's default shows) */
