@@ -1,5 +1,5 @@
-# lib.sh: helpers for integration tests: throwaway PostgreSQL, standalone embedded Kafka, walcast,
-# all stopped by an EXIT trap even when the test fails. Source it; call it_init first.
+# lib.sh: helpers for integration tests: throwaway PostgreSQL, a real Kafka (or the mock cluster for
+# injected faults), walcast, all stopped by an EXIT trap even when the test fails. Source it; call it_init first.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -11,6 +11,7 @@ it_init() {
   IT_DIR=$(mktemp -d /tmp/walcast-it.XXXXXX)
   IT_PIDS=()
   IT_PGDIRS=()
+  IT_KAFKADIRS=()
   trap it_cleanup EXIT
 }
 
@@ -20,6 +21,10 @@ it_cleanup() {
   sleep 0.5
   for p in "${IT_PIDS[@]:-}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true; done
   for d in "${IT_PGDIRS[@]:-}"; do [ -n "$d" ] && bash "$ROOT/scripts/pg-stop.sh" "$d"; done
+  if [ $rc -ne 0 ]; then
+    for d in "${IT_KAFKADIRS[@]:-}"; do [ -n "$d" ] && cp "$d"/node1/kafka.log "$IT_DIR/broker1.log" 2>/dev/null; done
+  fi
+  for d in "${IT_KAFKADIRS[@]:-}"; do [ -n "$d" ] && bash "$ROOT/scripts/kafka.sh" stop "$d"; done
   # a sanitizer build (make SANITIZE=...) reports into the logs: any report fails the test
   if grep -l "Sanitizer\|runtime error:" "$IT_DIR"/*.log 2>/dev/null; then
     echo "sanitizer report in the logs above" >&2
@@ -47,8 +52,47 @@ pg_start() {
 
 psql_q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
-# kafka_start [--topic T]...: standalone embedded Kafka; sets BS.
+# kafka_start [--partitions N] [--topic T]...: a real Kafka for this test. The suite's broker when
+# WALCAST_TEST_BOOTSTRAP is set (tests/integration/run.sh starts one, or point it at your own Kafka),
+# else a single-node broker of this test's own (scripts/kafka.sh). Topics an earlier test left on a
+# shared broker are deleted first; the named topics are created with N partitions (default 1).
+# Sets BS, writes worker.properties.
 kafka_start() {
+  local parts=1 topics=()
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --partitions) parts=$2; shift 2 ;;
+      --topic) topics+=("$2"); shift 2 ;;
+      *) echo "kafka_start: unknown option $1 (mock-only options need mock_kafka_start)" >&2; return 1 ;;
+    esac
+  done
+  if [ -n "${WALCAST_TEST_BOOTSTRAP:-}" ]; then
+    BS=$WALCAST_TEST_BOOTSTRAP
+    "$PY" "$ROOT/tests/integration/kafka_admin.py" "$BS" reset
+  else
+    kafka_own_start 1
+  fi
+  [ ${#topics[@]} -eq 0 ] || "$PY" "$ROOT/tests/integration/kafka_admin.py" "$BS" create --partitions "$parts" "${topics[@]}"
+  echo "bootstrap.servers=$BS" >"$IT_DIR/worker.properties"
+}
+
+# kafka_own_start N: an N-node real Kafka cluster of this test's own (for broker failures); sets BS,
+# KAFKA_DIR and KAFKA_PORT_<n>; stopped and removed by the EXIT trap.
+kafka_own_start() {
+  bash "$ROOT/scripts/kafka.sh" start --brokers "$1" "$IT_DIR/kafka" >"$IT_DIR/kafka.out" 2>"$IT_DIR/kafka.log" \
+    || { cat "$IT_DIR/kafka.log" >&2; return 1; }
+  IT_KAFKADIRS+=("$IT_DIR/kafka")
+  # shellcheck disable=SC1091
+  . "$IT_DIR/kafka/env"
+  BS=$KAFKA_BS
+  echo "bootstrap.servers=$BS" >"$IT_DIR/worker.properties"
+}
+
+# mock_kafka_start [--brokers N] [--partitions N] [--control] [--topic T]...: librdkafka's mock cluster
+# (build/walcast kafka), only for faults a real broker cannot be made to produce on demand (request
+# errors injected per API). It writes no transaction markers and never fences: never use it to prove
+# exactly-once. Sets BS, KAFKA_PID.
+mock_kafka_start() {
   # (a background command's stdin is /dev/null unless redirected on the command itself)
   "$WALCAST" kafka --partitions 1 "$@" <"${KAFKA_STDIN:-/dev/null}" >"$IT_DIR/kafka.out" 2>"$IT_DIR/kafka.log" &
   IT_PIDS+=($!)
@@ -60,6 +104,20 @@ kafka_start() {
   BS=$(head -1 "$IT_DIR/kafka.out" | sed -n 's/^bootstrap.servers=//p')
   [ -n "$BS" ] || { echo "walcast kafka did not print its bootstrap line" >&2; return 1; }
   echo "bootstrap.servers=$BS" >"$IT_DIR/worker.properties"
+}
+
+# wait_published [SLOT] [SECONDS]: waits until walcast has committed to Kafka everything the server
+# had written when called: the slot's confirmed_flush_lsn moves only after the Kafka commit of the
+# events up to it (and past WAL with nothing to publish), so a read_committed consumer sees them all.
+wait_published() {
+  local slot=${1:-debezium} secs=${2:-60} target
+  target=$(psql -X -At -c "SET synchronous_commit = on" -c "SELECT pg_current_wal_lsn()" | tail -1)
+  for _ in $(seq 1 $((secs * 10))); do
+    [ "$(psql -X -At -c "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = '$slot'")" = t ] && return 0
+    sleep 0.1
+  done
+  echo "slot $slot did not reach $target within ${secs}s: $(psql -X -At -c "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '$slot'")" >&2
+  return 1
 }
 
 # connector_file NAME [key=value]...: writes a connector .properties for the running cluster.
@@ -102,16 +160,9 @@ walcast_stop() {
   return 1
 }
 
-# wait_topic TOPIC N [SECONDS]: waits until TOPIC holds at least N records.
+# wait_topic TOPIC N [SECONDS]: waits until TOPIC holds at least N committed records.
 wait_topic() {
-  local t=$1 n=$2 secs=${3:-30} got
-  for _ in $(seq 1 $((secs * 5))); do
-    got=$(kcat -C -b "$BS" -t "$t" -e -q -f '.\n' 2>/dev/null | wc -l)
-    [ "$got" -ge "$n" ] && return 0
-    sleep 0.2
-  done
-  echo "topic $t has $got records, expected $n after ${secs}s" >&2
-  return 1
+  "$PY" "$ROOT/tests/integration/kafka_admin.py" "$BS" count "$1" "$2" "${3:-30}"
 }
 
 # consume TOPIC...: every record of the topics as kcat JSON lines (topic order as given).

@@ -1,0 +1,136 @@
+#!/usr/bin/python3
+# kafka_admin.py: topic chores for the integration tests on a real Kafka (Debian's python3-confluent-kafka).
+#   kafka_admin.py BS reset                      delete the topics earlier tests left (names of TEST_TOPICS)
+#   kafka_admin.py BS create [--partitions N] T  create topics (waits until every broker knows them)
+#   kafka_admin.py BS leader TOPIC PARTITION     print the partition leader's broker id
+#   kafka_admin.py BS count TOPIC N SECONDS      wait until TOPIC holds N committed records (read_committed,
+#                                                counted, not by end-of-partition: librdkafka 2.0.2 signals no
+#                                                end while a transaction is open, which heartbeats keep so)
+#   kafka_admin.py BS open-txn TOPIC TXN_ID      begin a transaction, produce one record into TOPIC,
+#                                                print "open" and keep it open until stdin closes
+import re
+import sys
+import time
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+# Only topics the tests make are ever deleted, so that WALCAST_TEST_BOOTSTRAP may point at a cluster
+# that holds other data too.
+TEST_TOPICS = re.compile(r"^(srv|jsn|it[a-z0-9_]*)[._]|^connect-offsets|^__debezium-heartbeat\.")
+DEADLINE = 60.0
+
+
+def die(msg):
+    sys.exit(f"kafka_admin: {msg}")
+
+
+def topics(admin):
+    return admin.list_topics(timeout=10).topics
+
+
+def reset(admin):
+    doomed = [t for t in topics(admin) if TEST_TOPICS.search(t)]
+    if not doomed:
+        return
+    for t, f in admin.delete_topics(doomed, operation_timeout=30).items():
+        try:
+            f.result()
+        except Exception as e:  # already gone is fine
+            if "UNKNOWN_TOPIC" not in str(e):
+                die(f"deleting {t}: {e}")
+    end = time.time() + DEADLINE
+    while any(t in topics(admin) for t in doomed):
+        if time.time() > end:
+            die(f"topics still present {DEADLINE:.0f} s after deletion: {doomed}")
+        time.sleep(0.1)
+
+
+def create(admin, names, partitions):
+    end = time.time() + DEADLINE
+    pending = list(names)
+    while pending:
+        futures = admin.create_topics([NewTopic(t, partitions, -1) for t in pending], operation_timeout=30)
+        retry = []
+        for t, f in futures.items():
+            try:
+                f.result()
+            except Exception as e:
+                s = str(e)
+                if "TOPIC_ALREADY_EXISTS" in s and "marked for deletion" not in s:
+                    continue
+                if time.time() > end:
+                    die(f"creating {t}: {e}")
+                retry.append(t)  # still being deleted, or the controller is busy: try again
+        pending = retry
+        if pending:
+            time.sleep(0.2)
+    # wait until the metadata shows every partition with a leader
+    while True:
+        md = topics(admin)
+        if all(t in md and len(md[t].partitions) == partitions and all(p.leader >= 0 for p in md[t].partitions.values())
+               for t in names):
+            return
+        if time.time() > end:
+            die(f"topics {names} not ready after {DEADLINE:.0f} s")
+        time.sleep(0.1)
+
+
+def leader(admin, topic, partition):
+    p = topics(admin)[topic].partitions[partition]
+    print(p.leader)
+
+
+def count(bs, topic, want, secs):
+    c = Consumer({"bootstrap.servers": bs, "group.id": "walcast-it-count", "isolation.level": "read_committed",
+                  "enable.auto.commit": False})
+    md = c.list_topics(topic, timeout=10).topics.get(topic)
+    if md is None or md.error is not None:
+        die(f"topic {topic} does not exist")
+    c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in md.partitions])
+    got, end = 0, time.time() + secs
+    while got < want and time.time() < end:
+        for m in c.consume(1000, 0.2):
+            if m.error() is None:
+                got += 1
+    c.close()
+    if got < want:
+        die(f"topic {topic} has {got} records, expected {want} after {secs:.0f}s")
+
+
+def open_txn(bs, topic, txn_id):
+    p = Producer({"bootstrap.servers": bs, "transactional.id": txn_id, "transaction.timeout.ms": 900000})
+    p.init_transactions(30)
+    p.begin_transaction()
+    p.produce(topic, key=b"other-producer", value=b"{}")
+    p.flush(30)
+    print("open", flush=True)
+    sys.stdin.read()  # the transaction stays open until the test closes our stdin
+    p.abort_transaction(30)
+
+
+def main():
+    if len(sys.argv) < 3:
+        die(__doc__ if False else "usage: kafka_admin.py BS reset|create|leader|open-txn ...")
+    bs, cmd, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    admin = AdminClient({"bootstrap.servers": bs})
+    if cmd == "reset":
+        reset(admin)
+    elif cmd == "create":
+        partitions = 1
+        if args[:1] == ["--partitions"]:
+            partitions, args = int(args[1]), args[2:]
+        if args:
+            create(admin, args, partitions)
+    elif cmd == "leader":
+        leader(admin, args[0], int(args[1]))
+    elif cmd == "count":
+        count(bs, args[0], int(args[1]), float(args[2]))
+    elif cmd == "open-txn":
+        open_txn(bs, args[0], args[1])
+    else:
+        die(f"unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    main()
