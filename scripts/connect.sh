@@ -4,15 +4,18 @@
 #
 #   scripts/connect.sh fetch                    resolve Connect (kafka.sh's lib folder) and unpack the
 #                                               Debezium plugin into the cache (once; later runs reuse it)
-#   scripts/connect.sh start --bootstrap BS [--dir DIR] CONNECTOR.properties...
+#   scripts/connect.sh start --bootstrap BS [--dir DIR] [--offsets-topic T] CONNECTOR.properties...
 #                                               start the worker, wait until every connector and its
 #                                               task are RUNNING (bounded); prints "rest=URL", "dir=DIR"
 #   scripts/connect.sh status DIR NAME          the REST status of one connector (JSON)
 #   scripts/connect.sh stop DIR                 clean stop (tasks commit their offsets), remove DIR
 #
-# Offsets: the worker keeps its own in DIR/offsets (a file, as standalone must); a connector that sets
-# offsets.storage.topic=T (KIP-618's connector-level store, honoured in standalone since Kafka 3.5)
-# keeps them in topic T of its Kafka instead, in the format walcast reads and writes.
+# Offsets: by default a standalone worker (ConnectStandalone), offsets in DIR/offsets (a file). With
+# --offsets-topic T a one-worker distributed cluster (ConnectDistributed, a fresh group.id and fresh
+# config/status topics each start) keeps them in topic T of its Kafka, in the format walcast reads and
+# writes, and the connectors are created through REST. (A connector-level offsets.storage.topic does not
+# help in standalone: WorkerConfig.connectorOffsetsTopicsPermitted() is false there, so the worker
+# silently keeps using its file.)
 # DIR/env holds CONNECT_REST, CONNECT_DIR, CONNECT_PID.
 # Environment: WALCAST_CACHE (default ~/.cache/walcast), CONNECT_HEAP (default 512m),
 # CONNECT_WAIT (seconds to wait for RUNNING, default 120).
@@ -66,9 +69,39 @@ free_port() {
   die "no free port found"
 }
 
-# http GET URL: the body, or nothing when the server does not answer (yet).
+# http_get URL: the body, or nothing when the server does not answer (yet). (python3, not curl: curl is
+# not among the packages install-deps.sh installs.)
 http_get() {
-  curl -s --max-time 5 "$1" 2>/dev/null || true
+  /usr/bin/python3 - "$1" <<'PYEOF' 2>/dev/null || true
+import sys, urllib.request, urllib.error
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
+        sys.stdout.write(r.read().decode())
+except urllib.error.HTTPError as e:
+    sys.stdout.write(e.read().decode())
+PYEOF
+}
+
+# post_connector URL FILE: creates the connector of a .properties file through REST (POST /connectors).
+post_connector() {
+  /usr/bin/python3 - "$1" "$2" <<'PYEOF'
+import json, re, sys, urllib.request, urllib.error
+cfg = {}
+for line in open(sys.argv[2], encoding="utf-8"):
+    line = line.strip()
+    if not line or line[0] in "#!" or "=" not in line:
+        continue
+    k, v = line.split("=", 1)
+    # Java properties escapes: a backslash keeps the next character (\\ -> \, \. -> .)
+    cfg[k.strip()] = re.sub(r"\\(.)", r"\1", v.strip())
+body = json.dumps({"name": cfg["name"], "config": cfg}).encode()
+req = urllib.request.Request(sys.argv[1] + "/connectors", data=body, method="POST",
+                             headers={"Content-Type": "application/json"})
+try:
+    urllib.request.urlopen(req, timeout=30).read()
+except urllib.error.HTTPError as e:
+    sys.exit("POST /connectors for %s: HTTP %d %s" % (cfg["name"], e.code, e.read().decode()))
+PYEOF
 }
 
 # conn_state JSON: "CONNECTOR_STATE TASK_STATE" from a /connectors/NAME/status answer.
@@ -84,18 +117,33 @@ print(s.get("connector", {}).get("state", "NONE"), tasks[0].get("state", "NONE")
 }
 
 write_config() {
-  local dir=$1 bs=$2 port=$3
-  cat >"$dir/worker.properties" <<EOF
+  local dir=$1 bs=$2 port=$3 offsets=$4 group
+  if [ -n "$offsets" ]; then
+    group="walcast-connect-$(basename "$dir")-$$"
+    cat >"$dir/worker.properties" <<EOF
+group.id=$group
+config.storage.topic=$group-configs
+status.storage.topic=$group-status
+offset.storage.topic=$offsets
+config.storage.replication.factor=1
+offset.storage.replication.factor=1
+status.storage.replication.factor=1
+status.storage.partitions=1
+EOF
+  else
+    echo "offset.storage.file.filename=$dir/offsets" >"$dir/worker.properties"
+  fi
+  cat >>"$dir/worker.properties" <<EOF
 bootstrap.servers=$bs
 listeners=http://127.0.0.1:$port
 rest.advertised.host.name=127.0.0.1
+rest.advertised.port=$port
 plugin.path=$PLUGINS
 plugin.discovery=service_load
 key.converter=org.apache.kafka.connect.json.JsonConverter
 value.converter=org.apache.kafka.connect.json.JsonConverter
 key.converter.schemas.enable=true
 value.converter.schemas.enable=true
-offset.storage.file.filename=$dir/offsets
 offset.flush.interval.ms=1000
 consumer.isolation.level=read_committed
 EOF
@@ -116,10 +164,11 @@ EOF
 }
 
 start() {
-  local bs="" dir="" conns=() port f name pid t0 state
+  local bs="" dir="" offsets="" conns=() args=() port f name pid t0 state main
   while [ $# -gt 0 ]; do
     case $1 in
       --bootstrap) bs=$2; shift 2 ;;
+      --offsets-topic) offsets=$2; shift 2 ;;
       --dir) dir=$2; shift 2 ;;
       -*) die "start: unknown option $1" ;;
       *) [ -f "$1" ] || die "start: no connector file $1"; conns+=("$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"); shift ;;
@@ -131,12 +180,15 @@ start() {
   dir=${dir:-$(mktemp -d /tmp/walcast-connect.XXXXXX)}
   mkdir -p "$dir"
   port=$(free_port)
-  write_config "$dir" "$bs" "$port"
+  write_config "$dir" "$bs" "$port" "$offsets"
   t0=$(date +%s.%N)
+  main=org.apache.kafka.connect.cli.ConnectStandalone
+  args=("${conns[@]}")
+  [ -n "$offsets" ] && { main=org.apache.kafka.connect.cli.ConnectDistributed; args=(); }
   # setsid: a Ctrl-C meant for the caller does not reach the worker before the caller's cleanup stops it
   setsid java -Xms128m "-Xmx$HEAP" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
     "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$LIB/*" \
-    org.apache.kafka.connect.cli.ConnectStandalone "$dir/worker.properties" "${conns[@]}" \
+    "$main" "$dir/worker.properties" "${args[@]}" \
     >>"$dir/connect.log" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$dir/pid"
@@ -145,6 +197,17 @@ start() {
     echo "export CONNECT_REST=http://127.0.0.1:$port"
     echo "export CONNECT_PID=$pid"
   } >"$dir/env"
+  if [ -n "$offsets" ]; then
+    # distributed: the connectors come through REST once the worker answers
+    for _ in $(seq 1 $((WAIT * 5))); do
+      kill -0 "$pid" 2>/dev/null || { tail -60 "$dir/connect.log" >&2; stop "$dir"; die "the worker exited during start-up"; }
+      http_get "http://127.0.0.1:$port/connectors" | grep -q '^\[' && break
+      sleep 0.2
+    done
+    for f in "${conns[@]}"; do
+      post_connector "http://127.0.0.1:$port" "$f" || { tail -40 "$dir/connect.log" >&2; stop "$dir"; die "could not create the connector of $f"; }
+    done
+  fi
   for f in "${conns[@]}"; do
     name=$(sed -n 's/^name[ \t]*=[ \t]*//p' "$f" | head -1)
     [ -n "$name" ] || { stop "$dir"; die "start: $f has no name="; }

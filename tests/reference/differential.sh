@@ -71,4 +71,5 @@ for bs in "$KA" "$KB"; do
   $PY "$REF/ref.py" wait "$bs" 90 r1.public.sentinel:2 r2.public.sentinel:2 r3.public.sentinel:2
 done
 $PY "$REF/ref.py" compare "$KA" "$KB" 30 r1 r2 r3 | tee "$IT_DIR/compare.txt"
+walcast_stop
 echo "differential test took $(( $(date +%s) - t0 ))s"

@@ -5,6 +5,9 @@
 #   ref.py topics BS PARTITIONS TOPIC...            create TOPIC with PARTITIONS partitions (idempotent)
 #   ref.py wait BS SECONDS TOPIC:N...                until every TOPIC holds at least N records
 #   ref.py compare BS_A BS_B SECONDS PREFIX...        compare every topic of the PREFIXes on both sides
+#   ref.py compacted BS TOPIC...                      create compacted one-partition TOPICs (offsets)
+#   ref.py wait-id BS SECONDS TOPIC FIELD VALUE       until a record's after.FIELD is VALUE
+#   ref.py offsets BS TOPIC                           the records of an offsets topic, key TAB value
 #   ref.py ids BS TOPIC FIELD                         the FIELD of each value's "after" (JSON), one a line
 #
 # Reads with isolation.level=read_committed (Debezium's producer is not transactional, walcast's is).
@@ -72,9 +75,10 @@ def topic_names(bs, prefixes):
     return sorted(keep)
 
 
-def cmd_topics(bs, partitions, topics):
+def cmd_topics(bs, partitions, topics, config=None):
     a = AdminClient({"bootstrap.servers": bs})
-    fs = a.create_topics([NewTopic(t, int(partitions), 1) for t in topics], operation_timeout=30)
+    fs = a.create_topics([NewTopic(t, int(partitions), 1, config=config or {}) for t in topics],
+                         operation_timeout=30)
     for t, f in fs.items():
         try:
             f.result()
@@ -113,10 +117,44 @@ def normalise_value(topic, v):
         for f in ("ts_ms", "ts_us", "ts_ns"):
             if f in payload and payload[f] is not None:
                 payload[f] = "<ts>"
+        normalise_tx(payload)
         src = payload.get("source")
         if isinstance(src, dict) and "version" in src:
             src["version"] = "<version>"
     return v
+
+
+UUID7_RE = re.compile(rb"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+MSG_COLL_RE = re.compile(r"(LogicalDecodingMessageMonitor\$LogicalDecodingMessageId@)[0-9a-f]+$")
+
+
+def normalise_headers(hs):
+    """__debezium.context.runId is a fresh UUIDv7 per connector run on both sides: its form is
+    checked, its value is not compared."""
+    out = []
+    for k, v in hs:
+        if k == "__debezium.context.runId":
+            v = b"<uuid7>" if v is not None and UUID7_RE.match(v) else v
+        out.append((k, v))
+    return out
+
+
+def normalise_tx(payload):
+    """Debezium names a logical decoding message's data collection by Java's Object.toString: a class
+    name, '@', the object's identity hash. The hash differs per message and per run (also between two
+    Debezium runs), and the list is in HashMap order of those names: the suffix is replaced and the
+    list sorted when such an entry is present (docs/compatibility.md)."""
+    dcs = payload.get("data_collections") if isinstance(payload, dict) else None
+    if not isinstance(dcs, list):
+        return
+    hit = False
+    for d in dcs:
+        if isinstance(d, dict) and isinstance(d.get("data_collection"), str):
+            n = MSG_COLL_RE.sub(r"\1<identity>", d["data_collection"])
+            hit = hit or n != d["data_collection"]
+            d["data_collection"] = n
+    if hit:
+        dcs.sort(key=lambda d: json.dumps(d, sort_keys=True))
 
 
 TS_RE = re.compile(rb'"(ts_ms|ts_us|ts_ns)":-?\d+')
@@ -136,6 +174,29 @@ def normalise_text(b):
         out = re.sub(rb'"source":\{[^{}]*\}', lambda _m: VERSION_RE.sub(b'"version":"<version>","connector"', keep),
                      out, count=1)
     return out
+
+
+# Differences that are known and documented (docs/compatibility.md): walcast deliberately does not copy
+# these Debezium 3.6.1 behaviours. Each rule: (id, predicate on a (path, debezium, walcast) difference).
+# They are reported with their count but do not fail the test; anything else does.
+KNOWN = [
+    # A column of type name: Debezium's pgoutput value resolver has no case for it and its fallback
+    # yields null, so every name value streams as null. c_name is the workload's only name column.
+    ("name-column-null", lambda p, a, b: re.search(r"/(after|before)/c_name$", p) is not None
+        and a is None and isinstance(b, str)),
+    # A literal default with an escaped quote ('it''s'): Debezium's default-value parser stops at the
+    # doubled quote and keeps "it"; walcast unescapes the literal. The schema default differs, and so
+    # does a null value written as the default by the JSON converter (replace.null.with.default).
+    ("quoted-default", lambda p, a, b: ("c_default_text" in p or re.search(r"fields\[\d+\]/default$", p) is not None)
+        and a == "it" and b == "it's"),
+]
+
+
+def known(path, a, b):
+    for kid, pred in KNOWN:
+        if pred(path, a, b):
+            return kid
+    return None
 
 
 def parse(b):
@@ -198,6 +259,7 @@ def cmd_compare(bs_a, bs_b, secs, prefixes):
                                             "headers": [[k, v.decode() if v is not None else None] for k, v in r[4]]},
                                            ensure_ascii=False) + "\n")
     kinds = {}
+    known_counts = {}
     for t in sorted(set(ta) | set(tb)):
         ra, rb = da.get(t), db.get(t)
         if ra is None or rb is None:
@@ -217,7 +279,8 @@ def cmd_compare(bs_a, bs_b, secs, prefixes):
         shown = 0
         for i, (a, b) in enumerate(zip(ra, rb)):
             diffs = []
-            if a[0] != b[0]:
+            # a null key's partition is the producer's free choice (sticky partitioner): not compared
+            if a[0] != b[0] and not (a[2] is None and b[2] is None):
                 diffs.append(("partition", a[0], b[0]))
             if a[2] != b[2]:
                 jd = []
@@ -227,14 +290,23 @@ def cmd_compare(bs_a, bs_b, secs, prefixes):
             jd = []
             jdiff(va, vb, "value", jd)
             diffs += jd
-            if not jd and normalise_text(a[3]) != normalise_text(b[3]):
+            if not jd and "LogicalDecodingMessageId@" not in (a[3] or b"").decode("utf-8", "replace") and \
+                    normalise_text(a[3]) != normalise_text(b[3]):
                 diffs.append(("value text", normalise_text(a[3]), normalise_text(b[3])))
-            ha = [(k, v) for k, v in a[4]]
-            hb = [(k, v) for k, v in b[4]]
+            ha = normalise_headers(a[4])
+            hb = normalise_headers(b[4])
             if ha != hb:
                 only_a = [h for h in ha if h not in hb]
                 only_b = [h for h in hb if h not in ha]
                 diffs.append(("headers", only_a or ha, only_b or hb))
+            rest = []
+            for d in diffs:
+                kid = known(*d)
+                if kid:
+                    known_counts[kid] = known_counts.get(kid, 0) + 1
+                else:
+                    rest.append(d)
+            diffs = rest
             if diffs:
                 for p, x, y in diffs:
                     k = re.sub(r"\[\d+\]", "[]", p) + (" " + short(x, 60) + " | " + short(y, 60) if p == "headers" else "")
@@ -250,9 +322,33 @@ def cmd_compare(bs_a, bs_b, secs, prefixes):
     print("--- kinds of differences (count, first topic/record, debezium | walcast):")
     for k, (n, t, i, x, y) in sorted(kinds.items()):
         print(f"{n:5d} {k}  [{t} #{i}] {short(x, 100)} | {short(y, 100)}")
+    for kid, n in sorted(known_counts.items()):
+        print(f"known difference {kid}: {n} (docs/compatibility.md)")
     total = sum(len(v) for v in da.values())
     print(f"compared {len(set(ta) | set(tb))} topics, {total} debezium records: {problems} differences")
     sys.exit(1 if problems else 0)
+
+
+def cmd_wait_id(bs, secs, topic, field, want):
+    """Until a record whose after.FIELD is WANT is in TOPIC (bounded)."""
+    deadline = time.time() + float(secs)
+    while True:
+        for _p, _o, _k, v, _h in read_all(bs, [topic])[topic]:
+            if v is None:
+                continue
+            d = json.loads(v)
+            d = d.get("payload", d)
+            if d.get("after") is not None and str(d["after"][field]) == want:
+                return
+        if time.time() > deadline:
+            sys.exit(f"ref.py wait-id: no {field}={want} in {topic} after {secs}s")
+        time.sleep(0.3)
+
+
+def cmd_offsets(bs, topic):
+    """The offset records of an offsets topic: key TAB value, one a line."""
+    for _p, _o, k, v, _h in read_all(bs, [topic])[topic]:
+        print((k or b"").decode() + "\t" + (v.decode() if v is not None else "null"))
 
 
 def cmd_ids(bs, topic, field):
@@ -269,10 +365,16 @@ def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "topics":
         cmd_topics(args[0], args[1], args[2:])
+    elif cmd == "compacted":
+        cmd_topics(args[0], 1, args[1:], {"cleanup.policy": "compact"})
     elif cmd == "wait":
         cmd_wait(args[0], args[1], args[2:])
     elif cmd == "compare":
         cmd_compare(args[0], args[1], args[2], args[3:])
+    elif cmd == "wait-id":
+        cmd_wait_id(args[0], args[1], args[2], args[3], args[4])
+    elif cmd == "offsets":
+        cmd_offsets(args[0], args[1])
     elif cmd == "ids":
         cmd_ids(args[0], args[1], args[2])
     else:

@@ -42,7 +42,8 @@ ref_kafka_start() {
   done
 }
 
-# ref_connect_start BS CONNECTOR_FILE...: Connect standalone with Debezium; returns when every
+# ref_connect_start BS [--offsets-topic T] CONNECTOR_FILE...: Kafka Connect with Debezium (standalone;
+# with --offsets-topic a one-worker distributed cluster keeping offsets in T); returns when every
 # connector's task is RUNNING.
 ref_connect_start() {
   local bs=$1; shift
@@ -73,15 +74,17 @@ ref_slot_wait() {
 # ref_walcast_start BS OFFSETS_TOPIC CONNECTOR_FILE...: walcast with one worker file for the real Kafka
 # BS; returns when every connector started replication (bounded, 30 s).
 ref_walcast_start() {
-  local bs=$1 offs=$2 n before; shift 2
+  local bs=$1 offs=$2 n before now; shift 2
   n=$#
   printf 'bootstrap.servers=%s\noffset.storage.topic=%s\n' "$bs" "$offs" >"$IT_DIR/ref-worker.properties"
   before=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
+  before=${before:-0}
   "$WALCAST" run --worker "$IT_DIR/ref-worker.properties" "$@" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
   WALCAST_PID=$!
   IT_PIDS+=($WALCAST_PID)
   for _ in $(seq 1 300); do
-    [ "$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)" -ge $(( ${before:-0} + n )) ] && return 0
+    now=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
+    [ "${now:-0}" -ge $(( before + n )) ] && return 0
     kill -0 $WALCAST_PID 2>/dev/null || { echo "walcast exited early" >&2; tail -30 "$IT_DIR/walcast.log" >&2; return 1; }
     sleep 0.1
   done
