@@ -38,7 +38,8 @@ typedef struct evt_table {
     evt_codec_t kc, vc;
     evt_colmap_t *fields;         /* one per value field */
     size_t nfields;
-    int *key_fields;              /* value-field index of each key field */
+    int *key_fields;              /* value-field index of each key field, -1: not in the value */
+    evt_colmap_t *key_cols;       /* the column of each key field */
     size_t nkey;
     char *collection;             /* "schema.table" for transaction metadata */
 } evt_table_t;
@@ -456,6 +457,7 @@ int evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen)
             keycols[nk++] = t->keys[k];
     }
     et->key_fields = arena_alloc(a, (nk ? nk : 1) * sizeof(int));
+    et->key_cols = arena_alloc(a, (nk ? nk : 1) * sizeof *et->key_cols);
     if (nk) {
         cs_schema_t *ks = cs_new(a, CT_STRUCT, false);
         snprintf(name, sizeof name, "%s.Key", topic);
@@ -465,13 +467,25 @@ int evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen)
             for (size_t j = 0; j < et->nfields; j++)
                 if (et->fields[j].col == keycols[k])
                     vf = (int)j;
-            if (vf < 0) {
-                snprintf(err, errlen, "key column \"%s\" of table \"%s\".\"%s\" is excluded from the event (column filter or unsupported type); include it or set message.key.columns",
-                         t->cols[keycols[k]].name, t->nspname, t->relname);
-                return -1;
+            const rel_column_t *col = &t->cols[keycols[k]];
+            const cs_schema_t *kfs;
+            if (vf >= 0) {
+                kfs = vs->fields[vf].schema;
+                et->key_cols[et->nkey] = et->fields[vf];
+            } else {
+                /* left out of the value by a column filter: Debezium keeps it in the key, typed but
+                 * optional and without default (it reads the column's catalog facts through the same
+                 * filter, finds none and takes "optional") */
+                kfs = pgt_schema(a, &col->type, true, &e->cfg.types);
+                if (!kfs) {
+                    snprintf(err, errlen, "key column \"%s\" of table \"%s\".\"%s\" has a type walcast cannot convert; exclude the table or set message.key.columns",
+                             col->name, t->nspname, t->relname);
+                    return -1;
+                }
+                et->key_cols[et->nkey] = (evt_colmap_t){ .col = keycols[k], .mask = -1, .trunc = -1, .maxlen = -1 };
             }
             et->key_fields[et->nkey++] = vf;
-            cs_field_add(a, ks, vs->fields[vf].name, vs->fields[vf].schema);
+            cs_field_add(a, ks, avro_adjust_name(a, col->name, e->cfg.field_names, true), kfs);
         }
         et->key_schema = ks;
         if (codec_init(e, &et->kc, ks, true, err, errlen) < 0)
@@ -585,12 +599,18 @@ static int row_value(evt_ctx_t *e, arena_t *a, const rel_table_t *t, const evt_t
     return 0;
 }
 
-static cv_value_t key_value(arena_t *a, const evt_table_t *et, const cv_value_t *row)
+/* The key of a row: from its value fields, and from the tuple for key columns the value leaves out. */
+static int key_value(evt_ctx_t *e, arena_t *a, const rel_table_t *t, const evt_table_t *et, const cv_value_t *row,
+                     const pgo_tuple_t *tup, cv_value_t *out, char *err, size_t errlen)
 {
-    cv_value_t k = cv_list(a, et->nkey);
-    for (size_t i = 0; i < et->nkey; i++)
-        k.u.list.v[i] = row->u.list.v[et->key_fields[i]];
-    return k;
+    *out = cv_list(a, et->nkey);
+    for (size_t i = 0; i < et->nkey; i++) {
+        if (et->key_fields[i] >= 0)
+            out->u.list.v[i] = row->u.list.v[et->key_fields[i]];
+        else if (column_value(e, a, t, &et->key_cols[i], tup, NULL, false, &out->u.list.v[i], err, errlen) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 static cv_value_t source_value(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const char *schema,
@@ -727,7 +747,7 @@ static cv_value_t envelope(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const
 static bool key_changed(const rel_table_t *t, const evt_table_t *et, const pgo_tuple_t *old, const pgo_tuple_t *nw)
 {
     for (size_t k = 0; k < et->nkey; k++) {
-        int c = et->fields[et->key_fields[k]].col;
+        int c = et->key_cols[k].col;
         if ((size_t)c >= old->ncols || (size_t)c >= nw->ncols)
             continue;
         const pgo_col_t *o = &old->cols[c], *n = &nw->cols[c];
@@ -756,23 +776,23 @@ int evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, c
             e->stats.filtered++;
             return 0;
         }
-        if (row_value(e, a, t, et, &m->u.change.new_tuple, NULL, false, &after, err, errlen) < 0)
+        if (row_value(e, a, t, et, &m->u.change.new_tuple, NULL, false, &after, err, errlen) < 0 ||
+            key_value(e, a, t, et, &after, &m->u.change.new_tuple, &key, err, errlen) < 0)
             return -1;
-        key = key_value(a, et, &after);
         env = envelope(e, a, pos, t, NULL, &after, "c");
         e->stats.created++;
         return emit_event(e, et, &key, &env, 'c', NULL, NULL, err, errlen);
     case PGO_UPDATE: {
         const pgo_tuple_t *full_old = m->u.change.old_kind == 'O' ? old : NULL;
-        if (row_value(e, a, t, et, &m->u.change.new_tuple, full_old, false, &after, err, errlen) < 0)
+        if (row_value(e, a, t, et, &m->u.change.new_tuple, full_old, false, &after, err, errlen) < 0 ||
+            key_value(e, a, t, et, &after, &m->u.change.new_tuple, &key, err, errlen) < 0)
             return -1;
-        key = key_value(a, et, &after);
         if (old && et->nkey && key_changed(t, et, old, &m->u.change.new_tuple)) {
             /* Primary key change: delete (old key) + tombstone + create (new key), as Debezium does. */
             cv_value_t oldrow, oldkey;
-            if (row_value(e, a, t, et, old, NULL, m->u.change.old_kind == 'K', &oldrow, err, errlen) < 0)
+            if (row_value(e, a, t, et, old, NULL, m->u.change.old_kind == 'K', &oldrow, err, errlen) < 0 ||
+                key_value(e, a, t, et, &oldrow, old, &oldkey, err, errlen) < 0)
                 return -1;
-            oldkey = key_value(a, et, &oldrow);
             buf_reset(&e->hb);
             json_enc_header_value(&e->hb, et->key_schema, &key);
             buf_reset(&e->hb2);
@@ -814,9 +834,9 @@ int evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, c
             e->stats.filtered++;
             return 0;
         }
-        if (row_value(e, a, t, et, old, NULL, m->u.change.old_kind == 'K', &before, err, errlen) < 0)
+        if (row_value(e, a, t, et, old, NULL, m->u.change.old_kind == 'K', &before, err, errlen) < 0 ||
+            key_value(e, a, t, et, &before, old, &key, err, errlen) < 0)
             return -1;
-        key = key_value(a, et, &before);
         env = envelope(e, a, pos, t, &before, NULL, "d");
         e->stats.deleted++;
         if (emit_event(e, et, &key, &env, 'd', NULL, NULL, err, errlen) < 0)
@@ -979,6 +999,14 @@ int evt_tx_end(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t
 int evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t *m, char *err, size_t errlen)
 {
     const char *prefix = m->u.message.prefix;
+    bool transactional = pos->xid || pos->commit_time_us;
+    if (transactional && pos->commit_time_us)
+        e->last_commit_us = pos->commit_time_us;
+    /* Debezium takes a non-transactional message's LSN as the last commit also when its prefix
+     * filter drops the message */
+    int64_t prev_commit_us = e->last_commit_us;
+    if (!transactional)
+        e->nontx_lsn = pos->lsn;
     if (e->cfg.filters && !flt_message_included(e->cfg.filters, prefix)) {
         e->stats.filtered++;
         return 0;
@@ -1002,9 +1030,7 @@ int evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t 
     cv_value_t val = cv_list(a, 5);
     val.u.list.v[0] = cv_str("m", 1);
     val.u.list.v[1] = cv_int(pos->now_us / 1000);   /* Debezium: the time it processed the message */
-    if (pos->xid || pos->commit_time_us) {
-        if (pos->commit_time_us)
-            e->last_commit_us = pos->commit_time_us;
+    if (transactional) {
         val.u.list.v[2] = source_value(e, a, pos, "", "");
         /* a data event of its own collection, named as Debezium's Object.toString names it: the
          * identity hash differs per message and per run, so a pseudo-random one stands in */
@@ -1018,8 +1044,7 @@ int evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t 
         /* non-transactional: Debezium's source block keeps the last transaction's commit time and
          * takes the message's own LSN as the last commit */
         evt_pos_t p = *pos;
-        p.commit_time_us = e->last_commit_us;
-        e->nontx_lsn = pos->lsn;
+        p.commit_time_us = prev_commit_us;
         val.u.list.v[2] = source_value(e, a, &p, "", "");
         val.u.list.v[3] = cv_null();
     }

@@ -10,6 +10,8 @@
 #       tombstones.on.delete=false, table.include.list
 #   r3  JSON with schemas; decimal double, time adaptive_time_microseconds, binary base64-url-safe,
 #       schema.include.list, column.exclude.list
+#   r4  key without schemas, value with; binary base64, skipped.operations=u, a custom
+#       unavailable.value.placeholder, message.prefix.exclude.list, column.include.list
 # The workload: tests/integration/sql/workload.sql (every type, op, replica identity, TOAST, key
 # changes, messages, truncate, hostile identifiers), then sql/changes.sql (schema changes mid-stream).
 . "$(dirname "$0")/reflib.sh"
@@ -50,26 +52,35 @@ ref_pair r3 r3 \
   "schema.include.list=public" \
   'column.exclude.list=public\\.types_all\\.c_(xml|point)'
 
+ref_pair r4 r4 \
+  "key.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "key.converter.schemas.enable=false" \
+  "binary.handling.mode=base64" \
+  "skipped.operations=u" \
+  "unavailable.value.placeholder=__toast__" \
+  "message.prefix.exclude.list=audit" \
+  'column.include.list=public\\.(toasty|toasty_full|sentinel|ident_default|evolve)\\..*'
+
 # keyed data topics get 3 partitions on both sides, so the partition a key lands on is compared too
 multi=()
-for p in r1 r2 r3; do
+for p in r1 r2 r3 r4; do
   for t in types_all ident_default ident_full ident_index toasty toasty_full keyed masked evolve; do multi+=("$p.public.$t"); done
 done
 $PY "$REF/ref.py" topics "$KA" 3 "${multi[@]}"
 $PY "$REF/ref.py" topics "$KB" 3 "${multi[@]}"
 
 t1=$(date +%s)
-ref_connect_start "$KA" "$IT_DIR"/r1.dbz.properties "$IT_DIR"/r2.dbz.properties "$IT_DIR"/r3.dbz.properties
-ref_slot_wait dbz_r1 dbz_r2 dbz_r3
+ref_connect_start "$KA" "$IT_DIR"/r[1-4].dbz.properties
+ref_slot_wait dbz_r1 dbz_r2 dbz_r3 dbz_r4
 echo "connect + debezium streaming after $(( $(date +%s) - t1 ))s"
-ref_walcast_start "$KB" connect-offsets "$IT_DIR"/r1.wc.properties "$IT_DIR"/r2.wc.properties "$IT_DIR"/r3.wc.properties
-ref_slot_wait wc_r1 wc_r2 wc_r3
+ref_walcast_start "$KB" connect-offsets "$IT_DIR"/r[1-4].wc.properties
+ref_slot_wait wc_r1 wc_r2 wc_r3 wc_r4
 
 psql_q -f "$ROOT/tests/integration/sql/workload.sql" >/dev/null
 psql_q -f "$REF/sql/changes.sql" >/dev/null
 for bs in "$KA" "$KB"; do
-  $PY "$REF/ref.py" wait "$bs" 90 r1.public.sentinel:2 r2.public.sentinel:2 r3.public.sentinel:2
+  $PY "$REF/ref.py" wait "$bs" 90 r1.public.sentinel:2 r2.public.sentinel:2 r3.public.sentinel:2 r4.public.sentinel:2
 done
-$PY "$REF/ref.py" compare "$KA" "$KB" 30 r1 r2 r3 | tee "$IT_DIR/compare.txt"
+$PY "$REF/ref.py" compare "$KA" "$KB" 30 r1 r2 r3 r4 | tee "$IT_DIR/compare.txt"
 walcast_stop
 echo "differential test took $(( $(date +%s) - t0 ))s"

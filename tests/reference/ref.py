@@ -98,8 +98,11 @@ def cmd_wait(bs, secs, specs):
         if all(got[t] >= n for t, n in want.items()):
             return
         if time.time() > deadline:
+            prefixes = sorted({t.split(".")[0] for t in want})
+            alltopics = read_all(bs, topic_names(bs, prefixes))
             sys.exit(f"ref.py wait: after {secs}s on {bs}: " +
-                     ", ".join(f"{t} has {got[t]}/{n}" for t, n in want.items()))
+                     ", ".join(f"{t} has {got[t]}/{n}" for t, n in want.items()) +
+                     "; topics there: " + ", ".join(f"{t}:{len(v)}" for t, v in sorted(alltopics.items())))
         time.sleep(0.3)
 
 

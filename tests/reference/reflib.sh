@@ -9,31 +9,51 @@ REF_CONNECT=""
 
 ref_init() {
   it_init
+  # the servers' own folders live apart from IT_DIR (a cleanup that removes stale /tmp/walcast-it.*
+  # folders of other runs cannot take a running broker's data away)
+  REF_DIR=$(mktemp -d /tmp/walcast-ref.XXXXXX)
+  REF_CONNECT_PID=""
   trap ref_cleanup EXIT
 }
 
 ref_cleanup() {
   local rc=$? d
+  set +e   # clean up everything, whatever fails on the way
   if [ -n "$REF_CONNECT" ]; then
     [ $rc -ne 0 ] && cp "$REF_CONNECT/connect.log" "$IT_DIR/connect.log" 2>/dev/null
-    bash "$ROOT/scripts/connect.sh" stop "$REF_CONNECT" || true
+    bash "$ROOT/scripts/connect.sh" stop "$REF_CONNECT"
   fi
+  ref_connect_reap
   for d in "${REF_KAFKAS[@]:-}"; do
     [ -n "$d" ] || continue
     [ $rc -ne 0 ] && cp "$d/node1/kafka.log" "$IT_DIR/kafka-$(basename "$d").log" 2>/dev/null
-    bash "$ROOT/scripts/kafka.sh" stop "$d" || true
+    bash "$ROOT/scripts/kafka.sh" stop "$d"
   done
+  rm -rf "$REF_DIR"
   (exit $rc)
   it_cleanup
+}
+
+# ref_connect_reap: the worker of the last ref_connect_start, if it still runs (its folder gone):
+# TERM, then KILL after 30 s. Only a JVM whose command line names our folder is signalled.
+ref_connect_reap() {
+  local pid=$REF_CONNECT_PID
+  [ -n "$pid" ] || return 0
+  REF_CONNECT_PID=""
+  [ -r "/proc/$pid/cmdline" ] || return 0
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "$REF_DIR/connect" || return 0
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null
 }
 
 # ref_kafka_start VAR...: starts one real Kafka per VAR, in parallel; sets each VAR to its bootstrap.
 ref_kafka_start() {
   local v i=0 pids=()
   for v in "$@"; do
-    bash "$ROOT/scripts/kafka.sh" start "$IT_DIR/kafka-$v" >"$IT_DIR/kafka-$v.out" 2>"$IT_DIR/kafka-$v.err" &
+    bash "$ROOT/scripts/kafka.sh" start "$REF_DIR/kafka-$v" >"$IT_DIR/kafka-$v.out" 2>"$IT_DIR/kafka-$v.err" &
     pids+=($!)
-    REF_KAFKAS+=("$IT_DIR/kafka-$v")
+    REF_KAFKAS+=("$REF_DIR/kafka-$v")
   done
   for v in "$@"; do
     wait "${pids[$i]}" || { cat "$IT_DIR/kafka-$v.err" >&2; echo "kafka $v did not start" >&2; return 1; }
@@ -47,14 +67,16 @@ ref_kafka_start() {
 # connector's task is RUNNING.
 ref_connect_start() {
   local bs=$1; shift
-  REF_CONNECT="$IT_DIR/connect"
+  REF_CONNECT="$REF_DIR/connect"
   bash "$ROOT/scripts/connect.sh" start --bootstrap "$bs" --dir "$REF_CONNECT" "$@" >"$IT_DIR/connect.out"
+  REF_CONNECT_PID=$(cat "$REF_CONNECT/pid")
 }
 
 # ref_connect_stop: clean stop (the tasks commit their offsets), bounded by connect.sh.
 ref_connect_stop() {
   bash "$ROOT/scripts/connect.sh" stop "$REF_CONNECT"
   REF_CONNECT=""
+  ref_connect_reap
 }
 
 # ref_slot_wait SLOT...: until every slot exists and a walsender streams from it (bounded, 60 s).
