@@ -76,20 +76,56 @@ bool off_key_matches(const char *s, size_t len, const char *name, const char *pr
     return ok;
 }
 
+/* The security settings of the producer apply to the offsets readers too. */
+static void conf_security(rd_kafka_conf_t *conf, const cfg_map_t *overrides)
+{
+    char e[512];
+    for (size_t i = 0; overrides && i < overrides->n; i++) {
+        const char *k = overrides->kv[i].key;
+        if (strncmp(k, "security.", 9) == 0 || strncmp(k, "sasl.", 5) == 0 || strncmp(k, "ssl.", 4) == 0)
+            rd_kafka_conf_set(conf, k, overrides->kv[i].value, e, sizeof e);
+    }
+}
+
+/* High watermark of each partition (read_uncommitted: past any open transaction). */
+static int end_offsets(const char *bootstrap, const cfg_map_t *overrides, const char *topic, int nparts, int64_t *ends,
+                       char *err, size_t errlen)
+{
+    char e[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, e, sizeof e);
+    conf_security(conf, overrides);
+    rd_kafka_conf_set(conf, "isolation.level", "read_uncommitted", e, sizeof e);
+    rd_kafka_conf_set(conf, "group.id", "walcast-offsets-reader", e, sizeof e);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    if (!rk) {
+        snprintf(err, errlen, "cannot create the offsets topic probe: %s", e);
+        return -1;
+    }
+    int rc = 0;
+    for (int p = 0; p < nparts && rc == 0; p++) {
+        int64_t lo, hi;
+        rd_kafka_resp_err_t ke = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000);
+        if (ke) {
+            snprintf(err, errlen, "cannot read the end of the offsets topic %s partition %d: %s", topic, p, rd_kafka_err2str(ke));
+            rc = -1;
+        }
+        ends[p] = hi;
+    }
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
 int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *name,
              const char *prefix, off_pos_t *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     char e[512];
     int rc = -1;
+    int64_t *ends = NULL;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, e, sizeof e);
-    for (size_t i = 0; overrides && i < overrides->n; i++) {
-        /* security settings of the producer apply to this reader too */
-        const char *k = overrides->kv[i].key;
-        if (strncmp(k, "security.", 9) == 0 || strncmp(k, "sasl.", 5) == 0 || strncmp(k, "ssl.", 4) == 0)
-            rd_kafka_conf_set(conf, k, overrides->kv[i].value, e, sizeof e);
-    }
+    conf_security(conf, overrides);
     rd_kafka_conf_set(conf, "isolation.level", "read_committed", e, sizeof e);
     rd_kafka_conf_set(conf, "enable.partition.eof", "true", e, sizeof e);
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof e);
@@ -117,26 +153,52 @@ int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topi
         snprintf(err, errlen, "cannot read metadata of the offsets topic %s (is bootstrap.servers=%s reachable?)", topic, bootstrap);
         goto out;
     }
+    /* Read to the end as it is now, not as read_committed shows it: librdkafka reports the end of a
+     * partition at its last stable offset, so another producer's open transaction there (a shared
+     * connect-offsets topic) would hide our newest offset records behind it and make us publish
+     * again what was published. The end is the high watermark, from a read_uncommitted probe. */
+    ends = calloc((size_t)nparts, sizeof *ends);
+    if (!ends || end_offsets(bootstrap, overrides, topic, nparts, ends, err, errlen) < 0)
+        goto out;
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(nparts);
     for (int p = 0; p < nparts; p++)
         rd_kafka_topic_partition_list_add(parts, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
     rd_kafka_assign(rk, parts);
     rd_kafka_topic_partition_list_destroy(parts);
-    int eofs = 0;
-    /* 60 s without a message: a topic of any size is read, a stuck one is reported */
+    int done = 0;
+    bool noted = false;
+    for (int p = 0; p < nparts; p++)
+        if (ends[p] <= 0)
+            done++;
+    /* A transaction left open by a dead producer ends at the broker's transaction timeout (at most
+     * transaction.max.timeout.ms, 15 min by default): wait that long, saying so every 30 s. */
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    time_t deadline = now.tv_sec + 60;
-    while (eofs < nparts) {
+    time_t deadline = now.tv_sec + 16 * 60, next_note = now.tv_sec + 30;
+    while (done < nparts) {
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec >= deadline)
             break;
+        if (now.tv_sec >= next_note) {
+            log_warn("still reading the offsets topic: a transaction of another producer is open in it; waiting for it to end",
+                     "topic=%s partitions_done=%d of=%d", topic, done, nparts);
+            next_note = now.tv_sec + 30;
+        }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (!m)
             continue;
-        deadline = now.tv_sec + 60;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            eofs++;
+            if (m->partition >= 0 && m->partition < nparts && ends[m->partition] > 0) {
+                if (m->offset >= ends[m->partition]) {
+                    ends[m->partition] = 0;
+                    done++;
+                } else if (!noted) {
+                    log_warn("the offsets topic holds an open transaction of another producer; waiting for it to end",
+                             "topic=%s partition=%d last_stable_offset=%lld end=%lld", topic, (int)m->partition,
+                             (long long)m->offset, (long long)ends[m->partition]);
+                    noted = true;
+                }
+            }
         } else if (m->err) {
             log_warn("offsets reader", "topic=%s error=\"%s\"", topic, log_esc(rd_kafka_message_errstr(m)));
         } else if (m->key && m->payload &&
@@ -149,12 +211,14 @@ int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topi
         }
         rd_kafka_message_destroy(m);
     }
-    if (eofs < nparts) {
-        snprintf(err, errlen, "timed out reading the offsets topic %s to its end (no record for 60 s; a transaction left open by a dead producer holds read_committed readers back until the broker aborts it)", topic);
+    if (done < nparts) {
+        snprintf(err, errlen, "timed out reading the offsets topic %s to its end: a transaction left open in it for 16 min "
+                 "holds read_committed readers back; find its producer (kafka-transactions.sh list) and abort it", topic);
         goto out;
     }
     rc = 0;
 out:
+    free(ends);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     return rc;

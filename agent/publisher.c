@@ -19,6 +19,13 @@ typedef struct topic_slot {
     rd_kafka_topic_t *rkt;
 } topic_slot_t;
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 struct pub {
     rd_kafka_t *rk;
     pub_ack_fn ack;
@@ -29,6 +36,8 @@ struct pub {
     topic_slot_t *last;
     bool transactional;
     bool txn_open;
+    int64_t txn_began_ms;         /* monotonic clock at pub_txn_begin */
+    int64_t txn_timeout_ms;       /* transaction.timeout.ms as configured */
     /* Pipelined commit: commit_transaction runs on its own thread while the caller keeps
      * decoding; records sent meanwhile are kept here and produced into the next transaction. */
     bool committing;
@@ -149,6 +158,10 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
         goto fail;
     }
     p->transactional = transactional_id != NULL;
+    p->txn_timeout_ms = 900000;
+    for (size_t i = 0; i < w->producer.n; i++)
+        if (strcmp(w->producer.kv[i].key, "transaction.timeout.ms") == 0)
+            p->txn_timeout_ms = strtoll(w->producer.kv[i].value, NULL, 10);
     return p;
 fail:
     pub_free(p);
@@ -339,6 +352,11 @@ int pub_outstanding(const pub_t *p) { return rd_kafka_outq_len(p->rk); }
 
 bool pub_txn_open(const pub_t *p) { return p->txn_open; }
 
+bool pub_txn_expired(const pub_t *p)
+{
+    return (p->txn_open || p->committing) && mono_ms() - p->txn_began_ms >= p->txn_timeout_ms;
+}
+
 bool pub_txn_committing(const pub_t *p) { return p->committing; }
 
 size_t pub_deferred(const pub_t *p) { return p->ndeferred; }
@@ -375,6 +393,7 @@ pub_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen)
     if (ke)
         return classify(ke, "cannot begin a Kafka transaction", err, errlen);
     p->txn_open = true;
+    p->txn_began_ms = mono_ms();
     if (p->ndeferred && drain_deferred(p, err, errlen) < 0)
         return PUB_ABORTABLE;
     return PUB_OK;

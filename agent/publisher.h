@@ -50,6 +50,10 @@ void pub_discard_deferred(pub_t *p);
 /* Aborts the open transaction; PUB_FATAL if even that fails. */
 pub_status_t pub_txn_abort(pub_t *p, char *err, size_t errlen);
 bool pub_txn_open(const pub_t *p);
+/* True when the open (or committing) transaction began longer ago than transaction.timeout.ms: the
+ * broker has aborted it and bumped the producer epoch itself, so a "fenced" answer means our own
+ * stall (a long Kafka outage, a frozen process), not another instance: a new producer may go on. */
+bool pub_txn_expired(const pub_t *p);
 
 /* The embedded Kafka: an in-process librdkafka mock cluster; bootstrap receives its address. */
 void *pub_mock_start(int brokers, char **bootstrap, char *err, size_t errlen);

@@ -109,6 +109,11 @@ delete.topic.enable=true
 log.segment.bytes=67108864
 log.retention.check.interval.ms=600000
 transaction.max.timeout.ms=900000
+# a killed node's partitions move after 3 s instead of 9 (failover tests)
+broker.session.timeout.ms=3000
+broker.heartbeat.interval.ms=500
+# tests freeze a producer past its transaction timeout: abort such transactions within a second
+transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
 unclean.leader.election.enable=false
 EOF
 }

@@ -6,6 +6,9 @@
 #   kafka_admin.py BS count TOPIC N SECONDS      wait until TOPIC holds N committed records (read_committed,
 #                                                counted, not by end-of-partition: librdkafka 2.0.2 signals no
 #                                                end while a transaction is open, which heartbeats keep so)
+#   kafka_admin.py BS wait-isr N SECONDS         wait until every partition has N in-sync replicas
+#   kafka_admin.py BS txn-open TOPIC             exit 0 if partition 0 of TOPIC has an open transaction (its
+#                                                last stable offset is behind its end), else 1
 #   kafka_admin.py BS open-txn TOPIC TXN_ID      begin a transaction, produce one record into TOPIC,
 #                                                print "open" and keep it open until stdin closes
 import re
@@ -98,6 +101,26 @@ def count(bs, topic, want, secs):
         die(f"topic {topic} has {got} records, expected {want} after {secs:.0f}s")
 
 
+def wait_isr(admin, n, secs):
+    end = time.time() + secs
+    while True:
+        short = [f"{t}/{p}" for t, md in topics(admin).items() for p, pm in md.partitions.items() if len(pm.isrs) < n]
+        if not short:
+            return
+        if time.time() > end:
+            die(f"partitions with fewer than {n} in-sync replicas after {secs:.0f}s: {short[:5]}")
+        time.sleep(0.2)
+
+
+def txn_open(bs, topic):
+    ends = []
+    for level in ("read_committed", "read_uncommitted"):
+        c = Consumer({"bootstrap.servers": bs, "group.id": "walcast-it-lso", "isolation.level": level})
+        ends.append(c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10, cached=False)[1])
+        c.close()
+    sys.exit(0 if ends[0] < ends[1] else 1)
+
+
 def open_txn(bs, topic, txn_id):
     p = Producer({"bootstrap.servers": bs, "transactional.id": txn_id, "transaction.timeout.ms": 900000})
     p.init_transactions(30)
@@ -126,6 +149,10 @@ def main():
         leader(admin, args[0], int(args[1]))
     elif cmd == "count":
         count(bs, args[0], int(args[1]), float(args[2]))
+    elif cmd == "wait-isr":
+        wait_isr(admin, int(args[0]), float(args[1]))
+    elif cmd == "txn-open":
+        txn_open(bs, args[0])
     elif cmd == "open-txn":
         open_txn(bs, args[0], args[1])
     else:

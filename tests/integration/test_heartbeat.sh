@@ -13,9 +13,9 @@ kcat -C -b "$BS" -t __debezium-heartbeat.srv -e -q -c 1 -J >"$IT_DIR/hb.jsonl"
 $PY - "$IT_DIR/hb.jsonl" <<'PYEOF'
 import json, sys
 r = json.loads(open(sys.argv[1]).readline())
-assert r["key"] == '{"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"serverName"}],"optional":false,"name":"io.debezium.connector.common.ServerNameKey"},"payload":{"serverName":"srv"}}', r["key"]
+assert r["key"] == '{"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"serverName"}],"optional":false,"name":"io.debezium.connector.common.ServerNameKey","version":1},"payload":{"serverName":"srv"}}', r["key"]
 v = json.loads(r["payload"])
-assert v["schema"] == {"type": "struct", "fields": [{"type": "int64", "optional": False, "field": "ts_ms"}], "optional": False, "name": "io.debezium.connector.common.Heartbeat"}, v["schema"]
+assert v["schema"] == {"type": "struct", "fields": [{"type": "int64", "optional": False, "field": "ts_ms"}], "optional": False, "name": "io.debezium.connector.common.Heartbeat", "version": 1}, v["schema"]
 assert v["payload"]["ts_ms"] > 1600000000000, v
 PYEOF
 walcast_stop

@@ -12,7 +12,9 @@ it_init
 pg_start
 psql_q -c "ALTER SYSTEM SET logical_decoding_work_mem = '64kB'" -c "SELECT pg_reload_conf()" >/dev/null
 psql_q -c "CREATE TABLE big (id int PRIMARY KEY, pad text NOT NULL DEFAULT 'padding padding padding')"
-kafka_start --partitions 8 --topic srv.public.big --topic connect-offsets --topic srv.transaction
+kafka_start --partitions 8 --topic srv.public.big
+# one partition: END records in commit order (on 8 their order would follow their keys)
+"$PY" "$ROOT/tests/integration/kafka_admin.py" "$BS" create --partitions 1 srv.transaction connect-offsets
 cfg=$(connector_file stream "key.converter.schemas.enable=false" "value.converter.schemas.enable=false" \
   "walcast.streaming=true" "walcast.memory.limit.mb=2" "walcast.spill.dir=$IT_DIR/spill" \
   "provide.transaction.metadata=true" "status.update.interval.ms=1000")
@@ -32,14 +34,19 @@ INSERT INTO big (id) SELECT g FROM generate_series(30001, 31000) g;
 COMMIT;
 SQL
 large=$!
-sleep 1
+# the small transaction commits while the large one sleeps (after its savepoint rollback)
+for _ in $(seq 1 300); do
+  [ "$(psql -X -At -c "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'")" = 1 ] && break
+  sleep 0.1
+done
+[ "$(psql -X -At -c "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'")" = 1 ] || { echo "the large transaction never reached its pg_sleep" >&2; exit 1; }
 psql_q -c "INSERT INTO big (id) SELECT g FROM generate_series(50001, 50010) g"
 wait $large
 # 2. a large transaction that rolls back
 psql_q -c "BEGIN" -c "INSERT INTO big (id) SELECT g FROM generate_series(60001, 70000) g" -c "ROLLBACK"
 psql_q -c "INSERT INTO big (id) VALUES (99999)"
+wait_published debezium 120
 for _ in $(seq 1 200); do [ "$(wc -l <"$IT_DIR/keys.txt")" -ge 21011 ] && break; sleep 0.1; done
-sleep 1
 $PY - "$IT_DIR/keys.txt" <<'PYEOF'
 import json, sys
 ids = [json.loads(l)["id"] for l in open(sys.argv[1]) if l.strip()]
@@ -51,7 +58,8 @@ if sorted(ids) != sorted(want) or len(ids) != len(want):
 print(f"interleaved/savepoint/rollback: {len(ids)} records, as expected")
 PYEOF
 # per-transaction order on the transaction topic: small transaction's END before the large one's
-kcat -C -b "$BS" -t srv.transaction -o beginning -e -q -f '%s\n' >"$IT_DIR/tx.txt" 2>/dev/null
+"$PY" "$ROOT/tests/integration/kafka_admin.py" "$BS" count srv.transaction 6 30
+kcat -C -b "$BS" -t srv.transaction -o beginning -c 6 -q -f '%s\n' >"$IT_DIR/tx.txt" 2>/dev/null
 $PY - "$IT_DIR/tx.txt" <<'PYEOF'
 import json, sys
 ends = [json.loads(l) for l in open(sys.argv[1]) if '"END"' in l]
@@ -62,10 +70,7 @@ PYEOF
 
 # 3. one transaction of 1,000,000 rows
 psql_q -c "INSERT INTO big (id) SELECT g FROM generate_series(1000001, 2000000) g"
-for _ in $(seq 1 900); do
-  grep -q '"event_count":1000000' <(kcat -C -b "$BS" -t srv.transaction -o -1 -e -q -f '%s\n' 2>/dev/null) && break
-  sleep 0.2
-done
+wait_published debezium 300
 rss_kb=$(awk '/VmHWM/ { print $2 }' "/proc/$WALCAST_PID/status")
 walcast_stop
 $PY - "$BS" <<'PYEOF'
@@ -85,3 +90,5 @@ if ! ldd "$WALCAST" | grep -q libasan; then
 fi
 replayed=$(grep -o 'msg="streamed transactions".*' "$IT_DIR/walcast.log" | tail -1 | sed -n 's/.* replayed=\([0-9]*\).*/\1/p')
 [ "${replayed:-0}" -ge 2 ] || { echo "the server did not stream (replayed=$replayed)" >&2; exit 1; }
+spilled=$(grep -o 'msg="streamed transactions".*' "$IT_DIR/walcast.log" | tail -1 | sed -n 's/.* spill_file_bytes=\([0-9]*\).*/\1/p')
+[ "${spilled:-0}" -gt 0 ] || { echo "the 1,000,000-row transaction never went to a spill file (spill_file_bytes=$spilled)" >&2; exit 1; }
