@@ -251,5 +251,5 @@ case $cmd in
   start) start "$@" ;;
   status) [ $# -eq 2 ] || die "usage: connect.sh status DIR NAME"; . "$1/env"; http_get "$CONNECT_REST/connectors/$2/status"; echo ;;
   stop) [ $# -eq 1 ] || die "usage: connect.sh stop DIR"; stop "$1" ;;
-  *) die "usage: connect.sh fetch | start --bootstrap BS [--dir DIR] CONNECTOR.properties... | status DIR NAME | stop DIR" ;;
+  *) die "usage: connect.sh fetch | start --bootstrap BS [--dir DIR] [--offsets-topic T] CONNECTOR.properties... | status DIR NAME | stop DIR" ;;
 esac
