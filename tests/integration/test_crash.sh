@@ -53,9 +53,12 @@ for _ in $(seq 1 100); do grep -q "replication started" "$IT_DIR/walcast.log" &&
 N=${CRASH_TXNS:-400}
 pause=0.01
 # two broker failovers must happen while it runs
-[ "$MODE" = failover ] && { N=${CRASH_TXNS:-1000}; pause=0.03; }
+[ "$MODE" = failover ] && pause=0.03
 (
-  for i in $(seq 1 "$N"); do
+  # failover mode: goes on past N until both failovers are done, so they happen mid-workload
+  i=0
+  while [ $i -lt "$N" ] || { [ "$MODE" = failover ] && [ ! -e "$IT_DIR/stop-writer" ]; }; do
+    i=$((i + 1))
     sql="BEGIN; INSERT INTO acct VALUES ($i, 0); UPDATE acct SET v = v + 1 WHERE id = $((i - 1));"
     [ $((i % 10)) -eq 0 ] && sql="$sql DELETE FROM acct WHERE id = $((i - 5));"
     [ $((i % 7)) -eq 0 ] && sql="$sql UPDATE acct SET id = -$i WHERE id = $((i - 2));"
@@ -69,6 +72,7 @@ pause=0.01
       [ $i -gt 50 ] && sql="$sql DELETE FROM acct WHERE id BETWEEN $((b - 500000)) AND $((b - 499001));"
     fi
     echo "$sql COMMIT;"
+    echo "$i" >"$IT_DIR/written"   # (the loop runs in the pipeline's subshell)
     sleep "$pause"
   done | psql -X -q -v ON_ERROR_STOP=1 >/dev/null
 ) &
@@ -101,7 +105,7 @@ elif [ "$MODE" = failover ]; then
     kill -0 "$WALCAST_PID" || { echo "walcast died when the $name was killed" >&2; exit 1; }
     bash "$ROOT/scripts/kafka.sh" up "$KAFKA_DIR" "$node"
   done
-  kill -0 "$writer" 2>/dev/null || echo "(the workload ended before the last failover)"
+  touch "$IT_DIR/stop-writer"
 elif [ "$MODE" = abort ]; then
   # twice: freeze walcast while its Kafka transaction is open, wait until the broker has aborted that
   # transaction (the partition's last stable offset catches up with its end), then let walcast go on
@@ -146,6 +150,7 @@ else
   done
 fi
 wait "$writer"
+N=$(cat "$IT_DIR/written")
 kill -0 "$WALCAST_PID" 2>/dev/null || walcast_start "$cfg"
 
 # the reference: what Debezium semantics make of every committed change, in commit order. Decoding
