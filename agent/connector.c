@@ -308,6 +308,14 @@ out:
     return rc;
 }
 
+/* A change Debezium published before it handed over: its offset stored after a change event
+ * (lsn_proc = that change's LSN) covers the start of the source transaction holding it. walcast's
+ * own offsets are always at transaction ends, where whole transactions are skipped at BEGIN. */
+static bool published_change(const conn_state_t *s, uint64_t data_start)
+{
+    return s->stored.found && s->stored.mid_txn && data_start <= s->stored.lsn_proc;
+}
+
 /* One decoded message at WAL position data_start (live, or replayed from a streamed transaction). */
 static int handle_msg(conn_state_t *s, const pgo_msg_t *mp, uint64_t data_start, char *err, size_t errlen)
 {
@@ -344,6 +352,7 @@ static int handle_msg(conn_state_t *s, const pgo_msg_t *mp, uint64_t data_start,
                 return -1;
             s->pending.found = true;
             s->pending.lsn = s->pending.lsn_commit = s->pending.lsn_proc = m.u.commit.end_lsn;
+            s->pending.mid_txn = false;
             s->pending.txid = s->xid;
             s->pending.ts_usec = s->commit_time_us;
             s->txns++;
@@ -362,7 +371,7 @@ static int handle_msg(conn_state_t *s, const pgo_msg_t *mp, uint64_t data_start,
     case PGO_INSERT:
     case PGO_UPDATE:
     case PGO_DELETE: {
-        if (s->skip_txn)
+        if (s->skip_txn || published_change(s, data_start))
             return 0;
         rel_table_t *t = rel_cache_get(s->rels, m.u.change.relid);
         if (!t) {
@@ -373,7 +382,7 @@ static int handle_msg(conn_state_t *s, const pgo_msg_t *mp, uint64_t data_start,
         return evt_change(s->evt, s->msg_arena, &pos, t, &m, err, errlen);
     }
     case PGO_TRUNCATE:
-        if (s->skip_txn)
+        if (s->skip_txn || published_change(s, data_start))
             return 0;
         for (uint32_t i = 0; i < m.u.truncate.nrelids; i++) {
             rel_table_t *t = rel_cache_get(s->rels, m.u.truncate.relids[i]);

@@ -56,6 +56,8 @@ bool off_parse_value(const char *s, size_t len, off_pos_t *p)
     p->lsn_proc = get_u64(o, "lsn_proc");
     p->txid = (int64_t)get_u64(o, "txId");
     p->ts_usec = (int64_t)get_u64(o, "ts_usec");
+    json_t *mt = json_object_get(o, "messageType");
+    p->mid_txn = json_is_string(mt) && strcmp(json_string_value(mt), "COMMIT") != 0;
     /* Debezium writes lsn_commit only once it has committed a transaction */
     if (!p->lsn_commit)
         p->lsn_commit = p->lsn;

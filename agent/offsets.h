@@ -15,6 +15,8 @@ typedef struct off_pos {
     uint64_t lsn;          /* everything before it is published (what the slot may be confirmed to) */
     uint64_t lsn_commit;   /* end LSN of the last source transaction published */
     uint64_t lsn_proc;
+    bool mid_txn;          /* Debezium's: stored after a change event (messageType not COMMIT), so the
+                            * source transaction holding lsn_proc was published up to that change only */
     int64_t txid;
     int64_t ts_usec;
 } off_pos_t;
