@@ -5,18 +5,10 @@
 it_init
 pg_start
 psql_q -c "CREATE TABLE p (id int PRIMARY KEY, v text)"
-"$WALCAST" kafka --partitions 6 --topic srv.public.p >"$IT_DIR/kafka.out" 2>"$IT_DIR/kafka.log" &
-IT_PIDS+=($!)
-for _ in $(seq 1 50); do [ -s "$IT_DIR/kafka.out" ] && break; sleep 0.1; done
-BS=$(sed -n 's/^bootstrap.servers=//p' "$IT_DIR/kafka.out")
-echo "bootstrap.servers=$BS" >"$IT_DIR/worker.properties"
+kafka_start --partitions 6 --topic srv.public.p
 walcast_start "$(connector_file part)"
 psql_q -c "INSERT INTO p SELECT g, 'v' FROM generate_series(1, 60) g"
-for _ in $(seq 1 100); do
-  n=$(kcat -C -b "$BS" -t srv.public.p -e -q -f '.\n' 2>/dev/null | wc -l)
-  [ "$n" -ge 60 ] && break
-  sleep 0.2
-done
+wait_topic srv.public.p 60
 kcat -C -b "$BS" -t srv.public.p -e -q -J >"$IT_DIR/records.jsonl"
 $PY - "$IT_DIR/records.jsonl" <<'PYEOF'
 import json, sys
