@@ -1,63 +1,166 @@
 #!/usr/bin/env bash
-# bench.sh (`make bench`): the same 1000 transactions x 1000 rows (narrow table) read from a slot by
-# pg_recvlogical into /dev/null and by walcast into the standalone embedded Kafka (JSON without and
-# with schemas, and Avro with the test registry fixture). Prints rows/s for each, the ratio, and
-# walcast's peak RSS; medians of BENCH_RUNS runs (default 3). Then commit ->
-# visible latency (p50/p99) at BENCH_LAT_RATE (5000) single-row transactions/s next to pg_recvlogical,
-# and peak RSS for one transaction of BENCH_BIG_ROWS (10,000,000) rows with and without
-# walcast.streaming (BENCH_BIG_ROWS=0 skips it).
+# bench.sh (`make bench`): walcast next to Debezium 3.6.1 (Kafka Connect 4.4.0 standalone) and pg_recvlogical,
+# all on one throwaway PostgreSQL 15 and one real Apache Kafka 4.4.0 broker (scripts/kafka.sh).
+#
+# 1. Throughput from a slot backlog: one slot per reader and run is created, then BENCH_TXNS (200) transactions
+#    x BENCH_ROWS (1000) rows are written; each reader drains its slot:
+#      pg_recvlogical (pgoutput, proto 1) -> /dev/null            until its -E end LSN
+#      walcast -> Kafka (JSON no schemas / JSON schemas / Avro)    until the slot's confirmed_flush_lsn (walcast
+#                                                                  confirms only after the Kafka commit)
+#      Debezium defaults / tuned -> Kafka                          until the topic holds every row (high watermark,
+#                                                                  timed from the first record: JVM start excluded)
+#    rows/s, peak RSS (VmHWM) and CPU s per million rows (utime+stime of the reader's process; Debezium from
+#    its first record on; broker and walsender CPU shown apart). Medians of BENCH_RUNS (3) runs, Debezium of
+#    BENCH_DBZ_RUNS (= BENCH_RUNS).
+# 2. Commit -> visible latency (p50/p99) at BENCH_LAT_RATE (1000) single-row tx/s for BENCH_LAT_SECS (10 s), one
+#    run per reader, measured after BENCH_LAT_WARM (5 s) of warm-up load once the reader has caught up with it:
+#    the workload writes its clock into a ts column; a read_committed consumer takes now - ts per event
+#    (pg_recvlogical: test_decoding, now - commit time).
+# 3. Peak RSS of one transaction of BENCH_BIG_ROWS (2,000,000) rows with and without walcast.streaming
+#    (0 skips it).
+# Debezium's JVM runs with connect-standalone.sh's stock options (-Xms256M -Xmx2G, G1); the connector and
+# worker files are kept in BENCH_KEEP (unset: removed). Every process started here is stopped on exit.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="/usr/lib/postgresql/15/bin:$PATH"
 RUNS=${BENCH_RUNS:-3}
-TXNS=${BENCH_TXNS:-1000}
+DBZ_RUNS=${BENCH_DBZ_RUNS:-$RUNS}
+TXNS=${BENCH_TXNS:-200}
 ROWS=${BENCH_ROWS:-1000}
+LAT_RATE=${BENCH_LAT_RATE:-1000}
+LAT_SECS=${BENCH_LAT_SECS:-10}
+LAT_WARM=${BENCH_LAT_WARM:-5}
+BIG=${BENCH_BIG_ROWS:-2000000}
+TOOL="$ROOT/scripts/bench_tool.py"
+CACHE=${WALCAST_CACHE:-${HOME:-/root}/.cache/walcast}
+KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROOT/scripts/reference/kafka-pom.xml")
+KLIB="$CACHE/kafka-$KAFKA_VERSION/lib"
+DBZ_PLUGINS="$CACHE/connect-plugins-3.6.1.Final"   # as scripts/connect.sh fetches it
+TCK=$(getconf CLK_TCK)
 WORK=$(mktemp -d /tmp/walcast-bench.XXXXXX)
 PIDS=()
 PGD=""
+KDIR=""
+DBZ_PID=""
+die() { echo "bench: $*" >&2; exit 1; }
 cleanup() {
+  [ -n "$DBZ_PID" ] && dbz_stop
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && { kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; } || true; done
+  [ -n "$KDIR" ] && bash "$ROOT/scripts/kafka.sh" stop "$KDIR"
   [ -n "$PGD" ] && bash "$ROOT/scripts/pg-stop.sh" "$PGD"
+  if [ -n "${BENCH_KEEP:-}" ]; then mkdir -p "$BENCH_KEEP"; cp -r "$WORK"/. "$BENCH_KEEP"/ 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
+# wait_for BOUND_S WHAT CMD...: polls CMD every 50 ms until it succeeds; dies after BOUND_S seconds.
+wait_for() {
+  local bound=$1 what=$2 i; shift 2
+  for ((i = 0; i < bound * 20; i++)); do "$@" && return 0; sleep 0.05; done
+  die "no $what within ${bound}s"
+}
+now() { date +%s.%N; }
+cpu_of() { awk -v t="$TCK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }   # utime+stime, s
+hwm_of() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }                          # kB
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$(( (RANDOM % 20000) + 30000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  die "no free port found"
+}
+
 PGD=$(bash "$ROOT/scripts/pg-start.sh")
 . "$PGD/env"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-q -c "CREATE TABLE bench (id int PRIMARY KEY, v int NOT NULL, t text)" -c "CREATE PUBLICATION bench_pub FOR TABLE bench"
-slots=()
-for r in $(seq 1 "$RUNS"); do slots+=("recv_$r" "plain_$r" "schema_$r" "avro_$r"); done
-for s in "${slots[@]}"; do q -c "SELECT 1 FROM pg_create_logical_replication_slot('$s', 'pgoutput')" >/dev/null; done
 
-echo "bench: writing $TXNS transactions x $ROWS rows"
-{
-  for i in $(seq 0 $((TXNS - 1))); do
-    echo "INSERT INTO bench SELECT g, g, 'row ' || g FROM generate_series($((i * ROWS + 1)), $(((i + 1) * ROWS))) g;"
-  done
-} | q >/dev/null
-END_LSN=$(q -c "SELECT pg_current_wal_lsn()")
-TOTAL=$((TXNS * ROWS))
-echo "bench: $TOTAL rows, WAL end $END_LSN"
-
-now() { date +%s.%N; }
-rate() { echo "$1 $2" | awk '{ printf "%.0f", $1 / $2 }'; }
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-
-"$ROOT/build/walcast" kafka --brokers 1 >"$WORK/kafka.out" 2>"$WORK/kafka.log" &
-PIDS+=($!)
-for _ in $(seq 1 50); do [ -s "$WORK/kafka.out" ] && break; sleep 0.1; done
+bash "$ROOT/scripts/connect.sh" fetch >&2   # also fetches Kafka (kafka.sh fetch)
+[ -d "$DBZ_PLUGINS/debezium-connector-postgres" ] || die "no Debezium plugin in $DBZ_PLUGINS"
+KDIR="$WORK/kafka"
+bash "$ROOT/scripts/kafka.sh" start "$KDIR" >"$WORK/kafka.out"
 BS=$(sed -n 's/^bootstrap.servers=//p' "$WORK/kafka.out")
+BROKER_PID=$(cat "$KDIR/node1/pid")
+echo "bench: Kafka $KAFKA_VERSION at $BS, PostgreSQL on port $PGPORT; load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (other work on the machine skews every figure)"
+/usr/bin/python3 "$TOOL" warmup "$BS" 2>/dev/null  # transaction coordinator loaded before the first timed run
 echo "bootstrap.servers=$BS" >"$WORK/worker.properties"
 printf "%b" "${BENCH_WORKER_EXTRA:-}" >>"$WORK/worker.properties"
 
 /usr/bin/python3 "$ROOT/tests/integration/registry_fixture.py" >"$WORK/registry.out" 2>"$WORK/registry.log" &
 PIDS+=($!)
-for _ in $(seq 1 50); do [ -s "$WORK/registry.out" ] && break; sleep 0.1; done
+wait_for 10 "registry fixture port" test -s "$WORK/registry.out"
 SR_URL="http://127.0.0.1:$(sed -n 's/^port=//p' "$WORK/registry.out")"
 
-wait_flushed() {  # slot: one server-side loop (no process per check) until confirmed_flush_lsn reaches END_LSN
-  q -c "DO \$\$ BEGIN WHILE (SELECT confirmed_flush_lsn < '$END_LSN' FROM pg_replication_slots WHERE slot_name = '$1') LOOP PERFORM pg_sleep(0.01); END LOOP; END \$\$"
+# ---- Debezium on Connect standalone, stock JVM options --------------------------------------------------
+# (not scripts/connect.sh: that one runs C1-only, serial GC and 512 MB for quick tests; a benchmark wants
+# what connect-standalone.sh runs with.)
+dbz_start() {  # DIR CONNECTOR.properties: starts the worker; sets DBZ_PID and DBZ_REST (the status URL)
+  local dir=$1 conn=$2 port name
+  mkdir -p "$dir"
+  port=$(free_port)
+  name=$(sed -n 's/^name=//p' "$conn")
+  cat >"$dir/worker.properties" <<EOF
+bootstrap.servers=$BS
+offset.storage.file.filename=$dir/offsets
+listeners=http://127.0.0.1:$port
+plugin.path=$DBZ_PLUGINS
+plugin.discovery=service_load
+key.converter=org.apache.kafka.connect.json.JsonConverter
+value.converter=org.apache.kafka.connect.json.JsonConverter
+key.converter.schemas.enable=true
+value.converter.schemas.enable=true
+connector.client.config.override.policy=All
+EOF
+  cat >"$dir/log4j2.properties" <<'EOF'
+status = error
+appender.err.type = Console
+appender.err.name = ERR
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.err.ref = ERR
+logger.dbz.name = io.debezium
+logger.dbz.level = INFO
+EOF
+  setsid java -Xms256M -Xmx2G -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+    -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true "-Dlog4j2.configurationFile=$dir/log4j2.properties" \
+    -cp "$KLIB/*" org.apache.kafka.connect.cli.ConnectStandalone "$dir/worker.properties" "$conn" \
+    >"$dir/connect.log" 2>&1 </dev/null &
+  DBZ_PID=$!
+  DBZ_LOG="$dir/connect.log"
+  DBZ_REST="http://127.0.0.1:$port/connectors/$name/status"
+}
+dbz_stop() {  # SIGTERM (Connect's shutdown hook), killed after 30 s
+  local i
+  kill -TERM "$DBZ_PID" 2>/dev/null || true
+  for ((i = 0; i < 600; i++)); do kill -0 "$DBZ_PID" 2>/dev/null || break; sleep 0.05; done
+  kill -KILL "$DBZ_PID" 2>/dev/null || true
+  wait "$DBZ_PID" 2>/dev/null || true
+  DBZ_PID=""
+}
+dbz_props() {  # file slot prefix publication table tuned(0|1)
+  local f=$1 slot=$2 prefix=$3 pub=$4 table=$5 tuned=$6
+  connector_props "$f" "$slot" "$prefix" "$pub" \
+    "connector.class=io.debezium.connector.postgresql.PostgresConnector" "tasks.max=1" "plugin.name=pgoutput" \
+    "table.include.list=public.$table"
+  # tuned: what Debezium's documentation and users set for throughput: bigger batches and queue, a short
+  # poll interval, and a producer that batches and compresses (walcast's producer: zstd, linger 5 ms)
+  [ "$tuned" = 1 ] && printf '%s\n' "max.batch.size=8192" "max.queue.size=65536" "poll.interval.ms=5" \
+    "producer.override.linger.ms=10" "producer.override.batch.size=524288" \
+    "producer.override.compression.type=lz4" "producer.override.buffer.memory=134217728" \
+    "producer.override.max.request.size=4194304" >>"$f"
+  return 0
+}
+
+slot_pid() { q -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = '$1' AND active"; }
+slot_active() { [ -n "$(slot_pid "$1")" ]; }
+slot_idle() { ! slot_active "$1"; }
+slot_drop() {  # once its reader's walsender is gone
+  wait_for 30 "release of slot $1" slot_idle "$1"
+  q -c "SELECT 1 FROM pg_drop_replication_slot('$1')" >/dev/null
 }
 
 connector_props() {  # file slot prefix publication [extra key=value lines...]: a bench connector
@@ -71,142 +174,247 @@ connector_props() {  # file slot prefix publication [extra key=value lines...]: 
   } >"$f"
 }
 
-timed_walcast() {  # slot properties-file -> "seconds peak_rss_kb" until the slot is confirmed to END_LSN
-  local t0 t1 pid hwm
+# ---- 1. throughput from a slot backlog --------------------------------------------------------------------
+q -c "CREATE TABLE bench (id int PRIMARY KEY, v int NOT NULL, t text)" -c "CREATE PUBLICATION bench_pub FOR TABLE bench"
+slots=()
+for r in $(seq 1 "$RUNS"); do slots+=("recv_$r" "plain_$r" "schema_$r" "avro_$r"); done
+for r in $(seq 1 "$DBZ_RUNS"); do slots+=("dbzdef_$r" "dbztun_$r"); done
+[ ${#slots[@]} -le 20 ] || die "${#slots[@]} slots: the throwaway server has max_replication_slots = 20 (lower BENCH_RUNS)"
+for s in "${slots[@]}"; do q -c "SELECT 1 FROM pg_create_logical_replication_slot('$s', 'pgoutput')" >/dev/null; done
+
+echo "bench: writing $TXNS transactions x $ROWS rows"
+{
+  for i in $(seq 0 $((TXNS - 1))); do
+    echo "INSERT INTO bench SELECT g, g, 'row ' || g FROM generate_series($((i * ROWS + 1)), $(((i + 1) * ROWS))) g;"
+  done
+} | q >/dev/null
+END_LSN=$(q -c "SELECT pg_current_wal_lsn()")
+TOTAL=$((TXNS * ROWS))
+echo "bench: $TOTAL rows, WAL end $END_LSN"
+
+wait_flushed() {  # slot: one server-side loop until confirmed_flush_lsn reaches END_LSN (at most 600 s)
+  q -c "DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN
+          WHILE (SELECT confirmed_flush_lsn < '$END_LSN' FROM pg_replication_slots WHERE slot_name = '$1') LOOP
+            IF clock_timestamp() - t0 > interval '600 s' THEN RAISE EXCEPTION 'slot $1 not confirmed to $END_LSN within 600 s'; END IF;
+            PERFORM pg_sleep(0.01);
+          END LOOP; END \$\$"
+}
+
+# Readers run in this shell (never in $(...)), so that cleanup knows their pids; they leave their figures in RES.
+# timed_walcast slot properties-file -> RES="seconds peak_rss_kb cpu_s walsender_cpu_s broker_cpu_s"
+timed_walcast() {
+  local t0 t1 pid hwm cpu ws wcpu b0 b1
+  b0=$(cpu_of "$BROKER_PID")
   t0=$(now)
   "$ROOT/build/walcast" run --worker "$WORK/worker.properties" "$2" >/dev/null 2>"$WORK/walcast-$1.log" &
   pid=$!
+  PIDS+=($pid)
   wait_flushed "$1" &
   local waiter=$!
   while kill -0 $waiter 2>/dev/null; do
-    if ! kill -0 $pid 2>/dev/null; then   # walcast died: say why instead of waiting forever
+    if ! kill -0 $pid 2>/dev/null; then   # walcast died: say why instead of waiting for the bound
       kill $waiter 2>/dev/null; echo "bench: walcast exited early:" >&2; tail -3 "$WORK/walcast-$1.log" >&2; exit 1
     fi
     sleep 0.02
   done
+  wait $waiter || { kill -INT $pid; exit 1; }
   t1=$(now)
-  hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
+  hwm=$(hwm_of $pid); cpu=$(cpu_of $pid); b1=$(cpu_of "$BROKER_PID")
+  ws=$(slot_pid "$1"); wcpu=$( [ -n "$ws" ] && cpu_of "$ws" || echo 0)
   kill -INT $pid; wait $pid 2>/dev/null || true
-  echo "$(echo "$t1 - $t0" | bc) $hwm"
+  RES="$(echo "$t1 - $t0" | bc) $hwm $cpu $wcpu $(echo "$b1 - $b0" | bc)"
 }
 
-run_walcast() {  # slot schemas -> "seconds peak_rss_kb"
-  connector_props "$WORK/c.properties" "$1" bench bench_pub "status.update.interval.ms=50" \
+run_walcast() {  # slot schemas -> as timed_walcast
+  connector_props "$WORK/c-$1.properties" "$1" bench bench_pub "status.update.interval.ms=50" \
     "key.converter.schemas.enable=$2" "value.converter.schemas.enable=$2"
-  timed_walcast "$1" "$WORK/c.properties"
+  timed_walcast "$1" "$WORK/c-$1.properties"
 }
 
-run_avro() {  # slot -> "seconds peak_rss_kb"
-  connector_props "$WORK/a.properties" "$1" bench bench_pub "status.update.interval.ms=50" \
+run_avro() {  # slot -> as timed_walcast
+  connector_props "$WORK/a-$1.properties" "$1" bench bench_pub "status.update.interval.ms=50" \
     "key.converter=io.confluent.connect.avro.AvroConverter" "key.converter.schema.registry.url=$SR_URL" \
     "value.converter=io.confluent.connect.avro.AvroConverter" "value.converter.schema.registry.url=$SR_URL"
-  timed_walcast "$1" "$WORK/a.properties"
+  timed_walcast "$1" "$WORK/a-$1.properties"
 }
 
-recv_rates=(); plain_rates=(); schema_rates=(); avro_rates=(); plain_rss=(); schema_rss=(); avro_rss=()
-for r in $(seq 1 "$RUNS"); do
+# run_recv slot -> RES="seconds peak_rss_kb cpu_s"
+run_recv() {
+  local t0 t1
   t0=$(now)
-  pg_recvlogical -d "host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres" --slot "recv_$r" --start \
-    -o proto_version=1 -o publication_names=bench_pub -E "$END_LSN" -f /dev/null
+  /usr/bin/time -f "%M %U %S" -o "$WORK/time-$1" pg_recvlogical -d "host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres" \
+    --slot "$1" --start -o proto_version=1 -o publication_names=bench_pub -E "$END_LSN" -f /dev/null
   t1=$(now)
-  recv_rates+=("$(rate $TOTAL "$(echo "$t1 - $t0" | bc)")")
-  read -r secs hwm < <(run_walcast "plain_$r" false)
-  plain_rates+=("$(rate $TOTAL "$secs")"); plain_rss+=("$hwm")
-  read -r secs hwm < <(run_walcast "schema_$r" true)
-  schema_rates+=("$(rate $TOTAL "$secs")"); schema_rss+=("$hwm")
-  read -r secs hwm < <(run_avro "avro_$r")
-  avro_rates+=("$(rate $TOTAL "$secs")"); avro_rss+=("$hwm")
-  echo "bench: run $r: pg_recvlogical ${recv_rates[-1]} rows/s, walcast (no schemas) ${plain_rates[-1]} rows/s, walcast (schemas) ${schema_rates[-1]} rows/s, walcast (Avro) ${avro_rates[-1]} rows/s"
+  RES="$(echo "$t1 - $t0" | bc) $(awk '{ printf "%d %.2f", $1, $2 + $3 }' "$WORK/time-$1")"
+}
+
+# run_dbz slot tuned -> RES="seconds peak_rss_kb cpu_s walsender_cpu_s broker_cpu_s rows startup_cpu_s", timed from
+# the first record in the topic to the last (rows: those counted in that window)
+run_dbz() {
+  local out tf nf te cf ce hwm ws wcpu b0 b1
+  dbz_props "$WORK/d-$1.properties" "$1" "$1" bench_pub bench "$2"
+  dbz_start "$WORK/connect-$1" "$WORK/d-$1.properties"
+  b0=$(cpu_of "$BROKER_PID")
+  out=$(/usr/bin/python3 "$TOOL" watch "$BS" "$1.public.bench" "$TOTAL" "$DBZ_PID" "$DBZ_REST" 900) ||
+    { tail -30 "$DBZ_LOG" >&2; die "Debezium ($1) did not publish $TOTAL records"; }
+  b1=$(cpu_of "$BROKER_PID")
+  read -r tf nf te cf ce hwm <<<"$out"
+  ws=$(slot_pid "$1"); wcpu=$( [ -n "$ws" ] && cpu_of "$ws" || echo 0)
+  [ -n "${BENCH_KEEP:-}" ] && cp "$DBZ_LOG" "$WORK/connect-$1.log"
+  dbz_stop
+  RES="$(echo "$te - $tf" | bc) $hwm $(echo "$ce - $cf" | bc) $wcpu $(echo "$b1 - $b0" | bc) $((TOTAL - nf)) $cf"
+}
+
+per_m() { calc "%.1f" "$1 * 1000000 / $2"; }   # seconds rows -> s per million rows
+declare -A RATE RSS CPU WCPU BCPU
+add() {  # key rows "seconds rss cpu [walsender broker]"
+  local k=$1 rows=$2 secs rss cpu wc bc
+  read -r secs rss cpu wc bc <<<"$3"
+  RATE[$k]+="$(calc "%.0f" "$rows / $secs") "; RSS[$k]+="$rss "; CPU[$k]+="$(per_m "$cpu" "$rows") "
+  WCPU[$k]+="$(per_m "${wc:-0}" "$rows") "; BCPU[$k]+="$(per_m "${bc:-0}" "$rows") "
+}
+last() { local a=(${RATE[$1]}); echo "${a[-1]}"; }
+
+for r in $(seq 1 "$RUNS"); do
+  run_recv "recv_$r"; add recv $TOTAL "$RES"; slot_drop "recv_$r"
+  run_walcast "plain_$r" false; add plain $TOTAL "$RES"; slot_drop "plain_$r"
+  run_walcast "schema_$r" true; add schema $TOTAL "$RES"; slot_drop "schema_$r"
+  run_avro "avro_$r"; add avro $TOTAL "$RES"; slot_drop "avro_$r"
+  line="bench: run $r: pg_recvlogical $(last recv), walcast no schemas $(last plain), schemas $(last schema), Avro $(last avro)"
+  if [ "$r" -le "$DBZ_RUNS" ]; then
+    for k in dbzdef dbztun; do
+      run_dbz "${k}_$r" $([ $k = dbztun ] && echo 1 || echo 0)
+      read -r s h c w b n sc <<<"$RES"
+      add $k "$n" "$s $h $c $w $b"; slot_drop "${k}_$r"
+      echo "bench: Debezium ${k#dbz} run $r: $n rows in $s s after the first record; JVM start-up CPU ${sc} s" >&2
+    done
+    line+=", Debezium defaults $(last dbzdef), tuned $(last dbztun)"
+  fi
+  echo "$line rows/s"
 done
 
-R=$(median "${recv_rates[@]}"); P=$(median "${plain_rates[@]}"); S=$(median "${schema_rates[@]}")
-A=$(median "${avro_rates[@]}")
-PR=$(median "${plain_rss[@]}"); SR=$(median "${schema_rss[@]}"); AR=$(median "${avro_rss[@]}")
+row() {  # key label
+  local k=$1 rate rss
+  rate=$(median ${RATE[$k]}); rss=$(median ${RSS[$k]})
+  printf '%-46s %10s %9s %9s MB %9s %9s %9s\n' "$2" "$rate" "$(calc "%.2f" "$rate / $R")" "$((rss / 1024))" \
+    "$(median ${CPU[$k]})" "$(median ${WCPU[$k]})" "$(median ${BCPU[$k]})"
+}
+R=$(median ${RATE[recv]})
 echo
-echo "== walcast bench: $TXNS transactions x $ROWS rows, median of $RUNS runs (2 cores, shared with PostgreSQL)"
-printf '%-44s %12s %8s %14s\n' "reader" "rows/s" "ratio" "peak RSS"
-printf '%-44s %12s %8s %14s\n' "pg_recvlogical -> /dev/null (reference)" "$R" "1.00" "-"
-printf '%-44s %12s %8s %11s MB\n' "walcast -> embedded Kafka, schemas.enable=false" "$P" "$(echo "$P $R" | awk '{printf "%.2f", $1/$2}')" "$((PR / 1024))"
-printf '%-44s %12s %8s %11s MB\n' "walcast -> embedded Kafka, schemas.enable=true" "$S" "$(echo "$S $R" | awk '{printf "%.2f", $1/$2}')" "$((SR / 1024))"
-printf '%-44s %12s %8s %11s MB\n' "walcast -> embedded Kafka, Avro + registry" "$A" "$(echo "$A $R" | awk '{printf "%.2f", $1/$2}')" "$((AR / 1024))"
-echo "Avro vs JSON with schemas: $(echo "$A $S" | awk '{printf "%.2f", $1/$2}')x (target: > 1; Avro >= 0.8x pg_recvlogical)"
+echo "== throughput: $TXNS transactions x $ROWS rows from a slot backlog to committed in Kafka $KAFKA_VERSION (1 broker)"
+echo "   medians of $RUNS runs (Debezium: $DBZ_RUNS); $(nproc) cores shared by PostgreSQL, the broker and the reader"
+printf '%-46s %10s %9s %12s %9s %9s %9s\n' "reader" "rows/s" "vs recv" "peak RSS" "CPU s/Mr" "walsndr" "broker"
+row recv "pg_recvlogical pgoutput -> /dev/null"
+row plain "walcast JSON schemas.enable=false"
+row schema "walcast JSON schemas.enable=true (defaults)"
+row avro "walcast Avro + registry"
+row dbzdef "Debezium 3.6.1 defaults"
+row dbztun "Debezium 3.6.1 tuned"
+echo "(CPU s/Mr: CPU seconds of the reader's process per million rows, walsender and broker apart; Debezium"
+echo " is timed and charged from its first record in the topic on, without JVM start-up; peak RSS = VmHWM)"
+S=$(median ${RATE[schema]}); P=$(median ${RATE[plain]}); A=$(median ${RATE[avro]})
+echo "Avro vs JSON with schemas: $(calc "%.2f" "$A / $S")x (target: > 1; Avro >= 0.8x pg_recvlogical)"
 
-# ---- commit -> visible latency at a steady rate of single-row transactions -------------------
-# pgbench commits LAT_RATE one-row transactions/s (synchronous_commit=on, so the walsender sees each
-# commit at once); the reference is pg_recvlogical (test_decoding with timestamps) printing each
-# COMMIT; walcast is measured by a read_committed consumer comparing its clock with source.ts_us.
-LAT_RATE=${BENCH_LAT_RATE:-5000}
-LAT_SECS=${BENCH_LAT_SECS:-10}
+# ---- 2. commit -> visible latency ------------------------------------------------------------------------
+declare -A LAT
 if [ "$LAT_SECS" -gt 0 ]; then
-q -c "CREATE TABLE lat (id bigserial PRIMARY KEY, v int NOT NULL)" -c "CREATE PUBLICATION lat_pub FOR TABLE lat"
-# (walcast creates its slot when it starts, after the reference run)
-q -c "SELECT 1 FROM pg_create_logical_replication_slot('lat_ref', 'test_decoding')" >/dev/null
-echo 'INSERT INTO lat (v) VALUES (1);' >"$WORK/lat.sql"
-pct() {  # file of numbers (ms) -> "p50 p99 count"
-  sort -n "$1" | awk '{ a[NR] = $1 } END { if (NR == 0) { print "- - 0"; exit } printf "%.1f %.1f %d\n", a[int(NR * 0.5) + 1], a[int(NR * 0.99) + 1], NR }'
-}
-load() {
-  PGOPTIONS="-c synchronous_commit=on" pgbench -n -h 127.0.0.1 -p "$PGPORT" -U postgres -f "$WORK/lat.sql" \
-    -R "$LAT_RATE" -T "$LAT_SECS" -c 4 -j 2 postgres 2>&1 | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1
-}
-# reference
-pg_recvlogical -d "host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres" --slot lat_ref --start \
-  -o include-timestamp=on -s 1 -f - 2>/dev/null | /usr/bin/python3 -u -c '
-import sys, time, datetime
-out = open(sys.argv[1], "w")
-for line in sys.stdin:
-    if line.startswith("COMMIT") and "(at " in line:
-        ts = line.split("(at ", 1)[1].rstrip(")\n")
-        t = datetime.datetime.fromisoformat(ts.replace("+00", "+00:00")).timestamp()
-        out.write("%.3f\n" % ((time.time() - t) * 1000)); out.flush()
-' "$WORK/lat_ref.txt" &
-REFPID=$!
-PIDS+=($REFPID)
-sleep 1
-ref_tps=$(load)
-sleep 2
-pkill -INT -f "slot lat_ref" 2>/dev/null || true
-kill $REFPID 2>/dev/null || true
-# walcast
-connector_props "$WORK/lat.properties" lat_walcast lat lat_pub \
-  "key.converter.schemas.enable=false" "value.converter.schemas.enable=false"
-"$ROOT/build/walcast" run --worker "$WORK/worker.properties" "$WORK/lat.properties" >/dev/null 2>"$WORK/walcast-lat.log" &
-LATPID=$!
-PIDS+=($LATPID)
-for _ in $(seq 1 100); do grep -q "replication started" "$WORK/walcast-lat.log" && break; sleep 0.1; done
-/usr/bin/python3 -u - "$BS" "$WORK/lat_walcast.txt" $((LAT_RATE * LAT_SECS + 10)) <<'PY' &
-import json, sys, time
-from confluent_kafka import Consumer
-c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "lat", "isolation.level": "read_committed",
-              "auto.offset.reset": "earliest", "enable.auto.commit": False, "fetch.wait.max.ms": 5})
-c.subscribe(["lat.public.lat"])
-out, n, last = open(sys.argv[2], "w"), 0, time.time()
-while time.time() - last < 8:
-    m = c.poll(0.1)
-    if m is None or m.error() or m.value() is None:
-        continue
-    now = time.time()
-    out.write("%.3f\n" % ((now - json.loads(m.value())["source"]["ts_us"] / 1e6) * 1000))
-    n, last = n + 1, now
-PY
-CONSPID=$!
-PIDS+=($CONSPID)
-sleep 3
-wal_tps=$(load)
-wait $CONSPID 2>/dev/null || true
-walcast_rss=$(awk '/VmHWM/ { print $2 }' "/proc/$LATPID/status")
-kill -INT $LATPID; wait $LATPID 2>/dev/null || true
-read -r rp50 rp99 rn < <(pct "$WORK/lat_ref.txt")
-read -r wp50 wp99 wn < <(pct "$WORK/lat_walcast.txt")
-echo
-echo "== commit -> visible latency, $LAT_RATE single-row transactions/s for ${LAT_SECS}s (synchronous_commit=on)"
-printf '%-44s %10s %10s %10s %10s\n' "reader" "tx/s" "p50 ms" "p99 ms" "events"
-printf '%-44s %10s %10s %10s %10s\n' "pg_recvlogical, test_decoding (reference)" "${ref_tps%.*}" "$rp50" "$rp99" "$rn"
-printf '%-44s %10s %10s %10s %10s\n' "walcast -> read_committed consumer" "${wal_tps%.*}" "$wp50" "$wp99" "$wn"
+  for t in lat_ref lat_walcast lat_dbzdef lat_dbztun; do
+    q -c "CREATE TABLE $t (id bigserial PRIMARY KEY, v int NOT NULL, ts bigint NOT NULL)" \
+      -c "CREATE PUBLICATION ${t}_pub FOR TABLE $t"
+  done
+  load() {  # table seconds -> tx/s (pgbench, LAT_RATE one-row transactions/s, synchronous_commit=on)
+    echo "INSERT INTO $1 (v, ts) VALUES (1, (extract(epoch from clock_timestamp()) * 1000000)::bigint);" >"$WORK/$1.sql"
+    PGOPTIONS="-c synchronous_commit=on" pgbench -n -h 127.0.0.1 -p "$PGPORT" -U postgres -f "$WORK/$1.sql" \
+      -R "$LAT_RATE" -T "$2" -c 4 -j 2 postgres 2>&1 | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1
+  }
+  pct() {  # file of "ts_us ms" lines, from_us -> "p50 p99 count" of those written at or after from_us
+    awk -v f="$2" '$1 >= f { print $2 }' "$1" | sort -g |
+      awk '{ a[NR] = $1 } END { if (NR == 0) { print "- - 0"; exit } printf "%.1f %.1f %d\n", a[int(NR * 0.5) + 1], a[int(NR * 0.99) + 1], NR }'
+  }
+  # lat_phase key table start-command...: starts the reader, waits until its slot streams, warm-up load,
+  # measured load, waits until the consumer has every event; "tps p50 p99 n rss_mb" in LAT[key]
+  lat_phase() {
+    local k=$1 t=$2 tps from n rss
+    rm -f "$WORK/$t.count"
+    if [ "$k" = ref ]; then
+      q -c "SELECT 1 FROM pg_create_logical_replication_slot('$t', 'test_decoding')" >/dev/null
+      /usr/bin/python3 "$TOOL" recvlogical "$WORK/$t.lat" "$WORK/$t.count" $((LAT_SECS + LAT_WARM + 600)) \
+        -d "host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres" --slot "$t" --start \
+        -o include-timestamp=on -s 1 -f - >"$WORK/$t.cons" 2>&1 &
+      local cons=$!
+    else
+      q -c "SELECT 1 FROM pg_create_logical_replication_slot('$t', 'pgoutput')" >/dev/null
+      /usr/bin/python3 "$TOOL" latency "$BS" "$t.public.$t" "$WORK/$t.lat" "$WORK/$t.count" \
+        $((LAT_SECS + LAT_WARM + 600)) >"$WORK/$t.cons" 2>&1 &
+      local cons=$!
+      PIDS+=($cons)
+      wait_for 60 "latency consumer for $t" grep -qs '^ready' "$WORK/$t.cons"
+      case $k in
+        walcast)
+          connector_props "$WORK/$t.properties" "$t" "$t" "${t}_pub"
+          "$ROOT/build/walcast" run --worker "$WORK/worker.properties" "$WORK/$t.properties" >/dev/null 2>"$WORK/walcast-$t.log" &
+          RPID=$! ; PIDS+=($RPID) ;;
+        dbz*)
+          dbz_props "$WORK/$t.properties" "$t" "$t" "${t}_pub" "$t" $([ "$k" = dbztun ] && echo 1 || echo 0)
+          dbz_start "$WORK/connect-$t" "$WORK/$t.properties"
+          RPID=$DBZ_PID ;;
+      esac
+    fi
+    PIDS+=($cons)
+    wait_for 180 "streaming from slot $t" slot_active "$t"
+    load "$t" "$LAT_WARM" >/dev/null
+    # measure only once the reader has caught up with the warm-up (JIT, connections, first batches)
+    wait_for 300 "$k catching up with the warm-up load" lat_seen "$WORK/$t.lat" "$(q -c "SELECT count(*) FROM $t")"
+    from=$(q -c "SELECT (extract(epoch from clock_timestamp()) * 1000000)::bigint")
+    tps=$(load "$t" "$LAT_SECS")
+    q -c "SELECT count(*) FROM $t" >"$WORK/$t.count.tmp" && mv "$WORK/$t.count.tmp" "$WORK/$t.count"
+    wait $cons || { cat "$WORK/$t.cons" >&2; [ -n "${DBZ_LOG:-}" ] && tail -20 "$DBZ_LOG" >&2; die "latency consumer for $t failed"; }
+    rss=-
+    if [ "$k" != ref ]; then
+      rss=$(( $(hwm_of "$RPID") / 1024 ))
+      if [ "$k" = walcast ]; then kill -INT "$RPID"; wait "$RPID" 2>/dev/null || true; else dbz_stop; fi
+    fi
+    slot_drop "$t"
+    read -r p50 p99 n < <(pct "$WORK/$t.lat" "$from")
+    LAT[$k]="${tps%.*} $p50 $p99 $n $rss"
+    echo "bench: latency $k: ${LAT[$k]}" >&2
+  }
+  lat_seen() { [ "$(wc -l <"$1")" -ge "$2" ]; }
+  lat_phase ref lat_ref
+  lat_phase walcast lat_walcast
+  lat_phase dbztun lat_dbztun
+  lat_phase dbzdef lat_dbzdef
+  echo
+  echo "== commit -> visible latency, $LAT_RATE single-row transactions/s for ${LAT_SECS}s (synchronous_commit=on), one run each,"
+  echo "   measured after ${LAT_WARM}s of warm-up load and once the reader had caught up with it"
+  printf '%-46s %8s %9s %9s %8s %10s\n' "reader" "tx/s" "p50 ms" "p99 ms" "events" "peak RSS"
+  for k in ref walcast dbztun dbzdef; do
+    case $k in
+      ref) l="pg_recvlogical test_decoding (commit time)" ;;
+      walcast) l="walcast defaults -> read_committed consumer" ;;
+      dbztun) l="Debezium tuned -> consumer" ;;
+      dbzdef) l="Debezium defaults -> consumer" ;;
+    esac
+    read -r a b c d e <<<"${LAT[$k]}"
+    printf '%-46s %8s %9s %9s %8s %7s MB\n' "$l" "$a" "$b" "$c" "$d" "$e"
+  done
 fi
 
-# ---- peak RSS with one huge transaction, with and without walcast.streaming --------------------
-BIG=${BENCH_BIG_ROWS:-10000000}
+echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# ---- targets --------------------------------------------------------------------------------------------
+T=$(median ${RATE[dbztun]}); TR=$(median ${RSS[dbztun]}); SR=$(median ${RSS[schema]})
+verdict() { case "$1" in *-\ *|*-) echo "not measured" ;; *) awk "BEGIN { exit !($1) }" && echo "met" || echo "NOT met" ;; esac; }
+echo
+echo "== walcast (JSON, schemas on, defaults) against the targets"
+echo "rows/s vs Debezium tuned:  $(calc "%.2f" "$S / $T")x   (target >= 3: $(verdict "$S >= 3 * $T"))"
+echo "peak RSS vs Debezium tuned: $(calc "%.3f" "$SR / $TR")   (target <= 0.1: $(verdict "$SR <= 0.1 * $TR"))"
+echo "rows/s vs pg_recvlogical:  $(calc "%.2f" "$S / $R")x   (target >= 0.9: $(verdict "$S >= 0.9 * $R"))"
+if [ "$LAT_SECS" -gt 0 ]; then
+  read -r _ _ wp99 _ _ <<<"${LAT[walcast]}"; read -r _ dp50 _ _ _ <<<"${LAT[dbztun]}"
+  echo "latency p99 $wp99 ms vs Debezium tuned p50 $dp50 ms (target p99 < p50: $(verdict "$wp99 < $dp50"))"
+fi
+
+# ---- 3. peak RSS with one huge transaction, with and without walcast.streaming ---------------------------
 if [ "$BIG" -gt 0 ]; then
   q -c "CREATE TABLE huge (id int PRIMARY KEY, v int NOT NULL)" -c "CREATE PUBLICATION huge_pub FOR TABLE huge"
   q -c "SELECT 1 FROM pg_create_logical_replication_slot('huge_plain', 'pgoutput')" \
@@ -215,19 +423,19 @@ if [ "$BIG" -gt 0 ]; then
   q -c "INSERT INTO huge SELECT g, g FROM generate_series(1, $BIG) g"
   END_LSN=$(q -c "SELECT pg_current_wal_insert_lsn()")
   q -c "SET synchronous_commit = on" -c "SELECT txid_current()" >/dev/null
-  big_run() {  # slot streaming -> "seconds peak_rss_kb"
+  big_run() {  # slot streaming -> as timed_walcast
     connector_props "$WORK/h.properties" "$1" huge huge_pub "status.update.interval.ms=200" \
       "key.converter.schemas.enable=false" "value.converter.schemas.enable=false" \
       "walcast.streaming=$2" "walcast.spill.dir=$WORK/spill"
     timed_walcast "$1" "$WORK/h.properties"
   }
-  read -r ps prss < <(big_run huge_plain false)
-  read -r ss srss < <(big_run huge_stream true)
+  big_run huge_plain false; read -r ps prss _ <<<"$RES"
+  big_run huge_stream true; read -r ss srss _ <<<"$RES"
   spilled=$(grep -o 'spilled_bytes=[0-9]* spill_file_bytes=[0-9]*' "$WORK/walcast-huge_stream.log" | tail -1)
   echo
-  echo "== one transaction of $BIG rows (narrow table)"
-  printf '%-44s %12s %14s\n' "walcast" "rows/s" "peak RSS"
-  printf '%-44s %12s %11s MB\n' "walcast.streaming=false (producer queue bound)" "$(rate "$BIG" "$ps")" "$((prss / 1024))"
-  printf '%-44s %12s %11s MB\n' "walcast.streaming=true (64 MB budget + spill)" "$(rate "$BIG" "$ss")" "$((srss / 1024))"
+  echo "== one transaction of $BIG rows (narrow table), walcast -> Kafka"
+  printf '%-46s %12s %14s\n' "walcast" "rows/s" "peak RSS"
+  printf '%-46s %12s %11s MB\n' "walcast.streaming=false (producer queue bound)" "$(calc "%.0f" "$BIG / $ps")" "$((prss / 1024))"
+  printf '%-46s %12s %11s MB\n' "walcast.streaming=true (64 MB budget + spill)" "$(calc "%.0f" "$BIG / $ss")" "$((srss / 1024))"
   echo "streaming spill: ${spilled:-none reported}"
 fi

@@ -1,0 +1,189 @@
+#!/usr/bin/python3
+# bench_tool.py: measuring helpers for scripts/bench.sh (Kafka side through python3-confluent-kafka).
+#   watch BS TOPIC TOTAL PID REST BOUND     a topic's record count (high watermark of a non-transactional
+#        producer's single-partition topic) until it reaches TOTAL; prints "t_first n_first t_end cpu_first
+#        cpu_end hwm_kb" (times in s since the epoch, CPU = utime+stime of PID in s, VmHWM of PID).
+#        Fails when PID exits, when the Connect REST status at REST shows FAILED, or after BOUND s.
+#   latency BS TOPIC OUT COUNTFILE BOUND    pre-creates TOPIC (1 partition), prints "ready", then reads it
+#        read_committed and writes "ts_us ms" (ts column, now - ts) per event to OUT until it has as many events as the
+#        number written to COUNTFILE (once the load is over), or BOUND s. Prints the event count.
+#   warmup BS                               one committed transaction of a transactional producer, so that the
+#        broker's transaction coordinator is loaded before anything is timed.
+#   recvlogical OUT COUNTFILE BOUND ARGS... runs pg_recvlogical ARGS (test_decoding with include-timestamp)
+#        and writes "commit_us ms" (commit time, now - it) per COMMIT of a transaction that inserted a row, until
+#        COUNTFILE's number of commits is reached, or BOUND s; stops pg_recvlogical.
+import json, os, subprocess, sys, time, datetime, urllib.request
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14, 15)
+
+
+def hwm_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def read_count(path):
+    try:
+        with open(path) as f:
+            s = f.read().strip()
+        return int(s) if s else None
+    except FileNotFoundError:
+        return None
+
+
+def connect_failed(rest):
+    try:
+        with urllib.request.urlopen(rest, timeout=2) as r:
+            s = json.loads(r.read())
+    except Exception:
+        return None
+    if s.get("connector", {}).get("state") == "FAILED" or any(t.get("state") == "FAILED" for t in s.get("tasks", [])):
+        return json.dumps(s)[:2000]
+    return None
+
+
+def watch(bs, topic, total, pid, rest, bound):
+    from confluent_kafka import Consumer, TopicPartition, KafkaException
+    c = Consumer({"bootstrap.servers": bs, "group.id": "bench-watch", "enable.auto.commit": False})
+    tp = TopicPartition(topic, 0)
+    deadline = time.time() + bound
+    first = None
+    last_rest = 0
+    while True:
+        now = time.time()
+        if now > deadline:
+            sys.exit("watch: %s has not reached %d records within %d s (first: %s)" % (topic, total, bound, first))
+        if not os.path.exists("/proc/%d" % pid):
+            sys.exit("watch: process %d exited before %s reached %d records" % (pid, topic, total))
+        if rest and now - last_rest > 1:
+            last_rest = now
+            failed = connect_failed(rest)
+            if failed:
+                sys.exit("watch: connector FAILED: " + failed)
+        try:
+            hw = c.get_watermark_offsets(tp, timeout=2, cached=False)[1]
+        except KafkaException:
+            hw = 0  # the topic does not exist yet
+        t = time.time()
+        if hw > 0 and first is None:
+            first = (t, hw, cpu_s(pid))
+        if hw >= total:
+            print("%.3f %d %.3f %.2f %.2f %d" % (first[0], first[1], t, first[2], cpu_s(pid), hwm_kb(pid)))
+            return
+        time.sleep(0.02)  # poll interval of the count, not a wait for an event
+
+
+def latency(bs, topic, out, countfile, bound):
+    from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
+    from confluent_kafka.admin import AdminClient, NewTopic
+    a = AdminClient({"bootstrap.servers": bs})
+    for f in a.create_topics([NewTopic(topic, 1, 1)]).values():
+        try:
+            f.result(30)
+        except Exception as e:
+            if "TOPIC_ALREADY_EXISTS" not in str(e):
+                raise
+    c = Consumer({"bootstrap.servers": bs, "group.id": "bench-lat", "isolation.level": "read_committed",
+                  "enable.auto.commit": False, "fetch.wait.max.ms": 5, "fetch.error.backoff.ms": 5})
+    c.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+    print("ready", flush=True)
+    deadline = time.time() + bound
+    n, want = 0, None
+    with open(out, "w", buffering=1) as o:  # line-buffered: bench.sh counts the lines while this runs
+        while time.time() < deadline:
+            if want is None:
+                want = read_count(countfile)
+            if want is not None and n >= want:
+                break
+            m = c.poll(0.05)
+            if m is None or m.error() or m.value() is None:
+                continue
+            now = time.time()
+            v = json.loads(m.value())
+            p = v.get("payload", v) if "schema" in v else v
+            ts = p["after"]["ts"]
+            o.write("%d %.3f\n" % (ts, (now - ts / 1e6) * 1000))
+            n += 1
+    c.close()
+    print(n)
+    if want is None or n < want:
+        sys.exit("latency: %s: %d of %s events within %d s" % (topic, n, want, bound))
+
+
+def recvlogical(out, countfile, bound, args):
+    import threading
+    import ctypes, signal
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    # pg_recvlogical goes when this process goes, however it is stopped (PR_SET_PDEATHSIG)
+    p = subprocess.Popen(["pg_recvlogical"] + args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                         preexec_fn=lambda: libc.prctl(1, signal.SIGTERM))
+    state = {"n": 0}
+    o = open(out, "w", buffering=1)
+
+    def reader():  # one thread reads the lines, so that the main loop's bound holds when nothing arrives
+        ins = False
+        for line in p.stdout:
+            if line.startswith("table ") and ": INSERT:" in line:
+                ins = True
+            elif line.startswith("COMMIT") and "(at " in line:
+                if ins:
+                    ts = line.split("(at ", 1)[1].rstrip(")\n")
+                    t = datetime.datetime.fromisoformat(ts.replace("+00", "+00:00")).timestamp()
+                    o.write("%d %.3f\n" % (int(t * 1e6), (time.time() - t) * 1000))
+                    state["n"] += 1
+                ins = False
+
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+    deadline = time.time() + bound
+    want = None
+    while time.time() < deadline and p.poll() is None:
+        if want is None:
+            want = read_count(countfile)
+        if want is not None and state["n"] >= want:
+            break
+        time.sleep(0.05)  # poll interval of the count
+    p.terminate()
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    th.join(5)
+    o.close()
+    n = state["n"]
+    print(n)
+    if want is None or n < want:
+        sys.exit("recvlogical: %d of %s commits within %d s" % (n, want, bound))
+
+
+def warmup(bs):
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": bs, "transactional.id": "bench-warmup"})
+    p.init_transactions(60)
+    p.begin_transaction()
+    p.produce("bench-warmup", b"x")
+    p.commit_transaction(60)
+
+
+if __name__ == "__main__":
+    cmd, a = sys.argv[1], sys.argv[2:]
+    if cmd == "watch":
+        watch(a[0], a[1], int(a[2]), int(a[3]), a[4], int(a[5]))
+    elif cmd == "latency":
+        latency(a[0], a[1], a[2], a[3], int(a[4]))
+    elif cmd == "warmup":
+        warmup(a[0])
+    elif cmd == "recvlogical":
+        recvlogical(a[0], a[1], int(a[2]), a[3:])
+    else:
+        sys.exit("usage: bench_tool.py watch|latency|recvlogical ...")
