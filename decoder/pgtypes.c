@@ -746,9 +746,21 @@ static int split_decimal(arena_t *a, const char *s, size_t n, char **digits, siz
     return 0;
 }
 
+/* NaN, Infinity, -Infinity: numeric values no BigDecimal holds. */
+static bool numeric_special(const char *s, size_t n)
+{
+    return text_is(s, n, "NaN") || text_is(s, n, "Infinity") || text_is(s, n, "-Infinity");
+}
+
 static int decimal_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const char *s, size_t n,
                          int force_scale, cv_value_t *out)
 {
+    if (o->decimal == PGT_DECIMAL_STRING && numeric_special(s, n)) {
+        /* Debezium writes its SpecialValueDecimal enum's name */
+        *out = str_value(a, text_is(s, n, "NaN") ? "NAN" : text_is(s, n, "Infinity") ? "POSITIVE_INFINITY"
+                                                                                   : "NEGATIVE_INFINITY");
+        return 0;
+    }
     if (o->decimal == PGT_DECIMAL_STRING) {
         *out = cv_str(arena_strndup(a, s, n), n);
         return 0;
@@ -762,7 +774,7 @@ static int decimal_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o
         *out = cv_float(d);
         return 0;
     }
-    if (text_is(s, n, "NaN") || text_is(s, n, "Infinity") || text_is(s, n, "-Infinity")) {
+    if (numeric_special(s, n)) {
         *out = cv_null();   /* no Decimal can carry it; Debezium emits null in precise mode */
         return 0;
     }
@@ -920,8 +932,26 @@ static const char *scan_element(arena_t *a, scan_t *sc, const char *stops, char 
     return sc->p;
 }
 
+/* Array elements Debezium converts through pgjdbc's array parsing rather than its own: a date infinity
+ * becomes java.sql.Date's DATE_POSITIVE/NEGATIVE_INFINITY turned into days; a numeric special value
+ * makes the whole array null (*nullify). Returns true when it set *out or *nullify. */
+static bool array_element_special(const pgt_coltype_t *et, const char *v, size_t len, cv_value_t *out,
+                                  bool *nullify)
+{
+    if (et->kind == PGT_DATE && (text_is(v, len, "infinity") || text_is(v, len, "-infinity"))) {
+        *out = cv_int(text_is(v, len, "infinity") ? -622191234 : -625821272);
+        return true;
+    }
+    if (et->kind == PGT_NUMERIC && numeric_special(v, len)) {
+        *nullify = true;
+        *out = cv_null();
+        return true;
+    }
+    return false;
+}
+
 static int array_collect(arena_t *a, const pgt_coltype_t *et, const pgt_opts_t *o, scan_t *sc,
-                         cv_value_t **items, size_t *n, size_t *cap, char *err, size_t errlen)
+                         cv_value_t **items, size_t *n, size_t *cap, bool *nullify, char *err, size_t errlen)
 {
     if (!scan_char(sc, '{'))
         FAIL("array text must start with '{'");
@@ -931,7 +961,7 @@ static int array_collect(arena_t *a, const pgt_coltype_t *et, const pgt_opts_t *
         while (sc->p < sc->end && *sc->p == ' ')
             sc->p++;
         if (sc->p < sc->end && *sc->p == '{') {
-            if (array_collect(a, et, o, sc, items, n, cap, err, errlen) < 0)
+            if (array_collect(a, et, o, sc, items, n, cap, nullify, err, errlen) < 0)
                 return -1;
         } else {
             char *v;
@@ -949,6 +979,8 @@ static int array_collect(arena_t *a, const pgt_coltype_t *et, const pgt_opts_t *
             }
             if (isnull)
                 (*items)[*n] = cv_null();
+            else if (array_element_special(et, v, len, &(*items)[*n], nullify))
+                ;
             else if (pgt_value(a, et, o, v, len, &(*items)[*n], err, errlen) < 0)
                 return -1;
             (*n)++;
@@ -1087,6 +1119,10 @@ int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const cha
         int64_t days;
         if (parse_date(s, n, &days) < 0)
             FAIL("invalid date text '%.*s'", (int)(n > 40 ? 40 : n), s);
+        /* Debezium moves PostgreSQL's internal infinity day counts (INT32_MAX/MIN days since 2000) to
+         * 1970 in 32-bit arithmetic: they wrap */
+        if (days == INT32_MAX || days == INT32_MIN)
+            days = (int32_t)(uint32_t)((uint32_t)(int32_t)days + 10957u);
         *out = cv_int(days);
         return 0;
     }
@@ -1105,7 +1141,14 @@ int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const cha
         if (parse_timestamp(s, n, false, &us) < 0)
             FAIL("invalid timestamp text '%.*s'", (int)(n > 40 ? 40 : n), s);
         bool micro = o->time != PGT_TIME_CONNECT && time_precision(t->typmod) > 3;
-        if (!micro && us != INT64_MAX && us != INT64_MIN)
+        if (us == INT64_MAX || us == INT64_MIN) {
+            /* Debezium gets pgjdbc's DATE_POSITIVE/NEGATIVE_INFINITY (milliseconds) and converts it as
+             * micros in the micro modes, as milliseconds / 1000 in the others */
+            int64_t inf = us == INT64_MAX ? INT64_C(9223372036825200000) : INT64_C(-9223372036832400000);
+            *out = cv_int(micro ? inf : inf / 1000);
+            return 0;
+        }
+        if (!micro)
             us = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
         *out = cv_int(us);
         return 0;
@@ -1196,8 +1239,13 @@ int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const cha
         }
         cv_value_t *items = NULL;
         size_t cnt = 0, cap = 0;
-        if (array_collect(a, t->elem, o, &sc, &items, &cnt, &cap, err, errlen) < 0)
+        bool nullify = false;
+        if (array_collect(a, t->elem, o, &sc, &items, &cnt, &cap, &nullify, err, errlen) < 0)
             return -1;
+        if (nullify) {
+            *out = cv_null();
+            return 0;
+        }
         cv_value_t v = { .null = false };
         v.u.list.v = items;
         v.u.list.n = cnt;

@@ -44,7 +44,7 @@ ref_pair r2 r2 \
   "interval.handling.mode=string" \
   "hstore.handling.mode=map" \
   "tombstones.on.delete=false" \
-  'table.include.list=public\\.(types_all|ident_.*|toasty.*|evolve|sentinel)'
+  'table.include.list=public\\.(types_all|ident_.*|toasty.*|evolve|edge|sentinel)'
 ref_pair r3 r3 \
   "decimal.handling.mode=double" \
   "time.precision.mode=adaptive_time_microseconds" \
@@ -64,7 +64,7 @@ ref_pair r4 r4 \
 # keyed data topics get 3 partitions on both sides, so the partition a key lands on is compared too
 multi=()
 for p in r1 r2 r3 r4; do
-  for t in types_all ident_default ident_full ident_index toasty toasty_full keyed masked evolve; do multi+=("$p.public.$t"); done
+  for t in types_all ident_default ident_full ident_index toasty toasty_full keyed masked evolve edge; do multi+=("$p.public.$t"); done
 done
 $PY "$REF/ref.py" topics "$KA" 3 "${multi[@]}"
 $PY "$REF/ref.py" topics "$KB" 3 "${multi[@]}"
@@ -79,7 +79,7 @@ ref_slot_wait wc_r1 wc_r2 wc_r3 wc_r4
 psql_q -f "$ROOT/tests/integration/sql/workload.sql" >/dev/null
 psql_q -f "$REF/sql/changes.sql" >/dev/null
 for bs in "$KA" "$KB"; do
-  $PY "$REF/ref.py" wait "$bs" 90 r1.public.sentinel:2 r2.public.sentinel:2 r3.public.sentinel:2 r4.public.sentinel:2
+  $PY "$REF/ref.py" wait "$bs" 90 r1.public.sentinel:3 r2.public.sentinel:3 r3.public.sentinel:3 r4.public.sentinel:3
 done
 $PY "$REF/ref.py" compare "$KA" "$KB" 30 r1 r2 r3 r4 | tee "$IT_DIR/compare.txt"
 walcast_stop

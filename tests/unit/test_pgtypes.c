@@ -92,6 +92,18 @@ static void test_numeric_modes(void **s)
     assert_string_equal(conv(1700, -1, &o, "NaN"), "\"NaN\"");
     o.decimal = PGT_DECIMAL_STRING;
     assert_string_equal(conv(1700, tm, &o, "1.500"), "\"1.500\"");
+    /* Debezium's string mode names the special values by its enum (differential test) */
+    assert_string_equal(conv(1700, -1, &o, "NaN"), "\"NAN\"");
+    assert_string_equal(conv(1700, -1, &o, "Infinity"), "\"POSITIVE_INFINITY\"");
+    assert_string_equal(conv(1700, -1, &o, "-Infinity"), "\"NEGATIVE_INFINITY\"");
+    /* a numeric array with a special value: Debezium gives null for the whole array, in every mode */
+    for (int mode = 0; mode < 3; mode++) {
+        o.decimal = mode == 0 ? PGT_DECIMAL_PRECISE : mode == 1 ? PGT_DECIMAL_DOUBLE : PGT_DECIMAL_STRING;
+        assert_string_equal(conv(1231, -1, &o, "{1.5,NaN}"), "null");
+        assert_string_equal(conv(1231, -1, &o, "{Infinity}"), "null");
+        assert_string_equal(conv(1231, -1, &o, "{-Infinity,1}"), "null");
+    }
+    assert_string_equal(conv(1231, -1, &o, "{0.0000001,100,NULL}"), "[\"0.0000001\",\"100\",null]");
     o = defaults();
     assert_string_equal(conv(790, -1, &o, "$1,234.56"), "\"AeJA\"");
     assert_string_equal(conv(790, -1, &o, "-$5.25"), "\"/fM=\"");
@@ -120,6 +132,17 @@ static void test_time_modes(void **s)
     assert_string_equal(conv(1184, 0, &o, "2020-04-01 13:51:02+00"), "\"2020-04-01T13:51:02Z\"");
     assert_string_equal(conv(1184, 3, &o, "2020-04-01 00:30:00+05:30"), "\"2020-03-31T19:00:00.000Z\"");
     assert_string_equal(conv(1184, -1, &o, "infinity"), "\"infinity\"");
+    /* infinities as Debezium 3.6.1 turns them into numbers (differential test): a date is PostgreSQL's
+     * internal day count moved to 1970 in 32-bit arithmetic; a timestamp is pgjdbc's
+     * DATE_POSITIVE/NEGATIVE_INFINITY milliseconds, taken as micros (or as ms / 1000); in an array a
+     * date goes through pgjdbc's java.sql.Date */
+    assert_string_equal(conv(1082, -1, &o, "infinity"), "-2147472692");
+    assert_string_equal(conv(1082, -1, &o, "-infinity"), "-2147472691");
+    assert_string_equal(conv(1182, -1, &o, "{infinity,-infinity,2020-01-01}"), "[-622191234,-625821272,18262]");
+    assert_string_equal(conv(1114, -1, &o, "infinity"), "9223372036825200000");
+    assert_string_equal(conv(1114, -1, &o, "-infinity"), "-9223372036832400000");
+    assert_string_equal(conv(1114, 0, &o, "infinity"), "9223372036825200");
+    assert_string_equal(conv(1114, 3, &o, "-infinity"), "-9223372036832400");
     assert_string_equal(conv(1266, -1, &o, "10:11:12.5+02"), "\"08:11:12.5Z\"");
     assert_string_equal(conv(1266, -1, &o, "23:30:00-01"), "\"00:30:00Z\"");
     assert_string_equal(conv(1266, -1, &o, "00:00:00+00"), "\"00:00:00Z\"");

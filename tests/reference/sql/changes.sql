@@ -22,3 +22,29 @@ INSERT INTO ident_default VALUES (11, 'eleven', 1, 'x');
 DELETE FROM ident_default WHERE id = 10;
 COMMIT;
 INSERT INTO sentinel VALUES (2);
+-- edge values and types the golden schema does not have
+CREATE TABLE edge (
+  id int PRIMARY KEY,
+  n numeric, n52 numeric(5,2), f4 real, f8 double precision, m money,
+  d date, t time, t0 time(0), ttz timetz, ts timestamp, ts0 timestamp(0), tstz timestamptz, tstz3 timestamptz(3),
+  iv interval, iv_ym interval year to month,
+  num_arr numeric[], date_arr date[], uuid_arr uuid[], json_arr jsonb[], bool_arr boolean[], int8_arr bigint[],
+  empty_arr int[], tstz_arr timestamptz[], bytea_arr bytea[], varchar_arr varchar(5)[],
+  c char(3), b bytea, bv bit varying(70), js json, inet6 inet, mac8 macaddr8,
+  daterange_c daterange, numrange_c numrange, tstzrange_c tstzrange, int8range_c int8range,
+  nsmall numeric, n10 numeric(12,10)
+);
+INSERT INTO edge VALUES (1, 'NaN', 999.99, 'Infinity', '-Infinity', -92233720368547758.08,
+  'infinity', '24:00:00', '23:59:59.9', '00:00:00+14', '-infinity', '2000-01-01 00:00:00.5', '0001-01-01 00:00:00+00', '1970-01-01 00:00:00.001+00',
+  '-178000000 years', '1 year 11 months',
+  '{1.5,NaN,-0.000001}', '{2020-01-01,infinity}', '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}', ARRAY['{"a":1}'::jsonb, '[]'::jsonb], '{t,f,NULL}', '{9223372036854775807}',
+  '{}', '{"2020-01-01 00:00:00+00"}', '{"\\x00ff",NULL}', '{ab,"c d"}',
+  'a', '', B'1010101010101010101010101010101010101010101010101010101010101010101011', '"just a string"', '::1', '08:00:2b:01:02:03:04:05',
+  '[2020-01-01,2020-02-01)', '(1.5,2.5]', '["2020-01-01 00:00:00+00",)', 'empty');
+INSERT INTO edge (id, n, n52, f4, f8, d, ts, tstz, iv) VALUES (2, 123456789012345678901234567890.123456789, -0.5, 1.17549435e-38, 4.9e-324, '1582-10-04', '1582-10-15 12:00:00', '2262-04-11 23:47:16.854775+00', '00:00:00.000001');
+UPDATE edge SET n = -0, f8 = -0, b = '\x00' WHERE id = 2;
+INSERT INTO edge (id, n, d, ts, ts0, tstz, date_arr, num_arr, nsmall, n10)
+  VALUES (3, 'Infinity', '-infinity', 'infinity', '-infinity', '-infinity', '{-infinity}', '{Infinity}', 0.0000001, 0);
+INSERT INTO edge (id, n, ts0, nsmall, n10, num_arr) VALUES (4, '-Infinity', 'infinity', -1.23E-8, 0.0000000001, '{-Infinity,1}');
+INSERT INTO edge (id, nsmall, n10, num_arr) VALUES (5, 1E+20, 12.5, '{0.0000001,100}');
+INSERT INTO sentinel VALUES (3);
