@@ -95,7 +95,10 @@ static void on_ack(void *ctx, uint64_t tag, int err, const char *errstr)
 static void send_status(conn_state_t *s, bool reply)
 {
     char err[256];
-    if (repl_send_status(&s->repl, s->received_lsn, s->flushed_lsn, reply, err, sizeof err) < 0)
+    /* never confirm more than the server has sent (or had confirmed already) */
+    uint64_t sent = s->received_lsn > s->repl.slot_confirmed ? s->received_lsn : s->repl.slot_confirmed;
+    uint64_t flush = s->flushed_lsn < sent ? s->flushed_lsn : sent;
+    if (repl_send_status(&s->repl, s->received_lsn, flush, reply, err, sizeof err) < 0)
         log_warn("status update failed", "error=\"%s\"", log_esc(err));
     s->next_status_us = now_us() + (int64_t)s->cfg->status_interval_ms * 1000;
 }
@@ -214,6 +217,19 @@ static int ktxn_commit(conn_state_t *s, bool block, char *err, size_t errlen)
         return -1;
     }
     buf_reset(&s->offval);
+    snprintf(s->pending.system_id, sizeof s->pending.system_id, "%s", s->repl.system_id);
+    s->pending.timeline = s->repl.timeline;
+    /* no offset record without a known position: before any change (a heartbeat first), the
+     * position is where the slot was confirmed when streaming started */
+    if (!s->pending.found && s->flushed_lsn) {
+        s->pending.found = true;
+        s->pending.lsn = s->pending.lsn_proc = s->pending.lsn_commit = s->flushed_lsn;
+    }
+    if (!s->pending.found) {
+        snprintf(err, errlen, "no known position to record in the offsets topic yet");
+        s->status = PUB_ABORTABLE;
+        return -1;
+    }
     off_value(&s->offval, &s->pending);
     s->committing = s->pending;
     s->commit_start_us = now_us();
@@ -579,6 +595,37 @@ static void log_progress(conn_state_t *s)
 }
 
 /* One connection's lifetime. Returns 0 on requested stop, -1 to reconnect, -2 on a fatal error. */
+/* Stored offsets that cannot be this server's: another cluster (its system identifier), or a
+ * position beyond the server's WAL end (a restored or promoted database, a new cluster under an old
+ * connector name, a corrupt record). Trusting them would skip every change up to that position and
+ * confirm the slot past WAL never published. Refused, unless snapshot.mode asks for a new start. */
+static int offsets_foreign(conn_state_t *s, char *err, size_t errlen)
+{
+    char st[32], sv[32];
+    pgo_lsn_format(s->stored.lsn, st);
+    pgo_lsn_format(s->repl.server_lsn, sv);
+    if (s->stored.system_id[0] && strcmp(s->stored.system_id, s->repl.system_id) != 0)
+        snprintf(err, errlen, "the stored offsets in %s belong to database system %s, but this server is system %s: "
+                 "they are another cluster's. Use a new connector name (or offset.storage.topic) for this database, "
+                 "or set snapshot.mode=when_needed to start anew from the slot",
+                 s->wcfg->offset_topic, s->stored.system_id, s->repl.system_id);
+    else if (s->stored.lsn > s->repl.server_lsn)
+        snprintf(err, errlen, "the stored offsets in %s say %s was published, but this server's WAL ends at %s: "
+                 "they come from another database or an earlier life of this one (restored from a backup, a promoted "
+                 "replica). Use a new connector name (or offset.storage.topic), or set snapshot.mode=when_needed to "
+                 "start anew from the slot", s->wcfg->offset_topic, st, sv);
+    else
+        return 0;
+    if (strcmp(s->cfg->snapshot_mode, "when_needed") != 0 && strcmp(s->cfg->snapshot_mode, "always") != 0)
+        return -1;
+    log_warn("stored offsets ignored: a new start was asked for (snapshot.mode)", "connector=%s reason=\"%s\"",
+             s->cfg->name, log_esc(err));
+    memset(&s->stored, 0, sizeof s->stored);
+    s->pending = s->stored;
+    s->flushed_lsn = 0;
+    return 0;
+}
+
 static int stream_once(conn_state_t *s, char *err, size_t errlen)
 {
     int rc = -1;
@@ -597,6 +644,10 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
     s->stream_xid = 0;
     if (s->spill)
         spl_reset(s->spill);
+    if (s->stored.found && offsets_foreign(s, err, errlen) < 0) {
+        rc = -2;
+        goto out;
+    }
     if (s->stored.found && s->repl.slot_confirmed > s->stored.lsn) {
         char sl[32], st[32];
         pgo_lsn_format(s->repl.slot_confirmed, sl);

@@ -33,6 +33,12 @@ void off_value(buf_t *b, const off_pos_t *p)
     buf_put_i64(b, p->txid);
     buf_puts(b, ",\"ts_usec\":");
     buf_put_i64(b, p->ts_usec);
+    if (p->system_id[0]) {
+        buf_puts(b, ",\"walcast_system_id\":");
+        json_enc_string(b, p->system_id, strlen(p->system_id));
+        buf_puts(b, ",\"walcast_timeline\":");
+        buf_put_u64(b, p->timeline);
+    }
     buf_putc(b, '}');
 }
 
@@ -56,6 +62,10 @@ bool off_parse_value(const char *s, size_t len, off_pos_t *p)
     p->lsn_proc = get_u64(o, "lsn_proc");
     p->txid = (int64_t)get_u64(o, "txId");
     p->ts_usec = (int64_t)get_u64(o, "ts_usec");
+    json_t *sys = json_object_get(o, "walcast_system_id");
+    if (json_is_string(sys))
+        snprintf(p->system_id, sizeof p->system_id, "%s", json_string_value(sys));
+    p->timeline = (uint32_t)get_u64(o, "walcast_timeline");
     json_t *mt = json_object_get(o, "messageType");
     p->mid_txn = json_is_string(mt) && strcmp(json_string_value(mt), "COMMIT") != 0;
     /* Debezium writes lsn_commit only once it has committed a transaction */

@@ -19,6 +19,8 @@ typedef struct off_pos {
                             * source transaction holding lsn_proc was published up to that change only */
     int64_t txid;
     int64_t ts_usec;
+    char system_id[32];    /* the cluster the offsets belong to (walcast's own keys; Debezium ignores them) */
+    uint32_t timeline;
 } off_pos_t;
 
 /* Kafka Connect's key for this connector: ["<name>",{"server":"<prefix>"}] */

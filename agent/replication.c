@@ -294,6 +294,17 @@ int repl_prepare(repl_t *r, char *err, size_t errlen)
     r->stream = open_conn(r->cfg, true, &r->fatal, err, errlen);
     if (!r->stream)
         return -1;
+    res = PQexec(r->stream, "IDENTIFY_SYSTEM");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) < 3) {
+        const char *m = PQresultErrorMessage(res);
+        snprintf(err, errlen, "IDENTIFY_SYSTEM failed: %.*s", (int)strcspn(m, "\n"), m);
+        PQclear(res);
+        return -1;
+    }
+    snprintf(r->system_id, sizeof r->system_id, "%s", PQgetvalue(res, 0, 0));
+    r->timeline = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+    pgo_lsn_parse(PQgetvalue(res, 0, 2), &r->server_lsn);
+    PQclear(res);
     r->fatal = true;
     if (ensure_publication(r, false, err, errlen) < 0 || ensure_slot(r, err, errlen) < 0)
         return -1;

@@ -18,6 +18,9 @@ typedef struct repl {
     int server_version;
     bool messages;            /* PG14+: logical decoding messages */
     uint64_t slot_confirmed;  /* slot's confirmed_flush_lsn at start */
+    char system_id[32];       /* IDENTIFY_SYSTEM: the cluster's identifier, its timeline, its WAL end */
+    uint32_t timeline;
+    uint64_t server_lsn;
     bool fatal;               /* the last error will not go away by retrying (auth, config) */
 } repl_t;
 

@@ -2,7 +2,9 @@
 # test_offsets.sh: restart behaviour around the offsets topic:
 #  1. taking over a Debezium deployment: an offset record in Kafka Connect's format written by
 #     "Debezium" for the same name/topic.prefix makes walcast skip everything before it;
-#  2. a slot confirmed past the stored offsets (WAL that was never published is gone) is refused.
+#  2. a slot confirmed past the stored offsets (WAL that was never published is gone) is refused;
+#  3. offsets beyond the server's WAL end are refused (nothing skipped, the slot untouched);
+#  4. offsets of another cluster (walcast's walcast_system_id) are refused, unless a new start is asked for.
 # The offsets topic is shared: 3000 records of other connectors come before ours (a reader that gave
 # up after a number of polls instead of a time once failed on such a topic).
 . "$(dirname "$0")/lib.sh"
@@ -22,7 +24,7 @@ printf '%s|%s\n' '["it",{"server":"srv"}]' "{\"transaction_id\":null,\"lsn_proc\
 cfg=$(connector_file off "key.converter.schemas.enable=false" "publication.autocreate.mode=disabled")
 walcast_start "$cfg"
 wait_topic srv.public.o 3
-sleep 1
+wait_published
 got=$(kcat -C -b "$BS" -t srv.public.o -e -q -f '%k ' )
 [ "$got" = '{"id":6} {"id":7} {"id":8} ' ] || { echo "expected only ids 6-8 after taking over the offsets, got: $got" >&2; exit 1; }
 grep -q "resuming from stored offsets" "$IT_DIR/walcast.log"
@@ -41,3 +43,38 @@ rc=0
 timeout 60 "$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg" >/dev/null 2>"$IT_DIR/ahead.log" || rc=$?
 [ $rc -eq 1 ] || { echo "expected exit 1, got $rc" >&2; cat "$IT_DIR/ahead.log" >&2; exit 1; }
 grep -q "the WAL in between is gone and its changes were never sent" "$IT_DIR/ahead.log"
+
+# 3. offsets beyond the server's WAL end (a restored database, a new cluster under an old name, a
+#    negative number): refused with both positions and the remedy; nothing is skipped or confirmed
+psql_q -c "SELECT pg_drop_replication_slot('debezium')" >/dev/null
+"$PY" "$ROOT/tests/integration/kafka_admin.py" "$BS" reset
+"$PY" "$ROOT/tests/integration/kafka_admin.py" "$BS" create srv.public.o connect-offsets
+for lsn in 999999999999 -5; do
+  printf '%s|%s\n' '["it",{"server":"srv"}]' "{\"lsn_proc\":$lsn,\"messageType\":\"COMMIT\",\"lsn_commit\":$lsn,\"lsn\":$lsn,\"txId\":1,\"ts_usec\":1}" |
+    kcat -P -b "$BS" -t connect-offsets -K '|'
+  rc=0
+  timeout 60 "$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg" >/dev/null 2>"$IT_DIR/beyond.log" || rc=$?
+  [ $rc -eq 1 ] || { echo "offsets with lsn $lsn: expected exit 1, got $rc" >&2; cat "$IT_DIR/beyond.log" >&2; exit 1; }
+  grep -q "but this server's WAL ends at .*Use a new connector name" "$IT_DIR/beyond.log" || {
+    echo "offsets with lsn $lsn: no clear refusal" >&2; cat "$IT_DIR/beyond.log" >&2; exit 1; }
+done
+grep -o 'error="the stored offsets.*' "$IT_DIR/beyond.log" | cut -c1-200
+# the slot is untouched: its changes are still there for a correct start
+[ "$(psql -X -At -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'debezium' AND confirmed_flush_lsn > '0/FFFFFFFF'")" = 0 ]
+
+# 4. offsets of another cluster (system identifier): refused; snapshot.mode=when_needed starts anew
+printf '%s|%s\n' '["it",{"server":"srv"}]' '{"lsn_proc":1,"messageType":"COMMIT","lsn_commit":1,"lsn":1,"txId":1,"ts_usec":1,"walcast_system_id":"1234567890","walcast_timeline":1}' |
+  kcat -P -b "$BS" -t connect-offsets -K '|'
+rc=0
+timeout 60 "$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg" >/dev/null 2>"$IT_DIR/other.log" || rc=$?
+[ $rc -eq 1 ] && grep -q "belong to database system 1234567890, but this server is system" "$IT_DIR/other.log" || {
+  echo "offsets of another cluster not refused (rc=$rc)" >&2; cat "$IT_DIR/other.log" >&2; exit 1; }
+cfg2=$(connector_file off2 "key.converter.schemas.enable=false" "publication.autocreate.mode=disabled" "snapshot.mode=when_needed")
+walcast_start "$cfg2"
+grep -q "stored offsets ignored: a new start was asked for" "$IT_DIR/walcast.log"
+psql_q -c "INSERT INTO o VALUES (100)"
+wait_published
+walcast_stop
+# its own offset record carries this cluster's identity now
+kcat -C -b "$BS" -t connect-offsets -e -q -f '%s\n' | tail -1 | grep -q "\"walcast_system_id\":\"$(psql -X -At -c 'SELECT system_identifier FROM pg_control_system()')\""
+echo "offsets beyond the WAL and of another cluster are refused; a new start is possible"
