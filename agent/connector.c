@@ -66,7 +66,8 @@ typedef struct conn_state {
     buf_t offkey, offval;
 
     bool delivery_failed;
-    char delivery_err[256];
+    bool delivery_permanent;      /* the failed record would fail again: stop instead of rewinding */
+    char delivery_err[1024];
     int64_t next_status_us;
     int64_t next_log_us;
     int64_t next_idle_commit_us;
@@ -82,12 +83,13 @@ static int64_t now_us(void)
     return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
-static void on_ack(void *ctx, uint64_t tag, int err, const char *errstr)
+static void on_ack(void *ctx, uint64_t tag, int err, bool permanent, const char *errstr)
 {
     conn_state_t *s = ctx;
     (void)tag;
     if (err && !s->delivery_failed) {
         s->delivery_failed = true;
+        s->delivery_permanent = permanent;
         snprintf(s->delivery_err, sizeof s->delivery_err, "Kafka did not accept a record: %s", errstr ? errstr : "?");
     }
 }
@@ -213,7 +215,7 @@ static int ktxn_commit(conn_state_t *s, bool block, char *err, size_t errlen)
         return 0;
     if (s->delivery_failed) {
         snprintf(err, errlen, "%s", s->delivery_err);
-        s->status = PUB_ABORTABLE;
+        s->status = s->delivery_permanent ? PUB_FATAL : PUB_ABORTABLE;
         return -1;
     }
     buf_reset(&s->offval);
@@ -286,8 +288,9 @@ static int heartbeat(conn_state_t *s, char *err, size_t errlen)
 static int on_emit(void *ctx, const evt_record_t *r, char *err, size_t errlen)
 {
     conn_state_t *s = ctx;
-    if (pub_send(s->pub, r, 0, err, errlen) < 0) {
-        s->status = PUB_ABORTABLE;
+    int rc = pub_send(s->pub, r, 0, err, errlen);
+    if (rc < 0) {
+        s->status = rc == -2 ? PUB_FATAL : PUB_ABORTABLE;
         return -1;
     }
     s->events_sent++;
@@ -710,7 +713,7 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
         pub_poll(s->pub, 0);
         if (!pub_txn_committing(s->pub) && s->delivery_failed) {
             snprintf(err, errlen, "%s", s->delivery_err);
-            s->status = PUB_ABORTABLE;
+            s->status = s->delivery_permanent ? PUB_FATAL : PUB_ABORTABLE;
             goto out;
         }
         if (ktxn_due(s, n == 0) && ktxn_commit(s, false, err, errlen) < 0)
@@ -796,7 +799,13 @@ out:
         s->idle_target = 0;
         evt_tx_reset(s->evt);
         s->pending = s->stored;
+        if (s->delivery_permanent) {
+            /* the same record would be refused again after a rewind: stop, name it */
+            snprintf(err, errlen, "%s", s->delivery_err);
+            s->status = PUB_FATAL;
+        }
         s->delivery_failed = false;
+        s->delivery_permanent = false;
         if (s->status == PUB_FATAL || evt_error_fatal(s->evt))
             rc = -2;
         s->status = PUB_OK;

@@ -48,12 +48,57 @@ struct pub {
     size_t ndeferred;
 };
 
+/* Errors that the same record meets again however often it is sent. */
+static bool error_permanent(rd_kafka_resp_err_t e)
+{
+    switch (e) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* "cannot produce to topic T: <error> (key K, N bytes)" plus what to change, for a refused record. */
+static void record_error(char *err, size_t errlen, const char *topic, rd_kafka_resp_err_t e, const void *key,
+                         size_t keylen, size_t len)
+{
+    char k[128];
+    size_t n = 0;
+    for (size_t i = 0; i < keylen && n + 4 < sizeof k; i++) {
+        unsigned char c = ((const unsigned char *)key)[i];
+        k[n++] = c >= 0x20 && c < 0x7f ? (char)c : '.';
+    }
+    if (keylen && n < keylen && n + 4 <= sizeof k)
+        memcpy(k + n, "...", 3), n += 3;
+    k[n] = 0;
+    const char *hint = "";
+    if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE)
+        hint = ": raise producer.message.max.bytes in the worker file and the topic's max.message.bytes (the "
+               "broker's message.max.bytes for new topics), or leave the column out (column.exclude.list)";
+    else if (e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED || e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED)
+        hint = ": grant walcast's principal WRITE on the topic (and on its transactional.id)";
+    snprintf(err, errlen, "cannot produce to topic %s: %s (key %s, %zu bytes)%s", topic, rd_kafka_err2str(e),
+             keylen ? k : "null", len, hint);
+}
+
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     pub_t *p = opaque;
     (void)rk;
-    if (p->ack)
-        p->ack(p->ctx, (uint64_t)(uintptr_t)m->_private, m->err, m->err ? rd_kafka_err2str(m->err) : NULL);
+    if (!p->ack)
+        return;
+    char e[768] = "";
+    if (m->err)
+        record_error(e, sizeof e, rd_kafka_topic_name(m->rkt), m->err, m->key, m->key_len, m->len);
+    p->ack(p->ctx, (uint64_t)(uintptr_t)m->_private, m->err, m->err && error_permanent(m->err), m->err ? e : NULL);
 }
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -327,8 +372,8 @@ static int produce(pub_t *p, const evt_record_t *r, uint64_t tag, char *err, siz
                 p->wait(p->ctx);
             continue;
         }
-        snprintf(err, errlen, "cannot produce to topic %s: %s", r->topic, rd_kafka_err2str(e));
-        return -1;
+        record_error(err, errlen, r->topic, e, r->key, r->keylen, r->valuelen);
+        return error_permanent(e) ? -2 : -1;
     }
 }
 

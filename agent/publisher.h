@@ -4,6 +4,7 @@
 #define WALCAST_PUBLISHER_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "agent/config.h"
@@ -11,8 +12,10 @@
 
 typedef struct pub pub_t;
 
-/* Called from pub_poll/pub_flush (the caller's thread) once per record: err 0 on success. */
-typedef void (*pub_ack_fn)(void *ctx, uint64_t tag, int err, const char *errstr);
+/* Called from pub_poll/pub_flush (the caller's thread) once per record: err 0 on success; on failure
+ * errstr names the topic, the key and the size, and permanent says that sending the same record
+ * again cannot work (too large, not authorised, refused as invalid): stop, do not rewind. */
+typedef void (*pub_ack_fn)(void *ctx, uint64_t tag, int err, bool permanent, const char *errstr);
 /* Called while the producer queue is full, so the caller can keep other connections alive. */
 typedef void (*pub_wait_fn)(void *ctx);
 
@@ -20,7 +23,8 @@ typedef void (*pub_wait_fn)(void *ctx);
 pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *transactional_id, pub_ack_fn ack,
                pub_wait_fn wait, void *ctx, char *err, size_t errlen);
 void pub_free(pub_t *p);
-/* Queues one record; on a full queue polls (and calls wait) until there is room. */
+/* Queues one record; on a full queue polls (and calls wait) until there is room. -1 on an error
+ * that may pass (abort and rewind), -2 on one that cannot (the record is refused for good). */
 int pub_send(pub_t *p, const evt_record_t *r, uint64_t tag, char *err, size_t errlen);
 void pub_poll(pub_t *p, int timeout_ms);
 /* Waits until every queued record is acknowledged; -1 on timeout. */
