@@ -40,6 +40,8 @@ static PGconn *open_conn(const conn_config_t *c, bool replication, bool *fatal, 
     keys[n] = "options";
     vals[n++] = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 "
                 "-c bytea_output=hex -c lc_monetary=C";
+    /* events are UTF-8 whatever the database's encoding: the server converts what it sends */
+    keys[n] = "client_encoding"; vals[n++] = "UTF8";
     keys[n] = "connect_timeout"; vals[n++] = "10";
     if (replication) {
         keys[n] = "replication"; vals[n++] = "database";

@@ -344,15 +344,33 @@ void evt_topic_name(char *out, size_t outlen, const char *prefix, const char *de
                     const char *table)
 {
     snprintf(out, outlen, "%s%s%s%s%s", prefix, delim, schema, delim, table);
-    size_t n = strlen(out);
-    for (size_t i = 0; i < n; i++) {
-        char c = out[i];
+    /* One '_' per Java char, as Debezium's sanitizer walks the String: a non-ASCII letter is one
+     * char (one '_', not one per UTF-8 byte), a character beyond the BMP two (a surrogate pair). */
+    size_t n = strlen(out), j = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)out[i];
         bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
                   c == '_' || c == '-';
-        if (!ok)
-            out[i] = '_';
+        size_t len = 1, chars = 1;
+        if (c >= 0xc2 && c <= 0xdf)
+            len = 2;
+        else if (c >= 0xe0 && c <= 0xef)
+            len = 3;
+        else if (c >= 0xf0 && c <= 0xf4)
+            len = 4, chars = 2;
+        for (size_t k = 1; k < len; k++)
+            if (i + k >= n || ((unsigned char)out[i + k] & 0xc0) != 0x80)
+                len = 1, chars = 1;   /* not well-formed: this byte alone (one replacement char) */
+        if (ok) {
+            out[j++] = (char)c;
+        } else {
+            for (size_t k = 0; k < chars; k++)
+                out[j++] = '_';
+        }
+        i += len;
     }
-    if (n > 249)
+    out[j] = '\0';
+    if (j > 249)
         out[249] = '\0';
 }
 
