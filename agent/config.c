@@ -58,10 +58,22 @@ const char *cfg_get(const cfg_map_t *m, const char *key)
     return NULL;
 }
 
+/* The one rule for keys whose values are never shown (logs, errors, the REST API): anything that can
+ * hold a password, a secret, key material, a token, a JAAS config or user info. */
 bool cfg_is_secret(const char *key)
 {
-    return strstr(key, "password") || strstr(key, "sasl.jaas") || strstr(key, "basic.auth.user.info") ||
-           strstr(key, "secret") || strstr(key, "credentials") || strstr(key, "ssl.key");
+    static const char *const marks[] = { "password", "passwd", "secret", "credential", "token", "jaas", "user.info",
+                                         "userinfo", "ssl.key", "keystore.key", "private", "apikey", "api.key",
+                                         "sasl.oauthbearer.config", "sasl.username" };
+    char low[256];
+    size_t n = 0;
+    for (; key[n] && n + 1 < sizeof low; n++)
+        low[n] = (char)((key[n] >= 'A' && key[n] <= 'Z') ? key[n] + 32 : key[n]);
+    low[n] = 0;
+    for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+        if (strstr(low, marks[i]))
+            return true;
+    return false;
 }
 
 /* Java .properties: key=value, key: value or key value; # and ! comments; \ continuation and escapes. */
@@ -175,7 +187,15 @@ int cfg_parse_json(const char *text, cfg_map_t *m, char *err, size_t errlen)
     json_t *root = json_loads(text, 0, &je);
     int rc = -1;
     if (!root) {
-        snprintf(err, errlen, "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
+        /* jansson's text quotes the input near the error ("... near 'p4ss'"), which may be a
+         * secret: keep only what went wrong and where */
+        char what[JSON_ERROR_TEXT_LENGTH];
+        snprintf(what, sizeof what, "%s", je.text);
+        char *near = strstr(what, " near ");
+        if (near)
+            *near = 0;
+        snprintf(err, errlen, "invalid JSON at line %d column %d: %s (the text there is not shown: it may be a secret)",
+                 je.line, je.column, what);
         return -1;
     }
     if (!json_is_object(root)) {

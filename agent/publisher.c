@@ -114,7 +114,7 @@ static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *e
 {
     char e[256];
     if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
-        snprintf(err, errlen, "Kafka producer setting %s=%s: %s", k, strstr(k, "password") || strstr(k, "sasl") ? "****" : v, e);
+        snprintf(err, errlen, "Kafka producer setting %s=%s: %s", k, cfg_is_secret(k) ? "****" : v, e);
         return -1;
     }
     return 0;

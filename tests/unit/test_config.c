@@ -223,6 +223,24 @@ static void test_secret_keys(void **s)
     assert_true(cfg_is_secret("producer.sasl.jaas.config"));
     assert_true(cfg_is_secret("value.converter.basic.auth.user.info"));
     assert_false(cfg_is_secret("database.user"));
+    /* key material, tokens, any spelling */
+    assert_true(cfg_is_secret("producer.ssl.key.pem"));
+    assert_true(cfg_is_secret("producer.ssl.keystore.key"));
+    assert_true(cfg_is_secret("producer.sasl.oauthbearer.client.secret"));
+    assert_true(cfg_is_secret("producer.sasl.oauthbearer.config"));
+    assert_true(cfg_is_secret("some.Access.Token"));
+    assert_true(cfg_is_secret("database.sslpassword"));
+    assert_false(cfg_is_secret("producer.compression.type"));
+    /* a JSON syntax error never echoes the text near it (a password, here) */
+    cfg_map_t m = { 0 };
+    char err[512];
+    assert_int_equal(cfg_parse_json("{\"database.password\": \"s3cr3t-p4ss\" x}", &m, err, sizeof err), -1);
+    assert_null(strstr(err, "s3cr3t"));
+    assert_null(strstr(err, "'x'"));
+    assert_int_equal(cfg_parse_json("{\"database.password\": s3cr3tp4ss}", &m, err, sizeof err), -1);
+    assert_null(strstr(err, "s3"));
+    assert_non_null(strstr(err, "line 1 column"));
+    cfg_map_free(&m);
 }
 
 int main(void)
