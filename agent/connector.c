@@ -635,8 +635,8 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
     if (repl_connect(&s->repl, s->cfg, err, errlen) < 0)
         return s->repl.fatal ? -2 : -1;
     if (repl_prepare(&s->repl, err, errlen) < 0) {
-        /* "slot in use" may clear when the previous walsender exits; the rest needs the user */
-        rc = s->repl.fatal && !strstr(err, "is in use") ? -2 : -1;
+        /* transient failures (connection lost, lock timeout, slot still held) are retried */
+        rc = s->repl.fatal ? -2 : -1;
         goto out;
     }
     if (repl_load_types(&s->repl, s->types, err, errlen) < 0)

@@ -100,11 +100,37 @@ void repl_close(repl_t *r)
     r->sql = r->stream = NULL;
 }
 
+/* SQLSTATE of this thread's last failed statement ("" when the connection itself broke). */
+static _Thread_local char last_sqlstate[6];
+
+static void note_failure(const PGresult *res)
+{
+    const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(last_sqlstate, sizeof last_sqlstate, "%s", st ? st : "");
+}
+
+/* A failure that may pass by itself: the connection broke (server restarting, backend terminated),
+ * a lock or statement timeout, a deadlock, the server shutting down or out of resources, the slot
+ * still held by a walsender that is going away. Not: refusals (privileges, configuration). */
+static bool failure_transient(const repl_t *r)
+{
+    if ((r->sql && PQstatus(r->sql) != CONNECTION_OK) || (r->stream && PQstatus(r->stream) != CONNECTION_OK) ||
+        !last_sqlstate[0])
+        return true;
+    const char *st = last_sqlstate;
+    if (strcmp(st, "53400") == 0)   /* configuration_limit_exceeded (max_replication_slots): the user's */
+        return false;
+    return strncmp(st, "08", 2) == 0 || strncmp(st, "40", 2) == 0 || strncmp(st, "53", 2) == 0 ||
+           strncmp(st, "57", 2) == 0 || strncmp(st, "58", 2) == 0 || strcmp(st, "55P03") == 0 ||
+           strcmp(st, "55006") == 0;
+}
+
 static PGresult *query(PGconn *c, const char *sql, int nparams, const char *const *params, char *err, size_t errlen)
 {
     PGresult *res = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        note_failure(res);
         const char *m = PQresultErrorMessage(res);
         snprintf(err, errlen, "PostgreSQL query failed: %.*s", (int)strcspn(m, "\n"), m);
         PQclear(res);
@@ -239,6 +265,8 @@ static int ensure_slot(repl_t *r, char *err, size_t errlen)
             return -1;
         }
         if (!PQgetisnull(res, 0, 3)) {
+            /* may clear when the previous walsender (ours, before a reconnect) exits: transient */
+            snprintf(last_sqlstate, sizeof last_sqlstate, "55006");
             snprintf(err, errlen, "replication slot \"%s\" is in use by server process %s; stop the other consumer "
                      "(another walcast or Debezium?) or use another slot.name", c->slot_name, PQgetvalue(res, 0, 3));
             PQclear(res);
@@ -258,6 +286,7 @@ static int ensure_slot(repl_t *r, char *err, size_t errlen)
     res = PQexec(r->stream, buf_cstr(&sql));
     buf_free(&sql);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        note_failure(res);
         const char *m = PQresultErrorMessage(res);
         snprintf(err, errlen, "cannot create replication slot \"%s\": %.*s%s", c->slot_name, (int)strcspn(m, "\n"), m,
                  strstr(m, "max_replication_slots") ? " (raise max_replication_slots in postgresql.conf)" : "");
@@ -277,8 +306,10 @@ int repl_prepare(repl_t *r, char *err, size_t errlen)
     PGresult *res = query(r->sql, "SELECT current_setting('wal_level'), "
                           "(SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user), current_user",
                           0, NULL, err, errlen);
-    if (!res)
+    if (!res) {
+        r->fatal = !failure_transient(r);
         return -1;
+    }
     const char *wal = PQgetvalue(res, 0, 0);
     if (strcmp(wal, "logical") != 0) {
         snprintf(err, errlen, "PostgreSQL has wal_level=%s; logical decoding needs wal_level=logical: set it in "
@@ -298,6 +329,8 @@ int repl_prepare(repl_t *r, char *err, size_t errlen)
         return -1;
     res = PQexec(r->stream, "IDENTIFY_SYSTEM");
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) < 3) {
+        note_failure(res);
+        r->fatal = !failure_transient(r);
         const char *m = PQresultErrorMessage(res);
         snprintf(err, errlen, "IDENTIFY_SYSTEM failed: %.*s", (int)strcspn(m, "\n"), m);
         PQclear(res);
@@ -307,9 +340,13 @@ int repl_prepare(repl_t *r, char *err, size_t errlen)
     r->timeline = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
     pgo_lsn_parse(PQgetvalue(res, 0, 2), &r->server_lsn);
     PQclear(res);
-    r->fatal = true;
-    if (ensure_publication(r, false, err, errlen) < 0 || ensure_slot(r, err, errlen) < 0)
+    last_sqlstate[0] = 0;
+    if (ensure_publication(r, false, err, errlen) < 0 || ensure_slot(r, err, errlen) < 0) {
+        /* our own refusals (wrong plugin, another database) leave no SQLSTATE but a live connection */
+        r->fatal = !failure_transient(r) || (last_sqlstate[0] == 0 && PQstatus(r->sql) == CONNECTION_OK &&
+                                             PQstatus(r->stream) == CONNECTION_OK);
         return -1;
+    }
     r->fatal = false;
     return 0;
 }
