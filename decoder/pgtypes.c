@@ -3,6 +3,8 @@
  * DateStyle=ISO, IntervalStyle=postgres, bytea_output=hex, extra_float_digits=3). */
 #include "decoder/pgtypes.h"
 
+#include <openssl/evp.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -170,7 +172,8 @@ int pgt_resolve(const pgt_catalog_t *c, arena_t *a, uint32_t typid, int32_t typm
         if (ti->typelem != 0 && ti->typname[0] == '_') {
             out->kind = PGT_ARRAY;
             out->elem = arena_zalloc(a, sizeof *out->elem);
-            return pgt_resolve(c, a, ti->typelem, -1, out->elem, err, errlen);
+            /* a column's typmod applies to its array's elements (varchar(5)[], bit(3)[], numeric(5,2)[]) */
+            return pgt_resolve(c, a, ti->typelem, out->typmod, out->elem, err, errlen);
         }
         if (ti->typtype == 'e') {
             out->kind = PGT_ENUM;
@@ -318,7 +321,14 @@ cs_schema_t *pgt_schema(arena_t *a, const pgt_coltype_t *t, bool optional, const
             return s;
         }
     case PGT_ARRAY: {
-        cs_schema_t *e = pgt_schema(a, t->elem, true, o);
+        /* Debezium has no converter for interval[] and money[] (the column is left out) and gives
+         * bit[] the schema of one bit string (Bits, or boolean for bit(1)) and never a value */
+        if (t->elem->kind == PGT_INTERVAL || t->elem->kind == PGT_MONEY)
+            return NULL;
+        if (t->elem->kind == PGT_BIT)
+            return pgt_schema(a, t->elem, optional, o);
+        /* enum elements come out required, the others optional */
+        cs_schema_t *e = pgt_schema(a, t->elem, t->elem->kind != PGT_ENUM, o);
         if (!e)
             return NULL;
         cs_schema_t *s = cs_new(a, CT_ARRAY, optional);
@@ -586,7 +596,15 @@ static int zoned_timestamp(arena_t *a, int32_t typmod, const char *s, size_t n, 
     return 0;
 }
 
+static int zoned_time_frac(arena_t *a, const char *s, size_t n, bool fraction, cv_value_t *out);
+
 static int zoned_time(arena_t *a, const char *s, size_t n, cv_value_t *out)
+{
+    return zoned_time_frac(a, s, n, true, out);
+}
+
+/* fraction false: seconds only, as a timetz array element reaches Debezium (through java.sql.Time) */
+static int zoned_time_frac(arena_t *a, const char *s, size_t n, bool fraction, cv_value_t *out)
 {
     scan_t sc = { s, s + n };
     int64_t t, off;
@@ -595,7 +613,7 @@ static int zoned_time(arena_t *a, const char *s, size_t n, cv_value_t *out)
     const int64_t day = INT64_C(86400000000);
     t = ((t - off * 1000000) % day + day) % day;
     char frac[8], tmp[48];
-    format_fraction(frac, t % 1000000, 6, true);
+    format_fraction(frac, fraction ? t % 1000000 : 0, 6, true);
     int64_t secs = t / 1000000;
     snprintf(tmp, sizeof tmp, "%02lld:%02lld:%02lld%sZ", (long long)(secs / 3600), (long long)(secs / 60 % 60),
              (long long)(secs % 60), frac);
@@ -935,8 +953,8 @@ static const char *scan_element(arena_t *a, scan_t *sc, const char *stops, char 
 /* Array elements Debezium converts through pgjdbc's array parsing rather than its own: a date infinity
  * becomes java.sql.Date's DATE_POSITIVE/NEGATIVE_INFINITY turned into days; a numeric special value
  * makes the whole array null (*nullify). Returns true when it set *out or *nullify. */
-static bool array_element_special(const pgt_coltype_t *et, const char *v, size_t len, cv_value_t *out,
-                                  bool *nullify)
+static bool array_element_special(arena_t *a, const pgt_coltype_t *et, const pgt_opts_t *o, const char *v,
+                                  size_t len, cv_value_t *out, bool *nullify)
 {
     if (et->kind == PGT_DATE && (text_is(v, len, "infinity") || text_is(v, len, "-infinity"))) {
         *out = cv_int(text_is(v, len, "infinity") ? -622191234 : -625821272);
@@ -947,6 +965,20 @@ static bool array_element_special(const pgt_coltype_t *et, const char *v, size_t
         *out = cv_null();
         return true;
     }
+    if (et->kind == PGT_TIME) {
+        /* java.sql.Time: milliseconds of the day, 24:00:00 wraps to 0 */
+        scan_t sc = { v, v + len };
+        int64_t us;
+        if (!scan_time(&sc, &us) || sc.p != sc.end)
+            return false;   /* pgt_value reports it */
+        int64_t ms = us / 1000 % 86400000;
+        bool micro = o->time == PGT_TIME_ADAPTIVE_MICRO ||
+                     (o->time == PGT_TIME_ADAPTIVE && time_precision(et->typmod) > 3);
+        *out = cv_int(micro ? ms * 1000 : ms);
+        return true;
+    }
+    if (et->kind == PGT_TIMETZ)
+        return zoned_time_frac(a, v, len, false, out) == 0;
     return false;
 }
 
@@ -961,8 +993,22 @@ static int array_collect(arena_t *a, const pgt_coltype_t *et, const pgt_opts_t *
         while (sc->p < sc->end && *sc->p == ' ')
             sc->p++;
         if (sc->p < sc->end && *sc->p == '{') {
-            if (array_collect(a, et, o, sc, items, n, cap, nullify, err, errlen) < 0)
+            /* a multi-dimensional array: Debezium's element converter gets a sub-array and yields
+             * null for it */
+            cv_value_t *sub = NULL;
+            size_t subn = 0, subcap = 0;
+            bool subnull = false;
+            if (array_collect(a, et, o, sc, &sub, &subn, &subcap, &subnull, err, errlen) < 0)
                 return -1;
+            if (*n == *cap) {
+                size_t nc = *cap ? *cap * 2 : 8;
+                cv_value_t *ni = arena_alloc(a, nc * sizeof *ni);
+                if (*n)
+                    memcpy(ni, *items, *n * sizeof *ni);
+                *items = ni;
+                *cap = nc;
+            }
+            (*items)[(*n)++] = cv_null();
         } else {
             char *v;
             size_t len;
@@ -979,7 +1025,7 @@ static int array_collect(arena_t *a, const pgt_coltype_t *et, const pgt_opts_t *
             }
             if (isnull)
                 (*items)[*n] = cv_null();
-            else if (array_element_special(et, v, len, &(*items)[*n], nullify))
+            else if (array_element_special(a, et, o, v, len, &(*items)[*n], nullify))
                 ;
             else if (pgt_value(a, et, o, v, len, &(*items)[*n], err, errlen) < 0)
                 return -1;
@@ -1240,6 +1286,10 @@ int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const cha
         cv_value_t *items = NULL;
         size_t cnt = 0, cap = 0;
         bool nullify = false;
+        if (t->elem->kind == PGT_BIT) {
+            *out = cv_null();   /* see pgt_schema: a bit string schema Debezium never fills */
+            return 0;
+        }
         if (array_collect(a, t->elem, o, &sc, &items, &cnt, &cap, &nullify, err, errlen) < 0)
             return -1;
         if (nullify) {
@@ -1319,6 +1369,12 @@ cv_value_t pgt_unavailable(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t 
             return cv_str(placeholder, n);
         return cv_null();
     case PGT_BYTEA:
+        /* Debezium's converter gets the placeholder's bytes: hex mode passes the text through, the
+         * url-safe mode yields null */
+        if (o->binary == PGT_BINARY_HEX)
+            return cv_str(placeholder, n);
+        if (o->binary == PGT_BINARY_BASE64_URL)
+            return cv_null();
         return binary_value(a, o, (const uint8_t *)placeholder, n);
     case PGT_HSTORE:
         if (o->hstore == PGT_HSTORE_MAP) {
@@ -1339,6 +1395,31 @@ cv_value_t pgt_unavailable(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t 
             return v;
         }
     case PGT_ARRAY: {
+        if (t->elem->kind == PGT_INT2 || t->elem->kind == PGT_INT4 || t->elem->kind == PGT_INT8) {
+            /* Debezium's integer-array converter gets the placeholder's bytes: one element each */
+            cv_value_t arr = cv_list(a, n);
+            for (size_t i = 0; i < n; i++)
+                arr.u.list.v[i] = cv_int((unsigned char)placeholder[i]);
+            return arr;
+        }
+        if (t->elem->kind == PGT_NUMERIC || t->elem->kind == PGT_BIT)
+            return cv_null();
+        if (t->elem->kind == PGT_UUID) {
+            /* ... and its uuid-array converter java.util.UUID.nameUUIDFromBytes of them: MD5, version 3 */
+            unsigned char md[EVP_MAX_MD_SIZE];
+            unsigned int mdlen = 0;
+            if (EVP_Digest(placeholder, n, md, &mdlen, EVP_md5(), NULL) != 1 || mdlen != 16)
+                return cv_null();
+            md[6] = (unsigned char)((md[6] & 0x0f) | 0x30);
+            md[8] = (unsigned char)((md[8] & 0x3f) | 0x80);
+            char u[40];
+            snprintf(u, sizeof u, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", md[0], md[1],
+                     md[2], md[3], md[4], md[5], md[6], md[7], md[8], md[9], md[10], md[11], md[12], md[13], md[14],
+                     md[15]);
+            cv_value_t arr = cv_list(a, 1);
+            arr.u.list.v[0] = str_value(a, u);
+            return arr;
+        }
         cv_value_t e = pgt_unavailable(a, t->elem, o, placeholder);
         if (e.null)
             return cv_null();

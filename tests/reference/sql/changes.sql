@@ -47,4 +47,27 @@ INSERT INTO edge (id, n, d, ts, ts0, tstz, date_arr, num_arr, nsmall, n10)
   VALUES (3, 'Infinity', '-infinity', 'infinity', '-infinity', '-infinity', '{-infinity}', '{Infinity}', 0.0000001, 0);
 INSERT INTO edge (id, n, ts0, nsmall, n10, num_arr) VALUES (4, '-Infinity', 'infinity', -1.23E-8, 0.0000000001, '{-Infinity,1}');
 INSERT INTO edge (id, nsmall, n10, num_arr) VALUES (5, 1E+20, 12.5, '{0.0000001,100}');
+-- more array element types, and unchanged TOASTed values of many types (placeholders per type)
+CREATE TABLE edge2 (
+  id int PRIMARY KEY, other int,
+  ts_arr timestamp[], time_arr time[], timetz_arr timetz[], iv_arr interval[], money_arr money[],
+  bit_arr bit(3)[], char_arr char(2)[], enum_arr mood[], inet_arr inet[], int_arr2 int[][], uuid_big uuid[],
+  text_big text, json_big jsonb, arr_big text[], hs_big hstore, bytea_big bytea, int_big int[], num_big numeric[],
+  xml_big xml, varchar_big varchar(100000)
+);
+ALTER TABLE edge2 ALTER COLUMN text_big SET STORAGE EXTERNAL, ALTER COLUMN json_big SET STORAGE EXTERNAL,
+  ALTER COLUMN arr_big SET STORAGE EXTERNAL, ALTER COLUMN hs_big SET STORAGE EXTERNAL,
+  ALTER COLUMN bytea_big SET STORAGE EXTERNAL, ALTER COLUMN int_big SET STORAGE EXTERNAL,
+  ALTER COLUMN num_big SET STORAGE EXTERNAL, ALTER COLUMN xml_big SET STORAGE EXTERNAL,
+  ALTER COLUMN varchar_big SET STORAGE EXTERNAL, ALTER COLUMN uuid_big SET STORAGE EXTERNAL;
+INSERT INTO edge2 SELECT 1, 1,
+  '{"2020-01-01 00:00:00.5",infinity}', '{13:45:56.123456,24:00:00}', '{10:11:12.5+02}', '{"1 day","-1 mons"}', '{1.50,-2}',
+  '{101,010}', '{a,"b "}', '{sad,happy}', '{10.0.0.1/8,::1}', '{{1,2},{3,4}}',
+  (SELECT array_agg(md5(i::text)::uuid) FROM generate_series(1, 200) i),
+  string_agg(md5(i::text), ''), jsonb_build_object('k', string_agg(md5(i::text), '')),
+  array_agg(md5(i::text)), hstore('k', string_agg(md5(i::text), '')), decode(string_agg(md5(i::text), ''), 'hex'),
+  array_agg(i), array_agg(i / 7.0), ('<x>' || string_agg(md5(i::text), '') || '</x>')::xml, string_agg(md5(i::text), '')
+  FROM generate_series(1, 2000) i;
+UPDATE edge2 SET other = 2 WHERE id = 1;
+DELETE FROM edge2 WHERE id = 1;
 INSERT INTO sentinel VALUES (3);
