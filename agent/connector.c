@@ -63,6 +63,7 @@ typedef struct conn_state {
     uint64_t ktxn_events;
     int status;                   /* PUB_ABORTABLE / PUB_FATAL once the Kafka side failed */
     bool renew_producer;          /* the broker expired our transaction: replace the producer */
+    bool was_held;                /* reading paused while a commit waits (logged once per pause) */
     buf_t offkey, offval;
 
     bool delivery_failed;
@@ -681,15 +682,22 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
     unsigned batch = 0;
     while (!*s->stop) {
         char *buf = NULL;
-        int n = PQgetCopyData(s->repl.stream, &buf, 1);
+        /* While a commit runs and the records kept for the next transaction reach their bound (Kafka
+         * slow or away), nothing more is read: the loop goes on collecting the commit's outcome and
+         * sending status updates (so wal_sender_timeout never fires), and the server waits. */
+        bool held = pub_txn_committing(s->pub) && pub_deferred_bytes(s->pub) > DEFER_MAX_BYTES;
+        if (held && !s->was_held)
+            log_info("reading paused: a Kafka commit is still running and the records kept for the next one reached "
+                     "their bound", "connector=%s kept_bytes=%zu", s->cfg->name, pub_deferred_bytes(s->pub));
+        s->was_held = held;
+        int n = held ? 0 : PQgetCopyData(s->repl.stream, &buf, 1);
         if (n > 0) {
             int hr = handle_copydata(s, (const uint8_t *)buf, (size_t)n, err, errlen);
             PQfreemem(buf);
             if (hr < 0)
                 goto out;
-            /* a commit runs: collect it when done, or wait once the kept records reach the bound */
-            if (pub_txn_committing(s->pub) &&
-                ktxn_finish(s, pub_deferred_bytes(s->pub) > DEFER_MAX_BYTES, err, errlen) < 0)
+            /* a commit runs: collect its outcome once it is done */
+            if (pub_txn_committing(s->pub) && ktxn_finish(s, false, err, errlen) < 0)
                 goto out;
             if (ktxn_due(s, false) && ktxn_commit(s, false, err, errlen) < 0)
                 goto out;
@@ -733,12 +741,13 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
                 wait_ms = 100;
             if (wait_ms < 0)
                 wait_ms = 0;
-            struct pollfd pfd = { .fd = PQsocket(s->repl.stream), .events = POLLIN };
+            /* held: the socket is not watched (and libpq's buffer does not grow), only the clock */
+            struct pollfd pfd = { .fd = held ? -1 : PQsocket(s->repl.stream), .events = POLLIN };
             if (poll(&pfd, 1, (int)wait_ms) < 0 && errno != EINTR) {
                 snprintf(err, errlen, "poll on the replication socket failed: %s", strerror(errno));
                 goto out;
             }
-            if (PQconsumeInput(s->repl.stream) == 0) {
+            if (!held && PQconsumeInput(s->repl.stream) == 0) {
                 const char *m = PQerrorMessage(s->repl.stream);
                 snprintf(err, errlen, "replication connection lost: %.*s", (int)strcspn(m, "\n"), m);
                 goto out;
@@ -774,7 +783,7 @@ out:
         }
         pub_discard_deferred(s->pub);
         bool expired = pub_txn_expired(s->pub);
-        if (pub_txn_open(s->pub) && pub_txn_abort(s->pub, aerr, sizeof aerr) != PUB_OK) {
+        if (pub_txn_open(s->pub) && pub_txn_abort(s->pub, aerr, sizeof aerr) == PUB_FATAL) {
             /* the abort's error names the real cause (fenced by another instance, ...); the
              * first symptom, e.g. records purged from the queue, does not */
             log_error("first symptom of the failure", "error=\"%s\"", log_esc(err));

@@ -51,7 +51,7 @@ static uint64_t get_u64(json_t *o, const char *k)
 bool off_parse_value(const char *s, size_t len, off_pos_t *p)
 {
     json_t *o = json_loadb(s, len, 0, NULL);
-    if (!o || !json_is_object(o) || !json_object_get(o, "lsn")) {
+    if (!o || !json_is_object(o) || !json_is_integer(json_object_get(o, "lsn"))) {
         json_decref(o);
         return false;
     }
@@ -135,6 +135,8 @@ int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topi
     char e[512];
     int rc = -1;
     int64_t *ends = NULL;
+    int bad_part = -1;             /* partition of the newest of our records when it is corrupt */
+    int64_t bad_offset = 0;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, e, sizeof e);
     conf_security(conf, overrides);
@@ -216,12 +218,32 @@ int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topi
         } else if (m->key && m->payload &&
                    off_key_matches(m->key, m->key_len, name, prefix)) {
             off_pos_t p;
-            if (off_parse_value(m->payload, m->len, &p))
+            if (off_parse_value(m->payload, m->len, &p)) {
                 *out = p;
+                bad_part = -1;
+            } else {
+                /* an older record must not stand in for it: remember, fail unless a newer one follows */
+                bad_part = m->partition;
+                bad_offset = m->offset;
+            }
         } else if (m->key && !m->payload && off_key_matches(m->key, m->key_len, name, prefix)) {
             memset(out, 0, sizeof *out);   /* a tombstone resets the connector's offsets */
+            bad_part = -1;
         }
         rd_kafka_message_destroy(m);
+    }
+    if (done == nparts && bad_part >= 0) {
+        char key[512];
+        buf_t k;
+        buf_init(&k);
+        off_key(&k, name, prefix);
+        snprintf(key, sizeof key, "%s", buf_cstr(&k));
+        buf_free(&k);
+        snprintf(err, errlen, "the newest offset record of this connector in %s (partition %d, offset %lld) is not a "
+                 "valid offset (a JSON object with a numeric \"lsn\"); an older one would make walcast publish again "
+                 "what was published. Write a correct record under the key %s, or a tombstone (null value) under it "
+                 "to start from the slot's position", topic, bad_part, (long long)bad_offset, key);
+        goto out;
     }
     if (done < nparts) {
         snprintf(err, errlen, "timed out reading the offsets topic %s to its end: a transaction left open in it for 16 min "

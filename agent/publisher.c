@@ -38,6 +38,7 @@ struct pub {
     bool txn_open;
     int64_t txn_began_ms;         /* monotonic clock at pub_txn_begin */
     int64_t txn_timeout_ms;       /* transaction.timeout.ms as configured */
+    volatile sig_atomic_t *stop;  /* the caller's stop flag (from pub_txn_init) */
     /* Pipelined commit: commit_transaction runs on its own thread while the caller keeps
      * decoding; records sent meanwhile are kept here and produced into the next transaction. */
     bool committing;
@@ -419,6 +420,7 @@ static pub_status_t classify(rd_kafka_error_t *ke, const char *what, char *err, 
 
 pub_status_t pub_txn_init(pub_t *p, volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
+    p->stop = stop;
     while (!*stop) {
         rd_kafka_error_t *ke = rd_kafka_init_transactions(p->rk, 5000);
         if (!ke)
@@ -444,14 +446,25 @@ pub_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen)
     return PUB_OK;
 }
 
+/* Retried for as long as Kafka stays away (a line every 30 s says so), until the commit succeeds,
+ * fails for good, or walcast is told to stop; the broker aborts a transaction left open past
+ * transaction.timeout.ms, and the caller then starts a new producer (pub_txn_expired). */
 static pub_status_t commit_blocking(pub_t *p, char *err, size_t errlen)
 {
-    for (int attempt = 0;; attempt++) {
-        rd_kafka_error_t *ke = rd_kafka_commit_transaction(p->rk, 60000);
+    int64_t began = mono_ms();
+    for (;;) {
+        rd_kafka_error_t *ke = rd_kafka_commit_transaction(p->rk, 30000);
         if (!ke)
             return PUB_OK;
-        if (rd_kafka_error_is_retriable(ke) && attempt < 10) {
-            log_warn("Kafka transaction commit will be retried", "error=\"%s\"", log_esc(rd_kafka_error_string(ke)));
+        if (rd_kafka_error_is_retriable(ke)) {
+            if (p->stop && *p->stop) {
+                /* told to stop while Kafka is away: the transaction stays open for the broker to abort */
+                snprintf(err, errlen, "stopped while waiting for Kafka to commit: %s", rd_kafka_error_string(ke));
+                rd_kafka_error_destroy(ke);
+                return PUB_ABORTABLE;
+            }
+            log_warn("Kafka transaction commit still waiting for the broker; retrying", "waited_s=%lld error=\"%s\"",
+                     (long long)((mono_ms() - began) / 1000), log_esc(rd_kafka_error_string(ke)));
             rd_kafka_error_destroy(ke);
             continue;
         }
@@ -523,6 +536,13 @@ pub_status_t pub_txn_abort(pub_t *p, char *err, size_t errlen)
         if (!ke) {
             p->txn_open = false;
             return PUB_OK;
+        }
+        if (rd_kafka_error_is_retriable(ke) && p->stop && *p->stop) {
+            /* stopping while Kafka is away: the broker aborts it at transaction.timeout.ms, or the
+             * next instance's InitProducerId does */
+            snprintf(err, errlen, "stopped before Kafka could abort the transaction: %s", rd_kafka_error_string(ke));
+            rd_kafka_error_destroy(ke);
+            return PUB_ABORTABLE;
         }
         if (rd_kafka_error_is_retriable(ke) && attempt < 10) {
             rd_kafka_error_destroy(ke);

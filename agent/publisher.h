@@ -51,7 +51,8 @@ bool pub_txn_committing(const pub_t *p);
 size_t pub_deferred(const pub_t *p);
 size_t pub_deferred_bytes(const pub_t *p);
 void pub_discard_deferred(pub_t *p);
-/* Aborts the open transaction; PUB_FATAL if even that fails. */
+/* Aborts the open transaction; PUB_FATAL if even that fails; PUB_ABORTABLE when told to stop while
+ * Kafka is away (the transaction is left for the broker to abort). */
 pub_status_t pub_txn_abort(pub_t *p, char *err, size_t errlen);
 bool pub_txn_open(const pub_t *p);
 /* True when the open (or committing) transaction began longer ago than transaction.timeout.ms: the

@@ -1,6 +1,8 @@
 /* replication.c: libpq plumbing for the slot. Every server refusal is turned into an error that says
  * what to change (postgresql.conf, ALTER ROLE, CREATE PUBLICATION, slot.name ...). */
 #include "agent/replication.h"
+#include <poll.h>
+#include <time.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -473,17 +475,29 @@ void repl_stop(repl_t *r)
         return;
     if (PQputCopyEnd(r->stream, NULL) > 0) {
         PQflush(r->stream);
-        /* drain what the server still sends until it ends COPY */
-        for (int i = 0; i < 1000; i++) {
+        /* drain what the server still sends until it ends COPY, for at most 5 s: a half-open
+         * connection would block a blocking read for ever */
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
             char *buf = NULL;
-            int n = PQgetCopyData(r->stream, &buf, 0);
+            int n = PQgetCopyData(r->stream, &buf, 1);
             if (buf)
                 PQfreemem(buf);
             if (n < 0)
                 break;
+            if (n > 0)
+                continue;
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            long left = 5000 - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+            if (left <= 0)
+                return;   /* repl_close drops the connection */
+            struct pollfd pfd = { .fd = PQsocket(r->stream), .events = POLLIN };
+            if (poll(&pfd, 1, (int)left) <= 0 || PQconsumeInput(r->stream) == 0)
+                return;
         }
         PGresult *res;
-        while ((res = PQgetResult(r->stream)) != NULL)
+        while (!PQisBusy(r->stream) && (res = PQgetResult(r->stream)) != NULL)
             PQclear(res);
     }
 }

@@ -66,6 +66,32 @@ spl_store_t *spl_new(const char *dir, size_t mem_limit, char *err, size_t errlen
                  dir, strerror(errno));
         return NULL;
     }
+    /* Checked now, not at the first spill hours later: a directory of ours, private, writable. */
+    struct stat st;
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "the spill directory %s is not a directory (set walcast.spill.dir to one)", dir);
+        return NULL;
+    }
+    if (st.st_uid != geteuid()) {
+        snprintf(err, errlen, "the spill directory %s belongs to user id %u, not to walcast's (%u): other users could "
+                 "read spilled changes; set walcast.spill.dir to a directory of walcast's own",
+                 dir, (unsigned)st.st_uid, (unsigned)geteuid());
+        return NULL;
+    }
+    if ((st.st_mode & 0777) != 0700 && chmod(dir, 0700) < 0) {
+        snprintf(err, errlen, "cannot make the spill directory %s private (mode 0700): %s", dir, strerror(errno));
+        return NULL;
+    }
+    char probe[4096];
+    snprintf(probe, sizeof probe, "%s/walcast-probe-XXXXXX", dir);
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot write in the spill directory %s: %s (set walcast.spill.dir to a writable directory)",
+                 dir, strerror(errno));
+        return NULL;
+    }
+    unlink(probe);
+    close(fd);
     spl_store_t *s = calloc(1, sizeof *s);
     if (!s)
         abort();

@@ -2,7 +2,8 @@
 # test_broker_outage.sh: the (real, single-node) Kafka broker goes away for 90 s while changes keep
 # coming, then comes back. walcast waits without giving up, keeps the replication connection alive
 # (standby status updates go on, so wal_sender_timeout (60 s here) never fires: same walsender before
-# and after), resumes by itself and publishes every change exactly once, in order.
+# and after), also while a 150,000-row transaction outgrows what it keeps in memory, resumes by itself
+# and publishes every change exactly once, in order.
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
@@ -20,6 +21,9 @@ before=$(walsender)
 OUTAGE=${OUTAGE_SECONDS:-90}
 bash "$ROOT/scripts/kafka.sh" kill "$KAFKA_DIR" 1
 echo "broker killed; down for ${OUTAGE}s while changes keep coming"
+# a large transaction first: its records outgrow what walcast keeps while a commit waits (32 MB),
+# so walcast must stop reading, not block, and still send status updates
+psql_q -c "INSERT INTO o SELECT g FROM generate_series(1000001, 1150000) g"
 start=$(date +%s); stale=0; n=100
 while [ $(( $(date +%s) - start )) -lt "$OUTAGE" ]; do
   n=$((n + 1)); psql_q -c "INSERT INTO o VALUES ($n)"
@@ -45,6 +49,7 @@ $PY - "$IT_DIR/keys.txt" "$n" <<'PYEOF'
 import json, sys
 n = int(sys.argv[2])
 ids = [json.loads(l)["id"] for l in open(sys.argv[1]) if l.strip()]
-assert ids == list(range(1, n + 1)), f"expected ids 1..{n} once each in order, got {len(ids)}: {ids[:3]}...{ids[-3:]}"
-print(f"{n} changes exactly once; same replication connection before and after the outage")
+want = list(range(1, 101)) + list(range(1000001, 1150001)) + list(range(101, n + 1))
+assert ids == want, f"expected {len(want)} ids once each in order, got {len(ids)}: {ids[:3]}...{ids[-3:]}"
+print(f"{len(want)} changes exactly once; same replication connection before and after the outage")
 PYEOF

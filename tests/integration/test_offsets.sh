@@ -78,3 +78,21 @@ walcast_stop
 # its own offset record carries this cluster's identity now
 kcat -C -b "$BS" -t connect-offsets -e -q -f '%s\n' | tail -1 | grep -q "\"walcast_system_id\":\"$(psql -X -At -c 'SELECT system_identifier FROM pg_control_system()')\""
 echo "offsets beyond the WAL and of another cluster are refused; a new start is possible"
+
+# 5. the newest offset record of this connector is corrupt: refused (an older one would re-publish),
+#    naming the record and the way out; a tombstone under the key then starts from the slot
+cfg3=$(connector_file off3 "key.converter.schemas.enable=false" "publication.autocreate.mode=disabled" "name=it-corrupt")
+walcast_start "$cfg3"
+psql_q -c "INSERT INTO o VALUES (200)"
+wait_published
+walcast_stop
+printf '%s|%s\n' '["it-corrupt",{"server":"srv"}]' '{"lsn":"0/16B3740 oops"' | kcat -P -b "$BS" -t connect-offsets -K '|'
+rc=0
+timeout 60 "$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg3" >/dev/null 2>"$IT_DIR/corrupt.log" || rc=$?
+[ $rc -eq 1 ] && grep -q 'newest offset record of this connector in connect-offsets (partition 0, offset [0-9]*) is not a valid offset.*tombstone' "$IT_DIR/corrupt.log" || {
+  echo "a corrupt newest offset record was not refused clearly (rc=$rc)" >&2; cat "$IT_DIR/corrupt.log" >&2; exit 1; }
+grep -o 'error="the newest.*' "$IT_DIR/corrupt.log" | cut -c1-160
+printf '%s\n' '["it-corrupt",{"server":"srv"}]|' | kcat -P -b "$BS" -t connect-offsets -K '|' -Z
+walcast_start "$cfg3"
+walcast_stop
+echo "a corrupt newest offset record is refused; a tombstone clears it"

@@ -3,6 +3,7 @@
 #include "tests/unit/testutil.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent/spill.h"
@@ -125,6 +126,22 @@ static void test_reset_and_no_leftovers(void **st)
     /* an unusable directory is a clear error */
     assert_null(spl_new("/proc/walcast-no-such-dir", 1024, err, sizeof err));
     assert_non_null(strstr(err, "walcast.spill.dir"));
+    /* checked at start: a file is not a directory; a directory open to others is made private */
+    char path[300];
+    snprintf(path, sizeof path, "%s.file", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_null(spl_new(path, 1024, err, sizeof err));
+    assert_non_null(strstr(err, "is not a directory"));
+    unlink(path);
+    chmod(dir, 0755);
+    s = spl_new(dir, 1024, err, sizeof err);
+    assert_non_null(s);
+    struct stat sb;
+    assert_int_equal(stat(dir, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0700);
+    spl_free(s);
 }
 
 int main(void)
