@@ -164,6 +164,7 @@ int pgt_resolve(const pgt_catalog_t *c, arena_t *a, uint32_t typid, int32_t typm
         }
         out->typname = ti->typname;
         if (ti->typtype == 'd') {
+            out->domain = true;
             if (out->typmod < 0)
                 out->typmod = ti->typtypmod;
             typid = ti->typbasetype;
@@ -321,9 +322,11 @@ cs_schema_t *pgt_schema(arena_t *a, const pgt_coltype_t *t, bool optional, const
             return s;
         }
     case PGT_ARRAY: {
-        /* Debezium has no converter for interval[] and money[] (the column is left out) and gives
+        /* Debezium has no converter for interval[], money[], xml[] and arrays of a domain (the column
+         * is left out) and gives
          * bit[] the schema of one bit string (Bits, or boolean for bit(1)) and never a value */
-        if (t->elem->kind == PGT_INTERVAL || t->elem->kind == PGT_MONEY)
+        if (t->elem->kind == PGT_INTERVAL || t->elem->kind == PGT_MONEY || t->elem->kind == PGT_XML ||
+            t->elem->domain)
             return NULL;
         if (t->elem->kind == PGT_BIT)
             return pgt_schema(a, t->elem, optional, o);

@@ -44,6 +44,7 @@ typedef struct pgt_coltype {
     const char *typname;         /* for warnings */
     const char *enum_labels;     /* PGT_ENUM */
     struct pgt_coltype *elem;    /* PGT_ARRAY */
+    bool domain;                 /* resolved through a domain */
 } pgt_coltype_t;
 
 /* Resolves typid/typmod through domains and arrays; -1 if an oid is not in the catalog. */

@@ -44,7 +44,7 @@ ref_pair r2 r2 \
   "interval.handling.mode=string" \
   "hstore.handling.mode=map" \
   "tombstones.on.delete=false" \
-  'table.include.list=public\\.(types_all|ident_.*|toasty.*|evolve|edge|edge2|sentinel)'
+  'table.include.list=public\\.(types_all|ident_.*|toasty.*|evolve|edge|edge2|edge3|sentinel)'
 ref_pair r3 r3 \
   "decimal.handling.mode=double" \
   "time.precision.mode=adaptive_time_microseconds" \
@@ -64,7 +64,7 @@ ref_pair r4 r4 \
 # keyed data topics get 3 partitions on both sides, so the partition a key lands on is compared too
 multi=()
 for p in r1 r2 r3 r4; do
-  for t in types_all ident_default ident_full ident_index toasty toasty_full keyed masked evolve edge edge2; do multi+=("$p.public.$t"); done
+  for t in types_all ident_default ident_full ident_index toasty toasty_full keyed masked evolve edge edge2 edge3; do multi+=("$p.public.$t"); done
 done
 $PY "$REF/ref.py" topics "$KA" 3 "${multi[@]}"
 $PY "$REF/ref.py" topics "$KB" 3 "${multi[@]}"

@@ -243,6 +243,21 @@ def short(x, n=160):
     return s if len(s) <= n else s[:n] + "…"
 
 
+def align_null_keys(recs):
+    """Keyed records in (partition, offset) order, then the null-key ones (truncates) in WAL order:
+    those land on whatever partition the producer picks, so their partition says nothing."""
+    keyed = [r for r in recs if r[2] is not None]
+    nulls = [r for r in recs if r[2] is None]
+
+    def lsn(r):
+        try:
+            v = json.loads(r[3])
+            return (v.get("payload", v).get("source") or {}).get("lsn") or 0
+        except (TypeError, ValueError, AttributeError):
+            return 0
+    return keyed + sorted(nulls, key=lambda r: (lsn(r), r[0], r[1]))
+
+
 def cmd_compare(bs_a, bs_b, secs, prefixes):
     """Waits (bounded) until both sides hold the same topics with the same record counts, then compares
     them record by record. Heartbeat topics: counts depend on time; only the first record is compared."""
@@ -282,6 +297,7 @@ def cmd_compare(bs_a, bs_b, secs, prefixes):
                 print(f"TOPIC {t}: heartbeats debezium={len(da[t])} walcast={len(db[t])}")
                 problems += 1
                 continue
+        ra, rb = align_null_keys(ra), align_null_keys(rb)
         if len(ra) != len(rb):
             print(f"TOPIC {t}: {len(ra)} records from debezium, {len(rb)} from walcast")
             problems += 1

@@ -70,4 +70,23 @@ INSERT INTO edge2 SELECT 1, 1,
   FROM generate_series(1, 2000) i;
 UPDATE edge2 SET other = 2 WHERE id = 1;
 DELETE FROM edge2 WHERE id = 1;
+-- less common types (what Debezium converts, what it drops). (No composite type: walcast's type
+-- catalog leaves composite types out, so such a column stops it; see the report of issue 9.)
+CREATE DOMAIN shorttext AS varchar(10);
+CREATE TABLE edge3 (
+  id int PRIMARY KEY,
+  bx box, ci circle, ln line, ls lseg, pa path, po polygon, lsn pg_lsn, tq tsquery, ch "char", bp bpchar,
+  dt shorttext, dt_arr shorttext[], cidr_arr cidr[], xml_arr xml[], json_arr json[], ltree_arr ltree[],
+  citext_arr citext[], hstore_arr hstore[], text_nul text[], oid_c oid, float_arr real[], dbl_arr float8[],
+  ts3_arr timestamp(3)[], tstz0 timestamptz(0), date_c date, int2_arr smallint[], mood_c mood,
+  macaddr_arr macaddr[], inet_c inet, range_arr int4range[]
+);
+INSERT INTO edge3 VALUES (1, '((0,0),(1,1))', '<(1,1),2>', '{1,-1,0}', '[(0,0),(1,1)]', '((0,0),(1,1))', '((0,0),(1,0),(1,1))',
+  '16/B374D848', 'fat & rat', 'x', 'padded  ', 'short', '{a,b}', '{10.0.0.0/8}', '{<a/>}', '{"{}","[1]"}',
+  '{Top.Sci}', '{AbC}', ARRAY['a=>1'::hstore], '{NULL,"NULL",""}', 4294967295, '{1.5,NaN,Infinity}', '{-0,1e308}',
+  '{"2020-01-01 00:00:00.123"}', '2020-01-01 00:00:00.9+00', '2020-01-01', '{-32768,32767}', 'ok',
+  '{08:00:2b:01:02:03}', '10.1.2.3', '{"[1,5)",empty}');
+UPDATE edge3 SET ch = 'y', bp = NULL WHERE id = 1;
+DELETE FROM edge3 WHERE id = 1;
+TRUNCATE truncme, evolve;
 INSERT INTO sentinel VALUES (3);
