@@ -545,6 +545,14 @@ static int handle_xlogdata(conn_state_t *s, const pgo_copydata_t *cd, char *err,
         case PGO_DELETE:
         case PGO_TRUNCATE:
         case PGO_RELATION:
+            /* Installed at once as well as kept for the replay: once a streamed transaction commits,
+             * pgoutput counts its Relation messages as sent for later ordinary transactions too, so
+             * walcast must know them even when it drops that transaction as already published (its
+             * changes are not decoded then). Concurrent changes of a table whose shape a streamed
+             * transaction alters cannot happen: ALTER TABLE holds its lock until commit. */
+            if (m.type == PGO_RELATION && s->stream_xid && install_relation(s, &m, err, errlen) < 0)
+                return -1;
+            /* fall through */
         case PGO_TYPE:
         case PGO_ORIGIN:
             if (s->stream_xid)

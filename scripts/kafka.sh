@@ -49,11 +49,14 @@ kjava() {  # kjava DIR CLASS ARGS...: a JVM on the cluster's jars with its loggi
     "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$LIB/*" "$@"
 }
 
+TAKEN=" "
+# free_port VAR: a port nobody listens on and not handed out by this run yet, into VAR
 free_port() {
   local p
   for _ in $(seq 1 200); do
     p=$(( (RANDOM % 20000) + 30000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+    case $TAKEN in *" $p "*) continue ;; esac
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then TAKEN+="$p "; eval "$1=$p"; return 0; fi
   done
   die "no free port found"
 }
@@ -154,8 +157,8 @@ start() {
   mkdir -p "$dir"
   write_log4j "$dir"
   for n in $(seq 1 "$nodes"); do
-    eval "PORT_$n=$(free_port)"
-    eval "CPORT_$n=$(free_port)"
+    free_port "PORT_$n"
+    free_port "CPORT_$n"
   done
   id=$(kjava "$dir" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
   [ -n "$id" ] || die "kafka.tools.StorageTool random-uuid printed nothing"

@@ -73,15 +73,10 @@ psql_q -c "INSERT INTO big (id) SELECT g FROM generate_series(1000001, 2000000) 
 wait_published debezium 300
 rss_kb=$(awk '/VmHWM/ { print $2 }' "/proc/$WALCAST_PID/status")
 walcast_stop
-$PY - "$BS" <<'PYEOF'
-import sys
-from confluent_kafka import Consumer, TopicPartition
-c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "wm", "isolation.level": "read_committed"})
-total = sum(c.get_watermark_offsets(TopicPartition("srv.public.big", p), timeout=10)[1] for p in range(8))
-c.close()
-assert total == 21011 + 1000000, f"srv.public.big holds {total} records, expected {21011 + 1000000}"
-print(f"1,000,000-row transaction: all {total - 21011} records published")
-PYEOF
+# counted record by record: on a real broker the partitions' end offsets also count transaction markers
+total=$(kcat -C -b "$BS" -t srv.public.big -o beginning -X isolation.level=read_committed -e -q -f '.\n' | wc -l)
+[ "$total" -eq $((21011 + 1000000)) ] || { echo "srv.public.big holds $total records, expected $((21011 + 1000000))" >&2; exit 1; }
+echo "1,000,000-row transaction: all $((total - 21011)) records published"
 grep -o 'msg="streamed transactions".*' "$IT_DIR/walcast.log" | tail -1
 echo "walcast peak RSS with a 1,000,000-row transaction: $((rss_kb / 1024)) MB"
 # (AddressSanitizer's shadow memory and quarantine make RSS meaningless in a SANITIZE=address build)
