@@ -193,10 +193,6 @@ static int ktxn_finish(conn_state_t *s, bool block, char *err, size_t errlen)
         s->commit_max_us = now_us() - s->commit_start_us;
     log_debug("kafka transaction committed", "n=%llu lsn=%llu", (unsigned long long)s->ktxns,
               (unsigned long long)s->stored.lsn);
-    /* Fault injection for the crash tests: die between the Kafka commit and the LSN flush. */
-    const char *crash = getenv("WALCAST_TEST_CRASH_AFTER_COMMITS");
-    if (crash && s->ktxns == strtoull(crash, NULL, 10))
-        raise(SIGKILL);
     if (s->stored.lsn > s->flushed_lsn)
         s->flushed_lsn = s->stored.lsn;
     if (s->want_txn || pub_deferred(s->pub)) {
