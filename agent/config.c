@@ -711,6 +711,7 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
     if (parse_bool(m, "key.converter.schemas.enable", true, &c->evt.key_schemas, err, errlen) < 0 ||
         parse_bool(m, "value.converter.schemas.enable", true, &c->evt.value_schemas, err, errlen) < 0 ||
         parse_bool(m, "tombstones.on.delete", true, &c->evt.tombstones, err, errlen) < 0 ||
+        parse_bool(m, "include.schema.comments", false, &c->evt.schema_comments, err, errlen) < 0 ||
         parse_bool(m, "extended.headers.enabled", true, &c->evt.extended_headers, err, errlen) < 0 ||
         parse_bool(m, "include.unknown.datatypes", false, &c->evt.types.include_unknown, err, errlen) < 0)
         goto fail;

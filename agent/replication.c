@@ -359,7 +359,7 @@ int repl_load_types(repl_t *r, pgt_catalog_t *cat, char *err, size_t errlen)
                           "SELECT t.oid, n.nspname, t.typname, t.typtype, t.typelem, t.typbasetype, t.typtypmod, "
                           "(SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) "
                           "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
-                          "WHERE t.typtype IN ('b','e','d','r','m') AND n.nspname <> 'information_schema'",
+                          "WHERE t.typtype IN ('b','c','e','d','r','m') AND n.nspname <> 'information_schema'",
                           0, NULL, err, errlen);
     if (!res)
         return -1;

@@ -185,6 +185,11 @@ int pgt_resolve(const pgt_catalog_t *c, arena_t *a, uint32_t typid, int32_t typm
             out->kind = PGT_TEXT;
             return 0;
         }
+        if (ti->typtype == 'c') {
+            /* composite (row) types: no Debezium converter; left out unless include.unknown.datatypes */
+            out->kind = PGT_UNKNOWN;
+            return 0;
+        }
         out->kind = kind_by_name(ti->typname, &out->bpchar, &out->varbit);
         return 0;
     }
