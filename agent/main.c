@@ -9,6 +9,7 @@
 #include "agent/config.h"
 #include "agent/connector.h"
 #include "agent/log.h"
+#include "agent/kafka_cli.h"
 #include "agent/publisher.h"
 
 #include "agent/version.h"
@@ -119,7 +120,7 @@ static int cmd_run(int argc, char **argv)
     }
     if (!strcmp(w.bootstrap_servers, "embedded")) {
         char *bs = NULL;
-        mock = pub_mock_start(1, &bs, err, sizeof err);
+        mock = kcli_mock_start(1, &bs, err, sizeof err);
         if (!mock) {
             log_msg(LOG_FATAL, "cannot start the embedded Kafka", "error=\"%s\"", log_esc(err));
             goto out;
@@ -150,7 +151,7 @@ out:
     for (int i = 0; i < njobs; i++)
         cfg_connector_free(&jobs[i].cfg);
     free(jobs);
-    pub_mock_stop(mock);
+    kcli_mock_stop(mock);
     cfg_worker_free(&w);
     cfg_map_free(&wm);
     return rc;
@@ -172,7 +173,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "run"))
         return cmd_run(argc - 2, argv + 2);
     if (!strcmp(argv[1], "kafka"))
-        return pub_mock_main(argc - 2, argv + 2);
+        return kcli_main(argc - 2, argv + 2);
     fprintf(stderr, "walcast: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

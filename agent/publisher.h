@@ -60,11 +60,4 @@ bool pub_txn_open(const pub_t *p);
  * stall (a long Kafka outage, a frozen process), not another instance: a new producer may go on. */
 bool pub_txn_expired(const pub_t *p);
 
-/* The embedded Kafka: an in-process librdkafka mock cluster; bootstrap receives its address. */
-void *pub_mock_start(int brokers, char **bootstrap, char *err, size_t errlen);
-void pub_mock_stop(void *mock);
-
-/* `walcast kafka`: a standalone embedded Kafka (librdkafka mock cluster) until SIGINT/SIGTERM. */
-int pub_mock_main(int argc, char **argv);
-
 #endif
