@@ -113,18 +113,11 @@ key.converter.schemas.enable=true
 value.converter.schemas.enable=true
 connector.client.config.override.policy=All
 EOF
-  cat >"$dir/log4j2.properties" <<'EOF'
-status = error
-appender.err.type = Console
-appender.err.name = ERR
-appender.err.target = SYSTEM_ERR
-appender.err.layout.type = PatternLayout
-appender.err.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = WARN
-rootLogger.appenderRef.err.ref = ERR
+  { cat "$ROOT/scripts/reference/log4j2.properties"; cat <<'EOF'
 logger.dbz.name = io.debezium
 logger.dbz.level = INFO
 EOF
+} >"$dir/log4j2.properties"
   setsid java -Xms256M -Xmx2G -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
     -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true "-Dlog4j2.configurationFile=$dir/log4j2.properties" \
     -cp "$KLIB/*" org.apache.kafka.connect.cli.ConnectStandalone "$dir/worker.properties" "$conn" \

@@ -147,20 +147,13 @@ value.converter.schemas.enable=true
 offset.flush.interval.ms=1000
 consumer.isolation.level=read_committed
 EOF
-  cat >"$dir/log4j2.properties" <<'EOF'
-status = error
-appender.err.type = Console
-appender.err.name = ERR
-appender.err.target = SYSTEM_ERR
-appender.err.layout.type = PatternLayout
-appender.err.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = WARN
-rootLogger.appenderRef.err.ref = ERR
+  { cat "$HERE/reference/log4j2.properties"; cat <<'EOF'
 logger.connect.name = org.apache.kafka.connect.runtime.Connect
 logger.connect.level = INFO
 logger.dbz.name = io.debezium
 logger.dbz.level = INFO
 EOF
+} >"$dir/log4j2.properties"
 }
 
 start() {

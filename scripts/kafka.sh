@@ -62,18 +62,11 @@ free_port() {
 }
 
 write_log4j() {
-  cat >"$1/log4j2.properties" <<'EOF'
-status = error
-appender.err.type = Console
-appender.err.name = ERR
-appender.err.target = SYSTEM_ERR
-appender.err.layout.type = PatternLayout
-appender.err.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = WARN
-rootLogger.appenderRef.err.ref = ERR
+  { cat "$HERE/reference/log4j2.properties"; cat <<'EOF'
 logger.ready.name = kafka.server.KafkaRaftServer
 logger.ready.level = INFO
 EOF
+} >"$1/log4j2.properties"
 }
 
 # node_config DIR NODE N: server.properties of one node of an N-node cluster (every node a voter).
