@@ -13,6 +13,9 @@ it_init() {
   IT_PGDIRS=()
   IT_KAFKADIRS=()
   trap it_cleanup EXIT
+  # a test stopped by a signal (timeout, Ctrl-C) still stops what it started
+  trap 'exit 143' TERM
+  trap 'exit 130' INT
 }
 
 it_cleanup() {

@@ -10,6 +10,8 @@ tests=("$@")
 if [ -z "${WALCAST_TEST_BOOTSTRAP:-}" ]; then
   kdir=$(mktemp -d /tmp/walcast-suite-kafka.XXXXXX)
   trap 'bash scripts/kafka.sh stop "$kdir"' EXIT
+  trap 'exit 143' TERM
+  trap 'exit 130' INT
   start=$(date +%s)
   if ! bash scripts/kafka.sh start "$kdir" >"$kdir.out" 2>"$kdir.err"; then
     cat "$kdir.out" "$kdir.err"; rm -f "$kdir.out" "$kdir.err"
