@@ -407,7 +407,7 @@ static int handle_msg(conn_state_t *s, const pgo_msg_t *mp, uint64_t data_start,
         }
         return 0;
     case PGO_MESSAGE: {
-        bool transactional = m.u.message.flags & 1;
+        bool transactional = m.u.message.flags & PGO_MESSAGE_TRANSACTIONAL;
         pos.lsn = m.u.message.lsn;
         if (transactional) {
             if (s->skip_txn)
@@ -533,7 +533,7 @@ static int handle_xlogdata(conn_state_t *s, const pgo_copydata_t *cd, char *err,
         case PGO_STREAM_COMMIT:
             return stream_commit(s, &m, err, errlen);
         case PGO_MESSAGE:
-            if (!(m.u.message.flags & 1))
+            if (!(m.u.message.flags & PGO_MESSAGE_TRANSACTIONAL))
                 break;           /* non-transactional: published at once */
             /* fall through */
         case PGO_INSERT:

@@ -182,6 +182,12 @@ int pgo_parse(pgo_state_t *st, const uint8_t *data, size_t len, arena_t *a, pgo_
         if (type == PGO_STREAM_COMMIT)
             NEED(pgo_get_u32(&c, &m->xid), "xid");
         NEED(pgo_get_u8(&c, &m->u.commit.flags), "flags");
+        if (m->u.commit.flags != 0) {
+            /* no commit flag is defined up to protocol 4: a new one may change what follows */
+            snprintf(err, errlen, "pgoutput %s message: unknown flags 0x%02x (none are defined)", pgo_msgtype_name(type),
+                     m->u.commit.flags);
+            goto fail;
+        }
         NEED(pgo_get_u64(&c, &m->u.commit.commit_lsn), "commit LSN");
         NEED(pgo_get_u64(&c, &m->u.commit.end_lsn), "end LSN");
         NEED(pgo_get_u64(&c, &t), "commit time");

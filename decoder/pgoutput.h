@@ -51,8 +51,16 @@ typedef struct pgo_tuple {
     pgo_col_t *cols;
 } pgo_tuple_t;
 
+/* Flag bits of the protocol (PostgreSQL's logicalproto.h / proto.c). */
+enum {
+    PGO_ATT_KEY = 1,              /* Relation column: part of the replica identity key */
+    PGO_MESSAGE_TRANSACTIONAL = 1,/* Message: part of a transaction */
+    PGO_TRUNCATE_CASCADE = 1,     /* Truncate options */
+    PGO_TRUNCATE_RESTART_IDENTITY = 2,
+};
+
 typedef struct pgo_att {
-    uint8_t flags;      /* 1: part of the replica identity key */
+    uint8_t flags;      /* PGO_ATT_KEY */
     const char *name;
     uint32_t typid;
     int32_t typmod;
@@ -81,7 +89,7 @@ typedef struct pgo_msg {
         } change;
         struct { uint32_t nrelids; uint8_t flags; uint32_t *relids; } truncate;
         struct {
-            uint8_t flags;          /* 1: transactional */
+            uint8_t flags;          /* PGO_MESSAGE_TRANSACTIONAL */
             uint64_t lsn;
             const char *prefix;
             const uint8_t *content;

@@ -97,7 +97,7 @@ int rel_cache_put(rel_cache_t *c, const pgt_catalog_t *types, const pgo_msg_t *m
         col->name = arena_strdup(a, att->name);
         col->typid = att->typid;
         col->typmod = att->typmod;
-        col->ident_key = att->flags & 1;
+        col->ident_key = att->flags & PGO_ATT_KEY;
         if (pgt_resolve(types, a, att->typid, att->typmod, &col->type, err, errlen) < 0) {
             char tmp[256];
             snprintf(tmp, sizeof tmp, "%s", err);

@@ -143,6 +143,13 @@ static void test_unknown_type_and_kind(void **state)
     t.n = 0;
     tu_u8(&t, 'T'); tu_u32(&t, 1000000); tu_u8(&t, 0); tu_u32(&t, 5);
     assert_int_equal(pgo_parse(&st, t.b, t.n, a, &m, err, sizeof err), -1);
+    /* a commit with a flag no protocol version defines */
+    t.n = 0;
+    tu_u8(&t, 'C'); tu_u8(&t, 1); tu_u64(&t, 100); tu_u64(&t, 120); tu_u64(&t, 0);
+    assert_int_equal(pgo_parse(&st, t.b, t.n, a, &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "unknown flags 0x01"));
+    t.b[1] = 0;
+    assert_int_equal(pgo_parse(&st, t.b, t.n, a, &m, err, sizeof err), 0);
     arena_free(a);
 }
 
