@@ -12,14 +12,6 @@
 #include "agent/log.h"
 #include "agent/version.h"
 
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s ? s : "");
-    if (!p)
-        abort();
-    return p;
-}
-
 void cfg_map_free(cfg_map_t *m)
 {
     for (size_t i = 0; i < m->n; i++) {
@@ -35,18 +27,16 @@ void cfg_map_set(cfg_map_t *m, const char *key, const char *value)
     for (size_t i = 0; i < m->n; i++) {
         if (strcmp(m->kv[i].key, key) == 0) {
             free(m->kv[i].value);
-            m->kv[i].value = xstrdup(value);
+            m->kv[i].value = xstrdup(value ? value : "");
             return;
         }
     }
     if (m->n == m->cap) {
         m->cap = m->cap ? m->cap * 2 : 32;
-        m->kv = realloc(m->kv, m->cap * sizeof *m->kv);
-        if (!m->kv)
-            abort();
+        m->kv = xrealloc(m->kv, m->cap * sizeof *m->kv);
     }
     m->kv[m->n].key = xstrdup(key);
-    m->kv[m->n].value = xstrdup(value);
+    m->kv[m->n].value = xstrdup(value ? value : "");
     m->n++;
 }
 
@@ -98,9 +88,7 @@ int cfg_parse_properties(const char *text, cfg_map_t *m, char *err, size_t errle
             while (bs < n && s[n - 1 - bs] == '\\')
                 bs++;
             bool cont = bs % 2 == 1;
-            line = realloc(line, len + n + 1);
-            if (!line)
-                abort();
+            line = xrealloc(line, len + n + 1);
             memcpy(line + len, s, cont ? n - 1 : n);
             len += cont ? n - 1 : n;
             line[len] = '\0';
@@ -230,9 +218,7 @@ int cfg_load_file(const char *path, cfg_map_t *m, char *err, size_t errlen)
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
         if (len + n + 1 > cap) {
             cap = (len + n + 1) * 2;
-            text = realloc(text, cap);
-            if (!text)
-                abort();
+            text = xrealloc(text, cap);
         }
         memcpy(text + len, chunk, n);
         len += n;

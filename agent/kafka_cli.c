@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "agent/log.h"
+#include "schemas/buf.h"
 
 /* Starts an in-process mock cluster on a dedicated handle and returns its bootstrap list. */
 static rd_kafka_t *kcli_mock_start_rk(int brokers, char **bootstrap, char *err, size_t errlen)
@@ -35,7 +36,7 @@ static rd_kafka_t *kcli_mock_start_rk(int brokers, char **bootstrap, char *err, 
         rd_kafka_destroy(rk);
         return NULL;
     }
-    *bootstrap = strdup(rd_kafka_mock_cluster_bootstraps(mc));
+    *bootstrap = xstrdup(rd_kafka_mock_cluster_bootstraps(mc));
     return rk;
 }
 

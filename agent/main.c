@@ -9,6 +9,7 @@
 #include "agent/config.h"
 #include "agent/connector.h"
 #include "agent/log.h"
+#include "schemas/buf.h"
 #include "agent/kafka_cli.h"
 #include "agent/publisher.h"
 
@@ -97,7 +98,7 @@ static int cmd_run(int argc, char **argv)
     int rc = 1;
     cfg_map_t wm = { 0 };
     worker_config_t w = { 0 };
-    job_t *jobs = calloc((size_t)nfiles, sizeof *jobs);
+    job_t *jobs = xcalloc((size_t)nfiles, sizeof *jobs);
     int njobs = 0;
     void *mock = NULL;
     if (worker_file && cfg_load_file(worker_file, &wm, err, sizeof err) < 0) {

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "agent/log.h"
+#include "schemas/buf.h"
 #include "schemas/json.h"
 
 void off_key(buf_t *b, const char *name, const char *prefix)
@@ -171,8 +172,8 @@ int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topi
      * partition at its last stable offset, so another producer's open transaction there (a shared
      * connect-offsets topic) would hide our newest offset records behind it and make us publish
      * again what was published. The end is the high watermark, from a read_uncommitted probe. */
-    ends = calloc((size_t)nparts, sizeof *ends);
-    if (!ends || end_offsets(bootstrap, overrides, topic, nparts, ends, err, errlen) < 0)
+    ends = xcalloc((size_t)nparts, sizeof *ends);
+    if (end_offsets(bootstrap, overrides, topic, nparts, ends, err, errlen) < 0)
         goto out;
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(nparts);
     for (int p = 0; p < nparts; p++)

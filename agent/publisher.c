@@ -123,9 +123,7 @@ static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *e
 pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *transactional_id, pub_ack_fn ack,
                pub_wait_fn wait, void *ctx, char *err, size_t errlen)
 {
-    pub_t *p = calloc(1, sizeof *p);
-    if (!p)
-        abort();
+    pub_t *p = xcalloc(1, sizeof *p);
     p->ack = ack;
     p->wait = wait;
     p->ctx = ctx;
@@ -215,12 +213,10 @@ static rd_kafka_topic_t *topic_get(pub_t *p, const char *name)
     }
     if (p->ntopics == p->captopics) {
         p->captopics = p->captopics ? p->captopics * 2 : 16;
-        p->topics = realloc(p->topics, p->captopics * sizeof *p->topics);
-        if (!p->topics)
-            abort();
+        p->topics = xrealloc(p->topics, p->captopics * sizeof *p->topics);
     }
     topic_slot_t *s = &p->topics[p->ntopics++];
-    s->name = strdup(name);
+    s->name = xstrdup(name);
     s->rkt = rd_kafka_topic_new(p->rk, name, NULL);
     p->last = s;
     return s->rkt;

@@ -3,6 +3,7 @@
  * frames of at most SPL_FRAME bytes, to an unlinked temporary file (nothing is left behind after a
  * crash). Subtransaction aborts become cut ranges of the transaction's logical byte stream. */
 #include "agent/spill.h"
+#include "schemas/buf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -92,13 +93,11 @@ spl_store_t *spl_new(const char *dir, size_t mem_limit, char *err, size_t errlen
     }
     unlink(probe);
     close(fd);
-    spl_store_t *s = calloc(1, sizeof *s);
-    if (!s)
-        abort();
-    s->dir = strdup(dir);
+    spl_store_t *s = xcalloc(1, sizeof *s);
+    s->dir = xstrdup(dir);
     s->limit = mem_limit;
     s->cctx = ZSTD_createCCtx();
-    if (!s->dir || !s->cctx)
+    if (!s->cctx)
         abort();
     return s;
 }
@@ -201,9 +200,7 @@ static int spill(spl_store_t *s, spl_txn_t *t, char *err, size_t errlen)
         if (bound > zcap) {
             free(z);
             zcap = bound;
-            z = malloc(zcap);
-            if (!z)
-                abort();
+            z = xmalloc(zcap);
         }
         size_t zn = ZSTD_compressCCtx(s->cctx, z, zcap, c->data, c->len, 1);
         if (ZSTD_isError(zn)) {
@@ -236,9 +233,7 @@ int spl_append(spl_store_t *s, uint32_t xid, uint32_t subxid, uint64_t lsn, cons
 {
     spl_txn_t *t = find(s, xid, NULL);
     if (!t) {
-        t = calloc(1, sizeof *t);
-        if (!t)
-            abort();
+        t = xcalloc(1, sizeof *t);
         t->xid = xid;
         t->fd = -1;
         t->next = s->txns;
@@ -252,9 +247,7 @@ int spl_append(spl_store_t *s, uint32_t xid, uint32_t subxid, uint64_t lsn, cons
         if (!known) {
             if (t->nsubs == t->capsubs) {
                 t->capsubs = t->capsubs ? t->capsubs * 2 : 8;
-                t->subs = realloc(t->subs, t->capsubs * sizeof *t->subs);
-                if (!t->subs)
-                    abort();
+                t->subs = xrealloc(t->subs, t->capsubs * sizeof *t->subs);
             }
             t->subs[t->nsubs++] = (spl_sub_t){ subxid, t->size };
         }
@@ -263,9 +256,7 @@ int spl_append(spl_store_t *s, uint32_t xid, uint32_t subxid, uint64_t lsn, cons
     if (t->nchunks == 0 || t->chunks[t->nchunks - 1].len + SPL_HDR + len > t->chunks[t->nchunks - 1].cap) {
         if (t->nchunks == t->capchunks) {
             t->capchunks = t->capchunks ? t->capchunks * 2 : 4;
-            t->chunks = realloc(t->chunks, t->capchunks * sizeof *t->chunks);
-            if (!t->chunks)
-                abort();
+            t->chunks = xrealloc(t->chunks, t->capchunks * sizeof *t->chunks);
         }
         spl_chunk_t *nc = &t->chunks[t->nchunks];
         nc->cap = SPL_HDR + len > SPL_FRAME ? SPL_HDR + len : SPL_FRAME;
@@ -340,9 +331,7 @@ void spl_abort(spl_store_t *s, uint32_t xid, uint32_t subxid)
     }
     if (t->ncuts == t->capcuts) {
         t->capcuts = t->capcuts ? t->capcuts * 2 : 4;
-        t->cuts = realloc(t->cuts, t->capcuts * sizeof *t->cuts);
-        if (!t->cuts)
-            abort();
+        t->cuts = xrealloc(t->cuts, t->capcuts * sizeof *t->cuts);
     }
     t->cuts[t->ncuts++] = (spl_range_t){ from, t->size };
 }
@@ -416,10 +405,8 @@ int spl_replay(spl_store_t *s, uint32_t xid, spl_replay_fn fn, void *ctx, char *
             }
             free(z);
             free(raw);
-            z = malloc(hdr[0] ? hdr[0] : 1);
-            raw = malloc(hdr[1] ? hdr[1] : 1);
-            if (!z || !raw)
-                abort();
+            z = xmalloc(hdr[0]);
+            raw = xmalloc(hdr[1]);
             if (read_all(t->fd, z, hdr[0]) < 0) {
                 snprintf(err, errlen, "cannot read the spill file of transaction %u", xid);
                 goto out;

@@ -270,9 +270,7 @@ static void make_run_id(char out[40])
 
 evt_ctx_t *evt_new(const evt_config_t *cfg, evt_emit_fn emit, void *emit_ctx)
 {
-    evt_ctx_t *e = calloc(1, sizeof *e);
-    if (!e)
-        abort();
+    evt_ctx_t *e = xcalloc(1, sizeof *e);
     e->cfg = *cfg;
     if (!e->cfg.delimiter)
         e->cfg.delimiter = ".";
@@ -725,14 +723,10 @@ static cv_value_t tx_block(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const
     if (!c) {
         if (e->tx_ncounts == e->tx_capcounts) {
             e->tx_capcounts = e->tx_capcounts ? e->tx_capcounts * 2 : 8;
-            e->tx_counts = realloc(e->tx_counts, e->tx_capcounts * sizeof *e->tx_counts);
-            if (!e->tx_counts)
-                abort();
+            e->tx_counts = xrealloc(e->tx_counts, e->tx_capcounts * sizeof *e->tx_counts);
         }
         c = &e->tx_counts[e->tx_ncounts++];
-        c->collection = strdup(collection);
-        if (!c->collection)
-            abort();
+        c->collection = xstrdup(collection);
         c->n = 0;
     }
     c->n++;

@@ -1,6 +1,7 @@
 /* filter.c: compiled regex lists (POSIX extended, anchored) for Debezium's filtering options.
  * Identifiers are matched as "schema", "schema.table" and "schema.table.column". */
 #include "decoder/filter.h"
+#include "schemas/buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,9 +111,7 @@ static int compile_one(regex_t *re, const char *pat, size_t n, const char *what,
         snprintf(err, errlen, "%s: invalid regular expression '%.*s': %s", what, (int)(n > 200 ? 200 : n), pat, why);
         return -1;
     }
-    char *anch = malloc(n + 5);
-    if (!anch)
-        abort();
+    char *anch = xmalloc(n + 5);
     snprintf(anch, n + 5, "^(%.*s)$", (int)n, pat);
     int rc = regcomp(re, anch, REG_EXTENDED | REG_NOSUB);
     if (rc != 0) {
@@ -149,9 +148,7 @@ int flt_list_compile(flt_list_t *l, const char *csv, const char *what, char *err
         size_t n = (size_t)(e - p);
         while (n && p[n - 1] == ' ')
             n--;
-        l->re = realloc(l->re, (l->n + 1) * sizeof *l->re);
-        if (!l->re)
-            abort();
+        l->re = xrealloc(l->re, (l->n + 1) * sizeof *l->re);
         if (compile_one(&l->re[l->n], p, n, what, err, errlen) < 0)
             return -1;
         l->n++;
@@ -170,9 +167,7 @@ bool flt_list_match(const flt_list_t *l, const char *s)
 
 static int add_rule(flt_rule_t **rules, size_t *n, int len, const char *csv, const char *what, char *err, size_t errlen)
 {
-    *rules = realloc(*rules, (*n + 1) * sizeof **rules);
-    if (!*rules)
-        abort();
+    *rules = xrealloc(*rules, (*n + 1) * sizeof **rules);
     flt_rule_t *r = &(*rules)[*n];
     memset(r, 0, sizeof *r);
     r->n = len;
@@ -195,8 +190,8 @@ int flt_add_hash(flt_filters_t *f, const char *alg, const char *salt, const char
 {
     if (add_rule(&f->hashes, &f->nhashes, 0, csv, what, err, errlen) < 0)
         return -1;
-    f->hashes[f->nhashes - 1].alg = strdup(alg);
-    f->hashes[f->nhashes - 1].salt = strdup(salt);
+    f->hashes[f->nhashes - 1].alg = xstrdup(alg);
+    f->hashes[f->nhashes - 1].salt = xstrdup(salt);
     return 0;
 }
 
@@ -215,9 +210,7 @@ int flt_set_key_columns(flt_filters_t *f, const char *spec, char *err, size_t er
             snprintf(err, errlen, "message.key.columns: entry '%.*s' must look like 'schema.table:col1,col2'", (int)n, p);
             return -1;
         }
-        f->keycols = realloc(f->keycols, (f->nkeycols + 1) * sizeof *f->keycols);
-        if (!f->keycols)
-            abort();
+        f->keycols = xrealloc(f->keycols, (f->nkeycols + 1) * sizeof *f->keycols);
         flt_keycols_t *k = &f->keycols[f->nkeycols];
         memset(k, 0, sizeof *k);
         if (compile_one(&k->table, p, (size_t)(colon - p), "message.key.columns", err, errlen) < 0)
@@ -234,9 +227,7 @@ int flt_set_key_columns(flt_filters_t *f, const char *spec, char *err, size_t er
             while (cl && c[cl - 1] == ' ')
                 cl--;
             if (cl) {
-                k->cols = realloc(k->cols, (k->ncols + 1) * sizeof *k->cols);
-                if (!k->cols)
-                    abort();
+                k->cols = xrealloc(k->cols, (k->ncols + 1) * sizeof *k->cols);
                 k->cols[k->ncols++] = strndup(c, cl);
             }
             c = ce;

@@ -62,9 +62,7 @@ struct pgt_catalog {
 
 pgt_catalog_t *pgt_catalog_new(void)
 {
-    pgt_catalog_t *c = calloc(1, sizeof *c);
-    if (!c)
-        abort();
+    pgt_catalog_t *c = xcalloc(1, sizeof *c);
     return c;
 }
 
@@ -85,16 +83,6 @@ void pgt_catalog_free(pgt_catalog_t *c)
     free(c);
 }
 
-static char *xstrdup(const char *s)
-{
-    if (!s)
-        return NULL;
-    char *p = strdup(s);
-    if (!p)
-        abort();
-    return p;
-}
-
 void pgt_catalog_put(pgt_catalog_t *c, const pgt_typeinfo_t *ti)
 {
     pgt_typeinfo_t copy = *ti;
@@ -110,9 +98,7 @@ void pgt_catalog_put(pgt_catalog_t *c, const pgt_typeinfo_t *ti)
     }
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 64;
-        c->v = realloc(c->v, c->cap * sizeof *c->v);
-        if (!c->v)
-            abort();
+        c->v = xrealloc(c->v, c->cap * sizeof *c->v);
     }
     c->v[c->n++] = copy;
 }

@@ -14,13 +14,9 @@ struct rel_cache {
 
 rel_cache_t *rel_cache_new(void (*free_user)(void *))
 {
-    rel_cache_t *c = calloc(1, sizeof *c);
-    if (!c)
-        abort();
+    rel_cache_t *c = xcalloc(1, sizeof *c);
     c->cap = 64;
-    c->slots = calloc(c->cap, sizeof *c->slots);
-    if (!c->slots)
-        abort();
+    c->slots = xcalloc(c->cap, sizeof *c->slots);
     c->free_user = free_user;
     return c;
 }
@@ -62,9 +58,7 @@ static void grow(rel_cache_t *c)
     rel_table_t **old = c->slots;
     size_t oldcap = c->cap;
     c->cap *= 2;
-    c->slots = calloc(c->cap, sizeof *c->slots);
-    if (!c->slots)
-        abort();
+    c->slots = xcalloc(c->cap, sizeof *c->slots);
     for (size_t i = 0; i < oldcap; i++)
         if (old[i])
             c->slots[slot_of(c, old[i]->relid)] = old[i];

@@ -305,13 +305,9 @@ static void define(sctx_t *c, const char *full)
 {
     if (c->ndefined == c->capdefined) {
         c->capdefined = c->capdefined ? c->capdefined * 2 : 16;
-        c->defined = realloc(c->defined, c->capdefined * sizeof *c->defined);
-        if (!c->defined)
-            abort();
+        c->defined = xrealloc(c->defined, c->capdefined * sizeof *c->defined);
     }
-    c->defined[c->ndefined] = strdup(full);
-    if (!c->defined[c->ndefined])
-        abort();
+    c->defined[c->ndefined] = xstrdup(full);
     c->ndefined++;
 }
 

@@ -7,14 +7,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *xrealloc(void *p, size_t n)
+static void oom(size_t n)
+{
+    fprintf(stderr, "level=fatal msg=\"out of memory\" bytes=%zu\n", n);
+    abort();
+}
+
+void *xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
-    if (!q) {
-        fprintf(stderr, "level=fatal msg=\"out of memory\" bytes=%zu\n", n);
-        abort();
-    }
+    if (!q)
+        oom(n);
     return q;
+}
+
+void *xmalloc(size_t n) { return xrealloc(NULL, n); }
+
+void *xcalloc(size_t count, size_t size)
+{
+    void *q = calloc(count ? count : 1, size ? size : 1);
+    if (!q)
+        oom(count * size);
+    return q;
+}
+
+char *xstrdup(const char *s)
+{
+    if (!s)
+        return NULL;
+    char *p = strdup(s);
+    if (!p)
+        oom(strlen(s) + 1);
+    return p;
 }
 
 void buf_init(buf_t *b) { b->data = NULL; b->len = b->cap = 0; }

@@ -14,6 +14,13 @@ typedef struct buf {
     size_t cap;
 } buf_t;
 
+/* Grow-or-die allocation, the one way walcast allocates: a CDC agent that cannot allocate cannot make
+ * progress safely, so failure logs and aborts. xstrdup(NULL) is NULL. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
 void buf_init(buf_t *b);
 void buf_free(buf_t *b);
 static inline void buf_reset(buf_t *b) { b->len = 0; }

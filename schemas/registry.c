@@ -62,9 +62,7 @@ sr_client_t *sr_new(const sr_config_t *cfg, sr_wait_fn wait, void *wait_ctx, cha
         snprintf(err, errlen, "no schema registry URL: set schema.registry.url (e.g. http://localhost:8081)");
         return NULL;
     }
-    sr_client_t *c = calloc(1, sizeof *c);
-    if (!c)
-        abort();
+    sr_client_t *c = xcalloc(1, sizeof *c);
     c->cfg = *cfg;
     if (c->cfg.timeout_ms <= 0)
         c->cfg.timeout_ms = 30000;
@@ -80,7 +78,7 @@ sr_client_t *sr_new(const sr_config_t *cfg, sr_wait_fn wait, void *wait_ctx, cha
     c->wait_ctx = wait_ctx;
     buf_init(&c->body);
     buf_init(&c->resp);
-    char *list = strdup(cfg->urls);
+    char *list = xstrdup(cfg->urls);
     char *save = NULL;
     for (char *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
         size_t n = strlen(tok);
@@ -94,12 +92,10 @@ sr_client_t *sr_new(const sr_config_t *cfg, sr_wait_fn wait, void *wait_ctx, cha
             sr_free(c);
             return NULL;
         }
-        c->urls = realloc(c->urls, (c->nurls + 1) * sizeof *c->urls);
-        c->shown = realloc(c->shown, (c->nurls + 1) * sizeof *c->shown);
-        if (!c->urls || !c->shown)
-            abort();
-        c->urls[c->nurls] = strdup(tok);
-        c->shown[c->nurls] = strdup(shown);
+        c->urls = xrealloc(c->urls, (c->nurls + 1) * sizeof *c->urls);
+        c->shown = xrealloc(c->shown, (c->nurls + 1) * sizeof *c->shown);
+        c->urls[c->nurls] = xstrdup(tok);
+        c->shown[c->nurls] = xstrdup(shown);
         c->nurls++;
     }
     free(list);
@@ -177,9 +173,7 @@ static void cache_put(sr_client_t *c, const char *key, size_t keylen, uint64_t h
         size_t ncap = c->capcache ? c->capcache * 2 : 64;
         sr_entry_t *old = c->cache;
         size_t oldcap = c->capcache;
-        c->cache = calloc(ncap, sizeof *c->cache);
-        if (!c->cache)
-            abort();
+        c->cache = xcalloc(ncap, sizeof *c->cache);
         c->capcache = ncap;
         for (size_t i = 0; i < oldcap; i++)
             if (old[i].key)
@@ -189,9 +183,7 @@ static void cache_put(sr_client_t *c, const char *key, size_t keylen, uint64_t h
     sr_entry_t *e = cache_slot(c, key, keylen, h);
     if (e->key)
         return;
-    e->key = malloc(keylen);
-    if (!e->key)
-        abort();
+    e->key = xmalloc(keylen);
     memcpy(e->key, key, keylen);
     e->keylen = keylen;
     e->hash = h;
