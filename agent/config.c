@@ -524,6 +524,21 @@ static int parse_column_rules(const cfg_map_t *m, conn_config_t *c, char *err, s
     return 0;
 }
 
+void cfg_inherit_converters(const cfg_map_t *wm, cfg_map_t *m)
+{
+    static const char *const pfx[2] = { "key.converter", "value.converter" };
+    for (int i = 0; i < 2; i++) {
+        if (cfg_get(m, pfx[i]))
+            continue;
+        size_t n = strlen(pfx[i]);
+        for (size_t k = 0; k < wm->n; k++) {
+            const char *key = wm->kv[k].key;
+            if (strncmp(key, pfx[i], n) == 0 && (key[n] == '\0' || key[n] == '.') && !cfg_get(m, key))
+                cfg_map_set(m, key, wm->kv[k].value);
+        }
+    }
+}
+
 /* Debezium keys walcast accepts but does not implement. Those that would change the records Debezium
  * writes are refused, so that the output never differs without a word (a value equal to Debezium's
  * default is fine); the rest are named once, in one warning, at start. */

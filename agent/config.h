@@ -74,6 +74,9 @@ typedef struct conn_config {
 } conn_config_t;
 
 /* Validates and fills c from the map; unknown keys are logged as warnings. */
+/* Kafka Connect: a connector without its own key.converter / value.converter takes the worker's
+ * (wm), with the worker's settings for it. */
+void cfg_inherit_converters(const cfg_map_t *wm, cfg_map_t *m);
 int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t errlen);
 void cfg_connector_free(conn_config_t *c);
 

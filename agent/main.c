@@ -59,23 +59,6 @@ static void *job_main(void *arg)
     return NULL;
 }
 
-/* Kafka Connect: a connector without its own key.converter / value.converter uses the worker's,
- * with the worker's settings for it. */
-static void inherit_converters(const cfg_map_t *wm, cfg_map_t *m)
-{
-    static const char *const pfx[2] = { "key.converter", "value.converter" };
-    for (int i = 0; i < 2; i++) {
-        if (cfg_get(m, pfx[i]))
-            continue;
-        size_t n = strlen(pfx[i]);
-        for (size_t k = 0; k < wm->n; k++) {
-            const char *key = wm->kv[k].key;
-            if (strncmp(key, pfx[i], n) == 0 && (key[n] == '\0' || key[n] == '.') && !cfg_get(m, key))
-                cfg_map_set(m, key, wm->kv[k].value);
-        }
-    }
-}
-
 static int cmd_run(int argc, char **argv)
 {
     const char *worker_file = NULL;
@@ -109,7 +92,7 @@ static int cmd_run(int argc, char **argv)
     for (int i = 0; i < nfiles; i++) {
         cfg_map_t m = { 0 };
         if (cfg_load_file(files[i], &m, err, sizeof err) < 0 ||
-            (inherit_converters(&wm, &m), cfg_connector_parse(&m, &jobs[i].cfg, err, sizeof err) < 0)) {
+            (cfg_inherit_converters(&wm, &m), cfg_connector_parse(&m, &jobs[i].cfg, err, sizeof err) < 0)) {
             log_msg(LOG_FATAL, "invalid connector configuration", "file=%s error=\"%s\"", files[i], log_esc(err));
             cfg_map_free(&m);
             njobs = i;

@@ -226,6 +226,26 @@ static void test_converters(void **s)
     assert_non_null(strstr(err, "schema.name.adjustment.mode"));
 }
 
+static void test_converter_inheritance(void **s)
+{
+    (void)s;
+    cfg_map_t w = { 0 }, m = { 0 };
+    char err[256];
+    assert_int_equal(cfg_parse_properties("key.converter=io.confluent.connect.avro.AvroConverter\n"
+                                          "key.converter.schema.registry.url=http://r:8081\n"
+                                          "value.converter=org.apache.kafka.connect.json.JsonConverter\n"
+                                          "value.converter.schemas.enable=false\nbootstrap.servers=b:9092\n", &w, err, sizeof err), 0);
+    /* the connector sets its own value converter: only the key converter (and its settings) come over */
+    assert_int_equal(cfg_parse_properties("value.converter=org.apache.kafka.connect.json.JsonConverter\n", &m, err, sizeof err), 0);
+    cfg_inherit_converters(&w, &m);
+    assert_string_equal(cfg_get(&m, "key.converter"), "io.confluent.connect.avro.AvroConverter");
+    assert_string_equal(cfg_get(&m, "key.converter.schema.registry.url"), "http://r:8081");
+    assert_null(cfg_get(&m, "value.converter.schemas.enable"));
+    assert_null(cfg_get(&m, "bootstrap.servers"));
+    cfg_map_free(&w);
+    cfg_map_free(&m);
+}
+
 static void test_secret_keys(void **s)
 {
     (void)s;
@@ -263,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_filters_and_rules),
         cmocka_unit_test(test_converters),
         cmocka_unit_test(test_secret_keys),
+        cmocka_unit_test(test_converter_inheritance),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
