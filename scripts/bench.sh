@@ -67,7 +67,7 @@ calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$(( (RANDOM % 20000) + 30000 ))
+    p=$(( (RANDOM % 16000) + 16000 ))   # below the ephemeral range (32768-)
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
   done
   die "no free port found"

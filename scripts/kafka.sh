@@ -54,7 +54,9 @@ TAKEN=" "
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$(( (RANDOM % 20000) + 30000 ))
+    # below Linux's ephemeral range (32768-60999): a port some client is using as its local end is
+    # not seen by a connect probe, yet a listener cannot bind it
+    p=$(( (RANDOM % 16000) + 16000 ))
     case $TAKEN in *" $p "*) continue ;; esac
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then TAKEN+="$p "; eval "$1=$p"; return 0; fi
   done
@@ -129,11 +131,45 @@ node_wait() {  # node_wait DIR NODE: until the node logs "Kafka Server started" 
   pid=$(cat "$dir/node$n/pid")
   for _ in $(seq 1 1200); do
     grep -q "Kafka Server started" "$dir/node$n/kafka.log" 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || { tail -40 "$dir/node$n/kafka.log" >&2; die "node $n exited during start-up (log: $dir/node$n/kafka.log)"; }
+    if ! kill -0 "$pid" 2>/dev/null; then
+      grep -q "Address already in use" "$dir/node$n/kafka.log" && return 2   # a port was taken meanwhile
+      tail -40 "$dir/node$n/kafka.log" >&2; die "node $n exited during start-up (log: $dir/node$n/kafka.log)"
+    fi
     sleep 0.1
   done
   tail -40 "$dir/node$n/kafka.log" >&2
   die "node $n did not start within 120 s"
+}
+
+# start_nodes DIR N: ports, configuration, format, start, wait; 2 when a port was taken meanwhile.
+start_nodes() {
+  local dir=$1 nodes=$2 n id bs="" rc
+  for n in $(seq 1 "$nodes"); do
+    free_port "PORT_$n"
+    free_port "CPORT_$n"
+  done
+  id=$(kjava "$dir" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
+  [ -n "$id" ] || die "kafka.tools.StorageTool random-uuid printed nothing"
+  for n in $(seq 1 "$nodes"); do
+    mkdir -p "$dir/node$n"
+    node_config "$dir" "$n" "$nodes"
+    kjava "$dir" kafka.tools.StorageTool format -t "$id" -c "$dir/node$n/server.properties" \
+      >"$dir/node$n/format.log" 2>&1 || { cat "$dir/node$n/format.log" >&2; die "formatting node $n failed"; }
+    bs+="${bs:+,}127.0.0.1:$(eval echo "\$PORT_$n")"
+  done
+  {
+    echo "export KAFKA_DIR=$dir"
+    echo "export KAFKA_BS=$bs"
+    echo "export KAFKA_NODES=$nodes"
+    for n in $(seq 1 "$nodes"); do echo "export KAFKA_PORT_$n=$(eval echo "\$PORT_$n")"; done
+  } >"$dir/env"
+  for n in $(seq 1 "$nodes"); do node_start "$dir" "$n"; done
+  for n in $(seq 1 "$nodes"); do
+    rc=0
+    node_wait "$dir" "$n" || rc=$?
+    [ $rc -eq 0 ] || return $rc
+  done
+  KAFKA_BS_STARTED=$bs
 }
 
 start() {
@@ -149,28 +185,16 @@ start() {
   dir=${dir:-$(mktemp -d /tmp/walcast-kafka.XXXXXX)}
   mkdir -p "$dir"
   write_log4j "$dir"
-  for n in $(seq 1 "$nodes"); do
-    free_port "PORT_$n"
-    free_port "CPORT_$n"
+  local attempt bs rc
+  for attempt in 1 2 3; do
+    start_nodes "$dir" "$nodes" && break
+    rc=$?
+    [ $rc -eq 2 ] && [ $attempt -lt 3 ] || die "could not start Kafka (attempt $attempt)"
+    echo "kafka.sh: a port was taken while the broker started; again with other ports" >&2
+    for n in "$dir"/node*; do [ -d "$n" ] && node_signal "$dir" "${n##*node}" KILL; done
+    rm -rf "$dir"/node* "$dir/env"
   done
-  id=$(kjava "$dir" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
-  [ -n "$id" ] || die "kafka.tools.StorageTool random-uuid printed nothing"
-  local bs=""
-  for n in $(seq 1 "$nodes"); do
-    mkdir -p "$dir/node$n"
-    node_config "$dir" "$n" "$nodes"
-    kjava "$dir" kafka.tools.StorageTool format -t "$id" -c "$dir/node$n/server.properties" \
-      >"$dir/node$n/format.log" 2>&1 || { cat "$dir/node$n/format.log" >&2; die "formatting node $n failed"; }
-    bs+="${bs:+,}127.0.0.1:$(eval echo "\$PORT_$n")"
-  done
-  {
-    echo "export KAFKA_DIR=$dir"
-    echo "export KAFKA_BS=$bs"
-    echo "export KAFKA_NODES=$nodes"
-    for n in $(seq 1 "$nodes"); do echo "export KAFKA_PORT_$n=$(eval echo "\$PORT_$n")"; done
-  } >"$dir/env"
-  for n in $(seq 1 "$nodes"); do node_start "$dir" "$n"; done
-  for n in $(seq 1 "$nodes"); do node_wait "$dir" "$n"; done
+  bs=$KAFKA_BS_STARTED
   echo "bootstrap.servers=$bs"
   echo "dir=$dir"
 }

@@ -10,7 +10,7 @@ mkdir -p "$dir"
 free_port() {
   local p
   for _ in $(seq 1 100); do
-    p=$(( (RANDOM % 20000) + 20000 ))
+    p=$(( (RANDOM % 6000) + 10000 ))   # below the ephemeral range and apart from kafka.sh's ports
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
   done
   echo "pg-start: no free port found" >&2; return 1
