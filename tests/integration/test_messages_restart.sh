@@ -20,7 +20,8 @@ kill -KILL "$WALCAST_PID"; wait "$WALCAST_PID" 2>/dev/null || true
 # the slot was not confirmed past them: the server sends them all again, walcast must skip them
 [ "$(psql -X -At -c "SELECT count(*) FROM pg_logical_slot_peek_binary_changes('debezium', NULL, NULL, 'proto_version', '1', 'publication_names', 'dbz_publication', 'messages', 'true') WHERE substr(data, 1, 1) = 'M'")" -ge 1 ] ||
   echo "(the slot had been confirmed past the messages already; the restart still checks exactly once)"
-walcast_start "$cfg"
+# the same connector with status updates again (wait_published watches the slot)
+walcast_start "$(connector_file msg2 "key.converter.schemas.enable=false" "value.converter.schemas.enable=false" "status.update.interval.ms=500")"
 psql_q -c "SELECT pg_logical_emit_message(false, 'p', 'm4')" >/dev/null
 psql_q -c "INSERT INTO t VALUES (3)"
 wait_published
