@@ -22,6 +22,8 @@
 # worker files are kept in BENCH_KEEP (unset: removed). Every process started here is stopped on exit.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/ports.sh
+. "$ROOT/scripts/ports.sh"
 export PATH="/usr/lib/postgresql/15/bin:$PATH"
 RUNS=${BENCH_RUNS:-3}
 DBZ_RUNS=${BENCH_DBZ_RUNS:-$RUNS}
@@ -64,14 +66,6 @@ cpu_of() { awk -v t="$TCK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat";
 hwm_of() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }                          # kB
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$(( (RANDOM % 16000) + 16000 ))   # below the ephemeral range (32768-)
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  die "no free port found"
-}
 
 PGD=$(bash "$ROOT/scripts/pg-start.sh")
 . "$PGD/env"
@@ -99,7 +93,7 @@ SR_URL="http://127.0.0.1:$(sed -n 's/^port=//p' "$WORK/registry.out")"
 dbz_start() {  # DIR CONNECTOR.properties: starts the worker; sets DBZ_PID and DBZ_REST (the status URL)
   local dir=$1 conn=$2 port name
   mkdir -p "$dir"
-  port=$(free_port)
+  free_port port || die "no free port found"
   name=$(sed -n 's/^name=//p' "$conn")
   cat >"$dir/worker.properties" <<EOF
 bootstrap.servers=$BS

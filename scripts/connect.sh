@@ -22,6 +22,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/ports.sh
+. "$HERE/ports.sh"
 CACHE=${WALCAST_CACHE:-${HOME:-/root}/.cache/walcast}
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$HERE/reference/kafka-pom.xml")
 LIB="$CACHE/kafka-$KAFKA_VERSION/lib"
@@ -60,14 +62,6 @@ fetch() {
   touch "$PLUGINS/.complete"
 }
 
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$(( (RANDOM % 16000) + 16000 ))   # below the ephemeral range (32768-)
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  die "no free port found"
-}
 
 # http_get URL: the body, or nothing when the server does not answer (yet). (python3, not curl: curl is
 # not among the packages install-deps.sh installs.)
@@ -172,7 +166,7 @@ start() {
   fetch >&2
   dir=${dir:-$(mktemp -d /tmp/walcast-connect.XXXXXX)}
   mkdir -p "$dir"
-  port=$(free_port)
+  free_port port || die "no free port found"
   write_config "$dir" "$bs" "$port" "$offsets"
   t0=$(date +%s.%N)
   main=org.apache.kafka.connect.cli.ConnectStandalone

@@ -49,19 +49,8 @@ kjava() {  # kjava DIR CLASS ARGS...: a JVM on the cluster's jars with its loggi
     "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$LIB/*" "$@"
 }
 
-TAKEN=" "
-# free_port VAR: a port nobody listens on and not handed out by this run yet, into VAR
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    # below Linux's ephemeral range (32768-60999): a port some client is using as its local end is
-    # not seen by a connect probe, yet a listener cannot bind it
-    p=$(( (RANDOM % 16000) + 16000 ))
-    case $TAKEN in *" $p "*) continue ;; esac
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then TAKEN+="$p "; eval "$1=$p"; return 0; fi
-  done
-  die "no free port found"
-}
+# shellcheck source=scripts/ports.sh
+. "$HERE/ports.sh"
 
 write_log4j() {
   { cat "$HERE/reference/log4j2.properties"; cat <<'EOF'
@@ -145,8 +134,8 @@ node_wait() {  # node_wait DIR NODE: until the node logs "Kafka Server started" 
 start_nodes() {
   local dir=$1 nodes=$2 n id bs="" rc
   for n in $(seq 1 "$nodes"); do
-    free_port "PORT_$n"
-    free_port "CPORT_$n"
+    free_port "PORT_$n" || die "no free port found"
+    free_port "CPORT_$n" || die "no free port found"
   done
   id=$(kjava "$dir" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
   [ -n "$id" ] || die "kafka.tools.StorageTool random-uuid printed nothing"

@@ -6,15 +6,9 @@ set -euo pipefail
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 dir=${1:-$(mktemp -d /tmp/walcast-pg.XXXXXX)}
 mkdir -p "$dir"
+# shellcheck source=scripts/ports.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$(( (RANDOM % 6000) + 10000 ))   # below the ephemeral range and apart from kafka.sh's ports
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  echo "pg-start: no free port found" >&2; return 1
-}
 
 # PostgreSQL refuses to run as root: use an unprivileged system user.
 as_pg=()
@@ -25,7 +19,8 @@ if [ "$(id -u)" -eq 0 ]; then
   as_pg=(runuser -u walcast --)
 fi
 
-port=$(free_port)
+# 10000-15999: apart from the other servers' ports (ports.sh's default range)
+free_port port 10000 6000 || exit 1
 "${as_pg[@]}" "$PGBIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
   || { cat "$dir/initdb.log" >&2; exit 1; }
 cat >>"$dir/data/postgresql.conf" <<CONF
