@@ -170,6 +170,19 @@ wait_topic() {
   "$PY" "$ROOT/tests/integration/kafka_admin.py" "$BS" count "$1" "$2" "${3:-30}"
 }
 
+# expect_ids_once TOPIC N WHAT: the topic (read_committed, walcast stopped) holds keys {"id":1}..{"id":N},
+# each exactly once, in that order; prints "N WHAT" when so.
+expect_ids_once() {
+  kcat -C -b "$BS" -t "$1" -o beginning -X isolation.level=read_committed -e -q -f '%k\n' >"$IT_DIR/ids.txt"
+  "$PY" - "$IT_DIR/ids.txt" "$2" "$3" <<'PYEOF'
+import json, sys
+n = int(sys.argv[2])
+ids = [json.loads(l)["id"] for l in open(sys.argv[1]) if l.strip()]
+assert ids == list(range(1, n + 1)), f"expected ids 1..{n} once each in order, got {len(ids)}: {ids[:3]}...{ids[-3:]}"
+print(n, sys.argv[3])
+PYEOF
+}
+
 # consume TOPIC...: every record of the topics as kcat JSON lines (topic order as given).
 consume() {
   local t

@@ -38,11 +38,4 @@ wait "$writer"
 WALCAST_PID=$B
 wait_published debezium 120
 walcast_stop
-kcat -C -b "$BS" -t srv.public.f -o beginning -X isolation.level=read_committed -e -q -J >"$IT_DIR/consumed.jsonl"
-$PY - "$IT_DIR/consumed.jsonl" "$N" <<'PYEOF'
-import json, sys
-n = int(sys.argv[2])
-ids = [json.loads(json.loads(l)["key"])["id"] for l in open(sys.argv[1])]
-assert ids == list(range(1, n + 1)), f"expected ids 1..{n} once each in order, got {len(ids)}: {ids[:5]}...{ids[-5:]}"
-print(f"{n} changes, each exactly once, across the fencing and takeover")
-PYEOF
+expect_ids_once srv.public.f "$N" "changes, each exactly once, across the fencing and takeover"
