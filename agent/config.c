@@ -773,6 +773,11 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
             if (flt_list_compile(targets[i][j], cfg_get(m, lists[i][j]), lists[i][j], err, errlen) < 0)
                 goto fail;
     }
+    /* apply workers mark their sessions with a replication origin named walcast_<sink>: skipping
+     * those transactions is what lets two databases replicate into each other without echo */
+    if (flt_list_compile(&c->filters.origin_skip, get_or(m, "walcast.skip.origins", "walcast.*"), "walcast.skip.origins",
+                         err, errlen) < 0)
+        goto fail;
     if (cfg_get(m, "message.key.columns") &&
         flt_set_key_columns(&c->filters, cfg_get(m, "message.key.columns"), err, errlen) < 0)
         goto fail;

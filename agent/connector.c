@@ -40,13 +40,16 @@ typedef struct conn_state {
     /* the source transaction being read */
     bool in_txn;
     bool skip_txn;                /* already in Kafka (the stored offsets say so) */
+    bool skip_origin;             /* made by a session with an origin of walcast.skip.origins */
+    bool begin_pending;           /* its BEGIN event waits for its first change (an Origin may come first) */
+    uint64_t begin_lsn;
     uint32_t xid;
     int64_t commit_time_us;       /* Unix epoch */
     uint64_t last_commit_lsn;     /* for source.sequence */
     uint64_t idle_target;         /* server position with nothing of ours before it (keepalive) */
     bool was_held;                /* reading paused while a commit waits (logged once per pause) */
     int64_t next_log_us, next_idle_commit_us, next_heartbeat_us;   /* repl_clock_us */
-    uint64_t txns, skipped;
+    uint64_t txns, skipped, origin_skipped;
 } conn_state_t;
 
 static int64_t wall_us(void)
@@ -157,12 +160,22 @@ static wc_status_t tx_begin(conn_state_t *s, uint32_t xid, uint64_t final_lsn, i
     s->commit_time_us = commit_time + PGO_EPOCH_OFFSET_US;
     /* committed to Kafka before a crash, sent again by the slot: dropped */
     s->skip_txn = off_txn_published(txn_stored(s->txn), final_lsn);
+    s->skip_origin = false;
     if (s->skip_txn)
         return WC_OK;
-    wc_status_t st = txn_ensure(s->txn, err, errlen);
-    if (st != WC_OK)
-        return st;
-    evt_pos_t pos = position(s, lsn);
+    s->begin_pending = true;
+    s->begin_lsn = lsn;
+    return txn_ensure(s->txn, err, errlen);
+}
+
+/* The transaction's BEGIN event (provide.transaction.metadata), before its first change: pgoutput
+ * sends the Origin message after Begin, and a skipped origin's transaction has no events at all. */
+static wc_status_t begin_events(conn_state_t *s, char *err, size_t errlen)
+{
+    if (!s->begin_pending)
+        return WC_OK;
+    s->begin_pending = false;
+    evt_pos_t pos = position(s, s->begin_lsn);
     return evt_tx_begin(s->evt, s->msg_arena, &pos, err, errlen);
 }
 
@@ -182,8 +195,12 @@ static wc_status_t tx_commit(conn_state_t *s, uint64_t lsn, uint64_t end_lsn, ch
         s->skip_txn = false;
         s->skipped++;
     } else {
-        if ((st = evt_tx_end(s->evt, s->msg_arena, &pos, err, errlen)) != WC_OK)
+        /* a skipped origin's transaction: no events, but the offsets move past it */
+        if (s->skip_origin)
+            s->origin_skipped++;
+        else if ((st = begin_events(s, err, errlen)) != WC_OK || (st = evt_tx_end(s->evt, s->msg_arena, &pos, err, errlen)) != WC_OK)
             return st;
+        s->skip_origin = false;
         off_pos_t *p = txn_pending(s->txn);
         p->found = true;
         p->lsn = p->lsn_commit = p->lsn_proc = end_lsn;
@@ -210,6 +227,12 @@ static wc_status_t handle_msg(conn_state_t *s, const pgo_msg_t *m, uint64_t data
     case PGO_COMMIT:
         return tx_commit(s, data_start, m->u.commit.end_lsn, err, errlen);
     case PGO_ORIGIN:
+        if (s->in_txn && !s->skip_txn && flt_origin_skipped(&s->cfg->filters, m->u.origin.name)) {
+            s->skip_origin = true;
+            s->begin_pending = false;
+            log_debug("transaction of a skipped replication origin", "xid=%u origin=%s", s->xid, m->u.origin.name);
+        }
+        return WC_OK;
     case PGO_TYPE:
         return WC_OK;
     case PGO_RELATION:
@@ -217,8 +240,10 @@ static wc_status_t handle_msg(conn_state_t *s, const pgo_msg_t *m, uint64_t data
     case PGO_INSERT:
     case PGO_UPDATE:
     case PGO_DELETE: {
-        if (s->skip_txn || published_change(s, data_start))
+        if (s->skip_txn || s->skip_origin || published_change(s, data_start))
             return WC_OK;
+        if ((st = begin_events(s, err, errlen)) != WC_OK)
+            return st;
         rel_table_t *t = rel_cache_get(s->rels, m->u.change.relid);
         if (!t) {
             snprintf(err, errlen, "pgoutput %s for relation id %u that no Relation message described",
@@ -228,8 +253,10 @@ static wc_status_t handle_msg(conn_state_t *s, const pgo_msg_t *m, uint64_t data
         return evt_change(s->evt, s->msg_arena, &pos, t, m, err, errlen);
     }
     case PGO_TRUNCATE:
-        if (s->skip_txn || published_change(s, data_start))
+        if (s->skip_txn || s->skip_origin || published_change(s, data_start))
             return WC_OK;
+        if ((st = begin_events(s, err, errlen)) != WC_OK)
+            return st;
         for (uint32_t i = 0; i < m->u.truncate.nrelids; i++) {
             rel_table_t *t = rel_cache_get(s->rels, m->u.truncate.relids[i]);
             if (t && (st = evt_truncate(s->evt, s->msg_arena, &pos, t, err, errlen)) != WC_OK)
@@ -238,8 +265,13 @@ static wc_status_t handle_msg(conn_state_t *s, const pgo_msg_t *m, uint64_t data
         return WC_OK;
     case PGO_MESSAGE: {
         pos.lsn = m->u.message.lsn;
-        if (m->u.message.flags & PGO_MESSAGE_TRANSACTIONAL)
-            return s->skip_txn ? WC_OK : evt_message(s->evt, s->msg_arena, &pos, m, err, errlen);
+        if (m->u.message.flags & PGO_MESSAGE_TRANSACTIONAL) {
+            if (s->skip_txn || s->skip_origin)
+                return WC_OK;
+            if ((st = begin_events(s, err, errlen)) != WC_OK)
+                return st;
+            return evt_message(s->evt, s->msg_arena, &pos, m, err, errlen);
+        }
         /* outside any transaction: published once, tracked by its own LSN */
         if (off_message_published(txn_stored(s->txn), data_start))
             return WC_OK;
@@ -416,8 +448,8 @@ static void log_progress(conn_state_t *s)
     pgo_lsn_format(s->repl.received_lsn, rl);
     const evt_stats_t *st = evt_stats(s->evt);
     txn_stats_t ts = txn_stats(s->txn);
-    log_info("streaming", "connector=%s received_lsn=%s flushed_lsn=%s transactions=%llu records=%llu created=%llu updated=%llu deleted=%llu in_flight=%d kafka_commits=%llu slowest_commit_ms=%lld",
-             s->cfg->name, rl, fl, (unsigned long long)s->txns, (unsigned long long)ts.records,
+    log_info("streaming", "connector=%s received_lsn=%s flushed_lsn=%s transactions=%llu origin_skipped=%llu records=%llu created=%llu updated=%llu deleted=%llu in_flight=%d kafka_commits=%llu slowest_commit_ms=%lld",
+             s->cfg->name, rl, fl, (unsigned long long)s->txns, (unsigned long long)s->origin_skipped, (unsigned long long)ts.records,
              (unsigned long long)st->created, (unsigned long long)st->updated, (unsigned long long)st->deleted,
              ts.in_flight, (unsigned long long)ts.commits, (long long)(ts.slowest_commit_us / 1000));
     if (s->strm) {
@@ -551,6 +583,8 @@ out:
         st = txn_rewind(s->txn, st, err, errlen);
         s->in_txn = false;
         s->skip_txn = false;
+        s->skip_origin = false;
+        s->begin_pending = false;
         s->idle_target = 0;
         evt_tx_reset(s->evt);
     }

@@ -91,6 +91,21 @@ static void test_messages_and_key_columns(void **s)
     flt_free(&f);
 }
 
+/* walcast.skip.origins: anchored like the other lists; no list skips nothing */
+static void test_origins(void **s)
+{
+    (void)s;
+    flt_filters_t f;
+    char err[256];
+    flt_init(&f);
+    assert_false(flt_origin_skipped(&f, "walcast_a"));
+    assert_int_equal(flt_list_compile(&f.origin_skip, "walcast.*", "walcast.skip.origins", err, sizeof err), 0);
+    assert_true(flt_origin_skipped(&f, "walcast_sink_a"));
+    assert_false(flt_origin_skipped(&f, "pg_walcast"));
+    assert_false(flt_origin_skipped(&f, NULL));
+    flt_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -99,6 +114,7 @@ int main(void)
         cmocka_unit_test(test_columns),
         cmocka_unit_test(test_bad_regex_names_the_key),
         cmocka_unit_test(test_messages_and_key_columns),
+        cmocka_unit_test(test_origins),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
