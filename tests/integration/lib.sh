@@ -165,6 +165,18 @@ walcast_stop() {
   return 1
 }
 
+# wait_log PATTERN [COUNT] [SECONDS] [FILE]: waits until FILE (walcast.log) has COUNT (1) lines matching the
+# grep regex PATTERN: the event itself, never a sleep in its place.
+wait_log() {
+  local pat=$1 n=${2:-1} secs=${3:-30} f=${4:-$IT_DIR/walcast.log}
+  for _ in $(seq 1 $((secs * 10))); do
+    [ "$(grep -c -- "$pat" "$f" 2>/dev/null || true)" -ge "$n" ] && return 0
+    sleep 0.1
+  done
+  echo "no $n line(s) matching '$pat' in $f within ${secs}s" >&2
+  return 1
+}
+
 # wait_topic TOPIC N [SECONDS]: waits until TOPIC holds at least N committed records.
 wait_topic() {
   "$PY" "$ROOT/tests/integration/kafka_admin.py" "$BS" count "$1" "$2" "${3:-30}"

@@ -30,7 +30,8 @@ for _ in $(seq 1 100); do [ "$(grep -c 'replication started' "$IT_DIR/walcast.lo
 psql_q -f "$ROOT/tests/integration/sql/workload.sql" >/dev/null
 wait_topic srv.public.sentinel 1
 wait_topic jsn.public.sentinel 1
-sleep 1
+wait_published slot_avro
+wait_published slot_json
 $PY "$ROOT/tests/integration/avro_check.py" "$BS" "$SR_URL" srv jsn "${SUFFIXES[@]}"
 
 # golden: the schemas registered for types_all, byte for byte

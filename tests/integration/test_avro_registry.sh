@@ -39,8 +39,9 @@ registry_stop
 psql_q -c "INSERT INTO t1 SELECT g, 'r' || g FROM generate_series(11, 20) g" \
        -c "CREATE TABLE t3 (id int PRIMARY KEY)" -c "INSERT INTO t3 VALUES (1)" \
        -c "INSERT INTO t1 SELECT g, 'r' || g FROM generate_series(21, 30) g"
-sleep 3
-grep -q 'schema registry unavailable; retrying' "$IT_DIR/walcast.log"
+# t3's schema is the first one walcast needs while the registry is away: it waits, and says so
+waits=$(grep -c 'schema registry unavailable; retrying' "$IT_DIR/walcast.log" || true)
+wait_log 'schema registry unavailable; retrying' $((waits + 1))
 kill -0 "$WALCAST_PID"
 registry_start --port "$SR_PORT" --user-info "walcast:$PASS"
 wait_topic srv.public.t3 1
@@ -51,13 +52,14 @@ echo "registry back: ok"
 registry_stop
 psql_q -c "CREATE TABLE t4 (id int PRIMARY KEY)" -c "INSERT INTO t4 VALUES (1)" \
        -c "INSERT INTO t1 SELECT g, 'r' || g FROM generate_series(31, 40) g"
-sleep 2
+waits=$(grep -c 'schema registry unavailable; retrying' "$IT_DIR/walcast.log" || true)
+wait_log 'schema registry unavailable; retrying' $((waits + 1))   # t4 read, its schema waited for
 walcast_stop
 registry_start --port "$SR_PORT" --user-info "walcast:$PASS"
 walcast_start "$cfg"
 wait_topic srv.public.t4 1
 wait_topic srv.public.t1 40
-sleep 1
+wait_published
 walcast_stop
 SR_AUTH="walcast:$PASS" $PY "$ROOT/tests/integration/avro_dump.py" "$BS" "$SR_URL" srv.public.t1 >"$IT_DIR/t1.jsonl"
 $PY - "$IT_DIR/t1.jsonl" <<'PYEOF'

@@ -59,7 +59,8 @@ grep -q 'PUT /config' "$IT_DIR/failed.txt"                           # what to c
 curl -sf -X PUT -H 'Content-Type: application/json' -d '{"compatibility":"NONE"}' "$SR_URL/config/srv.public.sc-value" >/dev/null
 start_both
 wait_topic srv.public.sc 8
-sleep 1
+wait_published slot_avro
+wait_published slot_json
 walcast_stop
 for p in key value; do
   curl -sf "$SR_URL/subjects/srv.public.sc-$p/versions" >"$IT_DIR/versions-$p.json"

@@ -32,8 +32,8 @@ expect_fail "$IT_DIR/nonexistent.properties" "cannot open config file"
 # unknown keys are warnings, not errors
 "$WALCAST" run --worker "$IT_DIR/worker.properties" "$(connector_file unknown "no.such.key=1" "database.port=1")" \
   >/dev/null 2>"$IT_DIR/unknown.log" & pid=$!
-sleep 1; kill -INT $pid; wait $pid || true
-grep -q 'msg="unknown configuration key, ignored" key=no.such.key' "$IT_DIR/unknown.log"
+wait_log 'msg="unknown configuration key, ignored" key=no.such.key' 1 30 "$IT_DIR/unknown.log"
+kill -INT $pid; wait $pid || true
 
 # a user without REPLICATION
 psql_q -c "CREATE ROLE plain LOGIN PASSWORD 'hunter2'"
