@@ -258,7 +258,7 @@ static const char *known_keys[] = {
     "column.exclude.list", "message.key.columns", "message.prefix.include.list", "message.prefix.exclude.list",
     "snapshot.mode", "snapshot.max.threads", "snapshot.fetch.size", "snapshot.lock.timeout.ms",
     "snapshot.select.statement.overrides", "snapshot.include.collection.list", "snapshot.delay.ms",
-    "heartbeat.interval.ms", "heartbeat.action.query", "heartbeat.topics.prefix", "tombstones.on.delete",
+    "snapshot.isolation.mode", "heartbeat.interval.ms", "heartbeat.action.query", "heartbeat.topics.prefix", "tombstones.on.delete",
     "provide.transaction.metadata", "skipped.operations", "max.batch.size", "max.queue.size",
     "max.queue.size.in.bytes", "poll.interval.ms", "status.update.interval.ms", "signal.data.collection",
     "signal.enabled.channels", "incremental.snapshot.chunk.size", "unavailable.value.placeholder",
@@ -473,6 +473,11 @@ void cfg_connector_free(conn_config_t *c)
     conv_free(&c->value_conv);
     free(c->name); free(c->host); free(c->port); free(c->user); free(c->password); free(c->dbname);
     free(c->topic_prefix); free(c->topic_delimiter); free(c->slot_name); free(c->publication_name);
+    free(c->snapshot_isolation);
+    cfg_map_free(&c->snapshot_overrides);
+    for (size_t i = 0; i < c->snapshot_include.n; i++)
+        regfree(&c->snapshot_include.re[i]);
+    free(c->snapshot_include.re);
     free(c->snapshot_mode); free(c->heartbeat_action_query); free(c->placeholder); free(c->spill_dir);
     cfg_map_free(&c->libpq);
     flt_free(&c->filters);
@@ -553,8 +558,7 @@ static const char *const ignored_keys[] = {
     "tasks.max", "max.batch.size", "max.queue.size", "max.queue.size.in.bytes", "poll.interval.ms",
     "database.initial.statements", "database.tcpKeepAlive", "database.sslfactory", "database.server.name",
     "slot.failover", "slot.stream.params", "slot.max.retries", "slot.retry.delay.ms", "lsn.flush.mode",
-    "flush.lsn.source", "snapshot.max.threads", "snapshot.fetch.size", "snapshot.lock.timeout.ms",
-    "snapshot.select.statement.overrides", "snapshot.include.collection.list", "snapshot.delay.ms",
+    "flush.lsn.source", "snapshot.lock.timeout.ms",
     "incremental.snapshot.chunk.size", "event.processing.failure.handling.mode", "errors.max.retries",
     "errors.retry.delay.initial.ms", "errors.retry.delay.max.ms", "errors.tolerance", "errors.log.enable",
     "errors.log.include.messages", "retriable.restart.connector.wait.ms", "custom.metric.tags",
@@ -678,6 +682,50 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
     if (parse_enum(m, "snapshot.mode", "initial", snapmodes, &e, err, errlen) < 0)
         goto fail;
     c->snapshot_mode = xstrdup(snapmodes[e]);
+    if (strcmp(c->snapshot_mode, "configuration_based") == 0 || strcmp(c->snapshot_mode, "custom") == 0) {
+        snprintf(err, errlen, "snapshot.mode=%s is not implemented by walcast; use initial, always, initial_only, no_data or when_needed",
+                 c->snapshot_mode);
+        goto fail;
+    }
+    if (parse_int(m, "snapshot.max.threads", 1, 1, &c->snapshot_max_threads, err, errlen) < 0 ||
+        parse_int(m, "snapshot.fetch.size", 10240, 1, &c->snapshot_fetch_size, err, errlen) < 0 ||
+        parse_int(m, "walcast.snapshot.chunk.rows", 50000, 1, &c->snapshot_chunk_rows, err, errlen) < 0 ||
+        parse_int(m, "snapshot.delay.ms", 0, 0, &c->snapshot_delay_ms, err, errlen) < 0)
+        goto fail;
+    if (c->snapshot_max_threads > 64)
+        c->snapshot_max_threads = 64;
+    static const char *isomodes[] = { "repeatable_read", "serializable", "read_committed", "read_uncommitted", "exclusive", NULL };
+    if (parse_enum(m, "snapshot.isolation.mode", "repeatable_read", isomodes, &e, err, errlen) < 0)
+        goto fail;
+    c->snapshot_isolation = xstrdup(isomodes[e]);
+    if (flt_list_compile(&c->snapshot_include, cfg_get(m, "snapshot.include.collection.list"),
+                         "snapshot.include.collection.list", err, errlen) < 0)
+        goto fail;
+    {
+        /* snapshot.select.statement.overrides=s.t,s2.t2 with snapshot.select.statement.overrides.s.t=SELECT ... */
+        const char *list = cfg_get(m, "snapshot.select.statement.overrides");
+        char *copy = xstrdup(list ? list : "");
+        for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
+            while (*tok == ' ')
+                tok++;
+            char *endp = tok + strlen(tok);
+            while (endp > tok && endp[-1] == ' ')
+                *--endp = 0;
+            if (!*tok)
+                continue;
+            char key[1024];
+            snprintf(key, sizeof key, "snapshot.select.statement.overrides.%s", tok);
+            const char *sql = cfg_get(m, key);
+            if (!sql || !*sql) {
+                snprintf(err, errlen, "snapshot.select.statement.overrides names %s but %s is not set; give the SELECT "
+                         "for that table", tok, key);
+                free(copy);
+                goto fail;
+            }
+            cfg_map_set(&c->snapshot_overrides, tok, sql);
+        }
+        free(copy);
+    }
     if (parse_int(m, "status.update.interval.ms", 10000, 1, &c->status_interval_ms, err, errlen) < 0 ||
         parse_int(m, "heartbeat.interval.ms", 0, 0, &c->heartbeat_interval_ms, err, errlen) < 0 ||
         parse_int(m, "max.queue.size", 8192, 1, &c->max_queue_size, err, errlen) < 0 ||

@@ -56,6 +56,13 @@ typedef struct conn_config {
     cfg_pubmode_t pub_mode;
     bool slot_drop_on_stop;
     char *snapshot_mode;
+    int snapshot_max_threads;     /* snapshot.max.threads: reader connections */
+    int snapshot_fetch_size;      /* snapshot.fetch.size: rows per fetch */
+    int snapshot_chunk_rows;      /* walcast.snapshot.chunk.rows: rows per key-range chunk */
+    int snapshot_delay_ms;        /* snapshot.delay.ms */
+    char *snapshot_isolation;     /* snapshot.isolation.mode */
+    flt_list_t snapshot_include;  /* snapshot.include.collection.list */
+    cfg_map_t snapshot_overrides; /* "schema.table" -> snapshot.select.statement.overrides.<schema.table> */
     int status_interval_ms;
     int heartbeat_interval_ms;
     char *heartbeat_action_query;

@@ -22,6 +22,13 @@ typedef struct repl {
     uint32_t timeline;
     uint64_t server_lsn;
     bool fatal;               /* the last error will not go away by retrying (auth, config) */
+    /* Snapshots: set export_snapshot before repl_prepare to create a missing slot with an exported
+     * snapshot; then slot_created says it was created, snapshot_name names the snapshot (valid until
+     * the replication connection runs its next command) and consistent_point is where its stream starts. */
+    bool export_snapshot;
+    bool slot_created;
+    char snapshot_name[64];
+    uint64_t consistent_point;
 } repl_t;
 
 /* Opens the SQL connection with the session settings the type converters expect. */

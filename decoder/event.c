@@ -639,7 +639,7 @@ static cv_value_t source_value(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, c
     v[SRC_NAME] = cv_str(e->cfg.prefix, strlen(e->cfg.prefix));
     int64_t ts_us = pos->commit_time_us ? pos->commit_time_us : pos->now_us;
     v[SRC_TS_MS] = cv_int(ts_us / 1000);
-    v[SRC_SNAPSHOT] = cv_str("false", 5);
+    v[SRC_SNAPSHOT] = pos->snapshot ? cv_str(pos->snapshot, strlen(pos->snapshot)) : cv_str("false", 5);
     v[SRC_DB] = cv_str(e->cfg.dbname, strlen(e->cfg.dbname));
     char seq[64];
     int n;
@@ -657,7 +657,7 @@ static cv_value_t source_value(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, c
     v[SRC_SCHEMA] = cv_str(schema, strlen(schema));
     v[SRC_TABLE] = cv_str(table, strlen(table));
     v[SRC_TXID] = pos->xid ? cv_int(pos->xid) : cv_null();
-    v[SRC_LSN] = cv_int((int64_t)pos->lsn);
+    v[SRC_LSN] = pos->no_lsn ? cv_null() : cv_int((int64_t)pos->lsn);
     return s;
 }
 
@@ -862,6 +862,24 @@ int evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, c
         snprintf(err, errlen, "evt_change called with a %s message", pgo_msgtype_name(m->type));
         return -1;
     }
+}
+
+/* Snapshot rows (agent/snapshot.c): an insert's conversion with op 'r' and the snapshot marker. */
+int evt_read(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, const pgo_tuple_t *tup,
+             char *err, size_t errlen)
+{
+    evt_table_t *et = t->user;
+    if (!et || !et->captured) {
+        e->stats.filtered++;
+        return 0;
+    }
+    cv_value_t after, key, env;
+    if (row_value(e, a, t, et, tup, NULL, false, &after, err, errlen) < 0 ||
+        key_value(e, a, t, et, &after, tup, &key, err, errlen) < 0)
+        return -1;
+    env = envelope(e, a, pos, t, NULL, &after, "r");
+    e->stats.read++;
+    return emit_event(e, et, &key, &env, 'r', NULL, NULL, err, errlen);
 }
 
 int evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, char *err, size_t errlen)

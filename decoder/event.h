@@ -78,10 +78,12 @@ typedef struct evt_pos {
     uint64_t lsn;                 /* this change */
     uint64_t last_commit_lsn;     /* 0: none yet */
     int64_t now_us;               /* agent clock, Unix epoch microseconds */
+    const char *snapshot;         /* source.snapshot marker of an op 'r' event; NULL: "false" */
+    bool no_lsn;                  /* incremental snapshot rows: source.lsn is null (txId too: xid 0) */
 } evt_pos_t;
 
 typedef struct evt_stats {
-    uint64_t created, updated, deleted, truncated, messages, filtered, tombstones;
+    uint64_t read, created, updated, deleted, truncated, messages, filtered, tombstones;
 } evt_stats_t;
 
 typedef struct evt_ctx evt_ctx_t;
@@ -103,6 +105,11 @@ const char *evt_table_topic(const rel_table_t *t);
 /* Insert/Update/Delete -> records; a is the per-message arena. */
 int evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, const pgo_msg_t *m,
                char *err, size_t errlen);
+/* Snapshot read (op 'r'): tup holds the row's columns in the table's column order, as text (what
+ * pgoutput would send), pos->snapshot the marker (first, first_in_data_collection, true,
+ * last_in_data_collection, last, incremental). */
+int evt_read(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, const pgo_tuple_t *tup,
+             char *err, size_t errlen);
 int evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, char *err, size_t errlen);
 /* Heartbeat record: topic __debezium-heartbeat.<prefix>, key ServerNameKey {serverName}, value
  * Heartbeat {ts_ms}. */
