@@ -16,6 +16,7 @@
 #include "agent/offsets.h"
 #include "agent/publisher.h"
 #include "agent/replication.h"
+#include "agent/snapshot.h"
 #include "agent/spill.h"
 #include "decoder/event.h"
 #include "decoder/pgoutput.h"
@@ -75,6 +76,10 @@ typedef struct conn_state {
     int64_t next_heartbeat_us;
     uint64_t idle_target;         /* server position with nothing of ours before it (keepalive) */
     uint64_t events_sent, txns, skipped, ktxns;
+    /* snapshots (agent/snapshot.c): hooks marked "snapshot:" below */
+    snap_t *snap;
+    bool snap_needed;             /* a snapshot is to be planned at the next connection */
+    char *snap_resume;            /* walcast_snapshot of the stored offsets: chunks left by a crash */
 } conn_state_t;
 
 static int64_t now_us(void)
@@ -188,6 +193,7 @@ static int ktxn_finish(conn_state_t *s, bool block, char *err, size_t errlen)
         return -1;
     }
     s->stored = s->committing;
+    snap_committed(s->snap);   /* snapshot: the chunks of this transaction are done */
     s->ktxns++;
     if (now_us() - s->commit_start_us > s->commit_max_us)
         s->commit_max_us = now_us() - s->commit_start_us;
@@ -229,6 +235,9 @@ static int ktxn_commit(conn_state_t *s, bool block, char *err, size_t errlen)
         s->status = PUB_ABORTABLE;
         return -1;
     }
+    /* snapshot: the chunks still to read go into the same offset record as the rows */
+    snap_offsets(s->snap, &s->pending.snapshot, &s->pending.last_snapshot_record, &s->pending.snapshot_completed,
+                 (const char **)&s->pending.snap_state);
     off_value(&s->offval, &s->pending);
     s->committing = s->pending;
     s->commit_start_us = now_us();
@@ -280,6 +289,96 @@ static int heartbeat(conn_state_t *s, char *err, size_t errlen)
         return -1;
     arena_reset(s->msg_arena);
     return evt_heartbeat(s->evt, s->msg_arena, now_us(), err, errlen);
+}
+
+/* ---- snapshot hooks: the snapshot's rows use this connector's Kafka transaction cycle ---- */
+
+static int snap_txn_ensure(void *ctx, char *err, size_t errlen)
+{
+    return ktxn_ensure(ctx, err, errlen);
+}
+
+/* Only whole chunks are in the open transaction: commit when one is due. */
+static int snap_chunk_done(void *ctx, char *err, size_t errlen)
+{
+    conn_state_t *s = ctx;
+    if (ktxn_due(s, false))
+        return ktxn_commit(s, false, err, errlen);
+    return 0;
+}
+
+/* While snapshot rows flow: Kafka callbacks, commit outcomes, delivery failures, and a bound on
+ * the records kept while a commit runs. */
+static int snap_service(void *ctx, char *err, size_t errlen)
+{
+    conn_state_t *s = ctx;
+    pub_poll(s->pub, 0);
+    if (pub_txn_committing(s->pub) &&
+        ktxn_finish(s, pub_deferred_bytes(s->pub) > DEFER_MAX_BYTES, err, errlen) < 0)
+        return -1;
+    if (!pub_txn_committing(s->pub) && s->delivery_failed) {
+        snprintf(err, errlen, "%s", s->delivery_err);
+        s->status = s->delivery_permanent ? PUB_FATAL : PUB_ABORTABLE;
+        return -1;
+    }
+    if (*s->stop) {
+        snprintf(err, errlen, "stopped during the snapshot");
+        return -1;
+    }
+    return 0;
+}
+
+/* snapshot: before streaming. A slot created just now with an exported snapshot: every row is read
+ * inside it (the stream starts at its consistent point). Otherwise (the slot existed, or a crash
+ * left chunks) the chunks are read with watermarks while streaming (snap_wm_step in the loop).
+ * Returns 1 when snapshot.mode=initial_only is done (stop), 0 to stream, -1 on failure. */
+static int snapshot_before_stream(conn_state_t *s, char *err, size_t errlen)
+{
+    const conn_config_t *c = s->cfg;
+    if (s->snap_resume) {
+        if (snap_restore(s->snap, s->snap_resume, err, errlen) < 0)
+            return -1;
+        free(s->snap_resume);
+        s->snap_resume = NULL;
+        s->snap_needed = false;
+        return 0;
+    }
+    if (!s->snap_needed)
+        return 0;
+    for (int waited = 0; waited < c->snapshot_delay_ms && !*s->stop; waited += 100)
+        usleep(100 * 1000);
+    if (!s->repl.slot_created || !s->repl.snapshot_name[0]) {
+        uint64_t from = s->stored.found ? s->stored.lsn : s->repl.slot_confirmed;
+        if (snap_plan_fresh(s->snap, from, err, errlen) < 0)
+            return -1;
+        s->snap_needed = false;
+        return 0;
+    }
+    uint64_t cp = s->repl.consistent_point;
+    char l[32];
+    pgo_lsn_format(cp, l);
+    log_info("snapshot started", "connector=%s mode=%s consistent_point=%s snapshot=%s threads=%d", c->name,
+             c->snapshot_mode, l, s->repl.snapshot_name, c->snapshot_max_threads);
+    s->pending.found = true;
+    s->pending.lsn = s->pending.lsn_proc = s->pending.lsn_commit = cp;
+    s->pending.mid_txn = false;
+    s->pending.ts_usec = now_us();
+    if (s->flushed_lsn < cp)
+        s->flushed_lsn = cp;
+    if (ktxn_ensure(s, err, errlen) < 0)
+        return -1;
+    if (snap_run_exported(s->snap, s->repl.snapshot_name, cp, s->stop, err, errlen) < 0)
+        return -1;
+    s->pending.txid = snap_plan(s->snap)->txid;
+    /* the completion goes into a committed offset record before the stream starts */
+    if (ktxn_ensure(s, err, errlen) < 0 || ktxn_commit(s, true, err, errlen) < 0)
+        return -1;
+    s->snap_needed = false;
+    if (strcmp(c->snapshot_mode, "initial_only") == 0) {
+        log_info("snapshot.mode=initial_only: snapshot done, not streaming", "connector=%s", c->name);
+        return 1;
+    }
+    return 0;
 }
 
 static int on_emit(void *ctx, const evt_record_t *r, char *err, size_t errlen)
@@ -395,6 +494,7 @@ static int handle_msg(conn_state_t *s, const pgo_msg_t *mp, uint64_t data_start,
                      pgo_msgtype_name(m.type), m.u.change.relid);
             return -1;
         }
+        snap_wm_change(s->snap, t, &m, s->xid);   /* snapshot: a newer state than the chunk read */
         return evt_change(s->evt, s->msg_arena, &pos, t, &m, err, errlen);
     }
     case PGO_TRUNCATE:
@@ -407,7 +507,12 @@ static int handle_msg(conn_state_t *s, const pgo_msg_t *mp, uint64_t data_start,
         }
         return 0;
     case PGO_MESSAGE: {
-        bool transactional = m.u.message.flags & PGO_MESSAGE_TRANSACTIONAL;
+        bool transactional = m.u.message.flags & PGO_MESSAGE_TRANSACTIONAL, ours;
+        /* snapshot: chunk watermarks are walcast's own, never published */
+        if (snap_wm_message(s->snap, &m, data_start, &ours, err, errlen) < 0)
+            return -1;
+        if (ours)
+            return 0;
         pos.lsn = m.u.message.lsn;
         if (transactional) {
             if (s->skip_txn)
@@ -639,6 +744,7 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
     int rc = -1;
     if (repl_connect(&s->repl, s->cfg, err, errlen) < 0)
         return s->repl.fatal ? -2 : -1;
+    s->repl.export_snapshot = s->snap_needed;   /* snapshot: a new slot exports its snapshot */
     if (repl_prepare(&s->repl, err, errlen) < 0) {
         /* transient failures (connection lost, lock timeout, slot still held) are retried */
         rc = s->repl.fatal ? -2 : -1;
@@ -673,6 +779,16 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
     }
     if (!s->stored.found && s->repl.slot_confirmed > s->flushed_lsn)
         s->flushed_lsn = s->repl.slot_confirmed;
+    {
+        int sr = snapshot_before_stream(s, err, errlen);
+        if (sr == 1) {
+            rc = 0;
+            *s->stop = 1;
+            goto out;
+        }
+        if (sr < 0)
+            goto out;
+    }
     if (repl_start(&s->repl, 0, s->spill != NULL, err, errlen) < 0) {
         if (s->repl.fatal)
             rc = -2;
@@ -731,6 +847,9 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
         if (ktxn_due(s, n == 0) && ktxn_commit(s, false, err, errlen) < 0)
             goto out;
         if (idle_commit(s, err, errlen) < 0)
+            goto out;
+        /* snapshot: the next chunk by the watermark method, between source transactions */
+        if (!s->in_txn && snap_wm_step(s->snap, err, errlen) < 0)
             goto out;
         if (!s->in_txn && heartbeat(s, err, errlen) < 0)
             goto out;
@@ -811,6 +930,7 @@ out:
          * (lost changes, found by test_kafka_abort.sh). */
         s->idle_target = 0;
         evt_tx_reset(s->evt);
+        snap_rewind(s->snap);   /* snapshot: chunks not committed are read again */
         s->pending = s->stored;
         if (s->delivery_permanent) {
             /* the same record would be refused again after a rewind: stop, name it */
@@ -911,9 +1031,22 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     ec.schema_id = on_schema_id;
     ec.schema_id_ctx = &s;
     s.evt = evt_new(&ec, on_emit, &s);
-    if (strcmp(cfg->snapshot_mode, "no_data") != 0 && strcmp(cfg->snapshot_mode, "never") != 0)
-        log_warn("snapshots are not implemented yet; streaming changes only (as snapshot.mode=no_data)",
-                 "connector=%s snapshot.mode=%s", cfg->name, cfg->snapshot_mode);
+    /* snapshot: what to read before (or while) streaming */
+    {
+        snap_hooks_t hk = { .ctx = &s, .txn_ensure = snap_txn_ensure, .chunk_done = snap_chunk_done, .service = snap_service };
+        s.snap = snap_new(cfg, s.types, s.evt, &hk);
+        bool no_data = strcmp(cfg->snapshot_mode, "no_data") == 0 || strcmp(cfg->snapshot_mode, "never") == 0;
+        if (s.stored.found && s.stored.snapshot && !s.stored.snapshot_completed && !no_data) {
+            if (s.stored.snap_state)
+                s.snap_resume = xstrdup(s.stored.snap_state);
+            else
+                s.snap_needed = true;   /* Debezium's offsets mid-snapshot: read everything again */
+        } else if (!no_data && (!s.stored.found || strcmp(cfg->snapshot_mode, "always") == 0)) {
+            s.snap_needed = true;
+        }
+        off_pos_release(&s.stored);
+        s.pending = s.stored;
+    }
     int backoff_ms = 1000;
     while (!*stop) {
         int64_t started = now_us();
@@ -953,6 +1086,8 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     if (cfg->slot_drop_on_stop)
         drop_slot(cfg);
 out:
+    snap_free(s.snap);
+    free(s.snap_resume);
     sr_free(s.sr_key);
     sr_free(s.sr_value);
     spl_free(s.spill);

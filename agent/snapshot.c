@@ -788,7 +788,7 @@ static rel_table_t *table_install(snap_t *s, repl_t *r, size_t ti, char *err, si
     const char *params[1] = { rid };
     PGresult *res = query(r->sql,
                           "SELECT a.attname, a.atttypid, a.atttypmod, c.relreplident, "
-                          "coalesce(a.attnum = ANY((SELECT i.indkey::int2[] FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)), false) "
+                          "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary AND a.attnum = ANY(i.indkey)) "
                           "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
                           "WHERE c.oid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum",
                           1, params, err, errlen);
