@@ -1454,7 +1454,10 @@ int snap_wm_step(snap_t *s, char *err, size_t errlen)
     st->rows += (uint64_t)n;
     prog_rows(s, (uint64_t)n);
     snprintf(msg, sizeof msg, "high:%s", w->nonce);
-    if (emit_message(pc, msg, err, errlen) < 0) {
+    /* a walsender sends only flushed WAL, and nothing flushes a non-transactional message: a
+     * transaction with an xid, committed synchronously, does (else the chunk waits for the WAL writer) */
+    if (emit_message(pc, msg, err, errlen) < 0 ||
+        exec_ok(pc, "BEGIN; SET LOCAL synchronous_commit = on; SELECT txid_current(); COMMIT", err, errlen) < 0) {
         wm_clear(w);
         return -1;
     }
