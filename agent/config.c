@@ -474,6 +474,7 @@ void cfg_connector_free(conn_config_t *c)
     free(c->name); free(c->host); free(c->port); free(c->user); free(c->password); free(c->dbname);
     free(c->topic_prefix); free(c->topic_delimiter); free(c->slot_name); free(c->publication_name);
     free(c->snapshot_isolation);
+    free(c->signal_collection); free(c->signal_topic); free(c->signal_bootstrap);
     cfg_map_free(&c->snapshot_overrides);
     for (size_t i = 0; i < c->snapshot_include.n; i++)
         regfree(&c->snapshot_include.re[i]);
@@ -552,20 +553,19 @@ static const struct { const char *key; const char *fine; } refused_keys[] = {
     { "column.propagate.source.type", "" }, { "datatype.propagate.source.type", "" },
     { "xmin.fetch.interval.ms", "0" }, { "heartbeat.topics.prefix", "__debezium-heartbeat" },
     { "header.converter", "org.apache.kafka.connect.storage.SimpleHeaderConverter" },
-    { "signal.data.collection", "" }, { "signal.enabled.channels", "source" },
 };
 static const char *const ignored_keys[] = {
     "tasks.max", "max.batch.size", "max.queue.size", "max.queue.size.in.bytes", "poll.interval.ms",
     "database.initial.statements", "database.tcpKeepAlive", "database.sslfactory", "database.server.name",
     "slot.failover", "slot.stream.params", "slot.max.retries", "slot.retry.delay.ms", "lsn.flush.mode",
     "flush.lsn.source", "snapshot.lock.timeout.ms",
-    "incremental.snapshot.chunk.size", "event.processing.failure.handling.mode", "errors.max.retries",
+    "event.processing.failure.handling.mode", "errors.max.retries",
     "errors.retry.delay.initial.ms", "errors.retry.delay.max.ms", "errors.tolerance", "errors.log.enable",
     "errors.log.include.messages", "retriable.restart.connector.wait.ms", "custom.metric.tags",
     "notification.enabled.channels", NULL
 };
-static const char *const ignored_prefixes[] = { "topic.creation.", "notification.", "incremental.snapshot.",
-                                                "errors.", "offsets.", "signal.", "producer.override.",
+static const char *const ignored_prefixes[] = { "topic.creation.", "notification.", "incremental.snapshot.watermarking",
+                                                "errors.", "offsets.", "signal.consumer.", "signal.poll.", "producer.override.",
                                                 "consumer.override.", NULL };
 
 static int check_unimplemented(const cfg_map_t *m, char *err, size_t errlen)
@@ -701,6 +701,33 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
     if (flt_list_compile(&c->snapshot_include, cfg_get(m, "snapshot.include.collection.list"),
                          "snapshot.include.collection.list", err, errlen) < 0)
         goto fail;
+    /* incremental snapshots on demand: signal.data.collection (source channel), signal.kafka.topic */
+    if (parse_int(m, "incremental.snapshot.chunk.size", 1024, 1, &c->incremental_chunk_rows, err, errlen) < 0)
+        goto fail;
+    {
+        const char *sc = cfg_get(m, "signal.data.collection");
+        c->signal_collection = sc && *sc ? xstrdup(sc) : NULL;
+        const char *ch = get_or(m, "signal.enabled.channels", "source");
+        char *copy = xstrdup(ch);
+        for (char *tok = strtok(copy, ", "); tok; tok = strtok(NULL, ", ")) {
+            if (strcmp(tok, "source") == 0)
+                c->signal_source = true;
+            else if (strcmp(tok, "kafka") == 0)
+                c->signal_kafka = true;
+            else if (strcmp(tok, "jmx") != 0 && strcmp(tok, "file") != 0) {
+                snprintf(err, errlen, "invalid value '%s' in signal.enabled.channels; walcast implements source and kafka", tok);
+                free(copy);
+                goto fail;
+            } else
+                log_warn("signal channel not implemented by walcast; ignored", "channel=%s", tok);
+        }
+        free(copy);
+        char deftopic[512];
+        snprintf(deftopic, sizeof deftopic, "%s-signal", cfg_get(m, "topic.prefix"));
+        c->signal_topic = dup_get(m, "signal.kafka.topic", deftopic);
+        const char *sb = cfg_get(m, "signal.kafka.bootstrap.servers");
+        c->signal_bootstrap = sb && *sb ? xstrdup(sb) : NULL;
+    }
     {
         /* snapshot.select.statement.overrides=s.t,s2.t2 with snapshot.select.statement.overrides.s.t=SELECT ... */
         const char *list = cfg_get(m, "snapshot.select.statement.overrides");

@@ -63,6 +63,11 @@ typedef struct conn_config {
     char *snapshot_isolation;     /* snapshot.isolation.mode */
     flt_list_t snapshot_include;  /* snapshot.include.collection.list */
     cfg_map_t snapshot_overrides; /* "schema.table" -> snapshot.select.statement.overrides.<schema.table> */
+    char *signal_collection;      /* signal.data.collection: "schema.table" of the signal table, or NULL */
+    bool signal_source, signal_kafka; /* signal.enabled.channels: source, kafka */
+    char *signal_topic;           /* signal.kafka.topic (default <topic.prefix>-signal) */
+    char *signal_bootstrap;       /* signal.kafka.bootstrap.servers (default: the worker's) */
+    int incremental_chunk_rows;   /* incremental.snapshot.chunk.size */
     int status_interval_ms;
     int heartbeat_interval_ms;
     char *heartbeat_action_query;

@@ -80,6 +80,8 @@ typedef struct conn_state {
     snap_t *snap;
     bool snap_needed;             /* a snapshot is to be planned at the next connection */
     char *snap_resume;            /* walcast_snapshot of the stored offsets: chunks left by a crash */
+    snap_t *isnap;                /* incremental snapshots (signals), when signals are enabled */
+    char *inc_resume;             /* walcast_incremental of the stored offsets */
 } conn_state_t;
 
 static int64_t now_us(void)
@@ -194,6 +196,7 @@ static int ktxn_finish(conn_state_t *s, bool block, char *err, size_t errlen)
     }
     s->stored = s->committing;
     snap_committed(s->snap);   /* snapshot: the chunks of this transaction are done */
+    snap_committed(s->isnap);
     s->ktxns++;
     if (now_us() - s->commit_start_us > s->commit_max_us)
         s->commit_max_us = now_us() - s->commit_start_us;
@@ -238,6 +241,8 @@ static int ktxn_commit(conn_state_t *s, bool block, char *err, size_t errlen)
     /* snapshot: the chunks still to read go into the same offset record as the rows */
     snap_offsets(s->snap, &s->pending.snapshot, &s->pending.last_snapshot_record, &s->pending.snapshot_completed,
                  (const char **)&s->pending.snap_state);
+    bool b1, b2, b3;
+    snap_offsets(s->isnap, &b1, &b2, &b3, (const char **)&s->pending.inc_state);
     off_value(&s->offval, &s->pending);
     s->committing = s->pending;
     s->commit_start_us = now_us();
@@ -335,6 +340,12 @@ static int snap_service(void *ctx, char *err, size_t errlen)
 static int snapshot_before_stream(conn_state_t *s, char *err, size_t errlen)
 {
     const conn_config_t *c = s->cfg;
+    if (s->inc_resume) {
+        if (snap_restore(s->isnap, s->inc_resume, err, errlen) < 0)
+            return -1;
+        free(s->inc_resume);
+        s->inc_resume = NULL;
+    }
     if (s->snap_resume) {
         if (snap_restore(s->snap, s->snap_resume, err, errlen) < 0)
             return -1;
@@ -495,6 +506,11 @@ static int handle_msg(conn_state_t *s, const pgo_msg_t *mp, uint64_t data_start,
             return -1;
         }
         snap_wm_change(s->snap, t, &m, s->xid);   /* snapshot: a newer state than the chunk read */
+        snap_wm_change(s->isnap, t, &m, s->xid);
+        /* snapshot: a row of the signal table (signal.data.collection) asks for an incremental snapshot */
+        if (m.type == PGO_INSERT && snap_is_signal_table(s->isnap, t) &&
+            snap_signal_row(s->isnap, t, &m.u.change.new_tuple, err, errlen) < 0)
+            return -1;
         return evt_change(s->evt, s->msg_arena, &pos, t, &m, err, errlen);
     }
     case PGO_TRUNCATE:
@@ -509,9 +525,11 @@ static int handle_msg(conn_state_t *s, const pgo_msg_t *mp, uint64_t data_start,
     case PGO_MESSAGE: {
         bool transactional = m.u.message.flags & PGO_MESSAGE_TRANSACTIONAL, ours;
         /* snapshot: chunk watermarks are walcast's own, never published */
-        if (snap_wm_message(s->snap, &m, data_start, &ours, err, errlen) < 0)
+        bool ours_inc;
+        if (snap_wm_message(s->snap, &m, data_start, &ours, err, errlen) < 0 ||
+            snap_wm_message(s->isnap, &m, data_start, &ours_inc, err, errlen) < 0)
             return -1;
-        if (ours)
+        if (ours || ours_inc)
             return 0;
         pos.lsn = m.u.message.lsn;
         if (transactional) {
@@ -851,6 +869,8 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
         /* snapshot: the next chunk by the watermark method, between source transactions */
         if (!s->in_txn && snap_wm_step(s->snap, err, errlen) < 0)
             goto out;
+        if (!s->in_txn && !snap_active(s->snap) && snap_wm_step(s->isnap, err, errlen) < 0)
+            goto out;
         if (!s->in_txn && heartbeat(s, err, errlen) < 0)
             goto out;
         int64_t t = now_us();
@@ -931,6 +951,7 @@ out:
         s->idle_target = 0;
         evt_tx_reset(s->evt);
         snap_rewind(s->snap);   /* snapshot: chunks not committed are read again */
+        snap_rewind(s->isnap);
         s->pending = s->stored;
         if (s->delivery_permanent) {
             /* the same record would be refused again after a rewind: stop, name it */
@@ -1044,6 +1065,12 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         } else if (!no_data && (!s.stored.found || strcmp(cfg->snapshot_mode, "always") == 0)) {
             s.snap_needed = true;
         }
+        if (cfg->signal_collection || cfg->signal_kafka) {
+            s.isnap = snap_new(cfg, s.types, s.evt, &hk);
+            snap_set_incremental(s.isnap);
+            if (s.stored.inc_state)
+                s.inc_resume = xstrdup(s.stored.inc_state);
+        }
         off_pos_release(&s.stored);
         s.pending = s.stored;
     }
@@ -1088,6 +1115,8 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
 out:
     snap_free(s.snap);
     free(s.snap_resume);
+    snap_free(s.isnap);
+    free(s.inc_resume);
     sr_free(s.sr_key);
     sr_free(s.sr_value);
     spl_free(s.spill);

@@ -48,6 +48,10 @@ void off_value(buf_t *b, const off_pos_t *p)
             buf_puts(b, p->snap_state);
         }
     }
+    if (p->inc_state && *p->inc_state) {
+        buf_puts(b, ",\"walcast_incremental\":");
+        buf_puts(b, p->inc_state);
+    }
     buf_putc(b, '}');
 }
 
@@ -83,6 +87,9 @@ bool off_parse_value(const char *s, size_t len, off_pos_t *p)
     json_t *ws = json_object_get(o, "walcast_snapshot");
     if (ws && !json_is_null(ws))
         p->snap_state = json_dumps(ws, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_t *wi = json_object_get(o, "walcast_incremental");
+    if (wi && !json_is_null(wi))
+        p->inc_state = json_dumps(wi, JSON_COMPACT | JSON_ENCODE_ANY);
     json_t *mt = json_object_get(o, "messageType");
     p->mid_txn = json_is_string(mt) && strcmp(json_string_value(mt), "COMMIT") != 0;
     /* Debezium writes lsn_commit only once it has committed a transaction */
@@ -95,7 +102,9 @@ bool off_parse_value(const char *s, size_t len, off_pos_t *p)
 void off_pos_release(off_pos_t *p)
 {
     free(p->snap_state);
+    free(p->inc_state);
     p->snap_state = NULL;
+    p->inc_state = NULL;
 }
 
 bool off_key_matches(const char *s, size_t len, const char *name, const char *prefix)

@@ -29,6 +29,7 @@ typedef struct off_pos {
     bool last_snapshot_record;
     bool snapshot_completed;
     char *snap_state;
+    char *inc_state;       /* walcast_incremental: an incremental snapshot's chunks left (same ownership) */
 } off_pos_t;
 
 /* Kafka Connect's key for this connector: ["<name>",{"server":"<prefix>"}] */

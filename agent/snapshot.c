@@ -90,6 +90,7 @@ void snap_plan_free(snap_plan_t *p)
         strv_free(t->key, t->nkey);
         strv_free(t->keytype, t->nkey);
         free(t->override);
+        free(t->filter);
     }
     free(p->chunks);
     free(p->tables);
@@ -174,11 +175,16 @@ void snap_chunk_sql(buf_t *b, const snap_plan_t *p, const snap_chunk_t *c, const
     snap_quote_ident(b, t->schema);
     buf_putc(b, '.');
     snap_quote_ident(b, t->name);
+    if (t->filter) {
+        buf_puts(b, " WHERE (");
+        buf_puts(b, t->filter);
+        buf_puts(b, ")");
+    }
     if (!t->nkey)
         return;
     int n = 1;
     if (c->lo || c->hi)
-        buf_puts(b, " WHERE ");
+        buf_puts(b, t->filter ? " AND " : " WHERE ");
     if (c->lo) {
         key_tuple(b, t);
         buf_puts(b, " > ");
@@ -268,6 +274,8 @@ void snap_state_json(const snap_plan_t *p, buf_t *b)
         json_object_set_new(jt, "types", strv_json(t->keytype, t->nkey));
         if (t->override)
             json_object_set_new(jt, "override", json_string(t->override));
+        if (t->filter)
+            json_object_set_new(jt, "filter", json_string(t->filter));
         json_object_set_new(jt, "chunks", chunks);
         json_array_append_new(tables, jt);
     }
@@ -321,6 +329,9 @@ int snap_state_parse(const char *text, snap_plan_t *p, char *err, size_t errlen)
         }
         size_t ti = snap_plan_add_table(p, json_string_value(schema), json_string_value(table), nk, kv, tv,
                                         json_is_string(ov) ? json_string_value(ov) : NULL);
+        json_t *jf = json_object_get(jt, "filter");
+        if (json_is_string(jf))
+            p->tables[ti].filter = xstrdup(json_string_value(jf));
         size_t j;
         json_t *c;
         json_array_foreach(chunks, j, c) {
@@ -425,6 +436,8 @@ typedef struct snap_wm {
 
 struct snap {
     const conn_config_t *cfg;
+    bool incremental;             /* signals: an incremental snapshot */
+    bool paused;
     pgt_catalog_t *types;
     evt_ctx_t *evt;
     snap_hooks_t hooks;
@@ -557,6 +570,25 @@ void snap_offsets(snap_t *s, bool *snapshot, bool *last, bool *completed, const 
     *state = NULL;
     if (!s || !s->have_plan || s->finished || s->completion_committing)
         return;
+    if (s->incremental) {
+        /* only walcast's own key: the chunks left (Debezium's incremental_snapshot_* keys are not written) */
+        bool todo = false;
+        for (size_t i = 0; i < s->plan.nchunks; i++) {
+            snap_chunk_t *c = &s->plan.chunks[i];
+            if (c->state == SNAP_EMITTED)
+                c->state = SNAP_COMMITTING;
+            if (c->state == SNAP_TODO)
+                todo = true;
+        }
+        if (!todo && !s->wm.open) {
+            s->completion_committing = true;
+            return;
+        }
+        buf_reset(&s->state);
+        snap_state_json(&s->plan, &s->state);
+        *state = buf_cstr(&s->state);
+        return;
+    }
     bool todo = false;
     for (size_t i = 0; i < s->plan.nchunks; i++) {
         snap_chunk_t *c = &s->plan.chunks[i];
@@ -663,9 +695,18 @@ static int import_snapshot(PGconn *c, const conn_config_t *cfg, const char *name
     return rc;
 }
 
+static bool snap_is_signal_name(const conn_config_t *cfg, const char *schema, const char *table)
+{
+    if (!cfg->signal_collection)
+        return false;
+    char full[1024];
+    snprintf(full, sizeof full, "%s.%s", schema, table);
+    return strcmp(full, cfg->signal_collection) == 0;
+}
+
 /* The captured tables (publication, include/exclude lists, snapshot.include.collection.list) with
  * their primary keys; chunk boundaries read in key order when chunk_bounds. */
-static int plan_build(snap_t *s, PGconn *c, bool chunk_bounds, char *err, size_t errlen)
+static int plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal_t *sig, char *err, size_t errlen)
 {
     const conn_config_t *cfg = s->cfg;
     const char *params[1] = { cfg->publication_name };
@@ -682,7 +723,12 @@ static int plan_build(snap_t *s, PGconn *c, bool chunk_bounds, char *err, size_t
     buf_init(&sql);
     for (int i = 0; i < PQntuples(tabs); i++) {
         const char *ns = PQgetvalue(tabs, i, 0), *rel = PQgetvalue(tabs, i, 1), *oid = PQgetvalue(tabs, i, 2);
-        if (!flt_table_included(&cfg->filters, ns, rel) || !snap_included(&cfg->snapshot_include, ns, rel))
+        if (!flt_table_included(&cfg->filters, ns, rel))
+            continue;
+        if (sig ? !snap_included(&sig->collections, ns, rel) || !sig->collections.n
+                : !snap_included(&cfg->snapshot_include, ns, rel))
+            continue;
+        if (sig && snap_is_signal_name(cfg, ns, rel))
             continue;
         const char *kp[1] = { oid };
         PGresult *keys = query(c,
@@ -702,8 +748,11 @@ static int plan_build(snap_t *s, PGconn *c, bool chunk_bounds, char *err, size_t
         }
         char full[1024];
         snprintf(full, sizeof full, "%s.%s", ns, rel);
-        const char *override = cfg_get(&cfg->snapshot_overrides, full);
+        const char *override = sig ? NULL : cfg_get(&cfg->snapshot_overrides, full);
         size_t ti = snap_plan_add_table(&s->plan, ns, rel, override ? 0 : nk, kn, kt, override);
+        const char *filter = sig ? snap_signal_filter(sig, ns, rel) : NULL;
+        if (filter)
+            s->plan.tables[ti].filter = xstrdup(filter);
         s->relids = xrealloc(s->relids, s->plan.ntables * sizeof *s->relids);
         s->relids[ti] = (uint32_t)strtoul(oid, NULL, 10);
         PQclear(keys);
@@ -745,7 +794,7 @@ static int plan_build(snap_t *s, PGconn *c, bool chunk_bounds, char *err, size_t
                     buf_putc(&sql, ',');
                 snap_quote_ident(&sql, t->key[k]);
             }
-            buf_printf(&sql, " OFFSET %d LIMIT 1", cfg->snapshot_chunk_rows - 1);
+            buf_printf(&sql, " OFFSET %d LIMIT 1", (s->incremental ? cfg->incremental_chunk_rows : cfg->snapshot_chunk_rows) - 1);
             const char *pv[64];
             int np = lo ? snap_chunk_params(&s->plan, &probe, pv) : 0;
             PGresult *r = query(c, buf_cstr(&sql), np, pv, err, errlen);
@@ -865,6 +914,7 @@ static void col_map(const rel_table_t *t, PGresult *res, int *map)
 }
 
 /* ---- the exported run: reader threads ---- */
+
 
 typedef struct reader_arg {
     snap_t *s;
@@ -1149,7 +1199,7 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
     int64_t txid = strtoll(PQgetvalue(tx, 0, 0), NULL, 10);
     PQclear(tx);
     int64_t t0 = now_us();
-    if (plan_build(s, planner.sql, true, err, errlen) < 0)
+    if (plan_build(s, planner.sql, true, NULL, err, errlen) < 0)
         goto out;
     s->plan.lsn = lsn;
     s->plan.txid = txid;
@@ -1266,7 +1316,7 @@ int snap_plan_fresh(snap_t *s, uint64_t lsn, char *err, size_t errlen)
     s->finished = s->completion_committing = false;
     int rc = -1;
     if (exec_ok(r.sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0 ||
-        plan_build(s, r.sql, true, err, errlen) < 0)
+        plan_build(s, r.sql, true, NULL, err, errlen) < 0)
         goto out;
     exec_ok(r.sql, "COMMIT", err, errlen);
     s->plan.lsn = lsn;
@@ -1361,7 +1411,7 @@ static int emit_message(PGconn *c, const char *content, char *err, size_t errlen
 
 int snap_wm_step(snap_t *s, char *err, size_t errlen)
 {
-    if (!s || !s->have_plan || s->finished || s->wm.open)
+    if (!s || !s->have_plan || s->finished || s->wm.open || s->paused)
         return 0;
     size_t ci = s->plan.nchunks;
     for (size_t i = 0; i < s->plan.nchunks; i++)
@@ -1536,7 +1586,7 @@ int snap_wm_message(snap_t *s, const pgo_msg_t *m, uint64_t lsn, bool *ours, cha
         tup.cols = arena_alloc(a, (t->ncols ? t->ncols : 1) * sizeof *tup.cols);
         row_tuple(t, w->rows, r, map, &tup);
         evt_pos_t pos = { .lsn = lsn, .now_us = now_us(), .no_lsn = true };
-        pos.snapshot = last_chunk && r == last ? "last" : "true";
+        pos.snapshot = s->incremental ? "incremental" : last_chunk && r == last ? "last" : "true";
         int rc = evt_read(s->evt, a, &pos, t, &tup, err, errlen);
         arena_free(a);
         if (rc < 0)
@@ -1545,4 +1595,264 @@ int snap_wm_message(snap_t *s, const pgo_msg_t *m, uint64_t lsn, bool *ours, cha
     chunk_emitted(s, ci);
     wm_clear(w);
     return 0;
+}
+
+/* ---- incremental snapshots and signals ---- */
+
+void snap_set_incremental(snap_t *s) { s->incremental = true; }
+
+void snap_signal_free(snap_signal_t *sig)
+{
+    for (size_t i = 0; i < sig->collections.n; i++)
+        regfree(&sig->collections.re[i]);
+    free(sig->collections.re);
+    strv_free(sig->cond_table, sig->nconds);
+    strv_free(sig->cond_filter, sig->nconds);
+    free(sig->message);
+    memset(sig, 0, sizeof *sig);
+}
+
+static int add_regex(flt_list_t *l, const char *re, char *err, size_t errlen)
+{
+    buf_t b;
+    buf_init(&b);
+    buf_printf(&b, "^(%s)$", re);
+    l->re = xrealloc(l->re, (l->n + 1) * sizeof *l->re);
+    int rc = regcomp(&l->re[l->n], buf_cstr(&b), REG_EXTENDED | REG_NOSUB);
+    buf_free(&b);
+    if (rc != 0) {
+        char m[128];
+        regerror(rc, &l->re[l->n], m, sizeof m);
+        snprintf(err, errlen, "data-collections entry '%.200s' is not a valid regular expression: %s", re, m);
+        return -1;
+    }
+    l->n++;
+    return 0;
+}
+
+static void add_cond(snap_signal_t *sig, const char *table, const char *filter)
+{
+    sig->cond_table = xrealloc(sig->cond_table, (sig->nconds + 1) * sizeof *sig->cond_table);
+    sig->cond_filter = xrealloc(sig->cond_filter, (sig->nconds + 1) * sizeof *sig->cond_filter);
+    sig->cond_table[sig->nconds] = xstrdup(table);
+    sig->cond_filter[sig->nconds] = xstrdup(filter);
+    sig->nconds++;
+}
+
+int snap_signal_parse(const char *type, const char *data, snap_signal_t *sig, char *err, size_t errlen)
+{
+    memset(sig, 0, sizeof *sig);
+    if (!type) {
+        snprintf(err, errlen, "signal without a type");
+        return -1;
+    }
+    if (strcmp(type, "execute-snapshot") == 0)
+        sig->kind = SNAP_SIG_EXECUTE;
+    else if (strcmp(type, "stop-snapshot") == 0)
+        sig->kind = SNAP_SIG_STOP;
+    else if (strcmp(type, "pause-snapshot") == 0)
+        sig->kind = SNAP_SIG_PAUSE;
+    else if (strcmp(type, "resume-snapshot") == 0)
+        sig->kind = SNAP_SIG_RESUME;
+    else if (strcmp(type, "log") == 0)
+        sig->kind = SNAP_SIG_LOG;
+    else {
+        snprintf(err, errlen, "unknown signal type '%.100s' (walcast knows execute-snapshot, stop-snapshot, pause-snapshot, resume-snapshot, log)", type);
+        return -1;
+    }
+    if (sig->kind == SNAP_SIG_PAUSE || sig->kind == SNAP_SIG_RESUME)
+        return 0;
+    json_error_t je;
+    json_t *o = data && *data ? json_loads(data, 0, &je) : json_object();
+    if (!o || !json_is_object(o)) {
+        snprintf(err, errlen, "signal data is not a JSON object: %.200s", o ? "not an object" : je.text);
+        json_decref(o);
+        return -1;
+    }
+    int rc = -1;
+    if (sig->kind == SNAP_SIG_LOG) {
+        json_t *m = json_object_get(o, "message");
+        sig->message = xstrdup(json_is_string(m) ? json_string_value(m) : "");
+        rc = 0;
+        goto out;
+    }
+    json_t *ty = json_object_get(o, "type");
+    if (ty && (!json_is_string(ty) || strcasecmp(json_string_value(ty), "incremental") != 0)) {
+        snprintf(err, errlen, "signal snapshot type %.100s is not implemented by walcast (only incremental)",
+                 json_is_string(ty) ? json_string_value(ty) : "(not a string)");
+        goto out;
+    }
+    json_t *dc = json_object_get(o, "data-collections");
+    if (dc && !json_is_array(dc)) {
+        snprintf(err, errlen, "signal data-collections must be an array of regular expressions");
+        goto out;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(dc, i, v) {
+        if (!json_is_string(v) || !json_string_length(v)) {
+            snprintf(err, errlen, "signal data-collections entry %zu is not a non-empty string", i);
+            goto out;
+        }
+        if (add_regex(&sig->collections, json_string_value(v), err, errlen) < 0)
+            goto out;
+    }
+    if (sig->kind == SNAP_SIG_EXECUTE && !sig->collections.n) {
+        snprintf(err, errlen, "execute-snapshot signal without data-collections");
+        goto out;
+    }
+    json_t *ac = json_object_get(o, "additional-conditions");
+    json_array_foreach(ac, i, v) {
+        json_t *t = json_object_get(v, "data-collection"), *f = json_object_get(v, "filter");
+        if (!json_is_string(t) || !json_is_string(f)) {
+            snprintf(err, errlen, "signal additional-conditions entry %zu needs data-collection and filter strings", i);
+            goto out;
+        }
+        add_cond(sig, json_string_value(t), json_string_value(f));
+    }
+    json_t *one = json_object_get(o, "additional-condition");
+    if (json_is_string(one) && json_string_length(one))
+        add_cond(sig, "", json_string_value(one));
+    rc = 0;
+out:
+    json_decref(o);
+    if (rc < 0)
+        snap_signal_free(sig);
+    return rc;
+}
+
+const char *snap_signal_filter(const snap_signal_t *sig, const char *schema, const char *table)
+{
+    char full[1024];
+    snprintf(full, sizeof full, "%s.%s", schema, table);
+    for (size_t i = 0; i < sig->nconds; i++) {
+        if (!sig->cond_table[i][0])
+            return sig->cond_filter[i];
+        /* data-collection is a regex in Debezium too */
+        regex_t re;
+        buf_t b;
+        buf_init(&b);
+        buf_printf(&b, "^(%s)$", sig->cond_table[i]);
+        bool ok = regcomp(&re, buf_cstr(&b), REG_EXTENDED | REG_NOSUB) == 0;
+        buf_free(&b);
+        if (!ok)
+            continue;
+        bool m = regexec(&re, full, 0, NULL, 0) == 0;
+        regfree(&re);
+        if (m)
+            return sig->cond_filter[i];
+    }
+    return NULL;
+}
+
+int snap_signal_apply(snap_t *s, const snap_signal_t *sig, char *err, size_t errlen)
+{
+    switch (sig->kind) {
+    case SNAP_SIG_LOG:
+        log_info("signal: log", "connector=%s message=\"%s\"", s->cfg->name, log_esc(sig->message ? sig->message : ""));
+        return 0;
+    case SNAP_SIG_PAUSE:
+        s->paused = true;
+        log_info("incremental snapshot paused (signal)", "connector=%s", s->cfg->name);
+        return 0;
+    case SNAP_SIG_RESUME:
+        s->paused = false;
+        log_info("incremental snapshot resumed (signal)", "connector=%s", s->cfg->name);
+        return 0;
+    case SNAP_SIG_STOP: {
+        size_t stopped = 0;
+        for (size_t i = 0; i < s->plan.nchunks; i++) {
+            snap_chunk_t *c = &s->plan.chunks[i];
+            const snap_table_t *t = &s->plan.tables[c->table];
+            if (c->state != SNAP_TODO || (sig->collections.n && !snap_included(&sig->collections, t->schema, t->name)))
+                continue;
+            c->state = SNAP_DONE;
+            stopped++;
+        }
+        if (s->wm.open) {
+            const snap_table_t *t = &s->plan.tables[s->plan.chunks[s->wm.chunk].table];
+            if (!sig->collections.n || snap_included(&sig->collections, t->schema, t->name)) {
+                s->plan.chunks[s->wm.chunk].state = SNAP_DONE;
+                wm_clear(&s->wm);
+                stopped++;
+            }
+        }
+        log_info("incremental snapshot stopped (signal)", "connector=%s chunks_dropped=%zu", s->cfg->name, stopped);
+        return 0;
+    }
+    case SNAP_SIG_EXECUTE:
+        break;
+    }
+    repl_t r;
+    if (repl_connect(&r, s->cfg, err, errlen) < 0)
+        return -1;
+    size_t before_t = s->plan.ntables, before_c = s->plan.nchunks;
+    if (!s->rels)
+        s->rels = rel_cache_new(evt_table_free);
+    int rc = -1;
+    if (s->finished) {
+        /* a finished plan is replaced */
+        snap_plan_free(&s->plan);
+        free(s->relids);
+        s->relids = NULL;
+        before_t = before_c = 0;
+    }
+    if (exec_ok(r.sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0 ||
+        plan_build(s, r.sql, true, sig, err, errlen) < 0) {
+        repl_close(&r);
+        return -1;
+    }
+    exec_ok(r.sql, "COMMIT", err, errlen);
+    s->have_plan = true;
+    s->finished = s->completion_committing = false;
+    if (!before_c)
+        prog_reset(s);
+    else
+        s->prog.tables_remaining += s->plan.ntables - before_t;
+    s->prog.running = true;
+    s->prog.tables_total = s->plan.ntables;
+    s->prog.chunks_total = s->plan.nchunks;
+    log_info("incremental snapshot requested (signal)", "connector=%s tables=%zu chunks=%zu", s->cfg->name,
+             s->plan.ntables - before_t, s->plan.nchunks - before_c);
+    if (s->plan.ntables == before_t)
+        log_warn("execute-snapshot: no captured table matches data-collections; nothing to do", "connector=%s", s->cfg->name);
+    rc = 0;
+    repl_close(&r);
+    return rc;
+}
+
+bool snap_is_signal_table(const snap_t *s, const rel_table_t *t)
+{
+    return s && s->cfg->signal_source && snap_is_signal_name(s->cfg, t->nspname, t->relname);
+}
+
+static char *col_text(const rel_table_t *t, const pgo_tuple_t *tup, const char *name)
+{
+    int c = rel_column_index(t, name);
+    if (c < 0 || (size_t)c >= tup->ncols || tup->cols[c].kind != PGO_COL_TEXT)
+        return NULL;
+    char *v = xmalloc(tup->cols[c].len + 1);
+    memcpy(v, tup->cols[c].data, tup->cols[c].len);
+    v[tup->cols[c].len] = 0;
+    return v;
+}
+
+int snap_signal_row(snap_t *s, const rel_table_t *t, const pgo_tuple_t *tup, char *err, size_t errlen)
+{
+    char *id = col_text(t, tup, "id"), *type = col_text(t, tup, "type"), *data = col_text(t, tup, "data");
+    char perr[512];
+    snap_signal_t sig;
+    int rc = 0;
+    if (snap_signal_parse(type, data, &sig, perr, sizeof perr) < 0) {
+        log_warn("signal ignored", "connector=%s id=\"%s\" type=\"%s\" reason=\"%s\"", s->cfg->name, log_esc(id ? id : ""),
+                 log_esc(type ? type : ""), log_esc(perr));
+    } else {
+        log_info("signal received", "connector=%s id=\"%s\" type=%s", s->cfg->name, log_esc(id ? id : ""), type);
+        rc = snap_signal_apply(s, &sig, err, errlen);
+        snap_signal_free(&sig);
+    }
+    free(id);
+    free(type);
+    free(data);
+    return rc;
 }

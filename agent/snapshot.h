@@ -33,6 +33,7 @@ typedef struct snap_table {
     size_t nkey;
     char **key, **keytype;        /* primary key columns and their format_type() text */
     char *override;               /* snapshot.select.statement.overrides.<schema>.<table> */
+    char *filter;                 /* incremental: additional-conditions filter (SQL), or NULL */
     uint64_t rows;                /* rows scanned */
     size_t chunks, chunks_done;
     int64_t started_us;
@@ -86,6 +87,21 @@ typedef struct snap_xsnap {
 int snap_xsnap_parse(const char *s, snap_xsnap_t *x);
 void snap_xsnap_free(snap_xsnap_t *x);
 bool snap_xsnap_visible(const snap_xsnap_t *x, uint32_t xid);
+/* Signals (signal.data.collection rows, signal.kafka.topic records): type and data JSON. */
+typedef enum { SNAP_SIG_EXECUTE, SNAP_SIG_STOP, SNAP_SIG_PAUSE, SNAP_SIG_RESUME, SNAP_SIG_LOG } snap_sigkind_t;
+typedef struct snap_signal {
+    snap_sigkind_t kind;
+    flt_list_t collections;       /* data-collections: anchored regexes over schema.table (none: all, for stop) */
+    size_t nconds;
+    char **cond_table, **cond_filter; /* additional-conditions ("" table: every table) */
+    char *message;                /* log */
+} snap_signal_t;
+/* Parses a signal; -1 with err for unknown types, malformed JSON, bad regexes, blocking snapshots. */
+int snap_signal_parse(const char *type, const char *data, snap_signal_t *sig, char *err, size_t errlen);
+void snap_signal_free(snap_signal_t *sig);
+/* The additional-conditions filter for schema.table, or NULL. */
+const char *snap_signal_filter(const snap_signal_t *sig, const char *schema, const char *table);
+
 /* Comma list of schema.table regexes (snapshot.include.collection.list); empty matches all. */
 bool snap_included(const flt_list_t *l, const char *schema, const char *table);
 
@@ -102,6 +118,15 @@ typedef struct snap_hooks {
 } snap_hooks_t;
 
 snap_t *snap_new(const conn_config_t *cfg, pgt_catalog_t *types, evt_ctx_t *evt, const snap_hooks_t *hooks);
+/* Makes s an incremental snapshot (signals): rows marked "incremental" with null txId/lsn, chunks of
+ * incremental.snapshot.chunk.size, progress in walcast_incremental. */
+void snap_set_incremental(snap_t *s);
+/* Applies a signal (execute appends tables to the plan; stop removes them; pause/resume). */
+int snap_signal_apply(snap_t *s, const snap_signal_t *sig, char *err, size_t errlen);
+/* A row of the source signal table (signal.data.collection) seen in the stream: parsed and applied;
+ * bad signals are logged and ignored. Returns -1 only when applying failed on the database. */
+int snap_signal_row(snap_t *s, const rel_table_t *t, const pgo_tuple_t *tup, char *err, size_t errlen);
+bool snap_is_signal_table(const snap_t *s, const rel_table_t *t);
 void snap_free(snap_t *s);
 const snap_progress_t *snap_progress(const snap_t *s);
 /* A plan exists and has chunks not yet emitted. */
