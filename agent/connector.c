@@ -871,6 +871,8 @@ static int stream_once(conn_state_t *s, char *err, size_t errlen)
             goto out;
         if (!s->in_txn && !snap_active(s->snap) && snap_wm_step(s->isnap, err, errlen) < 0)
             goto out;
+        if (snap_signal_kafka_poll(s->isnap, err, errlen) < 0)
+            goto out;
         if (!s->in_txn && heartbeat(s, err, errlen) < 0)
             goto out;
         int64_t t = now_us();
@@ -1070,6 +1072,10 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
             snap_set_incremental(s.isnap);
             if (s.stored.inc_state)
                 s.inc_resume = xstrdup(s.stored.inc_state);
+            if (cfg->signal_kafka && snap_signal_kafka_open(s.isnap, w, err, sizeof err) < 0) {
+                log_msg(LOG_FATAL, "cannot listen for signals on Kafka", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+                goto out;
+            }
         }
         off_pos_release(&s.stored);
         s.pending = s.stored;

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <librdkafka/rdkafka.h>
 
 #include "agent/log.h"
 #include "agent/replication.h"
@@ -465,6 +466,7 @@ struct snap {
     int *map;                     /* result column of each relation column, for map_res */
     const PGresult *map_res;
     const rel_table_t *map_table;
+    rd_kafka_t *sigrk;            /* signal.kafka.topic consumer */
     /* watermark method */
     repl_t wm_conn;
     bool wm_connected;
@@ -503,6 +505,10 @@ void snap_free(snap_t *s)
     wm_clear(&s->wm);
     if (s->wm_connected)
         repl_close(&s->wm_conn);
+    if (s->sigrk) {
+        rd_kafka_consumer_close(s->sigrk);
+        rd_kafka_destroy(s->sigrk);
+    }
     snap_plan_free(&s->plan);
     rel_cache_free(s->rels);
     free(s->relids);
@@ -1855,4 +1861,84 @@ int snap_signal_row(snap_t *s, const rel_table_t *t, const pgo_tuple_t *tup, cha
     free(type);
     free(data);
     return rc;
+}
+
+int snap_signal_kafka_open(snap_t *s, const worker_config_t *w, char *err, size_t errlen)
+{
+    char e[512], group[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *bs = s->cfg->signal_bootstrap ? s->cfg->signal_bootstrap : w->bootstrap_servers;
+    snprintf(group, sizeof group, "walcast-signal-%s", s->cfg->name);
+    /* the producer's security settings apply here too */
+    for (size_t i = 0; i < w->producer.n; i++) {
+        const char *k = w->producer.kv[i].key;
+        if (strncmp(k, "security.", 9) == 0 || strncmp(k, "sasl.", 5) == 0 || strncmp(k, "ssl.", 4) == 0)
+            rd_kafka_conf_set(conf, k, w->producer.kv[i].value, e, sizeof e);
+    }
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bs, e, sizeof e) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "group.id", group, e, sizeof e) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", e, sizeof e) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "isolation.level", "read_committed", e, sizeof e) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "signal.kafka consumer: %s", e);
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    s->sigrk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    if (!s->sigrk) {
+        snprintf(err, errlen, "cannot create the signal.kafka.topic consumer: %s", e);
+        return -1;
+    }
+    rd_kafka_poll_set_consumer(s->sigrk);
+    rd_kafka_topic_partition_list_t *t = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(t, s->cfg->signal_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t ke = rd_kafka_subscribe(s->sigrk, t);
+    rd_kafka_topic_partition_list_destroy(t);
+    if (ke) {
+        snprintf(err, errlen, "cannot subscribe to signal.kafka.topic %s: %s", s->cfg->signal_topic, rd_kafka_err2str(ke));
+        return -1;
+    }
+    log_info("listening for signals on Kafka", "connector=%s topic=%s", s->cfg->name, s->cfg->signal_topic);
+    return 0;
+}
+
+int snap_signal_kafka_poll(snap_t *s, char *err, size_t errlen)
+{
+    if (!s || !s->sigrk)
+        return 0;
+    for (int i = 0; i < 16; i++) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->sigrk, 0);
+        if (!m)
+            return 0;
+        int rc = 0;
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && m->err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+                log_warn("signal.kafka.topic consumer", "error=\"%s\"", log_esc(rd_kafka_message_errstr(m)));
+        } else if (!m->key || m->key_len != strlen(s->cfg->topic_prefix) ||
+                   memcmp(m->key, s->cfg->topic_prefix, m->key_len) != 0) {
+            log_debug("signal for another connector ignored", "topic=%s", s->cfg->signal_topic);
+        } else {
+            json_error_t je;
+            json_t *o = m->payload ? json_loadb(m->payload, m->len, 0, &je) : NULL;
+            json_t *ty = o ? json_object_get(o, "type") : NULL, *data = o ? json_object_get(o, "data") : NULL;
+            char *d = data ? json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+            snap_signal_t sig;
+            char perr[512];
+            if (!json_is_string(ty))
+                log_warn("signal ignored", "connector=%s channel=kafka reason=\"not a JSON object with a type\"", s->cfg->name);
+            else if (snap_signal_parse(json_string_value(ty), d, &sig, perr, sizeof perr) < 0)
+                log_warn("signal ignored", "connector=%s channel=kafka type=\"%s\" reason=\"%s\"", s->cfg->name,
+                         log_esc(json_string_value(ty)), log_esc(perr));
+            else {
+                log_info("signal received", "connector=%s channel=kafka type=%s", s->cfg->name, json_string_value(ty));
+                rc = snap_signal_apply(s, &sig, err, errlen);
+                snap_signal_free(&sig);
+            }
+            free(d);
+            json_decref(o);
+        }
+        rd_kafka_message_destroy(m);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
 }

@@ -127,6 +127,10 @@ int snap_signal_apply(snap_t *s, const snap_signal_t *sig, char *err, size_t err
  * bad signals are logged and ignored. Returns -1 only when applying failed on the database. */
 int snap_signal_row(snap_t *s, const rel_table_t *t, const pgo_tuple_t *tup, char *err, size_t errlen);
 bool snap_is_signal_table(const snap_t *s, const rel_table_t *t);
+/* signal.enabled.channels=kafka: a consumer of signal.kafka.topic (group walcast-signal-<name>); records
+ * keyed by topic.prefix with value {"type": ..., "data": {...}}. Poll from the connector's loop. */
+int snap_signal_kafka_open(snap_t *s, const worker_config_t *w, char *err, size_t errlen);
+int snap_signal_kafka_poll(snap_t *s, char *err, size_t errlen);
 void snap_free(snap_t *s);
 const snap_progress_t *snap_progress(const snap_t *s);
 /* A plan exists and has chunks not yet emitted. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_snapshot_incremental.sh: incremental snapshots on demand through a signal table
-# (signal.data.collection): execute-snapshot with a data-collections regex while writers change the
+# (signal.data.collection) and a Kafka topic (signal.kafka.topic): execute-snapshot with a data-collections regex while writers change the
 # table (a replay of everything consumed equals the table row by row; rows marked "incremental" with
 # null txId/lsn), additional-conditions, pause/resume, stop, and bad signals (malformed JSON, unknown
 # type, a hostile table name, a regex that matches nothing) logged and ignored.
@@ -14,8 +14,9 @@ INSERT INTO items SELECT g, 'v' || g, g % 7 FROM generate_series(1, 30000) g;
 CREATE TABLE colors (id int PRIMARY KEY, color text);
 INSERT INTO colors SELECT g, CASE WHEN g % 3 = 0 THEN 'blue' ELSE 'red' END FROM generate_series(1, 300) g;
 SQL
-kafka_start --topic srv.public.items --topic srv.public.colors --topic connect-offsets
+kafka_start --topic srv.public.items --topic srv.public.colors --topic connect-offsets --topic srv.signal
 cfg=$(connector_file inc "snapshot.mode=no_data" "signal.data.collection=public.dbz_signal" \
+  "signal.enabled.channels=source,kafka" "signal.kafka.topic=srv.signal" \
   "incremental.snapshot.chunk.size=1000" "key.converter.schemas.enable=false" "value.converter.schemas.enable=false" \
   "status.update.interval.ms=300")
 walcast_start "$cfg"
@@ -43,6 +44,12 @@ grep -q 'msg="snapshot completed"' "$IT_DIR/walcast.log" || { echo "the incremen
 # additional-conditions: only the blue colors
 sig s4 execute-snapshot '{"data-collections": ["public.colors"], "additional-conditions": [{"data-collection": "public.colors", "filter": "color = '"'"'blue'"'"'"}]}'
 for _ in $(seq 1 300); do [ "$(grep -c 'msg="snapshot completed"' "$IT_DIR/walcast.log")" -ge 2 ] && break; sleep 0.1; done
+# the Kafka channel: a malformed record, one for another connector, then the whole colors table
+printf '%s\n' 'srv|{"type":' 'other|{"type":"execute-snapshot","data":{"data-collections":["public.items"]}}' \
+  'srv|{"type":"execute-snapshot","data":{"data-collections":["public.colors"],"type":"incremental"}}' \
+  | kcat -P -b "$BS" -t srv.signal -K '|'
+for _ in $(seq 1 300); do [ "$(grep -c 'msg="snapshot completed"' "$IT_DIR/walcast.log")" -ge 3 ] && break; sleep 0.1; done
+grep -q 'msg="signal ignored" connector=it channel=kafka' "$IT_DIR/walcast.log"
 wait $writer
 wait_published debezium 60
 walcast_stop
@@ -66,6 +73,7 @@ for l in sys.stdin:
 assert n > 25000, n
 print("incremental rows:", n)'
 blue=$(kcat -C -b "$BS" -t srv.public.colors -o beginning -X isolation.level=read_committed -e -q -f '%s\n' | grep -c '"op":"r"')
-[ "$blue" = 100 ] || { echo "additional-conditions: expected 100 blue rows, got $blue" >&2; exit 1; }
-kcat -C -b "$BS" -t srv.public.colors -o beginning -X isolation.level=read_committed -e -q -f '%s\n' | grep -q '"color":"red"' && { echo "a red row was read" >&2; exit 1; }
+# 100 blue rows (additional-conditions), then all 300 (the Kafka signal)
+[ "$blue" = 400 ] || { echo "expected 100 blue rows then 300, got $blue" >&2; exit 1; }
+kcat -C -b "$BS" -t srv.public.colors -o beginning -X isolation.level=read_committed -c 100 -e -q -f '%s\n' | grep -q '"color":"red"' && { echo "a red row was read under the filter" >&2; exit 1; }
 echo "incremental snapshot consistent with the stream; signals checked"
