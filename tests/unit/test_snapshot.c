@@ -141,11 +141,44 @@ static void test_offset_keys(void **st)
     buf_free(&b);
 }
 
+static void test_signals(void **st)
+{
+    (void)st;
+    snap_signal_t g;
+    char err[512];
+    assert_int_equal(snap_signal_parse("execute-snapshot",
+                                       "{\"data-collections\": [\"public\\\\.it.*\", \"inv.orders\"], \"type\": \"INCREMENTAL\", "
+                                       "\"additional-conditions\": [{\"data-collection\": \"public.items\", \"filter\": \"n > 3\"}]}",
+                                       &g, err, sizeof err), 0);
+    assert_int_equal(g.kind, SNAP_SIG_EXECUTE);
+    assert_true(snap_included(&g.collections, "public", "items"));
+    assert_false(snap_included(&g.collections, "publicX", "items"));
+    assert_false(snap_included(&g.collections, "public", "xitems"));   /* anchored */
+    assert_true(snap_included(&g.collections, "inv", "orders"));
+    assert_string_equal(snap_signal_filter(&g, "public", "items"), "n > 3");
+    assert_null(snap_signal_filter(&g, "inv", "orders"));
+    snap_signal_free(&g);
+    assert_int_equal(snap_signal_parse("pause-snapshot", NULL, &g, err, sizeof err), 0);
+    assert_int_equal(g.kind, SNAP_SIG_PAUSE);
+    assert_int_equal(snap_signal_parse("stop-snapshot", "{}", &g, err, sizeof err), 0);
+    assert_int_equal(g.collections.n, 0);
+    snap_signal_free(&g);
+    /* refused: unknown type, malformed JSON, no collections, a bad regex, a blocking snapshot, NULL type */
+    assert_int_equal(snap_signal_parse("make-coffee", "{}", &g, err, sizeof err), -1);
+    assert_non_null(strstr(err, "unknown signal type"));
+    assert_int_equal(snap_signal_parse("execute-snapshot", "{\"data-collections\": [", &g, err, sizeof err), -1);
+    assert_int_equal(snap_signal_parse("execute-snapshot", "{}", &g, err, sizeof err), -1);
+    assert_int_equal(snap_signal_parse("execute-snapshot", "{\"data-collections\": [\"(x\"]}", &g, err, sizeof err), -1);
+    assert_int_equal(snap_signal_parse("execute-snapshot", "{\"data-collections\": [\"a.b\"], \"type\": \"blocking\"}", &g, err, sizeof err), -1);
+    assert_int_equal(snap_signal_parse("execute-snapshot", "{\"data-collections\": [7]}", &g, err, sizeof err), -1);
+    assert_int_equal(snap_signal_parse(NULL, "{}", &g, err, sizeof err), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunk_sql), cmocka_unit_test(test_markers), cmocka_unit_test(test_state_round_trip),
-        cmocka_unit_test(test_visibility), cmocka_unit_test(test_offset_keys),
+        cmocka_unit_test(test_visibility), cmocka_unit_test(test_offset_keys), cmocka_unit_test(test_signals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
