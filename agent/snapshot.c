@@ -867,8 +867,8 @@ static rel_table_t *table_install(snap_t *s, repl_t *r, size_t ti, char *err, si
     }
     PQclear(res);
     rel_catinfo_t info;
-    if (repl_table_info(r, relid, a, &info, err, errlen) < 0 || rel_cache_put(s->rels, s->types, &m, &info, &t, err, errlen) < 0 ||
-        evt_table_prepare(s->evt, t, err, errlen) < 0)
+    if (repl_table_info(r, relid, a, &info, err, errlen) != WC_OK || rel_cache_put(s->rels, s->types, &m, &info, &t, err, errlen) < 0 ||
+        evt_table_prepare(s->evt, t, err, errlen) != WC_OK)
         t = NULL;
     arena_free(a);
     return t;
@@ -972,7 +972,7 @@ static void *reader_main(void *argp)
     char err[512];
     repl_t r;
     bool imported = false;
-    if (repl_connect(&r, s->cfg, err, sizeof err) < 0) {
+    if (repl_connect(&r, s->cfg, err, sizeof err) != WC_OK) {
         reader_fail(s, err);
         goto done;
     }
@@ -1125,7 +1125,7 @@ static int emit_row(snap_t *s, const held_row_t *h, bool last_in_table, bool las
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = st->started_us, .lsn = s->plan.lsn,
                       .now_us = now_us() };
     pos.snapshot = snap_marker(h->table == 0, h->first_in_table, last_in_table, last_of_all);
-    return evt_read(s->evt, s->arena, &pos, t, &tup, err, errlen);
+    return evt_read(s->evt, s->arena, &pos, t, &tup, err, errlen) == WC_OK ? 0 : -1;
 }
 
 static void chunk_emitted(snap_t *s, size_t ci)
@@ -1181,7 +1181,7 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
     pthread_t th[64];
     int nth = 0;
     held_row_t h = { 0 };
-    if (repl_connect(&planner, s->cfg, err, errlen) < 0)
+    if (repl_connect(&planner, s->cfg, err, errlen) != WC_OK)
         return -1;
     if (import_snapshot(planner.sql, s->cfg, snapshot_name, err, errlen) < 0)
         goto out;
@@ -1312,7 +1312,7 @@ out:
 int snap_plan_fresh(snap_t *s, uint64_t lsn, char *err, size_t errlen)
 {
     repl_t r;
-    if (repl_connect(&r, s->cfg, err, errlen) < 0)
+    if (repl_connect(&r, s->cfg, err, errlen) != WC_OK)
         return -1;
     snap_plan_free(&s->plan);
     free(s->relids);
@@ -1342,7 +1342,7 @@ int snap_restore(snap_t *s, const char *state_json, char *err, size_t errlen)
     if (snap_state_parse(state_json, &s->plan, err, errlen) < 0)
         return -1;
     repl_t r;
-    if (repl_connect(&r, s->cfg, err, errlen) < 0)
+    if (repl_connect(&r, s->cfg, err, errlen) != WC_OK)
         return -1;
     free(s->relids);
     s->relids = xcalloc(s->plan.ntables ? s->plan.ntables : 1, sizeof *s->relids);
@@ -1431,7 +1431,7 @@ int snap_wm_step(snap_t *s, char *err, size_t errlen)
     size_t ti = c->table;
     snap_table_t *st = &s->plan.tables[ti];
     if (!s->wm_connected) {
-        if (repl_connect(&s->wm_conn, s->cfg, err, errlen) < 0)
+        if (repl_connect(&s->wm_conn, s->cfg, err, errlen) != WC_OK)
             return -1;
         s->wm_connected = true;
     }
@@ -1593,7 +1593,7 @@ int snap_wm_message(snap_t *s, const pgo_msg_t *m, uint64_t lsn, bool *ours, cha
         row_tuple(t, w->rows, r, map, &tup);
         evt_pos_t pos = { .lsn = lsn, .now_us = now_us(), .no_lsn = true };
         pos.snapshot = s->incremental ? "incremental" : last_chunk && r == last ? "last" : "true";
-        int rc = evt_read(s->evt, a, &pos, t, &tup, err, errlen);
+        int rc = evt_read(s->evt, a, &pos, t, &tup, err, errlen) == WC_OK ? 0 : -1;
         arena_free(a);
         if (rc < 0)
             return -1;
@@ -1790,7 +1790,7 @@ int snap_signal_apply(snap_t *s, const snap_signal_t *sig, char *err, size_t err
         break;
     }
     repl_t r;
-    if (repl_connect(&r, s->cfg, err, errlen) < 0)
+    if (repl_connect(&r, s->cfg, err, errlen) != WC_OK)
         return -1;
     size_t before_t = s->plan.ntables, before_c = s->plan.nchunks;
     if (!s->rels)
