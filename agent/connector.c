@@ -231,8 +231,13 @@ static int snapshot_before_stream(conn_state_t *s, char *err, size_t errlen)
     if (rc == 0)
         rc = snap_run_exported(s->snap, s->repl.snapshot_name, cp, s->stop, err, errlen);
     s->snapshotting = false;
-    if (rc < 0)
+    if (rc < 0) {
+        /* the chunks committed so far stay done; the others are read with watermarks from the next
+         * connection on (the exported snapshot dies with this one) */
+        if (snap_plan(s->snap)->nchunks)
+            s->snap_needed = false;
         return -1;
+    }
     txn_pending(s->txn)->txid = snap_plan(s->snap)->txid;
     /* the completion goes into a committed offset record before the stream starts */
     if (snap_fail(s, txn_ensure(s->txn, err, errlen)) < 0 || snap_fail(s, txn_commit(s->txn, true, err, errlen)) < 0)

@@ -832,11 +832,11 @@ out:
 }
 
 /* Installs a snapshot table's relation (as pgoutput would describe it) and its event state. */
-static rel_table_t *table_install(snap_t *s, repl_t *r, size_t ti, char *err, size_t errlen)
+static rel_table_t *table_install(snap_t *s, repl_t *r, size_t ti, bool fresh, char *err, size_t errlen)
 {
     uint32_t relid = s->relids[ti];
     rel_table_t *t = rel_cache_get(s->rels, relid);
-    if (t)
+    if (t && !fresh)
         return t;
     char rid[16];
     snprintf(rid, sizeof rid, "%u", relid);
@@ -1211,7 +1211,7 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
     s->plan.txid = txid;
     s->have_plan = true;
     for (size_t ti = 0; ti < s->plan.ntables; ti++)
-        if (!table_install(s, &planner, ti, err, errlen))
+        if (!table_install(s, &planner, ti, false, err, errlen))
             goto out;
     prog_reset(s);
     log_info("snapshot planned", "connector=%s tables=%zu chunks=%zu chunk_rows=%d threads=%d plan_ms=%lld", s->cfg->name,
@@ -1441,7 +1441,8 @@ int snap_wm_step(snap_t *s, char *err, size_t errlen)
         chunk_emitted(s, ci);
         return 0;
     }
-    rel_table_t *t = table_install(s, &s->wm_conn, ti, err, errlen);
+    /* the table as it is now: a column added since the last chunk is read too */
+    rel_table_t *t = table_install(s, &s->wm_conn, ti, true, err, errlen);
     if (!t)
         return -1;
     if (!st->started_us)
