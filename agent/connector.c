@@ -135,6 +135,13 @@ static int snap_txn_ensure(void *ctx, char *err, size_t errlen)
     return snap_fail(s, txn_ensure(s->txn, err, errlen));
 }
 
+/* A snapshot row a reader thread encoded. */
+static int snap_send(void *ctx, const rec_t *r, char *err, size_t errlen)
+{
+    conn_state_t *s = ctx;
+    return snap_fail(s, txn_send(s->txn, r, err, errlen));
+}
+
 /* Only whole chunks are in the open transaction: commit when one is due. */
 static int snap_chunk_done(void *ctx, char *err, size_t errlen)
 {
@@ -839,7 +846,8 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     s.evt = evt_new(&cfg->evt, on_emit, &s);
     {
         /* snapshot: what to read before (or while) streaming */
-        snap_hooks_t hk = { .ctx = &s, .txn_ensure = snap_txn_ensure, .chunk_done = snap_chunk_done, .service = snap_service };
+        snap_hooks_t hk = { .ctx = &s, .txn_ensure = snap_txn_ensure, .chunk_done = snap_chunk_done, .service = snap_service,
+                             .send = snap_send };
         txn_snap_hooks_t th = { .ctx = &s, .offsets = snap_offsets_hook, .committed = snap_committed_hook,
                                 .rewound = snap_rewound_hook };
         s.snap = snap_new(cfg, s.types, s.evt, &hk);

@@ -48,6 +48,7 @@
 
 #include "agent/log.h"
 #include "agent/replication.h"
+#include "schemas/converter.h"
 
 static int64_t now_us(void)
 {
@@ -410,10 +411,35 @@ bool snap_included(const flt_list_t *l, const char *schema, const char *table)
 
 /* ------------------------------------------------------------------ agent side */
 
+/* A record a reader encoded: offsets into its batch's data (SIZE_MAX: null). */
+typedef struct enc_rec {
+    size_t topic, key, keylen, value, valuelen;
+    int nheaders;
+    const char *hkey[REC_MAX_HEADERS];   /* string literals of event.c */
+    size_t hval[REC_MAX_HEADERS], hlen[REC_MAX_HEADERS];
+    char op;
+} enc_rec_t;
+
+/* Fetched rows for the connector thread to encode (res), or records a reader encoded (encoded);
+ * neither: the chunk's end. */
 typedef struct snap_batch {
-    PGresult *res;                /* NULL: the chunk's end */
+    PGresult *res;
+    bool encoded;
+    buf_t data;
+    enc_rec_t *recs;
+    size_t nrecs, cap;
+    int nrows;
     struct snap_batch *next;
 } snap_batch_t;
+
+static void batch_free(snap_batch_t *b)
+{
+    if (b->res)
+        PQclear(b->res);
+    buf_free(&b->data);
+    free(b->recs);
+    free(b);
+}
 
 typedef struct snap_slot {
     snap_batch_t *head, *tail;
@@ -439,6 +465,7 @@ struct snap {
     const conn_config_t *cfg;
     bool incremental;             /* signals: an incremental snapshot */
     bool paused;
+    bool parallel;                /* readers encode too (JSON converters; Avro's registry stays on the connector thread) */
     pgt_catalog_t *types;
     evt_ctx_t *evt;
     snap_hooks_t hooks;
@@ -710,6 +737,31 @@ static bool snap_is_signal_name(const conn_config_t *cfg, const char *schema, co
     return strcmp(full, cfg->signal_collection) == 0;
 }
 
+/* Whether t has no row (after the key lo, when given). */
+static int table_empty(PGconn *c, const snap_table_t *t, const char *const *lo, bool *empty, char *err, size_t errlen)
+{
+    buf_t sql;
+    buf_init(&sql);
+    buf_puts(&sql, "SELECT 1 FROM ");
+    snap_quote_ident(&sql, t->schema);
+    buf_putc(&sql, '.');
+    snap_quote_ident(&sql, t->name);
+    if (lo) {
+        buf_puts(&sql, " WHERE ");
+        key_tuple(&sql, t);
+        buf_puts(&sql, " > ");
+        param_tuple(&sql, t, 1);
+    }
+    buf_puts(&sql, " LIMIT 1");
+    PGresult *r = query(c, buf_cstr(&sql), lo ? (int)t->nkey : 0, lo, err, errlen);
+    buf_free(&sql);
+    if (!r)
+        return -1;
+    *empty = PQntuples(r) == 0;
+    PQclear(r);
+    return 0;
+}
+
 /* The captured tables (publication, include/exclude lists, snapshot.include.collection.list) with
  * their primary keys; chunk boundaries read in key order when chunk_bounds. */
 static int plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal_t *sig, char *err, size_t errlen)
@@ -768,6 +820,8 @@ static int plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal
         else if (!t->nkey)
             log_info("table has no primary key: its snapshot is read whole, in one chunk", "table=%s", full);
         if (!t->nkey || !chunk_bounds) {
+            if (!override && table_empty(c, t, NULL, &s->plan.tables[ti].empty, err, errlen) < 0)
+                goto out;
             snap_plan_add_chunk(&s->plan, ti, NULL, NULL);
             continue;
         }
@@ -810,7 +864,22 @@ static int plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal
             }
             if (PQntuples(r) == 0) {
                 PQclear(r);
-                snap_plan_add_chunk(&s->plan, ti, (const char *const *)lo, NULL);
+                /* the last chunk is never empty (an encoder thread marks the last row of a table
+                 * from the plan): no row after the last boundary closes the chunk before it */
+                bool none;
+                if (table_empty(c, t, (const char *const *)lo, &none, err, errlen) < 0) {
+                    strv_free(lo, t->nkey);
+                    goto out;
+                }
+                if (!lo)
+                    t->empty = none;
+                if (lo && none) {
+                    snap_chunk_t *prev = &s->plan.chunks[s->plan.nchunks - 1];
+                    strv_free(prev->hi, t->nkey);
+                    prev->hi = NULL;
+                } else {
+                    snap_plan_add_chunk(&s->plan, ti, (const char *const *)lo, NULL);
+                }
                 break;
             }
             const char *hi[64];
@@ -832,10 +901,11 @@ out:
 }
 
 /* Installs a snapshot table's relation (as pgoutput would describe it) and its event state. */
-static rel_table_t *table_install(snap_t *s, repl_t *r, size_t ti, bool fresh, char *err, size_t errlen)
+static rel_table_t *table_install_in(snap_t *s, repl_t *r, size_t ti, bool fresh, rel_cache_t *rels, evt_ctx_t *evt,
+                                     char *err, size_t errlen)
 {
     uint32_t relid = s->relids[ti];
-    rel_table_t *t = rel_cache_get(s->rels, relid);
+    rel_table_t *t = rel_cache_get(rels, relid);
     if (t && !fresh)
         return t;
     char rid[16];
@@ -867,11 +937,16 @@ static rel_table_t *table_install(snap_t *s, repl_t *r, size_t ti, bool fresh, c
     }
     PQclear(res);
     rel_catinfo_t info;
-    if (repl_table_info(r, relid, a, &info, err, errlen) != WC_OK || rel_cache_put(s->rels, s->types, &m, &info, &t, err, errlen) < 0 ||
-        evt_table_prepare(s->evt, t, err, errlen) != WC_OK)
+    if (repl_table_info(r, relid, a, &info, err, errlen) != WC_OK || rel_cache_put(rels, s->types, &m, &info, &t, err, errlen) < 0 ||
+        evt_table_prepare(evt, t, err, errlen) != WC_OK)
         t = NULL;
     arena_free(a);
     return t;
+}
+
+static rel_table_t *table_install(snap_t *s, repl_t *r, size_t ti, bool fresh, char *err, size_t errlen)
+{
+    return table_install_in(s, r, ti, fresh, s->rels, s->evt, err, errlen);
 }
 
 /* Column names of the relation, for the chunk SELECT. */
@@ -938,19 +1013,15 @@ static void reader_fail(snap_t *s, const char *e)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Queues one batch for the chunk (NULL res: its end); waits while two are queued. */
-static bool push_batch(snap_t *s, size_t ci, PGresult *res)
+/* Queues one batch for the chunk (consumed: freed on failure); waits while two are queued. */
+static bool push_batch_b(snap_t *s, size_t ci, snap_batch_t *b)
 {
-    snap_batch_t *b = xcalloc(1, sizeof *b);
-    b->res = res;
     pthread_mutex_lock(&s->mu);
     while (s->slots[ci].queued >= 2 && !s->quit)
         pthread_cond_wait(&s->cv, &s->mu);
     if (s->quit) {
         pthread_mutex_unlock(&s->mu);
-        if (res)
-            PQclear(res);
-        free(b);
+        batch_free(b);
         return false;
     }
     snap_slot_t *sl = &s->slots[ci];
@@ -963,6 +1034,184 @@ static bool push_batch(snap_t *s, size_t ci, PGresult *res)
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     return true;
+}
+
+/* Rows (NULL: the chunk's end) for the connector thread to encode. */
+static bool push_batch(snap_t *s, size_t ci, PGresult *res)
+{
+    snap_batch_t *b = xcalloc(1, sizeof *b);
+    b->res = res;
+    return push_batch_b(s, ci, b);
+}
+
+/* ---- parallel encoding: each reader has its own event builder, converter and relations ---- */
+
+typedef struct enc_ctx {
+    snap_t *s;
+    evt_ctx_t *evt;
+    conv_t *conv;
+    rel_cache_t *rels;
+    arena_t *arena;
+    snap_batch_t *out;
+    int *map;
+    const PGresult *map_res;
+} enc_ctx_t;
+
+static size_t enc_put(buf_t *b, const void *p, size_t n)
+{
+    size_t off = b->len;
+    buf_append(b, p, n);
+    return off;
+}
+
+/* evt_emit_fn of a reader: encodes into the batch being filled. */
+static wc_status_t enc_emit(void *ctx, const rec_event_t *ev, char *err, size_t errlen)
+{
+    enc_ctx_t *x = ctx;
+    rec_t r;
+    wc_status_t st = conv_encode(x->conv, ev, &r, err, errlen);
+    if (st != WC_OK)
+        return st;
+    snap_batch_t *b = x->out;
+    if (b->nrecs == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 256;
+        b->recs = xrealloc(b->recs, b->cap * sizeof *b->recs);
+    }
+    enc_rec_t *e = &b->recs[b->nrecs++];
+    memset(e, 0, sizeof *e);
+    e->topic = enc_put(&b->data, r.topic, strlen(r.topic) + 1);
+    e->key = r.key ? enc_put(&b->data, r.key, r.keylen) : SIZE_MAX;
+    e->keylen = r.keylen;
+    e->value = r.value ? enc_put(&b->data, r.value, r.valuelen) : SIZE_MAX;
+    e->valuelen = r.valuelen;
+    e->nheaders = r.nheaders;
+    for (int i = 0; i < r.nheaders; i++) {
+        e->hkey[i] = r.headers[i].key;
+        e->hval[i] = enc_put(&b->data, r.headers[i].value, r.headers[i].len);
+        e->hlen[i] = r.headers[i].len;
+    }
+    e->op = r.op;
+    return WC_OK;
+}
+
+static rel_table_t *table_install_in(snap_t *s, repl_t *r, size_t ti, bool fresh, rel_cache_t *rels, evt_ctx_t *evt,
+                                     char *err, size_t errlen);
+
+static bool enc_open(enc_ctx_t *x, snap_t *s, repl_t *r, char *err, size_t errlen)
+{
+    memset(x, 0, sizeof *x);
+    x->s = s;
+    evt_config_t ec = s->cfg->evt;
+    ec.run_id = evt_run_id(s->evt);
+    x->evt = evt_new(&ec, enc_emit, x);
+    x->conv = conv_new(&s->cfg->key_conv.side, &s->cfg->value_conv.side);
+    x->rels = rel_cache_new(evt_table_free);
+    x->arena = arena_new(64 * 1024);
+    for (size_t ti = 0; ti < s->plan.ntables; ti++)
+        if (!table_install_in(s, r, ti, false, x->rels, x->evt, err, errlen))
+            return false;
+    return true;
+}
+
+static void enc_close(enc_ctx_t *x)
+{
+    evt_free(x->evt);
+    conv_free(x->conv);
+    rel_cache_free(x->rels);
+    arena_free(x->arena);
+    free(x->map);
+}
+
+/* Encodes one row; the markers come from the plan (a chunk is never empty but for an empty table). */
+static int enc_row(enc_ctx_t *x, size_t ci, PGresult *res, int row, bool first_in_table, bool last_in_table,
+                   char *err, size_t errlen)
+{
+    snap_t *s = x->s;
+    const snap_chunk_t *c = &s->plan.chunks[ci];
+    rel_table_t *t = rel_cache_get(x->rels, s->relids[c->table]);
+    if (x->map_res != res) {
+        x->map = xrealloc(x->map, (t->ncols ? t->ncols : 1) * sizeof *x->map);
+        col_map(t, res, x->map);
+        x->map_res = res;
+    }
+    arena_reset(x->arena);
+    pgo_tuple_t tup = { 0 };
+    tup.cols = arena_alloc(x->arena, (t->ncols ? t->ncols : 1) * sizeof *tup.cols);
+    row_tuple(t, res, row, x->map, &tup);
+    bool last_of_all = last_in_table;
+    for (size_t tj = c->table + 1; last_of_all && tj < s->plan.ntables; tj++)
+        last_of_all = s->plan.tables[tj].empty;
+    evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = s->plan.tables[c->table].started_us,
+                      .lsn = s->plan.lsn, .now_us = now_us() };
+    pos.snapshot = snap_marker(c->table == 0, first_in_table, last_in_table, last_of_all);
+    return evt_read(x->evt, x->arena, &pos, t, &tup, err, errlen) == WC_OK ? 0 : -1;
+}
+
+static snap_batch_t *enc_batch(void)
+{
+    snap_batch_t *b = xcalloc(1, sizeof *b);
+    b->encoded = true;
+    buf_init(&b->data);
+    return b;
+}
+
+/* Reads and encodes chunk ci through the open cursor: every row but the last of each fetch at once,
+ * that one when the next fetch tells whether it ends the chunk. */
+static int enc_chunk(enc_ctx_t *x, repl_t *r, size_t ci, const char *fetch, char *err, size_t errlen)
+{
+    snap_t *s = x->s;
+    const snap_chunk_t *c = &s->plan.chunks[ci];
+    bool first_chunk = ci == 0 || s->plan.chunks[ci - 1].table != c->table;
+    bool last_chunk = ci + 1 == s->plan.nchunks || s->plan.chunks[ci + 1].table != c->table;
+    PGresult *held = NULL;
+    int held_row = 0;
+    uint64_t n_in_chunk = 0;
+    for (;;) {
+        PGresult *res = query(r->sql, fetch, 0, NULL, err, errlen);
+        if (!res)
+            goto fail;
+        int n = PQntuples(res);
+        x->out = enc_batch();
+        if (held) {
+            if (enc_row(x, ci, held, held_row, first_chunk && n_in_chunk == 0, n == 0 && last_chunk, err, errlen) < 0) {
+                PQclear(res);
+                batch_free(x->out);
+                goto fail;
+            }
+            x->out->nrows++;
+            n_in_chunk++;
+            PQclear(held);
+            held = NULL;
+        }
+        for (int i = 0; i + 1 < n; i++) {
+            if (enc_row(x, ci, res, i, first_chunk && n_in_chunk == 0, false, err, errlen) < 0) {
+                PQclear(res);
+                batch_free(x->out);
+                goto fail;
+            }
+            x->out->nrows++;
+            n_in_chunk++;
+        }
+        if (n) {
+            held = res;
+            held_row = n - 1;
+        } else {
+            PQclear(res);
+        }
+        if (x->out->nrecs || x->out->nrows) {
+            if (!push_batch_b(s, ci, x->out))
+                goto fail;
+        } else {
+            batch_free(x->out);
+        }
+        x->out = NULL;
+        if (!n)
+            return 0;
+    }
+fail:
+    if (held)
+        PQclear(held);
+    return -1;
 }
 
 static void *reader_main(void *argp)
@@ -989,6 +1238,15 @@ static void *reader_main(void *argp)
     buf_init(&sql);
     buf_init(&fetch);
     buf_printf(&fetch, "FETCH %d FROM wc_snap", s->cfg->snapshot_fetch_size);
+    enc_ctx_t x;
+    bool enc = s->parallel;
+    if (enc && !enc_open(&x, s, &r, err, sizeof err)) {
+        reader_fail(s, err);
+        enc_close(&x);
+        buf_free(&sql);
+        buf_free(&fetch);
+        goto out;
+    }
     for (;;) {
         pthread_mutex_lock(&s->mu);
         while (s->next_chunk < s->plan.nchunks && s->plan.chunks[s->next_chunk].state != SNAP_TODO)
@@ -1012,7 +1270,17 @@ static void *reader_main(void *argp)
         }
         PQclear(res);
         bool ok = true;
-        for (;;) {
+        if (enc) {
+            pthread_mutex_lock(&s->mu);
+            if (!s->plan.tables[c->table].started_us)
+                s->plan.tables[c->table].started_us = now_us();
+            pthread_mutex_unlock(&s->mu);
+            if (enc_chunk(&x, &r, ci, buf_cstr(&fetch), err, sizeof err) < 0) {
+                reader_fail(s, err);
+                break;
+            }
+        }
+        for (; !enc;) {
             res = query(r.sql, buf_cstr(&fetch), 0, NULL, err, sizeof err);
             if (!res) {
                 reader_fail(s, err);
@@ -1039,6 +1307,8 @@ static void *reader_main(void *argp)
     }
     buf_free(&sql);
     buf_free(&fetch);
+    if (enc)
+        enc_close(&x);
 out:
     repl_close(&r);
 done:
@@ -1052,7 +1322,7 @@ done:
 }
 
 /* The next batch of chunk ci (blocking); NULL res at its end. -1 on a reader failure or stop. */
-static int pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, PGresult **res, char *err, size_t errlen)
+static int pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, snap_batch_t **out, char *err, size_t errlen)
 {
     pthread_mutex_lock(&s->mu);
     for (;;) {
@@ -1091,8 +1361,7 @@ static int pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, PGresult
     s->slots[ci].queued--;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
-    *res = b->res;
-    free(b);
+    *out = b;
     return 0;
 }
 
@@ -1164,9 +1433,7 @@ static void stop_readers(snap_t *s, pthread_t *th, int nth)
     for (size_t i = 0; s->slots && i < s->plan.nchunks; i++) {
         for (snap_batch_t *b = s->slots[i].head, *n; b; b = n) {
             n = b->next;
-            if (b->res)
-                PQclear(b->res);
-            free(b);
+            batch_free(b);
         }
     }
     free(s->slots);
@@ -1210,6 +1477,7 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
     s->plan.lsn = lsn;
     s->plan.txid = txid;
     s->have_plan = true;
+    s->parallel = !s->cfg->key_conv.avro && !s->cfg->value_conv.avro;
     for (size_t ti = 0; ti < s->plan.ntables; ti++)
         if (!table_install(s, &planner, ti, false, err, errlen))
             goto out;
@@ -1253,9 +1521,38 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
             st->started_us = now_us();
         bool seen_row_in_table = st->rows > 0;
         for (;;) {
-            PGresult *res;
-            if (pop_batch(s, ci, stop, &res, err, errlen) < 0)
+            snap_batch_t *b;
+            if (pop_batch(s, ci, stop, &b, err, errlen) < 0)
                 goto out;
+            if (b->encoded) {
+                /* records a reader encoded: sent in order; the chunk ends at its end marker */
+                int sr = 0;
+                for (size_t i = 0; i < b->nrecs && sr == 0; i++) {
+                    const enc_rec_t *e = &b->recs[i];
+                    rec_t rec = { .topic = b->data.data + e->topic, .keylen = e->keylen, .valuelen = e->valuelen,
+                                  .nheaders = e->nheaders, .op = e->op };
+                    rec.key = e->key == SIZE_MAX ? NULL : b->data.data + e->key;
+                    rec.value = e->value == SIZE_MAX ? NULL : b->data.data + e->value;
+                    for (int k = 0; k < e->nheaders; k++)
+                        rec.headers[k] = (rec_header_t){ e->hkey[k], b->data.data + e->hval[k], e->hlen[k] };
+                    sr = s->hooks.send(s->hooks.ctx, &rec, err, errlen);
+                }
+                st->rows += (uint64_t)b->nrows;
+                prog_rows(s, (uint64_t)b->nrows);
+                batch_free(b);
+                if (sr < 0 || s->hooks.service(s->hooks.ctx, err, errlen) < 0)
+                    goto out;
+                continue;
+            }
+            PGresult *res = b->res;
+            b->res = NULL;
+            batch_free(b);
+            if (!res && s->parallel) {
+                chunk_emitted(s, ci);
+                if (s->hooks.chunk_done(s->hooks.ctx, err, errlen) < 0)
+                    goto out;
+                break;
+            }
             if (!res) {
                 if (h.set && h.chunk == ci)
                     h.chunk_ended = true;

@@ -14,6 +14,7 @@
 #include "decoder/pgtypes.h"
 #include "decoder/relcache.h"
 #include "schemas/buf.h"
+#include "schemas/record.h"
 
 /* Prefix of the logical decoding messages that mark a chunk's low and high watermark. */
 #define SNAP_WM_PREFIX "__walcast_snapshot_watermark"
@@ -38,6 +39,7 @@ typedef struct snap_table {
     size_t chunks, chunks_done;
     int64_t started_us;
     bool finished;
+    bool empty;                   /* no row in the exported snapshot (known for tables with a key or none) */
 } snap_table_t;
 
 typedef struct snap_plan {
@@ -115,6 +117,7 @@ typedef struct snap_hooks {
     int (*txn_ensure)(void *ctx, char *err, size_t errlen);     /* a Kafka transaction is open */
     int (*chunk_done)(void *ctx, char *err, size_t errlen);     /* whole chunks only so far: may commit */
     int (*service)(void *ctx, char *err, size_t errlen);        /* poll Kafka, collect commits, backpressure */
+    int (*send)(void *ctx, const rec_t *r, char *err, size_t errlen); /* a record the readers encoded */
 } snap_hooks_t;
 
 snap_t *snap_new(const conn_config_t *cfg, pgt_catalog_t *types, evt_ctx_t *evt, const snap_hooks_t *hooks);

@@ -237,6 +237,8 @@ void evt_free(evt_ctx_t *e)
     free(e);
 }
 
+const char *evt_run_id(const evt_ctx_t *e) { return e->run_id; }
+
 const evt_stats_t *evt_stats(const evt_ctx_t *e) { return &e->stats; }
 
 void evt_table_free(void *user)

@@ -62,6 +62,8 @@ typedef struct evt_ctx evt_ctx_t;
 evt_ctx_t *evt_new(const evt_config_t *cfg, evt_emit_fn emit, void *emit_ctx);
 void evt_free(evt_ctx_t *e);
 const evt_stats_t *evt_stats(const evt_ctx_t *e);
+/* The __debezium.context.runId of this context (snapshot encoder threads share the connector's). */
+const char *evt_run_id(const evt_ctx_t *e);
 /* Frees a table's event state; give it to rel_cache_new. */
 void evt_table_free(void *user);
 /* Builds topic and schemas for a freshly installed table version. Tables excluded by the filters
