@@ -1477,7 +1477,9 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
     s->plan.lsn = lsn;
     s->plan.txid = txid;
     s->have_plan = true;
-    s->parallel = !s->cfg->key_conv.avro && !s->cfg->value_conv.avro;
+    /* readers encode too when asked (walcast.snapshot.parallel.encode): it pays when the connector
+     * thread's encoding is the limit; with a slow broker it only holds more encoded records in memory */
+    s->parallel = s->cfg->snapshot_parallel_encode && !s->cfg->key_conv.avro && !s->cfg->value_conv.avro;
     for (size_t ti = 0; ti < s->plan.ntables; ti++)
         if (!table_install(s, &planner, ti, false, err, errlen))
             goto out;
