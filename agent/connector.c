@@ -614,6 +614,15 @@ static void log_progress(conn_state_t *s)
              s->cfg->name, rl, fl, (unsigned long long)s->txns, (unsigned long long)s->origin_skipped, (unsigned long long)ts.records,
              (unsigned long long)st->created, (unsigned long long)st->updated, (unsigned long long)st->deleted,
              ts.in_flight, (unsigned long long)ts.commits, (long long)(ts.slowest_commit_us / 1000));
+    /* snapshot: progress (snap_progress_t, also for the metrics endpoint to come) */
+    for (int i = 0; i < 2; i++) {
+        const snap_t *sn = i ? s->isnap : s->snap;
+        const snap_progress_t *sp = sn ? snap_progress(sn) : NULL;
+        if (sp && sp->running)
+            log_info(i ? "incremental snapshot" : "snapshot", "connector=%s rows_scanned=%llu tables_remaining=%zu of=%zu chunks_done=%zu of=%zu rows_per_s=%.0f",
+                     s->cfg->name, (unsigned long long)sp->rows_scanned, sp->tables_remaining, sp->tables_total,
+                     sp->chunks_done, sp->chunks_total, sp->rows_per_s);
+    }
     if (s->strm) {
         strm_stats_t ss = strm_stats(s->strm);
         log_info("streamed transactions", "connector=%s replayed=%llu open=%zu memory_bytes=%zu peak_memory_bytes=%zu spilled_bytes=%llu spill_file_bytes=%llu",

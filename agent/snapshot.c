@@ -1898,6 +1898,7 @@ int snap_wm_message(snap_t *s, const pgo_msg_t *m, uint64_t lsn, bool *ours, cha
         if (rc < 0)
             return -1;
     }
+    log_debug("snapshot chunk emitted at its high watermark", "chunk=%zu rows=%d", ci, nrows);
     chunk_emitted(s, ci);
     wm_clear(w);
     return 0;
