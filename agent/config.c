@@ -258,7 +258,7 @@ static const char *known_keys[] = {
     "column.exclude.list", "message.key.columns", "message.prefix.include.list", "message.prefix.exclude.list",
     "snapshot.mode", "snapshot.max.threads", "snapshot.fetch.size", "snapshot.lock.timeout.ms",
     "snapshot.select.statement.overrides", "snapshot.include.collection.list", "snapshot.delay.ms",
-    "heartbeat.interval.ms", "heartbeat.action.query", "heartbeat.topics.prefix", "tombstones.on.delete",
+    "snapshot.isolation.mode", "heartbeat.interval.ms", "heartbeat.action.query", "heartbeat.topics.prefix", "tombstones.on.delete",
     "provide.transaction.metadata", "skipped.operations", "max.batch.size", "max.queue.size",
     "max.queue.size.in.bytes", "poll.interval.ms", "status.update.interval.ms", "signal.data.collection",
     "signal.enabled.channels", "incremental.snapshot.chunk.size", "unavailable.value.placeholder",
@@ -475,6 +475,12 @@ void cfg_connector_free(conn_config_t *c)
     cfg_conv_free(&c->value_conv);
     free(c->name); free(c->host); free(c->port); free(c->user); free(c->password); free(c->dbname);
     free(c->topic_prefix); free(c->topic_delimiter); free(c->slot_name); free(c->publication_name);
+    free(c->snapshot_isolation);
+    free(c->signal_collection); free(c->signal_topic); free(c->signal_bootstrap);
+    cfg_map_free(&c->snapshot_overrides);
+    for (size_t i = 0; i < c->snapshot_include.n; i++)
+        regfree(&c->snapshot_include.re[i]);
+    free(c->snapshot_include.re);
     free(c->snapshot_mode); free(c->heartbeat_action_query); free(c->placeholder); free(c->spill_dir);
     cfg_map_free(&c->libpq);
     flt_free(&c->filters);
@@ -549,21 +555,19 @@ static const struct { const char *key; const char *fine; } refused_keys[] = {
     { "column.propagate.source.type", "" }, { "datatype.propagate.source.type", "" },
     { "xmin.fetch.interval.ms", "0" }, { "heartbeat.topics.prefix", "__debezium-heartbeat" },
     { "header.converter", "org.apache.kafka.connect.storage.SimpleHeaderConverter" },
-    { "signal.data.collection", "" }, { "signal.enabled.channels", "source" },
 };
 static const char *const ignored_keys[] = {
     "tasks.max", "max.batch.size", "max.queue.size", "max.queue.size.in.bytes", "poll.interval.ms",
     "database.initial.statements", "database.tcpKeepAlive", "database.sslfactory", "database.server.name",
     "slot.failover", "slot.stream.params", "slot.max.retries", "slot.retry.delay.ms", "lsn.flush.mode",
-    "flush.lsn.source", "snapshot.max.threads", "snapshot.fetch.size", "snapshot.lock.timeout.ms",
-    "snapshot.select.statement.overrides", "snapshot.include.collection.list", "snapshot.delay.ms",
-    "incremental.snapshot.chunk.size", "event.processing.failure.handling.mode", "errors.max.retries",
+    "flush.lsn.source", "snapshot.lock.timeout.ms",
+    "event.processing.failure.handling.mode", "errors.max.retries",
     "errors.retry.delay.initial.ms", "errors.retry.delay.max.ms", "errors.tolerance", "errors.log.enable",
     "errors.log.include.messages", "retriable.restart.connector.wait.ms", "custom.metric.tags",
     "notification.enabled.channels", NULL
 };
-static const char *const ignored_prefixes[] = { "topic.creation.", "notification.", "incremental.snapshot.",
-                                                "errors.", "offsets.", "signal.", "producer.override.",
+static const char *const ignored_prefixes[] = { "topic.creation.", "notification.", "incremental.snapshot.watermarking",
+                                                "errors.", "offsets.", "signal.consumer.", "signal.poll.", "producer.override.",
                                                 "consumer.override.", NULL };
 
 static int check_unimplemented(const cfg_map_t *m, char *err, size_t errlen)
@@ -680,6 +684,78 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
     if (parse_enum(m, "snapshot.mode", "initial", snapmodes, &e, err, errlen) < 0)
         goto fail;
     c->snapshot_mode = xstrdup(snapmodes[e]);
+    if (strcmp(c->snapshot_mode, "configuration_based") == 0 || strcmp(c->snapshot_mode, "custom") == 0) {
+        snprintf(err, errlen, "snapshot.mode=%s is not implemented by walcast; use initial, always, initial_only, no_data or when_needed",
+                 c->snapshot_mode);
+        goto fail;
+    }
+    if (parse_int(m, "snapshot.max.threads", 1, 1, &c->snapshot_max_threads, err, errlen) < 0 ||
+        parse_int(m, "snapshot.fetch.size", 10240, 1, &c->snapshot_fetch_size, err, errlen) < 0 ||
+        parse_int(m, "walcast.snapshot.chunk.rows", 50000, 1, &c->snapshot_chunk_rows, err, errlen) < 0 ||
+        parse_int(m, "snapshot.delay.ms", 0, 0, &c->snapshot_delay_ms, err, errlen) < 0 ||
+        parse_bool(m, "walcast.snapshot.parallel.encode", false, &c->snapshot_parallel_encode, err, errlen) < 0)
+        goto fail;
+    if (c->snapshot_max_threads > 64)
+        c->snapshot_max_threads = 64;
+    static const char *isomodes[] = { "repeatable_read", "serializable", "read_committed", "read_uncommitted", "exclusive", NULL };
+    if (parse_enum(m, "snapshot.isolation.mode", "repeatable_read", isomodes, &e, err, errlen) < 0)
+        goto fail;
+    c->snapshot_isolation = xstrdup(isomodes[e]);
+    if (flt_list_compile(&c->snapshot_include, cfg_get(m, "snapshot.include.collection.list"),
+                         "snapshot.include.collection.list", err, errlen) < 0)
+        goto fail;
+    /* incremental snapshots on demand: signal.data.collection (source channel), signal.kafka.topic */
+    if (parse_int(m, "incremental.snapshot.chunk.size", 1024, 1, &c->incremental_chunk_rows, err, errlen) < 0)
+        goto fail;
+    {
+        const char *sc = cfg_get(m, "signal.data.collection");
+        c->signal_collection = sc && *sc ? xstrdup(sc) : NULL;
+        const char *ch = get_or(m, "signal.enabled.channels", "source");
+        char *copy = xstrdup(ch);
+        for (char *tok = strtok(copy, ", "); tok; tok = strtok(NULL, ", ")) {
+            if (strcmp(tok, "source") == 0)
+                c->signal_source = true;
+            else if (strcmp(tok, "kafka") == 0)
+                c->signal_kafka = true;
+            else if (strcmp(tok, "jmx") != 0 && strcmp(tok, "file") != 0) {
+                snprintf(err, errlen, "invalid value '%s' in signal.enabled.channels; walcast implements source and kafka", tok);
+                free(copy);
+                goto fail;
+            } else
+                log_warn("signal channel not implemented by walcast; ignored", "channel=%s", tok);
+        }
+        free(copy);
+        char deftopic[512];
+        snprintf(deftopic, sizeof deftopic, "%s-signal", cfg_get(m, "topic.prefix"));
+        c->signal_topic = dup_get(m, "signal.kafka.topic", deftopic);
+        const char *sb = cfg_get(m, "signal.kafka.bootstrap.servers");
+        c->signal_bootstrap = sb && *sb ? xstrdup(sb) : NULL;
+    }
+    {
+        /* snapshot.select.statement.overrides=s.t,s2.t2 with snapshot.select.statement.overrides.s.t=SELECT ... */
+        const char *list = cfg_get(m, "snapshot.select.statement.overrides");
+        char *copy = xstrdup(list ? list : "");
+        for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
+            while (*tok == ' ')
+                tok++;
+            char *endp = tok + strlen(tok);
+            while (endp > tok && endp[-1] == ' ')
+                *--endp = 0;
+            if (!*tok)
+                continue;
+            char key[1024];
+            snprintf(key, sizeof key, "snapshot.select.statement.overrides.%s", tok);
+            const char *sql = cfg_get(m, key);
+            if (!sql || !*sql) {
+                snprintf(err, errlen, "snapshot.select.statement.overrides names %s but %s is not set; give the SELECT "
+                         "for that table", tok, key);
+                free(copy);
+                goto fail;
+            }
+            cfg_map_set(&c->snapshot_overrides, tok, sql);
+        }
+        free(copy);
+    }
     if (parse_int(m, "status.update.interval.ms", 10000, 1, &c->status_interval_ms, err, errlen) < 0 ||
         parse_int(m, "heartbeat.interval.ms", 0, 0, &c->heartbeat_interval_ms, err, errlen) < 0 ||
         parse_int(m, "max.queue.size", 8192, 1, &c->max_queue_size, err, errlen) < 0 ||

@@ -58,6 +58,19 @@ typedef struct conn_config {
     cfg_pubmode_t pub_mode;
     bool slot_drop_on_stop;
     char *snapshot_mode;
+    int snapshot_max_threads;     /* snapshot.max.threads: reader connections */
+    int snapshot_fetch_size;      /* snapshot.fetch.size: rows per fetch */
+    int snapshot_chunk_rows;      /* walcast.snapshot.chunk.rows: rows per key-range chunk */
+    int snapshot_delay_ms;        /* snapshot.delay.ms */
+    bool snapshot_parallel_encode; /* walcast.snapshot.parallel.encode: readers encode rows too (JSON only) */
+    char *snapshot_isolation;     /* snapshot.isolation.mode */
+    flt_list_t snapshot_include;  /* snapshot.include.collection.list */
+    cfg_map_t snapshot_overrides; /* "schema.table" -> snapshot.select.statement.overrides.<schema.table> */
+    char *signal_collection;      /* signal.data.collection: "schema.table" of the signal table, or NULL */
+    bool signal_source, signal_kafka; /* signal.enabled.channels: source, kafka */
+    char *signal_topic;           /* signal.kafka.topic (default <topic.prefix>-signal) */
+    char *signal_bootstrap;       /* signal.kafka.bootstrap.servers (default: the worker's) */
+    int incremental_chunk_rows;   /* incremental.snapshot.chunk.size */
     int status_interval_ms;
     int heartbeat_interval_ms;
     char *heartbeat_action_query;

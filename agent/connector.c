@@ -12,6 +12,7 @@
 #include "agent/log.h"
 #include "agent/offsets.h"
 #include "agent/replication.h"
+#include "agent/snapshot.h"
 #include "agent/streamed.h"
 #include "agent/txn.h"
 #include "decoder/event.h"
@@ -50,6 +51,13 @@ typedef struct conn_state {
     bool was_held;                /* reading paused while a commit waits (logged once per pause) */
     int64_t next_log_us, next_idle_commit_us, next_heartbeat_us;   /* repl_clock_us */
     uint64_t txns, skipped, origin_skipped;
+    /* snapshots (agent/snapshot.c); the hooks are marked "snapshot:" below */
+    snap_t *snap;                 /* the initial snapshot (snapshot.mode) */
+    snap_t *isnap;                /* incremental snapshots (signals), when signals are enabled */
+    bool snap_needed;             /* a snapshot is to be planned at the next connection */
+    bool snapshotting;            /* the exported snapshot is being read: the replication connection is idle */
+    char *snap_resume, *inc_resume; /* chunks a crash left, from the stored offsets */
+    wc_status_t snap_status;      /* why a snapshot hook failed */
 } conn_state_t;
 
 static int64_t wall_us(void)
@@ -63,6 +71,8 @@ static int64_t wall_us(void)
  * (wal_sender_timeout). */
 static void keep_server(conn_state_t *s)
 {
+    if (s->snapshotting)
+        return;   /* snapshot: no COPY yet, and the exported snapshot lives while the connection is idle */
     repl_confirm(&s->repl, txn_flushed(s->txn));
     repl_status_if_due(&s->repl);
 }
@@ -107,6 +117,144 @@ static wc_status_t on_emit(void *ctx, const rec_event_t *ev, char *err, size_t e
     if (st != WC_OK)
         return st;
     return txn_send(s->txn, &r, err, errlen);
+}
+
+/* ---- snapshot hooks: snapshot rows use this connector's Kafka transaction cycle ------------ */
+
+static int snap_fail(conn_state_t *s, wc_status_t st)
+{
+    if (st == WC_OK)
+        return 0;
+    s->snap_status = st;
+    return -1;
+}
+
+static int snap_txn_ensure(void *ctx, char *err, size_t errlen)
+{
+    conn_state_t *s = ctx;
+    return snap_fail(s, txn_ensure(s->txn, err, errlen));
+}
+
+/* A snapshot row a reader thread encoded. */
+static int snap_send(void *ctx, const rec_t *r, char *err, size_t errlen)
+{
+    conn_state_t *s = ctx;
+    return snap_fail(s, txn_send(s->txn, r, err, errlen));
+}
+
+/* Only whole chunks are in the open transaction: commit when one is due. */
+static int snap_chunk_done(void *ctx, char *err, size_t errlen)
+{
+    conn_state_t *s = ctx;
+    if (txn_due(s->txn, false, repl_clock_us(), NULL))
+        return snap_fail(s, txn_commit(s->txn, false, err, errlen));
+    return 0;
+}
+
+/* While snapshot rows flow: delivery reports, commit outcomes, and the bound on records kept while a
+ * commit runs. */
+static int snap_service(void *ctx, char *err, size_t errlen)
+{
+    conn_state_t *s = ctx;
+    wc_status_t st = txn_poll(s->txn, 0, err, errlen);
+    if (st == WC_OK)
+        st = txn_collect(s->txn, txn_held(s->txn), err, errlen);
+    if (st == WC_OK && *s->stop) {
+        snprintf(err, errlen, "stopped during the snapshot");
+        st = WC_RETRY;
+    }
+    return snap_fail(s, st);
+}
+
+/* txn_snap_hooks_t: the snapshot keys of each offset record, and the outcome of its commit. */
+static void snap_offsets_hook(void *ctx, off_pos_t *p)
+{
+    conn_state_t *s = ctx;
+    bool b1, b2, b3;
+    snap_offsets(s->snap, &p->snapshot, &p->last_snapshot_record, &p->snapshot_completed, (const char **)&p->snap_state);
+    snap_offsets(s->isnap, &b1, &b2, &b3, (const char **)&p->inc_state);
+}
+
+static void snap_committed_hook(void *ctx)
+{
+    conn_state_t *s = ctx;
+    snap_committed(s->snap);
+    snap_committed(s->isnap);
+}
+
+static void snap_rewound_hook(void *ctx)
+{
+    conn_state_t *s = ctx;
+    snap_rewind(s->snap);   /* chunks not committed are read again */
+    snap_rewind(s->isnap);
+}
+
+/* Before streaming. A slot created just now with an exported snapshot: every row is read inside it
+ * (the stream starts at its consistent point). Otherwise (the slot existed, or a crash left chunks)
+ * the chunks are read with watermarks while streaming (snap_wm_step in on_tick). Returns 1 when
+ * snapshot.mode=initial_only is done (stop), 0 to stream, -1 on failure. */
+static int snapshot_before_stream(conn_state_t *s, char *err, size_t errlen)
+{
+    const conn_config_t *c = s->cfg;
+    s->snap_status = WC_OK;
+    if (s->inc_resume) {
+        if (snap_restore(s->isnap, s->inc_resume, err, errlen) < 0)
+            return -1;
+        free(s->inc_resume);
+        s->inc_resume = NULL;
+    }
+    if (s->snap_resume) {
+        if (snap_restore(s->snap, s->snap_resume, err, errlen) < 0)
+            return -1;
+        free(s->snap_resume);
+        s->snap_resume = NULL;
+        s->snap_needed = false;
+        return 0;
+    }
+    if (!s->snap_needed)
+        return 0;
+    for (int waited = 0; waited < c->snapshot_delay_ms && !*s->stop; waited += 100)
+        txn_poll(s->txn, 100, err, errlen);
+    if (!s->repl.slot_created || !s->repl.snapshot_name[0]) {
+        const off_pos_t *stored = txn_stored(s->txn);
+        if (snap_plan_fresh(s->snap, stored->found ? stored->lsn : s->repl.slot_confirmed, err, errlen) < 0)
+            return -1;
+        s->snap_needed = false;
+        return 0;
+    }
+    uint64_t cp = s->repl.consistent_point;
+    char l[32];
+    pgo_lsn_format(cp, l);
+    log_info("snapshot started", "connector=%s mode=%s consistent_point=%s snapshot=%s threads=%d", c->name,
+             c->snapshot_mode, l, s->repl.snapshot_name, c->snapshot_max_threads);
+    off_pos_t *p = txn_pending(s->txn);
+    p->found = true;
+    p->lsn = p->lsn_proc = p->lsn_commit = cp;
+    p->mid_txn = false;
+    p->ts_usec = wall_us();
+    txn_flushed_at_least(s->txn, cp);
+    s->snapshotting = true;
+    int rc = snap_fail(s, txn_ensure(s->txn, err, errlen));
+    if (rc == 0)
+        rc = snap_run_exported(s->snap, s->repl.snapshot_name, cp, s->stop, err, errlen);
+    s->snapshotting = false;
+    if (rc < 0) {
+        /* the chunks committed so far stay done; the others are read with watermarks from the next
+         * connection on (the exported snapshot dies with this one) */
+        if (snap_plan(s->snap)->nchunks)
+            s->snap_needed = false;
+        return -1;
+    }
+    txn_pending(s->txn)->txid = snap_plan(s->snap)->txid;
+    /* the completion goes into a committed offset record before the stream starts */
+    if (snap_fail(s, txn_ensure(s->txn, err, errlen)) < 0 || snap_fail(s, txn_commit(s->txn, true, err, errlen)) < 0)
+        return -1;
+    s->snap_needed = false;
+    if (strcmp(c->snapshot_mode, "initial_only") == 0) {
+        log_info("snapshot.mode=initial_only: snapshot done, not streaming", "connector=%s", c->name);
+        return 1;
+    }
+    return 0;
 }
 
 static wc_status_t install_relation(conn_state_t *s, const pgo_msg_t *m, char *err, size_t errlen)
@@ -250,6 +398,12 @@ static wc_status_t handle_msg(conn_state_t *s, const pgo_msg_t *m, uint64_t data
                      pgo_msgtype_name(m->type), m->u.change.relid);
             return WC_RETRY;
         }
+        /* snapshot: a change newer than a chunk being read; a row of the signal table */
+        snap_wm_change(s->snap, t, m, s->xid);
+        snap_wm_change(s->isnap, t, m, s->xid);
+        if (m->type == PGO_INSERT && snap_is_signal_table(s->isnap, t) &&
+            snap_signal_row(s->isnap, t, &m->u.change.new_tuple, err, errlen) < 0)
+            return WC_RETRY;
         return evt_change(s->evt, s->msg_arena, &pos, t, m, err, errlen);
     }
     case PGO_TRUNCATE:
@@ -265,6 +419,14 @@ static wc_status_t handle_msg(conn_state_t *s, const pgo_msg_t *m, uint64_t data
         return WC_OK;
     case PGO_MESSAGE: {
         pos.lsn = m->u.message.lsn;
+        /* snapshot: chunk watermarks are walcast's own, never published */
+        bool ours, ours_inc;
+        s->snap_status = WC_OK;
+        if (snap_wm_message(s->snap, m, data_start, &ours, err, errlen) < 0 ||
+            snap_wm_message(s->isnap, m, data_start, &ours_inc, err, errlen) < 0)
+            return s->snap_status != WC_OK ? s->snap_status : WC_RETRY;
+        if (ours || ours_inc)
+            return WC_OK;
         if (m->u.message.flags & PGO_MESSAGE_TRANSACTIONAL) {
             if (s->skip_txn || s->skip_origin)
                 return WC_OK;
@@ -452,6 +614,15 @@ static void log_progress(conn_state_t *s)
              s->cfg->name, rl, fl, (unsigned long long)s->txns, (unsigned long long)s->origin_skipped, (unsigned long long)ts.records,
              (unsigned long long)st->created, (unsigned long long)st->updated, (unsigned long long)st->deleted,
              ts.in_flight, (unsigned long long)ts.commits, (long long)(ts.slowest_commit_us / 1000));
+    /* snapshot: progress (snap_progress_t, also for the metrics endpoint to come) */
+    for (int i = 0; i < 2; i++) {
+        const snap_t *sn = i ? s->isnap : s->snap;
+        const snap_progress_t *sp = sn ? snap_progress(sn) : NULL;
+        if (sp && sp->running)
+            log_info(i ? "incremental snapshot" : "snapshot", "connector=%s rows_scanned=%llu tables_remaining=%zu of=%zu chunks_done=%zu of=%zu rows_per_s=%.0f",
+                     s->cfg->name, (unsigned long long)sp->rows_scanned, sp->tables_remaining, sp->tables_total,
+                     sp->chunks_done, sp->chunks_total, sp->rows_per_s);
+    }
     if (s->strm) {
         strm_stats_t ss = strm_stats(s->strm);
         log_info("streamed transactions", "connector=%s replayed=%llu open=%zu memory_bytes=%zu peak_memory_bytes=%zu spilled_bytes=%llu spill_file_bytes=%llu",
@@ -475,6 +646,14 @@ static wc_status_t on_tick(void *ctx, bool caught_up, int64_t *deadline, char *e
         return st;
     if ((st = idle_commit(s, now, deadline, err, errlen)) != WC_OK || (st = heartbeat(s, now, deadline, err, errlen)) != WC_OK)
         return st;
+    /* snapshot: the next chunk by the watermark method (between source transactions), and signals
+     * from signal.kafka.topic */
+    s->snap_status = WC_OK;
+    if (!s->in_txn && (snap_wm_step(s->snap, err, errlen) < 0 ||
+                       (!snap_active(s->snap) && snap_wm_step(s->isnap, err, errlen) < 0)))
+        return s->snap_status != WC_OK ? s->snap_status : WC_RETRY;
+    if (snap_signal_kafka_poll(s->isnap, err, errlen) < 0)
+        return s->snap_status != WC_OK ? s->snap_status : WC_RETRY;
     repl_confirm(&s->repl, txn_flushed(s->txn));
     if (now >= s->next_log_us)
         log_progress(s);
@@ -531,7 +710,7 @@ static wc_status_t slot_ahead(conn_state_t *s, char *err, size_t errlen)
                  s->cfg->slot_name, sl, s->wcfg->offset_topic, st);
         return WC_FATAL;
     }
-    log_warn("the slot is ahead of the stored offsets; changes in between were never published and snapshots are not implemented yet",
+    log_warn("the slot is ahead of the stored offsets; changes in between were never published",
              "slot_lsn=%s offset_lsn=%s snapshot.mode=%s", sl, st, s->cfg->snapshot_mode);
     return WC_OK;
 }
@@ -543,6 +722,7 @@ static wc_status_t session(conn_state_t *s, char *err, size_t errlen)
     wc_status_t st = repl_connect(&s->repl, s->cfg, err, errlen);
     if (st != WC_OK)
         return st;
+    s->repl.export_snapshot = s->snap_needed;   /* snapshot: a new slot exports its snapshot */
     if ((st = repl_prepare(&s->repl, err, errlen)) != WC_OK || (st = repl_load_types(&s->repl, s->types, err, errlen)) != WC_OK)
         goto out;
     rel_cache_free(s->rels);
@@ -557,6 +737,19 @@ static wc_status_t session(conn_state_t *s, char *err, size_t errlen)
         goto out;
     if (!txn_stored(s->txn)->found)
         txn_flushed_at_least(s->txn, s->repl.slot_confirmed);
+    {
+        /* snapshot: before the stream (or planned for watermarks while it runs) */
+        int sr = snapshot_before_stream(s, err, errlen);
+        if (sr == 1) {
+            *s->stop = 1;
+            st = WC_OK;
+            goto out;
+        }
+        if (sr < 0) {
+            st = s->snap_status != WC_OK ? s->snap_status : WC_RETRY;
+            goto out;
+        }
+    }
     if ((st = repl_start(&s->repl, 0, s->strm != NULL, err, errlen)) != WC_OK)
         goto out;
     char lsn[32];
@@ -660,9 +853,39 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     }
     s.conv = conv_new(&ks, &vs);
     s.evt = evt_new(&cfg->evt, on_emit, &s);
-    if (strcmp(cfg->snapshot_mode, "no_data") != 0 && strcmp(cfg->snapshot_mode, "never") != 0)
-        log_warn("snapshots are not implemented yet; streaming changes only (as snapshot.mode=no_data)",
-                 "connector=%s snapshot.mode=%s", cfg->name, cfg->snapshot_mode);
+    {
+        /* snapshot: what to read before (or while) streaming */
+        snap_hooks_t hk = { .ctx = &s, .txn_ensure = snap_txn_ensure, .chunk_done = snap_chunk_done, .service = snap_service,
+                             .send = snap_send };
+        txn_snap_hooks_t th = { .ctx = &s, .offsets = snap_offsets_hook, .committed = snap_committed_hook,
+                                .rewound = snap_rewound_hook };
+        s.snap = snap_new(cfg, s.types, s.evt, &hk);
+        txn_set_snap_hooks(s.txn, &th);
+        bool no_data = strcmp(cfg->snapshot_mode, "no_data") == 0 || strcmp(cfg->snapshot_mode, "never") == 0;
+        char *state = txn_take_snap_state(s.txn, false), *inc = txn_take_snap_state(s.txn, true);
+        if (stored->found && stored->snapshot && !stored->snapshot_completed && !no_data) {
+            if (state)
+                s.snap_resume = xstrdup(state);
+            else
+                s.snap_needed = true;   /* Debezium's offsets mid-snapshot: read everything again */
+        } else if (!no_data && (!stored->found || strcmp(cfg->snapshot_mode, "always") == 0)) {
+            s.snap_needed = true;
+        }
+        if (cfg->signal_collection || cfg->signal_kafka) {
+            s.isnap = snap_new(cfg, s.types, s.evt, &hk);
+            snap_set_incremental(s.isnap);
+            if (inc)
+                s.inc_resume = xstrdup(inc);
+            if (cfg->signal_kafka && snap_signal_kafka_open(s.isnap, w, err, sizeof err) < 0) {
+                free(state);
+                free(inc);
+                log_msg(LOG_FATAL, "cannot listen for signals on Kafka", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+                goto out;
+            }
+        }
+        free(state);
+        free(inc);
+    }
     int backoff_ms = 1000;
     while (!*stop) {
         int64_t started = repl_clock_us();
@@ -689,6 +912,10 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     if (cfg->slot_drop_on_stop)
         drop_slot(cfg);
 out:
+    snap_free(s.snap);
+    snap_free(s.isnap);
+    free(s.snap_resume);
+    free(s.inc_resume);
     evt_free(s.evt);
     conv_free(s.conv);
     sr_free(s.sr_key);

@@ -40,6 +40,18 @@ void off_value(buf_t *b, const off_pos_t *p)
         buf_puts(b, ",\"walcast_timeline\":");
         buf_put_u64(b, p->timeline);
     }
+    if (p->snapshot) {
+        buf_printf(b, ",\"snapshot\":\"INITIAL\",\"last_snapshot_record\":%s,\"snapshot_completed\":%s",
+                   p->last_snapshot_record ? "true" : "false", p->snapshot_completed ? "true" : "false");
+        if (p->snap_state && *p->snap_state) {
+            buf_puts(b, ",\"walcast_snapshot\":");
+            buf_puts(b, p->snap_state);
+        }
+    }
+    if (p->inc_state && *p->inc_state) {
+        buf_puts(b, ",\"walcast_incremental\":");
+        buf_puts(b, p->inc_state);
+    }
     buf_putc(b, '}');
 }
 
@@ -67,6 +79,17 @@ bool off_parse_value(const char *s, size_t len, off_pos_t *p)
     if (json_is_string(sys))
         snprintf(p->system_id, sizeof p->system_id, "%s", json_string_value(sys));
     p->timeline = (uint32_t)get_u64(o, "walcast_timeline");
+    /* Debezium 2.5+ writes the snapshot type ("INITIAL", "BLOCKING"), older ones true */
+    json_t *sn = json_object_get(o, "snapshot");
+    p->snapshot = json_is_true(sn) || (json_is_string(sn) && json_string_length(sn) > 0);
+    p->last_snapshot_record = json_is_true(json_object_get(o, "last_snapshot_record"));
+    p->snapshot_completed = json_is_true(json_object_get(o, "snapshot_completed"));
+    json_t *ws = json_object_get(o, "walcast_snapshot");
+    if (ws && !json_is_null(ws))
+        p->snap_state = json_dumps(ws, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_t *wi = json_object_get(o, "walcast_incremental");
+    if (wi && !json_is_null(wi))
+        p->inc_state = json_dumps(wi, JSON_COMPACT | JSON_ENCODE_ANY);
     json_t *mt = json_object_get(o, "messageType");
     p->mid_txn = json_is_string(mt) && strcmp(json_string_value(mt), "COMMIT") != 0;
     /* Debezium writes lsn_commit only once it has committed a transaction */
@@ -74,6 +97,14 @@ bool off_parse_value(const char *s, size_t len, off_pos_t *p)
         p->lsn_commit = p->lsn;
     json_decref(o);
     return true;
+}
+
+void off_pos_release(off_pos_t *p)
+{
+    free(p->snap_state);
+    free(p->inc_state);
+    p->snap_state = NULL;
+    p->inc_state = NULL;
 }
 
 bool off_key_matches(const char *s, size_t len, const char *name, const char *prefix)
@@ -220,6 +251,7 @@ int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topi
                    off_key_matches(m->key, m->key_len, name, prefix)) {
             off_pos_t p;
             if (off_parse_value(m->payload, m->len, &p)) {
+                off_pos_release(out);
                 *out = p;
                 bad_part = -1;
             } else {
@@ -228,6 +260,7 @@ int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topi
                 bad_offset = m->offset;
             }
         } else if (m->key && !m->payload && off_key_matches(m->key, m->key_len, name, prefix)) {
+            off_pos_release(out);
             memset(out, 0, sizeof *out);   /* a tombstone resets the connector's offsets */
             bad_part = -1;
         }

@@ -21,12 +21,22 @@ typedef struct off_pos {
     int64_t ts_usec;
     char system_id[32];    /* the cluster the offsets belong to (walcast's own keys; Debezium ignores them) */
     uint32_t timeline;
+    /* Snapshots: Debezium's keys (snapshot "INITIAL" while one runs, last_snapshot_record,
+     * snapshot_completed) and walcast's own walcast_snapshot (the chunks still to read, JSON text).
+     * off_value writes snap_state as given (owned by the caller); off_parse_value and off_read return
+     * it malloc'd: release with off_pos_release. */
+    bool snapshot;
+    bool last_snapshot_record;
+    bool snapshot_completed;
+    char *snap_state;
+    char *inc_state;       /* walcast_incremental: an incremental snapshot's chunks left (same ownership) */
 } off_pos_t;
 
 /* Kafka Connect's key for this connector: ["<name>",{"server":"<prefix>"}] */
 void off_key(buf_t *b, const char *name, const char *prefix);
 /* Debezium's offset map as JSON. */
 void off_value(buf_t *b, const off_pos_t *p);
+void off_pos_release(off_pos_t *p);
 /* Parses an offset map (ours or Debezium's); false if it is not one. */
 bool off_parse_value(const char *json, size_t len, off_pos_t *p);
 /* True when key is this connector's key (compared as JSON, not as bytes). */

@@ -285,7 +285,14 @@ static int ensure_slot(repl_t *r, char *err, size_t errlen)
     char *slot = quote_ident(r->stream, c->slot_name);
     buf_t sql;
     buf_init(&sql);
-    buf_printf(&sql, "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput NOEXPORT_SNAPSHOT", slot);
+    /* snapshots: the slot's exported snapshot is what the snapshot readers import (PG15 syntax
+     * first, the older keyword before it) */
+    if (!r->export_snapshot)
+        buf_printf(&sql, "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput NOEXPORT_SNAPSHOT", slot);
+    else if (r->server_version >= 150000)
+        buf_printf(&sql, "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput (SNAPSHOT 'export')", slot);
+    else
+        buf_printf(&sql, "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput EXPORT_SNAPSHOT", slot);
     PQfreemem(slot);
     res = PQexec(r->stream, buf_cstr(&sql));
     buf_free(&sql);
@@ -299,6 +306,10 @@ static int ensure_slot(repl_t *r, char *err, size_t errlen)
     }
     if (PQnfields(res) >= 2)
         pgo_lsn_parse(PQgetvalue(res, 0, 1), &r->slot_confirmed);
+    r->slot_created = true;
+    r->consistent_point = r->slot_confirmed;
+    if (r->export_snapshot && PQnfields(res) >= 3 && !PQgetisnull(res, 0, 2))
+        snprintf(r->snapshot_name, sizeof r->snapshot_name, "%s", PQgetvalue(res, 0, 2));
     PQclear(res);
     log_info("replication slot created", "slot=%s plugin=pgoutput", c->slot_name);
     return 0;

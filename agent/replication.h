@@ -27,6 +27,13 @@ typedef struct repl {
     char system_id[32];       /* IDENTIFY_SYSTEM: the cluster's identifier, its timeline, its WAL end */
     uint32_t timeline;
     uint64_t server_lsn;
+    /* Snapshots: set export_snapshot before repl_prepare to create a missing slot with an exported
+     * snapshot; then slot_created says it was created, snapshot_name names the snapshot (valid until
+     * the replication connection runs its next command) and consistent_point is where its stream starts. */
+    bool export_snapshot;
+    bool slot_created;
+    char snapshot_name[64];
+    uint64_t consistent_point;
 } repl_t;
 
 /* Every function returns WC_OK, WC_RETRY (the failure may pass: connection lost, server restarting,

@@ -37,6 +37,7 @@ struct txn {
     /* the first failed delivery of the open transaction */
     wc_status_t delivery;
     char delivery_err[1024];
+    txn_snap_hooks_t snap;        /* snapshots: their keys in the offset records */
 };
 
 /* the replication loop's clock: deadlines compare with it */
@@ -200,6 +201,8 @@ wc_status_t txn_collect(txn_t *t, bool block, char *err, size_t errlen)
     if (st != WC_OK)
         return st;
     t->stored = t->committing;
+    if (t->snap.committed)
+        t->snap.committed(t->snap.ctx);
     t->commits++;
     if (now_us() - t->commit_start_us > t->commit_max_us)
         t->commit_max_us = now_us() - t->commit_start_us;
@@ -237,6 +240,8 @@ wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen)
         snprintf(err, errlen, "no known position to record in the offsets topic yet");
         return WC_ABORT;
     }
+    if (t->snap.offsets)
+        t->snap.offsets(t->snap.ctx, &t->pending);
     buf_reset(&t->offval);
     off_value(&t->offval, &t->pending);
     t->committing = t->pending;
@@ -268,6 +273,8 @@ wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
     /* a commit that went through before the failure still counts */
     if (pub_txn_committing(t->pub) && pub_txn_commit_wait(t->pub, aerr, sizeof aerr) == WC_OK) {
         t->stored = t->committing;
+        if (t->snap.committed)
+            t->snap.committed(t->snap.ctx);
         if (t->stored.lsn > t->flushed)
             t->flushed = t->stored.lsn;
     }
@@ -304,6 +311,8 @@ wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
     t->delivery = WC_OK;
     t->want_txn = false;
     t->pending = t->stored;
+    if (t->snap.rewound)
+        t->snap.rewound(t->snap.ctx);
     return st == WC_FATAL || st == WC_PERMANENT ? st : WC_RETRY;
 }
 
@@ -326,4 +335,18 @@ void txn_shutdown(txn_t *t, bool mid_source_txn)
         if (pub_txn_open(t->pub))
             pub_txn_abort(t->pub, err, sizeof err);
     }
+}
+
+void txn_set_snap_hooks(txn_t *t, const txn_snap_hooks_t *h) { t->snap = *h; }
+
+char *txn_take_snap_state(txn_t *t, bool incremental)
+{
+    char **p = incremental ? &t->stored.inc_state : &t->stored.snap_state;
+    char *v = *p;
+    *p = NULL;
+    if (incremental)
+        t->pending.inc_state = NULL;
+    else
+        t->pending.snap_state = NULL;
+    return v;
 }

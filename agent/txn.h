@@ -59,6 +59,19 @@ wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen);
 /* Requested stop: commits (or, mid source transaction, aborts) what is open. */
 void txn_shutdown(txn_t *t, bool mid_source_txn);
 
+/* Snapshots (agent/snapshot.c): offsets fills the snapshot keys of each offset record just before it
+ * is written; committed follows the commit that held them, rewound a failure (txn_rewind). */
+typedef struct txn_snap_hooks {
+    void *ctx;
+    void (*offsets)(void *ctx, off_pos_t *pending);
+    void (*committed)(void *ctx);
+    void (*rewound)(void *ctx);
+} txn_snap_hooks_t;
+void txn_set_snap_hooks(txn_t *t, const txn_snap_hooks_t *h);
+/* The stored offsets' walcast_snapshot (incremental: walcast_incremental) state, handed over to the
+ * caller (malloc'd, or NULL) and cleared here. */
+char *txn_take_snap_state(txn_t *t, bool incremental);
+
 bool txn_open(const txn_t *t);
 bool txn_committing(const txn_t *t);
 /* Reading pauses while a commit runs and the records kept for the next one exceed their bound. */

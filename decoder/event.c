@@ -237,6 +237,8 @@ void evt_free(evt_ctx_t *e)
     free(e);
 }
 
+const char *evt_run_id(const evt_ctx_t *e) { return e->run_id; }
+
 const evt_stats_t *evt_stats(const evt_ctx_t *e) { return &e->stats; }
 
 void evt_table_free(void *user)
@@ -550,7 +552,7 @@ static cv_value_t source_value(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, c
     v[SRC_NAME] = cv_str(e->cfg.prefix, strlen(e->cfg.prefix));
     int64_t ts_us = pos->commit_time_us ? pos->commit_time_us : pos->now_us;
     v[SRC_TS_MS] = cv_int(ts_us / 1000);
-    v[SRC_SNAPSHOT] = cv_str("false", 5);
+    v[SRC_SNAPSHOT] = pos->snapshot ? cv_str(pos->snapshot, strlen(pos->snapshot)) : cv_str("false", 5);
     v[SRC_DB] = cv_str(e->cfg.dbname, strlen(e->cfg.dbname));
     char seq[64];
     int n;
@@ -568,7 +570,7 @@ static cv_value_t source_value(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, c
     v[SRC_SCHEMA] = cv_str(schema, strlen(schema));
     v[SRC_TABLE] = cv_str(table, strlen(table));
     v[SRC_TXID] = pos->xid ? cv_int(pos->xid) : cv_null();
-    v[SRC_LSN] = cv_int((int64_t)pos->lsn);
+    v[SRC_LSN] = pos->no_lsn ? cv_null() : cv_int((int64_t)pos->lsn);
     return s;
 }
 
@@ -765,6 +767,24 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
         snprintf(err, errlen, "evt_change called with a %s message", pgo_msgtype_name(m->type));
         return WC_FATAL;
     }
+}
+
+/* Snapshot rows (agent/snapshot.c): an insert's conversion with op 'r' and the snapshot marker. */
+wc_status_t evt_read(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, const pgo_tuple_t *tup,
+                     char *err, size_t errlen)
+{
+    evt_table_t *et = t->user;
+    if (!et || !et->captured) {
+        e->stats.filtered++;
+        return WC_OK;
+    }
+    cv_value_t after, key, env;
+    if (row_value(e, a, t, et, tup, NULL, false, &after, err, errlen) < 0 ||
+        key_value(e, a, t, et, &after, tup, &key, err, errlen) < 0)
+        return WC_RETRY;
+    env = envelope(e, a, pos, t, NULL, &after, "r");
+    e->stats.read++;
+    return emit_event(e, et, &key, &env, 'r', NULL, NULL, err, errlen);
 }
 
 wc_status_t evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, char *err, size_t errlen)

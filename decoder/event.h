@@ -49,10 +49,12 @@ typedef struct evt_pos {
     uint64_t lsn;                 /* this change */
     uint64_t last_commit_lsn;     /* 0: none yet */
     int64_t now_us;               /* agent clock, Unix epoch microseconds */
+    const char *snapshot;         /* source.snapshot marker of an op 'r' event; NULL: "false" */
+    bool no_lsn;                  /* incremental snapshot rows: source.lsn is null (txId too: xid 0) */
 } evt_pos_t;
 
 typedef struct evt_stats {
-    uint64_t created, updated, deleted, truncated, messages, filtered, tombstones;
+    uint64_t read, created, updated, deleted, truncated, messages, filtered, tombstones;
 } evt_stats_t;
 
 typedef struct evt_ctx evt_ctx_t;
@@ -60,6 +62,8 @@ typedef struct evt_ctx evt_ctx_t;
 evt_ctx_t *evt_new(const evt_config_t *cfg, evt_emit_fn emit, void *emit_ctx);
 void evt_free(evt_ctx_t *e);
 const evt_stats_t *evt_stats(const evt_ctx_t *e);
+/* The __debezium.context.runId of this context (snapshot encoder threads share the connector's). */
+const char *evt_run_id(const evt_ctx_t *e);
 /* Frees a table's event state; give it to rel_cache_new. */
 void evt_table_free(void *user);
 /* Builds topic and schemas for a freshly installed table version. Tables excluded by the filters
@@ -71,6 +75,11 @@ const char *evt_table_topic(const rel_table_t *t);
 /* Insert/Update/Delete -> records; a is the per-message arena. */
 wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, const pgo_msg_t *m,
                char *err, size_t errlen);
+/* Snapshot read (op 'r'): tup holds the row's columns in the table's column order, as text (what
+ * pgoutput would send), pos->snapshot the marker (first, first_in_data_collection, true,
+ * last_in_data_collection, last, incremental). */
+wc_status_t evt_read(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, const pgo_tuple_t *tup,
+                     char *err, size_t errlen);
 wc_status_t evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, char *err, size_t errlen);
 /* Heartbeat record: topic __debezium-heartbeat.<prefix>, key ServerNameKey {serverName}, value
  * Heartbeat {ts_ms}. */

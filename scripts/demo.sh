@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # demo.sh: the main job (`make demo`): throwaway PostgreSQL with a sample schema and a trickle of
-# writes, a standalone embedded Kafka, walcast streaming to it, and kcat showing the change events.
+# writes, a standalone embedded Kafka, walcast snapshotting the sample data (op r) then streaming to
+# it, and kcat showing the change events.
 # Runs until Ctrl-C (or DEMO_SECONDS), then stops and removes everything it started.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,7 +53,7 @@ cat >"$WORK/connector.json" <<JSON
     "database.dbname": "postgres",
     "topic.prefix": "demo",
     "table.include.list": "public.customers,public.orders",
-    "snapshot.mode": "no_data",
+    "snapshot.mode": "initial",
     "value.converter.schemas.enable": "false",
     "key.converter.schemas.enable": "false"
   }
@@ -63,6 +64,7 @@ echo "demo: starting walcast run (connector config: the Kafka Connect REST body 
 PIDS+=($!)
 for _ in $(seq 1 100); do grep -q "replication started" "$WORK/walcast.log" && break; sleep 0.1; done
 grep "replication started" "$WORK/walcast.log" || { cat "$WORK/walcast.log"; exit 1; }
+grep -E 'msg="snapshot (started|completed)"' "$WORK/walcast.log" || true
 
 echo "demo: a trickle of writes (insert, update, delete) every second"
 (
@@ -80,7 +82,7 @@ echo "demo: a trickle of writes (insert, update, delete) every second"
 ) &
 PIDS+=($!)
 
-echo "demo: change events (kcat, topic | key | value), Ctrl-C to stop"
+echo "demo: change events (kcat, topic | key | value): first the snapshot of the sample data (op r), then the stream; Ctrl-C to stop"
 for t in demo.public.customers demo.public.orders; do
   kcat -C -b "$BS" -t "$t" -o beginning -u -q -f '%t | %k | %s\n' 2>/dev/null &
   PIDS+=($!)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_reference.sh: differential tests against the real Debezium 3.6.1 on Kafka Connect 4.4.0 (see
-# tests/reference/): the same workload through both, compared record by record; then Debezium and
-# walcast taking over each other's offsets.
+# tests/reference/): the same workload through both, compared record by record; the initial snapshot
+# of the same tables through both; then Debezium and walcast taking over each other's offsets.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../reference" && pwd)
 bash "$here/differential.sh"
+bash "$here/snapshot_diff.sh"
 bash "$here/takeover.sh"

@@ -95,7 +95,18 @@ static void test_errors_name_key_value_allowed(void **s)
     assert_non_null(strstr(err, "transforms is not implemented by walcast yet"));
     assert_int_equal(parse_with("column.propagate.source.type=.*\n", &c, err, sizeof err), -1);
     assert_int_equal(parse_with("heartbeat.topics.prefix=hb\n", &c, err, sizeof err), -1);
-    assert_int_equal(parse_with("signal.data.collection=public.signals\n", &c, err, sizeof err), -1);
+    /* signals and snapshot settings are implemented: accepted, checked */
+    assert_int_equal(parse_with("signal.data.collection=public.signals\nsignal.enabled.channels=source,kafka\n"
+                                "snapshot.max.threads=3\nsnapshot.include.collection.list=public\\.a.*\n", &c, err, sizeof err), 0);
+    assert_string_equal(c.signal_collection, "public.signals");
+    assert_true(c.signal_source && c.signal_kafka);
+    assert_int_equal(c.snapshot_max_threads, 3);
+    assert_int_equal(c.incremental_chunk_rows, 1024);
+    cfg_connector_free(&c);
+    assert_int_equal(parse_with("signal.enabled.channels=pigeon\n", &c, err, sizeof err), -1);
+    assert_int_equal(parse_with("snapshot.select.statement.overrides=public.t\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "snapshot.select.statement.overrides.public.t is not set"));
+    assert_int_equal(parse_with("snapshot.isolation.mode=chaos\n", &c, err, sizeof err), -1);
     /* ... but not their defaults, nor keys that change nothing in the records (warned about once) */
     assert_int_equal(parse_with("transforms=\nheartbeat.topics.prefix=__debezium-heartbeat\nxmin.fetch.interval.ms=0\n"
                                 "tasks.max=1\nmax.batch.size=4096\nerrors.tolerance=none\n", &c, err, sizeof err), 0);

@@ -1,0 +1,2245 @@
+/* snapshot.c: the rows that existed before the stream, as Debezium's op 'r' events, consistent with
+ * the stream, parallel, exactly-once and resumable. Reasoning (also in README.md, "Snapshots"):
+ *
+ * Initial snapshot. The slot is created with an exported snapshot (CREATE_REPLICATION_SLOT ...
+ * (SNAPSHOT 'export')); its consistent point C is where the stream of that slot starts. A planner
+ * connection and snapshot.max.threads reader connections import it (BEGIN ISOLATION LEVEL REPEATABLE
+ * READ; SET TRANSACTION SNAPSHOT) before the replication connection runs any other command, so
+ * every row they read is the database exactly at C: rows + the stream from C = the database, nothing
+ * missed or doubled. Tables are split into primary-key ranges of walcast.snapshot.chunk.rows rows
+ * (boundaries read in key order inside the same snapshot); readers fetch chunks with a cursor
+ * (snapshot.fetch.size rows a fetch, at most two fetches queued per chunk: bounded memory) and the
+ * connector thread emits them in plan order, so the markers come out as Debezium writes them.
+ *
+ * Exactly-once. Rows go through the same Kafka transactions as streamed changes. A Kafka transaction
+ * is committed only at a chunk boundary, and its offset record lists the chunks not yet emitted
+ * (walcast_snapshot), so a committed chunk is never read again and an aborted one always is.
+ *
+ * Resume. After a crash the exported snapshot is gone (it lived as long as the replication
+ * connection). The chunks left are read by the watermark method of DBLog (the machinery of
+ * incremental snapshots) while the slot streams from C: for each chunk walcast writes a low
+ * watermark (pg_logical_emit_message, non-transactional, so it is decoded at its own WAL position),
+ * reads the chunk in a REPEATABLE READ transaction whose snapshot S it records
+ * (pg_current_snapshot()), writes a high watermark, and keeps the rows in memory. Streamed changes
+ * are published as usual; a change of the chunk's table that arrives after the low watermark, or
+ * whose transaction S does not see, removes its key from the buffer (the change is newer than or
+ * absent from the row read); at the high watermark the rows left are emitted. Every transaction S
+ * sees committed before the high watermark was written, so it is streamed before the rows; a
+ * transaction S does not see either streams before the high watermark (its key dropped, its event
+ * carries the newer state) or after it (its event follows the row). So for every key the last event
+ * a consumer sees carries the current state. The one assumption: a transaction whose commit walcast
+ * had already received before it wrote the low watermark is visible to S (PostgreSQL marks a commit
+ * visible right after flushing it, before a walsender can decode it).
+ */
+#include "agent/snapshot.h"
+
+#include <ctype.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+
+#include "agent/log.h"
+#include "agent/replication.h"
+#include "schemas/converter.h"
+
+static int64_t now_us(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+static char **strv_dup(const char *const *v, size_t n)
+{
+    if (!v)
+        return NULL;
+    char **o = xcalloc(n ? n : 1, sizeof *o);
+    for (size_t i = 0; i < n; i++)
+        o[i] = xstrdup(v[i]);
+    return o;
+}
+
+static void strv_free(char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* ------------------------------------------------------------------ pure parts */
+
+void snap_plan_free(snap_plan_t *p)
+{
+    for (size_t i = 0; i < p->nchunks; i++) {
+        size_t nk = p->tables[p->chunks[i].table].nkey;
+        strv_free(p->chunks[i].lo, nk);
+        strv_free(p->chunks[i].hi, nk);
+    }
+    for (size_t i = 0; i < p->ntables; i++) {
+        snap_table_t *t = &p->tables[i];
+        free(t->schema);
+        free(t->name);
+        strv_free(t->key, t->nkey);
+        strv_free(t->keytype, t->nkey);
+        free(t->override);
+        free(t->filter);
+    }
+    free(p->chunks);
+    free(p->tables);
+    memset(p, 0, sizeof *p);
+}
+
+size_t snap_plan_add_table(snap_plan_t *p, const char *schema, const char *name, size_t nkey, const char *const *key,
+                           const char *const *keytype, const char *override)
+{
+    p->tables = xrealloc(p->tables, (p->ntables + 1) * sizeof *p->tables);
+    snap_table_t *t = &p->tables[p->ntables];
+    memset(t, 0, sizeof *t);
+    t->schema = xstrdup(schema);
+    t->name = xstrdup(name);
+    t->nkey = nkey;
+    t->key = strv_dup(key, nkey);
+    t->keytype = strv_dup(keytype, nkey);
+    t->override = xstrdup(override);
+    return p->ntables++;
+}
+
+void snap_plan_add_chunk(snap_plan_t *p, size_t ti, const char *const *lo, const char *const *hi)
+{
+    p->chunks = xrealloc(p->chunks, (p->nchunks + 1) * sizeof *p->chunks);
+    snap_chunk_t *c = &p->chunks[p->nchunks++];
+    memset(c, 0, sizeof *c);
+    c->table = ti;
+    size_t nk = p->tables[ti].nkey;
+    c->lo = nk ? strv_dup(lo, nk) : NULL;
+    c->hi = nk ? strv_dup(hi, nk) : NULL;
+    p->tables[ti].chunks++;
+}
+
+void snap_quote_ident(buf_t *b, const char *id)
+{
+    buf_putc(b, '"');
+    for (const char *q = id; *q; q++) {
+        if (*q == '"')
+            buf_putc(b, '"');
+        buf_putc(b, *q);
+    }
+    buf_putc(b, '"');
+}
+
+static void key_tuple(buf_t *b, const snap_table_t *t)
+{
+    buf_putc(b, '(');
+    for (size_t k = 0; k < t->nkey; k++) {
+        if (k)
+            buf_putc(b, ',');
+        snap_quote_ident(b, t->key[k]);
+    }
+    buf_putc(b, ')');
+}
+
+/* ($n::type, ...): the bound's texts cast to the key columns' types (type names from format_type,
+ * which quotes what needs quoting). */
+static void param_tuple(buf_t *b, const snap_table_t *t, int first)
+{
+    buf_putc(b, '(');
+    for (size_t k = 0; k < t->nkey; k++)
+        buf_printf(b, "%s$%d::%s", k ? "," : "", first + (int)k, t->keytype[k]);
+    buf_putc(b, ')');
+}
+
+void snap_chunk_sql(buf_t *b, const snap_plan_t *p, const snap_chunk_t *c, const char *const *cols, size_t ncols)
+{
+    const snap_table_t *t = &p->tables[c->table];
+    if (t->override) {
+        buf_puts(b, t->override);
+        return;
+    }
+    buf_puts(b, "SELECT ");
+    if (!cols || !ncols)
+        buf_putc(b, '*');
+    for (size_t i = 0; cols && i < ncols; i++) {
+        if (i)
+            buf_putc(b, ',');
+        snap_quote_ident(b, cols[i]);
+    }
+    buf_puts(b, " FROM ");
+    snap_quote_ident(b, t->schema);
+    buf_putc(b, '.');
+    snap_quote_ident(b, t->name);
+    if (t->filter) {
+        buf_puts(b, " WHERE (");
+        buf_puts(b, t->filter);
+        buf_puts(b, ")");
+    }
+    if (!t->nkey)
+        return;
+    int n = 1;
+    if (c->lo || c->hi)
+        buf_puts(b, t->filter ? " AND " : " WHERE ");
+    if (c->lo) {
+        key_tuple(b, t);
+        buf_puts(b, " > ");
+        param_tuple(b, t, n);
+        n += (int)t->nkey;
+    }
+    if (c->hi) {
+        if (c->lo)
+            buf_puts(b, " AND ");
+        key_tuple(b, t);
+        buf_puts(b, " <= ");
+        param_tuple(b, t, n);
+    }
+    buf_puts(b, " ORDER BY ");
+    for (size_t k = 0; k < t->nkey; k++) {
+        if (k)
+            buf_putc(b, ',');
+        snap_quote_ident(b, t->key[k]);
+    }
+}
+
+int snap_chunk_params(const snap_plan_t *p, const snap_chunk_t *c, const char **params)
+{
+    const snap_table_t *t = &p->tables[c->table];
+    int n = 0;
+    if (t->override || !t->nkey)
+        return 0;
+    for (size_t k = 0; c->lo && k < t->nkey; k++)
+        params[n++] = c->lo[k];
+    for (size_t k = 0; c->hi && k < t->nkey; k++)
+        params[n++] = c->hi[k];
+    return n;
+}
+
+/* Debezium's RelationalSnapshotChangeEventSource: the last row of the last table is "last" (its
+ * buffering receiver marks the last record of all), the first row of the first table "first",
+ * then the last and first of each table. */
+const char *snap_marker(bool first_table, bool first_in_table, bool last_in_table, bool last_of_all)
+{
+    if (last_of_all)
+        return "last";
+    if (first_table && first_in_table)
+        return "first";
+    if (last_in_table)
+        return "last_in_data_collection";
+    if (first_in_table)
+        return "first_in_data_collection";
+    return "true";
+}
+
+static json_t *strv_json(char *const *v, size_t n)
+{
+    if (!v)
+        return json_null();
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+void snap_state_json(const snap_plan_t *p, buf_t *b)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "lsn", json_integer((json_int_t)p->lsn));
+    json_object_set_new(o, "txId", json_integer((json_int_t)p->txid));
+    json_t *tables = json_array();
+    for (size_t ti = 0; ti < p->ntables; ti++) {
+        const snap_table_t *t = &p->tables[ti];
+        json_t *chunks = json_array();
+        for (size_t i = 0; i < p->nchunks; i++) {
+            const snap_chunk_t *c = &p->chunks[i];
+            if (c->table != ti || c->state != SNAP_TODO)
+                continue;
+            json_t *r = json_array();
+            json_array_append_new(r, strv_json(c->lo, t->nkey));
+            json_array_append_new(r, strv_json(c->hi, t->nkey));
+            json_array_append_new(chunks, r);
+        }
+        if (!json_array_size(chunks)) {
+            json_decref(chunks);
+            continue;
+        }
+        json_t *jt = json_object();
+        json_object_set_new(jt, "schema", json_string(t->schema));
+        json_object_set_new(jt, "table", json_string(t->name));
+        json_object_set_new(jt, "key", strv_json(t->key, t->nkey));
+        json_object_set_new(jt, "types", strv_json(t->keytype, t->nkey));
+        if (t->override)
+            json_object_set_new(jt, "override", json_string(t->override));
+        if (t->filter)
+            json_object_set_new(jt, "filter", json_string(t->filter));
+        json_object_set_new(jt, "chunks", chunks);
+        json_array_append_new(tables, jt);
+    }
+    json_object_set_new(o, "tables", tables);
+    char *s = json_dumps(o, JSON_COMPACT);
+    buf_puts(b, s);
+    free(s);
+    json_decref(o);
+}
+
+static bool json_strv(json_t *a, size_t n, const char **out)
+{
+    if (!json_is_array(a) || json_array_size(a) != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(a, i);
+        if (!json_is_string(v))
+            return false;
+        out[i] = json_string_value(v);
+    }
+    return true;
+}
+
+int snap_state_parse(const char *text, snap_plan_t *p, char *err, size_t errlen)
+{
+    memset(p, 0, sizeof *p);
+    json_error_t je;
+    json_t *o = json_loads(text, 0, &je);
+    json_t *tables = o ? json_object_get(o, "tables") : NULL;
+    if (!json_is_object(o) || !json_is_array(tables)) {
+        snprintf(err, errlen, "walcast_snapshot in the offsets is not a snapshot plan: %s", o ? "no tables" : je.text);
+        json_decref(o);
+        return -1;
+    }
+    p->lsn = (uint64_t)json_integer_value(json_object_get(o, "lsn"));
+    p->txid = (int64_t)json_integer_value(json_object_get(o, "txId"));
+    size_t i;
+    json_t *jt;
+    json_array_foreach(tables, i, jt) {
+        json_t *key = json_object_get(jt, "key"), *types = json_object_get(jt, "types"), *chunks = json_object_get(jt, "chunks");
+        json_t *schema = json_object_get(jt, "schema"), *table = json_object_get(jt, "table");
+        json_t *ov = json_object_get(jt, "override");
+        size_t nk = json_is_array(key) ? json_array_size(key) : 0;
+        const char *kv[64], *tv[64], *lo[64], *hi[64];
+        if (!json_is_string(schema) || !json_is_string(table) || !json_is_array(chunks) || nk > 64 ||
+            (nk && (!json_strv(key, nk, kv) || !json_strv(types, nk, tv)))) {
+            snprintf(err, errlen, "walcast_snapshot in the offsets: table %zu is malformed", i);
+            json_decref(o);
+            snap_plan_free(p);
+            return -1;
+        }
+        size_t ti = snap_plan_add_table(p, json_string_value(schema), json_string_value(table), nk, kv, tv,
+                                        json_is_string(ov) ? json_string_value(ov) : NULL);
+        json_t *jf = json_object_get(jt, "filter");
+        if (json_is_string(jf))
+            p->tables[ti].filter = xstrdup(json_string_value(jf));
+        size_t j;
+        json_t *c;
+        json_array_foreach(chunks, j, c) {
+            json_t *jl = json_array_get(c, 0), *jh = json_array_get(c, 1);
+            bool ok = json_is_array(c) && json_array_size(c) == 2 && (json_is_null(jl) || json_strv(jl, nk, lo)) &&
+                      (json_is_null(jh) || json_strv(jh, nk, hi));
+            if (!ok) {
+                snprintf(err, errlen, "walcast_snapshot in the offsets: chunk %zu of %s.%s is malformed", j,
+                         json_string_value(schema), json_string_value(table));
+                json_decref(o);
+                snap_plan_free(p);
+                return -1;
+            }
+            snap_plan_add_chunk(p, ti, json_is_null(jl) ? NULL : lo, json_is_null(jh) ? NULL : hi);
+        }
+    }
+    json_decref(o);
+    return 0;
+}
+
+int snap_xsnap_parse(const char *s, snap_xsnap_t *x)
+{
+    memset(x, 0, sizeof *x);
+    char *end;
+    x->xmin = strtoull(s, &end, 10);
+    if (*end != ':')
+        return -1;
+    x->xmax = strtoull(end + 1, &end, 10);
+    if (*end != ':')
+        return -1;
+    const char *p = end + 1;
+    while (*p) {
+        uint64_t v = strtoull(p, &end, 10);
+        if (end == p)
+            return -1;
+        x->xip = xrealloc(x->xip, (x->nxip + 1) * sizeof *x->xip);
+        x->xip[x->nxip++] = v;
+        p = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',')
+            return -1;
+    }
+    return 0;
+}
+
+void snap_xsnap_free(snap_xsnap_t *x)
+{
+    free(x->xip);
+    memset(x, 0, sizeof *x);
+}
+
+bool snap_xsnap_visible(const snap_xsnap_t *x, uint32_t xid)
+{
+    /* widen the 32-bit xid with xmax's epoch; one beyond xmax is from the epoch before */
+    uint64_t full = (x->xmax & ~(uint64_t)0xffffffff) | xid;
+    if (full > x->xmax && full >= ((uint64_t)1 << 32))
+        full -= (uint64_t)1 << 32;
+    if (full < x->xmin)
+        return true;
+    if (full >= x->xmax)
+        return false;
+    for (size_t i = 0; i < x->nxip; i++)
+        if (x->xip[i] == full)
+            return false;
+    return true;
+}
+
+bool snap_included(const flt_list_t *l, const char *schema, const char *table)
+{
+    if (!l || !l->n)
+        return true;
+    char name[1024];
+    snprintf(name, sizeof name, "%s.%s", schema, table);
+    return flt_list_match(l, name);
+}
+
+/* ------------------------------------------------------------------ agent side */
+
+/* A record a reader encoded: offsets into its batch's data (SIZE_MAX: null). */
+typedef struct enc_rec {
+    size_t topic, key, keylen, value, valuelen;
+    int nheaders;
+    const char *hkey[REC_MAX_HEADERS];   /* string literals of event.c */
+    size_t hval[REC_MAX_HEADERS], hlen[REC_MAX_HEADERS];
+    char op;
+} enc_rec_t;
+
+/* Fetched rows for the connector thread to encode (res), or records a reader encoded (encoded);
+ * neither: the chunk's end. */
+typedef struct snap_batch {
+    PGresult *res;
+    bool encoded;
+    buf_t data;
+    enc_rec_t *recs;
+    size_t nrecs, cap;
+    int nrows;
+    struct snap_batch *next;
+} snap_batch_t;
+
+static void batch_free(snap_batch_t *b)
+{
+    if (b->res)
+        PQclear(b->res);
+    buf_free(&b->data);
+    free(b->recs);
+    free(b);
+}
+
+typedef struct snap_slot {
+    snap_batch_t *head, *tail;
+    int queued;
+} snap_slot_t;
+
+/* A chunk read by the watermark method, kept until its high watermark. */
+typedef struct snap_wm {
+    bool open;
+    bool window;                  /* low watermark seen */
+    size_t chunk;
+    char nonce[32];
+    PGresult *rows;
+    bool *dropped;
+    snap_xsnap_t xs;
+    char **keys;                  /* per row: key text (see key_text) */
+    size_t nkeys;
+    uint32_t relid;
+    int *keycol;                  /* stream relation column of each key column (by name) */
+} snap_wm_t;
+
+struct snap {
+    const conn_config_t *cfg;
+    bool incremental;             /* signals: an incremental snapshot */
+    bool paused;
+    bool parallel;                /* readers encode too (JSON converters; Avro's registry stays on the connector thread) */
+    pgt_catalog_t *types;
+    evt_ctx_t *evt;
+    snap_hooks_t hooks;
+    snap_plan_t plan;
+    bool have_plan;
+    bool completion_pending;      /* completion in the offsets of the transaction being built */
+    bool completion_committing;
+    bool finished;
+    rel_cache_t *rels;
+    uint32_t *relids;             /* per table */
+    arena_t *arena;
+    buf_t state;
+    snap_progress_t prog;
+    uint64_t seq;
+    /* exported run */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    snap_slot_t *slots;
+    size_t next_chunk;
+    bool quit;
+    char reader_err[512];
+    bool reader_failed;
+    const char *snapshot_name;
+    int imported;
+    int *map;                     /* result column of each relation column, for map_res */
+    const PGresult *map_res;
+    const rel_table_t *map_table;
+    rd_kafka_t *sigrk;            /* signal.kafka.topic consumer */
+    /* watermark method */
+    repl_t wm_conn;
+    bool wm_connected;
+    snap_wm_t wm;
+};
+
+snap_t *snap_new(const conn_config_t *cfg, pgt_catalog_t *types, evt_ctx_t *evt, const snap_hooks_t *hooks)
+{
+    snap_t *s = xcalloc(1, sizeof *s);
+    s->cfg = cfg;
+    s->types = types;
+    s->evt = evt;
+    s->hooks = *hooks;
+    s->arena = arena_new(64 * 1024);
+    buf_init(&s->state);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    return s;
+}
+
+static void wm_clear(snap_wm_t *w)
+{
+    if (w->rows)
+        PQclear(w->rows);
+    free(w->dropped);
+    strv_free(w->keys, w->nkeys);
+    free(w->keycol);
+    snap_xsnap_free(&w->xs);
+    memset(w, 0, sizeof *w);
+}
+
+void snap_free(snap_t *s)
+{
+    if (!s)
+        return;
+    wm_clear(&s->wm);
+    if (s->wm_connected)
+        repl_close(&s->wm_conn);
+    if (s->sigrk) {
+        rd_kafka_consumer_close(s->sigrk);
+        rd_kafka_destroy(s->sigrk);
+    }
+    snap_plan_free(&s->plan);
+    rel_cache_free(s->rels);
+    free(s->relids);
+    free(s->map);
+    arena_free(s->arena);
+    buf_free(&s->state);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
+
+const snap_progress_t *snap_progress(const snap_t *s) { return &s->prog; }
+const snap_plan_t *snap_plan(const snap_t *s) { return &s->plan; }
+bool snap_finished(const snap_t *s) { return s->finished; }
+
+bool snap_active(const snap_t *s)
+{
+    if (!s->have_plan || s->finished)
+        return false;
+    for (size_t i = 0; i < s->plan.nchunks; i++)
+        if (s->plan.chunks[i].state == SNAP_TODO)
+            return true;
+    return false;
+}
+
+static void prog_reset(snap_t *s)
+{
+    snap_progress_t *p = &s->prog;
+    p->running = true;
+    p->completed = false;
+    p->tables_total = s->plan.ntables;
+    p->tables_remaining = s->plan.ntables;
+    p->chunks_total = s->plan.nchunks;
+    p->chunks_done = 0;
+    p->rows_scanned = 0;
+    p->started_us = now_us();
+}
+
+static void prog_rows(snap_t *s, uint64_t n)
+{
+    s->prog.rows_scanned += n;
+    double secs = (double)(now_us() - s->prog.started_us) / 1e6;
+    s->prog.rows_per_s = secs > 0 ? (double)s->prog.rows_scanned / secs : 0;
+}
+
+/* One log line per table when its last chunk is emitted. */
+static void table_chunk_emitted(snap_t *s, size_t ti)
+{
+    snap_table_t *t = &s->plan.tables[ti];
+    t->chunks_done++;
+    s->prog.chunks_done++;
+    if (t->chunks_done < t->chunks || t->finished)
+        return;
+    t->finished = true;
+    if (s->prog.tables_remaining)
+        s->prog.tables_remaining--;
+    double secs = t->started_us ? (double)(now_us() - t->started_us) / 1e6 : 0;
+    log_info("snapshot of table finished", "connector=%s table=%s.%s rows=%llu chunks=%zu seconds=%.3f tables_remaining=%zu",
+             s->cfg->name, t->schema, t->name, (unsigned long long)t->rows, t->chunks, secs, s->prog.tables_remaining);
+}
+
+void snap_offsets(snap_t *s, bool *snapshot, bool *last, bool *completed, const char **state)
+{
+    *snapshot = *last = *completed = false;
+    *state = NULL;
+    if (!s || !s->have_plan || s->finished || s->completion_committing)
+        return;
+    if (s->incremental) {
+        /* only walcast's own key: the chunks left (Debezium's incremental_snapshot_* keys are not written) */
+        bool todo = false;
+        for (size_t i = 0; i < s->plan.nchunks; i++) {
+            snap_chunk_t *c = &s->plan.chunks[i];
+            if (c->state == SNAP_EMITTED)
+                c->state = SNAP_COMMITTING;
+            if (c->state == SNAP_TODO)
+                todo = true;
+        }
+        if (!todo && !s->wm.open) {
+            s->completion_committing = true;
+            return;
+        }
+        buf_reset(&s->state);
+        snap_state_json(&s->plan, &s->state);
+        *state = buf_cstr(&s->state);
+        return;
+    }
+    bool todo = false;
+    for (size_t i = 0; i < s->plan.nchunks; i++) {
+        snap_chunk_t *c = &s->plan.chunks[i];
+        if (c->state == SNAP_EMITTED)
+            c->state = SNAP_COMMITTING;
+        if (c->state == SNAP_TODO)
+            todo = true;
+    }
+    *snapshot = true;
+    if (!todo && !s->wm.open) {
+        *last = *completed = true;
+        s->completion_committing = true;
+    }
+    buf_reset(&s->state);
+    snap_state_json(&s->plan, &s->state);
+    *state = buf_cstr(&s->state);
+}
+
+void snap_committed(snap_t *s)
+{
+    if (!s || !s->have_plan)
+        return;
+    for (size_t i = 0; i < s->plan.nchunks; i++)
+        if (s->plan.chunks[i].state == SNAP_COMMITTING)
+            s->plan.chunks[i].state = SNAP_DONE;
+    if (s->completion_committing && !s->finished) {
+        s->finished = true;
+        s->prog.running = false;
+        s->prog.completed = true;
+        log_info("snapshot completed", "connector=%s tables=%zu chunks=%zu rows=%llu rows_per_s=%.0f", s->cfg->name,
+                 s->plan.ntables, s->plan.nchunks, (unsigned long long)s->prog.rows_scanned, s->prog.rows_per_s);
+    }
+}
+
+void snap_rewind(snap_t *s)
+{
+    if (!s || !s->have_plan)
+        return;
+    s->completion_committing = false;
+    for (size_t i = 0; i < s->plan.nchunks; i++) {
+        snap_chunk_t *c = &s->plan.chunks[i];
+        if (c->state == SNAP_EMITTED || c->state == SNAP_COMMITTING) {
+            c->state = SNAP_TODO;
+            snap_table_t *t = &s->plan.tables[c->table];
+            if (t->chunks_done)
+                t->chunks_done--;
+            if (t->finished) {
+                t->finished = false;
+                s->prog.tables_remaining++;
+            }
+            if (s->prog.chunks_done)
+                s->prog.chunks_done--;
+        }
+    }
+    snap_wm_reset(s);
+}
+
+static int exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        const char *m = PQresultErrorMessage(r);
+        snprintf(err, errlen, "%.60s: %.*s", sql, (int)strcspn(m, "\n"), m);
+        PQclear(r);
+        return -1;
+    }
+    PQclear(r);
+    return 0;
+}
+
+static PGresult *query(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen)
+{
+    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+        const char *m = PQresultErrorMessage(r);
+        snprintf(err, errlen, "snapshot query failed: %.*s", (int)strcspn(m, "\n"), m);
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* snapshot.isolation.mode: an imported snapshot needs REPEATABLE READ (a SERIALIZABLE transaction
+ * cannot import a walsender's snapshot), so every mode reads at the slot's snapshot; the others are
+ * accepted for Debezium's sake and said so. */
+static const char *isolation_sql(const conn_config_t *cfg)
+{
+    (void)cfg;
+    return "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+}
+
+static int import_snapshot(PGconn *c, const conn_config_t *cfg, const char *name, char *err, size_t errlen)
+{
+    if (exec_ok(c, isolation_sql(cfg), err, errlen) < 0)
+        return -1;
+    buf_t b;
+    buf_init(&b);
+    char *lit = PQescapeLiteral(c, name, strlen(name));
+    buf_printf(&b, "SET TRANSACTION SNAPSHOT %s", lit ? lit : "''");
+    PQfreemem(lit);
+    int rc = exec_ok(c, buf_cstr(&b), err, errlen);
+    buf_free(&b);
+    return rc;
+}
+
+static bool snap_is_signal_name(const conn_config_t *cfg, const char *schema, const char *table)
+{
+    if (!cfg->signal_collection)
+        return false;
+    char full[1024];
+    snprintf(full, sizeof full, "%s.%s", schema, table);
+    return strcmp(full, cfg->signal_collection) == 0;
+}
+
+/* Whether t has no row (after the key lo, when given). */
+static int table_empty(PGconn *c, const snap_table_t *t, const char *const *lo, bool *empty, char *err, size_t errlen)
+{
+    buf_t sql;
+    buf_init(&sql);
+    buf_puts(&sql, "SELECT 1 FROM ");
+    snap_quote_ident(&sql, t->schema);
+    buf_putc(&sql, '.');
+    snap_quote_ident(&sql, t->name);
+    if (lo) {
+        buf_puts(&sql, " WHERE ");
+        key_tuple(&sql, t);
+        buf_puts(&sql, " > ");
+        param_tuple(&sql, t, 1);
+    }
+    buf_puts(&sql, " LIMIT 1");
+    PGresult *r = query(c, buf_cstr(&sql), lo ? (int)t->nkey : 0, lo, err, errlen);
+    buf_free(&sql);
+    if (!r)
+        return -1;
+    *empty = PQntuples(r) == 0;
+    PQclear(r);
+    return 0;
+}
+
+/* The captured tables (publication, include/exclude lists, snapshot.include.collection.list) with
+ * their primary keys; chunk boundaries read in key order when chunk_bounds. */
+static int plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal_t *sig, char *err, size_t errlen)
+{
+    const conn_config_t *cfg = s->cfg;
+    const char *params[1] = { cfg->publication_name };
+    PGresult *tabs = query(c,
+                           "SELECT n.nspname, c.relname, c.oid::text, c.reltuples::bigint FROM pg_publication_tables pt "
+                           "JOIN pg_namespace n ON n.nspname = pt.schemaname "
+                           "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename "
+                           "WHERE pt.pubname = $1 ORDER BY n.nspname COLLATE \"C\", c.relname COLLATE \"C\"",
+                           1, params, err, errlen);
+    if (!tabs)
+        return -1;
+    int rc = -1;
+    buf_t sql;
+    buf_init(&sql);
+    for (int i = 0; i < PQntuples(tabs); i++) {
+        const char *ns = PQgetvalue(tabs, i, 0), *rel = PQgetvalue(tabs, i, 1), *oid = PQgetvalue(tabs, i, 2);
+        if (!flt_table_included(&cfg->filters, ns, rel))
+            continue;
+        if (sig ? !snap_included(&sig->collections, ns, rel) || !sig->collections.n
+                : !snap_included(&cfg->snapshot_include, ns, rel))
+            continue;
+        if (sig && snap_is_signal_name(cfg, ns, rel))
+            continue;
+        const char *kp[1] = { oid };
+        PGresult *keys = query(c,
+                               "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_index i "
+                               "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord) "
+                               "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+                               "WHERE i.indrelid = $1::oid AND i.indisprimary ORDER BY k.ord", 1, kp, err, errlen);
+        if (!keys)
+            goto out;
+        size_t nk = (size_t)PQntuples(keys);
+        const char *kn[64], *kt[64];
+        if (nk > 64)
+            nk = 0;
+        for (size_t k = 0; k < nk; k++) {
+            kn[k] = PQgetvalue(keys, (int)k, 0);
+            kt[k] = PQgetvalue(keys, (int)k, 1);
+        }
+        char full[1024];
+        snprintf(full, sizeof full, "%s.%s", ns, rel);
+        const char *override = sig ? NULL : cfg_get(&cfg->snapshot_overrides, full);
+        size_t ti = snap_plan_add_table(&s->plan, ns, rel, override ? 0 : nk, kn, kt, override);
+        const char *filter = sig ? snap_signal_filter(sig, ns, rel) : NULL;
+        if (filter)
+            s->plan.tables[ti].filter = xstrdup(filter);
+        s->relids = xrealloc(s->relids, s->plan.ntables * sizeof *s->relids);
+        s->relids[ti] = (uint32_t)strtoul(oid, NULL, 10);
+        PQclear(keys);
+        snap_table_t *t = &s->plan.tables[ti];
+        if (override)
+            log_info("snapshot of table uses snapshot.select.statement.overrides (read whole)", "table=%s", full);
+        else if (!t->nkey)
+            log_info("table has no primary key: its snapshot is read whole, in one chunk", "table=%s", full);
+        if (!t->nkey || !chunk_bounds) {
+            if (!override && table_empty(c, t, NULL, &s->plan.tables[ti].empty, err, errlen) < 0)
+                goto out;
+            snap_plan_add_chunk(&s->plan, ti, NULL, NULL);
+            continue;
+        }
+        /* boundaries: every chunk_rows-th key in key order (an index-only walk of the key) */
+        buf_reset(&sql);
+        buf_puts(&sql, "SELECT ");
+        for (size_t k = 0; k < t->nkey; k++) {
+            if (k)
+                buf_putc(&sql, ',');
+            snap_quote_ident(&sql, t->key[k]);
+        }
+        buf_puts(&sql, " FROM ");
+        snap_quote_ident(&sql, t->schema);
+        buf_putc(&sql, '.');
+        snap_quote_ident(&sql, t->name);
+        size_t base = sql.len;
+        char **lo = NULL;
+        for (;;) {
+            sql.len = base;
+            snap_chunk_t probe = { .table = ti, .lo = lo };
+            if (lo) {
+                buf_puts(&sql, " WHERE ");
+                key_tuple(&sql, t);
+                buf_puts(&sql, " > ");
+                param_tuple(&sql, t, 1);
+            }
+            buf_puts(&sql, " ORDER BY ");
+            for (size_t k = 0; k < t->nkey; k++) {
+                if (k)
+                    buf_putc(&sql, ',');
+                snap_quote_ident(&sql, t->key[k]);
+            }
+            buf_printf(&sql, " OFFSET %d LIMIT 1", (s->incremental ? cfg->incremental_chunk_rows : cfg->snapshot_chunk_rows) - 1);
+            const char *pv[64];
+            int np = lo ? snap_chunk_params(&s->plan, &probe, pv) : 0;
+            PGresult *r = query(c, buf_cstr(&sql), np, pv, err, errlen);
+            if (!r) {
+                strv_free(lo, t->nkey);
+                goto out;
+            }
+            if (PQntuples(r) == 0) {
+                PQclear(r);
+                /* the last chunk is never empty (an encoder thread marks the last row of a table
+                 * from the plan): no row after the last boundary closes the chunk before it */
+                bool none;
+                if (table_empty(c, t, (const char *const *)lo, &none, err, errlen) < 0) {
+                    strv_free(lo, t->nkey);
+                    goto out;
+                }
+                if (!lo)
+                    t->empty = none;
+                if (lo && none) {
+                    snap_chunk_t *prev = &s->plan.chunks[s->plan.nchunks - 1];
+                    strv_free(prev->hi, t->nkey);
+                    prev->hi = NULL;
+                } else {
+                    snap_plan_add_chunk(&s->plan, ti, (const char *const *)lo, NULL);
+                }
+                break;
+            }
+            const char *hi[64];
+            for (size_t k = 0; k < t->nkey; k++)
+                hi[k] = PQgetvalue(r, 0, (int)k);
+            snap_plan_add_chunk(&s->plan, ti, (const char *const *)lo, hi);
+            strv_free(lo, t->nkey);
+            lo = strv_dup(hi, t->nkey);
+            PQclear(r);
+            t = &s->plan.tables[ti];
+        }
+        strv_free(lo, t->nkey);
+    }
+    rc = 0;
+out:
+    buf_free(&sql);
+    PQclear(tabs);
+    return rc;
+}
+
+/* Installs a snapshot table's relation (as pgoutput would describe it) and its event state. */
+static rel_table_t *table_install_in(snap_t *s, repl_t *r, size_t ti, bool fresh, rel_cache_t *rels, evt_ctx_t *evt,
+                                     char *err, size_t errlen)
+{
+    uint32_t relid = s->relids[ti];
+    rel_table_t *t = rel_cache_get(rels, relid);
+    if (t && !fresh)
+        return t;
+    char rid[16];
+    snprintf(rid, sizeof rid, "%u", relid);
+    const char *params[1] = { rid };
+    PGresult *res = query(r->sql,
+                          "SELECT a.attname, a.atttypid, a.atttypmod, c.relreplident, "
+                          "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary AND a.attnum = ANY(i.indkey)) "
+                          "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+                          "WHERE c.oid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum",
+                          1, params, err, errlen);
+    if (!res)
+        return NULL;
+    arena_t *a = arena_new(8192);
+    pgo_msg_t m = { .type = PGO_RELATION };
+    int n = PQntuples(res);
+    m.u.relation.relid = relid;
+    m.u.relation.nspname = s->plan.tables[ti].schema;
+    m.u.relation.relname = s->plan.tables[ti].name;
+    m.u.relation.replident = n ? PQgetvalue(res, 0, 3)[0] : 'd';
+    m.u.relation.natts = (uint16_t)n;
+    m.u.relation.atts = arena_zalloc(a, (size_t)(n ? n : 1) * sizeof *m.u.relation.atts);
+    for (int i = 0; i < n; i++) {
+        pgo_att_t *at = &m.u.relation.atts[i];
+        at->name = arena_strdup(a, PQgetvalue(res, i, 0));
+        at->typid = (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10);
+        at->typmod = (int32_t)strtol(PQgetvalue(res, i, 2), NULL, 10);
+        at->flags = PQgetvalue(res, i, 4)[0] == 't' ? PGO_ATT_KEY : 0;
+    }
+    PQclear(res);
+    rel_catinfo_t info;
+    if (repl_table_info(r, relid, a, &info, err, errlen) != WC_OK || rel_cache_put(rels, s->types, &m, &info, &t, err, errlen) < 0 ||
+        evt_table_prepare(evt, t, err, errlen) != WC_OK)
+        t = NULL;
+    arena_free(a);
+    return t;
+}
+
+static rel_table_t *table_install(snap_t *s, repl_t *r, size_t ti, bool fresh, char *err, size_t errlen)
+{
+    return table_install_in(s, r, ti, fresh, s->rels, s->evt, err, errlen);
+}
+
+/* Column names of the relation, for the chunk SELECT. */
+static const char **rel_cols(const rel_table_t *t, arena_t *a)
+{
+    const char **c = arena_alloc(a, (t->ncols ? t->ncols : 1) * sizeof *c);
+    for (size_t i = 0; i < t->ncols; i++)
+        c[i] = t->cols[i].name;
+    return c;
+}
+
+/* Maps result columns onto the relation's (by name: an override may list them in any order). */
+static int row_tuple(const rel_table_t *t, PGresult *res, int row, const int *map, pgo_tuple_t *tup)
+{
+    for (size_t i = 0; i < t->ncols; i++) {
+        pgo_col_t *c = &tup->cols[i];
+        int f = map[i];
+        if (f < 0 || PQgetisnull(res, row, f)) {
+            c->kind = PGO_COL_NULL;
+            c->len = 0;
+            c->data = NULL;
+        } else {
+            c->kind = PGO_COL_TEXT;
+            c->data = PQgetvalue(res, row, f);
+            c->len = (uint32_t)PQgetlength(res, row, f);
+        }
+    }
+    tup->ncols = (uint16_t)t->ncols;
+    return 0;
+}
+
+static void col_map(const rel_table_t *t, PGresult *res, int *map)
+{
+    for (size_t i = 0; i < t->ncols; i++)
+        map[i] = PQfnumber(res, t->cols[i].name) >= 0 ? PQfnumber(res, t->cols[i].name) : -1;
+    /* PQfnumber folds case unless quoted: look again quoted */
+    for (size_t i = 0; i < t->ncols; i++) {
+        if (map[i] >= 0)
+            continue;
+        buf_t q;
+        buf_init(&q);
+        snap_quote_ident(&q, t->cols[i].name);
+        map[i] = PQfnumber(res, buf_cstr(&q));
+        buf_free(&q);
+    }
+}
+
+/* ---- the exported run: reader threads ---- */
+
+
+typedef struct reader_arg {
+    snap_t *s;
+    int id;
+} reader_arg_t;
+
+static void reader_fail(snap_t *s, const char *e)
+{
+    pthread_mutex_lock(&s->mu);
+    if (!s->reader_failed) {
+        s->reader_failed = true;
+        snprintf(s->reader_err, sizeof s->reader_err, "%s", e);
+    }
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Queues one batch for the chunk (consumed: freed on failure); waits while two are queued. */
+static bool push_batch_b(snap_t *s, size_t ci, snap_batch_t *b)
+{
+    pthread_mutex_lock(&s->mu);
+    while (s->slots[ci].queued >= 2 && !s->quit)
+        pthread_cond_wait(&s->cv, &s->mu);
+    if (s->quit) {
+        pthread_mutex_unlock(&s->mu);
+        batch_free(b);
+        return false;
+    }
+    snap_slot_t *sl = &s->slots[ci];
+    if (sl->tail)
+        sl->tail->next = b;
+    else
+        sl->head = b;
+    sl->tail = b;
+    sl->queued++;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return true;
+}
+
+/* Rows (NULL: the chunk's end) for the connector thread to encode. */
+static bool push_batch(snap_t *s, size_t ci, PGresult *res)
+{
+    snap_batch_t *b = xcalloc(1, sizeof *b);
+    b->res = res;
+    return push_batch_b(s, ci, b);
+}
+
+/* ---- parallel encoding: each reader has its own event builder, converter and relations ---- */
+
+typedef struct enc_ctx {
+    snap_t *s;
+    evt_ctx_t *evt;
+    conv_t *conv;
+    rel_cache_t *rels;
+    arena_t *arena;
+    snap_batch_t *out;
+    int *map;
+    const PGresult *map_res;
+} enc_ctx_t;
+
+static size_t enc_put(buf_t *b, const void *p, size_t n)
+{
+    size_t off = b->len;
+    buf_append(b, p, n);
+    return off;
+}
+
+/* evt_emit_fn of a reader: encodes into the batch being filled. */
+static wc_status_t enc_emit(void *ctx, const rec_event_t *ev, char *err, size_t errlen)
+{
+    enc_ctx_t *x = ctx;
+    rec_t r;
+    wc_status_t st = conv_encode(x->conv, ev, &r, err, errlen);
+    if (st != WC_OK)
+        return st;
+    snap_batch_t *b = x->out;
+    if (b->nrecs == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 256;
+        b->recs = xrealloc(b->recs, b->cap * sizeof *b->recs);
+    }
+    enc_rec_t *e = &b->recs[b->nrecs++];
+    memset(e, 0, sizeof *e);
+    e->topic = enc_put(&b->data, r.topic, strlen(r.topic) + 1);
+    e->key = r.key ? enc_put(&b->data, r.key, r.keylen) : SIZE_MAX;
+    e->keylen = r.keylen;
+    e->value = r.value ? enc_put(&b->data, r.value, r.valuelen) : SIZE_MAX;
+    e->valuelen = r.valuelen;
+    e->nheaders = r.nheaders;
+    for (int i = 0; i < r.nheaders; i++) {
+        e->hkey[i] = r.headers[i].key;
+        e->hval[i] = enc_put(&b->data, r.headers[i].value, r.headers[i].len);
+        e->hlen[i] = r.headers[i].len;
+    }
+    e->op = r.op;
+    return WC_OK;
+}
+
+static rel_table_t *table_install_in(snap_t *s, repl_t *r, size_t ti, bool fresh, rel_cache_t *rels, evt_ctx_t *evt,
+                                     char *err, size_t errlen);
+
+static bool enc_open(enc_ctx_t *x, snap_t *s, repl_t *r, char *err, size_t errlen)
+{
+    memset(x, 0, sizeof *x);
+    x->s = s;
+    evt_config_t ec = s->cfg->evt;
+    ec.run_id = evt_run_id(s->evt);
+    x->evt = evt_new(&ec, enc_emit, x);
+    x->conv = conv_new(&s->cfg->key_conv.side, &s->cfg->value_conv.side);
+    x->rels = rel_cache_new(evt_table_free);
+    x->arena = arena_new(64 * 1024);
+    for (size_t ti = 0; ti < s->plan.ntables; ti++)
+        if (!table_install_in(s, r, ti, false, x->rels, x->evt, err, errlen))
+            return false;
+    return true;
+}
+
+static void enc_close(enc_ctx_t *x)
+{
+    evt_free(x->evt);
+    conv_free(x->conv);
+    rel_cache_free(x->rels);
+    arena_free(x->arena);
+    free(x->map);
+}
+
+/* Encodes one row; the markers come from the plan (a chunk is never empty but for an empty table). */
+static int enc_row(enc_ctx_t *x, size_t ci, PGresult *res, int row, bool first_in_table, bool last_in_table,
+                   char *err, size_t errlen)
+{
+    snap_t *s = x->s;
+    const snap_chunk_t *c = &s->plan.chunks[ci];
+    rel_table_t *t = rel_cache_get(x->rels, s->relids[c->table]);
+    if (x->map_res != res) {
+        x->map = xrealloc(x->map, (t->ncols ? t->ncols : 1) * sizeof *x->map);
+        col_map(t, res, x->map);
+        x->map_res = res;
+    }
+    arena_reset(x->arena);
+    pgo_tuple_t tup = { 0 };
+    tup.cols = arena_alloc(x->arena, (t->ncols ? t->ncols : 1) * sizeof *tup.cols);
+    row_tuple(t, res, row, x->map, &tup);
+    bool last_of_all = last_in_table;
+    for (size_t tj = c->table + 1; last_of_all && tj < s->plan.ntables; tj++)
+        last_of_all = s->plan.tables[tj].empty;
+    evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = s->plan.tables[c->table].started_us,
+                      .lsn = s->plan.lsn, .now_us = now_us() };
+    pos.snapshot = snap_marker(c->table == 0, first_in_table, last_in_table, last_of_all);
+    return evt_read(x->evt, x->arena, &pos, t, &tup, err, errlen) == WC_OK ? 0 : -1;
+}
+
+static snap_batch_t *enc_batch(void)
+{
+    snap_batch_t *b = xcalloc(1, sizeof *b);
+    b->encoded = true;
+    buf_init(&b->data);
+    return b;
+}
+
+/* Reads and encodes chunk ci through the open cursor: every row but the last of each fetch at once,
+ * that one when the next fetch tells whether it ends the chunk. */
+static int enc_chunk(enc_ctx_t *x, repl_t *r, size_t ci, const char *fetch, char *err, size_t errlen)
+{
+    snap_t *s = x->s;
+    const snap_chunk_t *c = &s->plan.chunks[ci];
+    bool first_chunk = ci == 0 || s->plan.chunks[ci - 1].table != c->table;
+    bool last_chunk = ci + 1 == s->plan.nchunks || s->plan.chunks[ci + 1].table != c->table;
+    PGresult *held = NULL;
+    int held_row = 0;
+    uint64_t n_in_chunk = 0;
+    for (;;) {
+        PGresult *res = query(r->sql, fetch, 0, NULL, err, errlen);
+        if (!res)
+            goto fail;
+        int n = PQntuples(res);
+        x->out = enc_batch();
+        if (held) {
+            if (enc_row(x, ci, held, held_row, first_chunk && n_in_chunk == 0, n == 0 && last_chunk, err, errlen) < 0) {
+                PQclear(res);
+                batch_free(x->out);
+                goto fail;
+            }
+            x->out->nrows++;
+            n_in_chunk++;
+            PQclear(held);
+            held = NULL;
+        }
+        for (int i = 0; i + 1 < n; i++) {
+            if (enc_row(x, ci, res, i, first_chunk && n_in_chunk == 0, false, err, errlen) < 0) {
+                PQclear(res);
+                batch_free(x->out);
+                goto fail;
+            }
+            x->out->nrows++;
+            n_in_chunk++;
+        }
+        if (n) {
+            held = res;
+            held_row = n - 1;
+        } else {
+            PQclear(res);
+        }
+        if (x->out->nrecs || x->out->nrows) {
+            if (!push_batch_b(s, ci, x->out))
+                goto fail;
+        } else {
+            batch_free(x->out);
+        }
+        x->out = NULL;
+        if (!n)
+            return 0;
+    }
+fail:
+    if (held)
+        PQclear(held);
+    return -1;
+}
+
+static void *reader_main(void *argp)
+{
+    reader_arg_t *arg = argp;
+    snap_t *s = arg->s;
+    char err[512];
+    repl_t r;
+    bool imported = false;
+    if (repl_connect(&r, s->cfg, err, sizeof err) != WC_OK) {
+        reader_fail(s, err);
+        goto done;
+    }
+    if (import_snapshot(r.sql, s->cfg, s->snapshot_name, err, sizeof err) < 0) {
+        reader_fail(s, err);
+        goto out;
+    }
+    imported = true;
+    pthread_mutex_lock(&s->mu);
+    s->imported++;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    buf_t sql, fetch;
+    buf_init(&sql);
+    buf_init(&fetch);
+    buf_printf(&fetch, "FETCH %d FROM wc_snap", s->cfg->snapshot_fetch_size);
+    enc_ctx_t x;
+    bool enc = s->parallel;
+    if (enc && !enc_open(&x, s, &r, err, sizeof err)) {
+        reader_fail(s, err);
+        enc_close(&x);
+        buf_free(&sql);
+        buf_free(&fetch);
+        goto out;
+    }
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (s->next_chunk < s->plan.nchunks && s->plan.chunks[s->next_chunk].state != SNAP_TODO)
+            s->next_chunk++;
+        size_t ci = s->next_chunk++;
+        bool quit = s->quit || s->reader_failed;
+        pthread_mutex_unlock(&s->mu);
+        if (quit || ci >= s->plan.nchunks)
+            break;
+        const snap_chunk_t *c = &s->plan.chunks[ci];
+        buf_reset(&sql);
+        buf_puts(&sql, "DECLARE wc_snap NO SCROLL CURSOR FOR ");
+        /* the columns of the relation, by name, are picked from the result (col_map) */
+        snap_chunk_sql(&sql, &s->plan, c, NULL, 0);
+        const char *pv[128];
+        int np = snap_chunk_params(&s->plan, c, pv);
+        PGresult *res = query(r.sql, buf_cstr(&sql), np, pv, err, sizeof err);
+        if (!res) {
+            reader_fail(s, err);
+            break;
+        }
+        PQclear(res);
+        bool ok = true;
+        if (enc) {
+            pthread_mutex_lock(&s->mu);
+            if (!s->plan.tables[c->table].started_us)
+                s->plan.tables[c->table].started_us = now_us();
+            pthread_mutex_unlock(&s->mu);
+            if (enc_chunk(&x, &r, ci, buf_cstr(&fetch), err, sizeof err) < 0) {
+                reader_fail(s, err);
+                break;
+            }
+        }
+        for (; !enc;) {
+            res = query(r.sql, buf_cstr(&fetch), 0, NULL, err, sizeof err);
+            if (!res) {
+                reader_fail(s, err);
+                ok = false;
+                break;
+            }
+            if (PQntuples(res) == 0) {
+                PQclear(res);
+                break;
+            }
+            if (!push_batch(s, ci, res)) {
+                ok = false;
+                break;
+            }
+        }
+        if (!ok)
+            break;
+        if (exec_ok(r.sql, "CLOSE wc_snap", err, sizeof err) < 0) {
+            reader_fail(s, err);
+            break;
+        }
+        if (!push_batch(s, ci, NULL))
+            break;
+    }
+    buf_free(&sql);
+    buf_free(&fetch);
+    if (enc)
+        enc_close(&x);
+out:
+    repl_close(&r);
+done:
+    if (!imported) {
+        pthread_mutex_lock(&s->mu);
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+    }
+    free(arg);
+    return NULL;
+}
+
+/* The next batch of chunk ci (blocking); NULL res at its end. -1 on a reader failure or stop. */
+static int pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, snap_batch_t **out, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        if (s->reader_failed) {
+            snprintf(err, errlen, "snapshot reader failed: %s", s->reader_err);
+            pthread_mutex_unlock(&s->mu);
+            return -1;
+        }
+        if (s->slots[ci].head)
+            break;
+        if (*stop) {
+            snprintf(err, errlen, "stopped during the snapshot");
+            pthread_mutex_unlock(&s->mu);
+            return -1;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        if (!s->slots[ci].head) {
+            /* keep Kafka served while waiting for the database */
+            pthread_mutex_unlock(&s->mu);
+            if (s->hooks.service(s->hooks.ctx, err, errlen) < 0)
+                return -1;
+            pthread_mutex_lock(&s->mu);
+        }
+    }
+    snap_batch_t *b = s->slots[ci].head;
+    s->slots[ci].head = b->next;
+    if (!b->next)
+        s->slots[ci].tail = NULL;
+    s->slots[ci].queued--;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    *out = b;
+    return 0;
+}
+
+/* The row waiting for the next one: its marker depends on what follows (Debezium's lookahead). */
+typedef struct held_row {
+    bool set;
+    PGresult *res;                /* owned when own_res */
+    bool own_res;
+    int row;
+    size_t chunk, table;
+    bool first_in_table;
+    bool chunk_ended;             /* its chunk's end was seen: emitting it completes the chunk */
+} held_row_t;
+
+static int emit_row(snap_t *s, const held_row_t *h, bool last_in_table, bool last_of_all, char *err, size_t errlen)
+{
+    rel_table_t *t = rel_cache_get(s->rels, s->relids[h->table]);
+    arena_reset(s->arena);
+    pgo_tuple_t tup = { 0 };
+    tup.cols = arena_alloc(s->arena, (t->ncols ? t->ncols : 1) * sizeof *tup.cols);
+    /* one column map per fetched batch */
+    if (s->map_res != h->res || s->map_table != t) {
+        s->map = xrealloc(s->map, (t->ncols ? t->ncols : 1) * sizeof *s->map);
+        col_map(t, h->res, s->map);
+        s->map_res = h->res;
+        s->map_table = t;
+    }
+    row_tuple(t, h->res, h->row, s->map, &tup);
+    snap_table_t *st = &s->plan.tables[h->table];
+    evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = st->started_us, .lsn = s->plan.lsn,
+                      .now_us = now_us() };
+    pos.snapshot = snap_marker(h->table == 0, h->first_in_table, last_in_table, last_of_all);
+    return evt_read(s->evt, s->arena, &pos, t, &tup, err, errlen) == WC_OK ? 0 : -1;
+}
+
+static void chunk_emitted(snap_t *s, size_t ci)
+{
+    s->plan.chunks[ci].state = SNAP_EMITTED;
+    table_chunk_emitted(s, s->plan.chunks[ci].table);
+}
+
+/* Emits the held row; completes its chunk if that ended. */
+static int flush_held(snap_t *s, held_row_t *h, bool last_in_table, bool last_of_all, char *err, size_t errlen)
+{
+    if (!h->set)
+        return 0;
+    if (emit_row(s, h, last_in_table, last_of_all, err, errlen) < 0)
+        return -1;
+    h->set = false;
+    if (h->own_res)
+        PQclear(h->res);
+    h->res = NULL;
+    if (h->chunk_ended) {
+        chunk_emitted(s, h->chunk);
+        if (s->hooks.chunk_done(s->hooks.ctx, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void stop_readers(snap_t *s, pthread_t *th, int nth)
+{
+    pthread_mutex_lock(&s->mu);
+    s->quit = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < nth; i++)
+        pthread_join(th[i], NULL);
+    for (size_t i = 0; s->slots && i < s->plan.nchunks; i++) {
+        for (snap_batch_t *b = s->slots[i].head, *n; b; b = n) {
+            n = b->next;
+            batch_free(b);
+        }
+    }
+    free(s->slots);
+    s->slots = NULL;
+}
+
+int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volatile sig_atomic_t *stop, char *err,
+                      size_t errlen)
+{
+    int rc = -1;
+    repl_t planner;
+    pthread_t th[64];
+    int nth = 0;
+    held_row_t h = { 0 };
+    if (repl_connect(&planner, s->cfg, err, errlen) != WC_OK)
+        return -1;
+    if (import_snapshot(planner.sql, s->cfg, snapshot_name, err, errlen) < 0)
+        goto out;
+    s->snapshot_name = snapshot_name;
+    /* readers import the snapshot before anything else can end it */
+    s->quit = false;
+    s->reader_failed = false;
+    s->imported = 0;
+    s->next_chunk = 0;
+    snap_plan_free(&s->plan);
+    free(s->relids);
+    s->relids = NULL;
+    s->finished = s->completion_committing = false;
+    rel_cache_free(s->rels);
+    s->rels = rel_cache_new(evt_table_free);
+    /* txid_current() in a read-only transaction is refused: Debezium's txId is the snapshot
+     * transaction's; ours reads the xid the exported snapshot would assign next (xmax) */
+    PGresult *tx = query(planner.sql, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text", 0, NULL, err, errlen);
+    if (!tx)
+        goto out;
+    int64_t txid = strtoll(PQgetvalue(tx, 0, 0), NULL, 10);
+    PQclear(tx);
+    int64_t t0 = now_us();
+    if (plan_build(s, planner.sql, true, NULL, err, errlen) < 0)
+        goto out;
+    s->plan.lsn = lsn;
+    s->plan.txid = txid;
+    s->have_plan = true;
+    /* readers encode too when asked (walcast.snapshot.parallel.encode): it pays when the connector
+     * thread's encoding is the limit; with a slow broker it only holds more encoded records in memory */
+    s->parallel = s->cfg->snapshot_parallel_encode && !s->cfg->key_conv.avro && !s->cfg->value_conv.avro;
+    for (size_t ti = 0; ti < s->plan.ntables; ti++)
+        if (!table_install(s, &planner, ti, false, err, errlen))
+            goto out;
+    prog_reset(s);
+    log_info("snapshot planned", "connector=%s tables=%zu chunks=%zu chunk_rows=%d threads=%d plan_ms=%lld", s->cfg->name,
+             s->plan.ntables, s->plan.nchunks, s->cfg->snapshot_chunk_rows, s->cfg->snapshot_max_threads,
+             (long long)((now_us() - t0) / 1000));
+    s->slots = xcalloc(s->plan.nchunks ? s->plan.nchunks : 1, sizeof *s->slots);
+    int want = s->cfg->snapshot_max_threads;
+    if ((size_t)want > s->plan.nchunks)
+        want = (int)s->plan.nchunks;
+    if (want > 64)
+        want = 64;
+    for (int i = 0; i < want; i++) {
+        reader_arg_t *a = xcalloc(1, sizeof *a);
+        a->s = s;
+        a->id = i;
+        if (pthread_create(&th[nth], NULL, reader_main, a) != 0) {
+            free(a);
+            snprintf(err, errlen, "cannot start a snapshot reader thread");
+            goto out;
+        }
+        nth++;
+    }
+    pthread_mutex_lock(&s->mu);
+    while (s->imported < nth && !s->reader_failed)
+        pthread_cond_wait(&s->cv, &s->mu);
+    bool failed = s->reader_failed;
+    pthread_mutex_unlock(&s->mu);
+    if (failed) {
+        snprintf(err, errlen, "snapshot reader failed: %s", s->reader_err);
+        goto out;
+    }
+    /* the planner's transaction can end now: every reader holds the snapshot */
+    exec_ok(planner.sql, "COMMIT", err, errlen);
+    bool any_row = false;
+    for (size_t ci = 0; ci < s->plan.nchunks; ci++) {
+        size_t ti = s->plan.chunks[ci].table;
+        snap_table_t *st = &s->plan.tables[ti];
+        if (!st->started_us)
+            st->started_us = now_us();
+        bool seen_row_in_table = st->rows > 0;
+        for (;;) {
+            snap_batch_t *b;
+            if (pop_batch(s, ci, stop, &b, err, errlen) < 0)
+                goto out;
+            if (b->encoded) {
+                /* records a reader encoded: sent in order; the chunk ends at its end marker */
+                int sr = 0;
+                for (size_t i = 0; i < b->nrecs && sr == 0; i++) {
+                    const enc_rec_t *e = &b->recs[i];
+                    rec_t rec = { .topic = b->data.data + e->topic, .keylen = e->keylen, .valuelen = e->valuelen,
+                                  .nheaders = e->nheaders, .op = e->op };
+                    rec.key = e->key == SIZE_MAX ? NULL : b->data.data + e->key;
+                    rec.value = e->value == SIZE_MAX ? NULL : b->data.data + e->value;
+                    for (int k = 0; k < e->nheaders; k++)
+                        rec.headers[k] = (rec_header_t){ e->hkey[k], b->data.data + e->hval[k], e->hlen[k] };
+                    sr = s->hooks.send(s->hooks.ctx, &rec, err, errlen);
+                }
+                st->rows += (uint64_t)b->nrows;
+                prog_rows(s, (uint64_t)b->nrows);
+                batch_free(b);
+                if (sr < 0 || s->hooks.service(s->hooks.ctx, err, errlen) < 0)
+                    goto out;
+                continue;
+            }
+            PGresult *res = b->res;
+            b->res = NULL;
+            batch_free(b);
+            if (!res && s->parallel) {
+                chunk_emitted(s, ci);
+                if (s->hooks.chunk_done(s->hooks.ctx, err, errlen) < 0)
+                    goto out;
+                break;
+            }
+            if (!res) {
+                if (h.set && h.chunk == ci)
+                    h.chunk_ended = true;
+                else {
+                    chunk_emitted(s, ci);
+                }
+                break;
+            }
+            int n = PQntuples(res);
+            for (int row = 0; row < n; row++) {
+                if (h.set) {
+                    /* a row of another table follows: the held one was its table's last */
+                    bool ok = flush_held(s, &h, h.table != ti, false, err, errlen) == 0;
+                    if (!ok) {
+                        if (res)
+                            PQclear(res);
+                        goto out;
+                    }
+                }
+                h.set = true;
+                h.res = res;
+                h.own_res = row == n - 1;   /* the last row of a batch keeps its result alive */
+                h.row = row;
+                h.chunk = ci;
+                h.table = ti;
+                h.first_in_table = !seen_row_in_table;
+                h.chunk_ended = false;
+                seen_row_in_table = true;
+                any_row = true;
+            }
+            if (!n)
+                PQclear(res);
+            st->rows += (uint64_t)n;
+            prog_rows(s, (uint64_t)n);
+            if (s->hooks.service(s->hooks.ctx, err, errlen) < 0)
+                goto out;
+        }
+        /* rows before the held one are in Kafka's hands; a table whose every chunk ended empty is done */
+    }
+    if (h.set && flush_held(s, &h, true, true, err, errlen) < 0)
+        goto out;
+    (void)any_row;
+    rc = 0;
+out:
+    if (h.set && h.own_res)
+        PQclear(h.res);
+    stop_readers(s, th, nth);
+    repl_close(&planner);
+    if (rc < 0)
+        snap_rewind(s);
+    return rc;
+}
+
+int snap_plan_fresh(snap_t *s, uint64_t lsn, char *err, size_t errlen)
+{
+    repl_t r;
+    if (repl_connect(&r, s->cfg, err, errlen) != WC_OK)
+        return -1;
+    snap_plan_free(&s->plan);
+    free(s->relids);
+    s->relids = NULL;
+    rel_cache_free(s->rels);
+    s->rels = rel_cache_new(evt_table_free);
+    s->finished = s->completion_committing = false;
+    int rc = -1;
+    if (exec_ok(r.sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0 ||
+        plan_build(s, r.sql, true, NULL, err, errlen) < 0)
+        goto out;
+    exec_ok(r.sql, "COMMIT", err, errlen);
+    s->plan.lsn = lsn;
+    s->have_plan = true;
+    prog_reset(s);
+    log_info("snapshot planned (read with watermarks while streaming)", "connector=%s tables=%zu chunks=%zu", s->cfg->name,
+             s->plan.ntables, s->plan.nchunks);
+    rc = 0;
+out:
+    repl_close(&r);
+    return rc;
+}
+
+int snap_restore(snap_t *s, const char *state_json, char *err, size_t errlen)
+{
+    snap_plan_free(&s->plan);
+    if (snap_state_parse(state_json, &s->plan, err, errlen) < 0)
+        return -1;
+    repl_t r;
+    if (repl_connect(&r, s->cfg, err, errlen) != WC_OK)
+        return -1;
+    free(s->relids);
+    s->relids = xcalloc(s->plan.ntables ? s->plan.ntables : 1, sizeof *s->relids);
+    rel_cache_free(s->rels);
+    s->rels = rel_cache_new(evt_table_free);
+    int rc = -1;
+    for (size_t ti = 0; ti < s->plan.ntables; ti++) {
+        buf_t q;
+        buf_init(&q);
+        snap_quote_ident(&q, s->plan.tables[ti].schema);
+        buf_putc(&q, '.');
+        snap_quote_ident(&q, s->plan.tables[ti].name);
+        const char *pv[1] = { buf_cstr(&q) };
+        PGresult *res = query(r.sql, "SELECT to_regclass($1)::oid::text", 1, pv, err, errlen);
+        buf_free(&q);
+        if (!res)
+            goto out;
+        s->relids[ti] = PQgetisnull(res, 0, 0) ? 0 : (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+    }
+    s->have_plan = true;
+    s->finished = s->completion_committing = false;
+    prog_reset(s);
+    log_info("resuming the snapshot: the chunks not yet published are read with watermarks while streaming",
+             "connector=%s tables=%zu chunks=%zu", s->cfg->name, s->plan.ntables, s->plan.nchunks);
+    rc = 0;
+out:
+    repl_close(&r);
+    return rc;
+}
+
+/* ---- watermark method ---- */
+
+/* Key text of a row: each key column's text with its length (NULL as -1), so no two keys collide. */
+static char *key_text(const pgo_col_t *const *cols, size_t n)
+{
+    buf_t b;
+    buf_init(&b);
+    for (size_t i = 0; i < n; i++) {
+        if (!cols[i] || cols[i]->kind != PGO_COL_TEXT) {
+            buf_puts(&b, "-1:");
+            continue;
+        }
+        buf_printf(&b, "%u:", cols[i]->len);
+        buf_append(&b, cols[i]->data, cols[i]->len);
+    }
+    char *s = xstrdup(buf_cstr(&b));
+    buf_free(&b);
+    return s;
+}
+
+void snap_wm_reset(snap_t *s)
+{
+    if (s->wm.open && s->plan.chunks[s->wm.chunk].state == SNAP_EMITTED)
+        s->plan.chunks[s->wm.chunk].state = SNAP_TODO;
+    wm_clear(&s->wm);
+    if (s->wm_connected) {
+        repl_close(&s->wm_conn);
+        s->wm_connected = false;
+    }
+}
+
+static int emit_message(PGconn *c, const char *content, char *err, size_t errlen)
+{
+    const char *pv[2] = { SNAP_WM_PREFIX, content };
+    PGresult *r = query(c, "SELECT pg_logical_emit_message(false, $1, $2)", 2, pv, err, errlen);
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+int snap_wm_step(snap_t *s, char *err, size_t errlen)
+{
+    if (!s || !s->have_plan || s->finished || s->wm.open || s->paused)
+        return 0;
+    size_t ci = s->plan.nchunks;
+    for (size_t i = 0; i < s->plan.nchunks; i++)
+        if (s->plan.chunks[i].state == SNAP_TODO) {
+            ci = i;
+            break;
+        }
+    if (ci == s->plan.nchunks)
+        return 0;
+    snap_chunk_t *c = &s->plan.chunks[ci];
+    size_t ti = c->table;
+    snap_table_t *st = &s->plan.tables[ti];
+    if (!s->wm_connected) {
+        if (repl_connect(&s->wm_conn, s->cfg, err, errlen) != WC_OK)
+            return -1;
+        s->wm_connected = true;
+    }
+    if (!s->relids[ti]) {
+        /* dropped since: nothing to read */
+        log_warn("table of the snapshot no longer exists; skipped", "table=%s.%s", st->schema, st->name);
+        chunk_emitted(s, ci);
+        return 0;
+    }
+    /* the table as it is now: a column added since the last chunk is read too */
+    rel_table_t *t = table_install(s, &s->wm_conn, ti, true, err, errlen);
+    if (!t)
+        return -1;
+    if (!st->started_us)
+        st->started_us = now_us();
+    snap_wm_t *w = &s->wm;
+    memset(w, 0, sizeof *w);
+    w->chunk = ci;
+    w->relid = s->relids[ti];
+    snprintf(w->nonce, sizeof w->nonce, "%llx-%llu", (unsigned long long)now_us(), (unsigned long long)++s->seq);
+    char msg[96];
+    snprintf(msg, sizeof msg, "low:%s", w->nonce);
+    PGconn *pc = s->wm_conn.sql;
+    if (emit_message(pc, msg, err, errlen) < 0)
+        return -1;
+    if (exec_ok(pc, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0)
+        return -1;
+    PGresult *xs = query(pc, "SELECT pg_current_snapshot()::text", 0, NULL, err, errlen);
+    if (!xs) {
+        exec_ok(pc, "ROLLBACK", err, errlen);
+        return -1;
+    }
+    if (snap_xsnap_parse(PQgetvalue(xs, 0, 0), &w->xs) < 0) {
+        snprintf(err, errlen, "cannot parse pg_current_snapshot() '%s'", PQgetvalue(xs, 0, 0));
+        PQclear(xs);
+        return -1;
+    }
+    PQclear(xs);
+    buf_t sql;
+    buf_init(&sql);
+    arena_reset(s->arena);
+    snap_chunk_sql(&sql, &s->plan, c, rel_cols(t, s->arena), t->ncols);
+    const char *pv[128];
+    int np = snap_chunk_params(&s->plan, c, pv);
+    w->rows = query(pc, buf_cstr(&sql), np, pv, err, errlen);
+    buf_free(&sql);
+    if (!w->rows) {
+        char e2[64];
+        exec_ok(pc, "ROLLBACK", e2, sizeof e2);
+        wm_clear(w);
+        return -1;
+    }
+    if (exec_ok(pc, "COMMIT", err, errlen) < 0) {
+        wm_clear(w);
+        return -1;
+    }
+    int n = PQntuples(w->rows);
+    w->dropped = xcalloc((size_t)(n ? n : 1), sizeof *w->dropped);
+    w->keys = xcalloc((size_t)(n ? n : 1), sizeof *w->keys);
+    w->nkeys = (size_t)n;
+    int *map = arena_alloc(s->arena, (t->ncols ? t->ncols : 1) * sizeof *map);
+    col_map(t, w->rows, map);
+    /* keys: the event key columns (primary key), as text */
+    size_t nk = t->nkeys;
+    const pgo_col_t **kc = arena_alloc(s->arena, (nk ? nk : 1) * sizeof *kc);
+    pgo_col_t *tmp = arena_alloc(s->arena, (nk ? nk : 1) * sizeof *tmp);
+    for (int r = 0; r < n; r++) {
+        for (size_t k = 0; k < nk; k++) {
+            int f = map[t->keys[k]];
+            tmp[k].kind = f < 0 || PQgetisnull(w->rows, r, f) ? PGO_COL_NULL : PGO_COL_TEXT;
+            tmp[k].data = f < 0 ? NULL : PQgetvalue(w->rows, r, f);
+            tmp[k].len = f < 0 ? 0 : (uint32_t)PQgetlength(w->rows, r, f);
+            kc[k] = &tmp[k];
+        }
+        w->keys[r] = nk ? key_text(kc, nk) : NULL;
+    }
+    st->rows += (uint64_t)n;
+    prog_rows(s, (uint64_t)n);
+    snprintf(msg, sizeof msg, "high:%s", w->nonce);
+    /* a walsender sends only flushed WAL, and nothing flushes a non-transactional message: a
+     * transaction with an xid, committed synchronously, does (else the chunk waits for the WAL writer) */
+    if (emit_message(pc, msg, err, errlen) < 0 ||
+        exec_ok(pc, "BEGIN; SET LOCAL synchronous_commit = on; SELECT txid_current(); COMMIT", err, errlen) < 0) {
+        wm_clear(w);
+        return -1;
+    }
+    w->open = true;
+    log_debug("snapshot chunk read (watermarks)", "table=%s.%s chunk=%zu rows=%d", st->schema, st->name, ci, n);
+    return 0;
+}
+
+void snap_wm_change(snap_t *s, const rel_table_t *t, const pgo_msg_t *m, uint32_t xid)
+{
+    snap_wm_t *w = s ? &s->wm : NULL;
+    if (!w || !w->open || t->relid != w->relid || !w->nkeys)
+        return;
+    if (!w->window && snap_xsnap_visible(&w->xs, xid))
+        return;
+    const rel_table_t *st = rel_cache_get(s->rels, w->relid);
+    if (!st || !st->nkeys)
+        return;
+    const pgo_tuple_t *tups[2] = { NULL, NULL };
+    if (m->type == PGO_INSERT || m->type == PGO_UPDATE)
+        tups[0] = &m->u.change.new_tuple;
+    if (m->u.change.old_kind)
+        tups[1] = &m->u.change.old_tuple;
+    const pgo_col_t *kc[64];
+    for (int i = 0; i < 2; i++) {
+        if (!tups[i] || st->nkeys > 64)
+            continue;
+        for (size_t k = 0; k < st->nkeys; k++) {
+            int c = rel_column_index(t, st->cols[st->keys[k]].name);
+            kc[k] = c >= 0 && (size_t)c < tups[i]->ncols ? &tups[i]->cols[c] : NULL;
+        }
+        char *key = key_text(kc, st->nkeys);
+        for (size_t r = 0; r < w->nkeys; r++)
+            if (!w->dropped[r] && w->keys[r] && strcmp(w->keys[r], key) == 0)
+                w->dropped[r] = true;
+        free(key);
+    }
+}
+
+int snap_wm_message(snap_t *s, const pgo_msg_t *m, uint64_t lsn, bool *ours, char *err, size_t errlen)
+{
+    *ours = m->u.message.prefix && strcmp(m->u.message.prefix, SNAP_WM_PREFIX) == 0;
+    if (!*ours || !s)
+        return 0;
+    snap_wm_t *w = &s->wm;
+    char content[96];
+    size_t n = m->u.message.content_len < sizeof content - 1 ? m->u.message.content_len : sizeof content - 1;
+    memcpy(content, m->u.message.content, n);
+    content[n] = 0;
+    if (!w->open || strcmp(content + (content[0] == 'l' ? 4 : 5), w->nonce) != 0)
+        return 0;   /* another run's watermark (before a restart): nothing to do */
+    if (content[0] == 'l') {
+        w->window = true;
+        return 0;
+    }
+    /* high watermark: the chunk's rows not touched meanwhile */
+    if (s->hooks.txn_ensure(s->hooks.ctx, err, errlen) < 0)
+        return -1;
+    rel_table_t *t = rel_cache_get(s->rels, w->relid);
+    size_t ci = w->chunk;
+    bool last_chunk = true;
+    for (size_t i = 0; i < s->plan.nchunks; i++)
+        if (i != ci && s->plan.chunks[i].state == SNAP_TODO)
+            last_chunk = false;
+    int nrows = PQntuples(w->rows), last = -1;
+    for (int r = 0; r < nrows; r++)
+        if (!w->dropped[r])
+            last = r;
+    int *map = arena_alloc(s->arena, (t->ncols ? t->ncols : 1) * sizeof *map);
+    col_map(t, w->rows, map);
+    for (int r = 0; r < nrows; r++) {
+        if (w->dropped[r])
+            continue;
+        arena_t *a = arena_new(16 * 1024);
+        pgo_tuple_t tup = { 0 };
+        tup.cols = arena_alloc(a, (t->ncols ? t->ncols : 1) * sizeof *tup.cols);
+        row_tuple(t, w->rows, r, map, &tup);
+        evt_pos_t pos = { .lsn = lsn, .now_us = now_us(), .no_lsn = true };
+        pos.snapshot = s->incremental ? "incremental" : last_chunk && r == last ? "last" : "true";
+        int rc = evt_read(s->evt, a, &pos, t, &tup, err, errlen) == WC_OK ? 0 : -1;
+        arena_free(a);
+        if (rc < 0)
+            return -1;
+    }
+    log_debug("snapshot chunk emitted at its high watermark", "chunk=%zu rows=%d", ci, nrows);
+    chunk_emitted(s, ci);
+    wm_clear(w);
+    return 0;
+}
+
+/* ---- incremental snapshots and signals ---- */
+
+void snap_set_incremental(snap_t *s) { s->incremental = true; }
+
+void snap_signal_free(snap_signal_t *sig)
+{
+    for (size_t i = 0; i < sig->collections.n; i++)
+        regfree(&sig->collections.re[i]);
+    free(sig->collections.re);
+    strv_free(sig->cond_table, sig->nconds);
+    strv_free(sig->cond_filter, sig->nconds);
+    free(sig->message);
+    memset(sig, 0, sizeof *sig);
+}
+
+static int add_regex(flt_list_t *l, const char *re, char *err, size_t errlen)
+{
+    buf_t b;
+    buf_init(&b);
+    buf_printf(&b, "^(%s)$", re);
+    l->re = xrealloc(l->re, (l->n + 1) * sizeof *l->re);
+    int rc = regcomp(&l->re[l->n], buf_cstr(&b), REG_EXTENDED | REG_NOSUB);
+    buf_free(&b);
+    if (rc != 0) {
+        char m[128];
+        regerror(rc, &l->re[l->n], m, sizeof m);
+        snprintf(err, errlen, "data-collections entry '%.200s' is not a valid regular expression: %s", re, m);
+        return -1;
+    }
+    l->n++;
+    return 0;
+}
+
+static void add_cond(snap_signal_t *sig, const char *table, const char *filter)
+{
+    sig->cond_table = xrealloc(sig->cond_table, (sig->nconds + 1) * sizeof *sig->cond_table);
+    sig->cond_filter = xrealloc(sig->cond_filter, (sig->nconds + 1) * sizeof *sig->cond_filter);
+    sig->cond_table[sig->nconds] = xstrdup(table);
+    sig->cond_filter[sig->nconds] = xstrdup(filter);
+    sig->nconds++;
+}
+
+int snap_signal_parse(const char *type, const char *data, snap_signal_t *sig, char *err, size_t errlen)
+{
+    memset(sig, 0, sizeof *sig);
+    if (!type) {
+        snprintf(err, errlen, "signal without a type");
+        return -1;
+    }
+    if (strcmp(type, "execute-snapshot") == 0)
+        sig->kind = SNAP_SIG_EXECUTE;
+    else if (strcmp(type, "stop-snapshot") == 0)
+        sig->kind = SNAP_SIG_STOP;
+    else if (strcmp(type, "pause-snapshot") == 0)
+        sig->kind = SNAP_SIG_PAUSE;
+    else if (strcmp(type, "resume-snapshot") == 0)
+        sig->kind = SNAP_SIG_RESUME;
+    else if (strcmp(type, "log") == 0)
+        sig->kind = SNAP_SIG_LOG;
+    else {
+        snprintf(err, errlen, "unknown signal type '%.100s' (walcast knows execute-snapshot, stop-snapshot, pause-snapshot, resume-snapshot, log)", type);
+        return -1;
+    }
+    if (sig->kind == SNAP_SIG_PAUSE || sig->kind == SNAP_SIG_RESUME)
+        return 0;
+    json_error_t je;
+    json_t *o = data && *data ? json_loads(data, 0, &je) : json_object();
+    if (!o || !json_is_object(o)) {
+        snprintf(err, errlen, "signal data is not a JSON object: %.200s", o ? "not an object" : je.text);
+        json_decref(o);
+        return -1;
+    }
+    int rc = -1;
+    if (sig->kind == SNAP_SIG_LOG) {
+        json_t *m = json_object_get(o, "message");
+        sig->message = xstrdup(json_is_string(m) ? json_string_value(m) : "");
+        rc = 0;
+        goto out;
+    }
+    json_t *ty = json_object_get(o, "type");
+    if (ty && (!json_is_string(ty) || strcasecmp(json_string_value(ty), "incremental") != 0)) {
+        snprintf(err, errlen, "signal snapshot type %.100s is not implemented by walcast (only incremental)",
+                 json_is_string(ty) ? json_string_value(ty) : "(not a string)");
+        goto out;
+    }
+    json_t *dc = json_object_get(o, "data-collections");
+    if (dc && !json_is_array(dc)) {
+        snprintf(err, errlen, "signal data-collections must be an array of regular expressions");
+        goto out;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(dc, i, v) {
+        if (!json_is_string(v) || !json_string_length(v)) {
+            snprintf(err, errlen, "signal data-collections entry %zu is not a non-empty string", i);
+            goto out;
+        }
+        if (add_regex(&sig->collections, json_string_value(v), err, errlen) < 0)
+            goto out;
+    }
+    if (sig->kind == SNAP_SIG_EXECUTE && !sig->collections.n) {
+        snprintf(err, errlen, "execute-snapshot signal without data-collections");
+        goto out;
+    }
+    json_t *ac = json_object_get(o, "additional-conditions");
+    json_array_foreach(ac, i, v) {
+        json_t *t = json_object_get(v, "data-collection"), *f = json_object_get(v, "filter");
+        if (!json_is_string(t) || !json_is_string(f)) {
+            snprintf(err, errlen, "signal additional-conditions entry %zu needs data-collection and filter strings", i);
+            goto out;
+        }
+        add_cond(sig, json_string_value(t), json_string_value(f));
+    }
+    json_t *one = json_object_get(o, "additional-condition");
+    if (json_is_string(one) && json_string_length(one))
+        add_cond(sig, "", json_string_value(one));
+    rc = 0;
+out:
+    json_decref(o);
+    if (rc < 0)
+        snap_signal_free(sig);
+    return rc;
+}
+
+const char *snap_signal_filter(const snap_signal_t *sig, const char *schema, const char *table)
+{
+    char full[1024];
+    snprintf(full, sizeof full, "%s.%s", schema, table);
+    for (size_t i = 0; i < sig->nconds; i++) {
+        if (!sig->cond_table[i][0])
+            return sig->cond_filter[i];
+        /* data-collection is a regex in Debezium too */
+        regex_t re;
+        buf_t b;
+        buf_init(&b);
+        buf_printf(&b, "^(%s)$", sig->cond_table[i]);
+        bool ok = regcomp(&re, buf_cstr(&b), REG_EXTENDED | REG_NOSUB) == 0;
+        buf_free(&b);
+        if (!ok)
+            continue;
+        bool m = regexec(&re, full, 0, NULL, 0) == 0;
+        regfree(&re);
+        if (m)
+            return sig->cond_filter[i];
+    }
+    return NULL;
+}
+
+int snap_signal_apply(snap_t *s, const snap_signal_t *sig, char *err, size_t errlen)
+{
+    switch (sig->kind) {
+    case SNAP_SIG_LOG:
+        log_info("signal: log", "connector=%s message=\"%s\"", s->cfg->name, log_esc(sig->message ? sig->message : ""));
+        return 0;
+    case SNAP_SIG_PAUSE:
+        s->paused = true;
+        log_info("incremental snapshot paused (signal)", "connector=%s", s->cfg->name);
+        return 0;
+    case SNAP_SIG_RESUME:
+        s->paused = false;
+        log_info("incremental snapshot resumed (signal)", "connector=%s", s->cfg->name);
+        return 0;
+    case SNAP_SIG_STOP: {
+        size_t stopped = 0;
+        for (size_t i = 0; i < s->plan.nchunks; i++) {
+            snap_chunk_t *c = &s->plan.chunks[i];
+            const snap_table_t *t = &s->plan.tables[c->table];
+            if (c->state != SNAP_TODO || (sig->collections.n && !snap_included(&sig->collections, t->schema, t->name)))
+                continue;
+            c->state = SNAP_DONE;
+            stopped++;
+        }
+        if (s->wm.open) {
+            const snap_table_t *t = &s->plan.tables[s->plan.chunks[s->wm.chunk].table];
+            if (!sig->collections.n || snap_included(&sig->collections, t->schema, t->name)) {
+                s->plan.chunks[s->wm.chunk].state = SNAP_DONE;
+                wm_clear(&s->wm);
+                stopped++;
+            }
+        }
+        log_info("incremental snapshot stopped (signal)", "connector=%s chunks_dropped=%zu", s->cfg->name, stopped);
+        return 0;
+    }
+    case SNAP_SIG_EXECUTE:
+        break;
+    }
+    repl_t r;
+    if (repl_connect(&r, s->cfg, err, errlen) != WC_OK)
+        return -1;
+    size_t before_t = s->plan.ntables, before_c = s->plan.nchunks;
+    if (!s->rels)
+        s->rels = rel_cache_new(evt_table_free);
+    int rc = -1;
+    if (s->finished) {
+        /* a finished plan is replaced */
+        snap_plan_free(&s->plan);
+        free(s->relids);
+        s->relids = NULL;
+        before_t = before_c = 0;
+    }
+    if (exec_ok(r.sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0 ||
+        plan_build(s, r.sql, true, sig, err, errlen) < 0) {
+        repl_close(&r);
+        return -1;
+    }
+    exec_ok(r.sql, "COMMIT", err, errlen);
+    s->have_plan = true;
+    s->finished = s->completion_committing = false;
+    if (!before_c)
+        prog_reset(s);
+    else
+        s->prog.tables_remaining += s->plan.ntables - before_t;
+    s->prog.running = true;
+    s->prog.tables_total = s->plan.ntables;
+    s->prog.chunks_total = s->plan.nchunks;
+    log_info("incremental snapshot requested (signal)", "connector=%s tables=%zu chunks=%zu", s->cfg->name,
+             s->plan.ntables - before_t, s->plan.nchunks - before_c);
+    if (s->plan.ntables == before_t)
+        log_warn("execute-snapshot: no captured table matches data-collections; nothing to do", "connector=%s", s->cfg->name);
+    rc = 0;
+    repl_close(&r);
+    return rc;
+}
+
+bool snap_is_signal_table(const snap_t *s, const rel_table_t *t)
+{
+    return s && s->cfg->signal_source && snap_is_signal_name(s->cfg, t->nspname, t->relname);
+}
+
+static char *col_text(const rel_table_t *t, const pgo_tuple_t *tup, const char *name)
+{
+    int c = rel_column_index(t, name);
+    if (c < 0 || (size_t)c >= tup->ncols || tup->cols[c].kind != PGO_COL_TEXT)
+        return NULL;
+    char *v = xmalloc(tup->cols[c].len + 1);
+    memcpy(v, tup->cols[c].data, tup->cols[c].len);
+    v[tup->cols[c].len] = 0;
+    return v;
+}
+
+int snap_signal_row(snap_t *s, const rel_table_t *t, const pgo_tuple_t *tup, char *err, size_t errlen)
+{
+    char *id = col_text(t, tup, "id"), *type = col_text(t, tup, "type"), *data = col_text(t, tup, "data");
+    char perr[512];
+    snap_signal_t sig;
+    int rc = 0;
+    if (snap_signal_parse(type, data, &sig, perr, sizeof perr) < 0) {
+        log_warn("signal ignored", "connector=%s id=\"%s\" type=\"%s\" reason=\"%s\"", s->cfg->name, log_esc(id ? id : ""),
+                 log_esc(type ? type : ""), log_esc(perr));
+    } else {
+        log_info("signal received", "connector=%s id=\"%s\" type=%s", s->cfg->name, log_esc(id ? id : ""), type);
+        rc = snap_signal_apply(s, &sig, err, errlen);
+        snap_signal_free(&sig);
+    }
+    free(id);
+    free(type);
+    free(data);
+    return rc;
+}
+
+int snap_signal_kafka_open(snap_t *s, const worker_config_t *w, char *err, size_t errlen)
+{
+    char e[512], group[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *bs = s->cfg->signal_bootstrap ? s->cfg->signal_bootstrap : w->bootstrap_servers;
+    snprintf(group, sizeof group, "walcast-signal-%s", s->cfg->name);
+    /* the producer's security settings apply here too */
+    for (size_t i = 0; i < w->producer.n; i++) {
+        const char *k = w->producer.kv[i].key;
+        if (strncmp(k, "security.", 9) == 0 || strncmp(k, "sasl.", 5) == 0 || strncmp(k, "ssl.", 4) == 0)
+            rd_kafka_conf_set(conf, k, w->producer.kv[i].value, e, sizeof e);
+    }
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bs, e, sizeof e) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "group.id", group, e, sizeof e) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", e, sizeof e) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "isolation.level", "read_committed", e, sizeof e) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "signal.kafka consumer: %s", e);
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    s->sigrk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    if (!s->sigrk) {
+        snprintf(err, errlen, "cannot create the signal.kafka.topic consumer: %s", e);
+        return -1;
+    }
+    rd_kafka_poll_set_consumer(s->sigrk);
+    rd_kafka_topic_partition_list_t *t = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(t, s->cfg->signal_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t ke = rd_kafka_subscribe(s->sigrk, t);
+    rd_kafka_topic_partition_list_destroy(t);
+    if (ke) {
+        snprintf(err, errlen, "cannot subscribe to signal.kafka.topic %s: %s", s->cfg->signal_topic, rd_kafka_err2str(ke));
+        return -1;
+    }
+    log_info("listening for signals on Kafka", "connector=%s topic=%s", s->cfg->name, s->cfg->signal_topic);
+    return 0;
+}
+
+int snap_signal_kafka_poll(snap_t *s, char *err, size_t errlen)
+{
+    if (!s || !s->sigrk)
+        return 0;
+    for (int i = 0; i < 16; i++) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->sigrk, 0);
+        if (!m)
+            return 0;
+        int rc = 0;
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && m->err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+                log_warn("signal.kafka.topic consumer", "error=\"%s\"", log_esc(rd_kafka_message_errstr(m)));
+        } else if (!m->key || m->key_len != strlen(s->cfg->topic_prefix) ||
+                   memcmp(m->key, s->cfg->topic_prefix, m->key_len) != 0) {
+            log_debug("signal for another connector ignored", "topic=%s", s->cfg->signal_topic);
+        } else {
+            json_error_t je;
+            json_t *o = m->payload ? json_loadb(m->payload, m->len, 0, &je) : NULL;
+            json_t *ty = o ? json_object_get(o, "type") : NULL, *data = o ? json_object_get(o, "data") : NULL;
+            char *d = data ? json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+            snap_signal_t sig;
+            char perr[512];
+            if (!json_is_string(ty))
+                log_warn("signal ignored", "connector=%s channel=kafka reason=\"not a JSON object with a type\"", s->cfg->name);
+            else if (snap_signal_parse(json_string_value(ty), d, &sig, perr, sizeof perr) < 0)
+                log_warn("signal ignored", "connector=%s channel=kafka type=\"%s\" reason=\"%s\"", s->cfg->name,
+                         log_esc(json_string_value(ty)), log_esc(perr));
+            else {
+                log_info("signal received", "connector=%s channel=kafka type=%s", s->cfg->name, json_string_value(ty));
+                rc = snap_signal_apply(s, &sig, err, errlen);
+                snap_signal_free(&sig);
+            }
+            free(d);
+            json_decref(o);
+        }
+        rd_kafka_message_destroy(m);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}

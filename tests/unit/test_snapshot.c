@@ -1,0 +1,184 @@
+/* test_snapshot.c: the pure parts of snapshots: chunk SQL with quoted identifiers and parameters,
+ * Debezium's markers, the walcast_snapshot offset state (round trip, malformed input), PostgreSQL
+ * snapshot visibility, and the snapshot keys of the offset record. */
+#include "tests/unit/testutil.h"
+
+#include "agent/offsets.h"
+#include "agent/snapshot.h"
+
+static snap_plan_t plan_two(void)
+{
+    snap_plan_t p = { 0 };
+    const char *key[2] = { "a", "B\"x" }, *types[2] = { "integer", "character varying(10)" };
+    size_t t0 = snap_plan_add_table(&p, "pub lic", "Tab\"le", 2, key, types, NULL);
+    const char *b1[2] = { "10", "k\"1" }, *b2[2] = { "20", "k2" };
+    snap_plan_add_chunk(&p, t0, NULL, b1);
+    snap_plan_add_chunk(&p, t0, b1, b2);
+    snap_plan_add_chunk(&p, t0, b2, NULL);
+    size_t t1 = snap_plan_add_table(&p, "public", "nokey", 0, NULL, NULL, NULL);
+    snap_plan_add_chunk(&p, t1, NULL, NULL);
+    p.lsn = 123456;
+    p.txid = 789;
+    return p;
+}
+
+static void test_chunk_sql(void **st)
+{
+    (void)st;
+    snap_plan_t p = plan_two();
+    buf_t b;
+    buf_init(&b);
+    const char *cols[3] = { "a", "B\"x", "v" };
+    snap_chunk_sql(&b, &p, &p.chunks[0], cols, 3);
+    assert_string_equal(buf_cstr(&b), "SELECT \"a\",\"B\"\"x\",\"v\" FROM \"pub lic\".\"Tab\"\"le\" WHERE (\"a\",\"B\"\"x\") <= "
+                                      "($1::integer,$2::character varying(10)) ORDER BY \"a\",\"B\"\"x\"");
+    const char *pv[8];
+    assert_int_equal(snap_chunk_params(&p, &p.chunks[0], pv), 2);
+    assert_string_equal(pv[1], "k\"1");
+    buf_reset(&b);
+    snap_chunk_sql(&b, &p, &p.chunks[1], NULL, 0);
+    assert_string_equal(buf_cstr(&b), "SELECT * FROM \"pub lic\".\"Tab\"\"le\" WHERE (\"a\",\"B\"\"x\") > ($1::integer,$2::character varying(10)) "
+                                      "AND (\"a\",\"B\"\"x\") <= ($3::integer,$4::character varying(10)) ORDER BY \"a\",\"B\"\"x\"");
+    assert_int_equal(snap_chunk_params(&p, &p.chunks[1], pv), 4);
+    assert_string_equal(pv[0], "10");
+    assert_string_equal(pv[3], "k2");
+    buf_reset(&b);
+    snap_chunk_sql(&b, &p, &p.chunks[3], NULL, 0);
+    assert_string_equal(buf_cstr(&b), "SELECT * FROM \"public\".\"nokey\"");
+    assert_int_equal(snap_chunk_params(&p, &p.chunks[3], pv), 0);
+    buf_free(&b);
+    snap_plan_free(&p);
+}
+
+static void test_markers(void **st)
+{
+    (void)st;
+    assert_string_equal(snap_marker(true, true, false, false), "first");
+    assert_string_equal(snap_marker(false, true, false, false), "first_in_data_collection");
+    assert_string_equal(snap_marker(false, false, false, false), "true");
+    assert_string_equal(snap_marker(false, false, true, false), "last_in_data_collection");
+    /* a one-row table: last beats first, as in Debezium */
+    assert_string_equal(snap_marker(false, true, true, false), "last_in_data_collection");
+    assert_string_equal(snap_marker(true, true, true, true), "last");
+}
+
+static void test_state_round_trip(void **st)
+{
+    (void)st;
+    snap_plan_t p = plan_two();
+    p.chunks[1].state = SNAP_DONE;      /* done chunks are not carried */
+    p.chunks[3].state = SNAP_EMITTED;   /* neither are those in the transaction being committed */
+    buf_t b;
+    buf_init(&b);
+    snap_state_json(&p, &b);
+    snap_plan_t q;
+    char err[256];
+    assert_int_equal(snap_state_parse(buf_cstr(&b), &q, err, sizeof err), 0);
+    assert_int_equal(q.ntables, 1);
+    assert_int_equal(q.nchunks, 2);
+    assert_int_equal(q.lsn, 123456);
+    assert_int_equal(q.txid, 789);
+    assert_string_equal(q.tables[0].schema, "pub lic");
+    assert_string_equal(q.tables[0].keytype[1], "character varying(10)");
+    assert_null(q.chunks[0].lo);
+    assert_string_equal(q.chunks[0].hi[1], "k\"1");
+    assert_string_equal(q.chunks[1].lo[0], "20");
+    assert_null(q.chunks[1].hi);
+    snap_plan_free(&q);
+    const char *bad[] = { "", "[]", "{\"tables\":3}", "{\"tables\":[{\"schema\":\"s\"}]}",
+                          "{\"tables\":[{\"schema\":\"s\",\"table\":\"t\",\"key\":[\"a\"],\"types\":[\"int\"],\"chunks\":[[[\"1\",\"2\"],null]]}]}" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(snap_state_parse(bad[i], &q, err, sizeof err), -1);
+    buf_free(&b);
+    snap_plan_free(&p);
+}
+
+static void test_visibility(void **st)
+{
+    (void)st;
+    snap_xsnap_t x;
+    assert_int_equal(snap_xsnap_parse("100:110:103,105", &x), 0);
+    assert_true(snap_xsnap_visible(&x, 99));
+    assert_true(snap_xsnap_visible(&x, 104));
+    assert_false(snap_xsnap_visible(&x, 103));
+    assert_false(snap_xsnap_visible(&x, 110));
+    assert_false(snap_xsnap_visible(&x, 200));
+    snap_xsnap_free(&x);
+    /* an epoch: xids are 32-bit in pgoutput */
+    assert_int_equal(snap_xsnap_parse("4294967390:4294967400:", &x), 0);
+    assert_true(snap_xsnap_visible(&x, 90));
+    assert_true(snap_xsnap_visible(&x, 95));
+    assert_false(snap_xsnap_visible(&x, 104));
+    assert_true(snap_xsnap_visible(&x, 4294967200u));   /* the epoch before */
+    snap_xsnap_free(&x);
+    assert_int_equal(snap_xsnap_parse("1:2", &x), -1);
+    snap_xsnap_free(&x);
+    assert_int_equal(snap_xsnap_parse("1:2:x", &x), -1);
+    snap_xsnap_free(&x);
+}
+
+static void test_offset_keys(void **st)
+{
+    (void)st;
+    off_pos_t p = { .found = true, .lsn = 10, .lsn_commit = 10, .lsn_proc = 10, .snapshot = true,
+                    .snap_state = (char *)"{\"lsn\":10,\"tables\":[]}" };
+    buf_t b;
+    buf_init(&b);
+    off_value(&b, &p);
+    assert_non_null(strstr(buf_cstr(&b), "\"snapshot\":\"INITIAL\",\"last_snapshot_record\":false,\"snapshot_completed\":false"));
+    off_pos_t q;
+    assert_true(off_parse_value(b.data, b.len, &q));
+    assert_true(q.snapshot);
+    assert_false(q.snapshot_completed);
+    assert_string_equal(q.snap_state, "{\"lsn\":10,\"tables\":[]}");
+    off_pos_release(&q);
+    /* Debezium 2.x wrote a boolean */
+    const char *dbz = "{\"lsn\":5,\"snapshot\":true,\"last_snapshot_record\":true}";
+    assert_true(off_parse_value(dbz, strlen(dbz), &q));
+    assert_true(q.snapshot);
+    assert_true(q.last_snapshot_record);
+    assert_null(q.snap_state);
+    buf_free(&b);
+}
+
+static void test_signals(void **st)
+{
+    (void)st;
+    snap_signal_t g;
+    char err[512];
+    assert_int_equal(snap_signal_parse("execute-snapshot",
+                                       "{\"data-collections\": [\"public\\\\.it.*\", \"inv.orders\"], \"type\": \"INCREMENTAL\", "
+                                       "\"additional-conditions\": [{\"data-collection\": \"public.items\", \"filter\": \"n > 3\"}]}",
+                                       &g, err, sizeof err), 0);
+    assert_int_equal(g.kind, SNAP_SIG_EXECUTE);
+    assert_true(snap_included(&g.collections, "public", "items"));
+    assert_false(snap_included(&g.collections, "publicX", "items"));
+    assert_false(snap_included(&g.collections, "public", "xitems"));   /* anchored */
+    assert_true(snap_included(&g.collections, "inv", "orders"));
+    assert_string_equal(snap_signal_filter(&g, "public", "items"), "n > 3");
+    assert_null(snap_signal_filter(&g, "inv", "orders"));
+    snap_signal_free(&g);
+    assert_int_equal(snap_signal_parse("pause-snapshot", NULL, &g, err, sizeof err), 0);
+    assert_int_equal(g.kind, SNAP_SIG_PAUSE);
+    assert_int_equal(snap_signal_parse("stop-snapshot", "{}", &g, err, sizeof err), 0);
+    assert_int_equal(g.collections.n, 0);
+    snap_signal_free(&g);
+    /* refused: unknown type, malformed JSON, no collections, a bad regex, a blocking snapshot, NULL type */
+    assert_int_equal(snap_signal_parse("make-coffee", "{}", &g, err, sizeof err), -1);
+    assert_non_null(strstr(err, "unknown signal type"));
+    assert_int_equal(snap_signal_parse("execute-snapshot", "{\"data-collections\": [", &g, err, sizeof err), -1);
+    assert_int_equal(snap_signal_parse("execute-snapshot", "{}", &g, err, sizeof err), -1);
+    assert_int_equal(snap_signal_parse("execute-snapshot", "{\"data-collections\": [\"(x\"]}", &g, err, sizeof err), -1);
+    assert_int_equal(snap_signal_parse("execute-snapshot", "{\"data-collections\": [\"a.b\"], \"type\": \"blocking\"}", &g, err, sizeof err), -1);
+    assert_int_equal(snap_signal_parse("execute-snapshot", "{\"data-collections\": [7]}", &g, err, sizeof err), -1);
+    assert_int_equal(snap_signal_parse(NULL, "{}", &g, err, sizeof err), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_chunk_sql), cmocka_unit_test(test_markers), cmocka_unit_test(test_state_round_trip),
+        cmocka_unit_test(test_visibility), cmocka_unit_test(test_offset_keys), cmocka_unit_test(test_signals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
