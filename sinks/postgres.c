@@ -1,0 +1,742 @@
+/* postgres.c: the PostgreSQL apply target (libpq): multi-row INSERT ... ON CONFLICT upserts, batched
+ * deletes, tables created/evolved from the event schema, offsets in walcast_sink_offsets in the same transaction. */
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/log.h"
+#include "sinks/conflict.h"
+#include "sinks/dialect.h"
+#include "sinks/target.h"
+
+#define PG_MAX_PARAMS 65535
+
+typedef struct pg_table {
+    char *name;
+    char **cols;
+    size_t ncols;
+    const cs_schema_t *checked;   /* row schema last found complete (a hint; cleared on rollback) */
+    struct pg_table *next;
+} pg_table_t;
+
+struct sk_target {
+    PGconn *conn;
+    const sk_config_t *cfg;
+    bool quote;
+    pg_table_t *tables;
+    buf_t sql, vals;
+    size_t *voff;            /* per parameter: offset into vals, or SIZE_MAX for NULL */
+    int *vlen;
+    const char **pv;
+    size_t pcap;
+    bool in_txn;
+};
+
+/* SQLSTATE -> classification; never the message text. */
+static wc_status_t classify(const PGresult *r, PGconn *c)
+{
+    if (PQstatus(c) != CONNECTION_OK)
+        return WC_RETRY;
+    const char *ss = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (!ss)
+        return WC_RETRY;
+    if (!strcmp(ss, "40001") || !strcmp(ss, "40P01") || !strcmp(ss, "55P03") || !strncmp(ss, "08", 2) ||
+        !strncmp(ss, "57P", 3) || !strncmp(ss, "53", 2) || !strcmp(ss, "55006") || !strcmp(ss, "58000") ||
+        !strcmp(ss, "58030") || !strcmp(ss, "25P04") || !strcmp(ss, "XX000"))
+        return WC_RETRY;
+    if (!strncmp(ss, "28", 2) || !strcmp(ss, "42501") || !strcmp(ss, "3D000"))
+        return WC_FATAL;
+    return WC_PERMANENT;
+}
+
+static wc_status_t fail(sk_target_t *t, PGresult *r, const char *what, char *err, size_t errlen)
+{
+    wc_status_t st = classify(r, t->conn);
+    const char *m = r ? PQresultErrorMessage(r) : NULL;
+    if (!m || !*m)
+        m = PQerrorMessage(t->conn);
+    const char *ss = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(err, errlen, "%s: %s%s%s", what, ss ? ss : "", ss ? " " : "", m);
+    size_t l = strlen(err);
+    while (l && (err[l - 1] == '\n' || err[l - 1] == ' '))
+        err[--l] = '\0';
+    for (char *p = err; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    PQclear(r);
+    return st;
+}
+
+static wc_status_t exec(sk_target_t *t, const char *sql, const char *what, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(t->conn, sql);
+    ExecStatusType es = PQresultStatus(r);
+    if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK)
+        return fail(t, r, what, err, errlen);
+    PQclear(r);
+    return WC_OK;
+}
+
+static void tables_clear(sk_target_t *t)
+{
+    pg_table_t *n;
+    for (pg_table_t *p = t->tables; p; p = n) {
+        n = p->next;
+        for (size_t i = 0; i < p->ncols; i++)
+            free(p->cols[i]);
+        free(p->cols);
+        free(p->name);
+        free(p);
+    }
+    t->tables = NULL;
+}
+
+static void pg_close(sk_target_t *t)
+{
+    if (!t)
+        return;
+    if (t->conn)
+        PQfinish(t->conn);
+    tables_clear(t);
+    buf_free(&t->sql);
+    buf_free(&t->vals);
+    free(t->voff);
+    free(t->vlen);
+    free(t->pv);
+    free(t);
+}
+
+static void ident(sk_target_t *t, buf_t *b, const char *name)
+{
+    dl_ident(b, SK_DIALECT_POSTGRES, name, t->quote);
+}
+
+static wc_status_t pg_connect(const sk_config_t *cfg, sk_target_t **out, char *err, size_t errlen)
+{
+    const char *kw[16], *vv[16];
+    int n = 0;
+    char port[16], app[128];
+    const sk_url_t *u = &cfg->conn;
+    if (u->host) {
+        kw[n] = "host";
+        vv[n++] = u->host;
+    }
+    if (u->port) {
+        snprintf(port, sizeof port, "%d", u->port);
+        kw[n] = "port";
+        vv[n++] = port;
+    }
+    if (u->database) {
+        kw[n] = "dbname";
+        vv[n++] = u->database;
+    }
+    if (u->user) {
+        kw[n] = "user";
+        vv[n++] = u->user;
+    }
+    if (u->password) {
+        kw[n] = "password";
+        vv[n++] = u->password;
+    }
+    snprintf(app, sizeof app, "walcast-sink-%s", cfg->name);
+    kw[n] = "application_name";
+    vv[n++] = app;
+    kw[n] = "connect_timeout";
+    vv[n++] = "10";
+    kw[n] = NULL;
+    vv[n] = NULL;
+    PGconn *c = PQconnectdbParams(kw, vv, 0);
+    if (PQstatus(c) != CONNECTION_OK) {
+        snprintf(err, errlen, "cannot connect to PostgreSQL at %s:%s: %s", u->host ? u->host : "(default)",
+                 u->port ? port : "(default)", PQerrorMessage(c));
+        size_t l = strlen(err);
+        while (l && err[l - 1] == '\n')
+            err[--l] = '\0';
+        bool needs_pw = PQconnectionNeedsPassword(c);
+        PQfinish(c);
+        return needs_pw ? WC_FATAL : WC_RETRY;
+    }
+    sk_target_t *t = xcalloc(1, sizeof *t);
+    t->conn = c;
+    t->cfg = cfg;
+    t->quote = cfg->quote_identifiers;
+    buf_init(&t->sql);
+    buf_init(&t->vals);
+    wc_status_t st = exec(t, "SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; "
+                             "SET extra_float_digits = 3",
+                          "session settings", err, errlen);
+    if (st == WC_OK && cfg->origin_name) {
+        /* apply sessions carry a replication origin so that a source connector can skip their changes */
+        const char *p[1] = { cfg->origin_name };
+        PGresult *r = PQexecParams(c,
+                                   "SELECT pg_replication_origin_create($1) WHERE pg_replication_origin_oid($1) IS NULL",
+                                   1, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            st = fail(t, r, "creating the replication origin", err, errlen);
+        else {
+            PQclear(r);
+            r = PQexecParams(c, "SELECT pg_replication_origin_session_setup($1)", 1, NULL, p, NULL, NULL, 0);
+            if (PQresultStatus(r) != PGRES_TUPLES_OK)
+                st = fail(t, r, "pg_replication_origin_session_setup", err, errlen);
+            else
+                PQclear(r);
+        }
+    }
+    if (st != WC_OK) {
+        pg_close(t);
+        return st;
+    }
+    *out = t;
+    return WC_OK;
+}
+
+static wc_status_t pg_read_offsets(sk_target_t *t, const char *name, sk_offset_t **offs, size_t *n, char *err,
+                                   size_t errlen)
+{
+    *offs = NULL;
+    *n = 0;
+    wc_status_t st = exec(t,
+                          "CREATE TABLE IF NOT EXISTS walcast_sink_offsets (sink text NOT NULL, topic text NOT NULL, "
+                          "\"partition\" integer NOT NULL, \"offset\" bigint NOT NULL, "
+                          "PRIMARY KEY (sink, topic, \"partition\"))",
+                          "creating walcast_sink_offsets", err, errlen);
+    if (st == WC_PERMANENT)   /* two sinks creating it at once: the loser retries */
+        st = WC_RETRY;
+    if (st)
+        return st;
+    if (t->cfg->conflict_log) {
+        st = exec(t,
+                  "CREATE TABLE IF NOT EXISTS walcast_conflicts (at timestamptz NOT NULL DEFAULT now(), "
+                  "sink text NOT NULL, table_name text NOT NULL, key text, type text NOT NULL, policy text NOT NULL, "
+                  "incoming text, existing text)",
+                  "creating walcast_conflicts", err, errlen);
+        if (st)
+            return st == WC_PERMANENT ? WC_RETRY : st;
+    }
+    const char *p[1] = { name };
+    PGresult *r = PQexecParams(t->conn, "SELECT topic, \"partition\", \"offset\" FROM walcast_sink_offsets WHERE sink = $1",
+                               1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return fail(t, r, "reading walcast_sink_offsets", err, errlen);
+    int rows = PQntuples(r);
+    *offs = xcalloc((size_t)rows + 1, sizeof **offs);
+    for (int i = 0; i < rows; i++) {
+        (*offs)[i].topic = xstrdup(PQgetvalue(r, i, 0));
+        (*offs)[i].partition = (int32_t)atoi(PQgetvalue(r, i, 1));
+        (*offs)[i].offset = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+    }
+    *n = (size_t)rows;
+    PQclear(r);
+    return WC_OK;
+}
+
+static wc_status_t pg_begin(sk_target_t *t, char *err, size_t errlen)
+{
+    wc_status_t st = exec(t, "BEGIN", "BEGIN", err, errlen);
+    if (st == WC_OK)
+        t->in_txn = true;
+    return st;
+}
+
+static pg_table_t *table_find(sk_target_t *t, const char *name)
+{
+    for (pg_table_t *p = t->tables; p; p = p->next)
+        if (!strcmp(p->name, name))
+            return p;
+    return NULL;
+}
+
+static bool has_col(const pg_table_t *p, const char *c)
+{
+    for (size_t i = 0; i < p->ncols; i++)
+        if (!strcmp(p->cols[i], c))
+            return true;
+    return false;
+}
+
+static void add_col(pg_table_t *p, const char *c)
+{
+    p->cols = xrealloc(p->cols, (p->ncols + 1) * sizeof *p->cols);
+    p->cols[p->ncols++] = xstrdup(c);
+}
+
+/* The table's columns from the catalog; *exists false when there is no such table. */
+static wc_status_t table_load(sk_target_t *t, const sk_table_t *tab, pg_table_t **out, bool *exists, char *err,
+                              size_t errlen)
+{
+    buf_reset(&t->sql);
+    ident(t, &t->sql, tab->name);
+    const char *p[1] = { buf_cstr(&t->sql) };
+    PGresult *r = PQexecParams(t->conn,
+                               "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass($1) "
+                               "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                               1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return fail(t, r, "reading the columns of a target table", err, errlen);
+    pg_table_t *pt = xcalloc(1, sizeof *pt);
+    pt->name = xstrdup(tab->name);
+    for (int i = 0; i < PQntuples(r); i++)
+        add_col(pt, PQgetvalue(r, i, 0));
+    *exists = PQntuples(r) > 0;
+    PQclear(r);
+    pt->next = t->tables;
+    t->tables = pt;
+    *out = pt;
+    return WC_OK;
+}
+
+static wc_status_t pg_ensure_table(sk_target_t *t, const sk_table_t *tab, bool evolve, char *err, size_t errlen)
+{
+    pg_table_t *pt = table_find(t, tab->name);
+    if (pt && pt->checked == tab->row)
+        return WC_OK;
+    wc_status_t st;
+    bool exists = true;
+    if (!pt && (st = table_load(t, tab, &pt, &exists, err, errlen)))
+        return st;
+    const cs_schema_t *rs = tab->row;
+    if (!exists) {
+        if (!evolve) {
+            snprintf(err, errlen, "table %s does not exist in the target; create it or set schema.evolution=basic",
+                     tab->name);
+            return WC_PERMANENT;
+        }
+        buf_t *b = &t->sql;
+        buf_reset(b);
+        buf_puts(b, "CREATE TABLE ");
+        ident(t, b, tab->name);
+        buf_puts(b, " (");
+        for (size_t i = 0; i < rs->nfields; i++) {
+            if (i)
+                buf_puts(b, ", ");
+            ident(t, b, rs->fields[i].name);
+            buf_putc(b, ' ');
+            bool key = false;
+            for (size_t k = 0; k < tab->npk; k++)
+                key |= !strcmp(tab->pk[k], rs->fields[i].name);
+            dl_type(b, SK_DIALECT_POSTGRES, rs->fields[i].schema, key);
+            if (!rs->fields[i].schema->optional || key)
+                buf_puts(b, " NOT NULL");
+            add_col(pt, rs->fields[i].name);
+        }
+        if (tab->version_column && cs_field_index(rs, tab->version_column) < 0) {
+            buf_puts(b, ", ");
+            ident(t, b, tab->version_column);
+            buf_puts(b, " text COLLATE \"C\"");
+            add_col(pt, tab->version_column);
+        }
+        if (tab->npk) {
+            buf_puts(b, ", PRIMARY KEY (");
+            for (size_t k = 0; k < tab->npk; k++) {
+                if (k)
+                    buf_puts(b, ", ");
+                ident(t, b, tab->pk[k]);
+            }
+            buf_putc(b, ')');
+        }
+        buf_putc(b, ')');
+        if ((st = exec(t, buf_cstr(b), "CREATE TABLE", err, errlen)))
+            return st;
+        log_info("target table created", "table=%s columns=%zu", log_esc(tab->name), rs->nfields);
+        pt->checked = rs;
+        return WC_OK;
+    }
+    for (size_t i = 0; i <= rs->nfields; i++) {
+        const char *cn = i < rs->nfields ? rs->fields[i].name : tab->version_column;
+        if (!cn || has_col(pt, cn))
+            continue;
+        if (!evolve) {
+            snprintf(err, errlen, "table %s has no column %s; add it or set schema.evolution=basic", tab->name, cn);
+            return WC_PERMANENT;
+        }
+        buf_t *b = &t->sql;
+        buf_reset(b);
+        buf_puts(b, "ALTER TABLE ");
+        ident(t, b, tab->name);
+        buf_puts(b, " ADD COLUMN ");
+        ident(t, b, cn);
+        buf_putc(b, ' ');
+        if (i < rs->nfields)
+            dl_type(b, SK_DIALECT_POSTGRES, rs->fields[i].schema, false);
+        else
+            buf_puts(b, "text COLLATE \"C\"");
+        if ((st = exec(t, buf_cstr(b), "ALTER TABLE ADD COLUMN", err, errlen)))
+            return st;
+        log_info("target column added", "table=%s column=%s", log_esc(tab->name), log_esc(cn));
+        add_col(pt, cn);
+    }
+    pt->checked = rs;
+    return WC_OK;
+}
+
+/* ---- parameters ---- */
+
+static void params_reset(sk_target_t *t)
+{
+    buf_reset(&t->vals);
+}
+
+static void params_need(sk_target_t *t, size_t n)
+{
+    if (n <= t->pcap)
+        return;
+    size_t cap = t->pcap ? t->pcap : 1024;
+    while (cap < n)
+        cap *= 2;
+    t->voff = xrealloc(t->voff, cap * sizeof *t->voff);
+    t->vlen = xrealloc(t->vlen, cap * sizeof *t->vlen);
+    t->pv = xrealloc(t->pv, cap * sizeof *t->pv);
+    t->pcap = cap;
+}
+
+/* Appends parameter number i (0-based) for field f of row c. */
+static int param_field(sk_target_t *t, size_t i, const sk_change_t *c, size_t f, char *err, size_t errlen)
+{
+    const cs_schema_t *rs = c->table->row;
+    dl_kind_t k;
+    size_t at = t->vals.len;
+    char e[256];
+    if (dl_value(&t->vals, SK_DIALECT_POSTGRES, rs->fields[f].schema, &c->row.u.list.v[f], &k, e, sizeof e) < 0) {
+        snprintf(err, errlen, "column %s of %s[%d]@%" PRId64 ": %s", rs->fields[f].name, c->topic, c->partition,
+                 c->offset, e);
+        return -1;
+    }
+    if (k == DL_NULL) {
+        t->voff[i] = SIZE_MAX;
+    } else {
+        t->voff[i] = at;
+        t->vlen[i] = (int)(t->vals.len - at);
+        buf_putc(&t->vals, '\0');
+    }
+    return 0;
+}
+
+static void param_text(sk_target_t *t, size_t i, const char *s, size_t n)
+{
+    t->voff[i] = t->vals.len;
+    t->vlen[i] = (int)n;
+    buf_append(&t->vals, s, n);
+    buf_putc(&t->vals, '\0');
+}
+
+static wc_status_t run_params(sk_target_t *t, size_t np, const char *what, long *affected, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < np; i++)
+        t->pv[i] = t->voff[i] == SIZE_MAX ? NULL : t->vals.data + t->voff[i];
+    PGresult *r = PQexecParams(t->conn, buf_cstr(&t->sql), (int)np, NULL, t->pv, NULL, NULL, 0);
+    ExecStatusType es = PQresultStatus(r);
+    if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK)
+        return fail(t, r, what, err, errlen);
+    if (affected)
+        *affected = atol(PQcmdTuples(r));
+    PQclear(r);
+    return WC_OK;
+}
+
+static void put_col_list(sk_target_t *t, buf_t *b, const sk_table_t *tab, bool ver)
+{
+    const cs_schema_t *rs = tab->row;
+    for (size_t i = 0; i < rs->nfields; i++) {
+        if (i)
+            buf_puts(b, ", ");
+        ident(t, b, rs->fields[i].name);
+    }
+    if (ver) {
+        buf_puts(b, ", ");
+        ident(t, b, tab->version_column);
+    }
+}
+
+static bool is_pk(const sk_table_t *tab, const char *c)
+{
+    for (size_t k = 0; k < tab->npk; k++)
+        if (!strcmp(tab->pk[k], c))
+            return true;
+    return false;
+}
+
+static wc_status_t upsert(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
+                          size_t n, sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    const cs_schema_t *rs = tab->row;
+    bool ver = tab->version_column && cs_field_index(rs, tab->version_column) < 0;
+    size_t ncol = rs->nfields + (ver ? 1 : 0);
+    size_t per = PG_MAX_PARAMS / (ncol ? ncol : 1);
+    if (per > 1000)
+        per = 1000;
+    for (size_t from = 0; from < n; from += per) {
+        size_t cnt = n - from < per ? n - from : per;
+        buf_t *b = &t->sql;
+        buf_reset(b);
+        params_reset(t);
+        params_need(t, cnt * ncol);
+        buf_puts(b, "INSERT INTO ");
+        ident(t, b, tab->name);
+        buf_puts(b, " AS t (");
+        put_col_list(t, b, tab, ver);
+        buf_puts(b, ") VALUES ");
+        size_t pi = 0;
+        for (size_t r = 0; r < cnt; r++) {
+            const sk_change_t *c = ch[from + r];
+            buf_puts(b, r ? ",(" : "(");
+            for (size_t f = 0; f < rs->nfields; f++) {
+                if (f)
+                    buf_putc(b, ',');
+                buf_printf(b, "$%zu", pi + 1);
+                if (param_field(t, pi++, c, f, err, errlen) < 0)
+                    return WC_PERMANENT;
+            }
+            if (ver) {
+                char vt[256];
+                size_t vl = sk_version_text(&c->version, vt, sizeof vt);
+                buf_printf(b, ",$%zu", pi + 1);
+                param_text(t, pi++, vt, vl);
+            }
+            buf_putc(b, ')');
+        }
+        bool can_update = mode != SK_INSERT_INSERT && tab->npk;
+        if (tab->npk && (can_update || tab->policy == SK_POLICY_TARGET_WINS)) {
+            buf_puts(b, " ON CONFLICT (");
+            for (size_t k = 0; k < tab->npk; k++) {
+                if (k)
+                    buf_puts(b, ", ");
+                ident(t, b, tab->pk[k]);
+            }
+            buf_puts(b, ") DO ");
+            size_t nset = 0;
+            if (tab->policy != SK_POLICY_TARGET_WINS && tab->policy != SK_POLICY_ERROR) {
+                for (size_t f = 0; f < ncol; f++) {
+                    const char *cn = f < rs->nfields ? rs->fields[f].name : tab->version_column;
+                    if (is_pk(tab, cn))
+                        continue;
+                    buf_puts(b, nset++ ? ", " : "UPDATE SET ");
+                    ident(t, b, cn);
+                    buf_puts(b, " = EXCLUDED.");
+                    ident(t, b, cn);
+                }
+            }
+            if (!nset)
+                buf_puts(b, "NOTHING");
+            else if (tab->policy == SK_POLICY_NEWER_WINS && tab->version_column) {
+                buf_puts(b, " WHERE t.");
+                ident(t, b, tab->version_column);
+                buf_puts(b, " IS NULL OR t.");
+                ident(t, b, tab->version_column);
+                buf_puts(b, " < EXCLUDED.");
+                ident(t, b, tab->version_column);
+            }
+        }
+        long affected = 0;
+        wc_status_t st = run_params(t, pi, "INSERT", &affected, err, errlen);
+        if (st)
+            return st;
+        if (affected < (long)cnt && cc)
+            cc->n[tab->policy == SK_POLICY_NEWER_WINS ? SK_CONFLICT_UPDATE_ORIGIN_DIFFERS : SK_CONFLICT_INSERT_EXISTS] +=
+                (uint64_t)((long)cnt - affected);
+    }
+    return WC_OK;
+}
+
+/* insert.mode=update: UPDATE per row (rows that are not there are not created, as Debezium does). */
+static wc_status_t update_rows(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
+                               sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    const cs_schema_t *rs = tab->row;
+    for (size_t r = 0; r < n; r++) {
+        buf_t *b = &t->sql;
+        buf_reset(b);
+        params_reset(t);
+        params_need(t, rs->nfields + 1);
+        buf_puts(b, "UPDATE ");
+        ident(t, b, tab->name);
+        size_t pi = 0, nset = 0;
+        for (size_t f = 0; f < rs->nfields; f++) {
+            if (is_pk(tab, rs->fields[f].name))
+                continue;
+            buf_puts(b, nset++ ? ", " : " SET ");
+            ident(t, b, rs->fields[f].name);
+            buf_printf(b, " = $%zu", pi + 1);
+            if (param_field(t, pi++, ch[r], f, err, errlen) < 0)
+                return WC_PERMANENT;
+        }
+        if (!nset)
+            continue;
+        for (size_t k = 0; k < tab->npk; k++) {
+            int f = cs_field_index(rs, tab->pk[k]);
+            buf_puts(b, k ? " AND " : " WHERE ");
+            ident(t, b, tab->pk[k]);
+            buf_printf(b, " = $%zu", pi + 1);
+            if (param_field(t, pi++, ch[r], (size_t)f, err, errlen) < 0)
+                return WC_PERMANENT;
+        }
+        long affected = 0;
+        wc_status_t st = run_params(t, pi, "UPDATE", &affected, err, errlen);
+        if (st)
+            return st;
+        if (!affected && cc)
+            cc->n[SK_CONFLICT_UPDATE_MISSING]++;
+    }
+    return WC_OK;
+}
+
+static wc_status_t delete_rows(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
+                               sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    if (!tab->npk) {
+        snprintf(err, errlen, "table %s has no primary key to delete by", tab->name);
+        return WC_PERMANENT;
+    }
+    const cs_schema_t *rs = tab->row;
+    size_t per = PG_MAX_PARAMS / tab->npk;
+    if (per > 1000)
+        per = 1000;
+    int *pf = xmalloc(tab->npk * sizeof *pf);
+    for (size_t k = 0; k < tab->npk; k++)
+        pf[k] = cs_field_index(rs, tab->pk[k]);
+    wc_status_t st = WC_OK;
+    for (size_t from = 0; from < n && st == WC_OK; from += per) {
+        size_t cnt = n - from < per ? n - from : per;
+        buf_t *b = &t->sql;
+        buf_reset(b);
+        params_reset(t);
+        params_need(t, cnt * tab->npk);
+        buf_puts(b, "DELETE FROM ");
+        ident(t, b, tab->name);
+        buf_puts(b, " WHERE (");
+        for (size_t k = 0; k < tab->npk; k++) {
+            if (k)
+                buf_puts(b, ", ");
+            ident(t, b, tab->pk[k]);
+        }
+        buf_puts(b, ") IN (");
+        size_t pi = 0;
+        for (size_t r = 0; r < cnt; r++) {
+            buf_puts(b, r ? ",(" : "(");
+            for (size_t k = 0; k < tab->npk; k++) {
+                if (k)
+                    buf_putc(b, ',');
+                buf_printf(b, "$%zu", pi + 1);
+                if (param_field(t, pi++, ch[from + r], (size_t)pf[k], err, errlen) < 0) {
+                    st = WC_PERMANENT;
+                    goto out;
+                }
+            }
+            buf_putc(b, ')');
+        }
+        buf_putc(b, ')');
+        long affected = 0;
+        st = run_params(t, pi, "DELETE", &affected, err, errlen);
+        if (st == WC_OK && affected < (long)cnt && cc)
+            cc->n[SK_CONFLICT_DELETE_MISSING] += (uint64_t)((long)cnt - affected);
+    }
+out:
+    free(pf);
+    return st;
+}
+
+static wc_status_t truncate_table(sk_target_t *t, const sk_table_t *tab, char *err, size_t errlen)
+{
+    buf_reset(&t->sql);
+    ident(t, &t->sql, tab->name);
+    const char *p[1] = { buf_cstr(&t->sql) };
+    PGresult *r = PQexecParams(t->conn, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return fail(t, r, "looking up a table to truncate", err, errlen);
+    bool exists = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    if (!exists)
+        return WC_OK;
+    buf_t q;
+    buf_init(&q);
+    buf_puts(&q, "TRUNCATE TABLE ");
+    ident(t, &q, tab->name);
+    wc_status_t st = exec(t, buf_cstr(&q), "TRUNCATE", err, errlen);
+    buf_free(&q);
+    return st;
+}
+
+static wc_status_t pg_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
+                            size_t n, sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    if (!n)
+        return WC_OK;
+    switch (ch[0]->op) {
+    case SK_OP_TRUNCATE:
+        return truncate_table(t, tab, err, errlen);
+    case SK_OP_DELETE:
+        return delete_rows(t, tab, ch, n, cc, err, errlen);
+    case SK_OP_UPSERT:
+        if (mode == SK_INSERT_UPDATE)
+            return update_rows(t, tab, ch, n, cc, err, errlen);
+        return upsert(t, tab, mode, ch, n, cc, err, errlen);
+    }
+    return WC_PERMANENT;
+}
+
+static wc_status_t pg_store_offsets(sk_target_t *t, const char *name, const sk_offset_t *offs, size_t n, char *err,
+                                    size_t errlen)
+{
+    if (!n)
+        return WC_OK;
+    buf_t *b = &t->sql;
+    buf_reset(b);
+    params_reset(t);
+    params_need(t, 4 * n);
+    buf_puts(b, "INSERT INTO walcast_sink_offsets (sink, topic, \"partition\", \"offset\") VALUES ");
+    size_t pi = 0;
+    for (size_t i = 0; i < n; i++) {
+        char num[32];
+        buf_printf(b, "%s($%zu,$%zu,$%zu::integer,$%zu::bigint)", i ? "," : "", pi + 1, pi + 2, pi + 3, pi + 4);
+        param_text(t, pi++, name, strlen(name));
+        param_text(t, pi++, offs[i].topic, strlen(offs[i].topic));
+        int l = snprintf(num, sizeof num, "%d", offs[i].partition);
+        param_text(t, pi++, num, (size_t)l);
+        l = snprintf(num, sizeof num, "%" PRId64, offs[i].offset);
+        param_text(t, pi++, num, (size_t)l);
+    }
+    buf_puts(b, " ON CONFLICT (sink, topic, \"partition\") DO UPDATE SET \"offset\" = EXCLUDED.\"offset\"");
+    return run_params(t, pi, "storing offsets", NULL, err, errlen);
+}
+
+static wc_status_t pg_commit(sk_target_t *t, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(t->conn, "COMMIT");
+    t->in_txn = false;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        return fail(t, r, "COMMIT", err, errlen);
+    /* COMMIT of a failed transaction answers ROLLBACK */
+    bool rolled_back = !strcmp(PQcmdStatus(r), "ROLLBACK");
+    PQclear(r);
+    if (rolled_back) {
+        snprintf(err, errlen, "COMMIT was rolled back");
+        tables_clear(t);
+        return WC_RETRY;
+    }
+    return WC_OK;
+}
+
+static void pg_rollback(sk_target_t *t)
+{
+    if (!t)
+        return;
+    /* tables created or altered in the transaction are gone again: forget what we saw */
+    tables_clear(t);
+    if (t->conn && PQstatus(t->conn) == CONNECTION_OK && PQtransactionStatus(t->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(t->conn, "ROLLBACK"));
+    t->in_txn = false;
+}
+
+const sk_target_ops_t sk_postgres_ops = {
+    .name = "postgresql",
+    .connect = pg_connect,
+    .close = pg_close,
+    .read_offsets = pg_read_offsets,
+    .begin = pg_begin,
+    .ensure_table = pg_ensure_table,
+    .apply = pg_apply,
+    .store_offsets = pg_store_offsets,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+};
