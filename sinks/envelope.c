@@ -381,7 +381,9 @@ static int value_infer(arena_t *a, const cs_schema_t *s, json_t *j, cv_value_t *
     *out = cv_list(a, s->nfields);
     for (size_t i = 0; i < s->nfields; i++) {
         json_t *v = json_object_get(j, s->fields[i].name);
-        if (s->fields[i].schema->name) {
+        if (!v || json_is_null(v)) {
+            out->u.list.v[i] = cv_null();
+        } else if (s->fields[i].schema->name) {
             char *txt = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
             if (!txt) {
                 snprintf(err, errlen, "%s: cannot re-encode nested JSON", s->fields[i].name);
@@ -622,7 +624,7 @@ int env_decode_json(env_decoder_t *d, arena_t *a, const char *key, size_t klen, 
             goto out;
         }
     } else {
-        json_t *rowj = ev->has_after ? aj : bj;
+        json_t *rowj = ev->has_after ? aj : ev->has_before ? bj : NULL;
         if (rowj && !json_is_object(rowj)) {
             snprintf(err, errlen, "before/after is not a JSON object");
             goto out;
