@@ -199,6 +199,9 @@ static int consumer_new(sink_t *s, char *err, size_t errlen)
     if (conf_set(c, "bootstrap.servers", s->kafka->bootstrap, err, errlen) < 0 ||
         conf_set(c, "group.id", group, err, errlen) < 0 ||
         conf_set(c, "client.id", group, err, errlen) < 0 ||
+        /* static membership: a restarted sink (after a crash) takes its partitions back at once instead of
+         * waiting out the dead member's session */
+        conf_set(c, "group.instance.id", group, err, errlen) < 0 ||
         conf_set(c, "isolation.level", "read_committed", err, errlen) < 0 ||
         conf_set(c, "enable.auto.commit", "false", err, errlen) < 0 ||
         conf_set(c, "enable.auto.offset.store", "false", err, errlen) < 0 ||
