@@ -507,6 +507,7 @@ static void fill_change(const rec_t *r, chg_t *c, sk_op_t op, const btable_t *bt
     c->c.topic = r->topic;
     c->c.partition = r->partition;
     c->c.offset = r->offset;
+    c->c.src_op = op == SK_OP_DELETE ? 'd' : (char)r->ev.op;
 }
 
 static bool key_differs(const btable_t *bt, const cv_value_t *a, const cv_value_t *b)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent/log.h"
+#include "schemas/json.h"
 #include "sinks/conflict.h"
 #include "sinks/dialect.h"
 #include "sinks/target.h"
@@ -209,8 +210,8 @@ static wc_status_t pg_read_offsets(sk_target_t *t, const char *name, sk_offset_t
     if (t->cfg->conflict_log) {
         st = exec(t,
                   "CREATE TABLE IF NOT EXISTS walcast_conflicts (at timestamptz NOT NULL DEFAULT now(), "
-                  "sink text NOT NULL, table_name text NOT NULL, key text, type text NOT NULL, policy text NOT NULL, "
-                  "incoming text, existing text)",
+                  "sink text NOT NULL, table_name text NOT NULL, key json, type text NOT NULL, policy text NOT NULL, "
+                  "incoming json, existing json)",
                   "creating walcast_conflicts", err, errlen);
         if (st)
             return st == WC_PERMANENT ? WC_RETRY : st;
@@ -657,11 +658,243 @@ static wc_status_t truncate_table(sk_target_t *t, const sk_table_t *tab, char *e
     return st;
 }
 
+/* ---- conflicts ---- */
+
+typedef struct existing {
+    bool found;
+    char *ver;      /* NULL: no version */
+    char *row;      /* row_to_json text */
+} existing_t;
+
+/* The rows the batch's keys already have in the target (locked until commit), into ex[i]. */
+static wc_status_t fetch_existing(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
+                                  existing_t *ex, char *err, size_t errlen)
+{
+    const cs_schema_t *rs = tab->row;
+    size_t per = PG_MAX_PARAMS / (tab->npk + 1);
+    if (per > 1000)
+        per = 1000;
+    for (size_t from = 0; from < n; from += per) {
+        size_t cnt = n - from < per ? n - from : per;
+        buf_t *b = &t->sql;
+        buf_reset(b);
+        params_reset(t);
+        params_need(t, cnt * (tab->npk + 1));
+        buf_puts(b, "SELECT v.ord, ");
+        if (tab->version_column) {
+            buf_puts(b, "__wc_t.");
+            ident(t, b, tab->version_column);
+            buf_puts(b, "::text");
+        } else
+            buf_puts(b, "NULL::text");
+        buf_puts(b, ", row_to_json(__wc_t)::text FROM (VALUES ");
+        size_t pi = 0;
+        for (size_t r = 0; r < cnt; r++) {
+            char num[32];
+            int l = snprintf(num, sizeof num, "%zu", from + r);
+            buf_printf(b, "%s($%zu::bigint", r ? "," : "", pi + 1);
+            param_text(t, pi++, num, (size_t)l);
+            for (size_t k = 0; k < tab->npk; k++) {
+                int f = cs_field_index(rs, tab->pk[k]);
+                buf_printf(b, ",$%zu::", pi + 1);
+                dl_type(b, SK_DIALECT_POSTGRES, rs->fields[f].schema, true);
+                if (param_field(t, pi++, ch[from + r], (size_t)f, err, errlen) < 0)
+                    return WC_PERMANENT;
+            }
+            buf_putc(b, ')');
+        }
+        buf_puts(b, ") AS v(ord");
+        for (size_t k = 0; k < tab->npk; k++)
+            buf_printf(b, ", k%zu", k);
+        buf_puts(b, ") JOIN ");
+        ident(t, b, tab->name);
+        buf_puts(b, " __wc_t ON ");
+        for (size_t k = 0; k < tab->npk; k++) {
+            if (k)
+                buf_puts(b, " AND ");
+            buf_puts(b, "__wc_t.");
+            ident(t, b, tab->pk[k]);
+            buf_printf(b, " = v.k%zu", k);
+        }
+        buf_puts(b, " FOR UPDATE OF __wc_t");
+        for (size_t i = 0; i < pi; i++)
+            t->pv[i] = t->voff[i] == SIZE_MAX ? NULL : t->vals.data + t->voff[i];
+        PGresult *r = PQexecParams(t->conn, buf_cstr(b), (int)pi, NULL, t->pv, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            return fail(t, r, "reading the rows a batch may conflict with", err, errlen);
+        for (int i = 0; i < PQntuples(r); i++) {
+            size_t ord = (size_t)strtoull(PQgetvalue(r, i, 0), NULL, 10);
+            if (ord >= n)
+                continue;
+            ex[ord].found = true;
+            ex[ord].ver = PQgetisnull(r, i, 1) ? NULL : xstrdup(PQgetvalue(r, i, 1));
+            ex[ord].row = xstrdup(PQgetvalue(r, i, 2));
+        }
+        PQclear(r);
+    }
+    return WC_OK;
+}
+
+typedef struct conflict_log {
+    char *key, *in, *ex;
+    int type;
+} conflict_log_t;
+
+/* The source id part of a version text (after the 32 hex digits of time and LSN). */
+static const char *ver_source(const char *v)
+{
+    return strlen(v) >= 32 ? v + 32 : "";
+}
+
+/* Decides, per change, its conflict type and whether it applies under tab->policy; logs and counts the
+ * conflicts. keep[i] false: skip change i. */
+static wc_status_t resolve(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n, bool *keep,
+                           sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    existing_t *ex = xcalloc(n, sizeof *ex);
+    wc_status_t st = fetch_existing(t, tab, ch, n, ex, err, errlen);
+    conflict_log_t *logs = xcalloc(n, sizeof *logs);
+    size_t nlog = 0;
+    for (size_t i = 0; i < n && st == WC_OK; i++) {
+        const sk_change_t *c = ch[i];
+        char iv[256];
+        sk_version_text(&c->version, iv, sizeof iv);
+        bool differs = ex[i].found && ex[i].ver && strcmp(ver_source(ex[i].ver), ver_source(iv));
+        int type = -1;
+        if (c->op == SK_OP_UPSERT) {
+            if (c->src_op != 'u')
+                type = ex[i].found ? SK_CONFLICT_INSERT_EXISTS : -1;
+            else if (!ex[i].found)
+                type = SK_CONFLICT_UPDATE_MISSING;
+            else if (differs)
+                type = SK_CONFLICT_UPDATE_ORIGIN_DIFFERS;
+        } else if (c->op == SK_OP_DELETE) {
+            type = !ex[i].found ? SK_CONFLICT_DELETE_MISSING : differs ? SK_CONFLICT_DELETE_ORIGIN_DIFFERS : -1;
+        }
+        keep[i] = true;
+        switch (tab->policy) {
+        case SK_POLICY_SOURCE_WINS:
+            break;
+        case SK_POLICY_NEWER_WINS:
+            if (ex[i].found && ex[i].ver && strcmp(ex[i].ver, iv) >= 0)
+                keep[i] = false;
+            break;
+        case SK_POLICY_TARGET_WINS:
+            if (type == SK_CONFLICT_INSERT_EXISTS || type == SK_CONFLICT_UPDATE_ORIGIN_DIFFERS ||
+                type == SK_CONFLICT_DELETE_ORIGIN_DIFFERS)
+                keep[i] = false;
+            break;
+        case SK_POLICY_ERROR:
+            if (type >= 0) {
+                snprintf(err, errlen, "conflict %s on table %s for %s[%d]@%" PRId64 " (conflict.policy=error)",
+                         cf_type_name((sk_conflict_t)type), tab->name, c->topic, c->partition, c->offset);
+                st = WC_PERMANENT;
+            }
+            break;
+        }
+        if (c->op == SK_OP_DELETE && !ex[i].found)
+            keep[i] = false;   /* nothing to delete */
+        if (type < 0 || st != WC_OK)
+            continue;
+        if (cc)
+            cc->n[type]++;
+        if (!t->cfg->conflict_log)
+            continue;
+        /* (sink, table, key, type, policy, incoming, existing): key and rows as JSON */
+        const cs_schema_t *rs = tab->row;
+        conflict_log_t *e = &logs[nlog++];
+        buf_t k;
+        buf_init(&k);
+        buf_putc(&k, '{');
+        for (size_t p = 0; p < tab->npk; p++) {
+            int f = cs_field_index(rs, tab->pk[p]);
+            if (p)
+                buf_putc(&k, ',');
+            json_enc_string(&k, tab->pk[p], strlen(tab->pk[p]));
+            buf_putc(&k, ':');
+            json_enc_value(&k, rs->fields[f].schema, &c->row.u.list.v[f]);
+        }
+        buf_putc(&k, '}');
+        e->key = xstrdup(buf_cstr(&k));
+        buf_free(&k);
+        if (c->op == SK_OP_UPSERT) {
+            buf_t in;
+            buf_init(&in);
+            json_enc_value(&in, rs, &c->row);
+            e->in = xstrdup(buf_cstr(&in));
+            buf_free(&in);
+        }
+        e->ex = ex[i].row ? xstrdup(ex[i].row) : NULL;
+        e->type = type;
+    }
+    if (st == WC_OK && nlog) {
+        /* one INSERT for the batch's conflicts */
+        buf_t *b = &t->sql;
+        buf_reset(b);
+        params_reset(t);
+        params_need(t, 7 * nlog);
+        buf_puts(b, "INSERT INTO walcast_conflicts (sink, table_name, key, type, policy, incoming, existing) VALUES ");
+        size_t pi = 0;
+        const char *pol = cf_policy_name(tab->policy);
+        for (size_t i = 0; i < nlog; i++) {
+            buf_printf(b, "%s($%zu,$%zu,$%zu::json,$%zu,$%zu,$%zu::json,$%zu::json)", i ? "," : "", pi + 1, pi + 2,
+                       pi + 3, pi + 4, pi + 5, pi + 6, pi + 7);
+            const char *tn = cf_type_name((sk_conflict_t)logs[i].type);
+            param_text(t, pi++, t->cfg->name, strlen(t->cfg->name));
+            param_text(t, pi++, tab->name, strlen(tab->name));
+            param_text(t, pi++, logs[i].key, strlen(logs[i].key));
+            param_text(t, pi++, tn, strlen(tn));
+            param_text(t, pi++, pol, strlen(pol));
+            if (logs[i].in)
+                param_text(t, pi++, logs[i].in, strlen(logs[i].in));
+            else
+                t->voff[pi++] = SIZE_MAX;
+            if (logs[i].ex)
+                param_text(t, pi++, logs[i].ex, strlen(logs[i].ex));
+            else
+                t->voff[pi++] = SIZE_MAX;
+        }
+        st = run_params(t, pi, "logging conflicts", NULL, err, errlen);
+    }
+    for (size_t i = 0; i < nlog; i++) {
+        free(logs[i].key);
+        free(logs[i].in);
+        free(logs[i].ex);
+    }
+    free(logs);
+    for (size_t i = 0; i < n; i++) {
+        free(ex[i].ver);
+        free(ex[i].row);
+    }
+    free(ex);
+    return st;
+}
+
 static wc_status_t pg_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
                             size_t n, sk_conflict_count_t *cc, char *err, size_t errlen)
 {
     if (!n)
         return WC_OK;
+    if (ch[0]->op != SK_OP_TRUNCATE && tab->npk && (tab->policy != SK_POLICY_SOURCE_WINS || t->cfg->conflict_log)) {
+        bool *keep = xcalloc(n, sizeof *keep);
+        const sk_change_t **kept = xcalloc(n, sizeof *kept);
+        wc_status_t st = resolve(t, tab, ch, n, keep, cc, err, errlen);
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (keep[i])
+                kept[m++] = ch[i];
+        if (st == WC_OK && m) {
+            if (ch[0]->op == SK_OP_DELETE)
+                st = delete_rows(t, tab, kept, m, NULL, err, errlen);
+            else if (mode == SK_INSERT_UPDATE)
+                st = update_rows(t, tab, kept, m, NULL, err, errlen);
+            else
+                st = upsert(t, tab, mode == SK_INSERT_INSERT ? SK_INSERT_UPSERT : mode, kept, m, NULL, err, errlen);
+        }
+        free(keep);
+        free(kept);
+        return st;
+    }
     switch (ch[0]->op) {
     case SK_OP_TRUNCATE:
         return truncate_table(t, tab, err, errlen);

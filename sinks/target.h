@@ -124,6 +124,7 @@ typedef struct sk_change {
     const char *topic;         /* where it came from (conflict log, dead letters, errors) */
     int32_t partition;
     int64_t offset;
+    char src_op;               /* the event's op: 'c', 'r', 'u' or 'd' (conflict types tell insert from update) */
 } sk_change_t;
 
 /* A consumed position to store: the next offset to read (Kafka's committed-offset convention). */

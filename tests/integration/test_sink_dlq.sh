@@ -15,7 +15,7 @@ kafka_start --topic it_sinkin --topic it_dlq
   printf '%s\t%s\n' '{"id":4}' '{"op":"c","after":{"id":4,"v":"nul \u0000 inside"},"source":{"ts_ms":3}}'
   printf '%s\t%s\n' '{"id":3}' '{"op":"c","after":{"id":3,"v":"three"},"source":{"ts_ms":4}}'
   printf '%s\t%s\n' '{"id":1}' '{"op":"u","after":{"id":1,"v":"one again"},"source":{"ts_ms":5}}'
-} | kcat -P -b "$BS" -t it_sinkin -K $'\t'
+} | kcat -P -b "$BS" -t it_sinkin -K $'\t' -X enable.idempotence=true
 sink() {  # name db [key=value...]
   local f="$IT_DIR/$1.properties" name=$1 db=$2; shift 2
   printf '%s\n' "name=$name" "connector.class=io.debezium.connector.jdbc.JdbcSinkConnector" "topics=it_sinkin" \
