@@ -351,7 +351,7 @@ static char *dup_get(const cfg_map_t *m, const char *k, const char *def)
     return v ? xstrdup(v) : NULL;
 }
 
-static void conv_free(cfg_conv_t *v)
+static void cfg_conv_free(cfg_conv_t *v)
 {
     free(v->urls); free(v->user_info); free(v->ca_file); free(v->cert_file); free(v->cert_type);
     free(v->key_file);
@@ -361,15 +361,17 @@ static void conv_free(cfg_conv_t *v)
 }
 
 /* key.converter or value.converter (prefix p) with its converter settings. */
-static int parse_converter(const cfg_map_t *m, const char *p, cfg_conv_t *v, evt_conv_t *conv, bool *meta,
-                           evt_subject_t *subj, char *err, size_t errlen)
+static int parse_converter(const cfg_map_t *m, const char *p, cfg_conv_t *v, char *err, size_t errlen)
 {
+    conv_kind_t *conv = &v->side.kind;
+    bool *meta = &v->side.meta;
+    conv_subject_t *subj = &v->side.subject;
     char k[256], k2[256];
     const char *cls = get_or(m, p, "org.apache.kafka.connect.json.JsonConverter");
     memset(v, 0, sizeof *v);
-    *conv = EVT_CONV_JSON;
+    *conv = CONV_JSON;
     *meta = true;
-    *subj = EVT_SUBJ_TOPIC;
+    *subj = CONV_SUBJ_TOPIC;
     if (strcmp(cls, "org.apache.kafka.connect.json.JsonConverter") == 0)
         return 0;
     if (strcmp(cls, "io.confluent.connect.avro.AvroConverter") != 0) {
@@ -378,7 +380,7 @@ static int parse_converter(const cfg_map_t *m, const char *p, cfg_conv_t *v, evt
         return -1;
     }
     v->avro = true;
-    *conv = EVT_CONV_AVRO;
+    *conv = CONV_AVRO;
     snprintf(k, sizeof k, "%s.schema.registry.url", p);
     if (!get_or(m, k, NULL)) {
         snprintf(err, errlen, "%s=io.confluent.connect.avro.AvroConverter needs %s (the schema registry's URL, e.g. http://localhost:8081; several comma-separated for failover)",
@@ -455,11 +457,11 @@ static int parse_converter(const cfg_map_t *m, const char *p, cfg_conv_t *v, evt
     snprintf(k, sizeof k, "%s.%s.subject.name.strategy", p, strcmp(p, "key.converter") == 0 ? "key" : "value");
     const char *st = get_or(m, k, "io.confluent.kafka.serializers.subject.TopicNameStrategy");
     if (strcmp(st, "io.confluent.kafka.serializers.subject.TopicNameStrategy") == 0)
-        *subj = EVT_SUBJ_TOPIC;
+        *subj = CONV_SUBJ_TOPIC;
     else if (strcmp(st, "io.confluent.kafka.serializers.subject.RecordNameStrategy") == 0)
-        *subj = EVT_SUBJ_RECORD;
+        *subj = CONV_SUBJ_RECORD;
     else if (strcmp(st, "io.confluent.kafka.serializers.subject.TopicRecordNameStrategy") == 0)
-        *subj = EVT_SUBJ_TOPIC_RECORD;
+        *subj = CONV_SUBJ_TOPIC_RECORD;
     else {
         snprintf(err, errlen, "invalid value '%s' for %s; allowed: io.confluent.kafka.serializers.subject.TopicNameStrategy, RecordNameStrategy, TopicRecordNameStrategy (same package)",
                  st, k);
@@ -470,8 +472,8 @@ static int parse_converter(const cfg_map_t *m, const char *p, cfg_conv_t *v, evt
 
 void cfg_connector_free(conn_config_t *c)
 {
-    conv_free(&c->key_conv);
-    conv_free(&c->value_conv);
+    cfg_conv_free(&c->key_conv);
+    cfg_conv_free(&c->value_conv);
     free(c->name); free(c->host); free(c->port); free(c->user); free(c->password); free(c->dbname);
     free(c->topic_prefix); free(c->topic_delimiter); free(c->slot_name); free(c->publication_name);
     free(c->snapshot_mode); free(c->heartbeat_action_query); free(c->placeholder); free(c->spill_dir);
@@ -700,18 +702,16 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
         goto fail;
 
     /* converters */
-    if (parse_converter(m, "key.converter", &c->key_conv, &c->evt.key_conv, &c->evt.key_meta, &c->evt.key_subject,
-                        err, errlen) < 0 ||
-        parse_converter(m, "value.converter", &c->value_conv, &c->evt.value_conv, &c->evt.value_meta,
-                        &c->evt.value_subject, err, errlen) < 0)
+    if (parse_converter(m, "key.converter", &c->key_conv, err, errlen) < 0 ||
+        parse_converter(m, "value.converter", &c->value_conv, err, errlen) < 0)
         goto fail;
     static const char *adjmodes[] = { "none", "avro", "avro_unicode", NULL };
     if (parse_enum(m, "schema.name.adjustment.mode", "none", adjmodes, &e, err, errlen) < 0) goto fail;
     c->evt.schema_names = (avro_adjust_t)e;
     if (parse_enum(m, "field.name.adjustment.mode", "none", adjmodes, &e, err, errlen) < 0) goto fail;
     c->evt.field_names = (avro_adjust_t)e;
-    if (parse_bool(m, "key.converter.schemas.enable", true, &c->evt.key_schemas, err, errlen) < 0 ||
-        parse_bool(m, "value.converter.schemas.enable", true, &c->evt.value_schemas, err, errlen) < 0 ||
+    if (parse_bool(m, "key.converter.schemas.enable", true, &c->key_conv.side.schemas, err, errlen) < 0 ||
+        parse_bool(m, "value.converter.schemas.enable", true, &c->value_conv.side.schemas, err, errlen) < 0 ||
         parse_bool(m, "tombstones.on.delete", true, &c->evt.tombstones, err, errlen) < 0 ||
         parse_bool(m, "include.schema.comments", false, &c->evt.schema_comments, err, errlen) < 0 ||
         parse_bool(m, "extended.headers.enabled", true, &c->evt.extended_headers, err, errlen) < 0 ||
@@ -774,6 +774,11 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
             if (flt_list_compile(targets[i][j], cfg_get(m, lists[i][j]), lists[i][j], err, errlen) < 0)
                 goto fail;
     }
+    /* apply workers mark their sessions with a replication origin named walcast_<sink>: skipping
+     * those transactions is what lets two databases replicate into each other without echo */
+    if (flt_list_compile(&c->filters.origin_skip, get_or(m, "walcast.skip.origins", "walcast.*"), "walcast.skip.origins",
+                         err, errlen) < 0)
+        goto fail;
     if (cfg_get(m, "message.key.columns") &&
         flt_set_key_columns(&c->filters, cfg_get(m, "message.key.columns"), err, errlen) < 0)
         goto fail;
@@ -1090,7 +1095,14 @@ int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
         goto fail;
     c->policy = (sk_policy_t)e;
     c->version_column = dup_get(m, "walcast.version.column", "__walcast_version");
-    c->origin_name = dup_get(m, "walcast.origin.name", NULL);
+    /* PostgreSQL apply sessions carry the replication origin walcast_<name>, which source connectors skip
+     * by default (walcast.skip.origins=walcast.*); walcast.origin.name= (empty) turns it off */
+    const char *origin = cfg_get(m, "walcast.origin.name");
+    if (!origin) {
+        c->origin_name = xmalloc(strlen(c->name) + 9);
+        sprintf(c->origin_name, "walcast_%s", c->name);
+    } else if (*origin)
+        c->origin_name = xstrdup(origin);
     for (size_t i = 0; i < m->n; i++) {
         const char *k = m->kv[i].key;
         if (!strncmp(k, "conflict.policy.", 16) && k[16]) {

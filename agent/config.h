@@ -9,6 +9,7 @@
 #include "decoder/event.h"
 #include "decoder/filter.h"
 #include "decoder/pgtypes.h"
+#include "schemas/converter.h"
 #include "sinks/target.h"
 
 typedef struct cfg_kv {
@@ -33,6 +34,7 @@ bool cfg_is_secret(const char *key);
 
 /* key.converter / value.converter and, for Avro, its schema registry client settings. */
 typedef struct cfg_conv {
+    conv_side_t side;             /* kind, schemas.enable, connect.meta.data, subject strategy (registry: the agent's) */
     bool avro;
     char *urls;                   /* schema.registry.url */
     char *user_info;              /* basic.auth.user.info (credentials source USER_INFO) */

@@ -169,21 +169,28 @@ static wc_status_t pg_connect(const sk_config_t *cfg, sk_target_t **out, char *e
                              "SET extra_float_digits = 3",
                           "session settings", err, errlen);
     if (st == WC_OK && cfg->origin_name) {
-        /* apply sessions carry a replication origin so that a source connector can skip their changes */
+        /* apply sessions carry a replication origin so that a source connector can skip their changes (no
+         * echo between two databases replicating into each other) */
         const char *p[1] = { cfg->origin_name };
         PGresult *r = PQexecParams(c,
                                    "SELECT pg_replication_origin_create($1) WHERE pg_replication_origin_oid($1) IS NULL",
                                    1, NULL, p, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK)
-            st = fail(t, r, "creating the replication origin", err, errlen);
-        else {
+        if (PQresultStatus(r) == PGRES_TUPLES_OK) {
             PQclear(r);
             r = PQexecParams(c, "SELECT pg_replication_origin_session_setup($1)", 1, NULL, p, NULL, NULL, 0);
-            if (PQresultStatus(r) != PGRES_TUPLES_OK)
-                st = fail(t, r, "pg_replication_origin_session_setup", err, errlen);
-            else
-                PQclear(r);
         }
+        const char *ss = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK)
+            PQclear(r);
+        else if (ss && !strcmp(ss, "42501")) {
+            /* not allowed to use replication origins: apply without one, and say what that means */
+            log_warn("the target user may not use replication origins; applying without one (a source connector "
+                     "on this database will capture these changes again: GRANT EXECUTE ON FUNCTION "
+                     "pg_replication_origin_session_setup, pg_replication_origin_create to the user, or use a "
+                     "superuser)", "connector=%s origin=%s", log_esc(cfg->name), log_esc(cfg->origin_name));
+            PQclear(r);
+        } else
+            st = fail(t, r, "setting up the replication origin", err, errlen);
     }
     if (st != WC_OK) {
         pg_close(t);
