@@ -30,6 +30,9 @@ typedef struct rec {
 typedef struct btable {
     sk_table_t t;
     const char *topic;
+    const cs_schema_t *src_row;  /* the event's row schema (t.row without the version column, if it had one) */
+    int drop_idx;         /* the version column's index in src_row (a row that came from a target of another
+                             sink, bidirectional setups): the version is this sink's, not the row's; -1: none */
     int *pk_idx;          /* index of each pk column in t.row */
     struct btable *next;
 } btable_t;
@@ -426,10 +429,23 @@ static btable_t *table_for(sink_t *s, const rec_t *r, const cs_schema_t *rs, cha
     btable_t *bt = arena_zalloc(s->arena, sizeof *bt);
     bt->t.name = arena_strdup(s->arena, name);
     bt->t.row = rs;
+    bt->src_row = rs;
+    bt->drop_idx = -1;
     bt->topic = r->topic;
     bt->t.policy = cf_policy_for(s->cfg, bt->t.name);
     bt->t.version_column =
         (bt->t.policy != SK_POLICY_SOURCE_WINS || s->cfg->conflict_log) ? s->cfg->version_column : NULL;
+    if (rs && bt->t.version_column && (bt->drop_idx = cs_field_index(rs, bt->t.version_column)) >= 0) {
+        cs_schema_t *p = arena_alloc(s->arena, sizeof *p);
+        *p = *rs;
+        p->fields = arena_alloc(s->arena, rs->nfields * sizeof *p->fields);
+        p->nfields = p->capfields = 0;
+        for (size_t i = 0; i < rs->nfields; i++)
+            if ((int)i != bt->drop_idx)
+                p->fields[p->nfields++] = rs->fields[i];
+        p->capfields = p->nfields;
+        bt->t.row = p;
+    }
     if (rs && table_pk(s, bt, r->ev.key_schema, err, errlen) < 0)
         return NULL;
     bt->next = s->tables;
@@ -495,8 +511,21 @@ static chg_t *plan_add(sink_t *s, plan_t *p)
     return c;
 }
 
-static void fill_change(const rec_t *r, chg_t *c, sk_op_t op, const btable_t *bt, cv_value_t row)
+/* A row of the event's shape in the table's shape (without a version column it carried). */
+static cv_value_t project(sink_t *s, const btable_t *bt, cv_value_t row)
 {
+    if (bt->drop_idx < 0 || row.null)
+        return row;
+    cv_value_t p = cv_list(s->arena, bt->t.row->nfields);
+    for (size_t i = 0, k = 0; i < row.u.list.n && i < bt->src_row->nfields; i++)
+        if ((int)i != bt->drop_idx)
+            p.u.list.v[k++] = row.u.list.v[i];
+    return p;
+}
+
+static void fill_change(sink_t *s, const rec_t *r, chg_t *c, sk_op_t op, const btable_t *bt, cv_value_t row)
+{
+    (void)s;
     c->c.op = op;
     c->c.table = &bt->t;
     c->c.row = row;
@@ -552,7 +581,7 @@ static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad,
             btable_t *bt = table_for(s, r, NULL, err, errlen);
             if (!bt)
                 goto bad;
-            fill_change(r, plan_add(s, p), SK_OP_TRUNCATE, bt, cv_null());
+            fill_change(s, r, plan_add(s, p), SK_OP_TRUNCATE, bt, cv_null());
             continue;
         }
         if (ev->op == ENV_DELETE && !s->cfg->delete_enabled)
@@ -580,10 +609,13 @@ static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad,
                     row.u.list.v[fi] = ev->key.u.list.v[k];
             }
         }
-        if (ev->op == ENV_UPDATE && ev->has_before && bt->t.npk && s->cfg->delete_enabled &&
-            key_differs(bt, &ev->before, &ev->after))
-            fill_change(r, plan_add(s, p), SK_OP_DELETE, bt, ev->before);
-        fill_change(r, plan_add(s, p), ev->op == ENV_DELETE ? SK_OP_DELETE : SK_OP_UPSERT, bt, row);
+        row = project(s, bt, row);
+        if (ev->op == ENV_UPDATE && ev->has_before && bt->t.npk && s->cfg->delete_enabled) {
+            cv_value_t before = project(s, bt, ev->before);
+            if (key_differs(bt, &before, &row))
+                fill_change(s, r, plan_add(s, p), SK_OP_DELETE, bt, before);
+        }
+        fill_change(s, r, plan_add(s, p), ev->op == ENV_DELETE ? SK_OP_DELETE : SK_OP_UPSERT, bt, row);
         continue;
     bad:
         *bad = i;
