@@ -90,8 +90,13 @@ schema.evolution=basic
 batch.size=$BATCH
 EOF
   "$ROOT/build/walcast" run --worker "$WORK/worker.properties" "$WORK/$name.properties" 2>"$WORK/$name.log" >/dev/null &
-  local pid=$! t0="" n0=0 o
+  local pid=$! t0="" n0=0 o perf=""
   PIDS+=($pid)
+  # BENCH_SINK_PERF=DIR: a perf profile of each sink into DIR (perf report -i DIR/NAME.perf)
+  if [ -n "${BENCH_SINK_PERF:-}" ]; then
+    perf record -q -F 499 -g -p $pid -o "$BENCH_SINK_PERF/$name.perf" 2>/dev/null &
+    perf=$!
+  fi
   for _ in $(seq 1 6000); do
     o=$($fn)
     if [ -z "$t0" ] && [ "$o" -gt 0 ]; then t0=$(now); n0=$o; fi
@@ -102,6 +107,7 @@ EOF
   local t1
   t1=$(now)
   [ "$($fn)" -ge "$ROWS" ] || die "$name applied only $($fn) of $ROWS rows in 300 s"
+  [ -n "$perf" ] && { kill -INT $perf; wait $perf || true; }
   kill -INT $pid; wait $pid || true
   local secs
   secs=$(echo "$t1 - $t0" | bc)
