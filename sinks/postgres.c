@@ -33,6 +33,9 @@ struct sk_target {
     const char **pv;
     size_t pcap;
     bool in_txn;
+    bool pipeline_ok;        /* no statement of a batch needs its result before COMMIT (no conflict handling) */
+    bool pipe;               /* in pipeline mode: statements sent, results read at COMMIT */
+    size_t npending;         /* statements sent in pipeline mode whose results are not read yet */
 };
 
 /* SQLSTATE -> classification; never the message text. */
@@ -163,6 +166,9 @@ static wc_status_t pg_connect(const sk_config_t *cfg, sk_target_t **out, char *e
     t->conn = c;
     t->cfg = cfg;
     t->quote = cfg->quote_identifiers;
+    /* pipeline mode: the batch's statements, its offsets and COMMIT go in one round trip */
+    t->pipeline_ok = cfg->policy == SK_POLICY_SOURCE_WINS && !cfg->conflict_log && !cfg->ntable_policies &&
+                     cfg->insert_mode != SK_INSERT_UPDATE;
     buf_init(&t->sql);
     buf_init(&t->vals);
     wc_status_t st = exec(t, "SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; "
@@ -429,10 +435,25 @@ static void param_text(sk_target_t *t, size_t i, const char *s, size_t n)
     buf_putc(&t->vals, '\0');
 }
 
+/* Runs t->sql with the collected parameters. Inside a batch transaction of a pipelining session it is
+ * only sent (results are read at COMMIT) and *affected is -1. */
 static wc_status_t run_params(sk_target_t *t, size_t np, const char *what, long *affected, char *err, size_t errlen)
 {
     for (size_t i = 0; i < np; i++)
         t->pv[i] = t->voff[i] == SIZE_MAX ? NULL : t->vals.data + t->voff[i];
+    if (t->pipeline_ok && t->in_txn) {
+        if (!t->pipe) {
+            if (!PQenterPipelineMode(t->conn))
+                return fail(t, NULL, "entering pipeline mode", err, errlen);
+            t->pipe = true;
+        }
+        if (!PQsendQueryParams(t->conn, buf_cstr(&t->sql), (int)np, NULL, t->pv, NULL, NULL, 0))
+            return fail(t, NULL, what, err, errlen);
+        t->npending++;
+        if (affected)
+            *affected = -1;
+        return WC_OK;
+    }
     PGresult *r = PQexecParams(t->conn, buf_cstr(&t->sql), (int)np, NULL, t->pv, NULL, NULL, 0);
     ExecStatusType es = PQresultStatus(r);
     if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK)
@@ -540,7 +561,7 @@ static wc_status_t upsert(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_
         wc_status_t st = run_params(t, pi, "INSERT", &affected, err, errlen);
         if (st)
             return st;
-        if (affected < (long)cnt && cc)
+        if (affected >= 0 && affected < (long)cnt && cc)
             cc->n[tab->policy == SK_POLICY_NEWER_WINS ? SK_CONFLICT_UPDATE_ORIGIN_DIFFERS : SK_CONFLICT_INSERT_EXISTS] +=
                 (uint64_t)((long)cnt - affected);
     }
@@ -636,7 +657,7 @@ static wc_status_t delete_rows(sk_target_t *t, const sk_table_t *tab, const sk_c
         buf_putc(b, ')');
         long affected = 0;
         st = run_params(t, pi, "DELETE", &affected, err, errlen);
-        if (st == WC_OK && affected < (long)cnt && cc)
+        if (st == WC_OK && affected >= 0 && affected < (long)cnt && cc)
             cc->n[SK_CONFLICT_DELETE_MISSING] += (uint64_t)((long)cnt - affected);
     }
 out:
@@ -644,8 +665,16 @@ out:
     return st;
 }
 
+static wc_status_t pipe_drain(sk_target_t *t, bool sync, char *err, size_t errlen);
+
 static wc_status_t truncate_table(sk_target_t *t, const sk_table_t *tab, char *err, size_t errlen)
 {
+    /* a sync inside the transaction block does not commit: what was sent is applied, then go on in step */
+    if (t->pipe) {
+        wc_status_t st = pipe_drain(t, true, err, errlen);
+        if (st)
+            return st;
+    }
     buf_reset(&t->sql);
     ident(t, &t->sql, tab->name);
     const char *p[1] = { buf_cstr(&t->sql) };
@@ -940,8 +969,67 @@ static wc_status_t pg_store_offsets(sk_target_t *t, const char *name, const sk_o
     return run_params(t, pi, "storing offsets", NULL, err, errlen);
 }
 
+/* Reads every result of the pipeline up to its sync point and leaves pipeline mode; the first failure
+ * is returned (later statements only say they were skipped). */
+static wc_status_t pipe_drain(sk_target_t *t, bool sync, char *err, size_t errlen)
+{
+    wc_status_t st = WC_OK;
+    if (sync && !PQpipelineSync(t->conn)) {
+        st = fail(t, NULL, "sending the batch", err, errlen);
+        sync = false;
+    }
+    if (sync) {
+        int nulls = 0;
+        for (;;) {
+            PGresult *r = PQgetResult(t->conn);
+            if (!r) {
+                /* a NULL ends each statement's results; more NULLs than statements: nothing will come */
+                if (++nulls > (int)t->npending + 2 || PQstatus(t->conn) != CONNECTION_OK)
+                    break;
+                continue;
+            }
+            nulls = 0;
+            ExecStatusType es = PQresultStatus(r);
+            if (es == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                break;
+            }
+            if (es == PGRES_COMMAND_OK && !strcmp(PQcmdStatus(r), "ROLLBACK") && st == WC_OK) {
+                snprintf(err, errlen, "COMMIT was rolled back");
+                st = WC_RETRY;
+            }
+            if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK && es != PGRES_PIPELINE_ABORTED && st == WC_OK)
+                st = fail(t, r, "applying the batch", err, errlen);
+            else
+                PQclear(r);
+        }
+    }
+    PQexitPipelineMode(t->conn);
+    t->pipe = false;
+    t->npending = 0;
+    return st;
+}
+
 static wc_status_t pg_commit(sk_target_t *t, char *err, size_t errlen)
 {
+    if (t->pipe) {
+        const char *none[1] = { NULL };
+        wc_status_t st = WC_OK;
+        if (!PQsendQueryParams(t->conn, "COMMIT", 0, NULL, none, NULL, NULL, 0))
+            st = fail(t, NULL, "COMMIT", err, errlen);
+        else
+            t->npending++;
+        char derr[512] = "";
+        wc_status_t ds = pipe_drain(t, true, derr, sizeof derr);
+        t->in_txn = false;
+        if (st == WC_OK && ds != WC_OK) {
+            snprintf(err, errlen, "%s", derr);
+            st = ds;
+        }
+        if (st != WC_OK)
+            tables_clear(t);
+        return st;
+    }
     PGresult *r = PQexec(t->conn, "COMMIT");
     t->in_txn = false;
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -963,6 +1051,10 @@ static void pg_rollback(sk_target_t *t)
         return;
     /* tables created or altered in the transaction are gone again: forget what we saw */
     tables_clear(t);
+    if (t->conn && t->pipe) {
+        char e[256];
+        pipe_drain(t, PQstatus(t->conn) == CONNECTION_OK, e, sizeof e);
+    }
     if (t->conn && PQstatus(t->conn) == CONNECTION_OK && PQtransactionStatus(t->conn) != PQTRANS_IDLE)
         PQclear(PQexec(t->conn, "ROLLBACK"));
     t->in_txn = false;
