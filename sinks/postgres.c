@@ -36,6 +36,8 @@ struct sk_target {
     bool pipeline_ok;        /* no statement of a batch needs its result before COMMIT (no conflict handling) */
     bool pipe;               /* in pipeline mode: statements sent, results read at COMMIT */
     size_t npending;         /* statements sent in pipeline mode whose results are not read yet */
+    char **prepared;         /* SQL texts prepared in this session as statements wc_<index> */
+    size_t nprepared;
 };
 
 /* SQLSTATE -> classification; never the message text. */
@@ -104,6 +106,9 @@ static void pg_close(sk_target_t *t)
     if (t->conn)
         PQfinish(t->conn);
     tables_clear(t);
+    for (size_t i = 0; i < t->nprepared; i++)
+        free(t->prepared[i]);
+    free(t->prepared);
     buf_free(&t->sql);
     buf_free(&t->vals);
     free(t->voff);
@@ -437,24 +442,46 @@ static void param_text(sk_target_t *t, size_t i, const char *s, size_t n)
 
 /* Runs t->sql with the collected parameters. Inside a batch transaction of a pipelining session it is
  * only sent (results are read at COMMIT) and *affected is -1. */
-static wc_status_t run_params(sk_target_t *t, size_t np, const char *what, long *affected, char *err, size_t errlen)
+static wc_status_t run_params_ex(sk_target_t *t, size_t np, bool prepare, const char *what, long *affected, char *err,
+                                 size_t errlen)
 {
     for (size_t i = 0; i < np; i++)
         t->pv[i] = t->voff[i] == SIZE_MAX ? NULL : t->vals.data + t->voff[i];
+    /* statements whose text repeats batch after batch are prepared once per session */
+    const char *sql = buf_cstr(&t->sql);
+    char name[32] = "";
+    if (prepare) {
+        size_t i = 0;
+        while (i < t->nprepared && strcmp(t->prepared[i], sql))
+            i++;
+        if (i == t->nprepared && !t->pipe && t->nprepared < 256) {
+            snprintf(name, sizeof name, "wc_%zu", i);
+            PGresult *r = PQprepare(t->conn, name, sql, (int)np, NULL);
+            if (PQresultStatus(r) != PGRES_COMMAND_OK)
+                return fail(t, r, what, err, errlen);
+            PQclear(r);
+            t->prepared = xrealloc(t->prepared, (t->nprepared + 1) * sizeof *t->prepared);
+            t->prepared[t->nprepared++] = xstrdup(sql);
+        } else if (i < t->nprepared)
+            snprintf(name, sizeof name, "wc_%zu", i);
+    }
     if (t->pipeline_ok && t->in_txn) {
         if (!t->pipe) {
             if (!PQenterPipelineMode(t->conn))
                 return fail(t, NULL, "entering pipeline mode", err, errlen);
             t->pipe = true;
         }
-        if (!PQsendQueryParams(t->conn, buf_cstr(&t->sql), (int)np, NULL, t->pv, NULL, NULL, 0))
+        int ok = name[0] ? PQsendQueryPrepared(t->conn, name, (int)np, t->pv, NULL, NULL, 0)
+                         : PQsendQueryParams(t->conn, sql, (int)np, NULL, t->pv, NULL, NULL, 0);
+        if (!ok)
             return fail(t, NULL, what, err, errlen);
         t->npending++;
         if (affected)
             *affected = -1;
         return WC_OK;
     }
-    PGresult *r = PQexecParams(t->conn, buf_cstr(&t->sql), (int)np, NULL, t->pv, NULL, NULL, 0);
+    PGresult *r = name[0] ? PQexecPrepared(t->conn, name, (int)np, t->pv, NULL, NULL, 0)
+                          : PQexecParams(t->conn, sql, (int)np, NULL, t->pv, NULL, NULL, 0);
     ExecStatusType es = PQresultStatus(r);
     if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK)
         return fail(t, r, what, err, errlen);
@@ -462,6 +489,11 @@ static wc_status_t run_params(sk_target_t *t, size_t np, const char *what, long 
         *affected = atol(PQcmdTuples(r));
     PQclear(r);
     return WC_OK;
+}
+
+static wc_status_t run_params(sk_target_t *t, size_t np, const char *what, long *affected, char *err, size_t errlen)
+{
+    return run_params_ex(t, np, false, what, affected, err, errlen);
 }
 
 static void put_col_list(sk_target_t *t, buf_t *b, const sk_table_t *tab, bool ver)
@@ -486,10 +518,18 @@ static bool is_pk(const sk_table_t *tab, const char *c)
     return false;
 }
 
+static void conflict_clause(sk_target_t *t, buf_t *b, const sk_table_t *tab, sk_insert_mode_t mode, bool ver);
+static bool unnest_ok(sk_target_t *t, const cs_schema_t *rs);
+static wc_status_t upsert_unnest(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode,
+                                 const sk_change_t *const *ch, size_t n, sk_conflict_count_t *cc, char *err,
+                                 size_t errlen);
+
 static wc_status_t upsert(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
                           size_t n, sk_conflict_count_t *cc, char *err, size_t errlen)
 {
     const cs_schema_t *rs = tab->row;
+    if (n > 1 && unnest_ok(t, rs))
+        return upsert_unnest(t, tab, mode, ch, n, cc, err, errlen);
     bool ver = tab->version_column && cs_field_index(rs, tab->version_column) < 0;
     size_t ncol = rs->nfields + (ver ? 1 : 0);
     size_t per = PG_MAX_PARAMS / (ncol ? ncol : 1);
@@ -525,6 +565,24 @@ static wc_status_t upsert(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_
             }
             buf_putc(b, ')');
         }
+        conflict_clause(t, b, tab, mode, ver);
+        long affected = 0;
+        wc_status_t st = run_params(t, pi, "INSERT", &affected, err, errlen);
+        if (st)
+            return st;
+        if (affected >= 0 && affected < (long)cnt && cc)
+            cc->n[tab->policy == SK_POLICY_NEWER_WINS ? SK_CONFLICT_UPDATE_ORIGIN_DIFFERS : SK_CONFLICT_INSERT_EXISTS] +=
+                (uint64_t)((long)cnt - affected);
+    }
+    return WC_OK;
+}
+
+/* ON CONFLICT (pk) DO UPDATE SET ... / DO NOTHING, as mode and the policy say. */
+static void conflict_clause(sk_target_t *t, buf_t *b, const sk_table_t *tab, sk_insert_mode_t mode, bool ver)
+{
+    const cs_schema_t *rs = tab->row;
+    size_t ncol = rs->nfields + (ver ? 1 : 0);
+    {
         bool can_update = mode != SK_INSERT_INSERT && tab->npk;
         if (tab->npk && (can_update || tab->policy == SK_POLICY_TARGET_WINS)) {
             buf_puts(b, " ON CONFLICT (");
@@ -557,15 +615,114 @@ static wc_status_t upsert(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_
                 ident(t, b, tab->version_column);
             }
         }
-        long affected = 0;
-        wc_status_t st = run_params(t, pi, "INSERT", &affected, err, errlen);
-        if (st)
-            return st;
-        if (affected >= 0 && affected < (long)cnt && cc)
-            cc->n[tab->policy == SK_POLICY_NEWER_WINS ? SK_CONFLICT_UPDATE_ORIGIN_DIFFERS : SK_CONFLICT_INSERT_EXISTS] +=
-                (uint64_t)((long)cnt - affected);
     }
-    return WC_OK;
+}
+
+/* Appends the text of one element of a PostgreSQL array literal ("..." with \ and " escaped, or NULL). */
+static int array_elem(sk_target_t *t, buf_t *b, const sk_change_t *c, size_t f, char *err, size_t errlen)
+{
+    const cs_schema_t *fs = c->table->row->fields[f].schema;
+    dl_kind_t k;
+    char e[256];
+    size_t at = t->vals.len;
+    if (dl_value(&t->vals, SK_DIALECT_POSTGRES, fs, &c->row.u.list.v[f], &k, e, sizeof e) < 0) {
+        snprintf(err, errlen, "column %s of %s[%d]@%" PRId64 ": %s", c->table->row->fields[f].name, c->topic,
+                 c->partition, c->offset, e);
+        return -1;
+    }
+    if (k == DL_NULL) {
+        buf_puts(b, "NULL");
+        return 0;
+    }
+    buf_reserve(b, 2 * (t->vals.len - at) + 2);
+    b->data[b->len++] = '"';
+    for (size_t i = at; i < t->vals.len; i++) {
+        char ch = t->vals.data[i];
+        if (ch == '"' || ch == '\\')
+            b->data[b->len++] = '\\';
+        b->data[b->len++] = ch;
+    }
+    b->data[b->len++] = '"';
+    t->vals.len = at;
+    return 0;
+}
+
+/* Whether every column can travel as one array parameter (unnest flattens arrays of arrays). */
+static bool unnest_ok(sk_target_t *t, const cs_schema_t *rs)
+{
+    for (size_t f = 0; f < rs->nfields; f++) {
+        buf_reset(&t->sql);
+        dl_type(&t->sql, SK_DIALECT_POSTGRES, rs->fields[f].schema, false);
+        if (t->sql.len >= 2 && !memcmp(t->sql.data + t->sql.len - 2, "[]", 2))
+            return false;
+    }
+    return true;
+}
+
+/* The upsert as INSERT ... SELECT * FROM unnest($1::type[], ...): one parameter per column whatever the
+ * number of rows, so the statement text repeats and is prepared once (no parse and plan per batch). */
+static wc_status_t upsert_unnest(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode,
+                                 const sk_change_t *const *ch, size_t n, sk_conflict_count_t *cc, char *err,
+                                 size_t errlen)
+{
+    const cs_schema_t *rs = tab->row;
+    bool ver = tab->version_column && cs_field_index(rs, tab->version_column) < 0;
+    size_t ncol = rs->nfields + (ver ? 1 : 0);
+    buf_t arr;
+    buf_init(&arr);
+    params_reset(t);
+    params_need(t, ncol + 1);
+    /* the arrays, one column at a time, into the parameter buffer */
+    for (size_t f = 0; f < ncol; f++) {
+        buf_reset(&arr);
+        buf_putc(&arr, '{');
+        for (size_t r = 0; r < n; r++) {
+            if (r)
+                buf_putc(&arr, ',');
+            if (f < rs->nfields) {
+                if (array_elem(t, &arr, ch[r], f, err, errlen) < 0) {
+                    buf_free(&arr);
+                    return WC_PERMANENT;
+                }
+            } else {
+                char vt[256];
+                size_t vl = sk_version_text(&ch[r]->version, vt, sizeof vt);
+                buf_putc(&arr, '"');
+                for (size_t i = 0; i < vl; i++) {   /* the source id is free text */
+                    if (vt[i] == '"' || vt[i] == '\\')
+                        buf_putc(&arr, '\\');
+                    buf_putc(&arr, vt[i]);
+                }
+                buf_putc(&arr, '"');
+            }
+        }
+        buf_putc(&arr, '}');
+        param_text(t, f, arr.data, arr.len);
+    }
+    buf_free(&arr);
+    buf_t *b = &t->sql;
+    buf_reset(b);
+    buf_puts(b, "INSERT INTO ");
+    ident(t, b, tab->name);
+    buf_puts(b, " AS t (");
+    put_col_list(t, b, tab, ver);
+    buf_puts(b, ") SELECT * FROM unnest(");
+    for (size_t f = 0; f < ncol; f++) {
+        buf_printf(b, "%s$%zu::", f ? ", " : "", f + 1);
+        if (f < rs->nfields)
+            dl_type(b, SK_DIALECT_POSTGRES, rs->fields[f].schema, false);
+        else
+            buf_puts(b, "text");
+        buf_puts(b, "[]");
+    }
+    buf_putc(b, ')');
+    conflict_clause(t, b, tab, mode, ver);
+    long affected = 0;
+    wc_status_t st = run_params_ex(t, ncol, true, "INSERT", &affected, err, errlen);
+    if (st == WC_OK && affected >= 0 && affected < (long)n && cc)
+        cc->n[tab->policy == SK_POLICY_NEWER_WINS ? SK_CONFLICT_UPDATE_ORIGIN_DIFFERS : SK_CONFLICT_INSERT_EXISTS] +=
+            (uint64_t)((long)n - affected);
+    return st;
 }
 
 /* insert.mode=update: UPDATE per row (rows that are not there are not created, as Debezium does). */
