@@ -34,6 +34,7 @@ struct sk_target {
     size_t pcap;
     bool in_txn;
     bool pipeline_ok;        /* no statement of a batch needs its result before COMMIT (no conflict handling) */
+    bool commit_ts;          /* track_commit_timestamp=on: a row written locally is versioned by its commit time */
     bool pipe;               /* in pipeline mode: statements sent, results read at COMMIT */
     size_t npending;         /* statements sent in pipeline mode whose results are not read yet */
     char **prepared;         /* SQL texts prepared in this session as statements wc_<index> */
@@ -179,6 +180,11 @@ static wc_status_t pg_connect(const sk_config_t *cfg, sk_target_t **out, char *e
     wc_status_t st = exec(t, "SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; "
                              "SET extra_float_digits = 3",
                           "session settings", err, errlen);
+    if (st == WC_OK) {
+        PGresult *r = PQexec(c, "SELECT current_setting('track_commit_timestamp') = 'on'");
+        t->commit_ts = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+        PQclear(r);
+    }
     if (st == WC_OK && cfg->origin_name) {
         /* apply sessions carry a replication origin so that a source connector can skip their changes (no
          * echo between two databases replicating into each other) */
@@ -874,7 +880,15 @@ static wc_status_t fetch_existing(sk_target_t *t, const sk_table_t *tab, const s
         params_reset(t);
         params_need(t, cnt * (tab->npk + 1));
         buf_puts(b, "SELECT v.ord, ");
-        if (tab->version_column) {
+        if (tab->version_column && t->commit_ts) {
+            /* a row last written by a local session (no replication origin) is as new as its commit: the
+             * version a source connector on this database gives that change (bidirectional newer_wins) */
+            buf_puts(b, "CASE WHEN __wc_c.roident = 0 AND __wc_c.timestamp IS NOT NULL THEN lpad(to_hex("
+                        "(extract(epoch FROM __wc_c.timestamp) * 1000000)::bigint # (-9223372036854775807 - 1)), "
+                        "16, '0') || '0000000000000000' ELSE __wc_t.");
+            ident(t, b, tab->version_column);
+            buf_puts(b, "::text END");
+        } else if (tab->version_column) {
             buf_puts(b, "__wc_t.");
             ident(t, b, tab->version_column);
             buf_puts(b, "::text");
@@ -909,6 +923,8 @@ static wc_status_t fetch_existing(sk_target_t *t, const sk_table_t *tab, const s
             ident(t, b, tab->pk[k]);
             buf_printf(b, " = v.k%zu", k);
         }
+        if (tab->version_column && t->commit_ts)
+            buf_puts(b, " LEFT JOIN LATERAL pg_xact_commit_timestamp_origin(__wc_t.xmin) __wc_c ON true");
         buf_puts(b, " FOR UPDATE OF __wc_t");
         for (size_t i = 0; i < pi; i++)
             t->pv[i] = t->voff[i] == SIZE_MAX ? NULL : t->vals.data + t->voff[i];
@@ -1076,13 +1092,16 @@ static wc_status_t pg_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_mod
         for (size_t i = 0; i < n; i++)
             if (keep[i])
                 kept[m++] = ch[i];
+        /* the policy has decided: what is kept overwrites (a same-origin update under target_wins too) */
+        sk_table_t decided = *tab;
+        decided.policy = SK_POLICY_SOURCE_WINS;
         if (st == WC_OK && m) {
             if (ch[0]->op == SK_OP_DELETE)
-                st = delete_rows(t, tab, kept, m, NULL, err, errlen);
+                st = delete_rows(t, &decided, kept, m, NULL, err, errlen);
             else if (mode == SK_INSERT_UPDATE)
-                st = update_rows(t, tab, kept, m, NULL, err, errlen);
+                st = update_rows(t, &decided, kept, m, NULL, err, errlen);
             else
-                st = upsert(t, tab, mode == SK_INSERT_INSERT ? SK_INSERT_UPSERT : mode, kept, m, NULL, err, errlen);
+                st = upsert(t, &decided, SK_INSERT_UPSERT, kept, m, NULL, err, errlen);
         }
         free(keep);
         free(kept);
