@@ -167,12 +167,68 @@ static void test_bad_input(void **st)
     env_decoder_free(d);
 }
 
+
+/* The typed reader (records with a schema): escapes, surrogate pairs, maps both ways, nested arrays,
+ * unknown fields skipped, and what it must refuse. */
+static void test_typed_reader(void **st)
+{
+    (void)st;
+    env_decoder_t *d = env_decoder_new();
+    arena_t *a = arena_new(4096);
+    env_event_t ev;
+    char err[256];
+    const char *sch =
+        "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"struct\",\"optional\":true,\"field\":\"after\",\"fields\":["
+        "{\"type\":\"string\",\"optional\":true,\"field\":\"s\"},"
+        "{\"type\":\"map\",\"keys\":{\"type\":\"string\"},\"values\":{\"type\":\"int32\"},\"optional\":true,\"field\":\"m\"},"
+        "{\"type\":\"map\",\"keys\":{\"type\":\"int32\"},\"values\":{\"type\":\"string\"},\"optional\":true,\"field\":\"p\"},"
+        "{\"type\":\"array\",\"items\":{\"type\":\"array\",\"items\":{\"type\":\"int64\"}},\"optional\":true,\"field\":\"aa\"},"
+        "{\"type\":\"float\",\"optional\":true,\"field\":\"f\"},{\"type\":\"int16\",\"optional\":true,\"field\":\"i\"}]},"
+        "{\"type\":\"string\",\"field\":\"op\"}]},\"payload\":";
+    char rec[2048];
+    snprintf(rec, sizeof rec, "%s%s}", sch,
+             "{\"op\":\"c\",\"extra\":{\"x\":[1,{\"y\":null}],\"z\":\"q\\\"\"},\"after\":{\"s\":\"a\\\"b\\\\c\\n\\u00fc\\ud83d\\ude00/\\/\","
+             "\"m\":{\"k1\":1,\"k\\u0032\":-2},\"p\":[[3,\"three\"]],\"aa\":[[1,2],[],[-9223372036854775808]],"
+             "\"f\":-1.5e-3,\"i\":-32768,\"unknown\":[true,false,null]}}");
+    assert_int_equal(decode(d, a, NULL, rec, &ev, err), 0);
+    const cv_value_t *v = ev.after.u.list.v;
+    assert_string_equal(v[0].u.s.p, "a\"b\\c\n\xc3\xbc\xf0\x9f\x98\x80//");
+    assert_int_equal(v[1].u.list.n, 4);
+    assert_string_equal(v[1].u.list.v[2].u.s.p, "k2");
+    assert_int_equal(v[1].u.list.v[3].u.i, -2);
+    assert_int_equal(v[2].u.list.n, 2);
+    assert_int_equal(v[2].u.list.v[0].u.i, 3);
+    assert_int_equal(v[3].u.list.n, 3);
+    assert_int_equal(v[3].u.list.v[0].u.list.n, 2);
+    assert_int_equal(v[3].u.list.v[1].u.list.n, 0);
+    assert_true(v[3].u.list.v[2].u.list.v[0].u.i == INT64_MIN);
+    assert_true(v[4].u.f == -1.5e-3);
+    assert_int_equal(v[5].u.i, -32768);
+    /* refused: overflow, a fraction for an int, a lone surrogate, a bad escape, trailing bytes, a raw control
+     * character, a number where a string belongs */
+    const char *bad[] = {
+        "{\"op\":\"c\",\"after\":{\"i\":32768}}", "{\"op\":\"c\",\"after\":{\"i\":1.5}}",
+        "{\"op\":\"c\",\"after\":{\"s\":\"\\ud83d\"}}", "{\"op\":\"c\",\"after\":{\"s\":\"\\x\"}}",
+        "{\"op\":\"c\",\"after\":{}} x", "{\"op\":\"c\",\"after\":{\"s\":\"a\x01\"}}", "{\"op\":\"c\",\"after\":{\"s\":5}}",
+        "{\"op\":\"c\",\"after\":{\"aa\":[[1,]]}}", "{\"op\":\"c\",\"after\":{\"m\":{\"a\" 1}}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(rec, sizeof rec, "%s%s}", sch, bad[i]);
+        err[0] = '\0';
+        assert_int_equal(decode(d, a, NULL, rec, &ev, err), -1);
+        assert_true(err[0] != '\0');
+    }
+    arena_free(a);
+    env_decoder_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_with_schema),
         cmocka_unit_test(test_schemaless_ops),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_typed_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
