@@ -949,12 +949,6 @@ typedef struct conflict_log {
     int type;
 } conflict_log_t;
 
-/* The source id part of a version text (after the 32 hex digits of time and LSN). */
-static const char *ver_source(const char *v)
-{
-    return strlen(v) >= 32 ? v + 32 : "";
-}
-
 /* Decides, per change, its conflict type and whether it applies under tab->policy; logs and counts the
  * conflicts. keep[i] false: skip change i. */
 static wc_status_t resolve(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n, bool *keep,
@@ -966,43 +960,14 @@ static wc_status_t resolve(sk_target_t *t, const sk_table_t *tab, const sk_chang
     size_t nlog = 0;
     for (size_t i = 0; i < n && st == WC_OK; i++) {
         const sk_change_t *c = ch[i];
-        char iv[256];
-        sk_version_text(&c->version, iv, sizeof iv);
-        bool differs = ex[i].found && ex[i].ver && strcmp(ver_source(ex[i].ver), ver_source(iv));
-        int type = -1;
-        if (c->op == SK_OP_UPSERT) {
-            if (c->src_op != 'u')
-                type = ex[i].found ? SK_CONFLICT_INSERT_EXISTS : -1;
-            else if (!ex[i].found)
-                type = SK_CONFLICT_UPDATE_MISSING;
-            else if (differs)
-                type = SK_CONFLICT_UPDATE_ORIGIN_DIFFERS;
-        } else if (c->op == SK_OP_DELETE) {
-            type = !ex[i].found ? SK_CONFLICT_DELETE_MISSING : differs ? SK_CONFLICT_DELETE_ORIGIN_DIFFERS : -1;
+        cf_decision_t dc = cf_decide(tab, c, ex[i].found, ex[i].ver);
+        int type = dc.type;
+        keep[i] = dc.apply;
+        if (dc.fail) {
+            snprintf(err, errlen, "conflict %s on table %s for %s[%d]@%" PRId64 " (conflict.policy=error)",
+                     cf_type_name((sk_conflict_t)type), tab->name, c->topic, c->partition, c->offset);
+            st = WC_PERMANENT;
         }
-        keep[i] = true;
-        switch (tab->policy) {
-        case SK_POLICY_SOURCE_WINS:
-            break;
-        case SK_POLICY_NEWER_WINS:
-            if (ex[i].found && ex[i].ver && strcmp(ex[i].ver, iv) >= 0)
-                keep[i] = false;
-            break;
-        case SK_POLICY_TARGET_WINS:
-            if (type == SK_CONFLICT_INSERT_EXISTS || type == SK_CONFLICT_UPDATE_ORIGIN_DIFFERS ||
-                type == SK_CONFLICT_DELETE_ORIGIN_DIFFERS)
-                keep[i] = false;
-            break;
-        case SK_POLICY_ERROR:
-            if (type >= 0) {
-                snprintf(err, errlen, "conflict %s on table %s for %s[%d]@%" PRId64 " (conflict.policy=error)",
-                         cf_type_name((sk_conflict_t)type), tab->name, c->topic, c->partition, c->offset);
-                st = WC_PERMANENT;
-            }
-            break;
-        }
-        if (c->op == SK_OP_DELETE && !ex[i].found)
-            keep[i] = false;   /* nothing to delete */
         if (type < 0 || st != WC_OK)
             continue;
         if (cc)
@@ -1010,29 +975,17 @@ static wc_status_t resolve(sk_target_t *t, const sk_table_t *tab, const sk_chang
         if (!t->cfg->conflict_log)
             continue;
         /* (sink, table, key, type, policy, incoming, existing): key and rows as JSON */
-        const cs_schema_t *rs = tab->row;
         conflict_log_t *e = &logs[nlog++];
         buf_t k;
         buf_init(&k);
-        buf_putc(&k, '{');
-        for (size_t p = 0; p < tab->npk; p++) {
-            int f = cs_field_index(rs, tab->pk[p]);
-            if (p)
-                buf_putc(&k, ',');
-            json_enc_string(&k, tab->pk[p], strlen(tab->pk[p]));
-            buf_putc(&k, ':');
-            json_enc_value(&k, rs->fields[f].schema, &c->row.u.list.v[f]);
-        }
-        buf_putc(&k, '}');
+        cf_key_json(&k, tab, c);
         e->key = xstrdup(buf_cstr(&k));
-        buf_free(&k);
         if (c->op == SK_OP_UPSERT) {
-            buf_t in;
-            buf_init(&in);
-            json_enc_value(&in, rs, &c->row);
-            e->in = xstrdup(buf_cstr(&in));
-            buf_free(&in);
+            buf_reset(&k);
+            cf_row_json(&k, tab, c);
+            e->in = xstrdup(buf_cstr(&k));
         }
+        buf_free(&k);
         e->ex = ex[i].row ? xstrdup(ex[i].row) : NULL;
         e->type = type;
     }

@@ -14,16 +14,17 @@ for db in a b; do
   psql_q -c "CREATE DATABASE $db"
   psql_q -d $db -c "CREATE TABLE t (id int PRIMARY KEY, v text, n int)"
 done
-kafka_start --topic a.public.t --topic b.public.t
+# topic prefixes ita/itb: names the suite deletes between tests (kafka_admin.py TEST_TOPICS)
+kafka_start --topic ita.public.t --topic itb.public.t
 for db in a b; do
   other=$([ $db = a ] && echo b || echo a)
   printf '%s\n' "name=it_src_$db" "connector.class=io.debezium.connector.postgresql.PostgresConnector" \
     "database.hostname=127.0.0.1" "database.port=$PGPORT" "database.user=postgres" "database.dbname=$db" \
-    "topic.prefix=$db" "slot.name=slot_$db" "publication.name=pub_$db" "snapshot.mode=no_data" \
-    "offset.storage.topic=it_offsets" >"$IT_DIR/src_$db.properties"
+    "topic.prefix=it$db" "slot.name=slot_$db" "publication.name=pub_$db" "snapshot.mode=no_data" \
+    >"$IT_DIR/src_$db.properties"
   # the sink into $db takes the other database's changes
   printf '%s\n' "name=it_to_$db" "connector.class=io.debezium.connector.jdbc.JdbcSinkConnector" \
-    "topics=$other.public.t" "connection.url=jdbc:postgresql://127.0.0.1:$PGPORT/$db" "connection.username=postgres" \
+    "topics=it$other.public.t" "connection.url=jdbc:postgresql://127.0.0.1:$PGPORT/$db" "connection.username=postgres" \
     "insert.mode=upsert" "delete.enabled=true" "primary.key.mode=record_key" "schema.evolution=basic" \
     "collection.name.format=\${source.table}" "conflict.policy=newer_wins" "conflict.log.enabled=true" \
     >"$IT_DIR/to_$db.properties"
@@ -61,20 +62,20 @@ same() {
 }
 applied_all() {  # both sinks have stored the end of the other side's topic (its last record is a commit marker)
   local ea eb
-  ea=$(kcat -Q -b "$BS" -t a.public.t:0:-1 2>/dev/null | awk '{print $NF}')
-  eb=$(kcat -Q -b "$BS" -t b.public.t:0:-1 2>/dev/null | awk '{print $NF}')
+  ea=$(kcat -Q -b "$BS" -t ita.public.t:0:-1 2>/dev/null | awk '{print $NF}')
+  eb=$(kcat -Q -b "$BS" -t itb.public.t:0:-1 2>/dev/null | awk '{print $NF}')
   [ -n "$ea" ] && [ -n "$eb" ] || return 1
-  [ "$(psql -X -At -d b -c "SELECT max(\"offset\") + 1 FROM walcast_sink_offsets WHERE topic = 'a.public.t'")" = "$ea" ] &&
-    [ "$(psql -X -At -d a -c "SELECT max(\"offset\") + 1 FROM walcast_sink_offsets WHERE topic = 'b.public.t'")" = "$eb" ]
+  [ "$(psql -X -At -d b -c "SELECT max(\"offset\") + 1 FROM walcast_sink_offsets WHERE topic = 'ita.public.t'")" = "$ea" ] &&
+    [ "$(psql -X -At -d a -c "SELECT max(\"offset\") + 1 FROM walcast_sink_offsets WHERE topic = 'itb.public.t'")" = "$eb" ]
 }
 for _ in $(seq 1 600); do applied_all && same && break; sleep 0.1; done
 same || { echo "a and b differ:"; psql -X -At -d a -c "TABLE t ORDER BY id"; echo ---; psql -X -At -d b -c "TABLE t ORDER BY id"; exit 1; } >&2
 walcast_stop
 # no echo: each topic holds exactly the writes made on its own database (deletes: a record and a tombstone)
 count() { kcat -C -b "$BS" -t "$1" -e -q -X isolation.level=read_committed -f '%S\n' | grep -vc '^-1$' || true; }
-ca=$(count a.public.t); cb=$(count b.public.t)
+ca=$(count ita.public.t); cb=$(count itb.public.t)
 dels=$(( N / 13 ))
-echo "a.public.t: $ca records, b.public.t: $cb records (writes per side: $N, deletes among them: $dels)"
+echo "ita.public.t: $ca records, itb.public.t: $cb records (writes per side: $N, deletes among them: $dels)"
 [ "$ca" -le "$N" ] && [ "$cb" -le "$N" ] || { echo "more records than local writes: changes echoed" >&2; exit 1; }
 conf=$(psql -X -At -d a -c "SELECT count(*) FROM walcast_conflicts")
 echo "a and b equal: $(psql -X -At -d a -c "SELECT count(*) FROM t") rows; conflicts logged on a: $conf"
