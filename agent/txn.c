@@ -46,7 +46,9 @@ static void on_ack(void *ctx, uint64_t tag, wc_status_t st, const char *errstr)
 {
     txn_t *t = ctx;
     (void)tag;
-    if (st != WC_OK && t->delivery == WC_OK) {
+    /* the first failure names the cause, unless a later one is worse: a record refused for good
+     * must not hide behind the purge errors an abort reports for the others */
+    if (st != WC_OK && (t->delivery == WC_OK || st > t->delivery)) {
         t->delivery = st;
         snprintf(t->delivery_err, sizeof t->delivery_err, "Kafka did not accept a record: %s", errstr ? errstr : "?");
     }
@@ -292,6 +294,8 @@ wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
         if (st != WC_OK)
             return st == WC_RETRY ? WC_RETRY : WC_FATAL;
     }
+    /* the failed commit may have returned before its delivery reports were served */
+    pub_poll(t->pub, 0);
     if (t->delivery == WC_PERMANENT) {
         /* the same record would be refused again after a rewind: stop, name it */
         snprintf(err, errlen, "%s", t->delivery_err);
