@@ -31,6 +31,7 @@ typedef struct btable {
     sk_table_t t;
     const char *topic;
     const cs_schema_t *src_row;  /* the event's row schema (t.row without the version column, if it had one) */
+    bool kafka_cols;      /* primary.key.mode=kafka: t.row ends with __connect_topic/partition/offset */
     int drop_idx;         /* the version column's index in src_row (a row that came from a target of another
                              sink, bidirectional setups): the version is this sink's, not the row's; -1: none */
     int *pk_idx;          /* index of each pk column in t.row */
@@ -377,10 +378,12 @@ static int table_pk(sink_t *s, btable_t *bt, const cs_schema_t *ks, char *err, s
 {
     const sk_config_t *c = s->cfg;
     const cs_schema_t *rs = bt->t.row;
-    const char **pk = arena_alloc(s->arena, (rs->nfields + 1) * sizeof *pk);
+    const char **pk = arena_alloc(s->arena, (rs->nfields + 4) * sizeof *pk);
     size_t n = 0;
-    if (c->pk_mode == SK_PK_NONE || c->pk_mode == SK_PK_KAFKA) {
-        (void)connect_kafka_pk;
+    if (c->pk_mode == SK_PK_NONE) {
+    } else if (c->pk_mode == SK_PK_KAFKA) {
+        for (size_t i = 0; i < 3; i++)
+            pk[n++] = connect_kafka_pk[i];
     } else if (c->pk_fields) {
         char *f = arena_strdup(s->arena, c->pk_fields), *save = NULL;
         for (char *p = strtok_r(f, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
@@ -445,6 +448,23 @@ static btable_t *table_for(sink_t *s, const rec_t *r, const cs_schema_t *rs, cha
                 p->fields[p->nfields++] = rs->fields[i];
         p->capfields = p->nfields;
         bt->t.row = p;
+    }
+    if (rs && s->cfg->pk_mode == SK_PK_KAFKA) {
+        /* primary.key.mode=kafka: the record's coordinates are three more columns and the key */
+        const cs_schema_t *base = bt->t.row;
+        cs_schema_t *p = arena_alloc(s->arena, sizeof *p);
+        *p = *base;
+        p->fields = arena_alloc(s->arena, (base->nfields + 3) * sizeof *p->fields);
+        memcpy(p->fields, base->fields, base->nfields * sizeof *p->fields);
+        static const ct_type_t kt[3] = { CT_STRING, CT_INT32, CT_INT64 };
+        for (size_t i = 0; i < 3; i++) {
+            cs_schema_t *fs = cs_new(s->arena, kt[i], false);
+            p->fields[base->nfields + i].name = connect_kafka_pk[i];
+            p->fields[base->nfields + i].schema = fs;
+        }
+        p->nfields = p->capfields = base->nfields + 3;
+        bt->t.row = p;
+        bt->kafka_cols = true;
     }
     if (rs && table_pk(s, bt, r->ev.key_schema, err, errlen) < 0)
         return NULL;
@@ -512,14 +532,21 @@ static chg_t *plan_add(sink_t *s, plan_t *p)
 }
 
 /* A row of the event's shape in the table's shape (without a version column it carried). */
-static cv_value_t project(sink_t *s, const btable_t *bt, cv_value_t row)
+static cv_value_t project(sink_t *s, const btable_t *bt, const rec_t *r, cv_value_t row)
 {
-    if (bt->drop_idx < 0 || row.null)
+    if ((bt->drop_idx < 0 && !bt->kafka_cols) || row.null)
         return row;
     cv_value_t p = cv_list(s->arena, bt->t.row->nfields);
-    for (size_t i = 0, k = 0; i < row.u.list.n && i < bt->src_row->nfields; i++)
+    size_t k = 0;
+    for (size_t i = 0; i < row.u.list.n && i < bt->src_row->nfields; i++)
         if ((int)i != bt->drop_idx)
             p.u.list.v[k++] = row.u.list.v[i];
+    if (bt->kafka_cols) {
+        size_t at = bt->t.row->nfields - 3;
+        p.u.list.v[at] = cv_str(r->topic, strlen(r->topic));
+        p.u.list.v[at + 1] = cv_int(r->partition);
+        p.u.list.v[at + 2] = cv_int(r->offset);
+    }
     return p;
 }
 
@@ -609,9 +636,9 @@ static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad,
                     row.u.list.v[fi] = ev->key.u.list.v[k];
             }
         }
-        row = project(s, bt, row);
+        row = project(s, bt, r, row);
         if (ev->op == ENV_UPDATE && ev->has_before && bt->t.npk && s->cfg->delete_enabled) {
-            cv_value_t before = project(s, bt, ev->before);
+            cv_value_t before = project(s, bt, r, ev->before);
             if (key_differs(bt, &before, &row))
                 fill_change(s, r, plan_add(s, p), SK_OP_DELETE, bt, before);
         }

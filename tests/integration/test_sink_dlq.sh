@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
-psql_q -c "CREATE DATABASE target" -c "CREATE DATABASE target2"
+psql_q -c "CREATE DATABASE target" -c "CREATE DATABASE target2" -c "CREATE DATABASE target3"
 kafka_start --topic it_sinkin --topic it_dlq
 {
   printf '%s\t%s\n' '{"id":1}' '{"op":"c","after":{"id":1,"v":"one"},"source":{"ts_ms":1}}'
@@ -63,3 +63,19 @@ grep -q 'msg="sink failed".*it_sinkin\[0\]@1' "$IT_DIR/strict.log" || { echo "no
 [ "$(psql -X -At -d target2 -c "SELECT string_agg(id::text, ',' ORDER BY id) FROM it_sinkin")" = "1" ]
 [ "$(psql -X -At -d target2 -c "SELECT \"offset\" FROM walcast_sink_offsets WHERE sink = 'it_strictsink'")" = "1" ]
 echo "strict sink stopped at it_sinkin[0]@1 with only record 0 applied"
+# primary.key.mode=kafka: every record is a row keyed by its coordinates (errors.tolerance=all without a
+# dead-letter topic: poison records are skipped and logged)
+kpk=$(sink it_kafkapk target3 "primary.key.mode=kafka" "insert.mode=insert" "errors.tolerance=all")
+sed -i '/^primary.key.mode=record_key$/d; /^insert.mode=upsert$/d' "$kpk"
+"$WALCAST" run --worker "$IT_DIR/worker.properties" "$kpk" >"$IT_DIR/kpk.out" 2>"$IT_DIR/kpk.log" &
+WALCAST_PID=$!
+IT_PIDS+=($WALCAST_PID)
+for _ in $(seq 1 300); do
+  [ "$(psql -X -At -d target3 -c "SELECT \"offset\" FROM walcast_sink_offsets" 2>/dev/null)" = 6 ] && break
+  sleep 0.1
+done
+walcast_stop
+got=$(psql -X -At -d target3 -c "SELECT string_agg(__connect_topic || ':' || __connect_partition || ':' || __connect_offset || '=' || v, ',' ORDER BY __connect_offset) FROM it_sinkin")
+[ "$got" = "it_sinkin:0:0=one,it_sinkin:0:2=two,it_sinkin:0:4=three,it_sinkin:0:5=one again" ] \
+  || { echo "primary.key.mode=kafka: got '$got'" >&2; exit 1; }
+echo "primary.key.mode=kafka: one row per record, keyed by topic, partition, offset"
