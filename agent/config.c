@@ -1095,6 +1095,10 @@ int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
         goto fail;
     c->policy = (sk_policy_t)e;
     c->version_column = dup_get(m, "walcast.version.column", "__walcast_version");
+    /* AvroConverter input: records in the Confluent wire format are decoded with writer schemas by id */
+    c->registry_url = dup_get(m, "value.converter.schema.registry.url", get_or(m, "key.converter.schema.registry.url", NULL));
+    c->registry_user_info = dup_get(m, "value.converter.basic.auth.user.info",
+                                    get_or(m, "key.converter.basic.auth.user.info", NULL));
     /* PostgreSQL apply sessions carry the replication origin walcast_<name>, which source connectors skip
      * by default (walcast.skip.origins=walcast.*); walcast.origin.name= (empty) turns it off */
     const char *origin = cfg_get(m, "walcast.origin.name");
@@ -1140,5 +1144,7 @@ void cfg_sink_free(sk_config_t *c)
     free(c->origin_name);
     free(c->mongo_uri);
     free(c->mongo_database);
+    free(c->registry_url);
+    free(c->registry_user_info);
     memset(c, 0, sizeof *c);
 }

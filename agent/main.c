@@ -119,6 +119,7 @@ static int cmd_run(int argc, char **argv)
         int prc = cfg_load_file(files[i], &m, err, sizeof err);
         if (prc == 0 && cfg_is_sink(&m)) {
             jobs[i].sink = true;
+            cfg_inherit_converters(&wm, &m);
             prc = cfg_sink_parse(&m, &jobs[i].scfg, err, sizeof err);
         } else if (prc == 0) {
             cfg_inherit_converters(&wm, &m);

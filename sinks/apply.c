@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "agent/log.h"
+#include "schemas/registry.h"
 #include "sinks/conflict.h"
 #include "sinks/dialect.h"
 #include "sinks/envelope.h"
@@ -51,6 +52,7 @@ typedef struct sink {
     rec_t *recs;
     size_t nrec, caprec;
     btable_t *tables;        /* of this batch (arena) */
+    sr_client_t *registry;   /* Avro input: writer schemas by id (created on the first Avro record) */
     bool failed;
     char err[1024];
     uint64_t applied, batches, dead;
@@ -854,6 +856,32 @@ static int flush(sink_t *s)
     return 0;
 }
 
+static bool registry_wait(void *ctx, int ms, const char *why)
+{
+    sink_t *s = ctx;
+    log_warn("schema registry not answering, retrying", "connector=%s reason=\"%s\" retry_in_ms=%d",
+             log_esc(s->cfg->name), log_esc(why), ms);
+    return backoff_wait(s, ms);
+}
+
+/* env_schema_fetch_fn over the registry client (GET /schemas/ids/{id}); the decoder caches by id. */
+static int fetch_schema(void *ctx, int32_t id, buf_t *out, char *err, size_t errlen)
+{
+    sink_t *s = ctx;
+    if (!s->cfg->registry_url) {
+        snprintf(err, errlen, "Avro record (schema id %d) but no schema registry is configured: set "
+                              "value.converter.schema.registry.url", id);
+        return -1;
+    }
+    if (!s->registry) {
+        sr_config_t rc = { .urls = s->cfg->registry_url, .user_info = s->cfg->registry_user_info,
+                           .verify_host = true, .backoff_max_ms = s->cfg->retry_backoff_max_ms };
+        if (!(s->registry = sr_new(&rc, registry_wait, s, err, errlen)))
+            return -1;
+    }
+    return sr_schema_by_id(s->registry, id, out, err, errlen) == WC_OK ? 0 : -1;
+}
+
 /* Takes one consumed message into the batch (decoding it); -1 when the sink must stop. */
 static int add_record(sink_t *s, const rd_kafka_message_t *m)
 {
@@ -871,7 +899,12 @@ static int add_record(sink_t *s, const rd_kafka_message_t *m)
     r->val = m->payload ? arena_memdup(s->arena, m->payload, m->len) : NULL;
     r->vlen = m->payload ? m->len : 0;
     char err[512];
-    if (env_decode_json(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, &r->ev, err, sizeof err) == 0) {
+    /* AvroConverter records start with the wire format's magic byte 0, JsonConverter's never do */
+    bool avro = (r->vlen && r->val[0] == 0) || (!r->vlen && r->klen && r->key[0] == 0);
+    int drc = avro ? env_decode_avro(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, fetch_schema, s, &r->ev, err,
+                                     sizeof err)
+                   : env_decode_json(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, &r->ev, err, sizeof err);
+    if (drc == 0) {
         r->ok = true;
         return 0;
     }
@@ -904,7 +937,8 @@ static int add_record(sink_t *s, const rd_kafka_message_t *m)
     free(val);
     if (frc < 0)
         return -1;
-    if (poison(s, &s->recs[0], "VALUE_CONVERTER", "org.apache.kafka.connect.json.JsonConverter", err) < 0)
+    if (poison(s, &s->recs[0], "VALUE_CONVERTER",
+               avro ? "io.confluent.connect.avro.AvroConverter" : "org.apache.kafka.connect.json.JsonConverter", err) < 0)
         return -1;
     s->recs[0].ok = false;
     return flush(s);
@@ -994,6 +1028,7 @@ out:
     }
     target_reset(&s);
     env_decoder_free(s.dec);
+    sr_free(s.registry);
     arena_free(s.arena);
     free(s.recs);
     buf_free(&s.tmp);

@@ -53,6 +53,16 @@ void env_decoder_free(env_decoder_t *d);
 int env_decode_json(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
                     env_event_t *ev, char *err, size_t errlen);
 
+/* Fetches the Avro writer schema text of a registry id into out (the caller caches nothing: the decoder
+ * asks once per id); -1 with err when it cannot. */
+typedef int (*env_schema_fetch_fn)(void *ctx, int32_t id, buf_t *out, char *err, size_t errlen);
+
+/* Decodes one AvroConverter record (Confluent wire format: magic 0, schema id, Avro binary), key and value
+ * each; writer schemas come through fetch once per id, their connect.* properties give the Connect types
+ * (Decimal, Debezium time types, int8/int16) as AvroData reads them. Same results as env_decode_json. */
+int env_decode_avro(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
+                    env_schema_fetch_fn fetch, void *ctx, env_event_t *ev, char *err, size_t errlen);
+
 /* Schemas parsed so far (tests). */
 size_t env_schema_parses(const env_decoder_t *d);
 
