@@ -18,10 +18,22 @@ CREATE TABLE kv (a int, b text, v text, PRIMARY KEY (a, b));
 CREATE TABLE trunc_me (id int PRIMARY KEY, v text);
 SQL
 kafka_start
-src=$(connector_file src "table.include.list=public\\..*" "skipped.operations=none")
+# SINK_FORMAT=avro (test_sink_avro.sh): the source writes Avro through a schema registry and the sinks read
+# it; Avro names cannot hold the hostile column names, so that table is left out there
+conv=() sinkconv=()
+if [ "${SINK_FORMAT:-json}" = avro ]; then
+  registry_start
+  conv=("key.converter=io.confluent.connect.avro.AvroConverter" "key.converter.schema.registry.url=$SR_URL"
+    "value.converter=io.confluent.connect.avro.AvroConverter" "value.converter.schema.registry.url=$SR_URL"
+    "table.include.list=public\\.(items|kv|trunc_me)")
+  sinkconv=("value.converter=io.confluent.connect.avro.AvroConverter" "value.converter.schema.registry.url=$SR_URL")
+  export SINK_COMPARE_SKIP='Odd "Tab"; drop'
+fi
+src=$(connector_file src "table.include.list=public\\..*" "skipped.operations=none" "${conv[@]}")
 common=("connector.class=io.debezium.connector.jdbc.JdbcSinkConnector" "topics.regex=srv\\.public\\..*"
   "insert.mode=upsert" "delete.enabled=true" "truncate.enabled=true" "primary.key.mode=record_key"
-  "schema.evolution=basic" "quote.identifiers=true" "collection.name.format=\${source.table}" "batch.size=200")
+  "schema.evolution=basic" "quote.identifiers=true" "collection.name.format=\${source.table}" "batch.size=200"
+  "${sinkconv[@]}")
 { echo "name=it_pgsink"; printf '%s\n' "${common[@]}"
   echo "connection.url=jdbc:postgresql://127.0.0.1:$PGPORT/target"; echo "connection.username=postgres"; } >"$IT_DIR/pgsink.properties"
 { echo "name=it_mysink"; printf '%s\n' "${common[@]}"
@@ -97,7 +109,7 @@ writer=$!
 
 applied_pg() { psql -X -At -d target -c "SELECT coalesce(sum(\"offset\"), 0) FROM walcast_sink_offsets" 2>/dev/null || echo 0; }
 applied_my() { my_q target -e "SELECT coalesce(sum(\`offset\`), 0) FROM walcast_sink_offsets" 2>/dev/null || echo 0; }
-for k in 1 2 3 4 5; do
+for k in $(seq 1 "${SINK_KILLS:-5}"); do
   pg0=$(applied_pg); my0=$(applied_my)
   # kill once both sinks have committed something since the last start (a restarted sink takes its
   # partitions back at once: static group membership)
