@@ -7,7 +7,7 @@ SANITIZE ?=
 WERROR   ?= 1
 BUILD    := build
 
-PKGS     := libpq rdkafka jansson libzstd libcrypto libcurl libmongoc-1.0
+PKGS     := libpq rdkafka jansson libzstd libcrypto libcurl libmariadb libmongoc-1.0
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 ifeq ($(WERROR),1)
 WARN     += -Werror
@@ -74,7 +74,7 @@ bench: deps
 	@bash scripts/bench.sh
 
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_DEPS   := $(CORE_SRC) agent/config.c agent/log.c
+FUZZ_DEPS   := $(CORE_SRC) agent/config.c agent/log.c sinks/envelope.c
 FUZZ_LIBS   := -ljansson -lcrypto -lcurl -lpthread -lm
 # libFuzzer (clang), FUZZ_SECONDS per target; new crashes land in build/fuzz/ (add them to the corpus).
 fuzz: deps

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "agent/log.h"
 #include "agent/version.h"
@@ -350,7 +351,7 @@ static char *dup_get(const cfg_map_t *m, const char *k, const char *def)
     return v ? xstrdup(v) : NULL;
 }
 
-static void conv_free(cfg_conv_t *v)
+static void cfg_conv_free(cfg_conv_t *v)
 {
     free(v->urls); free(v->user_info); free(v->ca_file); free(v->cert_file); free(v->cert_type);
     free(v->key_file);
@@ -360,15 +361,17 @@ static void conv_free(cfg_conv_t *v)
 }
 
 /* key.converter or value.converter (prefix p) with its converter settings. */
-static int parse_converter(const cfg_map_t *m, const char *p, cfg_conv_t *v, evt_conv_t *conv, bool *meta,
-                           evt_subject_t *subj, char *err, size_t errlen)
+static int parse_converter(const cfg_map_t *m, const char *p, cfg_conv_t *v, char *err, size_t errlen)
 {
+    conv_kind_t *conv = &v->side.kind;
+    bool *meta = &v->side.meta;
+    conv_subject_t *subj = &v->side.subject;
     char k[256], k2[256];
     const char *cls = get_or(m, p, "org.apache.kafka.connect.json.JsonConverter");
     memset(v, 0, sizeof *v);
-    *conv = EVT_CONV_JSON;
+    *conv = CONV_JSON;
     *meta = true;
-    *subj = EVT_SUBJ_TOPIC;
+    *subj = CONV_SUBJ_TOPIC;
     if (strcmp(cls, "org.apache.kafka.connect.json.JsonConverter") == 0)
         return 0;
     if (strcmp(cls, "io.confluent.connect.avro.AvroConverter") != 0) {
@@ -377,7 +380,7 @@ static int parse_converter(const cfg_map_t *m, const char *p, cfg_conv_t *v, evt
         return -1;
     }
     v->avro = true;
-    *conv = EVT_CONV_AVRO;
+    *conv = CONV_AVRO;
     snprintf(k, sizeof k, "%s.schema.registry.url", p);
     if (!get_or(m, k, NULL)) {
         snprintf(err, errlen, "%s=io.confluent.connect.avro.AvroConverter needs %s (the schema registry's URL, e.g. http://localhost:8081; several comma-separated for failover)",
@@ -454,11 +457,11 @@ static int parse_converter(const cfg_map_t *m, const char *p, cfg_conv_t *v, evt
     snprintf(k, sizeof k, "%s.%s.subject.name.strategy", p, strcmp(p, "key.converter") == 0 ? "key" : "value");
     const char *st = get_or(m, k, "io.confluent.kafka.serializers.subject.TopicNameStrategy");
     if (strcmp(st, "io.confluent.kafka.serializers.subject.TopicNameStrategy") == 0)
-        *subj = EVT_SUBJ_TOPIC;
+        *subj = CONV_SUBJ_TOPIC;
     else if (strcmp(st, "io.confluent.kafka.serializers.subject.RecordNameStrategy") == 0)
-        *subj = EVT_SUBJ_RECORD;
+        *subj = CONV_SUBJ_RECORD;
     else if (strcmp(st, "io.confluent.kafka.serializers.subject.TopicRecordNameStrategy") == 0)
-        *subj = EVT_SUBJ_TOPIC_RECORD;
+        *subj = CONV_SUBJ_TOPIC_RECORD;
     else {
         snprintf(err, errlen, "invalid value '%s' for %s; allowed: io.confluent.kafka.serializers.subject.TopicNameStrategy, RecordNameStrategy, TopicRecordNameStrategy (same package)",
                  st, k);
@@ -469,8 +472,8 @@ static int parse_converter(const cfg_map_t *m, const char *p, cfg_conv_t *v, evt
 
 void cfg_connector_free(conn_config_t *c)
 {
-    conv_free(&c->key_conv);
-    conv_free(&c->value_conv);
+    cfg_conv_free(&c->key_conv);
+    cfg_conv_free(&c->value_conv);
     free(c->name); free(c->host); free(c->port); free(c->user); free(c->password); free(c->dbname);
     free(c->topic_prefix); free(c->topic_delimiter); free(c->slot_name); free(c->publication_name);
     free(c->snapshot_mode); free(c->heartbeat_action_query); free(c->placeholder); free(c->spill_dir);
@@ -699,18 +702,16 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
         goto fail;
 
     /* converters */
-    if (parse_converter(m, "key.converter", &c->key_conv, &c->evt.key_conv, &c->evt.key_meta, &c->evt.key_subject,
-                        err, errlen) < 0 ||
-        parse_converter(m, "value.converter", &c->value_conv, &c->evt.value_conv, &c->evt.value_meta,
-                        &c->evt.value_subject, err, errlen) < 0)
+    if (parse_converter(m, "key.converter", &c->key_conv, err, errlen) < 0 ||
+        parse_converter(m, "value.converter", &c->value_conv, err, errlen) < 0)
         goto fail;
     static const char *adjmodes[] = { "none", "avro", "avro_unicode", NULL };
     if (parse_enum(m, "schema.name.adjustment.mode", "none", adjmodes, &e, err, errlen) < 0) goto fail;
     c->evt.schema_names = (avro_adjust_t)e;
     if (parse_enum(m, "field.name.adjustment.mode", "none", adjmodes, &e, err, errlen) < 0) goto fail;
     c->evt.field_names = (avro_adjust_t)e;
-    if (parse_bool(m, "key.converter.schemas.enable", true, &c->evt.key_schemas, err, errlen) < 0 ||
-        parse_bool(m, "value.converter.schemas.enable", true, &c->evt.value_schemas, err, errlen) < 0 ||
+    if (parse_bool(m, "key.converter.schemas.enable", true, &c->key_conv.side.schemas, err, errlen) < 0 ||
+        parse_bool(m, "value.converter.schemas.enable", true, &c->value_conv.side.schemas, err, errlen) < 0 ||
         parse_bool(m, "tombstones.on.delete", true, &c->evt.tombstones, err, errlen) < 0 ||
         parse_bool(m, "include.schema.comments", false, &c->evt.schema_comments, err, errlen) < 0 ||
         parse_bool(m, "extended.headers.enabled", true, &c->evt.extended_headers, err, errlen) < 0 ||
@@ -773,6 +774,11 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
             if (flt_list_compile(targets[i][j], cfg_get(m, lists[i][j]), lists[i][j], err, errlen) < 0)
                 goto fail;
     }
+    /* apply workers mark their sessions with a replication origin named walcast_<sink>: skipping
+     * those transactions is what lets two databases replicate into each other without echo */
+    if (flt_list_compile(&c->filters.origin_skip, get_or(m, "walcast.skip.origins", "walcast.*"), "walcast.skip.origins",
+                         err, errlen) < 0)
+        goto fail;
     if (cfg_get(m, "message.key.columns") &&
         flt_set_key_columns(&c->filters, cfg_get(m, "message.key.columns"), err, errlen) < 0)
         goto fail;
@@ -802,6 +808,8 @@ int cfg_worker_parse(const cfg_map_t *m, worker_config_t *w, char *err, size_t e
         const char *k = m->kv[i].key;
         if (strncmp(k, "producer.", 9) == 0)
             cfg_map_set(&w->producer, k + 9, m->kv[i].value);
+        else if (strncmp(k, "consumer.", 9) == 0)
+            cfg_map_set(&w->consumer, k + 9, m->kv[i].value);
         else if (strcmp(k, "bootstrap.servers") && strcmp(k, "offset.storage.topic") &&
                  strncmp(k, "key.converter", 13) && strncmp(k, "value.converter", 15) &&
                  strncmp(k, "offset.", 7) && strncmp(k, "rest.", 5) && strcmp(k, "plugin.path") &&
@@ -818,5 +826,319 @@ void cfg_worker_free(worker_config_t *w)
     free(w->bootstrap_servers);
     free(w->offset_topic);
     cfg_map_free(&w->producer);
+    cfg_map_free(&w->consumer);
     memset(w, 0, sizeof *w);
+}
+
+/* ---- sinks (io.debezium.connector.jdbc.JdbcSinkConnector, MongoDbSinkConnector) ---- */
+
+bool cfg_is_sink(const cfg_map_t *m)
+{
+    const char *c = cfg_get(m, "connector.class");
+    return c && (!strcmp(c, "io.debezium.connector.jdbc.JdbcSinkConnector") ||
+                 !strcmp(c, "io.debezium.connector.mongodb.sink.MongoDbSinkConnector"));
+}
+
+static char *dup_n(const char *p, size_t n)
+{
+    char *s = xmalloc(n + 1);
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* Percent-decoding for the user/password parts of a URL. */
+static char *pct_decode(const char *p, size_t n)
+{
+    char *s = xmalloc(n + 1), *o = s;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '%' && i + 2 < n && isxdigit((unsigned char)p[i + 1]) && isxdigit((unsigned char)p[i + 2])) {
+            char hx[3] = { p[i + 1], p[i + 2], 0 };
+            *o++ = (char)strtol(hx, NULL, 16);
+            i += 2;
+        } else {
+            *o++ = p[i];
+        }
+    }
+    *o = '\0';
+    return s;
+}
+
+int cfg_sink_url_parse(const char *url, sk_url_t *u, char *err, size_t errlen)
+{
+    static const struct { const char *prefix; sk_dialect_t d; } schemes[] = {
+        { "jdbc:postgresql://", SK_DIALECT_POSTGRES }, { "postgresql://", SK_DIALECT_POSTGRES },
+        { "postgres://", SK_DIALECT_POSTGRES },        { "jdbc:mysql://", SK_DIALECT_MYSQL },
+        { "jdbc:mariadb://", SK_DIALECT_MYSQL },       { "mysql://", SK_DIALECT_MYSQL },
+        { "mariadb://", SK_DIALECT_MYSQL },            { "mongodb://", SK_DIALECT_MONGODB },
+        { "mongodb+srv://", SK_DIALECT_MONGODB },
+    };
+    memset(u, 0, sizeof *u);
+    const char *p = NULL;
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
+        if (!strncasecmp(url, schemes[i].prefix, strlen(schemes[i].prefix))) {
+            p = url + strlen(schemes[i].prefix);
+            u->dialect = schemes[i].d;
+            break;
+        }
+    if (!p) {
+        /* never echo the URL: it may hold a password */
+        snprintf(err, errlen, "connection.url must start with jdbc:postgresql://, jdbc:mysql://, jdbc:mariadb://, "
+                              "postgresql:// or mysql://");
+        return -1;
+    }
+    size_t auth_end = strcspn(p, "/?");
+    const char *at = memchr(p, '@', auth_end);
+    const char *hp = p;
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        if (colon) {
+            u->user = pct_decode(p, (size_t)(colon - p));
+            u->password = pct_decode(colon + 1, (size_t)(at - colon - 1));
+        } else {
+            u->user = pct_decode(p, (size_t)(at - p));
+        }
+        hp = at + 1;
+    }
+    size_t hl = (size_t)(p + auth_end - hp);
+    if (hl) {
+        const char *hend = hp + hl;
+        const char *colon = NULL;
+        if (*hp == '[') {   /* [ipv6]:port */
+            const char *rb = memchr(hp, ']', hl);
+            if (!rb) {
+                snprintf(err, errlen, "connection.url: unterminated [ in the host part");
+                goto fail;
+            }
+            u->host = dup_n(hp + 1, (size_t)(rb - hp - 1));
+            if (rb + 1 < hend && rb[1] == ':')
+                colon = rb + 1;
+        } else {
+            colon = memchr(hp, ':', hl);
+            const char *comma = memchr(hp, ',', hl);
+            if (comma) {
+                snprintf(err, errlen, "connection.url: several hosts are not supported; give one host");
+                goto fail;
+            }
+            u->host = dup_n(hp, (size_t)((colon ? colon : hend) - hp));
+        }
+        if (colon) {
+            char *end;
+            char portbuf[16];
+            size_t pl = (size_t)(hend - colon - 1);
+            if (pl == 0 || pl >= sizeof portbuf) {
+                snprintf(err, errlen, "connection.url: the port is not a number from 1 to 65535");
+                goto fail;
+            }
+            memcpy(portbuf, colon + 1, pl);
+            portbuf[pl] = '\0';
+            long port = strtol(portbuf, &end, 10);
+            if (*end || port < 1 || port > 65535) {
+                snprintf(err, errlen, "connection.url: the port '%s' is not a number from 1 to 65535", portbuf);
+                goto fail;
+            }
+            u->port = (int)port;
+        }
+    }
+    p += auth_end;
+    if (*p == '/') {
+        p++;
+        size_t dl = strcspn(p, "?");
+        if (dl)
+            u->database = pct_decode(p, dl);
+        p += dl;
+    }
+    if (*p == '?' && p[1]) {
+        u->params = xstrdup(p + 1);
+        /* user/password may be given as JDBC properties in the query string */
+        char *q = xstrdup(p + 1), *save = NULL;
+        for (char *kv = strtok_r(q, "&;", &save); kv; kv = strtok_r(NULL, "&;", &save)) {
+            char *eq = strchr(kv, '=');
+            if (!eq)
+                continue;
+            *eq = '\0';
+            if (!strcmp(kv, "user") && !u->user)
+                u->user = pct_decode(eq + 1, strlen(eq + 1));
+            else if (!strcmp(kv, "password") && !u->password)
+                u->password = pct_decode(eq + 1, strlen(eq + 1));
+        }
+        free(q);
+    }
+    return 0;
+fail:
+    cfg_sink_url_free(u);
+    return -1;
+}
+
+void cfg_sink_url_free(sk_url_t *u)
+{
+    free(u->host);
+    free(u->database);
+    free(u->user);
+    free(u->password);
+    free(u->params);
+    memset(u, 0, sizeof *u);
+}
+
+static const char *const sink_keys[] = {
+    "name", "connector.class", "tasks.max", "topics", "topics.regex", "connection.url", "connection.username",
+    "connection.user", "connection.password", "insert.mode", "delete.enabled", "truncate.enabled",
+    "primary.key.mode", "primary.key.fields", "collection.name.format", "table.name.format", "quote.identifiers",
+    "batch.size", "schema.evolution", "conflict.policy", "conflict.log.enabled", "mongodb.connection.string",
+    "sink.database", "use.time.zone", "database.time_zone", "dialect.postgres.postgis.schema",
+    "connection.pool.min_size", "connection.pool.max_size", "connection.pool.acquire_increment",
+    "connection.pool.timeout", "hibernate.c3p0.idle_test_period", "column.naming.strategy",
+    "table.naming.strategy", "collection.naming.strategy", "field.include.list", "field.exclude.list",
+    "use.reduction.buffer", "flush.max.retries", "flush.retry.delay.ms", "connection.provider", NULL
+};
+
+static bool sink_key_known(const char *k)
+{
+    for (int i = 0; sink_keys[i]; i++)
+        if (!strcmp(sink_keys[i], k))
+            return true;
+    return !strncmp(k, "key.converter", 13) || !strncmp(k, "value.converter", 15) || !strncmp(k, "errors.", 7) ||
+           !strncmp(k, "consumer.override.", 18) || !strncmp(k, "producer.override.", 18) ||
+           !strncmp(k, "walcast.", 8) || !strncmp(k, "conflict.policy.", 16) || !strncmp(k, "transforms", 10) ||
+           !strncmp(k, "predicates", 10) || !strncmp(k, "header.converter", 16);
+}
+
+int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
+{
+    static const char *const inserts[] = { "insert", "update", "upsert", NULL };
+    static const char *const pks[] = { "none", "kafka", "record_key", "record_value", NULL };
+    static const char *const evo[] = { "none", "basic", NULL };
+    static const char *const pol[] = { "source_wins", "newer_wins", "target_wins", "error", NULL };
+    static const char *const tol[] = { "none", "all", NULL };
+    int e;
+    memset(c, 0, sizeof *c);
+    c->name = dup_get(m, "name", NULL);
+    c->connector_class = dup_get(m, "connector.class", NULL);
+    if (!c->name) {
+        snprintf(err, errlen, "the sink has no name; set name=... (its consumer group is connect-<name>)");
+        goto fail;
+    }
+    c->topics = dup_get(m, "topics", NULL);
+    c->topics_regex = dup_get(m, "topics.regex", NULL);
+    if (!c->topics == !c->topics_regex) {
+        snprintf(err, errlen, "sink %s: set exactly one of topics and topics.regex", c->name);
+        goto fail;
+    }
+    bool mongo = !strcmp(c->connector_class, "io.debezium.connector.mongodb.sink.MongoDbSinkConnector");
+    if (mongo) {
+        c->mongo_uri = dup_get(m, "mongodb.connection.string", NULL);
+        c->mongo_database = dup_get(m, "sink.database", NULL);
+        if (!c->mongo_uri || !c->mongo_database) {
+            snprintf(err, errlen, "sink %s: set mongodb.connection.string and sink.database", c->name);
+            goto fail;
+        }
+        c->conn.dialect = SK_DIALECT_MONGODB;
+    } else {
+        c->url = dup_get(m, "connection.url", NULL);
+        if (!c->url) {
+            snprintf(err, errlen, "sink %s: set connection.url (jdbc:postgresql://HOST:PORT/DB or jdbc:mysql://...)",
+                     c->name);
+            goto fail;
+        }
+        char uerr[256];
+        if (cfg_sink_url_parse(c->url, &c->conn, uerr, sizeof uerr) < 0) {
+            snprintf(err, errlen, "sink %s: %s", c->name, uerr);
+            goto fail;
+        }
+        const char *user = get_or(m, "connection.username", get_or(m, "connection.user", NULL));
+        if (user) {
+            free(c->conn.user);
+            c->conn.user = xstrdup(user);
+        }
+        const char *pw = cfg_get(m, "connection.password");
+        if (pw) {
+            free(c->conn.password);
+            c->conn.password = xstrdup(pw);
+        }
+    }
+    if (parse_enum(m, "insert.mode", "insert", inserts, &e, err, errlen) < 0)
+        goto fail;
+    c->insert_mode = (sk_insert_mode_t)e;
+    if (parse_enum(m, "primary.key.mode", "none", pks, &e, err, errlen) < 0)
+        goto fail;
+    c->pk_mode = (sk_pk_mode_t)e;
+    c->pk_fields = dup_get(m, "primary.key.fields", NULL);
+    if (parse_bool(m, "delete.enabled", false, &c->delete_enabled, err, errlen) < 0 ||
+        parse_bool(m, "truncate.enabled", false, &c->truncate_enabled, err, errlen) < 0 ||
+        parse_bool(m, "quote.identifiers", false, &c->quote_identifiers, err, errlen) < 0 ||
+        parse_bool(m, "conflict.log.enabled", false, &c->conflict_log, err, errlen) < 0 ||
+        parse_bool(m, "errors.deadletterqueue.context.headers.enable", false, &c->dlq_context_headers, err, errlen) < 0 ||
+        parse_int(m, "batch.size", 500, 1, &c->batch_size, err, errlen) < 0 ||
+        parse_int(m, "errors.deadletterqueue.topic.replication.factor", 3, -1, &c->dlq_replication_factor, err,
+                  errlen) < 0 ||
+        parse_int(m, "walcast.retry.backoff.max.ms", 30000, 10, &c->retry_backoff_max_ms, err, errlen) < 0)
+        goto fail;
+    if (c->delete_enabled && c->pk_mode != SK_PK_RECORD_KEY && !mongo) {
+        snprintf(err, errlen, "sink %s: delete.enabled=true needs primary.key.mode=record_key (as Debezium's JDBC sink)",
+                 c->name);
+        goto fail;
+    }
+    if (c->insert_mode != SK_INSERT_INSERT && c->pk_mode == SK_PK_NONE && !mongo) {
+        snprintf(err, errlen, "sink %s: insert.mode=%s needs a primary key; set primary.key.mode=record_key",
+                 c->name, inserts[c->insert_mode]);
+        goto fail;
+    }
+    if (parse_enum(m, "schema.evolution", "none", evo, &e, err, errlen) < 0)
+        goto fail;
+    c->schema_evolution = e == 1;
+    c->table_format = dup_get(m, "collection.name.format", get_or(m, "table.name.format", "${topic}"));
+    if (parse_enum(m, "errors.tolerance", "none", tol, &e, err, errlen) < 0)
+        goto fail;
+    c->errors_tolerance_all = e == 1;
+    c->dlq_topic = dup_get(m, "errors.deadletterqueue.topic.name", NULL);
+    if (parse_enum(m, "conflict.policy", "source_wins", pol, &e, err, errlen) < 0)
+        goto fail;
+    c->policy = (sk_policy_t)e;
+    c->version_column = dup_get(m, "walcast.version.column", "__walcast_version");
+    /* PostgreSQL apply sessions carry the replication origin walcast_<name>, which source connectors skip
+     * by default (walcast.skip.origins=walcast.*); walcast.origin.name= (empty) turns it off */
+    const char *origin = cfg_get(m, "walcast.origin.name");
+    if (!origin) {
+        c->origin_name = xmalloc(strlen(c->name) + 9);
+        sprintf(c->origin_name, "walcast_%s", c->name);
+    } else if (*origin)
+        c->origin_name = xstrdup(origin);
+    for (size_t i = 0; i < m->n; i++) {
+        const char *k = m->kv[i].key;
+        if (!strncmp(k, "conflict.policy.", 16) && k[16]) {
+            if (parse_enum(m, k, "source_wins", pol, &e, err, errlen) < 0)
+                goto fail;
+            c->table_policies = xrealloc(c->table_policies, (c->ntable_policies + 1) * sizeof *c->table_policies);
+            c->table_policies[c->ntable_policies].table = xstrdup(k + 16);
+            c->table_policies[c->ntable_policies].policy = (sk_policy_t)e;
+            c->ntable_policies++;
+        } else if (!sink_key_known(k)) {
+            log_warn("unknown sink configuration key, ignored", "connector=%s key=%s", log_esc(c->name), log_esc(k));
+        }
+    }
+    return 0;
+fail:
+    cfg_sink_free(c);
+    return -1;
+}
+
+void cfg_sink_free(sk_config_t *c)
+{
+    free(c->name);
+    free(c->connector_class);
+    free(c->topics);
+    free(c->topics_regex);
+    free(c->url);
+    cfg_sink_url_free(&c->conn);
+    free(c->pk_fields);
+    free(c->table_format);
+    free(c->dlq_topic);
+    for (size_t i = 0; i < c->ntable_policies; i++)
+        free(c->table_policies[i].table);
+    free(c->table_policies);
+    free(c->version_column);
+    free(c->origin_name);
+    free(c->mongo_uri);
+    free(c->mongo_database);
+    memset(c, 0, sizeof *c);
 }

@@ -9,6 +9,8 @@
 #include "decoder/event.h"
 #include "decoder/filter.h"
 #include "decoder/pgtypes.h"
+#include "schemas/converter.h"
+#include "sinks/target.h"
 
 typedef struct cfg_kv {
     char *key;
@@ -32,6 +34,7 @@ bool cfg_is_secret(const char *key);
 
 /* key.converter / value.converter and, for Avro, its schema registry client settings. */
 typedef struct cfg_conv {
+    conv_side_t side;             /* kind, schemas.enable, connect.meta.data, subject strategy (registry: the agent's) */
     bool avro;
     char *urls;                   /* schema.registry.url */
     char *user_info;              /* basic.auth.user.info (credentials source USER_INFO) */
@@ -84,9 +87,20 @@ typedef struct worker_config {
     char *bootstrap_servers;      /* "embedded" = in-process mock cluster */
     char *offset_topic;
     cfg_map_t producer;           /* producer.* overrides, prefix stripped */
+    cfg_map_t consumer;           /* consumer.* overrides (sinks), prefix stripped */
 } worker_config_t;
 
 int cfg_worker_parse(const cfg_map_t *m, worker_config_t *w, char *err, size_t errlen);
 void cfg_worker_free(worker_config_t *w);
+
+/* Sinks: a connector file whose connector.class is Debezium's JDBC (or MongoDB) sink connector. */
+bool cfg_is_sink(const cfg_map_t *m);
+/* Validates and fills c from Debezium JDBC / MongoDB sink keys; err never holds the password. */
+int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen);
+void cfg_sink_free(sk_config_t *c);
+/* connection.url (jdbc:postgresql://, jdbc:mysql://, jdbc:mariadb://, postgresql://, mysql://, mongodb://)
+ * taken apart; user:password@ and ?user=&password= are read too. */
+int cfg_sink_url_parse(const char *url, sk_url_t *u, char *err, size_t errlen);
+void cfg_sink_url_free(sk_url_t *u);
 
 #endif

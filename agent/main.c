@@ -12,6 +12,7 @@
 #include "schemas/buf.h"
 #include "agent/kafka_cli.h"
 #include "agent/publisher.h"
+#include "sinks/apply.h"
 
 #include "agent/version.h"
 
@@ -29,7 +30,9 @@ static void usage(FILE *f)
             "walcast %s: PostgreSQL change data capture, Debezium-compatible, to Kafka\n"
             "\n"
             "usage:\n"
-            "  walcast run [--worker FILE] CONNECTOR_FILE...   stream each connector (.properties or .json)\n"
+            "  walcast run [--worker FILE] CONNECTOR_FILE...   stream each connector (.properties or .json); files whose\n"
+            "                                                 connector.class is Debezium's JdbcSinkConnector apply\n"
+            "                                                 topics into PostgreSQL/MariaDB (group connect-<name>)\n"
             "  walcast kafka [--brokers N] [--partitions N] [--topic NAME]... [--control]\n"
             "                                                 standalone embedded Kafka (librdkafka mock cluster);\n"
             "                                                 prints bootstrap.servers=HOST:PORT first; --control\n"
@@ -43,16 +46,38 @@ static void usage(FILE *f)
 }
 
 typedef struct job {
+    bool sink;                    /* a JDBC/MongoDB sink connector, else a source connector */
     conn_config_t cfg;
+    sk_config_t scfg;
     worker_config_t *w;
     pthread_t thread;
     int rc;
 } job_t;
 
+/* Flattens a cfg_map_t into key, value, key, value, ... pointers (owned by the map). */
+static const char **map_pairs(const cfg_map_t *m)
+{
+    const char **v = xcalloc(2 * m->n + 1, sizeof *v);
+    for (size_t i = 0; i < m->n; i++) {
+        v[2 * i] = m->kv[i].key;
+        v[2 * i + 1] = m->kv[i].value;
+    }
+    return v;
+}
+
 static void *job_main(void *arg)
 {
     job_t *j = arg;
-    j->rc = conn_run(&j->cfg, j->w, &stop_flag);
+    if (j->sink) {
+        const char **cp = map_pairs(&j->w->consumer), **pp = map_pairs(&j->w->producer);
+        sk_kafka_t k = { .bootstrap = j->w->bootstrap_servers, .consumer_props = cp,
+                         .nconsumer_props = j->w->consumer.n, .producer_props = pp,
+                         .nproducer_props = j->w->producer.n };
+        j->rc = sk_run(&j->scfg, &k, &stop_flag);
+        free(cp);
+        free(pp);
+    } else
+        j->rc = conn_run(&j->cfg, j->w, &stop_flag);
     /* one failed connector stops the process, like a standalone worker with a failed task */
     if (j->rc != 0)
         stop_flag = 1;
@@ -91,8 +116,15 @@ static int cmd_run(int argc, char **argv)
     cfg_worker_parse(&wm, &w, err, sizeof err);
     for (int i = 0; i < nfiles; i++) {
         cfg_map_t m = { 0 };
-        if (cfg_load_file(files[i], &m, err, sizeof err) < 0 ||
-            (cfg_inherit_converters(&wm, &m), cfg_connector_parse(&m, &jobs[i].cfg, err, sizeof err) < 0)) {
+        int prc = cfg_load_file(files[i], &m, err, sizeof err);
+        if (prc == 0 && cfg_is_sink(&m)) {
+            jobs[i].sink = true;
+            prc = cfg_sink_parse(&m, &jobs[i].scfg, err, sizeof err);
+        } else if (prc == 0) {
+            cfg_inherit_converters(&wm, &m);
+            prc = cfg_connector_parse(&m, &jobs[i].cfg, err, sizeof err);
+        }
+        if (prc < 0) {
             log_msg(LOG_FATAL, "invalid connector configuration", "file=%s error=\"%s\"", files[i], log_esc(err));
             cfg_map_free(&m);
             njobs = i;
@@ -132,8 +164,12 @@ static int cmd_run(int argc, char **argv)
     }
     log_info("walcast stopped", "exit_code=%d", rc);
 out:
-    for (int i = 0; i < njobs; i++)
-        cfg_connector_free(&jobs[i].cfg);
+    for (int i = 0; i < njobs; i++) {
+        if (jobs[i].sink)
+            cfg_sink_free(&jobs[i].scfg);
+        else
+            cfg_connector_free(&jobs[i].cfg);
+    }
     free(jobs);
     kcli_mock_stop(mock);
     cfg_worker_free(&w);

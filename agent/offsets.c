@@ -258,3 +258,20 @@ out:
     rd_kafka_destroy(rk);
     return rc;
 }
+
+bool off_txn_published(const off_pos_t *stored, uint64_t final_lsn)
+{
+    /* final_lsn is the commit record's start, which lies before the stored end LSN only for
+     * transactions published before */
+    return stored->found && final_lsn < stored->lsn_commit;
+}
+
+bool off_change_published(const off_pos_t *stored, uint64_t lsn)
+{
+    return stored->found && stored->mid_txn && lsn <= stored->lsn_proc;
+}
+
+bool off_message_published(const off_pos_t *stored, uint64_t lsn)
+{
+    return stored->found && lsn <= stored->lsn;
+}

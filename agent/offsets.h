@@ -31,6 +31,15 @@ void off_value(buf_t *b, const off_pos_t *p);
 bool off_parse_value(const char *json, size_t len, off_pos_t *p);
 /* True when key is this connector's key (compared as JSON, not as bytes). */
 bool off_key_matches(const char *json, size_t len, const char *name, const char *prefix);
+/* The skip decisions after a restart (the slot sends again what follows its confirmed position):
+ * a source transaction whose commit record starts at final_lsn is already in Kafka. */
+bool off_txn_published(const off_pos_t *stored, uint64_t final_lsn);
+/* A change at lsn that Debezium published before it handed over: its offset stored after a change
+ * event (lsn_proc = that change) covers the start of the transaction holding it. walcast's own
+ * offsets are always at transaction ends. */
+bool off_change_published(const off_pos_t *stored, uint64_t lsn);
+/* A non-transactional logical decoding message at lsn (tracked by its own position). */
+bool off_message_published(const off_pos_t *stored, uint64_t lsn);
 /* Reads the offsets topic to its end (read_committed) and returns the newest position for the key. */
 int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *name,
              const char *prefix, off_pos_t *out, char *err, size_t errlen);

@@ -3,12 +3,15 @@
 #include "agent/publisher.h"
 
 #include <librdkafka/rdkafka.h>
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "agent/log.h"
@@ -42,7 +45,9 @@ struct pub {
      * decoding; records sent meanwhile are kept here and produced into the next transaction. */
     bool committing;
     pthread_t committer;
-    pub_status_t commit_status;
+    wc_status_t commit_status;
+    atomic_bool commit_done;      /* set by the commit thread when it ends */
+    int wake_fd;                  /* eventfd: see pub_wake_fd */
     char commit_err[512];
     buf_t deferred;               /* serialised records (see defer_record) */
     size_t ndeferred;
@@ -98,7 +103,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     char e[768] = "";
     if (m->err)
         record_error(e, sizeof e, rd_kafka_topic_name(m->rkt), m->err, m->key, m->key_len, m->len);
-    p->ack(p->ctx, (uint64_t)(uintptr_t)m->_private, m->err, m->err && error_permanent(m->err), m->err ? e : NULL);
+    p->ack(p->ctx, (uint64_t)(uintptr_t)m->_private,
+           !m->err ? WC_OK : error_permanent(m->err) ? WC_PERMANENT : WC_ABORT, m->err ? e : NULL);
 }
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -124,6 +130,7 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
                pub_wait_fn wait, void *ctx, char *err, size_t errlen)
 {
     pub_t *p = xcalloc(1, sizeof *p);
+    p->wake_fd = -1;
     p->ack = ack;
     p->wait = wait;
     p->ctx = ctx;
@@ -173,6 +180,17 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
         snprintf(err, errlen, "cannot create the Kafka producer: %s", e);
         goto fail;
     }
+    /* one descriptor wakes the caller's poll: librdkafka writes to it when delivery reports wait on an
+     * empty main queue, the commit thread when it ends */
+    p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (p->wake_fd < 0) {
+        snprintf(err, errlen, "cannot create the producer's wake-up descriptor: %s", strerror(errno));
+        goto fail;
+    }
+    rd_kafka_queue_t *mq = rd_kafka_queue_get_main(p->rk);
+    static const uint64_t one = 1;
+    rd_kafka_queue_io_event_enable(mq, p->wake_fd, &one, sizeof one);
+    rd_kafka_queue_destroy(mq);
     p->transactional = transactional_id != NULL;
     p->txn_timeout_ms = 900000;
     for (size_t i = 0; i < w->producer.n; i++)
@@ -197,6 +215,8 @@ void pub_free(pub_t *p)
         pthread_join(p->committer, NULL);
     if (p->rk)
         rd_kafka_destroy(p->rk);
+    if (p->wake_fd >= 0)
+        close(p->wake_fd);
     buf_free(&p->deferred);
     free(p);
 }
@@ -236,7 +256,7 @@ static void put_blob(buf_t *b, const void *d, size_t len, bool null)
 }
 
 /* Layout: topic, key, value, nheaders, (hkey, hvalue)*; blobs are u32 length (UINT32_MAX = null) + bytes. */
-static void defer_record(pub_t *p, const evt_record_t *r)
+static void defer_record(pub_t *p, const rec_t *r)
 {
     buf_t *b = &p->deferred;
     put_blob(b, r->topic, strlen(r->topic) + 1, false);
@@ -265,14 +285,14 @@ static const uint8_t *get_blob(const uint8_t *at, const void **d, size_t *len)
     return at + n;
 }
 
-static int produce(pub_t *p, const evt_record_t *r, uint64_t tag, char *err, size_t errlen);
+static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, char *err, size_t errlen);
 
 /* Produces the records kept during a commit into the (new) open transaction. */
-static int drain_deferred(pub_t *p, char *err, size_t errlen)
+static wc_status_t drain_deferred(pub_t *p, char *err, size_t errlen)
 {
     const uint8_t *at = (const uint8_t *)p->deferred.data, *end = at + p->deferred.len;
     while (at < end) {
-        evt_record_t r;
+        rec_t r;
         memset(&r, 0, sizeof r);
         const void *d;
         size_t len;
@@ -289,24 +309,25 @@ static int drain_deferred(pub_t *p, char *err, size_t errlen)
             r.headers[i].key = d;
             at = get_blob(at, &r.headers[i].value, &r.headers[i].len);
         }
-        if (produce(p, &r, 0, err, errlen) < 0)
-            return -1;
+        wc_status_t st = produce(p, &r, 0, err, errlen);
+        if (st != WC_OK)
+            return st;
     }
     buf_reset(&p->deferred);
     p->ndeferred = 0;
-    return 0;
+    return WC_OK;
 }
 
-int pub_send(pub_t *p, const evt_record_t *r, uint64_t tag, char *err, size_t errlen)
+wc_status_t pub_send(pub_t *p, const rec_t *r, uint64_t tag, char *err, size_t errlen)
 {
     if (p->committing) {
         defer_record(p, r);
-        return 0;
+        return WC_OK;
     }
     return produce(p, r, tag, err, errlen);
 }
 
-static int produce(pub_t *p, const evt_record_t *r, uint64_t tag, char *err, size_t errlen)
+static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, char *err, size_t errlen)
 {
     rd_kafka_topic_t *rkt = topic_get(p, r->topic);
     for (;;) {
@@ -321,7 +342,7 @@ static int produce(pub_t *p, const evt_record_t *r, uint64_t tag, char *err, siz
             RD_KAFKA_V_KEY(r->key, r->keylen), RD_KAFKA_V_VALUE((void *)r->value, r->valuelen),
             RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)tag), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-            return 0;
+            return WC_OK;
         if (hdrs)
             rd_kafka_headers_destroy(hdrs);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -331,13 +352,25 @@ static int produce(pub_t *p, const evt_record_t *r, uint64_t tag, char *err, siz
             continue;
         }
         record_error(err, errlen, r->topic, e, r->key, r->keylen, r->valuelen);
-        return error_permanent(e) ? -2 : -1;
+        return error_permanent(e) ? WC_PERMANENT : WC_ABORT;
     }
 }
 
 /* While a commit runs, its thread serves the delivery reports (rd_kafka_flush polls). */
+int pub_wake_fd(const pub_t *p) { return p->wake_fd; }
+
+static void wake(pub_t *p)
+{
+    static const uint64_t one = 1;
+    ssize_t n = write(p->wake_fd, &one, sizeof one);
+    (void)n;   /* a full counter already wakes the reader */
+}
+
 void pub_poll(pub_t *p, int timeout_ms)
 {
+    uint64_t drained;
+    while (read(p->wake_fd, &drained, sizeof drained) > 0)
+        ;
     if (p->committing) {
         if (timeout_ms > 0)
             usleep((useconds_t)timeout_ms * 1000);
@@ -366,59 +399,59 @@ size_t pub_deferred(const pub_t *p) { return p->ndeferred; }
 
 size_t pub_deferred_bytes(const pub_t *p) { return p->deferred.len; }
 
-static pub_status_t classify(rd_kafka_error_t *ke, const char *what, char *err, size_t errlen)
+static wc_status_t classify(rd_kafka_error_t *ke, const char *what, char *err, size_t errlen)
 {
-    pub_status_t st = rd_kafka_error_txn_requires_abort(ke) ? PUB_ABORTABLE : PUB_FATAL;
+    wc_status_t st = rd_kafka_error_txn_requires_abort(ke) ? WC_ABORT : WC_FATAL;
     snprintf(err, errlen, "%s: %s%s", what, rd_kafka_error_string(ke),
              rd_kafka_error_is_fatal(ke) ? " (fatal: another walcast with the same connector name may have taken over)" : "");
     rd_kafka_error_destroy(ke);
     return st;
 }
 
-pub_status_t pub_txn_init(pub_t *p, volatile sig_atomic_t *stop, char *err, size_t errlen)
+wc_status_t pub_txn_init(pub_t *p, volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
     p->stop = stop;
     while (!*stop) {
         rd_kafka_error_t *ke = rd_kafka_init_transactions(p->rk, 5000);
         if (!ke)
-            return PUB_OK;
+            return WC_OK;
         if (!rd_kafka_error_is_retriable(ke))
             return classify(ke, "cannot initialise Kafka transactions", err, errlen);
         log_warn("Kafka is not reachable yet; retrying", "error=\"%s\"", log_esc(rd_kafka_error_string(ke)));
         rd_kafka_error_destroy(ke);
     }
     snprintf(err, errlen, "stopped while waiting for Kafka");
-    return PUB_FATAL;
+    return WC_RETRY;
 }
 
-pub_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen)
+wc_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen)
 {
     rd_kafka_error_t *ke = rd_kafka_begin_transaction(p->rk);
     if (ke)
         return classify(ke, "cannot begin a Kafka transaction", err, errlen);
     p->txn_open = true;
     p->txn_began_ms = mono_ms();
-    if (p->ndeferred && drain_deferred(p, err, errlen) < 0)
-        return PUB_ABORTABLE;
-    return PUB_OK;
+    if (p->ndeferred)
+        return drain_deferred(p, err, errlen);
+    return WC_OK;
 }
 
 /* Retried for as long as Kafka stays away (a line every 30 s says so), until the commit succeeds,
  * fails for good, or walcast is told to stop; the broker aborts a transaction left open past
  * transaction.timeout.ms, and the caller then starts a new producer (pub_txn_expired). */
-static pub_status_t commit_blocking(pub_t *p, char *err, size_t errlen)
+static wc_status_t commit_blocking(pub_t *p, char *err, size_t errlen)
 {
     int64_t began = mono_ms();
     for (;;) {
         rd_kafka_error_t *ke = rd_kafka_commit_transaction(p->rk, 30000);
         if (!ke)
-            return PUB_OK;
+            return WC_OK;
         if (rd_kafka_error_is_retriable(ke)) {
             if (p->stop && *p->stop) {
                 /* told to stop while Kafka is away: the transaction stays open for the broker to abort */
                 snprintf(err, errlen, "stopped while waiting for Kafka to commit: %s", rd_kafka_error_string(ke));
                 rd_kafka_error_destroy(ke);
-                return PUB_ABORTABLE;
+                return WC_ABORT;
             }
             log_warn("Kafka transaction commit still waiting for the broker; retrying", "waited_s=%lld error=\"%s\"",
                      (long long)((mono_ms() - began) / 1000), log_esc(rd_kafka_error_string(ke)));
@@ -433,46 +466,48 @@ static void *committer_main(void *arg)
 {
     pub_t *p = arg;
     p->commit_status = commit_blocking(p, p->commit_err, sizeof p->commit_err);
+    atomic_store(&p->commit_done, true);
+    wake(p);
     return NULL;
 }
 
 /* Produces the offset record into the open transaction; the commit itself runs on a thread. */
-pub_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
+wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
                                   char *err, size_t errlen)
 {
-    evt_record_t r;
+    rec_t r;
     memset(&r, 0, sizeof r);
     r.topic = offset_topic;
     r.key = key->data;
     r.keylen = key->len;
     r.value = value->data;
     r.valuelen = value->len;
-    if (produce(p, &r, UINT64_MAX, err, errlen) < 0)
-        return PUB_ABORTABLE;
+    wc_status_t st = produce(p, &r, UINT64_MAX, err, errlen);
+    if (st != WC_OK)
+        return st;
     p->txn_open = false;
     p->committing = true;
-    p->commit_status = PUB_OK;
+    p->commit_status = WC_OK;
     p->commit_err[0] = 0;
+    atomic_store(&p->commit_done, false);
     if (pthread_create(&p->committer, NULL, committer_main, p) != 0) {
         p->committing = false;
         p->txn_open = true;
         snprintf(err, errlen, "cannot start the Kafka commit thread");
-        return PUB_ABORTABLE;
+        return WC_ABORT;
     }
-    return PUB_OK;
+    return WC_OK;
 }
 
-pub_status_t pub_txn_commit_wait(pub_t *p, bool block, char *err, size_t errlen)
+bool pub_txn_commit_ready(const pub_t *p) { return !p->committing || atomic_load(&p->commit_done); }
+
+wc_status_t pub_txn_commit_wait(pub_t *p, char *err, size_t errlen)
 {
     if (!p->committing)
-        return PUB_OK;
-    if (block) {
-        pthread_join(p->committer, NULL);
-    } else if (pthread_tryjoin_np(p->committer, NULL) != 0) {
-        return PUB_PENDING;
-    }
+        return WC_OK;
+    pthread_join(p->committer, NULL);
     p->committing = false;
-    if (p->commit_status != PUB_OK) {
+    if (p->commit_status != WC_OK) {
         snprintf(err, errlen, "%s", p->commit_err);
         /* the transaction is still open on the broker side: abort it before anything else */
         p->txn_open = true;
@@ -486,26 +521,26 @@ void pub_discard_deferred(pub_t *p)
     p->ndeferred = 0;
 }
 
-pub_status_t pub_txn_abort(pub_t *p, char *err, size_t errlen)
+wc_status_t pub_txn_abort(pub_t *p, char *err, size_t errlen)
 {
     for (int attempt = 0;; attempt++) {
         rd_kafka_error_t *ke = rd_kafka_abort_transaction(p->rk, 60000);
         if (!ke) {
             p->txn_open = false;
-            return PUB_OK;
+            return WC_OK;
         }
         if (rd_kafka_error_is_retriable(ke) && p->stop && *p->stop) {
             /* stopping while Kafka is away: the broker aborts it at transaction.timeout.ms, or the
              * next instance's InitProducerId does */
             snprintf(err, errlen, "stopped before Kafka could abort the transaction: %s", rd_kafka_error_string(ke));
             rd_kafka_error_destroy(ke);
-            return PUB_ABORTABLE;
+            return WC_RETRY;
         }
         if (rd_kafka_error_is_retriable(ke) && attempt < 10) {
             rd_kafka_error_destroy(ke);
             continue;
         }
         classify(ke, "cannot abort the Kafka transaction", err, errlen);
-        return PUB_FATAL;
+        return WC_FATAL;
     }
 }

@@ -1,6 +1,7 @@
 /* replication.c: libpq plumbing for the slot. Every server refusal is turned into an error that says
  * what to change (postgresql.conf, ALTER ROLE, CREATE PUBLICATION, slot.name ...). */
 #include "agent/replication.h"
+#include <errno.h>
 #include <poll.h>
 #include <time.h>
 
@@ -19,7 +20,9 @@ int64_t repl_now_pg(void)
     return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec - PGO_EPOCH_OFFSET_US;
 }
 
-/* Refusals that retrying cannot fix: wrong credentials, missing role or database, pg_hba rules. */
+/* Refusals that retrying cannot fix: wrong credentials, missing role or database, pg_hba rules.
+ * The one place walcast reads an error's wording: libpq keeps the server's SQLSTATE of a failed
+ * connection attempt to itself (no PGresult), and client-side refusals (sslmode) have none. */
 static bool is_fatal_connect_error(const char *m)
 {
     return strstr(m, "authentication failed") || strstr(m, "no pg_hba.conf entry") || strstr(m, "does not exist") ||
@@ -27,7 +30,7 @@ static bool is_fatal_connect_error(const char *m)
            strstr(m, "password is specified") || strstr(m, "invalid sslmode");
 }
 
-static PGconn *open_conn(const conn_config_t *c, bool replication, bool *fatal, char *err, size_t errlen)
+static PGconn *open_conn(const conn_config_t *c, bool replication, wc_status_t *st, char *err, size_t errlen)
 {
     const char *keys[32], *vals[32];
     int n = 0;
@@ -66,31 +69,30 @@ static PGconn *open_conn(const conn_config_t *c, bool replication, bool *fatal, 
             hint = "; check database.hostname/database.port and that PostgreSQL is running";
         snprintf(err, errlen, "cannot connect to PostgreSQL at %s:%s database %s as %s%s: %.*s%s", c->host, c->port,
                  c->dbname, c->user, replication ? " (replication)" : "", (int)strcspn(m, "\n"), m, hint);
-        if (fatal)
-            *fatal = is_fatal_connect_error(m);
+        *st = is_fatal_connect_error(m) ? WC_FATAL : WC_RETRY;
         PQfinish(conn);
         return NULL;
     }
     return conn;
 }
 
-int repl_connect(repl_t *r, const conn_config_t *cfg, char *err, size_t errlen)
+wc_status_t repl_connect(repl_t *r, const conn_config_t *cfg, char *err, size_t errlen)
 {
+    wc_status_t st = WC_OK;
     memset(r, 0, sizeof *r);
     r->cfg = cfg;
-    r->sql = open_conn(cfg, false, &r->fatal, err, errlen);
+    r->sql = open_conn(cfg, false, &st, err, errlen);
     if (!r->sql)
-        return -1;
+        return st;
     r->server_version = PQserverVersion(r->sql);
     if (r->server_version < 100000) {
         snprintf(err, errlen, "PostgreSQL %d.%d has no pgoutput; walcast needs PostgreSQL 10 or later",
                  r->server_version / 10000, r->server_version / 100 % 100);
-        r->fatal = true;
         repl_close(r);
-        return -1;
+        return WC_FATAL;
     }
     r->messages = r->server_version >= 140000;
-    return 0;
+    return WC_OK;
 }
 
 void repl_close(repl_t *r)
@@ -302,41 +304,38 @@ static int ensure_slot(repl_t *r, char *err, size_t errlen)
     return 0;
 }
 
-int repl_prepare(repl_t *r, char *err, size_t errlen)
+wc_status_t repl_prepare(repl_t *r, char *err, size_t errlen)
 {
-    r->fatal = true;
+    wc_status_t st = WC_OK;
     PGresult *res = query(r->sql, "SELECT current_setting('wal_level'), "
                           "(SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user), current_user",
                           0, NULL, err, errlen);
-    if (!res) {
-        r->fatal = !failure_transient(r);
-        return -1;
-    }
+    if (!res)
+        return failure_transient(r) ? WC_RETRY : WC_FATAL;
     const char *wal = PQgetvalue(res, 0, 0);
     if (strcmp(wal, "logical") != 0) {
         snprintf(err, errlen, "PostgreSQL has wal_level=%s; logical decoding needs wal_level=logical: set it in "
                  "postgresql.conf (or ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL", wal);
         PQclear(res);
-        return -1;
+        return WC_FATAL;
     }
     if (strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
         snprintf(err, errlen, "user \"%s\" may not use replication; grant it: ALTER ROLE \"%s\" REPLICATION",
                  PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 2));
         PQclear(res);
-        return -1;
+        return WC_FATAL;
     }
     PQclear(res);
-    r->stream = open_conn(r->cfg, true, &r->fatal, err, errlen);
+    r->stream = open_conn(r->cfg, true, &st, err, errlen);
     if (!r->stream)
-        return -1;
+        return st;
     res = PQexec(r->stream, "IDENTIFY_SYSTEM");
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) < 3) {
         note_failure(res);
-        r->fatal = !failure_transient(r);
         const char *m = PQresultErrorMessage(res);
         snprintf(err, errlen, "IDENTIFY_SYSTEM failed: %.*s", (int)strcspn(m, "\n"), m);
         PQclear(res);
-        return -1;
+        return failure_transient(r) ? WC_RETRY : WC_FATAL;
     }
     snprintf(r->system_id, sizeof r->system_id, "%s", PQgetvalue(res, 0, 0));
     r->timeline = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
@@ -345,15 +344,14 @@ int repl_prepare(repl_t *r, char *err, size_t errlen)
     last_sqlstate[0] = 0;
     if (ensure_publication(r, false, err, errlen) < 0 || ensure_slot(r, err, errlen) < 0) {
         /* our own refusals (wrong plugin, another database) leave no SQLSTATE but a live connection */
-        r->fatal = !failure_transient(r) || (last_sqlstate[0] == 0 && PQstatus(r->sql) == CONNECTION_OK &&
-                                             PQstatus(r->stream) == CONNECTION_OK);
-        return -1;
+        bool fatal = !failure_transient(r) || (last_sqlstate[0] == 0 && PQstatus(r->sql) == CONNECTION_OK &&
+                                               PQstatus(r->stream) == CONNECTION_OK);
+        return fatal ? WC_FATAL : WC_RETRY;
     }
-    r->fatal = false;
-    return 0;
+    return WC_OK;
 }
 
-int repl_load_types(repl_t *r, pgt_catalog_t *cat, char *err, size_t errlen)
+wc_status_t repl_load_types(repl_t *r, pgt_catalog_t *cat, char *err, size_t errlen)
 {
     PGresult *res = query(r->sql,
                           "SELECT t.oid, n.nspname, t.typname, t.typtype, t.typelem, t.typbasetype, t.typtypmod, "
@@ -362,7 +360,7 @@ int repl_load_types(repl_t *r, pgt_catalog_t *cat, char *err, size_t errlen)
                           "WHERE t.typtype IN ('b','c','e','d','r','m') AND n.nspname <> 'information_schema'",
                           0, NULL, err, errlen);
     if (!res)
-        return -1;
+        return WC_RETRY;
     for (int i = 0; i < PQntuples(res); i++) {
         pgt_typeinfo_t ti;
         ti.oid = (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10);
@@ -376,10 +374,10 @@ int repl_load_types(repl_t *r, pgt_catalog_t *cat, char *err, size_t errlen)
         pgt_catalog_put(cat, &ti);
     }
     PQclear(res);
-    return 0;
+    return WC_OK;
 }
 
-int repl_table_info(repl_t *r, uint32_t relid, arena_t *a, rel_catinfo_t *info, char *err, size_t errlen)
+wc_status_t repl_table_info(repl_t *r, uint32_t relid, arena_t *a, rel_catinfo_t *info, char *err, size_t errlen)
 {
     char rid[16];
     snprintf(rid, sizeof rid, "%u", relid);
@@ -391,7 +389,7 @@ int repl_table_info(repl_t *r, uint32_t relid, arena_t *a, rel_catinfo_t *info, 
                           "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
                           1, params, err, errlen);
     if (!res)
-        return -1;
+        return WC_RETRY;
     int n = PQntuples(res);
     rel_catcol_t *cols = arena_zalloc(a, (size_t)(n ? n : 1) * sizeof *cols);
     for (int i = 0; i < n; i++) {
@@ -412,7 +410,7 @@ int repl_table_info(repl_t *r, uint32_t relid, arena_t *a, rel_catinfo_t *info, 
                 "JOIN pg_attribute a ON a.attrelid = $1::oid AND a.attnum = k.attnum ORDER BY k.ord",
                 1, params, err, errlen);
     if (!res)
-        return -1;
+        return WC_RETRY;
     n = PQntuples(res);
     const char **key = arena_alloc(a, (size_t)(n ? n : 1) * sizeof *key);
     for (int i = 0; i < n; i++)
@@ -420,16 +418,15 @@ int repl_table_info(repl_t *r, uint32_t relid, arena_t *a, rel_catinfo_t *info, 
     PQclear(res);
     info->key = key;
     info->nkey = (size_t)n;
-    return 0;
+    return WC_OK;
 }
 
-int repl_start(repl_t *r, uint64_t start_lsn, bool streaming, char *err, size_t errlen)
+wc_status_t repl_start(repl_t *r, uint64_t start_lsn, bool streaming, char *err, size_t errlen)
 {
     if (streaming && r->server_version < 140000) {
         snprintf(err, errlen, "walcast.streaming=true needs PostgreSQL 14 or later (pgoutput protocol 2); this server is %d. "
                  "Set walcast.streaming=false", r->server_version);
-        r->fatal = true;
-        return -1;
+        return WC_FATAL;
     }
     char lsn[32];
     pgo_lsn_format(start_lsn, lsn);
@@ -450,23 +447,133 @@ int repl_start(repl_t *r, uint64_t start_lsn, bool streaming, char *err, size_t 
         const char *m = PQresultErrorMessage(res);
         snprintf(err, errlen, "cannot start replication from slot \"%s\": %.*s", r->cfg->slot_name,
                  (int)strcspn(m, "\n"), m);
+        note_failure(res);
         PQclear(res);
-        return -1;
+        return failure_transient(r) ? WC_RETRY : WC_FATAL;
     }
     PQclear(res);
-    return 0;
+    return WC_OK;
 }
 
-int repl_send_status(repl_t *r, uint64_t write_lsn, uint64_t flush_lsn, bool reply, char *err, size_t errlen)
+static int64_t mono_us(void)
 {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+void repl_confirm(repl_t *r, uint64_t flush_lsn)
+{
+    if (flush_lsn > r->flush_lsn)
+        r->flush_lsn = flush_lsn;
+}
+
+void repl_send_status(repl_t *r, bool reply)
+{
+    if (!r->stream)
+        return;
+    /* never confirm more than the server has sent (or had confirmed already) */
+    uint64_t sent = r->received_lsn > r->slot_confirmed ? r->received_lsn : r->slot_confirmed;
+    uint64_t flush = r->flush_lsn < sent ? r->flush_lsn : sent;
     uint8_t msg[34];
-    pgo_build_status(msg, write_lsn, flush_lsn, flush_lsn, repl_now_pg(), reply);
+    pgo_build_status(msg, r->received_lsn, flush, flush, repl_now_pg(), reply);
     if (PQputCopyData(r->stream, (const char *)msg, sizeof msg) <= 0 || PQflush(r->stream) < 0) {
         const char *m = PQerrorMessage(r->stream);
-        snprintf(err, errlen, "cannot send the standby status update: %.*s", (int)strcspn(m, "\n"), m);
-        return -1;
+        log_warn("cannot send the standby status update", "error=\"%.*s\"", (int)strcspn(m, "\n"), log_esc(m));
     }
-    return 0;
+    r->next_status_us = mono_us() + (int64_t)r->cfg->status_interval_ms * 1000;
+}
+
+void repl_status_if_due(repl_t *r)
+{
+    if (r->stream && mono_us() >= r->next_status_us)
+        repl_send_status(r, false);
+}
+
+int64_t repl_clock_us(void) { return mono_us(); }
+
+static wc_status_t on_copydata(repl_t *r, const repl_handler_t *h, void *ctx, const uint8_t *buf, size_t len,
+                               char *err, size_t errlen)
+{
+    pgo_copydata_t cd;
+    if (pgo_parse_copydata(buf, len, &cd, err, errlen) < 0)
+        return WC_RETRY;
+    if (cd.kind == 'k') {
+        if (cd.wal_end > r->received_lsn)
+            r->received_lsn = cd.wal_end;
+        h->keepalive(ctx, cd.wal_end);
+        if (cd.reply_requested)
+            repl_send_status(r, false);
+        return WC_OK;
+    }
+    if (cd.data_start > r->received_lsn)
+        r->received_lsn = cd.data_start;
+    return h->xlogdata(ctx, &cd, err, errlen);
+}
+
+/* After pg_recvlogical.c's StreamLogicalLog: drain what libpq has, then do the timed work, then
+ * sleep in poll(2) until the socket, the handler's descriptor or the earliest deadline wakes us. */
+wc_status_t repl_loop(repl_t *r, const repl_handler_t *h, void *ctx, volatile sig_atomic_t *stop, char *err,
+                      size_t errlen)
+{
+    r->next_status_us = mono_us() + (int64_t)r->cfg->status_interval_ms * 1000;
+    unsigned batch = 0;
+    wc_status_t st;
+    while (!*stop) {
+        bool paused = h->paused(ctx);
+        char *buf = NULL;
+        int n = paused ? 0 : PQgetCopyData(r->stream, &buf, 1);
+        if (n > 0) {
+            st = on_copydata(r, h, ctx, (const uint8_t *)buf, (size_t)n, err, errlen);
+            PQfreemem(buf);
+            if (st != WC_OK)
+                return st;
+            /* a long burst still does its timed work every so often */
+            if (++batch < 256)
+                continue;
+        } else if (n == -1) {
+            PGresult *res = PQgetResult(r->stream);
+            const char *m = res ? PQresultErrorMessage(res) : "";
+            snprintf(err, errlen, "the server ended replication: %.*s", (int)strcspn(m, "\n"), *m ? m : "no reason given");
+            if (res)
+                PQclear(res);
+            return WC_RETRY;
+        } else if (n == -2) {
+            const char *m = PQerrorMessage(r->stream);
+            snprintf(err, errlen, "replication connection lost: %.*s", (int)strcspn(m, "\n"), m);
+            return WC_RETRY;
+        }
+        batch = 0;
+        int64_t deadline = r->next_status_us;
+        if ((st = h->tick(ctx, n == 0, &deadline, err, errlen)) != WC_OK)
+            return st;
+        int64_t now = mono_us();
+        if (now >= r->next_status_us)
+            repl_send_status(r, false);
+        if (n != 0)
+            continue;
+        if (r->next_status_us < deadline)
+            deadline = r->next_status_us;
+        /* other connectors' threads may take the signal: look at the stop flag at least twice a second */
+        int64_t wait_ms = (deadline - now + 999) / 1000;
+        if (wait_ms > 500)
+            wait_ms = 500;
+        if (wait_ms < 0)
+            wait_ms = 0;
+        /* paused: the socket is not watched (and libpq's buffer does not grow), only the clock */
+        struct pollfd pfd[2] = { { .fd = paused ? -1 : PQsocket(r->stream), .events = POLLIN },
+                                 { .fd = h->wake_fd, .events = POLLIN } };
+        if (poll(pfd, 2, (int)wait_ms) < 0 && errno != EINTR) {
+            snprintf(err, errlen, "poll on the replication socket failed: %s", strerror(errno));
+            return WC_RETRY;
+        }
+        if (!paused && PQconsumeInput(r->stream) == 0) {
+            const char *m = PQerrorMessage(r->stream);
+            snprintf(err, errlen, "replication connection lost: %.*s", (int)strcspn(m, "\n"), m);
+            return WC_RETRY;
+        }
+    }
+    return WC_OK;
 }
 
 void repl_stop(repl_t *r)
@@ -502,11 +609,11 @@ void repl_stop(repl_t *r)
     }
 }
 
-int repl_exec(repl_t *r, const char *sql, char *err, size_t errlen)
+wc_status_t repl_exec(repl_t *r, const char *sql, char *err, size_t errlen)
 {
     PGresult *res = query(r->sql, sql, 0, NULL, err, errlen);
     if (!res)
-        return -1;
+        return failure_transient(r) ? WC_RETRY : WC_FATAL;
     PQclear(res);
-    return 0;
+    return WC_OK;
 }

@@ -1,45 +1,80 @@
 /* replication.h: the PostgreSQL side: a SQL connection for preflight checks and catalog lookups, and a
- * replication connection that creates the slot and streams pgoutput in COPY BOTH mode. */
+ * replication connection that creates the slot and streams pgoutput in COPY BOTH mode, with its read loop. */
 #ifndef WALCAST_REPLICATION_H
 #define WALCAST_REPLICATION_H
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "agent/config.h"
 #include "decoder/pgtypes.h"
+#include "decoder/pgoutput.h"
 #include "decoder/relcache.h"
+#include "schemas/status.h"
 
 typedef struct repl {
     const conn_config_t *cfg;
     PGconn *sql;
     PGconn *stream;
+    uint64_t received_lsn;    /* the server's position as far as it has sent (write position reported) */
+    uint64_t flush_lsn;       /* what may be confirmed (repl_confirm); clamped to received_lsn when sent */
+    int64_t next_status_us;
     int server_version;
     bool messages;            /* PG14+: logical decoding messages */
     uint64_t slot_confirmed;  /* slot's confirmed_flush_lsn at start */
     char system_id[32];       /* IDENTIFY_SYSTEM: the cluster's identifier, its timeline, its WAL end */
     uint32_t timeline;
     uint64_t server_lsn;
-    bool fatal;               /* the last error will not go away by retrying (auth, config) */
 } repl_t;
 
+/* Every function returns WC_OK, WC_RETRY (the failure may pass: connection lost, server restarting,
+ * lock timeout, slot still held) or WC_FATAL (retrying cannot help: credentials, privileges,
+ * wal_level, a slot of another plugin or database), with err saying what and what to do. */
+
 /* Opens the SQL connection with the session settings the type converters expect. */
-int repl_connect(repl_t *r, const conn_config_t *cfg, char *err, size_t errlen);
+wc_status_t repl_connect(repl_t *r, const conn_config_t *cfg, char *err, size_t errlen);
 void repl_close(repl_t *r);
 /* wal_level, REPLICATION privilege, then the replication connection, publication (created per
  * publication.autocreate.mode) and slot (created if missing; refused if it uses another plugin,
  * another database, or is in use). */
-int repl_prepare(repl_t *r, char *err, size_t errlen);
-int repl_load_types(repl_t *r, pgt_catalog_t *cat, char *err, size_t errlen);
+wc_status_t repl_prepare(repl_t *r, char *err, size_t errlen);
+wc_status_t repl_load_types(repl_t *r, pgt_catalog_t *cat, char *err, size_t errlen);
 /* Catalog facts pgoutput does not send; strings live in arena a. */
-int repl_table_info(repl_t *r, uint32_t relid, arena_t *a, rel_catinfo_t *info, char *err, size_t errlen);
-int repl_start(repl_t *r, uint64_t start_lsn, bool streaming, char *err, size_t errlen);
-int repl_send_status(repl_t *r, uint64_t write_lsn, uint64_t flush_lsn, bool reply, char *err, size_t errlen);
+wc_status_t repl_table_info(repl_t *r, uint32_t relid, arena_t *a, rel_catinfo_t *info, char *err, size_t errlen);
+wc_status_t repl_start(repl_t *r, uint64_t start_lsn, bool streaming, char *err, size_t errlen);
+
+/* What the read loop calls; ctx is the caller's. */
+typedef struct repl_handler {
+    /* One XLogData message (its WAL position and pgoutput payload). */
+    wc_status_t (*xlogdata)(void *ctx, const pgo_copydata_t *cd, char *err, size_t errlen);
+    /* A keepalive: the server's WAL end. */
+    void (*keepalive)(void *ctx, uint64_t wal_end);
+    /* Timed work between reads (caught_up: nothing is waiting on the socket); lowers *deadline_us
+     * (repl_clock_us) to when it must run next. */
+    wc_status_t (*tick)(void *ctx, bool caught_up, int64_t *deadline_us, char *err, size_t errlen);
+    /* True while reading must pause (the loop then only keeps time and sends status updates). */
+    bool (*paused)(void *ctx);
+    int wake_fd;              /* also watched: readable means tick has work (-1: none) */
+} repl_handler_t;
+
+/* The replication read loop: reads until *stop (WC_OK) or a failure, sends standby status updates every
+ * status interval and when the server asks, and sleeps until the socket, wake_fd or the earliest
+ * deadline of the handler and the status interval. */
+wc_status_t repl_loop(repl_t *r, const repl_handler_t *h, void *ctx, volatile sig_atomic_t *stop, char *err,
+                      size_t errlen);
+/* The slot may be confirmed up to flush_lsn (sent with the next status update). */
+void repl_confirm(repl_t *r, uint64_t flush_lsn);
+/* A standby status update now / when the status interval has passed (long waits outside the loop). */
+void repl_send_status(repl_t *r, bool reply);
+void repl_status_if_due(repl_t *r);
+/* The monotonic clock of deadlines, microseconds. */
+int64_t repl_clock_us(void);
 /* Ends COPY and drains the server's last messages (clean shutdown). */
 void repl_stop(repl_t *r);
 /* Runs heartbeat.action.query on the SQL connection. */
-int repl_exec(repl_t *r, const char *sql, char *err, size_t errlen);
+wc_status_t repl_exec(repl_t *r, const char *sql, char *err, size_t errlen);
 
 /* Current time in PostgreSQL's epoch (microseconds since 2000-01-01). */
 int64_t repl_now_pg(void);

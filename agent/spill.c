@@ -345,8 +345,8 @@ static bool is_cut(const spl_txn_t *t, uint64_t off)
 }
 
 /* Hands the framed messages of one chunk (starting at logical offset base) to fn. */
-static int replay_chunk(const spl_txn_t *t, const uint8_t *p, size_t n, uint64_t base, spl_replay_fn fn, void *ctx,
-                        char *err, size_t errlen)
+static wc_status_t replay_chunk(const spl_txn_t *t, const uint8_t *p, size_t n, uint64_t base, spl_replay_fn fn,
+                                void *ctx, char *err, size_t errlen)
 {
     size_t at = 0;
     while (at + SPL_HDR <= n) {
@@ -356,13 +356,14 @@ static int replay_chunk(const spl_txn_t *t, const uint8_t *p, size_t n, uint64_t
         memcpy(&len, p + at + 8, sizeof len);
         if (at + SPL_HDR + len > n) {
             snprintf(err, errlen, "spill file of transaction %u is damaged (message crosses a frame)", t->xid);
-            return -1;
+            return WC_RETRY;
         }
-        if (!is_cut(t, base + at) && fn(ctx, lsn, p + at + SPL_HDR, len, err, errlen) < 0)
-            return -1;
+        wc_status_t st = is_cut(t, base + at) ? WC_OK : fn(ctx, lsn, p + at + SPL_HDR, len, err, errlen);
+        if (st != WC_OK)
+            return st;
         at += SPL_HDR + len;
     }
-    return 0;
+    return WC_OK;
 }
 
 static int read_all(int fd, void *p, size_t n)
@@ -380,13 +381,13 @@ static int read_all(int fd, void *p, size_t n)
     return 0;
 }
 
-int spl_replay(spl_store_t *s, uint32_t xid, spl_replay_fn fn, void *ctx, char *err, size_t errlen)
+wc_status_t spl_replay(spl_store_t *s, uint32_t xid, spl_replay_fn fn, void *ctx, char *err, size_t errlen)
 {
     spl_txn_t **link;
     spl_txn_t *t = find(s, xid, &link);
     if (!t)
-        return 0;
-    int rc = -1;
+        return WC_OK;
+    wc_status_t rc = WC_RETRY;   /* the server streams the transaction again after a reconnect */
     void *z = NULL, *raw = NULL;
     /* Replay holds one frame at a time: a transaction already on file goes there entirely first. */
     if (t->fd >= 0 && t->nchunks && spill(s, t, err, errlen) < 0)
@@ -419,8 +420,9 @@ int spl_replay(spl_store_t *s, uint32_t xid, spl_replay_fn fn, void *ctx, char *
             }
             free(z);
             z = NULL;
-            if (replay_chunk(t, raw, n, base, fn, ctx, err, errlen) < 0)
+            if ((rc = replay_chunk(t, raw, n, base, fn, ctx, err, errlen)) != WC_OK)
                 goto out;
+            rc = WC_RETRY;
             base += n;
         }
     }
@@ -428,14 +430,15 @@ int spl_replay(spl_store_t *s, uint32_t xid, spl_replay_fn fn, void *ctx, char *
     uint64_t base = t->mem_start;
     for (size_t i = 0; i < t->nchunks; i++) {
         spl_chunk_t *c = &t->chunks[i];
-        if (replay_chunk(t, c->data, c->len, base, fn, ctx, err, errlen) < 0)
+        if ((rc = replay_chunk(t, c->data, c->len, base, fn, ctx, err, errlen)) != WC_OK)
             goto out;
+        rc = WC_RETRY;
         base += c->len;
         s->mem -= c->len;
         t->memlen -= c->len;
         chunk_release(c);
     }
-    rc = 0;
+    rc = WC_OK;
 out:
     free(z);
     free(raw);

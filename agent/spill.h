@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "schemas/status.h"
+
 typedef struct spl_store spl_store_t;
 
 /* dir: where spill files go (created if missing); mem_limit: bytes kept in memory over all
@@ -19,10 +21,11 @@ int spl_append(spl_store_t *s, uint32_t xid, uint32_t subxid, uint64_t lsn, cons
 /* Stream Abort: subxid == xid drops the transaction; else that subtransaction and everything after it. */
 void spl_abort(spl_store_t *s, uint32_t xid, uint32_t subxid);
 
-typedef int (*spl_replay_fn)(void *ctx, uint64_t lsn, const uint8_t *msg, size_t len, char *err, size_t errlen);
+typedef wc_status_t (*spl_replay_fn)(void *ctx, uint64_t lsn, const uint8_t *msg, size_t len, char *err, size_t errlen);
 /* Stream Commit: hands every kept message of xid to fn in order, then drops the transaction. A
- * transaction never seen (nothing of it captured) replays nothing. */
-int spl_replay(spl_store_t *s, uint32_t xid, spl_replay_fn fn, void *ctx, char *err, size_t errlen);
+ * transaction never seen (nothing of it captured) replays nothing. fn's status ends the replay; a
+ * damaged or unreadable spill file is WC_RETRY (the server streams the transaction again). */
+wc_status_t spl_replay(spl_store_t *s, uint32_t xid, spl_replay_fn fn, void *ctx, char *err, size_t errlen);
 /* Drops everything (reconnect: the server streams in-progress transactions again). */
 void spl_reset(spl_store_t *s);
 

@@ -11,14 +11,6 @@
 
 #include "schemas/json.h"
 
-/* One schema as one converter writes it: JSON converter schema text, or Avro schema text and its
- * registry id (looked up at the first record that needs it, so once per table version). */
-typedef struct evt_codec {
-    const cs_schema_t *schema;
-    bool key;
-    buf_t text;
-    int32_t id;                   /* -1: not known yet */
-} evt_codec_t;
 
 typedef struct evt_colmap {
     int col;            /* index in rel_table cols */
@@ -35,7 +27,7 @@ typedef struct evt_table {
     cs_schema_t *key_schema;      /* NULL: null key */
     cs_schema_t *value_schema;
     cs_schema_t *env_schema;
-    evt_codec_t kc, vc;
+    rec_codec_t kc, vc;
     evt_colmap_t *fields;         /* one per value field */
     size_t nfields;
     int *key_fields;              /* value-field index of each key field, -1: not in the value */
@@ -61,13 +53,12 @@ struct evt_ctx {
     cs_schema_t *source_schema;
     cs_schema_t *block_schema;
     cs_schema_t *msg_block_schema;
-    evt_codec_t msg_kc, msg_vc;
+    rec_codec_t msg_kc, msg_vc;
     char *msg_topic;
-    evt_codec_t hb_kc, hb_vc;
+    rec_codec_t hb_kc, hb_vc;
     char *hb_topic;
-    evt_codec_t tx_kc, tx_vc;
+    rec_codec_t tx_kc, tx_vc;
     char *tx_topic;
-    bool fatal;                   /* the last error is permanent */
     /* the open source transaction (provide.transaction.metadata) */
     bool tx_open;
     uint32_t tx_xid;
@@ -78,7 +69,7 @@ struct evt_ctx {
     int64_t last_commit_us;       /* commit time of the last transaction seen (non-transactional messages) */
     uint64_t nontx_lsn;           /* LSN of the last non-transactional message: Debezium's last commit */
     uint32_t ident_seed;          /* stand-in for Java identity hashes */
-    buf_t kb, vb, hb, hb2;        /* key, value, header scratch */
+    buf_t hb, hb2;                /* header scratch */
     evt_stats_t stats;
 };
 
@@ -96,69 +87,6 @@ static cs_schema_t *struct_schema(arena_t *a, const char *name, int version, boo
     return s;
 }
 
-/* Prepares a codec for schema s: the schema text its converter needs. */
-static int codec_init(evt_ctx_t *e, evt_codec_t *c, const cs_schema_t *s, bool key, char *err, size_t errlen)
-{
-    c->schema = s;
-    c->key = key;
-    c->id = -1;
-    buf_init(&c->text);
-    if ((key ? e->cfg.key_conv : e->cfg.value_conv) == EVT_CONV_JSON) {
-        json_enc_schema(&c->text, s);
-        return 0;
-    }
-    if (avro_enc_schema(&c->text, s, key ? e->cfg.key_meta : e->cfg.value_meta, err, errlen) < 0) {
-        e->fatal = true;
-        return -1;
-    }
-    return 0;
-}
-
-static void codec_free(evt_codec_t *c) { buf_free(&c->text); }
-
-/* Appends v encoded by c's converter to out; Avro asks for the registry id first if not known. */
-static int codec_encode(evt_ctx_t *e, evt_codec_t *c, const char *topic, const cv_value_t *v, buf_t *out,
-                        char *err, size_t errlen)
-{
-    if ((c->key ? e->cfg.key_conv : e->cfg.value_conv) == EVT_CONV_JSON) {
-        bool schemas = c->key ? e->cfg.key_schemas : e->cfg.value_schemas;
-        json_enc_envelope(out, schemas ? c->text.data : NULL, c->text.len, c->schema, v);
-        return 0;
-    }
-    if (c->id < 0) {
-        if (!e->cfg.schema_id) {
-            snprintf(err, errlen, "the Avro converter has no schema registry client");
-            e->fatal = true;
-            return -1;
-        }
-        char subject[1024];
-        const char *suffix = c->key ? "key" : "value";
-        const char *rec = c->schema->name ? c->schema->name : "io.confluent.connect.avro.ConnectDefault";
-        switch (c->key ? e->cfg.key_subject : e->cfg.value_subject) {
-        case EVT_SUBJ_RECORD: snprintf(subject, sizeof subject, "%s", rec); break;
-        case EVT_SUBJ_TOPIC_RECORD: snprintf(subject, sizeof subject, "%s-%s", topic, rec); break;
-        default: snprintf(subject, sizeof subject, "%s-%s", topic, suffix); break;
-        }
-        int32_t id;
-        int rc = e->cfg.schema_id(e->cfg.schema_id_ctx, c->key, subject, c->text.data, c->text.len, &id, err, errlen);
-        if (rc < 0) {
-            if (rc == -2)
-                e->fatal = true;
-            return -1;
-        }
-        c->id = id;
-    }
-    avro_enc_header(out, c->id);
-    if (avro_enc_value(out, c->schema, v, err, errlen) < 0) {
-        char tmp[512];
-        snprintf(tmp, sizeof tmp, "%s", err);
-        snprintf(err, errlen, "cannot write an Avro %s for topic %s: %s", c->key ? "key" : "value", topic, tmp);
-        return -1;
-    }
-    return 0;
-}
-
-bool evt_error_fatal(const evt_ctx_t *e) { return e->fatal; }
 
 static void build_fixed_schemas(evt_ctx_t *e)
 {
@@ -207,9 +135,8 @@ static void build_fixed_schemas(evt_ctx_t *e)
     cs_field_add(a, mv, "source", e->source_schema);
     cs_field_add(a, mv, "transaction", e->block_schema);
     cs_field_add(a, mv, "message", mb);
-    char err[256];   /* fixed names are valid Avro names: these codecs cannot fail */
-    codec_init(e, &e->msg_kc, mk, true, err, sizeof err);
-    codec_init(e, &e->msg_vc, mv, false, err, sizeof err);
+    rec_codec_bind(&e->msg_kc, mk);
+    rec_codec_bind(&e->msg_vc, mv);
     size_t tl = strlen(e->cfg.prefix) + 16;
     e->msg_topic = arena_alloc(a, tl);
     snprintf(e->msg_topic, tl, "%s.message", e->cfg.prefix);
@@ -218,8 +145,8 @@ static void build_fixed_schemas(evt_ctx_t *e)
     cs_field_add(a, hk, "serverName", prim(a, CT_STRING, false));
     cs_schema_t *hv = struct_schema(a, "io.debezium.connector.common.Heartbeat", 1, false);
     cs_field_add(a, hv, "ts_ms", prim(a, CT_INT64, false));
-    codec_init(e, &e->hb_kc, hk, true, err, sizeof err);
-    codec_init(e, &e->hb_vc, hv, false, err, sizeof err);
+    rec_codec_bind(&e->hb_kc, hk);
+    rec_codec_bind(&e->hb_vc, hv);
     tl = strlen(e->cfg.prefix) + 32;
     e->hb_topic = arena_alloc(a, tl);
     snprintf(e->hb_topic, tl, "__debezium-heartbeat.%s", e->cfg.prefix);
@@ -237,8 +164,8 @@ static void build_fixed_schemas(evt_ctx_t *e)
     cs_field_add(a, tv, "event_count", prim(a, CT_INT64, true));
     cs_field_add(a, tv, "data_collections", tarr);
     cs_field_add(a, tv, "ts_ms", prim(a, CT_INT64, false));
-    codec_init(e, &e->tx_kc, tk, true, err, sizeof err);
-    codec_init(e, &e->tx_vc, tv, false, err, sizeof err);
+    rec_codec_bind(&e->tx_kc, tk);
+    rec_codec_bind(&e->tx_vc, tv);
     tl = strlen(e->cfg.prefix) + 16;
     e->tx_topic = arena_alloc(a, tl);
     snprintf(e->tx_topic, tl, "%s.transaction", e->cfg.prefix);
@@ -286,8 +213,6 @@ evt_ctx_t *evt_new(const evt_config_t *cfg, evt_emit_fn emit, void *emit_ctx)
     e->emit = emit;
     e->emit_ctx = emit_ctx;
     e->arena = arena_new(16 * 1024);
-    buf_init(&e->kb);
-    buf_init(&e->vb);
     buf_init(&e->hb);
     buf_init(&e->hb2);
     build_fixed_schemas(e);
@@ -298,16 +223,14 @@ void evt_free(evt_ctx_t *e)
 {
     if (!e)
         return;
-    buf_free(&e->kb);
-    buf_free(&e->vb);
     buf_free(&e->hb);
     buf_free(&e->hb2);
-    codec_free(&e->msg_kc);
-    codec_free(&e->msg_vc);
-    codec_free(&e->hb_kc);
-    codec_free(&e->hb_vc);
-    codec_free(&e->tx_kc);
-    codec_free(&e->tx_vc);
+    rec_codec_free(&e->msg_kc);
+    rec_codec_free(&e->msg_vc);
+    rec_codec_free(&e->hb_kc);
+    rec_codec_free(&e->hb_vc);
+    rec_codec_free(&e->tx_kc);
+    rec_codec_free(&e->tx_vc);
     evt_tx_reset(e);
     free(e->tx_counts);
     arena_free(e->arena);
@@ -321,8 +244,8 @@ void evt_table_free(void *user)
     evt_table_t *et = user;
     if (!et)
         return;
-    codec_free(&et->kc);
-    codec_free(&et->vc);
+    rec_codec_free(&et->kc);
+    rec_codec_free(&et->vc);
     arena_free(et->arena);
 }
 
@@ -381,18 +304,8 @@ static bool is_plain_string_type(const rel_column_t *col)
            !strcmp(n, "name");
 }
 
-/* Prefixes err with the table's name. */
-static int table_error(const rel_table_t *t, char *err, size_t errlen)
+wc_status_t evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen)
 {
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", err);
-    snprintf(err, errlen, "table \"%s\".\"%s\": %s", t->nspname, t->relname, tmp);
-    return -1;
-}
-
-int evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen)
-{
-    e->fatal = false;
     evt_table_t *et = arena_zalloc(t->arena, sizeof *et);
     /* et itself lives in the table arena; its own arena holds schemas */
     et->arena = arena_new(16 * 1024);
@@ -464,7 +377,7 @@ int evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen)
             if (idx < 0) {
                 snprintf(err, errlen, "message.key.columns names column \"%s\" which table \"%s\".\"%s\" does not have",
                          kc->cols[k], t->nspname, t->relname);
-                return -1;
+                return WC_FATAL;
             }
             keycols[nk++] = idx;
         }
@@ -496,7 +409,7 @@ int evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen)
                 if (!kfs) {
                     snprintf(err, errlen, "key column \"%s\" of table \"%s\".\"%s\" has a type walcast cannot convert; exclude the table or set message.key.columns",
                              col->name, t->nspname, t->relname);
-                    return -1;
+                    return WC_FATAL;
                 }
                 et->key_cols[et->nkey] = (evt_colmap_t){ .col = keycols[k], .mask = -1, .trunc = -1, .maxlen = -1 };
             }
@@ -504,8 +417,7 @@ int evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen)
             cs_field_add(a, ks, avro_adjust_name(a, col->name, e->cfg.field_names, true), kfs);
         }
         et->key_schema = ks;
-        if (codec_init(e, &et->kc, ks, true, err, errlen) < 0)
-            return table_error(t, err, errlen);
+        rec_codec_bind(&et->kc, ks);
     }
 
     cs_schema_t *env = cs_new(a, CT_STRUCT, false);
@@ -521,9 +433,8 @@ int evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t errlen)
     cs_field_add(a, env, "ts_us", prim(a, CT_INT64, true));
     cs_field_add(a, env, "ts_ns", prim(a, CT_INT64, true));
     et->env_schema = env;
-    if (codec_init(e, &et->vc, env, false, err, errlen) < 0)
-        return table_error(t, err, errlen);
-    return 0;
+    rec_codec_bind(&et->vc, env);
+    return WC_OK;
 }
 
 /* ---- values ----------------------------------------------------------------------------- */
@@ -661,41 +572,32 @@ static cv_value_t source_value(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, c
     return s;
 }
 
-static void add_context_headers(evt_ctx_t *e, evt_record_t *r)
+static void add_context_headers(evt_ctx_t *e, rec_event_t *r)
 {
     if (!e->cfg.extended_headers)
         return;
-    r->headers[r->nheaders++] = (evt_header_t){ "__debezium.context.connectorLogicalName", e->cfg.prefix, strlen(e->cfg.prefix) };
-    r->headers[r->nheaders++] = (evt_header_t){ "__debezium.context.taskId", "0", 1 };
-    r->headers[r->nheaders++] = (evt_header_t){ "__debezium.context.connectorName", "postgresql", 10 };
-    r->headers[r->nheaders++] = (evt_header_t){ "__debezium.context.runId", e->run_id, strlen(e->run_id) };
+    r->headers[r->nheaders++] = (rec_header_t){ "__debezium.context.connectorLogicalName", e->cfg.prefix, strlen(e->cfg.prefix) };
+    r->headers[r->nheaders++] = (rec_header_t){ "__debezium.context.taskId", "0", 1 };
+    r->headers[r->nheaders++] = (rec_header_t){ "__debezium.context.connectorName", "postgresql", 10 };
+    r->headers[r->nheaders++] = (rec_header_t){ "__debezium.context.runId", e->run_id, strlen(e->run_id) };
 }
 
-/* Encodes and emits one data event (or a tombstone when env is NULL). */
-static int emit_event(evt_ctx_t *e, evt_table_t *et, const cv_value_t *key, const cv_value_t *env, char op,
-                      const char *hkey, const buf_t *hval, char *err, size_t errlen)
+/* Emits one data event (or a tombstone when env is NULL); the agent's converter encodes it. */
+static wc_status_t emit_event(evt_ctx_t *e, evt_table_t *et, const cv_value_t *key, const cv_value_t *env, char op,
+                              const char *hkey, const buf_t *hval, char *err, size_t errlen)
 {
-    evt_record_t r;
+    rec_event_t r;
     memset(&r, 0, sizeof r);
     r.topic = et->topic;
     r.op = op;
-    buf_reset(&e->kb);
-    buf_reset(&e->vb);
     if (et->key_schema && key) {
-        if (codec_encode(e, &et->kc, et->topic, key, &e->kb, err, errlen) < 0)
-            return -1;
-        r.key = e->kb.data;
-        r.keylen = e->kb.len;
+        r.kc = &et->kc;
+        r.key = key;
     }
-    if (env) {
-        if (codec_encode(e, &et->vc, et->topic, env, &e->vb, err, errlen) < 0)
-            return -1;
-        r.value = e->vb.data;
-        r.valuelen = e->vb.len;
-    }
-    if (hkey && hval) {
-        r.headers[r.nheaders++] = (evt_header_t){ hkey, hval->data, hval->len };
-    }
+    r.vc = &et->vc;
+    r.value = env;
+    if (hkey && hval)
+        r.headers[r.nheaders++] = (rec_header_t){ hkey, hval->data, hval->len };
     add_context_headers(e, &r);
     return e->emit(e->emit_ctx, &r, err, errlen);
 }
@@ -772,10 +674,11 @@ static bool key_changed(const rel_table_t *t, const evt_table_t *et, const pgo_t
     return false;
 }
 
-int evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, const pgo_msg_t *m,
-               char *err, size_t errlen)
+wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, const pgo_msg_t *m,
+                       char *err, size_t errlen)
 {
     evt_table_t *et = t->user;
+    wc_status_t st;
     if (!et || !et->captured) {
         e->stats.filtered++;
         return 0;
@@ -790,7 +693,7 @@ int evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, c
         }
         if (row_value(e, a, t, et, &m->u.change.new_tuple, NULL, false, &after, err, errlen) < 0 ||
             key_value(e, a, t, et, &after, &m->u.change.new_tuple, &key, err, errlen) < 0)
-            return -1;
+            return WC_RETRY;
         env = envelope(e, a, pos, t, NULL, &after, "c");
         e->stats.created++;
         return emit_event(e, et, &key, &env, 'c', NULL, NULL, err, errlen);
@@ -798,13 +701,13 @@ int evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, c
         const pgo_tuple_t *full_old = m->u.change.old_kind == 'O' ? old : NULL;
         if (row_value(e, a, t, et, &m->u.change.new_tuple, full_old, false, &after, err, errlen) < 0 ||
             key_value(e, a, t, et, &after, &m->u.change.new_tuple, &key, err, errlen) < 0)
-            return -1;
+            return WC_RETRY;
         if (old && et->nkey && key_changed(t, et, old, &m->u.change.new_tuple)) {
             /* Primary key change: delete (old key) + tombstone + create (new key), as Debezium does. */
             cv_value_t oldrow, oldkey;
             if (row_value(e, a, t, et, old, NULL, m->u.change.old_kind == 'K', &oldrow, err, errlen) < 0 ||
                 key_value(e, a, t, et, &oldrow, old, &oldkey, err, errlen) < 0)
-                return -1;
+                return WC_RETRY;
             buf_reset(&e->hb);
             json_enc_header_value(&e->hb, et->key_schema, &key);
             buf_reset(&e->hb2);
@@ -812,13 +715,13 @@ int evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, c
             if (!(e->cfg.skipped_ops & EVT_OP_D)) {
                 env = envelope(e, a, pos, t, &oldrow, NULL, "d");
                 e->stats.deleted++;
-                if (emit_event(e, et, &oldkey, &env, 'd', "__debezium.newkey", &e->hb, err, errlen) < 0)
-                    return -1;
+                if ((st = emit_event(e, et, &oldkey, &env, 'd', "__debezium.newkey", &e->hb, err, errlen)) != WC_OK)
+                    return st;
                 if (e->cfg.tombstones) {
                     /* Debezium derives the tombstone from the delete record, headers included */
                     e->stats.tombstones++;
-                    if (emit_event(e, et, &oldkey, NULL, 0, "__debezium.newkey", &e->hb, err, errlen) < 0)
-                        return -1;
+                    if ((st = emit_event(e, et, &oldkey, NULL, 0, "__debezium.newkey", &e->hb, err, errlen)) != WC_OK)
+                        return st;
                 }
             }
             if (e->cfg.skipped_ops & EVT_OP_C)
@@ -834,7 +737,7 @@ int evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, c
         bool has_before = false;
         if (old && (m->u.change.old_kind == 'O' || t->replident == 'i')) {
             if (row_value(e, a, t, et, old, NULL, false, &before, err, errlen) < 0)
-                return -1;
+                return WC_RETRY;
             has_before = true;
         }
         env = envelope(e, a, pos, t, has_before ? &before : NULL, &after, "u");
@@ -848,11 +751,11 @@ int evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, c
         }
         if (row_value(e, a, t, et, old, NULL, m->u.change.old_kind == 'K', &before, err, errlen) < 0 ||
             key_value(e, a, t, et, &before, old, &key, err, errlen) < 0)
-            return -1;
+            return WC_RETRY;
         env = envelope(e, a, pos, t, &before, NULL, "d");
         e->stats.deleted++;
-        if (emit_event(e, et, &key, &env, 'd', NULL, NULL, err, errlen) < 0)
-            return -1;
+        if ((st = emit_event(e, et, &key, &env, 'd', NULL, NULL, err, errlen)) != WC_OK)
+            return st;
         if (e->cfg.tombstones) {
             e->stats.tombstones++;
             return emit_event(e, et, &key, NULL, 0, NULL, NULL, err, errlen);
@@ -860,11 +763,11 @@ int evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, c
         return 0;
     default:
         snprintf(err, errlen, "evt_change called with a %s message", pgo_msgtype_name(m->type));
-        return -1;
+        return WC_FATAL;
     }
 }
 
-int evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, char *err, size_t errlen)
+wc_status_t evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, char *err, size_t errlen)
 {
     evt_table_t *et = t->user;
     if (!et || !et->captured || (e->cfg.skipped_ops & EVT_OP_T)) {
@@ -876,23 +779,18 @@ int evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t,
     return emit_event(e, et, NULL, &env, 't', NULL, NULL, err, errlen);
 }
 
-/* Encodes and emits a record of one of the connector-wide topics (messages, heartbeats). */
-static int emit_fixed(evt_ctx_t *e, const char *topic, evt_codec_t *kc, const cv_value_t *key, evt_codec_t *vc,
-                      const cv_value_t *val, char op, bool headers, char *err, size_t errlen)
+/* Emits a record of one of the connector-wide topics (messages, heartbeats, transactions). */
+static wc_status_t emit_fixed(evt_ctx_t *e, const char *topic, rec_codec_t *kc, const cv_value_t *key, rec_codec_t *vc,
+                              const cv_value_t *val, char op, bool headers, char *err, size_t errlen)
 {
-    evt_record_t r;
+    rec_event_t r;
     memset(&r, 0, sizeof r);
     r.topic = topic;
     r.op = op;
-    buf_reset(&e->kb);
-    buf_reset(&e->vb);
-    if (codec_encode(e, kc, topic, key, &e->kb, err, errlen) < 0 ||
-        codec_encode(e, vc, topic, val, &e->vb, err, errlen) < 0)
-        return -1;
-    r.key = e->kb.data;
-    r.keylen = e->kb.len;
-    r.value = e->vb.data;
-    r.valuelen = e->vb.len;
+    r.kc = kc;
+    r.key = key;
+    r.vc = vc;
+    r.value = val;
     if (headers)
         add_context_headers(e, &r);
     return e->emit(e->emit_ctx, &r, err, errlen);
@@ -961,7 +859,7 @@ static void tx_hashmap_order(const evt_txcount_t *c, size_t n, size_t *order)
     }
 }
 
-static int tx_record(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, bool end, char *err, size_t errlen)
+static wc_status_t tx_record(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, bool end, char *err, size_t errlen)
 {
     const char *id = tx_id(a, e->tx_xid, pos->lsn);
     cv_value_t key = cv_list(a, 1);
@@ -987,7 +885,7 @@ static int tx_record(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, bool end, c
     return emit_fixed(e, e->tx_topic, &e->tx_kc, &key, &e->tx_vc, &val, 0, false, err, errlen);
 }
 
-int evt_tx_begin(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t errlen)
+wc_status_t evt_tx_begin(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t errlen)
 {
     if (pos->commit_time_us)
         e->last_commit_us = pos->commit_time_us;
@@ -999,7 +897,7 @@ int evt_tx_begin(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size
     return tx_record(e, a, pos, false, err, errlen);
 }
 
-int evt_tx_end(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t errlen)
+wc_status_t evt_tx_end(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t errlen)
 {
     if (!e->cfg.tx_metadata || !e->tx_open)
         return 0;
@@ -1008,7 +906,7 @@ int evt_tx_end(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t
     return rc;
 }
 
-int evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t *m, char *err, size_t errlen)
+wc_status_t evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t *m, char *err, size_t errlen)
 {
     const char *prefix = m->u.message.prefix;
     bool transactional = pos->xid || pos->commit_time_us;
@@ -1038,7 +936,7 @@ int evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t 
     }
     if (pgt_value(a, &bt, &e->cfg.types, (const char *)hexin, m->u.message.content_len * 2 + 2, &blk.u.list.v[1],
                   err, errlen) < 0)
-        return -1;
+        return WC_RETRY;
     cv_value_t val = cv_list(a, 5);
     val.u.list.v[0] = cv_str("m", 1);
     val.u.list.v[1] = cv_int(pos->now_us / 1000);   /* Debezium: the time it processed the message */
@@ -1066,7 +964,7 @@ int evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t 
     return emit_fixed(e, e->msg_topic, &e->msg_kc, &key, &e->msg_vc, &val, 'm', false, err, errlen);
 }
 
-int evt_heartbeat(evt_ctx_t *e, arena_t *a, int64_t now_us, char *err, size_t errlen)
+wc_status_t evt_heartbeat(evt_ctx_t *e, arena_t *a, int64_t now_us, char *err, size_t errlen)
 {
     cv_value_t key = cv_list(a, 1);
     key.u.list.v[0] = cv_str(e->cfg.prefix, strlen(e->cfg.prefix));

@@ -34,6 +34,7 @@ void flt_free(flt_filters_t *f)
     list_free(&f->table_inc); list_free(&f->table_exc);
     list_free(&f->col_inc); list_free(&f->col_exc);
     list_free(&f->msg_inc); list_free(&f->msg_exc);
+    list_free(&f->origin_skip);
     rules_free(f->masks, f->nmasks);
     rules_free(f->truncs, f->ntruncs);
     rules_free(f->hashes, f->nhashes);
@@ -319,4 +320,9 @@ const flt_keycols_t *flt_key_columns(const flt_filters_t *f, const char *schema,
         if (regexec(&f->keycols[i].table, id, 0, NULL, 0) == 0)
             return &f->keycols[i];
     return NULL;
+}
+
+bool flt_origin_skipped(const flt_filters_t *f, const char *origin)
+{
+    return origin && flt_list_match(&f->origin_skip, origin);
 }

@@ -27,6 +27,7 @@ typedef struct flt_keycols {
 
 typedef struct flt_filters {
     flt_list_t schema_inc, schema_exc, table_inc, table_exc, col_inc, col_exc, msg_inc, msg_exc;
+    flt_list_t origin_skip;  /* walcast.skip.origins: replication origins whose transactions are not captured */
     flt_rule_t *masks, *truncs, *hashes;
     size_t nmasks, ntruncs, nhashes;
     flt_keycols_t *keycols;
@@ -48,6 +49,8 @@ int flt_set_key_columns(flt_filters_t *f, const char *spec, char *err, size_t er
 bool flt_table_included(const flt_filters_t *f, const char *schema, const char *table);
 bool flt_column_included(const flt_filters_t *f, const char *schema, const char *table, const char *col);
 bool flt_message_included(const flt_filters_t *f, const char *prefix);
+/* True for a transaction made by a session with this replication origin (an apply worker's). */
+bool flt_origin_skipped(const flt_filters_t *f, const char *origin);
 /* -1 when no rule applies. */
 int flt_mask_len(const flt_filters_t *f, const char *schema, const char *table, const char *col);
 int flt_truncate_len(const flt_filters_t *f, const char *schema, const char *table, const char *col);

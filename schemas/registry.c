@@ -301,9 +301,9 @@ static void registry_message(const buf_t *resp, char *out, size_t outlen)
     json_decref(j);
 }
 
-/* Sends until some URL answers with a status that is not a server-side hiccup: SR_OK with *status set,
- * SR_STOPPED when the wait hook says stop, SR_FATAL on a TLS configuration error. */
-static int request(sr_client_t *c, const char *method, const char *path, const buf_t *body, long *status,
+/* Sends until some URL answers with a status that is not a server-side hiccup: WC_OK with *status set,
+ * WC_RETRY when the wait hook says stop, WC_FATAL on a TLS configuration error. */
+static wc_status_t request(sr_client_t *c, const char *method, const char *path, const buf_t *body, long *status,
                    char *err, size_t errlen)
 {
     int backoff = 100;
@@ -316,12 +316,12 @@ static int request(sr_client_t *c, const char *method, const char *path, const b
             if (r == HTTP_TLS_CONFIG) {
                 snprintf(err, errlen, "schema registry TLS failure: %s; check schema.registry.ssl.truststore.location (a PEM CA file), the keystore settings and ssl.endpoint.identification.algorithm",
                          one);
-                return SR_FATAL;
+                return WC_FATAL;
             }
             if (r == HTTP_ANSWER) {
                 if (*status < 500 && *status != 408 && *status != 429) {
                     c->cur = u;
-                    return SR_OK;
+                    return WC_OK;
                 }
                 char m[400];
                 registry_message(&c->resp, m, sizeof m);
@@ -332,13 +332,13 @@ static int request(sr_client_t *c, const char *method, const char *path, const b
         }
         if (!c->wait || !c->wait(c->wait_ctx, backoff, why)) {
             snprintf(err, errlen, "schema registry unavailable (%s); stopped waiting", why);
-            return SR_STOPPED;
+            return WC_RETRY;
         }
         backoff = backoff * 2 > c->cfg.backoff_max_ms ? c->cfg.backoff_max_ms : backoff * 2;
     }
 }
 
-static int refusal(sr_client_t *c, long status, const char *subject, const char *what, char *err, size_t errlen)
+static wc_status_t refusal(sr_client_t *c, long status, const char *subject, const char *what, char *err, size_t errlen)
 {
     char m[600];
     registry_message(&c->resp, m, sizeof m);
@@ -366,10 +366,10 @@ static int refusal(sr_client_t *c, long status, const char *subject, const char 
     }
     snprintf(err, errlen, "schema registry %s refused to %s subject \"%s\": HTTP %ld: %s; %s", c->shown[c->cur], what,
              subject, status, m, todo);
-    return SR_FATAL;
+    return WC_FATAL;
 }
 
-static int answer_id(sr_client_t *c, const char *subject, int32_t *id, char *err, size_t errlen)
+static wc_status_t answer_id(sr_client_t *c, const char *subject, int32_t *id, char *err, size_t errlen)
 {
     json_error_t je;
     json_t *j = json_loadb(c->resp.data ? c->resp.data : "", c->resp.len, 0, &je);
@@ -378,11 +378,11 @@ static int answer_id(sr_client_t *c, const char *subject, int32_t *id, char *err
         snprintf(err, errlen, "schema registry %s gave no schema id for subject \"%s\" (answer: %.*s)", c->shown[c->cur],
                  subject, (int)(c->resp.len > 200 ? 200 : c->resp.len), c->resp.len ? c->resp.data : "");
         json_decref(j);
-        return SR_FATAL;
+        return WC_FATAL;
     }
     *id = (int32_t)json_integer_value(v);
     json_decref(j);
-    return SR_OK;
+    return WC_OK;
 }
 
 /* True when the answer's "schema" is the same JSON as schema (key order and spacing aside). */
@@ -400,7 +400,7 @@ static bool latest_is(const sr_client_t *c, const char *schema, size_t len)
     return same;
 }
 
-int sr_schema_id(sr_client_t *c, const char *subject, const char *schema, size_t len, int32_t *id, char *err,
+wc_status_t sr_schema_id(sr_client_t *c, const char *subject, const char *schema, size_t len, int32_t *id, char *err,
                  size_t errlen)
 {
     size_t sl = strlen(subject);
@@ -413,7 +413,7 @@ int sr_schema_id(sr_client_t *c, const char *subject, const char *schema, size_t
     if (e && e->key) {
         *id = e->id;
         buf_free(&key);
-        return SR_OK;
+        return WC_OK;
     }
     /* use.latest.version: GET the latest; auto.register.schemas: POST a version; else POST a lookup */
     const char *method = c->cfg.use_latest ? "GET" : "POST";
@@ -431,8 +431,8 @@ int sr_schema_id(sr_client_t *c, const char *subject, const char *schema, size_t
     json_enc_string(&c->body, schema, len);
     buf_putc(&c->body, '}');
     long status = 0;
-    int rc = request(c, method, buf_cstr(&path), c->cfg.use_latest ? NULL : &c->body, &status, err, errlen);
-    if (rc != SR_OK)
+    wc_status_t rc = request(c, method, buf_cstr(&path), c->cfg.use_latest ? NULL : &c->body, &status, err, errlen);
+    if (rc != WC_OK)
         goto out;
     if (status != 200) {
         rc = refusal(c, status, subject, what, err, errlen);
@@ -442,11 +442,11 @@ int sr_schema_id(sr_client_t *c, const char *subject, const char *schema, size_t
         /* walcast writes with the table's own schema: the latest version must be that very schema */
         snprintf(err, errlen, "use.latest.version: the latest schema of subject \"%s\" at %s is not the schema of the events walcast writes now; register it, or set use.latest.version=false (and auto.register.schemas=true)",
                  subject, c->shown[c->cur]);
-        rc = SR_FATAL;
+        rc = WC_FATAL;
         goto out;
     }
     rc = answer_id(c, subject, id, err, errlen);
-    if (rc == SR_OK)
+    if (rc == WC_OK)
         cache_put(c, key.data, key.len, h, *id);
 out:
     buf_free(&path);
@@ -454,13 +454,13 @@ out:
     return rc;
 }
 
-int sr_schema_by_id(sr_client_t *c, int32_t id, buf_t *out, char *err, size_t errlen)
+wc_status_t sr_schema_by_id(sr_client_t *c, int32_t id, buf_t *out, char *err, size_t errlen)
 {
     char path[64];
     snprintf(path, sizeof path, "/schemas/ids/%d", id);
     long status = 0;
-    int rc = request(c, "GET", path, NULL, &status, err, errlen);
-    if (rc != SR_OK)
+    wc_status_t rc = request(c, "GET", path, NULL, &status, err, errlen);
+    if (rc != WC_OK)
         return rc;
     if (status != 200)
         return refusal(c, status, path, "give", err, errlen);
@@ -470,9 +470,9 @@ int sr_schema_by_id(sr_client_t *c, int32_t id, buf_t *out, char *err, size_t er
     if (!s) {
         snprintf(err, errlen, "schema registry %s: no schema in the answer for id %d", c->shown[c->cur], id);
         json_decref(j);
-        return SR_FATAL;
+        return WC_FATAL;
     }
     buf_puts(out, s);
     json_decref(j);
-    return SR_OK;
+    return WC_OK;
 }

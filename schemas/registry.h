@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "schemas/buf.h"
+#include "schemas/status.h"
 
 typedef struct sr_config {
     const char *urls;             /* schema.registry.url: comma-separated */
@@ -30,22 +31,20 @@ typedef bool (*sr_wait_fn)(void *ctx, int ms, const char *why);
 
 typedef struct sr_client sr_client_t;
 
-enum { SR_OK = 0, SR_STOPPED = -1, SR_FATAL = -2 };
-
 /* NULL with err filled when the configuration is unusable (no URL, bad URL scheme). */
 sr_client_t *sr_new(const sr_config_t *cfg, sr_wait_fn wait, void *wait_ctx, char *err, size_t errlen);
 void sr_free(sr_client_t *c);
 
 /* The id of schema under subject: from the cache, else registered (auto.register.schemas), looked up
  * (auto.register.schemas=false), or the latest version's (use.latest.version, which must be the same
- * schema). Unreachable registries and 5xx answers are retried through wait until they answer; a
- * refusal (409 incompatible, 401/403, 404, 422) returns SR_FATAL with the subject, the registry's
+ * schema). Unreachable registries and 5xx answers are retried through wait until they answer (WC_RETRY when wait says stop); a
+ * refusal (409 incompatible, 401/403, 404, 422) returns WC_FATAL with the subject, the registry's
  * message and what to change. */
-int sr_schema_id(sr_client_t *c, const char *subject, const char *schema, size_t len, int32_t *id, char *err,
+wc_status_t sr_schema_id(sr_client_t *c, const char *subject, const char *schema, size_t len, int32_t *id, char *err,
                  size_t errlen);
 
 /* GET /schemas/ids/{id}: the schema text (tests and tools). */
-int sr_schema_by_id(sr_client_t *c, int32_t id, buf_t *out, char *err, size_t errlen);
+wc_status_t sr_schema_by_id(sr_client_t *c, int32_t id, buf_t *out, char *err, size_t errlen);
 
 /* Requests sent (not answered from the cache), for tests and metrics. */
 uint64_t sr_requests(const sr_client_t *c);

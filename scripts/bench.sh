@@ -18,6 +18,8 @@
 #    (pg_recvlogical: test_decoding, now - commit time).
 # 3. Peak RSS of one transaction of BENCH_BIG_ROWS (2,000,000) rows with and without walcast.streaming
 #    (0 skips it).
+# 4. Apply rows/s of one walcast JDBC sink into PostgreSQL and MariaDB next to COPY / LOAD DATA of the same rows
+#    (scripts/bench_sink.sh; BENCH_SINK=0 skips it).
 # Debezium's JVM runs with connect-standalone.sh's stock options (-Xms256M -Xmx2G, G1); the connector and
 # worker files are kept in BENCH_KEEP (unset: removed). Every process started here is stopped on exit.
 set -euo pipefail
@@ -425,4 +427,11 @@ if [ "$BIG" -gt 0 ]; then
   printf '%-46s %12s %11s MB\n' "walcast.streaming=false (producer queue bound)" "$(calc "%.0f" "$BIG / $ps")" "$((prss / 1024))"
   printf '%-46s %12s %11s MB\n' "walcast.streaming=true (64 MB budget + spill)" "$(calc "%.0f" "$BIG / $ss")" "$((srss / 1024))"
   echo "streaming spill: ${spilled:-none reported}"
+fi
+
+# ---- 4. apply workers: a JDBC sink into PostgreSQL and into MariaDB next to COPY / LOAD DATA --------------
+# (scripts/bench_sink.sh, its own servers; BENCH_SINK=0 skips it)
+if [ "${BENCH_SINK:-1}" != 0 ]; then
+  echo
+  bash "$ROOT/scripts/bench_sink.sh"
 fi

@@ -9,19 +9,12 @@
 
 #include "schemas/connect.h"
 
-/* The project-wide error classification (DESIGN.md "Errors"); the lead will move it to one shared
- * header, this is the same enum with the same meaning until then. */
-#ifndef WC_STATUS_DEFINED
-#define WC_STATUS_DEFINED
-typedef enum {
-    WC_OK = 0,     /* done */
-    WC_RETRY,      /* transient (connection lost, deadlock, serialization, lock timeout, restarting): roll
-                      back, wait with backoff, reconnect if needed, apply the same batch again */
-    WC_ABORT,      /* abort the target transaction and rewind the consumer to the stored offsets */
-    WC_PERMANENT,  /* this record (or batch) can never apply: dead-letter it or fail the sink */
-    WC_FATAL       /* stop the sink (bad configuration, refused login, unsupported server) */
-} wc_status_t;
-#endif
+/* Targets classify every failure with the project's one classification (schemas/status.h): WC_RETRY for
+ * transient errors (connection lost, deadlock, serialization failure, lock timeout, server restarting:
+ * roll back, back off, reconnect, apply the same batch again), WC_PERMANENT for a record (or batch) that
+ * can never apply (dead-letter it or fail the sink), WC_FATAL to stop the sink (bad settings, refused
+ * login). WC_ABORT is treated as WC_RETRY by the sinks. */
+#include "schemas/status.h"
 
 /* ---- settings (filled by agent/config.c from Debezium JDBC / MongoDB sink keys) ---- */
 
@@ -82,8 +75,8 @@ typedef struct sk_config {
     sk_table_policy_t *table_policies; size_t ntable_policies;
     char *version_column;          /* walcast.version.column, default __walcast_version */
     bool conflict_log;             /* conflict.log.enabled */
-    char *origin_name;             /* walcast.origin.name: replication origin of PostgreSQL apply sessions;
-                                      NULL: none (bidirectional setups set it) */
+    char *origin_name;             /* walcast.origin.name: replication origin of PostgreSQL apply sessions
+                                      (default walcast_<name>, which sources skip); NULL: none */
     char *mongo_uri;               /* mongodb.connection.string (MongoDB sink) */
     char *mongo_database;          /* sink.database (MongoDB sink) */
     int retry_backoff_max_ms;      /* longest wait between retries of transient errors */
@@ -124,6 +117,7 @@ typedef struct sk_change {
     const char *topic;         /* where it came from (conflict log, dead letters, errors) */
     int32_t partition;
     int64_t offset;
+    char src_op;               /* the event's op: 'c', 'r', 'u' or 'd' (conflict types tell insert from update) */
 } sk_change_t;
 
 /* A consumed position to store: the next offset to read (Kafka's committed-offset convention). */

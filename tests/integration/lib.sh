@@ -12,6 +12,7 @@ it_init() {
   IT_PIDS=()
   IT_PGDIRS=()
   IT_KAFKADIRS=()
+  IT_MYDIRS=()
   trap it_cleanup EXIT
   # a test stopped by a signal (timeout, Ctrl-C) still stops what it started
   trap 'exit 143' TERM
@@ -24,6 +25,7 @@ it_cleanup() {
   sleep 0.5
   for p in "${IT_PIDS[@]:-}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true; done
   for d in "${IT_PGDIRS[@]:-}"; do [ -n "$d" ] && bash "$ROOT/scripts/pg-stop.sh" "$d"; done
+  for d in "${IT_MYDIRS[@]:-}"; do [ -n "$d" ] && bash "$ROOT/scripts/mariadb-stop.sh" "$d"; done
   if [ $rc -ne 0 ]; then
     for d in "${IT_KAFKADIRS[@]:-}"; do [ -n "$d" ] && cp "$d"/node1/kafka.log "$IT_DIR/broker1.log" 2>/dev/null; done
   fi
@@ -54,6 +56,18 @@ pg_start() {
 }
 
 psql_q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+# mariadb_start: a throwaway MariaDB (scripts/mariadb-start.sh); sets MYPORT, stopped by the EXIT trap.
+mariadb_start() {
+  local d
+  d=$(bash "$ROOT/scripts/mariadb-start.sh")
+  IT_MYDIRS+=("$d")
+  MYPORT=$(sed -n 's/^export MYSQL_TCP_PORT=//p' "$d/env")
+  MYDIR=$d
+}
+
+# my_q SQL...: runs statements on the test MariaDB as root (raw output, no headers).
+my_q() { mariadb --no-defaults --protocol=tcp -h 127.0.0.1 -P "$MYPORT" -u root -N -B -r "$@"; }
 
 # kafka_start [--partitions N] [--topic T]...: a real Kafka for this test. The suite's broker when
 # WALCAST_TEST_BOOTSTRAP is set (tests/integration/run.sh starts one, or point it at your own Kafka),

@@ -72,7 +72,7 @@ static void test_defaults(void **s)
     assert_int_equal(c.pub_mode, PUB_ALL_TABLES);
     assert_int_equal(c.status_interval_ms, 10000);
     assert_true(c.evt.tombstones);
-    assert_true(c.evt.key_schemas && c.evt.value_schemas);
+    assert_true(c.key_conv.side.schemas && c.value_conv.side.schemas);
     assert_int_equal(c.evt.skipped_ops, EVT_OP_T);
     assert_int_equal(c.evt.types.decimal, PGT_DECIMAL_PRECISE);
     assert_string_equal(c.evt.placeholder, "__debezium_unavailable_value");
@@ -187,27 +187,27 @@ static void test_converters(void **s)
                        "schema.name.adjustment.mode=avro\nfield.name.adjustment.mode=avro_unicode\n";
     assert_int_equal(parse_with(avro, &c, err, sizeof err), 0);
     assert_true(c.key_conv.avro);
-    assert_int_equal(c.evt.key_conv, EVT_CONV_AVRO);
+    assert_int_equal(c.key_conv.side.kind, CONV_AVRO);
     assert_string_equal(c.key_conv.urls, "http://a:1,http://b:2");
     assert_true(c.key_conv.auto_register);
     assert_false(c.key_conv.use_latest);
-    assert_true(c.evt.key_meta);
-    assert_int_equal(c.evt.key_subject, EVT_SUBJ_TOPIC);
+    assert_true(c.key_conv.side.meta);
+    assert_int_equal(c.key_conv.side.subject, CONV_SUBJ_TOPIC);
     assert_string_equal(c.value_conv.user_info, "fred:s3cr3t");
     assert_string_equal(c.value_conv.ca_file, "/ca.pem");
     assert_false(c.value_conv.verify_host);
     assert_false(c.value_conv.auto_register);
     assert_true(c.value_conv.use_latest);
-    assert_false(c.evt.value_meta);
-    assert_int_equal(c.evt.value_subject, EVT_SUBJ_RECORD);
+    assert_false(c.value_conv.side.meta);
+    assert_int_equal(c.value_conv.side.subject, CONV_SUBJ_RECORD);
     assert_int_equal(c.evt.schema_names, AVRO_ADJUST_AVRO);
     assert_int_equal(c.evt.field_names, AVRO_ADJUST_UNICODE);
     cfg_connector_free(&c);
     /* JSON keys, Avro values: independent */
     assert_int_equal(parse_with("value.converter=io.confluent.connect.avro.AvroConverter\nvalue.converter.schema.registry.url=http://r\n",
                                 &c, err, sizeof err), 0);
-    assert_int_equal(c.evt.key_conv, EVT_CONV_JSON);
-    assert_int_equal(c.evt.value_conv, EVT_CONV_AVRO);
+    assert_int_equal(c.key_conv.side.kind, CONV_JSON);
+    assert_int_equal(c.value_conv.side.kind, CONV_AVRO);
     cfg_connector_free(&c);
     /* errors name the key and what to do; a secret never appears in one */
     assert_int_equal(parse_with("value.converter=io.confluent.connect.avro.AvroConverter\nvalue.converter.schema.registry.url=http://r\n"

@@ -7,6 +7,7 @@
 #include "tests/unit/testutil.h"
 
 #include "decoder/event.h"
+#include "schemas/converter.h"
 
 #define MAXMSG 64
 #define MAXREC 64
@@ -14,7 +15,7 @@ static uint8_t *fx[MAXMSG];
 static size_t fxlen[MAXMSG];
 static size_t nfx;
 
-typedef struct rec {
+typedef struct trec {
     char topic[128];
     char key[1024];
     char value[4096];
@@ -23,14 +24,26 @@ typedef struct rec {
     char hdrkeys[512];  /* every header key, comma-separated, in order */
     char runid[64];
     char op;
-} rec_t;
-static rec_t recs[MAXREC];
+} trec_t;
+static trec_t recs[MAXREC];
 static int nrec;
 
-static int emit(void *ctx, const evt_record_t *r, char *err, size_t errlen)
+/* the JSON converter pair the tests choose (schemas.enable per side) */
+static conv_side_t key_side = { .kind = CONV_JSON }, value_side = { .kind = CONV_JSON };
+
+static void set_schemas(bool key, bool value)
 {
-    (void)ctx; (void)err; (void)errlen;
-    rec_t *x = &recs[nrec++];
+    key_side.schemas = key;
+    value_side.schemas = value;
+}
+
+static wc_status_t emit(void *ctx, const rec_event_t *ev, char *err, size_t errlen)
+{
+    (void)ctx;
+    conv_t *cv = conv_new(&key_side, &value_side);
+    rec_t rr, *r = &rr;
+    assert_int_equal(conv_encode(cv, ev, r, err, errlen), WC_OK);
+    trec_t *x = &recs[nrec++];
     memset(x, 0, sizeof *x);
     snprintf(x->topic, sizeof x->topic, "%s", r->topic);
     x->has_key = r->key != NULL;
@@ -50,7 +63,8 @@ static int emit(void *ctx, const evt_record_t *r, char *err, size_t errlen)
             snprintf(x->hdr, sizeof x->hdr, "%s=%.*s", r->headers[i].key, (int)r->headers[i].len,
                      (const char *)r->headers[i].value);
     x->op = r->op;
-    return 0;
+    conv_free(cv);
+    return WC_OK;
 }
 
 /* Replays every fixture message through relcache + event builder. */
@@ -113,7 +127,7 @@ static evt_config_t base_cfg(void)
     memset(&c, 0, sizeof c);
     pgt_opts_default(&c.types);
     c.tombstones = true;
-    c.key_schemas = c.value_schemas = false;
+    set_schemas(false, false);
     c.skipped_ops = EVT_OP_T;
     c.extended_headers = true;
     c.version = "walcast-test";
@@ -167,7 +181,7 @@ static void test_options(void **s)
     assert_false(recs[7].has_key);
     assert_non_null(strstr(recs[7].value, "\"before\":null,\"after\":null"));
     c = base_cfg();
-    c.key_schemas = c.value_schemas = true;
+    set_schemas(true, true);
     replay(&c);
     assert_true(strncmp(recs[0].key, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"}],\"optional\":false,\"name\":\"srv.public.fx.Key\"},\"payload\":{\"id\":1}}", 200) == 0);
     /* column comments only with include.schema.comments=true (Debezium's default is false) */
@@ -178,7 +192,7 @@ static void test_options(void **s)
     assert_non_null(strstr(recs[0].value, "{\"type\":\"string\",\"optional\":true,\"doc\":\"who\",\"default\":\"anon\",\"field\":\"name\"}"));
     /* column.truncate.to.N.chars: the value cut, the field schema says so */
     c = base_cfg();
-    c.value_schemas = true;
+    value_side.schemas = true;
     trunc_rule = "public.fx.name";
     replay(&c);
     trunc_rule = NULL;
@@ -354,7 +368,7 @@ static void test_key_column_filtered(void **s)
 {
     (void)s;
     evt_config_t c = base_cfg();
-    c.key_schemas = c.value_schemas = true;
+    set_schemas(true, true);
     c.prefix = "srv";
     c.dbname = "db";
     flt_filters_t f;
@@ -384,7 +398,7 @@ static void test_heartbeat_schemas(void **s)
 {
     (void)s;
     evt_config_t c = base_cfg();
-    c.key_schemas = c.value_schemas = true;
+    set_schemas(true, true);
     c.prefix = "srv";
     c.dbname = "db";
     nrec = 0;

@@ -73,6 +73,32 @@ static void test_not_offsets(void **s)
         assert_false(off_parse_value(bad[i], strlen(bad[i]), &q));
 }
 
+/* The skip decisions after a restart, for walcast's offsets (at transaction ends) and Debezium's
+ * (after a change event, mid transaction). */
+static void test_skip_decisions(void **s)
+{
+    (void)s;
+    off_pos_t none = { 0 };
+    assert_false(off_txn_published(&none, 1));
+    assert_false(off_change_published(&none, 1));
+    assert_false(off_message_published(&none, 1));
+    /* walcast: last published transaction's commit record at 0x100, ending at 0x130 */
+    off_pos_t w = { .found = true, .lsn = 0x130, .lsn_commit = 0x130, .lsn_proc = 0x130 };
+    assert_true(off_txn_published(&w, 0x100));     /* the same transaction, sent again */
+    assert_true(off_txn_published(&w, 0x50));
+    assert_false(off_txn_published(&w, 0x130));    /* a commit record at the stored end: a new one */
+    assert_false(off_txn_published(&w, 0x200));
+    assert_false(off_change_published(&w, 0x120)); /* never mid transaction: decided at BEGIN */
+    assert_true(off_message_published(&w, 0x130));
+    assert_false(off_message_published(&w, 0x131));
+    /* Debezium: stored after a change at 0x180 of a transaction whose commit comes later */
+    off_pos_t d = { .found = true, .lsn = 0x180, .lsn_commit = 0x130, .lsn_proc = 0x180, .mid_txn = true };
+    assert_false(off_txn_published(&d, 0x300));    /* that transaction is not skipped whole... */
+    assert_true(off_change_published(&d, 0x170));  /* ...but its changes up to lsn_proc are */
+    assert_true(off_change_published(&d, 0x180));
+    assert_false(off_change_published(&d, 0x190));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -80,6 +106,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_debezium_values),
         cmocka_unit_test(test_not_offsets),
+        cmocka_unit_test(test_skip_decisions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,13 +15,13 @@ typedef struct got {
 } got_t;
 static got_t g;
 
-static int collect(void *ctx, uint64_t lsn, const uint8_t *msg, size_t len, char *err, size_t errlen)
+static wc_status_t collect(void *ctx, uint64_t lsn, const uint8_t *msg, size_t len, char *err, size_t errlen)
 {
     (void)ctx; (void)err; (void)errlen;
     g.lsn[g.n] = lsn;
     snprintf(g.text[g.n], sizeof g.text[g.n], "%.*s", (int)len, (const char *)msg);
     g.n++;
-    return 0;
+    return WC_OK;
 }
 
 static void put(spl_store_t *s, uint32_t xid, uint32_t sub, uint64_t lsn)

@@ -1,0 +1,329 @@
+/* txn.c: the Kafka transaction cycle. Records of whole source transactions and one offset record go
+ * into one Kafka transaction; its commit runs on the publisher's thread while decoding goes on, and
+ * only its success moves the flush position the slot may be confirmed to (DESIGN.md, exactly-once). */
+#include "agent/txn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/log.h"
+#include "agent/replication.h"
+
+/* Records kept in memory while a Kafka commit runs; beyond this the read loop waits for it. */
+#define DEFER_MAX_BYTES (32u << 20)
+
+struct txn {
+    const conn_config_t *cfg;
+    const worker_config_t *w;
+    volatile sig_atomic_t *stop;
+    pub_wait_fn wait;
+    void *wait_ctx;
+    char client_id[256];
+    pub_t *pub;
+    buf_t offkey, offval;
+    off_pos_t stored;             /* newest offset committed to Kafka */
+    off_pos_t pending;            /* offset of everything decoded so far (the next commit's record) */
+    off_pos_t committing;         /* offset record of the commit running in the background */
+    uint64_t flushed;             /* committed to Kafka (with its offset record): safe to confirm */
+    char system_id[32];
+    uint32_t timeline;
+    bool want_txn;                /* records arrived during a commit: open the next transaction after it */
+    int64_t started_us;           /* the open transaction's begin */
+    int64_t commit_start_us;
+    int64_t commit_max_us;
+    uint64_t events;              /* records in the open transaction */
+    uint64_t commits, records;
+    /* the first failed delivery of the open transaction */
+    wc_status_t delivery;
+    char delivery_err[1024];
+};
+
+/* the replication loop's clock: deadlines compare with it */
+static int64_t now_us(void) { return repl_clock_us(); }
+
+static void on_ack(void *ctx, uint64_t tag, wc_status_t st, const char *errstr)
+{
+    txn_t *t = ctx;
+    (void)tag;
+    /* the first failure names the cause, unless a later one is worse: a record refused for good
+     * must not hide behind the purge errors an abort reports for the others */
+    if (st != WC_OK && (t->delivery == WC_OK || st > t->delivery)) {
+        t->delivery = st;
+        snprintf(t->delivery_err, sizeof t->delivery_err, "Kafka did not accept a record: %s", errstr ? errstr : "?");
+    }
+}
+
+static void on_wait(void *ctx)
+{
+    txn_t *t = ctx;
+    if (t->wait)
+        t->wait(t->wait_ctx);
+}
+
+static bool make_producer(txn_t *t, char *err, size_t errlen)
+{
+    t->pub = pub_new(t->w, t->client_id, t->client_id, on_ack, on_wait, t, err, errlen);
+    return t->pub != NULL;
+}
+
+txn_t *txn_new(const conn_config_t *cfg, const worker_config_t *w, pub_wait_fn wait, void *wait_ctx, char *err,
+               size_t errlen)
+{
+    txn_t *t = xcalloc(1, sizeof *t);
+    t->cfg = cfg;
+    t->w = w;
+    t->wait = wait;
+    t->wait_ctx = wait_ctx;
+    snprintf(t->client_id, sizeof t->client_id, "walcast-%s", cfg->name);
+    buf_init(&t->offkey);
+    buf_init(&t->offval);
+    off_key(&t->offkey, cfg->name, cfg->topic_prefix);
+    if (!make_producer(t, err, errlen)) {
+        txn_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void txn_free(txn_t *t)
+{
+    if (!t)
+        return;
+    pub_free(t->pub);
+    buf_free(&t->offkey);
+    buf_free(&t->offval);
+    free(t);
+}
+
+wc_status_t txn_start(txn_t *t, volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+    t->stop = stop;
+    wc_status_t st = pub_txn_init(t->pub, stop, err, errlen);
+    if (st != WC_OK)
+        return st;
+    if (off_read(t->w->bootstrap_servers, &t->w->producer, t->w->offset_topic, t->cfg->name, t->cfg->topic_prefix,
+                 &t->stored, err, errlen) < 0)
+        return WC_FATAL;
+    if (t->stored.found)
+        t->flushed = t->stored.lsn;
+    t->pending = t->stored;
+    return WC_OK;
+}
+
+const off_pos_t *txn_stored(const txn_t *t) { return &t->stored; }
+off_pos_t *txn_pending(txn_t *t) { return &t->pending; }
+uint64_t txn_flushed(const txn_t *t) { return t->flushed; }
+bool txn_open(const txn_t *t) { return pub_txn_open(t->pub); }
+bool txn_committing(const txn_t *t) { return pub_txn_committing(t->pub); }
+int txn_wake_fd(const txn_t *t) { return pub_wake_fd(t->pub); }
+
+bool txn_held(const txn_t *t)
+{
+    return pub_txn_committing(t->pub) && pub_deferred_bytes(t->pub) > DEFER_MAX_BYTES;
+}
+
+void txn_forget_stored(txn_t *t)
+{
+    memset(&t->stored, 0, sizeof t->stored);
+    t->pending = t->stored;
+    t->flushed = 0;
+}
+
+void txn_flushed_at_least(txn_t *t, uint64_t lsn)
+{
+    if (lsn > t->flushed)
+        t->flushed = lsn;
+}
+
+void txn_set_origin(txn_t *t, const char *system_id, uint32_t timeline)
+{
+    snprintf(t->system_id, sizeof t->system_id, "%s", system_id);
+    t->timeline = timeline;
+}
+
+txn_stats_t txn_stats(const txn_t *t)
+{
+    return (txn_stats_t){ .commits = t->commits, .records = t->records, .slowest_commit_us = t->commit_max_us,
+                          .in_flight = pub_outstanding(t->pub) };
+}
+
+wc_status_t txn_ensure(txn_t *t, char *err, size_t errlen)
+{
+    if (pub_txn_open(t->pub))
+        return WC_OK;
+    if (pub_txn_committing(t->pub)) {
+        t->want_txn = true;
+        return WC_OK;
+    }
+    t->events = pub_deferred(t->pub);
+    wc_status_t st = pub_txn_begin(t->pub, err, errlen);
+    if (st != WC_OK)
+        return st;
+    t->started_us = now_us();
+    log_debug("kafka transaction begun", "n=%llu", (unsigned long long)t->commits + 1);
+    return WC_OK;
+}
+
+wc_status_t txn_send(txn_t *t, const rec_t *r, char *err, size_t errlen)
+{
+    wc_status_t st = pub_send(t->pub, r, 0, err, errlen);
+    if (st != WC_OK)
+        return st;
+    t->records++;
+    t->events++;
+    return WC_OK;
+}
+
+bool txn_due(const txn_t *t, bool caught_up, int64_t now, int64_t *deadline_us)
+{
+    const conn_config_t *c = t->cfg;
+    if (!pub_txn_open(t->pub) || pub_txn_committing(t->pub))
+        return false;
+    if (t->events >= (uint64_t)c->txn_max_events)
+        return true;
+    int64_t due = t->started_us + (int64_t)c->txn_max_ms * 1000;
+    if (caught_up && t->started_us + (int64_t)c->txn_min_ms * 1000 < due)
+        due = t->started_us + (int64_t)c->txn_min_ms * 1000;
+    if (now >= due)
+        return true;
+    if (deadline_us && due < *deadline_us)
+        *deadline_us = due;
+    return false;
+}
+
+wc_status_t txn_collect(txn_t *t, bool block, char *err, size_t errlen)
+{
+    if (!pub_txn_committing(t->pub) || (!block && !pub_txn_commit_ready(t->pub)))
+        return WC_OK;
+    wc_status_t st = pub_txn_commit_wait(t->pub, err, errlen);
+    if (st != WC_OK)
+        return st;
+    t->stored = t->committing;
+    t->commits++;
+    if (now_us() - t->commit_start_us > t->commit_max_us)
+        t->commit_max_us = now_us() - t->commit_start_us;
+    log_debug("kafka transaction committed", "n=%llu lsn=%llu", (unsigned long long)t->commits,
+              (unsigned long long)t->stored.lsn);
+    if (t->stored.lsn > t->flushed)
+        t->flushed = t->stored.lsn;
+    if (t->want_txn || pub_deferred(t->pub)) {
+        t->want_txn = false;
+        return txn_ensure(t, err, errlen);
+    }
+    return WC_OK;
+}
+
+wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen)
+{
+    wc_status_t st;
+    if (pub_txn_committing(t->pub) && (st = txn_collect(t, true, err, errlen)) != WC_OK)
+        return st;
+    if (!pub_txn_open(t->pub))
+        return WC_OK;
+    if (t->delivery != WC_OK) {
+        snprintf(err, errlen, "%s", t->delivery_err);
+        return t->delivery;
+    }
+    snprintf(t->pending.system_id, sizeof t->pending.system_id, "%s", t->system_id);
+    t->pending.timeline = t->timeline;
+    /* no offset record without a known position: before any change (a heartbeat first), the
+     * position is where the slot was confirmed when streaming started */
+    if (!t->pending.found && t->flushed) {
+        t->pending.found = true;
+        t->pending.lsn = t->pending.lsn_proc = t->pending.lsn_commit = t->flushed;
+    }
+    if (!t->pending.found) {
+        snprintf(err, errlen, "no known position to record in the offsets topic yet");
+        return WC_ABORT;
+    }
+    buf_reset(&t->offval);
+    off_value(&t->offval, &t->pending);
+    t->committing = t->pending;
+    t->commit_start_us = now_us();
+    if ((st = pub_txn_commit_start(t->pub, t->w->offset_topic, &t->offkey, &t->offval, err, errlen)) != WC_OK)
+        return st;
+    return block ? txn_collect(t, true, err, errlen) : WC_OK;
+}
+
+wc_status_t txn_poll(txn_t *t, int timeout_ms, char *err, size_t errlen)
+{
+    pub_poll(t->pub, timeout_ms);
+    if (!pub_txn_committing(t->pub) && t->delivery != WC_OK) {
+        snprintf(err, errlen, "%s", t->delivery_err);
+        return t->delivery;
+    }
+    return WC_OK;
+}
+
+void txn_throttle(txn_t *t, int max_queued, volatile sig_atomic_t *stop)
+{
+    while (!pub_txn_committing(t->pub) && pub_outstanding(t->pub) > max_queued && !*stop)
+        pub_poll(t->pub, 5);
+}
+
+wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
+{
+    char aerr[512];
+    /* a commit that went through before the failure still counts */
+    if (pub_txn_committing(t->pub) && pub_txn_commit_wait(t->pub, aerr, sizeof aerr) == WC_OK) {
+        t->stored = t->committing;
+        if (t->stored.lsn > t->flushed)
+            t->flushed = t->stored.lsn;
+    }
+    pub_discard_deferred(t->pub);
+    bool expired = pub_txn_expired(t->pub);
+    wc_status_t st = cause;
+    if (pub_txn_open(t->pub) && pub_txn_abort(t->pub, aerr, sizeof aerr) == WC_FATAL) {
+        /* the abort's error names the real cause (fenced by another instance, ...); the first
+         * symptom, e.g. records purged from the queue, does not */
+        log_error("first symptom of the failure", "error=\"%s\"", log_esc(err));
+        snprintf(err, errlen, "%s", aerr);
+        st = WC_FATAL;
+    }
+    if (st == WC_FATAL && expired) {
+        /* the broker aborted the transaction at its timeout and bumped our epoch: this producer is
+         * done, but nobody else took over; a new one resumes from the stored offsets */
+        log_warn("the Kafka transaction outlived transaction.timeout.ms and the broker aborted it; starting a new producer",
+                 "connector=%s error=\"%s\"", t->cfg->name, log_esc(err));
+        pub_free(t->pub);
+        t->pub = NULL;
+        if (!make_producer(t, err, errlen))
+            return WC_FATAL;
+        st = pub_txn_init(t->pub, t->stop, err, errlen);
+        if (st != WC_OK)
+            return st == WC_RETRY ? WC_RETRY : WC_FATAL;
+    }
+    /* the failed commit may have returned before its delivery reports were served */
+    pub_poll(t->pub, 0);
+    if (t->delivery == WC_PERMANENT) {
+        /* the same record would be refused again after a rewind: stop, name it */
+        snprintf(err, errlen, "%s", t->delivery_err);
+        st = WC_PERMANENT;
+    }
+    t->delivery = WC_OK;
+    t->want_txn = false;
+    t->pending = t->stored;
+    return st == WC_FATAL || st == WC_PERMANENT ? st : WC_RETRY;
+}
+
+void txn_shutdown(txn_t *t, bool mid_source_txn)
+{
+    char err[512];
+    if (txn_collect(t, true, err, sizeof err) != WC_OK) {
+        log_warn("the last Kafka commit failed on shutdown; it will be sent again on restart", "error=\"%s\"", log_esc(err));
+        if (pub_txn_open(t->pub))
+            pub_txn_abort(t->pub, err, sizeof err);
+        return;
+    }
+    if (mid_source_txn) {
+        /* a partial source transaction: the slot sends it again */
+        if (pub_txn_open(t->pub) && pub_txn_abort(t->pub, err, sizeof err) != WC_OK)
+            log_warn("cannot abort the Kafka transaction on shutdown", "error=\"%s\"", log_esc(err));
+    } else if (txn_commit(t, true, err, sizeof err) != WC_OK) {
+        log_warn("cannot commit the last Kafka transaction on shutdown; it will be sent again on restart",
+                 "error=\"%s\"", log_esc(err));
+        if (pub_txn_open(t->pub))
+            pub_txn_abort(t->pub, err, sizeof err);
+    }
+}

@@ -1,0 +1,76 @@
+/* txn.h: the Kafka transaction cycle of one source connector: begin, produce, the offset record,
+ * the pipelined commit, abort and rewind, and the flush position they make safe to confirm. */
+#ifndef WALCAST_TXN_H
+#define WALCAST_TXN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/config.h"
+#include "agent/offsets.h"
+#include "agent/publisher.h"
+#include "schemas/record.h"
+#include "schemas/status.h"
+
+typedef struct txn txn_t;
+
+/* One transactional producer per connector (transactional.id walcast-<name>): a second instance
+ * fences the first. wait is called while the producer queue is full (keep other connections alive). */
+txn_t *txn_new(const conn_config_t *cfg, const worker_config_t *w, pub_wait_fn wait, void *wait_ctx, char *err,
+               size_t errlen);
+void txn_free(txn_t *t);
+/* init_transactions, then the newest stored offsets (read_committed). WC_RETRY when told to stop. */
+wc_status_t txn_start(txn_t *t, volatile sig_atomic_t *stop, char *err, size_t errlen);
+
+/* The newest offset committed to Kafka (found=false: none). */
+const off_pos_t *txn_stored(const txn_t *t);
+/* What the next commit records: the caller advances it as source transactions end. */
+off_pos_t *txn_pending(txn_t *t);
+/* Forgets the stored offsets (a new start was asked for). */
+void txn_forget_stored(txn_t *t);
+/* Everything up to it is committed with its offset record: the slot may be confirmed to it. */
+uint64_t txn_flushed(const txn_t *t);
+/* Nothing of ours lies before lsn (the slot's confirmed position when no offsets are stored). */
+void txn_flushed_at_least(txn_t *t, uint64_t lsn);
+/* The database the offsets belong to, written into each offset record. */
+void txn_set_origin(txn_t *t, const char *system_id, uint32_t timeline);
+
+/* Opens a Kafka transaction unless one is open (after a running commit, if there is one). */
+wc_status_t txn_ensure(txn_t *t, char *err, size_t errlen);
+wc_status_t txn_send(txn_t *t, const rec_t *r, char *err, size_t errlen);
+/* Is a commit due at a source-transaction boundary (walcast.transaction.max.ms / .max.events, or
+ * min.ms once caught up)? Also lowers *deadline_us to when it will be due. */
+bool txn_due(const txn_t *t, bool caught_up, int64_t now_us, int64_t *deadline_us);
+/* Commits the open transaction with the offset record of txn_pending; the commit runs in the
+ * background unless block. */
+wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen);
+/* Collects the outcome of a background commit once it has ended (waits for it if block). */
+wc_status_t txn_collect(txn_t *t, bool block, char *err, size_t errlen);
+/* Keeps librdkafka's queue (and so memory) under max records while a replay outruns Kafka. */
+void txn_throttle(txn_t *t, int max_queued, volatile sig_atomic_t *stop);
+/* Serves delivery reports; a failed record is reported here, classified (WC_ABORT/WC_PERMANENT). */
+wc_status_t txn_poll(txn_t *t, int timeout_ms, char *err, size_t errlen);
+/* After a failure classified cause (err holds its text): keep what a finished commit stored, abort
+ * the open transaction, drop records kept for the next one, start a new producer when the broker
+ * expired ours. Returns what the connector must do now: WC_RETRY (reconnect and go on from the stored
+ * offsets) or WC_FATAL / WC_PERMANENT (stop; err names the cause). */
+wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen);
+/* Requested stop: commits (or, mid source transaction, aborts) what is open. */
+void txn_shutdown(txn_t *t, bool mid_source_txn);
+
+bool txn_open(const txn_t *t);
+bool txn_committing(const txn_t *t);
+/* Reading pauses while a commit runs and the records kept for the next one exceed their bound. */
+bool txn_held(const txn_t *t);
+/* Readable when txn_poll / txn_collect have work (see pub_wake_fd). */
+int txn_wake_fd(const txn_t *t);
+
+typedef struct txn_stats {
+    uint64_t commits, records;
+    int64_t slowest_commit_us;
+    int in_flight;
+} txn_stats_t;
+txn_stats_t txn_stats(const txn_t *t);
+
+#endif

@@ -1,0 +1,65 @@
+/* record.h: the Kafka record as walcast produces it, before encoding (a change event as Connect values
+ * with the schemas' converter caches) and after (key and value bytes, headers). */
+#ifndef WALCAST_RECORD_H
+#define WALCAST_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "schemas/buf.h"
+#include "schemas/connect.h"
+
+typedef struct rec_header {
+    const char *key;
+    const void *value;
+    size_t len;
+} rec_header_t;
+
+#define REC_MAX_HEADERS 6
+
+/* One encoded Kafka record. value NULL is a tombstone; key NULL a null key. */
+typedef struct rec {
+    const char *topic;
+    const void *key;
+    size_t keylen;
+    const void *value;
+    size_t valuelen;
+    rec_header_t headers[REC_MAX_HEADERS];
+    int nheaders;
+    char op;                      /* c u d t m r, 0 for tombstones and connector-wide records */
+} rec_t;
+
+/* One schema as a converter writes it, cached by whoever owns the schema (a table version): the
+ * schema text (JSON converter envelope part, or Avro schema) and the registry id. Filled by the
+ * converter at the first record that needs it. */
+typedef struct rec_codec {
+    const cs_schema_t *schema;
+    bool ready;
+    buf_t text;
+    int32_t id;                   /* Avro: registry id */
+} rec_codec_t;
+
+static inline void rec_codec_bind(rec_codec_t *c, const cs_schema_t *s)
+{
+    c->schema = s;
+    c->ready = false;
+    c->id = -1;
+    buf_init(&c->text);
+}
+
+static inline void rec_codec_free(rec_codec_t *c) { buf_free(&c->text); c->ready = false; }
+
+/* One record before encoding: values live in the builder's arena, valid during the emit call. */
+typedef struct rec_event {
+    const char *topic;
+    rec_codec_t *kc;              /* NULL, or key NULL: null key */
+    const cv_value_t *key;
+    rec_codec_t *vc;
+    const cv_value_t *value;      /* NULL: tombstone */
+    rec_header_t headers[REC_MAX_HEADERS];
+    int nheaders;
+    char op;
+} rec_event_t;
+
+#endif

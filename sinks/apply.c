@@ -1,0 +1,975 @@
+/* apply.c: a sink's consumer loop: read_committed records in batches, decoded, reduced to one change per
+ * key, applied to the target with the consumed offsets in the same transaction; positions come from the target. */
+#include "sinks/apply.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/log.h"
+#include "sinks/conflict.h"
+#include "sinks/dialect.h"
+#include "sinks/envelope.h"
+
+/* One consumed record of the pending batch; raw bytes are kept for the dead-letter topic. */
+typedef struct rec {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    const char *key, *val;
+    size_t klen, vlen;
+    bool ok;             /* decoded; false: poison already handled */
+    env_event_t ev;
+} rec_t;
+
+/* A destination table of the current batch: name + row schema (a schema change makes a new entry). */
+typedef struct btable {
+    sk_table_t t;
+    const char *topic;
+    const cs_schema_t *src_row;  /* the event's row schema (t.row without the version column, if it had one) */
+    int drop_idx;         /* the version column's index in src_row (a row that came from a target of another
+                             sink, bidirectional setups): the version is this sink's, not the row's; -1: none */
+    int *pk_idx;          /* index of each pk column in t.row */
+    struct btable *next;
+} btable_t;
+
+typedef struct sink {
+    const sk_config_t *cfg;
+    const sk_kafka_t *kafka;
+    volatile sig_atomic_t *stop;
+    const sk_target_ops_t *ops;
+    sk_target_t *tgt;
+    rd_kafka_t *rk;
+    rd_kafka_t *dlq;
+    env_decoder_t *dec;
+    arena_t *arena;          /* the batch: records, values, changes */
+    rec_t *recs;
+    size_t nrec, caprec;
+    btable_t *tables;        /* of this batch (arena) */
+    bool failed;
+    char err[1024];
+    uint64_t applied, batches, dead;
+    sk_conflict_count_t conflicts;
+    buf_t tmp;
+} sink_t;
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* Waits ms in slices so that a stop request ends it; false when stopping. */
+static bool backoff_wait(sink_t *s, int ms)
+{
+    for (int waited = 0; waited < ms; waited += 100) {
+        if (*s->stop)
+            return false;
+        sleep_ms(ms - waited < 100 ? ms - waited : 100);
+    }
+    return !*s->stop;
+}
+
+static int next_backoff(const sink_t *s, int cur)
+{
+    int n = cur ? cur * 2 : 100;
+    return n > s->cfg->retry_backoff_max_ms ? s->cfg->retry_backoff_max_ms : n;
+}
+
+/* ---- target session ---- */
+
+static wc_status_t target_open(sink_t *s)
+{
+    int wait = 0;
+    for (;;) {
+        if (*s->stop)
+            return WC_FATAL;
+        char err[512] = "";
+        wc_status_t st = s->ops->connect(s->cfg, &s->tgt, err, sizeof err);
+        if (st == WC_OK)
+            return WC_OK;
+        if (st != WC_RETRY) {
+            snprintf(s->err, sizeof s->err, "cannot connect to the %s target: %s", s->ops->name, err);
+            return st;
+        }
+        wait = next_backoff(s, wait);
+        log_warn("target not reachable, retrying", "connector=%s target=%s error=\"%s\" retry_in_ms=%d",
+                 log_esc(s->cfg->name), s->ops->name, log_esc(err), wait);
+        if (!backoff_wait(s, wait))
+            return WC_FATAL;
+    }
+}
+
+static void target_reset(sink_t *s)
+{
+    if (s->tgt) {
+        s->ops->rollback(s->tgt);
+        s->ops->close(s->tgt);
+        s->tgt = NULL;
+    }
+}
+
+/* ---- Kafka ---- */
+
+static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen)
+{
+    char e[256];
+    if (rd_kafka_conf_set(c, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "Kafka setting %s: %s", k, e);
+        return -1;
+    }
+    return 0;
+}
+
+static void drop_batch(sink_t *s)
+{
+    s->nrec = 0;
+    s->tables = NULL;
+    arena_reset(s->arena);
+}
+
+/* Reads the target's stored offsets, retrying transient errors; -1 when stopping or failed. */
+static int stored_offsets(sink_t *s, sk_offset_t **offs, size_t *n)
+{
+    int wait = 0;
+    for (;;) {
+        char err[512] = "";
+        if (!s->tgt && target_open(s) != WC_OK)
+            return -1;
+        wc_status_t st = s->ops->read_offsets(s->tgt, s->cfg->name, offs, n, err, sizeof err);
+        if (st == WC_OK)
+            return 0;
+        target_reset(s);
+        if (st != WC_RETRY) {
+            snprintf(s->err, sizeof s->err, "cannot read walcast_sink_offsets: %s", err);
+            return -1;
+        }
+        wait = next_backoff(s, wait);
+        log_warn("reading stored offsets failed, retrying", "connector=%s error=\"%s\" retry_in_ms=%d",
+                 log_esc(s->cfg->name), log_esc(err), wait);
+        if (!backoff_wait(s, wait))
+            return -1;
+    }
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    sink_t *s = opaque;
+    /* whatever was read but not applied is read again from the positions stored in the target */
+    drop_batch(s);
+    if (e != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        rd_kafka_assign(rk, NULL);
+        return;
+    }
+    sk_offset_t *offs = NULL;
+    size_t n = 0;
+    if (stored_offsets(s, &offs, &n) < 0) {
+        s->failed = true;
+        rd_kafka_assign(rk, NULL);
+        return;
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *p = &parts->elems[i];
+        p->offset = RD_KAFKA_OFFSET_BEGINNING;
+        for (size_t k = 0; k < n; k++)
+            if (offs[k].partition == p->partition && !strcmp(offs[k].topic, p->topic))
+                p->offset = offs[k].offset;
+        log_info("sink partition assigned", "connector=%s topic=%s partition=%d offset=%" PRId64, log_esc(s->cfg->name),
+                 log_esc(p->topic), p->partition, p->offset);
+    }
+    for (size_t k = 0; k < n; k++)
+        free(offs[k].topic);
+    free(offs);
+    rd_kafka_assign(rk, parts);
+}
+
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    if (level <= 3)
+        log_warn("kafka", "facility=%s detail=\"%s\"", fac, log_esc(buf));
+}
+
+static int consumer_new(sink_t *s, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    char group[512];
+    snprintf(group, sizeof group, "connect-%s", s->cfg->name);
+    if (conf_set(c, "bootstrap.servers", s->kafka->bootstrap, err, errlen) < 0 ||
+        conf_set(c, "group.id", group, err, errlen) < 0 ||
+        conf_set(c, "client.id", group, err, errlen) < 0 ||
+        /* static membership: a restarted sink (after a crash) takes its partitions back at once instead of
+         * waiting out the dead member's session */
+        conf_set(c, "group.instance.id", group, err, errlen) < 0 ||
+        conf_set(c, "isolation.level", "read_committed", err, errlen) < 0 ||
+        conf_set(c, "enable.auto.commit", "false", err, errlen) < 0 ||
+        conf_set(c, "enable.auto.offset.store", "false", err, errlen) < 0 ||
+        conf_set(c, "auto.offset.reset", "earliest", err, errlen) < 0 ||
+        conf_set(c, "enable.partition.eof", "false", err, errlen) < 0 ||
+        conf_set(c, "topic.metadata.refresh.interval.ms", "5000", err, errlen) < 0 ||
+        conf_set(c, "fetch.wait.max.ms", "100", err, errlen) < 0)
+        goto fail;
+    for (size_t i = 0; i < s->kafka->nconsumer_props; i++)
+        if (conf_set(c, s->kafka->consumer_props[2 * i], s->kafka->consumer_props[2 * i + 1], err, errlen) < 0)
+            goto fail;
+    rd_kafka_conf_set_opaque(c, s);
+    rd_kafka_conf_set_rebalance_cb(c, rebalance_cb);
+    rd_kafka_conf_set_log_cb(c, kafka_log_cb);
+    char e[256];
+    s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, e, sizeof e);
+    if (!s->rk) {
+        snprintf(err, errlen, "cannot create the Kafka consumer: %s", e);
+        return -1;
+    }
+    rd_kafka_poll_set_consumer(s->rk);
+    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(4);
+    if (s->cfg->topics_regex) {
+        char *re = xmalloc(strlen(s->cfg->topics_regex) + 2);
+        sprintf(re, "%s%s", s->cfg->topics_regex[0] == '^' ? "" : "^", s->cfg->topics_regex);
+        rd_kafka_topic_partition_list_add(subs, re, RD_KAFKA_PARTITION_UA);
+        free(re);
+    } else {
+        char *t = xstrdup(s->cfg->topics), *save = NULL;
+        for (char *p = strtok_r(t, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+            while (*p == ' ')
+                p++;
+            char *e2 = p + strlen(p);
+            while (e2 > p && e2[-1] == ' ')
+                *--e2 = '\0';
+            if (*p)
+                rd_kafka_topic_partition_list_add(subs, p, RD_KAFKA_PARTITION_UA);
+        }
+        free(t);
+    }
+    rd_kafka_resp_err_t re = rd_kafka_subscribe(s->rk, subs);
+    rd_kafka_topic_partition_list_destroy(subs);
+    if (re) {
+        snprintf(err, errlen, "cannot subscribe: %s", rd_kafka_err2str(re));
+        return -1;
+    }
+    return 0;
+fail:
+    rd_kafka_conf_destroy(c);
+    return -1;
+}
+
+/* ---- dead letters ---- */
+
+static void dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    if (m->err)
+        *(int *)m->_private = -1;
+    else
+        *(int *)m->_private = 1;
+}
+
+/* Sends r to the dead-letter topic with Kafka Connect's __connect.errors.* headers and waits for the
+ * broker's acknowledgement (the record's offset is stored only after). */
+static int dlq_send(sink_t *s, const rec_t *r, const char *stage, const char *klass, const char *why)
+{
+    char err[512];
+    if (!s->dlq) {
+        rd_kafka_conf_t *c = rd_kafka_conf_new();
+        if (conf_set(c, "bootstrap.servers", s->kafka->bootstrap, err, sizeof err) < 0 ||
+            conf_set(c, "enable.idempotence", "true", err, sizeof err) < 0) {
+            rd_kafka_conf_destroy(c);
+            snprintf(s->err, sizeof s->err, "dead-letter producer: %s", err);
+            return -1;
+        }
+        for (size_t i = 0; i < s->kafka->nproducer_props; i++)
+            if (conf_set(c, s->kafka->producer_props[2 * i], s->kafka->producer_props[2 * i + 1], err, sizeof err) < 0) {
+                rd_kafka_conf_destroy(c);
+                snprintf(s->err, sizeof s->err, "dead-letter producer: %s", err);
+                return -1;
+            }
+        rd_kafka_conf_set_dr_msg_cb(c, dlq_dr_cb);
+        rd_kafka_conf_set_log_cb(c, kafka_log_cb);
+        if (!(s->dlq = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err))) {
+            snprintf(s->err, sizeof s->err, "cannot create the dead-letter producer: %s", err);
+            return -1;
+        }
+    }
+    rd_kafka_headers_t *h = rd_kafka_headers_new(10);
+    if (s->cfg->dlq_context_headers) {
+        char num[32];
+        rd_kafka_header_add(h, "__connect.errors.topic", -1, r->topic, -1);
+        snprintf(num, sizeof num, "%d", r->partition);
+        rd_kafka_header_add(h, "__connect.errors.partition", -1, num, -1);
+        snprintf(num, sizeof num, "%" PRId64, r->offset);
+        rd_kafka_header_add(h, "__connect.errors.offset", -1, num, -1);
+        rd_kafka_header_add(h, "__connect.errors.connector.name", -1, s->cfg->name, -1);
+        rd_kafka_header_add(h, "__connect.errors.task.id", -1, "0", -1);
+        rd_kafka_header_add(h, "__connect.errors.stage", -1, stage, -1);
+        rd_kafka_header_add(h, "__connect.errors.class.name", -1, klass, -1);
+        rd_kafka_header_add(h, "__connect.errors.exception.class.name", -1,
+                            "org.apache.kafka.connect.errors.DataException", -1);
+        rd_kafka_header_add(h, "__connect.errors.exception.message", -1, why, -1);
+        rd_kafka_header_add(h, "__connect.errors.exception.stacktrace", -1, why, -1);
+    }
+    int done = 0;
+    for (int wait = 0;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            s->dlq, RD_KAFKA_V_TOPIC(s->cfg->dlq_topic), RD_KAFKA_V_KEY(r->key, r->klen),
+            RD_KAFKA_V_VALUE((void *)r->val, r->vlen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(&done), RD_KAFKA_V_END);
+        if (!e)
+            break;
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_headers_destroy(h);
+            snprintf(s->err, sizeof s->err, "cannot produce to dead-letter topic %s: %s", s->cfg->dlq_topic,
+                     rd_kafka_err2str(e));
+            return -1;
+        }
+        rd_kafka_poll(s->dlq, 100);
+        if (*s->stop && ++wait > 100) {
+            rd_kafka_headers_destroy(h);
+            return -1;
+        }
+    }
+    while (!done) {
+        rd_kafka_poll(s->dlq, 100);
+        if (*s->stop && !done) {
+            rd_kafka_flush(s->dlq, 5000);
+            rd_kafka_poll(s->dlq, 0);
+            break;
+        }
+    }
+    if (done != 1) {
+        snprintf(s->err, sizeof s->err, "the dead-letter topic %s did not take record %s[%d]@%" PRId64,
+                 s->cfg->dlq_topic, r->topic, r->partition, r->offset);
+        return -1;
+    }
+    s->dead++;
+    log_warn("record sent to the dead-letter topic", "connector=%s topic=%s partition=%d offset=%" PRId64
+             " dlq=%s reason=\"%s\"", log_esc(s->cfg->name), log_esc(r->topic), r->partition, r->offset,
+             log_esc(s->cfg->dlq_topic), log_esc(why));
+    return 0;
+}
+
+/* A poison record: dead-lettered under errors.tolerance=all, else the sink fails naming it. */
+static int poison(sink_t *s, const rec_t *r, const char *stage, const char *klass, const char *why)
+{
+    if (s->cfg->errors_tolerance_all && s->cfg->dlq_topic)
+        return dlq_send(s, r, stage, klass, why);
+    if (s->cfg->errors_tolerance_all) {
+        s->dead++;
+        log_warn("record skipped (errors.tolerance=all, no dead-letter topic)", "connector=%s topic=%s partition=%d "
+                 "offset=%" PRId64 " reason=\"%s\"", log_esc(s->cfg->name), log_esc(r->topic), r->partition,
+                 r->offset, log_esc(why));
+        return 0;
+    }
+    snprintf(s->err, sizeof s->err, "record %s[%d]@%" PRId64 " cannot be applied: %s", r->topic, r->partition,
+             r->offset, why);
+    return -1;
+}
+
+/* ---- batch building ---- */
+
+static const char *const connect_kafka_pk[] = { "__connect_topic", "__connect_partition", "__connect_offset" };
+
+/* The pk column names for a table of row schema rs, from key schema ks (record_key) or the config. */
+static int table_pk(sink_t *s, btable_t *bt, const cs_schema_t *ks, char *err, size_t errlen)
+{
+    const sk_config_t *c = s->cfg;
+    const cs_schema_t *rs = bt->t.row;
+    const char **pk = arena_alloc(s->arena, (rs->nfields + 1) * sizeof *pk);
+    size_t n = 0;
+    if (c->pk_mode == SK_PK_NONE || c->pk_mode == SK_PK_KAFKA) {
+        (void)connect_kafka_pk;
+    } else if (c->pk_fields) {
+        char *f = arena_strdup(s->arena, c->pk_fields), *save = NULL;
+        for (char *p = strtok_r(f, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+            while (*p == ' ')
+                p++;
+            if (cs_field_index(rs, p) < 0) {
+                snprintf(err, errlen, "primary.key.fields names '%s', which table %s has no column for", p,
+                         bt->t.name);
+                return -1;
+            }
+            if (n < rs->nfields)
+                pk[n++] = p;
+        }
+    } else if (c->pk_mode == SK_PK_RECORD_KEY) {
+        if (!ks) {
+            snprintf(err, errlen, "primary.key.mode=record_key but the record has no key");
+            return -1;
+        }
+        for (size_t i = 0; i < ks->nfields && n < rs->nfields; i++) {
+            if (cs_field_index(rs, ks->fields[i].name) < 0) {
+                snprintf(err, errlen, "key field '%s' is not a column of the row", ks->fields[i].name);
+                return -1;
+            }
+            pk[n++] = ks->fields[i].name;
+        }
+    } else {
+        snprintf(err, errlen, "primary.key.mode=record_value needs primary.key.fields");
+        return -1;
+    }
+    bt->t.pk = pk;
+    bt->t.npk = n;
+    bt->pk_idx = arena_alloc(s->arena, (n + 1) * sizeof(int));
+    for (size_t i = 0; i < n; i++)
+        bt->pk_idx[i] = cs_field_index(rs, pk[i]);
+    return 0;
+}
+
+static btable_t *table_for(sink_t *s, const rec_t *r, const cs_schema_t *rs, char *err, size_t errlen)
+{
+    buf_reset(&s->tmp);
+    dl_table_name(&s->tmp, s->cfg->table_format, r->topic, r->ev.source.db, r->ev.source.schema, r->ev.source.table);
+    const char *name = buf_cstr(&s->tmp);
+    for (btable_t *t = s->tables; t; t = t->next)
+        if (t->t.row == rs && !strcmp(t->t.name, name))
+            return t;
+    btable_t *bt = arena_zalloc(s->arena, sizeof *bt);
+    bt->t.name = arena_strdup(s->arena, name);
+    bt->t.row = rs;
+    bt->src_row = rs;
+    bt->drop_idx = -1;
+    bt->topic = r->topic;
+    bt->t.policy = cf_policy_for(s->cfg, bt->t.name);
+    bt->t.version_column =
+        (bt->t.policy != SK_POLICY_SOURCE_WINS || s->cfg->conflict_log) ? s->cfg->version_column : NULL;
+    if (rs && bt->t.version_column && (bt->drop_idx = cs_field_index(rs, bt->t.version_column)) >= 0) {
+        cs_schema_t *p = arena_alloc(s->arena, sizeof *p);
+        *p = *rs;
+        p->fields = arena_alloc(s->arena, rs->nfields * sizeof *p->fields);
+        p->nfields = p->capfields = 0;
+        for (size_t i = 0; i < rs->nfields; i++)
+            if ((int)i != bt->drop_idx)
+                p->fields[p->nfields++] = rs->fields[i];
+        p->capfields = p->nfields;
+        bt->t.row = p;
+    }
+    if (rs && table_pk(s, bt, r->ev.key_schema, err, errlen) < 0)
+        return NULL;
+    bt->next = s->tables;
+    s->tables = bt;
+    return bt;
+}
+
+/* Text that identifies the key of row v in table bt (for reduction). */
+static const char *key_text(sink_t *s, const btable_t *bt, const cv_value_t *v, size_t *len)
+{
+    buf_reset(&s->tmp);
+    buf_puts(&s->tmp, bt->t.name);
+    buf_putc(&s->tmp, 0);
+    for (size_t i = 0; i < bt->t.npk; i++) {
+        int fi = bt->pk_idx[i];
+        const cv_value_t *fv = &v->u.list.v[fi];
+        if (fv->null) {
+            buf_puts(&s->tmp, "N;");
+            continue;
+        }
+        buf_t one;
+        buf_init(&one);
+        dl_kind_t k;
+        char e[64];
+        if (dl_value(&one, SK_DIALECT_POSTGRES, bt->t.row->fields[fi].schema, fv, &k, e, sizeof e) < 0) {
+            buf_reset(&one);
+            buf_puts(&one, "?");
+        }
+        buf_printf(&s->tmp, "%zu:", one.len);
+        buf_append(&s->tmp, one.data, one.len);
+        buf_free(&one);
+    }
+    *len = s->tmp.len;
+    return arena_memdup(s->arena, s->tmp.data, s->tmp.len);
+}
+
+typedef struct chg {
+    sk_change_t c;
+    const btable_t *bt;
+    const char *key;
+    size_t klen;
+    bool collapsed;       /* a later change replaced an earlier one of the same key */
+    bool dead;            /* replaced */
+} chg_t;
+
+typedef struct plan {
+    chg_t *v;
+    size_t n, cap;
+} plan_t;
+
+static chg_t *plan_add(sink_t *s, plan_t *p)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 256;
+        chg_t *nv = arena_alloc(s->arena, cap * sizeof *nv);
+        if (p->n)
+            memcpy(nv, p->v, p->n * sizeof *nv);
+        p->v = nv;
+        p->cap = cap;
+    }
+    chg_t *c = &p->v[p->n++];
+    memset(c, 0, sizeof *c);
+    return c;
+}
+
+/* A row of the event's shape in the table's shape (without a version column it carried). */
+static cv_value_t project(sink_t *s, const btable_t *bt, cv_value_t row)
+{
+    if (bt->drop_idx < 0 || row.null)
+        return row;
+    cv_value_t p = cv_list(s->arena, bt->t.row->nfields);
+    for (size_t i = 0, k = 0; i < row.u.list.n && i < bt->src_row->nfields; i++)
+        if ((int)i != bt->drop_idx)
+            p.u.list.v[k++] = row.u.list.v[i];
+    return p;
+}
+
+static void fill_change(sink_t *s, const rec_t *r, chg_t *c, sk_op_t op, const btable_t *bt, cv_value_t row)
+{
+    (void)s;
+    c->c.op = op;
+    c->c.table = &bt->t;
+    c->c.row = row;
+    c->bt = bt;
+    c->c.version.ts_us = r->ev.source.ts_us;
+    c->c.version.lsn = r->ev.source.lsn;
+    c->c.version.source = r->ev.source.name;
+    c->c.topic = r->topic;
+    c->c.partition = r->partition;
+    c->c.offset = r->offset;
+    c->c.src_op = op == SK_OP_DELETE ? 'd' : (char)r->ev.op;
+}
+
+static bool key_differs(const btable_t *bt, const cv_value_t *a, const cv_value_t *b)
+{
+    for (size_t i = 0; i < bt->t.npk; i++) {
+        const cv_value_t *x = &a->u.list.v[bt->pk_idx[i]], *y = &b->u.list.v[bt->pk_idx[i]];
+        if (x->null != y->null)
+            return true;
+        if (x->null)
+            continue;
+        const cs_schema_t *fs = bt->t.row->fields[bt->pk_idx[i]].schema;
+        if (fs->type == CT_STRING || fs->type == CT_BYTES) {
+            if (x->u.s.n != y->u.s.n || memcmp(x->u.s.p, y->u.s.p, x->u.s.n))
+                return true;
+        } else if (fs->type == CT_FLOAT32 || fs->type == CT_FLOAT64) {
+            if (x->u.f != y->u.f)
+                return true;
+        } else if (fs->type == CT_BOOLEAN) {
+            if (x->u.b != y->u.b)
+                return true;
+        } else if (fs->type <= CT_INT64) {
+            if (x->u.i != y->u.i)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The row changes of records [from, to): -1 with *bad set to the poison record. */
+static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad, char *err, size_t errlen)
+{
+    for (size_t i = from; i < to; i++) {
+        rec_t *r = &s->recs[i];
+        if (!r->ok)
+            continue;
+        env_event_t *ev = &r->ev;
+        if (ev->op == ENV_TOMBSTONE || ev->op == ENV_MESSAGE)
+            continue;
+        if (ev->op == ENV_TRUNCATE) {
+            if (!s->cfg->truncate_enabled)
+                continue;
+            btable_t *bt = table_for(s, r, NULL, err, errlen);
+            if (!bt)
+                goto bad;
+            fill_change(s, r, plan_add(s, p), SK_OP_TRUNCATE, bt, cv_null());
+            continue;
+        }
+        if (ev->op == ENV_DELETE && !s->cfg->delete_enabled)
+            continue;
+        const cs_schema_t *rs = ev->row_schema;
+        cv_value_t row;
+        if (!rs) {   /* a delete known only by its key */
+            rs = ev->key_schema;
+            row = ev->key;
+        } else
+            row = ev->op == ENV_DELETE ? ev->before : ev->after;
+        if (!rs) {
+            snprintf(err, errlen, "delete without key or before row");
+            goto bad;
+        }
+        btable_t *bt = table_for(s, r, rs, err, errlen);
+        if (!bt)
+            goto bad;
+        if (ev->op == ENV_DELETE && !ev->has_before && ev->key_schema && rs != ev->key_schema) {
+            /* key values into a row of the table's shape */
+            row = cv_list(s->arena, rs->nfields);
+            for (size_t k = 0; k < ev->key_schema->nfields; k++) {
+                int fi = cs_field_index(rs, ev->key_schema->fields[k].name);
+                if (fi >= 0)
+                    row.u.list.v[fi] = ev->key.u.list.v[k];
+            }
+        }
+        row = project(s, bt, row);
+        if (ev->op == ENV_UPDATE && ev->has_before && bt->t.npk && s->cfg->delete_enabled) {
+            cv_value_t before = project(s, bt, ev->before);
+            if (key_differs(bt, &before, &row))
+                fill_change(s, r, plan_add(s, p), SK_OP_DELETE, bt, before);
+        }
+        fill_change(s, r, plan_add(s, p), ev->op == ENV_DELETE ? SK_OP_DELETE : SK_OP_UPSERT, bt, row);
+        continue;
+    bad:
+        *bad = i;
+        return -1;
+    }
+    /* reduce: the last change of each key wins, between truncates */
+    size_t cap = 1;
+    while (cap < 2 * p->n + 2)
+        cap <<= 1;
+    int64_t *slot = arena_alloc(s->arena, cap * sizeof *slot);
+    for (size_t i = 0; i < cap; i++)
+        slot[i] = -1;
+    for (size_t i = 0; i < p->n; i++) {
+        chg_t *c = &p->v[i];
+        if (c->c.op == SK_OP_TRUNCATE) {
+            for (size_t k = 0; k < cap; k++)
+                slot[k] = -1;
+            continue;
+        }
+        if (!c->bt->t.npk)
+            continue;
+        c->key = key_text(s, c->bt, &c->c.row, &c->klen);
+        uint64_t h = 1469598103934665603ULL;
+        for (size_t k = 0; k < c->klen; k++)
+            h = (h ^ (unsigned char)c->key[k]) * 1099511628211ULL;
+        for (size_t k = h & (cap - 1);; k = (k + 1) & (cap - 1)) {
+            if (slot[k] < 0) {
+                slot[k] = (int64_t)i;
+                break;
+            }
+            chg_t *o = &p->v[slot[k]];
+            if (o->klen == c->klen && !memcmp(o->key, c->key, c->klen)) {
+                o->dead = true;
+                c->collapsed = true;
+                slot[k] = (int64_t)i;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Offsets to store for records [from, to): the next offset of each topic-partition. */
+static size_t plan_offsets(sink_t *s, size_t from, size_t to, sk_offset_t **out)
+{
+    sk_offset_t *o = arena_alloc(s->arena, (to - from + 1) * sizeof *o);
+    size_t n = 0;
+    for (size_t i = from; i < to; i++) {
+        rec_t *r = &s->recs[i];
+        size_t k = 0;
+        for (; k < n; k++)
+            if (o[k].partition == r->partition && !strcmp(o[k].topic, r->topic))
+                break;
+        if (k == n) {
+            o[n].topic = (char *)r->topic;
+            o[n].partition = r->partition;
+            o[n].offset = r->offset + 1;
+            n++;
+        } else if (r->offset + 1 > o[k].offset)
+            o[k].offset = r->offset + 1;
+    }
+    *out = o;
+    return n;
+}
+
+/* One target transaction for the plan: tables ensured, changes applied grouped by table and op, offsets. */
+static wc_status_t plan_apply(sink_t *s, plan_t *p, const sk_offset_t *offs, size_t noffs, char *err, size_t errlen)
+{
+    const sk_target_ops_t *o = s->ops;
+    wc_status_t st = o->begin(s->tgt, err, errlen);
+    if (st)
+        return st;
+    /* tables first: MySQL commits DDL implicitly, so nothing of the batch may precede it */
+    for (size_t i = 0; i < p->n; i++) {
+        chg_t *c = &p->v[i];
+        if (c->dead || c->c.op == SK_OP_TRUNCATE)
+            continue;
+        if ((st = o->ensure_table(s->tgt, &c->bt->t, s->cfg->schema_evolution, err, errlen)))
+            return st;
+    }
+    const sk_change_t **grp = arena_alloc(s->arena, (p->n + 1) * sizeof *grp);
+    bool *done = arena_zalloc(s->arena, p->n + 1);
+    size_t seg = 0;
+    while (seg < p->n) {
+        size_t end = seg;
+        while (end < p->n && p->v[end].c.op != SK_OP_TRUNCATE)
+            end++;
+        /* deletes before upserts: each key has one change left, so the order across keys is free */
+        for (int pass = 0; pass < 2; pass++) {
+            sk_op_t want = pass == 0 ? SK_OP_DELETE : SK_OP_UPSERT;
+            for (size_t i = seg; i < end; i++) {
+                chg_t *c = &p->v[i];
+                if (done[i] || c->dead || c->c.op != want)
+                    continue;
+                sk_insert_mode_t mode = s->cfg->insert_mode;
+                size_t n = 0;
+                for (size_t k = i; k < end; k++) {
+                    chg_t *d = &p->v[k];
+                    if (done[k] || d->dead || d->c.op != want || d->bt != c->bt)
+                        continue;
+                    /* an insert whose key was seen earlier in the batch may meet the row: upsert it */
+                    sk_insert_mode_t m = (mode == SK_INSERT_INSERT && d->collapsed) ? SK_INSERT_UPSERT : mode;
+                    sk_insert_mode_t m0 = (mode == SK_INSERT_INSERT && c->collapsed) ? SK_INSERT_UPSERT : mode;
+                    if (m != m0)
+                        continue;
+                    grp[n++] = &d->c;
+                    done[k] = true;
+                }
+                if (c->collapsed && mode == SK_INSERT_INSERT)
+                    mode = SK_INSERT_UPSERT;
+                if ((st = o->apply(s->tgt, &c->bt->t, mode, grp, n, &s->conflicts, err, errlen)))
+                    return st;
+            }
+        }
+        if (end < p->n) {   /* the truncate: the target ignores a table it does not have */
+            chg_t *c = &p->v[end];
+            grp[0] = &c->c;
+            if ((st = o->apply(s->tgt, &c->bt->t, s->cfg->insert_mode, grp, 1, &s->conflicts, err, errlen)))
+                return st;
+            end++;
+        }
+        seg = end;
+    }
+    if ((st = o->store_offsets(s->tgt, s->cfg->name, offs, noffs, err, errlen)))
+        return st;
+    return o->commit(s->tgt, err, errlen);
+}
+
+/* Applies records [from, to) in one transaction, retrying transient errors forever (until stop). */
+static wc_status_t apply_range(sink_t *s, size_t from, size_t to, size_t *bad, char *err, size_t errlen)
+{
+    plan_t p = { 0 };
+    *bad = SIZE_MAX;
+    if (plan_build(s, from, to, &p, bad, err, errlen) < 0)
+        return WC_PERMANENT;
+    sk_offset_t *offs;
+    size_t noffs = plan_offsets(s, from, to, &offs);
+    int wait = 0;
+    for (;;) {
+        if (!s->tgt && target_open(s) != WC_OK)
+            return WC_FATAL;
+        sk_conflict_count_t before = s->conflicts;
+        wc_status_t st = plan_apply(s, &p, offs, noffs, err, errlen);
+        if (st == WC_OK)
+            return WC_OK;
+        s->conflicts = before;
+        s->ops->rollback(s->tgt);
+        if (st != WC_RETRY && st != WC_ABORT)
+            return st;
+        target_reset(s);
+        wait = next_backoff(s, wait);
+        log_warn("target transaction failed, retrying the batch", "connector=%s target=%s error=\"%s\" "
+                 "retry_in_ms=%d", log_esc(s->cfg->name), s->ops->name, log_esc(err), wait);
+        if (!backoff_wait(s, wait))
+            return WC_FATAL;
+    }
+}
+
+/* Stores only offsets (after a dead-lettered record that had nothing else in its transaction). */
+static void commit_group_offsets(sink_t *s, size_t from, size_t to)
+{
+    sk_offset_t *offs;
+    size_t n = plan_offsets(s, from, to, &offs);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
+    for (size_t i = 0; i < n; i++)
+        rd_kafka_topic_partition_list_add(l, offs[i].topic, offs[i].partition)->offset = offs[i].offset;
+    /* the group's committed offsets only show progress (lag); positions come from the target */
+    rd_kafka_commit(s->rk, l, 1);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static int flush(sink_t *s)
+{
+    if (!s->nrec)
+        return 0;
+    char err[1024] = "";
+    size_t bad;
+    wc_status_t st = apply_range(s, 0, s->nrec, &bad, err, sizeof err);
+    if (st == WC_PERMANENT) {
+        /* find the poison: one record per transaction from here on */
+        log_warn("batch refused by the target, applying it record by record", "connector=%s error=\"%s\"",
+                 log_esc(s->cfg->name), log_esc(err));
+        for (size_t i = 0; i < s->nrec; i++) {
+            st = apply_range(s, i, i + 1, &bad, err, sizeof err);
+            if (st == WC_PERMANENT) {
+                if (poison(s, &s->recs[i], "TASK_PUT", "io.debezium.connector.jdbc.JdbcSinkTask", err) < 0)
+                    return -1;
+                /* move the stored position past it */
+                s->recs[i].ok = false;
+                st = apply_range(s, i, i + 1, &bad, err, sizeof err);
+            }
+            if (st != WC_OK) {
+                if (st != WC_FATAL || !*s->stop)
+                    snprintf(s->err, sizeof s->err, "applying record %s[%d]@%" PRId64 ": %s", s->recs[i].topic,
+                             s->recs[i].partition, s->recs[i].offset, err);
+                return -1;
+            }
+        }
+    } else if (st != WC_OK) {
+        if (!*s->stop)
+            snprintf(s->err, sizeof s->err, "applying a batch of %zu records from %s[%d]@%" PRId64 ": %s", s->nrec,
+                     s->recs[0].topic, s->recs[0].partition, s->recs[0].offset, err);
+        return -1;
+    }
+    s->applied += s->nrec;
+    s->batches++;
+    commit_group_offsets(s, 0, s->nrec);
+    drop_batch(s);
+    return 0;
+}
+
+/* Takes one consumed message into the batch (decoding it); -1 when the sink must stop. */
+static int add_record(sink_t *s, const rd_kafka_message_t *m)
+{
+    if (s->nrec == s->caprec) {
+        s->caprec = s->caprec ? s->caprec * 2 : 1024;
+        s->recs = xrealloc(s->recs, s->caprec * sizeof *s->recs);
+    }
+    rec_t *r = &s->recs[s->nrec++];
+    memset(r, 0, sizeof *r);
+    r->topic = arena_strdup(s->arena, rd_kafka_topic_name(m->rkt));
+    r->partition = m->partition;
+    r->offset = m->offset;
+    r->key = m->key ? arena_memdup(s->arena, m->key, m->key_len) : NULL;
+    r->klen = m->key ? m->key_len : 0;
+    r->val = m->payload ? arena_memdup(s->arena, m->payload, m->len) : NULL;
+    r->vlen = m->payload ? m->len : 0;
+    char err[512];
+    if (env_decode_json(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, &r->ev, err, sizeof err) == 0) {
+        r->ok = true;
+        return 0;
+    }
+    /* everything before it is applied first, so a failure names the first record not applied; the batch
+     * arena is reset by that, so the record's bytes wait outside it */
+    s->nrec--;
+    char *topic = xstrdup(r->topic), *key = r->key ? xmalloc(r->klen + 1) : NULL, *val = r->val ? xmalloc(r->vlen + 1) : NULL;
+    if (key)
+        memcpy(key, r->key, r->klen);
+    if (val)
+        memcpy(val, r->val, r->vlen);
+    int32_t part = r->partition;
+    int64_t off = r->offset;
+    size_t klen = r->klen, vlen = r->vlen;
+    int frc = flush(s);
+    if (frc == 0) {
+        s->nrec = 1;
+        r = &s->recs[0];
+        memset(r, 0, sizeof *r);
+        r->topic = arena_strdup(s->arena, topic);
+        r->partition = part;
+        r->offset = off;
+        r->key = key ? arena_memdup(s->arena, key, klen) : NULL;
+        r->klen = klen;
+        r->val = val ? arena_memdup(s->arena, val, vlen) : NULL;
+        r->vlen = vlen;
+    }
+    free(topic);
+    free(key);
+    free(val);
+    if (frc < 0)
+        return -1;
+    if (poison(s, &s->recs[0], "VALUE_CONVERTER", "org.apache.kafka.connect.json.JsonConverter", err) < 0)
+        return -1;
+    s->recs[0].ok = false;
+    return flush(s);
+}
+
+static const sk_target_ops_t *ops_for(const sk_config_t *c)
+{
+    switch (c->conn.dialect) {
+    case SK_DIALECT_POSTGRES: return &sk_postgres_ops;
+    case SK_DIALECT_MYSQL: return &sk_mysql_ops;
+    case SK_DIALECT_MONGODB: return &sk_mongo_ops ? &sk_mongo_ops : NULL;
+    }
+    return NULL;
+}
+
+int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *stop)
+{
+    sink_t s = { 0 };
+    int rc = -1;
+    s.cfg = cfg;
+    s.kafka = k;
+    s.stop = stop;
+    s.ops = ops_for(cfg);
+    s.dec = env_decoder_new();
+    s.arena = arena_new(1 << 20);
+    buf_init(&s.tmp);
+    char err[768];
+    if (!s.ops) {
+        snprintf(s.err, sizeof s.err, "this build has no MongoDB target");
+        goto out;
+    }
+    log_info("sink starting", "connector=%s target=%s group=connect-%s topics=%s", log_esc(cfg->name), s.ops->name,
+             log_esc(cfg->name), log_esc(cfg->topics ? cfg->topics : cfg->topics_regex));
+    if (target_open(&s) != WC_OK)
+        goto out;
+    if (consumer_new(&s, err, sizeof err) < 0) {
+        snprintf(s.err, sizeof s.err, "%s", err);
+        goto out;
+    }
+    while (!*stop && !s.failed) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(s.rk, s.nrec ? 0 : 200);
+        if (s.failed)
+            break;
+        if (!m) {
+            if (s.nrec && flush(&s) < 0)
+                goto out;
+            continue;
+        }
+        if (m->err) {
+            if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+                char fe[256];
+                rd_kafka_fatal_error(s.rk, fe, sizeof fe);
+                snprintf(s.err, sizeof s.err, "Kafka consumer failed: %s", fe);
+                rd_kafka_message_destroy(m);
+                goto out;
+            }
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                log_debug("consumer", "connector=%s error=\"%s\"", log_esc(cfg->name),
+                          log_esc(rd_kafka_message_errstr(m)));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        int r = add_record(&s, m);
+        rd_kafka_message_destroy(m);
+        if (r < 0)
+            goto out;
+        if (s.nrec >= (size_t)cfg->batch_size && flush(&s) < 0)
+            goto out;
+    }
+    if (!s.failed && s.nrec && flush(&s) < 0)
+        goto out;
+    rc = s.failed ? -1 : 0;
+out:
+    if (rc < 0 && !*stop)
+        log_msg(LOG_ERROR, "sink failed", "connector=%s error=\"%s\"", log_esc(cfg->name), log_esc(s.err));
+    else if (rc < 0 && s.err[0] && !*stop)
+        log_msg(LOG_ERROR, "sink failed", "connector=%s error=\"%s\"", log_esc(cfg->name), log_esc(s.err));
+    log_info("sink stopped", "connector=%s records=%" PRIu64 " batches=%" PRIu64 " dead_letters=%" PRIu64,
+             log_esc(cfg->name), s.applied, s.batches, s.dead);
+    if (s.rk) {
+        rd_kafka_consumer_close(s.rk);
+        rd_kafka_destroy(s.rk);
+    }
+    if (s.dlq) {
+        rd_kafka_flush(s.dlq, 5000);
+        rd_kafka_destroy(s.dlq);
+    }
+    target_reset(&s);
+    env_decoder_free(s.dec);
+    arena_free(s.arena);
+    free(s.recs);
+    buf_free(&s.tmp);
+    /* a stop request while retrying is a clean stop, not a failure */
+    return (rc < 0 && *stop && !s.failed && !s.err[0]) ? 0 : rc;
+}

@@ -1,0 +1,26 @@
+/* apply.h: one sink's apply loop: a read_committed consumer (group connect-<name>) positioned from the
+ * offsets stored in the target, batches of decoded changes applied with their offsets in one transaction. */
+#ifndef WALCAST_SINK_APPLY_H
+#define WALCAST_SINK_APPLY_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "sinks/target.h"
+
+/* Kafka client settings of the worker: bootstrap servers and librdkafka key/value pairs for the consumer
+ * (consumer.*, consumer.override.*) and the dead-letter producer (producer.*). */
+typedef struct sk_kafka {
+    const char *bootstrap;
+    const char *const *consumer_props;   /* key, value, key, value, ... */
+    size_t nconsumer_props;              /* pairs */
+    const char *const *producer_props;
+    size_t nproducer_props;
+} sk_kafka_t;
+
+/* Runs the sink until *stop is set (0) or it fails (-1, after logging the reason: topic, partition,
+ * offset and why). Transient target errors are retried with backoff and never skip a record.
+ * @locality: its own thread; owns its consumer, producer and target session. */
+int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *stop);
+
+#endif

@@ -1,0 +1,31 @@
+/* conflict.h: conflict policies per table, conflict type names, and the row version that newer_wins
+ * compares (source commit time, then LSN, then source id). */
+#ifndef WALCAST_SINK_CONFLICT_H
+#define WALCAST_SINK_CONFLICT_H
+
+#include <stdbool.h>
+
+#include "schemas/buf.h"
+#include "sinks/target.h"
+
+/* The policy for table (conflict.policy.<table> override, else conflict.policy). */
+sk_policy_t cf_policy_for(const sk_config_t *cfg, const char *table);
+/* PostgreSQL 18's name of a conflict type ("insert_exists", ...). */
+const char *cf_type_name(sk_conflict_t t);
+const char *cf_policy_name(sk_policy_t p);
+
+/* What a change meets in the target and what the table's policy makes of it. */
+typedef struct cf_decision {
+    int type;        /* sk_conflict_t met, -1: none */
+    bool apply;      /* false: skip the change (stale, target wins, nothing to delete) */
+    bool fail;       /* conflict.policy=error met a conflict: the record is poison */
+} cf_decision_t;
+
+/* exists: the target has a row with the change's key; existing_ver: its version text (NULL: none). Pure. */
+cf_decision_t cf_decide(const sk_table_t *tab, const sk_change_t *c, bool exists, const char *existing_ver);
+
+/* The change's key as a JSON object and its row as JSON (walcast_conflicts columns); appended to b. */
+void cf_key_json(buf_t *b, const sk_table_t *tab, const sk_change_t *c);
+void cf_row_json(buf_t *b, const sk_table_t *tab, const sk_change_t *c);
+
+#endif

@@ -1,0 +1,62 @@
+/* envelope.h: Debezium change-event envelopes (Kafka key + value bytes) decoded into schemas/ values:
+ * op, key struct, before/after rows with their Connect schema, source position. Pure: bytes in, values out. */
+#ifndef WALCAST_SINK_ENVELOPE_H
+#define WALCAST_SINK_ENVELOPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "schemas/buf.h"
+#include "schemas/connect.h"
+
+typedef enum {
+    ENV_TOMBSTONE = 0,  /* null value: nothing to apply (the delete came just before) */
+    ENV_CREATE = 'c',
+    ENV_READ = 'r',
+    ENV_UPDATE = 'u',
+    ENV_DELETE = 'd',
+    ENV_TRUNCATE = 't',
+    ENV_MESSAGE = 'm'   /* logical decoding message: nothing to apply */
+} env_op_t;
+
+/* The parts of source{} the sinks use; strings point into the event's arena ("" when absent). */
+typedef struct env_source {
+    const char *name;      /* topic.prefix of the source connector */
+    const char *db, *schema, *table;
+    int64_t ts_ms;         /* commit time */
+    int64_t ts_us;         /* commit time in µs (source.ts_us, else ts_ms * 1000) */
+    uint64_t lsn;          /* 0 if none */
+    int64_t txid;          /* -1 if none */
+} env_source_t;
+
+typedef struct env_event {
+    env_op_t op;
+    const cs_schema_t *key_schema;   /* NULL: no key (null key bytes) */
+    cv_value_t key;
+    const cs_schema_t *row_schema;   /* the after (else before) struct schema; NULL for t/tombstone */
+    bool has_before, has_after;
+    cv_value_t before, after;        /* structs over row_schema */
+    env_source_t source;
+    int64_t ts_ms;                   /* envelope ts_ms */
+} env_event_t;
+
+/* Decoder state: caches parsed schemas by their text, so a steady stream parses each schema once. */
+typedef struct env_decoder env_decoder_t;
+
+env_decoder_t *env_decoder_new(void);
+void env_decoder_free(env_decoder_t *d);
+
+/* Decodes one JsonConverter record, with ({"schema":…,"payload":…}) or without schemas; key may be
+ * NULL/0 (no key), value NULL/0 is a tombstone. Values live in arena a (reset by the caller per batch);
+ * schemas live in the decoder. Returns 0, or -1 with err naming what is wrong (never crashes). */
+int env_decode_json(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
+                    env_event_t *ev, char *err, size_t errlen);
+
+/* Schemas parsed so far (tests). */
+size_t env_schema_parses(const env_decoder_t *d);
+
+/* Base64 (standard alphabet, padding optional) into arena a; -1 on bad input. */
+int env_base64_decode(arena_t *a, const char *s, size_t n, const unsigned char **out, size_t *outlen);
+
+#endif

@@ -1,0 +1,800 @@
+/* mysql.c: the MySQL/MariaDB apply target (libmariadb): multi-row INSERT ... ON DUPLICATE KEY UPDATE,
+ * batched deletes, tables created/evolved from the event schema, offsets in walcast_sink_offsets. */
+#include <inttypes.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+#include <errmsg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "agent/log.h"
+#include "sinks/conflict.h"
+#include "sinks/dialect.h"
+#include "sinks/target.h"
+
+/* one statement stays well under max_allowed_packet (16 MB by default) */
+#define MY_MAX_STMT (4u << 20)
+
+typedef struct my_table {
+    char *name;
+    char **cols;
+    size_t ncols;
+    const cs_schema_t *checked;
+    struct my_table *next;
+} my_table_t;
+
+struct sk_target {
+    MYSQL *db;
+    const sk_config_t *cfg;
+    bool quote;
+    my_table_t *tables;
+    buf_t sql, val, esc;
+};
+
+static wc_status_t classify(unsigned e)
+{
+    switch (e) {
+    case CR_SERVER_GONE_ERROR: case CR_SERVER_LOST: case CR_CONNECTION_ERROR: case CR_CONN_HOST_ERROR:
+    case CR_SERVER_LOST_EXTENDED: case ER_LOCK_DEADLOCK: case ER_LOCK_WAIT_TIMEOUT: case ER_SERVER_SHUTDOWN:
+    case ER_CON_COUNT_ERROR: case ER_QUERY_INTERRUPTED: case ER_CONNECTION_KILLED: case ER_TOO_MANY_USER_CONNECTIONS:
+    case ER_OUT_OF_RESOURCES: case CR_COMMANDS_OUT_OF_SYNC:
+        return WC_RETRY;
+    case ER_ACCESS_DENIED_ERROR: case ER_DBACCESS_DENIED_ERROR: case ER_BAD_DB_ERROR: case ER_TABLEACCESS_DENIED_ERROR:
+        return WC_FATAL;
+    default:
+        return e >= 2000 && e < 3000 ? WC_RETRY : WC_PERMANENT;   /* 2xxx: client/connection errors */
+    }
+}
+
+static wc_status_t fail(sk_target_t *t, const char *what, char *err, size_t errlen)
+{
+    unsigned e = mysql_errno(t->db);
+    snprintf(err, errlen, "%s: %u %s", what, e, mysql_error(t->db));
+    return classify(e);
+}
+
+static wc_status_t q(sk_target_t *t, const char *sql, size_t len, const char *what, char *err, size_t errlen)
+{
+    if (mysql_real_query(t->db, sql, len))
+        return fail(t, what, err, errlen);
+    MYSQL_RES *r = mysql_store_result(t->db);
+    if (r)
+        mysql_free_result(r);
+    else if (mysql_field_count(t->db))
+        return fail(t, what, err, errlen);
+    return WC_OK;
+}
+
+static wc_status_t qs(sk_target_t *t, const char *sql, const char *what, char *err, size_t errlen)
+{
+    return q(t, sql, strlen(sql), what, err, errlen);
+}
+
+static void tables_clear(sk_target_t *t)
+{
+    my_table_t *n;
+    for (my_table_t *p = t->tables; p; p = n) {
+        n = p->next;
+        for (size_t i = 0; i < p->ncols; i++)
+            free(p->cols[i]);
+        free(p->cols);
+        free(p->name);
+        free(p);
+    }
+    t->tables = NULL;
+}
+
+static void my_close(sk_target_t *t)
+{
+    if (!t)
+        return;
+    if (t->db)
+        mysql_close(t->db);
+    tables_clear(t);
+    buf_free(&t->sql);
+    buf_free(&t->val);
+    buf_free(&t->esc);
+    free(t);
+}
+
+static void ident(sk_target_t *t, buf_t *b, const char *name)
+{
+    dl_ident(b, SK_DIALECT_MYSQL, name, t->quote);
+}
+
+/* A string literal: '...' escaped for the connection's character set. */
+static void lit(sk_target_t *t, buf_t *b, const char *s, size_t n)
+{
+    buf_reserve(b, 2 * n + 3);
+    b->data[b->len++] = '\'';
+    b->len += mysql_real_escape_string(t->db, b->data + b->len, s, (unsigned long)n);
+    b->data[b->len++] = '\'';
+}
+
+static wc_status_t my_connect(const sk_config_t *cfg, sk_target_t **out, char *err, size_t errlen)
+{
+    const sk_url_t *u = &cfg->conn;
+    MYSQL *db = mysql_init(NULL);
+    if (!db) {
+        snprintf(err, errlen, "mysql_init failed (out of memory)");
+        return WC_RETRY;
+    }
+    unsigned timeout = 10;
+    mysql_options(db, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_options(db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    if (!mysql_real_connect(db, u->host ? u->host : "127.0.0.1", u->user, u->password, u->database,
+                            (unsigned)u->port, NULL, 0)) {
+        unsigned e = mysql_errno(db);
+        snprintf(err, errlen, "cannot connect to MySQL/MariaDB at %s:%d: %u %s", u->host ? u->host : "127.0.0.1",
+                 u->port ? u->port : 3306, e, mysql_error(db));
+        mysql_close(db);
+        return classify(e);
+    }
+    sk_target_t *t = xcalloc(1, sizeof *t);
+    t->db = db;
+    t->cfg = cfg;
+    t->quote = cfg->quote_identifiers;
+    buf_init(&t->sql);
+    buf_init(&t->val);
+    buf_init(&t->esc);
+    wc_status_t st = qs(t, "SET time_zone = '+00:00', autocommit = 0", "session settings", err, errlen);
+    if (st) {
+        my_close(t);
+        return st;
+    }
+    *out = t;
+    return WC_OK;
+}
+
+static wc_status_t my_read_offsets(sk_target_t *t, const char *name, sk_offset_t **offs, size_t *n, char *err,
+                                   size_t errlen)
+{
+    *offs = NULL;
+    *n = 0;
+    wc_status_t st = qs(t,
+                        "CREATE TABLE IF NOT EXISTS walcast_sink_offsets (sink varchar(255) NOT NULL, "
+                        "topic varchar(255) NOT NULL, `partition` int NOT NULL, `offset` bigint NOT NULL, "
+                        "PRIMARY KEY (sink, topic, `partition`)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+                        "creating walcast_sink_offsets", err, errlen);
+    if (st)
+        return st == WC_PERMANENT ? WC_RETRY : st;
+    if (t->cfg->conflict_log) {
+        st = qs(t,
+                "CREATE TABLE IF NOT EXISTS walcast_conflicts (at datetime(6) NOT NULL DEFAULT now(6), "
+                "sink varchar(255) NOT NULL, table_name varchar(255) NOT NULL, `key` longtext, type varchar(64) NOT NULL, "
+                "policy varchar(32) NOT NULL, incoming longtext, existing longtext) DEFAULT CHARSET=utf8mb4",
+                "creating walcast_conflicts", err, errlen);
+        if (st)
+            return st == WC_PERMANENT ? WC_RETRY : st;
+    }
+    buf_t *b = &t->sql;
+    buf_reset(b);
+    buf_puts(b, "SELECT topic, `partition`, `offset` FROM walcast_sink_offsets WHERE sink = ");
+    lit(t, b, name, strlen(name));
+    if (mysql_real_query(t->db, b->data, b->len))
+        return fail(t, "reading walcast_sink_offsets", err, errlen);
+    MYSQL_RES *r = mysql_store_result(t->db);
+    if (!r)
+        return fail(t, "reading walcast_sink_offsets", err, errlen);
+    size_t rows = (size_t)mysql_num_rows(r);
+    *offs = xcalloc(rows + 1, sizeof **offs);
+    MYSQL_ROW row;
+    size_t i = 0;
+    while ((row = mysql_fetch_row(r)) && i < rows) {
+        (*offs)[i].topic = xstrdup(row[0]);
+        (*offs)[i].partition = (int32_t)atoi(row[1]);
+        (*offs)[i].offset = strtoll(row[2], NULL, 10);
+        i++;
+    }
+    *n = i;
+    mysql_free_result(r);
+    /* end the implicit transaction of the SELECT (autocommit is off) */
+    return qs(t, "COMMIT", "COMMIT", err, errlen);
+}
+
+static wc_status_t my_begin(sk_target_t *t, char *err, size_t errlen)
+{
+    return qs(t, "START TRANSACTION", "START TRANSACTION", err, errlen);
+}
+
+static my_table_t *table_find(sk_target_t *t, const char *name)
+{
+    for (my_table_t *p = t->tables; p; p = p->next)
+        if (!strcmp(p->name, name))
+            return p;
+    return NULL;
+}
+
+static bool has_col(const my_table_t *p, const char *c)
+{
+    for (size_t i = 0; i < p->ncols; i++)
+        if (!strcasecmp(p->cols[i], c))   /* MySQL column names are case-insensitive */
+            return true;
+    return false;
+}
+
+static void add_col(my_table_t *p, const char *c)
+{
+    p->cols = xrealloc(p->cols, (p->ncols + 1) * sizeof *p->cols);
+    p->cols[p->ncols++] = xstrdup(c);
+}
+
+static bool is_pk(const sk_table_t *tab, const char *c)
+{
+    for (size_t k = 0; k < tab->npk; k++)
+        if (!strcmp(tab->pk[k], c))
+            return true;
+    return false;
+}
+
+static wc_status_t my_ensure_table(sk_target_t *t, const sk_table_t *tab, bool evolve, char *err, size_t errlen)
+{
+    my_table_t *pt = table_find(t, tab->name);
+    if (pt && pt->checked == tab->row)
+        return WC_OK;
+    wc_status_t st;
+    bool exists = true;
+    buf_t *b = &t->sql;
+    if (!pt) {
+        buf_reset(b);
+        buf_puts(b, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND "
+                    "TABLE_NAME = ");
+        lit(t, b, tab->name, strlen(tab->name));
+        if (mysql_real_query(t->db, b->data, b->len))
+            return fail(t, "reading the columns of a target table", err, errlen);
+        MYSQL_RES *r = mysql_store_result(t->db);
+        if (!r)
+            return fail(t, "reading the columns of a target table", err, errlen);
+        pt = xcalloc(1, sizeof *pt);
+        pt->name = xstrdup(tab->name);
+        MYSQL_ROW row;
+        while ((row = mysql_fetch_row(r)))
+            add_col(pt, row[0]);
+        exists = pt->ncols > 0;
+        mysql_free_result(r);
+        pt->next = t->tables;
+        t->tables = pt;
+    }
+    const cs_schema_t *rs = tab->row;
+    if (!exists) {
+        if (!evolve) {
+            snprintf(err, errlen, "table %s does not exist in the target; create it or set schema.evolution=basic",
+                     tab->name);
+            return WC_PERMANENT;
+        }
+        buf_reset(b);
+        buf_puts(b, "CREATE TABLE ");
+        ident(t, b, tab->name);
+        buf_puts(b, " (");
+        for (size_t i = 0; i < rs->nfields; i++) {
+            if (i)
+                buf_puts(b, ", ");
+            ident(t, b, rs->fields[i].name);
+            buf_putc(b, ' ');
+            bool key = is_pk(tab, rs->fields[i].name);
+            dl_type(b, SK_DIALECT_MYSQL, rs->fields[i].schema, key);
+            buf_puts(b, !rs->fields[i].schema->optional || key ? " NOT NULL" : " NULL");
+            add_col(pt, rs->fields[i].name);
+        }
+        if (tab->version_column && cs_field_index(rs, tab->version_column) < 0) {
+            buf_puts(b, ", ");
+            ident(t, b, tab->version_column);
+            buf_puts(b, " varbinary(255) NULL");
+            add_col(pt, tab->version_column);
+        }
+        if (tab->npk) {
+            buf_puts(b, ", PRIMARY KEY (");
+            for (size_t k = 0; k < tab->npk; k++) {
+                if (k)
+                    buf_puts(b, ", ");
+                ident(t, b, tab->pk[k]);
+            }
+            buf_putc(b, ')');
+        }
+        buf_puts(b, ") DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin");
+        /* DDL commits implicitly in MySQL: the batch's own transaction starts again after it */
+        if ((st = q(t, b->data, b->len, "CREATE TABLE", err, errlen)) ||
+            (st = qs(t, "START TRANSACTION", "START TRANSACTION", err, errlen)))
+            return st;
+        log_info("target table created", "table=%s columns=%zu", log_esc(tab->name), rs->nfields);
+        pt->checked = rs;
+        return WC_OK;
+    }
+    for (size_t i = 0; i <= rs->nfields; i++) {
+        const char *cn = i < rs->nfields ? rs->fields[i].name : tab->version_column;
+        if (!cn || has_col(pt, cn))
+            continue;
+        if (!evolve) {
+            snprintf(err, errlen, "table %s has no column %s; add it or set schema.evolution=basic", tab->name, cn);
+            return WC_PERMANENT;
+        }
+        buf_reset(b);
+        buf_puts(b, "ALTER TABLE ");
+        ident(t, b, tab->name);
+        buf_puts(b, " ADD COLUMN ");
+        ident(t, b, cn);
+        buf_putc(b, ' ');
+        if (i < rs->nfields)
+            dl_type(b, SK_DIALECT_MYSQL, rs->fields[i].schema, false);
+        else
+            buf_puts(b, "varbinary(255)");
+        buf_puts(b, " NULL");
+        if ((st = q(t, b->data, b->len, "ALTER TABLE ADD COLUMN", err, errlen)) ||
+            (st = qs(t, "START TRANSACTION", "START TRANSACTION", err, errlen)))
+            return st;
+        log_info("target column added", "table=%s column=%s", log_esc(tab->name), log_esc(cn));
+        add_col(pt, cn);
+    }
+    pt->checked = rs;
+    return WC_OK;
+}
+
+static bool numeric_literal(const cs_schema_t *s)
+{
+    if (s->name && !strcmp(s->name, "io.debezium.data.Bits"))
+        return true;
+    if (s->name)
+        return false;
+    return s->type <= CT_BOOLEAN;   /* ints, floats, boolean: digits only */
+}
+
+/* Appends field f of row c as an SQL literal. */
+static int put_value(sk_target_t *t, buf_t *b, const sk_change_t *c, size_t f, char *err, size_t errlen)
+{
+    const cs_schema_t *fs = c->table->row->fields[f].schema;
+    dl_kind_t k;
+    char e[256];
+    buf_reset(&t->val);
+    if (dl_value(&t->val, SK_DIALECT_MYSQL, fs, &c->row.u.list.v[f], &k, e, sizeof e) < 0) {
+        snprintf(err, errlen, "column %s of %s[%d]@%" PRId64 ": %s", c->table->row->fields[f].name, c->topic,
+                 c->partition, c->offset, e);
+        return -1;
+    }
+    if (k == DL_NULL)
+        buf_puts(b, "NULL");
+    else if (k == DL_BINARY) {
+        static const char hx[] = "0123456789abcdef";
+        buf_puts(b, "X'");
+        buf_reserve(b, 2 * t->val.len + 1);
+        for (size_t i = 0; i < t->val.len; i++) {
+            b->data[b->len++] = hx[(unsigned char)t->val.data[i] >> 4];
+            b->data[b->len++] = hx[(unsigned char)t->val.data[i] & 15];
+        }
+        buf_putc(b, '\'');
+    } else if (numeric_literal(fs))
+        buf_append(b, t->val.data, t->val.len);
+    else
+        lit(t, b, t->val.data, t->val.len);
+    return 0;
+}
+
+static wc_status_t run(sk_target_t *t, const char *what, unsigned long long *affected, char *err, size_t errlen)
+{
+    if (mysql_real_query(t->db, t->sql.data, t->sql.len))
+        return fail(t, what, err, errlen);
+    if (affected)
+        *affected = mysql_affected_rows(t->db);
+    return WC_OK;
+}
+
+static wc_status_t upsert(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
+                          size_t n, sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    const cs_schema_t *rs = tab->row;
+    bool ver = tab->version_column && cs_field_index(rs, tab->version_column) < 0;
+    size_t from = 0;
+    while (from < n) {
+        buf_t *b = &t->sql;
+        buf_reset(b);
+        buf_puts(b, tab->npk && tab->policy == SK_POLICY_TARGET_WINS ? "INSERT IGNORE INTO " : "INSERT INTO ");
+        ident(t, b, tab->name);
+        buf_puts(b, " (");
+        for (size_t i = 0; i < rs->nfields; i++) {
+            if (i)
+                buf_puts(b, ", ");
+            ident(t, b, rs->fields[i].name);
+        }
+        if (ver) {
+            buf_puts(b, ", ");
+            ident(t, b, tab->version_column);
+        }
+        buf_puts(b, ") VALUES ");
+        size_t cnt = 0;
+        for (; from < n && (cnt == 0 || b->len < MY_MAX_STMT); from++, cnt++) {
+            const sk_change_t *c = ch[from];
+            buf_puts(b, cnt ? ",(" : "(");
+            for (size_t f = 0; f < rs->nfields; f++) {
+                if (f)
+                    buf_putc(b, ',');
+                if (put_value(t, b, c, f, err, errlen) < 0)
+                    return WC_PERMANENT;
+            }
+            if (ver) {
+                char vt[256];
+                size_t vl = sk_version_text(&c->version, vt, sizeof vt);
+                buf_putc(b, ',');
+                lit(t, b, vt, vl);
+            }
+            buf_putc(b, ')');
+        }
+        if (tab->npk && mode != SK_INSERT_INSERT && tab->policy != SK_POLICY_TARGET_WINS &&
+            tab->policy != SK_POLICY_ERROR) {
+            size_t nset = 0;
+            bool newer = tab->policy == SK_POLICY_NEWER_WINS && tab->version_column;
+            /* assignments run left to right: the version column goes last, its test reads the old value */
+            for (size_t f = 0; f <= rs->nfields; f++) {
+                const char *cn = f < rs->nfields ? rs->fields[f].name : (ver ? tab->version_column : NULL);
+                if (!cn || is_pk(tab, cn))
+                    continue;
+                if (newer && f < rs->nfields && !strcmp(cn, tab->version_column))
+                    continue;
+                buf_puts(b, nset++ ? ", " : " ON DUPLICATE KEY UPDATE ");
+                ident(t, b, cn);
+                buf_puts(b, " = ");
+                if (newer) {
+                    buf_puts(b, "IF(");
+                    ident(t, b, tab->version_column);
+                    buf_puts(b, " IS NULL OR ");
+                    ident(t, b, tab->version_column);
+                    buf_puts(b, " < VALUES(");
+                    ident(t, b, tab->version_column);
+                    buf_puts(b, "), VALUES(");
+                    ident(t, b, cn);
+                    buf_puts(b, "), ");
+                    ident(t, b, cn);
+                    buf_putc(b, ')');
+                } else {
+                    buf_puts(b, "VALUES(");
+                    ident(t, b, cn);
+                    buf_putc(b, ')');
+                }
+            }
+            if (!nset && tab->npk) {   /* a table of key columns only */
+                buf_puts(b, " ON DUPLICATE KEY UPDATE ");
+                ident(t, b, tab->pk[0]);
+                buf_puts(b, " = ");
+                ident(t, b, tab->pk[0]);
+            }
+        }
+        unsigned long long affected = 0;
+        wc_status_t st = run(t, "INSERT", &affected, err, errlen);
+        if (st)
+            return st;
+        (void)cc;
+    }
+    return WC_OK;
+}
+
+static wc_status_t update_rows(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
+                               sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    const cs_schema_t *rs = tab->row;
+    for (size_t r = 0; r < n; r++) {
+        buf_t *b = &t->sql;
+        buf_reset(b);
+        buf_puts(b, "UPDATE ");
+        ident(t, b, tab->name);
+        size_t nset = 0;
+        for (size_t f = 0; f < rs->nfields; f++) {
+            if (is_pk(tab, rs->fields[f].name))
+                continue;
+            buf_puts(b, nset++ ? ", " : " SET ");
+            ident(t, b, rs->fields[f].name);
+            buf_puts(b, " = ");
+            if (put_value(t, b, ch[r], f, err, errlen) < 0)
+                return WC_PERMANENT;
+        }
+        if (!nset)
+            continue;
+        for (size_t k = 0; k < tab->npk; k++) {
+            int f = cs_field_index(rs, tab->pk[k]);
+            buf_puts(b, k ? " AND " : " WHERE ");
+            ident(t, b, tab->pk[k]);
+            buf_puts(b, " = ");
+            if (put_value(t, b, ch[r], (size_t)f, err, errlen) < 0)
+                return WC_PERMANENT;
+        }
+        unsigned long long affected = 0;
+        wc_status_t st = run(t, "UPDATE", &affected, err, errlen);
+        if (st)
+            return st;
+        if (!affected && cc)
+            cc->n[SK_CONFLICT_UPDATE_MISSING]++;
+    }
+    return WC_OK;
+}
+
+static wc_status_t delete_rows(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
+                               sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    if (!tab->npk) {
+        snprintf(err, errlen, "table %s has no primary key to delete by", tab->name);
+        return WC_PERMANENT;
+    }
+    const cs_schema_t *rs = tab->row;
+    size_t from = 0;
+    while (from < n) {
+        buf_t *b = &t->sql;
+        buf_reset(b);
+        buf_puts(b, "DELETE FROM ");
+        ident(t, b, tab->name);
+        buf_puts(b, " WHERE (");
+        for (size_t k = 0; k < tab->npk; k++) {
+            if (k)
+                buf_puts(b, ", ");
+            ident(t, b, tab->pk[k]);
+        }
+        buf_puts(b, ") IN (");
+        size_t cnt = 0;
+        for (; from < n && (cnt == 0 || b->len < MY_MAX_STMT); from++, cnt++) {
+            buf_puts(b, cnt ? ",(" : "(");
+            for (size_t k = 0; k < tab->npk; k++) {
+                if (k)
+                    buf_putc(b, ',');
+                if (put_value(t, b, ch[from], (size_t)cs_field_index(rs, tab->pk[k]), err, errlen) < 0)
+                    return WC_PERMANENT;
+            }
+            buf_putc(b, ')');
+        }
+        buf_putc(b, ')');
+        unsigned long long affected = 0;
+        wc_status_t st = run(t, "DELETE", &affected, err, errlen);
+        if (st)
+            return st;
+        if (affected < cnt && cc)
+            cc->n[SK_CONFLICT_DELETE_MISSING] += cnt - affected;
+    }
+    return WC_OK;
+}
+
+static wc_status_t truncate_table(sk_target_t *t, const sk_table_t *tab, char *err, size_t errlen)
+{
+    buf_t *b = &t->sql;
+    buf_reset(b);
+    buf_puts(b, "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ");
+    lit(t, b, tab->name, strlen(tab->name));
+    if (mysql_real_query(t->db, b->data, b->len))
+        return fail(t, "looking up a table to truncate", err, errlen);
+    MYSQL_RES *r = mysql_store_result(t->db);
+    if (!r)
+        return fail(t, "looking up a table to truncate", err, errlen);
+    bool exists = mysql_num_rows(r) > 0;
+    mysql_free_result(r);
+    if (!exists)
+        return WC_OK;
+    /* TRUNCATE commits implicitly in MySQL; DELETE keeps the batch one transaction */
+    buf_reset(b);
+    buf_puts(b, "DELETE FROM ");
+    ident(t, b, tab->name);
+    return run(t, "TRUNCATE (DELETE FROM)", NULL, err, errlen);
+}
+
+/* ---- conflicts (the same decisions as the PostgreSQL target, sinks/conflict.c) ---- */
+
+typedef struct existing {
+    bool found;
+    char *ver, *row;
+} existing_t;
+
+/* The rows the changes' keys have, locked (SELECT ... FOR UPDATE), into ex[i]. */
+static wc_status_t fetch_existing(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
+                                  existing_t *ex, char *err, size_t errlen)
+{
+    const cs_schema_t *rs = tab->row;
+    size_t from = 0;
+    while (from < n) {
+        buf_t *b = &t->sql;
+        buf_reset(b);
+        buf_puts(b, "SELECT v.ord, ");
+        if (tab->version_column) {
+            buf_puts(b, "__wc_t.");
+            ident(t, b, tab->version_column);
+        } else
+            buf_puts(b, "NULL");
+        buf_puts(b, ", JSON_OBJECT(");
+        for (size_t f = 0; f < rs->nfields; f++) {
+            if (f)
+                buf_puts(b, ", ");
+            lit(t, b, rs->fields[f].name, strlen(rs->fields[f].name));
+            buf_puts(b, ", __wc_t.");
+            ident(t, b, rs->fields[f].name);
+        }
+        buf_puts(b, ") FROM ");
+        ident(t, b, tab->name);
+        buf_puts(b, " __wc_t JOIN (");
+        size_t cnt = 0;
+        for (; from < n && (cnt == 0 || b->len < MY_MAX_STMT); from++, cnt++) {
+            buf_printf(b, "%sSELECT %zu AS ord", cnt ? " UNION ALL " : "", from);
+            for (size_t k = 0; k < tab->npk; k++) {
+                buf_puts(b, ", ");
+                if (put_value(t, b, ch[from], (size_t)cs_field_index(rs, tab->pk[k]), err, errlen) < 0)
+                    return WC_PERMANENT;
+                buf_printf(b, " AS k%zu", k);
+            }
+        }
+        buf_puts(b, ") v ON ");
+        for (size_t k = 0; k < tab->npk; k++) {
+            if (k)
+                buf_puts(b, " AND ");
+            buf_puts(b, "__wc_t.");
+            ident(t, b, tab->pk[k]);
+            buf_printf(b, " = v.k%zu", k);
+        }
+        buf_puts(b, " FOR UPDATE");
+        if (mysql_real_query(t->db, b->data, b->len))
+            return fail(t, "reading the rows a batch may conflict with", err, errlen);
+        MYSQL_RES *r = mysql_store_result(t->db);
+        if (!r)
+            return fail(t, "reading the rows a batch may conflict with", err, errlen);
+        MYSQL_ROW row;
+        while ((row = mysql_fetch_row(r))) {
+            size_t ord = (size_t)strtoull(row[0], NULL, 10);
+            if (ord >= n)
+                continue;
+            ex[ord].found = true;
+            ex[ord].ver = row[1] ? xstrdup(row[1]) : NULL;
+            ex[ord].row = row[2] ? xstrdup(row[2]) : NULL;
+        }
+        mysql_free_result(r);
+    }
+    return WC_OK;
+}
+
+static wc_status_t resolve(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n, bool *keep,
+                           sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    existing_t *ex = xcalloc(n, sizeof *ex);
+    wc_status_t st = fetch_existing(t, tab, ch, n, ex, err, errlen);
+    buf_t log, tmp;
+    buf_init(&log);
+    buf_init(&tmp);
+    size_t nlog = 0;
+    for (size_t i = 0; i < n && st == WC_OK; i++) {
+        const sk_change_t *c = ch[i];
+        cf_decision_t dc = cf_decide(tab, c, ex[i].found, ex[i].ver);
+        keep[i] = dc.apply;
+        if (dc.fail) {
+            snprintf(err, errlen, "conflict %s on table %s for %s[%d]@%" PRId64 " (conflict.policy=error)",
+                     cf_type_name((sk_conflict_t)dc.type), tab->name, c->topic, c->partition, c->offset);
+            st = WC_PERMANENT;
+        }
+        if (dc.type < 0 || st != WC_OK)
+            continue;
+        if (cc)
+            cc->n[dc.type]++;
+        if (!t->cfg->conflict_log)
+            continue;
+        /* (sink, table, key, type, policy, incoming, existing) */
+        buf_puts(&log, nlog++ ? ",(" : "(");
+        lit(t, &log, t->cfg->name, strlen(t->cfg->name));
+        buf_putc(&log, ',');
+        lit(t, &log, tab->name, strlen(tab->name));
+        buf_putc(&log, ',');
+        buf_reset(&tmp);
+        cf_key_json(&tmp, tab, c);
+        lit(t, &log, tmp.data, tmp.len);
+        buf_putc(&log, ',');
+        const char *tn = cf_type_name((sk_conflict_t)dc.type), *pn = cf_policy_name(tab->policy);
+        lit(t, &log, tn, strlen(tn));
+        buf_putc(&log, ',');
+        lit(t, &log, pn, strlen(pn));
+        buf_putc(&log, ',');
+        if (c->op == SK_OP_UPSERT) {
+            buf_reset(&tmp);
+            cf_row_json(&tmp, tab, c);
+            lit(t, &log, tmp.data, tmp.len);
+        } else
+            buf_puts(&log, "NULL");
+        buf_putc(&log, ',');
+        if (ex[i].row)
+            lit(t, &log, ex[i].row, strlen(ex[i].row));
+        else
+            buf_puts(&log, "NULL");
+        buf_putc(&log, ')');
+    }
+    if (st == WC_OK && nlog) {
+        buf_reset(&t->sql);
+        buf_puts(&t->sql, "INSERT INTO walcast_conflicts (sink, table_name, `key`, type, policy, incoming, existing) VALUES ");
+        buf_append(&t->sql, log.data, log.len);
+        st = run(t, "logging conflicts", NULL, err, errlen);
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(ex[i].ver);
+        free(ex[i].row);
+    }
+    free(ex);
+    buf_free(&log);
+    buf_free(&tmp);
+    return st;
+}
+
+static wc_status_t my_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
+                            size_t n, sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    if (!n)
+        return WC_OK;
+    if (ch[0]->op != SK_OP_TRUNCATE && tab->npk && (tab->policy != SK_POLICY_SOURCE_WINS || t->cfg->conflict_log)) {
+        bool *keep = xcalloc(n, sizeof *keep);
+        const sk_change_t **kept = xcalloc(n, sizeof *kept);
+        wc_status_t st = resolve(t, tab, ch, n, keep, cc, err, errlen);
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (keep[i])
+                kept[m++] = ch[i];
+        /* the policy has decided: what is kept overwrites */
+        sk_table_t decided = *tab;
+        decided.policy = SK_POLICY_SOURCE_WINS;
+        if (st == WC_OK && m) {
+            if (ch[0]->op == SK_OP_DELETE)
+                st = delete_rows(t, &decided, kept, m, NULL, err, errlen);
+            else if (mode == SK_INSERT_UPDATE)
+                st = update_rows(t, &decided, kept, m, NULL, err, errlen);
+            else
+                st = upsert(t, &decided, SK_INSERT_UPSERT, kept, m, NULL, err, errlen);
+        }
+        free(keep);
+        free(kept);
+        return st;
+    }
+    switch (ch[0]->op) {
+    case SK_OP_TRUNCATE:
+        return truncate_table(t, tab, err, errlen);
+    case SK_OP_DELETE:
+        return delete_rows(t, tab, ch, n, cc, err, errlen);
+    case SK_OP_UPSERT:
+        if (mode == SK_INSERT_UPDATE)
+            return update_rows(t, tab, ch, n, cc, err, errlen);
+        return upsert(t, tab, mode, ch, n, cc, err, errlen);
+    }
+    return WC_PERMANENT;
+}
+
+static wc_status_t my_store_offsets(sk_target_t *t, const char *name, const sk_offset_t *offs, size_t n, char *err,
+                                    size_t errlen)
+{
+    if (!n)
+        return WC_OK;
+    buf_t *b = &t->sql;
+    buf_reset(b);
+    buf_puts(b, "INSERT INTO walcast_sink_offsets (sink, topic, `partition`, `offset`) VALUES ");
+    for (size_t i = 0; i < n; i++) {
+        buf_puts(b, i ? ",(" : "(");
+        lit(t, b, name, strlen(name));
+        buf_putc(b, ',');
+        lit(t, b, offs[i].topic, strlen(offs[i].topic));
+        buf_printf(b, ",%d,%" PRId64 ")", offs[i].partition, offs[i].offset);
+    }
+    buf_puts(b, " ON DUPLICATE KEY UPDATE `offset` = VALUES(`offset`)");
+    return run(t, "storing offsets", NULL, err, errlen);
+}
+
+static wc_status_t my_commit(sk_target_t *t, char *err, size_t errlen)
+{
+    if (mysql_commit(t->db))
+        return fail(t, "COMMIT", err, errlen);
+    return WC_OK;
+}
+
+static void my_rollback(sk_target_t *t)
+{
+    if (!t)
+        return;
+    tables_clear(t);
+    if (t->db)
+        mysql_rollback(t->db);
+}
+
+const sk_target_ops_t sk_mysql_ops = {
+    .name = "mysql",
+    .connect = my_connect,
+    .close = my_close,
+    .read_offsets = my_read_offsets,
+    .begin = my_begin,
+    .ensure_table = my_ensure_table,
+    .apply = my_apply,
+    .store_offsets = my_store_offsets,
+    .commit = my_commit,
+    .rollback = my_rollback,
+};

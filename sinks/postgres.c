@@ -1,0 +1,1203 @@
+/* postgres.c: the PostgreSQL apply target (libpq): multi-row INSERT ... ON CONFLICT upserts, batched
+ * deletes, tables created/evolved from the event schema, offsets in walcast_sink_offsets in the same transaction. */
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/log.h"
+#include "schemas/json.h"
+#include "sinks/conflict.h"
+#include "sinks/dialect.h"
+#include "sinks/target.h"
+
+#define PG_MAX_PARAMS 65535
+
+typedef struct pg_table {
+    char *name;
+    char **cols;
+    size_t ncols;
+    const cs_schema_t *checked;   /* row schema last found complete (a hint; cleared on rollback) */
+    struct pg_table *next;
+} pg_table_t;
+
+struct sk_target {
+    PGconn *conn;
+    const sk_config_t *cfg;
+    bool quote;
+    pg_table_t *tables;
+    buf_t sql, vals;
+    size_t *voff;            /* per parameter: offset into vals, or SIZE_MAX for NULL */
+    int *vlen;
+    const char **pv;
+    size_t pcap;
+    bool in_txn;
+    bool pipeline_ok;        /* no statement of a batch needs its result before COMMIT (no conflict handling) */
+    bool commit_ts;          /* track_commit_timestamp=on: a row written locally is versioned by its commit time */
+    bool pipe;               /* in pipeline mode: statements sent, results read at COMMIT */
+    size_t npending;         /* statements sent in pipeline mode whose results are not read yet */
+    char **prepared;         /* SQL texts prepared in this session as statements wc_<index> */
+    size_t nprepared;
+};
+
+/* SQLSTATE -> classification; never the message text. */
+static wc_status_t classify(const PGresult *r, PGconn *c)
+{
+    if (PQstatus(c) != CONNECTION_OK)
+        return WC_RETRY;
+    const char *ss = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (!ss)
+        return WC_RETRY;
+    if (!strcmp(ss, "40001") || !strcmp(ss, "40P01") || !strcmp(ss, "55P03") || !strncmp(ss, "08", 2) ||
+        !strncmp(ss, "57P", 3) || !strncmp(ss, "53", 2) || !strcmp(ss, "55006") || !strcmp(ss, "58000") ||
+        !strcmp(ss, "58030") || !strcmp(ss, "25P04") || !strcmp(ss, "XX000"))
+        return WC_RETRY;
+    if (!strncmp(ss, "28", 2) || !strcmp(ss, "42501") || !strcmp(ss, "3D000"))
+        return WC_FATAL;
+    return WC_PERMANENT;
+}
+
+static wc_status_t fail(sk_target_t *t, PGresult *r, const char *what, char *err, size_t errlen)
+{
+    wc_status_t st = classify(r, t->conn);
+    const char *m = r ? PQresultErrorMessage(r) : NULL;
+    if (!m || !*m)
+        m = PQerrorMessage(t->conn);
+    const char *ss = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(err, errlen, "%s: %s%s%s", what, ss ? ss : "", ss ? " " : "", m);
+    size_t l = strlen(err);
+    while (l && (err[l - 1] == '\n' || err[l - 1] == ' '))
+        err[--l] = '\0';
+    for (char *p = err; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    PQclear(r);
+    return st;
+}
+
+static wc_status_t exec(sk_target_t *t, const char *sql, const char *what, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(t->conn, sql);
+    ExecStatusType es = PQresultStatus(r);
+    if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK)
+        return fail(t, r, what, err, errlen);
+    PQclear(r);
+    return WC_OK;
+}
+
+static void tables_clear(sk_target_t *t)
+{
+    pg_table_t *n;
+    for (pg_table_t *p = t->tables; p; p = n) {
+        n = p->next;
+        for (size_t i = 0; i < p->ncols; i++)
+            free(p->cols[i]);
+        free(p->cols);
+        free(p->name);
+        free(p);
+    }
+    t->tables = NULL;
+}
+
+static void pg_close(sk_target_t *t)
+{
+    if (!t)
+        return;
+    if (t->conn)
+        PQfinish(t->conn);
+    tables_clear(t);
+    for (size_t i = 0; i < t->nprepared; i++)
+        free(t->prepared[i]);
+    free(t->prepared);
+    buf_free(&t->sql);
+    buf_free(&t->vals);
+    free(t->voff);
+    free(t->vlen);
+    free(t->pv);
+    free(t);
+}
+
+static void ident(sk_target_t *t, buf_t *b, const char *name)
+{
+    dl_ident(b, SK_DIALECT_POSTGRES, name, t->quote);
+}
+
+static wc_status_t pg_connect(const sk_config_t *cfg, sk_target_t **out, char *err, size_t errlen)
+{
+    const char *kw[16], *vv[16];
+    int n = 0;
+    char port[16], app[128];
+    const sk_url_t *u = &cfg->conn;
+    if (u->host) {
+        kw[n] = "host";
+        vv[n++] = u->host;
+    }
+    if (u->port) {
+        snprintf(port, sizeof port, "%d", u->port);
+        kw[n] = "port";
+        vv[n++] = port;
+    }
+    if (u->database) {
+        kw[n] = "dbname";
+        vv[n++] = u->database;
+    }
+    if (u->user) {
+        kw[n] = "user";
+        vv[n++] = u->user;
+    }
+    if (u->password) {
+        kw[n] = "password";
+        vv[n++] = u->password;
+    }
+    snprintf(app, sizeof app, "walcast-sink-%s", cfg->name);
+    kw[n] = "application_name";
+    vv[n++] = app;
+    kw[n] = "connect_timeout";
+    vv[n++] = "10";
+    kw[n] = NULL;
+    vv[n] = NULL;
+    PGconn *c = PQconnectdbParams(kw, vv, 0);
+    if (PQstatus(c) != CONNECTION_OK) {
+        snprintf(err, errlen, "cannot connect to PostgreSQL at %s:%s: %s", u->host ? u->host : "(default)",
+                 u->port ? port : "(default)", PQerrorMessage(c));
+        size_t l = strlen(err);
+        while (l && err[l - 1] == '\n')
+            err[--l] = '\0';
+        bool needs_pw = PQconnectionNeedsPassword(c);
+        PQfinish(c);
+        return needs_pw ? WC_FATAL : WC_RETRY;
+    }
+    sk_target_t *t = xcalloc(1, sizeof *t);
+    t->conn = c;
+    t->cfg = cfg;
+    t->quote = cfg->quote_identifiers;
+    /* pipeline mode: the batch's statements, its offsets and COMMIT go in one round trip */
+    t->pipeline_ok = cfg->policy == SK_POLICY_SOURCE_WINS && !cfg->conflict_log && !cfg->ntable_policies &&
+                     cfg->insert_mode != SK_INSERT_UPDATE;
+    buf_init(&t->sql);
+    buf_init(&t->vals);
+    wc_status_t st = exec(t, "SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; "
+                             "SET extra_float_digits = 3",
+                          "session settings", err, errlen);
+    if (st == WC_OK) {
+        PGresult *r = PQexec(c, "SELECT current_setting('track_commit_timestamp') = 'on'");
+        t->commit_ts = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+        PQclear(r);
+    }
+    if (st == WC_OK && cfg->origin_name) {
+        /* apply sessions carry a replication origin so that a source connector can skip their changes (no
+         * echo between two databases replicating into each other) */
+        const char *p[1] = { cfg->origin_name };
+        PGresult *r = PQexecParams(c,
+                                   "SELECT pg_replication_origin_create($1) WHERE pg_replication_origin_oid($1) IS NULL",
+                                   1, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+            PQclear(r);
+            r = PQexecParams(c, "SELECT pg_replication_origin_session_setup($1)", 1, NULL, p, NULL, NULL, 0);
+        }
+        const char *ss = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK)
+            PQclear(r);
+        else if (ss && !strcmp(ss, "42501")) {
+            /* not allowed to use replication origins: apply without one, and say what that means */
+            log_warn("the target user may not use replication origins; applying without one (a source connector "
+                     "on this database will capture these changes again: GRANT EXECUTE ON FUNCTION "
+                     "pg_replication_origin_session_setup, pg_replication_origin_create to the user, or use a "
+                     "superuser)", "connector=%s origin=%s", log_esc(cfg->name), log_esc(cfg->origin_name));
+            PQclear(r);
+        } else
+            st = fail(t, r, "setting up the replication origin", err, errlen);
+    }
+    if (st != WC_OK) {
+        pg_close(t);
+        return st;
+    }
+    *out = t;
+    return WC_OK;
+}
+
+static wc_status_t pg_read_offsets(sk_target_t *t, const char *name, sk_offset_t **offs, size_t *n, char *err,
+                                   size_t errlen)
+{
+    *offs = NULL;
+    *n = 0;
+    wc_status_t st = exec(t,
+                          "CREATE TABLE IF NOT EXISTS walcast_sink_offsets (sink text NOT NULL, topic text NOT NULL, "
+                          "\"partition\" integer NOT NULL, \"offset\" bigint NOT NULL, "
+                          "PRIMARY KEY (sink, topic, \"partition\"))",
+                          "creating walcast_sink_offsets", err, errlen);
+    if (st == WC_PERMANENT)   /* two sinks creating it at once: the loser retries */
+        st = WC_RETRY;
+    if (st)
+        return st;
+    if (t->cfg->conflict_log) {
+        st = exec(t,
+                  "CREATE TABLE IF NOT EXISTS walcast_conflicts (at timestamptz NOT NULL DEFAULT now(), "
+                  "sink text NOT NULL, table_name text NOT NULL, key json, type text NOT NULL, policy text NOT NULL, "
+                  "incoming json, existing json)",
+                  "creating walcast_conflicts", err, errlen);
+        if (st)
+            return st == WC_PERMANENT ? WC_RETRY : st;
+    }
+    const char *p[1] = { name };
+    PGresult *r = PQexecParams(t->conn, "SELECT topic, \"partition\", \"offset\" FROM walcast_sink_offsets WHERE sink = $1",
+                               1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return fail(t, r, "reading walcast_sink_offsets", err, errlen);
+    int rows = PQntuples(r);
+    *offs = xcalloc((size_t)rows + 1, sizeof **offs);
+    for (int i = 0; i < rows; i++) {
+        (*offs)[i].topic = xstrdup(PQgetvalue(r, i, 0));
+        (*offs)[i].partition = (int32_t)atoi(PQgetvalue(r, i, 1));
+        (*offs)[i].offset = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+    }
+    *n = (size_t)rows;
+    PQclear(r);
+    return WC_OK;
+}
+
+static wc_status_t pg_begin(sk_target_t *t, char *err, size_t errlen)
+{
+    wc_status_t st = exec(t, "BEGIN", "BEGIN", err, errlen);
+    if (st == WC_OK)
+        t->in_txn = true;
+    return st;
+}
+
+static pg_table_t *table_find(sk_target_t *t, const char *name)
+{
+    for (pg_table_t *p = t->tables; p; p = p->next)
+        if (!strcmp(p->name, name))
+            return p;
+    return NULL;
+}
+
+static bool has_col(const pg_table_t *p, const char *c)
+{
+    for (size_t i = 0; i < p->ncols; i++)
+        if (!strcmp(p->cols[i], c))
+            return true;
+    return false;
+}
+
+static void add_col(pg_table_t *p, const char *c)
+{
+    p->cols = xrealloc(p->cols, (p->ncols + 1) * sizeof *p->cols);
+    p->cols[p->ncols++] = xstrdup(c);
+}
+
+/* The table's columns from the catalog; *exists false when there is no such table. */
+static wc_status_t table_load(sk_target_t *t, const sk_table_t *tab, pg_table_t **out, bool *exists, char *err,
+                              size_t errlen)
+{
+    buf_reset(&t->sql);
+    ident(t, &t->sql, tab->name);
+    const char *p[1] = { buf_cstr(&t->sql) };
+    PGresult *r = PQexecParams(t->conn,
+                               "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass($1) "
+                               "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                               1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return fail(t, r, "reading the columns of a target table", err, errlen);
+    pg_table_t *pt = xcalloc(1, sizeof *pt);
+    pt->name = xstrdup(tab->name);
+    for (int i = 0; i < PQntuples(r); i++)
+        add_col(pt, PQgetvalue(r, i, 0));
+    *exists = PQntuples(r) > 0;
+    PQclear(r);
+    pt->next = t->tables;
+    t->tables = pt;
+    *out = pt;
+    return WC_OK;
+}
+
+static wc_status_t pg_ensure_table(sk_target_t *t, const sk_table_t *tab, bool evolve, char *err, size_t errlen)
+{
+    pg_table_t *pt = table_find(t, tab->name);
+    if (pt && pt->checked == tab->row)
+        return WC_OK;
+    wc_status_t st;
+    bool exists = true;
+    if (!pt && (st = table_load(t, tab, &pt, &exists, err, errlen)))
+        return st;
+    const cs_schema_t *rs = tab->row;
+    if (!exists) {
+        if (!evolve) {
+            snprintf(err, errlen, "table %s does not exist in the target; create it or set schema.evolution=basic",
+                     tab->name);
+            return WC_PERMANENT;
+        }
+        buf_t *b = &t->sql;
+        buf_reset(b);
+        buf_puts(b, "CREATE TABLE ");
+        ident(t, b, tab->name);
+        buf_puts(b, " (");
+        for (size_t i = 0; i < rs->nfields; i++) {
+            if (i)
+                buf_puts(b, ", ");
+            ident(t, b, rs->fields[i].name);
+            buf_putc(b, ' ');
+            bool key = false;
+            for (size_t k = 0; k < tab->npk; k++)
+                key |= !strcmp(tab->pk[k], rs->fields[i].name);
+            dl_type(b, SK_DIALECT_POSTGRES, rs->fields[i].schema, key);
+            if (!rs->fields[i].schema->optional || key)
+                buf_puts(b, " NOT NULL");
+            add_col(pt, rs->fields[i].name);
+        }
+        if (tab->version_column && cs_field_index(rs, tab->version_column) < 0) {
+            buf_puts(b, ", ");
+            ident(t, b, tab->version_column);
+            buf_puts(b, " text COLLATE \"C\"");
+            add_col(pt, tab->version_column);
+        }
+        if (tab->npk) {
+            buf_puts(b, ", PRIMARY KEY (");
+            for (size_t k = 0; k < tab->npk; k++) {
+                if (k)
+                    buf_puts(b, ", ");
+                ident(t, b, tab->pk[k]);
+            }
+            buf_putc(b, ')');
+        }
+        buf_putc(b, ')');
+        if ((st = exec(t, buf_cstr(b), "CREATE TABLE", err, errlen)))
+            return st;
+        log_info("target table created", "table=%s columns=%zu", log_esc(tab->name), rs->nfields);
+        pt->checked = rs;
+        return WC_OK;
+    }
+    for (size_t i = 0; i <= rs->nfields; i++) {
+        const char *cn = i < rs->nfields ? rs->fields[i].name : tab->version_column;
+        if (!cn || has_col(pt, cn))
+            continue;
+        if (!evolve) {
+            snprintf(err, errlen, "table %s has no column %s; add it or set schema.evolution=basic", tab->name, cn);
+            return WC_PERMANENT;
+        }
+        buf_t *b = &t->sql;
+        buf_reset(b);
+        buf_puts(b, "ALTER TABLE ");
+        ident(t, b, tab->name);
+        buf_puts(b, " ADD COLUMN ");
+        ident(t, b, cn);
+        buf_putc(b, ' ');
+        if (i < rs->nfields)
+            dl_type(b, SK_DIALECT_POSTGRES, rs->fields[i].schema, false);
+        else
+            buf_puts(b, "text COLLATE \"C\"");
+        if ((st = exec(t, buf_cstr(b), "ALTER TABLE ADD COLUMN", err, errlen)))
+            return st;
+        log_info("target column added", "table=%s column=%s", log_esc(tab->name), log_esc(cn));
+        add_col(pt, cn);
+    }
+    pt->checked = rs;
+    return WC_OK;
+}
+
+/* ---- parameters ---- */
+
+static void params_reset(sk_target_t *t)
+{
+    buf_reset(&t->vals);
+}
+
+static void params_need(sk_target_t *t, size_t n)
+{
+    if (n <= t->pcap)
+        return;
+    size_t cap = t->pcap ? t->pcap : 1024;
+    while (cap < n)
+        cap *= 2;
+    t->voff = xrealloc(t->voff, cap * sizeof *t->voff);
+    t->vlen = xrealloc(t->vlen, cap * sizeof *t->vlen);
+    t->pv = xrealloc(t->pv, cap * sizeof *t->pv);
+    t->pcap = cap;
+}
+
+/* Appends parameter number i (0-based) for field f of row c. */
+static int param_field(sk_target_t *t, size_t i, const sk_change_t *c, size_t f, char *err, size_t errlen)
+{
+    const cs_schema_t *rs = c->table->row;
+    dl_kind_t k;
+    size_t at = t->vals.len;
+    char e[256];
+    if (dl_value(&t->vals, SK_DIALECT_POSTGRES, rs->fields[f].schema, &c->row.u.list.v[f], &k, e, sizeof e) < 0) {
+        snprintf(err, errlen, "column %s of %s[%d]@%" PRId64 ": %s", rs->fields[f].name, c->topic, c->partition,
+                 c->offset, e);
+        return -1;
+    }
+    if (k == DL_NULL) {
+        t->voff[i] = SIZE_MAX;
+    } else {
+        t->voff[i] = at;
+        t->vlen[i] = (int)(t->vals.len - at);
+        buf_putc(&t->vals, '\0');
+    }
+    return 0;
+}
+
+static void param_text(sk_target_t *t, size_t i, const char *s, size_t n)
+{
+    t->voff[i] = t->vals.len;
+    t->vlen[i] = (int)n;
+    buf_append(&t->vals, s, n);
+    buf_putc(&t->vals, '\0');
+}
+
+/* Runs t->sql with the collected parameters. Inside a batch transaction of a pipelining session it is
+ * only sent (results are read at COMMIT) and *affected is -1. */
+static wc_status_t run_params_ex(sk_target_t *t, size_t np, bool prepare, const char *what, long *affected, char *err,
+                                 size_t errlen)
+{
+    for (size_t i = 0; i < np; i++)
+        t->pv[i] = t->voff[i] == SIZE_MAX ? NULL : t->vals.data + t->voff[i];
+    /* statements whose text repeats batch after batch are prepared once per session */
+    const char *sql = buf_cstr(&t->sql);
+    char name[32] = "";
+    if (prepare) {
+        size_t i = 0;
+        while (i < t->nprepared && strcmp(t->prepared[i], sql))
+            i++;
+        if (i == t->nprepared && !t->pipe && t->nprepared < 256) {
+            snprintf(name, sizeof name, "wc_%zu", i);
+            PGresult *r = PQprepare(t->conn, name, sql, (int)np, NULL);
+            if (PQresultStatus(r) != PGRES_COMMAND_OK)
+                return fail(t, r, what, err, errlen);
+            PQclear(r);
+            t->prepared = xrealloc(t->prepared, (t->nprepared + 1) * sizeof *t->prepared);
+            t->prepared[t->nprepared++] = xstrdup(sql);
+        } else if (i < t->nprepared)
+            snprintf(name, sizeof name, "wc_%zu", i);
+    }
+    if (t->pipeline_ok && t->in_txn) {
+        if (!t->pipe) {
+            if (!PQenterPipelineMode(t->conn))
+                return fail(t, NULL, "entering pipeline mode", err, errlen);
+            t->pipe = true;
+        }
+        int ok = name[0] ? PQsendQueryPrepared(t->conn, name, (int)np, t->pv, NULL, NULL, 0)
+                         : PQsendQueryParams(t->conn, sql, (int)np, NULL, t->pv, NULL, NULL, 0);
+        if (!ok)
+            return fail(t, NULL, what, err, errlen);
+        t->npending++;
+        if (affected)
+            *affected = -1;
+        return WC_OK;
+    }
+    PGresult *r = name[0] ? PQexecPrepared(t->conn, name, (int)np, t->pv, NULL, NULL, 0)
+                          : PQexecParams(t->conn, sql, (int)np, NULL, t->pv, NULL, NULL, 0);
+    ExecStatusType es = PQresultStatus(r);
+    if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK)
+        return fail(t, r, what, err, errlen);
+    if (affected)
+        *affected = atol(PQcmdTuples(r));
+    PQclear(r);
+    return WC_OK;
+}
+
+static wc_status_t run_params(sk_target_t *t, size_t np, const char *what, long *affected, char *err, size_t errlen)
+{
+    return run_params_ex(t, np, false, what, affected, err, errlen);
+}
+
+static void put_col_list(sk_target_t *t, buf_t *b, const sk_table_t *tab, bool ver)
+{
+    const cs_schema_t *rs = tab->row;
+    for (size_t i = 0; i < rs->nfields; i++) {
+        if (i)
+            buf_puts(b, ", ");
+        ident(t, b, rs->fields[i].name);
+    }
+    if (ver) {
+        buf_puts(b, ", ");
+        ident(t, b, tab->version_column);
+    }
+}
+
+static bool is_pk(const sk_table_t *tab, const char *c)
+{
+    for (size_t k = 0; k < tab->npk; k++)
+        if (!strcmp(tab->pk[k], c))
+            return true;
+    return false;
+}
+
+static void conflict_clause(sk_target_t *t, buf_t *b, const sk_table_t *tab, sk_insert_mode_t mode, bool ver);
+static bool unnest_ok(sk_target_t *t, const cs_schema_t *rs);
+static wc_status_t upsert_unnest(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode,
+                                 const sk_change_t *const *ch, size_t n, sk_conflict_count_t *cc, char *err,
+                                 size_t errlen);
+
+static wc_status_t upsert(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
+                          size_t n, sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    const cs_schema_t *rs = tab->row;
+    if (n > 1 && unnest_ok(t, rs))
+        return upsert_unnest(t, tab, mode, ch, n, cc, err, errlen);
+    bool ver = tab->version_column && cs_field_index(rs, tab->version_column) < 0;
+    size_t ncol = rs->nfields + (ver ? 1 : 0);
+    size_t per = PG_MAX_PARAMS / (ncol ? ncol : 1);
+    if (per > 1000)
+        per = 1000;
+    for (size_t from = 0; from < n; from += per) {
+        size_t cnt = n - from < per ? n - from : per;
+        buf_t *b = &t->sql;
+        buf_reset(b);
+        params_reset(t);
+        params_need(t, cnt * ncol);
+        buf_puts(b, "INSERT INTO ");
+        ident(t, b, tab->name);
+        buf_puts(b, " AS t (");
+        put_col_list(t, b, tab, ver);
+        buf_puts(b, ") VALUES ");
+        size_t pi = 0;
+        for (size_t r = 0; r < cnt; r++) {
+            const sk_change_t *c = ch[from + r];
+            buf_puts(b, r ? ",(" : "(");
+            for (size_t f = 0; f < rs->nfields; f++) {
+                if (f)
+                    buf_putc(b, ',');
+                buf_printf(b, "$%zu", pi + 1);
+                if (param_field(t, pi++, c, f, err, errlen) < 0)
+                    return WC_PERMANENT;
+            }
+            if (ver) {
+                char vt[256];
+                size_t vl = sk_version_text(&c->version, vt, sizeof vt);
+                buf_printf(b, ",$%zu", pi + 1);
+                param_text(t, pi++, vt, vl);
+            }
+            buf_putc(b, ')');
+        }
+        conflict_clause(t, b, tab, mode, ver);
+        long affected = 0;
+        wc_status_t st = run_params(t, pi, "INSERT", &affected, err, errlen);
+        if (st)
+            return st;
+        if (affected >= 0 && affected < (long)cnt && cc)
+            cc->n[tab->policy == SK_POLICY_NEWER_WINS ? SK_CONFLICT_UPDATE_ORIGIN_DIFFERS : SK_CONFLICT_INSERT_EXISTS] +=
+                (uint64_t)((long)cnt - affected);
+    }
+    return WC_OK;
+}
+
+/* ON CONFLICT (pk) DO UPDATE SET ... / DO NOTHING, as mode and the policy say. */
+static void conflict_clause(sk_target_t *t, buf_t *b, const sk_table_t *tab, sk_insert_mode_t mode, bool ver)
+{
+    const cs_schema_t *rs = tab->row;
+    size_t ncol = rs->nfields + (ver ? 1 : 0);
+    {
+        bool can_update = mode != SK_INSERT_INSERT && tab->npk;
+        if (tab->npk && (can_update || tab->policy == SK_POLICY_TARGET_WINS)) {
+            buf_puts(b, " ON CONFLICT (");
+            for (size_t k = 0; k < tab->npk; k++) {
+                if (k)
+                    buf_puts(b, ", ");
+                ident(t, b, tab->pk[k]);
+            }
+            buf_puts(b, ") DO ");
+            size_t nset = 0;
+            if (tab->policy != SK_POLICY_TARGET_WINS && tab->policy != SK_POLICY_ERROR) {
+                for (size_t f = 0; f < ncol; f++) {
+                    const char *cn = f < rs->nfields ? rs->fields[f].name : tab->version_column;
+                    if (is_pk(tab, cn))
+                        continue;
+                    buf_puts(b, nset++ ? ", " : "UPDATE SET ");
+                    ident(t, b, cn);
+                    buf_puts(b, " = EXCLUDED.");
+                    ident(t, b, cn);
+                }
+            }
+            if (!nset)
+                buf_puts(b, "NOTHING");
+            else if (tab->policy == SK_POLICY_NEWER_WINS && tab->version_column) {
+                buf_puts(b, " WHERE t.");
+                ident(t, b, tab->version_column);
+                buf_puts(b, " IS NULL OR t.");
+                ident(t, b, tab->version_column);
+                buf_puts(b, " < EXCLUDED.");
+                ident(t, b, tab->version_column);
+            }
+        }
+    }
+}
+
+/* Appends the text of one element of a PostgreSQL array literal ("..." with \ and " escaped, or NULL). */
+static int array_elem(sk_target_t *t, buf_t *b, const sk_change_t *c, size_t f, char *err, size_t errlen)
+{
+    const cs_schema_t *fs = c->table->row->fields[f].schema;
+    dl_kind_t k;
+    char e[256];
+    size_t at = t->vals.len;
+    if (dl_value(&t->vals, SK_DIALECT_POSTGRES, fs, &c->row.u.list.v[f], &k, e, sizeof e) < 0) {
+        snprintf(err, errlen, "column %s of %s[%d]@%" PRId64 ": %s", c->table->row->fields[f].name, c->topic,
+                 c->partition, c->offset, e);
+        return -1;
+    }
+    if (k == DL_NULL) {
+        buf_puts(b, "NULL");
+        return 0;
+    }
+    buf_reserve(b, 2 * (t->vals.len - at) + 2);
+    b->data[b->len++] = '"';
+    for (size_t i = at; i < t->vals.len; i++) {
+        char ch = t->vals.data[i];
+        if (ch == '"' || ch == '\\')
+            b->data[b->len++] = '\\';
+        b->data[b->len++] = ch;
+    }
+    b->data[b->len++] = '"';
+    t->vals.len = at;
+    return 0;
+}
+
+/* Whether every column can travel as one array parameter (unnest flattens arrays of arrays). */
+static bool unnest_ok(sk_target_t *t, const cs_schema_t *rs)
+{
+    for (size_t f = 0; f < rs->nfields; f++) {
+        buf_reset(&t->sql);
+        dl_type(&t->sql, SK_DIALECT_POSTGRES, rs->fields[f].schema, false);
+        if (t->sql.len >= 2 && !memcmp(t->sql.data + t->sql.len - 2, "[]", 2))
+            return false;
+    }
+    return true;
+}
+
+/* The upsert as INSERT ... SELECT * FROM unnest($1::type[], ...): one parameter per column whatever the
+ * number of rows, so the statement text repeats and is prepared once (no parse and plan per batch). */
+static wc_status_t upsert_unnest(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode,
+                                 const sk_change_t *const *ch, size_t n, sk_conflict_count_t *cc, char *err,
+                                 size_t errlen)
+{
+    const cs_schema_t *rs = tab->row;
+    bool ver = tab->version_column && cs_field_index(rs, tab->version_column) < 0;
+    size_t ncol = rs->nfields + (ver ? 1 : 0);
+    buf_t arr;
+    buf_init(&arr);
+    params_reset(t);
+    params_need(t, ncol + 1);
+    /* the arrays, one column at a time, into the parameter buffer */
+    for (size_t f = 0; f < ncol; f++) {
+        buf_reset(&arr);
+        buf_putc(&arr, '{');
+        for (size_t r = 0; r < n; r++) {
+            if (r)
+                buf_putc(&arr, ',');
+            if (f < rs->nfields) {
+                if (array_elem(t, &arr, ch[r], f, err, errlen) < 0) {
+                    buf_free(&arr);
+                    return WC_PERMANENT;
+                }
+            } else {
+                char vt[256];
+                size_t vl = sk_version_text(&ch[r]->version, vt, sizeof vt);
+                buf_putc(&arr, '"');
+                for (size_t i = 0; i < vl; i++) {   /* the source id is free text */
+                    if (vt[i] == '"' || vt[i] == '\\')
+                        buf_putc(&arr, '\\');
+                    buf_putc(&arr, vt[i]);
+                }
+                buf_putc(&arr, '"');
+            }
+        }
+        buf_putc(&arr, '}');
+        param_text(t, f, arr.data, arr.len);
+    }
+    buf_free(&arr);
+    buf_t *b = &t->sql;
+    buf_reset(b);
+    buf_puts(b, "INSERT INTO ");
+    ident(t, b, tab->name);
+    buf_puts(b, " AS t (");
+    put_col_list(t, b, tab, ver);
+    buf_puts(b, ") SELECT * FROM unnest(");
+    for (size_t f = 0; f < ncol; f++) {
+        buf_printf(b, "%s$%zu::", f ? ", " : "", f + 1);
+        if (f < rs->nfields)
+            dl_type(b, SK_DIALECT_POSTGRES, rs->fields[f].schema, false);
+        else
+            buf_puts(b, "text");
+        buf_puts(b, "[]");
+    }
+    buf_putc(b, ')');
+    conflict_clause(t, b, tab, mode, ver);
+    long affected = 0;
+    wc_status_t st = run_params_ex(t, ncol, true, "INSERT", &affected, err, errlen);
+    if (st == WC_OK && affected >= 0 && affected < (long)n && cc)
+        cc->n[tab->policy == SK_POLICY_NEWER_WINS ? SK_CONFLICT_UPDATE_ORIGIN_DIFFERS : SK_CONFLICT_INSERT_EXISTS] +=
+            (uint64_t)((long)n - affected);
+    return st;
+}
+
+/* insert.mode=update: UPDATE per row (rows that are not there are not created, as Debezium does). */
+static wc_status_t update_rows(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
+                               sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    const cs_schema_t *rs = tab->row;
+    for (size_t r = 0; r < n; r++) {
+        buf_t *b = &t->sql;
+        buf_reset(b);
+        params_reset(t);
+        params_need(t, rs->nfields + 1);
+        buf_puts(b, "UPDATE ");
+        ident(t, b, tab->name);
+        size_t pi = 0, nset = 0;
+        for (size_t f = 0; f < rs->nfields; f++) {
+            if (is_pk(tab, rs->fields[f].name))
+                continue;
+            buf_puts(b, nset++ ? ", " : " SET ");
+            ident(t, b, rs->fields[f].name);
+            buf_printf(b, " = $%zu", pi + 1);
+            if (param_field(t, pi++, ch[r], f, err, errlen) < 0)
+                return WC_PERMANENT;
+        }
+        if (!nset)
+            continue;
+        for (size_t k = 0; k < tab->npk; k++) {
+            int f = cs_field_index(rs, tab->pk[k]);
+            buf_puts(b, k ? " AND " : " WHERE ");
+            ident(t, b, tab->pk[k]);
+            buf_printf(b, " = $%zu", pi + 1);
+            if (param_field(t, pi++, ch[r], (size_t)f, err, errlen) < 0)
+                return WC_PERMANENT;
+        }
+        long affected = 0;
+        wc_status_t st = run_params(t, pi, "UPDATE", &affected, err, errlen);
+        if (st)
+            return st;
+        if (!affected && cc)
+            cc->n[SK_CONFLICT_UPDATE_MISSING]++;
+    }
+    return WC_OK;
+}
+
+static wc_status_t delete_rows(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
+                               sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    if (!tab->npk) {
+        snprintf(err, errlen, "table %s has no primary key to delete by", tab->name);
+        return WC_PERMANENT;
+    }
+    const cs_schema_t *rs = tab->row;
+    size_t per = PG_MAX_PARAMS / tab->npk;
+    if (per > 1000)
+        per = 1000;
+    int *pf = xmalloc(tab->npk * sizeof *pf);
+    for (size_t k = 0; k < tab->npk; k++)
+        pf[k] = cs_field_index(rs, tab->pk[k]);
+    wc_status_t st = WC_OK;
+    for (size_t from = 0; from < n && st == WC_OK; from += per) {
+        size_t cnt = n - from < per ? n - from : per;
+        buf_t *b = &t->sql;
+        buf_reset(b);
+        params_reset(t);
+        params_need(t, cnt * tab->npk);
+        buf_puts(b, "DELETE FROM ");
+        ident(t, b, tab->name);
+        buf_puts(b, " WHERE (");
+        for (size_t k = 0; k < tab->npk; k++) {
+            if (k)
+                buf_puts(b, ", ");
+            ident(t, b, tab->pk[k]);
+        }
+        buf_puts(b, ") IN (");
+        size_t pi = 0;
+        for (size_t r = 0; r < cnt; r++) {
+            buf_puts(b, r ? ",(" : "(");
+            for (size_t k = 0; k < tab->npk; k++) {
+                if (k)
+                    buf_putc(b, ',');
+                buf_printf(b, "$%zu", pi + 1);
+                if (param_field(t, pi++, ch[from + r], (size_t)pf[k], err, errlen) < 0) {
+                    st = WC_PERMANENT;
+                    goto out;
+                }
+            }
+            buf_putc(b, ')');
+        }
+        buf_putc(b, ')');
+        long affected = 0;
+        st = run_params(t, pi, "DELETE", &affected, err, errlen);
+        if (st == WC_OK && affected >= 0 && affected < (long)cnt && cc)
+            cc->n[SK_CONFLICT_DELETE_MISSING] += (uint64_t)((long)cnt - affected);
+    }
+out:
+    free(pf);
+    return st;
+}
+
+static wc_status_t pipe_drain(sk_target_t *t, bool sync, char *err, size_t errlen);
+
+static wc_status_t truncate_table(sk_target_t *t, const sk_table_t *tab, char *err, size_t errlen)
+{
+    /* a sync inside the transaction block does not commit: what was sent is applied, then go on in step */
+    if (t->pipe) {
+        wc_status_t st = pipe_drain(t, true, err, errlen);
+        if (st)
+            return st;
+    }
+    buf_reset(&t->sql);
+    ident(t, &t->sql, tab->name);
+    const char *p[1] = { buf_cstr(&t->sql) };
+    PGresult *r = PQexecParams(t->conn, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return fail(t, r, "looking up a table to truncate", err, errlen);
+    bool exists = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    if (!exists)
+        return WC_OK;
+    buf_t q;
+    buf_init(&q);
+    buf_puts(&q, "TRUNCATE TABLE ");
+    ident(t, &q, tab->name);
+    wc_status_t st = exec(t, buf_cstr(&q), "TRUNCATE", err, errlen);
+    buf_free(&q);
+    return st;
+}
+
+/* ---- conflicts ---- */
+
+typedef struct existing {
+    bool found;
+    char *ver;      /* NULL: no version */
+    char *row;      /* row_to_json text */
+} existing_t;
+
+/* The rows the batch's keys already have in the target (locked until commit), into ex[i]. */
+static wc_status_t fetch_existing(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
+                                  existing_t *ex, char *err, size_t errlen)
+{
+    const cs_schema_t *rs = tab->row;
+    size_t per = PG_MAX_PARAMS / (tab->npk + 1);
+    if (per > 1000)
+        per = 1000;
+    for (size_t from = 0; from < n; from += per) {
+        size_t cnt = n - from < per ? n - from : per;
+        buf_t *b = &t->sql;
+        buf_reset(b);
+        params_reset(t);
+        params_need(t, cnt * (tab->npk + 1));
+        buf_puts(b, "SELECT v.ord, ");
+        if (tab->version_column && t->commit_ts) {
+            /* a row last written by a local session (no replication origin) is as new as its commit: the
+             * version a source connector on this database gives that change (bidirectional newer_wins) */
+            buf_puts(b, "CASE WHEN __wc_c.roident = 0 AND __wc_c.timestamp IS NOT NULL THEN lpad(to_hex("
+                        "(extract(epoch FROM __wc_c.timestamp) * 1000000)::bigint # (-9223372036854775807 - 1)), "
+                        "16, '0') || '0000000000000000' ELSE __wc_t.");
+            ident(t, b, tab->version_column);
+            buf_puts(b, "::text END");
+        } else if (tab->version_column) {
+            buf_puts(b, "__wc_t.");
+            ident(t, b, tab->version_column);
+            buf_puts(b, "::text");
+        } else
+            buf_puts(b, "NULL::text");
+        buf_puts(b, ", row_to_json(__wc_t)::text FROM (VALUES ");
+        size_t pi = 0;
+        for (size_t r = 0; r < cnt; r++) {
+            char num[32];
+            int l = snprintf(num, sizeof num, "%zu", from + r);
+            buf_printf(b, "%s($%zu::bigint", r ? "," : "", pi + 1);
+            param_text(t, pi++, num, (size_t)l);
+            for (size_t k = 0; k < tab->npk; k++) {
+                int f = cs_field_index(rs, tab->pk[k]);
+                buf_printf(b, ",$%zu::", pi + 1);
+                dl_type(b, SK_DIALECT_POSTGRES, rs->fields[f].schema, true);
+                if (param_field(t, pi++, ch[from + r], (size_t)f, err, errlen) < 0)
+                    return WC_PERMANENT;
+            }
+            buf_putc(b, ')');
+        }
+        buf_puts(b, ") AS v(ord");
+        for (size_t k = 0; k < tab->npk; k++)
+            buf_printf(b, ", k%zu", k);
+        buf_puts(b, ") JOIN ");
+        ident(t, b, tab->name);
+        buf_puts(b, " __wc_t ON ");
+        for (size_t k = 0; k < tab->npk; k++) {
+            if (k)
+                buf_puts(b, " AND ");
+            buf_puts(b, "__wc_t.");
+            ident(t, b, tab->pk[k]);
+            buf_printf(b, " = v.k%zu", k);
+        }
+        if (tab->version_column && t->commit_ts)
+            buf_puts(b, " LEFT JOIN LATERAL pg_xact_commit_timestamp_origin(__wc_t.xmin) __wc_c ON true");
+        buf_puts(b, " FOR UPDATE OF __wc_t");
+        for (size_t i = 0; i < pi; i++)
+            t->pv[i] = t->voff[i] == SIZE_MAX ? NULL : t->vals.data + t->voff[i];
+        PGresult *r = PQexecParams(t->conn, buf_cstr(b), (int)pi, NULL, t->pv, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            return fail(t, r, "reading the rows a batch may conflict with", err, errlen);
+        for (int i = 0; i < PQntuples(r); i++) {
+            size_t ord = (size_t)strtoull(PQgetvalue(r, i, 0), NULL, 10);
+            if (ord >= n)
+                continue;
+            ex[ord].found = true;
+            ex[ord].ver = PQgetisnull(r, i, 1) ? NULL : xstrdup(PQgetvalue(r, i, 1));
+            ex[ord].row = xstrdup(PQgetvalue(r, i, 2));
+        }
+        PQclear(r);
+    }
+    return WC_OK;
+}
+
+typedef struct conflict_log {
+    char *key, *in, *ex;
+    int type;
+} conflict_log_t;
+
+/* Decides, per change, its conflict type and whether it applies under tab->policy; logs and counts the
+ * conflicts. keep[i] false: skip change i. */
+static wc_status_t resolve(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n, bool *keep,
+                           sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    existing_t *ex = xcalloc(n, sizeof *ex);
+    wc_status_t st = fetch_existing(t, tab, ch, n, ex, err, errlen);
+    conflict_log_t *logs = xcalloc(n, sizeof *logs);
+    size_t nlog = 0;
+    for (size_t i = 0; i < n && st == WC_OK; i++) {
+        const sk_change_t *c = ch[i];
+        cf_decision_t dc = cf_decide(tab, c, ex[i].found, ex[i].ver);
+        int type = dc.type;
+        keep[i] = dc.apply;
+        if (dc.fail) {
+            snprintf(err, errlen, "conflict %s on table %s for %s[%d]@%" PRId64 " (conflict.policy=error)",
+                     cf_type_name((sk_conflict_t)type), tab->name, c->topic, c->partition, c->offset);
+            st = WC_PERMANENT;
+        }
+        if (type < 0 || st != WC_OK)
+            continue;
+        if (cc)
+            cc->n[type]++;
+        if (!t->cfg->conflict_log)
+            continue;
+        /* (sink, table, key, type, policy, incoming, existing): key and rows as JSON */
+        conflict_log_t *e = &logs[nlog++];
+        buf_t k;
+        buf_init(&k);
+        cf_key_json(&k, tab, c);
+        e->key = xstrdup(buf_cstr(&k));
+        if (c->op == SK_OP_UPSERT) {
+            buf_reset(&k);
+            cf_row_json(&k, tab, c);
+            e->in = xstrdup(buf_cstr(&k));
+        }
+        buf_free(&k);
+        e->ex = ex[i].row ? xstrdup(ex[i].row) : NULL;
+        e->type = type;
+    }
+    if (st == WC_OK && nlog) {
+        /* one INSERT for the batch's conflicts */
+        buf_t *b = &t->sql;
+        buf_reset(b);
+        params_reset(t);
+        params_need(t, 7 * nlog);
+        buf_puts(b, "INSERT INTO walcast_conflicts (sink, table_name, key, type, policy, incoming, existing) VALUES ");
+        size_t pi = 0;
+        const char *pol = cf_policy_name(tab->policy);
+        for (size_t i = 0; i < nlog; i++) {
+            buf_printf(b, "%s($%zu,$%zu,$%zu::json,$%zu,$%zu,$%zu::json,$%zu::json)", i ? "," : "", pi + 1, pi + 2,
+                       pi + 3, pi + 4, pi + 5, pi + 6, pi + 7);
+            const char *tn = cf_type_name((sk_conflict_t)logs[i].type);
+            param_text(t, pi++, t->cfg->name, strlen(t->cfg->name));
+            param_text(t, pi++, tab->name, strlen(tab->name));
+            param_text(t, pi++, logs[i].key, strlen(logs[i].key));
+            param_text(t, pi++, tn, strlen(tn));
+            param_text(t, pi++, pol, strlen(pol));
+            if (logs[i].in)
+                param_text(t, pi++, logs[i].in, strlen(logs[i].in));
+            else
+                t->voff[pi++] = SIZE_MAX;
+            if (logs[i].ex)
+                param_text(t, pi++, logs[i].ex, strlen(logs[i].ex));
+            else
+                t->voff[pi++] = SIZE_MAX;
+        }
+        st = run_params(t, pi, "logging conflicts", NULL, err, errlen);
+    }
+    for (size_t i = 0; i < nlog; i++) {
+        free(logs[i].key);
+        free(logs[i].in);
+        free(logs[i].ex);
+    }
+    free(logs);
+    for (size_t i = 0; i < n; i++) {
+        free(ex[i].ver);
+        free(ex[i].row);
+    }
+    free(ex);
+    return st;
+}
+
+static wc_status_t pg_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
+                            size_t n, sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    if (!n)
+        return WC_OK;
+    if (ch[0]->op != SK_OP_TRUNCATE && tab->npk && (tab->policy != SK_POLICY_SOURCE_WINS || t->cfg->conflict_log)) {
+        bool *keep = xcalloc(n, sizeof *keep);
+        const sk_change_t **kept = xcalloc(n, sizeof *kept);
+        wc_status_t st = resolve(t, tab, ch, n, keep, cc, err, errlen);
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (keep[i])
+                kept[m++] = ch[i];
+        /* the policy has decided: what is kept overwrites (a same-origin update under target_wins too) */
+        sk_table_t decided = *tab;
+        decided.policy = SK_POLICY_SOURCE_WINS;
+        if (st == WC_OK && m) {
+            if (ch[0]->op == SK_OP_DELETE)
+                st = delete_rows(t, &decided, kept, m, NULL, err, errlen);
+            else if (mode == SK_INSERT_UPDATE)
+                st = update_rows(t, &decided, kept, m, NULL, err, errlen);
+            else
+                st = upsert(t, &decided, SK_INSERT_UPSERT, kept, m, NULL, err, errlen);
+        }
+        free(keep);
+        free(kept);
+        return st;
+    }
+    switch (ch[0]->op) {
+    case SK_OP_TRUNCATE:
+        return truncate_table(t, tab, err, errlen);
+    case SK_OP_DELETE:
+        return delete_rows(t, tab, ch, n, cc, err, errlen);
+    case SK_OP_UPSERT:
+        if (mode == SK_INSERT_UPDATE)
+            return update_rows(t, tab, ch, n, cc, err, errlen);
+        return upsert(t, tab, mode, ch, n, cc, err, errlen);
+    }
+    return WC_PERMANENT;
+}
+
+static wc_status_t pg_store_offsets(sk_target_t *t, const char *name, const sk_offset_t *offs, size_t n, char *err,
+                                    size_t errlen)
+{
+    if (!n)
+        return WC_OK;
+    buf_t *b = &t->sql;
+    buf_reset(b);
+    params_reset(t);
+    params_need(t, 4 * n);
+    buf_puts(b, "INSERT INTO walcast_sink_offsets (sink, topic, \"partition\", \"offset\") VALUES ");
+    size_t pi = 0;
+    for (size_t i = 0; i < n; i++) {
+        char num[32];
+        buf_printf(b, "%s($%zu,$%zu,$%zu::integer,$%zu::bigint)", i ? "," : "", pi + 1, pi + 2, pi + 3, pi + 4);
+        param_text(t, pi++, name, strlen(name));
+        param_text(t, pi++, offs[i].topic, strlen(offs[i].topic));
+        int l = snprintf(num, sizeof num, "%d", offs[i].partition);
+        param_text(t, pi++, num, (size_t)l);
+        l = snprintf(num, sizeof num, "%" PRId64, offs[i].offset);
+        param_text(t, pi++, num, (size_t)l);
+    }
+    buf_puts(b, " ON CONFLICT (sink, topic, \"partition\") DO UPDATE SET \"offset\" = EXCLUDED.\"offset\"");
+    return run_params(t, pi, "storing offsets", NULL, err, errlen);
+}
+
+/* Reads every result of the pipeline up to its sync point and leaves pipeline mode; the first failure
+ * is returned (later statements only say they were skipped). */
+static wc_status_t pipe_drain(sk_target_t *t, bool sync, char *err, size_t errlen)
+{
+    wc_status_t st = WC_OK;
+    if (sync && !PQpipelineSync(t->conn)) {
+        st = fail(t, NULL, "sending the batch", err, errlen);
+        sync = false;
+    }
+    if (sync) {
+        int nulls = 0;
+        for (;;) {
+            PGresult *r = PQgetResult(t->conn);
+            if (!r) {
+                /* a NULL ends each statement's results; more NULLs than statements: nothing will come */
+                if (++nulls > (int)t->npending + 2 || PQstatus(t->conn) != CONNECTION_OK)
+                    break;
+                continue;
+            }
+            nulls = 0;
+            ExecStatusType es = PQresultStatus(r);
+            if (es == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                break;
+            }
+            if (es == PGRES_COMMAND_OK && !strcmp(PQcmdStatus(r), "ROLLBACK") && st == WC_OK) {
+                snprintf(err, errlen, "COMMIT was rolled back");
+                st = WC_RETRY;
+            }
+            if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK && es != PGRES_PIPELINE_ABORTED && st == WC_OK)
+                st = fail(t, r, "applying the batch", err, errlen);
+            else
+                PQclear(r);
+        }
+    }
+    PQexitPipelineMode(t->conn);
+    t->pipe = false;
+    t->npending = 0;
+    return st;
+}
+
+static wc_status_t pg_commit(sk_target_t *t, char *err, size_t errlen)
+{
+    if (t->pipe) {
+        const char *none[1] = { NULL };
+        wc_status_t st = WC_OK;
+        if (!PQsendQueryParams(t->conn, "COMMIT", 0, NULL, none, NULL, NULL, 0))
+            st = fail(t, NULL, "COMMIT", err, errlen);
+        else
+            t->npending++;
+        char derr[512] = "";
+        wc_status_t ds = pipe_drain(t, true, derr, sizeof derr);
+        t->in_txn = false;
+        if (st == WC_OK && ds != WC_OK) {
+            snprintf(err, errlen, "%s", derr);
+            st = ds;
+        }
+        if (st != WC_OK)
+            tables_clear(t);
+        return st;
+    }
+    PGresult *r = PQexec(t->conn, "COMMIT");
+    t->in_txn = false;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        return fail(t, r, "COMMIT", err, errlen);
+    /* COMMIT of a failed transaction answers ROLLBACK */
+    bool rolled_back = !strcmp(PQcmdStatus(r), "ROLLBACK");
+    PQclear(r);
+    if (rolled_back) {
+        snprintf(err, errlen, "COMMIT was rolled back");
+        tables_clear(t);
+        return WC_RETRY;
+    }
+    return WC_OK;
+}
+
+static void pg_rollback(sk_target_t *t)
+{
+    if (!t)
+        return;
+    /* tables created or altered in the transaction are gone again: forget what we saw */
+    tables_clear(t);
+    if (t->conn && t->pipe) {
+        char e[256];
+        pipe_drain(t, PQstatus(t->conn) == CONNECTION_OK, e, sizeof e);
+    }
+    if (t->conn && PQstatus(t->conn) == CONNECTION_OK && PQtransactionStatus(t->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(t->conn, "ROLLBACK"));
+    t->in_txn = false;
+}
+
+const sk_target_ops_t sk_postgres_ops = {
+    .name = "postgresql",
+    .connect = pg_connect,
+    .close = pg_close,
+    .read_offsets = pg_read_offsets,
+    .begin = pg_begin,
+    .ensure_table = pg_ensure_table,
+    .apply = pg_apply,
+    .store_offsets = pg_store_offsets,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+};

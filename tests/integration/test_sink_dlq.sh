@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# test_sink_dlq.sh: poison records for a JDBC sink into PostgreSQL. With errors.tolerance=all and a
+# dead-letter topic, an undecodable record and one the target refuses (a NUL in a text value) land in the
+# dead-letter topic with Kafka Connect's __connect.errors.* headers and the sink goes on; without, the sink
+# stops as failed naming topic, partition, offset and reason, and applies nothing past the poison.
+. "$(dirname "$0")/lib.sh"
+it_init
+pg_start
+psql_q -c "CREATE DATABASE target" -c "CREATE DATABASE target2"
+kafka_start --topic it_sinkin --topic it_dlq
+{
+  printf '%s\t%s\n' '{"id":1}' '{"op":"c","after":{"id":1,"v":"one"},"source":{"ts_ms":1}}'
+  printf '%s\t%s\n' '{"id":9}' 'not json{'
+  printf '%s\t%s\n' '{"id":2}' '{"op":"c","after":{"id":2,"v":"two"},"source":{"ts_ms":2}}'
+  printf '%s\t%s\n' '{"id":4}' '{"op":"c","after":{"id":4,"v":"nul \u0000 inside"},"source":{"ts_ms":3}}'
+  printf '%s\t%s\n' '{"id":3}' '{"op":"c","after":{"id":3,"v":"three"},"source":{"ts_ms":4}}'
+  printf '%s\t%s\n' '{"id":1}' '{"op":"u","after":{"id":1,"v":"one again"},"source":{"ts_ms":5}}'
+} | kcat -P -b "$BS" -t it_sinkin -K $'\t' -X enable.idempotence=true
+sink() {  # name db [key=value...]
+  local f="$IT_DIR/$1.properties" name=$1 db=$2; shift 2
+  printf '%s\n' "name=$name" "connector.class=io.debezium.connector.jdbc.JdbcSinkConnector" "topics=it_sinkin" \
+    "connection.url=jdbc:postgresql://127.0.0.1:$PGPORT/$db" "connection.username=postgres" \
+    "connection.password=hunter2-secret" "insert.mode=upsert" "primary.key.mode=record_key" "schema.evolution=basic" \
+    "$@" >"$f"
+  echo "$f"
+}
+tol=$(sink it_dlqsink target "errors.tolerance=all" "errors.deadletterqueue.topic.name=it_dlq" \
+  "errors.deadletterqueue.context.headers.enable=true")
+"$WALCAST" run --worker "$IT_DIR/worker.properties" "$tol" >"$IT_DIR/walcast.out" 2>"$IT_DIR/walcast.log" &
+WALCAST_PID=$!
+IT_PIDS+=($WALCAST_PID)
+wait_topic it_dlq 2
+for _ in $(seq 1 300); do
+  [ "$(psql -X -At -d target -c "SELECT string_agg(id || '=' || v, ',' ORDER BY id) FROM it_sinkin" 2>/dev/null)" = "1=one again,2=two,3=three" ] && break
+  sleep 0.1
+done
+got=$(psql -X -At -d target -c "SELECT string_agg(id || '=' || v, ',' ORDER BY id) FROM it_sinkin")
+[ "$got" = "1=one again,2=two,3=three" ] || { echo "target holds '$got'" >&2; exit 1; }
+walcast_stop
+kcat -C -b "$BS" -t it_dlq -e -q -J >"$IT_DIR/dlq.jsonl"
+"$PY" - "$IT_DIR/dlq.jsonl" <<'PYEOF'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert len(recs) == 2, recs
+for r, off, stage in zip(recs, ("1", "3"), ("VALUE_CONVERTER", "TASK_PUT")):
+    h = dict(zip(r["headers"][0::2], r["headers"][1::2]))
+    assert h["__connect.errors.topic"] == "it_sinkin", h
+    assert h["__connect.errors.partition"] == "0", h
+    assert h["__connect.errors.offset"] == off, h
+    assert h["__connect.errors.connector.name"] == "it_dlqsink", h
+    assert h["__connect.errors.stage"] == stage, h
+    assert h["__connect.errors.exception.message"], h
+    assert "hunter2" not in json.dumps(r), r
+print("dead letters ok:", [r["key"] for r in recs])
+PYEOF
+# no tolerance: the sink fails at the first poison record, naming it; nothing after it is applied
+strict=$(sink it_strictsink target2)
+if "$WALCAST" run --worker "$IT_DIR/worker.properties" "$strict" >"$IT_DIR/strict.out" 2>"$IT_DIR/strict.log"; then
+  echo "the strict sink did not fail" >&2; exit 1
+fi
+grep -q 'msg="sink failed".*it_sinkin\[0\]@1' "$IT_DIR/strict.log" || { echo "no failure naming it_sinkin[0]@1" >&2; cat "$IT_DIR/strict.log" >&2; exit 1; }
+! grep -q "hunter2" "$IT_DIR/strict.log" "$IT_DIR/walcast.log"
+[ "$(psql -X -At -d target2 -c "SELECT string_agg(id::text, ',' ORDER BY id) FROM it_sinkin")" = "1" ]
+[ "$(psql -X -At -d target2 -c "SELECT \"offset\" FROM walcast_sink_offsets WHERE sink = 'it_strictsink'")" = "1" ]
+echo "strict sink stopped at it_sinkin[0]@1 with only record 0 applied"

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# test_sink_jdbc.sh: source tables -> walcast source -> real Kafka -> walcast JDBC sinks into a PostgreSQL
+# database and a MariaDB server, both in the same `walcast run`. Inserts, updates, deletes, key changes,
+# truncate, NULLs, many types, hostile identifiers; the targets must equal the source row by row
+# (sink_compare.py, a canonical text form per column kind). Then the same under a workload during which
+# walcast (source and sinks) is SIGKILLed 5 times, each time after the sinks have committed something new.
+. "$(dirname "$0")/lib.sh"
+it_init
+pg_start
+mariadb_start
+psql_q -c "CREATE DATABASE target"
+my_q -e "CREATE DATABASE target"
+psql_q <<'SQL'
+CREATE TABLE items (id int PRIMARY KEY, name text, price numeric(10,2), qty bigint, ok boolean, small smallint,
+  created timestamp(6), tz timestamptz, d date, t time(6), data jsonb, u uuid, b bytea, f float8, r real, tags text[]);
+CREATE TABLE "Odd ""Tab""; drop" ("k;ey" int PRIMARY KEY, "select" text, "ünï" text, "Mixed" int);
+CREATE TABLE kv (a int, b text, v text, PRIMARY KEY (a, b));
+CREATE TABLE trunc_me (id int PRIMARY KEY, v text);
+SQL
+kafka_start
+src=$(connector_file src "table.include.list=public\\..*" "skipped.operations=none")
+common=("connector.class=io.debezium.connector.jdbc.JdbcSinkConnector" "topics.regex=srv\\.public\\..*"
+  "insert.mode=upsert" "delete.enabled=true" "truncate.enabled=true" "primary.key.mode=record_key"
+  "schema.evolution=basic" "quote.identifiers=true" "collection.name.format=\${source.table}" "batch.size=200")
+{ echo "name=it_pgsink"; printf '%s\n' "${common[@]}"
+  echo "connection.url=jdbc:postgresql://127.0.0.1:$PGPORT/target"; echo "connection.username=postgres"; } >"$IT_DIR/pgsink.properties"
+{ echo "name=it_mysink"; printf '%s\n' "${common[@]}"
+  echo "connection.url=jdbc:mariadb://127.0.0.1:$MYPORT/target"; echo "connection.username=root"; } >"$IT_DIR/mysink.properties"
+
+start_all() {
+  local before
+  before=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
+  "$WALCAST" run --worker "$IT_DIR/worker.properties" "$src" "$IT_DIR/pgsink.properties" "$IT_DIR/mysink.properties" \
+    >>"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
+  WALCAST_PID=$!
+  IT_PIDS+=($WALCAST_PID)
+  for _ in $(seq 1 300); do
+    [ "$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)" -gt "${before:-0}" ] 2>/dev/null && return 0
+    kill -0 $WALCAST_PID 2>/dev/null || { echo "walcast exited early" >&2; tail -20 "$IT_DIR/walcast.log" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "walcast did not start replication within 30 s" >&2
+  return 1
+}
+compare() { "$PY" "$ROOT/tests/integration/sink_compare.py" "$1" postgres target "$MYPORT" target; }
+
+start_all
+psql_q <<'SQL'
+INSERT INTO items VALUES
+ (1, 'plain', 12.50, 9000000000, true, 7, '2024-02-29 23:59:59.123456', '2024-01-01 10:00:00+02', '2024-02-29',
+  '13:14:15.000001', '{"a": [1, 2, {"b": null}], "q": "it''s"}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+  '\x00ff10', 3.141592653589793, 1.5, '{x,"y z",NULL}'),
+ (2, 'quote '' "dq" back\slash ; -- drop', -0.01, -1, false, -32768, '1970-01-01 00:00:00', '1999-12-31 23:59:59.999999+00',
+  '0001-01-01', '00:00:00', '[]', '00000000-0000-0000-0000-000000000000', '', -0.0, -3.25, '{}'),
+ (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+ (4, E'unicode ünï 日本 \U0001F600 tab\tnewline\n', 99999999.99, 0, true, 0, '2038-01-19 03:14:08', '2100-06-01 12:00:00+00',
+  '9999-12-31', '23:59:59.999999', '"str"', 'ffffffff-ffff-ffff-ffff-ffffffffffff', '\xdeadbeef', 1e300, 3.4e38, '{"a,b","{c}"}');
+INSERT INTO "Odd ""Tab""; drop" VALUES (1, 'from', 'ö', 1), (2, NULL, '', NULL), (3, 'table', 'x"y`z', -5);
+INSERT INTO kv VALUES (1, 'a', 'one'), (1, 'b', 'two'), (2, 'a', 'three'), (3, 'ß', 'four');
+INSERT INTO trunc_me SELECT g, 'v' || g FROM generate_series(1, 50) g;
+UPDATE items SET name = 'updated', qty = qty + 1 WHERE id = 1;
+UPDATE items SET data = '{"now": "set"}', tags = '{only}' WHERE id = 3;
+UPDATE items SET id = 10 WHERE id = 2;
+DELETE FROM items WHERE id = 4;
+UPDATE "Odd ""Tab""; drop" SET "select" = 'where', "Mixed" = NULL WHERE "k;ey" = 1;
+UPDATE "Odd ""Tab""; drop" SET "k;ey" = 30 WHERE "k;ey" = 3;
+DELETE FROM "Odd ""Tab""; drop" WHERE "k;ey" = 2;
+UPDATE kv SET b = 'c' WHERE a = 1 AND b = 'b';
+UPDATE kv SET v = NULL WHERE a = 2;
+DELETE FROM kv WHERE a = 3;
+TRUNCATE trunc_me;
+INSERT INTO trunc_me VALUES (100, 'after truncate'), (101, NULL);
+BEGIN;
+INSERT INTO items (id, name) SELECT g, 'bulk ' || g FROM generate_series(100, 1099) g;
+UPDATE items SET price = id / 7.0 WHERE id BETWEEN 100 AND 599;
+DELETE FROM items WHERE id BETWEEN 900 AND 949;
+COMMIT;
+SQL
+wait_published
+compare 90
+
+# ---- SIGKILLs mid-stream ----
+N=${SINK_TXNS:-600}
+(
+  for i in $(seq 1 "$N"); do
+    sql="BEGIN; INSERT INTO items (id, name, qty, tz) VALUES ($((2000 + i)), 'w$i', $i, now());"
+    sql="$sql UPDATE items SET qty = qty + 1, ok = NOT coalesce(ok, false) WHERE id = $((2000 + i - 1));"
+    [ $((i % 5)) -eq 0 ] && sql="$sql DELETE FROM items WHERE id = $((2000 + i - 3));"
+    [ $((i % 7)) -eq 0 ] && sql="$sql UPDATE items SET id = -$i WHERE id = $((2000 + i - 2));"
+    [ $((i % 3)) -eq 0 ] && sql="$sql INSERT INTO kv VALUES ($i, 'k''$i', 'v') ON CONFLICT DO NOTHING; UPDATE kv SET b = b || '+' WHERE a = $((i - 3));"
+    [ $((i % 11)) -eq 0 ] && sql="$sql INSERT INTO \"Odd \"\"Tab\"\"; drop\" VALUES ($((1000 + i)), 'x;$i', 'ü', $i);"
+    echo "$sql COMMIT;"
+    sleep 0.01
+  done | psql -X -q -v ON_ERROR_STOP=1 >/dev/null
+) &
+writer=$!
+
+applied_pg() { psql -X -At -d target -c "SELECT coalesce(sum(\"offset\"), 0) FROM walcast_sink_offsets" 2>/dev/null || echo 0; }
+applied_my() { my_q target -e "SELECT coalesce(sum(\`offset\`), 0) FROM walcast_sink_offsets" 2>/dev/null || echo 0; }
+for k in 1 2 3 4 5; do
+  pg0=$(applied_pg); my0=$(applied_my)
+  # kill once both sinks have committed something since the last start (a restarted sink takes its
+  # partitions back at once: static group membership)
+  for _ in $(seq 1 600); do
+    [ "$(applied_pg)" -gt "$pg0" ] && [ "$(applied_my)" -gt "$my0" ] && break
+    sleep 0.05
+  done
+  [ "$(applied_pg)" -gt "$pg0" ] && [ "$(applied_my)" -gt "$my0" ] \
+    || { echo "kill $k: the sinks committed nothing new within 30 s ($pg0 -> $(applied_pg), $my0 -> $(applied_my))" >&2; exit 1; }
+  kill -KILL "$WALCAST_PID"
+  wait "$WALCAST_PID" 2>/dev/null || true
+  echo "kill $k at applied offset sums postgresql $(applied_pg), mariadb $(applied_my)"
+  start_all
+done
+wait "$writer"
+wait_published
+compare 120
+walcast_stop
+grep -q "sink stopped" "$IT_DIR/walcast.log"
+! grep -q "sink failed" "$IT_DIR/walcast.log"

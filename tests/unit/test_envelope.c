@@ -1,0 +1,234 @@
+/* test_envelope.c: the Debezium envelope decoder of the sinks: JSON with and without schemas, every op,
+ * tombstones, the schema cache, Connect types (Decimal bytes, arrays, maps), and bad input of every kind. */
+#include "testutil.h"
+
+#include "sinks/envelope.h"
+
+static const char *KEY_S =
+    "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"}],"
+    "\"optional\":false,\"name\":\"srv.public.t.Key\"},\"payload\":{\"id\":7}}";
+
+#define ROW_SCHEMA(n, f)                                                                                            \
+    "{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"},"                  \
+    "{\"type\":\"string\",\"optional\":true,\"field\":\"name\"},"                                                  \
+    "{\"type\":\"bytes\",\"optional\":true,\"name\":\"org.apache.kafka.connect.data.Decimal\",\"version\":1,"      \
+    "\"parameters\":{\"scale\":\"2\",\"connect.decimal.precision\":\"10\"},\"field\":\"price\"},"                  \
+    "{\"type\":\"int64\",\"optional\":true,\"name\":\"io.debezium.time.MicroTimestamp\",\"version\":1,\"field\":\"ts\"}," \
+    "{\"type\":\"array\",\"items\":{\"type\":\"string\",\"optional\":true},\"optional\":true,\"field\":\"tags\"},"  \
+    "{\"type\":\"double\",\"optional\":true,\"field\":\"f\"},{\"type\":\"boolean\",\"optional\":true,\"field\":\"ok\"}]," \
+    "\"optional\":true,\"name\":\"" n "\",\"field\":\"" f "\"}"
+
+static const char *VAL_S =
+    "{\"schema\":{\"type\":\"struct\",\"fields\":[" ROW_SCHEMA("srv.public.t.Value", "before") "," ROW_SCHEMA("srv.public.t.Value", "after") ","
+    "{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"name\"},"
+    "{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"},{\"type\":\"string\",\"optional\":false,\"field\":\"db\"},"
+    "{\"type\":\"string\",\"optional\":false,\"field\":\"schema\"},{\"type\":\"string\",\"optional\":false,\"field\":\"table\"},"
+    "{\"type\":\"int64\",\"optional\":true,\"field\":\"txId\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"lsn\"}],"
+    "\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Source\",\"field\":\"source\"},"
+    "{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"}],"
+    "\"optional\":false,\"name\":\"srv.public.t.Envelope\",\"version\":2},"
+    "\"payload\":{\"before\":null,\"after\":{\"id\":7,\"name\":\"it's \\u00fc \\\"q\\\"\",\"price\":\"BNI=\",\"ts\":1700000000123456,"
+    "\"tags\":[\"a\",null],\"f\":\"NaN\",\"ok\":true},"
+    "\"source\":{\"name\":\"srv\",\"ts_ms\":1700000000000,\"db\":\"postgres\",\"schema\":\"public\",\"table\":\"t\","
+    "\"txId\":745,\"lsn\":24023128},\"op\":\"c\",\"ts_ms\":1700000000456}}";
+
+static void test_with_schema(void **st)
+{
+    (void)st;
+    env_decoder_t *d = env_decoder_new();
+    arena_t *a = arena_new(4096);
+    env_event_t ev;
+    char err[256] = "";
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(env_decode_json(d, a, KEY_S, strlen(KEY_S), VAL_S, strlen(VAL_S), &ev, err, sizeof err), 0);
+        assert_int_equal(ev.op, ENV_CREATE);
+        assert_non_null(ev.key_schema);
+        assert_int_equal(ev.key_schema->nfields, 1);
+        assert_int_equal(ev.key.u.list.v[0].u.i, 7);
+        assert_true(ev.has_after);
+        assert_false(ev.has_before);
+        const cs_schema_t *rs = ev.row_schema;
+        assert_non_null(rs);
+        assert_int_equal(rs->nfields, 7);
+        assert_string_equal(rs->fields[2].schema->name, "org.apache.kafka.connect.data.Decimal");
+        assert_string_equal(cs_param_get(rs->fields[2].schema, "scale"), "2");
+        const cv_value_t *v = ev.after.u.list.v;
+        assert_int_equal(v[0].u.i, 7);
+        assert_int_equal(v[1].u.s.n, strlen("it's \xc3\xbc \"q\""));
+        assert_memory_equal(v[1].u.s.p, "it's \xc3\xbc \"q\"", v[1].u.s.n);
+        assert_int_equal(v[2].u.s.n, 2);   /* 0x04d2 = 1234 -> 12.34 */
+        assert_int_equal((unsigned char)v[2].u.s.p[0], 0x04);
+        assert_int_equal((unsigned char)v[2].u.s.p[1], 0xd2);
+        assert_int_equal(v[3].u.i, 1700000000123456LL);
+        assert_int_equal(v[4].u.list.n, 2);
+        assert_true(v[4].u.list.v[1].null);
+        assert_true(v[5].u.f != v[5].u.f);  /* NaN */
+        assert_true(v[6].u.b);
+        assert_string_equal(ev.source.name, "srv");
+        assert_string_equal(ev.source.table, "t");
+        assert_int_equal(ev.source.lsn, 24023128);
+        assert_int_equal(ev.source.txid, 745);
+        assert_int_equal(ev.source.ts_us, 1700000000000000LL);
+        arena_reset(a);
+    }
+    /* the key schema and the value schema, each parsed once */
+    assert_int_equal(env_schema_parses(d), 2);
+    arena_free(a);
+    env_decoder_free(d);
+}
+
+static int decode(env_decoder_t *d, arena_t *a, const char *k, const char *v, env_event_t *ev, char *err)
+{
+    return env_decode_json(d, a, k, k ? strlen(k) : 0, v, v ? strlen(v) : 0, ev, err, 256);
+}
+
+static void test_schemaless_ops(void **st)
+{
+    (void)st;
+    env_decoder_t *d = env_decoder_new();
+    arena_t *a = arena_new(4096);
+    env_event_t ev;
+    char err[256];
+    assert_int_equal(decode(d, a, "{\"id\":1}", "{\"before\":{\"id\":1,\"v\":\"x\"},\"after\":{\"id\":1,\"v\":\"y\",\"j\":{\"a\":[1]}},"
+                     "\"source\":{\"lsn\":\"5\",\"ts_us\":9},\"op\":\"u\"}", &ev, err), 0);
+    assert_int_equal(ev.op, ENV_UPDATE);
+    assert_true(ev.has_before && ev.has_after);
+    assert_int_equal(ev.row_schema->nfields, 3);
+    assert_string_equal(ev.row_schema->fields[2].schema->name, "io.debezium.data.Json");
+    assert_memory_equal(ev.after.u.list.v[2].u.s.p, "{\"a\":[1]}", 9);
+    assert_int_equal(ev.source.lsn, 5);
+    assert_int_equal(ev.source.ts_us, 9);
+    assert_int_equal(decode(d, a, "{\"id\":1}", "{\"before\":{\"id\":1},\"after\":null,\"op\":\"d\"}", &ev, err), 0);
+    assert_int_equal(ev.op, ENV_DELETE);
+    assert_true(ev.has_before);
+    assert_false(ev.has_after);
+    /* tombstone: a key and a null value */
+    assert_int_equal(decode(d, a, "{\"id\":1}", NULL, &ev, err), 0);
+    assert_int_equal(ev.op, ENV_TOMBSTONE);
+    assert_int_equal(decode(d, a, "{\"id\":1}", "null", &ev, err), 0);
+    assert_int_equal(ev.op, ENV_TOMBSTONE);
+    assert_int_equal(decode(d, a, NULL, "{\"op\":\"t\",\"source\":{\"table\":\"x\"}}", &ev, err), 0);
+    assert_int_equal(ev.op, ENV_TRUNCATE);
+    assert_string_equal(ev.source.table, "x");
+    assert_int_equal(decode(d, a, NULL, "{\"op\":\"r\",\"after\":{\"id\":2}}", &ev, err), 0);
+    assert_int_equal(ev.op, ENV_READ);
+    /* a delete known only by its key */
+    assert_int_equal(decode(d, a, "{\"id\":3}", "{\"op\":\"d\",\"before\":null}", &ev, err), 0);
+    assert_null(ev.row_schema);
+    assert_non_null(ev.key_schema);
+    arena_free(a);
+    env_decoder_free(d);
+}
+
+static void test_bad_input(void **st)
+{
+    (void)st;
+    env_decoder_t *d = env_decoder_new();
+    arena_t *a = arena_new(4096);
+    env_event_t ev;
+    char err[256];
+    const char *bad[] = {
+        "{", "[1,2]", "{\"op\":\"x\",\"after\":{}}", "{\"after\":{\"id\":1}}", "{\"op\":\"c\"}",
+        "{\"op\":\"c\",\"after\":5}", "{\"op\":\"u\",\"after\":{\"id\":1},\"before\":7}",
+        "{\"schema\":{\"type\":\"nope\"},\"payload\":{}}",
+        "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int8\",\"field\":\"after\"}]},\"payload\":{\"op\":\"c\",\"after\":1}}",
+        "{\"schema\":{\"type\":\"struct\"},\"payload\":{\"op\":\"c\"}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        assert_int_equal(decode(d, a, NULL, bad[i], &ev, err), -1);
+        assert_true(err[0] != '\0');
+    }
+    /* a value that does not fit its schema names the column */
+    char *v = strdup(VAL_S);
+    char *p = strstr(v, "\"id\":7,\"name\"");
+    memcpy(p, "\"id\":\"7\"", 8);
+    assert_int_equal(decode(d, a, KEY_S, v, &ev, err), -1);
+    assert_non_null(strstr(err, "id"));
+    free(v);
+    /* every truncation of a good record fails cleanly, or decodes (never crashes) */
+    size_t n = strlen(VAL_S);
+    for (size_t i = 0; i < n; i++) {
+        arena_reset(a);
+        int rc = env_decode_json(d, a, KEY_S, strlen(KEY_S), VAL_S, i, &ev, err, sizeof err);
+        assert_true(rc == -1 || i == 0);
+    }
+    /* an int32 out of range, and a bad base64 */
+    assert_int_equal(decode(d, a, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int8\",\"field\":\"x\"}]},\"payload\":{\"x\":300}}",
+                            "{\"op\":\"d\",\"before\":null}", &ev, err), -1);
+    const unsigned char *out;
+    size_t ol;
+    assert_int_equal(env_base64_decode(a, "AAE=", 4, &out, &ol), 0);
+    assert_int_equal(ol, 2);
+    assert_int_equal(env_base64_decode(a, "A", 1, &out, &ol), -1);
+    assert_int_equal(env_base64_decode(a, "A=A=", 4, &out, &ol), -1);
+    assert_int_equal(env_base64_decode(a, "!!!!", 4, &out, &ol), -1);
+    arena_free(a);
+    env_decoder_free(d);
+}
+
+
+/* The typed reader (records with a schema): escapes, surrogate pairs, maps both ways, nested arrays,
+ * unknown fields skipped, and what it must refuse. */
+static void test_typed_reader(void **st)
+{
+    (void)st;
+    env_decoder_t *d = env_decoder_new();
+    arena_t *a = arena_new(4096);
+    env_event_t ev;
+    char err[256];
+    const char *sch =
+        "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"struct\",\"optional\":true,\"field\":\"after\",\"fields\":["
+        "{\"type\":\"string\",\"optional\":true,\"field\":\"s\"},"
+        "{\"type\":\"map\",\"keys\":{\"type\":\"string\"},\"values\":{\"type\":\"int32\"},\"optional\":true,\"field\":\"m\"},"
+        "{\"type\":\"map\",\"keys\":{\"type\":\"int32\"},\"values\":{\"type\":\"string\"},\"optional\":true,\"field\":\"p\"},"
+        "{\"type\":\"array\",\"items\":{\"type\":\"array\",\"items\":{\"type\":\"int64\"}},\"optional\":true,\"field\":\"aa\"},"
+        "{\"type\":\"float\",\"optional\":true,\"field\":\"f\"},{\"type\":\"int16\",\"optional\":true,\"field\":\"i\"}]},"
+        "{\"type\":\"string\",\"field\":\"op\"}]},\"payload\":";
+    char rec[2048];
+    snprintf(rec, sizeof rec, "%s%s}", sch,
+             "{\"op\":\"c\",\"extra\":{\"x\":[1,{\"y\":null}],\"z\":\"q\\\"\"},\"after\":{\"s\":\"a\\\"b\\\\c\\n\\u00fc\\ud83d\\ude00/\\/\","
+             "\"m\":{\"k1\":1,\"k\\u0032\":-2},\"p\":[[3,\"three\"]],\"aa\":[[1,2],[],[-9223372036854775808]],"
+             "\"f\":-1.5e-3,\"i\":-32768,\"unknown\":[true,false,null]}}");
+    assert_int_equal(decode(d, a, NULL, rec, &ev, err), 0);
+    const cv_value_t *v = ev.after.u.list.v;
+    assert_string_equal(v[0].u.s.p, "a\"b\\c\n\xc3\xbc\xf0\x9f\x98\x80//");
+    assert_int_equal(v[1].u.list.n, 4);
+    assert_string_equal(v[1].u.list.v[2].u.s.p, "k2");
+    assert_int_equal(v[1].u.list.v[3].u.i, -2);
+    assert_int_equal(v[2].u.list.n, 2);
+    assert_int_equal(v[2].u.list.v[0].u.i, 3);
+    assert_int_equal(v[3].u.list.n, 3);
+    assert_int_equal(v[3].u.list.v[0].u.list.n, 2);
+    assert_int_equal(v[3].u.list.v[1].u.list.n, 0);
+    assert_true(v[3].u.list.v[2].u.list.v[0].u.i == INT64_MIN);
+    assert_true(v[4].u.f == -1.5e-3);
+    assert_int_equal(v[5].u.i, -32768);
+    /* refused: overflow, a fraction for an int, a lone surrogate, a bad escape, trailing bytes, a raw control
+     * character, a number where a string belongs */
+    const char *bad[] = {
+        "{\"op\":\"c\",\"after\":{\"i\":32768}}", "{\"op\":\"c\",\"after\":{\"i\":1.5}}",
+        "{\"op\":\"c\",\"after\":{\"s\":\"\\ud83d\"}}", "{\"op\":\"c\",\"after\":{\"s\":\"\\x\"}}",
+        "{\"op\":\"c\",\"after\":{}} x", "{\"op\":\"c\",\"after\":{\"s\":\"a\x01\"}}", "{\"op\":\"c\",\"after\":{\"s\":5}}",
+        "{\"op\":\"c\",\"after\":{\"aa\":[[1,]]}}", "{\"op\":\"c\",\"after\":{\"m\":{\"a\" 1}}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(rec, sizeof rec, "%s%s}", sch, bad[i]);
+        err[0] = '\0';
+        assert_int_equal(decode(d, a, NULL, rec, &ev, err), -1);
+        assert_true(err[0] != '\0');
+    }
+    arena_free(a);
+    env_decoder_free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_with_schema),
+        cmocka_unit_test(test_schemaless_ops),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_typed_reader),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

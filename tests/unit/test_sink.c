@@ -1,0 +1,235 @@
+/* test_sink.c: the sinks' pure parts: identifiers and type mapping per dialect, value text (dates, times,
+ * decimals, bits, arrays), table names from collection.name.format, version text order, and the sink
+ * configuration (connection.url forms, Debezium keys, errors that never show the password). */
+#include "testutil.h"
+
+#include "agent/config.h"
+#include "agent/log.h"
+#include "sinks/conflict.h"
+#include "sinks/dialect.h"
+
+static const char *ident(sk_dialect_t d, const char *n, bool q)
+{
+    static buf_t b;
+    buf_reset(&b);
+    dl_ident(&b, d, n, q);
+    return buf_cstr(&b);
+}
+
+static void test_identifiers(void **st)
+{
+    (void)st;
+    assert_string_equal(ident(SK_DIALECT_POSTGRES, "items", false), "items");
+    assert_string_equal(ident(SK_DIALECT_POSTGRES, "items", true), "\"items\"");
+    assert_string_equal(ident(SK_DIALECT_POSTGRES, "Mixed", false), "\"Mixed\"");
+    assert_string_equal(ident(SK_DIALECT_POSTGRES, "select", false), "\"select\"");
+    assert_string_equal(ident(SK_DIALECT_POSTGRES, "a\"b; drop", false), "\"a\"\"b; drop\"");
+    assert_string_equal(ident(SK_DIALECT_MYSQL, "a`b", false), "`a``b`");
+    assert_string_equal(ident(SK_DIALECT_MYSQL, "x\"y", true), "`x\"y`");
+}
+
+static const char *type(sk_dialect_t d, const cs_schema_t *s, bool key)
+{
+    static buf_t b;
+    buf_reset(&b);
+    dl_type(&b, d, s, key);
+    return buf_cstr(&b);
+}
+
+static void test_types(void **st)
+{
+    (void)st;
+    arena_t *a = arena_new(4096);
+    cs_schema_t *dec = cs_new(a, CT_BYTES, true);
+    dec->name = "org.apache.kafka.connect.data.Decimal";
+    cs_param_add(dec, "scale", "2");
+    cs_param_add(dec, "connect.decimal.precision", "10");
+    assert_string_equal(type(SK_DIALECT_POSTGRES, dec, false), "numeric(10,2)");
+    assert_string_equal(type(SK_DIALECT_MYSQL, dec, false), "decimal(10,2)");
+    cs_schema_t *ts = cs_new(a, CT_INT64, true);
+    ts->name = "io.debezium.time.MicroTimestamp";
+    assert_string_equal(type(SK_DIALECT_POSTGRES, ts, false), "timestamp(6)");
+    assert_string_equal(type(SK_DIALECT_MYSQL, ts, false), "datetime(6)");
+    cs_schema_t *z = cs_new(a, CT_STRING, true);
+    z->name = "io.debezium.time.ZonedTimestamp";
+    assert_string_equal(type(SK_DIALECT_POSTGRES, z, false), "timestamp(6) with time zone");
+    cs_schema_t *str = cs_new(a, CT_STRING, true);
+    assert_string_equal(type(SK_DIALECT_POSTGRES, str, true), "text");
+    assert_string_equal(type(SK_DIALECT_MYSQL, str, true), "varchar(255)");
+    assert_string_equal(type(SK_DIALECT_MYSQL, str, false), "longtext");
+    cs_schema_t *arr = cs_new(a, CT_ARRAY, true);
+    arr->items = cs_new(a, CT_INT32, true);
+    assert_string_equal(type(SK_DIALECT_POSTGRES, arr, false), "integer[]");
+    cs_schema_t *u = cs_new(a, CT_STRING, true);
+    u->name = "io.debezium.data.Uuid";
+    assert_string_equal(type(SK_DIALECT_POSTGRES, u, false), "uuid");
+    cs_schema_t *j = cs_new(a, CT_STRING, true);
+    j->name = "io.debezium.data.Json";
+    assert_string_equal(type(SK_DIALECT_POSTGRES, j, false), "json");
+    assert_string_equal(type(SK_DIALECT_POSTGRES, cs_new(a, CT_INT8, true), false), "smallint");
+    assert_string_equal(type(SK_DIALECT_MYSQL, cs_new(a, CT_INT8, true), false), "tinyint");
+    arena_free(a);
+}
+
+static const char *val(sk_dialect_t d, const cs_schema_t *s, cv_value_t v, int *rc)
+{
+    static buf_t b;
+    char err[128];
+    dl_kind_t k;
+    buf_reset(&b);
+    *rc = dl_value(&b, d, s, &v, &k, err, sizeof err);
+    return k == DL_NULL ? "(null)" : buf_cstr(&b);
+}
+
+static void test_values(void **st)
+{
+    (void)st;
+    arena_t *a = arena_new(4096);
+    int rc;
+    cs_schema_t *date = cs_new(a, CT_INT32, true);
+    date->name = "io.debezium.time.Date";
+    assert_string_equal(val(SK_DIALECT_POSTGRES, date, cv_int(19782), &rc), "2024-02-29");
+    assert_string_equal(val(SK_DIALECT_POSTGRES, date, cv_int(-719162), &rc), "0001-01-01");
+    assert_string_equal(val(SK_DIALECT_POSTGRES, date, cv_int(-719163), &rc), "0001-12-31 BC");
+    assert_string_equal(val(SK_DIALECT_POSTGRES, date, cv_null(), &rc), "(null)");
+    cs_schema_t *ts = cs_new(a, CT_INT64, true);
+    ts->name = "io.debezium.time.MicroTimestamp";
+    assert_string_equal(val(SK_DIALECT_POSTGRES, ts, cv_int(1709251199123456LL), &rc), "2024-02-29 23:59:59.123456");
+    assert_string_equal(val(SK_DIALECT_POSTGRES, ts, cv_int(-1), &rc), "1969-12-31 23:59:59.999999");
+    cs_schema_t *tm = cs_new(a, CT_INT64, true);
+    tm->name = "io.debezium.time.MicroTime";
+    assert_string_equal(val(SK_DIALECT_MYSQL, tm, cv_int(47655000001LL), &rc), "13:14:15.000001");
+    cs_schema_t *z = cs_new(a, CT_STRING, true);
+    z->name = "io.debezium.time.ZonedTimestamp";
+    assert_string_equal(val(SK_DIALECT_MYSQL, z, cv_str("2024-01-01T08:00:00.5Z", 22), &rc), "2024-01-01 08:00:00.5");
+    assert_string_equal(val(SK_DIALECT_POSTGRES, z, cv_str("2024-01-01T08:00:00.5Z", 22), &rc), "2024-01-01T08:00:00.5Z");
+    cs_schema_t *dec = cs_new(a, CT_BYTES, true);
+    dec->name = "org.apache.kafka.connect.data.Decimal";
+    cs_param_add(dec, "scale", "2");
+    assert_string_equal(val(SK_DIALECT_POSTGRES, dec, cv_str("\x04\xd2", 2), &rc), "12.34");
+    assert_string_equal(val(SK_DIALECT_POSTGRES, dec, cv_str("\xff", 1), &rc), "-0.01");
+    cs_schema_t *bits = cs_new(a, CT_BYTES, true);
+    bits->name = "io.debezium.data.Bits";
+    cs_param_add(bits, "length", "10");
+    assert_string_equal(val(SK_DIALECT_POSTGRES, bits, cv_str("\x05\x02", 2), &rc), "1000000101");
+    assert_string_equal(val(SK_DIALECT_MYSQL, bits, cv_str("\x05\x02", 2), &rc), "517");
+    cs_schema_t *by = cs_new(a, CT_BYTES, true);
+    assert_string_equal(val(SK_DIALECT_POSTGRES, by, cv_str("\x00\xff", 2), &rc), "\\x00ff");
+    cs_schema_t *b = cs_new(a, CT_BOOLEAN, true);
+    assert_string_equal(val(SK_DIALECT_POSTGRES, b, cv_bool(true), &rc), "t");
+    assert_string_equal(val(SK_DIALECT_MYSQL, b, cv_bool(false), &rc), "0");
+    cs_schema_t *f = cs_new(a, CT_FLOAT64, true);
+    assert_string_equal(val(SK_DIALECT_POSTGRES, f, cv_float(0.1), &rc), "0.10000000000000001");
+    val(SK_DIALECT_MYSQL, f, cv_float(0.0 / 0.0), &rc);
+    assert_int_equal(rc, -1);
+    cs_schema_t *s = cs_new(a, CT_STRING, true);
+    val(SK_DIALECT_POSTGRES, s, cv_str("a\0b", 3), &rc);
+    assert_int_equal(rc, -1);
+    cs_schema_t *arr = cs_new(a, CT_ARRAY, true);
+    arr->items = s;
+    cv_value_t av = cv_list(a, 3);
+    av.u.list.v[0] = cv_str("x y", 3);
+    av.u.list.v[1] = cv_str("q\"\\", 3);
+    assert_string_equal(val(SK_DIALECT_POSTGRES, arr, av, &rc), "{\"x y\",\"q\\\"\\\\\",NULL}");
+    assert_string_equal(val(SK_DIALECT_MYSQL, arr, av, &rc), "[\"x y\",\"q\\\"\\\\\",null]");
+    arena_free(a);
+}
+
+static void test_table_names_and_versions(void **st)
+{
+    (void)st;
+    buf_t b;
+    buf_init(&b);
+    dl_table_name(&b, "${topic}", "srv.public.items", "db", "public", "items");
+    assert_string_equal(buf_cstr(&b), "srv_public_items");
+    buf_reset(&b);
+    dl_table_name(&b, "t_${source.schema}.${source.table}", "x", "db", "public", "it.ems");
+    assert_string_equal(buf_cstr(&b), "t_public_it_ems");
+    buf_free(&b);
+    char v1[128], v2[128], v3[128];
+    sk_version_t a = { .ts_us = -5, .lsn = 10, .source = "b" }, c = { .ts_us = 3, .lsn = 1, .source = "a" },
+                 d = { .ts_us = 3, .lsn = 2, .source = "" };
+    sk_version_text(&a, v1, sizeof v1);
+    sk_version_text(&c, v2, sizeof v2);
+    sk_version_text(&d, v3, sizeof v3);
+    assert_true(strcmp(v1, v2) < 0);
+    assert_true(strcmp(v2, v3) < 0);
+    assert_string_equal(cf_type_name(SK_CONFLICT_DELETE_MISSING), "delete_missing");
+}
+
+static int parse(const char *props, sk_config_t *c, char *err)
+{
+    cfg_map_t m = { 0 };
+    assert_int_equal(cfg_parse_properties(props, &m, err, 512), 0);
+    int rc = cfg_sink_parse(&m, c, err, 512);
+    cfg_map_free(&m);
+    return rc;
+}
+
+static void test_config(void **st)
+{
+    (void)st;
+    log_set_level(LOG_FATAL);
+    char err[512];
+    sk_config_t c;
+    const char *base = "name=s\nconnector.class=io.debezium.connector.jdbc.JdbcSinkConnector\ntopics=a, b\n";
+    char props[1024];
+    snprintf(props, sizeof props, "%sconnection.url=jdbc:postgresql://db.example:6543/app?sslmode=require\n"
+             "connection.username=u\nconnection.password=s3cret\ninsert.mode=upsert\nprimary.key.mode=record_key\n"
+             "delete.enabled=true\nconflict.policy.orders=newer_wins\n", base);
+    assert_int_equal(parse(props, &c, err), 0);
+    assert_int_equal(c.conn.dialect, SK_DIALECT_POSTGRES);
+    assert_string_equal(c.conn.host, "db.example");
+    assert_int_equal(c.conn.port, 6543);
+    assert_string_equal(c.conn.database, "app");
+    assert_string_equal(c.conn.user, "u");
+    assert_string_equal(c.conn.password, "s3cret");
+    assert_int_equal(c.insert_mode, SK_INSERT_UPSERT);
+    assert_int_equal(c.batch_size, 500);
+    assert_string_equal(c.table_format, "${topic}");
+    assert_int_equal(cf_policy_for(&c, "orders"), SK_POLICY_NEWER_WINS);
+    assert_int_equal(cf_policy_for(&c, "other"), SK_POLICY_SOURCE_WINS);
+    cfg_sink_free(&c);
+    snprintf(props, sizeof props, "%sconnection.url=mysql://root:p%%40ss@[::1]:3307/t\ntable.name.format=x_${topic}\n", base);
+    assert_int_equal(parse(props, &c, err), 0);
+    assert_int_equal(c.conn.dialect, SK_DIALECT_MYSQL);
+    assert_string_equal(c.conn.host, "::1");
+    assert_int_equal(c.conn.port, 3307);
+    assert_string_equal(c.conn.password, "p@ss");
+    assert_string_equal(c.table_format, "x_${topic}");
+    cfg_sink_free(&c);
+    snprintf(props, sizeof props, "%sconnection.url=jdbc:mariadb://h/d?user=a&password=b\n", base);
+    assert_int_equal(parse(props, &c, err), 0);
+    assert_string_equal(c.conn.user, "a");
+    assert_string_equal(c.conn.password, "b");
+    cfg_sink_free(&c);
+    /* errors: name the key, never the password */
+    snprintf(props, sizeof props, "%sconnection.url=jdbc:oracle:thin:u/topsecret@h:1521\n", base);
+    assert_int_equal(parse(props, &c, err), -1);
+    assert_null(strstr(err, "topsecret"));
+    assert_non_null(strstr(err, "connection.url"));
+    snprintf(props, sizeof props, "%sconnection.url=postgresql://u:topsecret@h:99999/d\n", base);
+    assert_int_equal(parse(props, &c, err), -1);
+    assert_null(strstr(err, "topsecret"));
+    snprintf(props, sizeof props, "%sconnection.url=postgresql://h/d\ninsert.mode=upsert\n", base);
+    assert_int_equal(parse(props, &c, err), -1);
+    assert_non_null(strstr(err, "primary.key.mode"));
+    assert_int_equal(parse("name=s\nconnector.class=io.debezium.connector.jdbc.JdbcSinkConnector\nconnection.url=postgresql://h/d\n",
+                           &c, err), -1);
+    assert_non_null(strstr(err, "topics"));
+    snprintf(props, sizeof props, "%sconnection.url=postgresql://h/d\nconflict.policy=sometimes\n", base);
+    assert_int_equal(parse(props, &c, err), -1);
+    assert_non_null(strstr(err, "conflict.policy"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_identifiers),
+        cmocka_unit_test(test_types),
+        cmocka_unit_test(test_values),
+        cmocka_unit_test(test_table_names_and_versions),
+        cmocka_unit_test(test_config),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
