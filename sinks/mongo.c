@@ -43,17 +43,13 @@ static void mongo_init_lib(void) { mongoc_init(); }
 
 size_t mongo_version_text(const sk_version_t *v, char *out, size_t outlen)
 {
-    int n = snprintf(out, outlen, "%016" PRIx64 "%016" PRIx64 "%s", (uint64_t)v->ts_us, v->lsn,
-                     v->source ? v->source : "");
-    if (n < 0)
-        return 0;
-    return (size_t)n < outlen ? (size_t)n : (outlen ? outlen - 1 : 0);
+    return sk_version_text(v, out, outlen);   /* the same text as every other target (conflict.c) */
 }
 
 int mongo_version_cmp(const sk_version_t *a, const sk_version_t *b)
 {
-    if ((uint64_t)a->ts_us != (uint64_t)b->ts_us)
-        return (uint64_t)a->ts_us < (uint64_t)b->ts_us ? -1 : 1;
+    if (a->ts_us != b->ts_us)
+        return a->ts_us < b->ts_us ? -1 : 1;
     if (a->lsn != b->lsn)
         return a->lsn < b->lsn ? -1 : 1;
     int c = strcmp(a->source ? a->source : "", b->source ? b->source : "");

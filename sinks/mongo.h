@@ -38,8 +38,8 @@ int mongo_value_append(bson_t *parent, const char *key, const cs_schema_t *s, co
  * of the last change of each distinct _id, in ascending order; returns how many. Pure. */
 size_t mongo_reduce(const bson_t *ids, size_t n, size_t *keep);
 
-/* The version as text that sorts bytewise in version order (the format of sk_version_text): 16 hex
- * digits of ts_us, 16 of lsn, then the source id. Returns the length (truncated to outlen-1). */
+/* The version as text that sorts bytewise in version order: sk_version_text's (16 hex digits of ts_us
+ * in offset binary, 16 of lsn, then the source id). Returns the length (truncated to outlen-1). */
 size_t mongo_version_text(const sk_version_t *v, char *out, size_t outlen);
 
 /* <0, 0, >0 as a is older than, the same as, newer than b (what the stored texts compare as). */

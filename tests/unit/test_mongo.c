@@ -215,7 +215,11 @@ static void test_version(void **s)
     mongo_version_text(&b, tb, sizeof tb);
     mongo_version_text(&c, tc, sizeof tc);
     mongo_version_text(&d, td, sizeof td);
-    assert_string_equal(ta, "00060a24181e40000000000000000010srv");
+    assert_string_equal(ta, "80060a24181e40000000000000000010srv");
+    sk_version_t old = { .ts_us = -1, .lsn = 0, .source = "" };   /* before 1970 sorts first */
+    char tn[128];
+    mongo_version_text(&old, tn, sizeof tn);
+    assert_true(mongo_version_cmp(&old, &a) < 0 && strcmp(tn, ta) < 0);
     assert_true(mongo_version_cmp(&a, &b) < 0 && strcmp(ta, tb) < 0);
     assert_true(mongo_version_cmp(&b, &c) < 0 && strcmp(tb, tc) < 0);   /* time first, then LSN */
     assert_true(mongo_version_cmp(&a, &d) < 0 && strcmp(ta, td) < 0);
