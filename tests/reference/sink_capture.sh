@@ -33,8 +33,12 @@ CREATE TABLE items (id int PRIMARY KEY, name text, price numeric(10,2), qty bigi
 -- "Unexpected input", docs/compatibility.md); hostile column names are fine
 CREATE TABLE odd_cols ("k;ey" int PRIMARY KEY, "select" text, "ünï" text, "Mixed" int);
 CREATE TABLE kv (a int, b text, v text, PRIMARY KEY (a, b));
+-- items without its text[] column, for MariaDB: Debezium's MySQL dialect has no ARRAY mapping and its
+-- task dies on one with a NullPointerException (docs/compatibility.md), so the MariaDB sink reads this
+CREATE TABLE items_noarr (LIKE items INCLUDING ALL);
+ALTER TABLE items_noarr DROP COLUMN tags;
 SQL
-  TABLES=(items odd_cols kv)
+  TABLES=(items items_noarr odd_cols kv)
 fi
 kafka_start
 src=$(connector_file src "table.include.list=public\\..*")
@@ -54,19 +58,20 @@ INSERT INTO odd_cols VALUES (1, 'from', 'ö', 1), (2, NULL, '', NULL);
 INSERT INTO kv VALUES (1, 'a', 'one'), (1, 'b', 'two'), (2, 'a', 'three');
 UPDATE items SET name = 'updated' WHERE id = 1;
 UPDATE items SET id = 10 WHERE id = 2;
+INSERT INTO items_noarr SELECT id, name, price, qty, ok, small, created, tz, d, t, data, u, b, f, r, vc, ch, big, iv FROM items;
 DELETE FROM kv WHERE a = 2;
 SQL
 fi
 wait_published debezium 600
 walcast_stop
 
-sink_file() {   # sink_file NAME URL USER: the sink config, the same keys test_sink_jdbc.sh gives walcast
+sink_file() {   # sink_file NAME URL USER [TOPICS_REGEX]: the sink config, the keys test_sink_jdbc.sh gives walcast
   local f="$IT_DIR/$1.properties"
   cat >"$f" <<PROPS
 name=$1
 connector.class=io.debezium.connector.jdbc.JdbcSinkConnector
 tasks.max=1
-topics.regex=srv\\.public\\..*
+topics.regex=${4:-srv\\.public\\..*}
 connection.url=$2
 connection.username=$3
 connection.password=
@@ -84,13 +89,17 @@ PROPS
   echo "$f"
 }
 pgsink=$(sink_file ref_pgsink "jdbc:postgresql://127.0.0.1:$PGPORT/target" postgres)
-mysink=$(sink_file ref_mysink "jdbc:mariadb://127.0.0.1:$MYPORT/target" root)
+if [ $BENCH -eq 1 ]; then
+  mysink=$(sink_file ref_mysink "jdbc:mariadb://127.0.0.1:$MYPORT/target" root)
+else
+  mysink=$(sink_file ref_mysink "jdbc:mariadb://127.0.0.1:$MYPORT/target" root 'srv\\.public\\.(items_noarr|odd_cols|kv)')
+fi
 
 count_pg() { psql -X -At -d target -c "SELECT count(*) FROM $(printf '"%s"' "${1//\"/\"\"}")" 2>/dev/null || echo -1; }
 count_my() { my_q target -e "SELECT count(*) FROM \`${1//\`/\`\`}\`" 2>/dev/null || echo -1; }
 src_count() { psql -X -At -c "SELECT count(*) FROM $(printf '"%s"' "${1//\"/\"\"}")"; }
 
-# wait_rows KIND SECONDS: every table of TABLES has the source's row count in the target
+# wait_rows KIND SECONDS: every table of TABLES (MariaDB: but items) has the source's row count in the target
 wait_rows() {
   local kind=$1 secs=$2 t ok i=0
   for _ in $(seq 1 $((secs * 10))); do
@@ -101,7 +110,10 @@ wait_rows() {
       return 1
     fi
     ok=1
-    for t in "${TABLES[@]}"; do [ "$(count_"$kind" "$t")" = "$(src_count "$t")" ] || { ok=0; break; }; done
+    for t in "${TABLES[@]}"; do
+      [ "$kind" = my ] && [ "$t" = items ] && [ $BENCH -eq 0 ] && continue
+      [ "$(count_"$kind" "$t")" = "$(src_count "$t")" ] || { ok=0; break; }
+    done
     [ $ok -eq 1 ] && return 0
     sleep 0.1
   done
