@@ -32,6 +32,7 @@ die() { echo "ferretdb.sh: $*" >&2; exit 1; }
 
 fetch() {
   [ -x "$BIN" ] && return 0
+  command -v go >/dev/null || [ ! -x /usr/local/go/bin/go ] || PATH="/usr/local/go/bin:$PATH"
   command -v go >/dev/null || die "Go is needed to build FerretDB (https://go.dev/dl; Debian 12's golang is too old: FerretDB $VERSION needs Go 1.24)"
   local src dir
   echo "ferretdb.sh: building FerretDB $VERSION from the Go module proxy (first run only, a few minutes)" >&2
