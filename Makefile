@@ -7,7 +7,7 @@ SANITIZE ?=
 WERROR   ?= 1
 BUILD    := build
 
-PKGS     := libpq rdkafka jansson libzstd libcrypto libcurl libmariadb
+PKGS     := libpq rdkafka jansson libzstd libcrypto libcurl libmariadb libmongoc-1.0
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 ifeq ($(WERROR),1)
 WARN     += -Werror

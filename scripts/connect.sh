@@ -3,7 +3,8 @@
 # free loopback REST port against a given Kafka, for the differential tests against the real Debezium.
 #
 #   scripts/connect.sh fetch                    resolve Connect (kafka.sh's lib folder) and unpack the
-#                                               Debezium plugin into the cache (once; later runs reuse it)
+#                                               Debezium plugin into the cache (once; later runs reuse it),
+#                                               and Debezium's JDBC sink plugin beside it
 #   scripts/connect.sh start --bootstrap BS [--dir DIR] [--offsets-topic T] CONNECTOR.properties...
 #                                               start the worker, wait until every connector and its
 #                                               task are RUNNING (bounded); prints "rest=URL", "dir=DIR"
@@ -60,6 +61,37 @@ fetch() {
   [ -f "$PLUGINS/debezium-connector-postgres/debezium-connector-postgres-$DEBEZIUM_VERSION.jar" ] ||
     die "the plugin archive $tgz did not unpack to debezium-connector-postgres/"
   touch "$PLUGINS/.complete"
+}
+
+# fetch_jdbc: Debezium's JDBC sink plugin (with its Hibernate, Agroal and PostgreSQL/MariaDB/MySQL JDBC
+# drivers) unpacked beside the postgres plugin as $PLUGINS/debezium-connector-jdbc; its own marker.
+# io.debezium:debezium-connector-jdbc is not served at 3.6.1.Final (neither the jar nor the -plugin
+# archive resolve from Maven Central here), 3.6.0.Final is: the plugin brings its own debezium-sink,
+# debezium-core parts and kafka-clients 4.3.0 jars (the worker's own Connect API wins: plugin isolation
+# delegates org.apache.kafka.* to the worker), so 3.6.0 beside the 3.6.1 source connector is fine.
+JDBC_SINK_VERSION=${JDBC_SINK_VERSION:-3.6.0.Final}
+fetch_jdbc() {
+  [ -f "$PLUGINS/.complete-jdbc-$JDBC_SINK_VERSION" ] && return 0
+  local tgz="$CACHE/dl/debezium-connector-jdbc-$JDBC_SINK_VERSION-plugin.tar.gz" work
+  if [ ! -s "$tgz" ]; then
+    work="$CACHE/dl.tmp.$$"
+    rm -rf "$work" && mkdir -p "$work" "$CACHE/dl"
+    cp "$HERE/reference/kafka-pom.xml" "$work/pom.xml"
+    echo "connect.sh: resolving Debezium's JDBC sink plugin $JDBC_SINK_VERSION from Maven Central (first run only)" >&2
+    if ! (cd "$work" && mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy \
+            "-Dartifact=io.debezium:debezium-connector-jdbc:$JDBC_SINK_VERSION:tar.gz:plugin" \
+            -DoutputDirectory="$work/dl" >"$work/mvn.log" 2>&1); then
+      tail -30 "$work/mvn.log" >&2
+      die "could not resolve io.debezium:debezium-connector-jdbc:$JDBC_SINK_VERSION:tar.gz:plugin"
+    fi
+    mv "$work/dl/$(basename "$tgz")" "$tgz"
+    rm -rf "$work"
+  fi
+  rm -rf "$PLUGINS/debezium-connector-jdbc"
+  tar -xzf "$tgz" -C "$PLUGINS"
+  [ -f "$PLUGINS/debezium-connector-jdbc/debezium-connector-jdbc-$JDBC_SINK_VERSION.jar" ] ||
+    die "the plugin archive $tgz did not unpack to debezium-connector-jdbc/"
+  touch "$PLUGINS/.complete-jdbc-$JDBC_SINK_VERSION"
 }
 
 
@@ -164,6 +196,7 @@ start() {
   [ -n "$bs" ] || die "start: --bootstrap HOST:PORT is required"
   [ ${#conns[@]} -gt 0 ] || die "start: at least one connector .properties file is required"
   fetch >&2
+  fetch_jdbc >&2
   dir=${dir:-$(mktemp -d /tmp/walcast-connect.XXXXXX)}
   mkdir -p "$dir"
   free_port port || die "no free port found"
@@ -234,7 +267,7 @@ stop() {
 
 cmd=${1:-}; shift || true
 case $cmd in
-  fetch) fetch ;;
+  fetch) fetch; fetch_jdbc ;;
   start) start "$@" ;;
   status) [ $# -eq 2 ] || die "usage: connect.sh status DIR NAME"; . "$1/env"; http_get "$CONNECT_REST/connectors/$2/status"; echo ;;
   stop) [ $# -eq 1 ] || die "usage: connect.sh stop DIR"; stop "$1" ;;

@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+# mongo_compare.py: the source tables of test_sink_mongo.sh against their collections in the MongoDB
+# target (FerretDB or a real MongoDB), document by row through one canonical text form per column kind
+# (not counts); pymongo is the independent oracle. Waits up to SECONDS for them to become equal; prints
+# one line per table, exits 1 with a diff if not.
+#   mongo_compare.py SECONDS MONGODB_URI DATABASE   (the source through psql's PG* environment)
+import json
+import subprocess
+import sys
+import time
+from decimal import Decimal
+
+import bson
+import pymongo
+
+# table -> (collection, [(column, kind)], key columns); the sink's collection.name.format is ${source.table}
+TABLES = {
+    "items": ([("id", "int"), ("name", "text"), ("price", "num"), ("qty", "int"), ("ok", "bool"),
+               ("d", "date"), ("created", "ts"), ("data", "text"), ("b", "bytes"), ("f", "float"),
+               ("tags", "arr")], ["id"]),
+    "kv": ([("a", "int"), ("b", "text"), ("v", "text")], ["a", "b"]),
+}
+VERSION_FIELD = "__walcast_version"
+
+
+def pg_ident(s):
+    return '"' + s.replace('"', '""') + '"'
+
+
+def pg_expr(col, kind):
+    c = pg_ident(col)
+    return {
+        "int": f"{c}::text", "text": c, "num": f"{c}::text", "bool": f"{c}::text",
+        "date": f"({c} - date '1970-01-01')::text",
+        "ts": f"(extract(epoch from {c}) * 1000000)::bigint::text",
+        "bytes": f"encode({c}, 'hex')", "float": f"{c}::text", "arr": f"array_to_json({c})::text",
+    }[kind]
+
+
+def canon(kind, v):
+    """The document's value (or the source text) as the text both sides agree on; None for NULL."""
+    if v is None:
+        return None
+    if kind == "num":
+        return str(Decimal(str(v)))          # Decimal128 or its text (FerretDB 1.x), "12.50" either way
+    if kind == "bool":
+        return ("true" if v else "false") if isinstance(v, bool) else v
+    if kind == "float":
+        return repr(float(v))
+    if kind == "bytes":
+        return bytes(v).hex() if isinstance(v, (bytes, bytearray)) else v
+    if kind == "arr":
+        return json.dumps(v, separators=(",", ":"), ensure_ascii=False) if isinstance(v, list) else \
+            json.dumps(json.loads(v), separators=(",", ":"), ensure_ascii=False)
+    return str(v)
+
+
+def source_rows(table, cols):
+    sql = "SELECT json_build_array(%s) FROM %s" % (", ".join(pg_expr(c, k) for c, k in cols), pg_ident(table))
+    out = subprocess.run(["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True,
+                         capture_output=True, text=True).stdout
+    rows = {}
+    for line in out.splitlines():
+        vals = [canon(k, v) for (c, k), v in zip(cols, json.loads(line))]
+        rows[tuple(vals[: len(KEYS[table])])] = vals
+    return rows
+
+
+def target_rows(db, table, cols):
+    rows = {}
+    for doc in db[table].find():
+        idd = doc.pop("_id")
+        doc.pop(VERSION_FIELD, None)
+        full = dict(doc)
+        full.update(idd)                     # key columns live in _id only (as Debezium's sink)
+        extra = set(full) - {c for c, _ in cols}
+        if extra:
+            full["__unexpected__"] = sorted(extra)
+        vals = [canon(k, full.get(c)) for c, k in cols]
+        key = tuple(vals[: len(KEYS[table])])
+        rows[key] = vals + ([full["__unexpected__"]] if "__unexpected__" in full else [])
+    return rows
+
+
+KEYS = {t: keys for t, (cols, keys) in TABLES.items()}
+
+
+def main():
+    secs, uri, dbname = float(sys.argv[1]), sys.argv[2], sys.argv[3]
+    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000)
+    db = client[dbname]
+    deadline = time.time() + secs
+    while True:
+        diffs = []
+        for table, (cols, keys) in TABLES.items():
+            # key columns first in the source query, as in the document comparison
+            ordered = [c for c in cols if c[0] in keys] + [c for c in cols if c[0] not in keys]
+            src = source_rows(table, ordered)
+            dst = target_rows(db, table, ordered)
+            if src != dst:
+                missing = [k for k in src if k not in dst]
+                extra = [k for k in dst if k not in src]
+                changed = [k for k in src if k in dst and src[k] != dst[k]]
+                diffs.append((table, len(src), len(dst), missing[:5], extra[:5],
+                              [(src[k], dst[k]) for k in changed[:3]]))
+        if not diffs:
+            for table in TABLES:
+                print(f"mongo {table}: {db[table].count_documents({})} documents equal to the source rows")
+            return 0
+        if time.time() > deadline:
+            for d in diffs:
+                print("mongo %s: source %d rows, target %d documents; missing %r; extra %r; differing %r" % d,
+                      file=sys.stderr)
+            return 1
+        time.sleep(0.5)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

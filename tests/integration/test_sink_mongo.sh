@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# test_sink_mongo.sh: source tables -> walcast source -> real Kafka -> walcast's MongoDB sink
+# (io.debezium.connector.mongodb.sink.MongoDbSinkConnector keys) in the same `walcast run`, into FerretDB
+# v1.24.2 (scripts/ferretdb.sh, SQLite backend; no multi-document transactions) or the MongoDB at
+# WALCAST_TEST_MONGODB_URI. Inserts, updates, deletes, key changes, NULLs, composite keys; the documents
+# must equal the source rows (mongo_compare.py, pymongo). Then the same under a workload during which
+# walcast is SIGKILLed 5 times, each time after the sink has stored new offsets.
+. "$(dirname "$0")/lib.sh"
+it_init
+chmod 755 "$IT_DIR"
+FDB_DIR=""
+mongo_cleanup() { [ -n "$FDB_DIR" ] && bash "$ROOT/scripts/ferretdb.sh" stop "$FDB_DIR"; it_cleanup; }
+trap mongo_cleanup EXIT
+pg_start
+if [ -n "${WALCAST_TEST_MONGODB_URI:-}" ]; then
+  MURI=$WALCAST_TEST_MONGODB_URI
+else
+  bash "$ROOT/scripts/ferretdb.sh" start "$IT_DIR/fdb" >"$IT_DIR/fdb.out" 2>"$IT_DIR/ferretdb.log" \
+    || { cat "$IT_DIR/ferretdb.log" >&2; exit 1; }
+  FDB_DIR="$IT_DIR/fdb"
+  MURI=$(sed -n 's/^uri=//p' "$IT_DIR/fdb.out")
+fi
+MDB="walcast_it_$$"
+psql_q <<'SQL'
+CREATE TABLE items (id int PRIMARY KEY, name text, price numeric(10,2), qty bigint, ok boolean, d date,
+  created timestamp(6), data jsonb, b bytea, f float8, tags text[]);
+CREATE TABLE kv (a int, b text, v text, PRIMARY KEY (a, b));
+SQL
+kafka_start
+src=$(connector_file src "table.include.list=public\\..*")
+{
+  echo "name=it_mongosink"
+  echo "connector.class=io.debezium.connector.mongodb.sink.MongoDbSinkConnector"
+  echo "topics.regex=srv\\.public\\..*"
+  echo "mongodb.connection.string=$MURI"
+  echo "sink.database=$MDB"
+  echo "collection.name.format=\${source.table}"
+  echo "delete.enabled=true"
+  echo "batch.size=200"
+} >"$IT_DIR/mongosink.properties"
+
+start_all() {
+  local before
+  before=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
+  "$WALCAST" run --worker "$IT_DIR/worker.properties" "$src" "$IT_DIR/mongosink.properties" \
+    >>"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
+  WALCAST_PID=$!
+  IT_PIDS+=($WALCAST_PID)
+  for _ in $(seq 1 300); do
+    [ "$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)" -gt "${before:-0}" ] 2>/dev/null && return 0
+    kill -0 $WALCAST_PID 2>/dev/null || { echo "walcast exited early" >&2; tail -20 "$IT_DIR/walcast.log" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "walcast did not start replication within 30 s" >&2
+  return 1
+}
+compare() { "$PY" "$ROOT/tests/integration/mongo_compare.py" "$1" "$MURI" "$MDB"; }
+# the sum of the offsets the sink has stored in walcast_sink_offsets
+applied() {
+  "$PY" - "$MURI" "$MDB" <<'PYEOF' 2>/dev/null || echo 0
+import sys, pymongo
+c = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=2000)
+print(sum(int(d.get("offset", 0)) for d in c[sys.argv[2]]["walcast_sink_offsets"].find()))
+PYEOF
+}
+
+start_all
+psql_q <<'SQL'
+INSERT INTO items VALUES
+ (1, 'plain', 12.50, 9000000000, true, '2024-02-29', '2024-02-29 23:59:59.123456', '{"a": [1, 2, {"b": null}]}',
+  '\x00ff10', 3.141592653589793, '{x,"y z",NULL}'),
+ (2, 'quote '' "dq" back\slash ; -- drop', -0.01, -1, false, '0001-01-01', '1970-01-01 00:00:00', '[]', '', -2.5, '{}'),
+ (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+ (4, E'unicode ünï 日本 \U0001F600 tab\tnewline\n', 99999999.99, 0, true, '9999-12-31', '2038-01-19 03:14:08',
+  '"str"', '\xdeadbeef', 1e300, '{"a,b","{c}"}');
+INSERT INTO kv VALUES (1, 'a', 'one'), (1, 'b', 'two'), (2, 'a', 'three'), (3, 'ß', 'four');
+UPDATE items SET name = 'updated', qty = qty + 1 WHERE id = 1;
+UPDATE items SET data = '{"now": "set"}', tags = '{only}' WHERE id = 3;
+UPDATE items SET id = 10 WHERE id = 2;
+DELETE FROM items WHERE id = 4;
+UPDATE kv SET b = 'c' WHERE a = 1 AND b = 'b';
+UPDATE kv SET v = NULL WHERE a = 2;
+DELETE FROM kv WHERE a = 3;
+BEGIN;
+INSERT INTO items (id, name) SELECT g, 'bulk ' || g FROM generate_series(100, 399) g;
+UPDATE items SET price = id / 7.0 WHERE id BETWEEN 100 AND 249;
+DELETE FROM items WHERE id BETWEEN 300 AND 319;
+COMMIT;
+SQL
+wait_published
+compare 120
+
+# ---- SIGKILLs mid-stream ----
+N=${SINK_TXNS:-300}
+(
+  for i in $(seq 1 "$N"); do
+    sql="BEGIN; INSERT INTO items (id, name, qty) VALUES ($((2000 + i)), 'w$i', $i);"
+    sql="$sql UPDATE items SET qty = qty + 1, ok = NOT coalesce(ok, false) WHERE id = $((2000 + i - 1));"
+    [ $((i % 5)) -eq 0 ] && sql="$sql DELETE FROM items WHERE id = $((2000 + i - 3));"
+    [ $((i % 7)) -eq 0 ] && sql="$sql UPDATE items SET id = -$i WHERE id = $((2000 + i - 2));"
+    [ $((i % 3)) -eq 0 ] && sql="$sql INSERT INTO kv VALUES ($i, 'k''$i', 'v') ON CONFLICT DO NOTHING; UPDATE kv SET b = b || '+' WHERE a = $((i - 3));"
+    echo "$sql COMMIT;"
+    sleep 0.02
+  done | psql -X -q -v ON_ERROR_STOP=1 >/dev/null
+) &
+writer=$!
+for k in 1 2 3 4 5; do
+  a0=$(applied)
+  for _ in $(seq 1 600); do [ "$(applied)" -gt "$a0" ] && break; sleep 0.05; done
+  [ "$(applied)" -gt "$a0" ] || { echo "kill $k: the sink stored no new offsets within 30 s ($a0)" >&2; exit 1; }
+  kill -KILL "$WALCAST_PID"
+  wait "$WALCAST_PID" 2>/dev/null || true
+  echo "kill $k at stored offset sum $(applied)"
+  start_all
+done
+wait "$writer"
+wait_published
+compare 180
+walcast_stop
+! grep -q "sink failed" "$IT_DIR/walcast.log"

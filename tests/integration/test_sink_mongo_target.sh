@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# test_sink_mongo_target.sh: sinks/mongo.c through its target interface (sk_mongo_ops) against a real
+# MongoDB wire-protocol server: FerretDB v1.24.2 (scripts/ferretdb.sh) on its SQLite and its PostgreSQL
+# backend, or the MongoDB at WALCAST_TEST_MONGODB_URI. Upserts in several write commands, one write per
+# key, replays, stale versions skipped and counted, guarded deletes, offsets, truncate: test_mongo's
+# test_live, which skips without a server.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+it_init
+FDB_DIRS=()
+fdb_cleanup() { for d in "${FDB_DIRS[@]:-}"; do [ -n "$d" ] && bash "$ROOT/scripts/ferretdb.sh" stop "$d"; done; it_cleanup; }
+trap fdb_cleanup EXIT
+
+chmod 755 "$IT_DIR"   # the PostgreSQL backend cluster runs as an unprivileged user below it
+make -s -C "$ROOT" build/tests/test_mongo >/dev/null
+run_live() {
+  local out
+  out=$(WALCAST_TEST_MONGODB_URI=$1 "$ROOT/build/tests/test_mongo" 2>&1) || { echo "$out" >&2; return 1; }
+  echo "$out" | grep -q '\[       OK \] test_live' || { echo "$out" >&2; echo "test_live did not run" >&2; return 1; }
+}
+if [ -n "${WALCAST_TEST_MONGODB_URI:-}" ]; then
+  run_live "$WALCAST_TEST_MONGODB_URI"
+  echo "ok: sk_mongo_ops against $WALCAST_TEST_MONGODB_URI" | sed 's|//[^@/]*@|//***@|'
+  exit 0
+fi
+for backend in sqlite postgresql; do
+  bash "$ROOT/scripts/ferretdb.sh" start --backend "$backend" "$IT_DIR/fdb-$backend" >"$IT_DIR/fdb-$backend.out" 2>"$IT_DIR/ferretdb-$backend.log" \
+    || { cat "$IT_DIR/ferretdb-$backend.log" >&2; exit 1; }
+  FDB_DIRS+=("$IT_DIR/fdb-$backend")
+  uri=$(sed -n 's/^uri=//p' "$IT_DIR/fdb-$backend.out")
+  run_live "$uri"
+  echo "ok: sk_mongo_ops against FerretDB ($backend backend)"
+done
