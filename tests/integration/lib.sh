@@ -151,6 +151,9 @@ connector_file() {
     echo "database.dbname=postgres"
     echo "topic.prefix=srv"
     echo "snapshot.mode=no_data"
+    # status updates (and so the idle position that wait_published waits for) every second, not 10 s;
+    # a test that needs another interval sets it (the later key wins)
+    echo "status.update.interval.ms=1000"
     for kv in "$@"; do echo "$kv"; done
   } >"$f"
   echo "$f"
