@@ -688,9 +688,10 @@ static wc_status_t offsets_foreign(conn_state_t *s, char *err, size_t errlen)
         return WC_OK;
     if (strcmp(s->cfg->snapshot_mode, "when_needed") != 0 && strcmp(s->cfg->snapshot_mode, "always") != 0)
         return WC_FATAL;
-    log_warn("stored offsets ignored: a new start was asked for (snapshot.mode)", "connector=%s reason=\"%s\"",
-             s->cfg->name, log_esc(err));
+    log_warn("stored offsets ignored: a new start was asked for (snapshot.mode); the tables are read again",
+             "connector=%s reason=\"%s\"", s->cfg->name, log_esc(err));
     txn_forget_stored(s->txn);
+    s->snap_needed = true;   /* snapshot: when_needed/always read the tables anew (with watermarks: the slot exists) */
     return WC_OK;
 }
 
@@ -710,8 +711,9 @@ static wc_status_t slot_ahead(conn_state_t *s, char *err, size_t errlen)
                  s->cfg->slot_name, sl, s->wcfg->offset_topic, st);
         return WC_FATAL;
     }
-    log_warn("the slot is ahead of the stored offsets; changes in between were never published",
+    log_warn("the slot is ahead of the stored offsets; changes in between were never published: the tables are read again",
              "slot_lsn=%s offset_lsn=%s snapshot.mode=%s", sl, st, s->cfg->snapshot_mode);
+    s->snap_needed = true;   /* snapshot: a new snapshot (with watermarks) makes up for the lost changes */
     return WC_OK;
 }
 

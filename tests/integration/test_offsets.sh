@@ -74,10 +74,18 @@ walcast_start "$cfg2"
 grep -q "stored offsets ignored: a new start was asked for" "$IT_DIR/walcast.log"
 psql_q -c "INSERT INTO o VALUES (100)"
 wait_published
+# when_needed: the offsets are no good, so the tables are read again (op r), as Debezium does
+reads=0
+for _ in $(seq 1 300); do
+  reads=$(kcat -C -b "$BS" -t srv.public.o -X isolation.level=read_committed -e -q -f '%s\n' | grep -c '"op":"r"' || true)
+  [ "$reads" -gt 0 ] && break
+  sleep 0.1
+done
+[ "$reads" -gt 0 ] || { echo "snapshot.mode=when_needed with foreign offsets took no snapshot" >&2; exit 1; }
 walcast_stop
 # its own offset record carries this cluster's identity now
 kcat -C -b "$BS" -t connect-offsets -e -q -f '%s\n' | tail -1 | grep -q "\"walcast_system_id\":\"$(psql -X -At -c 'SELECT system_identifier FROM pg_control_system()')\""
-echo "offsets beyond the WAL and of another cluster are refused; a new start is possible"
+echo "offsets beyond the WAL and of another cluster are refused; a new start (with a snapshot: $reads rows read) is possible"
 
 # 5. the newest offset record of this connector is corrupt: refused (an older one would re-publish),
 #    naming the record and the way out; a tombstone under the key then starts from the slot
