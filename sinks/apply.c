@@ -58,7 +58,21 @@ typedef struct sink {
     uint64_t applied, batches, dead;
     sk_conflict_count_t conflicts;
     buf_t tmp;
+    /* how far the target is behind (the progress line) */
+    int64_t last_src_us;     /* source commit time of the newest change applied */
+    int64_t last_apply_us;   /* when it was applied */
+    int64_t next_progress_ms;
 } sink_t;
+
+/* Progress line interval: how far each target is behind, every few seconds. */
+#define SINK_PROGRESS_MS 5000
+
+static int64_t wall_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
 
 static void sleep_ms(int ms)
 {
@@ -851,9 +865,41 @@ static int flush(sink_t *s)
     }
     s->applied += s->nrec;
     s->batches++;
+    for (size_t i = 0; i < s->nrec; i++)
+        if (s->recs[i].ok && s->recs[i].ev.source.ts_us > s->last_src_us)
+            s->last_src_us = s->recs[i].ev.source.ts_us;
+    s->last_apply_us = wall_us();
     commit_group_offsets(s, 0, s->nrec);
     drop_batch(s);
     return 0;
+}
+
+/* Records behind = the partitions' high watermarks (as the last fetches saw them) minus the consumer's
+ * positions; time behind = how old the newest applied change was when applied (0 when caught up). */
+static void log_progress(sink_t *s)
+{
+    rd_kafka_topic_partition_list_t *as = NULL;
+    int64_t behind = 0;
+    if (rd_kafka_assignment(s->rk, &as) == RD_KAFKA_RESP_ERR_NO_ERROR && as) {
+        rd_kafka_position(s->rk, as);
+        for (int i = 0; i < as->cnt; i++) {
+            int64_t lo, hi;
+            rd_kafka_topic_partition_t *p = &as->elems[i];
+            if (rd_kafka_get_watermark_offsets(s->rk, p->topic, p->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+                hi < 0)
+                continue;
+            int64_t pos = p->offset >= 0 ? p->offset : lo;
+            if (hi > pos)
+                behind += hi - pos;
+        }
+        rd_kafka_topic_partition_list_destroy(as);
+    }
+    /* transaction markers occupy offsets too: a record or two per partition is not lag */
+    behind += (int64_t)s->nrec;
+    int64_t lag_ms = s->last_src_us && s->last_apply_us > s->last_src_us ? (s->last_apply_us - s->last_src_us) / 1000 : 0;
+    log_info("sink progress", "connector=%s target=%s applied=%" PRIu64 " dead_letters=%" PRIu64
+             " records_behind_at_most=%" PRId64 " last_change_lag_ms=%" PRId64, log_esc(s->cfg->name), s->ops->name,
+             s->applied, s->dead, behind, lag_ms);
 }
 
 static bool registry_wait(void *ctx, int ms, const char *why)
@@ -978,7 +1024,12 @@ int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *s
         snprintf(s.err, sizeof s.err, "%s", err);
         goto out;
     }
+    s.next_progress_ms = wall_us() / 1000 + SINK_PROGRESS_MS;
     while (!*stop && !s.failed) {
+        if (wall_us() / 1000 >= s.next_progress_ms) {
+            log_progress(&s);
+            s.next_progress_ms = wall_us() / 1000 + SINK_PROGRESS_MS;
+        }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s.rk, s.nrec ? 0 : 200);
         if (s.failed)
             break;
