@@ -6,6 +6,7 @@ OPT      ?= -O2
 SANITIZE ?=
 WERROR   ?= 1
 BUILD    := build
+NPROC    := $(shell nproc 2>/dev/null || echo 2)
 
 PKGS     := libpq rdkafka jansson libzstd libcrypto libcurl libmariadb libmongoc-1.0
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
@@ -61,7 +62,7 @@ integration: $(BUILD)/walcast
 
 # The README's test command: installs what it needs, builds with -Werror, runs every suite.
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_REPLAY)
+	@$(MAKE) --no-print-directory -j$(NPROC) all $(UNIT_BIN) $(FUZZ_REPLAY)
 	@$(MAKE) --no-print-directory fuzz-replay
 	@bash tests/run-all.sh $(UNIT_BIN)
 
@@ -87,11 +88,17 @@ fuzz: deps
 	done
 
 # The fuzz corpus replayed with gcc and ASan/UBSan: every crash ever found stays a regression test.
+# The shared sources are compiled once for all targets (not once per target).
 FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
-$(BUILD)/fuzz-replay/%: tests/fuzz/%.c $(FUZZ_DEPS) tests/fuzz/replay.h
+REPLAY_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -DWALCAST_FUZZ_REPLAY -fsanitize=address,undefined -fno-sanitize-recover=all
+REPLAY_OBJ := $(FUZZ_DEPS:%.c=$(BUILD)/fuzz-replay/obj/%.o)
+.SECONDARY: $(REPLAY_OBJ)
+$(BUILD)/fuzz-replay/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE -g -O1 -I. -DWALCAST_FUZZ_REPLAY -fsanitize=address,undefined -fno-sanitize-recover=all \
-	  -o $@ $< $(FUZZ_DEPS) $(FUZZ_LIBS)
+	$(CC) $(REPLAY_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/fuzz-replay/%: tests/fuzz/%.c $(REPLAY_OBJ) tests/fuzz/replay.h
+	@mkdir -p $(dir $@)
+	$(CC) $(REPLAY_CFLAGS) -o $@ $< $(REPLAY_OBJ) $(FUZZ_LIBS)
 fuzz-replay: $(FUZZ_REPLAY)
 	@for b in $(FUZZ_REPLAY); do n=$$(basename $$b); $$b tests/fuzz/corpus/$$n/* >/dev/null || { echo "fuzz replay $$n: FAILED"; exit 1; }; \
 	  echo "fuzz replay $$n: $$(ls tests/fuzz/corpus/$$n | wc -l) inputs ok"; done
