@@ -26,10 +26,11 @@ ALTER TABLE items_noarr DROP COLUMN tags, DROP COLUMN ia;
 -- hostile but legal column names (Debezium's sink fails on a '"' or a space in a table name)
 CREATE TABLE odd_cols ("k;ey" int PRIMARY KEY, "select" text, "ünï" text, "Mixed" int, "with space" text);
 CREATE TABLE kv (a int, b text, v text, PRIMARY KEY (a, b));
+CREATE TABLE trunc_me (id int PRIMARY KEY, v text);
 SQL
-TABLES=(items items_noarr odd_cols kv)
+TABLES=(items items_noarr odd_cols kv trunc_me)
 kafka_start
-src=$(connector_file src "table.include.list=public\\..*")
+src=$(connector_file src "table.include.list=public\\..*" "skipped.operations=none")
 walcast_start "$src"
 psql_q <<'SQL'
 INSERT INTO items VALUES
@@ -62,6 +63,9 @@ DELETE FROM odd_cols WHERE "k;ey" = 2;
 UPDATE kv SET b = 'c' WHERE a = 1 AND b = 'b';
 UPDATE kv SET v = NULL WHERE a = 2;
 DELETE FROM kv WHERE a = 3;
+INSERT INTO trunc_me SELECT g, 'v' || g FROM generate_series(1, 20) g;
+TRUNCATE trunc_me;
+INSERT INTO trunc_me VALUES (100, 'after truncate'), (101, NULL);
 SQL
 wait_published debezium 120
 walcast_stop
@@ -83,6 +87,7 @@ connection.username=$4
 connection.password=
 insert.mode=upsert
 delete.enabled=true
+truncate.enabled=true
 primary.key.mode=record_key
 schema.evolution=basic
 quote.identifiers=true
@@ -98,7 +103,7 @@ PROPS
   echo "$IT_DIR/$1.properties"
 }
 all='srv\\.public\\..*'
-noarr='srv\\.public\\.(items_noarr|odd_cols|kv)'
+noarr='srv\\.public\\.(items_noarr|odd_cols|kv|trunc_me)'
 dbz_pg=$(sink_props dbz_pgsink x "jdbc:postgresql://127.0.0.1:$PGPORT/dbz" postgres "$all")
 dbz_my=$(sink_props dbz_mysink x "jdbc:mariadb://127.0.0.1:$MYPORT/dbz" root "$noarr")
 wc_pg=$(sink_props wc_pgsink x "jdbc:postgresql://127.0.0.1:$PGPORT/wc" postgres "$all")
