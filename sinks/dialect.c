@@ -93,7 +93,9 @@ void dl_type(buf_t *b, sk_dialect_t d, const cs_schema_t *s, bool key)
             return;
         }
         if (named(s, "io.debezium.time.Time") || named(s, "org.apache.kafka.connect.data.Time")) {
-            buf_puts(b, "time(3)");
+            /* Debezium's sink: the dialect's default precision (6) unless column.propagate.source.type
+             * says otherwise; the values are milliseconds and fit */
+            buf_puts(b, "time(6)");
             return;
         }
         if (named(s, "io.debezium.time.MicroTime") || named(s, "io.debezium.time.NanoTime")) {
@@ -101,7 +103,7 @@ void dl_type(buf_t *b, sk_dialect_t d, const cs_schema_t *s, bool key)
             return;
         }
         if (named(s, "io.debezium.time.Timestamp") || named(s, "org.apache.kafka.connect.data.Timestamp")) {
-            buf_puts(b, my ? "datetime(3)" : "timestamp(3)");
+            buf_puts(b, my ? "datetime(6)" : "timestamp(6)"); /* as Time: Debezium's default precision */
             return;
         }
         if (named(s, "io.debezium.time.MicroTimestamp") || named(s, "io.debezium.time.NanoTimestamp")) {

@@ -85,6 +85,9 @@ collection.name.format=\${source.table}
 batch.size=500
 consumer.override.auto.offset.reset=earliest
 consumer.override.isolation.level=read_committed
+# with Connect's default SimpleHeaderConverter the task dies on a key change's __debezium.newkey header
+# (docs/compatibility.md, "JDBC sink side by side")
+header.converter=org.apache.kafka.connect.storage.StringConverter
 PROPS
   echo "$f"
 }

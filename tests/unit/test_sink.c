@@ -50,6 +50,15 @@ static void test_types(void **st)
     ts->name = "io.debezium.time.MicroTimestamp";
     assert_string_equal(type(SK_DIALECT_POSTGRES, ts, false), "timestamp(6)");
     assert_string_equal(type(SK_DIALECT_MYSQL, ts, false), "datetime(6)");
+    /* millisecond types: Debezium's sink creates the default precision 6 (tests/reference/sink_diff.sh) */
+    cs_schema_t *msts = cs_new(a, CT_INT64, true);
+    msts->name = "io.debezium.time.Timestamp";
+    assert_string_equal(type(SK_DIALECT_POSTGRES, msts, false), "timestamp(6)");
+    assert_string_equal(type(SK_DIALECT_MYSQL, msts, false), "datetime(6)");
+    cs_schema_t *mstm = cs_new(a, CT_INT32, true);
+    mstm->name = "io.debezium.time.Time";
+    assert_string_equal(type(SK_DIALECT_POSTGRES, mstm, false), "time(6)");
+    assert_string_equal(type(SK_DIALECT_MYSQL, mstm, false), "time(6)");
     cs_schema_t *z = cs_new(a, CT_STRING, true);
     z->name = "io.debezium.time.ZonedTimestamp";
     assert_string_equal(type(SK_DIALECT_POSTGRES, z, false), "timestamp(6) with time zone");
