@@ -4,6 +4,7 @@
 # truncate, NULLs, many types, hostile identifiers; the targets must equal the source row by row
 # (sink_compare.py, a canonical text form per column kind). Then the same under a workload during which
 # walcast (source and sinks) is SIGKILLed 5 times, each time after the sinks have committed something new.
+# Rows that exist before walcast starts arrive through the source's initial snapshot.
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
@@ -29,7 +30,18 @@ if [ "${SINK_FORMAT:-json}" = avro ]; then
   sinkconv=("value.converter=io.confluent.connect.avro.AvroConverter" "value.converter.schema.registry.url=$SR_URL")
   export SINK_COMPARE_SKIP='Odd "Tab"; drop'
 fi
-src=$(connector_file src "table.include.list=public\\..*" "skipped.operations=none" "${conv[@]}")
+# rows that exist before walcast starts reach the targets through the source's initial snapshot (op r)
+psql_q <<'SQL'
+INSERT INTO items (id, name, price, qty, ok, created, tz, d, data, u, tags)
+  SELECT g, 'before ' || g, g / 3.0, g * 1000, g % 2 = 0, '2020-01-01'::timestamp + g * interval '1 hour',
+         '2020-01-01 00:00:00+00'::timestamptz + g * interval '1 minute', '2020-01-01'::date + g,
+         jsonb_build_object('g', g), md5(g::text)::uuid, ARRAY['s' || g]
+  FROM generate_series(5000, 5199) g;
+INSERT INTO "Odd ""Tab""; drop" VALUES (500, 'existing', 'ä', 500);
+INSERT INTO kv SELECT 9000 + g, 'pre', 'v' || g FROM generate_series(1, 20) g;
+INSERT INTO trunc_me SELECT g, 'pre' FROM generate_series(200, 209) g;
+SQL
+src=$(connector_file src "table.include.list=public\\..*" "skipped.operations=none" "snapshot.mode=initial" "${conv[@]}")
 common=("connector.class=io.debezium.connector.jdbc.JdbcSinkConnector" "topics.regex=srv\\.public\\..*"
   "insert.mode=upsert" "delete.enabled=true" "truncate.enabled=true" "primary.key.mode=record_key"
   "schema.evolution=basic" "quote.identifiers=true" "collection.name.format=\${source.table}" "batch.size=200"
