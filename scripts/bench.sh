@@ -435,3 +435,11 @@ if [ "${BENCH_SINK:-1}" != 0 ]; then
   echo
   bash "$ROOT/scripts/bench_sink.sh"
 fi
+
+# ---- 5. the reference for 4: Debezium's JDBC sink on the same kind of topic and settings --------------
+# (scripts/bench_sink_reference.sh: Kafka Connect standalone, its own servers; BENCH_SINK_REF=0 skips it)
+if [ "${BENCH_SINK:-1}" != 0 ] && [ "${BENCH_SINK_REF:-1}" != 0 ]; then
+  echo
+  echo "Debezium JDBC sink (3.6.0.Final, Connect 4.4.0 standalone), same settings, rows/s:"
+  bash "$ROOT/scripts/bench_sink_reference.sh" || echo "bench: the JDBC sink reference run failed (see above)"
+fi
