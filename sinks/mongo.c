@@ -10,20 +10,28 @@
 
 #include <mongoc/mongoc.h>
 
+#include "schemas/buf.h"
+#include "sinks/conflict.h"
+
 /* Exactly-once without multi-document transactions (FerretDB has none, nor do many deployments):
  * - every document carries its version (source commit time, LSN, source id as sortable text);
- * - an upsert replaces only a document whose stored version is not newer; when a newer one exists
- *   the upsert's filter misses, the server tries to insert and fails with duplicate key (11000) on
- *   _id, which means "a newer version is already there" and is skipped;
- * - deletes carry the same guard;
+ * - source_wins without a conflict log (apply_guarded): an upsert replaces only a document whose
+ *   stored version is not newer; when a newer one exists the upsert's filter misses, the server tries
+ *   to insert and fails with duplicate key (11000) on _id, which means "a newer version is already
+ *   there" and is skipped; deletes carry the same guard;
+ * - every other policy, or a conflict log (apply_resolved): the batch's documents are read, each change
+ *   decided (mongo_decide: replays of the same source skipped, conflicts typed, counted and logged to
+ *   walcast_conflicts first), then written as compare-and-swap on the version read; a document another
+ *   writer changed in between fails the batch with WC_RETRY and the retry decides again;
  * - the consumed offsets go to walcast_sink_offsets after each batch. A crash between the two
- *   replays the batch, which the guards make idempotent. begin/commit/rollback have nothing to do. */
+ *   replays the batch, which the versions make idempotent. begin/commit/rollback have nothing to do. */
 
 #define MONGO_MAX_STMTS 1000                 /* statements per write command */
 #define MONGO_MAX_CMD_BYTES (8 * 1024 * 1024) /* below the 16 MiB document limit with room to spare */
 #define MONGO_DUPLICATE_KEY 11000
 
 struct sk_target {
+    const sk_config_t *cfg;   /* the sink's settings (outlive the session) */
     mongoc_client_t *client;
     char *dbname;
     unsigned flags;   /* MONGO_DECIMAL_AS_STRING on FerretDB 1.x */
@@ -54,6 +62,53 @@ int mongo_version_cmp(const sk_version_t *a, const sk_version_t *b)
         return a->lsn < b->lsn ? -1 : 1;
     int c = strcmp(a->source ? a->source : "", b->source ? b->source : "");
     return c < 0 ? -1 : c > 0;
+}
+
+/* The source id part of a version text (after the 32 hex digits of time and LSN). */
+static const char *version_source(const char *v)
+{
+    return strlen(v) >= 32 ? v + 32 : "";
+}
+
+mongo_decision_t mongo_decide(sk_policy_t policy, const sk_change_t *c, bool exists, const char *stored)
+{
+    mongo_decision_t d = { -1, true, false };
+    char iv[256];
+    mongo_version_text(&c->version, iv, sizeof iv);
+    int order = exists && stored ? strcmp(stored, iv) : -1;   /* >0: the stored version is newer */
+    bool foreign = exists && (!stored || strcmp(version_source(stored), version_source(iv)) != 0);
+    if (exists && !foreign && order >= 0) {
+        d.apply = false;   /* this change (or a later one of its source) is already there: a replay */
+        return d;
+    }
+    if (c->op == SK_OP_UPSERT) {
+        if (c->key_changed)
+            d.type = exists ? SK_CONFLICT_UPDATE_EXISTS : -1;
+        else if (c->src_op == 'u')
+            d.type = !exists ? SK_CONFLICT_UPDATE_MISSING : foreign ? SK_CONFLICT_UPDATE_ORIGIN_DIFFERS : -1;
+        else
+            d.type = exists ? SK_CONFLICT_INSERT_EXISTS : -1;
+    } else if (c->op == SK_OP_DELETE) {
+        d.type = !exists ? SK_CONFLICT_DELETE_MISSING : foreign ? SK_CONFLICT_DELETE_ORIGIN_DIFFERS : -1;
+    }
+    switch (policy) {
+    case SK_POLICY_SOURCE_WINS:
+        break;
+    case SK_POLICY_NEWER_WINS:
+        if (order >= 0)
+            d.apply = false;   /* stale */
+        break;
+    case SK_POLICY_TARGET_WINS:
+        if (foreign)
+            d.apply = false;   /* never overwrite or delete what someone else wrote */
+        break;
+    case SK_POLICY_ERROR:
+        d.fail = d.type >= 0;
+        break;
+    }
+    if (c->op == SK_OP_DELETE && !exists)
+        d.apply = false;   /* nothing to delete */
+    return d;
 }
 
 /* ---- values ---- */
@@ -375,6 +430,7 @@ static wc_status_t mongo_connect(const sk_config_t *cfg, sk_target_t **out, char
         snprintf(err, errlen, "out of memory");
         goto out;
     }
+    t->cfg = cfg;
     t->client = mongoc_client_new_from_uri(uri);
     if (!t->client) {
         snprintf(err, errlen, "mongodb.connection.string: libmongoc refused the URI's options");
@@ -508,31 +564,39 @@ static wc_status_t mongo_ensure_table(sk_target_t *t, const sk_table_t *tab, boo
     return WC_OK;   /* collections are created by their first write and have no columns to add */
 }
 
-/* A write statement and the change it came from (for errors and conflict counts). */
+/* A write statement (an insert's document, an update or a delete statement) and the change it came from
+ * (for errors). */
 typedef struct {
     bson_t stmt;
     const sk_change_t *ch;
 } mongo_stmt_t;
 
-/* Sends stmts as unordered "update" or "delete" commands of at most MONGO_MAX_STMTS statements.
- * Duplicate-key errors of guarded upserts mark stale[i] (a newer version exists). FerretDB stops a
- * command at its first write error even when unordered, so after errors the rest is sent again from
- * the statement after the last error; a server that did run them gets them twice, which the guards
- * make harmless. *ndeleted accumulates the reply's n for deletes. */
-static wc_status_t send_writes(mongoc_collection_t *c, const char *coll, bool upd, size_t max_upd, mongo_stmt_t *stmts,
-                               size_t n, bool *stale, int64_t *ndeleted, char *err, size_t errlen)
+typedef enum { MW_INSERT, MW_UPDATE, MW_DELETE } mongo_write_t;
+
+static const char *const mw_command[] = { "insert", "update", "delete" };
+static const char *const mw_array[] = { "documents", "updates", "deletes" };
+
+/* Sends stmts as unordered write commands of at most MONGO_MAX_STMTS statements (max_upd for updates).
+ * A duplicate-key error (11000) of statement i sets dup[i]: a guarded upsert whose filter missed (a newer
+ * version is stored) or an insert of an _id that exists; any other write error fails. FerretDB stops an
+ * update command at its first write error even when unordered: when a reply's n and its errors do not
+ * add up to the statements sent, the rest is sent again from the statement after the last error (a
+ * server that did run them gets them twice, which the guards make harmless). *nsum accumulates the
+ * replies' n (inserted, matched + upserted, deleted). */
+static wc_status_t send_writes(mongoc_collection_t *c, const char *coll, mongo_write_t kind, size_t max_upd,
+                               mongo_stmt_t *stmts, size_t n, bool *dup, int64_t *nsum, char *err, size_t errlen)
 {
     /* FerretDB 1.x ignores "ordered" on update (it always stops at the first error), and a command that
      * said ordered:false and met a write error leaves the next commands' guarded upserts failing with
      * duplicate key although their filter matches (seen with 1.24.2 on SQLite): do not send it there. */
-    bool ordered_ignored = max_upd == MONGO_FERRETDB1_MAX_UPDATES;
-    size_t start = 0, max = upd ? max_upd : MONGO_MAX_STMTS;
+    bool ordered_ignored = kind == MW_UPDATE && max_upd == MONGO_FERRETDB1_MAX_UPDATES;
+    size_t start = 0, max = kind == MW_UPDATE ? max_upd : MONGO_MAX_STMTS;
     while (start < n) {
         bson_t cmd = BSON_INITIALIZER, arr, reply;
         bson_error_t e;
         size_t end = start, bytes = 0;
-        BSON_APPEND_UTF8(&cmd, upd ? "update" : "delete", coll);
-        bson_append_array_begin(&cmd, upd ? "updates" : "deletes", -1, &arr);
+        BSON_APPEND_UTF8(&cmd, mw_command[kind], coll);
+        bson_append_array_begin(&cmd, mw_array[kind], -1, &arr);
         while (end < n && end - start < max && (end == start || bytes + stmts[end].stmt.len < MONGO_MAX_CMD_BYTES)) {
             char ibuf[16];
             const char *ikey;
@@ -552,15 +616,17 @@ static wc_status_t send_writes(mongoc_collection_t *c, const char *coll, bool up
                         bson_iter_recurse(&it, &ai);
         if (!ok && !has_werr) {
             wc_status_t st = mongo_classify(&e);
-            snprintf(err, errlen, "%s on collection \"%s\" failed: %s", upd ? "update" : "delete", coll, e.message);
+            snprintf(err, errlen, "%s on collection \"%s\" failed: %s", mw_command[kind], coll, e.message);
             bson_destroy(&reply);
             return st == WC_PERMANENT ? WC_RETRY : st;   /* a whole command refused: not one record's fault */
         }
-        if (!upd && bson_iter_init_find(&it, &reply, "n") && BSON_ITER_HOLDS_NUMBER(&it))
-            *ndeleted += bson_iter_as_int64(&it);
+        int64_t rn = 0;
+        if (bson_iter_init_find(&it, &reply, "n") && BSON_ITER_HOLDS_NUMBER(&it))
+            rn = bson_iter_as_int64(&it);
+        *nsum += rn;
         size_t next = end;
         if (has_werr) {
-            size_t maxidx = 0;
+            size_t maxidx = 0, nerr = 0;
             while (bson_iter_next(&ai)) {
                 bson_iter_t d;
                 int64_t idx = -1, code = 0;
@@ -582,22 +648,24 @@ static wc_status_t send_writes(mongoc_collection_t *c, const char *coll, bool up
                     return WC_RETRY;
                 }
                 size_t abs = start + (size_t)idx;
-                if (upd && code == MONGO_DUPLICATE_KEY) {
-                    stale[abs] = true;
+                if (kind != MW_DELETE && code == MONGO_DUPLICATE_KEY) {
+                    dup[abs] = true;
                 } else {
                     const sk_change_t *ch = stmts[abs].ch;
                     bson_error_t we = { .domain = MONGOC_ERROR_SERVER, .code = (uint32_t)code };
                     wc_status_t st = mongo_classify(&we);
                     snprintf(err, errlen, "collection \"%s\": %s of the record at %s[%d]@%" PRId64 " refused (code %"
-                             PRId64 "): %s", coll, upd ? "upsert" : "delete", ch->topic ? ch->topic : "?",
+                             PRId64 "): %s", coll, mw_command[kind], ch->topic ? ch->topic : "?",
                              ch->partition, ch->offset, code, msg);
                     bson_destroy(&reply);
                     return st;
                 }
                 if ((size_t)idx > maxidx)
                     maxidx = (size_t)idx;
+                nerr++;
             }
-            next = start + maxidx + 1;
+            if ((size_t)rn + nerr < end - start)
+                next = start + maxidx + 1;   /* the server stopped at an error */
         }
         if (bson_iter_init_find(&it, &reply, "writeConcernError")) {
             snprintf(err, errlen, "collection \"%s\": write concern error", coll);
@@ -628,25 +696,101 @@ static void append_guard(bson_t *q, const char *vfield, const char *vtext)
     bson_append_array_end(q, &or);
 }
 
-/* The stored versions of the documents of ids[keep[0..m)]: stored[j] = the version text, "" for a
- * document without one, NULL for no document. One query per 500 keys ($in on _id). */
-static wc_status_t read_versions(mongoc_collection_t *c, const char *coll, const char *vfield, const bson_t *ids,
-                                 const size_t *keep, size_t m, char **stored, char *err, size_t errlen)
+/* {V: <the value read>} or {V: {$exists: false}}: "the document is still as read" (compare-and-swap on
+ * the version; a writer that leaves the version alone is not seen, which is what "written by someone
+ * else" means here). */
+static void append_cas(bson_t *q, const char *vfield, const bson_t *existing)
+{
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, existing, vfield)) {
+        bson_append_iter(q, vfield, -1, &it);
+    } else {
+        bson_t c;
+        bson_append_document_begin(q, vfield, -1, &c);
+        BSON_APPEND_BOOL(&c, "$exists", false);
+        bson_append_document_end(q, &c);
+    }
+}
+
+/* An _id in a form where values the server finds equal are equal bytes: numbers of any BSON type that
+ * hold the same integer compare equal in MongoDB ({id: 1} matches {id: NumberLong(1)}), so a document
+ * another writer created with an int32 key is the one our int64 key names. */
+static void id_canon(buf_t *b, bson_iter_t *it)
+{
+    while (bson_iter_next(it)) {
+        uint32_t kl = bson_iter_key_len(it);
+        buf_append(b, &kl, sizeof kl);
+        buf_append(b, bson_iter_key(it), kl);
+        bson_type_t ty = bson_iter_type(it);
+        double dv = ty == BSON_TYPE_DOUBLE ? bson_iter_double(it) : 0;
+        if (ty == BSON_TYPE_INT32 || ty == BSON_TYPE_INT64 ||
+            (ty == BSON_TYPE_DOUBLE && dv == (double)(int64_t)dv && dv > -9.2e18 && dv < 9.2e18)) {
+            int64_t v = ty == BSON_TYPE_DOUBLE ? (int64_t)dv : bson_iter_as_int64(it);
+            buf_putc(b, 'i');
+            buf_append(b, &v, sizeof v);
+        } else if (ty == BSON_TYPE_DOCUMENT || ty == BSON_TYPE_ARRAY) {
+            bson_iter_t sub;
+            buf_putc(b, ty == BSON_TYPE_DOCUMENT ? '{' : '[');
+            if (bson_iter_recurse(it, &sub))
+                id_canon(b, &sub);
+            buf_putc(b, '}');
+        } else {
+            /* the value's own bytes (libbson keeps the element's data between d1 and next_off) */
+            buf_putc(b, (char)ty);
+            buf_append(b, it->raw + it->d1, it->next_off - it->d1);
+        }
+    }
+}
+
+static void id_canon_of(buf_t *b, const bson_t *id)
+{
+    bson_iter_t it;
+    buf_reset(b);
+    if (bson_iter_init(&it, id))
+        id_canon(b, &it);
+}
+
+/* A document the target holds for a change's _id, as read before writing. */
+typedef struct {
+    bool found;
+    bson_t doc;   /* the whole document (for the conflict log) or only _id and the version */
+} mongo_existing_t;
+
+/* The documents the target holds for ids[keep[0..m)], into ex[j]: whole when full, else only _id and
+ * vfield. One query per 500 keys ($in on _id). */
+static wc_status_t read_existing(mongoc_collection_t *c, const char *coll, const char *vfield, bool full,
+                                 const bson_t *ids, const size_t *keep, size_t m, mongo_existing_t *ex, char *err,
+                                 size_t errlen)
 {
     size_t cap = 16, *slot;
+    uint64_t *hash;
     wc_status_t st = WC_OK;
+    buf_t canon;
+    char **keys = calloc(m ? m : 1, sizeof *keys);
+    size_t *klen = calloc(m ? m : 1, sizeof *klen);
     while (cap < m * 2)
         cap <<= 1;
     slot = calloc(cap, sizeof *slot);
-    if (!slot) {
+    hash = calloc(m ? m : 1, sizeof *hash);
+    buf_init(&canon);
+    if (!slot || !hash || !keys || !klen) {
         snprintf(err, errlen, "out of memory");
-        return WC_FATAL;
+        st = WC_FATAL;
+        goto out;
     }
     for (size_t j = 0; j < m; j++) {
-        size_t h = (size_t)id_hash(&ids[keep[j]]) & (cap - 1);
-        while (slot[h])
-            h = (h + 1) & (cap - 1);
-        slot[h] = j + 1;
+        id_canon_of(&canon, &ids[keep[j]]);
+        keys[j] = xmalloc(canon.len + 1);
+        memcpy(keys[j], canon.data, canon.len);
+        klen[j] = canon.len;
+        uint64_t h = 1469598103934665603ULL;
+        for (size_t i = 0; i < canon.len; i++)
+            h = (h ^ (unsigned char)canon.data[i]) * 1099511628211ULL;
+        hash[j] = h;
+        size_t s = (size_t)h & (cap - 1);
+        while (slot[s])
+            s = (s + 1) & (cap - 1);
+        slot[s] = j + 1;
     }
     for (size_t start = 0; start < m && st == WC_OK; start += 500) {
         bson_t filter = BSON_INITIALIZER, idf, in, opts = BSON_INITIALIZER, proj;
@@ -662,9 +806,11 @@ static wc_status_t read_versions(mongoc_collection_t *c, const char *coll, const
         }
         bson_append_array_end(&idf, &in);
         bson_append_document_end(&filter, &idf);
-        bson_append_document_begin(&opts, "projection", -1, &proj);
-        BSON_APPEND_INT32(&proj, vfield, 1);
-        bson_append_document_end(&opts, &proj);
+        if (!full) {
+            bson_append_document_begin(&opts, "projection", -1, &proj);
+            BSON_APPEND_INT32(&proj, vfield, 1);
+            bson_append_document_end(&opts, &proj);
+        }
         mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, &filter, &opts, NULL);
         while (mongoc_cursor_next(cur, &doc)) {
             bson_iter_t it;
@@ -676,27 +822,300 @@ static wc_status_t read_versions(mongoc_collection_t *c, const char *coll, const
             bson_iter_document(&it, &len, &data);
             if (!bson_init_static(&id, data, len))
                 continue;
-            size_t h = (size_t)id_hash(&id) & (cap - 1);
-            while (slot[h] && !id_equal(&ids[keep[slot[h] - 1]], &id))
-                h = (h + 1) & (cap - 1);
-            if (!slot[h])
-                continue;   /* not byte-equal to what was asked: the write's guard still holds */
-            size_t j = slot[h] - 1;
-            free(stored[j]);
-            stored[j] = strdup(bson_iter_init_find(&it, doc, vfield) && BSON_ITER_HOLDS_UTF8(&it)
-                               ? bson_iter_utf8(&it, NULL) : "");
+            id_canon_of(&canon, &id);
+            uint64_t h = 1469598103934665603ULL;
+            for (size_t i = 0; i < canon.len; i++)
+                h = (h ^ (unsigned char)canon.data[i]) * 1099511628211ULL;
+            size_t s = (size_t)h & (cap - 1), j = SIZE_MAX;
+            for (; slot[s]; s = (s + 1) & (cap - 1)) {
+                size_t k = slot[s] - 1;
+                if (hash[k] == h && klen[k] == canon.len && memcmp(keys[k], canon.data, canon.len) == 0) {
+                    j = k;
+                    break;
+                }
+            }
+            if (j == SIZE_MAX)
+                continue;   /* not one of ours ($in matched it some other way) */
+            if (ex[j].found)
+                bson_destroy(&ex[j].doc);
+            ex[j].found = true;
+            bson_copy_to(doc, &ex[j].doc);
         }
         if (mongoc_cursor_error(cur, &e)) {
             st = mongo_classify(&e);
             if (st == WC_PERMANENT)
                 st = WC_RETRY;
-            snprintf(err, errlen, "reading the versions stored in collection \"%s\": %s", coll, e.message);
+            snprintf(err, errlen, "reading the documents of collection \"%s\" a batch may conflict with: %s", coll,
+                     e.message);
         }
         mongoc_cursor_destroy(cur);
         bson_destroy(&filter);
         bson_destroy(&opts);
     }
+out:
+    for (size_t j = 0; keys && j < m; j++)
+        free(keys[j]);
+    free(keys);
+    free(klen);
     free(slot);
+    free(hash);
+    buf_free(&canon);
+    return st;
+}
+
+/* The row of a change as a document of every present column (key columns too): a conflict's "incoming". */
+static int row_doc(const sk_table_t *tab, const sk_change_t *x, unsigned flags, bson_t *parent, const char *key,
+                   char *err, size_t errlen)
+{
+    bson_t d;
+    if (!bson_append_document_begin(parent, key, -1, &d))
+        goto toolarge;
+    for (size_t i = 0; i < tab->row->nfields && i < x->row.u.list.n; i++) {
+        const cs_field_t *f = &tab->row->fields[i];
+        if (x->has && !x->has[i])
+            continue;
+        if (mongo_value_append(&d, f->name, f->schema, &x->row.u.list.v[i], flags, err, errlen) != 0)
+            return -1;
+    }
+    if (bson_append_document_end(parent, &d))
+        return 0;
+toolarge:
+    snprintf(err, errlen, "collection \"%s\": the conflict's incoming row exceeds BSON's size limit", tab->name);
+    return -1;
+}
+
+/* The conflict log entry of change x: _id names the sink, the record and the half of it (a key change is
+ * a delete and an upsert of one record), so a batch replayed after a crash inserts the same _id again and
+ * the log keeps one entry per conflict (the first one's "existing"). */
+static int conflict_doc(sk_target_t *t, const sk_table_t *tab, const sk_change_t *x, const bson_t *id,
+                        int type, const mongo_existing_t *ex, bson_t *doc, char *err, size_t errlen)
+{
+    bson_t lid;
+    const char *sink = t->cfg->name ? t->cfg->name : "";
+    bson_append_document_begin(doc, "_id", 3, &lid);
+    BSON_APPEND_UTF8(&lid, "sink", sink);
+    BSON_APPEND_UTF8(&lid, "topic", x->topic ? x->topic : "");
+    BSON_APPEND_INT32(&lid, "partition", x->partition);
+    BSON_APPEND_INT64(&lid, "offset", x->offset);
+    BSON_APPEND_UTF8(&lid, "op", x->op == SK_OP_DELETE ? "delete" : "upsert");
+    bson_append_document_end(doc, &lid);
+    bson_append_now_utc(doc, "at", -1);
+    BSON_APPEND_UTF8(doc, "sink", sink);
+    BSON_APPEND_UTF8(doc, "table_name", tab->name);
+    BSON_APPEND_DOCUMENT(doc, "key", id);
+    BSON_APPEND_UTF8(doc, "type", cf_type_name((sk_conflict_t)type));
+    BSON_APPEND_UTF8(doc, "policy", cf_policy_name(tab->policy));
+    if (x->op == SK_OP_UPSERT) {
+        if (row_doc(tab, x, t->flags, doc, "incoming", err, errlen) != 0)
+            return -1;
+    } else {
+        BSON_APPEND_NULL(doc, "incoming");
+    }
+    if (ex->found)
+        BSON_APPEND_DOCUMENT(doc, "existing", &ex->doc);
+    else
+        BSON_APPEND_NULL(doc, "existing");
+    return 0;
+}
+
+/* source_wins without a conflict log: no read, every write guarded by the version (replays leave newer
+ * documents alone; a guarded upsert that misses is stale and skipped). */
+static wc_status_t apply_guarded(sk_target_t *t, mongoc_collection_t *c, const sk_table_t *tab, const char *vfield,
+                                 const sk_change_t *const *ch, const bson_t *ids, const size_t *keep, size_t m,
+                                 char *err, size_t errlen)
+{
+    bool upd = ch[keep[0]]->op == SK_OP_UPSERT;
+    mongo_stmt_t *stmts = calloc(m, sizeof *stmts);
+    bool *dup = calloc(m, sizeof *dup);
+    size_t ns = 0;
+    int64_t nsum = 0;
+    wc_status_t st = WC_OK;
+    if (!stmts || !dup) {
+        snprintf(err, errlen, "out of memory for a batch of %zu changes", m);
+        st = WC_FATAL;
+        goto out;
+    }
+    for (size_t j = 0; j < m; j++) {
+        const sk_change_t *x = ch[keep[j]];
+        char vtext[256];
+        bson_t q, doc = BSON_INITIALIZER;
+        mongo_version_text(&x->version, vtext, sizeof vtext);
+        bson_t *s = &stmts[ns].stmt;
+        stmts[ns].ch = x;
+        bson_init(s);
+        ns++;
+        bson_append_document_begin(s, "q", 1, &q);
+        BSON_APPEND_DOCUMENT(&q, "_id", &ids[keep[j]]);
+        append_guard(&q, vfield, vtext);
+        bson_append_document_end(s, &q);
+        if (!upd) {
+            BSON_APPEND_INT32(s, "limit", 1);
+            continue;
+        }
+        if (mongo_doc_build(tab, &x->row, x->has, t->flags, &ids[keep[j]], vfield, vtext, &doc, err, errlen) != 0) {
+            bson_destroy(&doc);
+            st = WC_PERMANENT;
+            goto out;
+        }
+        BSON_APPEND_DOCUMENT(s, "u", &doc);
+        BSON_APPEND_BOOL(s, "upsert", true);
+        bson_destroy(&doc);
+    }
+    st = send_writes(c, tab->name, upd ? MW_UPDATE : MW_DELETE, t->max_upd, stmts, ns, dup, &nsum, err, errlen);
+out:
+    for (size_t j = 0; j < ns; j++)
+        bson_destroy(&stmts[j].stmt);
+    free(stmts);
+    free(dup);
+    return st;
+}
+
+/* Every other policy, and source_wins with a conflict log: read the documents of the batch's keys,
+ * decide per change (mongo_decide), log the conflicts, then write each kept change as a compare-and-swap
+ * against what was read: an absent document by insert (duplicate key: it appeared since), a present one
+ * by an update or delete whose filter holds the version read (n short of the statements: one changed
+ * since). A document changed between the read and the write fails the batch with WC_RETRY: apply.c
+ * applies it again, every write of the first attempt is then a replay (same version: skipped), and the
+ * new read decides with what is there now. So target_wins never overwrites what it did not read as ours.
+ *
+ * Crash windows (no multi-document transactions): the conflict log is written before the documents, so
+ * a crash between them loses no entry; its _id (sink, record, half) makes the replay's insert of the
+ * same entry a no-op. A crash after the documents and before the offsets replays the batch: upserts
+ * find their own version (no conflict, nothing written); a replayed delete finds nothing and is logged
+ * as delete_missing, once. No change is lost: the offsets are stored only after every write. */
+static wc_status_t apply_resolved(sk_target_t *t, mongoc_collection_t *c, const sk_table_t *tab, const char *vfield,
+                                  const sk_change_t *const *ch, const bson_t *ids, const size_t *keep, size_t m,
+                                  sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    bool upd = ch[keep[0]]->op == SK_OP_UPSERT, log = t->cfg->conflict_log;
+    mongo_existing_t *ex = calloc(m, sizeof *ex);
+    mongo_stmt_t *logs = calloc(m, sizeof *logs), *ins = calloc(m, sizeof *ins), *wr = calloc(m, sizeof *wr);
+    bool *dup = calloc(m, sizeof *dup);
+    size_t nlog = 0, nins = 0, nwr = 0;
+    int64_t nsum = 0;
+    wc_status_t st = WC_OK;
+    if (!ex || !logs || !ins || !wr || !dup) {
+        snprintf(err, errlen, "out of memory for a batch of %zu changes", m);
+        st = WC_FATAL;
+        goto out;
+    }
+    st = read_existing(c, tab->name, vfield, log, ids, keep, m, ex, err, errlen);
+    if (st != WC_OK)
+        goto out;
+    for (size_t j = 0; j < m; j++) {
+        const sk_change_t *x = ch[keep[j]];
+        const bson_t *id = &ids[keep[j]];
+        bson_iter_t it;
+        const char *stored = ex[j].found && bson_iter_init_find(&it, &ex[j].doc, vfield) && BSON_ITER_HOLDS_UTF8(&it)
+                             ? bson_iter_utf8(&it, NULL) : NULL;
+        mongo_decision_t d = mongo_decide(tab->policy, x, ex[j].found, stored);
+        if (d.fail) {
+            snprintf(err, errlen, "conflict %s on collection %s for %s[%d]@%" PRId64 " (conflict.policy=error)",
+                     cf_type_name((sk_conflict_t)d.type), tab->name, x->topic ? x->topic : "?", x->partition,
+                     x->offset);
+            st = WC_PERMANENT;
+            goto out;
+        }
+        if (d.type >= 0) {
+            if (cc)
+                cc->n[d.type]++;
+            if (log) {
+                bson_init(&logs[nlog].stmt);
+                logs[nlog].ch = x;
+                if (conflict_doc(t, tab, x, id, d.type, &ex[j], &logs[nlog++].stmt, err, errlen) != 0) {
+                    st = WC_PERMANENT;
+                    goto out;
+                }
+            }
+        }
+        if (!d.apply)
+            continue;
+        char vtext[256];
+        mongo_version_text(&x->version, vtext, sizeof vtext);
+        if (upd && !ex[j].found) {
+            bson_init(&ins[nins].stmt);
+            ins[nins].ch = x;
+            if (mongo_doc_build(tab, &x->row, x->has, t->flags, id, vfield, vtext, &ins[nins++].stmt, err,
+                                errlen) != 0) {
+                st = WC_PERMANENT;
+                goto out;
+            }
+            continue;
+        }
+        bson_t *s = &wr[nwr].stmt, q;
+        bson_init(s);
+        wr[nwr++].ch = x;
+        bson_append_document_begin(s, "q", 1, &q);
+        BSON_APPEND_DOCUMENT(&q, "_id", id);
+        append_cas(&q, vfield, &ex[j].doc);
+        bson_append_document_end(s, &q);
+        if (!upd) {
+            BSON_APPEND_INT32(s, "limit", 1);
+            continue;
+        }
+        bson_t doc = BSON_INITIALIZER, body = BSON_INITIALIZER;
+        if (mongo_doc_build(tab, &x->row, x->has, t->flags, id, vfield, vtext, &doc, err, errlen) != 0) {
+            bson_destroy(&doc);
+            bson_destroy(&body);
+            st = WC_PERMANENT;
+            goto out;
+        }
+        /* without _id: the stored one stays (it may be an equal key of another numeric type) */
+        bson_copy_to_excluding_noinit(&doc, &body, "_id", NULL);
+        BSON_APPEND_DOCUMENT(s, "u", &body);
+        BSON_APPEND_BOOL(s, "upsert", false);
+        bson_destroy(&doc);
+        bson_destroy(&body);
+    }
+    if (nlog) {
+        /* replayed entries meet their own _id: duplicate key, already logged */
+        mongoc_collection_t *lc = mongoc_client_get_collection(t->client, t->dbname, MONGO_CONFLICTS_COLLECTION);
+        st = send_writes(lc, MONGO_CONFLICTS_COLLECTION, MW_INSERT, t->max_upd, logs, nlog, dup, &nsum, err, errlen);
+        mongoc_collection_destroy(lc);
+        if (st == WC_PERMANENT)
+            st = WC_RETRY;   /* the log is not a record: never dead-letter because of it */
+        if (st != WC_OK)
+            goto out;
+    }
+    if (nins) {
+        memset(dup, 0, m * sizeof *dup);
+        st = send_writes(c, tab->name, MW_INSERT, t->max_upd, ins, nins, dup, &nsum, err, errlen);
+        if (st != WC_OK)
+            goto out;
+        for (size_t i = 0; i < nins; i++)
+            if (dup[i]) {
+                snprintf(err, errlen, "collection \"%s\": a document for the record at %s[%d]@%" PRId64 " appeared "
+                         "between reading and writing (another writer); applying the batch again", tab->name,
+                         ins[i].ch->topic ? ins[i].ch->topic : "?", ins[i].ch->partition, ins[i].ch->offset);
+                st = WC_RETRY;
+                goto out;
+            }
+    }
+    if (nwr) {
+        nsum = 0;
+        st = send_writes(c, tab->name, upd ? MW_UPDATE : MW_DELETE, t->max_upd, wr, nwr, dup, &nsum, err, errlen);
+        if (st == WC_OK && nsum != (int64_t)nwr) {
+            snprintf(err, errlen, "collection \"%s\": %zu of %zu documents changed between reading and %s them "
+                     "(another writer); applying the batch again", tab->name, nwr - (size_t)(nsum < 0 ? 0 : nsum),
+                     nwr, upd ? "replacing" : "deleting");
+            st = WC_RETRY;
+        }
+    }
+out:
+    for (size_t j = 0; ex && j < m; j++)
+        if (ex[j].found)
+            bson_destroy(&ex[j].doc);
+    for (size_t j = 0; j < nlog; j++)
+        bson_destroy(&logs[j].stmt);
+    for (size_t j = 0; j < nins; j++)
+        bson_destroy(&ins[j].stmt);
+    for (size_t j = 0; j < nwr; j++)
+        bson_destroy(&wr[j].stmt);
+    free(ex);
+    free(logs);
+    free(ins);
+    free(wr);
+    free(dup);
     return st;
 }
 
@@ -707,11 +1126,7 @@ static wc_status_t mongo_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_
     const char *vfield = tab->version_column ? tab->version_column : MONGO_VERSION_FIELD;
     mongoc_collection_t *c = mongoc_client_get_collection(t->client, t->dbname, tab->name);
     bson_t *ids = NULL;
-    size_t *keep = NULL, m = 0, nids = 0, ns = 0;
-    mongo_stmt_t *stmts = NULL;
-    bool *stale = NULL;
-    char **stored = NULL;   /* per kept change: the stored version, "" for a document without one */
-    int64_t ndeleted = 0;
+    size_t *keep = NULL, m = 0, nids = 0;
     wc_status_t st = WC_OK;
 
     if (n == 0)
@@ -726,12 +1141,9 @@ static wc_status_t mongo_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_
         bson_destroy(&all);
         goto out;
     }
-    bool upd = ch[0]->op == SK_OP_UPSERT;
     ids = calloc(n, sizeof *ids);
     keep = calloc(n, sizeof *keep);
-    stmts = calloc(n, sizeof *stmts);
-    stale = calloc(n, sizeof *stale);
-    if (!ids || !keep || !stmts || !stale) {
+    if (!ids || !keep) {
         snprintf(err, errlen, "out of memory for a batch of %zu changes", n);
         st = WC_FATAL;
         goto out;
@@ -752,108 +1164,15 @@ static wc_status_t mongo_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_
         }
     }
     m = mongo_reduce(ids, n, keep);
-    stored = calloc(m, sizeof *stored);
-    if (!stored) {
-        snprintf(err, errlen, "out of memory for a batch of %zu changes", n);
-        st = WC_FATAL;
-        goto out;
-    }
-    st = read_versions(c, tab->name, vfield, ids, keep, m, stored, err, errlen);
-    if (st != WC_OK)
-        goto out;
-    for (size_t j = 0; j < m; j++) {
-        const sk_change_t *x = ch[keep[j]];
-        char vtext[256];
-        bson_t q, doc = BSON_INITIALIZER;
-        mongo_version_text(&x->version, vtext, sizeof vtext);
-        bool newer = stored[j] && strcmp(stored[j], vtext) > 0;
-        if (upd && newer && tab->policy != SK_POLICY_TARGET_WINS) {
-            /* a newer version is stored: under source_wins a replay, else a conflict */
-            if (tab->policy == SK_POLICY_ERROR) {
-                snprintf(err, errlen, "collection \"%s\": the record at %s[%d]@%" PRId64 " is older than the "
-                         "stored document (update_origin_differs, conflict.policy=error)", tab->name,
-                         x->topic ? x->topic : "?", x->partition, x->offset);
-                st = WC_PERMANENT;
-                goto out;
-            }
-            if (tab->policy != SK_POLICY_SOURCE_WINS && cc)
-                cc->n[SK_CONFLICT_UPDATE_ORIGIN_DIFFERS]++;
-            continue;
-        }
-        if (upd && tab->policy == SK_POLICY_TARGET_WINS && stored[j]) {
-            if (cc)
-                cc->n[SK_CONFLICT_INSERT_EXISTS]++;   /* never overwrite what is there */
-            continue;
-        }
-        if (!upd && (!stored[j] || newer)) {
-            if (tab->policy != SK_POLICY_SOURCE_WINS && cc)
-                cc->n[stored[j] ? SK_CONFLICT_DELETE_ORIGIN_DIFFERS : SK_CONFLICT_DELETE_MISSING]++;
-            continue;
-        }
-        bson_t *s = &stmts[ns].stmt;
-        stmts[ns].ch = x;
-        bson_init(s);
-        ns++;
-        bson_append_document_begin(s, "q", 1, &q);
-        BSON_APPEND_DOCUMENT(&q, "_id", &ids[keep[j]]);
-        /* the guard again: a writer between the read above and this write is not overwritten */
-        if (!(upd && tab->policy == SK_POLICY_TARGET_WINS))
-            append_guard(&q, vfield, vtext);
-        bson_append_document_end(s, &q);
-        if (!upd) {
-            BSON_APPEND_INT32(s, "limit", 1);
-            continue;
-        }
-        if (mongo_doc_build(tab, &x->row, x->has, t->flags, &ids[keep[j]], vfield, vtext, &doc, err, errlen) != 0) {
-            bson_destroy(&doc);
-            st = WC_PERMANENT;
-            goto out;
-        }
-        if (tab->policy == SK_POLICY_TARGET_WINS) {
-            /* insert when absent, else leave it (a document that appeared since the read) */
-            bson_t set, body = BSON_INITIALIZER;
-            bson_copy_to_excluding_noinit(&doc, &body, "_id", NULL);
-            bson_append_document_begin(s, "u", 1, &set);
-            BSON_APPEND_DOCUMENT(&set, "$setOnInsert", &body);
-            bson_append_document_end(s, &set);
-            bson_destroy(&body);
-        } else {
-            BSON_APPEND_DOCUMENT(s, "u", &doc);
-        }
-        BSON_APPEND_BOOL(s, "upsert", true);
-        bson_destroy(&doc);
-    }
-    st = send_writes(c, tab->name, upd, t->max_upd, stmts, ns, stale, &ndeleted, err, errlen);
-    if (st != WC_OK)
-        goto out;
-    /* what a concurrent writer changed between the read and the write */
-    for (size_t j = 0; upd && j < ns; j++) {
-        if (!stale[j])
-            continue;
-        if (tab->policy == SK_POLICY_ERROR) {
-            snprintf(err, errlen, "collection \"%s\": the record at %s[%d]@%" PRId64 " is older than the "
-                     "stored document (update_origin_differs, conflict.policy=error)", tab->name,
-                     stmts[j].ch->topic ? stmts[j].ch->topic : "?", stmts[j].ch->partition, stmts[j].ch->offset);
-            st = WC_PERMANENT;
-            goto out;
-        }
-        if (tab->policy != SK_POLICY_SOURCE_WINS && cc)
-            cc->n[SK_CONFLICT_UPDATE_ORIGIN_DIFFERS]++;
-    }
-    if (!upd && cc && ndeleted < (int64_t)ns && tab->policy != SK_POLICY_SOURCE_WINS)
-        cc->n[SK_CONFLICT_DELETE_MISSING] += (uint64_t)((int64_t)ns - ndeleted);
+    if (tab->policy == SK_POLICY_SOURCE_WINS && !t->cfg->conflict_log)
+        st = apply_guarded(t, c, tab, vfield, ch, ids, keep, m, err, errlen);
+    else
+        st = apply_resolved(t, c, tab, vfield, ch, ids, keep, m, cc, err, errlen);
 out:
     for (size_t i = 0; i < nids; i++)
         bson_destroy(&ids[i]);
-    for (size_t j = 0; j < ns; j++)
-        bson_destroy(&stmts[j].stmt);
-    for (size_t j = 0; stored && j < m; j++)
-        free(stored[j]);
-    free(stored);
     free(ids);
     free(keep);
-    free(stmts);
-    free(stale);
     mongoc_collection_destroy(c);
     return st;
 }
@@ -894,7 +1213,7 @@ static wc_status_t mongo_store_offsets(sk_target_t *t, const char *name, const s
         BSON_APPEND_BOOL(s, "upsert", true);
         bson_destroy(&id);
     }
-    st = send_writes(c, MONGO_OFFSETS_COLLECTION, true, t->max_upd, stmts, n, stale, &nd, err, errlen);
+    st = send_writes(c, MONGO_OFFSETS_COLLECTION, MW_UPDATE, t->max_upd, stmts, n, stale, &nd, err, errlen);
     if (st == WC_PERMANENT)
         st = WC_RETRY;   /* positions are not a record: never dead-letter them */
 out:

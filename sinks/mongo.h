@@ -45,6 +45,27 @@ size_t mongo_version_text(const sk_version_t *v, char *out, size_t outlen);
 /* <0, 0, >0 as a is older than, the same as, newer than b (what the stored texts compare as). */
 int mongo_version_cmp(const sk_version_t *a, const sk_version_t *b);
 
+/* The collection of conflicts met (conflict.log.enabled=true): the fields of the SQL targets' walcast_conflicts
+ * table (at, sink, table_name, key, type, policy, incoming, existing), key/incoming/existing as sub-documents. */
+#define MONGO_CONFLICTS_COLLECTION "walcast_conflicts"
+
+/* What a change meets in the target and what the table's policy makes of it. */
+typedef struct mongo_decision {
+    int type;        /* sk_conflict_t met, -1: none */
+    bool apply;      /* false: skip (a replay, stale, the target wins, nothing to delete) */
+    bool fail;       /* conflict.policy=error met a conflict: the record is poison */
+} mongo_decision_t;
+
+/* exists: a document has the change's _id; stored: its version text, NULL when it carries none (then
+ * someone else wrote it). A document is foreign when it has no version or one of another source id; the
+ * same version as the change's is a replay of that very change (skipped, no conflict), and a newer one
+ * of the same source a replay of an older change (skipped too). Types: an upsert with key_changed meets
+ * update_exists, an update ('u') update_missing or update_origin_differs (foreign), an insert or snapshot
+ * read insert_exists; a delete delete_missing or delete_origin_differs (foreign). Policies: source_wins
+ * applies; newer_wins skips when the stored version is newer; target_wins never overwrites or deletes a
+ * foreign document; error fails on any conflict. Pure. */
+mongo_decision_t mongo_decide(sk_policy_t policy, const sk_change_t *c, bool exists, const char *stored);
+
 /* A libmongoc error as the project's classification: transient network/server-selection/failover
  * errors are WC_RETRY, refused logins WC_FATAL, the rest WC_PERMANENT. */
 wc_status_t mongo_classify(const bson_error_t *e);

@@ -120,6 +120,7 @@ typedef struct sk_change {
     int32_t partition;
     int64_t offset;
     char src_op;               /* the event's op: 'c', 'r', 'u' or 'd' (conflict types tell insert from update) */
+    bool key_changed;   /* the upsert half of a primary-key change (update_exists when the new key exists) */
 } sk_change_t;
 
 /* A consumed position to store: the next offset to read (Kafka's committed-offset convention). */

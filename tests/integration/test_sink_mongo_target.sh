@@ -2,8 +2,9 @@
 # test_sink_mongo_target.sh: sinks/mongo.c through its target interface (sk_mongo_ops) against a real
 # MongoDB wire-protocol server: FerretDB v1.24.2 (scripts/ferretdb.sh) on its SQLite and its PostgreSQL
 # backend, or the MongoDB at WALCAST_TEST_MONGODB_URI. Upserts in several write commands, one write per
-# key, replays, stale versions skipped and counted, guarded deletes, offsets, truncate: test_mongo's
-# test_live, which skips without a server.
+# key, replays, stale versions skipped and counted, guarded deletes, offsets, truncate (test_mongo's
+# test_live); every conflict type under every policy against pre-seeded documents, the walcast_conflicts
+# collection, replays logging nothing twice (test_live_conflicts). Both skip without a server.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init
@@ -16,7 +17,9 @@ make -s -C "$ROOT" build/tests/test_mongo >/dev/null
 run_live() {
   local out
   out=$(WALCAST_TEST_MONGODB_URI=$1 "$ROOT/build/tests/test_mongo" 2>&1) || { echo "$out" >&2; return 1; }
-  echo "$out" | grep -q '\[       OK \] test_live' || { echo "$out" >&2; echo "test_live did not run" >&2; return 1; }
+  for t in test_live test_live_conflicts; do
+    echo "$out" | grep -q "\[       OK \] $t\$" || { echo "$out" >&2; echo "$t did not run" >&2; return 1; }
+  done
 }
 if [ -n "${WALCAST_TEST_MONGODB_URI:-}" ]; then
   run_live "$WALCAST_TEST_MONGODB_URI"

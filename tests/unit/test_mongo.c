@@ -2,6 +2,7 @@
  * them, batch reduction, version order); with WALCAST_TEST_MONGODB_URI set, sk_mongo_ops end to end. */
 #include "tests/unit/testutil.h"
 
+#include <inttypes.h>
 #include <stdbool.h>
 
 #include "sinks/mongo.h"
@@ -229,6 +230,73 @@ static void test_version(void **s)
     assert_int_equal(mongo_version_text(&a, small, sizeof small), 7);
 }
 
+/* mongo_decide: every conflict type under every policy, replays, foreign documents (no version, another
+ * source id). Versions: the change is at ts 500 from srcA. */
+static void test_decide(void **s)
+{
+    (void)s;
+    sk_version_t vA = { .ts_us = 500, .lsn = 10, .source = "srcA" };
+    char same[128], same_old[128], same_new[128], other_old[128], other_new[128];
+    sk_version_t v = vA;
+    mongo_version_text(&v, same, sizeof same);
+    v.ts_us = 100;
+    mongo_version_text(&v, same_old, sizeof same_old);
+    v.ts_us = 900;
+    mongo_version_text(&v, same_new, sizeof same_new);
+    v.source = "srcB";
+    mongo_version_text(&v, other_new, sizeof other_new);
+    v.ts_us = 100;
+    mongo_version_text(&v, other_old, sizeof other_old);
+    enum { N_ = -1, IE = SK_CONFLICT_INSERT_EXISTS, UOD = SK_CONFLICT_UPDATE_ORIGIN_DIFFERS,
+           UE = SK_CONFLICT_UPDATE_EXISTS, UM = SK_CONFLICT_UPDATE_MISSING, DOD = SK_CONFLICT_DELETE_ORIGIN_DIFFERS,
+           DM = SK_CONFLICT_DELETE_MISSING };
+    struct {
+        char op;               /* c, u, k (upsert half of a key change), d */
+        bool exists;
+        const char *stored;    /* NULL: no version */
+        int type;
+        bool sw, nw, tw;       /* applied under source_wins, newer_wins, target_wins */
+    } cases[] = {
+        { 'c', false, NULL, N_, true, true, true },
+        { 'c', true, NULL, IE, true, true, false },            /* someone else's document */
+        { 'c', true, other_old, IE, true, true, false },
+        { 'c', true, other_new, IE, true, false, false },
+        { 'c', true, same_old, IE, true, true, true },          /* ours, older: the same source may overwrite */
+        { 'c', true, same, N_, false, false, false },           /* a replay of this very change */
+        { 'c', true, same_new, N_, false, false, false },       /* a replay of an older change */
+        { 'u', false, NULL, UM, true, true, true },
+        { 'u', true, same_old, N_, true, true, true },          /* the normal follow-up update */
+        { 'u', true, NULL, UOD, true, true, false },
+        { 'u', true, other_old, UOD, true, true, false },
+        { 'u', true, other_new, UOD, true, false, false },
+        { 'u', true, same, N_, false, false, false },
+        { 'k', false, NULL, N_, true, true, true },
+        { 'k', true, NULL, UE, true, true, false },
+        { 'k', true, other_new, UE, true, false, false },
+        { 'k', true, same_old, UE, true, true, true },
+        { 'k', true, same, N_, false, false, false },
+        { 'd', false, NULL, DM, false, false, false },
+        { 'd', true, same_old, N_, true, true, true },
+        { 'd', true, NULL, DOD, true, true, false },
+        { 'd', true, other_old, DOD, true, true, false },
+        { 'd', true, other_new, DOD, true, false, false },
+        { 'd', true, same_new, N_, false, false, false },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sk_change_t c = { .op = cases[i].op == 'd' ? SK_OP_DELETE : SK_OP_UPSERT, .version = vA,
+                          .src_op = cases[i].op == 'k' ? 'u' : cases[i].op, .key_changed = cases[i].op == 'k' };
+        const sk_policy_t pol[] = { SK_POLICY_SOURCE_WINS, SK_POLICY_NEWER_WINS, SK_POLICY_TARGET_WINS,
+                                    SK_POLICY_ERROR };
+        const bool want[] = { cases[i].sw, cases[i].nw, cases[i].tw };
+        for (int p = 0; p < 4; p++) {
+            mongo_decision_t d = mongo_decide(pol[p], &c, cases[i].exists, cases[i].stored);
+            if (d.type != cases[i].type || (p < 3 && d.apply != want[p]) || d.fail != (p == 3 && d.type >= 0))
+                fail_msg("case %zu (%c exists=%d stored=%s) policy %d: type %d apply %d fail %d", i, cases[i].op,
+                         cases[i].exists, cases[i].stored ? cases[i].stored : "-", p, d.type, d.apply, d.fail);
+        }
+    }
+}
+
 static void test_classify(void **s)
 {
     (void)s;
@@ -253,6 +321,7 @@ static sk_change_t mk(fixture_t *f, sk_op_t op, int id, const char *name, int64_
     c.version.ts_us = ts;
     c.version.lsn = lsn;
     c.version.source = "srv";
+    c.src_op = op == SK_OP_DELETE ? 'd' : 'u';
     return c;
 }
 
@@ -316,6 +385,8 @@ static void test_live(void **s)
         chs[i] = mk(f, SK_OP_UPSERT, i, "v1", 1000, 100 + (uint64_t)i, i);
     chs[N] = mk(f, SK_OP_UPSERT, 5, "five-a", 1000, 5000, N);
     chs[N + 1] = mk(f, SK_OP_UPSERT, 5, "five-b", 1000, 5001, N + 1);
+    for (int i = 0; i < N + 2; i++)
+        chs[i].src_op = 'c';
     sk_conflict_count_t cc = { { 0 } };
     assert_int_equal(sk_mongo_ops.begin(t, err, sizeof err), WC_OK);
     apply_all(t, f, chs, N + 2, &cc);
@@ -336,12 +407,14 @@ static void test_live(void **s)
     assert_string_equal(nm, "five-b");
     free(nm);
 
-    /* stale upserts (older versions) are skipped and counted, in the middle of a batch: the ones after
-     * them are still applied (FerretDB stops a command at the first write error) */
+    /* stale upserts (older versions of another source) are skipped and counted, in the middle of a batch:
+     * the ones after them are still applied */
     sk_change_t mix[4];
     mix[0] = mk(f, SK_OP_UPSERT, 1, "stale", 999, 1, 0);
+    mix[0].version.source = "other";
     mix[1] = mk(f, SK_OP_UPSERT, 2, "two-new", 2000, 1, 0);
     mix[2] = mk(f, SK_OP_UPSERT, 3, "stale", 1000, 102, 0);   /* same ts, lower LSN than stored 103 */
+    mix[2].version.source = "other";
     mix[3] = mk(f, SK_OP_UPSERT, 4, "four-new", 2000, 2, 0);
     apply_all(t, f, mix, 4, &cc);
     assert_int_equal(cc.n[SK_CONFLICT_UPDATE_ORIGIN_DIFFERS], 2);
@@ -356,6 +429,7 @@ static void test_live(void **s)
     sk_change_t del[3];
     del[0] = mk(f, SK_OP_DELETE, 6, NULL, 3000, 1, 0);
     del[1] = mk(f, SK_OP_DELETE, 2, NULL, 1500, 1, 0);   /* stored two-new is at 2000 */
+    del[1].version.source = "other";
     del[2] = mk(f, SK_OP_DELETE, 100000, NULL, 3000, 1, 0);   /* never there */
     apply_all(t, f, del, 3, &cc);
     nm = find_name(cl, db, 6);
@@ -415,6 +489,179 @@ static void test_live(void **s)
     assert_non_null(strstr(err, "sink.database"));
 }
 
+/* A document {_id: {id: <id as kind>}, name, [vfield: ver]} written directly (as another writer would):
+ * kind 'i' int32, 'l' int64, 'd' double. */
+static void seed(mongoc_client_t *cl, const char *db, int id, char kind, const char *name, const char *ver)
+{
+    mongoc_collection_t *c = mongoc_client_get_collection(cl, db, "srv_public_t");
+    bson_t d = BSON_INITIALIZER, sub;
+    bson_error_t e;
+    bson_append_document_begin(&d, "_id", 3, &sub);
+    if (kind == 'l')
+        BSON_APPEND_INT64(&sub, "id", id);
+    else if (kind == 'd')
+        BSON_APPEND_DOUBLE(&sub, "id", id);
+    else
+        BSON_APPEND_INT32(&sub, "id", id);
+    bson_append_document_end(&d, &sub);
+    BSON_APPEND_UTF8(&d, "name", name);
+    if (ver)
+        BSON_APPEND_UTF8(&d, MONGO_VERSION_FIELD, ver);
+    if (!mongoc_collection_insert_one(c, &d, NULL, NULL, &e))
+        fail_msg("seeding %d: %s", id, e.message);
+    bson_destroy(&d);
+    mongoc_collection_destroy(c);
+}
+
+/* The conflict log as "id:type" pairs in _id order of the key, and how many entries have an existing
+ * document and an incoming row. */
+static char *conflicts_of(mongoc_client_t *cl, const char *db, int *nexisting, int *nincoming)
+{
+    mongoc_collection_t *c = mongoc_client_get_collection(cl, db, MONGO_CONFLICTS_COLLECTION);
+    bson_t q = BSON_INITIALIZER, opts = BSON_INITIALIZER, sort;
+    bson_append_document_begin(&opts, "sort", 4, &sort);
+    BSON_APPEND_INT32(&sort, "key.id", 1);
+    bson_append_document_end(&opts, &sort);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, &q, &opts, NULL);
+    const bson_t *d;
+    char out[1024] = "";
+    *nexisting = *nincoming = 0;
+    while (mongoc_cursor_next(cur, &d)) {
+        bson_iter_t it, k;
+        int64_t id = -1;
+        const char *type = "?";
+        if (bson_iter_init_find(&it, d, "key") && bson_iter_recurse(&it, &k) && bson_iter_find(&k, "id"))
+            id = bson_iter_as_int64(&k);
+        if (bson_iter_init_find(&it, d, "type") && BSON_ITER_HOLDS_UTF8(&it))
+            type = bson_iter_utf8(&it, NULL);
+        if (bson_iter_init_find(&it, d, "existing") && BSON_ITER_HOLDS_DOCUMENT(&it))
+            (*nexisting)++;
+        if (bson_iter_init_find(&it, d, "incoming") && BSON_ITER_HOLDS_DOCUMENT(&it))
+            (*nincoming)++;
+        assert_true(bson_iter_init_find(&it, d, "at") && BSON_ITER_HOLDS_DATE_TIME(&it));
+        assert_true(bson_iter_init_find(&it, d, "sink") && BSON_ITER_HOLDS_UTF8(&it));
+        assert_true(bson_iter_init_find(&it, d, "table_name") && BSON_ITER_HOLDS_UTF8(&it));
+        assert_true(bson_iter_init_find(&it, d, "policy") && BSON_ITER_HOLDS_UTF8(&it));
+        snprintf(out + strlen(out), sizeof out - strlen(out), "%s%" PRId64 ":%s", *out ? "," : "", id, type);
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(&q);
+    bson_destroy(&opts);
+    mongoc_collection_destroy(c);
+    return strdup(out);
+}
+
+/* Every conflict type under every policy against pre-seeded documents: someone else's (no version, or
+ * another source's; keys stored as int64 and double where walcast writes int32), ours (same source), and
+ * absent; then the same batches replayed (no second log entry, nothing changes). */
+static void test_live_conflicts(void **s)
+{
+    (void)s;
+    const char *uri = getenv("WALCAST_TEST_MONGODB_URI");
+    if (!uri || !*uri)
+        skip();
+    mongoc_client_t *cl = mongoc_client_new(uri);
+    sk_version_t vo = { .ts_us = 100, .lsn = 1, .source = "other" }, vn = vo, vs = vo;
+    vn.ts_us = 900;
+    vs.source = "srv";
+    char other_old[128], other_new[128], same_old[128];
+    mongo_version_text(&vo, other_old, sizeof other_old);
+    mongo_version_text(&vn, other_new, sizeof other_new);
+    mongo_version_text(&vs, same_old, sizeof same_old);
+    const sk_policy_t pols[] = { SK_POLICY_SOURCE_WINS, SK_POLICY_NEWER_WINS, SK_POLICY_TARGET_WINS, SK_POLICY_ERROR };
+    const char *final[] = { "a1,a2,a3,-,-,a6,a7,a8", "a1,seed2,a3,-,-,a6,a7,a8", "seed1,seed2,a3,-,seed5,seed6,a7,seed8",
+                            "seed1,seed2,-,-,seed5,seed6,seed7,seed8" };
+    for (int p = 0; p < 4; p++) {
+        char db[64], err[512] = "";
+        snprintf(db, sizeof db, "walcast_unitc_%d_%d", (int)getpid(), p);
+        sk_config_t cfg = { .name = "mongo-unit", .conflict_log = true, .policy = pols[p] };
+        cfg.mongo_uri = (char *)uri;
+        cfg.mongo_database = db;
+        sk_target_t *t = NULL;
+        assert_int_equal(sk_mongo_ops.connect(&cfg, &t, err, sizeof err), WC_OK);
+        seed(cl, db, 1, 'i', "seed1", other_old);
+        seed(cl, db, 2, 'i', "seed2", other_new);
+        seed(cl, db, 5, 'i', "seed5", other_old);
+        seed(cl, db, 6, 'l', "seed6", NULL);
+        seed(cl, db, 7, 'i', "seed7", same_old);
+        seed(cl, db, 8, 'd', "seed8", NULL);
+        fixture_t *f = fx_new();
+        f->tab.policy = pols[p];
+        f->tab.version_column = MONGO_VERSION_FIELD;
+        sk_change_t up[6], del[2];
+        up[0] = mk(f, SK_OP_UPSERT, 1, "a1", 500, 1, 0);
+        up[0].src_op = 'c';                                  /* insert_exists */
+        up[1] = mk(f, SK_OP_UPSERT, 2, "a2", 500, 2, 1);     /* update_origin_differs (newer) */
+        up[2] = mk(f, SK_OP_UPSERT, 3, "a3", 500, 3, 2);     /* update_missing */
+        up[3] = mk(f, SK_OP_UPSERT, 6, "a6", 500, 4, 3);     /* update_origin_differs (no version) */
+        up[4] = mk(f, SK_OP_UPSERT, 7, "a7", 500, 5, 4);     /* ours: no conflict */
+        up[5] = mk(f, SK_OP_UPSERT, 8, "a8", 500, 6, 5);
+        up[5].key_changed = true;                            /* update_exists */
+        del[0] = mk(f, SK_OP_DELETE, 4, NULL, 500, 7, 6);    /* delete_missing */
+        del[1] = mk(f, SK_OP_DELETE, 5, NULL, 500, 8, 7);    /* delete_origin_differs */
+        for (int round = 0; round < 2; round++) {
+            sk_conflict_count_t cc = { { 0 } };
+            const sk_change_t *pu[6], *pd[2];
+            for (int i = 0; i < 6; i++)
+                pu[i] = &up[i];
+            pd[0] = &del[0];
+            pd[1] = &del[1];
+            wc_status_t st = sk_mongo_ops.apply(t, &f->tab, SK_INSERT_UPSERT, pd, 2, &cc, err, sizeof err);
+            if (pols[p] == SK_POLICY_ERROR) {
+                assert_int_equal(st, WC_PERMANENT);
+                assert_non_null(strstr(err, "conflict delete_missing"));
+                assert_non_null(strstr(err, "srv.public.t[0]@6"));
+                st = sk_mongo_ops.apply(t, &f->tab, SK_INSERT_UPSERT, pu, 6, &cc, err, sizeof err);
+                assert_int_equal(st, WC_PERMANENT);
+                assert_non_null(strstr(err, "conflict insert_exists"));
+            } else {
+                if (st != WC_OK)
+                    fail_msg("policy %d deletes: %s", p, err);
+                st = sk_mongo_ops.apply(t, &f->tab, SK_INSERT_UPSERT, pu, 6, &cc, err, sizeof err);
+                if (st != WC_OK)
+                    fail_msg("policy %d upserts: %s", p, err);
+                if (round == 0) {
+                    assert_int_equal(cc.n[SK_CONFLICT_INSERT_EXISTS], 1);
+                    assert_int_equal(cc.n[SK_CONFLICT_UPDATE_ORIGIN_DIFFERS], 2);
+                    assert_int_equal(cc.n[SK_CONFLICT_UPDATE_MISSING], 1);
+                    assert_int_equal(cc.n[SK_CONFLICT_UPDATE_EXISTS], 1);
+                    assert_int_equal(cc.n[SK_CONFLICT_DELETE_MISSING], 1);
+                    assert_int_equal(cc.n[SK_CONFLICT_DELETE_ORIGIN_DIFFERS], 1);
+                }
+            }
+            char got[256] = "";
+            const int ids[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+            for (int i = 0; i < 8; i++) {
+                char *nm = find_name(cl, db, ids[i]);
+                snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", i ? "," : "",
+                         strcmp(nm, "(absent)") ? nm : "-");
+                free(nm);
+            }
+            if (strcmp(got, final[p]))
+                fail_msg("policy %d round %d: documents %s, expected %s", p, round, got, final[p]);
+            int nex, nin;
+            char *log = conflicts_of(cl, db, &nex, &nin);
+            const char *want = pols[p] == SK_POLICY_ERROR ? "" :
+                "1:insert_exists,2:update_origin_differs,3:update_missing,4:delete_missing,"
+                "5:delete_origin_differs,6:update_origin_differs,8:update_exists";
+            if (strcmp(log, want))
+                fail_msg("policy %d round %d: conflicts %s, expected %s", p, round, log, want);
+            if (pols[p] != SK_POLICY_ERROR) {
+                assert_int_equal(nex, 5);   /* 3 and 4 had none */
+                assert_int_equal(nin, 5);   /* the deletes have none */
+            }
+            free(log);
+        }
+        fx_free(f);
+        sk_mongo_ops.close(t);
+        bson_error_t e;
+        mongoc_database_t *d = mongoc_client_get_database(cl, db);
+        mongoc_database_drop(d, &e);
+        mongoc_database_destroy(d);
+    }
+    mongoc_client_destroy(cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,8 +669,10 @@ int main(void)
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_reduce),
         cmocka_unit_test(test_version),
+        cmocka_unit_test(test_decide),
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_live),
+        cmocka_unit_test(test_live_conflicts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
