@@ -1135,7 +1135,8 @@ int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
     if (parse_enum(m, "insert.mode", "insert", inserts, &e, err, errlen) < 0)
         goto fail;
     c->insert_mode = (sk_insert_mode_t)e;
-    if (parse_enum(m, "primary.key.mode", "none", pks, &e, err, errlen) < 0)
+    /* the MongoDB sink's _id is the Kafka key struct (Debezium's MongoDB sink): record_key by default */
+    if (parse_enum(m, "primary.key.mode", mongo ? "record_key" : "none", pks, &e, err, errlen) < 0)
         goto fail;
     c->pk_mode = (sk_pk_mode_t)e;
     c->pk_fields = dup_get(m, "primary.key.fields", NULL);

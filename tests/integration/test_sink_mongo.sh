@@ -9,7 +9,8 @@
 it_init
 chmod 755 "$IT_DIR"
 FDB_DIR=""
-mongo_cleanup() { [ -n "$FDB_DIR" ] && bash "$ROOT/scripts/ferretdb.sh" stop "$FDB_DIR"; it_cleanup; }
+# it_cleanup takes the test's exit status from $?: keep it across the FerretDB stop
+mongo_cleanup() { local rc=$?; set +e; [ -n "$FDB_DIR" ] && bash "$ROOT/scripts/ferretdb.sh" stop "$FDB_DIR"; (exit $rc); it_cleanup; }
 trap mongo_cleanup EXIT
 pg_start
 if [ -n "${WALCAST_TEST_MONGODB_URI:-}" ]; then

@@ -9,7 +9,14 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init
 FDB_DIRS=()
-fdb_cleanup() { for d in "${FDB_DIRS[@]:-}"; do [ -n "$d" ] && bash "$ROOT/scripts/ferretdb.sh" stop "$d"; done; it_cleanup; }
+# it_cleanup takes the test's exit status from $?: keep it across the FerretDB stops
+fdb_cleanup() {
+  local rc=$?
+  set +e
+  for d in "${FDB_DIRS[@]:-}"; do [ -n "$d" ] && bash "$ROOT/scripts/ferretdb.sh" stop "$d"; done
+  (exit $rc)
+  it_cleanup
+}
 trap fdb_cleanup EXIT
 
 chmod 755 "$IT_DIR"   # the PostgreSQL backend cluster runs as an unprivileged user below it
