@@ -24,6 +24,7 @@ typedef struct rec {
     const char *key, *val;
     size_t klen, vlen;
     bool ok;             /* decoded; false: poison already handled */
+    bool key_moved;      /* carries __debezium.oldkey: the create half of a primary-key change */
     env_event_t ev;
 } rec_t;
 
@@ -653,12 +654,20 @@ static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad,
             }
         }
         row = project(s, bt, r, row);
-        if (ev->op == ENV_UPDATE && ev->has_before && bt->t.npk && s->cfg->delete_enabled) {
+        bool key_changed = false;
+        if (ev->op == ENV_UPDATE && ev->has_before && bt->t.npk) {
             cv_value_t before = project(s, bt, r, ev->before);
-            if (key_differs(bt, &before, &row))
+            key_changed = key_differs(bt, &before, &row);
+            if (key_changed && s->cfg->delete_enabled)
                 fill_change(s, r, plan_add(s, p), SK_OP_DELETE, bt, before);
         }
-        fill_change(s, r, plan_add(s, p), ev->op == ENV_DELETE ? SK_OP_DELETE : SK_OP_UPSERT, bt, row);
+        chg_t *c = plan_add(s, p);
+        fill_change(s, r, c, ev->op == ENV_DELETE ? SK_OP_DELETE : SK_OP_UPSERT, bt, row);
+        /* Debezium sends a primary-key change as a delete of the old key and a create of the new one
+         * carrying __debezium.oldkey: for conflicts that create is an update onto a new key */
+        c->c.key_changed = key_changed || (r->key_moved && ev->op == ENV_CREATE);
+        if (c->c.key_changed)
+            c->c.src_op = 'u';
         continue;
     bad:
         *bad = i;
@@ -693,6 +702,11 @@ static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad,
             if (o->klen == c->klen && !memcmp(o->key, c->key, c->klen)) {
                 o->dead = true;
                 c->collapsed = true;
+                /* what the target should hold before the batch is what the first change of the key
+                 * expected: conflicts are judged by it (an insert then an update of a new row is no
+                 * update_missing) */
+                c->c.src_op = o->c.src_op;
+                c->c.key_changed = o->c.key_changed;
                 slot[k] = (int64_t)i;
                 break;
             }
@@ -769,14 +783,14 @@ static wc_status_t plan_apply(sink_t *s, plan_t *p, const sk_offset_t *offs, siz
                 }
                 if (c->collapsed && mode == SK_INSERT_INSERT)
                     mode = SK_INSERT_UPSERT;
-                if ((st = o->apply(s->tgt, &c->bt->t, mode, grp, n, &s->conflicts, err, errlen)))
+                if ((st = cf_apply(o, s->tgt, s->cfg, &c->bt->t, mode, grp, n, &s->conflicts, err, errlen)))
                     return st;
             }
         }
         if (end < p->n) {   /* the truncate: the target ignores a table it does not have */
             chg_t *c = &p->v[end];
             grp[0] = &c->c;
-            if ((st = o->apply(s->tgt, &c->bt->t, s->cfg->insert_mode, grp, 1, &s->conflicts, err, errlen)))
+            if ((st = cf_apply(o, s->tgt, s->cfg, &c->bt->t, s->cfg->insert_mode, grp, 1, &s->conflicts, err, errlen)))
                 return st;
             end++;
         }
@@ -952,6 +966,11 @@ static int add_record(sink_t *s, const rd_kafka_message_t *m)
                    : env_decode_json(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, &r->ev, err, sizeof err);
     if (drc == 0) {
         r->ok = true;
+        rd_kafka_headers_t *hdrs;
+        const void *hv;
+        size_t hl;
+        r->key_moved = !rd_kafka_message_headers(m, &hdrs) &&
+                       !rd_kafka_header_get_last(hdrs, "__debezium.oldkey", &hv, &hl);
         return 0;
     }
     /* everything before it is applied first, so a failure names the first record not applied; the batch
