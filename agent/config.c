@@ -1065,7 +1065,8 @@ static const char *const sink_keys[] = {
     "connection.pool.min_size", "connection.pool.max_size", "connection.pool.acquire_increment",
     "connection.pool.timeout", "hibernate.c3p0.idle_test_period", "column.naming.strategy",
     "table.naming.strategy", "collection.naming.strategy", "field.include.list", "field.exclude.list",
-    "use.reduction.buffer", "flush.max.retries", "flush.retry.delay.ms", "connection.provider", NULL
+    "use.reduction.buffer", "flush.max.retries", "flush.retry.delay.ms", "connection.provider",
+    "unavailable.value.placeholder", NULL
 };
 
 static bool sink_key_known(const char *k)
@@ -1171,6 +1172,7 @@ int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
         goto fail;
     c->policy = (sk_policy_t)e;
     c->version_column = dup_get(m, "walcast.version.column", "__walcast_version");
+    c->placeholder = dup_get(m, "unavailable.value.placeholder", "__debezium_unavailable_value");
     /* AvroConverter input: records in the Confluent wire format are decoded with writer schemas by id */
     c->registry_url = dup_get(m, "value.converter.schema.registry.url", get_or(m, "key.converter.schema.registry.url", NULL));
     c->registry_user_info = dup_get(m, "value.converter.basic.auth.user.info",
@@ -1217,6 +1219,7 @@ void cfg_sink_free(sk_config_t *c)
         free(c->table_policies[i].table);
     free(c->table_policies);
     free(c->version_column);
+    free(c->placeholder);
     free(c->origin_name);
     free(c->mongo_uri);
     free(c->mongo_database);

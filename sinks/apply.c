@@ -38,6 +38,10 @@ typedef struct btable {
                              sink, bidirectional setups): the version is this sink's, not the row's; -1: none */
     int *pk_idx;          /* index of each pk column in t.row */
     struct btable *next;
+    /* unchanged TOASTed columns: a table of fewer columns for rows that lack some (see narrow_to) */
+    const struct btable *base;   /* the whole table this one narrows, NULL: whole */
+    const bool *absent;          /* which of base's columns this one lacks */
+    struct btable *narrowed;     /* whole tables: their narrowed variants of this batch */
 } btable_t;
 
 typedef struct sink {
@@ -526,6 +530,7 @@ typedef struct chg {
     size_t klen;
     bool collapsed;       /* a later change replaced an earlier one of the same key */
     bool dead;            /* replaced */
+    bool *absent;         /* upsert: columns that hold the unavailable-value placeholder (NULL: none) */
 } chg_t;
 
 typedef struct plan {
@@ -609,6 +614,124 @@ static bool key_differs(const btable_t *bt, const cv_value_t *a, const cv_value_
     return false;
 }
 
+/* ---- unchanged TOASTed values ----
+ * An update that leaves a TOASTed column unchanged carries unavailable.value.placeholder instead of the
+ * value (text and json: the string; bytea: its bytes; text arrays: [placeholder]; hstore as json: a map
+ * of it). Writing it would overwrite the target's value with the placeholder, so such a column is left
+ * out of the write and keeps what the target has: a value an earlier change of the same key in the batch
+ * carried is taken over first; what is still absent goes through a table of fewer columns (SQL targets)
+ * or the has[] mask (MongoDB: $set of the present fields). */
+
+static bool is_placeholder(const sink_t *s, const cs_schema_t *fs, const cv_value_t *v)
+{
+    if (v->null || !s->cfg->placeholder)
+        return false;
+    const char *ph = s->cfg->placeholder;
+    size_t pl = strlen(ph);
+    if (fs->type == CT_STRING || (fs->type == CT_BYTES && !fs->name)) {
+        if (v->u.s.n == pl && !memcmp(v->u.s.p, ph, pl))
+            return true;
+        /* hstore in json mode: {"<ph>":"<ph>"} */
+        return fs->type == CT_STRING && v->u.s.n == 2 * pl + 7 && v->u.s.p[0] == '{' && v->u.s.p[1] == '"' &&
+               !memcmp(v->u.s.p + 2, ph, pl) && !memcmp(v->u.s.p + 2 + pl, "\":\"", 3) &&
+               !memcmp(v->u.s.p + 5 + pl, ph, pl) && !memcmp(v->u.s.p + 5 + 2 * pl, "\"}", 2);
+    }
+    if (fs->type == CT_ARRAY && fs->items && v->u.list.n == 1)
+        return (fs->items->type == CT_STRING || fs->items->type == CT_BYTES) &&
+               is_placeholder(s, fs->items, &v->u.list.v[0]);
+    return false;
+}
+
+/* Marks c's placeholder columns absent (an update's upsert only; key columns never). */
+static void find_absent(sink_t *s, chg_t *c)
+{
+    const cs_schema_t *rs = c->bt->t.row;
+    const cv_value_t *v = c->c.row.u.list.v;
+    for (size_t i = 0; i < rs->nfields && i < c->c.row.u.list.n; i++) {
+        if (!is_placeholder(s, rs->fields[i].schema, &v[i]))
+            continue;
+        bool key = false;
+        for (size_t k = 0; k < c->bt->t.npk; k++)
+            key |= c->bt->pk_idx[k] == (int)i;
+        if (key)
+            continue;
+        if (!c->absent) {
+            c->absent = arena_zalloc(s->arena, rs->nfields);
+            cv_value_t copy = cv_list(s->arena, c->c.row.u.list.n);   /* the record's own row stays as decoded */
+            memcpy(copy.u.list.v, v, c->c.row.u.list.n * sizeof *v);
+            c->c.row = copy;
+            v = copy.u.list.v;
+        }
+        c->absent[i] = true;
+    }
+}
+
+/* c replaces o (same key): absent columns take o's values when o had them. */
+static void take_over(chg_t *c, const chg_t *o)
+{
+    if (!c->absent || o->c.op != SK_OP_UPSERT || o->bt->t.row != c->bt->t.row)
+        return;
+    bool left = false;
+    for (size_t i = 0; i < c->bt->t.row->nfields; i++) {
+        if (c->absent[i] && !(o->absent && o->absent[i])) {
+            c->c.row.u.list.v[i] = o->c.row.u.list.v[i];
+            c->absent[i] = false;
+        }
+        left |= c->absent[i];
+    }
+    if (!left)
+        c->absent = NULL;
+}
+
+/* c (with absent columns) onto the variant of its table without them (SQL targets), or onto has[]. */
+static void narrow_to(sink_t *s, chg_t *c)
+{
+    btable_t *bt = (btable_t *)c->bt;
+    const cs_schema_t *rs = bt->t.row;
+    if (s->cfg->conn.dialect == SK_DIALECT_MONGODB) {
+        bool *has = arena_alloc(s->arena, rs->nfields);
+        for (size_t i = 0; i < rs->nfields; i++)
+            has[i] = !c->absent[i];
+        c->c.has = has;
+        return;
+    }
+    btable_t *nb = bt->narrowed;
+    while (nb && memcmp(nb->absent, c->absent, rs->nfields))
+        nb = nb->next;
+    if (!nb) {
+        nb = arena_alloc(s->arena, sizeof *nb);
+        *nb = *bt;
+        cs_schema_t *p = arena_alloc(s->arena, sizeof *p);
+        *p = *rs;
+        p->fields = arena_alloc(s->arena, rs->nfields * sizeof *p->fields);
+        p->nfields = 0;
+        for (size_t i = 0; i < rs->nfields; i++)
+            if (!c->absent[i])
+                p->fields[p->nfields++] = rs->fields[i];
+        p->capfields = p->nfields;
+        nb->t.row = p;
+        nb->src_row = p;
+        nb->drop_idx = -1;
+        nb->kafka_cols = false;
+        nb->pk_idx = arena_alloc(s->arena, (bt->t.npk + 1) * sizeof(int));
+        for (size_t k = 0; k < bt->t.npk; k++)
+            nb->pk_idx[k] = cs_field_index(p, bt->t.pk[k]);
+        nb->base = bt;
+        nb->absent = c->absent;
+        nb->narrowed = NULL;
+        nb->next = bt->narrowed;
+        bt->narrowed = nb;
+    }
+    cv_value_t row = cv_list(s->arena, nb->t.row->nfields);
+    size_t k = 0;
+    for (size_t i = 0; i < rs->nfields; i++)
+        if (!c->absent[i])
+            row.u.list.v[k++] = c->c.row.u.list.v[i];
+    c->bt = nb;
+    c->c.table = &nb->t;
+    c->c.row = row;
+}
+
 /* The row changes of records [from, to): -1 with *bad set to the poison record. */
 static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad, char *err, size_t errlen)
 {
@@ -663,6 +786,8 @@ static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad,
         }
         chg_t *c = plan_add(s, p);
         fill_change(s, r, c, ev->op == ENV_DELETE ? SK_OP_DELETE : SK_OP_UPSERT, bt, row);
+        if (ev->op == ENV_UPDATE)
+            find_absent(s, c);
         /* Debezium sends a primary-key change as a delete of the old key and a create of the new one
          * carrying __debezium.oldkey: for conflicts that create is an update onto a new key */
         c->c.key_changed = key_changed || (r->key_moved && ev->op == ENV_CREATE);
@@ -707,11 +832,15 @@ static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad,
                  * update_missing) */
                 c->c.src_op = o->c.src_op;
                 c->c.key_changed = o->c.key_changed;
+                take_over(c, o);
                 slot[k] = (int64_t)i;
                 break;
             }
         }
     }
+    for (size_t i = 0; i < p->n; i++)
+        if (!p->v[i].dead && p->v[i].absent)
+            narrow_to(s, &p->v[i]);
     return 0;
 }
 
@@ -750,7 +879,8 @@ static wc_status_t plan_apply(sink_t *s, plan_t *p, const sk_offset_t *offs, siz
         chg_t *c = &p->v[i];
         if (c->dead || c->c.op == SK_OP_TRUNCATE)
             continue;
-        if ((st = o->ensure_table(s->tgt, &c->bt->t, s->cfg->schema_evolution, err, errlen)))
+        const btable_t *whole = c->bt->base ? c->bt->base : c->bt;   /* a narrowed table is created whole */
+        if ((st = o->ensure_table(s->tgt, &whole->t, s->cfg->schema_evolution, err, errlen)))
             return st;
     }
     const sk_change_t **grp = arena_alloc(s->arena, (p->n + 1) * sizeof *grp);

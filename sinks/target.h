@@ -75,6 +75,8 @@ typedef struct sk_config {
     sk_table_policy_t *table_policies; size_t ntable_policies;
     char *version_column;          /* walcast.version.column, default __walcast_version */
     bool conflict_log;             /* conflict.log.enabled */
+    char *placeholder;             /* unavailable.value.placeholder (the source's): an unchanged TOASTed value;
+                                      such columns keep the target's value (never written) */
     char *origin_name;             /* walcast.origin.name: replication origin of PostgreSQL apply sessions
                                       (default walcast_<name>, which sources skip); NULL: none */
     char *mongo_uri;               /* mongodb.connection.string (MongoDB sink) */
