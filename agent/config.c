@@ -1140,6 +1140,23 @@ int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
         goto fail;
     c->pk_mode = (sk_pk_mode_t)e;
     c->pk_fields = dup_get(m, "primary.key.fields", NULL);
+    /* consumer.override.* (Kafka Connect's per-connector client settings), over the worker's consumer.*;
+     * the three that exactly-once apply stands on are refused */
+    for (size_t i = 0; i < m->n; i++) {
+        const char *k = m->kv[i].key;
+        if (strncmp(k, "consumer.override.", 18))
+            continue;
+        k += 18;
+        if (!strcmp(k, "isolation.level") || !strcmp(k, "enable.auto.commit") || !strcmp(k, "enable.auto.offset.store")) {
+            snprintf(err, errlen, "consumer.override.%s cannot be set: the sink reads committed records only and "
+                     "keeps its positions in the target (remove the key)", k);
+            goto fail;
+        }
+        c->consumer_override = xrealloc(c->consumer_override, 2 * (c->nconsumer_override + 1) * sizeof(char *));
+        c->consumer_override[2 * c->nconsumer_override] = xstrdup(k);
+        c->consumer_override[2 * c->nconsumer_override + 1] = xstrdup(m->kv[i].value);
+        c->nconsumer_override++;
+    }
     if (parse_bool(m, "delete.enabled", false, &c->delete_enabled, err, errlen) < 0 ||
         parse_bool(m, "truncate.enabled", false, &c->truncate_enabled, err, errlen) < 0 ||
         parse_bool(m, "quote.identifiers", false, &c->quote_identifiers, err, errlen) < 0 ||
@@ -1220,6 +1237,9 @@ void cfg_sink_free(sk_config_t *c)
     free(c->table_policies);
     free(c->version_column);
     free(c->placeholder);
+    for (size_t i = 0; i < 2 * c->nconsumer_override; i++)
+        free(c->consumer_override[i]);
+    free(c->consumer_override);
     free(c->origin_name);
     free(c->mongo_uri);
     free(c->mongo_database);

@@ -138,6 +138,28 @@ static void target_reset(sink_t *s)
 
 /* ---- Kafka ---- */
 
+/* Java consumer settings librdkafka does not know: renamed, or ignored with a warning. */
+static const char *const java_consumer[][2] = {
+    { "fetch.max.wait.ms", "fetch.wait.max.ms" }, { "max.poll.records", NULL }, { "key.deserializer", NULL },
+    { "value.deserializer", NULL }, { "default.api.timeout.ms", NULL }, { "interceptor.classes", NULL },
+};
+
+static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen);
+
+/* A consumer setting from the worker (consumer.*) or the sink (consumer.override.*). */
+static int consumer_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof java_consumer / sizeof *java_consumer; i++) {
+        if (strcmp(k, java_consumer[i][0]))
+            continue;
+        if (java_consumer[i][1])
+            return conf_set(c, java_consumer[i][1], v, err, errlen);
+        log_warn("Kafka consumer setting of the Java client ignored", "key=%s", k);
+        return 0;
+    }
+    return conf_set(c, k, v, err, errlen);
+}
+
 static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen)
 {
     char e[256];
@@ -236,7 +258,10 @@ static int consumer_new(sink_t *s, char *err, size_t errlen)
         conf_set(c, "fetch.wait.max.ms", "100", err, errlen) < 0)
         goto fail;
     for (size_t i = 0; i < s->kafka->nconsumer_props; i++)
-        if (conf_set(c, s->kafka->consumer_props[2 * i], s->kafka->consumer_props[2 * i + 1], err, errlen) < 0)
+        if (consumer_set(c, s->kafka->consumer_props[2 * i], s->kafka->consumer_props[2 * i + 1], err, errlen) < 0)
+            goto fail;
+    for (size_t i = 0; i < s->cfg->nconsumer_override; i++)
+        if (consumer_set(c, s->cfg->consumer_override[2 * i], s->cfg->consumer_override[2 * i + 1], err, errlen) < 0)
             goto fail;
     rd_kafka_conf_set_opaque(c, s);
     rd_kafka_conf_set_rebalance_cb(c, rebalance_cb);

@@ -82,7 +82,8 @@ typedef struct sk_config {
     char *mongo_uri;               /* mongodb.connection.string (MongoDB sink) */
     char *mongo_database;          /* sink.database (MongoDB sink) */
     int retry_backoff_max_ms;      /* longest wait between retries of transient errors */
-    void *extra;                   /* consumer.override.* and other raw settings: a cfg_map_t owned by agent */
+    char **consumer_override;      /* consumer.override.*: key, value, key, value, ... (prefix cut) */
+    size_t nconsumer_override;     /* pairs */
     char *registry_url;            /* value.converter.schema.registry.url (Avro input); NULL: JSON only */
     char *registry_user_info;      /* value.converter.basic.auth.user.info (secret) */
 } sk_config_t;

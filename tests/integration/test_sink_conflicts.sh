@@ -51,7 +51,8 @@ for p in sw:source_wins nw:newer_wins tw:target_wins er:error; do
   printf '%s\n' "name=it_conf_$db" "connector.class=io.debezium.connector.jdbc.JdbcSinkConnector" "topics=it_conf" \
     "connection.url=jdbc:postgresql://127.0.0.1:$PGPORT/$db" "connection.username=postgres" "insert.mode=upsert" \
     "delete.enabled=true" "primary.key.mode=record_key" "schema.evolution=basic" "conflict.log.enabled=true" \
-    "conflict.policy=$pol" >"$IT_DIR/$db.properties"
+    "conflict.policy=$pol" "consumer.override.fetch.min.bytes=1" "consumer.override.max.poll.records=50" \
+    >"$IT_DIR/$db.properties"
   files+=("$IT_DIR/$db.properties")
   [ $db = er ] && continue
   printf '%s\n' "name=it_myconf_$db" "connector.class=io.debezium.connector.jdbc.JdbcSinkConnector" "topics=it_conf" \
@@ -74,6 +75,9 @@ done_all() {
 for _ in $(seq 1 300); do done_all && break; sleep 0.1; done
 done_all || { echo "the sinks did not apply all 7 records within 30 s" >&2; exit 1; }
 walcast_stop
+# consumer.override.*: a Java-only setting is named and ignored, librdkafka's are taken
+grep -q 'Kafka consumer setting of the Java client ignored.*key=max.poll.records' "$IT_DIR/walcast.log" \
+  || { echo "consumer.override.max.poll.records was not read" >&2; exit 1; }
 check() {  # db expected-state
   local got
   got=$(state "$1")

@@ -229,6 +229,19 @@ static void test_config(void **st)
     snprintf(props, sizeof props, "%sconnection.url=postgresql://h/d\nconflict.policy=sometimes\n", base);
     assert_int_equal(parse(props, &c, err), -1);
     assert_non_null(strstr(err, "conflict.policy"));
+    /* consumer.override.*: kept (prefix cut), except what exactly-once apply needs */
+    snprintf(props, sizeof props, "%sconnection.url=postgresql://h/d\nconsumer.override.fetch.min.bytes=10\n"
+             "consumer.override.group.id=mine\n", base);
+    assert_int_equal(parse(props, &c, err), 0);
+    assert_int_equal(c.nconsumer_override, 2);
+    assert_string_equal(c.consumer_override[0], "fetch.min.bytes");
+    assert_string_equal(c.consumer_override[1], "10");
+    assert_string_equal(c.consumer_override[2], "group.id");
+    cfg_sink_free(&c);
+    snprintf(props, sizeof props, "%sconnection.url=postgresql://h/d\nconsumer.override.isolation.level=read_uncommitted\n",
+             base);
+    assert_int_equal(parse(props, &c, err), -1);
+    assert_non_null(strstr(err, "consumer.override.isolation.level"));
 }
 
 /* ---- conflicts: cf_decide per type and policy, cf_apply over a fake target ---- */
