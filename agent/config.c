@@ -1147,11 +1147,16 @@ int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
         if (strncmp(k, "consumer.override.", 18))
             continue;
         k += 18;
-        if (!strcmp(k, "isolation.level") || !strcmp(k, "enable.auto.commit") || !strcmp(k, "enable.auto.offset.store")) {
-            snprintf(err, errlen, "consumer.override.%s cannot be set: the sink reads committed records only and "
-                     "keeps its positions in the target (remove the key)", k);
+        const char *v = m->kv[i].value, *need = !strcmp(k, "isolation.level") ? "read_committed"
+                                               : !strcmp(k, "enable.auto.commit") || !strcmp(k, "enable.auto.offset.store")
+                                                   ? "false" : NULL;
+        if (need && strcasecmp(v, need)) {
+            snprintf(err, errlen, "consumer.override.%s=%s cannot be used: the sink reads committed records only and "
+                     "keeps its positions in the target (remove the key or set it to %s)", k, v, need);
             goto fail;
         }
+        if (need)
+            continue;   /* what the sink sets anyway */
         c->consumer_override = xrealloc(c->consumer_override, 2 * (c->nconsumer_override + 1) * sizeof(char *));
         c->consumer_override[2 * c->nconsumer_override] = xstrdup(k);
         c->consumer_override[2 * c->nconsumer_override + 1] = xstrdup(m->kv[i].value);

@@ -231,7 +231,7 @@ static void test_config(void **st)
     assert_non_null(strstr(err, "conflict.policy"));
     /* consumer.override.*: kept (prefix cut), except what exactly-once apply needs */
     snprintf(props, sizeof props, "%sconnection.url=postgresql://h/d\nconsumer.override.fetch.min.bytes=10\n"
-             "consumer.override.group.id=mine\n", base);
+             "consumer.override.group.id=mine\nconsumer.override.isolation.level=read_committed\n", base);
     assert_int_equal(parse(props, &c, err), 0);
     assert_int_equal(c.nconsumer_override, 2);
     assert_string_equal(c.consumer_override[0], "fetch.min.bytes");
