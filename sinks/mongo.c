@@ -23,12 +23,15 @@
  *   decided (mongo_decide: replays of the same source skipped, conflicts typed, counted and logged to
  *   walcast_conflicts first), then written as compare-and-swap on the version read; a document another
  *   writer changed in between fails the batch with WC_RETRY and the retry decides again;
- * - the consumed offsets go to walcast_sink_offsets after each batch. A crash between the two
- *   replays the batch, which the versions make idempotent. begin/commit/rollback have nothing to do. */
+ * - apply() only reads and decides; the writes wait for commit(), which sends the conflict log, then
+ *   the documents, then the consumed offsets (walcast_sink_offsets). A rolled-back batch writes nothing;
+ *   a crash between the documents and the offsets replays the batch, which the versions make idempotent. */
 
 #define MONGO_MAX_STMTS 1000                 /* statements per write command */
 #define MONGO_MAX_CMD_BYTES (8 * 1024 * 1024) /* below the 16 MiB document limit with room to spare */
 #define MONGO_DUPLICATE_KEY 11000
+
+typedef struct mongo_group mongo_group_t;
 
 struct sk_target {
     const sk_config_t *cfg;   /* the sink's settings (outlive the session) */
@@ -36,6 +39,8 @@ struct sk_target {
     char *dbname;
     unsigned flags;   /* MONGO_DECIMAL_AS_STRING on FerretDB 1.x */
     size_t max_upd;   /* statements per update command */
+    mongo_group_t *pend;      /* the batch's writes, sent at commit (see mongo_commit) */
+    size_t npend, cappend;
 };
 
 /* FerretDB 1.24's update handler keeps the query iterator of every statement open until the whole
@@ -476,10 +481,14 @@ out:
     return st;
 }
 
+static void pending_clear(sk_target_t *t);
+
 static void mongo_close(sk_target_t *t)
 {
     if (!t)
         return;
+    pending_clear(t);
+    free(t->pend);
     mongoc_client_destroy(t->client);
     free(t->dbname);
     free(t);
@@ -556,8 +565,6 @@ out:
     return st;
 }
 
-static wc_status_t mongo_noop(sk_target_t *t, char *err, size_t errlen) { return WC_OK; }
-static void mongo_rollback(sk_target_t *t) {}
 
 static wc_status_t mongo_ensure_table(sk_target_t *t, const sk_table_t *tab, bool evolve, char *err, size_t errlen)
 {
@@ -676,6 +683,137 @@ static wc_status_t send_writes(mongoc_collection_t *c, const char *coll, mongo_w
         start = next;
     }
     return WC_OK;
+}
+
+/* ---- the batch's writes, held until commit ----
+ *
+ * apply() reads and decides but writes nothing: it queues groups of statements, and commit() sends them,
+ * conflict log entries first, then the documents in the order they were queued, then the offsets. So a
+ * record refused as poison (conflict.policy=error, a document that cannot be built) leaves nothing behind
+ * when apply.c rolls the batch back, not even the delete half of its primary-key change, and the offsets
+ * never precede the documents they cover. A truncate sends what is queued first (later reads must see
+ * it) and runs at once. */
+
+typedef enum {
+    MG_LOG,       /* walcast_conflicts entries: a duplicate _id was logged by an earlier attempt */
+    MG_GUARDED,   /* version-guarded upserts/deletes: a duplicate key is a stale change, skipped */
+    MG_NEW,       /* inserts of documents read as absent: a duplicate key is another writer, retry */
+    MG_CAS,       /* updates/deletes filtered on the version read: n short is another writer, retry */
+    MG_OFFSETS    /* walcast_sink_offsets */
+} mongo_gkind_t;
+
+struct mongo_group {
+    mongo_gkind_t kind;
+    mongo_write_t write;
+    char *coll;
+    mongo_stmt_t *stmts;   /* owned */
+    size_t n;
+};
+
+static void group_free(mongo_group_t *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        bson_destroy(&g->stmts[i].stmt);
+    free(g->stmts);
+    free(g->coll);
+}
+
+static void pending_clear(sk_target_t *t)
+{
+    for (size_t i = 0; i < t->npend; i++)
+        group_free(&t->pend[i]);
+    t->npend = 0;
+}
+
+/* Queues n statements (taking stmts; freed here when n is 0). */
+static void pending_add(sk_target_t *t, mongo_gkind_t kind, mongo_write_t write, const char *coll,
+                        mongo_stmt_t *stmts, size_t n)
+{
+    if (!n) {
+        free(stmts);
+        return;
+    }
+    if (t->npend == t->cappend) {
+        t->cappend = t->cappend ? 2 * t->cappend : 8;
+        t->pend = xrealloc(t->pend, t->cappend * sizeof *t->pend);
+    }
+    t->pend[t->npend++] = (mongo_group_t){ kind, write, xstrdup(coll), stmts, n };
+}
+
+static wc_status_t group_send(sk_target_t *t, const mongo_group_t *g, char *err, size_t errlen)
+{
+    mongoc_collection_t *c = mongoc_client_get_collection(t->client, t->dbname, g->coll);
+    bool *dup = calloc(g->n, sizeof *dup);
+    int64_t nsum = 0;
+    wc_status_t st = WC_OK;
+    if (!dup) {
+        snprintf(err, errlen, "out of memory");
+        st = WC_FATAL;
+        goto out;
+    }
+    st = send_writes(c, g->coll, g->write, t->max_upd, g->stmts, g->n, dup, &nsum, err, errlen);
+    if ((g->kind == MG_LOG || g->kind == MG_OFFSETS) && st == WC_PERMANENT)
+        st = WC_RETRY;   /* not a record: never dead-letter one because of them */
+    if (st != WC_OK)
+        goto out;
+    if (g->kind == MG_NEW) {
+        for (size_t i = 0; i < g->n; i++)
+            if (dup[i]) {
+                snprintf(err, errlen, "collection \"%s\": a document for the record at %s[%d]@%" PRId64 " appeared "
+                         "between reading and writing (another writer); applying the batch again", g->coll,
+                         g->stmts[i].ch->topic ? g->stmts[i].ch->topic : "?", g->stmts[i].ch->partition,
+                         g->stmts[i].ch->offset);
+                st = WC_RETRY;
+                goto out;
+            }
+    } else if (g->kind == MG_CAS && nsum != (int64_t)g->n) {
+        snprintf(err, errlen, "collection \"%s\": %" PRId64 " of %zu documents changed between reading and %s them "
+                 "(another writer); applying the batch again", g->coll, (int64_t)g->n - nsum, g->n,
+                 g->write == MW_UPDATE ? "replacing" : "deleting");
+        st = WC_RETRY;
+    }
+out:
+    free(dup);
+    mongoc_collection_destroy(c);
+    return st;
+}
+
+/* Sends the queued groups of kinds [from, to] in queue order, stopping at the first failure. */
+static wc_status_t pending_send(sk_target_t *t, mongo_gkind_t from, mongo_gkind_t to, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < t->npend; i++)
+        if (t->pend[i].kind >= from && t->pend[i].kind <= to) {
+            wc_status_t st = group_send(t, &t->pend[i], err, errlen);
+            if (st != WC_OK)
+                return st;
+        }
+    return WC_OK;
+}
+
+static wc_status_t mongo_begin(sk_target_t *t, char *err, size_t errlen)
+{
+    pending_clear(t);
+    return WC_OK;
+}
+
+/* Conflict log first (a crash after it loses no entry; a replay inserts the same _ids again), then
+ * the documents, then the offsets (a crash before them replays the batch, which finds its own
+ * versions). */
+static wc_status_t mongo_commit(sk_target_t *t, char *err, size_t errlen)
+{
+    wc_status_t st = pending_send(t, MG_LOG, MG_LOG, err, errlen);
+    if (st == WC_OK)
+        st = pending_send(t, MG_GUARDED, MG_CAS, err, errlen);
+    if (st == WC_OK)
+        st = pending_send(t, MG_OFFSETS, MG_OFFSETS, err, errlen);
+    pending_clear(t);
+    return st;
+}
+
+static void mongo_rollback(sk_target_t *t)
+{
+    if (t)
+        pending_clear(t);
 }
 
 /* {V: {$lte: vtext}} or no V at all: "the stored version is not newer". */
@@ -919,22 +1057,14 @@ static int conflict_doc(sk_target_t *t, const sk_table_t *tab, const sk_change_t
 }
 
 /* source_wins without a conflict log: no read, every write guarded by the version (replays leave newer
- * documents alone; a guarded upsert that misses is stale and skipped). */
-static wc_status_t apply_guarded(sk_target_t *t, mongoc_collection_t *c, const sk_table_t *tab, const char *vfield,
+ * documents alone; a guarded upsert that misses is stale and skipped). Queued for commit. */
+static wc_status_t apply_guarded(sk_target_t *t, const sk_table_t *tab, const char *vfield,
                                  const sk_change_t *const *ch, const bson_t *ids, const size_t *keep, size_t m,
                                  char *err, size_t errlen)
 {
     bool upd = ch[keep[0]]->op == SK_OP_UPSERT;
-    mongo_stmt_t *stmts = calloc(m, sizeof *stmts);
-    bool *dup = calloc(m, sizeof *dup);
+    mongo_stmt_t *stmts = xcalloc(m, sizeof *stmts);
     size_t ns = 0;
-    int64_t nsum = 0;
-    wc_status_t st = WC_OK;
-    if (!stmts || !dup) {
-        snprintf(err, errlen, "out of memory for a batch of %zu changes", m);
-        st = WC_FATAL;
-        goto out;
-    }
     for (size_t j = 0; j < m; j++) {
         const sk_change_t *x = ch[keep[j]];
         char vtext[256];
@@ -954,52 +1084,43 @@ static wc_status_t apply_guarded(sk_target_t *t, mongoc_collection_t *c, const s
         }
         if (mongo_doc_build(tab, &x->row, x->has, t->flags, &ids[keep[j]], vfield, vtext, &doc, err, errlen) != 0) {
             bson_destroy(&doc);
-            st = WC_PERMANENT;
-            goto out;
+            for (size_t i = 0; i < ns; i++)
+                bson_destroy(&stmts[i].stmt);
+            free(stmts);
+            return WC_PERMANENT;
         }
         BSON_APPEND_DOCUMENT(s, "u", &doc);
         BSON_APPEND_BOOL(s, "upsert", true);
         bson_destroy(&doc);
     }
-    st = send_writes(c, tab->name, upd ? MW_UPDATE : MW_DELETE, t->max_upd, stmts, ns, dup, &nsum, err, errlen);
-out:
-    for (size_t j = 0; j < ns; j++)
-        bson_destroy(&stmts[j].stmt);
-    free(stmts);
-    free(dup);
-    return st;
+    pending_add(t, MG_GUARDED, upd ? MW_UPDATE : MW_DELETE, tab->name, stmts, ns);
+    return WC_OK;
 }
 
 /* Every other policy, and source_wins with a conflict log: read the documents of the batch's keys,
- * decide per change (mongo_decide), log the conflicts, then write each kept change as a compare-and-swap
- * against what was read: an absent document by insert (duplicate key: it appeared since), a present one
- * by an update or delete whose filter holds the version read (n short of the statements: one changed
- * since). A document changed between the read and the write fails the batch with WC_RETRY: apply.c
- * applies it again, every write of the first attempt is then a replay (same version: skipped), and the
- * new read decides with what is there now. So target_wins never overwrites what it did not read as ours.
+ * decide per change (mongo_decide), queue the conflicts' log entries, and queue each kept change as a
+ * compare-and-swap against what was read: an absent document by insert (duplicate key: it appeared
+ * since), a present one by an update or delete whose filter holds the version read (n short of the
+ * statements: one changed since). A document changed between the read and the write fails the commit
+ * with WC_RETRY: apply.c applies the batch again, every write of the first attempt is then a replay
+ * (same version: skipped), and the new read decides with what is there now. So target_wins never
+ * overwrites or deletes what it did not read as its own.
  *
  * Crash windows (no multi-document transactions): the conflict log is written before the documents, so
  * a crash between them loses no entry; its _id (sink, record, half) makes the replay's insert of the
- * same entry a no-op. A crash after the documents and before the offsets replays the batch: upserts
- * find their own version (no conflict, nothing written); a replayed delete finds nothing and is logged
- * as delete_missing, once. No change is lost: the offsets are stored only after every write. */
+ * same entry a no-op (one entry per conflict, with the "existing" first seen). A crash after the
+ * documents and before the offsets replays the batch: upserts find their own version (no conflict,
+ * nothing written); a replayed delete finds nothing and is logged as delete_missing, once. No change is
+ * lost: the offsets are written only after every document. */
 static wc_status_t apply_resolved(sk_target_t *t, mongoc_collection_t *c, const sk_table_t *tab, const char *vfield,
                                   const sk_change_t *const *ch, const bson_t *ids, const size_t *keep, size_t m,
                                   sk_conflict_count_t *cc, char *err, size_t errlen)
 {
     bool upd = ch[keep[0]]->op == SK_OP_UPSERT, log = t->cfg->conflict_log;
-    mongo_existing_t *ex = calloc(m, sizeof *ex);
-    mongo_stmt_t *logs = calloc(m, sizeof *logs), *ins = calloc(m, sizeof *ins), *wr = calloc(m, sizeof *wr);
-    bool *dup = calloc(m, sizeof *dup);
+    mongo_existing_t *ex = xcalloc(m, sizeof *ex);
+    mongo_stmt_t *logs = xcalloc(m, sizeof *logs), *ins = xcalloc(m, sizeof *ins), *wr = xcalloc(m, sizeof *wr);
     size_t nlog = 0, nins = 0, nwr = 0;
-    int64_t nsum = 0;
-    wc_status_t st = WC_OK;
-    if (!ex || !logs || !ins || !wr || !dup) {
-        snprintf(err, errlen, "out of memory for a batch of %zu changes", m);
-        st = WC_FATAL;
-        goto out;
-    }
-    st = read_existing(c, tab->name, vfield, log, ids, keep, m, ex, err, errlen);
+    wc_status_t st = read_existing(c, tab->name, vfield, log, ids, keep, m, ex, err, errlen);
     if (st != WC_OK)
         goto out;
     for (size_t j = 0; j < m; j++) {
@@ -1067,56 +1188,45 @@ static wc_status_t apply_resolved(sk_target_t *t, mongoc_collection_t *c, const 
         bson_destroy(&doc);
         bson_destroy(&body);
     }
-    if (nlog) {
-        /* replayed entries meet their own _id: duplicate key, already logged */
-        mongoc_collection_t *lc = mongoc_client_get_collection(t->client, t->dbname, MONGO_CONFLICTS_COLLECTION);
-        st = send_writes(lc, MONGO_CONFLICTS_COLLECTION, MW_INSERT, t->max_upd, logs, nlog, dup, &nsum, err, errlen);
-        mongoc_collection_destroy(lc);
-        if (st == WC_PERMANENT)
-            st = WC_RETRY;   /* the log is not a record: never dead-letter because of it */
-        if (st != WC_OK)
-            goto out;
-    }
-    if (nins) {
-        memset(dup, 0, m * sizeof *dup);
-        st = send_writes(c, tab->name, MW_INSERT, t->max_upd, ins, nins, dup, &nsum, err, errlen);
-        if (st != WC_OK)
-            goto out;
-        for (size_t i = 0; i < nins; i++)
-            if (dup[i]) {
-                snprintf(err, errlen, "collection \"%s\": a document for the record at %s[%d]@%" PRId64 " appeared "
-                         "between reading and writing (another writer); applying the batch again", tab->name,
-                         ins[i].ch->topic ? ins[i].ch->topic : "?", ins[i].ch->partition, ins[i].ch->offset);
-                st = WC_RETRY;
-                goto out;
-            }
-    }
-    if (nwr) {
-        nsum = 0;
-        st = send_writes(c, tab->name, upd ? MW_UPDATE : MW_DELETE, t->max_upd, wr, nwr, dup, &nsum, err, errlen);
-        if (st == WC_OK && nsum != (int64_t)nwr) {
-            snprintf(err, errlen, "collection \"%s\": %zu of %zu documents changed between reading and %s them "
-                     "(another writer); applying the batch again", tab->name, nwr - (size_t)(nsum < 0 ? 0 : nsum),
-                     nwr, upd ? "replacing" : "deleting");
-            st = WC_RETRY;
-        }
-    }
+    /* the queue owns them now */
+    pending_add(t, MG_LOG, MW_INSERT, MONGO_CONFLICTS_COLLECTION, logs, nlog);
+    pending_add(t, MG_NEW, MW_INSERT, tab->name, ins, nins);
+    pending_add(t, MG_CAS, upd ? MW_UPDATE : MW_DELETE, tab->name, wr, nwr);
+    logs = ins = wr = NULL;
 out:
-    for (size_t j = 0; ex && j < m; j++)
+    for (size_t j = 0; j < m; j++)
         if (ex[j].found)
             bson_destroy(&ex[j].doc);
-    for (size_t j = 0; j < nlog; j++)
+    for (size_t j = 0; logs && j < nlog; j++)
         bson_destroy(&logs[j].stmt);
-    for (size_t j = 0; j < nins; j++)
+    for (size_t j = 0; ins && j < nins; j++)
         bson_destroy(&ins[j].stmt);
-    for (size_t j = 0; j < nwr; j++)
+    for (size_t j = 0; wr && j < nwr; j++)
         bson_destroy(&wr[j].stmt);
     free(ex);
     free(logs);
     free(ins);
     free(wr);
-    free(dup);
     return st;
+}
+
+/* Sends what is queued except the offsets and forgets it (before a truncate). */
+static wc_status_t pending_flush(sk_target_t *t, char *err, size_t errlen)
+{
+    wc_status_t st = pending_send(t, MG_LOG, MG_LOG, err, errlen);
+    if (st == WC_OK)
+        st = pending_send(t, MG_GUARDED, MG_CAS, err, errlen);
+    if (st != WC_OK)
+        return st;
+    size_t k = 0;
+    for (size_t i = 0; i < t->npend; i++) {
+        if (t->pend[i].kind == MG_OFFSETS)
+            t->pend[k++] = t->pend[i];
+        else
+            group_free(&t->pend[i]);
+    }
+    t->npend = k;
+    return WC_OK;
 }
 
 static wc_status_t mongo_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode,
@@ -1134,6 +1244,10 @@ static wc_status_t mongo_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_
     if (ch[0]->op == SK_OP_TRUNCATE) {
         bson_t all = BSON_INITIALIZER;
         bson_error_t e;
+        if ((st = pending_flush(t, err, errlen)) != WC_OK) {
+            bson_destroy(&all);
+            goto out;
+        }
         if (!mongoc_collection_delete_many(c, &all, NULL, NULL, &e)) {
             st = mongo_classify(&e);
             snprintf(err, errlen, "truncate of collection \"%s\": %s", tab->name, e.message);
@@ -1165,7 +1279,7 @@ static wc_status_t mongo_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_
     }
     m = mongo_reduce(ids, n, keep);
     if (tab->policy == SK_POLICY_SOURCE_WINS && !t->cfg->conflict_log)
-        st = apply_guarded(t, c, tab, vfield, ch, ids, keep, m, err, errlen);
+        st = apply_guarded(t, tab, vfield, ch, ids, keep, m, err, errlen);
     else
         st = apply_resolved(t, c, tab, vfield, ch, ids, keep, m, cc, err, errlen);
 out:
@@ -1177,21 +1291,12 @@ out:
     return st;
 }
 
+/* Queues the positions; mongo_commit writes them after every document of the batch. */
 static wc_status_t mongo_store_offsets(sk_target_t *t, const char *name, const sk_offset_t *offs, size_t n,
                                        char *err, size_t errlen)
 {
-    mongoc_collection_t *c = mongoc_client_get_collection(t->client, t->dbname, MONGO_OFFSETS_COLLECTION);
-    mongo_stmt_t *stmts = calloc(n ? n : 1, sizeof *stmts);
-    bool *stale = calloc(n ? n : 1, sizeof *stale);
-    int64_t nd = 0;
-    wc_status_t st = WC_OK;
     static const sk_change_t none = { .topic = MONGO_OFFSETS_COLLECTION, .partition = -1, .offset = -1 };
-
-    if (!stmts || !stale) {
-        snprintf(err, errlen, "out of memory");
-        st = WC_FATAL;
-        goto out;
-    }
+    mongo_stmt_t *stmts = xcalloc(n ? n : 1, sizeof *stmts);
     for (size_t i = 0; i < n; i++) {
         bson_t *s = &stmts[i].stmt, q, id, u;
         bson_init(s);
@@ -1213,16 +1318,8 @@ static wc_status_t mongo_store_offsets(sk_target_t *t, const char *name, const s
         BSON_APPEND_BOOL(s, "upsert", true);
         bson_destroy(&id);
     }
-    st = send_writes(c, MONGO_OFFSETS_COLLECTION, MW_UPDATE, t->max_upd, stmts, n, stale, &nd, err, errlen);
-    if (st == WC_PERMANENT)
-        st = WC_RETRY;   /* positions are not a record: never dead-letter them */
-out:
-    for (size_t i = 0; stmts && i < n; i++)
-        bson_destroy(&stmts[i].stmt);
-    free(stmts);
-    free(stale);
-    mongoc_collection_destroy(c);
-    return st;
+    pending_add(t, MG_OFFSETS, MW_UPDATE, MONGO_OFFSETS_COLLECTION, stmts, n);
+    return WC_OK;
 }
 
 const sk_target_ops_t sk_mongo_ops = {
@@ -1230,10 +1327,10 @@ const sk_target_ops_t sk_mongo_ops = {
     .connect = mongo_connect,
     .close = mongo_close,
     .read_offsets = mongo_read_offsets,
-    .begin = mongo_noop,
+    .begin = mongo_begin,
     .ensure_table = mongo_ensure_table,
     .apply = mongo_apply,
     .store_offsets = mongo_store_offsets,
-    .commit = mongo_noop,
+    .commit = mongo_commit,
     .rollback = mongo_rollback,
 };

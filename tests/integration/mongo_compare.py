@@ -16,7 +16,7 @@ import pymongo
 # table -> (collection, [(column, kind)], key columns); the sink's collection.name.format is ${source.table}
 TABLES = {
     "items": ([("id", "int"), ("name", "text"), ("price", "num"), ("qty", "int"), ("ok", "bool"),
-               ("d", "date"), ("created", "ts"), ("data", "text"), ("b", "bytes"), ("f", "float"),
+               ("d", "date"), ("created", "ts"), ("data", "json"), ("b", "bytes"), ("f", "float"),
                ("tags", "arr")], ["id"]),
     "kv": ([("a", "int"), ("b", "text"), ("v", "text")], ["a", "b"]),
 }
@@ -30,7 +30,7 @@ def pg_ident(s):
 def pg_expr(col, kind):
     c = pg_ident(col)
     return {
-        "int": f"{c}::text", "text": c, "num": f"{c}::text", "bool": f"{c}::text",
+        "int": f"{c}::text", "text": c, "json": f"{c}::text", "num": f"{c}::text", "bool": f"{c}::text",
         "date": f"({c} - date '1970-01-01')::text",
         "ts": f"(extract(epoch from {c}) * 1000000)::bigint::text",
         "bytes": f"encode({c}, 'hex')", "float": f"{c}::text", "arr": f"array_to_json({c})::text",
@@ -49,6 +49,8 @@ def canon(kind, v):
         return repr(float(v))
     if kind == "bytes":
         return bytes(v).hex() if isinstance(v, (bytes, bytearray)) else v
+    if kind == "json":                       # io.debezium.data.Json: the JSON text, compared as JSON
+        return json.dumps(json.loads(v), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     if kind == "arr":
         return json.dumps(v, separators=(",", ":"), ensure_ascii=False) if isinstance(v, list) else \
             json.dumps(json.loads(v), separators=(",", ":"), ensure_ascii=False)

@@ -4,7 +4,8 @@
 # backend, or the MongoDB at WALCAST_TEST_MONGODB_URI. Upserts in several write commands, one write per
 # key, replays, stale versions skipped and counted, guarded deletes, offsets, truncate (test_mongo's
 # test_live); every conflict type under every policy against pre-seeded documents, the walcast_conflicts
-# collection, replays logging nothing twice (test_live_conflicts). Both skip without a server.
+# collection, replays logging nothing twice (test_live_conflicts); another writer between the read and the
+# write under target_wins (test_live_race). They skip without a server.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init
@@ -24,7 +25,7 @@ make -s -C "$ROOT" build/tests/test_mongo >/dev/null
 run_live() {
   local out
   out=$(WALCAST_TEST_MONGODB_URI=$1 "$ROOT/build/tests/test_mongo" 2>&1) || { echo "$out" >&2; return 1; }
-  for t in test_live test_live_conflicts; do
+  for t in test_live test_live_conflicts test_live_race; do
     echo "$out" | grep -q "\[       OK \] $t\$" || { echo "$out" >&2; echo "$t did not run" >&2; return 1; }
   done
 }

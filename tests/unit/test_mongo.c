@@ -351,10 +351,31 @@ static void apply_all(sk_target_t *t, fixture_t *f, sk_change_t *chs, size_t n, 
     char err[512] = "";
     for (size_t i = 0; i < n; i++)
         p[i] = &chs[i];
-    wc_status_t st = sk_mongo_ops.apply(t, &f->tab, SK_INSERT_UPSERT, p, n, cc, err, sizeof err);
+    /* writes are sent at commit */
+    wc_status_t st = sk_mongo_ops.begin(t, err, sizeof err);
+    if (st == WC_OK)
+        st = sk_mongo_ops.apply(t, &f->tab, SK_INSERT_UPSERT, p, n, cc, err, sizeof err);
+    if (st == WC_OK)
+        st = sk_mongo_ops.commit(t, err, sizeof err);
     if (st != WC_OK)
         fail_msg("apply: %d %s", st, err);
     free(p);
+}
+
+/* One batch of deletes then upserts (as apply.c hands them), committed, or rolled back on failure. */
+static wc_status_t apply_batch(sk_target_t *t, fixture_t *f, const sk_change_t **del, size_t ndel,
+                               const sk_change_t **up, size_t nup, sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    wc_status_t st = sk_mongo_ops.begin(t, err, errlen);
+    if (st == WC_OK && ndel)
+        st = sk_mongo_ops.apply(t, &f->tab, SK_INSERT_UPSERT, del, ndel, cc, err, errlen);
+    if (st == WC_OK && nup)
+        st = sk_mongo_ops.apply(t, &f->tab, SK_INSERT_UPSERT, up, nup, cc, err, errlen);
+    if (st == WC_OK)
+        st = sk_mongo_ops.commit(t, err, errlen);
+    else
+        sk_mongo_ops.rollback(t);
+    return st;
 }
 
 static void test_live(void **s)
@@ -457,7 +478,16 @@ static void test_live(void **s)
     free(offs[0].topic);
     free(offs);
     o.offset = N + 10;
+    assert_int_equal(sk_mongo_ops.begin(t, err, sizeof err), WC_OK);
     assert_int_equal(sk_mongo_ops.store_offsets(t, cfg.name, &o, 1, err, sizeof err), WC_OK);
+    sk_mongo_ops.rollback(t);   /* a rolled-back batch stores nothing */
+    assert_int_equal(sk_mongo_ops.read_offsets(t, cfg.name, &offs, &noffs, err, sizeof err), WC_OK);
+    assert_int_equal(offs[0].offset, N + 2);
+    free(offs[0].topic);
+    free(offs);
+    assert_int_equal(sk_mongo_ops.begin(t, err, sizeof err), WC_OK);
+    assert_int_equal(sk_mongo_ops.store_offsets(t, cfg.name, &o, 1, err, sizeof err), WC_OK);
+    assert_int_equal(sk_mongo_ops.commit(t, err, sizeof err), WC_OK);
     assert_int_equal(sk_mongo_ops.read_offsets(t, cfg.name, &offs, &noffs, err, sizeof err), WC_OK);
     assert_int_equal(noffs, 1);
     assert_int_equal(offs[0].offset, N + 10);
@@ -510,6 +540,25 @@ static void seed(mongoc_client_t *cl, const char *db, int id, char kind, const c
     if (!mongoc_collection_insert_one(c, &d, NULL, NULL, &e))
         fail_msg("seeding %d: %s", id, e.message);
     bson_destroy(&d);
+    mongoc_collection_destroy(c);
+}
+
+/* Sets the version of document {id: id} (as walcast's own, from an older change). */
+static void seed_version(mongoc_client_t *cl, const char *db, int id, const char *ver)
+{
+    mongoc_collection_t *c = mongoc_client_get_collection(cl, db, "srv_public_t");
+    bson_t q = BSON_INITIALIZER, sub, u = BSON_INITIALIZER, set;
+    bson_error_t e;
+    bson_append_document_begin(&q, "_id", 3, &sub);
+    BSON_APPEND_INT32(&sub, "id", id);
+    bson_append_document_end(&q, &sub);
+    bson_append_document_begin(&u, "$set", 4, &set);
+    BSON_APPEND_UTF8(&set, MONGO_VERSION_FIELD, ver);
+    bson_append_document_end(&u, &set);
+    if (!mongoc_collection_update_one(c, &q, &u, NULL, NULL, &e))
+        fail_msg("update: %s", e.message);
+    bson_destroy(&q);
+    bson_destroy(&u);
     mongoc_collection_destroy(c);
 }
 
@@ -606,20 +655,23 @@ static void test_live_conflicts(void **s)
                 pu[i] = &up[i];
             pd[0] = &del[0];
             pd[1] = &del[1];
-            wc_status_t st = sk_mongo_ops.apply(t, &f->tab, SK_INSERT_UPSERT, pd, 2, &cc, err, sizeof err);
+            wc_status_t st;
             if (pols[p] == SK_POLICY_ERROR) {
+                st = apply_batch(t, f, pd, 2, pu, 6, &cc, err, sizeof err);
                 assert_int_equal(st, WC_PERMANENT);
                 assert_non_null(strstr(err, "conflict delete_missing"));
                 assert_non_null(strstr(err, "srv.public.t[0]@6"));
-                st = sk_mongo_ops.apply(t, &f->tab, SK_INSERT_UPSERT, pu, 6, &cc, err, sizeof err);
+                /* a batch whose upserts fail after its deletes were decided: nothing of it is written
+                 * (the writes wait for commit), not even the delete of walcast's own document 7 */
+                sk_change_t d7 = mk(f, SK_OP_DELETE, 7, NULL, 500, 9, 8);
+                const sk_change_t *p7 = &d7;
+                st = apply_batch(t, f, &p7, 1, pu, 6, &cc, err, sizeof err);
                 assert_int_equal(st, WC_PERMANENT);
                 assert_non_null(strstr(err, "conflict insert_exists"));
             } else {
+                st = apply_batch(t, f, pd, 2, pu, 6, &cc, err, sizeof err);
                 if (st != WC_OK)
-                    fail_msg("policy %d deletes: %s", p, err);
-                st = sk_mongo_ops.apply(t, &f->tab, SK_INSERT_UPSERT, pu, 6, &cc, err, sizeof err);
-                if (st != WC_OK)
-                    fail_msg("policy %d upserts: %s", p, err);
+                    fail_msg("policy %d: %s", p, err);
                 if (round == 0) {
                     assert_int_equal(cc.n[SK_CONFLICT_INSERT_EXISTS], 1);
                     assert_int_equal(cc.n[SK_CONFLICT_UPDATE_ORIGIN_DIFFERS], 2);
@@ -662,6 +714,89 @@ static void test_live_conflicts(void **s)
     mongoc_client_destroy(cl);
 }
 
+/* target_wins against another writer that gets in between apply (read, decide, queue) and commit (write):
+ * a document that appears where an insert was queued, and one of walcast's own that someone else rewrites
+ * where a compare-and-swap update was queued. Commit says WC_RETRY; the batch again then leaves both
+ * documents as the other writer made them and logs the conflicts. */
+static void test_live_race(void **s)
+{
+    (void)s;
+    const char *uri = getenv("WALCAST_TEST_MONGODB_URI");
+    if (!uri || !*uri)
+        skip();
+    mongoc_client_t *cl = mongoc_client_new(uri);
+    char db[64], err[512] = "", same_old[128];
+    snprintf(db, sizeof db, "walcast_unitr_%d", (int)getpid());
+    sk_version_t vs = { .ts_us = 100, .lsn = 1, .source = "srv" };
+    mongo_version_text(&vs, same_old, sizeof same_old);
+    sk_config_t cfg = { .name = "mongo-unit", .conflict_log = true, .policy = SK_POLICY_TARGET_WINS };
+    cfg.mongo_uri = (char *)uri;
+    cfg.mongo_database = db;
+    sk_target_t *t = NULL;
+    assert_int_equal(sk_mongo_ops.connect(&cfg, &t, err, sizeof err), WC_OK);
+    seed(cl, db, 7, 'i', "seed7", same_old);
+    fixture_t *f = fx_new();
+    f->tab.policy = SK_POLICY_TARGET_WINS;
+    f->tab.version_column = MONGO_VERSION_FIELD;
+    sk_change_t up[2];
+    up[0] = mk(f, SK_OP_UPSERT, 20, "a20", 500, 1, 0);
+    up[0].src_op = 'c';
+    up[1] = mk(f, SK_OP_UPSERT, 7, "a7", 500, 2, 1);
+    const sk_change_t *pu[2] = { &up[0], &up[1] };
+    sk_conflict_count_t cc = { { 0 } };
+    for (int which = 0; which < 2; which++) {
+        assert_int_equal(sk_mongo_ops.begin(t, err, sizeof err), WC_OK);
+        assert_int_equal(sk_mongo_ops.apply(t, &f->tab, SK_INSERT_UPSERT, pu, 2, &cc, err, sizeof err), WC_OK);
+        /* the other writer, between the read and the write */
+        if (which == 0) {
+            seed(cl, db, 20, 'i', "theirs20", NULL);
+        } else {
+            mongoc_collection_t *c = mongoc_client_get_collection(cl, db, "srv_public_t");
+            bson_t q = BSON_INITIALIZER, sub, r = BSON_INITIALIZER;
+            bson_error_t e;
+            bson_append_document_begin(&q, "_id", 3, &sub);
+            BSON_APPEND_INT32(&sub, "id", 7);
+            bson_append_document_end(&q, &sub);
+            BSON_APPEND_UTF8(&r, "name", "theirs7");
+            if (!mongoc_collection_replace_one(c, &q, &r, NULL, NULL, &e))
+                fail_msg("replace: %s", e.message);
+            bson_destroy(&q);
+            bson_destroy(&r);
+            mongoc_collection_destroy(c);
+        }
+        wc_status_t st = sk_mongo_ops.commit(t, err, sizeof err);
+        if (st != WC_RETRY)
+            fail_msg("round %d: commit gave %d (%s), expected WC_RETRY", which, st, err);
+        assert_non_null(strstr(err, "another writer"));
+        sk_mongo_ops.rollback(t);
+        /* apply.c applies the batch again */
+        assert_int_equal(sk_mongo_ops.begin(t, err, sizeof err), WC_OK);
+        assert_int_equal(sk_mongo_ops.apply(t, &f->tab, SK_INSERT_UPSERT, pu, 2, &cc, err, sizeof err), WC_OK);
+        if (sk_mongo_ops.commit(t, err, sizeof err) != WC_OK)
+            fail_msg("round %d: the retried batch: %s", which, err);
+        char *n20 = find_name(cl, db, 20), *n7 = find_name(cl, db, 7);
+        assert_string_equal(n20, "theirs20");
+        assert_string_equal(n7, which == 0 ? "a7" : "theirs7");
+        free(n20);
+        free(n7);
+        if (which == 0) {   /* the second round: 7 is walcast's again (an older version), the change newer */
+            up[1].version.lsn = 3;
+            seed_version(cl, db, 7, same_old);
+        }
+    }
+    int nex, nin;
+    char *log = conflicts_of(cl, db, &nex, &nin);
+    assert_string_equal(log, "7:update_origin_differs,20:insert_exists");
+    free(log);
+    fx_free(f);
+    sk_mongo_ops.close(t);
+    bson_error_t e;
+    mongoc_database_t *d = mongoc_client_get_database(cl, db);
+    mongoc_database_drop(d, &e);
+    mongoc_database_destroy(d);
+    mongoc_client_destroy(cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -673,6 +808,7 @@ int main(void)
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_live),
         cmocka_unit_test(test_live_conflicts),
+        cmocka_unit_test(test_live_race),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
