@@ -182,6 +182,35 @@ walcast_stop() {
   return 1
 }
 
+# sink_kill_loop KILLS RESTART PROGRESS...: crash walcast mid-stream KILLS times. Each time it waits
+# (bounded, 60 s) until every PROGRESS command (a function printing a number that grows as the sink
+# commits, e.g. the sum of the offsets it stored in its target) has grown since the last start, then
+# SIGKILLs $WALCAST_PID, reaps it and runs RESTART (which starts walcast again and sets WALCAST_PID).
+sink_kill_loop() {
+  local kills=$1 restart=$2 k p i grown deadline
+  shift 2
+  for k in $(seq 1 "$kills"); do
+    local before=() now=()
+    for p in "$@"; do before+=("$("$p")"); done
+    deadline=$((SECONDS + 60))
+    while :; do
+      grown=1 i=0
+      for p in "$@"; do
+        [ "$("$p")" -gt "${before[$i]}" ] || grown=0
+        i=$((i + 1))
+      done
+      [ "$grown" = 1 ] && break
+      [ $SECONDS -lt $deadline ] || { echo "kill $k: $* did not all grow within 60 s (from ${before[*]})" >&2; return 1; }
+      sleep 0.05
+    done
+    kill -KILL "$WALCAST_PID"
+    wait "$WALCAST_PID" 2>/dev/null || true
+    for p in "$@"; do now+=("$p=$("$p")"); done
+    echo "kill $k at ${now[*]}"
+    "$restart"
+  done
+}
+
 # wait_log PATTERN [COUNT] [SECONDS] [FILE]: waits until FILE (walcast.log) has COUNT (1) lines matching the
 # grep regex PATTERN: the event itself, never a sleep in its place.
 wait_log() {

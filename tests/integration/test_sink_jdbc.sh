@@ -133,21 +133,9 @@ writer=$!
 
 applied_pg() { psql -X -At -d target -c "SELECT coalesce(sum(\"offset\"), 0) FROM walcast_sink_offsets" 2>/dev/null || echo 0; }
 applied_my() { my_q target -e "SELECT coalesce(sum(\`offset\`), 0) FROM walcast_sink_offsets" 2>/dev/null || echo 0; }
-for k in $(seq 1 "${SINK_KILLS:-5}"); do
-  pg0=$(applied_pg); my0=$(applied_my)
-  # kill once both sinks have committed something since the last start (a restarted sink takes its
-  # partitions back at once: static group membership)
-  for _ in $(seq 1 600); do
-    [ "$(applied_pg)" -gt "$pg0" ] && [ "$(applied_my)" -gt "$my0" ] && break
-    sleep 0.05
-  done
-  [ "$(applied_pg)" -gt "$pg0" ] && [ "$(applied_my)" -gt "$my0" ] \
-    || { echo "kill $k: the sinks committed nothing new within 30 s ($pg0 -> $(applied_pg), $my0 -> $(applied_my))" >&2; exit 1; }
-  kill -KILL "$WALCAST_PID"
-  wait "$WALCAST_PID" 2>/dev/null || true
-  echo "kill $k at applied offset sums postgresql $(applied_pg), mariadb $(applied_my)"
-  start_all
-done
+# kill once both sinks have committed something since the last start (a restarted sink takes its
+# partitions back at once: static group membership)
+sink_kill_loop "${SINK_KILLS:-5}" start_all applied_pg applied_my
 wait "$writer"
 wait_published
 compare 120

@@ -105,15 +105,7 @@ N=${SINK_TXNS:-300}
   done | psql -X -q -v ON_ERROR_STOP=1 >/dev/null
 ) &
 writer=$!
-for k in 1 2 3 4 5; do
-  a0=$(applied)
-  for _ in $(seq 1 600); do [ "$(applied)" -gt "$a0" ] && break; sleep 0.05; done
-  [ "$(applied)" -gt "$a0" ] || { echo "kill $k: the sink stored no new offsets within 30 s ($a0)" >&2; exit 1; }
-  kill -KILL "$WALCAST_PID"
-  wait "$WALCAST_PID" 2>/dev/null || true
-  echo "kill $k at stored offset sum $(applied)"
-  start_all
-done
+sink_kill_loop "${SINK_KILLS:-5}" start_all applied
 wait "$writer"
 wait_published
 compare 180
