@@ -697,6 +697,7 @@ static wc_status_t send_writes(mongoc_collection_t *c, const char *coll, mongo_w
 typedef enum {
     MG_LOG,       /* walcast_conflicts entries: a duplicate _id was logged by an earlier attempt */
     MG_GUARDED,   /* version-guarded upserts/deletes: a duplicate key is a stale change, skipped */
+    MG_TRY_INSERT,/* inserts of new rows ('c', 'r'); a duplicate key becomes a guarded upsert */
     MG_NEW,       /* inserts of documents read as absent: a duplicate key is another writer, retry */
     MG_CAS,       /* updates/deletes filtered on the version read: n short is another writer, retry */
     MG_OFFSETS    /* walcast_sink_offsets */
@@ -706,6 +707,7 @@ struct mongo_group {
     mongo_gkind_t kind;
     mongo_write_t write;
     char *coll;
+    char *vfield;          /* MG_TRY_INSERT: the version field (for the guard of the fallback upsert) */
     mongo_stmt_t *stmts;   /* owned */
     size_t n;
 };
@@ -716,6 +718,7 @@ static void group_free(mongo_group_t *g)
         bson_destroy(&g->stmts[i].stmt);
     free(g->stmts);
     free(g->coll);
+    free(g->vfield);
 }
 
 static void pending_clear(sk_target_t *t)
@@ -737,7 +740,47 @@ static void pending_add(sk_target_t *t, mongo_gkind_t kind, mongo_write_t write,
         t->cappend = t->cappend ? 2 * t->cappend : 8;
         t->pend = xrealloc(t->pend, t->cappend * sizeof *t->pend);
     }
-    t->pend[t->npend++] = (mongo_group_t){ kind, write, xstrdup(coll), stmts, n };
+    t->pend[t->npend++] = (mongo_group_t){ kind, write, xstrdup(coll), NULL, stmts, n };
+}
+
+static void append_guard(bson_t *q, const char *vfield, const char *vtext);
+
+/* MG_TRY_INSERT: the documents the insert found already there, as guarded upserts (stale: skipped). */
+static wc_status_t try_insert_fallback(sk_target_t *t, mongoc_collection_t *c, const mongo_group_t *g,
+                                       const bool *dup, char *err, size_t errlen)
+{
+    size_t nd = 0;
+    for (size_t i = 0; i < g->n; i++)
+        nd += dup[i];
+    if (!nd)
+        return WC_OK;
+    mongo_stmt_t *up = xcalloc(nd, sizeof *up);
+    bool *stale = xcalloc(nd, sizeof *stale);
+    int64_t nsum = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        if (!dup[i])
+            continue;
+        bson_iter_t it;
+        bson_t q;
+        bson_t *s = &up[k].stmt;
+        up[k++].ch = g->stmts[i].ch;
+        bson_init(s);
+        bson_append_document_begin(s, "q", 1, &q);
+        if (bson_iter_init_find(&it, &g->stmts[i].stmt, "_id"))
+            bson_append_iter(&q, "_id", 3, &it);
+        append_guard(&q, g->vfield, bson_iter_init_find(&it, &g->stmts[i].stmt, g->vfield) &&
+                     BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, NULL) : "");
+        bson_append_document_end(s, &q);
+        BSON_APPEND_DOCUMENT(s, "u", &g->stmts[i].stmt);
+        BSON_APPEND_BOOL(s, "upsert", true);
+    }
+    wc_status_t st = send_writes(c, g->coll, MW_UPDATE, t->max_upd, up, nd, stale, &nsum, err, errlen);
+    for (size_t i = 0; i < nd; i++)
+        bson_destroy(&up[i].stmt);
+    free(up);
+    free(stale);
+    return st;
 }
 
 static wc_status_t group_send(sk_target_t *t, const mongo_group_t *g, char *err, size_t errlen)
@@ -756,7 +799,9 @@ static wc_status_t group_send(sk_target_t *t, const mongo_group_t *g, char *err,
         st = WC_RETRY;   /* not a record: never dead-letter one because of them */
     if (st != WC_OK)
         goto out;
-    if (g->kind == MG_NEW) {
+    if (g->kind == MG_TRY_INSERT) {
+        st = try_insert_fallback(t, c, g, dup, err, errlen);
+    } else if (g->kind == MG_NEW) {
         for (size_t i = 0; i < g->n; i++)
             if (dup[i]) {
                 snprintf(err, errlen, "collection \"%s\": a document for the record at %s[%d]@%" PRId64 " appeared "
@@ -1057,19 +1102,31 @@ static int conflict_doc(sk_target_t *t, const sk_table_t *tab, const sk_change_t
 }
 
 /* source_wins without a conflict log: no read, every write guarded by the version (replays leave newer
- * documents alone; a guarded upsert that misses is stale and skipped). Queued for commit. */
+ * documents alone; a guarded upsert that misses is stale and skipped). Rows that were new at the source
+ * (src_op 'c' or 'r': inserts, snapshot reads) are sent as one unordered insert first and only those
+ * found already there become guarded upserts: an insert meets the unique _id index alone, while an
+ * upsert is a query and a write per document, which FerretDB 1.24 answers by scanning the collection
+ * (measured in scripts/bench_sink_mongo.sh). Queued for commit. */
 static wc_status_t apply_guarded(sk_target_t *t, const sk_table_t *tab, const char *vfield,
                                  const sk_change_t *const *ch, const bson_t *ids, const size_t *keep, size_t m,
                                  char *err, size_t errlen)
 {
     bool upd = ch[keep[0]]->op == SK_OP_UPSERT;
-    mongo_stmt_t *stmts = xcalloc(m, sizeof *stmts);
-    size_t ns = 0;
+    mongo_stmt_t *stmts = xcalloc(m, sizeof *stmts), *ins = xcalloc(m, sizeof *ins);
+    size_t ns = 0, nins = 0;
     for (size_t j = 0; j < m; j++) {
         const sk_change_t *x = ch[keep[j]];
         char vtext[256];
         bson_t q, doc = BSON_INITIALIZER;
         mongo_version_text(&x->version, vtext, sizeof vtext);
+        if (upd && (x->src_op == 'c' || x->src_op == 'r') && !x->key_changed) {
+            bson_t *d = &ins[nins].stmt;
+            ins[nins++].ch = x;
+            bson_init(d);
+            if (mongo_doc_build(tab, &x->row, x->has, t->flags, &ids[keep[j]], vfield, vtext, d, err, errlen) != 0)
+                goto fail;
+            continue;
+        }
         bson_t *s = &stmts[ns].stmt;
         stmts[ns].ch = x;
         bson_init(s);
@@ -1084,17 +1141,25 @@ static wc_status_t apply_guarded(sk_target_t *t, const sk_table_t *tab, const ch
         }
         if (mongo_doc_build(tab, &x->row, x->has, t->flags, &ids[keep[j]], vfield, vtext, &doc, err, errlen) != 0) {
             bson_destroy(&doc);
-            for (size_t i = 0; i < ns; i++)
-                bson_destroy(&stmts[i].stmt);
-            free(stmts);
-            return WC_PERMANENT;
+            goto fail;
         }
         BSON_APPEND_DOCUMENT(s, "u", &doc);
         BSON_APPEND_BOOL(s, "upsert", true);
         bson_destroy(&doc);
     }
+    pending_add(t, MG_TRY_INSERT, MW_INSERT, tab->name, ins, nins);
+    if (nins)
+        t->pend[t->npend - 1].vfield = xstrdup(vfield);
     pending_add(t, MG_GUARDED, upd ? MW_UPDATE : MW_DELETE, tab->name, stmts, ns);
     return WC_OK;
+fail:
+    for (size_t i = 0; i < ns; i++)
+        bson_destroy(&stmts[i].stmt);
+    for (size_t i = 0; i < nins; i++)
+        bson_destroy(&ins[i].stmt);
+    free(stmts);
+    free(ins);
+    return WC_PERMANENT;
 }
 
 /* Every other policy, and source_wins with a conflict log: read the documents of the batch's keys,

@@ -5,7 +5,8 @@
 # key, replays, stale versions skipped and counted, guarded deletes, offsets, truncate (test_mongo's
 # test_live); every conflict type under every policy against pre-seeded documents, the walcast_conflicts
 # collection, replays logging nothing twice (test_live_conflicts); another writer between the read and the
-# write under target_wins (test_live_race). They skip without a server.
+# write under target_wins (test_live_race); source_wins inserts falling back to guarded upserts
+# (test_live_guarded). They skip without a server.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init
@@ -25,7 +26,7 @@ make -s -C "$ROOT" build/tests/test_mongo >/dev/null
 run_live() {
   local out
   out=$(WALCAST_TEST_MONGODB_URI=$1 "$ROOT/build/tests/test_mongo" 2>&1) || { echo "$out" >&2; return 1; }
-  for t in test_live test_live_conflicts test_live_race; do
+  for t in test_live test_live_conflicts test_live_race test_live_guarded; do
     echo "$out" | grep -q "\[       OK \] $t\$" || { echo "$out" >&2; echo "$t did not run" >&2; return 1; }
   done
 }

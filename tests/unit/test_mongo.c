@@ -797,6 +797,52 @@ static void test_live_race(void **s)
     mongoc_client_destroy(cl);
 }
 
+/* source_wins without a conflict log: inserts ('c') go as one insert, and those that meet a document fall
+ * back to the version-guarded upsert: an older one is replaced, a newer one stays; updates ('u') upsert. */
+static void test_live_guarded(void **s)
+{
+    (void)s;
+    const char *uri = getenv("WALCAST_TEST_MONGODB_URI");
+    if (!uri || !*uri)
+        skip();
+    mongoc_client_t *cl = mongoc_client_new(uri);
+    char db[64], err[512] = "", older[128], newer[128];
+    snprintf(db, sizeof db, "walcast_unitg_%d", (int)getpid());
+    sk_version_t v = { .ts_us = 100, .lsn = 1, .source = "srv" };
+    mongo_version_text(&v, older, sizeof older);
+    v.ts_us = 900;
+    mongo_version_text(&v, newer, sizeof newer);
+    sk_config_t cfg = { .name = "mongo-unit" };
+    cfg.mongo_uri = (char *)uri;
+    cfg.mongo_database = db;
+    sk_target_t *t = NULL;
+    assert_int_equal(sk_mongo_ops.connect(&cfg, &t, err, sizeof err), WC_OK);
+    seed(cl, db, 2, 'i', "seed2", older);
+    seed(cl, db, 3, 'l', "seed3", newer);
+    fixture_t *f = fx_new();
+    sk_change_t up[5];
+    for (int i = 0; i < 5; i++) {
+        up[i] = mk(f, SK_OP_UPSERT, i + 1, "new", 500, 1, i);
+        up[i].src_op = i < 4 ? 'c' : 'u';
+    }
+    sk_conflict_count_t cc = { { 0 } };
+    apply_all(t, f, up, 5, &cc);
+    apply_all(t, f, up, 5, &cc);   /* a replay */
+    const char *want[] = { "new", "new", "seed3", "new", "new" };
+    for (int i = 0; i < 5; i++) {
+        char *nm = find_name(cl, db, i + 1);
+        assert_string_equal(nm, want[i]);
+        free(nm);
+    }
+    fx_free(f);
+    sk_mongo_ops.close(t);
+    bson_error_t e;
+    mongoc_database_t *d = mongoc_client_get_database(cl, db);
+    mongoc_database_drop(d, &e);
+    mongoc_database_destroy(d);
+    mongoc_client_destroy(cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -809,6 +855,7 @@ int main(void)
         cmocka_unit_test(test_live),
         cmocka_unit_test(test_live_conflicts),
         cmocka_unit_test(test_live_race),
+        cmocka_unit_test(test_live_guarded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
