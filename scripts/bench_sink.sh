@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench_sink.sh (part of `make bench`): apply rows/s of one walcast JDBC sink into PostgreSQL and into
-# MariaDB, next to a plain bulk load of the same rows (COPY / LOAD DATA), the speed limit of the target.
+# MariaDB, next to a plain bulk load of the same rows (COPY / LOAD DATA), the speed limit of the target;
+# then the MongoDB sink into FerretDB on the same topic (scripts/bench_sink_mongo.sh).
 # BENCH_SINK_ROWS (200,000) rows in transactions of 1,000 go through walcast's source into a real Kafka
 # 4.4.0 (JSON with schemas, walcast's default) first; then each sink drains the topic alone. Its rate is
 # counted from its first committed batch (consumer group join and table creation excluded) to the last.
@@ -136,3 +137,10 @@ printf '%-40s %12s\n' "PostgreSQL COPY (limit)" "$copy_rate"
 printf '%-40s %12s %15s%%\n' "walcast -> MariaDB (ON DUPLICATE KEY)" "$my_rate" "$(calc "%.0f" "100 * $my_rate / $load_rate")"
 printf '%-40s %12s\n' "MariaDB LOAD DATA (limit)" "$load_rate"
 echo "targets: PostgreSQL >= 50000 rows/s: $([ "$pg_rate" -ge 50000 ] && echo met || echo NOT met); MariaDB >= 30000 rows/s: $([ "$my_rate" -ge 30000 ] && echo met || echo NOT met)"
+
+# ---- MongoDB: the same topic into FerretDB (scripts/bench_sink_mongo.sh, its own servers; Kafka is still
+# up; BENCH_SINK_MONGO=0 skips it) ----
+if [ "${BENCH_SINK_MONGO:-1}" != 0 ]; then
+  bash "$ROOT/scripts/bench_sink_mongo.sh" "$WORK/worker.properties" bsrc.public.bench "$ROWS" "$BATCH" \
+    || echo "bench-sink: the MongoDB run failed (see above)"
+fi
