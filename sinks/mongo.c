@@ -1101,6 +1101,32 @@ static int conflict_doc(sk_target_t *t, const sk_table_t *tab, const sk_change_t
     return 0;
 }
 
+/* A change that leaves some columns out (has[i] false: an unchanged TOASTed value): the document keeps
+ * their stored values, so it is written as a $set of the present fields, never as a replacement. */
+static bool partial_row(const sk_table_t *tab, const sk_change_t *x)
+{
+    for (size_t i = 0; x->has && i < tab->row->nfields && i < x->row.u.list.n; i++)
+        if (!x->has[i])
+            return true;
+    return false;
+}
+
+/* The "u" of an update statement: doc (without _id) as the replacement, or as {$set: doc} when partial. */
+static void append_update(bson_t *s, const bson_t *doc, bool partial)
+{
+    bson_t body = BSON_INITIALIZER;
+    bson_copy_to_excluding_noinit(doc, &body, "_id", NULL);
+    if (partial) {
+        bson_t u;
+        bson_append_document_begin(s, "u", 1, &u);
+        BSON_APPEND_DOCUMENT(&u, "$set", &body);
+        bson_append_document_end(s, &u);
+    } else {
+        BSON_APPEND_DOCUMENT(s, "u", &body);
+    }
+    bson_destroy(&body);
+}
+
 /* source_wins without a conflict log: no read, every write guarded by the version (replays leave newer
  * documents alone; a guarded upsert that misses is stale and skipped). Rows that were new at the source
  * (src_op 'c' or 'r': inserts, snapshot reads) are sent as one unordered insert first and only those
@@ -1119,7 +1145,8 @@ static wc_status_t apply_guarded(sk_target_t *t, const sk_table_t *tab, const ch
         char vtext[256];
         bson_t q, doc = BSON_INITIALIZER;
         mongo_version_text(&x->version, vtext, sizeof vtext);
-        if (upd && (x->src_op == 'c' || x->src_op == 'r') && !x->key_changed) {
+        bool partial = upd && partial_row(tab, x);
+        if (upd && (x->src_op == 'c' || x->src_op == 'r') && !x->key_changed && !partial) {
             bson_t *d = &ins[nins].stmt;
             ins[nins++].ch = x;
             bson_init(d);
@@ -1143,7 +1170,7 @@ static wc_status_t apply_guarded(sk_target_t *t, const sk_table_t *tab, const ch
             bson_destroy(&doc);
             goto fail;
         }
-        BSON_APPEND_DOCUMENT(s, "u", &doc);
+        append_update(s, &doc, partial);
         BSON_APPEND_BOOL(s, "upsert", true);
         bson_destroy(&doc);
     }
@@ -1239,19 +1266,16 @@ static wc_status_t apply_resolved(sk_target_t *t, mongoc_collection_t *c, const 
             BSON_APPEND_INT32(s, "limit", 1);
             continue;
         }
-        bson_t doc = BSON_INITIALIZER, body = BSON_INITIALIZER;
+        bson_t doc = BSON_INITIALIZER;
         if (mongo_doc_build(tab, &x->row, x->has, t->flags, id, vfield, vtext, &doc, err, errlen) != 0) {
             bson_destroy(&doc);
-            bson_destroy(&body);
             st = WC_PERMANENT;
             goto out;
         }
         /* without _id: the stored one stays (it may be an equal key of another numeric type) */
-        bson_copy_to_excluding_noinit(&doc, &body, "_id", NULL);
-        BSON_APPEND_DOCUMENT(s, "u", &body);
+        append_update(s, &doc, partial_row(tab, x));
         BSON_APPEND_BOOL(s, "upsert", false);
         bson_destroy(&doc);
-        bson_destroy(&body);
     }
     /* the queue owns them now */
     pending_add(t, MG_LOG, MW_INSERT, MONGO_CONFLICTS_COLLECTION, logs, nlog);

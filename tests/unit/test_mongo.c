@@ -834,6 +834,19 @@ static void test_live_guarded(void **s)
         assert_string_equal(nm, want[i]);
         free(nm);
     }
+    /* an update without its name (an unchanged TOASTed value): the stored name stays, guarded ($set
+     * upsert) and under newer_wins (compare-and-swap $set) */
+    static const bool has[] = { true, false, true, true, true };
+    for (int round = 0; round < 2; round++) {
+        f->tab.policy = round ? SK_POLICY_NEWER_WINS : SK_POLICY_SOURCE_WINS;
+        f->tab.version_column = round ? MONGO_VERSION_FIELD : NULL;
+        sk_change_t part = mk(f, SK_OP_UPSERT, 1, "must not land", 600 + round, 1, 9);
+        part.has = has;
+        apply_all(t, f, &part, 1, &cc);
+        char *nm = find_name(cl, db, 1);
+        assert_string_equal(nm, "new");
+        free(nm);
+    }
     fx_free(f);
     sk_mongo_ops.close(t);
     bson_error_t e;
