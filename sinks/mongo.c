@@ -86,16 +86,15 @@ mongo_decision_t mongo_decide(sk_policy_t policy, const sk_change_t *c, bool exi
         d.apply = false;   /* this change (or a later one of its source) is already there: a replay */
         return d;
     }
-    if (c->op == SK_OP_UPSERT) {
-        if (c->key_changed)
-            d.type = exists ? SK_CONFLICT_UPDATE_EXISTS : -1;
-        else if (c->src_op == 'u')
-            d.type = !exists ? SK_CONFLICT_UPDATE_MISSING : foreign ? SK_CONFLICT_UPDATE_ORIGIN_DIFFERS : -1;
-        else
-            d.type = exists ? SK_CONFLICT_INSERT_EXISTS : -1;
-    } else if (c->op == SK_OP_DELETE) {
+    /* as cf_decide (conflict.c): whether the target should not have the key yet (an insert, a snapshot
+     * row, the new key of a primary-key change), judged by the key's first change in the batch */
+    bool fresh = c->src_op == 'c' || c->src_op == 'r' || c->key_changed;
+    if (fresh)
+        d.type = exists ? (c->key_changed ? SK_CONFLICT_UPDATE_EXISTS : SK_CONFLICT_INSERT_EXISTS) : -1;
+    else if (c->op == SK_OP_UPSERT)
+        d.type = !exists ? SK_CONFLICT_UPDATE_MISSING : foreign ? SK_CONFLICT_UPDATE_ORIGIN_DIFFERS : -1;
+    else if (c->op == SK_OP_DELETE)
         d.type = !exists ? SK_CONFLICT_DELETE_MISSING : foreign ? SK_CONFLICT_DELETE_ORIGIN_DIFFERS : -1;
-    }
     switch (policy) {
     case SK_POLICY_SOURCE_WINS:
         break;

@@ -59,9 +59,10 @@ typedef struct mongo_decision {
 /* exists: a document has the change's _id; stored: its version text, NULL when it carries none (then
  * someone else wrote it). A document is foreign when it has no version or one of another source id; the
  * same version as the change's is a replay of that very change (skipped, no conflict), and a newer one
- * of the same source a replay of an older change (skipped too). Types: an upsert with key_changed meets
- * update_exists, an update ('u') update_missing or update_origin_differs (foreign), an insert or snapshot
- * read insert_exists; a delete delete_missing or delete_origin_differs (foreign). Policies: source_wins
+ * of the same source a replay of an older change (skipped too). Types, as cf_decide judges them by the
+ * key's first change in the batch: an insert or snapshot read that finds a document meets insert_exists,
+ * the new key of a primary-key change update_exists; otherwise an upsert meets update_missing or
+ * update_origin_differs (foreign), a delete delete_missing or delete_origin_differs. Policies: source_wins
  * applies; newer_wins skips when the stored version is newer; target_wins never overwrites or deletes a
  * foreign document; error fails on any conflict. Pure. */
 mongo_decision_t mongo_decide(sk_policy_t policy, const sk_change_t *c, bool exists, const char *stored);

@@ -281,10 +281,16 @@ static void test_decide(void **s)
         { 'd', true, other_old, DOD, true, true, false },
         { 'd', true, other_new, DOD, true, false, false },
         { 'd', true, same_new, N_, false, false, false },
+        { 'D', false, NULL, N_, false, false, false },          /* an insert then a delete in one batch */
+        { 'D', true, NULL, IE, true, true, false },
+        { 'U', false, NULL, UM, true, true, true },             /* a delete then a re-insert: expected the row */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sk_change_t c = { .op = cases[i].op == 'd' ? SK_OP_DELETE : SK_OP_UPSERT, .version = vA,
-                          .src_op = cases[i].op == 'k' ? 'u' : cases[i].op, .key_changed = cases[i].op == 'k' };
+        /* 'D': a delete whose key's first change was an insert; 'U': an upsert whose first was a delete */
+        char op = cases[i].op;
+        sk_change_t c = { .op = op == 'd' || op == 'D' ? SK_OP_DELETE : SK_OP_UPSERT, .version = vA,
+                          .src_op = op == 'k' ? 'u' : op == 'D' ? 'c' : op == 'U' ? 'd' : op,
+                          .key_changed = op == 'k' };
         const sk_policy_t pol[] = { SK_POLICY_SOURCE_WINS, SK_POLICY_NEWER_WINS, SK_POLICY_TARGET_WINS,
                                     SK_POLICY_ERROR };
         const bool want[] = { cases[i].sw, cases[i].nw, cases[i].tw };
