@@ -25,6 +25,8 @@ typedef struct rec {
     size_t klen, vlen;
     bool ok;             /* decoded; false: poison already handled */
     env_event_t ev;
+    rd_kafka_message_t *msg;   /* the consumed message key and val point into (held until the batch is
+                                  dropped: no copy per record); NULL when they live in the arena */
 } rec_t;
 
 /* A destination table of the current batch: name + row schema (a schema change makes a new entry). */
@@ -145,6 +147,9 @@ static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err,
 
 static void drop_batch(sink_t *s)
 {
+    for (size_t i = 0; i < s->nrec; i++)
+        if (s->recs[i].msg)
+            rd_kafka_message_destroy(s->recs[i].msg);
     s->nrec = 0;
     s->tables = NULL;
     arena_reset(s->arena);
@@ -928,8 +933,9 @@ static int fetch_schema(void *ctx, int32_t id, buf_t *out, char *err, size_t err
     return sr_schema_by_id(s->registry, id, out, err, errlen) == WC_OK ? 0 : -1;
 }
 
-/* Takes one consumed message into the batch (decoding it); -1 when the sink must stop. */
-static int add_record(sink_t *s, const rd_kafka_message_t *m)
+/* Takes one consumed message into the batch (decoding it), and m with it (destroyed with the batch);
+ * -1 when the sink must stop. */
+static int add_record(sink_t *s, rd_kafka_message_t *m)
 {
     if (s->nrec == s->caprec) {
         s->caprec = s->caprec ? s->caprec * 2 : 1024;
@@ -937,12 +943,14 @@ static int add_record(sink_t *s, const rd_kafka_message_t *m)
     }
     rec_t *r = &s->recs[s->nrec++];
     memset(r, 0, sizeof *r);
-    r->topic = arena_strdup(s->arena, rd_kafka_topic_name(m->rkt));
+    const char *tn = rd_kafka_topic_name(m->rkt);
+    r->topic = s->nrec > 1 && !strcmp(r[-1].topic, tn) ? r[-1].topic : arena_strdup(s->arena, tn);
     r->partition = m->partition;
     r->offset = m->offset;
-    r->key = m->key ? arena_memdup(s->arena, m->key, m->key_len) : NULL;
+    r->msg = m;
+    r->key = m->key;
     r->klen = m->key ? m->key_len : 0;
-    r->val = m->payload ? arena_memdup(s->arena, m->payload, m->len) : NULL;
+    r->val = m->payload;
     r->vlen = m->payload ? m->len : 0;
     char err[512];
     /* AvroConverter records start with the wire format's magic byte 0, JsonConverter's never do */
@@ -956,6 +964,7 @@ static int add_record(sink_t *s, const rd_kafka_message_t *m)
     }
     /* everything before it is applied first, so a failure names the first record not applied; the batch
      * arena is reset by that, so the record's bytes wait outside it */
+    r->msg = NULL;
     s->nrec--;
     char *topic = xstrdup(r->topic), *key = r->key ? xmalloc(r->klen + 1) : NULL, *val = r->val ? xmalloc(r->vlen + 1) : NULL;
     if (key)
@@ -981,6 +990,7 @@ static int add_record(sink_t *s, const rd_kafka_message_t *m)
     free(topic);
     free(key);
     free(val);
+    rd_kafka_message_destroy(m);
     if (frc < 0)
         return -1;
     if (poison(s, &s->recs[0], "VALUE_CONVERTER",
@@ -1053,7 +1063,6 @@ int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *s
             continue;
         }
         int r = add_record(&s, m);
-        rd_kafka_message_destroy(m);
         if (r < 0)
             goto out;
         if (s.nrec >= (size_t)cfg->batch_size && flush(&s) < 0)
@@ -1069,6 +1078,7 @@ out:
         log_msg(LOG_ERROR, "sink failed", "connector=%s error=\"%s\"", log_esc(cfg->name), log_esc(s.err));
     log_info("sink stopped", "connector=%s records=%" PRIu64 " batches=%" PRIu64 " dead_letters=%" PRIu64,
              log_esc(cfg->name), s.applied, s.batches, s.dead);
+    drop_batch(&s);   /* the held messages go back before the consumer closes */
     if (s.rk) {
         rd_kafka_consumer_close(s.rk);
         rd_kafka_destroy(s.rk);

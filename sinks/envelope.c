@@ -20,6 +20,14 @@ typedef struct env_cached {
     struct env_cached *next;
 } env_cached_t;
 
+/* Where the envelope's parts sit in a value schema: field indices found once per schema (a topic's
+ * records share one), not by name per record. -1: no such field. */
+typedef struct env_layout {
+    const cs_schema_t *vs;
+    int op, ts_ms, source, after, before;
+    int s_name, s_db, s_schema, s_table, s_ts_ms, s_ts_us, s_lsn, s_txid;   /* in source's struct */
+} env_layout_t;
+
 struct env_decoder {
     arena_t *arena;                 /* cached schemas, for the decoder's lifetime */
     env_cached_t *slots[ENV_CACHE_SLOTS];
@@ -28,6 +36,7 @@ struct env_decoder {
     struct av_schema *avro;         /* Avro writer schemas by registry id (in arena, never cleared) */
     size_t parses;
     size_t cached;
+    env_layout_t layout;            /* the envelope's field indices in the last value schema (JSON path) */
 };
 
 env_decoder_t *env_decoder_new(void)
@@ -51,6 +60,7 @@ static void cache_clear(env_decoder_t *d)
     }
     d->cached = 0;
     d->last[0] = d->last[1] = NULL;
+    d->layout.vs = NULL;
 }
 
 void env_decoder_free(env_decoder_t *d)
@@ -656,6 +666,16 @@ static int jr_skip(jr_t *r, int depth)
 
 static int jr_value(jr_t *r, const cs_schema_t *s, cv_value_t *out, const char *path, int depth);
 
+/* Whether NUL-terminated name is exactly the kl bytes at k (no strlen: field names are matched per field
+ * of every record). */
+static inline bool name_is(const char *name, const char *k, size_t kl)
+{
+    size_t i = 0;
+    while (i < kl && name[i] && name[i] == k[i])
+        i++;
+    return i == kl && !name[kl];
+}
+
 /* '[' values ']' into an arena list (grown by doubling). */
 static int jr_list(jr_t *r, const cs_schema_t *items, cv_value_t *out, const char *path, int depth, bool pairs,
                    const cs_schema_t *keys)
@@ -729,13 +749,22 @@ static int jr_value(jr_t *r, const cs_schema_t *s, cv_value_t *out, const char *
             return -1;
         if (!integral || n >= sizeof num)
             goto mismatch;
-        memcpy(num, t, n);
-        num[n] = '\0';
-        errno = 0;
-        long long x = strtoll(num, NULL, 10);
-        if (errno || (s->type == CT_INT8 && (x < INT8_MIN || x > INT8_MAX)) ||
+        /* the span is '-'? digits (jr_number checked it): accumulate as unsigned, overflow past int64 fails */
+        bool neg = *t == '-', over = false;
+        uint64_t u = 0;
+        for (size_t i = neg; i < n; i++) {
+            unsigned d = (unsigned)(t[i] - '0');
+            if (u > (UINT64_MAX - d) / 10)
+                over = true;
+            u = u * 10 + d;
+        }
+        over |= neg ? u > (uint64_t)INT64_MAX + 1 : u > (uint64_t)INT64_MAX;
+        long long x = neg ? (long long)(0 - u) : (long long)u;
+        if (over || (s->type == CT_INT8 && (x < INT8_MIN || x > INT8_MAX)) ||
             (s->type == CT_INT16 && (x < INT16_MIN || x > INT16_MAX)) ||
             (s->type == CT_INT32 && (x < INT32_MIN || x > INT32_MAX))) {
+            memcpy(num, t, n);
+            num[n] = '\0';
             snprintf(r->err, r->errlen, "%s: %s does not fit %s", path, num, ct_type_name(s->type));
             return -1;
         }
@@ -859,11 +888,11 @@ static int jr_value(jr_t *r, const cs_schema_t *s, cv_value_t *out, const char *
             if (ke < r->end && *ke == '"') {
                 size_t kl = (size_t)(ke - ks);
                 r->p = ke + 1;
-                if (hint < s->nfields && strlen(s->fields[hint].name) == kl && !memcmp(s->fields[hint].name, ks, kl))
+                if (hint < s->nfields && name_is(s->fields[hint].name, ks, kl))
                     fi = (int)hint;
                 else
                     for (size_t i = 0; i < s->nfields; i++)
-                        if (strlen(s->fields[i].name) == kl && !memcmp(s->fields[i].name, ks, kl)) {
+                        if (name_is(s->fields[i].name, ks, kl)) {
                             fi = (int)i;
                             break;
                         }
@@ -1061,17 +1090,37 @@ static int64_t jint(json_t *o, const char *k, int64_t dflt)
     return dflt;
 }
 
-static const char *field_str(const cs_schema_t *s, const cv_value_t *v, const char *name)
+
+static void layout_init(env_layout_t *L, const cs_schema_t *vs)
 {
-    int i = cs_field_index(s, name);
+    L->vs = vs;
+    L->op = cs_field_index(vs, "op");
+    L->ts_ms = cs_field_index(vs, "ts_ms");
+    L->after = cs_field_index(vs, "after");
+    L->before = cs_field_index(vs, "before");
+    L->source = cs_field_index(vs, "source");
+    if (L->source >= 0 && vs->fields[L->source].schema->type != CT_STRUCT)
+        L->source = -1;
+    const cs_schema_t *ss = L->source >= 0 ? vs->fields[L->source].schema : NULL;
+    L->s_name = ss ? cs_field_index(ss, "name") : -1;
+    L->s_db = ss ? cs_field_index(ss, "db") : -1;
+    L->s_schema = ss ? cs_field_index(ss, "schema") : -1;
+    L->s_table = ss ? cs_field_index(ss, "table") : -1;
+    L->s_ts_ms = ss ? cs_field_index(ss, "ts_ms") : -1;
+    L->s_ts_us = ss ? cs_field_index(ss, "ts_us") : -1;
+    L->s_lsn = ss ? cs_field_index(ss, "lsn") : -1;
+    L->s_txid = ss ? cs_field_index(ss, "txId") : -1;
+}
+
+static const char *field_str(const cs_schema_t *s, const cv_value_t *v, int i)
+{
     if (i < 0 || v->u.list.v[i].null || s->fields[i].schema->type != CT_STRING)
         return "";
     return v->u.list.v[i].u.s.p;
 }
 
-static int64_t field_int(const cs_schema_t *s, const cv_value_t *v, const char *name, int64_t dflt)
+static int64_t field_int(const cs_schema_t *s, const cv_value_t *v, int i, int64_t dflt)
 {
-    int i = cs_field_index(s, name);
     if (i < 0 || v->u.list.v[i].null)
         return dflt;
     ct_type_t t = s->fields[i].schema->type;
@@ -1087,10 +1136,10 @@ static int64_t field_int(const cs_schema_t *s, const cv_value_t *v, const char *
 }
 
 /* A value with a schema, read by the typed reader: the envelope struct's parts into ev. */
-static int envelope_extract(const cs_schema_t *vs, cv_value_t env, env_event_t *ev, char *err, size_t errlen);
+static int envelope_extract_at(const env_layout_t *L, cv_value_t env, env_event_t *ev, char *err, size_t errlen);
 
-static int envelope_typed(arena_t *a, const cs_schema_t *vs, const char *span, size_t len, env_event_t *ev, char *err,
-                          size_t errlen)
+static int envelope_typed(env_decoder_t *d, arena_t *a, const cs_schema_t *vs, const char *span, size_t len,
+                          env_event_t *ev, char *err, size_t errlen)
 {
     cv_value_t env;
     if (vs->type != CT_STRUCT) {
@@ -1099,41 +1148,51 @@ static int envelope_typed(arena_t *a, const cs_schema_t *vs, const char *span, s
     }
     if (jr_read(a, vs, span, len, &env, "value", err, errlen) < 0)
         return -1;
-    return envelope_extract(vs, env, ev, err, errlen);
+    if (d->layout.vs != vs)
+        layout_init(&d->layout, vs);
+    return envelope_extract_at(&d->layout, env, ev, err, errlen);
 }
 
 /* The parts of a decoded envelope struct (any input format) into ev. */
 static int envelope_extract(const cs_schema_t *vs, cv_value_t env, env_event_t *ev, char *err, size_t errlen)
 {
+    env_layout_t L;
+    layout_init(&L, vs);
+    return envelope_extract_at(&L, env, ev, err, errlen);
+}
+
+static int envelope_extract_at(const env_layout_t *L, cv_value_t env, env_event_t *ev, char *err, size_t errlen)
+{
+    const cs_schema_t *vs = L->vs;
     if (env.null) {
         ev->op = ENV_TOMBSTONE;
         return 0;
     }
-    const char *op = field_str(vs, &env, "op");
+    const char *op = field_str(vs, &env, L->op);
     if (strlen(op) != 1 || !strchr("crudtm", op[0])) {
         snprintf(err, errlen, "value has no Debezium op (got '%s'); is this a Debezium change event?",
                  *op ? op : "(missing)");
         return -1;
     }
     ev->op = (env_op_t)op[0];
-    ev->ts_ms = field_int(vs, &env, "ts_ms", 0);
-    int si = cs_field_index(vs, "source");
-    if (si >= 0 && vs->fields[si].schema->type == CT_STRUCT && !env.u.list.v[si].null) {
+    ev->ts_ms = field_int(vs, &env, L->ts_ms, 0);
+    int si = L->source;
+    if (si >= 0 && !env.u.list.v[si].null) {
         const cs_schema_t *ss = vs->fields[si].schema;
         const cv_value_t *sv = &env.u.list.v[si];
-        ev->source.name = field_str(ss, sv, "name");
-        ev->source.db = field_str(ss, sv, "db");
-        ev->source.schema = field_str(ss, sv, "schema");
-        ev->source.table = field_str(ss, sv, "table");
-        ev->source.ts_ms = field_int(ss, sv, "ts_ms", 0);
-        ev->source.ts_us = field_int(ss, sv, "ts_us", ev->source.ts_ms * 1000);
-        int64_t lsn = field_int(ss, sv, "lsn", 0);
+        ev->source.name = field_str(ss, sv, L->s_name);
+        ev->source.db = field_str(ss, sv, L->s_db);
+        ev->source.schema = field_str(ss, sv, L->s_schema);
+        ev->source.table = field_str(ss, sv, L->s_table);
+        ev->source.ts_ms = field_int(ss, sv, L->s_ts_ms, 0);
+        ev->source.ts_us = field_int(ss, sv, L->s_ts_us, ev->source.ts_ms * 1000);
+        int64_t lsn = field_int(ss, sv, L->s_lsn, 0);
         ev->source.lsn = lsn > 0 ? (uint64_t)lsn : 0;
-        ev->source.txid = field_int(ss, sv, "txId", -1);
+        ev->source.txid = field_int(ss, sv, L->s_txid, -1);
     }
     if (ev->op == ENV_TRUNCATE || ev->op == ENV_MESSAGE)
         return 0;
-    int ai = cs_field_index(vs, "after"), bi = cs_field_index(vs, "before");
+    int ai = L->after, bi = L->before;
     const cs_schema_t *rs = ai >= 0 ? vs->fields[ai].schema : bi >= 0 ? vs->fields[bi].schema : NULL;
     if (!rs || rs->type != CT_STRUCT) {
         snprintf(err, errlen, "value schema '%s' has no before/after row struct", vs->name ? vs->name : "");
@@ -1738,7 +1797,7 @@ int env_decode_json(env_decoder_t *d, arena_t *a, const char *key, size_t klen, 
     if (record_parse(d, 1, value, vlen, &vs, &vp, &span, &spanlen, "value", err, errlen) < 0)
         goto out;
     if (span) {
-        rc = envelope_typed(a, vs, span, spanlen, ev, err, errlen);
+        rc = envelope_typed(d, a, vs, span, spanlen, ev, err, errlen);
         goto out;
     }
     if (json_is_null(vp)) {
