@@ -59,6 +59,15 @@ typedef struct sink {
     char err[1024];
     uint64_t applied, batches, dead;
     sk_conflict_count_t conflicts;
+    /* a batch whose COMMIT was sent but not confirmed (targets with commit_wait): the next batch is read
+     * and decoded meanwhile; its records are gone, so a failure rewinds to the offsets stored in the target */
+    bool defer;              /* ask the target to defer the commit of the batch being applied */
+    bool pending;
+    bool sync_next;          /* after a deferred failure: the next batch waits for its commit (poison search) */
+    size_t pend_nrec;
+    sk_offset_t *pend_offs;  /* malloc'ed, topics too */
+    size_t pend_noffs;
+    int64_t pend_src_us;
     buf_t tmp;
     /* how far the target is behind (the progress line) */
     int64_t last_src_us;     /* source commit time of the newest change applied */
@@ -179,10 +188,15 @@ static int stored_offsets(sink_t *s, sk_offset_t **offs, size_t *n)
     }
 }
 
+static int settle(sink_t *s, bool seek);
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     sink_t *s = opaque;
-    /* whatever was read but not applied is read again from the positions stored in the target */
+    /* a commit on its way settles first (the session is needed); whatever was read but not applied is
+     * read again from the positions stored in the target */
+    if (settle(s, false) < 0)
+        s->failed = true;
     drop_batch(s);
     if (e != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         rd_kafka_assign(rk, NULL);
@@ -805,6 +819,8 @@ static wc_status_t apply_range(sink_t *s, size_t from, size_t to, size_t *bad, c
     for (;;) {
         if (!s->tgt && target_open(s) != WC_OK)
             return WC_FATAL;
+        if (s->ops->defer_commit)
+            s->ops->defer_commit(s->tgt, s->defer);
         sk_conflict_count_t before = s->conflicts;
         wc_status_t st = plan_apply(s, &p, offs, noffs, err, errlen);
         if (st == WC_OK)
@@ -822,26 +838,132 @@ static wc_status_t apply_range(sink_t *s, size_t from, size_t to, size_t *bad, c
     }
 }
 
-/* Stores only offsets (after a dead-lettered record that had nothing else in its transaction). */
-static void commit_group_offsets(sink_t *s, size_t from, size_t to)
+static void pend_free(sink_t *s)
 {
-    sk_offset_t *offs;
-    size_t n = plan_offsets(s, from, to, &offs);
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < s->pend_noffs; i++)
+        free(s->pend_offs[i].topic);
+    free(s->pend_offs);
+    s->pend_offs = NULL;
+    s->pend_noffs = 0;
+    s->pending = false;
+}
+
+/* A batch applied and committed: counted, its positions shown to the group (lag only). */
+static void batch_done(sink_t *s, size_t nrec, const sk_offset_t *offs, size_t noffs, int64_t src_us)
+{
+    s->applied += nrec;
+    s->batches++;
+    if (src_us > s->last_src_us)
+        s->last_src_us = src_us;
+    s->last_apply_us = wall_us();
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)noffs);
+    for (size_t i = 0; i < noffs; i++)
         rd_kafka_topic_partition_list_add(l, offs[i].topic, offs[i].partition)->offset = offs[i].offset;
     /* the group's committed offsets only show progress (lag); positions come from the target */
     rd_kafka_commit(s->rk, l, 1);
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* Puts the consumer back on the positions stored in the target (after a deferred commit failed: what
+ * was read since is dropped and read again). -1 when stopping or failed. */
+static int rewind_to_target(sink_t *s)
+{
+    drop_batch(s);
+    sk_offset_t *offs = NULL;
+    size_t n = 0;
+    if (stored_offsets(s, &offs, &n) < 0)
+        return -1;
+    rd_kafka_topic_partition_list_t *as = NULL;
+    int rc = 0;
+    if (rd_kafka_assignment(s->rk, &as) == RD_KAFKA_RESP_ERR_NO_ERROR && as && as->cnt) {
+        for (int i = 0; i < as->cnt; i++) {
+            rd_kafka_topic_partition_t *p = &as->elems[i];
+            p->offset = RD_KAFKA_OFFSET_BEGINNING;
+            for (size_t k = 0; k < n; k++)
+                if (offs[k].partition == p->partition && !strcmp(offs[k].topic, p->topic))
+                    p->offset = offs[k].offset;
+        }
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, as, 10000);
+        if (e) {
+            snprintf(s->err, sizeof s->err, "cannot seek back to the stored offsets: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            rc = -1;
+        }
+        for (int i = 0; i < as->cnt && rc == 0; i++)
+            if (as->elems[i].err) {
+                snprintf(s->err, sizeof s->err, "cannot seek %s[%d] back to offset %" PRId64 ": %s",
+                         as->elems[i].topic, as->elems[i].partition, as->elems[i].offset,
+                         rd_kafka_err2str(as->elems[i].err));
+                rc = -1;
+            }
+    }
+    if (as)
+        rd_kafka_topic_partition_list_destroy(as);
+    for (size_t k = 0; k < n; k++)
+        free(offs[k].topic);
+    free(offs);
+    return rc;
+}
+
+/* Waits for the outcome of the deferred commit, if any. On failure the batch read since is dropped and,
+ * when seek, the consumer goes back to the stored offsets; the next batch then commits synchronously so
+ * that a permanent error finds its record. Returns 0 (confirmed or nothing pending), 1 (failed and
+ * rewound), -1 (the sink must stop). */
+static int settle(sink_t *s, bool seek)
+{
+    if (!s->pending)
+        return 0;
+    char err[1024] = "";
+    wc_status_t st = s->tgt ? s->ops->commit_wait(s->tgt, err, sizeof err) : WC_RETRY;
+    if (st == WC_OK) {
+        batch_done(s, s->pend_nrec, s->pend_offs, s->pend_noffs, s->pend_src_us);
+        pend_free(s);
+        return 0;
+    }
+    pend_free(s);
+    log_warn("target commit failed after the next batch was read; reading again from the stored offsets",
+             "connector=%s target=%s error=\"%s\"", log_esc(s->cfg->name), s->ops->name, log_esc(err));
+    target_reset(s);
+    s->sync_next = true;
+    if (!seek)
+        return 1;
+    return rewind_to_target(s) < 0 ? -1 : 1;
+}
+
 static int flush(sink_t *s)
 {
     if (!s->nrec)
         return 0;
+    int sr = settle(s, true);
+    if (sr < 0)
+        return -1;
+    if (sr > 0)   /* the batch was dropped: it is read again */
+        return 0;
     char err[1024] = "";
     size_t bad;
+    s->defer = s->ops->commit_wait && !s->sync_next;
     wc_status_t st = apply_range(s, 0, s->nrec, &bad, err, sizeof err);
+    if (st == WC_OK && s->defer) {
+        /* committed or on its way: what the confirmation needs outlives the batch */
+        sk_offset_t *offs;
+        size_t n = plan_offsets(s, 0, s->nrec, &offs);
+        s->pend_offs = xmalloc((n + 1) * sizeof *s->pend_offs);
+        for (size_t i = 0; i < n; i++) {
+            s->pend_offs[i] = offs[i];
+            s->pend_offs[i].topic = xstrdup(offs[i].topic);
+        }
+        s->pend_noffs = n;
+        s->pend_nrec = s->nrec;
+        s->pend_src_us = 0;
+        for (size_t i = 0; i < s->nrec; i++)
+            if (s->recs[i].ok && s->recs[i].ev.source.ts_us > s->pend_src_us)
+                s->pend_src_us = s->recs[i].ev.source.ts_us;
+        s->pending = true;
+        s->defer = false;
+        drop_batch(s);
+        return 0;
+    }
+    s->defer = false;
     if (st == WC_PERMANENT) {
         /* find the poison: one record per transaction from here on */
         log_warn("batch refused by the target, applying it record by record", "connector=%s error=\"%s\"",
@@ -868,13 +990,14 @@ static int flush(sink_t *s)
                      s->recs[0].topic, s->recs[0].partition, s->recs[0].offset, err);
         return -1;
     }
-    s->applied += s->nrec;
-    s->batches++;
+    int64_t src_us = 0;
     for (size_t i = 0; i < s->nrec; i++)
-        if (s->recs[i].ok && s->recs[i].ev.source.ts_us > s->last_src_us)
-            s->last_src_us = s->recs[i].ev.source.ts_us;
-    s->last_apply_us = wall_us();
-    commit_group_offsets(s, 0, s->nrec);
+        if (s->recs[i].ok && s->recs[i].ev.source.ts_us > src_us)
+            src_us = s->recs[i].ev.source.ts_us;
+    sk_offset_t *offs;
+    size_t n = plan_offsets(s, 0, s->nrec, &offs);
+    batch_done(s, s->nrec, offs, n, src_us);
+    s->sync_next = false;
     drop_batch(s);
     return 0;
 }
@@ -1046,6 +1169,8 @@ int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *s
         if (!m) {
             if (s.nrec && flush(&s) < 0)
                 goto out;
+            if (!s.nrec && settle(&s, true) < 0)   /* idle: confirm the last batch */
+                goto out;
             continue;
         }
         if (m->err) {
@@ -1070,6 +1195,8 @@ int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *s
     }
     if (!s.failed && s.nrec && flush(&s) < 0)
         goto out;
+    if (!s.failed && settle(&s, false) < 0)
+        goto out;
     rc = s.failed ? -1 : 0;
 out:
     if (rc < 0 && !*stop)
@@ -1088,6 +1215,7 @@ out:
         rd_kafka_destroy(s.dlq);
     }
     target_reset(&s);
+    pend_free(&s);
     env_decoder_free(s.dec);
     sr_free(s.registry);
     arena_free(s.arena);

@@ -38,6 +38,8 @@ struct sk_target {
     bool pipeline_ok;        /* no statement of a batch needs its result before COMMIT (no conflict handling) */
     bool commit_ts;          /* track_commit_timestamp=on: a row written locally is versioned by its commit time */
     bool pipe;               /* in pipeline mode: statements sent, results read at COMMIT */
+    bool defer;              /* commit may return once COMMIT is sent (defer_commit) */
+    bool commit_pending;     /* a sent COMMIT whose results commit_wait has not read yet */
     size_t npending;         /* statements sent in pipeline mode whose results are not read yet */
     char **prepared;         /* SQL texts prepared in this session as statements wc_<index> */
     size_t nprepared;
@@ -1328,15 +1330,16 @@ static wc_status_t pg_store_offsets(sk_target_t *t, const char *name, const sk_o
 }
 
 /* Reads every result of the pipeline up to its sync point and leaves pipeline mode; the first failure
- * is returned (later statements only say they were skipped). */
-static wc_status_t pipe_drain(sk_target_t *t, bool sync, char *err, size_t errlen)
+ * is returned (later statements only say they were skipped). sync false: no sync is sent (none was, or
+ * one was already: synced). */
+static wc_status_t pipe_drain_ex(sk_target_t *t, bool sync, bool synced, char *err, size_t errlen)
 {
     wc_status_t st = WC_OK;
     if (sync && !PQpipelineSync(t->conn)) {
         st = fail(t, NULL, "sending the batch", err, errlen);
         sync = false;
     }
-    if (sync) {
+    if (sync || synced) {
         int nulls = 0;
         for (;;) {
             PGresult *r = PQgetResult(t->conn);
@@ -1368,6 +1371,28 @@ static wc_status_t pipe_drain(sk_target_t *t, bool sync, char *err, size_t errle
     return st;
 }
 
+static wc_status_t pipe_drain(sk_target_t *t, bool sync, char *err, size_t errlen)
+{
+    return pipe_drain_ex(t, sync, false, err, errlen);
+}
+
+static void pg_defer_commit(sk_target_t *t, bool on)
+{
+    t->defer = on;
+}
+
+/* The outcome of a COMMIT that pg_commit only sent. */
+static wc_status_t pg_commit_wait(sk_target_t *t, char *err, size_t errlen)
+{
+    if (!t->commit_pending)
+        return WC_OK;
+    t->commit_pending = false;
+    wc_status_t st = pipe_drain_ex(t, false, true, err, errlen);
+    if (st != WC_OK)
+        tables_clear(t);
+    return st;
+}
+
 static wc_status_t pg_commit(sk_target_t *t, char *err, size_t errlen)
 {
     if (t->pipe) {
@@ -1377,6 +1402,20 @@ static wc_status_t pg_commit(sk_target_t *t, char *err, size_t errlen)
             st = fail(t, NULL, "COMMIT", err, errlen);
         else
             t->npending++;
+        if (st == WC_OK && t->defer) {
+            /* sent with its sync (PQpipelineSync flushes); the results are read by pg_commit_wait */
+            if (!PQpipelineSync(t->conn)) {
+                st = fail(t, NULL, "sending the batch", err, errlen);
+                char e[256];
+                pipe_drain(t, false, e, sizeof e);
+                t->in_txn = false;
+                tables_clear(t);
+                return st;
+            }
+            t->in_txn = false;
+            t->commit_pending = true;
+            return WC_OK;
+        }
         char derr[512] = "";
         wc_status_t ds = pipe_drain(t, true, derr, sizeof derr);
         t->in_txn = false;
@@ -1410,9 +1449,12 @@ static void pg_rollback(sk_target_t *t)
     /* tables created or altered in the transaction are gone again: forget what we saw */
     tables_clear(t);
     if (t->conn && t->pipe) {
+        /* a deferred COMMIT was sent with its sync: read up to it, send no other */
         char e[256];
-        pipe_drain(t, PQstatus(t->conn) == CONNECTION_OK, e, sizeof e);
+        bool ok = PQstatus(t->conn) == CONNECTION_OK;
+        pipe_drain_ex(t, ok && !t->commit_pending, ok && t->commit_pending, e, sizeof e);
     }
+    t->commit_pending = false;
     if (t->conn && PQstatus(t->conn) == CONNECTION_OK && PQtransactionStatus(t->conn) != PQTRANS_IDLE)
         PQclear(PQexec(t->conn, "ROLLBACK"));
     t->in_txn = false;
@@ -1429,4 +1471,6 @@ const sk_target_ops_t sk_postgres_ops = {
     .store_offsets = pg_store_offsets,
     .commit = pg_commit,
     .rollback = pg_rollback,
+    .defer_commit = pg_defer_commit,
+    .commit_wait = pg_commit_wait,
 };

@@ -169,6 +169,12 @@ typedef struct sk_target_ops {
     /* Rolls back whatever is open; safe to call after a failed call or a lost connection. Tables the
      * transaction created are forgotten by the cache. */
     void (*rollback)(sk_target_t *t);
+    /* Optional (NULL: commit always waits). With defer_commit(t, true), commit may return WC_OK as soon as
+     * COMMIT is sent, so that the next batch is read and decoded while the target works; commit_wait then
+     * gives the outcome (WC_OK at once when nothing is pending) and must come before any other call but
+     * rollback and close. */
+    void (*defer_commit)(sk_target_t *t, bool on);
+    wc_status_t (*commit_wait)(sk_target_t *t, char *err, size_t errlen);
 } sk_target_ops_t;
 
 /* The targets walcast links in (one file each under sinks/). sk_mongo_ops is weak so that a tree
