@@ -815,7 +815,7 @@ static wc_status_t apply_range(sink_t *s, size_t from, size_t to, size_t *bad, c
         return WC_PERMANENT;
     sk_offset_t *offs;
     size_t noffs = plan_offsets(s, from, to, &offs);
-    int wait = 0;
+    int wait = 0, redo = 0;
     for (;;) {
         if (!s->tgt && target_open(s) != WC_OK)
             return WC_FATAL;
@@ -829,6 +829,10 @@ static wc_status_t apply_range(sink_t *s, size_t from, size_t to, size_t *bad, c
         s->ops->rollback(s->tgt);
         if (st != WC_RETRY && st != WC_ABORT)
             return st;
+        /* WC_ABORT: the session is fine and the target changed its approach: apply again at once (a few
+         * times; after that it is handled as a transient error) */
+        if (st == WC_ABORT && ++redo <= 3)
+            continue;
         target_reset(s);
         wait = next_backoff(s, wait);
         log_warn("target transaction failed, retrying the batch", "connector=%s target=%s error=\"%s\" "
@@ -921,9 +925,15 @@ static int settle(sink_t *s, bool seek)
         return 0;
     }
     pend_free(s);
-    log_warn("target commit failed after the next batch was read; reading again from the stored offsets",
-             "connector=%s target=%s error=\"%s\"", log_esc(s->cfg->name), s->ops->name, log_esc(err));
-    target_reset(s);
+    if (st == WC_ABORT) {   /* the target applies it differently next time, on the same session */
+        log_info("target rolled the last batch back to apply it again; reading it again from the stored offsets",
+                 "connector=%s target=%s error=\"%s\"", log_esc(s->cfg->name), s->ops->name, log_esc(err));
+        s->ops->rollback(s->tgt);
+    } else {
+        log_warn("target commit failed after the next batch was read; reading again from the stored offsets",
+                 "connector=%s target=%s error=\"%s\"", log_esc(s->cfg->name), s->ops->name, log_esc(err));
+        target_reset(s);
+    }
     s->sync_next = true;
     if (!seek)
         return 1;

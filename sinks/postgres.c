@@ -43,6 +43,15 @@ struct sk_target {
     size_t npending;         /* statements sent in pipeline mode whose results are not read yet */
     char **prepared;         /* SQL texts prepared in this session as statements wc_<index> */
     size_t nprepared;
+    /* Create events ('c') in upsert mode go as plain INSERTs when pipelining: on a mirror the row is not
+     * there, and ON CONFLICT's speculative insertion (pre-check, lock, confirm) is a third of the server's
+     * work. A unique violation then rolls the batch back (WC_ABORT) and the tables involved take ON
+     * CONFLICT for the rest of the session. */
+    char **optimistic;       /* tables that got plain INSERTs in the open transaction */
+    size_t noptimistic;
+    char **pessimistic;      /* tables that met an existing row: always ON CONFLICT */
+    size_t npessimistic;
+    char last_ss[6];         /* SQLSTATE of the last failure fail() saw */
 };
 
 /* SQLSTATE -> classification; never the message text. */
@@ -69,6 +78,7 @@ static wc_status_t fail(sk_target_t *t, PGresult *r, const char *what, char *err
     if (!m || !*m)
         m = PQerrorMessage(t->conn);
     const char *ss = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(t->last_ss, sizeof t->last_ss, "%s", ss ? ss : "");
     snprintf(err, errlen, "%s: %s%s%s", what, ss ? ss : "", ss ? " " : "", m);
     size_t l = strlen(err);
     while (l && (err[l - 1] == '\n' || err[l - 1] == ' '))
@@ -104,6 +114,43 @@ static void tables_clear(sk_target_t *t)
     t->tables = NULL;
 }
 
+static void optimistic_clear(sk_target_t *t)
+{
+    for (size_t i = 0; i < t->noptimistic; i++)
+        free(t->optimistic[i]);
+    free(t->optimistic);
+    t->optimistic = NULL;
+    t->noptimistic = 0;
+}
+
+static bool in_list(char *const *l, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(l[i], name))
+            return true;
+    return false;
+}
+
+/* A failure of a transaction that sent plain INSERTs: a unique violation means a create met its row; the
+ * batch is applied again (WC_ABORT) with ON CONFLICT for those tables. */
+static wc_status_t optimism_check(sk_target_t *t, wc_status_t st)
+{
+    if (st == WC_PERMANENT && t->noptimistic && !strcmp(t->last_ss, "23505")) {
+        for (size_t i = 0; i < t->noptimistic; i++) {
+            if (in_list(t->pessimistic, t->npessimistic, t->optimistic[i]))
+                continue;
+            log_info("a create event met an existing row: upserting into this table from now on",
+                     "table=%s", log_esc(t->optimistic[i]));
+            t->pessimistic = xrealloc(t->pessimistic, (t->npessimistic + 1) * sizeof *t->pessimistic);
+            t->pessimistic[t->npessimistic++] = xstrdup(t->optimistic[i]);
+        }
+        st = WC_ABORT;
+    }
+    if (st != WC_OK)
+        optimistic_clear(t);
+    return st;
+}
+
 static void pg_close(sk_target_t *t)
 {
     if (!t)
@@ -114,6 +161,10 @@ static void pg_close(sk_target_t *t)
     for (size_t i = 0; i < t->nprepared; i++)
         free(t->prepared[i]);
     free(t->prepared);
+    optimistic_clear(t);
+    for (size_t i = 0; i < t->npessimistic; i++)
+        free(t->pessimistic[i]);
+    free(t->pessimistic);
     buf_free(&t->sql);
     buf_free(&t->vals);
     free(t->voff);
@@ -264,6 +315,7 @@ static wc_status_t pg_read_offsets(sk_target_t *t, const char *name, sk_offset_t
 
 static wc_status_t pg_begin(sk_target_t *t, char *err, size_t errlen)
 {
+    optimistic_clear(t);
     wc_status_t st = exec(t, "BEGIN", "BEGIN", err, errlen);
     if (st == WC_OK)
         t->in_txn = true;
@@ -893,9 +945,43 @@ static bool bin_array(buf_t *b, bin_kind_t k, const sk_change_t *const *ch, size
 
 /* The upsert as INSERT ... SELECT * FROM unnest($1::type[], ...): one parameter per column whatever the
  * number of rows, so the statement text repeats and is prepared once (no parse and plan per batch). */
+static wc_status_t upsert_unnest_one(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode,
+                                     const sk_change_t *const *ch, size_t n, sk_conflict_count_t *cc, char *err,
+                                     size_t errlen);
+
 static wc_status_t upsert_unnest(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode,
                                  const sk_change_t *const *ch, size_t n, sk_conflict_count_t *cc, char *err,
                                  size_t errlen)
+{
+    /* plain INSERTs for creates only where a failure can be redone (pipelined batch, source_wins, no
+     * conflict log: nothing is counted or logged per row) and the table has not met a row yet */
+    if (mode != SK_INSERT_UPSERT || !tab->npk || !t->pipeline_ok || !t->in_txn || tab->policy != SK_POLICY_SOURCE_WINS ||
+        tab->version_column || in_list(t->pessimistic, t->npessimistic, tab->name))
+        return upsert_unnest_one(t, tab, mode, ch, n, cc, err, errlen);
+    size_t nc = 0;
+    for (size_t i = 0; i < n; i++)
+        nc += ch[i]->src_op == 'c';
+    if (nc < 2)
+        return upsert_unnest_one(t, tab, mode, ch, n, cc, err, errlen);
+    const sk_change_t **v = xmalloc(n * sizeof *v);
+    size_t a = 0, b = nc;
+    for (size_t i = 0; i < n; i++)
+        v[ch[i]->src_op == 'c' ? a++ : b++] = ch[i];
+    if (!in_list(t->optimistic, t->noptimistic, tab->name)) {
+        t->optimistic = xrealloc(t->optimistic, (t->noptimistic + 1) * sizeof *t->optimistic);
+        t->optimistic[t->noptimistic++] = xstrdup(tab->name);
+    }
+    wc_status_t st = upsert_unnest_one(t, tab, SK_INSERT_INSERT, v, nc, cc, err, errlen);
+    if (st == WC_OK && n - nc)
+        st = n - nc > 1 ? upsert_unnest_one(t, tab, mode, v + nc, n - nc, cc, err, errlen)
+                        : upsert(t, tab, mode, v + nc, 1, cc, err, errlen);
+    free(v);
+    return st;
+}
+
+static wc_status_t upsert_unnest_one(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode,
+                                     const sk_change_t *const *ch, size_t n, sk_conflict_count_t *cc, char *err,
+                                     size_t errlen)
 {
     const cs_schema_t *rs = tab->row;
     bool ver = tab->version_column && cs_field_index(rs, tab->version_column) < 0;
@@ -1368,7 +1454,7 @@ static wc_status_t pipe_drain_ex(sk_target_t *t, bool sync, bool synced, char *e
     PQexitPipelineMode(t->conn);
     t->pipe = false;
     t->npending = 0;
-    return st;
+    return optimism_check(t, st);
 }
 
 static wc_status_t pipe_drain(sk_target_t *t, bool sync, char *err, size_t errlen)
