@@ -68,6 +68,9 @@ typedef struct sink {
     sk_offset_t *pend_offs;  /* malloc'ed, topics too */
     size_t pend_noffs;
     int64_t pend_src_us;
+    /* the positions shown to the consumer group (lag only), committed at most once a second */
+    rd_kafka_topic_partition_list_t *grp;
+    int64_t grp_next_ms;
     buf_t tmp;
     /* how far the target is behind (the progress line) */
     int64_t last_src_us;     /* source commit time of the newest change applied */
@@ -247,7 +250,11 @@ static int consumer_new(sink_t *s, char *err, size_t errlen)
         conf_set(c, "auto.offset.reset", "earliest", err, errlen) < 0 ||
         conf_set(c, "enable.partition.eof", "false", err, errlen) < 0 ||
         conf_set(c, "topic.metadata.refresh.interval.ms", "5000", err, errlen) < 0 ||
-        conf_set(c, "fetch.wait.max.ms", "100", err, errlen) < 0)
+        conf_set(c, "fetch.wait.max.ms", "100", err, errlen) < 0 ||
+        /* Debezium's JSON with schemas compresses about 80:1, so one fetch of max.partition.fetch.bytes
+         * (1 MB) fills more than librdkafka's default 64 MB queue on its own, and the next fetch then waits
+         * until the sink has drained it: the sink sat idle in poll half of the time (bench_sink.sh) */
+        conf_set(c, "queued.max.messages.kbytes", "131072", err, errlen) < 0)
         goto fail;
     for (size_t i = 0; i < s->kafka->nconsumer_props; i++)
         if (conf_set(c, s->kafka->consumer_props[2 * i], s->kafka->consumer_props[2 * i + 1], err, errlen) < 0)
@@ -852,6 +859,18 @@ static void pend_free(sink_t *s)
     s->pending = false;
 }
 
+/* Shows the applied positions to the consumer group: at most once a second, or now when force. */
+static void group_commit(sink_t *s, bool force)
+{
+    int64_t now = wall_us() / 1000;
+    if (!s->grp || !s->grp->cnt || (!force && now < s->grp_next_ms))
+        return;
+    rd_kafka_commit(s->rk, s->grp, 1);
+    rd_kafka_topic_partition_list_destroy(s->grp);
+    s->grp = NULL;
+    s->grp_next_ms = now + 1000;
+}
+
 /* A batch applied and committed: counted, its positions shown to the group (lag only). */
 static void batch_done(sink_t *s, size_t nrec, const sk_offset_t *offs, size_t noffs, int64_t src_us)
 {
@@ -860,12 +879,16 @@ static void batch_done(sink_t *s, size_t nrec, const sk_offset_t *offs, size_t n
     if (src_us > s->last_src_us)
         s->last_src_us = src_us;
     s->last_apply_us = wall_us();
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)noffs);
-    for (size_t i = 0; i < noffs; i++)
-        rd_kafka_topic_partition_list_add(l, offs[i].topic, offs[i].partition)->offset = offs[i].offset;
     /* the group's committed offsets only show progress (lag); positions come from the target */
-    rd_kafka_commit(s->rk, l, 1);
-    rd_kafka_topic_partition_list_destroy(l);
+    if (!s->grp)
+        s->grp = rd_kafka_topic_partition_list_new((int)noffs);
+    for (size_t i = 0; i < noffs; i++) {
+        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(s->grp, offs[i].topic, offs[i].partition);
+        if (!p)
+            p = rd_kafka_topic_partition_list_add(s->grp, offs[i].topic, offs[i].partition);
+        p->offset = offs[i].offset;
+    }
+    group_commit(s, false);
 }
 
 /* Puts the consumer back on the positions stored in the target (after a deferred commit failed: what
@@ -1181,6 +1204,8 @@ int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *s
                 goto out;
             if (!s.nrec && settle(&s, true) < 0)   /* idle: confirm the last batch */
                 goto out;
+            if (!s.nrec)
+                group_commit(&s, true);
             continue;
         }
         if (m->err) {
@@ -1216,6 +1241,10 @@ out:
     log_info("sink stopped", "connector=%s records=%" PRIu64 " batches=%" PRIu64 " dead_letters=%" PRIu64,
              log_esc(cfg->name), s.applied, s.batches, s.dead);
     drop_batch(&s);   /* the held messages go back before the consumer closes */
+    if (s.rk)
+        group_commit(&s, true);
+    if (s.grp)
+        rd_kafka_topic_partition_list_destroy(s.grp);
     if (s.rk) {
         rd_kafka_consumer_close(s.rk);
         rd_kafka_destroy(s.rk);

@@ -316,6 +316,20 @@ static wc_status_t pg_read_offsets(sk_target_t *t, const char *name, sk_offset_t
 static wc_status_t pg_begin(sk_target_t *t, char *err, size_t errlen)
 {
     optimistic_clear(t);
+    if (t->pipeline_ok) {
+        /* BEGIN opens the pipeline: no round trip of its own (what needs an answer drains it first) */
+        if (!t->pipe) {
+            if (!PQenterPipelineMode(t->conn))
+                return fail(t, NULL, "entering pipeline mode", err, errlen);
+            t->pipe = true;
+        }
+        const char *none[1] = { NULL };
+        if (!PQsendQueryParams(t->conn, "BEGIN", 0, NULL, none, NULL, NULL, 0))
+            return fail(t, NULL, "BEGIN", err, errlen);
+        t->npending++;
+        t->in_txn = true;
+        return WC_OK;
+    }
     wc_status_t st = exec(t, "BEGIN", "BEGIN", err, errlen);
     if (st == WC_OK)
         t->in_txn = true;
@@ -369,12 +383,18 @@ static wc_status_t table_load(sk_target_t *t, const sk_table_t *tab, pg_table_t 
     return WC_OK;
 }
 
+static wc_status_t pipe_drain(sk_target_t *t, bool sync, char *err, size_t errlen);
+
 static wc_status_t pg_ensure_table(sk_target_t *t, const sk_table_t *tab, bool evolve, char *err, size_t errlen)
 {
     pg_table_t *pt = table_find(t, tab->name);
     if (pt && pt->checked == tab->row)
         return WC_OK;
     wc_status_t st;
+    /* the catalog is read in step: what was sent is applied first (a sync inside the transaction block
+     * does not commit) */
+    if (t->pipe && (st = pipe_drain(t, true, err, errlen)))
+        return st;
     bool exists = true;
     if (!pt && (st = table_load(t, tab, &pt, &exists, err, errlen)))
         return st;
