@@ -505,6 +505,9 @@ static void read_back(avro_value_t *dst, const char *p, size_t n)
     avro_value_reset(dst);
     if (avro_value_read(r, dst))
         fail_msg("avro-c read: %s", avro_strerror());
+    char more;
+    if (avro_read(r, &more, 1) == 0)   /* walcast refuses bytes after the body: avro-c must have used them all */
+        fail_msg("avro-c read the body without its last bytes");
     avro_reader_free(r);
 }
 
