@@ -1499,7 +1499,21 @@ typedef struct av_rd {
     arena_t *a;
     char *err;
     size_t errlen;
+    char path[128];             /* where a failure happened, built while unwinding (error path only) */
+    size_t plen;
 } av_rd_t;
+
+/* Prepends a field name or an index to the failure's path. */
+static void av_path(av_rd_t *r, const char *name, int64_t index)
+{
+    char part[64];
+    int n = name ? snprintf(part, sizeof part, ".%s", name) : snprintf(part, sizeof part, "[%lld]", (long long)index);
+    if (n < 0 || (size_t)n >= sizeof part || r->plen + (size_t)n >= sizeof r->path)
+        return;
+    memmove(r->path + n, r->path, r->plen + 1);
+    memcpy(r->path, part, (size_t)n);
+    r->plen += (size_t)n;
+}
 
 static int av_long(av_rd_t *r, int64_t *out)
 {
@@ -1620,8 +1634,10 @@ static int av_value(av_rd_t *r, const av_node_t *n, cv_value_t *out, int depth)
     case AV_RECORD:
         *out = cv_list(r->a, n->n);
         for (size_t i = 0; i < n->n; i++)
-            if (av_value(r, n->fields[i], &out->u.list.v[i], depth + 1) < 0)
+            if (av_value(r, n->fields[i], &out->u.list.v[i], depth + 1) < 0) {
+                av_path(r, n->cs->fields[i].name, 0);
                 return -1;
+            }
         return 0;
     case AV_ARRAY:
     case AV_MAP: {
@@ -1663,12 +1679,17 @@ static int av_value(av_rd_t *r, const av_node_t *n, cv_value_t *out, int depth)
                 }
                 if (n->entries) {   /* MapEntry{key, value} -> a key, value pair */
                     cv_value_t e;
-                    if (av_value(r, n->items, &e, depth + 1) < 0)
+                    if (av_value(r, n->items, &e, depth + 1) < 0) {
+                        av_path(r, NULL, (int64_t)cnt / 2);
                         return -1;
+                    }
                     v[cnt++] = e.u.list.v[0];
                     v[cnt++] = e.u.list.v[1];
-                } else if (av_value(r, n->items, &v[cnt++], depth + 1) < 0)
+                } else if (av_value(r, n->items, &v[cnt], depth + 1) < 0) {
+                    av_path(r, NULL, (int64_t)(map ? cnt / 2 : cnt));
                     return -1;
+                } else
+                    cnt++;
             }
         }
         out->null = false;
@@ -1732,11 +1753,13 @@ static int av_record(env_decoder_t *d, arena_t *a, const char *p, size_t n, env_
     const av_node_t *root = av_schema_for(d, id, fetch, ctx, err, errlen);
     if (!root)
         return -1;
-    av_rd_t r = { (const unsigned char *)p + 5, (const unsigned char *)p + n, a, err, errlen };
+    av_rd_t r = { (const unsigned char *)p + 5, (const unsigned char *)p + n, a, err, errlen, "", 0 };
     err[0] = '\0';
     if (av_value(&r, root, out, 0) < 0) {
-        if (!err[0])
-            snprintf(err, errlen, "%s: bad Avro body", what);
+        /* what failed, then where: "value.after.price: Avro body truncated ..." (schema id for the registry) */
+        char why[256];
+        snprintf(why, sizeof why, "%s", err[0] ? err : "bad Avro body");
+        snprintf(err, errlen, "%s%s (schema id %d): %s", what, r.path, id, why);
         return -1;
     }
     if (r.p != r.end) {

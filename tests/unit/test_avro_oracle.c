@@ -820,6 +820,33 @@ static void test_union_jdbc(void **st)
     env_decoder_free(d);
 }
 
+/* The errors say where and what: range, branch, truncation, unknown id. */
+static void test_errors(void **st)
+{
+    (void)st;
+    setup_registry();
+    env_decoder_t *d = env_decoder_new();
+    arena_t *a = arena_new(4096);
+    char err[512];
+    env_event_t ev;
+    /* key t.prim.Value: b, then i8 = 2^31 */
+    static const char big[] = { 0, 0, 0, 0, 1, 0, (char)0x80, (char)0x80, (char)0x80, (char)0x80, 0x10 };
+    assert_int_equal(env_decode_avro(d, a, big, sizeof big, NULL, 0, fetch, NULL, &ev, err, sizeof err), -1);
+    assert_string_equal(err, "key.i8 (schema id 1): Avro int 2147483648 out of the 32-bit range");
+    /* envelope t.prim: before's union branch 2 of 2 */
+    static const char branch[] = { 0, 0, 0, 0, 2, 4 };
+    assert_int_equal(env_decode_avro(d, a, NULL, 0, branch, sizeof branch, fetch, NULL, &ev, err, sizeof err), -1);
+    assert_string_equal(err, "value.before (schema id 2): Avro union branch 2 out of range");
+    static const char cut[] = { 0, 0, 0, 0, 2, 2 };
+    assert_int_equal(env_decode_avro(d, a, NULL, 0, cut, sizeof cut, fetch, NULL, &ev, err, sizeof err), -1);
+    assert_string_equal(err, "value.before.b (schema id 2): Avro body truncated: 1 bytes needed, 0 left");
+    static const char unknown[] = { 0, 0, 0, 0, 99, 0 };
+    assert_int_equal(env_decode_avro(d, a, NULL, 0, unknown, sizeof unknown, fetch, NULL, &ev, err, sizeof err), -1);
+    assert_non_null(strstr(err, "schema 99 not found"));
+    arena_free(a);
+    env_decoder_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -827,6 +854,7 @@ int main(void)
         cmocka_unit_test(test_corrupted),
         cmocka_unit_test(test_connect_schemas),
         cmocka_unit_test(test_union_jdbc),
+        cmocka_unit_test(test_errors),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     for (size_t i = 0; i < 2 * NROWS + 1; i++)
