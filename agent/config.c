@@ -1065,7 +1065,8 @@ static const char *const sink_keys[] = {
     "connection.pool.min_size", "connection.pool.max_size", "connection.pool.acquire_increment",
     "connection.pool.timeout", "hibernate.c3p0.idle_test_period", "column.naming.strategy",
     "table.naming.strategy", "collection.naming.strategy", "field.include.list", "field.exclude.list",
-    "use.reduction.buffer", "flush.max.retries", "flush.retry.delay.ms", "connection.provider", NULL
+    "use.reduction.buffer", "flush.max.retries", "flush.retry.delay.ms", "connection.provider",
+    "unavailable.value.placeholder", NULL
 };
 
 static bool sink_key_known(const char *k)
@@ -1139,6 +1140,28 @@ int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
         goto fail;
     c->pk_mode = (sk_pk_mode_t)e;
     c->pk_fields = dup_get(m, "primary.key.fields", NULL);
+    /* consumer.override.* (Kafka Connect's per-connector client settings), over the worker's consumer.*;
+     * the three that exactly-once apply stands on are refused */
+    for (size_t i = 0; i < m->n; i++) {
+        const char *k = m->kv[i].key;
+        if (strncmp(k, "consumer.override.", 18))
+            continue;
+        k += 18;
+        const char *v = m->kv[i].value, *need = !strcmp(k, "isolation.level") ? "read_committed"
+                                               : !strcmp(k, "enable.auto.commit") || !strcmp(k, "enable.auto.offset.store")
+                                                   ? "false" : NULL;
+        if (need && strcasecmp(v, need)) {
+            snprintf(err, errlen, "consumer.override.%s=%s cannot be used: the sink reads committed records only and "
+                     "keeps its positions in the target (remove the key or set it to %s)", k, v, need);
+            goto fail;
+        }
+        if (need)
+            continue;   /* what the sink sets anyway */
+        c->consumer_override = xrealloc(c->consumer_override, 2 * (c->nconsumer_override + 1) * sizeof(char *));
+        c->consumer_override[2 * c->nconsumer_override] = xstrdup(k);
+        c->consumer_override[2 * c->nconsumer_override + 1] = xstrdup(m->kv[i].value);
+        c->nconsumer_override++;
+    }
     if (parse_bool(m, "delete.enabled", false, &c->delete_enabled, err, errlen) < 0 ||
         parse_bool(m, "truncate.enabled", false, &c->truncate_enabled, err, errlen) < 0 ||
         parse_bool(m, "quote.identifiers", false, &c->quote_identifiers, err, errlen) < 0 ||
@@ -1171,6 +1194,7 @@ int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
         goto fail;
     c->policy = (sk_policy_t)e;
     c->version_column = dup_get(m, "walcast.version.column", "__walcast_version");
+    c->placeholder = dup_get(m, "unavailable.value.placeholder", "__debezium_unavailable_value");
     /* AvroConverter input: records in the Confluent wire format are decoded with writer schemas by id */
     c->registry_url = dup_get(m, "value.converter.schema.registry.url", get_or(m, "key.converter.schema.registry.url", NULL));
     c->registry_user_info = dup_get(m, "value.converter.basic.auth.user.info",
@@ -1217,6 +1241,10 @@ void cfg_sink_free(sk_config_t *c)
         free(c->table_policies[i].table);
     free(c->table_policies);
     free(c->version_column);
+    free(c->placeholder);
+    for (size_t i = 0; i < 2 * c->nconsumer_override; i++)
+        free(c->consumer_override[i]);
+    free(c->consumer_override);
     free(c->origin_name);
     free(c->mongo_uri);
     free(c->mongo_database);

@@ -32,6 +32,7 @@
  * visible right after flushing it, before a walsender can decode it).
  */
 #include "agent/snapshot.h"
+#include "agent/snapshot_int.h"
 
 #include <ctype.h>
 #include <libpq-fe.h>
@@ -50,7 +51,7 @@
 #include "agent/replication.h"
 #include "schemas/converter.h"
 
-static int64_t now_us(void)
+int64_t snap_now_us(void)
 {
     struct timeval tv;
     gettimeofday(&tv, NULL);
@@ -67,7 +68,7 @@ static char **strv_dup(const char *const *v, size_t n)
     return o;
 }
 
-static void strv_free(char **v, size_t n)
+void snap_strv_free(char **v, size_t n)
 {
     if (!v)
         return;
@@ -82,15 +83,15 @@ void snap_plan_free(snap_plan_t *p)
 {
     for (size_t i = 0; i < p->nchunks; i++) {
         size_t nk = p->tables[p->chunks[i].table].nkey;
-        strv_free(p->chunks[i].lo, nk);
-        strv_free(p->chunks[i].hi, nk);
+        snap_strv_free(p->chunks[i].lo, nk);
+        snap_strv_free(p->chunks[i].hi, nk);
     }
     for (size_t i = 0; i < p->ntables; i++) {
         snap_table_t *t = &p->tables[i];
         free(t->schema);
         free(t->name);
-        strv_free(t->key, t->nkey);
-        strv_free(t->keytype, t->nkey);
+        snap_strv_free(t->key, t->nkey);
+        snap_strv_free(t->keytype, t->nkey);
         free(t->override);
         free(t->filter);
     }
@@ -411,26 +412,6 @@ bool snap_included(const flt_list_t *l, const char *schema, const char *table)
 
 /* ------------------------------------------------------------------ agent side */
 
-/* A record a reader encoded: offsets into its batch's data (SIZE_MAX: null). */
-typedef struct enc_rec {
-    size_t topic, key, keylen, value, valuelen;
-    int nheaders;
-    const char *hkey[REC_MAX_HEADERS];   /* string literals of event.c */
-    size_t hval[REC_MAX_HEADERS], hlen[REC_MAX_HEADERS];
-    char op;
-} enc_rec_t;
-
-/* Fetched rows for the connector thread to encode (res), or records a reader encoded (encoded);
- * neither: the chunk's end. */
-typedef struct snap_batch {
-    PGresult *res;
-    bool encoded;
-    buf_t data;
-    enc_rec_t *recs;
-    size_t nrecs, cap;
-    int nrows;
-    struct snap_batch *next;
-} snap_batch_t;
 
 static void batch_free(snap_batch_t *b)
 {
@@ -440,65 +421,6 @@ static void batch_free(snap_batch_t *b)
     free(b->recs);
     free(b);
 }
-
-typedef struct snap_slot {
-    snap_batch_t *head, *tail;
-    int queued;
-} snap_slot_t;
-
-/* A chunk read by the watermark method, kept until its high watermark. */
-typedef struct snap_wm {
-    bool open;
-    bool window;                  /* low watermark seen */
-    size_t chunk;
-    char nonce[32];
-    PGresult *rows;
-    bool *dropped;
-    snap_xsnap_t xs;
-    char **keys;                  /* per row: key text (see key_text) */
-    size_t nkeys;
-    uint32_t relid;
-    int *keycol;                  /* stream relation column of each key column (by name) */
-} snap_wm_t;
-
-struct snap {
-    const conn_config_t *cfg;
-    bool incremental;             /* signals: an incremental snapshot */
-    bool paused;
-    bool parallel;                /* readers encode too (JSON converters; Avro's registry stays on the connector thread) */
-    pgt_catalog_t *types;
-    evt_ctx_t *evt;
-    snap_hooks_t hooks;
-    snap_plan_t plan;
-    bool have_plan;
-    bool completion_pending;      /* completion in the offsets of the transaction being built */
-    bool completion_committing;
-    bool finished;
-    rel_cache_t *rels;
-    uint32_t *relids;             /* per table */
-    arena_t *arena;
-    buf_t state;
-    snap_progress_t prog;
-    uint64_t seq;
-    /* exported run */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    snap_slot_t *slots;
-    size_t next_chunk;
-    bool quit;
-    char reader_err[512];
-    bool reader_failed;
-    const char *snapshot_name;
-    int imported;
-    int *map;                     /* result column of each relation column, for map_res */
-    const PGresult *map_res;
-    const rel_table_t *map_table;
-    rd_kafka_t *sigrk;            /* signal.kafka.topic consumer */
-    /* watermark method */
-    repl_t wm_conn;
-    bool wm_connected;
-    snap_wm_t wm;
-};
 
 snap_t *snap_new(const conn_config_t *cfg, pgt_catalog_t *types, evt_ctx_t *evt, const snap_hooks_t *hooks)
 {
@@ -514,12 +436,12 @@ snap_t *snap_new(const conn_config_t *cfg, pgt_catalog_t *types, evt_ctx_t *evt,
     return s;
 }
 
-static void wm_clear(snap_wm_t *w)
+void snap_wm_clear(snap_wm_t *w)
 {
     if (w->rows)
         PQclear(w->rows);
     free(w->dropped);
-    strv_free(w->keys, w->nkeys);
+    snap_strv_free(w->keys, w->nkeys);
     free(w->keycol);
     snap_xsnap_free(&w->xs);
     memset(w, 0, sizeof *w);
@@ -529,7 +451,7 @@ void snap_free(snap_t *s)
 {
     if (!s)
         return;
-    wm_clear(&s->wm);
+    snap_wm_clear(&s->wm);
     if (s->wm_connected)
         repl_close(&s->wm_conn);
     if (s->sigrk) {
@@ -561,7 +483,7 @@ bool snap_active(const snap_t *s)
     return false;
 }
 
-static void prog_reset(snap_t *s)
+void snap_prog_reset(snap_t *s)
 {
     snap_progress_t *p = &s->prog;
     p->running = true;
@@ -571,13 +493,13 @@ static void prog_reset(snap_t *s)
     p->chunks_total = s->plan.nchunks;
     p->chunks_done = 0;
     p->rows_scanned = 0;
-    p->started_us = now_us();
+    p->started_us = snap_now_us();
 }
 
-static void prog_rows(snap_t *s, uint64_t n)
+void snap_prog_rows(snap_t *s, uint64_t n)
 {
     s->prog.rows_scanned += n;
-    double secs = (double)(now_us() - s->prog.started_us) / 1e6;
+    double secs = (double)(snap_now_us() - s->prog.started_us) / 1e6;
     s->prog.rows_per_s = secs > 0 ? (double)s->prog.rows_scanned / secs : 0;
 }
 
@@ -592,7 +514,7 @@ static void table_chunk_emitted(snap_t *s, size_t ti)
     t->finished = true;
     if (s->prog.tables_remaining)
         s->prog.tables_remaining--;
-    double secs = t->started_us ? (double)(now_us() - t->started_us) / 1e6 : 0;
+    double secs = t->started_us ? (double)(snap_now_us() - t->started_us) / 1e6 : 0;
     log_info("snapshot of table finished", "connector=%s table=%s.%s rows=%llu chunks=%zu seconds=%.3f tables_remaining=%zu",
              s->cfg->name, t->schema, t->name, (unsigned long long)t->rows, t->chunks, secs, s->prog.tables_remaining);
 }
@@ -679,7 +601,7 @@ void snap_rewind(snap_t *s)
     snap_wm_reset(s);
 }
 
-static int exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
+int snap_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
 {
     PGresult *r = PQexec(c, sql);
     ExecStatusType st = PQresultStatus(r);
@@ -693,7 +615,7 @@ static int exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
     return 0;
 }
 
-static PGresult *query(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen)
+PGresult *snap_query(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen)
 {
     PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -716,19 +638,19 @@ static const char *isolation_sql(const conn_config_t *cfg)
 
 static int import_snapshot(PGconn *c, const conn_config_t *cfg, const char *name, char *err, size_t errlen)
 {
-    if (exec_ok(c, isolation_sql(cfg), err, errlen) < 0)
+    if (snap_exec_ok(c, isolation_sql(cfg), err, errlen) < 0)
         return -1;
     buf_t b;
     buf_init(&b);
     char *lit = PQescapeLiteral(c, name, strlen(name));
     buf_printf(&b, "SET TRANSACTION SNAPSHOT %s", lit ? lit : "''");
     PQfreemem(lit);
-    int rc = exec_ok(c, buf_cstr(&b), err, errlen);
+    int rc = snap_exec_ok(c, buf_cstr(&b), err, errlen);
     buf_free(&b);
     return rc;
 }
 
-static bool snap_is_signal_name(const conn_config_t *cfg, const char *schema, const char *table)
+bool snap_is_signal_name(const conn_config_t *cfg, const char *schema, const char *table)
 {
     if (!cfg->signal_collection)
         return false;
@@ -753,7 +675,7 @@ static int table_empty(PGconn *c, const snap_table_t *t, const char *const *lo, 
         param_tuple(&sql, t, 1);
     }
     buf_puts(&sql, " LIMIT 1");
-    PGresult *r = query(c, buf_cstr(&sql), lo ? (int)t->nkey : 0, lo, err, errlen);
+    PGresult *r = snap_query(c, buf_cstr(&sql), lo ? (int)t->nkey : 0, lo, err, errlen);
     buf_free(&sql);
     if (!r)
         return -1;
@@ -764,11 +686,11 @@ static int table_empty(PGconn *c, const snap_table_t *t, const char *const *lo, 
 
 /* The captured tables (publication, include/exclude lists, snapshot.include.collection.list) with
  * their primary keys; chunk boundaries read in key order when chunk_bounds. */
-static int plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal_t *sig, char *err, size_t errlen)
+int snap_plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal_t *sig, char *err, size_t errlen)
 {
     const conn_config_t *cfg = s->cfg;
     const char *params[1] = { cfg->publication_name };
-    PGresult *tabs = query(c,
+    PGresult *tabs = snap_query(c,
                            "SELECT n.nspname, c.relname, c.oid::text, c.reltuples::bigint FROM pg_publication_tables pt "
                            "JOIN pg_namespace n ON n.nspname = pt.schemaname "
                            "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename "
@@ -789,7 +711,7 @@ static int plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal
         if (sig && snap_is_signal_name(cfg, ns, rel))
             continue;
         const char *kp[1] = { oid };
-        PGresult *keys = query(c,
+        PGresult *keys = snap_query(c,
                                "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_index i "
                                "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord) "
                                "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
@@ -857,9 +779,9 @@ static int plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal
             buf_printf(&sql, " OFFSET %d LIMIT 1", (s->incremental ? cfg->incremental_chunk_rows : cfg->snapshot_chunk_rows) - 1);
             const char *pv[64];
             int np = lo ? snap_chunk_params(&s->plan, &probe, pv) : 0;
-            PGresult *r = query(c, buf_cstr(&sql), np, pv, err, errlen);
+            PGresult *r = snap_query(c, buf_cstr(&sql), np, pv, err, errlen);
             if (!r) {
-                strv_free(lo, t->nkey);
+                snap_strv_free(lo, t->nkey);
                 goto out;
             }
             if (PQntuples(r) == 0) {
@@ -868,14 +790,14 @@ static int plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal
                  * from the plan): no row after the last boundary closes the chunk before it */
                 bool none;
                 if (table_empty(c, t, (const char *const *)lo, &none, err, errlen) < 0) {
-                    strv_free(lo, t->nkey);
+                    snap_strv_free(lo, t->nkey);
                     goto out;
                 }
                 if (!lo)
                     t->empty = none;
                 if (lo && none) {
                     snap_chunk_t *prev = &s->plan.chunks[s->plan.nchunks - 1];
-                    strv_free(prev->hi, t->nkey);
+                    snap_strv_free(prev->hi, t->nkey);
                     prev->hi = NULL;
                 } else {
                     snap_plan_add_chunk(&s->plan, ti, (const char *const *)lo, NULL);
@@ -886,12 +808,12 @@ static int plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal
             for (size_t k = 0; k < t->nkey; k++)
                 hi[k] = PQgetvalue(r, 0, (int)k);
             snap_plan_add_chunk(&s->plan, ti, (const char *const *)lo, hi);
-            strv_free(lo, t->nkey);
+            snap_strv_free(lo, t->nkey);
             lo = strv_dup(hi, t->nkey);
             PQclear(r);
             t = &s->plan.tables[ti];
         }
-        strv_free(lo, t->nkey);
+        snap_strv_free(lo, t->nkey);
     }
     rc = 0;
 out:
@@ -911,7 +833,7 @@ static rel_table_t *table_install_in(snap_t *s, repl_t *r, size_t ti, bool fresh
     char rid[16];
     snprintf(rid, sizeof rid, "%u", relid);
     const char *params[1] = { rid };
-    PGresult *res = query(r->sql,
+    PGresult *res = snap_query(r->sql,
                           "SELECT a.attname, a.atttypid, a.atttypmod, c.relreplident, "
                           "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary AND a.attnum = ANY(i.indkey)) "
                           "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
@@ -944,13 +866,13 @@ static rel_table_t *table_install_in(snap_t *s, repl_t *r, size_t ti, bool fresh
     return t;
 }
 
-static rel_table_t *table_install(snap_t *s, repl_t *r, size_t ti, bool fresh, char *err, size_t errlen)
+rel_table_t *snap_table_install(snap_t *s, repl_t *r, size_t ti, bool fresh, char *err, size_t errlen)
 {
     return table_install_in(s, r, ti, fresh, s->rels, s->evt, err, errlen);
 }
 
 /* Column names of the relation, for the chunk SELECT. */
-static const char **rel_cols(const rel_table_t *t, arena_t *a)
+const char **snap_rel_cols(const rel_table_t *t, arena_t *a)
 {
     const char **c = arena_alloc(a, (t->ncols ? t->ncols : 1) * sizeof *c);
     for (size_t i = 0; i < t->ncols; i++)
@@ -959,7 +881,7 @@ static const char **rel_cols(const rel_table_t *t, arena_t *a)
 }
 
 /* Maps result columns onto the relation's (by name: an override may list them in any order). */
-static int row_tuple(const rel_table_t *t, PGresult *res, int row, const int *map, pgo_tuple_t *tup)
+int snap_row_tuple(const rel_table_t *t, PGresult *res, int row, const int *map, pgo_tuple_t *tup)
 {
     for (size_t i = 0; i < t->ncols; i++) {
         pgo_col_t *c = &tup->cols[i];
@@ -978,7 +900,7 @@ static int row_tuple(const rel_table_t *t, PGresult *res, int row, const int *ma
     return 0;
 }
 
-static void col_map(const rel_table_t *t, PGresult *res, int *map)
+void snap_col_map(const rel_table_t *t, PGresult *res, int *map)
 {
     for (size_t i = 0; i < t->ncols; i++)
         map[i] = PQfnumber(res, t->cols[i].name) >= 0 ? PQfnumber(res, t->cols[i].name) : -1;
@@ -1131,18 +1053,18 @@ static int enc_row(enc_ctx_t *x, size_t ci, PGresult *res, int row, bool first_i
     rel_table_t *t = rel_cache_get(x->rels, s->relids[c->table]);
     if (x->map_res != res) {
         x->map = xrealloc(x->map, (t->ncols ? t->ncols : 1) * sizeof *x->map);
-        col_map(t, res, x->map);
+        snap_col_map(t, res, x->map);
         x->map_res = res;
     }
     arena_reset(x->arena);
     pgo_tuple_t tup = { 0 };
     tup.cols = arena_alloc(x->arena, (t->ncols ? t->ncols : 1) * sizeof *tup.cols);
-    row_tuple(t, res, row, x->map, &tup);
+    snap_row_tuple(t, res, row, x->map, &tup);
     bool last_of_all = last_in_table;
     for (size_t tj = c->table + 1; last_of_all && tj < s->plan.ntables; tj++)
         last_of_all = s->plan.tables[tj].empty;
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = s->plan.tables[c->table].started_us,
-                      .lsn = s->plan.lsn, .now_us = now_us() };
+                      .lsn = s->plan.lsn, .now_us = snap_now_us() };
     pos.snapshot = snap_marker(c->table == 0, first_in_table, last_in_table, last_of_all);
     return evt_read(x->evt, x->arena, &pos, t, &tup, err, errlen) == WC_OK ? 0 : -1;
 }
@@ -1167,7 +1089,7 @@ static int enc_chunk(enc_ctx_t *x, repl_t *r, size_t ci, const char *fetch, char
     int held_row = 0;
     uint64_t n_in_chunk = 0;
     for (;;) {
-        PGresult *res = query(r->sql, fetch, 0, NULL, err, errlen);
+        PGresult *res = snap_query(r->sql, fetch, 0, NULL, err, errlen);
         if (!res)
             goto fail;
         int n = PQntuples(res);
@@ -1263,7 +1185,7 @@ static void *reader_main(void *argp)
         snap_chunk_sql(&sql, &s->plan, c, NULL, 0);
         const char *pv[128];
         int np = snap_chunk_params(&s->plan, c, pv);
-        PGresult *res = query(r.sql, buf_cstr(&sql), np, pv, err, sizeof err);
+        PGresult *res = snap_query(r.sql, buf_cstr(&sql), np, pv, err, sizeof err);
         if (!res) {
             reader_fail(s, err);
             break;
@@ -1273,7 +1195,7 @@ static void *reader_main(void *argp)
         if (enc) {
             pthread_mutex_lock(&s->mu);
             if (!s->plan.tables[c->table].started_us)
-                s->plan.tables[c->table].started_us = now_us();
+                s->plan.tables[c->table].started_us = snap_now_us();
             pthread_mutex_unlock(&s->mu);
             if (enc_chunk(&x, &r, ci, buf_cstr(&fetch), err, sizeof err) < 0) {
                 reader_fail(s, err);
@@ -1281,7 +1203,7 @@ static void *reader_main(void *argp)
             }
         }
         for (; !enc;) {
-            res = query(r.sql, buf_cstr(&fetch), 0, NULL, err, sizeof err);
+            res = snap_query(r.sql, buf_cstr(&fetch), 0, NULL, err, sizeof err);
             if (!res) {
                 reader_fail(s, err);
                 ok = false;
@@ -1298,7 +1220,7 @@ static void *reader_main(void *argp)
         }
         if (!ok)
             break;
-        if (exec_ok(r.sql, "CLOSE wc_snap", err, sizeof err) < 0) {
+        if (snap_exec_ok(r.sql, "CLOSE wc_snap", err, sizeof err) < 0) {
             reader_fail(s, err);
             break;
         }
@@ -1385,19 +1307,19 @@ static int emit_row(snap_t *s, const held_row_t *h, bool last_in_table, bool las
     /* one column map per fetched batch */
     if (s->map_res != h->res || s->map_table != t) {
         s->map = xrealloc(s->map, (t->ncols ? t->ncols : 1) * sizeof *s->map);
-        col_map(t, h->res, s->map);
+        snap_col_map(t, h->res, s->map);
         s->map_res = h->res;
         s->map_table = t;
     }
-    row_tuple(t, h->res, h->row, s->map, &tup);
+    snap_row_tuple(t, h->res, h->row, s->map, &tup);
     snap_table_t *st = &s->plan.tables[h->table];
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = st->started_us, .lsn = s->plan.lsn,
-                      .now_us = now_us() };
+                      .now_us = snap_now_us() };
     pos.snapshot = snap_marker(h->table == 0, h->first_in_table, last_in_table, last_of_all);
     return evt_read(s->evt, s->arena, &pos, t, &tup, err, errlen) == WC_OK ? 0 : -1;
 }
 
-static void chunk_emitted(snap_t *s, size_t ci)
+void snap_chunk_emitted(snap_t *s, size_t ci)
 {
     s->plan.chunks[ci].state = SNAP_EMITTED;
     table_chunk_emitted(s, s->plan.chunks[ci].table);
@@ -1415,7 +1337,7 @@ static int flush_held(snap_t *s, held_row_t *h, bool last_in_table, bool last_of
         PQclear(h->res);
     h->res = NULL;
     if (h->chunk_ended) {
-        chunk_emitted(s, h->chunk);
+        snap_chunk_emitted(s, h->chunk);
         if (s->hooks.chunk_done(s->hooks.ctx, err, errlen) < 0)
             return -1;
     }
@@ -1466,13 +1388,13 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
     s->rels = rel_cache_new(evt_table_free);
     /* txid_current() in a read-only transaction is refused: Debezium's txId is the snapshot
      * transaction's; ours reads the xid the exported snapshot would assign next (xmax) */
-    PGresult *tx = query(planner.sql, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text", 0, NULL, err, errlen);
+    PGresult *tx = snap_query(planner.sql, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text", 0, NULL, err, errlen);
     if (!tx)
         goto out;
     int64_t txid = strtoll(PQgetvalue(tx, 0, 0), NULL, 10);
     PQclear(tx);
-    int64_t t0 = now_us();
-    if (plan_build(s, planner.sql, true, NULL, err, errlen) < 0)
+    int64_t t0 = snap_now_us();
+    if (snap_plan_build(s, planner.sql, true, NULL, err, errlen) < 0)
         goto out;
     s->plan.lsn = lsn;
     s->plan.txid = txid;
@@ -1481,12 +1403,12 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
      * thread's encoding is the limit; with a slow broker it only holds more encoded records in memory */
     s->parallel = s->cfg->snapshot_parallel_encode && !s->cfg->key_conv.avro && !s->cfg->value_conv.avro;
     for (size_t ti = 0; ti < s->plan.ntables; ti++)
-        if (!table_install(s, &planner, ti, false, err, errlen))
+        if (!snap_table_install(s, &planner, ti, false, err, errlen))
             goto out;
-    prog_reset(s);
+    snap_prog_reset(s);
     log_info("snapshot planned", "connector=%s tables=%zu chunks=%zu chunk_rows=%d threads=%d plan_ms=%lld", s->cfg->name,
              s->plan.ntables, s->plan.nchunks, s->cfg->snapshot_chunk_rows, s->cfg->snapshot_max_threads,
-             (long long)((now_us() - t0) / 1000));
+             (long long)((snap_now_us() - t0) / 1000));
     s->slots = xcalloc(s->plan.nchunks ? s->plan.nchunks : 1, sizeof *s->slots);
     int want = s->cfg->snapshot_max_threads;
     if ((size_t)want > s->plan.nchunks)
@@ -1514,13 +1436,13 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
         goto out;
     }
     /* the planner's transaction can end now: every reader holds the snapshot */
-    exec_ok(planner.sql, "COMMIT", err, errlen);
+    snap_exec_ok(planner.sql, "COMMIT", err, errlen);
     bool any_row = false;
     for (size_t ci = 0; ci < s->plan.nchunks; ci++) {
         size_t ti = s->plan.chunks[ci].table;
         snap_table_t *st = &s->plan.tables[ti];
         if (!st->started_us)
-            st->started_us = now_us();
+            st->started_us = snap_now_us();
         bool seen_row_in_table = st->rows > 0;
         for (;;) {
             snap_batch_t *b;
@@ -1540,7 +1462,7 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
                     sr = s->hooks.send(s->hooks.ctx, &rec, err, errlen);
                 }
                 st->rows += (uint64_t)b->nrows;
-                prog_rows(s, (uint64_t)b->nrows);
+                snap_prog_rows(s, (uint64_t)b->nrows);
                 batch_free(b);
                 if (sr < 0 || s->hooks.service(s->hooks.ctx, err, errlen) < 0)
                     goto out;
@@ -1550,7 +1472,7 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
             b->res = NULL;
             batch_free(b);
             if (!res && s->parallel) {
-                chunk_emitted(s, ci);
+                snap_chunk_emitted(s, ci);
                 if (s->hooks.chunk_done(s->hooks.ctx, err, errlen) < 0)
                     goto out;
                 break;
@@ -1559,7 +1481,7 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
                 if (h.set && h.chunk == ci)
                     h.chunk_ended = true;
                 else {
-                    chunk_emitted(s, ci);
+                    snap_chunk_emitted(s, ci);
                 }
                 break;
             }
@@ -1588,7 +1510,7 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
             if (!n)
                 PQclear(res);
             st->rows += (uint64_t)n;
-            prog_rows(s, (uint64_t)n);
+            snap_prog_rows(s, (uint64_t)n);
             if (s->hooks.service(s->hooks.ctx, err, errlen) < 0)
                 goto out;
         }
@@ -1620,13 +1542,13 @@ int snap_plan_fresh(snap_t *s, uint64_t lsn, char *err, size_t errlen)
     s->rels = rel_cache_new(evt_table_free);
     s->finished = s->completion_committing = false;
     int rc = -1;
-    if (exec_ok(r.sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0 ||
-        plan_build(s, r.sql, true, NULL, err, errlen) < 0)
+    if (snap_exec_ok(r.sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0 ||
+        snap_plan_build(s, r.sql, true, NULL, err, errlen) < 0)
         goto out;
-    exec_ok(r.sql, "COMMIT", err, errlen);
+    snap_exec_ok(r.sql, "COMMIT", err, errlen);
     s->plan.lsn = lsn;
     s->have_plan = true;
-    prog_reset(s);
+    snap_prog_reset(s);
     log_info("snapshot planned (read with watermarks while streaming)", "connector=%s tables=%zu chunks=%zu", s->cfg->name,
              s->plan.ntables, s->plan.nchunks);
     rc = 0;
@@ -1655,7 +1577,7 @@ int snap_restore(snap_t *s, const char *state_json, char *err, size_t errlen)
         buf_putc(&q, '.');
         snap_quote_ident(&q, s->plan.tables[ti].name);
         const char *pv[1] = { buf_cstr(&q) };
-        PGresult *res = query(r.sql, "SELECT to_regclass($1)::oid::text", 1, pv, err, errlen);
+        PGresult *res = snap_query(r.sql, "SELECT to_regclass($1)::oid::text", 1, pv, err, errlen);
         buf_free(&q);
         if (!res)
             goto out;
@@ -1664,582 +1586,11 @@ int snap_restore(snap_t *s, const char *state_json, char *err, size_t errlen)
     }
     s->have_plan = true;
     s->finished = s->completion_committing = false;
-    prog_reset(s);
+    snap_prog_reset(s);
     log_info("resuming the snapshot: the chunks not yet published are read with watermarks while streaming",
              "connector=%s tables=%zu chunks=%zu", s->cfg->name, s->plan.ntables, s->plan.nchunks);
     rc = 0;
 out:
     repl_close(&r);
     return rc;
-}
-
-/* ---- watermark method ---- */
-
-/* Key text of a row: each key column's text with its length (NULL as -1), so no two keys collide. */
-static char *key_text(const pgo_col_t *const *cols, size_t n)
-{
-    buf_t b;
-    buf_init(&b);
-    for (size_t i = 0; i < n; i++) {
-        if (!cols[i] || cols[i]->kind != PGO_COL_TEXT) {
-            buf_puts(&b, "-1:");
-            continue;
-        }
-        buf_printf(&b, "%u:", cols[i]->len);
-        buf_append(&b, cols[i]->data, cols[i]->len);
-    }
-    char *s = xstrdup(buf_cstr(&b));
-    buf_free(&b);
-    return s;
-}
-
-void snap_wm_reset(snap_t *s)
-{
-    if (s->wm.open && s->plan.chunks[s->wm.chunk].state == SNAP_EMITTED)
-        s->plan.chunks[s->wm.chunk].state = SNAP_TODO;
-    wm_clear(&s->wm);
-    if (s->wm_connected) {
-        repl_close(&s->wm_conn);
-        s->wm_connected = false;
-    }
-}
-
-static int emit_message(PGconn *c, const char *content, char *err, size_t errlen)
-{
-    const char *pv[2] = { SNAP_WM_PREFIX, content };
-    PGresult *r = query(c, "SELECT pg_logical_emit_message(false, $1, $2)", 2, pv, err, errlen);
-    if (!r)
-        return -1;
-    PQclear(r);
-    return 0;
-}
-
-int snap_wm_step(snap_t *s, char *err, size_t errlen)
-{
-    if (!s || !s->have_plan || s->finished || s->wm.open || s->paused)
-        return 0;
-    size_t ci = s->plan.nchunks;
-    for (size_t i = 0; i < s->plan.nchunks; i++)
-        if (s->plan.chunks[i].state == SNAP_TODO) {
-            ci = i;
-            break;
-        }
-    if (ci == s->plan.nchunks)
-        return 0;
-    snap_chunk_t *c = &s->plan.chunks[ci];
-    size_t ti = c->table;
-    snap_table_t *st = &s->plan.tables[ti];
-    if (!s->wm_connected) {
-        if (repl_connect(&s->wm_conn, s->cfg, err, errlen) != WC_OK)
-            return -1;
-        s->wm_connected = true;
-    }
-    if (!s->relids[ti]) {
-        /* dropped since: nothing to read */
-        log_warn("table of the snapshot no longer exists; skipped", "table=%s.%s", st->schema, st->name);
-        chunk_emitted(s, ci);
-        return 0;
-    }
-    /* the table as it is now: a column added since the last chunk is read too */
-    rel_table_t *t = table_install(s, &s->wm_conn, ti, true, err, errlen);
-    if (!t)
-        return -1;
-    if (!st->started_us)
-        st->started_us = now_us();
-    snap_wm_t *w = &s->wm;
-    memset(w, 0, sizeof *w);
-    w->chunk = ci;
-    w->relid = s->relids[ti];
-    snprintf(w->nonce, sizeof w->nonce, "%llx-%llu", (unsigned long long)now_us(), (unsigned long long)++s->seq);
-    char msg[96];
-    snprintf(msg, sizeof msg, "low:%s", w->nonce);
-    PGconn *pc = s->wm_conn.sql;
-    if (emit_message(pc, msg, err, errlen) < 0)
-        return -1;
-    if (exec_ok(pc, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0)
-        return -1;
-    PGresult *xs = query(pc, "SELECT pg_current_snapshot()::text", 0, NULL, err, errlen);
-    if (!xs) {
-        exec_ok(pc, "ROLLBACK", err, errlen);
-        return -1;
-    }
-    if (snap_xsnap_parse(PQgetvalue(xs, 0, 0), &w->xs) < 0) {
-        snprintf(err, errlen, "cannot parse pg_current_snapshot() '%s'", PQgetvalue(xs, 0, 0));
-        PQclear(xs);
-        return -1;
-    }
-    PQclear(xs);
-    buf_t sql;
-    buf_init(&sql);
-    arena_reset(s->arena);
-    snap_chunk_sql(&sql, &s->plan, c, rel_cols(t, s->arena), t->ncols);
-    const char *pv[128];
-    int np = snap_chunk_params(&s->plan, c, pv);
-    w->rows = query(pc, buf_cstr(&sql), np, pv, err, errlen);
-    buf_free(&sql);
-    if (!w->rows) {
-        char e2[64];
-        exec_ok(pc, "ROLLBACK", e2, sizeof e2);
-        wm_clear(w);
-        return -1;
-    }
-    if (exec_ok(pc, "COMMIT", err, errlen) < 0) {
-        wm_clear(w);
-        return -1;
-    }
-    int n = PQntuples(w->rows);
-    w->dropped = xcalloc((size_t)(n ? n : 1), sizeof *w->dropped);
-    w->keys = xcalloc((size_t)(n ? n : 1), sizeof *w->keys);
-    w->nkeys = (size_t)n;
-    int *map = arena_alloc(s->arena, (t->ncols ? t->ncols : 1) * sizeof *map);
-    col_map(t, w->rows, map);
-    /* keys: the event key columns (primary key), as text */
-    size_t nk = t->nkeys;
-    const pgo_col_t **kc = arena_alloc(s->arena, (nk ? nk : 1) * sizeof *kc);
-    pgo_col_t *tmp = arena_alloc(s->arena, (nk ? nk : 1) * sizeof *tmp);
-    for (int r = 0; r < n; r++) {
-        for (size_t k = 0; k < nk; k++) {
-            int f = map[t->keys[k]];
-            tmp[k].kind = f < 0 || PQgetisnull(w->rows, r, f) ? PGO_COL_NULL : PGO_COL_TEXT;
-            tmp[k].data = f < 0 ? NULL : PQgetvalue(w->rows, r, f);
-            tmp[k].len = f < 0 ? 0 : (uint32_t)PQgetlength(w->rows, r, f);
-            kc[k] = &tmp[k];
-        }
-        w->keys[r] = nk ? key_text(kc, nk) : NULL;
-    }
-    st->rows += (uint64_t)n;
-    prog_rows(s, (uint64_t)n);
-    snprintf(msg, sizeof msg, "high:%s", w->nonce);
-    /* a walsender sends only flushed WAL, and nothing flushes a non-transactional message: a
-     * transaction with an xid, committed synchronously, does (else the chunk waits for the WAL writer) */
-    if (emit_message(pc, msg, err, errlen) < 0 ||
-        exec_ok(pc, "BEGIN; SET LOCAL synchronous_commit = on; SELECT txid_current(); COMMIT", err, errlen) < 0) {
-        wm_clear(w);
-        return -1;
-    }
-    w->open = true;
-    log_debug("snapshot chunk read (watermarks)", "table=%s.%s chunk=%zu rows=%d", st->schema, st->name, ci, n);
-    return 0;
-}
-
-void snap_wm_change(snap_t *s, const rel_table_t *t, const pgo_msg_t *m, uint32_t xid)
-{
-    snap_wm_t *w = s ? &s->wm : NULL;
-    if (!w || !w->open || t->relid != w->relid || !w->nkeys)
-        return;
-    if (!w->window && snap_xsnap_visible(&w->xs, xid))
-        return;
-    const rel_table_t *st = rel_cache_get(s->rels, w->relid);
-    if (!st || !st->nkeys)
-        return;
-    const pgo_tuple_t *tups[2] = { NULL, NULL };
-    if (m->type == PGO_INSERT || m->type == PGO_UPDATE)
-        tups[0] = &m->u.change.new_tuple;
-    if (m->u.change.old_kind)
-        tups[1] = &m->u.change.old_tuple;
-    const pgo_col_t *kc[64];
-    for (int i = 0; i < 2; i++) {
-        if (!tups[i] || st->nkeys > 64)
-            continue;
-        for (size_t k = 0; k < st->nkeys; k++) {
-            int c = rel_column_index(t, st->cols[st->keys[k]].name);
-            kc[k] = c >= 0 && (size_t)c < tups[i]->ncols ? &tups[i]->cols[c] : NULL;
-        }
-        char *key = key_text(kc, st->nkeys);
-        for (size_t r = 0; r < w->nkeys; r++)
-            if (!w->dropped[r] && w->keys[r] && strcmp(w->keys[r], key) == 0)
-                w->dropped[r] = true;
-        free(key);
-    }
-}
-
-int snap_wm_message(snap_t *s, const pgo_msg_t *m, uint64_t lsn, bool *ours, char *err, size_t errlen)
-{
-    *ours = m->u.message.prefix && strcmp(m->u.message.prefix, SNAP_WM_PREFIX) == 0;
-    if (!*ours || !s)
-        return 0;
-    snap_wm_t *w = &s->wm;
-    char content[96];
-    size_t n = m->u.message.content_len < sizeof content - 1 ? m->u.message.content_len : sizeof content - 1;
-    memcpy(content, m->u.message.content, n);
-    content[n] = 0;
-    if (!w->open || strcmp(content + (content[0] == 'l' ? 4 : 5), w->nonce) != 0)
-        return 0;   /* another run's watermark (before a restart): nothing to do */
-    if (content[0] == 'l') {
-        w->window = true;
-        return 0;
-    }
-    /* high watermark: the chunk's rows not touched meanwhile */
-    if (s->hooks.txn_ensure(s->hooks.ctx, err, errlen) < 0)
-        return -1;
-    rel_table_t *t = rel_cache_get(s->rels, w->relid);
-    size_t ci = w->chunk;
-    bool last_chunk = true;
-    for (size_t i = 0; i < s->plan.nchunks; i++)
-        if (i != ci && s->plan.chunks[i].state == SNAP_TODO)
-            last_chunk = false;
-    int nrows = PQntuples(w->rows), last = -1;
-    for (int r = 0; r < nrows; r++)
-        if (!w->dropped[r])
-            last = r;
-    int *map = arena_alloc(s->arena, (t->ncols ? t->ncols : 1) * sizeof *map);
-    col_map(t, w->rows, map);
-    for (int r = 0; r < nrows; r++) {
-        if (w->dropped[r])
-            continue;
-        arena_t *a = arena_new(16 * 1024);
-        pgo_tuple_t tup = { 0 };
-        tup.cols = arena_alloc(a, (t->ncols ? t->ncols : 1) * sizeof *tup.cols);
-        row_tuple(t, w->rows, r, map, &tup);
-        evt_pos_t pos = { .lsn = lsn, .now_us = now_us(), .no_lsn = true };
-        pos.snapshot = s->incremental ? "incremental" : last_chunk && r == last ? "last" : "true";
-        int rc = evt_read(s->evt, a, &pos, t, &tup, err, errlen) == WC_OK ? 0 : -1;
-        arena_free(a);
-        if (rc < 0)
-            return -1;
-    }
-    log_debug("snapshot chunk emitted at its high watermark", "chunk=%zu rows=%d", ci, nrows);
-    chunk_emitted(s, ci);
-    wm_clear(w);
-    return 0;
-}
-
-/* ---- incremental snapshots and signals ---- */
-
-void snap_set_incremental(snap_t *s) { s->incremental = true; }
-
-void snap_signal_free(snap_signal_t *sig)
-{
-    for (size_t i = 0; i < sig->collections.n; i++)
-        regfree(&sig->collections.re[i]);
-    free(sig->collections.re);
-    strv_free(sig->cond_table, sig->nconds);
-    strv_free(sig->cond_filter, sig->nconds);
-    free(sig->message);
-    memset(sig, 0, sizeof *sig);
-}
-
-static int add_regex(flt_list_t *l, const char *re, char *err, size_t errlen)
-{
-    buf_t b;
-    buf_init(&b);
-    buf_printf(&b, "^(%s)$", re);
-    l->re = xrealloc(l->re, (l->n + 1) * sizeof *l->re);
-    int rc = regcomp(&l->re[l->n], buf_cstr(&b), REG_EXTENDED | REG_NOSUB);
-    buf_free(&b);
-    if (rc != 0) {
-        char m[128];
-        regerror(rc, &l->re[l->n], m, sizeof m);
-        snprintf(err, errlen, "data-collections entry '%.200s' is not a valid regular expression: %s", re, m);
-        return -1;
-    }
-    l->n++;
-    return 0;
-}
-
-static void add_cond(snap_signal_t *sig, const char *table, const char *filter)
-{
-    sig->cond_table = xrealloc(sig->cond_table, (sig->nconds + 1) * sizeof *sig->cond_table);
-    sig->cond_filter = xrealloc(sig->cond_filter, (sig->nconds + 1) * sizeof *sig->cond_filter);
-    sig->cond_table[sig->nconds] = xstrdup(table);
-    sig->cond_filter[sig->nconds] = xstrdup(filter);
-    sig->nconds++;
-}
-
-int snap_signal_parse(const char *type, const char *data, snap_signal_t *sig, char *err, size_t errlen)
-{
-    memset(sig, 0, sizeof *sig);
-    if (!type) {
-        snprintf(err, errlen, "signal without a type");
-        return -1;
-    }
-    if (strcmp(type, "execute-snapshot") == 0)
-        sig->kind = SNAP_SIG_EXECUTE;
-    else if (strcmp(type, "stop-snapshot") == 0)
-        sig->kind = SNAP_SIG_STOP;
-    else if (strcmp(type, "pause-snapshot") == 0)
-        sig->kind = SNAP_SIG_PAUSE;
-    else if (strcmp(type, "resume-snapshot") == 0)
-        sig->kind = SNAP_SIG_RESUME;
-    else if (strcmp(type, "log") == 0)
-        sig->kind = SNAP_SIG_LOG;
-    else {
-        snprintf(err, errlen, "unknown signal type '%.100s' (walcast knows execute-snapshot, stop-snapshot, pause-snapshot, resume-snapshot, log)", type);
-        return -1;
-    }
-    if (sig->kind == SNAP_SIG_PAUSE || sig->kind == SNAP_SIG_RESUME)
-        return 0;
-    json_error_t je;
-    json_t *o = data && *data ? json_loads(data, 0, &je) : json_object();
-    if (!o || !json_is_object(o)) {
-        snprintf(err, errlen, "signal data is not a JSON object: %.200s", o ? "not an object" : je.text);
-        json_decref(o);
-        return -1;
-    }
-    int rc = -1;
-    if (sig->kind == SNAP_SIG_LOG) {
-        json_t *m = json_object_get(o, "message");
-        sig->message = xstrdup(json_is_string(m) ? json_string_value(m) : "");
-        rc = 0;
-        goto out;
-    }
-    json_t *ty = json_object_get(o, "type");
-    if (ty && (!json_is_string(ty) || strcasecmp(json_string_value(ty), "incremental") != 0)) {
-        snprintf(err, errlen, "signal snapshot type %.100s is not implemented by walcast (only incremental)",
-                 json_is_string(ty) ? json_string_value(ty) : "(not a string)");
-        goto out;
-    }
-    json_t *dc = json_object_get(o, "data-collections");
-    if (dc && !json_is_array(dc)) {
-        snprintf(err, errlen, "signal data-collections must be an array of regular expressions");
-        goto out;
-    }
-    size_t i;
-    json_t *v;
-    json_array_foreach(dc, i, v) {
-        if (!json_is_string(v) || !json_string_length(v)) {
-            snprintf(err, errlen, "signal data-collections entry %zu is not a non-empty string", i);
-            goto out;
-        }
-        if (add_regex(&sig->collections, json_string_value(v), err, errlen) < 0)
-            goto out;
-    }
-    if (sig->kind == SNAP_SIG_EXECUTE && !sig->collections.n) {
-        snprintf(err, errlen, "execute-snapshot signal without data-collections");
-        goto out;
-    }
-    json_t *ac = json_object_get(o, "additional-conditions");
-    json_array_foreach(ac, i, v) {
-        json_t *t = json_object_get(v, "data-collection"), *f = json_object_get(v, "filter");
-        if (!json_is_string(t) || !json_is_string(f)) {
-            snprintf(err, errlen, "signal additional-conditions entry %zu needs data-collection and filter strings", i);
-            goto out;
-        }
-        add_cond(sig, json_string_value(t), json_string_value(f));
-    }
-    json_t *one = json_object_get(o, "additional-condition");
-    if (json_is_string(one) && json_string_length(one))
-        add_cond(sig, "", json_string_value(one));
-    rc = 0;
-out:
-    json_decref(o);
-    if (rc < 0)
-        snap_signal_free(sig);
-    return rc;
-}
-
-const char *snap_signal_filter(const snap_signal_t *sig, const char *schema, const char *table)
-{
-    char full[1024];
-    snprintf(full, sizeof full, "%s.%s", schema, table);
-    for (size_t i = 0; i < sig->nconds; i++) {
-        if (!sig->cond_table[i][0])
-            return sig->cond_filter[i];
-        /* data-collection is a regex in Debezium too */
-        regex_t re;
-        buf_t b;
-        buf_init(&b);
-        buf_printf(&b, "^(%s)$", sig->cond_table[i]);
-        bool ok = regcomp(&re, buf_cstr(&b), REG_EXTENDED | REG_NOSUB) == 0;
-        buf_free(&b);
-        if (!ok)
-            continue;
-        bool m = regexec(&re, full, 0, NULL, 0) == 0;
-        regfree(&re);
-        if (m)
-            return sig->cond_filter[i];
-    }
-    return NULL;
-}
-
-int snap_signal_apply(snap_t *s, const snap_signal_t *sig, char *err, size_t errlen)
-{
-    switch (sig->kind) {
-    case SNAP_SIG_LOG:
-        log_info("signal: log", "connector=%s message=\"%s\"", s->cfg->name, log_esc(sig->message ? sig->message : ""));
-        return 0;
-    case SNAP_SIG_PAUSE:
-        s->paused = true;
-        log_info("incremental snapshot paused (signal)", "connector=%s", s->cfg->name);
-        return 0;
-    case SNAP_SIG_RESUME:
-        s->paused = false;
-        log_info("incremental snapshot resumed (signal)", "connector=%s", s->cfg->name);
-        return 0;
-    case SNAP_SIG_STOP: {
-        size_t stopped = 0;
-        for (size_t i = 0; i < s->plan.nchunks; i++) {
-            snap_chunk_t *c = &s->plan.chunks[i];
-            const snap_table_t *t = &s->plan.tables[c->table];
-            if (c->state != SNAP_TODO || (sig->collections.n && !snap_included(&sig->collections, t->schema, t->name)))
-                continue;
-            c->state = SNAP_DONE;
-            stopped++;
-        }
-        if (s->wm.open) {
-            const snap_table_t *t = &s->plan.tables[s->plan.chunks[s->wm.chunk].table];
-            if (!sig->collections.n || snap_included(&sig->collections, t->schema, t->name)) {
-                s->plan.chunks[s->wm.chunk].state = SNAP_DONE;
-                wm_clear(&s->wm);
-                stopped++;
-            }
-        }
-        log_info("incremental snapshot stopped (signal)", "connector=%s chunks_dropped=%zu", s->cfg->name, stopped);
-        return 0;
-    }
-    case SNAP_SIG_EXECUTE:
-        break;
-    }
-    repl_t r;
-    if (repl_connect(&r, s->cfg, err, errlen) != WC_OK)
-        return -1;
-    size_t before_t = s->plan.ntables, before_c = s->plan.nchunks;
-    if (!s->rels)
-        s->rels = rel_cache_new(evt_table_free);
-    int rc = -1;
-    if (s->finished) {
-        /* a finished plan is replaced */
-        snap_plan_free(&s->plan);
-        free(s->relids);
-        s->relids = NULL;
-        before_t = before_c = 0;
-    }
-    if (exec_ok(r.sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0 ||
-        plan_build(s, r.sql, true, sig, err, errlen) < 0) {
-        repl_close(&r);
-        return -1;
-    }
-    exec_ok(r.sql, "COMMIT", err, errlen);
-    s->have_plan = true;
-    s->finished = s->completion_committing = false;
-    if (!before_c)
-        prog_reset(s);
-    else
-        s->prog.tables_remaining += s->plan.ntables - before_t;
-    s->prog.running = true;
-    s->prog.tables_total = s->plan.ntables;
-    s->prog.chunks_total = s->plan.nchunks;
-    log_info("incremental snapshot requested (signal)", "connector=%s tables=%zu chunks=%zu", s->cfg->name,
-             s->plan.ntables - before_t, s->plan.nchunks - before_c);
-    if (s->plan.ntables == before_t)
-        log_warn("execute-snapshot: no captured table matches data-collections; nothing to do", "connector=%s", s->cfg->name);
-    rc = 0;
-    repl_close(&r);
-    return rc;
-}
-
-bool snap_is_signal_table(const snap_t *s, const rel_table_t *t)
-{
-    return s && s->cfg->signal_source && snap_is_signal_name(s->cfg, t->nspname, t->relname);
-}
-
-static char *col_text(const rel_table_t *t, const pgo_tuple_t *tup, const char *name)
-{
-    int c = rel_column_index(t, name);
-    if (c < 0 || (size_t)c >= tup->ncols || tup->cols[c].kind != PGO_COL_TEXT)
-        return NULL;
-    char *v = xmalloc(tup->cols[c].len + 1);
-    memcpy(v, tup->cols[c].data, tup->cols[c].len);
-    v[tup->cols[c].len] = 0;
-    return v;
-}
-
-int snap_signal_row(snap_t *s, const rel_table_t *t, const pgo_tuple_t *tup, char *err, size_t errlen)
-{
-    char *id = col_text(t, tup, "id"), *type = col_text(t, tup, "type"), *data = col_text(t, tup, "data");
-    char perr[512];
-    snap_signal_t sig;
-    int rc = 0;
-    if (snap_signal_parse(type, data, &sig, perr, sizeof perr) < 0) {
-        log_warn("signal ignored", "connector=%s id=\"%s\" type=\"%s\" reason=\"%s\"", s->cfg->name, log_esc(id ? id : ""),
-                 log_esc(type ? type : ""), log_esc(perr));
-    } else {
-        log_info("signal received", "connector=%s id=\"%s\" type=%s", s->cfg->name, log_esc(id ? id : ""), type);
-        rc = snap_signal_apply(s, &sig, err, errlen);
-        snap_signal_free(&sig);
-    }
-    free(id);
-    free(type);
-    free(data);
-    return rc;
-}
-
-int snap_signal_kafka_open(snap_t *s, const worker_config_t *w, char *err, size_t errlen)
-{
-    char e[512], group[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    const char *bs = s->cfg->signal_bootstrap ? s->cfg->signal_bootstrap : w->bootstrap_servers;
-    snprintf(group, sizeof group, "walcast-signal-%s", s->cfg->name);
-    /* the producer's security settings apply here too */
-    for (size_t i = 0; i < w->producer.n; i++) {
-        const char *k = w->producer.kv[i].key;
-        if (strncmp(k, "security.", 9) == 0 || strncmp(k, "sasl.", 5) == 0 || strncmp(k, "ssl.", 4) == 0)
-            rd_kafka_conf_set(conf, k, w->producer.kv[i].value, e, sizeof e);
-    }
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", bs, e, sizeof e) != RD_KAFKA_CONF_OK ||
-        rd_kafka_conf_set(conf, "group.id", group, e, sizeof e) != RD_KAFKA_CONF_OK ||
-        rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", e, sizeof e) != RD_KAFKA_CONF_OK ||
-        rd_kafka_conf_set(conf, "isolation.level", "read_committed", e, sizeof e) != RD_KAFKA_CONF_OK) {
-        snprintf(err, errlen, "signal.kafka consumer: %s", e);
-        rd_kafka_conf_destroy(conf);
-        return -1;
-    }
-    s->sigrk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
-    if (!s->sigrk) {
-        snprintf(err, errlen, "cannot create the signal.kafka.topic consumer: %s", e);
-        return -1;
-    }
-    rd_kafka_poll_set_consumer(s->sigrk);
-    rd_kafka_topic_partition_list_t *t = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(t, s->cfg->signal_topic, RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t ke = rd_kafka_subscribe(s->sigrk, t);
-    rd_kafka_topic_partition_list_destroy(t);
-    if (ke) {
-        snprintf(err, errlen, "cannot subscribe to signal.kafka.topic %s: %s", s->cfg->signal_topic, rd_kafka_err2str(ke));
-        return -1;
-    }
-    log_info("listening for signals on Kafka", "connector=%s topic=%s", s->cfg->name, s->cfg->signal_topic);
-    return 0;
-}
-
-int snap_signal_kafka_poll(snap_t *s, char *err, size_t errlen)
-{
-    if (!s || !s->sigrk)
-        return 0;
-    for (int i = 0; i < 16; i++) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->sigrk, 0);
-        if (!m)
-            return 0;
-        int rc = 0;
-        if (m->err) {
-            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && m->err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
-                log_warn("signal.kafka.topic consumer", "error=\"%s\"", log_esc(rd_kafka_message_errstr(m)));
-        } else if (!m->key || m->key_len != strlen(s->cfg->topic_prefix) ||
-                   memcmp(m->key, s->cfg->topic_prefix, m->key_len) != 0) {
-            log_debug("signal for another connector ignored", "topic=%s", s->cfg->signal_topic);
-        } else {
-            json_error_t je;
-            json_t *o = m->payload ? json_loadb(m->payload, m->len, 0, &je) : NULL;
-            json_t *ty = o ? json_object_get(o, "type") : NULL, *data = o ? json_object_get(o, "data") : NULL;
-            char *d = data ? json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-            snap_signal_t sig;
-            char perr[512];
-            if (!json_is_string(ty))
-                log_warn("signal ignored", "connector=%s channel=kafka reason=\"not a JSON object with a type\"", s->cfg->name);
-            else if (snap_signal_parse(json_string_value(ty), d, &sig, perr, sizeof perr) < 0)
-                log_warn("signal ignored", "connector=%s channel=kafka type=\"%s\" reason=\"%s\"", s->cfg->name,
-                         log_esc(json_string_value(ty)), log_esc(perr));
-            else {
-                log_info("signal received", "connector=%s channel=kafka type=%s", s->cfg->name, json_string_value(ty));
-                rc = snap_signal_apply(s, &sig, err, errlen);
-                snap_signal_free(&sig);
-            }
-            free(d);
-            json_decref(o);
-        }
-        rd_kafka_message_destroy(m);
-        if (rc < 0)
-            return -1;
-    }
-    return 0;
 }

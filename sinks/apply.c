@@ -24,6 +24,7 @@ typedef struct rec {
     const char *key, *val;
     size_t klen, vlen;
     bool ok;             /* decoded; false: poison already handled */
+    bool key_moved;      /* carries __debezium.oldkey: the create half of a primary-key change */
     env_event_t ev;
     rd_kafka_message_t *msg;   /* the consumed message key and val point into (held until the batch is
                                   dropped: no copy per record); NULL when they live in the arena */
@@ -39,6 +40,10 @@ typedef struct btable {
                              sink, bidirectional setups): the version is this sink's, not the row's; -1: none */
     int *pk_idx;          /* index of each pk column in t.row */
     struct btable *next;
+    /* unchanged TOASTed columns: a table of fewer columns for rows that lack some (see narrow_to) */
+    const struct btable *base;   /* the whole table this one narrows, NULL: whole */
+    const bool *absent;          /* which of base's columns this one lacks */
+    struct btable *narrowed;     /* whole tables: their narrowed variants of this batch */
 } btable_t;
 
 typedef struct sink {
@@ -146,6 +151,28 @@ static void target_reset(sink_t *s)
 }
 
 /* ---- Kafka ---- */
+
+/* Java consumer settings librdkafka does not know: renamed, or ignored with a warning. */
+static const char *const java_consumer[][2] = {
+    { "fetch.max.wait.ms", "fetch.wait.max.ms" }, { "max.poll.records", NULL }, { "key.deserializer", NULL },
+    { "value.deserializer", NULL }, { "default.api.timeout.ms", NULL }, { "interceptor.classes", NULL },
+};
+
+static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen);
+
+/* A consumer setting from the worker (consumer.*) or the sink (consumer.override.*). */
+static int consumer_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof java_consumer / sizeof *java_consumer; i++) {
+        if (strcmp(k, java_consumer[i][0]))
+            continue;
+        if (java_consumer[i][1])
+            return conf_set(c, java_consumer[i][1], v, err, errlen);
+        log_warn("Kafka consumer setting of the Java client ignored", "key=%s", k);
+        return 0;
+    }
+    return conf_set(c, k, v, err, errlen);
+}
 
 static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen)
 {
@@ -257,7 +284,10 @@ static int consumer_new(sink_t *s, char *err, size_t errlen)
         conf_set(c, "queued.max.messages.kbytes", "131072", err, errlen) < 0)
         goto fail;
     for (size_t i = 0; i < s->kafka->nconsumer_props; i++)
-        if (conf_set(c, s->kafka->consumer_props[2 * i], s->kafka->consumer_props[2 * i + 1], err, errlen) < 0)
+        if (consumer_set(c, s->kafka->consumer_props[2 * i], s->kafka->consumer_props[2 * i + 1], err, errlen) < 0)
+            goto fail;
+    for (size_t i = 0; i < s->cfg->nconsumer_override; i++)
+        if (consumer_set(c, s->cfg->consumer_override[2 * i], s->cfg->consumer_override[2 * i + 1], err, errlen) < 0)
             goto fail;
     rd_kafka_conf_set_opaque(c, s);
     rd_kafka_conf_set_rebalance_cb(c, rebalance_cb);
@@ -551,6 +581,7 @@ typedef struct chg {
     size_t klen;
     bool collapsed;       /* a later change replaced an earlier one of the same key */
     bool dead;            /* replaced */
+    bool *absent;         /* upsert: columns that hold the unavailable-value placeholder (NULL: none) */
 } chg_t;
 
 typedef struct plan {
@@ -634,6 +665,124 @@ static bool key_differs(const btable_t *bt, const cv_value_t *a, const cv_value_
     return false;
 }
 
+/* ---- unchanged TOASTed values ----
+ * An update that leaves a TOASTed column unchanged carries unavailable.value.placeholder instead of the
+ * value (text and json: the string; bytea: its bytes; text arrays: [placeholder]; hstore as json: a map
+ * of it). Writing it would overwrite the target's value with the placeholder, so such a column is left
+ * out of the write and keeps what the target has: a value an earlier change of the same key in the batch
+ * carried is taken over first; what is still absent goes through a table of fewer columns (SQL targets)
+ * or the has[] mask (MongoDB: $set of the present fields). */
+
+static bool is_placeholder(const sink_t *s, const cs_schema_t *fs, const cv_value_t *v)
+{
+    if (v->null || !s->cfg->placeholder)
+        return false;
+    const char *ph = s->cfg->placeholder;
+    size_t pl = strlen(ph);
+    if (fs->type == CT_STRING || (fs->type == CT_BYTES && !fs->name)) {
+        if (v->u.s.n == pl && !memcmp(v->u.s.p, ph, pl))
+            return true;
+        /* hstore in json mode: {"<ph>":"<ph>"} */
+        return fs->type == CT_STRING && v->u.s.n == 2 * pl + 7 && v->u.s.p[0] == '{' && v->u.s.p[1] == '"' &&
+               !memcmp(v->u.s.p + 2, ph, pl) && !memcmp(v->u.s.p + 2 + pl, "\":\"", 3) &&
+               !memcmp(v->u.s.p + 5 + pl, ph, pl) && !memcmp(v->u.s.p + 5 + 2 * pl, "\"}", 2);
+    }
+    if (fs->type == CT_ARRAY && fs->items && v->u.list.n == 1)
+        return (fs->items->type == CT_STRING || fs->items->type == CT_BYTES) &&
+               is_placeholder(s, fs->items, &v->u.list.v[0]);
+    return false;
+}
+
+/* Marks c's placeholder columns absent (an update's upsert only; key columns never). */
+static void find_absent(sink_t *s, chg_t *c)
+{
+    const cs_schema_t *rs = c->bt->t.row;
+    const cv_value_t *v = c->c.row.u.list.v;
+    for (size_t i = 0; i < rs->nfields && i < c->c.row.u.list.n; i++) {
+        if (!is_placeholder(s, rs->fields[i].schema, &v[i]))
+            continue;
+        bool key = false;
+        for (size_t k = 0; k < c->bt->t.npk; k++)
+            key |= c->bt->pk_idx[k] == (int)i;
+        if (key)
+            continue;
+        if (!c->absent) {
+            c->absent = arena_zalloc(s->arena, rs->nfields);
+            cv_value_t copy = cv_list(s->arena, c->c.row.u.list.n);   /* the record's own row stays as decoded */
+            memcpy(copy.u.list.v, v, c->c.row.u.list.n * sizeof *v);
+            c->c.row = copy;
+            v = copy.u.list.v;
+        }
+        c->absent[i] = true;
+    }
+}
+
+/* c replaces o (same key): absent columns take o's values when o had them. */
+static void take_over(chg_t *c, const chg_t *o)
+{
+    if (!c->absent || o->c.op != SK_OP_UPSERT || o->bt->t.row != c->bt->t.row)
+        return;
+    bool left = false;
+    for (size_t i = 0; i < c->bt->t.row->nfields; i++) {
+        if (c->absent[i] && !(o->absent && o->absent[i])) {
+            c->c.row.u.list.v[i] = o->c.row.u.list.v[i];
+            c->absent[i] = false;
+        }
+        left |= c->absent[i];
+    }
+    if (!left)
+        c->absent = NULL;
+}
+
+/* c (with absent columns) onto the variant of its table without them (SQL targets), or onto has[]. */
+static void narrow_to(sink_t *s, chg_t *c)
+{
+    btable_t *bt = (btable_t *)c->bt;
+    const cs_schema_t *rs = bt->t.row;
+    if (s->cfg->conn.dialect == SK_DIALECT_MONGODB) {
+        bool *has = arena_alloc(s->arena, rs->nfields);
+        for (size_t i = 0; i < rs->nfields; i++)
+            has[i] = !c->absent[i];
+        c->c.has = has;
+        return;
+    }
+    btable_t *nb = bt->narrowed;
+    while (nb && memcmp(nb->absent, c->absent, rs->nfields))
+        nb = nb->next;
+    if (!nb) {
+        nb = arena_alloc(s->arena, sizeof *nb);
+        *nb = *bt;
+        cs_schema_t *p = arena_alloc(s->arena, sizeof *p);
+        *p = *rs;
+        p->fields = arena_alloc(s->arena, rs->nfields * sizeof *p->fields);
+        p->nfields = 0;
+        for (size_t i = 0; i < rs->nfields; i++)
+            if (!c->absent[i])
+                p->fields[p->nfields++] = rs->fields[i];
+        p->capfields = p->nfields;
+        nb->t.row = p;
+        nb->src_row = p;
+        nb->drop_idx = -1;
+        nb->kafka_cols = false;
+        nb->pk_idx = arena_alloc(s->arena, (bt->t.npk + 1) * sizeof(int));
+        for (size_t k = 0; k < bt->t.npk; k++)
+            nb->pk_idx[k] = cs_field_index(p, bt->t.pk[k]);
+        nb->base = bt;
+        nb->absent = c->absent;
+        nb->narrowed = NULL;
+        nb->next = bt->narrowed;
+        bt->narrowed = nb;
+    }
+    cv_value_t row = cv_list(s->arena, nb->t.row->nfields);
+    size_t k = 0;
+    for (size_t i = 0; i < rs->nfields; i++)
+        if (!c->absent[i])
+            row.u.list.v[k++] = c->c.row.u.list.v[i];
+    c->bt = nb;
+    c->c.table = &nb->t;
+    c->c.row = row;
+}
+
 /* The row changes of records [from, to): -1 with *bad set to the poison record. */
 static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad, char *err, size_t errlen)
 {
@@ -679,12 +828,22 @@ static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad,
             }
         }
         row = project(s, bt, r, row);
-        if (ev->op == ENV_UPDATE && ev->has_before && bt->t.npk && s->cfg->delete_enabled) {
+        bool key_changed = false;
+        if (ev->op == ENV_UPDATE && ev->has_before && bt->t.npk) {
             cv_value_t before = project(s, bt, r, ev->before);
-            if (key_differs(bt, &before, &row))
+            key_changed = key_differs(bt, &before, &row);
+            if (key_changed && s->cfg->delete_enabled)
                 fill_change(s, r, plan_add(s, p), SK_OP_DELETE, bt, before);
         }
-        fill_change(s, r, plan_add(s, p), ev->op == ENV_DELETE ? SK_OP_DELETE : SK_OP_UPSERT, bt, row);
+        chg_t *c = plan_add(s, p);
+        fill_change(s, r, c, ev->op == ENV_DELETE ? SK_OP_DELETE : SK_OP_UPSERT, bt, row);
+        if (ev->op == ENV_UPDATE)
+            find_absent(s, c);
+        /* Debezium sends a primary-key change as a delete of the old key and a create of the new one
+         * carrying __debezium.oldkey: for conflicts that create is an update onto a new key */
+        c->c.key_changed = key_changed || (r->key_moved && ev->op == ENV_CREATE);
+        if (c->c.key_changed)
+            c->c.src_op = 'u';
         continue;
     bad:
         *bad = i;
@@ -719,11 +878,20 @@ static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad,
             if (o->klen == c->klen && !memcmp(o->key, c->key, c->klen)) {
                 o->dead = true;
                 c->collapsed = true;
+                /* what the target should hold before the batch is what the first change of the key
+                 * expected: conflicts are judged by it (an insert then an update of a new row is no
+                 * update_missing) */
+                c->c.src_op = o->c.src_op;
+                c->c.key_changed = o->c.key_changed;
+                take_over(c, o);
                 slot[k] = (int64_t)i;
                 break;
             }
         }
     }
+    for (size_t i = 0; i < p->n; i++)
+        if (!p->v[i].dead && p->v[i].absent)
+            narrow_to(s, &p->v[i]);
     return 0;
 }
 
@@ -762,7 +930,8 @@ static wc_status_t plan_apply(sink_t *s, plan_t *p, const sk_offset_t *offs, siz
         chg_t *c = &p->v[i];
         if (c->dead || c->c.op == SK_OP_TRUNCATE)
             continue;
-        if ((st = o->ensure_table(s->tgt, &c->bt->t, s->cfg->schema_evolution, err, errlen)))
+        const btable_t *whole = c->bt->base ? c->bt->base : c->bt;   /* a narrowed table is created whole */
+        if ((st = o->ensure_table(s->tgt, &whole->t, s->cfg->schema_evolution, err, errlen)))
             return st;
     }
     const sk_change_t **grp = arena_alloc(s->arena, (p->n + 1) * sizeof *grp);
@@ -795,14 +964,14 @@ static wc_status_t plan_apply(sink_t *s, plan_t *p, const sk_offset_t *offs, siz
                 }
                 if (c->collapsed && mode == SK_INSERT_INSERT)
                     mode = SK_INSERT_UPSERT;
-                if ((st = o->apply(s->tgt, &c->bt->t, mode, grp, n, &s->conflicts, err, errlen)))
+                if ((st = cf_apply(o, s->tgt, s->cfg, &c->bt->t, mode, grp, n, &s->conflicts, err, errlen)))
                     return st;
             }
         }
         if (end < p->n) {   /* the truncate: the target ignores a table it does not have */
             chg_t *c = &p->v[end];
             grp[0] = &c->c;
-            if ((st = o->apply(s->tgt, &c->bt->t, s->cfg->insert_mode, grp, 1, &s->conflicts, err, errlen)))
+            if ((st = cf_apply(o, s->tgt, s->cfg, &c->bt->t, s->cfg->insert_mode, grp, 1, &s->conflicts, err, errlen)))
                 return st;
             end++;
         }
@@ -1116,6 +1285,11 @@ static int add_record(sink_t *s, rd_kafka_message_t *m)
                    : env_decode_json(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, &r->ev, err, sizeof err);
     if (drc == 0) {
         r->ok = true;
+        rd_kafka_headers_t *hdrs;
+        const void *hv;
+        size_t hl;
+        r->key_moved = !rd_kafka_message_headers(m, &hdrs) &&
+                       !rd_kafka_header_get_last(hdrs, "__debezium.oldkey", &hv, &hl);
         return 0;
     }
     /* everything before it is applied first, so a failure names the first record not applied; the batch

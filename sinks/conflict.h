@@ -24,6 +24,14 @@ typedef struct cf_decision {
 /* exists: the target has a row with the change's key; existing_ver: its version text (NULL: none). Pure. */
 cf_decision_t cf_decide(const sk_table_t *tab, const sk_change_t *c, bool exists, const char *existing_ver);
 
+/* Applies n changes of one table and op through target ops o, as o->apply does, but decides the
+ * conflicts first when the table's policy (or conflict.log.enabled) needs it and o can read existing rows:
+ * reads them (locked), decides each change with cf_decide, counts into *cc, logs them, stops with
+ * WC_PERMANENT under conflict.policy=error, then writes only the changes the policy keeps. */
+wc_status_t cf_apply(const sk_target_ops_t *o, sk_target_t *t, const sk_config_t *cfg, const sk_table_t *tab,
+                     sk_insert_mode_t mode, const sk_change_t *const *ch, size_t n, sk_conflict_count_t *cc,
+                     char *err, size_t errlen);
+
 /* The change's key as a JSON object and its row as JSON (walcast_conflicts columns); appended to b. */
 void cf_key_json(buf_t *b, const sk_table_t *tab, const sk_change_t *c);
 void cf_row_json(buf_t *b, const sk_table_t *tab, const sk_change_t *c);

@@ -573,14 +573,11 @@ static wc_status_t truncate_table(sk_target_t *t, const sk_table_t *tab, char *e
 
 /* ---- conflicts (the same decisions as the PostgreSQL target, sinks/conflict.c) ---- */
 
-typedef struct existing {
-    bool found;
-    char *ver, *row;
-} existing_t;
+/* ---- conflicts (decided by cf_apply in conflict.c) ---- */
 
 /* The rows the changes' keys have, locked (SELECT ... FOR UPDATE), into ex[i]. */
-static wc_status_t fetch_existing(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
-                                  existing_t *ex, char *err, size_t errlen)
+static wc_status_t my_fetch_existing(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
+                                     sk_existing_t *ex, char *err, size_t errlen)
 {
     const cs_schema_t *rs = tab->row;
     size_t from = 0;
@@ -642,72 +639,29 @@ static wc_status_t fetch_existing(sk_target_t *t, const sk_table_t *tab, const s
     return WC_OK;
 }
 
-static wc_status_t resolve(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n, bool *keep,
-                           sk_conflict_count_t *cc, char *err, size_t errlen)
+/* One INSERT for the batch's conflicts: (sink, table, key, type, policy, incoming, existing). */
+static wc_status_t my_log_conflicts(sk_target_t *t, const sk_table_t *tab, const sk_conflict_rec_t *v, size_t n,
+                                   char *err, size_t errlen)
 {
-    existing_t *ex = xcalloc(n, sizeof *ex);
-    wc_status_t st = fetch_existing(t, tab, ch, n, ex, err, errlen);
-    buf_t log, tmp;
-    buf_init(&log);
-    buf_init(&tmp);
-    size_t nlog = 0;
-    for (size_t i = 0; i < n && st == WC_OK; i++) {
-        const sk_change_t *c = ch[i];
-        cf_decision_t dc = cf_decide(tab, c, ex[i].found, ex[i].ver);
-        keep[i] = dc.apply;
-        if (dc.fail) {
-            snprintf(err, errlen, "conflict %s on table %s for %s[%d]@%" PRId64 " (conflict.policy=error)",
-                     cf_type_name((sk_conflict_t)dc.type), tab->name, c->topic, c->partition, c->offset);
-            st = WC_PERMANENT;
-        }
-        if (dc.type < 0 || st != WC_OK)
-            continue;
-        if (cc)
-            cc->n[dc.type]++;
-        if (!t->cfg->conflict_log)
-            continue;
-        /* (sink, table, key, type, policy, incoming, existing) */
-        buf_puts(&log, nlog++ ? ",(" : "(");
-        lit(t, &log, t->cfg->name, strlen(t->cfg->name));
-        buf_putc(&log, ',');
-        lit(t, &log, tab->name, strlen(tab->name));
-        buf_putc(&log, ',');
-        buf_reset(&tmp);
-        cf_key_json(&tmp, tab, c);
-        lit(t, &log, tmp.data, tmp.len);
-        buf_putc(&log, ',');
-        const char *tn = cf_type_name((sk_conflict_t)dc.type), *pn = cf_policy_name(tab->policy);
-        lit(t, &log, tn, strlen(tn));
-        buf_putc(&log, ',');
-        lit(t, &log, pn, strlen(pn));
-        buf_putc(&log, ',');
-        if (c->op == SK_OP_UPSERT) {
-            buf_reset(&tmp);
-            cf_row_json(&tmp, tab, c);
-            lit(t, &log, tmp.data, tmp.len);
-        } else
-            buf_puts(&log, "NULL");
-        buf_putc(&log, ',');
-        if (ex[i].row)
-            lit(t, &log, ex[i].row, strlen(ex[i].row));
-        else
-            buf_puts(&log, "NULL");
-        buf_putc(&log, ')');
-    }
-    if (st == WC_OK && nlog) {
-        buf_reset(&t->sql);
-        buf_puts(&t->sql, "INSERT INTO walcast_conflicts (sink, table_name, `key`, type, policy, incoming, existing) VALUES ");
-        buf_append(&t->sql, log.data, log.len);
-        st = run(t, "logging conflicts", NULL, err, errlen);
-    }
+    buf_t *b = &t->sql;
+    buf_reset(b);
+    buf_puts(b, "INSERT INTO walcast_conflicts (sink, table_name, `key`, type, policy, incoming, existing) VALUES ");
+    const char *pn = cf_policy_name(tab->policy);
     for (size_t i = 0; i < n; i++) {
-        free(ex[i].ver);
-        free(ex[i].row);
+        const char *tn = cf_type_name(v[i].type);
+        const char *col[] = { t->cfg->name, tab->name, v[i].key, tn, pn, v[i].incoming, v[i].existing };
+        buf_puts(b, i ? ",(" : "(");
+        for (size_t k = 0; k < sizeof col / sizeof *col; k++) {
+            if (k)
+                buf_putc(b, ',');
+            if (col[k])
+                lit(t, b, col[k], strlen(col[k]));
+            else
+                buf_puts(b, "NULL");
+        }
+        buf_putc(b, ')');
     }
-    free(ex);
-    buf_free(&log);
-    buf_free(&tmp);
-    return st;
+    return run(t, "logging conflicts", NULL, err, errlen);
 }
 
 static wc_status_t my_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
@@ -715,29 +669,6 @@ static wc_status_t my_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_mod
 {
     if (!n)
         return WC_OK;
-    if (ch[0]->op != SK_OP_TRUNCATE && tab->npk && (tab->policy != SK_POLICY_SOURCE_WINS || t->cfg->conflict_log)) {
-        bool *keep = xcalloc(n, sizeof *keep);
-        const sk_change_t **kept = xcalloc(n, sizeof *kept);
-        wc_status_t st = resolve(t, tab, ch, n, keep, cc, err, errlen);
-        size_t m = 0;
-        for (size_t i = 0; i < n; i++)
-            if (keep[i])
-                kept[m++] = ch[i];
-        /* the policy has decided: what is kept overwrites */
-        sk_table_t decided = *tab;
-        decided.policy = SK_POLICY_SOURCE_WINS;
-        if (st == WC_OK && m) {
-            if (ch[0]->op == SK_OP_DELETE)
-                st = delete_rows(t, &decided, kept, m, NULL, err, errlen);
-            else if (mode == SK_INSERT_UPDATE)
-                st = update_rows(t, &decided, kept, m, NULL, err, errlen);
-            else
-                st = upsert(t, &decided, SK_INSERT_UPSERT, kept, m, NULL, err, errlen);
-        }
-        free(keep);
-        free(kept);
-        return st;
-    }
     switch (ch[0]->op) {
     case SK_OP_TRUNCATE:
         return truncate_table(t, tab, err, errlen);
@@ -794,6 +725,8 @@ const sk_target_ops_t sk_mysql_ops = {
     .begin = my_begin,
     .ensure_table = my_ensure_table,
     .apply = my_apply,
+    .fetch_existing = my_fetch_existing,
+    .log_conflicts = my_log_conflicts,
     .store_offsets = my_store_offsets,
     .commit = my_commit,
     .rollback = my_rollback,

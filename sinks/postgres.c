@@ -1194,17 +1194,11 @@ static wc_status_t truncate_table(sk_target_t *t, const sk_table_t *tab, char *e
     return st;
 }
 
-/* ---- conflicts ---- */
-
-typedef struct existing {
-    bool found;
-    char *ver;      /* NULL: no version */
-    char *row;      /* row_to_json text */
-} existing_t;
+/* ---- conflicts (decided by cf_apply in conflict.c) ---- */
 
 /* The rows the batch's keys already have in the target (locked until commit), into ex[i]. */
-static wc_status_t fetch_existing(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
-                                  existing_t *ex, char *err, size_t errlen)
+static wc_status_t pg_fetch_existing(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
+                                     sk_existing_t *ex, char *err, size_t errlen)
 {
     const cs_schema_t *rs = tab->row;
     size_t per = PG_MAX_PARAMS / (tab->npk + 1);
@@ -1281,92 +1275,36 @@ static wc_status_t fetch_existing(sk_target_t *t, const sk_table_t *tab, const s
     return WC_OK;
 }
 
-typedef struct conflict_log {
-    char *key, *in, *ex;
-    int type;
-} conflict_log_t;
-
-/* Decides, per change, its conflict type and whether it applies under tab->policy; logs and counts the
- * conflicts. keep[i] false: skip change i. */
-static wc_status_t resolve(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n, bool *keep,
-                           sk_conflict_count_t *cc, char *err, size_t errlen)
+/* One INSERT for the batch's conflicts: (sink, table, key, type, policy, incoming, existing). */
+static wc_status_t pg_log_conflicts(sk_target_t *t, const sk_table_t *tab, const sk_conflict_rec_t *v, size_t n,
+                                   char *err, size_t errlen)
 {
-    existing_t *ex = xcalloc(n, sizeof *ex);
-    wc_status_t st = fetch_existing(t, tab, ch, n, ex, err, errlen);
-    conflict_log_t *logs = xcalloc(n, sizeof *logs);
-    size_t nlog = 0;
-    for (size_t i = 0; i < n && st == WC_OK; i++) {
-        const sk_change_t *c = ch[i];
-        cf_decision_t dc = cf_decide(tab, c, ex[i].found, ex[i].ver);
-        int type = dc.type;
-        keep[i] = dc.apply;
-        if (dc.fail) {
-            snprintf(err, errlen, "conflict %s on table %s for %s[%d]@%" PRId64 " (conflict.policy=error)",
-                     cf_type_name((sk_conflict_t)type), tab->name, c->topic, c->partition, c->offset);
-            st = WC_PERMANENT;
-        }
-        if (type < 0 || st != WC_OK)
-            continue;
-        if (cc)
-            cc->n[type]++;
-        if (!t->cfg->conflict_log)
-            continue;
-        /* (sink, table, key, type, policy, incoming, existing): key and rows as JSON */
-        conflict_log_t *e = &logs[nlog++];
-        buf_t k;
-        buf_init(&k);
-        cf_key_json(&k, tab, c);
-        e->key = xstrdup(buf_cstr(&k));
-        if (c->op == SK_OP_UPSERT) {
-            buf_reset(&k);
-            cf_row_json(&k, tab, c);
-            e->in = xstrdup(buf_cstr(&k));
-        }
-        buf_free(&k);
-        e->ex = ex[i].row ? xstrdup(ex[i].row) : NULL;
-        e->type = type;
-    }
-    if (st == WC_OK && nlog) {
-        /* one INSERT for the batch's conflicts */
-        buf_t *b = &t->sql;
-        buf_reset(b);
-        params_reset(t);
-        params_need(t, 7 * nlog);
-        buf_puts(b, "INSERT INTO walcast_conflicts (sink, table_name, key, type, policy, incoming, existing) VALUES ");
-        size_t pi = 0;
-        const char *pol = cf_policy_name(tab->policy);
-        for (size_t i = 0; i < nlog; i++) {
-            buf_printf(b, "%s($%zu,$%zu,$%zu::json,$%zu,$%zu,$%zu::json,$%zu::json)", i ? "," : "", pi + 1, pi + 2,
-                       pi + 3, pi + 4, pi + 5, pi + 6, pi + 7);
-            const char *tn = cf_type_name((sk_conflict_t)logs[i].type);
-            param_text(t, pi++, t->cfg->name, strlen(t->cfg->name));
-            param_text(t, pi++, tab->name, strlen(tab->name));
-            param_text(t, pi++, logs[i].key, strlen(logs[i].key));
-            param_text(t, pi++, tn, strlen(tn));
-            param_text(t, pi++, pol, strlen(pol));
-            if (logs[i].in)
-                param_text(t, pi++, logs[i].in, strlen(logs[i].in));
-            else
-                t->voff[pi++] = SIZE_MAX;
-            if (logs[i].ex)
-                param_text(t, pi++, logs[i].ex, strlen(logs[i].ex));
-            else
-                t->voff[pi++] = SIZE_MAX;
-        }
-        st = run_params(t, pi, "logging conflicts", NULL, err, errlen);
-    }
-    for (size_t i = 0; i < nlog; i++) {
-        free(logs[i].key);
-        free(logs[i].in);
-        free(logs[i].ex);
-    }
-    free(logs);
+    buf_t *b = &t->sql;
+    buf_reset(b);
+    params_reset(t);
+    params_need(t, 7 * n);
+    buf_puts(b, "INSERT INTO walcast_conflicts (sink, table_name, key, type, policy, incoming, existing) VALUES ");
+    size_t pi = 0;
+    const char *pol = cf_policy_name(tab->policy);
     for (size_t i = 0; i < n; i++) {
-        free(ex[i].ver);
-        free(ex[i].row);
+        buf_printf(b, "%s($%zu,$%zu,$%zu::json,$%zu,$%zu,$%zu::json,$%zu::json)", i ? "," : "", pi + 1, pi + 2,
+                   pi + 3, pi + 4, pi + 5, pi + 6, pi + 7);
+        const char *tn = cf_type_name(v[i].type);
+        param_text(t, pi++, t->cfg->name, strlen(t->cfg->name));
+        param_text(t, pi++, tab->name, strlen(tab->name));
+        param_text(t, pi++, v[i].key, strlen(v[i].key));
+        param_text(t, pi++, tn, strlen(tn));
+        param_text(t, pi++, pol, strlen(pol));
+        if (v[i].incoming)
+            param_text(t, pi++, v[i].incoming, strlen(v[i].incoming));
+        else
+            t->voff[pi++] = SIZE_MAX;
+        if (v[i].existing)
+            param_text(t, pi++, v[i].existing, strlen(v[i].existing));
+        else
+            t->voff[pi++] = SIZE_MAX;
     }
-    free(ex);
-    return st;
+    return run_params(t, pi, "logging conflicts", NULL, err, errlen);
 }
 
 static wc_status_t pg_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
@@ -1374,29 +1312,6 @@ static wc_status_t pg_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_mod
 {
     if (!n)
         return WC_OK;
-    if (ch[0]->op != SK_OP_TRUNCATE && tab->npk && (tab->policy != SK_POLICY_SOURCE_WINS || t->cfg->conflict_log)) {
-        bool *keep = xcalloc(n, sizeof *keep);
-        const sk_change_t **kept = xcalloc(n, sizeof *kept);
-        wc_status_t st = resolve(t, tab, ch, n, keep, cc, err, errlen);
-        size_t m = 0;
-        for (size_t i = 0; i < n; i++)
-            if (keep[i])
-                kept[m++] = ch[i];
-        /* the policy has decided: what is kept overwrites (a same-origin update under target_wins too) */
-        sk_table_t decided = *tab;
-        decided.policy = SK_POLICY_SOURCE_WINS;
-        if (st == WC_OK && m) {
-            if (ch[0]->op == SK_OP_DELETE)
-                st = delete_rows(t, &decided, kept, m, NULL, err, errlen);
-            else if (mode == SK_INSERT_UPDATE)
-                st = update_rows(t, &decided, kept, m, NULL, err, errlen);
-            else
-                st = upsert(t, &decided, SK_INSERT_UPSERT, kept, m, NULL, err, errlen);
-        }
-        free(keep);
-        free(kept);
-        return st;
-    }
     switch (ch[0]->op) {
     case SK_OP_TRUNCATE:
         return truncate_table(t, tab, err, errlen);
@@ -1574,6 +1489,8 @@ const sk_target_ops_t sk_postgres_ops = {
     .begin = pg_begin,
     .ensure_table = pg_ensure_table,
     .apply = pg_apply,
+    .fetch_existing = pg_fetch_existing,
+    .log_conflicts = pg_log_conflicts,
     .store_offsets = pg_store_offsets,
     .commit = pg_commit,
     .rollback = pg_rollback,

@@ -75,12 +75,15 @@ typedef struct sk_config {
     sk_table_policy_t *table_policies; size_t ntable_policies;
     char *version_column;          /* walcast.version.column, default __walcast_version */
     bool conflict_log;             /* conflict.log.enabled */
+    char *placeholder;             /* unavailable.value.placeholder (the source's): an unchanged TOASTed value;
+                                      such columns keep the target's value (never written) */
     char *origin_name;             /* walcast.origin.name: replication origin of PostgreSQL apply sessions
                                       (default walcast_<name>, which sources skip); NULL: none */
     char *mongo_uri;               /* mongodb.connection.string (MongoDB sink) */
     char *mongo_database;          /* sink.database (MongoDB sink) */
     int retry_backoff_max_ms;      /* longest wait between retries of transient errors */
-    void *extra;                   /* consumer.override.* and other raw settings: a cfg_map_t owned by agent */
+    char **consumer_override;      /* consumer.override.*: key, value, key, value, ... (prefix cut) */
+    size_t nconsumer_override;     /* pairs */
     char *registry_url;            /* value.converter.schema.registry.url (Avro input); NULL: JSON only */
     char *registry_user_info;      /* value.converter.basic.auth.user.info (secret) */
 } sk_config_t;
@@ -120,6 +123,7 @@ typedef struct sk_change {
     int32_t partition;
     int64_t offset;
     char src_op;               /* the event's op: 'c', 'r', 'u' or 'd' (conflict types tell insert from update) */
+    bool key_changed;   /* the upsert half of a primary-key change (update_exists when the new key exists) */
 } sk_change_t;
 
 /* A consumed position to store: the next offset to read (Kafka's committed-offset convention). */
@@ -134,6 +138,19 @@ typedef struct sk_offset {
 typedef struct sk_conflict_count {
     uint64_t n[SK_CONFLICT_NTYPES];
 } sk_conflict_count_t;
+
+/* The row a target already has for a change's key (read and locked by fetch_existing). */
+typedef struct sk_existing {
+    bool found;
+    char *ver;      /* its walcast.version.column text, NULL: none (written by someone else) */
+    char *row;      /* the row as JSON text (walcast_conflicts.existing), NULL: unknown */
+} sk_existing_t;
+
+/* One conflict to log into walcast_conflicts: key and rows as JSON text (NULL: null). */
+typedef struct sk_conflict_rec {
+    sk_conflict_t type;
+    const char *key, *incoming, *existing;
+} sk_conflict_rec_t;
 
 /* ---- the interface ---- */
 
@@ -158,9 +175,19 @@ typedef struct sk_target_ops {
     wc_status_t (*ensure_table)(sk_target_t *t, const sk_table_t *tab, bool evolve, char *err, size_t errlen);
     /* Applies n changes of ONE table and one op (all SK_OP_UPSERT or all SK_OP_DELETE, at most one per
      * key) in order, under mode and tab->policy, adding conflicts met to *cc. SK_OP_TRUNCATE comes
-     * alone (n = 1). WC_PERMANENT means a record is poison: apply.c then retries one by one to find it. */
+     * alone (n = 1). WC_PERMANENT means a record is poison: apply.c then retries one by one to find it.
+     * Targets with fetch_existing are called through cf_apply (conflict.c), which decides conflicts
+     * first and then hands over only the changes to write, with tab->policy = source_wins. */
     wc_status_t (*apply)(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
                          size_t n, sk_conflict_count_t *cc, char *err, size_t errlen);
+    /* Optional (NULL: the target resolves conflicts inside apply itself, as MongoDB does). Reads, and
+     * locks until commit, the rows the n changes' keys have in tab: ex[i] for ch[i] (zeroed by the caller;
+     * strings malloc'ed, freed by the caller). */
+    wc_status_t (*fetch_existing)(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
+                                  sk_existing_t *ex, char *err, size_t errlen);
+    /* Writes n conflicts of tab into walcast_conflicts inside the open transaction (conflict.log.enabled). */
+    wc_status_t (*log_conflicts)(sk_target_t *t, const sk_table_t *tab, const sk_conflict_rec_t *v, size_t n,
+                                 char *err, size_t errlen);
     /* Upserts the positions of sink `name` into walcast_sink_offsets inside the open transaction. */
     wc_status_t (*store_offsets)(sk_target_t *t, const char *name, const sk_offset_t *offs, size_t n, char *err,
                                  size_t errlen);

@@ -19,6 +19,7 @@ TABLES = {
     'Odd "Tab"; drop': [("k;ey", "int"), ("select", "text"), ("ünï", "text"), ("Mixed", "int")],
     "kv": [("a", "int"), ("b", "text"), ("v", "text")],
     "trunc_me": [("id", "int"), ("v", "text")],
+    "docs": [("id", "int"), ("n", "int"), ("body", "text"), ("blob", "bytes"), ("tags", "arr")],
 }
 
 

@@ -135,3 +135,33 @@ ref_pair() {
     } >"$IT_DIR/$name.$side.properties"
   done
 }
+
+# ref_sink_props NAME URL USER TOPICS_REGEX [header]: a JDBC sink config with the keys test_sink_jdbc.sh gives
+# walcast, for Debezium's sink and walcast's alike, into $IT_DIR/NAME.properties (its path printed). With
+# "header": Connect's StringConverter for headers, which Debezium's sink needs: with the default
+# SimpleHeaderConverter its task dies on the first key change ("No schema defined for value of map field:
+# __debezium.newkey", docs/compatibility.md); walcast's sink reads only __debezium.oldkey's presence.
+ref_sink_props() {
+  local f="$IT_DIR/$1.properties"
+  cat >"$f" <<PROPS
+name=$1
+connector.class=io.debezium.connector.jdbc.JdbcSinkConnector
+tasks.max=1
+topics.regex=$4
+connection.url=$2
+connection.username=$3
+connection.password=
+insert.mode=upsert
+delete.enabled=true
+truncate.enabled=true
+primary.key.mode=record_key
+schema.evolution=basic
+quote.identifiers=true
+collection.name.format=\${source.table}
+batch.size=500
+consumer.override.auto.offset.reset=earliest
+consumer.override.isolation.level=read_committed
+PROPS
+  [ "${5:-}" = header ] && echo "header.converter=org.apache.kafka.connect.storage.StringConverter" >>"$f"
+  echo "$f"
+}

@@ -65,37 +65,11 @@ fi
 wait_published debezium 600
 walcast_stop
 
-sink_file() {   # sink_file NAME URL USER [TOPICS_REGEX]: the sink config, the keys test_sink_jdbc.sh gives walcast
-  local f="$IT_DIR/$1.properties"
-  cat >"$f" <<PROPS
-name=$1
-connector.class=io.debezium.connector.jdbc.JdbcSinkConnector
-tasks.max=1
-topics.regex=${4:-srv\\.public\\..*}
-connection.url=$2
-connection.username=$3
-connection.password=
-insert.mode=upsert
-delete.enabled=true
-truncate.enabled=true
-primary.key.mode=record_key
-schema.evolution=basic
-quote.identifiers=true
-collection.name.format=\${source.table}
-batch.size=500
-consumer.override.auto.offset.reset=earliest
-consumer.override.isolation.level=read_committed
-# with Connect's default SimpleHeaderConverter the task dies on a key change's __debezium.newkey header
-# (docs/compatibility.md, "JDBC sink side by side")
-header.converter=org.apache.kafka.connect.storage.StringConverter
-PROPS
-  echo "$f"
-}
-pgsink=$(sink_file ref_pgsink "jdbc:postgresql://127.0.0.1:$PGPORT/target" postgres)
+pgsink=$(ref_sink_props ref_pgsink "jdbc:postgresql://127.0.0.1:$PGPORT/target" postgres 'srv\\.public\\..*' header)
 if [ $BENCH -eq 1 ]; then
-  mysink=$(sink_file ref_mysink "jdbc:mariadb://127.0.0.1:$MYPORT/target" root)
+  mysink=$(ref_sink_props ref_mysink "jdbc:mariadb://127.0.0.1:$MYPORT/target" root 'srv\\.public\\..*' header)
 else
-  mysink=$(sink_file ref_mysink "jdbc:mariadb://127.0.0.1:$MYPORT/target" root 'srv\\.public\\.(items_noarr|odd_cols|kv)')
+  mysink=$(ref_sink_props ref_mysink "jdbc:mariadb://127.0.0.1:$MYPORT/target" root 'srv\\.public\\.(items_noarr|odd_cols|kv)' header)
 fi
 
 count_pg() { psql -X -At -d target -c "SELECT count(*) FROM $(printf '"%s"' "${1//\"/\"\"}")" 2>/dev/null || echo -1; }

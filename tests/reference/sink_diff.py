@@ -19,8 +19,11 @@ EXPECTED = {
         # Debezium: VariableScaleDecimal -> double precision, digits lost; walcast: numeric, exact
         ("type", "items", "big"), ("value", "items", "big"),
         ("type", "items_noarr", "big"), ("value", "items_noarr", "big"),
+        # an unchanged TOASTed value: walcast keeps the target's value, Debezium writes the placeholder
+        ("value", "docs", "body"),
     },
     "mariadb": {
+        ("value", "docs", "body"),
         ("type", "items_noarr", "big"), ("value", "items_noarr", "big"),
         # Debezium: ZonedTimestamp -> timestamp(6) (ends in 2038); walcast: datetime(6) in UTC
         ("type", "items_noarr", "tz"),

@@ -229,6 +229,192 @@ static void test_config(void **st)
     snprintf(props, sizeof props, "%sconnection.url=postgresql://h/d\nconflict.policy=sometimes\n", base);
     assert_int_equal(parse(props, &c, err), -1);
     assert_non_null(strstr(err, "conflict.policy"));
+    /* consumer.override.*: kept (prefix cut), except what exactly-once apply needs */
+    snprintf(props, sizeof props, "%sconnection.url=postgresql://h/d\nconsumer.override.fetch.min.bytes=10\n"
+             "consumer.override.group.id=mine\nconsumer.override.isolation.level=read_committed\n", base);
+    assert_int_equal(parse(props, &c, err), 0);
+    assert_int_equal(c.nconsumer_override, 2);
+    assert_string_equal(c.consumer_override[0], "fetch.min.bytes");
+    assert_string_equal(c.consumer_override[1], "10");
+    assert_string_equal(c.consumer_override[2], "group.id");
+    cfg_sink_free(&c);
+    snprintf(props, sizeof props, "%sconnection.url=postgresql://h/d\nconsumer.override.isolation.level=read_uncommitted\n",
+             base);
+    assert_int_equal(parse(props, &c, err), -1);
+    assert_non_null(strstr(err, "consumer.override.isolation.level"));
+}
+
+/* ---- conflicts: cf_decide per type and policy, cf_apply over a fake target ---- */
+
+static arena_t *cf_arena;
+static cs_schema_t *cf_row;
+static const char *const cf_pk[] = { "id" };
+
+static sk_table_t cf_table(sk_policy_t pol)
+{
+    if (!cf_arena) {
+        cf_arena = arena_new(4096);
+        cf_row = cs_new(cf_arena, CT_STRUCT, false);
+        cs_field_add(cf_arena, cf_row, "id", cs_new(cf_arena, CT_INT32, false));
+        cs_field_add(cf_arena, cf_row, "v", cs_new(cf_arena, CT_STRING, true));
+    }
+    sk_table_t t = { .name = "t", .row = cf_row, .pk = cf_pk, .npk = 1, .policy = pol,
+                     .version_column = "__walcast_version" };
+    return t;
+}
+
+static sk_change_t cf_change(sk_op_t op, char src_op, int id, int64_t ts, const char *source)
+{
+    sk_change_t c = { .op = op, .src_op = src_op, .topic = "tp", .partition = 0, .offset = id };
+    c.row = cv_list(cf_arena, 2);
+    c.row.u.list.v[0] = cv_int(id);
+    c.row.u.list.v[1] = cv_str("x", 1);
+    c.version.ts_us = ts;
+    c.version.source = source;
+    return c;
+}
+
+static const char *cf_ver(int64_t ts, const char *source)
+{
+    static char v[4][128];
+    static int k;
+    sk_version_t x = { .ts_us = ts, .lsn = 0, .source = source };
+    char *o = v[k++ & 3];
+    sk_version_text(&x, o, 128);
+    return o;
+}
+
+static void test_conflict_decide(void **st)
+{
+    (void)st;
+    sk_table_t src = cf_table(SK_POLICY_SOURCE_WINS), nw = cf_table(SK_POLICY_NEWER_WINS),
+               tw = cf_table(SK_POLICY_TARGET_WINS), er = cf_table(SK_POLICY_ERROR);
+    sk_change_t ins = cf_change(SK_OP_UPSERT, 'c', 1, 100, "a"), upd = cf_change(SK_OP_UPSERT, 'u', 1, 100, "a"),
+                del = cf_change(SK_OP_DELETE, 'd', 1, 100, "a"), moved = cf_change(SK_OP_UPSERT, 'u', 2, 100, "a");
+    moved.key_changed = true;
+    cf_decision_t d;
+    /* insert_exists; nothing when the key is new */
+    d = cf_decide(&src, &ins, true, cf_ver(50, "a"));
+    assert_int_equal(d.type, SK_CONFLICT_INSERT_EXISTS);
+    assert_true(d.apply);
+    assert_int_equal(cf_decide(&src, &ins, false, NULL).type, -1);
+    assert_false(cf_decide(&tw, &ins, true, NULL).apply);
+    assert_true(cf_decide(&er, &ins, true, NULL).fail);
+    /* update_missing, update_origin_differs; same source: no conflict */
+    assert_int_equal(cf_decide(&src, &upd, false, NULL).type, SK_CONFLICT_UPDATE_MISSING);
+    d = cf_decide(&tw, &upd, true, cf_ver(50, "b"));
+    assert_int_equal(d.type, SK_CONFLICT_UPDATE_ORIGIN_DIFFERS);
+    assert_false(d.apply);
+    d = cf_decide(&tw, &upd, true, cf_ver(50, "a"));
+    assert_int_equal(d.type, -1);
+    assert_true(d.apply);
+    /* update_exists: a primary-key change onto a key another row has; onto a free key: nothing (this
+     * was reported as update_missing before) */
+    d = cf_decide(&src, &moved, true, cf_ver(50, "a"));
+    assert_int_equal(d.type, SK_CONFLICT_UPDATE_EXISTS);
+    assert_true(d.apply);
+    assert_false(cf_decide(&tw, &moved, true, NULL).apply);
+    assert_true(cf_decide(&er, &moved, true, NULL).fail);
+    d = cf_decide(&src, &moved, false, NULL);
+    assert_int_equal(d.type, -1);
+    assert_true(d.apply);
+    /* delete_missing (nothing to do), delete_origin_differs */
+    d = cf_decide(&src, &del, false, NULL);
+    assert_int_equal(d.type, SK_CONFLICT_DELETE_MISSING);
+    assert_false(d.apply);
+    d = cf_decide(&tw, &del, true, cf_ver(50, "b"));
+    assert_int_equal(d.type, SK_CONFLICT_DELETE_ORIGIN_DIFFERS);
+    assert_false(d.apply);
+    assert_true(cf_decide(&src, &del, true, cf_ver(50, "b")).apply);
+    /* newer_wins: stale changes skipped, newer applied, equal (a replay) skipped */
+    assert_false(cf_decide(&nw, &upd, true, cf_ver(200, "b")).apply);
+    assert_true(cf_decide(&nw, &upd, true, cf_ver(50, "b")).apply);
+    assert_false(cf_decide(&nw, &upd, true, cf_ver(100, "a")).apply);
+    assert_false(cf_decide(&nw, &del, true, cf_ver(200, "b")).apply);
+    /* reduced in a batch: an insert then a delete expects no row (so none is no conflict), a delete then a
+     * re-insert expects one */
+    sk_change_t ins_del = cf_change(SK_OP_DELETE, 'c', 1, 100, "a"), del_ins = cf_change(SK_OP_UPSERT, 'd', 1, 100, "a");
+    assert_int_equal(cf_decide(&src, &ins_del, false, NULL).type, -1);
+    assert_false(cf_decide(&src, &ins_del, false, NULL).apply);
+    assert_int_equal(cf_decide(&src, &ins_del, true, NULL).type, SK_CONFLICT_INSERT_EXISTS);
+    assert_false(cf_decide(&tw, &ins_del, true, NULL).apply);
+    assert_int_equal(cf_decide(&src, &del_ins, false, NULL).type, SK_CONFLICT_UPDATE_MISSING);
+    assert_int_equal(cf_decide(&src, &del_ins, true, cf_ver(1, "a")).type, -1);
+}
+
+/* A fake target: key 1 exists (other source), key 2 does not; records what it is asked to write. */
+static int fk_applied[8], fk_napplied, fk_logged, fk_log_types[8];
+static sk_policy_t fk_policy_seen;
+
+static wc_status_t fk_fetch(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
+                            sk_existing_t *ex, char *err, size_t errlen)
+{
+    (void)t, (void)tab, (void)err, (void)errlen;
+    for (size_t i = 0; i < n; i++)
+        if (ch[i]->row.u.list.v[0].u.i == 1) {
+            ex[i].found = true;
+            ex[i].ver = xstrdup(cf_ver(500, "other"));
+            ex[i].row = xstrdup("{\"id\":1,\"v\":\"theirs\"}");
+        }
+    return WC_OK;
+}
+
+static wc_status_t fk_log(sk_target_t *t, const sk_table_t *tab, const sk_conflict_rec_t *v, size_t n, char *err,
+                          size_t errlen)
+{
+    (void)t, (void)tab, (void)err, (void)errlen;
+    for (size_t i = 0; i < n; i++) {
+        assert_non_null(strstr(v[i].key, "\"id\":"));
+        if (v[i].type == SK_CONFLICT_INSERT_EXISTS) {
+            assert_string_equal(v[i].existing, "{\"id\":1,\"v\":\"theirs\"}");
+            assert_non_null(v[i].incoming);
+        }
+        fk_log_types[fk_logged++] = (int)v[i].type;
+    }
+    return WC_OK;
+}
+
+static wc_status_t fk_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
+                            size_t n, sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    (void)t, (void)mode, (void)cc, (void)err, (void)errlen;
+    fk_policy_seen = tab->policy;
+    for (size_t i = 0; i < n; i++)
+        fk_applied[fk_napplied++] = (int)ch[i]->row.u.list.v[0].u.i;
+    return WC_OK;
+}
+
+static void test_conflict_apply(void **st)
+{
+    (void)st;
+    sk_target_ops_t ops = { .name = "fake", .fetch_existing = fk_fetch, .log_conflicts = fk_log, .apply = fk_apply };
+    sk_config_t cfg = { .name = "s", .conflict_log = true };
+    sk_table_t tw = cf_table(SK_POLICY_TARGET_WINS);
+    sk_change_t a = cf_change(SK_OP_UPSERT, 'c', 1, 100, "a"), b = cf_change(SK_OP_UPSERT, 'c', 2, 100, "a");
+    const sk_change_t *ch[] = { &a, &b };
+    sk_conflict_count_t cc = { 0 };
+    char err[256] = "";
+    assert_int_equal(cf_apply(&ops, NULL, &cfg, &tw, SK_INSERT_INSERT, ch, 2, &cc, err, sizeof err), WC_OK);
+    /* target_wins: key 1 kept as the target has it, key 2 written, under source_wins (decided) */
+    assert_int_equal(fk_napplied, 1);
+    assert_int_equal(fk_applied[0], 2);
+    assert_int_equal(fk_policy_seen, SK_POLICY_SOURCE_WINS);
+    assert_int_equal(cc.n[SK_CONFLICT_INSERT_EXISTS], 1);
+    assert_int_equal(fk_logged, 1);
+    assert_int_equal(fk_log_types[0], SK_CONFLICT_INSERT_EXISTS);
+    /* error: nothing written, the record named */
+    sk_table_t er = cf_table(SK_POLICY_ERROR);
+    fk_napplied = fk_logged = 0;
+    assert_int_equal(cf_apply(&ops, NULL, &cfg, &er, SK_INSERT_INSERT, ch, 2, &cc, err, sizeof err), WC_PERMANENT);
+    assert_int_equal(fk_napplied, 0);
+    assert_non_null(strstr(err, "insert_exists"));
+    assert_non_null(strstr(err, "tp[0]@1"));
+    /* source_wins without a conflict log reads nothing: the target's own statement counts */
+    cfg.conflict_log = false;
+    sk_table_t src = cf_table(SK_POLICY_SOURCE_WINS);
+    ops.fetch_existing = NULL;   /* would crash if called */
+    assert_int_equal(cf_apply(&ops, NULL, &cfg, &src, SK_INSERT_UPSERT, ch, 2, &cc, err, sizeof err), WC_OK);
+    assert_int_equal(fk_napplied, 2);
 }
 
 int main(void)
@@ -239,6 +425,8 @@ int main(void)
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_table_names_and_versions),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_conflict_decide),
+        cmocka_unit_test(test_conflict_apply),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

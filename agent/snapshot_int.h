@@ -1,0 +1,111 @@
+/* snapshot_int.h: what the three files of the snapshot module share and nothing else includes:
+ * snapshot.c (plans, the exported run, resume state), watermark.c (DBLog's watermark method: chunks read
+ * while streaming) and signals.c (incremental snapshots: signal table and signal.kafka.topic). */
+#ifndef WALCAST_SNAPSHOT_INT_H
+#define WALCAST_SNAPSHOT_INT_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "agent/replication.h"
+#include "agent/snapshot.h"
+
+/* A record a reader encoded: offsets into its batch's data (SIZE_MAX: null). */
+typedef struct enc_rec {
+    size_t topic, key, keylen, value, valuelen;
+    int nheaders;
+    const char *hkey[REC_MAX_HEADERS];   /* string literals of event.c */
+    size_t hval[REC_MAX_HEADERS], hlen[REC_MAX_HEADERS];
+    char op;
+} enc_rec_t;
+
+/* Fetched rows for the connector thread to encode (res), or records a reader encoded (encoded);
+ * neither: the chunk's end. */
+typedef struct snap_batch {
+    PGresult *res;
+    bool encoded;
+    buf_t data;
+    enc_rec_t *recs;
+    size_t nrecs, cap;
+    int nrows;
+    struct snap_batch *next;
+} snap_batch_t;
+
+
+typedef struct snap_slot {
+    snap_batch_t *head, *tail;
+    int queued;
+} snap_slot_t;
+
+/* A chunk read by the watermark method, kept until its high watermark. */
+typedef struct snap_wm {
+    bool open;
+    bool window;                  /* low watermark seen */
+    size_t chunk;
+    char nonce[32];
+    PGresult *rows;
+    bool *dropped;
+    snap_xsnap_t xs;
+    char **keys;                  /* per row: key text (see key_text) */
+    size_t nkeys;
+    uint32_t relid;
+    int *keycol;                  /* stream relation column of each key column (by name) */
+} snap_wm_t;
+
+struct snap {
+    const conn_config_t *cfg;
+    bool incremental;             /* signals: an incremental snapshot */
+    bool paused;
+    bool parallel;                /* readers encode too (JSON converters; Avro's registry stays on the connector thread) */
+    pgt_catalog_t *types;
+    evt_ctx_t *evt;
+    snap_hooks_t hooks;
+    snap_plan_t plan;
+    bool have_plan;
+    bool completion_pending;      /* completion in the offsets of the transaction being built */
+    bool completion_committing;
+    bool finished;
+    rel_cache_t *rels;
+    uint32_t *relids;             /* per table */
+    arena_t *arena;
+    buf_t state;
+    snap_progress_t prog;
+    uint64_t seq;
+    /* exported run */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    snap_slot_t *slots;
+    size_t next_chunk;
+    bool quit;
+    char reader_err[512];
+    bool reader_failed;
+    const char *snapshot_name;
+    int imported;
+    int *map;                     /* result column of each relation column, for map_res */
+    const PGresult *map_res;
+    const rel_table_t *map_table;
+    rd_kafka_t *sigrk;            /* signal.kafka.topic consumer */
+    /* watermark method */
+    repl_t wm_conn;
+    bool wm_connected;
+    snap_wm_t wm;
+};
+
+void snap_chunk_emitted(snap_t *s, size_t ci);
+void snap_col_map(const rel_table_t *t, PGresult *res, int *map);
+int snap_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen);
+int64_t snap_now_us(void);
+int snap_plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal_t *sig, char *err, size_t errlen);
+void snap_prog_reset(snap_t *s);
+void snap_prog_rows(snap_t *s, uint64_t n);
+PGresult *snap_query(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen);
+const char **snap_rel_cols(const rel_table_t *t, arena_t *a);
+int snap_row_tuple(const rel_table_t *t, PGresult *res, int row, const int *map, pgo_tuple_t *tup);
+void snap_strv_free(char **v, size_t n);
+rel_table_t *snap_table_install(snap_t *s, repl_t *r, size_t ti, bool fresh, char *err, size_t errlen);
+void snap_wm_clear(snap_wm_t *w);
+bool snap_is_signal_name(const conn_config_t *cfg, const char *schema, const char *table);
+
+#endif
