@@ -1296,6 +1296,14 @@ static int add_record(sink_t *s, rd_kafka_message_t *m)
      * arena is reset by that, so the record's bytes wait outside it */
     r->msg = NULL;
     s->nrec--;
+    /* a deferred commit settles first: if it failed, the consumer went back and this record (like those
+     * before it) is read again, so it is neither dead-lettered nor stored now */
+    int sr = settle(s, true);
+    if (sr != 0) {
+        rd_kafka_message_destroy(m);
+        return sr < 0 ? -1 : 0;
+    }
+    s->sync_next = true;   /* the records before it commit in step */
     char *topic = xstrdup(r->topic), *key = r->key ? xmalloc(r->klen + 1) : NULL, *val = r->val ? xmalloc(r->vlen + 1) : NULL;
     if (key)
         memcpy(key, r->key, r->klen);
