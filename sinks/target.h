@@ -13,7 +13,9 @@
  * transient errors (connection lost, deadlock, serialization failure, lock timeout, server restarting:
  * roll back, back off, reconnect, apply the same batch again), WC_PERMANENT for a record (or batch) that
  * can never apply (dead-letter it or fail the sink), WC_FATAL to stop the sink (bad settings, refused
- * login). WC_ABORT is treated as WC_RETRY by the sinks. */
+ * login). WC_ABORT: the transaction is lost but the session is fine and the target will write differently
+ * (PostgreSQL: a create met an existing row): roll back and apply the same batch again at once, without
+ * backoff or reconnect (after 3 in a row it is handled as WC_RETRY). */
 #include "schemas/status.h"
 
 /* ---- settings (filled by agent/config.c from Debezium JDBC / MongoDB sink keys) ---- */
