@@ -49,7 +49,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(AGENT_OBJ) $(CORE_OBJ) $(BUILD)/.flags
 	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(AGENT_OBJ) $(CORE_OBJ) $(LDLIBS) -lcmocka
 
 # avro-c decodes walcast's Avro in the unit test only (an independent implementation)
-$(BUILD)/tests/test_avro: LDLIBS += $(shell pkg-config --libs avro-c 2>/dev/null)
+$(BUILD)/tests/test_avro $(BUILD)/tests/test_avro_oracle: LDLIBS += $(shell pkg-config --libs avro-c 2>/dev/null)
+
+# The sink's Avro decoder next to avro-c on the same events (run by scripts/bench.sh)
+$(BUILD)/bench/bench_avro: tests/bench/bench_avro.c $(AGENT_OBJ) $(CORE_OBJ) $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(AGENT_OBJ) $(CORE_OBJ) $(LDLIBS) $(shell pkg-config --libs avro-c 2>/dev/null)
 
 deps:
 	@bash scripts/install-deps.sh
@@ -71,7 +76,7 @@ demo: deps
 	@bash scripts/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_avro
 	@bash scripts/bench.sh
 	@bash scripts/bench_snapshot.sh
 

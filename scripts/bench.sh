@@ -429,6 +429,8 @@ if [ "$BIG" -gt 0 ]; then
   echo "streaming spill: ${spilled:-none reported}"
 fi
 
+echo; "$ROOT/build/bench/bench_avro" "${BENCH_AVRO_RECORDS:-200000}" "${BENCH_AVRO_RUNS:-7}" || echo "bench: bench_avro failed"   # sink Avro decode: walcast vs avro-c
+
 # ---- 4. apply workers: a JDBC sink into PostgreSQL and into MariaDB next to COPY / LOAD DATA --------------
 # (scripts/bench_sink.sh, its own servers; BENCH_SINK=0 skips it)
 if [ "${BENCH_SINK:-1}" != 0 ]; then

@@ -26,6 +26,8 @@ typedef struct rec {
     bool ok;             /* decoded; false: poison already handled */
     bool key_moved;      /* carries __debezium.oldkey: the create half of a primary-key change */
     env_event_t ev;
+    rd_kafka_message_t *msg;   /* the consumed message key and val point into (held until the batch is
+                                  dropped: no copy per record); NULL when they live in the arena */
 } rec_t;
 
 /* A destination table of the current batch: name + row schema (a schema change makes a new entry). */
@@ -62,6 +64,18 @@ typedef struct sink {
     char err[1024];
     uint64_t applied, batches, dead;
     sk_conflict_count_t conflicts;
+    /* a batch whose COMMIT was sent but not confirmed (targets with commit_wait): the next batch is read
+     * and decoded meanwhile; its records are gone, so a failure rewinds to the offsets stored in the target */
+    bool defer;              /* ask the target to defer the commit of the batch being applied */
+    bool pending;
+    bool sync_next;          /* after a deferred failure: the next batch waits for its commit (poison search) */
+    size_t pend_nrec;
+    sk_offset_t *pend_offs;  /* malloc'ed, topics too */
+    size_t pend_noffs;
+    int64_t pend_src_us;
+    /* the positions shown to the consumer group (lag only), committed at most once a second */
+    rd_kafka_topic_partition_list_t *grp;
+    int64_t grp_next_ms;
     buf_t tmp;
     /* how far the target is behind (the progress line) */
     int64_t last_src_us;     /* source commit time of the newest change applied */
@@ -172,6 +186,9 @@ static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err,
 
 static void drop_batch(sink_t *s)
 {
+    for (size_t i = 0; i < s->nrec; i++)
+        if (s->recs[i].msg)
+            rd_kafka_message_destroy(s->recs[i].msg);
     s->nrec = 0;
     s->tables = NULL;
     arena_reset(s->arena);
@@ -201,10 +218,15 @@ static int stored_offsets(sink_t *s, sk_offset_t **offs, size_t *n)
     }
 }
 
+static int settle(sink_t *s, bool seek);
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     sink_t *s = opaque;
-    /* whatever was read but not applied is read again from the positions stored in the target */
+    /* a commit on its way settles first (the session is needed); whatever was read but not applied is
+     * read again from the positions stored in the target */
+    if (settle(s, false) < 0)
+        s->failed = true;
     drop_batch(s);
     if (e != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         rd_kafka_assign(rk, NULL);
@@ -255,7 +277,11 @@ static int consumer_new(sink_t *s, char *err, size_t errlen)
         conf_set(c, "auto.offset.reset", "earliest", err, errlen) < 0 ||
         conf_set(c, "enable.partition.eof", "false", err, errlen) < 0 ||
         conf_set(c, "topic.metadata.refresh.interval.ms", "5000", err, errlen) < 0 ||
-        conf_set(c, "fetch.wait.max.ms", "100", err, errlen) < 0)
+        conf_set(c, "fetch.wait.max.ms", "100", err, errlen) < 0 ||
+        /* Debezium's JSON with schemas compresses about 80:1, so one fetch of max.partition.fetch.bytes
+         * (1 MB) fills more than librdkafka's default 64 MB queue on its own, and the next fetch then waits
+         * until the sink has drained it: the sink sat idle in poll half of the time (bench_sink.sh) */
+        conf_set(c, "queued.max.messages.kbytes", "131072", err, errlen) < 0)
         goto fail;
     for (size_t i = 0; i < s->kafka->nconsumer_props; i++)
         if (consumer_set(c, s->kafka->consumer_props[2 * i], s->kafka->consumer_props[2 * i + 1], err, errlen) < 0)
@@ -965,10 +991,12 @@ static wc_status_t apply_range(sink_t *s, size_t from, size_t to, size_t *bad, c
         return WC_PERMANENT;
     sk_offset_t *offs;
     size_t noffs = plan_offsets(s, from, to, &offs);
-    int wait = 0;
+    int wait = 0, redo = 0;
     for (;;) {
         if (!s->tgt && target_open(s) != WC_OK)
             return WC_FATAL;
+        if (s->ops->defer_commit)
+            s->ops->defer_commit(s->tgt, s->defer);
         sk_conflict_count_t before = s->conflicts;
         wc_status_t st = plan_apply(s, &p, offs, noffs, err, errlen);
         if (st == WC_OK)
@@ -977,6 +1005,10 @@ static wc_status_t apply_range(sink_t *s, size_t from, size_t to, size_t *bad, c
         s->ops->rollback(s->tgt);
         if (st != WC_RETRY && st != WC_ABORT)
             return st;
+        /* WC_ABORT: the session is fine and the target changed its approach: apply again at once (a few
+         * times; after that it is handled as a transient error) */
+        if (st == WC_ABORT && ++redo <= 3)
+            continue;
         target_reset(s);
         wait = next_backoff(s, wait);
         log_warn("target transaction failed, retrying the batch", "connector=%s target=%s error=\"%s\" "
@@ -986,26 +1018,154 @@ static wc_status_t apply_range(sink_t *s, size_t from, size_t to, size_t *bad, c
     }
 }
 
-/* Stores only offsets (after a dead-lettered record that had nothing else in its transaction). */
-static void commit_group_offsets(sink_t *s, size_t from, size_t to)
+static void pend_free(sink_t *s)
 {
-    sk_offset_t *offs;
-    size_t n = plan_offsets(s, from, to, &offs);
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
-    for (size_t i = 0; i < n; i++)
-        rd_kafka_topic_partition_list_add(l, offs[i].topic, offs[i].partition)->offset = offs[i].offset;
+    for (size_t i = 0; i < s->pend_noffs; i++)
+        free(s->pend_offs[i].topic);
+    free(s->pend_offs);
+    s->pend_offs = NULL;
+    s->pend_noffs = 0;
+    s->pending = false;
+}
+
+/* Shows the applied positions to the consumer group: at most once a second, or now when force. */
+static void group_commit(sink_t *s, bool force)
+{
+    int64_t now = wall_us() / 1000;
+    if (!s->grp || !s->grp->cnt || (!force && now < s->grp_next_ms))
+        return;
+    rd_kafka_commit(s->rk, s->grp, 1);
+    rd_kafka_topic_partition_list_destroy(s->grp);
+    s->grp = NULL;
+    s->grp_next_ms = now + 1000;
+}
+
+/* A batch applied and committed: counted, its positions shown to the group (lag only). */
+static void batch_done(sink_t *s, size_t nrec, const sk_offset_t *offs, size_t noffs, int64_t src_us)
+{
+    s->applied += nrec;
+    s->batches++;
+    if (src_us > s->last_src_us)
+        s->last_src_us = src_us;
+    s->last_apply_us = wall_us();
     /* the group's committed offsets only show progress (lag); positions come from the target */
-    rd_kafka_commit(s->rk, l, 1);
-    rd_kafka_topic_partition_list_destroy(l);
+    if (!s->grp)
+        s->grp = rd_kafka_topic_partition_list_new((int)noffs);
+    for (size_t i = 0; i < noffs; i++) {
+        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(s->grp, offs[i].topic, offs[i].partition);
+        if (!p)
+            p = rd_kafka_topic_partition_list_add(s->grp, offs[i].topic, offs[i].partition);
+        p->offset = offs[i].offset;
+    }
+    group_commit(s, false);
+}
+
+/* Puts the consumer back on the positions stored in the target (after a deferred commit failed: what
+ * was read since is dropped and read again). -1 when stopping or failed. */
+static int rewind_to_target(sink_t *s)
+{
+    drop_batch(s);
+    sk_offset_t *offs = NULL;
+    size_t n = 0;
+    if (stored_offsets(s, &offs, &n) < 0)
+        return -1;
+    rd_kafka_topic_partition_list_t *as = NULL;
+    int rc = 0;
+    if (rd_kafka_assignment(s->rk, &as) == RD_KAFKA_RESP_ERR_NO_ERROR && as && as->cnt) {
+        for (int i = 0; i < as->cnt; i++) {
+            rd_kafka_topic_partition_t *p = &as->elems[i];
+            p->offset = RD_KAFKA_OFFSET_BEGINNING;
+            for (size_t k = 0; k < n; k++)
+                if (offs[k].partition == p->partition && !strcmp(offs[k].topic, p->topic))
+                    p->offset = offs[k].offset;
+        }
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, as, 10000);
+        if (e) {
+            snprintf(s->err, sizeof s->err, "cannot seek back to the stored offsets: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            rc = -1;
+        }
+        for (int i = 0; i < as->cnt && rc == 0; i++)
+            if (as->elems[i].err) {
+                snprintf(s->err, sizeof s->err, "cannot seek %s[%d] back to offset %" PRId64 ": %s",
+                         as->elems[i].topic, as->elems[i].partition, as->elems[i].offset,
+                         rd_kafka_err2str(as->elems[i].err));
+                rc = -1;
+            }
+    }
+    if (as)
+        rd_kafka_topic_partition_list_destroy(as);
+    for (size_t k = 0; k < n; k++)
+        free(offs[k].topic);
+    free(offs);
+    return rc;
+}
+
+/* Waits for the outcome of the deferred commit, if any. On failure the batch read since is dropped and,
+ * when seek, the consumer goes back to the stored offsets; the next batch then commits synchronously so
+ * that a permanent error finds its record. Returns 0 (confirmed or nothing pending), 1 (failed and
+ * rewound), -1 (the sink must stop). */
+static int settle(sink_t *s, bool seek)
+{
+    if (!s->pending)
+        return 0;
+    char err[1024] = "";
+    wc_status_t st = s->tgt ? s->ops->commit_wait(s->tgt, err, sizeof err) : WC_RETRY;
+    if (st == WC_OK) {
+        batch_done(s, s->pend_nrec, s->pend_offs, s->pend_noffs, s->pend_src_us);
+        pend_free(s);
+        return 0;
+    }
+    pend_free(s);
+    if (st == WC_ABORT) {   /* the target applies it differently next time, on the same session */
+        log_info("target rolled the last batch back to apply it again; reading it again from the stored offsets",
+                 "connector=%s target=%s error=\"%s\"", log_esc(s->cfg->name), s->ops->name, log_esc(err));
+        s->ops->rollback(s->tgt);
+    } else {
+        log_warn("target commit failed after the next batch was read; reading again from the stored offsets",
+                 "connector=%s target=%s error=\"%s\"", log_esc(s->cfg->name), s->ops->name, log_esc(err));
+        target_reset(s);
+    }
+    s->sync_next = true;
+    if (!seek)
+        return 1;
+    return rewind_to_target(s) < 0 ? -1 : 1;
 }
 
 static int flush(sink_t *s)
 {
     if (!s->nrec)
         return 0;
+    int sr = settle(s, true);
+    if (sr < 0)
+        return -1;
+    if (sr > 0)   /* the batch was dropped: it is read again */
+        return 0;
     char err[1024] = "";
     size_t bad;
+    s->defer = s->ops->commit_wait && !s->sync_next;
     wc_status_t st = apply_range(s, 0, s->nrec, &bad, err, sizeof err);
+    if (st == WC_OK && s->defer) {
+        /* committed or on its way: what the confirmation needs outlives the batch */
+        sk_offset_t *offs;
+        size_t n = plan_offsets(s, 0, s->nrec, &offs);
+        s->pend_offs = xmalloc((n + 1) * sizeof *s->pend_offs);
+        for (size_t i = 0; i < n; i++) {
+            s->pend_offs[i] = offs[i];
+            s->pend_offs[i].topic = xstrdup(offs[i].topic);
+        }
+        s->pend_noffs = n;
+        s->pend_nrec = s->nrec;
+        s->pend_src_us = 0;
+        for (size_t i = 0; i < s->nrec; i++)
+            if (s->recs[i].ok && s->recs[i].ev.source.ts_us > s->pend_src_us)
+                s->pend_src_us = s->recs[i].ev.source.ts_us;
+        s->pending = true;
+        s->defer = false;
+        drop_batch(s);
+        return 0;
+    }
+    s->defer = false;
     if (st == WC_PERMANENT) {
         /* find the poison: one record per transaction from here on */
         log_warn("batch refused by the target, applying it record by record", "connector=%s error=\"%s\"",
@@ -1032,13 +1192,14 @@ static int flush(sink_t *s)
                      s->recs[0].topic, s->recs[0].partition, s->recs[0].offset, err);
         return -1;
     }
-    s->applied += s->nrec;
-    s->batches++;
+    int64_t src_us = 0;
     for (size_t i = 0; i < s->nrec; i++)
-        if (s->recs[i].ok && s->recs[i].ev.source.ts_us > s->last_src_us)
-            s->last_src_us = s->recs[i].ev.source.ts_us;
-    s->last_apply_us = wall_us();
-    commit_group_offsets(s, 0, s->nrec);
+        if (s->recs[i].ok && s->recs[i].ev.source.ts_us > src_us)
+            src_us = s->recs[i].ev.source.ts_us;
+    sk_offset_t *offs;
+    size_t n = plan_offsets(s, 0, s->nrec, &offs);
+    batch_done(s, s->nrec, offs, n, src_us);
+    s->sync_next = false;
     drop_batch(s);
     return 0;
 }
@@ -1097,8 +1258,9 @@ static int fetch_schema(void *ctx, int32_t id, buf_t *out, char *err, size_t err
     return sr_schema_by_id(s->registry, id, out, err, errlen) == WC_OK ? 0 : -1;
 }
 
-/* Takes one consumed message into the batch (decoding it); -1 when the sink must stop. */
-static int add_record(sink_t *s, const rd_kafka_message_t *m)
+/* Takes one consumed message into the batch (decoding it), and m with it (destroyed with the batch);
+ * -1 when the sink must stop. */
+static int add_record(sink_t *s, rd_kafka_message_t *m)
 {
     if (s->nrec == s->caprec) {
         s->caprec = s->caprec ? s->caprec * 2 : 1024;
@@ -1106,12 +1268,14 @@ static int add_record(sink_t *s, const rd_kafka_message_t *m)
     }
     rec_t *r = &s->recs[s->nrec++];
     memset(r, 0, sizeof *r);
-    r->topic = arena_strdup(s->arena, rd_kafka_topic_name(m->rkt));
+    const char *tn = rd_kafka_topic_name(m->rkt);
+    r->topic = s->nrec > 1 && !strcmp(r[-1].topic, tn) ? r[-1].topic : arena_strdup(s->arena, tn);
     r->partition = m->partition;
     r->offset = m->offset;
-    r->key = m->key ? arena_memdup(s->arena, m->key, m->key_len) : NULL;
+    r->msg = m;
+    r->key = m->key;
     r->klen = m->key ? m->key_len : 0;
-    r->val = m->payload ? arena_memdup(s->arena, m->payload, m->len) : NULL;
+    r->val = m->payload;
     r->vlen = m->payload ? m->len : 0;
     char err[512];
     /* AvroConverter records start with the wire format's magic byte 0, JsonConverter's never do */
@@ -1130,7 +1294,16 @@ static int add_record(sink_t *s, const rd_kafka_message_t *m)
     }
     /* everything before it is applied first, so a failure names the first record not applied; the batch
      * arena is reset by that, so the record's bytes wait outside it */
+    r->msg = NULL;
     s->nrec--;
+    /* a deferred commit settles first: if it failed, the consumer went back and this record (like those
+     * before it) is read again, so it is neither dead-lettered nor stored now */
+    int sr = settle(s, true);
+    if (sr != 0) {
+        rd_kafka_message_destroy(m);
+        return sr < 0 ? -1 : 0;
+    }
+    s->sync_next = true;   /* the records before it commit in step */
     char *topic = xstrdup(r->topic), *key = r->key ? xmalloc(r->klen + 1) : NULL, *val = r->val ? xmalloc(r->vlen + 1) : NULL;
     if (key)
         memcpy(key, r->key, r->klen);
@@ -1155,6 +1328,7 @@ static int add_record(sink_t *s, const rd_kafka_message_t *m)
     free(topic);
     free(key);
     free(val);
+    rd_kafka_message_destroy(m);
     if (frc < 0)
         return -1;
     if (poison(s, &s->recs[0], "VALUE_CONVERTER",
@@ -1210,6 +1384,10 @@ int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *s
         if (!m) {
             if (s.nrec && flush(&s) < 0)
                 goto out;
+            if (!s.nrec && settle(&s, true) < 0)   /* idle: confirm the last batch */
+                goto out;
+            if (!s.nrec)
+                group_commit(&s, true);
             continue;
         }
         if (m->err) {
@@ -1227,13 +1405,14 @@ int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *s
             continue;
         }
         int r = add_record(&s, m);
-        rd_kafka_message_destroy(m);
         if (r < 0)
             goto out;
         if (s.nrec >= (size_t)cfg->batch_size && flush(&s) < 0)
             goto out;
     }
     if (!s.failed && s.nrec && flush(&s) < 0)
+        goto out;
+    if (!s.failed && settle(&s, false) < 0)
         goto out;
     rc = s.failed ? -1 : 0;
 out:
@@ -1243,6 +1422,11 @@ out:
         log_msg(LOG_ERROR, "sink failed", "connector=%s error=\"%s\"", log_esc(cfg->name), log_esc(s.err));
     log_info("sink stopped", "connector=%s records=%" PRIu64 " batches=%" PRIu64 " dead_letters=%" PRIu64,
              log_esc(cfg->name), s.applied, s.batches, s.dead);
+    drop_batch(&s);   /* the held messages go back before the consumer closes */
+    if (s.rk)
+        group_commit(&s, true);
+    if (s.grp)
+        rd_kafka_topic_partition_list_destroy(s.grp);
     if (s.rk) {
         rd_kafka_consumer_close(s.rk);
         rd_kafka_destroy(s.rk);
@@ -1252,6 +1436,7 @@ out:
         rd_kafka_destroy(s.dlq);
     }
     target_reset(&s);
+    pend_free(&s);
     env_decoder_free(s.dec);
     sr_free(s.registry);
     arena_free(s.arena);

@@ -58,8 +58,11 @@ int env_decode_json(env_decoder_t *d, arena_t *a, const char *key, size_t klen, 
 typedef int (*env_schema_fetch_fn)(void *ctx, int32_t id, buf_t *out, char *err, size_t errlen);
 
 /* Decodes one AvroConverter record (Confluent wire format: magic 0, schema id, Avro binary), key and value
- * each; writer schemas come through fetch once per id, their connect.* properties give the Connect types
- * (Decimal, Debezium time types, int8/int16) as AvroData reads them. Same results as env_decode_json. */
+ * each; writer schemas come through fetch once per id, their connect.* properties and logical types give the
+ * Connect types (Decimal, Date/Time/Timestamp, Debezium time types, int8/int16) as AvroData reads them; a union
+ * other than [null, T] / [T, null] is AvroData's struct io.confluent.connect.avro.Union (one optional field per
+ * member: records and enums by short name, else the Avro type name; only the written member set), an array of
+ * io.confluent.connect.avro.MapEntry records a map. Same results as env_decode_json. */
 int env_decode_avro(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
                     env_schema_fetch_fn fetch, void *ctx, env_event_t *ev, char *err, size_t errlen);
 

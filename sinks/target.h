@@ -13,7 +13,9 @@
  * transient errors (connection lost, deadlock, serialization failure, lock timeout, server restarting:
  * roll back, back off, reconnect, apply the same batch again), WC_PERMANENT for a record (or batch) that
  * can never apply (dead-letter it or fail the sink), WC_FATAL to stop the sink (bad settings, refused
- * login). WC_ABORT is treated as WC_RETRY by the sinks. */
+ * login). WC_ABORT: the transaction is lost but the session is fine and the target will write differently
+ * (PostgreSQL: a create met an existing row): roll back and apply the same batch again at once, without
+ * backoff or reconnect (after 3 in a row it is handled as WC_RETRY). */
 #include "schemas/status.h"
 
 /* ---- settings (filled by agent/config.c from Debezium JDBC / MongoDB sink keys) ---- */
@@ -196,6 +198,12 @@ typedef struct sk_target_ops {
     /* Rolls back whatever is open; safe to call after a failed call or a lost connection. Tables the
      * transaction created are forgotten by the cache. */
     void (*rollback)(sk_target_t *t);
+    /* Optional (NULL: commit always waits). With defer_commit(t, true), commit may return WC_OK as soon as
+     * COMMIT is sent, so that the next batch is read and decoded while the target works; commit_wait then
+     * gives the outcome (WC_OK at once when nothing is pending) and must come before any other call but
+     * rollback and close. */
+    void (*defer_commit)(sk_target_t *t, bool on);
+    wc_status_t (*commit_wait)(sk_target_t *t, char *err, size_t errlen);
 } sk_target_ops_t;
 
 /* The targets walcast links in (one file each under sinks/). sk_mongo_ops is weak so that a tree

@@ -1,7 +1,8 @@
 /* fuzz_envelope.c: libFuzzer target for the sinks' Debezium envelope decoder. The input is the Kafka key,
  * a NUL byte, then the value (no NUL: a record without key); each input is decoded twice, the second time
  * through the schema cache. An input that starts with a NUL byte is an Avro value (Confluent wire format)
- * whose schema id 1 is a Debezium-like envelope, and id 2 the input's own bytes taken as a schema text. */
+ * whose schema id 1 is a Debezium-like envelope, id 3 one with unions and MapEntry maps, and id 2 the input's own
+ * bytes taken as a schema text. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +29,19 @@ static int fetch(void *ctx, int32_t id, buf_t *out, char *err, size_t errlen)
                       "{\"name\":\"e\",\"type\":{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"x\",\"y\"]}},"
                       "{\"name\":\"f\",\"type\":{\"type\":\"fixed\",\"name\":\"F\",\"size\":2}}]}],\"default\":null},"
                       "{\"name\":\"after\",\"type\":[\"null\",\"Value\"]},{\"name\":\"op\",\"type\":\"string\"}]}");
+        return 0;
+    }
+    if (id == 3) {   /* unions beyond [null, T], MapEntry arrays, logical types without connect.name */
+        buf_puts(out, "{\"type\":\"record\",\"name\":\"Envelope\",\"namespace\":\"srv.u\",\"fields\":["
+                      "{\"name\":\"before\",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"Value\",\"fields\":["
+                      "{\"name\":\"id\",\"type\":\"int\"},{\"name\":\"u\",\"type\":[\"null\",\"string\",\"long\"]},"
+                      "{\"name\":\"r\",\"type\":[\"string\",{\"type\":\"record\",\"name\":\"R\",\"fields\":["
+                      "{\"name\":\"x\",\"type\":\"int\"}]},\"null\"]},"
+                      "{\"name\":\"me\",\"type\":{\"type\":\"array\",\"items\":{\"type\":\"record\",\"name\":\"MapEntry\","
+                      "\"namespace\":\"io.confluent.connect.avro\",\"fields\":[{\"name\":\"key\",\"type\":\"int\"},"
+                      "{\"name\":\"value\",\"type\":[\"null\",\"string\"]}]}}},"
+                      "{\"name\":\"t\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}}]}],"
+                      "\"default\":null},{\"name\":\"after\",\"type\":[\"null\",\"Value\"]},{\"name\":\"op\",\"type\":\"string\"}]}");
         return 0;
     }
     if (id == 2) {

@@ -205,6 +205,13 @@ static void test_typed_reader(void **st)
     assert_true(v[3].u.list.v[2].u.list.v[0].u.i == INT64_MIN);
     assert_true(v[4].u.f == -1.5e-3);
     assert_int_equal(v[5].u.i, -32768);
+    /* int64 at both ends */
+    snprintf(rec, sizeof rec, "%s%s}", sch, "{\"op\":\"c\",\"after\":{\"aa\":[[9223372036854775807,-0,-9223372036854775808]]}}");
+    assert_int_equal(decode(d, a, NULL, rec, &ev, err), 0);
+    v = ev.after.u.list.v;
+    assert_true(v[3].u.list.v[0].u.list.v[0].u.i == INT64_MAX);
+    assert_true(v[3].u.list.v[0].u.list.v[1].u.i == 0);
+    assert_true(v[3].u.list.v[0].u.list.v[2].u.i == INT64_MIN);
     /* refused: overflow, a fraction for an int, a lone surrogate, a bad escape, trailing bytes, a raw control
      * character, a number where a string belongs */
     const char *bad[] = {
@@ -212,6 +219,9 @@ static void test_typed_reader(void **st)
         "{\"op\":\"c\",\"after\":{\"s\":\"\\ud83d\"}}", "{\"op\":\"c\",\"after\":{\"s\":\"\\x\"}}",
         "{\"op\":\"c\",\"after\":{}} x", "{\"op\":\"c\",\"after\":{\"s\":\"a\x01\"}}", "{\"op\":\"c\",\"after\":{\"s\":5}}",
         "{\"op\":\"c\",\"after\":{\"aa\":[[1,]]}}", "{\"op\":\"c\",\"after\":{\"m\":{\"a\" 1}}}",
+        "{\"op\":\"c\",\"after\":{\"aa\":[[9223372036854775808]]}}",
+        "{\"op\":\"c\",\"after\":{\"aa\":[[-9223372036854775809]]}}",
+        "{\"op\":\"c\",\"after\":{\"aa\":[[99999999999999999999999]]}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(rec, sizeof rec, "%s%s}", sch, bad[i]);
