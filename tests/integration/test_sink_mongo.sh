@@ -92,9 +92,13 @@ wait_published
 compare 120
 
 # ---- SIGKILLs mid-stream ----
+# the workload runs until the kills are over (at least SINK_TXNS transactions, at most 3000), so that every
+# kill happens mid-stream: a fixed count could end before the last kill on a loaded machine, and the
+# sink would then have nothing left to show progress with
 N=${SINK_TXNS:-300}
 (
-  for i in $(seq 1 "$N"); do
+  for i in $(seq 1 3000); do
+    [ "$i" -gt "$N" ] && [ -e "$IT_DIR/kills.done" ] && break
     sql="BEGIN; INSERT INTO items (id, name, qty) VALUES ($((2000 + i)), 'w$i', $i);"
     sql="$sql UPDATE items SET qty = qty + 1, ok = NOT coalesce(ok, false) WHERE id = $((2000 + i - 1));"
     [ $((i % 5)) -eq 0 ] && sql="$sql DELETE FROM items WHERE id = $((2000 + i - 3));"
@@ -105,7 +109,8 @@ N=${SINK_TXNS:-300}
   done | psql -X -q -v ON_ERROR_STOP=1 >/dev/null
 ) &
 writer=$!
-sink_kill_loop "${SINK_KILLS:-5}" start_all applied
+sink_kill_loop "${SINK_KILLS:-5}" start_all applied || { touch "$IT_DIR/kills.done"; exit 1; }
+touch "$IT_DIR/kills.done"
 wait "$writer"
 wait_published
 compare 180
