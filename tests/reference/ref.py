@@ -198,7 +198,8 @@ def normalise_text(b):
 KNOWN = [
     # A column of type name: Debezium's pgoutput value resolver has no case for it and its fallback
     # yields null, so every name value streams as null. c_name is the workload's only name column.
-    ("name-column-null", lambda p, a, b: re.search(r"/(after|before)/c_name$", p) is not None
+    # (Unwrapped by ExtractNewRecordState, the column sits at value/c_name or value/payload/c_name.)
+    ("name-column-null", lambda p, a, b: re.search(r"(^|/)(after|before|payload|value)/c_name$", p) is not None
         and a is None and isinstance(b, str)),
     # A literal default with an escaped quote ('it''s'): Debezium's default-value parser stops at the
     # doubled quote and keeps "it"; walcast unescapes the literal. The schema default differs, and so

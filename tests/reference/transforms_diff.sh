@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# transforms_diff.sh: single message transforms and predicates, diffed against Kafka Connect's own. The
+# same connector configs (transforms=, predicates=) run on Debezium 3.6.1 in Kafka Connect 4.4.0 and on
+# walcast, over the differential workload (inserts, updates with and without REPLICA IDENTITY FULL,
+# deletes and tombstones, key changes, TOAST, truncate, messages, heartbeats, transaction metadata, schema
+# changes mid-stream); every topic is compared record by record (ref.py compare: partition, key, value
+# parsed and raw, headers). Six pairs, each its own topic.prefix:
+#   t1  JSON with schemas; ExtractNewRecordState (delete.tombstone.handling.mode=tombstone, the default)
+#       with add.fields (envelope, source.*, transaction.* paths, a rename) and add.headers; transaction
+#       metadata, heartbeats and truncates (skipped.operations=none) go through the chain
+#   t2  JSON without schemas; unwrap rewrite with add.fields.prefix, then RegexRouter (t2.public.X ->
+#       t2.rt.X) and ReplaceField$Value (a rename, an exclusion)
+#   t3  JSON with schemas; unwrap rewrite-with-tombstone only where TopicNameMatches (ident_*, toasty*);
+#       InsertHeader, DropHeaders; replace.null.with.default=false
+#   t4  key without schemas, value with; unwrap delete-to-tombstone, ReplaceField$Key renames, a Filter
+#       dropping key-change deletes (HasHeaderKey __debezium.newkey)
+#   t5  JSON with schemas; unwrap rewrite-with-tombstone, then a Filter of tombstones (RecordIsTombstone)
+#       and a Filter of every topic but some (TopicNameMatches, negate=true)
+#   t6  JSON with schemas; unwrap drop with add.headers (a rename)
+. "$(dirname "$0")/reflib.sh"
+ref_init
+t0=$(date +%s)
+pg_start
+psql_q -f "$ROOT/tests/integration/sql/schema.sql"
+psql_q -c "CREATE PUBLICATION dbz_publication FOR ALL TABLES"
+ref_kafka_start KA KB
+echo "kafka x2 started after $(( $(date +%s) - t0 ))s"
+
+U=io.debezium.transforms.ExtractNewRecordState
+ref_pair t1 t1 \
+  "skipped.operations=none" \
+  "provide.transaction.metadata=true" \
+  "heartbeat.interval.ms=1000" \
+  "transforms=unwrap" \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.add.fields=op,table,lsn,source.ts_ms,transaction.id,data_collection_order:dco,snapshot" \
+  "transforms.unwrap.add.headers=op,db,source.txId,transaction.total_order:tot"
+ref_pair t2 t2 \
+  "key.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "key.converter.schemas.enable=false" \
+  "value.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "value.converter.schemas.enable=false" \
+  "transforms=unwrap,route,edit" \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.delete.tombstone.handling.mode=rewrite" \
+  "transforms.unwrap.add.fields.prefix=meta_" \
+  "transforms.unwrap.add.fields=op:operation,source.schema,xmin" \
+  "transforms.route.type=org.apache.kafka.connect.transforms.RegexRouter" \
+  'transforms.route.regex=t2\\.public\\.(.*)' \
+  'transforms.route.replacement=t2.rt.$1' \
+  'transforms.edit.type=org.apache.kafka.connect.transforms.ReplaceField$Value' \
+  "transforms.edit.renames=__deleted:deleted,meta_operation:operation_code" \
+  "transforms.edit.exclude=meta_xmin"
+ref_pair t3 t3 \
+  "transforms=unwrap,hdr,drop" \
+  "predicates=some" \
+  "predicates.some.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches" \
+  'predicates.some.pattern=t3\\.public\\.(ident_.*|toasty.*)' \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.predicate=some" \
+  "transforms.unwrap.delete.tombstone.handling.mode=rewrite-with-tombstone" \
+  "transforms.unwrap.replace.null.with.default=false" \
+  "transforms.unwrap.add.headers=op" \
+  "transforms.hdr.type=org.apache.kafka.connect.transforms.InsertHeader" \
+  "transforms.hdr.header=pipeline" \
+  "transforms.hdr.value.literal=cdc-v1" \
+  "transforms.drop.type=org.apache.kafka.connect.transforms.DropHeaders" \
+  "transforms.drop.headers=__debezium.context.taskId,__debezium.context.connectorName"
+ref_pair t4 t4 \
+  "key.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "key.converter.schemas.enable=false" \
+  "transforms=keychange,unwrap,key" \
+  "predicates=moved" \
+  "predicates.moved.type=org.apache.kafka.connect.transforms.predicates.HasHeaderKey" \
+  "predicates.moved.name=__debezium.newkey" \
+  "transforms.keychange.type=org.apache.kafka.connect.transforms.Filter" \
+  "transforms.keychange.predicate=moved" \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.delete.tombstone.handling.mode=delete-to-tombstone" \
+  'transforms.key.type=org.apache.kafka.connect.transforms.ReplaceField$Key' \
+  "transforms.key.renames=id:pk"
+ref_pair t5 t5 \
+  "transforms=unwrap,notomb,onlysome" \
+  "predicates=tomb,some" \
+  "predicates.tomb.type=org.apache.kafka.connect.transforms.predicates.RecordIsTombstone" \
+  "predicates.some.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches" \
+  'predicates.some.pattern=t5\\.public\\.(ident_.*|sentinel|types_all|evolve)' \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.delete.tombstone.handling.mode=rewrite-with-tombstone" \
+  "transforms.notomb.type=org.apache.kafka.connect.transforms.Filter" \
+  "transforms.notomb.predicate=tomb" \
+  "transforms.onlysome.type=org.apache.kafka.connect.transforms.Filter" \
+  "transforms.onlysome.predicate=some" \
+  "transforms.onlysome.negate=true"
+ref_pair t6 t6 \
+  "transforms=unwrap" \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.delete.tombstone.handling.mode=drop" \
+  "transforms.unwrap.add.headers=op,source.lsn:lsn,table"
+
+multi=()
+for t in types_all ident_default ident_full ident_index toasty toasty_full keyed masked evolve edge edge2 edge3; do
+  for p in t1 t3 t4 t5 t6; do multi+=("$p.public.$t"); done
+  multi+=("t2.rt.$t")
+done
+$PY "$REF/ref.py" topics "$KA" 3 "${multi[@]}"
+$PY "$REF/ref.py" topics "$KB" 3 "${multi[@]}"
+
+t1=$(date +%s)
+ref_connect_start "$KA" "$IT_DIR"/t[1-6].dbz.properties
+ref_slot_wait dbz_t1 dbz_t2 dbz_t3 dbz_t4 dbz_t5 dbz_t6
+echo "connect + debezium streaming after $(( $(date +%s) - t1 ))s"
+ref_walcast_start "$KB" connect-offsets "$IT_DIR"/t[1-6].wc.properties
+ref_slot_wait wc_t1 wc_t2 wc_t3 wc_t4 wc_t5 wc_t6
+
+psql_q -f "$ROOT/tests/integration/sql/workload.sql" >/dev/null
+psql_q -f "$REF/sql/changes.sql" >/dev/null
+for bs in "$KA" "$KB"; do
+  $PY "$REF/ref.py" wait "$bs" 120 t1.public.sentinel:3 t2.rt.sentinel:3 t3.public.sentinel:3 t4.public.sentinel:3 \
+    t5.public.sentinel:3 t6.public.sentinel:3
+done
+$PY "$REF/ref.py" compare "$KA" "$KB" 30 t1 t2 t3 t4 t5 t6 | tee "$IT_DIR/compare.txt"
+walcast_stop
+echo "transforms differential test took $(( $(date +%s) - t0 ))s"
