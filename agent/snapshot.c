@@ -40,7 +40,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,12 +50,6 @@
 #include "agent/replication.h"
 #include "schemas/converter.h"
 
-int64_t snap_now_us(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-}
 
 static char **strv_dup(const char *const *v, size_t n)
 {
@@ -493,13 +486,13 @@ void snap_prog_reset(snap_t *s)
     p->chunks_total = s->plan.nchunks;
     p->chunks_done = 0;
     p->rows_scanned = 0;
-    p->started_us = snap_now_us();
+    p->started_us = wc_wall_us();
 }
 
 void snap_prog_rows(snap_t *s, uint64_t n)
 {
     s->prog.rows_scanned += n;
-    double secs = (double)(snap_now_us() - s->prog.started_us) / 1e6;
+    double secs = (double)(wc_wall_us() - s->prog.started_us) / 1e6;
     s->prog.rows_per_s = secs > 0 ? (double)s->prog.rows_scanned / secs : 0;
 }
 
@@ -514,7 +507,7 @@ static void table_chunk_emitted(snap_t *s, size_t ti)
     t->finished = true;
     if (s->prog.tables_remaining)
         s->prog.tables_remaining--;
-    double secs = t->started_us ? (double)(snap_now_us() - t->started_us) / 1e6 : 0;
+    double secs = t->started_us ? (double)(wc_wall_us() - t->started_us) / 1e6 : 0;
     log_info("snapshot of table finished", "connector=%s table=%s.%s rows=%llu chunks=%zu seconds=%.3f tables_remaining=%zu",
              s->cfg->name, t->schema, t->name, (unsigned long long)t->rows, t->chunks, secs, s->prog.tables_remaining);
 }
@@ -1064,7 +1057,7 @@ static int enc_row(enc_ctx_t *x, size_t ci, PGresult *res, int row, bool first_i
     for (size_t tj = c->table + 1; last_of_all && tj < s->plan.ntables; tj++)
         last_of_all = s->plan.tables[tj].empty;
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = s->plan.tables[c->table].started_us,
-                      .lsn = s->plan.lsn, .now_us = snap_now_us() };
+                      .lsn = s->plan.lsn, .now_us = wc_wall_us() };
     pos.snapshot = snap_marker(c->table == 0, first_in_table, last_in_table, last_of_all);
     return evt_read(x->evt, x->arena, &pos, t, &tup, err, errlen) == WC_OK ? 0 : -1;
 }
@@ -1195,7 +1188,7 @@ static void *reader_main(void *argp)
         if (enc) {
             pthread_mutex_lock(&s->mu);
             if (!s->plan.tables[c->table].started_us)
-                s->plan.tables[c->table].started_us = snap_now_us();
+                s->plan.tables[c->table].started_us = wc_wall_us();
             pthread_mutex_unlock(&s->mu);
             if (enc_chunk(&x, &r, ci, buf_cstr(&fetch), err, sizeof err) < 0) {
                 reader_fail(s, err);
@@ -1314,7 +1307,7 @@ static int emit_row(snap_t *s, const held_row_t *h, bool last_in_table, bool las
     snap_row_tuple(t, h->res, h->row, s->map, &tup);
     snap_table_t *st = &s->plan.tables[h->table];
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = st->started_us, .lsn = s->plan.lsn,
-                      .now_us = snap_now_us() };
+                      .now_us = wc_wall_us() };
     pos.snapshot = snap_marker(h->table == 0, h->first_in_table, last_in_table, last_of_all);
     return evt_read(s->evt, s->arena, &pos, t, &tup, err, errlen) == WC_OK ? 0 : -1;
 }
@@ -1393,7 +1386,7 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
         goto out;
     int64_t txid = strtoll(PQgetvalue(tx, 0, 0), NULL, 10);
     PQclear(tx);
-    int64_t t0 = snap_now_us();
+    int64_t t0 = wc_wall_us();
     if (snap_plan_build(s, planner.sql, true, NULL, err, errlen) < 0)
         goto out;
     s->plan.lsn = lsn;
@@ -1408,7 +1401,7 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
     snap_prog_reset(s);
     log_info("snapshot planned", "connector=%s tables=%zu chunks=%zu chunk_rows=%d threads=%d plan_ms=%lld", s->cfg->name,
              s->plan.ntables, s->plan.nchunks, s->cfg->snapshot_chunk_rows, s->cfg->snapshot_max_threads,
-             (long long)((snap_now_us() - t0) / 1000));
+             (long long)((wc_wall_us() - t0) / 1000));
     s->slots = xcalloc(s->plan.nchunks ? s->plan.nchunks : 1, sizeof *s->slots);
     int want = s->cfg->snapshot_max_threads;
     if ((size_t)want > s->plan.nchunks)
@@ -1442,7 +1435,7 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
         size_t ti = s->plan.chunks[ci].table;
         snap_table_t *st = &s->plan.tables[ti];
         if (!st->started_us)
-            st->started_us = snap_now_us();
+            st->started_us = wc_wall_us();
         bool seen_row_in_table = st->rows > 0;
         for (;;) {
             snap_batch_t *b;

@@ -1,5 +1,6 @@
 /* apply.c: a sink's consumer loop: read_committed records in batches, decoded, reduced to one change per
  * key, applied to the target with the consumed offsets in the same transaction; positions come from the target. */
+#include "schemas/clock.h"
 #include "sinks/apply.h"
 
 #include <errno.h>
@@ -85,13 +86,6 @@ typedef struct sink {
 
 /* Progress line interval: how far each target is behind, every few seconds. */
 #define SINK_PROGRESS_MS 5000
-
-static int64_t wall_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -1031,7 +1025,7 @@ static void pend_free(sink_t *s)
 /* Shows the applied positions to the consumer group: at most once a second, or now when force. */
 static void group_commit(sink_t *s, bool force)
 {
-    int64_t now = wall_us() / 1000;
+    int64_t now = wc_wall_us() / 1000;
     if (!s->grp || !s->grp->cnt || (!force && now < s->grp_next_ms))
         return;
     rd_kafka_commit(s->rk, s->grp, 1);
@@ -1047,7 +1041,7 @@ static void batch_done(sink_t *s, size_t nrec, const sk_offset_t *offs, size_t n
     s->batches++;
     if (src_us > s->last_src_us)
         s->last_src_us = src_us;
-    s->last_apply_us = wall_us();
+    s->last_apply_us = wc_wall_us();
     /* the group's committed offsets only show progress (lag); positions come from the target */
     if (!s->grp)
         s->grp = rd_kafka_topic_partition_list_new((int)noffs);
@@ -1372,11 +1366,11 @@ int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *s
         snprintf(s.err, sizeof s.err, "%s", err);
         goto out;
     }
-    s.next_progress_ms = wall_us() / 1000 + SINK_PROGRESS_MS;
+    s.next_progress_ms = wc_wall_us() / 1000 + SINK_PROGRESS_MS;
     while (!*stop && !s.failed) {
-        if (wall_us() / 1000 >= s.next_progress_ms) {
+        if (wc_wall_us() / 1000 >= s.next_progress_ms) {
             log_progress(&s);
-            s.next_progress_ms = wall_us() / 1000 + SINK_PROGRESS_MS;
+            s.next_progress_ms = wc_wall_us() / 1000 + SINK_PROGRESS_MS;
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s.rk, s.nrec ? 0 : 200);
         if (s.failed)
