@@ -120,24 +120,13 @@ void snap_plan_add_chunk(snap_plan_t *p, size_t ti, const char *const *lo, const
     p->tables[ti].chunks++;
 }
 
-void snap_quote_ident(buf_t *b, const char *id)
-{
-    buf_putc(b, '"');
-    for (const char *q = id; *q; q++) {
-        if (*q == '"')
-            buf_putc(b, '"');
-        buf_putc(b, *q);
-    }
-    buf_putc(b, '"');
-}
-
 static void key_tuple(buf_t *b, const snap_table_t *t)
 {
     buf_putc(b, '(');
     for (size_t k = 0; k < t->nkey; k++) {
         if (k)
             buf_putc(b, ',');
-        snap_quote_ident(b, t->key[k]);
+        buf_put_quoted(b, t->key[k], '"');
     }
     buf_putc(b, ')');
 }
@@ -165,12 +154,12 @@ void snap_chunk_sql(buf_t *b, const snap_plan_t *p, const snap_chunk_t *c, const
     for (size_t i = 0; cols && i < ncols; i++) {
         if (i)
             buf_putc(b, ',');
-        snap_quote_ident(b, cols[i]);
+        buf_put_quoted(b, cols[i], '"');
     }
     buf_puts(b, " FROM ");
-    snap_quote_ident(b, t->schema);
+    buf_put_quoted(b, t->schema, '"');
     buf_putc(b, '.');
-    snap_quote_ident(b, t->name);
+    buf_put_quoted(b, t->name, '"');
     if (t->filter) {
         buf_puts(b, " WHERE (");
         buf_puts(b, t->filter);
@@ -198,7 +187,7 @@ void snap_chunk_sql(buf_t *b, const snap_plan_t *p, const snap_chunk_t *c, const
     for (size_t k = 0; k < t->nkey; k++) {
         if (k)
             buf_putc(b, ',');
-        snap_quote_ident(b, t->key[k]);
+        buf_put_quoted(b, t->key[k], '"');
     }
 }
 
@@ -658,9 +647,9 @@ static int table_empty(PGconn *c, const snap_table_t *t, const char *const *lo, 
     buf_t sql;
     buf_init(&sql);
     buf_puts(&sql, "SELECT 1 FROM ");
-    snap_quote_ident(&sql, t->schema);
+    buf_put_quoted(&sql, t->schema, '"');
     buf_putc(&sql, '.');
-    snap_quote_ident(&sql, t->name);
+    buf_put_quoted(&sql, t->name, '"');
     if (lo) {
         buf_puts(&sql, " WHERE ");
         key_tuple(&sql, t);
@@ -746,12 +735,12 @@ int snap_plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal_t
         for (size_t k = 0; k < t->nkey; k++) {
             if (k)
                 buf_putc(&sql, ',');
-            snap_quote_ident(&sql, t->key[k]);
+            buf_put_quoted(&sql, t->key[k], '"');
         }
         buf_puts(&sql, " FROM ");
-        snap_quote_ident(&sql, t->schema);
+        buf_put_quoted(&sql, t->schema, '"');
         buf_putc(&sql, '.');
-        snap_quote_ident(&sql, t->name);
+        buf_put_quoted(&sql, t->name, '"');
         size_t base = sql.len;
         char **lo = NULL;
         for (;;) {
@@ -767,7 +756,7 @@ int snap_plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal_t
             for (size_t k = 0; k < t->nkey; k++) {
                 if (k)
                     buf_putc(&sql, ',');
-                snap_quote_ident(&sql, t->key[k]);
+                buf_put_quoted(&sql, t->key[k], '"');
             }
             buf_printf(&sql, " OFFSET %d LIMIT 1", (s->incremental ? cfg->incremental_chunk_rows : cfg->snapshot_chunk_rows) - 1);
             const char *pv[64];
@@ -903,7 +892,7 @@ void snap_col_map(const rel_table_t *t, PGresult *res, int *map)
             continue;
         buf_t q;
         buf_init(&q);
-        snap_quote_ident(&q, t->cols[i].name);
+        buf_put_quoted(&q, t->cols[i].name, '"');
         map[i] = PQfnumber(res, buf_cstr(&q));
         buf_free(&q);
     }
@@ -1566,9 +1555,9 @@ int snap_restore(snap_t *s, const char *state_json, char *err, size_t errlen)
     for (size_t ti = 0; ti < s->plan.ntables; ti++) {
         buf_t q;
         buf_init(&q);
-        snap_quote_ident(&q, s->plan.tables[ti].schema);
+        buf_put_quoted(&q, s->plan.tables[ti].schema, '"');
         buf_putc(&q, '.');
-        snap_quote_ident(&q, s->plan.tables[ti].name);
+        buf_put_quoted(&q, s->plan.tables[ti].name, '"');
         const char *pv[1] = { buf_cstr(&q) };
         PGresult *res = snap_query(r.sql, "SELECT to_regclass($1)::oid::text", 1, pv, err, errlen);
         buf_free(&q);
