@@ -620,7 +620,8 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
 
     const char *cls = cfg_get(m, "connector.class");
     if (cls && strcmp(cls, "io.debezium.connector.postgresql.PostgresConnector") != 0) {
-        snprintf(err, errlen, "invalid value '%s' for connector.class; walcast runs io.debezium.connector.postgresql.PostgresConnector", cls);
+        snprintf(err, errlen, "invalid value '%s' for connector.class; walcast runs io.debezium.connector.postgresql.PostgresConnector, "
+                 "io.debezium.connector.jdbc.JdbcSinkConnector and io.debezium.connector.mongodb.MongoDbSinkConnector", cls);
         goto fail;
     }
     static const char *required[] = { "name", "database.hostname", "database.user", "database.dbname", "topic.prefix", NULL };
@@ -914,11 +915,18 @@ void cfg_worker_free(worker_config_t *w)
 
 /* ---- sinks (io.debezium.connector.jdbc.JdbcSinkConnector, MongoDbSinkConnector) ---- */
 
+/* Debezium 3.x's debezium-connector-mongodb names its sink io.debezium.connector.mongodb.MongoDbSinkConnector;
+ * the sink-package name walcast took first stays accepted. */
+static bool is_mongo_sink_class(const char *c)
+{
+    return c && (!strcmp(c, "io.debezium.connector.mongodb.MongoDbSinkConnector") ||
+                 !strcmp(c, "io.debezium.connector.mongodb.sink.MongoDbSinkConnector"));
+}
+
 bool cfg_is_sink(const cfg_map_t *m)
 {
     const char *c = cfg_get(m, "connector.class");
-    return c && (!strcmp(c, "io.debezium.connector.jdbc.JdbcSinkConnector") ||
-                 !strcmp(c, "io.debezium.connector.mongodb.sink.MongoDbSinkConnector"));
+    return c && (!strcmp(c, "io.debezium.connector.jdbc.JdbcSinkConnector") || is_mongo_sink_class(c));
 }
 
 static char *dup_n(const char *p, size_t n)
@@ -1107,7 +1115,7 @@ int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
         snprintf(err, errlen, "sink %s: set exactly one of topics and topics.regex", c->name);
         goto fail;
     }
-    bool mongo = !strcmp(c->connector_class, "io.debezium.connector.mongodb.sink.MongoDbSinkConnector");
+    bool mongo = is_mongo_sink_class(c->connector_class);
     if (mongo) {
         c->mongo_uri = dup_get(m, "mongodb.connection.string", NULL);
         c->mongo_database = dup_get(m, "sink.database", NULL);

@@ -2,12 +2,12 @@
  * what it does with each message the slot sends: the skip decisions against the stored offsets,
  * events for the current Kafka transaction, heartbeats and the idle position. The read loop is
  * replication.c's, the Kafka transaction cycle txn.c's, streamed transactions streamed.c's. */
+#include "schemas/clock.h"
 #include "agent/connector.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "agent/log.h"
 #include "agent/offsets.h"
@@ -59,13 +59,6 @@ typedef struct conn_state {
     char *snap_resume, *inc_resume; /* chunks a crash left, from the stored offsets */
     wc_status_t snap_status;      /* why a snapshot hook failed */
 } conn_state_t;
-
-static int64_t wall_us(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-}
 
 /* While Kafka's queue is full or the registry is away we still owe the server status updates
  * (wal_sender_timeout). */
@@ -231,7 +224,7 @@ static int snapshot_before_stream(conn_state_t *s, char *err, size_t errlen)
     p->found = true;
     p->lsn = p->lsn_proc = p->lsn_commit = cp;
     p->mid_txn = false;
-    p->ts_usec = wall_us();
+    p->ts_usec = wc_wall_us();
     txn_flushed_at_least(s->txn, cp);
     s->snapshotting = true;
     int rc = snap_fail(s, txn_ensure(s->txn, err, errlen));
@@ -296,7 +289,7 @@ static bool published_change(const conn_state_t *s, uint64_t data_start)
 static evt_pos_t position(const conn_state_t *s, uint64_t lsn)
 {
     return (evt_pos_t){ .xid = s->xid, .commit_time_us = s->commit_time_us, .lsn = lsn,
-                        .last_commit_lsn = s->last_commit_lsn, .now_us = wall_us() };
+                        .last_commit_lsn = s->last_commit_lsn, .now_us = wc_wall_us() };
 }
 
 /* BEGIN of a source transaction (final_lsn: its commit record's start). */
@@ -605,7 +598,7 @@ static wc_status_t heartbeat(conn_state_t *s, int64_t now, int64_t *deadline, ch
     if (st != WC_OK)
         return st;
     arena_reset(s->msg_arena);
-    return evt_heartbeat(s->evt, s->msg_arena, wall_us(), err, errlen);
+    return evt_heartbeat(s->evt, s->msg_arena, wc_wall_us(), err, errlen);
 }
 
 static void log_progress(conn_state_t *s)

@@ -40,7 +40,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,12 +50,6 @@
 #include "agent/replication.h"
 #include "schemas/converter.h"
 
-int64_t snap_now_us(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-}
 
 static char **strv_dup(const char *const *v, size_t n)
 {
@@ -127,24 +120,13 @@ void snap_plan_add_chunk(snap_plan_t *p, size_t ti, const char *const *lo, const
     p->tables[ti].chunks++;
 }
 
-void snap_quote_ident(buf_t *b, const char *id)
-{
-    buf_putc(b, '"');
-    for (const char *q = id; *q; q++) {
-        if (*q == '"')
-            buf_putc(b, '"');
-        buf_putc(b, *q);
-    }
-    buf_putc(b, '"');
-}
-
 static void key_tuple(buf_t *b, const snap_table_t *t)
 {
     buf_putc(b, '(');
     for (size_t k = 0; k < t->nkey; k++) {
         if (k)
             buf_putc(b, ',');
-        snap_quote_ident(b, t->key[k]);
+        buf_put_quoted(b, t->key[k], '"');
     }
     buf_putc(b, ')');
 }
@@ -172,12 +154,12 @@ void snap_chunk_sql(buf_t *b, const snap_plan_t *p, const snap_chunk_t *c, const
     for (size_t i = 0; cols && i < ncols; i++) {
         if (i)
             buf_putc(b, ',');
-        snap_quote_ident(b, cols[i]);
+        buf_put_quoted(b, cols[i], '"');
     }
     buf_puts(b, " FROM ");
-    snap_quote_ident(b, t->schema);
+    buf_put_quoted(b, t->schema, '"');
     buf_putc(b, '.');
-    snap_quote_ident(b, t->name);
+    buf_put_quoted(b, t->name, '"');
     if (t->filter) {
         buf_puts(b, " WHERE (");
         buf_puts(b, t->filter);
@@ -205,7 +187,7 @@ void snap_chunk_sql(buf_t *b, const snap_plan_t *p, const snap_chunk_t *c, const
     for (size_t k = 0; k < t->nkey; k++) {
         if (k)
             buf_putc(b, ',');
-        snap_quote_ident(b, t->key[k]);
+        buf_put_quoted(b, t->key[k], '"');
     }
 }
 
@@ -493,13 +475,13 @@ void snap_prog_reset(snap_t *s)
     p->chunks_total = s->plan.nchunks;
     p->chunks_done = 0;
     p->rows_scanned = 0;
-    p->started_us = snap_now_us();
+    p->started_us = wc_wall_us();
 }
 
 void snap_prog_rows(snap_t *s, uint64_t n)
 {
     s->prog.rows_scanned += n;
-    double secs = (double)(snap_now_us() - s->prog.started_us) / 1e6;
+    double secs = (double)(wc_wall_us() - s->prog.started_us) / 1e6;
     s->prog.rows_per_s = secs > 0 ? (double)s->prog.rows_scanned / secs : 0;
 }
 
@@ -514,7 +496,7 @@ static void table_chunk_emitted(snap_t *s, size_t ti)
     t->finished = true;
     if (s->prog.tables_remaining)
         s->prog.tables_remaining--;
-    double secs = t->started_us ? (double)(snap_now_us() - t->started_us) / 1e6 : 0;
+    double secs = t->started_us ? (double)(wc_wall_us() - t->started_us) / 1e6 : 0;
     log_info("snapshot of table finished", "connector=%s table=%s.%s rows=%llu chunks=%zu seconds=%.3f tables_remaining=%zu",
              s->cfg->name, t->schema, t->name, (unsigned long long)t->rows, t->chunks, secs, s->prog.tables_remaining);
 }
@@ -665,9 +647,9 @@ static int table_empty(PGconn *c, const snap_table_t *t, const char *const *lo, 
     buf_t sql;
     buf_init(&sql);
     buf_puts(&sql, "SELECT 1 FROM ");
-    snap_quote_ident(&sql, t->schema);
+    buf_put_quoted(&sql, t->schema, '"');
     buf_putc(&sql, '.');
-    snap_quote_ident(&sql, t->name);
+    buf_put_quoted(&sql, t->name, '"');
     if (lo) {
         buf_puts(&sql, " WHERE ");
         key_tuple(&sql, t);
@@ -753,12 +735,12 @@ int snap_plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal_t
         for (size_t k = 0; k < t->nkey; k++) {
             if (k)
                 buf_putc(&sql, ',');
-            snap_quote_ident(&sql, t->key[k]);
+            buf_put_quoted(&sql, t->key[k], '"');
         }
         buf_puts(&sql, " FROM ");
-        snap_quote_ident(&sql, t->schema);
+        buf_put_quoted(&sql, t->schema, '"');
         buf_putc(&sql, '.');
-        snap_quote_ident(&sql, t->name);
+        buf_put_quoted(&sql, t->name, '"');
         size_t base = sql.len;
         char **lo = NULL;
         for (;;) {
@@ -774,7 +756,7 @@ int snap_plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal_t
             for (size_t k = 0; k < t->nkey; k++) {
                 if (k)
                     buf_putc(&sql, ',');
-                snap_quote_ident(&sql, t->key[k]);
+                buf_put_quoted(&sql, t->key[k], '"');
             }
             buf_printf(&sql, " OFFSET %d LIMIT 1", (s->incremental ? cfg->incremental_chunk_rows : cfg->snapshot_chunk_rows) - 1);
             const char *pv[64];
@@ -910,7 +892,7 @@ void snap_col_map(const rel_table_t *t, PGresult *res, int *map)
             continue;
         buf_t q;
         buf_init(&q);
-        snap_quote_ident(&q, t->cols[i].name);
+        buf_put_quoted(&q, t->cols[i].name, '"');
         map[i] = PQfnumber(res, buf_cstr(&q));
         buf_free(&q);
     }
@@ -1064,7 +1046,7 @@ static int enc_row(enc_ctx_t *x, size_t ci, PGresult *res, int row, bool first_i
     for (size_t tj = c->table + 1; last_of_all && tj < s->plan.ntables; tj++)
         last_of_all = s->plan.tables[tj].empty;
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = s->plan.tables[c->table].started_us,
-                      .lsn = s->plan.lsn, .now_us = snap_now_us() };
+                      .lsn = s->plan.lsn, .now_us = wc_wall_us() };
     pos.snapshot = snap_marker(c->table == 0, first_in_table, last_in_table, last_of_all);
     wc_status_t st = evt_read(x->evt, x->arena, &pos, t, &tup, err, errlen);
     snap_log_conversions(s, x->evt);
@@ -1197,7 +1179,7 @@ static void *reader_main(void *argp)
         if (enc) {
             pthread_mutex_lock(&s->mu);
             if (!s->plan.tables[c->table].started_us)
-                s->plan.tables[c->table].started_us = snap_now_us();
+                s->plan.tables[c->table].started_us = wc_wall_us();
             pthread_mutex_unlock(&s->mu);
             if (enc_chunk(&x, &r, ci, buf_cstr(&fetch), err, sizeof err) < 0) {
                 reader_fail(s, err);
@@ -1316,7 +1298,7 @@ static int emit_row(snap_t *s, const held_row_t *h, bool last_in_table, bool las
     snap_row_tuple(t, h->res, h->row, s->map, &tup);
     snap_table_t *st = &s->plan.tables[h->table];
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = st->started_us, .lsn = s->plan.lsn,
-                      .now_us = snap_now_us() };
+                      .now_us = wc_wall_us() };
     pos.snapshot = snap_marker(h->table == 0, h->first_in_table, last_in_table, last_of_all);
     wc_status_t rst = evt_read(s->evt, s->arena, &pos, t, &tup, err, errlen);
     snap_log_conversions(s, s->evt);
@@ -1405,7 +1387,7 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
         goto out;
     int64_t txid = strtoll(PQgetvalue(tx, 0, 0), NULL, 10);
     PQclear(tx);
-    int64_t t0 = snap_now_us();
+    int64_t t0 = wc_wall_us();
     if (snap_plan_build(s, planner.sql, true, NULL, err, errlen) < 0)
         goto out;
     s->plan.lsn = lsn;
@@ -1420,7 +1402,7 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
     snap_prog_reset(s);
     log_info("snapshot planned", "connector=%s tables=%zu chunks=%zu chunk_rows=%d threads=%d plan_ms=%lld", s->cfg->name,
              s->plan.ntables, s->plan.nchunks, s->cfg->snapshot_chunk_rows, s->cfg->snapshot_max_threads,
-             (long long)((snap_now_us() - t0) / 1000));
+             (long long)((wc_wall_us() - t0) / 1000));
     s->slots = xcalloc(s->plan.nchunks ? s->plan.nchunks : 1, sizeof *s->slots);
     int want = s->cfg->snapshot_max_threads;
     if ((size_t)want > s->plan.nchunks)
@@ -1454,7 +1436,7 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
         size_t ti = s->plan.chunks[ci].table;
         snap_table_t *st = &s->plan.tables[ti];
         if (!st->started_us)
-            st->started_us = snap_now_us();
+            st->started_us = wc_wall_us();
         bool seen_row_in_table = st->rows > 0;
         for (;;) {
             snap_batch_t *b;
@@ -1585,9 +1567,9 @@ int snap_restore(snap_t *s, const char *state_json, char *err, size_t errlen)
     for (size_t ti = 0; ti < s->plan.ntables; ti++) {
         buf_t q;
         buf_init(&q);
-        snap_quote_ident(&q, s->plan.tables[ti].schema);
+        buf_put_quoted(&q, s->plan.tables[ti].schema, '"');
         buf_putc(&q, '.');
-        snap_quote_ident(&q, s->plan.tables[ti].name);
+        buf_put_quoted(&q, s->plan.tables[ti].name, '"');
         const char *pv[1] = { buf_cstr(&q) };
         PGresult *res = snap_query(r.sql, "SELECT to_regclass($1)::oid::text", 1, pv, err, errlen);
         buf_free(&q);

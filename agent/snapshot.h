@@ -78,8 +78,6 @@ const char *snap_marker(bool first_table, bool first_in_table, bool last_in_tabl
 /* walcast_snapshot offset value: the chunks not yet emitted (JSON). */
 void snap_state_json(const snap_plan_t *p, buf_t *b);
 int snap_state_parse(const char *json, snap_plan_t *p, char *err, size_t errlen);
-/* "schema"."table" with identifiers quoted as PostgreSQL does. */
-void snap_quote_ident(buf_t *b, const char *id);
 /* PostgreSQL snapshot text xmin:xmax:xip,...; visibility of a (32-bit) committed xid in it. */
 typedef struct snap_xsnap {
     uint64_t xmin, xmax;

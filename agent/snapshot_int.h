@@ -11,6 +11,7 @@
 
 #include "agent/replication.h"
 #include "agent/snapshot.h"
+#include "schemas/clock.h"
 
 /* A record a reader encoded: offsets into its batch's data (SIZE_MAX: null). */
 typedef struct enc_rec {
@@ -96,7 +97,6 @@ struct snap {
 void snap_chunk_emitted(snap_t *s, size_t ci);
 void snap_col_map(const rel_table_t *t, PGresult *res, int *map);
 int snap_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen);
-int64_t snap_now_us(void);
 int snap_plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal_t *sig, char *err, size_t errlen);
 void snap_prog_reset(snap_t *s);
 void snap_prog_rows(snap_t *s, uint64_t n);

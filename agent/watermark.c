@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,12 +93,12 @@ int snap_wm_step(snap_t *s, char *err, size_t errlen)
     if (!t)
         return -1;
     if (!st->started_us)
-        st->started_us = snap_now_us();
+        st->started_us = wc_wall_us();
     snap_wm_t *w = &s->wm;
     memset(w, 0, sizeof *w);
     w->chunk = ci;
     w->relid = s->relids[ti];
-    snprintf(w->nonce, sizeof w->nonce, "%llx-%llu", (unsigned long long)snap_now_us(), (unsigned long long)++s->seq);
+    snprintf(w->nonce, sizeof w->nonce, "%llx-%llu", (unsigned long long)wc_wall_us(), (unsigned long long)++s->seq);
     char msg[96];
     snprintf(msg, sizeof msg, "low:%s", w->nonce);
     PGconn *pc = s->wm_conn.sql;
@@ -240,7 +239,7 @@ int snap_wm_message(snap_t *s, const pgo_msg_t *m, uint64_t lsn, bool *ours, cha
         pgo_tuple_t tup = { 0 };
         tup.cols = arena_alloc(a, (t->ncols ? t->ncols : 1) * sizeof *tup.cols);
         snap_row_tuple(t, w->rows, r, map, &tup);
-        evt_pos_t pos = { .lsn = lsn, .now_us = snap_now_us(), .no_lsn = true };
+        evt_pos_t pos = { .lsn = lsn, .now_us = wc_wall_us(), .no_lsn = true };
         pos.snapshot = s->incremental ? "incremental" : last_chunk && r == last ? "last" : "true";
         int rc = evt_read(s->evt, a, &pos, t, &tup, err, errlen) == WC_OK ? 0 : -1;
         snap_log_conversions(s, s->evt);
