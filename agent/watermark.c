@@ -242,6 +242,7 @@ int snap_wm_message(snap_t *s, const pgo_msg_t *m, uint64_t lsn, bool *ours, cha
         evt_pos_t pos = { .lsn = lsn, .now_us = wc_wall_us(), .no_lsn = true };
         pos.snapshot = s->incremental ? "incremental" : last_chunk && r == last ? "last" : "true";
         int rc = evt_read(s->evt, a, &pos, t, &tup, err, errlen) == WC_OK ? 0 : -1;
+        snap_log_conversions(s, s->evt);
         arena_free(a);
         if (rc < 0)
             return -1;
