@@ -389,7 +389,12 @@ static wc_status_t handle_msg(conn_state_t *s, const pgo_msg_t *m, uint64_t data
         if (m->type == PGO_INSERT && snap_is_signal_table(s->isnap, t) &&
             (st = snap_signal_row(s->isnap, t, &m->u.change.new_tuple, err, errlen)) != WC_OK)
             return st;
-        return evt_change(s->evt, s->msg_arena, &pos, t, m, err, errlen);
+        st = evt_change(s->evt, s->msg_arena, &pos, t, m, err, errlen);
+        if (*evt_warnings(s->evt))
+            log_msg(s->cfg->evt.convert_failure == EVT_CONVERT_SKIP ? LOG_DEBUG : LOG_WARN,
+                    "value not converted, sent as null (event.converting.failure.handling.mode)", "connector=%s detail=\"%s\"",
+                    s->cfg->name, log_esc(evt_warnings(s->evt)));
+        return st;
     }
     case PGO_TRUNCATE:
         if (s->skip_txn || s->skip_origin || published_change(s, data_start))

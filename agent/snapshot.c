@@ -1048,7 +1048,9 @@ static int enc_row(enc_ctx_t *x, size_t ci, PGresult *res, int row, bool first_i
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = s->plan.tables[c->table].started_us,
                       .lsn = s->plan.lsn, .now_us = wc_wall_us() };
     pos.snapshot = snap_marker(c->table == 0, first_in_table, last_in_table, last_of_all);
-    return evt_read(x->evt, x->arena, &pos, t, &tup, err, errlen) == WC_OK ? 0 : -1;
+    wc_status_t st = evt_read(x->evt, x->arena, &pos, t, &tup, err, errlen);
+    snap_log_conversions(s, x->evt);
+    return st == WC_OK ? 0 : -1;
 }
 
 static snap_batch_t *enc_batch(void)
@@ -1301,7 +1303,17 @@ static wc_status_t emit_row(snap_t *s, const held_row_t *h, bool last_in_table, 
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = st->started_us, .lsn = s->plan.lsn,
                       .now_us = wc_wall_us() };
     pos.snapshot = snap_marker(h->table == 0, h->first_in_table, last_in_table, last_of_all);
-    return evt_read(s->evt, s->arena, &pos, t, &tup, err, errlen);
+    wc_status_t rst = evt_read(s->evt, s->arena, &pos, t, &tup, err, errlen);
+    snap_log_conversions(s, s->evt);
+    return rst;
+}
+
+void snap_log_conversions(const snap_t *s, const evt_ctx_t *e)
+{
+    if (*evt_warnings(e))
+        log_msg(s->cfg->evt.convert_failure == EVT_CONVERT_SKIP ? LOG_DEBUG : LOG_WARN,
+                "value not converted, sent as null (event.converting.failure.handling.mode)", "connector=%s detail=\"%s\"",
+                s->cfg->name, log_esc(evt_warnings(e)));
 }
 
 void snap_chunk_emitted(snap_t *s, size_t ci)

@@ -244,6 +244,7 @@ wc_status_t snap_wm_message(snap_t *s, const pgo_msg_t *m, uint64_t lsn, bool *o
         evt_pos_t pos = { .lsn = lsn, .now_us = wc_wall_us(), .no_lsn = true };
         pos.snapshot = s->incremental ? "incremental" : last_chunk && r == last ? "last" : "true";
         st = evt_read(s->evt, a, &pos, t, &tup, err, errlen);
+        snap_log_conversions(s, s->evt);
         arena_free(a);
         if (st != WC_OK)
             return st;
