@@ -279,7 +279,8 @@ static const char *known_keys[] = {
     "decimal.handling.mode", "time.precision.mode", "binary.handling.mode", "interval.handling.mode",
     "hstore.handling.mode", "money.fraction.digits", "include.unknown.datatypes", "key.converter",
     "value.converter", "header.converter", "xmin.fetch.interval.ms", "schema.name.adjustment.mode",
-    "field.name.adjustment.mode", "event.processing.failure.handling.mode", "extended.headers.enabled",
+    "field.name.adjustment.mode", "event.processing.failure.handling.mode", "event.converting.failure.handling.mode",
+    "extended.headers.enabled",
     "include.schema.comments", "errors.max.retries", "errors.retry.delay.initial.ms",
     "errors.retry.delay.max.ms", "errors.tolerance", "errors.log.enable", "errors.log.include.messages",
     "retriable.restart.connector.wait.ms", "lsn.flush.mode", "flush.lsn.source", "column.propagate.source.type",
@@ -632,7 +633,8 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
 
     const char *cls = cfg_get(m, "connector.class");
     if (cls && strcmp(cls, "io.debezium.connector.postgresql.PostgresConnector") != 0) {
-        snprintf(err, errlen, "invalid value '%s' for connector.class; walcast runs io.debezium.connector.postgresql.PostgresConnector", cls);
+        snprintf(err, errlen, "invalid value '%s' for connector.class; walcast runs io.debezium.connector.postgresql.PostgresConnector, "
+                 "io.debezium.connector.jdbc.JdbcSinkConnector and io.debezium.connector.mongodb.MongoDbSinkConnector", cls);
         goto fail;
     }
     static const char *required[] = { "name", "database.hostname", "database.user", "database.dbname", "topic.prefix", NULL };
@@ -799,6 +801,11 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
     c->evt.schema_names = (avro_adjust_t)e;
     if (parse_enum(m, "field.name.adjustment.mode", "none", adjmodes, &e, err, errlen) < 0) goto fail;
     c->evt.field_names = (avro_adjust_t)e;
+    /* Debezium's value-conversion failures (TableSchemaBuilder); event.processing.failure.handling.mode
+     * is about seeking the slot in its PostgreSQL connector and stays ignored */
+    static const char *convmodes[] = { "warn", "skip", "fail", NULL };
+    if (parse_enum(m, "event.converting.failure.handling.mode", "warn", convmodes, &e, err, errlen) < 0) goto fail;
+    c->evt.convert_failure = (evt_convert_mode_t)e;
     if (parse_bool(m, "key.converter.schemas.enable", true, &c->key_conv.side.schemas, err, errlen) < 0 ||
         parse_bool(m, "value.converter.schemas.enable", true, &c->value_conv.side.schemas, err, errlen) < 0 ||
         parse_bool(m, "tombstones.on.delete", true, &c->evt.tombstones, err, errlen) < 0 ||
@@ -923,11 +930,18 @@ void cfg_worker_free(worker_config_t *w)
 
 /* ---- sinks (io.debezium.connector.jdbc.JdbcSinkConnector, MongoDbSinkConnector) ---- */
 
+/* Debezium 3.x's debezium-connector-mongodb names its sink io.debezium.connector.mongodb.MongoDbSinkConnector;
+ * the sink-package name walcast took first stays accepted. */
+static bool is_mongo_sink_class(const char *c)
+{
+    return c && (!strcmp(c, "io.debezium.connector.mongodb.MongoDbSinkConnector") ||
+                 !strcmp(c, "io.debezium.connector.mongodb.sink.MongoDbSinkConnector"));
+}
+
 bool cfg_is_sink(const cfg_map_t *m)
 {
     const char *c = cfg_get(m, "connector.class");
-    return c && (!strcmp(c, "io.debezium.connector.jdbc.JdbcSinkConnector") ||
-                 !strcmp(c, "io.debezium.connector.mongodb.sink.MongoDbSinkConnector"));
+    return c && (!strcmp(c, "io.debezium.connector.jdbc.JdbcSinkConnector") || is_mongo_sink_class(c));
 }
 
 static char *dup_n(const char *p, size_t n)
@@ -1116,7 +1130,7 @@ int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
         snprintf(err, errlen, "sink %s: set exactly one of topics and topics.regex", c->name);
         goto fail;
     }
-    bool mongo = !strcmp(c->connector_class, "io.debezium.connector.mongodb.sink.MongoDbSinkConnector");
+    bool mongo = is_mongo_sink_class(c->connector_class);
     if (mongo) {
         c->mongo_uri = dup_get(m, "mongodb.connection.string", NULL);
         c->mongo_database = dup_get(m, "sink.database", NULL);

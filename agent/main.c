@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "agent/check.h"
 #include "agent/config.h"
 #include "agent/connector.h"
 #include "agent/http.h"
@@ -42,6 +43,9 @@ static void usage(FILE *f)
             "                                                 standalone embedded Kafka (librdkafka mock cluster);\n"
             "                                                 prints bootstrap.servers=HOST:PORT first; --control\n"
             "                                                 reads fault-injection commands on stdin (tests)\n"
+            "  walcast check [--worker FILE] CONNECTOR_FILE... check each connector's configuration and what it needs\n"
+            "                                                 from PostgreSQL, Kafka, the registry and the targets: one\n"
+            "                                                 line per prerequisite, OK or the fix; exit 0 when ready\n"
             "  walcast version\n"
             "  walcast --help\n"
             "\n"
@@ -268,6 +272,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "run"))
         return cmd_run(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "check"))
+        return chk_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "kafka"))
         return kcli_main(argc - 2, argv + 2);
     fprintf(stderr, "walcast: unknown command '%s'\n\n", argv[1]);

@@ -1,5 +1,6 @@
 /* offsets.c: Kafka Connect offset records. Values carry Debezium's keys so a Debezium deployment's
  * offsets topic can be taken over, and ours stay readable by Kafka Connect tooling. */
+#include "schemas/clock.h"
 #include "agent/offsets.h"
 
 #include <jansson.h>
@@ -218,17 +219,15 @@ int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topi
             done++;
     /* A transaction left open by a dead producer ends at the broker's transaction timeout (at most
      * transaction.max.timeout.ms, 15 min by default): wait that long, saying so every 30 s. */
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    time_t deadline = now.tv_sec + 16 * 60, next_note = now.tv_sec + 30;
+    int64_t now = wc_mono_ms() / 1000, deadline = now + 16 * 60, next_note = now + 30;
     while (done < nparts) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec >= deadline)
+        now = wc_mono_ms() / 1000;
+        if (now >= deadline)
             break;
-        if (now.tv_sec >= next_note) {
+        if (now >= next_note) {
             log_warn("still reading the offsets topic: a transaction of another producer is open in it; waiting for it to end",
                      "topic=%s partitions_done=%d of=%d", topic, done, nparts);
-            next_note = now.tv_sec + 30;
+            next_note = now + 30;
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (!m)

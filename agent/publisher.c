@@ -1,5 +1,6 @@
 /* publisher.c: librdkafka producer wrapper. QUEUE_FULL is handled by polling, never by dropping;
  * the embedded mode keeps a mock cluster alive on its own rd_kafka_t handle. */
+#include "schemas/clock.h"
 #include "agent/publisher.h"
 
 #include <librdkafka/rdkafka.h>
@@ -20,13 +21,6 @@ typedef struct topic_slot {
     char *name;
     rd_kafka_topic_t *rkt;
 } topic_slot_t;
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct pub {
     rd_kafka_t *rk;
@@ -390,7 +384,7 @@ bool pub_txn_open(const pub_t *p) { return p->txn_open; }
 
 bool pub_txn_expired(const pub_t *p)
 {
-    return (p->txn_open || p->committing) && mono_ms() - p->txn_began_ms >= p->txn_timeout_ms;
+    return (p->txn_open || p->committing) && wc_mono_ms() - p->txn_began_ms >= p->txn_timeout_ms;
 }
 
 bool pub_txn_committing(const pub_t *p) { return p->committing; }
@@ -430,7 +424,7 @@ wc_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen)
     if (ke)
         return classify(ke, "cannot begin a Kafka transaction", err, errlen);
     p->txn_open = true;
-    p->txn_began_ms = mono_ms();
+    p->txn_began_ms = wc_mono_ms();
     if (p->ndeferred)
         return drain_deferred(p, err, errlen);
     return WC_OK;
@@ -441,7 +435,7 @@ wc_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen)
  * transaction.timeout.ms, and the caller then starts a new producer (pub_txn_expired). */
 static wc_status_t commit_blocking(pub_t *p, char *err, size_t errlen)
 {
-    int64_t began = mono_ms();
+    int64_t began = wc_mono_ms();
     for (;;) {
         rd_kafka_error_t *ke = rd_kafka_commit_transaction(p->rk, 30000);
         if (!ke)
@@ -454,7 +448,7 @@ static wc_status_t commit_blocking(pub_t *p, char *err, size_t errlen)
                 return WC_ABORT;
             }
             log_warn("Kafka transaction commit still waiting for the broker; retrying", "waited_s=%lld error=\"%s\"",
-                     (long long)((mono_ms() - began) / 1000), log_esc(rd_kafka_error_string(ke)));
+                     (long long)((wc_mono_ms() - began) / 1000), log_esc(rd_kafka_error_string(ke)));
             rd_kafka_error_destroy(ke);
             continue;
         }

@@ -8,27 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "agent/log.h"
+#include "schemas/clock.h"
 #include "decoder/pgoutput.h"
 
-int64_t repl_now_pg(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec - PGO_EPOCH_OFFSET_US;
-}
-
-/* Refusals that retrying cannot fix: wrong credentials, missing role or database, pg_hba rules.
- * The one place walcast reads an error's wording: libpq keeps the server's SQLSTATE of a failed
- * connection attempt to itself (no PGresult), and client-side refusals (sslmode) have none. */
-static bool is_fatal_connect_error(const char *m)
-{
-    return strstr(m, "authentication failed") || strstr(m, "no pg_hba.conf entry") || strstr(m, "does not exist") ||
-           strstr(m, "must be superuser or replication role") || strstr(m, "permission denied") ||
-           strstr(m, "password is specified") || strstr(m, "invalid sslmode");
-}
+int64_t repl_now_pg(void) { return wc_wall_us() - PGO_EPOCH_OFFSET_US; }
 
 static PGconn *open_conn(const conn_config_t *c, bool replication, wc_status_t *st, char *err, size_t errlen)
 {
@@ -69,7 +54,7 @@ static PGconn *open_conn(const conn_config_t *c, bool replication, wc_status_t *
             hint = "; check database.hostname/database.port and that PostgreSQL is running";
         snprintf(err, errlen, "cannot connect to PostgreSQL at %s:%s database %s as %s%s: %.*s%s", c->host, c->port,
                  c->dbname, c->user, replication ? " (replication)" : "", (int)strcspn(m, "\n"), m, hint);
-        *st = is_fatal_connect_error(m) ? WC_FATAL : WC_RETRY;
+        *st = wc_status_pg_connect(m);
         PQfinish(conn);
         return NULL;
     }
@@ -121,12 +106,7 @@ static bool failure_transient(const repl_t *r)
     if ((r->sql && PQstatus(r->sql) != CONNECTION_OK) || (r->stream && PQstatus(r->stream) != CONNECTION_OK) ||
         !last_sqlstate[0])
         return true;
-    const char *st = last_sqlstate;
-    if (strcmp(st, "53400") == 0)   /* configuration_limit_exceeded (max_replication_slots): the user's */
-        return false;
-    return strncmp(st, "08", 2) == 0 || strncmp(st, "40", 2) == 0 || strncmp(st, "53", 2) == 0 ||
-           strncmp(st, "57", 2) == 0 || strncmp(st, "58", 2) == 0 || strcmp(st, "55P03") == 0 ||
-           strcmp(st, "55006") == 0;
+    return wc_status_sqlstate(last_sqlstate) == WC_RETRY;   /* the classification the SQL targets use too */
 }
 
 static PGresult *query(PGconn *c, const char *sql, int nparams, const char *const *params, char *err, size_t errlen)
@@ -466,13 +446,6 @@ wc_status_t repl_start(repl_t *r, uint64_t start_lsn, bool streaming, char *err,
     return WC_OK;
 }
 
-static int64_t mono_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
-
 void repl_confirm(repl_t *r, uint64_t flush_lsn)
 {
     if (flush_lsn > r->flush_lsn)
@@ -492,16 +465,16 @@ void repl_send_status(repl_t *r, bool reply)
         const char *m = PQerrorMessage(r->stream);
         log_warn("cannot send the standby status update", "error=\"%.*s\"", (int)strcspn(m, "\n"), log_esc(m));
     }
-    r->next_status_us = mono_us() + (int64_t)r->cfg->status_interval_ms * 1000;
+    r->next_status_us = wc_mono_us() + (int64_t)r->cfg->status_interval_ms * 1000;
 }
 
 void repl_status_if_due(repl_t *r)
 {
-    if (r->stream && mono_us() >= r->next_status_us)
+    if (r->stream && wc_mono_us() >= r->next_status_us)
         repl_send_status(r, false);
 }
 
-int64_t repl_clock_us(void) { return mono_us(); }
+int64_t repl_clock_us(void) { return wc_mono_us(); }
 
 static wc_status_t on_copydata(repl_t *r, const repl_handler_t *h, void *ctx, const uint8_t *buf, size_t len,
                                char *err, size_t errlen)
@@ -527,7 +500,7 @@ static wc_status_t on_copydata(repl_t *r, const repl_handler_t *h, void *ctx, co
 wc_status_t repl_loop(repl_t *r, const repl_handler_t *h, void *ctx, volatile sig_atomic_t *stop, char *err,
                       size_t errlen)
 {
-    r->next_status_us = mono_us() + (int64_t)r->cfg->status_interval_ms * 1000;
+    r->next_status_us = wc_mono_us() + (int64_t)r->cfg->status_interval_ms * 1000;
     unsigned batch = 0;
     wc_status_t st;
     while (!*stop) {
@@ -558,7 +531,7 @@ wc_status_t repl_loop(repl_t *r, const repl_handler_t *h, void *ctx, volatile si
         int64_t deadline = r->next_status_us;
         if ((st = h->tick(ctx, n == 0, &deadline, err, errlen)) != WC_OK)
             return st;
-        int64_t now = mono_us();
+        int64_t now = wc_mono_us();
         if (now >= r->next_status_us)
             repl_send_status(r, false);
         if (n != 0)
@@ -595,8 +568,7 @@ void repl_stop(repl_t *r)
         PQflush(r->stream);
         /* drain what the server still sends until it ends COPY, for at most 5 s: a half-open
          * connection would block a blocking read for ever */
-        struct timespec t0, t;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int64_t t0 = wc_mono_ms();
         for (;;) {
             char *buf = NULL;
             int n = PQgetCopyData(r->stream, &buf, 1);
@@ -606,8 +578,7 @@ void repl_stop(repl_t *r)
                 break;
             if (n > 0)
                 continue;
-            clock_gettime(CLOCK_MONOTONIC, &t);
-            long left = 5000 - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+            long left = (long)(5000 - (wc_mono_ms() - t0));
             if (left <= 0)
                 return;   /* repl_close drops the connection */
             struct pollfd pfd = { .fd = PQsocket(r->stream), .events = POLLIN };

@@ -11,6 +11,7 @@
 
 #include "agent/replication.h"
 #include "agent/snapshot.h"
+#include "schemas/clock.h"
 
 /* A record a reader encoded: offsets into its batch's data (SIZE_MAX: null). */
 typedef struct enc_rec {
@@ -96,7 +97,6 @@ struct snap {
 void snap_chunk_emitted(snap_t *s, size_t ci);
 void snap_col_map(const rel_table_t *t, PGresult *res, int *map);
 int snap_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen);
-int64_t snap_now_us(void);
 int snap_plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal_t *sig, char *err, size_t errlen);
 void snap_prog_reset(snap_t *s);
 void snap_prog_rows(snap_t *s, uint64_t n);
@@ -107,5 +107,7 @@ void snap_strv_free(char **v, size_t n);
 rel_table_t *snap_table_install(snap_t *s, repl_t *r, size_t ti, bool fresh, char *err, size_t errlen);
 void snap_wm_clear(snap_wm_t *w);
 bool snap_is_signal_name(const conn_config_t *cfg, const char *schema, const char *table);
+/* Logs the values the last evt_read sent as null (event.converting.failure.handling.mode). */
+void snap_log_conversions(const snap_t *s, const evt_ctx_t *e);
 
 #endif

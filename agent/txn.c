@@ -1,6 +1,7 @@
 /* txn.c: the Kafka transaction cycle. Records of whole source transactions and one offset record go
  * into one Kafka transaction; its commit runs on the publisher's thread while decoding goes on, and
  * only its success moves the flush position the slot may be confirmed to (DESIGN.md, exactly-once). */
+#include "schemas/clock.h"
 #include "agent/txn.h"
 
 #include <stdio.h>
@@ -41,7 +42,7 @@ struct txn {
 };
 
 /* the replication loop's clock: deadlines compare with it */
-static int64_t now_us(void) { return repl_clock_us(); }
+static int64_t now_us(void) { return wc_mono_us(); }
 
 static void on_ack(void *ctx, uint64_t tag, wc_status_t st, const char *errstr)
 {

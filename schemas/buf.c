@@ -62,6 +62,17 @@ void buf_reserve(buf_t *b, size_t n)
 
 void buf_puts(buf_t *b, const char *s) { buf_append(b, s, strlen(s)); }
 
+void buf_put_quoted(buf_t *b, const char *s, char q)
+{
+    buf_putc(b, q);
+    for (const char *p = s; *p; p++) {
+        if (*p == q)
+            buf_putc(b, q);
+        buf_putc(b, *p);
+    }
+    buf_putc(b, q);
+}
+
 void buf_printf(buf_t *b, const char *fmt, ...)
 {
     va_list ap;

@@ -41,6 +41,9 @@ static inline void buf_putc(buf_t *b, char c)
     b->data[b->len++] = c;
 }
 void buf_puts(buf_t *b, const char *s);
+/* s between two q characters, each q inside doubled: SQL identifiers ('"' for PostgreSQL, '`' for
+ * MySQL) and string literals ('\''). The one quoter of the project. */
+void buf_put_quoted(buf_t *b, const char *s, char q);
 void buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_put_i64(buf_t *b, int64_t v);
 void buf_put_u64(buf_t *b, uint64_t v);

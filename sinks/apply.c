@@ -1,5 +1,6 @@
 /* apply.c: a sink's consumer loop: read_committed records in batches, decoded, reduced to one change per
  * key, applied to the target with the consumed offsets in the same transaction; positions come from the target. */
+#include "schemas/clock.h"
 #include "sinks/apply.h"
 
 #include <errno.h>
@@ -28,7 +29,7 @@ typedef struct rec {
     env_event_t ev;
     rd_kafka_message_t *msg;   /* the consumed message key and val point into (held until the batch is
                                   dropped: no copy per record); NULL when they live in the arena */
-} rec_t;
+} sink_rec_t;
 
 /* A destination table of the current batch: name + row schema (a schema change makes a new entry). */
 typedef struct btable {
@@ -56,7 +57,7 @@ typedef struct sink {
     rd_kafka_t *dlq;
     env_decoder_t *dec;
     arena_t *arena;          /* the batch: records, values, changes */
-    rec_t *recs;
+    sink_rec_t *recs;
     size_t nrec, caprec;
     btable_t *tables;        /* of this batch (arena) */
     sr_client_t *registry;   /* Avro input: writer schemas by id (created on the first Avro record) */
@@ -85,13 +86,6 @@ typedef struct sink {
 
 /* Progress line interval: how far each target is behind, every few seconds. */
 #define SINK_PROGRESS_MS 5000
-
-static int64_t wall_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -343,7 +337,7 @@ static void dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
 /* Sends r to the dead-letter topic with Kafka Connect's __connect.errors.* headers and waits for the
  * broker's acknowledgement (the record's offset is stored only after). */
-static int dlq_send(sink_t *s, const rec_t *r, const char *stage, const char *klass, const char *why)
+static int dlq_send(sink_t *s, const sink_rec_t *r, const char *stage, const char *klass, const char *why)
 {
     char err[512];
     if (!s->dlq) {
@@ -425,7 +419,7 @@ static int dlq_send(sink_t *s, const rec_t *r, const char *stage, const char *kl
 }
 
 /* A poison record: dead-lettered under errors.tolerance=all, else the sink fails naming it. */
-static int poison(sink_t *s, const rec_t *r, const char *stage, const char *klass, const char *why)
+static int poison(sink_t *s, const sink_rec_t *r, const char *stage, const char *klass, const char *why)
 {
     if (s->cfg->errors_tolerance_all && s->cfg->dlq_topic)
         return dlq_send(s, r, stage, klass, why);
@@ -493,7 +487,7 @@ static int table_pk(sink_t *s, btable_t *bt, const cs_schema_t *ks, char *err, s
     return 0;
 }
 
-static btable_t *table_for(sink_t *s, const rec_t *r, const cs_schema_t *rs, char *err, size_t errlen)
+static btable_t *table_for(sink_t *s, const sink_rec_t *r, const cs_schema_t *rs, char *err, size_t errlen)
 {
     buf_reset(&s->tmp);
     dl_table_name(&s->tmp, s->cfg->table_format, r->topic, r->ev.source.db, r->ev.source.schema, r->ev.source.table);
@@ -605,7 +599,7 @@ static chg_t *plan_add(sink_t *s, plan_t *p)
 }
 
 /* A row of the event's shape in the table's shape (without a version column it carried). */
-static cv_value_t project(sink_t *s, const btable_t *bt, const rec_t *r, cv_value_t row)
+static cv_value_t project(sink_t *s, const btable_t *bt, const sink_rec_t *r, cv_value_t row)
 {
     if ((bt->drop_idx < 0 && !bt->kafka_cols) || row.null)
         return row;
@@ -623,7 +617,7 @@ static cv_value_t project(sink_t *s, const btable_t *bt, const rec_t *r, cv_valu
     return p;
 }
 
-static void fill_change(sink_t *s, const rec_t *r, chg_t *c, sk_op_t op, const btable_t *bt, cv_value_t row)
+static void fill_change(sink_t *s, const sink_rec_t *r, chg_t *c, sk_op_t op, const btable_t *bt, cv_value_t row)
 {
     (void)s;
     c->c.op = op;
@@ -787,7 +781,7 @@ static void narrow_to(sink_t *s, chg_t *c)
 static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad, char *err, size_t errlen)
 {
     for (size_t i = from; i < to; i++) {
-        rec_t *r = &s->recs[i];
+        sink_rec_t *r = &s->recs[i];
         if (!r->ok)
             continue;
         env_event_t *ev = &r->ev;
@@ -901,7 +895,7 @@ static size_t plan_offsets(sink_t *s, size_t from, size_t to, sk_offset_t **out)
     sk_offset_t *o = arena_alloc(s->arena, (to - from + 1) * sizeof *o);
     size_t n = 0;
     for (size_t i = from; i < to; i++) {
-        rec_t *r = &s->recs[i];
+        sink_rec_t *r = &s->recs[i];
         size_t k = 0;
         for (; k < n; k++)
             if (o[k].partition == r->partition && !strcmp(o[k].topic, r->topic))
@@ -1031,7 +1025,7 @@ static void pend_free(sink_t *s)
 /* Shows the applied positions to the consumer group: at most once a second, or now when force. */
 static void group_commit(sink_t *s, bool force)
 {
-    int64_t now = wall_us() / 1000;
+    int64_t now = wc_wall_us() / 1000;
     if (!s->grp || !s->grp->cnt || (!force && now < s->grp_next_ms))
         return;
     rd_kafka_commit(s->rk, s->grp, 1);
@@ -1047,7 +1041,7 @@ static void batch_done(sink_t *s, size_t nrec, const sk_offset_t *offs, size_t n
     s->batches++;
     if (src_us > s->last_src_us)
         s->last_src_us = src_us;
-    s->last_apply_us = wall_us();
+    s->last_apply_us = wc_wall_us();
     /* the group's committed offsets only show progress (lag); positions come from the target */
     if (!s->grp)
         s->grp = rd_kafka_topic_partition_list_new((int)noffs);
@@ -1266,7 +1260,7 @@ static int add_record(sink_t *s, rd_kafka_message_t *m)
         s->caprec = s->caprec ? s->caprec * 2 : 1024;
         s->recs = xrealloc(s->recs, s->caprec * sizeof *s->recs);
     }
-    rec_t *r = &s->recs[s->nrec++];
+    sink_rec_t *r = &s->recs[s->nrec++];
     memset(r, 0, sizeof *r);
     const char *tn = rd_kafka_topic_name(m->rkt);
     r->topic = s->nrec > 1 && !strcmp(r[-1].topic, tn) ? r[-1].topic : arena_strdup(s->arena, tn);
@@ -1372,11 +1366,11 @@ int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *s
         snprintf(s.err, sizeof s.err, "%s", err);
         goto out;
     }
-    s.next_progress_ms = wall_us() / 1000 + SINK_PROGRESS_MS;
+    s.next_progress_ms = wc_wall_us() / 1000 + SINK_PROGRESS_MS;
     while (!*stop && !s.failed) {
-        if (wall_us() / 1000 >= s.next_progress_ms) {
+        if (wc_wall_us() / 1000 >= s.next_progress_ms) {
             log_progress(&s);
-            s.next_progress_ms = wall_us() / 1000 + SINK_PROGRESS_MS;
+            s.next_progress_ms = wc_wall_us() / 1000 + SINK_PROGRESS_MS;
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s.rk, s.nrec ? 0 : 200);
         if (s.failed)

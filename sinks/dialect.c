@@ -42,14 +42,7 @@ void dl_ident(buf_t *b, sk_dialect_t d, const char *name, bool quote)
         buf_puts(b, name);
         return;
     }
-    char q = d == SK_DIALECT_MYSQL ? '`' : '"';
-    buf_putc(b, q);
-    for (const char *p = name; *p; p++) {
-        if (*p == q)
-            buf_putc(b, q);
-        buf_putc(b, *p);
-    }
-    buf_putc(b, q);
+    buf_put_quoted(b, name, d == SK_DIALECT_MYSQL ? '`' : '"');
 }
 
 static bool named(const cs_schema_t *s, const char *n)
