@@ -152,9 +152,12 @@ static void build_fixed_schemas(evt_ctx_t *e)
     cs_field_add(a, hv, "ts_ms", prim(a, CT_INT64, false));
     rec_codec_bind(&e->hb_kc, hk);
     rec_codec_bind(&e->hb_vc, hv);
-    tl = strlen(e->cfg.prefix) + 32;
+    /* Debezium's topic naming strategy joins these with topic.delimiter too (the message topic it does
+     * not: "<prefix>.message" is fixed) */
+    const char *delim = e->cfg.delimiter ? e->cfg.delimiter : ".";
+    tl = strlen(e->cfg.prefix) + strlen(delim) + 32;
     e->hb_topic = arena_alloc(a, tl);
-    snprintf(e->hb_topic, tl, "__debezium-heartbeat.%s", e->cfg.prefix);
+    snprintf(e->hb_topic, tl, "__debezium-heartbeat%s%s", delim, e->cfg.prefix);
 
     cs_schema_t *tk = struct_schema(a, "io.debezium.connector.common.TransactionMetadataKey", 1, false);
     cs_field_add(a, tk, "id", prim(a, CT_STRING, false));
@@ -171,9 +174,9 @@ static void build_fixed_schemas(evt_ctx_t *e)
     cs_field_add(a, tv, "ts_ms", prim(a, CT_INT64, false));
     rec_codec_bind(&e->tx_kc, tk);
     rec_codec_bind(&e->tx_vc, tv);
-    tl = strlen(e->cfg.prefix) + 16;
+    tl = strlen(e->cfg.prefix) + strlen(delim) + 16;
     e->tx_topic = arena_alloc(a, tl);
-    snprintf(e->tx_topic, tl, "%s.transaction", e->cfg.prefix);
+    snprintf(e->tx_topic, tl, "%s%stransaction", e->cfg.prefix, delim);
 }
 
 /* A UUIDv7 (RFC 9562: 48-bit Unix milliseconds, version, random bits, variant), as the runId Debezium
@@ -380,8 +383,10 @@ wc_status_t evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t er
             fs->def = d;
             cm->has_default = true;
         }
-        if (e->cfg.schema_comments && col->comment && *col->comment)
-            fs->doc = arena_strdup(a, col->comment);
+        /* No doc from column comments, whatever include.schema.comments says: Debezium's PostgreSQL
+         * connector never reads them (neither its pgoutput relation path nor its JDBC metadata path sets a
+         * column comment; only the MySQL and Oracle DDL parsers do), and a doc in the key schema changes
+         * the key bytes and so the partition (issue 18, item 3; differential test types_diff.sh) */
         cs_field_add(a, vs, avro_adjust_name(a, col->name, e->cfg.field_names, true), fs);
         et->nfields++;
     }
