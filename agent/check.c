@@ -298,7 +298,7 @@ static void check_postgres(const conn_config_t *c, chk_list_t *out)
     const char *params[1] = { c->slot_name };
     res = repl_query(&r, "SELECT current_setting('wal_level'), current_setting('max_replication_slots')::int, "
                          "(SELECT count(*) FROM pg_replication_slots)::int, current_setting('max_wal_senders')::int, "
-                         "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender')::int, "
+                         "(SELECT count(*) FROM pg_stat_get_wal_senders())::int, "
                          "rolreplication, rolsuper, has_database_privilege(current_database(), 'CREATE'), "
                          "EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1) "
                          "FROM pg_roles WHERE rolname = current_user",
@@ -456,8 +456,8 @@ static void check_registry(const char *what, const sr_config_t *sc, chk_list_t *
     sr_free(cl);
 }
 
-/* The sink's target: reachable with its credentials, and walcast_sink_offsets readable (created if
- * missing inside a transaction that is rolled back: PostgreSQL keeps nothing; MySQL's DDL commits itself). */
+/* The sink's target: reachable with its credentials, and walcast_sink_offsets readable (created when
+ * missing, as the sink does at start: the one change a check makes). */
 static void check_target(const sk_config_t *sc, chk_list_t *out)
 {
     char err[1024];
@@ -477,20 +477,23 @@ static void check_target(const sk_config_t *sc, chk_list_t *out)
     chk_add(out, "target", key, true, NULL, "%s target answers", o->name);
     sk_offset_t *offs = NULL;
     size_t n = 0;
-    wc_status_t st = o->begin(t, err, sizeof err);
-    if (st == WC_OK)
-        st = o->read_offsets(t, sc->name, &offs, &n, err, sizeof err);
-    o->rollback(t);
+    wc_status_t st = o->read_offsets(t, sc->name, &offs, &n, err, sizeof err);
     if (st == WC_OK)
         chk_add(out, "offsets_table", key, true, NULL, "walcast_sink_offsets is usable (%zu stored position(s) of sink %s)",
                 n, sc->name);
-    else
-        chk_add(out, "offsets_table", key, false,
-                sc->conn.dialect == SK_DIALECT_MYSQL ? "GRANT CREATE, SELECT, INSERT, UPDATE, DELETE ON <database>.* TO <user>;"
-                : sc->conn.dialect == SK_DIALECT_POSTGRES ? "GRANT CREATE ON SCHEMA public TO <user>; (or create "
-                                                            "walcast_sink_offsets as its owner)"
-                : "give the user readWrite on sink.database",
-                "walcast_sink_offsets: %s", err);
+    else {
+        char fix[1024];
+        const char *u = sc->conn.user ? sc->conn.user : "CURRENT_USER";
+        if (sc->conn.dialect == SK_DIALECT_MYSQL)
+            snprintf(fix, sizeof fix, "GRANT CREATE, SELECT, INSERT, UPDATE, DELETE ON `%s`.* TO '%s';",
+                     sc->conn.database ? sc->conn.database : "DATABASE", u);
+        else if (sc->conn.dialect == SK_DIALECT_POSTGRES)
+            snprintf(fix, sizeof fix, "GRANT CREATE ON SCHEMA public TO \"%s\"; (or create walcast_sink_offsets "
+                     "as its owner)", u);
+        else
+            snprintf(fix, sizeof fix, "give the user readWrite on database %s", sc->mongo_database);
+        chk_add(out, "offsets_table", key, false, fix, "walcast_sink_offsets: %s", err);
+    }
     for (size_t i = 0; i < n; i++)
         free(offs[i].topic);
     free(offs);
