@@ -266,7 +266,8 @@ static const char *known_keys[] = {
     "decimal.handling.mode", "time.precision.mode", "binary.handling.mode", "interval.handling.mode",
     "hstore.handling.mode", "money.fraction.digits", "include.unknown.datatypes", "key.converter",
     "value.converter", "header.converter", "xmin.fetch.interval.ms", "schema.name.adjustment.mode",
-    "field.name.adjustment.mode", "event.processing.failure.handling.mode", "extended.headers.enabled",
+    "field.name.adjustment.mode", "event.processing.failure.handling.mode", "event.converting.failure.handling.mode",
+    "extended.headers.enabled",
     "include.schema.comments", "errors.max.retries", "errors.retry.delay.initial.ms",
     "errors.retry.delay.max.ms", "errors.tolerance", "errors.log.enable", "errors.log.include.messages",
     "retriable.restart.connector.wait.ms", "lsn.flush.mode", "flush.lsn.source", "column.propagate.source.type",
@@ -787,6 +788,11 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
     c->evt.schema_names = (avro_adjust_t)e;
     if (parse_enum(m, "field.name.adjustment.mode", "none", adjmodes, &e, err, errlen) < 0) goto fail;
     c->evt.field_names = (avro_adjust_t)e;
+    /* Debezium's value-conversion failures (TableSchemaBuilder); event.processing.failure.handling.mode
+     * is about seeking the slot in its PostgreSQL connector and stays ignored */
+    static const char *convmodes[] = { "warn", "skip", "fail", NULL };
+    if (parse_enum(m, "event.converting.failure.handling.mode", "warn", convmodes, &e, err, errlen) < 0) goto fail;
+    c->evt.convert_failure = (evt_convert_mode_t)e;
     if (parse_bool(m, "key.converter.schemas.enable", true, &c->key_conv.side.schemas, err, errlen) < 0 ||
         parse_bool(m, "value.converter.schemas.enable", true, &c->value_conv.side.schemas, err, errlen) < 0 ||
         parse_bool(m, "tombstones.on.delete", true, &c->evt.tombstones, err, errlen) < 0 ||

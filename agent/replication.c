@@ -15,16 +15,6 @@
 
 int64_t repl_now_pg(void) { return wc_wall_us() - PGO_EPOCH_OFFSET_US; }
 
-/* Refusals that retrying cannot fix: wrong credentials, missing role or database, pg_hba rules.
- * The one place walcast reads an error's wording: libpq keeps the server's SQLSTATE of a failed
- * connection attempt to itself (no PGresult), and client-side refusals (sslmode) have none. */
-static bool is_fatal_connect_error(const char *m)
-{
-    return strstr(m, "authentication failed") || strstr(m, "no pg_hba.conf entry") || strstr(m, "does not exist") ||
-           strstr(m, "must be superuser or replication role") || strstr(m, "permission denied") ||
-           strstr(m, "password is specified") || strstr(m, "invalid sslmode");
-}
-
 static PGconn *open_conn(const conn_config_t *c, bool replication, wc_status_t *st, char *err, size_t errlen)
 {
     const char *keys[32], *vals[32];
@@ -64,7 +54,7 @@ static PGconn *open_conn(const conn_config_t *c, bool replication, wc_status_t *
             hint = "; check database.hostname/database.port and that PostgreSQL is running";
         snprintf(err, errlen, "cannot connect to PostgreSQL at %s:%s database %s as %s%s: %.*s%s", c->host, c->port,
                  c->dbname, c->user, replication ? " (replication)" : "", (int)strcspn(m, "\n"), m, hint);
-        *st = is_fatal_connect_error(m) ? WC_FATAL : WC_RETRY;
+        *st = wc_status_pg_connect(m);
         PQfinish(conn);
         return NULL;
     }
@@ -116,12 +106,7 @@ static bool failure_transient(const repl_t *r)
     if ((r->sql && PQstatus(r->sql) != CONNECTION_OK) || (r->stream && PQstatus(r->stream) != CONNECTION_OK) ||
         !last_sqlstate[0])
         return true;
-    const char *st = last_sqlstate;
-    if (strcmp(st, "53400") == 0)   /* configuration_limit_exceeded (max_replication_slots): the user's */
-        return false;
-    return strncmp(st, "08", 2) == 0 || strncmp(st, "40", 2) == 0 || strncmp(st, "53", 2) == 0 ||
-           strncmp(st, "57", 2) == 0 || strncmp(st, "58", 2) == 0 || strcmp(st, "55P03") == 0 ||
-           strcmp(st, "55006") == 0;
+    return wc_status_sqlstate(last_sqlstate) == WC_RETRY;   /* the classification the SQL targets use too */
 }
 
 static PGresult *query(PGconn *c, const char *sql, int nparams, const char *const *params, char *err, size_t errlen)

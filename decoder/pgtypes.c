@@ -192,7 +192,10 @@ void pgt_opts_default(pgt_opts_t *o)
 /* ---- schemas ---------------------------------------------------------------------------- */
 
 static int numeric_precision(int32_t typmod) { return typmod < 4 ? -1 : ((typmod - 4) >> 16) & 0xffff; }
-static int numeric_scale(int32_t typmod) { return typmod < 4 ? -1 : ((((typmod - 4) & 0x7ff) ^ 1024) - 1024); }
+/* The scale as pgjdbc reads it, (typmod - 4) & 0xffff, which Debezium takes: a negative scale (PostgreSQL 15,
+ * numeric(3,-2)) stored in 11 bits comes out as 2048 + scale (2046). The values are scaled to it, so the
+ * number stays right: 100 is 100 * 10^2046 at scale 2046. */
+static int numeric_scale(int32_t typmod) { return typmod < 4 ? -1 : (typmod - 4) & 0xffff; }
 static int time_precision(int32_t typmod) { return typmod < 0 ? 6 : typmod; }
 
 static char *itoa_arena(arena_t *a, long v)
@@ -368,13 +371,22 @@ static bool parse_i64(const char *s, size_t n, int64_t *v)
     return true;
 }
 
+/* Any length: numeric text runs to thousands of digits (1e-130 is 131 characters), and strtod rounds
+ * it correctly, as BigDecimal.doubleValue does. */
 static bool parse_f64(const char *s, size_t n, double *v)
 {
-    char tmp[64], *end;
-    if (!number_cstr(tmp, sizeof tmp, s, n))
+    char small[64], *tmp = small, *end;
+    if (n == 0 || memchr(s, '\0', n))
         return false;
+    if (n >= sizeof small)
+        tmp = xmalloc(n + 1);
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
     *v = strtod(tmp, &end);
-    return *end == '\0';
+    bool ok = *end == '\0';
+    if (tmp != small)
+        free(tmp);
+    return ok;
 }
 
 int64_t pgt_days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -774,6 +786,24 @@ static int decimal_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o
         return 0;
     }
     if (o->decimal == PGT_DECIMAL_STRING) {
+        /* BigDecimal.toPlainString after setScale(column scale): PostgreSQL's text has the column's scale
+         * already, except for a negative one (numeric(3,-2): "100" at scale 2046); money is not rescaled */
+        int want = t ? numeric_scale(t->typmod) : -1;
+        const char *dot = memchr(s, '.', n);
+        size_t have = dot ? n - (size_t)(dot - s) - 1 : 0;
+        if (want > 0 && (size_t)want > have) {
+            size_t len = n + (dot ? 0 : 1) + ((size_t)want - have);
+            char *p = arena_alloc(a, len + 1);
+            memcpy(p, s, n);
+            size_t k = n;
+            if (!dot)
+                p[k++] = '.';
+            while (k < len)
+                p[k++] = '0';
+            p[k] = '\0';
+            *out = cv_str(p, len);
+            return 0;
+        }
         *out = cv_str(arena_strndup(a, s, n), n);
         return 0;
     }

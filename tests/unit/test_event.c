@@ -484,6 +484,77 @@ static void test_topic_names(void **s)
     assert_int_equal(strlen(t), 249);
 }
 
+/* Issue 18, item 1: a value walcast cannot convert stalled the connector (WC_RETRY for ever). Debezium's
+ * event.converting.failure.handling.mode: warn (default) and skip send null and report table, column and
+ * LSN; fail stops. A key column or a NOT NULL column without default cannot be null: it always fails. */
+static wc_status_t convert_insert(evt_convert_mode_t mode, const char *id, const char *v, const char *w, char *err,
+                                  size_t errlen, char *warnings, size_t wlen)
+{
+    static const rel_catcol_t cols[] = { { "id", true, NULL, NULL }, { "v", false, NULL, NULL },
+                                         { "w", true, NULL, NULL } };
+    static const char *const key[] = { "id" };
+    rel_catinfo_t info = { cols, 3, key, 1 };
+    evt_config_t c = base_cfg();
+    c.prefix = "srv";
+    c.dbname = "db";
+    c.convert_failure = mode;
+    nrec = 0;
+    evt_ctx_t *e = evt_new(&c, emit, NULL);
+    rel_cache_t *rc = rel_cache_new(evt_table_free);
+    arena_t *a = arena_new(8192);
+    tu_bytes_t b = { .n = 0 };
+    tu_u8(&b, 'R'); tu_u32(&b, 5); tu_str(&b, "public"); tu_str(&b, "conv"); tu_u8(&b, 'd'); tu_u16(&b, 3);
+    tu_u8(&b, 1); tu_str(&b, "id"); tu_u32(&b, 23); tu_u32(&b, 0xffffffff);
+    tu_u8(&b, 0); tu_str(&b, "v"); tu_u32(&b, 23); tu_u32(&b, 0xffffffff);
+    tu_u8(&b, 0); tu_str(&b, "w"); tu_u32(&b, 23); tu_u32(&b, 0xffffffff);
+    pgo_state_t st = { 1, false };
+    pgo_msg_t m;
+    rel_table_t *t;
+    assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, errlen), 0);
+    assert_int_equal(rel_cache_put(rc, NULL, &m, &info, &t, err, errlen), 0);
+    assert_int_equal(evt_table_prepare(e, t, err, errlen), 0);
+    b.n = 0;
+    tu_u8(&b, 'I'); tu_u32(&b, 5); tu_u8(&b, 'N'); tu_u16(&b, 3);
+    tu_textcol(&b, id); tu_textcol(&b, v); tu_textcol(&b, w);
+    assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, errlen), 0);
+    evt_pos_t pos = { .xid = 7, .commit_time_us = 1000000, .lsn = 0x16B3748, .now_us = 9000000 };
+    wc_status_t rc2 = evt_change(e, a, &pos, t, &m, err, errlen);
+    snprintf(warnings, wlen, "%s", evt_warnings(e));
+    if (rc2 == WC_OK && *warnings)
+        assert_int_equal(evt_stats(e)->conversion_failures, 1);
+    arena_free(a);
+    rel_cache_free(rc);
+    evt_free(e);
+    return rc2;
+}
+
+static void test_conversion_failure_modes(void **s)
+{
+    (void)s;
+    char err[512], w[512];
+    set_schemas(false, false);
+    assert_int_equal(convert_insert(EVT_CONVERT_WARN, "1", "x1", "3", err, sizeof err, w, sizeof w), WC_OK);
+    assert_int_equal(nrec, 1);
+    assert_non_null(strstr(recs[0].value, "\"after\":{\"id\":1,\"v\":null,\"w\":3}"));
+    assert_string_equal(w, "table \"public\".\"conv\" column \"v\" (int4) at LSN 0/16B3748: invalid integer text 'x1' for int4; sent as null");
+    assert_int_equal(convert_insert(EVT_CONVERT_SKIP, "1", "x1", "3", err, sizeof err, w, sizeof w), WC_OK);
+    assert_int_equal(nrec, 1);
+    assert_non_null(strstr(w, "column \"v\""));
+    /* fail: the connector stops, with table, column and LSN */
+    assert_int_equal(convert_insert(EVT_CONVERT_FAIL, "1", "x1", "3", err, sizeof err, w, sizeof w), WC_PERMANENT);
+    assert_int_equal(nrec, 0);
+    assert_non_null(strstr(err, "table \"public\".\"conv\" column \"v\" (int4) at LSN 0/16B3748: invalid integer text 'x1'"));
+    assert_non_null(strstr(err, "event.converting.failure.handling.mode=fail"));
+    /* key column and NOT NULL column without default: never null, in any mode */
+    assert_int_equal(convert_insert(EVT_CONVERT_WARN, "k1", "2", "3", err, sizeof err, w, sizeof w), WC_PERMANENT);
+    assert_non_null(strstr(err, "column \"id\""));
+    assert_int_equal(convert_insert(EVT_CONVERT_SKIP, "1", "2", "w3", err, sizeof err, w, sizeof w), WC_PERMANENT);
+    assert_non_null(strstr(err, "column \"w\""));
+    /* convertible rows: no warning */
+    assert_int_equal(convert_insert(EVT_CONVERT_WARN, "1", "2", "3", err, sizeof err, w, sizeof w), WC_OK);
+    assert_string_equal(w, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -494,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_context_headers),
         cmocka_unit_test(test_messages_and_tx),
         cmocka_unit_test(test_heartbeat_schemas),
+        cmocka_unit_test(test_conversion_failure_modes),
         cmocka_unit_test(test_key_column_filtered),
     };
     return cmocka_run_group_tests_name("event", tests, tu_fixtures_setup, tu_fixtures_teardown);
