@@ -41,6 +41,12 @@ void cfg_map_set(cfg_map_t *m, const char *key, const char *value)
     m->n++;
 }
 
+void cfg_map_copy(cfg_map_t *dst, const cfg_map_t *src)
+{
+    for (size_t i = 0; i < src->n; i++)
+        cfg_map_set(dst, src->kv[i].key, src->kv[i].value);
+}
+
 const char *cfg_get(const cfg_map_t *m, const char *key)
 {
     for (size_t i = 0; i < m->n; i++)
@@ -143,11 +149,15 @@ int cfg_parse_properties(const char *text, cfg_map_t *m, char *err, size_t errle
     return 0;
 }
 
-static int json_object_to_map(json_t *obj, cfg_map_t *m, char *err, size_t errlen)
+int cfg_map_from_json(const json_t *obj, cfg_map_t *m, cfg_map_t *nulls, char *err, size_t errlen)
 {
     const char *key;
     json_t *val;
-    json_object_foreach(obj, key, val) {
+    if (!json_is_object(obj)) {
+        snprintf(err, errlen, "the configuration must be a JSON object of keys and string values");
+        return -1;
+    }
+    json_object_foreach((json_t *)obj, key, val) {
         char tmp[64];
         const char *s;
         if (json_is_string(val))
@@ -158,8 +168,11 @@ static int json_object_to_map(json_t *obj, cfg_map_t *m, char *err, size_t errle
             snprintf(tmp, sizeof tmp, "%g", json_real_value(val)), s = tmp;
         else if (json_is_boolean(val))
             s = json_is_true(val) ? "true" : "false";
-        else if (json_is_null(val))
+        else if (json_is_null(val)) {
+            if (nulls)
+                cfg_map_set(nulls, key, "");
             continue;
+        }
         else {
             snprintf(err, errlen, "config key \"%s\" has a JSON %s value; give it as a string", key,
                      json_is_object(val) ? "object" : "array");
@@ -196,9 +209,9 @@ int cfg_parse_json(const char *text, cfg_map_t *m, char *err, size_t errlen)
         json_t *name = json_object_get(root, "name");
         if (name && json_is_string(name))
             cfg_map_set(m, "name", json_string_value(name));
-        rc = json_object_to_map(config, m, err, errlen);
+        rc = cfg_map_from_json(config, m, NULL, err, errlen);
     } else {
-        rc = json_object_to_map(root, m, err, errlen);
+        rc = cfg_map_from_json(root, m, NULL, err, errlen);
     }
 out:
     json_decref(root);
@@ -896,7 +909,9 @@ int cfg_worker_parse(const cfg_map_t *m, worker_config_t *w, char *err, size_t e
         else if (strcmp(k, "bootstrap.servers") && strcmp(k, "offset.storage.topic") &&
                  strncmp(k, "key.converter", 13) && strncmp(k, "value.converter", 15) &&
                  strncmp(k, "offset.", 7) && strncmp(k, "rest.", 5) && strcmp(k, "plugin.path") &&
-                 strncmp(k, "walcast.", 8))
+                 strncmp(k, "walcast.", 8) && strncmp(k, "listeners", 9) && strncmp(k, "ssl.", 4) &&
+                 strcmp(k, "group.id") && strncmp(k, "config.", 7) && strncmp(k, "status.", 7) &&
+                 strncmp(k, "admin.", 6))
             log_warn("unknown worker configuration key, ignored", "key=%s", k);
     }
     (void)err;

@@ -796,7 +796,15 @@ static void drop_slot(const conn_config_t *cfg)
     repl_close(&r);
 }
 
-int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_atomic_t *stop)
+/* Logs why the connector stops and keeps it for the caller (the task's trace in the REST status). */
+static void conn_fatal(char *why, size_t whylen, const char *name, const char *what, const char *err)
+{
+    log_msg(LOG_FATAL, what, "connector=%s error=\"%s\"", name, log_esc(err));
+    if (why)
+        snprintf(why, whylen, "%s: %s", what, err);
+}
+
+int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_atomic_t *stop, char *why, size_t whylen)
 {
     conn_state_t s;
     memset(&s, 0, sizeof s);
@@ -811,7 +819,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     int rc = 1;
     wc_status_t st;
     if (!(s.txn = txn_new(cfg, w, on_queue_full, &s, err, sizeof err))) {
-        log_msg(LOG_FATAL, "cannot start the Kafka producer", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+        conn_fatal(why, whylen, cfg->name, "cannot start the Kafka producer", err);
         goto out;
     }
     if ((st = txn_start(s.txn, stop, err, sizeof err)) != WC_OK) {
@@ -819,8 +827,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
             rc = 0;
             goto out;
         }
-        log_msg(LOG_FATAL, "cannot start Kafka transactions or read the stored offsets", "connector=%s error=\"%s\"",
-                cfg->name, log_esc(err));
+        conn_fatal(why, whylen, cfg->name, "cannot start Kafka transactions or read the stored offsets", err);
         goto out;
     }
     const off_pos_t *stored = txn_stored(s.txn);
@@ -832,16 +839,16 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     }
     if (cfg->streaming &&
         !(s.strm = strm_new(cfg->spill_dir, (size_t)cfg->memory_limit_mb << 20, 2, &strm_ops, &s, err, sizeof err))) {
-        log_msg(LOG_FATAL, "cannot prepare streaming of large transactions", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+        conn_fatal(why, whylen, cfg->name, "cannot prepare streaming of large transactions", err);
         goto out;
     }
     conv_side_t ks = cfg->key_conv.side, vs = cfg->value_conv.side;
     if (cfg->key_conv.avro && !(ks.registry = s.sr_key = registry_new(&s, &cfg->key_conv, err, sizeof err))) {
-        log_msg(LOG_FATAL, "invalid key.converter schema registry settings", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+        conn_fatal(why, whylen, cfg->name, "invalid key.converter schema registry settings", err);
         goto out;
     }
     if (cfg->value_conv.avro && !(vs.registry = s.sr_value = registry_new(&s, &cfg->value_conv, err, sizeof err))) {
-        log_msg(LOG_FATAL, "invalid value.converter schema registry settings", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+        conn_fatal(why, whylen, cfg->name, "invalid value.converter schema registry settings", err);
         goto out;
     }
     s.conv = conv_new(&ks, &vs);
@@ -872,7 +879,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
             if (cfg->signal_kafka && snap_signal_kafka_open(s.isnap, w, err, sizeof err) != WC_OK) {
                 free(state);
                 free(inc);
-                log_msg(LOG_FATAL, "cannot listen for signals on Kafka", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+                conn_fatal(why, whylen, cfg->name, "cannot listen for signals on Kafka", err);
                 goto out;
             }
         }
@@ -886,7 +893,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         if (st == WC_OK)
             break;
         if (st == WC_FATAL || st == WC_PERMANENT) {
-            log_msg(LOG_FATAL, "connector failed", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+            conn_fatal(why, whylen, cfg->name, "connector failed", err);
             goto out;
         }
         if (*stop) {

@@ -1342,7 +1342,7 @@ const sk_target_ops_t *sk_target_ops_for(const sk_config_t *c)
     return NULL;
 }
 
-int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *stop)
+int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *stop, char *why, size_t whylen)
 {
     sink_t s = { 0 };
     int rc = -1;
@@ -1437,5 +1437,8 @@ out:
     free(s.recs);
     buf_free(&s.tmp);
     /* a stop request while retrying is a clean stop, not a failure */
-    return (rc < 0 && *stop && !s.failed && !s.err[0]) ? 0 : rc;
+    rc = (rc < 0 && *stop && !s.failed && !s.err[0]) ? 0 : rc;
+    if (rc < 0 && why)
+        snprintf(why, whylen, "sink failed: %s", s.err[0] ? s.err : "see the log");
+    return rc;
 }
