@@ -87,12 +87,18 @@ static bool on_registry_wait(void *ctx, int ms, const char *why)
     return !*s->stop;
 }
 
-static sr_client_t *registry_new(conn_state_t *s, const cfg_conv_t *v, char *err, size_t errlen)
+sr_config_t conn_registry_config(const cfg_conv_t *v)
 {
     sr_config_t sc = { .urls = v->urls, .user_info = v->user_info, .ca_file = v->ca_file,
                        .cert_file = v->cert_file, .cert_type = v->cert_type, .key_file = v->key_file,
                        .key_password = v->key_password, .verify_host = v->verify_host,
                        .auto_register = v->auto_register, .use_latest = v->use_latest };
+    return sc;
+}
+
+static sr_client_t *registry_new(conn_state_t *s, const cfg_conv_t *v, char *err, size_t errlen)
+{
+    sr_config_t sc = conn_registry_config(v);
     return sr_new(&sc, on_registry_wait, s, err, errlen);
 }
 

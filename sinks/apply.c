@@ -1353,7 +1353,7 @@ static int add_record(sink_t *s, rd_kafka_message_t *m)
     return flush(s);
 }
 
-static const sk_target_ops_t *ops_for(const sk_config_t *c)
+const sk_target_ops_t *sk_target_ops_for(const sk_config_t *c)
 {
     switch (c->conn.dialect) {
     case SK_DIALECT_POSTGRES: return &sk_postgres_ops;
@@ -1370,7 +1370,7 @@ int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *s
     s.cfg = cfg;
     s.kafka = k;
     s.stop = stop;
-    s.ops = ops_for(cfg);
+    s.ops = sk_target_ops_for(cfg);
     s.dec = env_decoder_new();
     s.arena = arena_new(1 << 20);
     buf_init(&s.tmp);
