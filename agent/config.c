@@ -41,6 +41,12 @@ void cfg_map_set(cfg_map_t *m, const char *key, const char *value)
     m->n++;
 }
 
+void cfg_map_copy(cfg_map_t *dst, const cfg_map_t *src)
+{
+    for (size_t i = 0; i < src->n; i++)
+        cfg_map_set(dst, src->kv[i].key, src->kv[i].value);
+}
+
 const char *cfg_get(const cfg_map_t *m, const char *key)
 {
     for (size_t i = 0; i < m->n; i++)
@@ -143,11 +149,15 @@ int cfg_parse_properties(const char *text, cfg_map_t *m, char *err, size_t errle
     return 0;
 }
 
-static int json_object_to_map(json_t *obj, cfg_map_t *m, char *err, size_t errlen)
+int cfg_map_from_json(const json_t *obj, cfg_map_t *m, cfg_map_t *nulls, char *err, size_t errlen)
 {
     const char *key;
     json_t *val;
-    json_object_foreach(obj, key, val) {
+    if (!json_is_object(obj)) {
+        snprintf(err, errlen, "the configuration must be a JSON object of keys and string values");
+        return -1;
+    }
+    json_object_foreach((json_t *)obj, key, val) {
         char tmp[64];
         const char *s;
         if (json_is_string(val))
@@ -158,8 +168,11 @@ static int json_object_to_map(json_t *obj, cfg_map_t *m, char *err, size_t errle
             snprintf(tmp, sizeof tmp, "%g", json_real_value(val)), s = tmp;
         else if (json_is_boolean(val))
             s = json_is_true(val) ? "true" : "false";
-        else if (json_is_null(val))
+        else if (json_is_null(val)) {
+            if (nulls)
+                cfg_map_set(nulls, key, "");
             continue;
+        }
         else {
             snprintf(err, errlen, "config key \"%s\" has a JSON %s value; give it as a string", key,
                      json_is_object(val) ? "object" : "array");
@@ -196,9 +209,9 @@ int cfg_parse_json(const char *text, cfg_map_t *m, char *err, size_t errlen)
         json_t *name = json_object_get(root, "name");
         if (name && json_is_string(name))
             cfg_map_set(m, "name", json_string_value(name));
-        rc = json_object_to_map(config, m, err, errlen);
+        rc = cfg_map_from_json(config, m, NULL, err, errlen);
     } else {
-        rc = json_object_to_map(root, m, err, errlen);
+        rc = cfg_map_from_json(root, m, NULL, err, errlen);
     }
 out:
     json_decref(root);
@@ -266,7 +279,8 @@ static const char *known_keys[] = {
     "decimal.handling.mode", "time.precision.mode", "binary.handling.mode", "interval.handling.mode",
     "hstore.handling.mode", "money.fraction.digits", "include.unknown.datatypes", "key.converter",
     "value.converter", "header.converter", "xmin.fetch.interval.ms", "schema.name.adjustment.mode",
-    "field.name.adjustment.mode", "event.processing.failure.handling.mode", "extended.headers.enabled",
+    "field.name.adjustment.mode", "event.processing.failure.handling.mode", "event.converting.failure.handling.mode",
+    "extended.headers.enabled",
     "include.schema.comments", "errors.max.retries", "errors.retry.delay.initial.ms",
     "errors.retry.delay.max.ms", "errors.tolerance", "errors.log.enable", "errors.log.include.messages",
     "retriable.restart.connector.wait.ms", "lsn.flush.mode", "flush.lsn.source", "column.propagate.source.type",
@@ -633,7 +647,8 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
 
     const char *cls = cfg_get(m, "connector.class");
     if (cls && strcmp(cls, "io.debezium.connector.postgresql.PostgresConnector") != 0) {
-        snprintf(err, errlen, "invalid value '%s' for connector.class; walcast runs io.debezium.connector.postgresql.PostgresConnector", cls);
+        snprintf(err, errlen, "invalid value '%s' for connector.class; walcast runs io.debezium.connector.postgresql.PostgresConnector, "
+                 "io.debezium.connector.jdbc.JdbcSinkConnector and io.debezium.connector.mongodb.MongoDbSinkConnector", cls);
         goto fail;
     }
     static const char *required[] = { "name", "database.hostname", "database.user", "database.dbname", "topic.prefix", NULL };
@@ -800,6 +815,11 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
     c->evt.schema_names = (avro_adjust_t)e;
     if (parse_enum(m, "field.name.adjustment.mode", "none", adjmodes, &e, err, errlen) < 0) goto fail;
     c->evt.field_names = (avro_adjust_t)e;
+    /* Debezium's value-conversion failures (TableSchemaBuilder); event.processing.failure.handling.mode
+     * is about seeking the slot in its PostgreSQL connector and stays ignored */
+    static const char *convmodes[] = { "warn", "skip", "fail", NULL };
+    if (parse_enum(m, "event.converting.failure.handling.mode", "warn", convmodes, &e, err, errlen) < 0) goto fail;
+    c->evt.convert_failure = (evt_convert_mode_t)e;
     if (parse_bool(m, "key.converter.schemas.enable", true, &c->key_conv.side.schemas, err, errlen) < 0 ||
         parse_bool(m, "value.converter.schemas.enable", true, &c->value_conv.side.schemas, err, errlen) < 0 ||
         parse_bool(m, "tombstones.on.delete", true, &c->evt.tombstones, err, errlen) < 0 ||
@@ -911,7 +931,9 @@ int cfg_worker_parse(const cfg_map_t *m, worker_config_t *w, char *err, size_t e
         else if (strcmp(k, "bootstrap.servers") && strcmp(k, "offset.storage.topic") &&
                  strncmp(k, "key.converter", 13) && strncmp(k, "value.converter", 15) &&
                  strncmp(k, "offset.", 7) && strncmp(k, "rest.", 5) && strcmp(k, "plugin.path") &&
-                 strncmp(k, "walcast.", 8))
+                 strncmp(k, "walcast.", 8) && strncmp(k, "listeners", 9) && strncmp(k, "ssl.", 4) &&
+                 strcmp(k, "group.id") && strncmp(k, "config.", 7) && strncmp(k, "status.", 7) &&
+                 strncmp(k, "admin.", 6))
             log_warn("unknown worker configuration key, ignored", "key=%s", k);
     }
     (void)err;
@@ -930,11 +952,18 @@ void cfg_worker_free(worker_config_t *w)
 
 /* ---- sinks (io.debezium.connector.jdbc.JdbcSinkConnector, MongoDbSinkConnector) ---- */
 
+/* Debezium 3.x's debezium-connector-mongodb names its sink io.debezium.connector.mongodb.MongoDbSinkConnector;
+ * the sink-package name walcast took first stays accepted. */
+static bool is_mongo_sink_class(const char *c)
+{
+    return c && (!strcmp(c, "io.debezium.connector.mongodb.MongoDbSinkConnector") ||
+                 !strcmp(c, "io.debezium.connector.mongodb.sink.MongoDbSinkConnector"));
+}
+
 bool cfg_is_sink(const cfg_map_t *m)
 {
     const char *c = cfg_get(m, "connector.class");
-    return c && (!strcmp(c, "io.debezium.connector.jdbc.JdbcSinkConnector") ||
-                 !strcmp(c, "io.debezium.connector.mongodb.sink.MongoDbSinkConnector"));
+    return c && (!strcmp(c, "io.debezium.connector.jdbc.JdbcSinkConnector") || is_mongo_sink_class(c));
 }
 
 static char *dup_n(const char *p, size_t n)
@@ -1134,7 +1163,7 @@ int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
             goto fail;
         }
     }
-    bool mongo = !strcmp(c->connector_class, "io.debezium.connector.mongodb.sink.MongoDbSinkConnector");
+    bool mongo = is_mongo_sink_class(c->connector_class);
     if (mongo) {
         c->mongo_uri = dup_get(m, "mongodb.connection.string", NULL);
         c->mongo_database = dup_get(m, "sink.database", NULL);

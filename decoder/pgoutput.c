@@ -93,14 +93,18 @@ const char *pgo_msgtype_name(int type)
     return "unknown";
 }
 
-#define NEED(expr, what)                                                                      \
-    do {                                                                                      \
-        if (!(expr)) {                                                                        \
+#define NEED(expr, what)                                                                        \
+    do {                                                                                        \
+        if (!(expr)) {                                                                          \
             snprintf(err, errlen, "pgoutput %s message truncated at byte %zu of %zu reading %s", \
-                     pgo_msgtype_name(type), c.pos, c.len, what);                             \
-            goto fail;                                                                        \
-        }                                                                                     \
+                     pgo_msgtype_name(type), c->pos, c->len, what);                             \
+            return -1;                                                                          \
+        }                                                                                       \
     } while (0)
+
+/* One reader per message, as PostgreSQL's proto.c has: each reads its fields after the type byte (and
+ * the streamed xid) and fails naming the field it could not read. */
+#define READER(name) static int name(pgo_cursor_t *c, arena_t *a, pgo_msg_t *m, int type, char *err, size_t errlen)
 
 static int read_tuple(pgo_cursor_t *c, arena_t *a, pgo_tuple_t *t, int type, char *err, size_t errlen)
 {
@@ -147,223 +151,272 @@ static int read_tuple(pgo_cursor_t *c, arena_t *a, pgo_tuple_t *t, int type, cha
     return 0;
 }
 
+READER(read_begin)
+{
+    uint64_t t;
+    NEED(pgo_get_u64(c, &m->u.begin.final_lsn), "final LSN");
+    NEED(pgo_get_u64(c, &t), "commit time");
+    m->u.begin.commit_time = (int64_t)t;
+    NEED(pgo_get_u32(c, &m->xid), "xid");
+    return 0;
+}
+
+/* Commit and Stream Commit (which starts with the xid). */
+READER(read_commit)
+{
+    uint64_t t;
+    if (type == PGO_STREAM_COMMIT)
+        NEED(pgo_get_u32(c, &m->xid), "xid");
+    NEED(pgo_get_u8(c, &m->u.commit.flags), "flags");
+    if (m->u.commit.flags != 0) {
+        /* no commit flag is defined up to protocol 4: a new one may change what follows */
+        snprintf(err, errlen, "pgoutput %s message: unknown flags 0x%02x (none are defined)", pgo_msgtype_name(type),
+                 m->u.commit.flags);
+        return -1;
+    }
+    NEED(pgo_get_u64(c, &m->u.commit.commit_lsn), "commit LSN");
+    NEED(pgo_get_u64(c, &m->u.commit.end_lsn), "end LSN");
+    NEED(pgo_get_u64(c, &t), "commit time");
+    m->u.commit.commit_time = (int64_t)t;
+    return 0;
+}
+
+READER(read_origin)
+{
+    NEED(pgo_get_u64(c, &m->u.origin.lsn), "origin LSN");
+    NEED(pgo_get_str(c, &m->u.origin.name), "origin name");
+    return 0;
+}
+
+READER(read_relation)
+{
+    uint8_t ri;
+    uint16_t natts;
+    NEED(pgo_get_u32(c, &m->u.relation.relid), "relation id");
+    NEED(pgo_get_str(c, &m->u.relation.nspname), "namespace");
+    NEED(pgo_get_str(c, &m->u.relation.relname), "relation name");
+    NEED(pgo_get_u8(c, &ri), "replica identity");
+    if (ri != 'd' && ri != 'f' && ri != 'n' && ri != 'i') {
+        snprintf(err, errlen, "pgoutput Relation message: unknown replica identity 0x%02x (expected d, f, n or i)", ri);
+        return -1;
+    }
+    m->u.relation.replident = (char)ri;
+    NEED(pgo_get_u16(c, &natts), "column count");
+    m->u.relation.natts = natts;
+    m->u.relation.atts = arena_alloc(a, (natts ? natts : 1) * sizeof(pgo_att_t));
+    for (uint16_t i = 0; i < natts; i++) {
+        pgo_att_t *att = &m->u.relation.atts[i];
+        uint32_t tm;
+        NEED(pgo_get_u8(c, &att->flags), "column flags");
+        NEED(pgo_get_str(c, &att->name), "column name");
+        NEED(pgo_get_u32(c, &att->typid), "column type");
+        NEED(pgo_get_u32(c, &tm), "column type modifier");
+        att->typmod = (int32_t)tm;
+    }
+    return 0;
+}
+
+READER(read_type)
+{
+    NEED(pgo_get_u32(c, &m->u.type.typid), "type id");
+    NEED(pgo_get_str(c, &m->u.type.nspname), "type namespace");
+    NEED(pgo_get_str(c, &m->u.type.typname), "type name");
+    return 0;
+}
+
+READER(read_insert)
+{
+    uint8_t marker;
+    NEED(pgo_get_u32(c, &m->u.change.relid), "relation id");
+    NEED(pgo_get_u8(c, &marker), "tuple marker");
+    if (marker != 'N') {
+        snprintf(err, errlen, "pgoutput Insert message: expected new tuple marker 'N', got 0x%02x", marker);
+        return -1;
+    }
+    return read_tuple(c, a, &m->u.change.new_tuple, type, err, errlen);
+}
+
+READER(read_update)
+{
+    uint8_t marker;
+    NEED(pgo_get_u32(c, &m->u.change.relid), "relation id");
+    NEED(pgo_get_u8(c, &marker), "tuple marker");
+    if (marker == 'K' || marker == 'O') {
+        m->u.change.old_kind = (char)marker;
+        if (read_tuple(c, a, &m->u.change.old_tuple, type, err, errlen) < 0)
+            return -1;
+        NEED(pgo_get_u8(c, &marker), "new tuple marker");
+    }
+    if (marker != 'N') {
+        snprintf(err, errlen, "pgoutput Update message: expected tuple marker 'K', 'O' or 'N', got 0x%02x", marker);
+        return -1;
+    }
+    return read_tuple(c, a, &m->u.change.new_tuple, type, err, errlen);
+}
+
+READER(read_delete)
+{
+    uint8_t marker;
+    NEED(pgo_get_u32(c, &m->u.change.relid), "relation id");
+    NEED(pgo_get_u8(c, &marker), "tuple marker");
+    if (marker != 'K' && marker != 'O') {
+        snprintf(err, errlen, "pgoutput Delete message: expected tuple marker 'K' or 'O', got 0x%02x", marker);
+        return -1;
+    }
+    m->u.change.old_kind = (char)marker;
+    return read_tuple(c, a, &m->u.change.old_tuple, type, err, errlen);
+}
+
+READER(read_truncate)
+{
+    uint32_t n;
+    NEED(pgo_get_u32(c, &n), "relation count");
+    NEED(pgo_get_u8(c, &m->u.truncate.flags), "options");
+    NEED(n <= (c->len - c->pos) / 4, "relation ids");
+    m->u.truncate.nrelids = n;
+    m->u.truncate.relids = arena_alloc(a, (n ? n : 1) * sizeof(uint32_t));
+    for (uint32_t i = 0; i < n; i++)
+        NEED(pgo_get_u32(c, &m->u.truncate.relids[i]), "relation id");
+    return 0;
+}
+
+READER(read_message)
+{
+    uint32_t n;
+    NEED(pgo_get_u8(c, &m->u.message.flags), "flags");
+    NEED(pgo_get_u64(c, &m->u.message.lsn), "LSN");
+    NEED(pgo_get_str(c, &m->u.message.prefix), "prefix");
+    NEED(pgo_get_u32(c, &n), "content length");
+    NEED(pgo_get_bytes(c, n, &m->u.message.content), "content");
+    m->u.message.content_len = n;
+    return 0;
+}
+
+READER(read_stream_start)
+{
+    NEED(pgo_get_u32(c, &m->xid), "xid");
+    NEED(pgo_get_u8(c, &m->u.stream_start.first_segment), "first-segment flag");
+    return 0;
+}
+
+READER(read_stream_abort)
+{
+    NEED(pgo_get_u32(c, &m->xid), "xid");
+    NEED(pgo_get_u32(c, &m->u.stream_abort.subxid), "subtransaction xid");
+    /* Protocol 4 with parallel streaming appends the abort LSN and time. */
+    if (c->len - c->pos >= 16) {
+        uint64_t t;
+        NEED(pgo_get_u64(c, &m->u.stream_abort.abort_lsn), "abort LSN");
+        NEED(pgo_get_u64(c, &t), "abort time");
+        m->u.stream_abort.abort_time = (int64_t)t;
+        m->u.stream_abort.has_lsn = true;
+    }
+    return 0;
+}
+
+/* Begin Prepare, Prepare, Stream Prepare and Commit Prepared share a layout (Begin Prepare has no flags). */
+READER(read_twophase)
+{
+    uint64_t t;
+    if (type != PGO_BEGIN_PREPARE)
+        NEED(pgo_get_u8(c, &m->u.twophase.flags), "flags");
+    NEED(pgo_get_u64(c, &m->u.twophase.lsn), "LSN");
+    NEED(pgo_get_u64(c, &m->u.twophase.end_lsn), "end LSN");
+    NEED(pgo_get_u64(c, &t), "time");
+    m->u.twophase.time = (int64_t)t;
+    NEED(pgo_get_u32(c, &m->xid), "xid");
+    NEED(pgo_get_str(c, &m->u.twophase.gid), "gid");
+    return 0;
+}
+
+READER(read_rollback_prepared)
+{
+    uint64_t t1, t2;
+    NEED(pgo_get_u8(c, &m->u.twophase.flags), "flags");
+    NEED(pgo_get_u64(c, &m->u.twophase.end_lsn), "prepare end LSN");
+    NEED(pgo_get_u64(c, &m->u.twophase.rollback_end_lsn), "rollback end LSN");
+    NEED(pgo_get_u64(c, &t1), "prepare time");
+    NEED(pgo_get_u64(c, &t2), "rollback time");
+    m->u.twophase.time = (int64_t)t1;
+    m->u.twophase.rollback_time = (int64_t)t2;
+    NEED(pgo_get_u32(c, &m->xid), "xid");
+    NEED(pgo_get_str(c, &m->u.twophase.gid), "gid");
+    return 0;
+}
+
+READER(read_nothing)
+{
+    return 0;
+}
+
 int pgo_parse(pgo_state_t *st, const uint8_t *data, size_t len, arena_t *a, pgo_msg_t *m,
               char *err, size_t errlen)
 {
-    pgo_cursor_t c = { data, len, 0 };
+    pgo_cursor_t cur = { data, len, 0 }, *c = &cur;
     uint8_t t8;
-    int type = 0;
     memset(m, 0, sizeof *m);
-    if (!pgo_get_u8(&c, &t8)) {
+    if (!pgo_get_u8(c, &t8)) {
         snprintf(err, errlen, "empty pgoutput message");
         return -1;
     }
-    type = t8;
+    int type = t8;
     m->type = (pgo_msgtype_t)type;
     /* Inside a streamed block (protocol >= 2), these messages are prefixed by the top-level xid. */
     bool xid_prefix = st->in_stream &&
         (type == PGO_RELATION || type == PGO_TYPE || type == PGO_INSERT || type == PGO_UPDATE ||
          type == PGO_DELETE || type == PGO_TRUNCATE || type == PGO_MESSAGE);
     if (xid_prefix)
-        NEED(pgo_get_u32(&c, &m->xid), "the streamed transaction id");
+        NEED(pgo_get_u32(c, &m->xid), "the streamed transaction id");
 
+    int (*reader)(pgo_cursor_t *, arena_t *, pgo_msg_t *, int, char *, size_t);
     switch (type) {
-    case PGO_BEGIN: {
-        uint64_t t;
-        NEED(pgo_get_u64(&c, &m->u.begin.final_lsn), "final LSN");
-        NEED(pgo_get_u64(&c, &t), "commit time");
-        m->u.begin.commit_time = (int64_t)t;
-        NEED(pgo_get_u32(&c, &m->xid), "xid");
-        break;
-    }
+    case PGO_BEGIN: reader = read_begin; break;
     case PGO_COMMIT:
-    case PGO_STREAM_COMMIT: {
-        uint64_t t;
-        if (type == PGO_STREAM_COMMIT)
-            NEED(pgo_get_u32(&c, &m->xid), "xid");
-        NEED(pgo_get_u8(&c, &m->u.commit.flags), "flags");
-        if (m->u.commit.flags != 0) {
-            /* no commit flag is defined up to protocol 4: a new one may change what follows */
-            snprintf(err, errlen, "pgoutput %s message: unknown flags 0x%02x (none are defined)", pgo_msgtype_name(type),
-                     m->u.commit.flags);
-            goto fail;
-        }
-        NEED(pgo_get_u64(&c, &m->u.commit.commit_lsn), "commit LSN");
-        NEED(pgo_get_u64(&c, &m->u.commit.end_lsn), "end LSN");
-        NEED(pgo_get_u64(&c, &t), "commit time");
-        m->u.commit.commit_time = (int64_t)t;
-        break;
-    }
-    case PGO_ORIGIN:
-        NEED(pgo_get_u64(&c, &m->u.origin.lsn), "origin LSN");
-        NEED(pgo_get_str(&c, &m->u.origin.name), "origin name");
-        break;
-    case PGO_RELATION: {
-        uint8_t ri;
-        uint16_t natts;
-        NEED(pgo_get_u32(&c, &m->u.relation.relid), "relation id");
-        NEED(pgo_get_str(&c, &m->u.relation.nspname), "namespace");
-        NEED(pgo_get_str(&c, &m->u.relation.relname), "relation name");
-        NEED(pgo_get_u8(&c, &ri), "replica identity");
-        if (ri != 'd' && ri != 'f' && ri != 'n' && ri != 'i') {
-            snprintf(err, errlen, "pgoutput Relation message: unknown replica identity 0x%02x (expected d, f, n or i)", ri);
-            goto fail;
-        }
-        m->u.relation.replident = (char)ri;
-        NEED(pgo_get_u16(&c, &natts), "column count");
-        m->u.relation.natts = natts;
-        m->u.relation.atts = arena_alloc(a, (natts ? natts : 1) * sizeof(pgo_att_t));
-        for (uint16_t i = 0; i < natts; i++) {
-            pgo_att_t *att = &m->u.relation.atts[i];
-            uint32_t tm;
-            NEED(pgo_get_u8(&c, &att->flags), "column flags");
-            NEED(pgo_get_str(&c, &att->name), "column name");
-            NEED(pgo_get_u32(&c, &att->typid), "column type");
-            NEED(pgo_get_u32(&c, &tm), "column type modifier");
-            att->typmod = (int32_t)tm;
-        }
-        break;
-    }
-    case PGO_TYPE:
-        NEED(pgo_get_u32(&c, &m->u.type.typid), "type id");
-        NEED(pgo_get_str(&c, &m->u.type.nspname), "type namespace");
-        NEED(pgo_get_str(&c, &m->u.type.typname), "type name");
-        break;
-    case PGO_INSERT: {
-        uint8_t marker;
-        NEED(pgo_get_u32(&c, &m->u.change.relid), "relation id");
-        NEED(pgo_get_u8(&c, &marker), "tuple marker");
-        if (marker != 'N') {
-            snprintf(err, errlen, "pgoutput Insert message: expected new tuple marker 'N', got 0x%02x", marker);
-            goto fail;
-        }
-        if (read_tuple(&c, a, &m->u.change.new_tuple, type, err, errlen) < 0)
-            goto fail;
-        break;
-    }
-    case PGO_UPDATE: {
-        uint8_t marker;
-        NEED(pgo_get_u32(&c, &m->u.change.relid), "relation id");
-        NEED(pgo_get_u8(&c, &marker), "tuple marker");
-        if (marker == 'K' || marker == 'O') {
-            m->u.change.old_kind = (char)marker;
-            if (read_tuple(&c, a, &m->u.change.old_tuple, type, err, errlen) < 0)
-                goto fail;
-            NEED(pgo_get_u8(&c, &marker), "new tuple marker");
-        }
-        if (marker != 'N') {
-            snprintf(err, errlen, "pgoutput Update message: expected tuple marker 'K', 'O' or 'N', got 0x%02x", marker);
-            goto fail;
-        }
-        if (read_tuple(&c, a, &m->u.change.new_tuple, type, err, errlen) < 0)
-            goto fail;
-        break;
-    }
-    case PGO_DELETE: {
-        uint8_t marker;
-        NEED(pgo_get_u32(&c, &m->u.change.relid), "relation id");
-        NEED(pgo_get_u8(&c, &marker), "tuple marker");
-        if (marker != 'K' && marker != 'O') {
-            snprintf(err, errlen, "pgoutput Delete message: expected tuple marker 'K' or 'O', got 0x%02x", marker);
-            goto fail;
-        }
-        m->u.change.old_kind = (char)marker;
-        if (read_tuple(&c, a, &m->u.change.old_tuple, type, err, errlen) < 0)
-            goto fail;
-        break;
-    }
-    case PGO_TRUNCATE: {
-        uint32_t n;
-        NEED(pgo_get_u32(&c, &n), "relation count");
-        NEED(pgo_get_u8(&c, &m->u.truncate.flags), "options");
-        NEED(n <= (c.len - c.pos) / 4, "relation ids");
-        m->u.truncate.nrelids = n;
-        m->u.truncate.relids = arena_alloc(a, (n ? n : 1) * sizeof(uint32_t));
-        for (uint32_t i = 0; i < n; i++)
-            NEED(pgo_get_u32(&c, &m->u.truncate.relids[i]), "relation id");
-        break;
-    }
-    case PGO_MESSAGE: {
-        uint32_t n;
-        NEED(pgo_get_u8(&c, &m->u.message.flags), "flags");
-        NEED(pgo_get_u64(&c, &m->u.message.lsn), "LSN");
-        NEED(pgo_get_str(&c, &m->u.message.prefix), "prefix");
-        NEED(pgo_get_u32(&c, &n), "content length");
-        NEED(pgo_get_bytes(&c, n, &m->u.message.content), "content");
-        m->u.message.content_len = n;
-        break;
-    }
+    case PGO_STREAM_COMMIT: reader = read_commit; break;
+    case PGO_ORIGIN: reader = read_origin; break;
+    case PGO_RELATION: reader = read_relation; break;
+    case PGO_TYPE: reader = read_type; break;
+    case PGO_INSERT: reader = read_insert; break;
+    case PGO_UPDATE: reader = read_update; break;
+    case PGO_DELETE: reader = read_delete; break;
+    case PGO_TRUNCATE: reader = read_truncate; break;
+    case PGO_MESSAGE: reader = read_message; break;
     case PGO_STREAM_START:
         if (st->in_stream) {
             snprintf(err, errlen, "pgoutput Stream Start inside an open stream block");
-            goto fail;
+            return -1;
         }
-        NEED(pgo_get_u32(&c, &m->xid), "xid");
-        NEED(pgo_get_u8(&c, &m->u.stream_start.first_segment), "first-segment flag");
+        reader = read_stream_start;
         break;
     case PGO_STREAM_STOP:
         if (!st->in_stream) {
             snprintf(err, errlen, "pgoutput Stream Stop without a Stream Start");
-            goto fail;
+            return -1;
         }
+        reader = read_nothing;
         break;
-    case PGO_STREAM_ABORT: {
-        NEED(pgo_get_u32(&c, &m->xid), "xid");
-        NEED(pgo_get_u32(&c, &m->u.stream_abort.subxid), "subtransaction xid");
-        /* Protocol 4 with parallel streaming appends the abort LSN and time. */
-        if (c.len - c.pos >= 16) {
-            uint64_t t;
-            NEED(pgo_get_u64(&c, &m->u.stream_abort.abort_lsn), "abort LSN");
-            NEED(pgo_get_u64(&c, &t), "abort time");
-            m->u.stream_abort.abort_time = (int64_t)t;
-            m->u.stream_abort.has_lsn = true;
-        }
-        break;
-    }
+    case PGO_STREAM_ABORT: reader = read_stream_abort; break;
     case PGO_BEGIN_PREPARE:
     case PGO_PREPARE:
     case PGO_STREAM_PREPARE:
-    case PGO_COMMIT_PREPARED: {
-        uint64_t t;
-        if (type != PGO_BEGIN_PREPARE)
-            NEED(pgo_get_u8(&c, &m->u.twophase.flags), "flags");
-        NEED(pgo_get_u64(&c, &m->u.twophase.lsn), "LSN");
-        NEED(pgo_get_u64(&c, &m->u.twophase.end_lsn), "end LSN");
-        NEED(pgo_get_u64(&c, &t), "time");
-        m->u.twophase.time = (int64_t)t;
-        NEED(pgo_get_u32(&c, &m->xid), "xid");
-        NEED(pgo_get_str(&c, &m->u.twophase.gid), "gid");
-        break;
-    }
-    case PGO_ROLLBACK_PREPARED: {
-        uint64_t t1, t2;
-        NEED(pgo_get_u8(&c, &m->u.twophase.flags), "flags");
-        NEED(pgo_get_u64(&c, &m->u.twophase.end_lsn), "prepare end LSN");
-        NEED(pgo_get_u64(&c, &m->u.twophase.rollback_end_lsn), "rollback end LSN");
-        NEED(pgo_get_u64(&c, &t1), "prepare time");
-        NEED(pgo_get_u64(&c, &t2), "rollback time");
-        m->u.twophase.time = (int64_t)t1;
-        m->u.twophase.rollback_time = (int64_t)t2;
-        NEED(pgo_get_u32(&c, &m->xid), "xid");
-        NEED(pgo_get_str(&c, &m->u.twophase.gid), "gid");
-        break;
-    }
+    case PGO_COMMIT_PREPARED: reader = read_twophase; break;
+    case PGO_ROLLBACK_PREPARED: reader = read_rollback_prepared; break;
     default:
         snprintf(err, errlen, "unknown pgoutput message type 0x%02x ('%c'); is the slot using another plugin?",
                  type, type >= 32 && type < 127 ? type : '?');
-        goto fail;
+        return -1;
     }
-    if (c.pos != c.len) {
-        snprintf(err, errlen, "pgoutput %s message has %zu unexpected trailing bytes", pgo_msgtype_name(type), c.len - c.pos);
-        goto fail;
+    if (reader(c, a, m, type, err, errlen) < 0)
+        return -1;
+    if (c->pos != c->len) {
+        snprintf(err, errlen, "pgoutput %s message has %zu unexpected trailing bytes", pgo_msgtype_name(type), c->len - c->pos);
+        return -1;
     }
     if (type == PGO_STREAM_START)
         st->in_stream = true;
     else if (type == PGO_STREAM_STOP)
         st->in_stream = false;
     return 0;
-fail:
-    return -1;
 }
 
 int pgo_parse_copydata(const uint8_t *data, size_t len, pgo_copydata_t *out, char *err, size_t errlen)

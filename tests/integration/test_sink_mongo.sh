@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_sink_mongo.sh: source tables -> walcast source -> real Kafka -> walcast's MongoDB sink
-# (io.debezium.connector.mongodb.sink.MongoDbSinkConnector keys) in the same `walcast run`, into FerretDB
+# (io.debezium.connector.mongodb.MongoDbSinkConnector, Debezium 3.x's class, and its keys) in the same `walcast run`, into FerretDB
 # v1.24.2 (scripts/ferretdb.sh, SQLite backend; no multi-document transactions) or the MongoDB at
 # WALCAST_TEST_MONGODB_URI. Inserts, updates, deletes, key changes, NULLs, composite keys; the documents
 # must equal the source rows (mongo_compare.py, pymongo). Then the same under a workload during which
@@ -31,7 +31,7 @@ kafka_start
 src=$(connector_file src "table.include.list=public\\..*")
 {
   echo "name=it_mongosink"
-  echo "connector.class=io.debezium.connector.mongodb.sink.MongoDbSinkConnector"
+  echo "connector.class=io.debezium.connector.mongodb.MongoDbSinkConnector"
   echo "topics.regex=srv\\.public\\..*"
   echo "mongodb.connection.string=$MURI"
   echo "sink.database=$MDB"

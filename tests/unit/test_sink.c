@@ -247,6 +247,21 @@ static void test_config(void **st)
              base);
     assert_int_equal(parse(props, &c, err), -1);
     assert_non_null(strstr(err, "consumer.override.isolation.level"));
+    /* MongoDB: Debezium 3.x's class (debezium-connector-mongodb) and the older sink-package name */
+    const char *mongo_classes[] = { "io.debezium.connector.mongodb.MongoDbSinkConnector",
+                                    "io.debezium.connector.mongodb.sink.MongoDbSinkConnector" };
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(props, sizeof props, "name=m\nconnector.class=%s\ntopics=a\n"
+                 "mongodb.connection.string=mongodb://h:27017\nsink.database=d\n", mongo_classes[i]);
+        cfg_map_t m = { 0 };
+        assert_int_equal(cfg_parse_properties(props, &m, err, 512), 0);
+        assert_true(cfg_is_sink(&m));
+        cfg_map_free(&m);
+        assert_int_equal(parse(props, &c, err), 0);
+        assert_int_equal(c.conn.dialect, SK_DIALECT_MONGODB);
+        assert_string_equal(c.mongo_database, "d");
+        cfg_sink_free(&c);
+    }
 }
 
 /* ---- conflicts: cf_decide per type and policy, cf_apply over a fake target ---- */
