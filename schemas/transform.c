@@ -1234,7 +1234,7 @@ void tf_spec_free(tf_spec_t *s)
     if (!s)
         return;
     for (size_t i = 0; i < s->nsteps; i++)
-        if (s->steps[i].type && s->steps[i].type->free_conf)
+        if (s->steps[i].conf && s->steps[i].type && s->steps[i].type->free_conf)
             s->steps[i].type->free_conf(s->steps[i].conf);
     for (size_t i = 0; i < s->npreds; i++)
         if (s->preds[i].kind == PRED_TOPIC)
