@@ -113,31 +113,50 @@ static int cmd_run(int argc, char **argv)
     job_t *jobs = xcalloc((size_t)nfiles, sizeof *jobs);
     int njobs = 0;
     void *mock = NULL;
-    if (worker_file && cfg_load_file(worker_file, &wm, err, sizeof err) < 0) {
+    int first = 0;
+    if (!worker_file) {
+        /* Connect standalone's order: `walcast run worker.properties connector.properties…` */
+        if (cfg_load_file(files[0], &wm, err, sizeof err) == 0 && cfg_is_worker(&wm)) {
+            if (nfiles < 2) {
+                log_msg(LOG_FATAL, "only a worker file was given", "file=%s error=\"it has bootstrap.servers and no "
+                        "connector.class; give the connector files after it\"", files[0]);
+                goto out;
+            }
+            worker_file = files[first++];
+            log_info("the first file is a worker file (Connect standalone's order)", "file=%s", worker_file);
+        } else {
+            cfg_map_free(&wm);
+        }
+    } else if (cfg_load_file(worker_file, &wm, err, sizeof err) < 0) {
         log_msg(LOG_FATAL, "invalid worker configuration", "error=\"%s\"", log_esc(err));
         goto out;
     }
-    cfg_worker_parse(&wm, &w, err, sizeof err);
-    for (int i = 0; i < nfiles; i++) {
+    if (cfg_worker_parse(&wm, &w, err, sizeof err) < 0) {
+        log_msg(LOG_FATAL, "invalid worker configuration", "file=%s error=\"%s\"", worker_file ? worker_file : "-",
+                log_esc(err));
+        goto out;
+    }
+    for (int i = first; i < nfiles; i++) {
+        job_t *jb = &jobs[i - first];
         cfg_map_t m = { 0 };
         int prc = cfg_load_file(files[i], &m, err, sizeof err);
         if (prc == 0 && cfg_is_sink(&m)) {
-            jobs[i].sink = true;
+            jb->sink = true;
             cfg_inherit_converters(&wm, &m);
-            prc = cfg_sink_parse(&m, &jobs[i].scfg, err, sizeof err);
+            prc = cfg_sink_parse(&m, &jb->scfg, err, sizeof err);
         } else if (prc == 0) {
             cfg_inherit_converters(&wm, &m);
-            prc = cfg_connector_parse(&m, &jobs[i].cfg, err, sizeof err);
+            prc = cfg_connector_parse(&m, &jb->cfg, err, sizeof err);
         }
         if (prc < 0) {
             log_msg(LOG_FATAL, "invalid connector configuration", "file=%s error=\"%s\"", files[i], log_esc(err));
             cfg_map_free(&m);
-            njobs = i;
+            njobs = i - first;
             goto out;
         }
         cfg_map_free(&m);
-        jobs[i].w = &w;
-        njobs = i + 1;
+        jb->w = &w;
+        njobs = i - first + 1;
     }
     if (!strcmp(w.bootstrap_servers, "embedded")) {
         char *bs = NULL;
