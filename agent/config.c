@@ -41,6 +41,12 @@ void cfg_map_set(cfg_map_t *m, const char *key, const char *value)
     m->n++;
 }
 
+void cfg_map_copy(cfg_map_t *dst, const cfg_map_t *src)
+{
+    for (size_t i = 0; i < src->n; i++)
+        cfg_map_set(dst, src->kv[i].key, src->kv[i].value);
+}
+
 const char *cfg_get(const cfg_map_t *m, const char *key)
 {
     for (size_t i = 0; i < m->n; i++)
@@ -143,11 +149,15 @@ int cfg_parse_properties(const char *text, cfg_map_t *m, char *err, size_t errle
     return 0;
 }
 
-static int json_object_to_map(json_t *obj, cfg_map_t *m, char *err, size_t errlen)
+int cfg_map_from_json(const json_t *obj, cfg_map_t *m, cfg_map_t *nulls, char *err, size_t errlen)
 {
     const char *key;
     json_t *val;
-    json_object_foreach(obj, key, val) {
+    if (!json_is_object(obj)) {
+        snprintf(err, errlen, "the configuration must be a JSON object of keys and string values");
+        return -1;
+    }
+    json_object_foreach((json_t *)obj, key, val) {
         char tmp[64];
         const char *s;
         if (json_is_string(val))
@@ -158,8 +168,11 @@ static int json_object_to_map(json_t *obj, cfg_map_t *m, char *err, size_t errle
             snprintf(tmp, sizeof tmp, "%g", json_real_value(val)), s = tmp;
         else if (json_is_boolean(val))
             s = json_is_true(val) ? "true" : "false";
-        else if (json_is_null(val))
+        else if (json_is_null(val)) {
+            if (nulls)
+                cfg_map_set(nulls, key, "");
             continue;
+        }
         else {
             snprintf(err, errlen, "config key \"%s\" has a JSON %s value; give it as a string", key,
                      json_is_object(val) ? "object" : "array");
@@ -196,9 +209,9 @@ int cfg_parse_json(const char *text, cfg_map_t *m, char *err, size_t errlen)
         json_t *name = json_object_get(root, "name");
         if (name && json_is_string(name))
             cfg_map_set(m, "name", json_string_value(name));
-        rc = json_object_to_map(config, m, err, errlen);
+        rc = cfg_map_from_json(config, m, NULL, err, errlen);
     } else {
-        rc = json_object_to_map(root, m, err, errlen);
+        rc = cfg_map_from_json(root, m, NULL, err, errlen);
     }
 out:
     json_decref(root);
@@ -274,7 +287,8 @@ static const char *const known_keys[] = {
     "incremental.snapshot.watermarking.strategy", "unavailable.value.placeholder", "decimal.handling.mode",
     "time.precision.mode", "binary.handling.mode", "interval.handling.mode", "hstore.handling.mode",
     "money.fraction.digits", "include.unknown.datatypes", "xmin.fetch.interval.ms", "schema.name.adjustment.mode",
-    "field.name.adjustment.mode", "event.processing.failure.handling.mode", "extended.headers.enabled",
+    "field.name.adjustment.mode", "event.processing.failure.handling.mode", "event.converting.failure.handling.mode",
+    "extended.headers.enabled",
     "include.schema.comments", "errors.max.retries", "retriable.restart.connector.wait.ms", "lsn.flush.mode",
     "lsn.flush.timeout.ms", "lsn.flush.timeout.action", "flush.lsn.source", "offset.mismatch.strategy", "read.only",
     "schema.refresh.mode", "column.propagate.source.type", "datatype.propagate.source.type", "converters",
@@ -907,6 +921,11 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
     c->evt.schema_names = (avro_adjust_t)e;
     if (parse_enum(m, "field.name.adjustment.mode", "none", adjmodes, &e, err, errlen) < 0) goto fail;
     c->evt.field_names = (avro_adjust_t)e;
+    /* Debezium's value-conversion failures (TableSchemaBuilder); event.processing.failure.handling.mode
+     * is about seeking the slot in its PostgreSQL connector and stays ignored */
+    static const char *convmodes[] = { "warn", "skip", "fail", NULL };
+    if (parse_enum(m, "event.converting.failure.handling.mode", "warn", convmodes, &e, err, errlen) < 0) goto fail;
+    c->evt.convert_failure = (evt_convert_mode_t)e;
     if (parse_bool(m, "key.converter.schemas.enable", true, &c->key_conv.side.schemas, err, errlen) < 0 ||
         parse_bool(m, "value.converter.schemas.enable", true, &c->value_conv.side.schemas, err, errlen) < 0 ||
         parse_bool(m, "tombstones.on.delete", true, &c->evt.tombstones, err, errlen) < 0 ||

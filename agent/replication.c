@@ -15,16 +15,6 @@
 
 int64_t repl_now_pg(void) { return wc_wall_us() - PGO_EPOCH_OFFSET_US; }
 
-/* Refusals that retrying cannot fix: wrong credentials, missing role or database, pg_hba rules.
- * The one place walcast reads an error's wording: libpq keeps the server's SQLSTATE of a failed
- * connection attempt to itself (no PGresult), and client-side refusals (sslmode) have none. */
-static bool is_fatal_connect_error(const char *m)
-{
-    return strstr(m, "authentication failed") || strstr(m, "no pg_hba.conf entry") || strstr(m, "does not exist") ||
-           strstr(m, "must be superuser or replication role") || strstr(m, "permission denied") ||
-           strstr(m, "password is specified") || strstr(m, "invalid sslmode");
-}
-
 static PGconn *open_conn(const conn_config_t *c, bool replication, wc_status_t *st, char *err, size_t errlen)
 {
     const char *keys[32], *vals[32];
@@ -64,7 +54,7 @@ static PGconn *open_conn(const conn_config_t *c, bool replication, wc_status_t *
             hint = "; check database.hostname/database.port and that PostgreSQL is running";
         snprintf(err, errlen, "cannot connect to PostgreSQL at %s:%s database %s as %s%s: %.*s%s", c->host, c->port,
                  c->dbname, c->user, replication ? " (replication)" : "", (int)strcspn(m, "\n"), m, hint);
-        *st = is_fatal_connect_error(m) ? WC_FATAL : WC_RETRY;
+        *st = wc_status_pg_connect(m);
         PQfinish(conn);
         return NULL;
     }
@@ -118,12 +108,7 @@ static bool failure_transient(const repl_t *r)
     if ((r->sql && PQstatus(r->sql) != CONNECTION_OK) || (r->stream && PQstatus(r->stream) != CONNECTION_OK) ||
         !last_sqlstate[0])
         return true;
-    const char *st = last_sqlstate;
-    if (strcmp(st, "53400") == 0)   /* configuration_limit_exceeded (max_replication_slots): the user's */
-        return false;
-    return strncmp(st, "08", 2) == 0 || strncmp(st, "40", 2) == 0 || strncmp(st, "53", 2) == 0 ||
-           strncmp(st, "57", 2) == 0 || strncmp(st, "58", 2) == 0 || strcmp(st, "55P03") == 0 ||
-           strcmp(st, "55006") == 0;
+    return wc_status_sqlstate(last_sqlstate) == WC_RETRY;   /* the classification the SQL targets use too */
 }
 
 static PGresult *query(PGconn *c, const char *sql, int nparams, const char *const *params, char *err, size_t errlen)
@@ -148,6 +133,67 @@ static char *quote_ident(PGconn *c, const char *s)
     return q;
 }
 
+PGresult *repl_query(repl_t *r, const char *sql, int nparams, const char *const *params, char *err, size_t errlen)
+{
+    return query(r->sql, sql, nparams, params, err, errlen);
+}
+
+void repl_tables_free(repl_table_t *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(t[i].schema);
+        free(t[i].name);
+    }
+    free(t);
+}
+
+wc_status_t repl_captured_tables(repl_t *r, repl_table_t **out, size_t *n, char *err, size_t errlen)
+{
+    const conn_config_t *c = r->cfg;
+    const char *params[1] = { c->publication_name };
+    *out = NULL;
+    *n = 0;
+    /* published: as pg_publication_tables shows it (FOR ALL TABLES, TABLES IN SCHEMA, the table), or, for a
+     * partitioned table, one of its partitions (publish_via_partition_root=false lists the leaves) */
+    PGresult *res = query(r->sql,
+                          "SELECT n.nspname, c.relname, "
+                          "EXISTS (SELECT 1 FROM pg_publication_tables pt WHERE pt.pubname = $1 AND "
+                          "  ((pt.schemaname = n.nspname AND pt.tablename = c.relname) OR (c.relkind = 'p' AND EXISTS "
+                          "  (SELECT 1 FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhrelid JOIN pg_namespace pn "
+                          "   ON pn.oid = pc.relnamespace WHERE i.inhparent = c.oid AND pn.nspname = pt.schemaname "
+                          "   AND pc.relname = pt.tablename)))), "
+                          "has_table_privilege(c.oid, 'SELECT'), pg_has_role(c.relowner, 'USAGE'), c.relreplident, "
+                          "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary), "
+                          "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident), c.relkind "
+                          "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                          "WHERE c.relkind IN ('r','p') AND c.relpersistence = 'p' AND n.nspname NOT IN ('pg_catalog','information_schema') "
+                          "AND n.nspname NOT LIKE 'pg_toast%' AND NOT c.relispartition ORDER BY 1, 2",
+                          1, params, err, errlen);
+    if (!res)
+        return failure_transient(r) ? WC_RETRY : WC_FATAL;
+    repl_table_t *t = xcalloc((size_t)PQntuples(res) + 1, sizeof *t);
+    size_t k = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *ns = PQgetvalue(res, i, 0), *rel = PQgetvalue(res, i, 1);
+        if (!flt_table_included(&c->filters, ns, rel))
+            continue;
+        t[k].schema = xstrdup(ns);
+        t[k].name = xstrdup(rel);
+        t[k].published = PQgetvalue(res, i, 2)[0] == 't';
+        t[k].can_select = PQgetvalue(res, i, 3)[0] == 't';
+        t[k].owned = PQgetvalue(res, i, 4)[0] == 't';
+        t[k].replident = PQgetvalue(res, i, 5)[0];
+        t[k].has_pk = PQgetvalue(res, i, 6)[0] == 't';
+        t[k].has_replident_index = PQgetvalue(res, i, 7)[0] == 't';
+        t[k].partitioned = PQgetvalue(res, i, 8)[0] == 'p';
+        k++;
+    }
+    PQclear(res);
+    *out = t;
+    *n = k;
+    return WC_OK;
+}
+
 /* Which tables are checked against the publication: with publication.autocreate.mode=filtered the
  * include/exclude lists are the publication's definition; otherwise only an include list says which
  * tables the user wants (with none, the publication itself is the choice of tables, as in Debezium). */
@@ -156,14 +202,11 @@ static bool pub_checked(const conn_config_t *c)
     return c->pub_mode == PUB_FILTERED || c->filters.table_inc.n || c->filters.schema_inc.n;
 }
 
-/* The captured tables (include/exclude lists over the permanent ordinary and partitioned tables:
- * pgoutput sends nothing of unlogged or temporary ones, and a partition goes with its root) and, for
- * each, whether the publication publishes it: FOR ALL TABLES, the table itself or (PostgreSQL 15+) its
- * schema. A table pgoutput does not publish is never sent, and the slot moves past its changes. */
+/* The captured tables (repl_captured_tables) and those of them the publication does not publish:
+ * PostgreSQL never sends their changes, and the slot moves past them. */
 typedef struct pub_cover {
     bool exists, all_tables;
     size_t matched, nmissing;
-    bool extra;                   /* the publication lists a table the lists do not capture */
     buf_t wanted;                 /* every captured table, quoted for SQL, comma-separated */
     buf_t missing;                /* the captured tables not published, quoted for SQL */
     buf_t missing_names;          /* the same as schema.table, for logs and signals */
@@ -193,54 +236,28 @@ static int pub_cover_read(repl_t *r, pub_cover_t *pc, char *err, size_t errlen)
     buf_init(&pc->missing);
     buf_init(&pc->missing_names);
     const char *params[1] = { c->publication_name };
-    buf_t sql;
-    buf_init(&sql);
-    buf_printf(&sql,
-               "SELECT n.nspname, c.relname, coalesce(p.puballtables, false) OR pr.prrelid IS NOT NULL%s, "
-               "pr.prrelid IS NOT NULL, p.oid IS NOT NULL, coalesce(p.puballtables, false) "
-               "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-               "LEFT JOIN pg_publication p ON p.pubname = $1 "
-               "LEFT JOIN pg_publication_rel pr ON pr.prpubid = p.oid AND pr.prrelid = c.oid "
-               "WHERE c.relkind IN ('r','p') AND c.relpersistence = 'p' AND NOT c.relispartition "
-               "AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%%' "
-               "ORDER BY 1, 2",
-               r->server_version >= 150000 ? " OR EXISTS (SELECT 1 FROM pg_publication_namespace pn "
-                                             "WHERE pn.pnpubid = p.oid AND pn.pnnspid = c.relnamespace)" : "");
-    PGresult *res = query(r->sql, buf_cstr(&sql), 1, params, err, errlen);
-    buf_free(&sql);
+    PGresult *res = query(r->sql, "SELECT puballtables FROM pg_publication WHERE pubname = $1", 1, params, err, errlen);
     if (!res)
         return -1;
-    if (PQntuples(res) == 0) {
-        /* no table at all: the publication's own row still says whether it exists */
-        PQclear(res);
-        res = query(r->sql, "SELECT true, puballtables FROM pg_publication WHERE pubname = $1", 1, params, err, errlen);
-        if (!res)
-            return -1;
-        pc->exists = PQntuples(res) > 0;
-        pc->all_tables = pc->exists && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-        PQclear(res);
-        return 0;
-    }
-    for (int i = 0; i < PQntuples(res); i++) {
-        const char *ns = PQgetvalue(res, i, 0), *rel = PQgetvalue(res, i, 1);
-        bool published = strcmp(PQgetvalue(res, i, 2), "t") == 0, listed = strcmp(PQgetvalue(res, i, 3), "t") == 0;
-        pc->exists = strcmp(PQgetvalue(res, i, 4), "t") == 0;
-        pc->all_tables = strcmp(PQgetvalue(res, i, 5), "t") == 0;
-        if (!flt_table_included(&c->filters, ns, rel)) {
-            pc->extra |= listed;
-            continue;
-        }
-        pc->matched++;
-        put_qualified(&pc->wanted, ns, rel);
-        if (published)
+    pc->exists = PQntuples(res) > 0;
+    pc->all_tables = pc->exists && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    repl_table_t *t = NULL;
+    size_t n = 0;
+    if (repl_captured_tables(r, &t, &n, err, errlen) != WC_OK)
+        return -1;
+    pc->matched = n;
+    for (size_t i = 0; i < n; i++) {
+        put_qualified(&pc->wanted, t[i].schema, t[i].name);
+        if (t[i].published)
             continue;
         pc->nmissing++;
-        put_qualified(&pc->missing, ns, rel);
+        put_qualified(&pc->missing, t[i].schema, t[i].name);
         if (pc->missing_names.len)
             buf_putc(&pc->missing_names, ',');
-        buf_printf(&pc->missing_names, "%s.%s", ns, rel);
+        buf_printf(&pc->missing_names, "%s.%s", t[i].schema, t[i].name);
     }
-    PQclear(res);
+    repl_tables_free(t, n);
     return 0;
 }
 
@@ -374,7 +391,7 @@ static int ensure_publication(repl_t *r, bool retried, char *err, size_t errlen)
             return -1;
         r->pub_all_tables = pc.all_tables;
     }
-    if (pub_checked(c) && (pc.nmissing || (c->pub_mode == PUB_FILTERED && pc.extra && pc.matched && !pc.all_tables)) &&
+    if (pub_checked(c) && pc.nmissing &&
         pub_fix_missing(r, &pc, true, err, errlen) < 0)
         goto out;
     if (pc.all_tables && c->pub_mode == PUB_FILTERED)
@@ -480,6 +497,27 @@ static int ensure_slot(repl_t *r, char *err, size_t errlen)
     return 0;
 }
 
+wc_status_t repl_open_replication(repl_t *r, char *err, size_t errlen)
+{
+    wc_status_t st = WC_OK;
+    r->stream = open_conn(r->cfg, true, &st, err, errlen);
+    if (!r->stream)
+        return st;
+    PGresult *res = PQexec(r->stream, "IDENTIFY_SYSTEM");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) < 3) {
+        note_failure(res);
+        const char *m = PQresultErrorMessage(res);
+        snprintf(err, errlen, "IDENTIFY_SYSTEM failed: %.*s", (int)strcspn(m, "\n"), m);
+        PQclear(res);
+        return failure_transient(r) ? WC_RETRY : WC_FATAL;
+    }
+    snprintf(r->system_id, sizeof r->system_id, "%s", PQgetvalue(res, 0, 0));
+    r->timeline = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+    pgo_lsn_parse(PQgetvalue(res, 0, 2), &r->server_lsn);
+    PQclear(res);
+    return WC_OK;
+}
+
 wc_status_t repl_prepare(repl_t *r, char *err, size_t errlen)
 {
     wc_status_t st = WC_OK;
@@ -502,21 +540,8 @@ wc_status_t repl_prepare(repl_t *r, char *err, size_t errlen)
         return WC_FATAL;
     }
     PQclear(res);
-    r->stream = open_conn(r->cfg, true, &st, err, errlen);
-    if (!r->stream)
+    if ((st = repl_open_replication(r, err, errlen)) != WC_OK)
         return st;
-    res = PQexec(r->stream, "IDENTIFY_SYSTEM");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) < 3) {
-        note_failure(res);
-        const char *m = PQresultErrorMessage(res);
-        snprintf(err, errlen, "IDENTIFY_SYSTEM failed: %.*s", (int)strcspn(m, "\n"), m);
-        PQclear(res);
-        return failure_transient(r) ? WC_RETRY : WC_FATAL;
-    }
-    snprintf(r->system_id, sizeof r->system_id, "%s", PQgetvalue(res, 0, 0));
-    r->timeline = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
-    pgo_lsn_parse(PQgetvalue(res, 0, 2), &r->server_lsn);
-    PQclear(res);
     last_sqlstate[0] = 0;
     if (ensure_publication(r, false, err, errlen) < 0 || ensure_slot(r, err, errlen) < 0) {
         /* our own refusals (wrong plugin, another database) leave no SQLSTATE but a live connection */
