@@ -3,6 +3,7 @@
 #include "schemas/transform_int.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -954,12 +955,601 @@ static wc_status_t value_to_key_apply(const tf_ctx_t *x, const void *conf, tf_re
 static const tf_type_t tf_value_to_key = { "org.apache.kafka.connect.transforms.ValueToKey", value_to_key_opts,
                                            value_to_key_configure, side_free, value_to_key_apply };
 
+/* ---------------------------------------------------------------- Kafka: InsertField, MaskField, HeaderFrom */
+
+typedef struct {
+    char *name;
+    bool optional;
+} ins_spec_t;
+
+typedef struct {
+    bool key;
+    ins_spec_t topic, partition, offset, timestamp, fixed;
+    char *fixed_value;
+    bool replace_null;
+} insert_field_conf_t;
+
+static const char *const insert_field_opts[] = { "topic.field", "partition.field", "offset.field", "timestamp.field",
+                                                 "static.field", "static.value", "replace.null.with.default", NULL };
+
+static void insert_field_free(void *p)
+{
+    insert_field_conf_t *c = p;
+    free(c->topic.name);
+    free(c->partition.name);
+    free(c->offset.name);
+    free(c->timestamp.name);
+    free(c->fixed.name);
+    free(c->fixed_value);
+    free(c);
+}
+
+/* InsertionSpec.parse: a trailing '!' makes the field required, '?' (or nothing) optional. */
+static void ins_spec(const tf_opts_t *o, const char *key, ins_spec_t *s)
+{
+    const char *v = tf_opt(o, key);
+    if (!v)
+        return;
+    size_t n = strlen(v);
+    s->optional = true;
+    if (n && (v[n - 1] == '!' || v[n - 1] == '?')) {
+        s->optional = v[n - 1] == '?';
+        n--;
+    }
+    s->name = xmalloc(n + 1);
+    memcpy(s->name, v, n);
+    s->name[n] = '\0';
+}
+
+static int insert_field_configure(const tf_opts_t *o, void **conf, bool key, char *err, size_t errlen)
+{
+    insert_field_conf_t *c = xcalloc(1, sizeof *c);
+    c->key = key;
+    ins_spec(o, "topic.field", &c->topic);
+    ins_spec(o, "partition.field", &c->partition);
+    ins_spec(o, "offset.field", &c->offset);
+    ins_spec(o, "timestamp.field", &c->timestamp);
+    ins_spec(o, "static.field", &c->fixed);
+    const char *sv = tf_opt(o, "static.value");
+    c->fixed_value = sv ? xstrdup(sv) : NULL;
+    if (!c->topic.name && !c->partition.name && !c->offset.name && !c->timestamp.name && !c->fixed.name) {
+        snprintf(err, errlen, "%s.%s: no field insertion configured (topic.field, partition.field, offset.field, "
+                 "timestamp.field or static.field)", o->kind, o->alias);
+        goto fail;
+    }
+    if (c->fixed.name && !c->fixed_value) {
+        snprintf(err, errlen, "%s.%s.static.value: no value specified for static field %s", o->kind, o->alias, c->fixed.name);
+        goto fail;
+    }
+    if (tf_opt_bool(o, "replace.null.with.default", true, &c->replace_null, err, errlen) < 0)
+        goto fail;
+    *conf = c;
+    return 0;
+fail:
+    insert_field_free(c);
+    return -1;
+}
+
+static int insert_field_configure_key(const tf_opts_t *o, void **conf, int *headers, char *err, size_t errlen)
+{
+    return insert_field_configure(o, conf, true, err, errlen);
+}
+
+static int insert_field_configure_value(const tf_opts_t *o, void **conf, int *headers, char *err, size_t errlen)
+{
+    return insert_field_configure(o, conf, false, err, errlen);
+}
+
+static wc_status_t insert_field_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *r, bool *drop, char *err,
+                                      size_t errlen)
+{
+    const insert_field_conf_t *c = conf;
+    const cs_schema_t *s = c->key ? r->ks : r->vs;
+    const cv_value_t *v = c->key ? r->key : r->value;
+    if (!v || v->null)
+        return WC_OK;
+    if (!s || s->type != CT_STRUCT) {
+        snprintf(err, errlen, "only Struct objects supported for [field insertion], found: %s",
+                 s ? ct_type_name(s->type) : "a schemaless value");
+        return WC_PERMANENT;
+    }
+    if (c->offset.name) {
+        /* requireSinkRecord: a source record has no offset */
+        snprintf(err, errlen, "offset.field: only a sink record has a Kafka offset");
+        return WC_PERMANENT;
+    }
+    const cs_schema_t *ns = tf_cache_get(x->cache, s->uid, 0);
+    if (!ns) {
+        cs_schema_t *b = tf_struct_basics(x->schemas, s);
+        for (size_t i = 0; i < s->nfields; i++)
+            cs_field_add(x->schemas, b, s->fields[i].name, s->fields[i].schema);
+        const ins_spec_t *add[] = { &c->topic, &c->partition, &c->timestamp, &c->fixed };
+        const ct_type_t types[] = { CT_STRING, CT_INT32, CT_INT64, CT_STRING };
+        for (int i = 0; i < 4; i++) {
+            if (!add[i]->name)
+                continue;
+            if (cs_field_index(b, add[i]->name) >= 0) {
+                snprintf(err, errlen, "Cannot create field because of field name duplication %s", add[i]->name);
+                return WC_PERMANENT;
+            }
+            cs_schema_t *fs = cs_new(x->schemas, types[i], add[i]->optional);
+            if (i == 2) {
+                fs->name = "org.apache.kafka.connect.data.Timestamp";
+                fs->version = 1;
+            }
+            cs_field_add(x->schemas, b, add[i]->name, fs);
+        }
+        tf_cache_put(x->cache, s->uid, 0, b);
+        ns = b;
+    }
+    cv_value_t *nv = arena_alloc(x->a, sizeof *nv);
+    *nv = cv_list(x->a, ns->nfields);
+    for (size_t i = 0; i < s->nfields; i++)
+        nv->u.list.v[i] = tf_field_get(s, v, i, c->replace_null);
+    /* a source record has no partition and no timestamp (Debezium sets neither): those stay null, and a
+     * required one fails as Struct.validate does */
+    size_t k = s->nfields;
+    if (c->topic.name)
+        nv->u.list.v[k++] = cv_str(r->topic, strlen(r->topic));
+    const ins_spec_t *unset[] = { &c->partition, &c->timestamp };
+    for (int i = 0; i < 2; i++)
+        if (unset[i]->name) {
+            if (!unset[i]->optional) {
+                snprintf(err, errlen, "Invalid value: null used for required field: \"%s\"", unset[i]->name);
+                return WC_PERMANENT;
+            }
+            k++;
+        }
+    if (c->fixed.name)
+        nv->u.list.v[k++] = cv_str(c->fixed_value, strlen(c->fixed_value));
+    if (c->key) {
+        r->ks = ns;
+        r->key = nv;
+    } else {
+        r->vs = ns;
+        r->value = nv;
+    }
+    r->fresh = true;
+    return WC_OK;
+}
+
+static const tf_type_t tf_insert_field_key = { "org.apache.kafka.connect.transforms.InsertField$Key", insert_field_opts,
+                                               insert_field_configure_key, insert_field_free, insert_field_apply };
+static const tf_type_t tf_insert_field_value = { "org.apache.kafka.connect.transforms.InsertField$Value",
+                                                 insert_field_opts, insert_field_configure_value, insert_field_free,
+                                                 insert_field_apply };
+
+typedef struct {
+    bool key;
+    char **fields;
+    char *replacement;
+    bool replace_null;
+} mask_conf_t;
+
+static const char *const mask_opts[] = { "fields", "replacement", "replace.null.with.default", NULL };
+
+static void mask_free(void *p)
+{
+    mask_conf_t *c = p;
+    tf_list_free(c->fields);
+    free(c->replacement);
+    free(c);
+}
+
+static int mask_configure(const tf_opts_t *o, void **conf, bool key, char *err, size_t errlen)
+{
+    mask_conf_t *c = xcalloc(1, sizeof *c);
+    c->key = key;
+    size_t n;
+    c->fields = tf_opt_list(o, "fields", &n);
+    const char *rep = tf_opt(o, "replacement");
+    if (!n) {
+        snprintf(err, errlen, "%s.%s.fields: a non-empty list of field names is required", o->kind, o->alias);
+        goto fail;
+    }
+    if (rep && !*rep) {
+        snprintf(err, errlen, "%s.%s.replacement: must not be empty", o->kind, o->alias);
+        goto fail;
+    }
+    c->replacement = rep ? xstrdup(rep) : NULL;
+    if (tf_opt_bool(o, "replace.null.with.default", true, &c->replace_null, err, errlen) < 0)
+        goto fail;
+    *conf = c;
+    return 0;
+fail:
+    mask_free(c);
+    return -1;
+}
+
+static int mask_configure_key(const tf_opts_t *o, void **conf, int *headers, char *err, size_t errlen)
+{
+    return mask_configure(o, conf, true, err, errlen);
+}
+
+static int mask_configure_value(const tf_opts_t *o, void **conf, int *headers, char *err, size_t errlen)
+{
+    return mask_configure(o, conf, false, err, errlen);
+}
+
+static bool is_named(const cs_schema_t *s, const char *name)
+{
+    return s->name && !strcmp(s->name, name);
+}
+
+/* Values.convertTo<Integer|Long|…>(null, text) of a replacement, in the field's range. */
+static int mask_number(const char *text, const cs_schema_t *fs, cv_value_t *out, char *err, size_t errlen)
+{
+    char *end;
+    if (fs->type == CT_FLOAT32 || fs->type == CT_FLOAT64) {
+        double d = strtod(text, &end);
+        if (!*text || *end)
+            goto bad;
+        *out = cv_float(fs->type == CT_FLOAT32 ? (double)(float)d : d);
+        return 0;
+    }
+    long long v = strtoll(text, &end, 10);
+    if (!*text || *end)
+        goto bad;
+    long long lo = fs->type == CT_INT8 ? -128 : fs->type == CT_INT16 ? -32768 : fs->type == CT_INT32 ? -2147483648LL : LLONG_MIN;
+    long long hi = fs->type == CT_INT8 ? 127 : fs->type == CT_INT16 ? 32767 : fs->type == CT_INT32 ? 2147483647LL : LLONG_MAX;
+    if (v < lo || v > hi)
+        goto bad;
+    *out = cv_int(v);
+    return 0;
+bad:
+    snprintf(err, errlen, "Unable to convert %s (class java.lang.String) to number", text);
+    return -1;
+}
+
+/* MaskField.masked: the type's "null" (0, false, "", empty list/map, 0 for Connect's Decimal and
+ * dates) or the replacement converted to the field's type; other types fail as Kafka's do. */
+static int mask_value(arena_t *a, const mask_conf_t *c, const cs_schema_t *fs, cv_value_t *v, char *err, size_t errlen)
+{
+    if (v->null)
+        return 0;
+    bool decimal = is_named(fs, "org.apache.kafka.connect.data.Decimal");
+    bool date = is_named(fs, "org.apache.kafka.connect.data.Date") || is_named(fs, "org.apache.kafka.connect.data.Time") ||
+                is_named(fs, "org.apache.kafka.connect.data.Timestamp");
+    if (c->replacement) {
+        if (date || decimal || fs->type == CT_BOOLEAN || fs->type == CT_BYTES || fs->type == CT_ARRAY ||
+            fs->type == CT_MAP || fs->type == CT_STRUCT) {
+            /* Kafka converts a replacement to numbers, BigDecimal and strings only; walcast leaves Decimal out */
+            snprintf(err, errlen, "Cannot mask value of type %s with custom replacement", fs->name ? fs->name : ct_type_name(fs->type));
+            return -1;
+        }
+        if (fs->type == CT_STRING) {
+            *v = cv_str(c->replacement, strlen(c->replacement));
+            return 0;
+        }
+        return mask_number(c->replacement, fs, v, err, errlen);
+    }
+    switch (fs->type) {
+    case CT_INT8: case CT_INT16: case CT_INT32: case CT_INT64:
+        *v = cv_int(0);
+        return 0;
+    case CT_FLOAT32: case CT_FLOAT64:
+        *v = cv_float(0);
+        return 0;
+    case CT_BOOLEAN:
+        *v = cv_bool(false);
+        return 0;
+    case CT_STRING:
+        *v = cv_str("", 0);
+        return 0;
+    case CT_ARRAY: case CT_MAP:
+        *v = cv_list(a, 0);
+        return 0;
+    case CT_BYTES:
+        if (decimal) {
+            *v = cv_str("\0", 1);   /* BigDecimal.ZERO, unscaled */
+            return 0;
+        }
+        break;
+    default:
+        break;
+    }
+    snprintf(err, errlen, "Cannot mask value of type: %s", fs->type == CT_BYTES ? "class [B" : ct_type_name(fs->type));
+    return -1;
+}
+
+static wc_status_t mask_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *r, bool *drop, char *err, size_t errlen)
+{
+    const mask_conf_t *c = conf;
+    const cs_schema_t *s = c->key ? r->ks : r->vs;
+    const cv_value_t *v = c->key ? r->key : r->value;
+    if (!s || s->type != CT_STRUCT || !v || v->null) {
+        snprintf(err, errlen, "only Struct objects supported for [mask fields], found: %s",
+                 !v || v->null ? "null" : ct_type_name(s ? s->type : CT_MAP));
+        return WC_PERMANENT;
+    }
+    cv_value_t *nv = arena_alloc(x->a, sizeof *nv);
+    *nv = cv_list(x->a, s->nfields);
+    for (size_t i = 0; i < s->nfields; i++) {
+        nv->u.list.v[i] = tf_field_get(s, v, i, c->replace_null);
+        if (list_has(c->fields, s->fields[i].name) &&
+            mask_value(x->a, c, s->fields[i].schema, &nv->u.list.v[i], err, errlen) < 0)
+            return WC_PERMANENT;
+    }
+    if (c->key)
+        r->key = nv;
+    else
+        r->value = nv;
+    r->fresh = true;
+    return WC_OK;
+}
+
+static const tf_type_t tf_mask_key = { "org.apache.kafka.connect.transforms.MaskField$Key", mask_opts,
+                                       mask_configure_key, mask_free, mask_apply };
+static const tf_type_t tf_mask_value = { "org.apache.kafka.connect.transforms.MaskField$Value", mask_opts,
+                                         mask_configure_value, mask_free, mask_apply };
+
+typedef struct {
+    bool key, move;
+    char **fields, **headers;
+    size_t n;
+    bool replace_null;
+} header_from_conf_t;
+
+static const char *const header_from_opts[] = { "fields", "headers", "operation", "replace.null.with.default", NULL };
+
+static void header_from_free(void *p)
+{
+    header_from_conf_t *c = p;
+    tf_list_free(c->fields);
+    tf_list_free(c->headers);
+    free(c);
+}
+
+static int header_from_configure(const tf_opts_t *o, void **conf, int *headers, bool key, char *err, size_t errlen)
+{
+    header_from_conf_t *c = xcalloc(1, sizeof *c);
+    c->key = key;
+    size_t nh;
+    c->fields = tf_opt_list(o, "fields", &c->n);
+    c->headers = tf_opt_list(o, "headers", &nh);
+    static const char *const ops[] = { "move", "copy", NULL };
+    int op;
+    const char *opv;
+    if (!c->n || !nh) {
+        snprintf(err, errlen, "%s.%s.%s: a non-empty list is required", o->kind, o->alias, !c->n ? "fields" : "headers");
+        goto fail;
+    }
+    if (c->n != nh) {
+        snprintf(err, errlen, "%s.%s.headers: %zu header names for %zu fields; they pair up one to one", o->kind,
+                 o->alias, nh, c->n);
+        goto fail;
+    }
+    if (tf_opt_required(o, "operation", &opv, err, errlen) < 0 || tf_opt_enum(o, "operation", "move", ops, &op, err, errlen) < 0)
+        goto fail;
+    c->move = op == 0;
+    if (tf_opt_bool(o, "replace.null.with.default", true, &c->replace_null, err, errlen) < 0)
+        goto fail;
+    *headers = (int)c->n;
+    *conf = c;
+    return 0;
+fail:
+    header_from_free(c);
+    return -1;
+}
+
+static int header_from_configure_key(const tf_opts_t *o, void **conf, int *headers, char *err, size_t errlen)
+{
+    return header_from_configure(o, conf, headers, true, err, errlen);
+}
+
+static int header_from_configure_value(const tf_opts_t *o, void **conf, int *headers, char *err, size_t errlen)
+{
+    return header_from_configure(o, conf, headers, false, err, errlen);
+}
+
+static wc_status_t header_from_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *r, bool *drop, char *err,
+                                     size_t errlen)
+{
+    const header_from_conf_t *c = conf;
+    const cs_schema_t *s = c->key ? r->ks : r->vs;
+    const cv_value_t *v = c->key ? r->key : r->value;
+    if (!s || s->type != CT_STRUCT || !v || v->null) {
+        snprintf(err, errlen, "only Struct objects supported for [header %s], found: %s", c->move ? "move" : "copy",
+                 !v || v->null ? "null" : ct_type_name(s ? s->type : CT_MAP));
+        return WC_PERMANENT;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        int fi = cs_field_index(s, c->fields[i]);
+        if (fi < 0) {
+            snprintf(err, errlen, "%s is not a valid field name", c->fields[i]);
+            return WC_PERMANENT;
+        }
+        cv_value_t fv = tf_field_get(s, v, (size_t)fi, c->replace_null);
+        size_t len;
+        const char *text = tf_header_text(x->a, s->fields[fi].schema, &fv, &len);
+        tf_header_add(r, c->headers[i], text, len);
+    }
+    if (c->move) {
+        const cs_schema_t *ns = tf_cache_get(x->cache, s->uid, 0);
+        if (!ns) {
+            cs_schema_t *b = tf_struct_basics(x->schemas, s);
+            for (size_t i = 0; i < s->nfields; i++)
+                if (!list_has(c->fields, s->fields[i].name))
+                    cs_field_add(x->schemas, b, s->fields[i].name, s->fields[i].schema);
+            tf_cache_put(x->cache, s->uid, 0, b);
+            ns = b;
+        }
+        cv_value_t *nv = arena_alloc(x->a, sizeof *nv);
+        *nv = cv_list(x->a, ns->nfields);
+        for (size_t i = 0, k = 0; i < s->nfields; i++)
+            if (!list_has(c->fields, s->fields[i].name))
+                nv->u.list.v[k++] = tf_field_get(s, v, i, c->replace_null);
+        if (c->key) {
+            r->ks = ns;
+            r->key = nv;
+        } else {
+            r->vs = ns;
+            r->value = nv;
+        }
+    }
+    r->fresh = true;
+    return WC_OK;
+}
+
+static const tf_type_t tf_header_from_key = { "org.apache.kafka.connect.transforms.HeaderFrom$Key", header_from_opts,
+                                              header_from_configure_key, header_from_free, header_from_apply };
+static const tf_type_t tf_header_from_value = { "org.apache.kafka.connect.transforms.HeaderFrom$Value",
+                                                header_from_opts, header_from_configure_value, header_from_free,
+                                                header_from_apply };
+
+/* ---------------------------------------------------------------- Kafka: Flatten */
+
+typedef struct {
+    bool key;
+    char *delim;
+} flatten_conf_t;
+
+static const char *const flatten_opts[] = { "delimiter", NULL };
+
+static void flatten_free(void *p)
+{
+    flatten_conf_t *c = p;
+    free(c->delim);
+    free(c);
+}
+
+static int flatten_configure(const tf_opts_t *o, void **conf, bool key)
+{
+    flatten_conf_t *c = xcalloc(1, sizeof *c);
+    c->key = key;
+    c->delim = xstrdup(tf_opt_str(o, "delimiter", "."));
+    *conf = c;
+    return 0;
+}
+
+static int flatten_configure_key(const tf_opts_t *o, void **conf, int *headers, char *err, size_t errlen)
+{
+    return flatten_configure(o, conf, true);
+}
+
+static int flatten_configure_value(const tf_opts_t *o, void **conf, int *headers, char *err, size_t errlen)
+{
+    return flatten_configure(o, conf, false);
+}
+
+/* buildUpdatedSchema: nested struct fields become prefix<delim>name, optional when any parent is, with
+ * their own default or the one the parent's default struct gives. */
+static int flatten_schema(arena_t *a, const flatten_conf_t *c, const cs_schema_t *s, const char *prefix, bool optional,
+                          const cv_value_t *pdef, cs_schema_t *out, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < s->nfields; i++) {
+        const cs_schema_t *fs = s->fields[i].schema;
+        char *name = *prefix ? arena_alloc(a, strlen(prefix) + strlen(c->delim) + strlen(s->fields[i].name) + 1)
+                             : (char *)s->fields[i].name;
+        if (*prefix)
+            sprintf(name, "%s%s%s", prefix, c->delim, s->fields[i].name);
+        bool opt = optional || fs->optional;
+        const cv_value_t *def = fs->def;
+        if (!def && pdef && !pdef->null && i < pdef->u.list.n)
+            def = &pdef->u.list.v[i];
+        if (def && def->null)
+            def = NULL;
+        if (fs->type == CT_STRUCT) {
+            if (flatten_schema(a, c, fs, name, opt, def, out, err, errlen) < 0)
+                return -1;
+            continue;
+        }
+        if (fs->type == CT_MAP) {
+            snprintf(err, errlen, "Flatten transformation does not support MAP for record with schemas (for field %s).", name);
+            return -1;
+        }
+        if (cs_field_index(out, name) >= 0) {
+            snprintf(err, errlen, "Cannot create field because of field name duplication %s", name);
+            return -1;
+        }
+        cs_schema_t *ns = cs_new(a, fs->type, opt);
+        ns->name = fs->name;
+        ns->version = fs->version;
+        ns->doc = fs->doc;
+        memcpy(ns->params, fs->params, sizeof ns->params);
+        ns->nparams = fs->nparams;
+        ns->items = fs->items;
+        ns->def = def;
+        cs_field_add(a, out, name, ns);
+    }
+    return 0;
+}
+
+/* buildWithSchema: values in the same order (a null nested struct leaves its fields null). */
+static void flatten_value(const cs_schema_t *s, const cv_value_t *v, cv_value_t *out, size_t *k)
+{
+    for (size_t i = 0; i < s->nfields; i++) {
+        const cs_schema_t *fs = s->fields[i].schema;
+        if (fs->type == CT_STRUCT) {
+            cv_value_t sub = v ? tf_field_get(s, v, i, true) : cv_null();
+            if (sub.null) {
+                size_t before = *k;
+                flatten_value(fs, NULL, out, k);
+                for (size_t j = before; j < *k; j++)
+                    out[j] = cv_null();
+            } else
+                flatten_value(fs, &sub, out, k);
+            continue;
+        }
+        out[(*k)++] = v ? tf_field_get(s, v, i, true) : cv_null();
+    }
+}
+
+static wc_status_t flatten_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *r, bool *drop, char *err, size_t errlen)
+{
+    const flatten_conf_t *c = conf;
+    const cs_schema_t *s = c->key ? r->ks : r->vs;
+    const cv_value_t *v = c->key ? r->key : r->value;
+    if (!s) {
+        if (v) {
+            snprintf(err, errlen, "the %s has no schema", c->key ? "key" : "value");
+            return WC_PERMANENT;
+        }
+        r->fresh = true;
+        return WC_OK;
+    }
+    if (s->type != CT_STRUCT) {
+        snprintf(err, errlen, "only Struct objects supported for [flattening], found: %s", ct_type_name(s->type));
+        return WC_PERMANENT;
+    }
+    const cs_schema_t *ns = tf_cache_get(x->cache, s->uid, 0);
+    if (!ns) {
+        cs_schema_t *b = tf_struct_basics(x->schemas, s);
+        if (flatten_schema(x->schemas, c, s, "", s->optional, s->def, b, err, errlen) < 0)
+            return WC_PERMANENT;
+        tf_cache_put(x->cache, s->uid, 0, b);
+        ns = b;
+    }
+    cv_value_t *nv = NULL;
+    if (v && !v->null) {
+        nv = arena_alloc(x->a, sizeof *nv);
+        *nv = cv_list(x->a, ns->nfields);
+        size_t k = 0;
+        flatten_value(s, v, nv->u.list.v, &k);
+    }
+    if (c->key) {
+        r->ks = ns;
+        r->key = nv;
+    } else {
+        r->vs = ns;
+        r->value = nv;
+    }
+    r->fresh = true;
+    return WC_OK;
+}
+
+static const tf_type_t tf_flatten_key = { "org.apache.kafka.connect.transforms.Flatten$Key", flatten_opts,
+                                          flatten_configure_key, flatten_free, flatten_apply };
+static const tf_type_t tf_flatten_value = { "org.apache.kafka.connect.transforms.Flatten$Value", flatten_opts,
+                                            flatten_configure_value, flatten_free, flatten_apply };
+
 /* ---------------------------------------------------------------- the table of what runs */
 
 static const tf_type_t *const types[] = {
     &tf_dbz_unwrap, &tf_regex_router, &tf_replace_key, &tf_replace_value, &tf_filter, &tf_drop_headers,
     &tf_insert_header, &tf_extract_key, &tf_extract_value, &tf_hoist_key, &tf_hoist_value, &tf_setschema_key,
-    &tf_setschema_value, &tf_value_to_key, NULL
+    &tf_setschema_value, &tf_value_to_key, &tf_insert_field_key, &tf_insert_field_value, &tf_mask_key, &tf_mask_value,
+    &tf_header_from_key, &tf_header_from_value, &tf_flatten_key, &tf_flatten_value, NULL
 };
 
 static const char *const pred_types[] = {
@@ -968,11 +1558,15 @@ static const char *const pred_types[] = {
     "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone", NULL
 };
 
-/* Debezium's scripting transforms (Groovy/JavaScript expressions) and what to use instead. */
+/* Transforms refused with what to use instead: Debezium's scripting ones (Groovy/JavaScript expressions),
+ * and TimestampRouter, which needs a record timestamp a source record never has. */
 static const struct { const char *cls, *instead; } scripted[] = {
     { "io.debezium.transforms.Filter",
       "use org.apache.kafka.connect.transforms.Filter with a predicate (TopicNameMatches, HasHeaderKey, "
       "RecordIsTombstone, negate=true to keep instead of drop)" },
+    { "org.apache.kafka.connect.transforms.TimestampRouter",
+      "it routes by the record's timestamp, which a source record does not have (Kafka Connect fails every record "
+      "of a Debezium source with 'Timestamp missing on record'); use RegexRouter" },
     { "io.debezium.transforms.ContentBasedRouter",
       "use org.apache.kafka.connect.transforms.RegexRouter (by topic) or ExtractNewRecordState's route.by.field "
       "(by a column's value)" },
@@ -1121,9 +1715,10 @@ static int parse_step(tf_spec_t *s, tf_step_t *st, const tf_kv_t *kv, size_t n, 
         goto out;
     }
     for (size_t i = 0; i < sizeof scripted / sizeof scripted[0]; i++)
-        if (!strcmp(type, scripted[i].cls)) {
-            snprintf(err, errlen, "transforms.%s.type: %s runs scripts (Groovy/JavaScript), which walcast does not; %s",
-                     st->alias, type, scripted[i].instead);
+        if (!strcmp(type, scripted[i].cls) || (!strncmp(scripted[i].cls, "org.apache.kafka.", 17) && class_is(type, scripted[i].cls))) {
+            snprintf(err, errlen, "transforms.%s.type: %s %s, which walcast does not; %s", st->alias, type,
+                     strstr(type, "io.debezium") ? "runs scripts (Groovy/JavaScript)" : "cannot work on a source connector",
+                     scripted[i].instead);
             goto out;
         }
     for (int i = 0; types[i] && !st->type; i++)

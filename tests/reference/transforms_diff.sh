@@ -4,7 +4,7 @@
 # walcast, over the differential workload (inserts, updates with and without REPLICA IDENTITY FULL,
 # deletes and tombstones, key changes, TOAST, truncate, messages, heartbeats, transaction metadata, schema
 # changes mid-stream); every topic is compared record by record (ref.py compare: partition, key, value
-# parsed and raw, headers). Six pairs, each its own topic.prefix:
+# parsed and raw, headers). Eight pairs, each its own topic.prefix:
 #   t1  JSON with schemas; ExtractNewRecordState (delete.tombstone.handling.mode=tombstone, the default)
 #       with add.fields (envelope, source.*, transaction.* paths, a rename) and add.headers; transaction
 #       metadata, heartbeats and truncates (skipped.operations=none) go through the chain
@@ -17,6 +17,11 @@
 #   t5  JSON with schemas; unwrap rewrite-with-tombstone, then a Filter of tombstones (RecordIsTombstone)
 #       and a Filter of every topic but some (TopicNameMatches, negate=true)
 #   t6  JSON with schemas; unwrap drop with add.headers (a rename)
+#   t7  JSON with schemas; unwrap rewrite, InsertField$Value (topic, a required static field), then on
+#       ident_* only: MaskField$Value, HeaderFrom$Value (copy), ValueToKey, ExtractField$Key, HoistField$Key,
+#       SetSchemaMetadata$Value; Flatten$Value everywhere (point, variable-scale numeric, messages)
+#   t8  JSON without schemas; ExtractField$Value (after) on raw envelopes, HoistField$Value on all but
+#       tombstones (RecordIsTombstone, negate), Flatten$Key
 . "$(dirname "$0")/reflib.sh"
 ref_init
 t0=$(date +%s)
@@ -97,28 +102,77 @@ ref_pair t6 t6 \
   "transforms.unwrap.type=$U" \
   "transforms.unwrap.delete.tombstone.handling.mode=drop" \
   "transforms.unwrap.add.headers=op,source.lsn:lsn,table"
+ref_pair t7 t7 \
+  "transforms=unwrap,ins,mask,hdr,vk,xk,hk,meta,flat" \
+  "predicates=idents" \
+  "predicates.idents.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches" \
+  'predicates.idents.pattern=t7\\.public\\.ident_(default|full)' \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.delete.tombstone.handling.mode=rewrite" \
+  'transforms.ins.type=org.apache.kafka.connect.transforms.InsertField$Value' \
+  "transforms.ins.topic.field=src_topic" \
+  "transforms.ins.static.field=origin!" \
+  "transforms.ins.static.value=pg" \
+  'transforms.mask.type=org.apache.kafka.connect.transforms.MaskField$Value' \
+  "transforms.mask.fields=note,qty" \
+  "transforms.mask.predicate=idents" \
+  'transforms.hdr.type=org.apache.kafka.connect.transforms.HeaderFrom$Value' \
+  "transforms.hdr.fields=name,id" \
+  "transforms.hdr.headers=hname,hid" \
+  "transforms.hdr.operation=copy" \
+  "transforms.hdr.predicate=idents" \
+  "transforms.vk.type=org.apache.kafka.connect.transforms.ValueToKey" \
+  "transforms.vk.fields=id,name" \
+  "transforms.vk.predicate=idents" \
+  'transforms.xk.type=org.apache.kafka.connect.transforms.ExtractField$Key' \
+  "transforms.xk.field=id" \
+  "transforms.xk.predicate=idents" \
+  'transforms.hk.type=org.apache.kafka.connect.transforms.HoistField$Key' \
+  "transforms.hk.field=pk" \
+  "transforms.hk.predicate=idents" \
+  'transforms.meta.type=org.apache.kafka.connect.transforms.SetSchemaMetadata$Value' \
+  "transforms.meta.schema.name=walcast.Row" \
+  "transforms.meta.schema.version=7" \
+  "transforms.meta.predicate=idents" \
+  'transforms.flat.type=org.apache.kafka.connect.transforms.Flatten$Value'
+ref_pair t8 t8 \
+  "key.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "key.converter.schemas.enable=false" \
+  "value.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "value.converter.schemas.enable=false" \
+  "transforms=after,hoist,flatkey" \
+  "predicates=tomb" \
+  "predicates.tomb.type=org.apache.kafka.connect.transforms.predicates.RecordIsTombstone" \
+  'transforms.after.type=org.apache.kafka.connect.transforms.ExtractField$Value' \
+  "transforms.after.field=after" \
+  'transforms.hoist.type=org.apache.kafka.connect.transforms.HoistField$Value' \
+  "transforms.hoist.field=row" \
+  "transforms.hoist.predicate=tomb" \
+  "transforms.hoist.negate=true" \
+  'transforms.flatkey.type=org.apache.kafka.connect.transforms.Flatten$Key' \
+  "transforms.flatkey.delimiter=__"
 
 multi=()
 for t in types_all ident_default ident_full ident_index toasty toasty_full keyed masked evolve edge edge2 edge3; do
-  for p in t1 t3 t4 t5 t6; do multi+=("$p.public.$t"); done
+  for p in t1 t3 t4 t5 t6 t7 t8; do multi+=("$p.public.$t"); done
   multi+=("t2.rt.$t")
 done
 $PY "$REF/ref.py" topics "$KA" 3 "${multi[@]}"
 $PY "$REF/ref.py" topics "$KB" 3 "${multi[@]}"
 
 t1=$(date +%s)
-ref_connect_start "$KA" "$IT_DIR"/t[1-6].dbz.properties
-ref_slot_wait dbz_t1 dbz_t2 dbz_t3 dbz_t4 dbz_t5 dbz_t6
+ref_connect_start "$KA" "$IT_DIR"/t[1-8].dbz.properties
+ref_slot_wait dbz_t1 dbz_t2 dbz_t3 dbz_t4 dbz_t5 dbz_t6 dbz_t7 dbz_t8
 echo "connect + debezium streaming after $(( $(date +%s) - t1 ))s"
-ref_walcast_start "$KB" connect-offsets "$IT_DIR"/t[1-6].wc.properties
-ref_slot_wait wc_t1 wc_t2 wc_t3 wc_t4 wc_t5 wc_t6
+ref_walcast_start "$KB" connect-offsets "$IT_DIR"/t[1-8].wc.properties
+ref_slot_wait wc_t1 wc_t2 wc_t3 wc_t4 wc_t5 wc_t6 wc_t7 wc_t8
 
 psql_q -f "$ROOT/tests/integration/sql/workload.sql" >/dev/null
 psql_q -f "$REF/sql/changes.sql" >/dev/null
 for bs in "$KA" "$KB"; do
   $PY "$REF/ref.py" wait "$bs" 120 t1.public.sentinel:3 t2.rt.sentinel:3 t3.public.sentinel:3 t4.public.sentinel:3 \
-    t5.public.sentinel:3 t6.public.sentinel:3
+    t5.public.sentinel:3 t6.public.sentinel:3 t7.public.sentinel:3 t8.public.sentinel:3
 done
-$PY "$REF/ref.py" compare "$KA" "$KB" 30 t1 t2 t3 t4 t5 t6 | tee "$IT_DIR/compare.txt"
+$PY "$REF/ref.py" compare "$KA" "$KB" 30 t1 t2 t3 t4 t5 t6 t7 t8 | tee "$IT_DIR/compare.txt"
 walcast_stop
 echo "transforms differential test took $(( $(date +%s) - t0 ))s"

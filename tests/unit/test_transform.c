@@ -571,6 +571,99 @@ static void test_kafka_fields(void **st)
     fx_free(&f);
 }
 
+static void test_kafka_insert_mask_header(void **st)
+{
+    (void)st;
+    fx_t f;
+    fx_init(&f);
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "u,i,m,h",
+        "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.i.type", "InsertField$Value", "transforms.i.topic.field", "topic!", "transforms.i.partition.field", "part",
+        "transforms.i.static.field", "origin", "transforms.i.static.value", "pg",
+        "transforms.m.type", "MaskField$Value", "transforms.m.fields", "name,id",
+        "transforms.h.type", "HeaderFrom$Value", "transforms.h.fields", "origin,n", "transforms.h.headers", "o,nn",
+        "transforms.h.operation", "move", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'c', false);
+    out_t o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_string_equal(o.value, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"},"
+        "{\"type\":\"string\",\"optional\":true,\"field\":\"name\"},{\"type\":\"string\",\"optional\":false,\"field\":\"topic\"},"
+        "{\"type\":\"int32\",\"optional\":true,\"field\":\"part\"}],\"optional\":false,\"name\":\"srv.public.t.Value\"},"
+        "\"payload\":{\"id\":0,\"name\":\"\",\"topic\":\"srv.public.t\",\"part\":null}}");
+    size_t len;
+    assert_memory_equal(header(&o, "o", &len), "pg", 2);
+    assert_string_equal(header(&o, "nn", &len), "(null)");
+    tf_chain_free(c);
+    tf_spec_free(s);
+
+    /* replacement: converted to the field's type; a number that does not parse fails the record */
+    s = spec((const char *const[]){ "transforms", "u,m", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+                                    "transforms.m.type", "MaskField$Value", "transforms.m.fields", "id",
+                                    "transforms.m.replacement", "-12", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 'c', false);
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_string_equal(o.value, "{\"id\":-12,\"name\":\"Some.Topic\",\"n\":null}");
+    tf_chain_free(c);
+    tf_spec_free(s);
+    s = spec((const char *const[]){ "transforms", "u,m", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+                                    "transforms.m.type", "MaskField$Value", "transforms.m.fields", "id",
+                                    "transforms.m.replacement", "x9", NULL });
+    c = tf_chain_new(s);
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    assert_non_null(strstr(o.err, "Unable to convert x9"));
+    /* MaskField on a tombstone: Kafka's requireMap(null) fails too */
+    ev = event(&f, 'd', false);
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    tf_chain_free(c);
+    tf_spec_free(s);
+    spec_error((const char *const[]){ "transforms", "i", "transforms.i.type", "InsertField$Value", NULL },
+               "transforms.i: no field insertion configured");
+    spec_error((const char *const[]){ "transforms", "i", "transforms.i.type", "InsertField$Value",
+                                      "transforms.i.static.field", "x", NULL }, "no value specified for static field x");
+    spec_error((const char *const[]){ "transforms", "h", "transforms.h.type", "HeaderFrom$Key", "transforms.h.fields", "a,b",
+                                      "transforms.h.headers", "x", "transforms.h.operation", "copy", NULL },
+               "1 header names for 2 fields");
+    spec_error((const char *const[]){ "transforms", "h", "transforms.h.type", "HeaderFrom$Key", "transforms.h.fields", "a",
+                                      "transforms.h.headers", "x", "transforms.h.operation", "steal", NULL },
+               "transforms.h.operation: 'steal' is not one of move, copy");
+    fx_free(&f);
+}
+
+static void test_kafka_flatten(void **st)
+{
+    (void)st;
+    fx_t f;
+    fx_init(&f);
+    /* the whole envelope flattened: nested fields under parent_name, optional under an optional parent */
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "r,fl", "transforms.r.type", "ReplaceField$Value",
+        "transforms.r.include", "after,source,op", "transforms.fl.type", "Flatten$Value", "transforms.fl.delimiter", "_", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'c', false);
+    out_t o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_string_equal(o.value, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":true,\"field\":\"after_id\"},"
+        "{\"type\":\"string\",\"optional\":true,\"field\":\"after_name\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"after_n\"},"
+        "{\"type\":\"string\",\"optional\":false,\"field\":\"source_db\"},{\"type\":\"string\",\"optional\":false,\"field\":\"source_table\"},"
+        "{\"type\":\"int64\",\"optional\":false,\"field\":\"source_ts_ms\"},{\"type\":\"string\",\"optional\":true,\"name\":\"io.debezium.data.Enum\","
+        "\"version\":1,\"parameters\":{\"allowed\":\"true,last,false\"},\"default\":\"false\",\"field\":\"source_snapshot\"},"
+        "{\"type\":\"string\",\"optional\":false,\"field\":\"op\"}],\"optional\":false,\"name\":\"srv.public.t.Envelope\",\"version\":2},"
+        "\"payload\":{\"after_id\":7,\"after_name\":\"Some.Topic\",\"after_n\":null,\"source_db\":\"postgres\",\"source_table\":\"t\","
+        "\"source_ts_ms\":1700000000000,\"source_snapshot\":\"false\",\"op\":\"c\"}}");
+    ev = event(&f, 'd', false);
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_string_equal(o.value, "{\"after_id\":null,\"after_name\":null,\"after_n\":null,\"source_db\":\"postgres\",\"source_table\":\"t\","
+                                 "\"source_ts_ms\":1700000000000,\"source_snapshot\":\"false\",\"op\":\"d\"}");
+    tf_chain_free(c);
+    tf_spec_free(s);
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", "TimestampRouter", NULL },
+               "which a source record does not have");
+    fx_free(&f);
+}
+
 /* A null value under a schema goes to Avro as a Kafka null, with nothing registered. */
 static void test_avro_null_value(void **st)
 {
@@ -602,6 +695,8 @@ int main(void)
         cmocka_unit_test(test_unwrap_drop_fields),
         cmocka_unit_test(test_predicates_and_kafka),
         cmocka_unit_test(test_kafka_fields),
+        cmocka_unit_test(test_kafka_insert_mask_header),
+        cmocka_unit_test(test_kafka_flatten),
         cmocka_unit_test(test_avro_null_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
