@@ -6,20 +6,9 @@
 # collection, having applied what came before. FerretDB v1.24.2 (SQLite backend) or WALCAST_TEST_MONGODB_URI.
 . "$(dirname "$0")/lib.sh"
 it_init
-chmod 755 "$IT_DIR"
-FDB_DIR=""
-mongo_cleanup() { local rc=$?; set +e; [ -n "$FDB_DIR" ] && bash "$ROOT/scripts/ferretdb.sh" stop "$FDB_DIR"; (exit $rc); it_cleanup; }
-trap mongo_cleanup EXIT
-if [ -n "${WALCAST_TEST_MONGODB_URI:-}" ]; then
-  MURI=$WALCAST_TEST_MONGODB_URI
-  BAD='we$ird'      # MongoDB creates a collection named with '"'; '$' it refuses
-else
-  bash "$ROOT/scripts/ferretdb.sh" start "$IT_DIR/fdb" >"$IT_DIR/fdb.out" 2>"$IT_DIR/ferretdb.log" \
-    || { cat "$IT_DIR/ferretdb.log" >&2; exit 1; }
-  FDB_DIR="$IT_DIR/fdb"
-  MURI=$(sed -n 's/^uri=//p' "$IT_DIR/fdb.out")
-  BAD='we"ird'
-fi
+mongo_start
+BAD='we"ird'
+[ -z "$FDB_DIR" ] && BAD='we$ird'   # MongoDB creates a collection named with '"'; '$' it refuses
 kafka_start --topic it_mnames --topic it_mnames_dlq
 MDB="wc_mnames_$$"
 ev() {  # id table
