@@ -497,6 +497,8 @@ static void test_providers_worker_and_copy(void **s)
     cfg_map_free(&w);
     cfg_map_free(&raw);
     cfg_map_free(&run);
+}
+
 /* issue 17.4: a misspelt key is ignored, and table.inlcude.list ignored captured every table. A key one
  * or two edits away from a known one is an error that names it; other unknown keys stay warnings. */
 static void test_misspelt_keys(void **s)
