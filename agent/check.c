@@ -342,8 +342,9 @@ static void check_postgres(const conn_config_t *c, chk_list_t *out)
                 c->user);
     } else if (repl_open_replication(&r, err, sizeof err) != WC_OK)
         chk_add(out, "replication_role", "database.user", false,
-                "allow replication connections for this user in pg_hba.conf (host replication USER ADDRESS METHOD), "
-                "then SELECT pg_reload_conf();", "user %s has %s but the replication connection failed: %s", c->user,
+                "allow this user to connect to this database in pg_hba.conf (host DATABASE USER ADDRESS METHOD: a "
+                "logical replication connection matches the database's entries, not 'replication' ones), then "
+                "SELECT pg_reload_conf();", "user %s has %s but the replication connection failed: %s", c->user,
                 super ? "SUPERUSER" : "REPLICATION", err);
     else
         chk_add(out, "replication_role", "database.user", true, NULL, "user %s has %s; replication connection works "

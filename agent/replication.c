@@ -46,8 +46,11 @@ static PGconn *open_conn(const conn_config_t *c, bool replication, wc_status_t *
     if (PQstatus(conn) != CONNECTION_OK) {
         const char *m = PQerrorMessage(conn);
         const char *hint = "";
-        if (strstr(m, "no pg_hba.conf entry") && replication)
-            hint = "; allow replication connections for this user in pg_hba.conf";
+        if (strstr(m, "no pg_hba.conf entry"))
+            /* walcast's replication connection is a logical one (replication=database): it matches the
+             * ordinary entries of the database, never the 'replication' ones (physical replication only) */
+            hint = "; add a pg_hba.conf entry for this database and user (host DATABASE USER ADDRESS METHOD; the "
+                   "logical replication connection matches it too, not a 'replication' entry) and reload PostgreSQL";
         else if (strstr(m, "password authentication failed"))
             hint = "; check database.user and database.password";
         else if (strstr(m, "Connection refused") || strstr(m, "could not connect"))
