@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/cfgprov.h"
 #include "agent/connector.h"
 #include "agent/log.h"
 #include "agent/publisher.h"
@@ -100,11 +101,12 @@ static bool check_config(const cfg_map_t *wm, const cfg_map_t *m, bool sink, con
 {
     char err[1024];
     cfg_map_t mm = { 0 };
-    for (size_t i = 0; i < m->n; i++)
-        cfg_map_set(&mm, m->kv[i].key, m->kv[i].value);
-    if (wm)
+    cfg_map_copy(&mm, m);
+    int rc = wm ? cfgprov_resolve(wm, &mm, err, sizeof err) : 0;
+    if (rc == 0 && wm)
         cfg_inherit_converters(wm, &mm);
-    int rc = sink ? cfg_sink_parse(&mm, sc, err, sizeof err) : cfg_connector_parse(&mm, c, err, sizeof err);
+    if (rc == 0)
+        rc = sink ? cfg_sink_parse(&mm, sc, err, sizeof err) : cfg_connector_parse(&mm, c, err, sizeof err);
     if (rc < 0)
         chk_add(out, "config", error_key(err, &mm, sink), false, "correct the connector configuration as the message says",
                 "%s", err);
@@ -340,8 +342,9 @@ static void check_postgres(const conn_config_t *c, chk_list_t *out)
                 c->user);
     } else if (repl_open_replication(&r, err, sizeof err) != WC_OK)
         chk_add(out, "replication_role", "database.user", false,
-                "allow replication connections for this user in pg_hba.conf (host replication USER ADDRESS METHOD), "
-                "then SELECT pg_reload_conf();", "user %s has %s but the replication connection failed: %s", c->user,
+                "allow this user to connect to this database in pg_hba.conf (host DATABASE USER ADDRESS METHOD: a "
+                "logical replication connection matches the database's entries, not 'replication' ones), then "
+                "SELECT pg_reload_conf();", "user %s has %s but the replication connection failed: %s", c->user,
                 super ? "SUPERUSER" : "REPLICATION", err);
     else
         chk_add(out, "replication_role", "database.user", true, NULL, "user %s has %s; replication connection works "
@@ -568,7 +571,7 @@ int chk_main(int argc, char **argv)
     char err[1024];
     cfg_map_t wm = { 0 };
     worker_config_t w = { 0 };
-    if (worker_file && cfg_load_file(worker_file, &wm, err, sizeof err) < 0) {
+    if (worker_file && (cfg_load_file(worker_file, &wm, err, sizeof err) < 0 || cfgprov_resolve(&wm, &wm, err, sizeof err) < 0)) {
         printf("FAIL worker: %s\n", err);
         rc = 1;
         goto out;

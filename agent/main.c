@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "agent/cfgprov.h"
 #include "agent/check.h"
 #include "agent/config.h"
 #include "agent/connector.h"
@@ -101,6 +102,9 @@ static int run_connector(void *ctx, const cfg_map_t *config, volatile sig_atomic
     cfg_map_t m = { 0 };
     int rc = -1;
     cfg_map_copy(&m, config);
+    /* config providers: resolved in this copy only, so the stored config keeps ${provider:path:key} */
+    if (cfgprov_resolve(r->wm, &m, err, errlen) < 0)
+        goto out;
     cfg_inherit_converters(r->wm, &m);
     if (cfg_is_sink(&m)) {
         sk_config_t sc;
@@ -121,6 +125,7 @@ static int run_connector(void *ctx, const cfg_map_t *config, volatile sig_atomic
             cfg_connector_free(&cc);
         }
     }
+out:
     cfg_map_free(&m);
     return rc;
 }
@@ -187,11 +192,24 @@ static int cmd_run(int argc, char **argv)
     wrk_t *wk = NULL;
     http_server_t *http = NULL;
     rest_t rs = { 0 };
-    if (worker_file && cfg_load_file(worker_file, &wm, err, sizeof err) < 0) {
+    if (!worker_file && nfiles) {
+        /* Connect standalone's order: `walcast run worker.properties [connector.properties…]` */
+        if (cfg_load_file(files[0], &wm, err, sizeof err) == 0 && cfg_is_worker(&wm)) {
+            worker_file = files[0];
+            memmove(files, files + 1, (size_t)--nfiles * sizeof *files);
+            log_info("the first file is a worker file (Connect standalone's order)", "file=%s", worker_file);
+        }
+        cfg_map_free(&wm);
+    }
+    if (worker_file && (cfg_load_file(worker_file, &wm, err, sizeof err) < 0 || cfgprov_resolve(&wm, &wm, err, sizeof err) < 0)) {
         log_msg(LOG_FATAL, "invalid worker configuration", "error=\"%s\"", log_esc(err));
         goto out;
     }
-    cfg_worker_parse(&wm, &w, err, sizeof err);
+    if (cfg_worker_parse(&wm, &w, err, sizeof err) < 0) {
+        log_msg(LOG_FATAL, "invalid worker configuration", "file=%s error=\"%s\"", worker_file ? worker_file : "-",
+                log_esc(err));
+        goto out;
+    }
     /* a worker without connector files, or with listeners set, is a Connect worker driven through REST:
      * a failed connector is reported FAILED and the others go on. Connector files alone keep the old
      * contract: a failure ends the process with exit code 1. */

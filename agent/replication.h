@@ -34,6 +34,11 @@ typedef struct repl {
     bool slot_created;
     char snapshot_name[64];
     uint64_t consistent_point;
+    /* The publication check (repl_check_publication): FOR ALL TABLES needs none; the tables walcast
+     * added to the publication, for the connector to snapshot (repl_take_pub_added). */
+    bool pub_all_tables;
+    int64_t next_pub_check_us;
+    char *pub_added;
 } repl_t;
 
 /* Every function returns WC_OK, WC_RETRY (the failure may pass: connection lost, server restarting,
@@ -47,6 +52,14 @@ void repl_close(repl_t *r);
  * publication.autocreate.mode) and slot (created if missing; refused if it uses another plugin,
  * another database, or is in use). */
 wc_status_t repl_prepare(repl_t *r, char *err, size_t errlen);
+/* While streaming, every status.update.interval.ms: tables the include list captures that the publication
+ * does not publish (created since the start, or dropped from the publication) are added under
+ * publication.autocreate.mode=filtered; otherwise WC_FATAL names them and the ALTER PUBLICATION that fixes
+ * it. Lowers *deadline to the next check. */
+wc_status_t repl_check_publication(repl_t *r, int64_t now, int64_t *deadline, char *err, size_t errlen);
+/* The tables (schema.table,…) walcast added to the publication since the last call, or NULL; the
+ * caller frees. Changes made to them before were never sent: the connector snapshots them. */
+char *repl_take_pub_added(repl_t *r);
 /* The replication connection alone (r->stream) and IDENTIFY_SYSTEM (system_id, timeline, server_lsn):
  * proves the role may connect for replication (REPLICATION, pg_hba.conf). repl_prepare starts with it. */
 wc_status_t repl_open_replication(repl_t *r, char *err, size_t errlen);
@@ -65,7 +78,7 @@ typedef struct repl_table {
     bool has_pk, has_replident_index;
     bool partitioned;          /* a partitioned table: its partitions carry the replica identity */
 } repl_table_t;
-/* Ordinary and partitioned tables (not partitions, not system schemas) that the schema and table
+/* Permanent ordinary and partitioned tables (not partitions, not system schemas) that the schema and table
  * include/exclude lists let through, ordered by schema and name. */
 wc_status_t repl_captured_tables(repl_t *r, repl_table_t **out, size_t *n, char *err, size_t errlen);
 void repl_tables_free(repl_table_t *t, size_t n);

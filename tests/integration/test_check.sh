@@ -199,4 +199,23 @@ expect_ok "$(sink_file target)"
 
 # everything fixed, several files at once: exit 0
 "$WALCAST" check --worker "$W" "$SRC" "$AVRO" "$(sink_file target)" 2>>"$IT_DIR/check.log" || { echo "the fixed setup does not pass" >&2; exit 1; }
+# config providers: the user from the environment, the password from a properties file, resolved at
+# start by check and by run (a user left as "${env:…}" could not log in); the password never printed
+printf 'db.password=%s\n' "$SECRET" >"$IT_DIR/secrets.properties"
+{ cat "$W"; printf '%s\n' config.providers=file,env \
+    config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider \
+    config.providers.env.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider \
+    "config.providers.file.param.allowed.paths=$IT_DIR"; } >"$IT_DIR/prov-worker.properties"
+PROV=$(connector_file prov 'database.user=${env:WC_IT_DB_USER}' publication.autocreate.mode=disabled \
+  "database.password=\${file:$IT_DIR/secrets.properties:db.password}")
+WC_IT_DB_USER=cdc expect_ok "$PROV" "$IT_DIR/prov-worker.properties"
+grep -q 'connected to PostgreSQL .* as cdc' <<<"$OUT"
+expect_fail postgresql "$PROV" "$IT_DIR/prov-worker.properties"
+grep -q 'as ${env:WC_IT_DB_USER}' <<<"$OUT"
+grep -q 'config variable not resolved.*key="database.user" variable="${env:WC_IT_DB_USER}"' "$IT_DIR/check.log"
+cp "$IT_DIR/prov-worker.properties" "$IT_DIR/worker.properties"
+WC_IT_DB_USER=cdc walcast_start "$PROV"
+walcast_stop
+grep -q -- "$SECRET" "$IT_DIR/walcast.log" "$IT_DIR/check.log" && { echo "a resolved password was logged" >&2; exit 1; }
+grep -q 'database.password=${file:' "$PROV"
 echo "test_check: ok"
