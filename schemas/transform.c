@@ -14,7 +14,6 @@
 
 /* Debezium's own headers: __debezium.newkey/oldkey and the four context headers. */
 #define TF_BASE_HEADERS 5
-#define TF_MAX_GROUPS 10
 /* Derived schemas kept before the chain starts over (table versions come and go). */
 #define TF_MAX_CACHED 20000
 
@@ -309,30 +308,30 @@ static void router_free(void *p)
 
 /* Java's Matcher.appendReplacement syntax: $n (as many digits as name a group), ${name} (named groups:
  * POSIX has none), \x for a literal x. Checked at start so a record never fails on it. */
-static int replacement_check(const char *rep, size_t ngroups, const tf_opts_t *o, char *err, size_t errlen)
+int tf_replacement_check(const char *rep, size_t ngroups, const tf_opts_t *o, const char *key, char *err, size_t errlen)
 {
     for (const char *p = rep; *p; p++) {
         if (*p == '\\') {
             if (!p[1]) {
-                snprintf(err, errlen, "%s.%s.replacement: character to be escaped is missing at the end of '%s'",
-                         o->kind, o->alias, rep);
+                snprintf(err, errlen, "%s.%s.%s: character to be escaped is missing at the end of '%s'",
+                         o->kind, o->alias, key, rep);
                 return -1;
             }
             p++;
         } else if (*p == '$') {
             if (p[1] == '{') {
-                snprintf(err, errlen, "%s.%s.replacement: named groups (${name}) are not supported; use $1..$9",
-                         o->kind, o->alias);
+                snprintf(err, errlen, "%s.%s.%s: named groups (${name}) are not supported; use $1..$9",
+                         o->kind, o->alias, key);
                 return -1;
             }
             if (!isdigit((unsigned char)p[1])) {
-                snprintf(err, errlen, "%s.%s.replacement: '$' must be followed by a group number in '%s' (write \\$ "
-                         "for a dollar sign)", o->kind, o->alias, rep);
+                snprintf(err, errlen, "%s.%s.%s: '$' must be followed by a group number in '%s' (write \\$ "
+                         "for a dollar sign)", o->kind, o->alias, key, rep);
                 return -1;
             }
             if ((size_t)(p[1] - '0') > ngroups) {
-                snprintf(err, errlen, "%s.%s.replacement: no group %c in regex (it has %zu)", o->kind, o->alias,
-                         p[1], ngroups);
+                snprintf(err, errlen, "%s.%s.%s: no group %c in regex (it has %zu)", o->kind, o->alias,
+                         key, p[1], ngroups);
                 return -1;
             }
         }
@@ -353,7 +352,7 @@ static int router_configure(const tf_opts_t *o, void **conf, int *headers, char 
         return -1;
     }
     c->replacement = xstrdup(rep);
-    if (replacement_check(rep, c->re.re_nsub, o, err, errlen) < 0) {
+    if (tf_replacement_check(rep, c->re.re_nsub, o, "replacement", err, errlen) < 0) {
         router_free(c);
         return -1;
     }
@@ -362,7 +361,7 @@ static int router_configure(const tf_opts_t *o, void **conf, int *headers, char 
 }
 
 /* Matcher.replaceFirst over a match of the whole string: the expanded replacement. */
-static const char *replace_groups(arena_t *a, const char *s, const regmatch_t *pm, size_t ngroups, const char *rep)
+const char *tf_replace_groups(arena_t *a, const char *s, const regmatch_t *pm, size_t ngroups, const char *rep)
 {
     buf_t b;
     buf_init(&b);
@@ -390,7 +389,7 @@ static wc_status_t router_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *r
     regmatch_t pm[TF_MAX_GROUPS];
     size_t ng = c->re.re_nsub < TF_MAX_GROUPS ? c->re.re_nsub : TF_MAX_GROUPS - 1;
     if (r->topic && rx_matches(&c->re, r->topic, pm, ng + 1)) {
-        r->topic = replace_groups(x->a, r->topic, pm, ng, c->replacement);
+        r->topic = tf_replace_groups(x->a, r->topic, pm, ng, c->replacement);
         r->fresh = true;
     }
     return WC_OK;
@@ -1546,7 +1545,7 @@ static const tf_type_t tf_flatten_value = { "org.apache.kafka.connect.transforms
 /* ---------------------------------------------------------------- the table of what runs */
 
 static const tf_type_t *const types[] = {
-    &tf_dbz_unwrap, &tf_regex_router, &tf_replace_key, &tf_replace_value, &tf_filter, &tf_drop_headers,
+    &tf_dbz_unwrap, &tf_dbz_logical_router, &tf_regex_router, &tf_replace_key, &tf_replace_value, &tf_filter, &tf_drop_headers,
     &tf_insert_header, &tf_extract_key, &tf_extract_value, &tf_hoist_key, &tf_hoist_value, &tf_setschema_key,
     &tf_setschema_value, &tf_value_to_key, &tf_insert_field_key, &tf_insert_field_value, &tf_mask_key, &tf_mask_value,
     &tf_header_from_key, &tf_header_from_value, &tf_flatten_key, &tf_flatten_value, NULL
@@ -1991,6 +1990,11 @@ wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec
             *dropped = true;
             return WC_OK;
         }
+        /* one form for a null: RecordIsTombstone and the next transforms test the pointer */
+        if (r.value && r.value->null)
+            r.value = NULL;
+        if (r.key && r.key->null)
+            r.key = NULL;
     }
     memset(out, 0, sizeof *out);
     out->topic = r.topic;

@@ -1,10 +1,13 @@
 /* transform_dbz.c: Debezium's transforms over walcast's Connect values, as Debezium 3.6.1 runs them:
- * io.debezium.transforms.ExtractNewRecordState (the "unwrap"). */
+ * io.debezium.transforms.ExtractNewRecordState (the "unwrap") and ByLogicalTableRouter. */
 #include "schemas/transform_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "schemas/avro.h"
+#include "schemas/regex.h"
 
 /* ---------------------------------------------------------------- ExtractNewRecordState */
 
@@ -542,3 +545,199 @@ static wc_status_t unwrap_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *r
 
 const tf_type_t tf_dbz_unwrap = { "io.debezium.transforms.ExtractNewRecordState", unwrap_opts, unwrap_configure,
                                   unwrap_free, unwrap_apply };
+
+/* ---------------------------------------------------------------- ByLogicalTableRouter */
+
+typedef struct {
+    regex_t topic_re, key_re;
+    bool has_key_re;
+    char *topic_rep, *key_rep, *key_field;
+    bool unique;
+    avro_adjust_t adjust;
+} router_conf_t;
+
+static const char *const logical_opts[] = { "topic.regex", "topic.replacement", "key.enforce.uniqueness",
+                                            "key.field.regex", "key.field.name", "key.field.replacement",
+                                            "schema.name.adjustment.mode", "logical.table.cache.size", NULL };
+
+static void logical_free(void *p)
+{
+    router_conf_t *c = p;
+    regfree(&c->topic_re);
+    if (c->has_key_re)
+        regfree(&c->key_re);
+    free(c->topic_rep);
+    free(c->key_rep);
+    free(c->key_field);
+    free(c);
+}
+
+static int logical_configure(const tf_opts_t *o, void **conf, int *headers, char *err, size_t errlen)
+{
+    const char *re, *rep;
+    if (tf_opt_required(o, "topic.regex", &re, err, errlen) < 0 || tf_opt_required(o, "topic.replacement", &rep, err, errlen) < 0)
+        return -1;
+    router_conf_t *c = xcalloc(1, sizeof *c);
+    char what[256];
+    snprintf(what, sizeof what, "%s.%s.topic.regex", o->kind, o->alias);
+    if (rx_compile(&c->topic_re, re, what, err, errlen) < 0) {
+        free(c);
+        return -1;
+    }
+    c->topic_rep = xstrdup(rep);
+    c->key_field = xstrdup(tf_opt_str(o, "key.field.name", "__dbz__physicalTableIdentifier"));
+    if (tf_replacement_check(rep, c->topic_re.re_nsub, o, "topic.replacement", err, errlen) < 0)
+        goto fail;
+    const char *kre = tf_opt_str(o, "key.field.regex", "");
+    while (*kre == ' ')
+        kre++;
+    if (*kre) {
+        const char *krep = tf_opt_str(o, "key.field.replacement", "");
+        if (!*krep) {
+            snprintf(err, errlen, "%s.%s.key.field.replacement must be non-empty if key.field.regex is set", o->kind, o->alias);
+            goto fail;
+        }
+        snprintf(what, sizeof what, "%s.%s.key.field.regex", o->kind, o->alias);
+        if (rx_compile(&c->key_re, tf_opt(o, "key.field.regex"), what, err, errlen) < 0)
+            goto fail;
+        c->has_key_re = true;
+        c->key_rep = xstrdup(krep);
+        if (tf_replacement_check(krep, c->key_re.re_nsub, o, "key.field.replacement", err, errlen) < 0)
+            goto fail;
+    }
+    static const char *const modes[] = { "none", "avro", "avro_unicode", NULL };
+    int m;
+    if (tf_opt_bool(o, "key.enforce.uniqueness", true, &c->unique, err, errlen) < 0 ||
+        tf_opt_enum(o, "schema.name.adjustment.mode", "none", modes, &m, err, errlen) < 0)
+        goto fail;
+    c->adjust = m == 1 ? AVRO_ADJUST_AVRO : m == 2 ? AVRO_ADJUST_UNICODE : AVRO_ADJUST_NONE;
+    const char *cs = tf_opt(o, "logical.table.cache.size");
+    if (cs) {
+        char *end;
+        long v = strtol(cs, &end, 10);
+        if (!*cs || *end || v < 1) {
+            snprintf(err, errlen, "%s.%s.logical.table.cache.size: '%s' is not a positive number", o->kind, o->alias, cs);
+            goto fail;
+        }
+    }
+    *conf = c;
+    return 0;
+fail:
+    logical_free(c);
+    return -1;
+}
+
+/* The regex's replacement over the whole of s, or NULL when it does not match. */
+static const char *regex_replace(arena_t *a, const regex_t *re, const char *rep, const char *s)
+{
+    regmatch_t pm[TF_MAX_GROUPS];
+    size_t ng = re->re_nsub < TF_MAX_GROUPS ? re->re_nsub : TF_MAX_GROUPS - 1;
+    return rx_matches(re, s, pm, ng + 1) ? tf_replace_groups(a, s, pm, ng, rep) : NULL;
+}
+
+/* copySchemaExcludingName: version, doc, parameters, optionality (no default), named name. */
+static cs_schema_t *renamed_struct(arena_t *a, const cs_schema_t *s, const char *name, avro_adjust_t adjust)
+{
+    cs_schema_t *b = cs_new(a, CT_STRUCT, s->optional);
+    b->version = s->version;
+    b->doc = s->doc;
+    memcpy(b->params, s->params, sizeof b->params);
+    b->nparams = s->nparams;
+    b->name = avro_adjust_name(a, arena_strdup(a, name), adjust, false);
+    return b;
+}
+
+static wc_status_t logical_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *r, bool *drop, char *err, size_t errlen)
+{
+    const router_conf_t *c = conf;
+    if (!r->topic)
+        return WC_OK;
+    const char *old = r->topic;
+    const char *topic = regex_replace(x->a, &c->topic_re, c->topic_rep, old);
+    if (!topic || !*topic)
+        return WC_OK;   /* no match, or an empty name (Debezium warns and keeps the record as it is) */
+    char name[1024];
+    if (r->key) {
+        if (!r->ks || r->ks->type != CT_STRUCT || r->key->null) {
+            snprintf(err, errlen, "only Struct objects supported for [Updating schema], found: %s",
+                     r->ks ? ct_type_name(r->ks->type) : "a schemaless key");
+            return WC_PERMANENT;
+        }
+        const cs_schema_t *ks = r->ks;
+        const cs_schema_t *nks = tf_cache_get(x->cache, ks->uid, 0);
+        if (!nks) {
+            snprintf(name, sizeof name, "%s.Key", topic);
+            cs_schema_t *b = renamed_struct(x->schemas, ks, name, c->adjust);
+            for (size_t i = 0; i < ks->nfields; i++)
+                cs_field_add(x->schemas, b, ks->fields[i].name, ks->fields[i].schema);
+            if (c->unique) {
+                if (cs_field_index(b, c->key_field) >= 0) {
+                    snprintf(err, errlen, "key field %s is already in the key", c->key_field);
+                    return WC_PERMANENT;
+                }
+                cs_field_add(x->schemas, b, c->key_field, cs_new(x->schemas, CT_STRING, false));
+            }
+            tf_cache_put(x->cache, ks->uid, 0, b);
+            nks = b;
+        }
+        cv_value_t *nk = arena_alloc(x->a, sizeof *nk);
+        *nk = cv_list(x->a, nks->nfields);
+        for (size_t i = 0; i < ks->nfields; i++)
+            nk->u.list.v[i] = tf_field_get(ks, r->key, i, false);
+        if (c->unique) {
+            const char *id = c->has_key_re ? regex_replace(x->a, &c->key_re, c->key_rep, old) : NULL;
+            if (!id)
+                id = old;
+            nk->u.list.v[ks->nfields] = cv_str(id, strlen(id));
+        }
+        r->ks = nks;
+        r->key = nk;
+    } else {
+        r->ks = NULL;   /* Debezium passes a null key schema along with the null key */
+    }
+    r->topic = topic;
+    r->fresh = true;
+    const cs_schema_t *env = r->vs;
+    if (!r->value || !env || !env->name || !ends_with(env->name, ".Envelope") || env->type != CT_STRUCT)
+        return WC_OK;
+    int bi = cs_field_index(env, "before"), ai = cs_field_index(env, "after");
+    if (bi < 0 || env->fields[bi].schema->type != CT_STRUCT) {
+        snprintf(err, errlen, "the envelope %s has no before struct", env->name);
+        return WC_PERMANENT;
+    }
+    const cs_schema_t *nenv = tf_cache_get(x->cache, env->uid, 1);
+    if (!nenv) {
+        const cs_schema_t *vs = env->fields[bi].schema;
+        snprintf(name, sizeof name, "%s.Value", topic);
+        cs_schema_t *nv = renamed_struct(x->schemas, vs, name, c->adjust);
+        for (size_t i = 0; i < vs->nfields; i++)
+            cs_field_add(x->schemas, nv, vs->fields[i].name, vs->fields[i].schema);
+        snprintf(name, sizeof name, "%s.Envelope", topic);
+        cs_schema_t *b = renamed_struct(x->schemas, env, name, c->adjust);
+        for (size_t i = 0; i < env->nfields; i++)
+            cs_field_add(x->schemas, b, env->fields[i].name,
+                         (int)i == bi || (int)i == ai ? nv : env->fields[i].schema);
+        tf_cache_put(x->cache, env->uid, 1, b);
+        nenv = b;
+    }
+    cv_value_t *ne = arena_alloc(x->a, sizeof *ne);
+    *ne = cv_list(x->a, nenv->nfields);
+    for (size_t i = 0; i < env->nfields; i++) {
+        cv_value_t fv = tf_field_get(env, r->value, i, true);
+        if (((int)i == bi || (int)i == ai) && !fv.null) {
+            /* updateValue: getWithoutDefault of every field (the same values, a struct of the new schema) */
+            const cs_schema_t *vs = env->fields[i].schema;
+            cv_value_t nvv = cv_list(x->a, vs->nfields);
+            for (size_t k = 0; k < vs->nfields; k++)
+                nvv.u.list.v[k] = tf_field_get(vs, &fv, k, false);
+            fv = nvv;
+        }
+        ne->u.list.v[i] = fv;
+    }
+    r->vs = nenv;
+    r->value = ne;
+    return WC_OK;
+}
+
+const tf_type_t tf_dbz_logical_router = { "io.debezium.transforms.ByLogicalTableRouter", logical_opts,
+                                          logical_configure, logical_free, logical_apply };

@@ -5,6 +5,7 @@
 
 #include "schemas/transform.h"
 
+#include <regex.h>
 #include <stdint.h>
 
 /* The record as a transform sees it (Connect's ConnectRecord): a value NULL with a schema is a null
@@ -109,7 +110,15 @@ void tf_header_add_in_place(const tf_ctx_t *x, tf_rec_t *r, const char *key, con
 const char *tf_header_text(arena_t *a, const cs_schema_t *s, const cv_value_t *v, size_t *len);
 uint64_t tf_hash(const void *p, size_t n, uint64_t h);
 
+/* ---- Java regex replacements (RegexRouter, ByLogicalTableRouter) ---- */
+#define TF_MAX_GROUPS 10
+/* Checks a Matcher.replaceFirst replacement ($n, \x) against a regex of ngroups groups; key names it. */
+int tf_replacement_check(const char *rep, size_t ngroups, const tf_opts_t *o, const char *key, char *err, size_t errlen);
+/* The expanded replacement for a whole-string match pm of s. */
+const char *tf_replace_groups(arena_t *a, const char *s, const regmatch_t *pm, size_t ngroups, const char *rep);
+
 /* ---- Debezium's transforms (transform_dbz.c) ---- */
 extern const tf_type_t tf_dbz_unwrap;
+extern const tf_type_t tf_dbz_logical_router;
 
 #endif

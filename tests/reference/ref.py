@@ -126,6 +126,8 @@ def normalise_value(topic, v):
         src = payload.get("source")
         if isinstance(src, dict) and "version" in src:
             src["version"] = "<version>"
+        if "source.version" in payload:   # flattened by Flatten$Value (transforms_diff.sh)
+            payload["source.version"] = "<version>"
         # REF_SNAPSHOT=1 (snapshot_diff.sh): each side's snapshot rows carry its own slot's consistent
         # point (lsn, sequence), its snapshot transaction (txId) and the time it read the table (ts_*)
         if os.environ.get("REF_SNAPSHOT") and payload.get("op") == "r" and isinstance(src, dict):

@@ -4,7 +4,7 @@
 # walcast, over the differential workload (inserts, updates with and without REPLICA IDENTITY FULL,
 # deletes and tombstones, key changes, TOAST, truncate, messages, heartbeats, transaction metadata, schema
 # changes mid-stream); every topic is compared record by record (ref.py compare: partition, key, value
-# parsed and raw, headers). Eight pairs, each its own topic.prefix:
+# parsed and raw, headers). Nine pairs, each its own topic.prefix:
 #   t1  JSON with schemas; ExtractNewRecordState (delete.tombstone.handling.mode=tombstone, the default)
 #       with add.fields (envelope, source.*, transaction.* paths, a rename) and add.headers; transaction
 #       metadata, heartbeats and truncates (skipped.operations=none) go through the chain
@@ -20,8 +20,10 @@
 #   t7  JSON with schemas; unwrap rewrite, InsertField$Value (topic, a required static field), then on
 #       ident_* only: MaskField$Value, HeaderFrom$Value (copy), ValueToKey, ExtractField$Key, HoistField$Key,
 #       SetSchemaMetadata$Value; Flatten$Value everywhere (point, variable-scale numeric, messages)
-#   t8  JSON without schemas; ExtractField$Value (after) on raw envelopes, HoistField$Value on all but
+#   t8  JSON without schemas; ExtractField$Value (after) on the data topics, HoistField$Value on all but
 #       tombstones (RecordIsTombstone, negate), Flatten$Key
+#   t9  JSON with schemas; ByLogicalTableRouter merging the ident_*, toasty* and keyed tables (key field
+#       from key.field.regex; keyed has no primary key: null keys)
 . "$(dirname "$0")/reflib.sh"
 ref_init
 t0=$(date +%s)
@@ -140,39 +142,51 @@ ref_pair t8 t8 \
   "key.converter.schemas.enable=false" \
   "value.converter=org.apache.kafka.connect.json.JsonConverter" \
   "value.converter.schemas.enable=false" \
+  "message.prefix.exclude.list=audit" \
   "transforms=after,hoist,flatkey" \
-  "predicates=tomb" \
+  "predicates=tomb,data" \
   "predicates.tomb.type=org.apache.kafka.connect.transforms.predicates.RecordIsTombstone" \
+  "predicates.data.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches" \
+  'predicates.data.pattern=t8\\.public\\..*' \
   'transforms.after.type=org.apache.kafka.connect.transforms.ExtractField$Value' \
   "transforms.after.field=after" \
+  "transforms.after.predicate=data" \
   'transforms.hoist.type=org.apache.kafka.connect.transforms.HoistField$Value' \
   "transforms.hoist.field=row" \
   "transforms.hoist.predicate=tomb" \
   "transforms.hoist.negate=true" \
   'transforms.flatkey.type=org.apache.kafka.connect.transforms.Flatten$Key' \
   "transforms.flatkey.delimiter=__"
+ref_pair t9 t9 \
+  "transforms=byl" \
+  "transforms.byl.type=io.debezium.transforms.ByLogicalTableRouter" \
+  'transforms.byl.topic.regex=t9\\.public\\.(ident_.*|toasty.*|keyed)' \
+  "transforms.byl.topic.replacement=t9.merged" \
+  'transforms.byl.key.field.regex=t9\\.public\\.(.*)' \
+  'transforms.byl.key.field.replacement=tbl_$1'
 
-multi=()
+multi=(t9.merged)
 for t in types_all ident_default ident_full ident_index toasty toasty_full keyed masked evolve edge edge2 edge3; do
-  for p in t1 t3 t4 t5 t6 t7 t8; do multi+=("$p.public.$t"); done
+  for p in t1 t3 t4 t5 t6 t7 t8 t9; do multi+=("$p.public.$t"); done
   multi+=("t2.rt.$t")
 done
 $PY "$REF/ref.py" topics "$KA" 3 "${multi[@]}"
 $PY "$REF/ref.py" topics "$KB" 3 "${multi[@]}"
 
 t1=$(date +%s)
-ref_connect_start "$KA" "$IT_DIR"/t[1-8].dbz.properties
-ref_slot_wait dbz_t1 dbz_t2 dbz_t3 dbz_t4 dbz_t5 dbz_t6 dbz_t7 dbz_t8
+ref_connect_start "$KA" "$IT_DIR"/t[1-9].dbz.properties
+ref_slot_wait dbz_t1 dbz_t2 dbz_t3 dbz_t4 dbz_t5 dbz_t6 dbz_t7 dbz_t8 dbz_t9
 echo "connect + debezium streaming after $(( $(date +%s) - t1 ))s"
-ref_walcast_start "$KB" connect-offsets "$IT_DIR"/t[1-8].wc.properties
-ref_slot_wait wc_t1 wc_t2 wc_t3 wc_t4 wc_t5 wc_t6 wc_t7 wc_t8
+ref_walcast_start "$KB" connect-offsets "$IT_DIR"/t[1-9].wc.properties
+ref_slot_wait wc_t1 wc_t2 wc_t3 wc_t4 wc_t5 wc_t6 wc_t7 wc_t8 wc_t9
 
 psql_q -f "$ROOT/tests/integration/sql/workload.sql" >/dev/null
 psql_q -f "$REF/sql/changes.sql" >/dev/null
 for bs in "$KA" "$KB"; do
   $PY "$REF/ref.py" wait "$bs" 120 t1.public.sentinel:3 t2.rt.sentinel:3 t3.public.sentinel:3 t4.public.sentinel:3 \
-    t5.public.sentinel:3 t6.public.sentinel:3 t7.public.sentinel:3 t8.public.sentinel:3
+    t5.public.sentinel:3 t6.public.sentinel:3 t7.public.sentinel:3 t8.public.sentinel:3 \
+    t9.public.sentinel:3
 done
-$PY "$REF/ref.py" compare "$KA" "$KB" 30 t1 t2 t3 t4 t5 t6 t7 t8 | tee "$IT_DIR/compare.txt"
+$PY "$REF/ref.py" compare "$KA" "$KB" 30 t1 t2 t3 t4 t5 t6 t7 t8 t9 | tee "$IT_DIR/compare.txt"
 walcast_stop
 echo "transforms differential test took $(( $(date +%s) - t0 ))s"

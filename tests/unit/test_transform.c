@@ -554,11 +554,22 @@ static void test_kafka_fields(void **st)
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
     assert_non_null(strstr(o.err, "Unknown field: nope"));
-    /* a tombstone passes ExtractField untouched */
+    tf_chain_free(c);
+    tf_spec_free(s);
+    /* ExtractField of a delete's null after: a null value, which RecordIsTombstone then sees */
+    s = spec((const char *const[]){ "transforms", "x,f", "predicates", "t", "predicates.t.type", "RecordIsTombstone",
+                                    "transforms.x.type", "ExtractField$Value", "transforms.x.field", "after",
+                                    "transforms.f.type", "Filter", "transforms.f.predicate", "t", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 'd', false);
+    assert_true(run(&f, c, f.conv, &ev).dropped);
+    ev = event(&f, 'c', false);
+    assert_false(run(&f, c, f.conv, &ev).dropped);
+    /* a tombstone passes ExtractField untouched (and the Filter drops it) */
     ev = event(&f, 0, false);
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_OK);
-    assert_true(o.value_null);
+    assert_true(o.dropped);
     tf_chain_free(c);
     tf_spec_free(s);
     spec_error((const char *const[]){ "transforms", "m", "transforms.m.type", "SetSchemaMetadata$Key", NULL },
@@ -664,6 +675,46 @@ static void test_kafka_flatten(void **st)
     fx_free(&f);
 }
 
+static void test_logical_table_router(void **st)
+{
+    (void)st;
+    fx_t f;
+    fx_init(&f);
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "r", "transforms.r.type", "io.debezium.transforms.ByLogicalTableRouter",
+        "transforms.r.topic.regex", "srv\\.public\\.(t|u)", "transforms.r.topic.replacement", "srv.all.tables",
+        "transforms.r.key.field.regex", "srv\\.public\\.(.*)", "transforms.r.key.field.replacement", "tbl_$1", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'c', false);
+    out_t o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_string_equal(o.topic, "srv.all.tables");
+    assert_string_equal(o.key, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"},"
+        "{\"type\":\"string\",\"optional\":false,\"field\":\"__dbz__physicalTableIdentifier\"}],\"optional\":false,"
+        "\"name\":\"srv.all.tables.Key\"},\"payload\":{\"id\":7,\"__dbz__physicalTableIdentifier\":\"tbl_t\"}}");
+    assert_non_null(strstr(o.value, "\"optional\":true,\"name\":\"srv.all.tables.Value\",\"field\":\"before\"}"));
+    assert_non_null(strstr(o.value, "\"optional\":false,\"name\":\"srv.all.tables.Envelope\",\"version\":2}"));
+    /* a tombstone: topic and key, no value */
+    ev = event(&f, 0, false);
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_string_equal(o.key, "{\"id\":7,\"__dbz__physicalTableIdentifier\":\"tbl_t\"}");
+    assert_true(o.value_null);
+    /* no match: untouched */
+    ev = event(&f, 'c', false);
+    ev.topic = "srv.other.t";
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_string_equal(o.topic, "srv.other.t");
+    assert_string_equal(o.key, "{\"id\":7}");
+    tf_chain_free(c);
+    tf_spec_free(s);
+    spec_error((const char *const[]){ "transforms", "r", "transforms.r.type", "io.debezium.transforms.ByLogicalTableRouter",
+                                      "transforms.r.topic.regex", "x", NULL }, "transforms.r.topic.replacement is required");
+    spec_error((const char *const[]){ "transforms", "r", "transforms.r.type", "io.debezium.transforms.ByLogicalTableRouter",
+                                      "transforms.r.topic.regex", "x", "transforms.r.topic.replacement", "y",
+                                      "transforms.r.key.field.regex", "(.*)", NULL },
+               "key.field.replacement must be non-empty if key.field.regex is set");
+    fx_free(&f);
+}
+
 /* A null value under a schema goes to Avro as a Kafka null, with nothing registered. */
 static void test_avro_null_value(void **st)
 {
@@ -697,6 +748,7 @@ int main(void)
         cmocka_unit_test(test_kafka_fields),
         cmocka_unit_test(test_kafka_insert_mask_header),
         cmocka_unit_test(test_kafka_flatten),
+        cmocka_unit_test(test_logical_table_router),
         cmocka_unit_test(test_avro_null_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
