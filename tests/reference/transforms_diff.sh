@@ -147,7 +147,7 @@ ref_pair t8 t8 \
   "predicates=tomb,data" \
   "predicates.tomb.type=org.apache.kafka.connect.transforms.predicates.RecordIsTombstone" \
   "predicates.data.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches" \
-  'predicates.data.pattern=t8\\.public\\..*' \
+  'predicates.data.pattern=t8\\.[^.]+\\..+' \
   'transforms.after.type=org.apache.kafka.connect.transforms.ExtractField$Value' \
   "transforms.after.field=after" \
   "transforms.after.predicate=data" \
