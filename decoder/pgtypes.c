@@ -53,6 +53,9 @@ static const pgt_typeinfo_t builtins[] = {
     { 143, "pg_catalog", "_xml", 'b', 142, 0, -1, NULL },    { 791, "pg_catalog", "_money", 'b', 790, 0, -1, NULL },
     { 1561, "pg_catalog", "_bit", 'b', 1560, 0, -1, NULL },  { 1563, "pg_catalog", "_varbit", 'b', 1562, 0, -1, NULL },
     { 1017, "pg_catalog", "_point", 'b', 600, 0, -1, NULL },
+    { 22, "pg_catalog", "int2vector", 'b', 21, 0, -1, NULL }, { 30, "pg_catalog", "oidvector", 'b', 26, 0, -1, NULL },
+    { 603, "pg_catalog", "box", 'b', 600, 0, -1, NULL },     { 1020, "pg_catalog", "_box", 'b', 603, 0, -1, NULL },
+    { 718, "pg_catalog", "circle", 'b', 0, 0, -1, NULL },    { 719, "pg_catalog", "_circle", 'b', 718, 0, -1, NULL },
 };
 
 struct pgt_catalog {
@@ -155,6 +158,13 @@ int pgt_resolve(const pgt_catalog_t *c, arena_t *a, uint32_t typid, int32_t typm
                 out->typmod = ti->typtypmod;
             typid = ti->typbasetype;
             continue;
+        }
+        if (ti->typelem != 0 && (!strcmp(ti->typname, "int2vector") || !strcmp(ti->typname, "oidvector"))) {
+            /* Debezium: an array of int16 / int64 with required items */
+            out->kind = PGT_ARRAY;
+            out->vector = true;
+            out->elem = arena_zalloc(a, sizeof *out->elem);
+            return pgt_resolve(c, a, ti->typelem, -1, out->elem, err, errlen);
         }
         if (ti->typelem != 0 && ti->typname[0] == '_') {
             out->kind = PGT_ARRAY;
@@ -377,10 +387,19 @@ cs_schema_t *pgt_schema(arena_t *a, const pgt_coltype_t *t, bool optional, const
         if (t->elem->kind == PGT_INTERVAL || t->elem->kind == PGT_MONEY || t->elem->kind == PGT_XML ||
             t->elem->domain)
             return NULL;
+        /* ... nor for varbit[] and point[] (pgjdbc reports JDBC type ARRAY, which it ignores) */
+        if ((t->elem->kind == PGT_BIT && t->elem->varbit) || t->elem->kind == PGT_POINT)
+            return NULL;
+        if (t->vector) {
+            cs_schema_t *v = cs_new(a, CT_ARRAY, optional);
+            v->items = pgt_schema(a, t->elem, false, o);
+            return v;
+        }
         if (t->elem->kind == PGT_BIT)
             return pgt_schema(a, t->elem, optional, o);
-        /* enum elements come out required, the others optional */
-        cs_schema_t *e = pgt_schema(a, t->elem, t->elem->kind != PGT_ENUM, o);
+        /* enum elements and those of unknown types (include.unknown.datatypes) come out required, the
+         * others optional */
+        cs_schema_t *e = pgt_schema(a, t->elem, t->elem->kind != PGT_ENUM && t->elem->kind != PGT_UNKNOWN, o);
         if (!e)
             return NULL;
         cs_schema_t *s = cs_new(a, CT_ARRAY, optional);
@@ -388,8 +407,9 @@ cs_schema_t *pgt_schema(arena_t *a, const pgt_coltype_t *t, bool optional, const
         return s;
     }
     case PGT_UNKNOWN:
+        /* include.unknown.datatypes: pgjdbc's text of the value, in the binary.handling.mode encoding */
         if (o->include_unknown)
-            return cs_new(a, CT_BYTES, optional);
+            return cs_new(a, o->binary == PGT_BINARY_BYTES ? CT_BYTES : CT_STRING, optional);
         return NULL;
     }
     return NULL;
@@ -1115,7 +1135,9 @@ static int array_collect(arena_t *a, const pgt_coltype_t *et, const pgt_opts_t *
             char *v;
             size_t len;
             bool isnull;
-            if (!scan_element(a, sc, ",}", &v, &len, &isnull))
+            /* typdelim: ';' for box (its text has commas), ',' for every other built-in type */
+            bool semi = et->typname && !strcmp(et->typname, "box");
+            if (!scan_element(a, sc, semi ? ";}" : ",}", &v, &len, &isnull))
                 FAIL("unterminated quoted array element");
             if (*n == *cap) {
                 size_t nc = *cap ? *cap * 2 : 8;
@@ -1133,11 +1155,11 @@ static int array_collect(arena_t *a, const pgt_coltype_t *et, const pgt_opts_t *
                 return -1;
             (*n)++;
         }
-        if (scan_char(sc, ','))
+        if (scan_char(sc, et->typname && !strcmp(et->typname, "box") ? ';' : ','))
             continue;
         if (scan_char(sc, '}'))
             return 0;
-        FAIL("malformed array text: expected ',' or '}'");
+        FAIL("malformed array text: expected a delimiter or '}'");
     }
 }
 
@@ -1210,6 +1232,45 @@ static int hstore_value(arena_t *a, const pgt_opts_t *o, const char *s, size_t n
     *out = cv_str(arena_strndup(a, b.data, b.len), b.len);
     buf_free(&b);
     return 0;
+}
+
+/* Geometric types pgjdbc has classes for (PGbox, PGcircle, PGline, PGlseg, PGpath, PGpolygon). */
+static bool is_geometric(const char *typname)
+{
+    static const char *const names[] = { "box", "circle", "line", "lseg", "path", "polygon" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(typname, names[i]))
+            return true;
+    return false;
+}
+
+/* The text pgjdbc's geometric classes give back: PostgreSQL's punctuation, every number through Java's
+ * Double.toString ("(3,4),(1,2)" -> "(3.0,4.0),(1.0,2.0)"). */
+static const char *java_geometric_text(arena_t *a, const char *s, size_t n, size_t *outlen)
+{
+    buf_t b;
+    buf_init(&b);
+    char *tmp = arena_strndup(a, s, n);
+    for (size_t i = 0; i < n;) {
+        char c = tmp[i];
+        if (isdigit((unsigned char)c) || c == '-' || c == '+' || c == '.' || c == 'I' || c == 'N') {
+            char *end;
+            double d = strtod(tmp + i, &end);
+            if (end > tmp + i) {
+                char num[40];
+                size_t k = json_java_double(num, sizeof num, d, false);
+                buf_append(&b, num, k);
+                i = (size_t)(end - tmp);
+                continue;
+            }
+        }
+        buf_putc(&b, c);
+        i++;
+    }
+    *outlen = b.len;
+    const char *r = arena_strndup(a, b.data ? b.data : "", b.len);
+    buf_free(&b);
+    return r;
 }
 
 int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const char *s, size_t n,
@@ -1407,6 +1468,11 @@ int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const cha
             *out = cv_null();   /* see pgt_schema: a bit string schema Debezium never fills */
             return 0;
         }
+        if (t->vector && (n == 0 || s[0] != '{')) {
+            /* int2vector/oidvector text "1 2 3": Debezium gives an empty array, and null for '' */
+            *out = n == 0 ? cv_null() : cv_list(a, 0);
+            return 0;
+        }
         if (array_collect(a, t->elem, o, &sc, &items, &cnt, &cap, &nullify, err, errlen) < 0)
             return -1;
         if (nullify) {
@@ -1420,7 +1486,13 @@ int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const cha
         return 0;
     }
     case PGT_UNKNOWN:
-        *out = cv_str(s, n);
+        if (t->typname && is_geometric(t->typname)) {
+            size_t len;
+            const char *g = java_geometric_text(a, s, n, &len);
+            *out = binary_value(a, o, (const uint8_t *)g, len);
+        } else {
+            *out = binary_value(a, o, (const uint8_t *)s, n);
+        }
         return 0;
     }
     FAIL("unsupported type %s", t->typname ? t->typname : "?");

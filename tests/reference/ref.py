@@ -218,7 +218,7 @@ KNOWN = [
 # drops the era, so a BC date arrives as the same year AD (0044-03-15 BC as 0044-03-15); its streaming
 # path and walcast keep the BC date (days before 0001-01-01).
 KNOWN.append(("snapshot-bc-date", lambda p, a, b: bool(os.environ.get("REF_SNAPSHOT"))
-              and re.search(r"/(after|before)/c_date$", p) is not None and isinstance(a, int) and isinstance(b, int)
+              and re.search(r"/(after|before)/(c_date|d)$", p) is not None and isinstance(a, int) and isinstance(b, int)
               and b < -719162 <= a))
 
 

@@ -39,7 +39,7 @@ ref_pair t3 t3 \
   "interval.handling.mode=string" \
   "heartbeat.interval.ms=1000"
 
-tables="num_edge vec odd_arr unk hs edge_time types_sentinel"
+tables="num_edge vec odd_arr unk hs edge_time defs types_sentinel"
 multi=()
 for t in $tables; do multi+=("t1_public_$t" "t2.public.$t" "t3.public.$t"); done
 $PY "$REF/ref.py" topics "$KA" 3 "${multi[@]}"

@@ -478,6 +478,35 @@ static void test_edges_as_debezium(void **s)
     assert_string_equal(conv(1082, -1, &o, "0044-03-15 BC"), "-735160");
 }
 
+/* Issue 18, item 5: columns Debezium types or drops differently. int2vector/oidvector are arrays of
+ * int16/int64 (the text "1 2 3" gives [], '' gives null); varbit[] and point[] are left out; with
+ * include.unknown.datatypes a value is pgjdbc's text in the binary.handling.mode encoding (geometric
+ * numbers through Double.toString), and box[] elements are split on ';'. */
+static void test_types_debezium_drops_or_types(void **s)
+{
+    (void)s;
+    pgt_opts_t o = defaults();
+    assert_string_equal(schema_of(22, -1, &o), "{\"type\":\"array\",\"items\":{\"type\":\"int16\",\"optional\":false},\"optional\":false}");
+    assert_string_equal(schema_of(30, -1, &o), "{\"type\":\"array\",\"items\":{\"type\":\"int64\",\"optional\":false},\"optional\":false}");
+    assert_string_equal(conv(22, -1, &o, "1 2 3"), "[]");
+    assert_string_equal(conv(30, -1, &o, ""), "null");
+    pgt_coltype_t t;
+    char err[256];
+    assert_int_equal(pgt_resolve(NULL, A, 1563, -1, &t, err, sizeof err), 0);
+    assert_null(pgt_schema(A, &t, true, &o));   /* varbit[] */
+    assert_int_equal(pgt_resolve(NULL, A, 1017, -1, &t, err, sizeof err), 0);
+    assert_null(pgt_schema(A, &t, true, &o));   /* point[] */
+    o.include_unknown = true;
+    assert_string_equal(conv(603, -1, &o, "(3,4),(1,2)"), "\"KDMuMCw0LjApLCgxLjAsMi4wKQ==\"");
+    assert_string_equal(conv(718, -1, &o, "<(1,2),3>"), "\"PCgxLjAsMi4wKSwzLjA+\"");
+    assert_string_equal(conv(1020, -1, &o, "{(3,4),(1,2);(7,8),(5,6)}"),
+                        "[\"KDMuMCw0LjApLCgxLjAsMi4wKQ==\",\"KDcuMCw4LjApLCg1LjAsNi4wKQ==\"]");
+    assert_string_equal(schema_of(1020, -1, &o), "{\"type\":\"array\",\"items\":{\"type\":\"bytes\",\"optional\":false},\"optional\":false}");
+    o.binary = PGT_BINARY_HEX;
+    assert_string_equal(schema_of(603, -1, &o), "{\"type\":\"string\",\"optional\":false}");
+    assert_string_equal(conv(603, -1, &o, "(3,4),(1,2)"), "\"28332e302c342e30292c28312e302c322e3029\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_numeric_long_text_double),
         cmocka_unit_test(test_numeric_negative_scale),
         cmocka_unit_test(test_edges_as_debezium),
+        cmocka_unit_test(test_types_debezium_drops_or_types),
         cmocka_unit_test(test_time_modes),
         cmocka_unit_test(test_interval_modes),
         cmocka_unit_test(test_binary_modes),
