@@ -112,10 +112,16 @@ ALL=$(connector_file all database.user=cdc publication.autocreate.mode=all_table
 expect_fail publication "$ALL"
 grep -q 'FOR ALL TABLES' <<<"$OUT"
 psql_q -c "CREATE PUBLICATION dbz_publication FOR TABLE t1"
-expect_fail publication "$SRC"
+# without an include list the publication chooses the tables (as at start); with one, it must cover them
+expect_ok "$SRC"
+grep -q 'publishes 1 of the 2 tables' <<<"$OUT"
+COV=$(connector_file cov database.user=cdc publication.autocreate.mode=disabled 'table.include.list=public\.t[0-9]')
+expect_fail publication "$COV"
 grep -q 'fix: ALTER PUBLICATION "dbz_publication" ADD TABLE "public"."t2";' <<<"$OUT"
 run_fix publication
-expect_ok "$SRC"
+expect_ok "$COV"
+expect_fail publication "$(connector_file none database.user=cdc 'table.include.list=public\.nothing')"
+grep -q 'table.include.list matches no table' <<<"$OUT"
 # filtered mode sets the tables itself when the user owns them: the superuser does
 FIL=$(connector_file fil publication.autocreate.mode=filtered publication.name=other_pub)
 expect_ok "$FIL"
