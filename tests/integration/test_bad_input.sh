@@ -37,7 +37,7 @@ expect_fail "$(connector_file badregex "table.include.list=public.(x" "database.
 expect_fail "$(connector_file plugin "plugin.name=decoderbufs")" "supports only pgoutput"
 echo '{"name": "x", "config": {' >"$IT_DIR/broken.json"
 expect_fail "$IT_DIR/broken.json" "invalid JSON"
-expect_fail "$IT_DIR/nonexistent.properties" "cannot open config file"
+expect_fail "$IT_DIR/nonexistent.properties" "config file: cannot open $IT_DIR/nonexistent.properties: No such file"
 
 # unknown keys are warnings, not errors; a misspelt key is an error (issue 17.4: table.inlcude.list was
 # ignored and every table captured)
