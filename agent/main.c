@@ -102,6 +102,32 @@ static int run_connector(void *ctx, const cfg_map_t *config, volatile sig_atomic
     return rc;
 }
 
+/* rest_check_fn: walcast check's prerequisites (configuration, then the servers) for config/validate. */
+static int rest_check(void *ctx, const cfg_map_t *config, cfg_map_t *errors)
+{
+    runner_t *r = ctx;
+    chk_list_t l = { 0 };
+    chk_opts_t o = { .offline = false, .timeout_ms = 5000 };
+    chk_connector(r->wm, r->w, config, &o, &l);
+    int n = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        const chk_result_t *c = &l.v[i];
+        if (c->ok)
+            continue;
+        buf_t b;
+        buf_init(&b);
+        const char *was = cfg_get(errors, c->key ? c->key : "connector.class");
+        if (was)
+            buf_printf(&b, "%s\n", was);
+        buf_printf(&b, "%s%s%s", c->message, c->fix ? "; fix: " : "", c->fix ? c->fix : "");
+        cfg_map_set(errors, c->key && *c->key ? c->key : "connector.class", buf_cstr(&b));
+        buf_free(&b);
+        n++;
+    }
+    chk_list_free(&l);
+    return n;
+}
+
 /* The REST API's listener settings from Connect's worker keys. */
 static http_server_t *rest_start(const cfg_map_t *wm, rest_t *rs, bool *optional, char *err, size_t errlen)
 {
@@ -201,6 +227,8 @@ static int cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     runner_t runner = { &wm, &w };
+    rs.check = rest_check;
+    rs.check_ctx = &runner;
     if (rest_on) {
         bool optional;
         if (!(http = rest_start(&wm, &rs, &optional, err, sizeof err))) {
