@@ -129,6 +129,9 @@ static void reply_rc(http_resp_t *r, wrk_rc_t rc, const char *name, const char *
     case WRK_BAD_STATE:
         reply_error(r, 400, "%s", err);
         break;
+    case WRK_STORE_FAILED:
+        reply_error(r, 500, "%s", err);
+        break;
     }
 }
 
@@ -464,9 +467,10 @@ static void restart(rest_t *rs, const char *name, const char *task, const http_r
 
 static void set_target(rest_t *rs, const char *name, wrk_target_t t, int status, http_resp_t *r)
 {
-    wrk_rc_t rc = wrk_set_target(rs->worker, name, t);
+    char err[1024] = "";
+    wrk_rc_t rc = wrk_set_target(rs->worker, name, t, err, sizeof err);
     if (rc != WRK_OK) {
-        reply_rc(r, rc, name, "");
+        reply_rc(r, rc, name, err);
         return;
     }
     r->status = status;
@@ -474,8 +478,10 @@ static void set_target(rest_t *rs, const char *name, wrk_target_t t, int status,
 
 static void delete_connector(rest_t *rs, const char *name, http_resp_t *r)
 {
-    if (wrk_delete(rs->worker, name) != WRK_OK) {
-        not_found(r, name);
+    char err[1024] = "";
+    wrk_rc_t rc = wrk_delete(rs->worker, name, err, sizeof err);
+    if (rc != WRK_OK) {
+        reply_rc(r, rc, name, err);
         return;
     }
     r->status = 204;
