@@ -109,7 +109,10 @@ typedef struct worker_config {
     cfg_map_t consumer;           /* consumer.* overrides (sinks), prefix stripped */
 } worker_config_t;
 
+/* -1 with err for a key one or two edits away from a known worker key; other unknown keys are warned. */
 int cfg_worker_parse(const cfg_map_t *m, worker_config_t *w, char *err, size_t errlen);
+/* A worker file (Connect standalone's first argument): bootstrap.servers and no connector.class. */
+bool cfg_is_worker(const cfg_map_t *m);
 void cfg_worker_free(worker_config_t *w);
 
 /* Sinks: a connector file whose connector.class is Debezium's JDBC (or MongoDB) sink connector. */

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/cfgprov.h"
 #include "agent/check.h"
 #include "agent/config.h"
 #include "agent/connector.h"
@@ -39,20 +40,43 @@ static void usage(FILE *f)
             "\n"
             "usage:\n"
             "  walcast run [--worker FILE] CONNECTOR_FILE...   stream each connector (.properties or .json); files whose\n"
-            "                                                 connector.class is Debezium's JdbcSinkConnector apply\n"
-            "                                                 topics into PostgreSQL/MariaDB (group connect-<name>)\n"
+            "                                                 connector.class is Debezium's JdbcSinkConnector or\n"
+            "                                                 MongoDbSinkConnector apply topics into PostgreSQL,\n"
+            "                                                 MariaDB/MySQL or MongoDB (group connect-<name>)\n"
             "  walcast kafka [--brokers N] [--partitions N] [--topic NAME]... [--control]\n"
             "                                                 standalone embedded Kafka (librdkafka mock cluster);\n"
             "                                                 prints bootstrap.servers=HOST:PORT first; --control\n"
             "                                                 reads fault-injection commands on stdin (tests)\n"
-            "  walcast check [--worker FILE] CONNECTOR_FILE... check each connector's configuration and what it needs\n"
+            "  walcast check [--worker FILE] [--timeout-ms MS] CONNECTOR_FILE...\n"
+            "                                                 check each connector's configuration and what it needs\n"
             "                                                 from PostgreSQL, Kafka, the registry and the targets: one\n"
             "                                                 line per prerequisite, OK or the fix; exit 0 when ready\n"
             "  walcast version\n"
             "  walcast --help\n"
             "\n"
             "Worker keys: bootstrap.servers (default: embedded, an in-memory Kafka started in this process),\n"
-            "offset.storage.topic, producer.* (librdkafka settings). Set WALCAST_LOG=debug for more detail.\n",
+            "offset.storage.topic, producer.* (librdkafka settings). Set WALCAST_LOG=debug for more detail.\n"
+            "\n"
+            "Sink keys (connector.class=io.debezium.connector.jdbc.JdbcSinkConnector, or\n"
+            "io.debezium.connector.mongodb.MongoDbSinkConnector; README \"Sinks\" has the table), default after =:\n"
+            "  name, topics | topics.regex                  required; the consumer group is connect-<name>\n"
+            "  connection.url                               JDBC target: jdbc:postgresql://, jdbc:mariadb://, jdbc:mysql://\n"
+            "  connection.username (connection.user), connection.password   JDBC login (never logged)\n"
+            "  mongodb.connection.string, sink.database     MongoDB target: mongodb:// URI and database\n"
+            "  insert.mode=insert|update|upsert   delete.enabled=false   truncate.enabled=false\n"
+            "  primary.key.mode=none|kafka|record_key|record_value (MongoDB: record_key)   primary.key.fields\n"
+            "  collection.name.format=${topic} (table.name.format)   quote.identifiers=false   batch.size=500\n"
+            "  schema.evolution=none|basic\n"
+            "  errors.tolerance=none|all   errors.deadletterqueue.topic.name\n"
+            "  errors.deadletterqueue.context.headers.enable=false   errors.deadletterqueue.topic.replication.factor=3\n"
+            "  conflict.policy=source_wins|newer_wins|target_wins|error   conflict.policy.<table>\n"
+            "  conflict.log.enabled=false   walcast.version.column=__walcast_version\n"
+            "  walcast.origin.name=walcast_<name>   walcast.retry.backoff.max.ms=30000\n"
+            "  unavailable.value.placeholder=__debezium_unavailable_value\n"
+            "  value.converter.schema.registry.url, value.converter.basic.auth.user.info   Avro input (else the\n"
+            "  key.converter.schema.registry.url, key.converter.basic.auth.user.info); JSON input must carry its\n"
+            "                                               schemas for JDBC targets (schemaless records are refused)\n"
+            "  consumer.override.*                          librdkafka consumer settings over the worker's consumer.*\n",
             WALCAST_VERSION);
 }
 
@@ -80,6 +104,9 @@ static int run_connector(void *ctx, const cfg_map_t *config, volatile sig_atomic
     cfg_map_t m = { 0 };
     int rc = -1;
     cfg_map_copy(&m, config);
+    /* config providers: resolved in this copy only, so the stored config keeps ${provider:path:key} */
+    if (cfgprov_resolve(r->wm, &m, err, errlen) < 0)
+        goto out;
     cfg_inherit_converters(r->wm, &m);
     if (cfg_is_sink(&m)) {
         sk_config_t sc;
@@ -100,6 +127,7 @@ static int run_connector(void *ctx, const cfg_map_t *config, volatile sig_atomic
             cfg_connector_free(&cc);
         }
     }
+out:
     cfg_map_free(&m);
     return rc;
 }
@@ -241,11 +269,24 @@ static int cmd_run(int argc, char **argv)
     http_server_t *http = NULL;
     cst_t *store = NULL;
     rest_t rs = { 0 };
-    if (worker_file && cfg_load_file(worker_file, &wm, err, sizeof err) < 0) {
+    if (!worker_file && nfiles) {
+        /* Connect standalone's order: `walcast run worker.properties [connector.properties…]` */
+        if (cfg_load_file(files[0], &wm, err, sizeof err) == 0 && cfg_is_worker(&wm)) {
+            worker_file = files[0];
+            memmove(files, files + 1, (size_t)--nfiles * sizeof *files);
+            log_info("the first file is a worker file (Connect standalone's order)", "file=%s", worker_file);
+        }
+        cfg_map_free(&wm);
+    }
+    if (worker_file && (cfg_load_file(worker_file, &wm, err, sizeof err) < 0 || cfgprov_resolve(&wm, &wm, err, sizeof err) < 0)) {
         log_msg(LOG_FATAL, "invalid worker configuration", "error=\"%s\"", log_esc(err));
         goto out;
     }
-    cfg_worker_parse(&wm, &w, err, sizeof err);
+    if (cfg_worker_parse(&wm, &w, err, sizeof err) < 0) {
+        log_msg(LOG_FATAL, "invalid worker configuration", "file=%s error=\"%s\"", worker_file ? worker_file : "-",
+                log_esc(err));
+        goto out;
+    }
     /* a worker without connector files, or with listeners set, is a Connect worker driven through REST:
      * a failed connector is reported FAILED and the others go on. Connector files alone keep the old
      * contract: a failure ends the process with exit code 1. */
