@@ -286,43 +286,31 @@ free_port() {
 
 # ---- a change made while a multi-table snapshot is being set up (issue 17), for the sink tests ----
 # race_start ROWS_BIG SINK_FILE...: in the test cluster's postgres database, race_big (ROWS_BIG rows) and
-# race_small (ids 1..100, v=0) in publication race_pub; a session holds race_small locked so that the
-# snapshot (slot race, topic prefix race, read from the slot's consistent point) waits on it; once the slot
-# exists and the snapshot waits, that session updates ids 1..50 to v=1, deletes 91..100 and commits. Those
+# race_small (ids 1..100, v=0) in publication race_pub; walcast runs the source (slot race, topic prefix
+# race, snapshot.mode=initial: race_big is read first, then race_small, both from the slot's consistent
+# point) and SINK_FILEs (each reading topic race.public.race_small). As soon as the snapshot is planned,
+# while race_big is being read, ids 1..50 of race_small are updated to v=1 and 91..100 deleted. Those
 # changes come after the consistent point, and their commit time is earlier than the time race_small's
-# snapshot rows carry (they are read afterwards): by the clock they look older than the snapshot rows. Runs
-# walcast with the source and SINK_FILEs (each reading topic race.public.race_small) until the source has
-# published everything. The sinks' target is then checked with race_expect.
+# snapshot rows carry (their table is read afterwards): by the clock they look older than the snapshot
+# rows (checked on the topic: when race_big was read too fast for that, the test says so and fails). Waits
+# until the source has published everything; the targets are then checked with race_expect.
 race_start() {
   local rows=$1 src
   shift
-  WALCAST_PID=""
   psql_q <<SQL
 CREATE TABLE race_big (id int PRIMARY KEY, pad text);
-INSERT INTO race_big SELECT g, repeat('x', 100) FROM generate_series(1, $rows) g;
+INSERT INTO race_big SELECT g, 'x' FROM generate_series(1, $rows) g;
 CREATE TABLE race_small (id int PRIMARY KEY, v int NOT NULL);
 INSERT INTO race_small SELECT g, 0 FROM generate_series(1, 100) g;
 CREATE PUBLICATION race_pub FOR TABLE race_big, race_small;
 SQL
-  mkfifo "$IT_DIR/race.fifo"
-  psql -X -q -v ON_ERROR_STOP=1 <"$IT_DIR/race.fifo" >"$IT_DIR/race_locker.log" 2>&1 &
-  RACE_LOCKER=$!
-  IT_PIDS+=($RACE_LOCKER)
-  exec 7>"$IT_DIR/race.fifo"
-  echo "BEGIN; LOCK TABLE race_small IN ACCESS EXCLUSIVE MODE;" >&7
-  race_wait "the lock on race_small" "SELECT count(*) > 0 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-    WHERE c.relname = 'race_small' AND l.mode = 'AccessExclusiveLock' AND l.granted"
   src=$(connector_file race "name=race" "topic.prefix=race" "snapshot.mode=initial" "slot.name=race" \
     "publication.name=race_pub" "publication.autocreate.mode=disabled" "table.include.list=public.race_big,public.race_small")
   "$WALCAST" run --worker "$IT_DIR/worker.properties" "$src" "$@" >"$IT_DIR/race.out" 2>"$IT_DIR/race.log" &
   WALCAST_PID=$!
   IT_PIDS+=($WALCAST_PID)
-  race_wait "the slot and the snapshot waiting on race_small" "SELECT EXISTS (SELECT 1 FROM pg_replication_slots
-    WHERE slot_name = 'race') AND EXISTS (SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-    WHERE c.relname = 'race_small' AND NOT l.granted)"
-  echo "UPDATE race_small SET v = 1 WHERE id <= 50; DELETE FROM race_small WHERE id > 90; COMMIT;" >&7
-  exec 7>&-
-  wait "$RACE_LOCKER" || { echo "the session writing race_small failed" >&2; cat "$IT_DIR/race_locker.log" >&2; return 1; }
+  wait_log 'msg="snapshot planned" connector=race' 1 60 "$IT_DIR/race.log"
+  psql_q -c "BEGIN; UPDATE race_small SET v = 1 WHERE id <= 50; DELETE FROM race_small WHERE id > 90; COMMIT;"
   wait_published race 120
   # the case itself: the changes' commit time is earlier than the time of every race_small snapshot row
   kcat -C -b "$BS" -t race.public.race_small -e -q -X isolation.level=read_committed >"$IT_DIR/race_small.jsonl"
@@ -336,17 +324,6 @@ assert len(snap) == 100 and len(chg) == 60, (len(snap), len(chg))
 assert max(chg) < min(snap), "the changes do not look older than the snapshot rows: the test proves nothing"
 print("race: 100 snapshot rows of race_small read after 60 changes committed past the consistent point")
 PYEOF
-}
-
-# race_wait WHAT SQL: waits (bounded, 60 s) until SQL returns t in the source database.
-race_wait() {
-  for _ in $(seq 1 600); do
-    [ "$(psql -X -At -c "$2")" = t ] && return 0
-    [ -z "${WALCAST_PID:-}" ] || kill -0 "$WALCAST_PID" 2>/dev/null || { echo "walcast exited" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "no $1 within 60 s" >&2
-  return 1
 }
 
 # race_expect NAME STATE_COMMAND...: waits (bounded, 60 s) until every target's STATE_COMMAND prints the
