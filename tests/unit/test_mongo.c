@@ -440,10 +440,10 @@ static void test_live(void **s)
     sk_change_t mix[4];
     mix[0] = mk(f, SK_OP_UPSERT, 1, "stale", 999, 1, 0);
     mix[0].version.source = "other";
-    mix[1] = mk(f, SK_OP_UPSERT, 2, "two-new", 2000, 1, 0);
+    mix[1] = mk(f, SK_OP_UPSERT, 2, "two-new", 2000, 1000, 0);   /* later in the source: a larger LSN */
     mix[2] = mk(f, SK_OP_UPSERT, 3, "stale", 1000, 102, 0);   /* same ts, lower LSN than stored 103 */
     mix[2].version.source = "other";
-    mix[3] = mk(f, SK_OP_UPSERT, 4, "four-new", 2000, 2, 0);
+    mix[3] = mk(f, SK_OP_UPSERT, 4, "four-new", 2000, 1001, 0);
     apply_all(t, f, mix, 4, &cc);
     assert_int_equal(cc.n[SK_CONFLICT_UPDATE_ORIGIN_DIFFERS], 2);
     const char *want[] = { "v1", "two-new", "v1", "four-new" };
@@ -455,7 +455,7 @@ static void test_live(void **s)
 
     /* deletes: a newer one deletes, an older one than the stored version does not */
     sk_change_t del[3];
-    del[0] = mk(f, SK_OP_DELETE, 6, NULL, 3000, 1, 0);
+    del[0] = mk(f, SK_OP_DELETE, 6, NULL, 3000, 2000, 0);
     del[1] = mk(f, SK_OP_DELETE, 2, NULL, 1500, 1, 0);   /* stored two-new is at 2000 */
     del[1].version.source = "other";
     del[2] = mk(f, SK_OP_DELETE, 100000, NULL, 3000, 1, 0);   /* never there */
@@ -470,7 +470,7 @@ static void test_live(void **s)
     assert_int_equal(cc.n[SK_CONFLICT_DELETE_MISSING], 1);
 
     /* an upsert older than... nothing: a deleted document comes back with a newer version */
-    sk_change_t back = mk(f, SK_OP_UPSERT, 6, "six-again", 4000, 1, 0);
+    sk_change_t back = mk(f, SK_OP_UPSERT, 6, "six-again", 4000, 3000, 0);
     apply_all(t, f, &back, 1, &cc);
     nm = find_name(cl, db, 6);
     assert_string_equal(nm, "six-again");
