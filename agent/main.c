@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "agent/cfgprov.h"
 #include "agent/check.h"
 #include "agent/config.h"
 #include "agent/connector.h"
@@ -101,6 +102,9 @@ static int run_connector(void *ctx, const cfg_map_t *config, volatile sig_atomic
     cfg_map_t m = { 0 };
     int rc = -1;
     cfg_map_copy(&m, config);
+    /* config providers: resolved in this copy only, so the stored config keeps ${provider:path:key} */
+    if (cfgprov_resolve(r->wm, &m, err, errlen) < 0)
+        goto out;
     cfg_inherit_converters(r->wm, &m);
     if (cfg_is_sink(&m)) {
         sk_config_t sc;
@@ -121,6 +125,7 @@ static int run_connector(void *ctx, const cfg_map_t *config, volatile sig_atomic
             cfg_connector_free(&cc);
         }
     }
+out:
     cfg_map_free(&m);
     return rc;
 }
@@ -196,7 +201,7 @@ static int cmd_run(int argc, char **argv)
         }
         cfg_map_free(&wm);
     }
-    if (worker_file && cfg_load_file(worker_file, &wm, err, sizeof err) < 0) {
+    if (worker_file && (cfg_load_file(worker_file, &wm, err, sizeof err) < 0 || cfgprov_resolve(&wm, &wm, err, sizeof err) < 0)) {
         log_msg(LOG_FATAL, "invalid worker configuration", "error=\"%s\"", log_esc(err));
         goto out;
     }

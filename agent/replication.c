@@ -46,8 +46,11 @@ static PGconn *open_conn(const conn_config_t *c, bool replication, wc_status_t *
     if (PQstatus(conn) != CONNECTION_OK) {
         const char *m = PQerrorMessage(conn);
         const char *hint = "";
-        if (strstr(m, "no pg_hba.conf entry") && replication)
-            hint = "; allow replication connections for this user in pg_hba.conf";
+        if (strstr(m, "no pg_hba.conf entry"))
+            /* walcast's replication connection is a logical one (replication=database): it matches the
+             * ordinary entries of the database, never the 'replication' ones (physical replication only) */
+            hint = "; add a pg_hba.conf entry for this database and user (host DATABASE USER ADDRESS METHOD; the "
+                   "logical replication connection matches it too, not a 'replication' entry) and reload PostgreSQL";
         else if (strstr(m, "password authentication failed"))
             hint = "; check database.user and database.password";
         else if (strstr(m, "Connection refused") || strstr(m, "could not connect"))
@@ -197,7 +200,7 @@ wc_status_t repl_captured_tables(repl_t *r, repl_table_t **out, size_t *n, char 
 /* Which tables are checked against the publication: with publication.autocreate.mode=filtered the
  * include/exclude lists are the publication's definition; otherwise only an include list says which
  * tables the user wants (with none, the publication itself is the choice of tables, as in Debezium). */
-static bool pub_checked(const conn_config_t *c)
+bool repl_publication_checked(const conn_config_t *c)
 {
     return c->pub_mode == PUB_FILTERED || c->filters.table_inc.n || c->filters.schema_inc.n;
 }
@@ -391,7 +394,7 @@ static int ensure_publication(repl_t *r, bool retried, char *err, size_t errlen)
             return -1;
         r->pub_all_tables = pc.all_tables;
     }
-    if (pub_checked(c) && pc.nmissing &&
+    if (repl_publication_checked(c) && pc.nmissing &&
         pub_fix_missing(r, &pc, true, err, errlen) < 0)
         goto out;
     if (pc.all_tables && c->pub_mode == PUB_FILTERED)
@@ -407,7 +410,7 @@ out:
 wc_status_t repl_check_publication(repl_t *r, int64_t now, int64_t *deadline, char *err, size_t errlen)
 {
     const conn_config_t *c = r->cfg;
-    if (r->pub_all_tables || !pub_checked(c))
+    if (r->pub_all_tables || !repl_publication_checked(c))
         return WC_OK;
     if (now < r->next_pub_check_us) {
         if (r->next_pub_check_us < *deadline)

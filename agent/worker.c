@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/cfgprov.h"
 #include "agent/log.h"
 #include "schemas/buf.h"
 
@@ -122,8 +123,12 @@ int wrk_validate(const wrk_t *w, const cfg_map_t *config, bool *sink, char *err,
     }
     cfg_map_t m = { 0 };
     cfg_map_copy(&m, config);
+    int rc = cfgprov_resolve(&w->worker_map, &m, err, errlen);
+    if (rc < 0) {
+        cfg_map_free(&m);
+        return rc;
+    }
     cfg_inherit_converters(&w->worker_map, &m);
-    int rc;
     *sink = cfg_is_sink(&m);
     if (*sink) {
         sk_config_t sc;
