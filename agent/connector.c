@@ -53,7 +53,7 @@ typedef struct conn_state {
     uint64_t txns, skipped, origin_skipped;
     /* snapshots (agent/snapshot.c); the hooks are marked "snapshot:" below */
     snap_t *snap;                 /* the initial snapshot (snapshot.mode) */
-    snap_t *isnap;                /* incremental snapshots (signals), when signals are enabled */
+    snap_t *isnap;                /* incremental snapshots: signals, tables added to a filtered publication */
     bool snap_needed;             /* a snapshot is to be planned at the next connection */
     bool snapshotting;            /* the exported snapshot is being read: the replication connection is idle */
     char *snap_resume, *inc_resume; /* chunks a crash left, from the stored offsets */
@@ -941,7 +941,9 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         } else if (!no_data && (!stored->found || strcmp(cfg->snapshot_mode, "always") == 0)) {
             s.snap_needed = true;
         }
-        if (cfg->signal_collection || cfg->signal_kafka) {
+        /* incremental snapshots: on signals, and under publication.autocreate.mode=filtered for the tables
+         * walcast adds to the publication while it runs (pub_added_snapshot) */
+        if (cfg->signal_collection || cfg->signal_kafka || cfg->pub_mode == PUB_FILTERED) {
             s.isnap = snap_new(cfg, s.types, s.evt, &hk);
             snap_set_incremental(s.isnap);
             if (inc)

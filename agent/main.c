@@ -41,6 +41,8 @@ static void usage(FILE *f)
             "                                                 connector.class is Debezium's JdbcSinkConnector or\n"
             "                                                 MongoDbSinkConnector apply topics into PostgreSQL,\n"
             "                                                 MariaDB/MySQL or MongoDB (group connect-<name>)\n"
+            "  walcast run WORKER_FILE CONNECTOR_FILE...      the same in Connect standalone's order: a first file with\n"
+            "                                                 bootstrap.servers and no connector.class is the worker\n"
             "  walcast kafka [--brokers N] [--partitions N] [--topic NAME]... [--control]\n"
             "                                                 standalone embedded Kafka (librdkafka mock cluster);\n"
             "                                                 prints bootstrap.servers=HOST:PORT first; --control\n"

@@ -3,6 +3,8 @@
 # streaming, under several handling modes at once: one Kafka Connect worker runs every Debezium
 # connector side by side, one walcast process every walcast connector; each side into its own Kafka;
 # every topic compared record by record (ref.py compare, REF_SNAPSHOT=1 for the snapshot rows).
+# sql/types_all.sql adds a table with every built-in base type of pg_type and its array (from the
+# catalog), with a row of samples and a row of nulls, snapshot and streaming alike.
 #   t1  snapshot; decimal double, include.schema.comments, topic.delimiter=_, heartbeats, transaction
 #       metadata, include.unknown.datatypes
 #   t2  snapshot; decimal precise, time connect, binary hex, hstore map, include.unknown.datatypes,
@@ -14,7 +16,8 @@ ref_init
 t0=$(date +%s)
 pg_start
 psql_q -f "$REF/sql/types_schema.sql"
-psql_q -v base=0 -f "$REF/sql/types_rows.sql"
+psql_q -f "$REF/sql/types_all.sql" 2>/dev/null
+psql_q -v base=0 -f "$REF/sql/types_rows.sql" 2>/dev/null
 psql_q -c "INSERT INTO types_sentinel VALUES (1)"
 psql_q -c "CREATE PUBLICATION dbz_publication FOR ALL TABLES"
 ref_kafka_start KA KB
@@ -39,7 +42,7 @@ ref_pair t3 t3 \
   "interval.handling.mode=string" \
   "heartbeat.interval.ms=1000"
 
-tables="num_edge vec odd_arr unk hs edge_time types_sentinel"
+tables="num_edge vec odd_arr unk hs edge_time defs types_every types_sentinel"
 multi=()
 for t in $tables; do multi+=("t1_public_$t" "t2.public.$t" "t3.public.$t"); done
 $PY "$REF/ref.py" topics "$KA" 3 "${multi[@]}"
