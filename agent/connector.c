@@ -53,10 +53,11 @@ typedef struct conn_state {
     uint64_t txns, skipped, origin_skipped;
     /* snapshots (agent/snapshot.c); the hooks are marked "snapshot:" below */
     snap_t *snap;                 /* the initial snapshot (snapshot.mode) */
-    snap_t *isnap;                /* incremental snapshots (signals), when signals are enabled */
+    snap_t *isnap;                /* incremental snapshots: signals, tables added to a filtered publication */
     bool snap_needed;             /* a snapshot is to be planned at the next connection */
     bool snapshotting;            /* the exported snapshot is being read: the replication connection is idle */
     char *snap_resume, *inc_resume; /* chunks a crash left, from the stored offsets */
+    char *pub_added;              /* tables walcast added to the publication whose rows are still to be read */
 } conn_state_t;
 
 /* While Kafka's queue is full or the registry is away we still owe the server status updates
@@ -87,12 +88,18 @@ static bool on_registry_wait(void *ctx, int ms, const char *why)
     return !*s->stop;
 }
 
-static sr_client_t *registry_new(conn_state_t *s, const cfg_conv_t *v, char *err, size_t errlen)
+sr_config_t conn_registry_config(const cfg_conv_t *v)
 {
     sr_config_t sc = { .urls = v->urls, .user_info = v->user_info, .ca_file = v->ca_file,
                        .cert_file = v->cert_file, .cert_type = v->cert_type, .key_file = v->key_file,
                        .key_password = v->key_password, .verify_host = v->verify_host,
                        .auto_register = v->auto_register, .use_latest = v->use_latest };
+    return sc;
+}
+
+static sr_client_t *registry_new(conn_state_t *s, const cfg_conv_t *v, char *err, size_t errlen)
+{
+    sr_config_t sc = conn_registry_config(v);
     return sr_new(&sc, on_registry_wait, s, err, errlen);
 }
 
@@ -622,6 +629,69 @@ static void log_progress(conn_state_t *s)
     s->next_log_us = repl_clock_us() + 30 * 1000000LL;
 }
 
+/* Tables walcast has just added to the publication (publication.autocreate.mode=filtered): PostgreSQL
+ * never sent what was written to them before, and adding them does not change that (pgoutput reads the
+ * publication as it was when the change was written), so only reading their rows makes up for it: an
+ * incremental snapshot of them, when signals are enabled. Kept until that is planned. */
+static wc_status_t pub_added_snapshot(conn_state_t *s, char *err, size_t errlen)
+{
+    char *more = repl_take_pub_added(&s->repl);
+    if (more) {
+        if (s->pub_added) {
+            char *both = xmalloc(strlen(s->pub_added) + strlen(more) + 2);
+            sprintf(both, "%s,%s", s->pub_added, more);
+            free(more);
+            more = both;
+        }
+        free(s->pub_added);
+        s->pub_added = more;
+    }
+    if (!s->pub_added)
+        return WC_OK;
+    if (s->snap_needed) {   /* a new snapshot plans every published table, these too */
+        free(s->pub_added);
+        s->pub_added = NULL;
+        return WC_OK;
+    }
+    if (!s->isnap) {
+        log_warn("rows written to tables before walcast added them to the publication were not sent; to read them, "
+                 "enable signals (signal.data.collection or signal.enabled.channels=kafka) and send execute-snapshot "
+                 "for them", "connector=%s tables=%s", s->cfg->name, log_esc(s->pub_added));
+        free(s->pub_added);
+        s->pub_added = NULL;
+        return WC_OK;
+    }
+    snap_signal_t sig;
+    memset(&sig, 0, sizeof sig);
+    sig.kind = SNAP_SIG_EXECUTE;
+    char *names = xstrdup(s->pub_added), *save = NULL;
+    for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+        buf_t re;
+        buf_init(&re);
+        buf_puts(&re, "^(");
+        for (const char *p = n; *p; p++) {
+            if (strchr(".[]()*+?{}|^$\\", *p))
+                buf_putc(&re, '\\');
+            buf_putc(&re, *p);
+        }
+        buf_puts(&re, ")$");
+        sig.collections.re = xrealloc(sig.collections.re, (sig.collections.n + 1) * sizeof *sig.collections.re);
+        if (regcomp(&sig.collections.re[sig.collections.n], buf_cstr(&re), REG_EXTENDED | REG_NOSUB) == 0)
+            sig.collections.n++;
+        buf_free(&re);
+    }
+    free(names);
+    wc_status_t st = snap_signal_apply(s->isnap, &sig, err, errlen);
+    snap_signal_free(&sig);
+    if (st != WC_OK)
+        return st;   /* kept: planned again after a reconnect */
+    log_info("incremental snapshot of the tables added to the publication", "connector=%s tables=%s", s->cfg->name,
+             log_esc(s->pub_added));
+    free(s->pub_added);
+    s->pub_added = NULL;
+    return WC_OK;
+}
+
 /* Timed work: the running commit's outcome, delivery failures, a due commit, the idle position,
  * heartbeats, the flush position for the next status update, the progress line. */
 static wc_status_t on_tick(void *ctx, bool caught_up, int64_t *deadline, char *err, size_t errlen)
@@ -641,6 +711,9 @@ static wc_status_t on_tick(void *ctx, bool caught_up, int64_t *deadline, char *e
                        (!snap_active(s->snap) && (st = snap_wm_step(s->isnap, err, errlen)) != WC_OK)))
         return st;
     if ((st = snap_signal_kafka_poll(s->isnap, err, errlen)) != WC_OK)
+        return st;
+    if (!s->in_txn && ((st = repl_check_publication(&s->repl, now, deadline, err, errlen)) != WC_OK ||
+                       (st = pub_added_snapshot(s, err, errlen)) != WC_OK))
         return st;
     repl_confirm(&s->repl, txn_flushed(s->txn));
     if (now >= s->next_log_us)
@@ -737,7 +810,10 @@ static wc_status_t session(conn_state_t *s, char *err, size_t errlen)
             goto out;
         }
     }
-    if ((st = repl_start(&s->repl, 0, s->strm != NULL, err, errlen)) != WC_OK)
+    if (s->repl.slot_created)   /* created after they were added: the slot decodes all its changes with them */
+        free(repl_take_pub_added(&s->repl));
+    if ((st = pub_added_snapshot(s, err, errlen)) != WC_OK ||
+        (st = repl_start(&s->repl, 0, s->strm != NULL, err, errlen)) != WC_OK)
         goto out;
     char lsn[32];
     pgo_lsn_format(s->repl.slot_confirmed, lsn);
@@ -790,7 +866,15 @@ static void drop_slot(const conn_config_t *cfg)
     repl_close(&r);
 }
 
-int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_atomic_t *stop)
+/* Logs why the connector stops and keeps it for the caller (the task's trace in the REST status). */
+static void conn_fatal(char *why, size_t whylen, const char *name, const char *what, const char *err)
+{
+    log_msg(LOG_FATAL, what, "connector=%s error=\"%s\"", name, log_esc(err));
+    if (why)
+        snprintf(why, whylen, "%s: %s", what, err);
+}
+
+int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_atomic_t *stop, char *why, size_t whylen)
 {
     conn_state_t s;
     memset(&s, 0, sizeof s);
@@ -805,7 +889,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     int rc = 1;
     wc_status_t st;
     if (!(s.txn = txn_new(cfg, w, on_queue_full, &s, err, sizeof err))) {
-        log_msg(LOG_FATAL, "cannot start the Kafka producer", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+        conn_fatal(why, whylen, cfg->name, "cannot start the Kafka producer", err);
         goto out;
     }
     if ((st = txn_start(s.txn, stop, err, sizeof err)) != WC_OK) {
@@ -813,8 +897,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
             rc = 0;
             goto out;
         }
-        log_msg(LOG_FATAL, "cannot start Kafka transactions or read the stored offsets", "connector=%s error=\"%s\"",
-                cfg->name, log_esc(err));
+        conn_fatal(why, whylen, cfg->name, "cannot start Kafka transactions or read the stored offsets", err);
         goto out;
     }
     const off_pos_t *stored = txn_stored(s.txn);
@@ -826,16 +909,16 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     }
     if (cfg->streaming &&
         !(s.strm = strm_new(cfg->spill_dir, (size_t)cfg->memory_limit_mb << 20, 2, &strm_ops, &s, err, sizeof err))) {
-        log_msg(LOG_FATAL, "cannot prepare streaming of large transactions", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+        conn_fatal(why, whylen, cfg->name, "cannot prepare streaming of large transactions", err);
         goto out;
     }
     conv_side_t ks = cfg->key_conv.side, vs = cfg->value_conv.side;
     if (cfg->key_conv.avro && !(ks.registry = s.sr_key = registry_new(&s, &cfg->key_conv, err, sizeof err))) {
-        log_msg(LOG_FATAL, "invalid key.converter schema registry settings", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+        conn_fatal(why, whylen, cfg->name, "invalid key.converter schema registry settings", err);
         goto out;
     }
     if (cfg->value_conv.avro && !(vs.registry = s.sr_value = registry_new(&s, &cfg->value_conv, err, sizeof err))) {
-        log_msg(LOG_FATAL, "invalid value.converter schema registry settings", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+        conn_fatal(why, whylen, cfg->name, "invalid value.converter schema registry settings", err);
         goto out;
     }
     s.conv = conv_new(&ks, &vs);
@@ -858,7 +941,9 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         } else if (!no_data && (!stored->found || strcmp(cfg->snapshot_mode, "always") == 0)) {
             s.snap_needed = true;
         }
-        if (cfg->signal_collection || cfg->signal_kafka) {
+        /* incremental snapshots: on signals, and under publication.autocreate.mode=filtered for the tables
+         * walcast adds to the publication while it runs (pub_added_snapshot) */
+        if (cfg->signal_collection || cfg->signal_kafka || cfg->pub_mode == PUB_FILTERED) {
             s.isnap = snap_new(cfg, s.types, s.evt, &hk);
             snap_set_incremental(s.isnap);
             if (inc)
@@ -866,7 +951,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
             if (cfg->signal_kafka && snap_signal_kafka_open(s.isnap, w, err, sizeof err) != WC_OK) {
                 free(state);
                 free(inc);
-                log_msg(LOG_FATAL, "cannot listen for signals on Kafka", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+                conn_fatal(why, whylen, cfg->name, "cannot listen for signals on Kafka", err);
                 goto out;
             }
         }
@@ -880,7 +965,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         if (st == WC_OK)
             break;
         if (st == WC_FATAL || st == WC_PERMANENT) {
-            log_msg(LOG_FATAL, "connector failed", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+            conn_fatal(why, whylen, cfg->name, "connector failed", err);
             goto out;
         }
         if (*stop) {
@@ -903,6 +988,7 @@ out:
     snap_free(s.isnap);
     free(s.snap_resume);
     free(s.inc_resume);
+    free(s.pub_added);
     evt_free(s.evt);
     conv_free(s.conv);
     sr_free(s.sr_key);

@@ -152,9 +152,12 @@ static void build_fixed_schemas(evt_ctx_t *e)
     cs_field_add(a, hv, "ts_ms", prim(a, CT_INT64, false));
     rec_codec_bind(&e->hb_kc, hk);
     rec_codec_bind(&e->hb_vc, hv);
-    tl = strlen(e->cfg.prefix) + 32;
+    /* Debezium's topic naming strategy joins these with topic.delimiter too (the message topic it does
+     * not: "<prefix>.message" is fixed) */
+    const char *delim = e->cfg.delimiter ? e->cfg.delimiter : ".";
+    tl = strlen(e->cfg.prefix) + strlen(delim) + 32;
     e->hb_topic = arena_alloc(a, tl);
-    snprintf(e->hb_topic, tl, "__debezium-heartbeat.%s", e->cfg.prefix);
+    snprintf(e->hb_topic, tl, "__debezium-heartbeat%s%s", delim, e->cfg.prefix);
 
     cs_schema_t *tk = struct_schema(a, "io.debezium.connector.common.TransactionMetadataKey", 1, false);
     cs_field_add(a, tk, "id", prim(a, CT_STRING, false));
@@ -171,9 +174,9 @@ static void build_fixed_schemas(evt_ctx_t *e)
     cs_field_add(a, tv, "ts_ms", prim(a, CT_INT64, false));
     rec_codec_bind(&e->tx_kc, tk);
     rec_codec_bind(&e->tx_vc, tv);
-    tl = strlen(e->cfg.prefix) + 16;
+    tl = strlen(e->cfg.prefix) + strlen(delim) + 16;
     e->tx_topic = arena_alloc(a, tl);
-    snprintf(e->tx_topic, tl, "%s.transaction", e->cfg.prefix);
+    snprintf(e->tx_topic, tl, "%s%stransaction", e->cfg.prefix, delim);
 }
 
 /* A UUIDv7 (RFC 9562: 48-bit Unix milliseconds, version, random bits, variant), as the runId Debezium
@@ -380,8 +383,10 @@ wc_status_t evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t er
             fs->def = d;
             cm->has_default = true;
         }
-        if (e->cfg.schema_comments && col->comment && *col->comment)
-            fs->doc = arena_strdup(a, col->comment);
+        /* No doc from column comments, whatever include.schema.comments says: Debezium's PostgreSQL
+         * connector never reads them (neither its pgoutput relation path nor its JDBC metadata path sets a
+         * column comment; only the MySQL and Oracle DDL parsers do), and a doc in the key schema changes
+         * the key bytes and so the partition (issue 18, item 3; differential test types_diff.sh) */
         cs_field_add(a, vs, avro_adjust_name(a, col->name, e->cfg.field_names, true), fs);
         et->nfields++;
     }
@@ -722,6 +727,12 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
         e->stats.filtered++;
         return 0;
     }
+    if (t->ncols == 0) {
+        /* a table without columns: Debezium emits nothing for it and counts nothing in the
+         * transaction's END record */
+        e->stats.filtered++;
+        return WC_OK;
+    }
     convert_begin(e, pos);
     const pgo_tuple_t *old = m->u.change.old_kind ? &m->u.change.old_tuple : NULL;
     cv_value_t before, after, key, env;
@@ -864,58 +875,15 @@ void evt_tx_reset(evt_ctx_t *e)
     e->tx_open = false;
 }
 
-/* java.lang.String.hashCode of UTF-8 text: over its UTF-16 code units. */
-static int32_t java_string_hash(const char *s)
-{
-    uint32_t h = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        uint32_t cp = *p;
-        int extra = cp >= 0xF0 ? 3 : cp >= 0xE0 ? 2 : cp >= 0xC0 ? 1 : 0;
-        if (extra) {
-            cp &= 0x3Fu >> extra;
-            for (int i = 1; i <= extra && (p[i] & 0xC0) == 0x80; i++)
-                cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        p += 1 + extra;
-        if (cp >= 0x10000) {
-            cp -= 0x10000;
-            h = 31 * h + (0xD800 + (cp >> 10));
-            h = 31 * h + (0xDC00 + (cp & 0x3FF));
-        } else {
-            h = 31 * h + cp;
-        }
-    }
-    return (int32_t)h;
-}
-
-/* The bucket of a key in a java.util.HashMap of cap buckets (the hash spread as HashMap.hash does). */
-static uint32_t java_bucket(const char *key, uint32_t cap)
-{
-    uint32_t h = (uint32_t)java_string_hash(key);
-    return (h ^ (h >> 16)) & (cap - 1);
-}
-
 /* Debezium keeps the per-collection counts in a java.util.HashMap and lists them in its iteration
- * order: by bucket, and in insertion order within a bucket. The table starts with 16 buckets and
- * doubles when it holds more than 3/4 of that. (A bucket of 8 or more keys would be treeified or force
- * a resize in Java; with the few collections of one transaction that does not come up.) */
+ * order (pgt_java_hashmap_order). */
 static void tx_hashmap_order(const evt_txcount_t *c, size_t n, size_t *order)
 {
-    uint32_t cap = 16;
-    while (n > (size_t)cap / 4 * 3)
-        cap *= 2;
+    const char **keys = xmalloc((n ? n : 1) * sizeof *keys);
     for (size_t i = 0; i < n; i++)
-        order[i] = i;
-    for (size_t i = 1; i < n; i++) {     /* insertion sort: stable, n is small */
-        size_t x = order[i], j = i;
-        uint32_t bx = java_bucket(c[x].collection, cap);
-        while (j > 0 && java_bucket(c[order[j - 1]].collection, cap) > bx) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = x;
-    }
+        keys[i] = c[i].collection;
+    pgt_java_hashmap_order(keys, n, order);
+    free(keys);
 }
 
 static wc_status_t tx_record(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, bool end, char *err, size_t errlen)

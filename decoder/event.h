@@ -36,7 +36,7 @@ typedef struct evt_config {
     bool tombstones;              /* tombstones.on.delete */
     bool extended_headers;        /* extended.headers.enabled */
     bool tx_metadata;             /* provide.transaction.metadata */
-    bool schema_comments;         /* include.schema.comments: column comments as field docs */
+    bool schema_comments;         /* include.schema.comments: accepted, no effect (Debezium PostgreSQL never reads comments) */
     const char *run_id;           /* __debezium.context.runId header; NULL: evt_new makes a UUIDv7 */
     evt_convert_mode_t convert_failure;   /* event.converting.failure.handling.mode */
     pgt_opts_t types;
@@ -93,11 +93,11 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
 wc_status_t evt_read(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, const pgo_tuple_t *tup,
                      char *err, size_t errlen);
 wc_status_t evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, char *err, size_t errlen);
-/* Heartbeat record: topic __debezium-heartbeat.<prefix>, key ServerNameKey {serverName}, value
+/* Heartbeat record: topic __debezium-heartbeat<topic.delimiter><prefix>, key ServerNameKey {serverName}, value
  * Heartbeat {ts_ms}. */
 wc_status_t evt_heartbeat(evt_ctx_t *e, arena_t *a, int64_t now_us, char *err, size_t errlen);
 /* provide.transaction.metadata: BEGIN (pos.lsn = the Begin record's LSN) and END (pos.lsn = the
- * commit's end LSN) on <prefix>.transaction; between them data events carry the `transaction`
+ * commit's end LSN) on <prefix><topic.delimiter>transaction; between them data events carry the `transaction`
  * block. No-ops when the option is off. */
 wc_status_t evt_tx_begin(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t errlen);
 wc_status_t evt_tx_end(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t errlen);

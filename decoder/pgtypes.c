@@ -53,6 +53,10 @@ static const pgt_typeinfo_t builtins[] = {
     { 143, "pg_catalog", "_xml", 'b', 142, 0, -1, NULL },    { 791, "pg_catalog", "_money", 'b', 790, 0, -1, NULL },
     { 1561, "pg_catalog", "_bit", 'b', 1560, 0, -1, NULL },  { 1563, "pg_catalog", "_varbit", 'b', 1562, 0, -1, NULL },
     { 1017, "pg_catalog", "_point", 'b', 600, 0, -1, NULL },
+    { 22, "pg_catalog", "int2vector", 'b', 21, 0, -1, NULL }, { 30, "pg_catalog", "oidvector", 'b', 26, 0, -1, NULL },
+    { 603, "pg_catalog", "box", 'b', 600, 0, -1, NULL },     { 1020, "pg_catalog", "_box", 'b', 603, 0, -1, NULL },
+    { 718, "pg_catalog", "circle", 'b', 0, 0, -1, NULL },    { 719, "pg_catalog", "_circle", 'b', 718, 0, -1, NULL },
+    { 3643, "pg_catalog", "_tsvector", 'b', 3614, 0, -1, NULL },
 };
 
 struct pgt_catalog {
@@ -156,6 +160,13 @@ int pgt_resolve(const pgt_catalog_t *c, arena_t *a, uint32_t typid, int32_t typm
             typid = ti->typbasetype;
             continue;
         }
+        if (ti->typelem != 0 && (!strcmp(ti->typname, "int2vector") || !strcmp(ti->typname, "oidvector"))) {
+            /* Debezium: an array of int16 / int64 with required items */
+            out->kind = PGT_ARRAY;
+            out->vector = true;
+            out->elem = arena_zalloc(a, sizeof *out->elem);
+            return pgt_resolve(c, a, ti->typelem, -1, out->elem, err, errlen);
+        }
         if (ti->typelem != 0 && ti->typname[0] == '_') {
             out->kind = PGT_ARRAY;
             out->elem = arena_zalloc(a, sizeof *out->elem);
@@ -187,6 +198,61 @@ void pgt_opts_default(pgt_opts_t *o)
 {
     memset(o, 0, sizeof *o);
     o->money_fraction_digits = 2;
+}
+
+/* ---- Java collections ------------------------------------------------------------------- */
+
+/* java.lang.String.hashCode of UTF-8 text: over its UTF-16 code units. */
+static int32_t java_string_hash(const char *s)
+{
+    uint32_t h = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        uint32_t cp = *p;
+        int extra = cp >= 0xF0 ? 3 : cp >= 0xE0 ? 2 : cp >= 0xC0 ? 1 : 0;
+        if (extra) {
+            cp &= 0x3Fu >> extra;
+            for (int i = 1; i <= extra && (p[i] & 0xC0) == 0x80; i++)
+                cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        p += 1 + extra;
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            h = 31 * h + (0xD800 + (cp >> 10));
+            h = 31 * h + (0xDC00 + (cp & 0x3FF));
+        } else {
+            h = 31 * h + cp;
+        }
+    }
+    return (int32_t)h;
+}
+
+/* The bucket of a key in a java.util.HashMap of cap buckets (the hash spread as HashMap.hash does). */
+static uint32_t java_bucket(const char *key, uint32_t cap)
+{
+    uint32_t h = (uint32_t)java_string_hash(key);
+    return (h ^ (h >> 16)) & (cap - 1);
+}
+
+void pgt_java_hashmap_order(const char *const *keys, size_t n, size_t *order)
+{
+    uint32_t cap = 16;
+    while (n > (size_t)cap / 4 * 3)
+        cap *= 2;
+    uint32_t *bucket = xmalloc((n ? n : 1) * sizeof *bucket);
+    for (size_t i = 0; i < n; i++) {
+        order[i] = i;
+        bucket[i] = java_bucket(keys[i], cap);
+    }
+    for (size_t i = 1; i < n; i++) {     /* insertion sort: stable */
+        size_t x = order[i], j = i;
+        while (j > 0 && bucket[order[j - 1]] > bucket[x]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = x;
+    }
+    free(bucket);
 }
 
 /* ---- schemas ---------------------------------------------------------------------------- */
@@ -229,6 +295,15 @@ static cs_schema_t *variable_scale_schema(arena_t *a, bool optional)
     cs_field_add(a, s, "scale", cs_new(a, CT_INT32, false));
     cs_field_add(a, s, "value", cs_new(a, CT_BYTES, false));
     return s;
+}
+
+/* Debezium's array items are required for enums, tsvector, types it does not know
+ * (include.unknown.datatypes) and int2vector/oidvector, optional for the others. A null element in a
+ * required-items array fails Connect's validation, and Debezium (event.converting.failure.handling.mode,
+ * default warn) sends the whole array as null. */
+static bool array_items_required(const pgt_coltype_t *t)
+{
+    return t->vector || t->elem->kind == PGT_ENUM || t->elem->kind == PGT_UNKNOWN || t->elem->kind == PGT_TSVECTOR;
 }
 
 cs_schema_t *pgt_schema(arena_t *a, const pgt_coltype_t *t, bool optional, const pgt_opts_t *o)
@@ -322,10 +397,17 @@ cs_schema_t *pgt_schema(arena_t *a, const pgt_coltype_t *t, bool optional, const
         if (t->elem->kind == PGT_INTERVAL || t->elem->kind == PGT_MONEY || t->elem->kind == PGT_XML ||
             t->elem->domain)
             return NULL;
+        /* ... nor for varbit[] and point[] (pgjdbc reports JDBC type ARRAY, which it ignores) */
+        if ((t->elem->kind == PGT_BIT && t->elem->varbit) || t->elem->kind == PGT_POINT)
+            return NULL;
+        if (t->vector) {
+            cs_schema_t *v = cs_new(a, CT_ARRAY, optional);
+            v->items = pgt_schema(a, t->elem, false, o);
+            return v;
+        }
         if (t->elem->kind == PGT_BIT)
             return pgt_schema(a, t->elem, optional, o);
-        /* enum elements come out required, the others optional */
-        cs_schema_t *e = pgt_schema(a, t->elem, t->elem->kind != PGT_ENUM, o);
+        cs_schema_t *e = pgt_schema(a, t->elem, !array_items_required(t), o);
         if (!e)
             return NULL;
         cs_schema_t *s = cs_new(a, CT_ARRAY, optional);
@@ -333,8 +415,9 @@ cs_schema_t *pgt_schema(arena_t *a, const pgt_coltype_t *t, bool optional, const
         return s;
     }
     case PGT_UNKNOWN:
+        /* include.unknown.datatypes: pgjdbc's text of the value, in the binary.handling.mode encoding */
         if (o->include_unknown)
-            return cs_new(a, CT_BYTES, optional);
+            return cs_new(a, o->binary == PGT_BINARY_BYTES ? CT_BYTES : CT_STRING, optional);
         return NULL;
     }
     return NULL;
@@ -534,12 +617,16 @@ static int parse_date(const char *s, size_t n, int64_t *days)
 }
 
 /* Microseconds since the epoch; with_tz adds the offset to reach UTC. */
-static int parse_timestamp(const char *s, size_t n, bool with_tz, int64_t *us)
+/* Seconds since the epoch and microseconds within the second (0..999999): PostgreSQL's range (to year
+ * 294276) does not fit int64 microseconds since 1970. *inf: +1/-1 for infinity/-infinity, else 0. */
+static int parse_timestamp(const char *s, size_t n, bool with_tz, int64_t *secs, int64_t *frac, int *inf)
 {
     scan_t sc = { s, s + n };
     int64_t y, m, d, t, off = 0;
-    if (text_is(s, n, "infinity")) { *us = INT64_MAX; return 0; }
-    if (text_is(s, n, "-infinity")) { *us = INT64_MIN; return 0; }
+    *inf = 0;
+    *secs = *frac = 0;
+    if (text_is(s, n, "infinity")) { *inf = 1; return 0; }
+    if (text_is(s, n, "-infinity")) { *inf = -1; return 0; }
     if (!scan_date(&sc, &y, &m, &d) || !scan_char(&sc, ' ') || !scan_time(&sc, &t))
         return -1;
     if (with_tz && !scan_offset(&sc, &off))
@@ -548,8 +635,19 @@ static int parse_timestamp(const char *s, size_t n, bool with_tz, int64_t *us)
         y = 1 - y;
     if (sc.p != sc.end)
         return -1;
-    *us = pgt_days_from_civil(y, (unsigned)m, (unsigned)d) * INT64_C(86400000000) + t - off * 1000000;
+    *secs = pgt_days_from_civil(y, (unsigned)m, (unsigned)d) * 86400 + t / 1000000 - off;
+    *frac = t % 1000000;
     return 0;
+}
+
+/* Debezium's epoch microseconds: TimeUnit.SECONDS.toMicros (saturating at the int64 bounds) plus the
+ * micros of the second, an addition that wraps (year 294276 gives -9223372036853775810). */
+static int64_t java_epoch_micros(int64_t secs, int64_t frac)
+{
+    int64_t us;
+    if (__builtin_mul_overflow(secs, INT64_C(1000000), &us))
+        us = secs > 0 ? INT64_MAX : INT64_MIN;
+    return (int64_t)((uint64_t)us + (uint64_t)frac);
 }
 
 static void format_fraction(char *out, int64_t us, int digits, bool trim)
@@ -577,21 +675,21 @@ static cv_value_t str_value(arena_t *a, const char *s)
 
 static int zoned_timestamp(arena_t *a, int32_t typmod, const char *s, size_t n, cv_value_t *out)
 {
-    int64_t us;
+    int64_t esecs, efrac;
+    int inf;
     if (text_is(s, n, "infinity") || text_is(s, n, "-infinity")) {
         *out = cv_str(arena_strndup(a, s, n), n);
         return 0;
     }
-    if (parse_timestamp(s, n, true, &us) < 0)
+    if (parse_timestamp(s, n, true, &esecs, &efrac, &inf) < 0)
         return -1;
-    int64_t days = us >= 0 ? us / INT64_C(86400000000) : -((-us + INT64_C(86400000000) - 1) / INT64_C(86400000000));
-    int64_t tod = us - days * INT64_C(86400000000);
+    int64_t days = esecs >= 0 ? esecs / 86400 : -((-esecs + 86399) / 86400);
+    int64_t secs = esecs - days * 86400;
     int64_t y;
     unsigned mo, d;
     civil_from_days(days, &y, &mo, &d);
     char frac[8], tmp[64];
-    format_fraction(frac, tod % 1000000, time_precision(typmod), false);
-    int64_t secs = tod / 1000000;
+    format_fraction(frac, efrac, time_precision(typmod), false);
     if (y >= 0 && y <= 9999)
         snprintf(tmp, sizeof tmp, "%04lld-%02u-%02uT%02lld:%02lld:%02lld%sZ", (long long)y, mo, d,
                  (long long)(secs / 3600), (long long)(secs / 60 % 60), (long long)(secs % 60), frac);
@@ -837,7 +935,26 @@ static int decimal_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o
             d2[nd] = '\0';
             digits = d2;
         } else if (scale > want) {
+            /* setScale(want, HALF_UP) (money.fraction.digits below the text's two): a first dropped digit
+             * of 5 or more rounds the magnitude up */
+            bool up = digits[nd - (size_t)(scale - want)] >= '5';
             nd -= (size_t)(scale - want);
+            if (up) {
+                char *d2 = arena_alloc(a, nd + 2);
+                d2[0] = '0';
+                memcpy(d2 + 1, digits, nd);
+                size_t k = nd + 1;
+                while (k-- > 0) {
+                    if (d2[k] == '9') {
+                        d2[k] = '0';
+                        continue;
+                    }
+                    d2[k]++;
+                    break;
+                }
+                digits = d2;
+                nd++;
+            }
         }
         uint8_t *bytes;
         size_t len = pgt_decimal_bytes(a, digits, nd, neg, &bytes);
@@ -984,6 +1101,14 @@ static bool array_element_special(arena_t *a, const pgt_coltype_t *et, const pgt
         *out = cv_int(text_is(v, len, "infinity") ? -622191234 : -625821272);
         return true;
     }
+    if (et->kind == PGT_DATE && len > 3 && memcmp(v + len - 3, " BC", 3) == 0) {
+        /* java.sql.Date drops the era: a BC date comes out as the same date AD */
+        int64_t days;
+        if (parse_date(v, len - 3, &days) < 0)
+            return false;   /* pgt_value reports it */
+        *out = cv_int(days);
+        return true;
+    }
     if (et->kind == PGT_NUMERIC && numeric_special(v, len)) {
         *nullify = true;
         *out = cv_null();
@@ -1037,7 +1162,9 @@ static int array_collect(arena_t *a, const pgt_coltype_t *et, const pgt_opts_t *
             char *v;
             size_t len;
             bool isnull;
-            if (!scan_element(a, sc, ",}", &v, &len, &isnull))
+            /* typdelim: ';' for box (its text has commas), ',' for every other built-in type */
+            bool semi = et->typname && !strcmp(et->typname, "box");
+            if (!scan_element(a, sc, semi ? ";}" : ",}", &v, &len, &isnull))
                 FAIL("unterminated quoted array element");
             if (*n == *cap) {
                 size_t nc = *cap ? *cap * 2 : 8;
@@ -1055,11 +1182,11 @@ static int array_collect(arena_t *a, const pgt_coltype_t *et, const pgt_opts_t *
                 return -1;
             (*n)++;
         }
-        if (scan_char(sc, ','))
+        if (scan_char(sc, et->typname && !strcmp(et->typname, "box") ? ';' : ','))
             continue;
         if (scan_char(sc, '}'))
             return 0;
-        FAIL("malformed array text: expected ',' or '}'");
+        FAIL("malformed array text: expected a delimiter or '}'");
     }
 }
 
@@ -1093,6 +1220,21 @@ static int hstore_value(arena_t *a, const pgt_opts_t *o, const char *s, size_t n
         if (sc.p < sc.end && !scan_char(&sc, ','))
             FAIL("malformed hstore: expected ','");
     }
+    /* pgjdbc's HStoreConverter fills a java.util.HashMap in text order; Debezium writes it (JSON text or a
+     * Connect map) in the map's iteration order */
+    {
+        const char **keys = arena_alloc(a, (cnt ? cnt : 1) * sizeof *keys);
+        size_t *order = arena_alloc(a, (cnt ? cnt : 1) * sizeof *order);
+        for (size_t i = 0; i < cnt; i++)
+            keys[i] = kv[i * 2].u.s.p;
+        pgt_java_hashmap_order(keys, cnt, order);
+        cv_value_t *sorted = arena_alloc(a, (cnt ? cnt : 1) * 2 * sizeof *sorted);
+        for (size_t i = 0; i < cnt; i++) {
+            sorted[i * 2] = kv[order[i] * 2];
+            sorted[i * 2 + 1] = kv[order[i] * 2 + 1];
+        }
+        kv = sorted;
+    }
     if (o->hstore == PGT_HSTORE_MAP) {
         cv_value_t m = { .null = false };
         m.u.list.v = kv;
@@ -1117,6 +1259,45 @@ static int hstore_value(arena_t *a, const pgt_opts_t *o, const char *s, size_t n
     *out = cv_str(arena_strndup(a, b.data, b.len), b.len);
     buf_free(&b);
     return 0;
+}
+
+/* Geometric types pgjdbc has classes for (PGbox, PGcircle, PGline, PGlseg, PGpath, PGpolygon). */
+static bool is_geometric(const char *typname)
+{
+    static const char *const names[] = { "box", "circle", "line", "lseg", "path", "polygon" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(typname, names[i]))
+            return true;
+    return false;
+}
+
+/* The text pgjdbc's geometric classes give back: PostgreSQL's punctuation, every number through Java's
+ * Double.toString ("(3,4),(1,2)" -> "(3.0,4.0),(1.0,2.0)"). */
+static const char *java_geometric_text(arena_t *a, const char *s, size_t n, size_t *outlen)
+{
+    buf_t b;
+    buf_init(&b);
+    char *tmp = arena_strndup(a, s, n);
+    for (size_t i = 0; i < n;) {
+        char c = tmp[i];
+        if (isdigit((unsigned char)c) || c == '-' || c == '+' || c == '.' || c == 'I' || c == 'N') {
+            char *end;
+            double d = strtod(tmp + i, &end);
+            if (end > tmp + i) {
+                char num[40];
+                size_t k = json_java_double(num, sizeof num, d, false);
+                buf_append(&b, num, k);
+                i = (size_t)(end - tmp);
+                continue;
+            }
+        }
+        buf_putc(&b, c);
+        i++;
+    }
+    *outlen = b.len;
+    const char *r = arena_strndup(a, b.data ? b.data : "", b.len);
+    buf_free(&b);
+    return r;
 }
 
 int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const char *s, size_t n,
@@ -1207,20 +1388,20 @@ int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const cha
         return 0;
     }
     case PGT_TIMESTAMP: {
-        int64_t us;
-        if (parse_timestamp(s, n, false, &us) < 0)
+        int64_t secs, frac;
+        int inf;
+        if (parse_timestamp(s, n, false, &secs, &frac, &inf) < 0)
             FAIL("invalid timestamp text '%.*s'", (int)(n > 40 ? 40 : n), s);
         bool micro = o->time != PGT_TIME_CONNECT && time_precision(t->typmod) > 3;
-        if (us == INT64_MAX || us == INT64_MIN) {
+        if (inf) {
             /* Debezium gets pgjdbc's DATE_POSITIVE/NEGATIVE_INFINITY (milliseconds) and converts it as
              * micros in the micro modes, as milliseconds / 1000 in the others */
-            int64_t inf = us == INT64_MAX ? INT64_C(9223372036825200000) : INT64_C(-9223372036832400000);
-            *out = cv_int(micro ? inf : inf / 1000);
+            int64_t v = inf > 0 ? INT64_C(9223372036825200000) : INT64_C(-9223372036832400000);
+            *out = cv_int(micro ? v : v / 1000);
             return 0;
         }
-        if (!micro)
-            us = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
-        *out = cv_int(us);
+        /* milliseconds: seconds * 1000 + the millis of the second (floor), no overflow in PostgreSQL's range */
+        *out = cv_int(micro ? java_epoch_micros(secs, frac) : secs * 1000 + frac / 1000);
         return 0;
     }
     case PGT_TIMESTAMPTZ:
@@ -1314,8 +1495,15 @@ int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const cha
             *out = cv_null();   /* see pgt_schema: a bit string schema Debezium never fills */
             return 0;
         }
+        if (t->vector && (n == 0 || s[0] != '{')) {
+            /* int2vector/oidvector text "1 2 3": Debezium gives an empty array, and null for '' */
+            *out = n == 0 ? cv_null() : cv_list(a, 0);
+            return 0;
+        }
         if (array_collect(a, t->elem, o, &sc, &items, &cnt, &cap, &nullify, err, errlen) < 0)
             return -1;
+        for (size_t k = 0; k < cnt && !nullify && array_items_required(t); k++)
+            nullify = items[k].null;   /* see array_items_required */
         if (nullify) {
             *out = cv_null();
             return 0;
@@ -1327,7 +1515,13 @@ int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const cha
         return 0;
     }
     case PGT_UNKNOWN:
-        *out = cv_str(s, n);
+        if (t->typname && is_geometric(t->typname)) {
+            size_t len;
+            const char *g = java_geometric_text(a, s, n, &len);
+            *out = binary_value(a, o, (const uint8_t *)g, len);
+        } else {
+            *out = binary_value(a, o, (const uint8_t *)s, n);
+        }
         return 0;
     }
     FAIL("unsupported type %s", t->typname ? t->typname : "?");
@@ -1456,67 +1650,146 @@ cv_value_t pgt_unavailable(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t 
     }
 }
 
+/* Debezium's PostgresDefaultValueConverter has a mapper for these column types only (by the column's type
+ * name: a domain or an array has none), and the placeholder each gives a function default. NULL: no
+ * mapper, so no schema default. */
+static const char *default_placeholder(const pgt_coltype_t *t)
+{
+    if (t->domain)
+        return NULL;
+    const char *n = t->typname ? t->typname : "";
+    switch (t->kind) {
+    case PGT_BIT: return t->varbit ? "0" : "00";
+    case PGT_BOOL: return "false";
+    case PGT_TEXT: return !strcmp(n, "bpchar") || !strcmp(n, "varchar") || !strcmp(n, "text") ? "" : NULL;
+    case PGT_NUMERIC: case PGT_FLOAT4: case PGT_FLOAT8: return "0.0";
+    case PGT_INT2: case PGT_INT4: case PGT_INT8: return "0";
+    case PGT_JSON: return "{}";
+    case PGT_XML: return "";
+    case PGT_UUID: return "00000000-0000-0000-0000-000000000000";
+    case PGT_DATE: case PGT_TIMESTAMP: case PGT_TIMESTAMPTZ: return "1970-01-01";
+    case PGT_TIME: return "00:00";
+    case PGT_INTERVAL: return "00:00:00";
+    case PGT_ENUM: return "";
+    default: return NULL;   /* money, timetz, bytea, oid, name, "char", inet, citext, ranges, hstore, ... */
+    }
+}
+
+/* FUNCTION_DEFAULT_PATTERN "^[(]?[A-Za-z0-9_.]+\((?:.+(?:, ?.+)*)?\)" (found anywhere after the start)
+ * or one of the current date/time keywords. */
+static bool default_is_generated(const char *p)
+{
+    static const char *const kw[] = { "current_timestamp", "current_time", "current_date", "localtime",
+                                      "localtimestamp" };
+    for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
+        if (strcasecmp(p, kw[i]) == 0)
+            return true;
+    const char *q = p;
+    if (*q == '(')
+        q++;
+    const char *name = q;
+    while (isalnum((unsigned char)*q) || *q == '_' || *q == '.')
+        q++;
+    return q > name && *q == '(' && strchr(q + 1, ')') != NULL;
+}
+
 bool pgt_default(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const char *expr, cv_value_t *out)
 {
     if (!expr || !*expr)
         return false;
+    const char *placeholder = default_placeholder(t);
+    if (!placeholder)
+        return false;
+    if (t->kind == PGT_NUMERIC && o->decimal == PGT_DECIMAL_PRECISE && numeric_precision(t->typmod) < 0)
+        return false;   /* a VariableScaleDecimal struct: Debezium gives no struct default (KAFKA-12694) */
     const char *p = expr;
     size_t n = strlen(p);
-    /* strip wrapping parentheses: (-5) */
-    while (n >= 2 && p[0] == '(' && p[n - 1] == ')') {
-        p++;
-        n -= 2;
-    }
-    if (n >= 4 && strncmp(p, "NULL", 4) == 0 && (n == 4 || p[4] == ':'))
-        return false;
-    char *lit = NULL;
-    size_t litlen = 0;
-    if (p[0] == '\'') {
-        /* 'text'::type with '' escapes; the cast must be all that follows */
-        lit = arena_alloc(a, n + 1);
-        size_t i = 1;
-        for (; i < n; i++) {
-            if (p[i] == '\'') {
-                if (i + 1 < n && p[i + 1] == '\'') {
+    while (n && isspace((unsigned char)*p))
+        p++, n--;
+    while (n && isspace((unsigned char)p[n - 1]))
+        n--;
+    char *lit;
+    size_t litlen;
+    if (t->kind == PGT_ENUM) {
+        /* the value before the cast to the enum type */
+        const char *cast = NULL;
+        for (const char *c = p; c + 1 < p + n; c++)
+            if (c[0] == ':' && c[1] == ':')
+                cast = c;
+        if (!cast || p[0] != '\'' || cast - p < 2 || cast[-1] != '\'')
+            return false;
+        lit = arena_strndup(a, p + 1, (size_t)(cast - p - 2));
+        litlen = strlen(lit);
+    } else if (default_is_generated(arena_strndup(a, p, n))) {
+        lit = arena_strdup(a, placeholder);
+        litlen = strlen(lit);
+    } else if (!memchr(p, '\'', n)) {
+        if (n >= 6 && strncmp(p, "NULL::", 6) == 0)
+            return false;
+        lit = arena_strndup(a, p, n);   /* taken as it is: CURRENT_USER for a text column */
+        litlen = n;
+    } else {
+        /* '(.*?)': up to the next quote (so 'it''s' gives "it"; walcast keeps the unescaped literal, see
+         * docs/compatibility.md) */
+        const char *q1 = memchr(p, '\'', n);
+        size_t rest = n - (size_t)(q1 + 1 - p);
+        lit = arena_alloc(a, rest + 1);
+        litlen = 0;
+        size_t i = 0;
+        for (; i < rest; i++) {
+            char c = q1[1 + i];
+            if (c == '\'') {
+                if (i + 1 < rest && q1[2 + i] == '\'') {
                     lit[litlen++] = '\'';
                     i++;
                     continue;
                 }
                 break;
             }
-            lit[litlen++] = p[i];
+            lit[litlen++] = c;
         }
+        if (i >= rest)
+            return false;
         lit[litlen] = '\0';
-        if (i >= n || (i + 1 < n && strncmp(p + i + 1, "::", 2) != 0))
-            goto zero;
-    } else {
-        /* bare literal: number or boolean, maybe with a cast */
-        size_t k = 0;
-        while (k < n && (isalnum((unsigned char)p[k]) || p[k] == '-' || p[k] == '.' || p[k] == '+'))
-            k++;
-        if (k == 0 || (k < n && strncmp(p + k, "::", 2) != 0))
-            goto zero;
-        if (isalpha((unsigned char)p[0]) && strncmp(p, "true", 4) != 0 && strncmp(p, "false", 5) != 0)
-            goto zero;
-        lit = arena_strndup(a, p, k);
-        litlen = k;
-        if (t->kind == PGT_BOOL) {
-            lit = (char *)(strcmp(lit, "true") == 0 ? "t" : "f");
-            litlen = 1;
-        }
     }
-    if (t->kind == PGT_BOOL && litlen > 1)
-        lit = (char *)(strcmp(lit, "true") == 0 ? "t" : "f"), litlen = 1;
-    {
-        char err[128];
-        cv_value_t v;
-        if (pgt_value(a, t, o, lit, litlen, &v, err, sizeof err) < 0)
-            goto zero;
-        /* a value that aliases the literal buffer stays valid: lit is arena memory */
-        *out = v;
+    if (t->kind == PGT_BOOL) {
+        lit = (char *)(strcasecmp(lit, "true") == 0 ? "t" : "f");   /* Boolean.parseBoolean */
+        litlen = 1;
+    }
+    if (t->kind == PGT_DATE && (text_is(lit, litlen, "infinity") || text_is(lit, litlen, "-infinity"))) {
+        /* pgjdbc's LocalDate.MAX / MIN, their epoch days cast to int */
+        *out = cv_int(text_is(lit, litlen, "infinity") ? 169560311 : -170999002);
         return true;
     }
-zero:
-    *out = pgt_zero(a, t, o);
-    return !out->null;
+    if (t->kind == PGT_TIMESTAMPTZ && (text_is(lit, litlen, "infinity") || text_is(lit, litlen, "-infinity")))
+        return false;
+    if (t->kind == PGT_TIMESTAMP && (text_is(lit, litlen, "infinity") || text_is(lit, litlen, "-infinity"))) {
+        /* OffsetDateTime.MAX/MIN: seconds to micros saturate, MAX's 999999 micros of the second wrap; the
+         * millisecond conversion overflows (no default) */
+        bool micro = o->time != PGT_TIME_CONNECT && time_precision(t->typmod) > 3;
+        if (!micro)
+            return false;
+        *out = cv_int(text_is(lit, litlen, "infinity") ? java_epoch_micros(INT64_MAX / 1000000 + 1, 999999)
+                                                       : INT64_MIN);
+        return true;
+    }
+    if ((t->kind == PGT_DATE || t->kind == PGT_TIMESTAMP || t->kind == PGT_TIMESTAMPTZ) && litlen == 10) {
+        /* a date alone (the placeholder 1970-01-01): midnight */
+        char *full = arena_alloc(a, 32);
+        snprintf(full, 32, "%s%s", lit, t->kind == PGT_DATE ? "" : t->kind == PGT_TIMESTAMP ? " 00:00:00" : " 00:00:00+00");
+        lit = full;
+        litlen = strlen(full);
+    }
+    if (t->kind == PGT_TIME && litlen == 5) {
+        char *full = arena_alloc(a, 16);
+        snprintf(full, 16, "%s:00", lit);
+        lit = full;
+        litlen = strlen(full);
+    }
+    char err[128];
+    cv_value_t v;
+    if (pgt_value(a, t, o, lit, litlen, &v, err, sizeof err) < 0)
+        return false;   /* Debezium: "Cannot parse column default value", no default */
+    *out = v;
+    return !v.null;
 }
