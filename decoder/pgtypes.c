@@ -935,7 +935,26 @@ static int decimal_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o
             d2[nd] = '\0';
             digits = d2;
         } else if (scale > want) {
+            /* setScale(want, HALF_UP) (money.fraction.digits below the text's two): a first dropped digit
+             * of 5 or more rounds the magnitude up */
+            bool up = digits[nd - (size_t)(scale - want)] >= '5';
             nd -= (size_t)(scale - want);
+            if (up) {
+                char *d2 = arena_alloc(a, nd + 2);
+                d2[0] = '0';
+                memcpy(d2 + 1, digits, nd);
+                size_t k = nd + 1;
+                while (k-- > 0) {
+                    if (d2[k] == '9') {
+                        d2[k] = '0';
+                        continue;
+                    }
+                    d2[k]++;
+                    break;
+                }
+                digits = d2;
+                nd++;
+            }
         }
         uint8_t *bytes;
         size_t len = pgt_decimal_bytes(a, digits, nd, neg, &bytes);

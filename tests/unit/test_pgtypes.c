@@ -451,6 +451,13 @@ static void test_numeric_negative_scale(void **s)
     assert_string_equal(conv(1700, (5 << 16 | 2) + 4, &o, "1.50"), "\"1.50\"");
     o.money_fraction_digits = 3;
     assert_string_equal(conv(790, -1, &o, "$1.50"), "\"1.50\"");
+    /* precise money at fewer fraction digits: setScale(digits, HALF_UP), away from zero */
+    o.decimal = PGT_DECIMAL_PRECISE;
+    o.money_fraction_digits = 1;
+    assert_string_equal(conv(790, -1, &o, "$1.25"), "\"DQ==\"");     /* 1.3 -> 13 */
+    assert_string_equal(conv(790, -1, &o, "-$1.25"), "\"8w==\"");    /* -1.3 -> -13 */
+    assert_string_equal(conv(790, -1, &o, "$9.96"), "\"ZA==\"");     /* 10.0 -> 100 */
+    assert_string_equal(conv(790, -1, &o, "$1.24"), "\"DA==\"");     /* 1.2 -> 12 */
 }
 
 /* Issue 18, item 6: values at the edges, as Debezium 3.6.1 gave them in the differential test
