@@ -22,7 +22,8 @@ typedef struct plugin {
 
 static const plugin_t plugins[] = {
     { "io.debezium.connector.jdbc.JdbcSinkConnector", "sink" },
-    { "io.debezium.connector.mongodb.sink.MongoDbSinkConnector", "sink" },
+    { "io.debezium.connector.mongodb.MongoDbSinkConnector", "sink" },        /* Debezium 3.x's class */
+    { "io.debezium.connector.mongodb.sink.MongoDbSinkConnector", "sink" },   /* the older name, still taken */
     { "io.debezium.connector.postgresql.PostgresConnector", "source" },
 };
 
@@ -587,6 +588,9 @@ not_allowed:
 /* The plugin named by its class, its simple name or its alias (Connect's "Postgres" for PostgresConnector). */
 static const plugin_t *plugin_find(const char *name)
 {
+    for (size_t i = 0; i < sizeof plugins / sizeof plugins[0]; i++)   /* a class first: two share a simple name */
+        if (!strcmp(name, plugins[i].cls))
+            return &plugins[i];
     for (size_t i = 0; i < sizeof plugins / sizeof plugins[0]; i++) {
         const char *simple = strrchr(plugins[i].cls, '.') + 1;
         size_t sl = strlen(simple);
@@ -628,7 +632,8 @@ static void validate(rest_t *rs, const char *plugin, const http_req_t *q, http_r
     if (!p) {
         reply_error(r, 400, "Failed to find any class that implements Connector and which name matches %s, available connectors "
                     "are: io.debezium.connector.postgresql.PostgresConnector, io.debezium.connector.jdbc.JdbcSinkConnector, "
-                    "io.debezium.connector.mongodb.sink.MongoDbSinkConnector", plugin);
+                    "io.debezium.connector.mongodb.MongoDbSinkConnector, io.debezium.connector.mongodb.sink.MongoDbSinkConnector",
+                    plugin);
         goto out;
     }
     if (cls && plugin_find(cls) != p) {
