@@ -157,7 +157,7 @@ static void test_create_get_delete(void **state)
     assert_string_equal(str_at(a.j, "config/name"), "inv");
     assert_string_equal(str_at(a.j, "config/database.password"), REST_HIDDEN);
     assert_null(strstr(a.raw, "s3cret"));
-    assert_string_equal(str_at(a.j, "tasks/0/connector"), "inv");
+    assert_int_equal(json_array_size(json_object_get(a.j, "tasks")), 0);   /* Connect: no tasks yet in the answer */
     done(&a);
     expect_error(call(rs, "POST", "/connectors", body), 409, "Connector inv already exists");
 
@@ -447,7 +447,7 @@ static void test_loggers(void **state)
     assert_string_equal(str_at(a.j, "level"), "ERROR");
     assert_true(json_is_integer(json_object_get(a.j, "last_modified")));
     done(&a);
-    expect_error(call(rs, "PUT", "/admin/loggers/root", "{\"level\":\"LOUD\"}"), 400, "Invalid log level 'LOUD'.");
+    expect_error(call(rs, "PUT", "/admin/loggers/root", "{\"level\":\"LOUD\"}"), 404, "invalid log level 'LOUD'.");
     expect_error(call(rs, "PUT", "/admin/loggers/root", "{}"), 400, "'level'");
     expect_error(call(rs, "GET", "/admin/loggers/com.example.Nope", NULL), 404, "Logger com.example.Nope not found.");
     log_set_level(LOG_FATAL);
