@@ -57,7 +57,7 @@ wc_status_t repl_prepare(repl_t *r, char *err, size_t errlen);
  * publication.autocreate.mode=filtered; otherwise WC_FATAL names them and the ALTER PUBLICATION that fixes
  * it. Lowers *deadline to the next check. */
 wc_status_t repl_check_publication(repl_t *r, int64_t now, int64_t *deadline, char *err, size_t errlen);
-/* The tables (schema.table,…) walcast added to the publication since the last call, or NULL; the
+/* The tables (schema.table, one a line) walcast added to the publication since the last call, or NULL; the
  * caller frees. Changes made to them before were never sent: the connector snapshots them. */
 char *repl_take_pub_added(repl_t *r);
 /* The replication connection alone (r->stream) and IDENTIFY_SYSTEM (system_id, timeline, server_lsn):

@@ -22,7 +22,8 @@ typedef struct plugin {
 
 static const plugin_t plugins[] = {
     { "io.debezium.connector.jdbc.JdbcSinkConnector", "sink" },
-    { "io.debezium.connector.mongodb.sink.MongoDbSinkConnector", "sink" },
+    { "io.debezium.connector.mongodb.MongoDbSinkConnector", "sink" },        /* Debezium 3.x's class */
+    { "io.debezium.connector.mongodb.sink.MongoDbSinkConnector", "sink" },   /* the older name, still taken */
     { "io.debezium.connector.postgresql.PostgresConnector", "source" },
 };
 
@@ -91,6 +92,7 @@ static json_t *state_json(wrk_state_t s, const char *trace, const char *worker_i
         json_object_set_new(o, "id", json_integer(task_id));
     json_object_set_new(o, "state", json_string(wrk_state_name(s)));
     json_object_set_new(o, "worker_id", json_string(worker_id));
+    json_object_set_new(o, "version", json_string(DEBEZIUM_VERSION));   /* Connect 4: the plugin's version */
     if (trace && s == WRK_FAILED) {
         json_t *t = json_string(trace);
         json_object_set_new(o, "trace", t ? t : json_string("(not valid UTF-8)"));
@@ -128,6 +130,9 @@ static void reply_rc(http_resp_t *r, wrk_rc_t rc, const char *name, const char *
         break;
     case WRK_BAD_STATE:
         reply_error(r, 400, "%s", err);
+        break;
+    case WRK_STORE_FAILED:
+        reply_error(r, 500, "%s", err);
         break;
     }
 }
@@ -240,6 +245,8 @@ static void list_connectors(rest_t *rs, const http_req_t *q, http_resp_t *r)
     reply(r, 200, out);
 }
 
+/* ConnectorInfo; a created connector is answered with no tasks yet, as Connect (whose tasks are
+ * generated after the answer) does. */
 static void answer_info(rest_t *rs, const char *name, int status, http_resp_t *r)
 {
     wrk_info_t wi;
@@ -247,6 +254,8 @@ static void answer_info(rest_t *rs, const char *name, int status, http_resp_t *r
         not_found(r, name);
         return;
     }
+    if (status == 201)
+        wi.ntasks = 0;
     reply(r, status, info_json(&wi));
     wrk_info_free(&wi);
 }
@@ -464,9 +473,10 @@ static void restart(rest_t *rs, const char *name, const char *task, const http_r
 
 static void set_target(rest_t *rs, const char *name, wrk_target_t t, int status, http_resp_t *r)
 {
-    wrk_rc_t rc = wrk_set_target(rs->worker, name, t);
+    char err[1024] = "";
+    wrk_rc_t rc = wrk_set_target(rs->worker, name, t, err, sizeof err);
     if (rc != WRK_OK) {
-        reply_rc(r, rc, name, "");
+        reply_rc(r, rc, name, err);
         return;
     }
     r->status = status;
@@ -474,8 +484,10 @@ static void set_target(rest_t *rs, const char *name, wrk_target_t t, int status,
 
 static void delete_connector(rest_t *rs, const char *name, http_resp_t *r)
 {
-    if (wrk_delete(rs->worker, name) != WRK_OK) {
-        not_found(r, name);
+    char err[1024] = "";
+    wrk_rc_t rc = wrk_delete(rs->worker, name, err, sizeof err);
+    if (rc != WRK_OK) {
+        reply_rc(r, rc, name, err);
         return;
     }
     r->status = 204;
@@ -576,6 +588,9 @@ not_allowed:
 /* The plugin named by its class, its simple name or its alias (Connect's "Postgres" for PostgresConnector). */
 static const plugin_t *plugin_find(const char *name)
 {
+    for (size_t i = 0; i < sizeof plugins / sizeof plugins[0]; i++)   /* a class first: two share a simple name */
+        if (!strcmp(name, plugins[i].cls))
+            return &plugins[i];
     for (size_t i = 0; i < sizeof plugins / sizeof plugins[0]; i++) {
         const char *simple = strrchr(plugins[i].cls, '.') + 1;
         size_t sl = strlen(simple);
@@ -586,38 +601,22 @@ static const plugin_t *plugin_find(const char *name)
     return NULL;
 }
 
-static json_t *config_info(const char *key, const char *value, const char *error)
+/* ConfigInfo: errors holds the key's messages, one a line, or is NULL. */
+static json_t *config_info(const char *key, const char *value, const char *errors)
 {
     json_t *errs = json_array();
-    if (error)
-        json_array_append_new(errs, json_string(error));
+    for (const char *p = errors; p && *p;) {
+        size_t n = strcspn(p, "\n");
+        json_t *e = json_stringn(p, n);
+        json_array_append_new(errs, e ? e : json_string("(not valid UTF-8)"));
+        p += n + (p[n] == '\n');
+    }
     json_t *v = value ? json_string(shown_plain(key, value) ? value : REST_HIDDEN) : json_null();
     return json_pack("{s:{s:s,s:s,s:b,s:n,s:s,s:s,s:n,s:s,s:s,s:[],s:i},s:{s:s,s:o,s:[],s:o,s:b}}",
                      "definition", "name", key, "type", cfg_is_secret(key) ? "PASSWORD" : "STRING", "required", 0,
                      "default_value", "importance", "MEDIUM", "documentation", "", "group", "width", "NONE",
                      "display_name", key, "dependents", "order", -1,
                      "value", "name", key, "value", v ? v : json_null(), "recommended_values", "errors", errs, "visible", 1);
-}
-
-/* The key an error of config.c names: the first key of the request that the message quotes. */
-static const char *error_key(const cfg_map_t *m, const char *err)
-{
-    const char *best = NULL;
-    const char *bestpos = NULL;
-    for (size_t i = 0; i < m->n; i++) {
-        size_t kl = strlen(m->kv[i].key);
-        for (const char *p = strstr(err, m->kv[i].key); p; p = strstr(p + 1, m->kv[i].key)) {
-            char before = p == err ? ' ' : p[-1], after = p[kl];
-            bool word = !(before == '.' || before == '_' || (before >= 'a' && before <= 'z')) &&
-                        !(after == '.' || after == '_' || (after >= 'a' && after <= 'z'));
-            if (word && (!bestpos || p < bestpos)) {
-                best = m->kv[i].key;
-                bestpos = p;
-                break;
-            }
-        }
-    }
-    return best;
 }
 
 static void validate(rest_t *rs, const char *plugin, const http_req_t *q, http_resp_t *r)
@@ -633,7 +632,8 @@ static void validate(rest_t *rs, const char *plugin, const http_req_t *q, http_r
     if (!p) {
         reply_error(r, 400, "Failed to find any class that implements Connector and which name matches %s, available connectors "
                     "are: io.debezium.connector.postgresql.PostgresConnector, io.debezium.connector.jdbc.JdbcSinkConnector, "
-                    "io.debezium.connector.mongodb.sink.MongoDbSinkConnector", plugin);
+                    "io.debezium.connector.mongodb.MongoDbSinkConnector, io.debezium.connector.mongodb.sink.MongoDbSinkConnector",
+                    plugin);
         goto out;
     }
     if (cls && plugin_find(cls) != p) {
@@ -642,18 +642,24 @@ static void validate(rest_t *rs, const char *plugin, const http_req_t *q, http_r
     }
     if (!cls)
         cfg_map_set(&m, "connector.class", p->cls);
-    char err[2048] = "";
-    bool sink;
-    int bad = wrk_validate(rs->worker, &m, &sink, err, sizeof err) < 0;
-    const char *ekey = bad ? error_key(&m, err) : NULL;
+    cfg_map_t errors = { 0 };
+    int bad;
+    if (rs->check) {
+        bad = rs->check(rs->check_ctx, &m, &errors);
+    } else {
+        char err[2048];
+        bool sink;
+        bad = wrk_validate(rs->worker, &m, &sink, err, sizeof err) < 0;
+        if (bad)
+            cfg_map_set(&errors, "connector.class", err);
+    }
     json_t *configs = json_array();
-    if (bad && !ekey)
-        json_array_append_new(configs, config_info(cfg_get(&m, "name") ? "connector.class" : "name",
-                                                   cfg_get(&m, cfg_get(&m, "name") ? "connector.class" : "name"), err));
     for (size_t i = 0; i < m.n; i++)
-        if (!(bad && !ekey && !strcmp(m.kv[i].key, cfg_get(&m, "name") ? "connector.class" : "name")))
-            json_array_append_new(configs, config_info(m.kv[i].key, m.kv[i].value,
-                                                       ekey && !strcmp(ekey, m.kv[i].key) ? err : NULL));
+        json_array_append_new(configs, config_info(m.kv[i].key, m.kv[i].value, cfg_get(&errors, m.kv[i].key)));
+    for (size_t i = 0; i < errors.n; i++)   /* errors of keys the request left out (a missing required key) */
+        if (!cfg_get(&m, errors.kv[i].key))
+            json_array_append_new(configs, config_info(errors.kv[i].key, NULL, errors.kv[i].value));
+    cfg_map_free(&errors);
     reply(r, 200, json_pack("{s:s,s:i,s:[s],s:o}", "name", p->cls, "error_count", bad, "groups", "Common", "configs", configs));
 out:
     cfg_map_free(&m);
@@ -782,7 +788,7 @@ static void loggers_route(const http_req_t *q, char **seg, int nseg, http_resp_t
     else if (!strcasecmp(s, "FATAL") || !strcasecmp(s, "OFF"))
         l = LOG_FATAL;
     else {
-        reply_error(r, 400, "Invalid log level '%s'.", s);
+        reply_error(r, 404, "invalid log level '%s'.", s);   /* Connect 4.4's code and words */
         json_decref(j);
         return;
     }

@@ -30,77 +30,16 @@ WAIT=${FERRETDB_WAIT:-60}
 
 die() { echo "ferretdb.sh: $*" >&2; exit 1; }
 
-# go_ok: the go on PATH is 1.24 or newer (FerretDB's go.mod).
-go_ok() {
-  local v
-  v=$(GOTOOLCHAIN=local go env GOVERSION 2>/dev/null) || return 1
-  v=${v#go}
-  [ "${v%%.*}" -gt 1 ] || { v=${v#1.}; [ "${v%%.*}" -ge 24 ]; }
-}
+# shellcheck source=scripts/golib.sh
+. "$HERE/golib.sh"
 
-# A Go toolchain for the build: the installed one when it is new enough, else the one the Go module proxy
-# serves as module golang.org/toolchain (what `GOTOOLCHAIN=goX` downloads; Debian 12's golang is 1.19),
-# unpacked once into the cache.
-ensure_go() {
-  command -v go >/dev/null || [ ! -x /usr/local/go/bin/go ] || PATH="/usr/local/go/bin:$PATH"
-  command -v go >/dev/null && go_ok && return 0
-  local gv=1.26.8 proxy zip
-  local gdir="$CACHE/go$gv"
-  if [ ! -x "$gdir/bin/go" ]; then
-    proxy=${GOPROXY:-https://proxy.golang.org}; proxy=${proxy%%,*}
-    [ "$proxy" = direct ] || [ "$proxy" = off ] && proxy=https://proxy.golang.org
-    echo "ferretdb.sh: fetching Go $gv from $proxy (module golang.org/toolchain)" >&2
-    mkdir -p "$CACHE"
-    zip="$CACHE/go$gv.zip.$$"
-    curl -fsSL --retry 3 -o "$zip" "$proxy/golang.org/toolchain/@v/v0.0.1-go$gv.linux-amd64.zip" ||
-      { rm -f "$zip"; die "cannot download Go $gv from $proxy; install Go 1.24 or newer (https://go.dev/dl)"; }
-    rm -rf "$gdir.tmp"
-    python3 - "$zip" "$gdir.tmp" <<'PYEOF' || { rm -rf "$zip" "$gdir.tmp"; die "cannot unpack the Go toolchain"; }
-import os, sys, zipfile
-# entries are golang.org/toolchain@v0.0.1-goX.linux-amd64/<GOROOT path>
-with zipfile.ZipFile(sys.argv[1]) as z:
-    for info in z.infolist():
-        name = info.filename.split(".linux-amd64/", 1)
-        if len(name) < 2 or not name[1] or ".." in name[1].split("/"):
-            continue
-        out = os.path.join(sys.argv[2], name[1])
-        if info.is_dir():
-            os.makedirs(out, exist_ok=True)
-            continue
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        with z.open(info) as src, open(out, "wb") as dst:
-            dst.write(src.read())
-        mode = (info.external_attr >> 16) & 0o777
-        os.chmod(out, mode or 0o644)
-PYEOF
-    rm -f "$zip"
-    mv "$gdir.tmp" "$gdir"
-  fi
-  PATH="$gdir/bin:$PATH"
-  go_ok || die "the Go toolchain in $gdir does not run"
-}
+# The module zip lacks the generated build/version/version.txt (see above): written into the copy.
+go_prepare() { echo "$VERSION" >build/version/version.txt; }
 
 fetch() {
   [ -x "$BIN" ] && return 0
-  ensure_go
-  local src dir
   echo "ferretdb.sh: building FerretDB $VERSION from the Go module proxy (first run only, a few minutes)" >&2
-  # GOTOOLCHAIN=local: never download another toolchain; use the installed Go (1.24 or newer).
-  dir=$(GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json "github.com/FerretDB/FerretDB@$VERSION" |
-        sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  [ -n "$dir" ] && [ -d "$dir" ] || die "go mod download github.com/FerretDB/FerretDB@$VERSION gave no module directory"
-  src="$HOME_DIR/src.$$"
-  rm -rf "$src" && mkdir -p "$HOME_DIR/bin"
-  cp -r "$dir" "$src" && chmod -R u+w "$src"
-  echo "$VERSION" >"$src/build/version/version.txt"
-  if ! (cd "$src" && GOTOOLCHAIN=local go build -buildvcs=false -trimpath -o "$BIN.tmp" ./cmd/ferretdb) >"$HOME_DIR/build.log" 2>&1; then
-    tail -30 "$HOME_DIR/build.log" >&2
-    rm -rf "$src" "$BIN.tmp"
-    die "go build of FerretDB $VERSION failed (log: $HOME_DIR/build.log)"
-  fi
-  rm -rf "$src"
-  "$BIN.tmp" --version >/dev/null 2>&1 || { rm -f "$BIN.tmp"; die "the built binary does not run: $BIN.tmp --version failed"; }
-  mv "$BIN.tmp" "$BIN"   # last: a partial build is redone
+  go_build_module github.com/FerretDB/FerretDB "$VERSION" ./cmd/ferretdb "$BIN" --version
 }
 
 # ping PORT: true when the server answers the hello/ping command. (python3 with Debian's pymongo when it

@@ -627,6 +627,7 @@ static void fill_change(sink_t *s, const sink_rec_t *r, chg_t *c, sk_op_t op, co
     c->c.version.ts_us = r->ev.source.ts_us;
     c->c.version.lsn = r->ev.source.lsn;
     c->c.version.source = r->ev.source.name;
+    c->c.version.snapshot = r->ev.op == ENV_READ;
     c->c.topic = r->topic;
     c->c.partition = r->partition;
     c->c.offset = r->offset;

@@ -45,28 +45,122 @@ const char *cf_policy_name(sk_policy_t p)
     return "unknown";
 }
 
+/* The version text (walcast.version.column): "v" + 4 hex digits of the source id's length + ":" + source id
+ * + ":" + kind ('r': a snapshot row, 's': a streamed change) + ":" + 16 hex digits of the LSN + ":" + 16 of
+ * the source time (µs, offset binary so that times before 1970 sort first). The versions of one source
+ * share the prefix up to the kind and, after it, sort bytewise in that source's order (see
+ * cf_version_newer); what the MongoDB target compares on the server (mongo.c append_guard) rests on that.
+ * Texts of before 2026-12 (32 hex digits of time and LSN, then the source id) are still read. */
 size_t sk_version_text(const sk_version_t *v, char *out, size_t outlen)
 {
-    /* offset binary so that negative times (before 1970) still sort first */
-    int n = snprintf(out, outlen, "%016" PRIx64 "%016" PRIx64 "%s", (uint64_t)((uint64_t)v->ts_us ^ UINT64_C(0x8000000000000000)),
-                     v->lsn, v->source ? v->source : "");
+    const char *src = v->source ? v->source : "";
+    size_t sl = strlen(src);
+    if (sl > 0xffff)
+        sl = 0xffff;
+    int n = snprintf(out, outlen, "v%04zx:%.*s:%c:%016" PRIx64 ":%016" PRIx64, sl, (int)sl, src,
+                     v->snapshot ? 'r' : 's', v->lsn, (uint64_t)((uint64_t)v->ts_us ^ UINT64_C(0x8000000000000000)));
     if (n < 0)
         return 0;
     return (size_t)n < outlen ? (size_t)n : outlen - 1;
 }
 
-/* The source id part of a version text (after the 32 hex digits of time and LSN). */
-static const char *ver_source(const char *v)
+/* A version text taken apart; src points into the text. */
+typedef struct cf_ver {
+    int64_t ts_us;
+    uint64_t lsn;
+    bool snapshot;
+    const char *src;
+    size_t srclen;
+} cf_ver_t;
+
+static bool hex_field(const char *s, size_t n, uint64_t *out)
 {
-    return strlen(v) >= 32 ? v + 32 : "";
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return false;
+        v = v << 4 | (uint64_t)d;
+    }
+    *out = v;
+    return true;
+}
+
+size_t cf_version_prefix(const char *v)
+{
+    uint64_t sl;
+    size_t n = v ? strlen(v) : 0;
+    if (n < 6 || v[0] != 'v' || !hex_field(v + 1, 4, &sl) || v[5] != ':' || n < 6 + sl + 1 || v[6 + sl] != ':')
+        return 0;
+    return 6 + (size_t)sl + 1;
+}
+
+static bool ver_parse(const char *v, cf_ver_t *out)
+{
+    uint64_t ts, lsn;
+    size_t p = cf_version_prefix(v);
+    if (p) {
+        /* kind ':' lsn ':' ts */
+        if (strlen(v + p) != 2 + 16 + 1 + 16 || (v[p] != 'r' && v[p] != 's') || v[p + 1] != ':' ||
+            !hex_field(v + p + 2, 16, &lsn) || v[p + 18] != ':' || !hex_field(v + p + 19, 16, &ts))
+            return false;
+        *out = (cf_ver_t){ (int64_t)(ts ^ UINT64_C(0x8000000000000000)), lsn, v[p] == 'r', v + 6, p - 7 };
+        return true;
+    }
+    /* before 2026-12: time, LSN, source id (every row a streamed change) */
+    if (!v || strlen(v) < 32 || !hex_field(v, 16, &ts) || !hex_field(v + 16, 16, &lsn))
+        return false;
+    *out = (cf_ver_t){ (int64_t)(ts ^ UINT64_C(0x8000000000000000)), lsn, false, v + 32, strlen(v + 32) };
+    return true;
+}
+
+static bool same_source(const cf_ver_t *a, const cf_ver_t *b)
+{
+    return a->srclen == b->srclen && memcmp(a->src, b->src, a->srclen) == 0;
+}
+
+bool cf_version_same_source(const char *a, const char *b)
+{
+    cf_ver_t x, y;
+    return ver_parse(a, &x) && ver_parse(b, &y) && same_source(&x, &y);
+}
+
+bool cf_version_newer(const char *incoming, const char *stored)
+{
+    cf_ver_t in, st;
+    if (!ver_parse(stored, &st))
+        return true;    /* not a version walcast wrote: nothing to order by */
+    if (!ver_parse(incoming, &in))
+        return false;
+    if (same_source(&in, &st)) {
+        /* the source's commit order, never its clock. Kafka holds a key's events in that order; a streamed
+         * change that comes after a snapshot row may still carry a smaller LSN (its transaction was open
+         * across the snapshot point or the watermark window), so it is newer than any snapshot row */
+        if (!in.snapshot && st.snapshot)
+            return true;
+        if (in.snapshot && !st.snapshot)
+            return in.lsn > st.lsn;
+        if (in.lsn != st.lsn)
+            return in.lsn > st.lsn;
+        return in.ts_us > st.ts_us;
+    }
+    /* two sources have no common order but their clocks: last writer wins */
+    if (in.ts_us != st.ts_us)
+        return in.ts_us > st.ts_us;
+    if (in.lsn != st.lsn)
+        return in.lsn > st.lsn;
+    size_t m = in.srclen < st.srclen ? in.srclen : st.srclen;
+    int c = memcmp(in.src, st.src, m);
+    return c ? c > 0 : in.srclen > st.srclen;
 }
 
 cf_decision_t cf_decide(const sk_table_t *tab, const sk_change_t *c, bool exists, const char *existing_ver)
 {
     cf_decision_t d = { -1, true, false };
-    char iv[256];
+    char iv[512];
     sk_version_text(&c->version, iv, sizeof iv);
-    bool differs = exists && existing_ver && strcmp(ver_source(existing_ver), ver_source(iv));
+    bool differs = exists && existing_ver && !cf_version_same_source(existing_ver, iv);
     /* whether the target should not have the key yet: an insert (or snapshot row), or the new key of a
      * primary-key change; after reduction, src_op and key_changed are those of the key's first change in
      * the batch (a delete then a re-insert expects the row, an insert then a delete does not) */
@@ -82,7 +176,7 @@ cf_decision_t cf_decide(const sk_table_t *tab, const sk_change_t *c, bool exists
     case SK_POLICY_SOURCE_WINS:
         break;
     case SK_POLICY_NEWER_WINS:
-        if (exists && existing_ver && strcmp(existing_ver, iv) >= 0)
+        if (exists && existing_ver && !cf_version_newer(iv, existing_ver))
             d.apply = false;   /* stale */
         break;
     case SK_POLICY_TARGET_WINS:

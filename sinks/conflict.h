@@ -1,5 +1,5 @@
-/* conflict.h: conflict policies per table, conflict type names, and the row version that newer_wins
- * compares (source commit time, then LSN, then source id). */
+/* conflict.h: conflict policies per table, conflict type names, and the order of row versions: within one
+ * source its commit order (LSN; a snapshot row at its snapshot's position), across sources their clocks. */
 #ifndef WALCAST_SINK_CONFLICT_H
 #define WALCAST_SINK_CONFLICT_H
 
@@ -13,6 +13,18 @@ sk_policy_t cf_policy_for(const sk_config_t *cfg, const char *table);
 /* PostgreSQL 18's name of a conflict type ("insert_exists", ...). */
 const char *cf_type_name(sk_conflict_t t);
 const char *cf_policy_name(sk_policy_t p);
+
+/* Whether the version text incoming is newer than stored (both walcast.version.column texts). Of one source:
+ * a streamed change is newer than any snapshot row (Kafka holds a key's events in commit order, and a change
+ * whose transaction was open across the snapshot point has a smaller LSN than the snapshot), a snapshot row
+ * newer than a streamed change of a smaller LSN, and two of a kind are ordered by LSN, then time. Of two
+ * sources: by time, then LSN, then source id. A stored text walcast cannot read is older than anything. Pure. */
+bool cf_version_newer(const char *incoming, const char *stored);
+/* Whether two version texts name the same source id (false when either cannot be read). */
+bool cf_version_same_source(const char *a, const char *b);
+/* The length of the part of a version text every version of its source shares ("v" + length + ":" +
+ * source id + ":"; the kind follows), 0 for a text of the old form. */
+size_t cf_version_prefix(const char *v);
 
 /* What a change meets in the target and what the table's policy makes of it. */
 typedef struct cf_decision {

@@ -25,7 +25,7 @@ typedef struct env_cached {
 typedef struct env_layout {
     const cs_schema_t *vs;
     int op, ts_ms, source, after, before;
-    int s_name, s_db, s_schema, s_table, s_ts_ms, s_ts_us, s_lsn, s_txid;   /* in source's struct */
+    int s_name, s_db, s_schema, s_table, s_ts_ms, s_ts_us, s_lsn, s_seq, s_txid;   /* in source's struct */
 } env_layout_t;
 
 struct env_decoder {
@@ -1109,7 +1109,29 @@ static void layout_init(env_layout_t *L, const cs_schema_t *vs)
     L->s_ts_ms = ss ? cs_field_index(ss, "ts_ms") : -1;
     L->s_ts_us = ss ? cs_field_index(ss, "ts_us") : -1;
     L->s_lsn = ss ? cs_field_index(ss, "lsn") : -1;
+    L->s_seq = ss ? cs_field_index(ss, "sequence") : -1;
     L->s_txid = ss ? cs_field_index(ss, "txId") : -1;
+}
+
+/* The last LSN of source.sequence (["<last commit lsn>","<lsn>"], decimal): where a row without
+ * source.lsn was emitted (the high watermark of a snapshot chunk); 0 if none. */
+static uint64_t sequence_lsn(const char *seq)
+{
+    const char *end = seq ? strrchr(seq, '"') : NULL;
+    if (!end)
+        return 0;
+    const char *p = end;
+    while (p > seq && p[-1] >= '0' && p[-1] <= '9')
+        p--;
+    if (p == end || p == seq || p[-1] != '"' || end - p > 20)
+        return 0;
+    uint64_t v = 0;
+    for (; p < end; p++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    return v;
 }
 
 static const char *field_str(const cs_schema_t *s, const cv_value_t *v, int i)
@@ -1187,7 +1209,7 @@ static int envelope_extract_at(const env_layout_t *L, cv_value_t env, env_event_
         ev->source.ts_ms = field_int(ss, sv, L->s_ts_ms, 0);
         ev->source.ts_us = field_int(ss, sv, L->s_ts_us, ev->source.ts_ms * 1000);
         int64_t lsn = field_int(ss, sv, L->s_lsn, 0);
-        ev->source.lsn = lsn > 0 ? (uint64_t)lsn : 0;
+        ev->source.lsn = lsn > 0 ? (uint64_t)lsn : sequence_lsn(field_str(ss, sv, L->s_seq));
         ev->source.txid = field_int(ss, sv, L->s_txid, -1);
     }
     if (ev->op == ENV_TRUNCATE || ev->op == ENV_MESSAGE)
@@ -1945,7 +1967,7 @@ int env_decode_json(env_decoder_t *d, arena_t *a, const char *key, size_t klen, 
         ev->source.ts_ms = jint(src, "ts_ms", 0);
         ev->source.ts_us = jint(src, "ts_us", ev->source.ts_ms * 1000);
         int64_t lsn = jint(src, "lsn", 0);
-        ev->source.lsn = lsn > 0 ? (uint64_t)lsn : 0;
+        ev->source.lsn = lsn > 0 ? (uint64_t)lsn : sequence_lsn(json_string_value(json_object_get(src, "sequence")));
         ev->source.txid = jint(src, "txId", -1);
     }
     if (ev->op == ENV_TRUNCATE || ev->op == ENV_MESSAGE) {

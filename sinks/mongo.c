@@ -63,27 +63,19 @@ size_t mongo_version_text(const sk_version_t *v, char *out, size_t outlen)
 
 int mongo_version_cmp(const sk_version_t *a, const sk_version_t *b)
 {
-    if (a->ts_us != b->ts_us)
-        return a->ts_us < b->ts_us ? -1 : 1;
-    if (a->lsn != b->lsn)
-        return a->lsn < b->lsn ? -1 : 1;
-    int c = strcmp(a->source ? a->source : "", b->source ? b->source : "");
-    return c < 0 ? -1 : c > 0;
-}
-
-/* The source id part of a version text (after the 32 hex digits of time and LSN). */
-static const char *version_source(const char *v)
-{
-    return strlen(v) >= 32 ? v + 32 : "";
+    char ta[512], tb[512];
+    mongo_version_text(a, ta, sizeof ta);
+    mongo_version_text(b, tb, sizeof tb);
+    return cf_version_newer(ta, tb) ? 1 : cf_version_newer(tb, ta) ? -1 : 0;
 }
 
 mongo_decision_t mongo_decide(sk_policy_t policy, const sk_change_t *c, bool exists, const char *stored)
 {
     mongo_decision_t d = { -1, true, false };
-    char iv[256];
+    char iv[512];
     mongo_version_text(&c->version, iv, sizeof iv);
-    int order = exists && stored ? strcmp(stored, iv) : -1;   /* >0: the stored version is newer */
-    bool foreign = exists && (!stored || strcmp(version_source(stored), version_source(iv)) != 0);
+    int order = exists && stored && !cf_version_newer(iv, stored) ? 1 : -1;   /* >0: the stored one is not older */
+    bool foreign = exists && (!stored || !cf_version_same_source(stored, iv));
     if (exists && !foreign && order >= 0) {
         d.apply = false;   /* this change (or a later one of its source) is already there: a replay */
         return d;
@@ -889,21 +881,45 @@ static void mongo_rollback(sk_target_t *t)
         pending_clear(t);
 }
 
-/* {V: {$lte: vtext}} or no V at all: "the stored version is not newer". */
+/* "The stored version is not newer" (conflict.h cf_version_newer, on the server): no V at all, or V <=
+ * vtext bytewise (older of the same source; any text of the old form; a source id that sorts before), or
+ * V past every version of vtext's source (another source); for a snapshot row also a streamed change of
+ * its source with a smaller LSN. A streamed change's kind ('s') sorts after a snapshot row's ('r'). */
 static void append_guard(bson_t *q, const char *vfield, const char *vtext)
 {
-    bson_t or, a, b, c, lte;
+    bson_t or, d, c;
+    size_t p = cf_version_prefix(vtext);
+    char above[512], lo[512], hi[512];
+    snprintf(above, sizeof above, "%.*s~", (int)p, vtext);
     bson_append_array_begin(q, "$or", 3, &or);
-    bson_append_document_begin(&or, "0", 1, &a);
-    bson_append_document_begin(&a, vfield, -1, &lte);
-    BSON_APPEND_UTF8(&lte, "$lte", vtext);
-    bson_append_document_end(&a, &lte);
-    bson_append_document_end(&or, &a);
-    bson_append_document_begin(&or, "1", 1, &b);
-    bson_append_document_begin(&b, vfield, -1, &c);
+    bson_append_document_begin(&or, "0", 1, &d);
+    bson_append_document_begin(&d, vfield, -1, &c);
     BSON_APPEND_BOOL(&c, "$exists", false);
-    bson_append_document_end(&b, &c);
-    bson_append_document_end(&or, &b);
+    bson_append_document_end(&d, &c);
+    bson_append_document_end(&or, &d);
+    bson_append_document_begin(&or, "1", 1, &d);
+    bson_append_document_begin(&d, vfield, -1, &c);
+    BSON_APPEND_UTF8(&c, "$lte", vtext);
+    bson_append_document_end(&d, &c);
+    bson_append_document_end(&or, &d);
+    if (p) {
+        bson_append_document_begin(&or, "2", 1, &d);
+        bson_append_document_begin(&d, vfield, -1, &c);
+        BSON_APPEND_UTF8(&c, "$gte", above);
+        bson_append_document_end(&d, &c);
+        bson_append_document_end(&or, &d);
+    }
+    if (p && vtext[p] == 'r' && strlen(vtext + p) > 18) {
+        /* [prefix "s:", prefix "s:" + this row's LSN) */
+        snprintf(lo, sizeof lo, "%.*ss:", (int)p, vtext);
+        snprintf(hi, sizeof hi, "%.*ss:%.16s", (int)p, vtext, vtext + p + 2);
+        bson_append_document_begin(&or, "3", 1, &d);
+        bson_append_document_begin(&d, vfield, -1, &c);
+        BSON_APPEND_UTF8(&c, "$gte", lo);
+        BSON_APPEND_UTF8(&c, "$lt", hi);
+        bson_append_document_end(&d, &c);
+        bson_append_document_end(&or, &d);
+    }
     bson_append_array_end(q, &or);
 }
 
@@ -1170,7 +1186,7 @@ static wc_status_t apply_guarded(sk_target_t *t, const sk_table_t *tab, const ch
     size_t ns = 0, nins = 0;
     for (size_t j = 0; j < m; j++) {
         const sk_change_t *x = ch[keep[j]];
-        char vtext[256];
+        char vtext[512];
         bson_t q, doc = BSON_INITIALIZER;
         mongo_version_text(&x->version, vtext, sizeof vtext);
         bool partial = upd && partial_row(tab, x);
@@ -1271,7 +1287,7 @@ static wc_status_t apply_resolved(sk_target_t *t, mongoc_collection_t *c, const 
         }
         if (!d.apply)
             continue;
-        char vtext[256];
+        char vtext[512];
         mongo_version_text(&x->version, vtext, sizeof vtext);
         if (upd && !ex[j].found) {
             bson_init(&ins[nins].stmt);

@@ -94,12 +94,15 @@ typedef struct sk_config {
 
 typedef enum { SK_OP_UPSERT, SK_OP_DELETE, SK_OP_TRUNCATE } sk_op_t;
 
-/* A source position that orders versions of a row, across several sources too: the source commit
- * time, then the LSN, then a source id (DESIGN.md "Exactly-once"). As text it sorts bytewise. */
+/* A source position that orders versions of a row: within one source its commit order (the LSN; a
+ * snapshot row at its snapshot's position), across several sources the source commit time (DESIGN.md
+ * "Exactly-once"; conflict.h cf_version_newer). */
 typedef struct sk_version {
     int64_t ts_us;        /* source commit time (source.ts_us, else ts_ms*1000) */
-    uint64_t lsn;         /* source.lsn, 0 if none */
-    const char *source;   /* source id (source.name + db), "" if none */
+    uint64_t lsn;         /* source.lsn; a snapshot row without one (watermark chunks, incremental
+                             snapshots): the LSN of source.sequence, where it was emitted; 0 if none */
+    const char *source;   /* source id (source.name), "" if none */
+    bool snapshot;        /* an op 'r' row (it sits at its snapshot's position, not at a commit) */
 } sk_version_t;
 
 /* A destination table as resolved for one batch. Columns are the fields of row (a CT_STRUCT); the
@@ -212,8 +215,8 @@ extern const sk_target_ops_t sk_postgres_ops;
 extern const sk_target_ops_t sk_mysql_ops;
 extern const sk_target_ops_t sk_mongo_ops __attribute__((weak));
 
-/* sk_version_t as fixed-width text that sorts bytewise in version order: 16 hex digits of ts_us,
- * 16 of lsn, then the source id (the value of walcast.version.column). Returns the length. */
+/* sk_version_t as the text of walcast.version.column (conflict.c: source id, kind, LSN, time; the versions
+ * of one source sort bytewise in its order). Returns the length. */
 size_t sk_version_text(const sk_version_t *v, char *out, size_t outlen);
 
 #endif

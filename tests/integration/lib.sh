@@ -300,3 +300,69 @@ registry_stop() {
 free_port() {
   "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# ---- a change made while a multi-table snapshot is being set up (issue 17), for the sink tests ----
+# race_start ROWS_BIG SINK_FILE...: in the test cluster's postgres database, race_big (ROWS_BIG rows) and
+# race_small (ids 1..100, v=0) in publication race_pub; walcast runs the source (slot race, topic prefix
+# race, snapshot.mode=initial: race_big is read first, then race_small, both from the slot's consistent
+# point) and SINK_FILEs (each reading topic race.public.race_small). As soon as the snapshot is planned,
+# while race_big is being read, ids 1..50 of race_small are updated to v=1 and 91..100 deleted. Those
+# changes come after the consistent point, and their commit time is earlier than the time race_small's
+# snapshot rows carry (their table is read afterwards): by the clock they look older than the snapshot
+# rows (checked on the topic: when race_big was read too fast for that, the test says so and fails). Waits
+# until the source has published everything; the targets are then checked with race_expect.
+race_start() {
+  local rows=$1 src
+  shift
+  psql_q <<SQL
+CREATE TABLE race_big (id int PRIMARY KEY, pad text);
+INSERT INTO race_big SELECT g, 'x' FROM generate_series(1, $rows) g;
+CREATE TABLE race_small (id int PRIMARY KEY, v int NOT NULL);
+INSERT INTO race_small SELECT g, 0 FROM generate_series(1, 100) g;
+CREATE PUBLICATION race_pub FOR TABLE race_big, race_small;
+SQL
+  src=$(connector_file race "name=race" "topic.prefix=race" "snapshot.mode=initial" "slot.name=race" \
+    "publication.name=race_pub" "publication.autocreate.mode=disabled" "table.include.list=public.race_big,public.race_small")
+  "$WALCAST" run --worker "$IT_DIR/worker.properties" "$src" "$@" >"$IT_DIR/race.out" 2>"$IT_DIR/race.log" &
+  WALCAST_PID=$!
+  IT_PIDS+=($WALCAST_PID)
+  wait_log 'msg="snapshot planned" connector=race' 1 60 "$IT_DIR/race.log"
+  psql_q -c "BEGIN; UPDATE race_small SET v = 1 WHERE id <= 50; DELETE FROM race_small WHERE id > 90; COMMIT;"
+  wait_published race 120
+  # the case itself: the changes' commit time is earlier than the time of every race_small snapshot row
+  kcat -C -b "$BS" -t race.public.race_small -e -q -X isolation.level=read_committed >"$IT_DIR/race_small.jsonl"
+  "$PY" - "$IT_DIR/race_small.jsonl" <<'PYEOF'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip() and l.strip() != "null"]
+ev = [e.get("payload", e) if "schema" in e else e for e in ev]
+snap = [e["source"]["ts_us"] for e in ev if e["op"] == "r"]
+chg = [e["source"]["ts_us"] for e in ev if e["op"] in "ud"]
+assert len(snap) == 100 and len(chg) == 60, (len(snap), len(chg))
+assert max(chg) < min(snap), "the changes do not look older than the snapshot rows: the test proves nothing"
+print("race: 100 snapshot rows of race_small read after 60 changes committed past the consistent point")
+PYEOF
+}
+
+# race_expect NAME STATE_COMMAND...: waits (bounded, 60 s) until every target's STATE_COMMAND prints the
+# source's race_small as "id=v,..." in id order; names every target that does not.
+race_expect() {
+  local want got bad=() name cmd deadline=$((SECONDS + 60))
+  want=$(psql -X -At -c "SELECT string_agg(id || '=' || v, ',' ORDER BY id) FROM race_small")
+  while :; do
+    bad=()
+    for nc in "$@"; do
+      name=${nc%%:*} cmd=${nc#*:}
+      got=$($cmd 2>/dev/null || true)
+      [ "$got" = "$want" ] || bad+=("$name")
+    done
+    [ ${#bad[@]} -eq 0 ] && break
+    [ $SECONDS -lt $deadline ] || break
+    sleep 0.3
+  done
+  for nc in "$@"; do
+    name=${nc%%:*} cmd=${nc#*:}
+    got=$($cmd 2>/dev/null || true)
+    echo "race $name: $(echo "$got" | tr ',' '\n' | grep -c =) rows, sum(v)=$(echo "$got" | tr ',' '\n' | awk -F= '{s+=$2} END {print s+0}')"
+  done
+  [ ${#bad[@]} -eq 0 ] || { echo "race: targets differ from the source (90 rows, sum(v)=50): ${bad[*]}" >&2; return 1; }
+}

@@ -7,9 +7,11 @@
 # document; keys are seeded as int32, int64 and double where walcast writes int64. Each policy's final
 # documents and its walcast_conflicts documents are checked; conflict.policy=error stops the sink at the
 # first conflicting record, and with errors.tolerance=all dead-letters every conflicting record and
-# applies the rest.
+# applies the rest. Then every policy again, with batch.size=10, from a real snapshot of two tables during
+# which the second one is changed (lib.sh race_start, issue 17): each database must equal the source.
 . "$(dirname "$0")/lib.sh"
 it_init
+pg_start
 chmod 755 "$IT_DIR"
 FDB_DIR=""
 # it_cleanup takes the test's exit status from $?: keep it across the FerretDB stop
@@ -147,3 +149,29 @@ grep -q 'msg="sink failed".*it_mconf\[0\]@0.*conflict insert_exists' "$IT_DIR/er
   || { echo "no failure naming it_mconf[0]@0 and insert_exists" >&2; tail -5 "$IT_DIR/er.log" >&2; exit 1; }
 [ "$(q state er)" = "1=seed1,2=seed2,5=seed5,6=seed6,7=seed7,8=seed8,10=seed10" ]
 echo "er: stopped at it_mconf[0]@0 (insert_exists), target untouched"
+
+# issue 17: changes committed after the consistent point but before race_small was read (earlier by the
+# clock than its snapshot rows, later in commit order) are applied under every policy; source_wins without
+# a conflict log takes the guarded path, the others read and decide
+rfiles=() rchecks=()
+race_mongo() {
+  "$PY" - "$MURI" "$P$1" <<'PYEOF'
+import sys, pymongo
+c = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=2000)
+docs = sorted(c[sys.argv[2]]["race_small"].find(), key=lambda d: d["_id"]["id"])
+print(",".join("%d=%d" % (d["_id"]["id"], d["v"]) for d in docs))
+PYEOF
+}
+for p in rsw:source_wins rnw:newer_wins rtw:target_wins rer:error rlg:source_wins; do
+  db=${p%%:*} pol=${p#*:}
+  extra=()
+  [ $db = rlg ] && extra=("conflict.log.enabled=true")
+  printf '%s\n' "name=race_m$db" "connector.class=io.debezium.connector.mongodb.sink.MongoDbSinkConnector" \
+    "topics=race.public.race_small" "mongodb.connection.string=$MURI" "sink.database=$P$db" "delete.enabled=true" \
+    "collection.name.format=race_small" "batch.size=10" "conflict.policy=$pol" "${extra[@]}" >"$IT_DIR/race_$db.properties"
+  rfiles+=("$IT_DIR/race_$db.properties")
+  rchecks+=("mongo_$db($pol):race_mongo $db")
+done
+race_start 20000 "${rfiles[@]}"
+race_expect "${rchecks[@]}"
+walcast_stop

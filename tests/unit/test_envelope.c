@@ -33,6 +33,37 @@ static const char *VAL_S =
     "\"source\":{\"name\":\"srv\",\"ts_ms\":1700000000000,\"db\":\"postgres\",\"schema\":\"public\",\"table\":\"t\","
     "\"txId\":745,\"lsn\":24023128},\"op\":\"c\",\"ts_ms\":1700000000456}}";
 
+/* A snapshot chunk row emitted at a high watermark: source.lsn null, its position in source.sequence
+ * (issue 17: the sinks order it by that LSN). */
+static const char *VAL_WM =
+    "{\"schema\":{\"type\":\"struct\",\"fields\":[" ROW_SCHEMA("srv.public.t.Value", "before") "," ROW_SCHEMA("srv.public.t.Value", "after") ","
+    "{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"name\"},"
+    "{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"},{\"type\":\"string\",\"optional\":true,\"field\":\"sequence\"},"
+    "{\"type\":\"int64\",\"optional\":true,\"field\":\"lsn\"}],"
+    "\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Source\",\"field\":\"source\"},"
+    "{\"type\":\"string\",\"optional\":false,\"field\":\"op\"}],"
+    "\"optional\":false,\"name\":\"srv.public.t.Envelope\",\"version\":2},"
+    "\"payload\":{\"before\":null,\"after\":{\"id\":7},"
+    "\"source\":{\"name\":\"srv\",\"ts_ms\":1700000000000,\"sequence\":\"[\\\"24023100\\\",\\\"24023999\\\"]\",\"lsn\":null},"
+    "\"op\":\"r\"}}";
+
+static void test_watermark_position(void **st)
+{
+    (void)st;
+    env_decoder_t *d = env_decoder_new();
+    arena_t *a = arena_new(4096);
+    env_event_t ev;
+    char err[256] = "";
+    assert_int_equal(env_decode_json(d, a, NULL, 0, VAL_WM, strlen(VAL_WM), &ev, err, sizeof err), 0);
+    assert_int_equal(ev.op, ENV_READ);
+    assert_int_equal(ev.source.lsn, 24023999);
+    /* source.lsn, when there, wins; a sequence without a last LSN gives none */
+    assert_int_equal(env_decode_json(d, a, KEY_S, strlen(KEY_S), VAL_S, strlen(VAL_S), &ev, err, sizeof err), 0);
+    assert_int_equal(ev.source.lsn, 24023128);
+    arena_free(a);
+    env_decoder_free(d);
+}
+
 static void test_with_schema(void **st)
 {
     (void)st;
@@ -368,6 +399,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_with_schema),
+        cmocka_unit_test(test_watermark_position),
         cmocka_unit_test(test_schemaless_ops),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_typed_reader),

@@ -216,16 +216,17 @@ static void test_version(void **s)
     mongo_version_text(&b, tb, sizeof tb);
     mongo_version_text(&c, tc, sizeof tc);
     mongo_version_text(&d, td, sizeof td);
-    assert_string_equal(ta, "80060a24181e40000000000000000010srv");
+    assert_string_equal(ta, "v0003:srv:s:0000000000000010:80060a24181e4000");
     sk_version_t old = { .ts_us = -1, .lsn = 0, .source = "" };   /* before 1970 sorts first */
     char tn[128];
     mongo_version_text(&old, tn, sizeof tn);
-    assert_true(mongo_version_cmp(&old, &a) < 0 && strcmp(tn, ta) < 0);
+    assert_true(mongo_version_cmp(&old, &a) < 0);
     assert_true(mongo_version_cmp(&a, &b) < 0 && strcmp(ta, tb) < 0);
-    assert_true(mongo_version_cmp(&b, &c) < 0 && strcmp(tb, tc) < 0);   /* time first, then LSN */
-    assert_true(mongo_version_cmp(&a, &d) < 0 && strcmp(ta, td) < 0);
+    /* one source: its commit order (LSN), not its clock (issue 17) */
+    assert_true(mongo_version_cmp(&c, &b) < 0 && strcmp(tc, tb) < 0);
+    assert_true(mongo_version_cmp(&a, &d) < 0);   /* two sources: time, LSN, then source id */
     assert_int_equal(mongo_version_cmp(&a, &a), 0);
-    assert_true(mongo_version_cmp(&c, &a) > 0);
+    assert_true(mongo_version_cmp(&c, &a) < 0);
     char small[8];
     assert_int_equal(mongo_version_text(&a, small, sizeof small), 7);
 }
@@ -439,10 +440,10 @@ static void test_live(void **s)
     sk_change_t mix[4];
     mix[0] = mk(f, SK_OP_UPSERT, 1, "stale", 999, 1, 0);
     mix[0].version.source = "other";
-    mix[1] = mk(f, SK_OP_UPSERT, 2, "two-new", 2000, 1, 0);
+    mix[1] = mk(f, SK_OP_UPSERT, 2, "two-new", 2000, 1000, 0);   /* later in the source: a larger LSN */
     mix[2] = mk(f, SK_OP_UPSERT, 3, "stale", 1000, 102, 0);   /* same ts, lower LSN than stored 103 */
     mix[2].version.source = "other";
-    mix[3] = mk(f, SK_OP_UPSERT, 4, "four-new", 2000, 2, 0);
+    mix[3] = mk(f, SK_OP_UPSERT, 4, "four-new", 2000, 1001, 0);
     apply_all(t, f, mix, 4, &cc);
     assert_int_equal(cc.n[SK_CONFLICT_UPDATE_ORIGIN_DIFFERS], 2);
     const char *want[] = { "v1", "two-new", "v1", "four-new" };
@@ -454,7 +455,7 @@ static void test_live(void **s)
 
     /* deletes: a newer one deletes, an older one than the stored version does not */
     sk_change_t del[3];
-    del[0] = mk(f, SK_OP_DELETE, 6, NULL, 3000, 1, 0);
+    del[0] = mk(f, SK_OP_DELETE, 6, NULL, 3000, 2000, 0);
     del[1] = mk(f, SK_OP_DELETE, 2, NULL, 1500, 1, 0);   /* stored two-new is at 2000 */
     del[1].version.source = "other";
     del[2] = mk(f, SK_OP_DELETE, 100000, NULL, 3000, 1, 0);   /* never there */
@@ -469,7 +470,7 @@ static void test_live(void **s)
     assert_int_equal(cc.n[SK_CONFLICT_DELETE_MISSING], 1);
 
     /* an upsert older than... nothing: a deleted document comes back with a newer version */
-    sk_change_t back = mk(f, SK_OP_UPSERT, 6, "six-again", 4000, 1, 0);
+    sk_change_t back = mk(f, SK_OP_UPSERT, 6, "six-again", 4000, 3000, 0);
     apply_all(t, f, &back, 1, &cc);
     nm = find_name(cl, db, 6);
     assert_string_equal(nm, "six-again");

@@ -161,8 +161,10 @@ static void test_table_names_and_versions(void **st)
     sk_version_text(&a, v1, sizeof v1);
     sk_version_text(&c, v2, sizeof v2);
     sk_version_text(&d, v3, sizeof v3);
-    assert_true(strcmp(v1, v2) < 0);
-    assert_true(strcmp(v2, v3) < 0);
+    /* three sources: by time (before 1970 first), then LSN */
+    assert_true(cf_version_newer(v2, v1) && !cf_version_newer(v1, v2));
+    assert_true(cf_version_newer(v3, v2) && !cf_version_newer(v2, v3));
+    assert_string_equal(v2, "v0001:a:s:0000000000000001:8000000000000003");
     assert_string_equal(cf_type_name(SK_CONFLICT_DELETE_MISSING), "delete_missing");
 }
 
@@ -362,6 +364,77 @@ static void test_conflict_decide(void **st)
     assert_int_equal(cf_decide(&src, &del_ins, true, cf_ver(1, "a")).type, -1);
 }
 
+/* The order of versions (issue 17): within a source its commit order, never its clock. A snapshot row sits at
+ * its snapshot's position (source.lsn = the consistent point, or a watermark chunk's high watermark) with the
+ * time its table was read, which may be later than the commit time of a change streamed after it. */
+static const char *vt(int64_t ts, uint64_t lsn, const char *source, bool snapshot)
+{
+    static char v[8][128];
+    static int k;
+    sk_version_t x = { .ts_us = ts, .lsn = lsn, .source = source, .snapshot = snapshot };
+    char *o = v[k++ & 7];
+    sk_version_text(&x, o, 128);
+    return o;
+}
+
+static void test_version_order(void **st)
+{
+    (void)st;
+    /* the snapshot row of a table read at t=900 from the consistent point 100; a change committed at t=500
+     * (after the consistent point, before the table was read): newer, though earlier by the clock */
+    char snap[128], chg[128];
+    strcpy(snap, vt(900, 100, "a", true));
+    strcpy(chg, vt(500, 150, "a", false));
+    assert_true(cf_version_newer(chg, snap));
+    assert_false(cf_version_newer(snap, chg));
+    /* a transaction open across the snapshot point: its change has a smaller LSN and still comes after */
+    assert_true(cf_version_newer(vt(500, 90, "a", false), snap));
+    /* a snapshot row after a streamed change of a smaller LSN (an incremental snapshot, a re-snapshot) is newer;
+     * one before a change of a larger LSN (a replayed batch) is not */
+    assert_true(cf_version_newer(vt(100, 200, "a", true), chg));
+    assert_false(cf_version_newer(vt(100, 120, "a", true), chg));
+    assert_false(cf_version_newer(snap, snap));
+    /* streamed changes of one source: LSN, then time; equal is a replay */
+    assert_true(cf_version_newer(vt(100, 151, "a", false), chg));
+    assert_false(cf_version_newer(vt(9000, 149, "a", false), chg));
+    assert_false(cf_version_newer(chg, chg));
+    assert_true(cf_version_newer(vt(600, 150, "a", false), chg));
+    /* two sources: their clocks (last writer wins), then LSN, then source id */
+    assert_true(cf_version_newer(vt(600, 1, "b", false), chg));
+    assert_false(cf_version_newer(vt(400, 999, "b", false), chg));
+    assert_true(cf_version_newer(vt(500, 151, "b", false), chg));
+    assert_true(cf_version_newer(vt(500, 150, "b", false), chg));
+    assert_false(cf_version_newer(chg, vt(500, 150, "b", false)));
+    /* texts of the old form (time, LSN, source id), as targets hold them from before: still ordered, as
+     * streamed changes */
+    const char *old = "80000000000001f40000000000000096a";   /* ts 500, lsn 150, source a */
+    assert_true(cf_version_same_source(old, chg));
+    assert_false(cf_version_newer(chg, old));
+    assert_true(cf_version_newer(vt(1, 151, "a", false), old));
+    assert_true(cf_version_newer(vt(600, 1, "b", false), old));
+    assert_false(cf_version_newer(vt(100, 151, "a", true), vt(1, 200, "a", false)));
+    /* a local write (PostgreSQL commit timestamp, no source id) against a source */
+    assert_true(cf_version_newer("80000000000002580000000000000000", chg));
+    assert_false(cf_version_same_source("80000000000002580000000000000000", chg));
+    /* what walcast did not write is older than anything, and of no source */
+    assert_true(cf_version_newer(chg, "hand-written"));
+    assert_true(cf_version_newer(chg, "v0009:a:s:zz"));
+    assert_false(cf_version_same_source(chg, "hand-written"));
+    /* the versions of a source share a prefix and sort bytewise in its order among themselves */
+    size_t p = cf_version_prefix(chg);
+    assert_int_equal(p, strlen("v0001:a:"));
+    assert_int_equal(cf_version_prefix(old), 0);
+    assert_int_equal(cf_version_prefix(vt(1, 1, "ab", false)), strlen("v0002:ab:"));
+    assert_true(strcmp(snap, chg) < 0 && strcmp(chg, vt(1, 151, "a", false)) < 0);
+    /* a long source id is cut, never overflows */
+    char longsrc[300];
+    memset(longsrc, 'x', sizeof longsrc - 1);
+    longsrc[sizeof longsrc - 1] = 0;
+    char small[40];
+    sk_version_t x = { .ts_us = 1, .lsn = 1, .source = longsrc };
+    assert_int_equal(sk_version_text(&x, small, sizeof small), sizeof small - 1);
+}
+
 /* A fake target: key 1 exists (other source), key 2 does not; records what it is asked to write. */
 static int fk_applied[8], fk_napplied, fk_logged, fk_log_types[8];
 static sk_policy_t fk_policy_seen;
@@ -446,6 +519,7 @@ int main(void)
         cmocka_unit_test(test_table_names_and_versions),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_conflict_decide),
+        cmocka_unit_test(test_version_order),
         cmocka_unit_test(test_conflict_apply),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
