@@ -1,14 +1,15 @@
 # Dockerfile: builds walcast on Debian 12 and runs `walcast run` with the files mounted in /etc/walcast.
 FROM debian:12 AS build
 RUN apt-get update && apt-get install -y --no-install-recommends build-essential pkg-config libpq-dev \
-    librdkafka-dev libjansson-dev libzstd-dev libssl-dev libmariadb-dev libmongoc-dev && rm -rf /var/lib/apt/lists/*
+    librdkafka-dev libjansson-dev libzstd-dev libssl-dev libcurl4-openssl-dev libmariadb-dev libmongoc-dev \
+    libmicrohttpd-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 RUN make WERROR=1
 
 FROM debian:12-slim
 RUN apt-get update && apt-get install -y --no-install-recommends libpq5 librdkafka1 libjansson4 libzstd1 \
-    libssl3 libmariadb3 libmongoc-1.0-0 libbson-1.0-0 ca-certificates && rm -rf /var/lib/apt/lists/*
+    libssl3 libcurl4 libmariadb3 libmongoc-1.0-0 libbson-1.0-0 libmicrohttpd12 ca-certificates && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/walcast /usr/local/bin/walcast
 USER nobody
 ENTRYPOINT ["/usr/local/bin/walcast"]

@@ -37,7 +37,8 @@ typedef struct chk_opts {
  * map wm (NULL: none) and parsed settings w (bootstrap.servers "embedded" counts as reachable). Config
  * providers must already be resolved in both maps (cfgprov_resolve). Every result is appended to out,
  * in the order of the checks; a check that cannot run because an earlier one failed (no connection) is
- * left out. Changes nothing on any server. Returns 0 when streaming can start (every result ok), 1 if
+ * left out. Changes nothing on any server, except that a sink's walcast_sink_offsets table is created
+ * when missing (as the sink does at start, and to prove that it can be). Returns 0 when streaming can start (every result ok), 1 if
  * not. */
 int chk_connector(const cfg_map_t *wm, const worker_config_t *w, const cfg_map_t *m, const chk_opts_t *o,
                   chk_list_t *out);

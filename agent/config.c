@@ -41,6 +41,12 @@ void cfg_map_set(cfg_map_t *m, const char *key, const char *value)
     m->n++;
 }
 
+void cfg_map_copy(cfg_map_t *dst, const cfg_map_t *src)
+{
+    for (size_t i = 0; i < src->n; i++)
+        cfg_map_set(dst, src->kv[i].key, src->kv[i].value);
+}
+
 const char *cfg_get(const cfg_map_t *m, const char *key)
 {
     for (size_t i = 0; i < m->n; i++)
@@ -143,11 +149,15 @@ int cfg_parse_properties(const char *text, cfg_map_t *m, char *err, size_t errle
     return 0;
 }
 
-static int json_object_to_map(json_t *obj, cfg_map_t *m, char *err, size_t errlen)
+int cfg_map_from_json(const json_t *obj, cfg_map_t *m, cfg_map_t *nulls, char *err, size_t errlen)
 {
     const char *key;
     json_t *val;
-    json_object_foreach(obj, key, val) {
+    if (!json_is_object(obj)) {
+        snprintf(err, errlen, "the configuration must be a JSON object of keys and string values");
+        return -1;
+    }
+    json_object_foreach((json_t *)obj, key, val) {
         char tmp[64];
         const char *s;
         if (json_is_string(val))
@@ -158,8 +168,11 @@ static int json_object_to_map(json_t *obj, cfg_map_t *m, char *err, size_t errle
             snprintf(tmp, sizeof tmp, "%g", json_real_value(val)), s = tmp;
         else if (json_is_boolean(val))
             s = json_is_true(val) ? "true" : "false";
-        else if (json_is_null(val))
+        else if (json_is_null(val)) {
+            if (nulls)
+                cfg_map_set(nulls, key, "");
             continue;
+        }
         else {
             snprintf(err, errlen, "config key \"%s\" has a JSON %s value; give it as a string", key,
                      json_is_object(val) ? "object" : "array");
@@ -196,9 +209,9 @@ int cfg_parse_json(const char *text, cfg_map_t *m, char *err, size_t errlen)
         json_t *name = json_object_get(root, "name");
         if (name && json_is_string(name))
             cfg_map_set(m, "name", json_string_value(name));
-        rc = json_object_to_map(config, m, err, errlen);
+        rc = cfg_map_from_json(config, m, NULL, err, errlen);
     } else {
-        rc = json_object_to_map(root, m, err, errlen);
+        rc = cfg_map_from_json(root, m, NULL, err, errlen);
     }
 out:
     json_decref(root);
@@ -248,46 +261,156 @@ int cfg_load_file(const char *path, cfg_map_t *m, char *err, size_t errlen)
 
 /* ---- typed connector configuration ------------------------------------------------------ */
 
-static const char *known_keys[] = {
-    "name", "connector.class", "tasks.max", "database.hostname", "database.port", "database.user",
-    "database.password", "database.dbname", "database.sslmode", "database.sslcert", "database.sslkey",
-    "database.sslpassword", "database.sslrootcert", "database.sslfactory", "database.tcpKeepAlive",
-    "database.initial.statements", "database.server.name", "topic.prefix", "topic.delimiter", "plugin.name",
-    "slot.name", "slot.drop.on.stop", "slot.failover", "slot.stream.params", "slot.max.retries",
-    "slot.retry.delay.ms", "publication.name", "publication.autocreate.mode", "schema.include.list",
-    "schema.exclude.list", "table.include.list", "table.exclude.list", "column.include.list",
+/* Keys a connector file may hold: Debezium's PostgreSQL connector keys (implemented or not: those not
+ * implemented are named in check_unimplemented), the keys Kafka Connect itself defines for a source
+ * connector, and walcast's own. A key under one of known_prefixes is a family member (converter
+ * settings, transforms, client overrides...) and taken as it is. */
+static const char *const known_keys[] = {
+    /* Debezium */
+    "database.hostname", "database.port", "database.user", "database.password", "database.dbname", "database.sslmode",
+    "database.sslcert", "database.sslkey", "database.sslpassword", "database.sslrootcert", "database.sslfactory",
+    "database.tcpKeepAlive", "database.initial.statements", "database.server.name", "database.query.timeout.ms",
+    "topic.prefix", "topic.delimiter", "topic.naming.strategy", "topic.cache.size", "topic.heartbeat.prefix",
+    "topic.heartbeat.name", "topic.transaction", "plugin.name", "slot.name", "slot.drop.on.stop", "slot.failover",
+    "slot.stream.params", "slot.max.retries", "slot.retry.delay.ms", "slot.seek.to.known.offset.on.start",
+    "publication.name", "publication.autocreate.mode", "publish.via.partition.root", "replica.identity.autoset.values",
+    "schema.include.list", "schema.exclude.list", "table.include.list", "table.exclude.list", "column.include.list",
     "column.exclude.list", "message.key.columns", "message.prefix.include.list", "message.prefix.exclude.list",
-    "snapshot.mode", "snapshot.max.threads", "snapshot.fetch.size", "snapshot.lock.timeout.ms",
-    "snapshot.select.statement.overrides", "snapshot.include.collection.list", "snapshot.delay.ms",
-    "snapshot.isolation.mode", "heartbeat.interval.ms", "heartbeat.action.query", "heartbeat.topics.prefix", "tombstones.on.delete",
-    "provide.transaction.metadata", "skipped.operations", "max.batch.size", "max.queue.size",
-    "max.queue.size.in.bytes", "poll.interval.ms", "status.update.interval.ms", "signal.data.collection",
-    "signal.enabled.channels", "incremental.snapshot.chunk.size", "unavailable.value.placeholder",
-    "decimal.handling.mode", "time.precision.mode", "binary.handling.mode", "interval.handling.mode",
-    "hstore.handling.mode", "money.fraction.digits", "include.unknown.datatypes", "key.converter",
-    "value.converter", "header.converter", "xmin.fetch.interval.ms", "schema.name.adjustment.mode",
-    "field.name.adjustment.mode", "event.processing.failure.handling.mode", "extended.headers.enabled",
-    "include.schema.comments", "errors.max.retries", "errors.retry.delay.initial.ms",
-    "errors.retry.delay.max.ms", "errors.tolerance", "errors.log.enable", "errors.log.include.messages",
-    "retriable.restart.connector.wait.ms", "lsn.flush.mode", "flush.lsn.source", "column.propagate.source.type",
-    "datatype.propagate.source.type", "converters", "custom.metric.tags", "notification.enabled.channels",
+    "snapshot.mode", "snapshot.max.threads", "snapshot.fetch.size", "snapshot.lock.timeout.ms", "snapshot.locking.mode",
+    "snapshot.query.mode", "snapshot.select.statement.overrides", "snapshot.include.collection.list", "snapshot.delay.ms",
+    "snapshot.isolation.mode", "snapshot.tables.order.by.row.count", "streaming.delay.ms", "heartbeat.interval.ms",
+    "heartbeat.action.query", "heartbeat.topics.prefix", "tombstones.on.delete", "provide.transaction.metadata",
+    "skipped.operations", "skip.messages.without.change", "max.batch.size", "max.queue.size", "max.queue.size.in.bytes",
+    "poll.interval.ms", "status.update.interval.ms", "signal.data.collection", "signal.enabled.channels",
+    "signal.poll.interval.ms", "signal.kafka.topic", "signal.kafka.bootstrap.servers", "signal.kafka.groupId",
+    "signal.kafka.poll.timeout.ms", "incremental.snapshot.chunk.size", "incremental.snapshot.allow.schema.changes",
+    "incremental.snapshot.watermarking.strategy", "unavailable.value.placeholder", "decimal.handling.mode",
+    "time.precision.mode", "binary.handling.mode", "interval.handling.mode", "hstore.handling.mode",
+    "money.fraction.digits", "include.unknown.datatypes", "xmin.fetch.interval.ms", "schema.name.adjustment.mode",
+    "field.name.adjustment.mode", "event.processing.failure.handling.mode", "event.converting.failure.handling.mode",
+    "extended.headers.enabled",
+    "include.schema.comments", "errors.max.retries", "retriable.restart.connector.wait.ms", "lsn.flush.mode",
+    "lsn.flush.timeout.ms", "lsn.flush.timeout.action", "flush.lsn.source", "offset.mismatch.strategy", "read.only",
+    "schema.refresh.mode", "column.propagate.source.type", "datatype.propagate.source.type", "converters",
+    "custom.metric.tags", "notification.enabled.channels", "post.processors", "query.fetch.size",
+    /* Kafka Connect (ConnectorConfig, SourceConnectorConfig) */
+    "name", "connector.class", "connector.plugin.version", "tasks.max", "tasks.max.enforce", "key.converter",
+    "value.converter", "header.converter", "config.action.reload", "transforms", "predicates", "errors.retry.timeout",
+    "errors.retry.delay.max.ms", "errors.retry.delay.initial.ms", "errors.tolerance", "errors.log.enable",
+    "errors.log.include.messages", "topic.creation.groups", "exactly.once.support", "transaction.boundary", "transaction.boundary.interval.ms",
+    "offsets.storage.topic",
+    /* walcast */
+    "walcast.transaction.max.ms", "walcast.transaction.max.events", "walcast.transaction.min.ms", "walcast.streaming",
+    "walcast.memory.limit.mb", "walcast.spill.dir", "walcast.skip.origins", "walcast.snapshot.chunk.rows",
+    "walcast.snapshot.parallel.encode",
     NULL
 };
-static const char *known_prefixes[] = {
-    "key.converter.", "value.converter.", "header.converter.", "transforms", "predicates", "errors.",
-    "producer.override.", "consumer.override.", "database.ssl", "topic.creation.", "column.mask.",
-    "column.truncate.", "walcast.", "offsets.", "signal.", "incremental.snapshot.", "notification.", NULL
+static const char *const known_prefixes[] = {
+    "key.converter.", "value.converter.", "header.converter.", "transforms.", "predicates.", "producer.override.",
+    "consumer.override.", "admin.override.", "topic.creation.", "column.mask.", "column.truncate.",
+    "snapshot.select.statement.overrides.", "signal.consumer.", "notification.", NULL
 };
 
-static bool key_known(const char *k)
+/* Optimal string alignment distance (edits: insert, delete, replace, swap two neighbours), or max + 1
+ * when it is larger than max. */
+static int key_distance(const char *a, const char *b, int max)
 {
-    for (int i = 0; known_keys[i]; i++)
-        if (strcmp(known_keys[i], k) == 0)
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 128 || lb > 128 || (la > lb ? la - lb : lb - la) > (size_t)max)
+        return max + 1;
+    int rows[3][129], *pp = rows[0], *prev = rows[1], *cur = rows[2];   /* rows i-2, i-1, i */
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int v = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            if (prev[j] + 1 < v)
+                v = prev[j] + 1;
+            if (cur[j - 1] + 1 < v)
+                v = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && pp[j - 2] + 1 < v)
+                v = pp[j - 2] + 1;
+            cur[j] = v;
+        }
+        int *t = pp;
+        pp = prev;
+        prev = cur;
+        cur = t;
+    }
+    return prev[lb] > max ? max + 1 : prev[lb];
+}
+
+/* The known key closest to k within two edits, or the prefix family whose name is within two edits of
+ * k or of k's first words (transfroms.unwrap.type), or NULL. */
+static const char *key_suggest(const char *k, const char *const *keys, const char *const *prefixes)
+{
+    const char *best = NULL;
+    int bestd = 3;
+    for (int i = 0; keys[i]; i++) {
+        int dd = key_distance(k, keys[i], 2);
+        if (dd < bestd)
+            bestd = dd, best = keys[i];
+    }
+    for (int i = 0; prefixes && prefixes[i]; i++) {
+        char stem[128], head[128];
+        size_t sl = strlen(prefixes[i]) - 1;
+        snprintf(stem, sizeof stem, "%.*s", (int)sl, prefixes[i]);
+        int dd = key_distance(k, stem, 2);
+        for (size_t cut = 1; k[cut] && cut <= sl + 2; cut++) {
+            if (k[cut] != '.' || cut + 2 < sl)
+                continue;
+            snprintf(head, sizeof head, "%.*s", (int)cut, k);
+            int dh = key_distance(head, stem, 2);
+            if (dh > 0 && dh < dd)
+                dd = dh;
+        }
+        if (dd < bestd)
+            bestd = dd, best = prefixes[i];
+    }
+    return best;
+}
+
+static bool key_in(const char *k, const char *const *keys, const char *const *prefixes)
+{
+    for (int i = 0; keys[i]; i++)
+        if (strcmp(keys[i], k) == 0)
             return true;
-    for (int i = 0; known_prefixes[i]; i++)
-        if (strncmp(known_prefixes[i], k, strlen(known_prefixes[i])) == 0)
+    for (int i = 0; prefixes && prefixes[i]; i++)
+        if (strncmp(prefixes[i], k, strlen(prefixes[i])) == 0)
             return true;
     return false;
+}
+
+/* Unknown keys: one that is one or two edits away from a known key is a typo, and a typo is an error
+ * (table.inlcude.list, ignored, captured every table); the others are named in one warning. */
+static int check_unknown_keys(const cfg_map_t *m, const char *const *keys, const char *const *prefixes,
+                              const char *what, char *err, size_t errlen)
+{
+    buf_t names;
+    buf_init(&names);
+    for (size_t i = 0; i < m->n; i++) {
+        const char *k = m->kv[i].key;
+        if (key_in(k, keys, prefixes))
+            continue;
+        const char *near = key_suggest(k, keys, prefixes);
+        if (near) {
+            size_t nl = strlen(near);
+            bool family = nl && near[nl - 1] == '.';
+            snprintf(err, errlen, "unknown %s configuration key '%s': did you mean %s%s? An unknown key is ignored, "
+                     "so a misspelt one silently changes what walcast does; correct the name (or remove the key)",
+                     what, k, near, family ? "…" : "");
+            buf_free(&names);
+            return -1;
+        }
+        if (names.len)
+            buf_putc(&names, ',');
+        buf_puts(&names, k);
+    }
+    if (names.len)
+        log_warn("unknown configuration keys, ignored", "config=%s keys=%s", what, log_esc(buf_cstr(&names)));
+    buf_free(&names);
+    return 0;
 }
 
 static const char *get_or(const cfg_map_t *m, const char *k, const char *def)
@@ -528,6 +651,10 @@ static int parse_column_rules(const cfg_map_t *m, conn_config_t *c, char *err, s
             snprintf(alg, sizeof alg, "%.*s", (int)(ws - rest), rest);
             if (flt_add_hash(&c->filters, alg, ws + 11, v, k, err, errlen) < 0)
                 return -1;
+        } else if (strncmp(k, "column.mask.", 12) == 0 || strncmp(k, "column.truncate.", 16) == 0) {
+            snprintf(err, errlen, "%s is none of column.mask.with.N.chars, column.truncate.to.N.chars and "
+                     "column.mask.hash.v2.ALGORITHM.with.salt.SALT; correct the name (as written it would be ignored)", k);
+            return -1;
         }
     }
     return 0;
@@ -556,6 +683,9 @@ static const struct { const char *key; const char *fine; } refused_keys[] = {
     { "column.propagate.source.type", "" }, { "datatype.propagate.source.type", "" },
     { "xmin.fetch.interval.ms", "0" }, { "heartbeat.topics.prefix", "__debezium-heartbeat" },
     { "header.converter", "org.apache.kafka.connect.storage.SimpleHeaderConverter" },
+    { "topic.naming.strategy", "io.debezium.schema.SchemaTopicNamingStrategy" }, { "topic.transaction", "transaction" },
+    { "topic.heartbeat.prefix", "__debezium-heartbeat" }, { "skip.messages.without.change", "false" },
+    { "publish.via.partition.root", "false" }, { "post.processors", "" },
 };
 static const char *const ignored_keys[] = {
     "tasks.max", "max.batch.size", "max.queue.size", "max.queue.size.in.bytes", "poll.interval.ms",
@@ -565,11 +695,17 @@ static const char *const ignored_keys[] = {
     "event.processing.failure.handling.mode", "errors.max.retries",
     "errors.retry.delay.initial.ms", "errors.retry.delay.max.ms", "errors.tolerance", "errors.log.enable",
     "errors.log.include.messages", "retriable.restart.connector.wait.ms", "custom.metric.tags",
-    "notification.enabled.channels", NULL
+    "notification.enabled.channels", "database.query.timeout.ms", "topic.cache.size", "topic.heartbeat.name",
+    "slot.seek.to.known.offset.on.start", "replica.identity.autoset.values", "snapshot.locking.mode",
+    "snapshot.query.mode", "snapshot.tables.order.by.row.count", "streaming.delay.ms", "signal.kafka.groupId",
+    "signal.kafka.poll.timeout.ms", "incremental.snapshot.allow.schema.changes", "lsn.flush.timeout.ms",
+    "lsn.flush.timeout.action", "offset.mismatch.strategy", "read.only", "schema.refresh.mode", "query.fetch.size",
+    "connector.plugin.version", "tasks.max.enforce", "config.action.reload", "exactly.once.support",
+    "transaction.boundary", "transaction.boundary.interval.ms", "offsets.storage.topic", NULL
 };
 static const char *const ignored_prefixes[] = { "topic.creation.", "notification.", "incremental.snapshot.watermarking",
                                                 "errors.", "offsets.", "signal.consumer.", "signal.poll.", "producer.override.",
-                                                "consumer.override.", NULL };
+                                                "consumer.override.", "admin.override.", NULL };
 
 static int check_unimplemented(const cfg_map_t *m, char *err, size_t errlen)
 {
@@ -611,10 +747,8 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
     pgt_opts_default(&c->evt.types);
     int e;
 
-    for (size_t i = 0; i < m->n; i++)
-        if (!key_known(m->kv[i].key))
-            log_warn("unknown configuration key, ignored", "key=%s", m->kv[i].key);
-    if (check_unimplemented(m, err, errlen) < 0)
+    if (check_unknown_keys(m, known_keys, known_prefixes, "connector", err, errlen) < 0 ||
+        check_unimplemented(m, err, errlen) < 0)
         goto fail;
 
     const char *cls = cfg_get(m, "connector.class");
@@ -787,6 +921,11 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
     c->evt.schema_names = (avro_adjust_t)e;
     if (parse_enum(m, "field.name.adjustment.mode", "none", adjmodes, &e, err, errlen) < 0) goto fail;
     c->evt.field_names = (avro_adjust_t)e;
+    /* Debezium's value-conversion failures (TableSchemaBuilder); event.processing.failure.handling.mode
+     * is about seeking the slot in its PostgreSQL connector and stays ignored */
+    static const char *convmodes[] = { "warn", "skip", "fail", NULL };
+    if (parse_enum(m, "event.converting.failure.handling.mode", "warn", convmodes, &e, err, errlen) < 0) goto fail;
+    c->evt.convert_failure = (evt_convert_mode_t)e;
     if (parse_bool(m, "key.converter.schemas.enable", true, &c->key_conv.side.schemas, err, errlen) < 0 ||
         parse_bool(m, "value.converter.schemas.enable", true, &c->value_conv.side.schemas, err, errlen) < 0 ||
         parse_bool(m, "tombstones.on.delete", true, &c->evt.tombstones, err, errlen) < 0 ||
@@ -876,9 +1015,34 @@ fail:
     return -1;
 }
 
+/* Kafka Connect's worker keys (WorkerConfig, StandaloneConfig, DistributedConfig); walcast reads
+ * bootstrap.servers, offset.storage.topic, the converters and the client families. */
+static const char *const worker_keys[] = {
+    "bootstrap.servers", "offset.storage.topic", "key.converter", "value.converter", "header.converter",
+    "client.dns.lookup", "task.shutdown.graceful.timeout.ms", "offset.flush.interval.ms", "offset.flush.timeout.ms",
+    "offset.storage.file.filename", "offset.storage.partitions", "offset.storage.replication.factor", "listeners",
+    "rest.advertised.host.name", "rest.advertised.port", "rest.advertised.listener", "admin.listeners",
+    "access.control.allow.methods", "access.control.allow.origin", "plugin.path", "plugin.discovery",
+    "config.providers", "rest.extension.classes", "connector.client.config.override.policy", "topic.creation.enable",
+    "response.http.headers.config", "group.id", "config.storage.topic", "config.storage.replication.factor",
+    "status.storage.topic", "status.storage.partitions", "status.storage.replication.factor", "heartbeat.interval.ms",
+    "session.timeout.ms", "rebalance.timeout.ms", "worker.sync.timeout.ms", "worker.unsync.backoff.ms",
+    "scheduled.rebalance.max.delay.ms", "connect.protocol", "exactly.once.source.support", "security.protocol",
+    "client.id", "metadata.max.age.ms", "request.timeout.ms", "retry.backoff.ms", "reconnect.backoff.ms",
+    "reconnect.backoff.max.ms", "receive.buffer.bytes", "send.buffer.bytes", "connections.max.idle.ms",
+    "auto.include.jmx.reporter", "metric.reporters", NULL
+};
+static const char *const worker_prefixes[] = {
+    "producer.", "consumer.", "admin.", "key.converter.", "value.converter.", "header.converter.", "rest.",
+    "listeners.", "ssl.", "sasl.", "metrics.", "config.providers.", "inter.worker.", "walcast.", NULL
+};
+
 int cfg_worker_parse(const cfg_map_t *m, worker_config_t *w, char *err, size_t errlen)
 {
     memset(w, 0, sizeof *w);
+    /* a misspelt bootstrap.servers would silently mean the embedded, in-memory Kafka */
+    if (check_unknown_keys(m, worker_keys, worker_prefixes, "worker", err, errlen) < 0)
+        return -1;
     w->bootstrap_servers = xstrdup(get_or(m, "bootstrap.servers", "embedded"));
     w->offset_topic = xstrdup(get_or(m, "offset.storage.topic", "connect-offsets"));
     for (size_t i = 0; i < m->n; i++) {
@@ -887,15 +1051,15 @@ int cfg_worker_parse(const cfg_map_t *m, worker_config_t *w, char *err, size_t e
             cfg_map_set(&w->producer, k + 9, m->kv[i].value);
         else if (strncmp(k, "consumer.", 9) == 0)
             cfg_map_set(&w->consumer, k + 9, m->kv[i].value);
-        else if (strcmp(k, "bootstrap.servers") && strcmp(k, "offset.storage.topic") &&
-                 strncmp(k, "key.converter", 13) && strncmp(k, "value.converter", 15) &&
-                 strncmp(k, "offset.", 7) && strncmp(k, "rest.", 5) && strcmp(k, "plugin.path") &&
-                 strncmp(k, "walcast.", 8))
-            log_warn("unknown worker configuration key, ignored", "key=%s", k);
     }
-    (void)err;
-    (void)errlen;
     return 0;
+}
+
+/* Connect standalone's form is `connect-standalone worker.properties connector.properties…`: a file
+ * with bootstrap.servers and no connector.class is a worker file. */
+bool cfg_is_worker(const cfg_map_t *m)
+{
+    return cfg_get(m, "bootstrap.servers") && !cfg_get(m, "connector.class");
 }
 
 void cfg_worker_free(worker_config_t *w)
@@ -1077,16 +1241,18 @@ static const char *const sink_keys[] = {
     "unavailable.value.placeholder", NULL
 };
 
-static bool sink_key_known(const char *k)
-{
-    for (int i = 0; sink_keys[i]; i++)
-        if (!strcmp(sink_keys[i], k))
-            return true;
-    return !strncmp(k, "key.converter", 13) || !strncmp(k, "value.converter", 15) || !strncmp(k, "errors.", 7) ||
-           !strncmp(k, "consumer.override.", 18) || !strncmp(k, "producer.override.", 18) ||
-           !strncmp(k, "walcast.", 8) || !strncmp(k, "conflict.policy.", 16) || !strncmp(k, "transforms", 10) ||
-           !strncmp(k, "predicates", 10) || !strncmp(k, "header.converter", 16);
-}
+/* Kafka Connect's own sink connector keys and walcast's; families taken as they are. */
+static const char *const sink_keys_connect[] = {
+    "connector.plugin.version", "tasks.max.enforce", "config.action.reload", "key.converter", "value.converter",
+    "header.converter", "transforms", "predicates", "errors.retry.timeout", "errors.retry.delay.max.ms",
+    "errors.tolerance", "errors.log.enable", "errors.log.include.messages", "errors.deadletterqueue.topic.name",
+    "errors.deadletterqueue.topic.replication.factor", "errors.deadletterqueue.context.headers.enable",
+    "walcast.version.column", "walcast.origin.name", "walcast.retry.backoff.max.ms", NULL
+};
+static const char *const sink_prefixes[] = {
+    "key.converter.", "value.converter.", "header.converter.", "transforms.", "predicates.", "consumer.override.",
+    "producer.override.", "admin.override.", "conflict.policy.", NULL
+};
 
 int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
 {
@@ -1102,6 +1268,25 @@ int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
     if (!c->name) {
         snprintf(err, errlen, "the sink has no name; set name=... (its consumer group is connect-<name>)");
         goto fail;
+    }
+    {
+        /* one list of the keys a sink knows: Debezium's (sink_keys), Kafka Connect's and walcast's */
+        size_t nk = 0, nd = 0, nc = 0;
+        while (sink_keys[nd])
+            nd++;
+        while (sink_keys_connect[nc])
+            nc++;
+        const char **all = xcalloc(nd + nc + 1, sizeof *all);
+        for (size_t i = 0; i < nd; i++)
+            all[nk++] = sink_keys[i];
+        for (size_t i = 0; i < nc; i++)
+            all[nk++] = sink_keys_connect[i];
+        char what[300];
+        snprintf(what, sizeof what, "sink %s", c->name);
+        int urc = check_unknown_keys(m, all, sink_prefixes, what, err, errlen);
+        free(all);
+        if (urc < 0)
+            goto fail;
     }
     c->topics = dup_get(m, "topics", NULL);
     c->topics_regex = dup_get(m, "topics.regex", NULL);
@@ -1225,8 +1410,6 @@ int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
             c->table_policies[c->ntable_policies].table = xstrdup(k + 16);
             c->table_policies[c->ntable_policies].policy = (sk_policy_t)e;
             c->ntable_policies++;
-        } else if (!sink_key_known(k)) {
-            log_warn("unknown sink configuration key, ignored", "connector=%s key=%s", log_esc(c->name), log_esc(k));
         }
     }
     return 0;

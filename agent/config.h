@@ -24,11 +24,17 @@ typedef struct cfg_map {
 
 void cfg_map_free(cfg_map_t *m);
 void cfg_map_set(cfg_map_t *m, const char *key, const char *value);
+/* Adds (or overwrites) every key of src in dst. */
+void cfg_map_copy(cfg_map_t *dst, const cfg_map_t *src);
 const char *cfg_get(const cfg_map_t *m, const char *key);
 /* Reads a .properties or .json file; a REST-style {"name":…,"config":{…}} body puts name in "name". */
 int cfg_load_file(const char *path, cfg_map_t *m, char *err, size_t errlen);
 int cfg_parse_properties(const char *text, cfg_map_t *m, char *err, size_t errlen);
 int cfg_parse_json(const char *text, cfg_map_t *m, char *err, size_t errlen);
+/* A JSON object of keys and scalar values (numbers and booleans as their text) into m; keys whose value
+ * is null go into nulls when it is given (PATCH removes them), else are left out. */
+struct json_t;
+int cfg_map_from_json(const struct json_t *obj, cfg_map_t *m, cfg_map_t *nulls, char *err, size_t errlen);
 /* True for keys whose values are secrets (passwords, SASL, registry credentials). */
 bool cfg_is_secret(const char *key);
 
@@ -103,7 +109,10 @@ typedef struct worker_config {
     cfg_map_t consumer;           /* consumer.* overrides (sinks), prefix stripped */
 } worker_config_t;
 
+/* -1 with err for a key one or two edits away from a known worker key; other unknown keys are warned. */
 int cfg_worker_parse(const cfg_map_t *m, worker_config_t *w, char *err, size_t errlen);
+/* A worker file (Connect standalone's first argument): bootstrap.servers and no connector.class. */
+bool cfg_is_worker(const cfg_map_t *m);
 void cfg_worker_free(worker_config_t *w);
 
 /* Sinks: a connector file whose connector.class is Debezium's JDBC (or MongoDB) sink connector. */

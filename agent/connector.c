@@ -57,7 +57,7 @@ typedef struct conn_state {
     bool snap_needed;             /* a snapshot is to be planned at the next connection */
     bool snapshotting;            /* the exported snapshot is being read: the replication connection is idle */
     char *snap_resume, *inc_resume; /* chunks a crash left, from the stored offsets */
-    wc_status_t snap_status;      /* why a snapshot hook failed */
+    char *pub_added;              /* tables walcast added to the publication whose rows are still to be read */
 } conn_state_t;
 
 /* While Kafka's queue is full or the registry is away we still owe the server status updates
@@ -88,12 +88,18 @@ static bool on_registry_wait(void *ctx, int ms, const char *why)
     return !*s->stop;
 }
 
-static sr_client_t *registry_new(conn_state_t *s, const cfg_conv_t *v, char *err, size_t errlen)
+sr_config_t conn_registry_config(const cfg_conv_t *v)
 {
     sr_config_t sc = { .urls = v->urls, .user_info = v->user_info, .ca_file = v->ca_file,
                        .cert_file = v->cert_file, .cert_type = v->cert_type, .key_file = v->key_file,
                        .key_password = v->key_password, .verify_host = v->verify_host,
                        .auto_register = v->auto_register, .use_latest = v->use_latest };
+    return sc;
+}
+
+static sr_client_t *registry_new(conn_state_t *s, const cfg_conv_t *v, char *err, size_t errlen)
+{
+    sr_config_t sc = conn_registry_config(v);
     return sr_new(&sc, on_registry_wait, s, err, errlen);
 }
 
@@ -114,39 +120,31 @@ static wc_status_t on_emit(void *ctx, const rec_event_t *ev, char *err, size_t e
 
 /* ---- snapshot hooks: snapshot rows use this connector's Kafka transaction cycle ------------ */
 
-static int snap_fail(conn_state_t *s, wc_status_t st)
-{
-    if (st == WC_OK)
-        return 0;
-    s->snap_status = st;
-    return -1;
-}
-
-static int snap_txn_ensure(void *ctx, char *err, size_t errlen)
+static wc_status_t snap_txn_ensure(void *ctx, char *err, size_t errlen)
 {
     conn_state_t *s = ctx;
-    return snap_fail(s, txn_ensure(s->txn, err, errlen));
+    return txn_ensure(s->txn, err, errlen);
 }
 
 /* A snapshot row a reader thread encoded. */
-static int snap_send(void *ctx, const rec_t *r, char *err, size_t errlen)
+static wc_status_t snap_send(void *ctx, const rec_t *r, char *err, size_t errlen)
 {
     conn_state_t *s = ctx;
-    return snap_fail(s, txn_send(s->txn, r, err, errlen));
+    return txn_send(s->txn, r, err, errlen);
 }
 
 /* Only whole chunks are in the open transaction: commit when one is due. */
-static int snap_chunk_done(void *ctx, char *err, size_t errlen)
+static wc_status_t snap_chunk_done(void *ctx, char *err, size_t errlen)
 {
     conn_state_t *s = ctx;
     if (txn_due(s->txn, false, repl_clock_us(), NULL))
-        return snap_fail(s, txn_commit(s->txn, false, err, errlen));
-    return 0;
+        return txn_commit(s->txn, false, err, errlen);
+    return WC_OK;
 }
 
 /* While snapshot rows flow: delivery reports, commit outcomes, and the bound on records kept while a
  * commit runs. */
-static int snap_service(void *ctx, char *err, size_t errlen)
+static wc_status_t snap_service(void *ctx, char *err, size_t errlen)
 {
     conn_state_t *s = ctx;
     wc_status_t st = txn_poll(s->txn, 0, err, errlen);
@@ -156,7 +154,7 @@ static int snap_service(void *ctx, char *err, size_t errlen)
         snprintf(err, errlen, "stopped during the snapshot");
         st = WC_RETRY;
     }
-    return snap_fail(s, st);
+    return st;
 }
 
 /* txn_snap_hooks_t: the snapshot keys of each offset record, and the outcome of its commit. */
@@ -184,36 +182,37 @@ static void snap_rewound_hook(void *ctx)
 
 /* Before streaming. A slot created just now with an exported snapshot: every row is read inside it
  * (the stream starts at its consistent point). Otherwise (the slot existed, or a crash left chunks)
- * the chunks are read with watermarks while streaming (snap_wm_step in on_tick). Returns 1 when
- * snapshot.mode=initial_only is done (stop), 0 to stream, -1 on failure. */
-static int snapshot_before_stream(conn_state_t *s, char *err, size_t errlen)
+ * the chunks are read with watermarks while streaming (snap_wm_step in on_tick). *done is set when
+ * snapshot.mode=initial_only is done (stop rather than stream). */
+static wc_status_t snapshot_before_stream(conn_state_t *s, bool *done, char *err, size_t errlen)
 {
     const conn_config_t *c = s->cfg;
-    s->snap_status = WC_OK;
+    wc_status_t rc;
+    *done = false;
     if (s->inc_resume) {
-        if (snap_restore(s->isnap, s->inc_resume, err, errlen) < 0)
-            return -1;
+        if ((rc = snap_restore(s->isnap, s->inc_resume, err, errlen)) != WC_OK)
+            return rc;
         free(s->inc_resume);
         s->inc_resume = NULL;
     }
     if (s->snap_resume) {
-        if (snap_restore(s->snap, s->snap_resume, err, errlen) < 0)
-            return -1;
+        if ((rc = snap_restore(s->snap, s->snap_resume, err, errlen)) != WC_OK)
+            return rc;
         free(s->snap_resume);
         s->snap_resume = NULL;
         s->snap_needed = false;
-        return 0;
+        return WC_OK;
     }
     if (!s->snap_needed)
-        return 0;
+        return WC_OK;
     for (int waited = 0; waited < c->snapshot_delay_ms && !*s->stop; waited += 100)
         txn_poll(s->txn, 100, err, errlen);
     if (!s->repl.slot_created || !s->repl.snapshot_name[0]) {
         const off_pos_t *stored = txn_stored(s->txn);
-        if (snap_plan_fresh(s->snap, stored->found ? stored->lsn : s->repl.slot_confirmed, err, errlen) < 0)
-            return -1;
+        if ((rc = snap_plan_fresh(s->snap, stored->found ? stored->lsn : s->repl.slot_confirmed, err, errlen)) != WC_OK)
+            return rc;
         s->snap_needed = false;
-        return 0;
+        return WC_OK;
     }
     uint64_t cp = s->repl.consistent_point;
     char l[32];
@@ -227,27 +226,27 @@ static int snapshot_before_stream(conn_state_t *s, char *err, size_t errlen)
     p->ts_usec = wc_wall_us();
     txn_flushed_at_least(s->txn, cp);
     s->snapshotting = true;
-    int rc = snap_fail(s, txn_ensure(s->txn, err, errlen));
-    if (rc == 0)
+    rc = txn_ensure(s->txn, err, errlen);
+    if (rc == WC_OK)
         rc = snap_run_exported(s->snap, s->repl.snapshot_name, cp, s->stop, err, errlen);
     s->snapshotting = false;
-    if (rc < 0) {
+    if (rc != WC_OK) {
         /* the chunks committed so far stay done; the others are read with watermarks from the next
          * connection on (the exported snapshot dies with this one) */
         if (snap_plan(s->snap)->nchunks)
             s->snap_needed = false;
-        return -1;
+        return rc;
     }
     txn_pending(s->txn)->txid = snap_plan(s->snap)->txid;
     /* the completion goes into a committed offset record before the stream starts */
-    if (snap_fail(s, txn_ensure(s->txn, err, errlen)) < 0 || snap_fail(s, txn_commit(s->txn, true, err, errlen)) < 0)
-        return -1;
+    if ((rc = txn_ensure(s->txn, err, errlen)) != WC_OK || (rc = txn_commit(s->txn, true, err, errlen)) != WC_OK)
+        return rc;
     s->snap_needed = false;
     if (strcmp(c->snapshot_mode, "initial_only") == 0) {
         log_info("snapshot.mode=initial_only: snapshot done, not streaming", "connector=%s", c->name);
-        return 1;
+        *done = true;
     }
-    return 0;
+    return WC_OK;
 }
 
 static wc_status_t install_relation(conn_state_t *s, const pgo_msg_t *m, char *err, size_t errlen)
@@ -395,9 +394,14 @@ static wc_status_t handle_msg(conn_state_t *s, const pgo_msg_t *m, uint64_t data
         snap_wm_change(s->snap, t, m, s->xid);
         snap_wm_change(s->isnap, t, m, s->xid);
         if (m->type == PGO_INSERT && snap_is_signal_table(s->isnap, t) &&
-            snap_signal_row(s->isnap, t, &m->u.change.new_tuple, err, errlen) < 0)
-            return WC_RETRY;
-        return evt_change(s->evt, s->msg_arena, &pos, t, m, err, errlen);
+            (st = snap_signal_row(s->isnap, t, &m->u.change.new_tuple, err, errlen)) != WC_OK)
+            return st;
+        st = evt_change(s->evt, s->msg_arena, &pos, t, m, err, errlen);
+        if (*evt_warnings(s->evt))
+            log_msg(s->cfg->evt.convert_failure == EVT_CONVERT_SKIP ? LOG_DEBUG : LOG_WARN,
+                    "value not converted, sent as null (event.converting.failure.handling.mode)", "connector=%s detail=\"%s\"",
+                    s->cfg->name, log_esc(evt_warnings(s->evt)));
+        return st;
     }
     case PGO_TRUNCATE:
         if (s->skip_txn || s->skip_origin || published_change(s, data_start))
@@ -414,10 +418,9 @@ static wc_status_t handle_msg(conn_state_t *s, const pgo_msg_t *m, uint64_t data
         pos.lsn = m->u.message.lsn;
         /* snapshot: chunk watermarks are walcast's own, never published */
         bool ours, ours_inc;
-        s->snap_status = WC_OK;
-        if (snap_wm_message(s->snap, m, data_start, &ours, err, errlen) < 0 ||
-            snap_wm_message(s->isnap, m, data_start, &ours_inc, err, errlen) < 0)
-            return s->snap_status != WC_OK ? s->snap_status : WC_RETRY;
+        if ((st = snap_wm_message(s->snap, m, data_start, &ours, err, errlen)) != WC_OK ||
+            (st = snap_wm_message(s->isnap, m, data_start, &ours_inc, err, errlen)) != WC_OK)
+            return st;
         if (ours || ours_inc)
             return WC_OK;
         if (m->u.message.flags & PGO_MESSAGE_TRANSACTIONAL) {
@@ -626,6 +629,69 @@ static void log_progress(conn_state_t *s)
     s->next_log_us = repl_clock_us() + 30 * 1000000LL;
 }
 
+/* Tables walcast has just added to the publication (publication.autocreate.mode=filtered): PostgreSQL
+ * never sent what was written to them before, and adding them does not change that (pgoutput reads the
+ * publication as it was when the change was written), so only reading their rows makes up for it: an
+ * incremental snapshot of them, when signals are enabled. Kept until that is planned. */
+static wc_status_t pub_added_snapshot(conn_state_t *s, char *err, size_t errlen)
+{
+    char *more = repl_take_pub_added(&s->repl);
+    if (more) {
+        if (s->pub_added) {
+            char *both = xmalloc(strlen(s->pub_added) + strlen(more) + 2);
+            sprintf(both, "%s,%s", s->pub_added, more);
+            free(more);
+            more = both;
+        }
+        free(s->pub_added);
+        s->pub_added = more;
+    }
+    if (!s->pub_added)
+        return WC_OK;
+    if (s->snap_needed) {   /* a new snapshot plans every published table, these too */
+        free(s->pub_added);
+        s->pub_added = NULL;
+        return WC_OK;
+    }
+    if (!s->isnap) {
+        log_warn("rows written to tables before walcast added them to the publication were not sent; to read them, "
+                 "enable signals (signal.data.collection or signal.enabled.channels=kafka) and send execute-snapshot "
+                 "for them", "connector=%s tables=%s", s->cfg->name, log_esc(s->pub_added));
+        free(s->pub_added);
+        s->pub_added = NULL;
+        return WC_OK;
+    }
+    snap_signal_t sig;
+    memset(&sig, 0, sizeof sig);
+    sig.kind = SNAP_SIG_EXECUTE;
+    char *names = xstrdup(s->pub_added), *save = NULL;
+    for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+        buf_t re;
+        buf_init(&re);
+        buf_puts(&re, "^(");
+        for (const char *p = n; *p; p++) {
+            if (strchr(".[]()*+?{}|^$\\", *p))
+                buf_putc(&re, '\\');
+            buf_putc(&re, *p);
+        }
+        buf_puts(&re, ")$");
+        sig.collections.re = xrealloc(sig.collections.re, (sig.collections.n + 1) * sizeof *sig.collections.re);
+        if (regcomp(&sig.collections.re[sig.collections.n], buf_cstr(&re), REG_EXTENDED | REG_NOSUB) == 0)
+            sig.collections.n++;
+        buf_free(&re);
+    }
+    free(names);
+    wc_status_t st = snap_signal_apply(s->isnap, &sig, err, errlen);
+    snap_signal_free(&sig);
+    if (st != WC_OK)
+        return st;   /* kept: planned again after a reconnect */
+    log_info("incremental snapshot of the tables added to the publication", "connector=%s tables=%s", s->cfg->name,
+             log_esc(s->pub_added));
+    free(s->pub_added);
+    s->pub_added = NULL;
+    return WC_OK;
+}
+
 /* Timed work: the running commit's outcome, delivery failures, a due commit, the idle position,
  * heartbeats, the flush position for the next status update, the progress line. */
 static wc_status_t on_tick(void *ctx, bool caught_up, int64_t *deadline, char *err, size_t errlen)
@@ -641,12 +707,14 @@ static wc_status_t on_tick(void *ctx, bool caught_up, int64_t *deadline, char *e
         return st;
     /* snapshot: the next chunk by the watermark method (between source transactions), and signals
      * from signal.kafka.topic */
-    s->snap_status = WC_OK;
-    if (!s->in_txn && (snap_wm_step(s->snap, err, errlen) < 0 ||
-                       (!snap_active(s->snap) && snap_wm_step(s->isnap, err, errlen) < 0)))
-        return s->snap_status != WC_OK ? s->snap_status : WC_RETRY;
-    if (snap_signal_kafka_poll(s->isnap, err, errlen) < 0)
-        return s->snap_status != WC_OK ? s->snap_status : WC_RETRY;
+    if (!s->in_txn && ((st = snap_wm_step(s->snap, err, errlen)) != WC_OK ||
+                       (!snap_active(s->snap) && (st = snap_wm_step(s->isnap, err, errlen)) != WC_OK)))
+        return st;
+    if ((st = snap_signal_kafka_poll(s->isnap, err, errlen)) != WC_OK)
+        return st;
+    if (!s->in_txn && ((st = repl_check_publication(&s->repl, now, deadline, err, errlen)) != WC_OK ||
+                       (st = pub_added_snapshot(s, err, errlen)) != WC_OK))
+        return st;
     repl_confirm(&s->repl, txn_flushed(s->txn));
     if (now >= s->next_log_us)
         log_progress(s);
@@ -734,18 +802,18 @@ static wc_status_t session(conn_state_t *s, char *err, size_t errlen)
         txn_flushed_at_least(s->txn, s->repl.slot_confirmed);
     {
         /* snapshot: before the stream (or planned for watermarks while it runs) */
-        int sr = snapshot_before_stream(s, err, errlen);
-        if (sr == 1) {
-            *s->stop = 1;
-            st = WC_OK;
+        bool done;
+        if ((st = snapshot_before_stream(s, &done, err, errlen)) != WC_OK)
             goto out;
-        }
-        if (sr < 0) {
-            st = s->snap_status != WC_OK ? s->snap_status : WC_RETRY;
+        if (done) {
+            *s->stop = 1;
             goto out;
         }
     }
-    if ((st = repl_start(&s->repl, 0, s->strm != NULL, err, errlen)) != WC_OK)
+    if (s->repl.slot_created)   /* created after they were added: the slot decodes all its changes with them */
+        free(repl_take_pub_added(&s->repl));
+    if ((st = pub_added_snapshot(s, err, errlen)) != WC_OK ||
+        (st = repl_start(&s->repl, 0, s->strm != NULL, err, errlen)) != WC_OK)
         goto out;
     char lsn[32];
     pgo_lsn_format(s->repl.slot_confirmed, lsn);
@@ -798,7 +866,15 @@ static void drop_slot(const conn_config_t *cfg)
     repl_close(&r);
 }
 
-int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_atomic_t *stop)
+/* Logs why the connector stops and keeps it for the caller (the task's trace in the REST status). */
+static void conn_fatal(char *why, size_t whylen, const char *name, const char *what, const char *err)
+{
+    log_msg(LOG_FATAL, what, "connector=%s error=\"%s\"", name, log_esc(err));
+    if (why)
+        snprintf(why, whylen, "%s: %s", what, err);
+}
+
+int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_atomic_t *stop, char *why, size_t whylen)
 {
     conn_state_t s;
     memset(&s, 0, sizeof s);
@@ -813,7 +889,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     int rc = 1;
     wc_status_t st;
     if (!(s.txn = txn_new(cfg, w, on_queue_full, &s, err, sizeof err))) {
-        log_msg(LOG_FATAL, "cannot start the Kafka producer", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+        conn_fatal(why, whylen, cfg->name, "cannot start the Kafka producer", err);
         goto out;
     }
     if ((st = txn_start(s.txn, stop, err, sizeof err)) != WC_OK) {
@@ -821,8 +897,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
             rc = 0;
             goto out;
         }
-        log_msg(LOG_FATAL, "cannot start Kafka transactions or read the stored offsets", "connector=%s error=\"%s\"",
-                cfg->name, log_esc(err));
+        conn_fatal(why, whylen, cfg->name, "cannot start Kafka transactions or read the stored offsets", err);
         goto out;
     }
     const off_pos_t *stored = txn_stored(s.txn);
@@ -834,16 +909,16 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     }
     if (cfg->streaming &&
         !(s.strm = strm_new(cfg->spill_dir, (size_t)cfg->memory_limit_mb << 20, 2, &strm_ops, &s, err, sizeof err))) {
-        log_msg(LOG_FATAL, "cannot prepare streaming of large transactions", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+        conn_fatal(why, whylen, cfg->name, "cannot prepare streaming of large transactions", err);
         goto out;
     }
     conv_side_t ks = cfg->key_conv.side, vs = cfg->value_conv.side;
     if (cfg->key_conv.avro && !(ks.registry = s.sr_key = registry_new(&s, &cfg->key_conv, err, sizeof err))) {
-        log_msg(LOG_FATAL, "invalid key.converter schema registry settings", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+        conn_fatal(why, whylen, cfg->name, "invalid key.converter schema registry settings", err);
         goto out;
     }
     if (cfg->value_conv.avro && !(vs.registry = s.sr_value = registry_new(&s, &cfg->value_conv, err, sizeof err))) {
-        log_msg(LOG_FATAL, "invalid value.converter schema registry settings", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+        conn_fatal(why, whylen, cfg->name, "invalid value.converter schema registry settings", err);
         goto out;
     }
     s.conv = conv_new(&ks, &vs);
@@ -871,10 +946,10 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
             snap_set_incremental(s.isnap);
             if (inc)
                 s.inc_resume = xstrdup(inc);
-            if (cfg->signal_kafka && snap_signal_kafka_open(s.isnap, w, err, sizeof err) < 0) {
+            if (cfg->signal_kafka && snap_signal_kafka_open(s.isnap, w, err, sizeof err) != WC_OK) {
                 free(state);
                 free(inc);
-                log_msg(LOG_FATAL, "cannot listen for signals on Kafka", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+                conn_fatal(why, whylen, cfg->name, "cannot listen for signals on Kafka", err);
                 goto out;
             }
         }
@@ -888,7 +963,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         if (st == WC_OK)
             break;
         if (st == WC_FATAL || st == WC_PERMANENT) {
-            log_msg(LOG_FATAL, "connector failed", "connector=%s error=\"%s\"", cfg->name, log_esc(err));
+            conn_fatal(why, whylen, cfg->name, "connector failed", err);
             goto out;
         }
         if (*stop) {
@@ -911,6 +986,7 @@ out:
     snap_free(s.isnap);
     free(s.snap_resume);
     free(s.inc_resume);
+    free(s.pub_added);
     evt_free(s.evt);
     conv_free(s.conv);
     sr_free(s.sr_key);

@@ -10,7 +10,9 @@
 static log_level_t min_level = LOG_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void log_set_level(log_level_t l) { min_level = l; }
+/* The REST API changes the level while other threads log. */
+void log_set_level(log_level_t l) { __atomic_store_n(&min_level, l, __ATOMIC_RELAXED); }
+log_level_t log_get_level(void) { return __atomic_load_n(&min_level, __ATOMIC_RELAXED); }
 
 const char *log_esc(const char *s)
 {
@@ -30,7 +32,7 @@ const char *log_esc(const char *s)
 void log_msg(log_level_t l, const char *msg, const char *kvfmt, ...)
 {
     static const char *names[] = { "debug", "info", "warn", "error", "fatal" };
-    if (l < min_level)
+    if (l < log_get_level())
         return;
     char line[4096];
     struct timespec ts;

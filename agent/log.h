@@ -6,6 +6,7 @@
 typedef enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_FATAL } log_level_t;
 
 void log_set_level(log_level_t l);
+log_level_t log_get_level(void);
 /* fmt continues after msg="..."; pass the message first, then key=value pairs. */
 void log_msg(log_level_t l, const char *msg, const char *kvfmt, ...) __attribute__((format(printf, 3, 4)));
 

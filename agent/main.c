@@ -5,10 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "agent/check.h"
 #include "agent/config.h"
 #include "agent/connector.h"
+#include "agent/http.h"
+#include "agent/rest.h"
+#include "agent/worker.h"
 #include "agent/log.h"
 #include "schemas/buf.h"
 #include "agent/kafka_cli.h"
@@ -32,31 +37,45 @@ static void usage(FILE *f)
             "\n"
             "usage:\n"
             "  walcast run [--worker FILE] CONNECTOR_FILE...   stream each connector (.properties or .json); files whose\n"
-            "                                                 connector.class is Debezium's JdbcSinkConnector apply\n"
-            "                                                 topics into PostgreSQL/MariaDB (group connect-<name>)\n"
+            "                                                 connector.class is Debezium's JdbcSinkConnector or\n"
+            "                                                 MongoDbSinkConnector apply topics into PostgreSQL,\n"
+            "                                                 MariaDB/MySQL or MongoDB (group connect-<name>)\n"
             "  walcast kafka [--brokers N] [--partitions N] [--topic NAME]... [--control]\n"
             "                                                 standalone embedded Kafka (librdkafka mock cluster);\n"
             "                                                 prints bootstrap.servers=HOST:PORT first; --control\n"
             "                                                 reads fault-injection commands on stdin (tests)\n"
-            "  walcast check [--worker FILE] CONNECTOR_FILE... check each connector's configuration and what it needs\n"
+            "  walcast check [--worker FILE] [--timeout-ms MS] CONNECTOR_FILE...\n"
+            "                                                 check each connector's configuration and what it needs\n"
             "                                                 from PostgreSQL, Kafka, the registry and the targets: one\n"
             "                                                 line per prerequisite, OK or the fix; exit 0 when ready\n"
             "  walcast version\n"
             "  walcast --help\n"
             "\n"
             "Worker keys: bootstrap.servers (default: embedded, an in-memory Kafka started in this process),\n"
-            "offset.storage.topic, producer.* (librdkafka settings). Set WALCAST_LOG=debug for more detail.\n",
+            "offset.storage.topic, producer.* (librdkafka settings). Set WALCAST_LOG=debug for more detail.\n"
+            "\n"
+            "Sink keys (connector.class=io.debezium.connector.jdbc.JdbcSinkConnector, or\n"
+            "io.debezium.connector.mongodb.MongoDbSinkConnector; README \"Sinks\" has the table), default after =:\n"
+            "  name, topics | topics.regex                  required; the consumer group is connect-<name>\n"
+            "  connection.url                               JDBC target: jdbc:postgresql://, jdbc:mariadb://, jdbc:mysql://\n"
+            "  connection.username (connection.user), connection.password   JDBC login (never logged)\n"
+            "  mongodb.connection.string, sink.database     MongoDB target: mongodb:// URI and database\n"
+            "  insert.mode=insert|update|upsert   delete.enabled=false   truncate.enabled=false\n"
+            "  primary.key.mode=none|kafka|record_key|record_value (MongoDB: record_key)   primary.key.fields\n"
+            "  collection.name.format=${topic} (table.name.format)   quote.identifiers=false   batch.size=500\n"
+            "  schema.evolution=none|basic\n"
+            "  errors.tolerance=none|all   errors.deadletterqueue.topic.name\n"
+            "  errors.deadletterqueue.context.headers.enable=false   errors.deadletterqueue.topic.replication.factor=3\n"
+            "  conflict.policy=source_wins|newer_wins|target_wins|error   conflict.policy.<table>\n"
+            "  conflict.log.enabled=false   walcast.version.column=__walcast_version\n"
+            "  walcast.origin.name=walcast_<name>   walcast.retry.backoff.max.ms=30000\n"
+            "  unavailable.value.placeholder=__debezium_unavailable_value\n"
+            "  value.converter.schema.registry.url, value.converter.basic.auth.user.info   Avro input (else the\n"
+            "  key.converter.schema.registry.url, key.converter.basic.auth.user.info); JSON input must carry its\n"
+            "                                               schemas for JDBC targets (schemaless records are refused)\n"
+            "  consumer.override.*                          librdkafka consumer settings over the worker's consumer.*\n",
             WALCAST_VERSION);
 }
-
-typedef struct job {
-    bool sink;                    /* a JDBC/MongoDB sink connector, else a source connector */
-    conn_config_t cfg;
-    sk_config_t scfg;
-    worker_config_t *w;
-    pthread_t thread;
-    int rc;
-} job_t;
 
 /* Flattens a cfg_map_t into key, value, key, value, ... pointers (owned by the map). */
 static const char **map_pairs(const cfg_map_t *m)
@@ -69,23 +88,76 @@ static const char **map_pairs(const cfg_map_t *m)
     return v;
 }
 
-static void *job_main(void *arg)
+/* What each connector's thread runs (worker.c's wrk_run_fn): the config is checked again here because
+ * the worker's converters are inherited at start, as in Connect. */
+typedef struct runner {
+    const cfg_map_t *wm;
+    const worker_config_t *w;
+} runner_t;
+
+static int run_connector(void *ctx, const cfg_map_t *config, volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
-    job_t *j = arg;
-    if (j->sink) {
-        const char **cp = map_pairs(&j->w->consumer), **pp = map_pairs(&j->w->producer);
-        sk_kafka_t k = { .bootstrap = j->w->bootstrap_servers, .consumer_props = cp,
-                         .nconsumer_props = j->w->consumer.n, .producer_props = pp,
-                         .nproducer_props = j->w->producer.n };
-        j->rc = sk_run(&j->scfg, &k, &stop_flag);
-        free(cp);
-        free(pp);
-    } else
-        j->rc = conn_run(&j->cfg, j->w, &stop_flag);
-    /* one failed connector stops the process, like a standalone worker with a failed task */
-    if (j->rc != 0)
-        stop_flag = 1;
-    return NULL;
+    runner_t *r = ctx;
+    cfg_map_t m = { 0 };
+    int rc = -1;
+    cfg_map_copy(&m, config);
+    cfg_inherit_converters(r->wm, &m);
+    if (cfg_is_sink(&m)) {
+        sk_config_t sc;
+        if (cfg_sink_parse(&m, &sc, err, errlen) == 0) {
+            const char **cp = map_pairs(&r->w->consumer), **pp = map_pairs(&r->w->producer);
+            sk_kafka_t k = { .bootstrap = r->w->bootstrap_servers, .consumer_props = cp,
+                             .nconsumer_props = r->w->consumer.n, .producer_props = pp,
+                             .nproducer_props = r->w->producer.n };
+            rc = sk_run(&sc, &k, stop, err, errlen) == 0 ? 0 : -1;
+            free(cp);
+            free(pp);
+            cfg_sink_free(&sc);
+        }
+    } else {
+        conn_config_t cc;
+        if (cfg_connector_parse(&m, &cc, err, errlen) == 0) {
+            rc = conn_run(&cc, r->w, stop, err, errlen) == 0 ? 0 : -1;
+            cfg_connector_free(&cc);
+        }
+    }
+    cfg_map_free(&m);
+    return rc;
+}
+
+/* The REST API's listener settings from Connect's worker keys. */
+static http_server_t *rest_start(const cfg_map_t *wm, rest_t *rs, bool *optional, char *err, size_t errlen)
+{
+    const char *listeners = cfg_get(wm, "listeners");
+    *optional = false;
+    if (!listeners) {
+        listeners = "http://127.0.0.1:8083";
+        *optional = true;
+    }
+    const char *pem = cfg_get(wm, "listeners.https.ssl.keystore.location");
+    if (!pem)
+        pem = cfg_get(wm, "ssl.keystore.location");
+    const char *type = cfg_get(wm, "listeners.https.ssl.keystore.type");
+    if (!type)
+        type = cfg_get(wm, "ssl.keystore.type");
+    if (pem && type && strcasecmp(type, "PEM")) {
+        snprintf(err, errlen, "ssl.keystore.type=%s: walcast reads PEM keystores only (one file with the private key and the "
+                 "certificate chain; convert a PKCS12 store with: openssl pkcs12 -in store.p12 -nodes -out store.pem)", type);
+        return NULL;
+    }
+    const char *kp = cfg_get(wm, "listeners.https.ssl.key.password");
+    if (!kp)
+        kp = cfg_get(wm, "ssl.key.password");
+    const char *auth = cfg_get(wm, "walcast.rest.basic.auth.credentials");
+    const char *ext = cfg_get(wm, "rest.extension.classes");
+    if (ext && strstr(ext, "BasicAuthSecurityRestExtension") && !auth) {
+        snprintf(err, errlen, "rest.extension.classes names BasicAuthSecurityRestExtension: set walcast.rest.basic.auth.credentials "
+                 "to its credentials file (the file= of the JAAS PropertyFileLoginModule: user=password lines)");
+        return NULL;
+    }
+    http_config_t hc = { .listeners = listeners, .tls_pem_file = pem, .tls_key_password = kp, .auth_file = auth };
+    http_route_t route = { "/", rest_handle, rs };
+    return http_start(&hc, &route, 1, err, errlen);
 }
 
 static int cmd_run(int argc, char **argv)
@@ -102,49 +174,54 @@ static int cmd_run(int argc, char **argv)
         } else if (nfiles < 64)
             files[nfiles++] = argv[i];
     }
-    if (!nfiles) {
-        fprintf(stderr, "walcast run: give at least one connector file (.properties or .json)\n");
+    if (!nfiles && !worker_file) {
+        fprintf(stderr, "walcast run: give connector files (.properties or .json), or --worker FILE to start a worker "
+                        "that takes connectors through its REST API\n");
         return 2;
     }
-    char err[1024];
+    char err[2048];
     int rc = 1;
     cfg_map_t wm = { 0 };
     worker_config_t w = { 0 };
-    job_t *jobs = xcalloc((size_t)nfiles, sizeof *jobs);
-    int njobs = 0;
     void *mock = NULL;
+    wrk_t *wk = NULL;
+    http_server_t *http = NULL;
+    rest_t rs = { 0 };
+    if (!worker_file && nfiles) {
+        /* Connect standalone's order: `walcast run worker.properties [connector.properties…]` */
+        if (cfg_load_file(files[0], &wm, err, sizeof err) == 0 && cfg_is_worker(&wm)) {
+            worker_file = files[0];
+            memmove(files, files + 1, (size_t)--nfiles * sizeof *files);
+            log_info("the first file is a worker file (Connect standalone's order)", "file=%s", worker_file);
+        }
+        cfg_map_free(&wm);
+    }
     if (worker_file && cfg_load_file(worker_file, &wm, err, sizeof err) < 0) {
         log_msg(LOG_FATAL, "invalid worker configuration", "error=\"%s\"", log_esc(err));
         goto out;
     }
-    cfg_worker_parse(&wm, &w, err, sizeof err);
+    if (cfg_worker_parse(&wm, &w, err, sizeof err) < 0) {
+        log_msg(LOG_FATAL, "invalid worker configuration", "file=%s error=\"%s\"", worker_file ? worker_file : "-",
+                log_esc(err));
+        goto out;
+    }
+    /* a worker without connector files, or with listeners set, is a Connect worker driven through REST:
+     * a failed connector is reported FAILED and the others go on. Connector files alone keep the old
+     * contract: a failure ends the process with exit code 1. */
+    bool rest_on = !nfiles || cfg_get(&wm, "listeners");
+    cfg_map_t *conns = xcalloc((size_t)nfiles + 1, sizeof *conns);
     for (int i = 0; i < nfiles; i++) {
-        cfg_map_t m = { 0 };
-        int prc = cfg_load_file(files[i], &m, err, sizeof err);
-        if (prc == 0 && cfg_is_sink(&m)) {
-            jobs[i].sink = true;
-            cfg_inherit_converters(&wm, &m);
-            prc = cfg_sink_parse(&m, &jobs[i].scfg, err, sizeof err);
-        } else if (prc == 0) {
-            cfg_inherit_converters(&wm, &m);
-            prc = cfg_connector_parse(&m, &jobs[i].cfg, err, sizeof err);
-        }
-        if (prc < 0) {
+        if (cfg_load_file(files[i], &conns[i], err, sizeof err) < 0) {
             log_msg(LOG_FATAL, "invalid connector configuration", "file=%s error=\"%s\"", files[i], log_esc(err));
-            cfg_map_free(&m);
-            njobs = i;
-            goto out;
+            goto out_conns;
         }
-        cfg_map_free(&m);
-        jobs[i].w = &w;
-        njobs = i + 1;
     }
     if (!strcmp(w.bootstrap_servers, "embedded")) {
         char *bs = NULL;
         mock = kcli_mock_start(1, &bs, err, sizeof err);
         if (!mock) {
             log_msg(LOG_FATAL, "cannot start the embedded Kafka", "error=\"%s\"", log_esc(err));
-            goto out;
+            goto out_conns;
         }
         printf("bootstrap.servers=%s\n", bs);
         fflush(stdout);
@@ -159,23 +236,57 @@ static int cmd_run(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    for (int i = 0; i < njobs; i++)
-        pthread_create(&jobs[i].thread, NULL, job_main, &jobs[i]);
-    rc = 0;
-    for (int i = 0; i < njobs; i++) {
-        pthread_join(jobs[i].thread, NULL);
-        if (jobs[i].rc)
-            rc = 1;
+    runner_t runner = { &wm, &w };
+    if (rest_on) {
+        bool optional;
+        if (!(http = rest_start(&wm, &rs, &optional, err, sizeof err))) {
+            log_msg(LOG_FATAL, "cannot start the REST API", "error=\"%s\"", log_esc(err));
+            goto out_conns;
+        }
+        (void)optional;
+        printf("rest=http%s://%s\n", strstr(cfg_get(&wm, "listeners") ? cfg_get(&wm, "listeners") : "", "https://") ? "s" : "",
+               http_listener_addr(http, 0));
+        fflush(stdout);
     }
+    wk = wrk_new(&wm, http ? http_listener_addr(http, 0) : "127.0.0.1:8083", run_connector, &runner);
+    if (!rest_on)
+        wrk_set_fail_stop(wk, &stop_flag);
+    __atomic_store_n(&rs.worker, wk, __ATOMIC_RELEASE);
+    for (int i = 0; i < nfiles; i++) {
+        const char *name = cfg_get(&conns[i], "name");
+        bool created;
+        if (!cfg_get(&conns[i], "connector.class"))   /* a file without a class has always meant the source */
+            cfg_map_set(&conns[i], "connector.class", "io.debezium.connector.postgresql.PostgresConnector");
+        wrk_rc_t wr = name ? wrk_put(wk, name, &conns[i], WRK_STARTED, false, &created, err, sizeof err) : WRK_INVALID;
+        if (!name)
+            snprintf(err, sizeof err, "missing required configuration key name");
+        if (wr != WRK_OK) {
+            log_msg(LOG_FATAL, "invalid connector configuration", "file=%s error=\"%s\"", files[i], log_esc(err));
+            goto out_conns;
+        }
+    }
+    bool failed = false;
+    while (!stop_flag) {
+        size_t active = wrk_active(wk, &failed);
+        if (!rest_on && !active)
+            break;   /* every connector ended by itself (snapshot.mode=initial_only) */
+        struct timespec ts = { 0, 100 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    wrk_active(wk, &failed);
+    rc = failed && !rest_on ? 1 : 0;
+out_conns:
+    http_stop(http);   /* no request reaches the worker from here on */
+    http = NULL;
+    if (wk) {
+        wrk_free(wk);  /* each connector ends its Kafka transaction and releases its slot */
+        wk = NULL;
+    }
+    for (int i = 0; i < nfiles; i++)
+        cfg_map_free(&conns[i]);
+    free(conns);
     log_info("walcast stopped", "exit_code=%d", rc);
 out:
-    for (int i = 0; i < njobs; i++) {
-        if (jobs[i].sink)
-            cfg_sink_free(&jobs[i].scfg);
-        else
-            cfg_connector_free(&jobs[i].cfg);
-    }
-    free(jobs);
     kcli_mock_stop(mock);
     cfg_worker_free(&w);
     cfg_map_free(&wm);

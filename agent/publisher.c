@@ -353,6 +353,20 @@ static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, char *err, si
 /* While a commit runs, its thread serves the delivery reports (rd_kafka_flush polls). */
 int pub_wake_fd(const pub_t *p) { return p->wake_fd; }
 
+wc_status_t pub_metadata(pub_t *p, int timeout_ms, int *nbrokers, int *ntopics, char *err, size_t errlen)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(p->rk, 1, NULL, &md, timeout_ms);
+    if (e) {
+        snprintf(err, errlen, "no answer from Kafka within %d ms: %s", timeout_ms, rd_kafka_err2str(e));
+        return WC_RETRY;
+    }
+    *nbrokers = md->broker_cnt;
+    *ntopics = md->topic_cnt;
+    rd_kafka_metadata_destroy(md);
+    return WC_OK;
+}
+
 static void wake(pub_t *p)
 {
     static const uint64_t one = 1;
@@ -402,17 +416,26 @@ static wc_status_t classify(rd_kafka_error_t *ke, const char *what, char *err, s
     return st;
 }
 
+wc_status_t pub_txn_init_once(pub_t *p, int timeout_ms, char *err, size_t errlen)
+{
+    rd_kafka_error_t *ke = rd_kafka_init_transactions(p->rk, timeout_ms);
+    if (!ke)
+        return WC_OK;
+    if (!rd_kafka_error_is_retriable(ke))
+        return classify(ke, "cannot initialise Kafka transactions", err, errlen);
+    snprintf(err, errlen, "%s", rd_kafka_error_string(ke));
+    rd_kafka_error_destroy(ke);
+    return WC_RETRY;
+}
+
 wc_status_t pub_txn_init(pub_t *p, volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
     p->stop = stop;
     while (!*stop) {
-        rd_kafka_error_t *ke = rd_kafka_init_transactions(p->rk, 5000);
-        if (!ke)
-            return WC_OK;
-        if (!rd_kafka_error_is_retriable(ke))
-            return classify(ke, "cannot initialise Kafka transactions", err, errlen);
-        log_warn("Kafka is not reachable yet; retrying", "error=\"%s\"", log_esc(rd_kafka_error_string(ke)));
-        rd_kafka_error_destroy(ke);
+        wc_status_t st = pub_txn_init_once(p, 5000, err, errlen);
+        if (st != WC_RETRY)
+            return st;
+        log_warn("Kafka is not reachable yet; retrying", "error=\"%s\"", log_esc(err));
     }
     snprintf(err, errlen, "stopped while waiting for Kafka");
     return WC_RETRY;

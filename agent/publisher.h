@@ -33,6 +33,9 @@ void pub_poll(pub_t *p, int timeout_ms);
 /* Readable when pub_poll has work (delivery reports waiting) or a background commit has ended: a
  * caller's poll(2) loop watches it beside its sockets instead of waking on a fixed period. */
 int pub_wake_fd(const pub_t *p);
+/* A metadata request (all topics) within timeout_ms: WC_OK with the cluster's broker and topic counts,
+ * WC_RETRY when no broker answered (err says why). */
+wc_status_t pub_metadata(pub_t *p, int timeout_ms, int *nbrokers, int *ntopics, char *err, size_t errlen);
 /* Waits until every queued record is acknowledged; -1 on timeout. */
 int pub_flush(pub_t *p, int timeout_ms);
 int pub_outstanding(const pub_t *p);
@@ -42,6 +45,9 @@ int pub_outstanding(const pub_t *p);
 /* init_transactions (fences any older producer with the same transactional.id), retried every 5 s
  * while Kafka is unreachable and *stop is unset (WC_RETRY once it is set). */
 wc_status_t pub_txn_init(pub_t *p, volatile sig_atomic_t *stop, char *err, size_t errlen);
+/* One attempt of init_transactions within timeout_ms: WC_RETRY when it may pass (Kafka unreachable, the
+ * coordinator not ready), else as pub_txn_init. */
+wc_status_t pub_txn_init_once(pub_t *p, int timeout_ms, char *err, size_t errlen);
 wc_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen);
 /* Pipelined commit: produces the offset record, then commits on a background thread. Until
  * pub_txn_commit_wait reports the outcome, pub_send keeps records in memory (the caller bounds

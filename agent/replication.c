@@ -15,16 +15,6 @@
 
 int64_t repl_now_pg(void) { return wc_wall_us() - PGO_EPOCH_OFFSET_US; }
 
-/* Refusals that retrying cannot fix: wrong credentials, missing role or database, pg_hba rules.
- * The one place walcast reads an error's wording: libpq keeps the server's SQLSTATE of a failed
- * connection attempt to itself (no PGresult), and client-side refusals (sslmode) have none. */
-static bool is_fatal_connect_error(const char *m)
-{
-    return strstr(m, "authentication failed") || strstr(m, "no pg_hba.conf entry") || strstr(m, "does not exist") ||
-           strstr(m, "must be superuser or replication role") || strstr(m, "permission denied") ||
-           strstr(m, "password is specified") || strstr(m, "invalid sslmode");
-}
-
 static PGconn *open_conn(const conn_config_t *c, bool replication, wc_status_t *st, char *err, size_t errlen)
 {
     const char *keys[32], *vals[32];
@@ -64,7 +54,7 @@ static PGconn *open_conn(const conn_config_t *c, bool replication, wc_status_t *
             hint = "; check database.hostname/database.port and that PostgreSQL is running";
         snprintf(err, errlen, "cannot connect to PostgreSQL at %s:%s database %s as %s%s: %.*s%s", c->host, c->port,
                  c->dbname, c->user, replication ? " (replication)" : "", (int)strcspn(m, "\n"), m, hint);
-        *st = is_fatal_connect_error(m) ? WC_FATAL : WC_RETRY;
+        *st = wc_status_pg_connect(m);
         PQfinish(conn);
         return NULL;
     }
@@ -97,6 +87,8 @@ void repl_close(repl_t *r)
     if (r->stream)
         PQfinish(r->stream);
     r->sql = r->stream = NULL;
+    free(r->pub_added);
+    r->pub_added = NULL;
 }
 
 /* SQLSTATE of this thread's last failed statement ("" when the connection itself broke). */
@@ -116,12 +108,7 @@ static bool failure_transient(const repl_t *r)
     if ((r->sql && PQstatus(r->sql) != CONNECTION_OK) || (r->stream && PQstatus(r->stream) != CONNECTION_OK) ||
         !last_sqlstate[0])
         return true;
-    const char *st = last_sqlstate;
-    if (strcmp(st, "53400") == 0)   /* configuration_limit_exceeded (max_replication_slots): the user's */
-        return false;
-    return strncmp(st, "08", 2) == 0 || strncmp(st, "40", 2) == 0 || strncmp(st, "53", 2) == 0 ||
-           strncmp(st, "57", 2) == 0 || strncmp(st, "58", 2) == 0 || strcmp(st, "55P03") == 0 ||
-           strcmp(st, "55006") == 0;
+    return wc_status_sqlstate(last_sqlstate) == WC_RETRY;   /* the classification the SQL targets use too */
 }
 
 static PGresult *query(PGconn *c, const char *sql, int nparams, const char *const *params, char *err, size_t errlen)
@@ -146,97 +133,297 @@ static char *quote_ident(PGconn *c, const char *s)
     return q;
 }
 
-static int ensure_publication(repl_t *r, bool retried, char *err, size_t errlen)
+PGresult *repl_query(repl_t *r, const char *sql, int nparams, const char *const *params, char *err, size_t errlen)
+{
+    return query(r->sql, sql, nparams, params, err, errlen);
+}
+
+void repl_tables_free(repl_table_t *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(t[i].schema);
+        free(t[i].name);
+    }
+    free(t);
+}
+
+wc_status_t repl_captured_tables(repl_t *r, repl_table_t **out, size_t *n, char *err, size_t errlen)
 {
     const conn_config_t *c = r->cfg;
+    const char *params[1] = { c->publication_name };
+    *out = NULL;
+    *n = 0;
+    /* published: as pg_publication_tables shows it (FOR ALL TABLES, TABLES IN SCHEMA, the table), or, for a
+     * partitioned table, one of its partitions (publish_via_partition_root=false lists the leaves) */
+    PGresult *res = query(r->sql,
+                          "SELECT n.nspname, c.relname, "
+                          "EXISTS (SELECT 1 FROM pg_publication_tables pt WHERE pt.pubname = $1 AND "
+                          "  ((pt.schemaname = n.nspname AND pt.tablename = c.relname) OR (c.relkind = 'p' AND EXISTS "
+                          "  (SELECT 1 FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhrelid JOIN pg_namespace pn "
+                          "   ON pn.oid = pc.relnamespace WHERE i.inhparent = c.oid AND pn.nspname = pt.schemaname "
+                          "   AND pc.relname = pt.tablename)))), "
+                          "has_table_privilege(c.oid, 'SELECT'), pg_has_role(c.relowner, 'USAGE'), c.relreplident, "
+                          "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary), "
+                          "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident), c.relkind "
+                          "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                          "WHERE c.relkind IN ('r','p') AND c.relpersistence = 'p' AND n.nspname NOT IN ('pg_catalog','information_schema') "
+                          "AND n.nspname NOT LIKE 'pg_toast%' AND NOT c.relispartition ORDER BY 1, 2",
+                          1, params, err, errlen);
+    if (!res)
+        return failure_transient(r) ? WC_RETRY : WC_FATAL;
+    repl_table_t *t = xcalloc((size_t)PQntuples(res) + 1, sizeof *t);
+    size_t k = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *ns = PQgetvalue(res, i, 0), *rel = PQgetvalue(res, i, 1);
+        if (!flt_table_included(&c->filters, ns, rel))
+            continue;
+        t[k].schema = xstrdup(ns);
+        t[k].name = xstrdup(rel);
+        t[k].published = PQgetvalue(res, i, 2)[0] == 't';
+        t[k].can_select = PQgetvalue(res, i, 3)[0] == 't';
+        t[k].owned = PQgetvalue(res, i, 4)[0] == 't';
+        t[k].replident = PQgetvalue(res, i, 5)[0];
+        t[k].has_pk = PQgetvalue(res, i, 6)[0] == 't';
+        t[k].has_replident_index = PQgetvalue(res, i, 7)[0] == 't';
+        t[k].partitioned = PQgetvalue(res, i, 8)[0] == 'p';
+        k++;
+    }
+    PQclear(res);
+    *out = t;
+    *n = k;
+    return WC_OK;
+}
+
+/* Which tables are checked against the publication: with publication.autocreate.mode=filtered the
+ * include/exclude lists are the publication's definition; otherwise only an include list says which
+ * tables the user wants (with none, the publication itself is the choice of tables, as in Debezium). */
+static bool pub_checked(const conn_config_t *c)
+{
+    return c->pub_mode == PUB_FILTERED || c->filters.table_inc.n || c->filters.schema_inc.n;
+}
+
+/* The captured tables (repl_captured_tables) and those of them the publication does not publish:
+ * PostgreSQL never sends their changes, and the slot moves past them. */
+typedef struct pub_cover {
+    bool exists, all_tables;
+    size_t matched, nmissing;
+    buf_t wanted;                 /* every captured table, quoted for SQL, comma-separated */
+    buf_t missing;                /* the captured tables not published, quoted for SQL */
+    buf_t missing_names;          /* the same as schema.table, for logs and signals */
+} pub_cover_t;
+
+static void pub_cover_free(pub_cover_t *pc)
+{
+    buf_free(&pc->wanted);
+    buf_free(&pc->missing);
+    buf_free(&pc->missing_names);
+}
+
+static void put_qualified(buf_t *b, const char *ns, const char *rel)
+{
+    if (b->len)
+        buf_puts(b, ", ");
+    buf_put_quoted(b, ns, '"');
+    buf_putc(b, '.');
+    buf_put_quoted(b, rel, '"');
+}
+
+static int pub_cover_read(repl_t *r, pub_cover_t *pc, char *err, size_t errlen)
+{
+    const conn_config_t *c = r->cfg;
+    memset(pc, 0, sizeof *pc);
+    buf_init(&pc->wanted);
+    buf_init(&pc->missing);
+    buf_init(&pc->missing_names);
     const char *params[1] = { c->publication_name };
     PGresult *res = query(r->sql, "SELECT puballtables FROM pg_publication WHERE pubname = $1", 1, params, err, errlen);
     if (!res)
         return -1;
-    bool exists = PQntuples(res) > 0;
+    pc->exists = PQntuples(res) > 0;
+    pc->all_tables = pc->exists && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
-    if (c->pub_mode == PUB_DISABLED) {
-        if (!exists) {
+    repl_table_t *t = NULL;
+    size_t n = 0;
+    if (repl_captured_tables(r, &t, &n, err, errlen) != WC_OK)
+        return -1;
+    pc->matched = n;
+    for (size_t i = 0; i < n; i++) {
+        put_qualified(&pc->wanted, t[i].schema, t[i].name);
+        if (t[i].published)
+            continue;
+        pc->nmissing++;
+        put_qualified(&pc->missing, t[i].schema, t[i].name);
+        if (pc->missing_names.len)
+            buf_putc(&pc->missing_names, ',');
+        buf_printf(&pc->missing_names, "%s.%s", t[i].schema, t[i].name);
+    }
+    repl_tables_free(t, n);
+    return 0;
+}
+
+/* The tables walcast added to the publication since the last call ("schema.table,…"; NULL: none). */
+char *repl_take_pub_added(repl_t *r)
+{
+    char *s = r->pub_added;
+    r->pub_added = NULL;
+    return s;
+}
+
+static void note_added(repl_t *r, pub_cover_t *pc)
+{
+    size_t old = r->pub_added ? strlen(r->pub_added) : 0, n = pc->missing_names.len;
+    r->pub_added = xrealloc(r->pub_added, old + n + 2);
+    if (old)
+        r->pub_added[old++] = ',';
+    memcpy(r->pub_added + old, buf_cstr(&pc->missing_names), n + 1);
+}
+
+/* Captured tables the publication does not publish: under publication.autocreate.mode=filtered they are
+ * added (start: SET TABLE to the lists' tables, as Debezium does; while streaming: ADD TABLE, leaving
+ * the rest alone); otherwise the connector stops, naming them and the ALTER PUBLICATION that fixes it. */
+static int pub_fix_missing(repl_t *r, pub_cover_t *pc, bool at_start, char *err, size_t errlen)
+{
+    const conn_config_t *c = r->cfg;
+    buf_t sql;
+    buf_init(&sql);
+    buf_puts(&sql, "ALTER PUBLICATION ");
+    buf_put_quoted(&sql, c->publication_name, '"');
+    if (c->pub_mode == PUB_FILTERED && !pc->all_tables) {
+        if (at_start)
+            buf_printf(&sql, " SET TABLE %s", buf_cstr(&pc->wanted));
+        else
+            buf_printf(&sql, " ADD TABLE %s", buf_cstr(&pc->missing));
+        PGresult *res = query(r->sql, buf_cstr(&sql), 0, NULL, err, errlen);
+        if (!res) {
+            char tmp[512];
+            snprintf(tmp, sizeof tmp, "%s", err);
+            snprintf(err, errlen, "cannot add %s to publication \"%s\": %s (the user must own the publication and the "
+                     "tables; or add them yourself)", buf_cstr(&pc->missing_names), c->publication_name, tmp);
+            buf_free(&sql);
+            return -1;
+        }
+        PQclear(res);
+        if (pc->nmissing) {
+            log_warn("tables added to the publication (PostgreSQL sent none of their changes made before)", "publication=%s tables=%s", c->publication_name,
+                     log_esc(buf_cstr(&pc->missing_names)));
+            note_added(r, pc);
+        } else {
+            log_info("publication updated to the include/exclude lists", "publication=%s", c->publication_name);
+        }
+        buf_free(&sql);
+        return 0;
+    }
+    buf_printf(&sql, " ADD TABLE %s;", buf_cstr(&pc->missing));
+    log_error("the publication does not publish tables the connector is told to capture; run this statement as the "
+              "publication's owner", "publication=%s tables=%s sql=\"%s\"", c->publication_name,
+              log_esc(buf_cstr(&pc->missing_names)), log_esc(buf_cstr(&sql)));
+    snprintf(err, errlen, "publication \"%s\" does not publish %zu table%s that the include list captures (%s): "
+             "PostgreSQL never sends their changes and the slot moves past them. Add them: %s (or set "
+             "publication.autocreate.mode=filtered and walcast adds them). Changes made before they are added are "
+             "not sent: an incremental snapshot (execute-snapshot signal) reads their rows",
+             c->publication_name, pc->nmissing, pc->nmissing == 1 ? "" : "s", buf_cstr(&pc->missing_names),
+             buf_cstr(&sql));
+    buf_free(&sql);
+    return -1;
+}
+
+static int ensure_publication(repl_t *r, bool retried, char *err, size_t errlen)
+{
+    const conn_config_t *c = r->cfg;
+    const char *params[1] = { c->publication_name };
+    pub_cover_t pc;
+    if (pub_cover_read(r, &pc, err, errlen) < 0)
+        return -1;
+    int rc = -1;
+    bool include = c->filters.table_inc.n || c->filters.schema_inc.n;
+    if (include && pc.matched == 0) {
+        snprintf(err, errlen, "%s matches no table in database \"%s\" (the entries are anchored regular expressions "
+                 "over schema.table, e.g. public\\.orders); correct it, or create the tables first",
+                 c->filters.table_inc.n ? "table.include.list" : "schema.include.list", c->dbname);
+        goto out;
+    }
+    r->pub_all_tables = pc.all_tables;
+    if (!pc.exists) {
+        if (c->pub_mode == PUB_DISABLED) {
             snprintf(err, errlen, "publication \"%s\" does not exist and publication.autocreate.mode=disabled; "
                      "create it (CREATE PUBLICATION \"%s\" FOR ALL TABLES) or set publication.autocreate.mode=all_tables",
                      c->publication_name, c->publication_name);
-            return -1;
+            goto out;
         }
-        return 0;
-    }
-    if (exists && c->pub_mode != PUB_FILTERED)
-        return 0;
-    char *pub = quote_ident(r->sql, c->publication_name);
-    buf_t sql;
-    buf_init(&sql);
-    if (c->pub_mode == PUB_ALL_TABLES) {
-        buf_printf(&sql, "CREATE PUBLICATION %s FOR ALL TABLES", pub);
-    } else if (c->pub_mode == PUB_NO_TABLES) {
-        buf_printf(&sql, "CREATE PUBLICATION %s", pub);
-    } else {
-        res = query(r->sql,
-                    "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') "
-                    "AND n.nspname NOT LIKE 'pg_toast%' AND NOT c.relispartition ORDER BY 1, 2",
-                    0, NULL, err, errlen);
-        if (!res) {
-            PQfreemem(pub);
-            buf_free(&sql);
-            return -1;
-        }
-        int added = 0;
-        buf_printf(&sql, exists ? "ALTER PUBLICATION %s SET TABLE " : "CREATE PUBLICATION %s FOR TABLE ", pub);
-        for (int i = 0; i < PQntuples(res); i++) {
-            const char *ns = PQgetvalue(res, i, 0), *rel = PQgetvalue(res, i, 1);
-            if (!flt_table_included(&c->filters, ns, rel))
-                continue;
-            char *qn = quote_ident(r->sql, ns), *qr = quote_ident(r->sql, rel);
-            buf_printf(&sql, "%s%s.%s", added ? ", " : "", qn, qr);
-            PQfreemem(qn);
-            PQfreemem(qr);
-            added++;
-        }
-        PQclear(res);
-        if (!added) {
+        buf_t sql;
+        buf_init(&sql);
+        buf_puts(&sql, "CREATE PUBLICATION ");
+        buf_put_quoted(&sql, c->publication_name, '"');
+        if (c->pub_mode == PUB_ALL_TABLES)
+            buf_puts(&sql, " FOR ALL TABLES");
+        else if (c->pub_mode == PUB_FILTERED && pc.matched)
+            buf_printf(&sql, " FOR TABLE %s", buf_cstr(&pc.wanted));
+        else if (c->pub_mode == PUB_FILTERED)
             log_warn("no table matches the include/exclude lists; the filtered publication stays empty",
                      "publication=%s", c->publication_name);
-            buf_reset(&sql);
-            if (exists) {
-                PQfreemem(pub);
-                buf_free(&sql);
-                return 0;
-            }
-            buf_printf(&sql, "CREATE PUBLICATION %s", pub);
-        }
-    }
-    PQfreemem(pub);
-    res = query(r->sql, buf_cstr(&sql), 0, NULL, err, errlen);
-    if (!res && !exists && !retried) {
-        /* another connector (same publication.name) may have created it in between: look again */
-        char e2[256];
-        PGresult *again = query(r->sql, "SELECT 1 FROM pg_publication WHERE pubname = $1", 1, params, e2, sizeof e2);
-        bool now = again && PQntuples(again) > 0;
-        PQclear(again);
-        if (now) {
-            buf_free(&sql);
-            log_info("publication was created concurrently by another connector", "publication=%s", c->publication_name);
-            return ensure_publication(r, true, err, errlen);
-        }
-    }
-    if (!res) {
-        char tmp[512];
-        snprintf(tmp, sizeof tmp, "%s", err);
-        snprintf(err, errlen, "cannot create publication \"%s\": %s (the user needs CREATE on the database, and "
-                 "must be superuser for FOR ALL TABLES; or create it yourself and set publication.autocreate.mode=disabled)",
-                 c->publication_name, tmp);
+        PGresult *res = query(r->sql, buf_cstr(&sql), 0, NULL, err, errlen);
         buf_free(&sql);
-        return -1;
+        if (!res && !retried) {
+            /* another connector (same publication.name) may have created it in between: look again */
+            char e2[256];
+            PGresult *again = query(r->sql, "SELECT 1 FROM pg_publication WHERE pubname = $1", 1, params, e2, sizeof e2);
+            bool now = again && PQntuples(again) > 0;
+            PQclear(again);
+            if (now) {
+                log_info("publication was created concurrently by another connector", "publication=%s", c->publication_name);
+                pub_cover_free(&pc);
+                return ensure_publication(r, true, err, errlen);
+            }
+        }
+        if (!res) {
+            char tmp[512];
+            snprintf(tmp, sizeof tmp, "%s", err);
+            snprintf(err, errlen, "cannot create publication \"%s\": %s (the user needs CREATE on the database, and "
+                     "must be superuser for FOR ALL TABLES; or create it yourself and set publication.autocreate.mode=disabled)",
+                     c->publication_name, tmp);
+            goto out;
+        }
+        PQclear(res);
+        log_info("publication created", "publication=%s mode=%s", c->publication_name,
+                 c->pub_mode == PUB_ALL_TABLES ? "all_tables" : c->pub_mode == PUB_FILTERED ? "filtered" : "no_tables");
+        pub_cover_free(&pc);
+        if (pub_cover_read(r, &pc, err, errlen) < 0)
+            return -1;
+        r->pub_all_tables = pc.all_tables;
     }
-    PQclear(res);
-    log_info("publication ready", "publication=%s mode=%s", c->publication_name,
-             c->pub_mode == PUB_ALL_TABLES ? "all_tables" : c->pub_mode == PUB_FILTERED ? "filtered" : "no_tables");
-    buf_free(&sql);
-    return 0;
+    if (pub_checked(c) && pc.nmissing &&
+        pub_fix_missing(r, &pc, true, err, errlen) < 0)
+        goto out;
+    if (pc.all_tables && c->pub_mode == PUB_FILTERED)
+        log_info("the publication is FOR ALL TABLES: it publishes every table and the include/exclude lists apply in walcast",
+                 "publication=%s", c->publication_name);
+    r->next_pub_check_us = repl_clock_us() + (int64_t)c->status_interval_ms * 1000;
+    rc = 0;
+out:
+    pub_cover_free(&pc);
+    return rc;
+}
+
+wc_status_t repl_check_publication(repl_t *r, int64_t now, int64_t *deadline, char *err, size_t errlen)
+{
+    const conn_config_t *c = r->cfg;
+    if (r->pub_all_tables || !pub_checked(c))
+        return WC_OK;
+    if (now < r->next_pub_check_us) {
+        if (r->next_pub_check_us < *deadline)
+            *deadline = r->next_pub_check_us;
+        return WC_OK;
+    }
+    r->next_pub_check_us = now + (int64_t)c->status_interval_ms * 1000;
+    pub_cover_t pc;
+    last_sqlstate[0] = 0;
+    if (pub_cover_read(r, &pc, err, errlen) < 0)
+        return failure_transient(r) ? WC_RETRY : WC_FATAL;
+    wc_status_t st = WC_OK;
+    if (pc.nmissing && pub_fix_missing(r, &pc, false, err, errlen) < 0)
+        st = last_sqlstate[0] && failure_transient(r) ? WC_RETRY : WC_FATAL;
+    pub_cover_free(&pc);
+    return st;
 }
 
 static int ensure_slot(repl_t *r, char *err, size_t errlen)
@@ -310,6 +497,27 @@ static int ensure_slot(repl_t *r, char *err, size_t errlen)
     return 0;
 }
 
+wc_status_t repl_open_replication(repl_t *r, char *err, size_t errlen)
+{
+    wc_status_t st = WC_OK;
+    r->stream = open_conn(r->cfg, true, &st, err, errlen);
+    if (!r->stream)
+        return st;
+    PGresult *res = PQexec(r->stream, "IDENTIFY_SYSTEM");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) < 3) {
+        note_failure(res);
+        const char *m = PQresultErrorMessage(res);
+        snprintf(err, errlen, "IDENTIFY_SYSTEM failed: %.*s", (int)strcspn(m, "\n"), m);
+        PQclear(res);
+        return failure_transient(r) ? WC_RETRY : WC_FATAL;
+    }
+    snprintf(r->system_id, sizeof r->system_id, "%s", PQgetvalue(res, 0, 0));
+    r->timeline = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+    pgo_lsn_parse(PQgetvalue(res, 0, 2), &r->server_lsn);
+    PQclear(res);
+    return WC_OK;
+}
+
 wc_status_t repl_prepare(repl_t *r, char *err, size_t errlen)
 {
     wc_status_t st = WC_OK;
@@ -332,21 +540,8 @@ wc_status_t repl_prepare(repl_t *r, char *err, size_t errlen)
         return WC_FATAL;
     }
     PQclear(res);
-    r->stream = open_conn(r->cfg, true, &st, err, errlen);
-    if (!r->stream)
+    if ((st = repl_open_replication(r, err, errlen)) != WC_OK)
         return st;
-    res = PQexec(r->stream, "IDENTIFY_SYSTEM");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) < 3) {
-        note_failure(res);
-        const char *m = PQresultErrorMessage(res);
-        snprintf(err, errlen, "IDENTIFY_SYSTEM failed: %.*s", (int)strcspn(m, "\n"), m);
-        PQclear(res);
-        return failure_transient(r) ? WC_RETRY : WC_FATAL;
-    }
-    snprintf(r->system_id, sizeof r->system_id, "%s", PQgetvalue(res, 0, 0));
-    r->timeline = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
-    pgo_lsn_parse(PQgetvalue(res, 0, 2), &r->server_lsn);
-    PQclear(res);
     last_sqlstate[0] = 0;
     if (ensure_publication(r, false, err, errlen) < 0 || ensure_slot(r, err, errlen) < 0) {
         /* our own refusals (wrong plugin, another database) leave no SQLSTATE but a live connection */

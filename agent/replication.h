@@ -34,6 +34,11 @@ typedef struct repl {
     bool slot_created;
     char snapshot_name[64];
     uint64_t consistent_point;
+    /* The publication check (repl_check_publication): FOR ALL TABLES needs none; the tables walcast
+     * added to the publication, for the connector to snapshot (repl_take_pub_added). */
+    bool pub_all_tables;
+    int64_t next_pub_check_us;
+    char *pub_added;
 } repl_t;
 
 /* Every function returns WC_OK, WC_RETRY (the failure may pass: connection lost, server restarting,
@@ -47,6 +52,36 @@ void repl_close(repl_t *r);
  * publication.autocreate.mode) and slot (created if missing; refused if it uses another plugin,
  * another database, or is in use). */
 wc_status_t repl_prepare(repl_t *r, char *err, size_t errlen);
+/* While streaming, every status.update.interval.ms: tables the include list captures that the publication
+ * does not publish (created since the start, or dropped from the publication) are added under
+ * publication.autocreate.mode=filtered; otherwise WC_FATAL names them and the ALTER PUBLICATION that fixes
+ * it. Lowers *deadline to the next check. */
+wc_status_t repl_check_publication(repl_t *r, int64_t now, int64_t *deadline, char *err, size_t errlen);
+/* The tables (schema.table,…) walcast added to the publication since the last call, or NULL; the
+ * caller frees. Changes made to them before were never sent: the connector snapshots them. */
+char *repl_take_pub_added(repl_t *r);
+/* The replication connection alone (r->stream) and IDENTIFY_SYSTEM (system_id, timeline, server_lsn):
+ * proves the role may connect for replication (REPLICATION, pg_hba.conf). repl_prepare starts with it. */
+wc_status_t repl_open_replication(repl_t *r, char *err, size_t errlen);
+/* A query on the SQL connection; NULL with err filled on failure (the caller PQclears the result). */
+PGresult *repl_query(repl_t *r, const char *sql, int nparams, const char *const *params, char *err, size_t errlen);
+
+/* A table the connector captures, with what the prerequisites of its capture depend on. */
+typedef struct repl_table {
+    char *schema, *name;
+    bool published;            /* publication.name publishes it (FOR ALL TABLES, its schema, the table, or
+                                  for a partitioned table one of its partitions) */
+    bool can_select;           /* the user may SELECT it (snapshots) */
+    bool owned;                /* the user owns it (adding it to a publication needs that) */
+    char replident;            /* pg_class.relreplident: 'd' default (the primary key), 'n' nothing, 'f' full,
+                                  'i' an index */
+    bool has_pk, has_replident_index;
+    bool partitioned;          /* a partitioned table: its partitions carry the replica identity */
+} repl_table_t;
+/* Permanent ordinary and partitioned tables (not partitions, not system schemas) that the schema and table
+ * include/exclude lists let through, ordered by schema and name. */
+wc_status_t repl_captured_tables(repl_t *r, repl_table_t **out, size_t *n, char *err, size_t errlen);
+void repl_tables_free(repl_table_t *t, size_t n);
 wc_status_t repl_load_types(repl_t *r, pgt_catalog_t *cat, char *err, size_t errlen);
 /* Catalog facts pgoutput does not send; strings live in arena a. */
 wc_status_t repl_table_info(repl_t *r, uint32_t relid, arena_t *a, rel_catinfo_t *info, char *err, size_t errlen);

@@ -169,20 +169,20 @@ const char *snap_signal_filter(const snap_signal_t *sig, const char *schema, con
     return NULL;
 }
 
-int snap_signal_apply(snap_t *s, const snap_signal_t *sig, char *err, size_t errlen)
+wc_status_t snap_signal_apply(snap_t *s, const snap_signal_t *sig, char *err, size_t errlen)
 {
     switch (sig->kind) {
     case SNAP_SIG_LOG:
         log_info("signal: log", "connector=%s message=\"%s\"", s->cfg->name, log_esc(sig->message ? sig->message : ""));
-        return 0;
+        return WC_OK;
     case SNAP_SIG_PAUSE:
         s->paused = true;
         log_info("incremental snapshot paused (signal)", "connector=%s", s->cfg->name);
-        return 0;
+        return WC_OK;
     case SNAP_SIG_RESUME:
         s->paused = false;
         log_info("incremental snapshot resumed (signal)", "connector=%s", s->cfg->name);
-        return 0;
+        return WC_OK;
     case SNAP_SIG_STOP: {
         size_t stopped = 0;
         for (size_t i = 0; i < s->plan.nchunks; i++) {
@@ -202,18 +202,18 @@ int snap_signal_apply(snap_t *s, const snap_signal_t *sig, char *err, size_t err
             }
         }
         log_info("incremental snapshot stopped (signal)", "connector=%s chunks_dropped=%zu", s->cfg->name, stopped);
-        return 0;
+        return WC_OK;
     }
     case SNAP_SIG_EXECUTE:
         break;
     }
     repl_t r;
-    if (repl_connect(&r, s->cfg, err, errlen) != WC_OK)
-        return -1;
+    wc_status_t rc = repl_connect(&r, s->cfg, err, errlen);
+    if (rc != WC_OK)
+        return rc;
     size_t before_t = s->plan.ntables, before_c = s->plan.nchunks;
     if (!s->rels)
         s->rels = rel_cache_new(evt_table_free);
-    int rc = -1;
     if (s->finished) {
         /* a finished plan is replaced */
         snap_plan_free(&s->plan);
@@ -224,7 +224,7 @@ int snap_signal_apply(snap_t *s, const snap_signal_t *sig, char *err, size_t err
     if (snap_exec_ok(r.sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0 ||
         snap_plan_build(s, r.sql, true, sig, err, errlen) < 0) {
         repl_close(&r);
-        return -1;
+        return WC_RETRY;
     }
     snap_exec_ok(r.sql, "COMMIT", err, errlen);
     s->have_plan = true;
@@ -240,9 +240,8 @@ int snap_signal_apply(snap_t *s, const snap_signal_t *sig, char *err, size_t err
              s->plan.ntables - before_t, s->plan.nchunks - before_c);
     if (s->plan.ntables == before_t)
         log_warn("execute-snapshot: no captured table matches data-collections; nothing to do", "connector=%s", s->cfg->name);
-    rc = 0;
     repl_close(&r);
-    return rc;
+    return WC_OK;
 }
 
 bool snap_is_signal_table(const snap_t *s, const rel_table_t *t)
@@ -261,12 +260,12 @@ static char *col_text(const rel_table_t *t, const pgo_tuple_t *tup, const char *
     return v;
 }
 
-int snap_signal_row(snap_t *s, const rel_table_t *t, const pgo_tuple_t *tup, char *err, size_t errlen)
+wc_status_t snap_signal_row(snap_t *s, const rel_table_t *t, const pgo_tuple_t *tup, char *err, size_t errlen)
 {
     char *id = col_text(t, tup, "id"), *type = col_text(t, tup, "type"), *data = col_text(t, tup, "data");
     char perr[512];
     snap_signal_t sig;
-    int rc = 0;
+    wc_status_t rc = WC_OK;
     if (snap_signal_parse(type, data, &sig, perr, sizeof perr) < 0) {
         log_warn("signal ignored", "connector=%s id=\"%s\" type=\"%s\" reason=\"%s\"", s->cfg->name, log_esc(id ? id : ""),
                  log_esc(type ? type : ""), log_esc(perr));
@@ -281,7 +280,7 @@ int snap_signal_row(snap_t *s, const rel_table_t *t, const pgo_tuple_t *tup, cha
     return rc;
 }
 
-int snap_signal_kafka_open(snap_t *s, const worker_config_t *w, char *err, size_t errlen)
+wc_status_t snap_signal_kafka_open(snap_t *s, const worker_config_t *w, char *err, size_t errlen)
 {
     char e[512], group[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -299,12 +298,12 @@ int snap_signal_kafka_open(snap_t *s, const worker_config_t *w, char *err, size_
         rd_kafka_conf_set(conf, "isolation.level", "read_committed", e, sizeof e) != RD_KAFKA_CONF_OK) {
         snprintf(err, errlen, "signal.kafka consumer: %s", e);
         rd_kafka_conf_destroy(conf);
-        return -1;
+        return WC_RETRY;
     }
     s->sigrk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
     if (!s->sigrk) {
         snprintf(err, errlen, "cannot create the signal.kafka.topic consumer: %s", e);
-        return -1;
+        return WC_RETRY;
     }
     rd_kafka_poll_set_consumer(s->sigrk);
     rd_kafka_topic_partition_list_t *t = rd_kafka_topic_partition_list_new(1);
@@ -313,21 +312,21 @@ int snap_signal_kafka_open(snap_t *s, const worker_config_t *w, char *err, size_
     rd_kafka_topic_partition_list_destroy(t);
     if (ke) {
         snprintf(err, errlen, "cannot subscribe to signal.kafka.topic %s: %s", s->cfg->signal_topic, rd_kafka_err2str(ke));
-        return -1;
+        return WC_RETRY;
     }
     log_info("listening for signals on Kafka", "connector=%s topic=%s", s->cfg->name, s->cfg->signal_topic);
-    return 0;
+    return WC_OK;
 }
 
-int snap_signal_kafka_poll(snap_t *s, char *err, size_t errlen)
+wc_status_t snap_signal_kafka_poll(snap_t *s, char *err, size_t errlen)
 {
     if (!s || !s->sigrk)
-        return 0;
+        return WC_OK;
     for (int i = 0; i < 16; i++) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s->sigrk, 0);
         if (!m)
-            return 0;
-        int rc = 0;
+            return WC_OK;
+        wc_status_t rc = WC_OK;
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && m->err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
                 log_warn("signal.kafka.topic consumer", "error=\"%s\"", log_esc(rd_kafka_message_errstr(m)));
@@ -355,8 +354,8 @@ int snap_signal_kafka_poll(snap_t *s, char *err, size_t errlen)
             json_decref(o);
         }
         rd_kafka_message_destroy(m);
-        if (rc < 0)
-            return -1;
+        if (rc != WC_OK)
+            return rc;
     }
-    return 0;
+    return WC_OK;
 }

@@ -1048,7 +1048,9 @@ static int enc_row(enc_ctx_t *x, size_t ci, PGresult *res, int row, bool first_i
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = s->plan.tables[c->table].started_us,
                       .lsn = s->plan.lsn, .now_us = wc_wall_us() };
     pos.snapshot = snap_marker(c->table == 0, first_in_table, last_in_table, last_of_all);
-    return evt_read(x->evt, x->arena, &pos, t, &tup, err, errlen) == WC_OK ? 0 : -1;
+    wc_status_t st = evt_read(x->evt, x->arena, &pos, t, &tup, err, errlen);
+    snap_log_conversions(s, x->evt);
+    return st == WC_OK ? 0 : -1;
 }
 
 static snap_batch_t *enc_batch(void)
@@ -1225,22 +1227,23 @@ done:
     return NULL;
 }
 
-/* The next batch of chunk ci (blocking); NULL res at its end. -1 on a reader failure or stop. */
-static int pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, snap_batch_t **out, char *err, size_t errlen)
+/* The next batch of chunk ci (blocking); NULL res at its end. */
+static wc_status_t pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, snap_batch_t **out, char *err,
+                             size_t errlen)
 {
     pthread_mutex_lock(&s->mu);
     for (;;) {
         if (s->reader_failed) {
             snprintf(err, errlen, "snapshot reader failed: %s", s->reader_err);
             pthread_mutex_unlock(&s->mu);
-            return -1;
+            return WC_RETRY;
         }
         if (s->slots[ci].head)
             break;
         if (*stop) {
             snprintf(err, errlen, "stopped during the snapshot");
             pthread_mutex_unlock(&s->mu);
-            return -1;
+            return WC_RETRY;
         }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -1253,8 +1256,9 @@ static int pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, snap_bat
         if (!s->slots[ci].head) {
             /* keep Kafka served while waiting for the database */
             pthread_mutex_unlock(&s->mu);
-            if (s->hooks.service(s->hooks.ctx, err, errlen) < 0)
-                return -1;
+            wc_status_t st = s->hooks.service(s->hooks.ctx, err, errlen);
+            if (st != WC_OK)
+                return st;
             pthread_mutex_lock(&s->mu);
         }
     }
@@ -1266,7 +1270,7 @@ static int pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, snap_bat
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     *out = b;
-    return 0;
+    return WC_OK;
 }
 
 /* The row waiting for the next one: its marker depends on what follows (Debezium's lookahead). */
@@ -1280,7 +1284,8 @@ typedef struct held_row {
     bool chunk_ended;             /* its chunk's end was seen: emitting it completes the chunk */
 } held_row_t;
 
-static int emit_row(snap_t *s, const held_row_t *h, bool last_in_table, bool last_of_all, char *err, size_t errlen)
+static wc_status_t emit_row(snap_t *s, const held_row_t *h, bool last_in_table, bool last_of_all, char *err,
+                            size_t errlen)
 {
     rel_table_t *t = rel_cache_get(s->rels, s->relids[h->table]);
     arena_reset(s->arena);
@@ -1298,7 +1303,17 @@ static int emit_row(snap_t *s, const held_row_t *h, bool last_in_table, bool las
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = st->started_us, .lsn = s->plan.lsn,
                       .now_us = wc_wall_us() };
     pos.snapshot = snap_marker(h->table == 0, h->first_in_table, last_in_table, last_of_all);
-    return evt_read(s->evt, s->arena, &pos, t, &tup, err, errlen) == WC_OK ? 0 : -1;
+    wc_status_t rst = evt_read(s->evt, s->arena, &pos, t, &tup, err, errlen);
+    snap_log_conversions(s, s->evt);
+    return rst;
+}
+
+void snap_log_conversions(const snap_t *s, const evt_ctx_t *e)
+{
+    if (*evt_warnings(e))
+        log_msg(s->cfg->evt.convert_failure == EVT_CONVERT_SKIP ? LOG_DEBUG : LOG_WARN,
+                "value not converted, sent as null (event.converting.failure.handling.mode)", "connector=%s detail=\"%s\"",
+                s->cfg->name, log_esc(evt_warnings(e)));
 }
 
 void snap_chunk_emitted(snap_t *s, size_t ci)
@@ -1308,22 +1323,23 @@ void snap_chunk_emitted(snap_t *s, size_t ci)
 }
 
 /* Emits the held row; completes its chunk if that ended. */
-static int flush_held(snap_t *s, held_row_t *h, bool last_in_table, bool last_of_all, char *err, size_t errlen)
+static wc_status_t flush_held(snap_t *s, held_row_t *h, bool last_in_table, bool last_of_all, char *err,
+                              size_t errlen)
 {
     if (!h->set)
-        return 0;
-    if (emit_row(s, h, last_in_table, last_of_all, err, errlen) < 0)
-        return -1;
+        return WC_OK;
+    wc_status_t st = emit_row(s, h, last_in_table, last_of_all, err, errlen);
+    if (st != WC_OK)
+        return st;
     h->set = false;
     if (h->own_res)
         PQclear(h->res);
     h->res = NULL;
     if (h->chunk_ended) {
         snap_chunk_emitted(s, h->chunk);
-        if (s->hooks.chunk_done(s->hooks.ctx, err, errlen) < 0)
-            return -1;
+        return s->hooks.chunk_done(s->hooks.ctx, err, errlen);
     }
-    return 0;
+    return WC_OK;
 }
 
 static void stop_readers(snap_t *s, pthread_t *th, int nth)
@@ -1344,18 +1360,13 @@ static void stop_readers(snap_t *s, pthread_t *th, int nth)
     s->slots = NULL;
 }
 
-int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volatile sig_atomic_t *stop, char *err,
-                      size_t errlen)
+/* Plans inside the exported snapshot on the planner's connection: the relations, the xid Debezium
+ * reports as txId, the chunks of every table. */
+static wc_status_t plan_exported(snap_t *s, repl_t *planner, const char *snapshot_name, uint64_t lsn, char *err,
+                                 size_t errlen)
 {
-    int rc = -1;
-    repl_t planner;
-    pthread_t th[64];
-    int nth = 0;
-    held_row_t h = { 0 };
-    if (repl_connect(&planner, s->cfg, err, errlen) != WC_OK)
-        return -1;
-    if (import_snapshot(planner.sql, s->cfg, snapshot_name, err, errlen) < 0)
-        goto out;
+    if (import_snapshot(planner->sql, s->cfg, snapshot_name, err, errlen) < 0)
+        return WC_RETRY;
     s->snapshot_name = snapshot_name;
     /* readers import the snapshot before anything else can end it */
     s->quit = false;
@@ -1370,14 +1381,14 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
     s->rels = rel_cache_new(evt_table_free);
     /* txid_current() in a read-only transaction is refused: Debezium's txId is the snapshot
      * transaction's; ours reads the xid the exported snapshot would assign next (xmax) */
-    PGresult *tx = snap_query(planner.sql, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text", 0, NULL, err, errlen);
+    PGresult *tx = snap_query(planner->sql, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text", 0, NULL, err, errlen);
     if (!tx)
-        goto out;
+        return WC_RETRY;
     int64_t txid = strtoll(PQgetvalue(tx, 0, 0), NULL, 10);
     PQclear(tx);
     int64_t t0 = wc_wall_us();
-    if (snap_plan_build(s, planner.sql, true, NULL, err, errlen) < 0)
-        goto out;
+    if (snap_plan_build(s, planner->sql, true, NULL, err, errlen) < 0)
+        return WC_RETRY;
     s->plan.lsn = lsn;
     s->plan.txid = txid;
     s->have_plan = true;
@@ -1385,12 +1396,18 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
      * thread's encoding is the limit; with a slow broker it only holds more encoded records in memory */
     s->parallel = s->cfg->snapshot_parallel_encode && !s->cfg->key_conv.avro && !s->cfg->value_conv.avro;
     for (size_t ti = 0; ti < s->plan.ntables; ti++)
-        if (!snap_table_install(s, &planner, ti, false, err, errlen))
-            goto out;
+        if (!snap_table_install(s, planner, ti, false, err, errlen))
+            return WC_RETRY;
     snap_prog_reset(s);
     log_info("snapshot planned", "connector=%s tables=%zu chunks=%zu chunk_rows=%d threads=%d plan_ms=%lld", s->cfg->name,
              s->plan.ntables, s->plan.nchunks, s->cfg->snapshot_chunk_rows, s->cfg->snapshot_max_threads,
              (long long)((wc_wall_us() - t0) / 1000));
+    return WC_OK;
+}
+
+/* Starts the readers (at most one per chunk, 64 in all) and waits until each holds the snapshot. */
+static wc_status_t start_readers(snap_t *s, pthread_t *th, int *nth, char *err, size_t errlen)
+{
     s->slots = xcalloc(s->plan.nchunks ? s->plan.nchunks : 1, sizeof *s->slots);
     int want = s->cfg->snapshot_max_threads;
     if ((size_t)want > s->plan.nchunks)
@@ -1401,129 +1418,144 @@ int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volati
         reader_arg_t *a = xcalloc(1, sizeof *a);
         a->s = s;
         a->id = i;
-        if (pthread_create(&th[nth], NULL, reader_main, a) != 0) {
+        if (pthread_create(&th[*nth], NULL, reader_main, a) != 0) {
             free(a);
             snprintf(err, errlen, "cannot start a snapshot reader thread");
-            goto out;
+            return WC_RETRY;
         }
-        nth++;
+        (*nth)++;
     }
     pthread_mutex_lock(&s->mu);
-    while (s->imported < nth && !s->reader_failed)
+    while (s->imported < *nth && !s->reader_failed)
         pthread_cond_wait(&s->cv, &s->mu);
     bool failed = s->reader_failed;
     pthread_mutex_unlock(&s->mu);
     if (failed) {
         snprintf(err, errlen, "snapshot reader failed: %s", s->reader_err);
-        goto out;
+        return WC_RETRY;
     }
+    return WC_OK;
+}
+
+/* Records a reader encoded (walcast.snapshot.parallel.encode): sent in order. */
+static wc_status_t send_encoded(snap_t *s, snap_batch_t *b, snap_table_t *st, char *err, size_t errlen)
+{
+    wc_status_t rc = WC_OK;
+    for (size_t i = 0; i < b->nrecs && rc == WC_OK; i++) {
+        const enc_rec_t *e = &b->recs[i];
+        rec_t rec = { .topic = b->data.data + e->topic, .keylen = e->keylen, .valuelen = e->valuelen,
+                      .nheaders = e->nheaders, .op = e->op };
+        rec.key = e->key == SIZE_MAX ? NULL : b->data.data + e->key;
+        rec.value = e->value == SIZE_MAX ? NULL : b->data.data + e->value;
+        for (int k = 0; k < e->nheaders; k++)
+            rec.headers[k] = (rec_header_t){ e->hkey[k], b->data.data + e->hval[k], e->hlen[k] };
+        rc = s->hooks.send(s->hooks.ctx, &rec, err, errlen);
+    }
+    st->rows += (uint64_t)b->nrows;
+    snap_prog_rows(s, (uint64_t)b->nrows);
+    batch_free(b);
+    return rc == WC_OK ? s->hooks.service(s->hooks.ctx, err, errlen) : rc;
+}
+
+/* Emits chunk ci's rows in order as the readers deliver them. Each row is held until the next one is
+ * seen, since its snapshot marker depends on what follows; *h carries it across chunks. */
+static wc_status_t emit_chunk(snap_t *s, size_t ci, held_row_t *h, volatile sig_atomic_t *stop, char *err,
+                              size_t errlen)
+{
+    size_t ti = s->plan.chunks[ci].table;
+    snap_table_t *st = &s->plan.tables[ti];
+    wc_status_t rc;
+    if (!st->started_us)
+        st->started_us = wc_wall_us();
+    bool seen_row_in_table = st->rows > 0;
+    for (;;) {
+        snap_batch_t *b;
+        if ((rc = pop_batch(s, ci, stop, &b, err, errlen)) != WC_OK)
+            return rc;
+        if (b->encoded) {
+            /* the chunk ends at its end marker */
+            if ((rc = send_encoded(s, b, st, err, errlen)) != WC_OK)
+                return rc;
+            continue;
+        }
+        PGresult *res = b->res;
+        b->res = NULL;
+        batch_free(b);
+        if (!res && s->parallel) {
+            snap_chunk_emitted(s, ci);
+            return s->hooks.chunk_done(s->hooks.ctx, err, errlen);
+        }
+        if (!res) {
+            if (h->set && h->chunk == ci)
+                h->chunk_ended = true;
+            else
+                snap_chunk_emitted(s, ci);
+            return WC_OK;
+        }
+        int n = PQntuples(res);
+        for (int row = 0; row < n; row++) {
+            /* a row of another table follows: the held one was its table's last */
+            if (h->set && (rc = flush_held(s, h, h->table != ti, false, err, errlen)) != WC_OK) {
+                PQclear(res);
+                return rc;
+            }
+            *h = (held_row_t){ .set = true, .res = res, .row = row, .chunk = ci, .table = ti,
+                               .own_res = row == n - 1,   /* the last row of a batch keeps its result alive */
+                               .first_in_table = !seen_row_in_table };
+            seen_row_in_table = true;
+        }
+        if (!n)
+            PQclear(res);
+        st->rows += (uint64_t)n;
+        snap_prog_rows(s, (uint64_t)n);
+        if ((rc = s->hooks.service(s->hooks.ctx, err, errlen)) != WC_OK)
+            return rc;
+    }
+}
+
+wc_status_t snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volatile sig_atomic_t *stop,
+                              char *err, size_t errlen)
+{
+    repl_t planner;
+    pthread_t th[64];
+    int nth = 0;
+    held_row_t h = { 0 };
+    wc_status_t rc = repl_connect(&planner, s->cfg, err, errlen);
+    if (rc != WC_OK)
+        return rc;
+    if ((rc = plan_exported(s, &planner, snapshot_name, lsn, err, errlen)) != WC_OK ||
+        (rc = start_readers(s, th, &nth, err, errlen)) != WC_OK)
+        goto out;
     /* the planner's transaction can end now: every reader holds the snapshot */
     snap_exec_ok(planner.sql, "COMMIT", err, errlen);
-    bool any_row = false;
-    for (size_t ci = 0; ci < s->plan.nchunks; ci++) {
-        size_t ti = s->plan.chunks[ci].table;
-        snap_table_t *st = &s->plan.tables[ti];
-        if (!st->started_us)
-            st->started_us = wc_wall_us();
-        bool seen_row_in_table = st->rows > 0;
-        for (;;) {
-            snap_batch_t *b;
-            if (pop_batch(s, ci, stop, &b, err, errlen) < 0)
-                goto out;
-            if (b->encoded) {
-                /* records a reader encoded: sent in order; the chunk ends at its end marker */
-                int sr = 0;
-                for (size_t i = 0; i < b->nrecs && sr == 0; i++) {
-                    const enc_rec_t *e = &b->recs[i];
-                    rec_t rec = { .topic = b->data.data + e->topic, .keylen = e->keylen, .valuelen = e->valuelen,
-                                  .nheaders = e->nheaders, .op = e->op };
-                    rec.key = e->key == SIZE_MAX ? NULL : b->data.data + e->key;
-                    rec.value = e->value == SIZE_MAX ? NULL : b->data.data + e->value;
-                    for (int k = 0; k < e->nheaders; k++)
-                        rec.headers[k] = (rec_header_t){ e->hkey[k], b->data.data + e->hval[k], e->hlen[k] };
-                    sr = s->hooks.send(s->hooks.ctx, &rec, err, errlen);
-                }
-                st->rows += (uint64_t)b->nrows;
-                snap_prog_rows(s, (uint64_t)b->nrows);
-                batch_free(b);
-                if (sr < 0 || s->hooks.service(s->hooks.ctx, err, errlen) < 0)
-                    goto out;
-                continue;
-            }
-            PGresult *res = b->res;
-            b->res = NULL;
-            batch_free(b);
-            if (!res && s->parallel) {
-                snap_chunk_emitted(s, ci);
-                if (s->hooks.chunk_done(s->hooks.ctx, err, errlen) < 0)
-                    goto out;
-                break;
-            }
-            if (!res) {
-                if (h.set && h.chunk == ci)
-                    h.chunk_ended = true;
-                else {
-                    snap_chunk_emitted(s, ci);
-                }
-                break;
-            }
-            int n = PQntuples(res);
-            for (int row = 0; row < n; row++) {
-                if (h.set) {
-                    /* a row of another table follows: the held one was its table's last */
-                    bool ok = flush_held(s, &h, h.table != ti, false, err, errlen) == 0;
-                    if (!ok) {
-                        if (res)
-                            PQclear(res);
-                        goto out;
-                    }
-                }
-                h.set = true;
-                h.res = res;
-                h.own_res = row == n - 1;   /* the last row of a batch keeps its result alive */
-                h.row = row;
-                h.chunk = ci;
-                h.table = ti;
-                h.first_in_table = !seen_row_in_table;
-                h.chunk_ended = false;
-                seen_row_in_table = true;
-                any_row = true;
-            }
-            if (!n)
-                PQclear(res);
-            st->rows += (uint64_t)n;
-            snap_prog_rows(s, (uint64_t)n);
-            if (s->hooks.service(s->hooks.ctx, err, errlen) < 0)
-                goto out;
-        }
-        /* rows before the held one are in Kafka's hands; a table whose every chunk ended empty is done */
-    }
-    if (h.set && flush_held(s, &h, true, true, err, errlen) < 0)
-        goto out;
-    (void)any_row;
-    rc = 0;
+    for (size_t ci = 0; ci < s->plan.nchunks; ci++)
+        if ((rc = emit_chunk(s, ci, &h, stop, err, errlen)) != WC_OK)
+            goto out;
+    /* rows before the held one are in Kafka's hands; the held one is the last of all */
+    rc = flush_held(s, &h, true, true, err, errlen);
 out:
     if (h.set && h.own_res)
         PQclear(h.res);
     stop_readers(s, th, nth);
     repl_close(&planner);
-    if (rc < 0)
+    if (rc != WC_OK)
         snap_rewind(s);
     return rc;
 }
 
-int snap_plan_fresh(snap_t *s, uint64_t lsn, char *err, size_t errlen)
+wc_status_t snap_plan_fresh(snap_t *s, uint64_t lsn, char *err, size_t errlen)
 {
     repl_t r;
-    if (repl_connect(&r, s->cfg, err, errlen) != WC_OK)
-        return -1;
+    wc_status_t rc = repl_connect(&r, s->cfg, err, errlen);
+    if (rc != WC_OK)
+        return rc;
     snap_plan_free(&s->plan);
     free(s->relids);
     s->relids = NULL;
     rel_cache_free(s->rels);
     s->rels = rel_cache_new(evt_table_free);
     s->finished = s->completion_committing = false;
-    int rc = -1;
+    rc = WC_RETRY;
     if (snap_exec_ok(r.sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0 ||
         snap_plan_build(s, r.sql, true, NULL, err, errlen) < 0)
         goto out;
@@ -1533,25 +1565,26 @@ int snap_plan_fresh(snap_t *s, uint64_t lsn, char *err, size_t errlen)
     snap_prog_reset(s);
     log_info("snapshot planned (read with watermarks while streaming)", "connector=%s tables=%zu chunks=%zu", s->cfg->name,
              s->plan.ntables, s->plan.nchunks);
-    rc = 0;
+    rc = WC_OK;
 out:
     repl_close(&r);
     return rc;
 }
 
-int snap_restore(snap_t *s, const char *state_json, char *err, size_t errlen)
+wc_status_t snap_restore(snap_t *s, const char *state_json, char *err, size_t errlen)
 {
     snap_plan_free(&s->plan);
     if (snap_state_parse(state_json, &s->plan, err, errlen) < 0)
-        return -1;
+        return WC_RETRY;
     repl_t r;
-    if (repl_connect(&r, s->cfg, err, errlen) != WC_OK)
-        return -1;
+    wc_status_t rc = repl_connect(&r, s->cfg, err, errlen);
+    if (rc != WC_OK)
+        return rc;
     free(s->relids);
     s->relids = xcalloc(s->plan.ntables ? s->plan.ntables : 1, sizeof *s->relids);
     rel_cache_free(s->rels);
     s->rels = rel_cache_new(evt_table_free);
-    int rc = -1;
+    rc = WC_RETRY;
     for (size_t ti = 0; ti < s->plan.ntables; ti++) {
         buf_t q;
         buf_init(&q);
@@ -1571,7 +1604,7 @@ int snap_restore(snap_t *s, const char *state_json, char *err, size_t errlen)
     snap_prog_reset(s);
     log_info("resuming the snapshot: the chunks not yet published are read with watermarks while streaming",
              "connector=%s tables=%zu chunks=%zu", s->cfg->name, s->plan.ntables, s->plan.nchunks);
-    rc = 0;
+    rc = WC_OK;
 out:
     repl_close(&r);
     return rc;

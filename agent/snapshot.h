@@ -15,6 +15,7 @@
 #include "decoder/relcache.h"
 #include "schemas/buf.h"
 #include "schemas/record.h"
+#include "schemas/status.h"
 
 /* Prefix of the logical decoding messages that mark a chunk's low and high watermark. */
 #define SNAP_WM_PREFIX "__walcast_snapshot_watermark"
@@ -105,17 +106,19 @@ const char *snap_signal_filter(const snap_signal_t *sig, const char *schema, con
 /* Comma list of schema.table regexes (snapshot.include.collection.list); empty matches all. */
 bool snap_included(const flt_list_t *l, const char *schema, const char *table);
 
-/* ---- the agent side ---- */
+/* ---- the agent side ----
+ * Everything below returns wc_status_t: a failure of PostgreSQL or a reader is WC_RETRY (the
+ * connector reconnects; chunks not committed are read again), a hook's own status passes through. */
 
 typedef struct snap snap_t;
 
 /* Calls into the connector's Kafka transaction cycle (all on the connector's thread). */
 typedef struct snap_hooks {
     void *ctx;
-    int (*txn_ensure)(void *ctx, char *err, size_t errlen);     /* a Kafka transaction is open */
-    int (*chunk_done)(void *ctx, char *err, size_t errlen);     /* whole chunks only so far: may commit */
-    int (*service)(void *ctx, char *err, size_t errlen);        /* poll Kafka, collect commits, backpressure */
-    int (*send)(void *ctx, const rec_t *r, char *err, size_t errlen); /* a record the readers encoded */
+    wc_status_t (*txn_ensure)(void *ctx, char *err, size_t errlen);  /* a Kafka transaction is open */
+    wc_status_t (*chunk_done)(void *ctx, char *err, size_t errlen);  /* whole chunks only so far: may commit */
+    wc_status_t (*service)(void *ctx, char *err, size_t errlen);     /* poll Kafka, collect commits, backpressure */
+    wc_status_t (*send)(void *ctx, const rec_t *r, char *err, size_t errlen); /* a record the readers encoded */
 } snap_hooks_t;
 
 snap_t *snap_new(const conn_config_t *cfg, pgt_catalog_t *types, evt_ctx_t *evt, const snap_hooks_t *hooks);
@@ -123,15 +126,15 @@ snap_t *snap_new(const conn_config_t *cfg, pgt_catalog_t *types, evt_ctx_t *evt,
  * incremental.snapshot.chunk.size, progress in walcast_incremental. */
 void snap_set_incremental(snap_t *s);
 /* Applies a signal (execute appends tables to the plan; stop removes them; pause/resume). */
-int snap_signal_apply(snap_t *s, const snap_signal_t *sig, char *err, size_t errlen);
+wc_status_t snap_signal_apply(snap_t *s, const snap_signal_t *sig, char *err, size_t errlen);
 /* A row of the source signal table (signal.data.collection) seen in the stream: parsed and applied;
  * bad signals are logged and ignored. Returns -1 only when applying failed on the database. */
-int snap_signal_row(snap_t *s, const rel_table_t *t, const pgo_tuple_t *tup, char *err, size_t errlen);
+wc_status_t snap_signal_row(snap_t *s, const rel_table_t *t, const pgo_tuple_t *tup, char *err, size_t errlen);
 bool snap_is_signal_table(const snap_t *s, const rel_table_t *t);
 /* signal.enabled.channels=kafka: a consumer of signal.kafka.topic (group walcast-signal-<name>); records
  * keyed by topic.prefix with value {"type": ..., "data": {...}}. Poll from the connector's loop. */
-int snap_signal_kafka_open(snap_t *s, const worker_config_t *w, char *err, size_t errlen);
-int snap_signal_kafka_poll(snap_t *s, char *err, size_t errlen);
+wc_status_t snap_signal_kafka_open(snap_t *s, const worker_config_t *w, char *err, size_t errlen);
+wc_status_t snap_signal_kafka_poll(snap_t *s, char *err, size_t errlen);
 void snap_free(snap_t *s);
 const snap_progress_t *snap_progress(const snap_t *s);
 /* A plan exists and has chunks not yet emitted. */
@@ -139,14 +142,14 @@ bool snap_active(const snap_t *s);
 const snap_plan_t *snap_plan(const snap_t *s);
 
 /* Plans inside the slot's exported snapshot (name) and reads every chunk with snapshot.max.threads
- * readers that import it, emitting rows through evt in plan order. Returns 0 when all rows are
- * emitted, -1 on failure (the chunks not committed go back to the plan). */
-int snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volatile sig_atomic_t *stop, char *err,
-                      size_t errlen);
+ * readers that import it, emitting rows through evt in plan order. WC_OK when all rows are emitted;
+ * on failure the chunks not committed go back to the plan. */
+wc_status_t snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volatile sig_atomic_t *stop,
+                              char *err, size_t errlen);
 /* Plans without an exported snapshot: the chunks are read by the watermark method (snap_wm_*). */
-int snap_plan_fresh(snap_t *s, uint64_t lsn, char *err, size_t errlen);
+wc_status_t snap_plan_fresh(snap_t *s, uint64_t lsn, char *err, size_t errlen);
 /* Takes the chunks left over from the offsets (walcast_snapshot). */
-int snap_restore(snap_t *s, const char *state_json, char *err, size_t errlen);
+wc_status_t snap_restore(snap_t *s, const char *state_json, char *err, size_t errlen);
 
 /* Offsets: fills the snapshot keys of pos (snap_state points into s until the next call) and marks
  * the emitted chunks as committing. After the commit that holds them: snap_committed; after a
@@ -161,9 +164,9 @@ bool snap_finished(const snap_t *s);
  * (low watermark, chunk read into memory, high watermark); snap_wm_change drops buffered rows whose
  * key a streamed change touches; snap_wm_message consumes a watermark (true: it was ours) and at the
  * high one emits the chunk's remaining rows. sql is a connection outside any snapshot. */
-int snap_wm_step(snap_t *s, char *err, size_t errlen);
+wc_status_t snap_wm_step(snap_t *s, char *err, size_t errlen);
 void snap_wm_change(snap_t *s, const rel_table_t *t, const pgo_msg_t *m, uint32_t xid);
-int snap_wm_message(snap_t *s, const pgo_msg_t *m, uint64_t lsn, bool *ours, char *err, size_t errlen);
+wc_status_t snap_wm_message(snap_t *s, const pgo_msg_t *m, uint64_t lsn, bool *ours, char *err, size_t errlen);
 /* Drops the open chunk (reconnect): it is read again later. */
 void snap_wm_reset(snap_t *s);
 

@@ -62,10 +62,10 @@ static int emit_message(PGconn *c, const char *content, char *err, size_t errlen
     return 0;
 }
 
-int snap_wm_step(snap_t *s, char *err, size_t errlen)
+wc_status_t snap_wm_step(snap_t *s, char *err, size_t errlen)
 {
     if (!s || !s->have_plan || s->finished || s->wm.open || s->paused)
-        return 0;
+        return WC_OK;
     size_t ci = s->plan.nchunks;
     for (size_t i = 0; i < s->plan.nchunks; i++)
         if (s->plan.chunks[i].state == SNAP_TODO) {
@@ -73,25 +73,26 @@ int snap_wm_step(snap_t *s, char *err, size_t errlen)
             break;
         }
     if (ci == s->plan.nchunks)
-        return 0;
+        return WC_OK;
     snap_chunk_t *c = &s->plan.chunks[ci];
     size_t ti = c->table;
     snap_table_t *st = &s->plan.tables[ti];
     if (!s->wm_connected) {
-        if (repl_connect(&s->wm_conn, s->cfg, err, errlen) != WC_OK)
-            return -1;
+        wc_status_t rc = repl_connect(&s->wm_conn, s->cfg, err, errlen);
+        if (rc != WC_OK)
+            return rc;
         s->wm_connected = true;
     }
     if (!s->relids[ti]) {
         /* dropped since: nothing to read */
         log_warn("table of the snapshot no longer exists; skipped", "table=%s.%s", st->schema, st->name);
         snap_chunk_emitted(s, ci);
-        return 0;
+        return WC_OK;
     }
     /* the table as it is now: a column added since the last chunk is read too */
     rel_table_t *t = snap_table_install(s, &s->wm_conn, ti, true, err, errlen);
     if (!t)
-        return -1;
+        return WC_RETRY;
     if (!st->started_us)
         st->started_us = wc_wall_us();
     snap_wm_t *w = &s->wm;
@@ -103,18 +104,18 @@ int snap_wm_step(snap_t *s, char *err, size_t errlen)
     snprintf(msg, sizeof msg, "low:%s", w->nonce);
     PGconn *pc = s->wm_conn.sql;
     if (emit_message(pc, msg, err, errlen) < 0)
-        return -1;
+        return WC_RETRY;
     if (snap_exec_ok(pc, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0)
-        return -1;
+        return WC_RETRY;
     PGresult *xs = snap_query(pc, "SELECT pg_current_snapshot()::text", 0, NULL, err, errlen);
     if (!xs) {
         snap_exec_ok(pc, "ROLLBACK", err, errlen);
-        return -1;
+        return WC_RETRY;
     }
     if (snap_xsnap_parse(PQgetvalue(xs, 0, 0), &w->xs) < 0) {
         snprintf(err, errlen, "cannot parse pg_current_snapshot() '%s'", PQgetvalue(xs, 0, 0));
         PQclear(xs);
-        return -1;
+        return WC_RETRY;
     }
     PQclear(xs);
     buf_t sql;
@@ -129,11 +130,11 @@ int snap_wm_step(snap_t *s, char *err, size_t errlen)
         char e2[64];
         snap_exec_ok(pc, "ROLLBACK", e2, sizeof e2);
         snap_wm_clear(w);
-        return -1;
+        return WC_RETRY;
     }
     if (snap_exec_ok(pc, "COMMIT", err, errlen) < 0) {
         snap_wm_clear(w);
-        return -1;
+        return WC_RETRY;
     }
     int n = PQntuples(w->rows);
     w->dropped = xcalloc((size_t)(n ? n : 1), sizeof *w->dropped);
@@ -163,11 +164,11 @@ int snap_wm_step(snap_t *s, char *err, size_t errlen)
     if (emit_message(pc, msg, err, errlen) < 0 ||
         snap_exec_ok(pc, "BEGIN; SET LOCAL synchronous_commit = on; SELECT txid_current(); COMMIT", err, errlen) < 0) {
         snap_wm_clear(w);
-        return -1;
+        return WC_RETRY;
     }
     w->open = true;
     log_debug("snapshot chunk read (watermarks)", "table=%s.%s chunk=%zu rows=%d", st->schema, st->name, ci, n);
-    return 0;
+    return WC_OK;
 }
 
 void snap_wm_change(snap_t *s, const rel_table_t *t, const pgo_msg_t *m, uint32_t xid)
@@ -201,25 +202,26 @@ void snap_wm_change(snap_t *s, const rel_table_t *t, const pgo_msg_t *m, uint32_
     }
 }
 
-int snap_wm_message(snap_t *s, const pgo_msg_t *m, uint64_t lsn, bool *ours, char *err, size_t errlen)
+wc_status_t snap_wm_message(snap_t *s, const pgo_msg_t *m, uint64_t lsn, bool *ours, char *err, size_t errlen)
 {
     *ours = m->u.message.prefix && strcmp(m->u.message.prefix, SNAP_WM_PREFIX) == 0;
     if (!*ours || !s)
-        return 0;
+        return WC_OK;
     snap_wm_t *w = &s->wm;
     char content[96];
     size_t n = m->u.message.content_len < sizeof content - 1 ? m->u.message.content_len : sizeof content - 1;
     memcpy(content, m->u.message.content, n);
     content[n] = 0;
     if (!w->open || strcmp(content + (content[0] == 'l' ? 4 : 5), w->nonce) != 0)
-        return 0;   /* another run's watermark (before a restart): nothing to do */
+        return WC_OK;   /* another run's watermark (before a restart): nothing to do */
     if (content[0] == 'l') {
         w->window = true;
-        return 0;
+        return WC_OK;
     }
     /* high watermark: the chunk's rows not touched meanwhile */
-    if (s->hooks.txn_ensure(s->hooks.ctx, err, errlen) < 0)
-        return -1;
+    wc_status_t st = s->hooks.txn_ensure(s->hooks.ctx, err, errlen);
+    if (st != WC_OK)
+        return st;
     rel_table_t *t = rel_cache_get(s->rels, w->relid);
     size_t ci = w->chunk;
     bool last_chunk = true;
@@ -241,13 +243,14 @@ int snap_wm_message(snap_t *s, const pgo_msg_t *m, uint64_t lsn, bool *ours, cha
         snap_row_tuple(t, w->rows, r, map, &tup);
         evt_pos_t pos = { .lsn = lsn, .now_us = wc_wall_us(), .no_lsn = true };
         pos.snapshot = s->incremental ? "incremental" : last_chunk && r == last ? "last" : "true";
-        int rc = evt_read(s->evt, a, &pos, t, &tup, err, errlen) == WC_OK ? 0 : -1;
+        st = evt_read(s->evt, a, &pos, t, &tup, err, errlen);
+        snap_log_conversions(s, s->evt);
         arena_free(a);
-        if (rc < 0)
-            return -1;
+        if (st != WC_OK)
+            return st;
     }
     log_debug("snapshot chunk emitted at its high watermark", "chunk=%zu rows=%d", ci, nrows);
     snap_chunk_emitted(s, ci);
     snap_wm_clear(w);
-    return 0;
+    return WC_OK;
 }

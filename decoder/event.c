@@ -18,6 +18,8 @@ typedef struct evt_colmap {
     int trunc;          /* column.truncate.to.N.chars, -1 none */
     const flt_rule_t *hash;
     int maxlen;         /* declared length for hash truncation, -1 none */
+    bool key;           /* a key column: null cannot stand for a value it fails to convert */
+    bool has_default;   /* its field schema has a default (what the JSON converter writes for null) */
 } evt_colmap_t;
 
 typedef struct evt_table {
@@ -70,6 +72,9 @@ struct evt_ctx {
     uint64_t nontx_lsn;           /* LSN of the last non-transactional message: Debezium's last commit */
     uint32_t ident_seed;          /* stand-in for Java identity hashes */
     buf_t hb, hb2;                /* header scratch */
+    buf_t warnings;               /* evt_warnings */
+    uint64_t cur_lsn;             /* the change being converted, for messages */
+    wc_status_t fail_status;      /* what a failed row_value/key_value asks for */
     evt_stats_t stats;
 };
 
@@ -147,9 +152,12 @@ static void build_fixed_schemas(evt_ctx_t *e)
     cs_field_add(a, hv, "ts_ms", prim(a, CT_INT64, false));
     rec_codec_bind(&e->hb_kc, hk);
     rec_codec_bind(&e->hb_vc, hv);
-    tl = strlen(e->cfg.prefix) + 32;
+    /* Debezium's topic naming strategy joins these with topic.delimiter too (the message topic it does
+     * not: "<prefix>.message" is fixed) */
+    const char *delim = e->cfg.delimiter ? e->cfg.delimiter : ".";
+    tl = strlen(e->cfg.prefix) + strlen(delim) + 32;
     e->hb_topic = arena_alloc(a, tl);
-    snprintf(e->hb_topic, tl, "__debezium-heartbeat.%s", e->cfg.prefix);
+    snprintf(e->hb_topic, tl, "__debezium-heartbeat%s%s", delim, e->cfg.prefix);
 
     cs_schema_t *tk = struct_schema(a, "io.debezium.connector.common.TransactionMetadataKey", 1, false);
     cs_field_add(a, tk, "id", prim(a, CT_STRING, false));
@@ -166,9 +174,9 @@ static void build_fixed_schemas(evt_ctx_t *e)
     cs_field_add(a, tv, "ts_ms", prim(a, CT_INT64, false));
     rec_codec_bind(&e->tx_kc, tk);
     rec_codec_bind(&e->tx_vc, tv);
-    tl = strlen(e->cfg.prefix) + 16;
+    tl = strlen(e->cfg.prefix) + strlen(delim) + 16;
     e->tx_topic = arena_alloc(a, tl);
-    snprintf(e->tx_topic, tl, "%s.transaction", e->cfg.prefix);
+    snprintf(e->tx_topic, tl, "%s%stransaction", e->cfg.prefix, delim);
 }
 
 /* A UUIDv7 (RFC 9562: 48-bit Unix milliseconds, version, random bits, variant), as the runId Debezium
@@ -215,6 +223,7 @@ evt_ctx_t *evt_new(const evt_config_t *cfg, evt_emit_fn emit, void *emit_ctx)
     e->arena = arena_new(16 * 1024);
     buf_init(&e->hb);
     buf_init(&e->hb2);
+    buf_init(&e->warnings);
     build_fixed_schemas(e);
     return e;
 }
@@ -225,6 +234,7 @@ void evt_free(evt_ctx_t *e)
         return;
     buf_free(&e->hb);
     buf_free(&e->hb2);
+    buf_free(&e->warnings);
     rec_codec_free(&e->msg_kc);
     rec_codec_free(&e->msg_vc);
     rec_codec_free(&e->hb_kc);
@@ -240,6 +250,15 @@ void evt_free(evt_ctx_t *e)
 const char *evt_run_id(const evt_ctx_t *e) { return e->run_id; }
 
 const evt_stats_t *evt_stats(const evt_ctx_t *e) { return &e->stats; }
+const char *evt_warnings(const evt_ctx_t *e) { return e->warnings.len ? e->warnings.data : ""; }   /* NUL-ended */
+
+/* Starts the conversion of one change: no warnings yet, position for messages. */
+static void convert_begin(evt_ctx_t *e, const evt_pos_t *pos)
+{
+    buf_reset(&e->warnings);
+    e->cur_lsn = pos->lsn;
+    e->fail_status = WC_RETRY;
+}
 
 void evt_table_free(void *user)
 {
@@ -342,6 +361,7 @@ wc_status_t evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t er
         cm->col = (int)i;
         cm->mask = cm->trunc = cm->maxlen = -1;
         cm->hash = NULL;
+        cm->key = cm->has_default = false;
         if (f && is_plain_string_type(col)) {
             cm->mask = flt_mask_len(f, t->nspname, t->relname, col->name);
             cm->trunc = flt_truncate_len(f, t->nspname, t->relname, col->name);
@@ -361,9 +381,12 @@ wc_status_t evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t er
             cv_value_t *d = arena_alloc(a, sizeof *d);
             *d = dv;
             fs->def = d;
+            cm->has_default = true;
         }
-        if (e->cfg.schema_comments && col->comment && *col->comment)
-            fs->doc = arena_strdup(a, col->comment);
+        /* No doc from column comments, whatever include.schema.comments says: Debezium's PostgreSQL
+         * connector never reads them (neither its pgoutput relation path nor its JDBC metadata path sets a
+         * column comment; only the MySQL and Oracle DDL parsers do), and a doc in the key schema changes
+         * the key bytes and so the partition (issue 18, item 3; differential test types_diff.sh) */
         cs_field_add(a, vs, avro_adjust_name(a, col->name, e->cfg.field_names, true), fs);
         et->nfields++;
     }
@@ -402,6 +425,7 @@ wc_status_t evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t er
             const cs_schema_t *kfs;
             if (vf >= 0) {
                 kfs = vs->fields[vf].schema;
+                et->fields[vf].key = true;
                 et->key_cols[et->nkey] = et->fields[vf];
             } else {
                 /* left out of the value by a column filter: Debezium keeps it in the key, typed but
@@ -413,7 +437,7 @@ wc_status_t evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t er
                              col->name, t->nspname, t->relname);
                     return WC_FATAL;
                 }
-                et->key_cols[et->nkey] = (evt_colmap_t){ .col = keycols[k], .mask = -1, .trunc = -1, .maxlen = -1 };
+                et->key_cols[et->nkey] = (evt_colmap_t){ .col = keycols[k], .mask = -1, .trunc = -1, .maxlen = -1, .key = true };
             }
             et->key_fields[et->nkey++] = vf;
             cs_field_add(a, ks, avro_adjust_name(a, col->name, e->cfg.field_names, true), kfs);
@@ -497,13 +521,31 @@ static int column_value(evt_ctx_t *e, arena_t *a, const rel_table_t *t, const ev
         return 0;
     } else if (pc->kind == PGO_COL_BINARY) {
         snprintf(err, errlen, "column \"%s\" arrived in binary format, which walcast does not request", col->name);
+        e->fail_status = WC_RETRY;
         return -1;
     } else if (pgt_value(a, &col->type, &e->cfg.types, pc->data, pc->len, out, err, errlen) < 0) {
-        char tmp[256];
-        snprintf(tmp, sizeof tmp, "%s", err);
-        snprintf(err, errlen, "table \"%s\".\"%s\" column \"%s\" (%s): %s", t->nspname, t->relname, col->name,
-                 col->type.typname ? col->type.typname : "?", tmp);
-        return -1;
+        /* Debezium's TableSchemaBuilder: event.converting.failure.handling.mode; the value is left null */
+        char why[256], lsn[32];
+        snprintf(why, sizeof why, "%s", err);
+        pgo_lsn_format(e->cur_lsn, lsn);
+        bool required = col->not_null && !cm->has_default;
+        if (e->cfg.convert_failure == EVT_CONVERT_FAIL || cm->key || required) {
+            snprintf(err, errlen, "table \"%s\".\"%s\" column \"%s\" (%s) at LSN %s: %s; %s", t->nspname, t->relname,
+                     col->name, col->type.typname ? col->type.typname : "?", lsn, why,
+                     e->cfg.convert_failure == EVT_CONVERT_FAIL
+                         ? "the connector stops (event.converting.failure.handling.mode=fail; warn or skip send null)"
+                         : "null cannot stand for it (a key column, or NOT NULL without default); exclude the column or table");
+            e->fail_status = WC_PERMANENT;
+            return -1;
+        }
+        if (e->warnings.len)
+            buf_putc(&e->warnings, '\n');
+        buf_printf(&e->warnings, "table \"%s\".\"%s\" column \"%s\" (%s) at LSN %s: %s; sent as null", t->nspname,
+                   t->relname, col->name, col->type.typname ? col->type.typname : "?", lsn, why);
+        buf_cstr(&e->warnings);
+        e->stats.conversion_failures++;
+        *out = cv_null();
+        return 0;
     }
     if (cm->trunc >= 0 && !out->null)
         out->u.s.n = utf8_prefix_len(out->u.s.p, out->u.s.n, cm->trunc);
@@ -685,6 +727,7 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
         e->stats.filtered++;
         return 0;
     }
+    convert_begin(e, pos);
     const pgo_tuple_t *old = m->u.change.old_kind ? &m->u.change.old_tuple : NULL;
     cv_value_t before, after, key, env;
     switch (m->type) {
@@ -695,7 +738,7 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
         }
         if (row_value(e, a, t, et, &m->u.change.new_tuple, NULL, false, &after, err, errlen) < 0 ||
             key_value(e, a, t, et, &after, &m->u.change.new_tuple, &key, err, errlen) < 0)
-            return WC_RETRY;
+            return e->fail_status;
         env = envelope(e, a, pos, t, NULL, &after, "c");
         e->stats.created++;
         return emit_event(e, et, &key, &env, 'c', NULL, NULL, err, errlen);
@@ -703,13 +746,13 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
         const pgo_tuple_t *full_old = m->u.change.old_kind == 'O' ? old : NULL;
         if (row_value(e, a, t, et, &m->u.change.new_tuple, full_old, false, &after, err, errlen) < 0 ||
             key_value(e, a, t, et, &after, &m->u.change.new_tuple, &key, err, errlen) < 0)
-            return WC_RETRY;
+            return e->fail_status;
         if (old && et->nkey && key_changed(t, et, old, &m->u.change.new_tuple)) {
             /* Primary key change: delete (old key) + tombstone + create (new key), as Debezium does. */
             cv_value_t oldrow, oldkey;
             if (row_value(e, a, t, et, old, NULL, m->u.change.old_kind == 'K', &oldrow, err, errlen) < 0 ||
                 key_value(e, a, t, et, &oldrow, old, &oldkey, err, errlen) < 0)
-                return WC_RETRY;
+                return e->fail_status;
             buf_reset(&e->hb);
             json_enc_header_value(&e->hb, et->key_schema, &key);
             buf_reset(&e->hb2);
@@ -739,7 +782,7 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
         bool has_before = false;
         if (old && (m->u.change.old_kind == 'O' || t->replident == 'i')) {
             if (row_value(e, a, t, et, old, NULL, false, &before, err, errlen) < 0)
-                return WC_RETRY;
+                return e->fail_status;
             has_before = true;
         }
         env = envelope(e, a, pos, t, has_before ? &before : NULL, &after, "u");
@@ -753,7 +796,7 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
         }
         if (row_value(e, a, t, et, old, NULL, m->u.change.old_kind == 'K', &before, err, errlen) < 0 ||
             key_value(e, a, t, et, &before, old, &key, err, errlen) < 0)
-            return WC_RETRY;
+            return e->fail_status;
         env = envelope(e, a, pos, t, &before, NULL, "d");
         e->stats.deleted++;
         if ((st = emit_event(e, et, &key, &env, 'd', NULL, NULL, err, errlen)) != WC_OK)
@@ -779,9 +822,10 @@ wc_status_t evt_read(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t
         return WC_OK;
     }
     cv_value_t after, key, env;
+    convert_begin(e, pos);
     if (row_value(e, a, t, et, tup, NULL, false, &after, err, errlen) < 0 ||
         key_value(e, a, t, et, &after, tup, &key, err, errlen) < 0)
-        return WC_RETRY;
+        return e->fail_status;
     env = envelope(e, a, pos, t, NULL, &after, "r");
     e->stats.read++;
     return emit_event(e, et, &key, &env, 'r', NULL, NULL, err, errlen);
@@ -825,58 +869,15 @@ void evt_tx_reset(evt_ctx_t *e)
     e->tx_open = false;
 }
 
-/* java.lang.String.hashCode of UTF-8 text: over its UTF-16 code units. */
-static int32_t java_string_hash(const char *s)
-{
-    uint32_t h = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        uint32_t cp = *p;
-        int extra = cp >= 0xF0 ? 3 : cp >= 0xE0 ? 2 : cp >= 0xC0 ? 1 : 0;
-        if (extra) {
-            cp &= 0x3Fu >> extra;
-            for (int i = 1; i <= extra && (p[i] & 0xC0) == 0x80; i++)
-                cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        p += 1 + extra;
-        if (cp >= 0x10000) {
-            cp -= 0x10000;
-            h = 31 * h + (0xD800 + (cp >> 10));
-            h = 31 * h + (0xDC00 + (cp & 0x3FF));
-        } else {
-            h = 31 * h + cp;
-        }
-    }
-    return (int32_t)h;
-}
-
-/* The bucket of a key in a java.util.HashMap of cap buckets (the hash spread as HashMap.hash does). */
-static uint32_t java_bucket(const char *key, uint32_t cap)
-{
-    uint32_t h = (uint32_t)java_string_hash(key);
-    return (h ^ (h >> 16)) & (cap - 1);
-}
-
 /* Debezium keeps the per-collection counts in a java.util.HashMap and lists them in its iteration
- * order: by bucket, and in insertion order within a bucket. The table starts with 16 buckets and
- * doubles when it holds more than 3/4 of that. (A bucket of 8 or more keys would be treeified or force
- * a resize in Java; with the few collections of one transaction that does not come up.) */
+ * order (pgt_java_hashmap_order). */
 static void tx_hashmap_order(const evt_txcount_t *c, size_t n, size_t *order)
 {
-    uint32_t cap = 16;
-    while (n > (size_t)cap / 4 * 3)
-        cap *= 2;
+    const char **keys = xmalloc((n ? n : 1) * sizeof *keys);
     for (size_t i = 0; i < n; i++)
-        order[i] = i;
-    for (size_t i = 1; i < n; i++) {     /* insertion sort: stable, n is small */
-        size_t x = order[i], j = i;
-        uint32_t bx = java_bucket(c[x].collection, cap);
-        while (j > 0 && java_bucket(c[order[j - 1]].collection, cap) > bx) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = x;
-    }
+        keys[i] = c[i].collection;
+    pgt_java_hashmap_order(keys, n, order);
+    free(keys);
 }
 
 static wc_status_t tx_record(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, bool end, char *err, size_t errlen)

@@ -19,6 +19,12 @@
 
 enum { EVT_OP_C = 1, EVT_OP_U = 2, EVT_OP_D = 4, EVT_OP_T = 8 };
 
+/* event.converting.failure.handling.mode: a value walcast cannot convert becomes null and is reported
+ * through evt_warnings (warn, Debezium's default; skip: the same, for the debug log), or stops the
+ * connector (fail). A key column, or a required column without default, always fails: null cannot
+ * stand for it. */
+typedef enum { EVT_CONVERT_WARN = 0, EVT_CONVERT_SKIP, EVT_CONVERT_FAIL } evt_convert_mode_t;
+
 typedef struct evt_config {
     const char *connector_name;   /* "name" */
     const char *prefix;           /* topic.prefix */
@@ -30,8 +36,9 @@ typedef struct evt_config {
     bool tombstones;              /* tombstones.on.delete */
     bool extended_headers;        /* extended.headers.enabled */
     bool tx_metadata;             /* provide.transaction.metadata */
-    bool schema_comments;         /* include.schema.comments: column comments as field docs */
+    bool schema_comments;         /* include.schema.comments: accepted, no effect (Debezium PostgreSQL never reads comments) */
     const char *run_id;           /* __debezium.context.runId header; NULL: evt_new makes a UUIDv7 */
+    evt_convert_mode_t convert_failure;   /* event.converting.failure.handling.mode */
     pgt_opts_t types;
     const flt_filters_t *filters;
     avro_adjust_t schema_names;               /* schema.name.adjustment.mode */
@@ -55,6 +62,7 @@ typedef struct evt_pos {
 
 typedef struct evt_stats {
     uint64_t read, created, updated, deleted, truncated, messages, filtered, tombstones;
+    uint64_t conversion_failures;   /* values sent as null (event.converting.failure.handling.mode) */
 } evt_stats_t;
 
 typedef struct evt_ctx evt_ctx_t;
@@ -62,6 +70,10 @@ typedef struct evt_ctx evt_ctx_t;
 evt_ctx_t *evt_new(const evt_config_t *cfg, evt_emit_fn emit, void *emit_ctx);
 void evt_free(evt_ctx_t *e);
 const evt_stats_t *evt_stats(const evt_ctx_t *e);
+/* Values the last evt_change/evt_read could not convert and sent as null, one line each naming table,
+ * column, type, LSN and the reason ("" when none); the agent logs them (warn mode: as warnings, skip
+ * mode: at debug level). Cleared by the next evt_change/evt_read. */
+const char *evt_warnings(const evt_ctx_t *e);
 /* The __debezium.context.runId of this context (snapshot encoder threads share the connector's). */
 const char *evt_run_id(const evt_ctx_t *e);
 /* Frees a table's event state; give it to rel_cache_new. */
@@ -81,11 +93,11 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
 wc_status_t evt_read(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, const pgo_tuple_t *tup,
                      char *err, size_t errlen);
 wc_status_t evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, char *err, size_t errlen);
-/* Heartbeat record: topic __debezium-heartbeat.<prefix>, key ServerNameKey {serverName}, value
+/* Heartbeat record: topic __debezium-heartbeat<topic.delimiter><prefix>, key ServerNameKey {serverName}, value
  * Heartbeat {ts_ms}. */
 wc_status_t evt_heartbeat(evt_ctx_t *e, arena_t *a, int64_t now_us, char *err, size_t errlen);
 /* provide.transaction.metadata: BEGIN (pos.lsn = the Begin record's LSN) and END (pos.lsn = the
- * commit's end LSN) on <prefix>.transaction; between them data events carry the `transaction`
+ * commit's end LSN) on <prefix><topic.delimiter>transaction; between them data events carry the `transaction`
  * block. No-ops when the option is off. */
 wc_status_t evt_tx_begin(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t errlen);
 wc_status_t evt_tx_end(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t errlen);

@@ -189,10 +189,68 @@ void pgt_opts_default(pgt_opts_t *o)
     o->money_fraction_digits = 2;
 }
 
+/* ---- Java collections ------------------------------------------------------------------- */
+
+/* java.lang.String.hashCode of UTF-8 text: over its UTF-16 code units. */
+static int32_t java_string_hash(const char *s)
+{
+    uint32_t h = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        uint32_t cp = *p;
+        int extra = cp >= 0xF0 ? 3 : cp >= 0xE0 ? 2 : cp >= 0xC0 ? 1 : 0;
+        if (extra) {
+            cp &= 0x3Fu >> extra;
+            for (int i = 1; i <= extra && (p[i] & 0xC0) == 0x80; i++)
+                cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        p += 1 + extra;
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            h = 31 * h + (0xD800 + (cp >> 10));
+            h = 31 * h + (0xDC00 + (cp & 0x3FF));
+        } else {
+            h = 31 * h + cp;
+        }
+    }
+    return (int32_t)h;
+}
+
+/* The bucket of a key in a java.util.HashMap of cap buckets (the hash spread as HashMap.hash does). */
+static uint32_t java_bucket(const char *key, uint32_t cap)
+{
+    uint32_t h = (uint32_t)java_string_hash(key);
+    return (h ^ (h >> 16)) & (cap - 1);
+}
+
+void pgt_java_hashmap_order(const char *const *keys, size_t n, size_t *order)
+{
+    uint32_t cap = 16;
+    while (n > (size_t)cap / 4 * 3)
+        cap *= 2;
+    uint32_t *bucket = xmalloc((n ? n : 1) * sizeof *bucket);
+    for (size_t i = 0; i < n; i++) {
+        order[i] = i;
+        bucket[i] = java_bucket(keys[i], cap);
+    }
+    for (size_t i = 1; i < n; i++) {     /* insertion sort: stable */
+        size_t x = order[i], j = i;
+        while (j > 0 && bucket[order[j - 1]] > bucket[x]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = x;
+    }
+    free(bucket);
+}
+
 /* ---- schemas ---------------------------------------------------------------------------- */
 
 static int numeric_precision(int32_t typmod) { return typmod < 4 ? -1 : ((typmod - 4) >> 16) & 0xffff; }
-static int numeric_scale(int32_t typmod) { return typmod < 4 ? -1 : ((((typmod - 4) & 0x7ff) ^ 1024) - 1024); }
+/* The scale as pgjdbc reads it, (typmod - 4) & 0xffff, which Debezium takes: a negative scale (PostgreSQL 15,
+ * numeric(3,-2)) stored in 11 bits comes out as 2048 + scale (2046). The values are scaled to it, so the
+ * number stays right: 100 is 100 * 10^2046 at scale 2046. */
+static int numeric_scale(int32_t typmod) { return typmod < 4 ? -1 : (typmod - 4) & 0xffff; }
 static int time_precision(int32_t typmod) { return typmod < 0 ? 6 : typmod; }
 
 static char *itoa_arena(arena_t *a, long v)
@@ -368,13 +426,22 @@ static bool parse_i64(const char *s, size_t n, int64_t *v)
     return true;
 }
 
+/* Any length: numeric text runs to thousands of digits (1e-130 is 131 characters), and strtod rounds
+ * it correctly, as BigDecimal.doubleValue does. */
 static bool parse_f64(const char *s, size_t n, double *v)
 {
-    char tmp[64], *end;
-    if (!number_cstr(tmp, sizeof tmp, s, n))
+    char small[64], *tmp = small, *end;
+    if (n == 0 || memchr(s, '\0', n))
         return false;
+    if (n >= sizeof small)
+        tmp = xmalloc(n + 1);
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
     *v = strtod(tmp, &end);
-    return *end == '\0';
+    bool ok = *end == '\0';
+    if (tmp != small)
+        free(tmp);
+    return ok;
 }
 
 int64_t pgt_days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -522,12 +589,16 @@ static int parse_date(const char *s, size_t n, int64_t *days)
 }
 
 /* Microseconds since the epoch; with_tz adds the offset to reach UTC. */
-static int parse_timestamp(const char *s, size_t n, bool with_tz, int64_t *us)
+/* Seconds since the epoch and microseconds within the second (0..999999): PostgreSQL's range (to year
+ * 294276) does not fit int64 microseconds since 1970. *inf: +1/-1 for infinity/-infinity, else 0. */
+static int parse_timestamp(const char *s, size_t n, bool with_tz, int64_t *secs, int64_t *frac, int *inf)
 {
     scan_t sc = { s, s + n };
     int64_t y, m, d, t, off = 0;
-    if (text_is(s, n, "infinity")) { *us = INT64_MAX; return 0; }
-    if (text_is(s, n, "-infinity")) { *us = INT64_MIN; return 0; }
+    *inf = 0;
+    *secs = *frac = 0;
+    if (text_is(s, n, "infinity")) { *inf = 1; return 0; }
+    if (text_is(s, n, "-infinity")) { *inf = -1; return 0; }
     if (!scan_date(&sc, &y, &m, &d) || !scan_char(&sc, ' ') || !scan_time(&sc, &t))
         return -1;
     if (with_tz && !scan_offset(&sc, &off))
@@ -536,8 +607,19 @@ static int parse_timestamp(const char *s, size_t n, bool with_tz, int64_t *us)
         y = 1 - y;
     if (sc.p != sc.end)
         return -1;
-    *us = pgt_days_from_civil(y, (unsigned)m, (unsigned)d) * INT64_C(86400000000) + t - off * 1000000;
+    *secs = pgt_days_from_civil(y, (unsigned)m, (unsigned)d) * 86400 + t / 1000000 - off;
+    *frac = t % 1000000;
     return 0;
+}
+
+/* Debezium's epoch microseconds: TimeUnit.SECONDS.toMicros (saturating at the int64 bounds) plus the
+ * micros of the second, an addition that wraps (year 294276 gives -9223372036853775810). */
+static int64_t java_epoch_micros(int64_t secs, int64_t frac)
+{
+    int64_t us;
+    if (__builtin_mul_overflow(secs, INT64_C(1000000), &us))
+        us = secs > 0 ? INT64_MAX : INT64_MIN;
+    return (int64_t)((uint64_t)us + (uint64_t)frac);
 }
 
 static void format_fraction(char *out, int64_t us, int digits, bool trim)
@@ -565,21 +647,21 @@ static cv_value_t str_value(arena_t *a, const char *s)
 
 static int zoned_timestamp(arena_t *a, int32_t typmod, const char *s, size_t n, cv_value_t *out)
 {
-    int64_t us;
+    int64_t esecs, efrac;
+    int inf;
     if (text_is(s, n, "infinity") || text_is(s, n, "-infinity")) {
         *out = cv_str(arena_strndup(a, s, n), n);
         return 0;
     }
-    if (parse_timestamp(s, n, true, &us) < 0)
+    if (parse_timestamp(s, n, true, &esecs, &efrac, &inf) < 0)
         return -1;
-    int64_t days = us >= 0 ? us / INT64_C(86400000000) : -((-us + INT64_C(86400000000) - 1) / INT64_C(86400000000));
-    int64_t tod = us - days * INT64_C(86400000000);
+    int64_t days = esecs >= 0 ? esecs / 86400 : -((-esecs + 86399) / 86400);
+    int64_t secs = esecs - days * 86400;
     int64_t y;
     unsigned mo, d;
     civil_from_days(days, &y, &mo, &d);
     char frac[8], tmp[64];
-    format_fraction(frac, tod % 1000000, time_precision(typmod), false);
-    int64_t secs = tod / 1000000;
+    format_fraction(frac, efrac, time_precision(typmod), false);
     if (y >= 0 && y <= 9999)
         snprintf(tmp, sizeof tmp, "%04lld-%02u-%02uT%02lld:%02lld:%02lld%sZ", (long long)y, mo, d,
                  (long long)(secs / 3600), (long long)(secs / 60 % 60), (long long)(secs % 60), frac);
@@ -774,6 +856,24 @@ static int decimal_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o
         return 0;
     }
     if (o->decimal == PGT_DECIMAL_STRING) {
+        /* BigDecimal.toPlainString after setScale(column scale): PostgreSQL's text has the column's scale
+         * already, except for a negative one (numeric(3,-2): "100" at scale 2046); money is not rescaled */
+        int want = t ? numeric_scale(t->typmod) : -1;
+        const char *dot = memchr(s, '.', n);
+        size_t have = dot ? n - (size_t)(dot - s) - 1 : 0;
+        if (want > 0 && (size_t)want > have) {
+            size_t len = n + (dot ? 0 : 1) + ((size_t)want - have);
+            char *p = arena_alloc(a, len + 1);
+            memcpy(p, s, n);
+            size_t k = n;
+            if (!dot)
+                p[k++] = '.';
+            while (k < len)
+                p[k++] = '0';
+            p[k] = '\0';
+            *out = cv_str(p, len);
+            return 0;
+        }
         *out = cv_str(arena_strndup(a, s, n), n);
         return 0;
     }
@@ -954,6 +1054,14 @@ static bool array_element_special(arena_t *a, const pgt_coltype_t *et, const pgt
         *out = cv_int(text_is(v, len, "infinity") ? -622191234 : -625821272);
         return true;
     }
+    if (et->kind == PGT_DATE && len > 3 && memcmp(v + len - 3, " BC", 3) == 0) {
+        /* java.sql.Date drops the era: a BC date comes out as the same date AD */
+        int64_t days;
+        if (parse_date(v, len - 3, &days) < 0)
+            return false;   /* pgt_value reports it */
+        *out = cv_int(days);
+        return true;
+    }
     if (et->kind == PGT_NUMERIC && numeric_special(v, len)) {
         *nullify = true;
         *out = cv_null();
@@ -1062,6 +1170,21 @@ static int hstore_value(arena_t *a, const pgt_opts_t *o, const char *s, size_t n
             sc.p++;
         if (sc.p < sc.end && !scan_char(&sc, ','))
             FAIL("malformed hstore: expected ','");
+    }
+    /* pgjdbc's HStoreConverter fills a java.util.HashMap in text order; Debezium writes it (JSON text or a
+     * Connect map) in the map's iteration order */
+    {
+        const char **keys = arena_alloc(a, (cnt ? cnt : 1) * sizeof *keys);
+        size_t *order = arena_alloc(a, (cnt ? cnt : 1) * sizeof *order);
+        for (size_t i = 0; i < cnt; i++)
+            keys[i] = kv[i * 2].u.s.p;
+        pgt_java_hashmap_order(keys, cnt, order);
+        cv_value_t *sorted = arena_alloc(a, (cnt ? cnt : 1) * 2 * sizeof *sorted);
+        for (size_t i = 0; i < cnt; i++) {
+            sorted[i * 2] = kv[order[i] * 2];
+            sorted[i * 2 + 1] = kv[order[i] * 2 + 1];
+        }
+        kv = sorted;
     }
     if (o->hstore == PGT_HSTORE_MAP) {
         cv_value_t m = { .null = false };
@@ -1177,20 +1300,20 @@ int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const cha
         return 0;
     }
     case PGT_TIMESTAMP: {
-        int64_t us;
-        if (parse_timestamp(s, n, false, &us) < 0)
+        int64_t secs, frac;
+        int inf;
+        if (parse_timestamp(s, n, false, &secs, &frac, &inf) < 0)
             FAIL("invalid timestamp text '%.*s'", (int)(n > 40 ? 40 : n), s);
         bool micro = o->time != PGT_TIME_CONNECT && time_precision(t->typmod) > 3;
-        if (us == INT64_MAX || us == INT64_MIN) {
+        if (inf) {
             /* Debezium gets pgjdbc's DATE_POSITIVE/NEGATIVE_INFINITY (milliseconds) and converts it as
              * micros in the micro modes, as milliseconds / 1000 in the others */
-            int64_t inf = us == INT64_MAX ? INT64_C(9223372036825200000) : INT64_C(-9223372036832400000);
-            *out = cv_int(micro ? inf : inf / 1000);
+            int64_t v = inf > 0 ? INT64_C(9223372036825200000) : INT64_C(-9223372036832400000);
+            *out = cv_int(micro ? v : v / 1000);
             return 0;
         }
-        if (!micro)
-            us = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
-        *out = cv_int(us);
+        /* milliseconds: seconds * 1000 + the millis of the second (floor), no overflow in PostgreSQL's range */
+        *out = cv_int(micro ? java_epoch_micros(secs, frac) : secs * 1000 + frac / 1000);
         return 0;
     }
     case PGT_TIMESTAMPTZ:

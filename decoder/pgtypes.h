@@ -83,6 +83,10 @@ cv_value_t pgt_unavailable(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t 
 bool pgt_default(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const char *expr, cv_value_t *out);
 
 /* Helpers shared with tests and the event builder. */
+/* The iteration order of a java.util.HashMap<String,?> filled with keys (UTF-8, NUL-ended) in this order:
+ * by bucket (String.hashCode spread as HashMap.hash does, 16 buckets doubled while more than 3/4 full),
+ * in insertion order within a bucket. (A bucket of 8 or more keys is treeified in Java; not modelled.) */
+void pgt_java_hashmap_order(const char *const *keys, size_t n, size_t *order);
 int64_t pgt_days_from_civil(int64_t y, unsigned m, unsigned d);
 /* Minimal big-endian two's complement of a decimal digit string (Java BigInteger.toByteArray). */
 size_t pgt_decimal_bytes(arena_t *a, const char *digits, size_t n, bool negative, uint8_t **out);

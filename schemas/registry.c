@@ -454,6 +454,17 @@ out:
     return rc;
 }
 
+wc_status_t sr_ping(sr_client_t *c, char *err, size_t errlen)
+{
+    long status = 0;
+    wc_status_t rc = request(c, "GET", "/subjects", NULL, &status, err, errlen);
+    if (rc != WC_OK)
+        return rc;
+    if (status != 200)
+        return refusal(c, status, "(any)", "list", err, errlen);
+    return WC_OK;
+}
+
 wc_status_t sr_schema_by_id(sr_client_t *c, int32_t id, buf_t *out, char *err, size_t errlen)
 {
     char path[64];

@@ -43,6 +43,10 @@ void sr_free(sr_client_t *c);
 wc_status_t sr_schema_id(sr_client_t *c, const char *subject, const char *schema, size_t len, int32_t *id, char *err,
                  size_t errlen);
 
+/* GET /subjects: the registry answers and accepts the credentials (walcast check). Tries each URL once
+ * when the client has no wait hook. */
+wc_status_t sr_ping(sr_client_t *c, char *err, size_t errlen);
+
 /* GET /schemas/ids/{id}: the schema text (tests and tools). */
 wc_status_t sr_schema_by_id(sr_client_t *c, int32_t id, buf_t *out, char *err, size_t errlen);
 

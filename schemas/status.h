@@ -25,4 +25,18 @@ static inline const char *wc_status_name(wc_status_t s)
     }
 }
 
+/* The one classification of server errors (status.c), for the source and every SQL target alike.
+ * A PostgreSQL SQLSTATE: WC_FATAL for refusals only a person can lift (28xxx login, 3D000 no such database,
+ * 42501 privileges, 53400 a server limit, 57P04 database dropped, 25006 read-only), WC_RETRY for what passes
+ * by itself (08 connection, 40 rollbacks, 53 resources, 57 shutdowns and cancels, 55P03/55006 busy), else
+ * WC_PERMANENT; NULL or "" (no SQLSTATE: the connection broke) is WC_RETRY. */
+wc_status_t wc_status_sqlstate(const char *sqlstate);
+/* A failed libpq connection attempt, by its message (libpq keeps that SQLSTATE to itself): WC_FATAL for
+ * refused logins, missing roles or databases, pg_hba.conf, no password, a bad sslmode; else WC_RETRY. */
+wc_status_t wc_status_pg_connect(const char *message);
+/* A MySQL/MariaDB error number: 1045/1044/1049/1142 and other refusals WC_FATAL, connection loss (2002,
+ * 2003, 2006, 2013 and the other 2xxx), deadlocks, lock waits, shutdown, too many connections WC_RETRY,
+ * else WC_PERMANENT. */
+wc_status_t wc_status_mysql(unsigned err);
+
 #endif

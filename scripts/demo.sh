@@ -66,9 +66,7 @@ cat >"$WORK/connector.json" <<JSON
     "database.dbname": "postgres",
     "topic.prefix": "demo",
     "table.include.list": "public.customers,public.orders",
-    "snapshot.mode": "initial",
-    "value.converter.schemas.enable": "false",
-    "key.converter.schemas.enable": "false"
+    "snapshot.mode": "initial"
   }
 }
 JSON
@@ -79,9 +77,7 @@ insert.mode=upsert
 delete.enabled=true
 primary.key.mode=record_key
 schema.evolution=basic
-collection.name.format=\${source.table}
-value.converter.schemas.enable=false
-key.converter.schemas.enable=false"
+collection.name.format=\${source.table}"
 { echo "name=demo-postgres-sink"; echo "$sink_common"
   echo "connection.url=jdbc:postgresql://127.0.0.1:$TPORT/postgres"; echo "connection.username=postgres"; } >"$WORK/pg-sink.properties"
 { echo "name=demo-mariadb-sink"; echo "$sink_common"

@@ -1253,6 +1253,25 @@ static int fetch_schema(void *ctx, int32_t id, buf_t *out, char *err, size_t err
     return sr_schema_by_id(s->registry, id, out, err, errlen) == WC_OK ? 0 : -1;
 }
 
+/* A JDBC target creates and writes columns by their Connect types. A schemaless record (JsonConverter with
+ * schemas.enable=false) has none, and guessed ones write a numeric as base64 text and a timestamp as an
+ * integer: such a record is refused as undecodable (dead letter or stop), as Debezium's JDBC sink refuses
+ * it. MongoDB stores the JSON values as they are, as Debezium's MongoDB sink does. */
+static int refuse_schemaless(const sink_t *s, const env_event_t *ev, char *err, size_t errlen)
+{
+    if (s->cfg->conn.dialect == SK_DIALECT_MONGODB)
+        return 0;
+    bool row_op = ev->op == ENV_CREATE || ev->op == ENV_READ || ev->op == ENV_UPDATE || ev->op == ENV_DELETE;
+    const char *which = ev->row_schemaless ? "value"
+                        : row_op && ev->key_schemaless && s->cfg->pk_mode == SK_PK_RECORD_KEY ? "key" : NULL;
+    if (!which)
+        return 0;
+    snprintf(err, errlen, "the record's %s has no schema (JsonConverter with %s.converter.schemas.enable=false): a JDBC "
+             "sink needs the column types and never guesses them; set %s.converter.schemas.enable=true (or use "
+             "io.confluent.connect.avro.AvroConverter) on the connector that writes the topic", which, which, which);
+    return -1;
+}
+
 /* Takes one consumed message into the batch (decoding it), and m with it (destroyed with the batch);
  * -1 when the sink must stop. */
 static int add_record(sink_t *s, rd_kafka_message_t *m)
@@ -1278,6 +1297,8 @@ static int add_record(sink_t *s, rd_kafka_message_t *m)
     int drc = avro ? env_decode_avro(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, fetch_schema, s, &r->ev, err,
                                      sizeof err)
                    : env_decode_json(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, &r->ev, err, sizeof err);
+    if (drc == 0 && refuse_schemaless(s, &r->ev, err, sizeof err) < 0)
+        drc = -1;
     if (drc == 0) {
         r->ok = true;
         rd_kafka_headers_t *hdrs;
@@ -1333,7 +1354,7 @@ static int add_record(sink_t *s, rd_kafka_message_t *m)
     return flush(s);
 }
 
-static const sk_target_ops_t *ops_for(const sk_config_t *c)
+const sk_target_ops_t *sk_target_ops_for(const sk_config_t *c)
 {
     switch (c->conn.dialect) {
     case SK_DIALECT_POSTGRES: return &sk_postgres_ops;
@@ -1343,14 +1364,14 @@ static const sk_target_ops_t *ops_for(const sk_config_t *c)
     return NULL;
 }
 
-int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *stop)
+int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *stop, char *why, size_t whylen)
 {
     sink_t s = { 0 };
     int rc = -1;
     s.cfg = cfg;
     s.kafka = k;
     s.stop = stop;
-    s.ops = ops_for(cfg);
+    s.ops = sk_target_ops_for(cfg);
     s.dec = env_decoder_new();
     s.arena = arena_new(1 << 20);
     buf_init(&s.tmp);
@@ -1438,5 +1459,8 @@ out:
     free(s.recs);
     buf_free(&s.tmp);
     /* a stop request while retrying is a clean stop, not a failure */
-    return (rc < 0 && *stop && !s.failed && !s.err[0]) ? 0 : rc;
+    rc = (rc < 0 && *stop && !s.failed && !s.err[0]) ? 0 : rc;
+    if (rc < 0 && why)
+        snprintf(why, whylen, "sink failed: %s", s.err[0] ? s.err : "see the log");
+    return rc;
 }

@@ -18,9 +18,12 @@ typedef struct sk_kafka {
     size_t nproducer_props;
 } sk_kafka_t;
 
+/* The target implementation for cfg's dialect (NULL: MongoDB when this build has no MongoDB target). */
+const sk_target_ops_t *sk_target_ops_for(const sk_config_t *cfg);
+
 /* Runs the sink until *stop is set (0) or it fails (-1, after logging the reason: topic, partition,
- * offset and why). Transient target errors are retried with backoff and never skip a record.
+ * offset and why; the reason also goes into why when given). Transient target errors are retried with backoff and never skip a record.
  * @locality: its own thread; owns its consumer, producer and target session. */
-int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *stop);
+int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *stop, char *why, size_t whylen);
 
 #endif

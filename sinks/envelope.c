@@ -1913,8 +1913,10 @@ int env_decode_json(env_decoder_t *d, arena_t *a, const char *key, size_t klen, 
                 ev->key = kv;
             }
         } else if (!json_is_null(kp)) {
-            if (!ks)
+            if (!ks) {
                 ks = schema_infer(a, kp);
+                ev->key_schemaless = true;
+            }
             if (!ks || ks->type != CT_STRUCT) {
                 snprintf(err, errlen, "key is not a struct (a JSON object)");
                 goto out;
@@ -2007,6 +2009,7 @@ int env_decode_json(env_decoder_t *d, arena_t *a, const char *key, size_t klen, 
         if (rowj) {
             const cs_schema_t *rs = schema_infer(a, rowj);
             ev->row_schema = rs;
+            ev->row_schemaless = true;
             if (ev->has_after && value_infer(a, rs, aj, &ev->after, err, errlen) < 0)
                 goto out;
             if (ev->has_before) {

@@ -39,6 +39,11 @@ typedef struct env_event {
     cv_value_t before, after;        /* structs over row_schema */
     env_source_t source;
     int64_t ts_ms;                   /* envelope ts_ms */
+    /* JsonConverter with schemas.enable=false: the key's / the rows' types were read off the JSON values
+     * (integers int64, numbers float64, objects and arrays JSON text), not known. A Debezium numeric is then
+     * base64 text, a timestamp a bare integer: the JDBC sinks refuse such records, MongoDB takes the JSON
+     * values as they are (as Debezium's MongoDB sink does). */
+    bool key_schemaless, row_schemaless;
 } env_event_t;
 
 /* Decoder state: caches parsed schemas by their text, so a steady stream parses each schema once. */

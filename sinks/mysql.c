@@ -33,26 +33,11 @@ struct sk_target {
     buf_t sql, val, esc;
 };
 
-static wc_status_t classify(unsigned e)
-{
-    switch (e) {
-    case CR_SERVER_GONE_ERROR: case CR_SERVER_LOST: case CR_CONNECTION_ERROR: case CR_CONN_HOST_ERROR:
-    case CR_SERVER_LOST_EXTENDED: case ER_LOCK_DEADLOCK: case ER_LOCK_WAIT_TIMEOUT: case ER_SERVER_SHUTDOWN:
-    case ER_CON_COUNT_ERROR: case ER_QUERY_INTERRUPTED: case ER_CONNECTION_KILLED: case ER_TOO_MANY_USER_CONNECTIONS:
-    case ER_OUT_OF_RESOURCES: case CR_COMMANDS_OUT_OF_SYNC:
-        return WC_RETRY;
-    case ER_ACCESS_DENIED_ERROR: case ER_DBACCESS_DENIED_ERROR: case ER_BAD_DB_ERROR: case ER_TABLEACCESS_DENIED_ERROR:
-        return WC_FATAL;
-    default:
-        return e >= 2000 && e < 3000 ? WC_RETRY : WC_PERMANENT;   /* 2xxx: client/connection errors */
-    }
-}
-
 static wc_status_t fail(sk_target_t *t, const char *what, char *err, size_t errlen)
 {
     unsigned e = mysql_errno(t->db);
     snprintf(err, errlen, "%s: %u %s", what, e, mysql_error(t->db));
-    return classify(e);
+    return wc_status_mysql(e);
 }
 
 static wc_status_t q(sk_target_t *t, const char *sql, size_t len, const char *what, char *err, size_t errlen)
@@ -130,7 +115,7 @@ static wc_status_t my_connect(const sk_config_t *cfg, sk_target_t **out, char *e
         snprintf(err, errlen, "cannot connect to MySQL/MariaDB at %s:%d: %u %s", u->host ? u->host : "127.0.0.1",
                  u->port ? u->port : 3306, e, mysql_error(db));
         mysql_close(db);
-        return classify(e);
+        return wc_status_mysql(e);
     }
     sk_target_t *t = xcalloc(1, sizeof *t);
     t->db = db;

@@ -54,21 +54,12 @@ struct sk_target {
     char last_ss[6];         /* SQLSTATE of the last failure fail() saw */
 };
 
-/* SQLSTATE -> classification; never the message text. */
+/* SQLSTATE -> classification (the source's own, schemas/status.c); never the message text. */
 static wc_status_t classify(const PGresult *r, PGconn *c)
 {
     if (PQstatus(c) != CONNECTION_OK)
         return WC_RETRY;
-    const char *ss = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    if (!ss)
-        return WC_RETRY;
-    if (!strcmp(ss, "40001") || !strcmp(ss, "40P01") || !strcmp(ss, "55P03") || !strncmp(ss, "08", 2) ||
-        !strncmp(ss, "57P", 3) || !strncmp(ss, "53", 2) || !strcmp(ss, "55006") || !strcmp(ss, "58000") ||
-        !strcmp(ss, "58030") || !strcmp(ss, "25P04") || !strcmp(ss, "XX000"))
-        return WC_RETRY;
-    if (!strncmp(ss, "28", 2) || !strcmp(ss, "42501") || !strcmp(ss, "3D000"))
-        return WC_FATAL;
-    return WC_PERMANENT;
+    return wc_status_sqlstate(r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL);
 }
 
 static wc_status_t fail(sk_target_t *t, PGresult *r, const char *what, char *err, size_t errlen)
@@ -220,9 +211,10 @@ static wc_status_t pg_connect(const sk_config_t *cfg, sk_target_t **out, char *e
         size_t l = strlen(err);
         while (l && err[l - 1] == '\n')
             err[--l] = '\0';
-        bool needs_pw = PQconnectionNeedsPassword(c);
+        /* refused logins and missing databases stop the sink; an unreachable or starting server is retried */
+        wc_status_t st = PQconnectionNeedsPassword(c) ? WC_FATAL : wc_status_pg_connect(PQerrorMessage(c));
         PQfinish(c);
-        return needs_pw ? WC_FATAL : WC_RETRY;
+        return st;
     }
     sk_target_t *t = xcalloc(1, sizeof *t);
     t->conn = c;

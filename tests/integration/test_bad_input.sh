@@ -29,11 +29,24 @@ echo '{"name": "x", "config": {' >"$IT_DIR/broken.json"
 expect_fail "$IT_DIR/broken.json" "invalid JSON"
 expect_fail "$IT_DIR/nonexistent.properties" "cannot open config file"
 
-# unknown keys are warnings, not errors
+# unknown keys are warnings, not errors; a misspelt key is an error (issue 17.4: table.inlcude.list was
+# ignored and every table captured)
 "$WALCAST" run --worker "$IT_DIR/worker.properties" "$(connector_file unknown "no.such.key=1" "database.port=1")" \
   >/dev/null 2>"$IT_DIR/unknown.log" & pid=$!
-wait_log 'msg="unknown configuration key, ignored" key=no.such.key' 1 30 "$IT_DIR/unknown.log"
+wait_log 'msg="unknown configuration keys, ignored" config=connector keys=no.such.key' 1 30 "$IT_DIR/unknown.log"
 kill -INT $pid; wait $pid || true
+expect_fail "$(connector_file typo "table.inlcude.list=public.t")" "did you mean table.include.list?"
+
+# Connect standalone's order: the worker file first, without --worker (issue 17.7)
+rc=0
+timeout 30 "$WALCAST" run "$IT_DIR/worker.properties" "$(connector_file order "time.precision.mode=nanos")" \
+  >/dev/null 2>"$IT_DIR/order.log" || rc=$?
+grep -q 'msg="the first file is a worker file' "$IT_DIR/order.log" && grep -q "'nanos' for time.precision.mode" "$IT_DIR/order.log" \
+  && [ $rc = 1 ] || { echo "worker file first: not taken as the worker (rc $rc)" >&2; cat "$IT_DIR/order.log" >&2; exit 1; }
+"$WALCAST" run "$IT_DIR/worker.properties" "$(connector_file order2)" >/dev/null 2>"$IT_DIR/order2.log" & pid=$!
+wait_log 'msg="replication started"' 1 30 "$IT_DIR/order2.log"
+kill -INT $pid; wait $pid
+psql_q -c "SELECT pg_drop_replication_slot('debezium')" >/dev/null   # wal_level=replica below needs no logical slot
 
 # a user without REPLICATION
 psql_q -c "CREATE ROLE plain LOGIN PASSWORD 'hunter2'"

@@ -43,3 +43,18 @@ kcat -C -b "$BS" -t srv.public.big -o beginning -e -q -f '%k\n' >"$IT_DIR/keys.t
 [ "$(psql -X -At -c "SELECT count(*) FROM pg_logical_slot_peek_binary_changes('debezium', NULL, NULL, 'proto_version', '1', 'publication_names', 'dbz_publication') WHERE substr(data, 1, 1) = 'I'")" -ge 1 ] || {
   echo "the slot was confirmed past the refused row" >&2; exit 1; }
 echo "too-large records stop walcast with a clear error; the row stays in the slot"
+
+# 3. the same refusal while the initial snapshot reads the row: a snapshot row's status reaches the
+# connector as it is (the snapshot's hooks once turned every failure into "retry", so a row that can
+# never be produced was read again for ever)
+psql_q -c "CREATE TABLE bigsnap (id int PRIMARY KEY, v text)"
+psql_q -c "INSERT INTO bigsnap SELECT 7, string_agg(md5(random()::text), '') FROM generate_series(1, 125000)"
+snapcfg=$(connector_file bigsnap "name=snapit" "slot.name=snapit" "snapshot.mode=initial" "table.include.list=public.bigsnap" \
+  "key.converter.schemas.enable=false" "value.converter.schemas.enable=false")
+sed -i '/^producer.message.max.bytes=/d' "$IT_DIR/worker.properties"
+: >"$IT_DIR/walcast.log"
+"$WALCAST" run --worker "$IT_DIR/worker.properties" "$snapcfg" >/dev/null 2>>"$IT_DIR/walcast.log" &
+WALCAST_PID=$!
+IT_PIDS+=($WALCAST_PID)
+expect_refusal "snapshot row" 'connector failed.*cannot produce to topic srv.public.bigsnap: .*key {.*id.*:7}, [0-9]* bytes).*producer.message.max.bytes'
+echo "a too-large snapshot row stops walcast too"

@@ -23,13 +23,13 @@ CREATE TABLE it_conf (id bigint PRIMARY KEY, v text, __walcast_version text COLL
 INSERT INTO it_conf VALUES $SEED;
 SQL
 done
-ev() {  # id op row-json lsn
+ev() {  # id op row-json lsn (JSON with schemas, as JsonConverter writes by default)
   local row=$3
   if [ "$2" = d ]; then
     printf '%s\t%s\n' "{\"id\":$1}" "{\"op\":\"d\",\"before\":$row,\"after\":null,\"source\":{\"name\":\"srcA\",\"ts_us\":500,\"lsn\":$4}}"
   else
     printf '%s\t%s\n' "{\"id\":$1}" "{\"op\":\"$2\",\"before\":null,\"after\":$row,\"source\":{\"name\":\"srcA\",\"ts_us\":500,\"lsn\":$4}}"
-  fi
+  fi | "$PY" "$ROOT/tests/integration/with_schema.py"
 }
 {
   ev 1 c '{"id":1,"v":"a1"}' 10      # insert_exists

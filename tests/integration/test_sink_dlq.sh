@@ -3,6 +3,8 @@
 # dead-letter topic, an undecodable record and one the target refuses (a NUL in a text value) land in the
 # dead-letter topic with Kafka Connect's __connect.errors.* headers and the sink goes on; without, the sink
 # stops as failed naming topic, partition, offset and reason, and applies nothing past the poison.
+# Records without a schema (JsonConverter with schemas.enable=false: a numeric as base64 text) are poison
+# too, with a reason naming the converter setting; with primary.key.mode=record_key a schemaless key is.
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
@@ -15,6 +17,12 @@ kafka_start --topic it_sinkin --topic it_dlq
   printf '%s\t%s\n' '{"id":4}' '{"op":"c","after":{"id":4,"v":"nul \u0000 inside"},"source":{"ts_ms":3}}'
   printf '%s\t%s\n' '{"id":3}' '{"op":"c","after":{"id":3,"v":"three"},"source":{"ts_ms":4}}'
   printf '%s\t%s\n' '{"id":1}' '{"op":"u","after":{"id":1,"v":"one again"},"source":{"ts_ms":5}}'
+} | "$PY" "$ROOT/tests/integration/with_schema.py" | kcat -P -b "$BS" -t it_sinkin -K $'\t' -X enable.idempotence=true
+# 6: schemaless (a numeric as the base64 text JsonConverter writes); 7: a schemaless key, the value with its schema
+{
+  printf '%s\t%s\n' '{"id":5}' '{"op":"c","after":{"id":5,"v":"EvQ="},"source":{"ts_ms":6}}'
+  printf '%s\t%s\n' '{"id":6}' '{"op":"c","after":{"id":6,"v":"six"},"source":{"ts_ms":7}}' \
+    | "$PY" "$ROOT/tests/integration/with_schema.py" | awk -F'\t' '{ print "{\"id\":6}\t" $2 }'
 } | kcat -P -b "$BS" -t it_sinkin -K $'\t' -X enable.idempotence=true
 sink() {  # name db [key=value...]
   local f="$IT_DIR/$1.properties" name=$1 db=$2; shift 2
@@ -29,7 +37,7 @@ tol=$(sink it_dlqsink target "errors.tolerance=all" "errors.deadletterqueue.topi
 "$WALCAST" run --worker "$IT_DIR/worker.properties" "$tol" >"$IT_DIR/walcast.out" 2>"$IT_DIR/walcast.log" &
 WALCAST_PID=$!
 IT_PIDS+=($WALCAST_PID)
-wait_topic it_dlq 2
+wait_topic it_dlq 4
 for _ in $(seq 1 300); do
   [ "$(psql -X -At -d target -c "SELECT string_agg(id || '=' || v, ',' ORDER BY id) FROM it_sinkin" 2>/dev/null)" = "1=one again,2=two,3=three" ] && break
   sleep 0.1
@@ -41,8 +49,8 @@ kcat -C -b "$BS" -t it_dlq -e -q -J >"$IT_DIR/dlq.jsonl"
 "$PY" - "$IT_DIR/dlq.jsonl" <<'PYEOF'
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-assert len(recs) == 2, recs
-for r, off, stage in zip(recs, ("1", "3"), ("VALUE_CONVERTER", "TASK_PUT")):
+assert len(recs) == 4, recs
+for r, off, stage in zip(recs, ("1", "3", "6", "7"), ("VALUE_CONVERTER", "TASK_PUT", "VALUE_CONVERTER", "VALUE_CONVERTER")):
     h = dict(zip(r["headers"][0::2], r["headers"][1::2]))
     assert h["__connect.errors.topic"] == "it_sinkin", h
     assert h["__connect.errors.partition"] == "0", h
@@ -51,6 +59,9 @@ for r, off, stage in zip(recs, ("1", "3"), ("VALUE_CONVERTER", "TASK_PUT")):
     assert h["__connect.errors.stage"] == stage, h
     assert h["__connect.errors.exception.message"], h
     assert "hunter2" not in json.dumps(r), r
+    if off in ("6", "7"):   # no schema: the reason names the converter setting to change
+        side = "value" if off == "6" else "key"
+        assert side + ".converter.schemas.enable=true" in h["__connect.errors.exception.message"], h
 print("dead letters ok:", [r["key"] for r in recs])
 PYEOF
 # no tolerance: the sink fails at the first poison record, naming it; nothing after it is applied
@@ -71,11 +82,11 @@ sed -i '/^primary.key.mode=record_key$/d; /^insert.mode=upsert$/d' "$kpk"
 WALCAST_PID=$!
 IT_PIDS+=($WALCAST_PID)
 for _ in $(seq 1 300); do
-  [ "$(psql -X -At -d target3 -c "SELECT \"offset\" FROM walcast_sink_offsets" 2>/dev/null)" = 6 ] && break
+  [ "$(psql -X -At -d target3 -c "SELECT \"offset\" FROM walcast_sink_offsets" 2>/dev/null)" = 8 ] && break
   sleep 0.1
 done
 walcast_stop
 got=$(psql -X -At -d target3 -c "SELECT string_agg(__connect_topic || ':' || __connect_partition || ':' || __connect_offset || '=' || v, ',' ORDER BY __connect_offset) FROM it_sinkin")
-[ "$got" = "it_sinkin:0:0=one,it_sinkin:0:2=two,it_sinkin:0:4=three,it_sinkin:0:5=one again" ] \
+[ "$got" = "it_sinkin:0:0=one,it_sinkin:0:2=two,it_sinkin:0:4=three,it_sinkin:0:5=one again,it_sinkin:0:7=six" ] \
   || { echo "primary.key.mode=kafka: got '$got'" >&2; exit 1; }
-echo "primary.key.mode=kafka: one row per record, keyed by topic, partition, offset"
+echo "primary.key.mode=kafka: one row per record, keyed by topic, partition, offset (the schemaless one skipped, the schemaless key unused)"

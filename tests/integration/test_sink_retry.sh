@@ -7,8 +7,8 @@ it_init
 pg_start
 psql_q -c "CREATE DATABASE target"
 kafka_start --topic it_retry
-# 20,000 records: inserts of ids 1..4000, then four rounds of updates; n must end at 5 for every id
-"$PY" - <<'PYEOF' | kcat -P -b "$BS" -t it_retry -K $'\t' -X enable.idempotence=true -X linger.ms=50
+# 20,000 records (with their schemas): inserts of ids 1..4000, then four rounds of updates; n must end at 5 for every id
+("$PY" - <<'PYEOF'
 import json
 for rnd in range(5):
     for i in range(1, 4001):
@@ -16,6 +16,7 @@ for rnd in range(5):
         print(json.dumps({"id": i}) + "\t" + json.dumps({"op": op, "after": {"id": i, "n": rnd + 1, "v": f"r{rnd}"},
                                                          "source": {"ts_ms": rnd}}))
 PYEOF
+) | "$PY" "$ROOT/tests/integration/with_schema.py" | kcat -P -b "$BS" -t it_retry -K $'\t' -X enable.idempotence=true -X linger.ms=50
 printf '%s\n' "name=it_retry" "connector.class=io.debezium.connector.jdbc.JdbcSinkConnector" "topics=it_retry" \
   "connection.url=jdbc:postgresql://127.0.0.1:$PGPORT/target" "connection.username=postgres" "insert.mode=upsert" \
   "primary.key.mode=record_key" "schema.evolution=basic" "batch.size=100" "walcast.retry.backoff.max.ms=1000" \

@@ -130,7 +130,7 @@ ref_pair() {
       echo "topic.prefix=$prefix"
       echo "plugin.name=pgoutput"
       echo "slot.name=${side}_$name"
-      echo "snapshot.mode=no_data"
+      case " $* " in *" snapshot.mode="*) ;; *) echo "snapshot.mode=no_data" ;; esac
       for kv in "$@"; do echo "$kv"; done
     } >"$IT_DIR/$name.$side.properties"
   done

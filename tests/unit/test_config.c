@@ -284,6 +284,75 @@ static void test_secret_keys(void **s)
     cfg_map_free(&m);
 }
 
+/* issue 17.4: a misspelt key is ignored, and table.inlcude.list ignored captured every table. A key one
+ * or two edits away from a known one is an error that names it; other unknown keys stay warnings. */
+static void test_misspelt_keys(void **s)
+{
+    (void)s;
+    conn_config_t c;
+    char err[512];
+    assert_int_equal(parse_with("table.inlcude.list=public.orders\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "'table.inlcude.list'"));
+    assert_non_null(strstr(err, "did you mean table.include.list?"));
+    assert_int_equal(parse_with("schema.exclude.lists=x\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "did you mean schema.exclude.list?"));
+    assert_int_equal(parse_with("database.pasword=x\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "did you mean database.password?"));
+    assert_null(strstr(err, "s3cret"));
+    /* walcast's own keys and Kafka Connect's are known too */
+    assert_int_equal(parse_with("walcast.streamng=true\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "did you mean walcast.streaming?"));
+    assert_int_equal(parse_with("walcast.transaction.max.event=10\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "did you mean walcast.transaction.max.events?"));
+    assert_int_equal(parse_with("task.max=1\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "did you mean tasks.max?"));
+    assert_int_equal(parse_with("value.convertr=org.apache.kafka.connect.json.JsonConverter\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "did you mean value.converter?"));
+    assert_int_equal(parse_with("transfroms.unwrap.type=x\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "did you mean transforms."));
+    /* a column rule that is none of the three forms would be ignored */
+    assert_int_equal(parse_with("column.mask.with.5.char=public.t.c\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "column.mask.with.N.chars"));
+    /* far from every known key: a warning, not an error; known keys and families are accepted */
+    assert_int_equal(parse_with("no.such.key=1\nwalcast.something.else.entirely=1\ntable.include.list=public.orders\n"
+                                "value.converter.schemas.enable=false\nsnapshot.select.statement.overrides.public.t=SELECT 1\n"
+                                "producer.override.linger.ms=5\ndatabase.query.timeout.ms=600000\n", &c, err, sizeof err), 0);
+    cfg_connector_free(&c);
+    /* the worker file: a misspelt bootstrap.servers would mean the in-memory embedded Kafka */
+    cfg_map_t w = { 0 };
+    worker_config_t wc;
+    assert_int_equal(cfg_parse_properties("bootstrap.server=k:9092\n", &w, err, sizeof err), 0);
+    assert_int_equal(cfg_worker_parse(&w, &wc, err, sizeof err), -1);
+    assert_non_null(strstr(err, "did you mean bootstrap.servers?"));
+    cfg_worker_free(&wc);
+    cfg_map_free(&w);
+    assert_int_equal(cfg_parse_properties("bootstrap.servers=k:9092\noffset.storage.topic=o\ngroup.id=g\n"
+                                          "producer.linger.ms=5\nlisteners=http://:8083\nsome.plugin.thing=1\n", &w, err, sizeof err), 0);
+    assert_int_equal(cfg_worker_parse(&w, &wc, err, sizeof err), 0);
+    assert_string_equal(wc.bootstrap_servers, "k:9092");
+    assert_string_equal(cfg_get(&wc.producer, "linger.ms"), "5");
+    cfg_worker_free(&wc);
+    cfg_map_free(&w);
+}
+
+/* issue 17.7: `walcast run worker.properties connector.properties` (Connect standalone's order): the
+ * first file is a worker file when it has bootstrap.servers and no connector.class. */
+static void test_worker_file_detection(void **s)
+{
+    (void)s;
+    cfg_map_t m = { 0 };
+    char err[256];
+    assert_int_equal(cfg_parse_properties("bootstrap.servers=k:9092\noffset.storage.topic=o\n", &m, err, sizeof err), 0);
+    assert_true(cfg_is_worker(&m));
+    cfg_map_free(&m);
+    assert_int_equal(cfg_parse_properties(base, &m, err, sizeof err), 0);
+    assert_false(cfg_is_worker(&m));
+    cfg_map_set(&m, "connector.class", "io.debezium.connector.postgresql.PostgresConnector");
+    cfg_map_set(&m, "bootstrap.servers", "k:9092");
+    assert_false(cfg_is_worker(&m));
+    cfg_map_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +364,8 @@ int main(void)
         cmocka_unit_test(test_converters),
         cmocka_unit_test(test_secret_keys),
         cmocka_unit_test(test_converter_inheritance),
+        cmocka_unit_test(test_misspelt_keys),
+        cmocka_unit_test(test_worker_file_detection),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* test_event.c: Debezium events from captured pgoutput bytes: ops, keys, delete fallbacks, key change
  * (d + tombstone + c with headers), TOAST placeholder, skipped operations, tombstones off, no schemas;
  * and what the differential test against Debezium 3.6.1 found (tests/reference): context headers with
- * runId, no headers on messages, heartbeat schema versions, comments only with include.schema.comments,
+ * runId, no headers on messages, heartbeat schema versions, no column comments as doc (whatever
+ * include.schema.comments says), topic.delimiter in heartbeat and transaction topics,
  * truncateLength, messages in transaction metadata, data_collections in Java HashMap order,
  * non-transactional messages' source block. */
 #include "tests/unit/testutil.h"
@@ -187,9 +188,12 @@ static void test_options(void **s)
     /* column comments only with include.schema.comments=true (Debezium's default is false) */
     assert_non_null(strstr(recs[0].value, "{\"type\":\"string\",\"optional\":true,\"default\":\"anon\",\"field\":\"name\"}"));
     assert_non_null(strstr(recs[0].value, "\"name\":\"srv.public.fx.Envelope\",\"version\":2},\"payload\":"));
+    /* nor with include.schema.comments=true: Debezium's PostgreSQL connector never reads column comments
+     * (issue 18, item 3: the doc changed the key bytes and so the partition) */
     c.schema_comments = true;
     replay(&c);
-    assert_non_null(strstr(recs[0].value, "{\"type\":\"string\",\"optional\":true,\"doc\":\"who\",\"default\":\"anon\",\"field\":\"name\"}"));
+    assert_non_null(strstr(recs[0].value, "{\"type\":\"string\",\"optional\":true,\"default\":\"anon\",\"field\":\"name\"}"));
+    assert_null(strstr(recs[0].value, "\"doc\":\"who\""));
     /* column.truncate.to.N.chars: the value cut, the field schema says so */
     c = base_cfg();
     value_side.schemas = true;
@@ -409,6 +413,21 @@ static void test_heartbeat_schemas(void **s)
     assert_string_equal(recs[0].key, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"serverName\"}],\"optional\":false,\"name\":\"io.debezium.connector.common.ServerNameKey\",\"version\":1},\"payload\":{\"serverName\":\"srv\"}}");
     assert_string_equal(recs[0].value, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"}],\"optional\":false,\"name\":\"io.debezium.connector.common.Heartbeat\",\"version\":1},\"payload\":{\"ts_ms\":7000}}");
     assert_string_equal(recs[0].hdrkeys, "");
+    assert_string_equal(recs[0].topic, "__debezium-heartbeat.srv");
+    evt_free(e);
+    /* issue 18, item 4: topic.delimiter joins the heartbeat and transaction topics too (Debezium's
+     * topic naming strategy), not the message topic */
+    c.delimiter = "_";
+    c.tx_metadata = true;
+    nrec = 0;
+    e = evt_new(&c, emit, NULL);
+    assert_int_equal(evt_heartbeat(e, a, 7000000, err, sizeof err), 0);
+    assert_string_equal(recs[0].topic, "__debezium-heartbeat_srv");
+    evt_pos_t pos = { .xid = 7, .commit_time_us = 1000000, .lsn = 100, .now_us = 9000000 };
+    assert_int_equal(evt_tx_begin(e, a, &pos, err, sizeof err), 0);
+    assert_string_equal(recs[1].topic, "srv_transaction");
+    message(e, a, &pos, false);
+    assert_string_equal(recs[2].topic, "srv.message");
     arena_free(a);
     evt_free(e);
 }
@@ -484,6 +503,77 @@ static void test_topic_names(void **s)
     assert_int_equal(strlen(t), 249);
 }
 
+/* Issue 18, item 1: a value walcast cannot convert stalled the connector (WC_RETRY for ever). Debezium's
+ * event.converting.failure.handling.mode: warn (default) and skip send null and report table, column and
+ * LSN; fail stops. A key column or a NOT NULL column without default cannot be null: it always fails. */
+static wc_status_t convert_insert(evt_convert_mode_t mode, const char *id, const char *v, const char *w, char *err,
+                                  size_t errlen, char *warnings, size_t wlen)
+{
+    static const rel_catcol_t cols[] = { { "id", true, NULL, NULL }, { "v", false, NULL, NULL },
+                                         { "w", true, NULL, NULL } };
+    static const char *const key[] = { "id" };
+    rel_catinfo_t info = { cols, 3, key, 1 };
+    evt_config_t c = base_cfg();
+    c.prefix = "srv";
+    c.dbname = "db";
+    c.convert_failure = mode;
+    nrec = 0;
+    evt_ctx_t *e = evt_new(&c, emit, NULL);
+    rel_cache_t *rc = rel_cache_new(evt_table_free);
+    arena_t *a = arena_new(8192);
+    tu_bytes_t b = { .n = 0 };
+    tu_u8(&b, 'R'); tu_u32(&b, 5); tu_str(&b, "public"); tu_str(&b, "conv"); tu_u8(&b, 'd'); tu_u16(&b, 3);
+    tu_u8(&b, 1); tu_str(&b, "id"); tu_u32(&b, 23); tu_u32(&b, 0xffffffff);
+    tu_u8(&b, 0); tu_str(&b, "v"); tu_u32(&b, 23); tu_u32(&b, 0xffffffff);
+    tu_u8(&b, 0); tu_str(&b, "w"); tu_u32(&b, 23); tu_u32(&b, 0xffffffff);
+    pgo_state_t st = { 1, false };
+    pgo_msg_t m;
+    rel_table_t *t;
+    assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, errlen), 0);
+    assert_int_equal(rel_cache_put(rc, NULL, &m, &info, &t, err, errlen), 0);
+    assert_int_equal(evt_table_prepare(e, t, err, errlen), 0);
+    b.n = 0;
+    tu_u8(&b, 'I'); tu_u32(&b, 5); tu_u8(&b, 'N'); tu_u16(&b, 3);
+    tu_textcol(&b, id); tu_textcol(&b, v); tu_textcol(&b, w);
+    assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, errlen), 0);
+    evt_pos_t pos = { .xid = 7, .commit_time_us = 1000000, .lsn = 0x16B3748, .now_us = 9000000 };
+    wc_status_t rc2 = evt_change(e, a, &pos, t, &m, err, errlen);
+    snprintf(warnings, wlen, "%s", evt_warnings(e));
+    if (rc2 == WC_OK && *warnings)
+        assert_int_equal(evt_stats(e)->conversion_failures, 1);
+    arena_free(a);
+    rel_cache_free(rc);
+    evt_free(e);
+    return rc2;
+}
+
+static void test_conversion_failure_modes(void **s)
+{
+    (void)s;
+    char err[512], w[512];
+    set_schemas(false, false);
+    assert_int_equal(convert_insert(EVT_CONVERT_WARN, "1", "x1", "3", err, sizeof err, w, sizeof w), WC_OK);
+    assert_int_equal(nrec, 1);
+    assert_non_null(strstr(recs[0].value, "\"after\":{\"id\":1,\"v\":null,\"w\":3}"));
+    assert_string_equal(w, "table \"public\".\"conv\" column \"v\" (int4) at LSN 0/16B3748: invalid integer text 'x1' for int4; sent as null");
+    assert_int_equal(convert_insert(EVT_CONVERT_SKIP, "1", "x1", "3", err, sizeof err, w, sizeof w), WC_OK);
+    assert_int_equal(nrec, 1);
+    assert_non_null(strstr(w, "column \"v\""));
+    /* fail: the connector stops, with table, column and LSN */
+    assert_int_equal(convert_insert(EVT_CONVERT_FAIL, "1", "x1", "3", err, sizeof err, w, sizeof w), WC_PERMANENT);
+    assert_int_equal(nrec, 0);
+    assert_non_null(strstr(err, "table \"public\".\"conv\" column \"v\" (int4) at LSN 0/16B3748: invalid integer text 'x1'"));
+    assert_non_null(strstr(err, "event.converting.failure.handling.mode=fail"));
+    /* key column and NOT NULL column without default: never null, in any mode */
+    assert_int_equal(convert_insert(EVT_CONVERT_WARN, "k1", "2", "3", err, sizeof err, w, sizeof w), WC_PERMANENT);
+    assert_non_null(strstr(err, "column \"id\""));
+    assert_int_equal(convert_insert(EVT_CONVERT_SKIP, "1", "2", "w3", err, sizeof err, w, sizeof w), WC_PERMANENT);
+    assert_non_null(strstr(err, "column \"w\""));
+    /* convertible rows: no warning */
+    assert_int_equal(convert_insert(EVT_CONVERT_WARN, "1", "2", "3", err, sizeof err, w, sizeof w), WC_OK);
+    assert_string_equal(w, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -494,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_context_headers),
         cmocka_unit_test(test_messages_and_tx),
         cmocka_unit_test(test_heartbeat_schemas),
+        cmocka_unit_test(test_conversion_failure_modes),
         cmocka_unit_test(test_key_column_filtered),
     };
     return cmocka_run_group_tests_name("event", tests, tu_fixtures_setup, tu_fixtures_teardown);

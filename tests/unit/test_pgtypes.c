@@ -245,12 +245,19 @@ static void test_hstore_enum_domain(void **s)
     assert_int_equal(pgt_value(A, &t, &o, h, strlen(h), &v, err, sizeof err), 0);
     buf_reset(&B);
     json_enc_value(&B, pgt_schema(A, &t, true, &o), &v);
-    assert_string_equal(buf_cstr(&B), "\"{\\\"k1\\\":\\\"v1\\\",\\\"k 2\\\":null,\\\"q\\\\\\\"\\\":\\\"=>\\\"}\"");
+    /* in java.util.HashMap order (issue 18, item 6): pgjdbc's HStoreConverter fills one */
+    assert_string_equal(buf_cstr(&B), "\"{\\\"q\\\\\\\"\\\":\\\"=>\\\",\\\"k1\\\":\\\"v1\\\",\\\"k 2\\\":null}\"");
     o.hstore = PGT_HSTORE_MAP;
     assert_int_equal(pgt_value(A, &t, &o, h, strlen(h), &v, err, sizeof err), 0);
     buf_reset(&B);
     json_enc_value(&B, pgt_schema(A, &t, true, &o), &v);
-    assert_string_equal(buf_cstr(&B), "{\"k1\":\"v1\",\"k 2\":null,\"q\\\"\":\"=>\"}");
+    assert_string_equal(buf_cstr(&B), "{\"q\\\"\":\"=>\",\"k1\":\"v1\",\"k 2\":null}");
+    /* Debezium 3.6.1's order for these keys, as the differential test saw it (types_diff.sh) */
+    o.hstore = PGT_HSTORE_JSON;
+    const char *h2 = "\"a\"=>\"1\", \"b\"=>\"2\", \"c\"=>\"3\", \"Ab\"=>\"6\", \"aa\"=>\"9\", \"b1\"=>\"10\", \"zz\"=>\"4\", "
+                     "\"é\"=>\"8\", \"x y\"=>NULL, \"key10\"=>\"5\"";
+    assert_int_equal(pgt_value(A, &t, &o, h2, strlen(h2), &v, err, sizeof err), 0);
+    assert_string_equal(v.u.s.p, "{\"aa\":\"9\",\"zz\":\"4\",\"x y\":null,\"a\":\"1\",\"Ab\":\"6\",\"b\":\"2\",\"c\":\"3\",\"é\":\"8\",\"key10\":\"5\",\"b1\":\"10\"}");
     o = defaults();
     assert_int_equal(pgt_resolve(cat, A, 90002, -1, &t, err, sizeof err), 0);
     buf_reset(&B);
@@ -379,11 +386,106 @@ static void test_arrays_as_debezium(void **s)
     assert_string_equal(unavailable(17, &o), "\"X194\"");
 }
 
+/* Issue 18, item 1: numeric text longer than 63 characters in double mode failed ("invalid numeric
+ * text") and stalled the connector; Debezium emits BigDecimal.doubleValue. */
+static void test_numeric_long_text_double(void **s)
+{
+    (void)s;
+    pgt_opts_t o = defaults();
+    o.decimal = PGT_DECIMAL_DOUBLE;
+    char tiny[200] = "0.";
+    for (int i = 0; i < 129; i++)
+        strcat(tiny, "0");
+    strcat(tiny, "1");   /* 1e-130: 132 characters */
+    assert_string_equal(conv(1700, -1, &o, tiny), "1.0E-130");
+    tiny[0] = '-';
+    memmove(tiny + 1, tiny, strlen(tiny) + 1);
+    tiny[1] = '0';
+    assert_string_equal(conv(1700, -1, &o, tiny), "-1.0E-130");
+    assert_string_equal(conv(1700, -1, &o, "123456789012345678901234567890123456789012345678901234567890123456789"),
+                        "1.234567890123457E68");
+    assert_string_equal(conv(1231, -1, &o, "{123456789012345678901234567890123456789012345678901234567890123456789.5}"),
+                        "[1.234567890123457E68]");
+}
+
+/* Issue 18, item 2: numeric(3,-2). pgjdbc reads the scale as (typmod - 4) & 0xffff = 2046 and Debezium
+ * scales the value to it; walcast sent scale -2 with the bytes of 0. The number must stay 100. */
+static void test_numeric_negative_scale(void **s)
+{
+    (void)s;
+    pgt_opts_t o = defaults();
+    int32_t tm = ((3 << 16) | (-2 & 0x7ff)) + 4;
+    assert_string_equal(schema_of(1700, tm, &o),
+                        "{\"type\":\"bytes\",\"optional\":false,\"name\":\"org.apache.kafka.connect.data.Decimal\",\"version\":1,\"parameters\":{\"scale\":\"2046\",\"connect.decimal.precision\":\"3\"}}");
+    /* 100 at scale 2046: unscaled 10^2048 */
+    char digits[2050];
+    digits[0] = '1';
+    memset(digits + 1, '0', 2048);
+    digits[2049] = '\0';
+    uint8_t *want;
+    size_t wantlen = pgt_decimal_bytes(A, digits, 2049, false, &want);
+    pgt_coltype_t t;
+    char err[256];
+    assert_int_equal(pgt_resolve(NULL, A, 1700, tm, &t, err, sizeof err), 0);
+    cv_value_t v;
+    assert_int_equal(pgt_value(A, &t, &o, "100", 3, &v, err, sizeof err), 0);
+    assert_false(v.null);
+    assert_int_equal(v.u.s.n, wantlen);
+    assert_memory_equal(v.u.s.p, want, wantlen);
+    char digits37[2052];
+    digits37[0] = '3';
+    digits37[1] = '7';
+    memset(digits37 + 2, '0', 2049);
+    wantlen = pgt_decimal_bytes(A, digits37, 2051, true, &want);   /* -37000: -37 * 10^2049 */
+    assert_int_equal(pgt_value(A, &t, &o, "-37000", 6, &v, err, sizeof err), 0);
+    assert_int_equal(v.u.s.n, wantlen);
+    assert_memory_equal(v.u.s.p, want, wantlen);
+    o.decimal = PGT_DECIMAL_STRING;
+    const char *str = conv(1700, tm, &o, "600");
+    assert_int_equal(strlen(str), 2 + 4 + 2046);
+    assert_memory_equal(str, "\"600.000", 8);
+    assert_int_equal(str[strlen(str) - 2], '0');
+    o.decimal = PGT_DECIMAL_DOUBLE;
+    assert_string_equal(conv(1700, tm, &o, "37000"), "37000.0");
+    /* a positive scale is unchanged, and money in string mode is not rescaled */
+    o.decimal = PGT_DECIMAL_STRING;
+    assert_string_equal(conv(1700, (5 << 16 | 2) + 4, &o, "1.50"), "\"1.50\"");
+    o.money_fraction_digits = 3;
+    assert_string_equal(conv(790, -1, &o, "$1.50"), "\"1.50\"");
+}
+
+/* Issue 18, item 6: values at the edges, as Debezium 3.6.1 gave them in the differential test
+ * (types_diff.sh): timestamps at PostgreSQL's upper end (walcast overflowed int64 microseconds), a BC
+ * date inside date[] (java.sql.Date drops the era), hstore keys in java.util.HashMap order. */
+static void test_edges_as_debezium(void **s)
+{
+    (void)s;
+    pgt_opts_t o = defaults();
+    int32_t ts6 = -1, ts3 = 3;
+    /* MicroTimestamp: TimeUnit.SECONDS.toMicros saturates, adding the micros wraps */
+    assert_string_equal(conv(1114, ts6, &o, "294276-12-31 23:59:59.999999"), "-9223372036853775810");
+    assert_string_equal(conv(1114, ts3, &o, "294276-12-31 23:59:59.999"), "9224318015999999");
+    assert_string_equal(conv(1184, -1, &o, "294276-12-31 23:59:59.999999+00"), "\"+294276-12-31T23:59:59.999999Z\"");
+    assert_string_equal(conv(1114, ts6, &o, "4713-11-24 00:00:00 BC"), "-210835180800000000");
+    assert_string_equal(conv(1114, ts6, &o, "1999-12-31 23:59:59.5"), "946684799500000");
+    assert_string_equal(conv(1114, ts6, &o, "1969-12-31 23:59:59.5"), "-500000");
+    o.time = PGT_TIME_CONNECT;
+    assert_string_equal(conv(1114, ts6, &o, "294276-12-31 23:59:59.999999"), "9224318015999999");
+    assert_string_equal(conv(1114, ts6, &o, "1969-12-31 23:59:59.5"), "-500");
+    o = defaults();
+    /* date[]: the era dropped; a scalar date keeps it */
+    assert_string_equal(conv(1182, -1, &o, "{\"0044-03-15 BC\",2020-02-29}"), "[-703383,18321]");
+    assert_string_equal(conv(1082, -1, &o, "0044-03-15 BC"), "-735160");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scalars),
         cmocka_unit_test(test_numeric_modes),
+        cmocka_unit_test(test_numeric_long_text_double),
+        cmocka_unit_test(test_numeric_negative_scale),
+        cmocka_unit_test(test_edges_as_debezium),
         cmocka_unit_test(test_time_modes),
         cmocka_unit_test(test_interval_modes),
         cmocka_unit_test(test_binary_modes),

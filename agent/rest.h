@@ -1,0 +1,20 @@
+/* rest.h: Kafka Connect's REST API over the worker: the router and the request bodies, with Connect's
+ * status codes, JSON shapes and error bodies ({"error_code":…,"message":…}); secrets are masked. */
+#ifndef WALCAST_REST_H
+#define WALCAST_REST_H
+
+#include "agent/http.h"
+#include "agent/worker.h"
+
+typedef struct rest {
+    wrk_t *worker;
+    const char *kafka_cluster_id;     /* for GET /; "" when unknown */
+} rest_t;
+
+/* http_handler_fn for "/": every route of the REST API. Never fails: bad requests get a 4xx body. */
+void rest_handle(void *rest, const http_req_t *req, http_resp_t *resp);
+
+/* The value shown for a secret key's value in REST bodies; PUT/PATCH of this value keeps the stored one. */
+#define REST_HIDDEN "[hidden]"
+
+#endif

@@ -1,0 +1,479 @@
+/* worker.c: the connectors and sinks of one process and their status. Each runs in its own thread; a
+ * failure is kept as that connector's trace and never stops the others. Lifecycle changes of one
+ * connector are serialised by its own mutex and wait for its thread to end cleanly, without holding
+ * the worker's lock, so status requests are answered meanwhile. */
+#include "agent/worker.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/log.h"
+#include "schemas/buf.h"
+
+typedef struct wrk_conn {
+    char *name;
+    cfg_map_t config;
+    bool sink;
+    int refs;                     /* w->mu: lookups in flight; freed at 0 once deleted */
+    bool deleted;                 /* w->mu: no longer listed */
+    pthread_mutex_t op;           /* one lifecycle change at a time */
+    /* w->mu: */
+    wrk_target_t target;
+    wrk_state_t state, task_state;
+    char *trace, *task_trace;
+    /* op (and the thread, for done/err): */
+    pthread_t thread;
+    bool live;                    /* a thread was started and not joined */
+    bool done;                    /* w->mu: its thread has returned */
+    volatile sig_atomic_t stop;
+    cfg_map_t run_config;         /* the thread's own copy */
+    struct wrk *w;
+} wrk_conn_t;
+
+struct wrk {
+    pthread_mutex_t mu;
+    wrk_conn_t **c;
+    size_t n, cap;
+    cfg_map_t worker_map;
+    char *worker_id;
+    wrk_run_fn run;
+    void *run_ctx;
+    volatile sig_atomic_t *fail_stop;
+    bool any_failed;
+};
+
+const char *wrk_state_name(wrk_state_t s)
+{
+    static const char *const names[] = { "UNASSIGNED", "RUNNING", "PAUSED", "STOPPED", "FAILED", "RESTARTING" };
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "UNASSIGNED";
+}
+
+wrk_t *wrk_new(const cfg_map_t *worker_map, const char *worker_id, wrk_run_fn run, void *run_ctx)
+{
+    wrk_t *w = xcalloc(1, sizeof *w);
+    pthread_mutex_init(&w->mu, NULL);
+    if (worker_map)
+        cfg_map_copy(&w->worker_map, worker_map);
+    w->worker_id = xstrdup(worker_id ? worker_id : "127.0.0.1:8083");
+    w->run = run;
+    w->run_ctx = run_ctx;
+    return w;
+}
+
+const char *wrk_worker_id(const wrk_t *w) { return w->worker_id; }
+
+void wrk_set_fail_stop(wrk_t *w, volatile sig_atomic_t *flag) { w->fail_stop = flag; }
+
+size_t wrk_active(wrk_t *w, bool *any_failed)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < w->n; i++)
+        n += w->c[i]->live && !w->c[i]->done;
+    *any_failed = w->any_failed;
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
+bool wrk_name_ok(const char *name, char *err, size_t errlen)
+{
+    size_t n = strlen(name);
+    if (!n) {
+        snprintf(err, errlen, "Connector name is empty: give a name in \"name\"");
+        return false;
+    }
+    if (n > 200) {
+        snprintf(err, errlen, "Connector name is %zu bytes long; at most 200 are allowed (it becomes part of the consumer "
+                 "group connect-<name> and of topic keys)", n);
+        return false;
+    }
+    /* the name goes into URLs, group ids, file names and logs: a safe set only */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || strchr("._-+:@,=", ch))) {
+            snprintf(err, errlen, "Connector name has a character that is not allowed at byte %zu: use ASCII letters, digits "
+                     "and . _ - + : @ , = (no spaces, quotes, slashes or control characters)", i);
+            return false;
+        }
+    }
+    if (strstr(name, "..") || !strcmp(name, ".")) {
+        snprintf(err, errlen, "Connector name must not be '.' or contain '..'");
+        return false;
+    }
+    return true;
+}
+
+int wrk_validate(const wrk_t *w, const cfg_map_t *config, bool *sink, char *err, size_t errlen)
+{
+    const char *name = cfg_get(config, "name");
+    const char *cls = cfg_get(config, "connector.class");
+    if (!name || !wrk_name_ok(name, err, errlen)) {
+        if (!name)
+            snprintf(err, errlen, "Missing required configuration \"name\" which has no default value.");
+        return -1;
+    }
+    if (!cls || !*cls) {
+        snprintf(err, errlen, "Connector config contains no connector type: set connector.class "
+                 "(io.debezium.connector.postgresql.PostgresConnector, io.debezium.connector.jdbc.JdbcSinkConnector or "
+                 "io.debezium.connector.mongodb.sink.MongoDbSinkConnector)");
+        return -1;
+    }
+    cfg_map_t m = { 0 };
+    cfg_map_copy(&m, config);
+    cfg_inherit_converters(&w->worker_map, &m);
+    int rc;
+    *sink = cfg_is_sink(&m);
+    if (*sink) {
+        sk_config_t sc;
+        rc = cfg_sink_parse(&m, &sc, err, errlen);
+        if (rc == 0)
+            cfg_sink_free(&sc);
+    } else {
+        conn_config_t cc;
+        rc = cfg_connector_parse(&m, &cc, err, errlen);
+        if (rc == 0)
+            cfg_connector_free(&cc);
+    }
+    cfg_map_free(&m);
+    return rc;
+}
+
+/* ---- the registry ------------------------------------------------------------------------- */
+
+/* w->mu held. */
+static wrk_conn_t *find_locked(wrk_t *w, const char *name)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (!strcmp(w->c[i]->name, name))
+            return w->c[i];
+    return NULL;
+}
+
+static void conn_free(wrk_conn_t *e)
+{
+    free(e->name);
+    cfg_map_free(&e->config);
+    cfg_map_free(&e->run_config);
+    free(e->trace);
+    free(e->task_trace);
+    pthread_mutex_destroy(&e->op);
+    free(e);
+}
+
+/* A reference to the connector, or NULL; put it back with release. */
+static wrk_conn_t *acquire(wrk_t *w, const char *name)
+{
+    pthread_mutex_lock(&w->mu);
+    wrk_conn_t *e = find_locked(w, name);
+    if (e)
+        e->refs++;
+    pthread_mutex_unlock(&w->mu);
+    return e;
+}
+
+static void release(wrk_t *w, wrk_conn_t *e)
+{
+    pthread_mutex_lock(&w->mu);
+    bool last = --e->refs == 0 && e->deleted;
+    pthread_mutex_unlock(&w->mu);
+    if (last)
+        conn_free(e);
+}
+
+static void set_str(char **dst, const char *s)
+{
+    free(*dst);
+    *dst = s ? xstrdup(s) : NULL;
+}
+
+/* ---- one connector's thread ---------------------------------------------------------------- */
+
+static void *conn_thread(void *arg)
+{
+    wrk_conn_t *e = arg;
+    wrk_t *w = e->w;
+    char err[2048] = "";
+    int rc = w->run(w->run_ctx, &e->run_config, &e->stop, err, sizeof err);
+    pthread_mutex_lock(&w->mu);
+    if (rc != 0 && !e->stop) {
+        e->task_state = WRK_FAILED;
+        set_str(&e->task_trace, err[0] ? err : "the connector stopped with an error (see the log)");
+        w->any_failed = true;
+        if (w->fail_stop)
+            *w->fail_stop = 1;   /* no REST API to restart it from: the process ends, as before workers */
+        else
+            log_error("connector failed; the other connectors go on (restart it with POST /connectors/<name>/restart)",
+                      "connector=%s error=\"%s\"", e->name, log_esc(err));
+    }
+    e->done = true;
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* e->op held. */
+static void conn_start(wrk_t *w, wrk_conn_t *e)
+{
+    pthread_mutex_lock(&w->mu);
+    e->state = e->task_state = WRK_RUNNING;
+    set_str(&e->trace, NULL);
+    set_str(&e->task_trace, NULL);
+    cfg_map_free(&e->run_config);
+    cfg_map_copy(&e->run_config, &e->config);
+    e->done = !w->run;
+    pthread_mutex_unlock(&w->mu);
+    if (!w->run)
+        return;
+    e->stop = 0;
+    if (pthread_create(&e->thread, NULL, conn_thread, e) != 0) {
+        pthread_mutex_lock(&w->mu);
+        e->task_state = WRK_FAILED;
+        set_str(&e->task_trace, "cannot start a thread for this connector");
+        pthread_mutex_unlock(&w->mu);
+        return;
+    }
+    e->live = true;
+}
+
+/* Ends the connector's thread cleanly (its Kafka transaction ends, its slot is released) and waits
+ * for it. e->op held, w->mu not held. */
+static void conn_halt(wrk_conn_t *e)
+{
+    if (!e->live)
+        return;
+    e->stop = 1;
+    pthread_join(e->thread, NULL);
+    e->live = false;
+}
+
+/* The states that follow a target once the thread is down. */
+static void apply_target(wrk_t *w, wrk_conn_t *e, wrk_target_t t)
+{
+    pthread_mutex_lock(&w->mu);
+    e->target = t;
+    if (t == WRK_TARGET_PAUSED) {
+        e->state = WRK_PAUSED;
+        if (e->task_state != WRK_FAILED)
+            e->task_state = WRK_PAUSED;
+    } else if (t == WRK_TARGET_STOPPED) {
+        e->state = WRK_STOPPED;
+        e->task_state = WRK_UNASSIGNED;
+        set_str(&e->task_trace, NULL);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+wrk_rc_t wrk_put(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target_t initial, bool replace, bool *created,
+                 char *err, size_t errlen)
+{
+    *created = false;
+    cfg_map_t m = { 0 };
+    cfg_map_copy(&m, config);
+    cfg_map_set(&m, "name", name);   /* the caller checked that a "name" in config is this one */
+    bool sink;
+    if (wrk_validate(w, &m, &sink, err, errlen) < 0) {
+        cfg_map_free(&m);
+        return WRK_INVALID;
+    }
+    pthread_mutex_lock(&w->mu);
+    wrk_conn_t *e = find_locked(w, name);
+    if (e && !replace) {
+        pthread_mutex_unlock(&w->mu);
+        snprintf(err, errlen, "Connector %s already exists", name);
+        cfg_map_free(&m);
+        return WRK_EXISTS;
+    }
+    if (!e) {
+        e = xcalloc(1, sizeof *e);
+        e->name = xstrdup(name);
+        e->w = w;
+        e->target = initial;
+        e->state = e->task_state = WRK_UNASSIGNED;
+        pthread_mutex_init(&e->op, NULL);
+        if (w->n == w->cap) {
+            w->cap = w->cap ? w->cap * 2 : 16;
+            w->c = xrealloc(w->c, w->cap * sizeof *w->c);
+        }
+        w->c[w->n++] = e;
+        *created = true;
+    }
+    e->refs++;
+    pthread_mutex_unlock(&w->mu);
+
+    pthread_mutex_lock(&e->op);
+    if (!*created)
+        conn_halt(e);   /* the old config's thread ends cleanly before the new one starts */
+    pthread_mutex_lock(&w->mu);
+    cfg_map_free(&e->config);
+    e->config = m;
+    e->sink = sink;
+    wrk_target_t t = e->target;
+    pthread_mutex_unlock(&w->mu);
+    if (t == WRK_STARTED)
+        conn_start(w, e);
+    else
+        apply_target(w, e, t);
+    log_info(*created ? "connector created" : "connector reconfigured", "connector=%s type=%s target=%s", name,
+             sink ? "sink" : "source", t == WRK_STARTED ? "STARTED" : t == WRK_TARGET_PAUSED ? "PAUSED" : "STOPPED");
+    pthread_mutex_unlock(&e->op);
+    release(w, e);
+    return WRK_OK;
+}
+
+static wrk_rc_t remove_conn(wrk_t *w, const char *name, bool shutdown)
+{
+    wrk_conn_t *e = acquire(w, name);
+    if (!e)
+        return WRK_NOT_FOUND;
+    pthread_mutex_lock(&e->op);
+    pthread_mutex_lock(&w->mu);
+    bool gone = e->deleted;
+    if (!gone) {
+        e->deleted = true;
+        for (size_t i = 0; i < w->n; i++)
+            if (w->c[i] == e) {
+                memmove(&w->c[i], &w->c[i + 1], (w->n - i - 1) * sizeof *w->c);
+                w->n--;
+                break;
+            }
+    }
+    pthread_mutex_unlock(&w->mu);
+    conn_halt(e);
+    pthread_mutex_unlock(&e->op);
+    if (!gone && !shutdown)
+        log_info("connector deleted (its replication slot and stored offsets are kept)", "connector=%s", name);
+    release(w, e);
+    return gone ? WRK_NOT_FOUND : WRK_OK;
+}
+
+wrk_rc_t wrk_delete(wrk_t *w, const char *name)
+{
+    return remove_conn(w, name, false);
+}
+
+wrk_rc_t wrk_set_target(wrk_t *w, const char *name, wrk_target_t t)
+{
+    wrk_conn_t *e = acquire(w, name);
+    if (!e)
+        return WRK_NOT_FOUND;
+    pthread_mutex_lock(&e->op);
+    pthread_mutex_lock(&w->mu);
+    wrk_target_t was = e->target;
+    bool deleted = e->deleted;
+    pthread_mutex_unlock(&w->mu);
+    if (!deleted && t != was) {
+        if (t == WRK_STARTED) {
+            conn_halt(e);   /* a thread that ended by itself (a failure) is joined first */
+            pthread_mutex_lock(&w->mu);
+            e->target = WRK_STARTED;
+            pthread_mutex_unlock(&w->mu);
+            conn_start(w, e);
+        } else {
+            conn_halt(e);
+            apply_target(w, e, t);
+        }
+        log_info("connector target state changed", "connector=%s target=%s", name,
+                 t == WRK_STARTED ? "STARTED" : t == WRK_TARGET_PAUSED ? "PAUSED" : "STOPPED");
+    }
+    pthread_mutex_unlock(&e->op);
+    release(w, e);
+    return deleted ? WRK_NOT_FOUND : WRK_OK;
+}
+
+wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool only_failed, bool *restarted)
+{
+    *restarted = false;
+    wrk_conn_t *e = acquire(w, name);
+    if (!e)
+        return WRK_NOT_FOUND;
+    pthread_mutex_lock(&e->op);
+    pthread_mutex_lock(&w->mu);
+    bool failed = e->state == WRK_FAILED || e->task_state == WRK_FAILED;
+    wrk_target_t t = e->target;
+    bool deleted = e->deleted;
+    pthread_mutex_unlock(&w->mu);
+    if (!deleted && (!only_failed || failed)) {
+        conn_halt(e);
+        if (t == WRK_STARTED)
+            conn_start(w, e);
+        else
+            apply_target(w, e, t);
+        *restarted = true;
+        log_info("connector restarted", "connector=%s", name);
+    }
+    pthread_mutex_unlock(&e->op);
+    release(w, e);
+    return deleted ? WRK_NOT_FOUND : WRK_OK;
+}
+
+wrk_rc_t wrk_info(wrk_t *w, const char *name, wrk_info_t *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&w->mu);
+    wrk_conn_t *e = find_locked(w, name);
+    if (e) {
+        out->name = xstrdup(e->name);
+        out->sink = e->sink;
+        cfg_map_copy(&out->config, &e->config);
+        out->target = e->target;
+        out->state = e->state;
+        out->trace = xstrdup(e->trace);
+        out->ntasks = e->target == WRK_TARGET_STOPPED ? 0 : 1;
+        out->task_state = e->task_state;
+        out->task_trace = xstrdup(e->task_trace);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return e ? WRK_OK : WRK_NOT_FOUND;
+}
+
+void wrk_info_free(wrk_info_t *i)
+{
+    free(i->name);
+    cfg_map_free(&i->config);
+    free(i->trace);
+    free(i->task_trace);
+    memset(i, 0, sizeof *i);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+size_t wrk_names(wrk_t *w, char ***names)
+{
+    pthread_mutex_lock(&w->mu);
+    size_t n = w->n;
+    char **v = xcalloc(n ? n : 1, sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = xstrdup(w->c[i]->name);
+    pthread_mutex_unlock(&w->mu);
+    qsort(v, n, sizeof *v, cmp_str);
+    *names = v;
+    return n;
+}
+
+void wrk_free(wrk_t *w)
+{
+    if (!w)
+        return;
+    /* every connector is asked to stop first, so they end in parallel, then each is joined */
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < w->n; i++)
+        w->c[i]->stop = 1;
+    pthread_mutex_unlock(&w->mu);
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        wrk_conn_t *e = w->n ? w->c[0] : NULL;
+        pthread_mutex_unlock(&w->mu);
+        if (!e)
+            break;
+        remove_conn(w, e->name, true);
+    }
+    free(w->c);
+    cfg_map_free(&w->worker_map);
+    free(w->worker_id);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}

@@ -1,0 +1,82 @@
+/* worker.h: the connectors and sinks of one process, as a Kafka Connect worker holds them: each with its
+ * config, target state (started, paused, stopped) and status, created, changed and removed while it runs. */
+#ifndef WALCAST_WORKER_H
+#define WALCAST_WORKER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "agent/config.h"
+
+/* Connect's states of a connector or a task. */
+typedef enum { WRK_UNASSIGNED, WRK_RUNNING, WRK_PAUSED, WRK_STOPPED, WRK_FAILED, WRK_RESTARTING } wrk_state_t;
+/* Connect's target states (what the operator asked for). */
+typedef enum { WRK_STARTED, WRK_TARGET_PAUSED, WRK_TARGET_STOPPED } wrk_target_t;
+
+/* How an operation ended; the REST API turns these into Connect's status codes. */
+typedef enum {
+    WRK_OK,
+    WRK_NOT_FOUND,    /* no such connector (or task) */
+    WRK_EXISTS,       /* create of a name that is taken */
+    WRK_INVALID,      /* the config (or name) is refused; err says which key and why */
+    WRK_BAD_STATE     /* not allowed in the connector's current state; err says what to do */
+} wrk_rc_t;
+
+/* Runs one connector (a source or a sink, by its config) until *stop is set (0) or it fails (-1, err
+ * says why: the task's trace). The config is the stored one, validated by wrk_validate.
+ * @locality: the connector's own thread. */
+typedef int (*wrk_run_fn)(void *ctx, const cfg_map_t *config, volatile sig_atomic_t *stop, char *err, size_t errlen);
+
+typedef struct wrk wrk_t;
+
+/* worker_map: the worker's own keys (converters are inherited by connectors, as in Connect);
+ * run may be NULL (tests, fuzzing): connectors then are RUNNING without a thread. */
+wrk_t *wrk_new(const cfg_map_t *worker_map, const char *worker_id, wrk_run_fn run, void *run_ctx);
+/* Stops every connector cleanly (each ends its Kafka transaction), then frees. */
+void wrk_free(wrk_t *w);
+const char *wrk_worker_id(const wrk_t *w);
+/* Without a REST API (connector files only), a failed connector sets *flag, so the process ends with
+ * exit code 1 as it always did; with the API it only reports FAILED. */
+void wrk_set_fail_stop(wrk_t *w, volatile sig_atomic_t *flag);
+/* Connectors whose thread still runs; *any_failed: one has failed since start. */
+size_t wrk_active(wrk_t *w, bool *any_failed);
+
+/* Checks a connector config as create would (name, class, every key); 0 or -1 and err. */
+int wrk_validate(const wrk_t *w, const cfg_map_t *config, bool *sink, char *err, size_t errlen);
+/* True for a usable connector name (Connect is looser: see docs/compatibility.md). */
+bool wrk_name_ok(const char *name, char *err, size_t errlen);
+
+/* Creates (or with replace, reconfigures) connector name from config (its "name" is set to name).
+ * A reconfigured connector is stopped cleanly first and started again with the new config.
+ * *created tells which happened. */
+wrk_rc_t wrk_put(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target_t initial, bool replace, bool *created,
+                 char *err, size_t errlen);
+/* Removes the connector after a clean stop; its slot and stored offsets stay, as with Debezium. */
+wrk_rc_t wrk_delete(wrk_t *w, const char *name);
+/* Pause and stop end the connector's thread cleanly before returning; resume starts it again. */
+wrk_rc_t wrk_set_target(wrk_t *w, const char *name, wrk_target_t t);
+/* Restarts the connector (and its task): with only_failed, only when it (or its task) has FAILED.
+ * *restarted says whether anything was restarted. */
+wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool only_failed, bool *restarted);
+
+/* A copy of one connector's state, for the REST API (free with wrk_info_free). */
+typedef struct wrk_info {
+    char *name;
+    bool sink;
+    cfg_map_t config;             /* as stored: secrets in clear, mask before showing */
+    wrk_target_t target;
+    wrk_state_t state;            /* the connector */
+    char *trace;                  /* why it FAILED, or NULL */
+    int ntasks;                   /* 0 (stopped) or 1: walcast runs one task per connector */
+    wrk_state_t task_state;
+    char *task_trace;
+} wrk_info_t;
+
+wrk_rc_t wrk_info(wrk_t *w, const char *name, wrk_info_t *out);
+void wrk_info_free(wrk_info_t *i);
+/* The connector names, sorted; free each and the array. */
+size_t wrk_names(wrk_t *w, char ***names);
+const char *wrk_state_name(wrk_state_t s);
+
+#endif

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# types_diff.sh: Debezium 3.6.1 and walcast on the type matrix of sql/types_schema.sql, snapshot and
+# streaming, under several handling modes at once: one Kafka Connect worker runs every Debezium
+# connector side by side, one walcast process every walcast connector; each side into its own Kafka;
+# every topic compared record by record (ref.py compare, REF_SNAPSHOT=1 for the snapshot rows).
+#   t1  snapshot; decimal double, include.schema.comments, topic.delimiter=_, heartbeats, transaction
+#       metadata, include.unknown.datatypes
+#   t2  snapshot; decimal precise, time connect, binary hex, hstore map, include.unknown.datatypes,
+#       include.schema.comments
+#   t3  streaming only; decimal string, time adaptive_time_microseconds, binary base64-url-safe,
+#       interval string, heartbeats
+. "$(dirname "$0")/reflib.sh"
+ref_init
+t0=$(date +%s)
+pg_start
+psql_q -f "$REF/sql/types_schema.sql"
+psql_q -v base=0 -f "$REF/sql/types_rows.sql"
+psql_q -c "INSERT INTO types_sentinel VALUES (1)"
+psql_q -c "CREATE PUBLICATION dbz_publication FOR ALL TABLES"
+ref_kafka_start KA KB
+
+ref_pair t1 t1 "snapshot.mode=initial" \
+  "decimal.handling.mode=double" \
+  "include.schema.comments=true" \
+  "topic.delimiter=_" \
+  "heartbeat.interval.ms=1000" \
+  "provide.transaction.metadata=true" \
+  "include.unknown.datatypes=true"
+ref_pair t2 t2 "snapshot.mode=initial" \
+  "time.precision.mode=connect" \
+  "binary.handling.mode=hex" \
+  "hstore.handling.mode=map" \
+  "include.unknown.datatypes=true" \
+  "include.schema.comments=true"
+ref_pair t3 t3 \
+  "decimal.handling.mode=string" \
+  "time.precision.mode=adaptive_time_microseconds" \
+  "binary.handling.mode=base64-url-safe" \
+  "interval.handling.mode=string" \
+  "heartbeat.interval.ms=1000"
+
+tables="num_edge vec odd_arr unk hs edge_time types_sentinel"
+multi=()
+for t in $tables; do multi+=("t1_public_$t" "t2.public.$t" "t3.public.$t"); done
+$PY "$REF/ref.py" topics "$KA" 3 "${multi[@]}"
+$PY "$REF/ref.py" topics "$KB" 3 "${multi[@]}"
+
+ref_connect_start "$KA" "$IT_DIR"/t[1-3].dbz.properties
+ref_slot_wait dbz_t1 dbz_t2 dbz_t3
+ref_walcast_start "$KB" connect-offsets "$IT_DIR"/t[1-3].wc.properties
+ref_slot_wait wc_t1 wc_t2 wc_t3
+for bs in "$KA" "$KB"; do
+  $PY "$REF/ref.py" wait "$bs" 90 t1_public_types_sentinel:1 t2.public.types_sentinel:1
+done
+(cd "$REF/sql" && psql_q -f types_stream.sql >/dev/null)
+for bs in "$KA" "$KB"; do
+  $PY "$REF/ref.py" wait "$bs" 90 t1_public_types_sentinel:2 t2.public.types_sentinel:2 t3.public.types_sentinel:1
+done
+REF_SNAPSHOT=1 $PY "$REF/ref.py" compare "$KA" "$KB" 30 t1 t2 t3 | tee "$IT_DIR/compare.txt"
+walcast_stop
+echo "types differential test took $(( $(date +%s) - t0 ))s"

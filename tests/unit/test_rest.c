@@ -1,0 +1,440 @@
+/* test_rest.c: the Connect REST API over a worker that runs no threads: routes, status codes, body shapes,
+ * Connect's error bodies, secrets masked (and kept on a GET-then-PUT round trip), bad requests of every kind. */
+#include "tests/unit/testutil.h"
+
+#include <jansson.h>
+
+#include "agent/log.h"
+#include "agent/rest.h"
+#include "agent/worker.h"
+
+static const char *pg_config =
+    "{\"connector.class\":\"io.debezium.connector.postgresql.PostgresConnector\",\"database.hostname\":\"db\","
+    "\"database.user\":\"u\",\"database.password\":\"s3cret\",\"database.dbname\":\"app\",\"topic.prefix\":\"srv\"}";
+
+typedef struct answer {
+    int status;
+    json_t *j;
+    char *location;
+    char *raw;
+} answer_t;
+
+/* One request: "METHOD /path?k=v&k=v" and a body (or NULL). */
+static answer_t call(rest_t *rs, const char *method, const char *target, const char *body)
+{
+    char path[8192], *args[64];
+    size_t nargs = 0;
+    snprintf(path, sizeof path, "%s", target);
+    char *q = strchr(path, '?');
+    if (q) {
+        *q++ = 0;
+        for (char *kv = strtok(q, "&"); kv && nargs < 32; kv = strtok(NULL, "&")) {
+            char *eq = strchr(kv, '=');
+            if (eq)
+                *eq++ = 0;
+            args[2 * nargs] = kv;
+            args[2 * nargs + 1] = eq;
+            nargs++;
+        }
+    }
+    http_req_t rq = { .method = method, .path = path, .args = (const char *const *)args, .nargs = nargs,
+                      .body = body ? body : "", .body_len = body ? strlen(body) : 0 };
+    http_resp_t rp = { 0 };
+    rest_handle(rs, &rq, &rp);
+    answer_t a = { .status = rp.status, .location = rp.location, .raw = rp.body };
+    if (rp.body)
+        a.j = json_loads(rp.body, JSON_DECODE_ANY, NULL);
+    return a;
+}
+
+static void done(answer_t *a)
+{
+    json_decref(a->j);
+    free(a->location);
+    free(a->raw);
+}
+
+static const char *str_at(json_t *j, const char *path)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *k = strtok(p, "/"); k && j; k = strtok(NULL, "/"))
+        j = json_is_array(j) ? json_array_get(j, (size_t)atoi(k)) : json_object_get(j, k);
+    return j && json_is_string(j) ? json_string_value(j) : NULL;
+}
+
+/* An error body in Connect's shape: {"error_code": status, "message": "..."} */
+static void expect_error(answer_t a, int status, const char *fragment)
+{
+    assert_int_equal(a.status, status);
+    assert_non_null(a.j);
+    assert_int_equal(json_integer_value(json_object_get(a.j, "error_code")), status);
+    const char *m = str_at(a.j, "message");
+    assert_non_null(m);
+    if (fragment && !strstr(m, fragment))
+        fail_msg("message '%s' lacks '%s'", m, fragment);
+    done(&a);
+}
+
+static void expect_status(answer_t a, int status)
+{
+    if (a.status != status)
+        fail_msg("status %d, expected %d: %s", a.status, status, a.raw ? a.raw : "");
+    done(&a);
+}
+
+static int setup(void **state)
+{
+    log_set_level(LOG_FATAL);
+    rest_t *rs = calloc(1, sizeof *rs);
+    rs->worker = wrk_new(NULL, "127.0.0.1:8083", NULL, NULL);
+    *state = rs;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    rest_t *rs = *state;
+    wrk_free(rs->worker);
+    free(rs);
+    return 0;
+}
+
+static void create_pg(rest_t *rs, const char *name)
+{
+    char body[2048];
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"config\":%s}", name, pg_config);
+    expect_status(call(rs, "POST", "/connectors", body), 201);
+}
+
+static void test_root_and_health(void **state)
+{
+    rest_t *rs = *state;
+    answer_t a = call(rs, "GET", "/", NULL);
+    assert_int_equal(a.status, 200);
+    assert_non_null(str_at(a.j, "version"));
+    assert_non_null(str_at(a.j, "commit"));
+    assert_non_null(str_at(a.j, "kafka_cluster_id"));
+    done(&a);
+    a = call(rs, "GET", "/health", NULL);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(str_at(a.j, "status"), "healthy");
+    done(&a);
+    expect_error(call(rs, "POST", "/", "{}"), 405, "Method Not Allowed");
+    expect_error(call(rs, "GET", "/nothing/here", NULL), 404, "Not Found");
+    expect_error(call(rs, "BREW", "/connectors", NULL), 405, NULL);
+}
+
+static void test_create_get_delete(void **state)
+{
+    rest_t *rs = *state;
+    char body[2048];
+    snprintf(body, sizeof body, "{\"name\":\"inv\",\"config\":%s}", pg_config);
+    answer_t a = call(rs, "POST", "/connectors", body);
+    assert_int_equal(a.status, 201);
+    assert_string_equal(a.location, "/connectors/inv");
+    assert_string_equal(str_at(a.j, "name"), "inv");
+    assert_string_equal(str_at(a.j, "type"), "source");
+    assert_string_equal(str_at(a.j, "config/name"), "inv");
+    assert_string_equal(str_at(a.j, "config/database.password"), REST_HIDDEN);
+    assert_null(strstr(a.raw, "s3cret"));
+    assert_string_equal(str_at(a.j, "tasks/0/connector"), "inv");
+    done(&a);
+    expect_error(call(rs, "POST", "/connectors", body), 409, "Connector inv already exists");
+
+    a = call(rs, "GET", "/connectors", NULL);
+    assert_int_equal(a.status, 200);
+    assert_true(json_is_array(a.j));
+    assert_string_equal(str_at(a.j, "0"), "inv");
+    done(&a);
+    a = call(rs, "GET", "/connectors?expand=status&expand=info", NULL);
+    assert_string_equal(str_at(a.j, "inv/status/connector/state"), "RUNNING");
+    assert_string_equal(str_at(a.j, "inv/status/connector/worker_id"), "127.0.0.1:8083");
+    assert_string_equal(str_at(a.j, "inv/info/config/database.password"), REST_HIDDEN);
+    done(&a);
+    a = call(rs, "GET", "/connectors?expand=status", NULL);
+    assert_null(json_object_get(json_object_get(a.j, "inv"), "info"));
+    assert_string_equal(str_at(a.j, "inv/status/tasks/0/state"), "RUNNING");
+    done(&a);
+
+    a = call(rs, "GET", "/connectors/inv/config", NULL);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(str_at(a.j, "database.password"), REST_HIDDEN);
+    done(&a);
+    a = call(rs, "GET", "/connectors/inv/tasks", NULL);
+    assert_string_equal(str_at(a.j, "0/id/connector"), "inv");
+    assert_string_equal(str_at(a.j, "0/config/task.class"), "io.debezium.connector.postgresql.PostgresConnectorTask");
+    assert_string_equal(str_at(a.j, "0/config/database.password"), REST_HIDDEN);
+    done(&a);
+    a = call(rs, "GET", "/connectors/inv/tasks/0/status", NULL);
+    assert_int_equal(json_integer_value(json_object_get(a.j, "id")), 0);
+    assert_string_equal(str_at(a.j, "state"), "RUNNING");
+    done(&a);
+    expect_error(call(rs, "GET", "/connectors/inv/tasks/1/status", NULL), 404, "inv-1");
+    expect_error(call(rs, "GET", "/connectors/inv/tasks/x/status", NULL), 404, NULL);
+
+    expect_status(call(rs, "DELETE", "/connectors/inv", NULL), 204);
+    expect_error(call(rs, "GET", "/connectors/inv", NULL), 404, "Connector inv not found");
+    expect_error(call(rs, "DELETE", "/connectors/inv", NULL), 404, "Connector inv not found");
+}
+
+static void test_unknown_connector(void **state)
+{
+    rest_t *rs = *state;
+    static const char *const reqs[][2] = {
+        { "GET", "/connectors/nope" },          { "GET", "/connectors/nope/config" },
+        { "GET", "/connectors/nope/status" },   { "GET", "/connectors/nope/tasks" },
+        { "PUT", "/connectors/nope/pause" },    { "PUT", "/connectors/nope/resume" },
+        { "PUT", "/connectors/nope/stop" },     { "POST", "/connectors/nope/restart" },
+        { "POST", "/connectors/nope/tasks/0/restart" }, { "DELETE", "/connectors/nope" },
+    };
+    for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++)
+        expect_error(call(rs, reqs[i][0], reqs[i][1], NULL), 404, "Connector nope not found");
+    expect_error(call(rs, "PATCH", "/connectors/nope/config", "{\"a\":\"b\"}"), 404, "Connector nope not found");
+}
+
+static void test_put_patch_config(void **state)
+{
+    rest_t *rs = *state;
+    expect_status(call(rs, "PUT", "/connectors/pc/config", pg_config), 201);
+    answer_t a = call(rs, "PUT", "/connectors/pc/config", pg_config);
+    assert_int_equal(a.status, 200);
+    assert_null(a.location);
+    done(&a);
+    /* GET then PUT back: the masked secret keeps its stored value */
+    a = call(rs, "GET", "/connectors/pc/config", NULL);
+    char *shown = json_dumps(a.j, JSON_COMPACT);
+    done(&a);
+    expect_status(call(rs, "PUT", "/connectors/pc/config", shown), 200);
+    free(shown);
+    wrk_info_t wi;
+    assert_int_equal(wrk_info(rs->worker, "pc", &wi), WRK_OK);
+    assert_string_equal(cfg_get(&wi.config, "database.password"), "s3cret");
+    wrk_info_free(&wi);
+    /* PATCH merges; null removes a key */
+    a = call(rs, "PATCH", "/connectors/pc/config", "{\"snapshot.mode\":\"never\",\"topic.prefix\":\"two\",\"database.password\":null}");
+    assert_int_equal(a.status, 200);
+    assert_string_equal(str_at(a.j, "config/snapshot.mode"), "never");
+    assert_string_equal(str_at(a.j, "config/topic.prefix"), "two");
+    assert_null(json_object_get(json_object_get(a.j, "config"), "database.password"));
+    done(&a);
+    expect_error(call(rs, "PUT", "/connectors/pc/config", "{\"name\":\"other\"}"), 400,
+                 "Connector name configuration (other) doesn't match connector name in the URL (pc)");
+    expect_error(call(rs, "PATCH", "/connectors/pc/config", "{\"snapshot.mode\":\"bogus\"}"), 400,
+                 "Connector configuration is invalid and contains the following 1 error(s):");
+    a = call(rs, "GET", "/connectors/pc/config", NULL);
+    assert_string_equal(str_at(a.j, "snapshot.mode"), "never");   /* a refused change changes nothing */
+    done(&a);
+    expect_error(call(rs, "PUT", "/connectors/pc/config", "{\"a\":{\"b\":1}}"), 400, "\"a\"");
+    expect_error(call(rs, "PUT", "/connectors/pc/config", "[1,2]"), 400, NULL);
+}
+
+static void test_lifecycle(void **state)
+{
+    rest_t *rs = *state;
+    create_pg(rs, "lc");
+    expect_status(call(rs, "PUT", "/connectors/lc/pause", NULL), 202);
+    answer_t a = call(rs, "GET", "/connectors/lc/status", NULL);
+    assert_string_equal(str_at(a.j, "connector/state"), "PAUSED");
+    assert_string_equal(str_at(a.j, "tasks/0/state"), "PAUSED");
+    done(&a);
+    expect_status(call(rs, "PUT", "/connectors/lc/pause", NULL), 202);   /* idempotent */
+    expect_status(call(rs, "PUT", "/connectors/lc/resume", NULL), 202);
+    a = call(rs, "GET", "/connectors/lc/status", NULL);
+    assert_string_equal(str_at(a.j, "connector/state"), "RUNNING");
+    done(&a);
+    expect_status(call(rs, "PUT", "/connectors/lc/stop", NULL), 204);
+    a = call(rs, "GET", "/connectors/lc/status", NULL);
+    assert_string_equal(str_at(a.j, "connector/state"), "STOPPED");
+    assert_int_equal(json_array_size(json_object_get(a.j, "tasks")), 0);
+    done(&a);
+    a = call(rs, "GET", "/connectors/lc", NULL);
+    assert_int_equal(json_array_size(json_object_get(a.j, "tasks")), 0);
+    done(&a);
+    expect_status(call(rs, "PUT", "/connectors/lc/resume", NULL), 202);
+    /* restart: 204 alone, 202 with the plan when includeTasks or onlyFailed is given */
+    expect_status(call(rs, "POST", "/connectors/lc/restart", NULL), 204);
+    a = call(rs, "POST", "/connectors/lc/restart?includeTasks=true", NULL);
+    assert_int_equal(a.status, 202);
+    assert_string_equal(str_at(a.j, "connector/state"), "RESTARTING");
+    assert_string_equal(str_at(a.j, "tasks/0/state"), "RESTARTING");
+    done(&a);
+    a = call(rs, "POST", "/connectors/lc/restart?includeTasks=true&onlyFailed=true", NULL);
+    assert_int_equal(a.status, 202);
+    assert_string_equal(str_at(a.j, "connector/state"), "RUNNING");   /* nothing failed: nothing restarted */
+    done(&a);
+    expect_error(call(rs, "POST", "/connectors/lc/restart?includeTasks=maybe", NULL), 400, "includeTasks");
+    expect_status(call(rs, "POST", "/connectors/lc/tasks/0/restart", NULL), 204);
+    expect_error(call(rs, "POST", "/connectors/lc/tasks/7/restart", NULL), 404, "Task lc-7 not found");
+    expect_error(call(rs, "GET", "/connectors/lc/pause", NULL), 405, NULL);
+    /* created paused or stopped */
+    char body[2048];
+    snprintf(body, sizeof body, "{\"name\":\"ps\",\"config\":%s,\"initial_state\":\"PAUSED\"}", pg_config);
+    expect_status(call(rs, "POST", "/connectors", body), 201);
+    a = call(rs, "GET", "/connectors/ps/status", NULL);
+    assert_string_equal(str_at(a.j, "connector/state"), "PAUSED");
+    done(&a);
+    snprintf(body, sizeof body, "{\"name\":\"ps2\",\"config\":%s,\"initial_state\":\"SLEEPING\"}", pg_config);
+    expect_error(call(rs, "POST", "/connectors", body), 400, "initial_state");
+}
+
+static void test_bad_requests(void **state)
+{
+    rest_t *rs = *state;
+    expect_error(call(rs, "POST", "/connectors", "{bad"), 400, "not valid JSON");
+    expect_error(call(rs, "POST", "/connectors", NULL), 400, "empty");
+    expect_error(call(rs, "POST", "/connectors", "{\"name\":\"x\"}"), 400, "config");
+    expect_error(call(rs, "POST", "/connectors", "{\"name\":\"x\",\"config\":{\"name\":\"y\"}}"), 400, "doesn't match");
+    expect_error(call(rs, "POST", "/connectors", "{\"name\":\"x\",\"config\":{\"database.hostname\":\"h\"}}"), 400,
+                 "connector type");
+    expect_error(call(rs, "POST", "/connectors", "\"just a string\""), 400, NULL);
+    /* invalid UTF-8, and a password in a broken body is never echoed */
+    expect_error(call(rs, "POST", "/connectors", "{\"name\":\"\xff\xfe\"}"), 400, "not valid JSON");
+    answer_t a = call(rs, "POST", "/connectors", "{\"name\":\"x\",\"config\":{\"database.password\":\"hunter2\" oops}}");
+    assert_int_equal(a.status, 400);
+    assert_null(strstr(a.raw, "hunter2"));
+    done(&a);
+    /* deeply nested */
+    size_t depth = 200000;
+    char *deep = malloc(2 * depth + 1);
+    memset(deep, '[', depth);
+    memset(deep + depth, ']', depth);
+    deep[2 * depth] = 0;
+    expect_error(call(rs, "POST", "/connectors", deep), 400, NULL);
+    expect_error(call(rs, "PUT", "/connector-plugins/Postgres/config/validate", deep), 400, NULL);
+    free(deep);
+    /* names that cannot be a connector's */
+    static const char *const bad[] = { "a b", "a\"b", "a'b", "..", "a..b", "a\\b", "tab\tx", "" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char body[2048];
+        json_t *n = json_string(bad[i]);
+        char *ns = json_dumps(n, JSON_ENCODE_ANY);
+        snprintf(body, sizeof body, "{\"name\":%s,\"config\":%s}", ns, pg_config);
+        free(ns);
+        json_decref(n);
+        a = call(rs, "POST", "/connectors", body);
+        if (a.status != 400)
+            fail_msg("name '%s' got %d", bad[i], a.status);
+        done(&a);
+    }
+    expect_error(call(rs, "PUT", "/connectors/a b/config", pg_config), 400, "not allowed");
+    expect_error(call(rs, "PUT", "/connectors/../config", pg_config), 400, "..");
+    /* a slash in the name is another path: Jersey's 404 */
+    expect_error(call(rs, "PUT", "/connectors/a/b/config", pg_config), 404, NULL);
+    a = call(rs, "GET", "/connectors", NULL);
+    assert_int_equal(json_array_size(a.j), 0);   /* nothing was created by any of these */
+    done(&a);
+    char longpath[6000];
+    memset(longpath, 'a', sizeof longpath - 1);
+    longpath[0] = '/';
+    longpath[sizeof longpath - 1] = 0;
+    expect_error(call(rs, "GET", longpath, NULL), 414, NULL);
+}
+
+static void test_many_connectors(void **state)
+{
+    rest_t *rs = *state;
+    cfg_map_t m = { 0 };
+    char err[512];
+    assert_int_equal(cfg_parse_json(pg_config, &m, err, sizeof err), 0);
+    for (int i = 0; i < 10000; i++) {
+        char name[32];
+        bool created;
+        snprintf(name, sizeof name, "c%05d", i);
+        cfg_map_set(&m, "name", name);
+        assert_int_equal(wrk_put(rs->worker, name, &m, WRK_STARTED, false, &created, err, sizeof err), WRK_OK);
+    }
+    cfg_map_free(&m);
+    answer_t a = call(rs, "GET", "/connectors", NULL);
+    assert_int_equal(a.status, 200);
+    assert_int_equal(json_array_size(a.j), 10000);
+    assert_string_equal(str_at(a.j, "9999"), "c09999");
+    done(&a);
+    a = call(rs, "GET", "/connectors?expand=status", NULL);
+    assert_int_equal(json_object_size(a.j), 10000);
+    done(&a);
+}
+
+static void test_validate_and_plugins(void **state)
+{
+    rest_t *rs = *state;
+    answer_t a = call(rs, "GET", "/connector-plugins", NULL);
+    assert_int_equal(a.status, 200);
+    assert_int_equal(json_array_size(a.j), 3);
+    assert_string_equal(str_at(a.j, "2/class"), "io.debezium.connector.postgresql.PostgresConnector");
+    assert_string_equal(str_at(a.j, "2/type"), "source");
+    done(&a);
+    a = call(rs, "GET", "/connector-plugins?connectorsOnly=false", NULL);
+    assert_true(json_array_size(a.j) > 3);
+    done(&a);
+    a = call(rs, "PUT", "/connector-plugins/PostgresConnector/config/validate",
+             "{\"name\":\"v\",\"database.hostname\":\"h\",\"database.user\":\"u\",\"database.dbname\":\"d\","
+             "\"topic.prefix\":\"p\",\"snapshot.mode\":\"bogus\",\"database.password\":\"pw\"}");
+    assert_int_equal(a.status, 200);
+    assert_string_equal(str_at(a.j, "name"), "io.debezium.connector.postgresql.PostgresConnector");
+    assert_int_equal(json_integer_value(json_object_get(a.j, "error_count")), 1);
+    json_t *configs = json_object_get(a.j, "configs");
+    size_t i;
+    json_t *c;
+    bool seen = false;
+    json_array_foreach(configs, i, c) {
+        const char *k = str_at(c, "definition/name");
+        json_t *errs = json_object_get(json_object_get(c, "value"), "errors");
+        if (!strcmp(k, "snapshot.mode")) {
+            assert_int_equal(json_array_size(errs), 1);
+            seen = true;
+        } else {
+            assert_int_equal(json_array_size(errs), 0);
+        }
+        if (!strcmp(k, "database.password"))
+            assert_string_equal(str_at(c, "value/value"), REST_HIDDEN);
+    }
+    assert_true(seen);
+    assert_null(strstr(a.raw, "\"pw\""));
+    done(&a);
+    a = call(rs, "PUT", "/connector-plugins/Postgres/config/validate",
+             "{\"name\":\"v\",\"database.hostname\":\"h\",\"database.user\":\"u\",\"database.dbname\":\"d\",\"topic.prefix\":\"p\"}");
+    assert_int_equal(json_integer_value(json_object_get(a.j, "error_count")), 0);
+    done(&a);
+    expect_error(call(rs, "PUT", "/connector-plugins/Postgres/config/validate",
+                      "{\"connector.class\":\"io.debezium.connector.jdbc.JdbcSinkConnector\"}"), 400, "does not match");
+    expect_error(call(rs, "PUT", "/connector-plugins/NoSuch/config/validate", "{}"), 400, "NoSuch");
+}
+
+static void test_loggers(void **state)
+{
+    rest_t *rs = *state;
+    answer_t a = call(rs, "GET", "/admin/loggers", NULL);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(str_at(a.j, "root/level"), "FATAL");
+    done(&a);
+    a = call(rs, "PUT", "/admin/loggers/io.debezium", "{\"level\":\"ERROR\"}");
+    assert_int_equal(a.status, 200);
+    assert_string_equal(str_at(a.j, "0"), "io.debezium");
+    done(&a);
+    assert_int_equal(log_get_level(), LOG_ERROR);
+    a = call(rs, "GET", "/admin/loggers/root", NULL);
+    assert_string_equal(str_at(a.j, "level"), "ERROR");
+    assert_true(json_is_integer(json_object_get(a.j, "last_modified")));
+    done(&a);
+    expect_error(call(rs, "PUT", "/admin/loggers/root", "{\"level\":\"LOUD\"}"), 400, "Invalid log level 'LOUD'.");
+    expect_error(call(rs, "PUT", "/admin/loggers/root", "{}"), 400, "'level'");
+    expect_error(call(rs, "GET", "/admin/loggers/com.example.Nope", NULL), 404, "Logger com.example.Nope not found.");
+    log_set_level(LOG_FATAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_root_and_health, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_get_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_connector, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_patch_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_connectors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_validate_and_plugins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_loggers, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
