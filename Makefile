@@ -90,7 +90,7 @@ bench: deps
 	@bash scripts/bench_snapshot.sh
 
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_DEPS   := $(CORE_SRC) agent/config.c agent/log.c agent/rest.c agent/worker.c sinks/envelope.c
+FUZZ_DEPS   := $(CORE_SRC) agent/config.c agent/cfgprov.c agent/log.c agent/rest.c agent/worker.c sinks/envelope.c
 FUZZ_LIBS   := -ljansson -lcrypto -lcurl -lpthread -lm
 # libFuzzer (clang), FUZZ_SECONDS per target; new crashes land in build/fuzz/ (add them to the corpus).
 fuzz: deps

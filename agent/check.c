@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/cfgprov.h"
 #include "agent/connector.h"
 #include "agent/log.h"
 #include "agent/publisher.h"
@@ -100,11 +101,12 @@ static bool check_config(const cfg_map_t *wm, const cfg_map_t *m, bool sink, con
 {
     char err[1024];
     cfg_map_t mm = { 0 };
-    for (size_t i = 0; i < m->n; i++)
-        cfg_map_set(&mm, m->kv[i].key, m->kv[i].value);
-    if (wm)
+    cfg_map_copy(&mm, m);
+    int rc = wm ? cfgprov_resolve(wm, &mm, err, sizeof err) : 0;
+    if (rc == 0 && wm)
         cfg_inherit_converters(wm, &mm);
-    int rc = sink ? cfg_sink_parse(&mm, sc, err, sizeof err) : cfg_connector_parse(&mm, c, err, sizeof err);
+    if (rc == 0)
+        rc = sink ? cfg_sink_parse(&mm, sc, err, sizeof err) : cfg_connector_parse(&mm, c, err, sizeof err);
     if (rc < 0)
         chk_add(out, "config", error_key(err, &mm, sink), false, "correct the connector configuration as the message says",
                 "%s", err);
@@ -167,9 +169,19 @@ static void check_publication(repl_t *r, const conn_config_t *c, const repl_tabl
     size_t nmiss = 0, nnotowned = 0;
     table_list(r->sql, t, nt, exists ? unpublished : any_table, &miss, &nmiss);
     table_list(r->sql, t, nt, not_owned, &owned, &nnotowned);
-    if (exists && (all || nmiss == 0)) {
+    bool include = c->filters.table_inc.n || c->filters.schema_inc.n;
+    const char *inckey = c->filters.table_inc.n ? "table.include.list" : "schema.include.list";
+    if (include && nt == 0) {
+        chk_add(out, "publication", inckey, false,
+                "correct the include list (anchored regular expressions over schema.table, e.g. public\\.orders), or "
+                "create the tables first", "%s matches no table in database \"%s\"", inckey, c->dbname);
+    } else if (exists && (all || nmiss == 0)) {
         chk_add(out, "publication", "publication.name", true, NULL, "publication \"%s\" exists and publishes %s",
                 c->publication_name, all ? "all tables" : "every captured table");
+    } else if (exists && !repl_publication_checked(c)) {
+        chk_add(out, "publication", "publication.name", true, NULL,
+                "publication \"%s\" exists and publishes %zu of the %zu tables; without an include list it chooses "
+                "the tables", c->publication_name, nt - nmiss, nt);
     } else if (exists && c->pub_mode == PUB_FILTERED && nnotowned == 0) {
         chk_add(out, "publication", "publication.name", true, NULL,
                 "publication \"%s\" misses %zu captured table(s); publication.autocreate.mode=filtered sets its tables at start",
@@ -208,7 +220,7 @@ static void check_publication(repl_t *r, const conn_config_t *c, const repl_tabl
                 "publication \"%s\" does not exist and user %s does not own %zu captured table(s) (%s): "
                 "publication.autocreate.mode=filtered cannot add them", c->publication_name, quser, nnotowned,
                 buf_cstr(&owned));
-    } else if (c->pub_mode == PUB_NO_TABLES && nt) {
+    } else if (c->pub_mode == PUB_NO_TABLES && nt && repl_publication_checked(c)) {
         buf_printf(&fix, "CREATE PUBLICATION %s FOR TABLE %s; (publication.autocreate.mode=no_tables creates it empty)",
                    qpub, buf_cstr(&miss));
         chk_add(out, "publication", "publication.autocreate.mode", false, buf_cstr(&fix),
@@ -216,8 +228,9 @@ static void check_publication(repl_t *r, const conn_config_t *c, const repl_tabl
                 "%zu captured table(s)", c->publication_name, nt);
     } else {
         chk_add(out, "publication", "publication.name", true, NULL,
-                "publication \"%s\" does not exist yet; walcast creates it at start (publication.autocreate.mode=%s)",
-                c->publication_name, c->pub_mode == PUB_ALL_TABLES ? "all_tables" : c->pub_mode == PUB_FILTERED ? "filtered" : "no_tables");
+                "publication \"%s\" does not exist yet; walcast creates it at start (publication.autocreate.mode=%s%s)",
+                c->publication_name, c->pub_mode == PUB_ALL_TABLES ? "all_tables" : c->pub_mode == PUB_FILTERED ? "filtered" : "no_tables",
+                c->pub_mode == PUB_NO_TABLES ? ": empty, it publishes nothing until tables are added" : "");
     }
     buf_free(&miss);
     buf_free(&owned);
@@ -340,8 +353,9 @@ static void check_postgres(const conn_config_t *c, chk_list_t *out)
                 c->user);
     } else if (repl_open_replication(&r, err, sizeof err) != WC_OK)
         chk_add(out, "replication_role", "database.user", false,
-                "allow replication connections for this user in pg_hba.conf (host replication USER ADDRESS METHOD), "
-                "then SELECT pg_reload_conf();", "user %s has %s but the replication connection failed: %s", c->user,
+                "allow this user to connect to this database in pg_hba.conf (host DATABASE USER ADDRESS METHOD: a "
+                "logical replication connection matches the database's entries, not 'replication' ones), then "
+                "SELECT pg_reload_conf();", "user %s has %s but the replication connection failed: %s", c->user,
                 super ? "SUPERUSER" : "REPLICATION", err);
     else
         chk_add(out, "replication_role", "database.user", true, NULL, "user %s has %s; replication connection works "
@@ -568,7 +582,7 @@ int chk_main(int argc, char **argv)
     char err[1024];
     cfg_map_t wm = { 0 };
     worker_config_t w = { 0 };
-    if (worker_file && cfg_load_file(worker_file, &wm, err, sizeof err) < 0) {
+    if (worker_file && (cfg_load_file(worker_file, &wm, err, sizeof err) < 0 || cfgprov_resolve(&wm, &wm, err, sizeof err) < 0)) {
         printf("FAIL worker: %s\n", err);
         rc = 1;
         goto out;

@@ -34,8 +34,9 @@ typedef struct chk_opts {
 } chk_opts_t;
 
 /* Checks one connector (source or sink, by connector.class) given its config map m and the worker's
- * map wm (NULL: none) and parsed settings w (bootstrap.servers "embedded" counts as reachable). Config
- * providers must already be resolved in both maps (cfgprov_resolve). Every result is appended to out,
+ * map wm (NULL: none; its own config providers already resolved, cfgprov_resolve(wm, wm)) and parsed settings
+ * w (bootstrap.servers "embedded" counts as reachable). m is the connector's config as written: its
+ * ${provider:path:key} variables are resolved here, in a copy, with wm's providers. Every result is appended to out,
  * in the order of the checks; a check that cannot run because an earlier one failed (no connection) is
  * left out. Changes nothing on any server, except that a sink's walcast_sink_offsets table is created
  * when missing (as the sink does at start, and to prove that it can be). Returns 0 when streaming can start (every result ok), 1 if

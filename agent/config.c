@@ -220,29 +220,20 @@ out:
 
 int cfg_load_file(const char *path, cfg_map_t *m, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
+    buf_t b;
+    buf_init(&b);
+    char rerr[512];
+    if (buf_read_file(&b, path, rerr, sizeof rerr) < 0) {
+        snprintf(err, errlen, "config file: %s", rerr);
+        buf_free(&b);
         return -1;
     }
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            text = xrealloc(text, cap);
-        }
-        memcpy(text + len, chunk, n);
-        len += n;
-    }
-    fclose(f);
-    if (!text) {
+    if (!b.len) {
         snprintf(err, errlen, "config file %s is empty", path);
+        buf_free(&b);
         return -1;
     }
-    text[len] = '\0';
+    char *text = b.data;
     const char *s = text;
     while (isspace((unsigned char)*s))
         s++;

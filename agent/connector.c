@@ -53,7 +53,7 @@ typedef struct conn_state {
     uint64_t txns, skipped, origin_skipped;
     /* snapshots (agent/snapshot.c); the hooks are marked "snapshot:" below */
     snap_t *snap;                 /* the initial snapshot (snapshot.mode) */
-    snap_t *isnap;                /* incremental snapshots (signals), when signals are enabled */
+    snap_t *isnap;                /* incremental snapshots: signals, tables added to a filtered publication */
     bool snap_needed;             /* a snapshot is to be planned at the next connection */
     bool snapshotting;            /* the exported snapshot is being read: the replication connection is idle */
     char *snap_resume, *inc_resume; /* chunks a crash left, from the stored offsets */
@@ -639,24 +639,15 @@ static wc_status_t pub_added_snapshot(conn_state_t *s, char *err, size_t errlen)
     if (more) {
         if (s->pub_added) {
             char *both = xmalloc(strlen(s->pub_added) + strlen(more) + 2);
-            sprintf(both, "%s,%s", s->pub_added, more);
+            sprintf(both, "%s\n%s", s->pub_added, more);
             free(more);
             more = both;
         }
         free(s->pub_added);
         s->pub_added = more;
     }
-    if (!s->pub_added)
-        return WC_OK;
-    if (s->snap_needed) {   /* a new snapshot plans every published table, these too */
-        free(s->pub_added);
-        s->pub_added = NULL;
-        return WC_OK;
-    }
-    if (!s->isnap) {
-        log_warn("rows written to tables before walcast added them to the publication were not sent; to read them, "
-                 "enable signals (signal.data.collection or signal.enabled.channels=kafka) and send execute-snapshot "
-                 "for them", "connector=%s tables=%s", s->cfg->name, log_esc(s->pub_added));
+    /* a new snapshot plans every published table, these too; without isnap (not filtered) nothing is added */
+    if (!s->pub_added || s->snap_needed || !s->isnap) {
         free(s->pub_added);
         s->pub_added = NULL;
         return WC_OK;
@@ -664,8 +655,10 @@ static wc_status_t pub_added_snapshot(conn_state_t *s, char *err, size_t errlen)
     snap_signal_t sig;
     memset(&sig, 0, sizeof sig);
     sig.kind = SNAP_SIG_EXECUTE;
-    char *names = xstrdup(s->pub_added), *save = NULL;
-    for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+    buf_t names;
+    buf_init(&names);
+    char *list = xstrdup(s->pub_added), *save = NULL;
+    for (char *n = strtok_r(list, "\n", &save); n; n = strtok_r(NULL, "\n", &save)) {
         buf_t re;
         buf_init(&re);
         buf_puts(&re, "^(");
@@ -679,17 +672,21 @@ static wc_status_t pub_added_snapshot(conn_state_t *s, char *err, size_t errlen)
         if (regcomp(&sig.collections.re[sig.collections.n], buf_cstr(&re), REG_EXTENDED | REG_NOSUB) == 0)
             sig.collections.n++;
         buf_free(&re);
+        if (names.len)
+            buf_putc(&names, ',');
+        buf_puts(&names, n);
     }
-    free(names);
+    free(list);
     wc_status_t st = snap_signal_apply(s->isnap, &sig, err, errlen);
     snap_signal_free(&sig);
-    if (st != WC_OK)
-        return st;   /* kept: planned again after a reconnect */
-    log_info("incremental snapshot of the tables added to the publication", "connector=%s tables=%s", s->cfg->name,
-             log_esc(s->pub_added));
-    free(s->pub_added);
-    s->pub_added = NULL;
-    return WC_OK;
+    if (st == WC_OK) {
+        log_info("incremental snapshot of the tables added to the publication", "connector=%s tables=%s", s->cfg->name,
+                 log_esc(buf_cstr(&names)));
+        free(s->pub_added);
+        s->pub_added = NULL;
+    }
+    buf_free(&names);
+    return st;   /* on failure the tables are kept: planned again after a reconnect */
 }
 
 /* Timed work: the running commit's outcome, delivery failures, a due commit, the idle position,
@@ -941,7 +938,9 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         } else if (!no_data && (!stored->found || strcmp(cfg->snapshot_mode, "always") == 0)) {
             s.snap_needed = true;
         }
-        if (cfg->signal_collection || cfg->signal_kafka) {
+        /* incremental snapshots: on signals, and under publication.autocreate.mode=filtered for the tables
+         * walcast adds to the publication while it runs (pub_added_snapshot) */
+        if (cfg->signal_collection || cfg->signal_kafka || cfg->pub_mode == PUB_FILTERED) {
             s.isnap = snap_new(cfg, s.types, s.evt, &hk);
             snap_set_incremental(s.isnap);
             if (inc)

@@ -7,10 +7,13 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "agent/cfgprov.h"
 #include "agent/check.h"
 #include "agent/config.h"
 #include "agent/connector.h"
+#include "agent/cstore.h"
 #include "agent/http.h"
 #include "agent/rest.h"
 #include "agent/worker.h"
@@ -40,6 +43,8 @@ static void usage(FILE *f)
             "                                                 connector.class is Debezium's JdbcSinkConnector or\n"
             "                                                 MongoDbSinkConnector apply topics into PostgreSQL,\n"
             "                                                 MariaDB/MySQL or MongoDB (group connect-<name>)\n"
+            "  walcast run WORKER_FILE CONNECTOR_FILE...      the same in Connect standalone's order: a first file with\n"
+            "                                                 bootstrap.servers and no connector.class is the worker\n"
             "  walcast kafka [--brokers N] [--partitions N] [--topic NAME]... [--control]\n"
             "                                                 standalone embedded Kafka (librdkafka mock cluster);\n"
             "                                                 prints bootstrap.servers=HOST:PORT first; --control\n"
@@ -101,6 +106,9 @@ static int run_connector(void *ctx, const cfg_map_t *config, volatile sig_atomic
     cfg_map_t m = { 0 };
     int rc = -1;
     cfg_map_copy(&m, config);
+    /* config providers: resolved in this copy only, so the stored config keeps ${provider:path:key} */
+    if (cfgprov_resolve(r->wm, &m, err, errlen) < 0)
+        goto out;
     cfg_inherit_converters(r->wm, &m);
     if (cfg_is_sink(&m)) {
         sk_config_t sc;
@@ -121,19 +129,94 @@ static int run_connector(void *ctx, const cfg_map_t *config, volatile sig_atomic
             cfg_connector_free(&cc);
         }
     }
+out:
     cfg_map_free(&m);
     return rc;
 }
 
+/* rest_check_fn: walcast check's prerequisites (configuration, then the servers) for config/validate. */
+static int rest_check(void *ctx, const cfg_map_t *config, cfg_map_t *errors)
+{
+    runner_t *r = ctx;
+    chk_list_t l = { 0 };
+    chk_opts_t o = { .offline = false, .timeout_ms = 5000 };
+    chk_connector(r->wm, r->w, config, &o, &l);
+    int n = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        const chk_result_t *c = &l.v[i];
+        if (c->ok)
+            continue;
+        buf_t b;
+        buf_init(&b);
+        const char *was = cfg_get(errors, c->key ? c->key : "connector.class");
+        if (was)
+            buf_printf(&b, "%s\n", was);
+        buf_printf(&b, "%s%s%s", c->message, c->fix ? "; fix: " : "", c->fix ? c->fix : "");
+        cfg_map_set(errors, c->key && *c->key ? c->key : "connector.class", buf_cstr(&b));
+        buf_free(&b);
+        n++;
+    }
+    chk_list_free(&l);
+    return n;
+}
+
+/* Connect's config and status topics under the worker: the connectors they hold are created (those
+ * walcast cannot run are listed FAILED and left as they are), then every change is kept there. */
+static cst_t *store_open(wrk_t *wk, const cfg_map_t *wm, const worker_config_t *w, char *err, size_t errlen)
+{
+    cst_t *store = cst_open(wm, w, err, errlen);
+    cst_conn_t *cv = NULL;
+    size_t cn = 0;
+    if (!store || cst_load(store, &cv, &cn, err, errlen) < 0) {
+        cst_free(store);
+        return NULL;
+    }
+    wrk_store_t ws;
+    cst_store(store, &ws);
+    wrk_set_store(wk, &ws);
+    for (size_t i = 0; i < cn; i++) {
+        char verr[2048], trace[2300];
+        bool sink, created;
+        const char *cls = cfg_get(&cv[i].config, "connector.class");
+        if (wrk_validate(wk, &cv[i].config, &sink, verr, sizeof verr) < 0) {
+            if (cls && strcmp(cls, "io.debezium.connector.postgresql.PostgresConnector") && !cfg_is_sink(&cv[i].config))
+                snprintf(trace, sizeof trace, "walcast does not run connector.class %s; the connector is kept in the config "
+                         "topic as it is (run it on Kafka Connect, or delete it here)", cls);
+            else
+                snprintf(trace, sizeof trace, "the stored configuration is invalid: %s; correct it with PUT /connectors/%s/config",
+                         verr, cv[i].name);
+            wrk_adopt_failed(wk, cv[i].name, &cv[i].config, cv[i].target, trace);
+        } else if (wrk_put(wk, cv[i].name, &cv[i].config, cv[i].target, true, &created, verr, sizeof verr) != WRK_OK) {
+            log_error("a connector of the config topic could not be started", "connector=%s error=\"%s\"", cv[i].name,
+                      log_esc(verr));
+        }
+    }
+    log_info("connectors read from the config topic", "count=%zu", cn);
+    cst_conns_free(cv, cn);
+    return store;
+}
+
 /* The REST API's listener settings from Connect's worker keys. */
-static http_server_t *rest_start(const cfg_map_t *wm, rest_t *rs, bool *optional, char *err, size_t errlen)
+/* Connect's worker id: the first listener's host:port (this host's name when it listens on all). */
+static void worker_id_of(const char *listeners, char *out, size_t outlen)
+{
+    char url[512], host[256], e[256];
+    bool https;
+    int port = 8083;
+    snprintf(url, sizeof url, "%s", listeners && *listeners ? listeners : "http://127.0.0.1:8083");
+    url[strcspn(url, ", ")] = 0;
+    if (http_listener_parse(url, &https, host, sizeof host, &port, e, sizeof e) < 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    if (!host[0] && gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "localhost");
+    snprintf(out, outlen, "%s:%d", host, port);
+}
+
+static http_server_t *rest_start(const cfg_map_t *wm, rest_t *rs, char *err, size_t errlen)
 {
     const char *listeners = cfg_get(wm, "listeners");
-    *optional = false;
-    if (!listeners) {
+    if (!listeners)
         listeners = "http://127.0.0.1:8083";
-        *optional = true;
-    }
     const char *pem = cfg_get(wm, "listeners.https.ssl.keystore.location");
     if (!pem)
         pem = cfg_get(wm, "ssl.keystore.location");
@@ -186,6 +269,7 @@ static int cmd_run(int argc, char **argv)
     void *mock = NULL;
     wrk_t *wk = NULL;
     http_server_t *http = NULL;
+    cst_t *store = NULL;
     rest_t rs = { 0 };
     if (!worker_file && nfiles) {
         /* Connect standalone's order: `walcast run worker.properties [connector.properties…]` */
@@ -196,7 +280,7 @@ static int cmd_run(int argc, char **argv)
         }
         cfg_map_free(&wm);
     }
-    if (worker_file && cfg_load_file(worker_file, &wm, err, sizeof err) < 0) {
+    if (worker_file && (cfg_load_file(worker_file, &wm, err, sizeof err) < 0 || cfgprov_resolve(&wm, &wm, err, sizeof err) < 0)) {
         log_msg(LOG_FATAL, "invalid worker configuration", "error=\"%s\"", log_esc(err));
         goto out;
     }
@@ -237,27 +321,39 @@ static int cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     runner_t runner = { &wm, &w };
+    rs.check = rest_check;
+    rs.check_ctx = &runner;
+    char worker_id[300];
+    worker_id_of(cfg_get(&wm, "listeners"), worker_id, sizeof worker_id);
+    wk = wrk_new(&wm, worker_id, run_connector, &runner);
+    if (!rest_on)
+        wrk_set_fail_stop(wk, &stop_flag);
+    rs.worker = wk;
+    /* the config topic's connectors are in place before the first request is answered */
+    if (rest_on && !mock && !(store = store_open(wk, &wm, &w, err, sizeof err))) {
+        log_msg(LOG_FATAL, "cannot use Kafka Connect's config and status topics", "error=\"%s\"", log_esc(err));
+        goto out_conns;
+    }
+    if (rest_on && mock)
+        log_info("embedded Kafka: connector configs are not kept (config.storage.topic needs a real Kafka)", "worker_id=%s",
+                 worker_id);
     if (rest_on) {
-        bool optional;
-        if (!(http = rest_start(&wm, &rs, &optional, err, sizeof err))) {
+        if (!(http = rest_start(&wm, &rs, err, sizeof err))) {
             log_msg(LOG_FATAL, "cannot start the REST API", "error=\"%s\"", log_esc(err));
             goto out_conns;
         }
-        (void)optional;
         printf("rest=http%s://%s\n", strstr(cfg_get(&wm, "listeners") ? cfg_get(&wm, "listeners") : "", "https://") ? "s" : "",
                http_listener_addr(http, 0));
         fflush(stdout);
     }
-    wk = wrk_new(&wm, http ? http_listener_addr(http, 0) : "127.0.0.1:8083", run_connector, &runner);
-    if (!rest_on)
-        wrk_set_fail_stop(wk, &stop_flag);
-    __atomic_store_n(&rs.worker, wk, __ATOMIC_RELEASE);
     for (int i = 0; i < nfiles; i++) {
         const char *name = cfg_get(&conns[i], "name");
         bool created;
         if (!cfg_get(&conns[i], "connector.class"))   /* a file without a class has always meant the source */
             cfg_map_set(&conns[i], "connector.class", "io.debezium.connector.postgresql.PostgresConnector");
-        wrk_rc_t wr = name ? wrk_put(wk, name, &conns[i], WRK_STARTED, false, &created, err, sizeof err) : WRK_INVALID;
+        /* with the config topic, a file's connector replaces the stored one of its name (Connect standalone
+         * creates its files' connectors at each start) */
+        wrk_rc_t wr = name ? wrk_put(wk, name, &conns[i], WRK_STARTED, store != NULL, &created, err, sizeof err) : WRK_INVALID;
         if (!name)
             snprintf(err, sizeof err, "missing required configuration key name");
         if (wr != WRK_OK) {
@@ -282,6 +378,7 @@ out_conns:
         wrk_free(wk);  /* each connector ends its Kafka transaction and releases its slot */
         wk = NULL;
     }
+    cst_free(store);
     for (int i = 0; i < nfiles; i++)
         cfg_map_free(&conns[i]);
     free(conns);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent/ktopic.h"
 #include "agent/log.h"
 #include "schemas/buf.h"
 #include "schemas/json.h"
@@ -121,151 +122,46 @@ bool off_key_matches(const char *s, size_t len, const char *name, const char *pr
     return ok;
 }
 
-/* The security settings of the producer apply to the offsets readers too. */
-static void conf_security(rd_kafka_conf_t *conf, const cfg_map_t *overrides)
-{
-    char e[512];
-    for (size_t i = 0; overrides && i < overrides->n; i++) {
-        const char *k = overrides->kv[i].key;
-        if (strncmp(k, "security.", 9) == 0 || strncmp(k, "sasl.", 5) == 0 || strncmp(k, "ssl.", 4) == 0)
-            rd_kafka_conf_set(conf, k, overrides->kv[i].value, e, sizeof e);
-    }
-}
+/* ktop_record_fn of off_read: the newest record under the connector's key wins. */
+typedef struct off_scan {
+    const char *name, *prefix;
+    off_pos_t *out;
+    int bad_part;                  /* partition of the newest of our records when it is corrupt */
+    int64_t bad_offset;
+} off_scan_t;
 
-/* High watermark of each partition (read_uncommitted: past any open transaction). */
-static int end_offsets(const char *bootstrap, const cfg_map_t *overrides, const char *topic, int nparts, int64_t *ends,
-                       char *err, size_t errlen)
+static void off_record(void *ctx, int32_t partition, int64_t offset, const char *key, size_t klen, const char *value,
+                       size_t vlen)
 {
-    char e[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, e, sizeof e);
-    conf_security(conf, overrides);
-    rd_kafka_conf_set(conf, "isolation.level", "read_uncommitted", e, sizeof e);
-    rd_kafka_conf_set(conf, "group.id", "walcast-offsets-reader", e, sizeof e);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
-    if (!rk) {
-        snprintf(err, errlen, "cannot create the offsets topic probe: %s", e);
-        return -1;
+    off_scan_t *sc = ctx;
+    if (!key || !off_key_matches(key, klen, sc->name, sc->prefix))
+        return;
+    if (!value) {
+        off_pos_release(sc->out);
+        memset(sc->out, 0, sizeof *sc->out);   /* a tombstone resets the connector's offsets */
+        sc->bad_part = -1;
+        return;
     }
-    int rc = 0;
-    for (int p = 0; p < nparts && rc == 0; p++) {
-        int64_t lo, hi;
-        rd_kafka_resp_err_t ke = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000);
-        if (ke) {
-            snprintf(err, errlen, "cannot read the end of the offsets topic %s partition %d: %s", topic, p, rd_kafka_err2str(ke));
-            rc = -1;
-        }
-        ends[p] = hi;
+    off_pos_t p;
+    if (off_parse_value(value, vlen, &p)) {
+        off_pos_release(sc->out);
+        *sc->out = p;
+        sc->bad_part = -1;
+    } else {
+        /* an older record must not stand in for it: remember, fail unless a newer one follows */
+        sc->bad_part = partition;
+        sc->bad_offset = offset;
     }
-    rd_kafka_destroy(rk);
-    return rc;
 }
 
 int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *name,
              const char *prefix, off_pos_t *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    char e[512];
-    int rc = -1;
-    int64_t *ends = NULL;
-    int bad_part = -1;             /* partition of the newest of our records when it is corrupt */
-    int64_t bad_offset = 0;
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, e, sizeof e);
-    conf_security(conf, overrides);
-    rd_kafka_conf_set(conf, "isolation.level", "read_committed", e, sizeof e);
-    rd_kafka_conf_set(conf, "enable.partition.eof", "true", e, sizeof e);
-    rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof e);
-    rd_kafka_conf_set(conf, "group.id", "walcast-offsets-reader", e, sizeof e);
-    rd_kafka_conf_set(conf, "allow.auto.create.topics", "true", e, sizeof e);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
-    if (!rk) {
-        snprintf(err, errlen, "cannot create the offsets reader: %s", e);
+    off_scan_t sc = { .name = name, .prefix = prefix, .out = out, .bad_part = -1 };
+    if (ktop_read_all(bootstrap, overrides, topic, "offsets topic", off_record, &sc, err, errlen) < 0)
         return -1;
-    }
-    const rd_kafka_metadata_t *md = NULL;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    int nparts = 0;
-    for (int attempt = 0; attempt < 20 && nparts == 0; attempt++) {
-        if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
-                nparts = md->topics[0].partition_cnt;
-            rd_kafka_metadata_destroy(md);
-        }
-        if (!nparts)
-            rd_kafka_poll(rk, 250);
-    }
-    rd_kafka_topic_destroy(rkt);
-    if (!nparts) {
-        snprintf(err, errlen, "cannot read metadata of the offsets topic %s (is bootstrap.servers=%s reachable?)", topic, bootstrap);
-        goto out;
-    }
-    /* Read to the end as it is now, not as read_committed shows it: librdkafka reports the end of a
-     * partition at its last stable offset, so another producer's open transaction there (a shared
-     * connect-offsets topic) would hide our newest offset records behind it and make us publish
-     * again what was published. The end is the high watermark, from a read_uncommitted probe. */
-    ends = xcalloc((size_t)nparts, sizeof *ends);
-    if (end_offsets(bootstrap, overrides, topic, nparts, ends, err, errlen) < 0)
-        goto out;
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(nparts);
-    for (int p = 0; p < nparts; p++)
-        rd_kafka_topic_partition_list_add(parts, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_assign(rk, parts);
-    rd_kafka_topic_partition_list_destroy(parts);
-    int done = 0;
-    bool noted = false;
-    for (int p = 0; p < nparts; p++)
-        if (ends[p] <= 0)
-            done++;
-    /* A transaction left open by a dead producer ends at the broker's transaction timeout (at most
-     * transaction.max.timeout.ms, 15 min by default): wait that long, saying so every 30 s. */
-    int64_t now = wc_mono_ms() / 1000, deadline = now + 16 * 60, next_note = now + 30;
-    while (done < nparts) {
-        now = wc_mono_ms() / 1000;
-        if (now >= deadline)
-            break;
-        if (now >= next_note) {
-            log_warn("still reading the offsets topic: a transaction of another producer is open in it; waiting for it to end",
-                     "topic=%s partitions_done=%d of=%d", topic, done, nparts);
-            next_note = now + 30;
-        }
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-        if (!m)
-            continue;
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            if (m->partition >= 0 && m->partition < nparts && ends[m->partition] > 0) {
-                if (m->offset >= ends[m->partition]) {
-                    ends[m->partition] = 0;
-                    done++;
-                } else if (!noted) {
-                    log_warn("the offsets topic holds an open transaction of another producer; waiting for it to end",
-                             "topic=%s partition=%d last_stable_offset=%lld end=%lld", topic, (int)m->partition,
-                             (long long)m->offset, (long long)ends[m->partition]);
-                    noted = true;
-                }
-            }
-        } else if (m->err) {
-            log_warn("offsets reader", "topic=%s error=\"%s\"", topic, log_esc(rd_kafka_message_errstr(m)));
-        } else if (m->key && m->payload &&
-                   off_key_matches(m->key, m->key_len, name, prefix)) {
-            off_pos_t p;
-            if (off_parse_value(m->payload, m->len, &p)) {
-                off_pos_release(out);
-                *out = p;
-                bad_part = -1;
-            } else {
-                /* an older record must not stand in for it: remember, fail unless a newer one follows */
-                bad_part = m->partition;
-                bad_offset = m->offset;
-            }
-        } else if (m->key && !m->payload && off_key_matches(m->key, m->key_len, name, prefix)) {
-            off_pos_release(out);
-            memset(out, 0, sizeof *out);   /* a tombstone resets the connector's offsets */
-            bad_part = -1;
-        }
-        rd_kafka_message_destroy(m);
-    }
-    if (done == nparts && bad_part >= 0) {
+    if (sc.bad_part >= 0) {
         char key[512];
         buf_t k;
         buf_init(&k);
@@ -275,20 +171,10 @@ int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topi
         snprintf(err, errlen, "the newest offset record of this connector in %s (partition %d, offset %lld) is not a "
                  "valid offset (a JSON object with a numeric \"lsn\"); an older one would make walcast publish again "
                  "what was published. Write a correct record under the key %s, or a tombstone (null value) under it "
-                 "to start from the slot's position", topic, bad_part, (long long)bad_offset, key);
-        goto out;
+                 "to start from the slot's position", topic, sc.bad_part, (long long)sc.bad_offset, key);
+        return -1;
     }
-    if (done < nparts) {
-        snprintf(err, errlen, "timed out reading the offsets topic %s to its end: a transaction left open in it for 16 min "
-                 "holds read_committed readers back; find its producer (kafka-transactions.sh list) and abort it", topic);
-        goto out;
-    }
-    rc = 0;
-out:
-    free(ends);
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-    return rc;
+    return 0;
 }
 
 bool off_txn_published(const off_pos_t *stored, uint64_t final_lsn)

@@ -46,8 +46,11 @@ static PGconn *open_conn(const conn_config_t *c, bool replication, wc_status_t *
     if (PQstatus(conn) != CONNECTION_OK) {
         const char *m = PQerrorMessage(conn);
         const char *hint = "";
-        if (strstr(m, "no pg_hba.conf entry") && replication)
-            hint = "; allow replication connections for this user in pg_hba.conf";
+        if (strstr(m, "no pg_hba.conf entry"))
+            /* walcast's replication connection is a logical one (replication=database): it matches the
+             * ordinary entries of the database, never the 'replication' ones (physical replication only) */
+            hint = "; add a pg_hba.conf entry for this database and user (host DATABASE USER ADDRESS METHOD; the "
+                   "logical replication connection matches it too, not a 'replication' entry) and reload PostgreSQL";
         else if (strstr(m, "password authentication failed"))
             hint = "; check database.user and database.password";
         else if (strstr(m, "Connection refused") || strstr(m, "could not connect"))
@@ -197,7 +200,7 @@ wc_status_t repl_captured_tables(repl_t *r, repl_table_t **out, size_t *n, char 
 /* Which tables are checked against the publication: with publication.autocreate.mode=filtered the
  * include/exclude lists are the publication's definition; otherwise only an include list says which
  * tables the user wants (with none, the publication itself is the choice of tables, as in Debezium). */
-static bool pub_checked(const conn_config_t *c)
+bool repl_publication_checked(const conn_config_t *c)
 {
     return c->pub_mode == PUB_FILTERED || c->filters.table_inc.n || c->filters.schema_inc.n;
 }
@@ -209,7 +212,8 @@ typedef struct pub_cover {
     size_t matched, nmissing;
     buf_t wanted;                 /* every captured table, quoted for SQL, comma-separated */
     buf_t missing;                /* the captured tables not published, quoted for SQL */
-    buf_t missing_names;          /* the same as schema.table, for logs and signals */
+    buf_t missing_names;          /* the same as schema.table, comma-separated, for logs */
+    buf_t missing_lines;          /* the same, one a line (a name may hold a comma), for repl_take_pub_added */
 } pub_cover_t;
 
 static void pub_cover_free(pub_cover_t *pc)
@@ -217,6 +221,7 @@ static void pub_cover_free(pub_cover_t *pc)
     buf_free(&pc->wanted);
     buf_free(&pc->missing);
     buf_free(&pc->missing_names);
+    buf_free(&pc->missing_lines);
 }
 
 static void put_qualified(buf_t *b, const char *ns, const char *rel)
@@ -235,6 +240,7 @@ static int pub_cover_read(repl_t *r, pub_cover_t *pc, char *err, size_t errlen)
     buf_init(&pc->wanted);
     buf_init(&pc->missing);
     buf_init(&pc->missing_names);
+    buf_init(&pc->missing_lines);
     const char *params[1] = { c->publication_name };
     PGresult *res = query(r->sql, "SELECT puballtables FROM pg_publication WHERE pubname = $1", 1, params, err, errlen);
     if (!res)
@@ -256,12 +262,13 @@ static int pub_cover_read(repl_t *r, pub_cover_t *pc, char *err, size_t errlen)
         if (pc->missing_names.len)
             buf_putc(&pc->missing_names, ',');
         buf_printf(&pc->missing_names, "%s.%s", t[i].schema, t[i].name);
+        buf_printf(&pc->missing_lines, "%s%s.%s", pc->missing_lines.len ? "\n" : "", t[i].schema, t[i].name);
     }
     repl_tables_free(t, n);
     return 0;
 }
 
-/* The tables walcast added to the publication since the last call ("schema.table,…"; NULL: none). */
+/* The tables walcast added to the publication since the last call (schema.table, one a line; NULL: none). */
 char *repl_take_pub_added(repl_t *r)
 {
     char *s = r->pub_added;
@@ -271,11 +278,11 @@ char *repl_take_pub_added(repl_t *r)
 
 static void note_added(repl_t *r, pub_cover_t *pc)
 {
-    size_t old = r->pub_added ? strlen(r->pub_added) : 0, n = pc->missing_names.len;
+    size_t old = r->pub_added ? strlen(r->pub_added) : 0, n = pc->missing_lines.len;
     r->pub_added = xrealloc(r->pub_added, old + n + 2);
     if (old)
-        r->pub_added[old++] = ',';
-    memcpy(r->pub_added + old, buf_cstr(&pc->missing_names), n + 1);
+        r->pub_added[old++] = '\n';
+    memcpy(r->pub_added + old, buf_cstr(&pc->missing_lines), n + 1);
 }
 
 /* Captured tables the publication does not publish: under publication.autocreate.mode=filtered they are
@@ -303,13 +310,9 @@ static int pub_fix_missing(repl_t *r, pub_cover_t *pc, bool at_start, char *err,
             return -1;
         }
         PQclear(res);
-        if (pc->nmissing) {
-            log_warn("tables added to the publication (PostgreSQL sent none of their changes made before)", "publication=%s tables=%s", c->publication_name,
-                     log_esc(buf_cstr(&pc->missing_names)));
-            note_added(r, pc);
-        } else {
-            log_info("publication updated to the include/exclude lists", "publication=%s", c->publication_name);
-        }
+        log_warn("tables added to the publication (PostgreSQL sent none of their changes made before)",
+                 "publication=%s tables=%s", c->publication_name, log_esc(buf_cstr(&pc->missing_names)));
+        note_added(r, pc);
         buf_free(&sql);
         return 0;
     }
@@ -391,7 +394,7 @@ static int ensure_publication(repl_t *r, bool retried, char *err, size_t errlen)
             return -1;
         r->pub_all_tables = pc.all_tables;
     }
-    if (pub_checked(c) && pc.nmissing &&
+    if (repl_publication_checked(c) && pc.nmissing &&
         pub_fix_missing(r, &pc, true, err, errlen) < 0)
         goto out;
     if (pc.all_tables && c->pub_mode == PUB_FILTERED)
@@ -407,7 +410,7 @@ out:
 wc_status_t repl_check_publication(repl_t *r, int64_t now, int64_t *deadline, char *err, size_t errlen)
 {
     const conn_config_t *c = r->cfg;
-    if (r->pub_all_tables || !pub_checked(c))
+    if (r->pub_all_tables || !repl_publication_checked(c))
         return WC_OK;
     if (now < r->next_pub_check_us) {
         if (r->next_pub_check_us < *deadline)
@@ -420,8 +423,16 @@ wc_status_t repl_check_publication(repl_t *r, int64_t now, int64_t *deadline, ch
     if (pub_cover_read(r, &pc, err, errlen) < 0)
         return failure_transient(r) ? WC_RETRY : WC_FATAL;
     wc_status_t st = WC_OK;
-    if (pc.nmissing && pub_fix_missing(r, &pc, false, err, errlen) < 0)
-        st = last_sqlstate[0] && failure_transient(r) ? WC_RETRY : WC_FATAL;
+    if (pc.nmissing && pub_fix_missing(r, &pc, false, err, errlen) < 0) {
+        if (c->pub_mode != PUB_FILTERED)
+            st = WC_FATAL;   /* our refusal: the user adds the tables */
+        else if (strcmp(last_sqlstate, "42P01") == 0) {
+            /* a table created and dropped again between the catalog read and ADD TABLE: look again later */
+            log_warn("a table to add to the publication was dropped meanwhile; checked again", "publication=%s error=\"%s\"",
+                     c->publication_name, log_esc(err));
+        } else
+            st = failure_transient(r) ? WC_RETRY : WC_FATAL;
+    }
     pub_cover_free(&pc);
     return st;
 }

@@ -57,7 +57,7 @@ wc_status_t repl_prepare(repl_t *r, char *err, size_t errlen);
  * publication.autocreate.mode=filtered; otherwise WC_FATAL names them and the ALTER PUBLICATION that fixes
  * it. Lowers *deadline to the next check. */
 wc_status_t repl_check_publication(repl_t *r, int64_t now, int64_t *deadline, char *err, size_t errlen);
-/* The tables (schema.table,…) walcast added to the publication since the last call, or NULL; the
+/* The tables (schema.table, one a line) walcast added to the publication since the last call, or NULL; the
  * caller frees. Changes made to them before were never sent: the connector snapshots them. */
 char *repl_take_pub_added(repl_t *r);
 /* The replication connection alone (r->stream) and IDENTIFY_SYSTEM (system_id, timeline, server_lsn):
@@ -80,6 +80,9 @@ typedef struct repl_table {
 } repl_table_t;
 /* Permanent ordinary and partitioned tables (not partitions, not system schemas) that the schema and table
  * include/exclude lists let through, ordered by schema and name. */
+/* Whether the publication must publish every captured table (publication.autocreate.mode=filtered, or an
+ * include list says which tables are wanted); without, the publication itself chooses, as in Debezium. */
+bool repl_publication_checked(const conn_config_t *c);
 wc_status_t repl_captured_tables(repl_t *r, repl_table_t **out, size_t *n, char *err, size_t errlen);
 void repl_tables_free(repl_table_t *t, size_t n);
 wc_status_t repl_load_types(repl_t *r, pgt_catalog_t *cat, char *err, size_t errlen);

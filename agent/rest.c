@@ -129,6 +129,9 @@ static void reply_rc(http_resp_t *r, wrk_rc_t rc, const char *name, const char *
     case WRK_BAD_STATE:
         reply_error(r, 400, "%s", err);
         break;
+    case WRK_STORE_FAILED:
+        reply_error(r, 500, "%s", err);
+        break;
     }
 }
 
@@ -464,9 +467,10 @@ static void restart(rest_t *rs, const char *name, const char *task, const http_r
 
 static void set_target(rest_t *rs, const char *name, wrk_target_t t, int status, http_resp_t *r)
 {
-    wrk_rc_t rc = wrk_set_target(rs->worker, name, t);
+    char err[1024] = "";
+    wrk_rc_t rc = wrk_set_target(rs->worker, name, t, err, sizeof err);
     if (rc != WRK_OK) {
-        reply_rc(r, rc, name, "");
+        reply_rc(r, rc, name, err);
         return;
     }
     r->status = status;
@@ -474,8 +478,10 @@ static void set_target(rest_t *rs, const char *name, wrk_target_t t, int status,
 
 static void delete_connector(rest_t *rs, const char *name, http_resp_t *r)
 {
-    if (wrk_delete(rs->worker, name) != WRK_OK) {
-        not_found(r, name);
+    char err[1024] = "";
+    wrk_rc_t rc = wrk_delete(rs->worker, name, err, sizeof err);
+    if (rc != WRK_OK) {
+        reply_rc(r, rc, name, err);
         return;
     }
     r->status = 204;
@@ -586,38 +592,22 @@ static const plugin_t *plugin_find(const char *name)
     return NULL;
 }
 
-static json_t *config_info(const char *key, const char *value, const char *error)
+/* ConfigInfo: errors holds the key's messages, one a line, or is NULL. */
+static json_t *config_info(const char *key, const char *value, const char *errors)
 {
     json_t *errs = json_array();
-    if (error)
-        json_array_append_new(errs, json_string(error));
+    for (const char *p = errors; p && *p;) {
+        size_t n = strcspn(p, "\n");
+        json_t *e = json_stringn(p, n);
+        json_array_append_new(errs, e ? e : json_string("(not valid UTF-8)"));
+        p += n + (p[n] == '\n');
+    }
     json_t *v = value ? json_string(shown_plain(key, value) ? value : REST_HIDDEN) : json_null();
     return json_pack("{s:{s:s,s:s,s:b,s:n,s:s,s:s,s:n,s:s,s:s,s:[],s:i},s:{s:s,s:o,s:[],s:o,s:b}}",
                      "definition", "name", key, "type", cfg_is_secret(key) ? "PASSWORD" : "STRING", "required", 0,
                      "default_value", "importance", "MEDIUM", "documentation", "", "group", "width", "NONE",
                      "display_name", key, "dependents", "order", -1,
                      "value", "name", key, "value", v ? v : json_null(), "recommended_values", "errors", errs, "visible", 1);
-}
-
-/* The key an error of config.c names: the first key of the request that the message quotes. */
-static const char *error_key(const cfg_map_t *m, const char *err)
-{
-    const char *best = NULL;
-    const char *bestpos = NULL;
-    for (size_t i = 0; i < m->n; i++) {
-        size_t kl = strlen(m->kv[i].key);
-        for (const char *p = strstr(err, m->kv[i].key); p; p = strstr(p + 1, m->kv[i].key)) {
-            char before = p == err ? ' ' : p[-1], after = p[kl];
-            bool word = !(before == '.' || before == '_' || (before >= 'a' && before <= 'z')) &&
-                        !(after == '.' || after == '_' || (after >= 'a' && after <= 'z'));
-            if (word && (!bestpos || p < bestpos)) {
-                best = m->kv[i].key;
-                bestpos = p;
-                break;
-            }
-        }
-    }
-    return best;
 }
 
 static void validate(rest_t *rs, const char *plugin, const http_req_t *q, http_resp_t *r)
@@ -642,18 +632,24 @@ static void validate(rest_t *rs, const char *plugin, const http_req_t *q, http_r
     }
     if (!cls)
         cfg_map_set(&m, "connector.class", p->cls);
-    char err[2048] = "";
-    bool sink;
-    int bad = wrk_validate(rs->worker, &m, &sink, err, sizeof err) < 0;
-    const char *ekey = bad ? error_key(&m, err) : NULL;
+    cfg_map_t errors = { 0 };
+    int bad;
+    if (rs->check) {
+        bad = rs->check(rs->check_ctx, &m, &errors);
+    } else {
+        char err[2048];
+        bool sink;
+        bad = wrk_validate(rs->worker, &m, &sink, err, sizeof err) < 0;
+        if (bad)
+            cfg_map_set(&errors, "connector.class", err);
+    }
     json_t *configs = json_array();
-    if (bad && !ekey)
-        json_array_append_new(configs, config_info(cfg_get(&m, "name") ? "connector.class" : "name",
-                                                   cfg_get(&m, cfg_get(&m, "name") ? "connector.class" : "name"), err));
     for (size_t i = 0; i < m.n; i++)
-        if (!(bad && !ekey && !strcmp(m.kv[i].key, cfg_get(&m, "name") ? "connector.class" : "name")))
-            json_array_append_new(configs, config_info(m.kv[i].key, m.kv[i].value,
-                                                       ekey && !strcmp(ekey, m.kv[i].key) ? err : NULL));
+        json_array_append_new(configs, config_info(m.kv[i].key, m.kv[i].value, cfg_get(&errors, m.kv[i].key)));
+    for (size_t i = 0; i < errors.n; i++)   /* errors of keys the request left out (a missing required key) */
+        if (!cfg_get(&m, errors.kv[i].key))
+            json_array_append_new(configs, config_info(errors.kv[i].key, NULL, errors.kv[i].value));
+    cfg_map_free(&errors);
     reply(r, 200, json_pack("{s:s,s:i,s:[s],s:o}", "name", p->cls, "error_count", bad, "groups", "Common", "configs", configs));
 out:
     cfg_map_free(&m);

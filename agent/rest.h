@@ -6,9 +6,16 @@
 #include "agent/http.h"
 #include "agent/worker.h"
 
+/* The prerequisite checks behind PUT /connector-plugins/{p}/config/validate (walcast check's, wired by
+ * main): each failed one as key -> message in errors (several for one key joined by newlines); returns
+ * how many failed. */
+typedef int (*rest_check_fn)(void *ctx, const cfg_map_t *config, cfg_map_t *errors);
+
 typedef struct rest {
     wrk_t *worker;
     const char *kafka_cluster_id;     /* for GET /; "" when unknown */
+    rest_check_fn check;              /* NULL: the config parser alone, its error under connector.class */
+    void *check_ctx;
 } rest_t;
 
 /* http_handler_fn for "/": every route of the REST API. Never fails: bad requests get a 4xx body. */

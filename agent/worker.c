@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/cfgprov.h"
 #include "agent/log.h"
 #include "schemas/buf.h"
 
@@ -25,6 +26,7 @@ typedef struct wrk_conn {
     char *trace, *task_trace;
     /* op (and the thread, for done/err): */
     pthread_t thread;
+    bool foreign;                 /* w->mu: a config walcast cannot run (kept as it is, FAILED) */
     bool live;                    /* a thread was started and not joined */
     bool done;                    /* w->mu: its thread has returned */
     volatile sig_atomic_t stop;
@@ -42,6 +44,7 @@ struct wrk {
     void *run_ctx;
     volatile sig_atomic_t *fail_stop;
     bool any_failed;
+    wrk_store_t store;            /* set before any connector exists */
 };
 
 const char *wrk_state_name(wrk_state_t s)
@@ -65,6 +68,20 @@ wrk_t *wrk_new(const cfg_map_t *worker_map, const char *worker_id, wrk_run_fn ru
 const char *wrk_worker_id(const wrk_t *w) { return w->worker_id; }
 
 void wrk_set_fail_stop(wrk_t *w, volatile sig_atomic_t *flag) { w->fail_stop = flag; }
+
+void wrk_set_store(wrk_t *w, const wrk_store_t *s) { w->store = *s; }
+
+/* The connector's and its task's status into the store (w->mu not held). */
+static void publish_status(wrk_t *w, const char *name, wrk_state_t cs, const char *ctrace, int ntasks, wrk_state_t ts,
+                           const char *ttrace)
+{
+    if (!w->store.status)
+        return;
+    w->store.status(w->store.ctx, name, -1, cs, ctrace, w->worker_id, false);
+    w->store.status(w->store.ctx, name, 0, ts, ttrace, w->worker_id, ntasks == 0);
+}
+
+static void publish_of(wrk_t *w, struct wrk_conn *e);
 
 size_t wrk_active(wrk_t *w, bool *any_failed)
 {
@@ -122,8 +139,12 @@ int wrk_validate(const wrk_t *w, const cfg_map_t *config, bool *sink, char *err,
     }
     cfg_map_t m = { 0 };
     cfg_map_copy(&m, config);
+    int rc = cfgprov_resolve(&w->worker_map, &m, err, errlen);
+    if (rc < 0) {
+        cfg_map_free(&m);
+        return rc;
+    }
     cfg_inherit_converters(&w->worker_map, &m);
-    int rc;
     *sink = cfg_is_sink(&m);
     if (*sink) {
         sk_config_t sc;
@@ -160,6 +181,23 @@ static void conn_free(wrk_conn_t *e)
     free(e->task_trace);
     pthread_mutex_destroy(&e->op);
     free(e);
+}
+
+/* A new connector in the registry, UNASSIGNED. w->mu held. */
+static wrk_conn_t *conn_add_locked(wrk_t *w, const char *name, wrk_target_t target)
+{
+    wrk_conn_t *e = xcalloc(1, sizeof *e);
+    e->name = xstrdup(name);
+    e->w = w;
+    e->target = target;
+    e->state = e->task_state = WRK_UNASSIGNED;
+    pthread_mutex_init(&e->op, NULL);
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 16;
+        w->c = xrealloc(w->c, w->cap * sizeof *w->c);
+    }
+    w->c[w->n++] = e;
+    return e;
 }
 
 /* A reference to the connector, or NULL; put it back with release. */
@@ -209,6 +247,8 @@ static void *conn_thread(void *arg)
     }
     e->done = true;
     pthread_mutex_unlock(&w->mu);
+    if (rc != 0 && !e->stop)
+        publish_of(w, e);
     return NULL;
 }
 
@@ -216,6 +256,11 @@ static void *conn_thread(void *arg)
 static void conn_start(wrk_t *w, wrk_conn_t *e)
 {
     pthread_mutex_lock(&w->mu);
+    if (e->foreign) {   /* nothing to run: it stays FAILED with its trace until its config is replaced */
+        e->state = WRK_FAILED;
+        pthread_mutex_unlock(&w->mu);
+        return;
+    }
     e->state = e->task_state = WRK_RUNNING;
     set_str(&e->trace, NULL);
     set_str(&e->task_trace, NULL);
@@ -223,6 +268,7 @@ static void conn_start(wrk_t *w, wrk_conn_t *e)
     cfg_map_copy(&e->run_config, &e->config);
     e->done = !w->run;
     pthread_mutex_unlock(&w->mu);
+    publish_of(w, e);
     if (!w->run)
         return;
     e->stop = 0;
@@ -231,6 +277,7 @@ static void conn_start(wrk_t *w, wrk_conn_t *e)
         e->task_state = WRK_FAILED;
         set_str(&e->task_trace, "cannot start a thread for this connector");
         pthread_mutex_unlock(&w->mu);
+        publish_of(w, e);
         return;
     }
     e->live = true;
@@ -262,6 +309,22 @@ static void apply_target(wrk_t *w, wrk_conn_t *e, wrk_target_t t)
         set_str(&e->task_trace, NULL);
     }
     pthread_mutex_unlock(&w->mu);
+    publish_of(w, e);
+}
+
+/* The connector's status as it is now, into the store. */
+static void publish_of(wrk_t *w, wrk_conn_t *e)
+{
+    if (!w->store.status)
+        return;
+    pthread_mutex_lock(&w->mu);
+    char *ct = xstrdup(e->trace), *tt = xstrdup(e->task_trace);
+    wrk_state_t cs = e->state, ts = e->task_state;
+    int ntasks = e->target == WRK_TARGET_STOPPED ? 0 : 1;
+    pthread_mutex_unlock(&w->mu);
+    publish_status(w, e->name, cs, ct, ntasks, ts, tt);
+    free(ct);
+    free(tt);
 }
 
 wrk_rc_t wrk_put(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target_t initial, bool replace, bool *created,
@@ -278,24 +341,22 @@ wrk_rc_t wrk_put(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target
     }
     pthread_mutex_lock(&w->mu);
     wrk_conn_t *e = find_locked(w, name);
-    if (e && !replace) {
-        pthread_mutex_unlock(&w->mu);
+    bool exists = e != NULL;
+    wrk_target_t cur = e ? e->target : initial;
+    pthread_mutex_unlock(&w->mu);
+    if (exists && !replace) {
         snprintf(err, errlen, "Connector %s already exists", name);
         cfg_map_free(&m);
         return WRK_EXISTS;
     }
+    if (w->store.put_config && w->store.put_config(w->store.ctx, name, &m, cur, !exists, err, errlen) < 0) {
+        cfg_map_free(&m);
+        return WRK_STORE_FAILED;
+    }
+    pthread_mutex_lock(&w->mu);
+    e = find_locked(w, name);
     if (!e) {
-        e = xcalloc(1, sizeof *e);
-        e->name = xstrdup(name);
-        e->w = w;
-        e->target = initial;
-        e->state = e->task_state = WRK_UNASSIGNED;
-        pthread_mutex_init(&e->op, NULL);
-        if (w->n == w->cap) {
-            w->cap = w->cap ? w->cap * 2 : 16;
-            w->c = xrealloc(w->c, w->cap * sizeof *w->c);
-        }
-        w->c[w->n++] = e;
+        e = conn_add_locked(w, name, initial);
         *created = true;
     }
     e->refs++;
@@ -308,6 +369,7 @@ wrk_rc_t wrk_put(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target
     cfg_map_free(&e->config);
     e->config = m;
     e->sink = sink;
+    e->foreign = false;
     wrk_target_t t = e->target;
     pthread_mutex_unlock(&w->mu);
     if (t == WRK_STARTED)
@@ -321,12 +383,17 @@ wrk_rc_t wrk_put(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target
     return WRK_OK;
 }
 
-static wrk_rc_t remove_conn(wrk_t *w, const char *name, bool shutdown)
+static wrk_rc_t remove_conn(wrk_t *w, const char *name, bool shutdown, char *err, size_t errlen)
 {
     wrk_conn_t *e = acquire(w, name);
     if (!e)
         return WRK_NOT_FOUND;
     pthread_mutex_lock(&e->op);
+    if (!shutdown && w->store.remove && w->store.remove(w->store.ctx, name, err, errlen) < 0) {
+        pthread_mutex_unlock(&e->op);
+        release(w, e);
+        return WRK_STORE_FAILED;
+    }
     pthread_mutex_lock(&w->mu);
     bool gone = e->deleted;
     if (!gone) {
@@ -341,18 +408,41 @@ static wrk_rc_t remove_conn(wrk_t *w, const char *name, bool shutdown)
     pthread_mutex_unlock(&w->mu);
     conn_halt(e);
     pthread_mutex_unlock(&e->op);
-    if (!gone && !shutdown)
+    if (!gone && !shutdown) {
         log_info("connector deleted (its replication slot and stored offsets are kept)", "connector=%s", name);
+        if (w->store.status) {
+            w->store.status(w->store.ctx, name, -1, WRK_UNASSIGNED, NULL, w->worker_id, true);
+            w->store.status(w->store.ctx, name, 0, WRK_UNASSIGNED, NULL, w->worker_id, true);
+        }
+    }
     release(w, e);
     return gone ? WRK_NOT_FOUND : WRK_OK;
 }
 
-wrk_rc_t wrk_delete(wrk_t *w, const char *name)
+void wrk_adopt_failed(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target_t target, const char *trace)
 {
-    return remove_conn(w, name, false);
+    pthread_mutex_lock(&w->mu);
+    if (find_locked(w, name)) {
+        pthread_mutex_unlock(&w->mu);
+        return;
+    }
+    wrk_conn_t *e = conn_add_locked(w, name, target);
+    e->foreign = true;
+    e->sink = cfg_is_sink(config);
+    cfg_map_copy(&e->config, config);
+    e->state = WRK_FAILED;
+    e->trace = xstrdup(trace);
+    pthread_mutex_unlock(&w->mu);
+    log_error("connector kept but not run", "connector=%s reason=\"%s\"", name, log_esc(trace));
+    publish_of(w, e);
 }
 
-wrk_rc_t wrk_set_target(wrk_t *w, const char *name, wrk_target_t t)
+wrk_rc_t wrk_delete(wrk_t *w, const char *name, char *err, size_t errlen)
+{
+    return remove_conn(w, name, false, err, errlen);
+}
+
+wrk_rc_t wrk_set_target(wrk_t *w, const char *name, wrk_target_t t, char *err, size_t errlen)
 {
     wrk_conn_t *e = acquire(w, name);
     if (!e)
@@ -362,7 +452,17 @@ wrk_rc_t wrk_set_target(wrk_t *w, const char *name, wrk_target_t t)
     wrk_target_t was = e->target;
     bool deleted = e->deleted;
     pthread_mutex_unlock(&w->mu);
-    if (!deleted && t != was) {
+    wrk_rc_t rc = deleted ? WRK_NOT_FOUND : WRK_OK;
+    if (!deleted && t != was && w->store.put_target) {
+        pthread_mutex_lock(&w->mu);
+        cfg_map_t cfg = { 0 };
+        cfg_map_copy(&cfg, &e->config);
+        pthread_mutex_unlock(&w->mu);
+        if (w->store.put_target(w->store.ctx, name, &cfg, t, err, errlen) < 0)
+            rc = WRK_STORE_FAILED;
+        cfg_map_free(&cfg);
+    }
+    if (rc == WRK_OK && t != was) {
         if (t == WRK_STARTED) {
             conn_halt(e);   /* a thread that ended by itself (a failure) is joined first */
             pthread_mutex_lock(&w->mu);
@@ -378,7 +478,7 @@ wrk_rc_t wrk_set_target(wrk_t *w, const char *name, wrk_target_t t)
     }
     pthread_mutex_unlock(&e->op);
     release(w, e);
-    return deleted ? WRK_NOT_FOUND : WRK_OK;
+    return rc;
 }
 
 wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool only_failed, bool *restarted)
@@ -419,7 +519,7 @@ wrk_rc_t wrk_info(wrk_t *w, const char *name, wrk_info_t *out)
         out->target = e->target;
         out->state = e->state;
         out->trace = xstrdup(e->trace);
-        out->ntasks = e->target == WRK_TARGET_STOPPED ? 0 : 1;
+        out->ntasks = e->target == WRK_TARGET_STOPPED || e->foreign ? 0 : 1;
         out->task_state = e->task_state;
         out->task_trace = xstrdup(e->task_trace);
     }
@@ -469,7 +569,8 @@ void wrk_free(wrk_t *w)
         pthread_mutex_unlock(&w->mu);
         if (!e)
             break;
-        remove_conn(w, e->name, true);
+        char err[8];
+        remove_conn(w, e->name, true, err, sizeof err);
     }
     free(w->c);
     cfg_map_free(&w->worker_map);

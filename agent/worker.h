@@ -20,8 +20,23 @@ typedef enum {
     WRK_NOT_FOUND,    /* no such connector (or task) */
     WRK_EXISTS,       /* create of a name that is taken */
     WRK_INVALID,      /* the config (or name) is refused; err says which key and why */
-    WRK_BAD_STATE     /* not allowed in the connector's current state; err says what to do */
+    WRK_BAD_STATE,    /* not allowed in the connector's current state; err says what to do */
+    WRK_STORE_FAILED  /* the config topic could not be written: nothing changed; err says why */
 } wrk_rc_t;
+
+/* Where configs, target states and statuses are kept (Connect's config and status topics, cstore.c):
+ * a change is written there before it takes effect, so a failed write changes nothing. status is
+ * best effort (task -1: the connector; gone: the status is removed).
+ * @locality: any thread; never called with the worker's lock held. */
+typedef struct wrk_store {
+    void *ctx;
+    int (*put_config)(void *ctx, const char *name, const cfg_map_t *config, wrk_target_t target, bool created, char *err,
+                      size_t errlen);
+    int (*put_target)(void *ctx, const char *name, const cfg_map_t *config, wrk_target_t target, char *err, size_t errlen);
+    int (*remove)(void *ctx, const char *name, char *err, size_t errlen);
+    void (*status)(void *ctx, const char *name, int task, wrk_state_t state, const char *trace, const char *worker_id,
+                   bool gone);
+} wrk_store_t;
 
 /* Runs one connector (a source or a sink, by its config) until *stop is set (0) or it fails (-1, err
  * says why: the task's trace). The config is the stored one, validated by wrk_validate.
@@ -39,6 +54,8 @@ const char *wrk_worker_id(const wrk_t *w);
 /* Without a REST API (connector files only), a failed connector sets *flag, so the process ends with
  * exit code 1 as it always did; with the API it only reports FAILED. */
 void wrk_set_fail_stop(wrk_t *w, volatile sig_atomic_t *flag);
+/* Keeps configs and statuses in s from now on (copied). */
+void wrk_set_store(wrk_t *w, const wrk_store_t *s);
 /* Connectors whose thread still runs; *any_failed: one has failed since start. */
 size_t wrk_active(wrk_t *w, bool *any_failed);
 
@@ -52,10 +69,13 @@ bool wrk_name_ok(const char *name, char *err, size_t errlen);
  * *created tells which happened. */
 wrk_rc_t wrk_put(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target_t initial, bool replace, bool *created,
                  char *err, size_t errlen);
+/* A connector from the config topic that walcast cannot run (another class, an invalid config): listed
+ * FAILED with trace, kept as it is (never written back) until it is replaced or deleted. */
+void wrk_adopt_failed(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target_t target, const char *trace);
 /* Removes the connector after a clean stop; its slot and stored offsets stay, as with Debezium. */
-wrk_rc_t wrk_delete(wrk_t *w, const char *name);
+wrk_rc_t wrk_delete(wrk_t *w, const char *name, char *err, size_t errlen);
 /* Pause and stop end the connector's thread cleanly before returning; resume starts it again. */
-wrk_rc_t wrk_set_target(wrk_t *w, const char *name, wrk_target_t t);
+wrk_rc_t wrk_set_target(wrk_t *w, const char *name, wrk_target_t t, char *err, size_t errlen);
 /* Restarts the connector (and its task): with only_failed, only when it (or its task) has FAILED.
  * *restarted says whether anything was restarted. */
 wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool only_failed, bool *restarted);

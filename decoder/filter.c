@@ -126,6 +126,11 @@ static int compile_one(regex_t *re, const char *pat, size_t n, const char *what,
     return 0;
 }
 
+int flt_regex_compile(regex_t *re, const char *pat, const char *what, char *err, size_t errlen)
+{
+    return compile_one(re, pat, strlen(pat), what, err, errlen);
+}
+
 int flt_list_compile(flt_list_t *l, const char *csv, const char *what, char *err, size_t errlen)
 {
     list_free(l);

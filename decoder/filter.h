@@ -37,6 +37,9 @@ typedef struct flt_filters {
 void flt_init(flt_filters_t *f);
 void flt_free(flt_filters_t *f);
 /* Compiles a comma-separated regex list into l; what names the config key for the error. */
+/* One regex, anchored (matches the whole string, as Java's matches()), costly forms refused; what names
+ * the config key for the error. */
+int flt_regex_compile(regex_t *re, const char *pat, const char *what, char *err, size_t errlen);
 int flt_list_compile(flt_list_t *l, const char *csv, const char *what, char *err, size_t errlen);
 bool flt_list_match(const flt_list_t *l, const char *s);
 int flt_add_mask(flt_filters_t *f, int n, const char *csv, const char *what, char *err, size_t errlen);

@@ -53,6 +53,10 @@ static const pgt_typeinfo_t builtins[] = {
     { 143, "pg_catalog", "_xml", 'b', 142, 0, -1, NULL },    { 791, "pg_catalog", "_money", 'b', 790, 0, -1, NULL },
     { 1561, "pg_catalog", "_bit", 'b', 1560, 0, -1, NULL },  { 1563, "pg_catalog", "_varbit", 'b', 1562, 0, -1, NULL },
     { 1017, "pg_catalog", "_point", 'b', 600, 0, -1, NULL },
+    { 22, "pg_catalog", "int2vector", 'b', 21, 0, -1, NULL }, { 30, "pg_catalog", "oidvector", 'b', 26, 0, -1, NULL },
+    { 603, "pg_catalog", "box", 'b', 600, 0, -1, NULL },     { 1020, "pg_catalog", "_box", 'b', 603, 0, -1, NULL },
+    { 718, "pg_catalog", "circle", 'b', 0, 0, -1, NULL },    { 719, "pg_catalog", "_circle", 'b', 718, 0, -1, NULL },
+    { 3643, "pg_catalog", "_tsvector", 'b', 3614, 0, -1, NULL },
 };
 
 struct pgt_catalog {
@@ -155,6 +159,13 @@ int pgt_resolve(const pgt_catalog_t *c, arena_t *a, uint32_t typid, int32_t typm
                 out->typmod = ti->typtypmod;
             typid = ti->typbasetype;
             continue;
+        }
+        if (ti->typelem != 0 && (!strcmp(ti->typname, "int2vector") || !strcmp(ti->typname, "oidvector"))) {
+            /* Debezium: an array of int16 / int64 with required items */
+            out->kind = PGT_ARRAY;
+            out->vector = true;
+            out->elem = arena_zalloc(a, sizeof *out->elem);
+            return pgt_resolve(c, a, ti->typelem, -1, out->elem, err, errlen);
         }
         if (ti->typelem != 0 && ti->typname[0] == '_') {
             out->kind = PGT_ARRAY;
@@ -286,6 +297,15 @@ static cs_schema_t *variable_scale_schema(arena_t *a, bool optional)
     return s;
 }
 
+/* Debezium's array items are required for enums, tsvector, types it does not know
+ * (include.unknown.datatypes) and int2vector/oidvector, optional for the others. A null element in a
+ * required-items array fails Connect's validation, and Debezium (event.converting.failure.handling.mode,
+ * default warn) sends the whole array as null. */
+static bool array_items_required(const pgt_coltype_t *t)
+{
+    return t->vector || t->elem->kind == PGT_ENUM || t->elem->kind == PGT_UNKNOWN || t->elem->kind == PGT_TSVECTOR;
+}
+
 cs_schema_t *pgt_schema(arena_t *a, const pgt_coltype_t *t, bool optional, const pgt_opts_t *o)
 {
     switch (t->kind) {
@@ -377,10 +397,17 @@ cs_schema_t *pgt_schema(arena_t *a, const pgt_coltype_t *t, bool optional, const
         if (t->elem->kind == PGT_INTERVAL || t->elem->kind == PGT_MONEY || t->elem->kind == PGT_XML ||
             t->elem->domain)
             return NULL;
+        /* ... nor for varbit[] and point[] (pgjdbc reports JDBC type ARRAY, which it ignores) */
+        if ((t->elem->kind == PGT_BIT && t->elem->varbit) || t->elem->kind == PGT_POINT)
+            return NULL;
+        if (t->vector) {
+            cs_schema_t *v = cs_new(a, CT_ARRAY, optional);
+            v->items = pgt_schema(a, t->elem, false, o);
+            return v;
+        }
         if (t->elem->kind == PGT_BIT)
             return pgt_schema(a, t->elem, optional, o);
-        /* enum elements come out required, the others optional */
-        cs_schema_t *e = pgt_schema(a, t->elem, t->elem->kind != PGT_ENUM, o);
+        cs_schema_t *e = pgt_schema(a, t->elem, !array_items_required(t), o);
         if (!e)
             return NULL;
         cs_schema_t *s = cs_new(a, CT_ARRAY, optional);
@@ -388,8 +415,9 @@ cs_schema_t *pgt_schema(arena_t *a, const pgt_coltype_t *t, bool optional, const
         return s;
     }
     case PGT_UNKNOWN:
+        /* include.unknown.datatypes: pgjdbc's text of the value, in the binary.handling.mode encoding */
         if (o->include_unknown)
-            return cs_new(a, CT_BYTES, optional);
+            return cs_new(a, o->binary == PGT_BINARY_BYTES ? CT_BYTES : CT_STRING, optional);
         return NULL;
     }
     return NULL;
@@ -907,7 +935,26 @@ static int decimal_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o
             d2[nd] = '\0';
             digits = d2;
         } else if (scale > want) {
+            /* setScale(want, HALF_UP) (money.fraction.digits below the text's two): a first dropped digit
+             * of 5 or more rounds the magnitude up */
+            bool up = digits[nd - (size_t)(scale - want)] >= '5';
             nd -= (size_t)(scale - want);
+            if (up) {
+                char *d2 = arena_alloc(a, nd + 2);
+                d2[0] = '0';
+                memcpy(d2 + 1, digits, nd);
+                size_t k = nd + 1;
+                while (k-- > 0) {
+                    if (d2[k] == '9') {
+                        d2[k] = '0';
+                        continue;
+                    }
+                    d2[k]++;
+                    break;
+                }
+                digits = d2;
+                nd++;
+            }
         }
         uint8_t *bytes;
         size_t len = pgt_decimal_bytes(a, digits, nd, neg, &bytes);
@@ -1115,7 +1162,9 @@ static int array_collect(arena_t *a, const pgt_coltype_t *et, const pgt_opts_t *
             char *v;
             size_t len;
             bool isnull;
-            if (!scan_element(a, sc, ",}", &v, &len, &isnull))
+            /* typdelim: ';' for box (its text has commas), ',' for every other built-in type */
+            bool semi = et->typname && !strcmp(et->typname, "box");
+            if (!scan_element(a, sc, semi ? ";}" : ",}", &v, &len, &isnull))
                 FAIL("unterminated quoted array element");
             if (*n == *cap) {
                 size_t nc = *cap ? *cap * 2 : 8;
@@ -1133,11 +1182,11 @@ static int array_collect(arena_t *a, const pgt_coltype_t *et, const pgt_opts_t *
                 return -1;
             (*n)++;
         }
-        if (scan_char(sc, ','))
+        if (scan_char(sc, et->typname && !strcmp(et->typname, "box") ? ';' : ','))
             continue;
         if (scan_char(sc, '}'))
             return 0;
-        FAIL("malformed array text: expected ',' or '}'");
+        FAIL("malformed array text: expected a delimiter or '}'");
     }
 }
 
@@ -1210,6 +1259,45 @@ static int hstore_value(arena_t *a, const pgt_opts_t *o, const char *s, size_t n
     *out = cv_str(arena_strndup(a, b.data, b.len), b.len);
     buf_free(&b);
     return 0;
+}
+
+/* Geometric types pgjdbc has classes for (PGbox, PGcircle, PGline, PGlseg, PGpath, PGpolygon). */
+static bool is_geometric(const char *typname)
+{
+    static const char *const names[] = { "box", "circle", "line", "lseg", "path", "polygon" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(typname, names[i]))
+            return true;
+    return false;
+}
+
+/* The text pgjdbc's geometric classes give back: PostgreSQL's punctuation, every number through Java's
+ * Double.toString ("(3,4),(1,2)" -> "(3.0,4.0),(1.0,2.0)"). */
+static const char *java_geometric_text(arena_t *a, const char *s, size_t n, size_t *outlen)
+{
+    buf_t b;
+    buf_init(&b);
+    char *tmp = arena_strndup(a, s, n);
+    for (size_t i = 0; i < n;) {
+        char c = tmp[i];
+        if (isdigit((unsigned char)c) || c == '-' || c == '+' || c == '.' || c == 'I' || c == 'N') {
+            char *end;
+            double d = strtod(tmp + i, &end);
+            if (end > tmp + i) {
+                char num[40];
+                size_t k = json_java_double(num, sizeof num, d, false);
+                buf_append(&b, num, k);
+                i = (size_t)(end - tmp);
+                continue;
+            }
+        }
+        buf_putc(&b, c);
+        i++;
+    }
+    *outlen = b.len;
+    const char *r = arena_strndup(a, b.data ? b.data : "", b.len);
+    buf_free(&b);
+    return r;
 }
 
 int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const char *s, size_t n,
@@ -1407,8 +1495,15 @@ int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const cha
             *out = cv_null();   /* see pgt_schema: a bit string schema Debezium never fills */
             return 0;
         }
+        if (t->vector && (n == 0 || s[0] != '{')) {
+            /* int2vector/oidvector text "1 2 3": Debezium gives an empty array, and null for '' */
+            *out = n == 0 ? cv_null() : cv_list(a, 0);
+            return 0;
+        }
         if (array_collect(a, t->elem, o, &sc, &items, &cnt, &cap, &nullify, err, errlen) < 0)
             return -1;
+        for (size_t k = 0; k < cnt && !nullify && array_items_required(t); k++)
+            nullify = items[k].null;   /* see array_items_required */
         if (nullify) {
             *out = cv_null();
             return 0;
@@ -1420,7 +1515,13 @@ int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const cha
         return 0;
     }
     case PGT_UNKNOWN:
-        *out = cv_str(s, n);
+        if (t->typname && is_geometric(t->typname)) {
+            size_t len;
+            const char *g = java_geometric_text(a, s, n, &len);
+            *out = binary_value(a, o, (const uint8_t *)g, len);
+        } else {
+            *out = binary_value(a, o, (const uint8_t *)s, n);
+        }
         return 0;
     }
     FAIL("unsupported type %s", t->typname ? t->typname : "?");
@@ -1549,67 +1650,146 @@ cv_value_t pgt_unavailable(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t 
     }
 }
 
+/* Debezium's PostgresDefaultValueConverter has a mapper for these column types only (by the column's type
+ * name: a domain or an array has none), and the placeholder each gives a function default. NULL: no
+ * mapper, so no schema default. */
+static const char *default_placeholder(const pgt_coltype_t *t)
+{
+    if (t->domain)
+        return NULL;
+    const char *n = t->typname ? t->typname : "";
+    switch (t->kind) {
+    case PGT_BIT: return t->varbit ? "0" : "00";
+    case PGT_BOOL: return "false";
+    case PGT_TEXT: return !strcmp(n, "bpchar") || !strcmp(n, "varchar") || !strcmp(n, "text") ? "" : NULL;
+    case PGT_NUMERIC: case PGT_FLOAT4: case PGT_FLOAT8: return "0.0";
+    case PGT_INT2: case PGT_INT4: case PGT_INT8: return "0";
+    case PGT_JSON: return "{}";
+    case PGT_XML: return "";
+    case PGT_UUID: return "00000000-0000-0000-0000-000000000000";
+    case PGT_DATE: case PGT_TIMESTAMP: case PGT_TIMESTAMPTZ: return "1970-01-01";
+    case PGT_TIME: return "00:00";
+    case PGT_INTERVAL: return "00:00:00";
+    case PGT_ENUM: return "";
+    default: return NULL;   /* money, timetz, bytea, oid, name, "char", inet, citext, ranges, hstore, ... */
+    }
+}
+
+/* FUNCTION_DEFAULT_PATTERN "^[(]?[A-Za-z0-9_.]+\((?:.+(?:, ?.+)*)?\)" (found anywhere after the start)
+ * or one of the current date/time keywords. */
+static bool default_is_generated(const char *p)
+{
+    static const char *const kw[] = { "current_timestamp", "current_time", "current_date", "localtime",
+                                      "localtimestamp" };
+    for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
+        if (strcasecmp(p, kw[i]) == 0)
+            return true;
+    const char *q = p;
+    if (*q == '(')
+        q++;
+    const char *name = q;
+    while (isalnum((unsigned char)*q) || *q == '_' || *q == '.')
+        q++;
+    return q > name && *q == '(' && strchr(q + 1, ')') != NULL;
+}
+
 bool pgt_default(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const char *expr, cv_value_t *out)
 {
     if (!expr || !*expr)
         return false;
+    const char *placeholder = default_placeholder(t);
+    if (!placeholder)
+        return false;
+    if (t->kind == PGT_NUMERIC && o->decimal == PGT_DECIMAL_PRECISE && numeric_precision(t->typmod) < 0)
+        return false;   /* a VariableScaleDecimal struct: Debezium gives no struct default (KAFKA-12694) */
     const char *p = expr;
     size_t n = strlen(p);
-    /* strip wrapping parentheses: (-5) */
-    while (n >= 2 && p[0] == '(' && p[n - 1] == ')') {
-        p++;
-        n -= 2;
-    }
-    if (n >= 4 && strncmp(p, "NULL", 4) == 0 && (n == 4 || p[4] == ':'))
-        return false;
-    char *lit = NULL;
-    size_t litlen = 0;
-    if (p[0] == '\'') {
-        /* 'text'::type with '' escapes; the cast must be all that follows */
-        lit = arena_alloc(a, n + 1);
-        size_t i = 1;
-        for (; i < n; i++) {
-            if (p[i] == '\'') {
-                if (i + 1 < n && p[i + 1] == '\'') {
+    while (n && isspace((unsigned char)*p))
+        p++, n--;
+    while (n && isspace((unsigned char)p[n - 1]))
+        n--;
+    char *lit;
+    size_t litlen;
+    if (t->kind == PGT_ENUM) {
+        /* the value before the cast to the enum type */
+        const char *cast = NULL;
+        for (const char *c = p; c + 1 < p + n; c++)
+            if (c[0] == ':' && c[1] == ':')
+                cast = c;
+        if (!cast || p[0] != '\'' || cast - p < 2 || cast[-1] != '\'')
+            return false;
+        lit = arena_strndup(a, p + 1, (size_t)(cast - p - 2));
+        litlen = strlen(lit);
+    } else if (default_is_generated(arena_strndup(a, p, n))) {
+        lit = arena_strdup(a, placeholder);
+        litlen = strlen(lit);
+    } else if (!memchr(p, '\'', n)) {
+        if (n >= 6 && strncmp(p, "NULL::", 6) == 0)
+            return false;
+        lit = arena_strndup(a, p, n);   /* taken as it is: CURRENT_USER for a text column */
+        litlen = n;
+    } else {
+        /* '(.*?)': up to the next quote (so 'it''s' gives "it"; walcast keeps the unescaped literal, see
+         * docs/compatibility.md) */
+        const char *q1 = memchr(p, '\'', n);
+        size_t rest = n - (size_t)(q1 + 1 - p);
+        lit = arena_alloc(a, rest + 1);
+        litlen = 0;
+        size_t i = 0;
+        for (; i < rest; i++) {
+            char c = q1[1 + i];
+            if (c == '\'') {
+                if (i + 1 < rest && q1[2 + i] == '\'') {
                     lit[litlen++] = '\'';
                     i++;
                     continue;
                 }
                 break;
             }
-            lit[litlen++] = p[i];
+            lit[litlen++] = c;
         }
+        if (i >= rest)
+            return false;
         lit[litlen] = '\0';
-        if (i >= n || (i + 1 < n && strncmp(p + i + 1, "::", 2) != 0))
-            goto zero;
-    } else {
-        /* bare literal: number or boolean, maybe with a cast */
-        size_t k = 0;
-        while (k < n && (isalnum((unsigned char)p[k]) || p[k] == '-' || p[k] == '.' || p[k] == '+'))
-            k++;
-        if (k == 0 || (k < n && strncmp(p + k, "::", 2) != 0))
-            goto zero;
-        if (isalpha((unsigned char)p[0]) && strncmp(p, "true", 4) != 0 && strncmp(p, "false", 5) != 0)
-            goto zero;
-        lit = arena_strndup(a, p, k);
-        litlen = k;
-        if (t->kind == PGT_BOOL) {
-            lit = (char *)(strcmp(lit, "true") == 0 ? "t" : "f");
-            litlen = 1;
-        }
     }
-    if (t->kind == PGT_BOOL && litlen > 1)
-        lit = (char *)(strcmp(lit, "true") == 0 ? "t" : "f"), litlen = 1;
-    {
-        char err[128];
-        cv_value_t v;
-        if (pgt_value(a, t, o, lit, litlen, &v, err, sizeof err) < 0)
-            goto zero;
-        /* a value that aliases the literal buffer stays valid: lit is arena memory */
-        *out = v;
+    if (t->kind == PGT_BOOL) {
+        lit = (char *)(strcasecmp(lit, "true") == 0 ? "t" : "f");   /* Boolean.parseBoolean */
+        litlen = 1;
+    }
+    if (t->kind == PGT_DATE && (text_is(lit, litlen, "infinity") || text_is(lit, litlen, "-infinity"))) {
+        /* pgjdbc's LocalDate.MAX / MIN, their epoch days cast to int */
+        *out = cv_int(text_is(lit, litlen, "infinity") ? 169560311 : -170999002);
         return true;
     }
-zero:
-    *out = pgt_zero(a, t, o);
-    return !out->null;
+    if (t->kind == PGT_TIMESTAMPTZ && (text_is(lit, litlen, "infinity") || text_is(lit, litlen, "-infinity")))
+        return false;
+    if (t->kind == PGT_TIMESTAMP && (text_is(lit, litlen, "infinity") || text_is(lit, litlen, "-infinity"))) {
+        /* OffsetDateTime.MAX/MIN: seconds to micros saturate, MAX's 999999 micros of the second wrap; the
+         * millisecond conversion overflows (no default) */
+        bool micro = o->time != PGT_TIME_CONNECT && time_precision(t->typmod) > 3;
+        if (!micro)
+            return false;
+        *out = cv_int(text_is(lit, litlen, "infinity") ? java_epoch_micros(INT64_MAX / 1000000 + 1, 999999)
+                                                       : INT64_MIN);
+        return true;
+    }
+    if ((t->kind == PGT_DATE || t->kind == PGT_TIMESTAMP || t->kind == PGT_TIMESTAMPTZ) && litlen == 10) {
+        /* a date alone (the placeholder 1970-01-01): midnight */
+        char *full = arena_alloc(a, 32);
+        snprintf(full, 32, "%s%s", lit, t->kind == PGT_DATE ? "" : t->kind == PGT_TIMESTAMP ? " 00:00:00" : " 00:00:00+00");
+        lit = full;
+        litlen = strlen(full);
+    }
+    if (t->kind == PGT_TIME && litlen == 5) {
+        char *full = arena_alloc(a, 16);
+        snprintf(full, 16, "%s:00", lit);
+        lit = full;
+        litlen = strlen(full);
+    }
+    char err[128];
+    cv_value_t v;
+    if (pgt_value(a, t, o, lit, litlen, &v, err, sizeof err) < 0)
+        return false;   /* Debezium: "Cannot parse column default value", no default */
+    *out = v;
+    return !v.null;
 }

@@ -45,6 +45,7 @@ typedef struct pgt_coltype {
     const char *enum_labels;     /* PGT_ENUM */
     struct pgt_coltype *elem;    /* PGT_ARRAY */
     bool domain;                 /* resolved through a domain */
+    bool vector;                 /* PGT_ARRAY: int2vector/oidvector ("1 2 3", not an array literal) */
 } pgt_coltype_t;
 
 /* Resolves typid/typmod through domains and arrays; -1 if an oid is not in the catalog. */

@@ -2,6 +2,7 @@
  * Allocation failure aborts: a CDC agent that cannot allocate cannot make progress safely. */
 #include "schemas/buf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,3 +231,24 @@ void *arena_memdup(arena_t *a, const void *p, size_t n)
 }
 
 size_t arena_used(const arena_t *a) { return a->used_total; }
+
+int buf_read_file(buf_t *b, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_append(b, chunk, n);
+    int rc = 0;
+    if (ferror(f)) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    fclose(f);
+    buf_cstr(b);
+    return rc;
+}

@@ -49,6 +49,9 @@ void buf_put_i64(buf_t *b, int64_t v);
 void buf_put_u64(buf_t *b, uint64_t v);
 /* NUL-terminates without counting the terminator in len. */
 const char *buf_cstr(buf_t *b);
+/* Appends the whole file at path (NUL-terminated, not counted); -1 with err naming the file and the
+ * reason. */
+int buf_read_file(buf_t *b, const char *path, char *err, size_t errlen);
 
 /* Bump allocator. Blocks are kept across resets so a steady workload stops calling malloc. */
 typedef struct arena arena_t;

@@ -49,6 +49,8 @@ struct sk_target {
     size_t max_upd;   /* statements per update command */
     mongo_group_t *pend;      /* the batch's writes, sent at commit (see mongo_commit) */
     size_t npend, cappend;
+    char **colls;             /* collections ensure_table created or found in this session */
+    size_t ncolls;
     /* what mongo_fetch_existing read, for the log and the apply cf_apply makes next (then forgotten) */
     char *rd_tab;                 /* the collection; NULL: nothing read */
     const sk_change_t **rd_ch;    /* the changes, in the order given */
@@ -473,6 +475,9 @@ static void mongo_close(sk_target_t *t)
     pending_clear(t);
     read_clear(t);
     free(t->pend);
+    for (size_t i = 0; i < t->ncolls; i++)
+        free(t->colls[i]);
+    free(t->colls);
     mongoc_client_destroy(t->client);
     free(t->dbname);
     free(t);
@@ -550,9 +555,33 @@ out:
 }
 
 
+/* Collections have no columns to add, but each is created (once per session) before its first write: a name
+ * the server will never create (MongoDB refuses '$', FerretDB's SQLite backend '"' with a SQL error) is then
+ * its records' fault, WC_PERMANENT naming the collection (dead letter or stop), where a whole write command
+ * refused would be retried as transient forever. */
 static wc_status_t mongo_ensure_table(sk_target_t *t, const sk_table_t *tab, bool evolve, char *err, size_t errlen)
 {
-    return WC_OK;   /* collections are created by their first write and have no columns to add */
+    for (size_t i = 0; i < t->ncolls; i++)
+        if (!strcmp(t->colls[i], tab->name))
+            return WC_OK;
+    mongoc_database_t *db = mongoc_client_get_database(t->client, t->dbname);
+    bson_t cmd = BSON_INITIALIZER;
+    bson_error_t e;
+    BSON_APPEND_UTF8(&cmd, "create", tab->name);
+    bool ok = mongoc_database_command_simple(db, &cmd, NULL, NULL, &e);
+    bson_destroy(&cmd);
+    mongoc_database_destroy(db);
+    /* NamespaceExists (48): there already */
+    if (!ok && !(e.code == 48 && (e.domain == MONGOC_ERROR_SERVER || e.domain == MONGOC_ERROR_QUERY))) {
+        wc_status_t st = mongo_classify(&e);
+        snprintf(err, errlen, "collection \"%s\" in database \"%s\" %s: %s", tab->name, t->dbname,
+                 st == WC_PERMANENT ? "cannot be created (the server refuses the name; change collection.name.format)"
+                                    : "could not be created", e.message);
+        return st;
+    }
+    t->colls = xrealloc(t->colls, (t->ncolls + 1) * sizeof *t->colls);
+    t->colls[t->ncolls++] = xstrdup(tab->name);
+    return WC_OK;
 }
 
 /* A write statement (an insert's document, an update or a delete statement) and the change it came from

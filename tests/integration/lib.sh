@@ -69,6 +69,23 @@ mariadb_start() {
 # my_q SQL...: runs statements on the test MariaDB as root (raw output, no headers).
 my_q() { mariadb --no-defaults --protocol=tcp -h 127.0.0.1 -P "$MYPORT" -u root -N -B -r "$@"; }
 
+# mongo_start: the MongoDB target: WALCAST_TEST_MONGODB_URI when set, else a throwaway FerretDB v1.24.2
+# (scripts/ferretdb.sh, SQLite backend) under IT_DIR, stopped by the EXIT trap (which it takes over, keeping
+# the test's exit status for it_cleanup). Sets MURI; FDB_DIR is empty for a real MongoDB.
+mongo_start() {
+  FDB_DIR=""
+  trap 'rc=$?; set +e; [ -n "$FDB_DIR" ] && bash "$ROOT/scripts/ferretdb.sh" stop "$FDB_DIR"; (exit $rc); it_cleanup' EXIT
+  if [ -n "${WALCAST_TEST_MONGODB_URI:-}" ]; then
+    MURI=$WALCAST_TEST_MONGODB_URI
+    return 0
+  fi
+  chmod 755 "$IT_DIR"
+  bash "$ROOT/scripts/ferretdb.sh" start "$IT_DIR/fdb" >"$IT_DIR/fdb.out" 2>"$IT_DIR/ferretdb.log" \
+    || { cat "$IT_DIR/ferretdb.log" >&2; return 1; }
+  FDB_DIR="$IT_DIR/fdb"
+  MURI=$(sed -n 's/^uri=//p' "$IT_DIR/fdb.out")
+}
+
 # kafka_start [--partitions N] [--topic T]...: a real Kafka for this test. The suite's broker when
 # WALCAST_TEST_BOOTSTRAP is set (tests/integration/run.sh starts one, or point it at your own Kafka),
 # else a single-node broker of this test's own (scripts/kafka.sh). Topics an earlier test left on a

@@ -8,6 +8,16 @@ pg_start
 kafka_start
 
 # expect_fail FILE PATTERN: walcast run must exit 1 and log PATTERN.
+# drop_slot: drops slot debezium once its walsender has gone (it ends a moment after walcast).
+drop_slot() {
+  for _ in $(seq 1 100); do
+    psql -X -q -At -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'debezium' AND NOT active" >/dev/null 2>&1 || true
+    [ "$(psql -X -At -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'debezium'")" = 0 ] && return 0
+    sleep 0.1
+  done
+  echo "slot debezium still active after 10 s" >&2; return 1
+}
+
 expect_fail() {
   local rc=0
   timeout 30 "$WALCAST" run --worker "$IT_DIR/worker.properties" "$1" >/dev/null 2>"$IT_DIR/err.log" || rc=$?
@@ -27,7 +37,7 @@ expect_fail "$(connector_file badregex "table.include.list=public.(x" "database.
 expect_fail "$(connector_file plugin "plugin.name=decoderbufs")" "supports only pgoutput"
 echo '{"name": "x", "config": {' >"$IT_DIR/broken.json"
 expect_fail "$IT_DIR/broken.json" "invalid JSON"
-expect_fail "$IT_DIR/nonexistent.properties" "cannot open config file"
+expect_fail "$IT_DIR/nonexistent.properties" "config file: cannot open $IT_DIR/nonexistent.properties: No such file"
 
 # unknown keys are warnings, not errors; a misspelt key is an error (issue 17.4: table.inlcude.list was
 # ignored and every table captured)
@@ -46,7 +56,7 @@ grep -q 'msg="the first file is a worker file' "$IT_DIR/order.log" && grep -q "'
 "$WALCAST" run "$IT_DIR/worker.properties" "$(connector_file order2)" >/dev/null 2>"$IT_DIR/order2.log" & pid=$!
 wait_log 'msg="replication started"' 1 30 "$IT_DIR/order2.log"
 kill -INT $pid; wait $pid
-psql_q -c "SELECT pg_drop_replication_slot('debezium')" >/dev/null   # wal_level=replica below needs no logical slot
+drop_slot   # wal_level=replica below needs no logical slot
 
 # a user without REPLICATION
 psql_q -c "CREATE ROLE plain LOGIN PASSWORD 'hunter2'"
@@ -59,6 +69,21 @@ expect_fail "$(connector_file nopub "publication.autocreate.mode=disabled" "publ
 # a slot that belongs to another plugin
 psql_q -c "SELECT pg_create_logical_replication_slot('foreign_slot', 'test_decoding')" >/dev/null
 expect_fail "$(connector_file foreign "slot.name=foreign_slot")" "uses plugin 'test_decoding'"
+
+# pg_hba.conf (README): walcast's replication connection is a logical one, which matches the database's
+# ordinary entries and never the 'replication' ones
+cp "$PGDIR/data/pg_hba.conf" "$IT_DIR/pg_hba.orig"
+printf 'local all all trust\nhost all all 127.0.0.1/32 trust\n' >"$PGDIR/data/pg_hba.conf"
+psql_q -c "SELECT pg_reload_conf()" >/dev/null
+"$WALCAST" run --worker "$IT_DIR/worker.properties" "$(connector_file hba_db)" >/dev/null 2>"$IT_DIR/hba.log" & pid=$!
+wait_log 'msg="replication started"' 1 30 "$IT_DIR/hba.log"
+kill -INT $pid; wait $pid
+drop_slot
+printf 'local all all trust\nhost replication all 127.0.0.1/32 trust\n' >"$PGDIR/data/pg_hba.conf"
+psql_q -c "SELECT pg_reload_conf()" >/dev/null
+expect_fail "$(connector_file hba_repl)" "not a 'replication' entry"
+cp "$IT_DIR/pg_hba.orig" "$PGDIR/data/pg_hba.conf"
+PGHOST=$PGDIR psql_q -c "SELECT pg_reload_conf()" >/dev/null
 
 # wal_level=replica
 psql_q -c "ALTER SYSTEM SET wal_level = replica" -c "SELECT pg_drop_replication_slot('foreign_slot')" >/dev/null

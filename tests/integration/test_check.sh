@@ -112,10 +112,16 @@ ALL=$(connector_file all database.user=cdc publication.autocreate.mode=all_table
 expect_fail publication "$ALL"
 grep -q 'FOR ALL TABLES' <<<"$OUT"
 psql_q -c "CREATE PUBLICATION dbz_publication FOR TABLE t1"
-expect_fail publication "$SRC"
+# without an include list the publication chooses the tables (as at start); with one, it must cover them
+expect_ok "$SRC"
+grep -q 'publishes 1 of the 2 tables' <<<"$OUT"
+COV=$(connector_file cov database.user=cdc publication.autocreate.mode=disabled 'table.include.list=public\.t[0-9]')
+expect_fail publication "$COV"
 grep -q 'fix: ALTER PUBLICATION "dbz_publication" ADD TABLE "public"."t2";' <<<"$OUT"
 run_fix publication
-expect_ok "$SRC"
+expect_ok "$COV"
+expect_fail publication "$(connector_file none database.user=cdc 'table.include.list=public\.nothing')"
+grep -q 'table.include.list matches no table' <<<"$OUT"
 # filtered mode sets the tables itself when the user owns them: the superuser does
 FIL=$(connector_file fil publication.autocreate.mode=filtered publication.name=other_pub)
 expect_ok "$FIL"
@@ -199,4 +205,23 @@ expect_ok "$(sink_file target)"
 
 # everything fixed, several files at once: exit 0
 "$WALCAST" check --worker "$W" "$SRC" "$AVRO" "$(sink_file target)" 2>>"$IT_DIR/check.log" || { echo "the fixed setup does not pass" >&2; exit 1; }
+# config providers: the user from the environment, the password from a properties file, resolved at
+# start by check and by run (a user left as "${env:…}" could not log in); the password never printed
+printf 'db.password=%s\n' "$SECRET" >"$IT_DIR/secrets.properties"
+{ cat "$W"; printf '%s\n' config.providers=file,env \
+    config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider \
+    config.providers.env.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider \
+    "config.providers.file.param.allowed.paths=$IT_DIR"; } >"$IT_DIR/prov-worker.properties"
+PROV=$(connector_file prov 'database.user=${env:WC_IT_DB_USER}' publication.autocreate.mode=disabled \
+  "database.password=\${file:$IT_DIR/secrets.properties:db.password}")
+WC_IT_DB_USER=cdc expect_ok "$PROV" "$IT_DIR/prov-worker.properties"
+grep -q 'connected to PostgreSQL .* as cdc' <<<"$OUT"
+expect_fail postgresql "$PROV" "$IT_DIR/prov-worker.properties"
+grep -q 'as ${env:WC_IT_DB_USER}' <<<"$OUT"
+grep -q 'config variable not resolved.*key="database.user" variable="${env:WC_IT_DB_USER}"' "$IT_DIR/check.log"
+cp "$IT_DIR/prov-worker.properties" "$IT_DIR/worker.properties"
+WC_IT_DB_USER=cdc walcast_start "$PROV"
+walcast_stop
+grep -q -- "$SECRET" "$IT_DIR/walcast.log" "$IT_DIR/check.log" && { echo "a resolved password was logged" >&2; exit 1; }
+grep -q 'database.password=${file:' "$PROV"
 echo "test_check: ok"

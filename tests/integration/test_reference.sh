@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # test_reference.sh: differential tests against the real Debezium 3.6.1 on Kafka Connect 4.4.0 (see
-# tests/reference/): the same workload through both, compared record by record; the initial snapshot
+# tests/reference/): the same workload through both, compared record by record; the type matrix
+# (types_diff.sh: every built-in type, handling modes, defaults, snapshot and streaming); the initial snapshot
 # of the same tables through both; then Debezium and walcast taking over each other's offsets.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../reference" && pwd)
 bash "$here/differential.sh"
+bash "$here/types_diff.sh"
 bash "$here/snapshot_diff.sh"
 bash "$here/takeover.sh"

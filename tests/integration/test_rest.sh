@@ -2,20 +2,32 @@
 # test_rest.sh: walcast as a Kafka Connect worker driven through its REST API on a real PostgreSQL and
 # Kafka: an empty worker takes a connector by POST and streams; a second connector that fails is FAILED
 # with its trace while the first goes on; pause, stop, config PATCH/PUT, restart and resume each end
-# the connector cleanly (its slot released) and start it again; delete keeps the slot. Every row is in
-# Kafka exactly once, in order (read_committed). Then https with basic auth: 401 without valid
-# credentials, and nothing changes; an oversized body gets 413.
+# the connector cleanly (its slot released) and start it again; configs and target states are in Kafka
+# Connect's config topic in Connect's formats and survive a restart of walcast; a connector of a class
+# walcast does not run is listed FAILED and left untouched; delete writes Connect's tombstones and keeps
+# the slot. Every row is in Kafka exactly once, in order (read_committed). Then https with basic auth:
+# 401 without valid credentials, and nothing changes; an oversized body gets 413.
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
 psql_q -c "CREATE TABLE t (id int PRIMARY KEY)"
 kafka_start --topic srv.public.t
 PORT=$(free_port)
-echo "listeners=http://127.0.0.1:$PORT" >>"$IT_DIR/worker.properties"
-"$WALCAST" run --worker "$IT_DIR/worker.properties" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
-WALCAST_PID=$!
-IT_PIDS+=($WALCAST_PID)
-wait_log "REST listener started" 1 30
+{
+  echo "listeners=http://127.0.0.1:$PORT"
+  echo "config.storage.topic=it_rest_configs"
+  echo "status.storage.topic=it_rest_status"
+  echo "group.id=it_rest_group"
+} >>"$IT_DIR/worker.properties"
+worker_start() {
+  local n
+  n=$(grep -c "REST listener started" "$IT_DIR/walcast.log" 2>/dev/null || true)
+  "$WALCAST" run --worker "$IT_DIR/worker.properties" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
+  WALCAST_PID=$!
+  IT_PIDS+=($WALCAST_PID)
+  wait_log "REST listener started" $((${n:-0} + 1)) 60
+}
+worker_start
 U="http://127.0.0.1:$PORT"
 
 # req METHOD PATH [BODY]: prints the status code; the body goes to $IT_DIR/body
@@ -113,15 +125,48 @@ expect 202 POST "/connectors/src/restart?includeTasks=true"
 rows 101 120
 wait_topic srv.public.t 120
 
-# delete keeps the slot, as Debezium does
+# configs and target states survive a restart of walcast (Connect's config topic); a connector of a
+# class walcast does not run, written there by someone else, is FAILED and left as it is
+expect 202 PUT /connectors/src/pause
+echo 'connector-foreign|{"properties":{"connector.class":"com.example.OtherConnector","name":"foreign","tasks.max":"1"}}' |
+  kcat -P -b "$BS" -t it_rest_configs -K '|'
+kill -INT $WALCAST_PID
+wait $WALCAST_PID
+worker_start
+expect 200 GET /connectors
+[ "$(cat "$IT_DIR/body")" = '["foreign","src"]' ] || { echo "after the restart: $(cat "$IT_DIR/body")" >&2; exit 1; }
+[ "$(state src connector/state)" = PAUSED ]
+[ "$(state foreign connector/state)" = FAILED ]
+state foreign connector/trace | grep -q "does not run connector.class com.example.OtherConnector"
+expect 200 GET /connectors/src/config
+[ "$(jget walcast.transaction.max.ms)" = 200 ]
+expect 202 PUT /connectors/src/resume
+rows 121 140
+wait_topic srv.public.t 140
+# the records as Connect writes them
+kcat -C -b "$BS" -t it_rest_configs -o beginning -e -q -f '%k=%s\n' >"$IT_DIR/configs.txt"
+grep -q '^connector-src={"properties":{' "$IT_DIR/configs.txt"
+grep -q '^target-state-src={"state":"PAUSED","state.v2":"PAUSED"}$' "$IT_DIR/configs.txt"
+grep -q '^target-state-src={"state":"PAUSED","state.v2":"STOPPED"}$' "$IT_DIR/configs.txt"
+grep -q '^task-src-0={"properties":{.*"task.class":"io.debezium.connector.postgresql.PostgresConnectorTask"' "$IT_DIR/configs.txt"
+grep -q '^commit-src={"tasks":1}$' "$IT_DIR/configs.txt"
+[ "$(grep -c '^connector-foreign=' "$IT_DIR/configs.txt")" = 1 ]   # never written back
+kcat -C -b "$BS" -t it_rest_status -o beginning -e -q -f '%k=%s\n' >"$IT_DIR/status.txt"
+grep -q '^status-connector-src={"state":"RUNNING","trace":null,"worker_id":"127.0.0.1:'"$PORT"'","generation":' "$IT_DIR/status.txt"
+grep -q '^status-task-bad-0={"state":"FAILED","trace":".*CREATE PUBLICATION' "$IT_DIR/status.txt"
+
+# delete keeps the slot, as Debezium does, and writes Connect's tombstones
 expect 204 DELETE /connectors/src
 expect 404 GET /connectors/src
 [ "$(jget message)" = "Connector src not found" ]
 wait_slot s_src f
+kcat -C -b "$BS" -t it_rest_configs -o beginning -e -q -Z -f '%k=%s\n' | tail -2 >"$IT_DIR/tomb.txt"
+grep -q '^connector-src=NULL$' "$IT_DIR/tomb.txt"
+grep -q '^target-state-src=NULL$' "$IT_DIR/tomb.txt"
 kill -INT $WALCAST_PID
 wait $WALCAST_PID
 grep -q hunter2 "$IT_DIR/walcast.log" && { echo "the password leaked into the log" >&2; exit 1; }
-expect_ids_once srv.public.t 120 "rows exactly once across pause, stop, reconfigure, restart and delete"
+expect_ids_once srv.public.t 140 "rows exactly once across pause, stop, reconfigure, restart, a restart of walcast and delete"
 
 # https with basic auth
 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 -keyout "$IT_DIR/key.pem" -out "$IT_DIR/cert.pem" 2>/dev/null

@@ -4,7 +4,8 @@
 # why (never "retrying" forever, never the password): PostgreSQL wrong password (28P01), missing database
 # (3D000), no CREATE privilege (42501); MariaDB wrong password (1045), unknown database (1049), no CREATE
 # privilege (1142). Transient, the sink retries and applies once the cause is gone: PostgreSQL's
-# "too many connections for role" (53300), MariaDB's max_user_connections reached (1226).
+# "too many connections for role" (53300), MariaDB's max_user_connections reached (1226), MariaDB's
+# connection killed under a running sink (2013/2006; PostgreSQL's restart is test_sink_retry.sh).
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
@@ -83,3 +84,20 @@ my_rows() { my_q -e "SELECT count(*) FROM target.it_terr"; }
 my_lift() { kill "$HOLDER"; wait "$HOLDER" 2>/dev/null || true; my_q -e "KILL USER 'one'" 2>/dev/null || true; }
 retried my_busy "$(sink my_busy "jdbc:mariadb://127.0.0.1:$MYPORT/target" "connection.username=one")" my_rows my_lift
 grep -q "1226" "$IT_DIR/my_busy.log"
+# MariaDB connection lost under a running sink (KILL: 2013/2006 on its next statement): retried, reconnected
+"$WALCAST" run --worker "$IT_DIR/worker.properties" "$IT_DIR/my_busy.properties" >"$IT_DIR/my_lost.out" 2>"$IT_DIR/my_lost.log" &
+WALCAST_PID=$!
+IT_PIDS+=($WALCAST_PID)
+sess() { my_q -e "SELECT count(*) FROM information_schema.processlist WHERE user = 'one'"; }
+for _ in $(seq 1 300); do [ "$(sess)" -ge 1 ] && break; sleep 0.1; done
+[ "$(sess)" -ge 1 ] || { echo "my_lost: the sink did not connect" >&2; exit 1; }
+for id in $(my_q -e "SELECT id FROM information_schema.processlist WHERE user = 'one'"); do my_q -e "KILL $id"; done
+printf '%s\t%s\n' '{"id":3}' '{"op":"c","after":{"id":3,"v":"three"},"source":{"ts_ms":3}}' \
+  '{"id":4}' '{"op":"c","after":{"id":4,"v":"four"},"source":{"ts_ms":4}}' \
+  | "$PY" "$ROOT/tests/integration/with_schema.py" | kcat -P -b "$BS" -t it_terr -K $'\t' -X enable.idempotence=true
+for _ in $(seq 1 300); do [ "$(my_rows)" = 4 ] && break; sleep 0.1; done
+[ "$(my_rows)" = 4 ] || { echo "my_lost: $(my_rows) rows after the connection was killed" >&2; cat "$IT_DIR/my_lost.log" >&2; exit 1; }
+grep -q 'retrying' "$IT_DIR/my_lost.log" || { echo "my_lost: the killed connection was not seen" >&2; cat "$IT_DIR/my_lost.log" >&2; exit 1; }
+walcast_stop
+! grep -q 'msg="sink failed"' "$IT_DIR/my_lost.log"
+echo "my_lost: connection killed under the sink: retried, reconnected, applied"

@@ -3,10 +3,13 @@
 # streaming, under several handling modes at once: one Kafka Connect worker runs every Debezium
 # connector side by side, one walcast process every walcast connector; each side into its own Kafka;
 # every topic compared record by record (ref.py compare, REF_SNAPSHOT=1 for the snapshot rows).
+# sql/types_all.sql adds a table with every built-in base type of pg_type and its array (from the
+# catalog), with a row of samples and a row of nulls, snapshot and streaming alike.
 #   t1  snapshot; decimal double, include.schema.comments, topic.delimiter=_, heartbeats, transaction
 #       metadata, include.unknown.datatypes
 #   t2  snapshot; decimal precise, time connect, binary hex, hstore map, include.unknown.datatypes,
 #       include.schema.comments
+#   t4  snapshot; binary base64, money.fraction.digits=1, include.unknown.datatypes, defaults otherwise
 #   t3  streaming only; decimal string, time adaptive_time_microseconds, binary base64-url-safe,
 #       interval string, heartbeats
 . "$(dirname "$0")/reflib.sh"
@@ -14,7 +17,8 @@ ref_init
 t0=$(date +%s)
 pg_start
 psql_q -f "$REF/sql/types_schema.sql"
-psql_q -v base=0 -f "$REF/sql/types_rows.sql"
+psql_q -f "$REF/sql/types_all.sql" 2>/dev/null
+psql_q -v base=0 -f "$REF/sql/types_rows.sql" 2>/dev/null
 psql_q -c "INSERT INTO types_sentinel VALUES (1)"
 psql_q -c "CREATE PUBLICATION dbz_publication FOR ALL TABLES"
 ref_kafka_start KA KB
@@ -32,6 +36,12 @@ ref_pair t2 t2 "snapshot.mode=initial" \
   "hstore.handling.mode=map" \
   "include.unknown.datatypes=true" \
   "include.schema.comments=true"
+ref_pair t4 t4 "snapshot.mode=initial" \
+  "binary.handling.mode=base64" \
+  "money.fraction.digits=1" \
+  "include.unknown.datatypes=true" \
+  "time.precision.mode=adaptive" \
+  "decimal.handling.mode=precise"
 ref_pair t3 t3 \
   "decimal.handling.mode=string" \
   "time.precision.mode=adaptive_time_microseconds" \
@@ -39,23 +49,24 @@ ref_pair t3 t3 \
   "interval.handling.mode=string" \
   "heartbeat.interval.ms=1000"
 
-tables="num_edge vec odd_arr unk hs edge_time types_sentinel"
+tables="num_edge vec odd_arr unk hs edge_time defs types_every types_sentinel"
 multi=()
-for t in $tables; do multi+=("t1_public_$t" "t2.public.$t" "t3.public.$t"); done
+for t in $tables; do multi+=("t1_public_$t" "t2.public.$t" "t3.public.$t" "t4.public.$t"); done
 $PY "$REF/ref.py" topics "$KA" 3 "${multi[@]}"
 $PY "$REF/ref.py" topics "$KB" 3 "${multi[@]}"
 
-ref_connect_start "$KA" "$IT_DIR"/t[1-3].dbz.properties
-ref_slot_wait dbz_t1 dbz_t2 dbz_t3
-ref_walcast_start "$KB" connect-offsets "$IT_DIR"/t[1-3].wc.properties
-ref_slot_wait wc_t1 wc_t2 wc_t3
+ref_connect_start "$KA" "$IT_DIR"/t[1-4].dbz.properties
+ref_slot_wait dbz_t1 dbz_t2 dbz_t3 dbz_t4
+ref_walcast_start "$KB" connect-offsets "$IT_DIR"/t[1-4].wc.properties
+ref_slot_wait wc_t1 wc_t2 wc_t3 wc_t4
 for bs in "$KA" "$KB"; do
-  $PY "$REF/ref.py" wait "$bs" 90 t1_public_types_sentinel:1 t2.public.types_sentinel:1
+  $PY "$REF/ref.py" wait "$bs" 90 t1_public_types_sentinel:1 t2.public.types_sentinel:1 t4.public.types_sentinel:1
 done
 (cd "$REF/sql" && psql_q -f types_stream.sql >/dev/null)
 for bs in "$KA" "$KB"; do
-  $PY "$REF/ref.py" wait "$bs" 90 t1_public_types_sentinel:2 t2.public.types_sentinel:2 t3.public.types_sentinel:1
+  $PY "$REF/ref.py" wait "$bs" 90 t1_public_types_sentinel:2 t2.public.types_sentinel:2 t3.public.types_sentinel:1 \
+    t4.public.types_sentinel:2
 done
-REF_SNAPSHOT=1 $PY "$REF/ref.py" compare "$KA" "$KB" 30 t1 t2 t3 | tee "$IT_DIR/compare.txt"
+REF_SNAPSHOT=1 $PY "$REF/ref.py" compare "$KA" "$KB" 30 t1 t2 t3 t4 | tee "$IT_DIR/compare.txt"
 walcast_stop
 echo "types differential test took $(( $(date +%s) - t0 ))s"

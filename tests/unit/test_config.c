@@ -2,7 +2,12 @@
  * allowed values. */
 #include "tests/unit/testutil.h"
 
+#include "agent/cfgprov.h"
 #include "agent/config.h"
+#include "agent/log.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *base =
     "name=c1\n"
@@ -284,6 +289,216 @@ static void test_secret_keys(void **s)
     cfg_map_free(&m);
 }
 
+/* ---- config providers (Kafka's ConfigTransformer and its three providers) ---- */
+
+#define PROV "org.apache.kafka.common.config.provider."
+
+static char prov_dir[64];
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int prov_setup(void **s)
+{
+    (void)s;
+    snprintf(prov_dir, sizeof prov_dir, "/tmp/walcast-cfgprov.XXXXXX");
+    assert_non_null(mkdtemp(prov_dir));
+    write_file(prov_dir, "secrets.properties", "db.password=s3cr3t-file\nhost = db.internal\nnested=${env:WC_PROV_PW}\nk\\:colon=c\n");
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/dir", prov_dir);
+    mkdir(sub, 0700);
+    write_file(sub, "pw", "s3cr3t-dir\n");
+    snprintf(sub, sizeof sub, "%s/dir/subdir", prov_dir);
+    mkdir(sub, 0700);
+    setenv("WC_PROV_PW", "s3cr3t-env", 1);
+    setenv("OTHER_PROV_VAR", "other", 1);
+    return 0;
+}
+
+static int prov_teardown(void **s)
+{
+    (void)s;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", prov_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void workers(cfg_map_t *w, const char *extra)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "config.providers=file,env,dir\n"
+             "config.providers.file.class=" PROV "FileConfigProvider\n"
+             "config.providers.env.class=" PROV "EnvVarConfigProvider\n"
+             "config.providers.dir.class=" PROV "DirectoryConfigProvider\n%s", extra);
+    char err[256];
+    assert_int_equal(cfg_parse_properties(text, w, err, sizeof err), 0);
+}
+
+/* Resolves one value v under worker extra settings; returns it (static buffer) or "ERROR: err". */
+static const char *resolve1(const char *extra, const char *v)
+{
+    static char out[1024];
+    cfg_map_t w = { 0 }, m = { 0 };
+    workers(&w, extra);
+    cfg_map_set(&m, "database.password", v);
+    char err[512];
+    if (cfgprov_resolve(&w, &m, err, sizeof err) < 0)
+        snprintf(out, sizeof out, "ERROR: %s", err);
+    else
+        snprintf(out, sizeof out, "%s", cfg_get(&m, "database.password"));
+    cfg_map_free(&w);
+    cfg_map_free(&m);
+    return out;
+}
+
+static void test_providers_resolve(void **s)
+{
+    (void)s;
+    char v[512];
+    snprintf(v, sizeof v, "${file:%s/secrets.properties:db.password}", prov_dir);
+    assert_string_equal(resolve1("", v), "s3cr3t-file");
+    snprintf(v, sizeof v, "pre-${file:%s/secrets.properties:host}-${env:WC_PROV_PW}-post", prov_dir);
+    assert_string_equal(resolve1("", v), "pre-db.internal-s3cr3t-env-post");
+    assert_string_equal(resolve1("", "${env:WC_PROV_PW}"), "s3cr3t-env");
+    /* the directory provider: the whole file, trailing newline included (Kafka does not trim) */
+    snprintf(v, sizeof v, "${dir:%s/dir:pw}", prov_dir);
+    assert_string_equal(resolve1("", v), "s3cr3t-dir\n");
+    /* a key with ':' in it: the path ends at the second ':' */
+    snprintf(v, sizeof v, "${file:%s/secrets.properties:k:colon}", prov_dir);
+    assert_string_equal(resolve1("", v), "c");
+    /* one pass: a value that holds a variable is not resolved again */
+    snprintf(v, sizeof v, "${file:%s/secrets.properties:nested}", prov_dir);
+    assert_string_equal(resolve1("", v), "${env:WC_PROV_PW}");
+}
+
+static void test_providers_left_as_written(void **s)
+{
+    (void)s;
+    char v[512];
+    static const char *same[] = {
+        "${vault:secret/db:password}",   /* a provider that is not declared */
+        "${env:WC_NO_SUCH_VARIABLE}",    /* no such key */
+        "${topic}", "${source.db}",      /* no ':': not a variable (the sink's table name format) */
+        "${env:WC_PROV_PW",              /* unterminated */
+        "${a${env:WC_PROV_PW}",          /* Java's matcher takes provider "a${env" here: not declared */
+        "${:x}", "$ {env:WC_PROV_PW}", "",
+    };
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+        assert_string_equal(resolve1("", same[i]), same[i]);
+    /* after a non-variable ${...} the matcher goes on */
+    assert_string_equal(resolve1("", "${x} ${env:WC_PROV_PW}"), "${x} s3cr3t-env");
+    snprintf(v, sizeof v, "${file:%s/secrets.properties:nokey}", prov_dir);
+    assert_string_equal(resolve1("", v), v);
+    snprintf(v, sizeof v, "${file::db.password}");                 /* empty path: nothing */
+    assert_string_equal(resolve1("", v), v);
+    snprintf(v, sizeof v, "${dir:%s/dir:subdir}", prov_dir);       /* not a regular file */
+    assert_string_equal(resolve1("", v), v);
+    snprintf(v, sizeof v, "${dir:%s/dir:../secrets.properties}", prov_dir);
+    assert_string_equal(resolve1("", v), v);
+    snprintf(v, sizeof v, "${dir:%s/secrets.properties:x}", prov_dir); /* not a directory */
+    assert_string_equal(resolve1("", v), v);
+    /* a provider named without a class is ignored, as Kafka does */
+    cfg_map_t w = { 0 }, m = { 0 };
+    char err[256];
+    assert_int_equal(cfg_parse_properties("config.providers=env,x\nconfig.providers.env.class=" PROV "EnvVarConfigProvider\n",
+                                          &w, err, sizeof err), 0);
+    cfg_map_set(&m, "a", "${x:y}");
+    cfg_map_set(&m, "b", "${env:WC_PROV_PW}");
+    assert_int_equal(cfgprov_resolve(&w, &m, err, sizeof err), 0);
+    assert_string_equal(cfg_get(&m, "a"), "${x:y}");
+    assert_string_equal(cfg_get(&m, "b"), "s3cr3t-env");
+    cfg_map_free(&w);
+    cfg_map_free(&m);
+    /* no config.providers: nothing is touched */
+    cfg_map_set(&m, "b", "${env:WC_PROV_PW}");
+    assert_int_equal(cfgprov_resolve(&w, &m, err, sizeof err), 0);
+    assert_string_equal(cfg_get(&m, "b"), "${env:WC_PROV_PW}");
+    cfg_map_free(&m);
+}
+
+static void test_providers_params(void **s)
+{
+    (void)s;
+    char extra[512], v[512];
+    /* allowed.paths: normalised, whole names */
+    snprintf(extra, sizeof extra, "config.providers.file.param.allowed.paths=%s/dir\n"
+             "config.providers.dir.param.allowed.paths=%s/dir\n", prov_dir, prov_dir);
+    snprintf(v, sizeof v, "${file:%s/secrets.properties:db.password}", prov_dir);
+    assert_string_equal(resolve1(extra, v), v);
+    snprintf(v, sizeof v, "${file:%s/dir/../secrets.properties:db.password}", prov_dir);
+    assert_string_equal(resolve1(extra, v), v);
+    snprintf(v, sizeof v, "${dir:%s/dir/./:pw}", prov_dir);
+    assert_string_equal(resolve1(extra, v), "s3cr3t-dir\n");
+    snprintf(v, sizeof v, "${dir:%s/dir/subdir/..:pw}", prov_dir);
+    assert_string_equal(resolve1(extra, v), "s3cr3t-dir\n");
+    snprintf(v, sizeof v, "${dir:%s/di:pw}", prov_dir);
+    assert_string_equal(resolve1(extra, v), v);
+    /* allowlist.pattern: the whole name must match */
+    const char *al = "config.providers.env.param.allowlist.pattern=WC_.*\n";
+    assert_string_equal(resolve1(al, "${env:WC_PROV_PW}"), "s3cr3t-env");
+    assert_string_equal(resolve1(al, "${env:OTHER_PROV_VAR}"), "${env:OTHER_PROV_VAR}");
+    assert_string_equal(resolve1("config.providers.env.param.allowlist.pattern=PROV\n", "${env:WC_PROV_PW}"),
+                        "${env:WC_PROV_PW}");
+}
+
+static void test_providers_errors(void **s)
+{
+    (void)s;
+    char v[512];
+    const char *r;
+    r = resolve1("", "${env:/some/path:WC_PROV_PW}");
+    assert_non_null(strstr(r, "ERROR: database.password: "));
+    assert_non_null(strstr(r, "path is not supported by EnvVarConfigProvider"));
+    snprintf(v, sizeof v, "${file:%s/missing.properties:db.password}", prov_dir);
+    r = resolve1("", v);
+    assert_non_null(strstr(r, "ERROR: database.password: config provider file could not read properties from file"));
+    assert_non_null(strstr(r, "missing.properties"));
+    r = resolve1("config.providers.file.param.allowed.paths=relative/dir\n", "x");
+    assert_non_null(strstr(r, "allowed.paths: path 'relative/dir' is not absolute"));
+    r = resolve1("config.providers.dir.param.allowed.paths=/no/such/dir\n", "x");
+    assert_non_null(strstr(r, "path '/no/such/dir' does not exist"));
+    r = resolve1("config.providers.env.param.allowlist.pattern=(\n", "x");
+    assert_non_null(strstr(r, "config.providers.env.param.allowlist.pattern: invalid regular expression '('"));
+    r = resolve1("config.providers.env.param.allowlist.pattern=a++\n", "x");
+    assert_non_null(strstr(r, "a quantifier directly after another quantifier"));
+    r = resolve1("config.providers.file.class=com.example.VaultConfigProvider\n", "x");
+    assert_non_null(strstr(r, "invalid value 'com.example.VaultConfigProvider' for config.providers.file.class"));
+    /* no error ever holds a resolved value */
+    snprintf(v, sizeof v, "${env:WC_PROV_PW}${file:%s/missing.properties:x}", prov_dir);
+    r = resolve1("", v);
+    assert_non_null(strstr(r, "ERROR"));
+    assert_null(strstr(r, "s3cr3t"));
+}
+
+/* A worker config resolves its own values with its own providers; the written map is kept by resolving
+ * a copy, as walcast does for connector configs. */
+static void test_providers_worker_and_copy(void **s)
+{
+    (void)s;
+    cfg_map_t w = { 0 };
+    char err[256];
+    workers(&w, "bootstrap.servers=${env:WC_PROV_PW}\n");
+    assert_int_equal(cfgprov_resolve(&w, &w, err, sizeof err), 0);
+    assert_string_equal(cfg_get(&w, "bootstrap.servers"), "s3cr3t-env");
+    cfg_map_t raw = { 0 }, run = { 0 };
+    cfg_map_set(&raw, "database.password", "${env:WC_PROV_PW}");
+    cfg_map_copy(&run, &raw);
+    assert_int_equal(cfgprov_resolve(&w, &run, err, sizeof err), 0);
+    assert_string_equal(cfg_get(&run, "database.password"), "s3cr3t-env");
+    assert_string_equal(cfg_get(&raw, "database.password"), "${env:WC_PROV_PW}");
+    cfg_map_free(&w);
+    cfg_map_free(&raw);
+    cfg_map_free(&run);
+}
+
 /* issue 17.4: a misspelt key is ignored, and table.inlcude.list ignored captured every table. A key one
  * or two edits away from a known one is an error that names it; other unknown keys stay warnings. */
 static void test_misspelt_keys(void **s)
@@ -364,6 +579,11 @@ int main(void)
         cmocka_unit_test(test_converters),
         cmocka_unit_test(test_secret_keys),
         cmocka_unit_test(test_converter_inheritance),
+        cmocka_unit_test_setup_teardown(test_providers_resolve, prov_setup, prov_teardown),
+        cmocka_unit_test_setup_teardown(test_providers_left_as_written, prov_setup, prov_teardown),
+        cmocka_unit_test_setup_teardown(test_providers_params, prov_setup, prov_teardown),
+        cmocka_unit_test_setup_teardown(test_providers_errors, prov_setup, prov_teardown),
+        cmocka_unit_test_setup_teardown(test_providers_worker_and_copy, prov_setup, prov_teardown),
         cmocka_unit_test(test_misspelt_keys),
         cmocka_unit_test(test_worker_file_detection),
     };

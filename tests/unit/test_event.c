@@ -574,6 +574,48 @@ static void test_conversion_failure_modes(void **s)
     assert_string_equal(w, "");
 }
 
+/* Issue 18, item 6: a table without columns. Debezium emits no event for it and counts none in the
+ * transaction's END record. */
+static void test_table_without_columns(void **s)
+{
+    (void)s;
+    evt_config_t c = base_cfg();
+    c.prefix = "srv";
+    c.dbname = "db";
+    c.tx_metadata = true;
+    nrec = 0;
+    evt_ctx_t *e = evt_new(&c, emit, NULL);
+    rel_cache_t *rc = rel_cache_new(evt_table_free);
+    arena_t *a = arena_new(8192);
+    char err[256];
+    rel_catinfo_t info = { NULL, 0, NULL, 0 };
+    tu_bytes_t b = { .n = 0 };
+    tu_u8(&b, 'R'); tu_u32(&b, 9); tu_str(&b, "public"); tu_str(&b, "nocols"); tu_u8(&b, 'd'); tu_u16(&b, 0);
+    pgo_state_t st = { 1, false };
+    pgo_msg_t m;
+    rel_table_t *t;
+    assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, sizeof err), 0);
+    assert_int_equal(rel_cache_put(rc, NULL, &m, &info, &t, err, sizeof err), 0);
+    assert_int_equal(evt_table_prepare(e, t, err, sizeof err), 0);
+    put_table(e, rc, a, 1, "plain");
+    evt_pos_t pos = { .xid = 7, .commit_time_us = 1000000, .lsn = 100, .now_us = 9000000 };
+    assert_int_equal(evt_tx_begin(e, a, &pos, err, sizeof err), 0);
+    b.n = 0;
+    tu_u8(&b, 'I'); tu_u32(&b, 9); tu_u8(&b, 'N'); tu_u16(&b, 0);
+    assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, sizeof err), 0);
+    assert_int_equal(evt_change(e, a, &pos, t, &m, err, sizeof err), WC_OK);
+    insert(e, rc, a, &pos, 1, "1");
+    pos.lsn = 200;
+    assert_int_equal(evt_tx_end(e, a, &pos, err, sizeof err), 0);
+    assert_int_equal(nrec, 3);   /* BEGIN, the plain insert, END */
+    assert_string_equal(recs[1].topic, "srv.public.plain");
+    assert_non_null(strstr(recs[2].value, "\"event_count\":1,"));
+    assert_null(strstr(recs[2].value, "nocols"));
+    arena_free(a);
+    rel_cache_free(rc);
+    evt_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -585,6 +627,7 @@ int main(void)
         cmocka_unit_test(test_messages_and_tx),
         cmocka_unit_test(test_heartbeat_schemas),
         cmocka_unit_test(test_conversion_failure_modes),
+        cmocka_unit_test(test_table_without_columns),
         cmocka_unit_test(test_key_column_filtered),
     };
     return cmocka_run_group_tests_name("event", tests, tu_fixtures_setup, tu_fixtures_teardown);

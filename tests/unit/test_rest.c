@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 
+#include "agent/check.h"
 #include "agent/log.h"
 #include "agent/rest.h"
 #include "agent/worker.h"
@@ -83,11 +84,29 @@ static void expect_status(answer_t a, int status)
     done(&a);
 }
 
+/* walcast check's configuration checks behind validate, as main wires them (offline: no servers here) */
+static int check_offline(void *ctx, const cfg_map_t *config, cfg_map_t *errors)
+{
+    (void)ctx;
+    chk_list_t l = { 0 };
+    chk_opts_t o = { .offline = true };
+    chk_connector(NULL, NULL, config, &o, &l);
+    int n = 0;
+    for (size_t i = 0; i < l.n; i++)
+        if (!l.v[i].ok) {
+            cfg_map_set(errors, l.v[i].key, l.v[i].message);
+            n++;
+        }
+    chk_list_free(&l);
+    return n;
+}
+
 static int setup(void **state)
 {
     log_set_level(LOG_FATAL);
     rest_t *rs = calloc(1, sizeof *rs);
     rs->worker = wrk_new(NULL, "127.0.0.1:8083", NULL, NULL);
+    rs->check = check_offline;
     *state = rs;
     return 0;
 }

@@ -20,3 +20,7 @@ INSERT INTO edge_time VALUES
    '4713-11-24 00:00:00+00 BC', '00:00:00', '00:00:00-15:59'),
   (:base + 3, '5874897-12-31', NULL, '1999-12-31 23:59:59.5', '1999-12-31 23:59:59.5', '2038-01-19 03:14:08+00',
    '12:00:00', '12:00:00+05:30');
+INSERT INTO defs (id, d_uuidgen, d_now, d_cdate, d_user) VALUES (:base + 1, NULL, NULL, NULL, NULL);
+INSERT INTO defs SELECT (json_populate_record(NULL::defs, json_build_object('id', :base + 2, 'd_nn', 0, 'd_serial', 1))).*;
+SELECT types_every_row(:base + 1);
+INSERT INTO types_every (id) VALUES (:base + 2);

@@ -1,0 +1,436 @@
+/* cstore.c: Kafka Connect's config and status topics as KafkaConfigBackingStore and KafkaStatusBackingStore
+ * write them (string keys; values as Connect's internal JsonConverter with schemas.enable=false writes
+ * them), read back with read_committed at start. Writes are synchronous: a change is in Kafka before it
+ * takes effect. */
+#include "agent/cstore.h"
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/ktopic.h"
+#include "agent/log.h"
+#include "schemas/buf.h"
+
+struct cst {
+    rd_kafka_t *rk;
+    char *bootstrap;
+    cfg_map_t producer;           /* the worker's producer.* settings (security applies to the reader too) */
+    char *config_topic, *status_topic, *group;
+    pthread_mutex_t mu;           /* one write (and its wait for delivery) at a time */
+    rd_kafka_resp_err_t last_err; /* mu: the delivery report of the last write */
+    int generation;
+};
+
+static const char *get_or(const cfg_map_t *m, const char *k, const char *def)
+{
+    const char *v = m ? cfg_get(m, k) : NULL;
+    return v && *v ? v : def;
+}
+
+/* ---- record formats ------------------------------------------------------------------------- */
+
+static char *dump(json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return s;
+}
+
+char *cst_config_value(const cfg_map_t *config)
+{
+    json_t *props = json_object();
+    for (size_t i = 0; i < config->n; i++) {
+        json_t *v = json_string(config->kv[i].value);
+        json_object_set_new(props, config->kv[i].key, v ? v : json_string(""));
+    }
+    return dump(json_pack("{s:o}", "properties", props));
+}
+
+static const char *target_name(wrk_target_t t)
+{
+    return t == WRK_TARGET_PAUSED ? "PAUSED" : t == WRK_TARGET_STOPPED ? "STOPPED" : "STARTED";
+}
+
+char *cst_target_value(wrk_target_t t)
+{
+    /* Connect writes "state" for workers that predate STOPPED (they see PAUSED), "state.v2" for the rest */
+    return dump(json_pack("{s:s,s:s}", "state", t == WRK_TARGET_STOPPED ? "PAUSED" : target_name(t), "state.v2",
+                          target_name(t)));
+}
+
+char *cst_status_value(wrk_state_t state, const char *trace, const char *worker_id, int generation)
+{
+    json_t *tr = trace ? json_string(trace) : NULL;
+    return dump(json_pack("{s:s,s:o,s:s,s:i}", "state", wrk_state_name(state), "trace", tr ? tr : json_null(), "worker_id",
+                          worker_id, "generation", generation));
+}
+
+static cst_conn_t *conn_get(cst_conn_t **v, size_t *n, const char *name, size_t nlen, bool add)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strlen((*v)[i].name) == nlen && !memcmp((*v)[i].name, name, nlen))
+            return &(*v)[i];
+    if (!add)
+        return NULL;
+    *v = xrealloc(*v, (*n + 1) * sizeof **v);
+    cst_conn_t *c = &(*v)[(*n)++];
+    memset(c, 0, sizeof *c);
+    c->name = xmalloc(nlen + 1);
+    memcpy(c->name, name, nlen);
+    c->name[nlen] = 0;
+    c->target = WRK_STARTED;
+    return c;
+}
+
+void cst_apply(cst_conn_t **v, size_t *n, const char *key, size_t klen, const char *value, size_t vlen)
+{
+    static const char cp[] = "connector-", tp[] = "target-state-";
+    if (!key)
+        return;
+    if (klen > sizeof cp - 1 && !memcmp(key, cp, sizeof cp - 1)) {
+        const char *name = key + sizeof cp - 1;
+        size_t nlen = klen - (sizeof cp - 1);
+        cst_conn_t *c = conn_get(v, n, name, nlen, value != NULL);
+        if (!c)
+            return;
+        if (!value) {   /* tombstone: the connector was deleted */
+            free(c->name);
+            cfg_map_free(&c->config);
+            memmove(c, c + 1, (size_t)(*v + *n - (c + 1)) * sizeof *c);
+            (*n)--;
+            return;
+        }
+        json_t *j = json_loadb(value, vlen, 0, NULL);
+        json_t *props = j ? json_object_get(j, "properties") : NULL;
+        char err[256];
+        cfg_map_t m = { 0 };
+        if (props && cfg_map_from_json(props, &m, NULL, err, sizeof err) == 0) {
+            cfg_map_free(&c->config);
+            c->config = m;
+        } else {
+            cfg_map_free(&m);
+            log_warn("a connector record of the config topic is not Connect's {\"properties\":{…}}; the record is ignored",
+                     "connector=%.*s", (int)nlen, name);
+        }
+        json_decref(j);
+    } else if (klen > sizeof tp - 1 && !memcmp(key, tp, sizeof tp - 1) && value) {
+        cst_conn_t *c = conn_get(v, n, key + sizeof tp - 1, klen - (sizeof tp - 1), true);
+        json_t *j = json_loadb(value, vlen, 0, NULL);
+        json_t *s = j ? json_object_get(j, "state.v2") : NULL;
+        if (!s || !json_is_string(s))
+            s = j ? json_object_get(j, "state") : NULL;
+        const char *st = s && json_is_string(s) ? json_string_value(s) : "STARTED";
+        c->target = !strcmp(st, "PAUSED") ? WRK_TARGET_PAUSED : !strcmp(st, "STOPPED") ? WRK_TARGET_STOPPED : WRK_STARTED;
+        json_decref(j);
+    }
+}
+
+void cst_conns_free(cst_conn_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].name);
+        cfg_map_free(&v[i].config);
+    }
+    free(v);
+}
+
+/* ---- Kafka ---------------------------------------------------------------------------------- */
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    cst_t *s = opaque;
+    if (m->err)
+        s->last_err = m->err;
+}
+
+/* Writes records (key, value; value NULL: tombstone) to topic and waits until Kafka has them all. */
+static int send_records(cst_t *s, const char *topic, const char *const *kv, size_t nrec, char *err, size_t errlen)
+{
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    s->last_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (size_t i = 0; i < nrec && rc == 0; i++) {
+        const char *k = kv[2 * i], *v = kv[2 * i + 1];
+        rd_kafka_resp_err_t e = rd_kafka_producev(s->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(k, strlen(k)),
+                                                  RD_KAFKA_V_VALUE((void *)v, v ? strlen(v) : 0),
+                                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (e) {
+            snprintf(err, errlen, "cannot write %s to %s: %s", k, topic, rd_kafka_err2str(e));
+            rc = -1;
+        }
+    }
+    if (rd_kafka_flush(s->rk, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR && rc == 0) {
+        snprintf(err, errlen, "writing to %s did not finish within 30 s (is Kafka reachable?)", topic);
+        rc = -1;
+    }
+    if (rc == 0 && s->last_err) {
+        snprintf(err, errlen, "Kafka refused the write to %s: %s", topic, rd_kafka_err2str(s->last_err));
+        rc = -1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* The task's records: task-<n>-0 (the connector's config and its task class) and commit-<n> with the
+ * task count, as Connect's leader writes them; a stopped connector has none (commit with 0 tasks). */
+static int put_tasks(cst_t *s, const char *name, const cfg_map_t *config, wrk_target_t t, char *err, size_t errlen)
+{
+    char tk[512], ck[512];
+    snprintf(tk, sizeof tk, "task-%s-0", name);
+    snprintf(ck, sizeof ck, "commit-%s", name);
+    cfg_map_t task = { 0 };
+    cfg_map_copy(&task, config);
+    cfg_map_set(&task, "task.class", cfg_is_sink(config) ? "io.debezium.connector.jdbc.JdbcSinkTask"
+                                                         : "io.debezium.connector.postgresql.PostgresConnectorTask");
+    char *tv = cst_config_value(&task);
+    cfg_map_free(&task);
+    const char *stopped[] = { ck, "{\"tasks\":0}" };
+    const char *running[] = { tk, tv, ck, "{\"tasks\":1}" };
+    int rc = t == WRK_TARGET_STOPPED ? send_records(s, s->config_topic, stopped, 1, err, errlen)
+                                     : send_records(s, s->config_topic, running, 2, err, errlen);
+    free(tv);
+    return rc;
+}
+
+static int st_put_config(void *ctx, const char *name, const cfg_map_t *config, wrk_target_t target, bool created, char *err,
+                         size_t errlen)
+{
+    cst_t *s = ctx;
+    char key[512], tkey[512];
+    snprintf(key, sizeof key, "connector-%s", name);
+    snprintf(tkey, sizeof tkey, "target-state-%s", name);
+    char *v = cst_config_value(config), *tv = cst_target_value(target);
+    /* as Connect: the target state of a new connector first, then its config */
+    const char *rec[] = { tkey, tv, key, v };
+    int rc = created ? send_records(s, s->config_topic, rec, 2, err, errlen)
+                     : send_records(s, s->config_topic, rec + 2, 1, err, errlen);
+    free(v);
+    free(tv);
+    if (rc == 0)
+        rc = put_tasks(s, name, config, target, err, errlen);
+    return rc;
+}
+
+static int st_put_target(void *ctx, const char *name, const cfg_map_t *config, wrk_target_t target, char *err, size_t errlen)
+{
+    cst_t *s = ctx;
+    char key[512];
+    snprintf(key, sizeof key, "target-state-%s", name);
+    char *v = cst_target_value(target);
+    const char *rec[] = { key, v };
+    int rc = send_records(s, s->config_topic, rec, 1, err, errlen);
+    free(v);
+    if (rc == 0)
+        rc = put_tasks(s, name, config, target, err, errlen);
+    return rc;
+}
+
+static int st_remove(void *ctx, const char *name, char *err, size_t errlen)
+{
+    cst_t *s = ctx;
+    char key[512], tkey[512];
+    snprintf(key, sizeof key, "connector-%s", name);
+    snprintf(tkey, sizeof tkey, "target-state-%s", name);
+    const char *rec[] = { key, NULL, tkey, NULL };   /* tombstones, as Connect's removeConnectorConfig */
+    return send_records(s, s->config_topic, rec, 2, err, errlen);
+}
+
+static void st_status(void *ctx, const char *name, int task, wrk_state_t state, const char *trace, const char *worker_id,
+                      bool gone)
+{
+    cst_t *s = ctx;
+    char key[512], err[512];
+    if (task < 0)
+        snprintf(key, sizeof key, "status-connector-%s", name);
+    else
+        snprintf(key, sizeof key, "status-task-%s-%d", name, task);
+    char *v = gone ? NULL : cst_status_value(state, trace, worker_id, __atomic_load_n(&s->generation, __ATOMIC_RELAXED));
+    const char *rec[] = { key, v };
+    if (send_records(s, s->status_topic, rec, 1, err, sizeof err) < 0)
+        log_warn("cannot write a status to the status topic (the REST status is right; Connect tooling reading the topic "
+                 "sees an older one)", "key=%s error=\"%s\"", key, log_esc(err));
+    free(v);
+}
+
+void cst_store(cst_t *s, wrk_store_t *out)
+{
+    *out = (wrk_store_t){ .ctx = s, .put_config = st_put_config, .put_target = st_put_target, .remove = st_remove,
+                          .status = st_status };
+}
+
+/* Creates topic compacted with parts partitions unless it exists (Connect refuses a config topic that
+ * is not compacted, so one walcast made must be usable by Connect too). */
+static int ensure_topic(cst_t *s, const char *topic, int parts, int rf, char *err, size_t errlen)
+{
+    char e[512];
+    int rc = -1;
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, parts, rf, e, sizeof e);
+    if (!nt) {
+        snprintf(err, errlen, "cannot describe topic %s for creation: %s", topic, e);
+        return -1;
+    }
+    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    rd_kafka_queue_t *q = rd_kafka_queue_new(s->rk);
+    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(s->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_AdminOptions_set_operation_timeout(o, 10000, e, sizeof e);
+    rd_kafka_CreateTopics(s->rk, &nt, 1, o, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 20000);
+    const rd_kafka_CreateTopics_result_t *res = ev ? rd_kafka_event_CreateTopics_result(ev) : NULL;
+    size_t n = 0;
+    const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
+    if (!ev || rd_kafka_event_error(ev))
+        snprintf(err, errlen, "cannot create topic %s: %s", topic, ev ? rd_kafka_event_error_string(ev) : "no answer within 20 s");
+    else if (n == 1 && rd_kafka_topic_result_error(tr[0]) && rd_kafka_topic_result_error(tr[0]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+        snprintf(err, errlen, "cannot create topic %s: %s", topic, rd_kafka_topic_result_error_string(tr[0]));
+    else {
+        if (n == 1 && !rd_kafka_topic_result_error(tr[0]))
+            log_info("topic created (compacted, as Kafka Connect requires)", "topic=%s partitions=%d", topic, parts);
+        rc = 0;
+    }
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    return rc;
+}
+
+/* Members of group.id: Kafka Connect workers join it; walcast does not. */
+static int group_members(cst_t *s, size_t *members, char *err, size_t errlen)
+{
+    char e[512];
+    int rc = -1;
+    rd_kafka_queue_t *q = rd_kafka_queue_new(s->rk);
+    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(s->rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
+    rd_kafka_AdminOptions_set_request_timeout(o, 10000, e, sizeof e);
+    const char *groups[1] = { s->group };
+    rd_kafka_DescribeConsumerGroups(s->rk, groups, 1, o, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
+    const rd_kafka_DescribeConsumerGroups_result_t *res = ev ? rd_kafka_event_DescribeConsumerGroups_result(ev) : NULL;
+    size_t n = 0;
+    const rd_kafka_ConsumerGroupDescription_t **g = res ? rd_kafka_DescribeConsumerGroups_result_groups(res, &n) : NULL;
+    if (!ev || rd_kafka_event_error(ev) || n != 1)
+        snprintf(err, errlen, "%s", ev ? rd_kafka_event_error_string(ev) : "no answer within 15 s");
+    else if (rd_kafka_ConsumerGroupDescription_error(g[0]))
+        snprintf(err, errlen, "%s", rd_kafka_error_string(rd_kafka_ConsumerGroupDescription_error(g[0])));
+    else {
+        *members = rd_kafka_ConsumerGroupDescription_member_count(g[0]);
+        rc = 0;
+    }
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_queue_destroy(q);
+    return rc;
+}
+
+cst_t *cst_open(const cfg_map_t *wm, const worker_config_t *w, char *err, size_t errlen)
+{
+    char e[512];
+    cst_t *s = xcalloc(1, sizeof *s);
+    pthread_mutex_init(&s->mu, NULL);
+    s->bootstrap = xstrdup(w->bootstrap_servers);
+    cfg_map_copy(&s->producer, &w->producer);
+    s->config_topic = xstrdup(get_or(wm, "config.storage.topic", "connect-configs"));
+    s->status_topic = xstrdup(get_or(wm, "status.storage.topic", "connect-status"));
+    s->group = xstrdup(get_or(wm, "group.id", "connect-cluster"));
+    s->generation = 1;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", s->bootstrap, e, sizeof e);
+    ktop_conf_security(conf, &w->producer);
+    rd_kafka_conf_set(conf, "enable.idempotence", "true", e, sizeof e);
+    rd_kafka_conf_set(conf, "acks", "all", e, sizeof e);
+    rd_kafka_conf_set(conf, "linger.ms", "0", e, sizeof e);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_opaque(conf, s);
+    if (!(s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e))) {
+        snprintf(err, errlen, "cannot create the config topic's producer: %s", e);
+        goto fail;
+    }
+    size_t members = 0;
+    char ge[512];
+    if (group_members(s, &members, ge, sizeof ge) < 0)
+        log_warn("cannot tell whether Kafka Connect workers are in the group; going on", "group.id=%s error=\"%s\"", s->group,
+                 log_esc(ge));
+    else if (members > 0) {
+        snprintf(err, errlen, "%zu member(s) are in group.id=%s: Kafka Connect workers of this cluster are still running, and "
+                 "they would run the same connectors from %s. Stop every Connect worker of the group first, then start "
+                 "walcast on the same topics (or give walcast another group.id and other topics)", members, s->group,
+                 s->config_topic);
+        goto fail;
+    }
+    int rf = atoi(get_or(wm, "config.storage.replication.factor", "-1"));
+    int srf = atoi(get_or(wm, "status.storage.replication.factor", "-1"));
+    int sparts = atoi(get_or(wm, "status.storage.partitions", "5"));
+    if (ensure_topic(s, s->config_topic, 1, rf, err, errlen) < 0 ||
+        ensure_topic(s, s->status_topic, sparts > 0 ? sparts : 5, srf, err, errlen) < 0)
+        goto fail;
+    return s;
+fail:
+    cst_free(s);
+    return NULL;
+}
+
+static int cmp_conn(const void *a, const void *b)
+{
+    return strcmp(((const cst_conn_t *)a)->name, ((const cst_conn_t *)b)->name);
+}
+
+typedef struct load_ctx {
+    cst_conn_t *v;
+    size_t n;
+} load_ctx_t;
+
+static void on_config_record(void *ctx, int32_t partition, int64_t offset, const char *key, size_t klen, const char *value,
+                             size_t vlen)
+{
+    (void)partition;
+    (void)offset;
+    load_ctx_t *l = ctx;
+    cst_apply(&l->v, &l->n, key, klen, value, vlen);
+}
+
+int cst_load(cst_t *s, cst_conn_t **out, size_t *n, char *err, size_t errlen)
+{
+    load_ctx_t l = { 0 };
+    if (ktop_read_all(s->bootstrap, &s->producer, s->config_topic, "config topic", on_config_record, &l, err, errlen) < 0) {
+        cst_conns_free(l.v, l.n);
+        return -1;
+    }
+    /* a target state whose connector was never written (or was deleted) is no connector */
+    size_t k = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        if (l.v[i].config.n)
+            l.v[k++] = l.v[i];
+        else {
+            free(l.v[i].name);
+            cfg_map_free(&l.v[i].config);
+        }
+    }
+    qsort(l.v, k, sizeof *l.v, cmp_conn);
+    *out = l.v;
+    *n = k;
+    return 0;
+}
+
+void cst_free(cst_t *s)
+{
+    if (!s)
+        return;
+    if (s->rk) {
+        rd_kafka_flush(s->rk, 10000);
+        rd_kafka_destroy(s->rk);
+    }
+    free(s->bootstrap);
+    cfg_map_free(&s->producer);
+    free(s->config_topic);
+    free(s->status_topic);
+    free(s->group);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}

@@ -1,0 +1,46 @@
+/* cstore.h: Kafka Connect's config and status topics, in Connect's own record formats, so that connector
+ * configs and target states survive a restart and a Connect cluster's connectors can be taken over (and
+ * handed back): config.storage.topic ("connector-<n>", "target-state-<n>", "task-<n>-0", "commit-<n>")
+ * and status.storage.topic ("status-connector-<n>", "status-task-<n>-0"). */
+#ifndef WALCAST_CSTORE_H
+#define WALCAST_CSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "agent/config.h"
+#include "agent/worker.h"
+
+typedef struct cst cst_t;
+
+/* One connector as the config topic holds it now. */
+typedef struct cst_conn {
+    char *name;
+    cfg_map_t config;
+    wrk_target_t target;
+} cst_conn_t;
+
+/* Opens the store on the worker's Kafka: topic names from config.storage.topic (connect-configs) and
+ * status.storage.topic (connect-status); creates them, compacted as Connect requires, when missing.
+ * Refuses (NULL, err) while a Kafka Connect worker is a member of group.id (connect-cluster): two
+ * workers would run the same connectors. */
+cst_t *cst_open(const cfg_map_t *wm, const worker_config_t *w, char *err, size_t errlen);
+void cst_free(cst_t *s);
+
+/* Reads the config topic to its end: every connector it holds, with its target state (sorted by name).
+ * Free with cst_conns_free. */
+int cst_load(cst_t *s, cst_conn_t **out, size_t *n, char *err, size_t errlen);
+void cst_conns_free(cst_conn_t *v, size_t n);
+
+/* wrk_store_t over the topics: each write waits until Kafka has it. */
+void cst_store(cst_t *s, wrk_store_t *out);
+
+/* The record formats (pure; tested without Kafka). Values are JSON as Connect's internal JsonConverter
+ * (schemas.enable=false) writes them; the caller frees. */
+char *cst_config_value(const cfg_map_t *config);
+char *cst_target_value(wrk_target_t t);
+char *cst_status_value(wrk_state_t state, const char *trace, const char *worker_id, int generation);
+/* Applies one config-topic record to the connectors read so far (a tombstone removes). */
+void cst_apply(cst_conn_t **v, size_t *n, const char *key, size_t klen, const char *value, size_t vlen);
+
+#endif

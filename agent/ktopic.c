@@ -1,0 +1,152 @@
+/* ktopic.c: a whole topic read to its end with read_committed (Connect's offsets, config and status
+ * topics). The end is taken as the high watermark before reading, so a record behind another producer's
+ * open transaction is waited for, never missed. */
+#include "agent/ktopic.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/log.h"
+#include "schemas/buf.h"
+#include "schemas/clock.h"
+
+void ktop_conf_security(rd_kafka_conf_t *conf, const cfg_map_t *overrides)
+{
+    char e[512];
+    for (size_t i = 0; overrides && i < overrides->n; i++) {
+        const char *k = overrides->kv[i].key;
+        if (strncmp(k, "security.", 9) == 0 || strncmp(k, "sasl.", 5) == 0 || strncmp(k, "ssl.", 4) == 0)
+            rd_kafka_conf_set(conf, k, overrides->kv[i].value, e, sizeof e);
+    }
+}
+
+/* High watermark of each partition (read_uncommitted: past any open transaction). */
+static int end_offsets(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *what, int nparts,
+                       int64_t *ends, char *err, size_t errlen)
+{
+    char e[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, e, sizeof e);
+    ktop_conf_security(conf, overrides);
+    rd_kafka_conf_set(conf, "isolation.level", "read_uncommitted", e, sizeof e);
+    rd_kafka_conf_set(conf, "group.id", "walcast-offsets-reader", e, sizeof e);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    if (!rk) {
+        snprintf(err, errlen, "cannot create the %s probe: %s", what, e);
+        return -1;
+    }
+    int rc = 0;
+    for (int p = 0; p < nparts && rc == 0; p++) {
+        int64_t lo, hi;
+        rd_kafka_resp_err_t ke = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000);
+        if (ke) {
+            snprintf(err, errlen, "cannot read the end of the %s %s partition %d: %s", what, topic, p, rd_kafka_err2str(ke));
+            rc = -1;
+        }
+        ends[p] = hi;
+    }
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+int ktop_read_all(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *what,
+                  ktop_record_fn fn, void *ctx, char *err, size_t errlen)
+{
+    char e[512];
+    int rc = -1;
+    int64_t *ends = NULL;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, e, sizeof e);
+    ktop_conf_security(conf, overrides);
+    rd_kafka_conf_set(conf, "isolation.level", "read_committed", e, sizeof e);
+    rd_kafka_conf_set(conf, "enable.partition.eof", "true", e, sizeof e);
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof e);
+    rd_kafka_conf_set(conf, "group.id", "walcast-offsets-reader", e, sizeof e);
+    rd_kafka_conf_set(conf, "allow.auto.create.topics", "true", e, sizeof e);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    if (!rk) {
+        snprintf(err, errlen, "cannot create the %s reader: %s", what, e);
+        return -1;
+    }
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    int nparts = 0;
+    for (int attempt = 0; attempt < 20 && nparts == 0; attempt++) {
+        if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                nparts = md->topics[0].partition_cnt;
+            rd_kafka_metadata_destroy(md);
+        }
+        if (!nparts)
+            rd_kafka_poll(rk, 250);
+    }
+    rd_kafka_topic_destroy(rkt);
+    if (!nparts) {
+        snprintf(err, errlen, "cannot read metadata of the %s %s (is bootstrap.servers=%s reachable?)", what, topic, bootstrap);
+        goto out;
+    }
+    /* Read to the end as it is now, not as read_committed shows it: librdkafka reports the end of a
+     * partition at its last stable offset, so another producer's open transaction there (a shared
+     * connect-offsets topic) would hide our newest records behind it and make us publish again what was
+     * published. The end is the high watermark, from a read_uncommitted probe. */
+    ends = xcalloc((size_t)nparts, sizeof *ends);
+    if (end_offsets(bootstrap, overrides, topic, what, nparts, ends, err, errlen) < 0)
+        goto out;
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(nparts);
+    for (int p = 0; p < nparts; p++)
+        rd_kafka_topic_partition_list_add(parts, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    int done = 0;
+    bool noted = false;
+    for (int p = 0; p < nparts; p++)
+        if (ends[p] <= 0)
+            done++;
+    /* A transaction left open by a dead producer ends at the broker's transaction timeout (at most
+     * transaction.max.timeout.ms, 15 min by default): wait that long, saying so every 30 s. */
+    int64_t now = wc_mono_ms() / 1000, deadline = now + 16 * 60, next_note = now + 30;
+    while (done < nparts) {
+        now = wc_mono_ms() / 1000;
+        if (now >= deadline)
+            break;
+        if (now >= next_note) {
+            log_warn("still reading a topic: a transaction of another producer is open in it; waiting for it to end",
+                     "topic=%s partitions_done=%d of=%d", topic, done, nparts);
+            next_note = now + 30;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            if (m->partition >= 0 && m->partition < nparts && ends[m->partition] > 0) {
+                if (m->offset >= ends[m->partition]) {
+                    ends[m->partition] = 0;
+                    done++;
+                } else if (!noted) {
+                    log_warn("the offsets topic holds an open transaction of another producer; waiting for it to end",
+                             "topic=%s partition=%d last_stable_offset=%lld end=%lld", topic, (int)m->partition,
+                             (long long)m->offset, (long long)ends[m->partition]);
+                    noted = true;
+                }
+            }
+        } else if (m->err) {
+            log_warn("topic reader", "topic=%s error=\"%s\"", topic, log_esc(rd_kafka_message_errstr(m)));
+        } else {
+            fn(ctx, m->partition, m->offset, m->key, m->key_len, m->payload, m->payload ? m->len : 0);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    if (done < nparts) {
+        snprintf(err, errlen, "timed out reading the %s %s to its end: a transaction left open in it for 16 min "
+                 "holds read_committed readers back; find its producer (kafka-transactions.sh list) and abort it", what, topic);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(ends);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return rc;
+}

@@ -1,0 +1,75 @@
+/* test_cstore.c: Kafka Connect's config and status record formats (as KafkaConfigBackingStore and
+ * KafkaStatusBackingStore write them) and reading a config topic back, tombstones included. */
+#include "tests/unit/testutil.h"
+
+#include "agent/cstore.h"
+#include "agent/log.h"
+
+static void test_values(void **s)
+{
+    (void)s;
+    cfg_map_t m = { 0 };
+    cfg_map_set(&m, "connector.class", "io.debezium.connector.postgresql.PostgresConnector");
+    cfg_map_set(&m, "name", "inv");
+    char *v = cst_config_value(&m);
+    assert_string_equal(v, "{\"properties\":{\"connector.class\":\"io.debezium.connector.postgresql.PostgresConnector\",\"name\":\"inv\"}}");
+    free(v);
+    cfg_map_free(&m);
+    v = cst_target_value(WRK_STARTED);
+    assert_string_equal(v, "{\"state\":\"STARTED\",\"state.v2\":\"STARTED\"}");
+    free(v);
+    /* workers that predate STOPPED read "state": Connect writes PAUSED there */
+    v = cst_target_value(WRK_TARGET_STOPPED);
+    assert_string_equal(v, "{\"state\":\"PAUSED\",\"state.v2\":\"STOPPED\"}");
+    free(v);
+    v = cst_status_value(WRK_FAILED, "boom", "h:8083", 3);
+    assert_string_equal(v, "{\"state\":\"FAILED\",\"trace\":\"boom\",\"worker_id\":\"h:8083\",\"generation\":3}");
+    free(v);
+    v = cst_status_value(WRK_RUNNING, NULL, "h:8083", 1);
+    assert_string_equal(v, "{\"state\":\"RUNNING\",\"trace\":null,\"worker_id\":\"h:8083\",\"generation\":1}");
+    free(v);
+}
+
+static void apply(cst_conn_t **v, size_t *n, const char *k, const char *val)
+{
+    cst_apply(v, n, k, strlen(k), val, val ? strlen(val) : 0);
+}
+#define APPLY(k, val) apply(&v, &n, k, val)
+
+static void test_apply(void **s)
+{
+    (void)s;
+    log_set_level(LOG_FATAL);
+    cst_conn_t *v = NULL;
+    size_t n = 0;
+    /* Connect writes a new connector's target state before its config */
+    APPLY("target-state-a", "{\"state\":\"PAUSED\",\"state.v2\":\"STOPPED\"}");
+    APPLY("connector-a", "{\"properties\":{\"name\":\"a\",\"x\":\"1\"}}");
+    APPLY("task-a-0", "{\"properties\":{\"name\":\"a\"}}");
+    APPLY("commit-a", "{\"tasks\":1}");
+    APPLY("connector-b", "{\"properties\":{\"name\":\"b\"}}");
+    APPLY("target-state-c", "{\"state\":\"PAUSED\"}");   /* an older worker's record, no state.v2 */
+    assert_int_equal(n, 3);
+    assert_string_equal(v[0].name, "a");
+    assert_int_equal(v[0].target, WRK_TARGET_STOPPED);
+    assert_string_equal(cfg_get(&v[0].config, "x"), "1");
+    assert_int_equal(v[1].target, WRK_STARTED);
+    assert_int_equal(v[2].target, WRK_TARGET_PAUSED);
+    APPLY("connector-a", "{\"properties\":{\"name\":\"a\",\"x\":\"2\"}}");
+    assert_string_equal(cfg_get(&v[0].config, "x"), "2");
+    APPLY("connector-b", NULL);   /* tombstone */
+    assert_int_equal(n, 2);
+    assert_string_equal(v[1].name, "c");
+    APPLY("connector-a", "not json");   /* ignored, the older config stays */
+    assert_string_equal(cfg_get(&v[0].config, "x"), "2");
+    cst_conns_free(v, n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_values),
+        cmocka_unit_test(test_apply),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
