@@ -325,6 +325,16 @@ static void test_conflict_decide(void **st)
     d = cf_decide(&tw, &upd, true, cf_ver(50, "a"), false);
     assert_int_equal(d.type, -1);
     assert_true(d.apply);
+    /* one engine for every target (issue 22 item 3): a row of the change's own source that is not older is a
+     * replay (skipped, no conflict) under every policy; target_wins keeps only what is not walcast's own
+     * from this source (an insert meeting an older row of its own source overwrites it) */
+    d = cf_decide(&src, &upd, true, cf_ver(200, "a"), false);
+    assert_int_equal(d.type, -1);
+    assert_false(d.apply);
+    assert_false(cf_decide(&er, &ins, true, cf_ver(200, "a"), false).fail);
+    d = cf_decide(&tw, &ins, true, cf_ver(50, "a"), false);
+    assert_int_equal(d.type, SK_CONFLICT_INSERT_EXISTS);
+    assert_true(d.apply);
     /* a SQL row without a version (written before the version column was added) is not someone else's:
      * no conflict, and target_wins updates it; where every row walcast writes has a version (MongoDB) it is */
     d = cf_decide(&tw, &upd, true, NULL, false);
