@@ -1044,20 +1044,16 @@ static wc_status_t read_existing(mongoc_collection_t *c, const char *coll, const
             uint64_t h = 1469598103934665603ULL;
             for (size_t i = 0; i < canon.len; i++)
                 h = (h ^ (unsigned char)canon.data[i]) * 1099511628211ULL;
-            size_t s = (size_t)h & (cap - 1), j = SIZE_MAX;
-            for (; slot[s]; s = (s + 1) & (cap - 1)) {
-                size_t k = slot[s] - 1;
-                if (hash[k] == h && klen[k] == canon.len && memcmp(keys[k], canon.data, canon.len) == 0) {
-                    j = k;
-                    break;
-                }
+            /* every change with this _id (a key given more than once has one slot per time) */
+            for (size_t s = (size_t)h & (cap - 1); slot[s]; s = (s + 1) & (cap - 1)) {
+                size_t j = slot[s] - 1;
+                if (hash[j] != h || klen[j] != canon.len || memcmp(keys[j], canon.data, canon.len) != 0)
+                    continue;   /* not this one ($in matched it some other way, or a collision) */
+                if (ex[j].found)
+                    bson_destroy(&ex[j].doc);
+                ex[j].found = true;
+                bson_copy_to(doc, &ex[j].doc);
             }
-            if (j == SIZE_MAX)
-                continue;   /* not one of ours ($in matched it some other way) */
-            if (ex[j].found)
-                bson_destroy(&ex[j].doc);
-            ex[j].found = true;
-            bson_copy_to(doc, &ex[j].doc);
         }
         if (mongoc_cursor_error(cur, &e)) {
             st = mongo_classify(&e);
