@@ -22,7 +22,8 @@ typedef struct plugin {
 
 static const plugin_t plugins[] = {
     { "io.debezium.connector.jdbc.JdbcSinkConnector", "sink" },
-    { "io.debezium.connector.mongodb.sink.MongoDbSinkConnector", "sink" },
+    { "io.debezium.connector.mongodb.MongoDbSinkConnector", "sink" },        /* Debezium 3.x's class */
+    { "io.debezium.connector.mongodb.sink.MongoDbSinkConnector", "sink" },   /* the older name, still taken */
     { "io.debezium.connector.postgresql.PostgresConnector", "source" },
 };
 
@@ -91,6 +92,7 @@ static json_t *state_json(wrk_state_t s, const char *trace, const char *worker_i
         json_object_set_new(o, "id", json_integer(task_id));
     json_object_set_new(o, "state", json_string(wrk_state_name(s)));
     json_object_set_new(o, "worker_id", json_string(worker_id));
+    json_object_set_new(o, "version", json_string(DEBEZIUM_VERSION));   /* Connect 4: the plugin's version */
     if (trace && s == WRK_FAILED) {
         json_t *t = json_string(trace);
         json_object_set_new(o, "trace", t ? t : json_string("(not valid UTF-8)"));
@@ -243,6 +245,8 @@ static void list_connectors(rest_t *rs, const http_req_t *q, http_resp_t *r)
     reply(r, 200, out);
 }
 
+/* ConnectorInfo; a created connector is answered with no tasks yet, as Connect (whose tasks are
+ * generated after the answer) does. */
 static void answer_info(rest_t *rs, const char *name, int status, http_resp_t *r)
 {
     wrk_info_t wi;
@@ -250,6 +254,8 @@ static void answer_info(rest_t *rs, const char *name, int status, http_resp_t *r
         not_found(r, name);
         return;
     }
+    if (status == 201)
+        wi.ntasks = 0;
     reply(r, status, info_json(&wi));
     wrk_info_free(&wi);
 }
@@ -582,6 +588,9 @@ not_allowed:
 /* The plugin named by its class, its simple name or its alias (Connect's "Postgres" for PostgresConnector). */
 static const plugin_t *plugin_find(const char *name)
 {
+    for (size_t i = 0; i < sizeof plugins / sizeof plugins[0]; i++)   /* a class first: two share a simple name */
+        if (!strcmp(name, plugins[i].cls))
+            return &plugins[i];
     for (size_t i = 0; i < sizeof plugins / sizeof plugins[0]; i++) {
         const char *simple = strrchr(plugins[i].cls, '.') + 1;
         size_t sl = strlen(simple);
@@ -623,7 +632,8 @@ static void validate(rest_t *rs, const char *plugin, const http_req_t *q, http_r
     if (!p) {
         reply_error(r, 400, "Failed to find any class that implements Connector and which name matches %s, available connectors "
                     "are: io.debezium.connector.postgresql.PostgresConnector, io.debezium.connector.jdbc.JdbcSinkConnector, "
-                    "io.debezium.connector.mongodb.sink.MongoDbSinkConnector", plugin);
+                    "io.debezium.connector.mongodb.MongoDbSinkConnector, io.debezium.connector.mongodb.sink.MongoDbSinkConnector",
+                    plugin);
         goto out;
     }
     if (cls && plugin_find(cls) != p) {
@@ -778,7 +788,7 @@ static void loggers_route(const http_req_t *q, char **seg, int nseg, http_resp_t
     else if (!strcasecmp(s, "FATAL") || !strcasecmp(s, "OFF"))
         l = LOG_FATAL;
     else {
-        reply_error(r, 400, "Invalid log level '%s'.", s);
+        reply_error(r, 404, "invalid log level '%s'.", s);   /* Connect 4.4's code and words */
         json_decref(j);
         return;
     }

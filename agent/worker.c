@@ -134,7 +134,7 @@ int wrk_validate(const wrk_t *w, const cfg_map_t *config, bool *sink, char *err,
     if (!cls || !*cls) {
         snprintf(err, errlen, "Connector config contains no connector type: set connector.class "
                  "(io.debezium.connector.postgresql.PostgresConnector, io.debezium.connector.jdbc.JdbcSinkConnector or "
-                 "io.debezium.connector.mongodb.sink.MongoDbSinkConnector)");
+                 "io.debezium.connector.mongodb.MongoDbSinkConnector)");
         return -1;
     }
     cfg_map_t m = { 0 };

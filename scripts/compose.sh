@@ -25,25 +25,9 @@ die() { echo "compose.sh: $*" >&2; exit 1; }
 
 fetch() {
   [ -x "$BIN" ] && return 0
-  ensure_go
-  local dir src
   echo "compose.sh: building Docker Compose $VERSION from the Go module proxy (first run only, several minutes)" >&2
-  dir=$(GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json "github.com/docker/compose/v5@$VERSION" |
-        sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  [ -n "$dir" ] && [ -d "$dir" ] || die "go mod download github.com/docker/compose/v5@$VERSION gave no module directory"
-  src="$HOME_DIR/src.$$"
-  rm -rf "$src" && mkdir -p "$HOME_DIR/bin"
-  cp -r "$dir" "$src" && chmod -R u+w "$src"
-  if ! (cd "$src" && GOTOOLCHAIN=local CGO_ENABLED=0 go build -buildvcs=false -trimpath \
-          -ldflags "-w -X github.com/docker/compose/v5/internal.Version=$VERSION" -o "$BIN.tmp" ./cmd) \
-        >"$HOME_DIR/build.log" 2>&1; then
-    tail -30 "$HOME_DIR/build.log" >&2
-    rm -rf "$src" "$BIN.tmp"
-    die "go build of Docker Compose $VERSION failed (log: $HOME_DIR/build.log)"
-  fi
-  rm -rf "$src"
-  "$BIN.tmp" version >/dev/null 2>&1 || { rm -f "$BIN.tmp"; die "the built binary does not run: $BIN.tmp version failed"; }
-  mv "$BIN.tmp" "$BIN"   # last: a partial build is redone
+  CGO_ENABLED=0 go_build_module github.com/docker/compose/v5 "$VERSION" ./cmd "$BIN" version \
+    -ldflags "-w -X github.com/docker/compose/v5/internal.Version=$VERSION"
 }
 
 case "${1:-}" in

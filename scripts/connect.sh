@@ -7,7 +7,8 @@
 #                                               and Debezium's JDBC sink plugin beside it
 #   scripts/connect.sh start --bootstrap BS [--dir DIR] [--offsets-topic T] CONNECTOR.properties...
 #                                               start the worker, wait until every connector and its
-#                                               task are RUNNING (bounded); prints "rest=URL", "dir=DIR"
+#                                               task are RUNNING (bounded); prints "rest=URL", "dir=DIR";
+#                                               with --offsets-topic no connector file is needed
 #   scripts/connect.sh status DIR NAME          the REST status of one connector (JSON)
 #   scripts/connect.sh stop DIR                 clean stop (tasks commit their offsets), remove DIR
 #
@@ -194,7 +195,8 @@ start() {
     esac
   done
   [ -n "$bs" ] || die "start: --bootstrap HOST:PORT is required"
-  [ ${#conns[@]} -gt 0 ] || die "start: at least one connector .properties file is required"
+  # a distributed worker (--offsets-topic) may start empty: its connectors come through REST later
+  [ ${#conns[@]} -gt 0 ] || [ -n "$offsets" ] || die "start: at least one connector .properties file is required"
   fetch >&2
   fetch_jdbc >&2
   dir=${dir:-$(mktemp -d /tmp/walcast-connect.XXXXXX)}

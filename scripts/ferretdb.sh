@@ -33,27 +33,13 @@ die() { echo "ferretdb.sh: $*" >&2; exit 1; }
 # shellcheck source=scripts/golib.sh
 . "$HERE/golib.sh"
 
+# The module zip lacks the generated build/version/version.txt (see above): written into the copy.
+go_prepare() { echo "$VERSION" >build/version/version.txt; }
+
 fetch() {
   [ -x "$BIN" ] && return 0
-  ensure_go
-  local src dir
   echo "ferretdb.sh: building FerretDB $VERSION from the Go module proxy (first run only, a few minutes)" >&2
-  # GOTOOLCHAIN=local: never download another toolchain; use the installed Go (1.24 or newer).
-  dir=$(GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json "github.com/FerretDB/FerretDB@$VERSION" |
-        sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  [ -n "$dir" ] && [ -d "$dir" ] || die "go mod download github.com/FerretDB/FerretDB@$VERSION gave no module directory"
-  src="$HOME_DIR/src.$$"
-  rm -rf "$src" && mkdir -p "$HOME_DIR/bin"
-  cp -r "$dir" "$src" && chmod -R u+w "$src"
-  echo "$VERSION" >"$src/build/version/version.txt"
-  if ! (cd "$src" && GOTOOLCHAIN=local go build -buildvcs=false -trimpath -o "$BIN.tmp" ./cmd/ferretdb) >"$HOME_DIR/build.log" 2>&1; then
-    tail -30 "$HOME_DIR/build.log" >&2
-    rm -rf "$src" "$BIN.tmp"
-    die "go build of FerretDB $VERSION failed (log: $HOME_DIR/build.log)"
-  fi
-  rm -rf "$src"
-  "$BIN.tmp" --version >/dev/null 2>&1 || { rm -f "$BIN.tmp"; die "the built binary does not run: $BIN.tmp --version failed"; }
-  mv "$BIN.tmp" "$BIN"   # last: a partial build is redone
+  go_build_module github.com/FerretDB/FerretDB "$VERSION" ./cmd/ferretdb "$BIN" --version
 }
 
 # ping PORT: true when the server answers the hello/ping command. (python3 with Debian's pymongo when it

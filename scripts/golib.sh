@@ -50,3 +50,31 @@ PYEOF
   PATH="$gdir/bin:$PATH"
   go_ok || die "the Go toolchain in $gdir does not run"
 }
+
+# go_build_module MODULE VERSION PKG BIN VERSION_ARG [GO BUILD ARGS...]: downloads MODULE@VERSION from the
+# Go module proxy, builds PKG (a path inside the module) in a writable copy into BIN, and checks that
+# `BIN VERSION_ARG` runs. A shell function named go_prepare, if defined, runs in the copy first (FerretDB
+# writes a generated file there). GOTOOLCHAIN=local: never download another toolchain. The binary is
+# moved into place last, so an interrupted build is redone.
+go_build_module() {
+  local mod=$1 ver=$2 pkg=$3 bin=$4 varg=$5 dir src log
+  shift 5
+  ensure_go
+  dir=$(GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json "$mod@$ver" |
+        sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] && [ -d "$dir" ] || die "go mod download $mod@$ver gave no module directory"
+  mkdir -p "$(dirname "$bin")"
+  src="$(dirname "$bin")/../src.$$"
+  log="$(dirname "$bin")/../build.log"
+  rm -rf "$src"
+  cp -r "$dir" "$src" && chmod -R u+w "$src"
+  if ! (cd "$src" && { ! declare -F go_prepare >/dev/null || go_prepare; } &&
+        GOTOOLCHAIN=local go build -buildvcs=false -trimpath "$@" -o "$bin.tmp" "$pkg") >"$log" 2>&1; then
+    tail -30 "$log" >&2
+    rm -rf "$src" "$bin.tmp"
+    die "go build of $mod $ver failed (log: $log)"
+  fi
+  rm -rf "$src"
+  "$bin.tmp" "$varg" >/dev/null 2>&1 || { rm -f "$bin.tmp"; die "the built binary does not run: $bin.tmp $varg failed"; }
+  mv "$bin.tmp" "$bin"
+}

@@ -62,8 +62,12 @@ def decode(raw):
 
 
 def unscaled_bytes(d, scale):
-    n = int(d.scaleb(scale))
-    length = max(1, (n.bit_length() + 8) // 8)  # BigInteger.toByteArray: minimal two's complement
+    with decimal.localcontext() as ctx:
+        ctx.prec = 4000   # numeric(80,0) and beyond: the default 28 digits would round
+        n = int(d.scaleb(scale))
+    # BigInteger.toByteArray: minimal two's complement, bitLength() // 8 + 1 bytes, where a negative
+    # number's bitLength is that of ~n (-2^63 takes 8 bytes, not 9)
+    length = (n.bit_length() if n >= 0 else (~n).bit_length()) // 8 + 1
     return n.to_bytes(length, "big", signed=True)
 
 

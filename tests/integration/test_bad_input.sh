@@ -46,6 +46,11 @@ expect_fail "$IT_DIR/nonexistent.properties" "config file: cannot open $IT_DIR/n
 wait_log 'msg="unknown configuration keys, ignored" config=connector keys=no.such.key' 1 30 "$IT_DIR/unknown.log"
 kill -INT $pid; wait $pid || true
 expect_fail "$(connector_file typo "table.inlcude.list=public.t")" "did you mean table.include.list?"
+# a misspelt bootstrap.servers would have meant the in-memory embedded Kafka
+echo "bootstrap.server=$BS" >"$IT_DIR/typo_worker.properties"
+rc=0; timeout 30 "$WALCAST" run --worker "$IT_DIR/typo_worker.properties" "$(connector_file wtypo)" >/dev/null 2>"$IT_DIR/wtypo.log" || rc=$?
+[ $rc = 1 ] && grep -q "did you mean bootstrap.servers?" "$IT_DIR/wtypo.log" && ! grep -q "embedded Kafka started" "$IT_DIR/wtypo.log" \
+  || { echo "misspelt worker key: rc $rc" >&2; cat "$IT_DIR/wtypo.log" >&2; exit 1; }
 
 # Connect standalone's order: the worker file first, without --worker (issue 17.7)
 rc=0

@@ -203,6 +203,22 @@ grep -q 'fix: GRANT CREATE ON SCHEMA public TO "cdc";' <<<"$OUT"
 PGDATABASE=target run_fix offsets_table
 expect_ok "$(sink_file target)"
 
+# a MariaDB target: a user without rights on the database (cannot log in to it), with SELECT only (cannot
+# create walcast_sink_offsets), then the printed GRANT run as root
+mariadb_start
+my_q -e "CREATE DATABASE target; CREATE USER 'cdc'@'%' IDENTIFIED BY '$SECRET'"
+printf '%s\n' name=mysink connector.class=io.debezium.connector.jdbc.JdbcSinkConnector topics=srv.public.t1 \
+  "connection.url=jdbc:mariadb://127.0.0.1:$MYPORT/target" connection.username=cdc "connection.password=$SECRET" \
+  >"$IT_DIR/mysink.properties"
+expect_fail target "$IT_DIR/mysink.properties"
+grep -q "Access denied for user 'cdc'" <<<"$OUT"
+my_q -e "GRANT SELECT ON target.* TO 'cdc'@'%'"
+expect_fail offsets_table "$IT_DIR/mysink.properties"
+sql=$(fix_of offsets_table)
+grep -q "^GRANT CREATE, SELECT, INSERT, UPDATE, DELETE ON \`target\`.\* TO 'cdc';$" <<<"$sql" || { echo "$OUT" >&2; exit 1; }
+my_q -e "$sql"
+expect_ok "$IT_DIR/mysink.properties"
+
 # everything fixed, several files at once: exit 0
 "$WALCAST" check --worker "$W" "$SRC" "$AVRO" "$(sink_file target)" 2>>"$IT_DIR/check.log" || { echo "the fixed setup does not pass" >&2; exit 1; }
 # config providers: the user from the environment, the password from a properties file, resolved at
