@@ -351,13 +351,13 @@ static void check_postgres(const conn_config_t *c, chk_list_t *out)
         snprintf(fix, sizeof fix, "ALTER ROLE %s REPLICATION;", quser);
         chk_add(out, "replication_role", "database.user", false, fix, "user %s has neither REPLICATION nor SUPERUSER",
                 c->user);
-    } else if (repl_open_replication(&r, err, sizeof err) != WC_OK)
-        chk_add(out, "replication_role", "database.user", false,
-                "allow this user to connect to this database in pg_hba.conf (host DATABASE USER ADDRESS METHOD: a "
-                "logical replication connection matches the database's entries, not 'replication' ones), then "
-                "SELECT pg_reload_conf();", "user %s has %s but the replication connection failed: %s", c->user,
-                super ? "SUPERUSER" : "REPLICATION", err);
-    else
+    } else if (repl_open_replication(&r, err, sizeof err) != WC_OK) {
+        snprintf(fix, sizeof fix, "allow this user to connect to this database in pg_hba.conf (host %s %s ADDRESS/MASK "
+                 "METHOD: a logical replication connection matches the database's entries, not 'replication' ones), "
+                 "then SELECT pg_reload_conf();", c->dbname, c->user);
+        chk_add(out, "replication_role", "database.user", false, fix, "user %s has %s but the replication connection "
+                "failed: %s", c->user, super ? "SUPERUSER" : "REPLICATION", err);
+    } else
         chk_add(out, "replication_role", "database.user", true, NULL, "user %s has %s; replication connection works "
                 "(system identifier %s)", c->user, super ? "SUPERUSER" : "REPLICATION", r.system_id);
 

@@ -310,9 +310,13 @@ static int pub_fix_missing(repl_t *r, pub_cover_t *pc, bool at_start, char *err,
             return -1;
         }
         PQclear(res);
-        log_warn("tables added to the publication (PostgreSQL sent none of their changes made before)",
-                 "publication=%s tables=%s", c->publication_name, log_esc(buf_cstr(&pc->missing_names)));
-        note_added(r, pc);
+        if (pc->nmissing) {
+            log_warn("tables added to the publication (PostgreSQL sent none of their changes made before)",
+                     "publication=%s tables=%s", c->publication_name, log_esc(buf_cstr(&pc->missing_names)));
+            note_added(r, pc);
+        } else {
+            log_info("publication set to the include/exclude lists' tables", "publication=%s", c->publication_name);
+        }
         buf_free(&sql);
         return 0;
     }
@@ -328,6 +332,26 @@ static int pub_fix_missing(repl_t *r, pub_cover_t *pc, bool at_start, char *err,
              buf_cstr(&sql));
     buf_free(&sql);
     return -1;
+}
+
+/* Whether the publication lists a table the include/exclude lists do not capture (filtered mode then sets
+ * it to the lists' tables, as Debezium does when the two differ). A failed query answers false: the
+ * publication is left as it is. */
+static bool pub_lists_others(repl_t *r, char *err, size_t errlen)
+{
+    const conn_config_t *c = r->cfg;
+    const char *params[1] = { c->publication_name };
+    PGresult *res = query(r->sql,
+                          "SELECT n.nspname, cl.relname FROM pg_publication p JOIN pg_publication_rel pr ON pr.prpubid = p.oid "
+                          "JOIN pg_class cl ON cl.oid = pr.prrelid JOIN pg_namespace n ON n.oid = cl.relnamespace "
+                          "WHERE p.pubname = $1", 1, params, err, errlen);
+    if (!res)
+        return false;
+    bool others = false;
+    for (int i = 0; i < PQntuples(res) && !others; i++)
+        others = !flt_table_included(&c->filters, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+    PQclear(res);
+    return others;
 }
 
 static int ensure_publication(repl_t *r, bool retried, char *err, size_t errlen)
@@ -394,7 +418,8 @@ static int ensure_publication(repl_t *r, bool retried, char *err, size_t errlen)
             return -1;
         r->pub_all_tables = pc.all_tables;
     }
-    if (repl_publication_checked(c) && pc.nmissing &&
+    if (repl_publication_checked(c) && (pc.nmissing || (c->pub_mode == PUB_FILTERED && pc.matched && !pc.all_tables &&
+                                                      pub_lists_others(r, err, errlen))) &&
         pub_fix_missing(r, &pc, true, err, errlen) < 0)
         goto out;
     if (pc.all_tables && c->pub_mode == PUB_FILTERED)

@@ -64,6 +64,45 @@ static void test_config_errors_by_key(void **s)
     chk_list_free(&l);
 }
 
+/* Config providers are resolved (with the worker's providers) before the configuration is checked; a
+ * provider's failure lands on the key whose variable failed, and never shows a resolved value. */
+static void test_config_providers(void **s)
+{
+    (void)s;
+    cfg_map_t wm = { 0 }, m = { 0 };
+    char err[512];
+    assert_int_equal(cfg_parse_properties("config.providers=env\nconfig.providers.env.class="
+                                          "org.apache.kafka.common.config.provider.EnvVarConfigProvider\n",
+                                          &wm, err, sizeof err), 0);
+    setenv("WC_CHECK_PORT", "99999", 1);
+    setenv("WC_CHECK_PW", "s3cret-env", 1);
+    char text[1024];
+    snprintf(text, sizeof text, "%sdatabase.port=${env:WC_CHECK_PORT}\ndatabase.password=${env:WC_CHECK_PW}\n", base);
+    assert_int_equal(cfg_parse_properties(text, &m, err, sizeof err), 0);
+    chk_opts_t o = { .offline = true };
+    worker_config_t w = { 0 };
+    chk_list_t l = { 0 };
+    assert_int_equal(chk_connector(&wm, &w, &m, &o, &l), 1);
+    assert_false(l.v[0].ok);
+    assert_string_equal(l.v[0].key, "database.port");
+    assert_non_null(strstr(l.v[0].message, "'99999'"));
+    chk_list_free(&l);
+    /* the written config is untouched */
+    assert_string_equal(cfg_get(&m, "database.port"), "${env:WC_CHECK_PORT}");
+    /* a provider that fails: on the key that names it */
+    cfg_map_set(&m, "database.port", "5432");
+    cfg_map_set(&m, "database.sslpassword", "${env:/a/path:WC_CHECK_PW}");
+    assert_int_equal(chk_connector(&wm, &w, &m, &o, &l), 1);
+    assert_string_equal(l.v[0].key, "database.sslpassword");
+    assert_null(strstr(l.v[0].message, "s3cret"));
+    chk_list_free(&l);
+    cfg_map_set(&m, "database.sslpassword", "${env:WC_CHECK_PW}");
+    assert_int_equal(chk_connector(&wm, &w, &m, &o, &l), 0);
+    chk_list_free(&l);
+    cfg_map_free(&m);
+    cfg_map_free(&wm);
+}
+
 static void test_print(void **s)
 {
     (void)s;
@@ -88,6 +127,7 @@ int main(void)
     log_set_level(LOG_FATAL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_errors_by_key),
+        cmocka_unit_test(test_config_providers),
         cmocka_unit_test(test_print),
     };
     return cmocka_run_group_tests_name("check", tests, NULL, NULL);

@@ -1,7 +1,7 @@
 -- types_all.sql: one table with a column of every built-in base type of pg_type (pg_catalog, usable as a
 -- column) and one of its array type, generated from the catalog so that a type PostgreSQL adds is
--- compared too. Rows (by types_all_rows): every column null, then every column with a sample value
--- where a sample for its type is known (others stay null).
+-- compared too. Each column with a sample has it as its literal default. Rows (types_rows.sql): every
+-- column with its sample (where one is known), every column with its default, every column null.
 DO $$
 DECLARE r record; cols text := '';
 BEGIN
@@ -18,8 +18,8 @@ BEGIN
   EXECUTE 'CREATE TABLE types_every (id int PRIMARY KEY' || cols || ')';
 END $$;
 
--- types_every_row(id): a row with the samples (a sample that does not cast to its type is left null).
-CREATE FUNCTION types_every_row(rid int) RETURNS void LANGUAGE plpgsql AS $$
+-- types_every_sample(typname): a sample value's text for a base type, NULL when there is none.
+CREATE FUNCTION types_every_sample(typ name) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
   samples jsonb := '{"bool":"t","bytea":"\\x00ff","char":"c","name":"nm","int8":"-9223372036854775808",
     "int2":"-32768","int4":"2147483647","text":"t\u00e9xt","oid":"4294967295","xid":"7","cid":"3",
@@ -35,12 +35,43 @@ DECLARE
     "tstzrange":"[2024-01-01 00:00+00,infinity)","daterange":"[2024-01-01,2024-02-01)","int8range":"empty",
     "int4multirange":"{[1,2),[5,7)}","nummultirange":"{}","datemultirange":"{[2024-01-01,2024-01-05)}",
     "int8multirange":"{[1,3)}","tsmultirange":"{}","tstzmultirange":"{}","xid8":"9","tid":"(1,2)"}';
+BEGIN
+  RETURN samples ->> typ;
+END $$;
+
+-- every column of types_every whose sample casts gets it as its default ('<sample>'::type, as the
+-- catalog holds literal defaults): Debezium's default converter per type, and the JSON converter writing a
+-- null field as its schema default (the row of nulls)
+CREATE FUNCTION types_every_defaults() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r record; v text;
+BEGIN
+  FOR r IN SELECT a.attname, a.atttypid, t.typname, et.typname AS elemname
+           FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_type et ON et.oid = t.typelem
+           WHERE a.attrelid = 'types_every'::regclass AND a.attnum > 1 AND NOT a.attisdropped ORDER BY a.attnum LOOP
+    v := types_every_sample(coalesce(r.elemname, r.typname));
+    CONTINUE WHEN v IS NULL;
+    IF r.elemname IS NOT NULL THEN
+      v := format('{%s}', to_json(v)::text);
+    END IF;
+    BEGIN
+      EXECUTE format('ALTER TABLE types_every ALTER COLUMN %I SET DEFAULT %L::%s', r.attname, v,
+                     format_type(r.atttypid, NULL));
+    EXCEPTION WHEN OTHERS THEN
+      RAISE NOTICE 'types_every: no default for % (%)', r.attname, SQLERRM;
+    END;
+  END LOOP;
+END $$;
+
+-- types_every_row(id): a row with the samples (a sample that does not cast to its type is left null).
+CREATE FUNCTION types_every_row(rid int) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+
   r record; cols text := 'id'; vals text := rid::text; v text;
 BEGIN
   FOR r IN SELECT a.attname, a.atttypid, t.typname, et.typname AS elemname
            FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_type et ON et.oid = t.typelem
            WHERE a.attrelid = 'types_every'::regclass AND a.attnum > 1 AND NOT a.attisdropped ORDER BY a.attnum LOOP
-    v := samples ->> coalesce(r.elemname, r.typname);
+    v := types_every_sample(coalesce(r.elemname, r.typname));
     CONTINUE WHEN v IS NULL;
     IF r.elemname IS NOT NULL THEN
       v := format('{%s,NULL}', to_json(v)::text);   -- the sample and a null element
@@ -55,3 +86,5 @@ BEGIN
   END LOOP;
   EXECUTE format('INSERT INTO types_every (%s) VALUES (%s)', cols, vals);
 END $$;
+
+SELECT types_every_defaults();

@@ -23,4 +23,5 @@ INSERT INTO edge_time VALUES
 INSERT INTO defs (id, d_uuidgen, d_now, d_cdate, d_user) VALUES (:base + 1, NULL, NULL, NULL, NULL);
 INSERT INTO defs SELECT (json_populate_record(NULL::defs, json_build_object('id', :base + 2, 'd_nn', 0, 'd_serial', 1))).*;
 SELECT types_every_row(:base + 1);
-INSERT INTO types_every (id) VALUES (:base + 2);
+INSERT INTO types_every (id) VALUES (:base + 2);   -- the defaults
+INSERT INTO types_every SELECT (json_populate_record(NULL::types_every, json_build_object('id', :base + 3))).*;   -- nulls
