@@ -82,7 +82,17 @@ static void test_defaults(void **s)
     assert_int_equal(c.evt.types.decimal, PGT_DECIMAL_PRECISE);
     assert_string_equal(c.evt.placeholder, "__debezium_unavailable_value");
     assert_string_equal(c.evt.version, "walcast-0.1.0");
+    assert_int_equal(c.evt.convert_failure, EVT_CONVERT_WARN);   /* Debezium's default */
     cfg_connector_free(&c);
+    /* event.converting.failure.handling.mode (issue 18 item 1) */
+    assert_int_equal(parse_with("event.converting.failure.handling.mode=fail\n", &c, err, sizeof err), 0);
+    assert_int_equal(c.evt.convert_failure, EVT_CONVERT_FAIL);
+    cfg_connector_free(&c);
+    assert_int_equal(parse_with("event.converting.failure.handling.mode=SKIP\n", &c, err, sizeof err), 0);
+    assert_int_equal(c.evt.convert_failure, EVT_CONVERT_SKIP);
+    cfg_connector_free(&c);
+    assert_int_equal(parse_with("event.converting.failure.handling.mode=retry\n", &c, err, sizeof err), -1);
+    assert_string_equal(err, "invalid value 'retry' for event.converting.failure.handling.mode; allowed values: warn, skip, fail");
 }
 
 static void test_errors_name_key_value_allowed(void **s)
