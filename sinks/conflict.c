@@ -1,5 +1,5 @@
-/* conflict.c: conflict policy lookup, names, version text, the decision per change (cf_decide, pure) and
- * the one conflict wrapper every SQL target runs under (cf_apply): read the rows the batch's keys have,
+/* conflict.c: conflict policy lookup, names, version text and order, the decision per change (cf_decide,
+ * pure) and the one conflict wrapper every target runs under (cf_apply): read the rows the batch's keys have,
  * decide, count, log, then write what the policy keeps. Under source_wins without a conflict log nothing
  * is read: the targets' statements count what they meet (affected rows) in one round trip. */
 #include "sinks/conflict.h"
@@ -155,12 +155,20 @@ bool cf_version_newer(const char *incoming, const char *stored)
     return c ? c > 0 : in.srclen > st.srclen;
 }
 
-cf_decision_t cf_decide(const sk_table_t *tab, const sk_change_t *c, bool exists, const char *existing_ver)
+cf_decision_t cf_decide(const sk_table_t *tab, const sk_change_t *c, bool exists, const char *existing_ver,
+                        bool unversioned_foreign)
 {
     cf_decision_t d = { -1, true, false };
     char iv[512];
     sk_version_text(&c->version, iv, sizeof iv);
-    bool differs = exists && existing_ver && !cf_version_same_source(existing_ver, iv);
+    /* own: walcast wrote the row from this change's source; foreign: another source did, or someone
+     * else (no version, where the target versions every row it writes) */
+    bool own = exists && existing_ver && cf_version_same_source(existing_ver, iv);
+    bool foreign = exists && (existing_ver ? !own : unversioned_foreign);
+    if (own && !cf_version_newer(iv, existing_ver)) {
+        d.apply = false;   /* this change, or a later one of its source, is there already: a replay */
+        return d;
+    }
     /* whether the target should not have the key yet: an insert (or snapshot row), or the new key of a
      * primary-key change; after reduction, src_op and key_changed are those of the key's first change in
      * the batch (a delete then a re-insert expects the row, an insert then a delete does not) */
@@ -169,9 +177,9 @@ cf_decision_t cf_decide(const sk_table_t *tab, const sk_change_t *c, bool exists
     if (fresh)
         d.type = exists ? (int)taken : -1;
     else if (c->op == SK_OP_UPSERT)
-        d.type = !exists ? SK_CONFLICT_UPDATE_MISSING : differs ? SK_CONFLICT_UPDATE_ORIGIN_DIFFERS : -1;
+        d.type = !exists ? SK_CONFLICT_UPDATE_MISSING : foreign ? SK_CONFLICT_UPDATE_ORIGIN_DIFFERS : -1;
     else if (c->op == SK_OP_DELETE)
-        d.type = !exists ? SK_CONFLICT_DELETE_MISSING : differs ? SK_CONFLICT_DELETE_ORIGIN_DIFFERS : -1;
+        d.type = !exists ? SK_CONFLICT_DELETE_MISSING : foreign ? SK_CONFLICT_DELETE_ORIGIN_DIFFERS : -1;
     switch (tab->policy) {
     case SK_POLICY_SOURCE_WINS:
         break;
@@ -180,8 +188,8 @@ cf_decision_t cf_decide(const sk_table_t *tab, const sk_change_t *c, bool exists
             d.apply = false;   /* stale */
         break;
     case SK_POLICY_TARGET_WINS:
-        if (d.type == SK_CONFLICT_INSERT_EXISTS || d.type == SK_CONFLICT_UPDATE_ORIGIN_DIFFERS ||
-            d.type == SK_CONFLICT_UPDATE_EXISTS || d.type == SK_CONFLICT_DELETE_ORIGIN_DIFFERS)
+        /* the target keeps every row that is not walcast's own from this source */
+        if (exists && !own && d.type >= 0)
             d.apply = false;
         break;
     case SK_POLICY_ERROR:
@@ -233,7 +241,7 @@ wc_status_t cf_apply(const sk_target_ops_t *o, sk_target_t *t, const sk_config_t
     wc_status_t st = o->fetch_existing(t, tab, ch, n, ex, err, errlen);
     for (size_t i = 0; i < n && st == WC_OK; i++) {
         const sk_change_t *c = ch[i];
-        cf_decision_t dc = cf_decide(tab, c, ex[i].found, ex[i].ver);
+        cf_decision_t dc = cf_decide(tab, c, ex[i].found, ex[i].ver, o->unversioned_foreign);
         if (dc.fail) {
             snprintf(err, errlen, "conflict %s on table %s for %s[%d]@%" PRId64 " (conflict.policy=error)",
                      cf_type_name((sk_conflict_t)dc.type), tab->name, c->topic, c->partition, c->offset);
@@ -261,6 +269,8 @@ wc_status_t cf_apply(const sk_target_ops_t *o, sk_target_t *t, const sk_config_t
         buf_free(&b);
         e->existing = ex[i].row;
         e->type = (sk_conflict_t)dc.type;
+        e->change = c;
+        e->at = i;
     }
     if (st == WC_OK && nlog)
         st = o->log_conflicts(t, tab, logs, nlog, err, errlen);

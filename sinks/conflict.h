@@ -33,13 +33,23 @@ typedef struct cf_decision {
     bool fail;       /* conflict.policy=error met a conflict: the record is poison */
 } cf_decision_t;
 
-/* exists: the target has a row with the change's key; existing_ver: its version text (NULL: none). Pure. */
-cf_decision_t cf_decide(const sk_table_t *tab, const sk_change_t *c, bool exists, const char *existing_ver);
+/* exists: the target has a row with the change's key; existing_ver: its version text (NULL: none);
+ * unversioned_foreign: a row without a version is someone else's (the target versions every row it
+ * writes, as MongoDB does; a SQL table may hold rows from before its version column). A row of the
+ * change's own source whose version is not older is a replay (skipped, no conflict). Types, judged by the
+ * key's first change in the batch: an insert or snapshot row that finds a row meets insert_exists, the new
+ * key of a primary-key change update_exists; otherwise an upsert meets update_missing or (a foreign row)
+ * update_origin_differs, a delete delete_missing or delete_origin_differs. Policies: source_wins applies;
+ * newer_wins skips what is not newer (cf_version_newer); target_wins keeps every row that is not walcast's
+ * own from this source; error fails on any conflict. Pure. */
+cf_decision_t cf_decide(const sk_table_t *tab, const sk_change_t *c, bool exists, const char *existing_ver,
+                        bool unversioned_foreign);
 
 /* Applies n changes of one table and op through target ops o, as o->apply does, but decides the
  * conflicts first when the table's policy (or conflict.log.enabled) needs it and o can read existing rows:
- * reads them (locked), decides each change with cf_decide, counts into *cc, logs them, stops with
- * WC_PERMANENT under conflict.policy=error, then writes only the changes the policy keeps. */
+ * reads them (o->fetch_existing, locked where the target can), decides each change with cf_decide, counts
+ * into *cc, logs them (o->log_conflicts), stops with WC_PERMANENT under conflict.policy=error, then writes
+ * only the changes the policy keeps (o->apply with tab->policy = source_wins, right after that read). */
 wc_status_t cf_apply(const sk_target_ops_t *o, sk_target_t *t, const sk_config_t *cfg, const sk_table_t *tab,
                      sk_insert_mode_t mode, const sk_change_t *const *ch, size_t n, sk_conflict_count_t *cc,
                      char *err, size_t errlen);

@@ -14,15 +14,17 @@
 #include "sinks/conflict.h"
 
 /* Exactly-once without multi-document transactions (FerretDB has none, nor do many deployments):
- * - every document carries its version (source commit time, LSN, source id as sortable text);
+ * - every document carries its version (conflict.c: source id, kind, LSN, time; sortable within a source);
  * - source_wins without a conflict log (apply_guarded): an upsert replaces only a document whose
  *   stored version is not newer; when a newer one exists the upsert's filter misses, the server tries
  *   to insert and fails with duplicate key (11000) on _id, which means "a newer version is already
  *   there" and is skipped; deletes carry the same guard;
- * - every other policy, or a conflict log (apply_resolved): the batch's documents are read, each change
- *   decided (mongo_decide: replays of the same source skipped, conflicts typed, counted and logged to
- *   walcast_conflicts first), then written as compare-and-swap on the version read; a document another
- *   writer changed in between fails the batch with WC_RETRY and the retry decides again;
+ * - every other policy, or a conflict log: the one conflict engine of every target (conflict.c cf_apply)
+ *   reads the batch's documents through mongo_fetch_existing, decides each change (cf_decide: replays of
+ *   the same source skipped, conflicts typed and counted; a document without a version is someone
+ *   else's), logs the conflicts through mongo_log_conflicts, and hands the kept changes to apply, which
+ *   writes them as compare-and-swap on the version read (apply_decided); a document another writer
+ *   changed in between fails the batch with WC_RETRY and the retry decides again;
  * - apply() only reads and decides; the writes wait for commit(), which sends the conflict log, then
  *   the documents, then the consumed offsets (walcast_sink_offsets). A rolled-back batch writes nothing;
  *   a crash between the documents and the offsets replays the batch, which the versions make idempotent. */
@@ -32,6 +34,12 @@
 #define MONGO_DUPLICATE_KEY 11000
 
 typedef struct mongo_group mongo_group_t;
+
+/* A document the target holds for a change's _id, as read before writing. */
+typedef struct {
+    bool found;
+    bson_t doc;   /* the whole document (for the conflict log) or only _id and the version */
+} mongo_existing_t;
 
 struct sk_target {
     const sk_config_t *cfg;   /* the sink's settings (outlive the session) */
@@ -43,7 +51,31 @@ struct sk_target {
     size_t npend, cappend;
     char **colls;             /* collections ensure_table created or found in this session */
     size_t ncolls;
+    /* what mongo_fetch_existing read, for the log and the apply cf_apply makes next (then forgotten) */
+    char *rd_tab;                 /* the collection; NULL: nothing read */
+    const sk_change_t **rd_ch;    /* the changes, in the order given */
+    bson_t *rd_ids;               /* their _id */
+    mongo_existing_t *rd_ex;      /* their documents */
+    size_t nrd;
 };
+
+static void read_clear(sk_target_t *t)
+{
+    for (size_t i = 0; i < t->nrd; i++) {
+        bson_destroy(&t->rd_ids[i]);
+        if (t->rd_ex[i].found)
+            bson_destroy(&t->rd_ex[i].doc);
+    }
+    free(t->rd_tab);
+    free(t->rd_ch);
+    free(t->rd_ids);
+    free(t->rd_ex);
+    t->rd_tab = NULL;
+    t->rd_ch = NULL;
+    t->rd_ids = NULL;
+    t->rd_ex = NULL;
+    t->nrd = 0;
+}
 
 /* FerretDB 1.24's update handler keeps the query iterator of every statement open until the whole
  * command ends (a defer inside its loop, internal/handler/msg_update.go), each holding a pooled
@@ -67,46 +99,6 @@ int mongo_version_cmp(const sk_version_t *a, const sk_version_t *b)
     mongo_version_text(a, ta, sizeof ta);
     mongo_version_text(b, tb, sizeof tb);
     return cf_version_newer(ta, tb) ? 1 : cf_version_newer(tb, ta) ? -1 : 0;
-}
-
-mongo_decision_t mongo_decide(sk_policy_t policy, const sk_change_t *c, bool exists, const char *stored)
-{
-    mongo_decision_t d = { -1, true, false };
-    char iv[512];
-    mongo_version_text(&c->version, iv, sizeof iv);
-    int order = exists && stored && !cf_version_newer(iv, stored) ? 1 : -1;   /* >0: the stored one is not older */
-    bool foreign = exists && (!stored || !cf_version_same_source(stored, iv));
-    if (exists && !foreign && order >= 0) {
-        d.apply = false;   /* this change (or a later one of its source) is already there: a replay */
-        return d;
-    }
-    /* as cf_decide (conflict.c): whether the target should not have the key yet (an insert, a snapshot
-     * row, the new key of a primary-key change), judged by the key's first change in the batch */
-    bool fresh = c->src_op == 'c' || c->src_op == 'r' || c->key_changed;
-    if (fresh)
-        d.type = exists ? (c->key_changed ? SK_CONFLICT_UPDATE_EXISTS : SK_CONFLICT_INSERT_EXISTS) : -1;
-    else if (c->op == SK_OP_UPSERT)
-        d.type = !exists ? SK_CONFLICT_UPDATE_MISSING : foreign ? SK_CONFLICT_UPDATE_ORIGIN_DIFFERS : -1;
-    else if (c->op == SK_OP_DELETE)
-        d.type = !exists ? SK_CONFLICT_DELETE_MISSING : foreign ? SK_CONFLICT_DELETE_ORIGIN_DIFFERS : -1;
-    switch (policy) {
-    case SK_POLICY_SOURCE_WINS:
-        break;
-    case SK_POLICY_NEWER_WINS:
-        if (order >= 0)
-            d.apply = false;   /* stale */
-        break;
-    case SK_POLICY_TARGET_WINS:
-        if (foreign)
-            d.apply = false;   /* never overwrite or delete what someone else wrote */
-        break;
-    case SK_POLICY_ERROR:
-        d.fail = d.type >= 0;
-        break;
-    }
-    if (c->op == SK_OP_DELETE && !exists)
-        d.apply = false;   /* nothing to delete */
-    return d;
 }
 
 /* ---- values ---- */
@@ -481,6 +473,7 @@ static void mongo_close(sk_target_t *t)
     if (!t)
         return;
     pending_clear(t);
+    read_clear(t);
     free(t->pend);
     for (size_t i = 0; i < t->ncolls; i++)
         free(t->colls[i]);
@@ -858,6 +851,7 @@ static wc_status_t pending_send(sk_target_t *t, mongo_gkind_t from, mongo_gkind_
 static wc_status_t mongo_begin(sk_target_t *t, char *err, size_t errlen)
 {
     pending_clear(t);
+    read_clear(t);
     return WC_OK;
 }
 
@@ -872,13 +866,16 @@ static wc_status_t mongo_commit(sk_target_t *t, char *err, size_t errlen)
     if (st == WC_OK)
         st = pending_send(t, MG_OFFSETS, MG_OFFSETS, err, errlen);
     pending_clear(t);
+    read_clear(t);
     return st;
 }
 
 static void mongo_rollback(sk_target_t *t)
 {
-    if (t)
-        pending_clear(t);
+    if (!t)
+        return;
+    pending_clear(t);
+    read_clear(t);
 }
 
 /* "The stored version is not newer" (conflict.h cf_version_newer, on the server): no V at all, or V <=
@@ -977,12 +974,6 @@ static void id_canon_of(buf_t *b, const bson_t *id)
         id_canon(b, &it);
 }
 
-/* A document the target holds for a change's _id, as read before writing. */
-typedef struct {
-    bool found;
-    bson_t doc;   /* the whole document (for the conflict log) or only _id and the version */
-} mongo_existing_t;
-
 /* The documents the target holds for ids[keep[0..m)], into ex[j]: whole when full, else only _id and
  * vfield. One query per 500 keys ($in on _id). */
 static wc_status_t read_existing(mongoc_collection_t *c, const char *coll, const char *vfield, bool full,
@@ -1053,20 +1044,16 @@ static wc_status_t read_existing(mongoc_collection_t *c, const char *coll, const
             uint64_t h = 1469598103934665603ULL;
             for (size_t i = 0; i < canon.len; i++)
                 h = (h ^ (unsigned char)canon.data[i]) * 1099511628211ULL;
-            size_t s = (size_t)h & (cap - 1), j = SIZE_MAX;
-            for (; slot[s]; s = (s + 1) & (cap - 1)) {
-                size_t k = slot[s] - 1;
-                if (hash[k] == h && klen[k] == canon.len && memcmp(keys[k], canon.data, canon.len) == 0) {
-                    j = k;
-                    break;
-                }
+            /* every change with this _id (a key given more than once has one slot per time) */
+            for (size_t s = (size_t)h & (cap - 1); slot[s]; s = (s + 1) & (cap - 1)) {
+                size_t j = slot[s] - 1;
+                if (hash[j] != h || klen[j] != canon.len || memcmp(keys[j], canon.data, canon.len) != 0)
+                    continue;   /* not this one ($in matched it some other way, or a collision) */
+                if (ex[j].found)
+                    bson_destroy(&ex[j].doc);
+                ex[j].found = true;
+                bson_copy_to(doc, &ex[j].doc);
             }
-            if (j == SIZE_MAX)
-                continue;   /* not one of ours ($in matched it some other way) */
-            if (ex[j].found)
-                bson_destroy(&ex[j].doc);
-            ex[j].found = true;
-            bson_copy_to(doc, &ex[j].doc);
         }
         if (mongoc_cursor_error(cur, &e)) {
             st = mongo_classify(&e);
@@ -1233,14 +1220,14 @@ fail:
     return WC_PERMANENT;
 }
 
-/* Every other policy, and source_wins with a conflict log: read the documents of the batch's keys,
- * decide per change (mongo_decide), queue the conflicts' log entries, and queue each kept change as a
- * compare-and-swap against what was read: an absent document by insert (duplicate key: it appeared
- * since), a present one by an update or delete whose filter holds the version read (n short of the
- * statements: one changed since). A document changed between the read and the write fails the commit
- * with WC_RETRY: apply.c applies the batch again, every write of the first attempt is then a replay
- * (same version: skipped), and the new read decides with what is there now. So target_wins never
- * overwrites or deletes what it did not read as its own.
+/* Every other policy, and source_wins with a conflict log: cf_apply (conflict.c) read the documents of the
+ * batch's keys through mongo_fetch_existing and decided; each kept change is queued as a compare-and-swap
+ * against what was read: an absent document by insert (duplicate key: it appeared since), a present one by
+ * an update or delete whose filter holds the version read (n short of the statements: one changed since).
+ * A document changed between the read and the write fails the commit with WC_RETRY: apply.c applies the
+ * batch again, every write of the first attempt is then a replay (same version: skipped), and the new read
+ * decides with what is there now. So target_wins never overwrites or deletes what it did not read as its
+ * own.
  *
  * Crash windows (no multi-document transactions): the conflict log is written before the documents, so
  * a crash between them loses no entry; its _id (sink, record, half) makes the replay's insert of the
@@ -1248,48 +1235,30 @@ fail:
  * documents and before the offsets replays the batch: upserts find their own version (no conflict,
  * nothing written); a replayed delete finds nothing and is logged as delete_missing, once. No change is
  * lost: the offsets are written only after every document. */
-static wc_status_t apply_resolved(sk_target_t *t, mongoc_collection_t *c, const sk_table_t *tab, const char *vfield,
-                                  const sk_change_t *const *ch, const bson_t *ids, const size_t *keep, size_t m,
-                                  sk_conflict_count_t *cc, char *err, size_t errlen)
+static wc_status_t apply_decided(sk_target_t *t, const sk_table_t *tab, const char *vfield,
+                                 const sk_change_t *const *ch, const bson_t *ids, const size_t *keep, size_t m,
+                                 char *err, size_t errlen)
 {
-    bool upd = ch[keep[0]]->op == SK_OP_UPSERT, log = t->cfg->conflict_log;
-    mongo_existing_t *ex = xcalloc(m, sizeof *ex);
-    mongo_stmt_t *logs = xcalloc(m, sizeof *logs), *ins = xcalloc(m, sizeof *ins), *wr = xcalloc(m, sizeof *wr);
-    size_t nlog = 0, nins = 0, nwr = 0;
-    wc_status_t st = read_existing(c, tab->name, vfield, log, ids, keep, m, ex, err, errlen);
-    if (st != WC_OK)
-        goto out;
+    bool upd = ch[keep[0]]->op == SK_OP_UPSERT;
+    mongo_stmt_t *ins = xcalloc(m, sizeof *ins), *wr = xcalloc(m, sizeof *wr);
+    size_t nins = 0, nwr = 0, r = 0;
+    wc_status_t st = WC_OK;
     for (size_t j = 0; j < m; j++) {
         const sk_change_t *x = ch[keep[j]];
         const bson_t *id = &ids[keep[j]];
-        bson_iter_t it;
-        const char *stored = ex[j].found && bson_iter_init_find(&it, &ex[j].doc, vfield) && BSON_ITER_HOLDS_UTF8(&it)
-                             ? bson_iter_utf8(&it, NULL) : NULL;
-        mongo_decision_t d = mongo_decide(tab->policy, x, ex[j].found, stored);
-        if (d.fail) {
-            snprintf(err, errlen, "conflict %s on collection %s for %s[%d]@%" PRId64 " (conflict.policy=error)",
-                     cf_type_name((sk_conflict_t)d.type), tab->name, x->topic ? x->topic : "?", x->partition,
-                     x->offset);
-            st = WC_PERMANENT;
+        /* the kept changes come in the order they were read */
+        while (r < t->nrd && t->rd_ch[r] != x)
+            r++;
+        if (r == t->nrd) {
+            snprintf(err, errlen, "collection \"%s\": the record at %s[%d]@%" PRId64 " is written without its "
+                     "document read first", tab->name, x->topic ? x->topic : "?", x->partition, x->offset);
+            st = WC_FATAL;
             goto out;
         }
-        if (d.type >= 0) {
-            if (cc)
-                cc->n[d.type]++;
-            if (log) {
-                bson_init(&logs[nlog].stmt);
-                logs[nlog].ch = x;
-                if (conflict_doc(t, tab, x, id, d.type, &ex[j], &logs[nlog++].stmt, err, errlen) != 0) {
-                    st = WC_PERMANENT;
-                    goto out;
-                }
-            }
-        }
-        if (!d.apply)
-            continue;
+        const mongo_existing_t *ex = &t->rd_ex[r];
         char vtext[512];
         mongo_version_text(&x->version, vtext, sizeof vtext);
-        if (upd && !ex[j].found) {
+        if (upd && !ex->found) {
             bson_init(&ins[nins].stmt);
             ins[nins].ch = x;
             if (mongo_doc_build(tab, &x->row, x->has, t->flags, id, vfield, vtext, &ins[nins++].stmt, err,
@@ -1304,7 +1273,7 @@ static wc_status_t apply_resolved(sk_target_t *t, mongoc_collection_t *c, const 
         wr[nwr++].ch = x;
         bson_append_document_begin(s, "q", 1, &q);
         BSON_APPEND_DOCUMENT(&q, "_id", id);
-        append_cas(&q, vfield, &ex[j].doc);
+        append_cas(&q, vfield, &ex->doc);
         bson_append_document_end(s, &q);
         if (!upd) {
             BSON_APPEND_INT32(s, "limit", 1);
@@ -1322,25 +1291,94 @@ static wc_status_t apply_resolved(sk_target_t *t, mongoc_collection_t *c, const 
         bson_destroy(&doc);
     }
     /* the queue owns them now */
-    pending_add(t, MG_LOG, MW_INSERT, MONGO_CONFLICTS_COLLECTION, logs, nlog);
     pending_add(t, MG_NEW, MW_INSERT, tab->name, ins, nins);
     pending_add(t, MG_CAS, upd ? MW_UPDATE : MW_DELETE, tab->name, wr, nwr);
-    logs = ins = wr = NULL;
+    ins = wr = NULL;
 out:
-    for (size_t j = 0; j < m; j++)
-        if (ex[j].found)
-            bson_destroy(&ex[j].doc);
-    for (size_t j = 0; logs && j < nlog; j++)
-        bson_destroy(&logs[j].stmt);
     for (size_t j = 0; ins && j < nins; j++)
         bson_destroy(&ins[j].stmt);
     for (size_t j = 0; wr && j < nwr; j++)
         bson_destroy(&wr[j].stmt);
-    free(ex);
-    free(logs);
     free(ins);
     free(wr);
     return st;
+}
+
+/* cf_apply's read: the documents the n changes' _ids have (whole under conflict.log.enabled, else _id and
+ * the version), kept for mongo_log_conflicts and the apply that follow; ex[i] gets found and the version. */
+static wc_status_t mongo_fetch_existing(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
+                                        sk_existing_t *ex, char *err, size_t errlen)
+{
+    const char *vfield = tab->version_column ? tab->version_column : MONGO_VERSION_FIELD;
+    mongoc_collection_t *c = NULL;
+    size_t *all = NULL;
+    wc_status_t st = WC_OK;
+    read_clear(t);
+    if (!n)
+        return WC_OK;
+    t->rd_tab = xstrdup(tab->name);
+    t->rd_ch = xcalloc(n, sizeof *t->rd_ch);
+    t->rd_ids = xcalloc(n, sizeof *t->rd_ids);
+    t->rd_ex = xcalloc(n, sizeof *t->rd_ex);
+    all = xcalloc(n, sizeof *all);
+    for (; t->nrd < n; t->nrd++) {
+        size_t i = t->nrd;
+        bson_init(&t->rd_ids[i]);
+        t->rd_ch[i] = ch[i];
+        all[i] = i;
+        if (mongo_id_build(tab, &ch[i]->row, ch[i]->has, t->flags, &t->rd_ids[i], err, errlen) != 0) {
+            t->nrd++;
+            st = WC_PERMANENT;
+            goto out;
+        }
+    }
+    c = mongoc_client_get_collection(t->client, t->dbname, tab->name);
+    st = read_existing(c, tab->name, vfield, t->cfg->conflict_log, t->rd_ids, all, n, t->rd_ex, err, errlen);
+    for (size_t i = 0; st == WC_OK && i < n; i++) {
+        bson_iter_t it;
+        ex[i].found = t->rd_ex[i].found;
+        if (ex[i].found && bson_iter_init_find(&it, &t->rd_ex[i].doc, vfield) && BSON_ITER_HOLDS_UTF8(&it))
+            ex[i].ver = xstrdup(bson_iter_utf8(&it, NULL));
+    }
+out:
+    if (c)
+        mongoc_collection_destroy(c);
+    free(all);
+    if (st != WC_OK)
+        read_clear(t);
+    return st;
+}
+
+/* cf_apply's conflict log: one walcast_conflicts document per conflict (conflict_doc), queued for commit. */
+static wc_status_t mongo_log_conflicts(sk_target_t *t, const sk_table_t *tab, const sk_conflict_rec_t *v, size_t n,
+                                       char *err, size_t errlen)
+{
+    mongo_stmt_t *logs = xcalloc(n ? n : 1, sizeof *logs);
+    size_t k = 0;
+    wc_status_t st = WC_OK;
+    for (; k < n; k++) {
+        if (!t->rd_tab || strcmp(t->rd_tab, tab->name) || v[k].at >= t->nrd || t->rd_ch[v[k].at] != v[k].change) {
+            snprintf(err, errlen, "collection \"%s\": a conflict is logged without its document read first", tab->name);
+            st = WC_FATAL;
+            break;
+        }
+        bson_init(&logs[k].stmt);
+        logs[k].ch = v[k].change;
+        if (conflict_doc(t, tab, v[k].change, &t->rd_ids[v[k].at], (int)v[k].type, &t->rd_ex[v[k].at],
+                         &logs[k].stmt, err, errlen) != 0) {
+            k++;
+            st = WC_PERMANENT;
+            break;
+        }
+    }
+    if (st != WC_OK) {
+        for (size_t i = 0; i < k; i++)
+            bson_destroy(&logs[i].stmt);
+        free(logs);
+        return st;
+    }
+    pending_add(t, MG_LOG, MW_INSERT, MONGO_CONFLICTS_COLLECTION, logs, n);
+    return WC_OK;
 }
 
 /* Sends what is queued except the offsets and forgets it (before a truncate). */
@@ -1411,10 +1449,16 @@ static wc_status_t mongo_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_
         }
     }
     m = mongo_reduce(ids, n, keep);
-    if (tab->policy == SK_POLICY_SOURCE_WINS && !t->cfg->conflict_log)
+    if (t->rd_tab && !strcmp(t->rd_tab, tab->name)) {
+        st = apply_decided(t, tab, vfield, ch, ids, keep, m, err, errlen);
+    } else if (tab->policy == SK_POLICY_SOURCE_WINS && !t->cfg->conflict_log) {
         st = apply_guarded(t, tab, vfield, ch, ids, keep, m, err, errlen);
-    else
-        st = apply_resolved(t, c, tab, vfield, ch, ids, keep, m, cc, err, errlen);
+    } else {
+        snprintf(err, errlen, "collection \"%s\": conflict.policy=%s%s needs its documents read and decided first "
+                 "(cf_apply)", tab->name, cf_policy_name(tab->policy), t->cfg->conflict_log ? " with a conflict log" : "");
+        st = WC_FATAL;
+    }
+    read_clear(t);
 out:
     for (size_t i = 0; i < nids; i++)
         bson_destroy(&ids[i]);
@@ -1466,4 +1510,7 @@ const sk_target_ops_t sk_mongo_ops = {
     .store_offsets = mongo_store_offsets,
     .commit = mongo_commit,
     .rollback = mongo_rollback,
+    .fetch_existing = mongo_fetch_existing,
+    .log_conflicts = mongo_log_conflicts,
+    .unversioned_foreign = true,
 };

@@ -38,34 +38,15 @@ int mongo_value_append(bson_t *parent, const char *key, const cs_schema_t *s, co
  * of the last change of each distinct _id, in ascending order; returns how many. Pure. */
 size_t mongo_reduce(const bson_t *ids, size_t n, size_t *keep);
 
-/* The version as text that sorts bytewise in version order: sk_version_text's (16 hex digits of ts_us
- * in offset binary, 16 of lsn, then the source id). Returns the length (truncated to outlen-1). */
+/* The version as text: sk_version_text's (conflict.c). Returns the length (truncated to outlen-1). */
 size_t mongo_version_text(const sk_version_t *v, char *out, size_t outlen);
 
-/* <0, 0, >0 as a is older than, the same as, newer than b (what the stored texts compare as). */
+/* <0, 0, >0 as a is older than, the same as, newer than b (conflict.h cf_version_newer). */
 int mongo_version_cmp(const sk_version_t *a, const sk_version_t *b);
 
 /* The collection of conflicts met (conflict.log.enabled=true): the fields of the SQL targets' walcast_conflicts
  * table (at, sink, table_name, key, type, policy, incoming, existing), key/incoming/existing as sub-documents. */
 #define MONGO_CONFLICTS_COLLECTION "walcast_conflicts"
-
-/* What a change meets in the target and what the table's policy makes of it. */
-typedef struct mongo_decision {
-    int type;        /* sk_conflict_t met, -1: none */
-    bool apply;      /* false: skip (a replay, stale, the target wins, nothing to delete) */
-    bool fail;       /* conflict.policy=error met a conflict: the record is poison */
-} mongo_decision_t;
-
-/* exists: a document has the change's _id; stored: its version text, NULL when it carries none (then
- * someone else wrote it). A document is foreign when it has no version or one of another source id; the
- * same version as the change's is a replay of that very change (skipped, no conflict), and a newer one
- * of the same source a replay of an older change (skipped too). Types, as cf_decide judges them by the
- * key's first change in the batch: an insert or snapshot read that finds a document meets insert_exists,
- * the new key of a primary-key change update_exists; otherwise an upsert meets update_missing or
- * update_origin_differs (foreign), a delete delete_missing or delete_origin_differs. Policies: source_wins
- * applies; newer_wins skips when the stored version is newer; target_wins never overwrites or deletes a
- * foreign document; error fails on any conflict. Pure. */
-mongo_decision_t mongo_decide(sk_policy_t policy, const sk_change_t *c, bool exists, const char *stored);
 
 /* A libmongoc error as the project's classification: transient network/server-selection/failover
  * errors are WC_RETRY, refused logins WC_FATAL, the rest WC_PERMANENT. */

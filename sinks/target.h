@@ -155,6 +155,8 @@ typedef struct sk_existing {
 typedef struct sk_conflict_rec {
     sk_conflict_t type;
     const char *key, *incoming, *existing;
+    const sk_change_t *change;   /* the change that met it */
+    size_t at;                   /* its index in the changes fetch_existing was given */
 } sk_conflict_rec_t;
 
 /* ---- the interface ---- */
@@ -185,9 +187,9 @@ typedef struct sk_target_ops {
      * first and then hands over only the changes to write, with tab->policy = source_wins. */
     wc_status_t (*apply)(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
                          size_t n, sk_conflict_count_t *cc, char *err, size_t errlen);
-    /* Optional (NULL: the target resolves conflicts inside apply itself, as MongoDB does). Reads, and
-     * locks until commit, the rows the n changes' keys have in tab: ex[i] for ch[i] (zeroed by the caller;
-     * strings malloc'ed, freed by the caller). */
+    /* Optional (NULL: conflicts are never read). Reads the rows the n changes' keys have in tab, locked
+     * until commit where the target can (MongoDB: remembered for a compare-and-swap by the apply that
+     * follows): ex[i] for ch[i] (zeroed by the caller; strings malloc'ed, freed by the caller). */
     wc_status_t (*fetch_existing)(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
                                   sk_existing_t *ex, char *err, size_t errlen);
     /* Writes n conflicts of tab into walcast_conflicts inside the open transaction (conflict.log.enabled). */
@@ -207,6 +209,9 @@ typedef struct sk_target_ops {
      * rollback and close. */
     void (*defer_commit)(sk_target_t *t, bool on);
     wc_status_t (*commit_wait)(sk_target_t *t, char *err, size_t errlen);
+    /* Every row this target writes carries walcast's version (MongoDB), so a row without one is someone
+     * else's (cf_decide). */
+    bool unversioned_foreign;
 } sk_target_ops_t;
 
 /* The targets walcast links in (one file each under sinks/). sk_mongo_ops is weak so that a tree

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 
+#include "sinks/conflict.h"
 #include "sinks/mongo.h"
 
 #include <mongoc/mongoc.h>
@@ -231,8 +232,9 @@ static void test_version(void **s)
     assert_int_equal(mongo_version_text(&a, small, sizeof small), 7);
 }
 
-/* mongo_decide: every conflict type under every policy, replays, foreign documents (no version, another
- * source id). Versions: the change is at ts 500 from srcA. */
+/* cf_decide as MongoDB uses it (a document without a version is someone else's): every conflict type under
+ * every policy, replays, foreign documents (no version, another source id). Versions: the change is at ts
+ * 500 from srcA. */
 static void test_decide(void **s)
 {
     (void)s;
@@ -296,7 +298,8 @@ static void test_decide(void **s)
                                     SK_POLICY_ERROR };
         const bool want[] = { cases[i].sw, cases[i].nw, cases[i].tw };
         for (int p = 0; p < 4; p++) {
-            mongo_decision_t d = mongo_decide(pol[p], &c, cases[i].exists, cases[i].stored);
+            sk_table_t tab = { .name = "t", .policy = pol[p], .version_column = MONGO_VERSION_FIELD };
+            cf_decision_t d = cf_decide(&tab, &c, cases[i].exists, cases[i].stored, sk_mongo_ops.unversioned_foreign);
             if (d.type != cases[i].type || (p < 3 && d.apply != want[p]) || d.fail != (p == 3 && d.type >= 0))
                 fail_msg("case %zu (%c exists=%d stored=%s) policy %d: type %d apply %d fail %d", i, cases[i].op,
                          cases[i].exists, cases[i].stored ? cases[i].stored : "-", p, d.type, d.apply, d.fail);
@@ -352,6 +355,16 @@ static char *find_name(mongoc_client_t *cl, const char *db, int id)
     return name ? name : strdup("(absent)");
 }
 
+/* The settings of the live test running (cf_apply reads conflict.log.enabled from them). */
+static const sk_config_t *live_cfg;
+
+/* As apply.c applies a group of changes: through the one conflict engine (conflict.c cf_apply). */
+static wc_status_t live_apply(sk_target_t *t, fixture_t *f, const sk_change_t *const *ch, size_t n,
+                              sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    return cf_apply(&sk_mongo_ops, t, live_cfg, &f->tab, SK_INSERT_UPSERT, ch, n, cc, err, errlen);
+}
+
 static void apply_all(sk_target_t *t, fixture_t *f, sk_change_t *chs, size_t n, sk_conflict_count_t *cc)
 {
     const sk_change_t **p = calloc(n, sizeof *p);
@@ -361,7 +374,7 @@ static void apply_all(sk_target_t *t, fixture_t *f, sk_change_t *chs, size_t n, 
     /* writes are sent at commit */
     wc_status_t st = sk_mongo_ops.begin(t, err, sizeof err);
     if (st == WC_OK)
-        st = sk_mongo_ops.apply(t, &f->tab, SK_INSERT_UPSERT, p, n, cc, err, sizeof err);
+        st = live_apply(t, f, p, n, cc, err, sizeof err);
     if (st == WC_OK)
         st = sk_mongo_ops.commit(t, err, sizeof err);
     if (st != WC_OK)
@@ -375,9 +388,9 @@ static wc_status_t apply_batch(sk_target_t *t, fixture_t *f, const sk_change_t *
 {
     wc_status_t st = sk_mongo_ops.begin(t, err, errlen);
     if (st == WC_OK && ndel)
-        st = sk_mongo_ops.apply(t, &f->tab, SK_INSERT_UPSERT, del, ndel, cc, err, errlen);
+        st = live_apply(t, f, del, ndel, cc, err, errlen);
     if (st == WC_OK && nup)
-        st = sk_mongo_ops.apply(t, &f->tab, SK_INSERT_UPSERT, up, nup, cc, err, errlen);
+        st = live_apply(t, f, up, nup, cc, err, errlen);
     if (st == WC_OK)
         st = sk_mongo_ops.commit(t, err, errlen);
     else
@@ -396,6 +409,7 @@ static void test_live(void **s)
     sk_config_t cfg = { .name = "mongo-unit" };
     cfg.mongo_uri = (char *)uri;
     cfg.mongo_database = db;
+    live_cfg = &cfg;
     sk_target_t *t = NULL;
     char err[512] = "";
     assert_int_equal(sk_mongo_ops.connect(&cfg, &t, err, sizeof err), WC_OK);
@@ -633,6 +647,7 @@ static void test_live_conflicts(void **s)
         sk_config_t cfg = { .name = "mongo-unit", .conflict_log = true, .policy = pols[p] };
         cfg.mongo_uri = (char *)uri;
         cfg.mongo_database = db;
+        live_cfg = &cfg;
         sk_target_t *t = NULL;
         assert_int_equal(sk_mongo_ops.connect(&cfg, &t, err, sizeof err), WC_OK);
         seed(cl, db, 1, 'i', "seed1", other_old);
@@ -739,6 +754,7 @@ static void test_live_race(void **s)
     sk_config_t cfg = { .name = "mongo-unit", .conflict_log = true, .policy = SK_POLICY_TARGET_WINS };
     cfg.mongo_uri = (char *)uri;
     cfg.mongo_database = db;
+    live_cfg = &cfg;
     sk_target_t *t = NULL;
     assert_int_equal(sk_mongo_ops.connect(&cfg, &t, err, sizeof err), WC_OK);
     seed(cl, db, 7, 'i', "seed7", same_old);
@@ -753,7 +769,7 @@ static void test_live_race(void **s)
     sk_conflict_count_t cc = { { 0 } };
     for (int which = 0; which < 2; which++) {
         assert_int_equal(sk_mongo_ops.begin(t, err, sizeof err), WC_OK);
-        assert_int_equal(sk_mongo_ops.apply(t, &f->tab, SK_INSERT_UPSERT, pu, 2, &cc, err, sizeof err), WC_OK);
+        assert_int_equal(live_apply(t, f, pu, 2, &cc, err, sizeof err), WC_OK);
         /* the other writer, between the read and the write */
         if (which == 0) {
             seed(cl, db, 20, 'i', "theirs20", NULL);
@@ -778,7 +794,7 @@ static void test_live_race(void **s)
         sk_mongo_ops.rollback(t);
         /* apply.c applies the batch again */
         assert_int_equal(sk_mongo_ops.begin(t, err, sizeof err), WC_OK);
-        assert_int_equal(sk_mongo_ops.apply(t, &f->tab, SK_INSERT_UPSERT, pu, 2, &cc, err, sizeof err), WC_OK);
+        assert_int_equal(live_apply(t, f, pu, 2, &cc, err, sizeof err), WC_OK);
         if (sk_mongo_ops.commit(t, err, sizeof err) != WC_OK)
             fail_msg("round %d: the retried batch: %s", which, err);
         char *n20 = find_name(cl, db, 20), *n7 = find_name(cl, db, 7);
@@ -822,6 +838,7 @@ static void test_live_guarded(void **s)
     sk_config_t cfg = { .name = "mongo-unit" };
     cfg.mongo_uri = (char *)uri;
     cfg.mongo_database = db;
+    live_cfg = &cfg;
     sk_target_t *t = NULL;
     assert_int_equal(sk_mongo_ops.connect(&cfg, &t, err, sizeof err), WC_OK);
     seed(cl, db, 2, 'i', "seed2", older);

@@ -311,52 +311,70 @@ static void test_conflict_decide(void **st)
     moved.key_changed = true;
     cf_decision_t d;
     /* insert_exists; nothing when the key is new */
-    d = cf_decide(&src, &ins, true, cf_ver(50, "a"));
+    d = cf_decide(&src, &ins, true, cf_ver(50, "a"), false);
     assert_int_equal(d.type, SK_CONFLICT_INSERT_EXISTS);
     assert_true(d.apply);
-    assert_int_equal(cf_decide(&src, &ins, false, NULL).type, -1);
-    assert_false(cf_decide(&tw, &ins, true, NULL).apply);
-    assert_true(cf_decide(&er, &ins, true, NULL).fail);
+    assert_int_equal(cf_decide(&src, &ins, false, NULL, false).type, -1);
+    assert_false(cf_decide(&tw, &ins, true, NULL, false).apply);
+    assert_true(cf_decide(&er, &ins, true, NULL, false).fail);
     /* update_missing, update_origin_differs; same source: no conflict */
-    assert_int_equal(cf_decide(&src, &upd, false, NULL).type, SK_CONFLICT_UPDATE_MISSING);
-    d = cf_decide(&tw, &upd, true, cf_ver(50, "b"));
+    assert_int_equal(cf_decide(&src, &upd, false, NULL, false).type, SK_CONFLICT_UPDATE_MISSING);
+    d = cf_decide(&tw, &upd, true, cf_ver(50, "b"), false);
     assert_int_equal(d.type, SK_CONFLICT_UPDATE_ORIGIN_DIFFERS);
     assert_false(d.apply);
-    d = cf_decide(&tw, &upd, true, cf_ver(50, "a"));
+    d = cf_decide(&tw, &upd, true, cf_ver(50, "a"), false);
     assert_int_equal(d.type, -1);
     assert_true(d.apply);
+    /* one engine for every target (issue 22 item 3): a row of the change's own source that is not older is a
+     * replay (skipped, no conflict) under every policy; target_wins keeps only what is not walcast's own
+     * from this source (an insert meeting an older row of its own source overwrites it) */
+    d = cf_decide(&src, &upd, true, cf_ver(200, "a"), false);
+    assert_int_equal(d.type, -1);
+    assert_false(d.apply);
+    assert_false(cf_decide(&er, &ins, true, cf_ver(200, "a"), false).fail);
+    d = cf_decide(&tw, &ins, true, cf_ver(50, "a"), false);
+    assert_int_equal(d.type, SK_CONFLICT_INSERT_EXISTS);
+    assert_true(d.apply);
+    /* a SQL row without a version (written before the version column was added) is not someone else's:
+     * no conflict, and target_wins updates it; where every row walcast writes has a version (MongoDB) it is */
+    d = cf_decide(&tw, &upd, true, NULL, false);
+    assert_int_equal(d.type, -1);
+    assert_true(d.apply);
+    d = cf_decide(&tw, &upd, true, NULL, true);
+    assert_int_equal(d.type, SK_CONFLICT_UPDATE_ORIGIN_DIFFERS);
+    assert_false(d.apply);
     /* update_exists: a primary-key change onto a key another row has; onto a free key: nothing (this
      * was reported as update_missing before) */
-    d = cf_decide(&src, &moved, true, cf_ver(50, "a"));
+    d = cf_decide(&src, &moved, true, cf_ver(50, "a"), false);
     assert_int_equal(d.type, SK_CONFLICT_UPDATE_EXISTS);
     assert_true(d.apply);
-    assert_false(cf_decide(&tw, &moved, true, NULL).apply);
-    assert_true(cf_decide(&er, &moved, true, NULL).fail);
-    d = cf_decide(&src, &moved, false, NULL);
+    assert_false(cf_decide(&tw, &moved, true, NULL, false).apply);
+    assert_true(cf_decide(&er, &moved, true, NULL, false).fail);
+    d = cf_decide(&src, &moved, false, NULL, false);
     assert_int_equal(d.type, -1);
     assert_true(d.apply);
     /* delete_missing (nothing to do), delete_origin_differs */
-    d = cf_decide(&src, &del, false, NULL);
+    d = cf_decide(&src, &del, false, NULL, false);
     assert_int_equal(d.type, SK_CONFLICT_DELETE_MISSING);
     assert_false(d.apply);
-    d = cf_decide(&tw, &del, true, cf_ver(50, "b"));
+    d = cf_decide(&tw, &del, true, cf_ver(50, "b"), false);
     assert_int_equal(d.type, SK_CONFLICT_DELETE_ORIGIN_DIFFERS);
     assert_false(d.apply);
-    assert_true(cf_decide(&src, &del, true, cf_ver(50, "b")).apply);
+    assert_true(cf_decide(&src, &del, true, cf_ver(50, "b"), false).apply);
     /* newer_wins: stale changes skipped, newer applied, equal (a replay) skipped */
-    assert_false(cf_decide(&nw, &upd, true, cf_ver(200, "b")).apply);
-    assert_true(cf_decide(&nw, &upd, true, cf_ver(50, "b")).apply);
-    assert_false(cf_decide(&nw, &upd, true, cf_ver(100, "a")).apply);
-    assert_false(cf_decide(&nw, &del, true, cf_ver(200, "b")).apply);
+    assert_false(cf_decide(&nw, &upd, true, cf_ver(200, "b"), false).apply);
+    assert_true(cf_decide(&nw, &upd, true, cf_ver(50, "b"), false).apply);
+    assert_false(cf_decide(&nw, &upd, true, cf_ver(100, "a"), false).apply);
+    assert_false(cf_decide(&nw, &del, true, cf_ver(200, "b"), false).apply);
     /* reduced in a batch: an insert then a delete expects no row (so none is no conflict), a delete then a
      * re-insert expects one */
     sk_change_t ins_del = cf_change(SK_OP_DELETE, 'c', 1, 100, "a"), del_ins = cf_change(SK_OP_UPSERT, 'd', 1, 100, "a");
-    assert_int_equal(cf_decide(&src, &ins_del, false, NULL).type, -1);
-    assert_false(cf_decide(&src, &ins_del, false, NULL).apply);
-    assert_int_equal(cf_decide(&src, &ins_del, true, NULL).type, SK_CONFLICT_INSERT_EXISTS);
-    assert_false(cf_decide(&tw, &ins_del, true, NULL).apply);
-    assert_int_equal(cf_decide(&src, &del_ins, false, NULL).type, SK_CONFLICT_UPDATE_MISSING);
-    assert_int_equal(cf_decide(&src, &del_ins, true, cf_ver(1, "a")).type, -1);
+    assert_int_equal(cf_decide(&src, &ins_del, false, NULL, false).type, -1);
+    assert_false(cf_decide(&src, &ins_del, false, NULL, false).apply);
+    assert_int_equal(cf_decide(&src, &ins_del, true, NULL, false).type, SK_CONFLICT_INSERT_EXISTS);
+    assert_false(cf_decide(&tw, &ins_del, true, NULL, false).apply);
+    assert_int_equal(cf_decide(&src, &del_ins, false, NULL, false).type, SK_CONFLICT_UPDATE_MISSING);
+    assert_int_equal(cf_decide(&src, &del_ins, true, cf_ver(1, "a"), false).type, -1);
 }
 
 /* The order of versions (issue 17): within a source its commit order, never its clock. A snapshot row sits at
