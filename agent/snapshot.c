@@ -907,11 +907,24 @@ typedef struct reader_arg {
     int id;
 } reader_arg_t;
 
+static void reader_fail_status(snap_t *s, const char *e, wc_status_t st)
+{
+    pthread_mutex_lock(&s->mu);
+    if (!s->reader_failed) {
+        s->reader_failed = true;
+        s->reader_status = st;
+        snprintf(s->reader_err, sizeof s->reader_err, "%s", e);
+    }
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
 static void reader_fail(snap_t *s, const char *e)
 {
     pthread_mutex_lock(&s->mu);
     if (!s->reader_failed) {
         s->reader_failed = true;
+        s->reader_status = WC_RETRY;
         snprintf(s->reader_err, sizeof s->reader_err, "%s", e);
     }
     pthread_cond_broadcast(&s->cv);
@@ -962,6 +975,7 @@ typedef struct enc_ctx {
     snap_batch_t *out;
     int *map;
     const PGresult *map_res;
+    wc_status_t st;               /* the last evt_read's status */
 } enc_ctx_t;
 
 static size_t enc_put(buf_t *b, const void *p, size_t n)
@@ -1071,9 +1085,9 @@ static int enc_row(enc_ctx_t *x, size_t ci, PGresult *res, int row, bool first_i
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = s->plan.tables[c->table].started_us,
                       .lsn = s->plan.lsn, .now_us = wc_wall_us() };
     pos.snapshot = snap_marker(c->table == 0, first_in_table, last_in_table, last_of_all);
-    wc_status_t st = evt_read(x->evt, x->arena, &pos, t, &tup, err, errlen);
+    x->st = evt_read(x->evt, x->arena, &pos, t, &tup, err, errlen);
     snap_log_conversions(s, x->evt);
-    return st == WC_OK ? 0 : -1;
+    return x->st == WC_OK ? 0 : -1;
 }
 
 static snap_batch_t *enc_batch(void)
@@ -1205,7 +1219,9 @@ static void *reader_main(void *argp)
                 s->plan.tables[c->table].started_us = wc_wall_us();
             pthread_mutex_unlock(&s->mu);
             if (enc_chunk(&x, &r, ci, buf_cstr(&fetch), err, sizeof err) < 0) {
-                reader_fail(s, err);
+                /* a value that cannot be converted (event.converting.failure.handling.mode=fail, a key
+                 * column) fails again on every retry: permanent */
+                reader_fail_status(s, err, x.st == WC_PERMANENT ? WC_PERMANENT : WC_RETRY);
                 break;
             }
         }
@@ -1258,8 +1274,9 @@ static wc_status_t pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, 
     for (;;) {
         if (s->reader_failed) {
             snprintf(err, errlen, "snapshot reader failed: %s", s->reader_err);
+            wc_status_t rs = s->reader_status == WC_PERMANENT ? WC_PERMANENT : WC_RETRY;
             pthread_mutex_unlock(&s->mu);
-            return WC_RETRY;
+            return rs;
         }
         if (s->slots[ci].head)
             break;
@@ -1394,6 +1411,7 @@ static wc_status_t plan_exported(snap_t *s, repl_t *planner, const char *snapsho
     /* readers import the snapshot before anything else can end it */
     s->quit = false;
     s->reader_failed = false;
+    s->reader_status = WC_OK;
     s->imported = 0;
     s->next_chunk = 0;
     snap_plan_free(&s->plan);
@@ -1452,10 +1470,11 @@ static wc_status_t start_readers(snap_t *s, pthread_t *th, int *nth, char *err, 
     while (s->imported < *nth && !s->reader_failed)
         pthread_cond_wait(&s->cv, &s->mu);
     bool failed = s->reader_failed;
+    wc_status_t rs = s->reader_status == WC_PERMANENT ? WC_PERMANENT : WC_RETRY;
     pthread_mutex_unlock(&s->mu);
     if (failed) {
         snprintf(err, errlen, "snapshot reader failed: %s", s->reader_err);
-        return WC_RETRY;
+        return rs;
     }
     return WC_OK;
 }

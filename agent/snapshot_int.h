@@ -82,6 +82,7 @@ struct snap {
     bool quit;
     char reader_err[512];
     bool reader_failed;
+    wc_status_t reader_status;    /* what the failure asks for: WC_RETRY, or WC_PERMANENT (a row no retry converts) */
     const char *snapshot_name;
     int imported;
     int *map;                     /* result column of each relation column, for map_res */
