@@ -489,6 +489,13 @@ static void check_target(const sk_config_t *sc, chk_list_t *out)
         return;
     }
     chk_add(out, "target", key, true, NULL, "%s target answers", o->name);
+    if (o->check_rights) {
+        sk_check_t rights[8];
+        memset(rights, 0, sizeof rights);
+        size_t nr = o->check_rights(t, rights, 8);
+        for (size_t i = 0; i < nr; i++)
+            chk_add(out, rights[i].name, rights[i].key, rights[i].ok, rights[i].fix, "%s", rights[i].message);
+    }
     sk_offset_t *offs = NULL;
     size_t n = 0;
     wc_status_t st = o->read_offsets(t, sc->name, &offs, &n, err, sizeof err);

@@ -19,7 +19,7 @@ struct cst {
     rd_kafka_t *rk;
     char *bootstrap;
     cfg_map_t producer;           /* the worker's producer.* settings (security applies to the reader too) */
-    char *config_topic, *status_topic, *group;
+    char *config_topic, *status_topic, *group, *offset_topic;
     pthread_mutex_t mu;           /* one write (and its wait for delivery) at a time */
     rd_kafka_resp_err_t last_err; /* mu: the delivery report of the last write */
     int generation;
@@ -339,6 +339,7 @@ cst_t *cst_open(const cfg_map_t *wm, const worker_config_t *w, char *err, size_t
     s->config_topic = xstrdup(get_or(wm, "config.storage.topic", "connect-configs"));
     s->status_topic = xstrdup(get_or(wm, "status.storage.topic", "connect-status"));
     s->group = xstrdup(get_or(wm, "group.id", "connect-cluster"));
+    s->offset_topic = xstrdup(w->offset_topic);
     s->generation = 1;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "bootstrap.servers", s->bootstrap, e, sizeof e);
@@ -346,6 +347,8 @@ cst_t *cst_open(const cfg_map_t *wm, const worker_config_t *w, char *err, size_t
     rd_kafka_conf_set(conf, "enable.idempotence", "true", e, sizeof e);
     rd_kafka_conf_set(conf, "acks", "all", e, sizeof e);
     rd_kafka_conf_set(conf, "linger.ms", "0", e, sizeof e);
+    /* Java's partitioner, as the connectors' own offset records: an altered offset lands beside them */
+    rd_kafka_conf_set(conf, "partitioner", "murmur2_random", e, sizeof e);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, s);
     if (!(s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e))) {
@@ -418,6 +421,121 @@ int cst_load(cst_t *s, cst_conn_t **out, size_t *n, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- offsets ---------------------------------------------------------------------------------- */
+
+typedef struct off_scan {
+    const char *name;
+    json_t *parts;                /* canonical partition text -> {"key": raw key text, "partition":…, "offset":…} */
+} off_scan_t;
+
+/* A key of the offsets topic that is this connector's: [name, {partition}]; its partition, else NULL. */
+static json_t *key_partition(const char *name, const char *key, size_t klen, json_t **root)
+{
+    *root = key ? json_loadb(key, klen, 0, NULL) : NULL;
+    if (!*root || !json_is_array(*root) || json_array_size(*root) != 2)
+        return NULL;
+    json_t *n = json_array_get(*root, 0), *p = json_array_get(*root, 1);
+    if (!json_is_string(n) || strcmp(json_string_value(n), name) || !json_is_object(p))
+        return NULL;
+    return p;
+}
+
+static void on_offset_record(void *ctx, int32_t partition, int64_t offset, const char *key, size_t klen, const char *value,
+                             size_t vlen)
+{
+    (void)partition;
+    (void)offset;
+    off_scan_t *sc = ctx;
+    json_t *root;
+    json_t *p = key_partition(sc->name, key, klen, &root);
+    if (p) {
+        char *canon = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+        json_t *v = value ? json_loadb(value, vlen, 0, NULL) : NULL;
+        if (!v)
+            json_object_del(sc->parts, canon);   /* a tombstone (or an unreadable value) */
+        else
+            json_object_set_new(sc->parts, canon, json_pack("{s:s%,s:O,s:o}", "key", key, klen, "partition", p, "offset", v));
+        free(canon);
+    }
+    json_decref(root);
+}
+
+static int scan_offsets(cst_t *s, const char *name, json_t **parts, char *err, size_t errlen)
+{
+    off_scan_t sc = { .name = name, .parts = json_object() };
+    if (ktop_read_all(s->bootstrap, &s->producer, s->offset_topic, "offsets topic", on_offset_record, &sc, err, errlen) < 0) {
+        json_decref(sc.parts);
+        return -1;
+    }
+    *parts = sc.parts;
+    return 0;
+}
+
+int cst_offsets_get(void *store, const char *name, char **json, char *err, size_t errlen)
+{
+    json_t *parts;
+    if (scan_offsets(store, name, &parts, err, errlen) < 0)
+        return -1;
+    json_t *a = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(parts, k, v)
+        json_array_append_new(a, json_pack("{s:O,s:O}", "partition", json_object_get(v, "partition"), "offset",
+                                           json_object_get(v, "offset")));
+    json_decref(parts);
+    *json = dump(a);
+    return 0;
+}
+
+int cst_offsets_alter(void *store, const char *name, const char *json, char *err, size_t errlen)
+{
+    cst_t *s = store;
+    json_t *a = json_loads(json, 0, NULL);
+    int rc = -1;
+    size_t n = json_is_array(a) ? json_array_size(a) : 0;
+    char **kv = xcalloc(2 * n + 1, sizeof *kv);
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(a, i), *p = json_object_get(e, "partition"), *o = json_object_get(e, "offset");
+        if (!json_is_object(p) || (o && !json_is_object(o) && !json_is_null(o))) {   /* the caller checked */
+            snprintf(err, errlen, "offsets[%zu] is not {\"partition\":{…},\"offset\":{…}}", i);
+            goto out;
+        }
+        /* the key as Connect's JsonConverter writes it: [name, partition], fields in the given order */
+        json_t *key = json_pack("[s,O]", name, p);
+        kv[2 * i] = json_dumps(key, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(key);
+        kv[2 * i + 1] = o && !json_is_null(o) ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    }
+    rc = send_records(s, s->offset_topic, (const char *const *)kv, n, err, errlen);
+out:
+    for (size_t i = 0; i < 2 * n; i++)
+        free(kv[i]);
+    free(kv);
+    json_decref(a);
+    return rc;
+}
+
+int cst_offsets_reset(void *store, const char *name, char *err, size_t errlen)
+{
+    cst_t *s = store;
+    json_t *parts;
+    if (scan_offsets(s, name, &parts, err, errlen) < 0)
+        return -1;
+    size_t n = json_object_size(parts), i = 0;
+    const char **kv = xcalloc(2 * n + 1, sizeof *kv);
+    const char *k;
+    json_t *v;
+    json_object_foreach(parts, k, v) {
+        kv[2 * i] = json_string_value(json_object_get(v, "key"));   /* the stored key bytes: same partition */
+        kv[2 * i + 1] = NULL;
+        i++;
+    }
+    int rc = send_records(s, s->offset_topic, kv, n, err, errlen);
+    free(kv);
+    json_decref(parts);
+    return rc;
+}
+
 void cst_free(cst_t *s)
 {
     if (!s)
@@ -431,6 +549,7 @@ void cst_free(cst_t *s)
     free(s->config_topic);
     free(s->status_topic);
     free(s->group);
+    free(s->offset_topic);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }

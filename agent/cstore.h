@@ -35,6 +35,14 @@ void cst_conns_free(cst_conn_t *v, size_t n);
 /* wrk_store_t over the topics: each write waits until Kafka has it. */
 void cst_store(cst_t *s, wrk_store_t *out);
 
+/* Connect's offsets endpoints over offset.storage.topic, for a source connector (store is the cst_t):
+ * get: the newest offset of each of its partitions as Connect's JSON array [{"partition":…,"offset":…}]
+ * (malloc'd); alter: writes such an array (an offset null removes the partition); reset: a tombstone for
+ * each of its partitions. The records go where the connector's own go (same key bytes, murmur2). */
+int cst_offsets_get(void *store, const char *name, char **json, char *err, size_t errlen);
+int cst_offsets_alter(void *store, const char *name, const char *json, char *err, size_t errlen);
+int cst_offsets_reset(void *store, const char *name, char *err, size_t errlen);
+
 /* The record formats (pure; tested without Kafka). Values are JSON as Connect's internal JsonConverter
  * (schemas.enable=false) writes them; the caller frees. */
 char *cst_config_value(const cfg_map_t *config);

@@ -334,6 +334,8 @@ static int cmd_run(int argc, char **argv)
         log_msg(LOG_FATAL, "cannot use Kafka Connect's config and status topics", "error=\"%s\"", log_esc(err));
         goto out_conns;
     }
+    if (store)
+        rs.offsets = (rest_offsets_t){ store, cst_offsets_get, cst_offsets_alter, cst_offsets_reset };
     if (rest_on && mock)
         log_info("embedded Kafka: connector configs are not kept (config.storage.topic needs a real Kafka)", "worker_id=%s",
                  worker_id);

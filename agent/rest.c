@@ -498,6 +498,81 @@ static void not_yet(http_resp_t *r, const char *what)
     reply_error(r, 501, "%s is not implemented by walcast yet (see docs/compatibility.md)", what);
 }
 
+/* GET (what 0), PATCH (1: alter) or DELETE (2: reset) /connectors/{n}/offsets, as Connect (KIP-875):
+ * changes only while the connector is STOPPED. */
+static void offsets(rest_t *rs, const char *name, const http_req_t *q, int what, http_resp_t *r)
+{
+    wrk_info_t wi;
+    char err[1024];
+    json_t *j = NULL;
+    if (wrk_info(rs->worker, name, &wi) != WRK_OK)
+        return not_found(r, name);
+    if (wi.sink) {
+        reply_error(r, 501, "the offsets of a walcast sink are kept in its target's offsets table, in the same transaction "
+                    "as the rows; reading and changing them through REST is not implemented yet");
+        goto out;
+    }
+    if (!rs->offsets.get) {
+        reply_error(r, 501, "the offsets endpoints need a real Kafka (bootstrap.servers), not the embedded one");
+        goto out;
+    }
+    if (what == 0) {
+        char *text = NULL;
+        if (rs->offsets.get(rs->offsets.ctx, name, &text, err, sizeof err) < 0) {
+            reply_error(r, 500, "%s", err);
+            goto out;
+        }
+        json_t *a = json_loads(text, 0, NULL);
+        free(text);
+        reply(r, 200, json_pack("{s:o}", "offsets", a ? a : json_array()));
+        goto out;
+    }
+    if (what == 1) {
+        if (!(j = body_json(q, r)))
+            goto out;
+        json_t *o = json_is_object(j) ? json_object_get(j, "offsets") : NULL;
+        if (!json_is_array(o) || !json_array_size(o)) {
+            reply_error(r, 400, "Partitions / offsets need to be provided for an alter offsets request");
+            goto out;
+        }
+        size_t i;
+        json_t *e;
+        json_array_foreach(o, i, e) {
+            json_t *p = json_object_get(e, "partition"), *v = json_object_get(e, "offset");
+            if (!json_is_object(p) || (v && !json_is_object(v) && !json_is_null(v))) {
+                reply_error(r, 400, "offsets[%zu]: give {\"partition\":{…},\"offset\":{…}} (an offset null removes the "
+                            "partition)", i);
+                goto out;
+            }
+        }
+    }
+    if (wi.target != WRK_TARGET_STOPPED) {
+        reply_error(r, 400, "Connectors must be in the STOPPED state before their offsets can be modified. This can be done "
+                    "for the specified connector by issuing a 'PUT' request to the '/connectors/%s/stop' endpoint", name);
+        goto out;
+    }
+    int rc;
+    if (what == 1) {
+        char *text = json_dumps(json_object_get(j, "offsets"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+        rc = rs->offsets.alter(rs->offsets.ctx, name, text, err, sizeof err);
+        free(text);
+    } else {
+        rc = rs->offsets.reset(rs->offsets.ctx, name, err, sizeof err);
+    }
+    if (rc < 0) {
+        reply_error(r, 500, "%s", err);
+        goto out;
+    }
+    /* Debezium's connectors keep no offsets of their own: Connect's answer for that case */
+    reply(r, 200, json_pack("{s:s+++}", "message", "The Connect framework-managed offsets for this connector have been ",
+                            what == 1 ? "altered" : "reset", " successfully. However, if this connector manages offsets "
+                            "externally, they will need to be manually ", what == 1 ? "altered in the system that the "
+                            "connector uses." : "reset in the system that the connector uses."));
+out:
+    json_decref(j);
+    wrk_info_free(&wi);
+}
+
 static void connector_route(rest_t *rs, const http_req_t *q, char **seg, int nseg, http_resp_t *r)
 {
     const char *m = q->method, *name = seg[1];
@@ -570,7 +645,7 @@ static void connector_route(rest_t *rs, const http_req_t *q, char **seg, int nse
     if (nseg == 3 && !strcmp(sub, "offsets")) {
         if (!get && !patch && !del)
             goto not_allowed;
-        return not_yet(r, "Reading and changing a connector's offsets through REST");
+        return offsets(rs, name, q, get ? 0 : patch ? 1 : 2, r);
     }
     if ((nseg == 3 && !strcmp(sub, "topics")) || (nseg == 4 && !strcmp(sub, "topics") && !strcmp(seg[3], "reset"))) {
         if (nseg == 3 ? !get : !put)

@@ -11,11 +11,21 @@
  * how many failed. */
 typedef int (*rest_check_fn)(void *ctx, const cfg_map_t *config, cfg_map_t *errors);
 
+/* Connect's offsets endpoints for source connectors (cstore.c's cst_offsets_*, wired by main; NULL
+ * without a real Kafka): get gives the JSON array of {"partition","offset"} (malloc'd), alter takes one. */
+typedef struct rest_offsets {
+    void *ctx;
+    int (*get)(void *ctx, const char *name, char **json, char *err, size_t errlen);
+    int (*alter)(void *ctx, const char *name, const char *json, char *err, size_t errlen);
+    int (*reset)(void *ctx, const char *name, char *err, size_t errlen);
+} rest_offsets_t;
+
 typedef struct rest {
     wrk_t *worker;
     const char *kafka_cluster_id;     /* for GET /; "" when unknown */
     rest_check_fn check;              /* NULL: the config parser alone, its error under connector.class */
     void *check_ctx;
+    rest_offsets_t offsets;           /* get NULL: the offsets endpoints answer 501 */
 } rest_t;
 
 /* http_handler_fn for "/": every route of the REST API. Never fails: bad requests get a 4xx body. */

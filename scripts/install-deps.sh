@@ -8,7 +8,8 @@ PKGS=(build-essential pkg-config clang libclang-rt-14-dev
       libmariadb-dev libmariadb3 mariadb-server mariadb-client libmongoc-dev
       postgresql-15 postgresql-client-15 kcat
       python3 python3-avro python3-confluent-kafka python3-pymongo procps bc curl
-      openjdk-17-jre-headless maven)
+      openjdk-17-jre-headless maven
+      docker.io debootstrap)
 
 missing=()
 for p in "${PKGS[@]}"; do

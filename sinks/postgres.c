@@ -1473,6 +1473,124 @@ static void pg_rollback(sk_target_t *t)
     t->in_txn = false;
 }
 
+/* A one-row query's first row as text values (NULL: the query failed; the caller PQclears). */
+static PGresult *one_row(sk_target_t *t, const char *sql, int n, const char *const *p)
+{
+    PGresult *r = PQexecParams(t->conn, sql, n, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+static size_t pg_check_rights(sk_target_t *t, sk_check_t *out, size_t max)
+{
+    const sk_config_t *cfg = t->cfg;
+    size_t n = 0;
+    buf_t user, name, q, privs, bad;
+    buf_init(&user);
+    buf_init(&name);
+    buf_init(&q);
+    buf_init(&privs);
+    buf_init(&bad);
+    PGresult *r = one_row(t, "SELECT current_user, current_schema(), has_schema_privilege(current_schema(), 'CREATE'), "
+                             "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR "
+                             "(has_function_privilege('pg_replication_origin_session_setup(text)', 'EXECUTE') AND "
+                             "has_function_privilege('pg_replication_origin_create(text)', 'EXECUTE'))",
+                          0, NULL);
+    if (!r)
+        goto out;
+    dl_ident(&user, SK_DIALECT_POSTGRES, PQgetvalue(r, 0, 0), true);
+    const char *schema = PQgetisnull(r, 0, 1) ? "" : PQgetvalue(r, 0, 1);
+    bool create = PQgetvalue(r, 0, 2)[0] == 't', origins = PQgetvalue(r, 0, 3)[0] == 't';
+    if (cfg->schema_evolution && n < max) {
+        sk_check_t *c = &out[n++];
+        c->name = "target_schema";
+        c->key = "schema.evolution";
+        c->ok = create && *schema;
+        if (c->ok)
+            snprintf(c->message, sizeof c->message, "schema.evolution=basic: the user may create tables in schema %s", schema);
+        else {
+            buf_reset(&q);
+            dl_ident(&q, SK_DIALECT_POSTGRES, *schema ? schema : "public", true);
+            snprintf(c->message, sizeof c->message, "schema.evolution=basic creates tables and columns, but the user may "
+                     "not create in schema %s", *schema ? schema : "(none on the search_path)");
+            snprintf(c->fix, sizeof c->fix, "GRANT CREATE ON SCHEMA %s TO %s;", buf_cstr(&q), buf_cstr(&user));
+        }
+    }
+    if (cfg->origin_name && n < max) {
+        sk_check_t *c = &out[n++];
+        c->name = "target_origin";
+        c->key = "walcast.origin.name";
+        c->ok = true;   /* the sink applies without an origin then: not a reason to refuse to start */
+        snprintf(c->message, sizeof c->message, origins ? "apply sessions carry replication origin %s"
+                 : "the user may not use replication origins: changes are applied without origin %s, so a source "
+                   "connector on this database would capture them again (GRANT EXECUTE ON FUNCTION "
+                   "pg_replication_origin_session_setup(text), pg_replication_origin_create(text) TO the user)",
+                 cfg->origin_name);
+    }
+    PQclear(r);
+    /* the tables of a topics list, when their names do not depend on the records (${source.…}) */
+    if (!cfg->topics || strstr(cfg->table_format, "${source.") || n >= max)
+        goto out;
+    buf_puts(&privs, "SELECT, INSERT, UPDATE");
+    if (cfg->delete_enabled)
+        buf_puts(&privs, ", DELETE");
+    if (cfg->truncate_enabled)
+        buf_puts(&privs, ", TRUNCATE");
+    size_t nbad = 0, nmissing = 0, nok = 0;
+    char *topics = xstrdup(cfg->topics);
+    buf_t missing;
+    buf_init(&missing);
+    for (char *save = NULL, *tp = strtok_r(topics, ",", &save); tp; tp = strtok_r(NULL, ",", &save)) {
+        while (*tp == ' ')
+            tp++;
+        if (!*tp)
+            continue;
+        buf_reset(&name);
+        dl_table_name(&name, cfg->table_format, tp, NULL, NULL, NULL);
+        buf_reset(&q);
+        ident(t, &q, buf_cstr(&name));
+        const char *p[2] = { buf_cstr(&q), buf_cstr(&privs) };
+        r = one_row(t, "SELECT c.oid IS NOT NULL, coalesce(has_table_privilege(c.oid, $2), false) "
+                       "FROM (SELECT to_regclass($1) AS oid) c", 2, p);
+        if (!r)
+            continue;
+        bool exists = PQgetvalue(r, 0, 0)[0] == 't', may = PQgetvalue(r, 0, 1)[0] == 't';
+        PQclear(r);
+        if (!exists && !cfg->schema_evolution) {
+            buf_printf(&missing, "%s%s", nmissing++ ? ", " : "", buf_cstr(&q));
+        } else if (exists && !may) {
+            buf_printf(&bad, "%s%s", nbad++ ? ", " : "", buf_cstr(&q));
+        } else
+            nok++;
+    }
+    free(topics);
+    sk_check_t *c = &out[n++];
+    c->name = "target_tables";
+    c->key = "topics";
+    c->ok = !nbad && !nmissing;
+    if (nmissing) {
+        snprintf(c->message, sizeof c->message, "target table(s) %s do not exist and schema.evolution=none",
+                 buf_cstr(&missing));
+        snprintf(c->fix, sizeof c->fix, "create them, or set schema.evolution=basic");
+    } else if (nbad) {
+        snprintf(c->message, sizeof c->message, "the user may not %s target table(s) %s", buf_cstr(&privs), buf_cstr(&bad));
+        snprintf(c->fix, sizeof c->fix, "GRANT %s ON %s TO %s;", buf_cstr(&privs), buf_cstr(&bad), buf_cstr(&user));
+    } else
+        snprintf(c->message, sizeof c->message, "%zu target table(s) writable (%s)%s", nok, buf_cstr(&privs),
+                 cfg->schema_evolution ? "; missing ones are created" : "");
+    buf_free(&missing);
+out:
+    buf_free(&user);
+    buf_free(&name);
+    buf_free(&q);
+    buf_free(&privs);
+    buf_free(&bad);
+    return n;
+}
+
 const sk_target_ops_t sk_postgres_ops = {
     .name = "postgresql",
     .connect = pg_connect,
@@ -1488,4 +1606,5 @@ const sk_target_ops_t sk_postgres_ops = {
     .rollback = pg_rollback,
     .defer_commit = pg_defer_commit,
     .commit_wait = pg_commit_wait,
+    .check_rights = pg_check_rights,
 };

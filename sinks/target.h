@@ -159,6 +159,15 @@ typedef struct sk_conflict_rec {
     size_t at;                   /* its index in the changes fetch_existing was given */
 } sk_conflict_rec_t;
 
+/* One prerequisite a target checked for `walcast check` (the agent turns it into a check result). */
+typedef struct sk_check {
+    const char *name;       /* static: "target_tables", "target_schema", "target_origin" */
+    const char *key;        /* static: the config key it belongs to */
+    bool ok;
+    char message[1024];
+    char fix[1024];         /* the statement or setting that fixes it; "" when ok */
+} sk_check_t;
+
 /* ---- the interface ---- */
 
 typedef struct sk_target sk_target_t;   /* one target session, private to each implementation */
@@ -209,6 +218,10 @@ typedef struct sk_target_ops {
      * rollback and close. */
     void (*defer_commit)(sk_target_t *t, bool on);
     wc_status_t (*commit_wait)(sk_target_t *t, char *err, size_t errlen);
+    /* Optional (walcast check; changes nothing): the rights the sink will need of this target beyond its
+     * login and walcast_sink_offsets (writing the target tables, creating them under schema.evolution=basic,
+     * replication origins), up to max results into out; returns how many. */
+    size_t (*check_rights)(sk_target_t *t, sk_check_t *out, size_t max);
     /* Every row this target writes carries walcast's version (MongoDB), so a row without one is someone
      * else's (cf_decide). */
     bool unversioned_foreign;

@@ -7,6 +7,7 @@ as docs/compatibility.md) are reported and allowed; any other fails.
 usage: rest_diff.py CONNECT_URL WALCAST_URL PGPORT
 """
 import json
+import subprocess
 import sys
 import time
 import urllib.error
@@ -18,10 +19,6 @@ ENUMS = {"state", "type", "status"}
 # step -> reason: a difference kept on purpose (docs/compatibility.md, "REST API: differences")
 KNOWN = {
     "bad json": "Connect answers 500 with Jackson's text (which quotes the body); walcast 400 without it",
-    "offsets while stopped": "offsets endpoints are not implemented by walcast yet (501)",
-    "offsets alter while stopped": "offsets endpoints are not implemented by walcast yet (501)",
-    "offsets reset while stopped": "offsets endpoints are not implemented by walcast yet (501)",
-    "offsets alter while running": "offsets endpoints are not implemented by walcast yet (501)",
     "topics": "topic tracking is not implemented by walcast yet (501)",
     "topics reset": "topic tracking is not implemented by walcast yet (501)",
     "plugins all": "walcast lists its converters only, Connect every transform, predicate and converter (same shape)",
@@ -129,6 +126,16 @@ step("list empty", "GET", "/connectors")
 step("create", "POST", "/connectors", c_body={"name": "inv", "config": C}, w_body={"name": "inv", "config": W})
 wait_state(CONNECT, "inv", ("RUNNING", ["RUNNING"]))
 wait_state(WALCAST, "inv", ("RUNNING", ["RUNNING"]))
+# a change, so that both have stored an offset (Connect flushes offsets after records, each second here)
+subprocess.run(["psql", "-X", "-q", "-c", "INSERT INTO t VALUES (1)"], check=True)
+for base in (CONNECT, WALCAST):
+    for _ in range(300):
+        if call(base, "GET", "/connectors/inv/offsets")[1].get("offsets"):
+            break
+        time.sleep(0.1)
+    else:
+        raise SystemExit("%s stored no offset for inv within 30 s" % base)
+step("offsets while running", "GET", "/connectors/inv/offsets")
 step("create duplicate", "POST", "/connectors", c_body={"name": "inv", "config": C}, w_body={"name": "inv", "config": W})
 step("status", "GET", "/connectors/inv/status")
 step("info", "GET", "/connectors/inv")
@@ -170,10 +177,19 @@ step("offsets alter while running", "PATCH", "/connectors/inv/offsets",
      w_body={"offsets": [{"partition": {"server": "dw"}, "offset": {"lsn": 1}}]})
 step("stop", "PUT", "/connectors/inv/stop")
 wait_state(CONNECT, "inv", ("STOPPED", []))
+CONNECT_OFFSETS = {"offsets": call(CONNECT, "GET", "/connectors/inv/offsets")[1]["offsets"]}
+WALCAST_OFFSETS = {"offsets": call(WALCAST, "GET", "/connectors/inv/offsets")[1]["offsets"]}
 step("status stopped", "GET", "/connectors/inv/status")
 step("info stopped", "GET", "/connectors/inv")
 step("offsets while stopped", "GET", "/connectors/inv/offsets")
+step("offsets alter while stopped", "PATCH", "/connectors/inv/offsets",
+     c_body=CONNECT_OFFSETS, w_body=WALCAST_OFFSETS)
+step("offsets after alter", "GET", "/connectors/inv/offsets")
+step("offsets alter empty", "PATCH", "/connectors/inv/offsets", {"offsets": []})
 step("offsets reset while stopped", "DELETE", "/connectors/inv/offsets")
+step("offsets after reset", "GET", "/connectors/inv/offsets")
+# the offsets read before, written back, so both resume where they were
+step("offsets restore", "PATCH", "/connectors/inv/offsets", c_body=CONNECT_OFFSETS, w_body=WALCAST_OFFSETS)
 step("resume stopped", "PUT", "/connectors/inv/resume")
 wait_state(CONNECT, "inv", ("RUNNING", ["RUNNING"]))
 wait_state(WALCAST, "inv", ("RUNNING", ["RUNNING"]))

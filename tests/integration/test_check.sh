@@ -189,19 +189,31 @@ expect_ok "$AVRO"
 grep -q '^OK   schema_registry' <<<"$OUT"
 
 # a sink (into another database: its offsets table would otherwise be a captured table): the target
-# unreachable (no such database), the offsets table not creatable, then fixed
+# unreachable (no such database); a user who may not create (walcast_sink_offsets, and tables under
+# schema.evolution=basic); a missing target table without schema.evolution; one it may not write
 sink_file() {
-  local f="$IT_DIR/sink.properties"
+  local f="$IT_DIR/sink.properties" db=$1
+  shift
   printf '%s\n' name=sink connector.class=io.debezium.connector.jdbc.JdbcSinkConnector topics=srv.public.t1 \
-    "connection.url=jdbc:postgresql://127.0.0.1:$PGPORT/$1" connection.username=cdc "connection.password=$SECRET" >"$f"
+    "connection.url=jdbc:postgresql://127.0.0.1:$PGPORT/$db" connection.username=cdc "connection.password=$SECRET" \
+    "$@" >"$f"
   echo "$f"
 }
 expect_fail target "$(sink_file nosuchdb)"
 psql_q -c "CREATE DATABASE target"
-expect_fail offsets_table "$(sink_file target)"
+expect_fail "target_schema offsets_table" "$(sink_file target schema.evolution=basic)"
+grep -q 'fix: GRANT CREATE ON SCHEMA "public" TO "cdc";' <<<"$OUT"
 grep -q 'fix: GRANT CREATE ON SCHEMA public TO "cdc";' <<<"$OUT"
-PGDATABASE=target run_fix offsets_table
-expect_ok "$(sink_file target)"
+PGDATABASE=target run_fix target_schema
+expect_ok "$(sink_file target schema.evolution=basic)"
+grep -q '^OK   target_origin: the user may not use replication origins' <<<"$OUT"
+expect_fail target_tables "$(sink_file target)"
+grep -q 'srv_public_t1 do not exist and schema.evolution=none' <<<"$OUT"
+PGDATABASE=target psql_q -c "CREATE TABLE srv_public_t1 (id int PRIMARY KEY, v text)"
+expect_fail target_tables "$(sink_file target delete.enabled=true primary.key.mode=record_key)"
+grep -q 'fix: GRANT SELECT, INSERT, UPDATE, DELETE ON srv_public_t1 TO "cdc";' <<<"$OUT"
+PGDATABASE=target run_fix target_tables
+expect_ok "$(sink_file target delete.enabled=true primary.key.mode=record_key)"
 
 # a MariaDB target: a user without rights on the database (cannot log in to it), with SELECT only (cannot
 # create walcast_sink_offsets), then the printed GRANT run as root

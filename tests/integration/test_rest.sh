@@ -96,6 +96,7 @@ wait_slot s_src t
 expect 202 PUT /connectors/src/pause
 [ "$(state src connector/state)" = PAUSED ]
 wait_slot s_src f
+expect 400 DELETE /connectors/src/offsets   # only while STOPPED, as Connect
 rows 41 60
 expect 202 PUT /connectors/src/resume
 wait_state src tasks/0/state RUNNING
@@ -109,6 +110,18 @@ wait_slot s_src f
 expect 200 PATCH /connectors/src/config '{"walcast.transaction.max.ms":"200"}'
 [ "$(jget config/walcast.transaction.max.ms)" = 200 ]
 [ "$(jget config/database.password)" = "[hidden]" ]
+# offsets while stopped: read, reset (Connect's tombstone), written back as they were
+expect 400 PATCH /connectors/src/offsets '{"offsets":[]}'
+expect 200 GET /connectors/src/offsets
+cp "$IT_DIR/body" "$IT_DIR/offsets.json"
+[ "$(jget offsets/0/partition/server)" = srv ]
+jget offsets/0/offset/lsn >/dev/null
+expect 200 DELETE /connectors/src/offsets
+expect 200 GET /connectors/src/offsets
+[ "$(cat "$IT_DIR/body")" = '{"offsets":[]}' ]
+expect 200 PATCH /connectors/src/offsets "$(cat "$IT_DIR/offsets.json")"
+expect 200 GET /connectors/src/offsets
+cmp -s "$IT_DIR/body" "$IT_DIR/offsets.json" || { echo "offsets not restored: $(cat "$IT_DIR/body")" >&2; exit 1; }
 rows 61 80
 expect 202 PUT /connectors/src/resume
 wait_topic srv.public.t 80
