@@ -49,6 +49,7 @@
 #include "agent/log.h"
 #include "agent/replication.h"
 #include "schemas/converter.h"
+#include "schemas/transform.h"
 
 
 static char **strv_dup(const char *const *v, size_t n)
@@ -967,6 +968,8 @@ typedef struct enc_ctx {
     snap_t *s;
     evt_ctx_t *evt;
     conv_t *conv;
+    tf_chain_t *tf;               /* transforms=: this reader's own chain (schema caches are per thread) */
+    arena_t *tf_arena;
     rel_cache_t *rels;
     arena_t *arena;
     snap_batch_t *out;
@@ -987,6 +990,20 @@ static wc_status_t enc_emit(void *ctx, const rec_event_t *ev, char *err, size_t 
 {
     enc_ctx_t *x = ctx;
     rec_t r;
+    rec_event_t tev;
+    if (x->tf) {
+        bool dropped;
+        arena_reset(x->tf_arena);
+        wc_status_t st = tf_chain_apply(x->tf, x->tf_arena, ev, &tev, &dropped, err, errlen);
+        if (st == WC_PERMANENT && x->s->cfg->errors_tolerance_all) {
+            log_warn("snapshot row skipped (errors.tolerance=all)", "connector=%s topic=%s error=\"%s\"",
+                     x->s->cfg->name, ev->topic, log_esc(err));
+            return WC_OK;
+        }
+        if (st != WC_OK || dropped)
+            return st;
+        ev = &tev;
+    }
     wc_status_t st = conv_encode(x->conv, ev, &r, err, errlen);
     if (st != WC_OK)
         return st;
@@ -1005,7 +1022,7 @@ static wc_status_t enc_emit(void *ctx, const rec_event_t *ev, char *err, size_t 
     e->nheaders = r.nheaders;
     for (int i = 0; i < r.nheaders; i++) {
         e->hkey[i] = r.headers[i].key;
-        e->hval[i] = enc_put(&b->data, r.headers[i].value, r.headers[i].len);
+        e->hval[i] = r.headers[i].value ? enc_put(&b->data, r.headers[i].value, r.headers[i].len) : SIZE_MAX;
         e->hlen[i] = r.headers[i].len;
     }
     e->op = r.op;
@@ -1023,6 +1040,10 @@ static bool enc_open(enc_ctx_t *x, snap_t *s, repl_t *r, char *err, size_t errle
     ec.run_id = evt_run_id(s->evt);
     x->evt = evt_new(&ec, enc_emit, x);
     x->conv = conv_new(&s->cfg->key_conv.side, &s->cfg->value_conv.side);
+    if (s->cfg->transforms) {
+        x->tf = tf_chain_new(s->cfg->transforms);
+        x->tf_arena = arena_new(64 * 1024);
+    }
     x->rels = rel_cache_new(evt_table_free);
     x->arena = arena_new(64 * 1024);
     for (size_t ti = 0; ti < s->plan.ntables; ti++)
@@ -1035,6 +1056,8 @@ static void enc_close(enc_ctx_t *x)
 {
     evt_free(x->evt);
     conv_free(x->conv);
+    tf_chain_free(x->tf);
+    arena_free(x->tf_arena);
     rel_cache_free(x->rels);
     arena_free(x->arena);
     free(x->map);
@@ -1467,7 +1490,8 @@ static wc_status_t send_encoded(snap_t *s, snap_batch_t *b, snap_table_t *st, ch
         rec.key = e->key == SIZE_MAX ? NULL : b->data.data + e->key;
         rec.value = e->value == SIZE_MAX ? NULL : b->data.data + e->value;
         for (int k = 0; k < e->nheaders; k++)
-            rec.headers[k] = (rec_header_t){ e->hkey[k], b->data.data + e->hval[k], e->hlen[k] };
+            rec.headers[k] = (rec_header_t){ e->hkey[k], e->hval[k] == SIZE_MAX ? NULL : b->data.data + e->hval[k],
+                                             e->hlen[k] };
         rc = s->hooks.send(s->hooks.ctx, &rec, err, errlen);
     }
     st->rows += (uint64_t)b->nrows;

@@ -17,7 +17,7 @@
 typedef struct enc_rec {
     size_t topic, key, keylen, value, valuelen;
     int nheaders;
-    const char *hkey[REC_MAX_HEADERS];   /* string literals of event.c */
+    const char *hkey[REC_MAX_HEADERS];   /* string literals of event.c, or the transform configuration's */
     size_t hval[REC_MAX_HEADERS], hlen[REC_MAX_HEADERS];
     char op;
 } enc_rec_t;
