@@ -215,6 +215,10 @@ grep -q 'fix: GRANT SELECT, INSERT, UPDATE, DELETE ON srv_public_t1 TO "cdc";' <
 PGDATABASE=target run_fix target_tables
 expect_ok "$(sink_file target delete.enabled=true primary.key.mode=record_key)"
 
+# the sink reads with the worker's consumer.* settings: an SSL consumer against this plaintext broker
+{ cat "$W"; echo "consumer.security.protocol=SSL"; } >"$IT_DIR/sslconsumer.properties"
+expect_fail kafka "$(sink_file target delete.enabled=true primary.key.mode=record_key)" "$IT_DIR/sslconsumer.properties"
+
 # a MariaDB target: a user without rights on the database (cannot log in to it), with SELECT only (cannot
 # create walcast_sink_offsets), then the printed GRANT run as root
 mariadb_start
