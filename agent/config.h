@@ -10,6 +10,7 @@
 #include "decoder/filter.h"
 #include "decoder/pgtypes.h"
 #include "schemas/converter.h"
+#include "schemas/transform.h"
 #include "sinks/target.h"
 
 typedef struct cfg_kv {
@@ -93,6 +94,8 @@ typedef struct conn_config {
     evt_config_t evt;             /* strings point into this struct's fields */
     flt_filters_t filters;
     char *placeholder;
+    tf_spec_t *transforms;        /* transforms= / predicates=: NULL when none */
+    bool errors_tolerance_all;    /* errors.tolerance=all: a record a transform fails on is logged and skipped */
 } conn_config_t;
 
 /* Validates and fills c from the map; unknown keys are logged as warnings. */

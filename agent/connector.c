@@ -19,6 +19,7 @@
 #include "decoder/pgoutput.h"
 #include "schemas/converter.h"
 #include "schemas/registry.h"
+#include "schemas/transform.h"
 
 /* Records queued in librdkafka while a streamed transaction is replayed from memory or disk. */
 #define REPLAY_MAX_QUEUED 30000
@@ -32,6 +33,9 @@ typedef struct conn_state {
     strm_t *strm;                 /* walcast.streaming: in-progress transactions */
     evt_ctx_t *evt;
     conv_t *conv;
+    tf_chain_t *tf;               /* transforms=, NULL when none */
+    arena_t *tf_arena;            /* the transformed record's values, reset at each record */
+    uint64_t tf_skipped;          /* records a transform failed on, skipped (errors.tolerance=all) */
     sr_client_t *sr_key, *sr_value; /* Avro converters' schema registries */
     uint64_t sr_requests;
     rel_cache_t *rels;
@@ -108,6 +112,21 @@ static wc_status_t on_emit(void *ctx, const rec_event_t *ev, char *err, size_t e
 {
     conn_state_t *s = ctx;
     rec_t r;
+    rec_event_t tev;
+    if (s->tf) {
+        bool dropped;
+        arena_reset(s->tf_arena);
+        wc_status_t st = tf_chain_apply(s->tf, s->tf_arena, ev, &tev, &dropped, err, errlen);
+        if (st == WC_PERMANENT && s->cfg->errors_tolerance_all) {
+            s->tf_skipped++;
+            log_warn("record skipped (errors.tolerance=all)", "connector=%s topic=%s skipped=%llu error=\"%s\"",
+                     s->cfg->name, ev->topic, (unsigned long long)s->tf_skipped, log_esc(err));
+            return WC_OK;
+        }
+        if (st != WC_OK || dropped)
+            return st;
+        ev = &tev;
+    }
     wc_status_t st = conv_encode(s->conv, ev, &r, err, errlen);
     if (conv_registry_requests(s->conv) != s->sr_requests) {
         s->sr_requests = conv_registry_requests(s->conv);
@@ -919,6 +938,10 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         goto out;
     }
     s.conv = conv_new(&ks, &vs);
+    if (cfg->transforms) {
+        s.tf = tf_chain_new(cfg->transforms);
+        s.tf_arena = arena_new(64 * 1024);
+    }
     s.evt = evt_new(&cfg->evt, on_emit, &s);
     {
         /* snapshot: what to read before (or while) streaming */
@@ -988,6 +1011,8 @@ out:
     free(s.pub_added);
     evt_free(s.evt);
     conv_free(s.conv);
+    tf_chain_free(s.tf);
+    arena_free(s.tf_arena);
     sr_free(s.sr_key);
     sr_free(s.sr_value);
     strm_free(s.strm);

@@ -49,6 +49,7 @@
 #include "agent/log.h"
 #include "agent/replication.h"
 #include "schemas/converter.h"
+#include "schemas/transform.h"
 
 
 static char **strv_dup(const char *const *v, size_t n)
@@ -906,11 +907,24 @@ typedef struct reader_arg {
     int id;
 } reader_arg_t;
 
+static void reader_fail_status(snap_t *s, const char *e, wc_status_t st)
+{
+    pthread_mutex_lock(&s->mu);
+    if (!s->reader_failed) {
+        s->reader_failed = true;
+        s->reader_status = st;
+        snprintf(s->reader_err, sizeof s->reader_err, "%s", e);
+    }
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
 static void reader_fail(snap_t *s, const char *e)
 {
     pthread_mutex_lock(&s->mu);
     if (!s->reader_failed) {
         s->reader_failed = true;
+        s->reader_status = WC_RETRY;
         snprintf(s->reader_err, sizeof s->reader_err, "%s", e);
     }
     pthread_cond_broadcast(&s->cv);
@@ -954,11 +968,14 @@ typedef struct enc_ctx {
     snap_t *s;
     evt_ctx_t *evt;
     conv_t *conv;
+    tf_chain_t *tf;               /* transforms=: this reader's own chain (schema caches are per thread) */
+    arena_t *tf_arena;
     rel_cache_t *rels;
     arena_t *arena;
     snap_batch_t *out;
     int *map;
     const PGresult *map_res;
+    wc_status_t st;               /* the last evt_read's status */
 } enc_ctx_t;
 
 static size_t enc_put(buf_t *b, const void *p, size_t n)
@@ -973,6 +990,20 @@ static wc_status_t enc_emit(void *ctx, const rec_event_t *ev, char *err, size_t 
 {
     enc_ctx_t *x = ctx;
     rec_t r;
+    rec_event_t tev;
+    if (x->tf) {
+        bool dropped;
+        arena_reset(x->tf_arena);
+        wc_status_t st = tf_chain_apply(x->tf, x->tf_arena, ev, &tev, &dropped, err, errlen);
+        if (st == WC_PERMANENT && x->s->cfg->errors_tolerance_all) {
+            log_warn("snapshot row skipped (errors.tolerance=all)", "connector=%s topic=%s error=\"%s\"",
+                     x->s->cfg->name, ev->topic, log_esc(err));
+            return WC_OK;
+        }
+        if (st != WC_OK || dropped)
+            return st;
+        ev = &tev;
+    }
     wc_status_t st = conv_encode(x->conv, ev, &r, err, errlen);
     if (st != WC_OK)
         return st;
@@ -991,7 +1022,7 @@ static wc_status_t enc_emit(void *ctx, const rec_event_t *ev, char *err, size_t 
     e->nheaders = r.nheaders;
     for (int i = 0; i < r.nheaders; i++) {
         e->hkey[i] = r.headers[i].key;
-        e->hval[i] = enc_put(&b->data, r.headers[i].value, r.headers[i].len);
+        e->hval[i] = r.headers[i].value ? enc_put(&b->data, r.headers[i].value, r.headers[i].len) : SIZE_MAX;
         e->hlen[i] = r.headers[i].len;
     }
     e->op = r.op;
@@ -1009,6 +1040,10 @@ static bool enc_open(enc_ctx_t *x, snap_t *s, repl_t *r, char *err, size_t errle
     ec.run_id = evt_run_id(s->evt);
     x->evt = evt_new(&ec, enc_emit, x);
     x->conv = conv_new(&s->cfg->key_conv.side, &s->cfg->value_conv.side);
+    if (s->cfg->transforms) {
+        x->tf = tf_chain_new(s->cfg->transforms);
+        x->tf_arena = arena_new(64 * 1024);
+    }
     x->rels = rel_cache_new(evt_table_free);
     x->arena = arena_new(64 * 1024);
     for (size_t ti = 0; ti < s->plan.ntables; ti++)
@@ -1021,6 +1056,8 @@ static void enc_close(enc_ctx_t *x)
 {
     evt_free(x->evt);
     conv_free(x->conv);
+    tf_chain_free(x->tf);
+    arena_free(x->tf_arena);
     rel_cache_free(x->rels);
     arena_free(x->arena);
     free(x->map);
@@ -1048,9 +1085,9 @@ static int enc_row(enc_ctx_t *x, size_t ci, PGresult *res, int row, bool first_i
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = s->plan.tables[c->table].started_us,
                       .lsn = s->plan.lsn, .now_us = wc_wall_us() };
     pos.snapshot = snap_marker(c->table == 0, first_in_table, last_in_table, last_of_all);
-    wc_status_t st = evt_read(x->evt, x->arena, &pos, t, &tup, err, errlen);
+    x->st = evt_read(x->evt, x->arena, &pos, t, &tup, err, errlen);
     snap_log_conversions(s, x->evt);
-    return st == WC_OK ? 0 : -1;
+    return x->st == WC_OK ? 0 : -1;
 }
 
 static snap_batch_t *enc_batch(void)
@@ -1182,7 +1219,9 @@ static void *reader_main(void *argp)
                 s->plan.tables[c->table].started_us = wc_wall_us();
             pthread_mutex_unlock(&s->mu);
             if (enc_chunk(&x, &r, ci, buf_cstr(&fetch), err, sizeof err) < 0) {
-                reader_fail(s, err);
+                /* a value that cannot be converted (event.converting.failure.handling.mode=fail, a key
+                 * column) fails again on every retry: permanent */
+                reader_fail_status(s, err, x.st == WC_PERMANENT ? WC_PERMANENT : WC_RETRY);
                 break;
             }
         }
@@ -1235,8 +1274,9 @@ static wc_status_t pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, 
     for (;;) {
         if (s->reader_failed) {
             snprintf(err, errlen, "snapshot reader failed: %s", s->reader_err);
+            wc_status_t rs = s->reader_status == WC_PERMANENT ? WC_PERMANENT : WC_RETRY;
             pthread_mutex_unlock(&s->mu);
-            return WC_RETRY;
+            return rs;
         }
         if (s->slots[ci].head)
             break;
@@ -1371,6 +1411,7 @@ static wc_status_t plan_exported(snap_t *s, repl_t *planner, const char *snapsho
     /* readers import the snapshot before anything else can end it */
     s->quit = false;
     s->reader_failed = false;
+    s->reader_status = WC_OK;
     s->imported = 0;
     s->next_chunk = 0;
     snap_plan_free(&s->plan);
@@ -1429,10 +1470,11 @@ static wc_status_t start_readers(snap_t *s, pthread_t *th, int *nth, char *err, 
     while (s->imported < *nth && !s->reader_failed)
         pthread_cond_wait(&s->cv, &s->mu);
     bool failed = s->reader_failed;
+    wc_status_t rs = s->reader_status == WC_PERMANENT ? WC_PERMANENT : WC_RETRY;
     pthread_mutex_unlock(&s->mu);
     if (failed) {
         snprintf(err, errlen, "snapshot reader failed: %s", s->reader_err);
-        return WC_RETRY;
+        return rs;
     }
     return WC_OK;
 }
@@ -1448,7 +1490,8 @@ static wc_status_t send_encoded(snap_t *s, snap_batch_t *b, snap_table_t *st, ch
         rec.key = e->key == SIZE_MAX ? NULL : b->data.data + e->key;
         rec.value = e->value == SIZE_MAX ? NULL : b->data.data + e->value;
         for (int k = 0; k < e->nheaders; k++)
-            rec.headers[k] = (rec_header_t){ e->hkey[k], b->data.data + e->hval[k], e->hlen[k] };
+            rec.headers[k] = (rec_header_t){ e->hkey[k], e->hval[k] == SIZE_MAX ? NULL : b->data.data + e->hval[k],
+                                             e->hlen[k] };
         rc = s->hooks.send(s->hooks.ctx, &rec, err, errlen);
     }
     st->rows += (uint64_t)b->nrows;

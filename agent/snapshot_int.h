@@ -17,7 +17,7 @@
 typedef struct enc_rec {
     size_t topic, key, keylen, value, valuelen;
     int nheaders;
-    const char *hkey[REC_MAX_HEADERS];   /* string literals of event.c */
+    const char *hkey[REC_MAX_HEADERS];   /* string literals of event.c, or the transform configuration's */
     size_t hval[REC_MAX_HEADERS], hlen[REC_MAX_HEADERS];
     char op;
 } enc_rec_t;
@@ -82,6 +82,7 @@ struct snap {
     bool quit;
     char reader_err[512];
     bool reader_failed;
+    wc_status_t reader_status;    /* what the failure asks for: WC_RETRY, or WC_PERMANENT (a row no retry converts) */
     const char *snapshot_name;
     int imported;
     int *map;                     /* result column of each relation column, for map_res */

@@ -594,7 +594,9 @@ static cv_value_t source_value(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, c
     v[SRC_NAME] = cv_str(e->cfg.prefix, strlen(e->cfg.prefix));
     int64_t ts_us = pos->commit_time_us ? pos->commit_time_us : pos->now_us;
     v[SRC_TS_MS] = cv_int(ts_us / 1000);
-    v[SRC_SNAPSHOT] = pos->snapshot ? cv_str(pos->snapshot, strlen(pos->snapshot)) : cv_str("false", 5);
+    /* streaming: null, as Debezium leaves it; the converters write the field's default "false", and a
+     * transform that reads the raw value (ExtractNewRecordState's add.fields=source.snapshot) sees null */
+    v[SRC_SNAPSHOT] = pos->snapshot ? cv_str(pos->snapshot, strlen(pos->snapshot)) : cv_null();
     v[SRC_DB] = cv_str(e->cfg.dbname, strlen(e->cfg.dbname));
     char seq[64];
     int n;

@@ -2,6 +2,7 @@
  * Identifiers are matched as "schema", "schema.table" and "schema.table.column". */
 #include "decoder/filter.h"
 #include "schemas/buf.h"
+#include "schemas/regex.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,66 +49,9 @@ void flt_free(flt_filters_t *f)
     memset(f, 0, sizeof *f);
 }
 
-/* glibc's regcomp expands stacked quantifiers ("a++") and bounded repeats ("(a{200}){200}") into
- * trees whose size multiplies: refuse them before compiling. Java's regex rejects the former too. */
-static const char *pattern_too_costly(const char *p, size_t n)
-{
-    unsigned long product = 1;
-    bool prev_quant = false;
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        if (c == '\\') {
-            i++;
-            prev_quant = false;
-            continue;
-        }
-        if (c == '[') {
-            /* skip a bracket expression: quantifier characters inside are literals */
-            size_t k = i + 1;
-            if (k < n && p[k] == '^')
-                k++;
-            if (k < n && p[k] == ']')
-                k++;
-            while (k < n && p[k] != ']')
-                k++;
-            i = k;
-            prev_quant = false;
-            continue;
-        }
-        bool quant = c == '*' || c == '+' || c == '?' || c == '{';
-        if (quant && prev_quant)
-            return "a quantifier directly after another quantifier (lazy/possessive forms are not supported)";
-        if (c == '{') {
-            unsigned long lo = 0, hi = 0;
-            size_t k = i + 1;
-            while (k < n && p[k] >= '0' && p[k] <= '9' && lo <= 100000)
-                lo = lo * 10 + (unsigned long)(p[k++] - '0');
-            hi = lo;
-            if (k < n && p[k] == ',') {
-                k++;
-                hi = 0;
-                while (k < n && p[k] >= '0' && p[k] <= '9' && hi <= 100000)
-                    hi = hi * 10 + (unsigned long)(p[k++] - '0');
-                if (hi == 0)
-                    hi = lo;
-            }
-            if (lo > 255 || hi > 255)
-                return "a repeat count above 255";
-            product *= hi ? hi : 1;
-            if (product > 10000)
-                return "repeat counts whose product exceeds 10000";
-            while (k < n && p[k] != '}')
-                k++;
-            i = k;
-        }
-        prev_quant = quant;
-    }
-    return NULL;
-}
-
 static int compile_one(regex_t *re, const char *pat, size_t n, const char *what, char *err, size_t errlen)
 {
-    const char *why = pattern_too_costly(pat, n);
+    const char *why = rx_too_costly(pat, n);
     if (why) {
         snprintf(err, errlen, "%s: invalid regular expression '%.*s': %s", what, (int)(n > 200 ? 200 : n), pat, why);
         return -1;

@@ -2,7 +2,10 @@
  * Everything allocates from the caller's arena; nothing here frees. */
 #include "schemas/connect.h"
 
+#include <stdatomic.h>
 #include <string.h>
+
+static atomic_uint_fast64_t next_uid = 1;
 
 const char *ct_type_name(ct_type_t t)
 {
@@ -28,6 +31,7 @@ cs_schema_t *cs_new(arena_t *a, ct_type_t type, bool optional)
     cs_schema_t *s = arena_zalloc(a, sizeof *s);
     s->type = type;
     s->optional = optional;
+    s->uid = atomic_fetch_add(&next_uid, 1);
     return s;
 }
 
@@ -36,6 +40,7 @@ cs_schema_t *cs_copy(arena_t *a, const cs_schema_t *s)
     cs_schema_t *c = arena_alloc(a, sizeof *c);
     *c = *s;
     c->def = NULL;
+    c->uid = atomic_fetch_add(&next_uid, 1);
     return c;
 }
 

@@ -42,6 +42,8 @@ struct cs_schema {
     size_t nfields, capfields;
     const cs_schema_t *items;  /* CT_ARRAY element, CT_MAP value */
     const cs_schema_t *keys;   /* CT_MAP key */
+    uint64_t uid;              /* unique per schema made by cs_new/cs_copy (caches key on it: an address
+                                * may be reused by a later table version, a uid never is) */
 };
 
 /* A value carries no type: it is always read together with its schema. */

@@ -102,13 +102,15 @@ wc_status_t conv_encode(conv_t *c, const rec_event_t *ev, rec_t *out, char *err,
     buf_reset(&c->kb);
     buf_reset(&c->vb);
     wc_status_t st;
-    if (ev->kc && ev->key) {
+    if (ev->kc && ev->key && !(ev->key->null && c->side[0].kind == CONV_AVRO)) {
         if ((st = encode_side(&c->side[0], true, ev->kc, ev->topic, ev->key, &c->kb, err, errlen)) != WC_OK)
             return st;
         out->key = c->kb.data;
         out->keylen = c->kb.len;
     }
-    if (ev->vc && ev->value) {
+    /* a null value under a schema (a transform's): JsonConverter writes it, the Avro serializer sends a
+     * Kafka null without registering anything */
+    if (ev->vc && ev->value && !(ev->value->null && c->side[1].kind == CONV_AVRO)) {
         if ((st = encode_side(&c->side[1], false, ev->vc, ev->topic, ev->value, &c->vb, err, errlen)) != WC_OK)
             return st;
         out->value = c->vb.data;

@@ -9,6 +9,9 @@
 #                                                                  confirms only after the Kafka commit)
 #      Debezium defaults / tuned -> Kafka                          until the topic holds every row (high watermark,
 #                                                                  timed from the first record: JVM start excluded)
+#    With BENCH_TF (1; 0 skips) walcast and Debezium defaults run once more per run with the transform chain
+#    most deployments use (ExtractNewRecordState + RegexRouter + ReplaceField$Value, TF_CHAIN below): the cost
+#    of the chain on each, measured in the same runs (target: walcast loses at most 10% of its rows/s).
 #    rows/s, peak RSS (VmHWM) and CPU s per million rows (utime+stime of the reader's process; Debezium from
 #    its first record on; broker and walsender CPU shown apart). Medians of BENCH_RUNS (3) runs, Debezium of
 #    BENCH_DBZ_RUNS (= BENCH_RUNS).
@@ -166,9 +169,10 @@ connector_props() {  # file slot prefix publication [extra key=value lines...]: 
 # ---- 1. throughput from a slot backlog --------------------------------------------------------------------
 q -c "CREATE TABLE bench (id int PRIMARY KEY, v int NOT NULL, t text)" -c "CREATE PUBLICATION bench_pub FOR TABLE bench"
 slots=()
-for r in $(seq 1 "$RUNS"); do slots+=("recv_$r" "plain_$r" "schema_$r" "avro_$r"); done
-for r in $(seq 1 "$DBZ_RUNS"); do slots+=("dbzdef_$r" "dbztun_$r"); done
-[ ${#slots[@]} -le 20 ] || die "${#slots[@]} slots: the throwaway server has max_replication_slots = 20 (lower BENCH_RUNS)"
+TF=${BENCH_TF:-1}
+for r in $(seq 1 "$RUNS"); do slots+=("recv_$r" "plain_$r" "schema_$r" "avro_$r"); [ "$TF" = 0 ] || slots+=("tfw_$r"); done
+for r in $(seq 1 "$DBZ_RUNS"); do slots+=("dbzdef_$r" "dbztun_$r"); [ "$TF" = 0 ] || slots+=("tfdbz_$r"); done
+[ ${#slots[@]} -le 32 ] || die "${#slots[@]} slots: the throwaway server has max_replication_slots = 32 (lower BENCH_RUNS)"
 for s in "${slots[@]}"; do q -c "SELECT 1 FROM pg_create_logical_replication_slot('$s', 'pgoutput')" >/dev/null; done
 
 echo "bench: writing $TXNS transactions x $ROWS rows"
@@ -220,6 +224,22 @@ run_walcast() {  # slot schemas -> as timed_walcast
   timed_walcast "$1" "$WORK/c-$1.properties"
 }
 
+# The chain of BENCH_TF: unwrap, topics renamed (<prefix>.public.T -> chain_<prefix>_T), one column dropped
+# and one renamed (the same keys for walcast and Debezium; $1 is the topic prefix).
+tf_chain() {
+  printf '%s\n' "transforms=unwrap,route,edit" "transforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState" \
+    "transforms.unwrap.add.fields=op,source.ts_ms" "transforms.route.type=org.apache.kafka.connect.transforms.RegexRouter" \
+    "transforms.route.regex=$1"'\\.public\\.(.*)' "transforms.route.replacement=chain_${1}_"'$1' \
+    'transforms.edit.type=org.apache.kafka.connect.transforms.ReplaceField$Value' "transforms.edit.exclude=t" \
+    "transforms.edit.renames=v:value"
+}
+
+run_walcast_tf() {  # slot -> as timed_walcast: JSON with schemas and the chain
+  connector_props "$WORK/t-$1.properties" "$1" bench bench_pub "status.update.interval.ms=50"
+  tf_chain bench >>"$WORK/t-$1.properties"
+  timed_walcast "$1" "$WORK/t-$1.properties"
+}
+
 run_avro() {  # slot -> as timed_walcast
   connector_props "$WORK/a-$1.properties" "$1" bench bench_pub "status.update.interval.ms=50" \
     "key.converter=io.confluent.connect.avro.AvroConverter" "key.converter.schema.registry.url=$SR_URL" \
@@ -240,11 +260,12 @@ run_recv() {
 # run_dbz slot tuned -> RES="seconds peak_rss_kb cpu_s walsender_cpu_s broker_cpu_s rows startup_cpu_s", timed from
 # the first record in the topic to the last (rows: those counted in that window)
 run_dbz() {
-  local out tf nf te cf ce hwm ws wcpu b0 b1
+  local out tf nf te cf ce hwm ws wcpu b0 b1 topic="$1.public.bench"
   dbz_props "$WORK/d-$1.properties" "$1" "$1" bench_pub bench "$2"
+  if [ "$2" = chain ]; then tf_chain "$1" >>"$WORK/d-$1.properties"; topic="chain_$1_bench"; fi
   dbz_start "$WORK/connect-$1" "$WORK/d-$1.properties"
   b0=$(cpu_of "$BROKER_PID")
-  out=$(/usr/bin/python3 "$TOOL" watch "$BS" "$1.public.bench" "$TOTAL" "$DBZ_PID" "$DBZ_REST" 900) ||
+  out=$(/usr/bin/python3 "$TOOL" watch "$BS" "$topic" "$TOTAL" "$DBZ_PID" "$DBZ_REST" 900) ||
     { tail -30 "$DBZ_LOG" >&2; die "Debezium ($1) did not publish $TOTAL records"; }
   b1=$(cpu_of "$BROKER_PID")
   read -r tf nf te cf ce hwm <<<"$out"
@@ -270,14 +291,21 @@ for r in $(seq 1 "$RUNS"); do
   run_walcast "schema_$r" true; add schema $TOTAL "$RES"; slot_drop "schema_$r"
   run_avro "avro_$r"; add avro $TOTAL "$RES"; slot_drop "avro_$r"
   line="bench: run $r: pg_recvlogical $(last recv), walcast no schemas $(last plain), schemas $(last schema), Avro $(last avro)"
+  if [ "$TF" != 0 ]; then
+    run_walcast_tf "tfw_$r"; add tfw $TOTAL "$RES"; slot_drop "tfw_$r"
+    line+=", schemas + chain $(last tfw)"
+  fi
   if [ "$r" -le "$DBZ_RUNS" ]; then
-    for k in dbzdef dbztun; do
-      run_dbz "${k}_$r" $([ $k = dbztun ] && echo 1 || echo 0)
+    dks="dbzdef dbztun"
+    [ "$TF" = 0 ] || dks+=" tfdbz"
+    for k in $dks; do
+      run_dbz "${k}_$r" $(case $k in dbztun) echo 1 ;; tfdbz) echo chain ;; *) echo 0 ;; esac)
       read -r s h c w b n sc <<<"$RES"
       add $k "$n" "$s $h $c $w $b"; slot_drop "${k}_$r"
       echo "bench: Debezium ${k#dbz} run $r: $n rows in $s s after the first record; JVM start-up CPU ${sc} s" >&2
     done
     line+=", Debezium defaults $(last dbzdef), tuned $(last dbztun)"
+    [ "$TF" = 0 ] || line+=", defaults + chain $(last tfdbz)"
   fi
   echo "$line rows/s"
 done
@@ -299,10 +327,18 @@ row schema "walcast JSON schemas.enable=true (defaults)"
 row avro "walcast Avro + registry"
 row dbzdef "Debezium 3.6.1 defaults"
 row dbztun "Debezium 3.6.1 tuned"
+if [ "$TF" != 0 ]; then
+  row tfw "walcast JSON schemas + unwrap,RegexRouter,ReplaceField"
+  row tfdbz "Debezium 3.6.1 defaults + the same chain"
+fi
 echo "(CPU s/Mr: CPU seconds of the reader's process per million rows, walsender and broker apart; Debezium"
 echo " is timed and charged from its first record in the topic on, without JVM start-up; peak RSS = VmHWM)"
 S=$(median ${RATE[schema]}); P=$(median ${RATE[plain]}); A=$(median ${RATE[avro]})
 echo "Avro vs JSON with schemas: $(calc "%.2f" "$A / $S")x (target: > 1; Avro >= 0.8x pg_recvlogical)"
+if [ "$TF" != 0 ]; then
+  TW=$(median ${RATE[tfw]}); TD=$(median ${RATE[tfdbz]}); DD=$(median ${RATE[dbzdef]})
+  echo "transform chain: walcast keeps $(calc "%.3f" "$TW / $S") of its rows/s (target >= 0.9), Debezium defaults keep $(calc "%.3f" "$TD / $DD")"
+fi
 
 # ---- 2. commit -> visible latency ------------------------------------------------------------------------
 declare -A LAT

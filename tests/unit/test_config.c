@@ -106,8 +106,20 @@ static void test_errors_name_key_value_allowed(void **s)
     assert_string_equal(err, "missing required configuration key database.user");
     cfg_map_free(&m);
     /* Debezium keys that would change the records, not implemented yet: refused, saying so */
-    assert_int_equal(parse_with("transforms=unwrap\ntransforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState\n", &c, err, sizeof err), -1);
-    assert_non_null(strstr(err, "transforms is not implemented by walcast yet"));
+    assert_int_equal(parse_with("column.propagate.source.type=.*\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "column.propagate.source.type is not implemented by walcast yet"));
+    /* transforms: parsed at start (schemas/transform.c); a bad one names the transform and the key */
+    assert_int_equal(parse_with("transforms=unwrap\ntransforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState\n"
+                                "errors.tolerance=all\n", &c, err, sizeof err), 0);
+    assert_non_null(c.transforms);
+    assert_true(c.errors_tolerance_all);
+    cfg_connector_free(&c);
+    assert_int_equal(parse_with("transforms=unwrap\ntransforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState\n"
+                                "transforms.unwrap.delete.handling.mode=rewrite\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "transforms.unwrap.delete.handling.mode: removed in Debezium 3"));
+    assert_int_equal(parse_with("transforms=j\ntransforms.j.type=io.debezium.transforms.Filter\n", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "transforms.j.type: io.debezium.transforms.Filter runs scripts"));
+    assert_int_equal(parse_with("errors.tolerance=some\n", &c, err, sizeof err), -1);
     assert_int_equal(parse_with("column.propagate.source.type=.*\n", &c, err, sizeof err), -1);
     assert_int_equal(parse_with("heartbeat.topics.prefix=hb\n", &c, err, sizeof err), -1);
     /* signals and snapshot settings are implemented: accepted, checked */

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# transforms_diff.sh: single message transforms and predicates, diffed against Kafka Connect's own. The
+# same connector configs (transforms=, predicates=) run on Debezium 3.6.1 in Kafka Connect 4.4.0 and on
+# walcast, over the differential workload (inserts, updates with and without REPLICA IDENTITY FULL,
+# deletes and tombstones, key changes, TOAST, truncate, messages, heartbeats, transaction metadata, schema
+# changes mid-stream); every topic is compared record by record (ref.py compare: partition, key, value
+# parsed and raw, headers). Nine pairs, each its own topic.prefix:
+#   t1  JSON with schemas; ExtractNewRecordState (delete.tombstone.handling.mode=tombstone, the default)
+#       with add.fields (envelope, source.*, transaction.* paths, a rename) and add.headers; transaction
+#       metadata, heartbeats and truncates (skipped.operations=none) go through the chain
+#   t2  JSON without schemas; unwrap rewrite with add.fields.prefix, then RegexRouter (t2.public.X ->
+#       t2.rt.X) and ReplaceField$Value (a rename, an exclusion)
+#   t3  JSON with schemas; unwrap rewrite-with-tombstone only where TopicNameMatches (ident_*, toasty*);
+#       InsertHeader, DropHeaders; replace.null.with.default=false
+#   t4  key without schemas, value with; unwrap delete-to-tombstone, ReplaceField$Key renames, a Filter
+#       dropping key-change deletes (HasHeaderKey __debezium.newkey)
+#   t5  JSON with schemas; unwrap rewrite-with-tombstone, then a Filter of tombstones (RecordIsTombstone)
+#       and a Filter of every topic but some (TopicNameMatches, negate=true)
+#   t6  JSON with schemas; unwrap drop with add.headers (a rename)
+#   t7  JSON with schemas; unwrap rewrite, InsertField$Value (topic, a required static field), then on
+#       ident_* only: MaskField$Value, HeaderFrom$Value (copy), ValueToKey, ExtractField$Key, HoistField$Key,
+#       SetSchemaMetadata$Value; Flatten$Value everywhere (point, variable-scale numeric, messages)
+#   t8  JSON without schemas; ExtractField$Value (after) on the data topics, HoistField$Value on all but
+#       tombstones (RecordIsTombstone, negate), Flatten$Key
+#   t9  JSON with schemas; ByLogicalTableRouter merging the ident_*, toasty* and keyed tables (key field
+#       from key.field.regex; keyed has no primary key: null keys)
+. "$(dirname "$0")/reflib.sh"
+ref_init
+t0=$(date +%s)
+pg_start
+psql_q -f "$ROOT/tests/integration/sql/schema.sql"
+psql_q -c "CREATE PUBLICATION dbz_publication FOR ALL TABLES"
+ref_kafka_start KA KB
+echo "kafka x2 started after $(( $(date +%s) - t0 ))s"
+
+U=io.debezium.transforms.ExtractNewRecordState
+ref_pair t1 t1 \
+  "skipped.operations=none" \
+  "provide.transaction.metadata=true" \
+  "heartbeat.interval.ms=1000" \
+  "transforms=unwrap" \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.add.fields=op,table,lsn,source.ts_ms,transaction.id,data_collection_order:dco,snapshot" \
+  "transforms.unwrap.add.headers=op,db,source.txId,transaction.total_order:tot"
+ref_pair t2 t2 \
+  "key.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "key.converter.schemas.enable=false" \
+  "value.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "value.converter.schemas.enable=false" \
+  "transforms=unwrap,route,edit" \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.delete.tombstone.handling.mode=rewrite" \
+  "transforms.unwrap.add.fields.prefix=meta_" \
+  "transforms.unwrap.add.fields=op:operation,source.schema,xmin" \
+  "transforms.route.type=org.apache.kafka.connect.transforms.RegexRouter" \
+  'transforms.route.regex=t2\\.public\\.(.*)' \
+  'transforms.route.replacement=t2.rt.$1' \
+  'transforms.edit.type=org.apache.kafka.connect.transforms.ReplaceField$Value' \
+  "transforms.edit.renames=__deleted:deleted,meta_operation:operation_code" \
+  "transforms.edit.exclude=meta_xmin"
+ref_pair t3 t3 \
+  "transforms=unwrap,hdr,drop" \
+  "predicates=some" \
+  "predicates.some.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches" \
+  'predicates.some.pattern=t3\\.public\\.(ident_.*|toasty.*)' \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.predicate=some" \
+  "transforms.unwrap.delete.tombstone.handling.mode=rewrite-with-tombstone" \
+  "transforms.unwrap.replace.null.with.default=false" \
+  "transforms.unwrap.add.headers=op" \
+  "transforms.hdr.type=org.apache.kafka.connect.transforms.InsertHeader" \
+  "transforms.hdr.header=pipeline" \
+  "transforms.hdr.value.literal=cdc-v1" \
+  "transforms.drop.type=org.apache.kafka.connect.transforms.DropHeaders" \
+  "transforms.drop.headers=__debezium.context.taskId,__debezium.context.connectorName"
+ref_pair t4 t4 \
+  "key.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "key.converter.schemas.enable=false" \
+  "transforms=keychange,unwrap,key" \
+  "predicates=moved" \
+  "predicates.moved.type=org.apache.kafka.connect.transforms.predicates.HasHeaderKey" \
+  "predicates.moved.name=__debezium.newkey" \
+  "transforms.keychange.type=org.apache.kafka.connect.transforms.Filter" \
+  "transforms.keychange.predicate=moved" \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.delete.tombstone.handling.mode=delete-to-tombstone" \
+  'transforms.key.type=org.apache.kafka.connect.transforms.ReplaceField$Key' \
+  "transforms.key.renames=id:pk"
+ref_pair t5 t5 \
+  "transforms=unwrap,notomb,onlysome" \
+  "predicates=tomb,some" \
+  "predicates.tomb.type=org.apache.kafka.connect.transforms.predicates.RecordIsTombstone" \
+  "predicates.some.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches" \
+  'predicates.some.pattern=t5\\.public\\.(ident_.*|sentinel|types_all|evolve)' \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.delete.tombstone.handling.mode=rewrite-with-tombstone" \
+  "transforms.notomb.type=org.apache.kafka.connect.transforms.Filter" \
+  "transforms.notomb.predicate=tomb" \
+  "transforms.onlysome.type=org.apache.kafka.connect.transforms.Filter" \
+  "transforms.onlysome.predicate=some" \
+  "transforms.onlysome.negate=true"
+ref_pair t6 t6 \
+  "transforms=unwrap" \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.delete.tombstone.handling.mode=drop" \
+  "transforms.unwrap.add.headers=op,source.lsn:lsn,table"
+ref_pair t7 t7 \
+  "transforms=unwrap,ins,mask,hdr,vk,xk,hk,meta,flat" \
+  "predicates=idents" \
+  "predicates.idents.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches" \
+  'predicates.idents.pattern=t7\\.public\\.ident_(default|full)' \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.delete.tombstone.handling.mode=rewrite" \
+  'transforms.ins.type=org.apache.kafka.connect.transforms.InsertField$Value' \
+  "transforms.ins.topic.field=src_topic" \
+  "transforms.ins.static.field=origin!" \
+  "transforms.ins.static.value=pg" \
+  'transforms.mask.type=org.apache.kafka.connect.transforms.MaskField$Value' \
+  "transforms.mask.fields=note,qty" \
+  "transforms.mask.predicate=idents" \
+  'transforms.hdr.type=org.apache.kafka.connect.transforms.HeaderFrom$Value' \
+  "transforms.hdr.fields=name,id" \
+  "transforms.hdr.headers=hname,hid" \
+  "transforms.hdr.operation=copy" \
+  "transforms.hdr.predicate=idents" \
+  "transforms.vk.type=org.apache.kafka.connect.transforms.ValueToKey" \
+  "transforms.vk.fields=id,name" \
+  "transforms.vk.predicate=idents" \
+  'transforms.xk.type=org.apache.kafka.connect.transforms.ExtractField$Key' \
+  "transforms.xk.field=id" \
+  "transforms.xk.predicate=idents" \
+  'transforms.hk.type=org.apache.kafka.connect.transforms.HoistField$Key' \
+  "transforms.hk.field=pk" \
+  "transforms.hk.predicate=idents" \
+  'transforms.meta.type=org.apache.kafka.connect.transforms.SetSchemaMetadata$Value' \
+  "transforms.meta.schema.name=walcast.Row" \
+  "transforms.meta.schema.version=7" \
+  "transforms.meta.predicate=idents" \
+  'transforms.flat.type=org.apache.kafka.connect.transforms.Flatten$Value'
+ref_pair t8 t8 \
+  "key.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "key.converter.schemas.enable=false" \
+  "value.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "value.converter.schemas.enable=false" \
+  "message.prefix.exclude.list=audit" \
+  "transforms=after,hoist,flatkey" \
+  "predicates=tomb,data" \
+  "predicates.tomb.type=org.apache.kafka.connect.transforms.predicates.RecordIsTombstone" \
+  "predicates.data.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches" \
+  'predicates.data.pattern=t8\\.[^.]+\\..+' \
+  'transforms.after.type=org.apache.kafka.connect.transforms.ExtractField$Value' \
+  "transforms.after.field=after" \
+  "transforms.after.predicate=data" \
+  'transforms.hoist.type=org.apache.kafka.connect.transforms.HoistField$Value' \
+  "transforms.hoist.field=row" \
+  "transforms.hoist.predicate=tomb" \
+  "transforms.hoist.negate=true" \
+  'transforms.flatkey.type=org.apache.kafka.connect.transforms.Flatten$Key' \
+  "transforms.flatkey.delimiter=__"
+ref_pair t9 t9 \
+  "transforms=byl" \
+  "transforms.byl.type=io.debezium.transforms.ByLogicalTableRouter" \
+  'transforms.byl.topic.regex=t9\\.public\\.(ident_.*|toasty.*|keyed)' \
+  "transforms.byl.topic.replacement=t9.merged" \
+  'transforms.byl.key.field.regex=t9\\.public\\.(.*)' \
+  'transforms.byl.key.field.replacement=tbl_$1'
+
+multi=(t9.merged)
+for t in types_all ident_default ident_full ident_index toasty toasty_full keyed masked evolve edge edge2 edge3; do
+  for p in t1 t3 t4 t5 t6 t7 t8 t9; do multi+=("$p.public.$t"); done
+  multi+=("t2.rt.$t")
+done
+$PY "$REF/ref.py" topics "$KA" 3 "${multi[@]}"
+$PY "$REF/ref.py" topics "$KB" 3 "${multi[@]}"
+
+t1=$(date +%s)
+ref_connect_start "$KA" "$IT_DIR"/t[1-9].dbz.properties
+ref_slot_wait dbz_t1 dbz_t2 dbz_t3 dbz_t4 dbz_t5 dbz_t6 dbz_t7 dbz_t8 dbz_t9
+echo "connect + debezium streaming after $(( $(date +%s) - t1 ))s"
+ref_walcast_start "$KB" connect-offsets "$IT_DIR"/t[1-9].wc.properties
+ref_slot_wait wc_t1 wc_t2 wc_t3 wc_t4 wc_t5 wc_t6 wc_t7 wc_t8 wc_t9
+
+psql_q -f "$ROOT/tests/integration/sql/workload.sql" >/dev/null
+psql_q -f "$REF/sql/changes.sql" >/dev/null
+for bs in "$KA" "$KB"; do
+  $PY "$REF/ref.py" wait "$bs" 120 t1.public.sentinel:3 t2.rt.sentinel:3 t3.public.sentinel:3 t4.public.sentinel:3 \
+    t5.public.sentinel:3 t6.public.sentinel:3 t7.public.sentinel:3 t8.public.sentinel:3 \
+    t9.public.sentinel:3
+done
+$PY "$REF/ref.py" compare "$KA" "$KB" 30 t1 t2 t3 t4 t5 t6 t7 t8 t9 | tee "$IT_DIR/compare.txt"
+walcast_stop
+echo "transforms differential test took $(( $(date +%s) - t0 ))s"

@@ -1,0 +1,755 @@
+/* test_transform.c: schemas/transform.c and transform_dbz.c: configuration errors (naming transform and
+ * key), ExtractNewRecordState in each delete.tombstone.handling.mode with add.fields/add.headers/
+ * route.by.field/drop.fields, the predicates with negate, RegexRouter, ReplaceField, Filter and the
+ * header transforms, what the JSON converter then writes (schema names, optionality) and the error path. */
+#include "tests/unit/testutil.h"
+
+#include "schemas/converter.h"
+#include "schemas/transform.h"
+
+typedef struct fx {
+    arena_t *a;
+    cs_schema_t *key, *row, *src, *txn, *env, *hb;
+    rec_codec_t kc, vc, hbc;
+    conv_t *conv, *conv_plain;
+} fx_t;
+
+static cs_schema_t *named(arena_t *a, ct_type_t t, bool opt, const char *name, int version)
+{
+    cs_schema_t *s = cs_new(a, t, opt);
+    s->name = name;
+    s->version = version;
+    return s;
+}
+
+static void fx_init(fx_t *f)
+{
+    arena_t *a = f->a = arena_new(8192);
+    f->key = named(a, CT_STRUCT, false, "srv.public.t.Key", 0);
+    cs_field_add(a, f->key, "id", cs_new(a, CT_INT32, false));
+    f->row = named(a, CT_STRUCT, true, "srv.public.t.Value", 0);
+    cs_field_add(a, f->row, "id", cs_new(a, CT_INT32, false));
+    cs_field_add(a, f->row, "name", cs_new(a, CT_STRING, true));
+    cs_field_add(a, f->row, "n", cs_new(a, CT_INT64, true));
+    f->src = named(a, CT_STRUCT, false, "io.debezium.connector.postgresql.Source", 1);
+    cs_field_add(a, f->src, "db", cs_new(a, CT_STRING, false));
+    cs_field_add(a, f->src, "table", cs_new(a, CT_STRING, false));
+    cs_field_add(a, f->src, "ts_ms", cs_new(a, CT_INT64, false));
+    cs_schema_t *snap = named(a, CT_STRING, true, "io.debezium.data.Enum", 1);
+    cs_param_add(snap, "allowed", "true,last,false");
+    cv_value_t *def = arena_alloc(a, sizeof *def);
+    *def = cv_str("false", 5);
+    snap->def = def;
+    cs_field_add(a, f->src, "snapshot", snap);
+    f->txn = named(a, CT_STRUCT, true, "event.block", 1);
+    cs_field_add(a, f->txn, "id", cs_new(a, CT_STRING, false));
+    f->env = named(a, CT_STRUCT, false, "srv.public.t.Envelope", 2);
+    cs_field_add(a, f->env, "before", f->row);
+    cs_field_add(a, f->env, "after", f->row);
+    cs_field_add(a, f->env, "source", f->src);
+    cs_field_add(a, f->env, "transaction", f->txn);
+    cs_field_add(a, f->env, "op", cs_new(a, CT_STRING, false));
+    cs_field_add(a, f->env, "ts_ms", cs_new(a, CT_INT64, true));
+    f->hb = named(a, CT_STRUCT, false, "io.debezium.connector.common.Heartbeat", 0);
+    cs_field_add(a, f->hb, "ts_ms", cs_new(a, CT_INT64, false));
+    rec_codec_bind(&f->kc, f->key);
+    rec_codec_bind(&f->vc, f->env);
+    rec_codec_bind(&f->hbc, f->hb);
+    conv_side_t js = { .kind = CONV_JSON, .schemas = true }, plain = { .kind = CONV_JSON, .schemas = false };
+    f->conv = conv_new(&js, &js);
+    f->conv_plain = conv_new(&plain, &plain);
+}
+
+static void fx_free(fx_t *f)
+{
+    rec_codec_free(&f->kc);
+    rec_codec_free(&f->vc);
+    rec_codec_free(&f->hbc);
+    conv_free(f->conv);
+    conv_free(f->conv_plain);
+    arena_free(f->a);
+}
+
+static cv_value_t *row(fx_t *f, int id, const char *name)
+{
+    cv_value_t *v = arena_alloc(f->a, sizeof *v);
+    *v = cv_list(f->a, 3);
+    v->u.list.v[0] = cv_int(id);
+    v->u.list.v[1] = name ? cv_str(name, strlen(name)) : cv_null();
+    v->u.list.v[2] = cv_null();
+    return v;
+}
+
+/* An event: op 'c', 'u', 'd' or 't' (truncate: before and after null), or 0 for a tombstone. */
+static rec_event_t event(fx_t *f, char op, bool in_txn)
+{
+    rec_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.topic = "srv.public.t";
+    ev.op = op;
+    ev.kc = &f->kc;
+    cv_value_t *k = arena_alloc(f->a, sizeof *k);
+    *k = cv_list(f->a, 1);
+    k->u.list.v[0] = cv_int(7);
+    ev.key = k;
+    ev.headers[ev.nheaders++] = (rec_header_t){ "__debezium.context.taskId", "0", 1 };
+    if (!op)
+        return ev;
+    cv_value_t *e = arena_alloc(f->a, sizeof *e);
+    *e = cv_list(f->a, 6);
+    if (op == 'd')
+        e->u.list.v[0] = *row(f, 7, "old");
+    if (op == 'c' || op == 'u')
+        e->u.list.v[1] = *row(f, 7, "Some.Topic");
+    cv_value_t s = cv_list(f->a, 4);
+    s.u.list.v[0] = cv_str("postgres", 8);
+    s.u.list.v[1] = cv_str("t", 1);
+    s.u.list.v[2] = cv_int(1700000000000);
+    s.u.list.v[3] = cv_null();
+    e->u.list.v[2] = s;
+    if (in_txn) {
+        cv_value_t t = cv_list(f->a, 1);
+        t.u.list.v[0] = cv_str("42:100", 6);
+        e->u.list.v[3] = t;
+    }
+    char ops[2] = { op, 0 };
+    e->u.list.v[4] = cv_str(arena_strdup(f->a, ops), 1);
+    e->u.list.v[5] = cv_int(1700000000001);
+    ev.vc = &f->vc;
+    ev.value = e;
+    return ev;
+}
+
+static tf_spec_t *spec(const char *const *kv)
+{
+    tf_kv_t l[64];
+    size_t n = 0;
+    for (; kv[n * 2]; n++)
+        l[n] = (tf_kv_t){ kv[n * 2], kv[n * 2 + 1] };
+    tf_spec_t *s = NULL;
+    char err[1024];
+    int rc = tf_spec_parse(l, n, &s, err, sizeof err);
+    if (rc < 0)
+        fail_msg("spec refused: %s", err);
+    return s;
+}
+
+static void spec_error(const char *const *kv, const char *want)
+{
+    tf_kv_t l[64];
+    size_t n = 0;
+    for (; kv[n * 2]; n++)
+        l[n] = (tf_kv_t){ kv[n * 2], kv[n * 2 + 1] };
+    tf_spec_t *s = NULL;
+    char err[2048] = "";
+    assert_int_equal(tf_spec_parse(l, n, &s, err, sizeof err), -1);
+    assert_null(s);
+    if (!strstr(err, want))
+        fail_msg("error \"%s\" lacks \"%s\"", err, want);
+}
+
+typedef struct out {
+    bool dropped;
+    wc_status_t st;
+    char topic[256];
+    char key[1024], value[2048];
+    bool key_null, value_null;
+    rec_event_t ev;
+    char err[1024];
+} out_t;
+
+/* Runs the chain on ev and encodes the result with conv. */
+static out_t run(fx_t *f, tf_chain_t *c, conv_t *conv, const rec_event_t *ev)
+{
+    out_t o;
+    memset(&o, 0, sizeof o);
+    o.st = tf_chain_apply(c, f->a, ev, &o.ev, &o.dropped, o.err, sizeof o.err);
+    if (o.st != WC_OK || o.dropped)
+        return o;
+    rec_t r;
+    char err[512];
+    assert_int_equal(conv_encode(conv, &o.ev, &r, err, sizeof err), WC_OK);
+    snprintf(o.topic, sizeof o.topic, "%s", r.topic);
+    o.key_null = !r.key;
+    o.value_null = !r.value;
+    if (r.key)
+        snprintf(o.key, sizeof o.key, "%.*s", (int)r.keylen, (const char *)r.key);
+    if (r.value)
+        snprintf(o.value, sizeof o.value, "%.*s", (int)r.valuelen, (const char *)r.value);
+    return o;
+}
+
+static const char *header(const out_t *o, const char *k, size_t *len)
+{
+    for (int i = 0; i < o->ev.nheaders; i++)
+        if (!strcmp(o->ev.headers[i].key, k)) {
+            *len = o->ev.headers[i].len;
+            return o->ev.headers[i].value ? o->ev.headers[i].value : "(null)";
+        }
+    return NULL;
+}
+
+#define ROW_FIELDS "\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"},{\"type\":\"string\",\"optional\":true,\"field\":\"name\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"n\"}"
+
+static void test_config_errors(void **st)
+{
+    (void)st;
+    spec_error((const char *const[]){ "transforms", "u", NULL }, "transforms.u.type is required");
+    spec_error((const char *const[]){ "transforms", "u", "transforms.u.type", "com.acme.Magic", NULL },
+               "transforms.u.type: com.acme.Magic is not a transform walcast runs; supported: io.debezium.transforms.ExtractNewRecordState");
+    spec_error((const char *const[]){ "transforms", "f", "transforms.f.type", "io.debezium.transforms.Filter", NULL },
+               "use org.apache.kafka.connect.transforms.Filter with a predicate");
+    spec_error((const char *const[]){ "transforms", "r", "transforms.r.type", "io.debezium.transforms.ContentBasedRouter", NULL },
+               "RegexRouter");
+    spec_error((const char *const[]){ "transforms", "u", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+                                      "transforms.u.add.feilds", "op", NULL },
+               "transforms.u.add.feilds: unknown option of io.debezium.transforms.ExtractNewRecordState; it takes: delete.tombstone.handling.mode");
+    spec_error((const char *const[]){ "transforms", "u", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+                                      "transforms.u.drop.tombstones", "false", NULL },
+               "removed in Debezium 3; use delete.tombstone.handling.mode");
+    spec_error((const char *const[]){ "transforms", "u", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+                                      "transforms.u.delete.tombstone.handling.mode", "none", NULL },
+               "transforms.u.delete.tombstone.handling.mode: 'none' is not one of drop, tombstone, rewrite, rewrite-with-tombstone, delete-to-tombstone");
+    spec_error((const char *const[]){ "transforms", "r", "transforms.r.type", "org.apache.kafka.connect.transforms.RegexRouter",
+                                      "transforms.r.regex", "a(b", "transforms.r.replacement", "x", NULL },
+               "transforms.r.regex: invalid regular expression 'a(b'");
+    spec_error((const char *const[]){ "transforms", "r", "transforms.r.type", "RegexRouter", "transforms.r.regex", "a(b)",
+                                      "transforms.r.replacement", "x$2", NULL },
+               "transforms.r.replacement: no group 2");
+    spec_error((const char *const[]){ "transforms", "r", "transforms.r.type", "RegexRouter", "transforms.r.regex", "a", NULL },
+               "transforms.r.replacement is required");
+    spec_error((const char *const[]){ "transforms", "d", "transforms.d.type", "org.apache.kafka.connect.transforms.Filter",
+                                      "transforms.d.predicate", "nope", NULL },
+               "transforms.d.predicate: 'nope' is not one of predicates=");
+    spec_error((const char *const[]){ "transforms", "d", "transforms.d.type", "Filter", "transforms.d.predicate", "p",
+                                      "predicates", "p", "predicates.p.type", "TopicNameMatches", NULL },
+               "predicates.p.pattern is required");
+    spec_error((const char *const[]){ "transforms", "d", "transforms.d.type", "Filter", "transforms.d.negate", "yes", NULL },
+               "transforms.d.negate: 'yes' is not a boolean");
+    spec_error((const char *const[]){ "transforms", "d,d", "transforms.d.type", "Filter", NULL }, "alias 'd' is listed twice");
+    spec_error((const char *const[]){ "transforms", "x", "transforms.x.type", "ReplaceField$Value",
+                                      "transforms.x.renames", "a:b:c", NULL },
+               "transforms.x.renames: invalid rename mapping 'a:b:c'");
+    spec_error((const char *const[]){ "transforms", "u", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+                                      "transforms.u.add.headers", "a,b,c,d,e,f,g,h,i,j,k,l", NULL },
+               "the chain may add 12 headers");
+    tf_spec_t *none = spec((const char *const[]){ "transforms", " ", "name", "x", NULL });
+    assert_null(none);
+}
+
+static void test_unwrap_default(void **st)
+{
+    (void)st;
+    fx_t f;
+    fx_init(&f);
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type",
+                                               "io.debezium.transforms.ExtractNewRecordState", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'c', false);
+    out_t o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_false(o.dropped);
+    assert_string_equal(o.topic, "srv.public.t");
+    /* addFields copies the struct's basics: a required struct, whatever the after field's optionality */
+    assert_string_equal(o.value, "{\"schema\":{\"type\":\"struct\"," ROW_FIELDS "],\"optional\":false,\"name\":\"srv.public.t.Value\"},"
+                                 "\"payload\":{\"id\":7,\"name\":\"Some.Topic\",\"n\":null}}");
+    assert_string_equal(o.key, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"}],"
+                               "\"optional\":false,\"name\":\"srv.public.t.Key\"},\"payload\":{\"id\":7}}");
+    assert_ptr_equal(o.ev.kc, &f.kc);   /* the key is the event's, its cache too */
+    rec_codec_t *vc = o.ev.vc;
+    ev = event(&f, 'u', false);
+    o = run(&f, c, f.conv, &ev);
+    assert_ptr_equal(o.ev.vc, vc);      /* one derived schema, one converter cache */
+    /* delete: the after schema (optional) with a null payload, not a Kafka tombstone */
+    ev = event(&f, 'd', false);
+    o = run(&f, c, f.conv, &ev);
+    assert_false(o.dropped);
+    assert_string_equal(o.value, "{\"schema\":{\"type\":\"struct\"," ROW_FIELDS "],\"optional\":true,\"name\":\"srv.public.t.Value\"},"
+                                 "\"payload\":null}");
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_string_equal(o.value, "null");
+    ev = event(&f, 0, false);
+    o = run(&f, c, f.conv, &ev);
+    assert_true(o.dropped);
+    ev = event(&f, 't', false);
+    o = run(&f, c, f.conv, &ev);
+    assert_true(o.dropped);
+    /* not an envelope: unchanged */
+    rec_event_t hb;
+    memset(&hb, 0, sizeof hb);
+    hb.topic = "__debezium-heartbeat.srv";
+    cv_value_t hv = cv_list(f.a, 1);
+    hv.u.list.v[0] = cv_int(5);
+    hb.vc = &f.hbc;
+    hb.value = &hv;
+    o = run(&f, c, f.conv_plain, &hb);
+    assert_false(o.dropped);
+    assert_string_equal(o.value, "{\"ts_ms\":5}");
+    assert_ptr_equal(o.ev.vc, &f.hbc);
+    tf_chain_free(c);
+    tf_spec_free(s);
+    fx_free(&f);
+}
+
+static void test_unwrap_modes(void **st)
+{
+    (void)st;
+    fx_t f;
+    fx_init(&f);
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type",
+                                               "io.debezium.transforms.ExtractNewRecordState",
+                                               "transforms.unwrap.delete.tombstone.handling.mode", "rewrite", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'c', false);
+    out_t o = run(&f, c, f.conv, &ev);
+    assert_string_equal(o.value, "{\"schema\":{\"type\":\"struct\"," ROW_FIELDS ",{\"type\":\"string\",\"optional\":true,\"field\":\"__deleted\"}],"
+                                 "\"optional\":false,\"name\":\"srv.public.t.Value\"},\"payload\":{\"id\":7,\"name\":\"Some.Topic\",\"n\":null,\"__deleted\":\"false\"}}");
+    ev = event(&f, 'd', false);
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_string_equal(o.value, "{\"id\":7,\"name\":\"old\",\"n\":null,\"__deleted\":\"true\"}");
+    ev = event(&f, 0, false);
+    assert_true(run(&f, c, f.conv, &ev).dropped);
+    tf_chain_free(c);
+    tf_spec_free(s);
+
+    s = spec((const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState",
+                                    "transforms.unwrap.delete.tombstone.handling.mode", "Rewrite-With-Tombstone",
+                                    "transforms.unwrap.add.headers", "op,source.db", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 0, false);
+    o = run(&f, c, f.conv, &ev);
+    assert_false(o.dropped);
+    assert_true(o.value_null);
+    size_t len;
+    assert_string_equal(header(&o, "__op", &len), "d");
+    assert_null(header(&o, "__source_db", &len));
+    ev = event(&f, 'd', false);
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_string_equal(o.value, "{\"id\":7,\"name\":\"old\",\"n\":null,\"__deleted\":\"true\"}");
+    assert_memory_equal(header(&o, "__op", &len), "d", 1);
+    assert_memory_equal(header(&o, "__source_db", &len), "postgres", 8);
+    assert_int_equal(len, 8);
+    assert_int_equal(o.ev.nheaders, 3);
+    /* Debezium's tombstone shares its delete's header object, which add.headers changed in place: the
+     * tombstone carries the delete's __op and __source_db, then its own __op */
+    ev = event(&f, 0, false);
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.ev.nheaders, 4);
+    assert_string_equal(o.ev.headers[1].key, "__op");
+    assert_string_equal(o.ev.headers[2].key, "__source_db");
+    assert_memory_equal(o.ev.headers[2].value, "postgres", 8);
+    assert_string_equal(o.ev.headers[3].key, "__op");
+    /* ... only right after its delete */
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.ev.nheaders, 2);
+    tf_chain_free(c);
+    tf_spec_free(s);
+
+    s = spec((const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState",
+                                    "transforms.unwrap.delete.tombstone.handling.mode", "delete-to-tombstone", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 'd', false);
+    o = run(&f, c, f.conv, &ev);
+    assert_false(o.dropped);
+    assert_true(o.value_null);
+    assert_false(o.key_null);
+    ev = event(&f, 0, false);
+    assert_true(run(&f, c, f.conv, &ev).dropped);
+    tf_chain_free(c);
+    tf_spec_free(s);
+
+    s = spec((const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState",
+                                    "transforms.unwrap.delete.tombstone.handling.mode", "drop", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 'd', false);
+    assert_true(run(&f, c, f.conv, &ev).dropped);
+    ev = event(&f, 'c', false);
+    assert_false(run(&f, c, f.conv, &ev).dropped);
+    tf_chain_free(c);
+    tf_spec_free(s);
+    fx_free(&f);
+}
+
+static void test_unwrap_fields_route(void **st)
+{
+    (void)st;
+    fx_t f;
+    fx_init(&f);
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type",
+                                               "io.debezium.transforms.ExtractNewRecordState",
+                                               "transforms.unwrap.add.fields", "op, table,source.ts_ms:when,snapshot,id,nosuch",
+                                               "transforms.unwrap.add.fields.prefix", "_",
+                                               "transforms.unwrap.route.by.field", "name", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'c', true);
+    out_t o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_string_equal(o.topic, "Some.Topic");
+    assert_string_equal(o.value,
+        "{\"schema\":{\"type\":\"struct\"," ROW_FIELDS ",{\"type\":\"string\",\"optional\":true,\"field\":\"_op\"},"
+        "{\"type\":\"string\",\"optional\":true,\"field\":\"_table\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"_when\"},"
+        "{\"type\":\"string\",\"optional\":true,\"name\":\"io.debezium.data.Enum\",\"version\":1,\"parameters\":{\"allowed\":\"true,last,false\"},\"field\":\"_snapshot\"},"
+        "{\"type\":\"string\",\"optional\":true,\"field\":\"_id\"}],"
+        "\"optional\":false,\"name\":\"srv.public.t.Value\"},\"payload\":{\"id\":7,\"name\":\"Some.Topic\",\"n\":null,\"_op\":\"c\","
+        "\"_table\":\"t\",\"_when\":1700000000000,\"_snapshot\":null,\"_id\":\"42:100\"}}");
+    /* routed: its own converter cache (Avro subjects are per topic) */
+    assert_ptr_not_equal(o.ev.vc, &f.vc);
+    /* outside a transaction: the transaction struct is null, so is _id */
+    ev = event(&f, 'u', false);
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_string_equal(o.value, "{\"id\":7,\"name\":\"Some.Topic\",\"n\":null,\"_op\":\"u\",\"_table\":\"t\",\"_when\":1700000000000,"
+                                 "\"_snapshot\":null,\"_id\":null}");
+    /* delete (tombstone mode): routed by before's field, no fields added to a null value */
+    ev = event(&f, 'd', false);
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_string_equal(o.topic, "old");
+    assert_string_equal(o.value, "null");
+    tf_chain_free(c);
+    tf_spec_free(s);
+
+    /* route.by.field on a field that is not a string: the record's error, naming the transform */
+    s = spec((const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState",
+                                    "transforms.unwrap.route.by.field", "id", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 'c', false);
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    assert_non_null(strstr(o.err, "transform unwrap (io.debezium.transforms.ExtractNewRecordState) failed on a record of topic srv.public.t"));
+    assert_non_null(strstr(o.err, "field id is a int32, not a string"));
+    tf_chain_free(c);
+    tf_spec_free(s);
+
+    /* add.fields naming a struct the envelope lacks: Debezium fails every record */
+    s = spec((const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState",
+                                    "transforms.unwrap.add.fields", "nosuch.x", NULL });
+    c = tf_chain_new(s);
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    assert_non_null(strstr(o.err, "no struct nosuch"));
+    tf_chain_free(c);
+    tf_spec_free(s);
+    fx_free(&f);
+}
+
+static void test_unwrap_drop_fields(void **st)
+{
+    (void)st;
+    fx_t f;
+    fx_init(&f);
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "h,unwrap", "transforms.h.type", "InsertHeader",
+                                               "transforms.h.header", "drop", "transforms.h.value.literal", "[id, name, n]",
+                                               "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState",
+                                               "transforms.unwrap.drop.fields.header.name", "drop", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'c', false);
+    out_t o = run(&f, c, f.conv_plain, &ev);
+    /* keep.schema.compatible: only optional fields go */
+    assert_string_equal(o.value, "{\"id\":7}");
+    tf_chain_free(c);
+    tf_spec_free(s);
+    fx_free(&f);
+}
+
+static void test_predicates_and_kafka(void **st)
+{
+    (void)st;
+    fx_t f;
+    fx_init(&f);
+    tf_spec_t *s = spec((const char *const[]){
+        "transforms", "route,drop,keep,tomb,hdr,dh", "predicates", "isT,hasH,tomb",
+        "predicates.isT.type", "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
+        "predicates.isT.pattern", "srv\\.public\\.(t|u)",
+        "predicates.hasH.type", "org.apache.kafka.connect.transforms.predicates.HasHeaderKey", "predicates.hasH.name", "skip",
+        "predicates.tomb.type", "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
+        "transforms.route.type", "org.apache.kafka.connect.transforms.RegexRouter",
+        "transforms.route.regex", "srv\\.([a-z]+)\\.(.*)", "transforms.route.replacement", "cdc_$2_\\$$1",
+        "transforms.route.predicate", "isT",
+        "transforms.drop.type", "org.apache.kafka.connect.transforms.Filter", "transforms.drop.predicate", "hasH",
+        "transforms.keep.type", "org.apache.kafka.connect.transforms.ReplaceField$Value",
+        "transforms.keep.exclude", "source,transaction", "transforms.keep.renames", "op:operation,ts_ms:at",
+        "transforms.tomb.type", "Filter", "transforms.tomb.predicate", "tomb",
+        "transforms.hdr.type", "InsertHeader", "transforms.hdr.header", "via", "transforms.hdr.value.literal", "walcast",
+        "transforms.dh.type", "DropHeaders", "transforms.dh.headers", "__debezium.context.taskId",
+        NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'c', false);
+    out_t o = run(&f, c, f.conv_plain, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_string_equal(o.topic, "cdc_t_$public");
+    assert_string_equal(o.value, "{\"before\":null,\"after\":{\"id\":7,\"name\":\"Some.Topic\",\"n\":null},\"operation\":\"c\",\"at\":1700000000001}");
+    size_t len;
+    assert_memory_equal(header(&o, "via", &len), "walcast", 7);
+    assert_null(header(&o, "__debezium.context.taskId", &len));
+    assert_int_equal(o.ev.nheaders, 1);
+    /* the pattern must match the whole topic */
+    ev = event(&f, 'c', false);
+    ev.topic = "srv.public.tt";
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_string_equal(o.topic, "srv.public.tt");
+    ev = event(&f, 'c', false);
+    ev.headers[ev.nheaders++] = (rec_header_t){ "skip", NULL, 0 };
+    assert_true(run(&f, c, f.conv_plain, &ev).dropped);
+    ev = event(&f, 0, false);
+    assert_true(run(&f, c, f.conv_plain, &ev).dropped);
+    tf_chain_free(c);
+    tf_spec_free(s);
+
+    /* negate: drop everything but tombstones */
+    s = spec((const char *const[]){ "transforms", "f", "predicates", "t", "predicates.t.type", "RecordIsTombstone",
+                                    "transforms.f.type", "Filter", "transforms.f.predicate", "t", "transforms.f.negate", "true", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 'c', false);
+    assert_true(run(&f, c, f.conv_plain, &ev).dropped);
+    ev = event(&f, 0, false);
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_false(o.dropped);
+    assert_true(o.value_null);
+    tf_chain_free(c);
+    tf_spec_free(s);
+
+    /* ReplaceField on a key: include */
+    s = spec((const char *const[]){ "transforms", "k", "transforms.k.type", "ReplaceField$Key", "transforms.k.renames", "id:key_id", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 'c', false);
+    o = run(&f, c, f.conv, &ev);
+    assert_string_equal(o.key, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"key_id\"}],"
+                               "\"optional\":false,\"name\":\"srv.public.t.Key\"},\"payload\":{\"key_id\":7}}");
+    tf_chain_free(c);
+    tf_spec_free(s);
+    fx_free(&f);
+}
+
+static void test_kafka_fields(void **st)
+{
+    (void)st;
+    fx_t f;
+    fx_init(&f);
+    /* unwrap, then the row's name as the key, the id hoisted, the value renamed */
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "u,k,x,h,m",
+        "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.k.type", "org.apache.kafka.connect.transforms.ValueToKey", "transforms.k.fields", "name,id",
+        "transforms.x.type", "org.apache.kafka.connect.transforms.ExtractField$Key", "transforms.x.field", "name",
+        "transforms.h.type", "org.apache.kafka.connect.transforms.HoistField$Key", "transforms.h.field", "wrapped",
+        "transforms.m.type", "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value",
+        "transforms.m.schema.name", "com.acme.Row", "transforms.m.schema.version", "3", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'c', false);
+    out_t o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_string_equal(o.key, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":true,\"field\":\"wrapped\"}],"
+                               "\"optional\":false},\"payload\":{\"wrapped\":\"Some.Topic\"}}");
+    assert_string_equal(o.value, "{\"schema\":{\"type\":\"struct\"," ROW_FIELDS "],\"optional\":false,\"name\":\"com.acme.Row\",\"version\":3},"
+                                 "\"payload\":{\"id\":7,\"name\":\"Some.Topic\",\"n\":null}}");
+    /* the delete's null value: ValueToKey needs a struct (Kafka: DataException) -> the error path */
+    ev = event(&f, 'd', false);
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    assert_non_null(strstr(o.err, "transform k (org.apache.kafka.connect.transforms.ValueToKey)"));
+    tf_chain_free(c);
+    tf_spec_free(s);
+
+    s = spec((const char *const[]){ "transforms", "x", "transforms.x.type", "ExtractField$Value", "transforms.x.field", "nope", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 'c', false);
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    assert_non_null(strstr(o.err, "Unknown field: nope"));
+    tf_chain_free(c);
+    tf_spec_free(s);
+    /* ExtractField of a delete's null after: a null value, which RecordIsTombstone then sees */
+    s = spec((const char *const[]){ "transforms", "x,f", "predicates", "t", "predicates.t.type", "RecordIsTombstone",
+                                    "transforms.x.type", "ExtractField$Value", "transforms.x.field", "after",
+                                    "transforms.f.type", "Filter", "transforms.f.predicate", "t", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 'd', false);
+    assert_true(run(&f, c, f.conv, &ev).dropped);
+    ev = event(&f, 'c', false);
+    assert_false(run(&f, c, f.conv, &ev).dropped);
+    /* a tombstone passes ExtractField untouched (and the Filter drops it) */
+    ev = event(&f, 0, false);
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_true(o.dropped);
+    tf_chain_free(c);
+    tf_spec_free(s);
+    spec_error((const char *const[]){ "transforms", "m", "transforms.m.type", "SetSchemaMetadata$Key", NULL },
+               "transforms.m: neither schema.name nor schema.version is set");
+    spec_error((const char *const[]){ "transforms", "m", "transforms.m.type", "SetSchemaMetadata$Key",
+                                      "transforms.m.schema.version", "x1", NULL },
+               "transforms.m.schema.version: 'x1' is not a version number");
+    spec_error((const char *const[]){ "transforms", "k", "transforms.k.type", "ValueToKey", NULL },
+               "transforms.k.fields: a non-empty list");
+    fx_free(&f);
+}
+
+static void test_kafka_insert_mask_header(void **st)
+{
+    (void)st;
+    fx_t f;
+    fx_init(&f);
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "u,i,m,h",
+        "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.i.type", "InsertField$Value", "transforms.i.topic.field", "topic!", "transforms.i.partition.field", "part",
+        "transforms.i.static.field", "origin", "transforms.i.static.value", "pg",
+        "transforms.m.type", "MaskField$Value", "transforms.m.fields", "name,id",
+        "transforms.h.type", "HeaderFrom$Value", "transforms.h.fields", "origin,n", "transforms.h.headers", "o,nn",
+        "transforms.h.operation", "move", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'c', false);
+    out_t o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_string_equal(o.value, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"},"
+        "{\"type\":\"string\",\"optional\":true,\"field\":\"name\"},{\"type\":\"string\",\"optional\":false,\"field\":\"topic\"},"
+        "{\"type\":\"int32\",\"optional\":true,\"field\":\"part\"}],\"optional\":false,\"name\":\"srv.public.t.Value\"},"
+        "\"payload\":{\"id\":0,\"name\":\"\",\"topic\":\"srv.public.t\",\"part\":null}}");
+    size_t len;
+    assert_memory_equal(header(&o, "o", &len), "pg", 2);
+    assert_string_equal(header(&o, "nn", &len), "(null)");
+    tf_chain_free(c);
+    tf_spec_free(s);
+
+    /* replacement: converted to the field's type; a number that does not parse fails the record */
+    s = spec((const char *const[]){ "transforms", "u,m", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+                                    "transforms.m.type", "MaskField$Value", "transforms.m.fields", "id",
+                                    "transforms.m.replacement", "-12", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 'c', false);
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_string_equal(o.value, "{\"id\":-12,\"name\":\"Some.Topic\",\"n\":null}");
+    tf_chain_free(c);
+    tf_spec_free(s);
+    s = spec((const char *const[]){ "transforms", "u,m", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+                                    "transforms.m.type", "MaskField$Value", "transforms.m.fields", "id",
+                                    "transforms.m.replacement", "x9", NULL });
+    c = tf_chain_new(s);
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    assert_non_null(strstr(o.err, "Unable to convert x9"));
+    /* MaskField on a tombstone: Kafka's requireMap(null) fails too */
+    ev = event(&f, 'd', false);
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    tf_chain_free(c);
+    tf_spec_free(s);
+    spec_error((const char *const[]){ "transforms", "i", "transforms.i.type", "InsertField$Value", NULL },
+               "transforms.i: no field insertion configured");
+    spec_error((const char *const[]){ "transforms", "i", "transforms.i.type", "InsertField$Value",
+                                      "transforms.i.static.field", "x", NULL }, "no value specified for static field x");
+    spec_error((const char *const[]){ "transforms", "h", "transforms.h.type", "HeaderFrom$Key", "transforms.h.fields", "a,b",
+                                      "transforms.h.headers", "x", "transforms.h.operation", "copy", NULL },
+               "1 header names for 2 fields");
+    spec_error((const char *const[]){ "transforms", "h", "transforms.h.type", "HeaderFrom$Key", "transforms.h.fields", "a",
+                                      "transforms.h.headers", "x", "transforms.h.operation", "steal", NULL },
+               "transforms.h.operation: 'steal' is not one of move, copy");
+    fx_free(&f);
+}
+
+static void test_kafka_flatten(void **st)
+{
+    (void)st;
+    fx_t f;
+    fx_init(&f);
+    /* the whole envelope flattened: nested fields under parent_name, optional under an optional parent */
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "r,fl", "transforms.r.type", "ReplaceField$Value",
+        "transforms.r.include", "after,source,op", "transforms.fl.type", "Flatten$Value", "transforms.fl.delimiter", "_", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'c', false);
+    out_t o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_string_equal(o.value, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":true,\"field\":\"after_id\"},"
+        "{\"type\":\"string\",\"optional\":true,\"field\":\"after_name\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"after_n\"},"
+        "{\"type\":\"string\",\"optional\":false,\"field\":\"source_db\"},{\"type\":\"string\",\"optional\":false,\"field\":\"source_table\"},"
+        "{\"type\":\"int64\",\"optional\":false,\"field\":\"source_ts_ms\"},{\"type\":\"string\",\"optional\":true,\"name\":\"io.debezium.data.Enum\","
+        "\"version\":1,\"parameters\":{\"allowed\":\"true,last,false\"},\"default\":\"false\",\"field\":\"source_snapshot\"},"
+        "{\"type\":\"string\",\"optional\":false,\"field\":\"op\"}],\"optional\":false,\"name\":\"srv.public.t.Envelope\",\"version\":2},"
+        "\"payload\":{\"after_id\":7,\"after_name\":\"Some.Topic\",\"after_n\":null,\"source_db\":\"postgres\",\"source_table\":\"t\","
+        "\"source_ts_ms\":1700000000000,\"source_snapshot\":\"false\",\"op\":\"c\"}}");
+    ev = event(&f, 'd', false);
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_string_equal(o.value, "{\"after_id\":null,\"after_name\":null,\"after_n\":null,\"source_db\":\"postgres\",\"source_table\":\"t\","
+                                 "\"source_ts_ms\":1700000000000,\"source_snapshot\":\"false\",\"op\":\"d\"}");
+    tf_chain_free(c);
+    tf_spec_free(s);
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", "TimestampRouter", NULL },
+               "which a source record does not have");
+    fx_free(&f);
+}
+
+static void test_logical_table_router(void **st)
+{
+    (void)st;
+    fx_t f;
+    fx_init(&f);
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "r", "transforms.r.type", "io.debezium.transforms.ByLogicalTableRouter",
+        "transforms.r.topic.regex", "srv\\.public\\.(t|u)", "transforms.r.topic.replacement", "srv.all.tables",
+        "transforms.r.key.field.regex", "srv\\.public\\.(.*)", "transforms.r.key.field.replacement", "tbl_$1", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'c', false);
+    out_t o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_string_equal(o.topic, "srv.all.tables");
+    assert_string_equal(o.key, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"},"
+        "{\"type\":\"string\",\"optional\":false,\"field\":\"__dbz__physicalTableIdentifier\"}],\"optional\":false,"
+        "\"name\":\"srv.all.tables.Key\"},\"payload\":{\"id\":7,\"__dbz__physicalTableIdentifier\":\"tbl_t\"}}");
+    assert_non_null(strstr(o.value, "\"optional\":true,\"name\":\"srv.all.tables.Value\",\"field\":\"before\"}"));
+    assert_non_null(strstr(o.value, "\"optional\":false,\"name\":\"srv.all.tables.Envelope\",\"version\":2}"));
+    /* a tombstone: topic and key, no value */
+    ev = event(&f, 0, false);
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_string_equal(o.key, "{\"id\":7,\"__dbz__physicalTableIdentifier\":\"tbl_t\"}");
+    assert_true(o.value_null);
+    /* no match: untouched */
+    ev = event(&f, 'c', false);
+    ev.topic = "srv.other.t";
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_string_equal(o.topic, "srv.other.t");
+    assert_string_equal(o.key, "{\"id\":7}");
+    tf_chain_free(c);
+    tf_spec_free(s);
+    spec_error((const char *const[]){ "transforms", "r", "transforms.r.type", "io.debezium.transforms.ByLogicalTableRouter",
+                                      "transforms.r.topic.regex", "x", NULL }, "transforms.r.topic.replacement is required");
+    spec_error((const char *const[]){ "transforms", "r", "transforms.r.type", "io.debezium.transforms.ByLogicalTableRouter",
+                                      "transforms.r.topic.regex", "x", "transforms.r.topic.replacement", "y",
+                                      "transforms.r.key.field.regex", "(.*)", NULL },
+               "key.field.replacement must be non-empty if key.field.regex is set");
+    fx_free(&f);
+}
+
+/* A null value under a schema goes to Avro as a Kafka null, with nothing registered. */
+static void test_avro_null_value(void **st)
+{
+    (void)st;
+    fx_t f;
+    fx_init(&f);
+    conv_side_t js = { .kind = CONV_JSON, .schemas = true }, av = { .kind = CONV_AVRO };
+    conv_t *conv = conv_new(&js, &av);
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type",
+                                               "io.debezium.transforms.ExtractNewRecordState", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'd', false);
+    out_t o = run(&f, c, conv, &ev);   /* no registry: any registration would fail */
+    assert_true(o.value_null);
+    assert_false(o.key_null);
+    tf_chain_free(c);
+    tf_spec_free(s);
+    conv_free(conv);
+    fx_free(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_unwrap_default),
+        cmocka_unit_test(test_unwrap_modes),
+        cmocka_unit_test(test_unwrap_fields_route),
+        cmocka_unit_test(test_unwrap_drop_fields),
+        cmocka_unit_test(test_predicates_and_kafka),
+        cmocka_unit_test(test_kafka_fields),
+        cmocka_unit_test(test_kafka_insert_mask_header),
+        cmocka_unit_test(test_kafka_flatten),
+        cmocka_unit_test(test_logical_table_router),
+        cmocka_unit_test(test_avro_null_value),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
