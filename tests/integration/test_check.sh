@@ -143,7 +143,7 @@ for _ in $(seq 1 100); do
 done
 expect_fail slot "$SRC"
 grep -q 'is in use by server process' <<<"$OUT"
-grep -q 'OK   max_wal_senders: max_wal_senders=20, 1 in use' <<<"$OUT" || { echo "$OUT" >&2; exit 1; }
+grep -q 'OK   max_wal_senders: max_wal_senders=[0-9]*, 1 in use' <<<"$OUT" || { echo "$OUT" >&2; exit 1; }
 kill "$RECV"
 wait "$RECV" 2>/dev/null || true
 for _ in $(seq 1 100); do
