@@ -534,7 +534,10 @@ int chk_connector(const cfg_map_t *wm, const worker_config_t *w, const cfg_map_t
     if (o && o->offline)
         goto done;
     if (sink) {
-        check_kafka(w, sc.name, false, timeout, out);
+        /* the sink reads with the worker's consumer.* settings (security ones above all) */
+        worker_config_t wc = *w;
+        wc.producer = w->consumer;
+        check_kafka(&wc, sc.name, false, timeout, out);
         if (sc.registry_url) {
             sr_config_t rc = { .urls = sc.registry_url, .user_info = sc.registry_user_info, .verify_host = true,
                                .timeout_ms = timeout };
