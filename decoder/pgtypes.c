@@ -1786,6 +1786,15 @@ bool pgt_default(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const 
         lit = full;
         litlen = strlen(full);
     }
+    if (t->kind == PGT_NUMERIC && !numeric_special(lit, litlen)) {
+        /* new BigDecimal(text): the string mode would pass any text through */
+        char *dg;
+        size_t nd;
+        int sc;
+        bool neg;
+        if (split_decimal(a, lit, litlen, &dg, &nd, &sc, &neg) < 0)
+            return false;
+    }
     char err[128];
     cv_value_t v;
     if (pgt_value(a, t, o, lit, litlen, &v, err, sizeof err) < 0)

@@ -61,7 +61,7 @@ ref_pair t5 t5 "include.unknown.datatypes=true" \
 ref_pair t6 t6 "include.unknown.datatypes=true" \
   "key.converter.schemas.enable=false" "value.converter.schemas.enable=false"
 
-tables="num_edge vec odd_arr unk hs edge_time defs types_every types_sentinel"
+tables="num_edge vec odd_arr unk hs edge_time defs defs2 types_every types_sentinel"
 multi=()
 for t in $tables; do multi+=("t1_public_$t" "t2.public.$t" "t3.public.$t" "t4.public.$t"); done
 $PY "$REF/ref.py" topics "$KA" 3 "${multi[@]}"

@@ -572,6 +572,7 @@ static void test_defaults_as_debezium(void **s)
     o.decimal = PGT_DECIMAL_STRING;
     assert_true(def_of(1700, (5 << 16 | 2) + 4, &o, "1.5", &j));
     assert_string_equal(j, "\"1.50\"");
+    assert_false(def_of(1700, (5 << 16 | 2) + 4, &o, "1.5::numeric(5,2)", &j));   /* BigDecimal fails */
     /* a domain has no mapper either */
     pgt_catalog_t *cat = pgt_catalog_new();
     pgt_typeinfo_t dom = { 90100, "public", "posint", 'd', 0, 23, -1, NULL };

@@ -25,3 +25,4 @@ INSERT INTO defs SELECT (json_populate_record(NULL::defs, json_build_object('id'
 SELECT types_every_row(:base + 1);
 INSERT INTO types_every (id) VALUES (:base + 2);   -- the defaults
 INSERT INTO types_every SELECT (json_populate_record(NULL::types_every, json_build_object('id', :base + 3))).*;   -- nulls
+INSERT INTO defs2 (id) VALUES (:base + 1);
