@@ -65,6 +65,11 @@ $(BUILD)/bench/bench_avro: tests/bench/bench_avro.c $(AGENT_OBJ) $(CORE_OBJ) $(B
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(AGENT_OBJ) $(CORE_OBJ) $(LDLIBS) $(shell pkg-config --libs avro-c 2>/dev/null)
 
+# The transform chain's own cost per record (run by scripts/bench.sh)
+$(BUILD)/bench/bench_transform: tests/bench/bench_transform.c $(CORE_OBJ) $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
+
 deps:
 	@bash scripts/install-deps.sh
 
@@ -85,9 +90,10 @@ demo: deps
 	@bash scripts/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_avro
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_avro $(BUILD)/bench/bench_transform
 	@bash scripts/bench.sh
 	@bash scripts/bench_snapshot.sh
+	@bash scripts/bench_rest.sh
 
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_DEPS   := $(CORE_SRC) agent/config.c agent/cfgprov.c agent/log.c agent/rest.c agent/worker.c sinks/envelope.c

@@ -336,6 +336,8 @@ static int key_distance(const char *a, const char *b, int max)
  * k or of k's first words (transfroms.unwrap.type), or NULL. */
 static const char *key_suggest(const char *k, const char *const *keys, const char *const *prefixes)
 {
+    if (!*k)
+        return NULL;   /* an empty key ("" in a JSON config): the loop below reads k[1] (found by fuzz_rest) */
     const char *best = NULL;
     int bestd = 3;
     for (int i = 0; keys[i]; i++) {

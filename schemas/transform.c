@@ -48,6 +48,7 @@ struct tf_chain {
     const char *leak_topic;       /* that delete's topic (the event's, long-lived) */
     arena_t *schemas;             /* derived schemas */
     tf_cache_t *caches;           /* one per step */
+    tf_memo_t *memos;             /* two per step, then one per predicate */
     codec_ent_t **codecs;         /* open addressing on (uid, topic) */
     size_t ncodecs, capcodecs;
     size_t cached;
@@ -198,7 +199,7 @@ static size_t slot_of(uint64_t uid, uint64_t extra, size_t cap)
     return (size_t)(h & (cap - 1));
 }
 
-const cs_schema_t *tf_cache_get(const tf_cache_t *c, uint64_t uid, uint64_t extra)
+const cs_schema_t *tf_cache_get_aux(const tf_cache_t *c, uint64_t uid, uint64_t extra, const void **aux)
 {
     if (!c->cap)
         return NULL;
@@ -206,27 +207,80 @@ const cs_schema_t *tf_cache_get(const tf_cache_t *c, uint64_t uid, uint64_t extr
         const tf_cache_ent_t *e = &c->e[i];
         if (!e->out)
             return NULL;
-        if (e->uid == uid && e->extra == extra)
+        if (e->uid == uid && e->extra == extra) {
+            if (aux)
+                *aux = e->aux;
             return e->out;
+        }
     }
 }
 
-void tf_cache_put(tf_cache_t *c, uint64_t uid, uint64_t extra, const cs_schema_t *out)
+const cs_schema_t *tf_cache_get(const tf_cache_t *c, uint64_t uid, uint64_t extra)
+{
+    return tf_cache_get_aux(c, uid, extra, NULL);
+}
+
+void tf_cache_put_aux(tf_cache_t *c, uint64_t uid, uint64_t extra, const cs_schema_t *out, const void *aux)
 {
     if ((c->n + 1) * 2 > c->cap) {
         tf_cache_t g = { .cap = c->cap ? c->cap * 2 : 16 };
         g.e = xcalloc(g.cap, sizeof *g.e);
         for (size_t i = 0; i < c->cap; i++)
             if (c->e[i].out)
-                tf_cache_put(&g, c->e[i].uid, c->e[i].extra, c->e[i].out);
+                tf_cache_put_aux(&g, c->e[i].uid, c->e[i].extra, c->e[i].out, c->e[i].aux);
         free(c->e);
         *c = g;
     }
     size_t i = slot_of(uid, extra, c->cap);
     while (c->e[i].out)
         i = (i + 1) & (c->cap - 1);
-    c->e[i] = (tf_cache_ent_t){ uid, extra, out };
+    c->e[i] = (tf_cache_ent_t){ uid, extra, out, aux };
     c->n++;
+}
+
+void tf_cache_put(tf_cache_t *c, uint64_t uid, uint64_t extra, const cs_schema_t *out)
+{
+    tf_cache_put_aux(c, uid, extra, out, NULL);
+}
+
+bool tf_memo_get(const tf_memo_t *m, const char *s, const char **out)
+{
+    if (!m->cap)
+        return false;
+    uint64_t h = tf_hash(s, strlen(s), 0);
+    for (size_t i = (size_t)h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        const tf_memo_ent_t *e = &m->e[i];
+        if (!e->in)
+            return false;
+        if (e->hash == h && !strcmp(e->in, s)) {
+            *out = e->out;
+            return true;
+        }
+    }
+}
+
+void tf_memo_put(tf_memo_t *m, arena_t *a, const char *s, const char *out)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        tf_memo_t g = { .cap = m->cap ? m->cap * 2 : 16 };
+        g.e = xcalloc(g.cap, sizeof *g.e);
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->e[i].in) {
+                size_t k = (size_t)m->e[i].hash & (g.cap - 1);
+                while (g.e[k].in)
+                    k = (k + 1) & (g.cap - 1);
+                g.e[k] = m->e[i];
+                g.n++;
+            }
+        free(m->e);
+        *m = g;
+    }
+    uint64_t h = tf_hash(s, strlen(s), 0);
+    size_t k = (size_t)h & (m->cap - 1);
+    while (m->e[k].in)
+        k = (k + 1) & (m->cap - 1);
+    m->e[k] = (tf_memo_ent_t){ h, arena_strdup(a, s), out ? arena_strdup(a, out) : NULL };
+    m->n++;
 }
 
 cs_schema_t *tf_struct_basics(arena_t *a, const cs_schema_t *s)
@@ -386,10 +440,17 @@ const char *tf_replace_groups(arena_t *a, const char *s, const regmatch_t *pm, s
 static wc_status_t router_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *r, bool *drop, char *err, size_t errlen)
 {
     const router_conf_t *c = conf;
-    regmatch_t pm[TF_MAX_GROUPS];
-    size_t ng = c->re.re_nsub < TF_MAX_GROUPS ? c->re.re_nsub : TF_MAX_GROUPS - 1;
-    if (r->topic && rx_matches(&c->re, r->topic, pm, ng + 1)) {
-        r->topic = tf_replace_groups(x->a, r->topic, pm, ng, c->replacement);
+    if (!r->topic)
+        return WC_OK;
+    const char *to;
+    if (!tf_memo_get(&x->memo[0], r->topic, &to)) {
+        regmatch_t pm[TF_MAX_GROUPS];
+        size_t ng = c->re.re_nsub < TF_MAX_GROUPS ? c->re.re_nsub : TF_MAX_GROUPS - 1;
+        to = rx_matches(&c->re, r->topic, pm, ng + 1) ? tf_replace_groups(x->a, r->topic, pm, ng, c->replacement) : NULL;
+        tf_memo_put(&x->memo[0], x->schemas, r->topic, to);
+    }
+    if (to) {
+        r->topic = to;
         r->fresh = true;
     }
     return WC_OK;
@@ -502,7 +563,8 @@ static wc_status_t replace_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *
                  c->key ? "key" : "value", s ? ct_type_name(s->type) : "schemaless");
         return WC_PERMANENT;
     }
-    const cs_schema_t *ns = tf_cache_get(x->cache, s->uid, 0);
+    const void *aux = NULL;
+    const cs_schema_t *ns = tf_cache_get_aux(x->cache, s->uid, 0, &aux);
     if (!ns) {
         cs_schema_t *b = tf_struct_basics(x->schemas, s);
         for (size_t i = 0; i < s->nfields; i++)
@@ -514,21 +576,24 @@ static wc_status_t replace_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *
                 }
                 cs_field_add(x->schemas, b, arena_strdup(x->schemas, to), s->fields[i].schema);
             }
-        tf_cache_put(x->cache, s->uid, 0, b);
+        /* as Kafka does: each output field is read back under its reverse-renamed name, so a field that
+         * is itself the target of a rename is looked up under the old name (and may not exist: -1) */
+        int *from = arena_alloc(x->schemas, (b->nfields + 1) * sizeof *from);
+        for (size_t k = 0; k < b->nfields; k++)
+            from[k] = cs_field_index(s, reverse_renamed(c, b->fields[k].name));
+        tf_cache_put_aux(x->cache, s->uid, 0, b, from);
         ns = b;
+        aux = from;
     }
+    const int *from = aux;
     cv_value_t *nv = arena_alloc(x->a, sizeof *nv);
     *nv = cv_list(x->a, ns->nfields);
     for (size_t k = 0; k < ns->nfields; k++) {
-        /* as Kafka does: each output field is read back under its reverse-renamed name, so a field that
-         * is itself the target of a rename is looked up under the old name (and may not exist) */
-        const char *from = reverse_renamed(c, ns->fields[k].name);
-        int i = cs_field_index(s, from);
-        if (i < 0) {
-            snprintf(err, errlen, "%s is not a valid field name", from);
+        if (from[k] < 0) {
+            snprintf(err, errlen, "%s is not a valid field name", reverse_renamed(c, ns->fields[k].name));
             return WC_PERMANENT;
         }
-        nv->u.list.v[k] = tf_field_get(s, v, (size_t)i, c->replace_null);
+        nv->u.list.v[k] = tf_field_get(s, v, (size_t)from[k], c->replace_null);
     }
     if (c->key) {
         r->ks = ns;
@@ -1849,6 +1914,7 @@ tf_chain_t *tf_chain_new(const tf_spec_t *s)
     c->spec = s;
     c->schemas = arena_new(64 * 1024);
     c->caches = xcalloc(s->nsteps + 1, sizeof *c->caches);
+    c->memos = xcalloc(2 * s->nsteps + s->npreds + 1, sizeof *c->memos);
     return c;
 }
 
@@ -1857,6 +1923,10 @@ static void chain_clear(tf_chain_t *c)
     for (size_t i = 0; i < c->spec->nsteps; i++) {
         free(c->caches[i].e);
         memset(&c->caches[i], 0, sizeof c->caches[i]);
+    }
+    for (size_t i = 0; i < 2 * c->spec->nsteps + c->spec->npreds; i++) {
+        free(c->memos[i].e);
+        memset(&c->memos[i], 0, sizeof c->memos[i]);
     }
     for (size_t i = 0; i < c->capcodecs; i++)
         if (c->codecs[i]) {
@@ -1885,15 +1955,26 @@ void tf_chain_free(tf_chain_t *c)
     leak_clear(&c->leak);
     chain_clear(c);
     free(c->caches);
+    free(c->memos);
     arena_free(c->schemas);
     free(c);
 }
 
-static bool pred_test(const tf_pred_t *p, const tf_rec_t *r)
+static bool pred_test(tf_chain_t *c, size_t pi, const tf_rec_t *r)
 {
+    const tf_pred_t *p = &c->spec->preds[pi];
     switch (p->kind) {
-    case PRED_TOPIC:
-        return r->topic && rx_matches(&p->re, r->topic, NULL, 0);
+    case PRED_TOPIC: {
+        if (!r->topic)
+            return false;
+        tf_memo_t *m = &c->memos[2 * c->spec->nsteps + pi];
+        const char *hit;
+        if (tf_memo_get(m, r->topic, &hit))
+            return hit != NULL;
+        bool match = rx_matches(&p->re, r->topic, NULL, 0);
+        tf_memo_put(m, c->schemas, r->topic, match ? "" : NULL);
+        return match;
+    }
     case PRED_HEADER:
         for (int i = 0; i < r->nh; i++)
             if (!strcmp(r->h[i].key, p->name))
@@ -1949,6 +2030,8 @@ wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec
     size_t cached = c->ncodecs;
     for (size_t i = 0; i < c->spec->nsteps; i++)
         cached += c->caches[i].n;
+    for (size_t i = 0; i < 2 * c->spec->nsteps + c->spec->npreds; i++)
+        cached += c->memos[i].n;
     if (cached > TF_MAX_CACHED)
         chain_clear(c);   /* between records: nothing handed out is still in use */
     tf_rec_t r;
@@ -1974,9 +2057,9 @@ wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec
     c->leak_topic = ev->op == 'd' ? ev->topic : NULL;
     for (size_t i = 0; i < c->spec->nsteps; i++) {
         const tf_step_t *st = &c->spec->steps[i];
-        if (st->pred >= 0 && pred_test(&c->spec->preds[st->pred], &r) == st->negate)
+        if (st->pred >= 0 && pred_test(c, (size_t)st->pred, &r) == st->negate)
             continue;
-        tf_ctx_t x = { st, &c->caches[i], c->schemas, a, ev->op == 'd' ? &c->leak : NULL };
+        tf_ctx_t x = { st, &c->caches[i], c->schemas, a, ev->op == 'd' ? &c->leak : NULL, &c->memos[2 * i] };
         bool drop = false;
         char why[768];
         why[0] = '\0';

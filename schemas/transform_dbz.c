@@ -299,7 +299,8 @@ static int add_fields(const tf_ctx_t *x, const unwrap_conf_t *c, const cs_schema
     const cs_schema_t *s = r->vs;
     /* keyed by the unwrapped schema and the envelope (add.fields come from its shape) */
     uint64_t extra = tf_hash(&env->uid, sizeof env->uid, 2);
-    const cs_schema_t *ns = tf_cache_get(x->cache, s->uid, extra);
+    const void *aux = NULL;
+    const cs_schema_t *ns = tf_cache_get_aux(x->cache, s->uid, extra, &aux);
     if (!ns) {
         cs_schema_t *b = tf_struct_basics(x->schemas, s);
         for (size_t i = 0; i < s->nfields; i++)
@@ -321,21 +322,28 @@ static int add_fields(const tf_ctx_t *x, const unwrap_conf_t *c, const cs_schema
                 return -1;
             cs_field_add(x->schemas, b, c->fields[i].out, os);
         }
-        tf_cache_put(x->cache, s->uid, extra, b);
+        /* where each added field's value is: (struct index or -1, field index) pairs */
+        int *where = arena_alloc(x->schemas, (2 * (b->nfields - s->nfields) + 1) * sizeof *where);
+        size_t k = 0;
+        for (size_t i = 0; i < c->nfields; i++) {
+            const cs_schema_t *fs;
+            int si, fi;
+            if (fref_find(&c->fields[i], env, &fs, &si, &fi, err, errlen) < 0)
+                continue;
+            where[k++] = si;
+            where[k++] = fi;
+        }
+        tf_cache_put_aux(x->cache, s->uid, extra, b, where);
         ns = b;
+        aux = where;
     }
+    const int *where = aux;
     cv_value_t *nv = arena_alloc(x->a, sizeof *nv);
     *nv = cv_list(x->a, ns->nfields);
     for (size_t i = 0; i < s->nfields; i++)
         nv->u.list.v[i] = tf_field_get(s, r->value, i, false);
-    size_t k = s->nfields;
-    for (size_t i = 0; i < c->nfields && k < ns->nfields; i++) {
-        const cs_schema_t *fs;
-        int si, fi;
-        if (fref_find(&c->fields[i], env, &fs, &si, &fi, err, errlen) < 0)
-            continue;
-        nv->u.list.v[k++] = fref_value(envv, si, fi);
-    }
+    for (size_t k = s->nfields, j = 0; k < ns->nfields; k++, j += 2)
+        nv->u.list.v[k] = fref_value(envv, where[j], where[j + 1]);
     r->vs = ns;
     r->value = nv;
     return 0;
@@ -627,12 +635,17 @@ fail:
     return -1;
 }
 
-/* The regex's replacement over the whole of s, or NULL when it does not match. */
-static const char *regex_replace(arena_t *a, const regex_t *re, const char *rep, const char *s)
+/* The regex's replacement over the whole of s, or NULL when it does not match (memoised per topic). */
+static const char *regex_replace(const tf_ctx_t *x, tf_memo_t *m, const regex_t *re, const char *rep, const char *s)
 {
+    const char *out;
+    if (tf_memo_get(m, s, &out))
+        return out;
     regmatch_t pm[TF_MAX_GROUPS];
     size_t ng = re->re_nsub < TF_MAX_GROUPS ? re->re_nsub : TF_MAX_GROUPS - 1;
-    return rx_matches(re, s, pm, ng + 1) ? tf_replace_groups(a, s, pm, ng, rep) : NULL;
+    out = rx_matches(re, s, pm, ng + 1) ? tf_replace_groups(x->a, s, pm, ng, rep) : NULL;
+    tf_memo_put(m, x->schemas, s, out);
+    return out;
 }
 
 /* copySchemaExcludingName: version, doc, parameters, optionality (no default), named name. */
@@ -653,7 +666,7 @@ static wc_status_t logical_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *
     if (!r->topic)
         return WC_OK;
     const char *old = r->topic;
-    const char *topic = regex_replace(x->a, &c->topic_re, c->topic_rep, old);
+    const char *topic = regex_replace(x, &x->memo[0], &c->topic_re, c->topic_rep, old);
     if (!topic || !*topic)
         return WC_OK;   /* no match, or an empty name (Debezium warns and keeps the record as it is) */
     char name[1024];
@@ -685,7 +698,7 @@ static wc_status_t logical_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *
         for (size_t i = 0; i < ks->nfields; i++)
             nk->u.list.v[i] = tf_field_get(ks, r->key, i, false);
         if (c->unique) {
-            const char *id = c->has_key_re ? regex_replace(x->a, &c->key_re, c->key_rep, old) : NULL;
+            const char *id = c->has_key_re ? regex_replace(x, &x->memo[1], &c->key_re, c->key_rep, old) : NULL;
             if (!id)
                 id = old;
             nk->u.list.v[ks->nfields] = cv_str(id, strlen(id));

@@ -40,11 +40,27 @@ typedef struct tf_opts {
 typedef struct tf_cache_ent {
     uint64_t uid, extra;
     const cs_schema_t *out;
+    const void *aux;              /* what the transform derived with it (field index maps), or NULL */
 } tf_cache_ent_t;
 typedef struct tf_cache {
     tf_cache_ent_t *e;
     size_t n, cap;
 } tf_cache_t;
+
+/* Memo of a regex over topic names (RegexRouter, ByLogicalTableRouter, TopicNameMatches): topics are few,
+ * regexec is not cheap. out NULL: no match. */
+typedef struct tf_memo_ent {
+    uint64_t hash;
+    const char *in, *out;
+} tf_memo_ent_t;
+typedef struct tf_memo {
+    tf_memo_ent_t *e;
+    size_t n, cap;
+} tf_memo_t;
+/* True when s was seen; *out is its result then. */
+bool tf_memo_get(const tf_memo_t *m, const char *s, const char **out);
+/* Keeps s -> out (both copied into a, the chain's long-lived arena). */
+void tf_memo_put(tf_memo_t *m, arena_t *a, const char *s, const char *out);
 
 typedef struct tf_step tf_step_t;
 
@@ -56,6 +72,7 @@ typedef struct tf_ctx {
     arena_t *schemas;
     arena_t *a;
     tf_leak_t *leak;              /* the record is a delete: headers a transform adds in place go here too */
+    tf_memo_t *memo;              /* this step's two regex memos (topic, key field) */
 } tf_ctx_t;
 
 typedef struct tf_type {
@@ -94,6 +111,9 @@ int tf_opt_required(const tf_opts_t *o, const char *key, const char **out, char 
 /* ---- schemas and values ---- */
 const cs_schema_t *tf_cache_get(const tf_cache_t *c, uint64_t uid, uint64_t extra);
 void tf_cache_put(tf_cache_t *c, uint64_t uid, uint64_t extra, const cs_schema_t *out);
+/* The same with the aux data kept beside the schema. */
+const cs_schema_t *tf_cache_get_aux(const tf_cache_t *c, uint64_t uid, uint64_t extra, const void **aux);
+void tf_cache_put_aux(tf_cache_t *c, uint64_t uid, uint64_t extra, const cs_schema_t *out, const void *aux);
 /* SchemaUtil.copySchemaBasics(s, SchemaBuilder.struct()): name, version, doc, parameters; required,
  * no default, no fields yet. */
 cs_schema_t *tf_struct_basics(arena_t *a, const cs_schema_t *s);

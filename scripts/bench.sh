@@ -465,6 +465,7 @@ if [ "$BIG" -gt 0 ]; then
   echo "streaming spill: ${spilled:-none reported}"
 fi
 
+echo; "$ROOT/build/bench/bench_transform" "${BENCH_TF_RECORDS:-500000}" "${BENCH_TF_RUNS:-7}" || echo "bench: bench_transform failed"   # the chain per record
 echo; "$ROOT/build/bench/bench_avro" "${BENCH_AVRO_RECORDS:-200000}" "${BENCH_AVRO_RUNS:-7}" || echo "bench: bench_avro failed"   # sink Avro decode: walcast vs avro-c
 
 # ---- 4. apply workers: a JDBC sink into PostgreSQL and into MariaDB next to COPY / LOAD DATA --------------

@@ -171,8 +171,10 @@ cf_decision_t cf_decide(const sk_table_t *tab, const sk_change_t *c, bool exists
     }
     /* whether the target should not have the key yet: an insert (or snapshot row), or the new key of a
      * primary-key change; after reduction, src_op and key_changed are those of the key's first change in
-     * the batch (a delete then a re-insert expects the row, an insert then a delete does not) */
-    bool fresh = c->src_op == 'c' || c->src_op == 'r' || (c->src_op == 'u' && c->key_changed);
+     * the batch (a delete then a re-insert expects the row, an insert then a delete does not). A snapshot
+     * row that meets walcast's own row of its source (an incremental snapshot, a snapshot read again)
+     * reads again what that source wrote: an update, no conflict */
+    bool fresh = c->src_op == 'c' || (c->src_op == 'r' && !own) || (c->src_op == 'u' && c->key_changed);
     sk_conflict_t taken = c->key_changed ? SK_CONFLICT_UPDATE_EXISTS : SK_CONFLICT_INSERT_EXISTS;
     if (fresh)
         d.type = exists ? (int)taken : -1;

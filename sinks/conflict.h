@@ -37,7 +37,8 @@ typedef struct cf_decision {
  * unversioned_foreign: a row without a version is someone else's (the target versions every row it
  * writes, as MongoDB does; a SQL table may hold rows from before its version column). A row of the
  * change's own source whose version is not older is a replay (skipped, no conflict). Types, judged by the
- * key's first change in the batch: an insert or snapshot row that finds a row meets insert_exists, the new
+ * key's first change in the batch: an insert, or a snapshot row that finds a row not walcast's own from its
+ * source, meets insert_exists, the new
  * key of a primary-key change update_exists; otherwise an upsert meets update_missing or (a foreign row)
  * update_origin_differs, a delete delete_missing or delete_origin_differs. Policies: source_wins applies;
  * newer_wins skips what is not newer (cf_version_newer); target_wins keeps every row that is not walcast's

@@ -24,17 +24,21 @@ if [ -z "${WALCAST_TEST_BOOTSTRAP:-}" ]; then
   echo "integration: Kafka $WALCAST_TEST_BOOTSTRAP started in $(( $(date +%s) - start ))s"
 fi
 export WALCAST_TEST_BOOTSTRAP
+# each run's logs in a folder of its own: two runs side by side (two clones) must not share a log file
+logdir=$(mktemp -d /tmp/walcast-it-logs.XXXXXX)
 for t in "${tests[@]}"; do
   start=$(date +%s)
-  if bash "$t" >"/tmp/walcast-it-$(basename "$t").log" 2>&1; then
+  log="$logdir/$(basename "$t").log"
+  if bash "$t" >"$log" 2>&1; then
     echo "integration $(basename "$t"): ok ($(( $(date +%s) - start ))s)"
     pass=$((pass + 1))
   else
     echo "integration $(basename "$t"): FAILED ($(( $(date +%s) - start ))s)"
-    sed 's/^/    /' "/tmp/walcast-it-$(basename "$t").log" | tail -40
+    sed 's/^/    /' "$log" | tail -40
     fail=$((fail + 1)); failed+=("$t")
   fi
-  rm -f "/tmp/walcast-it-$(basename "$t").log"
+  rm -f "$log"
 done
+rmdir "$logdir"
 echo "integration: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

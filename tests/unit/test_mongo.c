@@ -284,6 +284,9 @@ static void test_decide(void **s)
         { 'd', true, other_old, DOD, true, true, false },
         { 'd', true, other_new, DOD, true, false, false },
         { 'd', true, same_new, N_, false, false, false },
+        { 'r', true, same_old, N_, true, true, true },          /* a snapshot row read again: no conflict */
+        { 'r', true, other_old, IE, true, true, false },
+        { 'r', true, NULL, IE, true, true, false },
         { 'D', false, NULL, N_, false, false, false },          /* an insert then a delete in one batch */
         { 'D', true, NULL, IE, true, true, false },
         { 'U', false, NULL, UM, true, true, true },             /* a delete then a re-insert: expected the row */

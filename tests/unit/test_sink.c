@@ -340,6 +340,18 @@ static void test_conflict_decide(void **st)
     d = cf_decide(&tw, &ins, true, cf_ver(50, "a"), false);
     assert_int_equal(d.type, SK_CONFLICT_INSERT_EXISTS);
     assert_true(d.apply);
+    /* a snapshot row meeting walcast's own older row of its source (an incremental snapshot) is no conflict,
+     * under error too; meeting another's row it is insert_exists */
+    sk_change_t snap = cf_change(SK_OP_UPSERT, 'r', 1, 100, "a");
+    snap.version.snapshot = true;
+    snap.version.lsn = 500;
+    d = cf_decide(&er, &snap, true, cf_ver(50, "a"), false);
+    assert_int_equal(d.type, -1);
+    assert_true(d.apply && !d.fail);
+    d = cf_decide(&er, &snap, true, cf_ver(50, "b"), false);
+    assert_int_equal(d.type, SK_CONFLICT_INSERT_EXISTS);
+    assert_true(d.fail);
+    assert_int_equal(cf_decide(&src, &snap, true, NULL, true).type, SK_CONFLICT_INSERT_EXISTS);
     /* a SQL row without a version (written before the version column was added) is not someone else's:
      * no conflict, and target_wins updates it; where every row walcast writes has a version (MongoDB) it is */
     d = cf_decide(&tw, &upd, true, NULL, false);
