@@ -354,6 +354,71 @@ static bool pub_lists_others(repl_t *r, char *err, size_t errlen)
     return others;
 }
 
+/* The operations walcast captures (all but skipped.operations) that the publication does not publish
+ * (CREATE PUBLICATION … WITH (publish = 'insert')): PostgreSQL never sends those changes. Under
+ * publication.autocreate.mode=filtered the publication's publish list is widened; otherwise -1 with the
+ * statement that fixes it (no SQLSTATE: our refusal). */
+static int pub_ops_check(repl_t *r, char *err, size_t errlen)
+{
+    const conn_config_t *c = r->cfg;
+    const char *params[1] = { c->publication_name };
+    PGresult *res = query(r->sql, r->server_version >= 110000
+                                      ? "SELECT pubinsert, pubupdate, pubdelete, pubtruncate FROM pg_publication WHERE pubname = $1"
+                                      : "SELECT pubinsert, pubupdate, pubdelete, true FROM pg_publication WHERE pubname = $1",
+                          1, params, err, errlen);
+    if (!res)
+        return -1;
+    static const struct { unsigned op; const char *name, *letter; } ops[] = {
+        { EVT_OP_C, "insert", "c" }, { EVT_OP_U, "update", "u" }, { EVT_OP_D, "delete", "d" }, { EVT_OP_T, "truncate", "t" },
+    };
+    buf_t want, missing, skip;
+    buf_init(&want);
+    buf_init(&missing);
+    buf_init(&skip);
+    for (int i = 0; i < 4 && PQntuples(res) > 0; i++) {
+        bool published = PQgetvalue(res, 0, i)[0] == 't', captured = !(c->evt.skipped_ops & ops[i].op);
+        if (published || captured)
+            buf_printf(&want, "%s%s", want.len ? ", " : "", ops[i].name);
+        if (captured && !published)
+            buf_printf(&missing, "%s%s", missing.len ? ", " : "", ops[i].name);
+        if (!captured || !published)
+            buf_printf(&skip, "%s%s", skip.len ? "," : "", ops[i].letter);
+    }
+    PQclear(res);
+    int rc = 0;
+    if (missing.len) {
+        buf_t sql;
+        buf_init(&sql);
+        buf_puts(&sql, "ALTER PUBLICATION ");
+        buf_put_quoted(&sql, c->publication_name, '"');
+        buf_printf(&sql, " SET (publish = '%s')", buf_cstr(&want));
+        if (c->pub_mode == PUB_FILTERED) {
+            res = query(r->sql, buf_cstr(&sql), 0, NULL, err, errlen);
+            if (res) {
+                PQclear(res);
+                log_warn("the publication now publishes what walcast captures (PostgreSQL sent none of these changes before)",
+                         "publication=%s added=\"%s\"", c->publication_name, buf_cstr(&missing));
+            } else {
+                char tmp[512];
+                snprintf(tmp, sizeof tmp, "%s", err);
+                snprintf(err, errlen, "cannot make publication \"%s\" publish %s: %s (the user must own it)",
+                         c->publication_name, buf_cstr(&missing), tmp);
+                rc = -1;
+            }
+        } else {
+            snprintf(err, errlen, "publication \"%s\" does not publish %s, which the connector captures: PostgreSQL "
+                     "never sends those changes. Run %s; (or skip them: skipped.operations=%s)",
+                     c->publication_name, buf_cstr(&missing), buf_cstr(&sql), buf_cstr(&skip));
+            rc = -1;
+        }
+        buf_free(&sql);
+    }
+    buf_free(&want);
+    buf_free(&missing);
+    buf_free(&skip);
+    return rc;
+}
+
 static int ensure_publication(repl_t *r, bool retried, char *err, size_t errlen)
 {
     const conn_config_t *c = r->cfg;
@@ -418,6 +483,8 @@ static int ensure_publication(repl_t *r, bool retried, char *err, size_t errlen)
             return -1;
         r->pub_all_tables = pc.all_tables;
     }
+    if (pub_ops_check(r, err, errlen) < 0)
+        goto out;
     if (repl_publication_checked(c) && (pc.nmissing || (c->pub_mode == PUB_FILTERED && pc.matched && !pc.all_tables &&
                                                       pub_lists_others(r, err, errlen))) &&
         pub_fix_missing(r, &pc, true, err, errlen) < 0)
@@ -435,16 +502,19 @@ out:
 wc_status_t repl_check_publication(repl_t *r, int64_t now, int64_t *deadline, char *err, size_t errlen)
 {
     const conn_config_t *c = r->cfg;
-    if (r->pub_all_tables || !repl_publication_checked(c))
-        return WC_OK;
     if (now < r->next_pub_check_us) {
         if (r->next_pub_check_us < *deadline)
             *deadline = r->next_pub_check_us;
         return WC_OK;
     }
     r->next_pub_check_us = now + (int64_t)c->status_interval_ms * 1000;
-    pub_cover_t pc;
     last_sqlstate[0] = 0;
+    if (pub_ops_check(r, err, errlen) < 0)   /* no SQLSTATE on a live connection: our refusal */
+        return last_sqlstate[0] || PQstatus(r->sql) != CONNECTION_OK ? (failure_transient(r) ? WC_RETRY : WC_FATAL)
+                                                                       : WC_FATAL;
+    if (r->pub_all_tables || !repl_publication_checked(c))
+        return WC_OK;
+    pub_cover_t pc;
     if (pub_cover_read(r, &pc, err, errlen) < 0)
         return failure_transient(r) ? WC_RETRY : WC_FATAL;
     wc_status_t st = WC_OK;

@@ -52,8 +52,9 @@ void repl_close(repl_t *r);
  * publication.autocreate.mode) and slot (created if missing; refused if it uses another plugin,
  * another database, or is in use). */
 wc_status_t repl_prepare(repl_t *r, char *err, size_t errlen);
-/* While streaming, every status.update.interval.ms: tables the include list captures that the publication
- * does not publish (created since the start, or dropped from the publication) are added under
+/* While streaming, every status.update.interval.ms: operations the connector captures that the publication
+ * does not publish (its publish list), and tables the include list captures that the publication does not
+ * publish (created since the start, or dropped from the publication), are added under
  * publication.autocreate.mode=filtered; otherwise WC_FATAL names them and the ALTER PUBLICATION that fixes
  * it. Lowers *deadline to the next check. */
 wc_status_t repl_check_publication(repl_t *r, int64_t now, int64_t *deadline, char *err, size_t errlen);

@@ -85,4 +85,21 @@ rc=0; wait "$WALCAST_PID" || rc=$?
 [ $rc = 1 ] || { echo "runtime: expected walcast to stop with exit 1, got $rc" >&2; cat "$IT_DIR/walcast.log" >&2; exit 1; }
 grep -qF 'ALTER PUBLICATION \"dbz_publication\" ADD TABLE \"public\".\"later2\";' "$IT_DIR/walcast.log" \
   || { echo "runtime: no ALTER PUBLICATION in the log" >&2; cat "$IT_DIR/walcast.log" >&2; exit 1; }
+
+# 5. a publication that publishes only some operations (WITH (publish = 'insert')): the updates and
+# deletes walcast captures would never be sent
+psql_q -c "CREATE PUBLICATION ops_pub FOR TABLE wanted WITH (publish = 'insert')" \
+  -c "CREATE PUBLICATION ops_pub2 FOR TABLE wanted WITH (publish = 'insert')"
+expect_fail "$(connector_file ops "name=ops" "slot.name=ops_slot" "publication.name=ops_pub" "publication.autocreate.mode=disabled")" \
+  'publication \"ops_pub\" does not publish update, delete, which the connector captures' \
+  "ALTER PUBLICATION \\\"ops_pub\\\" SET (publish = 'insert, update, delete')" 'skipped.operations=u,d,t'
+# ... skipping them is fine; filtered widens the publication
+timeout 60 "$WALCAST" run --worker "$IT_DIR/worker.properties" "$(connector_file ops_skip "name=ops" "slot.name=ops_slot" \
+  "publication.name=ops_pub" "publication.autocreate.mode=disabled" "skipped.operations=u,d,t" "snapshot.mode=initial_only")" \
+  >/dev/null 2>"$IT_DIR/ops_skip.log" || { echo "skipped.operations=u,d,t with publish=insert refused" >&2; cat "$IT_DIR/ops_skip.log" >&2; exit 1; }
+walcast_start "$(connector_file ops_filtered "name=ops2" "slot.name=ops_slot2" "publication.name=ops_pub2" \
+  "publication.autocreate.mode=filtered" "table.include.list=public.wanted")"
+walcast_stop
+[ "$(psql -X -At -c "SELECT pubinsert AND pubupdate AND pubdelete FROM pg_publication WHERE pubname = 'ops_pub2'")" = t ] \
+  || { echo "filtered: the publication still does not publish updates and deletes" >&2; exit 1; }
 echo "publication checks ok"
