@@ -74,6 +74,54 @@ bool cfg_is_secret(const char *key)
 }
 
 /* Java .properties: key=value, key: value or key value; # and ! comments; \ continuation and escapes. */
+/* Java's \uXXXX escape at *s (pointing at the 'u'), appended as UTF-8; a high surrogate takes the low one
+ * that follows as \uXXXX. False (nothing consumed) when the four hex digits are not there. */
+static bool props_unicode(char **s, buf_t *out)
+{
+    unsigned cp = 0;
+    char *p = *s + 1;
+    for (int i = 0; i < 4; i++, p++) {
+        int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : *p >= 'A' && *p <= 'F' ? *p - 'A' + 10 : -1;
+        if (d < 0)
+            return false;
+        cp = cp * 16 + (unsigned)d;
+    }
+    if (cp >= 0xD800 && cp < 0xDC00 && p[0] == '\\' && p[1] == 'u') {
+        const char *q = p + 1;
+        unsigned low = 0;
+        bool ok = true;
+        for (int i = 1; i <= 4 && ok; i++) {
+            char c = q[i];
+            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+            ok = d >= 0;
+            low = low * 16 + (unsigned)(d < 0 ? 0 : d);
+        }
+        if (ok && low >= 0xDC00 && low < 0xE000) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+            p += 6;
+        }
+    }
+    if (cp >= 0xD800 && cp < 0xE000)
+        cp = 0xFFFD;   /* a lone surrogate: the replacement character, as a UTF-8 encoder writes it */
+    if (cp < 0x80)
+        buf_putc(out, (char)cp);
+    else if (cp < 0x800) {
+        buf_putc(out, (char)(0xC0 | cp >> 6));
+        buf_putc(out, (char)(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        buf_putc(out, (char)(0xE0 | cp >> 12));
+        buf_putc(out, (char)(0x80 | (cp >> 6 & 0x3F)));
+        buf_putc(out, (char)(0x80 | (cp & 0x3F)));
+    } else {
+        buf_putc(out, (char)(0xF0 | cp >> 18));
+        buf_putc(out, (char)(0x80 | (cp >> 12 & 0x3F)));
+        buf_putc(out, (char)(0x80 | (cp >> 6 & 0x3F)));
+        buf_putc(out, (char)(0x80 | (cp & 0x3F)));
+    }
+    *s = p;
+    return true;
+}
+
 int cfg_parse_properties(const char *text, cfg_map_t *m, char *err, size_t errlen)
 {
     const char *p = text;
@@ -111,39 +159,48 @@ int cfg_parse_properties(const char *text, cfg_map_t *m, char *err, size_t errle
             free(line);
             continue;
         }
-        char key[1024], val[8192];
-        size_t k = 0, v = 0;
-        while (*s && *s != '=' && *s != ':' && *s != ' ' && *s != '\t' && k < sizeof key - 1) {
-            if (*s == '\\' && s[1])
+        /* java.util.Properties: no length limit, \uXXXX escapes (UTF-16, surrogate pairs joined) */
+        buf_t key, val;
+        buf_init(&key);
+        buf_init(&val);
+        while (*s && *s != '=' && *s != ':' && *s != ' ' && *s != '\t') {
+            if (*s == '\\' && s[1]) {
                 s++;
-            key[k++] = *s++;
+                if (*s == 'u' && props_unicode(&s, &key))
+                    continue;
+            }
+            buf_putc(&key, *s++);
         }
-        key[k] = '\0';
         while (*s == ' ' || *s == '\t')
             s++;
         if (*s == '=' || *s == ':')
             s++;
         while (*s == ' ' || *s == '\t')
             s++;
-        while (*s && v < sizeof val - 1) {
+        while (*s) {
             if (*s == '\\' && s[1]) {
                 s++;
-                char c = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s == 'r' ? '\r' : *s;
-                val[v++] = c;
+                if (*s == 'u' && props_unicode(&s, &val))
+                    continue;
+                char c = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s == 'r' ? '\r' : *s == 'f' ? '\f' : *s;
+                buf_putc(&val, c);
                 s++;
                 continue;
             }
-            val[v++] = *s++;
+            buf_putc(&val, *s++);
         }
-        val[v] = '\0';
-        while (v && (val[v - 1] == ' ' || val[v - 1] == '\t'))
-            val[--v] = '\0';
-        if (!k) {
+        while (val.len && (val.data[val.len - 1] == ' ' || val.data[val.len - 1] == '\t'))
+            val.len--;
+        if (!key.len) {
             snprintf(err, errlen, "line %d: missing key before '='", lineno);
+            buf_free(&key);
+            buf_free(&val);
             free(line);
             return -1;
         }
-        cfg_map_set(m, key, val);
+        cfg_map_set(m, buf_cstr(&key), buf_cstr(&val));
+        buf_free(&key);
+        buf_free(&val);
         free(line);
     }
     return 0;
@@ -336,6 +393,8 @@ static int key_distance(const char *a, const char *b, int max)
  * k or of k's first words (transfroms.unwrap.type), or NULL. */
 static const char *key_suggest(const char *k, const char *const *keys, const char *const *prefixes)
 {
+    if (!*k)
+        return NULL;   /* an empty key ("" in a JSON config): the loop below reads k[1] (found by fuzz_rest) */
     const char *best = NULL;
     int bestd = 3;
     for (int i = 0; keys[i]; i++) {

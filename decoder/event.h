@@ -1,6 +1,8 @@
 /* event.h: builds Debezium PostgreSQL connector change events (topic, key, envelope, source block,
  * headers) from decoded pgoutput messages as schemas/ values; the agent's converter encodes them.
- * Errors: WC_RETRY for values that cannot be read (the server sends them again), WC_FATAL for
+ * Errors: WC_RETRY for tuples that cannot be read (binary columns: the server sends them again),
+ * WC_PERMANENT for a value that cannot be converted where null cannot stand for it
+ * (event.converting.failure.handling.mode=fail, a key column, NOT NULL without default), WC_FATAL for
  * configuration that cannot fit a table, else the status of the emit callback. */
 #ifndef WALCAST_EVENT_H
 #define WALCAST_EVENT_H

@@ -1300,6 +1300,147 @@ static const char *java_geometric_text(arena_t *a, const char *s, size_t n, size
     return r;
 }
 
+/* money: lc_monetary text (currency sign, grouping) to a decimal of money.fraction.digits. */
+static int money_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const char *s, size_t n, cv_value_t *out,
+                       char *err, size_t errlen)
+{
+    /* lc_monetary formatting: keep sign, digits and the decimal point. */
+    char *plain = arena_alloc(a, n + 2);
+    size_t k = 0;
+    bool neg = false;
+    for (size_t j = 0; j < n; j++) {
+        if (s[j] == '-' || s[j] == '(')
+            neg = true;
+        else if (isdigit((unsigned char)s[j]) || s[j] == '.')
+            plain[k++] = s[j];
+    }
+    if (k == 0)
+        FAIL("invalid money text '%.*s'", (int)(n > 40 ? 40 : n), s);
+    char *signed_text = arena_alloc(a, k + 2);
+    size_t sk = 0;
+    if (neg)
+        signed_text[sk++] = '-';
+    memcpy(signed_text + sk, plain, k);
+    sk += k;
+    signed_text[sk] = '\0';
+    if (decimal_value(a, NULL, o, signed_text, sk, o->money_fraction_digits, out) < 0)
+        FAIL("invalid money text '%.*s'", (int)(n > 40 ? 40 : n), s);
+    return 0;
+}
+
+/* timestamp without time zone, in the time.precision.mode unit. */
+static int timestamp_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const char *s, size_t n, cv_value_t *out,
+                           char *err, size_t errlen)
+{
+    int64_t secs, frac;
+    int inf;
+    if (parse_timestamp(s, n, false, &secs, &frac, &inf) < 0)
+        FAIL("invalid timestamp text '%.*s'", (int)(n > 40 ? 40 : n), s);
+    bool micro = o->time != PGT_TIME_CONNECT && time_precision(t->typmod) > 3;
+    if (inf) {
+        /* Debezium gets pgjdbc's DATE_POSITIVE/NEGATIVE_INFINITY (milliseconds) and converts it as
+         * micros in the micro modes, as milliseconds / 1000 in the others */
+        int64_t v = inf > 0 ? INT64_C(9223372036825200000) : INT64_C(-9223372036832400000);
+        *out = cv_int(micro ? v : v / 1000);
+        return 0;
+    }
+    /* milliseconds: seconds * 1000 + the millis of the second (floor), no overflow in PostgreSQL's range */
+    *out = cv_int(micro ? java_epoch_micros(secs, frac) : secs * 1000 + frac / 1000);
+    return 0;
+}
+
+/* interval: ISO 8601 text (string mode) or microseconds as Debezium's MicroDuration (numeric). */
+static int interval_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const char *s, size_t n, cv_value_t *out,
+                          char *err, size_t errlen)
+{
+    interval_t iv;
+    if (parse_interval(s, n, &iv) < 0)
+        FAIL("invalid interval text '%.*s' (IntervalStyle must be postgres)", (int)(n > 60 ? 60 : n), s);
+    if (o->interval == PGT_INTERVAL_STRING) {
+        char tmp[128];
+        interval_iso(tmp, sizeof tmp, &iv);
+        *out = str_value(a, tmp);
+    } else {
+        /* A month is 365.25/12 days = 2,629,800 s, as Debezium's MicroDuration counts it; beyond
+         * int64 it saturates like Java's (long) cast of the double Debezium computes. */
+        int64_t mus, dus, r;
+        bool ovf = __builtin_mul_overflow(iv.months, INT64_C(2629800000000), &mus) ||
+                   __builtin_mul_overflow(iv.days, INT64_C(86400000000), &dus) ||
+                   __builtin_add_overflow(mus, dus, &r) || __builtin_add_overflow(r, iv.us, &r);
+        if (ovf) {
+            double approx = (double)iv.months * 2629800e6 + (double)iv.days * 86400e6 + (double)iv.us;
+            r = approx > 0 ? INT64_MAX : INT64_MIN;
+        }
+        *out = cv_int(r);
+    }
+    return 0;
+}
+
+/* bit(1) as a boolean; bit(n) and varbit as the bytes of a Java BitSet. */
+static int bit_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const char *s, size_t n, cv_value_t *out,
+                     char *err, size_t errlen)
+{
+    if (!t->varbit && t->typmod <= 1) {
+        if (n != 1 || (s[0] != '0' && s[0] != '1'))
+            FAIL("invalid bit text '%.*s'", (int)(n > 40 ? 40 : n), s);
+        *out = cv_bool(s[0] == '1');
+        return 0;
+    }
+    /* Rightmost character is bit 0; bytes little-endian up to the highest set bit (BitSet.toByteArray). */
+    uint8_t *p = arena_zalloc(a, n / 8 + 1);
+    size_t len = 0;
+    for (size_t j = 0; j < n; j++) {
+        char c = s[n - 1 - j];
+        if (c != '0' && c != '1')
+            FAIL("invalid bit string text");
+        if (c == '1') {
+            p[j / 8] |= (uint8_t)(1u << (j % 8));
+            len = j / 8 + 1;
+        }
+    }
+    *out = cv_str((const char *)p, len);
+    return 0;
+}
+
+/* An array's text: its items converted as the element type (dimension decoration skipped). */
+static int array_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const char *s, size_t n, cv_value_t *out,
+                       char *err, size_t errlen)
+{
+    scan_t sc = { s, s + n };
+    /* optional dimension decoration "[1:3]={...}" */
+    if (n && s[0] == '[') {
+        const char *eq = memchr(s, '=', n);
+        if (!eq)
+            FAIL("malformed array dimensions");
+        sc.p = eq + 1;
+    }
+    cv_value_t *items = NULL;
+    size_t cnt = 0, cap = 0;
+    bool nullify = false;
+    if (t->elem->kind == PGT_BIT) {
+        *out = cv_null();   /* see pgt_schema: a bit string schema Debezium never fills */
+        return 0;
+    }
+    if (t->vector && (n == 0 || s[0] != '{')) {
+        /* int2vector/oidvector text "1 2 3": Debezium gives an empty array, and null for '' */
+        *out = n == 0 ? cv_null() : cv_list(a, 0);
+        return 0;
+    }
+    if (array_collect(a, t->elem, o, &sc, &items, &cnt, &cap, &nullify, err, errlen) < 0)
+        return -1;
+    for (size_t k = 0; k < cnt && !nullify && array_items_required(t); k++)
+        nullify = items[k].null;   /* see array_items_required */
+    if (nullify) {
+        *out = cv_null();
+        return 0;
+    }
+    cv_value_t v = { .null = false };
+    v.u.list.v = items;
+    v.u.list.n = cnt;
+    *out = v;
+    return 0;
+}
+
 int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const char *s, size_t n,
               cv_value_t *out, char *err, size_t errlen)
 {
@@ -1333,30 +1474,8 @@ int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const cha
         if (decimal_value(a, t, o, s, n, -1, out) < 0)
             FAIL("invalid numeric text '%.*s'", (int)(n > 40 ? 40 : n), s);
         return 0;
-    case PGT_MONEY: {
-        /* lc_monetary formatting: keep sign, digits and the decimal point. */
-        char *plain = arena_alloc(a, n + 2);
-        size_t k = 0;
-        bool neg = false;
-        for (size_t j = 0; j < n; j++) {
-            if (s[j] == '-' || s[j] == '(')
-                neg = true;
-            else if (isdigit((unsigned char)s[j]) || s[j] == '.')
-                plain[k++] = s[j];
-        }
-        if (k == 0)
-            FAIL("invalid money text '%.*s'", (int)(n > 40 ? 40 : n), s);
-        char *signed_text = arena_alloc(a, k + 2);
-        size_t sk = 0;
-        if (neg)
-            signed_text[sk++] = '-';
-        memcpy(signed_text + sk, plain, k);
-        sk += k;
-        signed_text[sk] = '\0';
-        if (decimal_value(a, NULL, o, signed_text, sk, o->money_fraction_digits, out) < 0)
-            FAIL("invalid money text '%.*s'", (int)(n > 40 ? 40 : n), s);
-        return 0;
-    }
+    case PGT_MONEY:
+        return money_value(a, t, o, s, n, out, err, errlen);
     case PGT_TEXT:
     case PGT_JSON:
     case PGT_XML:
@@ -1387,23 +1506,8 @@ int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const cha
         *out = cv_int(micro ? us : us / 1000);
         return 0;
     }
-    case PGT_TIMESTAMP: {
-        int64_t secs, frac;
-        int inf;
-        if (parse_timestamp(s, n, false, &secs, &frac, &inf) < 0)
-            FAIL("invalid timestamp text '%.*s'", (int)(n > 40 ? 40 : n), s);
-        bool micro = o->time != PGT_TIME_CONNECT && time_precision(t->typmod) > 3;
-        if (inf) {
-            /* Debezium gets pgjdbc's DATE_POSITIVE/NEGATIVE_INFINITY (milliseconds) and converts it as
-             * micros in the micro modes, as milliseconds / 1000 in the others */
-            int64_t v = inf > 0 ? INT64_C(9223372036825200000) : INT64_C(-9223372036832400000);
-            *out = cv_int(micro ? v : v / 1000);
-            return 0;
-        }
-        /* milliseconds: seconds * 1000 + the millis of the second (floor), no overflow in PostgreSQL's range */
-        *out = cv_int(micro ? java_epoch_micros(secs, frac) : secs * 1000 + frac / 1000);
-        return 0;
-    }
+    case PGT_TIMESTAMP:
+        return timestamp_value(a, t, o, s, n, out, err, errlen);
     case PGT_TIMESTAMPTZ:
         if (zoned_timestamp(a, t->typmod, s, n, out) < 0)
             FAIL("invalid timestamptz text '%.*s'", (int)(n > 40 ? 40 : n), s);
@@ -1412,29 +1516,8 @@ int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const cha
         if (zoned_time(a, s, n, out) < 0)
             FAIL("invalid timetz text '%.*s'", (int)(n > 40 ? 40 : n), s);
         return 0;
-    case PGT_INTERVAL: {
-        interval_t iv;
-        if (parse_interval(s, n, &iv) < 0)
-            FAIL("invalid interval text '%.*s' (IntervalStyle must be postgres)", (int)(n > 60 ? 60 : n), s);
-        if (o->interval == PGT_INTERVAL_STRING) {
-            char tmp[128];
-            interval_iso(tmp, sizeof tmp, &iv);
-            *out = str_value(a, tmp);
-        } else {
-            /* A month is 365.25/12 days = 2,629,800 s, as Debezium's MicroDuration counts it; beyond
-             * int64 it saturates like Java's (long) cast of the double Debezium computes. */
-            int64_t mus, dus, r;
-            bool ovf = __builtin_mul_overflow(iv.months, INT64_C(2629800000000), &mus) ||
-                       __builtin_mul_overflow(iv.days, INT64_C(86400000000), &dus) ||
-                       __builtin_add_overflow(mus, dus, &r) || __builtin_add_overflow(r, iv.us, &r);
-            if (ovf) {
-                double approx = (double)iv.months * 2629800e6 + (double)iv.days * 86400e6 + (double)iv.us;
-                r = approx > 0 ? INT64_MAX : INT64_MIN;
-            }
-            *out = cv_int(r);
-        }
-        return 0;
-    }
+    case PGT_INTERVAL:
+        return interval_value(a, t, o, s, n, out, err, errlen);
     case PGT_BYTEA: {
         uint8_t *p;
         size_t len;
@@ -1457,63 +1540,10 @@ int pgt_value(arena_t *a, const pgt_coltype_t *t, const pgt_opts_t *o, const cha
     }
     case PGT_HSTORE:
         return hstore_value(a, o, s, n, out, err, errlen);
-    case PGT_BIT: {
-        if (!t->varbit && t->typmod <= 1) {
-            if (n != 1 || (s[0] != '0' && s[0] != '1'))
-                FAIL("invalid bit text '%.*s'", (int)(n > 40 ? 40 : n), s);
-            *out = cv_bool(s[0] == '1');
-            return 0;
-        }
-        /* Rightmost character is bit 0; bytes little-endian up to the highest set bit (BitSet.toByteArray). */
-        uint8_t *p = arena_zalloc(a, n / 8 + 1);
-        size_t len = 0;
-        for (size_t j = 0; j < n; j++) {
-            char c = s[n - 1 - j];
-            if (c != '0' && c != '1')
-                FAIL("invalid bit string text");
-            if (c == '1') {
-                p[j / 8] |= (uint8_t)(1u << (j % 8));
-                len = j / 8 + 1;
-            }
-        }
-        *out = cv_str((const char *)p, len);
-        return 0;
-    }
-    case PGT_ARRAY: {
-        scan_t sc = { s, s + n };
-        /* optional dimension decoration "[1:3]={...}" */
-        if (n && s[0] == '[') {
-            const char *eq = memchr(s, '=', n);
-            if (!eq)
-                FAIL("malformed array dimensions");
-            sc.p = eq + 1;
-        }
-        cv_value_t *items = NULL;
-        size_t cnt = 0, cap = 0;
-        bool nullify = false;
-        if (t->elem->kind == PGT_BIT) {
-            *out = cv_null();   /* see pgt_schema: a bit string schema Debezium never fills */
-            return 0;
-        }
-        if (t->vector && (n == 0 || s[0] != '{')) {
-            /* int2vector/oidvector text "1 2 3": Debezium gives an empty array, and null for '' */
-            *out = n == 0 ? cv_null() : cv_list(a, 0);
-            return 0;
-        }
-        if (array_collect(a, t->elem, o, &sc, &items, &cnt, &cap, &nullify, err, errlen) < 0)
-            return -1;
-        for (size_t k = 0; k < cnt && !nullify && array_items_required(t); k++)
-            nullify = items[k].null;   /* see array_items_required */
-        if (nullify) {
-            *out = cv_null();
-            return 0;
-        }
-        cv_value_t v = { .null = false };
-        v.u.list.v = items;
-        v.u.list.n = cnt;
-        *out = v;
-        return 0;
-    }
+    case PGT_BIT:
+        return bit_value(a, t, o, s, n, out, err, errlen);
+    case PGT_ARRAY:
+        return array_value(a, t, o, s, n, out, err, errlen);
     case PGT_UNKNOWN:
         if (t->typname && is_geometric(t->typname)) {
             size_t len;

@@ -1,44 +1,96 @@
 #!/usr/bin/env bash
-# run.sh: runs every tests/integration/test_*.sh (or those given), each in its own process, against
-# one real Kafka broker started here for the whole run (scripts/kafka.sh) and stopped at the end, or
-# against WALCAST_TEST_BOOTSTRAP=host:port when set (your own Kafka; only test topics are deleted).
+# run.sh: runs every tests/integration/test_*.sh (or those given), each in its own process. Tests run
+# in WALCAST_IT_LANES lanes side by side (default 2, one per core; 1 when a few tests are given), each
+# lane against a real Kafka broker of its own started here (scripts/kafka.sh) and stopped at the end:
+# tests of one lane share a broker (each deletes the test topics it finds), never one of another lane.
+# With WALCAST_TEST_BOOTSTRAP=host:port (your own Kafka; only test topics are deleted) there is one lane.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-pass=0; fail=0; failed=()
 tests=("$@")
 [ ${#tests[@]} -eq 0 ] && tests=(tests/integration/test_*.sh)
-if [ -z "${WALCAST_TEST_BOOTSTRAP:-}" ]; then
-  kdir=$(mktemp -d /tmp/walcast-suite-kafka.XXXXXX)
-  trap 'bash scripts/kafka.sh stop "$kdir"' EXIT
-  trap 'exit 143' TERM
-  trap 'exit 130' INT
-  start=$(date +%s)
-  if ! bash scripts/kafka.sh start "$kdir" >"$kdir.out" 2>"$kdir.err"; then
-    cat "$kdir.out" "$kdir.err"; rm -f "$kdir.out" "$kdir.err"
-    echo "integration: the suite's Kafka broker did not start"
-    echo "integration: 0 passed, ${#tests[@]} failed"
-    exit 1
-  fi
-  WALCAST_TEST_BOOTSTRAP=$(sed -n 's/^bootstrap.servers=//p' "$kdir.out")
-  rm -f "$kdir.out" "$kdir.err"
-  echo "integration: Kafka $WALCAST_TEST_BOOTSTRAP started in $(( $(date +%s) - start ))s"
-fi
-export WALCAST_TEST_BOOTSTRAP
+lanes=${WALCAST_IT_LANES:-2}
+[ ${#tests[@]} -lt 4 ] && lanes=1
+[ -n "${WALCAST_TEST_BOOTSTRAP:-}" ] && lanes=1
 # each run's logs in a folder of its own: two runs side by side (two clones) must not share a log file
 logdir=$(mktemp -d /tmp/walcast-it-logs.XXXXXX)
+lane_pids=()
+cleanup() {
+  for p in "${lane_pids[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$logdir"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+# The longest tests first, dealt round the lanes, then the rest in name order: the lanes end together.
+long=(test_reference.sh test_docker_image.sh test_broker_outage.sh test_broker_failover.sh test_rest_diff.sh
+      test_transforms_reference.sh test_rest_takeover.sh test_sink_mongo.sh test_sink_conflicts.sh
+      test_sink_mongo_conflicts.sh test_snapshot_resume.sh test_sink_reference.sh)
+ordered=()
+for l in "${long[@]}"; do for t in "${tests[@]}"; do [ "$(basename "$t")" = "$l" ] && ordered+=("$t"); done; done
 for t in "${tests[@]}"; do
-  start=$(date +%s)
-  log="$logdir/$(basename "$t").log"
-  if bash "$t" >"$log" 2>&1; then
-    echo "integration $(basename "$t"): ok ($(( $(date +%s) - start ))s)"
+  case " ${long[*]} " in *" $(basename "$t") "*) ;; *) ordered+=("$t") ;; esac
+done
+
+# lane N TEST...: its own broker (unless WALCAST_TEST_BOOTSTRAP), its tests in turn; one result line a
+# test in $logdir/lane.N ("ok|FAILED NAME SECONDS"), the log of a failed test kept.
+lane() {
+  local n=$1 kdir="" start t log
+  shift
+  if [ -z "${WALCAST_TEST_BOOTSTRAP:-}" ]; then
+    kdir=$(mktemp -d /tmp/walcast-suite-kafka.XXXXXX)
+    trap 'bash scripts/kafka.sh stop "$kdir"' EXIT
+    trap 'exit 143' TERM
+    start=$(date +%s)
+    if ! bash scripts/kafka.sh start "$kdir" >"$kdir.out" 2>"$kdir.err"; then
+      { echo "lane $n: the Kafka broker did not start"; cat "$kdir.out" "$kdir.err"; } >"$logdir/lane.$n.broker"
+      rm -f "$kdir.out" "$kdir.err"
+      for t in "$@"; do echo "FAILED $(basename "$t") 0" >>"$logdir/lane.$n"; done
+      return 1
+    fi
+    export WALCAST_TEST_BOOTSTRAP
+    WALCAST_TEST_BOOTSTRAP=$(sed -n 's/^bootstrap.servers=//p' "$kdir.out")
+    rm -f "$kdir.out" "$kdir.err"
+    echo "integration: lane $n: Kafka $WALCAST_TEST_BOOTSTRAP started in $(( $(date +%s) - start ))s"
+  fi
+  for t in "$@"; do
+    start=$(date +%s)
+    log="$logdir/$(basename "$t").log"
+    if bash "$t" >"$log" 2>&1; then
+      echo "ok $(basename "$t") $(( $(date +%s) - start ))" >>"$logdir/lane.$n"
+      rm -f "$log"
+    else
+      echo "FAILED $(basename "$t") $(( $(date +%s) - start ))" >>"$logdir/lane.$n"
+    fi
+  done
+}
+
+suite_start=$(date +%s)
+for ((n = 0; n < lanes; n++)); do
+  mine=()
+  for ((i = n; i < ${#ordered[@]}; i += lanes)); do mine+=("${ordered[$i]}"); done
+  [ ${#mine[@]} -gt 0 ] || continue
+  lane "$n" "${mine[@]}" &
+  lane_pids+=($!)
+done
+for p in "${lane_pids[@]}"; do wait "$p"; done
+lane_pids=()
+
+pass=0; fail=0
+for f in "$logdir"/lane.*.broker; do [ -f "$f" ] && cat "$f"; done
+for t in "${tests[@]}"; do
+  name=$(basename "$t")
+  line=$(cat "$logdir"/lane.[0-9]* 2>/dev/null | awk -v n="$name" '$2 == n' | tail -1)
+  if [ "${line%% *}" = ok ]; then
+    echo "integration $name: ok (${line##* }s)"
     pass=$((pass + 1))
   else
-    echo "integration $(basename "$t"): FAILED ($(( $(date +%s) - start ))s)"
-    sed 's/^/    /' "$log" | tail -40
-    fail=$((fail + 1)); failed+=("$t")
+    echo "integration $name: FAILED (${line##* }s)"
+    [ -f "$logdir/$name.log" ] && sed 's/^/    /' "$logdir/$name.log" | tail -40
+    fail=$((fail + 1))
   fi
-  rm -f "$log"
 done
-rmdir "$logdir"
+echo "integration: $lanes lane(s), $(( $(date +%s) - suite_start ))s"
 echo "integration: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

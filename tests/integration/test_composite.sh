@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_composite.sh: a column of a composite (row) type, which Debezium has no converter for: the
 # change is published without that column and a warning names it (it stopped walcast in a loop on
-# "type oid N is not in the type catalog"); include.schema.comments=true puts column comments in
-# the schema as Debezium does.
+# "type oid N is not in the type catalog"); include.schema.comments=true puts no column comment on a
+# streamed event's fields, as Debezium's PostgreSQL connector (its pgoutput path never reads comments;
+# a doc in the key schema moved keys to other partitions than Debezium's).
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
@@ -21,6 +22,6 @@ import json, sys
 v = json.loads(open(sys.argv[1]).readline())
 assert v["payload"]["after"] == {"id": 1, "note": "n"}, v["payload"]["after"]
 fields = {f["field"]: f for f in v["schema"]["fields"][1]["fields"]}
-assert fields["note"].get("doc") == "a note", fields["note"]
-print("composite column left out with a warning; column comment in the schema")
+assert "doc" not in fields["note"], fields["note"]
+print("composite column left out with a warning; no column comment in a streamed event's schema")
 PYEOF

@@ -44,6 +44,32 @@ static void test_properties_syntax(void **s)
     cfg_map_free(&m);
 }
 
+/* As java.util.Properties (Connect's and FileConfigProvider's reader): values and keys of any length
+ * (they were cut at 8191 and 1023 bytes without a word), \uXXXX escapes as UTF-8. */
+static void test_properties_long_and_unicode(void **s)
+{
+    (void)s;
+    size_t n = 20000;
+    char *text = malloc(2 * n + 64);
+    char *long_key = malloc(2001), *long_val = malloc(n + 1);
+    memset(long_key, 'k', 2000);
+    long_key[2000] = 0;
+    for (size_t i = 0; i < n; i++)
+        long_val[i] = (char)('a' + i % 26);
+    long_val[n] = 0;
+    snprintf(text, 2 * n + 64, "%s=1\nq=%s\nu=\\u00e9t\\u00E9 \\ud83d\\ude00\\u12\\f.\n", long_key, long_val);
+    cfg_map_t m = { 0 };
+    char err[256];
+    assert_int_equal(cfg_parse_properties(text, &m, err, sizeof err), 0);
+    assert_string_equal(cfg_get(&m, long_key), "1");
+    assert_string_equal(cfg_get(&m, "q"), long_val);
+    assert_string_equal(cfg_get(&m, "u"), "\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80u12\f.");
+    cfg_map_free(&m);
+    free(text);
+    free(long_key);
+    free(long_val);
+}
+
 static void test_json_forms(void **s)
 {
     (void)s;
@@ -594,6 +620,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_properties_syntax),
+        cmocka_unit_test(test_properties_long_and_unicode),
         cmocka_unit_test(test_json_forms),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_errors_name_key_value_allowed),
