@@ -256,22 +256,16 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MH
     }
 }
 
+/* The file's bytes, NUL-terminated, malloc'd (NULL on failure). */
 static char *read_all(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
     buf_t b;
     buf_init(&b);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(&b, chunk, n);
-    fclose(f);
-    buf_cstr(&b);
-    return b.data;
+    if (buf_read_file(&b, path, err, errlen) < 0) {
+        buf_free(&b);
+        return NULL;
+    }
+    return b.data ? b.data : xstrdup("");
 }
 
 static int listen_one(http_server_t *s, const char *url, char *err, size_t errlen)
