@@ -17,6 +17,7 @@
 #include "agent/txn.h"
 #include "decoder/event.h"
 #include "decoder/pgoutput.h"
+#include "agent/metrics.h"
 #include "schemas/converter.h"
 #include "schemas/registry.h"
 #include "schemas/transform.h"
@@ -62,7 +63,11 @@ typedef struct conn_state {
     bool snapshotting;            /* the exported snapshot is being read: the replication connection is idle */
     char *snap_resume, *inc_resume; /* chunks a crash left, from the stored offsets */
     char *pub_added;              /* tables walcast added to the publication whose rows are still to be read */
+    met_source_t *met;            /* GET /metrics: figures published by met_publish */
+    uint64_t met_seen, met_read;  /* events at the last met_publish (a change moves MilliSecondsSinceLastEvent) */
 } conn_state_t;
+
+static void met_publish(conn_state_t *s, int64_t commit_time_us);
 
 /* While Kafka's queue is full or the registry is away we still owe the server status updates
  * (wal_sender_timeout). */
@@ -156,6 +161,7 @@ static wc_status_t snap_send(void *ctx, const rec_t *r, char *err, size_t errlen
 static wc_status_t snap_chunk_done(void *ctx, char *err, size_t errlen)
 {
     conn_state_t *s = ctx;
+    met_publish(s, 0);
     if (txn_due(s->txn, false, repl_clock_us(), NULL))
         return txn_commit(s->txn, false, err, errlen);
     return WC_OK;
@@ -367,6 +373,7 @@ static wc_status_t tx_commit(conn_state_t *s, uint64_t lsn, uint64_t end_lsn, ch
         p->txid = s->xid;
         p->ts_usec = s->commit_time_us;
         s->txns++;
+        met_publish(s, s->commit_time_us);
     }
     s->xid = 0;
     s->commit_time_us = 0;
@@ -618,6 +625,45 @@ static wc_status_t heartbeat(conn_state_t *s, int64_t now, int64_t *deadline, ch
     return evt_heartbeat(s->evt, s->msg_arena, wc_wall_us(), err, errlen);
 }
 
+/* GET /metrics: the figures log_progress shows, as atomic stores (at each source transaction's end and
+ * each tick; never per event). commit_time_us: the source commit just processed, or 0. */
+static void met_publish(conn_state_t *s, int64_t commit_time_us)
+{
+    met_source_t *m = s->met;
+    const evt_stats_t *st = evt_stats(s->evt);
+    int64_t now_ms = wc_wall_us() / 1000;
+    uint64_t seen = st->created + st->updated + st->deleted + st->truncated + st->messages;
+    if (seen != s->met_seen)
+        atomic_store_explicit(&m->last_event_ms, now_ms, memory_order_relaxed);
+    if (st->read != s->met_read)
+        atomic_store_explicit(&m->snap_last_event_ms, now_ms, memory_order_relaxed);
+    s->met_seen = seen;
+    s->met_read = st->read;
+    atomic_store_explicit(&m->seen, seen, memory_order_relaxed);
+    atomic_store_explicit(&m->created, st->created, memory_order_relaxed);
+    atomic_store_explicit(&m->updated, st->updated, memory_order_relaxed);
+    atomic_store_explicit(&m->deleted, st->deleted, memory_order_relaxed);
+    atomic_store_explicit(&m->filtered, st->filtered, memory_order_relaxed);
+    atomic_store_explicit(&m->erroneous, s->tf_skipped, memory_order_relaxed);
+    atomic_store_explicit(&m->committed_txns, s->txns, memory_order_relaxed);
+    atomic_store_explicit(&m->snap_read, st->read, memory_order_relaxed);
+    if (commit_time_us > 0)
+        atomic_store_explicit(&m->behind_ms, now_ms - commit_time_us / 1000, memory_order_relaxed);
+    /* snapshot: the initial one (snapshot.mode) */
+    const snap_progress_t *sp = s->snap ? snap_progress(s->snap) : NULL;
+    if (sp) {
+        atomic_store_explicit(&m->snap_running, sp->running, memory_order_relaxed);
+        atomic_store_explicit(&m->snap_completed, sp->completed, memory_order_relaxed);
+        atomic_store_explicit(&m->tables_total, sp->tables_total, memory_order_relaxed);
+        atomic_store_explicit(&m->tables_remaining, sp->tables_remaining, memory_order_relaxed);
+        atomic_store_explicit(&m->rows_scanned, sp->rows_scanned, memory_order_relaxed);
+        if (sp->started_us)
+            atomic_store_explicit(&m->snap_started_ms, sp->started_us / 1000, memory_order_relaxed);
+        if (sp->completed && !atomic_load_explicit(&m->snap_ended_ms, memory_order_relaxed))
+            atomic_store_explicit(&m->snap_ended_ms, now_ms, memory_order_relaxed);
+    }
+}
+
 static void log_progress(conn_state_t *s)
 {
     char fl[32], rl[32];
@@ -732,6 +778,7 @@ static wc_status_t on_tick(void *ctx, bool caught_up, int64_t *deadline, char *e
                        (st = pub_added_snapshot(s, err, errlen)) != WC_OK))
         return st;
     repl_confirm(&s->repl, txn_flushed(s->txn));
+    met_publish(s, 0);
     if (now >= s->next_log_us)
         log_progress(s);
     if (s->next_log_us < *deadline)
@@ -801,6 +848,7 @@ static wc_status_t session(conn_state_t *s, char *err, size_t errlen)
     wc_status_t st = repl_connect(&s->repl, s->cfg, err, errlen);
     if (st != WC_OK)
         return st;
+    atomic_store(&s->met->connected, 1);
     s->repl.export_snapshot = s->snap_needed;   /* snapshot: a new slot exports its snapshot */
     if ((st = repl_prepare(&s->repl, err, errlen)) != WC_OK || (st = repl_load_types(&s->repl, s->types, err, errlen)) != WC_OK)
         goto out;
@@ -847,6 +895,7 @@ static wc_status_t session(conn_state_t *s, char *err, size_t errlen)
     repl_stop(&s->repl);
     log_progress(s);
 out:
+    atomic_store(&s->met->connected, 0);
     if (st != WC_OK) {
         /* Rewind: the slot sends everything after the last confirmed position again and the stored
          * offset filters what was committed. The old connection's idle position says nothing about
@@ -901,6 +950,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     s.msg_arena = arena_new(64 * 1024);
     s.types = pgt_catalog_new();
     s.rels = rel_cache_new(evt_table_free);
+    s.met = met_source_open(cfg->topic_prefix);
     char err[1024];
     int rc = 1;
     wc_status_t st;
@@ -1020,5 +1070,6 @@ out:
     txn_free(s.txn);
     pgt_catalog_free(s.types);
     arena_free(s.msg_arena);
+    met_source_close(s.met);
     return rc;
 }
