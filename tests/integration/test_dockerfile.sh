@@ -25,7 +25,7 @@ pkgs=$(sed -n 's/^PKGS *:= *//p' Makefile)
 [ -n "$pkgs" ] || { echo "no PKGS line in the Makefile" >&2; exit 1; }
 for p in $pkgs; do
   pc="$(pkg-config --variable=pcfiledir "$p" 2>/dev/null)/$p.pc"
-  dev=$(dpkg -S "$pc" 2>/dev/null | cut -d: -f1 | head -1)
+  dev=$(dpkg -S "$pc" 2>/dev/null | awk -F: 'NR == 1 { print $1 }' || true)
   [ -n "$dev" ] || { echo "pkg-config $p: no Debian package owns $pc (run scripts/install-deps.sh)" >&2; fail=1; continue; }
   if ! grep -qx "$dev" <<<"$build_pkgs"; then
     echo "Dockerfile build stage lacks $dev (the Makefile links pkg-config $p)" >&2; fail=1
@@ -35,10 +35,11 @@ done
 [ -x build/walcast ] || make -s all >/dev/null
 for so in $(readelf -d build/walcast | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
   case "$so" in libc.so.*|libm.so.*|libpthread.so.*|libdl.so.*|ld-linux*) continue ;; esac
-  path=$(ldconfig -p | awk -v s="$so" '$1 == s && /x86-64/ { print $NF; exit }')
+  # no early exit in awk: under pipefail, ldconfig killed by SIGPIPE would end the script silently
+  path=$(ldconfig -p | awk -v s="$so" '$1 == s && /x86-64/ && !found { print $NF; found = 1 }' || true)
   [ -n "$path" ] || { echo "$so: not found by ldconfig" >&2; fail=1; continue; }
-  run=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | cut -d: -f1 | head -1)
-  [ -n "$run" ] || run=$(dpkg -S "$path" 2>/dev/null | cut -d: -f1 | head -1)
+  run=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | awk -F: 'NR == 1 { print $1 }' || true)
+  [ -n "$run" ] || run=$(dpkg -S "$path" 2>/dev/null | awk -F: 'NR == 1 { print $1 }' || true)
   [ -n "$run" ] || { echo "$so: no Debian package owns $path" >&2; fail=1; continue; }
   if ! grep -qx "$run" <<<"$final_pkgs"; then
     echo "Dockerfile final stage lacks $run (build/walcast needs $so)" >&2; fail=1
