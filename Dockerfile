@@ -1,4 +1,5 @@
-# Dockerfile: builds walcast on Debian 12 and runs `walcast run` with the files mounted in /etc/walcast.
+# Dockerfile: builds walcast on Debian 12; by default runs an empty Kafka Connect worker from
+# /etc/walcast/worker.properties (connectors come through its REST API, or name files after it).
 FROM debian:12 AS build
 RUN apt-get update && apt-get install -y --no-install-recommends build-essential pkg-config libpq-dev \
     librdkafka-dev libjansson-dev libzstd-dev libssl-dev libcurl4-openssl-dev libmariadb-dev libmongoc-dev \
@@ -13,4 +14,4 @@ RUN apt-get update && apt-get install -y --no-install-recommends libpq5 librdkaf
 COPY --from=build /src/build/walcast /usr/local/bin/walcast
 USER nobody
 ENTRYPOINT ["/usr/local/bin/walcast"]
-CMD ["run", "--worker", "/etc/walcast/worker.properties", "/etc/walcast/connector.json"]
+CMD ["run", "--worker", "/etc/walcast/worker.properties"]

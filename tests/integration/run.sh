@@ -24,7 +24,7 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 
 # The longest tests first, dealt round the lanes, then the rest in name order: the lanes end together.
-long=(test_reference.sh test_docker_image.sh test_broker_outage.sh test_broker_failover.sh test_rest_diff.sh
+long=(test_reference.sh test_docker_stack.sh test_broker_outage.sh test_broker_failover.sh test_rest_diff.sh
       test_transforms_reference.sh test_rest_takeover.sh test_sink_mongo.sh test_sink_conflicts.sh
       test_sink_mongo_conflicts.sh test_snapshot_resume.sh test_sink_reference.sh)
 ordered=()
