@@ -70,6 +70,11 @@ $(BUILD)/bench/bench_transform: tests/bench/bench_transform.c $(CORE_OBJ) $(BUIL
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
 
+# The floor of Kafka's transaction protocol under commit -> visible latency (run by scripts/bench.sh)
+$(BUILD)/bench/bench_txn_floor: tests/bench/bench_txn_floor.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LDLIBS)
+
 deps:
 	@bash scripts/install-deps.sh
 
@@ -90,7 +95,7 @@ demo: deps
 	@bash scripts/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_avro $(BUILD)/bench/bench_transform
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_avro $(BUILD)/bench/bench_transform $(BUILD)/bench/bench_txn_floor
 	@bash scripts/bench.sh
 	@bash scripts/bench_snapshot.sh
 	@bash scripts/bench_rest.sh

@@ -423,6 +423,11 @@ if [ "$LAT_SECS" -gt 0 ]; then
     read -r a b c d e <<<"${LAT[$k]}"
     printf '%-46s %8s %9s %9s %8s %7s MB\n' "$l" "$a" "$b" "$c" "$d" "$e"
   done
+  # the floor Kafka's transaction protocol puts under any exactly-once reader, same broker, same client
+  # library: a producer doing only begin / produce one record / commit, read back read_committed
+  /usr/bin/python3 "$ROOT/tests/integration/kafka_admin.py" "$BS" create bench_txn_floor 1 >/dev/null 2>&1 || true
+  echo "transaction floor (librdkafka $(pkg-config --modversion rdkafka), begin/produce/commit of one record, paced at $LAT_RATE/s):"
+  echo "  $("$ROOT/build/bench/bench_txn_floor" "$BS" bench_txn_floor "$LAT_SECS" "$LAT_RATE" 2>&1 | tail -1)"
 fi
 
 echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg)"
