@@ -1235,11 +1235,6 @@ static int mask_configure_value(const tf_opts_t *o, void **conf, int *headers, c
     return mask_configure(o, conf, false, err, errlen);
 }
 
-static bool is_named(const cs_schema_t *s, const char *name)
-{
-    return s->name && !strcmp(s->name, name);
-}
-
 /* Values.convertTo<Integer|Long|…>(null, text) of a replacement, in the field's range. */
 static int mask_number(const char *text, const cs_schema_t *fs, cv_value_t *out, char *err, size_t errlen)
 {
@@ -1271,9 +1266,9 @@ static int mask_value(arena_t *a, const mask_conf_t *c, const cs_schema_t *fs, c
 {
     if (v->null)
         return 0;
-    bool decimal = is_named(fs, "org.apache.kafka.connect.data.Decimal");
-    bool date = is_named(fs, "org.apache.kafka.connect.data.Date") || is_named(fs, "org.apache.kafka.connect.data.Time") ||
-                is_named(fs, "org.apache.kafka.connect.data.Timestamp");
+    bool decimal = tf_named(fs, "org.apache.kafka.connect.data.Decimal");
+    bool date = tf_named(fs, "org.apache.kafka.connect.data.Date") || tf_named(fs, "org.apache.kafka.connect.data.Time") ||
+                tf_named(fs, "org.apache.kafka.connect.data.Timestamp");
     if (c->replacement) {
         if (date || decimal || fs->type == CT_BOOLEAN || fs->type == CT_BYTES || fs->type == CT_ARRAY ||
             fs->type == CT_MAP || fs->type == CT_STRUCT) {
@@ -1613,7 +1608,7 @@ static const tf_type_t *const types[] = {
     &tf_dbz_unwrap, &tf_dbz_logical_router, &tf_regex_router, &tf_replace_key, &tf_replace_value, &tf_filter, &tf_drop_headers,
     &tf_insert_header, &tf_extract_key, &tf_extract_value, &tf_hoist_key, &tf_hoist_value, &tf_setschema_key,
     &tf_setschema_value, &tf_value_to_key, &tf_insert_field_key, &tf_insert_field_value, &tf_mask_key, &tf_mask_value,
-    &tf_header_from_key, &tf_header_from_value, &tf_flatten_key, &tf_flatten_value, NULL
+    &tf_header_from_key, &tf_header_from_value, &tf_flatten_key, &tf_flatten_value, &tf_cast_key, &tf_cast_value, NULL
 };
 
 static const char *const pred_types[] = {
