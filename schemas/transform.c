@@ -181,18 +181,6 @@ static bool list_has(char *const *l, const char *s)
 
 /* ---------------------------------------------------------------- schemas, values, headers */
 
-uint64_t tf_hash(const void *p, size_t n, uint64_t h)
-{
-    const unsigned char *b = p;
-    if (!h)
-        h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 static size_t slot_of(uint64_t uid, uint64_t extra, size_t cap)
 {
     uint64_t h = (uid * 0x9E3779B97F4A7C15ULL) ^ (extra + 0x7F4A7C15ULL + (uid << 6));
@@ -247,7 +235,7 @@ bool tf_memo_get(const tf_memo_t *m, const char *s, const char **out)
 {
     if (!m->cap)
         return false;
-    uint64_t h = tf_hash(s, strlen(s), 0);
+    uint64_t h = buf_hash(s, strlen(s), 0);
     for (size_t i = (size_t)h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
         const tf_memo_ent_t *e = &m->e[i];
         if (!e->in)
@@ -275,7 +263,7 @@ void tf_memo_put(tf_memo_t *m, arena_t *a, const char *s, const char *out)
         free(m->e);
         *m = g;
     }
-    uint64_t h = tf_hash(s, strlen(s), 0);
+    uint64_t h = buf_hash(s, strlen(s), 0);
     size_t k = (size_t)h & (m->cap - 1);
     while (m->e[k].in)
         k = (k + 1) & (m->cap - 1);
@@ -1987,7 +1975,7 @@ static rec_codec_t *codec_for(tf_chain_t *c, const cs_schema_t *s, const char *t
 {
     if (orig && orig->schema == s && (topic == orig_topic || !strcmp(topic, orig_topic)))
         return orig;
-    uint64_t h = tf_hash(topic, strlen(topic), 0);
+    uint64_t h = buf_hash(topic, strlen(topic), 0);
     if ((c->ncodecs + 1) * 2 > c->capcodecs) {
         size_t cap = c->capcodecs ? c->capcodecs * 2 : 64;
         codec_ent_t **g = xcalloc(cap, sizeof *g);

@@ -134,7 +134,6 @@ void tf_header_add_in_place(const tf_ctx_t *x, tf_rec_t *r, const char *key, con
 /* Kafka's SimpleHeaderConverter bytes of a typed header value: top-level strings as they are, the
  * rest as Values.convertToString; NULL for a null value. */
 const char *tf_header_text(arena_t *a, const cs_schema_t *s, const cv_value_t *v, size_t *len);
-uint64_t tf_hash(const void *p, size_t n, uint64_t h);
 
 /* ---- Java regex replacements (RegexRouter, ByLogicalTableRouter) ---- */
 #define TF_MAX_GROUPS 10
