@@ -777,6 +777,20 @@ static const cs_schema_t *value_schema(const tf_ctx_t *x, const outbox_conf_t *c
     return b;
 }
 
+/* Struct.put's check of a value against a cached schema's field: the type (a struct: the same schema). */
+static bool fits(const cs_schema_t *field, const cs_schema_t *value_schema, bool null)
+{
+    if (null)
+        return field->optional;
+    if (field->type != value_schema->type)
+        return false;
+    if (field->type == CT_STRUCT)
+        return sch_eq(field, value_schema);
+    if (field->type == CT_ARRAY)
+        return fits(field->items, value_schema->items, false);
+    return true;
+}
+
 static bool blank_text(const cv_value_t *v)
 {
     for (size_t i = 0; i < v->u.s.n; i++)
@@ -884,8 +898,8 @@ static wc_status_t outbox_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *r
         }
         if (!(vs = value_schema(x, c, ps, es, routed, c->version != NULL, &ver, err, errlen)))
             return WC_PERMANENT;
-        if (!sch_eq(vs->fields[0].schema, ps) || (payload.null && !ps->optional)) {
-            /* a version's cached schema with another payload shape: Struct.put fails */
+        if (!fits(vs->fields[0].schema, ps, payload.null)) {
+            /* a version's cached schema with another payload type: Struct.put fails */
             snprintf(err, errlen, "the payload does not fit the value schema cached for this schema version");
             return WC_PERMANENT;
         }
@@ -905,8 +919,9 @@ static wc_status_t outbox_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *r
         cv_value_t v = tf_field_get(es, &after, (size_t)k, true);
         if (e->placement == PLACE_ENVELOPE) {
             int vi = cs_field_index(vs, e->alias);
-            if (vi < 0 || !sch_eq(vs->fields[vi].schema, es->fields[k].schema)) {
-                snprintf(err, errlen, "%s does not fit the value schema cached for this payload", e->alias);
+            if (vi < 0 || !fits(vs->fields[vi].schema, es->fields[k].schema, v.null)) {
+                snprintf(err, errlen, vi < 0 ? "%s is not a valid field name" : "%s does not fit the value schema cached "
+                         "for this payload schema", e->alias);
                 return WC_PERMANENT;
             }
             value->u.list.v[vi] = v;
