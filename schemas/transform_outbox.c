@@ -288,22 +288,22 @@ fail:
 static uint64_t sch_hash(const cs_schema_t *s, uint64_t h)
 {
     if (!s)
-        return tf_hash("-", 1, h);
+        return buf_hash("-", 1, h);
     int t = (int)s->type, opt = s->optional;
-    h = tf_hash(&t, sizeof t, h);
-    h = tf_hash(&opt, sizeof opt, h);
-    h = tf_hash(&s->version, sizeof s->version, h);
-    h = tf_hash(&s->def, sizeof s->def, h);
+    h = buf_hash(&t, sizeof t, h);
+    h = buf_hash(&opt, sizeof opt, h);
+    h = buf_hash(&s->version, sizeof s->version, h);
+    h = buf_hash(&s->def, sizeof s->def, h);
     if (s->name)
-        h = tf_hash(s->name, strlen(s->name) + 1, h);
+        h = buf_hash(s->name, strlen(s->name) + 1, h);
     if (s->doc)
-        h = tf_hash(s->doc, strlen(s->doc) + 1, h ^ 0x55);
+        h = buf_hash(s->doc, strlen(s->doc) + 1, h ^ 0x55);
     for (size_t i = 0; i < s->nparams; i++) {
-        h = tf_hash(s->params[i].key, strlen(s->params[i].key) + 1, h);
-        h = tf_hash(s->params[i].value, strlen(s->params[i].value) + 1, h);
+        h = buf_hash(s->params[i].key, strlen(s->params[i].key) + 1, h);
+        h = buf_hash(s->params[i].value, strlen(s->params[i].value) + 1, h);
     }
     for (size_t i = 0; i < s->nfields; i++) {
-        h = tf_hash(s->fields[i].name, strlen(s->fields[i].name) + 1, h);
+        h = buf_hash(s->fields[i].name, strlen(s->fields[i].name) + 1, h);
         h = sch_hash(s->fields[i].schema, h);
     }
     h = sch_hash(s->items, h);

@@ -4,7 +4,7 @@
 # walcast, over the differential workload (inserts, updates with and without REPLICA IDENTITY FULL,
 # deletes and tombstones, key changes, TOAST, truncate, messages, heartbeats, transaction metadata, schema
 # changes mid-stream); every topic is compared record by record (ref.py compare: partition, key, value
-# parsed and raw, headers). Nine pairs, each its own topic.prefix:
+# parsed and raw, headers). Eleven pairs, each its own topic.prefix:
 #   t1  JSON with schemas; ExtractNewRecordState (delete.tombstone.handling.mode=tombstone, the default)
 #       with add.fields (envelope, source.*, transaction.* paths, a rename) and add.headers; transaction
 #       metadata, heartbeats and truncates (skipped.operations=none) go through the chain
@@ -24,6 +24,12 @@
 #       tombstones (RecordIsTombstone, negate), Flatten$Key
 #   t9  JSON with schemas; ByLogicalTableRouter merging the ident_*, toasty* and keyed tables (key field
 #       from key.field.regex; keyed has no primary key: null keys)
+#   tc1 JSON with schemas, time.precision.mode=connect; unwrap, Cast$Value over types_all's and
+#       ident_default's columns (Connect Decimal, Date, Time, Timestamp, bytes, floats, booleans; defaults
+#       cast too, pre-1970 dates), Cast$Key id:string
+#   tc2 JSON without schemas (adaptive time types); unwrap rewrite, Cast$Value with
+#       replace.null.with.default=false, then on ident_* only ExtractField$Key id and a whole-key
+#       Cast$Key string
 # and four outbox EventRouter pairs over the outbox tables of sql/outbox_schema.sql (filled by sql/outbox.sql):
 #   t10 JSON with schemas; payload as text, additional fields to headers and the partition, the record
 #       timestamp from a column, transaction metadata passing through
@@ -174,7 +180,35 @@ ref_pair t9 t9 \
   "transforms.byl.topic.replacement=t9.merged" \
   'transforms.byl.key.field.regex=t9\\.public\\.(.*)' \
   'transforms.byl.key.field.replacement=tbl_$1'
-
+CAST=org.apache.kafka.connect.transforms.Cast
+ref_pair tc1 tc1 \
+  "time.precision.mode=connect" \
+  "transforms=unwrap,cast,ckey" \
+  "transforms.unwrap.type=$U" \
+  "transforms.cast.type=$CAST\$Value" \
+  "transforms.cast.spec=c_bool:string,c_int2:int8,c_int4:float32,c_int8:string,c_float4:float64,c_float8:string,c_numeric:string,c_money:int32,c_default_num:float64,c_default_int:boolean,c_default_bool:string,c_default_text:string,c_date:string,c_time3:int64,c_ts3:string,c_ts:string,c_bytea:string,qty:float32,note:string" \
+  "transforms.ckey.type=$CAST\$Key" \
+  "transforms.ckey.spec=id:string"
+ref_pair tc2 tc2 \
+  "key.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "key.converter.schemas.enable=false" \
+  "value.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "value.converter.schemas.enable=false" \
+  "transforms=unwrap,cast,xk,ck" \
+  "predicates=idents" \
+  "predicates.idents.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches" \
+  'predicates.idents.pattern=tc2\\.public\\.ident_(default|full)' \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.delete.tombstone.handling.mode=rewrite" \
+  "transforms.cast.type=$CAST\$Value" \
+  "transforms.cast.spec=c_date:string,c_ts:int32,c_int8:float64,c_numeric:float32,c_money:string,c_bytea:string,c_float8:int64,c_float4:int16,c_bool:float64,c_default_num:int8,c_int2:boolean,c_default_text:string,c_default_int:int8,qty:string" \
+  "transforms.cast.replace.null.with.default=false" \
+  "transforms.xk.type=org.apache.kafka.connect.transforms.ExtractField\$Key" \
+  "transforms.xk.field=id" \
+  "transforms.xk.predicate=idents" \
+  "transforms.ck.type=$CAST\$Key" \
+  "transforms.ck.spec=string" \
+  "transforms.ck.predicate=idents"
 O=io.debezium.transforms.outbox.EventRouter
 OB_TABLES="table.include.list=public.outbox,public.outbox_text"
 ref_pair t10 t10 "$OB_TABLES" \
@@ -212,23 +246,27 @@ ref_pair t13 t13 "$OB_TABLES" \
   "transforms.outbox.table.field.event.key=id" \
   "transforms.outbox.table.op.invalid.behavior=error" \
   "transforms.outbox.table.fields.additional.placement=type:envelope"
-PAIRS=(${TF_PAIRS:-t1 t2 t3 t4 t5 t6 t7 t8 t9 t10 t11 t12 t13})
+PAIRS=(${TF_PAIRS:-t1 t2 t3 t4 t5 t6 t7 t8 t9 tc1 tc2 t10 t11 t12 t13})
 
 multi=(t9.merged)
 for t in Order Customer Shipment Sentinel; do multi+=("t10.ev.$t"); done
 for t in types_all ident_default ident_full ident_index toasty toasty_full keyed masked evolve edge edge2 edge3; do
-  for p in t1 t3 t4 t5 t6 t7 t8 t9; do multi+=("$p.public.$t"); done
+  for p in t1 t3 t4 t5 t6 t7 t8 t9 tc1 tc2; do multi+=("$p.public.$t"); done
   multi+=("t2.rt.$t")
 done
 $PY "$REF/ref.py" topics "$KA" 3 "${multi[@]}"
 $PY "$REF/ref.py" topics "$KB" 3 "${multi[@]}"
 
 t1=$(date +%s)
-ref_connect_start "$KA" $(for p in "${PAIRS[@]}"; do echo "$IT_DIR/$p.dbz.properties"; done)
-ref_slot_wait $(for p in "${PAIRS[@]}"; do echo "dbz_$p"; done)
+dbz=() wc=() dslots=() wslots=()
+for p in "${PAIRS[@]}"; do
+  dbz+=("$IT_DIR/$p.dbz.properties"); wc+=("$IT_DIR/$p.wc.properties"); dslots+=("dbz_$p"); wslots+=("wc_$p")
+done
+ref_connect_start "$KA" "${dbz[@]}"
+ref_slot_wait "${dslots[@]}"
 echo "connect + debezium streaming after $(( $(date +%s) - t1 ))s"
-ref_walcast_start "$KB" connect-offsets $(for p in "${PAIRS[@]}"; do echo "$IT_DIR/$p.wc.properties"; done)
-ref_slot_wait $(for p in "${PAIRS[@]}"; do echo "wc_$p"; done)
+ref_walcast_start "$KB" connect-offsets "${wc[@]}"
+ref_slot_wait "${wslots[@]}"
 
 psql_q -f "$ROOT/tests/integration/sql/workload.sql" >/dev/null
 psql_q -f "$REF/sql/changes.sql" >/dev/null
