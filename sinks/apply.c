@@ -836,7 +836,7 @@ static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad,
         }
         chg_t *c = plan_add(s, p);
         fill_change(s, r, c, ev->op == ENV_DELETE ? SK_OP_DELETE : SK_OP_UPSERT, bt, row);
-        if (ev->op == ENV_UPDATE)
+        if (ev->op == ENV_UPDATE || ev->flat)   /* an unwrapped update carries the placeholder too */
             find_absent(s, c);
         /* Debezium sends a primary-key change as a delete of the old key and a create of the new one
          * carrying __debezium.oldkey: for conflicts that create is an update onto a new key */
@@ -1281,8 +1281,7 @@ static void flat_tombstone(sink_t *s, sink_rec_t *r)
     size_t i = 0;
     while (i < s->nflat && strcmp(s->flat_topics[i], r->topic))
         i++;
-    bool flat = r->ev.row_schema && !r->ev.has_before && r->ev.op == ENV_CREATE && r->ev.source.name[0] == '\0';
-    if (flat && i == s->nflat) {
+    if (r->ev.flat && i == s->nflat) {
         s->flat_topics = xrealloc(s->flat_topics, (s->nflat + 1) * sizeof *s->flat_topics);
         s->flat_topics[s->nflat++] = xstrdup(r->topic);
     }

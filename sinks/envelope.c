@@ -2045,6 +2045,7 @@ static bool is_envelope(const cs_schema_t *vs)
 
 static int flat_event(const cs_schema_t *vs, cv_value_t v, env_event_t *ev, char *err, size_t errlen)
 {
+    ev->flat = true;
     if (v.null) {
         ev->op = ev->key_schema ? ENV_DELETE : ENV_TOMBSTONE;   /* no key: nothing to delete by */
         return 0;
@@ -2054,6 +2055,7 @@ static int flat_event(const cs_schema_t *vs, cv_value_t v, env_event_t *ev, char
         return -1;
     }
     ev->op = ENV_CREATE;
+    ev->flat = true;
     ev->row_schema = vs;
     ev->has_after = true;
     ev->after = v;

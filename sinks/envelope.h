@@ -44,6 +44,7 @@ typedef struct env_event {
      * base64 text, a timestamp a bare integer: the JDBC sinks refuse such records, MongoDB takes the JSON
      * values as they are (as Debezium's MongoDB sink does). */
     bool key_schemaless, row_schemaless;
+    bool flat;                       /* a row out of its envelope (env_event_from_record): no before, no source */
 } env_event_t;
 
 /* Decoder state: caches parsed schemas by their text, so a steady stream parses each schema once. */
