@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "schemas/tracking.h"
 #include "sinks/target.h"
 
 /* Kafka client settings of the worker: bootstrap servers and librdkafka key/value pairs for the consumer
@@ -16,6 +17,7 @@ typedef struct sk_kafka {
     size_t nconsumer_props;              /* pairs */
     const char *const *producer_props;
     size_t nproducer_props;
+    wc_topic_hook_t topics;              /* Connect's topic tracking (seen NULL: off) */
 } sk_kafka_t;
 
 /* The target implementation for cfg's dialect (NULL: MongoDB when this build has no MongoDB target). */
