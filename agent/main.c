@@ -119,7 +119,9 @@ static int run_connector(void *ctx, const cfg_map_t *config, volatile sig_atomic
             sk_kafka_t k = { .bootstrap = r->w->bootstrap_servers, .consumer_props = cp,
                              .nconsumer_props = r->w->consumer.n, .producer_props = pp,
                              .nproducer_props = r->w->producer.n };
-            rc = sk_run(&sc, &k, stop, err, errlen) == 0 ? 0 : -1;
+            met_sink_t *ms = met_sink_open(sc.name);
+            rc = sk_run(&sc, &k, &ms->st, stop, err, errlen) == 0 ? 0 : -1;
+            met_sink_close(ms);
             free(cp);
             free(pp);
             cfg_sink_free(&sc);
@@ -349,6 +351,7 @@ static int cmd_run(int argc, char **argv)
         printf("rest=http%s://%s\n", strstr(cfg_get(&wm, "listeners") ? cfg_get(&wm, "listeners") : "", "https://") ? "s" : "",
                http_listener_addr(http, 0));
         fflush(stdout);
+        met_sampler_start();   /* the dashboard's history: a sample a second */
     }
     for (int i = 0; i < nfiles; i++) {
         const char *name = cfg_get(&conns[i], "name");
@@ -378,6 +381,7 @@ static int cmd_run(int argc, char **argv)
 out_conns:
     http_stop(http);   /* no request reaches the worker from here on */
     http = NULL;
+    met_sampler_stop();
     if (wk) {
         wrk_free(wk);  /* each connector ends its Kafka transaction and releases its slot */
         wk = NULL;
