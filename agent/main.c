@@ -15,6 +15,7 @@
 #include "agent/connector.h"
 #include "agent/cstore.h"
 #include "agent/http.h"
+#include "agent/dashboard.h"
 #include "agent/metrics.h"
 #include "agent/rest.h"
 #include "agent/worker.h"
@@ -243,8 +244,9 @@ static http_server_t *rest_start(const cfg_map_t *wm, rest_t *rs, char *err, siz
         return NULL;
     }
     http_config_t hc = { .listeners = listeners, .tls_pem_file = pem, .tls_key_password = kp, .auth_file = auth };
-    http_route_t routes[] = { { "/", rest_handle, rs }, { "/metrics", met_handle, rs->worker } };
-    return http_start(&hc, routes, 2, err, errlen);
+    http_route_t routes[] = { { "/", rest_handle, rs }, { "/metrics", met_handle, rs->worker },
+                              { "/dashboard", dash_handle, rs->worker } };
+    return http_start(&hc, routes, sizeof routes / sizeof *routes, err, errlen);
 }
 
 static int cmd_run(int argc, char **argv)

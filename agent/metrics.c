@@ -535,16 +535,8 @@ void met_render(buf_t *b, wrk_t *w, int64_t now_ms)
 
 void met_handle(void *worker, const http_req_t *req, http_resp_t *resp)
 {
-    if (strcmp(req->path, "/metrics") != 0) {
-        resp->status = 404;
-        resp->body = xstrdup("{\"error_code\":404,\"message\":\"HTTP 404 Not Found\"}");
+    if (http_refuse(req, resp, strcmp(req->path, "/metrics") == 0))
         return;
-    }
-    if (strcmp(req->method, "GET") != 0) {
-        resp->status = 405;
-        resp->body = xstrdup("{\"error_code\":405,\"message\":\"HTTP 405 Method Not Allowed\"}");
-        return;
-    }
     buf_t b;
     buf_init(&b);
     met_render(&b, worker, wc_wall_us() / 1000);

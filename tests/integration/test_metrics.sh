@@ -11,46 +11,17 @@
 . "$(dirname "$0")/lib.sh"
 it_init
 command -v promtool >/dev/null || { echo "promtool is missing: run scripts/install-deps.sh (Debian's prometheus package)" >&2; exit 1; }
-pg_start
-psql_q -c "CREATE TABLE t (id int PRIMARY KEY, v text)" -c "INSERT INTO t SELECT g, 'x' FROM generate_series(1, 10) g"
-# the sink's target: row 11 is there already, written by another source (its version text names srcB)
-psql_q -c "CREATE DATABASE tgt"
-psql_q -d tgt -c "CREATE TABLE t (id int PRIMARY KEY, v text, __walcast_version text COLLATE \"C\")" \
-  -c "INSERT INTO t VALUES (11, 'seed', '80000000000000640000000000000000srcB')"
-kafka_start --topic mtr.public.t
-PORT=$(free_port)
-{
-  echo "listeners=http://127.0.0.1:$PORT"
-  echo "config.storage.topic=it_metrics_configs"
-  echo "status.storage.topic=it_metrics_status"
-  echo "group.id=it_metrics_group"
-} >>"$IT_DIR/worker.properties"
-"$WALCAST" run --worker "$IT_DIR/worker.properties" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
-IT_PIDS+=($!)
-wait_log "REST listener started" 1 60
-U="http://127.0.0.1:$PORT"
-
+. "$ROOT/tests/integration/monitoring.sh"
 # before any connector: the worker's counts, no Debezium sample
-curl -sf "$U/metrics" >"$IT_DIR/m0"
-grep -qx 'kafka_connect_worker_metrics_connector_count 0' "$IT_DIR/m0"
-! grep -q '^debezium_metrics_[A-Za-z]*{' "$IT_DIR/m0"
-[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U/metrics")" = 405 ]
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$U/metricsx")" = 404 ]
-
-cfg='{"connector.class":"io.debezium.connector.postgresql.PostgresConnector","database.hostname":"127.0.0.1",'
-cfg+="\"database.port\":\"$PGPORT\",\"database.user\":\"postgres\",\"database.password\":\"hunter2\",\"database.dbname\":\"postgres\","
-cfg+='"topic.prefix":"mtr","snapshot.mode":"initial","slot.name":"s_metrics"}'
-code=$(curl -s -o "$IT_DIR/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
-  --data-binary "{\"name\":\"src\",\"config\":$cfg}" "$U/connectors")
-[ "$code" = 201 ] || { echo "create answered $code: $(cat "$IT_DIR/body")" >&2; exit 1; }
-sink='{"connector.class":"io.debezium.connector.jdbc.JdbcSinkConnector","topics":"mtr.public.t",'
-sink+="\"connection.url\":\"jdbc:postgresql://127.0.0.1:$PGPORT/tgt\",\"connection.username\":\"postgres\","
-sink+='"insert.mode":"upsert","delete.enabled":"true","primary.key.mode":"record_key","schema.evolution":"basic",'
-sink+='"collection.name.format":"${source.table}","conflict.policy":"target_wins"}'
-code=$(curl -s -o "$IT_DIR/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
-  --data-binary "{\"name\":\"snk\",\"config\":$sink}" "$U/connectors")
-[ "$code" = 201 ] || { echo "create of the sink answered $code: $(cat "$IT_DIR/body")" >&2; exit 1; }
-wait_log "replication started" 1 60
+before_connectors() {
+  curl -sf "$U/metrics" >"$IT_DIR/m0"
+  grep -qx 'kafka_connect_worker_metrics_connector_count 0' "$IT_DIR/m0"
+  grep -q '^debezium_metrics_[A-Za-z]*{' "$IT_DIR/m0" && { echo "a Debezium sample before any connector" >&2; exit 1; }
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U/metrics")" = 405 ]
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$U/metricsx")" = 404 ]
+}
+MON_BEFORE_CONNECTORS=before_connectors
+mon_start metrics
 psql_q -c "INSERT INTO t SELECT g, 'y' FROM generate_series(11, 30) g"
 psql_q -c "UPDATE t SET v = 'z' WHERE id BETWEEN 11 AND 15"
 psql_q -c "DELETE FROM t WHERE id IN (1, 2)"
@@ -190,6 +161,6 @@ for _ in $(seq 1 300); do
   grep -q 'name="mtr"' "$IT_DIR/m" || break
   sleep 0.1
 done
-! grep -q 'name="mtr"' "$IT_DIR/m"
+grep -q 'name="mtr"' "$IT_DIR/m" && { echo "the deleted connector's series are still there" >&2; exit 1; }
 grep -qx 'kafka_connect_worker_metrics_connector_count 0' "$IT_DIR/m"
 echo "metrics: snapshot 10 rows, streaming 28 events in 4 transactions, a sink's 41 records, its conflict and end-to-end lag, the slot, as scraped ($SUMMARY); promtool's findings only the exporters' names"

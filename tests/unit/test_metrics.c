@@ -10,6 +10,9 @@
 
 #include <cmocka.h>
 
+#include <jansson.h>
+
+#include "agent/dashboard.h"
 #include "agent/metrics.h"
 
 static char *render(int64_t now_ms)
@@ -222,6 +225,51 @@ static void test_walcast_series(void **state)
     free(t);
 }
 
+/* GET /dashboard/data: each source's and sink's figures as /metrics has them, and the ring, oldest first. */
+static void test_dashboard_data(void **state)
+{
+    (void)state;
+    met_source_t *m = met_source_open("pg", "srv", "slot1");
+    met_sink_t *k = met_sink_open("sink\"1");
+    atomic_store(&m->slot_lag, 4096);
+    atomic_store(&m->wal_retained, 8192);
+    atomic_store(&m->max_keep, 1048576);
+    atomic_store(&m->safe_wal_size, 1000);
+    atomic_store(&m->wal_status, MET_WAL_EXTENDED);
+    atomic_store(&m->slot_known, 1);
+    atomic_store(&k->st.e2e_last_us, 250000);
+    for (int i = 0; i < 3; i++) {
+        atomic_store(&m->seen, (uint64_t)(10 * i));
+        met_sample_all(1000 + 1000 * i);
+    }
+    buf_t b;
+    buf_init(&b);
+    dash_data(&b, NULL, 3000);
+    json_error_t je;
+    json_t *d = json_loads(buf_cstr(&b), 0, &je);
+    assert_non_null(d);
+    json_t *src = json_array_get(json_object_get(d, "sources"), 0), *snk = json_array_get(json_object_get(d, "sinks"), 0);
+    assert_string_equal(json_string_value(json_object_get(src, "connector")), "pg");
+    assert_int_equal(json_integer_value(json_object_get(src, "slot_lag")), 4096);
+    assert_int_equal(json_integer_value(json_object_get(src, "max_keep")), 1048576);
+    assert_string_equal(json_string_value(json_object_get(src, "wal_status")), "extended");
+    assert_true(json_number_value(json_object_get(src, "poll_rate")) > 9.99);   /* 20 events in 2 s */
+    json_t *h = json_object_get(src, "hist");
+    assert_int_equal(json_array_size(json_object_get(h, "t")), 3);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(h, "t"), 0)), 1000);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(h, "events"), 2)), 20);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(h, "slot_lag"), 1)), 4096);
+    assert_string_equal(json_string_value(json_object_get(snk, "connector")), "sink\"1");
+    assert_true(json_number_value(json_object_get(snk, "e2e_last_s")) == 0.25);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(snk, "hist"), "e2e_ms")), 3);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(json_object_get(snk, "hist"), "e2e_ms"), 0)), 250);
+    assert_int_equal(json_array_size(json_object_get(d, "connectors")), 0);   /* no worker */
+    json_decref(d);
+    buf_free(&b);
+    met_sink_close(k);
+    met_source_close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_walcast_series),
+        cmocka_unit_test(test_dashboard_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
