@@ -28,6 +28,18 @@ static void run(tf_chain_t *c, conv_t *conv, arena_t *a, char op)
     cs_schema_t *row = named(a, CT_STRUCT, true, "p.s.t.Value");
     cs_field_add(a, row, "id", cs_new(a, CT_INT32, false));
     cs_field_add(a, row, "name", cs_new(a, CT_STRING, true));
+    /* the types Cast and TimestampConverter read specially */
+    cs_schema_t *dec = named(a, CT_BYTES, false, "org.apache.kafka.connect.data.Decimal");
+    cs_param_add(dec, "scale", "2");
+    cs_field_add(a, row, "amount", dec);
+    cs_field_add(a, row, "f", cs_new(a, CT_FLOAT64, true));
+    cs_field_add(a, row, "d", named(a, CT_INT32, false, "org.apache.kafka.connect.data.Date"));
+    cs_field_add(a, row, "ts", named(a, CT_INT64, true, "org.apache.kafka.connect.data.Timestamp"));
+    cs_field_add(a, row, "raw", cs_new(a, CT_BYTES, true));
+    cs_schema_t *flag = cs_new(a, CT_BOOLEAN, true);
+    static const cv_value_t flag_def = { .null = false, .u.b = true };
+    flag->def = &flag_def;
+    cs_field_add(a, row, "flag", flag);
     cs_schema_t *src = named(a, CT_STRUCT, false, "io.debezium.connector.postgresql.Source");
     cs_field_add(a, src, "db", cs_new(a, CT_STRING, false));
     cs_field_add(a, src, "lsn", cs_new(a, CT_INT64, true));
@@ -41,9 +53,15 @@ static void run(tf_chain_t *c, conv_t *conv, arena_t *a, char op)
     rec_codec_bind(&vc, env);
     cv_value_t k = cv_list(a, 1);
     k.u.list.v[0] = cv_int(1);
-    cv_value_t r = cv_list(a, 2);
+    cv_value_t r = cv_list(a, 8);
     r.u.list.v[0] = cv_int(1);
     r.u.list.v[1] = cv_str("Topic.X", 7);
+    r.u.list.v[2] = cv_str("\x80\x01", 2);
+    r.u.list.v[3] = cv_float(-1e19);
+    r.u.list.v[4] = cv_int(-3);
+    r.u.list.v[5] = cv_int(1700000000123);
+    r.u.list.v[6] = cv_str("\x00\xff", 2);
+    r.u.list.v[7] = cv_null();
     cv_value_t s = cv_list(a, 2);
     s.u.list.v[0] = cv_str("db", 2);
     s.u.list.v[1] = cv_int(42);
