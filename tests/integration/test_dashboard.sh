@@ -61,7 +61,7 @@ caught_up() {
     [ "$(psql -X -At -d tgt -c 'SELECT count(*) FROM t')" = $((rows + 1)) ]   # and the seeded row 11
 }
 for _ in $(seq 1 300); do caught_up && break; sleep 0.1; done
-caught_up || { echo "the sink did not catch up: $(psql -X -At -d tgt -c 'SELECT count(*) FROM t') rows" >&2; exit 1; }
+caught_up || { echo "the sink did not catch up: $(psql -X -At -d tgt -c 'SELECT count(*) FROM t') rows of $((rows + 1)), $(grep '^walcast_sink_consumer_lag_records' "$IT_DIR/m")" >&2; exit 1; }
 curl -sf "$U/metrics" >"$IT_DIR/m.before"
 chrome --dump-dom "$U_DASH" >"$IT_DIR/dom.html"
 curl -sf "$U/metrics" >"$IT_DIR/m.after"
