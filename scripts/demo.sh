@@ -36,12 +36,8 @@ WATCH=()         # "PID NAME" of the servers: not children of the demo, but one 
 SERVERS=()       # "pg DIR" / "mariadb DIR", stopped by their stop scripts
 WRITER_PID=""
 WALCAST_PID=""
-START=$(date +%s)
-
-WORK=$(mktemp -d /tmp/walcast-demo.XXXXXX)
-chmod 755 "$WORK"   # the servers run as an unprivileged user under it when the demo runs as root
+WORK=""
 manifest() { [ -z "${DEMO_MANIFEST:-}" ] || echo "$*" >>"$DEMO_MANIFEST"; }
-manifest "dir $WORK"
 
 say() { echo "demo: $*" || true; }
 
@@ -156,8 +152,8 @@ finish() {
         fi
         check || ok=0
       fi ;;
-    failure) say "a step failed (exit code $rc): stopping; the last lines of the logs:"
-      for f in "$WORK"/*.log; do [ -s "$f" ] && { echo "== $(basename "$f")"; tail -5 "$f"; }; done 2>/dev/null ;;
+    failure) say "stopping after a failure (exit code $rc); the last lines of its logs:"
+      [ -n "$WORK" ] && for f in "$WORK"/*.log; do [ -s "$f" ] && { echo "== $(basename "$f")"; tail -5 "$f"; }; done 2>/dev/null ;;
     *) say "SIG$REASON: stopping without the check" ;;
   esac
   trap '' INT TERM HUP             # nothing cuts the cleanup short
@@ -165,7 +161,7 @@ finish() {
   stop_processes
   t1=$(date +%s%N)
   stop_servers
-  rm -rf "$WORK"
+  [ -n "$WORK" ] && rm -rf "$WORK"
   say "stopped everything it started and removed $WORK (processes $(( (t1 - t0) / 1000000 )) ms, servers $(( ($(date +%s%N) - t1) / 1000000 )) ms)"
   case $REASON in
     INT|time) [ $ok -eq 1 ] && [ "$STREAMING" -eq 1 ] && exit 0; exit 1 ;;
@@ -175,8 +171,6 @@ finish() {
     *) exit $(( rc == 0 ? 1 : rc )) ;;
   esac
 }
-trap finish EXIT
-for s in INT TERM HUP PIPE; do trap "REASON=$s; exit 1" $s; done
 
 # wait_for WHAT SECONDS PID TEST...: until the test command succeeds, while PID lives; a clear error if not
 wait_for() {
@@ -190,6 +184,12 @@ wait_for() {
   say "$what: not within ${secs}s"
   return 1
 }
+
+trap finish EXIT
+for s in INT TERM HUP PIPE; do trap "REASON=$s; exit 1" $s; done
+WORK=$(mktemp -d /tmp/walcast-demo.XXXXXX)
+manifest "dir $WORK"
+chmod 755 "$WORK"   # the servers run as an unprivileged user under it when the demo runs as root
 
 say "starting the source PostgreSQL, a PostgreSQL and a MariaDB as targets, an embedded Kafka, walcast (a few seconds)"
 SERVERS+=("pg $WORK/pg-source")
@@ -267,7 +267,7 @@ cat <<EOF
 EOF
 # the snapshot as walcast read it
 tables=$(grep 'msg="snapshot of table finished"' "$WORK/walcast.log" |
-  sed -n 's/.* table=\([^ ]*\) rows=\([0-9]*\) .*/\1 \2 rows/p' | paste -sd ',' | sed 's/,/, /g')
+  sed -n 's/.* table=\([^ ]*\) rows=\([0-9]*\) .*/\1 \2 rows/p' | paste -sd ',' | sed 's/,/, /g' || true)
 total=$(sed -n 's/.*msg="snapshot completed".* tables=\([0-9]*\) .* rows=\([0-9]*\) .*/\1 tables, \2 rows/p' "$WORK/walcast.log" | head -1)
 say "snapshot: $total ($tables)"
 say "the events in Kafka: the snapshot's (op r) summed up, then one line a change"
@@ -287,17 +287,20 @@ WRITER_PID=$!
 started $! writer
 STREAMING=1
 
-# status: rows per table in the source and each target; each target's walcast sink progress
+# progress SINK: the numbers of walcast's latest "sink progress" line of that sink (one every 5 s)
+progress() {
+  local line
+  line=$(grep "msg=\"sink progress\" connector=$1 " "$WORK/walcast.log" | tail -1 || true)
+  [ -n "$line" ] || { echo "applied -, lag - (no progress line yet)"; return 0; }
+  echo "$line" | sed -n 's/.* applied=\([0-9]*\) .* records_behind_at_most=\([0-9]*\) last_change_lag_ms=\([0-9]*\).*/applied \1, lag \3 ms, waiting <= \2/p'
+}
+
+# status: rows per table in the source and in each target; each target's sink progress
 status() {
-  local src pgt myt line
+  local src pgt myt
   src=$( { dump source | rows_line /dev/stdin; } 2>/dev/null || echo '?')
   pgt=$( { dump postgres | rows_line /dev/stdin; } 2>/dev/null || echo '?')
   myt=$( { dump mariadb | rows_line /dev/stdin; } 2>/dev/null || echo '?')
-  progress() {
-    line=$(grep "msg=\"sink progress\" connector=$1 " "$WORK/walcast.log" | tail -1)
-    if [ -z "$line" ]; then echo "applied -, lag - (no progress line yet)"; return; fi
-    echo "$line" | sed -n 's/.* applied=\([0-9]*\) .* records_behind_at_most=\([0-9]*\) last_change_lag_ms=\([0-9]*\).*/applied \1, lag \3 ms, waiting <= \2/p'
-  }
   printf '%s\n' "-- status $(date +%H:%M:%S): rows; records applied; lag: source commit -> applied" \
     "   source             $src" \
     "   PostgreSQL target  $pgt; $(progress demo-postgres-sink)" \

@@ -5,7 +5,7 @@
 #     120 columns, the check saying both targets equal the source; exit code 0.
 # (b) Stopped once it streams: SIGINT, SIGTERM, SIGHUP to its process; SIGINT to its process group (a
 #     terminal's Ctrl-C); SIGINT to the group of `bash -c 'demo | tee FILE'` (tee dies first, so the demo
-#     writes into a broken pipe). Each time, within a bound, every process the demo started has ended and
+#     writes into a broken pipe); and SIGINT to its group while it starts its servers. Each time, within a bound, every process the demo started has ended and
 #     its folder is gone: the manifest it writes (DEMO_MANIFEST) lists them, and no process left names
 #     the folder on its command line.
 # (c) Failures: a step failing after the three servers are up (DEMO_WALCAST, a walcast that does not
@@ -182,6 +182,13 @@ wait_line "$TEE" "$STREAMING" 90
 kill -INT -- -"$DEMO_PID"
 wait_gone 60
 nothing_left "SIGINT to the group of bash -c 'demo | tee'"
+
+# Ctrl-C while it starts: the source PostgreSQL is up, the target PostgreSQL on its way
+demo_start starting
+wait_line "$MAN" ' postgres:pg-source$' 60
+kill -INT -- -"$DEMO_PID"
+wait_gone 60
+nothing_left "SIGINT to the group while it starts"
 
 # ---- (c) failures
 # a step failing once the servers are up: a walcast binary that is not there
