@@ -47,6 +47,19 @@ void buf_put_quoted(buf_t *b, const char *s, char q);
 void buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_put_i64(buf_t *b, int64_t v);
 void buf_put_u64(buf_t *b, uint64_t v);
+/* FNV-1a (64-bit) over n bytes: the project's one hash of bytes (cache slots, row keys, schema texts). h 0
+ * starts a new hash; a previous result (or any other seed) continues from it. */
+static inline uint64_t buf_hash(const void *p, size_t n, uint64_t h)
+{
+    const unsigned char *b = p;
+    if (!h)
+        h = 14695981039346656037ULL;   /* the FNV-1a offset basis */
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
 /* NUL-terminates without counting the terminator in len. */
 const char *buf_cstr(buf_t *b);
 /* Appends the whole file at path (NUL-terminated, not counted); -1 with err naming the file and the

@@ -145,16 +145,6 @@ uint64_t sr_requests(const sr_client_t *c) { return c->requests; }
 
 /* ---- cache --------------------------------------------------------------------------------- */
 
-static uint64_t fnv1a(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 static sr_entry_t *cache_slot(sr_client_t *c, const char *key, size_t keylen, uint64_t h)
 {
     if (!c->capcache)
@@ -408,7 +398,7 @@ wc_status_t sr_schema_id(sr_client_t *c, const char *subject, const char *schema
     buf_init(&key);
     buf_append(&key, subject, sl + 1);
     buf_append(&key, schema, len);
-    uint64_t h = fnv1a(key.data, key.len);
+    uint64_t h = buf_hash(key.data, key.len, 0);
     sr_entry_t *e = cache_slot(c, key.data, key.len, h);
     if (e && e->key) {
         *id = e->id;

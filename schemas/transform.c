@@ -181,18 +181,6 @@ static bool list_has(char *const *l, const char *s)
 
 /* ---------------------------------------------------------------- schemas, values, headers */
 
-uint64_t tf_hash(const void *p, size_t n, uint64_t h)
-{
-    const unsigned char *b = p;
-    if (!h)
-        h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 static size_t slot_of(uint64_t uid, uint64_t extra, size_t cap)
 {
     uint64_t h = (uid * 0x9E3779B97F4A7C15ULL) ^ (extra + 0x7F4A7C15ULL + (uid << 6));
@@ -247,7 +235,7 @@ bool tf_memo_get(const tf_memo_t *m, const char *s, const char **out)
 {
     if (!m->cap)
         return false;
-    uint64_t h = tf_hash(s, strlen(s), 0);
+    uint64_t h = buf_hash(s, strlen(s), 0);
     for (size_t i = (size_t)h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
         const tf_memo_ent_t *e = &m->e[i];
         if (!e->in)
@@ -275,7 +263,7 @@ void tf_memo_put(tf_memo_t *m, arena_t *a, const char *s, const char *out)
         free(m->e);
         *m = g;
     }
-    uint64_t h = tf_hash(s, strlen(s), 0);
+    uint64_t h = buf_hash(s, strlen(s), 0);
     size_t k = (size_t)h & (m->cap - 1);
     while (m->e[k].in)
         k = (k + 1) & (m->cap - 1);
@@ -1235,11 +1223,6 @@ static int mask_configure_value(const tf_opts_t *o, void **conf, int *headers, c
     return mask_configure(o, conf, false, err, errlen);
 }
 
-static bool is_named(const cs_schema_t *s, const char *name)
-{
-    return s->name && !strcmp(s->name, name);
-}
-
 /* Values.convertTo<Integer|Long|…>(null, text) of a replacement, in the field's range. */
 static int mask_number(const char *text, const cs_schema_t *fs, cv_value_t *out, char *err, size_t errlen)
 {
@@ -1271,9 +1254,9 @@ static int mask_value(arena_t *a, const mask_conf_t *c, const cs_schema_t *fs, c
 {
     if (v->null)
         return 0;
-    bool decimal = is_named(fs, "org.apache.kafka.connect.data.Decimal");
-    bool date = is_named(fs, "org.apache.kafka.connect.data.Date") || is_named(fs, "org.apache.kafka.connect.data.Time") ||
-                is_named(fs, "org.apache.kafka.connect.data.Timestamp");
+    bool decimal = tf_named(fs, "org.apache.kafka.connect.data.Decimal");
+    bool date = tf_named(fs, "org.apache.kafka.connect.data.Date") || tf_named(fs, "org.apache.kafka.connect.data.Time") ||
+                tf_named(fs, "org.apache.kafka.connect.data.Timestamp");
     if (c->replacement) {
         if (date || decimal || fs->type == CT_BOOLEAN || fs->type == CT_BYTES || fs->type == CT_ARRAY ||
             fs->type == CT_MAP || fs->type == CT_STRUCT) {
@@ -1610,10 +1593,10 @@ static const tf_type_t tf_flatten_value = { "org.apache.kafka.connect.transforms
 /* ---------------------------------------------------------------- the table of what runs */
 
 static const tf_type_t *const types[] = {
-    &tf_dbz_unwrap, &tf_dbz_logical_router, &tf_regex_router, &tf_replace_key, &tf_replace_value, &tf_filter, &tf_drop_headers,
+    &tf_dbz_unwrap, &tf_dbz_logical_router, &tf_dbz_outbox, &tf_regex_router, &tf_replace_key, &tf_replace_value, &tf_filter, &tf_drop_headers,
     &tf_insert_header, &tf_extract_key, &tf_extract_value, &tf_hoist_key, &tf_hoist_value, &tf_setschema_key,
     &tf_setschema_value, &tf_value_to_key, &tf_insert_field_key, &tf_insert_field_value, &tf_mask_key, &tf_mask_value,
-    &tf_header_from_key, &tf_header_from_value, &tf_flatten_key, &tf_flatten_value, NULL
+    &tf_header_from_key, &tf_header_from_value, &tf_flatten_key, &tf_flatten_value, &tf_cast_key, &tf_cast_value, NULL
 };
 
 static const char *const pred_types[] = {
@@ -1638,7 +1621,7 @@ static const struct { const char *cls, *instead; } scripted[] = {
 
 const char *tf_supported(void)
 {
-    static char list[2048];
+    static char list[4096];
     if (!list[0]) {
         for (int i = 0; types[i]; i++) {
             if (i)
@@ -1992,7 +1975,7 @@ static rec_codec_t *codec_for(tf_chain_t *c, const cs_schema_t *s, const char *t
 {
     if (orig && orig->schema == s && (topic == orig_topic || !strcmp(topic, orig_topic)))
         return orig;
-    uint64_t h = tf_hash(topic, strlen(topic), 0);
+    uint64_t h = buf_hash(topic, strlen(topic), 0);
     if ((c->ncodecs + 1) * 2 > c->capcodecs) {
         size_t cap = c->capcodecs ? c->capcodecs * 2 : 64;
         codec_ent_t **g = xcalloc(cap, sizeof *g);
@@ -2027,6 +2010,8 @@ wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec
                            char *err, size_t errlen)
 {
     *dropped = false;
+    if (errlen)
+        err[0] = '\0';
     size_t cached = c->ncodecs;
     for (size_t i = 0; i < c->spec->nsteps; i++)
         cached += c->caches[i].n;
@@ -2047,6 +2032,10 @@ wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec
     }
     memcpy(r.h, ev->headers, sizeof r.h);
     r.nh = ev->nheaders;
+    r.has_partition = ev->has_partition;
+    r.partition = ev->partition;
+    r.has_ts = ev->has_ts;
+    r.ts_ms = ev->ts_ms;
     /* the tombstone right after a delete: Debezium gave both one header object */
     if (!ev->value && c->leak.nh && c->leak_topic && !strcmp(c->leak_topic, ev->topic))
         for (int i = 0; i < c->leak.nh; i++) {
@@ -2069,6 +2058,9 @@ wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec
                      ev->topic, why);
             return rc;
         }
+        if (why[0])   /* a warning (Debezium logs it and goes on) */
+            snprintf(err, errlen, "transform %s (%s) on a record of topic %s: %s", st->alias, st->type->cls,
+                     ev->topic, why);
         if (drop) {
             *dropped = true;
             return WC_OK;
@@ -2092,5 +2084,9 @@ wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec
     }
     memcpy(out->headers, r.h, sizeof out->headers);
     out->nheaders = r.nh;
+    out->has_partition = r.has_partition;
+    out->partition = r.partition;
+    out->has_ts = r.has_ts;
+    out->ts_ms = r.ts_ms;
     return WC_OK;
 }

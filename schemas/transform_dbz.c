@@ -143,7 +143,7 @@ static int unwrap_configure(const tf_opts_t *o, void **conf, int *headers, char 
         frefs_parse(o, "add.headers", tf_opt_str(o, "add.headers.prefix", "__"), &c->headers, &c->nheaders, err, errlen) < 0)
         goto fail;
     for (size_t i = 0; i < c->nfields; i++) {
-        c->fields_hash = tf_hash(c->fields[i].out, strlen(c->fields[i].out) + 1, c->fields_hash);
+        c->fields_hash = buf_hash(c->fields[i].out, strlen(c->fields[i].out) + 1, c->fields_hash);
         for (size_t j = 0; j < i; j++)
             if (!strcmp(c->fields[i].out, c->fields[j].out)) {
                 snprintf(err, errlen, "%s.%s.add.fields: two entries make the field %s", o->kind, o->alias, c->fields[i].out);
@@ -298,7 +298,7 @@ static int add_fields(const tf_ctx_t *x, const unwrap_conf_t *c, const cs_schema
 {
     const cs_schema_t *s = r->vs;
     /* keyed by the unwrapped schema and the envelope (add.fields come from its shape) */
-    uint64_t extra = tf_hash(&env->uid, sizeof env->uid, 2);
+    uint64_t extra = buf_hash(&env->uid, sizeof env->uid, 2);
     const void *aux = NULL;
     const cs_schema_t *ns = tf_cache_get_aux(x->cache, s->uid, extra, &aux);
     if (!ns) {
@@ -433,7 +433,7 @@ static int drop_fields(const tf_ctx_t *x, const unwrap_conf_t *c, tf_rec_t *r, c
     if (!names)
         return -1;
     if (names[0]) {
-        uint64_t nh = tf_hash(h->value, h->len, 3) | 1u << 31;
+        uint64_t nh = buf_hash(h->value, h->len, 3) | 1u << 31;
         if (c->drop_key)
             drop_fields_side(x, c, names, nh, &r->ks, &r->key);
         drop_fields_side(x, c, names, nh ^ 0x5bd1e995, &r->vs, &r->value);

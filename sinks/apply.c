@@ -861,9 +861,7 @@ static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad,
         if (!c->bt->t.npk)
             continue;
         c->key = key_text(s, c->bt, &c->c.row, &c->klen);
-        uint64_t h = 1469598103934665603ULL;
-        for (size_t k = 0; k < c->klen; k++)
-            h = (h ^ (unsigned char)c->key[k]) * 1099511628211ULL;
+        uint64_t h = buf_hash(c->key, c->klen, 0);
         for (size_t k = h & (cap - 1);; k = (k + 1) & (cap - 1)) {
             if (slot[k] < 0) {
                 slot[k] = (int64_t)i;

@@ -77,16 +77,6 @@ size_t env_schema_parses(const env_decoder_t *d)
     return d->parses;
 }
 
-static uint64_t fnv1a(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 int env_base64_decode(arena_t *a, const char *s, size_t n, const unsigned char **out, size_t *outlen)
 {
     unsigned char *o = arena_alloc(a, n / 4 * 3 + 3);
@@ -221,7 +211,7 @@ static const cs_schema_t *schema_cached(env_decoder_t *d, const char *text, size
 static const cs_schema_t *schema_cached_entry(env_decoder_t *d, const char *text, size_t len, env_cached_t **entry,
                                               char *err, size_t errlen)
 {
-    uint64_t h = fnv1a(text, len);
+    uint64_t h = buf_hash(text, len, 0);
     env_cached_t **slot = &d->slots[h % ENV_CACHE_SLOTS];
     for (env_cached_t *c = *slot; c; c = c->next)
         if (c->hash == h && c->len == len && !memcmp(c->text, text, len)) {

@@ -316,11 +316,7 @@ toolarge:
 
 static uint64_t id_hash(const bson_t *b)
 {
-    const uint8_t *p = bson_get_data(b);
-    uint64_t h = 1469598103934665603ULL;
-    for (uint32_t i = 0; i < b->len; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
+    return buf_hash(bson_get_data(b), b->len, 0);
 }
 
 static bool id_equal(const bson_t *a, const bson_t *b)
@@ -1001,9 +997,7 @@ static wc_status_t read_existing(mongoc_collection_t *c, const char *coll, const
         keys[j] = xmalloc(canon.len + 1);
         memcpy(keys[j], canon.data, canon.len);
         klen[j] = canon.len;
-        uint64_t h = 1469598103934665603ULL;
-        for (size_t i = 0; i < canon.len; i++)
-            h = (h ^ (unsigned char)canon.data[i]) * 1099511628211ULL;
+        uint64_t h = buf_hash(canon.data, canon.len, 0);
         hash[j] = h;
         size_t s = (size_t)h & (cap - 1);
         while (slot[s])
@@ -1041,9 +1035,7 @@ static wc_status_t read_existing(mongoc_collection_t *c, const char *coll, const
             if (!bson_init_static(&id, data, len))
                 continue;
             id_canon_of(&canon, &id);
-            uint64_t h = 1469598103934665603ULL;
-            for (size_t i = 0; i < canon.len; i++)
-                h = (h ^ (unsigned char)canon.data[i]) * 1099511628211ULL;
+            uint64_t h = buf_hash(canon.data, canon.len, 0);
             /* every change with this _id (a key given more than once has one slot per time) */
             for (size_t s = (size_t)h & (cap - 1); slot[s]; s = (s + 1) & (cap - 1)) {
                 size_t j = slot[s] - 1;
