@@ -1,7 +1,8 @@
 # monitoring.sh: what the monitoring tests (test_metrics.sh, test_dashboard.sh, test_prometheus.sh) share,
-# sourced after lib.sh's it_init: a REST worker with a source connector "src" (topic.prefix mtr, slot
-# s_<name>) over table t (10 rows snapshotted), and a JDBC sink "snk" (conflict.policy=target_wins) into
-# database tgt, where row 11 already exists, written by another source; and a bounded background writer.
+# sourced after lib.sh's it_init: a REST worker with a source connector "src" (slot s_<name>; topic.prefix
+# itm, a name kafka_admin.py reset deletes between the tests of a lane) over table t (10 rows snapshotted),
+# and a JDBC sink "snk" (conflict.policy=target_wins) into database tgt, where row 11 already exists,
+# written by another source; and a bounded background writer.
 
 # mon_start NAME: PostgreSQL, Kafka, the worker (U: its URL), src and snk created and streaming.
 mon_start() {
@@ -11,7 +12,7 @@ mon_start() {
   psql_q -c "CREATE DATABASE tgt"
   psql_q -d tgt -c "CREATE TABLE t (id int PRIMARY KEY, v text, __walcast_version text COLLATE \"C\")" \
     -c "INSERT INTO t VALUES (11, 'seed', '80000000000000640000000000000000srcB')"
-  kafka_start --topic mtr.public.t
+  kafka_start --topic itm.public.t
   PORT=$(free_port)
   {
     echo "listeners=http://127.0.0.1:$PORT"
@@ -26,9 +27,9 @@ mon_start() {
   [ -n "${MON_BEFORE_CONNECTORS:-}" ] && "$MON_BEFORE_CONNECTORS"
   cfg='{"connector.class":"io.debezium.connector.postgresql.PostgresConnector","database.hostname":"127.0.0.1",'
   cfg+="\"database.port\":\"$PGPORT\",\"database.user\":\"postgres\",\"database.password\":\"hunter2\",\"database.dbname\":\"postgres\","
-  cfg+="\"topic.prefix\":\"mtr\",\"snapshot.mode\":\"initial\",\"slot.name\":\"s_$name\"}"
+  cfg+="\"topic.prefix\":\"itm\",\"snapshot.mode\":\"initial\",\"slot.name\":\"s_$name\"}"
   mon_post src "$cfg"
-  sink='{"connector.class":"io.debezium.connector.jdbc.JdbcSinkConnector","topics":"mtr.public.t",'
+  sink='{"connector.class":"io.debezium.connector.jdbc.JdbcSinkConnector","topics":"itm.public.t",'
   sink+="\"connection.url\":\"jdbc:postgresql://127.0.0.1:$PGPORT/tgt\",\"connection.username\":\"postgres\","
   sink+='"insert.mode":"upsert","delete.enabled":"true","primary.key.mode":"record_key","schema.evolution":"basic",'
   sink+='"collection.name.format":"${source.table}","conflict.policy":"target_wins"}'

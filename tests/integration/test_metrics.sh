@@ -29,7 +29,7 @@ psql_q -c "DELETE FROM t WHERE id = 3"
 
 # the value of one sample: val ATTRIBUTE CONTEXT
 val() {
-  sed -n "s/^debezium_metrics_$1{plugin=\"postgres\",name=\"mtr\",context=\"$2\"} //p" "$IT_DIR/m"
+  sed -n "s/^debezium_metrics_$1{plugin=\"postgres\",name=\"itm\",context=\"$2\"} //p" "$IT_DIR/m"
 }
 # scrapes (bounded) until streaming TotalNumberOfEventsSeen reaches 28
 for _ in $(seq 1 300); do
@@ -49,9 +49,9 @@ check TotalNumberOfDeleteEventsSeen streaming 3
 check NumberOfCommittedTransactions streaming 4
 check Connected streaming 1
 check TotalNumberOfEventsSeen snapshot 10
-tval() { sed -n "s/^debezium_metrics_RowsScanned{plugin=\"postgres\",name=\"mtr\",context=\"snapshot\",table=\"$1\"} //p" "$IT_DIR/m"; }
+tval() { sed -n "s/^debezium_metrics_RowsScanned{plugin=\"postgres\",name=\"itm\",context=\"snapshot\",table=\"$1\"} //p" "$IT_DIR/m"; }
 [ "$(tval public.t)" = 10 ] || { echo "RowsScanned{table=public.t} is '$(tval public.t)', expected 10" >&2; exit 1; }
-grep -q '^debezium_metrics_RowsScanned{plugin="postgres",name="mtr",context="snapshot"}' "$IT_DIR/m" &&
+grep -q '^debezium_metrics_RowsScanned{plugin="postgres",name="itm",context="snapshot"}' "$IT_DIR/m" &&
   { echo "RowsScanned without its table label" >&2; exit 1; }
 check TotalTableCount snapshot 1
 check RemainingTableCount snapshot 0
@@ -158,9 +158,9 @@ curl -sf -X DELETE "$U/connectors/snk" >/dev/null
 curl -sf -X DELETE "$U/connectors/src" >/dev/null
 for _ in $(seq 1 300); do
   curl -sf "$U/metrics" >"$IT_DIR/m"
-  grep -q 'name="mtr"' "$IT_DIR/m" || break
+  grep -q 'name="itm"' "$IT_DIR/m" || break
   sleep 0.1
 done
-grep -q 'name="mtr"' "$IT_DIR/m" && { echo "the deleted connector's series are still there" >&2; exit 1; }
+grep -q 'name="itm"' "$IT_DIR/m" && { echo "the deleted connector's series are still there" >&2; exit 1; }
 grep -qx 'kafka_connect_worker_metrics_connector_count 0' "$IT_DIR/m"
 echo "metrics: snapshot 10 rows, streaming 28 events in 4 transactions, a sink's 41 records, its conflict and end-to-end lag, the slot, as scraped ($SUMMARY); promtool's findings only the exporters' names"
