@@ -128,6 +128,8 @@ static wc_status_t on_emit(void *ctx, const rec_event_t *ev, char *err, size_t e
                      s->cfg->name, ev->topic, (unsigned long long)s->tf_skipped, log_esc(err));
             return WC_OK;
         }
+        if (st == WC_OK && err[0])
+            log_warn("transform warning", "connector=%s warning=\"%s\"", s->cfg->name, log_esc(err));
         if (st != WC_OK || dropped)
             return st;
         ev = &tev;

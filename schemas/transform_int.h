@@ -20,6 +20,9 @@ typedef struct tf_rec {
     rec_header_t h[REC_MAX_HEADERS];
     int nh;
     bool fresh;                   /* a transform made a new record (Connect's newRecord: headers copied) */
+    bool has_partition, has_ts;   /* Connect's kafkaPartition() and timestamp(), when not null */
+    int32_t partition;
+    int64_t ts_ms;
 } tf_rec_t;
 
 /* Headers added in place to a delete's own header object, which Debezium shares with the tombstone
@@ -157,6 +160,8 @@ const char *tf_replace_groups(arena_t *a, const char *s, const regmatch_t *pm, s
 /* ---- Debezium's transforms (transform_dbz.c) ---- */
 extern const tf_type_t tf_dbz_unwrap;
 extern const tf_type_t tf_dbz_logical_router;
+/* ---- Debezium's outbox EventRouter (transform_outbox.c) ---- */
+extern const tf_type_t tf_dbz_outbox;
 
 /* ---- Kafka's Cast (transform_cast.c) ---- */
 /* Schema.Type's name as Java spells it in messages (INT8 … STRUCT). */
