@@ -2,15 +2,12 @@
  * record's schema and value come from schemas/json_dec.c or schemas/avro_dec.c, the envelope's parts from here. */
 #include "sinks/envelope.h"
 
-#include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "schemas/json_dec.h"
 
-#define ENV_MAX_DEPTH 32
 
 /* Where the envelope's parts sit in a value schema: field indices found once per schema (a topic's
  * records share one), not by name per record. -1: no such field. */
@@ -24,7 +21,6 @@ struct env_decoder {
     json_dec_t *json;               /* Connect schemas of JSON records, by their text */
     avro_dec_t *avro;               /* Avro writer schemas by registry id */
     env_layout_t layout;            /* the envelope's field indices in the last value schema (JSON path) */
-    bool jansson;                   /* read JSON payloads with jansson (the bench's comparison) */
 };
 
 env_decoder_t *env_decoder_new(void)
@@ -47,11 +43,6 @@ void env_decoder_free(env_decoder_t *d)
 size_t env_schema_parses(const env_decoder_t *d)
 {
     return json_dec_parses(d->json) + avro_dec_parses(d->avro);
-}
-
-void env_decoder_use_jansson(env_decoder_t *d, bool on)
-{
-    d->jansson = on;
 }
 
 /* An event with no parts yet: strings "", no transaction id. */
@@ -348,14 +339,9 @@ static int json_key(env_decoder_t *d, arena_t *a, const char *key, size_t klen, 
     return 0;
 }
 
-static int decode_json_jansson(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value,
-                               size_t vlen, env_event_t *ev, char *err, size_t errlen);
-
 int env_decode_json(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
                     env_event_t *ev, char *err, size_t errlen)
 {
-    if (d->jansson)
-        return decode_json_jansson(d, a, key, klen, value, vlen, ev, err, errlen);
     event_init(ev);
     if (key && klen && json_key(d, a, key, klen, ev, err, errlen) < 0)
         return -1;
@@ -371,338 +357,4 @@ int env_decode_json(env_decoder_t *d, arena_t *a, const char *key, size_t klen, 
     if (vs)
         return envelope_typed(d, a, vs, span, len, ev, err, errlen);
     return envelope_schemaless(a, span, len, ev, err, errlen);
-}
-
-/* ---- the jansson reader (JSON payloads through a DOM), kept for one commit: make bench compares the two ---- */
-
-/* ---- payload JSON -> cv_value_t under a schema ---- */
-
-static int value_from_json(arena_t *a, const cs_schema_t *s, json_t *j, cv_value_t *out, const char *path, int depth,
-                           char *err, size_t errlen)
-{
-    if (depth > ENV_MAX_DEPTH) {
-        snprintf(err, errlen, "value nested deeper than %d levels at %s", ENV_MAX_DEPTH, path);
-        return -1;
-    }
-    if (!j || json_is_null(j)) {
-        *out = cv_null();
-        return 0;
-    }
-    switch (s->type) {
-    case CT_INT8:
-    case CT_INT16:
-    case CT_INT32:
-    case CT_INT64:
-        if (!json_is_integer(j))
-            goto mismatch;
-        *out = cv_int(json_integer_value(j));
-        if ((s->type == CT_INT8 && (out->u.i < INT8_MIN || out->u.i > INT8_MAX)) ||
-            (s->type == CT_INT16 && (out->u.i < INT16_MIN || out->u.i > INT16_MAX)) ||
-            (s->type == CT_INT32 && (out->u.i < INT32_MIN || out->u.i > INT32_MAX))) {
-            snprintf(err, errlen, "%s: %lld does not fit %s", path, (long long)out->u.i, ct_type_name(s->type));
-            return -1;
-        }
-        return 0;
-    case CT_FLOAT32:
-    case CT_FLOAT64:
-        if (json_is_number(j))
-            *out = cv_float(json_number_value(j));
-        else if (json_is_string(j) && !strcmp(json_string_value(j), "NaN"))
-            *out = cv_float(NAN);
-        else if (json_is_string(j) && !strcmp(json_string_value(j), "Infinity"))
-            *out = cv_float(INFINITY);
-        else if (json_is_string(j) && !strcmp(json_string_value(j), "-Infinity"))
-            *out = cv_float(-INFINITY);
-        else
-            goto mismatch;
-        return 0;
-    case CT_BOOLEAN:
-        if (!json_is_boolean(j))
-            goto mismatch;
-        *out = cv_bool(json_is_true(j));
-        return 0;
-    case CT_STRING:
-        if (!json_is_string(j))
-            goto mismatch;
-        *out = cv_str(arena_memdup(a, json_string_value(j), json_string_length(j) + 1), json_string_length(j));
-        return 0;
-    case CT_BYTES: {
-        if (!json_is_string(j))
-            goto mismatch;
-        const unsigned char *p;
-        size_t n;
-        if (json_dec_base64(a, json_string_value(j), json_string_length(j), &p, &n) < 0) {
-            snprintf(err, errlen, "%s: bytes value is not base64", path);
-            return -1;
-        }
-        *out = cv_str((const char *)p, n);
-        return 0;
-    }
-    case CT_ARRAY: {
-        if (!json_is_array(j))
-            goto mismatch;
-        size_t n = json_array_size(j);
-        *out = cv_list(a, n);
-        for (size_t i = 0; i < n; i++)
-            if (value_from_json(a, s->items, json_array_get(j, i), &out->u.list.v[i], path, depth + 1, err, errlen) < 0)
-                return -1;
-        return 0;
-    }
-    case CT_MAP: {
-        /* JsonConverter: an object when keys are strings, else an array of [key, value] pairs */
-        if (json_is_object(j)) {
-            size_t n = json_object_size(j), i = 0;
-            *out = cv_list(a, 2 * n);
-            out->u.list.n = 2 * n;
-            const char *k;
-            json_t *v;
-            json_object_foreach(j, k, v) {
-                out->u.list.v[2 * i] = cv_str(arena_strdup(a, k), strlen(k));
-                if (value_from_json(a, s->items, v, &out->u.list.v[2 * i + 1], path, depth + 1, err, errlen) < 0)
-                    return -1;
-                i++;
-            }
-            return 0;
-        }
-        if (!json_is_array(j))
-            goto mismatch;
-        size_t n = json_array_size(j);
-        *out = cv_list(a, 2 * n);
-        for (size_t i = 0; i < n; i++) {
-            json_t *pair = json_array_get(j, i);
-            if (!json_is_array(pair) || json_array_size(pair) != 2)
-                goto mismatch;
-            if (value_from_json(a, s->keys, json_array_get(pair, 0), &out->u.list.v[2 * i], path, depth + 1, err,
-                                errlen) < 0 ||
-                value_from_json(a, s->items, json_array_get(pair, 1), &out->u.list.v[2 * i + 1], path, depth + 1, err,
-                                errlen) < 0)
-                return -1;
-        }
-        return 0;
-    }
-    case CT_STRUCT: {
-        if (!json_is_object(j))
-            goto mismatch;
-        *out = cv_list(a, s->nfields);
-        for (size_t i = 0; i < s->nfields; i++)
-            if (value_from_json(a, s->fields[i].schema, json_object_get(j, s->fields[i].name), &out->u.list.v[i],
-                                s->fields[i].name, depth + 1, err, errlen) < 0)
-                return -1;
-        return 0;
-    }
-    }
-mismatch:
-    snprintf(err, errlen, "%s: JSON value does not match schema type %s%s%s", path, ct_type_name(s->type),
-             s->name ? " " : "", s->name ? s->name : "");
-    return -1;
-}
-
-/* Schemaless JSON: the schema is what the JSON types say (objects and arrays as JSON text). */
-static const cs_schema_t *schema_infer(arena_t *a, json_t *j)
-{
-    if (json_is_object(j)) {
-        cs_schema_t *s = cs_new(a, CT_STRUCT, true);
-        const char *k;
-        json_t *v;
-        json_object_foreach(j, k, v) {
-            ct_type_t t = CT_STRING;
-            if (json_is_integer(v))
-                t = CT_INT64;
-            else if (json_is_real(v))
-                t = CT_FLOAT64;
-            else if (json_is_boolean(v))
-                t = CT_BOOLEAN;
-            cs_schema_t *fs = cs_new(a, t, true);
-            if (json_is_object(v) || json_is_array(v))
-                fs->name = "io.debezium.data.Json";
-            cs_field_add(a, s, arena_strdup(a, k), fs);
-        }
-        return s;
-    }
-    return NULL;
-}
-
-static int value_infer(arena_t *a, const cs_schema_t *s, json_t *j, cv_value_t *out, char *err, size_t errlen)
-{
-    *out = cv_list(a, s->nfields);
-    for (size_t i = 0; i < s->nfields; i++) {
-        json_t *v = json_object_get(j, s->fields[i].name);
-        if (!v || json_is_null(v)) {
-            out->u.list.v[i] = cv_null();
-        } else if (s->fields[i].schema->name) {
-            char *txt = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-            if (!txt) {
-                snprintf(err, errlen, "%s: cannot re-encode nested JSON", s->fields[i].name);
-                return -1;
-            }
-            out->u.list.v[i] = cv_str(arena_strdup(a, txt), strlen(txt));
-            free(txt);
-        } else if (value_from_json(a, s->fields[i].schema, v, &out->u.list.v[i], s->fields[i].name, 1, err, errlen) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-
-
-static const char *jstr(arena_t *a, json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? arena_strdup(a, s) : "";
-}
-
-static int64_t jint(json_t *o, const char *k, int64_t dflt)
-{
-    json_t *v = json_object_get(o, k);
-    if (json_is_integer(v))
-        return json_integer_value(v);
-    /* the source struct carries some positions as strings in other connectors */
-    if (json_is_string(v)) {
-        char *end;
-        long long x = strtoll(json_string_value(v), &end, 10);
-        if (*json_string_value(v) && !*end)
-            return x;
-    }
-    return dflt;
-}
-
-
-
-/* A record's payload as a jansson value (caller decrefs); its schema (NULL: none) from json_dec_split. */
-static int payload_dom(env_decoder_t *d, int slot, arena_t *a, const char *p, size_t n, const cs_schema_t **schema,
-                       json_t **payload, const char *what, char *err, size_t errlen)
-{
-    const char *span;
-    size_t len;
-    json_error_t je;
-    if (json_dec_split(d->json, slot, a, p, n, schema, &span, &len, err, errlen) < 0)
-        return -1;
-    if (!(*payload = json_loadb(span, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je))) {
-        snprintf(err, errlen, "%s is not valid JSON: %s at column %d", what, je.text, je.column);
-        return -1;
-    }
-    return 0;
-}
-
-static int decode_json_jansson(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value,
-                               size_t vlen, env_event_t *ev, char *err, size_t errlen)
-{
-    int rc = -1;
-    json_t *kp = NULL, *vp = NULL;
-    const cs_schema_t *ks = NULL, *vs = NULL;
-    event_init(ev);
-    if (key && klen) {
-        if (payload_dom(d, 0, a, key, klen, &ks, &kp, "key", err, errlen) < 0)
-            goto out;
-        if (!json_is_null(kp)) {
-            if (!ks) {
-                ks = schema_infer(a, kp);
-                ev->key_schemaless = true;
-            }
-            if (!ks || ks->type != CT_STRUCT) {
-                snprintf(err, errlen, "key is not a struct (a JSON object)");
-                goto out;
-            }
-            if (!json_is_object(kp)) {
-                snprintf(err, errlen, "key payload is not a JSON object");
-                goto out;
-            }
-            ev->key_schema = ks;
-            if (value_from_json(a, ks, kp, &ev->key, "key", 0, err, errlen) < 0)
-                goto out;
-        }
-    }
-    if (!value || !vlen) {
-        ev->op = ENV_TOMBSTONE;
-        rc = 0;
-        goto out;
-    }
-    if (payload_dom(d, 1, a, value, vlen, &vs, &vp, "value", err, errlen) < 0)
-        goto out;
-    if (json_is_null(vp)) {
-        ev->op = ENV_TOMBSTONE;
-        rc = 0;
-        goto out;
-    }
-    if (!json_is_object(vp)) {
-        snprintf(err, errlen, "value payload is not a JSON object");
-        goto out;
-    }
-    const char *op = json_string_value(json_object_get(vp, "op"));
-    if (!op || strlen(op) != 1 || !strchr("crudtm", op[0])) {
-        snprintf(err, errlen, "value has no Debezium op (got '%s'); is this a Debezium change event?",
-                 op ? op : "(missing)");
-        goto out;
-    }
-    ev->op = (env_op_t)op[0];
-    ev->ts_ms = jint(vp, "ts_ms", 0);
-    json_t *src = json_object_get(vp, "source");
-    if (json_is_object(src)) {
-        ev->source.name = jstr(a, src, "name");
-        ev->source.db = jstr(a, src, "db");
-        ev->source.schema = jstr(a, src, "schema");
-        ev->source.table = jstr(a, src, "table");
-        ev->source.ts_ms = jint(src, "ts_ms", 0);
-        ev->source.ts_us = jint(src, "ts_us", ev->source.ts_ms * 1000);
-        int64_t lsn = jint(src, "lsn", 0);
-        ev->source.lsn = lsn > 0 ? (uint64_t)lsn : sequence_lsn(json_string_value(json_object_get(src, "sequence")));
-        ev->source.txid = jint(src, "txId", -1);
-    }
-    if (ev->op == ENV_TRUNCATE || ev->op == ENV_MESSAGE) {
-        rc = 0;
-        goto out;
-    }
-    json_t *bj = json_object_get(vp, "before"), *aj = json_object_get(vp, "after");
-    ev->has_before = bj && !json_is_null(bj);
-    ev->has_after = aj && !json_is_null(aj);
-    if ((ev->op == ENV_DELETE && !ev->has_before && !ks) || (ev->op != ENV_DELETE && !ev->has_after)) {
-        snprintf(err, errlen, "op '%c' event without its %s row", op[0], ev->op == ENV_DELETE ? "before" : "after");
-        goto out;
-    }
-    if (vs) {
-        if (vs->type != CT_STRUCT) {
-            snprintf(err, errlen, "value schema is %s, not a Debezium envelope struct", ct_type_name(vs->type));
-            goto out;
-        }
-        int ai = cs_field_index(vs, "after"), bi = cs_field_index(vs, "before");
-        const cs_schema_t *rs = ai >= 0 ? vs->fields[ai].schema : bi >= 0 ? vs->fields[bi].schema : NULL;
-        if (!rs || rs->type != CT_STRUCT) {
-            snprintf(err, errlen, "value schema '%s' has no before/after row struct", vs->name ? vs->name : "");
-            goto out;
-        }
-        ev->row_schema = rs;
-        if ((ev->has_before && value_from_json(a, rs, bj, &ev->before, "before", 0, err, errlen) < 0) ||
-            (ev->has_after && value_from_json(a, rs, aj, &ev->after, "after", 0, err, errlen) < 0))
-            goto out;
-        if ((ev->has_before && !json_is_object(bj)) || (ev->has_after && !json_is_object(aj))) {
-            snprintf(err, errlen, "before/after is not a JSON object");
-            goto out;
-        }
-    } else {
-        json_t *rowj = ev->has_after ? aj : ev->has_before ? bj : NULL;
-        if (rowj && !json_is_object(rowj)) {
-            snprintf(err, errlen, "before/after is not a JSON object");
-            goto out;
-        }
-        if (rowj) {
-            const cs_schema_t *rs = schema_infer(a, rowj);
-            ev->row_schema = rs;
-            ev->row_schemaless = true;
-            if (ev->has_after && value_infer(a, rs, aj, &ev->after, err, errlen) < 0)
-                goto out;
-            if (ev->has_before) {
-                if (!json_is_object(bj)) {
-                    snprintf(err, errlen, "before is not a JSON object");
-                    goto out;
-                }
-                if (value_infer(a, rs, bj, &ev->before, err, errlen) < 0)
-                    goto out;
-            }
-        }
-    }
-    rc = 0;
-out:
-    json_decref(kp);
-    json_decref(vp);
-    return rc;
 }

@@ -68,7 +68,4 @@ int env_decode_avro(env_decoder_t *d, arena_t *a, const char *key, size_t klen, 
 /* Schemas parsed so far (tests). */
 size_t env_schema_parses(const env_decoder_t *d);
 
-/* JSON payloads read with jansson instead of schemas/json_dec.c (the bench's comparison of the two). */
-void env_decoder_use_jansson(env_decoder_t *d, bool on);
-
 #endif
