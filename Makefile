@@ -41,6 +41,9 @@ $(BUILD)/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
+# the dashboard's page is embedded into its object (.incbin)
+$(BUILD)/agent/dashboard.o: agent/dashboard.html
+
 $(BUILD)/walcast: $(BUILD)/agent/main.o $(AGENT_OBJ) $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -15,6 +15,7 @@
 #include "agent/connector.h"
 #include "agent/cstore.h"
 #include "agent/http.h"
+#include "agent/dashboard.h"
 #include "agent/metrics.h"
 #include "agent/rest.h"
 #include "agent/worker.h"
@@ -119,7 +120,9 @@ static int run_connector(void *ctx, const cfg_map_t *config, volatile sig_atomic
             sk_kafka_t k = { .bootstrap = r->w->bootstrap_servers, .consumer_props = cp,
                              .nconsumer_props = r->w->consumer.n, .producer_props = pp,
                              .nproducer_props = r->w->producer.n };
-            rc = sk_run(&sc, &k, stop, err, errlen) == 0 ? 0 : -1;
+            met_sink_t *ms = met_sink_open(sc.name);
+            rc = sk_run(&sc, &k, &ms->st, stop, err, errlen) == 0 ? 0 : -1;
+            met_sink_close(ms);
             free(cp);
             free(pp);
             cfg_sink_free(&sc);
@@ -241,8 +244,9 @@ static http_server_t *rest_start(const cfg_map_t *wm, rest_t *rs, char *err, siz
         return NULL;
     }
     http_config_t hc = { .listeners = listeners, .tls_pem_file = pem, .tls_key_password = kp, .auth_file = auth };
-    http_route_t routes[] = { { "/", rest_handle, rs }, { "/metrics", met_handle, rs->worker } };
-    return http_start(&hc, routes, 2, err, errlen);
+    http_route_t routes[] = { { "/", rest_handle, rs }, { "/metrics", met_handle, rs->worker },
+                              { "/dashboard", dash_handle, rs->worker } };
+    return http_start(&hc, routes, sizeof routes / sizeof *routes, err, errlen);
 }
 
 static int cmd_run(int argc, char **argv)
@@ -349,6 +353,7 @@ static int cmd_run(int argc, char **argv)
         printf("rest=http%s://%s\n", strstr(cfg_get(&wm, "listeners") ? cfg_get(&wm, "listeners") : "", "https://") ? "s" : "",
                http_listener_addr(http, 0));
         fflush(stdout);
+        met_sampler_start();   /* the dashboard's history: a sample a second */
     }
     for (int i = 0; i < nfiles; i++) {
         const char *name = cfg_get(&conns[i], "name");
@@ -378,6 +383,7 @@ static int cmd_run(int argc, char **argv)
 out_conns:
     http_stop(http);   /* no request reaches the worker from here on */
     http = NULL;
+    met_sampler_stop();
     if (wk) {
         wrk_free(wk);  /* each connector ends its Kafka transaction and releases its slot */
         wk = NULL;

@@ -249,7 +249,7 @@ static void put_blob(buf_t *b, const void *d, size_t len, bool null)
         buf_append(b, d, len);
 }
 
-/* Layout: topic, key, value, nheaders, (hkey, hvalue)*; blobs are u32 length (UINT32_MAX = null) + bytes. */
+/* Layout: topic, key, value, nheaders, (hkey, hvalue)*, partition, timestamp; blobs are u32 length (UINT32_MAX = null) + bytes. */
 static void defer_record(pub_t *p, const rec_t *r)
 {
     buf_t *b = &p->deferred;
@@ -261,6 +261,8 @@ static void defer_record(pub_t *p, const rec_t *r)
         put_blob(b, r->headers[i].key, strlen(r->headers[i].key) + 1, false);
         put_blob(b, r->headers[i].value, r->headers[i].len, r->headers[i].value == NULL);
     }
+    put_blob(b, r->has_partition ? &r->partition : NULL, sizeof r->partition, !r->has_partition);
+    put_blob(b, r->has_ts ? &r->ts_ms : NULL, sizeof r->ts_ms, !r->has_ts);
     p->ndeferred++;
 }
 
@@ -303,6 +305,12 @@ static wc_status_t drain_deferred(pub_t *p, char *err, size_t errlen)
             r.headers[i].key = d;
             at = get_blob(at, &r.headers[i].value, &r.headers[i].len);
         }
+        at = get_blob(at, &d, &len);
+        if ((r.has_partition = d != NULL))
+            memcpy(&r.partition, d, sizeof r.partition);
+        at = get_blob(at, &d, &len);
+        if ((r.has_ts = d != NULL))
+            memcpy(&r.ts_ms, d, sizeof r.ts_ms);
         wc_status_t st = produce(p, &r, 0, err, errlen);
         if (st != WC_OK)
             return st;
@@ -334,7 +342,9 @@ static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, char *err, si
         rd_kafka_resp_err_t e = rd_kafka_producev(
             p->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_KEY(r->key, r->keylen), RD_KAFKA_V_VALUE((void *)r->value, r->valuelen),
-            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)tag), RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)tag),
+            RD_KAFKA_V_PARTITION(r->has_partition ? r->partition : RD_KAFKA_PARTITION_UA),
+            RD_KAFKA_V_TIMESTAMP(r->has_ts ? r->ts_ms : 0), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
             return WC_OK;
         if (hdrs)

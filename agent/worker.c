@@ -36,6 +36,8 @@ typedef struct wrk_conn {
 
 struct wrk {
     pthread_mutex_t mu;
+    pthread_mutex_t put_mu;       /* one create/reconfigure at a time from its exists check to its registry entry:
+                                     two creates of one name must not both write the config topic and answer 201 */
     wrk_conn_t **c;
     size_t n, cap;
     cfg_map_t worker_map;
@@ -57,6 +59,7 @@ wrk_t *wrk_new(const cfg_map_t *worker_map, const char *worker_id, wrk_run_fn ru
 {
     wrk_t *w = xcalloc(1, sizeof *w);
     pthread_mutex_init(&w->mu, NULL);
+    pthread_mutex_init(&w->put_mu, NULL);
     if (worker_map)
         cfg_map_copy(&w->worker_map, worker_map);
     w->worker_id = xstrdup(worker_id ? worker_id : "127.0.0.1:8083");
@@ -339,17 +342,20 @@ wrk_rc_t wrk_put(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target
         cfg_map_free(&m);
         return WRK_INVALID;
     }
+    pthread_mutex_lock(&w->put_mu);
     pthread_mutex_lock(&w->mu);
     wrk_conn_t *e = find_locked(w, name);
     bool exists = e != NULL;
     wrk_target_t cur = e ? e->target : initial;
     pthread_mutex_unlock(&w->mu);
     if (exists && !replace) {
+        pthread_mutex_unlock(&w->put_mu);
         snprintf(err, errlen, "Connector %s already exists", name);
         cfg_map_free(&m);
         return WRK_EXISTS;
     }
     if (w->store.put_config && w->store.put_config(w->store.ctx, name, &m, cur, !exists, err, errlen) < 0) {
+        pthread_mutex_unlock(&w->put_mu);
         cfg_map_free(&m);
         return WRK_STORE_FAILED;
     }
@@ -361,6 +367,7 @@ wrk_rc_t wrk_put(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target
     }
     e->refs++;
     pthread_mutex_unlock(&w->mu);
+    pthread_mutex_unlock(&w->put_mu);
 
     pthread_mutex_lock(&e->op);
     if (!*created)
@@ -575,6 +582,7 @@ void wrk_free(wrk_t *w)
     free(w->c);
     cfg_map_free(&w->worker_map);
     free(w->worker_id);
+    pthread_mutex_destroy(&w->put_mu);
     pthread_mutex_destroy(&w->mu);
     free(w);
 }

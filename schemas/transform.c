@@ -733,14 +733,7 @@ static void side_get(const side_conf_t *c, const tf_rec_t *r, const cs_schema_t 
 
 static void side_set(const side_conf_t *c, tf_rec_t *r, const cs_schema_t *s, const cv_value_t *v)
 {
-    r->fresh = true;
-    if (c->key) {
-        r->ks = s;
-        r->key = v;
-    } else {
-        r->vs = s;
-        r->value = v;
-    }
+    tf_side_set(r, c->key, s, v);
 }
 
 static const char *const extract_opts[] = { "field", "replace.null.with.default", "field.syntax.version", NULL };
@@ -1223,11 +1216,6 @@ static int mask_configure_value(const tf_opts_t *o, void **conf, int *headers, c
     return mask_configure(o, conf, false, err, errlen);
 }
 
-static bool is_named(const cs_schema_t *s, const char *name)
-{
-    return s->name && !strcmp(s->name, name);
-}
-
 /* Values.convertTo<Integer|Long|…>(null, text) of a replacement, in the field's range. */
 static int mask_number(const char *text, const cs_schema_t *fs, cv_value_t *out, char *err, size_t errlen)
 {
@@ -1259,9 +1247,9 @@ static int mask_value(arena_t *a, const mask_conf_t *c, const cs_schema_t *fs, c
 {
     if (v->null)
         return 0;
-    bool decimal = is_named(fs, "org.apache.kafka.connect.data.Decimal");
-    bool date = is_named(fs, "org.apache.kafka.connect.data.Date") || is_named(fs, "org.apache.kafka.connect.data.Time") ||
-                is_named(fs, "org.apache.kafka.connect.data.Timestamp");
+    bool decimal = tf_named(fs, "org.apache.kafka.connect.data.Decimal");
+    bool date = tf_named(fs, "org.apache.kafka.connect.data.Date") || tf_named(fs, "org.apache.kafka.connect.data.Time") ||
+                tf_named(fs, "org.apache.kafka.connect.data.Timestamp");
     if (c->replacement) {
         if (date || decimal || fs->type == CT_BOOLEAN || fs->type == CT_BYTES || fs->type == CT_ARRAY ||
             fs->type == CT_MAP || fs->type == CT_STRUCT) {
@@ -1598,10 +1586,11 @@ static const tf_type_t tf_flatten_value = { "org.apache.kafka.connect.transforms
 /* ---------------------------------------------------------------- the table of what runs */
 
 static const tf_type_t *const types[] = {
-    &tf_dbz_unwrap, &tf_dbz_logical_router, &tf_regex_router, &tf_replace_key, &tf_replace_value, &tf_filter, &tf_drop_headers,
+    &tf_dbz_unwrap, &tf_dbz_logical_router, &tf_dbz_outbox, &tf_regex_router, &tf_replace_key, &tf_replace_value, &tf_filter, &tf_drop_headers,
     &tf_insert_header, &tf_extract_key, &tf_extract_value, &tf_hoist_key, &tf_hoist_value, &tf_setschema_key,
     &tf_setschema_value, &tf_value_to_key, &tf_insert_field_key, &tf_insert_field_value, &tf_mask_key, &tf_mask_value,
-    &tf_header_from_key, &tf_header_from_value, &tf_flatten_key, &tf_flatten_value, NULL
+    &tf_header_from_key, &tf_header_from_value, &tf_flatten_key, &tf_flatten_value, &tf_cast_key, &tf_cast_value,
+    &tf_ts_key, &tf_ts_value, NULL
 };
 
 static const char *const pred_types[] = {
@@ -1626,7 +1615,7 @@ static const struct { const char *cls, *instead; } scripted[] = {
 
 const char *tf_supported(void)
 {
-    static char list[2048];
+    static char list[4096];
     if (!list[0]) {
         for (int i = 0; types[i]; i++) {
             if (i)
@@ -2015,6 +2004,8 @@ wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec
                            char *err, size_t errlen)
 {
     *dropped = false;
+    if (errlen)
+        err[0] = '\0';
     size_t cached = c->ncodecs;
     for (size_t i = 0; i < c->spec->nsteps; i++)
         cached += c->caches[i].n;
@@ -2035,6 +2026,10 @@ wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec
     }
     memcpy(r.h, ev->headers, sizeof r.h);
     r.nh = ev->nheaders;
+    r.has_partition = ev->has_partition;
+    r.partition = ev->partition;
+    r.has_ts = ev->has_ts;
+    r.ts_ms = ev->ts_ms;
     /* the tombstone right after a delete: Debezium gave both one header object */
     if (!ev->value && c->leak.nh && c->leak_topic && !strcmp(c->leak_topic, ev->topic))
         for (int i = 0; i < c->leak.nh; i++) {
@@ -2057,6 +2052,9 @@ wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec
                      ev->topic, why);
             return rc;
         }
+        if (why[0])   /* a warning (Debezium logs it and goes on) */
+            snprintf(err, errlen, "transform %s (%s) on a record of topic %s: %s", st->alias, st->type->cls,
+                     ev->topic, why);
         if (drop) {
             *dropped = true;
             return WC_OK;
@@ -2080,5 +2078,9 @@ wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec
     }
     memcpy(out->headers, r.h, sizeof out->headers);
     out->nheaders = r.nh;
+    out->has_partition = r.has_partition;
+    out->partition = r.partition;
+    out->has_ts = r.has_ts;
+    out->ts_ms = r.ts_ms;
     return WC_OK;
 }

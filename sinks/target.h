@@ -141,7 +141,8 @@ typedef struct sk_offset {
 /* A conflict met while applying, reported back so apply.c counts it; logged to walcast_conflicts by
  * the target itself (same transaction) when conflict.log.enabled=true. */
 typedef struct sk_conflict_count {
-    uint64_t n[SK_CONFLICT_NTYPES];
+    uint64_t n[SK_CONFLICT_NTYPES];         /* met */
+    uint64_t skipped[SK_CONFLICT_NTYPES];   /* of those, the change was not written (the policy kept the target's row) */
 } sk_conflict_count_t;
 
 /* The row a target already has for a change's key (read and locked by fetch_existing). */

@@ -1,6 +1,7 @@
 /* fuzz_transform.c: libFuzzer target for transform configurations (transforms=, predicates= and every
- * transform's options, schemas/transform.c): a configuration parsed, then its chain run over a change
- * event of each kind (insert, delete, tombstone, truncate, a non-envelope record) and JSON-encoded. */
+ * transform's options, schemas/transform*.c): a configuration parsed, then its chain run over a change
+ * event of each kind (insert, update, delete, tombstone, truncate, a non-envelope record) and JSON-encoded.
+ * The rows are outbox rows too; the key fuzz.payload (not a transform key) is their payload text. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,14 +21,31 @@ static cs_schema_t *named(arena_t *a, ct_type_t t, bool opt, const char *name)
     return s;
 }
 
-/* The chain over one event: op c, d, t (before and after null), 0 (tombstone) or h (heartbeat). */
-static void run(tf_chain_t *c, conv_t *conv, arena_t *a, char op)
+/* The chain over one event: op c, u, d, t (before and after null), 0 (tombstone) or h (heartbeat). */
+static void run(tf_chain_t *c, conv_t *conv, arena_t *a, char op, const char *payload)
 {
     cs_schema_t *key = named(a, CT_STRUCT, false, "p.s.t.Key");
     cs_field_add(a, key, "id", cs_new(a, CT_INT32, false));
     cs_schema_t *row = named(a, CT_STRUCT, true, "p.s.t.Value");
     cs_field_add(a, row, "id", cs_new(a, CT_INT32, false));
     cs_field_add(a, row, "name", cs_new(a, CT_STRING, true));
+    /* the types Cast and TimestampConverter read specially */
+    cs_schema_t *dec = named(a, CT_BYTES, false, "org.apache.kafka.connect.data.Decimal");
+    cs_param_add(dec, "scale", "2");
+    cs_field_add(a, row, "amount", dec);
+    cs_field_add(a, row, "f", cs_new(a, CT_FLOAT64, true));
+    cs_field_add(a, row, "d", named(a, CT_INT32, false, "org.apache.kafka.connect.data.Date"));
+    cs_field_add(a, row, "ts", named(a, CT_INT64, true, "org.apache.kafka.connect.data.Timestamp"));
+    cs_field_add(a, row, "raw", cs_new(a, CT_BYTES, true));
+    cs_schema_t *flag = cs_new(a, CT_BOOLEAN, true);
+    static const cv_value_t flag_def = { .null = false, .u.b = true };
+    flag->def = &flag_def;
+    cs_field_add(a, row, "flag", flag);
+    /* an outbox row's columns (EventRouter) */
+    cs_field_add(a, row, "aggregatetype", cs_new(a, CT_STRING, false));
+    cs_field_add(a, row, "aggregateid", cs_new(a, CT_STRING, true));
+    cs_field_add(a, row, "payload", named(a, CT_STRING, true, "io.debezium.data.Json"));
+    cs_field_add(a, row, "part", cs_new(a, CT_INT32, true));
     cs_schema_t *src = named(a, CT_STRUCT, false, "io.debezium.connector.postgresql.Source");
     cs_field_add(a, src, "db", cs_new(a, CT_STRING, false));
     cs_field_add(a, src, "lsn", cs_new(a, CT_INT64, true));
@@ -41,9 +59,19 @@ static void run(tf_chain_t *c, conv_t *conv, arena_t *a, char op)
     rec_codec_bind(&vc, env);
     cv_value_t k = cv_list(a, 1);
     k.u.list.v[0] = cv_int(1);
-    cv_value_t r = cv_list(a, 2);
+    cv_value_t r = cv_list(a, 12);
     r.u.list.v[0] = cv_int(1);
     r.u.list.v[1] = cv_str("Topic.X", 7);
+    r.u.list.v[2] = cv_str("\x80\x01", 2);
+    r.u.list.v[3] = cv_float(-1e19);
+    r.u.list.v[4] = cv_int(-3);
+    r.u.list.v[5] = cv_int(1700000000123);
+    r.u.list.v[6] = cv_str("\x00\xff", 2);
+    r.u.list.v[7] = cv_null();
+    r.u.list.v[8] = cv_str("Order", 5);
+    r.u.list.v[9] = cv_str("o-1", 3);
+    r.u.list.v[10] = payload ? cv_str(payload, strlen(payload)) : cv_null();
+    r.u.list.v[11] = cv_int(0);
     cv_value_t s = cv_list(a, 2);
     s.u.list.v[0] = cv_str("db", 2);
     s.u.list.v[1] = cv_int(42);
@@ -53,7 +81,7 @@ static void run(tf_chain_t *c, conv_t *conv, arena_t *a, char op)
     else if (op != 't')
         e.u.list.v[1] = r;
     e.u.list.v[2] = s;
-    e.u.list.v[3] = cv_str(op == 'd' ? "d" : "c", 1);
+    e.u.list.v[3] = cv_str(op == 'd' ? "d" : op == 'u' ? "u" : "c", 1);
     rec_event_t ev;
     memset(&ev, 0, sizeof ev);
     ev.topic = "p.s.t";
@@ -94,9 +122,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             arena_t *a = arena_new(4096);
             conv_side_t js = { .kind = CONV_JSON, .schemas = true };
             conv_t *conv = conv_new(&js, &js);
-            const char ops[] = { 'c', 'd', 't', 0, 'h', 'c' };
+            const char *payload = NULL;
+            for (size_t i = 0; i < m.n; i++)
+                if (!strcmp(m.kv[i].key, "fuzz.payload"))
+                    payload = m.kv[i].value;
+            const char ops[] = { 'c', 'u', 'd', 't', 0, 'h', 'c' };
             for (size_t i = 0; i < sizeof ops; i++)
-                run(c, conv, a, ops[i]);
+                run(c, conv, a, ops[i], payload);
             conv_free(conv);
             arena_free(a);
             tf_chain_free(c);

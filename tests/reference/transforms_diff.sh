@@ -4,7 +4,7 @@
 # walcast, over the differential workload (inserts, updates with and without REPLICA IDENTITY FULL,
 # deletes and tombstones, key changes, TOAST, truncate, messages, heartbeats, transaction metadata, schema
 # changes mid-stream); every topic is compared record by record (ref.py compare: partition, key, value
-# parsed and raw, headers). Nine pairs, each its own topic.prefix:
+# parsed and raw, headers). Thirteen pairs, each its own topic.prefix:
 #   t1  JSON with schemas; ExtractNewRecordState (delete.tombstone.handling.mode=tombstone, the default)
 #       with add.fields (envelope, source.*, transaction.* paths, a rename) and add.headers; transaction
 #       metadata, heartbeats and truncates (skipped.operations=none) go through the chain
@@ -24,11 +24,33 @@
 #       tombstones (RecordIsTombstone, negate), Flatten$Key
 #   t9  JSON with schemas; ByLogicalTableRouter merging the ident_*, toasty* and keyed tables (key field
 #       from key.field.regex; keyed has no primary key: null keys)
+#   tc1 JSON with schemas, time.precision.mode=connect; unwrap, Cast$Value over types_all's and
+#       ident_default's columns (Connect Decimal, Date, Time, Timestamp, bytes, floats, booleans; defaults
+#       cast too, pre-1970 dates), Cast$Key id:string
+#   tc2 JSON without schemas (adaptive time types); unwrap rewrite, Cast$Value with
+#       replace.null.with.default=false, then on ident_* only ExtractField$Key id and a whole-key
+#       Cast$Key string
+#   tt1 JSON with schemas, time.precision.mode=connect; unwrap, then TimestampConverter$Value on a field
+#       each: Timestamp to a SimpleDateFormat string, Date to Timestamp, Time to unix (microseconds), a
+#       pre-1970 Timestamp to Date, a string parsed by a pattern to unix (seconds), an int64 to Time
+#   tt2 JSON without schemas (adaptive time types); unwrap rewrite, a MicroTimestamp (int64) as unix
+#       microseconds to a string (two-digit year, 12-hour clock); on types_all only, that string alone
+#       (ExtractField$Value) parsed back by the same pattern by a whole-value TimestampConverter to Date
+# and four outbox EventRouter pairs over the outbox tables of sql/outbox_schema.sql (filled by sql/outbox.sql):
+#   t10 JSON with schemas; payload as text, additional fields to headers and the partition, the record
+#       timestamp from a column, transaction metadata passing through
+#   t11 JSON with schemas; table.expand.json.payload, additional fields in the envelope (value schema
+#       cached by payload schema), route.tombstone.on.empty.payload
+#   t12 JSON without schemas; expansion with table.json.payload.null.behavior=optional_bytes, routing by
+#       the event type through a regex with named groups
+#   t13 JSON with schemas; table.field.event.schema.version (value schemas cached by version), key from
+#       the event id, table.op.invalid.behavior=error
 . "$(dirname "$0")/reflib.sh"
 ref_init
 t0=$(date +%s)
 pg_start
 psql_q -f "$ROOT/tests/integration/sql/schema.sql"
+psql_q -f "$REF/sql/outbox_schema.sql"
 psql_q -c "CREATE PUBLICATION dbz_publication FOR ALL TABLES"
 ref_kafka_start KA KB
 echo "kafka x2 started after $(( $(date +%s) - t0 ))s"
@@ -164,29 +186,154 @@ ref_pair t9 t9 \
   "transforms.byl.topic.replacement=t9.merged" \
   'transforms.byl.key.field.regex=t9\\.public\\.(.*)' \
   'transforms.byl.key.field.replacement=tbl_$1'
+CAST=org.apache.kafka.connect.transforms.Cast
+ref_pair tc1 tc1 \
+  "time.precision.mode=connect" \
+  "transforms=unwrap,cast,ckey" \
+  "transforms.unwrap.type=$U" \
+  "transforms.cast.type=$CAST\$Value" \
+  "transforms.cast.spec=c_bool:string,c_int2:int8,c_int4:float32,c_int8:string,c_float4:float64,c_float8:string,c_numeric:string,c_money:int32,c_default_num:float64,c_default_int:boolean,c_default_bool:string,c_default_text:string,c_date:string,c_time3:int64,c_ts3:string,c_ts:string,c_bytea:string,qty:float32,note:string" \
+  "transforms.ckey.type=$CAST\$Key" \
+  "transforms.ckey.spec=id:string"
+ref_pair tc2 tc2 \
+  "key.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "key.converter.schemas.enable=false" \
+  "value.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "value.converter.schemas.enable=false" \
+  "transforms=unwrap,cast,xk,ck" \
+  "predicates=idents" \
+  "predicates.idents.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches" \
+  'predicates.idents.pattern=tc2\\.public\\.ident_(default|full)' \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.delete.tombstone.handling.mode=rewrite" \
+  "transforms.cast.type=$CAST\$Value" \
+  "transforms.cast.spec=c_date:string,c_ts:int32,c_int8:float64,c_numeric:float32,c_money:string,c_bytea:string,c_float8:int64,c_float4:int16,c_bool:float64,c_default_num:int8,c_int2:boolean,c_default_text:string,c_default_int:int8,qty:string" \
+  "transforms.cast.replace.null.with.default=false" \
+  "transforms.xk.type=org.apache.kafka.connect.transforms.ExtractField\$Key" \
+  "transforms.xk.field=id" \
+  "transforms.xk.predicate=idents" \
+  "transforms.ck.type=$CAST\$Key" \
+  "transforms.ck.spec=string" \
+  "transforms.ck.predicate=idents"
+TSC=org.apache.kafka.connect.transforms.TimestampConverter
+ref_pair tt1 tt1 \
+  "time.precision.mode=connect" \
+  "transforms=unwrap,a,b,c,d,e,f" \
+  "transforms.unwrap.type=$U" \
+  "transforms.a.type=$TSC\$Value" \
+  "transforms.a.field=c_ts" \
+  "transforms.a.target.type=string" \
+  "transforms.a.format=EEE, d MMM yyyy HH:mm:ss.SSS z G 'day' D" \
+  "transforms.b.type=$TSC\$Value" \
+  "transforms.b.field=c_date" \
+  "transforms.b.target.type=Timestamp" \
+  "transforms.c.type=$TSC\$Value" \
+  "transforms.c.field=c_time3" \
+  "transforms.c.target.type=unix" \
+  "transforms.c.unix.precision=microseconds" \
+  "transforms.d.type=$TSC\$Value" \
+  "transforms.d.field=c_ts3" \
+  "transforms.d.target.type=Date" \
+  "transforms.e.type=$TSC\$Value" \
+  "transforms.e.field=c_tstz0" \
+  "transforms.e.target.type=unix" \
+  "transforms.e.format=yyyy-MM-dd'T'HH:mm:ssX" \
+  "transforms.e.unix.precision=seconds" \
+  "transforms.f.type=$TSC\$Value" \
+  "transforms.f.field=c_oid" \
+  "transforms.f.target.type=Time"
+ref_pair tt2 tt2 \
+  "key.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "key.converter.schemas.enable=false" \
+  "value.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "value.converter.schemas.enable=false" \
+  "transforms=unwrap,a,x,w" \
+  "predicates=types" \
+  "predicates.types.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches" \
+  'predicates.types.pattern=tt2\\.public\\.types_all' \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.delete.tombstone.handling.mode=rewrite" \
+  "transforms.a.type=$TSC\$Value" \
+  "transforms.a.field=c_ts" \
+  "transforms.a.target.type=string" \
+  "transforms.a.unix.precision=microseconds" \
+  "transforms.a.format=dd.MM.yy hh:mm:ss.SSSSSS a XXX" \
+  "transforms.x.type=org.apache.kafka.connect.transforms.ExtractField\$Value" \
+  "transforms.x.field=c_ts" \
+  "transforms.x.predicate=types" \
+  "transforms.w.type=$TSC\$Value" \
+  "transforms.w.target.type=Date" \
+  "transforms.w.format=dd.MM.yy hh:mm:ss.SSSSSS a XXX" \
+  "transforms.w.predicate=types"
+O=io.debezium.transforms.outbox.EventRouter
+OB_TABLES="table.include.list=public.outbox,public.outbox_text"
+ref_pair t10 t10 "$OB_TABLES" \
+  "provide.transaction.metadata=true" \
+  "transforms=outbox" \
+  "transforms.outbox.type=$O" \
+  'transforms.outbox.route.topic.replacement=t10.ev.${routedByValue}' \
+  "transforms.outbox.table.fields.additional.placement=type:header:eventType,part:partition,aggregateid:header" \
+  "transforms.outbox.table.field.event.timestamp=ts"
+ref_pair t11 t11 "$OB_TABLES" \
+  "transforms=outbox" \
+  "transforms.outbox.type=$O" \
+  'transforms.outbox.route.topic.replacement=t11.ev.${routedByValue}' \
+  "transforms.outbox.table.expand.json.payload=true" \
+  "transforms.outbox.table.fields.additional.placement=type:envelope:eventType,aggregateid:envelope,id:header:eventId" \
+  "transforms.outbox.route.tombstone.on.empty.payload=true"
+ref_pair t12 t12 "$OB_TABLES" \
+  "key.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "key.converter.schemas.enable=false" \
+  "value.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "value.converter.schemas.enable=false" \
+  "transforms=outbox" \
+  "transforms.outbox.type=$O" \
+  "transforms.outbox.route.by.field=type" \
+  'transforms.outbox.route.topic.regex=(?<kind>[A-Z][a-z]+)(?<what>[A-Za-z]+)' \
+  'transforms.outbox.route.topic.replacement=t12.${kind}.$2' \
+  "transforms.outbox.table.expand.json.payload=true" \
+  "transforms.outbox.table.json.payload.null.behavior=optional_bytes" \
+  "transforms.outbox.table.fields.additional.placement=aggregatetype:envelope:agg"
+ref_pair t13 t13 "$OB_TABLES" \
+  "transforms=outbox" \
+  "transforms.outbox.type=$O" \
+  'transforms.outbox.route.topic.replacement=t13.ev.${routedByValue}' \
+  "transforms.outbox.table.field.event.schema.version=ver" \
+  "transforms.outbox.table.field.event.key=id" \
+  "transforms.outbox.table.op.invalid.behavior=error" \
+  "transforms.outbox.table.fields.additional.placement=type:envelope"
+PAIRS=(${TF_PAIRS:-t1 t2 t3 t4 t5 t6 t7 t8 t9 tc1 tc2 tt1 tt2 t10 t11 t12 t13})
 
 multi=(t9.merged)
+for t in Order Customer Shipment Sentinel; do multi+=("t10.ev.$t"); done
 for t in types_all ident_default ident_full ident_index toasty toasty_full keyed masked evolve edge edge2 edge3; do
-  for p in t1 t3 t4 t5 t6 t7 t8 t9; do multi+=("$p.public.$t"); done
+  for p in t1 t3 t4 t5 t6 t7 t8 t9 tc1 tc2 tt1 tt2; do multi+=("$p.public.$t"); done
   multi+=("t2.rt.$t")
 done
 $PY "$REF/ref.py" topics "$KA" 3 "${multi[@]}"
 $PY "$REF/ref.py" topics "$KB" 3 "${multi[@]}"
 
 t1=$(date +%s)
-ref_connect_start "$KA" "$IT_DIR"/t[1-9].dbz.properties
-ref_slot_wait dbz_t1 dbz_t2 dbz_t3 dbz_t4 dbz_t5 dbz_t6 dbz_t7 dbz_t8 dbz_t9
+dbz=() wc=() dslots=() wslots=()
+for p in "${PAIRS[@]}"; do
+  dbz+=("$IT_DIR/$p.dbz.properties"); wc+=("$IT_DIR/$p.wc.properties"); dslots+=("dbz_$p"); wslots+=("wc_$p")
+done
+ref_connect_start "$KA" "${dbz[@]}"
+ref_slot_wait "${dslots[@]}"
 echo "connect + debezium streaming after $(( $(date +%s) - t1 ))s"
-ref_walcast_start "$KB" connect-offsets "$IT_DIR"/t[1-9].wc.properties
-ref_slot_wait wc_t1 wc_t2 wc_t3 wc_t4 wc_t5 wc_t6 wc_t7 wc_t8 wc_t9
+ref_walcast_start "$KB" connect-offsets "${wc[@]}"
+ref_slot_wait "${wslots[@]}"
 
 psql_q -f "$ROOT/tests/integration/sql/workload.sql" >/dev/null
 psql_q -f "$REF/sql/changes.sql" >/dev/null
+psql_q -f "$REF/sql/outbox.sql" >/dev/null
+declare -A SENTINEL=([t2]=t2.rt.sentinel:3 [t10]=t10.ev.Sentinel:1 [t11]=t11.ev.Sentinel:1 [t12]=t12.End.Marker:1
+                     [t13]=t13.ev.Sentinel:1)
+waits=()
+for p in "${PAIRS[@]}"; do waits+=("${SENTINEL[$p]:-$p.public.sentinel:3}"); done
 for bs in "$KA" "$KB"; do
-  $PY "$REF/ref.py" wait "$bs" 120 t1.public.sentinel:3 t2.rt.sentinel:3 t3.public.sentinel:3 t4.public.sentinel:3 \
-    t5.public.sentinel:3 t6.public.sentinel:3 t7.public.sentinel:3 t8.public.sentinel:3 \
-    t9.public.sentinel:3
+  $PY "$REF/ref.py" wait "$bs" 120 "${waits[@]}"
 done
-$PY "$REF/ref.py" compare "$KA" "$KB" 30 t1 t2 t3 t4 t5 t6 t7 t8 t9 | tee "$IT_DIR/compare.txt"
+$PY "$REF/ref.py" compare "$KA" "$KB" 30 "${PAIRS[@]}" | tee "$IT_DIR/compare.txt"
 walcast_stop
 echo "transforms differential test took $(( $(date +%s) - t0 ))s"

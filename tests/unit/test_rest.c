@@ -3,6 +3,8 @@
 #include "tests/unit/testutil.h"
 
 #include <jansson.h>
+#include <pthread.h>
+#include <time.h>
 
 #include "agent/check.h"
 #include "agent/log.h"
@@ -453,6 +455,53 @@ static void test_loggers(void **state)
     log_set_level(LOG_FATAL);
 }
 
+
+/* A slow config topic: the write takes a while, so two creates of one name overlap. */
+static int slow_put_config(void *ctx, const char *name, const cfg_map_t *config, wrk_target_t target, bool created,
+                           char *err, size_t errlen)
+{
+    (void)ctx, (void)name, (void)config, (void)target, (void)created, (void)err, (void)errlen;
+    struct timespec ts = { 0, 50 * 1000000L };
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
+typedef struct racer {
+    rest_t *rs;
+    int status;
+} racer_t;
+
+static void *race_create(void *arg)
+{
+    racer_t *r = arg;
+    char body[2048];
+    snprintf(body, sizeof body, "{\"name\":\"twin\",\"config\":%s}", pg_config);
+    answer_t a = call(r->rs, "POST", "/connectors", body);
+    r->status = a.status;
+    done(&a);
+    return NULL;
+}
+
+/* Two POSTs of one new name at once: exactly one 201, the other 409 (Connect's "already exists"). */
+static void test_create_race(void **state)
+{
+    rest_t *rs = *state;
+    wrk_store_t st = { .put_config = slow_put_config };
+    wrk_set_store(rs->worker, &st);
+    for (int round = 0; round < 5; round++) {
+        racer_t r[2] = { { rs, 0 }, { rs, 0 } };
+        pthread_t t[2];
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(pthread_create(&t[i], NULL, race_create, &r[i]), 0);
+        for (int i = 0; i < 2; i++)
+            pthread_join(t[i], NULL);
+        int created = (r[0].status == 201) + (r[1].status == 201), exists = (r[0].status == 409) + (r[1].status == 409);
+        if (created != 1 || exists != 1)
+            fail_msg("round %d: statuses %d and %d, expected one 201 and one 409", round, r[0].status, r[1].status);
+        expect_status(call(rs, "DELETE", "/connectors/twin", NULL), 204);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +514,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_connectors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validate_and_plugins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loggers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_race, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
