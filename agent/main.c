@@ -18,6 +18,7 @@
 #include "agent/dashboard.h"
 #include "agent/metrics.h"
 #include "agent/rest.h"
+#include "agent/sinkoffs.h"
 #include "agent/worker.h"
 #include "agent/log.h"
 #include "schemas/buf.h"
@@ -103,7 +104,8 @@ typedef struct runner {
     const worker_config_t *w;
 } runner_t;
 
-static int run_connector(void *ctx, const cfg_map_t *config, volatile sig_atomic_t *stop, char *err, size_t errlen)
+static int run_connector(void *ctx, const cfg_map_t *config, const wc_topic_hook_t *topics, volatile sig_atomic_t *stop,
+                         char *err, size_t errlen)
 {
     runner_t *r = ctx;
     cfg_map_t m = { 0 };
@@ -119,7 +121,7 @@ static int run_connector(void *ctx, const cfg_map_t *config, volatile sig_atomic
             const char **cp = map_pairs(&r->w->consumer), **pp = map_pairs(&r->w->producer);
             sk_kafka_t k = { .bootstrap = r->w->bootstrap_servers, .consumer_props = cp,
                              .nconsumer_props = r->w->consumer.n, .producer_props = pp,
-                             .nproducer_props = r->w->producer.n };
+                             .nproducer_props = r->w->producer.n, .topics = *topics };
             met_sink_t *ms = met_sink_open(sc.name);
             rc = sk_run(&sc, &k, &ms->st, stop, err, errlen) == 0 ? 0 : -1;
             met_sink_close(ms);
@@ -130,6 +132,7 @@ static int run_connector(void *ctx, const cfg_map_t *config, volatile sig_atomic
     } else {
         conn_config_t cc;
         if (cfg_connector_parse(&m, &cc, err, errlen) == 0) {
+            cc.topics = *topics;
             rc = conn_run(&cc, r->w, stop, err, errlen) == 0 ? 0 : -1;
             cfg_connector_free(&cc);
         }
@@ -173,6 +176,11 @@ static cst_t *store_open(wrk_t *wk, const cfg_map_t *wm, const worker_config_t *
     cst_conn_t *cv = NULL;
     size_t cn = 0;
     if (!store || cst_load(store, &cv, &cn, err, errlen) < 0) {
+        cst_free(store);
+        return NULL;
+    }
+    if (cst_load_topics(store, wk, err, errlen) < 0) {
+        cst_conns_free(cv, cn);
         cst_free(store);
         return NULL;
     }
@@ -342,6 +350,7 @@ static int cmd_run(int argc, char **argv)
     }
     if (store)
         rs.offsets = (rest_offsets_t){ store, cst_offsets_get, cst_offsets_alter, cst_offsets_reset };
+    rs.sink_offsets = (rest_sink_offsets_t){ &wm, so_get, so_alter, so_reset };
     if (rest_on && mock)
         log_info("embedded Kafka: connector configs are not kept (config.storage.topic needs a real Kafka)", "worker_id=%s",
                  worker_id);

@@ -111,6 +111,8 @@ static void on_wait(void *ctx)
 static bool make_producer(txn_t *t, char *err, size_t errlen)
 {
     t->pub = pub_new(t->w, t->client_id, t->client_id, on_ack, on_wait, t, err, errlen);
+    if (t->pub)
+        pub_set_topic_hook(t->pub, &t->cfg->topics);
     return t->pub != NULL;
 }
 

@@ -47,7 +47,14 @@ typedef struct btable {
     struct btable *narrowed;     /* whole tables: their narrowed variants of this batch */
 } btable_t;
 
+typedef struct tracked_topic {
+    char *topic;
+    wc_topic_mark_t mark;
+} tracked_topic_t;
+
 typedef struct sink {
+    tracked_topic_t *tracked;     /* topic tracking: the topics consumed so far, told to the worker */
+    size_t ntracked;
     const sk_config_t *cfg;
     const sk_kafka_t *kafka;
     volatile sig_atomic_t *stop;
@@ -1307,7 +1314,7 @@ static bool registry_wait(void *ctx, int ms, const char *why)
     return backoff_wait(s, ms);
 }
 
-/* env_schema_fetch_fn over the registry client (GET /schemas/ids/{id}); the decoder caches by id. */
+/* avro_dec_fetch_fn over the registry client (GET /schemas/ids/{id}); the decoder caches by id. */
 static int fetch_schema(void *ctx, int32_t id, buf_t *out, char *err, size_t errlen)
 {
     sink_t *s = ctx;
@@ -1344,6 +1351,21 @@ static int refuse_schemaless(const sink_t *s, const env_event_t *ev, char *err, 
     return -1;
 }
 
+/* Connect's topic tracking: each topic consumed from is told to the worker (once per reset epoch). */
+static void track_topic(sink_t *s, const char *topic)
+{
+    if (!s->kafka->topics.seen)
+        return;
+    size_t i = 0;
+    while (i < s->ntracked && strcmp(s->tracked[i].topic, topic))
+        i++;
+    if (i == s->ntracked) {
+        s->tracked = xrealloc(s->tracked, (s->ntracked + 1) * sizeof *s->tracked);
+        s->tracked[s->ntracked++] = (tracked_topic_t){ xstrdup(topic), 0 };
+    }
+    wc_topic_track(&s->kafka->topics, &s->tracked[i].mark, topic);
+}
+
 /* Takes one consumed message into the batch (decoding it), and m with it (destroyed with the batch);
  * -1 when the sink must stop. */
 static int add_record(sink_t *s, rd_kafka_message_t *m)
@@ -1356,6 +1378,7 @@ static int add_record(sink_t *s, rd_kafka_message_t *m)
     memset(r, 0, sizeof *r);
     const char *tn = rd_kafka_topic_name(m->rkt);
     r->topic = s->nrec > 1 && !strcmp(r[-1].topic, tn) ? r[-1].topic : arena_strdup(s->arena, tn);
+    track_topic(s, tn);
     r->partition = m->partition;
     r->offset = m->offset;
     r->msg = m;
@@ -1537,6 +1560,9 @@ out:
     sr_free(s.registry);
     arena_free(s.arena);
     free(s.recs);
+    for (size_t i = 0; i < s.ntracked; i++)
+        free(s.tracked[i].topic);
+    free(s.tracked);
     buf_free(&s.tmp);
     /* a stop request while retrying is a clean stop, not a failure */
     rc = (rc < 0 && *stop && !s.failed && !s.err[0]) ? 0 : rc;

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "schemas/hist.h"
-
+#include "schemas/tracking.h"
 #include "sinks/target.h"
 
 /* Kafka client settings of the worker: bootstrap servers and librdkafka key/value pairs for the consumer
@@ -19,6 +19,7 @@ typedef struct sk_kafka {
     size_t nconsumer_props;              /* pairs */
     const char *const *producer_props;
     size_t nproducer_props;
+    wc_topic_hook_t topics;              /* Connect's topic tracking (seen NULL: off) */
 } sk_kafka_t;
 
 /* What a sink shows on GET /metrics and the dashboard: written by the sink's thread only (relaxed atomic
