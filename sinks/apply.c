@@ -1318,7 +1318,7 @@ static bool registry_wait(void *ctx, int ms, const char *why)
     return backoff_wait(s, ms);
 }
 
-/* env_schema_fetch_fn over the registry client (GET /schemas/ids/{id}); the decoder caches by id. */
+/* avro_dec_fetch_fn over the registry client (GET /schemas/ids/{id}); the decoder caches by id. */
 static int fetch_schema(void *ctx, int32_t id, buf_t *out, char *err, size_t errlen)
 {
     sink_t *s = ctx;

@@ -244,6 +244,19 @@ subprocess.run(["psql", "-X", "-q", "-c", "INSERT INTO t VALUES (2)"], check=Tru
 for base in (CONNECT, WALCAST):
     wait_for(base, "/connectors/inv/topics", has_topics, "the topic not tracked again after a row")
 step("topics again", "GET", "/connectors/inv/topics")
+# snapshot.mode=initial_only: once the snapshot is done Debezium streams nothing, and Connect keeps the
+# connector and its task RUNNING (the task polls an empty queue); walcast's thread has ended, and it shows
+# RUNNING too
+step("initial_only create", "POST", "/connectors",
+     c_body={"name": "snap", "config": config("snap_c", "sc", **{"snapshot.mode": "initial_only"})},
+     w_body={"name": "snap", "config": config("snap_w", "sw", **{"snapshot.mode": "initial_only"})})
+for base in (CONNECT, WALCAST):
+    wait_for(base, "/connectors/snap/offsets",
+             lambda j: any(o["offset"].get("snapshot_completed") for o in j.get("offsets", [])), "snapshot not completed")
+step("initial_only offsets", "GET", "/connectors/snap/offsets")
+step("initial_only status", "GET", "/connectors/snap/status")
+step("initial_only task status", "GET", "/connectors/snap/tasks/0/status")
+step("initial_only delete", "DELETE", "/connectors/snap")
 # a JDBC sink on each (reading its own side's topic into its own table): offsets in Connect's sink shape
 def sink(topic, table):
     return {"connector.class": "io.debezium.connector.jdbc.JdbcSinkConnector", "topics": topic,
