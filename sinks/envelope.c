@@ -131,7 +131,7 @@ static int envelope_typed(env_decoder_t *d, arena_t *a, const cs_schema_t *vs, c
     cv_value_t env;
     if (!is_envelope(vs)) {
         /* a row some transform already took out of its envelope (ExtractNewRecordState on the source) */
-        if (jr_read(a, vs, span, len, &env, "value", err, errlen) < 0)
+        if (json_dec_read(a, vs, span, len, 0, &env, "value", err, errlen) < 0)
             return -1;
         return flat_event(vs, env, ev, err, errlen);
     }
@@ -403,7 +403,7 @@ static int flat_event(const cs_schema_t *vs, cv_value_t v, env_event_t *ev, char
 }
 
 int env_decode_record(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
-                      env_schema_fetch_fn fetch, void *ctx, env_record_t *r, char *err, size_t errlen)
+                      avro_dec_fetch_fn fetch, void *ctx, env_record_t *r, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
     for (int side = 0; side < 2; side++) {
@@ -415,32 +415,31 @@ int env_decode_record(env_decoder_t *d, arena_t *a, const char *key, size_t klen
         if (!p || !n)
             continue;
         if (p[0] == 0 && fetch) {
-            if (av_record(d, a, p, n, fetch, ctx, sp, vp, what, err, errlen) < 0)
+            if (avro_dec_record(d->avro, a, p, n, fetch, ctx, sp, vp, what, err, errlen) < 0)
                 return -1;
             continue;
         }
-        json_t *j = NULL;
         const char *span;
-        size_t spanlen;
-        if (record_parse(d, side, p, n, sp, &j, &span, &spanlen, what, err, errlen) < 0)
+        size_t len;
+        if (json_dec_split(d->json, side, a, p, n, sp, &span, &len, err, errlen) < 0)
             return -1;
-        int rc = 0;
-        if (span)
-            rc = jr_read(a, *sp, span, spanlen, vp, what, err, errlen);
-        else if (*sp)
-            rc = value_from_json(a, *sp, j, vp, what, 0, err, errlen);
-        else if (!json_is_null(j)) {
-            /* Connect's transforms read a schemaless record as maps, which walcast's do not take */
-            snprintf(err, errlen, "the record's %s has no schema (JsonConverter with %s.converter.schemas.enable=false): "
-                     "transforms on a sink need records with schemas; set %s.converter.schemas.enable=true on the "
-                     "connector that writes the topic", what, what, what);
-            rc = -1;
-        }
-        json_decref(j);
-        if (rc < 0)
-            return -1;
-        if (!*sp)
+        if (!*sp) {
+            cv_value_t v;
+            const cs_schema_t *is;
+            if (json_dec_infer(a, span, len, 1, &is, &v, what, err, errlen) < 0)
+                return -1;
+            if (!v.null) {
+                /* Connect's transforms read a schemaless record as maps, which walcast's do not take */
+                snprintf(err, errlen, "the record's %s has no schema (JsonConverter with %s.converter.schemas.enable="
+                         "false): transforms on a sink need records with schemas; set %s.converter.schemas.enable=true "
+                         "on the connector that writes the topic", what, what, what);
+                return -1;
+            }
             *vp = cv_null();
+            continue;
+        }
+        if (json_dec_read(a, *sp, span, len, 0, vp, what, err, errlen) < 0)
+            return -1;
     }
     return 0;
 }

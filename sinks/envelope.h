@@ -76,7 +76,7 @@ typedef struct env_record {
 /* Decodes a record's key and value, JsonConverter's (with schemas: transforms need them) or AvroConverter's
  * (fetch given), without reading them as a change event. -1 with err naming what is wrong. */
 int env_decode_record(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
-                      env_schema_fetch_fn fetch, void *ctx, env_record_t *r, char *err, size_t errlen);
+                      avro_dec_fetch_fn fetch, void *ctx, env_record_t *r, char *err, size_t errlen);
 
 /* The change a (transformed) record makes, as env_decode_* read it: a Debezium envelope (value schema named
  * *.Envelope) as it is; any other struct a row as ExtractNewRecordState leaves it (op ENV_CREATE: written per
