@@ -1401,13 +1401,9 @@ int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
         goto fail;
     }
     {
-        /* the sink chain is not wired yet: refused rather than ignored, so records never differ silently */
-        const char *t = cfg_get(m, "transforms");
-        for (; t && (*t == ' ' || *t == ','); t++)
-            ;
-        if (t && *t) {
-            snprintf(err, errlen, "sink %s: transforms= is not implemented on sinks yet (source connectors run them); "
-                     "remove it, or transform on the source side", c->name);
+        char why[1024];
+        if (parse_transforms(m, &c->transforms, why, sizeof why) < 0) {
+            snprintf(err, errlen, "sink %s: %s", c->name, why);
             goto fail;
         }
     }
@@ -1537,6 +1533,7 @@ fail:
 
 void cfg_sink_free(sk_config_t *c)
 {
+    tf_spec_free(c->transforms);
     free(c->name);
     free(c->connector_class);
     free(c->topics);
