@@ -59,7 +59,10 @@ const char *cfg_get(const cfg_map_t *m, const char *key)
  * hold a password, a secret, key material, a token, a JAAS config or user info. */
 bool cfg_is_secret(const char *key)
 {
+    /* connection.string: a MongoDB URI may hold user:password@ (JDBC URLs are shown: they rarely do, and
+     * connection.password is the JDBC sink's place for it) */
     static const char *const marks[] = { "password", "passwd", "secret", "credential", "token", "jaas", "user.info",
+                                         "connection.string",
                                          "userinfo", "ssl.key", "keystore.key", "private", "apikey", "api.key",
                                          "sasl.oauthbearer.config", "sasl.username" };
     char low[256];
@@ -1157,6 +1160,15 @@ bool cfg_is_sink(const cfg_map_t *m)
 {
     const char *c = cfg_get(m, "connector.class");
     return c && (!strcmp(c, "io.debezium.connector.jdbc.JdbcSinkConnector") || is_mongo_sink_class(c));
+}
+
+const char *cfg_task_class(const cfg_map_t *m)
+{
+    const char *cls = cfg_get(m, "connector.class");
+    if (!cfg_is_sink(m))
+        return "io.debezium.connector.postgresql.PostgresConnectorTask";
+    return is_mongo_sink_class(cls) ? "io.debezium.connector.mongodb.sink.MongoDbSinkConnectorTask"
+                                    : "io.debezium.connector.jdbc.JdbcSinkConnectorTask";
 }
 
 static char *dup_n(const char *p, size_t n)
