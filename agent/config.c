@@ -1326,6 +1326,28 @@ static const char *const sink_prefixes[] = {
     "producer.override.", "admin.override.", "conflict.policy.", NULL
 };
 
+void cfg_known_keys(bool sink, cfg_key_fn fn, void *ctx)
+{
+    if (sink) {
+        for (int i = 0; sink_keys[i]; i++)
+            fn(ctx, sink_keys[i], CFG_KEY_USED);
+        for (int i = 0; sink_keys_connect[i]; i++)
+            fn(ctx, sink_keys_connect[i], CFG_KEY_USED);
+        return;
+    }
+    for (int i = 0; known_keys[i]; i++) {
+        const char *k = known_keys[i];
+        cfg_key_use_t use = CFG_KEY_USED;
+        for (int j = 0; ignored_keys[j] && use == CFG_KEY_USED; j++)
+            if (!strcmp(ignored_keys[j], k))
+                use = CFG_KEY_IGNORED;
+        for (size_t j = 0; j < sizeof refused_keys / sizeof refused_keys[0] && use == CFG_KEY_USED; j++)
+            if (!strcmp(refused_keys[j].key, k))
+                use = CFG_KEY_DEFAULT_ONLY;
+        fn(ctx, k, use);
+    }
+}
+
 int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
 {
     static const char *const inserts[] = { "insert", "update", "upsert", NULL };

@@ -733,14 +733,7 @@ static void side_get(const side_conf_t *c, const tf_rec_t *r, const cs_schema_t 
 
 static void side_set(const side_conf_t *c, tf_rec_t *r, const cs_schema_t *s, const cv_value_t *v)
 {
-    r->fresh = true;
-    if (c->key) {
-        r->ks = s;
-        r->key = v;
-    } else {
-        r->vs = s;
-        r->value = v;
-    }
+    tf_side_set(r, c->key, s, v);
 }
 
 static const char *const extract_opts[] = { "field", "replace.null.with.default", "field.syntax.version", NULL };
@@ -1596,7 +1589,8 @@ static const tf_type_t *const types[] = {
     &tf_dbz_unwrap, &tf_dbz_logical_router, &tf_dbz_outbox, &tf_regex_router, &tf_replace_key, &tf_replace_value, &tf_filter, &tf_drop_headers,
     &tf_insert_header, &tf_extract_key, &tf_extract_value, &tf_hoist_key, &tf_hoist_value, &tf_setschema_key,
     &tf_setschema_value, &tf_value_to_key, &tf_insert_field_key, &tf_insert_field_value, &tf_mask_key, &tf_mask_value,
-    &tf_header_from_key, &tf_header_from_value, &tf_flatten_key, &tf_flatten_value, &tf_cast_key, &tf_cast_value, NULL
+    &tf_header_from_key, &tf_header_from_value, &tf_flatten_key, &tf_flatten_value, &tf_cast_key, &tf_cast_value,
+    &tf_ts_key, &tf_ts_value, NULL
 };
 
 static const char *const pred_types[] = {

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "schemas/avro_dec.h"
 #include "schemas/buf.h"
 #include "schemas/connect.h"
 
@@ -58,23 +59,13 @@ void env_decoder_free(env_decoder_t *d);
 int env_decode_json(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
                     env_event_t *ev, char *err, size_t errlen);
 
-/* Fetches the Avro writer schema text of a registry id into out (the caller caches nothing: the decoder
- * asks once per id); -1 with err when it cannot. */
-typedef int (*env_schema_fetch_fn)(void *ctx, int32_t id, buf_t *out, char *err, size_t errlen);
-
 /* Decodes one AvroConverter record (Confluent wire format: magic 0, schema id, Avro binary), key and value
- * each; writer schemas come through fetch once per id, their connect.* properties and logical types give the
- * Connect types (Decimal, Date/Time/Timestamp, Debezium time types, int8/int16) as AvroData reads them; a union
- * other than [null, T] / [T, null] is AvroData's struct io.confluent.connect.avro.Union (one optional field per
- * member: records and enums by short name, else the Avro type name; only the written member set), an array of
- * io.confluent.connect.avro.MapEntry records a map. Same results as env_decode_json. */
+ * each, through schemas/avro_dec.h (writer schemas come through fetch once per id). Same results as
+ * env_decode_json. */
 int env_decode_avro(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
-                    env_schema_fetch_fn fetch, void *ctx, env_event_t *ev, char *err, size_t errlen);
+                    avro_dec_fetch_fn fetch, void *ctx, env_event_t *ev, char *err, size_t errlen);
 
 /* Schemas parsed so far (tests). */
 size_t env_schema_parses(const env_decoder_t *d);
-
-/* Base64 (standard alphabet, padding optional) into arena a; -1 on bad input. */
-int env_base64_decode(arena_t *a, const char *s, size_t n, const unsigned char **out, size_t *outlen);
 
 #endif

@@ -1,4 +1,5 @@
-/* fuzz_envelope.c: libFuzzer target for the sinks' Debezium envelope decoder. The input is the Kafka key,
+/* fuzz_envelope.c: libFuzzer target for the sinks' record decoders, schemas/json_dec.c and schemas/avro_dec.c,
+ * through the Debezium envelope on top of them (sinks/envelope.c). The input is the Kafka key,
  * a NUL byte, then the value (no NUL: a record without key); each input is decoded twice, the second time
  * through the schema cache. An input that starts with a NUL byte is an Avro value (Confluent wire format)
  * whose schema id 1 is a Debezium-like envelope, id 3 one with unions and MapEntry maps, and id 2 the input's own

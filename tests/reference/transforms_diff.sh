@@ -4,7 +4,7 @@
 # walcast, over the differential workload (inserts, updates with and without REPLICA IDENTITY FULL,
 # deletes and tombstones, key changes, TOAST, truncate, messages, heartbeats, transaction metadata, schema
 # changes mid-stream); every topic is compared record by record (ref.py compare: partition, key, value
-# parsed and raw, headers). Eleven pairs, each its own topic.prefix:
+# parsed and raw, headers). Thirteen pairs, each its own topic.prefix:
 #   t1  JSON with schemas; ExtractNewRecordState (delete.tombstone.handling.mode=tombstone, the default)
 #       with add.fields (envelope, source.*, transaction.* paths, a rename) and add.headers; transaction
 #       metadata, heartbeats and truncates (skipped.operations=none) go through the chain
@@ -30,6 +30,12 @@
 #   tc2 JSON without schemas (adaptive time types); unwrap rewrite, Cast$Value with
 #       replace.null.with.default=false, then on ident_* only ExtractField$Key id and a whole-key
 #       Cast$Key string
+#   tt1 JSON with schemas, time.precision.mode=connect; unwrap, then TimestampConverter$Value on a field
+#       each: Timestamp to a SimpleDateFormat string, Date to Timestamp, Time to unix (microseconds), a
+#       pre-1970 Timestamp to Date, a string parsed by a pattern to unix (seconds), an int64 to Time
+#   tt2 JSON without schemas (adaptive time types); unwrap rewrite, a MicroTimestamp (int64) as unix
+#       microseconds to a string (two-digit year, 12-hour clock); on types_all only, that string alone
+#       (ExtractField$Value) parsed back by the same pattern by a whole-value TimestampConverter to Date
 # and four outbox EventRouter pairs over the outbox tables of sql/outbox_schema.sql (filled by sql/outbox.sql):
 #   t10 JSON with schemas; payload as text, additional fields to headers and the partition, the record
 #       timestamp from a column, transaction metadata passing through
@@ -209,6 +215,56 @@ ref_pair tc2 tc2 \
   "transforms.ck.type=$CAST\$Key" \
   "transforms.ck.spec=string" \
   "transforms.ck.predicate=idents"
+TSC=org.apache.kafka.connect.transforms.TimestampConverter
+ref_pair tt1 tt1 \
+  "time.precision.mode=connect" \
+  "transforms=unwrap,a,b,c,d,e,f" \
+  "transforms.unwrap.type=$U" \
+  "transforms.a.type=$TSC\$Value" \
+  "transforms.a.field=c_ts" \
+  "transforms.a.target.type=string" \
+  "transforms.a.format=EEE, d MMM yyyy HH:mm:ss.SSS z G 'day' D" \
+  "transforms.b.type=$TSC\$Value" \
+  "transforms.b.field=c_date" \
+  "transforms.b.target.type=Timestamp" \
+  "transforms.c.type=$TSC\$Value" \
+  "transforms.c.field=c_time3" \
+  "transforms.c.target.type=unix" \
+  "transforms.c.unix.precision=microseconds" \
+  "transforms.d.type=$TSC\$Value" \
+  "transforms.d.field=c_ts3" \
+  "transforms.d.target.type=Date" \
+  "transforms.e.type=$TSC\$Value" \
+  "transforms.e.field=c_tstz0" \
+  "transforms.e.target.type=unix" \
+  "transforms.e.format=yyyy-MM-dd'T'HH:mm:ssX" \
+  "transforms.e.unix.precision=seconds" \
+  "transforms.f.type=$TSC\$Value" \
+  "transforms.f.field=c_oid" \
+  "transforms.f.target.type=Time"
+ref_pair tt2 tt2 \
+  "key.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "key.converter.schemas.enable=false" \
+  "value.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "value.converter.schemas.enable=false" \
+  "transforms=unwrap,a,x,w" \
+  "predicates=types" \
+  "predicates.types.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches" \
+  'predicates.types.pattern=tt2\\.public\\.types_all' \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.delete.tombstone.handling.mode=rewrite" \
+  "transforms.a.type=$TSC\$Value" \
+  "transforms.a.field=c_ts" \
+  "transforms.a.target.type=string" \
+  "transforms.a.unix.precision=microseconds" \
+  "transforms.a.format=dd.MM.yy hh:mm:ss.SSSSSS a XXX" \
+  "transforms.x.type=org.apache.kafka.connect.transforms.ExtractField\$Value" \
+  "transforms.x.field=c_ts" \
+  "transforms.x.predicate=types" \
+  "transforms.w.type=$TSC\$Value" \
+  "transforms.w.target.type=Date" \
+  "transforms.w.format=dd.MM.yy hh:mm:ss.SSSSSS a XXX" \
+  "transforms.w.predicate=types"
 O=io.debezium.transforms.outbox.EventRouter
 OB_TABLES="table.include.list=public.outbox,public.outbox_text"
 ref_pair t10 t10 "$OB_TABLES" \
@@ -246,12 +302,12 @@ ref_pair t13 t13 "$OB_TABLES" \
   "transforms.outbox.table.field.event.key=id" \
   "transforms.outbox.table.op.invalid.behavior=error" \
   "transforms.outbox.table.fields.additional.placement=type:envelope"
-PAIRS=(${TF_PAIRS:-t1 t2 t3 t4 t5 t6 t7 t8 t9 tc1 tc2 t10 t11 t12 t13})
+PAIRS=(${TF_PAIRS:-t1 t2 t3 t4 t5 t6 t7 t8 t9 tc1 tc2 tt1 tt2 t10 t11 t12 t13})
 
 multi=(t9.merged)
 for t in Order Customer Shipment Sentinel; do multi+=("t10.ev.$t"); done
 for t in types_all ident_default ident_full ident_index toasty toasty_full keyed masked evolve edge edge2 edge3; do
-  for p in t1 t3 t4 t5 t6 t7 t8 t9 tc1 tc2; do multi+=("$p.public.$t"); done
+  for p in t1 t3 t4 t5 t6 t7 t8 t9 tc1 tc2 tt1 tt2; do multi+=("$p.public.$t"); done
   multi+=("t2.rt.$t")
 done
 $PY "$REF/ref.py" topics "$KA" 3 "${multi[@]}"

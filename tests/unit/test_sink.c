@@ -523,6 +523,7 @@ static void test_conflict_apply(void **st)
     assert_int_equal(fk_applied[0], 2);
     assert_int_equal(fk_policy_seen, SK_POLICY_SOURCE_WINS);
     assert_int_equal(cc.n[SK_CONFLICT_INSERT_EXISTS], 1);
+    assert_int_equal(cc.skipped[SK_CONFLICT_INSERT_EXISTS], 1);   /* the outcome GET /metrics shows */
     assert_int_equal(fk_logged, 1);
     assert_int_equal(fk_log_types[0], SK_CONFLICT_INSERT_EXISTS);
     /* error: nothing written, the record named */

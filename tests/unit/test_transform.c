@@ -736,8 +736,9 @@ static void test_avro_null_value(void **st)
     fx_free(&f);
 }
 
-/* A row of the types Cast reads specially: Connect Decimal (bytes), Date/Time/Timestamp, raw bytes,
- * floats, and an optional boolean with a default. */
+/* A row of the types Cast and TimestampConverter read specially: Connect Decimal (bytes),
+ * Date/Time/Timestamp, raw bytes, floats, an optional boolean with a default, text, an int64 Unix time
+ * and a timestamp as text. */
 typedef struct cast_fx {
     cs_schema_t *s;
     rec_codec_t vc;
@@ -765,9 +766,11 @@ static rec_event_t cast_event(fx_t *f, cast_fx_t *cf, bool flag_null)
     flag->def = def;
     cs_field_add(a, s, "flag", flag);
     cs_field_add(a, s, "txt", cs_new(a, CT_STRING, false));
+    cs_field_add(a, s, "unix", cs_new(a, CT_INT64, false));
+    cs_field_add(a, s, "when", cs_new(a, CT_STRING, true));
     rec_codec_bind(&cf->vc, s);
     cv_value_t *v = arena_alloc(a, sizeof *v);
-    *v = cv_list(a, 10);
+    *v = cv_list(a, 12);
     v->u.list.v[0] = cv_str("\x30\x39", 2);           /* 12345, scale 2 */
     v->u.list.v[1] = cv_str("\x01", 1);               /* 1, scale 10 */
     v->u.list.v[2] = cv_int(19000);
@@ -778,6 +781,8 @@ static rec_event_t cast_event(fx_t *f, cast_fx_t *cf, bool flag_null)
     v->u.list.v[7] = cv_float(1e300);
     v->u.list.v[8] = flag_null ? cv_null() : cv_bool(false);
     v->u.list.v[9] = cv_str(" 12", 3);
+    v->u.list.v[10] = cv_int(1700000000);
+    v->u.list.v[11] = cv_str("2023-11-14T22:13:20.123+01:00", 29);
     rec_event_t ev;
     memset(&ev, 0, sizeof ev);
     ev.topic = "srv.public.c";
@@ -907,7 +912,8 @@ static void test_cast_types(void **st)
     out_t o = run(&f, c, f.conv_plain, &ev);
     assert_int_equal(o.st, WC_OK);
     assert_string_equal(o.value, "{\"dec\":\"123.45\",\"dsm\":\"1E-10\",\"d\":\"2022-01-08\",\"ts\":\"2023-11-14T22:13:20.123Z\","
-                                 "\"tm\":\"01:02:03.004Z\",\"raw\":\"3q2+7w==\",\"f\":\"1.1\",\"big\":\"1.0E300\",\"flag\":\"false\",\"txt\":\" 12\"}");
+                                 "\"tm\":\"01:02:03.004Z\",\"raw\":\"3q2+7w==\",\"f\":\"1.1\",\"big\":\"1.0E300\",\"flag\":\"false\",\"txt\":\" 12\","
+                                 "\"unix\":1700000000,\"when\":\"2023-11-14T22:13:20.123+01:00\"}");
     tf_chain_free(c);
     tf_spec_free(s);
     rec_codec_free(&cf.vc);
@@ -968,6 +974,149 @@ static void test_cast_types(void **st)
     fx_free(&f);
 }
 
+static void test_timestamp_config(void **st)
+{
+    (void)st;
+#define TSC "org.apache.kafka.connect.transforms.TimestampConverter$Value"
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, NULL }, "transforms.t.target.type");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "date", NULL },
+               "transforms.t.target.type: Invalid value date: String must be one of: string, unix, Date, Time, Timestamp");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "string", NULL },
+               "transforms.t.format: TimestampConverter requires format option to be specified when using string timestamps");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "string",
+                                      "transforms.t.format", " ", NULL }, "requires format option");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "unix",
+                                      "transforms.t.format", "yyyy-ww", NULL },
+               "transforms.t.format: the pattern letter 'w' (week number) is a valid SimpleDateFormat letter but walcast does not run it");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "string",
+                                      "transforms.t.format", "HH:mm b", NULL }, "(Illegal pattern character 'b')");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "string",
+                                      "transforms.t.format", "HH 'o''clock", NULL }, "(Unterminated quote)");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "string",
+                                      "transforms.t.format", "XXXX", NULL }, "(invalid ISO 8601 format: length=4)");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "unix",
+                                      "transforms.t.unix.precision", "millis", NULL },
+               "transforms.t.unix.precision: Invalid value millis");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "unix",
+                                      "transforms.t.fields", "x", NULL }, "transforms.t.fields");
+    tf_spec_free(spec((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "string",
+                                              "transforms.t.format", "'it''s' yyyy-MM-dd'T'HH:mm:ss.SSSXXX zzzz a h K k E D F u G", NULL }));
+}
+
+/* One TimestampConverter$Value over cast_event's row; o->value is the schemaless JSON (or o->st the error). */
+static out_t ts_run(fx_t *f, const char *field, const char *type, const char *format, const char *precision, bool schemas)
+{
+    const char *kv[16] = { "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", type };
+    int n = 6;
+    if (field) {
+        kv[n++] = "transforms.t.field";
+        kv[n++] = field;
+    }
+    if (format) {
+        kv[n++] = "transforms.t.format";
+        kv[n++] = format;
+    }
+    if (precision) {
+        kv[n++] = "transforms.t.unix.precision";
+        kv[n++] = precision;
+    }
+    kv[n] = NULL;
+    tf_spec_t *s = spec(kv);
+    tf_chain_t *c = tf_chain_new(s);
+    cast_fx_t cf;
+    rec_event_t ev = cast_event(f, &cf, false);
+    out_t o = run(f, c, schemas ? f->conv : f->conv_plain, &ev);
+    tf_chain_free(c);
+    tf_spec_free(s);
+    rec_codec_free(&cf.vc);
+    return o;
+}
+
+static void expect_in(const out_t *o, const char *want)
+{
+    if (o->st != WC_OK)
+        fail_msg("error: %s", o->err);
+    if (!strstr(o->value, want))
+        fail_msg("\"%s\" lacks \"%s\"", o->value, want);
+}
+
+static void test_timestamp_fields(void **st)
+{
+    (void)st;
+    fx_t f;
+    fx_init(&f);
+    out_t o = ts_run(&f, "ts", "string", "EEE, d MMM yyyy HH:mm:ss.SSS XXX G", NULL, false);
+    expect_in(&o, "\"ts\":\"Tue, 14 Nov 2023 22:13:20.123 Z AD\"");
+    o = ts_run(&f, "ts", "unix", NULL, "microseconds", false);
+    expect_in(&o, "\"ts\":1700000000123000,");
+    o = ts_run(&f, "tm", "string", "HH:mm", NULL, false);
+    expect_in(&o, "\"tm\":\"01:02\",");
+    /* a Date to a Timestamp: Connect's Timestamp schema, the field's optionality kept */
+    o = ts_run(&f, "d", "Timestamp", NULL, NULL, true);
+    expect_in(&o, "{\"type\":\"int64\",\"optional\":false,\"name\":\"org.apache.kafka.connect.data.Timestamp\",\"version\":1,\"field\":\"d\"}");
+    expect_in(&o, "\"d\":1641600000000,");
+    /* text parsed by the pattern (its zone honoured), then Unix seconds to a Date */
+    o = ts_run(&f, "when", "unix", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX", NULL, true);
+    expect_in(&o, "{\"type\":\"int64\",\"optional\":true,\"field\":\"when\"}");
+    expect_in(&o, "\"when\":1699996400123}");
+    o = ts_run(&f, "unix", "Date", NULL, "seconds", false);
+    expect_in(&o, "\"unix\":19675,");
+    /* a field that is not there: the value as it was */
+    o = ts_run(&f, "nosuch", "Date", NULL, NULL, false);
+    expect_in(&o, "\"ts\":1700000000123,");
+    /* the error path: a type that is no timestamp, text the pattern does not match */
+    o = ts_run(&f, "big", "Date", NULL, NULL, false);
+    assert_int_equal(o.st, WC_PERMANENT);
+    if (!strstr(o.err, "transform t (org.apache.kafka.connect.transforms.TimestampConverter$Value)") ||
+        !strstr(o.err, "Schema Schema{FLOAT64} does not correspond to a known timestamp type format"))
+        fail_msg("%s", o.err);
+    o = ts_run(&f, "txt", "unix", "HH:mm", NULL, false);
+    assert_int_equal(o.st, WC_PERMANENT);
+    if (!strstr(o.err, "Could not parse timestamp: value ( 12) does not match pattern (HH:mm)"))
+        fail_msg("%s", o.err);
+    o = ts_run(&f, "txt", "unix", NULL, NULL, false);
+    assert_int_equal(o.st, WC_PERMANENT);
+
+    /* the whole value after ExtractField: Connect's Time schema */
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "x,t",
+        "transforms.x.type", "org.apache.kafka.connect.transforms.ExtractField$Value", "transforms.x.field", "ts",
+        "transforms.t.type", TSC, "transforms.t.target.type", "Time", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    cast_fx_t cf;
+    rec_event_t ev = cast_event(&f, &cf, false);
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_string_equal(o.value, "{\"schema\":{\"type\":\"int32\",\"optional\":false,\"name\":\"org.apache.kafka.connect.data.Time\","
+                                 "\"version\":1},\"payload\":80000123}");
+    tf_chain_free(c);
+    tf_spec_free(s);
+    rec_codec_free(&cf.vc);
+
+    /* the key: a struct is no timestamp; a tombstone's null value stays null */
+    s = spec((const char *const[]){ "transforms", "k,t",
+        "transforms.k.type", "org.apache.kafka.connect.transforms.TimestampConverter$Key", "transforms.k.target.type", "unix",
+        "transforms.t.type", TSC, "transforms.t.field", "ts", "transforms.t.target.type", "unix", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 0, false);
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    if (!strstr(o.err, "Schema Schema{srv.public.t.Key:STRUCT} does not correspond to a known timestamp type format"))
+        fail_msg("%s", o.err);
+    tf_chain_free(c);
+    tf_spec_free(s);
+    s = spec((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.field", "ts",
+                                    "transforms.t.target.type", "unix", NULL });
+    c = tf_chain_new(s);
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_false(o.dropped);
+    assert_true(o.value_null);
+    tf_chain_free(c);
+    tf_spec_free(s);
+#undef TSC
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -985,6 +1134,8 @@ int main(void)
         cmocka_unit_test(test_cast_config),
         cmocka_unit_test(test_cast_fields),
         cmocka_unit_test(test_cast_types),
+        cmocka_unit_test(test_timestamp_config),
+        cmocka_unit_test(test_timestamp_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
