@@ -279,6 +279,13 @@ def sstep(name, method, sub, body=None, c_body=None, w_body=None):
     step(name, method, C_SNK + sub, body, c_body, w_body, w_path=W_SNK + sub)
 
 
+sstep("sink tasks", "GET", "/tasks")
+# the task class is Debezium's (shapes hide it: compared as it is)
+for base, path in ((CONNECT, C_SNK), (WALCAST, W_SNK)):
+    tc = call(base, "GET", path + "/tasks")[1][0]["config"].get("task.class")
+    if tc != "io.debezium.connector.jdbc.JdbcSinkConnectorTask":
+        differences.append("sink task.class")
+        details.append("sink task.class: %s says %s" % (base, tc))
 sstep("sink offsets while running", "GET", "/offsets")
 sstep("sink offsets alter while running", "PATCH", "/offsets",
       {"offsets": [{"partition": {"kafka_topic": "x", "kafka_partition": 0}, "offset": {"kafka_offset": 1}}]})
