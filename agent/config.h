@@ -122,6 +122,9 @@ void cfg_worker_free(worker_config_t *w);
 
 /* Sinks: a connector file whose connector.class is Debezium's JDBC (or MongoDB) sink connector. */
 bool cfg_is_sink(const cfg_map_t *m);
+/* The Debezium task class of a connector config (its task records and GET /connectors/{n}/tasks):
+ * PostgresConnectorTask, JdbcSinkConnectorTask or MongoDbSinkConnectorTask. */
+const char *cfg_task_class(const cfg_map_t *m);
 /* Validates and fills c from Debezium JDBC / MongoDB sink keys; err never holds the password. */
 int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen);
 /* How walcast treats a key it accepts: used; accepted and ignored; accepted only with Debezium's default. */

@@ -186,8 +186,7 @@ static int put_tasks(cst_t *s, const char *name, const cfg_map_t *config, wrk_ta
     snprintf(ck, sizeof ck, "commit-%s", name);
     cfg_map_t task = { 0 };
     cfg_map_copy(&task, config);
-    cfg_map_set(&task, "task.class", cfg_is_sink(config) ? "io.debezium.connector.jdbc.JdbcSinkTask"
-                                                         : "io.debezium.connector.postgresql.PostgresConnectorTask");
+    cfg_map_set(&task, "task.class", cfg_task_class(config));
     char *tv = cst_config_value(&task);
     cfg_map_free(&task);
     const char *stopped[] = { ck, "{\"tasks\":0}" };

@@ -81,7 +81,7 @@ static void usage(FILE *f)
             "  value.converter.schema.registry.url, value.converter.basic.auth.user.info   Avro input (else the\n"
             "  key.converter.schema.registry.url, key.converter.basic.auth.user.info); JSON input must carry its\n"
             "                                               schemas for JDBC targets (schemaless records are refused)\n"
-            "  transforms                                   not run on sinks yet: refused at start\n"
+            "  transforms, predicates                       run after decoding, before applying (unwrapped rows too)\n"
             "  consumer.override.*                          librdkafka consumer settings over the worker's consumer.*\n",
             WALCAST_VERSION);
 }

@@ -399,8 +399,7 @@ static void get_tasks(rest_t *rs, const char *name, http_resp_t *r)
     json_t *a = json_array();
     for (int t = 0; t < wi.ntasks; t++) {
         json_t *cfg = config_json(&wi.config);
-        json_object_set_new(cfg, "task.class", json_string(wi.sink ? "io.debezium.connector.jdbc.JdbcSinkTask"
-                                                                   : "io.debezium.connector.postgresql.PostgresConnectorTask"));
+        json_object_set_new(cfg, "task.class", json_string(cfg_task_class(&wi.config)));
         json_array_append_new(a, json_pack("{s:{s:s,s:i},s:o}", "id", "connector", name, "task", t, "config", cfg));
     }
     wrk_info_free(&wi);

@@ -18,8 +18,9 @@
 #include "sinks/envelope.h"
 
 /* One consumed record of the pending batch; raw bytes are kept for the dead-letter topic. */
-typedef struct rec {
+typedef struct sink_rec {
     const char *topic;
+    const char *dest;    /* the topic after the sink's transforms (table names, Kafka coordinates): topic if none */
     int32_t partition;
     int64_t offset;
     const char *key, *val;
@@ -63,6 +64,9 @@ typedef struct sink {
     rd_kafka_t *rk;
     rd_kafka_t *dlq;
     env_decoder_t *dec;
+    tf_chain_t *tf;          /* transforms=: after decoding, before applying; NULL: none */
+    char **flat_topics;      /* topics whose records came out of their envelope: a Kafka null there deletes */
+    size_t nflat;
     arena_t *arena;          /* the batch: records, values, changes */
     sink_rec_t *recs;
     size_t nrec, caprec;
@@ -505,7 +509,7 @@ static int table_pk(sink_t *s, btable_t *bt, const cs_schema_t *ks, char *err, s
 static btable_t *table_for(sink_t *s, const sink_rec_t *r, const cs_schema_t *rs, char *err, size_t errlen)
 {
     buf_reset(&s->tmp);
-    dl_table_name(&s->tmp, s->cfg->table_format, r->topic, r->ev.source.db, r->ev.source.schema, r->ev.source.table);
+    dl_table_name(&s->tmp, s->cfg->table_format, r->dest, r->ev.source.db, r->ev.source.schema, r->ev.source.table);
     const char *name = buf_cstr(&s->tmp);
     for (btable_t *t = s->tables; t; t = t->next)
         if (t->t.row == rs && !strcmp(t->t.name, name))
@@ -515,7 +519,7 @@ static btable_t *table_for(sink_t *s, const sink_rec_t *r, const cs_schema_t *rs
     bt->t.row = rs;
     bt->src_row = rs;
     bt->drop_idx = -1;
-    bt->topic = r->topic;
+    bt->topic = r->dest;
     bt->t.policy = cf_policy_for(s->cfg, bt->t.name);
     bt->t.version_column =
         (bt->t.policy != SK_POLICY_SOURCE_WINS || s->cfg->conflict_log) ? s->cfg->version_column : NULL;
@@ -625,7 +629,7 @@ static cv_value_t project(sink_t *s, const btable_t *bt, const sink_rec_t *r, cv
             p.u.list.v[k++] = row.u.list.v[i];
     if (bt->kafka_cols) {
         size_t at = bt->t.row->nfields - 3;
-        p.u.list.v[at] = cv_str(r->topic, strlen(r->topic));
+        p.u.list.v[at] = cv_str(r->dest, strlen(r->dest));
         p.u.list.v[at + 1] = cv_int(r->partition);
         p.u.list.v[at + 2] = cv_int(r->offset);
     }
@@ -847,7 +851,7 @@ static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad,
         }
         chg_t *c = plan_add(s, p);
         fill_change(s, r, c, ev->op == ENV_DELETE ? SK_OP_DELETE : SK_OP_UPSERT, bt, row);
-        if (ev->op == ENV_UPDATE)
+        if (ev->op == ENV_UPDATE || ev->flat)   /* an unwrapped update carries the placeholder too */
             find_absent(s, c);
         /* Debezium sends a primary-key change as a delete of the old key and a create of the new one
          * carrying __debezium.oldkey: for conflicts that create is an update onto a new key */
@@ -1173,6 +1177,7 @@ static int settle(sink_t *s, bool seek)
     } else {
         log_warn("target commit failed after the next batch was read; reading again from the stored offsets",
                  "connector=%s target=%s error=\"%s\"", log_esc(s->cfg->name), s->ops->name, log_esc(err));
+        s->retries++;   /* the batch is applied again */
         target_reset(s);
     }
     s->sync_next = true;
@@ -1351,6 +1356,77 @@ static int refuse_schemaless(const sink_t *s, const env_event_t *ev, char *err, 
     return -1;
 }
 
+/* A record out of its envelope marks its topic; a Kafka null on such a topic is a delete by its key, as in
+ * Debezium's sinks (on an envelope topic it is the tombstone after a delete event, nothing to do). */
+static void flat_tombstone(sink_t *s, sink_rec_t *r)
+{
+    size_t i = 0;
+    while (i < s->nflat && strcmp(s->flat_topics[i], r->topic))
+        i++;
+    if (r->ev.flat && i == s->nflat) {
+        s->flat_topics = xrealloc(s->flat_topics, (s->nflat + 1) * sizeof *s->flat_topics);
+        s->flat_topics[s->nflat++] = xstrdup(r->topic);
+    }
+    if (r->ev.op == ENV_TOMBSTONE && r->ev.key_schema && i < s->nflat && !r->val)
+        r->ev.op = ENV_DELETE;
+}
+
+/* transforms= on a sink: the record decoded as Connect's converters give it, the chain run over it (as Connect
+ * runs a sink's chain), the result read as a change (env_event_from_record). A record the chain drops
+ * applies nothing; its offset is stored with the batch. *in_chain: the failure is the chain's. */
+static int transform_record(sink_t *s, sink_rec_t *r, rd_kafka_message_t *m, bool avro, bool *in_chain, char *err,
+                            size_t errlen)
+{
+    env_record_t raw;
+    if (env_decode_record(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, avro ? fetch_schema : NULL, s, &raw, err,
+                          errlen) < 0)
+        return -1;
+    rec_codec_t kc, vc;   /* the chain reads only their schemas */
+    rec_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.topic = r->topic;
+    if (raw.ks && !raw.key.null) {
+        rec_codec_bind(&kc, raw.ks);
+        ev.kc = &kc;
+        ev.key = &raw.key;
+    }
+    if (raw.vs && !raw.value.null) {
+        rec_codec_bind(&vc, raw.vs);
+        ev.vc = &vc;
+        ev.value = &raw.value;
+    }
+    rd_kafka_headers_t *hdrs;
+    if (!rd_kafka_message_headers(m, &hdrs)) {
+        const char *name;
+        const void *v;
+        size_t len;
+        /* Debezium's records carry at most 5; room is left for the headers the chain adds */
+        for (size_t i = 0; ev.nheaders < REC_MAX_HEADERS / 2 && !rd_kafka_header_get_all(hdrs, i, &name, &v, &len); i++)
+            ev.headers[ev.nheaders++] = (rec_header_t){ arena_strdup(s->arena, name), v, len };
+    }
+    rec_event_t out;
+    bool dropped;
+    if (tf_chain_apply(s->tf, s->arena, &ev, &out, &dropped, err, errlen) != WC_OK) {
+        *in_chain = true;
+        return -1;
+    }
+    if (err[0])
+        log_warn("transform warning", "connector=%s warning=\"%s\"", log_esc(s->cfg->name), log_esc(err));
+    if (dropped) {
+        memset(&r->ev, 0, sizeof r->ev);
+        r->ev.op = ENV_TOMBSTONE;
+        r->ev.source.name = r->ev.source.db = r->ev.source.schema = r->ev.source.table = "";
+        return 0;
+    }
+    r->dest = strcmp(out.topic, r->topic) ? arena_strdup(s->arena, out.topic) : r->topic;
+    const cs_schema_t *vs = out.vc ? out.vc->schema : NULL;
+    if (env_event_from_record(out.kc ? out.kc->schema : NULL, out.key, vs, out.value, &r->ev, err, errlen) < 0) {
+        *in_chain = true;
+        return -1;
+    }
+    return 0;
+}
+
 /* Connect's topic tracking: each topic consumed from is told to the worker (once per reset epoch). */
 static void track_topic(sink_t *s, const char *topic)
 {
@@ -1386,18 +1462,26 @@ static int add_record(sink_t *s, rd_kafka_message_t *m)
     r->klen = m->key ? m->key_len : 0;
     r->val = m->payload;
     r->vlen = m->payload ? m->len : 0;
+    r->dest = r->topic;
     if (s->nrec == 1)
         s->batch_start_us = wc_wall_us();
     s->read++;
     s->read_bytes += r->klen + r->vlen;
-    char err[512];
+    char err[1024];
     /* AvroConverter records start with the wire format's magic byte 0, JsonConverter's never do */
     bool avro = (r->vlen && r->val[0] == 0) || (!r->vlen && r->klen && r->key[0] == 0);
-    int drc = avro ? env_decode_avro(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, fetch_schema, s, &r->ev, err,
+    bool in_chain = false;
+    int drc;
+    if (s->tf)
+        drc = transform_record(s, r, m, avro, &in_chain, err, sizeof err);
+    else
+        drc = avro ? env_decode_avro(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, fetch_schema, s, &r->ev, err,
                                      sizeof err)
                    : env_decode_json(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, &r->ev, err, sizeof err);
     if (drc == 0 && refuse_schemaless(s, &r->ev, err, sizeof err) < 0)
         drc = -1;
+    if (drc == 0)
+        flat_tombstone(s, r);
     if (drc == 0) {
         r->ok = true;
         rd_kafka_headers_t *hdrs;
@@ -1446,8 +1530,9 @@ static int add_record(sink_t *s, rd_kafka_message_t *m)
     rd_kafka_message_destroy(m);
     if (frc < 0)
         return -1;
-    if (poison(s, &s->recs[0], "VALUE_CONVERTER",
-               avro ? "io.confluent.connect.avro.AvroConverter" : "org.apache.kafka.connect.json.JsonConverter", err) < 0)
+    if (poison(s, &s->recs[0], in_chain ? "TRANSFORMATION" : "VALUE_CONVERTER",
+               in_chain ? "transforms" : avro ? "io.confluent.connect.avro.AvroConverter" : "org.apache.kafka.connect.json.JsonConverter",
+               err) < 0)
         return -1;
     s->recs[0].ok = false;
     return flush(s);
@@ -1474,6 +1559,8 @@ int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stats, volat
     s.stop = stop;
     s.ops = sk_target_ops_for(cfg);
     s.dec = env_decoder_new();
+    if (cfg->transforms)
+        s.tf = tf_chain_new(cfg->transforms);
     s.arena = arena_new(1 << 20);
     buf_init(&s.tmp);
     char err[768];
@@ -1522,6 +1609,11 @@ int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stats, volat
             rd_kafka_message_destroy(m);
             continue;
         }
+        /* the chain is about to start its schema caches over: the batch's records point into them */
+        if (s.tf && tf_chain_full(s.tf) && s.nrec && flush(&s) < 0) {
+            rd_kafka_message_destroy(m);
+            goto out;
+        }
         int r = add_record(&s, m);
         if (r < 0)
             goto out;
@@ -1557,6 +1649,10 @@ out:
     target_reset(&s);
     pend_free(&s);
     env_decoder_free(s.dec);
+    tf_chain_free(s.tf);
+    for (size_t i = 0; i < s.nflat; i++)
+        free(s.flat_topics[i]);
+    free(s.flat_topics);
     sr_free(s.registry);
     arena_free(s.arena);
     free(s.recs);

@@ -122,10 +122,19 @@ static int64_t field_int(const cs_schema_t *s, const cv_value_t *v, int i, int64
 /* A value with a schema, read by the typed reader: the envelope struct's parts into ev. */
 static int envelope_extract_at(const env_layout_t *L, cv_value_t env, env_event_t *ev, char *err, size_t errlen);
 
+static bool is_envelope(const cs_schema_t *vs);
+static int flat_event(const cs_schema_t *vs, cv_value_t v, env_event_t *ev, char *err, size_t errlen);
+
 static int envelope_typed(env_decoder_t *d, arena_t *a, const cs_schema_t *vs, const char *span, size_t len,
                           env_event_t *ev, char *err, size_t errlen)
 {
     cv_value_t env;
+    if (!is_envelope(vs)) {
+        /* a row some transform already took out of its envelope (ExtractNewRecordState on the source) */
+        if (json_dec_read(a, vs, span, len, 0, &env, "value", err, errlen) < 0)
+            return -1;
+        return flat_event(vs, env, ev, err, errlen);
+    }
     if (vs->type != CT_STRUCT) {
         snprintf(err, errlen, "value schema is %s, not a Debezium envelope struct", ct_type_name(vs->type));
         return -1;
@@ -319,6 +328,8 @@ int env_decode_avro(env_decoder_t *d, arena_t *a, const char *key, size_t klen, 
     cv_value_t env;
     if (avro_dec_record(d->avro, a, value, vlen, fetch, ctx, &vs, &env, "value", err, errlen) < 0)
         return -1;
+    if (!is_envelope(vs))
+        return flat_event(vs, env, ev, err, errlen);
     if (vs->type != CT_STRUCT) {
         snprintf(err, errlen, "value schema is %s, not a Debezium envelope record", ct_type_name(vs->type));
         return -1;
@@ -378,4 +389,107 @@ int env_decode_json(env_decoder_t *d, arena_t *a, const char *key, size_t klen, 
     if (vs)
         return envelope_typed(d, a, vs, span, len, ev, err, errlen);
     return envelope_schemaless(a, span, len, ev, err, errlen);
+}
+
+/* ---- records as a sink's transforms see them, and rows out of their envelope ----
+ * Debezium's sinks take a record whose value schema is no Debezium envelope as a "flattened" row, as
+ * ExtractNewRecordState leaves it: its value is the row (written per insert.mode), a null value a delete by
+ * the key. */
+
+/* Debezium's test (the name ends in .Envelope); a schema without a name is read as an envelope, as walcast
+ * always read it (its errors say what is missing). */
+static bool is_envelope(const cs_schema_t *vs)
+{
+    size_t n = vs && vs->name ? strlen(vs->name) : 0;
+    return !vs || !vs->name || (n >= 9 && !strcmp(vs->name + n - 9, ".Envelope"));
+}
+
+static int flat_event(const cs_schema_t *vs, cv_value_t v, env_event_t *ev, char *err, size_t errlen)
+{
+    ev->flat = true;
+    if (v.null) {
+        ev->op = ev->key_schema ? ENV_DELETE : ENV_TOMBSTONE;   /* no key: nothing to delete by */
+        return 0;
+    }
+    if (vs->type != CT_STRUCT) {
+        snprintf(err, errlen, "value is a %s, neither a Debezium envelope nor a row struct", ct_type_name(vs->type));
+        return -1;
+    }
+    ev->op = ENV_CREATE;
+    ev->flat = true;
+    ev->row_schema = vs;
+    ev->has_after = true;
+    ev->after = v;
+    return 0;
+}
+
+int env_decode_record(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
+                      avro_dec_fetch_fn fetch, void *ctx, env_record_t *r, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    for (int side = 0; side < 2; side++) {
+        const char *p = side ? value : key;
+        size_t n = side ? vlen : klen;
+        const char *what = side ? "value" : "key";
+        const cs_schema_t **sp = side ? &r->vs : &r->ks;
+        cv_value_t *vp = side ? &r->value : &r->key;
+        if (!p || !n)
+            continue;
+        if (p[0] == 0 && fetch) {
+            if (avro_dec_record(d->avro, a, p, n, fetch, ctx, sp, vp, what, err, errlen) < 0)
+                return -1;
+            continue;
+        }
+        const char *span;
+        size_t len;
+        if (json_dec_split(d->json, side, a, p, n, sp, &span, &len, err, errlen) < 0)
+            return -1;
+        if (!*sp) {
+            cv_value_t v;
+            const cs_schema_t *is;
+            if (json_dec_infer(a, span, len, 1, &is, &v, what, err, errlen) < 0)
+                return -1;
+            if (!v.null) {
+                /* Connect's transforms read a schemaless record as maps, which walcast's do not take */
+                snprintf(err, errlen, "the record's %s has no schema (JsonConverter with %s.converter.schemas.enable="
+                         "false): transforms on a sink need records with schemas; set %s.converter.schemas.enable=true "
+                         "on the connector that writes the topic", what, what, what);
+                return -1;
+            }
+            *vp = cv_null();
+            continue;
+        }
+        if (json_dec_read(a, *sp, span, len, 0, vp, what, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int env_event_from_record(const cs_schema_t *ks, const cv_value_t *key, const cs_schema_t *vs, const cv_value_t *value,
+                          env_event_t *ev, char *err, size_t errlen)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->source.name = ev->source.db = ev->source.schema = ev->source.table = "";
+    ev->source.txid = -1;
+    if (ks && key && !key->null) {
+        if (ks->type != CT_STRUCT) {
+            snprintf(err, errlen, "the key is a %s after the transforms; the sinks need a struct key", ct_type_name(ks->type));
+            return -1;
+        }
+        ev->key_schema = ks;
+        ev->key = *key;
+    }
+    if (!vs) {
+        /* a Kafka null: Debezium's sinks delete by the key (the delete event before it, if any, did already) */
+        ev->op = ev->key_schema ? ENV_DELETE : ENV_TOMBSTONE;
+        return 0;
+    }
+    cv_value_t v = value ? *value : cv_null();
+    if (!is_envelope(vs))
+        return flat_event(vs, v, ev, err, errlen);
+    if (vs->type != CT_STRUCT) {
+        snprintf(err, errlen, "value schema is %s, not a Debezium envelope struct", ct_type_name(vs->type));
+        return -1;
+    }
+    return envelope_extract(vs, v, ev, err, errlen);
 }

@@ -45,6 +45,7 @@ typedef struct env_event {
      * base64 text, a timestamp a bare integer: the JDBC sinks refuse such records, MongoDB takes the JSON
      * values as they are (as Debezium's MongoDB sink does). */
     bool key_schemaless, row_schemaless;
+    bool flat;                       /* a row out of its envelope (env_event_from_record): no before, no source */
 } env_event_t;
 
 /* Decoder state: caches parsed schemas by their text, so a steady stream parses each schema once. */
@@ -64,6 +65,25 @@ int env_decode_json(env_decoder_t *d, arena_t *a, const char *key, size_t klen, 
  * env_decode_json. */
 int env_decode_avro(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
                     avro_dec_fetch_fn fetch, void *ctx, env_event_t *ev, char *err, size_t errlen);
+
+/* One record as Connect hands it to a sink's transforms: key and value under their schemas (a NULL schema:
+ * a Kafka null). Values in arena a, schemas in the decoder. */
+typedef struct env_record {
+    const cs_schema_t *ks, *vs;
+    cv_value_t key, value;
+} env_record_t;
+
+/* Decodes a record's key and value, JsonConverter's (with schemas: transforms need them) or AvroConverter's
+ * (fetch given), without reading them as a change event. -1 with err naming what is wrong. */
+int env_decode_record(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
+                      avro_dec_fetch_fn fetch, void *ctx, env_record_t *r, char *err, size_t errlen);
+
+/* The change a (transformed) record makes, as env_decode_* read it: a Debezium envelope (value schema named
+ * *.Envelope) as it is; any other struct a row as ExtractNewRecordState leaves it (op ENV_CREATE: written per
+ * insert.mode), a null value or a Kafka null (vs NULL) a delete by the key (ENV_TOMBSTONE without key).
+ * Records decoded by env_decode_json/avro get the same reading of rows out of their envelope. */
+int env_event_from_record(const cs_schema_t *ks, const cv_value_t *key, const cs_schema_t *vs, const cv_value_t *value,
+                          env_event_t *ev, char *err, size_t errlen);
 
 /* Schemas parsed so far (tests). */
 size_t env_schema_parses(const env_decoder_t *d);

@@ -17,6 +17,7 @@
  * (PostgreSQL: a create met an existing row): roll back and apply the same batch again at once, without
  * backoff or reconnect (after 3 in a row it is handled as WC_RETRY). */
 #include "schemas/status.h"
+#include "schemas/transform.h"
 
 /* ---- settings (filled by agent/config.c from Debezium JDBC / MongoDB sink keys) ---- */
 
@@ -55,6 +56,7 @@ typedef struct sk_table_policy {
 
 typedef struct sk_config {
     char *name;                    /* connector name; the consumer group is connect-<name> */
+    tf_spec_t *transforms;         /* transforms=, applied after decoding, before applying; NULL: none */
     char *connector_class;
     char *topics;                  /* comma-separated; or */
     char *topics_regex;            /* topics.regex */

@@ -244,6 +244,19 @@ subprocess.run(["psql", "-X", "-q", "-c", "INSERT INTO t VALUES (2)"], check=Tru
 for base in (CONNECT, WALCAST):
     wait_for(base, "/connectors/inv/topics", has_topics, "the topic not tracked again after a row")
 step("topics again", "GET", "/connectors/inv/topics")
+# snapshot.mode=initial_only: once the snapshot is done Debezium streams nothing, and Connect keeps the
+# connector and its task RUNNING (the task polls an empty queue); walcast's thread has ended, and it shows
+# RUNNING too
+step("initial_only create", "POST", "/connectors",
+     c_body={"name": "snap", "config": config("snap_c", "sc", **{"snapshot.mode": "initial_only"})},
+     w_body={"name": "snap", "config": config("snap_w", "sw", **{"snapshot.mode": "initial_only"})})
+for base in (CONNECT, WALCAST):
+    wait_for(base, "/connectors/snap/offsets",
+             lambda j: any(o["offset"].get("snapshot_completed") for o in j.get("offsets", [])), "snapshot not completed")
+step("initial_only offsets", "GET", "/connectors/snap/offsets")
+step("initial_only status", "GET", "/connectors/snap/status")
+step("initial_only task status", "GET", "/connectors/snap/tasks/0/status")
+step("initial_only delete", "DELETE", "/connectors/snap")
 # a JDBC sink on each (reading its own side's topic into its own table): offsets in Connect's sink shape
 def sink(topic, table):
     return {"connector.class": "io.debezium.connector.jdbc.JdbcSinkConnector", "topics": topic,
@@ -266,6 +279,13 @@ def sstep(name, method, sub, body=None, c_body=None, w_body=None):
     step(name, method, C_SNK + sub, body, c_body, w_body, w_path=W_SNK + sub)
 
 
+sstep("sink tasks", "GET", "/tasks")
+# the task class is Debezium's (shapes hide it: compared as it is)
+for base, path in ((CONNECT, C_SNK), (WALCAST, W_SNK)):
+    tc = call(base, "GET", path + "/tasks")[1][0]["config"].get("task.class")
+    if tc != "io.debezium.connector.jdbc.JdbcSinkConnectorTask":
+        differences.append("sink task.class")
+        details.append("sink task.class: %s says %s" % (base, tc))
 sstep("sink offsets while running", "GET", "/offsets")
 sstep("sink offsets alter while running", "PATCH", "/offsets",
       {"offsets": [{"partition": {"kafka_topic": "x", "kafka_partition": 0}, "offset": {"kafka_offset": 1}}]})

@@ -670,6 +670,19 @@ static void test_sink_offsets(void **state)
     assert_int_equal(a.status, 200);
     assert_string_equal(str_at(a.j, "offsets/0/partition/kafka_topic"), "t");
     done(&a);
+    /* Debezium's task classes; a MongoDB URI (it may hold user:password@) is masked */
+    a = call(rs, "GET", "/connectors/snk/tasks", NULL);
+    assert_string_equal(str_at(a.j, "0/config/task.class"), "io.debezium.connector.jdbc.JdbcSinkConnectorTask");
+    done(&a);
+    expect_status(call(rs, "POST", "/connectors",
+                       "{\"name\":\"m\",\"config\":{\"connector.class\":\"io.debezium.connector.mongodb.MongoDbSinkConnector\","
+                       "\"topics\":\"t\",\"mongodb.connection.string\":\"mongodb://u:pw@h/\",\"sink.database\":\"d\"}}"),
+                  201);
+    a = call(rs, "GET", "/connectors/m/tasks", NULL);
+    assert_string_equal(str_at(a.j, "0/config/task.class"), "io.debezium.connector.mongodb.sink.MongoDbSinkConnectorTask");
+    assert_string_equal(str_at(a.j, "0/config/mongodb.connection.string"), REST_HIDDEN);
+    assert_null(strstr(a.raw, "pw@"));
+    done(&a);
     const char *good = "{\"offsets\":[{\"partition\":{\"kafka_topic\":\"t\",\"kafka_partition\":\"1\"},\"offset\":{\"kafka_offset\":"
                        "\"10\"}},{\"partition\":{\"kafka_topic\":\"t\",\"kafka_partition\":2},\"offset\":null}]}";
     expect_error(call(rs, "PATCH", "/connectors/snk/offsets", good), 400, "STOPPED state");
