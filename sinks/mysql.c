@@ -373,7 +373,7 @@ static wc_status_t upsert(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_
     while (from < n) {
         buf_t *b = &t->sql;
         buf_reset(b);
-        buf_puts(b, tab->npk && tab->policy == SK_POLICY_TARGET_WINS ? "INSERT IGNORE INTO " : "INSERT INTO ");
+        buf_puts(b, "INSERT INTO ");
         ident(t, b, tab->name);
         buf_puts(b, " (");
         for (size_t i = 0; i < rs->nfields; i++) {
@@ -404,39 +404,20 @@ static wc_status_t upsert(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_
             }
             buf_putc(b, ')');
         }
-        if (tab->npk && mode != SK_INSERT_INSERT && tab->policy != SK_POLICY_TARGET_WINS &&
-            tab->policy != SK_POLICY_ERROR) {
+        /* only source_wins comes here for a table with a key: cf_apply decides every other policy first */
+        if (tab->npk && mode != SK_INSERT_INSERT) {
             size_t nset = 0;
-            bool newer = tab->policy == SK_POLICY_NEWER_WINS && tab->version_column;
-            /* assignments run left to right: the version column goes last, its test reads the old value */
             for (size_t f = 0; f <= rs->nfields; f++) {
                 const char *cn = f < rs->nfields ? rs->fields[f].name : (ver ? tab->version_column : NULL);
                 if (!cn || is_pk(tab, cn))
                     continue;
-                if (newer && f < rs->nfields && !strcmp(cn, tab->version_column))
-                    continue;
                 buf_puts(b, nset++ ? ", " : " ON DUPLICATE KEY UPDATE ");
                 ident(t, b, cn);
-                buf_puts(b, " = ");
-                if (newer) {
-                    buf_puts(b, "IF(");
-                    ident(t, b, tab->version_column);
-                    buf_puts(b, " IS NULL OR ");
-                    ident(t, b, tab->version_column);
-                    buf_puts(b, " < VALUES(");
-                    ident(t, b, tab->version_column);
-                    buf_puts(b, "), VALUES(");
-                    ident(t, b, cn);
-                    buf_puts(b, "), ");
-                    ident(t, b, cn);
-                    buf_putc(b, ')');
-                } else {
-                    buf_puts(b, "VALUES(");
-                    ident(t, b, cn);
-                    buf_putc(b, ')');
-                }
+                buf_puts(b, " = VALUES(");
+                ident(t, b, cn);
+                buf_putc(b, ')');
             }
-            if (!nset && tab->npk) {   /* a table of key columns only */
+            if (!nset) {   /* a table of key columns only */
                 buf_puts(b, " ON DUPLICATE KEY UPDATE ");
                 ident(t, b, tab->pk[0]);
                 buf_puts(b, " = ");
