@@ -59,7 +59,10 @@ const char *cfg_get(const cfg_map_t *m, const char *key)
  * hold a password, a secret, key material, a token, a JAAS config or user info. */
 bool cfg_is_secret(const char *key)
 {
+    /* connection.string: a MongoDB URI may hold user:password@ (JDBC URLs are shown: they rarely do, and
+     * connection.password is the JDBC sink's place for it) */
     static const char *const marks[] = { "password", "passwd", "secret", "credential", "token", "jaas", "user.info",
+                                         "connection.string",
                                          "userinfo", "ssl.key", "keystore.key", "private", "apikey", "api.key",
                                          "sasl.oauthbearer.config", "sasl.username" };
     char low[256];
@@ -1159,6 +1162,15 @@ bool cfg_is_sink(const cfg_map_t *m)
     return c && (!strcmp(c, "io.debezium.connector.jdbc.JdbcSinkConnector") || is_mongo_sink_class(c));
 }
 
+const char *cfg_task_class(const cfg_map_t *m)
+{
+    const char *cls = cfg_get(m, "connector.class");
+    if (!cfg_is_sink(m))
+        return "io.debezium.connector.postgresql.PostgresConnectorTask";
+    return is_mongo_sink_class(cls) ? "io.debezium.connector.mongodb.sink.MongoDbSinkConnectorTask"
+                                    : "io.debezium.connector.jdbc.JdbcSinkConnectorTask";
+}
+
 static char *dup_n(const char *p, size_t n)
 {
     char *s = xmalloc(n + 1);
@@ -1326,6 +1338,28 @@ static const char *const sink_prefixes[] = {
     "producer.override.", "admin.override.", "conflict.policy.", NULL
 };
 
+void cfg_known_keys(bool sink, cfg_key_fn fn, void *ctx)
+{
+    if (sink) {
+        for (int i = 0; sink_keys[i]; i++)
+            fn(ctx, sink_keys[i], CFG_KEY_USED);
+        for (int i = 0; sink_keys_connect[i]; i++)
+            fn(ctx, sink_keys_connect[i], CFG_KEY_USED);
+        return;
+    }
+    for (int i = 0; known_keys[i]; i++) {
+        const char *k = known_keys[i];
+        cfg_key_use_t use = CFG_KEY_USED;
+        for (int j = 0; ignored_keys[j] && use == CFG_KEY_USED; j++)
+            if (!strcmp(ignored_keys[j], k))
+                use = CFG_KEY_IGNORED;
+        for (size_t j = 0; j < sizeof refused_keys / sizeof refused_keys[0] && use == CFG_KEY_USED; j++)
+            if (!strcmp(refused_keys[j].key, k))
+                use = CFG_KEY_DEFAULT_ONLY;
+        fn(ctx, k, use);
+    }
+}
+
 int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
 {
     static const char *const inserts[] = { "insert", "update", "upsert", NULL };
@@ -1367,13 +1401,9 @@ int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
         goto fail;
     }
     {
-        /* the sink chain is not wired yet: refused rather than ignored, so records never differ silently */
-        const char *t = cfg_get(m, "transforms");
-        for (; t && (*t == ' ' || *t == ','); t++)
-            ;
-        if (t && *t) {
-            snprintf(err, errlen, "sink %s: transforms= is not implemented on sinks yet (source connectors run them); "
-                     "remove it, or transform on the source side", c->name);
+        char why[1024];
+        if (parse_transforms(m, &c->transforms, why, sizeof why) < 0) {
+            snprintf(err, errlen, "sink %s: %s", c->name, why);
             goto fail;
         }
     }
@@ -1503,6 +1533,7 @@ fail:
 
 void cfg_sink_free(sk_config_t *c)
 {
+    tf_spec_free(c->transforms);
     free(c->name);
     free(c->connector_class);
     free(c->topics);

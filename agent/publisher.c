@@ -20,6 +20,7 @@
 typedef struct topic_slot {
     char *name;
     rd_kafka_topic_t *rkt;
+    wc_topic_mark_t mark;         /* told to the worker's topic tracking */
 } topic_slot_t;
 
 struct pub {
@@ -30,6 +31,7 @@ struct pub {
     topic_slot_t *topics;
     size_t ntopics, captopics;
     topic_slot_t *last;
+    wc_topic_hook_t hook;         /* topic tracking: each topic produced to is told to the worker */
     bool transactional;
     bool txn_open;
     int64_t txn_began_ms;         /* monotonic clock at pub_txn_begin */
@@ -215,25 +217,34 @@ void pub_free(pub_t *p)
     free(p);
 }
 
-static rd_kafka_topic_t *topic_get(pub_t *p, const char *name)
+/* track: a connector's record (told to topic tracking), not the offset record of a commit. */
+static rd_kafka_topic_t *topic_get(pub_t *p, const char *name, bool track)
 {
+    topic_slot_t *s = NULL;
     if (p->last && strcmp(p->last->name, name) == 0)
-        return p->last->rkt;
-    for (size_t i = 0; i < p->ntopics; i++) {
-        if (strcmp(p->topics[i].name, name) == 0) {
-            p->last = &p->topics[i];
-            return p->last->rkt;
+        s = p->last;
+    for (size_t i = 0; !s && i < p->ntopics; i++)
+        if (strcmp(p->topics[i].name, name) == 0)
+            s = &p->topics[i];
+    if (!s) {
+        if (p->ntopics == p->captopics) {
+            p->captopics = p->captopics ? p->captopics * 2 : 16;
+            p->topics = xrealloc(p->topics, p->captopics * sizeof *p->topics);
         }
+        s = &p->topics[p->ntopics++];
+        s->name = xstrdup(name);
+        s->rkt = rd_kafka_topic_new(p->rk, name, NULL);
+        s->mark = 0;
     }
-    if (p->ntopics == p->captopics) {
-        p->captopics = p->captopics ? p->captopics * 2 : 16;
-        p->topics = xrealloc(p->topics, p->captopics * sizeof *p->topics);
-    }
-    topic_slot_t *s = &p->topics[p->ntopics++];
-    s->name = xstrdup(name);
-    s->rkt = rd_kafka_topic_new(p->rk, name, NULL);
     p->last = s;
+    if (track)
+        wc_topic_track(&p->hook, &s->mark, s->name);
     return s->rkt;
+}
+
+void pub_set_topic_hook(pub_t *p, const wc_topic_hook_t *h)
+{
+    p->hook = h ? *h : (wc_topic_hook_t){ 0 };
 }
 
 static void put_u32(buf_t *b, size_t v)
@@ -331,7 +342,7 @@ wc_status_t pub_send(pub_t *p, const rec_t *r, uint64_t tag, char *err, size_t e
 
 static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, char *err, size_t errlen)
 {
-    rd_kafka_topic_t *rkt = topic_get(p, r->topic);
+    rd_kafka_topic_t *rkt = topic_get(p, r->topic, tag != UINT64_MAX);   /* UINT64_MAX: the offset record */
     for (;;) {
         rd_kafka_headers_t *hdrs = NULL;
         if (r->nheaders) {

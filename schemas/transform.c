@@ -1996,19 +1996,24 @@ static rec_codec_t *codec_for(tf_chain_t *c, const cs_schema_t *s, const char *t
 
 static const cv_value_t null_value = { .null = true };
 
+bool tf_chain_full(const tf_chain_t *c)
+{
+    size_t cached = c->ncodecs;
+    for (size_t i = 0; i < c->spec->nsteps; i++)
+        cached += c->caches[i].n;
+    for (size_t i = 0; i < 2 * c->spec->nsteps + c->spec->npreds; i++)
+        cached += c->memos[i].n;
+    return cached > TF_MAX_CACHED;
+}
+
 wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec_event_t *out, bool *dropped,
                            char *err, size_t errlen)
 {
     *dropped = false;
     if (errlen)
         err[0] = '\0';
-    size_t cached = c->ncodecs;
-    for (size_t i = 0; i < c->spec->nsteps; i++)
-        cached += c->caches[i].n;
-    for (size_t i = 0; i < 2 * c->spec->nsteps + c->spec->npreds; i++)
-        cached += c->memos[i].n;
-    if (cached > TF_MAX_CACHED)
-        chain_clear(c);   /* between records: nothing handed out is still in use */
+    if (tf_chain_full(c))
+        chain_clear(c);   /* between records: nothing handed out is still in use (tf_chain_full warns keepers) */
     tf_rec_t r;
     memset(&r, 0, sizeof r);
     r.topic = ev->topic;

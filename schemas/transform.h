@@ -32,6 +32,9 @@ const char *tf_supported(void);
 
 tf_chain_t *tf_chain_new(const tf_spec_t *s);
 void tf_chain_free(tf_chain_t *c);
+/* True when the next tf_chain_apply starts the chain's caches over, freeing the schemas of earlier results:
+ * a caller that keeps results (a sink's batch) applies them first. */
+bool tf_chain_full(const tf_chain_t *c);
 
 /* Runs the chain over ev. On WC_OK either *dropped is true (a transform or Filter removed the record)
  * or *out is the record to encode: its values live in arena a (valid until a is reset) or in ev, its

@@ -1491,6 +1491,30 @@ static wc_status_t mongo_store_offsets(sk_target_t *t, const char *name, const s
     return WC_OK;
 }
 
+/* Deletes at once (a REST offsets change runs while the sink is stopped: no batch is open). */
+static wc_status_t mongo_delete_offsets(sk_target_t *t, const char *name, const sk_offset_t *offs, size_t n, char *err,
+                                        size_t errlen)
+{
+    mongoc_collection_t *c = mongoc_client_get_collection(t->client, t->dbname, MONGO_OFFSETS_COLLECTION);
+    wc_status_t st = WC_OK;
+    for (size_t i = 0; i < (n ? n : 1) && st == WC_OK; i++) {
+        bson_t filter = BSON_INITIALIZER;
+        bson_error_t e;
+        BSON_APPEND_UTF8(&filter, "sink", name);
+        if (n) {
+            BSON_APPEND_UTF8(&filter, "topic", offs[i].topic);
+            BSON_APPEND_INT32(&filter, "partition", offs[i].partition);
+        }
+        if (!mongoc_collection_delete_many(c, &filter, NULL, NULL, &e)) {
+            snprintf(err, errlen, "deleting from %s.%s: %s", t->dbname, MONGO_OFFSETS_COLLECTION, e.message);
+            st = WC_RETRY;
+        }
+        bson_destroy(&filter);
+    }
+    mongoc_collection_destroy(c);
+    return st;
+}
+
 const sk_target_ops_t sk_mongo_ops = {
     .name = "mongodb",
     .connect = mongo_connect,
@@ -1500,6 +1524,7 @@ const sk_target_ops_t sk_mongo_ops = {
     .ensure_table = mongo_ensure_table,
     .apply = mongo_apply,
     .store_offsets = mongo_store_offsets,
+    .delete_offsets = mongo_delete_offsets,
     .commit = mongo_commit,
     .rollback = mongo_rollback,
     .fetch_existing = mongo_fetch_existing,

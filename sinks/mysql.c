@@ -686,6 +686,25 @@ static wc_status_t my_store_offsets(sk_target_t *t, const char *name, const sk_o
     return run(t, "storing offsets", NULL, err, errlen);
 }
 
+static wc_status_t my_delete_offsets(sk_target_t *t, const char *name, const sk_offset_t *offs, size_t n, char *err,
+                                     size_t errlen)
+{
+    buf_t *b = &t->sql;
+    wc_status_t st = WC_OK;
+    for (size_t i = 0; i < (n ? n : 1) && st == WC_OK; i++) {
+        buf_reset(b);
+        buf_puts(b, "DELETE FROM walcast_sink_offsets WHERE sink = ");
+        lit(t, b, name, strlen(name));
+        if (n) {
+            buf_puts(b, " AND topic = ");
+            lit(t, b, offs[i].topic, strlen(offs[i].topic));
+            buf_printf(b, " AND `partition` = %d", offs[i].partition);
+        }
+        st = run(t, "deleting offsets", NULL, err, errlen);
+    }
+    return st;
+}
+
 static wc_status_t my_commit(sk_target_t *t, char *err, size_t errlen)
 {
     if (mysql_commit(t->db))
@@ -713,6 +732,7 @@ const sk_target_ops_t sk_mysql_ops = {
     .fetch_existing = my_fetch_existing,
     .log_conflicts = my_log_conflicts,
     .store_offsets = my_store_offsets,
+    .delete_offsets = my_delete_offsets,
     .commit = my_commit,
     .rollback = my_rollback,
 };

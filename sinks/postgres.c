@@ -1342,6 +1342,29 @@ static wc_status_t pg_store_offsets(sk_target_t *t, const char *name, const sk_o
     return run_params(t, pi, "storing offsets", NULL, err, errlen);
 }
 
+static wc_status_t pg_delete_offsets(sk_target_t *t, const char *name, const sk_offset_t *offs, size_t n, char *err,
+                                     size_t errlen)
+{
+    buf_t *b = &t->sql;
+    wc_status_t st = WC_OK;
+    for (size_t i = 0; i < (n ? n : 1) && st == WC_OK; i++) {
+        buf_reset(b);
+        params_reset(t);
+        params_need(t, 3);
+        param_text(t, 0, name, strlen(name));
+        buf_puts(b, "DELETE FROM walcast_sink_offsets WHERE sink = $1");
+        if (n) {
+            char num[32];
+            int l = snprintf(num, sizeof num, "%d", offs[i].partition);
+            param_text(t, 1, offs[i].topic, strlen(offs[i].topic));
+            param_text(t, 2, num, (size_t)l);
+            buf_puts(b, " AND topic = $2 AND \"partition\" = $3::integer");
+        }
+        st = run_params(t, n ? 3 : 1, "deleting offsets", NULL, err, errlen);
+    }
+    return st;
+}
+
 /* Reads every result of the pipeline up to its sync point and leaves pipeline mode; the first failure
  * is returned (later statements only say they were skipped). sync false: no sync is sent (none was, or
  * one was already: synced). */
@@ -1602,6 +1625,7 @@ const sk_target_ops_t sk_postgres_ops = {
     .fetch_existing = pg_fetch_existing,
     .log_conflicts = pg_log_conflicts,
     .store_offsets = pg_store_offsets,
+    .delete_offsets = pg_delete_offsets,
     .commit = pg_commit,
     .rollback = pg_rollback,
     .defer_commit = pg_defer_commit,

@@ -65,11 +65,36 @@ static void test_apply(void **s)
     cst_conns_free(v, n);
 }
 
+/* Active topics as KafkaStatusBackingStore writes and parses them. */
+static void test_topic_records(void **s)
+{
+    (void)s;
+    char *v = cst_topic_value("inv", "dc.public.t", 1733400000123);
+    assert_string_equal(v, "{\"topic\":{\"name\":\"dc.public.t\",\"connector\":\"inv\",\"task\":0,"
+                           "\"discoverTimestamp\":1733400000123}}");
+    free(v);
+    char *name, *topic;
+    const char *k = "status-topic-dc.public.t:connector-inv:2";
+    assert_int_equal(cst_topic_parse(k, strlen(k), &name, &topic), 0);
+    assert_string_equal(topic, "dc.public.t");
+    assert_string_equal(name, "inv:2");   /* a connector name may hold ':' */
+    free(name);
+    free(topic);
+    const char *bad[] = { "status-topic-", "status-topic-:connector-x", "status-topic-t:connector-", "status-topic-t",
+                          "status-topic-t:conn-x", "status-task-x-0", "status-connector-x" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(cst_topic_parse(bad[i], strlen(bad[i]), &name, &topic), -1);
+        assert_null(name);
+        assert_null(topic);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_apply),
+        cmocka_unit_test(test_topic_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""dashboard_check.py DOM METRICS_BEFORE METRICS_AFTER: checks the DOM GET /dashboard left after its script
+ran (chromium --dump-dom): the page loaded its data, every chart has points (at least 2), there is a
+source and a sink card with their state, and every number shown (an element with data-series) equals the
+/metrics sample it names, taken between two scrapes: the value must lie between the scrape before the
+page was opened and the one after (equal when nothing moved). Prints what it checked; exits 1 naming
+the first mismatch."""
+import re
+import sys
+from html.parser import HTMLParser
+
+
+class Dom(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.charts, self.polylines, self.figures, self.cards, self.states = [], [], [], [], []
+        self.body_loaded = False
+        self.external = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "body" and a.get("data-loaded") == "1":
+            self.body_loaded = True
+        if tag == "svg" and "series" in (a.get("class") or "").split():
+            self.charts.append(a)
+        if tag == "polyline":
+            self.polylines.append(a.get("points", ""))
+        if "data-series" in a:
+            self.figures.append((a["data-series"], a.get("data-value")))
+        if tag == "div" and "card" in (a.get("class") or "").split() and "data-connector" in a:
+            self.cards.append((a["class"], a["data-connector"]))
+        if "data-state" in a:
+            self.states.append(a["data-state"])
+        for k in ("src", "href"):
+            if k in a and re.match(r"^(https?:)?//", a[k]):
+                self.external.append(a[k])
+
+
+def samples(path):
+    out = {}
+    for line in open(path):
+        if line.startswith("#") or not line.strip():
+            continue
+        name, _, value = line.rstrip("\n").rpartition(" ")
+        out[name] = float(value)
+    return out
+
+
+def value_of(series, m):
+    s = re.match(r"^sum\((.*)\{(.*)\}\)$", series)
+    if s:   # the sum of a family's samples that carry these labels
+        pre = s.group(1) + "{" + s.group(2) + ","
+        found = [v for k, v in m.items() if k.startswith(pre)]
+        return sum(found) if found else None
+    return m.get(series)
+
+
+def main():
+    dom_path, before_path, after_path = sys.argv[1:4]
+    d = Dom()
+    d.feed(open(dom_path, encoding="utf-8").read())
+    errors = []
+    if not d.body_loaded:
+        errors.append("the page's script did not render /dashboard/data (body has no data-loaded)")
+    if d.external:
+        errors.append("external resources: %s" % d.external)
+    kinds = {c.split()[1] for c, _ in d.cards}
+    if not {"source", "sink"} <= kinds:
+        errors.append("expected a source and a sink card, found %s" % sorted(kinds))
+    if not d.charts:
+        errors.append("no chart")
+    for c in d.charts:
+        if int(c.get("data-points", "0")) < 2:
+            errors.append("chart %s has %s points" % (c.get("data-chart"), c.get("data-points")))
+    for p in d.polylines:
+        if len(p.split()) < 2:
+            errors.append("a polyline with fewer than 2 points: '%s'" % p)
+    if any(s != "RUNNING" for s in d.states) or not d.states:
+        errors.append("connector states: %s" % d.states)
+    before, after = samples(before_path), samples(after_path)
+    checked = 0
+    for series, shown in d.figures:
+        a, b = value_of(series, before), value_of(series, after)
+        if a is None or b is None:
+            errors.append("%s is shown but not in /metrics" % series)
+            continue
+        v = float(shown)
+        lo, hi = min(a, b), max(a, b)
+        tol = 1e-6 * max(1.0, abs(lo), abs(hi))
+        if not (lo - tol <= v <= hi + tol):
+            errors.append("%s shows %s, /metrics had %s before and %s after" % (series, shown, a, b))
+        checked += 1
+    if errors:
+        for e in errors:
+            print("dashboard: " + e, file=sys.stderr)
+        sys.exit(1)
+    print("%d charts with points (%s), %d numbers equal to /metrics" %
+          (len(d.charts), ", ".join("%s=%s" % (c.get("data-chart"), c.get("data-points")) for c in d.charts), checked))
+
+
+if __name__ == "__main__":
+    main()
