@@ -659,51 +659,39 @@ static wc_status_t upsert(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_
         if (st)
             return st;
         if (affected >= 0 && affected < (long)cnt && cc)
-            cc->n[tab->policy == SK_POLICY_NEWER_WINS ? SK_CONFLICT_UPDATE_ORIGIN_DIFFERS : SK_CONFLICT_INSERT_EXISTS] +=
+            cc->n[SK_CONFLICT_INSERT_EXISTS] +=
                 (uint64_t)((long)cnt - affected);
     }
     return WC_OK;
 }
 
-/* ON CONFLICT (pk) DO UPDATE SET ... / DO NOTHING, as mode and the policy say. */
+/* ON CONFLICT (pk) DO UPDATE SET ... (DO NOTHING for a table of key columns only) unless mode is insert.
+ * Only source_wins comes here for a table with a key: cf_apply decides every other policy first. */
 static void conflict_clause(sk_target_t *t, buf_t *b, const sk_table_t *tab, sk_insert_mode_t mode, bool ver)
 {
     const cs_schema_t *rs = tab->row;
     size_t ncol = rs->nfields + (ver ? 1 : 0);
-    {
-        bool can_update = mode != SK_INSERT_INSERT && tab->npk;
-        if (tab->npk && (can_update || tab->policy == SK_POLICY_TARGET_WINS)) {
-            buf_puts(b, " ON CONFLICT (");
-            for (size_t k = 0; k < tab->npk; k++) {
-                if (k)
-                    buf_puts(b, ", ");
-                ident(t, b, tab->pk[k]);
-            }
-            buf_puts(b, ") DO ");
-            size_t nset = 0;
-            if (tab->policy != SK_POLICY_TARGET_WINS && tab->policy != SK_POLICY_ERROR) {
-                for (size_t f = 0; f < ncol; f++) {
-                    const char *cn = f < rs->nfields ? rs->fields[f].name : tab->version_column;
-                    if (is_pk(tab, cn))
-                        continue;
-                    buf_puts(b, nset++ ? ", " : "UPDATE SET ");
-                    ident(t, b, cn);
-                    buf_puts(b, " = EXCLUDED.");
-                    ident(t, b, cn);
-                }
-            }
-            if (!nset)
-                buf_puts(b, "NOTHING");
-            else if (tab->policy == SK_POLICY_NEWER_WINS && tab->version_column) {
-                buf_puts(b, " WHERE t.");
-                ident(t, b, tab->version_column);
-                buf_puts(b, " IS NULL OR t.");
-                ident(t, b, tab->version_column);
-                buf_puts(b, " < EXCLUDED.");
-                ident(t, b, tab->version_column);
-            }
-        }
+    if (!tab->npk || mode == SK_INSERT_INSERT)
+        return;
+    buf_puts(b, " ON CONFLICT (");
+    for (size_t k = 0; k < tab->npk; k++) {
+        if (k)
+            buf_puts(b, ", ");
+        ident(t, b, tab->pk[k]);
     }
+    buf_puts(b, ") DO ");
+    size_t nset = 0;
+    for (size_t f = 0; f < ncol; f++) {
+        const char *cn = f < rs->nfields ? rs->fields[f].name : tab->version_column;
+        if (is_pk(tab, cn))
+            continue;
+        buf_puts(b, nset++ ? ", " : "UPDATE SET ");
+        ident(t, b, cn);
+        buf_puts(b, " = EXCLUDED.");
+        ident(t, b, cn);
+    }
+    if (!nset)
+        buf_puts(b, "NOTHING");
 }
 
 /* Appends the text of one element of a PostgreSQL array literal ("..." with \ and " escaped, or NULL). */
@@ -1055,7 +1043,7 @@ static wc_status_t upsert_unnest_one(sk_target_t *t, const sk_table_t *tab, sk_i
     long affected = 0;
     wc_status_t st = run_params_ex(t, ncol, true, "INSERT", &affected, err, errlen);
     if (st == WC_OK && affected >= 0 && affected < (long)n && cc)
-        cc->n[tab->policy == SK_POLICY_NEWER_WINS ? SK_CONFLICT_UPDATE_ORIGIN_DIFFERS : SK_CONFLICT_INSERT_EXISTS] +=
+        cc->n[SK_CONFLICT_INSERT_EXISTS] +=
             (uint64_t)((long)n - affected);
     return st;
 }
