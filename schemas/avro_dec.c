@@ -185,6 +185,160 @@ static av_node_t *av_primitive(av_ctx_t *c, const char *t, json_t *props)
     return NULL;
 }
 
+/* A union: [null, T] and [T, null] are an optional T; any other union is AvroData's struct
+ * io.confluent.connect.avro.Union with one optional field per non-null member, named by av_member_name,
+ * optional itself when null is a member. */
+static av_node_t *av_parse_union(av_ctx_t *c, json_t *j, const char *ns, int depth)
+{
+    av_node_t *u = av_new(c, AV_UNION, CT_STRUCT);
+    u->n = json_array_size(j);
+    u->fields = arena_alloc(c->a, (u->n + 1) * sizeof *u->fields);
+    const cs_schema_t *other = NULL;
+    for (size_t i = 0; i < u->n; i++) {
+        if (!(u->fields[i] = av_parse(c, json_array_get(j, i), ns, depth + 1)))
+            return NULL;
+        if (u->fields[i]->kind == AV_UNION) {
+            snprintf(c->err, c->errlen, "Avro union directly inside a union (not allowed by the Avro spec)");
+            return NULL;
+        }
+        if (u->fields[i]->kind != AV_NULL)
+            other = u->fields[i]->cs;
+        else if (u->null_branch < 0)
+            u->null_branch = (int)i;
+        else {
+            snprintf(c->err, c->errlen, "Avro union with null twice");
+            return NULL;
+        }
+    }
+    if (u->n == 2 && u->null_branch >= 0) {
+        cs_schema_t *opt = cs_copy(c->a, other);
+        opt->optional = true;
+        u->cs = opt;
+        return u;
+    }
+    u->as_struct = true;
+    cs_schema_t *st = (cs_schema_t *)u->cs;
+    st->name = "io.confluent.connect.avro.Union";
+    st->optional = u->null_branch >= 0;
+    for (size_t i = 0; i < u->n; i++) {
+        if ((int)i == u->null_branch)
+            continue;
+        const char *fname = av_member_name(u->fields[i]);
+        if (cs_field_index(st, fname) >= 0) {
+            snprintf(c->err, c->errlen, "Avro union has two members named %s for Kafka Connect (AvroData "
+                                        "refuses such a union too)", fname);
+            return NULL;
+        }
+        cs_schema_t *fs = cs_copy(c->a, u->fields[i]->cs);
+        fs->optional = true;
+        cs_field_add(c->a, st, fname, fs);
+    }
+    return u;
+}
+
+/* A record (or error): a struct of its fields, defined by name before its fields (they may refer to it). */
+static av_node_t *av_parse_record(av_ctx_t *c, json_t *j, const char *ns, int depth)
+{
+    const char *name = json_string_value(json_object_get(j, "name"));
+    const char *rns = json_string_value(json_object_get(j, "namespace"));
+    if (!name) {
+        snprintf(c->err, c->errlen, "Avro record without a name");
+        return NULL;
+    }
+    av_node_t *n = av_new(c, AV_RECORD, CT_STRUCT);
+    n->fullname = av_full(c, rns ? rns : ns, name);
+    const char *inner_ns = n->fullname;
+    const char *dot = strrchr(inner_ns, '.');
+    char *nsbuf = dot ? arena_strndup(c->a, inner_ns, (size_t)(dot - inner_ns)) : NULL;
+    cs_schema_t *cs = (cs_schema_t *)n->cs;
+    cs->name = n->fullname;
+    av_connect_props(c, j, cs);
+    av_define(c, n);
+    json_t *fields = json_object_get(j, "fields");
+    if (!json_is_array(fields)) {
+        snprintf(c->err, c->errlen, "Avro record %s has no fields", n->fullname);
+        return NULL;
+    }
+    n->n = json_array_size(fields);
+    n->fields = arena_alloc(c->a, (n->n + 1) * sizeof *n->fields);
+    for (size_t i = 0; i < n->n; i++) {
+        json_t *f = json_array_get(fields, i);
+        const char *fn = json_string_value(json_object_get(f, "name"));
+        if (!fn) {
+            snprintf(c->err, c->errlen, "field %zu of Avro record %s has no name", i, n->fullname);
+            return NULL;
+        }
+        if (!(n->fields[i] = av_parse(c, json_object_get(f, "type"), nsbuf, depth + 1)))
+            return NULL;
+        cs_field_add(c->a, cs, arena_strdup(c->a, fn), n->fields[i]->cs);
+    }
+    return n;
+}
+
+/* A node of a named type (enum, fixed): its full name from name and namespace (else the enclosing one). */
+static av_node_t *av_new_named(av_ctx_t *c, json_t *j, const char *ns, av_kind_t k, ct_type_t t, const char *dflt)
+{
+    av_node_t *n = av_new(c, k, t);
+    const char *name = json_string_value(json_object_get(j, "name"));
+    const char *rns = json_string_value(json_object_get(j, "namespace"));
+    n->fullname = av_full(c, rns ? rns : ns, name ? name : dflt);
+    return n;
+}
+
+static av_node_t *av_parse_enum(av_ctx_t *c, json_t *j, const char *ns)
+{
+    av_node_t *n = av_new_named(c, j, ns, AV_ENUM, CT_STRING, "enum");
+    json_t *sy = json_object_get(j, "symbols");
+    n->n = json_array_size(sy);
+    n->symbols = arena_alloc(c->a, (n->n + 1) * sizeof *n->symbols);
+    for (size_t i = 0; i < n->n; i++) {
+        const char *v = json_string_value(json_array_get(sy, i));
+        n->symbols[i] = arena_strdup(c->a, v ? v : "");
+    }
+    av_connect_props(c, j, (cs_schema_t *)n->cs);
+    if (!n->cs->name)
+        ((cs_schema_t *)n->cs)->name = n->fullname;
+    av_define(c, n);
+    return n;
+}
+
+static av_node_t *av_parse_fixed(av_ctx_t *c, json_t *j, const char *ns)
+{
+    av_node_t *n = av_new_named(c, j, ns, AV_FIXED, CT_BYTES, "fixed");
+    json_t *sz = json_object_get(j, "size");
+    n->size = json_is_integer(sz) && json_integer_value(sz) >= 0 ? (size_t)json_integer_value(sz) : 0;
+    av_connect_props(c, j, (cs_schema_t *)n->cs);
+    av_define(c, n);
+    return n;
+}
+
+/* An array (of MapEntry records: a Connect map) or a map (string keys). */
+static av_node_t *av_parse_collection(av_ctx_t *c, json_t *j, bool arr, const char *ns, int depth)
+{
+    av_node_t *n = av_new(c, arr ? AV_ARRAY : AV_MAP, arr ? CT_ARRAY : CT_MAP);
+    if (!(n->items = av_parse(c, json_object_get(j, arr ? "items" : "values"), ns, depth + 1)))
+        return NULL;
+    cs_schema_t *cs = (cs_schema_t *)n->cs;
+    cs->items = n->items->cs;
+    if (!arr)
+        cs->keys = cs_new(c->a, CT_STRING, false);
+    else if (n->items->kind == AV_RECORD && !strcmp(n->items->fullname, "io.confluent.connect.avro.MapEntry")) {
+        /* AvroData writes a map whose keys are not strings as an array of MapEntry{key, value} */
+        const cs_schema_t *es = n->items->cs;
+        if (es->nfields != 2 || strcmp(es->fields[0].name, "key") || strcmp(es->fields[1].name, "value")) {
+            snprintf(c->err, c->errlen, "Avro array of io.confluent.connect.avro.MapEntry records whose fields "
+                                        "are not key and value");
+            return NULL;
+        }
+        n->entries = true;
+        cs->type = CT_MAP;
+        cs->keys = es->fields[0].schema;
+        cs->items = es->fields[1].schema;
+    }
+    av_connect_props(c, j, cs);
+    return n;
+}
+
 static av_node_t *av_parse(av_ctx_t *c, json_t *j, const char *ns, int depth)
 {
     if (depth > AVRO_DEC_MAX_DEPTH) {
@@ -198,55 +352,8 @@ static av_node_t *av_parse(av_ctx_t *c, json_t *j, const char *ns, int depth)
             snprintf(c->err, c->errlen, "Avro schema names type '%s', which is not defined before", t);
         return n;
     }
-    if (json_is_array(j)) {
-        /* a union: [null, T] and [T, null] are an optional T; any other union is AvroData's struct
-         * io.confluent.connect.avro.Union with one optional field per non-null member, named by
-         * av_member_name, optional itself when null is a member */
-        av_node_t *u = av_new(c, AV_UNION, CT_STRUCT);
-        u->n = json_array_size(j);
-        u->fields = arena_alloc(c->a, (u->n + 1) * sizeof *u->fields);
-        const cs_schema_t *other = NULL;
-        for (size_t i = 0; i < u->n; i++) {
-            if (!(u->fields[i] = av_parse(c, json_array_get(j, i), ns, depth + 1)))
-                return NULL;
-            if (u->fields[i]->kind == AV_UNION) {
-                snprintf(c->err, c->errlen, "Avro union directly inside a union (not allowed by the Avro spec)");
-                return NULL;
-            }
-            if (u->fields[i]->kind != AV_NULL)
-                other = u->fields[i]->cs;
-            else if (u->null_branch < 0)
-                u->null_branch = (int)i;
-            else {
-                snprintf(c->err, c->errlen, "Avro union with null twice");
-                return NULL;
-            }
-        }
-        if (u->n == 2 && u->null_branch >= 0) {
-            cs_schema_t *opt = cs_copy(c->a, other);
-            opt->optional = true;
-            u->cs = opt;
-            return u;
-        }
-        u->as_struct = true;
-        cs_schema_t *st = (cs_schema_t *)u->cs;
-        st->name = "io.confluent.connect.avro.Union";
-        st->optional = u->null_branch >= 0;
-        for (size_t i = 0; i < u->n; i++) {
-            if ((int)i == u->null_branch)
-                continue;
-            const char *fname = av_member_name(u->fields[i]);
-            if (cs_field_index(st, fname) >= 0) {
-                snprintf(c->err, c->errlen, "Avro union has two members named %s for Kafka Connect (AvroData "
-                                            "refuses such a union too)", fname);
-                return NULL;
-            }
-            cs_schema_t *fs = cs_copy(c->a, u->fields[i]->cs);
-            fs->optional = true;
-            cs_field_add(c->a, st, fname, fs);
-        }
-        return u;
-    }
+    if (json_is_array(j))
+        return av_parse_union(c, j, ns, depth);
     if (!json_is_object(j)) {
         snprintf(c->err, c->errlen, "Avro schema element is not a name, union or object");
         return NULL;
@@ -259,94 +366,14 @@ static av_node_t *av_parse(av_ctx_t *c, json_t *j, const char *ns, int depth)
         snprintf(c->err, c->errlen, "Avro schema object without a type");
         return NULL;
     }
-    if (!strcmp(t, "record") || !strcmp(t, "error")) {
-        const char *name = json_string_value(json_object_get(j, "name"));
-        const char *rns = json_string_value(json_object_get(j, "namespace"));
-        if (!name) {
-            snprintf(c->err, c->errlen, "Avro record without a name");
-            return NULL;
-        }
-        av_node_t *n = av_new(c, AV_RECORD, CT_STRUCT);
-        n->fullname = av_full(c, rns ? rns : ns, name);
-        const char *inner_ns = n->fullname;
-        const char *dot = strrchr(inner_ns, '.');
-        char *nsbuf = dot ? arena_strndup(c->a, inner_ns, (size_t)(dot - inner_ns)) : NULL;
-        cs_schema_t *cs = (cs_schema_t *)n->cs;
-        cs->name = n->fullname;
-        av_connect_props(c, j, cs);
-        av_define(c, n);
-        json_t *fields = json_object_get(j, "fields");
-        if (!json_is_array(fields)) {
-            snprintf(c->err, c->errlen, "Avro record %s has no fields", n->fullname);
-            return NULL;
-        }
-        n->n = json_array_size(fields);
-        n->fields = arena_alloc(c->a, (n->n + 1) * sizeof *n->fields);
-        for (size_t i = 0; i < n->n; i++) {
-            json_t *f = json_array_get(fields, i);
-            const char *fn = json_string_value(json_object_get(f, "name"));
-            if (!fn) {
-                snprintf(c->err, c->errlen, "field %zu of Avro record %s has no name", i, n->fullname);
-                return NULL;
-            }
-            if (!(n->fields[i] = av_parse(c, json_object_get(f, "type"), nsbuf, depth + 1)))
-                return NULL;
-            cs_field_add(c->a, cs, arena_strdup(c->a, fn), n->fields[i]->cs);
-        }
-        return n;
-    }
-    if (!strcmp(t, "enum")) {
-        av_node_t *n = av_new(c, AV_ENUM, CT_STRING);
-        const char *name = json_string_value(json_object_get(j, "name"));
-        n->fullname = av_full(c, json_string_value(json_object_get(j, "namespace")) ? json_string_value(json_object_get(j, "namespace")) : ns, name ? name : "enum");
-        json_t *sy = json_object_get(j, "symbols");
-        n->n = json_array_size(sy);
-        n->symbols = arena_alloc(c->a, (n->n + 1) * sizeof *n->symbols);
-        for (size_t i = 0; i < n->n; i++) {
-            const char *v = json_string_value(json_array_get(sy, i));
-            n->symbols[i] = arena_strdup(c->a, v ? v : "");
-        }
-        av_connect_props(c, j, (cs_schema_t *)n->cs);
-        if (!n->cs->name)
-            ((cs_schema_t *)n->cs)->name = n->fullname;
-        av_define(c, n);
-        return n;
-    }
-    if (!strcmp(t, "fixed")) {
-        av_node_t *n = av_new(c, AV_FIXED, CT_BYTES);
-        const char *name = json_string_value(json_object_get(j, "name"));
-        n->fullname = av_full(c, json_string_value(json_object_get(j, "namespace")) ? json_string_value(json_object_get(j, "namespace")) : ns, name ? name : "fixed");
-        json_t *sz = json_object_get(j, "size");
-        n->size = json_is_integer(sz) && json_integer_value(sz) >= 0 ? (size_t)json_integer_value(sz) : 0;
-        av_connect_props(c, j, (cs_schema_t *)n->cs);
-        av_define(c, n);
-        return n;
-    }
-    if (!strcmp(t, "array") || !strcmp(t, "map")) {
-        bool arr = !strcmp(t, "array");
-        av_node_t *n = av_new(c, arr ? AV_ARRAY : AV_MAP, arr ? CT_ARRAY : CT_MAP);
-        if (!(n->items = av_parse(c, json_object_get(j, arr ? "items" : "values"), ns, depth + 1)))
-            return NULL;
-        cs_schema_t *cs = (cs_schema_t *)n->cs;
-        cs->items = n->items->cs;
-        if (!arr)
-            cs->keys = cs_new(c->a, CT_STRING, false);
-        else if (n->items->kind == AV_RECORD && !strcmp(n->items->fullname, "io.confluent.connect.avro.MapEntry")) {
-            /* AvroData writes a map whose keys are not strings as an array of MapEntry{key, value} */
-            const cs_schema_t *es = n->items->cs;
-            if (es->nfields != 2 || strcmp(es->fields[0].name, "key") || strcmp(es->fields[1].name, "value")) {
-                snprintf(c->err, c->errlen, "Avro array of io.confluent.connect.avro.MapEntry records whose fields "
-                                            "are not key and value");
-                return NULL;
-            }
-            n->entries = true;
-            cs->type = CT_MAP;
-            cs->keys = es->fields[0].schema;
-            cs->items = es->fields[1].schema;
-        }
-        av_connect_props(c, j, cs);
-        return n;
-    }
+    if (!strcmp(t, "record") || !strcmp(t, "error"))
+        return av_parse_record(c, j, ns, depth);
+    if (!strcmp(t, "enum"))
+        return av_parse_enum(c, j, ns);
+    if (!strcmp(t, "fixed"))
+        return av_parse_fixed(c, j, ns);
+    if (!strcmp(t, "array") || !strcmp(t, "map"))
+        return av_parse_collection(c, j, !strcmp(t, "array"), ns, depth);
     av_node_t *n = av_primitive(c, t, j);
     if (!n)
         snprintf(c->err, c->errlen, "Avro type '%s' is not supported", t);
@@ -402,6 +429,89 @@ static int av_take(av_rd_t *r, size_t n, const unsigned char **out)
     }
     *out = r->p;
     r->p += n;
+    return 0;
+}
+
+/* The item count of the next block of an array or map (0: the end), its byte size skipped; a count the bytes
+ * left cannot hold (every item takes a byte at least) is refused before anything is allocated for it. */
+static int av_block(av_rd_t *r, int64_t *items)
+{
+    if (av_long(r, items) < 0)
+        return -1;
+    if (*items < 0) {   /* a block with its byte size */
+        int64_t bytes;
+        if (*items == INT64_MIN || av_long(r, &bytes) < 0)
+            return -1;
+        *items = -*items;
+    }
+    if ((uint64_t)*items > (uint64_t)(r->end - r->p)) {
+        snprintf(r->err, r->errlen, "Avro block of %lld items in %zu bytes", (long long)*items,
+                 (size_t)(r->end - r->p));
+        return -1;
+    }
+    return 0;
+}
+
+static int av_value(av_rd_t *r, const av_node_t *n, cv_value_t *out, int depth);
+
+/* One item of an array or map appended at v[*cnt]: a map's key, then the value (a MapEntry record: its key and
+ * value as a pair). */
+static int av_item(av_rd_t *r, const av_node_t *n, cv_value_t *v, size_t *cnt, int depth)
+{
+    bool map = n->kind == AV_MAP;
+    if (map) {
+        int64_t kl;
+        const unsigned char *b;
+        if (av_long(r, &kl) < 0 || kl < 0 || av_take(r, (size_t)kl, &b) < 0) {
+            if (!r->err[0])
+                snprintf(r->err, r->errlen, "bad Avro map key");
+            return -1;
+        }
+        v[(*cnt)++] = cv_str(arena_strndup(r->a, (const char *)b, (size_t)kl), (size_t)kl);
+    }
+    if (n->entries) {   /* MapEntry{key, value} -> a key, value pair */
+        cv_value_t e;
+        if (av_value(r, n->items, &e, depth + 1) < 0) {
+            av_path(r, NULL, (int64_t)*cnt / 2);
+            return -1;
+        }
+        v[(*cnt)++] = e.u.list.v[0];
+        v[(*cnt)++] = e.u.list.v[1];
+        return 0;
+    }
+    if (av_value(r, n->items, &v[*cnt], depth + 1) < 0) {
+        av_path(r, NULL, (int64_t)(map ? *cnt / 2 : *cnt));
+        return -1;
+    }
+    (*cnt)++;
+    return 0;
+}
+
+/* An array or map: blocks of items until an empty one, into a list (a map's as key, value pairs). */
+static int av_collection(av_rd_t *r, const av_node_t *n, cv_value_t *out, int depth)
+{
+    size_t cap = 8, cnt = 0;
+    cv_value_t *v = arena_alloc(r->a, cap * sizeof *v);
+    int64_t items;
+    for (;;) {
+        if (av_block(r, &items) < 0)
+            return -1;
+        if (items == 0)
+            break;
+        for (int64_t i = 0; i < items; i++) {
+            if (cnt + 2 > cap) {
+                cv_value_t *nv = arena_alloc(r->a, 2 * cap * sizeof *nv);
+                memcpy(nv, v, cnt * sizeof *v);
+                v = nv;
+                cap *= 2;
+            }
+            if (av_item(r, n, v, &cnt, depth) < 0)
+                return -1;
+        }
+    }
+    out->null = false;
+    out->u.list.v = v;
+    out->u.list.n = cnt;
     return 0;
 }
 
@@ -500,63 +610,8 @@ static int av_value(av_rd_t *r, const av_node_t *n, cv_value_t *out, int depth)
             }
         return 0;
     case AV_ARRAY:
-    case AV_MAP: {
-        bool map = n->kind == AV_MAP;
-        size_t cap = 8, cnt = 0;
-        cv_value_t *v = arena_alloc(r->a, cap * sizeof *v);
-        for (;;) {
-            int64_t items;
-            if (av_long(r, &items) < 0)
-                return -1;
-            if (items == 0)
-                break;
-            if (items < 0) {   /* a block with its byte size */
-                int64_t bytes;
-                if (items == INT64_MIN || av_long(r, &bytes) < 0)
-                    return -1;
-                items = -items;
-            }
-            if ((uint64_t)items > (uint64_t)(r->end - r->p)) {   /* every item takes a byte at least */
-                snprintf(r->err, r->errlen, "Avro block of %lld items in %zu bytes", (long long)items,
-                         (size_t)(r->end - r->p));
-                return -1;
-            }
-            for (int64_t i = 0; i < items; i++) {
-                if (cnt + 2 > cap) {
-                    cv_value_t *nv = arena_alloc(r->a, 2 * cap * sizeof *nv);
-                    memcpy(nv, v, cnt * sizeof *v);
-                    v = nv;
-                    cap *= 2;
-                }
-                if (map) {
-                    int64_t kl;
-                    if (av_long(r, &kl) < 0 || kl < 0 || av_take(r, (size_t)kl, &b) < 0) {
-                        if (!r->err[0])
-                            snprintf(r->err, r->errlen, "bad Avro map key");
-                        return -1;
-                    }
-                    v[cnt++] = cv_str(arena_strndup(r->a, (const char *)b, (size_t)kl), (size_t)kl);
-                }
-                if (n->entries) {   /* MapEntry{key, value} -> a key, value pair */
-                    cv_value_t e;
-                    if (av_value(r, n->items, &e, depth + 1) < 0) {
-                        av_path(r, NULL, (int64_t)cnt / 2);
-                        return -1;
-                    }
-                    v[cnt++] = e.u.list.v[0];
-                    v[cnt++] = e.u.list.v[1];
-                } else if (av_value(r, n->items, &v[cnt], depth + 1) < 0) {
-                    av_path(r, NULL, (int64_t)(map ? cnt / 2 : cnt));
-                    return -1;
-                } else
-                    cnt++;
-            }
-        }
-        out->null = false;
-        out->u.list.v = v;
-        out->u.list.n = cnt;
-        return 0;
-    }
+    case AV_MAP:
+        return av_collection(r, n, out, depth);
     }
     return -1;
 }

@@ -525,6 +525,17 @@ static inline bool name_is(const char *name, const char *k, size_t kl)
     return i == kl && !name[kl];
 }
 
+/* Room for two more values after the n in v (cap of them): v, or a copy twice as large (in the arena). */
+static cv_value_t *jr_room(jr_t *r, cv_value_t *v, size_t n, size_t *cap)
+{
+    if (n + 2 <= *cap)
+        return v;
+    cv_value_t *nv = arena_alloc(r->a, 2 * *cap * sizeof *nv);
+    memcpy(nv, v, n * sizeof *v);
+    *cap *= 2;
+    return nv;
+}
+
 /* '[' values ']' into an arena list (grown by doubling). */
 static int jr_list(jr_t *r, const cs_schema_t *items, cv_value_t *out, const char *path, int depth, bool pairs,
                    const cs_schema_t *keys)
@@ -538,12 +549,7 @@ static int jr_list(jr_t *r, const cs_schema_t *items, cv_value_t *out, const cha
         goto done;
     }
     for (;;) {
-        if (n + 2 > cap) {
-            cv_value_t *nv = arena_alloc(r->a, 2 * cap * sizeof *nv);
-            memcpy(nv, v, n * sizeof *v);
-            v = nv;
-            cap *= 2;
-        }
+        v = jr_room(r, v, n, &cap);
         jr_ws(r);
         if (pairs) {   /* a map with non-string keys: [[k, v], ...] */
             if (!jr_lit(r, "[", 1))
@@ -574,6 +580,192 @@ done:
     return 0;
 }
 
+/* The value at the cursor is not of schema s. */
+static int jr_mismatch(jr_t *r, const cs_schema_t *s, const char *path)
+{
+    snprintf(r->err, r->errlen, "%s: JSON value does not match schema type %s%s%s", path, ct_type_name(s->type),
+             s->name ? " " : "", s->name ? s->name : "");
+    return -1;
+}
+
+/* An integer of s's width: the span is '-'? digits (jr_number checked it), accumulated as unsigned; overflow
+ * past int64 or the width fails naming the number. */
+static int jr_int(jr_t *r, const cs_schema_t *s, cv_value_t *out, const char *path)
+{
+    const char *t;
+    size_t n;
+    bool integral;
+    char num[64];
+    if (jr_number(r, &t, &n, &integral, path) < 0)
+        return -1;
+    if (!integral || n >= sizeof num)
+        return jr_mismatch(r, s, path);
+    bool neg = *t == '-', over = false;
+    uint64_t u = 0;
+    for (size_t i = neg; i < n; i++) {
+        unsigned d = (unsigned)(t[i] - '0');
+        if (u > (UINT64_MAX - d) / 10)
+            over = true;
+        u = u * 10 + d;
+    }
+    over |= neg ? u > (uint64_t)INT64_MAX + 1 : u > (uint64_t)INT64_MAX;
+    long long x = neg ? (long long)(0 - u) : (long long)u;
+    if (over || (s->type == CT_INT8 && (x < INT8_MIN || x > INT8_MAX)) ||
+        (s->type == CT_INT16 && (x < INT16_MIN || x > INT16_MAX)) ||
+        (s->type == CT_INT32 && (x < INT32_MIN || x > INT32_MAX))) {
+        memcpy(num, t, n);
+        num[n] = '\0';
+        snprintf(r->err, r->errlen, "%s: %s does not fit %s", path, num, ct_type_name(s->type));
+        return -1;
+    }
+    *out = cv_int(x);
+    return 0;
+}
+
+/* A number, or JsonConverter's "NaN", "Infinity", "-Infinity". */
+static int jr_float(jr_t *r, const cs_schema_t *s, cv_value_t *out, const char *path)
+{
+    const char *t;
+    size_t n;
+    bool integral;
+    char num[64];
+    if (*r->p == '"') {
+        if (jr_string(r, &t, &n, path) < 0)
+            return -1;
+        if (!strcmp(t, "NaN"))
+            *out = cv_float(NAN);
+        else if (!strcmp(t, "Infinity"))
+            *out = cv_float(INFINITY);
+        else if (!strcmp(t, "-Infinity"))
+            *out = cv_float(-INFINITY);
+        else
+            return jr_mismatch(r, s, path);
+        return 0;
+    }
+    if (jr_number(r, &t, &n, &integral, path) < 0)
+        return -1;
+    /* strtod wants the digits NUL-terminated; a long one (many digits) goes through the arena */
+    char *digits = n < sizeof num ? num : arena_alloc(r->a, n + 1);
+    memcpy(digits, t, n);
+    digits[n] = '\0';
+    *out = cv_float(strtod(digits, NULL));
+    if ((r->flags & JSON_DEC_INFERRED) && isinf(out->u.f))   /* as jansson refused it (Java reads Infinity) */
+        return jr_fail(r, "number out of the range of a double", path);
+    return 0;
+}
+
+/* A string; bytes are base64 text. */
+static int jr_text_value(jr_t *r, const cs_schema_t *s, cv_value_t *out, const char *path)
+{
+    const char *t;
+    size_t n;
+    if (*r->p != '"')
+        return jr_mismatch(r, s, path);
+    if (jr_string(r, &t, &n, path) < 0)
+        return -1;
+    if (s->type == CT_STRING) {
+        *out = cv_str(t, n);
+        return 0;
+    }
+    const unsigned char *b;
+    size_t bl;
+    if (json_dec_base64(r->a, t, n, &b, &bl) < 0) {
+        snprintf(r->err, r->errlen, "%s: bytes value is not base64", path);
+        return -1;
+    }
+    *out = cv_str((const char *)b, bl);
+    return 0;
+}
+
+/* A map with string keys: an object, into key, value pairs. */
+static int jr_map_object(jr_t *r, const cs_schema_t *s, cv_value_t *out, const char *path, int depth)
+{
+    size_t cap = 8, cnt = 0;
+    cv_value_t *v = arena_alloc(r->a, cap * sizeof *v);
+    const char *t;
+    size_t n;
+    bool first = true;
+    int more;
+    r->p++;
+    while ((more = jr_next_member(r, &first, &t, &n, path)) > 0) {
+        v = jr_room(r, v, cnt, &cap);
+        v[cnt++] = cv_str(t, n);
+        if (jr_value(r, s->items, &v[cnt++], path, depth + 1) < 0)
+            return -1;
+    }
+    if (more < 0)
+        return -1;
+    out->null = false;
+    out->u.list.v = v;
+    out->u.list.n = cnt;
+    return 0;
+}
+
+/* The field of struct s named by the member name at the cursor (on its quote), -1 for a member s does not
+ * have; the cursor moves past the name. Names are compared unescaped only when they hold no escape (the usual
+ * case), starting at *hint, the field after the last one (members come in the schema's order). */
+static int jr_field(jr_t *r, const cs_schema_t *s, size_t hint, const char *path, int *fi)
+{
+    const char *ks = r->p + 1, *ke = ks;
+    while (ke < r->end && *ke != '"' && *ke != '\\')
+        ke++;
+    *fi = -1;
+    if (ke < r->end && *ke == '"') {
+        size_t kl = (size_t)(ke - ks);
+        r->p = ke + 1;
+        if (hint < s->nfields && name_is(s->fields[hint].name, ks, kl))
+            *fi = (int)hint;
+        else
+            for (size_t i = 0; i < s->nfields; i++)
+                if (name_is(s->fields[i].name, ks, kl)) {
+                    *fi = (int)i;
+                    break;
+                }
+        return 0;
+    }
+    const char *t;
+    size_t n;
+    if (jr_string(r, &t, &n, path) < 0)
+        return -1;
+    *fi = strlen(t) == n ? cs_field_index(s, t) : -1;
+    return 0;
+}
+
+/* A struct: an object whose members are its fields (any order; absent ones null, unknown ones skipped). */
+static int jr_struct(jr_t *r, const cs_schema_t *s, cv_value_t *out, const char *path, int depth)
+{
+    *out = cv_list(r->a, s->nfields);
+    r->p++;
+    jr_ws(r);
+    if (jr_lit(r, "}", 1))
+        return 0;
+    size_t hint = 0;
+    for (;;) {
+        jr_ws(r);
+        if (r->p >= r->end || *r->p != '"')
+            return jr_fail(r, "expected a field name", path);
+        int fi;
+        if (jr_field(r, s, hint, path, &fi) < 0)
+            return -1;
+        jr_ws(r);
+        if (!jr_lit(r, ":", 1))
+            return jr_fail(r, "expected ':'", path);
+        if (fi >= 0) {
+            if (jr_value(r, s->fields[fi].schema, &out->u.list.v[fi], s->fields[fi].name, depth + 1) < 0)
+                return -1;
+            hint = (size_t)fi + 1;
+        } else if (jr_skip(r, depth + 1) < 0)
+            return -1;
+        jr_ws(r);
+        if (jr_lit(r, ",", 1))
+            continue;
+        if (jr_lit(r, "}", 1))
+            return 0;
+        return jr_fail(r, "expected ',' or '}'", path);
+    }
+}
+
+/* One value of schema s at the cursor (null for any schema). */
 static int jr_value(jr_t *r, const cs_schema_t *s, cv_value_t *out, const char *path, int depth)
 {
     if (depth > JD_MAX_DEPTH)
@@ -587,184 +779,42 @@ static int jr_value(jr_t *r, const cs_schema_t *s, cv_value_t *out, const char *
     }
     if ((r->flags & JSON_DEC_INFERRED) && s->type == CT_STRING && s->name && !strcmp(s->name, JSON_DEC_JSON_NAME))
         return jr_text(r, out, depth);
-    const char *t;
-    size_t n;
-    bool integral;
-    char num[64];
     switch (s->type) {
     case CT_INT8:
     case CT_INT16:
     case CT_INT32:
-    case CT_INT64: {
-        if (jr_number(r, &t, &n, &integral, path) < 0)
-            return -1;
-        if (!integral || n >= sizeof num)
-            goto mismatch;
-        /* the span is '-'? digits (jr_number checked it): accumulate as unsigned, overflow past int64 fails */
-        bool neg = *t == '-', over = false;
-        uint64_t u = 0;
-        for (size_t i = neg; i < n; i++) {
-            unsigned d = (unsigned)(t[i] - '0');
-            if (u > (UINT64_MAX - d) / 10)
-                over = true;
-            u = u * 10 + d;
-        }
-        over |= neg ? u > (uint64_t)INT64_MAX + 1 : u > (uint64_t)INT64_MAX;
-        long long x = neg ? (long long)(0 - u) : (long long)u;
-        if (over || (s->type == CT_INT8 && (x < INT8_MIN || x > INT8_MAX)) ||
-            (s->type == CT_INT16 && (x < INT16_MIN || x > INT16_MAX)) ||
-            (s->type == CT_INT32 && (x < INT32_MIN || x > INT32_MAX))) {
-            memcpy(num, t, n);
-            num[n] = '\0';
-            snprintf(r->err, r->errlen, "%s: %s does not fit %s", path, num, ct_type_name(s->type));
-            return -1;
-        }
-        *out = cv_int(x);
-        return 0;
-    }
+    case CT_INT64:
+        return jr_int(r, s, out, path);
     case CT_FLOAT32:
     case CT_FLOAT64:
-        if (*r->p == '"') {
-            if (jr_string(r, &t, &n, path) < 0)
-                return -1;
-            if (!strcmp(t, "NaN"))
-                *out = cv_float(NAN);
-            else if (!strcmp(t, "Infinity"))
-                *out = cv_float(INFINITY);
-            else if (!strcmp(t, "-Infinity"))
-                *out = cv_float(-INFINITY);
-            else
-                goto mismatch;
-            return 0;
-        }
-        if (jr_number(r, &t, &n, &integral, path) < 0)
-            return -1;
-        /* strtod wants the digits NUL-terminated; a long one (many digits) goes through the arena */
-        char *digits = n < sizeof num ? num : arena_alloc(r->a, n + 1);
-        memcpy(digits, t, n);
-        digits[n] = '\0';
-        *out = cv_float(strtod(digits, NULL));
-        if ((r->flags & JSON_DEC_INFERRED) && isinf(out->u.f))   /* as jansson refused it (Java reads Infinity) */
-            return jr_fail(r, "number out of the range of a double", path);
-        return 0;
+        return jr_float(r, s, out, path);
     case CT_BOOLEAN:
         if (jr_lit(r, "true", 4))
             *out = cv_bool(true);
         else if (jr_lit(r, "false", 5))
             *out = cv_bool(false);
         else
-            goto mismatch;
+            return jr_mismatch(r, s, path);
         return 0;
     case CT_STRING:
-        if (*r->p != '"')
-            goto mismatch;
-        if (jr_string(r, &t, &n, path) < 0)
-            return -1;
-        *out = cv_str(t, n);
-        return 0;
-    case CT_BYTES: {
-        if (*r->p != '"')
-            goto mismatch;
-        if (jr_string(r, &t, &n, path) < 0)
-            return -1;
-        const unsigned char *b;
-        size_t bl;
-        if (json_dec_base64(r->a, t, n, &b, &bl) < 0) {
-            snprintf(r->err, r->errlen, "%s: bytes value is not base64", path);
-            return -1;
-        }
-        *out = cv_str((const char *)b, bl);
-        return 0;
-    }
+    case CT_BYTES:
+        return jr_text_value(r, s, out, path);
     case CT_ARRAY:
         if (*r->p != '[')
-            goto mismatch;
+            return jr_mismatch(r, s, path);
         return jr_list(r, s->items, out, path, depth, false, NULL);
     case CT_MAP:
-        if (*r->p == '[')
+        if (*r->p == '[')   /* keys that are not strings: [[key, value], ...] */
             return jr_list(r, s->items, out, path, depth, true, s->keys);
         if (*r->p != '{')
-            goto mismatch;
-        {
-            size_t cap = 8, cnt = 0;
-            cv_value_t *v = arena_alloc(r->a, cap * sizeof *v);
-            bool first = true;
-            int more;
-            r->p++;
-            while ((more = jr_next_member(r, &first, &t, &n, path)) > 0) {
-                if (cnt + 2 > cap) {
-                    cv_value_t *nv = arena_alloc(r->a, 2 * cap * sizeof *nv);
-                    memcpy(nv, v, cnt * sizeof *v);
-                    v = nv;
-                    cap *= 2;
-                }
-                v[cnt++] = cv_str(t, n);
-                if (jr_value(r, s->items, &v[cnt++], path, depth + 1) < 0)
-                    return -1;
-            }
-            if (more < 0)
-                return -1;
-            out->null = false;
-            out->u.list.v = v;
-            out->u.list.n = cnt;
-            return 0;
-        }
-    case CT_STRUCT: {
+            return jr_mismatch(r, s, path);
+        return jr_map_object(r, s, out, path, depth);
+    case CT_STRUCT:
         if (*r->p != '{')
-            goto mismatch;
-        *out = cv_list(r->a, s->nfields);
-        r->p++;
-        jr_ws(r);
-        if (jr_lit(r, "}", 1))
-            return 0;
-        size_t hint = 0;
-        for (;;) {
-            jr_ws(r);
-            if (r->p >= r->end || *r->p != '"')
-                return jr_fail(r, "expected a field name", path);
-            /* field names are compared unescaped only when they hold no escape (the usual case) */
-            const char *ks = r->p + 1, *ke = ks;
-            while (ke < r->end && *ke != '"' && *ke != '\\')
-                ke++;
-            int fi = -1;
-            if (ke < r->end && *ke == '"') {
-                size_t kl = (size_t)(ke - ks);
-                r->p = ke + 1;
-                if (hint < s->nfields && name_is(s->fields[hint].name, ks, kl))
-                    fi = (int)hint;
-                else
-                    for (size_t i = 0; i < s->nfields; i++)
-                        if (name_is(s->fields[i].name, ks, kl)) {
-                            fi = (int)i;
-                            break;
-                        }
-            } else {
-                if (jr_string(r, &t, &n, path) < 0)
-                    return -1;
-                fi = strlen(t) == n ? cs_field_index(s, t) : -1;
-            }
-            jr_ws(r);
-            if (!jr_lit(r, ":", 1))
-                return jr_fail(r, "expected ':'", path);
-            if (fi >= 0) {
-                if (jr_value(r, s->fields[fi].schema, &out->u.list.v[fi], s->fields[fi].name, depth + 1) < 0)
-                    return -1;
-                hint = (size_t)fi + 1;
-            } else if (jr_skip(r, depth + 1) < 0)
-                return -1;
-            jr_ws(r);
-            if (jr_lit(r, ",", 1))
-                continue;
-            if (jr_lit(r, "}", 1))
-                return 0;
-            return jr_fail(r, "expected ',' or '}'", path);
-        }
+            return jr_mismatch(r, s, path);
+        return jr_struct(r, s, out, path, depth);
     }
-    }
-mismatch:
-    snprintf(r->err, r->errlen, "%s: JSON value does not match schema type %s%s%s", path, ct_type_name(s->type),
-             s->name ? " " : "", s->name ? s->name : "");
-    return -1;
+    return jr_mismatch(r, s, path);
 }
 
 int json_dec_read(arena_t *a, const cs_schema_t *s, const char *p, size_t n, unsigned flags, cv_value_t *out,
@@ -834,12 +884,7 @@ static int jr_infer_struct(jr_t *r, int levels, const cs_schema_t **schema, cv_v
             v[fi] = fv;
             continue;
         }
-        if (s->nfields == cap) {
-            cv_value_t *nv = arena_alloc(r->a, 2 * cap * sizeof *nv);
-            memcpy(nv, v, cap * sizeof *v);
-            v = nv;
-            cap *= 2;
-        }
+        v = jr_room(r, v, s->nfields, &cap);
         cs_field_add(r->a, s, k, fs);
         v[s->nfields - 1] = fv;
     }

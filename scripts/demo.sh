@@ -136,7 +136,7 @@ rows_line() {
 }
 
 finish() {
-  local rc=$? t0 t1 ok=1
+  local rc=$? t0 ok=1
   set +e
   trap '' PIPE                     # a reader gone (tee ended by the same Ctrl-C) must not end the cleanup
   trap 'HURRY=1' INT TERM HUP
@@ -159,10 +159,9 @@ finish() {
   trap '' INT TERM HUP             # nothing cuts the cleanup short
   t0=$(date +%s%N)
   stop_processes
-  t1=$(date +%s%N)
   stop_servers
   [ -n "$WORK" ] && rm -rf "$WORK"
-  say "stopped everything it started and removed $WORK (processes $(( (t1 - t0) / 1000000 )) ms, servers $(( ($(date +%s%N) - t1) / 1000000 )) ms)"
+  say "stopped what it started and removed $WORK in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
   case $REASON in
     INT|time) [ $ok -eq 1 ] && [ "$STREAMING" -eq 1 ] && exit 0; exit 1 ;;
     TERM) exit 143 ;;
@@ -191,7 +190,7 @@ WORK=$(mktemp -d /tmp/walcast-demo.XXXXXX)
 manifest "dir $WORK"
 chmod 755 "$WORK"   # the servers run as an unprivileged user under it when the demo runs as root
 
-say "starting the source PostgreSQL, a PostgreSQL and a MariaDB as targets, an embedded Kafka, walcast (a few seconds)"
+say "starting PostgreSQL (source), PostgreSQL and MariaDB (targets), Kafka, walcast: a few seconds"
 SERVERS+=("pg $WORK/pg-source")
 bash "$ROOT/scripts/pg-start.sh" "$WORK/pg-source" >/dev/null
 server_pids pg "$WORK/pg-source"
@@ -256,11 +255,11 @@ wait_for "walcast's replication" 30 "$WALCAST_PID" grep -q 'msg="replication sta
 
 cat <<EOF
 
-  walcast demo: everything runs on this machine, under $WORK, and goes on exit
-  source   PostgreSQL 15  127.0.0.1:$PGPORT  the sample shop (customers, orders); a writer, once a second
-  Kafka    build/walcast kafka (librdkafka's mock cluster, in memory)  $BS
-  walcast  run: connector demo-connector -> topics ${TOPICS[0]}, ${TOPICS[1]}
-           (JSON with schemas); sinks demo-postgres-sink, demo-mariadb-sink; log: walcast.log
+  walcast demo: all on this machine, under $WORK, removed on exit
+  source   PostgreSQL 15  127.0.0.1:$PGPORT  sample shop (customers, orders), a writer once a second
+  Kafka    build/walcast kafka: librdkafka's mock cluster, in memory  $BS
+  walcast  run: demo-connector -> ${TOPICS[0]}, ${TOPICS[1]} (JSON with schemas)
+           sinks demo-postgres-sink, demo-mariadb-sink; its log: walcast.log in that folder
   targets  PostgreSQL 15  127.0.0.1:$TPORT    MariaDB  127.0.0.1:$MYPORT (database demo)
   Lines: time, topic, op (c create, u update, d delete, r snapshot read), key. Ctrl-C stops.
 

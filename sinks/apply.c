@@ -1177,6 +1177,7 @@ static int settle(sink_t *s, bool seek)
     } else {
         log_warn("target commit failed after the next batch was read; reading again from the stored offsets",
                  "connector=%s target=%s error=\"%s\"", log_esc(s->cfg->name), s->ops->name, log_esc(err));
+        s->retries++;   /* the batch is applied again */
         target_reset(s);
     }
     s->sync_next = true;

@@ -219,6 +219,26 @@ static int envelope_extract_at(const env_layout_t *L, cv_value_t env, env_event_
 
 
 
+/* The row schema of a schemaless update: the after's (as), where the after's value is null (a null says no
+ * type) the before's (bs) type of that column. as itself when nothing is null in the after. */
+static const cs_schema_t *row_schema_merge(arena_t *a, const cs_schema_t *as, const cv_value_t *after,
+                                           const cs_schema_t *bs)
+{
+    cs_schema_t *m = NULL;
+    for (size_t i = 0; i < as->nfields; i++) {
+        int bi = after->u.list.v[i].null ? cs_field_index(bs, as->fields[i].name) : -1;
+        if (bi < 0)
+            continue;
+        if (!m) {
+            m = cs_new(a, CT_STRUCT, as->optional);
+            for (size_t k = 0; k < as->nfields; k++)
+                cs_field_add(a, m, as->fields[k].name, as->fields[k].schema);
+        }
+        m->fields[i].schema = bs->fields[bi].schema;
+    }
+    return m ? m : as;
+}
+
 /* A value without schema: the envelope's types read off its JSON (its objects structs, theirs JSON text).
  * The rows take the after's (else the before's) schema; a before beside an after is read again under it. */
 static int envelope_schemaless(arena_t *a, const char *p, size_t n, env_event_t *ev, char *err, size_t errlen)
@@ -271,6 +291,7 @@ static int envelope_schemaless(arena_t *a, const char *p, size_t n, env_event_t 
         ev->before = env.u.list.v[bi];
         return 0;
     }
+    ev->row_schema = rs = row_schema_merge(a, rs, &ev->after, vs->fields[bi].schema);
     const char *span;
     size_t len;
     if (json_dec_member(a, p, n, "before", &span, &len) < 0) {

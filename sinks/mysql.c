@@ -292,6 +292,64 @@ static wc_status_t my_fetch_existing(sk_target_t *t, const sk_table_t *tab, cons
     return WC_OK;
 }
 
+/* walcast check: the privileges the sink needs on its database, granted to the user globally or on the
+ * database (roles and table-level grants are not looked at): SELECT, INSERT, UPDATE always (upserts, the
+ * offsets), DELETE (deletes, truncates, an offsets reset), CREATE (walcast_sink_offsets) and, under
+ * schema.evolution=basic, ALTER. */
+static size_t my_check_rights(sk_target_t *t, sk_check_t *out, size_t max)
+{
+    static const char *const needed[] = { "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER" };
+    const sk_config_t *cfg = t->s.cfg;
+    if (!max)
+        return 0;
+    sk_check_t *c = &out[0];
+    c->name = "target_rights";
+    c->key = "connection.username";
+    static const char sql[] =
+        "SELECT CURRENT_USER(), DATABASE(), GROUP_CONCAT(DISTINCT p.PRIVILEGE_TYPE) FROM (SELECT CONCAT('''', "
+        "SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') AS g) u "
+        "LEFT JOIN (SELECT GRANTEE, PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES UNION ALL "
+        "SELECT GRANTEE, PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES WHERE DATABASE() LIKE TABLE_SCHEMA) p "
+        "ON p.GRANTEE = u.g";
+    MYSQL_RES *r = NULL;
+    MYSQL_ROW row = NULL;
+    if (mysql_real_query(t->db, sql, sizeof sql - 1) || !(r = mysql_store_result(t->db)) || !(row = mysql_fetch_row(r))) {
+        c->ok = false;
+        snprintf(c->message, sizeof c->message, "cannot read the user's privileges: %s", mysql_error(t->db));
+        snprintf(c->fix, sizeof c->fix, "let the user read information_schema (it always may on MariaDB and MySQL)");
+        goto out;
+    }
+    const char *user = row[0] ? row[0] : "?", *db = row[1] ? row[1] : "?", *have = row[2] ? row[2] : "";
+    char missing[128] = "", want[128] = "";
+    size_t ml = 0, wl = 0, nneeded = cfg->schema_evolution ? 6 : 5;
+    for (size_t i = 0; i < nneeded; i++) {
+        const char *p = needed[i];
+        wl += (size_t)snprintf(want + wl, sizeof want - wl, "%s%s", wl ? ", " : "", p);
+        bool found = false;   /* a whole word of the comma list */
+        for (const char *h = have; *h && !found;) {
+            size_t n = strcspn(h, ",");
+            found = n == strlen(p) && !strncmp(h, p, n);
+            h += n + (h[n] == ',');
+        }
+        if (!found)
+            ml += (size_t)snprintf(missing + ml, sizeof missing - ml, "%s%s", ml ? ", " : "", p);
+    }
+    c->ok = !ml;
+    if (c->ok) {
+        snprintf(c->message, sizeof c->message, "%s has %s on `%s`", user, want, db);
+    } else {
+        const char *at = strrchr(user, '@');
+        snprintf(c->message, sizeof c->message, "%s lacks %s on `%s` (the sink needs %s%s)", user, missing, db, want,
+                 cfg->schema_evolution ? ": ALTER for schema.evolution=basic" : "");
+        snprintf(c->fix, sizeof c->fix, "GRANT %s ON `%s`.* TO '%.*s'@'%s';", missing, db,
+                 at ? (int)(at - user) : (int)strlen(user), user, at ? at + 1 : "%");
+    }
+out:
+    if (r)
+        mysql_free_result(r);
+    return 1;
+}
+
 static wc_status_t my_commit(sk_target_t *t, char *err, size_t errlen)
 {
     if (mysql_commit(t->db))
@@ -312,7 +370,7 @@ const sk_target_ops_t sk_mysql_ops = {
     .name = "mysql",
     /* the session, and what only MySQL reads its own way */
     .connect = my_connect, .close = my_close, .begin = my_begin, .commit = my_commit, .rollback = my_rollback,
-    .read_offsets = my_read_offsets, .fetch_existing = my_fetch_existing,
+    .read_offsets = my_read_offsets, .fetch_existing = my_fetch_existing, .check_rights = my_check_rights,
     /* sinks/sql.c */
     .ensure_table = sql_ensure_table, .apply = sql_apply, .log_conflicts = sql_log_conflicts,
     .store_offsets = sql_store_offsets, .delete_offsets = sql_delete_offsets,

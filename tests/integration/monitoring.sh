@@ -1,8 +1,8 @@
 # monitoring.sh: what the monitoring tests (test_metrics.sh, test_dashboard.sh, test_prometheus.sh) share,
 # sourced after lib.sh's it_init: a REST worker with a source connector "src" (slot s_<name>; topic.prefix
 # itm, a name kafka_admin.py reset deletes between the tests of a lane) over table t (10 rows snapshotted),
-# and a JDBC sink "snk" (conflict.policy=target_wins) into database tgt, where row 11 already exists,
-# written by another source; and a bounded background writer.
+# and a JDBC sink "snk" (conflict.policy=target_wins, errors.tolerance=all, dead letters to it_mon_dlq) into
+# database tgt, where row 11 already exists, written by another source; and a bounded background writer.
 
 # mon_start NAME: PostgreSQL, Kafka, the worker (U: its URL), src and snk created and streaming.
 mon_start() {
@@ -32,7 +32,8 @@ mon_start() {
   sink='{"connector.class":"io.debezium.connector.jdbc.JdbcSinkConnector","topics":"itm.public.t",'
   sink+="\"connection.url\":\"jdbc:postgresql://127.0.0.1:$PGPORT/tgt\",\"connection.username\":\"postgres\","
   sink+='"insert.mode":"upsert","delete.enabled":"true","primary.key.mode":"record_key","schema.evolution":"basic",'
-  sink+='"collection.name.format":"${source.table}","conflict.policy":"target_wins"}'
+  sink+='"collection.name.format":"${source.table}","conflict.policy":"target_wins",'
+  sink+='"errors.tolerance":"all","errors.deadletterqueue.topic.name":"it_mon_dlq"}'
   mon_post snk "$sink"
   wait_log "replication started" 1 60
 }

@@ -2,12 +2,12 @@
 # test_demo.sh: `make demo`'s script (scripts/demo.sh; it brings its own embedded Kafka, not the suite's).
 # (a) A bounded run (DEMO_SECONDS): the screen has the snapshot summary, compact event lines (time, topic,
 #     op, key) of every op, status blocks with each target's rows, records applied and lag, lines that fit
-#     120 columns, the check saying both targets equal the source; exit code 0.
-# (b) Stopped once it streams: SIGINT, SIGTERM, SIGHUP to its process; SIGINT to its process group (a
-#     terminal's Ctrl-C); SIGINT to the group of `bash -c 'demo | tee FILE'` (tee dies first, so the demo
-#     writes into a broken pipe); and SIGINT to its group while it starts its servers. Each time, within a bound, every process the demo started has ended and
-#     its folder is gone: the manifest it writes (DEMO_MANIFEST) lists them, and no process left names
-#     the folder on its command line.
+#     100 columns, the check saying both targets equal the source; exit code 0.
+# (b) Stopped once it streams: SIGINT, SIGTERM, SIGHUP to its process; SIGINT and SIGHUP to its process
+#     group (a terminal's Ctrl-C, a terminal closed); SIGINT to the group of `bash -c 'demo | tee FILE'`
+#     (tee dies first, so the demo writes into a broken pipe); and SIGINT to its group while it starts
+#     its servers. Each time, within a bound, every process the demo started has ended and its folder is
+#     gone: the manifest it writes (DEMO_MANIFEST) lists them, and no process left names the folder.
 # (c) Failures: a step failing after the three servers are up (DEMO_WALCAST, a walcast that does not
 #     exist), and a process of the demo dying while it streams (walcast, SIGKILLed): the demo says what
 #     ended, exits non-zero and leaves nothing behind.
@@ -144,11 +144,11 @@ need '^   PostgreSQL target +customers [0-9]+, orders [0-9]+; applied [0-9]+, la
 need '^   MariaDB target +customers [0-9]+, orders [0-9]+; applied [0-9]+, lag [0-9]+ ms, waiting <= [0-9]+$'
 need '^demo: check: PostgreSQL target: equal to the source \([0-9]+ rows: customers [0-9]+, orders [0-9]+\)$'
 need '^demo: check: MariaDB target: equal to the source \([0-9]+ rows: customers [0-9]+, orders [0-9]+\)$'
-need '^demo: stopped everything it started'
-# no raw JSON, no log lines on the screen; every line fits 120 columns
+need '^demo: stopped what it started and removed /tmp/walcast-demo\.[A-Za-z0-9]+ in [0-9]+ ms$'
+# no raw JSON, no log lines on the screen; every line fits 100 columns
 ! grep -Eq '"schema"|level=info' "$OUT" || { cat "$OUT"; echo "bounded run: raw JSON or log lines on the screen" >&2; exit 1; }
-wide=$(awk 'length($0) > 120' "$OUT")
-[ -z "$wide" ] || { echo "bounded run: lines wider than 120 columns:" >&2; echo "$wide" >&2; exit 1; }
+wide=$(awk 'length($0) > 100' "$OUT")
+[ -z "$wide" ] || { echo "bounded run: lines wider than 100 columns:" >&2; echo "$wide" >&2; exit 1; }
 echo "bounded run: $(grep -Ec '^[0-9:]{8}  demo' "$OUT") event lines, $(grep -c '^-- status' "$OUT") status blocks, both targets equal"
 grep -E '^   (PostgreSQL|MariaDB) target' "$OUT" | tail -2
 
@@ -167,13 +167,15 @@ for sig in INT TERM HUP; do
   esac
 done
 
-# a terminal's Ctrl-C: SIGINT to every process of the foreground process group
-demo_start group
-wait_line "$OUT" "$STREAMING" 90
-kill -INT -- -"$DEMO_PID"
-wait_gone 60
-nothing_left "SIGINT to the demo's process group"
-grep -q '^demo: check: PostgreSQL target: equal' "$OUT" || { cat "$OUT"; echo "group SIGINT: no check" >&2; exit 1; }
+# a terminal's Ctrl-C (SIGINT) and hangup (SIGHUP): to every process of the foreground process group
+for sig in INT HUP; do
+  demo_start "group-$sig"
+  wait_line "$OUT" "$STREAMING" 90
+  kill -"$sig" -- -"$DEMO_PID"
+  wait_gone 60
+  nothing_left "SIG$sig to the demo's process group"
+  [ $sig = HUP ] || grep -q '^demo: check: PostgreSQL target: equal' "$OUT" || { cat "$OUT"; echo "group SIGINT: no check" >&2; exit 1; }
+done
 
 # Ctrl-C inside `bash -c 'demo | tee FILE'`: tee ends at once, the demo's next write meets a broken pipe
 TEE="$IT_DIR/tee.out"

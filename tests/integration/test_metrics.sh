@@ -6,7 +6,8 @@
 # public.t, completed; streaming: events seen = rows written, by kind, transactions, connected, lag figures
 # set); Connect's say both connectors and tasks run; walcast's say the slot's lag and WAL retained, the
 # Kafka commits, and for the sink: every record applied, end-to-end lag present and plausible, the conflict
-# counted by type and outcome, no lag left; a paused sink shows as paused; promtool check metrics finds
+# counted by type and outcome, no lag left; then a record it cannot decode counted as a dead letter, and a
+# session the target ends counted as a retry; a paused sink shows as paused; promtool check metrics finds
 # nothing but the exporters' own names (Debezium's camelCase, Connect's *_count gauges and *_time_ms).
 . "$(dirname "$0")/lib.sh"
 it_init
@@ -143,6 +144,25 @@ if grep -v -e "^debezium_metrics_[A-Za-z]* metric names should be written in 'sn
 fi
 grep -c camelCase "$IT_DIR/promtool.out" >/dev/null
 
+# a dead letter: a record the sink cannot decode, written into its topic by hand (errors.tolerance=all)
+printf '%s\t%s\n' '{"id":999}' 'not json' | kcat -P -b "$BS" -t itm.public.t -K $'\t'
+for _ in $(seq 1 300); do
+  curl -sf "$U/metrics" >"$IT_DIR/m"
+  [ "$(sv 'walcast_sink_dead_letters_total{connector="snk"}')" = 1 ] && break
+  sleep 0.1
+done
+num 'walcast_sink_dead_letters_total{connector="snk"}' 1 1
+# a retry: the target's server ends the sink's session; the next change is applied after a reconnect
+psql -X -q -d tgt -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'tgt' AND pid <> pg_backend_pid()" >/dev/null
+psql_q -c "INSERT INTO t VALUES (1000, 'after')"
+for _ in $(seq 1 300); do
+  curl -sf "$U/metrics" >"$IT_DIR/m"
+  [ "$(psql -X -At -d tgt -c 'SELECT count(*) FROM t WHERE id = 1000')" = 1 ] &&
+    [ "$(sv 'walcast_sink_retries_total{connector="snk"}')" != 0 ] && break
+  sleep 0.1
+done
+[ "$(psql -X -At -d tgt -c 'SELECT count(*) FROM t WHERE id = 1000')" = 1 ] || { echo "row 1000 not applied after the session ended" >&2; exit 1; }
+num 'walcast_sink_retries_total{connector="snk"}' 1 10
 SUMMARY="end-to-end lag of the newest change $(sv 'walcast_sink_end_to_end_lag_last_seconds{connector="snk"}') s, slot lag $(sv 'walcast_slot_lag_bytes{connector="src",slot="s_metrics"}') bytes, WAL retained $(sv 'walcast_slot_wal_retained_bytes{connector="src",slot="s_metrics"}') bytes"
 # a paused sink shows as paused (what the "not RUNNING" alert reads)
 curl -sf -X PUT "$U/connectors/snk/pause" >/dev/null

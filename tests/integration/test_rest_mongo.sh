@@ -45,6 +45,13 @@ SINK="{\"connector.class\":\"io.debezium.connector.mongodb.MongoDbSinkConnector\
 [ "$(jget type)" = sink ]
 [ "$(jget config/mongodb.connection.string)" = "[hidden]" ]   # a connection string may hold a password
 wait_log "replication started" 1 60
+# walcast check of the same sink: the target answers, the user may write there, the offsets collection
+printf '%s\n' name=msink connector.class=io.debezium.connector.mongodb.MongoDbSinkConnector topics=srv.public.t \
+  "mongodb.connection.string=$MURI" "sink.database=$MDB" >"$IT_DIR/msink.properties"
+"$WALCAST" check --worker "$IT_DIR/worker.properties" "$IT_DIR/msink.properties" >"$IT_DIR/check.out" 2>>"$IT_DIR/check.log" ||
+  { cat "$IT_DIR/check.out" >&2; exit 1; }
+grep -q "^OK   target_rights: the user may write in database $MDB" "$IT_DIR/check.out" || { cat "$IT_DIR/check.out" >&2; exit 1; }
+grep -q '^OK   offsets_table' "$IT_DIR/check.out"
 psql_q -c "INSERT INTO t SELECT g, 'a' FROM generate_series(1, 40) g"
 wait_mongo 40
 [ "$(req GET /connectors/msink/status)" = 200 ]

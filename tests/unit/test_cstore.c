@@ -62,6 +62,18 @@ static void test_apply(void **s)
     assert_string_equal(v[1].name, "c");
     APPLY("connector-a", "not json");   /* ignored, the older config stays */
     assert_string_equal(cfg_get(&v[0].config, "x"), "2");
+    /* Connect's records walcast does not write (a session key, exactly-once task-count and fencing records,
+     * restart requests) change nothing: read past and left in the topic as they are */
+    APPLY("session-key", "{\"key\":\"c2VjcmV0\",\"algorithm\":\"HmacSHA256\",\"creation-timestamp\":1}");
+    APPLY("tasks-fencing-a", "{\"task-count\":1}");
+    APPLY("restart-connector-a", "{\"include-tasks\":true,\"only-failed\":false}");
+    APPLY("task-a-1", "{\"properties\":{\"name\":\"a\"}}");
+    APPLY("commit-a", "{\"tasks\":2}");
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].name, "a");
+    assert_int_equal(v[0].target, WRK_TARGET_STOPPED);
+    assert_string_equal(cfg_get(&v[0].config, "x"), "2");
+    assert_int_equal(v[0].config.n, 2);
     cst_conns_free(v, n);
 }
 
