@@ -201,9 +201,11 @@ static const attr_t attrs[] = {
     { "TotalTableCount", "Tables (count) the snapshot reads.", { g_total_tables, NULL } },
     { "RemainingTableCount", "Tables (count) the snapshot has still to read.", { g_remaining, NULL } },
     { "SnapshotRunning", "1 while a snapshot runs (boolean).", { g_running, NULL } },
+    { "SnapshotPaused", "1 while the snapshot is paused (boolean; walcast's initial snapshot never pauses: 0).", { g_zero, NULL } },
     { "SnapshotAborted", "1 when the snapshot was aborted (boolean).", { g_aborted, NULL } },
     { "SnapshotCompleted", "1 when the snapshot completed (boolean).", { g_completed, NULL } },
     { "SnapshotDurationInSeconds", "Seconds the snapshot has taken so far, or took.", { g_duration, NULL } },
+    { "SnapshotPausedDurationInSeconds", "Seconds the snapshot spent paused (0: it never pauses).", { g_zero, NULL } },
 };
 
 /* "# HELP name help\n# TYPE name type\n" */

@@ -1,6 +1,7 @@
 /* bench_avro.c: the sink's Avro input decoded on the same Debezium change events (Confluent wire format, key +
- * value) by walcast's decoder (sinks/envelope.c) and by avro-c with schema resolution (and without, the floor of
- * what avro-c costs), each into an env_event_t; records/s, medians. Usage: bench_avro [records per run] [runs] */
+ * value) by walcast's decoder (schemas/avro_dec.c, through sinks/envelope.c) and by avro-c with schema
+ * resolution (and without, the floor of what avro-c costs), each into an env_event_t; records/s, medians.
+ * Usage: bench_avro [records per run] [runs] */
 #include <avro.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,7 +260,7 @@ int main(int argc, char **argv)
     double own = rate[0][runs / 2], ac = rate[1][runs / 2], plain = rate[2][runs / 2];
     printf("== sink Avro decode: Debezium change events (key + value, %.0f bytes/record), median of %d runs x %ld\n",
            (double)bytes / DISTINCT, runs, n);
-    printf("%-58s %12.0f records/s (min %.0f, max %.0f)\n", "walcast decoder (sinks/envelope.c)", own, rate[0][0],
+    printf("%-58s %12.0f records/s (min %.0f, max %.0f)\n", "walcast decoder (schemas/avro_dec.c)", own, rate[0][0],
            rate[0][runs - 1]);
     printf("%-58s %12.0f records/s (min %.0f, max %.0f)\n", "avro-c 1.11 (generic value, resolved writer, walked)", ac,
            rate[1][0], rate[1][runs - 1]);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""dashboard_check.py DOM METRICS_BEFORE METRICS_AFTER: checks the DOM GET /dashboard left after its script
-ran (chromium --dump-dom): the page loaded its data, every chart has points (at least 2), there is a
-source and a sink card with their state, and every number shown (an element with data-series) equals the
+"""dashboard_check.py DOM METRICS_BEFORE METRICS_AFTER [FAILED_NAME]: checks the DOM GET /dashboard left after
+its script ran (chromium --dump-dom): the page loaded its data, every chart has points (at least 2), there
+is a source and a sink card, RUNNING, and (FAILED_NAME) that connector's card shows FAILED with its error;
+every number shown (an element with data-series) equals the
 /metrics sample it names, taken between two scrapes: the value must lie between the scrape before the
 page was opened and the one after (equal when nothing moved). Prints what it checked; exits 1 naming
 the first mismatch."""
@@ -16,6 +17,9 @@ class Dom(HTMLParser):
         self.charts, self.polylines, self.figures, self.cards, self.states = [], [], [], [], []
         self.body_loaded = False
         self.external = []
+        self.card = None            # the connector of the card being read
+        self.state_of, self.task_state_of, self.error_of = {}, {}, {}
+        self.in_error = False
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -29,11 +33,25 @@ class Dom(HTMLParser):
             self.figures.append((a["data-series"], a.get("data-value")))
         if tag == "div" and "card" in (a.get("class") or "").split() and "data-connector" in a:
             self.cards.append((a["class"], a["data-connector"]))
+            self.card = a["data-connector"]
         if "data-state" in a:
             self.states.append(a["data-state"])
+            self.state_of[self.card] = a["data-state"]
+        if "data-task-state" in a:
+            self.task_state_of[self.card] = a["data-task-state"]
+        if tag == "div" and a.get("class") == "error":
+            self.in_error = True
         for k in ("src", "href"):
             if k in a and re.match(r"^(https?:)?//", a[k]):
                 self.external.append(a[k])
+
+    def handle_endtag(self, tag):
+        if tag == "div":
+            self.in_error = False
+
+    def handle_data(self, data):
+        if self.in_error:
+            self.error_of[self.card] = self.error_of.get(self.card, "") + data
 
 
 def samples(path):
@@ -75,8 +93,17 @@ def main():
     for p in d.polylines:
         if len(p.split()) < 2:
             errors.append("a polyline with fewer than 2 points: '%s'" % p)
-    if any(s != "RUNNING" for s in d.states) or not d.states:
-        errors.append("connector states: %s" % d.states)
+    failed = sys.argv[4] if len(sys.argv) > 4 else None
+    shown = lambda c: (d.state_of.get(c), d.task_state_of.get(c))
+    for c in d.state_of:
+        if c != failed and shown(c) != ("RUNNING", "RUNNING"):
+            errors.append("connector %s is shown %s/%s" % ((c,) + shown(c)))
+    for c in ("src", "snk"):
+        if shown(c) != ("RUNNING", "RUNNING"):
+            errors.append("connector %s is shown %s/%s, expected RUNNING" % ((c,) + shown(c)))
+    if failed and ("FAILED" not in shown(failed) or not d.error_of.get(failed, "").strip()):
+        errors.append("connector %s: shown %s/%s with error %r, expected FAILED with its error" %
+                      ((failed,) + shown(failed) + (d.error_of.get(failed),)))
     before, after = samples(before_path), samples(after_path)
     checked = 0
     for series, shown in d.figures:
@@ -94,8 +121,9 @@ def main():
         for e in errors:
             print("dashboard: " + e, file=sys.stderr)
         sys.exit(1)
-    print("%d charts with points (%s), %d numbers equal to /metrics" %
-          (len(d.charts), ", ".join("%s=%s" % (c.get("data-chart"), c.get("data-points")) for c in d.charts), checked))
+    print("%d charts with points (%s), %d numbers equal to /metrics%s" %
+          (len(d.charts), ", ".join("%s=%s" % (c.get("data-chart"), c.get("data-points")) for c in d.charts), checked,
+           "; %s shown FAILED: %s" % (failed, d.error_of[failed].strip()[:120]) if failed else ""))
 
 
 if __name__ == "__main__":

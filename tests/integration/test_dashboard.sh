@@ -5,8 +5,9 @@
 # (a sample a second) from the start, so the charts have points on first open; a screenshot taken under
 # the workload is kept as an artefact (build/test-artefacts/dashboard.png, or $WALCAST_IT_ARTEFACTS);
 # once the writer is stopped and the sink caught up, the DOM the page's script built (chromium --dump-dom)
-# has points in every chart, both connectors RUNNING, and every number it shows equal to the /metrics
-# sample it names (dashboard_check.py).
+# has points in every chart, both connectors RUNNING, a third (a sink into a database that does not
+# exist) FAILED with its error, and every number it shows equal to the /metrics sample it names
+# (dashboard_check.py).
 . "$(dirname "$0")/lib.sh"
 it_init
 CHROMIUM=$(command -v chromium || true)
@@ -16,6 +17,10 @@ mkdir -p "$ART"
 . "$ROOT/tests/integration/monitoring.sh"
 mon_start dash
 U_DASH="$U/dashboard"
+# a sink that fails: its database does not exist (the dashboard shows it FAILED with the error)
+mon_post bad '{"connector.class":"io.debezium.connector.jdbc.JdbcSinkConnector","topics":"itm.public.t","connection.url":"jdbc:postgresql://127.0.0.1:'"$PGPORT"'/nodb","connection.username":"postgres","primary.key.mode":"record_key"}'
+for _ in $(seq 1 300); do curl -sf "$U/connectors/bad/status" | grep -q FAILED && break; sleep 0.1; done
+curl -sf "$U/connectors/bad/status" | grep -q FAILED || { echo "the sink into a missing database did not fail" >&2; exit 1; }
 
 # the page: served from the binary, HTML, nothing external
 curl -sf -D "$IT_DIR/page.h" "$U_DASH" >"$IT_DIR/page.html"
@@ -48,7 +53,7 @@ chrome() {   # headless, its profile in IT_DIR; root needs --no-sandbox
   timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
     --user-data-dir="$IT_DIR/chromium" --hide-scrollbars --virtual-time-budget=4000 "$@" 2>>"$IT_DIR/chromium.err"
 }
-chrome --window-size=1280,1000 --screenshot="$IT_DIR/dashboard.png" "$U_DASH" >/dev/null
+chrome --window-size=1280,1180 --screenshot="$IT_DIR/dashboard.png" "$U_DASH" >/dev/null
 [ -s "$IT_DIR/dashboard.png" ] || { echo "chromium saved no screenshot" >&2; grep -v dbus "$IT_DIR/chromium.err" | tail -5 >&2; exit 1; }
 cp "$IT_DIR/dashboard.png" "$ART/dashboard.png"
 
@@ -66,6 +71,6 @@ curl -sf "$U/metrics" >"$IT_DIR/m.before"
 chrome --dump-dom "$U_DASH" >"$IT_DIR/dom.html"
 curl -sf "$U/metrics" >"$IT_DIR/m.after"
 cp "$IT_DIR/dom.html" "$ART/dashboard-dom.html"
-res=$("$PY" "$ROOT/tests/integration/dashboard_check.py" "$IT_DIR/dom.html" "$IT_DIR/m.before" "$IT_DIR/m.after") ||
+res=$("$PY" "$ROOT/tests/integration/dashboard_check.py" "$IT_DIR/dom.html" "$IT_DIR/m.before" "$IT_DIR/m.after" bad) ||
   { echo "the dashboard's DOM does not match /metrics (kept in $ART/dashboard-dom.html)" >&2; exit 1; }
 echo "dashboard: $res; screenshot under the workload: $ART/dashboard.png"

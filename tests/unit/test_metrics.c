@@ -77,6 +77,8 @@ static void test_values(void **state)
     assert_line(t, "debezium_metrics_SnapshotCompleted{plugin=\"postgres\",name=\"srv\",context=\"snapshot\"} 1");
     assert_line(t, "debezium_metrics_SnapshotRunning{plugin=\"postgres\",name=\"srv\",context=\"snapshot\"} 0");
     assert_line(t, "debezium_metrics_SnapshotDurationInSeconds{plugin=\"postgres\",name=\"srv\",context=\"snapshot\"} 2");
+    assert_line(t, "debezium_metrics_SnapshotPaused{plugin=\"postgres\",name=\"srv\",context=\"snapshot\"} 0");
+    assert_line(t, "debezium_metrics_SnapshotPausedDurationInSeconds{plugin=\"postgres\",name=\"srv\",context=\"snapshot\"} 0");
     /* RowsScanned per table, as Debezium keeps it (the exporter's table= label), never one total */
     assert_line(t, "debezium_metrics_RowsScanned{plugin=\"postgres\",name=\"srv\",context=\"snapshot\",table=\"public.a\"} 4");
     assert_line(t, "debezium_metrics_RowsScanned{plugin=\"postgres\",name=\"srv\",context=\"snapshot\",table=\"public.b\"} 6");
