@@ -1131,16 +1131,23 @@ static wc_status_t insert_field_apply(const tf_ctx_t *x, const void *conf, tf_re
     *nv = cv_list(x->a, ns->nfields);
     for (size_t i = 0; i < s->nfields; i++)
         nv->u.list.v[i] = tf_field_get(s, v, i, c->replace_null);
-    /* a source record has no partition and no timestamp (Debezium sets neither): those stay null, and a
-     * required one fails as Struct.validate does */
+    /* Debezium's change events have no partition and no timestamp (a transform may have set them:
+     * PartitionRouting, the outbox EventRouter): unset ones stay null, and a required one fails as
+     * Struct.validate does */
     size_t k = s->nfields;
     if (c->topic.name)
         nv->u.list.v[k++] = cv_str(r->topic, strlen(r->topic));
-    const ins_spec_t *unset[] = { &c->partition, &c->timestamp };
+    const ins_spec_t *meta[] = { &c->partition, &c->timestamp };
+    const bool has[] = { r->has_partition, r->has_ts };
+    const int64_t val[] = { r->partition, r->ts_ms };
     for (int i = 0; i < 2; i++)
-        if (unset[i]->name) {
-            if (!unset[i]->optional) {
-                snprintf(err, errlen, "Invalid value: null used for required field: \"%s\"", unset[i]->name);
+        if (meta[i]->name) {
+            if (has[i]) {
+                nv->u.list.v[k++] = cv_int(val[i]);
+                continue;
+            }
+            if (!meta[i]->optional) {
+                snprintf(err, errlen, "Invalid value: null used for required field: \"%s\"", meta[i]->name);
                 return WC_PERMANENT;
             }
             k++;
@@ -1590,7 +1597,7 @@ static const tf_type_t *const types[] = {
     &tf_insert_header, &tf_extract_key, &tf_extract_value, &tf_hoist_key, &tf_hoist_value, &tf_setschema_key,
     &tf_setschema_value, &tf_value_to_key, &tf_insert_field_key, &tf_insert_field_value, &tf_mask_key, &tf_mask_value,
     &tf_header_from_key, &tf_header_from_value, &tf_flatten_key, &tf_flatten_value, &tf_cast_key, &tf_cast_value,
-    &tf_ts_key, &tf_ts_value, NULL
+    &tf_ts_key, &tf_ts_value, &tf_ts_router, &tf_dbz_partition, NULL
 };
 
 static const char *const pred_types[] = {
@@ -1599,15 +1606,11 @@ static const char *const pred_types[] = {
     "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone", NULL
 };
 
-/* Transforms refused with what to use instead: Debezium's scripting ones (Groovy/JavaScript expressions),
- * and TimestampRouter, which needs a record timestamp a source record never has. */
+/* Transforms refused with what to use instead: Debezium's scripting ones (Groovy/JavaScript expressions). */
 static const struct { const char *cls, *instead; } scripted[] = {
     { "io.debezium.transforms.Filter",
       "use org.apache.kafka.connect.transforms.Filter with a predicate (TopicNameMatches, HasHeaderKey, "
       "RecordIsTombstone, negate=true to keep instead of drop)" },
-    { "org.apache.kafka.connect.transforms.TimestampRouter",
-      "it routes by the record's timestamp, which a source record does not have (Kafka Connect fails every record "
-      "of a Debezium source with 'Timestamp missing on record'); use RegexRouter" },
     { "io.debezium.transforms.ContentBasedRouter",
       "use org.apache.kafka.connect.transforms.RegexRouter (by topic) or ExtractNewRecordState's route.by.field "
       "(by a column's value)" },

@@ -160,6 +160,7 @@ const char *tf_replace_groups(arena_t *a, const char *s, const regmatch_t *pm, s
 /* ---- Debezium's transforms (transform_dbz.c) ---- */
 extern const tf_type_t tf_dbz_unwrap;
 extern const tf_type_t tf_dbz_logical_router;
+extern const tf_type_t tf_dbz_partition;        /* transform_partition.c */
 /* ---- Debezium's outbox EventRouter (transform_outbox.c) ---- */
 extern const tf_type_t tf_dbz_outbox;
 
@@ -172,5 +173,6 @@ extern const tf_type_t tf_cast_value;
 /* ---- Kafka's TimestampConverter (transform_time.c) ---- */
 extern const tf_type_t tf_ts_key;
 extern const tf_type_t tf_ts_value;
+extern const tf_type_t tf_ts_router;
 
 #endif

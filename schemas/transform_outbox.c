@@ -695,7 +695,7 @@ static int event_ts(const outbox_conf_t *c, const cs_schema_t *env, const cv_val
         }
         if ((i = typed_field(es, c->ts, CT_INT64, err, errlen)) < 0)
             return -1;
-        cv_value_t v = tf_field_get(es, ev, (size_t)i, true);
+        cv_value_t v = tf_field_get(es, ev, (size_t)i, false);   /* Struct.getInt64: no default */
         if (!v.null) {
             const char *sn = es->fields[i].schema->name;
             int64_t div = !sn ? 0 : !strcmp(sn, "io.debezium.time.Timestamp") ? 1 :

@@ -164,8 +164,16 @@ static void tok_add(tsc_conf_t *c, char letter, int count, const char *lit, size
     }
 }
 
-/* SimpleDateFormat.compile: letters, quoted text ('' a quote), anything else literal. */
-static int compile_pattern(const tf_opts_t *o, tsc_conf_t *c, const char *p, char *err, size_t errlen)
+/* SimpleDateFormat's IllegalArgumentException, as a start-time error naming the key. */
+static int bad_pattern(const tf_opts_t *o, const char *key, const char *p, const char *why, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s.%s.%s: '%s' is not a java.text.SimpleDateFormat pattern (%s)", o->kind, o->alias, key, p, why);
+    return -1;
+}
+
+/* SimpleDateFormat.compile of the option key's pattern p into c: letters, quoted text ('' a quote),
+ * anything else literal. */
+static int compile_pattern(const tf_opts_t *o, const char *key, tsc_conf_t *c, const char *p, char *err, size_t errlen)
 {
     size_t n = strlen(p);
     for (size_t i = 0; i < n;) {
@@ -178,11 +186,8 @@ static int compile_pattern(const tf_opts_t *o, tsc_conf_t *c, const char *p, cha
             }
             size_t j = i + 1;
             for (;;) {
-                if (j >= n) {
-                    snprintf(err, errlen, "%s.%s.format: TimestampConverter requires a SimpleDateFormat-compatible pattern "
-                             "for string timestamps: %s (Unterminated quote)", o->kind, o->alias, p);
-                    return -1;
-                }
+                if (j >= n)
+                    return bad_pattern(o, key, p, "Unterminated quote", err, errlen);
                 if (p[j] == '\'') {
                     if (j + 1 < n && p[j + 1] == '\'') {
                         tok_add(c, 0, 0, p + i + 1, j + 1 - (i + 1));   /* text up to and with one quote */
@@ -205,24 +210,24 @@ static int compile_pattern(const tf_opts_t *o, tsc_conf_t *c, const char *p, cha
             continue;
         }
         if (!strchr(JAVA_LETTERS, ch)) {
-            snprintf(err, errlen, "%s.%s.format: TimestampConverter requires a SimpleDateFormat-compatible pattern for "
-                     "string timestamps: %s (Illegal pattern character '%c')", o->kind, o->alias, p, ch);
-            return -1;
+            char why[64];
+            snprintf(why, sizeof why, "Illegal pattern character '%c'", ch);
+            return bad_pattern(o, key, p, why, err, errlen);
         }
         size_t j = i;
         while (j < n && p[j] == ch)
             j++;
         int count = (int)(j - i);
         if (!strchr(RUN_LETTERS, ch)) {
-            snprintf(err, errlen, "%s.%s.format: the pattern letter '%c' (%s) is a valid SimpleDateFormat letter but walcast "
+            snprintf(err, errlen, "%s.%s.%s: the pattern letter '%c' (%s) is a valid SimpleDateFormat letter but walcast "
                      "does not run it (its value depends on the JVM's locale); supported letters: " RUN_LETTERS,
-                     o->kind, o->alias, ch, ch == 'Y' ? "week year" : "week number");
+                     o->kind, o->alias, key, ch, ch == 'Y' ? "week year" : "week number");
             return -1;
         }
         if (ch == 'X' && count > 3) {
-            snprintf(err, errlen, "%s.%s.format: TimestampConverter requires a SimpleDateFormat-compatible pattern for "
-                     "string timestamps: %s (invalid ISO 8601 format: length=%d)", o->kind, o->alias, p, count);
-            return -1;
+            char why[64];
+            snprintf(why, sizeof why, "invalid ISO 8601 format: length=%d", count);
+            return bad_pattern(o, key, p, why, err, errlen);
         }
         tok_add(c, ch, count, NULL, 0);
         i = j;
@@ -536,7 +541,7 @@ static int tsc_configure(const tf_opts_t *o, void **conf, bool key, char *err, s
     }
     if (!blank) {
         c->pattern = xstrdup(v);
-        if (compile_pattern(o, c, v, err, errlen) < 0)
+        if (compile_pattern(o, "format", c, v, err, errlen) < 0)
             goto fail;
     }
     *conf = c;
@@ -731,3 +736,78 @@ const tf_type_t tf_ts_key = { "org.apache.kafka.connect.transforms.TimestampConv
                               tsc_free, tsc_apply };
 const tf_type_t tf_ts_value = { "org.apache.kafka.connect.transforms.TimestampConverter$Value", tsc_opts,
                                 tsc_configure_value, tsc_free, tsc_apply };
+
+/* ---- Kafka's TimestampRouter ---- */
+
+typedef struct {
+    char *topic_format;
+    tsc_conf_t fmt;               /* only the pattern part is used */
+} trouter_conf_t;
+
+static const char *const trouter_opts[] = { "topic.format", "timestamp.format", NULL };
+
+static void trouter_free(void *p)
+{
+    trouter_conf_t *c = p;
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->fmt.ntok; i++)
+        free(c->fmt.tok[i].lit);
+    free(c->fmt.tok);
+    free(c->fmt.pattern);
+    free(c->topic_format);
+    free(c);
+}
+
+/* Kafka builds the SimpleDateFormat at the first record (a bad pattern fails every record); walcast
+ * compiles it at start, so a bad one stops the connector there. */
+static int trouter_configure(const tf_opts_t *o, void **conf, int *headers, char *err, size_t errlen)
+{
+    trouter_conf_t *c = xcalloc(1, sizeof *c);
+    c->topic_format = xstrdup(tf_opt_str(o, "topic.format", "${topic}-${timestamp}"));
+    c->fmt.pattern = xstrdup(tf_opt_str(o, "timestamp.format", "yyyyMMdd"));
+    if (compile_pattern(o, "timestamp.format", &c->fmt, c->fmt.pattern, err, errlen) < 0) {
+        trouter_free(c);
+        return -1;
+    }
+    *conf = c;
+    return 0;
+}
+
+/* Every literal occurrence of what in s replaced by with (Matcher.replaceAll of a LITERAL pattern). */
+static const char *replace_all(arena_t *a, const char *s, const char *what, const char *with)
+{
+    buf_t b;
+    buf_init(&b);
+    size_t wl = strlen(what);
+    for (const char *p = s;;) {
+        const char *q = strstr(p, what);
+        if (!q) {
+            buf_puts(&b, p);
+            break;
+        }
+        buf_append(&b, p, (size_t)(q - p));
+        buf_puts(&b, with);
+        p = q + wl;
+    }
+    const char *r = arena_strdup(a, buf_cstr(&b));
+    buf_free(&b);
+    return r;
+}
+
+static wc_status_t trouter_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *r, bool *drop, char *err, size_t errlen)
+{
+    const trouter_conf_t *c = conf;
+    if (!r->has_ts) {
+        snprintf(err, errlen, "Timestamp missing on record (topic %s): Debezium's change events carry no record timestamp; "
+                 "only a record a transform gave one (the outbox EventRouter) can be routed by it", r->topic);
+        return WC_PERMANENT;
+    }
+    const char *ts = ts_format(x->a, &c->fmt, r->ts_ms);
+    r->topic = replace_all(x->a, replace_all(x->a, c->topic_format, "${topic}", r->topic), "${timestamp}", ts);
+    r->fresh = true;
+    return WC_OK;
+}
+
+const tf_type_t tf_ts_router = { "org.apache.kafka.connect.transforms.TimestampRouter", trouter_opts, trouter_configure,
+                                 trouter_free, trouter_apply };

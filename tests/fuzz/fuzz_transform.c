@@ -93,6 +93,10 @@ static void run(tf_chain_t *c, conv_t *conv, arena_t *a, char op, const char *pa
         ev.value = &e;
     }
     ev.headers[ev.nheaders++] = (rec_header_t){ "__debezium.newkey", "{\"id\":2}", 8 };
+    if (op == 'd') {   /* a record timestamp (TimestampRouter), as the outbox EventRouter sets one */
+        ev.has_ts = true;
+        ev.ts_ms = -62135769600001;
+    }
     rec_event_t out;
     bool dropped;
     char err[1024];

@@ -456,6 +456,31 @@ static void test_outbox_expand(void **st)
     fx_free(&f);
 }
 
+/* A null timestamp column falls back to the envelope's ts_ms even when the column has a default:
+ * Debezium reads it with Struct.getInt64, which takes no default (found by transforms_diff.sh's tr2). */
+static void test_outbox_ts_default(void **st)
+{
+    (void)st;
+    fx_t f;
+    fx_init(&f);
+    cs_schema_t *ts = (cs_schema_t *)f.row->fields[F_TS].schema;
+    cv_value_t *def = arena_alloc(f.a, sizeof *def);
+    *def = cv_int(1000);
+    ts->def = def;
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "outbox", "transforms.outbox.type", T,
+                                               "transforms.outbox.table.field.event.timestamp", "ts", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'c', "Order", "{\"a\":1}");
+    ((cv_value_t *)ev.value)->u.list.v[1].u.list.v[F_TS] = cv_null();
+    out_t o = run(&f, c, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_true(o.ev.has_ts);
+    assert_true(o.ev.ts_ms == 1700000000999);
+    tf_chain_free(c);
+    tf_spec_free(s);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_outbox_fields),
         cmocka_unit_test(test_outbox_tombstone),
         cmocka_unit_test(test_outbox_expand),
+        cmocka_unit_test(test_outbox_ts_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

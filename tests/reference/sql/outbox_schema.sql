@@ -5,7 +5,7 @@ CREATE TABLE outbox (
   aggregateid varchar(255) NOT NULL,
   type varchar(255) NOT NULL,
   payload jsonb,
-  ts timestamp(6) DEFAULT '2024-01-02 03:04:05.123456',
+  ts timestamp(6) DEFAULT localtimestamp,   -- the record timestamp (t10): older than the broker's retention, a record is deleted at once
   part int,
   ver int
 );
@@ -15,7 +15,7 @@ CREATE TABLE outbox_text (
   aggregateid varchar(255) NOT NULL,
   type varchar(255) NOT NULL,
   payload text,
-  ts timestamp(6) DEFAULT '2024-01-02 03:04:05.123456',
+  ts timestamp(6) DEFAULT localtimestamp,   -- the record timestamp (t10): older than the broker's retention, a record is deleted at once
   part int,
   ver int
 );
