@@ -41,6 +41,9 @@ $(BUILD)/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
+# the dashboard's page is embedded into its object (.incbin)
+$(BUILD)/agent/dashboard.o: agent/dashboard.html
+
 $(BUILD)/walcast: $(BUILD)/agent/main.o $(AGENT_OBJ) $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -64,6 +67,11 @@ $(BUILD)/tests/test_avro $(BUILD)/tests/test_avro_oracle: LDLIBS += $(shell pkg-
 $(BUILD)/bench/bench_avro: tests/bench/bench_avro.c $(AGENT_OBJ) $(CORE_OBJ) $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(AGENT_OBJ) $(CORE_OBJ) $(LDLIBS) $(shell pkg-config --libs avro-c 2>/dev/null)
+
+# The sink's two JSON readers on the same events, with and without schemas (run by scripts/bench.sh)
+$(BUILD)/bench/bench_json_dec: tests/bench/bench_json_dec.c $(AGENT_OBJ) $(CORE_OBJ) $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(AGENT_OBJ) $(CORE_OBJ) $(LDLIBS)
 
 # The transform chain's own cost per record (run by scripts/bench.sh)
 $(BUILD)/bench/bench_transform: tests/bench/bench_transform.c $(CORE_OBJ) $(BUILD)/.flags
@@ -95,7 +103,7 @@ demo: deps
 	@bash scripts/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_avro $(BUILD)/bench/bench_transform $(BUILD)/bench/bench_txn_floor
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_avro $(BUILD)/bench/bench_transform $(BUILD)/bench/bench_json_dec $(BUILD)/bench/bench_txn_floor
 	@bash scripts/bench.sh
 	@bash scripts/bench_snapshot.sh
 	@bash scripts/bench_rest.sh

@@ -10,6 +10,7 @@
 #include "decoder/filter.h"
 #include "decoder/pgtypes.h"
 #include "schemas/converter.h"
+#include "schemas/tracking.h"
 #include "schemas/transform.h"
 #include "sinks/target.h"
 
@@ -96,6 +97,7 @@ typedef struct conn_config {
     char *placeholder;
     tf_spec_t *transforms;        /* transforms= / predicates=: NULL when none */
     bool errors_tolerance_all;    /* errors.tolerance=all: a record a transform fails on is logged and skipped */
+    wc_topic_hook_t topics;       /* not a key: the worker's topic tracking, set by whoever runs the connector */
 } conn_config_t;
 
 /* Validates and fills c from the map; unknown keys are logged as warnings. */
@@ -120,8 +122,17 @@ void cfg_worker_free(worker_config_t *w);
 
 /* Sinks: a connector file whose connector.class is Debezium's JDBC (or MongoDB) sink connector. */
 bool cfg_is_sink(const cfg_map_t *m);
+/* The Debezium task class of a connector config (its task records and GET /connectors/{n}/tasks):
+ * PostgresConnectorTask, JdbcSinkConnectorTask or MongoDbSinkConnectorTask. */
+const char *cfg_task_class(const cfg_map_t *m);
 /* Validates and fills c from Debezium JDBC / MongoDB sink keys; err never holds the password. */
 int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen);
+/* How walcast treats a key it accepts: used; accepted and ignored; accepted only with Debezium's default. */
+typedef enum { CFG_KEY_USED, CFG_KEY_IGNORED, CFG_KEY_DEFAULT_ONLY } cfg_key_use_t;
+typedef void (*cfg_key_fn)(void *ctx, const char *key, cfg_key_use_t use);
+/* Every key a source (PostgresConnector) or sink connector config may name, in the order of walcast's
+ * key lists (families such as transforms.* are not listed). */
+void cfg_known_keys(bool sink, cfg_key_fn fn, void *ctx);
 void cfg_sink_free(sk_config_t *c);
 /* connection.url (jdbc:postgresql://, jdbc:mysql://, jdbc:mariadb://, postgresql://, mysql://, mongodb://)
  * taken apart; user:password@ and ?user=&password= are read too. */

@@ -64,7 +64,9 @@ typedef struct conn_state {
     char *snap_resume, *inc_resume; /* chunks a crash left, from the stored offsets */
     char *pub_added;              /* tables walcast added to the publication whose rows are still to be read */
     met_source_t *met;            /* GET /metrics: figures published by met_publish */
+    int64_t next_slot_poll_us;    /* repl_clock_us: the slot's figures are read every SLOT_POLL_US */
     uint64_t met_seen, met_read;  /* events at the last met_publish (a change moves MilliSecondsSinceLastEvent) */
+    bool met_tables_final;        /* the finished snapshot's rows per table are published */
 } conn_state_t;
 
 static void met_publish(conn_state_t *s, int64_t commit_time_us);
@@ -128,6 +130,8 @@ static wc_status_t on_emit(void *ctx, const rec_event_t *ev, char *err, size_t e
                      s->cfg->name, ev->topic, (unsigned long long)s->tf_skipped, log_esc(err));
             return WC_OK;
         }
+        if (st == WC_OK && err[0])
+            log_warn("transform warning", "connector=%s warning=\"%s\"", s->cfg->name, log_esc(err));
         if (st != WC_OK || dropped)
             return st;
         ev = &tev;
@@ -365,6 +369,8 @@ static wc_status_t tx_commit(conn_state_t *s, uint64_t lsn, uint64_t end_lsn, ch
             s->origin_skipped++;
         else if ((st = begin_events(s, err, errlen)) != WC_OK || (st = evt_tx_end(s->evt, s->msg_arena, &pos, err, errlen)) != WC_OK)
             return st;
+        else
+            txn_note_source_commit(s->txn, s->commit_time_us);   /* its latency to the Kafka commit */
         s->skip_origin = false;
         off_pos_t *p = txn_pending(s->txn);
         p->found = true;
@@ -647,6 +653,7 @@ static void met_publish(conn_state_t *s, int64_t commit_time_us)
     atomic_store_explicit(&m->erroneous, s->tf_skipped, memory_order_relaxed);
     atomic_store_explicit(&m->committed_txns, s->txns, memory_order_relaxed);
     atomic_store_explicit(&m->snap_read, st->read, memory_order_relaxed);
+    atomic_store_explicit(&m->written, txn_stats(s->txn).records, memory_order_relaxed);
     if (commit_time_us > 0)
         atomic_store_explicit(&m->behind_ms, now_ms - commit_time_us / 1000, memory_order_relaxed);
     /* snapshot: the initial one (snapshot.mode) */
@@ -661,7 +668,75 @@ static void met_publish(conn_state_t *s, int64_t commit_time_us)
             atomic_store_explicit(&m->snap_started_ms, sp->started_us / 1000, memory_order_relaxed);
         if (sp->completed && !atomic_load_explicit(&m->snap_ended_ms, memory_order_relaxed))
             atomic_store_explicit(&m->snap_ended_ms, now_ms, memory_order_relaxed);
+        /* RowsScanned per table: the plan's tables (kept after completion until a new plan); copied while
+         * the snapshot runs and once after, not at every source transaction */
+        const snap_plan_t *pl = snap_plan(s->snap);
+        if (pl && pl->ntables && (sp->running || !s->met_tables_final)) {
+            s->met_tables_final = !sp->running;
+            char **names = xcalloc(pl->ntables, sizeof *names);
+            uint64_t *rows = xcalloc(pl->ntables, sizeof *rows);
+            for (size_t i = 0; i < pl->ntables; i++) {
+                size_t n = strlen(pl->tables[i].schema) + strlen(pl->tables[i].name) + 2;
+                names[i] = xmalloc(n);
+                snprintf(names[i], n, "%s.%s", pl->tables[i].schema, pl->tables[i].name);
+                rows[i] = pl->tables[i].rows;
+            }
+            met_source_set_tables(m, (const char *const *)names, rows, pl->ntables);
+            for (size_t i = 0; i < pl->ntables; i++)
+                free(names[i]);
+            free(rows);
+            free(names);
+        }
     }
+}
+
+/* How often GET /metrics's slot figures are read from pg_replication_slots (one small query). */
+#define SLOT_POLL_US 2000000
+
+/* The slot's lag, WAL retained, wal_status and safe_wal_size for GET /metrics, every SLOT_POLL_US. A
+ * failure only leaves the figures as they were (a lost connection is the publication check's to report). */
+static void slot_poll(conn_state_t *s, int64_t now, int64_t *deadline)
+{
+    if (now < s->next_slot_poll_us) {
+        if (s->next_slot_poll_us < *deadline)
+            *deadline = s->next_slot_poll_us;
+        return;
+    }
+    s->next_slot_poll_us = now + SLOT_POLL_US;
+    char sql[640];
+    /* wal_status, safe_wal_size and max_slot_wal_keep_size came with PostgreSQL 13 */
+    snprintf(sql, sizeof sql, "SELECT pg_wal_lsn_diff(x.w, confirmed_flush_lsn)::bigint, pg_wal_lsn_diff(x.w, restart_lsn)::bigint, "
+             "%s FROM pg_replication_slots, (SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() "
+             "ELSE pg_current_wal_lsn() END AS w) x WHERE slot_name = $1",
+             s->repl.server_version >= 130000 ? "wal_status, safe_wal_size, (SELECT setting::bigint FROM pg_settings WHERE "
+                                                "name = 'max_slot_wal_keep_size')"
+                                              : "NULL, NULL, -1");
+    const char *params[1] = { s->cfg->slot_name };
+    char err[256];
+    PGresult *res = repl_query(&s->repl, sql, 1, params, err, sizeof err);
+    if (!res) {
+        log_debug("slot figures not read", "connector=%s error=\"%s\"", s->cfg->name, log_esc(err));
+        return;
+    }
+    if (PQntuples(res) == 1) {
+        met_source_t *m = s->met;
+        static const char *const ws[] = { "reserved", "extended", "unreserved", "lost" };
+        int status = MET_WAL_UNKNOWN;
+        for (int i = 0; i < 4 && !PQgetisnull(res, 0, 2); i++)
+            if (!strcmp(PQgetvalue(res, 0, 2), ws[i]))
+                status = i;
+        long long keep = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+        atomic_store_explicit(&m->slot_lag, PQgetisnull(res, 0, 0) ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+                              memory_order_relaxed);
+        atomic_store_explicit(&m->wal_retained, PQgetisnull(res, 0, 1) ? 0 : strtoll(PQgetvalue(res, 0, 1), NULL, 10),
+                              memory_order_relaxed);
+        atomic_store_explicit(&m->safe_wal_size, PQgetisnull(res, 0, 3) ? -1 : strtoll(PQgetvalue(res, 0, 3), NULL, 10),
+                              memory_order_relaxed);
+        atomic_store_explicit(&m->max_keep, keep < 0 ? -1 : keep * 1048576LL, memory_order_relaxed);
+        atomic_store_explicit(&m->wal_status, status, memory_order_relaxed);
+        atomic_store_explicit(&m->slot_known, 1, memory_order_relaxed);
+    }
+    PQclear(res);
 }
 
 static void log_progress(conn_state_t *s)
@@ -779,6 +854,8 @@ static wc_status_t on_tick(void *ctx, bool caught_up, int64_t *deadline, char *e
         return st;
     repl_confirm(&s->repl, txn_flushed(s->txn));
     met_publish(s, 0);
+    if (!s->in_txn)
+        slot_poll(s, now, deadline);
     if (now >= s->next_log_us)
         log_progress(s);
     if (s->next_log_us < *deadline)
@@ -950,11 +1027,13 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     s.msg_arena = arena_new(64 * 1024);
     s.types = pgt_catalog_new();
     s.rels = rel_cache_new(evt_table_free);
-    s.met = met_source_open(cfg->topic_prefix);
+    s.met = met_source_open(cfg->name, cfg->topic_prefix, cfg->slot_name);
     char err[1024];
     int rc = 1;
     wc_status_t st;
-    if (!(s.txn = txn_new(cfg, w, on_queue_full, &s, err, sizeof err))) {
+    if ((s.txn = txn_new(cfg, w, on_queue_full, &s, err, sizeof err)))
+        txn_set_hists(s.txn, &s.met->src_to_kafka, &s.met->kafka_commit);
+    if (!s.txn) {
         conn_fatal(why, whylen, cfg->name, "cannot start the Kafka producer", err);
         goto out;
     }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/ktopic.h"
 #include "agent/log.h"
@@ -185,8 +186,7 @@ static int put_tasks(cst_t *s, const char *name, const cfg_map_t *config, wrk_ta
     snprintf(ck, sizeof ck, "commit-%s", name);
     cfg_map_t task = { 0 };
     cfg_map_copy(&task, config);
-    cfg_map_set(&task, "task.class", cfg_is_sink(config) ? "io.debezium.connector.jdbc.JdbcSinkTask"
-                                                         : "io.debezium.connector.postgresql.PostgresConnectorTask");
+    cfg_map_set(&task, "task.class", cfg_task_class(config));
     char *tv = cst_config_value(&task);
     cfg_map_free(&task);
     const char *stopped[] = { ck, "{\"tasks\":0}" };
@@ -257,10 +257,96 @@ static void st_status(void *ctx, const char *name, int task, wrk_state_t state, 
     free(v);
 }
 
+char *cst_topic_value(const char *name, const char *topic, int64_t discover_ms)
+{
+    return dump(json_pack("{s:{s:s,s:s,s:i,s:I}}", "topic", "name", topic, "connector", name, "task", 0, "discoverTimestamp",
+                          (json_int_t)discover_ms));
+}
+
+/* KafkaStatusBackingStore's key of an active topic: status-topic-<topic>:connector-<name> */
+static void topic_key(char *key, size_t keylen, const char *name, const char *topic)
+{
+    snprintf(key, keylen, "status-topic-%s:connector-%s", topic, name);
+}
+
+static void st_topic(void *ctx, const char *name, const char *topic, bool gone)
+{
+    cst_t *s = ctx;
+    char key[1024], err[512];
+    topic_key(key, sizeof key, name, topic);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char *v = gone ? NULL : cst_topic_value(name, topic, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    const char *rec[] = { key, v };
+    if (send_records(s, s->status_topic, rec, 1, err, sizeof err) < 0)
+        log_warn("cannot write an active topic to the status topic (GET /connectors/<name>/topics is right until a restart)",
+                 "key=%s error=\"%s\"", key, log_esc(err));
+    free(v);
+}
+
 void cst_store(cst_t *s, wrk_store_t *out)
 {
     *out = (wrk_store_t){ .ctx = s, .put_config = st_put_config, .put_target = st_put_target, .remove = st_remove,
-                          .status = st_status };
+                          .status = st_status, .topic = st_topic };
+}
+
+int cst_topic_parse(const char *key, size_t klen, char **name, char **topic)
+{
+    static const char pre[] = "status-topic-", sep[] = ":connector-";
+    *name = *topic = NULL;
+    if (!key || klen <= sizeof pre - 1 || memcmp(key, pre, sizeof pre - 1))
+        return -1;
+    /* as Connect: the topic ends at the first ':' (topic names have none) */
+    const char *t = key + sizeof pre - 1, *end = key + klen;
+    const char *colon = memchr(t, ':', (size_t)(end - t));
+    if (!colon || colon == t || (size_t)(end - colon) <= sizeof sep - 1 || memcmp(colon, sep, sizeof sep - 1))
+        return -1;
+    const char *n = colon + sizeof sep - 1;
+    *topic = xmalloc((size_t)(colon - t) + 1);
+    memcpy(*topic, t, (size_t)(colon - t));
+    (*topic)[colon - t] = 0;
+    *name = xmalloc((size_t)(end - n) + 1);
+    memcpy(*name, n, (size_t)(end - n));
+    (*name)[end - n] = 0;
+    return 0;
+}
+
+static void on_status_record(void *ctx, int32_t partition, int64_t offset, const char *key, size_t klen, const char *value,
+                             size_t vlen)
+{
+    (void)partition;
+    (void)offset;
+    json_t *active = ctx;   /* key text -> [name, topic] */
+    char *name, *topic;
+    if (cst_topic_parse(key, klen, &name, &topic) < 0)
+        return;
+    json_t *v = value ? json_loadb(value, vlen, 0, NULL) : NULL;
+    char *k = xmalloc(klen + 1);
+    memcpy(k, key, klen);
+    k[klen] = 0;
+    if (v && json_is_object(json_object_get(v, "topic")))
+        json_object_set_new(active, k, json_pack("[s,s]", name, topic));
+    else
+        json_object_del(active, k);   /* a tombstone: reset */
+    free(k);
+    json_decref(v);
+    free(name);
+    free(topic);
+}
+
+int cst_load_topics(cst_t *s, wrk_t *w, char *err, size_t errlen)
+{
+    json_t *active = json_object();
+    if (ktop_read_all(s->bootstrap, &s->producer, s->status_topic, "status topic", on_status_record, active, err, errlen) < 0) {
+        json_decref(active);
+        return -1;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(active, k, v)
+        wrk_topic_add(w, json_string_value(json_array_get(v, 0)), json_string_value(json_array_get(v, 1)));
+    json_decref(active);
+    return 0;
 }
 
 /* Creates topic compacted with parts partitions unless it exists (Connect refuses a config topic that

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "agent/config.h"
 #include "agent/worker.h"
@@ -35,6 +36,9 @@ void cst_conns_free(cst_conn_t *v, size_t n);
 /* wrk_store_t over the topics: each write waits until Kafka has it. */
 void cst_store(cst_t *s, wrk_store_t *out);
 
+/* Reads the status topic's active topics (status-topic-<topic>:connector-<name>) into the worker. */
+int cst_load_topics(cst_t *s, wrk_t *w, char *err, size_t errlen);
+
 /* Connect's offsets endpoints over offset.storage.topic, for a source connector (store is the cst_t):
  * get: the newest offset of each of its partitions as Connect's JSON array [{"partition":…,"offset":…}]
  * (malloc'd); alter: writes such an array (an offset null removes the partition); reset: a tombstone for
@@ -48,6 +52,9 @@ int cst_offsets_reset(void *store, const char *name, char *err, size_t errlen);
 char *cst_config_value(const cfg_map_t *config);
 char *cst_target_value(wrk_target_t t);
 char *cst_status_value(wrk_state_t state, const char *trace, const char *worker_id, int generation);
+char *cst_topic_value(const char *name, const char *topic, int64_t discover_ms);
+/* The connector and topic of a status-topic key, as KafkaStatusBackingStore parses them; -1 if not one. */
+int cst_topic_parse(const char *key, size_t klen, char **name, char **topic);
 /* Applies one config-topic record to the connectors read so far (a tombstone removes). */
 void cst_apply(cst_conn_t **v, size_t *n, const char *key, size_t klen, const char *value, size_t vlen);
 

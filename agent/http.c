@@ -170,6 +170,19 @@ static char *error_body(int code, const char *msg)
     return b.data;
 }
 
+bool http_refuse(const http_req_t *req, http_resp_t *resp, bool path_ok)
+{
+    if (!path_ok) {
+        resp->status = 404;
+        resp->body = error_body(404, "HTTP 404 Not Found");
+    } else if (strcmp(req->method, "GET") != 0) {
+        resp->status = 405;
+        resp->body = error_body(405, "HTTP 405 Method Not Allowed");
+    } else
+        return false;
+    return true;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {

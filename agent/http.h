@@ -25,6 +25,10 @@ typedef struct http_resp {
 } http_resp_t;
 
 /* @locality: one of the server's connection threads; handlers run concurrently. */
+/* For a route that answers GET only: a 404 (path_ok false) or a 405 (another method) in Connect's error
+ * body, and true; false when the request is to be served. */
+bool http_refuse(const http_req_t *req, http_resp_t *resp, bool path_ok);
+
 typedef void (*http_handler_fn)(void *ctx, const http_req_t *req, http_resp_t *resp);
 
 /* Requests whose path starts with prefix go to fn (the longest prefix wins). */

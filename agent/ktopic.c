@@ -41,6 +41,13 @@ static int end_offsets(const char *bootstrap, const cfg_map_t *overrides, const 
     for (int p = 0; p < nparts && rc == 0; p++) {
         int64_t lo, hi;
         rd_kafka_resp_err_t ke = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000);
+        /* a topic created a moment ago may have no leader yet: wait for one (bounded) */
+        for (int64_t until = wc_mono_ms() + 20000; (ke == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                                                    ke == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                                                    ke == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) && wc_mono_ms() < until;) {
+            rd_kafka_poll(rk, 200);
+            ke = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000);
+        }
         if (ke) {
             snprintf(err, errlen, "cannot read the end of the %s %s partition %d: %s", what, topic, p, rd_kafka_err2str(ke));
             rc = -1;

@@ -15,8 +15,10 @@
 #include "agent/connector.h"
 #include "agent/cstore.h"
 #include "agent/http.h"
+#include "agent/dashboard.h"
 #include "agent/metrics.h"
 #include "agent/rest.h"
+#include "agent/sinkoffs.h"
 #include "agent/worker.h"
 #include "agent/log.h"
 #include "schemas/buf.h"
@@ -79,7 +81,7 @@ static void usage(FILE *f)
             "  value.converter.schema.registry.url, value.converter.basic.auth.user.info   Avro input (else the\n"
             "  key.converter.schema.registry.url, key.converter.basic.auth.user.info); JSON input must carry its\n"
             "                                               schemas for JDBC targets (schemaless records are refused)\n"
-            "  transforms                                   not run on sinks yet: refused at start\n"
+            "  transforms, predicates                       run after decoding, before applying (unwrapped rows too)\n"
             "  consumer.override.*                          librdkafka consumer settings over the worker's consumer.*\n",
             WALCAST_VERSION);
 }
@@ -102,7 +104,8 @@ typedef struct runner {
     const worker_config_t *w;
 } runner_t;
 
-static int run_connector(void *ctx, const cfg_map_t *config, volatile sig_atomic_t *stop, char *err, size_t errlen)
+static int run_connector(void *ctx, const cfg_map_t *config, const wc_topic_hook_t *topics, volatile sig_atomic_t *stop,
+                         char *err, size_t errlen)
 {
     runner_t *r = ctx;
     cfg_map_t m = { 0 };
@@ -118,8 +121,10 @@ static int run_connector(void *ctx, const cfg_map_t *config, volatile sig_atomic
             const char **cp = map_pairs(&r->w->consumer), **pp = map_pairs(&r->w->producer);
             sk_kafka_t k = { .bootstrap = r->w->bootstrap_servers, .consumer_props = cp,
                              .nconsumer_props = r->w->consumer.n, .producer_props = pp,
-                             .nproducer_props = r->w->producer.n };
-            rc = sk_run(&sc, &k, stop, err, errlen) == 0 ? 0 : -1;
+                             .nproducer_props = r->w->producer.n, .topics = *topics };
+            met_sink_t *ms = met_sink_open(sc.name);
+            rc = sk_run(&sc, &k, &ms->st, stop, err, errlen) == 0 ? 0 : -1;
+            met_sink_close(ms);
             free(cp);
             free(pp);
             cfg_sink_free(&sc);
@@ -127,6 +132,7 @@ static int run_connector(void *ctx, const cfg_map_t *config, volatile sig_atomic
     } else {
         conn_config_t cc;
         if (cfg_connector_parse(&m, &cc, err, errlen) == 0) {
+            cc.topics = *topics;
             rc = conn_run(&cc, r->w, stop, err, errlen) == 0 ? 0 : -1;
             cfg_connector_free(&cc);
         }
@@ -170,6 +176,11 @@ static cst_t *store_open(wrk_t *wk, const cfg_map_t *wm, const worker_config_t *
     cst_conn_t *cv = NULL;
     size_t cn = 0;
     if (!store || cst_load(store, &cv, &cn, err, errlen) < 0) {
+        cst_free(store);
+        return NULL;
+    }
+    if (cst_load_topics(store, wk, err, errlen) < 0) {
+        cst_conns_free(cv, cn);
         cst_free(store);
         return NULL;
     }
@@ -241,8 +252,9 @@ static http_server_t *rest_start(const cfg_map_t *wm, rest_t *rs, char *err, siz
         return NULL;
     }
     http_config_t hc = { .listeners = listeners, .tls_pem_file = pem, .tls_key_password = kp, .auth_file = auth };
-    http_route_t routes[] = { { "/", rest_handle, rs }, { "/metrics", met_handle, rs->worker } };
-    return http_start(&hc, routes, 2, err, errlen);
+    http_route_t routes[] = { { "/", rest_handle, rs }, { "/metrics", met_handle, rs->worker },
+                              { "/dashboard", dash_handle, rs->worker } };
+    return http_start(&hc, routes, sizeof routes / sizeof *routes, err, errlen);
 }
 
 static int cmd_run(int argc, char **argv)
@@ -338,6 +350,7 @@ static int cmd_run(int argc, char **argv)
     }
     if (store)
         rs.offsets = (rest_offsets_t){ store, cst_offsets_get, cst_offsets_alter, cst_offsets_reset };
+    rs.sink_offsets = (rest_sink_offsets_t){ &wm, so_get, so_alter, so_reset };
     if (rest_on && mock)
         log_info("embedded Kafka: connector configs are not kept (config.storage.topic needs a real Kafka)", "worker_id=%s",
                  worker_id);
@@ -349,6 +362,7 @@ static int cmd_run(int argc, char **argv)
         printf("rest=http%s://%s\n", strstr(cfg_get(&wm, "listeners") ? cfg_get(&wm, "listeners") : "", "https://") ? "s" : "",
                http_listener_addr(http, 0));
         fflush(stdout);
+        met_sampler_start();   /* the dashboard's history: a sample a second */
     }
     for (int i = 0; i < nfiles; i++) {
         const char *name = cfg_get(&conns[i], "name");
@@ -378,6 +392,7 @@ static int cmd_run(int argc, char **argv)
 out_conns:
     http_stop(http);   /* no request reaches the worker from here on */
     http = NULL;
+    met_sampler_stop();
     if (wk) {
         wrk_free(wk);  /* each connector ends its Kafka transaction and releases its slot */
         wk = NULL;

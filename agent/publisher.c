@@ -20,6 +20,7 @@
 typedef struct topic_slot {
     char *name;
     rd_kafka_topic_t *rkt;
+    wc_topic_mark_t mark;         /* told to the worker's topic tracking */
 } topic_slot_t;
 
 struct pub {
@@ -30,6 +31,7 @@ struct pub {
     topic_slot_t *topics;
     size_t ntopics, captopics;
     topic_slot_t *last;
+    wc_topic_hook_t hook;         /* topic tracking: each topic produced to is told to the worker */
     bool transactional;
     bool txn_open;
     int64_t txn_began_ms;         /* monotonic clock at pub_txn_begin */
@@ -215,25 +217,34 @@ void pub_free(pub_t *p)
     free(p);
 }
 
-static rd_kafka_topic_t *topic_get(pub_t *p, const char *name)
+/* track: a connector's record (told to topic tracking), not the offset record of a commit. */
+static rd_kafka_topic_t *topic_get(pub_t *p, const char *name, bool track)
 {
+    topic_slot_t *s = NULL;
     if (p->last && strcmp(p->last->name, name) == 0)
-        return p->last->rkt;
-    for (size_t i = 0; i < p->ntopics; i++) {
-        if (strcmp(p->topics[i].name, name) == 0) {
-            p->last = &p->topics[i];
-            return p->last->rkt;
+        s = p->last;
+    for (size_t i = 0; !s && i < p->ntopics; i++)
+        if (strcmp(p->topics[i].name, name) == 0)
+            s = &p->topics[i];
+    if (!s) {
+        if (p->ntopics == p->captopics) {
+            p->captopics = p->captopics ? p->captopics * 2 : 16;
+            p->topics = xrealloc(p->topics, p->captopics * sizeof *p->topics);
         }
+        s = &p->topics[p->ntopics++];
+        s->name = xstrdup(name);
+        s->rkt = rd_kafka_topic_new(p->rk, name, NULL);
+        s->mark = 0;
     }
-    if (p->ntopics == p->captopics) {
-        p->captopics = p->captopics ? p->captopics * 2 : 16;
-        p->topics = xrealloc(p->topics, p->captopics * sizeof *p->topics);
-    }
-    topic_slot_t *s = &p->topics[p->ntopics++];
-    s->name = xstrdup(name);
-    s->rkt = rd_kafka_topic_new(p->rk, name, NULL);
     p->last = s;
+    if (track)
+        wc_topic_track(&p->hook, &s->mark, s->name);
     return s->rkt;
+}
+
+void pub_set_topic_hook(pub_t *p, const wc_topic_hook_t *h)
+{
+    p->hook = h ? *h : (wc_topic_hook_t){ 0 };
 }
 
 static void put_u32(buf_t *b, size_t v)
@@ -249,7 +260,7 @@ static void put_blob(buf_t *b, const void *d, size_t len, bool null)
         buf_append(b, d, len);
 }
 
-/* Layout: topic, key, value, nheaders, (hkey, hvalue)*; blobs are u32 length (UINT32_MAX = null) + bytes. */
+/* Layout: topic, key, value, nheaders, (hkey, hvalue)*, partition, timestamp; blobs are u32 length (UINT32_MAX = null) + bytes. */
 static void defer_record(pub_t *p, const rec_t *r)
 {
     buf_t *b = &p->deferred;
@@ -261,6 +272,8 @@ static void defer_record(pub_t *p, const rec_t *r)
         put_blob(b, r->headers[i].key, strlen(r->headers[i].key) + 1, false);
         put_blob(b, r->headers[i].value, r->headers[i].len, r->headers[i].value == NULL);
     }
+    put_blob(b, r->has_partition ? &r->partition : NULL, sizeof r->partition, !r->has_partition);
+    put_blob(b, r->has_ts ? &r->ts_ms : NULL, sizeof r->ts_ms, !r->has_ts);
     p->ndeferred++;
 }
 
@@ -303,6 +316,12 @@ static wc_status_t drain_deferred(pub_t *p, char *err, size_t errlen)
             r.headers[i].key = d;
             at = get_blob(at, &r.headers[i].value, &r.headers[i].len);
         }
+        at = get_blob(at, &d, &len);
+        if ((r.has_partition = d != NULL))
+            memcpy(&r.partition, d, sizeof r.partition);
+        at = get_blob(at, &d, &len);
+        if ((r.has_ts = d != NULL))
+            memcpy(&r.ts_ms, d, sizeof r.ts_ms);
         wc_status_t st = produce(p, &r, 0, err, errlen);
         if (st != WC_OK)
             return st;
@@ -323,7 +342,7 @@ wc_status_t pub_send(pub_t *p, const rec_t *r, uint64_t tag, char *err, size_t e
 
 static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, char *err, size_t errlen)
 {
-    rd_kafka_topic_t *rkt = topic_get(p, r->topic);
+    rd_kafka_topic_t *rkt = topic_get(p, r->topic, tag != UINT64_MAX);   /* UINT64_MAX: the offset record */
     for (;;) {
         rd_kafka_headers_t *hdrs = NULL;
         if (r->nheaders) {
@@ -334,7 +353,9 @@ static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, char *err, si
         rd_kafka_resp_err_t e = rd_kafka_producev(
             p->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_KEY(r->key, r->keylen), RD_KAFKA_V_VALUE((void *)r->value, r->valuelen),
-            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)tag), RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)tag),
+            RD_KAFKA_V_PARTITION(r->has_partition ? r->partition : RD_KAFKA_PARTITION_UA),
+            RD_KAFKA_V_TIMESTAMP(r->has_ts ? r->ts_ms : 0), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
             return WC_OK;
         if (hdrs)

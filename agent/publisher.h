@@ -10,6 +10,7 @@
 #include "agent/config.h"
 #include "schemas/record.h"
 #include "schemas/status.h"
+#include "schemas/tracking.h"
 
 typedef struct pub pub_t;
 
@@ -25,6 +26,9 @@ typedef void (*pub_wait_fn)(void *ctx);
 pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *transactional_id, pub_ack_fn ack,
                pub_wait_fn wait, void *ctx, char *err, size_t errlen);
 void pub_free(pub_t *p);
+/* Topic tracking: h->seen is called (on the sending thread) for each topic records are sent to, once per
+ * epoch of h (copied; NULL: off). */
+void pub_set_topic_hook(pub_t *p, const wc_topic_hook_t *h);
 /* Queues one record; on a full queue polls (and calls wait) until there is room. WC_ABORT on an
  * error that may pass (abort and rewind), WC_PERMANENT on one that cannot (refused for good). */
 wc_status_t pub_send(pub_t *p, const rec_t *r, uint64_t tag, char *err, size_t errlen);

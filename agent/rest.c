@@ -399,8 +399,7 @@ static void get_tasks(rest_t *rs, const char *name, http_resp_t *r)
     json_t *a = json_array();
     for (int t = 0; t < wi.ntasks; t++) {
         json_t *cfg = config_json(&wi.config);
-        json_object_set_new(cfg, "task.class", json_string(wi.sink ? "io.debezium.connector.jdbc.JdbcSinkTask"
-                                                                   : "io.debezium.connector.postgresql.PostgresConnectorTask"));
+        json_object_set_new(cfg, "task.class", json_string(cfg_task_class(&wi.config)));
         json_array_append_new(a, json_pack("{s:{s:s,s:i},s:o}", "id", "connector", name, "task", t, "config", cfg));
     }
     wrk_info_free(&wi);
@@ -493,32 +492,84 @@ static void delete_connector(rest_t *rs, const char *name, http_resp_t *r)
     r->status = 204;
 }
 
-static void not_yet(http_resp_t *r, const char *what)
+/* A number given as a JSON integer or as its text ("10" and 10 alike, as Connect); -1 when neither. */
+static int json_whole(const json_t *v, long long max, long long *out)
 {
-    reply_error(r, 501, "%s is not implemented by walcast yet (see docs/compatibility.md)", what);
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+    } else if (json_is_string(v)) {
+        const char *t = json_string_value(v);
+        char *end;
+        if (!*t)
+            return -1;
+        *out = strtoll(t, &end, 10);
+        if (*end)
+            return -1;
+    } else {
+        return -1;
+    }
+    return *out >= 0 && *out <= max ? 0 : -1;
+}
+
+/* One sink offset of an alter request, checked as Connect's SinkUtils.parseSinkConnectorOffsets does, into
+ * canonical form (numbers as JSON integers) appended to out; -1 when answered 400. */
+static int sink_offset_entry(const json_t *p, const json_t *v, json_t *out, http_resp_t *r)
+{
+    if (!p || json_is_null(p)) {
+        reply_error(r, 400, "The partition for a sink connector offset cannot be null or missing");
+        return -1;
+    }
+    json_t *t = json_object_get(p, "kafka_topic"), *pn = json_object_get(p, "kafka_partition");
+    if (!t || !pn) {
+        reply_error(r, 400, "The partition for a sink connector offset must contain the keys 'kafka_topic' and 'kafka_partition'");
+        return -1;
+    }
+    if (!json_is_string(t) || !*json_string_value(t)) {
+        reply_error(r, 400, "Kafka topic names must be valid strings and may not be null");
+        return -1;
+    }
+    long long part, off = 0;
+    if (json_whole(pn, 2147483647LL, &part) < 0) {
+        reply_error(r, 400, "Failed to parse a Kafka partition value in the provided offsets. Partition values for sink "
+                    "connectors need to be integers.");
+        return -1;
+    }
+    json_t *ko = v && json_is_object(v) ? json_object_get(v, "kafka_offset") : NULL;
+    if (v && !json_is_null(v) && !ko) {
+        reply_error(r, 400, "The offset for a sink connector should either be null or contain the key 'kafka_offset'");
+        return -1;
+    }
+    if (ko && json_whole(ko, 9223372036854775807LL, &off) < 0) {
+        reply_error(r, 400, "Failed to parse a Kafka offset value in the provided offsets. Offset values for sink connectors "
+                    "need to be integers.");
+        return -1;
+    }
+    json_array_append_new(out, json_pack("{s:{s:O,s:I},s:o}", "partition", "kafka_topic", t, "kafka_partition",
+                                         (json_int_t)part, "offset",
+                                         ko ? json_pack("{s:I}", "kafka_offset", (json_int_t)off) : json_null()));
+    return 0;
 }
 
 /* GET (what 0), PATCH (1: alter) or DELETE (2: reset) /connectors/{n}/offsets, as Connect (KIP-875):
- * changes only while the connector is STOPPED. */
+ * changes only while the connector is STOPPED. A source's are in the offsets topic; a walcast sink's are
+ * the positions in its target's offsets table (the ones it starts from), in Connect's sink shape. */
 static void offsets(rest_t *rs, const char *name, const http_req_t *q, int what, http_resp_t *r)
 {
     wrk_info_t wi;
     char err[1024];
-    json_t *j = NULL;
+    json_t *j = NULL, *canon = NULL;
     if (wrk_info(rs->worker, name, &wi) != WRK_OK)
         return not_found(r, name);
-    if (wi.sink) {
-        reply_error(r, 501, "the offsets of a walcast sink are kept in its target's offsets table, in the same transaction "
-                    "as the rows; reading and changing them through REST is not implemented yet");
-        goto out;
-    }
-    if (!rs->offsets.get) {
-        reply_error(r, 501, "the offsets endpoints need a real Kafka (bootstrap.servers), not the embedded one");
+    if (wi.sink ? !rs->sink_offsets.get : !rs->offsets.get) {
+        reply_error(r, 501, wi.sink ? "the offsets endpoints of sinks are not wired in this build"
+                                    : "the offsets endpoints need a real Kafka (bootstrap.servers), not the embedded one");
         goto out;
     }
     if (what == 0) {
         char *text = NULL;
-        if (rs->offsets.get(rs->offsets.ctx, name, &text, err, sizeof err) < 0) {
+        int rc = wi.sink ? rs->sink_offsets.get(rs->sink_offsets.ctx, &wi.config, &text, err, sizeof err)
+                         : rs->offsets.get(rs->offsets.ctx, name, &text, err, sizeof err);
+        if (rc < 0) {
             reply_error(r, 500, "%s", err);
             goto out;
         }
@@ -535,15 +586,23 @@ static void offsets(rest_t *rs, const char *name, const http_req_t *q, int what,
             reply_error(r, 400, "Partitions / offsets need to be provided for an alter offsets request");
             goto out;
         }
+        canon = json_array();
         size_t i;
         json_t *e;
         json_array_foreach(o, i, e) {
             json_t *p = json_object_get(e, "partition"), *v = json_object_get(e, "offset");
-            if (!json_is_object(p) || (v && !json_is_object(v) && !json_is_null(v))) {
+            if (wi.sink) {
+                if (sink_offset_entry(p, v, canon, r) < 0)
+                    goto out;
+            } else if (!json_is_object(p) || (v && !json_is_object(v) && !json_is_null(v))) {
                 reply_error(r, 400, "offsets[%zu]: give {\"partition\":{…},\"offset\":{…}} (an offset null removes the "
                             "partition)", i);
                 goto out;
             }
+        }
+        if (!wi.sink) {
+            json_decref(canon);
+            canon = json_incref(o);
         }
     }
     if (wi.target != WRK_TARGET_STOPPED) {
@@ -553,14 +612,21 @@ static void offsets(rest_t *rs, const char *name, const http_req_t *q, int what,
     }
     int rc;
     if (what == 1) {
-        char *text = json_dumps(json_object_get(j, "offsets"), JSON_COMPACT | JSON_PRESERVE_ORDER);
-        rc = rs->offsets.alter(rs->offsets.ctx, name, text, err, sizeof err);
+        char *text = json_dumps(canon, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        rc = wi.sink ? rs->sink_offsets.alter(rs->sink_offsets.ctx, &wi.config, text, err, sizeof err)
+                     : rs->offsets.alter(rs->offsets.ctx, name, text, err, sizeof err);
         free(text);
     } else {
-        rc = rs->offsets.reset(rs->offsets.ctx, name, err, sizeof err);
+        rc = wi.sink ? rs->sink_offsets.reset(rs->sink_offsets.ctx, &wi.config, err, sizeof err)
+                     : rs->offsets.reset(rs->offsets.ctx, name, err, sizeof err);
     }
     if (rc < 0) {
         reply_error(r, 500, "%s", err);
+        goto out;
+    }
+    if (wi.sink) {   /* walcast's sink keeps its offsets itself, and they were changed: Connect's words for that */
+        reply(r, 200, json_pack("{s:s++}", "message", "The offsets for this connector have been ", what == 1 ? "altered" : "reset",
+                                " successfully"));
         goto out;
     }
     /* Debezium's connectors keep no offsets of their own: Connect's answer for that case */
@@ -569,8 +635,37 @@ static void offsets(rest_t *rs, const char *name, const http_req_t *q, int what,
                             "externally, they will need to be manually ", what == 1 ? "altered in the system that the "
                             "connector uses." : "reset in the system that the connector uses."));
 out:
+    json_decref(canon);
     json_decref(j);
     wrk_info_free(&wi);
+}
+
+/* GET /connectors/{n}/topics and PUT …/topics/reset, as Connect: the active topics are kept by name in the
+ * status store, so an unknown name answers 200 with none (and its reset 202). */
+static void topics(rest_t *rs, const char *name, bool reset, http_resp_t *r)
+{
+    bool allow_reset;
+    if (!wrk_topic_tracking(rs->worker, &allow_reset))
+        return reply_error(r, 403, "Topic tracking is disabled.");
+    if (reset) {
+        if (!allow_reset)
+            return reply_error(r, 403, "Topic tracking reset is disabled.");
+        wrk_topics_reset(rs->worker, name);
+        r->status = 202;
+        return;
+    }
+    char **v;
+    size_t n = wrk_topics(rs->worker, name, &v);
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *t = json_string(v[i]);
+        json_array_append_new(a, t ? t : json_string("(not valid UTF-8)"));
+        free(v[i]);
+    }
+    free(v);
+    json_t *o = json_object();
+    json_object_set_new(o, name, json_pack("{s:o}", "topics", a));
+    reply(r, 200, o);
 }
 
 static void connector_route(rest_t *rs, const http_req_t *q, char **seg, int nseg, http_resp_t *r)
@@ -650,7 +745,7 @@ static void connector_route(rest_t *rs, const http_req_t *q, char **seg, int nse
     if ((nseg == 3 && !strcmp(sub, "topics")) || (nseg == 4 && !strcmp(sub, "topics") && !strcmp(seg[3], "reset"))) {
         if (nseg == 3 ? !get : !put)
             goto not_allowed;
-        return not_yet(r, "Topic tracking");
+        return topics(rs, name, nseg == 4, r);
     }
     reply_error(r, 404, "HTTP 404 Not Found");
     return;
@@ -676,6 +771,30 @@ static const plugin_t *plugin_find(const char *name)
     return NULL;
 }
 
+/* ConfigKeyInfo: walcast knows each key's name and whether it is a secret, not Debezium's types,
+ * defaults and groups (docs/compatibility.md). */
+static json_t *key_info(const char *key, bool required, const char *doc)
+{
+    return json_pack("{s:s,s:s,s:b,s:n,s:s,s:s,s:n,s:s,s:s,s:[],s:i}", "name", key, "type",
+                     cfg_is_secret(key) ? "PASSWORD" : "STRING", "required", required, "default_value", "importance",
+                     required ? "HIGH" : "MEDIUM", "documentation", doc, "group", "width", "NONE", "display_name", key,
+                     "dependents", "order", -1);
+}
+
+static void add_key_info(void *ctx, const char *key, cfg_key_use_t use)
+{
+    /* keys without a default (the source's are not sink keys) */
+    static const char *const required_keys[] = { "name", "connector.class", "database.hostname", "database.user",
+                                                  "database.dbname", "topic.prefix", NULL };
+    bool required = false;
+    for (int i = 0; required_keys[i] && !required; i++)
+        required = !strcmp(key, required_keys[i]);
+    const char *doc = use == CFG_KEY_IGNORED      ? "Accepted for compatibility with Debezium; walcast does not use it."
+                      : use == CFG_KEY_DEFAULT_ONLY ? "Accepted only with Debezium's default value; walcast refuses others."
+                                                    : "";
+    json_array_append_new(ctx, key_info(key, required, doc));
+}
+
 /* ConfigInfo: errors holds the key's messages, one a line, or is NULL. */
 static json_t *config_info(const char *key, const char *value, const char *errors)
 {
@@ -687,11 +806,8 @@ static json_t *config_info(const char *key, const char *value, const char *error
         p += n + (p[n] == '\n');
     }
     json_t *v = value ? json_string(shown_plain(key, value) ? value : REST_HIDDEN) : json_null();
-    return json_pack("{s:{s:s,s:s,s:b,s:n,s:s,s:s,s:n,s:s,s:s,s:[],s:i},s:{s:s,s:o,s:[],s:o,s:b}}",
-                     "definition", "name", key, "type", cfg_is_secret(key) ? "PASSWORD" : "STRING", "required", 0,
-                     "default_value", "importance", "MEDIUM", "documentation", "", "group", "width", "NONE",
-                     "display_name", key, "dependents", "order", -1,
-                     "value", "name", key, "value", v ? v : json_null(), "recommended_values", "errors", errs, "visible", 1);
+    return json_pack("{s:o,s:{s:s,s:o,s:[],s:o,s:b}}", "definition", key_info(key, false, ""), "value", "name", key, "value",
+                     v ? v : json_null(), "recommended_values", "errors", errs, "visible", 1);
 }
 
 static void validate(rest_t *rs, const char *plugin, const http_req_t *q, http_resp_t *r)
@@ -766,11 +882,15 @@ static void plugins_route(rest_t *rs, const http_req_t *q, char **seg, int nseg,
     if (nseg == 3 && !strcmp(seg[2], "config")) {
         if (!get)
             goto not_allowed;
-        if (!plugin_find(seg[1])) {
+        const plugin_t *p = plugin_find(seg[1]);
+        if (!p) {
             reply_error(r, 404, "Unknown plugin %s.", seg[1]);
             return;
         }
-        return not_yet(r, "The configuration definition of a plugin");
+        json_t *a = json_array();
+        cfg_known_keys(!strcmp(p->type, "sink"), add_key_info, a);
+        reply(r, 200, a);
+        return;
     }
     if (nseg == 4 && !strcmp(seg[2], "config") && !strcmp(seg[3], "validate")) {
         if (strcmp(q->method, "PUT"))

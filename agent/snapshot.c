@@ -1000,6 +1000,8 @@ static wc_status_t enc_emit(void *ctx, const rec_event_t *ev, char *err, size_t 
                      x->s->cfg->name, ev->topic, log_esc(err));
             return WC_OK;
         }
+        if (st == WC_OK && err[0])
+            log_warn("transform warning", "connector=%s warning=\"%s\"", x->s->cfg->name, log_esc(err));
         if (st != WC_OK || dropped)
             return st;
         ev = &tev;
@@ -1026,6 +1028,10 @@ static wc_status_t enc_emit(void *ctx, const rec_event_t *ev, char *err, size_t 
         e->hlen[i] = r.headers[i].len;
     }
     e->op = r.op;
+    e->has_partition = r.has_partition;
+    e->partition = r.partition;
+    e->has_ts = r.has_ts;
+    e->ts_ms = r.ts_ms;
     return WC_OK;
 }
 
@@ -1486,7 +1492,8 @@ static wc_status_t send_encoded(snap_t *s, snap_batch_t *b, snap_table_t *st, ch
     for (size_t i = 0; i < b->nrecs && rc == WC_OK; i++) {
         const enc_rec_t *e = &b->recs[i];
         rec_t rec = { .topic = b->data.data + e->topic, .keylen = e->keylen, .valuelen = e->valuelen,
-                      .nheaders = e->nheaders, .op = e->op };
+                      .nheaders = e->nheaders, .op = e->op, .has_partition = e->has_partition,
+                      .partition = e->partition, .has_ts = e->has_ts, .ts_ms = e->ts_ms };
         rec.key = e->key == SIZE_MAX ? NULL : b->data.data + e->key;
         rec.value = e->value == SIZE_MAX ? NULL : b->data.data + e->value;
         for (int k = 0; k < e->nheaders; k++)

@@ -20,6 +20,9 @@ typedef struct enc_rec {
     const char *hkey[REC_MAX_HEADERS];   /* string literals of event.c, or the transform configuration's */
     size_t hval[REC_MAX_HEADERS], hlen[REC_MAX_HEADERS];
     char op;
+    bool has_partition, has_ts;   /* a transform's partition and timestamp (rec_t) */
+    int32_t partition;
+    int64_t ts_ms;
 } enc_rec_t;
 
 /* Fetched rows for the connector thread to encode (res), or records a reader encoded (encoded);

@@ -39,7 +39,52 @@ struct txn {
     wc_status_t delivery;
     char delivery_err[1024];
     txn_snap_hooks_t snap;        /* snapshots: their keys in the offset records */
+    /* GET /metrics: source commit times of the open transaction and of the one committing */
+    hist_t *h_src, *h_commit;
+    int64_t *src_open, *src_committing;
+    size_t nsrc_open, nsrc_committing, capsrc_open, capsrc_committing;
 };
+
+void txn_set_hists(txn_t *t, hist_t *src_to_kafka, hist_t *commit)
+{
+    t->h_src = src_to_kafka;
+    t->h_commit = commit;
+}
+
+void txn_note_source_commit(txn_t *t, int64_t commit_us)
+{
+    if (!t->h_src || commit_us <= 0)
+        return;
+    if (t->nsrc_open == t->capsrc_open) {
+        t->capsrc_open = t->capsrc_open ? t->capsrc_open * 2 : 64;
+        t->src_open = xrealloc(t->src_open, t->capsrc_open * sizeof *t->src_open);
+    }
+    t->src_open[t->nsrc_open++] = commit_us;
+}
+
+/* The commit started: what was noted so far belongs to it (the arrays swap, keeping their memory). */
+static void src_commit_started(txn_t *t)
+{
+    int64_t *a = t->src_committing;
+    size_t cap = t->capsrc_committing;
+    t->src_committing = t->src_open;
+    t->capsrc_committing = t->capsrc_open;
+    t->nsrc_committing = t->nsrc_open;
+    t->src_open = a;
+    t->capsrc_open = cap;
+    t->nsrc_open = 0;
+}
+
+/* The commit succeeded after took_us: observed into the histograms. */
+static void src_commit_done(txn_t *t, int64_t took_us)
+{
+    if (t->h_commit)
+        hist_observe(t->h_commit, took_us);
+    int64_t now = wc_wall_us();
+    for (size_t i = 0; t->h_src && i < t->nsrc_committing; i++)
+        hist_observe(t->h_src, now - t->src_committing[i]);
+    t->nsrc_committing = 0;
+}
 
 /* the replication loop's clock: deadlines compare with it */
 static int64_t now_us(void) { return wc_mono_us(); }
@@ -66,6 +111,8 @@ static void on_wait(void *ctx)
 static bool make_producer(txn_t *t, char *err, size_t errlen)
 {
     t->pub = pub_new(t->w, t->client_id, t->client_id, on_ack, on_wait, t, err, errlen);
+    if (t->pub)
+        pub_set_topic_hook(t->pub, &t->cfg->topics);
     return t->pub != NULL;
 }
 
@@ -95,6 +142,8 @@ void txn_free(txn_t *t)
     pub_free(t->pub);
     buf_free(&t->offkey);
     buf_free(&t->offval);
+    free(t->src_open);
+    free(t->src_committing);
     free(t);
 }
 
@@ -207,6 +256,7 @@ wc_status_t txn_collect(txn_t *t, bool block, char *err, size_t errlen)
     t->commits++;
     if (now_us() - t->commit_start_us > t->commit_max_us)
         t->commit_max_us = now_us() - t->commit_start_us;
+    src_commit_done(t, now_us() - t->commit_start_us);
     log_debug("kafka transaction committed", "n=%llu lsn=%llu", (unsigned long long)t->commits,
               (unsigned long long)t->stored.lsn);
     if (t->stored.lsn > t->flushed)
@@ -247,6 +297,7 @@ wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen)
     off_value(&t->offval, &t->pending);
     t->committing = t->pending;
     t->commit_start_us = now_us();
+    src_commit_started(t);
     if ((st = pub_txn_commit_start(t->pub, t->w->offset_topic, &t->offkey, &t->offval, err, errlen)) != WC_OK)
         return st;
     return block ? txn_collect(t, true, err, errlen) : WC_OK;
@@ -312,6 +363,7 @@ wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
     t->delivery = WC_OK;
     t->want_txn = false;
     t->pending = t->stored;
+    t->nsrc_open = t->nsrc_committing = 0;   /* sent again after the rewind, noted again then */
     if (t->snap.rewound)
         t->snap.rewound(t->snap.ctx);
     return st == WC_FATAL || st == WC_PERMANENT ? st : WC_RETRY;

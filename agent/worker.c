@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "agent/cfgprov.h"
 #include "agent/log.h"
@@ -36,6 +38,8 @@ typedef struct wrk_conn {
 
 struct wrk {
     pthread_mutex_t mu;
+    pthread_mutex_t put_mu;       /* one create/reconfigure at a time from its exists check to its registry entry:
+                                     two creates of one name must not both write the config topic and answer 201 */
     wrk_conn_t **c;
     size_t n, cap;
     cfg_map_t worker_map;
@@ -45,6 +49,12 @@ struct wrk {
     volatile sig_atomic_t *fail_stop;
     bool any_failed;
     wrk_store_t store;            /* set before any connector exists */
+    bool tracking, allow_reset;   /* topic.tracking.enable, topic.tracking.allow.reset */
+    unsigned topic_epoch;         /* atomic: bumped by a reset, so publishers and sinks tell their topics again */
+    struct wrk_topic {            /* mu: the active topics of each connector name */
+        char *name, *topic;
+    } *topics;
+    size_t ntopics;
 };
 
 const char *wrk_state_name(wrk_state_t s)
@@ -57,11 +67,16 @@ wrk_t *wrk_new(const cfg_map_t *worker_map, const char *worker_id, wrk_run_fn ru
 {
     wrk_t *w = xcalloc(1, sizeof *w);
     pthread_mutex_init(&w->mu, NULL);
+    pthread_mutex_init(&w->put_mu, NULL);
     if (worker_map)
         cfg_map_copy(&w->worker_map, worker_map);
     w->worker_id = xstrdup(worker_id ? worker_id : "127.0.0.1:8083");
     w->run = run;
     w->run_ctx = run_ctx;
+    const char *tr = worker_map ? cfg_get(worker_map, "topic.tracking.enable") : NULL;
+    const char *ar = worker_map ? cfg_get(worker_map, "topic.tracking.allow.reset") : NULL;
+    w->tracking = !tr || strcasecmp(tr, "false");
+    w->allow_reset = !ar || strcasecmp(ar, "false");
     return w;
 }
 
@@ -226,6 +241,91 @@ static void set_str(char **dst, const char *s)
     *dst = s ? xstrdup(s) : NULL;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ---- topic tracking ------------------------------------------------------------------------ */
+
+bool wrk_topic_tracking(const wrk_t *w, bool *allow_reset)
+{
+    *allow_reset = w->allow_reset;
+    return w->tracking;
+}
+
+/* Adds name's topic unless it is known; true when it was new. */
+static bool topic_add(wrk_t *w, const char *name, const char *topic)
+{
+    bool added = false;
+    pthread_mutex_lock(&w->mu);
+    size_t i = 0;
+    while (i < w->ntopics && (strcmp(w->topics[i].name, name) || strcmp(w->topics[i].topic, topic)))
+        i++;
+    if (i == w->ntopics) {
+        w->topics = xrealloc(w->topics, (w->ntopics + 1) * sizeof *w->topics);
+        w->topics[w->ntopics++] = (struct wrk_topic){ xstrdup(name), xstrdup(topic) };
+        added = true;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return added;
+}
+
+void wrk_topic_add(wrk_t *w, const char *name, const char *topic)
+{
+    topic_add(w, name, topic);
+}
+
+/* wc_topic_hook_t.seen of a running connector (its own thread). */
+static void topic_seen(void *ctx, const char *topic)
+{
+    wrk_conn_t *e = ctx;
+    wrk_t *w = e->w;
+    if (topic_add(w, e->name, topic) && w->store.topic)
+        w->store.topic(w->store.ctx, e->name, topic, false);
+}
+
+size_t wrk_topics(wrk_t *w, const char *name, char ***topics)
+{
+    pthread_mutex_lock(&w->mu);
+    char **v = xcalloc(w->ntopics + 1, sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; i < w->ntopics; i++)
+        if (!strcmp(w->topics[i].name, name))
+            v[n++] = xstrdup(w->topics[i].topic);
+    pthread_mutex_unlock(&w->mu);
+    qsort(v, n, sizeof *v, cmp_str);
+    *topics = v;
+    return n;
+}
+
+void wrk_topics_reset(wrk_t *w, const char *name)
+{
+    char **gone;
+    size_t n = wrk_topics(w, name, &gone);
+    pthread_mutex_lock(&w->mu);
+    size_t k = 0;
+    for (size_t i = 0; i < w->ntopics; i++) {
+        if (!strcmp(w->topics[i].name, name)) {
+            free(w->topics[i].name);
+            free(w->topics[i].topic);
+        } else {
+            w->topics[k++] = w->topics[i];
+        }
+    }
+    w->ntopics = k;
+    __atomic_add_fetch(&w->topic_epoch, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&w->mu);
+    for (size_t i = 0; i < n; i++) {
+        if (w->store.topic)
+            w->store.topic(w->store.ctx, name, gone[i], true);
+        free(gone[i]);
+    }
+    free(gone);
+    if (n)
+        log_info("active topics reset", "connector=%s topics=%zu", name, n);
+}
+
 /* ---- one connector's thread ---------------------------------------------------------------- */
 
 static void *conn_thread(void *arg)
@@ -233,7 +333,10 @@ static void *conn_thread(void *arg)
     wrk_conn_t *e = arg;
     wrk_t *w = e->w;
     char err[2048] = "";
-    int rc = w->run(w->run_ctx, &e->run_config, &e->stop, err, sizeof err);
+    wc_topic_hook_t hook = { 0 };
+    if (w->tracking)
+        hook = (wc_topic_hook_t){ topic_seen, e, &w->topic_epoch };
+    int rc = w->run(w->run_ctx, &e->run_config, &hook, &e->stop, err, sizeof err);
     pthread_mutex_lock(&w->mu);
     if (rc != 0 && !e->stop) {
         e->task_state = WRK_FAILED;
@@ -339,17 +442,20 @@ wrk_rc_t wrk_put(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target
         cfg_map_free(&m);
         return WRK_INVALID;
     }
+    pthread_mutex_lock(&w->put_mu);
     pthread_mutex_lock(&w->mu);
     wrk_conn_t *e = find_locked(w, name);
     bool exists = e != NULL;
     wrk_target_t cur = e ? e->target : initial;
     pthread_mutex_unlock(&w->mu);
     if (exists && !replace) {
+        pthread_mutex_unlock(&w->put_mu);
         snprintf(err, errlen, "Connector %s already exists", name);
         cfg_map_free(&m);
         return WRK_EXISTS;
     }
     if (w->store.put_config && w->store.put_config(w->store.ctx, name, &m, cur, !exists, err, errlen) < 0) {
+        pthread_mutex_unlock(&w->put_mu);
         cfg_map_free(&m);
         return WRK_STORE_FAILED;
     }
@@ -361,6 +467,7 @@ wrk_rc_t wrk_put(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target
     }
     e->refs++;
     pthread_mutex_unlock(&w->mu);
+    pthread_mutex_unlock(&w->put_mu);
 
     pthread_mutex_lock(&e->op);
     if (!*created)
@@ -414,6 +521,7 @@ static wrk_rc_t remove_conn(wrk_t *w, const char *name, bool shutdown, char *err
             w->store.status(w->store.ctx, name, -1, WRK_UNASSIGNED, NULL, w->worker_id, true);
             w->store.status(w->store.ctx, name, 0, WRK_UNASSIGNED, NULL, w->worker_id, true);
         }
+        wrk_topics_reset(w, name);   /* as Connect: a deleted connector has no active topics */
     }
     release(w, e);
     return gone ? WRK_NOT_FOUND : WRK_OK;
@@ -536,11 +644,6 @@ void wrk_info_free(wrk_info_t *i)
     memset(i, 0, sizeof *i);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 size_t wrk_names(wrk_t *w, char ***names)
 {
     pthread_mutex_lock(&w->mu);
@@ -573,8 +676,14 @@ void wrk_free(wrk_t *w)
         remove_conn(w, e->name, true, err, sizeof err);
     }
     free(w->c);
+    for (size_t i = 0; i < w->ntopics; i++) {
+        free(w->topics[i].name);
+        free(w->topics[i].topic);
+    }
+    free(w->topics);
     cfg_map_free(&w->worker_map);
     free(w->worker_id);
+    pthread_mutex_destroy(&w->put_mu);
     pthread_mutex_destroy(&w->mu);
     free(w);
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "agent/config.h"
+#include "schemas/tracking.h"
 
 /* Connect's states of a connector or a task. */
 typedef enum { WRK_UNASSIGNED, WRK_RUNNING, WRK_PAUSED, WRK_STOPPED, WRK_FAILED, WRK_RESTARTING } wrk_state_t;
@@ -36,12 +37,16 @@ typedef struct wrk_store {
     int (*remove)(void *ctx, const char *name, char *err, size_t errlen);
     void (*status)(void *ctx, const char *name, int task, wrk_state_t state, const char *trace, const char *worker_id,
                    bool gone);
+    /* topic tracking: topic became active for connector name (gone: its record is removed); best effort */
+    void (*topic)(void *ctx, const char *name, const char *topic, bool gone);
 } wrk_store_t;
 
 /* Runs one connector (a source or a sink, by its config) until *stop is set (0) or it fails (-1, err
- * says why: the task's trace). The config is the stored one, validated by wrk_validate.
+ * says why: the task's trace). The config is the stored one, validated by wrk_validate. topics is the
+ * worker's topic tracking for this connector (hand it to the publisher or the sink; seen NULL: off).
  * @locality: the connector's own thread. */
-typedef int (*wrk_run_fn)(void *ctx, const cfg_map_t *config, volatile sig_atomic_t *stop, char *err, size_t errlen);
+typedef int (*wrk_run_fn)(void *ctx, const cfg_map_t *config, const wc_topic_hook_t *topics, volatile sig_atomic_t *stop,
+                          char *err, size_t errlen);
 
 typedef struct wrk wrk_t;
 
@@ -98,5 +103,16 @@ void wrk_info_free(wrk_info_t *i);
 /* The connector names, sorted; free each and the array. */
 size_t wrk_names(wrk_t *w, char ***names);
 const char *wrk_state_name(wrk_state_t s);
+
+/* Connect's topic tracking (KIP-558; worker keys topic.tracking.enable and topic.tracking.allow.reset,
+ * both true by default). The active topics of a connector are kept by name, apart from the connector
+ * itself, as Connect's status store does: a name without a connector may have some. */
+bool wrk_topic_tracking(const wrk_t *w, bool *allow_reset);
+/* A topic read back from the status topic at start (not written again). */
+void wrk_topic_add(wrk_t *w, const char *name, const char *topic);
+/* The active topics of name, sorted; free each and the array. */
+size_t wrk_topics(wrk_t *w, const char *name, char ***topics);
+/* Forgets them (a tombstone each in the store); running connectors tell their topics again as they use them. */
+void wrk_topics_reset(wrk_t *w, const char *name);
 
 #endif

@@ -202,35 +202,10 @@ void pgt_opts_default(pgt_opts_t *o)
 
 /* ---- Java collections ------------------------------------------------------------------- */
 
-/* java.lang.String.hashCode of UTF-8 text: over its UTF-16 code units. */
-static int32_t java_string_hash(const char *s)
-{
-    uint32_t h = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        uint32_t cp = *p;
-        int extra = cp >= 0xF0 ? 3 : cp >= 0xE0 ? 2 : cp >= 0xC0 ? 1 : 0;
-        if (extra) {
-            cp &= 0x3Fu >> extra;
-            for (int i = 1; i <= extra && (p[i] & 0xC0) == 0x80; i++)
-                cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        p += 1 + extra;
-        if (cp >= 0x10000) {
-            cp -= 0x10000;
-            h = 31 * h + (0xD800 + (cp >> 10));
-            h = 31 * h + (0xDC00 + (cp & 0x3FF));
-        } else {
-            h = 31 * h + cp;
-        }
-    }
-    return (int32_t)h;
-}
-
 /* The bucket of a key in a java.util.HashMap of cap buckets (the hash spread as HashMap.hash does). */
 static uint32_t java_bucket(const char *key, uint32_t cap)
 {
-    uint32_t h = (uint32_t)java_string_hash(key);
+    uint32_t h = (uint32_t)json_java_string_hash(key, strlen(key));
     return (h ^ (h >> 16)) & (cap - 1);
 }
 

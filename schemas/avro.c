@@ -15,7 +15,6 @@
 static bool is_alpha(unsigned c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 static bool is_digit(unsigned c) { return c >= '0' && c <= '9'; }
 
-static size_t utf8_next(const unsigned char *s, size_t n, unsigned *cp);
 
 /* One Avro name per Avro Java's validateName: a letter or '_' first, then letters, digits, '_'.
  * Java's Character.isLetter accepts non-ASCII letters; any well-formed non-ASCII character is taken as
@@ -28,7 +27,7 @@ static bool name_ok(const char *p, size_t n)
         unsigned c = (unsigned char)p[i];
         if (c >= 0x80) {
             unsigned cp;
-            size_t w = utf8_next((const unsigned char *)p + i, n - i, &cp);
+            size_t w = buf_utf8_next((const unsigned char *)p + i, n - i, &cp);
             if (cp == 0xFFFD && w == 1)
                 return false;
             i += w;
@@ -57,32 +56,6 @@ bool avro_name_valid(const char *name, bool full)
     }
 }
 
-/* Decodes one UTF-8 sequence (invalid bytes count as U+FFFD) and returns its length. */
-static size_t utf8_next(const unsigned char *s, size_t n, unsigned *cp)
-{
-    unsigned c = s[0];
-    size_t w = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    if (w == 0 || w > n) {
-        *cp = 0xFFFD;
-        return 1;
-    }
-    unsigned v = w == 1 ? c : w == 2 ? (c & 0x1F) : w == 3 ? (c & 0x0F) : (c & 0x07);
-    for (size_t i = 1; i < w; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            *cp = 0xFFFD;
-            return 1;
-        }
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    static const unsigned min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-    if (v < min[w] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {   /* overlong, out of range, surrogate */
-        *cp = 0xFFFD;
-        return 1;
-    }
-    *cp = v;
-    return w;
-}
-
 static void put_replacement(buf_t *b, unsigned unit, avro_adjust_t mode)
 {
     if (mode == AVRO_ADJUST_AVRO) {
@@ -109,7 +82,7 @@ const char *avro_adjust_name(arena_t *a, const char *name, avro_adjust_t mode, b
     size_t n = strlen(name);
     for (size_t i = 0; i < n;) {
         unsigned cp;
-        size_t w = utf8_next(s + i, n - i, &cp);
+        size_t w = buf_utf8_next(s + i, n - i, &cp);
         bool ok;
         if (first)
             ok = is_alpha(cp) || (cp == '_' && mode == AVRO_ADJUST_AVRO);

@@ -252,3 +252,28 @@ int buf_read_file(buf_t *b, const char *path, char *err, size_t errlen)
     buf_cstr(b);
     return rc;
 }
+
+size_t buf_utf8_next(const unsigned char *s, size_t n, unsigned *cp)
+{
+    unsigned c = s[0];
+    size_t w = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (w == 0 || w > n) {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    unsigned v = w == 1 ? c : w == 2 ? (c & 0x1F) : w == 3 ? (c & 0x0F) : (c & 0x07);
+    for (size_t i = 1; i < w; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            *cp = 0xFFFD;
+            return 1;
+        }
+        v = (v << 6) | (s[i] & 0x3F);
+    }
+    static const unsigned min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+    if (v < min[w] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {   /* overlong, out of range, surrogate */
+        *cp = 0xFFFD;
+        return 1;
+    }
+    *cp = v;
+    return w;
+}

@@ -60,6 +60,9 @@ static inline uint64_t buf_hash(const void *p, size_t n, uint64_t h)
     }
     return h;
 }
+/* Decodes the UTF-8 sequence at s (n > 0 bytes left) into *cp and returns its length; a byte that does not
+ * start a well-formed sequence (overlong, surrogate, past U+10FFFF, cut short) is U+FFFD of length 1. */
+size_t buf_utf8_next(const unsigned char *s, size_t n, unsigned *cp);
 /* NUL-terminates without counting the terminator in len. */
 const char *buf_cstr(buf_t *b);
 /* Appends the whole file at path (NUL-terminated, not counted); -1 with err naming the file and the

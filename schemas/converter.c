@@ -118,5 +118,9 @@ wc_status_t conv_encode(conv_t *c, const rec_event_t *ev, rec_t *out, char *err,
     }
     memcpy(out->headers, ev->headers, sizeof out->headers);
     out->nheaders = ev->nheaders;
+    out->has_partition = ev->has_partition;
+    out->partition = ev->partition;
+    out->has_ts = ev->has_ts;
+    out->ts_ms = ev->ts_ms;
     return WC_OK;
 }

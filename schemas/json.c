@@ -16,8 +16,27 @@ void json_enc_string(buf_t *b, const char *p, size_t n)
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0xF0)
             continue;
+        if (c >= 0xF0) {
+            /* outside the BMP: Jackson's UTF8JsonGenerator escapes each UTF-16 surrogate of it */
+            if (c > 0xF4 || i + 3 >= n || ((unsigned char)p[i + 1] & 0xC0) != 0x80 ||
+                ((unsigned char)p[i + 2] & 0xC0) != 0x80 || ((unsigned char)p[i + 3] & 0xC0) != 0x80)
+                continue;
+            uint32_t cp = (uint32_t)(c & 7) << 18 | (uint32_t)(p[i + 1] & 0x3F) << 12 |
+                          (uint32_t)(p[i + 2] & 0x3F) << 6 | (uint32_t)(p[i + 3] & 0x3F);
+            if (cp < 0x10000 || cp > 0x10FFFF)
+                continue;
+            buf_append(b, p + run, i - run);
+            cp -= 0x10000;
+            unsigned hi = 0xD800 + (cp >> 10), lo = 0xDC00 + (cp & 0x3FF);
+            char u[12] = { '\\', 'u', hexd[hi >> 12], hexd[(hi >> 8) & 15], hexd[(hi >> 4) & 15], hexd[hi & 15],
+                           '\\', 'u', hexd[lo >> 12], hexd[(lo >> 8) & 15], hexd[(lo >> 4) & 15], hexd[lo & 15] };
+            buf_append(b, u, 12);
+            i += 3;
+            run = i + 1;
+            continue;
+        }
         buf_append(b, p + run, i - run);
         run = i + 1;
         switch (c) {
@@ -443,4 +462,28 @@ void json_enc_header_value(buf_t *b, const cs_schema_t *s, const cv_value_t *v)
         buf_putc(b, '}');
         return;
     }
+}
+
+int32_t json_java_string_hash(const char *s, size_t n)
+{
+    uint32_t h = 0;
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        uint32_t cp = *p;
+        int extra = cp >= 0xF0 ? 3 : cp >= 0xE0 ? 2 : cp >= 0xC0 ? 1 : 0;
+        if (extra) {
+            cp &= 0x3Fu >> extra;
+            for (int i = 1; i <= extra && p + i < end && (p[i] & 0xC0) == 0x80; i++)
+                cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        p += 1 + extra;
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            h = 31 * h + (0xD800 + (cp >> 10));
+            h = 31 * h + (0xDC00 + (cp & 0x3FF));
+        } else {
+            h = 31 * h + cp;
+        }
+    }
+    return (int32_t)h;
 }

@@ -24,5 +24,7 @@ void json_enc_f32(buf_t *b, float f);
 void json_enc_base64(buf_t *b, const unsigned char *p, size_t n, bool url_safe);
 /* Java's Double.toString text (no quoting of NaN/Infinity); returns length. */
 size_t json_java_double(char *out, size_t outlen, double d, bool is_float);
+/* java.lang.String.hashCode of UTF-8 text (over its UTF-16 code units). */
+int32_t json_java_string_hash(const char *s, size_t n);
 
 #endif

@@ -29,6 +29,10 @@ typedef struct rec {
     rec_header_t headers[REC_MAX_HEADERS];
     int nheaders;
     char op;                      /* c u d t m r, 0 for tombstones and connector-wide records */
+    bool has_partition;           /* a transform chose the partition (else the producer's partitioner) */
+    int32_t partition;
+    bool has_ts;                  /* a transform set the record timestamp (else the producer's clock) */
+    int64_t ts_ms;
 } rec_t;
 
 /* One schema as a converter writes it, cached by whoever owns the schema (a table version): the
@@ -61,6 +65,10 @@ typedef struct rec_event {
     rec_header_t headers[REC_MAX_HEADERS];
     int nheaders;
     char op;
+    bool has_partition;           /* as in rec_t */
+    int32_t partition;
+    bool has_ts;
+    int64_t ts_ms;
 } rec_event_t;
 
 #endif

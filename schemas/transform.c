@@ -733,14 +733,7 @@ static void side_get(const side_conf_t *c, const tf_rec_t *r, const cs_schema_t 
 
 static void side_set(const side_conf_t *c, tf_rec_t *r, const cs_schema_t *s, const cv_value_t *v)
 {
-    r->fresh = true;
-    if (c->key) {
-        r->ks = s;
-        r->key = v;
-    } else {
-        r->vs = s;
-        r->value = v;
-    }
+    tf_side_set(r, c->key, s, v);
 }
 
 static const char *const extract_opts[] = { "field", "replace.null.with.default", "field.syntax.version", NULL };
@@ -1138,16 +1131,23 @@ static wc_status_t insert_field_apply(const tf_ctx_t *x, const void *conf, tf_re
     *nv = cv_list(x->a, ns->nfields);
     for (size_t i = 0; i < s->nfields; i++)
         nv->u.list.v[i] = tf_field_get(s, v, i, c->replace_null);
-    /* a source record has no partition and no timestamp (Debezium sets neither): those stay null, and a
-     * required one fails as Struct.validate does */
+    /* Debezium's change events have no partition and no timestamp (a transform may have set them:
+     * PartitionRouting, the outbox EventRouter): unset ones stay null, and a required one fails as
+     * Struct.validate does */
     size_t k = s->nfields;
     if (c->topic.name)
         nv->u.list.v[k++] = cv_str(r->topic, strlen(r->topic));
-    const ins_spec_t *unset[] = { &c->partition, &c->timestamp };
+    const ins_spec_t *meta[] = { &c->partition, &c->timestamp };
+    const bool has[] = { r->has_partition, r->has_ts };
+    const int64_t val[] = { r->partition, r->ts_ms };
     for (int i = 0; i < 2; i++)
-        if (unset[i]->name) {
-            if (!unset[i]->optional) {
-                snprintf(err, errlen, "Invalid value: null used for required field: \"%s\"", unset[i]->name);
+        if (meta[i]->name) {
+            if (has[i]) {
+                nv->u.list.v[k++] = cv_int(val[i]);
+                continue;
+            }
+            if (!meta[i]->optional) {
+                snprintf(err, errlen, "Invalid value: null used for required field: \"%s\"", meta[i]->name);
                 return WC_PERMANENT;
             }
             k++;
@@ -1593,10 +1593,11 @@ static const tf_type_t tf_flatten_value = { "org.apache.kafka.connect.transforms
 /* ---------------------------------------------------------------- the table of what runs */
 
 static const tf_type_t *const types[] = {
-    &tf_dbz_unwrap, &tf_dbz_logical_router, &tf_regex_router, &tf_replace_key, &tf_replace_value, &tf_filter, &tf_drop_headers,
+    &tf_dbz_unwrap, &tf_dbz_logical_router, &tf_dbz_outbox, &tf_regex_router, &tf_replace_key, &tf_replace_value, &tf_filter, &tf_drop_headers,
     &tf_insert_header, &tf_extract_key, &tf_extract_value, &tf_hoist_key, &tf_hoist_value, &tf_setschema_key,
     &tf_setschema_value, &tf_value_to_key, &tf_insert_field_key, &tf_insert_field_value, &tf_mask_key, &tf_mask_value,
-    &tf_header_from_key, &tf_header_from_value, &tf_flatten_key, &tf_flatten_value, &tf_cast_key, &tf_cast_value, NULL
+    &tf_header_from_key, &tf_header_from_value, &tf_flatten_key, &tf_flatten_value, &tf_cast_key, &tf_cast_value,
+    &tf_ts_key, &tf_ts_value, &tf_ts_router, &tf_dbz_partition, NULL
 };
 
 static const char *const pred_types[] = {
@@ -1605,15 +1606,11 @@ static const char *const pred_types[] = {
     "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone", NULL
 };
 
-/* Transforms refused with what to use instead: Debezium's scripting ones (Groovy/JavaScript expressions),
- * and TimestampRouter, which needs a record timestamp a source record never has. */
+/* Transforms refused with what to use instead: Debezium's scripting ones (Groovy/JavaScript expressions). */
 static const struct { const char *cls, *instead; } scripted[] = {
     { "io.debezium.transforms.Filter",
       "use org.apache.kafka.connect.transforms.Filter with a predicate (TopicNameMatches, HasHeaderKey, "
       "RecordIsTombstone, negate=true to keep instead of drop)" },
-    { "org.apache.kafka.connect.transforms.TimestampRouter",
-      "it routes by the record's timestamp, which a source record does not have (Kafka Connect fails every record "
-      "of a Debezium source with 'Timestamp missing on record'); use RegexRouter" },
     { "io.debezium.transforms.ContentBasedRouter",
       "use org.apache.kafka.connect.transforms.RegexRouter (by topic) or ExtractNewRecordState's route.by.field "
       "(by a column's value)" },
@@ -1621,7 +1618,7 @@ static const struct { const char *cls, *instead; } scripted[] = {
 
 const char *tf_supported(void)
 {
-    static char list[2048];
+    static char list[4096];
     if (!list[0]) {
         for (int i = 0; types[i]; i++) {
             if (i)
@@ -2006,17 +2003,24 @@ static rec_codec_t *codec_for(tf_chain_t *c, const cs_schema_t *s, const char *t
 
 static const cv_value_t null_value = { .null = true };
 
-wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec_event_t *out, bool *dropped,
-                           char *err, size_t errlen)
+bool tf_chain_full(const tf_chain_t *c)
 {
-    *dropped = false;
     size_t cached = c->ncodecs;
     for (size_t i = 0; i < c->spec->nsteps; i++)
         cached += c->caches[i].n;
     for (size_t i = 0; i < 2 * c->spec->nsteps + c->spec->npreds; i++)
         cached += c->memos[i].n;
-    if (cached > TF_MAX_CACHED)
-        chain_clear(c);   /* between records: nothing handed out is still in use */
+    return cached > TF_MAX_CACHED;
+}
+
+wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec_event_t *out, bool *dropped,
+                           char *err, size_t errlen)
+{
+    *dropped = false;
+    if (errlen)
+        err[0] = '\0';
+    if (tf_chain_full(c))
+        chain_clear(c);   /* between records: nothing handed out is still in use (tf_chain_full warns keepers) */
     tf_rec_t r;
     memset(&r, 0, sizeof r);
     r.topic = ev->topic;
@@ -2030,6 +2034,10 @@ wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec
     }
     memcpy(r.h, ev->headers, sizeof r.h);
     r.nh = ev->nheaders;
+    r.has_partition = ev->has_partition;
+    r.partition = ev->partition;
+    r.has_ts = ev->has_ts;
+    r.ts_ms = ev->ts_ms;
     /* the tombstone right after a delete: Debezium gave both one header object */
     if (!ev->value && c->leak.nh && c->leak_topic && !strcmp(c->leak_topic, ev->topic))
         for (int i = 0; i < c->leak.nh; i++) {
@@ -2052,6 +2060,9 @@ wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec
                      ev->topic, why);
             return rc;
         }
+        if (why[0])   /* a warning (Debezium logs it and goes on) */
+            snprintf(err, errlen, "transform %s (%s) on a record of topic %s: %s", st->alias, st->type->cls,
+                     ev->topic, why);
         if (drop) {
             *dropped = true;
             return WC_OK;
@@ -2075,5 +2086,9 @@ wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec
     }
     memcpy(out->headers, r.h, sizeof out->headers);
     out->nheaders = r.nh;
+    out->has_partition = r.has_partition;
+    out->partition = r.partition;
+    out->has_ts = r.has_ts;
+    out->ts_ms = r.ts_ms;
     return WC_OK;
 }

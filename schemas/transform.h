@@ -32,10 +32,14 @@ const char *tf_supported(void);
 
 tf_chain_t *tf_chain_new(const tf_spec_t *s);
 void tf_chain_free(tf_chain_t *c);
+/* True when the next tf_chain_apply starts the chain's caches over, freeing the schemas of earlier results:
+ * a caller that keeps results (a sink's batch) applies them first. */
+bool tf_chain_full(const tf_chain_t *c);
 
 /* Runs the chain over ev. On WC_OK either *dropped is true (a transform or Filter removed the record)
  * or *out is the record to encode: its values live in arena a (valid until a is reset) or in ev, its
- * codecs in ev or in c (valid until the next call). WC_PERMANENT: a transform cannot handle this record
+ * codecs in ev or in c (valid until the next call); err is empty, or a warning the caller logs (Debezium's
+ * EventRouter warns of an update it skips, of a payload it could not expand). WC_PERMANENT: a transform cannot handle this record
  * (err names the transform and why); the caller sends it down its error path. */
 wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec_event_t *out, bool *dropped,
                            char *err, size_t errlen);

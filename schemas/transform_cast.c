@@ -40,8 +40,7 @@ static void cast_free(void *p)
     free(c);
 }
 
-/* Schema.Type's name (Kafka's messages spell them upper case). */
-static const char *type_upper(ct_type_t t)
+const char *tf_type_java(ct_type_t t)
 {
     static const char *const n[] = { "INT8", "INT16", "INT32", "INT64", "FLOAT32", "FLOAT64", "BOOLEAN", "STRING",
                                      "BYTES", "ARRAY", "MAP", "STRUCT" };
@@ -52,10 +51,10 @@ static const char *type_upper(ct_type_t t)
 static int parse_type(const tf_opts_t *o, const char *name, ct_type_t *out, char *err, size_t errlen)
 {
     for (int t = CT_INT8; t <= CT_STRUCT; t++)
-        if (!strcasecmp(name, type_upper((ct_type_t)t))) {
+        if (!strcasecmp(name, tf_type_java((ct_type_t)t))) {
             if (t > CT_STRING) {
                 snprintf(err, errlen, "%s.%s.spec: Cast transformation does not support casting to %s; supported types are "
-                         CAST_OUT_TYPES, o->kind, o->alias, type_upper((ct_type_t)t));
+                         CAST_OUT_TYPES, o->kind, o->alias, tf_type_java((ct_type_t)t));
                 return -1;
             }
             *out = (ct_type_t)t;
@@ -381,7 +380,7 @@ static int cast_value(arena_t *a, const cs_schema_t *s, const cv_value_t *v, ct_
     }
     if (s->type > CT_BYTES) {
         snprintf(err, errlen, "Cast transformation does not support casting from %s; supported types are " CAST_IN_TYPES,
-                 type_upper(s->type));
+                 tf_type_java(s->type));
         return -1;
     }
     enum { K_INT, K_FLOAT, K_BOOL, K_STR, K_DEC } kind;
@@ -500,7 +499,7 @@ static int cast_value(arena_t *a, const cs_schema_t *s, const cv_value_t *v, ct_
         return 0;
     }
     default:
-        snprintf(err, errlen, "%s is not supported in the Cast transformation.", type_upper(to));
+        snprintf(err, errlen, "%s is not supported in the Cast transformation.", tf_type_java(to));
         return -1;
     }
 }
@@ -544,7 +543,7 @@ static const cs_schema_t *cast_schema(const tf_ctx_t *x, const cast_conf_t *c, c
         ns->nparams = s->nparams;
     } else {
         if (s->type != CT_STRUCT) {
-            snprintf(err, errlen, "Only Struct objects supported for [cast types], found: %s", type_upper(s->type));
+            snprintf(err, errlen, "Only Struct objects supported for [cast types], found: %s", tf_type_java(s->type));
             return NULL;
         }
         ns = tf_struct_basics(x->schemas, s);
@@ -599,14 +598,7 @@ static wc_status_t cast_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *r, 
                 return WC_PERMANENT;
         }
     }
-    if (c->key) {
-        r->ks = ns;
-        r->key = nv;
-    } else {
-        r->vs = ns;
-        r->value = nv;
-    }
-    r->fresh = true;
+    tf_side_set(r, c->key, ns, nv);
     return WC_OK;
 }
 

@@ -20,6 +20,9 @@ typedef struct tf_rec {
     rec_header_t h[REC_MAX_HEADERS];
     int nh;
     bool fresh;                   /* a transform made a new record (Connect's newRecord: headers copied) */
+    bool has_partition, has_ts;   /* Connect's kafkaPartition() and timestamp(), when not null */
+    int32_t partition;
+    int64_t ts_ms;
 } tf_rec_t;
 
 /* Headers added in place to a delete's own header object, which Debezium shares with the tombstone
@@ -121,6 +124,18 @@ cs_schema_t *tf_struct_basics(arena_t *a, const cs_schema_t *s);
 /* Struct.get (default when null and the field has one) or getWithoutDefault. */
 cv_value_t tf_field_get(const cs_schema_t *s, const cv_value_t *v, size_t i, bool with_default);
 bool tf_is_struct(const cs_schema_t *s, const cv_value_t *v);
+/* The key (key) or the value of r becomes v under s: a new record (Connect's newRecord). */
+static inline void tf_side_set(tf_rec_t *r, bool key, const cs_schema_t *s, const cv_value_t *v)
+{
+    r->fresh = true;
+    if (key) {
+        r->ks = s;
+        r->key = v;
+    } else {
+        r->vs = s;
+        r->value = v;
+    }
+}
 /* The schema's name is name (Connect's logical types: "org.apache.kafka.connect.data.Decimal", …). */
 static inline bool tf_named(const cs_schema_t *s, const char *name)
 {
@@ -145,9 +160,19 @@ const char *tf_replace_groups(arena_t *a, const char *s, const regmatch_t *pm, s
 /* ---- Debezium's transforms (transform_dbz.c) ---- */
 extern const tf_type_t tf_dbz_unwrap;
 extern const tf_type_t tf_dbz_logical_router;
+extern const tf_type_t tf_dbz_partition;        /* transform_partition.c */
+/* ---- Debezium's outbox EventRouter (transform_outbox.c) ---- */
+extern const tf_type_t tf_dbz_outbox;
 
 /* ---- Kafka's Cast (transform_cast.c) ---- */
+/* Schema.Type's name as Java spells it in messages (INT8 … STRUCT). */
+const char *tf_type_java(ct_type_t t);
 extern const tf_type_t tf_cast_key;
 extern const tf_type_t tf_cast_value;
+
+/* ---- Kafka's TimestampConverter (transform_time.c) ---- */
+extern const tf_type_t tf_ts_key;
+extern const tf_type_t tf_ts_value;
+extern const tf_type_t tf_ts_router;
 
 #endif

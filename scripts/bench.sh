@@ -472,6 +472,7 @@ fi
 
 echo; "$ROOT/build/bench/bench_transform" "${BENCH_TF_RECORDS:-500000}" "${BENCH_TF_RUNS:-7}" || echo "bench: bench_transform failed"   # the chain per record
 echo; "$ROOT/build/bench/bench_avro" "${BENCH_AVRO_RECORDS:-200000}" "${BENCH_AVRO_RUNS:-7}" || echo "bench: bench_avro failed"   # sink Avro decode: walcast vs avro-c
+echo; "$ROOT/build/bench/bench_json_dec" "${BENCH_JSON_RECORDS:-100000}" "${BENCH_JSON_RUNS:-7}" || echo "bench: bench_json_dec failed"   # sink JSON decode: the two readers
 
 # ---- 4. apply workers: a JDBC sink into PostgreSQL and into MariaDB next to COPY / LOAD DATA --------------
 # (scripts/bench_sink.sh, its own servers; BENCH_SINK=0 skips it)

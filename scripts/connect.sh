@@ -8,7 +8,10 @@
 #   scripts/connect.sh start --bootstrap BS [--dir DIR] [--offsets-topic T] CONNECTOR.properties...
 #                                               start the worker, wait until every connector and its
 #                                               task are RUNNING (bounded); prints "rest=URL", "dir=DIR";
-#                                               with --offsets-topic no connector file is needed
+#                                               with --offsets-topic no connector file is needed;
+#                                               --group G (with --offsets-topic): group.id G and topics
+#                                               G-configs, G-status instead of fresh ones (a worker that
+#                                               takes back what an earlier worker, or walcast, kept there)
 #   scripts/connect.sh status DIR NAME          the REST status of one connector (JSON)
 #   scripts/connect.sh stop DIR                 clean stop (tasks commit their offsets), remove DIR
 #
@@ -144,9 +147,9 @@ print(s.get("connector", {}).get("state", "NONE"), tasks[0].get("state", "NONE")
 }
 
 write_config() {
-  local dir=$1 bs=$2 port=$3 offsets=$4 group
+  local dir=$1 bs=$2 port=$3 offsets=$4 group=${5:-}
   if [ -n "$offsets" ]; then
-    group="walcast-connect-$(basename "$dir")-$$"
+    group=${group:-walcast-connect-$(basename "$dir")-$$}
     cat >"$dir/worker.properties" <<EOF
 group.id=$group
 config.storage.topic=$group-configs
@@ -184,11 +187,12 @@ EOF
 }
 
 start() {
-  local bs="" dir="" offsets="" conns=() args=() port f name pid t0 state main
+  local bs="" dir="" offsets="" group="" conns=() args=() port f name pid t0 state main
   while [ $# -gt 0 ]; do
     case $1 in
       --bootstrap) bs=$2; shift 2 ;;
       --offsets-topic) offsets=$2; shift 2 ;;
+      --group) group=$2; shift 2 ;;
       --dir) dir=$2; shift 2 ;;
       -*) die "start: unknown option $1" ;;
       *) [ -f "$1" ] || die "start: no connector file $1"; conns+=("$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"); shift ;;
@@ -202,7 +206,8 @@ start() {
   dir=${dir:-$(mktemp -d /tmp/walcast-connect.XXXXXX)}
   mkdir -p "$dir"
   free_port port || die "no free port found"
-  write_config "$dir" "$bs" "$port" "$offsets"
+  [ -z "$group" ] || [ -n "$offsets" ] || die "start: --group needs --offsets-topic (a distributed worker)"
+  write_config "$dir" "$bs" "$port" "$offsets" "$group"
   t0=$(date +%s.%N)
   main=org.apache.kafka.connect.cli.ConnectStandalone
   args=("${conns[@]}")

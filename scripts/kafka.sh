@@ -95,6 +95,9 @@ auto.create.topics.enable=true
 delete.topic.enable=true
 log.segment.bytes=67108864
 log.retention.check.interval.ms=600000
+# records may carry old timestamps (EventRouter's timestamp column: 2024 in transforms_diff.sh); the
+# default 7-day retention deleted them within a minute of the first retention pass (30 s after start)
+log.retention.ms=-1
 transaction.max.timeout.ms=900000
 # a killed node's partitions move after 3 s instead of 9 (failover tests)
 broker.session.timeout.ms=3000

@@ -18,8 +18,9 @@
 #include "sinks/envelope.h"
 
 /* One consumed record of the pending batch; raw bytes are kept for the dead-letter topic. */
-typedef struct rec {
+typedef struct sink_rec {
     const char *topic;
+    const char *dest;    /* the topic after the sink's transforms (table names, Kafka coordinates): topic if none */
     int32_t partition;
     int64_t offset;
     const char *key, *val;
@@ -47,7 +48,14 @@ typedef struct btable {
     struct btable *narrowed;     /* whole tables: their narrowed variants of this batch */
 } btable_t;
 
+typedef struct tracked_topic {
+    char *topic;
+    wc_topic_mark_t mark;
+} tracked_topic_t;
+
 typedef struct sink {
+    tracked_topic_t *tracked;     /* topic tracking: the topics consumed so far, told to the worker */
+    size_t ntracked;
     const sk_config_t *cfg;
     const sk_kafka_t *kafka;
     volatile sig_atomic_t *stop;
@@ -56,6 +64,9 @@ typedef struct sink {
     rd_kafka_t *rk;
     rd_kafka_t *dlq;
     env_decoder_t *dec;
+    tf_chain_t *tf;          /* transforms=: after decoding, before applying; NULL: none */
+    char **flat_topics;      /* topics whose records came out of their envelope: a Kafka null there deletes */
+    size_t nflat;
     arena_t *arena;          /* the batch: records, values, changes */
     sink_rec_t *recs;
     size_t nrec, caprec;
@@ -82,6 +93,13 @@ typedef struct sink {
     int64_t last_src_us;     /* source commit time of the newest change applied */
     int64_t last_apply_us;   /* when it was applied */
     int64_t next_progress_ms;
+    /* GET /metrics (sk_stats_t, NULL: none) */
+    sk_stats_t *stats;
+    uint64_t read, read_bytes, retries;
+    int64_t batch_start_us;  /* wall time the batch's first record was read */
+    int64_t pend_start_us;   /* the same for the batch whose commit is on its way */
+    int64_t *pend_ts;        /* its records' source commit times (0: none), pend_nrec of them */
+    int64_t next_stats_ms;
 } sink_t;
 
 /* Progress line interval: how far each target is behind, every few seconds. */
@@ -128,6 +146,7 @@ static wc_status_t target_open(sink_t *s)
             return st;
         }
         wait = next_backoff(s, wait);
+        s->retries++;
         log_warn("target not reachable, retrying", "connector=%s target=%s error=\"%s\" retry_in_ms=%d",
                  log_esc(s->cfg->name), s->ops->name, log_esc(err), wait);
         if (!backoff_wait(s, wait))
@@ -490,7 +509,7 @@ static int table_pk(sink_t *s, btable_t *bt, const cs_schema_t *ks, char *err, s
 static btable_t *table_for(sink_t *s, const sink_rec_t *r, const cs_schema_t *rs, char *err, size_t errlen)
 {
     buf_reset(&s->tmp);
-    dl_table_name(&s->tmp, s->cfg->table_format, r->topic, r->ev.source.db, r->ev.source.schema, r->ev.source.table);
+    dl_table_name(&s->tmp, s->cfg->table_format, r->dest, r->ev.source.db, r->ev.source.schema, r->ev.source.table);
     const char *name = buf_cstr(&s->tmp);
     for (btable_t *t = s->tables; t; t = t->next)
         if (t->t.row == rs && !strcmp(t->t.name, name))
@@ -500,7 +519,7 @@ static btable_t *table_for(sink_t *s, const sink_rec_t *r, const cs_schema_t *rs
     bt->t.row = rs;
     bt->src_row = rs;
     bt->drop_idx = -1;
-    bt->topic = r->topic;
+    bt->topic = r->dest;
     bt->t.policy = cf_policy_for(s->cfg, bt->t.name);
     bt->t.version_column =
         (bt->t.policy != SK_POLICY_SOURCE_WINS || s->cfg->conflict_log) ? s->cfg->version_column : NULL;
@@ -610,7 +629,7 @@ static cv_value_t project(sink_t *s, const btable_t *bt, const sink_rec_t *r, cv
             p.u.list.v[k++] = row.u.list.v[i];
     if (bt->kafka_cols) {
         size_t at = bt->t.row->nfields - 3;
-        p.u.list.v[at] = cv_str(r->topic, strlen(r->topic));
+        p.u.list.v[at] = cv_str(r->dest, strlen(r->dest));
         p.u.list.v[at + 1] = cv_int(r->partition);
         p.u.list.v[at + 2] = cv_int(r->offset);
     }
@@ -832,7 +851,7 @@ static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad,
         }
         chg_t *c = plan_add(s, p);
         fill_change(s, r, c, ev->op == ENV_DELETE ? SK_OP_DELETE : SK_OP_UPSERT, bt, row);
-        if (ev->op == ENV_UPDATE)
+        if (ev->op == ENV_UPDATE || ev->flat)   /* an unwrapped update carries the placeholder too */
             find_absent(s, c);
         /* Debezium sends a primary-key change as a delete of the old key and a create of the new one
          * carrying __debezium.oldkey: for conflicts that create is an update onto a new key */
@@ -1004,6 +1023,7 @@ static wc_status_t apply_range(sink_t *s, size_t from, size_t to, size_t *bad, c
             continue;
         target_reset(s);
         wait = next_backoff(s, wait);
+        s->retries++;
         log_warn("target transaction failed, retrying the batch", "connector=%s target=%s error=\"%s\" "
                  "retry_in_ms=%d", log_esc(s->cfg->name), s->ops->name, log_esc(err), wait);
         if (!backoff_wait(s, wait))
@@ -1013,6 +1033,8 @@ static wc_status_t apply_range(sink_t *s, size_t from, size_t to, size_t *bad, c
 
 static void pend_free(sink_t *s)
 {
+    free(s->pend_ts);
+    s->pend_ts = NULL;
     for (size_t i = 0; i < s->pend_noffs; i++)
         free(s->pend_offs[i].topic);
     free(s->pend_offs);
@@ -1033,14 +1055,52 @@ static void group_commit(sink_t *s, bool force)
     s->grp_next_ms = now + 1000;
 }
 
-/* A batch applied and committed: counted, its positions shown to the group (lag only). */
-static void batch_done(sink_t *s, size_t nrec, const sk_offset_t *offs, size_t noffs, int64_t src_us)
+/* The figures of GET /metrics that change per batch (relaxed stores: the scrape reads them). */
+static void stats_publish(sink_t *s)
+{
+    sk_stats_t *k = s->stats;
+    if (!k)
+        return;
+    atomic_store_explicit(&k->read, s->read, memory_order_relaxed);
+    atomic_store_explicit(&k->applied, s->applied, memory_order_relaxed);
+    atomic_store_explicit(&k->batches, s->batches, memory_order_relaxed);
+    atomic_store_explicit(&k->dead, s->dead, memory_order_relaxed);
+    atomic_store_explicit(&k->retries, s->retries, memory_order_relaxed);
+    for (int i = 0; i < SK_CONFLICT_NTYPES; i++) {
+        atomic_store_explicit(&k->conflicts[i], s->conflicts.n[i], memory_order_relaxed);
+        atomic_store_explicit(&k->conflicts_skipped[i], s->conflicts.skipped[i], memory_order_relaxed);
+    }
+}
+
+/* The source commit times of records [0, n) of the batch (0: none, or not applied). */
+static int64_t *batch_ts(const sink_t *s, size_t n)
+{
+    int64_t *ts = xmalloc((n + 1) * sizeof *ts);
+    for (size_t i = 0; i < n; i++)
+        ts[i] = s->recs[i].ok ? s->recs[i].ev.source.ts_us : 0;
+    return ts;
+}
+
+/* A batch applied and committed: counted, its positions shown to the group (lag only). ts: the source
+ * commit times of its nrec records (end-to-end lag), start_us: when its first record was read. */
+static void batch_done(sink_t *s, size_t nrec, const sk_offset_t *offs, size_t noffs, int64_t src_us,
+                       const int64_t *ts, int64_t start_us)
 {
     s->applied += nrec;
     s->batches++;
     if (src_us > s->last_src_us)
         s->last_src_us = src_us;
     s->last_apply_us = wc_wall_us();
+    if (s->stats) {
+        for (size_t i = 0; i < nrec; i++)
+            if (ts[i] > 0)
+                hist_observe(&s->stats->e2e, s->last_apply_us - ts[i]);
+        if (src_us > 0)
+            atomic_store_explicit(&s->stats->e2e_last_us, s->last_apply_us - src_us, memory_order_relaxed);
+        if (start_us > 0)
+            hist_observe(&s->stats->apply, s->last_apply_us - start_us);
+        stats_publish(s);
+    }
     /* the group's committed offsets only show progress (lag); positions come from the target */
     if (!s->grp)
         s->grp = rd_kafka_topic_partition_list_new((int)noffs);
@@ -1105,7 +1165,7 @@ static int settle(sink_t *s, bool seek)
     char err[1024] = "";
     wc_status_t st = s->tgt ? s->ops->commit_wait(s->tgt, err, sizeof err) : WC_RETRY;
     if (st == WC_OK) {
-        batch_done(s, s->pend_nrec, s->pend_offs, s->pend_noffs, s->pend_src_us);
+        batch_done(s, s->pend_nrec, s->pend_offs, s->pend_noffs, s->pend_src_us, s->pend_ts, s->pend_start_us);
         pend_free(s);
         return 0;
     }
@@ -1117,6 +1177,7 @@ static int settle(sink_t *s, bool seek)
     } else {
         log_warn("target commit failed after the next batch was read; reading again from the stored offsets",
                  "connector=%s target=%s error=\"%s\"", log_esc(s->cfg->name), s->ops->name, log_esc(err));
+        s->retries++;   /* the batch is applied again */
         target_reset(s);
     }
     s->sync_next = true;
@@ -1149,6 +1210,8 @@ static int flush(sink_t *s)
         }
         s->pend_noffs = n;
         s->pend_nrec = s->nrec;
+        s->pend_ts = s->stats ? batch_ts(s, s->nrec) : NULL;
+        s->pend_start_us = s->batch_start_us;
         s->pend_src_us = 0;
         for (size_t i = 0; i < s->nrec; i++)
             if (s->recs[i].ok && s->recs[i].ev.source.ts_us > s->pend_src_us)
@@ -1191,15 +1254,17 @@ static int flush(sink_t *s)
             src_us = s->recs[i].ev.source.ts_us;
     sk_offset_t *offs;
     size_t n = plan_offsets(s, 0, s->nrec, &offs);
-    batch_done(s, s->nrec, offs, n, src_us);
+    int64_t *ts = s->stats ? batch_ts(s, s->nrec) : NULL;
+    batch_done(s, s->nrec, offs, n, src_us, ts, s->batch_start_us);
+    free(ts);
     s->sync_next = false;
     drop_batch(s);
     return 0;
 }
 
 /* Records behind = the partitions' high watermarks (as the last fetches saw them) minus the consumer's
- * positions; time behind = how old the newest applied change was when applied (0 when caught up). */
-static void log_progress(sink_t *s)
+ * positions, plus the batch read but not applied yet. */
+static int64_t records_behind(sink_t *s)
 {
     rd_kafka_topic_partition_list_t *as = NULL;
     int64_t behind = 0;
@@ -1218,7 +1283,28 @@ static void log_progress(sink_t *s)
         rd_kafka_topic_partition_list_destroy(as);
     }
     /* transaction markers occupy offsets too: a record or two per partition is not lag */
-    behind += (int64_t)s->nrec;
+    return behind + (int64_t)s->nrec;
+}
+
+/* Once a second: the consumer lag for GET /metrics (bytes: records behind times the mean size read). */
+static void stats_lag(sink_t *s)
+{
+    int64_t now = wc_wall_us() / 1000;
+    if (!s->stats || now < s->next_stats_ms)
+        return;
+    s->next_stats_ms = now + 1000;
+    int64_t behind = records_behind(s);
+    atomic_store_explicit(&s->stats->lag_records, behind, memory_order_relaxed);
+    atomic_store_explicit(&s->stats->lag_bytes, s->read ? (int64_t)(s->read_bytes / s->read) * behind : 0,
+                          memory_order_relaxed);
+    stats_publish(s);
+}
+
+/* Records behind (at most: see records_behind); time behind = how old the newest applied change was when
+ * applied (0 when caught up). */
+static void log_progress(sink_t *s)
+{
+    int64_t behind = records_behind(s);
     int64_t lag_ms = s->last_src_us && s->last_apply_us > s->last_src_us ? (s->last_apply_us - s->last_src_us) / 1000 : 0;
     log_info("sink progress", "connector=%s target=%s applied=%" PRIu64 " dead_letters=%" PRIu64
              " records_behind_at_most=%" PRId64 " last_change_lag_ms=%" PRId64, log_esc(s->cfg->name), s->ops->name,
@@ -1233,7 +1319,7 @@ static bool registry_wait(void *ctx, int ms, const char *why)
     return backoff_wait(s, ms);
 }
 
-/* env_schema_fetch_fn over the registry client (GET /schemas/ids/{id}); the decoder caches by id. */
+/* avro_dec_fetch_fn over the registry client (GET /schemas/ids/{id}); the decoder caches by id. */
 static int fetch_schema(void *ctx, int32_t id, buf_t *out, char *err, size_t errlen)
 {
     sink_t *s = ctx;
@@ -1270,6 +1356,100 @@ static int refuse_schemaless(const sink_t *s, const env_event_t *ev, char *err, 
     return -1;
 }
 
+/* A record out of its envelope marks its topic; a Kafka null on such a topic is a delete by its key, as in
+ * Debezium's sinks (on an envelope topic it is the tombstone after a delete event, nothing to do). */
+static void flat_tombstone(sink_t *s, sink_rec_t *r)
+{
+    size_t i = 0;
+    while (i < s->nflat && strcmp(s->flat_topics[i], r->topic))
+        i++;
+    if (r->ev.flat && i == s->nflat) {
+        s->flat_topics = xrealloc(s->flat_topics, (s->nflat + 1) * sizeof *s->flat_topics);
+        s->flat_topics[s->nflat++] = xstrdup(r->topic);
+    }
+    if (r->ev.op == ENV_TOMBSTONE && r->ev.key_schema && i < s->nflat && !r->val)
+        r->ev.op = ENV_DELETE;
+}
+
+/* transforms= on a sink: the record decoded as Connect's converters give it, the chain run over it (as Connect
+ * runs a sink's chain), the result read as a change (env_event_from_record). A record the chain drops
+ * applies nothing; its offset is stored with the batch. *in_chain: the failure is the chain's. */
+static int transform_record(sink_t *s, sink_rec_t *r, rd_kafka_message_t *m, bool avro, bool *in_chain, char *err,
+                            size_t errlen)
+{
+    env_record_t raw;
+    if (env_decode_record(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, avro ? fetch_schema : NULL, s, &raw, err,
+                          errlen) < 0)
+        return -1;
+    rec_codec_t kc, vc;   /* the chain reads only their schemas */
+    rec_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.topic = r->topic;
+    if (raw.ks && !raw.key.null) {
+        rec_codec_bind(&kc, raw.ks);
+        ev.kc = &kc;
+        ev.key = &raw.key;
+    }
+    if (raw.vs && !raw.value.null) {
+        rec_codec_bind(&vc, raw.vs);
+        ev.vc = &vc;
+        ev.value = &raw.value;
+    }
+    rd_kafka_headers_t *hdrs;
+    if (!rd_kafka_message_headers(m, &hdrs)) {
+        const char *name;
+        const void *v;
+        size_t len;
+        /* Debezium's records carry at most 5; room is left for the headers the chain adds */
+        for (size_t i = 0; ev.nheaders < REC_MAX_HEADERS / 2 && !rd_kafka_header_get_all(hdrs, i, &name, &v, &len); i++)
+            ev.headers[ev.nheaders++] = (rec_header_t){ arena_strdup(s->arena, name), v, len };
+    }
+    /* a sink record's kafkaPartition() and timestamp() (TimestampRouter, InsertField read them) */
+    ev.has_partition = true;
+    ev.partition = m->partition;
+    int64_t ts = rd_kafka_message_timestamp(m, NULL);
+    if (ts >= 0) {
+        ev.has_ts = true;
+        ev.ts_ms = ts;
+    }
+    rec_event_t out;
+    bool dropped;
+    if (tf_chain_apply(s->tf, s->arena, &ev, &out, &dropped, err, errlen) != WC_OK) {
+        *in_chain = true;
+        return -1;
+    }
+    if (err[0])
+        log_warn("transform warning", "connector=%s warning=\"%s\"", log_esc(s->cfg->name), log_esc(err));
+    if (dropped) {
+        memset(&r->ev, 0, sizeof r->ev);
+        r->ev.op = ENV_TOMBSTONE;
+        r->ev.source.name = r->ev.source.db = r->ev.source.schema = r->ev.source.table = "";
+        return 0;
+    }
+    r->dest = strcmp(out.topic, r->topic) ? arena_strdup(s->arena, out.topic) : r->topic;
+    const cs_schema_t *vs = out.vc ? out.vc->schema : NULL;
+    if (env_event_from_record(out.kc ? out.kc->schema : NULL, out.key, vs, out.value, &r->ev, err, errlen) < 0) {
+        *in_chain = true;
+        return -1;
+    }
+    return 0;
+}
+
+/* Connect's topic tracking: each topic consumed from is told to the worker (once per reset epoch). */
+static void track_topic(sink_t *s, const char *topic)
+{
+    if (!s->kafka->topics.seen)
+        return;
+    size_t i = 0;
+    while (i < s->ntracked && strcmp(s->tracked[i].topic, topic))
+        i++;
+    if (i == s->ntracked) {
+        s->tracked = xrealloc(s->tracked, (s->ntracked + 1) * sizeof *s->tracked);
+        s->tracked[s->ntracked++] = (tracked_topic_t){ xstrdup(topic), 0 };
+    }
+    wc_topic_track(&s->kafka->topics, &s->tracked[i].mark, topic);
+}
+
 /* Takes one consumed message into the batch (decoding it), and m with it (destroyed with the batch);
  * -1 when the sink must stop. */
 static int add_record(sink_t *s, rd_kafka_message_t *m)
@@ -1282,6 +1462,7 @@ static int add_record(sink_t *s, rd_kafka_message_t *m)
     memset(r, 0, sizeof *r);
     const char *tn = rd_kafka_topic_name(m->rkt);
     r->topic = s->nrec > 1 && !strcmp(r[-1].topic, tn) ? r[-1].topic : arena_strdup(s->arena, tn);
+    track_topic(s, tn);
     r->partition = m->partition;
     r->offset = m->offset;
     r->msg = m;
@@ -1289,14 +1470,26 @@ static int add_record(sink_t *s, rd_kafka_message_t *m)
     r->klen = m->key ? m->key_len : 0;
     r->val = m->payload;
     r->vlen = m->payload ? m->len : 0;
-    char err[512];
+    r->dest = r->topic;
+    if (s->nrec == 1)
+        s->batch_start_us = wc_wall_us();
+    s->read++;
+    s->read_bytes += r->klen + r->vlen;
+    char err[1024];
     /* AvroConverter records start with the wire format's magic byte 0, JsonConverter's never do */
     bool avro = (r->vlen && r->val[0] == 0) || (!r->vlen && r->klen && r->key[0] == 0);
-    int drc = avro ? env_decode_avro(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, fetch_schema, s, &r->ev, err,
+    bool in_chain = false;
+    int drc;
+    if (s->tf)
+        drc = transform_record(s, r, m, avro, &in_chain, err, sizeof err);
+    else
+        drc = avro ? env_decode_avro(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, fetch_schema, s, &r->ev, err,
                                      sizeof err)
                    : env_decode_json(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, &r->ev, err, sizeof err);
     if (drc == 0 && refuse_schemaless(s, &r->ev, err, sizeof err) < 0)
         drc = -1;
+    if (drc == 0)
+        flat_tombstone(s, r);
     if (drc == 0) {
         r->ok = true;
         rd_kafka_headers_t *hdrs;
@@ -1345,8 +1538,9 @@ static int add_record(sink_t *s, rd_kafka_message_t *m)
     rd_kafka_message_destroy(m);
     if (frc < 0)
         return -1;
-    if (poison(s, &s->recs[0], "VALUE_CONVERTER",
-               avro ? "io.confluent.connect.avro.AvroConverter" : "org.apache.kafka.connect.json.JsonConverter", err) < 0)
+    if (poison(s, &s->recs[0], in_chain ? "TRANSFORMATION" : "VALUE_CONVERTER",
+               in_chain ? "transforms" : avro ? "io.confluent.connect.avro.AvroConverter" : "org.apache.kafka.connect.json.JsonConverter",
+               err) < 0)
         return -1;
     s->recs[0].ok = false;
     return flush(s);
@@ -1362,15 +1556,19 @@ const sk_target_ops_t *sk_target_ops_for(const sk_config_t *c)
     return NULL;
 }
 
-int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *stop, char *why, size_t whylen)
+int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stats, volatile sig_atomic_t *stop, char *why,
+           size_t whylen)
 {
     sink_t s = { 0 };
     int rc = -1;
     s.cfg = cfg;
+    s.stats = stats;
     s.kafka = k;
     s.stop = stop;
     s.ops = sk_target_ops_for(cfg);
     s.dec = env_decoder_new();
+    if (cfg->transforms)
+        s.tf = tf_chain_new(cfg->transforms);
     s.arena = arena_new(1 << 20);
     buf_init(&s.tmp);
     char err[768];
@@ -1392,6 +1590,7 @@ int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *s
             log_progress(&s);
             s.next_progress_ms = wc_wall_us() / 1000 + SINK_PROGRESS_MS;
         }
+        stats_lag(&s);
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s.rk, s.nrec ? 0 : 200);
         if (s.failed)
             break;
@@ -1418,6 +1617,11 @@ int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *s
             rd_kafka_message_destroy(m);
             continue;
         }
+        /* the chain is about to start its schema caches over: the batch's records point into them */
+        if (s.tf && tf_chain_full(s.tf) && s.nrec && flush(&s) < 0) {
+            rd_kafka_message_destroy(m);
+            goto out;
+        }
         int r = add_record(&s, m);
         if (r < 0)
             goto out;
@@ -1430,6 +1634,7 @@ int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, volatile sig_atomic_t *s
         goto out;
     rc = s.failed ? -1 : 0;
 out:
+    stats_publish(&s);
     if (rc < 0 && !*stop)
         log_msg(LOG_ERROR, "sink failed", "connector=%s error=\"%s\"", log_esc(cfg->name), log_esc(s.err));
     else if (rc < 0 && s.err[0] && !*stop)
@@ -1452,9 +1657,16 @@ out:
     target_reset(&s);
     pend_free(&s);
     env_decoder_free(s.dec);
+    tf_chain_free(s.tf);
+    for (size_t i = 0; i < s.nflat; i++)
+        free(s.flat_topics[i]);
+    free(s.flat_topics);
     sr_free(s.registry);
     arena_free(s.arena);
     free(s.recs);
+    for (size_t i = 0; i < s.ntracked; i++)
+        free(s.tracked[i].topic);
+    free(s.tracked);
     buf_free(&s.tmp);
     /* a stop request while retrying is a clean stop, not a failure */
     rc = (rc < 0 && *stop && !s.failed && !s.err[0]) ? 0 : rc;

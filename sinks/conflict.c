@@ -254,8 +254,11 @@ wc_status_t cf_apply(const sk_target_ops_t *o, sk_target_t *t, const sk_config_t
             kept[m++] = c;
         if (dc.type < 0)
             continue;
-        if (cc)
+        if (cc) {
             cc->n[dc.type]++;
+            if (!dc.apply)
+                cc->skipped[dc.type]++;
+        }
         if (!cfg->conflict_log)
             continue;
         sk_conflict_rec_t *e = &logs[nlog++];

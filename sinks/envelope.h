@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "schemas/avro_dec.h"
 #include "schemas/buf.h"
 #include "schemas/connect.h"
 
@@ -44,6 +45,7 @@ typedef struct env_event {
      * base64 text, a timestamp a bare integer: the JDBC sinks refuse such records, MongoDB takes the JSON
      * values as they are (as Debezium's MongoDB sink does). */
     bool key_schemaless, row_schemaless;
+    bool flat;                       /* a row out of its envelope (env_event_from_record): no before, no source */
 } env_event_t;
 
 /* Decoder state: caches parsed schemas by their text, so a steady stream parses each schema once. */
@@ -58,23 +60,32 @@ void env_decoder_free(env_decoder_t *d);
 int env_decode_json(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
                     env_event_t *ev, char *err, size_t errlen);
 
-/* Fetches the Avro writer schema text of a registry id into out (the caller caches nothing: the decoder
- * asks once per id); -1 with err when it cannot. */
-typedef int (*env_schema_fetch_fn)(void *ctx, int32_t id, buf_t *out, char *err, size_t errlen);
-
 /* Decodes one AvroConverter record (Confluent wire format: magic 0, schema id, Avro binary), key and value
- * each; writer schemas come through fetch once per id, their connect.* properties and logical types give the
- * Connect types (Decimal, Date/Time/Timestamp, Debezium time types, int8/int16) as AvroData reads them; a union
- * other than [null, T] / [T, null] is AvroData's struct io.confluent.connect.avro.Union (one optional field per
- * member: records and enums by short name, else the Avro type name; only the written member set), an array of
- * io.confluent.connect.avro.MapEntry records a map. Same results as env_decode_json. */
+ * each, through schemas/avro_dec.h (writer schemas come through fetch once per id). Same results as
+ * env_decode_json. */
 int env_decode_avro(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
-                    env_schema_fetch_fn fetch, void *ctx, env_event_t *ev, char *err, size_t errlen);
+                    avro_dec_fetch_fn fetch, void *ctx, env_event_t *ev, char *err, size_t errlen);
+
+/* One record as Connect hands it to a sink's transforms: key and value under their schemas (a NULL schema:
+ * a Kafka null). Values in arena a, schemas in the decoder. */
+typedef struct env_record {
+    const cs_schema_t *ks, *vs;
+    cv_value_t key, value;
+} env_record_t;
+
+/* Decodes a record's key and value, JsonConverter's (with schemas: transforms need them) or AvroConverter's
+ * (fetch given), without reading them as a change event. -1 with err naming what is wrong. */
+int env_decode_record(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
+                      avro_dec_fetch_fn fetch, void *ctx, env_record_t *r, char *err, size_t errlen);
+
+/* The change a (transformed) record makes, as env_decode_* read it: a Debezium envelope (value schema named
+ * *.Envelope) as it is; any other struct a row as ExtractNewRecordState leaves it (op ENV_CREATE: written per
+ * insert.mode), a null value or a Kafka null (vs NULL) a delete by the key (ENV_TOMBSTONE without key).
+ * Records decoded by env_decode_json/avro get the same reading of rows out of their envelope. */
+int env_event_from_record(const cs_schema_t *ks, const cv_value_t *key, const cs_schema_t *vs, const cv_value_t *value,
+                          env_event_t *ev, char *err, size_t errlen);
 
 /* Schemas parsed so far (tests). */
 size_t env_schema_parses(const env_decoder_t *d);
-
-/* Base64 (standard alphabet, padding optional) into arena a; -1 on bad input. */
-int env_base64_decode(arena_t *a, const char *s, size_t n, const unsigned char **out, size_t *outlen);
 
 #endif

@@ -1491,6 +1491,75 @@ static wc_status_t mongo_store_offsets(sk_target_t *t, const char *name, const s
     return WC_OK;
 }
 
+/* Deletes at once (a REST offsets change runs while the sink is stopped: no batch is open). */
+static wc_status_t mongo_delete_offsets(sk_target_t *t, const char *name, const sk_offset_t *offs, size_t n, char *err,
+                                        size_t errlen)
+{
+    mongoc_collection_t *c = mongoc_client_get_collection(t->client, t->dbname, MONGO_OFFSETS_COLLECTION);
+    wc_status_t st = WC_OK;
+    for (size_t i = 0; i < (n ? n : 1) && st == WC_OK; i++) {
+        bson_t filter = BSON_INITIALIZER;
+        bson_error_t e;
+        BSON_APPEND_UTF8(&filter, "sink", name);
+        if (n) {
+            BSON_APPEND_UTF8(&filter, "topic", offs[i].topic);
+            BSON_APPEND_INT32(&filter, "partition", offs[i].partition);
+        }
+        if (!mongoc_collection_delete_many(c, &filter, NULL, NULL, &e)) {
+            snprintf(err, errlen, "deleting from %s.%s: %s", t->dbname, MONGO_OFFSETS_COLLECTION, e.message);
+            st = WC_RETRY;
+        }
+        bson_destroy(&filter);
+    }
+    mongoc_collection_destroy(c);
+    return st;
+}
+
+/* walcast check: the sink writes documents (upserts, guarded deletes, its offsets) and creates collections
+ * and indexes in sink.database, which a role such as readWrite on that database allows. Proven by writing and
+ * removing a probe document in walcast_sink_offsets (the one collection walcast owns): that works on every
+ * server, authentication on or off, whatever roles give the right. */
+static size_t mongo_check_rights(sk_target_t *t, sk_check_t *out, size_t max)
+{
+    if (!max)
+        return 0;
+    sk_check_t *c = &out[0];
+    c->name = "target_rights";
+    c->key = "mongodb.connection.string";
+    mongoc_collection_t *coll = mongoc_client_get_collection(t->client, t->dbname, MONGO_OFFSETS_COLLECTION);
+    bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, set, id;
+    bson_error_t e;
+    bson_append_document_begin(&sel, "_id", 3, &id);
+    BSON_APPEND_UTF8(&id, "sink", "__walcast_check__");
+    bson_append_document_end(&sel, &id);
+    bson_append_document_begin(&upd, "$set", 4, &set);
+    BSON_APPEND_UTF8(&set, "probe", "walcast check: written and removed at once");
+    bson_append_document_end(&upd, &set);
+    bson_t opts = BSON_INITIALIZER;
+    BSON_APPEND_BOOL(&opts, "upsert", true);
+    bool ok = mongoc_collection_update_one(coll, &sel, &upd, &opts, NULL, &e) &&
+              mongoc_collection_delete_one(coll, &sel, NULL, NULL, &e);
+    c->ok = ok;
+    if (ok) {
+        snprintf(c->message, sizeof c->message, "the user may write in database %s (a probe document in %s written and "
+                 "removed)", t->dbname, MONGO_OFFSETS_COLLECTION);
+    } else {
+        const char *user = NULL;
+        mongoc_uri_t *u = mongoc_uri_new(t->cfg->mongo_uri ? t->cfg->mongo_uri : "");
+        if (u)
+            user = mongoc_uri_get_username(u);
+        snprintf(c->message, sizeof c->message, "the user may not write in database %s: %s", t->dbname, e.message);
+        snprintf(c->fix, sizeof c->fix, "db.getSiblingDB(\"admin\").grantRolesToUser(\"%s\", [{ role: \"readWrite\", db: "
+                 "\"%s\" }])", user ? user : "USER", t->dbname);
+        mongoc_uri_destroy(u);
+    }
+    bson_destroy(&opts);
+    bson_destroy(&sel);
+    bson_destroy(&upd);
+    mongoc_collection_destroy(coll);
+    return 1;
+}
+
 const sk_target_ops_t sk_mongo_ops = {
     .name = "mongodb",
     .connect = mongo_connect,
@@ -1500,6 +1569,8 @@ const sk_target_ops_t sk_mongo_ops = {
     .ensure_table = mongo_ensure_table,
     .apply = mongo_apply,
     .store_offsets = mongo_store_offsets,
+    .delete_offsets = mongo_delete_offsets,
+    .check_rights = mongo_check_rights,
     .commit = mongo_commit,
     .rollback = mongo_rollback,
     .fetch_existing = mongo_fetch_existing,

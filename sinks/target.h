@@ -17,6 +17,7 @@
  * (PostgreSQL: a create met an existing row): roll back and apply the same batch again at once, without
  * backoff or reconnect (after 3 in a row it is handled as WC_RETRY). */
 #include "schemas/status.h"
+#include "schemas/transform.h"
 
 /* ---- settings (filled by agent/config.c from Debezium JDBC / MongoDB sink keys) ---- */
 
@@ -55,6 +56,7 @@ typedef struct sk_table_policy {
 
 typedef struct sk_config {
     char *name;                    /* connector name; the consumer group is connect-<name> */
+    tf_spec_t *transforms;         /* transforms=, applied after decoding, before applying; NULL: none */
     char *connector_class;
     char *topics;                  /* comma-separated; or */
     char *topics_regex;            /* topics.regex */
@@ -141,7 +143,8 @@ typedef struct sk_offset {
 /* A conflict met while applying, reported back so apply.c counts it; logged to walcast_conflicts by
  * the target itself (same transaction) when conflict.log.enabled=true. */
 typedef struct sk_conflict_count {
-    uint64_t n[SK_CONFLICT_NTYPES];
+    uint64_t n[SK_CONFLICT_NTYPES];         /* met */
+    uint64_t skipped[SK_CONFLICT_NTYPES];   /* of those, the change was not written (the policy kept the target's row) */
 } sk_conflict_count_t;
 
 /* The row a target already has for a change's key (read and locked by fetch_existing). */
@@ -207,6 +210,10 @@ typedef struct sk_target_ops {
     /* Upserts the positions of sink `name` into walcast_sink_offsets inside the open transaction. */
     wc_status_t (*store_offsets)(sk_target_t *t, const char *name, const sk_offset_t *offs, size_t n, char *err,
                                  size_t errlen);
+    /* Removes positions of sink `name` from walcast_sink_offsets inside the open transaction: the n given
+     * (topic and partition; offset unused), or every one of the sink when n is 0 (REST offsets reset). */
+    wc_status_t (*delete_offsets)(sk_target_t *t, const char *name, const sk_offset_t *offs, size_t n, char *err,
+                                  size_t errlen);
     /* Commits the batch and its offsets together. */
     wc_status_t (*commit)(sk_target_t *t, char *err, size_t errlen);
     /* Rolls back whatever is open; safe to call after a failed call or a lost connection. Tables the

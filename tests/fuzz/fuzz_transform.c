@@ -1,6 +1,7 @@
 /* fuzz_transform.c: libFuzzer target for transform configurations (transforms=, predicates= and every
- * transform's options, schemas/transform.c): a configuration parsed, then its chain run over a change
- * event of each kind (insert, delete, tombstone, truncate, a non-envelope record) and JSON-encoded. */
+ * transform's options, schemas/transform*.c): a configuration parsed, then its chain run over a change
+ * event of each kind (insert, update, delete, tombstone, truncate, a non-envelope record) and JSON-encoded.
+ * The rows are outbox rows too; the key fuzz.payload (not a transform key) is their payload text. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,8 +21,8 @@ static cs_schema_t *named(arena_t *a, ct_type_t t, bool opt, const char *name)
     return s;
 }
 
-/* The chain over one event: op c, d, t (before and after null), 0 (tombstone) or h (heartbeat). */
-static void run(tf_chain_t *c, conv_t *conv, arena_t *a, char op)
+/* The chain over one event: op c, u, d, t (before and after null), 0 (tombstone) or h (heartbeat). */
+static void run(tf_chain_t *c, conv_t *conv, arena_t *a, char op, const char *payload)
 {
     cs_schema_t *key = named(a, CT_STRUCT, false, "p.s.t.Key");
     cs_field_add(a, key, "id", cs_new(a, CT_INT32, false));
@@ -40,6 +41,11 @@ static void run(tf_chain_t *c, conv_t *conv, arena_t *a, char op)
     static const cv_value_t flag_def = { .null = false, .u.b = true };
     flag->def = &flag_def;
     cs_field_add(a, row, "flag", flag);
+    /* an outbox row's columns (EventRouter) */
+    cs_field_add(a, row, "aggregatetype", cs_new(a, CT_STRING, false));
+    cs_field_add(a, row, "aggregateid", cs_new(a, CT_STRING, true));
+    cs_field_add(a, row, "payload", named(a, CT_STRING, true, "io.debezium.data.Json"));
+    cs_field_add(a, row, "part", cs_new(a, CT_INT32, true));
     cs_schema_t *src = named(a, CT_STRUCT, false, "io.debezium.connector.postgresql.Source");
     cs_field_add(a, src, "db", cs_new(a, CT_STRING, false));
     cs_field_add(a, src, "lsn", cs_new(a, CT_INT64, true));
@@ -53,7 +59,7 @@ static void run(tf_chain_t *c, conv_t *conv, arena_t *a, char op)
     rec_codec_bind(&vc, env);
     cv_value_t k = cv_list(a, 1);
     k.u.list.v[0] = cv_int(1);
-    cv_value_t r = cv_list(a, 8);
+    cv_value_t r = cv_list(a, 12);
     r.u.list.v[0] = cv_int(1);
     r.u.list.v[1] = cv_str("Topic.X", 7);
     r.u.list.v[2] = cv_str("\x80\x01", 2);
@@ -62,6 +68,10 @@ static void run(tf_chain_t *c, conv_t *conv, arena_t *a, char op)
     r.u.list.v[5] = cv_int(1700000000123);
     r.u.list.v[6] = cv_str("\x00\xff", 2);
     r.u.list.v[7] = cv_null();
+    r.u.list.v[8] = cv_str("Order", 5);
+    r.u.list.v[9] = cv_str("o-1", 3);
+    r.u.list.v[10] = payload ? cv_str(payload, strlen(payload)) : cv_null();
+    r.u.list.v[11] = cv_int(0);
     cv_value_t s = cv_list(a, 2);
     s.u.list.v[0] = cv_str("db", 2);
     s.u.list.v[1] = cv_int(42);
@@ -71,7 +81,7 @@ static void run(tf_chain_t *c, conv_t *conv, arena_t *a, char op)
     else if (op != 't')
         e.u.list.v[1] = r;
     e.u.list.v[2] = s;
-    e.u.list.v[3] = cv_str(op == 'd' ? "d" : "c", 1);
+    e.u.list.v[3] = cv_str(op == 'd' ? "d" : op == 'u' ? "u" : "c", 1);
     rec_event_t ev;
     memset(&ev, 0, sizeof ev);
     ev.topic = "p.s.t";
@@ -83,6 +93,10 @@ static void run(tf_chain_t *c, conv_t *conv, arena_t *a, char op)
         ev.value = &e;
     }
     ev.headers[ev.nheaders++] = (rec_header_t){ "__debezium.newkey", "{\"id\":2}", 8 };
+    if (op == 'd') {   /* a record timestamp (TimestampRouter), as the outbox EventRouter sets one */
+        ev.has_ts = true;
+        ev.ts_ms = -62135769600001;
+    }
     rec_event_t out;
     bool dropped;
     char err[1024];
@@ -112,9 +126,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             arena_t *a = arena_new(4096);
             conv_side_t js = { .kind = CONV_JSON, .schemas = true };
             conv_t *conv = conv_new(&js, &js);
-            const char ops[] = { 'c', 'd', 't', 0, 'h', 'c' };
+            const char *payload = NULL;
+            for (size_t i = 0; i < m.n; i++)
+                if (!strcmp(m.kv[i].key, "fuzz.payload"))
+                    payload = m.kv[i].value;
+            const char ops[] = { 'c', 'u', 'd', 't', 0, 'h', 'c' };
             for (size_t i = 0; i < sizeof ops; i++)
-                run(c, conv, a, ops[i]);
+                run(c, conv, a, ops[i], payload);
             conv_free(conv);
             arena_free(a);
             tf_chain_free(c);

@@ -5,6 +5,7 @@
 # one line per table, exits 1 with a diff if not.
 #   mongo_compare.py SECONDS MONGODB_URI DATABASE   (the source through psql's PG* environment)
 import json
+import os
 import subprocess
 import sys
 import time
@@ -89,6 +90,10 @@ KEYS = {t: keys for t, (cols, keys) in TABLES.items()}
 
 def main():
     secs, uri, dbname = float(sys.argv[1]), sys.argv[2], sys.argv[3]
+    only = [t for t in os.environ.get("MONGO_COMPARE_TABLES", "").split(",") if t]   # a subset of TABLES
+    for t in list(TABLES):
+        if only and t not in only:
+            del TABLES[t]
     client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000)
     db = client[dbname]
     deadline = time.time() + secs

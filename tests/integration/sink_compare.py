@@ -101,10 +101,11 @@ def main():
     secs, src, pgt, myport, mydb = float(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
     end = time.time() + secs
     skip = os.environ.get("SINK_COMPARE_SKIP", "")
+    only = [t for t in os.environ.get("SINK_COMPARE_TABLES", "").split(",") if t]   # a subset of TABLES
     while True:
         report, diffs = [], []
         for t, cols in TABLES.items():
-            if t == skip:
+            if t == skip or (only and t not in only):
                 continue
             want, err = pg_rows(src, t, cols)
             if want is None:

@@ -229,9 +229,18 @@ printf '%s\n' name=mysink connector.class=io.debezium.connector.jdbc.JdbcSinkCon
 expect_fail target "$IT_DIR/mysink.properties"
 grep -q "Access denied for user 'cdc'" <<<"$OUT"
 my_q -e "GRANT SELECT ON target.* TO 'cdc'@'%'"
-expect_fail offsets_table "$IT_DIR/mysink.properties"
+expect_fail "target_rights offsets_table" "$IT_DIR/mysink.properties"
+grep -q "^FAIL target_rights: cdc@% lacks INSERT, UPDATE, DELETE, CREATE on \`target\`" <<<"$OUT" || { echo "$OUT" >&2; exit 1; }
 sql=$(fix_of offsets_table)
 grep -q "^GRANT CREATE, SELECT, INSERT, UPDATE, DELETE ON \`target\`.\* TO 'cdc';$" <<<"$sql" || { echo "$OUT" >&2; exit 1; }
+my_q -e "$sql"
+expect_ok "$IT_DIR/mysink.properties"
+grep -q '^OK   target_rights: cdc@% has SELECT, INSERT, UPDATE, DELETE, CREATE on `target`' <<<"$OUT" || { echo "$OUT" >&2; exit 1; }
+# schema.evolution=basic also needs ALTER: the printed GRANT (with the user's host) gives it
+echo "schema.evolution=basic" >>"$IT_DIR/mysink.properties"
+expect_fail target_rights "$IT_DIR/mysink.properties"
+sql=$(fix_of target_rights)
+[ "$sql" = "GRANT ALTER ON \`target\`.* TO 'cdc'@'%';" ] || { echo "fix: $sql" >&2; echo "$OUT" >&2; exit 1; }
 my_q -e "$sql"
 expect_ok "$IT_DIR/mysink.properties"
 

@@ -153,6 +153,9 @@ expect 200 GET /connectors
 state foreign connector/trace | grep -q "does not run connector.class com.example.OtherConnector"
 expect 200 GET /connectors/src/config
 [ "$(jget walcast.transaction.max.ms)" = 200 ]
+# the active topics (Connect's status-topic-<topic>:connector-<name> records) survive the restart too
+expect 200 GET /connectors/src/topics
+[ "$(cat "$IT_DIR/body")" = '{"src":{"topics":["srv.public.t"]}}' ] || { echo "topics: $(cat "$IT_DIR/body")" >&2; exit 1; }
 expect 202 PUT /connectors/src/resume
 rows 121 140
 wait_topic srv.public.t 140
@@ -167,6 +170,16 @@ grep -q '^commit-src={"tasks":1}$' "$IT_DIR/configs.txt"
 kcat -C -b "$BS" -t it_rest_status -o beginning -e -q -f '%k=%s\n' >"$IT_DIR/status.txt"
 grep -q '^status-connector-src={"state":"RUNNING","trace":null,"worker_id":"127.0.0.1:'"$PORT"'","generation":' "$IT_DIR/status.txt"
 grep -q '^status-task-bad-0={"state":"FAILED","trace":".*CREATE PUBLICATION' "$IT_DIR/status.txt"
+grep -q '^status-topic-srv.public.t:connector-src={"topic":{"name":"srv.public.t","connector":"src","task":0,"discoverTimestamp":[0-9]*}}$' "$IT_DIR/status.txt"
+# reset: a tombstone; the running connector's next row makes the topic active again
+expect 202 PUT /connectors/src/topics/reset
+expect 200 GET /connectors/src/topics
+[ "$(cat "$IT_DIR/body")" = '{"src":{"topics":[]}}' ] || { echo "topics after reset: $(cat "$IT_DIR/body")" >&2; exit 1; }
+kcat -C -b "$BS" -t it_rest_status -o beginning -e -q -Z -f '%k=%s\n' | grep -q '^status-topic-srv.public.t:connector-src=NULL$'
+rows 141 141
+wait_topic srv.public.t 141
+expect 200 GET /connectors/src/topics
+[ "$(cat "$IT_DIR/body")" = '{"src":{"topics":["srv.public.t"]}}' ] || { echo "topics after a row: $(cat "$IT_DIR/body")" >&2; exit 1; }
 
 # delete keeps the slot, as Debezium does, and writes Connect's tombstones
 expect 204 DELETE /connectors/src
@@ -179,7 +192,7 @@ grep -q '^target-state-src=NULL$' "$IT_DIR/tomb.txt"
 kill -INT $WALCAST_PID
 wait $WALCAST_PID
 grep -q hunter2 "$IT_DIR/walcast.log" && { echo "the password leaked into the log" >&2; exit 1; }
-expect_ids_once srv.public.t 140 "rows exactly once across pause, stop, reconfigure, restart, a restart of walcast and delete"
+expect_ids_once srv.public.t 141 "rows exactly once across pause, stop, reconfigure, restart, a restart of walcast and delete"
 
 # https with basic auth
 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 -keyout "$IT_DIR/key.pem" -out "$IT_DIR/cert.pem" 2>/dev/null

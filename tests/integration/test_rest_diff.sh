@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_rest_diff.sh: the same sequence of REST requests (create, duplicate, status, config get/put/patch,
 # bad JSON, unknown connector, invalid config, validate, pause/resume/stop, restart with includeTasks and
-# onlyFailed, offsets while stopped and while running, topics and reset, delete, loggers) sent to a real
+# onlyFailed, offsets while stopped and while running, topics and reset, plugin configs, a finished
+# initial_only connector, a JDBC sink's offsets, delete, loggers) sent to a real
 # Kafka Connect 4.4 worker with Debezium 3.6.1 (scripts/connect.sh, distributed) and to walcast, both on
 # one PostgreSQL and one Kafka; status codes and JSON shapes compared by rest_diff.py. A difference not
 # listed there (and in docs/compatibility.md) fails the test.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_rest_sink.sh: a JDBC sink driven through the REST API as a source is: a worker holds a source and
 # a sink created by POST; the sink applies into another database; pause (rows wait in Kafka), resume,
-# PATCH of its config and delete each end it cleanly first; every row arrives once (the sink's offsets
+# PATCH of its config and delete each end it cleanly first; its offsets (the target's walcast_sink_offsets)
+# read, altered and reset through GET|PATCH|DELETE /connectors/sink/offsets while STOPPED; every row arrives once (the sink's offsets
 # table holds the truth); the sink's status and type are Connect's.
 . "$(dirname "$0")/lib.sh"
 it_init
@@ -54,6 +55,41 @@ wait_target 100
 [ "$(post PATCH /connectors/sink/config '{"batch.size":"7"}')" = 200 ]
 psql_q -c "INSERT INTO t SELECT g, 'c' FROM generate_series(101, 150) g"
 wait_target 150
+# offsets (Connect's sink shape) are the positions in the target's walcast_sink_offsets (150 records read;
+# the offsets count the transaction markers too)
+offsum() { "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))["offsets"]
+assert all(set(o["partition"]) == {"kafka_topic", "kafka_partition"} and set(o["offset"]) == {"kafka_offset"} for o in d), d
+assert all(o["partition"]["kafka_topic"] == "srv.public.t" for o in d), d
+print(sum(o["offset"]["kafka_offset"] for o in d))' "$IT_DIR/body"; }
+stored() { psql -X -At -d target -c "SELECT coalesce(sum(\"offset\"), 0) FROM walcast_sink_offsets WHERE sink = 'sink'"; }
+[ "$(post GET /connectors/sink/offsets)" = 200 ] || { echo "sink offsets: $(cat "$IT_DIR/body")" >&2; exit 1; }
+[ "$(offsum)" = "$(stored)" ] && [ "$(offsum)" -ge 150 ] || { echo "sink offsets: $(cat "$IT_DIR/body")" >&2; exit 1; }
+cp "$IT_DIR/body" "$IT_DIR/offsets150.json"
+[ "$(post PATCH /connectors/sink/offsets "$(cat "$IT_DIR/offsets150.json")")" = 400 ]   # running: refused
+jget message | grep -q "STOPPED state"
+[ "$(post PUT /connectors/sink/stop)" = 204 ]
+[ "$(post PATCH /connectors/sink/offsets '{"offsets":[{"partition":{"kafka_topic":"srv.public.t"},"offset":{"kafka_offset":1}}]}')" = 400 ]
+jget message | grep -q "must contain the keys 'kafka_topic' and 'kafka_partition'"
+[ "$(post PATCH /connectors/sink/offsets '{"offsets":[{"partition":{"kafka_topic":"srv.public.t","kafka_partition":0},"offset":{"x":1}}]}')" = 400 ]
+# reset: the positions are gone; rows changed in the target meanwhile are applied again from Kafka
+[ "$(post DELETE /connectors/sink/offsets)" = 200 ]
+jget message | grep -q "have been reset successfully"
+[ "$(post GET /connectors/sink/offsets)" = 200 ] && [ "$(jget offsets)" = "[]" ]
+[ "$(psql -X -At -d target -c "SELECT count(*) FROM walcast_sink_offsets WHERE sink = 'sink'")" = 0 ]
+psql -X -q -d target -c "UPDATE t SET v = 'x'"
+# alter: the positions given ("10" as text too, as Connect takes it), one removed with null
+[ "$(post PATCH /connectors/sink/offsets '{"offsets":[{"partition":{"kafka_topic":"srv.public.t","kafka_partition":"1"},"offset":{"kafka_offset":"10"}},{"partition":{"kafka_topic":"srv.public.t","kafka_partition":2},"offset":null}]}')" = 200 ]
+jget message | grep -q "have been altered successfully"
+[ "$(post GET /connectors/sink/offsets)" = 200 ]
+[ "$(jget offsets/0/partition/kafka_partition)/$(jget offsets/0/offset/kafka_offset)" = 1/10 ] && [ "$(jget offsets/1 2>/dev/null)" = "" ]
+[ "$(post PATCH /connectors/sink/offsets "$(cat "$IT_DIR/offsets150.json")")" = 200 ]   # back to where it was
+[ "$(post DELETE /connectors/sink/offsets)" = 200 ]   # and from the beginning after all
+[ "$(post PUT /connectors/sink/resume)" = 202 ]
+for _ in $(seq 1 600); do [ "$(psql -X -At -d target -c "SELECT count(*) FROM t WHERE v = 'x'")" = 0 ] && break; sleep 0.1; done
+[ "$(psql -X -At -d target -c "SELECT count(*) FROM t WHERE v = 'x'")" = 0 ] || { echo "reset did not rewind the sink" >&2; exit 1; }
+wait_target 150
+for _ in $(seq 1 100); do [ "$(post GET /connectors/sink/offsets)" = 200 ] && [ "$(offsum)" = "$(stored)" ] && [ "$(offsum)" -ge 150 ] && break; sleep 0.1; done
+[ "$(offsum)" -ge 150 ]
 [ "$(post DELETE /connectors/sink)" = 204 ]
 psql_q -c "INSERT INTO t SELECT g, 'd' FROM generate_series(151, 160) g"
 wait_topic srv.public.t 160

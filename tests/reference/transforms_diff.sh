@@ -4,7 +4,7 @@
 # walcast, over the differential workload (inserts, updates with and without REPLICA IDENTITY FULL,
 # deletes and tombstones, key changes, TOAST, truncate, messages, heartbeats, transaction metadata, schema
 # changes mid-stream); every topic is compared record by record (ref.py compare: partition, key, value
-# parsed and raw, headers). Eleven pairs, each its own topic.prefix:
+# parsed and raw, headers). Sixteen pairs, each its own topic.prefix:
 #   t1  JSON with schemas; ExtractNewRecordState (delete.tombstone.handling.mode=tombstone, the default)
 #       with add.fields (envelope, source.*, transaction.* paths, a rename) and add.headers; transaction
 #       metadata, heartbeats and truncates (skipped.operations=none) go through the chain
@@ -30,11 +30,37 @@
 #   tc2 JSON without schemas (adaptive time types); unwrap rewrite, Cast$Value with
 #       replace.null.with.default=false, then on ident_* only ExtractField$Key id and a whole-key
 #       Cast$Key string
+#   tt1 JSON with schemas, time.precision.mode=connect; unwrap, then TimestampConverter$Value on a field
+#       each: Timestamp to a SimpleDateFormat string, Date to Timestamp, Time to unix (microseconds), a
+#       pre-1970 Timestamp to Date, a string parsed by a pattern to unix (seconds), an int64 to Time
+#   tt2 JSON without schemas (adaptive time types); unwrap rewrite, a MicroTimestamp (int64) as unix
+#       microseconds to a string (two-digit year, 12-hour clock); on types_all only, that string alone
+#       (ExtractField$Value) parsed back by the same pattern by a whole-value TimestampConverter to Date
+#   tp1 JSON with schemas; PartitionRouting (java hashCode) on change.id, change.c_text, change.big and
+#       source.table over 3 partitions, only where the topics have 3 (TopicNameMatches)
+#   tp2 JSON without schemas; PartitionRouting (murmur) on a Decimal, bytes, float32/64, boolean, int64,
+#       a MicroTimestamp, an adaptive date and text of types_all and the ident tables
+#   tr1 JSON with schemas, errors.tolerance=all; TimestampRouter on types_all and ident_default: Debezium's
+#       change events have no record timestamp, so Connect (and walcast) skip each of them as failed
+# and five outbox EventRouter pairs over the outbox tables of sql/outbox_schema.sql (filled by sql/outbox.sql):
+#   t10 JSON with schemas; payload as text, additional fields to headers and the partition, the record
+#       timestamp from a column, transaction metadata passing through
+#   t11 JSON with schemas; table.expand.json.payload, additional fields in the envelope (value schema
+#       cached by payload schema), route.tombstone.on.empty.payload
+#   t12 JSON without schemas; expansion with table.json.payload.null.behavior=optional_bytes, routing by
+#       the event type through a regex with named groups
+#   t13 JSON with schemas; table.field.event.schema.version (value schemas cached by version), key from
+#       the event id, table.op.invalid.behavior=error
+#   tr2 JSON with schemas; EventRouter (the record timestamp: the envelope's ts_ms; a timestamp column
+#       would put 2024 timestamps on the records, which the brokers' 7-day retention deletes at once), then
+#       on its events (TopicNameMatches: logical decoding messages pass EventRouter with no timestamp)
+#       TimestampRouter (topic.format with ${topic} twice, a year pattern with an era and quoted text)
 . "$(dirname "$0")/reflib.sh"
 ref_init
 t0=$(date +%s)
 pg_start
 psql_q -f "$ROOT/tests/integration/sql/schema.sql"
+psql_q -f "$REF/sql/outbox_schema.sql"
 psql_q -c "CREATE PUBLICATION dbz_publication FOR ALL TABLES"
 ref_kafka_start KA KB
 echo "kafka x2 started after $(( $(date +%s) - t0 ))s"
@@ -199,11 +225,143 @@ ref_pair tc2 tc2 \
   "transforms.ck.type=$CAST\$Key" \
   "transforms.ck.spec=string" \
   "transforms.ck.predicate=idents"
-PAIRS=(t1 t2 t3 t4 t5 t6 t7 t8 t9 tc1 tc2)
+TSC=org.apache.kafka.connect.transforms.TimestampConverter
+ref_pair tt1 tt1 \
+  "time.precision.mode=connect" \
+  "transforms=unwrap,a,b,c,d,e,f" \
+  "transforms.unwrap.type=$U" \
+  "transforms.a.type=$TSC\$Value" \
+  "transforms.a.field=c_ts" \
+  "transforms.a.target.type=string" \
+  "transforms.a.format=EEE, d MMM yyyy HH:mm:ss.SSS z G 'day' D" \
+  "transforms.b.type=$TSC\$Value" \
+  "transforms.b.field=c_date" \
+  "transforms.b.target.type=Timestamp" \
+  "transforms.c.type=$TSC\$Value" \
+  "transforms.c.field=c_time3" \
+  "transforms.c.target.type=unix" \
+  "transforms.c.unix.precision=microseconds" \
+  "transforms.d.type=$TSC\$Value" \
+  "transforms.d.field=c_ts3" \
+  "transforms.d.target.type=Date" \
+  "transforms.e.type=$TSC\$Value" \
+  "transforms.e.field=c_tstz0" \
+  "transforms.e.target.type=unix" \
+  "transforms.e.format=yyyy-MM-dd'T'HH:mm:ssX" \
+  "transforms.e.unix.precision=seconds" \
+  "transforms.f.type=$TSC\$Value" \
+  "transforms.f.field=c_oid" \
+  "transforms.f.target.type=Time"
+ref_pair tt2 tt2 \
+  "key.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "key.converter.schemas.enable=false" \
+  "value.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "value.converter.schemas.enable=false" \
+  "transforms=unwrap,a,x,w" \
+  "predicates=types" \
+  "predicates.types.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches" \
+  'predicates.types.pattern=tt2\\.public\\.types_all' \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.delete.tombstone.handling.mode=rewrite" \
+  "transforms.a.type=$TSC\$Value" \
+  "transforms.a.field=c_ts" \
+  "transforms.a.target.type=string" \
+  "transforms.a.unix.precision=microseconds" \
+  "transforms.a.format=dd.MM.yy hh:mm:ss.SSSSSS a XXX" \
+  "transforms.x.type=org.apache.kafka.connect.transforms.ExtractField\$Value" \
+  "transforms.x.field=c_ts" \
+  "transforms.x.predicate=types" \
+  "transforms.w.type=$TSC\$Value" \
+  "transforms.w.target.type=Date" \
+  "transforms.w.format=dd.MM.yy hh:mm:ss.SSSSSS a XXX" \
+  "transforms.w.predicate=types"
+PR=io.debezium.transforms.partitions.PartitionRouting
+ref_pair tp1 tp1 \
+  "transforms=part" \
+  "predicates=three" \
+  "predicates.three.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches" \
+  'predicates.three.pattern=tp1\\.public\\.(types_all|ident_(default|full|index)|toasty.*|keyed|masked|evolve|edge.*)' \
+  "transforms.part.type=$PR" \
+  "transforms.part.predicate=three" \
+  "transforms.part.partition.payload.fields=change.id,change.c_text,change.big,source.table" \
+  "transforms.part.partition.topic.num=3"
+ref_pair tp2 tp2 \
+  "key.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "key.converter.schemas.enable=false" \
+  "value.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "value.converter.schemas.enable=false" \
+  "transforms=part" \
+  "predicates=three" \
+  "predicates.three.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches" \
+  'predicates.three.pattern=tp2\\.public\\.(types_all|ident_(default|full|index))' \
+  "transforms.part.type=$PR" \
+  "transforms.part.predicate=three" \
+  "transforms.part.partition.payload.fields=change.c_numeric,change.c_bytea,change.c_float4,change.c_float8,change.c_bool,change.c_int8,change.c_ts,change.c_date,change.name,change.note" \
+  "transforms.part.partition.topic.num=3" \
+  "transforms.part.partition.hash.function=murmur"
+ref_pair tr1 tr1 \
+  "errors.tolerance=all" \
+  "errors.log.enable=true" \
+  "transforms=route" \
+  "predicates=some" \
+  "predicates.some.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches" \
+  'predicates.some.pattern=tr1\\.public\\.(types_all|ident_default)' \
+  "transforms.route.type=org.apache.kafka.connect.transforms.TimestampRouter" \
+  "transforms.route.predicate=some"
+O=io.debezium.transforms.outbox.EventRouter
+OB_TABLES="table.include.list=public.outbox,public.outbox_text"
+ref_pair t10 t10 "$OB_TABLES" \
+  "provide.transaction.metadata=true" \
+  "transforms=outbox" \
+  "transforms.outbox.type=$O" \
+  'transforms.outbox.route.topic.replacement=t10.ev.${routedByValue}' \
+  "transforms.outbox.table.fields.additional.placement=type:header:eventType,part:partition,aggregateid:header" \
+  "transforms.outbox.table.field.event.timestamp=ts"
+ref_pair t11 t11 "$OB_TABLES" \
+  "transforms=outbox" \
+  "transforms.outbox.type=$O" \
+  'transforms.outbox.route.topic.replacement=t11.ev.${routedByValue}' \
+  "transforms.outbox.table.expand.json.payload=true" \
+  "transforms.outbox.table.fields.additional.placement=type:envelope:eventType,aggregateid:envelope,id:header:eventId" \
+  "transforms.outbox.route.tombstone.on.empty.payload=true"
+ref_pair t12 t12 "$OB_TABLES" \
+  "key.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "key.converter.schemas.enable=false" \
+  "value.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "value.converter.schemas.enable=false" \
+  "transforms=outbox" \
+  "transforms.outbox.type=$O" \
+  "transforms.outbox.route.by.field=type" \
+  'transforms.outbox.route.topic.regex=(?<kind>[A-Z][a-z]+)(?<what>[A-Za-z]+)' \
+  'transforms.outbox.route.topic.replacement=t12.${kind}.$2' \
+  "transforms.outbox.table.expand.json.payload=true" \
+  "transforms.outbox.table.json.payload.null.behavior=optional_bytes" \
+  "transforms.outbox.table.fields.additional.placement=aggregatetype:envelope:agg"
+ref_pair t13 t13 "$OB_TABLES" \
+  "transforms=outbox" \
+  "transforms.outbox.type=$O" \
+  'transforms.outbox.route.topic.replacement=t13.ev.${routedByValue}' \
+  "transforms.outbox.table.field.event.schema.version=ver" \
+  "transforms.outbox.table.field.event.key=id" \
+  "transforms.outbox.table.op.invalid.behavior=error" \
+  "transforms.outbox.table.fields.additional.placement=type:envelope"
+ref_pair tr2 tr2 "$OB_TABLES" \
+  "transforms=outbox,route" \
+  "predicates=events" \
+  "predicates.events.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches" \
+  'predicates.events.pattern=tr2\\.ev\\..*' \
+  "transforms.route.predicate=events" \
+  "transforms.outbox.type=$O" \
+  'transforms.outbox.route.topic.replacement=tr2.ev.${routedByValue}' \
+  "transforms.route.type=org.apache.kafka.connect.transforms.TimestampRouter" \
+  'transforms.route.topic.format=${topic}.${timestamp}.${topic}' \
+  "transforms.route.timestamp.format=Gyyyy'_y'"
+PAIRS=(${TF_PAIRS:-t1 t2 t3 t4 t5 t6 t7 t8 t9 tc1 tc2 tt1 tt2 tp1 tp2 tr1 t10 t11 t12 t13 tr2})
 
 multi=(t9.merged)
+for t in Order Customer Shipment Sentinel; do multi+=("t10.ev.$t"); done
 for t in types_all ident_default ident_full ident_index toasty toasty_full keyed masked evolve edge edge2 edge3; do
-  for p in t1 t3 t4 t5 t6 t7 t8 t9 tc1 tc2; do multi+=("$p.public.$t"); done
+  for p in t1 t3 t4 t5 t6 t7 t8 t9 tc1 tc2 tt1 tt2 tp1 tp2 tr1; do multi+=("$p.public.$t"); done
   multi+=("t2.rt.$t")
 done
 $PY "$REF/ref.py" topics "$KA" 3 "${multi[@]}"
@@ -222,10 +380,13 @@ ref_slot_wait "${wslots[@]}"
 
 psql_q -f "$ROOT/tests/integration/sql/workload.sql" >/dev/null
 psql_q -f "$REF/sql/changes.sql" >/dev/null
+psql_q -f "$REF/sql/outbox.sql" >/dev/null
+declare -A SENTINEL=([t2]=t2.rt.sentinel:3 [t10]=t10.ev.Sentinel:1 [t11]=t11.ev.Sentinel:1 [t12]=t12.End.Marker:1
+                     [t13]=t13.ev.Sentinel:1 [tr2]=tr2.ev.Sentinel.AD$(date -u +%Y)_y.tr2.ev.Sentinel:1)
+waits=()
+for p in "${PAIRS[@]}"; do waits+=("${SENTINEL[$p]:-$p.public.sentinel:3}"); done
 for bs in "$KA" "$KB"; do
-  $PY "$REF/ref.py" wait "$bs" 120 t1.public.sentinel:3 t2.rt.sentinel:3 t3.public.sentinel:3 t4.public.sentinel:3 \
-    t5.public.sentinel:3 t6.public.sentinel:3 t7.public.sentinel:3 t8.public.sentinel:3 \
-    t9.public.sentinel:3 tc1.public.sentinel:3 tc2.public.sentinel:3
+  $PY "$REF/ref.py" wait "$bs" 120 "${waits[@]}"
 done
 $PY "$REF/ref.py" compare "$KA" "$KB" 30 "${PAIRS[@]}" | tee "$IT_DIR/compare.txt"
 walcast_stop

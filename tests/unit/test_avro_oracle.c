@@ -1,6 +1,7 @@
-/* test_avro_oracle.c: avro-c as the oracle of the sink's own Avro decoder (sinks/envelope.c). Random Debezium
- * envelopes over schemas of every type the envelope uses are encoded by avro-c, decoded by walcast and compared
- * field by field with what avro-c reads back; truncated and corrupted bytes must fail cleanly where avro-c fails. */
+/* test_avro_oracle.c: avro-c as the oracle of the sink's own Avro decoder (schemas/avro_dec.c, through
+ * sinks/envelope.c). Random Debezium envelopes over schemas of every type the envelope uses are encoded by
+ * avro-c, decoded by walcast and compared field by field with what avro-c reads back; truncated and corrupted
+ * bytes must fail cleanly where avro-c fails. */
 #include "testutil.h"
 
 #include <avro.h>

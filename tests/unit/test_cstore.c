@@ -62,7 +62,43 @@ static void test_apply(void **s)
     assert_string_equal(v[1].name, "c");
     APPLY("connector-a", "not json");   /* ignored, the older config stays */
     assert_string_equal(cfg_get(&v[0].config, "x"), "2");
+    /* Connect's records walcast does not write (a session key, exactly-once task-count and fencing records,
+     * restart requests) change nothing: read past and left in the topic as they are */
+    APPLY("session-key", "{\"key\":\"c2VjcmV0\",\"algorithm\":\"HmacSHA256\",\"creation-timestamp\":1}");
+    APPLY("tasks-fencing-a", "{\"task-count\":1}");
+    APPLY("restart-connector-a", "{\"include-tasks\":true,\"only-failed\":false}");
+    APPLY("task-a-1", "{\"properties\":{\"name\":\"a\"}}");
+    APPLY("commit-a", "{\"tasks\":2}");
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].name, "a");
+    assert_int_equal(v[0].target, WRK_TARGET_STOPPED);
+    assert_string_equal(cfg_get(&v[0].config, "x"), "2");
+    assert_int_equal(v[0].config.n, 2);
     cst_conns_free(v, n);
+}
+
+/* Active topics as KafkaStatusBackingStore writes and parses them. */
+static void test_topic_records(void **s)
+{
+    (void)s;
+    char *v = cst_topic_value("inv", "dc.public.t", 1733400000123);
+    assert_string_equal(v, "{\"topic\":{\"name\":\"dc.public.t\",\"connector\":\"inv\",\"task\":0,"
+                           "\"discoverTimestamp\":1733400000123}}");
+    free(v);
+    char *name, *topic;
+    const char *k = "status-topic-dc.public.t:connector-inv:2";
+    assert_int_equal(cst_topic_parse(k, strlen(k), &name, &topic), 0);
+    assert_string_equal(topic, "dc.public.t");
+    assert_string_equal(name, "inv:2");   /* a connector name may hold ':' */
+    free(name);
+    free(topic);
+    const char *bad[] = { "status-topic-", "status-topic-:connector-x", "status-topic-t:connector-", "status-topic-t",
+                          "status-topic-t:conn-x", "status-task-x-0", "status-connector-x" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(cst_topic_parse(bad[i], strlen(bad[i]), &name, &topic), -1);
+        assert_null(name);
+        assert_null(topic);
+    }
 }
 
 int main(void)
@@ -70,6 +106,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_apply),
+        cmocka_unit_test(test_topic_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,6 +43,11 @@ static void test_strings_and_base64(void **s)
     json_enc_string(&b, "\x0b\x1f", 2);
     assert_string_equal(buf_cstr(&b), "\"\\u000B\\u001F\"");
     buf_reset(&b);
+    /* a character outside the BMP: Jackson's UTF8JsonGenerator writes each UTF-16 surrogate as an escape
+     * (COMBINE_UNICODE_SURROGATES_IN_UTF8 is off by default); 3-byte characters stay raw */
+    json_enc_string(&b, "x\xf0\x9f\x98\x80y\xe2\x82\xac\xf4\x8f\xbf\xbf", 13);
+    assert_string_equal(buf_cstr(&b), "\"x\\uD83D\\uDE00y\xe2\x82\xac\\uDBFF\\uDFFF\"");
+    buf_reset(&b);
     json_enc_base64(&b, (const unsigned char *)"", 0, false);
     json_enc_base64(&b, (const unsigned char *)"f", 1, false);
     buf_putc(&b, ' ');

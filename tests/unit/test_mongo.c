@@ -432,7 +432,7 @@ static void test_live(void **s)
     chs[N + 1] = mk(f, SK_OP_UPSERT, 5, "five-b", 1000, 5001, N + 1);
     for (int i = 0; i < N + 2; i++)
         chs[i].src_op = 'c';
-    sk_conflict_count_t cc = { { 0 } };
+    sk_conflict_count_t cc = { { 0 }, { 0 } };
     assert_int_equal(sk_mongo_ops.begin(t, err, sizeof err), WC_OK);
     apply_all(t, f, chs, N + 2, &cc);
     sk_offset_t o = { .topic = "srv.public.t", .partition = 0, .offset = N + 2 };
@@ -674,7 +674,7 @@ static void test_live_conflicts(void **s)
         del[0] = mk(f, SK_OP_DELETE, 4, NULL, 500, 7, 6);    /* delete_missing */
         del[1] = mk(f, SK_OP_DELETE, 5, NULL, 500, 8, 7);    /* delete_origin_differs */
         for (int round = 0; round < 2; round++) {
-            sk_conflict_count_t cc = { { 0 } };
+            sk_conflict_count_t cc = { { 0 }, { 0 } };
             const sk_change_t *pu[6], *pd[2];
             for (int i = 0; i < 6; i++)
                 pu[i] = &up[i];
@@ -769,7 +769,7 @@ static void test_live_race(void **s)
     up[0].src_op = 'c';
     up[1] = mk(f, SK_OP_UPSERT, 7, "a7", 500, 2, 1);
     const sk_change_t *pu[2] = { &up[0], &up[1] };
-    sk_conflict_count_t cc = { { 0 } };
+    sk_conflict_count_t cc = { { 0 }, { 0 } };
     for (int which = 0; which < 2; which++) {
         assert_int_equal(sk_mongo_ops.begin(t, err, sizeof err), WC_OK);
         assert_int_equal(live_apply(t, f, pu, 2, &cc, err, sizeof err), WC_OK);
@@ -852,7 +852,7 @@ static void test_live_guarded(void **s)
         up[i] = mk(f, SK_OP_UPSERT, i + 1, "new", 500, 1, i);
         up[i].src_op = i < 4 ? 'c' : 'u';
     }
-    sk_conflict_count_t cc = { { 0 } };
+    sk_conflict_count_t cc = { { 0 }, { 0 } };
     apply_all(t, f, up, 5, &cc);
     apply_all(t, f, up, 5, &cc);   /* a replay */
     const char *want[] = { "new", "new", "seed3", "new", "new" };

@@ -131,10 +131,98 @@ static void test_transaction_cycle(void **s)
     free(bs);
 }
 
+/* The partition and timestamp a transform gives a record (EventRouter's partition placement and event
+ * timestamp) reach Kafka, also for a record kept aside while a commit runs. */
+static void test_partition_and_timestamp(void **s)
+{
+    (void)s;
+    char err[512], *bs = NULL;
+    void *mock = kcli_mock_start(1, &bs, err, sizeof err);
+    assert_non_null(mock);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster((rd_kafka_t *)mock);
+    rd_kafka_mock_topic_create(mc, "pt", 3, 1);
+    rd_kafka_mock_topic_create(mc, "offsets", 1, 1);
+    worker_config_t w;
+    memset(&w, 0, sizeof w);
+    w.bootstrap_servers = bs;
+    w.offset_topic = "offsets";
+    pub_t *p = pub_new(&w, "unit2", "walcast-unit2", on_ack, NULL, NULL, err, sizeof err);
+    assert_non_null(p);
+    assert_int_equal(pub_txn_init(p, &stop, err, sizeof err), WC_OK);
+    assert_int_equal(pub_txn_begin(p, err, sizeof err), WC_OK);
+    rec_t r;
+    memset(&r, 0, sizeof r);
+    r.topic = "pt";
+    r.key = "k";
+    r.keylen = 1;
+    r.value = "first";
+    r.valuelen = 5;
+    r.has_partition = true;
+    r.partition = 2;
+    r.has_ts = true;
+    r.ts_ms = 1700000000123;
+    assert_int_equal(pub_send(p, &r, 1, err, sizeof err), WC_OK);
+    buf_t k, v;
+    buf_init(&k);
+    buf_init(&v);
+    buf_puts(&k, "[\"c\",{\"server\":\"s\"}]");
+    buf_puts(&v, "{\"lsn\":1}");
+    assert_int_equal(pub_txn_commit_start(p, "offsets", &k, &v, err, sizeof err), WC_OK);
+    /* sent while the commit runs: kept, then produced into the next transaction */
+    r.value = "second";
+    r.valuelen = 6;
+    r.partition = 1;
+    r.ts_ms = 1600000000456;
+    assert_int_equal(pub_send(p, &r, 2, err, sizeof err), WC_OK);
+    assert_int_equal(pub_txn_commit_wait(p, err, sizeof err), WC_OK);
+    assert_int_equal(pub_txn_begin(p, err, sizeof err), WC_OK);
+    assert_int_equal(commit(p, err, sizeof err), WC_OK);
+    buf_free(&k);
+    buf_free(&v);
+
+    rd_kafka_conf_t *cc = rd_kafka_conf_new();
+    rd_kafka_conf_set(cc, "bootstrap.servers", bs, err, sizeof err);
+    rd_kafka_conf_set(cc, "group.id", "unit-read", err, sizeof err);
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof err);
+    assert_non_null(c);
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(3);
+    for (int i = 0; i < 3; i++)
+        rd_kafka_topic_partition_list_add(parts, "pt", i)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    assert_int_equal(rd_kafka_assign(c, parts), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_topic_partition_list_destroy(parts);
+    int seen = 0;
+    for (int i = 0; i < 200 && seen < 2; i++) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+        if (!m)
+            continue;
+        if (!m->err) {
+            rd_kafka_timestamp_type_t tt;
+            int64_t ts = rd_kafka_message_timestamp(m, &tt);
+            if (m->len == 5 && !memcmp(m->payload, "first", 5)) {
+                assert_int_equal(m->partition, 2);
+                assert_true(ts == 1700000000123);
+                seen++;
+            } else if (m->len == 6 && !memcmp(m->payload, "second", 6)) {
+                assert_int_equal(m->partition, 1);
+                assert_true(ts == 1600000000456);
+                seen++;
+            }
+        }
+        rd_kafka_message_destroy(m);
+    }
+    assert_int_equal(seen, 2);
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+    pub_free(p);
+    kcli_mock_stop(mock);
+    free(bs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transaction_cycle),
+        cmocka_unit_test(test_partition_and_timestamp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

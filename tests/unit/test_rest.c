@@ -3,6 +3,8 @@
 #include "tests/unit/testutil.h"
 
 #include <jansson.h>
+#include <pthread.h>
+#include <time.h>
 
 #include "agent/check.h"
 #include "agent/log.h"
@@ -453,6 +455,273 @@ static void test_loggers(void **state)
     log_set_level(LOG_FATAL);
 }
 
+
+/* A slow config topic: the write takes a while, so two creates of one name overlap. */
+static int slow_put_config(void *ctx, const char *name, const cfg_map_t *config, wrk_target_t target, bool created,
+                           char *err, size_t errlen)
+{
+    (void)ctx, (void)name, (void)config, (void)target, (void)created, (void)err, (void)errlen;
+    struct timespec ts = { 0, 50 * 1000000L };
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
+typedef struct racer {
+    rest_t *rs;
+    int status;
+} racer_t;
+
+static void *race_create(void *arg)
+{
+    racer_t *r = arg;
+    char body[2048];
+    snprintf(body, sizeof body, "{\"name\":\"twin\",\"config\":%s}", pg_config);
+    answer_t a = call(r->rs, "POST", "/connectors", body);
+    r->status = a.status;
+    done(&a);
+    return NULL;
+}
+
+/* Two POSTs of one new name at once: exactly one 201, the other 409 (Connect's "already exists"). */
+static void test_create_race(void **state)
+{
+    rest_t *rs = *state;
+    wrk_store_t st = { .put_config = slow_put_config };
+    wrk_set_store(rs->worker, &st);
+    for (int round = 0; round < 5; round++) {
+        racer_t r[2] = { { rs, 0 }, { rs, 0 } };
+        pthread_t t[2];
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(pthread_create(&t[i], NULL, race_create, &r[i]), 0);
+        for (int i = 0; i < 2; i++)
+            pthread_join(t[i], NULL);
+        int created = (r[0].status == 201) + (r[1].status == 201), exists = (r[0].status == 409) + (r[1].status == 409);
+        if (created != 1 || exists != 1)
+            fail_msg("round %d: statuses %d and %d, expected one 201 and one 409", round, r[0].status, r[1].status);
+        expect_status(call(rs, "DELETE", "/connectors/twin", NULL), 204);
+    }
+}
+
+/* Topic tracking: a fake connector thread tells topics through the hook as a publisher does (each once per
+ * epoch); the store gets Connect's records; GET/PUT reset answer as Connect. */
+static volatile int fake_sent;
+
+static int fake_run(void *ctx, const cfg_map_t *config, const wc_topic_hook_t *topics, volatile sig_atomic_t *stop, char *err,
+                    size_t errlen)
+{
+    (void)ctx, (void)config, (void)err, (void)errlen;
+    wc_topic_mark_t ma = 0, mb = 0;
+    while (!*stop) {
+        wc_topic_track(topics, &ma, "srv.public.a");
+        wc_topic_track(topics, &mb, "srv.public.b");
+        __atomic_add_fetch(&fake_sent, 1, __ATOMIC_RELEASE);
+        struct timespec ts = { 0, 2 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+static int topic_writes, topic_tombstones;
+
+static void count_topic(void *ctx, const char *name, const char *topic, bool gone)
+{
+    (void)ctx, (void)name, (void)topic;
+    __atomic_add_fetch(gone ? &topic_tombstones : &topic_writes, 1, __ATOMIC_RELAXED);
+}
+
+static void wait_sent(int more)
+{
+    int until = __atomic_load_n(&fake_sent, __ATOMIC_ACQUIRE) + more;
+    for (int i = 0; i < 5000 && __atomic_load_n(&fake_sent, __ATOMIC_ACQUIRE) < until; i++) {
+        struct timespec ts = { 0, 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    assert_true(__atomic_load_n(&fake_sent, __ATOMIC_ACQUIRE) >= until);
+}
+
+static void test_topics(void **state)
+{
+    rest_t *rs = *state;
+    wrk_free(rs->worker);
+    rs->worker = wrk_new(NULL, "127.0.0.1:8083", fake_run, NULL);
+    wrk_store_t st = { .topic = count_topic };
+    wrk_set_store(rs->worker, &st);
+    topic_writes = topic_tombstones = 0;
+    create_pg(rs, "src");
+    wait_sent(3);
+    answer_t a = call(rs, "GET", "/connectors/src/topics", NULL);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(str_at(a.j, "src/topics/0"), "srv.public.a");
+    assert_string_equal(str_at(a.j, "src/topics/1"), "srv.public.b");
+    assert_int_equal(json_array_size(json_object_get(json_object_get(a.j, "src"), "topics")), 2);
+    done(&a);
+    assert_int_equal(topic_writes, 2);   /* once each, not per record */
+    /* reset: tombstones, then the running connector tells its topics again on its next records */
+    a = call(rs, "PUT", "/connectors/src/topics/reset", NULL);
+    assert_int_equal(a.status, 202);
+    assert_null(a.raw);
+    done(&a);
+    assert_int_equal(topic_tombstones, 2);
+    wait_sent(3);
+    assert_int_equal(topic_writes, 4);
+    /* Connect keeps active topics by name: an unknown one has none (200) */
+    a = call(rs, "GET", "/connectors/nope/topics", NULL);
+    assert_int_equal(a.status, 200);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(a.j, "nope"), "topics")), 0);
+    done(&a);
+    expect_status(call(rs, "PUT", "/connectors/nope/topics/reset", NULL), 202);
+    expect_error(call(rs, "POST", "/connectors/src/topics", NULL), 405, NULL);
+    /* topics read back from the status topic */
+    wrk_topic_add(rs->worker, "old", "x.y");
+    a = call(rs, "GET", "/connectors/old/topics", NULL);
+    assert_string_equal(str_at(a.j, "old/topics/0"), "x.y");
+    done(&a);
+    expect_status(call(rs, "DELETE", "/connectors/src", NULL), 204);
+    /* worker keys: tracking off, reset off */
+    wrk_free(rs->worker);
+    cfg_map_t wm = { 0 };
+    cfg_map_set(&wm, "topic.tracking.allow.reset", "false");
+    rs->worker = wrk_new(&wm, "127.0.0.1:8083", NULL, NULL);
+    expect_status(call(rs, "GET", "/connectors/src/topics", NULL), 200);
+    expect_error(call(rs, "PUT", "/connectors/src/topics/reset", NULL), 403, "Topic tracking reset is disabled.");
+    wrk_free(rs->worker);
+    cfg_map_set(&wm, "topic.tracking.enable", "false");
+    rs->worker = wrk_new(&wm, "127.0.0.1:8083", NULL, NULL);
+    expect_error(call(rs, "GET", "/connectors/src/topics", NULL), 403, "Topic tracking is disabled.");
+    expect_error(call(rs, "PUT", "/connectors/src/topics/reset", NULL), 403, "Topic tracking is disabled.");
+    cfg_map_free(&wm);
+}
+
+/* GET /connector-plugins/{p}/config: Connect's ConfigKeyInfo list of the keys walcast takes for the plugin. */
+static void test_plugin_config(void **state)
+{
+    rest_t *rs = *state;
+    answer_t a = call(rs, "GET", "/connector-plugins/io.debezium.connector.postgresql.PostgresConnector/config", NULL);
+    assert_int_equal(a.status, 200);
+    assert_true(json_is_array(a.j) && json_array_size(a.j) > 100);
+    static const char *const fields[] = { "name", "type", "required", "default_value", "importance", "documentation",
+                                          "group", "width", "display_name", "dependents", "order" };
+    bool saw_password = false, saw_required = false, saw_ignored = false;
+    size_t i;
+    json_t *e;
+    json_array_foreach(a.j, i, e) {
+        assert_int_equal(json_object_size(e), sizeof fields / sizeof fields[0]);
+        for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+            assert_non_null(json_object_get(e, fields[f]));
+        const char *n = str_at(e, "name");
+        if (!strcmp(n, "database.password"))
+            saw_password = !strcmp(str_at(e, "type"), "PASSWORD");
+        if (!strcmp(n, "topic.prefix"))
+            saw_required = json_is_true(json_object_get(e, "required"));
+        if (!strcmp(n, "max.queue.size"))
+            saw_ignored = strstr(str_at(e, "documentation"), "does not use it") != NULL;
+    }
+    assert_true(saw_password && saw_required && saw_ignored);
+    done(&a);
+    a = call(rs, "GET", "/connector-plugins/JdbcSinkConnector/config", NULL);
+    assert_int_equal(a.status, 200);
+    bool saw_url = false;
+    json_array_foreach(a.j, i, e) {
+        saw_url |= !strcmp(str_at(e, "name"), "connection.url");
+        assert_string_not_equal(str_at(e, "name"), "database.hostname");
+    }
+    assert_true(saw_url);
+    done(&a);
+    expect_error(call(rs, "GET", "/connector-plugins/com.example.Nope/config", NULL), 404, "Unknown plugin");
+    expect_error(call(rs, "POST", "/connector-plugins/PostgresConnector/config", NULL), 405, NULL);
+}
+
+/* Sink offsets: Connect's sink shape checked as SinkUtils does, numbers canonical, changes only while STOPPED. */
+static char *sink_altered;
+static int sink_resets;
+
+static int fake_sink_get(void *ctx, const cfg_map_t *config, char **json, char *err, size_t errlen)
+{
+    (void)ctx, (void)err, (void)errlen;
+    assert_string_equal(cfg_get(config, "name"), "snk");
+    *json = strdup("[{\"partition\":{\"kafka_topic\":\"t\",\"kafka_partition\":0},\"offset\":{\"kafka_offset\":7}}]");
+    return 0;
+}
+
+static int fake_sink_alter(void *ctx, const cfg_map_t *config, const char *json, char *err, size_t errlen)
+{
+    (void)ctx, (void)config, (void)err, (void)errlen;
+    free(sink_altered);
+    sink_altered = strdup(json);
+    return 0;
+}
+
+static int fake_sink_reset(void *ctx, const cfg_map_t *config, char *err, size_t errlen)
+{
+    (void)ctx, (void)config, (void)err, (void)errlen;
+    sink_resets++;
+    return 0;
+}
+
+static void test_sink_offsets(void **state)
+{
+    rest_t *rs = *state;
+    rs->sink_offsets = (rest_sink_offsets_t){ NULL, fake_sink_get, fake_sink_alter, fake_sink_reset };
+    expect_status(call(rs, "POST", "/connectors",
+                       "{\"name\":\"snk\",\"config\":{\"connector.class\":\"io.debezium.connector.jdbc.JdbcSinkConnector\","
+                       "\"topics\":\"t\",\"connection.url\":\"jdbc:postgresql://db/x\"}}"),
+                  201);
+    answer_t a = call(rs, "GET", "/connectors/snk/offsets", NULL);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(str_at(a.j, "offsets/0/partition/kafka_topic"), "t");
+    done(&a);
+    /* Debezium's task classes; a MongoDB URI (it may hold user:password@) is masked */
+    a = call(rs, "GET", "/connectors/snk/tasks", NULL);
+    assert_string_equal(str_at(a.j, "0/config/task.class"), "io.debezium.connector.jdbc.JdbcSinkConnectorTask");
+    done(&a);
+    expect_status(call(rs, "POST", "/connectors",
+                       "{\"name\":\"m\",\"config\":{\"connector.class\":\"io.debezium.connector.mongodb.MongoDbSinkConnector\","
+                       "\"topics\":\"t\",\"mongodb.connection.string\":\"mongodb://u:pw@h/\",\"sink.database\":\"d\"}}"),
+                  201);
+    a = call(rs, "GET", "/connectors/m/tasks", NULL);
+    assert_string_equal(str_at(a.j, "0/config/task.class"), "io.debezium.connector.mongodb.sink.MongoDbSinkConnectorTask");
+    assert_string_equal(str_at(a.j, "0/config/mongodb.connection.string"), REST_HIDDEN);
+    assert_null(strstr(a.raw, "pw@"));
+    done(&a);
+    const char *good = "{\"offsets\":[{\"partition\":{\"kafka_topic\":\"t\",\"kafka_partition\":\"1\"},\"offset\":{\"kafka_offset\":"
+                       "\"10\"}},{\"partition\":{\"kafka_topic\":\"t\",\"kafka_partition\":2},\"offset\":null}]}";
+    expect_error(call(rs, "PATCH", "/connectors/snk/offsets", good), 400, "STOPPED state");
+    expect_error(call(rs, "DELETE", "/connectors/snk/offsets", NULL), 400, "STOPPED state");
+    assert_null(sink_altered);
+    expect_status(call(rs, "PUT", "/connectors/snk/stop", NULL), 204);
+    static const struct { const char *body, *msg; } bad[] = {
+        { "{\"offsets\":[{\"offset\":{\"kafka_offset\":1}}]}", "cannot be null or missing" },
+        { "{\"offsets\":[{\"partition\":{\"kafka_topic\":\"t\"},\"offset\":{\"kafka_offset\":1}}]}", "must contain the keys" },
+        { "{\"offsets\":[{\"partition\":{\"kafka_topic\":null,\"kafka_partition\":0},\"offset\":{\"kafka_offset\":1}}]}",
+          "Kafka topic names must be valid strings" },
+        { "{\"offsets\":[{\"partition\":{\"kafka_topic\":\"t\",\"kafka_partition\":\"x\"},\"offset\":{\"kafka_offset\":1}}]}",
+          "Partition values for sink connectors need to be integers" },
+        { "{\"offsets\":[{\"partition\":{\"kafka_topic\":\"t\",\"kafka_partition\":-1},\"offset\":{\"kafka_offset\":1}}]}",
+          "Partition values" },
+        { "{\"offsets\":[{\"partition\":{\"kafka_topic\":\"t\",\"kafka_partition\":0},\"offset\":{\"x\":1}}]}",
+          "either be null or contain the key 'kafka_offset'" },
+        { "{\"offsets\":[{\"partition\":{\"kafka_topic\":\"t\",\"kafka_partition\":0},\"offset\":{\"kafka_offset\":1.5}}]}",
+          "Offset values for sink connectors need to be integers" },
+        { "{\"offsets\":[]}", "need to be provided" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_error(call(rs, "PATCH", "/connectors/snk/offsets", bad[i].body), 400, bad[i].msg);
+    assert_null(sink_altered);
+    a = call(rs, "PATCH", "/connectors/snk/offsets", good);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(str_at(a.j, "message"), "The offsets for this connector have been altered successfully");
+    done(&a);
+    assert_string_equal(sink_altered, "[{\"partition\":{\"kafka_topic\":\"t\",\"kafka_partition\":1},\"offset\":{\"kafka_offset\":10}},"
+                                      "{\"partition\":{\"kafka_topic\":\"t\",\"kafka_partition\":2},\"offset\":null}]");
+    a = call(rs, "DELETE", "/connectors/snk/offsets", NULL);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(str_at(a.j, "message"), "The offsets for this connector have been reset successfully");
+    done(&a);
+    assert_int_equal(sink_resets, 1);
+    free(sink_altered);
+    sink_altered = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +734,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_connectors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validate_and_plugins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loggers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_race, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_topics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plugin_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sink_offsets, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

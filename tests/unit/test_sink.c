@@ -214,11 +214,17 @@ static void test_config(void **st)
     assert_string_equal(c.conn.user, "a");
     assert_string_equal(c.conn.password, "b");
     cfg_sink_free(&c);
-    /* transforms on a sink: not wired yet, so refused rather than silently ignored */
+    /* transforms on a sink: parsed as a source's; a bad option names the sink, the transform and the key */
     snprintf(props, sizeof props, "%sconnection.url=jdbc:postgresql://h/d\ntransforms=unwrap\n"
              "transforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState\n", base);
+    assert_int_equal(parse(props, &c, err), 0);
+    assert_non_null(c.transforms);
+    cfg_sink_free(&c);
+    snprintf(props, sizeof props, "%sconnection.url=jdbc:postgresql://h/d\ntransforms=unwrap\n"
+             "transforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState\n"
+             "transforms.unwrap.delete.tombstone.handling.mode=sometimes\n", base);
     assert_int_equal(parse(props, &c, err), -1);
-    assert_non_null(strstr(err, "sink s: transforms= is not implemented on sinks yet"));
+    assert_non_null(strstr(err, "sink s: transforms.unwrap.delete.tombstone.handling.mode: 'sometimes' is not one of"));
     /* errors: name the key, never the password */
     snprintf(props, sizeof props, "%sconnection.url=jdbc:oracle:thin:u/topsecret@h:1521\n", base);
     assert_int_equal(parse(props, &c, err), -1);
@@ -523,6 +529,7 @@ static void test_conflict_apply(void **st)
     assert_int_equal(fk_applied[0], 2);
     assert_int_equal(fk_policy_seen, SK_POLICY_SOURCE_WINS);
     assert_int_equal(cc.n[SK_CONFLICT_INSERT_EXISTS], 1);
+    assert_int_equal(cc.skipped[SK_CONFLICT_INSERT_EXISTS], 1);   /* the outcome GET /metrics shows */
     assert_int_equal(fk_logged, 1);
     assert_int_equal(fk_log_types[0], SK_CONFLICT_INSERT_EXISTS);
     /* error: nothing written, the record named */

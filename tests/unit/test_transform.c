@@ -670,8 +670,6 @@ static void test_kafka_flatten(void **st)
                                  "\"source_ts_ms\":1700000000000,\"source_snapshot\":\"false\",\"op\":\"d\"}");
     tf_chain_free(c);
     tf_spec_free(s);
-    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", "TimestampRouter", NULL },
-               "which a source record does not have");
     fx_free(&f);
 }
 
@@ -736,8 +734,9 @@ static void test_avro_null_value(void **st)
     fx_free(&f);
 }
 
-/* A row of the types Cast reads specially: Connect Decimal (bytes), Date/Time/Timestamp, raw bytes,
- * floats, and an optional boolean with a default. */
+/* A row of the types Cast and TimestampConverter read specially: Connect Decimal (bytes),
+ * Date/Time/Timestamp, raw bytes, floats, an optional boolean with a default, text, an int64 Unix time
+ * and a timestamp as text. */
 typedef struct cast_fx {
     cs_schema_t *s;
     rec_codec_t vc;
@@ -765,9 +764,11 @@ static rec_event_t cast_event(fx_t *f, cast_fx_t *cf, bool flag_null)
     flag->def = def;
     cs_field_add(a, s, "flag", flag);
     cs_field_add(a, s, "txt", cs_new(a, CT_STRING, false));
+    cs_field_add(a, s, "unix", cs_new(a, CT_INT64, false));
+    cs_field_add(a, s, "when", cs_new(a, CT_STRING, true));
     rec_codec_bind(&cf->vc, s);
     cv_value_t *v = arena_alloc(a, sizeof *v);
-    *v = cv_list(a, 10);
+    *v = cv_list(a, 12);
     v->u.list.v[0] = cv_str("\x30\x39", 2);           /* 12345, scale 2 */
     v->u.list.v[1] = cv_str("\x01", 1);               /* 1, scale 10 */
     v->u.list.v[2] = cv_int(19000);
@@ -778,6 +779,8 @@ static rec_event_t cast_event(fx_t *f, cast_fx_t *cf, bool flag_null)
     v->u.list.v[7] = cv_float(1e300);
     v->u.list.v[8] = flag_null ? cv_null() : cv_bool(false);
     v->u.list.v[9] = cv_str(" 12", 3);
+    v->u.list.v[10] = cv_int(1700000000);
+    v->u.list.v[11] = cv_str("2023-11-14T22:13:20.123+01:00", 29);
     rec_event_t ev;
     memset(&ev, 0, sizeof ev);
     ev.topic = "srv.public.c";
@@ -907,7 +910,8 @@ static void test_cast_types(void **st)
     out_t o = run(&f, c, f.conv_plain, &ev);
     assert_int_equal(o.st, WC_OK);
     assert_string_equal(o.value, "{\"dec\":\"123.45\",\"dsm\":\"1E-10\",\"d\":\"2022-01-08\",\"ts\":\"2023-11-14T22:13:20.123Z\","
-                                 "\"tm\":\"01:02:03.004Z\",\"raw\":\"3q2+7w==\",\"f\":\"1.1\",\"big\":\"1.0E300\",\"flag\":\"false\",\"txt\":\" 12\"}");
+                                 "\"tm\":\"01:02:03.004Z\",\"raw\":\"3q2+7w==\",\"f\":\"1.1\",\"big\":\"1.0E300\",\"flag\":\"false\",\"txt\":\" 12\","
+                                 "\"unix\":1700000000,\"when\":\"2023-11-14T22:13:20.123+01:00\"}");
     tf_chain_free(c);
     tf_spec_free(s);
     rec_codec_free(&cf.vc);
@@ -968,6 +972,285 @@ static void test_cast_types(void **st)
     fx_free(&f);
 }
 
+static void test_timestamp_config(void **st)
+{
+    (void)st;
+#define TSC "org.apache.kafka.connect.transforms.TimestampConverter$Value"
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, NULL }, "transforms.t.target.type");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "date", NULL },
+               "transforms.t.target.type: Invalid value date: String must be one of: string, unix, Date, Time, Timestamp");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "string", NULL },
+               "transforms.t.format: TimestampConverter requires format option to be specified when using string timestamps");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "string",
+                                      "transforms.t.format", " ", NULL }, "requires format option");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "unix",
+                                      "transforms.t.format", "yyyy-ww", NULL },
+               "transforms.t.format: the pattern letter 'w' (week number) is a valid SimpleDateFormat letter but walcast does not run it");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "string",
+                                      "transforms.t.format", "HH:mm b", NULL }, "(Illegal pattern character 'b')");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "string",
+                                      "transforms.t.format", "HH 'o''clock", NULL }, "(Unterminated quote)");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "string",
+                                      "transforms.t.format", "XXXX", NULL }, "(invalid ISO 8601 format: length=4)");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "unix",
+                                      "transforms.t.unix.precision", "millis", NULL },
+               "transforms.t.unix.precision: Invalid value millis");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "unix",
+                                      "transforms.t.fields", "x", NULL }, "transforms.t.fields");
+    tf_spec_free(spec((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", "string",
+                                              "transforms.t.format", "'it''s' yyyy-MM-dd'T'HH:mm:ss.SSSXXX zzzz a h K k E D F u G", NULL }));
+}
+
+/* One TimestampConverter$Value over cast_event's row; o->value is the schemaless JSON (or o->st the error). */
+static out_t ts_run(fx_t *f, const char *field, const char *type, const char *format, const char *precision, bool schemas)
+{
+    const char *kv[16] = { "transforms", "t", "transforms.t.type", TSC, "transforms.t.target.type", type };
+    int n = 6;
+    if (field) {
+        kv[n++] = "transforms.t.field";
+        kv[n++] = field;
+    }
+    if (format) {
+        kv[n++] = "transforms.t.format";
+        kv[n++] = format;
+    }
+    if (precision) {
+        kv[n++] = "transforms.t.unix.precision";
+        kv[n++] = precision;
+    }
+    kv[n] = NULL;
+    tf_spec_t *s = spec(kv);
+    tf_chain_t *c = tf_chain_new(s);
+    cast_fx_t cf;
+    rec_event_t ev = cast_event(f, &cf, false);
+    out_t o = run(f, c, schemas ? f->conv : f->conv_plain, &ev);
+    tf_chain_free(c);
+    tf_spec_free(s);
+    rec_codec_free(&cf.vc);
+    return o;
+}
+
+static void expect_in(const out_t *o, const char *want)
+{
+    if (o->st != WC_OK)
+        fail_msg("error: %s", o->err);
+    if (!strstr(o->value, want))
+        fail_msg("\"%s\" lacks \"%s\"", o->value, want);
+}
+
+static void test_timestamp_fields(void **st)
+{
+    (void)st;
+    fx_t f;
+    fx_init(&f);
+    out_t o = ts_run(&f, "ts", "string", "EEE, d MMM yyyy HH:mm:ss.SSS XXX G", NULL, false);
+    expect_in(&o, "\"ts\":\"Tue, 14 Nov 2023 22:13:20.123 Z AD\"");
+    o = ts_run(&f, "ts", "unix", NULL, "microseconds", false);
+    expect_in(&o, "\"ts\":1700000000123000,");
+    o = ts_run(&f, "tm", "string", "HH:mm", NULL, false);
+    expect_in(&o, "\"tm\":\"01:02\",");
+    /* a Date to a Timestamp: Connect's Timestamp schema, the field's optionality kept */
+    o = ts_run(&f, "d", "Timestamp", NULL, NULL, true);
+    expect_in(&o, "{\"type\":\"int64\",\"optional\":false,\"name\":\"org.apache.kafka.connect.data.Timestamp\",\"version\":1,\"field\":\"d\"}");
+    expect_in(&o, "\"d\":1641600000000,");
+    /* text parsed by the pattern (its zone honoured), then Unix seconds to a Date */
+    o = ts_run(&f, "when", "unix", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX", NULL, true);
+    expect_in(&o, "{\"type\":\"int64\",\"optional\":true,\"field\":\"when\"}");
+    expect_in(&o, "\"when\":1699996400123}");
+    o = ts_run(&f, "unix", "Date", NULL, "seconds", false);
+    expect_in(&o, "\"unix\":19675,");
+    /* a field that is not there: the value as it was */
+    o = ts_run(&f, "nosuch", "Date", NULL, NULL, false);
+    expect_in(&o, "\"ts\":1700000000123,");
+    /* the error path: a type that is no timestamp, text the pattern does not match */
+    o = ts_run(&f, "big", "Date", NULL, NULL, false);
+    assert_int_equal(o.st, WC_PERMANENT);
+    if (!strstr(o.err, "transform t (org.apache.kafka.connect.transforms.TimestampConverter$Value)") ||
+        !strstr(o.err, "Schema Schema{FLOAT64} does not correspond to a known timestamp type format"))
+        fail_msg("%s", o.err);
+    o = ts_run(&f, "txt", "unix", "HH:mm", NULL, false);
+    assert_int_equal(o.st, WC_PERMANENT);
+    if (!strstr(o.err, "Could not parse timestamp: value ( 12) does not match pattern (HH:mm)"))
+        fail_msg("%s", o.err);
+    o = ts_run(&f, "txt", "unix", NULL, NULL, false);
+    assert_int_equal(o.st, WC_PERMANENT);
+
+    /* the whole value after ExtractField: Connect's Time schema */
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "x,t",
+        "transforms.x.type", "org.apache.kafka.connect.transforms.ExtractField$Value", "transforms.x.field", "ts",
+        "transforms.t.type", TSC, "transforms.t.target.type", "Time", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    cast_fx_t cf;
+    rec_event_t ev = cast_event(&f, &cf, false);
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_string_equal(o.value, "{\"schema\":{\"type\":\"int32\",\"optional\":false,\"name\":\"org.apache.kafka.connect.data.Time\","
+                                 "\"version\":1},\"payload\":80000123}");
+    tf_chain_free(c);
+    tf_spec_free(s);
+    rec_codec_free(&cf.vc);
+
+    /* the key: a struct is no timestamp; a tombstone's null value stays null */
+    s = spec((const char *const[]){ "transforms", "k,t",
+        "transforms.k.type", "org.apache.kafka.connect.transforms.TimestampConverter$Key", "transforms.k.target.type", "unix",
+        "transforms.t.type", TSC, "transforms.t.field", "ts", "transforms.t.target.type", "unix", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 0, false);
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    if (!strstr(o.err, "Schema Schema{srv.public.t.Key:STRUCT} does not correspond to a known timestamp type format"))
+        fail_msg("%s", o.err);
+    tf_chain_free(c);
+    tf_spec_free(s);
+    s = spec((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.field", "ts",
+                                    "transforms.t.target.type", "unix", NULL });
+    c = tf_chain_new(s);
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_false(o.dropped);
+    assert_true(o.value_null);
+    tf_chain_free(c);
+    tf_spec_free(s);
+#undef TSC
+    fx_free(&f);
+}
+
+/* PartitionRouting over the fixture's events: the partition (or none) it picks. Expected values computed by
+ * Debezium 3.6.1's own code (Integer/String.hashCode, io.debezium.util.MurmurHash3, computePartition). */
+static out_t part_run(fx_t *f, const char *fields, const char *num, const char *fn, char op)
+{
+    const char *kv[12] = { "transforms", "p", "transforms.p.type", "io.debezium.transforms.partitions.PartitionRouting",
+                           "transforms.p.partition.payload.fields", fields, "transforms.p.partition.topic.num", num };
+    int n = 8;
+    if (fn) {
+        kv[n++] = "transforms.p.partition.hash.function";
+        kv[n++] = fn;
+    }
+    kv[n] = NULL;
+    tf_spec_t *s = spec(kv);
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(f, op, false);
+    out_t o = run(f, c, f->conv, &ev);
+    tf_chain_free(c);
+    tf_spec_free(s);
+    return o;
+}
+
+static void test_partition_routing(void **st)
+{
+    (void)st;
+    const char *P = "io.debezium.transforms.partitions.PartitionRouting";
+    spec_error((const char *const[]){ "transforms", "p", "transforms.p.type", P, "transforms.p.partition.topic.num", "3", NULL },
+               "transforms.p.partition.payload.fields");
+    spec_error((const char *const[]){ "transforms", "p", "transforms.p.type", P, "transforms.p.partition.payload.fields", "after.id",
+                                      NULL }, "transforms.p.partition.topic.num");
+    spec_error((const char *const[]){ "transforms", "p", "transforms.p.type", P, "transforms.p.partition.payload.fields", "a,,b",
+                                      "transforms.p.partition.topic.num", "3", NULL }, "has an empty element");
+    spec_error((const char *const[]){ "transforms", "p", "transforms.p.type", P, "transforms.p.partition.payload.fields", "a",
+                                      "transforms.p.partition.topic.num", "0", NULL }, "transforms.p.partition.topic.num: '0' is not a positive integer");
+    spec_error((const char *const[]){ "transforms", "p", "transforms.p.type", P, "transforms.p.partition.payload.fields", "a",
+                                      "transforms.p.partition.topic.num", "3", "transforms.p.partition.hash.function", "sha1", NULL },
+               "transforms.p.partition.hash.function: 'sha1' is not one of java, murmur");
+    fx_t f;
+    fx_init(&f);
+    out_t o = part_run(&f, "after.id, after.name", "7", NULL, 'c');
+    assert_int_equal(o.st, WC_OK);
+    assert_true(o.ev.has_partition);
+    assert_int_equal(o.ev.partition, 4);
+    o = part_run(&f, "after.id,after.name", "7", " Murmur ", 'c');
+    assert_int_equal(o.ev.partition, 2);
+    o = part_run(&f, "change.name", "3", NULL, 'd');   /* a delete: change is before */
+    assert_true(o.ev.has_partition);
+    assert_int_equal(o.ev.partition, 1);
+    o = part_run(&f, "source.db,source.table", "11", NULL, 'u');
+    assert_int_equal(o.ev.partition, 5);
+    o = part_run(&f, "source.db,source.table,nosuch,after.nosuch,nosuch.x,source.db.x", "11", "murmur", 'u');
+    assert_int_equal(o.ev.partition, 7);
+    /* none of the fields there, a tombstone: the partition stays the producer's */
+    o = part_run(&f, "nosuch,after.nosuch,change", "11", NULL, 'c');
+    assert_int_equal(o.st, WC_OK);
+    assert_false(o.ev.has_partition);
+    o = part_run(&f, "after.id", "11", NULL, 0);
+    assert_int_equal(o.st, WC_OK);
+    assert_false(o.ev.has_partition);
+    /* through a null struct (Debezium: a NullPointerException) and a struct field: the error path */
+    o = part_run(&f, "before.id", "11", NULL, 'c');
+    assert_int_equal(o.st, WC_PERMANENT);
+    if (!strstr(o.err, "Unprocessable message: before.id of partition.payload.fields goes through before, which is null"))
+        fail_msg("%s", o.err);
+    o = part_run(&f, "source", "11", NULL, 'c');
+    assert_int_equal(o.st, WC_PERMANENT);
+    if (!strstr(o.err, "field source of partition.payload.fields is a STRUCT"))
+        fail_msg("%s", o.err);
+    /* InsertField sees the partition PartitionRouting chose and a timestamp a record has (Connect's
+     * kafkaPartition() and timestamp()) */
+    tf_spec_t *si = spec((const char *const[]){ "transforms", "p,i", "transforms.p.type", P,
+        "transforms.p.partition.payload.fields", "after.id,after.name", "transforms.p.partition.topic.num", "7",
+        "transforms.i.type", "org.apache.kafka.connect.transforms.InsertField$Value", "transforms.i.partition.field", "part",
+        "transforms.i.timestamp.field", "when!", NULL });
+    tf_chain_t *ci = tf_chain_new(si);
+    rec_event_t evi = event(&f, 'c', false);
+    evi.has_ts = true;
+    evi.ts_ms = 1700000000123;
+    o = run(&f, ci, f.conv_plain, &evi);
+    assert_int_equal(o.st, WC_OK);
+    if (!strstr(o.value, "\"part\":4,\"when\":1700000000123}"))
+        fail_msg("%s", o.value);
+    evi.has_ts = false;   /* none: the required field fails the record */
+    o = run(&f, ci, f.conv_plain, &evi);
+    assert_int_equal(o.st, WC_PERMANENT);
+    tf_chain_free(ci);
+    tf_spec_free(si);
+    /* after ExtractNewRecordState the value is no envelope: as it is */
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "u,p", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.p.type", P, "transforms.p.partition.payload.fields", "after.id,id", "transforms.p.partition.topic.num", "3", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'c', false);
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_false(o.ev.has_partition);
+    tf_chain_free(c);
+    tf_spec_free(s);
+    fx_free(&f);
+}
+
+static void test_timestamp_router(void **st)
+{
+    (void)st;
+    const char *T = "org.apache.kafka.connect.transforms.TimestampRouter";
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", T, "transforms.t.timestamp.format", "YYYY", NULL },
+               "transforms.t.timestamp.format: the pattern letter 'Y'");
+    spec_error((const char *const[]){ "transforms", "t", "transforms.t.type", T, "transforms.t.timestamp.format", "yyyyMMdd'", NULL },
+               "transforms.t.timestamp.format: 'yyyyMMdd'' is not a java.text.SimpleDateFormat pattern (Unterminated quote)");
+    fx_t f;
+    fx_init(&f);
+    /* a Debezium change event has no record timestamp: Kafka's DataException, the error path */
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "t", "transforms.t.type", T, NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'c', false);
+    out_t o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    if (!strstr(o.err, "transform t (org.apache.kafka.connect.transforms.TimestampRouter)") ||
+        !strstr(o.err, "Timestamp missing on record (topic srv.public.t)"))
+        fail_msg("%s", o.err);
+    /* a record with one (what the outbox EventRouter sets): topic.format's defaults */
+    ev.has_ts = true;
+    ev.ts_ms = 1700000000123;
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_string_equal(o.topic, "srv.public.t-20231114");
+    tf_chain_free(c);
+    tf_spec_free(s);
+    s = spec((const char *const[]){ "transforms", "t", "transforms.t.type", T, "transforms.t.topic.format", "${timestamp}/${topic}/${topic}",
+                                    "transforms.t.timestamp.format", "yyyy-MM-dd'T'HH 'h'", NULL });
+    c = tf_chain_new(s);
+    o = run(&f, c, f.conv, &ev);
+    assert_string_equal(o.topic, "2023-11-14T22 h/srv.public.t/srv.public.t");
+    tf_chain_free(c);
+    tf_spec_free(s);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -985,6 +1268,10 @@ int main(void)
         cmocka_unit_test(test_cast_config),
         cmocka_unit_test(test_cast_fields),
         cmocka_unit_test(test_cast_types),
+        cmocka_unit_test(test_timestamp_config),
+        cmocka_unit_test(test_timestamp_fields),
+        cmocka_unit_test(test_partition_routing),
+        cmocka_unit_test(test_timestamp_router),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
