@@ -88,8 +88,8 @@ stack stop writer >/dev/null 2>&1
 get "$REST/metrics" >"$IT_DIR/metrics.txt"
 seen=$(awk '/^debezium_metrics_TotalNumberOfEventsSeen\{.*context="streaming"/ { print $NF; exit }' "$IT_DIR/metrics.txt")
 [ -n "$seen" ] && awk -v s="$seen" 'BEGIN { exit !(s > 0) }' || fail "GET /metrics counts no streamed events (got '${seen:-nothing}')"
-: get "$REST/dashboard" >"$IT_DIR/dashboard.html" || fail "GET /dashboard failed"
-: grep -qi "<html" "$IT_DIR/dashboard.html" || fail "GET /dashboard is not a page"
+get "$REST/dashboard" >"$IT_DIR/dashboard.html" || fail "GET /dashboard failed"
+grep -qi "<html" "$IT_DIR/dashboard.html" || fail "GET /dashboard is not a page"
 
 # Prometheus: walcast is up for it and the alert rules are loaded
 PROM="http://127.0.0.1:$PROMETHEUS_PORT"
