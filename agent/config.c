@@ -807,35 +807,28 @@ static int check_unimplemented(const cfg_map_t *m, char *err, size_t errlen)
     return 0;
 }
 
-int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t errlen)
+/* connector.class, the required keys, plugin.name and the database connection (host, port, login, SSL). */
+static int parse_connection(const cfg_map_t *m, conn_config_t *c, char *err, size_t errlen)
 {
-    memset(c, 0, sizeof *c);
-    flt_init(&c->filters);
-    pgt_opts_default(&c->evt.types);
     int e;
-
-    if (check_unknown_keys(m, known_keys, known_prefixes, "connector", err, errlen) < 0 ||
-        check_unimplemented(m, err, errlen) < 0)
-        goto fail;
-
     const char *cls = cfg_get(m, "connector.class");
     if (cls && strcmp(cls, "io.debezium.connector.postgresql.PostgresConnector") != 0) {
         snprintf(err, errlen, "invalid value '%s' for connector.class; walcast runs io.debezium.connector.postgresql.PostgresConnector, "
                  "io.debezium.connector.jdbc.JdbcSinkConnector and io.debezium.connector.mongodb.MongoDbSinkConnector", cls);
-        goto fail;
+        return -1;
     }
     static const char *required[] = { "name", "database.hostname", "database.user", "database.dbname", "topic.prefix", NULL };
     for (int i = 0; required[i]; i++) {
         const char *v = cfg_get(m, required[i]);
         if (!v || !*v) {
             snprintf(err, errlen, "missing required configuration key %s", required[i]);
-            goto fail;
+            return -1;
         }
     }
     const char *plugin = get_or(m, "plugin.name", "pgoutput");
     if (strcmp(plugin, "pgoutput") != 0) {
         snprintf(err, errlen, "invalid value '%s' for plugin.name; walcast supports only pgoutput (built into PostgreSQL 10+), not decoderbufs or wal2json", plugin);
-        goto fail;
+        return -1;
     }
     c->name = dup_get(m, "name", NULL);
     c->host = dup_get(m, "database.hostname", NULL);
@@ -848,24 +841,30 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
         long port = strtol(c->port, &end, 10);
         if (*end || port < 1 || port > 65535) {
             snprintf(err, errlen, "invalid value '%s' for database.port; expected 1-65535", c->port);
-            goto fail;
+            return -1;
         }
     }
     static const char *sslmodes[] = { "disable", "allow", "prefer", "require", "verify-ca", "verify-full", NULL };
     if (parse_enum(m, "database.sslmode", "prefer", sslmodes, &e, err, errlen) < 0)
-        goto fail;
+        return -1;
     cfg_map_set(&c->libpq, "sslmode", sslmodes[e]);
     static const char *sslkeys[][2] = { { "database.sslcert", "sslcert" }, { "database.sslkey", "sslkey" },
                                         { "database.sslrootcert", "sslrootcert" }, { "database.sslpassword", "sslpassword" } };
     for (size_t i = 0; i < sizeof sslkeys / sizeof sslkeys[0]; i++)
         if (cfg_get(m, sslkeys[i][0]))
             cfg_map_set(&c->libpq, sslkeys[i][1], cfg_get(m, sslkeys[i][0]));
+    return 0;
+}
 
+/* topic.prefix and its delimiter, the replication slot and the publication. */
+static int parse_slot(const cfg_map_t *m, conn_config_t *c, char *err, size_t errlen)
+{
+    int e;
     c->topic_prefix = dup_get(m, "topic.prefix", NULL);
     for (const char *p = c->topic_prefix; *p; p++) {
         if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '_' || *p == '-')) {
             snprintf(err, errlen, "invalid value '%s' for topic.prefix; use only letters, digits, '.', '_' and '-'", c->topic_prefix);
-            goto fail;
+            return -1;
         }
     }
     c->topic_delimiter = dup_get(m, "topic.delimiter", ".");
@@ -873,92 +872,112 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
     for (const char *p = c->slot_name; *p; p++) {
         if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_')) {
             snprintf(err, errlen, "invalid value '%s' for slot.name; PostgreSQL slot names use only lower-case letters, digits and '_'", c->slot_name);
-            goto fail;
+            return -1;
         }
     }
     c->publication_name = dup_get(m, "publication.name", "dbz_publication");
     static const char *pubmodes[] = { "all_tables", "filtered", "disabled", "no_tables", NULL };
     if (parse_enum(m, "publication.autocreate.mode", "all_tables", pubmodes, &e, err, errlen) < 0)
-        goto fail;
+        return -1;
     c->pub_mode = (cfg_pubmode_t)e;
     if (parse_bool(m, "slot.drop.on.stop", false, &c->slot_drop_on_stop, err, errlen) < 0)
-        goto fail;
+        return -1;
+    return 0;
+}
+
+/* snapshot.mode and how the snapshot reads. */
+static int parse_snapshot(const cfg_map_t *m, conn_config_t *c, char *err, size_t errlen)
+{
+    int e;
     static const char *snapmodes[] = { "initial", "always", "initial_only", "no_data", "never", "when_needed", "configuration_based", "custom", NULL };
     if (parse_enum(m, "snapshot.mode", "initial", snapmodes, &e, err, errlen) < 0)
-        goto fail;
+        return -1;
     c->snapshot_mode = xstrdup(snapmodes[e]);
     if (strcmp(c->snapshot_mode, "configuration_based") == 0 || strcmp(c->snapshot_mode, "custom") == 0) {
         snprintf(err, errlen, "snapshot.mode=%s is not implemented by walcast; use initial, always, initial_only, no_data or when_needed",
                  c->snapshot_mode);
-        goto fail;
+        return -1;
     }
     if (parse_int(m, "snapshot.max.threads", 1, 1, &c->snapshot_max_threads, err, errlen) < 0 ||
         parse_int(m, "snapshot.fetch.size", 10240, 1, &c->snapshot_fetch_size, err, errlen) < 0 ||
         parse_int(m, "walcast.snapshot.chunk.rows", 50000, 1, &c->snapshot_chunk_rows, err, errlen) < 0 ||
         parse_int(m, "snapshot.delay.ms", 0, 0, &c->snapshot_delay_ms, err, errlen) < 0 ||
         parse_bool(m, "walcast.snapshot.parallel.encode", false, &c->snapshot_parallel_encode, err, errlen) < 0)
-        goto fail;
+        return -1;
     if (c->snapshot_max_threads > 64)
         c->snapshot_max_threads = 64;
     static const char *isomodes[] = { "repeatable_read", "serializable", "read_committed", "read_uncommitted", "exclusive", NULL };
     if (parse_enum(m, "snapshot.isolation.mode", "repeatable_read", isomodes, &e, err, errlen) < 0)
-        goto fail;
+        return -1;
     c->snapshot_isolation = xstrdup(isomodes[e]);
     if (flt_list_compile(&c->snapshot_include, cfg_get(m, "snapshot.include.collection.list"),
                          "snapshot.include.collection.list", err, errlen) < 0)
-        goto fail;
-    /* incremental snapshots on demand: signal.data.collection (source channel), signal.kafka.topic */
+        return -1;
+    return 0;
+}
+
+/* Incremental snapshots on demand: incremental.snapshot.chunk.size, signal.data.collection (source channel),
+ * signal.kafka.topic. */
+static int parse_signals(const cfg_map_t *m, conn_config_t *c, char *err, size_t errlen)
+{
     if (parse_int(m, "incremental.snapshot.chunk.size", 1024, 1, &c->incremental_chunk_rows, err, errlen) < 0)
-        goto fail;
-    {
-        const char *sc = cfg_get(m, "signal.data.collection");
-        c->signal_collection = sc && *sc ? xstrdup(sc) : NULL;
-        const char *ch = get_or(m, "signal.enabled.channels", "source");
-        char *copy = xstrdup(ch);
-        for (char *tok = strtok(copy, ", "); tok; tok = strtok(NULL, ", ")) {
-            if (strcmp(tok, "source") == 0)
-                c->signal_source = true;
-            else if (strcmp(tok, "kafka") == 0)
-                c->signal_kafka = true;
-            else if (strcmp(tok, "jmx") != 0 && strcmp(tok, "file") != 0) {
-                snprintf(err, errlen, "invalid value '%s' in signal.enabled.channels; walcast implements source and kafka", tok);
-                free(copy);
-                goto fail;
-            } else
-                log_warn("signal channel not implemented by walcast; ignored", "channel=%s", tok);
-        }
-        free(copy);
-        char deftopic[512];
-        snprintf(deftopic, sizeof deftopic, "%s-signal", cfg_get(m, "topic.prefix"));
-        c->signal_topic = dup_get(m, "signal.kafka.topic", deftopic);
-        const char *sb = cfg_get(m, "signal.kafka.bootstrap.servers");
-        c->signal_bootstrap = sb && *sb ? xstrdup(sb) : NULL;
+        return -1;
+    const char *sc = cfg_get(m, "signal.data.collection");
+    c->signal_collection = sc && *sc ? xstrdup(sc) : NULL;
+    const char *ch = get_or(m, "signal.enabled.channels", "source");
+    char *copy = xstrdup(ch);
+    for (char *tok = strtok(copy, ", "); tok; tok = strtok(NULL, ", ")) {
+        if (strcmp(tok, "source") == 0)
+            c->signal_source = true;
+        else if (strcmp(tok, "kafka") == 0)
+            c->signal_kafka = true;
+        else if (strcmp(tok, "jmx") != 0 && strcmp(tok, "file") != 0) {
+            snprintf(err, errlen, "invalid value '%s' in signal.enabled.channels; walcast implements source and kafka", tok);
+            free(copy);
+            return -1;
+        } else
+            log_warn("signal channel not implemented by walcast; ignored", "channel=%s", tok);
     }
-    {
-        /* snapshot.select.statement.overrides=s.t,s2.t2 with snapshot.select.statement.overrides.s.t=SELECT ... */
-        const char *list = cfg_get(m, "snapshot.select.statement.overrides");
-        char *copy = xstrdup(list ? list : "");
-        for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
-            while (*tok == ' ')
-                tok++;
-            char *endp = tok + strlen(tok);
-            while (endp > tok && endp[-1] == ' ')
-                *--endp = 0;
-            if (!*tok)
-                continue;
-            char key[1024];
-            snprintf(key, sizeof key, "snapshot.select.statement.overrides.%s", tok);
-            const char *sql = cfg_get(m, key);
-            if (!sql || !*sql) {
-                snprintf(err, errlen, "snapshot.select.statement.overrides names %s but %s is not set; give the SELECT "
-                         "for that table", tok, key);
-                free(copy);
-                goto fail;
-            }
-            cfg_map_set(&c->snapshot_overrides, tok, sql);
+    free(copy);
+    char deftopic[512];
+    snprintf(deftopic, sizeof deftopic, "%s-signal", cfg_get(m, "topic.prefix"));
+    c->signal_topic = dup_get(m, "signal.kafka.topic", deftopic);
+    const char *sb = cfg_get(m, "signal.kafka.bootstrap.servers");
+    c->signal_bootstrap = sb && *sb ? xstrdup(sb) : NULL;
+    return 0;
+}
+
+/* snapshot.select.statement.overrides=s.t,s2.t2 with snapshot.select.statement.overrides.s.t=SELECT ... */
+static int parse_snapshot_overrides(const cfg_map_t *m, conn_config_t *c, char *err, size_t errlen)
+{
+    const char *list = cfg_get(m, "snapshot.select.statement.overrides");
+    char *copy = xstrdup(list ? list : "");
+    for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
+        while (*tok == ' ')
+            tok++;
+        char *endp = tok + strlen(tok);
+        while (endp > tok && endp[-1] == ' ')
+            *--endp = 0;
+        if (!*tok)
+            continue;
+        char key[1024];
+        snprintf(key, sizeof key, "snapshot.select.statement.overrides.%s", tok);
+        const char *sql = cfg_get(m, key);
+        if (!sql || !*sql) {
+            snprintf(err, errlen, "snapshot.select.statement.overrides names %s but %s is not set; give the SELECT "
+                     "for that table", tok, key);
+            free(copy);
+            return -1;
         }
-        free(copy);
+        cfg_map_set(&c->snapshot_overrides, tok, sql);
     }
+    free(copy);
+    return 0;
+}
+
+/* Status updates, heartbeats, queue and transaction bounds, memory and spill files, transaction metadata. */
+static int parse_streaming(const cfg_map_t *m, conn_config_t *c, char *err, size_t errlen)
+{
     if (parse_int(m, "status.update.interval.ms", 10000, 1, &c->status_interval_ms, err, errlen) < 0 ||
         parse_int(m, "heartbeat.interval.ms", 0, 0, &c->heartbeat_interval_ms, err, errlen) < 0 ||
         parse_int(m, "max.queue.size", 8192, 1, &c->max_queue_size, err, errlen) < 0 ||
@@ -968,7 +987,7 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
         parse_int(m, "walcast.transaction.min.ms", 5, 0, &c->txn_min_ms, err, errlen) < 0 ||
         parse_int(m, "walcast.memory.limit.mb", 64, 1, &c->memory_limit_mb, err, errlen) < 0 ||
         parse_bool(m, "walcast.streaming", false, &c->streaming, err, errlen) < 0)
-        goto fail;
+        return -1;
     {
         const char *tmp = getenv("TMPDIR");
         char def[1024];
@@ -977,21 +996,26 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
     }
     c->heartbeat_action_query = cfg_get(m, "heartbeat.action.query") ? dup_get(m, "heartbeat.action.query", NULL) : NULL;
     if (parse_bool(m, "provide.transaction.metadata", false, &c->evt.tx_metadata, err, errlen) < 0)
-        goto fail;
+        return -1;
+    return 0;
+}
 
-    /* converters */
+/* Converters, schema and field name adjustment, conversion failures, schemas, tombstones and headers. */
+static int parse_converters(const cfg_map_t *m, conn_config_t *c, char *err, size_t errlen)
+{
+    int e;
     if (parse_converter(m, "key.converter", &c->key_conv, err, errlen) < 0 ||
         parse_converter(m, "value.converter", &c->value_conv, err, errlen) < 0)
-        goto fail;
+        return -1;
     static const char *adjmodes[] = { "none", "avro", "avro_unicode", NULL };
-    if (parse_enum(m, "schema.name.adjustment.mode", "none", adjmodes, &e, err, errlen) < 0) goto fail;
+    if (parse_enum(m, "schema.name.adjustment.mode", "none", adjmodes, &e, err, errlen) < 0) return -1;
     c->evt.schema_names = (avro_adjust_t)e;
-    if (parse_enum(m, "field.name.adjustment.mode", "none", adjmodes, &e, err, errlen) < 0) goto fail;
+    if (parse_enum(m, "field.name.adjustment.mode", "none", adjmodes, &e, err, errlen) < 0) return -1;
     c->evt.field_names = (avro_adjust_t)e;
     /* Debezium's value-conversion failures (TableSchemaBuilder); event.processing.failure.handling.mode
      * is about seeking the slot in its PostgreSQL connector and stays ignored */
     static const char *convmodes[] = { "warn", "skip", "fail", NULL };
-    if (parse_enum(m, "event.converting.failure.handling.mode", "warn", convmodes, &e, err, errlen) < 0) goto fail;
+    if (parse_enum(m, "event.converting.failure.handling.mode", "warn", convmodes, &e, err, errlen) < 0) return -1;
     c->evt.convert_failure = (evt_convert_mode_t)e;
     if (parse_bool(m, "key.converter.schemas.enable", true, &c->key_conv.side.schemas, err, errlen) < 0 ||
         parse_bool(m, "value.converter.schemas.enable", true, &c->value_conv.side.schemas, err, errlen) < 0 ||
@@ -999,47 +1023,59 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
         parse_bool(m, "include.schema.comments", false, &c->evt.schema_comments, err, errlen) < 0 ||
         parse_bool(m, "extended.headers.enabled", true, &c->evt.extended_headers, err, errlen) < 0 ||
         parse_bool(m, "include.unknown.datatypes", false, &c->evt.types.include_unknown, err, errlen) < 0)
-        goto fail;
+        return -1;
+    return 0;
+}
 
+/* How values are written: decimal, time, binary, interval, hstore, money. */
+static int parse_value_modes(const cfg_map_t *m, conn_config_t *c, char *err, size_t errlen)
+{
+    int e;
     static const char *decmodes[] = { "precise", "double", "string", NULL };
     static const char *timemodes[] = { "adaptive", "adaptive_time_microseconds", "connect", NULL };
     static const char *binmodes[] = { "bytes", "base64", "base64-url-safe", "hex", NULL };
     static const char *ivmodes[] = { "numeric", "string", NULL };
     static const char *hsmodes[] = { "json", "map", NULL };
-    if (parse_enum(m, "decimal.handling.mode", "precise", decmodes, &e, err, errlen) < 0) goto fail;
+    if (parse_enum(m, "decimal.handling.mode", "precise", decmodes, &e, err, errlen) < 0) return -1;
     c->evt.types.decimal = (pgt_decimal_mode_t)e;
-    if (parse_enum(m, "time.precision.mode", "adaptive", timemodes, &e, err, errlen) < 0) goto fail;
+    if (parse_enum(m, "time.precision.mode", "adaptive", timemodes, &e, err, errlen) < 0) return -1;
     c->evt.types.time = (pgt_time_mode_t)e;
-    if (parse_enum(m, "binary.handling.mode", "bytes", binmodes, &e, err, errlen) < 0) goto fail;
+    if (parse_enum(m, "binary.handling.mode", "bytes", binmodes, &e, err, errlen) < 0) return -1;
     c->evt.types.binary = (pgt_binary_mode_t)e;
-    if (parse_enum(m, "interval.handling.mode", "numeric", ivmodes, &e, err, errlen) < 0) goto fail;
+    if (parse_enum(m, "interval.handling.mode", "numeric", ivmodes, &e, err, errlen) < 0) return -1;
     c->evt.types.interval = (pgt_interval_mode_t)e;
-    if (parse_enum(m, "hstore.handling.mode", "json", hsmodes, &e, err, errlen) < 0) goto fail;
+    if (parse_enum(m, "hstore.handling.mode", "json", hsmodes, &e, err, errlen) < 0) return -1;
     c->evt.types.hstore = (pgt_hstore_mode_t)e;
     if (parse_int(m, "money.fraction.digits", 2, 0, &c->evt.types.money_fraction_digits, err, errlen) < 0)
-        goto fail;
+        return -1;
+    return 0;
+}
 
-    /* skipped.operations: comma list of c,u,d,t or none; default t */
-    {
-        const char *v = get_or(m, "skipped.operations", "t");
-        unsigned ops = 0;
-        char tmp[64];
-        snprintf(tmp, sizeof tmp, "%s", v);
-        for (char *tok = strtok(tmp, ", "); tok; tok = strtok(NULL, ", ")) {
-            if (!strcmp(tok, "c")) ops |= EVT_OP_C;
-            else if (!strcmp(tok, "u")) ops |= EVT_OP_U;
-            else if (!strcmp(tok, "d")) ops |= EVT_OP_D;
-            else if (!strcmp(tok, "t")) ops |= EVT_OP_T;
-            else if (!strcmp(tok, "none")) ops = 0;
-            else {
-                snprintf(err, errlen, "invalid value '%s' for skipped.operations; allowed: a comma-separated list of c, u, d, t, or none", v);
-                goto fail;
-            }
+/* skipped.operations: comma list of c,u,d,t or none; default t. */
+static int parse_skipped_ops(const cfg_map_t *m, conn_config_t *c, char *err, size_t errlen)
+{
+    const char *v = get_or(m, "skipped.operations", "t");
+    unsigned ops = 0;
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%s", v);
+    for (char *tok = strtok(tmp, ", "); tok; tok = strtok(NULL, ", ")) {
+        if (!strcmp(tok, "c")) ops |= EVT_OP_C;
+        else if (!strcmp(tok, "u")) ops |= EVT_OP_U;
+        else if (!strcmp(tok, "d")) ops |= EVT_OP_D;
+        else if (!strcmp(tok, "t")) ops |= EVT_OP_T;
+        else if (!strcmp(tok, "none")) ops = 0;
+        else {
+            snprintf(err, errlen, "invalid value '%s' for skipped.operations; allowed: a comma-separated list of c, u, d, t, or none", v);
+            return -1;
         }
-        c->evt.skipped_ops = ops;
     }
+    c->evt.skipped_ops = ops;
+    return 0;
+}
 
-    /* filters */
+/* Include/exclude lists, skipped origins, message key columns and column rules. */
+static int parse_filters(const cfg_map_t *m, conn_config_t *c, char *err, size_t errlen)
+{
     static const char *lists[][2] = { { "schema.include.list", "schema.exclude.list" },
                                       { "table.include.list", "table.exclude.list" },
                                       { "column.include.list", "column.exclude.list" },
@@ -1051,23 +1087,48 @@ int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t 
     for (int i = 0; i < 4; i++) {
         if (cfg_get(m, lists[i][0]) && cfg_get(m, lists[i][1])) {
             snprintf(err, errlen, "%s and %s cannot both be set; use one of them", lists[i][0], lists[i][1]);
-            goto fail;
+            return -1;
         }
         for (int j = 0; j < 2; j++)
             if (flt_list_compile(targets[i][j], cfg_get(m, lists[i][j]), lists[i][j], err, errlen) < 0)
-                goto fail;
+                return -1;
     }
     /* apply workers mark their sessions with a replication origin named walcast_<sink>: skipping
      * those transactions is what lets two databases replicate into each other without echo */
     if (flt_list_compile(&c->filters.origin_skip, get_or(m, "walcast.skip.origins", "walcast.*"), "walcast.skip.origins",
                          err, errlen) < 0)
-        goto fail;
+        return -1;
     if (cfg_get(m, "message.key.columns") &&
         flt_set_key_columns(&c->filters, cfg_get(m, "message.key.columns"), err, errlen) < 0)
-        goto fail;
+        return -1;
     if (parse_column_rules(m, c, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+int cfg_connector_parse(const cfg_map_t *m, conn_config_t *c, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    flt_init(&c->filters);
+    pgt_opts_default(&c->evt.types);
+    int e;
+
+    /* the parts in turn (the order they had in one function); the first error stops */
+    if (check_unknown_keys(m, known_keys, known_prefixes, "connector", err, errlen) < 0 ||
+        check_unimplemented(m, err, errlen) < 0 ||
+        parse_connection(m, c, err, errlen) < 0 ||
+        parse_slot(m, c, err, errlen) < 0 ||
+        parse_snapshot(m, c, err, errlen) < 0 ||
+        parse_signals(m, c, err, errlen) < 0 ||
+        parse_snapshot_overrides(m, c, err, errlen) < 0 ||
+        parse_streaming(m, c, err, errlen) < 0 ||
+        parse_converters(m, c, err, errlen) < 0 ||
+        parse_value_modes(m, c, err, errlen) < 0 ||
+        parse_skipped_ops(m, c, err, errlen) < 0 ||
+        parse_filters(m, c, err, errlen) < 0)
         goto fail;
 
+    /* the event settings */
     c->placeholder = dup_get(m, "unavailable.value.placeholder", "__debezium_unavailable_value");
     c->evt.connector_name = c->name;
     c->evt.prefix = c->topic_prefix;

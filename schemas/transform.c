@@ -1131,16 +1131,23 @@ static wc_status_t insert_field_apply(const tf_ctx_t *x, const void *conf, tf_re
     *nv = cv_list(x->a, ns->nfields);
     for (size_t i = 0; i < s->nfields; i++)
         nv->u.list.v[i] = tf_field_get(s, v, i, c->replace_null);
-    /* a source record has no partition and no timestamp (Debezium sets neither): those stay null, and a
-     * required one fails as Struct.validate does */
+    /* Debezium's change events have no partition and no timestamp (a transform may have set them:
+     * PartitionRouting, the outbox EventRouter): unset ones stay null, and a required one fails as
+     * Struct.validate does */
     size_t k = s->nfields;
     if (c->topic.name)
         nv->u.list.v[k++] = cv_str(r->topic, strlen(r->topic));
-    const ins_spec_t *unset[] = { &c->partition, &c->timestamp };
+    const ins_spec_t *meta[] = { &c->partition, &c->timestamp };
+    const bool has[] = { r->has_partition, r->has_ts };
+    const int64_t val[] = { r->partition, r->ts_ms };
     for (int i = 0; i < 2; i++)
-        if (unset[i]->name) {
-            if (!unset[i]->optional) {
-                snprintf(err, errlen, "Invalid value: null used for required field: \"%s\"", unset[i]->name);
+        if (meta[i]->name) {
+            if (has[i]) {
+                nv->u.list.v[k++] = cv_int(val[i]);
+                continue;
+            }
+            if (!meta[i]->optional) {
+                snprintf(err, errlen, "Invalid value: null used for required field: \"%s\"", meta[i]->name);
                 return WC_PERMANENT;
             }
             k++;

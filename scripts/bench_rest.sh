@@ -7,7 +7,8 @@
 # another order (the machine's load drifts: a fixed order would bias one mode), BENCH_REST_TXNS (100)
 # transactions x 1000 rows per run. Besides the medians, the median of each round's own ratio (the runs of
 # a round are next to each other in time, so the load they saw is alike) and walcast's CPU seconds per
-# million rows (the REST requests walcast answers are counted in it: the cost of serving them).
+# million rows (the REST requests walcast answers are counted in it: the cost of serving them). Last, the
+# CPU cost of one status request, measured apart (below).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/ports.sh
@@ -133,4 +134,43 @@ echo "bench_rest: median of the rounds' own ratios, scraped and on the dashboard
 echo "bench_rest: median ${mw} rows/s with GET /metrics every second and the dashboard open (GET /dashboard/data every 2 s)" \
      "($(pct "$mp" "$mw") against none; target within 2%); walcast's CPU s per million rows: median $(median "${cplain[@]}")" \
      "without clients, $(median "${cwatched[@]}") scraped and on the dashboard"
+
+# The cost of one status request in walcast's own CPU time, which the load of other processes does not
+# change (rows/s does): a worker whose connector has nothing left to stream (a drained slot) answers
+# BENCH_REST_REQS (3000) GET /connectors/{n}/status one after the other, as the poller sends them (a new
+# connection each); its CPU seconds over that time, less its CPU while idle for as long, per request. 50
+# requests a second then take 50 x that of one core, set against the core share walcast spends streaming
+# (CPU per row x rows/s, from the runs above without clients).
+REQS=${BENCH_REST_REQS:-3000}
+cpu_of() { awk -v tck="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.4f", ($12 + $13) / tck }' "/proc/$1/stat"; }
+free_port port
+printf '%s\n' "bootstrap.servers=$BS" "listeners=http://127.0.0.1:$port" "config.storage.topic=bench_rest_cfg_plain_1" \
+  "status.storage.topic=bench_rest_st_plain_1" "offset.storage.topic=bench_rest_off_plain_1" "group.id=bench_rest_plain_1" \
+  >"$WORK/w-idle.properties"
+"$ROOT/build/walcast" run --worker "$WORK/w-idle.properties" >/dev/null 2>"$WORK/walcast-idle.log" &
+pid=$!
+PIDS+=($pid)
+for _ in $(seq 1 300); do
+  curl -s "http://127.0.0.1:$port/connectors/b-plain_1/status" 2>/dev/null | grep -q '"tasks":\[{"id":0,"state":"RUNNING"' && break
+  sleep 0.1
+done
+grep -q "replication started" "$WORK/walcast-idle.log" || { sleep 1; }
+t0=$(date +%s.%N); c0=$(cpu_of "$pid")
+/usr/bin/python3 - "http://127.0.0.1:$port/connectors/b-plain_1/status" "$REQS" <<'PYEOF'
+import sys, urllib.request
+for _ in range(int(sys.argv[2])):
+    with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
+        r.read()
+PYEOF
+t1=$(date +%s.%N); c1=$(cpu_of "$pid")
+/usr/bin/python3 -c "import time,sys; time.sleep(float(sys.argv[1]))" "$(echo "$t1 - $t0" | bc)"   # as long, idle
+c2=$(cpu_of "$pid")
+kill -INT "$pid"; wait "$pid" 2>/dev/null || true
+awk -v busy="$(echo "$c1 - $c0" | bc)" -v idle="$(echo "$c2 - $c1" | bc)" -v n="$REQS" -v hz="$HZ" -v secs="$(echo "$t1 - $t0" | bc)" \
+    -v cpr="$(median "${cplain[@]}")" -v rate="$mp" 'BEGIN {
+  us = (busy - idle) * 1e6 / n; if (us < 0) us = 0
+  share = hz * us / 1e6; stream = cpr * rate / 1e6
+  printf "bench_rest: one status request costs walcast %.0f us of CPU (%d requests in %.1f s: %.2f s CPU, %.2f s idle over as long);" \
+         " %s a second take %.2f%% of a core, %.1f%% of the %.2f core walcast spends streaming %s rows/s\n",
+         us, n, secs, busy, idle, hz, share * 100, share * 100 / stream, stream, rate }'
 echo "bench_rest: load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1404,6 +1404,14 @@ static int transform_record(sink_t *s, sink_rec_t *r, rd_kafka_message_t *m, boo
         for (size_t i = 0; ev.nheaders < REC_MAX_HEADERS / 2 && !rd_kafka_header_get_all(hdrs, i, &name, &v, &len); i++)
             ev.headers[ev.nheaders++] = (rec_header_t){ arena_strdup(s->arena, name), v, len };
     }
+    /* a sink record's kafkaPartition() and timestamp() (TimestampRouter, InsertField read them) */
+    ev.has_partition = true;
+    ev.partition = m->partition;
+    int64_t ts = rd_kafka_message_timestamp(m, NULL);
+    if (ts >= 0) {
+        ev.has_ts = true;
+        ev.ts_ms = ts;
+    }
     rec_event_t out;
     bool dropped;
     if (tf_chain_apply(s->tf, s->arena, &ev, &out, &dropped, err, errlen) != WC_OK) {

@@ -1,5 +1,6 @@
-/* mysql.c: the MySQL/MariaDB apply target (libmariadb): multi-row INSERT ... ON DUPLICATE KEY UPDATE,
- * batched deletes, tables created/evolved from the event schema, offsets in walcast_sink_offsets. */
+/* mysql.c: the MySQL/MariaDB apply target (libmariadb): what MySQL does differently under sinks/sql.c
+ * (statements, tables, offsets shared there): values as escaped literals, DDL's implicit commit, the catalog
+ * from information_schema, truncation as DELETE, conflicts read with SELECT ... FOR UPDATE. */
 #include <inttypes.h>
 #include <mysql.h>
 #include <mysqld_error.h>
@@ -12,25 +13,18 @@
 #include "agent/log.h"
 #include "sinks/conflict.h"
 #include "sinks/dialect.h"
+#include "sinks/sql.h"
 #include "sinks/target.h"
 
 /* one statement stays well under max_allowed_packet (16 MB by default) */
 #define MY_MAX_STMT (4u << 20)
 
-typedef struct my_table {
-    char *name;
-    char **cols;
-    size_t ncols;
-    const cs_schema_t *checked;
-    struct my_table *next;
-} my_table_t;
+static const sql_ops_t my_sql_ops;
 
 struct sk_target {
+    sql_conn_t s;   /* first: what sinks/sql.c keeps */
     MYSQL *db;
-    const sk_config_t *cfg;
-    bool quote;
-    my_table_t *tables;
-    buf_t sql, val, esc;
+    buf_t val;
 };
 
 static wc_status_t fail(sk_target_t *t, const char *what, char *err, size_t errlen)
@@ -57,36 +51,15 @@ static wc_status_t qs(sk_target_t *t, const char *sql, const char *what, char *e
     return q(t, sql, strlen(sql), what, err, errlen);
 }
 
-static void tables_clear(sk_target_t *t)
-{
-    my_table_t *n;
-    for (my_table_t *p = t->tables; p; p = n) {
-        n = p->next;
-        for (size_t i = 0; i < p->ncols; i++)
-            free(p->cols[i]);
-        free(p->cols);
-        free(p->name);
-        free(p);
-    }
-    t->tables = NULL;
-}
-
 static void my_close(sk_target_t *t)
 {
     if (!t)
         return;
+    sql_free(&t->s);
+    buf_free(&t->val);
     if (t->db)
         mysql_close(t->db);
-    tables_clear(t);
-    buf_free(&t->sql);
-    buf_free(&t->val);
-    buf_free(&t->esc);
     free(t);
-}
-
-static void ident(sk_target_t *t, buf_t *b, const char *name)
-{
-    dl_ident(b, SK_DIALECT_MYSQL, name, t->quote);
 }
 
 /* A string literal: '...' escaped for the connection's character set. */
@@ -118,12 +91,11 @@ static wc_status_t my_connect(const sk_config_t *cfg, sk_target_t **out, char *e
         return wc_status_mysql(e);
     }
     sk_target_t *t = xcalloc(1, sizeof *t);
+    sql_init(&t->s, &my_sql_ops, cfg, SK_DIALECT_MYSQL);
+    t->s.fold_case = true;   /* MySQL column names are case-insensitive */
+    t->s.max_bytes = MY_MAX_STMT;
     t->db = db;
-    t->cfg = cfg;
-    t->quote = cfg->quote_identifiers;
-    buf_init(&t->sql);
     buf_init(&t->val);
-    buf_init(&t->esc);
     wc_status_t st = qs(t, "SET time_zone = '+00:00', autocommit = 0", "session settings", err, errlen);
     if (st) {
         my_close(t);
@@ -133,50 +105,21 @@ static wc_status_t my_connect(const sk_config_t *cfg, sk_target_t **out, char *e
     return WC_OK;
 }
 
+/* A query's result set; NULL after fail() has filled err. */
+static MYSQL_RES *query_rows(sk_target_t *t, const char *what, wc_status_t *st, char *err, size_t errlen)
+{
+    MYSQL_RES *r = NULL;
+    if (mysql_real_query(t->db, t->s.sql.data, t->s.sql.len) || !(r = mysql_store_result(t->db)))
+        *st = fail(t, what, err, errlen);
+    return r;
+}
+
 static wc_status_t my_read_offsets(sk_target_t *t, const char *name, sk_offset_t **offs, size_t *n, char *err,
                                    size_t errlen)
 {
-    *offs = NULL;
-    *n = 0;
-    wc_status_t st = qs(t,
-                        "CREATE TABLE IF NOT EXISTS walcast_sink_offsets (sink varchar(255) NOT NULL, "
-                        "topic varchar(255) NOT NULL, `partition` int NOT NULL, `offset` bigint NOT NULL, "
-                        "PRIMARY KEY (sink, topic, `partition`)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
-                        "creating walcast_sink_offsets", err, errlen);
-    if (st)
-        return st == WC_PERMANENT ? WC_RETRY : st;
-    if (t->cfg->conflict_log) {
-        st = qs(t,
-                "CREATE TABLE IF NOT EXISTS walcast_conflicts (at datetime(6) NOT NULL DEFAULT now(6), "
-                "sink varchar(255) NOT NULL, table_name varchar(255) NOT NULL, `key` longtext, type varchar(64) NOT NULL, "
-                "policy varchar(32) NOT NULL, incoming longtext, existing longtext) DEFAULT CHARSET=utf8mb4",
-                "creating walcast_conflicts", err, errlen);
-        if (st)
-            return st == WC_PERMANENT ? WC_RETRY : st;
-    }
-    buf_t *b = &t->sql;
-    buf_reset(b);
-    buf_puts(b, "SELECT topic, `partition`, `offset` FROM walcast_sink_offsets WHERE sink = ");
-    lit(t, b, name, strlen(name));
-    if (mysql_real_query(t->db, b->data, b->len))
-        return fail(t, "reading walcast_sink_offsets", err, errlen);
-    MYSQL_RES *r = mysql_store_result(t->db);
-    if (!r)
-        return fail(t, "reading walcast_sink_offsets", err, errlen);
-    size_t rows = (size_t)mysql_num_rows(r);
-    *offs = xcalloc(rows + 1, sizeof **offs);
-    MYSQL_ROW row;
-    size_t i = 0;
-    while ((row = mysql_fetch_row(r)) && i < rows) {
-        (*offs)[i].topic = xstrdup(row[0]);
-        (*offs)[i].partition = (int32_t)atoi(row[1]);
-        (*offs)[i].offset = strtoll(row[2], NULL, 10);
-        i++;
-    }
-    *n = i;
-    mysql_free_result(r);
+    wc_status_t st = sql_read_offsets(t, name, offs, n, err, errlen);
     /* end the implicit transaction of the SELECT (autocommit is off) */
-    return qs(t, "COMMIT", "COMMIT", err, errlen);
+    return st ? st : qs(t, "COMMIT", "COMMIT", err, errlen);
 }
 
 static wc_status_t my_begin(sk_target_t *t, char *err, size_t errlen)
@@ -184,136 +127,11 @@ static wc_status_t my_begin(sk_target_t *t, char *err, size_t errlen)
     return qs(t, "START TRANSACTION", "START TRANSACTION", err, errlen);
 }
 
-static my_table_t *table_find(sk_target_t *t, const char *name)
-{
-    for (my_table_t *p = t->tables; p; p = p->next)
-        if (!strcmp(p->name, name))
-            return p;
-    return NULL;
-}
+/* ---- what sinks/sql.c asks of MySQL (sql_ops_t) ---- */
 
-static bool has_col(const my_table_t *p, const char *c)
+static void my_start(sk_target_t *t)
 {
-    for (size_t i = 0; i < p->ncols; i++)
-        if (!strcasecmp(p->cols[i], c))   /* MySQL column names are case-insensitive */
-            return true;
-    return false;
-}
-
-static void add_col(my_table_t *p, const char *c)
-{
-    p->cols = xrealloc(p->cols, (p->ncols + 1) * sizeof *p->cols);
-    p->cols[p->ncols++] = xstrdup(c);
-}
-
-static bool is_pk(const sk_table_t *tab, const char *c)
-{
-    for (size_t k = 0; k < tab->npk; k++)
-        if (!strcmp(tab->pk[k], c))
-            return true;
-    return false;
-}
-
-static wc_status_t my_ensure_table(sk_target_t *t, const sk_table_t *tab, bool evolve, char *err, size_t errlen)
-{
-    my_table_t *pt = table_find(t, tab->name);
-    if (pt && pt->checked == tab->row)
-        return WC_OK;
-    wc_status_t st;
-    bool exists = true;
-    buf_t *b = &t->sql;
-    if (!pt) {
-        buf_reset(b);
-        buf_puts(b, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND "
-                    "TABLE_NAME = ");
-        lit(t, b, tab->name, strlen(tab->name));
-        if (mysql_real_query(t->db, b->data, b->len))
-            return fail(t, "reading the columns of a target table", err, errlen);
-        MYSQL_RES *r = mysql_store_result(t->db);
-        if (!r)
-            return fail(t, "reading the columns of a target table", err, errlen);
-        pt = xcalloc(1, sizeof *pt);
-        pt->name = xstrdup(tab->name);
-        MYSQL_ROW row;
-        while ((row = mysql_fetch_row(r)))
-            add_col(pt, row[0]);
-        exists = pt->ncols > 0;
-        mysql_free_result(r);
-        pt->next = t->tables;
-        t->tables = pt;
-    }
-    const cs_schema_t *rs = tab->row;
-    if (!exists) {
-        if (!evolve) {
-            snprintf(err, errlen, "table %s does not exist in the target; create it or set schema.evolution=basic",
-                     tab->name);
-            return WC_PERMANENT;
-        }
-        buf_reset(b);
-        buf_puts(b, "CREATE TABLE ");
-        ident(t, b, tab->name);
-        buf_puts(b, " (");
-        for (size_t i = 0; i < rs->nfields; i++) {
-            if (i)
-                buf_puts(b, ", ");
-            ident(t, b, rs->fields[i].name);
-            buf_putc(b, ' ');
-            bool key = is_pk(tab, rs->fields[i].name);
-            dl_type(b, SK_DIALECT_MYSQL, rs->fields[i].schema, key);
-            buf_puts(b, !rs->fields[i].schema->optional || key ? " NOT NULL" : " NULL");
-            add_col(pt, rs->fields[i].name);
-        }
-        if (tab->version_column && cs_field_index(rs, tab->version_column) < 0) {
-            buf_puts(b, ", ");
-            ident(t, b, tab->version_column);
-            buf_puts(b, " varbinary(255) NULL");
-            add_col(pt, tab->version_column);
-        }
-        if (tab->npk) {
-            buf_puts(b, ", PRIMARY KEY (");
-            for (size_t k = 0; k < tab->npk; k++) {
-                if (k)
-                    buf_puts(b, ", ");
-                ident(t, b, tab->pk[k]);
-            }
-            buf_putc(b, ')');
-        }
-        buf_puts(b, ") DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin");
-        /* DDL commits implicitly in MySQL: the batch's own transaction starts again after it */
-        if ((st = q(t, b->data, b->len, "CREATE TABLE", err, errlen)) ||
-            (st = qs(t, "START TRANSACTION", "START TRANSACTION", err, errlen)))
-            return st;
-        log_info("target table created", "table=%s columns=%zu", log_esc(tab->name), rs->nfields);
-        pt->checked = rs;
-        return WC_OK;
-    }
-    for (size_t i = 0; i <= rs->nfields; i++) {
-        const char *cn = i < rs->nfields ? rs->fields[i].name : tab->version_column;
-        if (!cn || has_col(pt, cn))
-            continue;
-        if (!evolve) {
-            snprintf(err, errlen, "table %s has no column %s; add it or set schema.evolution=basic", tab->name, cn);
-            return WC_PERMANENT;
-        }
-        buf_reset(b);
-        buf_puts(b, "ALTER TABLE ");
-        ident(t, b, tab->name);
-        buf_puts(b, " ADD COLUMN ");
-        ident(t, b, cn);
-        buf_putc(b, ' ');
-        if (i < rs->nfields)
-            dl_type(b, SK_DIALECT_MYSQL, rs->fields[i].schema, false);
-        else
-            buf_puts(b, "varbinary(255)");
-        buf_puts(b, " NULL");
-        if ((st = q(t, b->data, b->len, "ALTER TABLE ADD COLUMN", err, errlen)) ||
-            (st = qs(t, "START TRANSACTION", "START TRANSACTION", err, errlen)))
-            return st;
-        log_info("target column added", "table=%s column=%s", log_esc(tab->name), log_esc(cn));
-        add_col(pt, cn);
-    }
-    pt->checked = rs;
-    return WC_OK;
+    buf_reset(&t->s.sql);
 }
 
 static bool numeric_literal(const cs_schema_t *s)
@@ -325,18 +143,15 @@ static bool numeric_literal(const cs_schema_t *s)
     return s->type <= CT_BOOLEAN;   /* ints, floats, boolean: digits only */
 }
 
-/* Appends field f of row c as an SQL literal. */
-static int put_value(sk_target_t *t, buf_t *b, const sk_change_t *c, size_t f, char *err, size_t errlen)
+/* Field f of row c as an SQL literal. */
+static int my_field(sk_target_t *t, const sk_change_t *c, size_t f, char *err, size_t errlen)
 {
     const cs_schema_t *fs = c->table->row->fields[f].schema;
+    buf_t *b = &t->s.sql;
     dl_kind_t k;
-    char e[256];
     buf_reset(&t->val);
-    if (dl_value(&t->val, SK_DIALECT_MYSQL, fs, &c->row.u.list.v[f], &k, e, sizeof e) < 0) {
-        snprintf(err, errlen, "column %s of %s[%d]@%" PRId64 ": %s", c->table->row->fields[f].name, c->topic,
-                 c->partition, c->offset, e);
+    if (sql_value(&t->val, SK_DIALECT_MYSQL, c, f, &k, err, errlen) < 0)
         return -1;
-    }
     if (k == DL_NULL)
         buf_puts(b, "NULL");
     else if (k == DL_BINARY) {
@@ -355,177 +170,65 @@ static int put_value(sk_target_t *t, buf_t *b, const sk_change_t *c, size_t f, c
     return 0;
 }
 
-static wc_status_t run(sk_target_t *t, const char *what, unsigned long long *affected, char *err, size_t errlen)
+/* Text as a literal; numbers (walcast's own, never from a record) bare. */
+static void my_text(sk_target_t *t, const char *v, size_t n, sql_kind_t k)
 {
-    if (mysql_real_query(t->db, t->sql.data, t->sql.len))
+    if (!v)
+        buf_puts(&t->s.sql, "NULL");
+    else if (k == SQL_INT || k == SQL_BIGINT)
+        buf_append(&t->s.sql, v, n);
+    else
+        lit(t, &t->s.sql, v, n);
+}
+
+static wc_status_t my_rows(sk_target_t *t, const char *what, sql_row_fn row, void *ctx, char *err, size_t errlen)
+{
+    wc_status_t st = WC_OK;
+    MYSQL_RES *r = query_rows(t, what, &st, err, errlen);
+    if (!r)
+        return st;
+    MYSQL_ROW v;
+    while ((v = mysql_fetch_row(r)))
+        row(ctx, (const char *const *)v);
+    mysql_free_result(r);
+    return WC_OK;
+}
+
+static wc_status_t my_run(sk_target_t *t, const char *what, long *affected, char *err, size_t errlen)
+{
+    if (mysql_real_query(t->db, t->s.sql.data, t->s.sql.len))
         return fail(t, what, err, errlen);
     if (affected)
-        *affected = mysql_affected_rows(t->db);
+        *affected = (long)mysql_affected_rows(t->db);
     return WC_OK;
 }
 
-static wc_status_t upsert(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
-                          size_t n, sk_conflict_count_t *cc, char *err, size_t errlen)
+/* DDL commits implicitly in MySQL: the batch's own transaction starts again after it. */
+static wc_status_t my_ddl(sk_target_t *t, const char *what, char *err, size_t errlen)
 {
-    const cs_schema_t *rs = tab->row;
-    bool ver = tab->version_column && cs_field_index(rs, tab->version_column) < 0;
-    size_t from = 0;
-    while (from < n) {
-        buf_t *b = &t->sql;
-        buf_reset(b);
-        buf_puts(b, "INSERT INTO ");
-        ident(t, b, tab->name);
-        buf_puts(b, " (");
-        for (size_t i = 0; i < rs->nfields; i++) {
-            if (i)
-                buf_puts(b, ", ");
-            ident(t, b, rs->fields[i].name);
-        }
-        if (ver) {
-            buf_puts(b, ", ");
-            ident(t, b, tab->version_column);
-        }
-        buf_puts(b, ") VALUES ");
-        size_t cnt = 0;
-        for (; from < n && (cnt == 0 || b->len < MY_MAX_STMT); from++, cnt++) {
-            const sk_change_t *c = ch[from];
-            buf_puts(b, cnt ? ",(" : "(");
-            for (size_t f = 0; f < rs->nfields; f++) {
-                if (f)
-                    buf_putc(b, ',');
-                if (put_value(t, b, c, f, err, errlen) < 0)
-                    return WC_PERMANENT;
-            }
-            if (ver) {
-                char vt[256];
-                size_t vl = sk_version_text(&c->version, vt, sizeof vt);
-                buf_putc(b, ',');
-                lit(t, b, vt, vl);
-            }
-            buf_putc(b, ')');
-        }
-        /* only source_wins comes here for a table with a key: cf_apply decides every other policy first */
-        if (tab->npk && mode != SK_INSERT_INSERT) {
-            size_t nset = 0;
-            for (size_t f = 0; f <= rs->nfields; f++) {
-                const char *cn = f < rs->nfields ? rs->fields[f].name : (ver ? tab->version_column : NULL);
-                if (!cn || is_pk(tab, cn))
-                    continue;
-                buf_puts(b, nset++ ? ", " : " ON DUPLICATE KEY UPDATE ");
-                ident(t, b, cn);
-                buf_puts(b, " = VALUES(");
-                ident(t, b, cn);
-                buf_putc(b, ')');
-            }
-            if (!nset) {   /* a table of key columns only */
-                buf_puts(b, " ON DUPLICATE KEY UPDATE ");
-                ident(t, b, tab->pk[0]);
-                buf_puts(b, " = ");
-                ident(t, b, tab->pk[0]);
-            }
-        }
-        unsigned long long affected = 0;
-        wc_status_t st = run(t, "INSERT", &affected, err, errlen);
-        if (st)
-            return st;
-        (void)cc;
-    }
-    return WC_OK;
+    wc_status_t st = q(t, t->s.sql.data, t->s.sql.len, what, err, errlen);
+    return st ? st : qs(t, "START TRANSACTION", "START TRANSACTION", err, errlen);
 }
 
-static wc_status_t update_rows(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
-                               sk_conflict_count_t *cc, char *err, size_t errlen)
+static wc_status_t my_columns(sk_target_t *t, const char *table, sql_table_t *pt, char *err, size_t errlen)
 {
-    const cs_schema_t *rs = tab->row;
-    for (size_t r = 0; r < n; r++) {
-        buf_t *b = &t->sql;
-        buf_reset(b);
-        buf_puts(b, "UPDATE ");
-        ident(t, b, tab->name);
-        size_t nset = 0;
-        for (size_t f = 0; f < rs->nfields; f++) {
-            if (is_pk(tab, rs->fields[f].name))
-                continue;
-            buf_puts(b, nset++ ? ", " : " SET ");
-            ident(t, b, rs->fields[f].name);
-            buf_puts(b, " = ");
-            if (put_value(t, b, ch[r], f, err, errlen) < 0)
-                return WC_PERMANENT;
-        }
-        if (!nset)
-            continue;
-        for (size_t k = 0; k < tab->npk; k++) {
-            int f = cs_field_index(rs, tab->pk[k]);
-            buf_puts(b, k ? " AND " : " WHERE ");
-            ident(t, b, tab->pk[k]);
-            buf_puts(b, " = ");
-            if (put_value(t, b, ch[r], (size_t)f, err, errlen) < 0)
-                return WC_PERMANENT;
-        }
-        unsigned long long affected = 0;
-        wc_status_t st = run(t, "UPDATE", &affected, err, errlen);
-        if (st)
-            return st;
-        if (!affected && cc)
-            cc->n[SK_CONFLICT_UPDATE_MISSING]++;
-    }
-    return WC_OK;
+    buf_t *b = &t->s.sql;
+    buf_reset(b);
+    buf_puts(b, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ");
+    lit(t, b, table, strlen(table));
+    return sql_columns_read(t, pt, err, errlen);
 }
 
-static wc_status_t delete_rows(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
-                               sk_conflict_count_t *cc, char *err, size_t errlen)
+static wc_status_t my_truncate(sk_target_t *t, const sk_table_t *tab, char *err, size_t errlen)
 {
-    if (!tab->npk) {
-        snprintf(err, errlen, "table %s has no primary key to delete by", tab->name);
-        return WC_PERMANENT;
-    }
-    const cs_schema_t *rs = tab->row;
-    size_t from = 0;
-    while (from < n) {
-        buf_t *b = &t->sql;
-        buf_reset(b);
-        buf_puts(b, "DELETE FROM ");
-        ident(t, b, tab->name);
-        buf_puts(b, " WHERE (");
-        for (size_t k = 0; k < tab->npk; k++) {
-            if (k)
-                buf_puts(b, ", ");
-            ident(t, b, tab->pk[k]);
-        }
-        buf_puts(b, ") IN (");
-        size_t cnt = 0;
-        for (; from < n && (cnt == 0 || b->len < MY_MAX_STMT); from++, cnt++) {
-            buf_puts(b, cnt ? ",(" : "(");
-            for (size_t k = 0; k < tab->npk; k++) {
-                if (k)
-                    buf_putc(b, ',');
-                if (put_value(t, b, ch[from], (size_t)cs_field_index(rs, tab->pk[k]), err, errlen) < 0)
-                    return WC_PERMANENT;
-            }
-            buf_putc(b, ')');
-        }
-        buf_putc(b, ')');
-        unsigned long long affected = 0;
-        wc_status_t st = run(t, "DELETE", &affected, err, errlen);
-        if (st)
-            return st;
-        if (affected < cnt && cc)
-            cc->n[SK_CONFLICT_DELETE_MISSING] += cnt - affected;
-    }
-    return WC_OK;
-}
-
-static wc_status_t truncate_table(sk_target_t *t, const sk_table_t *tab, char *err, size_t errlen)
-{
-    buf_t *b = &t->sql;
+    buf_t *b = &t->s.sql;
     buf_reset(b);
     buf_puts(b, "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ");
     lit(t, b, tab->name, strlen(tab->name));
-    if (mysql_real_query(t->db, b->data, b->len))
-        return fail(t, "looking up a table to truncate", err, errlen);
-    MYSQL_RES *r = mysql_store_result(t->db);
+    wc_status_t st = WC_OK;
+    MYSQL_RES *r = query_rows(t, "looking up a table to truncate", &st, err, errlen);
     if (!r)
-        return fail(t, "looking up a table to truncate", err, errlen);
+        return st;
     bool exists = mysql_num_rows(r) > 0;
     mysql_free_result(r);
     if (!exists)
@@ -533,11 +236,14 @@ static wc_status_t truncate_table(sk_target_t *t, const sk_table_t *tab, char *e
     /* TRUNCATE commits implicitly in MySQL; DELETE keeps the batch one transaction */
     buf_reset(b);
     buf_puts(b, "DELETE FROM ");
-    ident(t, b, tab->name);
-    return run(t, "TRUNCATE (DELETE FROM)", NULL, err, errlen);
+    sql_ident(&t->s, b, tab->name);
+    return my_run(t, "TRUNCATE (DELETE FROM)", NULL, err, errlen);
 }
 
-/* ---- conflicts (the same decisions as the PostgreSQL target, sinks/conflict.c) ---- */
+static const sql_ops_t my_sql_ops = {
+    .start = my_start, .field = my_field, .text = my_text, .run = my_run, .rows = my_rows,   /* statements */
+    .ddl = my_ddl, .columns = my_columns, .upsert = sql_upsert, .truncate = my_truncate,     /* tables */
+};
 
 /* ---- conflicts (decided by cf_apply in conflict.c) ---- */
 
@@ -546,14 +252,14 @@ static wc_status_t my_fetch_existing(sk_target_t *t, const sk_table_t *tab, cons
                                      sk_existing_t *ex, char *err, size_t errlen)
 {
     const cs_schema_t *rs = tab->row;
+    buf_t *b = &t->s.sql;
     size_t from = 0;
     while (from < n) {
-        buf_t *b = &t->sql;
         buf_reset(b);
         buf_puts(b, "SELECT v.ord, ");
         if (tab->version_column) {
             buf_puts(b, "__wc_t.");
-            ident(t, b, tab->version_column);
+            sql_ident(&t->s, b, tab->version_column);
         } else
             buf_puts(b, "NULL");
         buf_puts(b, ", JSON_OBJECT(");
@@ -562,128 +268,28 @@ static wc_status_t my_fetch_existing(sk_target_t *t, const sk_table_t *tab, cons
                 buf_puts(b, ", ");
             lit(t, b, rs->fields[f].name, strlen(rs->fields[f].name));
             buf_puts(b, ", __wc_t.");
-            ident(t, b, rs->fields[f].name);
+            sql_ident(&t->s, b, rs->fields[f].name);
         }
         buf_puts(b, ") FROM ");
-        ident(t, b, tab->name);
+        sql_ident(&t->s, b, tab->name);
         buf_puts(b, " __wc_t JOIN (");
-        size_t cnt = 0;
-        for (; from < n && (cnt == 0 || b->len < MY_MAX_STMT); from++, cnt++) {
+        for (size_t cnt = 0; from < n && (cnt == 0 || b->len < MY_MAX_STMT); from++, cnt++) {
             buf_printf(b, "%sSELECT %zu AS ord", cnt ? " UNION ALL " : "", from);
             for (size_t k = 0; k < tab->npk; k++) {
                 buf_puts(b, ", ");
-                if (put_value(t, b, ch[from], (size_t)cs_field_index(rs, tab->pk[k]), err, errlen) < 0)
+                if (my_field(t, ch[from], (size_t)cs_field_index(rs, tab->pk[k]), err, errlen) < 0)
                     return WC_PERMANENT;
                 buf_printf(b, " AS k%zu", k);
             }
         }
         buf_puts(b, ") v ON ");
-        for (size_t k = 0; k < tab->npk; k++) {
-            if (k)
-                buf_puts(b, " AND ");
-            buf_puts(b, "__wc_t.");
-            ident(t, b, tab->pk[k]);
-            buf_printf(b, " = v.k%zu", k);
-        }
+        sql_key_match(&t->s, b, tab);
         buf_puts(b, " FOR UPDATE");
-        if (mysql_real_query(t->db, b->data, b->len))
-            return fail(t, "reading the rows a batch may conflict with", err, errlen);
-        MYSQL_RES *r = mysql_store_result(t->db);
-        if (!r)
-            return fail(t, "reading the rows a batch may conflict with", err, errlen);
-        MYSQL_ROW row;
-        while ((row = mysql_fetch_row(r))) {
-            size_t ord = (size_t)strtoull(row[0], NULL, 10);
-            if (ord >= n)
-                continue;
-            ex[ord].found = true;
-            ex[ord].ver = row[1] ? xstrdup(row[1]) : NULL;
-            ex[ord].row = row[2] ? xstrdup(row[2]) : NULL;
-        }
-        mysql_free_result(r);
+        wc_status_t st = sql_existing_read(t, ex, n, err, errlen);
+        if (st)
+            return st;
     }
     return WC_OK;
-}
-
-/* One INSERT for the batch's conflicts: (sink, table, key, type, policy, incoming, existing). */
-static wc_status_t my_log_conflicts(sk_target_t *t, const sk_table_t *tab, const sk_conflict_rec_t *v, size_t n,
-                                   char *err, size_t errlen)
-{
-    buf_t *b = &t->sql;
-    buf_reset(b);
-    buf_puts(b, "INSERT INTO walcast_conflicts (sink, table_name, `key`, type, policy, incoming, existing) VALUES ");
-    const char *pn = cf_policy_name(tab->policy);
-    for (size_t i = 0; i < n; i++) {
-        const char *tn = cf_type_name(v[i].type);
-        const char *col[] = { t->cfg->name, tab->name, v[i].key, tn, pn, v[i].incoming, v[i].existing };
-        buf_puts(b, i ? ",(" : "(");
-        for (size_t k = 0; k < sizeof col / sizeof *col; k++) {
-            if (k)
-                buf_putc(b, ',');
-            if (col[k])
-                lit(t, b, col[k], strlen(col[k]));
-            else
-                buf_puts(b, "NULL");
-        }
-        buf_putc(b, ')');
-    }
-    return run(t, "logging conflicts", NULL, err, errlen);
-}
-
-static wc_status_t my_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
-                            size_t n, sk_conflict_count_t *cc, char *err, size_t errlen)
-{
-    if (!n)
-        return WC_OK;
-    switch (ch[0]->op) {
-    case SK_OP_TRUNCATE:
-        return truncate_table(t, tab, err, errlen);
-    case SK_OP_DELETE:
-        return delete_rows(t, tab, ch, n, cc, err, errlen);
-    case SK_OP_UPSERT:
-        if (mode == SK_INSERT_UPDATE)
-            return update_rows(t, tab, ch, n, cc, err, errlen);
-        return upsert(t, tab, mode, ch, n, cc, err, errlen);
-    }
-    return WC_PERMANENT;
-}
-
-static wc_status_t my_store_offsets(sk_target_t *t, const char *name, const sk_offset_t *offs, size_t n, char *err,
-                                    size_t errlen)
-{
-    if (!n)
-        return WC_OK;
-    buf_t *b = &t->sql;
-    buf_reset(b);
-    buf_puts(b, "INSERT INTO walcast_sink_offsets (sink, topic, `partition`, `offset`) VALUES ");
-    for (size_t i = 0; i < n; i++) {
-        buf_puts(b, i ? ",(" : "(");
-        lit(t, b, name, strlen(name));
-        buf_putc(b, ',');
-        lit(t, b, offs[i].topic, strlen(offs[i].topic));
-        buf_printf(b, ",%d,%" PRId64 ")", offs[i].partition, offs[i].offset);
-    }
-    buf_puts(b, " ON DUPLICATE KEY UPDATE `offset` = VALUES(`offset`)");
-    return run(t, "storing offsets", NULL, err, errlen);
-}
-
-static wc_status_t my_delete_offsets(sk_target_t *t, const char *name, const sk_offset_t *offs, size_t n, char *err,
-                                     size_t errlen)
-{
-    buf_t *b = &t->sql;
-    wc_status_t st = WC_OK;
-    for (size_t i = 0; i < (n ? n : 1) && st == WC_OK; i++) {
-        buf_reset(b);
-        buf_puts(b, "DELETE FROM walcast_sink_offsets WHERE sink = ");
-        lit(t, b, name, strlen(name));
-        if (n) {
-            buf_puts(b, " AND topic = ");
-            lit(t, b, offs[i].topic, strlen(offs[i].topic));
-            buf_printf(b, " AND `partition` = %d", offs[i].partition);
-        }
-        st = run(t, "deleting offsets", NULL, err, errlen);
-    }
-    return st;
 }
 
 /* walcast check: the privileges the sink needs on its database, granted to the user globally or on the
@@ -693,7 +299,7 @@ static wc_status_t my_delete_offsets(sk_target_t *t, const char *name, const sk_
 static size_t my_check_rights(sk_target_t *t, sk_check_t *out, size_t max)
 {
     static const char *const needed[] = { "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER" };
-    const sk_config_t *cfg = t->cfg;
+    const sk_config_t *cfg = t->s.cfg;
     if (!max)
         return 0;
     sk_check_t *c = &out[0];
@@ -755,24 +361,17 @@ static void my_rollback(sk_target_t *t)
 {
     if (!t)
         return;
-    tables_clear(t);
+    sql_tables_clear(&t->s);
     if (t->db)
         mysql_rollback(t->db);
 }
 
 const sk_target_ops_t sk_mysql_ops = {
     .name = "mysql",
-    .connect = my_connect,
-    .close = my_close,
-    .read_offsets = my_read_offsets,
-    .begin = my_begin,
-    .ensure_table = my_ensure_table,
-    .apply = my_apply,
-    .fetch_existing = my_fetch_existing,
-    .log_conflicts = my_log_conflicts,
-    .store_offsets = my_store_offsets,
-    .delete_offsets = my_delete_offsets,
-    .check_rights = my_check_rights,
-    .commit = my_commit,
-    .rollback = my_rollback,
+    /* the session, and what only MySQL reads its own way */
+    .connect = my_connect, .close = my_close, .begin = my_begin, .commit = my_commit, .rollback = my_rollback,
+    .read_offsets = my_read_offsets, .fetch_existing = my_fetch_existing, .check_rights = my_check_rights,
+    /* sinks/sql.c */
+    .ensure_table = sql_ensure_table, .apply = sql_apply, .log_conflicts = sql_log_conflicts,
+    .store_offsets = sql_store_offsets, .delete_offsets = sql_delete_offsets,
 };

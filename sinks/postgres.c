@@ -1,5 +1,6 @@
-/* postgres.c: the PostgreSQL apply target (libpq): multi-row INSERT ... ON CONFLICT upserts, batched
- * deletes, tables created/evolved from the event schema, offsets in walcast_sink_offsets in the same transaction. */
+/* postgres.c: the PostgreSQL apply target (libpq) under sinks/sql.c (statements, tables, offsets shared
+ * there): values as $n parameters, upserts through unnest with binary arrays prepared once per session,
+ * pipeline mode and deferred commits, conflicts read FOR UPDATE, replication origins, walcast check. */
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -10,24 +11,18 @@
 #include "schemas/json.h"
 #include "sinks/conflict.h"
 #include "sinks/dialect.h"
+#include "sinks/sql.h"
 #include "sinks/target.h"
 
 #define PG_MAX_PARAMS 65535
 
-typedef struct pg_table {
-    char *name;
-    char **cols;
-    size_t ncols;
-    const cs_schema_t *checked;   /* row schema last found complete (a hint; cleared on rollback) */
-    struct pg_table *next;
-} pg_table_t;
+static const sql_ops_t pg_sql_ops;
 
 struct sk_target {
+    sql_conn_t s;            /* first: what sinks/sql.c keeps */
     PGconn *conn;
-    const sk_config_t *cfg;
-    bool quote;
-    pg_table_t *tables;
-    buf_t sql, vals;
+    buf_t vals;
+    size_t np;               /* parameters of the statement being built */
     size_t *voff;            /* per parameter: offset into vals, or SIZE_MAX for NULL */
     int *vlen;
     int *vfmt;               /* per parameter: 0 text, 1 binary (only upsert_unnest sends binary) */
@@ -91,20 +86,6 @@ static wc_status_t exec(sk_target_t *t, const char *sql, const char *what, char 
     return WC_OK;
 }
 
-static void tables_clear(sk_target_t *t)
-{
-    pg_table_t *n;
-    for (pg_table_t *p = t->tables; p; p = n) {
-        n = p->next;
-        for (size_t i = 0; i < p->ncols; i++)
-            free(p->cols[i]);
-        free(p->cols);
-        free(p->name);
-        free(p);
-    }
-    t->tables = NULL;
-}
-
 static void optimistic_clear(sk_target_t *t)
 {
     for (size_t i = 0; i < t->noptimistic; i++)
@@ -148,7 +129,7 @@ static void pg_close(sk_target_t *t)
         return;
     if (t->conn)
         PQfinish(t->conn);
-    tables_clear(t);
+    sql_free(&t->s);
     for (size_t i = 0; i < t->nprepared; i++)
         free(t->prepared[i]);
     free(t->prepared);
@@ -156,18 +137,12 @@ static void pg_close(sk_target_t *t)
     for (size_t i = 0; i < t->npessimistic; i++)
         free(t->pessimistic[i]);
     free(t->pessimistic);
-    buf_free(&t->sql);
     buf_free(&t->vals);
     free(t->voff);
     free(t->vlen);
     free(t->vfmt);
     free(t->pv);
     free(t);
-}
-
-static void ident(sk_target_t *t, buf_t *b, const char *name)
-{
-    dl_ident(b, SK_DIALECT_POSTGRES, name, t->quote);
 }
 
 static wc_status_t pg_connect(const sk_config_t *cfg, sk_target_t **out, char *err, size_t errlen)
@@ -217,13 +192,13 @@ static wc_status_t pg_connect(const sk_config_t *cfg, sk_target_t **out, char *e
         return st;
     }
     sk_target_t *t = xcalloc(1, sizeof *t);
+    sql_init(&t->s, &pg_sql_ops, cfg, SK_DIALECT_POSTGRES);
+    t->s.max_params = PG_MAX_PARAMS;
+    t->s.count_upserts = true;
     t->conn = c;
-    t->cfg = cfg;
-    t->quote = cfg->quote_identifiers;
     /* pipeline mode: the batch's statements, its offsets and COMMIT go in one round trip */
     t->pipeline_ok = cfg->policy == SK_POLICY_SOURCE_WINS && !cfg->conflict_log && !cfg->ntable_policies &&
                      cfg->insert_mode != SK_INSERT_UPDATE;
-    buf_init(&t->sql);
     buf_init(&t->vals);
     wc_status_t st = exec(t, "SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; "
                              "SET extra_float_digits = 3",
@@ -265,46 +240,6 @@ static wc_status_t pg_connect(const sk_config_t *cfg, sk_target_t **out, char *e
     return WC_OK;
 }
 
-static wc_status_t pg_read_offsets(sk_target_t *t, const char *name, sk_offset_t **offs, size_t *n, char *err,
-                                   size_t errlen)
-{
-    *offs = NULL;
-    *n = 0;
-    wc_status_t st = exec(t,
-                          "CREATE TABLE IF NOT EXISTS walcast_sink_offsets (sink text NOT NULL, topic text NOT NULL, "
-                          "\"partition\" integer NOT NULL, \"offset\" bigint NOT NULL, "
-                          "PRIMARY KEY (sink, topic, \"partition\"))",
-                          "creating walcast_sink_offsets", err, errlen);
-    if (st == WC_PERMANENT)   /* two sinks creating it at once: the loser retries */
-        st = WC_RETRY;
-    if (st)
-        return st;
-    if (t->cfg->conflict_log) {
-        st = exec(t,
-                  "CREATE TABLE IF NOT EXISTS walcast_conflicts (at timestamptz NOT NULL DEFAULT now(), "
-                  "sink text NOT NULL, table_name text NOT NULL, key json, type text NOT NULL, policy text NOT NULL, "
-                  "incoming json, existing json)",
-                  "creating walcast_conflicts", err, errlen);
-        if (st)
-            return st == WC_PERMANENT ? WC_RETRY : st;
-    }
-    const char *p[1] = { name };
-    PGresult *r = PQexecParams(t->conn, "SELECT topic, \"partition\", \"offset\" FROM walcast_sink_offsets WHERE sink = $1",
-                               1, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return fail(t, r, "reading walcast_sink_offsets", err, errlen);
-    int rows = PQntuples(r);
-    *offs = xcalloc((size_t)rows + 1, sizeof **offs);
-    for (int i = 0; i < rows; i++) {
-        (*offs)[i].topic = xstrdup(PQgetvalue(r, i, 0));
-        (*offs)[i].partition = (int32_t)atoi(PQgetvalue(r, i, 1));
-        (*offs)[i].offset = strtoll(PQgetvalue(r, i, 2), NULL, 10);
-    }
-    *n = (size_t)rows;
-    PQclear(r);
-    return WC_OK;
-}
-
 static wc_status_t pg_begin(sk_target_t *t, char *err, size_t errlen)
 {
     optimistic_clear(t);
@@ -328,141 +263,19 @@ static wc_status_t pg_begin(sk_target_t *t, char *err, size_t errlen)
     return st;
 }
 
-static pg_table_t *table_find(sk_target_t *t, const char *name)
-{
-    for (pg_table_t *p = t->tables; p; p = p->next)
-        if (!strcmp(p->name, name))
-            return p;
-    return NULL;
-}
-
-static bool has_col(const pg_table_t *p, const char *c)
-{
-    for (size_t i = 0; i < p->ncols; i++)
-        if (!strcmp(p->cols[i], c))
-            return true;
-    return false;
-}
-
-static void add_col(pg_table_t *p, const char *c)
-{
-    p->cols = xrealloc(p->cols, (p->ncols + 1) * sizeof *p->cols);
-    p->cols[p->ncols++] = xstrdup(c);
-}
-
-/* The table's columns from the catalog; *exists false when there is no such table. */
-static wc_status_t table_load(sk_target_t *t, const sk_table_t *tab, pg_table_t **out, bool *exists, char *err,
-                              size_t errlen)
-{
-    buf_reset(&t->sql);
-    ident(t, &t->sql, tab->name);
-    const char *p[1] = { buf_cstr(&t->sql) };
-    PGresult *r = PQexecParams(t->conn,
-                               "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass($1) "
-                               "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-                               1, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return fail(t, r, "reading the columns of a target table", err, errlen);
-    pg_table_t *pt = xcalloc(1, sizeof *pt);
-    pt->name = xstrdup(tab->name);
-    for (int i = 0; i < PQntuples(r); i++)
-        add_col(pt, PQgetvalue(r, i, 0));
-    *exists = PQntuples(r) > 0;
-    PQclear(r);
-    pt->next = t->tables;
-    t->tables = pt;
-    *out = pt;
-    return WC_OK;
-}
-
 static wc_status_t pipe_drain(sk_target_t *t, bool sync, char *err, size_t errlen);
 
 static wc_status_t pg_ensure_table(sk_target_t *t, const sk_table_t *tab, bool evolve, char *err, size_t errlen)
 {
-    pg_table_t *pt = table_find(t, tab->name);
+    const sql_table_t *pt = sql_table_find(&t->s, tab->name);
     if (pt && pt->checked == tab->row)
         return WC_OK;
-    wc_status_t st;
     /* the catalog is read in step: what was sent is applied first (a sync inside the transaction block
      * does not commit) */
+    wc_status_t st;
     if (t->pipe && (st = pipe_drain(t, true, err, errlen)))
         return st;
-    bool exists = true;
-    if (!pt && (st = table_load(t, tab, &pt, &exists, err, errlen)))
-        return st;
-    const cs_schema_t *rs = tab->row;
-    if (!exists) {
-        if (!evolve) {
-            snprintf(err, errlen, "table %s does not exist in the target; create it or set schema.evolution=basic",
-                     tab->name);
-            return WC_PERMANENT;
-        }
-        buf_t *b = &t->sql;
-        buf_reset(b);
-        buf_puts(b, "CREATE TABLE ");
-        ident(t, b, tab->name);
-        buf_puts(b, " (");
-        for (size_t i = 0; i < rs->nfields; i++) {
-            if (i)
-                buf_puts(b, ", ");
-            ident(t, b, rs->fields[i].name);
-            buf_putc(b, ' ');
-            bool key = false;
-            for (size_t k = 0; k < tab->npk; k++)
-                key |= !strcmp(tab->pk[k], rs->fields[i].name);
-            dl_type(b, SK_DIALECT_POSTGRES, rs->fields[i].schema, key);
-            if (!rs->fields[i].schema->optional || key)
-                buf_puts(b, " NOT NULL");
-            add_col(pt, rs->fields[i].name);
-        }
-        if (tab->version_column && cs_field_index(rs, tab->version_column) < 0) {
-            buf_puts(b, ", ");
-            ident(t, b, tab->version_column);
-            buf_puts(b, " text COLLATE \"C\"");
-            add_col(pt, tab->version_column);
-        }
-        if (tab->npk) {
-            buf_puts(b, ", PRIMARY KEY (");
-            for (size_t k = 0; k < tab->npk; k++) {
-                if (k)
-                    buf_puts(b, ", ");
-                ident(t, b, tab->pk[k]);
-            }
-            buf_putc(b, ')');
-        }
-        buf_putc(b, ')');
-        if ((st = exec(t, buf_cstr(b), "CREATE TABLE", err, errlen)))
-            return st;
-        log_info("target table created", "table=%s columns=%zu", log_esc(tab->name), rs->nfields);
-        pt->checked = rs;
-        return WC_OK;
-    }
-    for (size_t i = 0; i <= rs->nfields; i++) {
-        const char *cn = i < rs->nfields ? rs->fields[i].name : tab->version_column;
-        if (!cn || has_col(pt, cn))
-            continue;
-        if (!evolve) {
-            snprintf(err, errlen, "table %s has no column %s; add it or set schema.evolution=basic", tab->name, cn);
-            return WC_PERMANENT;
-        }
-        buf_t *b = &t->sql;
-        buf_reset(b);
-        buf_puts(b, "ALTER TABLE ");
-        ident(t, b, tab->name);
-        buf_puts(b, " ADD COLUMN ");
-        ident(t, b, cn);
-        buf_putc(b, ' ');
-        if (i < rs->nfields)
-            dl_type(b, SK_DIALECT_POSTGRES, rs->fields[i].schema, false);
-        else
-            buf_puts(b, "text COLLATE \"C\"");
-        if ((st = exec(t, buf_cstr(b), "ALTER TABLE ADD COLUMN", err, errlen)))
-            return st;
-        log_info("target column added", "table=%s column=%s", log_esc(tab->name), log_esc(cn));
-        add_col(pt, cn);
-    }
-    pt->checked = rs;
-    return WC_OK;
+    return sql_ensure_table(t, tab, evolve, err, errlen);
 }
 
 /* ---- parameters ---- */
@@ -471,6 +284,7 @@ static void params_reset(sk_target_t *t)
 {
     buf_reset(&t->vals);
     t->anybin = false;
+    t->np = 0;
 }
 
 static void params_need(sk_target_t *t, size_t n)
@@ -490,15 +304,10 @@ static void params_need(sk_target_t *t, size_t n)
 /* Appends parameter number i (0-based) for field f of row c. */
 static int param_field(sk_target_t *t, size_t i, const sk_change_t *c, size_t f, char *err, size_t errlen)
 {
-    const cs_schema_t *rs = c->table->row;
     dl_kind_t k;
     size_t at = t->vals.len;
-    char e[256];
-    if (dl_value(&t->vals, SK_DIALECT_POSTGRES, rs->fields[f].schema, &c->row.u.list.v[f], &k, e, sizeof e) < 0) {
-        snprintf(err, errlen, "column %s of %s[%d]@%" PRId64 ": %s", rs->fields[f].name, c->topic, c->partition,
-                 c->offset, e);
+    if (sql_value(&t->vals, SK_DIALECT_POSTGRES, c, f, &k, err, errlen) < 0)
         return -1;
-    }
     t->vfmt[i] = 0;
     if (k == DL_NULL) {
         t->voff[i] = SIZE_MAX;
@@ -527,7 +336,7 @@ static void param_binary(sk_target_t *t, size_t i, const char *s, size_t n)
     t->anybin = true;
 }
 
-/* Runs t->sql with the collected parameters. Inside a batch transaction of a pipelining session it is
+/* Runs t->s.sql with the collected parameters. Inside a batch transaction of a pipelining session it is
  * only sent (results are read at COMMIT) and *affected is -1. */
 static wc_status_t run_params_ex(sk_target_t *t, size_t np, bool prepare, const char *what, long *affected, char *err,
                                  size_t errlen)
@@ -536,7 +345,7 @@ static wc_status_t run_params_ex(sk_target_t *t, size_t np, bool prepare, const 
         t->pv[i] = t->voff[i] == SIZE_MAX ? NULL : t->vals.data + t->voff[i];
     const int *lens = t->anybin ? t->vlen : NULL, *fmts = t->anybin ? t->vfmt : NULL;
     /* statements whose text repeats batch after batch are prepared once per session */
-    const char *sql = buf_cstr(&t->sql);
+    const char *sql = buf_cstr(&t->s.sql);
     char name[32] = "";
     if (prepare) {
         size_t i = 0;
@@ -584,128 +393,27 @@ static wc_status_t run_params(sk_target_t *t, size_t np, const char *what, long 
     return run_params_ex(t, np, false, what, affected, err, errlen);
 }
 
-static void put_col_list(sk_target_t *t, buf_t *b, const sk_table_t *tab, bool ver)
-{
-    const cs_schema_t *rs = tab->row;
-    for (size_t i = 0; i < rs->nfields; i++) {
-        if (i)
-            buf_puts(b, ", ");
-        ident(t, b, rs->fields[i].name);
-    }
-    if (ver) {
-        buf_puts(b, ", ");
-        ident(t, b, tab->version_column);
-    }
-}
-
-static bool is_pk(const sk_table_t *tab, const char *c)
-{
-    for (size_t k = 0; k < tab->npk; k++)
-        if (!strcmp(tab->pk[k], c))
-            return true;
-    return false;
-}
-
-static void conflict_clause(sk_target_t *t, buf_t *b, const sk_table_t *tab, sk_insert_mode_t mode, bool ver);
 static bool unnest_ok(sk_target_t *t, const cs_schema_t *rs);
 static wc_status_t upsert_unnest(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode,
                                  const sk_change_t *const *ch, size_t n, sk_conflict_count_t *cc, char *err,
                                  size_t errlen);
 
-static wc_status_t upsert(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
-                          size_t n, sk_conflict_count_t *cc, char *err, size_t errlen)
+/* Upserts of more than one row of a table without array columns go through unnest (prepared once). */
+static wc_status_t pg_upsert(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
+                             size_t n, sk_conflict_count_t *cc, char *err, size_t errlen)
 {
-    const cs_schema_t *rs = tab->row;
-    if (n > 1 && unnest_ok(t, rs))
+    if (n > 1 && unnest_ok(t, tab->row))
         return upsert_unnest(t, tab, mode, ch, n, cc, err, errlen);
-    bool ver = tab->version_column && cs_field_index(rs, tab->version_column) < 0;
-    size_t ncol = rs->nfields + (ver ? 1 : 0);
-    size_t per = PG_MAX_PARAMS / (ncol ? ncol : 1);
-    if (per > 1000)
-        per = 1000;
-    for (size_t from = 0; from < n; from += per) {
-        size_t cnt = n - from < per ? n - from : per;
-        buf_t *b = &t->sql;
-        buf_reset(b);
-        params_reset(t);
-        params_need(t, cnt * ncol);
-        buf_puts(b, "INSERT INTO ");
-        ident(t, b, tab->name);
-        buf_puts(b, " AS t (");
-        put_col_list(t, b, tab, ver);
-        buf_puts(b, ") VALUES ");
-        size_t pi = 0;
-        for (size_t r = 0; r < cnt; r++) {
-            const sk_change_t *c = ch[from + r];
-            buf_puts(b, r ? ",(" : "(");
-            for (size_t f = 0; f < rs->nfields; f++) {
-                if (f)
-                    buf_putc(b, ',');
-                buf_printf(b, "$%zu", pi + 1);
-                if (param_field(t, pi++, c, f, err, errlen) < 0)
-                    return WC_PERMANENT;
-            }
-            if (ver) {
-                char vt[256];
-                size_t vl = sk_version_text(&c->version, vt, sizeof vt);
-                buf_printf(b, ",$%zu", pi + 1);
-                param_text(t, pi++, vt, vl);
-            }
-            buf_putc(b, ')');
-        }
-        conflict_clause(t, b, tab, mode, ver);
-        long affected = 0;
-        wc_status_t st = run_params(t, pi, "INSERT", &affected, err, errlen);
-        if (st)
-            return st;
-        if (affected >= 0 && affected < (long)cnt && cc)
-            cc->n[SK_CONFLICT_INSERT_EXISTS] +=
-                (uint64_t)((long)cnt - affected);
-    }
-    return WC_OK;
-}
-
-/* ON CONFLICT (pk) DO UPDATE SET ... (DO NOTHING for a table of key columns only) unless mode is insert.
- * Only source_wins comes here for a table with a key: cf_apply decides every other policy first. */
-static void conflict_clause(sk_target_t *t, buf_t *b, const sk_table_t *tab, sk_insert_mode_t mode, bool ver)
-{
-    const cs_schema_t *rs = tab->row;
-    size_t ncol = rs->nfields + (ver ? 1 : 0);
-    if (!tab->npk || mode == SK_INSERT_INSERT)
-        return;
-    buf_puts(b, " ON CONFLICT (");
-    for (size_t k = 0; k < tab->npk; k++) {
-        if (k)
-            buf_puts(b, ", ");
-        ident(t, b, tab->pk[k]);
-    }
-    buf_puts(b, ") DO ");
-    size_t nset = 0;
-    for (size_t f = 0; f < ncol; f++) {
-        const char *cn = f < rs->nfields ? rs->fields[f].name : tab->version_column;
-        if (is_pk(tab, cn))
-            continue;
-        buf_puts(b, nset++ ? ", " : "UPDATE SET ");
-        ident(t, b, cn);
-        buf_puts(b, " = EXCLUDED.");
-        ident(t, b, cn);
-    }
-    if (!nset)
-        buf_puts(b, "NOTHING");
+    return sql_upsert(t, tab, mode, ch, n, cc, err, errlen);
 }
 
 /* Appends the text of one element of a PostgreSQL array literal ("..." with \ and " escaped, or NULL). */
 static int array_elem(sk_target_t *t, buf_t *b, const sk_change_t *c, size_t f, char *err, size_t errlen)
 {
-    const cs_schema_t *fs = c->table->row->fields[f].schema;
     dl_kind_t k;
-    char e[256];
     size_t at = t->vals.len;
-    if (dl_value(&t->vals, SK_DIALECT_POSTGRES, fs, &c->row.u.list.v[f], &k, e, sizeof e) < 0) {
-        snprintf(err, errlen, "column %s of %s[%d]@%" PRId64 ": %s", c->table->row->fields[f].name, c->topic,
-                 c->partition, c->offset, e);
+    if (sql_value(&t->vals, SK_DIALECT_POSTGRES, c, f, &k, err, errlen) < 0)
         return -1;
-    }
     if (k == DL_NULL) {
         buf_puts(b, "NULL");
         return 0;
@@ -727,9 +435,10 @@ static int array_elem(sk_target_t *t, buf_t *b, const sk_change_t *c, size_t f, 
 static bool unnest_ok(sk_target_t *t, const cs_schema_t *rs)
 {
     for (size_t f = 0; f < rs->nfields; f++) {
-        buf_reset(&t->sql);
-        dl_type(&t->sql, SK_DIALECT_POSTGRES, rs->fields[f].schema, false);
-        if (t->sql.len >= 2 && !memcmp(t->sql.data + t->sql.len - 2, "[]", 2))
+        buf_t *b = &t->s.sql;
+        buf_reset(b);
+        dl_type(b, SK_DIALECT_POSTGRES, rs->fields[f].schema, false);
+        if (b->len >= 2 && !memcmp(b->data + b->len - 2, "[]", 2))
             return false;
     }
     return true;
@@ -974,7 +683,7 @@ static wc_status_t upsert_unnest(sk_target_t *t, const sk_table_t *tab, sk_inser
     wc_status_t st = upsert_unnest_one(t, tab, SK_INSERT_INSERT, v, nc, cc, err, errlen);
     if (st == WC_OK && n - nc)
         st = n - nc > 1 ? upsert_unnest_one(t, tab, mode, v + nc, n - nc, cc, err, errlen)
-                        : upsert(t, tab, mode, v + nc, 1, cc, err, errlen);
+                        : sql_upsert(t, tab, mode, v + nc, 1, cc, err, errlen);
     free(v);
     return st;
 }
@@ -984,7 +693,7 @@ static wc_status_t upsert_unnest_one(sk_target_t *t, const sk_table_t *tab, sk_i
                                      size_t errlen)
 {
     const cs_schema_t *rs = tab->row;
-    bool ver = tab->version_column && cs_field_index(rs, tab->version_column) < 0;
+    bool ver = sql_version_added(tab);
     size_t ncol = rs->nfields + (ver ? 1 : 0);
     buf_t arr;
     buf_init(&arr);
@@ -1023,13 +732,10 @@ static wc_status_t upsert_unnest_one(sk_target_t *t, const sk_table_t *tab, sk_i
         param_text(t, f, arr.data, arr.len);
     }
     buf_free(&arr);
-    buf_t *b = &t->sql;
+    buf_t *b = &t->s.sql;
     buf_reset(b);
-    buf_puts(b, "INSERT INTO ");
-    ident(t, b, tab->name);
-    buf_puts(b, " AS t (");
-    put_col_list(t, b, tab, ver);
-    buf_puts(b, ") SELECT * FROM unnest(");
+    sql_insert_head(&t->s, b, tab, ver);
+    buf_puts(b, " SELECT * FROM unnest(");
     for (size_t f = 0; f < ncol; f++) {
         buf_printf(b, "%s$%zu::", f ? ", " : "", f + 1);
         if (f < rs->nfields)
@@ -1039,7 +745,7 @@ static wc_status_t upsert_unnest_one(sk_target_t *t, const sk_table_t *tab, sk_i
         buf_puts(b, "[]");
     }
     buf_putc(b, ')');
-    conflict_clause(t, b, tab, mode, ver);
+    sql_upsert_tail(&t->s, b, tab, mode, ver);
     long affected = 0;
     wc_status_t st = run_params_ex(t, ncol, true, "INSERT", &affected, err, errlen);
     if (st == WC_OK && affected >= 0 && affected < (long)n && cc)
@@ -1048,106 +754,7 @@ static wc_status_t upsert_unnest_one(sk_target_t *t, const sk_table_t *tab, sk_i
     return st;
 }
 
-/* insert.mode=update: UPDATE per row (rows that are not there are not created, as Debezium does). */
-static wc_status_t update_rows(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
-                               sk_conflict_count_t *cc, char *err, size_t errlen)
-{
-    const cs_schema_t *rs = tab->row;
-    for (size_t r = 0; r < n; r++) {
-        buf_t *b = &t->sql;
-        buf_reset(b);
-        params_reset(t);
-        params_need(t, rs->nfields + 1);
-        buf_puts(b, "UPDATE ");
-        ident(t, b, tab->name);
-        size_t pi = 0, nset = 0;
-        for (size_t f = 0; f < rs->nfields; f++) {
-            if (is_pk(tab, rs->fields[f].name))
-                continue;
-            buf_puts(b, nset++ ? ", " : " SET ");
-            ident(t, b, rs->fields[f].name);
-            buf_printf(b, " = $%zu", pi + 1);
-            if (param_field(t, pi++, ch[r], f, err, errlen) < 0)
-                return WC_PERMANENT;
-        }
-        if (!nset)
-            continue;
-        for (size_t k = 0; k < tab->npk; k++) {
-            int f = cs_field_index(rs, tab->pk[k]);
-            buf_puts(b, k ? " AND " : " WHERE ");
-            ident(t, b, tab->pk[k]);
-            buf_printf(b, " = $%zu", pi + 1);
-            if (param_field(t, pi++, ch[r], (size_t)f, err, errlen) < 0)
-                return WC_PERMANENT;
-        }
-        long affected = 0;
-        wc_status_t st = run_params(t, pi, "UPDATE", &affected, err, errlen);
-        if (st)
-            return st;
-        if (!affected && cc)
-            cc->n[SK_CONFLICT_UPDATE_MISSING]++;
-    }
-    return WC_OK;
-}
-
-static wc_status_t delete_rows(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
-                               sk_conflict_count_t *cc, char *err, size_t errlen)
-{
-    if (!tab->npk) {
-        snprintf(err, errlen, "table %s has no primary key to delete by", tab->name);
-        return WC_PERMANENT;
-    }
-    const cs_schema_t *rs = tab->row;
-    size_t per = PG_MAX_PARAMS / tab->npk;
-    if (per > 1000)
-        per = 1000;
-    int *pf = xmalloc(tab->npk * sizeof *pf);
-    for (size_t k = 0; k < tab->npk; k++)
-        pf[k] = cs_field_index(rs, tab->pk[k]);
-    wc_status_t st = WC_OK;
-    for (size_t from = 0; from < n && st == WC_OK; from += per) {
-        size_t cnt = n - from < per ? n - from : per;
-        buf_t *b = &t->sql;
-        buf_reset(b);
-        params_reset(t);
-        params_need(t, cnt * tab->npk);
-        buf_puts(b, "DELETE FROM ");
-        ident(t, b, tab->name);
-        buf_puts(b, " WHERE (");
-        for (size_t k = 0; k < tab->npk; k++) {
-            if (k)
-                buf_puts(b, ", ");
-            ident(t, b, tab->pk[k]);
-        }
-        buf_puts(b, ") IN (");
-        size_t pi = 0;
-        for (size_t r = 0; r < cnt; r++) {
-            buf_puts(b, r ? ",(" : "(");
-            for (size_t k = 0; k < tab->npk; k++) {
-                if (k)
-                    buf_putc(b, ',');
-                buf_printf(b, "$%zu", pi + 1);
-                if (param_field(t, pi++, ch[from + r], (size_t)pf[k], err, errlen) < 0) {
-                    st = WC_PERMANENT;
-                    goto out;
-                }
-            }
-            buf_putc(b, ')');
-        }
-        buf_putc(b, ')');
-        long affected = 0;
-        st = run_params(t, pi, "DELETE", &affected, err, errlen);
-        if (st == WC_OK && affected >= 0 && affected < (long)cnt && cc)
-            cc->n[SK_CONFLICT_DELETE_MISSING] += (uint64_t)((long)cnt - affected);
-    }
-out:
-    free(pf);
-    return st;
-}
-
-static wc_status_t pipe_drain(sk_target_t *t, bool sync, char *err, size_t errlen);
-
-static wc_status_t truncate_table(sk_target_t *t, const sk_table_t *tab, char *err, size_t errlen)
+static wc_status_t pg_truncate(sk_target_t *t, const sk_table_t *tab, char *err, size_t errlen)
 {
     /* a sync inside the transaction block does not commit: what was sent is applied, then go on in step */
     if (t->pipe) {
@@ -1155,9 +762,9 @@ static wc_status_t truncate_table(sk_target_t *t, const sk_table_t *tab, char *e
         if (st)
             return st;
     }
-    buf_reset(&t->sql);
-    ident(t, &t->sql, tab->name);
-    const char *p[1] = { buf_cstr(&t->sql) };
+    buf_reset(&t->s.sql);
+    sql_ident(&t->s, &t->s.sql, tab->name);
+    const char *p[1] = { buf_cstr(&t->s.sql) };
     PGresult *r = PQexecParams(t->conn, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         return fail(t, r, "looking up a table to truncate", err, errlen);
@@ -1168,7 +775,7 @@ static wc_status_t truncate_table(sk_target_t *t, const sk_table_t *tab, char *e
     buf_t q;
     buf_init(&q);
     buf_puts(&q, "TRUNCATE TABLE ");
-    ident(t, &q, tab->name);
+    sql_ident(&t->s, &q, tab->name);
     wc_status_t st = exec(t, buf_cstr(&q), "TRUNCATE", err, errlen);
     buf_free(&q);
     return st;
@@ -1186,7 +793,7 @@ static wc_status_t pg_fetch_existing(sk_target_t *t, const sk_table_t *tab, cons
         per = 1000;
     for (size_t from = 0; from < n; from += per) {
         size_t cnt = n - from < per ? n - from : per;
-        buf_t *b = &t->sql;
+        buf_t *b = &t->s.sql;
         buf_reset(b);
         params_reset(t);
         params_need(t, cnt * (tab->npk + 1));
@@ -1197,11 +804,11 @@ static wc_status_t pg_fetch_existing(sk_target_t *t, const sk_table_t *tab, cons
             buf_puts(b, "CASE WHEN __wc_c.roident = 0 AND __wc_c.timestamp IS NOT NULL THEN lpad(to_hex("
                         "(extract(epoch FROM __wc_c.timestamp) * 1000000)::bigint # (-9223372036854775807 - 1)), "
                         "16, '0') || '0000000000000000' ELSE __wc_t.");
-            ident(t, b, tab->version_column);
+            sql_ident(&t->s, b, tab->version_column);
             buf_puts(b, "::text END");
         } else if (tab->version_column) {
             buf_puts(b, "__wc_t.");
-            ident(t, b, tab->version_column);
+            sql_ident(&t->s, b, tab->version_column);
             buf_puts(b, "::text");
         } else
             buf_puts(b, "NULL::text");
@@ -1225,133 +832,94 @@ static wc_status_t pg_fetch_existing(sk_target_t *t, const sk_table_t *tab, cons
         for (size_t k = 0; k < tab->npk; k++)
             buf_printf(b, ", k%zu", k);
         buf_puts(b, ") JOIN ");
-        ident(t, b, tab->name);
+        sql_ident(&t->s, b, tab->name);
         buf_puts(b, " __wc_t ON ");
-        for (size_t k = 0; k < tab->npk; k++) {
-            if (k)
-                buf_puts(b, " AND ");
-            buf_puts(b, "__wc_t.");
-            ident(t, b, tab->pk[k]);
-            buf_printf(b, " = v.k%zu", k);
-        }
+        sql_key_match(&t->s, b, tab);
         if (tab->version_column && t->commit_ts)
             buf_puts(b, " LEFT JOIN LATERAL pg_xact_commit_timestamp_origin(__wc_t.xmin) __wc_c ON true");
         buf_puts(b, " FOR UPDATE OF __wc_t");
-        for (size_t i = 0; i < pi; i++)
-            t->pv[i] = t->voff[i] == SIZE_MAX ? NULL : t->vals.data + t->voff[i];
-        PGresult *r = PQexecParams(t->conn, buf_cstr(b), (int)pi, NULL, t->pv, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK)
-            return fail(t, r, "reading the rows a batch may conflict with", err, errlen);
-        for (int i = 0; i < PQntuples(r); i++) {
-            size_t ord = (size_t)strtoull(PQgetvalue(r, i, 0), NULL, 10);
-            if (ord >= n)
-                continue;
-            ex[ord].found = true;
-            ex[ord].ver = PQgetisnull(r, i, 1) ? NULL : xstrdup(PQgetvalue(r, i, 1));
-            ex[ord].row = xstrdup(PQgetvalue(r, i, 2));
-        }
-        PQclear(r);
+        t->np = pi;
+        wc_status_t st = sql_existing_read(t, ex, n, err, errlen);
+        if (st)
+            return st;
     }
     return WC_OK;
 }
 
-/* One INSERT for the batch's conflicts: (sink, table, key, type, policy, incoming, existing). */
-static wc_status_t pg_log_conflicts(sk_target_t *t, const sk_table_t *tab, const sk_conflict_rec_t *v, size_t n,
-                                   char *err, size_t errlen)
+/* ---- what sinks/sql.c asks of PostgreSQL (sql_ops_t): values as $n parameters ---- */
+
+static void pg_start(sk_target_t *t)
 {
-    buf_t *b = &t->sql;
-    buf_reset(b);
+    buf_reset(&t->s.sql);
     params_reset(t);
-    params_need(t, 7 * n);
-    buf_puts(b, "INSERT INTO walcast_conflicts (sink, table_name, key, type, policy, incoming, existing) VALUES ");
-    size_t pi = 0;
-    const char *pol = cf_policy_name(tab->policy);
-    for (size_t i = 0; i < n; i++) {
-        buf_printf(b, "%s($%zu,$%zu,$%zu::json,$%zu,$%zu,$%zu::json,$%zu::json)", i ? "," : "", pi + 1, pi + 2,
-                   pi + 3, pi + 4, pi + 5, pi + 6, pi + 7);
-        const char *tn = cf_type_name(v[i].type);
-        param_text(t, pi++, t->cfg->name, strlen(t->cfg->name));
-        param_text(t, pi++, tab->name, strlen(tab->name));
-        param_text(t, pi++, v[i].key, strlen(v[i].key));
-        param_text(t, pi++, tn, strlen(tn));
-        param_text(t, pi++, pol, strlen(pol));
-        if (v[i].incoming)
-            param_text(t, pi++, v[i].incoming, strlen(v[i].incoming));
-        else
-            t->voff[pi++] = SIZE_MAX;
-        if (v[i].existing)
-            param_text(t, pi++, v[i].existing, strlen(v[i].existing));
-        else
-            t->voff[pi++] = SIZE_MAX;
-    }
-    return run_params(t, pi, "logging conflicts", NULL, err, errlen);
 }
 
-static wc_status_t pg_apply(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
-                            size_t n, sk_conflict_count_t *cc, char *err, size_t errlen)
+static int pg_field(sk_target_t *t, const sk_change_t *c, size_t f, char *err, size_t errlen)
 {
-    if (!n)
-        return WC_OK;
-    switch (ch[0]->op) {
-    case SK_OP_TRUNCATE:
-        return truncate_table(t, tab, err, errlen);
-    case SK_OP_DELETE:
-        return delete_rows(t, tab, ch, n, cc, err, errlen);
-    case SK_OP_UPSERT:
-        if (mode == SK_INSERT_UPDATE)
-            return update_rows(t, tab, ch, n, cc, err, errlen);
-        return upsert(t, tab, mode, ch, n, cc, err, errlen);
-    }
-    return WC_PERMANENT;
+    params_need(t, t->np + 1);
+    buf_printf(&t->s.sql, "$%zu", t->np + 1);
+    return param_field(t, t->np++, c, f, err, errlen);
 }
 
-static wc_status_t pg_store_offsets(sk_target_t *t, const char *name, const sk_offset_t *offs, size_t n, char *err,
-                                    size_t errlen)
+static void pg_text(sk_target_t *t, const char *v, size_t n, sql_kind_t k)
 {
-    if (!n)
-        return WC_OK;
-    buf_t *b = &t->sql;
-    buf_reset(b);
-    params_reset(t);
-    params_need(t, 4 * n);
-    buf_puts(b, "INSERT INTO walcast_sink_offsets (sink, topic, \"partition\", \"offset\") VALUES ");
-    size_t pi = 0;
-    for (size_t i = 0; i < n; i++) {
-        char num[32];
-        buf_printf(b, "%s($%zu,$%zu,$%zu::integer,$%zu::bigint)", i ? "," : "", pi + 1, pi + 2, pi + 3, pi + 4);
-        param_text(t, pi++, name, strlen(name));
-        param_text(t, pi++, offs[i].topic, strlen(offs[i].topic));
-        int l = snprintf(num, sizeof num, "%d", offs[i].partition);
-        param_text(t, pi++, num, (size_t)l);
-        l = snprintf(num, sizeof num, "%" PRId64, offs[i].offset);
-        param_text(t, pi++, num, (size_t)l);
+    static const char *const cast[] = { [SQL_TEXT] = "", [SQL_JSON] = "::json", [SQL_INT] = "::integer",
+                                        [SQL_BIGINT] = "::bigint" };
+    params_need(t, t->np + 1);
+    buf_printf(&t->s.sql, "$%zu%s", t->np + 1, cast[k]);
+    if (v)
+        param_text(t, t->np++, v, n);
+    else {
+        t->vfmt[t->np] = 0;
+        t->voff[t->np++] = SIZE_MAX;
     }
-    buf_puts(b, " ON CONFLICT (sink, topic, \"partition\") DO UPDATE SET \"offset\" = EXCLUDED.\"offset\"");
-    return run_params(t, pi, "storing offsets", NULL, err, errlen);
 }
 
-static wc_status_t pg_delete_offsets(sk_target_t *t, const char *name, const sk_offset_t *offs, size_t n, char *err,
-                                     size_t errlen)
+static wc_status_t pg_run(sk_target_t *t, const char *what, long *affected, char *err, size_t errlen)
 {
-    buf_t *b = &t->sql;
-    wc_status_t st = WC_OK;
-    for (size_t i = 0; i < (n ? n : 1) && st == WC_OK; i++) {
-        buf_reset(b);
-        params_reset(t);
-        params_need(t, 3);
-        param_text(t, 0, name, strlen(name));
-        buf_puts(b, "DELETE FROM walcast_sink_offsets WHERE sink = $1");
-        if (n) {
-            char num[32];
-            int l = snprintf(num, sizeof num, "%d", offs[i].partition);
-            param_text(t, 1, offs[i].topic, strlen(offs[i].topic));
-            param_text(t, 2, num, (size_t)l);
-            buf_puts(b, " AND topic = $2 AND \"partition\" = $3::integer");
-        }
-        st = run_params(t, n ? 3 : 1, "deleting offsets", NULL, err, errlen);
-    }
-    return st;
+    return run_params(t, t->np, what, affected, err, errlen);
 }
+
+static wc_status_t pg_rows(sk_target_t *t, const char *what, sql_row_fn row, void *ctx, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < t->np; i++)
+        t->pv[i] = t->voff[i] == SIZE_MAX ? NULL : t->vals.data + t->voff[i];
+    PGresult *r = PQexecParams(t->conn, buf_cstr(&t->s.sql), (int)t->np, NULL, t->pv, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return fail(t, r, what, err, errlen);
+    const char *v[8] = { NULL };
+    for (int i = 0; i < PQntuples(r); i++) {
+        for (int c = 0; c < PQnfields(r) && c < 8; c++)
+            v[c] = PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
+        row(ctx, v);
+    }
+    PQclear(r);
+    return WC_OK;
+}
+
+static wc_status_t pg_ddl(sk_target_t *t, const char *what, char *err, size_t errlen)
+{
+    return exec(t, buf_cstr(&t->s.sql), what, err, errlen);
+}
+
+/* The table's columns from the catalog (none: no such table). */
+static wc_status_t pg_columns(sk_target_t *t, const char *table, sql_table_t *pt, char *err, size_t errlen)
+{
+    buf_t name;
+    buf_init(&name);
+    sql_ident(&t->s, &name, table);
+    pg_start(t);
+    buf_puts(&t->s.sql, "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass(");
+    pg_text(t, name.data, name.len, SQL_TEXT);
+    buf_puts(&t->s.sql, ") AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum");
+    buf_free(&name);
+    return sql_columns_read(t, pt, err, errlen);
+}
+
+static const sql_ops_t pg_sql_ops = {
+    .start = pg_start, .field = pg_field, .text = pg_text, .run = pg_run, .rows = pg_rows,   /* statements */
+    .ddl = pg_ddl, .columns = pg_columns, .upsert = pg_upsert, .truncate = pg_truncate,     /* tables */
+};
 
 /* Reads every result of the pipeline up to its sync point and leaves pipeline mode; the first failure
  * is returned (later statements only say they were skipped). sync false: no sync is sent (none was, or
@@ -1413,7 +981,7 @@ static wc_status_t pg_commit_wait(sk_target_t *t, char *err, size_t errlen)
     t->commit_pending = false;
     wc_status_t st = pipe_drain_ex(t, false, true, err, errlen);
     if (st != WC_OK)
-        tables_clear(t);
+        sql_tables_clear(&t->s);
     return st;
 }
 
@@ -1433,7 +1001,7 @@ static wc_status_t pg_commit(sk_target_t *t, char *err, size_t errlen)
                 char e[256];
                 pipe_drain(t, false, e, sizeof e);
                 t->in_txn = false;
-                tables_clear(t);
+                sql_tables_clear(&t->s);
                 return st;
             }
             t->in_txn = false;
@@ -1448,7 +1016,7 @@ static wc_status_t pg_commit(sk_target_t *t, char *err, size_t errlen)
             st = ds;
         }
         if (st != WC_OK)
-            tables_clear(t);
+            sql_tables_clear(&t->s);
         return st;
     }
     PGresult *r = PQexec(t->conn, "COMMIT");
@@ -1460,7 +1028,7 @@ static wc_status_t pg_commit(sk_target_t *t, char *err, size_t errlen)
     PQclear(r);
     if (rolled_back) {
         snprintf(err, errlen, "COMMIT was rolled back");
-        tables_clear(t);
+        sql_tables_clear(&t->s);
         return WC_RETRY;
     }
     return WC_OK;
@@ -1471,7 +1039,7 @@ static void pg_rollback(sk_target_t *t)
     if (!t)
         return;
     /* tables created or altered in the transaction are gone again: forget what we saw */
-    tables_clear(t);
+    sql_tables_clear(&t->s);
     if (t->conn && t->pipe) {
         /* a deferred COMMIT was sent with its sync: read up to it, send no other */
         char e[256];
@@ -1497,7 +1065,7 @@ static PGresult *one_row(sk_target_t *t, const char *sql, int n, const char *con
 
 static size_t pg_check_rights(sk_target_t *t, sk_check_t *out, size_t max)
 {
-    const sk_config_t *cfg = t->cfg;
+    const sk_config_t *cfg = t->s.cfg;
     size_t n = 0;
     buf_t user, name, q, privs, bad;
     buf_init(&user);
@@ -1562,7 +1130,7 @@ static size_t pg_check_rights(sk_target_t *t, sk_check_t *out, size_t max)
         buf_reset(&name);
         dl_table_name(&name, cfg->table_format, tp, NULL, NULL, NULL);
         buf_reset(&q);
-        ident(t, &q, buf_cstr(&name));
+        sql_ident(&t->s, &q, buf_cstr(&name));
         const char *p[2] = { buf_cstr(&q), buf_cstr(&privs) };
         r = one_row(t, "SELECT c.oid IS NOT NULL, coalesce(has_table_privilege(c.oid, $2), false) "
                        "FROM (SELECT to_regclass($1) AS oid) c", 2, p);
@@ -1604,19 +1172,11 @@ out:
 
 const sk_target_ops_t sk_postgres_ops = {
     .name = "postgresql",
-    .connect = pg_connect,
-    .close = pg_close,
-    .read_offsets = pg_read_offsets,
-    .begin = pg_begin,
-    .ensure_table = pg_ensure_table,
-    .apply = pg_apply,
-    .fetch_existing = pg_fetch_existing,
-    .log_conflicts = pg_log_conflicts,
-    .store_offsets = pg_store_offsets,
-    .delete_offsets = pg_delete_offsets,
-    .commit = pg_commit,
-    .rollback = pg_rollback,
-    .defer_commit = pg_defer_commit,
-    .commit_wait = pg_commit_wait,
-    .check_rights = pg_check_rights,
+    /* the session (pipelined, deferred commits), and what only PostgreSQL does its own way */
+    .connect = pg_connect, .close = pg_close, .begin = pg_begin, .commit = pg_commit, .rollback = pg_rollback,
+    .defer_commit = pg_defer_commit, .commit_wait = pg_commit_wait, .check_rights = pg_check_rights,
+    .ensure_table = pg_ensure_table, .fetch_existing = pg_fetch_existing,
+    /* sinks/sql.c */
+    .read_offsets = sql_read_offsets, .apply = sql_apply, .log_conflicts = sql_log_conflicts,
+    .store_offsets = sql_store_offsets, .delete_offsets = sql_delete_offsets,
 };

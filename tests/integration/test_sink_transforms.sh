@@ -8,6 +8,7 @@
 # updates, key changes, deletes, NULLs; every target must equal the source row by row (sink_compare.py,
 # mongo_compare.py), as it does without transforms (test_sink_jdbc.sh, test_sink_mongo.sh). JSON with
 # schemas, or Avro (SINK_FORMAT=avro).
+# And a sink with TimestampRouter, which routes by the Kafka record timestamp a sink record has.
 . "$(dirname "$0")/lib.sh"
 it_init
 chmod 755 "$IT_DIR"
@@ -63,11 +64,16 @@ mongo=$(sink mongo "name=tf_mongo" "connector.class=io.debezium.connector.mongod
   "${sinkconv[@]}")
 pgflat=$(sink pgflat "name=flat_pg" "${jdbc[@]}" "topics=itflat.public.items,itflat.public.kv" \
   "connection.url=jdbc:postgresql://127.0.0.1:$PGPORT/flat" "connection.username=postgres")
+# TimestampRouter on a sink: routed by the Kafka record timestamp (the source's produce time), then named
+pgts=$(sink pgts "name=ts_pg" "${jdbc[@]}" "topics=srv.public.kv" "transforms=unwrap,ts,route" "transforms.unwrap.type=$U" \
+  "transforms.ts.type=org.apache.kafka.connect.transforms.TimestampRouter" 'transforms.ts.topic.format=${topic}_${timestamp}' \
+  "transforms.ts.timestamp.format=yyyy" "transforms.route.type=$R" 'transforms.route.regex=srv\.public\.(.*)' \
+  'transforms.route.replacement=$1' "connection.url=jdbc:postgresql://127.0.0.1:$PGPORT/flat" "connection.username=postgres")
 myflat=$(sink myflat "name=flat_my" "${jdbc[@]}" "topics=itflat.public.items,itflat.public.kv" \
   "connection.url=jdbc:mariadb://127.0.0.1:$MYPORT/flat" "connection.username=root")
 
 before=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
-"$WALCAST" run --worker "$IT_DIR/worker.properties" "$src" "$flat" "$pg" "$my" "$mongo" "$pgflat" "$myflat" \
+"$WALCAST" run --worker "$IT_DIR/worker.properties" "$src" "$flat" "$pg" "$my" "$mongo" "$pgflat" "$myflat" "$pgts" \
   >>"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
 WALCAST_PID=$!
 IT_PIDS+=($WALCAST_PID)
@@ -125,6 +131,14 @@ MONGO_COMPARE_TABLES=kv "$PY" "$ROOT/tests/integration/mongo_compare.py" 90 "$MU
 # named by the routed topic (srv_public_items would be the name without it)
 [ "$(psql -X -At -d target -c "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'srv%'")" = 0 ]
 ! psql -X -At -d target -c '\d items' | grep -qE '^(before|after|op|source)\|'
+year=$(date -u +%Y)
+want=$(psql -X -At -c "SELECT count(*) FROM kv")
+for _ in $(seq 1 300); do
+  got=$(psql -X -At -d flat -c "SELECT count(*) FROM kv_$year" 2>/dev/null || true)
+  [ "$got" = "$want" ] && break
+  sleep 0.2
+done
+[ "$got" = "$want" ] || { echo "TimestampRouter on a sink: kv_$year has '$got' rows, kv $want" >&2; exit 1; }
 grep -q 'msg="sink failed"' "$IT_DIR/walcast.log" && { grep 'sink failed' "$IT_DIR/walcast.log" >&2; exit 1; }
 walcast_stop
 echo "sink transforms: PostgreSQL, MariaDB and FerretDB targets equal the source (unwrapped on the sink and on the source)"

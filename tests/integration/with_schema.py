@@ -3,7 +3,9 @@
 into what JsonConverter writes with schemas.enable=true ({"schema":...,"payload":...}), so that tests of the
 JDBC sinks feed them records whose column types are known (the sinks refuse schemaless records).
 Types: JSON integers int64, numbers float64, booleans boolean, strings and nulls string (all optional but
-the key's fields). A line that is not JSON (a poison record) passes unchanged; so does an empty value."""
+the key's fields). The envelope's schema is named as Debezium names it (<prefix>.<table>.Envelope: the sinks,
+like Debezium's, take a value as an envelope only under a name ending in .Envelope). A line that is not JSON
+(a poison record) passes unchanged; so does an empty value."""
 import json
 import sys
 
@@ -41,7 +43,7 @@ def wrap_value(v, key):
               dict(struct(src, "io.debezium.connector.postgresql.Source", optional=False), field="source"),
               {"type": "string", "optional": False, "field": "op"},
               {"type": "int64", "optional": True, "field": "ts_ms"}]
-    return json.dumps({"schema": {"type": "struct", "fields": fields, "optional": False, "name": "Envelope"},
+    return json.dumps({"schema": {"type": "struct", "fields": fields, "optional": False, "name": "it.Envelope"},
                        "payload": v})
 
 

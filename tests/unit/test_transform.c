@@ -1182,6 +1182,25 @@ static void test_partition_routing(void **st)
     assert_int_equal(o.st, WC_PERMANENT);
     if (!strstr(o.err, "field source of partition.payload.fields is a STRUCT"))
         fail_msg("%s", o.err);
+    /* InsertField sees the partition PartitionRouting chose and a timestamp a record has (Connect's
+     * kafkaPartition() and timestamp()) */
+    tf_spec_t *si = spec((const char *const[]){ "transforms", "p,i", "transforms.p.type", P,
+        "transforms.p.partition.payload.fields", "after.id,after.name", "transforms.p.partition.topic.num", "7",
+        "transforms.i.type", "org.apache.kafka.connect.transforms.InsertField$Value", "transforms.i.partition.field", "part",
+        "transforms.i.timestamp.field", "when!", NULL });
+    tf_chain_t *ci = tf_chain_new(si);
+    rec_event_t evi = event(&f, 'c', false);
+    evi.has_ts = true;
+    evi.ts_ms = 1700000000123;
+    o = run(&f, ci, f.conv_plain, &evi);
+    assert_int_equal(o.st, WC_OK);
+    if (!strstr(o.value, "\"part\":4,\"when\":1700000000123}"))
+        fail_msg("%s", o.value);
+    evi.has_ts = false;   /* none: the required field fails the record */
+    o = run(&f, ci, f.conv_plain, &evi);
+    assert_int_equal(o.st, WC_PERMANENT);
+    tf_chain_free(ci);
+    tf_spec_free(si);
     /* after ExtractNewRecordState the value is no envelope: as it is */
     tf_spec_t *s = spec((const char *const[]){ "transforms", "u,p", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
         "transforms.p.type", P, "transforms.p.partition.payload.fields", "after.id,id", "transforms.p.partition.topic.num", "3", NULL });
