@@ -3,10 +3,12 @@
 # walcast source (Debezium envelopes) -> Kafka -> JDBC sinks into PostgreSQL and MariaDB and the MongoDB sink
 # into FerretDB, each with ExtractNewRecordState (tombstone mode; delete-to-tombstone on MariaDB) and a
 # RegexRouter naming the tables by the topic the chain gives. And a second source connector that unwraps on
-# its side (delete-to-tombstone: deletes are Kafka nulls) read by JDBC sinks without transforms. Inserts,
+# its side (delete-to-tombstone: deletes are Kafka nulls) read by JDBC sinks without transforms (tables
+# itflat_public_*, compared through views). Inserts,
 # updates, key changes, deletes, NULLs; every target must equal the source row by row (sink_compare.py,
-# mongo_compare.py), as it does without transforms (test_sink_jdbc.sh, test_sink_mongo.sh). And a sink with
-# TimestampRouter, which routes by the Kafka record timestamp a sink record has.
+# mongo_compare.py), as it does without transforms (test_sink_jdbc.sh, test_sink_mongo.sh). JSON with
+# schemas, or Avro (SINK_FORMAT=avro).
+# And a sink with TimestampRouter, which routes by the Kafka record timestamp a sink record has.
 . "$(dirname "$0")/lib.sh"
 it_init
 chmod 755 "$IT_DIR"
@@ -28,15 +30,24 @@ CREATE TABLE items (id int PRIMARY KEY, name text, price numeric(10,2), qty bigi
   created timestamp(6), tz timestamptz, d date, t time(6), data jsonb, u uuid, b bytea, f float8, r real, tags text[]);
 CREATE TABLE kv (a int, b text, v text, PRIMARY KEY (a, b));
 SQL
-kafka_start --topic srv.public.items --topic srv.public.kv --topic items --topic kv --topic connect-offsets
+kafka_start --topic srv.public.items --topic srv.public.kv --topic itflat.public.items --topic itflat.public.kv \
+  --topic connect-offsets
+# SINK_FORMAT=avro (test_sink_transforms_avro.sh): the sources write Avro through the registry fixture, the
+# sinks decode it before their chain
+conv=() sinkconv=()
+if [ "${SINK_FORMAT:-json}" = avro ]; then
+  registry_start
+  conv=("key.converter=io.confluent.connect.avro.AvroConverter" "key.converter.schema.registry.url=$SR_URL"
+    "value.converter=io.confluent.connect.avro.AvroConverter" "value.converter.schema.registry.url=$SR_URL")
+  sinkconv=("value.converter=io.confluent.connect.avro.AvroConverter" "value.converter.schema.registry.url=$SR_URL")
+fi
 U=io.debezium.transforms.ExtractNewRecordState
 R=org.apache.kafka.connect.transforms.RegexRouter
-src=$(connector_file src "name=src" "table.include.list=public\\.(items|kv)")
-flat=$(connector_file flat "name=flat" "slot.name=flat" "topic.prefix=flat" "table.include.list=public\\.(items|kv)" \
-  "transforms=unwrap,route" "transforms.unwrap.type=$U" "transforms.unwrap.delete.tombstone.handling.mode=delete-to-tombstone" \
-  "transforms.route.type=$R" 'transforms.route.regex=flat\.public\.(.*)' 'transforms.route.replacement=$1')
+src=$(connector_file src "name=src" "table.include.list=public\\.(items|kv)" "${conv[@]}")
+flat=$(connector_file flat "name=flat" "slot.name=flat" "topic.prefix=itflat" "table.include.list=public\\.(items|kv)" \
+  "${conv[@]}" "transforms=unwrap" "transforms.unwrap.type=$U" "transforms.unwrap.delete.tombstone.handling.mode=delete-to-tombstone")
 jdbc=("connector.class=io.debezium.connector.jdbc.JdbcSinkConnector" "insert.mode=upsert" "delete.enabled=true"
-  "primary.key.mode=record_key" "schema.evolution=basic" "quote.identifiers=true" "batch.size=200")
+  "primary.key.mode=record_key" "schema.evolution=basic" "quote.identifiers=true" "batch.size=200" "${sinkconv[@]}")
 unwrap=("transforms=unwrap,route" "transforms.unwrap.type=$U" "transforms.route.type=$R"
   'transforms.route.regex=srv\.public\.(.*)' 'transforms.route.replacement=$1')
 sink() {   # sink NAME key=value...
@@ -49,15 +60,16 @@ pg=$(sink pg "name=tf_pg" "${jdbc[@]}" "${unwrap[@]}" 'topics.regex=srv\.public\
 my=$(sink my "name=tf_my" "${jdbc[@]}" "${unwrap[@]}" "transforms.unwrap.delete.tombstone.handling.mode=delete-to-tombstone" \
   'topics.regex=srv\.public\..*' "connection.url=jdbc:mariadb://127.0.0.1:$MYPORT/target" "connection.username=root")
 mongo=$(sink mongo "name=tf_mongo" "connector.class=io.debezium.connector.mongodb.MongoDbSinkConnector" "${unwrap[@]}" \
-  "topics=srv.public.kv" "mongodb.connection.string=$MURI" "sink.database=$MDB" "delete.enabled=true" "batch.size=200")
-pgflat=$(sink pgflat "name=flat_pg" "${jdbc[@]}" "topics=items,kv" \
+  "topics=srv.public.kv" "mongodb.connection.string=$MURI" "sink.database=$MDB" "delete.enabled=true" "batch.size=200" \
+  "${sinkconv[@]}")
+pgflat=$(sink pgflat "name=flat_pg" "${jdbc[@]}" "topics=itflat.public.items,itflat.public.kv" \
   "connection.url=jdbc:postgresql://127.0.0.1:$PGPORT/flat" "connection.username=postgres")
 # TimestampRouter on a sink: routed by the Kafka record timestamp (the source's produce time), then named
 pgts=$(sink pgts "name=ts_pg" "${jdbc[@]}" "topics=srv.public.kv" "transforms=unwrap,ts,route" "transforms.unwrap.type=$U" \
   "transforms.ts.type=org.apache.kafka.connect.transforms.TimestampRouter" 'transforms.ts.topic.format=${topic}_${timestamp}' \
   "transforms.ts.timestamp.format=yyyy" "transforms.route.type=$R" 'transforms.route.regex=srv\.public\.(.*)' \
   'transforms.route.replacement=$1' "connection.url=jdbc:postgresql://127.0.0.1:$PGPORT/flat" "connection.username=postgres")
-myflat=$(sink myflat "name=flat_my" "${jdbc[@]}" "topics=items,kv" \
+myflat=$(sink myflat "name=flat_my" "${jdbc[@]}" "topics=itflat.public.items,itflat.public.kv" \
   "connection.url=jdbc:mariadb://127.0.0.1:$MYPORT/flat" "connection.username=root")
 
 before=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
@@ -101,6 +113,16 @@ COMMIT;
 SQL
 wait_published debezium
 wait_published flat
+# the source-unwrapped topics' tables are named by their topic (itflat_public_items): compared through views
+for _ in $(seq 1 600); do
+  [ "$(psql -X -At -d flat -c "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'itflat_public_%'")" = 2 ] &&
+    [ "$(my_q flat -e "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'flat' AND table_name LIKE 'itflat_public_%'")" = 2 ] && break
+  sleep 0.1
+done
+for t in items kv; do
+  psql_q -d flat -c "CREATE VIEW $t AS SELECT * FROM itflat_public_$t"
+  my_q flat -e "CREATE VIEW $t AS SELECT * FROM itflat_public_$t"
+done
 export SINK_COMPARE_TABLES=items,kv
 "$PY" "$ROOT/tests/integration/sink_compare.py" 90 postgres target "$MYPORT" target
 "$PY" "$ROOT/tests/integration/sink_compare.py" 90 postgres flat "$MYPORT" flat
