@@ -59,8 +59,8 @@ const char *cfg_get(const cfg_map_t *m, const char *key)
  * hold a password, a secret, key material, a token, a JAAS config or user info. */
 bool cfg_is_secret(const char *key)
 {
-    /* connection.string: a MongoDB URI may hold user:password@ (JDBC URLs are shown: they rarely do, and
-     * connection.password is the JDBC sink's place for it) */
+    /* connection.string: a MongoDB URI may hold user:password@ (a JDBC or registry URL is shown unless
+     * it holds a password: cfg_is_secret_value) */
     static const char *const marks[] = { "password", "passwd", "secret", "credential", "token", "jaas", "user.info",
                                          "connection.string",
                                          "userinfo", "ssl.key", "keystore.key", "private", "apikey", "api.key",
@@ -74,6 +74,25 @@ bool cfg_is_secret(const char *key)
         if (strstr(low, marks[i]))
             return true;
     return false;
+}
+
+bool cfg_is_secret_value(const char *key, const char *value)
+{
+    if (cfg_is_secret(key))
+        return true;
+    size_t kn = strlen(key);
+    if (!value || kn < 3 || strcasecmp(key + kn - 3, "url"))
+        return false;
+    if (strcasestr(value, "password="))
+        return true;
+    /* user:password@ in the authority (between :// and the first / ? # that follows) */
+    const char *a = strstr(value, "://");
+    if (!a)
+        return false;
+    a += 3;
+    size_t an = strcspn(a, "/?#");
+    const char *at = memchr(a, '@', an);
+    return at && memchr(a, ':', (size_t)(at - a)) != NULL;
 }
 
 /* Java .properties: key=value, key: value or key value; # and ! comments; \ continuation and escapes. */

@@ -39,6 +39,9 @@ struct json_t;
 int cfg_map_from_json(const struct json_t *obj, cfg_map_t *m, cfg_map_t *nulls, char *err, size_t errlen);
 /* True for keys whose values are secrets (passwords, SASL, registry credentials). */
 bool cfg_is_secret(const char *key);
+/* cfg_is_secret, or a URL-valued key (…url) whose value holds a password (user:password@host or a
+ * password= parameter): never shown either. */
+bool cfg_is_secret_value(const char *key, const char *value);
 
 /* key.converter / value.converter and, for Avro, its schema registry client settings. */
 typedef struct cfg_conv {

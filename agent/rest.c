@@ -62,7 +62,7 @@ static bool shown_plain(const char *key, const char *value)
 {
     size_t n = strlen(value);
     /* a config provider reference (${file:/path:key}) is not the secret itself */
-    return !cfg_is_secret(key) || (n > 3 && !strncmp(value, "${", 2) && value[n - 1] == '}');
+    return !cfg_is_secret_value(key, value) || (n > 3 && !strncmp(value, "${", 2) && value[n - 1] == '}');
 }
 
 static json_t *config_json(const cfg_map_t *m)
@@ -178,7 +178,7 @@ static void keep_hidden(rest_t *rs, const char *name, cfg_map_t *m)
         return;
     for (size_t i = 0; i < m->n; i++) {
         const char *was = cfg_get(&old.config, m->kv[i].key);
-        if (was && cfg_is_secret(m->kv[i].key) && !strcmp(m->kv[i].value, REST_HIDDEN)) {
+        if (was && cfg_is_secret_value(m->kv[i].key, was) && !strcmp(m->kv[i].value, REST_HIDDEN)) {
             free(m->kv[i].value);
             m->kv[i].value = xstrdup(was);
         }

@@ -310,6 +310,23 @@ static void test_converter_inheritance(void **s)
     cfg_map_free(&m);
 }
 
+/* A URL is shown unless it holds a password (user:password@ or a password= parameter): then it is a
+ * secret like a password key (REST bodies, logs). */
+static void test_secret_values(void **s)
+{
+    (void)s;
+    assert_true(cfg_is_secret_value("database.password", "x"));
+    assert_false(cfg_is_secret_value("connection.url", "jdbc:postgresql://db:5432/target"));
+    assert_false(cfg_is_secret_value("connection.url", "jdbc:mysql://user@db:3306/t?useSSL=false"));
+    assert_true(cfg_is_secret_value("connection.url", "jdbc:postgresql://db:5432/t?user=u&password=s3cr3t"));
+    assert_true(cfg_is_secret_value("connection.url", "jdbc:mysql://db/t?PASSWORD=s3cr3t"));
+    assert_true(cfg_is_secret_value("connection.url", "postgresql://u:s3cr3t@db:5432/t"));
+    assert_true(cfg_is_secret_value("value.converter.schema.registry.url", "https://u:p@registry:8081"));
+    assert_false(cfg_is_secret_value("value.converter.schema.registry.url", "http://registry:8081/apis/ccompat/v7"));
+    /* only URL-valued keys are read this way: a table name with an @ is no secret */
+    assert_false(cfg_is_secret_value("table.include.list", "public.a:b@c"));
+}
+
 static void test_secret_keys(void **s)
 {
     (void)s;
@@ -627,6 +644,7 @@ int main(void)
         cmocka_unit_test(test_filters_and_rules),
         cmocka_unit_test(test_converters),
         cmocka_unit_test(test_secret_keys),
+        cmocka_unit_test(test_secret_values),
         cmocka_unit_test(test_converter_inheritance),
         cmocka_unit_test_setup_teardown(test_providers_resolve, prov_setup, prov_teardown),
         cmocka_unit_test_setup_teardown(test_providers_left_as_written, prov_setup, prov_teardown),
