@@ -72,8 +72,8 @@ typedef struct sink {
     size_t nrec, caprec;
     btable_t *tables;        /* of this batch (arena) */
     sr_client_t *registry;   /* Avro input: writer schemas by id (created on the first Avro record) */
-    bool failed;
-    char err[1024];
+    wc_status_t cb_status;   /* what rebalance_cb met (a callback returns nothing): WC_OK, or the sink stops */
+    char err[1024];          /* why the sink stops: the err of every step below (sk_run's why) */
     uint64_t applied, batches, dead;
     sk_conflict_count_t conflicts;
     /* a batch whose COMMIT was sent but not confirmed (targets with commit_wait): the next batch is read
@@ -171,10 +171,10 @@ static const char *const java_consumer[][2] = {
     { "value.deserializer", NULL }, { "default.api.timeout.ms", NULL }, { "interceptor.classes", NULL },
 };
 
-static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen);
+static wc_status_t conf_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen);
 
 /* A consumer setting from the worker (consumer.*) or the sink (consumer.override.*). */
-static int consumer_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen)
+static wc_status_t consumer_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen)
 {
     for (size_t i = 0; i < sizeof java_consumer / sizeof *java_consumer; i++) {
         if (strcmp(k, java_consumer[i][0]))
@@ -182,19 +182,19 @@ static int consumer_set(rd_kafka_conf_t *c, const char *k, const char *v, char *
         if (java_consumer[i][1])
             return conf_set(c, java_consumer[i][1], v, err, errlen);
         log_warn("Kafka consumer setting of the Java client ignored", "key=%s", k);
-        return 0;
+        return WC_OK;
     }
     return conf_set(c, k, v, err, errlen);
 }
 
-static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen)
+static wc_status_t conf_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen)
 {
     char e[256];
     if (rd_kafka_conf_set(c, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
         snprintf(err, errlen, "Kafka setting %s: %s", k, e);
-        return -1;
+        return WC_FATAL;
     }
-    return 0;
+    return WC_OK;
 }
 
 static void drop_batch(sink_t *s)
@@ -207,39 +207,40 @@ static void drop_batch(sink_t *s)
     arena_reset(s->arena);
 }
 
-/* Reads the target's stored offsets, retrying transient errors; -1 when stopping or failed. */
-static int stored_offsets(sink_t *s, sk_offset_t **offs, size_t *n)
+/* Reads the target's stored offsets, retrying transient errors; WC_FATAL when stopping or failed (s->err
+ * says why when failed). */
+static wc_status_t stored_offsets(sink_t *s, sk_offset_t **offs, size_t *n)
 {
     int wait = 0;
     for (;;) {
         char err[512] = "";
         if (!s->tgt && target_open(s) != WC_OK)
-            return -1;
+            return WC_FATAL;
         wc_status_t st = s->ops->read_offsets(s->tgt, s->cfg->name, offs, n, err, sizeof err);
         if (st == WC_OK)
-            return 0;
+            return WC_OK;
         target_reset(s);
         if (st != WC_RETRY) {
             snprintf(s->err, sizeof s->err, "cannot read walcast_sink_offsets: %s", err);
-            return -1;
+            return WC_FATAL;
         }
         wait = next_backoff(s, wait);
         log_warn("reading stored offsets failed, retrying", "connector=%s error=\"%s\" retry_in_ms=%d",
                  log_esc(s->cfg->name), log_esc(err), wait);
         if (!backoff_wait(s, wait))
-            return -1;
+            return WC_FATAL;
     }
 }
 
-static int settle(sink_t *s, bool seek);
+static wc_status_t settle(sink_t *s, bool seek);
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     sink_t *s = opaque;
     /* a commit on its way settles first (the session is needed); whatever was read but not applied is
      * read again from the positions stored in the target */
-    if (settle(s, false) < 0)
-        s->failed = true;
+    if (settle(s, false) == WC_FATAL)
+        s->cb_status = WC_FATAL;
     drop_batch(s);
     if (e != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         rd_kafka_assign(rk, NULL);
@@ -247,8 +248,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
     }
     sk_offset_t *offs = NULL;
     size_t n = 0;
-    if (stored_offsets(s, &offs, &n) < 0) {
-        s->failed = true;
+    if (stored_offsets(s, &offs, &n) != WC_OK) {
+        s->cb_status = WC_FATAL;
         rd_kafka_assign(rk, NULL);
         return;
     }
@@ -273,34 +274,34 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const
         log_warn("kafka", "facility=%s detail=\"%s\"", fac, log_esc(buf));
 }
 
-static int consumer_new(sink_t *s, char *err, size_t errlen)
+static wc_status_t consumer_new(sink_t *s, char *err, size_t errlen)
 {
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     char group[512];
     snprintf(group, sizeof group, "connect-%s", s->cfg->name);
-    if (conf_set(c, "bootstrap.servers", s->kafka->bootstrap, err, errlen) < 0 ||
-        conf_set(c, "group.id", group, err, errlen) < 0 ||
-        conf_set(c, "client.id", group, err, errlen) < 0 ||
+    if (conf_set(c, "bootstrap.servers", s->kafka->bootstrap, err, errlen) != WC_OK ||
+        conf_set(c, "group.id", group, err, errlen) != WC_OK ||
+        conf_set(c, "client.id", group, err, errlen) != WC_OK ||
         /* static membership: a restarted sink (after a crash) takes its partitions back at once instead of
          * waiting out the dead member's session */
-        conf_set(c, "group.instance.id", group, err, errlen) < 0 ||
-        conf_set(c, "isolation.level", "read_committed", err, errlen) < 0 ||
-        conf_set(c, "enable.auto.commit", "false", err, errlen) < 0 ||
-        conf_set(c, "enable.auto.offset.store", "false", err, errlen) < 0 ||
-        conf_set(c, "auto.offset.reset", "earliest", err, errlen) < 0 ||
-        conf_set(c, "enable.partition.eof", "false", err, errlen) < 0 ||
-        conf_set(c, "topic.metadata.refresh.interval.ms", "5000", err, errlen) < 0 ||
-        conf_set(c, "fetch.wait.max.ms", "100", err, errlen) < 0 ||
+        conf_set(c, "group.instance.id", group, err, errlen) != WC_OK ||
+        conf_set(c, "isolation.level", "read_committed", err, errlen) != WC_OK ||
+        conf_set(c, "enable.auto.commit", "false", err, errlen) != WC_OK ||
+        conf_set(c, "enable.auto.offset.store", "false", err, errlen) != WC_OK ||
+        conf_set(c, "auto.offset.reset", "earliest", err, errlen) != WC_OK ||
+        conf_set(c, "enable.partition.eof", "false", err, errlen) != WC_OK ||
+        conf_set(c, "topic.metadata.refresh.interval.ms", "5000", err, errlen) != WC_OK ||
+        conf_set(c, "fetch.wait.max.ms", "100", err, errlen) != WC_OK ||
         /* Debezium's JSON with schemas compresses about 80:1, so one fetch of max.partition.fetch.bytes
          * (1 MB) fills more than librdkafka's default 64 MB queue on its own, and the next fetch then waits
          * until the sink has drained it: the sink sat idle in poll half of the time (bench_sink.sh) */
-        conf_set(c, "queued.max.messages.kbytes", "131072", err, errlen) < 0)
+        conf_set(c, "queued.max.messages.kbytes", "131072", err, errlen) != WC_OK)
         goto fail;
     for (size_t i = 0; i < s->kafka->nconsumer_props; i++)
-        if (consumer_set(c, s->kafka->consumer_props[2 * i], s->kafka->consumer_props[2 * i + 1], err, errlen) < 0)
+        if (consumer_set(c, s->kafka->consumer_props[2 * i], s->kafka->consumer_props[2 * i + 1], err, errlen) != WC_OK)
             goto fail;
     for (size_t i = 0; i < s->cfg->nconsumer_override; i++)
-        if (consumer_set(c, s->cfg->consumer_override[2 * i], s->cfg->consumer_override[2 * i + 1], err, errlen) < 0)
+        if (consumer_set(c, s->cfg->consumer_override[2 * i], s->cfg->consumer_override[2 * i + 1], err, errlen) != WC_OK)
             goto fail;
     rd_kafka_conf_set_opaque(c, s);
     rd_kafka_conf_set_rebalance_cb(c, rebalance_cb);
@@ -309,7 +310,7 @@ static int consumer_new(sink_t *s, char *err, size_t errlen)
     s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, e, sizeof e);
     if (!s->rk) {
         snprintf(err, errlen, "cannot create the Kafka consumer: %s", e);
-        return -1;
+        return WC_FATAL;
     }
     rd_kafka_poll_set_consumer(s->rk);
     rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(4);
@@ -335,12 +336,12 @@ static int consumer_new(sink_t *s, char *err, size_t errlen)
     rd_kafka_topic_partition_list_destroy(subs);
     if (re) {
         snprintf(err, errlen, "cannot subscribe: %s", rd_kafka_err2str(re));
-        return -1;
+        return WC_FATAL;
     }
-    return 0;
+    return WC_OK;
 fail:
     rd_kafka_conf_destroy(c);
-    return -1;
+    return WC_FATAL;
 }
 
 /* ---- dead letters ---- */
@@ -356,28 +357,28 @@ static void dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
 /* Sends r to the dead-letter topic with Kafka Connect's __connect.errors.* headers and waits for the
  * broker's acknowledgement (the record's offset is stored only after). */
-static int dlq_send(sink_t *s, const sink_rec_t *r, const char *stage, const char *klass, const char *why)
+static wc_status_t dlq_send(sink_t *s, const sink_rec_t *r, const char *stage, const char *klass, const char *why)
 {
     char err[512];
     if (!s->dlq) {
         rd_kafka_conf_t *c = rd_kafka_conf_new();
-        if (conf_set(c, "bootstrap.servers", s->kafka->bootstrap, err, sizeof err) < 0 ||
-            conf_set(c, "enable.idempotence", "true", err, sizeof err) < 0) {
+        if (conf_set(c, "bootstrap.servers", s->kafka->bootstrap, err, sizeof err) != WC_OK ||
+            conf_set(c, "enable.idempotence", "true", err, sizeof err) != WC_OK) {
             rd_kafka_conf_destroy(c);
             snprintf(s->err, sizeof s->err, "dead-letter producer: %s", err);
-            return -1;
+            return WC_FATAL;
         }
         for (size_t i = 0; i < s->kafka->nproducer_props; i++)
-            if (conf_set(c, s->kafka->producer_props[2 * i], s->kafka->producer_props[2 * i + 1], err, sizeof err) < 0) {
+            if (conf_set(c, s->kafka->producer_props[2 * i], s->kafka->producer_props[2 * i + 1], err, sizeof err) != WC_OK) {
                 rd_kafka_conf_destroy(c);
                 snprintf(s->err, sizeof s->err, "dead-letter producer: %s", err);
-                return -1;
+                return WC_FATAL;
             }
         rd_kafka_conf_set_dr_msg_cb(c, dlq_dr_cb);
         rd_kafka_conf_set_log_cb(c, kafka_log_cb);
         if (!(s->dlq = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err))) {
             snprintf(s->err, sizeof s->err, "cannot create the dead-letter producer: %s", err);
-            return -1;
+            return WC_FATAL;
         }
     }
     rd_kafka_headers_t *h = rd_kafka_headers_new(10);
@@ -409,12 +410,12 @@ static int dlq_send(sink_t *s, const sink_rec_t *r, const char *stage, const cha
             rd_kafka_headers_destroy(h);
             snprintf(s->err, sizeof s->err, "cannot produce to dead-letter topic %s: %s", s->cfg->dlq_topic,
                      rd_kafka_err2str(e));
-            return -1;
+            return WC_FATAL;
         }
         rd_kafka_poll(s->dlq, 100);
         if (*s->stop && ++wait > 100) {
             rd_kafka_headers_destroy(h);
-            return -1;
+            return WC_FATAL;
         }
     }
     while (!done) {
@@ -428,17 +429,17 @@ static int dlq_send(sink_t *s, const sink_rec_t *r, const char *stage, const cha
     if (done != 1) {
         snprintf(s->err, sizeof s->err, "the dead-letter topic %s did not take record %s[%d]@%" PRId64,
                  s->cfg->dlq_topic, r->topic, r->partition, r->offset);
-        return -1;
+        return WC_FATAL;
     }
     s->dead++;
     log_warn("record sent to the dead-letter topic", "connector=%s topic=%s partition=%d offset=%" PRId64
              " dlq=%s reason=\"%s\"", log_esc(s->cfg->name), log_esc(r->topic), r->partition, r->offset,
              log_esc(s->cfg->dlq_topic), log_esc(why));
-    return 0;
+    return WC_OK;
 }
 
 /* A poison record: dead-lettered under errors.tolerance=all, else the sink fails naming it. */
-static int poison(sink_t *s, const sink_rec_t *r, const char *stage, const char *klass, const char *why)
+static wc_status_t poison(sink_t *s, const sink_rec_t *r, const char *stage, const char *klass, const char *why)
 {
     if (s->cfg->errors_tolerance_all && s->cfg->dlq_topic)
         return dlq_send(s, r, stage, klass, why);
@@ -447,11 +448,11 @@ static int poison(sink_t *s, const sink_rec_t *r, const char *stage, const char 
         log_warn("record skipped (errors.tolerance=all, no dead-letter topic)", "connector=%s topic=%s partition=%d "
                  "offset=%" PRId64 " reason=\"%s\"", log_esc(s->cfg->name), log_esc(r->topic), r->partition,
                  r->offset, log_esc(why));
-        return 0;
+        return WC_OK;
     }
     snprintf(s->err, sizeof s->err, "record %s[%d]@%" PRId64 " cannot be applied: %s", r->topic, r->partition,
              r->offset, why);
-    return -1;
+    return WC_FATAL;
 }
 
 /* ---- batch building ---- */
@@ -459,7 +460,7 @@ static int poison(sink_t *s, const sink_rec_t *r, const char *stage, const char 
 static const char *const connect_kafka_pk[] = { "__connect_topic", "__connect_partition", "__connect_offset" };
 
 /* The pk column names for a table of row schema rs, from key schema ks (record_key) or the config. */
-static int table_pk(sink_t *s, btable_t *bt, const cs_schema_t *ks, char *err, size_t errlen)
+static wc_status_t table_pk(sink_t *s, btable_t *bt, const cs_schema_t *ks, char *err, size_t errlen)
 {
     const sk_config_t *c = s->cfg;
     const cs_schema_t *rs = bt->t.row;
@@ -477,7 +478,7 @@ static int table_pk(sink_t *s, btable_t *bt, const cs_schema_t *ks, char *err, s
             if (cs_field_index(rs, p) < 0) {
                 snprintf(err, errlen, "primary.key.fields names '%s', which table %s has no column for", p,
                          bt->t.name);
-                return -1;
+                return WC_PERMANENT;
             }
             if (n < rs->nfields)
                 pk[n++] = p;
@@ -485,25 +486,25 @@ static int table_pk(sink_t *s, btable_t *bt, const cs_schema_t *ks, char *err, s
     } else if (c->pk_mode == SK_PK_RECORD_KEY) {
         if (!ks) {
             snprintf(err, errlen, "primary.key.mode=record_key but the record has no key");
-            return -1;
+            return WC_PERMANENT;
         }
         for (size_t i = 0; i < ks->nfields && n < rs->nfields; i++) {
             if (cs_field_index(rs, ks->fields[i].name) < 0) {
                 snprintf(err, errlen, "key field '%s' is not a column of the row", ks->fields[i].name);
-                return -1;
+                return WC_PERMANENT;
             }
             pk[n++] = ks->fields[i].name;
         }
     } else {
         snprintf(err, errlen, "primary.key.mode=record_value needs primary.key.fields");
-        return -1;
+        return WC_PERMANENT;
     }
     bt->t.pk = pk;
     bt->t.npk = n;
     bt->pk_idx = arena_alloc(s->arena, (n + 1) * sizeof(int));
     for (size_t i = 0; i < n; i++)
         bt->pk_idx[i] = cs_field_index(rs, pk[i]);
-    return 0;
+    return WC_OK;
 }
 
 static btable_t *table_for(sink_t *s, const sink_rec_t *r, const cs_schema_t *rs, char *err, size_t errlen)
@@ -551,7 +552,7 @@ static btable_t *table_for(sink_t *s, const sink_rec_t *r, const cs_schema_t *rs
         bt->t.row = p;
         bt->kafka_cols = true;
     }
-    if (rs && table_pk(s, bt, r->ev.key_schema, err, errlen) < 0)
+    if (rs && table_pk(s, bt, r->ev.key_schema, err, errlen) != WC_OK)
         return NULL;
     bt->next = s->tables;
     s->tables = bt;
@@ -798,7 +799,7 @@ static void narrow_to(sink_t *s, chg_t *c)
 }
 
 /* The row changes of records [from, to): -1 with *bad set to the poison record. */
-static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad, char *err, size_t errlen)
+static wc_status_t plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad, char *err, size_t errlen)
 {
     for (size_t i = from; i < to; i++) {
         sink_rec_t *r = &s->recs[i];
@@ -861,7 +862,7 @@ static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad,
         continue;
     bad:
         *bad = i;
-        return -1;
+        return WC_PERMANENT;
     }
     /* reduce: the last change of each key wins, between truncates */
     size_t cap = 1;
@@ -904,7 +905,7 @@ static int plan_build(sink_t *s, size_t from, size_t to, plan_t *p, size_t *bad,
     for (size_t i = 0; i < p->n; i++)
         if (!p->v[i].dead && p->v[i].absent)
             narrow_to(s, &p->v[i]);
-    return 0;
+    return WC_OK;
 }
 
 /* Offsets to store for records [from, to): the next offset of each topic-partition. */
@@ -999,7 +1000,7 @@ static wc_status_t apply_range(sink_t *s, size_t from, size_t to, size_t *bad, c
 {
     plan_t p = { 0 };
     *bad = SIZE_MAX;
-    if (plan_build(s, from, to, &p, bad, err, errlen) < 0)
+    if (plan_build(s, from, to, &p, bad, err, errlen) != WC_OK)
         return WC_PERMANENT;
     sk_offset_t *offs;
     size_t noffs = plan_offsets(s, from, to, &offs);
@@ -1114,16 +1115,16 @@ static void batch_done(sink_t *s, size_t nrec, const sk_offset_t *offs, size_t n
 }
 
 /* Puts the consumer back on the positions stored in the target (after a deferred commit failed: what
- * was read since is dropped and read again). -1 when stopping or failed. */
-static int rewind_to_target(sink_t *s)
+ * was read since is dropped and read again). WC_FATAL when stopping or failed. */
+static wc_status_t rewind_to_target(sink_t *s)
 {
     drop_batch(s);
     sk_offset_t *offs = NULL;
     size_t n = 0;
-    if (stored_offsets(s, &offs, &n) < 0)
-        return -1;
+    if (stored_offsets(s, &offs, &n) != WC_OK)
+        return WC_FATAL;
     rd_kafka_topic_partition_list_t *as = NULL;
-    int rc = 0;
+    wc_status_t rc = WC_OK;
     if (rd_kafka_assignment(s->rk, &as) == RD_KAFKA_RESP_ERR_NO_ERROR && as && as->cnt) {
         for (int i = 0; i < as->cnt; i++) {
             rd_kafka_topic_partition_t *p = &as->elems[i];
@@ -1136,14 +1137,14 @@ static int rewind_to_target(sink_t *s)
         if (e) {
             snprintf(s->err, sizeof s->err, "cannot seek back to the stored offsets: %s", rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
-            rc = -1;
+            rc = WC_FATAL;
         }
-        for (int i = 0; i < as->cnt && rc == 0; i++)
+        for (int i = 0; i < as->cnt && rc == WC_OK; i++)
             if (as->elems[i].err) {
                 snprintf(s->err, sizeof s->err, "cannot seek %s[%d] back to offset %" PRId64 ": %s",
                          as->elems[i].topic, as->elems[i].partition, as->elems[i].offset,
                          rd_kafka_err2str(as->elems[i].err));
-                rc = -1;
+                rc = WC_FATAL;
             }
     }
     if (as)
@@ -1156,18 +1157,18 @@ static int rewind_to_target(sink_t *s)
 
 /* Waits for the outcome of the deferred commit, if any. On failure the batch read since is dropped and,
  * when seek, the consumer goes back to the stored offsets; the next batch then commits synchronously so
- * that a permanent error finds its record. Returns 0 (confirmed or nothing pending), 1 (failed and
- * rewound), -1 (the sink must stop). */
-static int settle(sink_t *s, bool seek)
+ * that a permanent error finds its record. Returns WC_OK (confirmed or nothing pending), WC_ABORT (the
+ * commit failed: the batch is read again) or WC_FATAL (the sink must stop). */
+static wc_status_t settle(sink_t *s, bool seek)
 {
     if (!s->pending)
-        return 0;
+        return WC_OK;
     char err[1024] = "";
     wc_status_t st = s->tgt ? s->ops->commit_wait(s->tgt, err, sizeof err) : WC_RETRY;
     if (st == WC_OK) {
         batch_done(s, s->pend_nrec, s->pend_offs, s->pend_noffs, s->pend_src_us, s->pend_ts, s->pend_start_us);
         pend_free(s);
-        return 0;
+        return WC_OK;
     }
     pend_free(s);
     if (st == WC_ABORT) {   /* the target applies it differently next time, on the same session */
@@ -1182,19 +1183,19 @@ static int settle(sink_t *s, bool seek)
     }
     s->sync_next = true;
     if (!seek)
-        return 1;
-    return rewind_to_target(s) < 0 ? -1 : 1;
+        return WC_ABORT;
+    return rewind_to_target(s) != WC_OK ? WC_FATAL : WC_ABORT;
 }
 
-static int flush(sink_t *s)
+static wc_status_t flush(sink_t *s)
 {
     if (!s->nrec)
-        return 0;
-    int sr = settle(s, true);
-    if (sr < 0)
-        return -1;
-    if (sr > 0)   /* the batch was dropped: it is read again */
-        return 0;
+        return WC_OK;
+    wc_status_t sr = settle(s, true);
+    if (sr == WC_FATAL)
+        return WC_FATAL;
+    if (sr == WC_ABORT)   /* the batch was dropped: it is read again */
+        return WC_OK;
     char err[1024] = "";
     size_t bad;
     s->defer = s->ops->commit_wait && !s->sync_next;
@@ -1219,7 +1220,7 @@ static int flush(sink_t *s)
         s->pending = true;
         s->defer = false;
         drop_batch(s);
-        return 0;
+        return WC_OK;
     }
     s->defer = false;
     if (st == WC_PERMANENT) {
@@ -1229,8 +1230,8 @@ static int flush(sink_t *s)
         for (size_t i = 0; i < s->nrec; i++) {
             st = apply_range(s, i, i + 1, &bad, err, sizeof err);
             if (st == WC_PERMANENT) {
-                if (poison(s, &s->recs[i], "TASK_PUT", "io.debezium.connector.jdbc.JdbcSinkTask", err) < 0)
-                    return -1;
+                if (poison(s, &s->recs[i], "TASK_PUT", "io.debezium.connector.jdbc.JdbcSinkTask", err) != WC_OK)
+                    return WC_FATAL;
                 /* move the stored position past it */
                 s->recs[i].ok = false;
                 st = apply_range(s, i, i + 1, &bad, err, sizeof err);
@@ -1239,14 +1240,14 @@ static int flush(sink_t *s)
                 if (st != WC_FATAL || !*s->stop)
                     snprintf(s->err, sizeof s->err, "applying record %s[%d]@%" PRId64 ": %s", s->recs[i].topic,
                              s->recs[i].partition, s->recs[i].offset, err);
-                return -1;
+                return WC_FATAL;
             }
         }
     } else if (st != WC_OK) {
         if (!*s->stop)
             snprintf(s->err, sizeof s->err, "applying a batch of %zu records from %s[%d]@%" PRId64 ": %s", s->nrec,
                      s->recs[0].topic, s->recs[0].partition, s->recs[0].offset, err);
-        return -1;
+        return WC_FATAL;
     }
     int64_t src_us = 0;
     for (size_t i = 0; i < s->nrec; i++)
@@ -1259,7 +1260,7 @@ static int flush(sink_t *s)
     free(ts);
     s->sync_next = false;
     drop_batch(s);
-    return 0;
+    return WC_OK;
 }
 
 /* Records behind = the partitions' high watermarks (as the last fetches saw them) minus the consumer's
@@ -1341,19 +1342,19 @@ static int fetch_schema(void *ctx, int32_t id, buf_t *out, char *err, size_t err
  * schemas.enable=false) has none, and guessed ones write a numeric as base64 text and a timestamp as an
  * integer: such a record is refused as undecodable (dead letter or stop), as Debezium's JDBC sink refuses
  * it. MongoDB stores the JSON values as they are, as Debezium's MongoDB sink does. */
-static int refuse_schemaless(const sink_t *s, const env_event_t *ev, char *err, size_t errlen)
+static wc_status_t refuse_schemaless(const sink_t *s, const env_event_t *ev, char *err, size_t errlen)
 {
     if (s->cfg->conn.dialect == SK_DIALECT_MONGODB)
-        return 0;
+        return WC_OK;
     bool row_op = ev->op == ENV_CREATE || ev->op == ENV_READ || ev->op == ENV_UPDATE || ev->op == ENV_DELETE;
     const char *which = ev->row_schemaless ? "value"
                         : row_op && ev->key_schemaless && s->cfg->pk_mode == SK_PK_RECORD_KEY ? "key" : NULL;
     if (!which)
-        return 0;
+        return WC_OK;
     snprintf(err, errlen, "the record's %s has no schema (JsonConverter with %s.converter.schemas.enable=false): a JDBC "
              "sink needs the column types and never guesses them; set %s.converter.schemas.enable=true (or use "
              "io.confluent.connect.avro.AvroConverter) on the connector that writes the topic", which, which, which);
-    return -1;
+    return WC_PERMANENT;
 }
 
 /* A record out of its envelope marks its topic; a Kafka null on such a topic is a delete by its key, as in
@@ -1374,13 +1375,13 @@ static void flat_tombstone(sink_t *s, sink_rec_t *r)
 /* transforms= on a sink: the record decoded as Connect's converters give it, the chain run over it (as Connect
  * runs a sink's chain), the result read as a change (env_event_from_record). A record the chain drops
  * applies nothing; its offset is stored with the batch. *in_chain: the failure is the chain's. */
-static int transform_record(sink_t *s, sink_rec_t *r, rd_kafka_message_t *m, bool avro, bool *in_chain, char *err,
+static wc_status_t transform_record(sink_t *s, sink_rec_t *r, rd_kafka_message_t *m, bool avro, bool *in_chain, char *err,
                             size_t errlen)
 {
     env_record_t raw;
     if (env_decode_record(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, avro ? fetch_schema : NULL, s, &raw, err,
                           errlen) < 0)
-        return -1;
+        return WC_PERMANENT;
     rec_codec_t kc, vc;   /* the chain reads only their schemas */
     rec_event_t ev;
     memset(&ev, 0, sizeof ev);
@@ -1416,7 +1417,7 @@ static int transform_record(sink_t *s, sink_rec_t *r, rd_kafka_message_t *m, boo
     bool dropped;
     if (tf_chain_apply(s->tf, s->arena, &ev, &out, &dropped, err, errlen) != WC_OK) {
         *in_chain = true;
-        return -1;
+        return WC_PERMANENT;
     }
     if (err[0])
         log_warn("transform warning", "connector=%s warning=\"%s\"", log_esc(s->cfg->name), log_esc(err));
@@ -1424,15 +1425,15 @@ static int transform_record(sink_t *s, sink_rec_t *r, rd_kafka_message_t *m, boo
         memset(&r->ev, 0, sizeof r->ev);
         r->ev.op = ENV_TOMBSTONE;
         r->ev.source.name = r->ev.source.db = r->ev.source.schema = r->ev.source.table = "";
-        return 0;
+        return WC_OK;
     }
     r->dest = strcmp(out.topic, r->topic) ? arena_strdup(s->arena, out.topic) : r->topic;
     const cs_schema_t *vs = out.vc ? out.vc->schema : NULL;
     if (env_event_from_record(out.kc ? out.kc->schema : NULL, out.key, vs, out.value, &r->ev, err, errlen) < 0) {
         *in_chain = true;
-        return -1;
+        return WC_PERMANENT;
     }
-    return 0;
+    return WC_OK;
 }
 
 /* Connect's topic tracking: each topic consumed from is told to the worker (once per reset epoch). */
@@ -1451,8 +1452,8 @@ static void track_topic(sink_t *s, const char *topic)
 }
 
 /* Takes one consumed message into the batch (decoding it), and m with it (destroyed with the batch);
- * -1 when the sink must stop. */
-static int add_record(sink_t *s, rd_kafka_message_t *m)
+ * WC_FATAL when the sink must stop. */
+static wc_status_t add_record(sink_t *s, rd_kafka_message_t *m)
 {
     if (s->nrec == s->caprec) {
         s->caprec = s->caprec ? s->caprec * 2 : 1024;
@@ -1479,25 +1480,26 @@ static int add_record(sink_t *s, rd_kafka_message_t *m)
     /* AvroConverter records start with the wire format's magic byte 0, JsonConverter's never do */
     bool avro = (r->vlen && r->val[0] == 0) || (!r->vlen && r->klen && r->key[0] == 0);
     bool in_chain = false;
-    int drc;
+    wc_status_t dst;
     if (s->tf)
-        drc = transform_record(s, r, m, avro, &in_chain, err, sizeof err);
+        dst = transform_record(s, r, m, avro, &in_chain, err, sizeof err);
     else
-        drc = avro ? env_decode_avro(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, fetch_schema, s, &r->ev, err,
-                                     sizeof err)
-                   : env_decode_json(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, &r->ev, err, sizeof err);
-    if (drc == 0 && refuse_schemaless(s, &r->ev, err, sizeof err) < 0)
-        drc = -1;
-    if (drc == 0)
+        dst = (avro ? env_decode_avro(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, fetch_schema, s, &r->ev, err,
+                                      sizeof err)
+                    : env_decode_json(s->dec, s->arena, r->key, r->klen, r->val, r->vlen, &r->ev, err, sizeof err)) == 0
+                  ? WC_OK : WC_PERMANENT;
+    if (dst == WC_OK)
+        dst = refuse_schemaless(s, &r->ev, err, sizeof err);
+    if (dst == WC_OK)
         flat_tombstone(s, r);
-    if (drc == 0) {
+    if (dst == WC_OK) {
         r->ok = true;
         rd_kafka_headers_t *hdrs;
         const void *hv;
         size_t hl;
         r->key_moved = !rd_kafka_message_headers(m, &hdrs) &&
                        !rd_kafka_header_get_last(hdrs, "__debezium.oldkey", &hv, &hl);
-        return 0;
+        return WC_OK;
     }
     /* everything before it is applied first, so a failure names the first record not applied; the batch
      * arena is reset by that, so the record's bytes wait outside it */
@@ -1505,10 +1507,10 @@ static int add_record(sink_t *s, rd_kafka_message_t *m)
     s->nrec--;
     /* a deferred commit settles first: if it failed, the consumer went back and this record (like those
      * before it) is read again, so it is neither dead-lettered nor stored now */
-    int sr = settle(s, true);
-    if (sr != 0) {
+    wc_status_t sr = settle(s, true);
+    if (sr != WC_OK) {
         rd_kafka_message_destroy(m);
-        return sr < 0 ? -1 : 0;
+        return sr == WC_FATAL ? WC_FATAL : WC_OK;
     }
     s->sync_next = true;   /* the records before it commit in step */
     char *topic = xstrdup(r->topic), *key = r->key ? xmalloc(r->klen + 1) : NULL, *val = r->val ? xmalloc(r->vlen + 1) : NULL;
@@ -1519,8 +1521,8 @@ static int add_record(sink_t *s, rd_kafka_message_t *m)
     int32_t part = r->partition;
     int64_t off = r->offset;
     size_t klen = r->klen, vlen = r->vlen;
-    int frc = flush(s);
-    if (frc == 0) {
+    wc_status_t frc = flush(s);
+    if (frc == WC_OK) {
         s->nrec = 1;
         r = &s->recs[0];
         memset(r, 0, sizeof *r);
@@ -1536,12 +1538,12 @@ static int add_record(sink_t *s, rd_kafka_message_t *m)
     free(key);
     free(val);
     rd_kafka_message_destroy(m);
-    if (frc < 0)
-        return -1;
+    if (frc != WC_OK)
+        return WC_FATAL;
     if (poison(s, &s->recs[0], in_chain ? "TRANSFORMATION" : "VALUE_CONVERTER",
                in_chain ? "transforms" : avro ? "io.confluent.connect.avro.AvroConverter" : "org.apache.kafka.connect.json.JsonConverter",
-               err) < 0)
-        return -1;
+               err) != WC_OK)
+        return WC_FATAL;
     s->recs[0].ok = false;
     return flush(s);
 }
@@ -1556,11 +1558,11 @@ const sk_target_ops_t *sk_target_ops_for(const sk_config_t *c)
     return NULL;
 }
 
-int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stats, volatile sig_atomic_t *stop, char *why,
-           size_t whylen)
+wc_status_t sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stats, volatile sig_atomic_t *stop,
+                   char *why, size_t whylen)
 {
     sink_t s = { 0 };
-    int rc = -1;
+    wc_status_t rc = WC_FATAL;
     s.cfg = cfg;
     s.stats = stats;
     s.kafka = k;
@@ -1580,24 +1582,24 @@ int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stats, volat
              log_esc(cfg->name), log_esc(cfg->topics ? cfg->topics : cfg->topics_regex));
     if (target_open(&s) != WC_OK)
         goto out;
-    if (consumer_new(&s, err, sizeof err) < 0) {
+    if (consumer_new(&s, err, sizeof err) != WC_OK) {
         snprintf(s.err, sizeof s.err, "%s", err);
         goto out;
     }
     s.next_progress_ms = wc_wall_us() / 1000 + SINK_PROGRESS_MS;
-    while (!*stop && !s.failed) {
+    while (!*stop && s.cb_status == WC_OK) {
         if (wc_wall_us() / 1000 >= s.next_progress_ms) {
             log_progress(&s);
             s.next_progress_ms = wc_wall_us() / 1000 + SINK_PROGRESS_MS;
         }
         stats_lag(&s);
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s.rk, s.nrec ? 0 : 200);
-        if (s.failed)
+        if (s.cb_status != WC_OK)
             break;
         if (!m) {
-            if (s.nrec && flush(&s) < 0)
+            if (s.nrec && flush(&s) != WC_OK)
                 goto out;
-            if (!s.nrec && settle(&s, true) < 0)   /* idle: confirm the last batch */
+            if (!s.nrec && settle(&s, true) == WC_FATAL)   /* idle: confirm the last batch */
                 goto out;
             if (!s.nrec)
                 group_commit(&s, true);
@@ -1618,26 +1620,23 @@ int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stats, volat
             continue;
         }
         /* the chain is about to start its schema caches over: the batch's records point into them */
-        if (s.tf && tf_chain_full(s.tf) && s.nrec && flush(&s) < 0) {
+        if (s.tf && tf_chain_full(s.tf) && s.nrec && flush(&s) != WC_OK) {
             rd_kafka_message_destroy(m);
             goto out;
         }
-        int r = add_record(&s, m);
-        if (r < 0)
+        if (add_record(&s, m) != WC_OK)
             goto out;
-        if (s.nrec >= (size_t)cfg->batch_size && flush(&s) < 0)
+        if (s.nrec >= (size_t)cfg->batch_size && flush(&s) != WC_OK)
             goto out;
     }
-    if (!s.failed && s.nrec && flush(&s) < 0)
+    if (s.cb_status == WC_OK && s.nrec && flush(&s) != WC_OK)
         goto out;
-    if (!s.failed && settle(&s, false) < 0)
+    if (s.cb_status == WC_OK && settle(&s, false) == WC_FATAL)
         goto out;
-    rc = s.failed ? -1 : 0;
+    rc = s.cb_status == WC_OK ? WC_OK : WC_FATAL;
 out:
     stats_publish(&s);
-    if (rc < 0 && !*stop)
-        log_msg(LOG_ERROR, "sink failed", "connector=%s error=\"%s\"", log_esc(cfg->name), log_esc(s.err));
-    else if (rc < 0 && s.err[0] && !*stop)
+    if (rc != WC_OK && !*stop)
         log_msg(LOG_ERROR, "sink failed", "connector=%s error=\"%s\"", log_esc(cfg->name), log_esc(s.err));
     log_info("sink stopped", "connector=%s records=%" PRIu64 " batches=%" PRIu64 " dead_letters=%" PRIu64,
              log_esc(cfg->name), s.applied, s.batches, s.dead);
@@ -1669,8 +1668,8 @@ out:
     free(s.tracked);
     buf_free(&s.tmp);
     /* a stop request while retrying is a clean stop, not a failure */
-    rc = (rc < 0 && *stop && !s.failed && !s.err[0]) ? 0 : rc;
-    if (rc < 0 && why)
+    rc = (rc != WC_OK && *stop && s.cb_status == WC_OK && !s.err[0]) ? WC_OK : rc;
+    if (rc != WC_OK && why)
         snprintf(why, whylen, "sink failed: %s", s.err[0] ? s.err : "see the log");
     return rc;
 }

@@ -42,11 +42,11 @@ typedef struct sk_stats {
 /* The target implementation for cfg's dialect (NULL: MongoDB when this build has no MongoDB target). */
 const sk_target_ops_t *sk_target_ops_for(const sk_config_t *cfg);
 
-/* Runs the sink until *stop is set (0) or it fails (-1, after logging the reason: topic, partition,
- * offset and why; the reason also goes into why when given). Transient target errors are retried with backoff and never skip a record.
+/* Runs the sink until *stop is set (WC_OK) or it fails (WC_FATAL, after logging the reason: topic,
+ * partition, offset and why; the reason also goes into why when given). Transient target errors are retried with backoff and never skip a record.
  * @locality: its own thread; owns its consumer, producer and target session. */
 /* stats (may be NULL): figures for GET /metrics, written as the sink runs. */
-int sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stats, volatile sig_atomic_t *stop, char *why,
+wc_status_t sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stats, volatile sig_atomic_t *stop, char *why,
            size_t whylen);
 
 #endif
