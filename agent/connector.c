@@ -66,6 +66,7 @@ typedef struct conn_state {
     met_source_t *met;            /* GET /metrics: figures published by met_publish */
     int64_t next_slot_poll_us;    /* repl_clock_us: the slot's figures are read every SLOT_POLL_US */
     uint64_t met_seen, met_read;  /* events at the last met_publish (a change moves MilliSecondsSinceLastEvent) */
+    int64_t met_behind_commit_us; /* the source commit the last StreamingStatistics observation was of */
     bool met_tables_final;        /* the finished snapshot's rows per table are published */
 } conn_state_t;
 
@@ -654,8 +655,21 @@ static void met_publish(conn_state_t *s, int64_t commit_time_us)
     atomic_store_explicit(&m->committed_txns, s->txns, memory_order_relaxed);
     atomic_store_explicit(&m->snap_read, st->read, memory_order_relaxed);
     atomic_store_explicit(&m->written, txn_stats(s->txn).records, memory_order_relaxed);
-    if (commit_time_us > 0)
-        atomic_store_explicit(&m->behind_ms, now_ms - commit_time_us / 1000, memory_order_relaxed);
+    if (commit_time_us > 0) {
+        int64_t behind = now_ms - commit_time_us / 1000;
+        atomic_store_explicit(&m->behind_ms, behind, memory_order_relaxed);
+        /* StreamingStatistics, once per source commit seen (this thread is the only writer) */
+        if (commit_time_us != s->met_behind_commit_us) {
+            s->met_behind_commit_us = commit_time_us;
+            int64_t c = atomic_load_explicit(&m->behind_n, memory_order_relaxed);
+            if (!c || behind < atomic_load_explicit(&m->behind_min, memory_order_relaxed))
+                atomic_store_explicit(&m->behind_min, behind, memory_order_relaxed);
+            if (!c || behind > atomic_load_explicit(&m->behind_max, memory_order_relaxed))
+                atomic_store_explicit(&m->behind_max, behind, memory_order_relaxed);
+            atomic_fetch_add_explicit(&m->behind_sum, behind, memory_order_relaxed);
+            atomic_store_explicit(&m->behind_n, c + 1, memory_order_relaxed);
+        }
+    }
     /* snapshot: the initial one (snapshot.mode) */
     const snap_progress_t *sp = s->snap ? snap_progress(s->snap) : NULL;
     if (sp) {
@@ -1090,6 +1104,9 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         } else if (!no_data && (!stored->found || strcmp(cfg->snapshot_mode, "always") == 0)) {
             s.snap_needed = true;
         }
+        /* Debezium's SnapshotSkipped: this run reads no initial snapshot */
+        atomic_store(&s.met->snap_skipped, !s.snap_needed && !s.snap_resume);
+        atomic_store(&s.met->queue_capacity, cfg->max_queue_size);
         /* incremental snapshots: on signals, and under publication.autocreate.mode=filtered for the tables
          * walcast adds to the publication while it runs (pub_added_snapshot) */
         if (cfg->signal_collection || cfg->signal_kafka || cfg->pub_mode == PUB_FILTERED) {

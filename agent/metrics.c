@@ -159,6 +159,17 @@ static int64_t g_filtered(const met_source_t *m, int64_t n) { (void)n; return (i
 static int64_t g_erroneous(const met_source_t *m, int64_t n) { (void)n; return (int64_t)LD(erroneous); }
 static int64_t g_txns(const met_source_t *m, int64_t n) { (void)n; return (int64_t)LD(committed_txns); }
 static int64_t g_behind(const met_source_t *m, int64_t n) { (void)n; return LD(behind_ms); }
+/* StreamingStatistics: -1 before the first observation, as MilliSecondsBehindSource */
+static int64_t g_behind_min(const met_source_t *m, int64_t n) { (void)n; return LD(behind_n) ? LD(behind_min) : -1; }
+static int64_t g_behind_max(const met_source_t *m, int64_t n) { (void)n; return LD(behind_n) ? LD(behind_max) : -1; }
+static int64_t g_behind_avg(const met_source_t *m, int64_t n)
+{
+    (void)n;
+    int64_t c = LD(behind_n);
+    return c ? LD(behind_sum) / c : -1;
+}
+static int64_t g_queue_cap(const met_source_t *m, int64_t n) { (void)n; return LD(queue_capacity); }
+static int64_t g_skipped(const met_source_t *m, int64_t n) { (void)n; return LD(snap_skipped); }
 /* Debezium: -1 before the first event */
 static int64_t g_since(const met_source_t *m, int64_t n)
 {
@@ -185,8 +196,9 @@ static int64_t g_duration(const met_source_t *m, int64_t n)
 }
 #undef LD
 
-/* Debezium's attributes in its MXBeans' order: CommonEventMetrics, ConnectionMetrics, StreamingMetrics,
- * SnapshotMetrics. */
+/* Debezium 3.6.1's numeric attributes in its MXBeans' order: CommonEventMetrics, QueueMetrics,
+ * ConnectionMetrics, StreamingMetrics, StreamingStatistics, SnapshotMetrics (the String and Map<String,
+ * String> ones the JMX exporter does not turn into samples; the per-table maps: RowsScanned below). */
 static const attr_t attrs[] = {
     { "MilliSecondsSinceLastEvent", "Milliseconds since the connector read the last event; -1 before the first.", { g_snap_since, g_since } },
     { "TotalNumberOfEventsSeen", "Events (change records, count) the connector has read since it started.", { g_snap_seen, g_seen } },
@@ -195,15 +207,24 @@ static const attr_t attrs[] = {
     { "TotalNumberOfDeleteEventsSeen", "Delete events (count) seen since the start.", { g_zero, g_deleted } },
     { "NumberOfEventsFiltered", "Events (count) left out by the include/exclude filters since the start.", { g_zero, g_filtered } },
     { "NumberOfErroneousEvents", "Events (count) that failed and were skipped (errors.tolerance=all) since the start.", { g_zero, g_erroneous } },
+    { "QueueTotalCapacity", "Capacity (count of records) of the queue between reader and producer: max.queue.size (walcast has no such queue; nothing waits in it).", { g_queue_cap, g_queue_cap } },
+    { "QueueRemainingCapacity", "Free places (count of records) in that queue: always the whole capacity in walcast.", { g_queue_cap, g_queue_cap } },
+    { "MaxQueueSizeInBytes", "Byte limit (bytes) of that queue; 0: none (walcast has no queue).", { g_zero, g_zero } },
+    { "CurrentQueueSizeInBytes", "Bytes waiting in that queue (bytes): always 0 in walcast.", { g_zero, g_zero } },
     { "Connected", "1 while the connector is connected to the database (boolean).", { NULL, g_connected } },
     { "MilliSecondsBehindSource", "Milliseconds between the source commit of the last event and its processing; -1 before the first.", { NULL, g_behind } },
     { "NumberOfCommittedTransactions", "Source transactions (count) processed since the start.", { NULL, g_txns } },
+    { "NumberOfUnchangedEventsSkipped", "Update events (count) skipped because no captured column changed (skip.messages.without.change: not applied by walcast, 0).", { NULL, g_zero } },
+    { "MilliSecondsBehindSourceMinValue", "Smallest MilliSecondsBehindSource (milliseconds) seen since the start; -1 before the first.", { NULL, g_behind_min } },
+    { "MilliSecondsBehindSourceMaxValue", "Largest MilliSecondsBehindSource (milliseconds) seen since the start; -1 before the first.", { NULL, g_behind_max } },
+    { "MilliSecondsBehindSourceAverageValue", "Mean MilliSecondsBehindSource (milliseconds) since the start; -1 before the first.", { NULL, g_behind_avg } },
     { "TotalTableCount", "Tables (count) the snapshot reads.", { g_total_tables, NULL } },
     { "RemainingTableCount", "Tables (count) the snapshot has still to read.", { g_remaining, NULL } },
     { "SnapshotRunning", "1 while a snapshot runs (boolean).", { g_running, NULL } },
     { "SnapshotPaused", "1 while the snapshot is paused (boolean; walcast's initial snapshot never pauses: 0).", { g_zero, NULL } },
     { "SnapshotAborted", "1 when the snapshot was aborted (boolean).", { g_aborted, NULL } },
     { "SnapshotCompleted", "1 when the snapshot completed (boolean).", { g_completed, NULL } },
+    { "SnapshotSkipped", "1 when this run takes no initial snapshot (snapshot.mode no_data, or one was completed before) (boolean).", { g_skipped, NULL } },
     { "SnapshotDurationInSeconds", "Seconds the snapshot has taken so far, or took.", { g_duration, NULL } },
     { "SnapshotPausedDurationInSeconds", "Seconds the snapshot spent paused (0: it never pauses).", { g_zero, NULL } },
 };

@@ -50,10 +50,16 @@ typedef struct met_source {
     atomic_uint_fast64_t seen, created, updated, deleted, filtered, erroneous, committed_txns;
     atomic_int_fast64_t last_event_ms;    /* wall clock, Unix epoch ms; 0: none yet */
     atomic_int_fast64_t behind_ms;        /* source commit -> processing of the last event; -1: none yet */
+    /* StreamingStatistics: behind_ms's min, max and sum over its observations (one per metrics update
+     * with a new source commit), count behind_n; written by the connector thread only */
+    atomic_int_fast64_t behind_min, behind_max, behind_sum, behind_n;
+    /* QueueMetrics: max.queue.size as configured (walcast has no queue between the reader and the
+     * producer: nothing is ever queued) */
+    atomic_int_fast64_t queue_capacity;
     /* snapshot context */
     atomic_uint_fast64_t snap_read;       /* op 'r' events */
     atomic_int_fast64_t snap_last_event_ms;
-    atomic_int snap_running, snap_completed, snap_aborted;
+    atomic_int snap_running, snap_completed, snap_aborted, snap_skipped;
     atomic_uint_fast64_t tables_total, tables_remaining, rows_scanned;
     atomic_int_fast64_t snap_started_ms, snap_ended_ms;   /* 0: not yet */
     /* per table: RowsScanned{table=} (met_source_set_tables) */

@@ -42,6 +42,7 @@ static void test_values(void **state)
     /* before anything happened: Debezium's -1 for "no event yet", zero counts, not connected */
     assert_line(t, "debezium_metrics_MilliSecondsSinceLastEvent{plugin=\"postgres\",name=\"srv\",context=\"streaming\"} -1");
     assert_line(t, "debezium_metrics_MilliSecondsBehindSource{plugin=\"postgres\",name=\"srv\",context=\"streaming\"} -1");
+    assert_line(t, "debezium_metrics_MilliSecondsBehindSourceAverageValue{plugin=\"postgres\",name=\"srv\",context=\"streaming\"} -1");
     assert_line(t, "debezium_metrics_Connected{plugin=\"postgres\",name=\"srv\",context=\"streaming\"} 0");
     assert_line(t, "debezium_metrics_SnapshotDurationInSeconds{plugin=\"postgres\",name=\"srv\",context=\"snapshot\"} 0");
     free(t);
@@ -53,6 +54,11 @@ static void test_values(void **state)
     atomic_store(&m->committed_txns, 4);
     atomic_store(&m->last_event_ms, 4000);
     atomic_store(&m->behind_ms, 12);
+    atomic_store(&m->behind_min, 3);
+    atomic_store(&m->behind_max, 21);
+    atomic_store(&m->behind_sum, 36);
+    atomic_store(&m->behind_n, 3);
+    atomic_store(&m->queue_capacity, 8192);
     atomic_store(&m->snap_read, 10);
     atomic_store(&m->snap_completed, 1);
     atomic_store(&m->tables_total, 2);
@@ -79,6 +85,18 @@ static void test_values(void **state)
     assert_line(t, "debezium_metrics_SnapshotDurationInSeconds{plugin=\"postgres\",name=\"srv\",context=\"snapshot\"} 2");
     assert_line(t, "debezium_metrics_SnapshotPaused{plugin=\"postgres\",name=\"srv\",context=\"snapshot\"} 0");
     assert_line(t, "debezium_metrics_SnapshotPausedDurationInSeconds{plugin=\"postgres\",name=\"srv\",context=\"snapshot\"} 0");
+    /* the rest of Debezium 3.6.1's numeric attributes: queue (walcast has none: always empty), statistics of
+     * MilliSecondsBehindSource, unchanged events skipped, SnapshotSkipped */
+    assert_line(t, "debezium_metrics_QueueTotalCapacity{plugin=\"postgres\",name=\"srv\",context=\"streaming\"} 8192");
+    assert_line(t, "debezium_metrics_QueueRemainingCapacity{plugin=\"postgres\",name=\"srv\",context=\"snapshot\"} 8192");
+    assert_line(t, "debezium_metrics_CurrentQueueSizeInBytes{plugin=\"postgres\",name=\"srv\",context=\"streaming\"} 0");
+    assert_line(t, "debezium_metrics_MaxQueueSizeInBytes{plugin=\"postgres\",name=\"srv\",context=\"streaming\"} 0");
+    assert_line(t, "debezium_metrics_MilliSecondsBehindSourceMinValue{plugin=\"postgres\",name=\"srv\",context=\"streaming\"} 3");
+    assert_line(t, "debezium_metrics_MilliSecondsBehindSourceMaxValue{plugin=\"postgres\",name=\"srv\",context=\"streaming\"} 21");
+    assert_line(t, "debezium_metrics_MilliSecondsBehindSourceAverageValue{plugin=\"postgres\",name=\"srv\",context=\"streaming\"} 12");
+    assert_line(t, "debezium_metrics_NumberOfUnchangedEventsSkipped{plugin=\"postgres\",name=\"srv\",context=\"streaming\"} 0");
+    assert_line(t, "debezium_metrics_SnapshotSkipped{plugin=\"postgres\",name=\"srv\",context=\"snapshot\"} 0");
+    assert_null(strstr(t, "debezium_metrics_SnapshotSkipped{plugin=\"postgres\",name=\"srv\",context=\"streaming\"}"));
     /* RowsScanned per table, as Debezium keeps it (the exporter's table= label), never one total */
     assert_line(t, "debezium_metrics_RowsScanned{plugin=\"postgres\",name=\"srv\",context=\"snapshot\",table=\"public.a\"} 4");
     assert_line(t, "debezium_metrics_RowsScanned{plugin=\"postgres\",name=\"srv\",context=\"snapshot\",table=\"public.b\"} 6");
