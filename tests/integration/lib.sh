@@ -278,6 +278,9 @@ golden_check() {
 # registry_start [fixture args]...: the schema registry fixture; sets SR_URL, SR_PORT, SR_PID. Its state
 # file ($IT_DIR/registry.json) survives a registry_stop/registry_start on the same port.
 registry_start() {
+  # the old port line goes first: the redirect below truncates in the child, and the wait could read the
+  # previous fixture's port before that (the TLS restart in test_avro_registry.sh then hung on a dead port)
+  rm -f "$IT_DIR/registry.out"
   "$PY" "$ROOT/tests/integration/registry_fixture.py" --state "$IT_DIR/registry.json" --log "$IT_DIR/registry.requests" \
     "$@" >"$IT_DIR/registry.out" 2>>"$IT_DIR/registry.log" &
   SR_PID=$!

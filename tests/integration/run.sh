@@ -57,7 +57,8 @@ lane() {
   for t in "$@"; do
     start=$(date +%s)
     log="$logdir/$(basename "$t").log"
-    if bash "$t" >"$log" 2>&1; then
+    # a bound per test: one that hangs fails (its TERM trap cleans up) instead of holding the suite
+    if timeout -k 30 "${WALCAST_IT_TEST_TIMEOUT:-900}" bash "$t" >"$log" 2>&1; then
       echo "ok $(basename "$t") $(( $(date +%s) - start ))" >>"$logdir/lane.$n"
       rm -f "$log"
     else

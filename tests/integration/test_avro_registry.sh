@@ -98,7 +98,7 @@ psql_q -c "CREATE TABLE t6 (id int PRIMARY KEY)" -c "INSERT INTO t6 VALUES (1)"
 kcat -C -b "$BS" -t srv.public.t6 -e -q >/dev/null 2>&1 || true
 # without the truststore the certificate cannot be verified: a TLS failure is final and says what to set
 cfg=$(tls_cfg)
-rc=0; "$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg" >>"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" || rc=$?
+rc=0; timeout 120 "$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg" >>"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" || rc=$?
 [ "$rc" -eq 1 ] || { echo "walcast exit code $rc on an unverifiable registry certificate, expected 1" >&2; exit 1; }
 grep 'connector failed' "$IT_DIR/walcast.log" | tail -1 | grep -q 'ssl.truststore.location'
 cfg=$(tls_cfg "value.converter.schema.registry.ssl.truststore.location=$IT_DIR/cert.pem" \
@@ -117,7 +117,7 @@ registry_start --port "$SR_PORT" --cert "$IT_DIR/cert.pem" --key "$IT_DIR/key.pe
 SR_URL="https://127.0.0.1:$SR_PORT"
 psql_q -c "CREATE TABLE t7 (id int PRIMARY KEY)" -c "INSERT INTO t7 VALUES (1)"
 cfg=$(tls_cfg "value.converter.schema.registry.ssl.truststore.location=$IT_DIR/cert.pem")
-rc=0; "$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg" >>"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" || rc=$?
+rc=0; timeout 120 "$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg" >>"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" || rc=$?
 [ "$rc" -eq 1 ] || { echo "walcast exit code $rc without the client certificate the registry asks for, expected 1" >&2; exit 1; }
 grep 'connector failed' "$IT_DIR/walcast.log" | tail -1 | grep -q 'keystore' 
 cfg=$(tls_cfg "value.converter.schema.registry.ssl.truststore.location=$IT_DIR/cert.pem" \
