@@ -299,9 +299,16 @@ registry_stop() {
   wait "$SR_PID" 2>/dev/null || true
 }
 
-# free_port: a TCP port nobody listens on right now.
+# free_port: prints a TCP port nobody listens on right now, below Linux's ephemeral range (scripts/ports.sh:
+# a port the kernel hands out, as bind(0) did here, can be taken meanwhile as some client's local end) and
+# not handed out before in this test (IT_DIR/ports.taken).
 free_port() {
-  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+  (
+    . "$ROOT/scripts/ports.sh"
+    FREE_PORTS_TAKEN=" $(tr '\n' ' ' 2>/dev/null <"$IT_DIR/ports.taken" || true) "
+    # (not "p": ports.sh's free_port has a local of that name)
+    free_port lib_port && echo "$lib_port" >>"$IT_DIR/ports.taken" && echo "$lib_port"
+  )
 }
 
 # ---- a change made while a multi-table snapshot is being set up (issue 17), for the sink tests ----

@@ -6,7 +6,7 @@ it_init
 pg_start
 psql_q -c "CREATE TABLE c (id int PRIMARY KEY)"
 kafka_start --topic srv.public.c
-proxy_port=$(( (RANDOM % 10000) + 40000 ))
+proxy_port=$(free_port)
 $PY "$ROOT/tests/integration/corrupt_proxy.py" "$proxy_port" "$PGPORT" >"$IT_DIR/proxy.log" 2>&1 &
 IT_PIDS+=($!)
 for _ in $(seq 1 50); do grep -q ready "$IT_DIR/proxy.log" && break; sleep 0.1; done
