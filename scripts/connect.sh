@@ -35,6 +35,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/ports.sh
 . "$HERE/ports.sh"
+# shellcheck source=scripts/maven.sh
+. "$HERE/maven.sh"
 CACHE=${WALCAST_CACHE:-${HOME:-/root}/.cache/walcast}
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$HERE/reference/kafka-pom.xml")
 LIB="$CACHE/kafka-$KAFKA_VERSION/lib"
@@ -51,21 +53,9 @@ die() { echo "connect.sh: $*" >&2; exit 1; }
 fetch() {
   bash "$HERE/kafka.sh" fetch
   [ -f "$PLUGINS/.complete" ] && return 0
-  local tgz="$CACHE/dl/debezium-connector-postgres-$DEBEZIUM_VERSION-plugin.tar.gz" work
-  if [ ! -s "$tgz" ]; then
-    work="$CACHE/dl.tmp.$$"
-    rm -rf "$work" && mkdir -p "$work" "$CACHE/dl"
-    cp "$HERE/reference/kafka-pom.xml" "$work/pom.xml"   # dependency:copy wants a project to run in
-    echo "connect.sh: resolving Debezium $DEBEZIUM_VERSION's postgres plugin from Maven Central (first run only)" >&2
-    if ! (cd "$work" && mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy \
-            "-Dartifact=io.debezium:debezium-connector-postgres:$DEBEZIUM_VERSION:tar.gz:plugin" \
-            -DoutputDirectory="$work/dl" >"$work/mvn.log" 2>&1); then
-      tail -30 "$work/mvn.log" >&2
-      die "could not resolve io.debezium:debezium-connector-postgres:$DEBEZIUM_VERSION:tar.gz:plugin"
-    fi
-    mv "$work/dl/$(basename "$tgz")" "$tgz"
-    rm -rf "$work"
-  fi
+  local tgz
+  tgz=$(maven_artifact "io.debezium:debezium-connector-postgres:$DEBEZIUM_VERSION:tar.gz:plugin" \
+        "debezium-connector-postgres-$DEBEZIUM_VERSION-plugin.tar.gz" connect.sh)
   rm -rf "$PLUGINS" && mkdir -p "$PLUGINS"
   tar -xzf "$tgz" -C "$PLUGINS"
   [ -f "$PLUGINS/debezium-connector-postgres/debezium-connector-postgres-$DEBEZIUM_VERSION.jar" ] ||
@@ -82,21 +72,9 @@ fetch() {
 JDBC_SINK_VERSION=${JDBC_SINK_VERSION:-3.6.0.Final}
 fetch_jdbc() {
   [ -f "$PLUGINS/.complete-jdbc-$JDBC_SINK_VERSION" ] && return 0
-  local tgz="$CACHE/dl/debezium-connector-jdbc-$JDBC_SINK_VERSION-plugin.tar.gz" work
-  if [ ! -s "$tgz" ]; then
-    work="$CACHE/dl.tmp.$$"
-    rm -rf "$work" && mkdir -p "$work" "$CACHE/dl"
-    cp "$HERE/reference/kafka-pom.xml" "$work/pom.xml"
-    echo "connect.sh: resolving Debezium's JDBC sink plugin $JDBC_SINK_VERSION from Maven Central (first run only)" >&2
-    if ! (cd "$work" && mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy \
-            "-Dartifact=io.debezium:debezium-connector-jdbc:$JDBC_SINK_VERSION:tar.gz:plugin" \
-            -DoutputDirectory="$work/dl" >"$work/mvn.log" 2>&1); then
-      tail -30 "$work/mvn.log" >&2
-      die "could not resolve io.debezium:debezium-connector-jdbc:$JDBC_SINK_VERSION:tar.gz:plugin"
-    fi
-    mv "$work/dl/$(basename "$tgz")" "$tgz"
-    rm -rf "$work"
-  fi
+  local tgz
+  tgz=$(maven_artifact "io.debezium:debezium-connector-jdbc:$JDBC_SINK_VERSION:tar.gz:plugin" \
+        "debezium-connector-jdbc-$JDBC_SINK_VERSION-plugin.tar.gz" connect.sh)
   rm -rf "$PLUGINS/debezium-connector-jdbc"
   tar -xzf "$tgz" -C "$PLUGINS"
   [ -f "$PLUGINS/debezium-connector-jdbc/debezium-connector-jdbc-$JDBC_SINK_VERSION.jar" ] ||
