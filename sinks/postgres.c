@@ -53,8 +53,18 @@ struct sk_target {
      * every column has a binary form, else text. WALCAST_SINK_COPY=binary|text|off (bench, diagnosis). */
     int copy_mode;           /* COPY_AUTO, COPY_TEXT, COPY_OFF */
     struct copy_table *copy_tables;   /* what copy_check found, per table and column types */
-    buf_t copy;              /* the COPY data of one statement */
+    buf_t copy;              /* the COPY data being built */
+    /* COPYs of the open transaction, held until COMMIT (or a TRUNCATE or DDL in between): they go with it
+     * as one simple query, "COPY ...; COPY ...; COMMIT", whose results a deferred commit reads later */
+    struct held_copy *held;
+    size_t nheld;
+    bool copy_pending;       /* the results of such a COPY/COMMIT query are not read yet */
 };
+
+typedef struct held_copy {
+    char *table, *sql;
+    buf_t data;
+} held_copy_t;
 
 enum { COPY_AUTO, COPY_TEXT, COPY_OFF };
 
@@ -153,11 +163,23 @@ static void copy_tables_clear(sk_target_t *t)
     t->copy_tables = NULL;
 }
 
+static void held_clear(sk_target_t *t)
+{
+    for (size_t i = 0; i < t->nheld; i++) {
+        free(t->held[i].table);
+        free(t->held[i].sql);
+        buf_free(&t->held[i].data);
+    }
+    t->nheld = 0;
+}
+
 static void pg_close(sk_target_t *t)
 {
     if (!t)
         return;
     copy_tables_clear(t);
+    held_clear(t);
+    free(t->held);
     buf_free(&t->copy);
     if (t->conn)
         PQfinish(t->conn);
@@ -281,6 +303,7 @@ static wc_status_t pg_connect(const sk_config_t *cfg, sk_target_t **out, char *e
 static wc_status_t pg_begin(sk_target_t *t, char *err, size_t errlen)
 {
     optimistic_clear(t);
+    held_clear(t);
     if (t->pipeline_ok) {
         /* BEGIN opens the pipeline: no round trip of its own (what needs an answer drains it first) */
         if (!t->pipe) {
@@ -302,6 +325,7 @@ static wc_status_t pg_begin(sk_target_t *t, char *err, size_t errlen)
 }
 
 static wc_status_t pipe_drain(sk_target_t *t, bool sync, char *err, size_t errlen);
+static wc_status_t copy_send(sk_target_t *t, bool commit, bool wait, char *err, size_t errlen);
 
 static wc_status_t pg_ensure_table(sk_target_t *t, const sk_table_t *tab, bool evolve, char *err, size_t errlen)
 {
@@ -311,6 +335,8 @@ static wc_status_t pg_ensure_table(sk_target_t *t, const sk_table_t *tab, bool e
     /* the catalog is read in step: what was sent is applied first (a sync inside the transaction block
      * does not commit) */
     wc_status_t st;
+    if (t->nheld && (st = copy_send(t, false, true, err, errlen)))
+        return st;
     if (t->pipe && (st = pipe_drain(t, true, err, errlen)))
         return st;
     return sql_ensure_table(t, tab, evolve, err, errlen);
@@ -825,6 +851,10 @@ static wc_status_t copy_check(sk_target_t *t, const sk_table_t *tab, copy_table_
         *out = ct;
         goto out;
     }
+    /* the catalog is read in step: what was sent is applied first (a sync inside the transaction block does
+     * not commit) */
+    if (t->pipe && (st = pipe_drain(t, true, err, errlen)))
+        goto out;
     sql_ident(&t->s, &id, tab->name);
     const char *p[3] = { buf_cstr(&id), buf_cstr(&names), buf_cstr(&types) };
     PGresult *r = PQexecParams(t->conn,
@@ -937,8 +967,8 @@ static int copy_text(sk_target_t *t, const sk_table_t *tab, const sk_change_t *c
     return 0;
 }
 
-/* The creates ch[0..n) of tab through COPY; *used false (nothing sent) when the table or session does not
- * take COPY, so that the caller sends its INSERT. */
+/* The creates ch[0..n) of tab as a COPY held until the transaction's COMMIT (copy_send); *used false
+ * (nothing held) when the table or session does not take COPY, so that the caller sends its INSERT. */
 static wc_status_t copy_rows(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
                              bool *used, char *err, size_t errlen)
 {
@@ -946,8 +976,6 @@ static wc_status_t copy_rows(sk_target_t *t, const sk_table_t *tab, const sk_cha
     if (t->copy_mode == COPY_OFF || in_list(t->nocopy, t->nocopy_n, tab->name))
         return WC_OK;
     wc_status_t st;
-    if (t->pipe && (st = pipe_drain(t, true, err, errlen)))
-        return st;
     copy_table_t *ct = NULL;
     if ((st = copy_check(t, tab, &ct, err, errlen)) || !ct->ok)
         return st;
@@ -960,42 +988,125 @@ static wc_status_t copy_rows(sk_target_t *t, const sk_table_t *tab, const sk_cha
         ct->said = true;
         log_info("creates go through COPY", "table=%s format=%s", log_esc(tab->name), bin ? "binary" : "text");
     }
-    buf_t *b = &t->s.sql;
-    buf_reset(b);
-    buf_puts(b, "COPY ");
-    sql_ident(&t->s, b, tab->name);
-    buf_puts(b, " (");
+    buf_t q;
+    buf_init(&q);
+    buf_puts(&q, "COPY ");
+    sql_ident(&t->s, &q, tab->name);
+    buf_puts(&q, " (");
     for (size_t f = 0; f < tab->row->nfields; f++) {
         if (f)
-            buf_puts(b, ", ");
-        sql_ident(&t->s, b, tab->row->fields[f].name);
+            buf_puts(&q, ", ");
+        sql_ident(&t->s, &q, tab->row->fields[f].name);
     }
-    buf_puts(b, bin ? ") FROM STDIN (FORMAT binary)" : ") FROM STDIN");
-    PGresult *r = PQexec(t->conn, buf_cstr(b));
-    if (PQresultStatus(r) != PGRES_COPY_IN) {
-        st = fail(t, r, "COPY", err, errlen);
-    } else {
+    buf_puts(&q, bin ? ") FROM STDIN (FORMAT binary)" : ") FROM STDIN");
+    t->held = xrealloc(t->held, (t->nheld + 1) * sizeof *t->held);
+    held_copy_t *h = &t->held[t->nheld++];
+    h->table = xstrdup(tab->name);
+    h->sql = xstrdup(buf_cstr(&q));
+    buf_free(&q);
+    h->data = t->copy;   /* the buffer moves to the held COPY */
+    buf_init(&t->copy);
+    return WC_OK;
+}
+
+/* What a failed COPY means: a unique violation is the optimistic path's (WC_ABORT, ON CONFLICT for its
+ * tables); any other permanent failure sends the tables of the held COPYs back to INSERT for the session
+ * and the batch is applied again (WC_ABORT), where the INSERT path finds a poison record as before. */
+static wc_status_t copy_outcome(sk_target_t *t, wc_status_t st, const char *err)
+{
+    if (st == WC_PERMANENT && strcmp(t->last_ss, "23505")) {
+        for (size_t i = 0; i < t->nheld; i++) {
+            if (in_list(t->nocopy, t->nocopy_n, t->held[i].table))
+                continue;
+            log_info("COPY into a target table failed: sending its creates as INSERT from now on", "table=%s error=%s",
+                     log_esc(t->held[i].table), log_esc(err));
+            t->nocopy = xrealloc(t->nocopy, (t->nocopy_n + 1) * sizeof *t->nocopy);
+            t->nocopy[t->nocopy_n++] = xstrdup(t->held[i].table);
+        }
+        optimistic_clear(t);
+        st = WC_ABORT;
+    }
+    held_clear(t);
+    return optimism_check(t, st);
+}
+
+/* Reads the results of the COPY query copy_send sent (up to its end); a COMMIT that answers ROLLBACK is
+ * WC_RETRY, as in the pipeline. */
+static wc_status_t copy_results_raw(sk_target_t *t, char *err, size_t errlen)
+{
+    wc_status_t st = WC_OK;
+    PGresult *r;
+    t->copy_pending = false;
+    while ((r = PQgetResult(t->conn))) {
+        ExecStatusType es = PQresultStatus(r);
+        if (es == PGRES_COPY_IN) {   /* only after a failure: end that COPY too */
+            PQclear(r);
+            PQputCopyEnd(t->conn, "abandoned");
+            continue;
+        }
+        if (es == PGRES_COMMAND_OK && !strcmp(PQcmdStatus(r), "ROLLBACK") && st == WC_OK) {
+            snprintf(err, errlen, "COMMIT was rolled back");
+            st = WC_RETRY;
+        }
+        if (es != PGRES_COMMAND_OK && st == WC_OK)
+            st = fail(t, r, "COPY", err, errlen);
+        else
+            PQclear(r);
+        if (PQstatus(t->conn) != CONNECTION_OK)
+            break;
+    }
+    return st;
+}
+
+static wc_status_t copy_results(sk_target_t *t, char *err, size_t errlen)
+{
+    wc_status_t st = copy_results_raw(t, err, errlen);
+    return copy_outcome(t, st, err);
+}
+
+/* Sends the held COPYs (and COMMIT when commit) as one simple query, after what the pipeline holds: the
+ * COPY data streams while the server reads it. With wait false the results are left for copy_results
+ * (a deferred commit); else they are read here. */
+static wc_status_t copy_send(sk_target_t *t, bool commit, bool wait, char *err, size_t errlen)
+{
+    wc_status_t st;
+    if (t->pipe && (st = pipe_drain(t, true, err, errlen))) {
+        held_clear(t);
+        return st;
+    }
+    buf_t q;
+    buf_init(&q);
+    for (size_t i = 0; i < t->nheld; i++)
+        buf_printf(&q, "%s%s", i ? "; " : "", t->held[i].sql);
+    if (commit)
+        buf_puts(&q, "; COMMIT");
+    int ok = PQsendQuery(t->conn, buf_cstr(&q));
+    buf_free(&q);
+    if (!ok)
+        return copy_outcome(t, fail(t, NULL, "COPY", err, errlen), err);
+    t->copy_pending = true;
+    for (size_t i = 0; i < t->nheld; i++) {
+        PGresult *r;
+        /* the previous COPY's outcome comes first: a failure ends the query */
+        while ((r = PQgetResult(t->conn)) && PQresultStatus(r) == PGRES_COMMAND_OK)
+            PQclear(r);
+        if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
+            st = r ? fail(t, r, "COPY", err, errlen) : fail(t, NULL, "COPY", err, errlen);
+            char e2[256];
+            copy_results_raw(t, e2, sizeof e2);   /* the rest, if any */
+            return copy_outcome(t, st, err);
+        }
         PQclear(r);
-        if (PQputCopyData(t->conn, t->copy.data, (int)t->copy.len) != 1 || PQputCopyEnd(t->conn, NULL) != 1)
+        const held_copy_t *h = &t->held[i];
+        if (PQputCopyData(t->conn, h->data.data, (int)h->data.len) != 1 || PQputCopyEnd(t->conn, NULL) != 1) {
             st = fail(t, NULL, "COPY", err, errlen);
-        while ((r = PQgetResult(t->conn))) {
-            if (PQresultStatus(r) != PGRES_COMMAND_OK && st == WC_OK)
-                st = fail(t, r, "COPY", err, errlen);
-            else
-                PQclear(r);
+            t->copy_pending = false;
+            return copy_outcome(t, st, err);
         }
     }
-    if (st == WC_PERMANENT && strcmp(t->last_ss, "23505")) {
-        /* not a create meeting its row: the INSERT path applies this table from now on (and finds a poison
-         * record as before) */
-        log_info("COPY into a target table failed: sending its creates as INSERT from now on", "table=%s error=%s",
-                 log_esc(tab->name), log_esc(err));
-        t->nocopy = xrealloc(t->nocopy, (t->nocopy_n + 1) * sizeof *t->nocopy);
-        t->nocopy[t->nocopy_n++] = xstrdup(tab->name);
-        optimistic_clear(t);
-        return WC_ABORT;
-    }
-    return optimism_check(t, st);
+    if (!wait)
+        return WC_OK;
+    return copy_results(t, err, errlen);
 }
 
 static wc_status_t upsert_unnest(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode,
@@ -1100,6 +1211,11 @@ static wc_status_t upsert_unnest_one(sk_target_t *t, const sk_table_t *tab, sk_i
 static wc_status_t pg_truncate(sk_target_t *t, const sk_table_t *tab, char *err, size_t errlen)
 {
     /* a sync inside the transaction block does not commit: what was sent is applied, then go on in step */
+    if (t->nheld) {
+        wc_status_t st = copy_send(t, false, true, err, errlen);
+        if (st)
+            return st;
+    }
     if (t->pipe) {
         wc_status_t st = pipe_drain(t, true, err, errlen);
         if (st)
@@ -1322,7 +1438,7 @@ static wc_status_t pg_commit_wait(sk_target_t *t, char *err, size_t errlen)
     if (!t->commit_pending)
         return WC_OK;
     t->commit_pending = false;
-    wc_status_t st = pipe_drain_ex(t, false, true, err, errlen);
+    wc_status_t st = t->copy_pending ? copy_results(t, err, errlen) : pipe_drain_ex(t, false, true, err, errlen);
     if (st != WC_OK)
         sql_tables_clear(&t->s);
     return st;
@@ -1330,6 +1446,19 @@ static wc_status_t pg_commit_wait(sk_target_t *t, char *err, size_t errlen)
 
 static wc_status_t pg_commit(sk_target_t *t, char *err, size_t errlen)
 {
+    if (t->nheld) {
+        /* the held COPYs and COMMIT in one query after the pipeline: with a deferred commit the server
+         * applies them while the next batch is read */
+        wc_status_t st = copy_send(t, true, !t->defer, err, errlen);
+        t->in_txn = false;
+        if (st == WC_OK && t->defer && t->copy_pending) {
+            t->commit_pending = true;
+            return WC_OK;
+        }
+        if (st != WC_OK)
+            sql_tables_clear(&t->s);
+        return st;
+    }
     if (t->pipe) {
         const char *none[1] = { NULL };
         wc_status_t st = WC_OK;
@@ -1384,6 +1513,13 @@ static void pg_rollback(sk_target_t *t)
     /* tables created or altered in the transaction are gone again: forget what we saw */
     sql_tables_clear(&t->s);
     copy_tables_clear(t);
+    if (t->conn && t->copy_pending) {
+        char e[256];
+        if (PQstatus(t->conn) == CONNECTION_OK)
+            copy_results_raw(t, e, sizeof e);
+        t->copy_pending = false;
+    }
+    held_clear(t);
     if (t->conn && t->pipe) {
         /* a deferred COMMIT was sent with its sync: read up to it, send no other */
         char e[256];
