@@ -267,17 +267,15 @@ static bool pessimistic(const sk_target_t *t, const char *name)
 static wc_status_t my_upsert(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
                              size_t n, sk_conflict_count_t *cc, char *err, size_t errlen)
 {
-    size_t nc = 0;
-    if (t->optimism_ok && mode == SK_INSERT_UPSERT && tab->npk && tab->policy == SK_POLICY_SOURCE_WINS &&
-        !tab->version_column && !pessimistic(t, tab->name))
-        for (size_t i = 0; i < n; i++)
-            nc += ch[i]->src_op == 'c';
-    if (nc < 2)
+    if (!t->optimism_ok || mode != SK_INSERT_UPSERT || !tab->npk || tab->policy != SK_POLICY_SOURCE_WINS ||
+        tab->version_column || pessimistic(t, tab->name))
         return sql_upsert(t, tab, mode, ch, n, cc, err, errlen);
-    const sk_change_t **v = xmalloc(n * sizeof *v);
-    size_t a = 0, b = nc;
-    for (size_t i = 0; i < n; i++)
-        v[ch[i]->src_op == 'c' ? a++ : b++] = ch[i];
+    const sk_change_t **v;
+    size_t nc = sql_creates_first(ch, n, &v);
+    if (nc < 2) {
+        free(v);
+        return sql_upsert(t, tab, mode, ch, n, cc, err, errlen);
+    }
     wc_status_t st = sql_upsert(t, tab, SK_INSERT_INSERT, v, nc, cc, err, errlen);
     if (st == WC_PERMANENT && t->last_errno == ER_DUP_ENTRY) {
         log_info("a create event met an existing row: upserting into this table from now on", "table=%s",

@@ -1118,15 +1118,12 @@ static wc_status_t upsert_unnest(sk_target_t *t, const sk_table_t *tab, sk_inser
     if (mode != SK_INSERT_UPSERT || !tab->npk || !t->pipeline_ok || !t->in_txn || tab->policy != SK_POLICY_SOURCE_WINS ||
         tab->version_column || in_list(t->pessimistic, t->npessimistic, tab->name))
         return upsert_unnest_one(t, tab, mode, ch, n, cc, err, errlen);
-    size_t nc = 0;
-    for (size_t i = 0; i < n; i++)
-        nc += ch[i]->src_op == 'c';
-    if (nc < 2)
+    const sk_change_t **v;
+    size_t nc = sql_creates_first(ch, n, &v);
+    if (nc < 2) {
+        free(v);
         return upsert_unnest_one(t, tab, mode, ch, n, cc, err, errlen);
-    const sk_change_t **v = xmalloc(n * sizeof *v);
-    size_t a = 0, b = nc;
-    for (size_t i = 0; i < n; i++)
-        v[ch[i]->src_op == 'c' ? a++ : b++] = ch[i];
+    }
     if (!in_list(t->optimistic, t->noptimistic, tab->name)) {
         t->optimistic = xrealloc(t->optimistic, (t->noptimistic + 1) * sizeof *t->optimistic);
         t->optimistic[t->noptimistic++] = xstrdup(tab->name);

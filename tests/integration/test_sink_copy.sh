@@ -178,21 +178,7 @@ echo "poison record in a COPY run: dead-lettered by the INSERT path, the other $
 # ---- 3. exactly-once under SIGKILL: source and COPY sink in one process, rows written meanwhile ----
 sink_file s_crash t_crash "batch.size=100"
 sink_file s_mcrash m_crash "batch.size=100"
-start_all() {
-  local before
-  before=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
-  WALCAST_SINK_COPY=auto "$WALCAST" run --worker "$IT_DIR/worker.properties" "$src" "$IT_DIR/s_crash.properties" \
-    "$IT_DIR/s_mcrash.properties" >>"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
-  WALCAST_PID=$!
-  IT_PIDS+=($WALCAST_PID)
-  for _ in $(seq 1 300); do
-    [ "$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)" -gt "${before:-0}" ] && return 0
-    kill -0 $WALCAST_PID 2>/dev/null || { echo "walcast exited early" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "walcast did not start replication within 30 s" >&2
-  return 1
-}
+start_all() { WALCAST_SINK_COPY=auto walcast_start "$src" "$IT_DIR/s_crash.properties" "$IT_DIR/s_mcrash.properties"; }
 start_all
 (
   for i in $(seq 1 2000); do
