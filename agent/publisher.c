@@ -45,6 +45,8 @@ struct pub {
     atomic_bool commit_done;      /* set by the commit thread when it ends */
     int wake_fd;                  /* eventfd: see pub_wake_fd */
     char commit_err[512];
+    pub_commit_times_t times;     /* of the last commit (the latency trace) */
+    int64_t last_dr_us;           /* the newest delivery report's arrival */
     buf_t deferred;               /* serialised records (see defer_record) */
     size_t ndeferred;
 };
@@ -94,6 +96,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     pub_t *p = opaque;
     (void)rk;
+    p->last_dr_us = wc_wall_us();
     if (!p->ack)
         return;
     char e[768] = "";
@@ -504,6 +507,9 @@ static void *committer_main(void *arg)
 {
     pub_t *p = arg;
     p->commit_status = commit_blocking(p, p->commit_err, sizeof p->commit_err);
+    p->times.committed_us = wc_wall_us();
+    /* the offset record is the last one produced: its delivery report comes after every other's */
+    p->times.flushed_us = p->last_dr_us > p->times.start_us ? p->last_dr_us : p->times.start_us;
     atomic_store(&p->commit_done, true);
     wake(p);
     return NULL;
@@ -525,6 +531,7 @@ wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t
         return st;
     p->txn_open = false;
     p->committing = true;
+    p->times = (pub_commit_times_t){ .start_us = wc_wall_us() };
     p->commit_status = WC_OK;
     p->commit_err[0] = 0;
     atomic_store(&p->commit_done, false);
@@ -536,6 +543,8 @@ wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t
     }
     return WC_OK;
 }
+
+pub_commit_times_t pub_txn_commit_times(const pub_t *p) { return p->times; }
 
 bool pub_txn_commit_ready(const pub_t *p) { return !p->committing || atomic_load(&p->commit_done); }
 

@@ -58,6 +58,13 @@ wc_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen);
  * them with pub_deferred_bytes); pub_txn_begin produces them into the next transaction. */
 wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
                                   char *err, size_t errlen);
+/* The last commit's moments (Unix epoch us, for the latency trace): commit_transaction called (the
+ * offset record produced), the last delivery report before its end, its end. Read after
+ * pub_txn_commit_wait. */
+typedef struct pub_commit_times {
+    int64_t start_us, flushed_us, committed_us;
+} pub_commit_times_t;
+pub_commit_times_t pub_txn_commit_times(const pub_t *p);
 /* True once the running commit has ended (or none runs): pub_txn_commit_wait will not block. */
 bool pub_txn_commit_ready(const pub_t *p);
 /* Waits for the running commit and returns its outcome. On failure the transaction counts as open

@@ -14,6 +14,13 @@
 /* Records kept in memory while a Kafka commit runs; beyond this the read loop waits for it. */
 #define DEFER_MAX_BYTES (32u << 20)
 
+/* A source transaction in a Kafka transaction: its commit (Unix epoch us), when its last record was
+ * handed to the producer (the same clock), its xid. */
+typedef struct src_note {
+    int64_t commit_us, queued_us;
+    uint32_t xid;
+} src_note_t;
+
 struct txn {
     const conn_config_t *cfg;
     const worker_config_t *w;
@@ -39,9 +46,10 @@ struct txn {
     wc_status_t delivery;
     char delivery_err[1024];
     txn_snap_hooks_t snap;        /* snapshots: their keys in the offset records */
-    /* GET /metrics: source commit times of the open transaction and of the one committing */
+    /* GET /metrics and the latency trace: the source transactions in the open Kafka transaction and in
+     * the one committing */
     hist_t *h_src, *h_commit;
-    int64_t *src_open, *src_committing;
+    src_note_t *src_open, *src_committing;
     size_t nsrc_open, nsrc_committing, capsrc_open, capsrc_committing;
 };
 
@@ -51,21 +59,21 @@ void txn_set_hists(txn_t *t, hist_t *src_to_kafka, hist_t *commit)
     t->h_commit = commit;
 }
 
-void txn_note_source_commit(txn_t *t, int64_t commit_us)
+void txn_note_source_commit(txn_t *t, int64_t commit_us, uint32_t xid)
 {
-    if (!t->h_src || commit_us <= 0)
+    if ((!t->h_src && log_get_level() > LOG_DEBUG) || commit_us <= 0)
         return;
     if (t->nsrc_open == t->capsrc_open) {
         t->capsrc_open = t->capsrc_open ? t->capsrc_open * 2 : 64;
         t->src_open = xrealloc(t->src_open, t->capsrc_open * sizeof *t->src_open);
     }
-    t->src_open[t->nsrc_open++] = commit_us;
+    t->src_open[t->nsrc_open++] = (src_note_t){ .commit_us = commit_us, .queued_us = wc_wall_us(), .xid = xid };
 }
 
 /* The commit started: what was noted so far belongs to it (the arrays swap, keeping their memory). */
 static void src_commit_started(txn_t *t)
 {
-    int64_t *a = t->src_committing;
+    src_note_t *a = t->src_committing;
     size_t cap = t->capsrc_committing;
     t->src_committing = t->src_open;
     t->capsrc_committing = t->capsrc_open;
@@ -75,14 +83,29 @@ static void src_commit_started(txn_t *t)
     t->nsrc_open = 0;
 }
 
-/* The commit succeeded after took_us: observed into the histograms. */
+/* The commit succeeded after took_us: observed into the histograms. With WALCAST_LOG=debug, one
+ * "latency trace" line per source transaction gives its way through walcast, all on the Unix epoch
+ * clock in us: source_commit (the server's commit time), queued (its last record handed to the
+ * producer), commit_start (the offset record produced, commit_transaction called), flushed (every
+ * record of the Kafka transaction acknowledged by the broker), committed (EndTxn answered; the
+ * markers, then the consumers' last stable offset, follow). scripts/bench.sh joins them on the xid
+ * with its consumer's arrival times. */
 static void src_commit_done(txn_t *t, int64_t took_us)
 {
     if (t->h_commit)
         hist_observe(t->h_commit, took_us);
     int64_t now = wc_wall_us();
     for (size_t i = 0; t->h_src && i < t->nsrc_committing; i++)
-        hist_observe(t->h_src, now - t->src_committing[i]);
+        hist_observe(t->h_src, now - t->src_committing[i].commit_us);
+    if (log_get_level() <= LOG_DEBUG) {
+        pub_commit_times_t ct = pub_txn_commit_times(t->pub);
+        for (size_t i = 0; i < t->nsrc_committing; i++) {
+            const src_note_t *n = &t->src_committing[i];
+            log_debug("latency trace", "xid=%u source_commit_us=%lld queued_us=%lld commit_start_us=%lld flushed_us=%lld committed_us=%lld",
+                      n->xid, (long long)n->commit_us, (long long)n->queued_us, (long long)ct.start_us,
+                      (long long)ct.flushed_us, (long long)ct.committed_us);
+        }
+    }
     t->nsrc_committing = 0;
 }
 

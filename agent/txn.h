@@ -84,8 +84,9 @@ int txn_wake_fd(const txn_t *t);
  * noted by txn_note_source_commit) to the commit of the Kafka transaction holding it; commit gets each
  * Kafka commit's duration. Either may be NULL. */
 void txn_set_hists(txn_t *t, hist_t *src_to_kafka, hist_t *commit);
-/* A source transaction committed at commit_us (Unix epoch us) ended in the open Kafka transaction. */
-void txn_note_source_commit(txn_t *t, int64_t commit_us);
+/* A source transaction (xid) committed at commit_us (Unix epoch us) ended in the open Kafka transaction
+ * (also for the latency trace, see src_commit_done). */
+void txn_note_source_commit(txn_t *t, int64_t commit_us, uint32_t xid);
 
 typedef struct txn_stats {
     uint64_t commits, records;
