@@ -79,6 +79,9 @@ bool txn_committing(const txn_t *t);
 bool txn_held(const txn_t *t);
 /* Readable when txn_poll / txn_collect have work (see pub_wake_fd). */
 int txn_wake_fd(const txn_t *t);
+/* The transactional.id of the producer whose turn it is: walcast-<name> and walcast-<name>/1 alternate,
+ * one Kafka transaction each (see txn.c). */
+const char *txn_transactional_id(const txn_t *t);
 
 /* GET /metrics: src_to_kafka gets, per source transaction, the time from its commit (Unix epoch us, as
  * noted by txn_note_source_commit) to the commit of the Kafka transaction holding it; commit gets each
