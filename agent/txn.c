@@ -165,7 +165,6 @@ txn_t *txn_new(const conn_config_t *cfg, const worker_config_t *w, pub_wait_fn w
     buf_init(&t->offkey);
     buf_init(&t->offval);
     off_key(&t->offkey, cfg->name, cfg->topic_prefix);
-    t->wake_fd = -1;
     t->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (t->wake_fd < 0) {
         snprintf(err, errlen, "cannot create the producers' wake-up descriptor: %s", strerror(errno));

@@ -19,7 +19,8 @@
 #    run per reader, measured after BENCH_LAT_WARM (5 s) of warm-up load once the reader has caught up with it:
 #    the workload writes its clock into a ts column; a read_committed consumer takes now - ts per event
 #    (pg_recvlogical: test_decoding, now - commit time). BENCH_LAT_READERS (ref walcast dbztun dbzdef) picks the
-#    readers. walcast runs with WALCAST_LOG=debug: its "latency trace" lines, joined with the consumer's arrival
+#    readers; BENCH_BASE_WALCAST=<another walcast binary> adds it as reader "base" (before/after in one run).
+#    BENCH_WALCAST names the walcast binary of every part (default build/walcast). walcast runs with WALCAST_LOG=debug: its "latency trace" lines, joined with the consumer's arrival
 #    times on the xid, give the per-stage breakdown (source commit -> queued -> commit_transaction -> records
 #    acknowledged -> EndTxn answered -> consumer), printed under the table beside bench_txn_floor's figure.
 # 3. Peak RSS of one transaction of BENCH_BIG_ROWS (2,000,000) rows with and without walcast.streaming
@@ -41,7 +42,10 @@ ROWS=${BENCH_ROWS:-1000}
 LAT_RATE=${BENCH_LAT_RATE:-1000}
 LAT_SECS=${BENCH_LAT_SECS:-10}
 LAT_WARM=${BENCH_LAT_WARM:-5}
+WALCAST=${BENCH_WALCAST:-$ROOT/build/walcast}
+BASE_WALCAST=${BENCH_BASE_WALCAST:-}
 LAT_READERS=${BENCH_LAT_READERS:-ref walcast dbztun dbzdef}
+[ -z "$BASE_WALCAST" ] || LAT_READERS="$LAT_READERS base"
 THROUGHPUT=${BENCH_THROUGHPUT:-1}
 BIG=${BENCH_BIG_ROWS:-2000000}
 TOOL="$ROOT/scripts/bench_tool.py"
@@ -207,7 +211,7 @@ timed_walcast() {
   local t0 t1 pid hwm cpu ws wcpu b0 b1
   b0=$(cpu_of "$BROKER_PID")
   t0=$(now)
-  "$ROOT/build/walcast" run --worker "$WORK/worker.properties" "$2" >/dev/null 2>"$WORK/walcast-$1.log" &
+  "$WALCAST" run --worker "$WORK/worker.properties" "$2" >/dev/null 2>"$WORK/walcast-$1.log" &
   pid=$!
   PIDS+=($pid)
   wait_flushed "$1" &
@@ -351,7 +355,7 @@ fi   # THROUGHPUT
 # ---- 2. commit -> visible latency ------------------------------------------------------------------------
 declare -A LAT LAT_FROM
 if [ "$LAT_SECS" -gt 0 ]; then
-  for t in lat_ref lat_walcast lat_dbzdef lat_dbztun; do
+  for t in lat_ref lat_walcast lat_dbzdef lat_dbztun lat_base; do
     q -c "CREATE TABLE $t (id bigserial PRIMARY KEY, v int NOT NULL, ts bigint NOT NULL)" \
       -c "CREATE PUBLICATION ${t}_pub FOR TABLE $t"
   done
@@ -383,9 +387,9 @@ if [ "$LAT_SECS" -gt 0 ]; then
       PIDS+=($cons)
       wait_for 60 "latency consumer for $t" grep -qs '^ready' "$WORK/$t.cons"
       case $k in
-        walcast)
+        walcast|base)
           connector_props "$WORK/$t.properties" "$t" "$t" "${t}_pub"
-          WALCAST_LOG=debug "$ROOT/build/walcast" run --worker "$WORK/worker.properties" "$WORK/$t.properties" >/dev/null 2>"$WORK/walcast-$t.log" &
+          WALCAST_LOG=debug "$([ "$k" = base ] && echo "$BASE_WALCAST" || echo "$WALCAST")" run --worker "$WORK/worker.properties" "$WORK/$t.properties" >/dev/null 2>"$WORK/walcast-$t.log" &
           RPID=$! ; PIDS+=($RPID) ;;
         dbz*)
           dbz_props "$WORK/$t.properties" "$t" "$t" "${t}_pub" "$t" $([ "$k" = dbztun ] && echo 1 || echo 0)
@@ -405,7 +409,7 @@ if [ "$LAT_SECS" -gt 0 ]; then
     rss=-
     if [ "$k" != ref ]; then
       rss=$(( $(hwm_of "$RPID") / 1024 ))
-      if [ "$k" = walcast ]; then kill -INT "$RPID"; wait "$RPID" 2>/dev/null || true; else dbz_stop; fi
+      if [ "$k" = walcast ] || [ "$k" = base ]; then kill -INT "$RPID"; wait "$RPID" 2>/dev/null || true; else dbz_stop; fi
     fi
     slot_drop "$t"
     read -r p50 p99 n < <(pct "$WORK/$t.lat" "$from")
@@ -423,6 +427,7 @@ if [ "$LAT_SECS" -gt 0 ]; then
     case $k in
       ref) l="pg_recvlogical test_decoding (commit time)" ;;
       walcast) l="walcast defaults -> read_committed consumer" ;;
+      base) l="BENCH_BASE_WALCAST, the same way" ;;
       dbztun) l="Debezium tuned -> consumer" ;;
       dbzdef) l="Debezium defaults -> consumer" ;;
     esac
@@ -434,11 +439,12 @@ if [ "$LAT_SECS" -gt 0 ]; then
   /usr/bin/python3 "$ROOT/tests/integration/kafka_admin.py" "$BS" create bench_txn_floor 1 >/dev/null 2>&1 || true
   echo "transaction floor (librdkafka $(pkg-config --modversion rdkafka), begin/produce/commit of one record, paced at $LAT_RATE/s):"
   echo "  $("$ROOT/build/bench/bench_txn_floor" "$BS" bench_txn_floor "$LAT_SECS" "$LAT_RATE" 2>&1 | tail -1)"
-  if [ -n "${LAT[walcast]:-}" ]; then
-    echo "where walcast's latency goes (its \"latency trace\" debug lines joined with the consumer's arrivals):"
-    /usr/bin/python3 "$TOOL" stages "$WORK/walcast-lat_walcast.log" "$WORK/lat_walcast.lat" "${LAT_FROM[walcast]}" ||
+  for k in walcast base; do
+    [ -n "${LAT[$k]:-}" ] || continue
+    echo "where $([ $k = base ] && echo "BENCH_BASE_WALCAST's" || echo "walcast's") latency goes (its \"latency trace\" debug lines joined with the consumer's arrivals):"
+    /usr/bin/python3 "$TOOL" stages "$WORK/walcast-lat_$k.log" "$WORK/lat_$k.lat" "${LAT_FROM[$k]}" ||
       echo "bench: no per-stage breakdown (see above)"
-  fi
+  done
 fi
 
 echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg)"
