@@ -69,6 +69,8 @@ typedef struct rec_event {
     int32_t partition;
     bool has_ts;
     int64_t ts_ms;
+    bool has_offset;              /* a sink record's Kafka offset (SinkRecord.kafkaOffset, InsertField's offset.field) */
+    int64_t offset;
 } rec_event_t;
 
 #endif

@@ -1098,7 +1098,7 @@ static wc_status_t insert_field_apply(const tf_ctx_t *x, const void *conf, tf_re
                  s ? ct_type_name(s->type) : "a schemaless value");
         return WC_PERMANENT;
     }
-    if (c->offset.name) {
+    if (c->offset.name && !r->has_offset) {
         /* requireSinkRecord: a source record has no offset */
         snprintf(err, errlen, "offset.field: only a sink record has a Kafka offset");
         return WC_PERMANENT;
@@ -1108,9 +1108,10 @@ static wc_status_t insert_field_apply(const tf_ctx_t *x, const void *conf, tf_re
         cs_schema_t *b = tf_struct_basics(x->schemas, s);
         for (size_t i = 0; i < s->nfields; i++)
             cs_field_add(x->schemas, b, s->fields[i].name, s->fields[i].schema);
-        const ins_spec_t *add[] = { &c->topic, &c->partition, &c->timestamp, &c->fixed };
-        const ct_type_t types[] = { CT_STRING, CT_INT32, CT_INT64, CT_STRING };
-        for (int i = 0; i < 4; i++) {
+        /* makeUpdatedSchema's order: topic, partition, offset, timestamp, static */
+        const ins_spec_t *add[] = { &c->topic, &c->partition, &c->offset, &c->timestamp, &c->fixed };
+        const ct_type_t types[] = { CT_STRING, CT_INT32, CT_INT64, CT_INT64, CT_STRING };
+        for (int i = 0; i < 5; i++) {
             if (!add[i]->name)
                 continue;
             if (cs_field_index(b, add[i]->name) >= 0) {
@@ -1118,7 +1119,7 @@ static wc_status_t insert_field_apply(const tf_ctx_t *x, const void *conf, tf_re
                 return WC_PERMANENT;
             }
             cs_schema_t *fs = cs_new(x->schemas, types[i], add[i]->optional);
-            if (i == 2) {
+            if (i == 3) {
                 fs->name = "org.apache.kafka.connect.data.Timestamp";
                 fs->version = 1;
             }
@@ -1137,10 +1138,10 @@ static wc_status_t insert_field_apply(const tf_ctx_t *x, const void *conf, tf_re
     size_t k = s->nfields;
     if (c->topic.name)
         nv->u.list.v[k++] = cv_str(r->topic, strlen(r->topic));
-    const ins_spec_t *meta[] = { &c->partition, &c->timestamp };
-    const bool has[] = { r->has_partition, r->has_ts };
-    const int64_t val[] = { r->partition, r->ts_ms };
-    for (int i = 0; i < 2; i++)
+    const ins_spec_t *meta[] = { &c->partition, &c->offset, &c->timestamp };
+    const bool has[] = { r->has_partition, r->has_offset, r->has_ts };
+    const int64_t val[] = { r->partition, r->offset, r->ts_ms };
+    for (int i = 0; i < 3; i++)
         if (meta[i]->name) {
             if (has[i]) {
                 nv->u.list.v[k++] = cv_int(val[i]);
@@ -2038,6 +2039,8 @@ wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec
     r.partition = ev->partition;
     r.has_ts = ev->has_ts;
     r.ts_ms = ev->ts_ms;
+    r.has_offset = ev->has_offset;
+    r.offset = ev->offset;
     /* the tombstone right after a delete: Debezium gave both one header object */
     if (!ev->value && c->leak.nh && c->leak_topic && !strcmp(c->leak_topic, ev->topic))
         for (int i = 0; i < c->leak.nh; i++) {

@@ -23,6 +23,8 @@ typedef struct tf_rec {
     bool has_partition, has_ts;   /* Connect's kafkaPartition() and timestamp(), when not null */
     int32_t partition;
     int64_t ts_ms;
+    bool has_offset;              /* a SinkRecord's kafkaOffset(); a source record has none */
+    int64_t offset;
 } tf_rec_t;
 
 /* Headers added in place to a delete's own header object, which Debezium shares with the tombstone

@@ -9,7 +9,7 @@ PKGS=(build-essential pkg-config clang libclang-rt-14-dev
       postgresql-15 postgresql-client-15 kcat
       python3 python3-avro python3-confluent-kafka python3-pymongo procps bc curl prometheus chromium
       openjdk-17-jre-headless maven
-      docker.io debootstrap)
+      docker.io debootstrap iptables)
 
 missing=()
 for p in "${PKGS[@]}"; do

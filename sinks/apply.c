@@ -1413,6 +1413,8 @@ static wc_status_t transform_record(sink_t *s, sink_rec_t *r, rd_kafka_message_t
         ev.has_ts = true;
         ev.ts_ms = ts;
     }
+    ev.has_offset = true;   /* SinkRecord.kafkaOffset() (InsertField's offset.field) */
+    ev.offset = m->offset;
     rec_event_t out;
     bool dropped;
     if (tf_chain_apply(s->tf, s->arena, &ev, &out, &dropped, err, errlen) != WC_OK) {

@@ -1251,6 +1251,48 @@ static void test_timestamp_router(void **st)
     fx_free(&f);
 }
 
+/* InsertField's offset.field: a sink record's Kafka offset (SinkRecord.kafkaOffset), in makeUpdatedSchema's
+ * order (topic, partition, offset, timestamp, static); a source record has none (requireSinkRecord). */
+static void test_insert_field_offset(void **st)
+{
+    (void)st;
+    fx_t f;
+    fx_init(&f);
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "u,i,k", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.i.type", "org.apache.kafka.connect.transforms.InsertField$Value", "transforms.i.static.field", "origin",
+        "transforms.i.static.value", "pg", "transforms.i.timestamp.field", "ts", "transforms.i.offset.field", "off!",
+        "transforms.i.partition.field", "part", "transforms.i.topic.field", "topic",
+        "transforms.k.type", "org.apache.kafka.connect.transforms.InsertField$Key", "transforms.k.offset.field", "koff", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'c', false);
+    out_t o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    if (!strstr(o.err, "offset.field: only a sink record has a Kafka offset"))
+        fail_msg("%s", o.err);
+    ev.has_offset = true;
+    ev.offset = 9000000000LL;
+    ev.has_partition = true;
+    ev.partition = 2;
+    ev.has_ts = true;
+    ev.ts_ms = 1700000000123;
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_string_equal(o.value, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"},"
+        "{\"type\":\"string\",\"optional\":true,\"field\":\"name\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"n\"},"
+        "{\"type\":\"string\",\"optional\":true,\"field\":\"topic\"},{\"type\":\"int32\",\"optional\":true,\"field\":\"part\"},"
+        "{\"type\":\"int64\",\"optional\":false,\"field\":\"off\"},{\"type\":\"int64\",\"optional\":true,"
+        "\"name\":\"org.apache.kafka.connect.data.Timestamp\",\"version\":1,\"field\":\"ts\"},"
+        "{\"type\":\"string\",\"optional\":true,\"field\":\"origin\"}],\"optional\":false,\"name\":\"srv.public.t.Value\"},"
+        "\"payload\":{\"id\":7,\"name\":\"Some.Topic\",\"n\":null,\"topic\":\"srv.public.t\",\"part\":2,\"off\":9000000000,"
+        "\"ts\":1700000000123,\"origin\":\"pg\"}}");
+    assert_string_equal(o.key, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"},"
+        "{\"type\":\"int64\",\"optional\":true,\"field\":\"koff\"}],\"optional\":false,\"name\":\"srv.public.t.Key\"},"
+        "\"payload\":{\"id\":7,\"koff\":9000000000}}");
+    tf_chain_free(c);
+    tf_spec_free(s);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1272,6 +1314,7 @@ int main(void)
         cmocka_unit_test(test_timestamp_fields),
         cmocka_unit_test(test_partition_routing),
         cmocka_unit_test(test_timestamp_router),
+        cmocka_unit_test(test_insert_field_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
