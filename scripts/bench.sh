@@ -14,7 +14,8 @@
 #    of the chain on each, measured in the same runs (target: walcast loses at most 10% of its rows/s).
 #    rows/s, peak RSS (VmHWM) and CPU s per million rows (utime+stime of the reader's process; Debezium from
 #    its first record on; broker and walsender CPU shown apart). Medians of BENCH_RUNS (3) runs, Debezium of
-#    BENCH_DBZ_RUNS (= BENCH_RUNS). BENCH_THROUGHPUT=0 skips this part.
+#    BENCH_DBZ_RUNS (= BENCH_RUNS). BENCH_THROUGHPUT=0 skips this part. BENCH_PERF=<dir>: a perf record -g of
+#    walcast's JSON-with-schemas drains (linux-perf), its flat profile (perf report) in <dir>/perf-schema_<run>.txt.
 # 2. Commit -> visible latency (p50/p99) at BENCH_LAT_RATE (1000) single-row tx/s for BENCH_LAT_SECS (10 s), one
 #    run per reader, measured after BENCH_LAT_WARM (5 s) of warm-up load once the reader has caught up with it:
 #    the workload writes its clock into a ts column; a read_committed consumer takes now - ts per event
@@ -214,6 +215,13 @@ timed_walcast() {
   "$WALCAST" run --worker "$WORK/worker.properties" "$2" >/dev/null 2>"$WORK/walcast-$1.log" &
   pid=$!
   PIDS+=($pid)
+  local perf=""
+  if [ -n "${BENCH_PERF:-}" ] && [[ $1 == schema_* ]]; then   # CPU profile of the JSON-with-schemas drain
+    mkdir -p "$BENCH_PERF"
+    perf record -q -F 999 -g -p $pid -o "$BENCH_PERF/perf-$1.data" >/dev/null 2>&1 &
+    perf=$!
+    PIDS+=($perf)
+  fi
   wait_flushed "$1" &
   local waiter=$!
   while kill -0 $waiter 2>/dev/null; do
@@ -224,6 +232,12 @@ timed_walcast() {
   done
   wait $waiter || { kill -INT $pid; exit 1; }
   t1=$(now)
+  if [ -n "$perf" ]; then
+    kill -INT $perf; wait $perf 2>/dev/null || true
+    perf report -i "$BENCH_PERF/perf-$1.data" --no-children --sort dso,symbol -g none --percent-limit 1 --stdio 2>/dev/null |
+      grep -v '^$' | grep -v '^#' | grep '%' | head -40 >"$BENCH_PERF/perf-$1.txt" || true
+    echo "bench: CPU profile of walcast ($1, JSON with schemas): $BENCH_PERF/perf-$1.txt" >&2
+  fi
   hwm=$(hwm_of $pid); cpu=$(cpu_of $pid); b1=$(cpu_of "$BROKER_PID")
   ws=$(slot_pid "$1"); wcpu=$( [ -n "$ws" ] && cpu_of "$ws" || echo 0)
   kill -INT $pid; wait $pid 2>/dev/null || true

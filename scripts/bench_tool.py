@@ -199,6 +199,10 @@ def stages(log, lat, from_us):
                 vals[i].append((pts[i + 1] - pts[i]) / 1000)
             vals[-1].append((pts[-1] - pts[0]) / 1000)
 
+    if not vals[0]:
+        print("   (no \"latency trace\" line matched the consumer's events: a walcast without the trace, or no debug log)")
+        return
+
     def pct(v, q):
         v = sorted(v)
         return v[min(len(v) - 1, int(len(v) * q))] if v else float("nan")
