@@ -68,6 +68,7 @@ struct evt_ctx {
     evt_txcount_t *tx_counts;     /* per data collection, in first-seen order */
     size_t tx_ncounts, tx_capcounts;
     char run_id[40];              /* __debezium.context.runId */
+    cv_value_t ctx_hv[4];         /* the context headers' Connect values (STRING), for the record being emitted */
     int64_t last_commit_us;       /* commit time of the last transaction seen (non-transactional messages) */
     uint64_t nontx_lsn;           /* LSN of the last non-transactional message: Debezium's last commit */
     uint32_t ident_seed;          /* stand-in for Java identity hashes */
@@ -622,15 +623,20 @@ static void add_context_headers(evt_ctx_t *e, rec_event_t *r)
 {
     if (!e->cfg.extended_headers)
         return;
-    r->headers[r->nheaders++] = (rec_header_t){ "__debezium.context.connectorLogicalName", e->cfg.prefix, strlen(e->cfg.prefix) };
-    r->headers[r->nheaders++] = (rec_header_t){ "__debezium.context.taskId", "0", 1 };
-    r->headers[r->nheaders++] = (rec_header_t){ "__debezium.context.connectorName", "postgresql", 10 };
-    r->headers[r->nheaders++] = (rec_header_t){ "__debezium.context.runId", e->run_id, strlen(e->run_id) };
+    /* DebeziumHeaderProducer: each a String under Schema.STRING_SCHEMA */
+    static const char *const keys[4] = { "__debezium.context.connectorLogicalName", "__debezium.context.taskId",
+                                         "__debezium.context.connectorName", "__debezium.context.runId" };
+    const char *vals[4] = { e->cfg.prefix, "0", "postgresql", e->run_id };
+    for (int i = 0; i < 4; i++) {
+        e->ctx_hv[i] = cv_str(vals[i], strlen(vals[i]));
+        r->headers[r->nheaders++] = (rec_header_t){ .key = keys[i], .value = vals[i], .len = strlen(vals[i]),
+                                                    .schema = cs_primitive(CT_STRING), .cv = &e->ctx_hv[i] };
+    }
 }
 
 /* Emits one data event (or a tombstone when env is NULL); the agent's converter encodes it. */
 static wc_status_t emit_event(evt_ctx_t *e, evt_table_t *et, const cv_value_t *key, const cv_value_t *env, char op,
-                              const char *hkey, const buf_t *hval, char *err, size_t errlen)
+                              const char *hkey, const buf_t *hval, const cv_value_t *hcv, char *err, size_t errlen)
 {
     rec_event_t r;
     memset(&r, 0, sizeof r);
@@ -643,7 +649,8 @@ static wc_status_t emit_event(evt_ctx_t *e, evt_table_t *et, const cv_value_t *k
     r.vc = &et->vc;
     r.value = env;
     if (hkey && hval)
-        r.headers[r.nheaders++] = (rec_header_t){ hkey, hval->data, hval->len };
+        r.headers[r.nheaders++] = (rec_header_t){ .key = hkey, .value = hval->data, .len = hval->len,
+                                                  .schema = et->key_schema, .cv = hcv };   /* a key Struct */
     add_context_headers(e, &r);
     return e->emit(e->emit_ctx, &r, err, errlen);
 }
@@ -749,7 +756,7 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
             return e->fail_status;
         env = envelope(e, a, pos, t, NULL, &after, "c");
         e->stats.created++;
-        return emit_event(e, et, &key, &env, 'c', NULL, NULL, err, errlen);
+        return emit_event(e, et, &key, &env, 'c', NULL, NULL, NULL, err, errlen);
     case PGO_UPDATE: {
         const pgo_tuple_t *full_old = m->u.change.old_kind == 'O' ? old : NULL;
         if (row_value(e, a, t, et, &m->u.change.new_tuple, full_old, false, &after, err, errlen) < 0 ||
@@ -768,12 +775,12 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
             if (!(e->cfg.skipped_ops & EVT_OP_D)) {
                 env = envelope(e, a, pos, t, &oldrow, NULL, "d");
                 e->stats.deleted++;
-                if ((st = emit_event(e, et, &oldkey, &env, 'd', "__debezium.newkey", &e->hb, err, errlen)) != WC_OK)
+                if ((st = emit_event(e, et, &oldkey, &env, 'd', "__debezium.newkey", &e->hb, &key, err, errlen)) != WC_OK)
                     return st;
                 if (e->cfg.tombstones) {
                     /* Debezium derives the tombstone from the delete record, headers included */
                     e->stats.tombstones++;
-                    if ((st = emit_event(e, et, &oldkey, NULL, 0, "__debezium.newkey", &e->hb, err, errlen)) != WC_OK)
+                    if ((st = emit_event(e, et, &oldkey, NULL, 0, "__debezium.newkey", &e->hb, &key, err, errlen)) != WC_OK)
                         return st;
                 }
             }
@@ -781,7 +788,7 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
                 return 0;
             env = envelope(e, a, pos, t, NULL, &after, "c");
             e->stats.created++;
-            return emit_event(e, et, &key, &env, 'c', "__debezium.oldkey", &e->hb2, err, errlen);
+            return emit_event(e, et, &key, &env, 'c', "__debezium.oldkey", &e->hb2, &oldkey, err, errlen);
         }
         if (e->cfg.skipped_ops & EVT_OP_U) {
             e->stats.filtered++;
@@ -795,7 +802,7 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
         }
         env = envelope(e, a, pos, t, has_before ? &before : NULL, &after, "u");
         e->stats.updated++;
-        return emit_event(e, et, &key, &env, 'u', NULL, NULL, err, errlen);
+        return emit_event(e, et, &key, &env, 'u', NULL, NULL, NULL, err, errlen);
     }
     case PGO_DELETE:
         if (e->cfg.skipped_ops & EVT_OP_D) {
@@ -807,11 +814,11 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
             return e->fail_status;
         env = envelope(e, a, pos, t, &before, NULL, "d");
         e->stats.deleted++;
-        if ((st = emit_event(e, et, &key, &env, 'd', NULL, NULL, err, errlen)) != WC_OK)
+        if ((st = emit_event(e, et, &key, &env, 'd', NULL, NULL, NULL, err, errlen)) != WC_OK)
             return st;
         if (e->cfg.tombstones) {
             e->stats.tombstones++;
-            return emit_event(e, et, &key, NULL, 0, NULL, NULL, err, errlen);
+            return emit_event(e, et, &key, NULL, 0, NULL, NULL, NULL, err, errlen);
         }
         return 0;
     default:
@@ -836,7 +843,7 @@ wc_status_t evt_read(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t
         return e->fail_status;
     env = envelope(e, a, pos, t, NULL, &after, "r");
     e->stats.read++;
-    return emit_event(e, et, &key, &env, 'r', NULL, NULL, err, errlen);
+    return emit_event(e, et, &key, &env, 'r', NULL, NULL, NULL, err, errlen);
 }
 
 wc_status_t evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, char *err, size_t errlen)
@@ -848,7 +855,7 @@ wc_status_t evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_tab
     }
     cv_value_t env = envelope(e, a, pos, t, NULL, NULL, "t");
     e->stats.truncated++;
-    return emit_event(e, et, NULL, &env, 't', NULL, NULL, err, errlen);
+    return emit_event(e, et, NULL, &env, 't', NULL, NULL, NULL, err, errlen);
 }
 
 /* Emits a record of one of the connector-wide topics (messages, heartbeats, transactions). */
