@@ -964,6 +964,16 @@ static bool push_batch(snap_t *s, size_t ci, PGresult *res)
 
 /* ---- parallel encoding: each reader has its own event builder, converter and relations ---- */
 
+/* Logs the values the reader's last evt_read sent as null (event.converting.failure.handling.mode). */
+static void log_conversions(const snap_t *s, const evt_ctx_t *e)
+{
+    if (*evt_warnings(e))
+        log_msg(s->cfg->evt.convert_failure == EVT_CONVERT_SKIP ? LOG_DEBUG : LOG_WARN,
+                "value not converted, sent as null (event.converting.failure.handling.mode)", "connector=%s detail=\"%s\"",
+                s->cfg->name, log_esc(evt_warnings(e)));
+}
+
+
 typedef struct enc_ctx {
     snap_t *s;
     evt_ctx_t *evt;
@@ -985,10 +995,9 @@ static size_t enc_put(buf_t *b, const void *p, size_t n)
     return off;
 }
 
-/* evt_emit_fn of a reader: encodes into the batch being filled. */
-static wc_status_t enc_emit(void *ctx, const rec_event_t *ev, char *err, size_t errlen)
+/* A record the reader's decoder call built: encoded into the batch being filled. */
+static wc_status_t enc_event(enc_ctx_t *x, const rec_event_t *ev, char *err, size_t errlen)
 {
-    enc_ctx_t *x = ctx;
     rec_t r;
     rec_event_t tev;
     if (x->tf) {
@@ -1044,7 +1053,7 @@ static bool enc_open(enc_ctx_t *x, snap_t *s, repl_t *r, char *err, size_t errle
     x->s = s;
     evt_config_t ec = s->cfg->evt;
     ec.run_id = evt_run_id(s->evt);
-    x->evt = evt_new(&ec, enc_emit, x);
+    x->evt = evt_new(&ec);
     x->conv = conv_new(&s->cfg->key_conv.side, &s->cfg->value_conv.side);
     if (s->cfg->transforms) {
         x->tf = tf_chain_new(s->cfg->transforms);
@@ -1091,8 +1100,11 @@ static int enc_row(enc_ctx_t *x, size_t ci, PGresult *res, int row, bool first_i
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = s->plan.tables[c->table].started_us,
                       .lsn = s->plan.lsn, .now_us = wc_wall_us() };
     pos.snapshot = snap_marker(c->table == 0, first_in_table, last_in_table, last_of_all);
-    x->st = evt_read(x->evt, x->arena, &pos, t, &tup, err, errlen);
-    snap_log_conversions(s, x->evt);
+    evt_out_t out;
+    x->st = evt_read(x->evt, x->arena, &pos, t, &tup, &out, err, errlen);
+    log_conversions(s, x->evt);
+    for (size_t i = 0; x->st == WC_OK && i < out.n; i++)
+        x->st = enc_event(x, &out.ev[i], err, errlen);
     return x->st == WC_OK ? 0 : -1;
 }
 
@@ -1349,18 +1361,11 @@ static wc_status_t emit_row(snap_t *s, const held_row_t *h, bool last_in_table, 
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = st->started_us, .lsn = s->plan.lsn,
                       .now_us = wc_wall_us() };
     pos.snapshot = snap_marker(h->table == 0, h->first_in_table, last_in_table, last_of_all);
-    wc_status_t rst = evt_read(s->evt, s->arena, &pos, t, &tup, err, errlen);
-    snap_log_conversions(s, s->evt);
-    return rst;
+    evt_out_t out;
+    wc_status_t rst = evt_read(s->evt, s->arena, &pos, t, &tup, &out, err, errlen);
+    return s->hooks.publish(s->hooks.ctx, rst, &out, err, errlen);
 }
 
-void snap_log_conversions(const snap_t *s, const evt_ctx_t *e)
-{
-    if (*evt_warnings(e))
-        log_msg(s->cfg->evt.convert_failure == EVT_CONVERT_SKIP ? LOG_DEBUG : LOG_WARN,
-                "value not converted, sent as null (event.converting.failure.handling.mode)", "connector=%s detail=\"%s\"",
-                s->cfg->name, log_esc(evt_warnings(e)));
-}
 
 void snap_chunk_emitted(snap_t *s, size_t ci)
 {

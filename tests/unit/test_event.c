@@ -68,6 +68,15 @@ static wc_status_t emit(void *ctx, const rec_event_t *ev, char *err, size_t errl
     return WC_OK;
 }
 
+/* The records the last decoder call returned, published to recs in order when it succeeded. */
+static evt_out_t tout;
+static wc_status_t drain(wc_status_t st, const evt_out_t *out, char *err, size_t errlen)
+{
+    for (size_t i = 0; st == WC_OK && i < out->n; i++)
+        st = emit(NULL, &out->ev[i], err, errlen);
+    return st;
+}
+
 /* Replays every fixture message through relcache + event builder. */
 static const char *trunc_rule;   /* column.truncate.to.2.chars for the next replay, or NULL */
 
@@ -87,7 +96,7 @@ static void replay(evt_config_t *cfg)
     cfg->prefix = "srv";
     cfg->dbname = "db";
     nrec = 0;
-    evt_ctx_t *e = evt_new(cfg, emit, NULL);
+    evt_ctx_t *e = evt_new(cfg);
     rel_cache_t *rc = rel_cache_new(evt_table_free);
     arena_t *a = arena_new(8192);
     pgo_state_t st = { 1, false };
@@ -101,19 +110,19 @@ static void replay(evt_config_t *cfg)
             pos.lsn = 100 + i;
         if (m.type == PGO_BEGIN) {
             pos.xid = m.xid;
-            assert_int_equal(evt_tx_begin(e, a, &pos, err, sizeof err), 0);
+            assert_int_equal(drain(evt_tx_begin(e, a, &pos, &tout, err, sizeof err), &tout, err, sizeof err), 0);
         } else if (m.type == PGO_COMMIT) {
-            assert_int_equal(evt_tx_end(e, a, &pos, err, sizeof err), 0);
+            assert_int_equal(drain(evt_tx_end(e, a, &pos, &tout, err, sizeof err), &tout, err, sizeof err), 0);
         } else if (m.type == PGO_RELATION) {
             rel_table_t *t;
             bool full = strcmp(m.u.relation.relname, "fxfull") == 0;
             assert_int_equal(rel_cache_put(rc, NULL, &m, full ? &info_full : &info_fx, &t, err, sizeof err), 0);
             assert_int_equal(evt_table_prepare(e, t, err, sizeof err), 0);
         } else if (m.type == PGO_INSERT || m.type == PGO_UPDATE || m.type == PGO_DELETE) {
-            assert_int_equal(evt_change(e, a, &pos, rel_cache_get(rc, m.u.change.relid), &m, err, sizeof err), 0);
+            assert_int_equal(drain(evt_change(e, a, &pos, rel_cache_get(rc, m.u.change.relid), &m, &tout, err, sizeof err), &tout, err, sizeof err), 0);
         } else if (m.type == PGO_TRUNCATE) {
             for (uint32_t k = 0; k < m.u.truncate.nrelids; k++)
-                assert_int_equal(evt_truncate(e, a, &pos, rel_cache_get(rc, m.u.truncate.relids[k]), err, sizeof err), 0);
+                assert_int_equal(drain(evt_truncate(e, a, &pos, rel_cache_get(rc, m.u.truncate.relids[k]), &tout, err, sizeof err), &tout, err, sizeof err), 0);
         }
     }
     arena_free(a);
@@ -264,7 +273,7 @@ static void insert(evt_ctx_t *e, rel_cache_t *rc, arena_t *a, const evt_pos_t *p
     pgo_msg_t m;
     char err[256];
     assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, sizeof err), 0);
-    assert_int_equal(evt_change(e, a, pos, rel_cache_get(rc, relid), &m, err, sizeof err), 0);
+    assert_int_equal(drain(evt_change(e, a, pos, rel_cache_get(rc, relid), &m, &tout, err, sizeof err), &tout, err, sizeof err), 0);
 }
 
 static void message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, bool transactional)
@@ -276,7 +285,7 @@ static void message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, bool transac
     pgo_msg_t m;
     char err[256];
     assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, sizeof err), 0);
-    assert_int_equal(evt_message(e, a, pos, &m, err, sizeof err), 0);
+    assert_int_equal(drain(evt_message(e, a, pos, &m, &tout, err, sizeof err), &tout, err, sizeof err), 0);
 }
 
 /* What Debezium 3.6.1 does with logical decoding messages and transaction metadata (found by the
@@ -293,14 +302,14 @@ static void test_messages_and_tx(void **s)
     c.prefix = "srv";
     c.dbname = "db";
     nrec = 0;
-    evt_ctx_t *e = evt_new(&c, emit, NULL);
+    evt_ctx_t *e = evt_new(&c);
     rel_cache_t *rc = rel_cache_new(evt_table_free);
     arena_t *a = arena_new(8192);
     char err[256];
     put_table(e, rc, a, 1, "evolve");
     put_table(e, rc, a, 2, "ident_default");
     evt_pos_t pos = { .xid = 7, .commit_time_us = 1000000, .lsn = 100, .last_commit_lsn = 50, .now_us = 9000000 };
-    assert_int_equal(evt_tx_begin(e, a, &pos, err, sizeof err), 0);
+    assert_int_equal(drain(evt_tx_begin(e, a, &pos, &tout, err, sizeof err), &tout, err, sizeof err), 0);
     pos.lsn = 110;
     insert(e, rc, a, &pos, 1, "1");
     pos.lsn = 120;
@@ -310,7 +319,7 @@ static void test_messages_and_tx(void **s)
     pos.lsn = 140;
     insert(e, rc, a, &pos, 2, "2");
     pos.lsn = 150;
-    assert_int_equal(evt_tx_end(e, a, &pos, err, sizeof err), 0);
+    assert_int_equal(drain(evt_tx_end(e, a, &pos, &tout, err, sizeof err), &tout, err, sizeof err), 0);
     assert_int_equal(nrec, 6);
     assert_string_equal(recs[2].topic, "srv.message");
     assert_string_equal(recs[2].hdrkeys, "");
@@ -337,7 +346,7 @@ static void test_messages_and_tx(void **s)
     assert_non_null(strstr(recs[6].value, "\"transaction\":null"));
     /* the next transaction's events: lsn_commit is the message's LSN */
     evt_pos_t p2 = { .xid = 8, .commit_time_us = 2000000, .lsn = 600, .last_commit_lsn = 150, .now_us = 9600000 };
-    assert_int_equal(evt_tx_begin(e, a, &p2, err, sizeof err), 0);
+    assert_int_equal(drain(evt_tx_begin(e, a, &p2, &tout, err, sizeof err), &tout, err, sizeof err), 0);
     p2.lsn = 610;
     insert(e, rc, a, &p2, 1, "3");
     assert_non_null(strstr(recs[8].value, "\"sequence\":\"[\\\"500\\\",\\\"610\\\"]\""));
@@ -351,13 +360,13 @@ static void test_messages_and_tx(void **s)
     assert_int_equal(flt_list_compile(&f.msg_exc, "audit", "message.prefix.exclude.list", err, sizeof err), 0);
     c.filters = &f;
     nrec = 0;
-    e = evt_new(&c, emit, NULL);
+    e = evt_new(&c);
     rc = rel_cache_new(evt_table_free);
     a = arena_new(8192);
     put_table(e, rc, a, 1, "evolve");
     message(e, a, &nt, false);
     assert_int_equal(nrec, 0);
-    assert_int_equal(evt_tx_begin(e, a, &p2, err, sizeof err), 0);
+    assert_int_equal(drain(evt_tx_begin(e, a, &p2, &tout, err, sizeof err), &tout, err, sizeof err), 0);
     insert(e, rc, a, &p2, 1, "3");
     assert_non_null(strstr(recs[1].value, "\"sequence\":\"[\\\"500\\\",\\\"610\\\"]\""));
     arena_free(a);
@@ -381,7 +390,7 @@ static void test_key_column_filtered(void **s)
     assert_int_equal(flt_list_compile(&f.col_exc, "public\\.evolve\\.id", "column.exclude.list", err, sizeof err), 0);
     c.filters = &f;
     nrec = 0;
-    evt_ctx_t *e = evt_new(&c, emit, NULL);
+    evt_ctx_t *e = evt_new(&c);
     rel_cache_t *rc = rel_cache_new(evt_table_free);
     arena_t *a = arena_new(8192);
     put_table(e, rc, a, 1, "evolve");
@@ -406,10 +415,10 @@ static void test_heartbeat_schemas(void **s)
     c.prefix = "srv";
     c.dbname = "db";
     nrec = 0;
-    evt_ctx_t *e = evt_new(&c, emit, NULL);
+    evt_ctx_t *e = evt_new(&c);
     arena_t *a = arena_new(1024);
     char err[256];
-    assert_int_equal(evt_heartbeat(e, a, 7000000, err, sizeof err), 0);
+    assert_int_equal(drain(evt_heartbeat(e, a, 7000000, &tout, err, sizeof err), &tout, err, sizeof err), 0);
     assert_string_equal(recs[0].key, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"serverName\"}],\"optional\":false,\"name\":\"io.debezium.connector.common.ServerNameKey\",\"version\":1},\"payload\":{\"serverName\":\"srv\"}}");
     assert_string_equal(recs[0].value, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"}],\"optional\":false,\"name\":\"io.debezium.connector.common.Heartbeat\",\"version\":1},\"payload\":{\"ts_ms\":7000}}");
     assert_string_equal(recs[0].hdrkeys, "");
@@ -420,11 +429,11 @@ static void test_heartbeat_schemas(void **s)
     c.delimiter = "_";
     c.tx_metadata = true;
     nrec = 0;
-    e = evt_new(&c, emit, NULL);
-    assert_int_equal(evt_heartbeat(e, a, 7000000, err, sizeof err), 0);
+    e = evt_new(&c);
+    assert_int_equal(drain(evt_heartbeat(e, a, 7000000, &tout, err, sizeof err), &tout, err, sizeof err), 0);
     assert_string_equal(recs[0].topic, "__debezium-heartbeat_srv");
     evt_pos_t pos = { .xid = 7, .commit_time_us = 1000000, .lsn = 100, .now_us = 9000000 };
-    assert_int_equal(evt_tx_begin(e, a, &pos, err, sizeof err), 0);
+    assert_int_equal(drain(evt_tx_begin(e, a, &pos, &tout, err, sizeof err), &tout, err, sizeof err), 0);
     assert_string_equal(recs[1].topic, "srv_transaction");
     message(e, a, &pos, false);
     assert_string_equal(recs[2].topic, "srv.message");
@@ -518,7 +527,7 @@ static wc_status_t convert_insert(evt_convert_mode_t mode, const char *id, const
     c.dbname = "db";
     c.convert_failure = mode;
     nrec = 0;
-    evt_ctx_t *e = evt_new(&c, emit, NULL);
+    evt_ctx_t *e = evt_new(&c);
     rel_cache_t *rc = rel_cache_new(evt_table_free);
     arena_t *a = arena_new(8192);
     tu_bytes_t b = { .n = 0 };
@@ -537,7 +546,7 @@ static wc_status_t convert_insert(evt_convert_mode_t mode, const char *id, const
     tu_textcol(&b, id); tu_textcol(&b, v); tu_textcol(&b, w);
     assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, errlen), 0);
     evt_pos_t pos = { .xid = 7, .commit_time_us = 1000000, .lsn = 0x16B3748, .now_us = 9000000 };
-    wc_status_t rc2 = evt_change(e, a, &pos, t, &m, err, errlen);
+    wc_status_t rc2 = drain(evt_change(e, a, &pos, t, &m, &tout, err, errlen), &tout, err, errlen);
     snprintf(warnings, wlen, "%s", evt_warnings(e));
     if (rc2 == WC_OK && *warnings)
         assert_int_equal(evt_stats(e)->conversion_failures, 1);
@@ -584,7 +593,7 @@ static void test_table_without_columns(void **s)
     c.dbname = "db";
     c.tx_metadata = true;
     nrec = 0;
-    evt_ctx_t *e = evt_new(&c, emit, NULL);
+    evt_ctx_t *e = evt_new(&c);
     rel_cache_t *rc = rel_cache_new(evt_table_free);
     arena_t *a = arena_new(8192);
     char err[256];
@@ -599,14 +608,14 @@ static void test_table_without_columns(void **s)
     assert_int_equal(evt_table_prepare(e, t, err, sizeof err), 0);
     put_table(e, rc, a, 1, "plain");
     evt_pos_t pos = { .xid = 7, .commit_time_us = 1000000, .lsn = 100, .now_us = 9000000 };
-    assert_int_equal(evt_tx_begin(e, a, &pos, err, sizeof err), 0);
+    assert_int_equal(drain(evt_tx_begin(e, a, &pos, &tout, err, sizeof err), &tout, err, sizeof err), 0);
     b.n = 0;
     tu_u8(&b, 'I'); tu_u32(&b, 9); tu_u8(&b, 'N'); tu_u16(&b, 0);
     assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, sizeof err), 0);
-    assert_int_equal(evt_change(e, a, &pos, t, &m, err, sizeof err), WC_OK);
+    assert_int_equal(drain(evt_change(e, a, &pos, t, &m, &tout, err, sizeof err), &tout, err, sizeof err), WC_OK);
     insert(e, rc, a, &pos, 1, "1");
     pos.lsn = 200;
-    assert_int_equal(evt_tx_end(e, a, &pos, err, sizeof err), 0);
+    assert_int_equal(drain(evt_tx_end(e, a, &pos, &tout, err, sizeof err), &tout, err, sizeof err), 0);
     assert_int_equal(nrec, 3);   /* BEGIN, the plain insert, END */
     assert_string_equal(recs[1].topic, "srv.public.plain");
     assert_non_null(strstr(recs[2].value, "\"event_count\":1,"));
