@@ -1582,6 +1582,12 @@ static wc_status_t emit_chunk(snap_t *s, size_t ci, held_row_t *h, volatile sig_
         snap_batch_t *b;
         if ((rc = pop_batch(s, ci, stop, &b, err, errlen)) != WC_OK)
             return rc;
+        /* the commit that chunk_done started may have ended while we waited, with nothing deferred to
+         * open the next Kafka transaction: open it before this batch's rows are produced */
+        if ((rc = s->hooks.txn_ensure(s->hooks.ctx, err, errlen)) != WC_OK) {
+            batch_free(b);
+            return rc;
+        }
         if (b->encoded) {
             /* the chunk ends at its end marker */
             if ((rc = send_encoded(s, b, st, err, errlen)) != WC_OK)
