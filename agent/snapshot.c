@@ -1557,8 +1557,8 @@ static wc_status_t send_encoded(snap_t *s, snap_batch_t *b, snap_table_t *st, ch
         rec.key = e->key == SIZE_MAX ? NULL : b->data.data + e->key;
         rec.value = e->value == SIZE_MAX ? NULL : b->data.data + e->value;
         for (int k = 0; k < e->nheaders; k++)
-            rec.headers[k] = (rec_header_t){ e->hkey[k], e->hval[k] == SIZE_MAX ? NULL : b->data.data + e->hval[k],
-                                             e->hlen[k] };
+            rec.headers[k] = (rec_header_t){ .key = e->hkey[k], .len = e->hlen[k],
+                                             .value = e->hval[k] == SIZE_MAX ? NULL : b->data.data + e->hval[k] };
         rc = s->hooks.send(s->hooks.ctx, &rec, err, errlen);
     }
     st->rows += (uint64_t)b->nrows;
