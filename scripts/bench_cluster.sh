@@ -51,6 +51,7 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 say() { echo "bench_cluster: $*"; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+# the median (of an even count, the lower of the two middle values, as bench.sh)
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 maxof() { printf '%s\n' "$@" | sort -g | tail -1; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
@@ -84,6 +85,7 @@ start_worker() {
     } >"$dir/worker.properties"
     setsid "$WALCAST" run --worker "$dir/worker.properties" >"$dir/walcast.log" 2>&1 </dev/null &
     W_PID[$i]=$!
+    disown "${W_PID[$i]}"    # no "Killed" line from bash at each SIGKILL
     W_URL[$i]="http://127.0.0.1:$port"
     local ok=""
     for _ in $(seq 1 300); do
@@ -195,9 +197,11 @@ series() {
       "$(median "${takes[@]}") s, max $(maxof "${takes[@]}") s (task RUNNING elsewhere: median $(median "${runs[@]}") s;" \
       "new row in the topic: median $(median "${datas[@]}") s); load average $(load)"
   if [ "$BACKEND" = connect ]; then
-    say "$BACKEND, scheduled.rebalance.max.delay.ms=$DELAY: ${#ftakes[@]} kill(s) of a worker that was not the leader:" \
-        "median $( [ ${#ftakes[@]} -gt 0 ] && median "${ftakes[@]}" || echo -) s, max $( [ ${#ftakes[@]} -gt 0 ] && maxof "${ftakes[@]}" || echo -) s;" \
-        "${#ltakes[@]} of the leader: median $( [ ${#ltakes[@]} -gt 0 ] && median "${ltakes[@]}" || echo -) s"
+    local fs="none" ls="none"
+    [ ${#ftakes[@]} -gt 0 ] && fs="median $(median "${ftakes[@]}") s, max $(maxof "${ftakes[@]}") s"
+    [ ${#ltakes[@]} -gt 0 ] && ls="median $(median "${ltakes[@]}") s, max $(maxof "${ltakes[@]}") s"
+    say "$BACKEND, scheduled.rebalance.max.delay.ms=$DELAY: ${#ftakes[@]} kill(s) of a worker that was not the group's" \
+        "leader: $fs; ${#ltakes[@]} of the leader: $ls"
   fi
 }
 
