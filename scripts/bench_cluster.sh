@@ -8,7 +8,8 @@
 # then the killed worker is started again (fresh, new REST port), the group settles, the next kill.
 # Reference: Kafka Connect 4.4 distributed (scripts/connect.sh) with Debezium 3.6.1, with Connect's
 # default scheduled.rebalance.max.delay.ms (300000: a lost task waits up to 5 min for its worker to come
-# back, so each kill takes ~5 min: BENCH_CLUSTER_KILLS_DEFAULT kills, default 2) and with 0
+# back, so each kill of a worker other than the group's leader takes ~5 min: BENCH_CLUSTER_KILLS_DEFAULT
+# such kills, default 2; a dead leader's task moves at once, see series) and with 0
 # (BENCH_CLUSTER_KILLS, default 10). walcast: the same code path, workers `build/walcast run --worker`
 # with one group.id, once walcast has a cluster mode (the binary knows its key walcast.cluster.enable);
 # until then "walcast cluster mode: not available".
@@ -16,7 +17,8 @@
 # BENCH_CLUSTER_WORKERS (3), BENCH_CLUSTER_BROKERS (3), BENCH_CLUSTER_ONLY (connect|walcast: one side only),
 # BENCH_CLUSTER_BOUND (seconds one takeover may take before the run fails, 900),
 # BENCH_WALCAST_CLUSTER_PROPS (extra worker lines for walcast, separated by ';'), BENCH_WALCAST_BIN (the
-# walcast binary, build/walcast), BENCH_CLUSTER_WALCAST (1 or 0: skip the probe for cluster mode).
+# walcast binary, build/walcast), BENCH_CLUSTER_WALCAST (1 or 0: skip the probe for cluster mode),
+# BENCH_CLUSTER_KEEP (set: keep the work folder with every worker's log).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/ports.sh
@@ -205,6 +207,18 @@ series() {
   fi
 }
 
+# walcast's cluster mode is there when the binary knows its worker key walcast.cluster.enable
+# (BENCH_CLUSTER_WALCAST=1 or 0 overrides the probe)
+HAVE_CLUSTER=${BENCH_CLUSTER_WALCAST:-}
+if [ -z "$HAVE_CLUSTER" ]; then
+  HAVE_CLUSTER=0
+  [ -x "$WALCAST" ] && grep -qa 'walcast\.cluster\.enable' "$WALCAST" && HAVE_CLUSTER=1
+fi
+if [ "$ONLY" = walcast ] && [ "$HAVE_CLUSTER" != 1 ]; then
+  say "walcast cluster mode: not available (build/walcast does not know walcast.cluster.enable)"
+  exit 0
+fi
+
 # ---- the shared servers
 PGD=$(bash "$ROOT/scripts/pg-start.sh")
 # shellcheck disable=SC1091
@@ -224,14 +238,7 @@ if [ "$ONLY" != walcast ]; then
   series connect 300000 "$KILLS_DEFAULT" followers
 fi
 if [ "$ONLY" != connect ]; then
-  # cluster mode is there when the binary knows its worker key walcast.cluster.enable (BENCH_CLUSTER_WALCAST
-  # =1 or 0 overrides the probe)
-  have=${BENCH_CLUSTER_WALCAST:-}
-  if [ -z "$have" ]; then
-    have=0
-    [ -x "$WALCAST" ] && grep -qa 'walcast\.cluster\.enable' "$WALCAST" && have=1
-  fi
-  if [ "$have" = 1 ]; then
+  if [ "$HAVE_CLUSTER" = 1 ]; then
     series walcast 0 "$KILLS"
     series walcast 300000 "$KILLS_DEFAULT"
   else
