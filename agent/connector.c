@@ -393,7 +393,7 @@ static wc_status_t tx_commit(conn_state_t *s, uint64_t lsn, uint64_t end_lsn, ch
                  (st = publish(s, evt_tx_end(s->evt, s->msg_arena, &pos, &out, err, errlen), &out, err, errlen)) != WC_OK)
             return st;
         else
-            txn_note_source_commit(s->txn, s->commit_time_us);   /* its latency to the Kafka commit */
+            txn_note_source_commit(s->txn, s->commit_time_us, s->xid);   /* its latency to the Kafka commit */
         s->skip_origin = false;
         off_pos_t *p = txn_pending(s->txn);
         p->found = true;
