@@ -67,6 +67,7 @@ struct evt_ctx {
     evt_txcount_t *tx_counts;     /* per data collection, in first-seen order */
     size_t tx_ncounts, tx_capcounts;
     char run_id[40];              /* __debezium.context.runId */
+    cv_value_t ctx_hv[4];         /* the context headers' values (STRING): logical name, task id, connector, run id */
     int64_t last_commit_us;       /* commit time of the last transaction seen (non-transactional messages) */
     uint64_t nontx_lsn;           /* LSN of the last non-transactional message: Debezium's last commit */
     uint32_t ident_seed;          /* stand-in for Java identity hashes */
@@ -216,6 +217,9 @@ evt_ctx_t *evt_new(const evt_config_t *cfg)
         snprintf(e->run_id, sizeof e->run_id, "%s", e->cfg.run_id);
     else
         make_run_id(e->run_id);
+    const char *ctx[4] = { e->cfg.prefix, "0", "postgresql", e->run_id };
+    for (int i = 0; i < 4; i++)
+        e->ctx_hv[i] = cv_str(ctx[i], strlen(ctx[i]));
     e->ident_seed = 0x2545f491u;
     e->arena = arena_new(16 * 1024);
     buf_init(&e->hb);
@@ -619,10 +623,13 @@ static void add_context_headers(evt_ctx_t *e, rec_event_t *r)
 {
     if (!e->cfg.extended_headers)
         return;
-    r->headers[r->nheaders++] = (rec_header_t){ "__debezium.context.connectorLogicalName", e->cfg.prefix, strlen(e->cfg.prefix) };
-    r->headers[r->nheaders++] = (rec_header_t){ "__debezium.context.taskId", "0", 1 };
-    r->headers[r->nheaders++] = (rec_header_t){ "__debezium.context.connectorName", "postgresql", 10 };
-    r->headers[r->nheaders++] = (rec_header_t){ "__debezium.context.runId", e->run_id, strlen(e->run_id) };
+    /* DebeziumHeaderProducer: each a String under Schema.STRING_SCHEMA */
+    static const char *const keys[4] = { "__debezium.context.connectorLogicalName", "__debezium.context.taskId",
+                                         "__debezium.context.connectorName", "__debezium.context.runId" };
+    for (int i = 0; i < 4; i++)
+        r->headers[r->nheaders++] = (rec_header_t){ .key = keys[i], .value = e->ctx_hv[i].u.s.p,
+                                                    .len = e->ctx_hv[i].u.s.n, .schema = cs_primitive(CT_STRING),
+                                                    .cv = &e->ctx_hv[i] };
 }
 
 /* Every evt_* call that builds records starts here: out and the warnings hold this call's only. */
@@ -652,7 +659,7 @@ static const cv_value_t *out_value(arena_t *a, const cv_value_t *v)
 
 /* Adds one data event (or a tombstone when env is NULL) to out; the caller's converter encodes it. */
 static void emit_event(evt_ctx_t *e, arena_t *a, evt_out_t *out, evt_table_t *et, const cv_value_t *key,
-                       const cv_value_t *env, char op, const char *hkey, const buf_t *hval)
+                       const cv_value_t *env, char op, const char *hkey, const buf_t *hval, const cv_value_t *hcv)
 {
     rec_event_t *r = out_next(out);
     r->topic = et->topic;
@@ -664,7 +671,8 @@ static void emit_event(evt_ctx_t *e, arena_t *a, evt_out_t *out, evt_table_t *et
     r->vc = &et->vc;
     r->value = out_value(a, env);
     if (hkey && hval)
-        r->headers[r->nheaders++] = (rec_header_t){ hkey, hval->data, hval->len };
+        r->headers[r->nheaders++] = (rec_header_t){ .key = hkey, .value = hval->data, .len = hval->len,
+                                                    .schema = et->key_schema, .cv = out_value(a, hcv) };   /* a key Struct */
     add_context_headers(e, r);
 }
 
@@ -769,7 +777,7 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
             return e->fail_status;
         env = envelope(e, a, pos, t, NULL, &after, "c");
         e->stats.created++;
-        emit_event(e, a, out, et, &key, &env, 'c', NULL, NULL);
+        emit_event(e, a, out, et, &key, &env, 'c', NULL, NULL, NULL);
         return WC_OK;
     case PGO_UPDATE: {
         const pgo_tuple_t *full_old = m->u.change.old_kind == 'O' ? old : NULL;
@@ -789,18 +797,18 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
             if (!(e->cfg.skipped_ops & EVT_OP_D)) {
                 env = envelope(e, a, pos, t, &oldrow, NULL, "d");
                 e->stats.deleted++;
-                emit_event(e, a, out, et, &oldkey, &env, 'd', "__debezium.newkey", &e->hb);
+                emit_event(e, a, out, et, &oldkey, &env, 'd', "__debezium.newkey", &e->hb, &key);
                 if (e->cfg.tombstones) {
                     /* Debezium derives the tombstone from the delete record, headers included */
                     e->stats.tombstones++;
-                    emit_event(e, a, out, et, &oldkey, NULL, 0, "__debezium.newkey", &e->hb);
+                    emit_event(e, a, out, et, &oldkey, NULL, 0, "__debezium.newkey", &e->hb, &key);
                 }
             }
             if (e->cfg.skipped_ops & EVT_OP_C)
                 return 0;
             env = envelope(e, a, pos, t, NULL, &after, "c");
             e->stats.created++;
-            emit_event(e, a, out, et, &key, &env, 'c', "__debezium.oldkey", &e->hb2);
+            emit_event(e, a, out, et, &key, &env, 'c', "__debezium.oldkey", &e->hb2, &oldkey);
             return WC_OK;
         }
         if (e->cfg.skipped_ops & EVT_OP_U) {
@@ -815,7 +823,7 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
         }
         env = envelope(e, a, pos, t, has_before ? &before : NULL, &after, "u");
         e->stats.updated++;
-        emit_event(e, a, out, et, &key, &env, 'u', NULL, NULL);
+        emit_event(e, a, out, et, &key, &env, 'u', NULL, NULL, NULL);
         return WC_OK;
     }
     case PGO_DELETE:
@@ -828,10 +836,10 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
             return e->fail_status;
         env = envelope(e, a, pos, t, &before, NULL, "d");
         e->stats.deleted++;
-        emit_event(e, a, out, et, &key, &env, 'd', NULL, NULL);
+        emit_event(e, a, out, et, &key, &env, 'd', NULL, NULL, NULL);
         if (e->cfg.tombstones) {
             e->stats.tombstones++;
-            emit_event(e, a, out, et, &key, NULL, 0, NULL, NULL);
+            emit_event(e, a, out, et, &key, NULL, 0, NULL, NULL, NULL);
         }
         return WC_OK;
     default:
@@ -857,7 +865,7 @@ wc_status_t evt_read(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t
         return e->fail_status;
     env = envelope(e, a, pos, t, NULL, &after, "r");
     e->stats.read++;
-    emit_event(e, a, out, et, &key, &env, 'r', NULL, NULL);
+    emit_event(e, a, out, et, &key, &env, 'r', NULL, NULL, NULL);
     return WC_OK;
 }
 
@@ -874,7 +882,7 @@ wc_status_t evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_tab
     }
     cv_value_t env = envelope(e, a, pos, t, NULL, NULL, "t");
     e->stats.truncated++;
-    emit_event(e, a, out, et, NULL, &env, 't', NULL, NULL);
+    emit_event(e, a, out, et, NULL, &env, 't', NULL, NULL, NULL);
     return WC_OK;
 }
 

@@ -24,6 +24,7 @@ typedef struct trec {
     char hdr[256];
     char hdrkeys[512];  /* every header key, comma-separated, in order */
     char runid[64];
+    char typed[256];    /* the headers' Connect schema and value (HeaderToValue reads them) */
     char op;
 } trec_t;
 static trec_t recs[MAXREC];
@@ -63,6 +64,16 @@ static wc_status_t emit(void *ctx, const rec_event_t *ev, char *err, size_t errl
         if (strncmp(r->headers[i].key, "__debezium.context", 18) != 0)
             snprintf(x->hdr, sizeof x->hdr, "%s=%.*s", r->headers[i].key, (int)r->headers[i].len,
                      (const char *)r->headers[i].value);
+    for (int i = 0; i < ev->nheaders; i++) {
+        const rec_header_t *h = &ev->headers[i];
+        size_t l = strlen(x->typed);
+        if (!strncmp(h->key, "__debezium.context", 18))   /* STRING, the header's own text */
+            snprintf(x->typed + l, sizeof x->typed - l, "%s", h->schema && h->schema->type == CT_STRING && !h->schema->optional &&
+                     h->cv && h->cv->u.s.n == h->len && !memcmp(h->cv->u.s.p, h->value, h->len) ? "s" : "?");
+        else
+            snprintf(x->typed + l, sizeof x->typed - l, "[%s %s id=%lld]", h->key, h->schema && h->schema->name ? h->schema->name : "-",
+                     h->cv && h->schema && h->schema->type == CT_STRUCT ? (long long)h->cv->u.list.v[0].u.i : -1LL);
+    }
     x->op = r->op;
     conv_free(cv);
     return WC_OK;
@@ -169,6 +180,10 @@ static void test_ops_and_keys(void **s)
     assert_string_equal(recs[5].hdr, "__debezium.newkey={\"id\":3}");   /* the tombstone keeps the delete's headers */
     assert_string_equal(recs[6].key, "{\"id\":3}");
     assert_string_equal(recs[6].hdr, "__debezium.oldkey={\"id\":1}");
+    /* typed as Debezium's: the key Struct under the key schema */
+    assert_string_equal(recs[4].typed, "[__debezium.newkey srv.public.fx.Key id=3]ssss");
+    assert_string_equal(recs[5].typed, "[__debezium.newkey srv.public.fx.Key id=3]ssss");
+    assert_string_equal(recs[6].typed, "[__debezium.oldkey srv.public.fx.Key id=1]ssss");
     /* DEFAULT identity delete: key columns, NOT NULL fallbacks, nullable nulls (name's default shows) */
     assert_non_null(strstr(recs[7].value, "\"before\":{\"id\":3,\"name\":\"anon\",\"n\":\"AA==\",\"big\":null},\"after\":null"));
     /* FULL identity update has the whole old row */
@@ -233,6 +248,10 @@ static void test_context_headers(void **s)
         if (strncmp(k, "__debezium.newkey,", 18) == 0 || strncmp(k, "__debezium.oldkey,", 18) == 0)
             k += 18;
         assert_string_equal(k, ctx);
+        /* each typed STRING (Schema.STRING_SCHEMA), its value the header's text */
+        const char *t = strstr(recs[i].typed, "ssss");
+        assert_non_null(t);
+        assert_string_equal(t, "ssss");
         if (!run[0])
             snprintf(run, sizeof run, "%s", recs[i].runid);
         assert_string_equal(recs[i].runid, run);   /* the same for the whole run */
