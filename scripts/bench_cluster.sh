@@ -18,7 +18,8 @@
 # BENCH_CLUSTER_BOUND (seconds one takeover may take before the run fails, 900),
 # BENCH_WALCAST_CLUSTER_PROPS (extra worker lines for walcast, separated by ';'), BENCH_WALCAST_BIN (the
 # walcast binary, build/walcast), BENCH_CLUSTER_WALCAST (1 or 0: skip the probe for cluster mode),
-# BENCH_CLUSTER_KEEP (set: keep the work folder with every worker's log).
+# BENCH_CLUSTER_KEEP (set: keep the work folder with every worker's log), BENCH_CLUSTER_SIGNAL (KILL, a
+# crash; TERM: a graceful leave, the worker stops its tasks and leaves the group while the clock runs).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/ports.sh
@@ -33,6 +34,8 @@ NW=${BENCH_CLUSTER_WORKERS:-3}
 BROKERS=${BENCH_CLUSTER_BROKERS:-3}
 ONLY=${BENCH_CLUSTER_ONLY:-}
 BOUND=${BENCH_CLUSTER_BOUND:-900}
+SIG=${BENCH_CLUSTER_SIGNAL:-KILL}
+case $SIG in KILL|TERM) ;; *) echo "bench_cluster: BENCH_CLUSTER_SIGNAL=$SIG: KILL (a crash) or TERM (a graceful leave)" >&2; exit 1 ;; esac
 export CONNECT_HEAP=${CONNECT_HEAP:-384m} KAFKA_HEAP=${KAFKA_HEAP:-384m}
 # the group's assignments (with the leader's URL) in each Connect worker's log
 export CONNECT_LOG_INFO="org.apache.kafka.connect.runtime.distributed.DistributedHerder"
@@ -108,12 +111,19 @@ PYEOF
   W_DIR[$i]=$dir
 }
 
-kill_worker() {  # kill_worker I: SIGKILL, wait until it is gone
-  local p=${W_PID[$1]}
-  kill -KILL "$p" 2>/dev/null || true
-  for _ in $(seq 1 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-  wait "$p" 2>/dev/null || true
+kill_worker() {  # kill_worker I [SIGNAL]: SIGKILL (or SIGNAL), wait until it is gone (SIGKILL after 120 s)
+  signal_worker "$1" "${2:-KILL}"
+  reap "${W_PID[$1]}"
+}
+signal_worker() {  # signal_worker I SIGNAL: the signal, and I is no longer one of the live workers
+  kill "-$2" "${W_PID[$1]}" 2>/dev/null || true
   W_URL[$1]=""
+}
+reap() {  # reap PID: until it is gone (SIGKILL after 120 s)
+  local p=$1
+  for _ in $(seq 1 2400); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.05; done
+  kill -KILL "$p" 2>/dev/null || true
+  for _ in $(seq 1 200); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.05; done
 }
 
 stop_series() {
@@ -177,9 +187,11 @@ series() {
     for i in $(seq 1 "$NW"); do [ "${W_ID[$i]}" = "$wid" ] && vi=$i; done
     [ -n "$vi" ] || { echo "the task runs on $wid, which is none of this series' workers" >&2; return 1; }
     t0=$(date +%s.%N)
-    kill_worker "$vi"
+    # SIGKILL: gone at once; SIGTERM: the worker stops its tasks and leaves the group while the clock runs
+    signal_worker "$vi" "$SIG"
     q -c "INSERT INTO takeover VALUES ($NEXT_ID)"
     out=$("$PY" "$PROBE" takeover "$(live_urls)" "$name" "$wid" "$t0" "$WORK/consumed.log" "$TOPIC" "$NEXT_ID" "$BOUND")
+    reap "${W_PID[$vi]}"
     NEXT_ID=$((NEXT_ID + 1))
     read -r run data wid <<<"$out"
     take=$(awk -v a="$run" -v b="$data" 'BEGIN { printf "%.1f", (a > b ? a : b) }')
@@ -189,13 +201,13 @@ series() {
       if [ "$lead" = "${W_ID[$vi]}" ]; then role="it was the group's leader"; ltakes+=("$take")
       else role="it was not the group's leader"; ftakes+=("$take"); nf=$((nf + 1)); fi
     fi
-    say "  $BACKEND delay=$DELAY kill $k ($role): task RUNNING elsewhere after ${run} s, new row in the topic after" \
+    say "  $BACKEND delay=$DELAY SIG$SIG $k ($role): task RUNNING elsewhere after ${run} s, new row in the topic after" \
         "${data} s, takeover ${take} s (now on $wid); load average $(load)"
     start_worker "$vi" || return 1
     wid=$("$PY" "$PROBE" settle "$(live_urls)" "$name" 600)
   done
   stop_series
-  say "$BACKEND, scheduled.rebalance.max.delay.ms=$DELAY: takeover after SIGKILL, $k kill(s): median" \
+  say "$BACKEND, scheduled.rebalance.max.delay.ms=$DELAY: takeover after SIG$SIG, $k kill(s): median" \
       "$(median "${takes[@]}") s, max $(maxof "${takes[@]}") s (task RUNNING elsewhere: median $(median "${runs[@]}") s;" \
       "new row in the topic: median $(median "${datas[@]}") s); load average $(load)"
   if [ "$BACKEND" = connect ]; then
