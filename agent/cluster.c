@@ -22,6 +22,7 @@
 #include "agent/ktopic.h"
 #include "agent/log.h"
 #include "schemas/buf.h"
+#include "schemas/clock.h"
 
 struct clu {
     rd_kafka_t *grp;              /* member of group.id, subscribed to the slot topic */
@@ -34,9 +35,16 @@ struct clu {
     bool *owned;                  /* mu: the slot partitions this worker holds */
     bool assigned;                /* mu: a first assignment came */
     int generation;               /* mu: assignments seen */
-    pthread_t thread;
-    bool running;
+    pthread_t thread, watch;
+    bool running, watching;
     volatile int closing;
+    /* the membership watchdog (librdkafka 2.0.2 does not report a lost assignment while the coordinator
+     * is unreachable, only once it answers again): */
+    int session_ms, heartbeat_ms;
+    char app[128];                /* this worker's client.id */
+    int64_t last_member_ms;       /* mu: when the group last listed this worker as a member */
+    bool lost;                    /* mu: no contact for longer than the session: this worker runs nothing */
+    bool lost_handled;            /* the cluster thread's: its connectors were stopped for it */
     cst_conn_t *conns;            /* the config topic as followed (the thread's) */
     size_t nconns;
     bool caught_up;               /* the config topic was read to its end once */
@@ -100,6 +108,8 @@ static void mark(clu_t *c, const rd_kafka_topic_partition_list_t *parts, bool ow
         n += c->owned[i];
     if (own) {
         c->assigned = true;
+        c->lost = false;
+        c->last_member_ms = wc_mono_ms();
         c->generation++;
         pthread_cond_broadcast(&c->cv);
     }
@@ -119,8 +129,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
             wrk_rebalance(c->wk);
     } else {
         if (rd_kafka_assignment_lost(rk))
-            log_warn("this worker lost its cluster membership (session timed out: cut off from Kafka?); its connectors "
-                     "stop, another worker takes them over", "group.id=%s", c->group);
+            log_warn("the group coordinator ended this worker's membership (its session timed out); its connectors "
+                     "stop, another worker took them over", "group.id=%s", c->group);
         mark(c, parts, false);
         if (c->wk)
             wrk_rebalance(c->wk);   /* stopped cleanly before the slots are handed on */
@@ -214,10 +224,75 @@ static void on_status(clu_t *c, const rd_kafka_message_t *m)
     free(key);
 }
 
+/* Lists the group every heartbeat interval: a worker that the group has not listed as a member for
+ * longer than the session timeout (cut off from Kafka) is treated as gone by the others, who run its
+ * connectors now; it stops them too (lost). */
+static void *clu_watch(void *arg)
+{
+    clu_t *c = arg;
+    while (!c->closing) {
+        const struct rd_kafka_group_list *gl = NULL;
+        int tmo = c->heartbeat_ms < 1000 ? 1000 : c->heartbeat_ms;
+        bool member = false;
+        if (rd_kafka_list_groups(c->grp, c->group, &gl, tmo) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            for (int i = 0; i < gl->group_cnt; i++)
+                for (int k = 0; k < gl->groups[i].member_cnt; k++)
+                    member |= !strcmp(gl->groups[i].group, c->group) && gl->groups[i].members[k].client_id &&
+                              !strcmp(gl->groups[i].members[k].client_id, c->app);
+            rd_kafka_group_list_destroy(gl);
+        }
+        pthread_mutex_lock(&c->mu);
+        int64_t now = wc_mono_ms();
+        if (member) {
+            c->last_member_ms = now;
+            c->lost = false;
+        }
+        else if (!c->lost && c->assigned && now - c->last_member_ms > c->session_ms)
+            c->lost = true;
+        pthread_mutex_unlock(&c->mu);
+        for (int waited = 0; waited < c->heartbeat_ms && !c->closing; waited += 100) {
+            struct timespec ts = { 0, 100 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
+    }
+    return NULL;
+}
+
+/* The watchdog's verdict, applied on the cluster thread: lost, every connector stops (this worker owns
+ * nothing); a member again without a new assignment from librdkafka, it owns its assignment again. */
+static void watch_apply(clu_t *c)
+{
+    pthread_mutex_lock(&c->mu);
+    bool lost = c->lost && !c->lost_handled, back = !c->lost && c->lost_handled;
+    if (lost) {
+        memset(c->owned, 0, (size_t)c->nslots * sizeof *c->owned);
+        c->lost_handled = true;
+    } else if (back) {
+        c->lost_handled = false;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (lost) {
+        log_warn("this worker lost its cluster membership (the group has not listed it for longer than session.timeout.ms: "
+                 "cut off from Kafka?); its connectors stop, another worker takes them over", "group.id=%s", c->group);
+        if (c->wk)
+            wrk_rebalance(c->wk);
+    } else if (back) {
+        rd_kafka_topic_partition_list_t *a = NULL;
+        if (rd_kafka_assignment(c->grp, &a) == RD_KAFKA_RESP_ERR_NO_ERROR && a->cnt) {
+            mark(c, a, true);
+            if (c->wk)
+                wrk_rebalance(c->wk);
+        }
+        if (a)
+            rd_kafka_topic_partition_list_destroy(a);
+    }
+}
+
 static void *clu_thread(void *arg)
 {
     clu_t *c = arg;
     while (!c->closing) {
+        watch_apply(c);
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->grp, 50);
         if (m)   /* the slot topic holds no records */
             rd_kafka_message_destroy(m);
@@ -292,6 +367,12 @@ clu_t *clu_open(const cfg_map_t *wm, const worker_config_t *w, cst_t *store, wrk
     snprintf(dflt, sizeof dflt, "%s-walcast-slots", c->config_topic);
     c->slot_topic = xstrdup(get_or(wm, "walcast.cluster.topic", dflt));
     c->nslots = atoi(get_or(wm, "walcast.cluster.slots", "64"));
+    c->session_ms = atoi(get_or(wm, "session.timeout.ms", "10000"));
+    c->heartbeat_ms = atoi(get_or(wm, "heartbeat.interval.ms", "3000"));
+    if (c->session_ms < 1000)
+        c->session_ms = 10000;
+    if (c->heartbeat_ms < 100)
+        c->heartbeat_ms = 3000;
     if (c->nslots < 1 || c->nslots > 10000) {
         snprintf(err, errlen, "walcast.cluster.slots=%s: give a number of slot partitions from 1 to 10000 (64 by default; "
                  "every worker of the group must use the same)", get_or(wm, "walcast.cluster.slots", ""));
@@ -301,8 +382,8 @@ clu_t *clu_open(const cfg_map_t *wm, const worker_config_t *w, cst_t *store, wrk
                          errlen) < 0)
         goto fail;
     c->owned = xcalloc((size_t)c->nslots, sizeof *c->owned);
-    char app[128];
-    clu_application_name(c->worker_id, app, sizeof app);
+    char *app = c->app;
+    clu_application_name(c->worker_id, c->app, sizeof c->app);
 
     /* the group member */
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -374,6 +455,11 @@ clu_t *clu_open(const cfg_map_t *wm, const worker_config_t *w, cst_t *store, wrk
         goto fail;
     }
     c->running = true;
+    if (pthread_create(&c->watch, NULL, clu_watch, c) != 0) {
+        snprintf(err, errlen, "cannot start the cluster's membership watchdog thread");
+        goto fail;
+    }
+    c->watching = true;
     /* the first assignment, bounded: the REST API answers once this worker knows what it runs */
     struct timespec dl;
     clock_gettime(CLOCK_REALTIME, &dl);
@@ -404,7 +490,9 @@ void clu_stop(clu_t *c)
     c->closing = 1;
     if (c->running)
         pthread_join(c->thread, NULL);
-    c->running = false;
+    if (c->watching)
+        pthread_join(c->watch, NULL);
+    c->running = c->watching = false;
     c->wk = NULL;
 }
 

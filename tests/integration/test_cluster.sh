@@ -20,7 +20,7 @@ pg_start
 kafka_own_start 3
 N=${CLUSTER_CONNECTORS:-6}
 NSINK=${CLUSTER_SINKS:-2}
-PHASES=${CLUSTER_PHASES:-kill kill2 rolling}
+PHASES=${CLUSTER_PHASES:-kill kill2 rolling cut}
 SESSION_MS=6000
 GROUP=itc-$$
 for i in $(seq 1 "$N"); do psql_q -c "CREATE TABLE t$i (id int PRIMARY KEY)"; done
@@ -263,8 +263,8 @@ for phase in $PHASES; do
       gone_from "$(wid "$v")"
       wait_streaming "worker $v cut off from Kafka" "${live[0]}" "${live[@]}"
       # it notices it lost its membership and stops its connectors; then it is let back and rejoins
-      wait_log "lost its cluster membership" 1 120 "$IT_DIR/w$v.log"
-      before=$(grep -c "joined the cluster\|cluster slots assigned" "$IT_DIR/w$v.log" || true)
+      wait_log "lost its cluster membership\|ended this worker's membership" 1 120 "$IT_DIR/w$v.log"
+      before=$(grep -c "cluster slots assigned" "$IT_DIR/w$v.log" || true)
       bash "$NETCUT" restore "itc$$w$v"
       back_at "$(wid "$v")"
       T0=$(date +%s%N)
