@@ -218,7 +218,10 @@ timed_walcast() {
   local perf=""
   if [ -n "${BENCH_PERF:-}" ] && [[ $1 == schema_* ]]; then   # CPU profile of the JSON-with-schemas drain
     mkdir -p "$BENCH_PERF"
-    perf record -q -F 999 -g -p $pid -o "$BENCH_PERF/perf-$1.data" >/dev/null 2>&1 &
+    local i exe
+    exe=$(readlink -f "$WALCAST")
+    for ((i = 0; i < 200; i++)); do [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$exe" ] && break; sleep 0.01; done   # exec'd
+    perf record -q -F 999 -g -p $pid -o "$BENCH_PERF/perf-$1.data" >"$BENCH_PERF/perf-$1.log" 2>&1 &
     perf=$!
     PIDS+=($perf)
   fi
@@ -233,7 +236,7 @@ timed_walcast() {
   wait $waiter || { kill -INT $pid; exit 1; }
   t1=$(now)
   if [ -n "$perf" ]; then
-    kill -INT $perf; wait $perf 2>/dev/null || true
+    kill -INT $perf 2>/dev/null; wait $perf 2>/dev/null || true
     perf report -i "$BENCH_PERF/perf-$1.data" --no-children --sort dso,symbol -g none --percent-limit 1 --stdio 2>/dev/null |
       grep -v '^$' | grep -v '^#' | grep '%' | head -40 >"$BENCH_PERF/perf-$1.txt" || true
     echo "bench: CPU profile of walcast ($1, JSON with schemas): $BENCH_PERF/perf-$1.txt" >&2
@@ -337,6 +340,7 @@ done
 
 row() {  # key label
   local k=$1 rate rss
+  [ -n "${RATE[$k]:-}" ] || return 0   # not run (BENCH_DBZ_RUNS=0, BENCH_TF=0)
   rate=$(median ${RATE[$k]}); rss=$(median ${RSS[$k]})
   printf '%-46s %10s %9s %9s MB %9s %9s %9s\n' "$2" "$rate" "$(calc "%.2f" "$rate / $R")" "$((rss / 1024))" \
     "$(median ${CPU[$k]})" "$(median ${WCPU[$k]})" "$(median ${BCPU[$k]})"
@@ -464,7 +468,7 @@ fi
 echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg)"
 # ---- targets --------------------------------------------------------------------------------------------
 verdict() { case "$1" in *-\ *|*-) echo "not measured" ;; *) awk "BEGIN { exit !($1) }" && echo "met" || echo "NOT met" ;; esac; }
-if [ "$THROUGHPUT" != 0 ]; then
+if [ "$THROUGHPUT" != 0 ] && [ -n "${RATE[dbztun]:-}" ]; then   # Debezium measured (BENCH_DBZ_RUNS > 0)
 T=$(median ${RATE[dbztun]}); TR=$(median ${RSS[dbztun]}); SR=$(median ${RSS[schema]})
 echo
 echo "== walcast (JSON, schemas on, defaults) against the targets"
