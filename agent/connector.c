@@ -1169,6 +1169,8 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         }
         if (repl_clock_us() - started > 60 * 1000000LL)
             backoff_ms = 1000;
+        if (repl_slot_busy())
+            backoff_ms = 500;   /* a slot being handed over from another worker: taken as soon as it is free */
         log_error("replication interrupted; reconnecting", "connector=%s error=\"%s\" retry_in_ms=%d", cfg->name, log_esc(err),
                   backoff_ms);
         for (int waited = 0; waited < backoff_ms && !*stop; waited += 100)
