@@ -12,6 +12,13 @@
 #                                               --group G (with --offsets-topic): group.id G and topics
 #                                               G-configs, G-status instead of fresh ones (a worker that
 #                                               takes back what an earlier worker, or walcast, kept there)
+#                                               --apicurio: Apicurio Registry's converters
+#                                               (io.apicurio.registry.utils.converter.*, scripts/apicurio.sh
+#                                               fetch-converter) on the worker's class path, after Kafka's
+#                                               jars (whose Jackson wins: in a plugin folder, the converters'
+#                                               older Jackson broke Debezium's CloudEventsConverter, and
+#                                               plugin.discovery=service_load finds no converter there: the
+#                                               jars carry no ServiceLoader manifest)
 #   scripts/connect.sh status DIR NAME          the REST status of one connector (JSON)
 #   scripts/connect.sh stop DIR                 clean stop (tasks commit their offsets), remove DIR
 #
@@ -187,12 +194,13 @@ EOF
 }
 
 start() {
-  local bs="" dir="" offsets="" group="" conns=() args=() port f name pid t0 state main
+  local bs="" dir="" offsets="" group="" cp="$LIB/*" conns=() args=() port f name pid t0 state main
   while [ $# -gt 0 ]; do
     case $1 in
       --bootstrap) bs=$2; shift 2 ;;
       --offsets-topic) offsets=$2; shift 2 ;;
       --group) group=$2; shift 2 ;;
+      --apicurio) cp="$cp:$(bash "$HERE/apicurio.sh" fetch-converter)/*"; shift ;;
       --dir) dir=$2; shift 2 ;;
       -*) die "start: unknown option $1" ;;
       *) [ -f "$1" ] || die "start: no connector file $1"; conns+=("$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"); shift ;;
@@ -214,7 +222,7 @@ start() {
   [ -n "$offsets" ] && { main=org.apache.kafka.connect.cli.ConnectDistributed; args=(); }
   # setsid: a Ctrl-C meant for the caller does not reach the worker before the caller's cleanup stops it
   setsid java -Xms128m "-Xmx$HEAP" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
-    "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$LIB/*" \
+    "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$cp" \
     "$main" "$dir/worker.properties" "${args[@]}" \
     >>"$dir/connect.log" 2>&1 </dev/null &
   pid=$!
