@@ -105,6 +105,7 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_avro $(BUILD)/bench/bench_transform $(BUILD)/bench/bench_json_dec $(BUILD)/bench/bench_txn_floor
 	@bash scripts/bench.sh
+	@bash scripts/bench_codecs.sh
 	@bash scripts/bench_snapshot.sh
 	@bash scripts/bench_rest.sh
 

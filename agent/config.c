@@ -921,7 +921,7 @@ static int parse_snapshot(const cfg_map_t *m, conn_config_t *c, char *err, size_
         parse_int(m, "snapshot.fetch.size", 10240, 1, &c->snapshot_fetch_size, err, errlen) < 0 ||
         parse_int(m, "walcast.snapshot.chunk.rows", 50000, 1, &c->snapshot_chunk_rows, err, errlen) < 0 ||
         parse_int(m, "snapshot.delay.ms", 0, 0, &c->snapshot_delay_ms, err, errlen) < 0 ||
-        parse_bool(m, "walcast.snapshot.parallel.encode", false, &c->snapshot_parallel_encode, err, errlen) < 0)
+        parse_bool(m, "walcast.snapshot.parallel.encode", true, &c->snapshot_parallel_encode, err, errlen) < 0)
         return -1;
     if (c->snapshot_max_threads > 64)
         c->snapshot_max_threads = 64;
@@ -1003,7 +1003,7 @@ static int parse_streaming(const cfg_map_t *m, conn_config_t *c, char *err, size
         parse_int(m, "max.batch.size", 2048, 1, &c->max_batch_size, err, errlen) < 0 ||
         parse_int(m, "walcast.transaction.max.ms", 100, 1, &c->txn_max_ms, err, errlen) < 0 ||
         parse_int(m, "walcast.transaction.max.events", 50000, 1, &c->txn_max_events, err, errlen) < 0 ||
-        parse_int(m, "walcast.transaction.min.ms", 5, 0, &c->txn_min_ms, err, errlen) < 0 ||
+        parse_int(m, "walcast.transaction.min.ms", 0, 0, &c->txn_min_ms, err, errlen) < 0 ||
         parse_int(m, "walcast.memory.limit.mb", 64, 1, &c->memory_limit_mb, err, errlen) < 0 ||
         parse_bool(m, "walcast.streaming", false, &c->streaming, err, errlen) < 0)
         return -1;

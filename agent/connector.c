@@ -115,10 +115,9 @@ static sr_client_t *registry_new(conn_state_t *s, const cfg_conv_t *v, char *err
     return sr_new(&sc, on_registry_wait, s, err, errlen);
 }
 
-/* evt_emit_fn: the converter encodes, the transaction cycle produces. */
-static wc_status_t on_emit(void *ctx, const rec_event_t *ev, char *err, size_t errlen)
+/* One record through the transforms, encoded, sent. */
+static wc_status_t publish_one(conn_state_t *s, const rec_event_t *ev, char *err, size_t errlen)
 {
-    conn_state_t *s = ctx;
     rec_t r;
     rec_event_t tev;
     if (s->tf) {
@@ -147,12 +146,32 @@ static wc_status_t on_emit(void *ctx, const rec_event_t *ev, char *err, size_t e
     return txn_send(s->txn, &r, err, errlen);
 }
 
+/* The connector's one publish step: the records a decoder call returned, in order (encode, then send;
+ * registry waits happen here, inside conv_encode, served by on_registry_wait). st is that call's status:
+ * nothing is published when it failed. */
+static wc_status_t publish(conn_state_t *s, wc_status_t st, const evt_out_t *out, char *err, size_t errlen)
+{
+    if (*evt_warnings(s->evt))
+        log_msg(s->cfg->evt.convert_failure == EVT_CONVERT_SKIP ? LOG_DEBUG : LOG_WARN,
+                "value not converted, sent as null (event.converting.failure.handling.mode)", "connector=%s detail=\"%s\"",
+                s->cfg->name, log_esc(evt_warnings(s->evt)));
+    for (size_t i = 0; st == WC_OK && i < out->n; i++)
+        st = publish_one(s, &out->ev[i], err, errlen);
+    return st;
+}
+
 /* ---- snapshot hooks: snapshot rows use this connector's Kafka transaction cycle ------------ */
 
 static wc_status_t snap_txn_ensure(void *ctx, char *err, size_t errlen)
 {
     conn_state_t *s = ctx;
     return txn_ensure(s->txn, err, errlen);
+}
+
+/* Snapshot rows the connector thread built: the one publish step. */
+static wc_status_t snap_publish(void *ctx, wc_status_t st, const evt_out_t *out, char *err, size_t errlen)
+{
+    return publish(ctx, st, out, err, errlen);
 }
 
 /* A snapshot row a reader thread encoded. */
@@ -346,7 +365,8 @@ static wc_status_t begin_events(conn_state_t *s, char *err, size_t errlen)
         return WC_OK;
     s->begin_pending = false;
     evt_pos_t pos = position(s, s->begin_lsn);
-    return evt_tx_begin(s->evt, s->msg_arena, &pos, err, errlen);
+    evt_out_t out;
+    return publish(s, evt_tx_begin(s->evt, s->msg_arena, &pos, &out, err, errlen), &out, err, errlen);
 }
 
 /* COMMIT at WAL position lsn (the END record's and the next source.sequence's), ending at end_lsn:
@@ -359,6 +379,7 @@ static wc_status_t tx_commit(conn_state_t *s, uint64_t lsn, uint64_t end_lsn, ch
         return WC_RETRY;
     }
     evt_pos_t pos = position(s, lsn);
+    evt_out_t out;
     s->last_commit_lsn = lsn;
     s->in_txn = false;
     if (s->skip_txn) {
@@ -368,10 +389,11 @@ static wc_status_t tx_commit(conn_state_t *s, uint64_t lsn, uint64_t end_lsn, ch
         /* a skipped origin's transaction: no events, but the offsets move past it */
         if (s->skip_origin)
             s->origin_skipped++;
-        else if ((st = begin_events(s, err, errlen)) != WC_OK || (st = evt_tx_end(s->evt, s->msg_arena, &pos, err, errlen)) != WC_OK)
+        else if ((st = begin_events(s, err, errlen)) != WC_OK ||
+                 (st = publish(s, evt_tx_end(s->evt, s->msg_arena, &pos, &out, err, errlen), &out, err, errlen)) != WC_OK)
             return st;
         else
-            txn_note_source_commit(s->txn, s->commit_time_us);   /* its latency to the Kafka commit */
+            txn_note_source_commit(s->txn, s->commit_time_us, s->xid);   /* its latency to the Kafka commit */
         s->skip_origin = false;
         off_pos_t *p = txn_pending(s->txn);
         p->found = true;
@@ -393,6 +415,7 @@ static wc_status_t tx_commit(conn_state_t *s, uint64_t lsn, uint64_t end_lsn, ch
 static wc_status_t handle_msg(conn_state_t *s, const pgo_msg_t *m, uint64_t data_start, char *err, size_t errlen)
 {
     evt_pos_t pos = position(s, data_start);
+    evt_out_t out;
     wc_status_t st;
     switch (m->type) {
     case PGO_BEGIN:
@@ -429,12 +452,7 @@ static wc_status_t handle_msg(conn_state_t *s, const pgo_msg_t *m, uint64_t data
         if (m->type == PGO_INSERT && snap_is_signal_table(s->isnap, t) &&
             (st = snap_signal_row(s->isnap, t, &m->u.change.new_tuple, err, errlen)) != WC_OK)
             return st;
-        st = evt_change(s->evt, s->msg_arena, &pos, t, m, err, errlen);
-        if (*evt_warnings(s->evt))
-            log_msg(s->cfg->evt.convert_failure == EVT_CONVERT_SKIP ? LOG_DEBUG : LOG_WARN,
-                    "value not converted, sent as null (event.converting.failure.handling.mode)", "connector=%s detail=\"%s\"",
-                    s->cfg->name, log_esc(evt_warnings(s->evt)));
-        return st;
+        return publish(s, evt_change(s->evt, s->msg_arena, &pos, t, m, &out, err, errlen), &out, err, errlen);
     }
     case PGO_TRUNCATE:
         if (s->skip_txn || s->skip_origin || published_change(s, data_start))
@@ -443,7 +461,8 @@ static wc_status_t handle_msg(conn_state_t *s, const pgo_msg_t *m, uint64_t data
             return st;
         for (uint32_t i = 0; i < m->u.truncate.nrelids; i++) {
             rel_table_t *t = rel_cache_get(s->rels, m->u.truncate.relids[i]);
-            if (t && (st = evt_truncate(s->evt, s->msg_arena, &pos, t, err, errlen)) != WC_OK)
+            if (t && (st = publish(s, evt_truncate(s->evt, s->msg_arena, &pos, t, &out, err, errlen), &out, err,
+                                   errlen)) != WC_OK)
                 return st;
         }
         return WC_OK;
@@ -461,7 +480,7 @@ static wc_status_t handle_msg(conn_state_t *s, const pgo_msg_t *m, uint64_t data
                 return WC_OK;
             if ((st = begin_events(s, err, errlen)) != WC_OK)
                 return st;
-            return evt_message(s->evt, s->msg_arena, &pos, m, err, errlen);
+            return publish(s, evt_message(s->evt, s->msg_arena, &pos, m, &out, err, errlen), &out, err, errlen);
         }
         /* outside any transaction: published once, tracked by its own LSN */
         if (off_message_published(txn_stored(s->txn), data_start))
@@ -470,7 +489,7 @@ static wc_status_t handle_msg(conn_state_t *s, const pgo_msg_t *m, uint64_t data
             return st;
         pos.xid = 0;
         pos.commit_time_us = 0;
-        if ((st = evt_message(s->evt, s->msg_arena, &pos, m, err, errlen)) != WC_OK)
+        if ((st = publish(s, evt_message(s->evt, s->msg_arena, &pos, m, &out, err, errlen), &out, err, errlen)) != WC_OK)
             return st;
         off_pos_t *p = txn_pending(s->txn);
         p->found = true;
@@ -629,7 +648,8 @@ static wc_status_t heartbeat(conn_state_t *s, int64_t now, int64_t *deadline, ch
     if (st != WC_OK)
         return st;
     arena_reset(s->msg_arena);
-    return evt_heartbeat(s->evt, s->msg_arena, wc_wall_us(), err, errlen);
+    evt_out_t out;
+    return publish(s, evt_heartbeat(s->evt, s->msg_arena, wc_wall_us(), &out, err, errlen), &out, err, errlen);
 }
 
 /* GET /metrics: the figures log_progress shows, as atomic stores (at each source transaction's end and
@@ -1085,11 +1105,11 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         s.tf = tf_chain_new(cfg->transforms);
         s.tf_arena = arena_new(64 * 1024);
     }
-    s.evt = evt_new(&cfg->evt, on_emit, &s);
+    s.evt = evt_new(&cfg->evt);
     {
         /* snapshot: what to read before (or while) streaming */
         snap_hooks_t hk = { .ctx = &s, .txn_ensure = snap_txn_ensure, .chunk_done = snap_chunk_done, .service = snap_service,
-                             .send = snap_send };
+                             .publish = snap_publish, .send = snap_send };
         txn_snap_hooks_t th = { .ctx = &s, .offsets = snap_offsets_hook, .committed = snap_committed_hook,
                                 .rewound = snap_rewound_hook };
         s.snap = snap_new(cfg, s.types, s.evt, &hk);

@@ -33,6 +33,7 @@ struct pub {
     topic_slot_t *last;
     wc_topic_hook_t hook;         /* topic tracking: each topic produced to is told to the worker */
     bool transactional;
+    char *txn_id;                 /* transactional.id, or NULL */
     bool txn_open;
     int64_t txn_began_ms;         /* monotonic clock at pub_txn_begin */
     int64_t txn_timeout_ms;       /* transaction.timeout.ms as configured */
@@ -43,8 +44,11 @@ struct pub {
     pthread_t committer;
     wc_status_t commit_status;
     atomic_bool commit_done;      /* set by the commit thread when it ends */
-    int wake_fd;                  /* eventfd: see pub_wake_fd */
+    int wake_fd;                  /* eventfd: see pub_wake_fd (own_wake_fd or one set by pub_set_wake_fd) */
+    int own_wake_fd;
     char commit_err[512];
+    pub_commit_times_t times;     /* of the last commit (the latency trace) */
+    int64_t last_dr_us;           /* the newest delivery report's arrival */
     buf_t deferred;               /* serialised records (see defer_record) */
     size_t ndeferred;
 };
@@ -94,6 +98,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     pub_t *p = opaque;
     (void)rk;
+    p->last_dr_us = wc_wall_us();
     if (!p->ack)
         return;
     char e[768] = "";
@@ -126,7 +131,7 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
                pub_wait_fn wait, void *ctx, char *err, size_t errlen)
 {
     pub_t *p = xcalloc(1, sizeof *p);
-    p->wake_fd = -1;
+    p->wake_fd = p->own_wake_fd = -1;
     p->ack = ack;
     p->wait = wait;
     p->ctx = ctx;
@@ -178,7 +183,7 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
     }
     /* one descriptor wakes the caller's poll: librdkafka writes to it when delivery reports wait on an
      * empty main queue, the commit thread when it ends */
-    p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    p->wake_fd = p->own_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (p->wake_fd < 0) {
         snprintf(err, errlen, "cannot create the producer's wake-up descriptor: %s", strerror(errno));
         goto fail;
@@ -188,6 +193,7 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
     rd_kafka_queue_io_event_enable(mq, p->wake_fd, &one, sizeof one);
     rd_kafka_queue_destroy(mq);
     p->transactional = transactional_id != NULL;
+    p->txn_id = transactional_id ? xstrdup(transactional_id) : NULL;
     p->txn_timeout_ms = 900000;
     for (size_t i = 0; i < w->producer.n; i++)
         if (strcmp(w->producer.kv[i].key, "transaction.timeout.ms") == 0)
@@ -211,9 +217,10 @@ void pub_free(pub_t *p)
         pthread_join(p->committer, NULL);
     if (p->rk)
         rd_kafka_destroy(p->rk);
-    if (p->wake_fd >= 0)
-        close(p->wake_fd);
+    if (p->own_wake_fd >= 0)
+        close(p->own_wake_fd);
     buf_free(&p->deferred);
+    free(p->txn_id);
     free(p);
 }
 
@@ -374,6 +381,27 @@ static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, char *err, si
 /* While a commit runs, its thread serves the delivery reports (rd_kafka_flush polls). */
 int pub_wake_fd(const pub_t *p) { return p->wake_fd; }
 
+const char *pub_transactional_id(const pub_t *p) { return p->txn_id; }
+
+void pub_set_wake_fd(pub_t *p, int fd)
+{
+    p->wake_fd = fd;
+    rd_kafka_queue_t *mq = rd_kafka_queue_get_main(p->rk);
+    static const uint64_t one = 1;
+    rd_kafka_queue_io_event_enable(mq, fd, &one, sizeof one);
+    rd_kafka_queue_destroy(mq);
+}
+
+void pub_move_deferred(pub_t *to, pub_t *from)
+{
+    buf_t b = to->deferred;
+    to->deferred = from->deferred;
+    from->deferred = b;
+    buf_reset(&from->deferred);
+    to->ndeferred += from->ndeferred;
+    from->ndeferred = 0;
+}
+
 wc_status_t pub_metadata(pub_t *p, int timeout_ms, int *nbrokers, int *ntopics, char *err, size_t errlen)
 {
     const struct rd_kafka_metadata *md = NULL;
@@ -504,6 +532,9 @@ static void *committer_main(void *arg)
 {
     pub_t *p = arg;
     p->commit_status = commit_blocking(p, p->commit_err, sizeof p->commit_err);
+    p->times.committed_us = wc_wall_us();
+    /* the offset record is the last one produced: its delivery report comes after every other's */
+    p->times.flushed_us = p->last_dr_us > p->times.start_us ? p->last_dr_us : p->times.start_us;
     atomic_store(&p->commit_done, true);
     wake(p);
     return NULL;
@@ -525,6 +556,7 @@ wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t
         return st;
     p->txn_open = false;
     p->committing = true;
+    p->times = (pub_commit_times_t){ .start_us = wc_wall_us() };
     p->commit_status = WC_OK;
     p->commit_err[0] = 0;
     atomic_store(&p->commit_done, false);
@@ -536,6 +568,8 @@ wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t
     }
     return WC_OK;
 }
+
+pub_commit_times_t pub_txn_commit_times(const pub_t *p) { return p->times; }
 
 bool pub_txn_commit_ready(const pub_t *p) { return !p->committing || atomic_load(&p->commit_done); }
 

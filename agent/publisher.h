@@ -37,6 +37,14 @@ void pub_poll(pub_t *p, int timeout_ms);
 /* Readable when pub_poll has work (delivery reports waiting) or a background commit has ended: a
  * caller's poll(2) loop watches it beside its sockets instead of waking on a fixed period. */
 int pub_wake_fd(const pub_t *p);
+/* Another producer's descriptor (the caller watches one for both; see txn.c's two producers); fd must
+ * outlive p. */
+void pub_set_wake_fd(pub_t *p, int fd);
+/* Its transactional.id (NULL when not transactional). */
+const char *pub_transactional_id(const pub_t *p);
+/* The records from kept while from's commit ran go to to (idle, none kept of its own), for its next
+ * transaction. */
+void pub_move_deferred(pub_t *to, pub_t *from);
 /* A metadata request (all topics) within timeout_ms: WC_OK with the cluster's broker and topic counts,
  * WC_RETRY when no broker answered (err says why). */
 wc_status_t pub_metadata(pub_t *p, int timeout_ms, int *nbrokers, int *ntopics, char *err, size_t errlen);
@@ -58,6 +66,13 @@ wc_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen);
  * them with pub_deferred_bytes); pub_txn_begin produces them into the next transaction. */
 wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
                                   char *err, size_t errlen);
+/* The last commit's moments (Unix epoch us, for the latency trace): commit_transaction called (the
+ * offset record produced), the last delivery report before its end, its end. Read after
+ * pub_txn_commit_wait. */
+typedef struct pub_commit_times {
+    int64_t start_us, flushed_us, committed_us;
+} pub_commit_times_t;
+pub_commit_times_t pub_txn_commit_times(const pub_t *p);
 /* True once the running commit has ended (or none runs): pub_txn_commit_wait will not block. */
 bool pub_txn_commit_ready(const pub_t *p);
 /* Waits for the running commit and returns its outcome. On failure the transaction counts as open

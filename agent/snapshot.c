@@ -46,6 +46,7 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
+#include "agent/connector.h"
 #include "agent/log.h"
 #include "agent/replication.h"
 #include "schemas/converter.h"
@@ -964,10 +965,21 @@ static bool push_batch(snap_t *s, size_t ci, PGresult *res)
 
 /* ---- parallel encoding: each reader has its own event builder, converter and relations ---- */
 
+/* Logs the values the reader's last evt_read sent as null (event.converting.failure.handling.mode). */
+static void log_conversions(const snap_t *s, const evt_ctx_t *e)
+{
+    if (*evt_warnings(e))
+        log_msg(s->cfg->evt.convert_failure == EVT_CONVERT_SKIP ? LOG_DEBUG : LOG_WARN,
+                "value not converted, sent as null (event.converting.failure.handling.mode)", "connector=%s detail=\"%s\"",
+                s->cfg->name, log_esc(evt_warnings(e)));
+}
+
+
 typedef struct enc_ctx {
     snap_t *s;
     evt_ctx_t *evt;
     conv_t *conv;
+    sr_client_t *sr_key, *sr_value;   /* Avro: this reader's own registry clients (see enc_open) */
     tf_chain_t *tf;               /* transforms=: this reader's own chain (schema caches are per thread) */
     arena_t *tf_arena;
     rel_cache_t *rels;
@@ -985,10 +997,9 @@ static size_t enc_put(buf_t *b, const void *p, size_t n)
     return off;
 }
 
-/* evt_emit_fn of a reader: encodes into the batch being filled. */
-static wc_status_t enc_emit(void *ctx, const rec_event_t *ev, char *err, size_t errlen)
+/* A record the reader's decoder call built: encoded into the batch being filled. */
+static wc_status_t enc_event(enc_ctx_t *x, const rec_event_t *ev, char *err, size_t errlen)
 {
-    enc_ctx_t *x = ctx;
     rec_t r;
     rec_event_t tev;
     if (x->tf) {
@@ -1038,14 +1049,52 @@ static wc_status_t enc_emit(void *ctx, const rec_event_t *ev, char *err, size_t 
 static rel_table_t *table_install_in(snap_t *s, repl_t *r, size_t ti, bool fresh, rel_cache_t *rels, evt_ctx_t *evt,
                                      char *err, size_t errlen);
 
+/* sr_wait_fn of a reader's registry client: sleeps while the registry is away, until the run quits (the
+ * connector thread keeps Kafka served meanwhile, waiting for this reader's batches). */
+static bool enc_registry_wait(void *ctx, int ms, const char *why)
+{
+    enc_ctx_t *x = ctx;
+    snap_t *s = x->s;
+    log_warn("schema registry unavailable; snapshot reader retrying (nothing is lost: rows wait for their schema id)",
+             "connector=%s reason=\"%s\" retry_in_ms=%d", s->cfg->name, log_esc(why), ms);
+    for (int waited = 0; waited < ms; waited += 50) {
+        pthread_mutex_lock(&s->mu);
+        bool quit = s->quit || s->reader_failed;
+        pthread_mutex_unlock(&s->mu);
+        if (quit)
+            return false;
+        struct timespec ts = { 0, 50 * 1000000 };
+        nanosleep(&ts, NULL);
+    }
+    return true;
+}
+
+/* Avro converters: each reader has registry clients of its own. The connector's client cannot serve
+ * here: its id cache and curl handle have no lock, and its wait hook polls the connector's Kafka
+ * transaction and replication connection, which belong to the connector thread. A reader's client
+ * registers each snapshot table's schema once more (the registry answers with the same id). */
+static bool enc_registry_new(enc_ctx_t *x, const cfg_conv_t *v, sr_client_t **out, char *err, size_t errlen)
+{
+    sr_config_t sc = conn_registry_config(v);
+    *out = sr_new(&sc, enc_registry_wait, x, err, errlen);
+    return *out != NULL;
+}
+
 static bool enc_open(enc_ctx_t *x, snap_t *s, repl_t *r, char *err, size_t errlen)
 {
     memset(x, 0, sizeof *x);
     x->s = s;
     evt_config_t ec = s->cfg->evt;
     ec.run_id = evt_run_id(s->evt);
-    x->evt = evt_new(&ec, enc_emit, x);
-    x->conv = conv_new(&s->cfg->key_conv.side, &s->cfg->value_conv.side);
+    x->evt = evt_new(&ec);
+    conv_side_t ks = s->cfg->key_conv.side, vs = s->cfg->value_conv.side;
+    if (s->cfg->key_conv.avro && !enc_registry_new(x, &s->cfg->key_conv, &x->sr_key, err, errlen))
+        return false;
+    if (s->cfg->value_conv.avro && !enc_registry_new(x, &s->cfg->value_conv, &x->sr_value, err, errlen))
+        return false;
+    ks.registry = x->sr_key;
+    vs.registry = x->sr_value;
+    x->conv = conv_new(&ks, &vs);
     if (s->cfg->transforms) {
         x->tf = tf_chain_new(s->cfg->transforms);
         x->tf_arena = arena_new(64 * 1024);
@@ -1062,6 +1111,8 @@ static void enc_close(enc_ctx_t *x)
 {
     evt_free(x->evt);
     conv_free(x->conv);
+    sr_free(x->sr_key);
+    sr_free(x->sr_value);
     tf_chain_free(x->tf);
     arena_free(x->tf_arena);
     rel_cache_free(x->rels);
@@ -1091,10 +1142,17 @@ static int enc_row(enc_ctx_t *x, size_t ci, PGresult *res, int row, bool first_i
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = s->plan.tables[c->table].started_us,
                       .lsn = s->plan.lsn, .now_us = wc_wall_us() };
     pos.snapshot = snap_marker(c->table == 0, first_in_table, last_in_table, last_of_all);
-    x->st = evt_read(x->evt, x->arena, &pos, t, &tup, err, errlen);
-    snap_log_conversions(s, x->evt);
+    evt_out_t out;
+    x->st = evt_read(x->evt, x->arena, &pos, t, &tup, &out, err, errlen);
+    log_conversions(s, x->evt);
+    for (size_t i = 0; x->st == WC_OK && i < out.n; i++)
+        x->st = enc_event(x, &out.ev[i], err, errlen);
     return x->st == WC_OK ? 0 : -1;
 }
+
+/* Encoded bytes a reader gathers before it hands a batch over: with at most two batches queued per
+ * chunk (push_batch_b), what the readers hold stays near threads x 3 x this. */
+#define ENC_BATCH_BYTES (1024 * 1024)
 
 static snap_batch_t *enc_batch(void)
 {
@@ -1140,6 +1198,15 @@ static int enc_chunk(enc_ctx_t *x, repl_t *r, size_t ci, const char *fetch, char
             }
             x->out->nrows++;
             n_in_chunk++;
+            /* memory: a full batch goes now, not at the fetch's end (a fetch of JSON with schemas is tens of MB) */
+            if (x->out->data.len >= ENC_BATCH_BYTES) {
+                if (!push_batch_b(s, ci, x->out)) {
+                    x->out = NULL;
+                    PQclear(res);
+                    goto fail;
+                }
+                x->out = enc_batch();
+            }
         }
         if (n) {
             held = res;
@@ -1349,18 +1416,11 @@ static wc_status_t emit_row(snap_t *s, const held_row_t *h, bool last_in_table, 
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = st->started_us, .lsn = s->plan.lsn,
                       .now_us = wc_wall_us() };
     pos.snapshot = snap_marker(h->table == 0, h->first_in_table, last_in_table, last_of_all);
-    wc_status_t rst = evt_read(s->evt, s->arena, &pos, t, &tup, err, errlen);
-    snap_log_conversions(s, s->evt);
-    return rst;
+    evt_out_t out;
+    wc_status_t rst = evt_read(s->evt, s->arena, &pos, t, &tup, &out, err, errlen);
+    return s->hooks.publish(s->hooks.ctx, rst, &out, err, errlen);
 }
 
-void snap_log_conversions(const snap_t *s, const evt_ctx_t *e)
-{
-    if (*evt_warnings(e))
-        log_msg(s->cfg->evt.convert_failure == EVT_CONVERT_SKIP ? LOG_DEBUG : LOG_WARN,
-                "value not converted, sent as null (event.converting.failure.handling.mode)", "connector=%s detail=\"%s\"",
-                s->cfg->name, log_esc(evt_warnings(e)));
-}
 
 void snap_chunk_emitted(snap_t *s, size_t ci)
 {
@@ -1439,9 +1499,9 @@ static wc_status_t plan_exported(snap_t *s, repl_t *planner, const char *snapsho
     s->plan.lsn = lsn;
     s->plan.txid = txid;
     s->have_plan = true;
-    /* readers encode too when asked (walcast.snapshot.parallel.encode): it pays when the connector
-     * thread's encoding is the limit; with a slow broker it only holds more encoded records in memory */
-    s->parallel = s->cfg->snapshot_parallel_encode && !s->cfg->key_conv.avro && !s->cfg->value_conv.avro;
+    /* readers build and encode their own rows (walcast.snapshot.parallel.encode, the default; Avro too,
+     * with registry clients of their own: enc_open); the connector thread only sends them, in plan order */
+    s->parallel = s->cfg->snapshot_parallel_encode;
     for (size_t ti = 0; ti < s->plan.ntables; ti++)
         if (!snap_table_install(s, planner, ti, false, err, errlen))
             return WC_RETRY;
@@ -1497,8 +1557,8 @@ static wc_status_t send_encoded(snap_t *s, snap_batch_t *b, snap_table_t *st, ch
         rec.key = e->key == SIZE_MAX ? NULL : b->data.data + e->key;
         rec.value = e->value == SIZE_MAX ? NULL : b->data.data + e->value;
         for (int k = 0; k < e->nheaders; k++)
-            rec.headers[k] = (rec_header_t){ e->hkey[k], e->hval[k] == SIZE_MAX ? NULL : b->data.data + e->hval[k],
-                                             e->hlen[k] };
+            rec.headers[k] = (rec_header_t){ .key = e->hkey[k], .len = e->hlen[k],
+                                             .value = e->hval[k] == SIZE_MAX ? NULL : b->data.data + e->hval[k] };
         rc = s->hooks.send(s->hooks.ctx, &rec, err, errlen);
     }
     st->rows += (uint64_t)b->nrows;
@@ -1522,6 +1582,12 @@ static wc_status_t emit_chunk(snap_t *s, size_t ci, held_row_t *h, volatile sig_
         snap_batch_t *b;
         if ((rc = pop_batch(s, ci, stop, &b, err, errlen)) != WC_OK)
             return rc;
+        /* the commit that chunk_done started may have ended while we waited, with nothing deferred to
+         * open the next Kafka transaction: open it before this batch's rows are produced */
+        if ((rc = s->hooks.txn_ensure(s->hooks.ctx, err, errlen)) != WC_OK) {
+            batch_free(b);
+            return rc;
+        }
         if (b->encoded) {
             /* the chunk ends at its end marker */
             if ((rc = send_encoded(s, b, st, err, errlen)) != WC_OK)

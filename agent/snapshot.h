@@ -118,6 +118,10 @@ typedef struct snap_hooks {
     wc_status_t (*txn_ensure)(void *ctx, char *err, size_t errlen);  /* a Kafka transaction is open */
     wc_status_t (*chunk_done)(void *ctx, char *err, size_t errlen);  /* whole chunks only so far: may commit */
     wc_status_t (*service)(void *ctx, char *err, size_t errlen);     /* poll Kafka, collect commits, backpressure */
+    /* the records the decoder built for a row on the connector thread, st the status of the evt_read that
+     * built them (not WC_OK: nothing is sent, st is returned): encode, then send; logs what the builder
+     * could not convert (evt_warnings) */
+    wc_status_t (*publish)(void *ctx, wc_status_t st, const evt_out_t *out, char *err, size_t errlen);
     wc_status_t (*send)(void *ctx, const rec_t *r, char *err, size_t errlen); /* a record the readers encoded */
 } snap_hooks_t;
 

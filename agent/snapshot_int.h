@@ -111,7 +111,5 @@ void snap_strv_free(char **v, size_t n);
 rel_table_t *snap_table_install(snap_t *s, repl_t *r, size_t ti, bool fresh, char *err, size_t errlen);
 void snap_wm_clear(snap_wm_t *w);
 bool snap_is_signal_name(const conn_config_t *cfg, const char *schema, const char *table);
-/* Logs the values the last evt_read sent as null (event.converting.failure.handling.mode). */
-void snap_log_conversions(const snap_t *s, const evt_ctx_t *e);
 
 #endif

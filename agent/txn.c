@@ -4,15 +4,25 @@
 #include "schemas/clock.h"
 #include "agent/txn.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "agent/log.h"
 #include "agent/replication.h"
 
 /* Records kept in memory while a Kafka commit runs; beyond this the read loop waits for it. */
 #define DEFER_MAX_BYTES (32u << 20)
+
+/* A source transaction in a Kafka transaction: its commit (Unix epoch us), when its last record was
+ * handed to the producer (the same clock), its xid. */
+typedef struct src_note {
+    int64_t commit_us, queued_us;
+    uint32_t xid;
+} src_note_t;
 
 struct txn {
     const conn_config_t *cfg;
@@ -21,7 +31,15 @@ struct txn {
     pub_wait_fn wait;
     void *wait_ctx;
     char client_id[256];
-    pub_t *pub;
+    char spare_id[272];
+    /* Two producers take turns, one Kafka transaction each: after EndTxn the coordinator still writes the
+     * markers, and the next AddPartitionsToTxn of the same transactional.id meanwhile is refused
+     * (CONCURRENT_TRANSACTIONS) and retried by librdkafka 20 ms later. The other producer's previous
+     * transaction ended a whole cycle before, so its turn starts at once. pub is the one whose
+     * transaction is open or committing; spare has neither (it only becomes pub once pub's commit is
+     * collected, so the Kafka transactions stay strictly one after the other). */
+    pub_t *pub, *spare;
+    int wake_fd;                  /* eventfd both producers wake the caller's poll with */
     buf_t offkey, offval;
     off_pos_t stored;             /* newest offset committed to Kafka */
     off_pos_t pending;            /* offset of everything decoded so far (the next commit's record) */
@@ -39,9 +57,10 @@ struct txn {
     wc_status_t delivery;
     char delivery_err[1024];
     txn_snap_hooks_t snap;        /* snapshots: their keys in the offset records */
-    /* GET /metrics: source commit times of the open transaction and of the one committing */
+    /* GET /metrics and the latency trace: the source transactions in the open Kafka transaction and in
+     * the one committing */
     hist_t *h_src, *h_commit;
-    int64_t *src_open, *src_committing;
+    src_note_t *src_open, *src_committing;
     size_t nsrc_open, nsrc_committing, capsrc_open, capsrc_committing;
 };
 
@@ -51,21 +70,21 @@ void txn_set_hists(txn_t *t, hist_t *src_to_kafka, hist_t *commit)
     t->h_commit = commit;
 }
 
-void txn_note_source_commit(txn_t *t, int64_t commit_us)
+void txn_note_source_commit(txn_t *t, int64_t commit_us, uint32_t xid)
 {
-    if (!t->h_src || commit_us <= 0)
+    if ((!t->h_src && log_get_level() > LOG_DEBUG) || commit_us <= 0)
         return;
     if (t->nsrc_open == t->capsrc_open) {
         t->capsrc_open = t->capsrc_open ? t->capsrc_open * 2 : 64;
         t->src_open = xrealloc(t->src_open, t->capsrc_open * sizeof *t->src_open);
     }
-    t->src_open[t->nsrc_open++] = commit_us;
+    t->src_open[t->nsrc_open++] = (src_note_t){ .commit_us = commit_us, .queued_us = wc_wall_us(), .xid = xid };
 }
 
 /* The commit started: what was noted so far belongs to it (the arrays swap, keeping their memory). */
 static void src_commit_started(txn_t *t)
 {
-    int64_t *a = t->src_committing;
+    src_note_t *a = t->src_committing;
     size_t cap = t->capsrc_committing;
     t->src_committing = t->src_open;
     t->capsrc_committing = t->capsrc_open;
@@ -75,14 +94,29 @@ static void src_commit_started(txn_t *t)
     t->nsrc_open = 0;
 }
 
-/* The commit succeeded after took_us: observed into the histograms. */
+/* The commit succeeded after took_us: observed into the histograms. With WALCAST_LOG=debug, one
+ * "latency trace" line per source transaction gives its way through walcast, all on the Unix epoch
+ * clock in us: source_commit (the server's commit time), queued (its last record handed to the
+ * producer), commit_start (the offset record produced, commit_transaction called), flushed (every
+ * record of the Kafka transaction acknowledged by the broker), committed (EndTxn answered; the
+ * markers, then the consumers' last stable offset, follow). scripts/bench.sh joins them on the xid
+ * with its consumer's arrival times. */
 static void src_commit_done(txn_t *t, int64_t took_us)
 {
     if (t->h_commit)
         hist_observe(t->h_commit, took_us);
     int64_t now = wc_wall_us();
     for (size_t i = 0; t->h_src && i < t->nsrc_committing; i++)
-        hist_observe(t->h_src, now - t->src_committing[i]);
+        hist_observe(t->h_src, now - t->src_committing[i].commit_us);
+    if (log_get_level() <= LOG_DEBUG) {
+        pub_commit_times_t ct = pub_txn_commit_times(t->pub);
+        for (size_t i = 0; i < t->nsrc_committing; i++) {
+            const src_note_t *n = &t->src_committing[i];
+            log_debug("latency trace", "xid=%u source_commit_us=%lld queued_us=%lld commit_start_us=%lld flushed_us=%lld committed_us=%lld",
+                      n->xid, (long long)n->commit_us, (long long)n->queued_us, (long long)ct.start_us,
+                      (long long)ct.flushed_us, (long long)ct.committed_us);
+        }
+    }
     t->nsrc_committing = 0;
 }
 
@@ -108,12 +142,14 @@ static void on_wait(void *ctx)
         t->wait(t->wait_ctx);
 }
 
-static bool make_producer(txn_t *t, char *err, size_t errlen)
+static bool make_producer(txn_t *t, pub_t **p, const char *transactional_id, char *err, size_t errlen)
 {
-    t->pub = pub_new(t->w, t->client_id, t->client_id, on_ack, on_wait, t, err, errlen);
-    if (t->pub)
-        pub_set_topic_hook(t->pub, &t->cfg->topics);
-    return t->pub != NULL;
+    *p = pub_new(t->w, t->client_id, transactional_id, on_ack, on_wait, t, err, errlen);
+    if (!*p)
+        return false;
+    pub_set_topic_hook(*p, &t->cfg->topics);
+    pub_set_wake_fd(*p, t->wake_fd);
+    return true;
 }
 
 txn_t *txn_new(const conn_config_t *cfg, const worker_config_t *w, pub_wait_fn wait, void *wait_ctx, char *err,
@@ -125,10 +161,17 @@ txn_t *txn_new(const conn_config_t *cfg, const worker_config_t *w, pub_wait_fn w
     t->wait = wait;
     t->wait_ctx = wait_ctx;
     snprintf(t->client_id, sizeof t->client_id, "walcast-%s", cfg->name);
+    snprintf(t->spare_id, sizeof t->spare_id, "%s/1", t->client_id);
     buf_init(&t->offkey);
     buf_init(&t->offval);
     off_key(&t->offkey, cfg->name, cfg->topic_prefix);
-    if (!make_producer(t, err, errlen)) {
+    t->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (t->wake_fd < 0) {
+        snprintf(err, errlen, "cannot create the producers' wake-up descriptor: %s", strerror(errno));
+        txn_free(t);
+        return NULL;
+    }
+    if (!make_producer(t, &t->pub, t->client_id, err, errlen) || !make_producer(t, &t->spare, t->spare_id, err, errlen)) {
         txn_free(t);
         return NULL;
     }
@@ -140,6 +183,9 @@ void txn_free(txn_t *t)
     if (!t)
         return;
     pub_free(t->pub);
+    pub_free(t->spare);
+    if (t->wake_fd >= 0)
+        close(t->wake_fd);
     buf_free(&t->offkey);
     buf_free(&t->offval);
     free(t->src_open);
@@ -150,7 +196,10 @@ void txn_free(txn_t *t)
 wc_status_t txn_start(txn_t *t, volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
     t->stop = stop;
+    /* both fenced before the offsets are read: an older instance commits on neither after that */
     wc_status_t st = pub_txn_init(t->pub, stop, err, errlen);
+    if (st == WC_OK)
+        st = pub_txn_init(t->spare, stop, err, errlen);
     if (st != WC_OK)
         return st;
     if (off_read(t->w->bootstrap_servers, &t->w->producer, t->w->offset_topic, t->cfg->name, t->cfg->topic_prefix,
@@ -167,7 +216,8 @@ off_pos_t *txn_pending(txn_t *t) { return &t->pending; }
 uint64_t txn_flushed(const txn_t *t) { return t->flushed; }
 bool txn_open(const txn_t *t) { return pub_txn_open(t->pub); }
 bool txn_committing(const txn_t *t) { return pub_txn_committing(t->pub); }
-int txn_wake_fd(const txn_t *t) { return pub_wake_fd(t->pub); }
+int txn_wake_fd(const txn_t *t) { return t->wake_fd; }
+const char *txn_transactional_id(const txn_t *t) { return pub_transactional_id(t->pub); }
 
 bool txn_held(const txn_t *t)
 {
@@ -196,7 +246,7 @@ void txn_set_origin(txn_t *t, const char *system_id, uint32_t timeline)
 txn_stats_t txn_stats(const txn_t *t)
 {
     return (txn_stats_t){ .commits = t->commits, .records = t->records, .slowest_commit_us = t->commit_max_us,
-                          .in_flight = pub_outstanding(t->pub) };
+                          .in_flight = pub_outstanding(t->pub) + pub_outstanding(t->spare) };
 }
 
 wc_status_t txn_ensure(txn_t *t, char *err, size_t errlen)
@@ -261,6 +311,11 @@ wc_status_t txn_collect(txn_t *t, bool block, char *err, size_t errlen)
               (unsigned long long)t->stored.lsn);
     if (t->stored.lsn > t->flushed)
         t->flushed = t->stored.lsn;
+    /* the other producer's turn, with what was kept meanwhile */
+    pub_t *done = t->pub;
+    t->pub = t->spare;
+    t->spare = done;
+    pub_move_deferred(t->pub, done);
     if (t->want_txn || pub_deferred(t->pub)) {
         t->want_txn = false;
         return txn_ensure(t, err, errlen);
@@ -305,6 +360,7 @@ wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen)
 
 wc_status_t txn_poll(txn_t *t, int timeout_ms, char *err, size_t errlen)
 {
+    pub_poll(t->spare, 0);   /* nothing in flight there; its events (errors) are served all the same */
     pub_poll(t->pub, timeout_ms);
     if (!pub_txn_committing(t->pub) && t->delivery != WC_OK) {
         snprintf(err, errlen, "%s", t->delivery_err);
@@ -345,9 +401,11 @@ wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
          * done, but nobody else took over; a new one resumes from the stored offsets */
         log_warn("the Kafka transaction outlived transaction.timeout.ms and the broker aborted it; starting a new producer",
                  "connector=%s error=\"%s\"", t->cfg->name, log_esc(err));
+        char id[sizeof t->spare_id];
+        snprintf(id, sizeof id, "%s", pub_transactional_id(t->pub));
         pub_free(t->pub);
         t->pub = NULL;
-        if (!make_producer(t, err, errlen))
+        if (!make_producer(t, &t->pub, id, err, errlen))
             return WC_FATAL;
         st = pub_txn_init(t->pub, t->stop, err, errlen);
         if (st != WC_OK)

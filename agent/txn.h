@@ -79,13 +79,17 @@ bool txn_committing(const txn_t *t);
 bool txn_held(const txn_t *t);
 /* Readable when txn_poll / txn_collect have work (see pub_wake_fd). */
 int txn_wake_fd(const txn_t *t);
+/* The transactional.id of the producer whose turn it is: walcast-<name> and walcast-<name>/1 alternate,
+ * one Kafka transaction each (see txn.c). */
+const char *txn_transactional_id(const txn_t *t);
 
 /* GET /metrics: src_to_kafka gets, per source transaction, the time from its commit (Unix epoch us, as
  * noted by txn_note_source_commit) to the commit of the Kafka transaction holding it; commit gets each
  * Kafka commit's duration. Either may be NULL. */
 void txn_set_hists(txn_t *t, hist_t *src_to_kafka, hist_t *commit);
-/* A source transaction committed at commit_us (Unix epoch us) ended in the open Kafka transaction. */
-void txn_note_source_commit(txn_t *t, int64_t commit_us);
+/* A source transaction (xid) committed at commit_us (Unix epoch us) ended in the open Kafka transaction
+ * (also for the latency trace, see src_commit_done). */
+void txn_note_source_commit(txn_t *t, int64_t commit_us, uint32_t xid);
 
 typedef struct txn_stats {
     uint64_t commits, records;

@@ -243,8 +243,8 @@ wc_status_t snap_wm_message(snap_t *s, const pgo_msg_t *m, uint64_t lsn, bool *o
         snap_row_tuple(t, w->rows, r, map, &tup);
         evt_pos_t pos = { .lsn = lsn, .now_us = wc_wall_us(), .no_lsn = true };
         pos.snapshot = s->incremental ? "incremental" : last_chunk && r == last ? "last" : "true";
-        st = evt_read(s->evt, a, &pos, t, &tup, err, errlen);
-        snap_log_conversions(s, s->evt);
+        evt_out_t out;
+        st = s->hooks.publish(s->hooks.ctx, evt_read(s->evt, a, &pos, t, &tup, &out, err, errlen), &out, err, errlen);
         arena_free(a);
         if (st != WC_OK)
             return st;

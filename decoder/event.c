@@ -1,5 +1,6 @@
 /* event.c: Debezium change events from pgoutput changes. Schemas (and their JSON text) are built once
- * per table version; each change builds values in the per-message arena and emits encoded records. */
+ * per table version; each change builds values in the per-message arena and returns unencoded records to
+ * its caller (evt_out_t), which encodes and publishes them. */
 #include "decoder/event.h"
 
 #include <openssl/evp.h>
@@ -49,8 +50,6 @@ typedef struct evt_txcount {
 
 struct evt_ctx {
     evt_config_t cfg;
-    evt_emit_fn emit;
-    void *emit_ctx;
     arena_t *arena;               /* long-lived: fixed schemas */
     cs_schema_t *source_schema;
     cs_schema_t *block_schema;
@@ -68,6 +67,7 @@ struct evt_ctx {
     evt_txcount_t *tx_counts;     /* per data collection, in first-seen order */
     size_t tx_ncounts, tx_capcounts;
     char run_id[40];              /* __debezium.context.runId */
+    cv_value_t ctx_hv[4];         /* the context headers' values (STRING): logical name, task id, connector, run id */
     int64_t last_commit_us;       /* commit time of the last transaction seen (non-transactional messages) */
     uint64_t nontx_lsn;           /* LSN of the last non-transactional message: Debezium's last commit */
     uint32_t ident_seed;          /* stand-in for Java identity hashes */
@@ -203,7 +203,7 @@ static void make_run_id(char out[40])
              b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-evt_ctx_t *evt_new(const evt_config_t *cfg, evt_emit_fn emit, void *emit_ctx)
+evt_ctx_t *evt_new(const evt_config_t *cfg)
 {
     evt_ctx_t *e = xcalloc(1, sizeof *e);
     e->cfg = *cfg;
@@ -217,9 +217,10 @@ evt_ctx_t *evt_new(const evt_config_t *cfg, evt_emit_fn emit, void *emit_ctx)
         snprintf(e->run_id, sizeof e->run_id, "%s", e->cfg.run_id);
     else
         make_run_id(e->run_id);
+    const char *ctx[4] = { e->cfg.prefix, "0", "postgresql", e->run_id };
+    for (int i = 0; i < 4; i++)
+        e->ctx_hv[i] = cv_str(ctx[i], strlen(ctx[i]));
     e->ident_seed = 0x2545f491u;
-    e->emit = emit;
-    e->emit_ctx = emit_ctx;
     e->arena = arena_new(16 * 1024);
     buf_init(&e->hb);
     buf_init(&e->hb2);
@@ -622,30 +623,57 @@ static void add_context_headers(evt_ctx_t *e, rec_event_t *r)
 {
     if (!e->cfg.extended_headers)
         return;
-    r->headers[r->nheaders++] = (rec_header_t){ "__debezium.context.connectorLogicalName", e->cfg.prefix, strlen(e->cfg.prefix) };
-    r->headers[r->nheaders++] = (rec_header_t){ "__debezium.context.taskId", "0", 1 };
-    r->headers[r->nheaders++] = (rec_header_t){ "__debezium.context.connectorName", "postgresql", 10 };
-    r->headers[r->nheaders++] = (rec_header_t){ "__debezium.context.runId", e->run_id, strlen(e->run_id) };
+    /* DebeziumHeaderProducer: each a String under Schema.STRING_SCHEMA */
+    static const char *const keys[4] = { "__debezium.context.connectorLogicalName", "__debezium.context.taskId",
+                                         "__debezium.context.connectorName", "__debezium.context.runId" };
+    for (int i = 0; i < 4; i++)
+        r->headers[r->nheaders++] = (rec_header_t){ .key = keys[i], .value = e->ctx_hv[i].u.s.p,
+                                                    .len = e->ctx_hv[i].u.s.n, .schema = cs_primitive(CT_STRING),
+                                                    .cv = &e->ctx_hv[i] };
 }
 
-/* Emits one data event (or a tombstone when env is NULL); the agent's converter encodes it. */
-static wc_status_t emit_event(evt_ctx_t *e, evt_table_t *et, const cv_value_t *key, const cv_value_t *env, char op,
-                              const char *hkey, const buf_t *hval, char *err, size_t errlen)
+/* Every evt_* call that builds records starts here: out and the warnings hold this call's only. */
+static void out_begin(evt_ctx_t *e, evt_out_t *out)
 {
-    rec_event_t r;
-    memset(&r, 0, sizeof r);
-    r.topic = et->topic;
-    r.op = op;
+    out->n = 0;
+    buf_reset(&e->warnings);
+}
+
+/* The next record of out (at most EVT_OUT_MAX per call: the callers below never build more). */
+static rec_event_t *out_next(evt_out_t *out)
+{
+    rec_event_t *r = &out->ev[out->n++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+/* A copy of v in a, so that the record outlives the builder's stack frame. */
+static const cv_value_t *out_value(arena_t *a, const cv_value_t *v)
+{
+    if (!v)
+        return NULL;
+    cv_value_t *c = arena_alloc(a, sizeof *c);
+    *c = *v;
+    return c;
+}
+
+/* Adds one data event (or a tombstone when env is NULL) to out; the caller's converter encodes it. */
+static void emit_event(evt_ctx_t *e, arena_t *a, evt_out_t *out, evt_table_t *et, const cv_value_t *key,
+                       const cv_value_t *env, char op, const char *hkey, const buf_t *hval, const cv_value_t *hcv)
+{
+    rec_event_t *r = out_next(out);
+    r->topic = et->topic;
+    r->op = op;
     if (et->key_schema && key) {
-        r.kc = &et->kc;
-        r.key = key;
+        r->kc = &et->kc;
+        r->key = out_value(a, key);
     }
-    r.vc = &et->vc;
-    r.value = env;
+    r->vc = &et->vc;
+    r->value = out_value(a, env);
     if (hkey && hval)
-        r.headers[r.nheaders++] = (rec_header_t){ hkey, hval->data, hval->len };
-    add_context_headers(e, &r);
-    return e->emit(e->emit_ctx, &r, err, errlen);
+        r->headers[r->nheaders++] = (rec_header_t){ .key = hkey, .value = hval->data, .len = hval->len,
+                                                    .schema = et->key_schema, .cv = out_value(a, hcv) };   /* a key Struct */
+    add_context_headers(e, r);
 }
 
 static char *tx_id(arena_t *a, uint32_t xid, uint64_t lsn)
@@ -721,10 +749,10 @@ static bool key_changed(const rel_table_t *t, const evt_table_t *et, const pgo_t
 }
 
 wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, const pgo_msg_t *m,
-                       char *err, size_t errlen)
+                       evt_out_t *out, char *err, size_t errlen)
 {
+    out_begin(e, out);
     evt_table_t *et = t->user;
-    wc_status_t st;
     if (!et || !et->captured) {
         e->stats.filtered++;
         return 0;
@@ -749,7 +777,8 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
             return e->fail_status;
         env = envelope(e, a, pos, t, NULL, &after, "c");
         e->stats.created++;
-        return emit_event(e, et, &key, &env, 'c', NULL, NULL, err, errlen);
+        emit_event(e, a, out, et, &key, &env, 'c', NULL, NULL, NULL);
+        return WC_OK;
     case PGO_UPDATE: {
         const pgo_tuple_t *full_old = m->u.change.old_kind == 'O' ? old : NULL;
         if (row_value(e, a, t, et, &m->u.change.new_tuple, full_old, false, &after, err, errlen) < 0 ||
@@ -768,20 +797,19 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
             if (!(e->cfg.skipped_ops & EVT_OP_D)) {
                 env = envelope(e, a, pos, t, &oldrow, NULL, "d");
                 e->stats.deleted++;
-                if ((st = emit_event(e, et, &oldkey, &env, 'd', "__debezium.newkey", &e->hb, err, errlen)) != WC_OK)
-                    return st;
+                emit_event(e, a, out, et, &oldkey, &env, 'd', "__debezium.newkey", &e->hb, &key);
                 if (e->cfg.tombstones) {
                     /* Debezium derives the tombstone from the delete record, headers included */
                     e->stats.tombstones++;
-                    if ((st = emit_event(e, et, &oldkey, NULL, 0, "__debezium.newkey", &e->hb, err, errlen)) != WC_OK)
-                        return st;
+                    emit_event(e, a, out, et, &oldkey, NULL, 0, "__debezium.newkey", &e->hb, &key);
                 }
             }
             if (e->cfg.skipped_ops & EVT_OP_C)
                 return 0;
             env = envelope(e, a, pos, t, NULL, &after, "c");
             e->stats.created++;
-            return emit_event(e, et, &key, &env, 'c', "__debezium.oldkey", &e->hb2, err, errlen);
+            emit_event(e, a, out, et, &key, &env, 'c', "__debezium.oldkey", &e->hb2, &oldkey);
+            return WC_OK;
         }
         if (e->cfg.skipped_ops & EVT_OP_U) {
             e->stats.filtered++;
@@ -795,7 +823,8 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
         }
         env = envelope(e, a, pos, t, has_before ? &before : NULL, &after, "u");
         e->stats.updated++;
-        return emit_event(e, et, &key, &env, 'u', NULL, NULL, err, errlen);
+        emit_event(e, a, out, et, &key, &env, 'u', NULL, NULL, NULL);
+        return WC_OK;
     }
     case PGO_DELETE:
         if (e->cfg.skipped_ops & EVT_OP_D) {
@@ -807,13 +836,12 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
             return e->fail_status;
         env = envelope(e, a, pos, t, &before, NULL, "d");
         e->stats.deleted++;
-        if ((st = emit_event(e, et, &key, &env, 'd', NULL, NULL, err, errlen)) != WC_OK)
-            return st;
+        emit_event(e, a, out, et, &key, &env, 'd', NULL, NULL, NULL);
         if (e->cfg.tombstones) {
             e->stats.tombstones++;
-            return emit_event(e, et, &key, NULL, 0, NULL, NULL, err, errlen);
+            emit_event(e, a, out, et, &key, NULL, 0, NULL, NULL, NULL);
         }
-        return 0;
+        return WC_OK;
     default:
         snprintf(err, errlen, "evt_change called with a %s message", pgo_msgtype_name(m->type));
         return WC_FATAL;
@@ -822,8 +850,9 @@ wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table
 
 /* Snapshot rows (agent/snapshot.c): an insert's conversion with op 'r' and the snapshot marker. */
 wc_status_t evt_read(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, const pgo_tuple_t *tup,
-                     char *err, size_t errlen)
+                     evt_out_t *out, char *err, size_t errlen)
 {
+    out_begin(e, out);
     evt_table_t *et = t->user;
     if (!et || !et->captured) {
         e->stats.filtered++;
@@ -836,11 +865,16 @@ wc_status_t evt_read(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t
         return e->fail_status;
     env = envelope(e, a, pos, t, NULL, &after, "r");
     e->stats.read++;
-    return emit_event(e, et, &key, &env, 'r', NULL, NULL, err, errlen);
+    emit_event(e, a, out, et, &key, &env, 'r', NULL, NULL, NULL);
+    return WC_OK;
 }
 
-wc_status_t evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, char *err, size_t errlen)
+wc_status_t evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, evt_out_t *out, char *err,
+                         size_t errlen)
 {
+    (void)err;
+    (void)errlen;
+    out_begin(e, out);
     evt_table_t *et = t->user;
     if (!et || !et->captured || (e->cfg.skipped_ops & EVT_OP_T)) {
         e->stats.filtered++;
@@ -848,24 +882,23 @@ wc_status_t evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_tab
     }
     cv_value_t env = envelope(e, a, pos, t, NULL, NULL, "t");
     e->stats.truncated++;
-    return emit_event(e, et, NULL, &env, 't', NULL, NULL, err, errlen);
+    emit_event(e, a, out, et, NULL, &env, 't', NULL, NULL, NULL);
+    return WC_OK;
 }
 
-/* Emits a record of one of the connector-wide topics (messages, heartbeats, transactions). */
-static wc_status_t emit_fixed(evt_ctx_t *e, const char *topic, rec_codec_t *kc, const cv_value_t *key, rec_codec_t *vc,
-                              const cv_value_t *val, char op, bool headers, char *err, size_t errlen)
+/* Adds a record of one of the connector-wide topics (messages, heartbeats, transactions) to out. */
+static void emit_fixed(evt_ctx_t *e, arena_t *a, evt_out_t *out, const char *topic, rec_codec_t *kc,
+                       const cv_value_t *key, rec_codec_t *vc, const cv_value_t *val, char op, bool headers)
 {
-    rec_event_t r;
-    memset(&r, 0, sizeof r);
-    r.topic = topic;
-    r.op = op;
-    r.kc = kc;
-    r.key = key;
-    r.vc = vc;
-    r.value = val;
+    rec_event_t *r = out_next(out);
+    r->topic = topic;
+    r->op = op;
+    r->kc = kc;
+    r->key = out_value(a, key);
+    r->vc = vc;
+    r->value = out_value(a, val);
     if (headers)
-        add_context_headers(e, &r);
-    return e->emit(e->emit_ctx, &r, err, errlen);
+        add_context_headers(e, r);
 }
 
 void evt_tx_reset(evt_ctx_t *e)
@@ -888,7 +921,7 @@ static void tx_hashmap_order(const evt_txcount_t *c, size_t n, size_t *order)
     free(keys);
 }
 
-static wc_status_t tx_record(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, bool end, char *err, size_t errlen)
+static void tx_record(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, bool end, evt_out_t *out)
 {
     const char *id = tx_id(a, e->tx_xid, pos->lsn);
     cv_value_t key = cv_list(a, 1);
@@ -911,11 +944,14 @@ static wc_status_t tx_record(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, boo
         val.u.list.v[3] = arr;
     }
     val.u.list.v[4] = cv_int((pos->commit_time_us ? pos->commit_time_us : pos->now_us) / 1000);
-    return emit_fixed(e, e->tx_topic, &e->tx_kc, &key, &e->tx_vc, &val, 0, false, err, errlen);
+    emit_fixed(e, a, out, e->tx_topic, &e->tx_kc, &key, &e->tx_vc, &val, 0, false);
 }
 
-wc_status_t evt_tx_begin(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t errlen)
+wc_status_t evt_tx_begin(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, evt_out_t *out, char *err, size_t errlen)
 {
+    (void)err;
+    (void)errlen;
+    out_begin(e, out);
     if (pos->commit_time_us)
         e->last_commit_us = pos->commit_time_us;
     if (!e->cfg.tx_metadata)
@@ -923,20 +959,26 @@ wc_status_t evt_tx_begin(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *e
     evt_tx_reset(e);
     e->tx_open = true;
     e->tx_xid = pos->xid;
-    return tx_record(e, a, pos, false, err, errlen);
+    tx_record(e, a, pos, false, out);
+    return WC_OK;
 }
 
-wc_status_t evt_tx_end(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t errlen)
+wc_status_t evt_tx_end(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, evt_out_t *out, char *err, size_t errlen)
 {
+    (void)err;
+    (void)errlen;
+    out_begin(e, out);
     if (!e->cfg.tx_metadata || !e->tx_open)
         return 0;
-    int rc = tx_record(e, a, pos, true, err, errlen);
+    tx_record(e, a, pos, true, out);
     evt_tx_reset(e);
-    return rc;
+    return WC_OK;
 }
 
-wc_status_t evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t *m, char *err, size_t errlen)
+wc_status_t evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t *m, evt_out_t *out, char *err,
+                        size_t errlen)
 {
+    out_begin(e, out);
     const char *prefix = m->u.message.prefix;
     bool transactional = pos->xid || pos->commit_time_us;
     if (transactional && pos->commit_time_us)
@@ -990,14 +1032,19 @@ wc_status_t evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pg
     val.u.list.v[4] = blk;
     e->stats.messages++;
     /* Debezium's message records carry no headers */
-    return emit_fixed(e, e->msg_topic, &e->msg_kc, &key, &e->msg_vc, &val, 'm', false, err, errlen);
+    emit_fixed(e, a, out, e->msg_topic, &e->msg_kc, &key, &e->msg_vc, &val, 'm', false);
+    return WC_OK;
 }
 
-wc_status_t evt_heartbeat(evt_ctx_t *e, arena_t *a, int64_t now_us, char *err, size_t errlen)
+wc_status_t evt_heartbeat(evt_ctx_t *e, arena_t *a, int64_t now_us, evt_out_t *out, char *err, size_t errlen)
 {
+    (void)err;
+    (void)errlen;
+    out_begin(e, out);
     cv_value_t key = cv_list(a, 1);
     key.u.list.v[0] = cv_str(e->cfg.prefix, strlen(e->cfg.prefix));
     cv_value_t val = cv_list(a, 1);
     val.u.list.v[0] = cv_int(now_us / 1000);
-    return emit_fixed(e, e->hb_topic, &e->hb_kc, &key, &e->hb_vc, &val, 0, false, err, errlen);
+    emit_fixed(e, a, out, e->hb_topic, &e->hb_kc, &key, &e->hb_vc, &val, 0, false);
+    return WC_OK;
 }

@@ -3,7 +3,8 @@
  * Errors: WC_RETRY for tuples that cannot be read (binary columns: the server sends them again),
  * WC_PERMANENT for a value that cannot be converted where null cannot stand for it
  * (event.converting.failure.handling.mode=fail, a key column, NOT NULL without default), WC_FATAL for
- * configuration that cannot fit a table, else the status of the emit callback. */
+ * configuration that cannot fit a table. Calls go down only: every evt_* call that builds records returns
+ * them to its caller in an evt_out_t (no callback into the agent); the caller publishes them. */
 #ifndef WALCAST_EVENT_H
 #define WALCAST_EVENT_H
 
@@ -47,9 +48,16 @@ typedef struct evt_config {
     avro_adjust_t field_names;                /* field.name.adjustment.mode */
 } evt_config_t;
 
-/* Receives each record built, unencoded (values valid during the call); its status is returned by the
- * evt_* call that built the record. */
-typedef wc_status_t (*evt_emit_fn)(void *ctx, const rec_event_t *ev, char *err, size_t errlen);
+/* The most records one call builds: a primary key change is delete + tombstone + create. */
+#define EVT_OUT_MAX 3
+
+/* The records one evt_* call built, in order, unencoded. Each call replaces what out held (n 0: it built
+ * none, e.g. a filtered table). Values live in the arena given to the call and in the context (header
+ * scratch): valid until that arena's reset or the next evt_* call on the same context. */
+typedef struct evt_out {
+    rec_event_t ev[EVT_OUT_MAX];
+    size_t n;
+} evt_out_t;
 
 /* Where a change sits in the source stream. */
 typedef struct evt_pos {
@@ -69,12 +77,12 @@ typedef struct evt_stats {
 
 typedef struct evt_ctx evt_ctx_t;
 
-evt_ctx_t *evt_new(const evt_config_t *cfg, evt_emit_fn emit, void *emit_ctx);
+evt_ctx_t *evt_new(const evt_config_t *cfg);
 void evt_free(evt_ctx_t *e);
 const evt_stats_t *evt_stats(const evt_ctx_t *e);
 /* Values the last evt_change/evt_read could not convert and sent as null, one line each naming table,
  * column, type, LSN and the reason ("" when none); the agent logs them (warn mode: as warnings, skip
- * mode: at debug level). Cleared by the next evt_change/evt_read. */
+ * mode: at debug level). Cleared by the next evt_* call that builds records. */
 const char *evt_warnings(const evt_ctx_t *e);
 /* The __debezium.context.runId of this context (snapshot encoder threads share the connector's). */
 const char *evt_run_id(const evt_ctx_t *e);
@@ -86,26 +94,28 @@ wc_status_t evt_table_prepare(evt_ctx_t *e, rel_table_t *t, char *err, size_t er
 bool evt_table_captured(const rel_table_t *t);
 const char *evt_table_topic(const rel_table_t *t);
 
-/* Insert/Update/Delete -> records; a is the per-message arena. */
+/* Insert/Update/Delete -> records in out; a is the per-message arena. */
 wc_status_t evt_change(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, const pgo_msg_t *m,
-               char *err, size_t errlen);
+                       evt_out_t *out, char *err, size_t errlen);
 /* Snapshot read (op 'r'): tup holds the row's columns in the table's column order, as text (what
  * pgoutput would send), pos->snapshot the marker (first, first_in_data_collection, true,
  * last_in_data_collection, last, incremental). */
 wc_status_t evt_read(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, const pgo_tuple_t *tup,
-                     char *err, size_t errlen);
-wc_status_t evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, char *err, size_t errlen);
+                     evt_out_t *out, char *err, size_t errlen);
+wc_status_t evt_truncate(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, rel_table_t *t, evt_out_t *out, char *err,
+                         size_t errlen);
 /* Heartbeat record: topic __debezium-heartbeat<topic.delimiter><prefix>, key ServerNameKey {serverName}, value
  * Heartbeat {ts_ms}. */
-wc_status_t evt_heartbeat(evt_ctx_t *e, arena_t *a, int64_t now_us, char *err, size_t errlen);
+wc_status_t evt_heartbeat(evt_ctx_t *e, arena_t *a, int64_t now_us, evt_out_t *out, char *err, size_t errlen);
 /* provide.transaction.metadata: BEGIN (pos.lsn = the Begin record's LSN) and END (pos.lsn = the
  * commit's end LSN) on <prefix><topic.delimiter>transaction; between them data events carry the `transaction`
  * block. No-ops when the option is off. */
-wc_status_t evt_tx_begin(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t errlen);
-wc_status_t evt_tx_end(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, char *err, size_t errlen);
+wc_status_t evt_tx_begin(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, evt_out_t *out, char *err, size_t errlen);
+wc_status_t evt_tx_end(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, evt_out_t *out, char *err, size_t errlen);
 /* Forgets an open transaction (rewind after a failure). */
 void evt_tx_reset(evt_ctx_t *e);
-wc_status_t evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t *m, char *err, size_t errlen);
+wc_status_t evt_message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, const pgo_msg_t *m, evt_out_t *out, char *err,
+                        size_t errlen);
 
 /* Topic name rules: characters outside [A-Za-z0-9._-] become '_', cut at 249. */
 void evt_topic_name(char *out, size_t outlen, const char *prefix, const char *delim, const char *schema,

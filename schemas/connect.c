@@ -5,7 +5,19 @@
 #include <stdatomic.h>
 #include <string.h>
 
-static atomic_uint_fast64_t next_uid = 1;
+/* uids below 16 are the shared primitive schemas' */
+static atomic_uint_fast64_t next_uid = 16;
+
+static const cs_schema_t primitives[] = {
+    { .type = CT_INT8, .uid = 1 },    { .type = CT_INT16, .uid = 2 },   { .type = CT_INT32, .uid = 3 },
+    { .type = CT_INT64, .uid = 4 },   { .type = CT_FLOAT32, .uid = 5 }, { .type = CT_FLOAT64, .uid = 6 },
+    { .type = CT_BOOLEAN, .uid = 7 }, { .type = CT_STRING, .uid = 8 },  { .type = CT_BYTES, .uid = 9 },
+};
+
+const cs_schema_t *cs_primitive(ct_type_t t)
+{
+    return t <= CT_BYTES ? &primitives[t] : NULL;
+}
 
 const char *ct_type_name(ct_type_t t)
 {

@@ -10,10 +10,16 @@
 #include "schemas/buf.h"
 #include "schemas/connect.h"
 
+/* A header: its bytes (what the converter writes: SimpleHeaderConverter's text), and, when walcast made it,
+ * the Connect schema and value it has in Kafka Connect (Header.schema(), Header.value(); HeaderToValue puts
+ * them into the value). schema NULL: only the bytes are known (a sink record's headers: HeaderToValue parses
+ * them as SimpleHeaderConverter would). cv: valid while the record's values are (NULL: a null value). */
 typedef struct rec_header {
     const char *key;
     const void *value;
     size_t len;
+    const cs_schema_t *schema;
+    const cv_value_t *cv;
 } rec_header_t;
 
 /* Debezium's own headers take at most 5; transforms may add up to the rest (checked at start). */
@@ -69,6 +75,8 @@ typedef struct rec_event {
     int32_t partition;
     bool has_ts;
     int64_t ts_ms;
+    bool has_offset;              /* a sink record's Kafka offset (SinkRecord.kafkaOffset, InsertField's offset.field) */
+    int64_t offset;
 } rec_event_t;
 
 #endif

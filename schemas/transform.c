@@ -3,6 +3,7 @@
 #include "schemas/transform_int.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,19 +299,109 @@ bool tf_is_struct(const cs_schema_t *s, const cv_value_t *v)
 void tf_header_add(tf_rec_t *r, const char *key, const void *value, size_t len)
 {
     if (r->nh < REC_MAX_HEADERS)
-        r->h[r->nh++] = (rec_header_t){ key, value, len };
+        r->h[r->nh++] = (rec_header_t){ .key = key, .value = value, .len = len };
 }
 
-void tf_header_add_in_place(const tf_ctx_t *x, tf_rec_t *r, const char *key, const void *value, size_t len)
+void tf_header_put(const tf_ctx_t *x, tf_rec_t *r, const char *key, const cs_schema_t *s, const cv_value_t *v,
+                   bool in_place)
 {
-    tf_header_add(r, key, value, len);
-    if (x->leak && !r->fresh && x->leak->nh < REC_MAX_HEADERS) {
-        /* kept past this record's arena: copied */
-        void *copy = value ? xmalloc(len ? len : 1) : NULL;
-        if (copy && len)
-            memcpy(copy, value, len);
-        x->leak->h[x->leak->nh++] = (rec_header_t){ key, copy, len };
+    tf_header_put_as(x, r, key, s, s, v, in_place);
+}
+
+void tf_header_put_as(const tf_ctx_t *x, tf_rec_t *r, const char *key, const cs_schema_t *s, const cs_schema_t *text_s,
+                      const cv_value_t *v, bool in_place)
+{
+    size_t len;
+    const char *text = tf_header_text(x->a, text_s, v, &len);
+    cv_value_t *cv = NULL;
+    if (v && !v->null) {
+        cv = arena_alloc(x->a, sizeof *cv);
+        *cv = *v;
     }
+    if (r->nh < REC_MAX_HEADERS)
+        r->h[r->nh++] = (rec_header_t){ .key = key, .value = text, .len = len, .schema = s, .cv = cv };
+    if (in_place && x->leak && !r->fresh && x->leak->nh < REC_MAX_HEADERS) {
+        /* kept past this record's arena: copied, as bytes (a tombstone's headers go to no value) */
+        void *copy = text ? xmalloc(len ? len : 1) : NULL;
+        if (copy && len)
+            memcpy(copy, text, len);
+        x->leak->h[x->leak->nh++] = (rec_header_t){ .key = key, .value = copy, .len = len };
+    }
+}
+
+static bool digits(const char *p, size_t n)
+{
+    if (!n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+    return true;
+}
+
+int tf_header_parse(const char *p, size_t n, const cs_schema_t **s, cv_value_t *v)
+{
+    *s = NULL;
+    *v = cv_null();
+    if (!p)
+        return 0;   /* SchemaAndValue.NULL */
+    *s = cs_primitive(CT_STRING);
+    *v = cv_str(p, n);
+    if (!n)
+        return 0;
+    /* Values.Parser's first token: up to an unescaped : , { } [ ] " */
+    size_t i = 0;
+    for (bool esc = false; i < n; i++) {
+        if (p[i] == '\\') {
+            esc = !esc;
+            continue;
+        }
+        if (!esc && memchr(":,{}[]\"", p[i], 7))
+            break;
+        esc = false;
+    }
+    if (i == 0)   /* a delimiter first: an array or a map, else the text */
+        return p[0] == '[' || p[0] == '{' ? -1 : 0;
+    size_t a = 0, b = i;   /* the token, trimmed as String.trim */
+    while (a < b && (unsigned char)p[a] <= ' ')
+        a++;
+    while (b > a && (unsigned char)p[b - 1] <= ' ')
+        b--;
+    if (a == b)   /* blank: alone the text itself; before a delimiter Connect reads past it */
+        return i == n ? 0 : -1;
+    const char *t = p + a;
+    size_t tn = b - a;
+    if (i == n && tn == 4 && !memcmp(t, "null", 4)) {
+        *s = NULL;
+        *v = cv_null();
+        return 0;
+    }
+    if (i == n && ((tn == 4 && !memcmp(t, "true", 4)) || (tn == 5 && !memcmp(t, "false", 5)))) {
+        *s = cs_primitive(CT_BOOLEAN);
+        *v = cv_bool(tn == 4);
+        return 0;
+    }
+    bool sign = t[0] == '+' || t[0] == '-';
+    if (!sign && (t[0] < '0' || t[0] > '9'))
+        return 0;   /* no number, no date: the whole text (and after more tokens, true/false/null too) */
+    if (i < n)
+        return -1;   /* a number or a time of several tokens */
+    if (!digits(t + sign, tn - sign))
+        return -1;   /* a decimal, a float, a date or time (or text Connect tries as those) */
+    /* parseAsExactDecimal: the narrowest of INT8 … INT64 */
+    char buf[32];
+    if (tn >= sizeof buf)
+        return -1;
+    memcpy(buf, t, tn);
+    buf[tn] = '\0';
+    errno = 0;
+    char *end;
+    long long x = strtoll(buf, &end, 10);
+    if (errno == ERANGE)
+        return -1;   /* a Decimal */
+    *s = cs_primitive(x == (int8_t)x ? CT_INT8 : x == (int16_t)x ? CT_INT16 : x == (int32_t)x ? CT_INT32 : CT_INT64);
+    *v = cv_int(x);
+    return 0;
 }
 
 const char *tf_header_text(arena_t *a, const cs_schema_t *s, const cv_value_t *v, size_t *len)
@@ -665,6 +756,8 @@ static const tf_type_t tf_drop_headers = { "org.apache.kafka.connect.transforms.
 typedef struct {
     char *header;
     char *text;                   /* SimpleHeaderConverter's bytes of the parsed literal */
+    const cs_schema_t *schema;    /* Values.parseString's schema of it, NULL: untyped (or null) */
+    cv_value_t cv;
 } insert_header_conf_t;
 
 static const char *const insert_header_opts[] = { "header", "value.literal", NULL };
@@ -687,6 +780,8 @@ static int insert_header_configure(const tf_opts_t *o, void **conf, int *headers
     /* Values.parseString then SimpleHeaderConverter: a literal of a primitive type comes out as it was
      * written (numbers, booleans, strings); walcast keeps the text */
     c->text = xstrdup(lit);
+    if (tf_header_parse(c->text, strlen(c->text), &c->schema, &c->cv) < 0)
+        c->schema = NULL;   /* HeaderToValue refuses it, naming the header */
     *headers = 1;
     *conf = c;
     return 0;
@@ -696,7 +791,9 @@ static wc_status_t insert_header_apply(const tf_ctx_t *x, const void *conf, tf_r
                                        size_t errlen)
 {
     const insert_header_conf_t *c = conf;
-    tf_header_add(r, c->header, c->text, strlen(c->text));
+    if (r->nh < REC_MAX_HEADERS)
+        r->h[r->nh++] = (rec_header_t){ .key = c->header, .value = c->text, .len = strlen(c->text), .schema = c->schema,
+                                        .cv = c->schema ? &c->cv : NULL };
     r->fresh = true;
     return WC_OK;
 }
@@ -1098,7 +1195,7 @@ static wc_status_t insert_field_apply(const tf_ctx_t *x, const void *conf, tf_re
                  s ? ct_type_name(s->type) : "a schemaless value");
         return WC_PERMANENT;
     }
-    if (c->offset.name) {
+    if (c->offset.name && !r->has_offset) {
         /* requireSinkRecord: a source record has no offset */
         snprintf(err, errlen, "offset.field: only a sink record has a Kafka offset");
         return WC_PERMANENT;
@@ -1108,9 +1205,10 @@ static wc_status_t insert_field_apply(const tf_ctx_t *x, const void *conf, tf_re
         cs_schema_t *b = tf_struct_basics(x->schemas, s);
         for (size_t i = 0; i < s->nfields; i++)
             cs_field_add(x->schemas, b, s->fields[i].name, s->fields[i].schema);
-        const ins_spec_t *add[] = { &c->topic, &c->partition, &c->timestamp, &c->fixed };
-        const ct_type_t types[] = { CT_STRING, CT_INT32, CT_INT64, CT_STRING };
-        for (int i = 0; i < 4; i++) {
+        /* makeUpdatedSchema's order: topic, partition, offset, timestamp, static */
+        const ins_spec_t *add[] = { &c->topic, &c->partition, &c->offset, &c->timestamp, &c->fixed };
+        const ct_type_t types[] = { CT_STRING, CT_INT32, CT_INT64, CT_INT64, CT_STRING };
+        for (int i = 0; i < 5; i++) {
             if (!add[i]->name)
                 continue;
             if (cs_field_index(b, add[i]->name) >= 0) {
@@ -1118,7 +1216,7 @@ static wc_status_t insert_field_apply(const tf_ctx_t *x, const void *conf, tf_re
                 return WC_PERMANENT;
             }
             cs_schema_t *fs = cs_new(x->schemas, types[i], add[i]->optional);
-            if (i == 2) {
+            if (i == 3) {
                 fs->name = "org.apache.kafka.connect.data.Timestamp";
                 fs->version = 1;
             }
@@ -1137,10 +1235,10 @@ static wc_status_t insert_field_apply(const tf_ctx_t *x, const void *conf, tf_re
     size_t k = s->nfields;
     if (c->topic.name)
         nv->u.list.v[k++] = cv_str(r->topic, strlen(r->topic));
-    const ins_spec_t *meta[] = { &c->partition, &c->timestamp };
-    const bool has[] = { r->has_partition, r->has_ts };
-    const int64_t val[] = { r->partition, r->ts_ms };
-    for (int i = 0; i < 2; i++)
+    const ins_spec_t *meta[] = { &c->partition, &c->offset, &c->timestamp };
+    const bool has[] = { r->has_partition, r->has_offset, r->has_ts };
+    const int64_t val[] = { r->partition, r->offset, r->ts_ms };
+    for (int i = 0; i < 3; i++)
         if (meta[i]->name) {
             if (has[i]) {
                 nv->u.list.v[k++] = cv_int(val[i]);
@@ -1407,9 +1505,7 @@ static wc_status_t header_from_apply(const tf_ctx_t *x, const void *conf, tf_rec
             return WC_PERMANENT;
         }
         cv_value_t fv = tf_field_get(s, v, (size_t)fi, c->replace_null);
-        size_t len;
-        const char *text = tf_header_text(x->a, s->fields[fi].schema, &fv, &len);
-        tf_header_add(r, c->headers[i], text, len);
+        tf_header_put(x, r, c->headers[i], s->fields[fi].schema, &fv, false);
     }
     if (c->move) {
         const cs_schema_t *ns = tf_cache_get(x->cache, s->uid, 0);
@@ -1593,7 +1689,8 @@ static const tf_type_t tf_flatten_value = { "org.apache.kafka.connect.transforms
 /* ---------------------------------------------------------------- the table of what runs */
 
 static const tf_type_t *const types[] = {
-    &tf_dbz_unwrap, &tf_dbz_logical_router, &tf_dbz_outbox, &tf_regex_router, &tf_replace_key, &tf_replace_value, &tf_filter, &tf_drop_headers,
+    &tf_dbz_unwrap, &tf_dbz_logical_router, &tf_dbz_outbox, &tf_dbz_header_to_value, &tf_regex_router, &tf_replace_key,
+    &tf_replace_value, &tf_filter, &tf_drop_headers,
     &tf_insert_header, &tf_extract_key, &tf_extract_value, &tf_hoist_key, &tf_hoist_value, &tf_setschema_key,
     &tf_setschema_value, &tf_value_to_key, &tf_insert_field_key, &tf_insert_field_value, &tf_mask_key, &tf_mask_value,
     &tf_header_from_key, &tf_header_from_value, &tf_flatten_key, &tf_flatten_value, &tf_cast_key, &tf_cast_value,
@@ -2038,6 +2135,8 @@ wc_status_t tf_chain_apply(tf_chain_t *c, arena_t *a, const rec_event_t *ev, rec
     r.partition = ev->partition;
     r.has_ts = ev->has_ts;
     r.ts_ms = ev->ts_ms;
+    r.has_offset = ev->has_offset;
+    r.offset = ev->offset;
     /* the tombstone right after a delete: Debezium gave both one header object */
     if (!ev->value && c->leak.nh && c->leak_topic && !strcmp(c->leak_topic, ev->topic))
         for (int i = 0; i < c->leak.nh; i++) {

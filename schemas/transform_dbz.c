@@ -1,5 +1,5 @@
 /* transform_dbz.c: Debezium's transforms over walcast's Connect values, as Debezium 3.6.1 runs them:
- * io.debezium.transforms.ExtractNewRecordState (the "unwrap") and ByLogicalTableRouter. */
+ * io.debezium.transforms.ExtractNewRecordState (the "unwrap"), ByLogicalTableRouter and HeaderToValue. */
 #include "schemas/transform_int.h"
 
 #include <stdio.h>
@@ -445,12 +445,13 @@ static int drop_fields(const tf_ctx_t *x, const unwrap_conf_t *c, tf_rec_t *r, c
 static void make_headers(const tf_ctx_t *x, const unwrap_conf_t *c, const cs_schema_t *env, const cv_value_t *envv,
                          tf_rec_t *r, char *err, size_t errlen)
 {
+    const cv_value_t op_d = cv_str("d", 1);
     for (size_t i = 0; i < c->nheaders; i++) {
         const fref_t *f = &c->headers[i];
         if (!envv) {
             /* a tombstone: only op, as "d" */
             if (!strcmp(f->field, "op"))
-                tf_header_add_in_place(x, r, f->out, "d", 1);
+                tf_header_put(x, r, f->out, cs_primitive(CT_STRING), &op_d, true);   /* headers.addString */
             continue;
         }
         const cs_schema_t *fs;
@@ -458,9 +459,19 @@ static void make_headers(const tf_ctx_t *x, const unwrap_conf_t *c, const cs_sch
         if (fref_find(f, env, &fs, &si, &fi, err, errlen) < 0)
             continue;
         cv_value_t v = fref_value(envv, si, fi);
-        size_t len;
-        const char *text = tf_header_text(x->a, fs, &v, &len);
-        tf_header_add_in_place(x, r, f->out, text, len);
+        /* FieldReference.getSchema: copySchemaBasics(field schema).optional() (a struct loses its fields, an
+         * array or map its element schemas, the default goes) */
+        const cs_schema_t *hs = tf_cache_get(x->cache, fs->uid, 2);
+        if (!hs) {
+            cs_schema_t *b = cs_copy(x->schemas, fs);
+            b->optional = true;
+            b->fields = NULL;
+            b->nfields = b->capfields = 0;
+            b->items = b->keys = NULL;
+            tf_cache_put(x->cache, fs->uid, 2, b);
+            hs = b;
+        }
+        tf_header_put_as(x, r, f->out, hs, fs, &v, true);
     }
 }
 
@@ -754,3 +765,487 @@ static wc_status_t logical_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *
 
 const tf_type_t tf_dbz_logical_router = { "io.debezium.transforms.ByLogicalTableRouter", logical_opts,
                                           logical_configure, logical_free, logical_apply };
+
+/* ---------------------------------------------------------------- HeaderToValue */
+
+/* io.debezium.transforms.HeaderToValue with ConnectRecordUtil.makeNewSchema/makeUpdatedValue, as Debezium
+ * 3.6.1 runs them, their quirks included: the record's headers in header order, each one named in
+ * `headers` giving an entry (field, the header's schema, its value); a field `a.b` goes into struct a
+ * (a new optional struct when a is missing); a field is "on the path" of a nested entry when the entry's
+ * name contains "<field>." anywhere; the new value schema is cached per value schema, so the first record's
+ * headers decide it. */
+
+#define HTV_ROOT "payload"   /* ConnectRecordUtil.ROOT_FIELD_NAME: the value's own level */
+
+typedef struct {
+    char *name;
+    char **parts;                 /* String.split("\\."): trailing empty parts dropped */
+    size_t nparts;
+    bool nested;                  /* the name contains '.' */
+} htv_field_t;
+
+typedef struct {
+    char **headers;
+    htv_field_t *fields;
+    size_t n;
+    bool move;
+} htv_conf_t;
+
+typedef struct {
+    const htv_field_t *f;
+    const cs_schema_t *schema;    /* NULL: no schema (a null header) */
+    const cv_value_t *value;      /* NULL: null */
+} htv_entry_t;
+
+static const char *const htv_opts[] = { "headers", "fields", "operation", NULL };
+
+static void htv_free(void *p)
+{
+    htv_conf_t *c = p;
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->headers ? c->headers[i] : NULL);
+        if (c->fields) {
+            free(c->fields[i].name);
+            for (size_t k = 0; k < c->fields[i].nparts; k++)
+                free(c->fields[i].parts[k]);
+            free(c->fields[i].parts);
+        }
+    }
+    free(c->headers);
+    free(c->fields);
+    free(c);
+}
+
+/* Java's s.split(sep) of n bytes: the pieces, trailing empty ones dropped (malloc'd). */
+static char **htv_split(const char *s, size_t len, char sep, size_t *n)
+{
+    size_t cap = 1;
+    for (size_t i = 0; i < len; i++)
+        cap += s[i] == sep;
+    char **out = xcalloc(cap, sizeof *out);
+    size_t k = 0, start = 0;
+    for (size_t i = 0; i <= len; i++)
+        if (i == len || s[i] == sep) {
+            out[k] = xmalloc(i - start + 1);
+            memcpy(out[k], s + start, i - start);
+            out[k++][i - start] = '\0';
+            start = i + 1;
+        }
+    while (k && !out[k - 1][0])
+        free(out[--k]);
+    *n = k;
+    return out;
+}
+
+/* Debezium's Configuration.getList (split on ',', each trimmed) with Field::notContainEmptyElements and
+ * Field::notContainSpaceInAnyElement, the key required. */
+static char **htv_list(const tf_opts_t *o, const char *key, size_t *n, char *err, size_t errlen)
+{
+    const char *v = tf_opt(o, key);
+    const char *t = v;
+    while (t && *t && (unsigned char)*t <= ' ')
+        t++;
+    if (!t || !*t) {
+        snprintf(err, errlen, "%s.%s.%s: A value is required (a comma-separated list)", o->kind, o->alias, key);
+        return NULL;
+    }
+    char **l = htv_split(v, strlen(v), ',', n);
+    const char *why = NULL;
+    for (size_t i = 0; i < *n; i++) {
+        char *a = l[i], *b = a + strlen(a);
+        while (*a && (unsigned char)*a <= ' ')
+            a++;
+        while (b > a && (unsigned char)b[-1] <= ' ')
+            b--;
+        memmove(l[i], a, (size_t)(b - a));
+        l[i][b - a] = '\0';
+        if (!l[i][0])
+            why = "Empty string element(s) not permitted";
+        else if (strchr(l[i], ' ') && !why)
+            why = "Element(s) containing space not permitted";
+    }
+    if (why) {
+        snprintf(err, errlen, "%s.%s.%s: %s ('%s')", o->kind, o->alias, key, why, v);
+        for (size_t i = 0; i < *n; i++)
+            free(l[i]);
+        free(l);
+        return NULL;
+    }
+    return l;
+}
+
+static int htv_configure(const tf_opts_t *o, void **conf, int *headers, char *err, size_t errlen)
+{
+    static const char *const ops[] = { "move", "copy", NULL };
+    htv_conf_t *c = xcalloc(1, sizeof *c);
+    size_t nh = 0, nf = 0;
+    const char *opv;
+    int op;
+    char **f = NULL;
+    if (!(c->headers = htv_list(o, "headers", &nh, err, errlen)))
+        goto fail;
+    c->n = nh;
+    if (!(f = htv_list(o, "fields", &nf, err, errlen)))
+        goto fail;
+    if (tf_opt_required(o, "operation", &opv, err, errlen) < 0 || tf_opt_enum(o, "operation", "move", ops, &op, err, errlen) < 0)
+        goto fail;
+    if (nf != nh) {
+        snprintf(err, errlen, "%s.%s: 'fields' config must have the same number of elements as 'headers' config "
+                 "(%zu fields, %zu headers)", o->kind, o->alias, nf, nh);
+        goto fail;
+    }
+    c->move = op == 0;
+    c->fields = xcalloc(nf ? nf : 1, sizeof *c->fields);
+    for (size_t i = 0; i < nf; i++) {
+        c->fields[i].name = f[i];
+        c->fields[i].nested = strchr(f[i], '.') != NULL;
+        c->fields[i].parts = htv_split(f[i], strlen(f[i]), '.', &c->fields[i].nparts);
+    }
+    free(f);
+    *headers = 0;
+    *conf = c;
+    return 0;
+fail:
+    if (f) {
+        for (size_t i = 0; i < nf; i++)
+            free(f[i]);
+        free(f);
+    }
+    htv_free(c);
+    return -1;
+}
+
+/* The Java class of a value under s (for Connect's messages). */
+static const char *htv_class(const cs_schema_t *s)
+{
+    if (!s)
+        return "null";
+    if (tf_named(s, "org.apache.kafka.connect.data.Decimal"))
+        return "java.math.BigDecimal";
+    if (tf_named(s, "org.apache.kafka.connect.data.Date") || tf_named(s, "org.apache.kafka.connect.data.Time") ||
+        tf_named(s, "org.apache.kafka.connect.data.Timestamp"))
+        return "java.util.Date";
+    static const char *const cls[] = { "java.lang.Byte", "java.lang.Short", "java.lang.Integer", "java.lang.Long",
+                                       "java.lang.Float", "java.lang.Double", "java.lang.Boolean", "java.lang.String",
+                                       "[B", "java.util.ArrayList", "java.util.HashMap",
+                                       "org.apache.kafka.connect.data.Struct" };
+    return cls[s->type];
+}
+
+static bool htv_primitive(const cs_schema_t *s)
+{
+    return s->type != CT_STRUCT && s->type != CT_ARRAY && s->type != CT_MAP;
+}
+
+/* isContainedIn: some nested entry's name contains "<name>." */
+static bool htv_contained(const char *name, const htv_entry_t *e, size_t ne)
+{
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < ne; i++) {
+        if (!e[i].f->nested)
+            continue;
+        if (!nl)
+            return true;
+        for (const char *p = strstr(e[i].f->name, name); p; p = strstr(p + 1, name))
+            if (p[nl] == '.')
+                return true;
+    }
+    return false;
+}
+
+/* getFieldName: the entry's field at this level (the level of field fname, depth level), or NULL. */
+static const char *htv_name_at(const htv_field_t *f, const char *fname, int level)
+{
+    if (f->nparts == 1 && !strcmp(fname, HTV_ROOT))
+        return f->parts[0];
+    if (f->nparts == (size_t)level + 1 && !strcmp(f->parts[level == 0 ? 0 : level - 1], fname))
+        return f->parts[level];
+    return NULL;
+}
+
+/* getNewParentFieldsAtLevel: the missing structs nested entries go through at this level. */
+static size_t htv_new_parents(const char *fname, const cs_schema_t *old, const htv_entry_t *e, size_t ne, int level,
+                              const char **out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ne; i++) {
+        const htv_field_t *f = e[i].f;
+        if (!f->nested)
+            continue;
+        bool here = (level == 0 && !strcmp(fname, HTV_ROOT)) ||
+                    (level > 0 && (size_t)level < f->nparts && !strcmp(f->parts[level - 1], fname));
+        if (!here || (size_t)level + 1 >= f->nparts || cs_field_index(old, f->parts[level]) >= 0)
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = !strcmp(out[k], f->parts[level]);
+        if (!seen)
+            out[n++] = f->parts[level];
+    }
+    return n;
+}
+
+/* getNestedFieldNameForParent: the entry's field inside new parent struct parent, or NULL. */
+static const char *htv_name_in_parent(const htv_field_t *f, const char *parent, const char *fname, int level)
+{
+    if (level == 0 && !strcmp(fname, HTV_ROOT))
+        return f->nparts > 1 && !strcmp(parent, f->parts[0]) ? f->parts[1] : NULL;
+    if (level <= 0 || (size_t)level + 1 >= f->nparts)
+        return NULL;
+    /* the path of the first level + 1 parts, joined by '.', is parent */
+    const char *p = parent;
+    for (int i = 0; i <= level; i++) {
+        size_t l = strlen(f->parts[i]);
+        if (strncmp(p, f->parts[i], l))
+            return NULL;
+        p += l;
+        if (i < level && *p++ != '.')
+            return NULL;
+    }
+    return *p ? NULL : f->parts[level + 1];
+}
+
+static int htv_add(arena_t *a, cs_schema_t *b, const char *name, const cs_schema_t *s, char *err, size_t errlen)
+{
+    if (!s) {
+        snprintf(err, errlen, "fieldSchema for field %s cannot be null (the header has no schema: a null value)", name);
+        return -1;
+    }
+    if (cs_field_index(b, name) >= 0) {
+        snprintf(err, errlen, "Cannot create field because of field name duplication %s", name);
+        return -1;
+    }
+    cs_field_add(a, b, arena_strdup(a, name), s);
+    return 0;
+}
+
+/* buildNewSchema */
+static int htv_schema(arena_t *a, const char *fname, int level, const cs_schema_t *old, const htv_entry_t *e, size_t ne,
+                      const cs_schema_t **out, char *err, size_t errlen)
+{
+    if (htv_primitive(old)) {
+        *out = old;
+        return 0;
+    }
+    if (old->type != CT_STRUCT) {
+        snprintf(err, errlen, "Cannot list fields on non-struct type (field %s is a %s)", fname, tf_type_java(old->type));
+        return -1;
+    }
+    cs_schema_t *b = tf_struct_basics(a, old);
+    for (size_t i = 0; i < old->nfields; i++) {
+        const cs_schema_t *fs = old->fields[i].schema;
+        if (htv_contained(old->fields[i].name, e, ne) &&
+            htv_schema(a, old->fields[i].name, level + 1, fs, e, ne, &fs, err, errlen) < 0)
+            return -1;
+        cs_field_add(a, b, old->fields[i].name, fs);
+    }
+    for (size_t i = 0; i < ne; i++) {
+        const char *nm = htv_name_at(e[i].f, fname, level);
+        if (nm && cs_field_index(b, nm) < 0 && htv_add(a, b, nm, e[i].schema, err, errlen) < 0)
+            return -1;
+    }
+    const char *parents[REC_MAX_HEADERS];
+    size_t np = htv_new_parents(fname, old, e, ne, level, parents);
+    for (size_t k = 0; k < np; k++) {
+        cs_schema_t *ps = cs_new(a, CT_STRUCT, true);
+        for (size_t i = 0; i < ne; i++) {
+            const char *nm = htv_name_in_parent(e[i].f, parents[k], fname, level);
+            if (nm && htv_add(a, ps, nm, e[i].schema, err, errlen) < 0)
+                return -1;
+        }
+        if (htv_add(a, b, parents[k], ps, err, errlen) < 0)
+            return -1;
+    }
+    *out = b;
+    return 0;
+}
+
+/* Struct.put(name, entry value): the field must exist and take the value. */
+static int htv_put(const cs_schema_t *s, cv_value_t *v, const char *name, const htv_entry_t *e, char *err, size_t errlen)
+{
+    int fi = cs_field_index(s, name);
+    if (fi < 0) {
+        snprintf(err, errlen, "%s is not a valid field name (the value schema was derived from an earlier record's "
+                 "headers)", name);
+        return -1;
+    }
+    const cs_schema_t *fs = s->fields[fi].schema;
+    bool null = !e->value || e->value->null;
+    if (null && !fs->optional) {
+        snprintf(err, errlen, "Invalid value: null used for required field: \"%s\", schema type: %s", name,
+                 tf_type_java(fs->type));
+        return -1;
+    }
+    if (!null && !tf_fits(fs, e->schema, false)) {
+        snprintf(err, errlen, "Invalid Java object for schema with type %s: class %s for field: \"%s\"",
+                 tf_type_java(fs->type), htv_class(e->schema), name);
+        return -1;
+    }
+    v->u.list.v[fi] = null ? cv_null() : *e->value;
+    return 0;
+}
+
+/* What JsonConverter then refuses: a required field (from index from on) left null without a default. */
+static int htv_required(const cs_schema_t *s, const cv_value_t *v, size_t from, char *err, size_t errlen)
+{
+    for (size_t i = from; i < s->nfields; i++)
+        if (v->u.list.v[i].null && !s->fields[i].schema->optional && !s->fields[i].schema->def) {
+            snprintf(err, errlen, "Conversion error: null value for field that is required and has no default value "
+                     "(%s: no header gave it)", s->fields[i].name);
+            return -1;
+        }
+    return 0;
+}
+
+/* buildUpdatedValue */
+static int htv_value(arena_t *a, const char *fname, int level, const cs_schema_t *os, const cv_value_t *ov,
+                     const cs_schema_t *us, const htv_entry_t *e, size_t ne, cv_value_t *out, char *err, size_t errlen)
+{
+    if (us->type != CT_STRUCT) {
+        snprintf(err, errlen, "Not a struct schema: %s (field %s)", tf_type_java(us->type), fname);
+        return -1;
+    }
+    *out = cv_list(a, us->nfields);
+    for (size_t i = 0; i < os->nfields; i++) {
+        cv_value_t v = tf_field_get(os, ov, i, true);
+        if (v.null)
+            continue;
+        const char *name = os->fields[i].name;
+        int ui = cs_field_index(us, name);
+        if (ui < 0) {
+            snprintf(err, errlen, "%s is not a valid field name", name);
+            return -1;
+        }
+        if (htv_contained(name, e, ne)) {
+            if (os->fields[i].schema->type != CT_STRUCT) {
+                snprintf(err, errlen, "Only Struct objects supported for [Nested field], found: %s (field %s)",
+                         htv_class(os->fields[i].schema), name);
+                return -1;
+            }
+            cv_value_t nv;
+            if (htv_value(a, name, level + 1, os->fields[i].schema, &v, us->fields[ui].schema, e, ne, &nv, err, errlen) < 0)
+                return -1;
+            v = nv;
+        }
+        out->u.list.v[ui] = v;
+    }
+    for (size_t i = 0; i < ne; i++) {
+        const char *nm = htv_name_at(e[i].f, fname, level);
+        if (nm && htv_put(us, out, nm, &e[i], err, errlen) < 0)
+            return -1;
+    }
+    const char *parents[REC_MAX_HEADERS];
+    size_t np = htv_new_parents(fname, os, e, ne, level, parents);
+    for (size_t k = 0; k < np; k++) {
+        int pi = cs_field_index(us, parents[k]);
+        if (pi < 0)
+            continue;
+        const cs_schema_t *ps = us->fields[pi].schema;
+        if (ps->type != CT_STRUCT) {
+            snprintf(err, errlen, "Not a struct schema: %s (field %s)", tf_type_java(ps->type), parents[k]);
+            return -1;
+        }
+        cv_value_t pv = cv_list(a, ps->nfields);
+        for (size_t i = 0; i < ne; i++) {
+            const char *nm = htv_name_in_parent(e[i].f, parents[k], fname, level);
+            if (nm && htv_put(ps, &pv, nm, &e[i], err, errlen) < 0)
+                return -1;
+        }
+        if (htv_required(ps, &pv, 0, err, errlen) < 0)
+            return -1;
+        out->u.list.v[pi] = pv;
+    }
+    return htv_required(us, out, os->nfields, err, errlen);
+}
+
+/* validateNestedFieldsExist */
+static int htv_check_paths(const cs_schema_t *vs, const htv_entry_t *e, size_t ne, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < ne; i++) {
+        const htv_field_t *f = e[i].f;
+        if (!f->nested)
+            continue;
+        const cs_schema_t *cur = vs;
+        for (size_t k = 0; k + 1 < f->nparts; k++) {
+            if (cur->type != CT_STRUCT) {
+                snprintf(err, errlen, "Cannot look up fields on non-struct type (%s of %s)", f->parts[k], f->name);
+                return -1;
+            }
+            int fi = cs_field_index(cur, f->parts[k]);
+            if (fi < 0)
+                break;
+            cur = cur->fields[fi].schema;
+            if (htv_primitive(cur)) {
+                snprintf(err, errlen, "Field '%s' is a primitive type, not a struct. Cannot add nested field '%s'.",
+                         f->parts[k], f->name);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static wc_status_t htv_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *r, bool *drop, char *err, size_t errlen)
+{
+    const htv_conf_t *c = conf;
+    if (!r->value || r->value->null)
+        return WC_OK;   /* a tombstone passes */
+    if (!r->vs || r->vs->type != CT_STRUCT) {
+        snprintf(err, errlen, "Only Struct objects supported for [Header field insertion], found: %s", htv_class(r->vs));
+        return WC_PERMANENT;
+    }
+    htv_entry_t e[REC_MAX_HEADERS];
+    size_t ne = 0;
+    for (int i = 0; i < r->nh; i++) {
+        const rec_header_t *h = &r->h[i];
+        size_t k = 0;
+        while (k < c->n && strcmp(c->headers[k], h->key))
+            k++;
+        if (k == c->n)
+            continue;
+        e[ne] = (htv_entry_t){ .f = &c->fields[k], .schema = h->schema, .value = h->cv };
+        if (!h->schema) {
+            /* bytes only (a sink record's header): SimpleHeaderConverter's reading of them */
+            cv_value_t *pv = arena_alloc(x->a, sizeof *pv);
+            if (tf_header_parse(h->value, h->len, &e[ne].schema, pv) < 0) {
+                snprintf(err, errlen, "header %s: walcast cannot tell which Connect type Kafka's SimpleHeaderConverter "
+                         "gives '%.*s' (a decimal or float, a date or time, an array or a map); HeaderToValue takes "
+                         "strings, booleans and integers from a header that has only bytes", h->key,
+                         (int)(h->len > 64 ? 64 : h->len), (const char *)h->value);
+                return WC_PERMANENT;
+            }
+            e[ne].value = pv->null ? NULL : pv;
+        }
+        ne++;
+    }
+    if (!ne)
+        return WC_OK;
+    const cs_schema_t *us = tf_cache_get(x->cache, r->vs->uid, 0);
+    if (!us) {
+        if (htv_check_paths(r->vs, e, ne, err, errlen) < 0 ||
+            htv_schema(x->schemas, HTV_ROOT, 0, r->vs, e, ne, &us, err, errlen) < 0)
+            return WC_PERMANENT;
+        tf_cache_put(x->cache, r->vs->uid, 0, us);
+    }
+    cv_value_t *nv = arena_alloc(x->a, sizeof *nv);
+    if (htv_value(x->a, HTV_ROOT, 0, r->vs, r->value, us, e, ne, nv, err, errlen) < 0)
+        return WC_PERMANENT;
+    if (c->move) {
+        int k = 0;
+        for (int i = 0; i < r->nh; i++) {
+            size_t j = 0;
+            while (j < c->n && strcmp(c->headers[j], r->h[i].key))
+                j++;
+            if (j == c->n)
+                r->h[k++] = r->h[i];
+        }
+        r->nh = k;
+    }
+    tf_side_set(r, false, us, nv);
+    return WC_OK;
+}
+
+const tf_type_t tf_dbz_header_to_value = { "io.debezium.transforms.HeaderToValue", htv_opts, htv_configure, htv_free,
+                                           htv_apply };

@@ -23,6 +23,8 @@ typedef struct tf_rec {
     bool has_partition, has_ts;   /* Connect's kafkaPartition() and timestamp(), when not null */
     int32_t partition;
     int64_t ts_ms;
+    bool has_offset;              /* a SinkRecord's kafkaOffset(); a source record has none */
+    int64_t offset;
 } tf_rec_t;
 
 /* Headers added in place to a delete's own header object, which Debezium shares with the tombstone
@@ -143,9 +145,22 @@ static inline bool tf_named(const cs_schema_t *s, const char *name)
 }
 /* One header more (the spec bounded the count); key must outlive the chain (configuration or literal). */
 void tf_header_add(tf_rec_t *r, const char *key, const void *value, size_t len);
-/* The same, in place on the record's own headers (Debezium's record.headers().add): when no transform
- * made a new record yet, the header is also the following tombstone's. */
-void tf_header_add_in_place(const tf_ctx_t *x, tf_rec_t *r, const char *key, const void *value, size_t len);
+/* One typed header more (Connect's headers.add(key, value, schema)): its bytes are tf_header_text's, its
+ * schema and value kept for HeaderToValue (v copied into the record's arena). in_place: on the record's
+ * own headers (Debezium's record.headers().add): when no transform made a new record yet, the header
+ * is also the following tombstone's (as bytes). */
+void tf_header_put(const tf_ctx_t *x, tf_rec_t *r, const char *key, const cs_schema_t *s, const cv_value_t *v,
+                   bool in_place);
+/* The same with the bytes written as under text_s (the schema v has), the header typed s. */
+void tf_header_put_as(const tf_ctx_t *x, tf_rec_t *r, const char *key, const cs_schema_t *s, const cs_schema_t *text_s,
+                      const cv_value_t *v, bool in_place);
+/* What Kafka's SimpleHeaderConverter (Values.parseString) makes of header bytes, as far as walcast tells:
+ * 0 with *s and *v (an empty text or a string: STRING; true/false: BOOLEAN; an integer: INT8 … INT64;
+ * NULL bytes or the literal null: *s NULL and a null *v), -1 for the rest (a decimal or float, a date or
+ * time, an array, a map, and texts whose first token Connect would read as one of them). */
+int tf_header_parse(const char *p, size_t n, const cs_schema_t **s, cv_value_t *v);
+/* Struct.put's check of a value against a field's schema: the type (a struct: the same schema). */
+bool tf_fits(const cs_schema_t *field, const cs_schema_t *value_schema, bool null);
 /* Kafka's SimpleHeaderConverter bytes of a typed header value: top-level strings as they are, the
  * rest as Values.convertToString; NULL for a null value. */
 const char *tf_header_text(arena_t *a, const cs_schema_t *s, const cv_value_t *v, size_t *len);
@@ -163,6 +178,8 @@ extern const tf_type_t tf_dbz_logical_router;
 extern const tf_type_t tf_dbz_partition;        /* transform_partition.c */
 /* ---- Debezium's outbox EventRouter (transform_outbox.c) ---- */
 extern const tf_type_t tf_dbz_outbox;
+/* ---- Debezium's HeaderToValue (transform_dbz.c) ---- */
+extern const tf_type_t tf_dbz_header_to_value;
 
 /* ---- Kafka's Cast (transform_cast.c) ---- */
 /* Schema.Type's name as Java spells it in messages (INT8 … STRUCT). */

@@ -777,8 +777,7 @@ static const cs_schema_t *value_schema(const tf_ctx_t *x, const outbox_conf_t *c
     return b;
 }
 
-/* Struct.put's check of a value against a cached schema's field: the type (a struct: the same schema). */
-static bool fits(const cs_schema_t *field, const cs_schema_t *value_schema, bool null)
+bool tf_fits(const cs_schema_t *field, const cs_schema_t *value_schema, bool null)
 {
     if (null)
         return field->optional;
@@ -787,7 +786,7 @@ static bool fits(const cs_schema_t *field, const cs_schema_t *value_schema, bool
     if (field->type == CT_STRUCT)
         return sch_eq(field, value_schema);
     if (field->type == CT_ARRAY)
-        return fits(field->items, value_schema->items, false);
+        return tf_fits(field->items, value_schema->items, false);
     return true;
 }
 
@@ -861,9 +860,7 @@ static wc_status_t outbox_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *r
     if (ii < 0)
         return WC_PERMANENT;
     cv_value_t id = tf_field_get(es, &after, (size_t)ii, true);
-    size_t hl;
-    const char *ht = tf_header_text(x->a, es->fields[ii].schema, &id, &hl);
-    tf_header_add(&nr, "id", ht, hl);
+    tf_header_put(x, &nr, "id", es->fields[ii].schema, &id, false);
     cv_value_t payload = tf_field_get(es, &after, (size_t)pi, true);
     if (c->expand) {
         if (ps->type == CT_STRING && !payload.null) {
@@ -898,7 +895,7 @@ static wc_status_t outbox_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *r
         }
         if (!(vs = value_schema(x, c, ps, es, routed, c->version != NULL, &ver, err, errlen)))
             return WC_PERMANENT;
-        if (!fits(vs->fields[0].schema, ps, payload.null)) {
+        if (!tf_fits(vs->fields[0].schema, ps, payload.null)) {
             /* a version's cached schema with another payload type: Struct.put fails */
             snprintf(err, errlen, "the payload does not fit the value schema cached for this schema version");
             return WC_PERMANENT;
@@ -919,15 +916,14 @@ static wc_status_t outbox_apply(const tf_ctx_t *x, const void *conf, tf_rec_t *r
         cv_value_t v = tf_field_get(es, &after, (size_t)k, true);
         if (e->placement == PLACE_ENVELOPE) {
             int vi = cs_field_index(vs, e->alias);
-            if (vi < 0 || !fits(vs->fields[vi].schema, es->fields[k].schema, v.null)) {
+            if (vi < 0 || !tf_fits(vs->fields[vi].schema, es->fields[k].schema, v.null)) {
                 snprintf(err, errlen, vi < 0 ? "%s is not a valid field name" : "%s does not fit the value schema cached "
                          "for this payload schema", e->alias);
                 return WC_PERMANENT;
             }
             value->u.list.v[vi] = v;
         } else if (e->placement == PLACE_HEADER) {
-            const char *t = tf_header_text(x->a, es->fields[k].schema, &v, &hl);
-            tf_header_add(&nr, e->alias, t, hl);
+            tf_header_put(x, &nr, e->alias, es->fields[k].schema, &v, false);
         } else {
             if (es->fields[k].schema->type != CT_INT32) {
                 snprintf(err, errlen, "field %s is a %s, not an int32 (placement partition)", e->field,

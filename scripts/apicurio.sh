@@ -19,6 +19,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/ports.sh
 . "$HERE/ports.sh"
+# shellcheck source=scripts/maven.sh
+. "$HERE/maven.sh"
 CACHE=${WALCAST_CACHE:-${HOME:-/root}/.cache/walcast}
 VERSION=2.6.13.Final
 HOME_DIR="$CACHE/apicurio-registry-$VERSION"
@@ -27,32 +29,10 @@ WAIT=${APICURIO_WAIT:-90}
 HEAP=${APICURIO_HEAP:-384m}
 die() { echo "apicurio.sh: $*" >&2; exit 1; }
 
-# mvn_into DIR GOAL ARGS...: runs one maven-dependency-plugin goal in a scratch project under the cache
-mvn_into() {
-  local out=$1 goal=$2 pom=$3 work; shift 3
-  work="$CACHE/dl.tmp.$$"
-  rm -rf "$work" && mkdir -p "$work" "$CACHE/dl"
-  cp "$pom" "$work/pom.xml"
-  if ! (cd "$work" && mvn -B -q "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:$goal" "$@" \
-          -DoutputDirectory="$out" >"$work/mvn.log" 2>&1); then
-    tail -30 "$work/mvn.log" >&2
-    rm -rf "$work"
-    return 1
-  fi
-  rm -rf "$work"
-}
-
 fetch() {
-  local tgz="$CACHE/dl/apicurio-registry-app-$VERSION-all.tar.gz"
+  local tgz
   [ -f "$HOME_DIR/.complete" ] && return 0
-  if [ ! -s "$tgz" ]; then
-    echo "apicurio.sh: resolving Apicurio Registry $VERSION from Maven Central (first run only)" >&2
-    mvn_into "$CACHE/dl.tmp.$$.out" copy "$HERE/reference/kafka-pom.xml" \
-      "-Dartifact=io.apicurio:apicurio-registry-app:$VERSION:tar.gz:all" ||
-      die "could not resolve io.apicurio:apicurio-registry-app:$VERSION:tar.gz:all"
-    mv "$CACHE/dl.tmp.$$.out/$(basename "$tgz")" "$tgz"
-    rm -rf "$CACHE/dl.tmp.$$.out"
-  fi
+  tgz=$(maven_artifact "io.apicurio:apicurio-registry-app:$VERSION:tar.gz:all" "apicurio-registry-app-$VERSION-all.tar.gz" apicurio.sh)
   rm -rf "$HOME_DIR" && mkdir -p "$HOME_DIR"
   tar -xzf "$tgz" -C "$HOME_DIR"
   [ -f "$HOME_DIR/apicurio-registry-app-$VERSION-runner.jar" ] || die "$tgz did not unpack to apicurio-registry-app-$VERSION-runner.jar"
@@ -60,14 +40,8 @@ fetch() {
 }
 
 fetch_converter() {
-  [ -f "$CONVERTER_DIR/.complete" ] && return 0
-  echo "apicurio.sh: resolving Apicurio's Kafka Connect converters $VERSION from Maven Central (first run only)" >&2
-  rm -rf "$CONVERTER_DIR"
-  mvn_into "$CONVERTER_DIR" copy-dependencies "$HERE/reference/apicurio-converter-pom.xml" \
-    -DexcludeGroupIds=org.apache.kafka -DincludeScope=runtime ||
-    die "could not resolve io.apicurio:apicurio-registry-utils-converter:$VERSION"
+  maven_dependencies "$HERE/reference/apicurio-converter-pom.xml" "$CONVERTER_DIR" apicurio.sh >/dev/null
   [ -f "$CONVERTER_DIR/apicurio-registry-utils-converter-$VERSION.jar" ] || die "no converter jar in $CONVERTER_DIR"
-  touch "$CONVERTER_DIR/.complete"
 }
 
 up() { /usr/bin/python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=3).read()' \

@@ -14,15 +14,21 @@
 #    of the chain on each, measured in the same runs (target: walcast loses at most 10% of its rows/s).
 #    rows/s, peak RSS (VmHWM) and CPU s per million rows (utime+stime of the reader's process; Debezium from
 #    its first record on; broker and walsender CPU shown apart). Medians of BENCH_RUNS (3) runs, Debezium of
-#    BENCH_DBZ_RUNS (= BENCH_RUNS).
+#    BENCH_DBZ_RUNS (= BENCH_RUNS). BENCH_THROUGHPUT=0 skips this part. BENCH_PERF=<dir>: a perf record -g of
+#    walcast's JSON-with-schemas drains (linux-perf), its flat profile (perf report) in <dir>/perf-schema_<run>.txt.
 # 2. Commit -> visible latency (p50/p99) at BENCH_LAT_RATE (1000) single-row tx/s for BENCH_LAT_SECS (10 s), one
 #    run per reader, measured after BENCH_LAT_WARM (5 s) of warm-up load once the reader has caught up with it:
 #    the workload writes its clock into a ts column; a read_committed consumer takes now - ts per event
-#    (pg_recvlogical: test_decoding, now - commit time).
+#    (pg_recvlogical: test_decoding, now - commit time). BENCH_LAT_READERS (ref walcast dbztun dbzdef) picks the
+#    readers; BENCH_BASE_WALCAST=<another walcast binary> adds it as reader "base" (before/after in one run).
+#    BENCH_WALCAST names the walcast binary of every part (default build/walcast). walcast runs with WALCAST_LOG=debug: its "latency trace" lines, joined with the consumer's arrival
+#    times on the xid, give the per-stage breakdown (source commit -> queued -> commit_transaction -> records
+#    acknowledged -> EndTxn answered -> consumer), printed under the table beside bench_txn_floor's figure.
 # 3. Peak RSS of one transaction of BENCH_BIG_ROWS (2,000,000) rows with and without walcast.streaming
 #    (0 skips it).
 # 4. Apply rows/s of one walcast JDBC sink into PostgreSQL and MariaDB next to COPY / LOAD DATA of the same rows
 #    (scripts/bench_sink.sh; BENCH_SINK=0 skips it).
+# The micro-benchmarks (bench_transform, bench_avro, bench_json_dec) run after part 3; BENCH_MICRO=0 skips them.
 # Debezium's JVM runs with connect-standalone.sh's stock options (-Xms256M -Xmx2G, G1); the connector and
 # worker files are kept in BENCH_KEEP (unset: removed). Every process started here is stopped on exit.
 set -euo pipefail
@@ -37,6 +43,11 @@ ROWS=${BENCH_ROWS:-1000}
 LAT_RATE=${BENCH_LAT_RATE:-1000}
 LAT_SECS=${BENCH_LAT_SECS:-10}
 LAT_WARM=${BENCH_LAT_WARM:-5}
+WALCAST=${BENCH_WALCAST:-$ROOT/build/walcast}
+BASE_WALCAST=${BENCH_BASE_WALCAST:-}
+LAT_READERS=${BENCH_LAT_READERS:-ref walcast dbztun dbzdef}
+[ -z "$BASE_WALCAST" ] || LAT_READERS="$LAT_READERS base"
+THROUGHPUT=${BENCH_THROUGHPUT:-1}
 BIG=${BENCH_BIG_ROWS:-2000000}
 TOOL="$ROOT/scripts/bench_tool.py"
 CACHE=${WALCAST_CACHE:-${HOME:-/root}/.cache/walcast}
@@ -167,6 +178,8 @@ connector_props() {  # file slot prefix publication [extra key=value lines...]: 
 }
 
 # ---- 1. throughput from a slot backlog --------------------------------------------------------------------
+declare -A RATE RSS CPU WCPU BCPU
+if [ "$THROUGHPUT" != 0 ]; then
 q -c "CREATE TABLE bench (id int PRIMARY KEY, v int NOT NULL, t text)" -c "CREATE PUBLICATION bench_pub FOR TABLE bench"
 slots=()
 TF=${BENCH_TF:-1}
@@ -199,9 +212,16 @@ timed_walcast() {
   local t0 t1 pid hwm cpu ws wcpu b0 b1
   b0=$(cpu_of "$BROKER_PID")
   t0=$(now)
-  "$ROOT/build/walcast" run --worker "$WORK/worker.properties" "$2" >/dev/null 2>"$WORK/walcast-$1.log" &
+  "$WALCAST" run --worker "$WORK/worker.properties" "$2" >/dev/null 2>"$WORK/walcast-$1.log" &
   pid=$!
   PIDS+=($pid)
+  local perf=""
+  if [ -n "${BENCH_PERF:-}" ] && [[ $1 == schema_* ]]; then   # CPU profile of the JSON-with-schemas drain
+    mkdir -p "$BENCH_PERF"
+    perf record -q -F 999 -g -p $pid -o "$BENCH_PERF/perf-$1.data" >/dev/null 2>&1 &
+    perf=$!
+    PIDS+=($perf)
+  fi
   wait_flushed "$1" &
   local waiter=$!
   while kill -0 $waiter 2>/dev/null; do
@@ -212,6 +232,12 @@ timed_walcast() {
   done
   wait $waiter || { kill -INT $pid; exit 1; }
   t1=$(now)
+  if [ -n "$perf" ]; then
+    kill -INT $perf; wait $perf 2>/dev/null || true
+    perf report -i "$BENCH_PERF/perf-$1.data" --no-children --sort dso,symbol -g none --percent-limit 1 --stdio 2>/dev/null |
+      grep -v '^$' | grep -v '^#' | grep '%' | head -40 >"$BENCH_PERF/perf-$1.txt" || true
+    echo "bench: CPU profile of walcast ($1, JSON with schemas): $BENCH_PERF/perf-$1.txt" >&2
+  fi
   hwm=$(hwm_of $pid); cpu=$(cpu_of $pid); b1=$(cpu_of "$BROKER_PID")
   ws=$(slot_pid "$1"); wcpu=$( [ -n "$ws" ] && cpu_of "$ws" || echo 0)
   kill -INT $pid; wait $pid 2>/dev/null || true
@@ -276,7 +302,6 @@ run_dbz() {
 }
 
 per_m() { calc "%.1f" "$1 * 1000000 / $2"; }   # seconds rows -> s per million rows
-declare -A RATE RSS CPU WCPU BCPU
 add() {  # key rows "seconds rss cpu [walsender broker]"
   local k=$1 rows=$2 secs rss cpu wc bc
   read -r secs rss cpu wc bc <<<"$3"
@@ -339,11 +364,12 @@ if [ "$TF" != 0 ]; then
   TW=$(median ${RATE[tfw]}); TD=$(median ${RATE[tfdbz]}); DD=$(median ${RATE[dbzdef]})
   echo "transform chain: walcast keeps $(calc "%.3f" "$TW / $S") of its rows/s (target >= 0.9), Debezium defaults keep $(calc "%.3f" "$TD / $DD")"
 fi
+fi   # THROUGHPUT
 
 # ---- 2. commit -> visible latency ------------------------------------------------------------------------
-declare -A LAT
+declare -A LAT LAT_FROM
 if [ "$LAT_SECS" -gt 0 ]; then
-  for t in lat_ref lat_walcast lat_dbzdef lat_dbztun; do
+  for t in lat_ref lat_walcast lat_dbzdef lat_dbztun lat_base; do
     q -c "CREATE TABLE $t (id bigserial PRIMARY KEY, v int NOT NULL, ts bigint NOT NULL)" \
       -c "CREATE PUBLICATION ${t}_pub FOR TABLE $t"
   done
@@ -375,9 +401,9 @@ if [ "$LAT_SECS" -gt 0 ]; then
       PIDS+=($cons)
       wait_for 60 "latency consumer for $t" grep -qs '^ready' "$WORK/$t.cons"
       case $k in
-        walcast)
+        walcast|base)
           connector_props "$WORK/$t.properties" "$t" "$t" "${t}_pub"
-          "$ROOT/build/walcast" run --worker "$WORK/worker.properties" "$WORK/$t.properties" >/dev/null 2>"$WORK/walcast-$t.log" &
+          WALCAST_LOG=debug "$([ "$k" = base ] && echo "$BASE_WALCAST" || echo "$WALCAST")" run --worker "$WORK/worker.properties" "$WORK/$t.properties" >/dev/null 2>"$WORK/walcast-$t.log" &
           RPID=$! ; PIDS+=($RPID) ;;
         dbz*)
           dbz_props "$WORK/$t.properties" "$t" "$t" "${t}_pub" "$t" $([ "$k" = dbztun ] && echo 1 || echo 0)
@@ -397,26 +423,25 @@ if [ "$LAT_SECS" -gt 0 ]; then
     rss=-
     if [ "$k" != ref ]; then
       rss=$(( $(hwm_of "$RPID") / 1024 ))
-      if [ "$k" = walcast ]; then kill -INT "$RPID"; wait "$RPID" 2>/dev/null || true; else dbz_stop; fi
+      if [ "$k" = walcast ] || [ "$k" = base ]; then kill -INT "$RPID"; wait "$RPID" 2>/dev/null || true; else dbz_stop; fi
     fi
     slot_drop "$t"
     read -r p50 p99 n < <(pct "$WORK/$t.lat" "$from")
     LAT[$k]="${tps%.*} $p50 $p99 $n $rss"
+    LAT_FROM[$k]=$from
     echo "bench: latency $k: ${LAT[$k]}" >&2
   }
   lat_seen() { [ "$(wc -l <"$1")" -ge "$2" ]; }
-  lat_phase ref lat_ref
-  lat_phase walcast lat_walcast
-  lat_phase dbztun lat_dbztun
-  lat_phase dbzdef lat_dbzdef
+  for k in $LAT_READERS; do lat_phase "$k" "lat_$k"; done
   echo
   echo "== commit -> visible latency, $LAT_RATE single-row transactions/s for ${LAT_SECS}s (synchronous_commit=on), one run each,"
   echo "   measured after ${LAT_WARM}s of warm-up load and once the reader had caught up with it"
   printf '%-46s %8s %9s %9s %8s %10s\n' "reader" "tx/s" "p50 ms" "p99 ms" "events" "peak RSS"
-  for k in ref walcast dbztun dbzdef; do
+  for k in $LAT_READERS; do
     case $k in
       ref) l="pg_recvlogical test_decoding (commit time)" ;;
       walcast) l="walcast defaults -> read_committed consumer" ;;
+      base) l="BENCH_BASE_WALCAST, the same way" ;;
       dbztun) l="Debezium tuned -> consumer" ;;
       dbzdef) l="Debezium defaults -> consumer" ;;
     esac
@@ -428,20 +453,30 @@ if [ "$LAT_SECS" -gt 0 ]; then
   /usr/bin/python3 "$ROOT/tests/integration/kafka_admin.py" "$BS" create bench_txn_floor 1 >/dev/null 2>&1 || true
   echo "transaction floor (librdkafka $(pkg-config --modversion rdkafka), begin/produce/commit of one record, paced at $LAT_RATE/s):"
   echo "  $("$ROOT/build/bench/bench_txn_floor" "$BS" bench_txn_floor "$LAT_SECS" "$LAT_RATE" 2>&1 | tail -1)"
+  for k in walcast base; do
+    [ -n "${LAT[$k]:-}" ] || continue
+    echo "where $([ $k = base ] && echo "BENCH_BASE_WALCAST's" || echo "walcast's") latency goes (its \"latency trace\" debug lines joined with the consumer's arrivals):"
+    /usr/bin/python3 "$TOOL" stages "$WORK/walcast-lat_$k.log" "$WORK/lat_$k.lat" "${LAT_FROM[$k]}" ||
+      echo "bench: no per-stage breakdown (see above)"
+  done
 fi
 
 echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg)"
 # ---- targets --------------------------------------------------------------------------------------------
-T=$(median ${RATE[dbztun]}); TR=$(median ${RSS[dbztun]}); SR=$(median ${RSS[schema]})
 verdict() { case "$1" in *-\ *|*-) echo "not measured" ;; *) awk "BEGIN { exit !($1) }" && echo "met" || echo "NOT met" ;; esac; }
+if [ "$THROUGHPUT" != 0 ]; then
+T=$(median ${RATE[dbztun]}); TR=$(median ${RSS[dbztun]}); SR=$(median ${RSS[schema]})
 echo
 echo "== walcast (JSON, schemas on, defaults) against the targets"
 echo "rows/s vs Debezium tuned:  $(calc "%.2f" "$S / $T")x   (target >= 3: $(verdict "$S >= 3 * $T"))"
 echo "peak RSS vs Debezium tuned: $(calc "%.3f" "$SR / $TR")   (target <= 0.1: $(verdict "$SR <= 0.1 * $TR"))"
 echo "rows/s vs pg_recvlogical:  $(calc "%.2f" "$S / $R")x   (target >= 0.9: $(verdict "$S >= 0.9 * $R"))"
-if [ "$LAT_SECS" -gt 0 ]; then
+fi
+if [ "$LAT_SECS" -gt 0 ] && [ -n "${LAT[walcast]:-}" ] && [ -n "${LAT[dbztun]:-}" ]; then
   read -r _ _ wp99 _ _ <<<"${LAT[walcast]}"; read -r _ dp50 _ _ _ <<<"${LAT[dbztun]}"
+  read -r _ wp50 _ _ _ <<<"${LAT[walcast]}"; read -r _ _ dp99 _ _ <<<"${LAT[dbztun]}"
   echo "latency p99 $wp99 ms vs Debezium tuned p50 $dp50 ms (target p99 < p50: $(verdict "$wp99 < $dp50"))"
+  echo "latency p99 $wp99 ms vs Debezium tuned p99 $dp99 ms, p50 $wp50 ms (issue 21: p99 < Debezium's, p50 <= 10: $(verdict "$wp99 < $dp99 && $wp50 <= 10"))"
 fi
 
 # ---- 3. peak RSS with one huge transaction, with and without walcast.streaming ---------------------------
@@ -470,9 +505,11 @@ if [ "$BIG" -gt 0 ]; then
   echo "streaming spill: ${spilled:-none reported}"
 fi
 
+if [ "${BENCH_MICRO:-1}" != 0 ]; then
 echo; "$ROOT/build/bench/bench_transform" "${BENCH_TF_RECORDS:-500000}" "${BENCH_TF_RUNS:-7}" || echo "bench: bench_transform failed"   # the chain per record
 echo; "$ROOT/build/bench/bench_avro" "${BENCH_AVRO_RECORDS:-200000}" "${BENCH_AVRO_RUNS:-7}" || echo "bench: bench_avro failed"   # sink Avro decode: walcast vs avro-c
 echo; "$ROOT/build/bench/bench_json_dec" "${BENCH_JSON_RECORDS:-100000}" "${BENCH_JSON_RUNS:-7}" || echo "bench: bench_json_dec failed"   # sink JSON decode: the two readers
+fi
 
 # ---- 4. apply workers: a JDBC sink into PostgreSQL and into MariaDB next to COPY / LOAD DATA --------------
 # (scripts/bench_sink.sh, its own servers; BENCH_SINK=0 skips it)

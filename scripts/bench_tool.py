@@ -5,8 +5,12 @@
 #        cpu_end hwm_kb" (times in s since the epoch, CPU = utime+stime of PID in s, VmHWM of PID).
 #        Fails when PID exits, when the Connect REST status at REST shows FAILED, or after BOUND s.
 #   latency BS TOPIC OUT COUNTFILE BOUND    pre-creates TOPIC (1 partition), prints "ready", then reads it
-#        read_committed and writes "ts_us ms" (ts column, now - ts) per event to OUT until it has as many events as the
-#        number written to COUNTFILE (once the load is over), or BOUND s. Prints the event count.
+#        read_committed and writes "ts_us ms txid now_us" (ts column, now - ts, source.txId, arrival) per event to OUT
+#        until it has as many events as the number written to COUNTFILE (once the load is over), or BOUND s. Prints
+#        the event count.
+#   stages LOG LAT FROM_US                  the per-stage breakdown of walcast's latency: joins the "latency trace"
+#        lines of walcast's debug LOG with the consumer's LAT file (latency's OUT) on the xid, for the events written
+#        at or after FROM_US, and prints p50/p99 per stage.
 #   warmup BS                               one committed transaction of a transactional producer, so that the
 #        broker's transaction coordinator is loaded before anything is timed.
 #   recvlogical OUT COUNTFILE BOUND ARGS... runs pg_recvlogical ARGS (test_decoding with include-timestamp)
@@ -111,7 +115,7 @@ def latency(bs, topic, out, countfile, bound):
             v = json.loads(m.value())
             p = v.get("payload", v) if "schema" in v else v
             ts = p["after"]["ts"]
-            o.write("%d %.3f\n" % (ts, (now - ts / 1e6) * 1000))
+            o.write("%d %.3f %s %d\n" % (ts, (now - ts / 1e6) * 1000, p.get("source", {}).get("txId", "-"), now * 1e6))
             n += 1
     c.close()
     print(n)
@@ -166,6 +170,51 @@ def recvlogical(out, countfile, bound, args):
         sys.exit("recvlogical: %d of %s commits within %d s" % (n, want, bound))
 
 
+def stages(log, lat, from_us):
+    trace = {}
+    with open(log) as f:
+        for line in f:
+            if 'msg="latency trace"' not in line:
+                continue
+            kv = dict(w.split("=", 1) for w in line.split() if "=" in w and not w.startswith("msg="))
+            trace[kv["xid"]] = [int(kv[k]) for k in ("source_commit_us", "queued_us", "commit_start_us", "flushed_us",
+                                                     "committed_us")]
+    names = ["write (ts column) -> source commit time", "source commit -> queued in the producer",
+             "queued -> commit_transaction called", "commit called -> records acknowledged",
+             "records acknowledged -> EndTxn answered", "EndTxn answered -> consumer has it",
+             "total: write -> consumer has it"]
+    vals = [[] for _ in names]
+    missing = 0
+    with open(lat) as f:
+        for line in f:
+            w = line.split()
+            if len(w) < 4 or int(w[0]) < from_us:
+                continue
+            t = trace.get(w[2])
+            if t is None:
+                missing += 1
+                continue
+            pts = [int(w[0])] + t + [int(w[3])]
+            for i in range(len(pts) - 1):
+                vals[i].append((pts[i + 1] - pts[i]) / 1000)
+            vals[-1].append((pts[-1] - pts[0]) / 1000)
+
+    if not vals[0]:
+        print("   (no \"latency trace\" line matched the consumer's events: a walcast without the trace, or no debug log)")
+        return
+
+    def pct(v, q):
+        v = sorted(v)
+        return v[min(len(v) - 1, int(len(v) * q))] if v else float("nan")
+    print("   %-52s %9s %9s" % ("stage (walcast, per source transaction)", "p50 ms", "p99 ms"))
+    for n, v in zip(names, vals):
+        print("   %-52s %9.2f %9.2f" % (n, pct(v, 0.5), pct(v, 0.99)))
+    print("   (%d events joined with their trace line, %d without. source commit -> queued: WAL flush, walsender,"
+          % (len(vals[0]), missing))
+    print("   decoding and encoding; queued -> commit called: the commit timer and the previous commit still running;")
+    print("   EndTxn answered -> consumer: the markers, the last stable offset, the consumer's fetch. p99s do not add up)")
+
+
 def warmup(bs):
     from confluent_kafka import Producer
     p = Producer({"bootstrap.servers": bs, "transactional.id": "bench-warmup"})
@@ -181,6 +230,8 @@ if __name__ == "__main__":
         watch(a[0], a[1], int(a[2]), int(a[3]), a[4], int(a[5]))
     elif cmd == "latency":
         latency(a[0], a[1], a[2], a[3], int(a[4]))
+    elif cmd == "stages":
+        stages(a[0], a[1], int(a[2]))
     elif cmd == "warmup":
         warmup(a[0])
     elif cmd == "recvlogical":

@@ -11,7 +11,12 @@
 #                                               with --offsets-topic no connector file is needed;
 #                                               --group G (with --offsets-topic): group.id G and topics
 #                                               G-configs, G-status instead of fresh ones (a worker that
-#                                               takes back what an earlier worker, or walcast, kept there)
+#                                               takes back what an earlier worker, or walcast, kept there);
+#                                               several workers started with the same --group and
+#                                               --offsets-topic form one distributed cluster (each on a
+#                                               free REST port of its own; worker_id 127.0.0.1:PORT);
+#                                               --set KEY=VALUE (repeatable) adds or overrides a worker
+#                                               property (scheduled.rebalance.max.delay.ms=0, …)
 #                                               --apicurio: Apicurio Registry's converters
 #                                               (io.apicurio.registry.utils.converter.*, scripts/apicurio.sh
 #                                               fetch-converter) on the worker's class path, after Kafka's
@@ -21,6 +26,7 @@
 #                                               jars carry no ServiceLoader manifest)
 #   scripts/connect.sh status DIR NAME          the REST status of one connector (JSON)
 #   scripts/connect.sh stop DIR                 clean stop (tasks commit their offsets), remove DIR
+#   scripts/connect.sh kill DIR                 SIGKILL the worker (a crash: nothing committed), keep DIR
 #
 # Offsets: by default a standalone worker (ConnectStandalone), offsets in DIR/offsets (a file). With
 # --offsets-topic T a one-worker distributed cluster (ConnectDistributed, a fresh group.id and fresh
@@ -36,6 +42,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/ports.sh
 . "$HERE/ports.sh"
+# shellcheck source=scripts/maven.sh
+. "$HERE/maven.sh"
 CACHE=${WALCAST_CACHE:-${HOME:-/root}/.cache/walcast}
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$HERE/reference/kafka-pom.xml")
 LIB="$CACHE/kafka-$KAFKA_VERSION/lib"
@@ -52,21 +60,9 @@ die() { echo "connect.sh: $*" >&2; exit 1; }
 fetch() {
   bash "$HERE/kafka.sh" fetch
   [ -f "$PLUGINS/.complete" ] && return 0
-  local tgz="$CACHE/dl/debezium-connector-postgres-$DEBEZIUM_VERSION-plugin.tar.gz" work
-  if [ ! -s "$tgz" ]; then
-    work="$CACHE/dl.tmp.$$"
-    rm -rf "$work" && mkdir -p "$work" "$CACHE/dl"
-    cp "$HERE/reference/kafka-pom.xml" "$work/pom.xml"   # dependency:copy wants a project to run in
-    echo "connect.sh: resolving Debezium $DEBEZIUM_VERSION's postgres plugin from Maven Central (first run only)" >&2
-    if ! (cd "$work" && mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy \
-            "-Dartifact=io.debezium:debezium-connector-postgres:$DEBEZIUM_VERSION:tar.gz:plugin" \
-            -DoutputDirectory="$work/dl" >"$work/mvn.log" 2>&1); then
-      tail -30 "$work/mvn.log" >&2
-      die "could not resolve io.debezium:debezium-connector-postgres:$DEBEZIUM_VERSION:tar.gz:plugin"
-    fi
-    mv "$work/dl/$(basename "$tgz")" "$tgz"
-    rm -rf "$work"
-  fi
+  local tgz
+  tgz=$(maven_artifact "io.debezium:debezium-connector-postgres:$DEBEZIUM_VERSION:tar.gz:plugin" \
+        "debezium-connector-postgres-$DEBEZIUM_VERSION-plugin.tar.gz" connect.sh)
   rm -rf "$PLUGINS" && mkdir -p "$PLUGINS"
   tar -xzf "$tgz" -C "$PLUGINS"
   [ -f "$PLUGINS/debezium-connector-postgres/debezium-connector-postgres-$DEBEZIUM_VERSION.jar" ] ||
@@ -83,21 +79,9 @@ fetch() {
 JDBC_SINK_VERSION=${JDBC_SINK_VERSION:-3.6.0.Final}
 fetch_jdbc() {
   [ -f "$PLUGINS/.complete-jdbc-$JDBC_SINK_VERSION" ] && return 0
-  local tgz="$CACHE/dl/debezium-connector-jdbc-$JDBC_SINK_VERSION-plugin.tar.gz" work
-  if [ ! -s "$tgz" ]; then
-    work="$CACHE/dl.tmp.$$"
-    rm -rf "$work" && mkdir -p "$work" "$CACHE/dl"
-    cp "$HERE/reference/kafka-pom.xml" "$work/pom.xml"
-    echo "connect.sh: resolving Debezium's JDBC sink plugin $JDBC_SINK_VERSION from Maven Central (first run only)" >&2
-    if ! (cd "$work" && mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy \
-            "-Dartifact=io.debezium:debezium-connector-jdbc:$JDBC_SINK_VERSION:tar.gz:plugin" \
-            -DoutputDirectory="$work/dl" >"$work/mvn.log" 2>&1); then
-      tail -30 "$work/mvn.log" >&2
-      die "could not resolve io.debezium:debezium-connector-jdbc:$JDBC_SINK_VERSION:tar.gz:plugin"
-    fi
-    mv "$work/dl/$(basename "$tgz")" "$tgz"
-    rm -rf "$work"
-  fi
+  local tgz
+  tgz=$(maven_artifact "io.debezium:debezium-connector-jdbc:$JDBC_SINK_VERSION:tar.gz:plugin" \
+        "debezium-connector-jdbc-$JDBC_SINK_VERSION-plugin.tar.gz" connect.sh)
   rm -rf "$PLUGINS/debezium-connector-jdbc"
   tar -xzf "$tgz" -C "$PLUGINS"
   [ -f "$PLUGINS/debezium-connector-jdbc/debezium-connector-jdbc-$JDBC_SINK_VERSION.jar" ] ||
@@ -155,6 +139,7 @@ print(s.get("connector", {}).get("state", "NONE"), tasks[0].get("state", "NONE")
 
 write_config() {
   local dir=$1 bs=$2 port=$3 offsets=$4 group=${5:-}
+  shift 5
   if [ -n "$offsets" ]; then
     group=${group:-walcast-connect-$(basename "$dir")-$$}
     cat >"$dir/worker.properties" <<EOF
@@ -184,6 +169,9 @@ value.converter.schemas.enable=true
 offset.flush.interval.ms=1000
 consumer.isolation.level=read_committed
 EOF
+  # --set KEY=VALUE: last, so that it wins over the lines above (Java properties: the last one counts)
+  local kv
+  for kv in "$@"; do echo "$kv" >>"$dir/worker.properties"; done
   { cat "$HERE/reference/log4j2.properties"; cat <<'EOF'
 logger.connect.name = org.apache.kafka.connect.runtime.Connect
 logger.connect.level = INFO
@@ -194,12 +182,13 @@ EOF
 }
 
 start() {
-  local bs="" dir="" offsets="" group="" cp="$LIB/*" conns=() args=() port f name pid t0 state main
+  local bs="" dir="" offsets="" group="" cp="$LIB/*" conns=() args=() sets=() port f name pid t0 state main
   while [ $# -gt 0 ]; do
     case $1 in
       --bootstrap) bs=$2; shift 2 ;;
       --offsets-topic) offsets=$2; shift 2 ;;
       --group) group=$2; shift 2 ;;
+      --set) [[ $2 == ?*=* ]] || die "start: --set wants KEY=VALUE, not '$2'"; sets+=("$2"); shift 2 ;;
       --apicurio) cp="$cp:$(bash "$HERE/apicurio.sh" fetch-converter)/*"; shift ;;
       --dir) dir=$2; shift 2 ;;
       -*) die "start: unknown option $1" ;;
@@ -215,7 +204,7 @@ start() {
   mkdir -p "$dir"
   free_port port || die "no free port found"
   [ -z "$group" ] || [ -n "$offsets" ] || die "start: --group needs --offsets-topic (a distributed worker)"
-  write_config "$dir" "$bs" "$port" "$offsets" "$group"
+  write_config "$dir" "$bs" "$port" "$offsets" "$group" "${sets[@]}"
   t0=$(date +%s.%N)
   main=org.apache.kafka.connect.cli.ConnectStandalone
   args=("${conns[@]}")
@@ -286,5 +275,8 @@ case $cmd in
   start) start "$@" ;;
   status) [ $# -eq 2 ] || die "usage: connect.sh status DIR NAME"; . "$1/env"; http_get "$CONNECT_REST/connectors/$2/status"; echo ;;
   stop) [ $# -eq 1 ] || die "usage: connect.sh stop DIR"; stop "$1" ;;
-  *) die "usage: connect.sh fetch | start --bootstrap BS [--dir DIR] [--offsets-topic T] CONNECTOR.properties... | status DIR NAME | stop DIR" ;;
+  kill) [ $# -eq 1 ] || die "usage: connect.sh kill DIR"; [ -f "$1/pid" ] || die "kill: no worker in $1"
+        p=$(cat "$1/pid"); kill -KILL "$p" 2>/dev/null || true
+        for _ in $(seq 1 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done ;;
+  *) die "usage: connect.sh fetch | start --bootstrap BS [--dir DIR] [--offsets-topic T [--group G]] [--set K=V]... CONNECTOR.properties... | status DIR NAME | stop DIR | kill DIR" ;;
 esac

@@ -6,10 +6,10 @@ set -euo pipefail
 PKGS=(build-essential pkg-config clang libclang-rt-14-dev
       libpq-dev libssl-dev librdkafka-dev libjansson-dev libzstd-dev libcmocka-dev libcurl4-openssl-dev libmicrohttpd-dev libavro-dev openssl
       libmariadb-dev libmariadb3 mariadb-server mariadb-client libmongoc-dev
-      postgresql-15 postgresql-client-15 kcat
+      postgresql-15 postgresql-client-15 kcat linux-perf
       python3 python3-avro python3-confluent-kafka python3-pymongo procps bc curl prometheus chromium
       openjdk-17-jre-headless maven
-      docker.io debootstrap)
+      docker.io debootstrap iptables)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1403,7 +1403,7 @@ static wc_status_t transform_record(sink_t *s, sink_rec_t *r, rd_kafka_message_t
         size_t len;
         /* Debezium's records carry at most 5; room is left for the headers the chain adds */
         for (size_t i = 0; ev.nheaders < REC_MAX_HEADERS / 2 && !rd_kafka_header_get_all(hdrs, i, &name, &v, &len); i++)
-            ev.headers[ev.nheaders++] = (rec_header_t){ arena_strdup(s->arena, name), v, len };
+            ev.headers[ev.nheaders++] = (rec_header_t){ .key = arena_strdup(s->arena, name), .value = v, .len = len };
     }
     /* a sink record's kafkaPartition() and timestamp() (TimestampRouter, InsertField read them) */
     ev.has_partition = true;
@@ -1413,6 +1413,8 @@ static wc_status_t transform_record(sink_t *s, sink_rec_t *r, rd_kafka_message_t
         ev.has_ts = true;
         ev.ts_ms = ts;
     }
+    ev.has_offset = true;   /* SinkRecord.kafkaOffset() (InsertField's offset.field) */
+    ev.offset = m->offset;
     rec_event_t out;
     bool dropped;
     if (tf_chain_apply(s->tf, s->arena, &ev, &out, &dropped, err, errlen) != WC_OK) {

@@ -25,11 +25,19 @@ struct sk_target {
     sql_conn_t s;   /* first: what sinks/sql.c keeps */
     MYSQL *db;
     buf_t val;
+    /* Runs of creates ('c') in upsert mode go as plain multi-row INSERTs (no ON DUPLICATE KEY UPDATE) where
+     * a failure can be redone: source_wins, no conflict log, no per-table policy. A duplicate key rolls the
+     * batch back (WC_ABORT) and that table upserts for the rest of the session. WALCAST_SINK_COPY=off: never. */
+    bool optimism_ok;
+    char **pessimistic;
+    size_t npessimistic;
+    unsigned last_errno;
 };
 
 static wc_status_t fail(sk_target_t *t, const char *what, char *err, size_t errlen)
 {
     unsigned e = mysql_errno(t->db);
+    t->last_errno = e;
     snprintf(err, errlen, "%s: %u %s", what, e, mysql_error(t->db));
     return wc_status_mysql(e);
 }
@@ -57,6 +65,9 @@ static void my_close(sk_target_t *t)
         return;
     sql_free(&t->s);
     buf_free(&t->val);
+    for (size_t i = 0; i < t->npessimistic; i++)
+        free(t->pessimistic[i]);
+    free(t->pessimistic);
     if (t->db)
         mysql_close(t->db);
     free(t);
@@ -96,6 +107,9 @@ static wc_status_t my_connect(const sk_config_t *cfg, sk_target_t **out, char *e
     t->s.max_bytes = MY_MAX_STMT;
     t->db = db;
     buf_init(&t->val);
+    const char *cm = getenv("WALCAST_SINK_COPY");
+    t->optimism_ok = cfg->policy == SK_POLICY_SOURCE_WINS && !cfg->conflict_log && !cfg->ntable_policies &&
+                     cfg->insert_mode == SK_INSERT_UPSERT && !(cm && !strcmp(cm, "off"));
     wc_status_t st = qs(t, "SET time_zone = '+00:00', autocommit = 0", "session settings", err, errlen);
     if (st) {
         my_close(t);
@@ -240,9 +254,45 @@ static wc_status_t my_truncate(sk_target_t *t, const sk_table_t *tab, char *err,
     return my_run(t, "TRUNCATE (DELETE FROM)", NULL, err, errlen);
 }
 
+static bool pessimistic(const sk_target_t *t, const char *name)
+{
+    for (size_t i = 0; i < t->npessimistic; i++)
+        if (!strcmp(t->pessimistic[i], name))
+            return true;
+    return false;
+}
+
+/* The upserts of one table: the creates of a run first as plain multi-row INSERTs (speculative insertion
+ * and the update list are InnoDB's work for every row of ON DUPLICATE KEY UPDATE), the rest upserted. */
+static wc_status_t my_upsert(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
+                             size_t n, sk_conflict_count_t *cc, char *err, size_t errlen)
+{
+    if (!t->optimism_ok || mode != SK_INSERT_UPSERT || !tab->npk || tab->policy != SK_POLICY_SOURCE_WINS ||
+        tab->version_column || pessimistic(t, tab->name))
+        return sql_upsert(t, tab, mode, ch, n, cc, err, errlen);
+    const sk_change_t **v;
+    size_t nc = sql_creates_first(ch, n, &v);
+    if (nc < 2) {
+        free(v);
+        return sql_upsert(t, tab, mode, ch, n, cc, err, errlen);
+    }
+    wc_status_t st = sql_upsert(t, tab, SK_INSERT_INSERT, v, nc, cc, err, errlen);
+    if (st == WC_PERMANENT && t->last_errno == ER_DUP_ENTRY) {
+        log_info("a create event met an existing row: upserting into this table from now on", "table=%s",
+                 log_esc(tab->name));
+        t->pessimistic = xrealloc(t->pessimistic, (t->npessimistic + 1) * sizeof *t->pessimistic);
+        t->pessimistic[t->npessimistic++] = xstrdup(tab->name);
+        st = WC_ABORT;
+    }
+    if (st == WC_OK && n > nc)
+        st = sql_upsert(t, tab, mode, v + nc, n - nc, cc, err, errlen);
+    free(v);
+    return st;
+}
+
 static const sql_ops_t my_sql_ops = {
     .start = my_start, .field = my_field, .text = my_text, .run = my_run, .rows = my_rows,   /* statements */
-    .ddl = my_ddl, .columns = my_columns, .upsert = sql_upsert, .truncate = my_truncate,     /* tables */
+    .ddl = my_ddl, .columns = my_columns, .upsert = my_upsert, .truncate = my_truncate,      /* tables */
 };
 
 /* ---- conflicts (decided by cf_apply in conflict.c) ---- */

@@ -46,8 +46,36 @@ struct sk_target {
     size_t noptimistic;
     char **pessimistic;      /* tables that met an existing row: always ON CONFLICT */
     size_t npessimistic;
+    char **nocopy;           /* tables a COPY failed on for another reason than a unique violation */
+    size_t nocopy_n;
     char last_ss[6];         /* SQLSTATE of the last failure fail() saw */
+    /* Those plain INSERTs go as COPY ... FROM STDIN where the table takes it (copy_check): binary when
+     * every column has a binary form, else text. WALCAST_SINK_COPY=binary|text|off (bench, diagnosis). */
+    int copy_mode;           /* COPY_AUTO, COPY_TEXT, COPY_OFF */
+    struct copy_table *copy_tables;   /* what copy_check found, per table and column types */
+    buf_t copy;              /* the COPY data being built */
+    /* COPYs of the open transaction, held until COMMIT (or a TRUNCATE or DDL in between): they go with it
+     * as one simple query, "COPY ...; COPY ...; COMMIT", whose results a deferred commit reads later */
+    struct held_copy *held;
+    size_t nheld;
+    bool copy_pending;       /* the results of such a COPY/COMMIT query are not read yet */
 };
+
+typedef struct held_copy {
+    char *table, *sql;
+    buf_t data;
+} held_copy_t;
+
+enum { COPY_AUTO, COPY_TEXT, COPY_OFF };
+
+/* A table COPY was checked for: its column types as walcast writes them (sig) and whether the server's
+ * table has exactly those (else the INSERT path, whose casts to the table's types COPY would not do). */
+typedef struct copy_table {
+    char *name, *sig;
+    bool ok;
+    bool said;   /* "creates go through COPY" was logged */
+    struct copy_table *next;
+} copy_table_t;
 
 /* SQLSTATE -> classification (the source's own, schemas/status.c); never the message text. */
 static wc_status_t classify(const PGresult *r, PGconn *c)
@@ -123,10 +151,36 @@ static wc_status_t optimism_check(sk_target_t *t, wc_status_t st)
     return st;
 }
 
+static void copy_tables_clear(sk_target_t *t)
+{
+    copy_table_t *n;
+    for (copy_table_t *p = t->copy_tables; p; p = n) {
+        n = p->next;
+        free(p->name);
+        free(p->sig);
+        free(p);
+    }
+    t->copy_tables = NULL;
+}
+
+static void held_clear(sk_target_t *t)
+{
+    for (size_t i = 0; i < t->nheld; i++) {
+        free(t->held[i].table);
+        free(t->held[i].sql);
+        buf_free(&t->held[i].data);
+    }
+    t->nheld = 0;
+}
+
 static void pg_close(sk_target_t *t)
 {
     if (!t)
         return;
+    copy_tables_clear(t);
+    held_clear(t);
+    free(t->held);
+    buf_free(&t->copy);
     if (t->conn)
         PQfinish(t->conn);
     sql_free(&t->s);
@@ -137,6 +191,9 @@ static void pg_close(sk_target_t *t)
     for (size_t i = 0; i < t->npessimistic; i++)
         free(t->pessimistic[i]);
     free(t->pessimistic);
+    for (size_t i = 0; i < t->nocopy_n; i++)
+        free(t->nocopy[i]);
+    free(t->nocopy);
     buf_free(&t->vals);
     free(t->voff);
     free(t->vlen);
@@ -200,6 +257,9 @@ static wc_status_t pg_connect(const sk_config_t *cfg, sk_target_t **out, char *e
     t->pipeline_ok = cfg->policy == SK_POLICY_SOURCE_WINS && !cfg->conflict_log && !cfg->ntable_policies &&
                      cfg->insert_mode != SK_INSERT_UPDATE;
     buf_init(&t->vals);
+    buf_init(&t->copy);
+    const char *cm = getenv("WALCAST_SINK_COPY");
+    t->copy_mode = cm && !strcmp(cm, "off") ? COPY_OFF : cm && !strcmp(cm, "text") ? COPY_TEXT : COPY_AUTO;
     wc_status_t st = exec(t, "SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; "
                              "SET extra_float_digits = 3",
                           "session settings", err, errlen);
@@ -243,6 +303,7 @@ static wc_status_t pg_connect(const sk_config_t *cfg, sk_target_t **out, char *e
 static wc_status_t pg_begin(sk_target_t *t, char *err, size_t errlen)
 {
     optimistic_clear(t);
+    held_clear(t);
     if (t->pipeline_ok) {
         /* BEGIN opens the pipeline: no round trip of its own (what needs an answer drains it first) */
         if (!t->pipe) {
@@ -264,6 +325,7 @@ static wc_status_t pg_begin(sk_target_t *t, char *err, size_t errlen)
 }
 
 static wc_status_t pipe_drain(sk_target_t *t, bool sync, char *err, size_t errlen);
+static wc_status_t copy_send(sk_target_t *t, bool commit, bool wait, char *err, size_t errlen);
 
 static wc_status_t pg_ensure_table(sk_target_t *t, const sk_table_t *tab, bool evolve, char *err, size_t errlen)
 {
@@ -273,6 +335,8 @@ static wc_status_t pg_ensure_table(sk_target_t *t, const sk_table_t *tab, bool e
     /* the catalog is read in step: what was sent is applied first (a sync inside the transaction block
      * does not commit) */
     wc_status_t st;
+    if (t->nheld && (st = copy_send(t, false, true, err, errlen)))
+        return st;
     if (t->pipe && (st = pipe_drain(t, true, err, errlen)))
         return st;
     return sql_ensure_table(t, tab, evolve, err, errlen);
@@ -557,6 +621,92 @@ static bool zoned_us(const char *p, size_t n, int64_t *us)
 #define BIN_MIN_US (-62135596800000000LL)
 #define BIN_MAX_US (253402300799999999LL)
 
+/* One value in PostgreSQL's binary format (its length, then the bytes its type's receive function reads;
+ * -1 for NULL) into b; false (b undefined) when the value does not take the binary path. */
+static bool bin_elem(buf_t *b, bin_kind_t k, const cv_value_t *v)
+{
+    if (v->null) {
+        put_be32(b, 0xFFFFFFFFu);
+        return true;
+    }
+    int64_t x = v->u.i, us;
+    switch (k) {
+    case BK_INT2:
+        if (x < INT16_MIN || x > INT16_MAX)
+            return false;
+        put_be32(b, 2);
+        buf_putc(b, (char)((uint16_t)x >> 8));
+        buf_putc(b, (char)(uint16_t)x);
+        return true;
+    case BK_INT4:
+        if (x < INT32_MIN || x > INT32_MAX)
+            return false;
+        put_be32(b, 4);
+        put_be32(b, (uint32_t)x);
+        return true;
+    case BK_INT8:
+        put_be32(b, 8);
+        put_be64(b, (uint64_t)x);
+        return true;
+    case BK_FLOAT4: {
+        float fv = (float)v->u.f;
+        uint32_t bits;
+        memcpy(&bits, &fv, 4);
+        put_be32(b, 4);
+        put_be32(b, bits);
+        return true;
+    }
+    case BK_FLOAT8: {
+        uint64_t bits;
+        memcpy(&bits, &v->u.f, 8);
+        put_be32(b, 8);
+        put_be64(b, bits);
+        return true;
+    }
+    case BK_BOOL:
+        put_be32(b, 1);
+        buf_putc(b, v->u.b ? 1 : 0);
+        return true;
+    case BK_TEXT:
+        if (v->u.s.n > INT32_MAX || memchr(v->u.s.p, 0, v->u.s.n))
+            return false;   /* the text path says why */
+        /* fall through */
+    case BK_BYTEA:
+        if (v->u.s.n > INT32_MAX)
+            return false;
+        put_be32(b, (uint32_t)v->u.s.n);
+        buf_append(b, v->u.s.p, v->u.s.n);
+        return true;
+    case BK_TSTZ_ZONED:
+    case BK_TS_MILLI:
+    case BK_TS_MICRO:
+    case BK_TS_NANO:
+        if (k == BK_TSTZ_ZONED) {
+            if (!zoned_us(v->u.s.p, v->u.s.n, &us))
+                return false;
+        } else if (k == BK_TS_MILLI) {
+            if (x < BIN_MIN_US / 1000 || x > BIN_MAX_US / 1000)
+                return false;
+            us = x * 1000;
+        } else
+            us = k == BK_TS_MICRO ? x : x / 1000;
+        if (us < BIN_MIN_US || us > BIN_MAX_US)
+            return false;
+        put_be32(b, 8);
+        put_be64(b, (uint64_t)(us - PG_EPOCH_US));
+        return true;
+    case BK_DATE:
+        if (x < BIN_MIN_US / 86400000000LL || x > BIN_MAX_US / 86400000000LL)
+            return false;
+        put_be32(b, 4);
+        put_be32(b, (uint32_t)(int32_t)(x - PG_EPOCH_DAYS));
+        return true;
+    case BK_NONE:
+        return false;
+    }
+    return false;
+}
+
 /* Column f of rows ch[0..n) as one binary array into b; false (b undefined) when a value does not take
  * the binary path. */
 static bool bin_array(buf_t *b, bin_kind_t k, const sk_change_t *const *ch, size_t n, size_t f)
@@ -567,88 +717,9 @@ static bool bin_array(buf_t *b, bin_kind_t k, const sk_change_t *const *ch, size
     put_be32(b, bin_oid[k]);
     put_be32(b, (uint32_t)n);
     put_be32(b, 1);                 /* lower bound */
-    for (size_t r = 0; r < n; r++) {
-        const cv_value_t *v = &ch[r]->row.u.list.v[f];
-        if (v->null) {
-            put_be32(b, 0xFFFFFFFFu);
-            continue;
-        }
-        int64_t x = v->u.i, us;
-        switch (k) {
-        case BK_INT2:
-            if (x < INT16_MIN || x > INT16_MAX)
-                return false;
-            put_be32(b, 2);
-            buf_putc(b, (char)((uint16_t)x >> 8));
-            buf_putc(b, (char)(uint16_t)x);
-            break;
-        case BK_INT4:
-            if (x < INT32_MIN || x > INT32_MAX)
-                return false;
-            put_be32(b, 4);
-            put_be32(b, (uint32_t)x);
-            break;
-        case BK_INT8:
-            put_be32(b, 8);
-            put_be64(b, (uint64_t)x);
-            break;
-        case BK_FLOAT4: {
-            float fv = (float)v->u.f;
-            uint32_t bits;
-            memcpy(&bits, &fv, 4);
-            put_be32(b, 4);
-            put_be32(b, bits);
-            break;
-        }
-        case BK_FLOAT8: {
-            uint64_t bits;
-            memcpy(&bits, &v->u.f, 8);
-            put_be32(b, 8);
-            put_be64(b, bits);
-            break;
-        }
-        case BK_BOOL:
-            put_be32(b, 1);
-            buf_putc(b, v->u.b ? 1 : 0);
-            break;
-        case BK_TEXT:
-            if (v->u.s.n > INT32_MAX || memchr(v->u.s.p, 0, v->u.s.n))
-                return false;   /* the text path says why */
-            /* fall through */
-        case BK_BYTEA:
-            if (v->u.s.n > INT32_MAX)
-                return false;
-            put_be32(b, (uint32_t)v->u.s.n);
-            buf_append(b, v->u.s.p, v->u.s.n);
-            break;
-        case BK_TSTZ_ZONED:
-        case BK_TS_MILLI:
-        case BK_TS_MICRO:
-        case BK_TS_NANO:
-            if (k == BK_TSTZ_ZONED) {
-                if (!zoned_us(v->u.s.p, v->u.s.n, &us))
-                    return false;
-            } else if (k == BK_TS_MILLI) {
-                if (x < BIN_MIN_US / 1000 || x > BIN_MAX_US / 1000)
-                    return false;
-                us = x * 1000;
-            } else
-                us = k == BK_TS_MICRO ? x : x / 1000;
-            if (us < BIN_MIN_US || us > BIN_MAX_US)
-                return false;
-            put_be32(b, 8);
-            put_be64(b, (uint64_t)(us - PG_EPOCH_US));
-            break;
-        case BK_DATE:
-            if (x < BIN_MIN_US / 86400000000LL || x > BIN_MAX_US / 86400000000LL)
-                return false;
-            put_be32(b, 4);
-            put_be32(b, (uint32_t)(int32_t)(x - PG_EPOCH_DAYS));
-            break;
-        case BK_NONE:
+    for (size_t r = 0; r < n; r++)
+        if (!bin_elem(b, k, &ch[r]->row.u.list.v[f]))
             return false;
-        }
-    }
     return true;
 }
 
@@ -657,6 +728,386 @@ static bool bin_array(buf_t *b, bin_kind_t k, const sk_change_t *const *ch, size
 static wc_status_t upsert_unnest_one(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode,
                                      const sk_change_t *const *ch, size_t n, sk_conflict_count_t *cc, char *err,
                                      size_t errlen);
+
+/* ---- COPY for runs of creates ----
+ * The creates the optimistic path would send as a plain INSERT go as COPY <table> (<columns>) FROM STDIN:
+ * the server then runs no executor per statement and no unnest, only each column's input (text) or receive
+ * (binary) function. COPY is not allowed in pipeline mode, so what the batch sent so far is drained first
+ * (one round trip; a sync inside the transaction block does not commit) and the statements after it are
+ * pipelined again. A unique violation is the optimistic path's (WC_ABORT, that table upserts from then on);
+ * any other permanent failure sends the table back to INSERT for the session and the batch is applied
+ * again (WC_ABORT), so that a poison record is found and dead-lettered by the INSERT path as before. */
+
+/* Decimal text ("-12.340") as numeric's binary form (numeric_recv: ndigits, weight, sign, dscale, then
+ * base-10000 digits); false for any other text. */
+static bool numeric_bin(buf_t *b, const char *p, size_t n)
+{
+    bool neg = n && p[0] == '-';
+    size_t i = neg, ni = 0, nf = 0;
+    while (i + ni < n && p[i + ni] >= '0' && p[i + ni] <= '9')
+        ni++;
+    const char *ip = p + i, *fp = p + i + ni;
+    if (i + ni < n) {
+        if (p[i + ni] != '.')
+            return false;
+        fp++;
+        while (i + ni + 1 + nf < n && fp[nf] >= '0' && fp[nf] <= '9')
+            nf++;
+        if (i + ni + 1 + nf != n || !nf)
+            return false;
+    }
+    if (!ni || nf > 1000 || ni > 1000)
+        return false;
+    /* groups of 4 digits aligned on the decimal point */
+    size_t gi = (ni + 3) / 4, gf = (nf + 3) / 4, ng = gi + gf;
+    uint16_t g[512];
+    for (size_t k = 0; k < ng; k++) {
+        unsigned v = 0;
+        for (size_t d = 0; d < 4; d++) {
+            /* digit position: integer digits right-aligned in gi groups, fraction digits left-aligned */
+            long pos = (long)(k * 4 + d) - (long)(gi * 4 - ni);
+            int dig = 0;
+            if (pos >= 0 && (size_t)pos < ni)
+                dig = ip[pos] - '0';
+            else if (pos >= (long)ni && (size_t)pos - ni < nf)
+                dig = fp[pos - (long)ni] - '0';
+            v = v * 10 + (unsigned)dig;
+        }
+        g[k] = (uint16_t)v;
+    }
+    size_t lo = 0, hi = ng;
+    int weight = (int)gi - 1;
+    while (lo < hi && !g[lo]) {
+        lo++;
+        weight--;
+    }
+    while (hi > lo && !g[hi - 1])
+        hi--;
+    if (lo == hi) {
+        weight = 0;
+        neg = false;
+    }
+    put_be32(b, (uint32_t)(8 + 2 * (hi - lo)));
+    unsigned char h[8] = { (unsigned char)((hi - lo) >> 8), (unsigned char)(hi - lo),
+                           (unsigned char)((uint16_t)weight >> 8), (unsigned char)(uint16_t)weight,
+                           neg ? 0x40 : 0, 0, (unsigned char)(nf >> 8), (unsigned char)nf };
+    buf_append(b, h, 8);
+    for (size_t k = lo; k < hi; k++) {
+        buf_putc(b, (char)(g[k] >> 8));
+        buf_putc(b, (char)g[k]);
+    }
+    return true;
+}
+
+static bool is_decimal(const cs_schema_t *s)
+{
+    return s->name && ((!strcmp(s->name, "org.apache.kafka.connect.data.Decimal") && s->type == CT_BYTES) ||
+                       (!strcmp(s->name, "io.debezium.data.VariableScaleDecimal") && s->type == CT_STRUCT));
+}
+
+/* "..." with \ and " escaped, as an element of an array literal */
+static void arr_str(buf_t *b, const char *s, size_t n)
+{
+    buf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            buf_putc(b, '\\');
+        buf_putc(b, s[i]);
+    }
+    buf_putc(b, '"');
+}
+
+/* Whether COPY may write tab: a plain or partitioned table without rules (COPY skips rules, INSERT runs
+ * them) whose columns have exactly the types walcast writes (INSERT casts to another type, COPY reads
+ * the value as the column's type). Asked once per session, table and row schema; out of pipeline mode. */
+static wc_status_t copy_check(sk_target_t *t, const sk_table_t *tab, copy_table_t **out, char *err, size_t errlen)
+{
+    const cs_schema_t *rs = tab->row;
+    buf_t sig, names, types, id;
+    buf_init(&sig);
+    buf_init(&names);
+    buf_init(&types);
+    buf_init(&id);
+    wc_status_t st = WC_OK;
+    buf_putc(&names, '{');
+    buf_putc(&types, '{');
+    for (size_t f = 0; f < rs->nfields; f++) {
+        size_t at = sig.len;
+        dl_type(&sig, SK_DIALECT_POSTGRES, rs->fields[f].schema, false);
+        buf_putc(&names, f ? ',' : ' ');
+        arr_str(&names, rs->fields[f].name, strlen(rs->fields[f].name));
+        buf_putc(&types, f ? ',' : ' ');
+        arr_str(&types, sig.data + at, sig.len - at);
+        buf_putc(&sig, '\x1f');
+        buf_puts(&sig, rs->fields[f].name);
+        buf_putc(&sig, '\x1e');
+    }
+    buf_putc(&names, '}');
+    buf_putc(&types, '}');
+    copy_table_t *ct = t->copy_tables;
+    while (ct && (strcmp(ct->name, tab->name) || strcmp(ct->sig, buf_cstr(&sig))))
+        ct = ct->next;
+    if (ct) {
+        *out = ct;
+        goto out;
+    }
+    /* the catalog is read in step: what was sent is applied first (a sync inside the transaction block does
+     * not commit) */
+    if (t->pipe && (st = pipe_drain(t, true, err, errlen)))
+        goto out;
+    sql_ident(&t->s, &id, tab->name);
+    const char *p[3] = { buf_cstr(&id), buf_cstr(&names), buf_cstr(&types) };
+    PGresult *r = PQexecParams(t->conn,
+                               "SELECT c.relkind IN ('r', 'p') AND NOT c.relhasrules AND (SELECT count(*) FROM "
+                               "unnest($2::text[], $3::text[]) w(col, typ) JOIN pg_attribute a ON a.attrelid = c.oid "
+                               "AND a.attname = w.col AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = "
+                               "to_regtype(w.typ)) = cardinality($2::text[]) FROM pg_class c WHERE c.oid = "
+                               "to_regclass($1)",
+                               3, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        st = fail(t, r, "checking a table for COPY", err, errlen);
+        goto out;
+    }
+    ct = xcalloc(1, sizeof *ct);
+    ct->name = xstrdup(tab->name);
+    ct->sig = xstrdup(buf_cstr(&sig));
+    ct->ok = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    ct->next = t->copy_tables;
+    t->copy_tables = ct;
+    *out = ct;
+    if (!ct->ok)
+        log_info("target table is not COPY's (a view, rules, or column types other than walcast's): creates go as "
+                 "INSERT", "table=%s", log_esc(tab->name));
+out:
+    buf_free(&sig);
+    buf_free(&names);
+    buf_free(&types);
+    buf_free(&id);
+    return st;
+}
+
+/* The rows as COPY's binary format into t->copy; false when a column or value has no binary form here. */
+static bool copy_binary(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n)
+{
+    const cs_schema_t *rs = tab->row;
+    buf_t *b = &t->copy;
+    bin_kind_t kind[1600];
+    if (rs->nfields > 1600)
+        return false;
+    for (size_t f = 0; f < rs->nfields; f++) {
+        kind[f] = bin_kind(rs->fields[f].schema);
+        if (kind[f] == BK_NONE && !is_decimal(rs->fields[f].schema))
+            return false;
+    }
+    buf_reset(b);
+    buf_append(b, "PGCOPY\n\377\r\n\0", 11);
+    put_be32(b, 0);   /* flags */
+    put_be32(b, 0);   /* header extension */
+    for (size_t r = 0; r < n; r++) {
+        buf_putc(b, (char)(rs->nfields >> 8));
+        buf_putc(b, (char)rs->nfields);
+        for (size_t f = 0; f < rs->nfields; f++) {
+            const cv_value_t *v = &ch[r]->row.u.list.v[f];
+            if (kind[f] != BK_NONE) {
+                if (!bin_elem(b, kind[f], v))
+                    return false;
+                continue;
+            }
+            dl_kind_t k;
+            char e[256];
+            size_t at = t->vals.len;
+            if (sql_value(&t->vals, SK_DIALECT_POSTGRES, ch[r], f, &k, e, sizeof e) < 0)
+                return false;   /* the text path says why */
+            bool good = k == DL_NULL ? (put_be32(b, 0xFFFFFFFFu), true)
+                                     : numeric_bin(b, t->vals.data + at, t->vals.len - at);
+            t->vals.len = at;
+            if (!good)
+                return false;
+        }
+    }
+    buf_putc(b, (char)0xFF);   /* trailer: -1 */
+    buf_putc(b, (char)0xFF);
+    return true;
+}
+
+/* The rows as COPY's text format into t->copy (values as the INSERT path writes them); -1 with err when a
+ * value cannot be written (poison). */
+static int copy_text(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n, char *err,
+                     size_t errlen)
+{
+    const cs_schema_t *rs = tab->row;
+    buf_t *b = &t->copy;
+    buf_reset(b);
+    for (size_t r = 0; r < n; r++) {
+        for (size_t f = 0; f < rs->nfields; f++) {
+            if (f)
+                buf_putc(b, '\t');
+            dl_kind_t k;
+            size_t at = t->vals.len;
+            if (sql_value(&t->vals, SK_DIALECT_POSTGRES, ch[r], f, &k, err, errlen) < 0)
+                return -1;
+            if (k == DL_NULL) {
+                buf_puts(b, "\\N");
+                continue;
+            }
+            buf_reserve(b, 2 * (t->vals.len - at));
+            for (size_t i = at; i < t->vals.len; i++) {
+                char c = t->vals.data[i];
+                const char *esc = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+                if (esc)
+                    buf_append(b, esc, 2);
+                else
+                    b->data[b->len++] = c;
+            }
+            t->vals.len = at;
+        }
+        buf_putc(b, '\n');
+    }
+    return 0;
+}
+
+/* The creates ch[0..n) of tab as a COPY held until the transaction's COMMIT (copy_send); *used false
+ * (nothing held) when the table or session does not take COPY, so that the caller sends its INSERT. */
+static wc_status_t copy_rows(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
+                             bool *used, char *err, size_t errlen)
+{
+    *used = false;
+    if (t->copy_mode == COPY_OFF || in_list(t->nocopy, t->nocopy_n, tab->name))
+        return WC_OK;
+    wc_status_t st;
+    copy_table_t *ct = NULL;
+    if ((st = copy_check(t, tab, &ct, err, errlen)) || !ct->ok)
+        return st;
+    params_reset(t);
+    bool bin = t->copy_mode == COPY_AUTO && copy_binary(t, tab, ch, n);
+    if (!bin && copy_text(t, tab, ch, n, err, errlen) < 0)
+        return WC_PERMANENT;
+    *used = true;
+    if (!ct->said) {
+        ct->said = true;
+        log_info("creates go through COPY", "table=%s format=%s", log_esc(tab->name), bin ? "binary" : "text");
+    }
+    buf_t q;
+    buf_init(&q);
+    buf_puts(&q, "COPY ");
+    sql_ident(&t->s, &q, tab->name);
+    buf_puts(&q, " (");
+    for (size_t f = 0; f < tab->row->nfields; f++) {
+        if (f)
+            buf_puts(&q, ", ");
+        sql_ident(&t->s, &q, tab->row->fields[f].name);
+    }
+    buf_puts(&q, bin ? ") FROM STDIN (FORMAT binary)" : ") FROM STDIN");
+    t->held = xrealloc(t->held, (t->nheld + 1) * sizeof *t->held);
+    held_copy_t *h = &t->held[t->nheld++];
+    h->table = xstrdup(tab->name);
+    h->sql = xstrdup(buf_cstr(&q));
+    buf_free(&q);
+    h->data = t->copy;   /* the buffer moves to the held COPY */
+    buf_init(&t->copy);
+    return WC_OK;
+}
+
+/* What a failed COPY means: a unique violation is the optimistic path's (WC_ABORT, ON CONFLICT for its
+ * tables); any other permanent failure sends the tables of the held COPYs back to INSERT for the session
+ * and the batch is applied again (WC_ABORT), where the INSERT path finds a poison record as before. */
+static wc_status_t copy_outcome(sk_target_t *t, wc_status_t st, const char *err)
+{
+    if (st == WC_PERMANENT && strcmp(t->last_ss, "23505")) {
+        for (size_t i = 0; i < t->nheld; i++) {
+            if (in_list(t->nocopy, t->nocopy_n, t->held[i].table))
+                continue;
+            log_info("COPY into a target table failed: sending its creates as INSERT from now on", "table=%s error=%s",
+                     log_esc(t->held[i].table), log_esc(err));
+            t->nocopy = xrealloc(t->nocopy, (t->nocopy_n + 1) * sizeof *t->nocopy);
+            t->nocopy[t->nocopy_n++] = xstrdup(t->held[i].table);
+        }
+        optimistic_clear(t);
+        st = WC_ABORT;
+    }
+    held_clear(t);
+    return optimism_check(t, st);
+}
+
+/* Reads the results of the COPY query copy_send sent (up to its end); a COMMIT that answers ROLLBACK is
+ * WC_RETRY, as in the pipeline. */
+static wc_status_t copy_results_raw(sk_target_t *t, char *err, size_t errlen)
+{
+    wc_status_t st = WC_OK;
+    PGresult *r;
+    t->copy_pending = false;
+    while ((r = PQgetResult(t->conn))) {
+        ExecStatusType es = PQresultStatus(r);
+        if (es == PGRES_COPY_IN) {   /* only after a failure: end that COPY too */
+            PQclear(r);
+            PQputCopyEnd(t->conn, "abandoned");
+            continue;
+        }
+        if (es == PGRES_COMMAND_OK && !strcmp(PQcmdStatus(r), "ROLLBACK") && st == WC_OK) {
+            snprintf(err, errlen, "COMMIT was rolled back");
+            st = WC_RETRY;
+        }
+        if (es != PGRES_COMMAND_OK && st == WC_OK)
+            st = fail(t, r, "COPY", err, errlen);
+        else
+            PQclear(r);
+        if (PQstatus(t->conn) != CONNECTION_OK)
+            break;
+    }
+    return st;
+}
+
+static wc_status_t copy_results(sk_target_t *t, char *err, size_t errlen)
+{
+    wc_status_t st = copy_results_raw(t, err, errlen);
+    return copy_outcome(t, st, err);
+}
+
+/* Sends the held COPYs (and COMMIT when commit) as one simple query, after what the pipeline holds: the
+ * COPY data streams while the server reads it. With wait false the results are left for copy_results
+ * (a deferred commit); else they are read here. */
+static wc_status_t copy_send(sk_target_t *t, bool commit, bool wait, char *err, size_t errlen)
+{
+    wc_status_t st;
+    if (t->pipe && (st = pipe_drain(t, true, err, errlen))) {
+        held_clear(t);
+        return st;
+    }
+    buf_t q;
+    buf_init(&q);
+    for (size_t i = 0; i < t->nheld; i++)
+        buf_printf(&q, "%s%s", i ? "; " : "", t->held[i].sql);
+    if (commit)
+        buf_puts(&q, "; COMMIT");
+    int ok = PQsendQuery(t->conn, buf_cstr(&q));
+    buf_free(&q);
+    if (!ok)
+        return copy_outcome(t, fail(t, NULL, "COPY", err, errlen), err);
+    t->copy_pending = true;
+    for (size_t i = 0; i < t->nheld; i++) {
+        PGresult *r;
+        /* the previous COPY's outcome comes first: a failure ends the query */
+        while ((r = PQgetResult(t->conn)) && PQresultStatus(r) == PGRES_COMMAND_OK)
+            PQclear(r);
+        if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
+            st = r ? fail(t, r, "COPY", err, errlen) : fail(t, NULL, "COPY", err, errlen);
+            char e2[256];
+            copy_results_raw(t, e2, sizeof e2);   /* the rest, if any */
+            return copy_outcome(t, st, err);
+        }
+        PQclear(r);
+        const held_copy_t *h = &t->held[i];
+        if (PQputCopyData(t->conn, h->data.data, (int)h->data.len) != 1 || PQputCopyEnd(t->conn, NULL) != 1) {
+            st = fail(t, NULL, "COPY", err, errlen);
+            t->copy_pending = false;
+            return copy_outcome(t, st, err);
+        }
+    }
+    if (!wait)
+        return WC_OK;
+    return copy_results(t, err, errlen);
+}
 
 static wc_status_t upsert_unnest(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode,
                                  const sk_change_t *const *ch, size_t n, sk_conflict_count_t *cc, char *err,
@@ -667,20 +1118,20 @@ static wc_status_t upsert_unnest(sk_target_t *t, const sk_table_t *tab, sk_inser
     if (mode != SK_INSERT_UPSERT || !tab->npk || !t->pipeline_ok || !t->in_txn || tab->policy != SK_POLICY_SOURCE_WINS ||
         tab->version_column || in_list(t->pessimistic, t->npessimistic, tab->name))
         return upsert_unnest_one(t, tab, mode, ch, n, cc, err, errlen);
-    size_t nc = 0;
-    for (size_t i = 0; i < n; i++)
-        nc += ch[i]->src_op == 'c';
-    if (nc < 2)
+    const sk_change_t **v;
+    size_t nc = sql_creates_first(ch, n, &v);
+    if (nc < 2) {
+        free(v);
         return upsert_unnest_one(t, tab, mode, ch, n, cc, err, errlen);
-    const sk_change_t **v = xmalloc(n * sizeof *v);
-    size_t a = 0, b = nc;
-    for (size_t i = 0; i < n; i++)
-        v[ch[i]->src_op == 'c' ? a++ : b++] = ch[i];
+    }
     if (!in_list(t->optimistic, t->noptimistic, tab->name)) {
         t->optimistic = xrealloc(t->optimistic, (t->noptimistic + 1) * sizeof *t->optimistic);
         t->optimistic[t->noptimistic++] = xstrdup(tab->name);
     }
-    wc_status_t st = upsert_unnest_one(t, tab, SK_INSERT_INSERT, v, nc, cc, err, errlen);
+    bool copied = false;
+    wc_status_t st = copy_rows(t, tab, v, nc, &copied, err, errlen);
+    if (st == WC_OK && !copied)
+        st = upsert_unnest_one(t, tab, SK_INSERT_INSERT, v, nc, cc, err, errlen);
     if (st == WC_OK && n - nc)
         st = n - nc > 1 ? upsert_unnest_one(t, tab, mode, v + nc, n - nc, cc, err, errlen)
                         : sql_upsert(t, tab, mode, v + nc, 1, cc, err, errlen);
@@ -757,6 +1208,11 @@ static wc_status_t upsert_unnest_one(sk_target_t *t, const sk_table_t *tab, sk_i
 static wc_status_t pg_truncate(sk_target_t *t, const sk_table_t *tab, char *err, size_t errlen)
 {
     /* a sync inside the transaction block does not commit: what was sent is applied, then go on in step */
+    if (t->nheld) {
+        wc_status_t st = copy_send(t, false, true, err, errlen);
+        if (st)
+            return st;
+    }
     if (t->pipe) {
         wc_status_t st = pipe_drain(t, true, err, errlen);
         if (st)
@@ -979,7 +1435,7 @@ static wc_status_t pg_commit_wait(sk_target_t *t, char *err, size_t errlen)
     if (!t->commit_pending)
         return WC_OK;
     t->commit_pending = false;
-    wc_status_t st = pipe_drain_ex(t, false, true, err, errlen);
+    wc_status_t st = t->copy_pending ? copy_results(t, err, errlen) : pipe_drain_ex(t, false, true, err, errlen);
     if (st != WC_OK)
         sql_tables_clear(&t->s);
     return st;
@@ -987,6 +1443,19 @@ static wc_status_t pg_commit_wait(sk_target_t *t, char *err, size_t errlen)
 
 static wc_status_t pg_commit(sk_target_t *t, char *err, size_t errlen)
 {
+    if (t->nheld) {
+        /* the held COPYs and COMMIT in one query after the pipeline: with a deferred commit the server
+         * applies them while the next batch is read */
+        wc_status_t st = copy_send(t, true, !t->defer, err, errlen);
+        t->in_txn = false;
+        if (st == WC_OK && t->defer && t->copy_pending) {
+            t->commit_pending = true;
+            return WC_OK;
+        }
+        if (st != WC_OK)
+            sql_tables_clear(&t->s);
+        return st;
+    }
     if (t->pipe) {
         const char *none[1] = { NULL };
         wc_status_t st = WC_OK;
@@ -1040,6 +1509,14 @@ static void pg_rollback(sk_target_t *t)
         return;
     /* tables created or altered in the transaction are gone again: forget what we saw */
     sql_tables_clear(&t->s);
+    copy_tables_clear(t);
+    if (t->conn && t->copy_pending) {
+        char e[256];
+        if (PQstatus(t->conn) == CONNECTION_OK)
+            copy_results_raw(t, e, sizeof e);
+        t->copy_pending = false;
+    }
+    held_clear(t);
     if (t->conn && t->pipe) {
         /* a deferred COMMIT was sent with its sync: read up to it, send no other */
         char e[256];

@@ -399,6 +399,19 @@ wc_status_t sql_upsert(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t m
     return WC_OK;
 }
 
+size_t sql_creates_first(const sk_change_t *const *ch, size_t n, const sk_change_t ***out)
+{
+    size_t nc = 0;
+    for (size_t i = 0; i < n; i++)
+        nc += ch[i]->src_op == 'c';
+    const sk_change_t **v = xmalloc((n ? n : 1) * sizeof *v);
+    size_t a = 0, b = nc;
+    for (size_t i = 0; i < n; i++)
+        v[ch[i]->src_op == 'c' ? a++ : b++] = ch[i];
+    *out = v;
+    return nc;
+}
+
 /* insert.mode=update: UPDATE per row (rows that are not there are not created, as Debezium does). */
 static wc_status_t update_rows(sk_target_t *t, const sk_table_t *tab, const sk_change_t *const *ch, size_t n,
                                sk_conflict_count_t *cc, char *err, size_t errlen)

@@ -107,6 +107,11 @@ void sql_key_match(const sql_conn_t *s, buf_t *b, const sk_table_t *tab);
 /* Runs the query fetch_existing built (values: ord, version, row as JSON) into ex[ord] (n changes). */
 wc_status_t sql_existing_read(sk_target_t *t, sk_existing_t *ex, size_t n, char *err, size_t errlen);
 
+/* The changes ch[0..n) with the creates (src_op 'c') first, each part in its order, into a malloc'ed array
+ * (*out; the caller frees it); returns how many creates. The optimistic paths of both targets write a run
+ * of creates without an upsert and the rest with one. */
+size_t sql_creates_first(const sk_change_t *const *ch, size_t n, const sk_change_t ***out);
+
 /* The upserts as multi-row INSERT ... VALUES (the default ops->upsert). */
 wc_status_t sql_upsert(sk_target_t *t, const sk_table_t *tab, sk_insert_mode_t mode, const sk_change_t *const *ch,
                        size_t n, sk_conflict_count_t *cc, char *err, size_t errlen);

@@ -47,7 +47,7 @@ int main(int argc, char **argv)
         flt_filters_t f;
         flt_init(&f);
         c.filters = &f;
-        evt_ctx_t *e = evt_new(&c, emit, NULL);
+        evt_ctx_t *e = evt_new(&c);
         rel_cache_t *rc = rel_cache_new(evt_table_free);
         arena_t *a = arena_new(65536);
         pgo_state_t st = { 1, false };
@@ -62,6 +62,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s\n", err);
             return 1;
         }
+        evt_out_t out;
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         bytes = 0;
@@ -69,7 +70,8 @@ int main(int argc, char **argv)
             arena_reset(a);
             evt_pos_t pos = { .xid = 700, .commit_time_us = 1700000000000000, .lsn = 1000 + i, .now_us = 1700000000000000 + i };
             if (pgo_parse(&st, ins, sizeof ins, a, &m, err, sizeof err) < 0 ||
-                evt_change(e, a, &pos, rel_cache_get(rc, 0x4000), &m, err, sizeof err) != WC_OK) {
+                evt_change(e, a, &pos, rel_cache_get(rc, 0x4000), &m, &out, err, sizeof err) != WC_OK ||
+                (out.n && emit(NULL, &out.ev[0], err, sizeof err) != WC_OK)) {
                 fprintf(stderr, "%s\n", err);
                 return 1;
             }

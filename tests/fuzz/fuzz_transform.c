@@ -92,7 +92,7 @@ static void run(tf_chain_t *c, conv_t *conv, arena_t *a, char op, const char *pa
         ev.vc = &vc;
         ev.value = &e;
     }
-    ev.headers[ev.nheaders++] = (rec_header_t){ "__debezium.newkey", "{\"id\":2}", 8 };
+    ev.headers[ev.nheaders++] = (rec_header_t){ .key = "__debezium.newkey", .value = "{\"id\":2}", .len = 8 };
     if (op == 'd') {   /* a record timestamp (TimestampRouter), as the outbox EventRouter sets one */
         ev.has_ts = true;
         ev.ts_ms = -62135769600001;

@@ -176,19 +176,21 @@ connector_file() {
   echo "$f"
 }
 
-# walcast_start CONNECTOR_FILE: runs walcast in the background until "replication started".
+# walcast_start CONNECTOR_FILE...: runs walcast with these connectors (sources and sinks) in the background
+# until WALCAST_SOURCES (1) more "replication started" lines than before are in walcast.log (30 s bound).
 walcast_start() {
-  local before
+  local before want=${WALCAST_SOURCES:-1} n
   before=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
-  "$WALCAST" run --worker "$IT_DIR/worker.properties" "$1" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
+  "$WALCAST" run --worker "$IT_DIR/worker.properties" "$@" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
   WALCAST_PID=$!
   IT_PIDS+=($WALCAST_PID)
-  for _ in $(seq 1 100); do
-    [ "$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)" -gt "${before:-0}" ] && return 0
-    kill -0 $WALCAST_PID 2>/dev/null || { echo "walcast exited early" >&2; cat "$IT_DIR/walcast.log" >&2; return 1; }
+  for _ in $(seq 1 300); do
+    n=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
+    [ "${n:-0}" -ge $(( ${before:-0} + want )) ] && return 0
+    kill -0 $WALCAST_PID 2>/dev/null || { echo "walcast exited early" >&2; tail -40 "$IT_DIR/walcast.log" >&2; return 1; }
     sleep 0.1
   done
-  echo "walcast did not start replication within 10 s" >&2
+  echo "walcast did not start replication ($want source(s)) within 30 s" >&2
   return 1
 }
 

@@ -3,6 +3,8 @@
 # MariaDB target, row by row through one canonical text form per column kind (not counts). Waits up
 # to SECONDS for them to become equal; prints one line per table and target, exits 1 with a diff if not.
 #   sink_compare.py SECONDS SRC_DB PG_TARGET_DB MARIADB_PORT MARIADB_DB
+# PostgreSQL through psql's PG* environment; MariaDB as root (MYSQL_PWD if it has a password). Also a module:
+# pg_rows and my_rows read any table given its [(column, kind)] (compose_compare.py).
 import json
 import os
 import subprocess
@@ -126,4 +128,5 @@ def main():
         time.sleep(0.5)
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -29,15 +29,8 @@ for db in a b; do
     "collection.name.format=\${source.table}" "conflict.policy=newer_wins" "conflict.log.enabled=true" \
     >"$IT_DIR/to_$db.properties"
 done
-"$WALCAST" run --worker "$IT_DIR/worker.properties" "$IT_DIR/src_a.properties" "$IT_DIR/src_b.properties" \
-  "$IT_DIR/to_a.properties" "$IT_DIR/to_b.properties" >"$IT_DIR/walcast.out" 2>"$IT_DIR/walcast.log" &
-WALCAST_PID=$!
-IT_PIDS+=($WALCAST_PID)
-for _ in $(seq 1 300); do
-  [ "$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)" -ge 2 ] 2>/dev/null && break
-  sleep 0.1
-done
-[ "$(grep -c "replication started" "$IT_DIR/walcast.log")" -ge 2 ] || { echo "the sources did not start" >&2; exit 1; }
+WALCAST_SOURCES=2 walcast_start "$IT_DIR/src_a.properties" "$IT_DIR/src_b.properties" "$IT_DIR/to_a.properties" \
+  "$IT_DIR/to_b.properties"
 N=${BIDIR_WRITES:-300}
 writer() {  # db: N single-statement transactions over 25 shared keys, some deletes
   local db=$1 i

@@ -63,21 +63,7 @@ common=("connector.class=io.debezium.connector.jdbc.JdbcSinkConnector" "topics.r
 { echo "name=it_mysink"; printf '%s\n' "${common[@]}"
   echo "connection.url=jdbc:mariadb://127.0.0.1:$MYPORT/target"; echo "connection.username=root"; } >"$IT_DIR/mysink.properties"
 
-start_all() {
-  local before
-  before=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
-  "$WALCAST" run --worker "$IT_DIR/worker.properties" "$src" "$IT_DIR/pgsink.properties" "$IT_DIR/mysink.properties" \
-    >>"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
-  WALCAST_PID=$!
-  IT_PIDS+=($WALCAST_PID)
-  for _ in $(seq 1 300); do
-    [ "$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)" -gt "${before:-0}" ] 2>/dev/null && return 0
-    kill -0 $WALCAST_PID 2>/dev/null || { echo "walcast exited early" >&2; tail -20 "$IT_DIR/walcast.log" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "walcast did not start replication within 30 s" >&2
-  return 1
-}
+start_all() { walcast_start "$src" "$IT_DIR/pgsink.properties" "$IT_DIR/mysink.properties"; }
 compare() { "$PY" "$ROOT/tests/integration/sink_compare.py" "$1" postgres target "$MYPORT" target; }
 
 start_all

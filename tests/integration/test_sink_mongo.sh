@@ -40,21 +40,7 @@ src=$(connector_file src "table.include.list=public\\..*")
   echo "batch.size=200"
 } >"$IT_DIR/mongosink.properties"
 
-start_all() {
-  local before
-  before=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
-  "$WALCAST" run --worker "$IT_DIR/worker.properties" "$src" "$IT_DIR/mongosink.properties" \
-    >>"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
-  WALCAST_PID=$!
-  IT_PIDS+=($WALCAST_PID)
-  for _ in $(seq 1 300); do
-    [ "$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)" -gt "${before:-0}" ] 2>/dev/null && return 0
-    kill -0 $WALCAST_PID 2>/dev/null || { echo "walcast exited early" >&2; tail -20 "$IT_DIR/walcast.log" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "walcast did not start replication within 30 s" >&2
-  return 1
-}
+start_all() { walcast_start "$src" "$IT_DIR/mongosink.properties"; }
 compare() { "$PY" "$ROOT/tests/integration/mongo_compare.py" "$1" "$MURI" "$MDB"; }
 # the sum of the offsets the sink has stored in walcast_sink_offsets
 applied() {

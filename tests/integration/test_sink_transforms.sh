@@ -72,17 +72,7 @@ pgts=$(sink pgts "name=ts_pg" "${jdbc[@]}" "topics=srv.public.kv" "transforms=un
 myflat=$(sink myflat "name=flat_my" "${jdbc[@]}" "topics=itflat.public.items,itflat.public.kv" \
   "connection.url=jdbc:mariadb://127.0.0.1:$MYPORT/flat" "connection.username=root")
 
-before=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
-"$WALCAST" run --worker "$IT_DIR/worker.properties" "$src" "$flat" "$pg" "$my" "$mongo" "$pgflat" "$myflat" "$pgts" \
-  >>"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
-WALCAST_PID=$!
-IT_PIDS+=($WALCAST_PID)
-for _ in $(seq 1 300); do
-  n=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
-  [ "${n:-0}" -ge $(( ${before:-0} + 2 )) ] && break
-  kill -0 $WALCAST_PID 2>/dev/null || { echo "walcast exited early" >&2; tail -20 "$IT_DIR/walcast.log" >&2; exit 1; }
-  sleep 0.1
-done
+WALCAST_SOURCES=2 walcast_start "$src" "$flat" "$pg" "$my" "$mongo" "$pgflat" "$myflat" "$pgts"
 
 psql_q <<'SQL'
 INSERT INTO items VALUES

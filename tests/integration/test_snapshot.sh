@@ -17,9 +17,10 @@ CREATE TABLE "Odd ""Name""" (id int PRIMARY KEY, v text);
 INSERT INTO "Odd ""Name""" SELECT g, 'o' || g FROM generate_series(1, 300) g;
 SQL
 kafka_start --topic srv.public.items --topic srv.public.comp --topic srv.public.nopk --topic 'srv.public.Odd__Name_' --topic connect-offsets
-# the readers encode too (walcast.snapshot.parallel.encode); test_snapshot_resume.sh covers the default
+# the connector thread encodes every row (walcast.snapshot.parallel.encode=false); the default, readers
+# that encode their own rows, is covered by test_snapshot_resume.sh, test_order_kill.sh, test_avro_snapshot.sh
 cfg=$(connector_file snap "snapshot.mode=initial" "snapshot.max.threads=2" "walcast.snapshot.chunk.rows=1000" \
-  "walcast.snapshot.parallel.encode=true" \
+  "walcast.snapshot.parallel.encode=false" \
   "snapshot.fetch.size=300" "key.converter.schemas.enable=false" "value.converter.schemas.enable=false" \
   "status.update.interval.ms=300")
 # writers: updates, inserts and deletes on items and comp while the snapshot runs and after it

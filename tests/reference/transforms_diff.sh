@@ -4,7 +4,7 @@
 # walcast, over the differential workload (inserts, updates with and without REPLICA IDENTITY FULL,
 # deletes and tombstones, key changes, TOAST, truncate, messages, heartbeats, transaction metadata, schema
 # changes mid-stream); every topic is compared record by record (ref.py compare: partition, key, value
-# parsed and raw, headers). Sixteen pairs, each its own topic.prefix:
+# parsed and raw, headers). Nineteen pairs, each its own topic.prefix:
 #   t1  JSON with schemas; ExtractNewRecordState (delete.tombstone.handling.mode=tombstone, the default)
 #       with add.fields (envelope, source.*, transaction.* paths, a rename) and add.headers; transaction
 #       metadata, heartbeats and truncates (skipped.operations=none) go through the chain
@@ -43,6 +43,13 @@
 #       a MicroTimestamp, an adaptive date and text of types_all and the ident tables
 #   tr1 JSON with schemas, errors.tolerance=all; TimestampRouter on types_all and ident_default: Debezium's
 #       change events have no record timestamp, so Connect (and walcast) skip each of them as failed
+#   th1 JSON with schemas; unwrap with add.headers, then HeaderToValue (move) of three of them: one top-level
+#       field, two nested into a new optional struct (hdr_q9.lsn, hdr_q9.tbl: Debezium takes every field whose
+#       name ends a nested name's part, "a" in "meta.x" too, for a struct on the path, and fails when it is not)
+#   th2 JSON without schemas; unwrap rewrite with add.headers, InsertHeader (an integer literal), then
+#       HeaderToValue (copy) of those and of a Debezium context header (every record kind gets it), one nested
+#   th3 JSON with schemas; HeaderToValue (copy) of __debezium.oldkey (a Struct header under the key schema)
+#       into the envelope of the creates that follow a key change
 # and five outbox EventRouter pairs over the outbox tables of sql/outbox_schema.sql (filled by sql/outbox.sql):
 #   t10 JSON with schemas; payload as text, additional fields to headers and the partition, the record
 #       timestamp from a column, transaction metadata passing through
@@ -313,6 +320,37 @@ ref_pair tr1 tr1 \
   'predicates.some.pattern=tr1\\.public\\.(types_all|ident_default)' \
   "transforms.route.type=org.apache.kafka.connect.transforms.TimestampRouter" \
   "transforms.route.predicate=some"
+HTV=io.debezium.transforms.HeaderToValue
+ref_pair th1 th1 \
+  "transforms=unwrap,htv" \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.add.headers=op,source.lsn:lsn,table" \
+  "transforms.htv.type=$HTV" \
+  "transforms.htv.headers=__op,__lsn,__table" \
+  "transforms.htv.fields=op_h,hdr_q9.lsn,hdr_q9.tbl" \
+  "transforms.htv.operation=move"
+ref_pair th2 th2 \
+  "key.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "key.converter.schemas.enable=false" \
+  "value.converter=org.apache.kafka.connect.json.JsonConverter" \
+  "value.converter.schemas.enable=false" \
+  "transforms=unwrap,lit,htv" \
+  "transforms.unwrap.type=$U" \
+  "transforms.unwrap.delete.tombstone.handling.mode=rewrite" \
+  "transforms.unwrap.add.headers=op,db" \
+  "transforms.lit.type=org.apache.kafka.connect.transforms.InsertHeader" \
+  "transforms.lit.header=answer" \
+  "transforms.lit.value.literal=-40000" \
+  "transforms.htv.type=$HTV" \
+  "transforms.htv.headers=__op,__db,answer,__debezium.context.connectorName" \
+  "transforms.htv.fields=op_copy,src_q9.db,answer,conn" \
+  "transforms.htv.operation=copy"
+ref_pair th3 th3 \
+  "transforms=htv" \
+  "transforms.htv.type=$HTV" \
+  "transforms.htv.headers=__debezium.oldkey" \
+  "transforms.htv.fields=oldkey" \
+  "transforms.htv.operation=copy"
 O=io.debezium.transforms.outbox.EventRouter
 OB_TABLES="table.include.list=public.outbox,public.outbox_text"
 ref_pair t10 t10 "$OB_TABLES" \
@@ -361,7 +399,7 @@ ref_pair tr2 tr2 "$OB_TABLES" \
   "transforms.route.type=org.apache.kafka.connect.transforms.TimestampRouter" \
   'transforms.route.topic.format=${topic}.${timestamp}.${topic}' \
   "transforms.route.timestamp.format=Gyyyy'_y'"
-PAIRS=(${TF_PAIRS:-t1 t2 t3 t4 t5 t6 t7 t8 t9 tc1 tc2 tt1 tt2 tp1 tp2 tr1 t10 t11 t12 t13 tr2})
+PAIRS=(${TF_PAIRS:-t1 t2 t3 t4 t5 t6 t7 t8 t9 tc1 tc2 tt1 tt2 tp1 tp2 tr1 th1 th2 th3 t10 t11 t12 t13 tr2})
 
 multi=(t9.merged)
 for t in Order Customer Shipment Sentinel; do multi+=("t10.ev.$t"); done

@@ -49,7 +49,7 @@ static rec_event_t event(fixture_t *f)
     ev.vc = &f->vc;
     ev.value = &f->v;
     ev.op = 'c';
-    ev.headers[ev.nheaders++] = (rec_header_t){ "h", "v", 1 };
+    ev.headers[ev.nheaders++] = (rec_header_t){ .key = "h", .value = "v", .len = 1 };
     return ev;
 }
 

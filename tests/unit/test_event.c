@@ -24,6 +24,7 @@ typedef struct trec {
     char hdr[256];
     char hdrkeys[512];  /* every header key, comma-separated, in order */
     char runid[64];
+    char typed[256];    /* the headers' Connect schema and value (HeaderToValue reads them) */
     char op;
 } trec_t;
 static trec_t recs[MAXREC];
@@ -63,9 +64,28 @@ static wc_status_t emit(void *ctx, const rec_event_t *ev, char *err, size_t errl
         if (strncmp(r->headers[i].key, "__debezium.context", 18) != 0)
             snprintf(x->hdr, sizeof x->hdr, "%s=%.*s", r->headers[i].key, (int)r->headers[i].len,
                      (const char *)r->headers[i].value);
+    for (int i = 0; i < ev->nheaders; i++) {
+        const rec_header_t *h = &ev->headers[i];
+        size_t l = strlen(x->typed);
+        if (!strncmp(h->key, "__debezium.context", 18))   /* STRING, the header's own text */
+            snprintf(x->typed + l, sizeof x->typed - l, "%s", h->schema && h->schema->type == CT_STRING && !h->schema->optional &&
+                     h->cv && h->cv->u.s.n == h->len && !memcmp(h->cv->u.s.p, h->value, h->len) ? "s" : "?");
+        else
+            snprintf(x->typed + l, sizeof x->typed - l, "[%s %s id=%lld]", h->key, h->schema && h->schema->name ? h->schema->name : "-",
+                     h->cv && h->schema && h->schema->type == CT_STRUCT ? (long long)h->cv->u.list.v[0].u.i : -1LL);
+    }
     x->op = r->op;
     conv_free(cv);
     return WC_OK;
+}
+
+/* The records the last decoder call returned, published to recs in order when it succeeded. */
+static evt_out_t tout;
+static wc_status_t drain(wc_status_t st, const evt_out_t *out, char *err, size_t errlen)
+{
+    for (size_t i = 0; st == WC_OK && i < out->n; i++)
+        st = emit(NULL, &out->ev[i], err, errlen);
+    return st;
 }
 
 /* Replays every fixture message through relcache + event builder. */
@@ -87,7 +107,7 @@ static void replay(evt_config_t *cfg)
     cfg->prefix = "srv";
     cfg->dbname = "db";
     nrec = 0;
-    evt_ctx_t *e = evt_new(cfg, emit, NULL);
+    evt_ctx_t *e = evt_new(cfg);
     rel_cache_t *rc = rel_cache_new(evt_table_free);
     arena_t *a = arena_new(8192);
     pgo_state_t st = { 1, false };
@@ -101,19 +121,19 @@ static void replay(evt_config_t *cfg)
             pos.lsn = 100 + i;
         if (m.type == PGO_BEGIN) {
             pos.xid = m.xid;
-            assert_int_equal(evt_tx_begin(e, a, &pos, err, sizeof err), 0);
+            assert_int_equal(drain(evt_tx_begin(e, a, &pos, &tout, err, sizeof err), &tout, err, sizeof err), 0);
         } else if (m.type == PGO_COMMIT) {
-            assert_int_equal(evt_tx_end(e, a, &pos, err, sizeof err), 0);
+            assert_int_equal(drain(evt_tx_end(e, a, &pos, &tout, err, sizeof err), &tout, err, sizeof err), 0);
         } else if (m.type == PGO_RELATION) {
             rel_table_t *t;
             bool full = strcmp(m.u.relation.relname, "fxfull") == 0;
             assert_int_equal(rel_cache_put(rc, NULL, &m, full ? &info_full : &info_fx, &t, err, sizeof err), 0);
             assert_int_equal(evt_table_prepare(e, t, err, sizeof err), 0);
         } else if (m.type == PGO_INSERT || m.type == PGO_UPDATE || m.type == PGO_DELETE) {
-            assert_int_equal(evt_change(e, a, &pos, rel_cache_get(rc, m.u.change.relid), &m, err, sizeof err), 0);
+            assert_int_equal(drain(evt_change(e, a, &pos, rel_cache_get(rc, m.u.change.relid), &m, &tout, err, sizeof err), &tout, err, sizeof err), 0);
         } else if (m.type == PGO_TRUNCATE) {
             for (uint32_t k = 0; k < m.u.truncate.nrelids; k++)
-                assert_int_equal(evt_truncate(e, a, &pos, rel_cache_get(rc, m.u.truncate.relids[k]), err, sizeof err), 0);
+                assert_int_equal(drain(evt_truncate(e, a, &pos, rel_cache_get(rc, m.u.truncate.relids[k]), &tout, err, sizeof err), &tout, err, sizeof err), 0);
         }
     }
     arena_free(a);
@@ -160,6 +180,10 @@ static void test_ops_and_keys(void **s)
     assert_string_equal(recs[5].hdr, "__debezium.newkey={\"id\":3}");   /* the tombstone keeps the delete's headers */
     assert_string_equal(recs[6].key, "{\"id\":3}");
     assert_string_equal(recs[6].hdr, "__debezium.oldkey={\"id\":1}");
+    /* typed as Debezium's: the key Struct under the key schema */
+    assert_string_equal(recs[4].typed, "[__debezium.newkey srv.public.fx.Key id=3]ssss");
+    assert_string_equal(recs[5].typed, "[__debezium.newkey srv.public.fx.Key id=3]ssss");
+    assert_string_equal(recs[6].typed, "[__debezium.oldkey srv.public.fx.Key id=1]ssss");
     /* DEFAULT identity delete: key columns, NOT NULL fallbacks, nullable nulls (name's default shows) */
     assert_non_null(strstr(recs[7].value, "\"before\":{\"id\":3,\"name\":\"anon\",\"n\":\"AA==\",\"big\":null},\"after\":null"));
     /* FULL identity update has the whole old row */
@@ -224,6 +248,10 @@ static void test_context_headers(void **s)
         if (strncmp(k, "__debezium.newkey,", 18) == 0 || strncmp(k, "__debezium.oldkey,", 18) == 0)
             k += 18;
         assert_string_equal(k, ctx);
+        /* each typed STRING (Schema.STRING_SCHEMA), its value the header's text */
+        const char *t = strstr(recs[i].typed, "ssss");
+        assert_non_null(t);
+        assert_string_equal(t, "ssss");
         if (!run[0])
             snprintf(run, sizeof run, "%s", recs[i].runid);
         assert_string_equal(recs[i].runid, run);   /* the same for the whole run */
@@ -264,7 +292,7 @@ static void insert(evt_ctx_t *e, rel_cache_t *rc, arena_t *a, const evt_pos_t *p
     pgo_msg_t m;
     char err[256];
     assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, sizeof err), 0);
-    assert_int_equal(evt_change(e, a, pos, rel_cache_get(rc, relid), &m, err, sizeof err), 0);
+    assert_int_equal(drain(evt_change(e, a, pos, rel_cache_get(rc, relid), &m, &tout, err, sizeof err), &tout, err, sizeof err), 0);
 }
 
 static void message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, bool transactional)
@@ -276,7 +304,7 @@ static void message(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, bool transac
     pgo_msg_t m;
     char err[256];
     assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, sizeof err), 0);
-    assert_int_equal(evt_message(e, a, pos, &m, err, sizeof err), 0);
+    assert_int_equal(drain(evt_message(e, a, pos, &m, &tout, err, sizeof err), &tout, err, sizeof err), 0);
 }
 
 /* What Debezium 3.6.1 does with logical decoding messages and transaction metadata (found by the
@@ -293,14 +321,14 @@ static void test_messages_and_tx(void **s)
     c.prefix = "srv";
     c.dbname = "db";
     nrec = 0;
-    evt_ctx_t *e = evt_new(&c, emit, NULL);
+    evt_ctx_t *e = evt_new(&c);
     rel_cache_t *rc = rel_cache_new(evt_table_free);
     arena_t *a = arena_new(8192);
     char err[256];
     put_table(e, rc, a, 1, "evolve");
     put_table(e, rc, a, 2, "ident_default");
     evt_pos_t pos = { .xid = 7, .commit_time_us = 1000000, .lsn = 100, .last_commit_lsn = 50, .now_us = 9000000 };
-    assert_int_equal(evt_tx_begin(e, a, &pos, err, sizeof err), 0);
+    assert_int_equal(drain(evt_tx_begin(e, a, &pos, &tout, err, sizeof err), &tout, err, sizeof err), 0);
     pos.lsn = 110;
     insert(e, rc, a, &pos, 1, "1");
     pos.lsn = 120;
@@ -310,7 +338,7 @@ static void test_messages_and_tx(void **s)
     pos.lsn = 140;
     insert(e, rc, a, &pos, 2, "2");
     pos.lsn = 150;
-    assert_int_equal(evt_tx_end(e, a, &pos, err, sizeof err), 0);
+    assert_int_equal(drain(evt_tx_end(e, a, &pos, &tout, err, sizeof err), &tout, err, sizeof err), 0);
     assert_int_equal(nrec, 6);
     assert_string_equal(recs[2].topic, "srv.message");
     assert_string_equal(recs[2].hdrkeys, "");
@@ -337,7 +365,7 @@ static void test_messages_and_tx(void **s)
     assert_non_null(strstr(recs[6].value, "\"transaction\":null"));
     /* the next transaction's events: lsn_commit is the message's LSN */
     evt_pos_t p2 = { .xid = 8, .commit_time_us = 2000000, .lsn = 600, .last_commit_lsn = 150, .now_us = 9600000 };
-    assert_int_equal(evt_tx_begin(e, a, &p2, err, sizeof err), 0);
+    assert_int_equal(drain(evt_tx_begin(e, a, &p2, &tout, err, sizeof err), &tout, err, sizeof err), 0);
     p2.lsn = 610;
     insert(e, rc, a, &p2, 1, "3");
     assert_non_null(strstr(recs[8].value, "\"sequence\":\"[\\\"500\\\",\\\"610\\\"]\""));
@@ -351,13 +379,13 @@ static void test_messages_and_tx(void **s)
     assert_int_equal(flt_list_compile(&f.msg_exc, "audit", "message.prefix.exclude.list", err, sizeof err), 0);
     c.filters = &f;
     nrec = 0;
-    e = evt_new(&c, emit, NULL);
+    e = evt_new(&c);
     rc = rel_cache_new(evt_table_free);
     a = arena_new(8192);
     put_table(e, rc, a, 1, "evolve");
     message(e, a, &nt, false);
     assert_int_equal(nrec, 0);
-    assert_int_equal(evt_tx_begin(e, a, &p2, err, sizeof err), 0);
+    assert_int_equal(drain(evt_tx_begin(e, a, &p2, &tout, err, sizeof err), &tout, err, sizeof err), 0);
     insert(e, rc, a, &p2, 1, "3");
     assert_non_null(strstr(recs[1].value, "\"sequence\":\"[\\\"500\\\",\\\"610\\\"]\""));
     arena_free(a);
@@ -381,7 +409,7 @@ static void test_key_column_filtered(void **s)
     assert_int_equal(flt_list_compile(&f.col_exc, "public\\.evolve\\.id", "column.exclude.list", err, sizeof err), 0);
     c.filters = &f;
     nrec = 0;
-    evt_ctx_t *e = evt_new(&c, emit, NULL);
+    evt_ctx_t *e = evt_new(&c);
     rel_cache_t *rc = rel_cache_new(evt_table_free);
     arena_t *a = arena_new(8192);
     put_table(e, rc, a, 1, "evolve");
@@ -406,10 +434,10 @@ static void test_heartbeat_schemas(void **s)
     c.prefix = "srv";
     c.dbname = "db";
     nrec = 0;
-    evt_ctx_t *e = evt_new(&c, emit, NULL);
+    evt_ctx_t *e = evt_new(&c);
     arena_t *a = arena_new(1024);
     char err[256];
-    assert_int_equal(evt_heartbeat(e, a, 7000000, err, sizeof err), 0);
+    assert_int_equal(drain(evt_heartbeat(e, a, 7000000, &tout, err, sizeof err), &tout, err, sizeof err), 0);
     assert_string_equal(recs[0].key, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"serverName\"}],\"optional\":false,\"name\":\"io.debezium.connector.common.ServerNameKey\",\"version\":1},\"payload\":{\"serverName\":\"srv\"}}");
     assert_string_equal(recs[0].value, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"}],\"optional\":false,\"name\":\"io.debezium.connector.common.Heartbeat\",\"version\":1},\"payload\":{\"ts_ms\":7000}}");
     assert_string_equal(recs[0].hdrkeys, "");
@@ -420,11 +448,11 @@ static void test_heartbeat_schemas(void **s)
     c.delimiter = "_";
     c.tx_metadata = true;
     nrec = 0;
-    e = evt_new(&c, emit, NULL);
-    assert_int_equal(evt_heartbeat(e, a, 7000000, err, sizeof err), 0);
+    e = evt_new(&c);
+    assert_int_equal(drain(evt_heartbeat(e, a, 7000000, &tout, err, sizeof err), &tout, err, sizeof err), 0);
     assert_string_equal(recs[0].topic, "__debezium-heartbeat_srv");
     evt_pos_t pos = { .xid = 7, .commit_time_us = 1000000, .lsn = 100, .now_us = 9000000 };
-    assert_int_equal(evt_tx_begin(e, a, &pos, err, sizeof err), 0);
+    assert_int_equal(drain(evt_tx_begin(e, a, &pos, &tout, err, sizeof err), &tout, err, sizeof err), 0);
     assert_string_equal(recs[1].topic, "srv_transaction");
     message(e, a, &pos, false);
     assert_string_equal(recs[2].topic, "srv.message");
@@ -518,7 +546,7 @@ static wc_status_t convert_insert(evt_convert_mode_t mode, const char *id, const
     c.dbname = "db";
     c.convert_failure = mode;
     nrec = 0;
-    evt_ctx_t *e = evt_new(&c, emit, NULL);
+    evt_ctx_t *e = evt_new(&c);
     rel_cache_t *rc = rel_cache_new(evt_table_free);
     arena_t *a = arena_new(8192);
     tu_bytes_t b = { .n = 0 };
@@ -537,7 +565,7 @@ static wc_status_t convert_insert(evt_convert_mode_t mode, const char *id, const
     tu_textcol(&b, id); tu_textcol(&b, v); tu_textcol(&b, w);
     assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, errlen), 0);
     evt_pos_t pos = { .xid = 7, .commit_time_us = 1000000, .lsn = 0x16B3748, .now_us = 9000000 };
-    wc_status_t rc2 = evt_change(e, a, &pos, t, &m, err, errlen);
+    wc_status_t rc2 = drain(evt_change(e, a, &pos, t, &m, &tout, err, errlen), &tout, err, errlen);
     snprintf(warnings, wlen, "%s", evt_warnings(e));
     if (rc2 == WC_OK && *warnings)
         assert_int_equal(evt_stats(e)->conversion_failures, 1);
@@ -584,7 +612,7 @@ static void test_table_without_columns(void **s)
     c.dbname = "db";
     c.tx_metadata = true;
     nrec = 0;
-    evt_ctx_t *e = evt_new(&c, emit, NULL);
+    evt_ctx_t *e = evt_new(&c);
     rel_cache_t *rc = rel_cache_new(evt_table_free);
     arena_t *a = arena_new(8192);
     char err[256];
@@ -599,14 +627,14 @@ static void test_table_without_columns(void **s)
     assert_int_equal(evt_table_prepare(e, t, err, sizeof err), 0);
     put_table(e, rc, a, 1, "plain");
     evt_pos_t pos = { .xid = 7, .commit_time_us = 1000000, .lsn = 100, .now_us = 9000000 };
-    assert_int_equal(evt_tx_begin(e, a, &pos, err, sizeof err), 0);
+    assert_int_equal(drain(evt_tx_begin(e, a, &pos, &tout, err, sizeof err), &tout, err, sizeof err), 0);
     b.n = 0;
     tu_u8(&b, 'I'); tu_u32(&b, 9); tu_u8(&b, 'N'); tu_u16(&b, 0);
     assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, sizeof err), 0);
-    assert_int_equal(evt_change(e, a, &pos, t, &m, err, sizeof err), WC_OK);
+    assert_int_equal(drain(evt_change(e, a, &pos, t, &m, &tout, err, sizeof err), &tout, err, sizeof err), WC_OK);
     insert(e, rc, a, &pos, 1, "1");
     pos.lsn = 200;
-    assert_int_equal(evt_tx_end(e, a, &pos, err, sizeof err), 0);
+    assert_int_equal(drain(evt_tx_end(e, a, &pos, &tout, err, sizeof err), &tout, err, sizeof err), 0);
     assert_int_equal(nrec, 3);   /* BEGIN, the plain insert, END */
     assert_string_equal(recs[1].topic, "srv.public.plain");
     assert_non_null(strstr(recs[2].value, "\"event_count\":1,"));

@@ -92,7 +92,7 @@ static rec_event_t event(fx_t *f, char op, bool in_txn)
     *k = cv_list(f->a, 1);
     k->u.list.v[0] = cv_int(7);
     ev.key = k;
-    ev.headers[ev.nheaders++] = (rec_header_t){ "__debezium.context.taskId", "0", 1 };
+    ev.headers[ev.nheaders++] = (rec_header_t){ .key = "__debezium.context.taskId", .value = "0", .len = 1 };
     if (!op)
         return ev;
     cv_value_t *e = arena_alloc(f->a, sizeof *e);
@@ -487,7 +487,7 @@ static void test_predicates_and_kafka(void **st)
     o = run(&f, c, f.conv_plain, &ev);
     assert_string_equal(o.topic, "srv.public.tt");
     ev = event(&f, 'c', false);
-    ev.headers[ev.nheaders++] = (rec_header_t){ "skip", NULL, 0 };
+    ev.headers[ev.nheaders++] = (rec_header_t){ .key = "skip", .value = NULL, .len = 0 };
     assert_true(run(&f, c, f.conv_plain, &ev).dropped);
     ev = event(&f, 0, false);
     assert_true(run(&f, c, f.conv_plain, &ev).dropped);
@@ -1251,6 +1251,215 @@ static void test_timestamp_router(void **st)
     fx_free(&f);
 }
 
+/* InsertField's offset.field: a sink record's Kafka offset (SinkRecord.kafkaOffset), in makeUpdatedSchema's
+ * order (topic, partition, offset, timestamp, static); a source record has none (requireSinkRecord). */
+static void test_insert_field_offset(void **st)
+{
+    (void)st;
+    fx_t f;
+    fx_init(&f);
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "u,i,k", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.i.type", "org.apache.kafka.connect.transforms.InsertField$Value", "transforms.i.static.field", "origin",
+        "transforms.i.static.value", "pg", "transforms.i.timestamp.field", "ts", "transforms.i.offset.field", "off!",
+        "transforms.i.partition.field", "part", "transforms.i.topic.field", "topic",
+        "transforms.k.type", "org.apache.kafka.connect.transforms.InsertField$Key", "transforms.k.offset.field", "koff", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'c', false);
+    out_t o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    if (!strstr(o.err, "offset.field: only a sink record has a Kafka offset"))
+        fail_msg("%s", o.err);
+    ev.has_offset = true;
+    ev.offset = 9000000000LL;
+    ev.has_partition = true;
+    ev.partition = 2;
+    ev.has_ts = true;
+    ev.ts_ms = 1700000000123;
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_string_equal(o.value, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"},"
+        "{\"type\":\"string\",\"optional\":true,\"field\":\"name\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"n\"},"
+        "{\"type\":\"string\",\"optional\":true,\"field\":\"topic\"},{\"type\":\"int32\",\"optional\":true,\"field\":\"part\"},"
+        "{\"type\":\"int64\",\"optional\":false,\"field\":\"off\"},{\"type\":\"int64\",\"optional\":true,"
+        "\"name\":\"org.apache.kafka.connect.data.Timestamp\",\"version\":1,\"field\":\"ts\"},"
+        "{\"type\":\"string\",\"optional\":true,\"field\":\"origin\"}],\"optional\":false,\"name\":\"srv.public.t.Value\"},"
+        "\"payload\":{\"id\":7,\"name\":\"Some.Topic\",\"n\":null,\"topic\":\"srv.public.t\",\"part\":2,\"off\":9000000000,"
+        "\"ts\":1700000000123,\"origin\":\"pg\"}}");
+    assert_string_equal(o.key, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"},"
+        "{\"type\":\"int64\",\"optional\":true,\"field\":\"koff\"}],\"optional\":false,\"name\":\"srv.public.t.Key\"},"
+        "\"payload\":{\"id\":7,\"koff\":9000000000}}");
+    tf_chain_free(c);
+    tf_spec_free(s);
+    fx_free(&f);
+}
+
+/* Debezium's HeaderToValue: configuration errors; headers into the value under their Connect schema
+ * (typed by the transform that made them, or read from bytes as SimpleHeaderConverter does on a sink),
+ * move and copy, nested a.b fields (a new optional struct, or into an existing struct), the value
+ * schema cached per value schema, and the records it refuses. */
+#define HTV "io.debezium.transforms.HeaderToValue"
+static void test_header_to_value(void **st)
+{
+    (void)st;
+    spec_error((const char *const[]){ "transforms", "h", "transforms.h.type", HTV, "transforms.h.fields", "a",
+                                      "transforms.h.operation", "copy", NULL }, "transforms.h.headers: A value is required");
+    spec_error((const char *const[]){ "transforms", "h", "transforms.h.type", HTV, "transforms.h.headers", "a",
+                                      "transforms.h.operation", "copy", NULL }, "transforms.h.fields: A value is required");
+    spec_error((const char *const[]){ "transforms", "h", "transforms.h.type", HTV, "transforms.h.headers", "a",
+                                      "transforms.h.fields", "b", NULL }, "transforms.h.operation is required");
+    spec_error((const char *const[]){ "transforms", "h", "transforms.h.type", HTV, "transforms.h.headers", "a",
+                                      "transforms.h.fields", "b", "transforms.h.operation", "rename", NULL },
+               "transforms.h.operation");
+    spec_error((const char *const[]){ "transforms", "h", "transforms.h.type", HTV, "transforms.h.headers", "a,b",
+                                      "transforms.h.fields", "b", "transforms.h.operation", "move", NULL },
+               "'fields' config must have the same number of elements as 'headers' config");
+    spec_error((const char *const[]){ "transforms", "h", "transforms.h.type", HTV, "transforms.h.headers", "a,,b",
+                                      "transforms.h.fields", "b,c,d", "transforms.h.operation", "move", NULL },
+               "transforms.h.headers: Empty string element(s) not permitted");
+    spec_error((const char *const[]){ "transforms", "h", "transforms.h.type", HTV, "transforms.h.headers", "a",
+                                      "transforms.h.fields", " x y ", "transforms.h.operation", "move", NULL },
+               "transforms.h.fields: Element(s) containing space not permitted");
+    spec_error((const char *const[]){ "transforms", "h", "transforms.h.type", HTV, "transforms.h.headers", "a",
+                                      "transforms.h.fields", "b", "transforms.h.operation", "move", "transforms.h.field", "x",
+                                      NULL }, "transforms.h.field");
+    fx_t f;
+    fx_init(&f);
+    /* after unwrap with add.headers (headers typed by the envelope's fields): one top-level, one nested
+     * into a new optional struct; move removes them */
+    tf_spec_t *s = spec((const char *const[]){ "transforms", "u,h", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.u.add.headers", "op,source.db,source.ts_ms", "transforms.h.type", HTV,
+        "transforms.h.headers", "__op,__source_db,__source_ts_ms", "transforms.h.fields", "op_h,meta.db,meta.ts", "transforms.h.operation", "move", NULL });
+    tf_chain_t *c = tf_chain_new(s);
+    rec_event_t ev = event(&f, 'c', false);
+    out_t o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    /* add.headers' schemas: the field's, optional (FieldReference.getSchema) */
+    assert_string_equal(o.value, "{\"schema\":{\"type\":\"struct\"," ROW_FIELDS ",{\"type\":\"string\",\"optional\":true,\"field\":\"op_h\"},"
+        "{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":true,\"field\":\"db\"},"
+        "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts\"}],\"optional\":true,\"field\":\"meta\"}],"
+        "\"optional\":false,\"name\":\"srv.public.t.Value\"},\"payload\":{\"id\":7,\"name\":\"Some.Topic\",\"n\":null,"
+        "\"op_h\":\"c\",\"meta\":{\"db\":\"postgres\",\"ts\":1700000000000}}}");
+    size_t len;
+    assert_null(header(&o, "__op", &len));
+    assert_null(header(&o, "__source_db", &len));
+    assert_non_null(header(&o, "__debezium.context.taskId", &len));
+    tf_chain_free(c);
+    tf_spec_free(s);
+
+    /* copy: the headers stay, byte for byte; an untyped header (a sink record's) read as SimpleHeaderConverter
+     * does: "0" is an int8, "-40000" an int32, "true" a boolean, "a:b" and "" strings */
+    s = spec((const char *const[]){ "transforms", "u,h", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.u.add.headers", "op", "transforms.h.type", HTV,
+        "transforms.h.headers", "__debezium.context.taskId,__op,i32,yes,colon,empty",
+        "transforms.h.fields", "task,op_h,i,b,s,e", "transforms.h.operation", "copy", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 'u', false);
+    ev.headers[ev.nheaders++] = (rec_header_t){ .key = "empty", .value = "", .len = 0 };
+    ev.headers[ev.nheaders++] = (rec_header_t){ .key = "colon", .value = "a:b", .len = 3 };
+    ev.headers[ev.nheaders++] = (rec_header_t){ .key = "yes", .value = "true", .len = 4 };
+    ev.headers[ev.nheaders++] = (rec_header_t){ .key = "i32", .value = "-40000", .len = 6 };
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    /* in header order, not config order */
+    assert_string_equal(o.value, "{\"schema\":{\"type\":\"struct\"," ROW_FIELDS ",{\"type\":\"int8\",\"optional\":false,\"field\":\"task\"},"
+        "{\"type\":\"string\",\"optional\":false,\"field\":\"e\"},{\"type\":\"string\",\"optional\":false,\"field\":\"s\"},"
+        "{\"type\":\"boolean\",\"optional\":false,\"field\":\"b\"},{\"type\":\"int32\",\"optional\":false,\"field\":\"i\"},"
+        "{\"type\":\"string\",\"optional\":true,\"field\":\"op_h\"}],\"optional\":false,\"name\":\"srv.public.t.Value\"},"
+        "\"payload\":{\"id\":7,\"name\":\"Some.Topic\",\"n\":null,\"task\":0,\"e\":\"\",\"s\":\"a:b\",\"b\":true,\"i\":-40000,\"op_h\":\"u\"}}");
+    assert_memory_equal(header(&o, "__op", &len), "u", 1);
+    assert_memory_equal(header(&o, "i32", &len), "-40000", 6);
+    assert_int_equal(o.ev.nheaders, 6);
+    /* the same value schema again, without i32: the cached schema's required i stays null */
+    ev = event(&f, 'u', false);
+    ev.headers[ev.nheaders++] = (rec_header_t){ .key = "empty", .value = "", .len = 0 };
+    ev.headers[ev.nheaders++] = (rec_header_t){ .key = "colon", .value = "a:b", .len = 3 };
+    ev.headers[ev.nheaders++] = (rec_header_t){ .key = "yes", .value = "true", .len = 4 };
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    if (!strstr(o.err, "null value for field that is required") || !strstr(o.err, "(i: no header gave it)"))
+        fail_msg("%s", o.err);
+    /* ... and with a header of another type under that name */
+    ev.headers[ev.nheaders++] = (rec_header_t){ .key = "i32", .value = "x", .len = 1 };
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    if (!strstr(o.err, "Invalid Java object for schema with type INT32: class java.lang.String for field: \"i\""))
+        fail_msg("%s", o.err);
+    /* bytes walcast cannot type as Connect would: the record fails naming the header */
+    ev.headers[ev.nheaders - 1] = (rec_header_t){ .key = "i32", .value = "12.5", .len = 4 };
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    if (!strstr(o.err, "header i32: walcast cannot tell which Connect type") || !strstr(o.err, "'12.5'"))
+        fail_msg("%s", o.err);
+    const char *untyped[] = { "[1,2]", "{\"a\":1}", "2024-01-01", "1e5", "99999999999999999999", "-5,x", "  [1]" };
+    for (size_t i = 0; i < sizeof untyped / sizeof untyped[0]; i++) {
+        ev.headers[ev.nheaders - 1] = (rec_header_t){ .key = "i32", .value = untyped[i], .len = strlen(untyped[i]) };
+        o = run(&f, c, f.conv, &ev);
+        assert_int_equal(o.st, WC_PERMANENT);
+    }
+    tf_chain_free(c);
+    tf_spec_free(s);
+
+    /* no header named: the record as it was (the envelope); a nested field into an existing struct
+     * (source, rebuilt as Debezium does: copySchemaBasics, required); a typed header from HeaderFrom */
+    s = spec((const char *const[]){ "transforms", "hf,h", "transforms.hf.type", "HeaderFrom$Value",
+        "transforms.hf.fields", "op", "transforms.hf.headers", "hop", "transforms.hf.operation", "copy",
+        "transforms.h.type", HTV, "transforms.h.headers", "hop,none", "transforms.h.fields", "source.op,x",
+        "transforms.h.operation", "move", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 'd', false);
+    o = run(&f, c, f.conv_plain, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_string_equal(o.value, "{\"before\":{\"id\":7,\"name\":\"old\",\"n\":null},\"after\":null,\"source\":{\"db\":\"postgres\","
+        "\"table\":\"t\",\"ts_ms\":1700000000000,\"snapshot\":\"false\",\"op\":\"d\"},\"transaction\":null,\"op\":\"d\",\"ts_ms\":1700000000001}");
+    assert_null(header(&o, "hop", &len));
+    assert_string_equal(o.ev.vc->schema->fields[2].schema->name, "io.debezium.connector.postgresql.Source");
+    assert_false(o.ev.vc->schema->fields[2].schema->optional);
+    tf_chain_free(c);
+    tf_spec_free(s);
+    /* a primitive on the path fails the record; so does a null header (no schema) and a non-struct value */
+    s = spec((const char *const[]){ "transforms", "h", "transforms.h.type", HTV, "transforms.h.headers", "__debezium.context.taskId",
+        "transforms.h.fields", "op.task", "transforms.h.operation", "copy", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 'c', false);
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    if (!strstr(o.err, "Field 'op' is a primitive type, not a struct. Cannot add nested field 'op.task'."))
+        fail_msg("%s", o.err);
+    /* a tombstone passes */
+    ev = event(&f, 0, false);
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_OK);
+    assert_false(o.dropped);
+    assert_true(o.value_null);
+    tf_chain_free(c);
+    tf_spec_free(s);
+    /* Debezium's isContainedIn is a substring test: "xid.y" puts field id (an int) on the path, and its
+     * value is then required to be a struct */
+    s = spec((const char *const[]){ "transforms", "u,h", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.h.type", HTV, "transforms.h.headers", "__debezium.context.taskId",
+        "transforms.h.fields", "xid.y", "transforms.h.operation", "copy", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 'c', false);
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    if (!strstr(o.err, "Only Struct objects supported for [Nested field], found: java.lang.Integer (field id)"))
+        fail_msg("%s", o.err);
+    tf_chain_free(c);
+    tf_spec_free(s);
+    s = spec((const char *const[]){ "transforms", "h", "transforms.h.type", HTV, "transforms.h.headers", "skip",
+        "transforms.h.fields", "sk", "transforms.h.operation", "copy", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 'c', false);
+    ev.headers[ev.nheaders++] = (rec_header_t){ .key = "skip", .value = NULL, .len = 0 };
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    if (!strstr(o.err, "fieldSchema for field sk cannot be null"))
+        fail_msg("%s", o.err);
+    tf_chain_free(c);
+    tf_spec_free(s);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1272,6 +1481,8 @@ int main(void)
         cmocka_unit_test(test_timestamp_fields),
         cmocka_unit_test(test_partition_routing),
         cmocka_unit_test(test_timestamp_router),
+        cmocka_unit_test(test_insert_field_offset),
+        cmocka_unit_test(test_header_to_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

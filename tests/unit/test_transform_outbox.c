@@ -80,7 +80,7 @@ static rec_event_t event(fx_t *f, char op, const char *aggtype, const char *payl
     *k = cv_list(f->a, 1);
     k->u.list.v[0] = sv("6f1c5a1e-0000-4000-8000-000000000001");
     ev.key = k;
-    ev.headers[ev.nheaders++] = (rec_header_t){ "__debezium.context.taskId", "0", 1 };
+    ev.headers[ev.nheaders++] = (rec_header_t){ .key = "__debezium.context.taskId", .value = "0", .len = 1 };
     if (!op)
         return ev;
     cv_value_t r = cv_list(f->a, NF);

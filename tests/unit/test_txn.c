@@ -1,7 +1,7 @@
 /* test_txn.c: agent/txn.c, the Kafka transaction cycle, on librdkafka's mock cluster inside the test
  * process: when a commit is due (events, max.ms, min.ms once caught up), the pipelined commit and the
  * flush position it makes safe, no offset record without a known position, and the rewind's verdict
- * (a record refused for good stops the connector instead of looping). */
+ * (a record refused for good stops the connector instead of looping); the two producers' turns. */
 #include "tests/unit/testutil.h"
 
 #include <librdkafka/rdkafka.h>
@@ -76,6 +76,8 @@ static void test_cycle(void **s)
 
     /* a pipelined commit: the flush position moves only once it is collected */
     assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
+    /* the two producers take turns (the first transaction above committed on walcast-unit) */
+    assert_string_equal(txn_transactional_id(t), "walcast-unit/1");
     for (int i = 0; i < 3; i++)
         assert_int_equal(txn_send(t, &r, err, sizeof err), WC_OK);
     assert_true(txn_due(t, false, repl_clock_us(), NULL));   /* transaction.max.events */
@@ -92,7 +94,9 @@ static void test_cycle(void **s)
     assert_int_equal(txn_flushed(t), 0x100);
     assert_int_equal(txn_stored(t)->lsn, 0x100);
     assert_true(txn_open(t));                               /* opened for the kept record */
+    assert_string_equal(txn_transactional_id(t), "walcast-unit");   /* on the other producer */
     assert_int_equal(txn_commit(t, true, err, sizeof err), WC_OK);
+    assert_string_equal(txn_transactional_id(t), "walcast-unit/1");
     assert_int_equal(txn_stats(t).commits, 3);
     assert_int_equal(txn_stats(t).records, 5);
 
