@@ -8,5 +8,5 @@
 # subset covering each transform and predicate kind once; TF_PAIRS="t1 t2 ..." for all of them).
 set -euo pipefail
 export REF_AVRO=1
-export TF_PAIRS=${TF_PAIRS:-t1 t2 t3 t4 t7 t8 t9 tc1 tt1 tp1 t11 t13}
+export TF_PAIRS=${TF_PAIRS:-t1 t2 t3 t4 t7 t8 t9 tc1 tt1 tp1 th1 th3 t11 t13}
 exec bash "$(cd "$(dirname "$0")/../reference" && pwd)/transforms_diff.sh"

@@ -46,6 +46,25 @@ def consumer(bs):
 REGISTRY_SCHEMAS = {}
 
 
+def avro_records(registry, recs, nparts):
+    """A topic's records with Avro keys and values as avro_text gives them. The partition of a keyed record
+    is murmur2 of its key bytes, which hold the registry's schema id, different on the two sides: such a
+    partition becomes a Murmur2Partition (equal to any other), unless a transform chose the partitions of
+    the topic's records (some keyed record with a value sits elsewhere: PartitionRouting, which leaves
+    tombstones alone); records are then ordered key by key (each key's records in partition order, the
+    murmur2 ones last, each partition in offset order)."""
+    on_hash = lambda r: r[2] is not None and r[0] == default_partition(r[2], nparts)
+    routed = any(r[2] is not None and r[3] is not None and not on_hash(r) for r in recs)
+    out = []
+    for p, o, k, v, h in recs:
+        if on_hash((p, o, k, v, h)) and not (routed and v is not None):
+            p = Murmur2Partition(p)
+        out.append((p, o, avro_text(registry, k), avro_text(registry, v), h))
+    out.sort(key=lambda r: (r[2] or b"", isinstance(r[0], Murmur2Partition),
+                            0 if isinstance(r[0], Murmur2Partition) else r[0], r[1]))
+    return out
+
+
 class Murmur2Partition(int):
     """A partition that is murmur2 of the record's own key bytes: equal to any other such partition (the
     key bytes hold each registry's schema id), else compared as the number (a transform's choice)."""
@@ -129,24 +148,14 @@ def read_all(bs, topics, registry=None):
                     pending.discard((m.topic(), m.partition()))
                     continue
                 raise KafkaException(m.error())
-            k, v, p = m.key(), m.value(), m.partition()
-            if registry:
-                # the partition of a keyed record is murmur2 of its key bytes, which hold the registry's
-                # schema id, different on the two sides: compared is that each side put it there
-                if k is not None and p == default_partition(k, len(md.topics[m.topic()].partitions)):
-                    p = Murmur2Partition(p)
-                k, v = avro_text(registry, k), avro_text(registry, v)
-            out[m.topic()].append((p, m.offset(), k, v,
+            out[m.topic()].append((m.partition(), m.offset(), m.key(), m.value(),
                                    [(k, v) for k, v in (m.headers() or [])]))
         if pending:
             raise RuntimeError(f"no end of partition within 30 s for {sorted(pending)}")
         for t in out:
             out[t].sort(key=lambda r: (r[0], r[1]))
             if registry:
-                # and so records are compared key by key (each key's records in their order; a key whose
-                # records a transform spread (PartitionRouting, not on tombstones): the murmur2 ones last)
-                out[t].sort(key=lambda r: (r[2] or b"", isinstance(r[0], Murmur2Partition),
-                                           0 if isinstance(r[0], Murmur2Partition) else r[0], r[1]))
+                out[t] = avro_records(registry, out[t], len(md.topics[t].partitions) if t in md.topics else 1)
         return out
     finally:
         c.close()
