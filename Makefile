@@ -108,6 +108,7 @@ bench: deps
 	@bash scripts/bench_codecs.sh
 	@bash scripts/bench_snapshot.sh
 	@bash scripts/bench_rest.sh
+	@bash scripts/bench_cluster.sh
 
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_DEPS   := $(CORE_SRC) agent/config.c agent/cfgprov.c agent/log.c agent/rest.c agent/worker.c sinks/envelope.c

@@ -1586,6 +1586,8 @@ int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
     c->registry_url = dup_get(m, "value.converter.schema.registry.url", get_or(m, "key.converter.schema.registry.url", NULL));
     c->registry_user_info = dup_get(m, "value.converter.basic.auth.user.info",
                                     get_or(m, "key.converter.basic.auth.user.info", NULL));
+    const char *hc = get_or(m, "header.converter", "");
+    c->header_strings = !strcmp(hc, "org.apache.kafka.connect.storage.StringConverter");
     /* PostgreSQL apply sessions carry the replication origin walcast_<name>, which source connectors skip
      * by default (walcast.skip.origins=walcast.*); walcast.origin.name= (empty) turns it off */
     const char *origin = cfg_get(m, "walcast.origin.name");

@@ -24,6 +24,9 @@
 
 /* Records queued in librdkafka while a streamed transaction is replayed from memory or disk. */
 #define REPLAY_MAX_QUEUED 30000
+/* Snapshot rows queued in librdkafka, and bytes of them kept while a commit runs (peak RSS, issue 21). */
+#define SNAP_MAX_QUEUED 5000
+#define SNAP_MAX_DEFERRED (12u << 20)
 
 typedef struct conn_state {
     const conn_config_t *cfg;
@@ -196,9 +199,15 @@ static wc_status_t snap_chunk_done(void *ctx, char *err, size_t errlen)
 static wc_status_t snap_service(void *ctx, char *err, size_t errlen)
 {
     conn_state_t *s = ctx;
+    /* memory (peak RSS, issue 21): snapshot rows come faster than the broker takes them. Outside a
+     * commit librdkafka's queue would hold the difference (up to queue.buffering.max.kbytes); during one
+     * the records kept for the next transaction (txn_held's bound is 32 MB, and they are copied into
+     * librdkafka's queue when it ends). The readers go on filling their few batches meanwhile. */
+    txn_throttle(s->txn, SNAP_MAX_QUEUED, s->stop);
+    bool wait = txn_held(s->txn) || (txn_committing(s->txn) && txn_deferred_bytes(s->txn) > SNAP_MAX_DEFERRED);
     wc_status_t st = txn_poll(s->txn, 0, err, errlen);
     if (st == WC_OK)
-        st = txn_collect(s->txn, txn_held(s->txn), err, errlen);
+        st = txn_collect(s->txn, wait, err, errlen);
     if (st == WC_OK && *s->stop) {
         snprintf(err, errlen, "stopped during the snapshot");
         st = WC_RETRY;
@@ -1160,6 +1169,8 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         }
         if (repl_clock_us() - started > 60 * 1000000LL)
             backoff_ms = 1000;
+        if (repl_slot_busy())
+            backoff_ms = 500;   /* a slot being handed over from another worker: taken as soon as it is free */
         log_error("replication interrupted; reconnecting", "connector=%s error=\"%s\" retry_in_ms=%d", cfg->name, log_esc(err),
                   backoff_ms);
         for (int waited = 0; waited < backoff_ms && !*stop; waited += 100)

@@ -386,8 +386,9 @@ static int ensure_topic(cst_t *s, const char *topic, int parts, int rf, char *er
     return rc;
 }
 
-/* Members of group.id: Kafka Connect workers join it (protocol type "connect", which the consumer-group
- * Admin API refuses to describe: the classic group listing is used); walcast does not join it. */
+/* Kafka Connect workers in group.id: they join it with protocol type "connect", which the consumer-group
+ * Admin API refuses to describe (the classic group listing is used); walcast workers join it as consumers
+ * (cluster.c), and the broker refuses a member of the other type while the group is not empty. */
 static int group_members(cst_t *s, size_t *members, char *err, size_t errlen)
 {
     const struct rd_kafka_group_list *gl = NULL;
@@ -398,10 +399,16 @@ static int group_members(cst_t *s, size_t *members, char *err, size_t errlen)
     }
     *members = 0;
     for (int i = 0; i < gl->group_cnt; i++)
-        if (!strcmp(gl->groups[i].group, s->group) && !gl->groups[i].err)
+        if (!strcmp(gl->groups[i].group, s->group) && !gl->groups[i].err && gl->groups[i].protocol_type &&
+            !strcmp(gl->groups[i].protocol_type, "connect"))   /* walcast workers are members of type "consumer" */
             *members += (size_t)gl->groups[i].member_cnt;
     rd_kafka_group_list_destroy(gl);
     return 0;
+}
+
+int cst_ensure_topic(cst_t *s, const char *topic, int partitions, int rf, char *err, size_t errlen)
+{
+    return ensure_topic(s, topic, partitions, rf, err, errlen);
 }
 
 cst_t *cst_open(const cfg_map_t *wm, const worker_config_t *w, char *err, size_t errlen)

@@ -27,6 +27,8 @@ typedef struct cst_conn {
  * workers would run the same connectors. */
 cst_t *cst_open(const cfg_map_t *wm, const worker_config_t *w, char *err, size_t errlen);
 void cst_free(cst_t *s);
+/* Creates topic (compacted) unless it exists; rf -1: the broker's default. */
+int cst_ensure_topic(cst_t *s, const char *topic, int partitions, int rf, char *err, size_t errlen);
 
 /* Reads the config topic to its end: every connector it holds, with its target state (sorted by name).
  * Free with cst_conns_free. */

@@ -41,10 +41,12 @@ static int end_offsets(const char *bootstrap, const cfg_map_t *overrides, const 
     for (int p = 0; p < nparts && rc == 0; p++) {
         int64_t lo, hi;
         rd_kafka_resp_err_t ke = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000);
-        /* a topic created a moment ago may have no leader yet: wait for one (bounded) */
+        /* a topic created a moment ago (by another worker, say) may have no leader yet, or be unknown to this
+         * client's metadata: wait for one (bounded) */
         for (int64_t until = wc_mono_ms() + 20000; (ke == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
                                                     ke == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
-                                                    ke == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) && wc_mono_ms() < until;) {
+                                                    ke == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                                                    ke == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) && wc_mono_ms() < until;) {
             rd_kafka_poll(rk, 200);
             ke = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000);
         }
@@ -56,6 +58,26 @@ static int end_offsets(const char *bootstrap, const cfg_map_t *overrides, const 
     }
     rd_kafka_destroy(rk);
     return rc;
+}
+
+/* Partitions whose consumed position reached their end (ends[p] set to 0 then): how many. */
+static int past_end(rd_kafka_t *rk, const char *topic, int nparts, int64_t *ends)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(nparts);
+    for (int p = 0; p < nparts; p++)
+        if (ends[p] > 0)
+            rd_kafka_topic_partition_list_add(l, topic, p);
+    int n = 0;
+    if (l->cnt && rd_kafka_position(rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        for (int i = 0; i < l->cnt; i++) {
+            int p = l->elems[i].partition;
+            if (!l->elems[i].err && l->elems[i].offset >= 0 && l->elems[i].offset >= ends[p]) {
+                ends[p] = 0;
+                n++;
+            }
+        }
+    rd_kafka_topic_partition_list_destroy(l);
+    return n;
 }
 
 int ktop_read_all(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *what,
@@ -124,6 +146,10 @@ int ktop_read_all(const char *bootstrap, const cfg_map_t *overrides, const char 
             next_note = now + 30;
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        /* Past the end by the position (it moves over transaction markers and aborted records too): under
+         * a steady load of other producers' transactions every fetch brings records, the reader never
+         * sits at the end, and no end-of-partition event comes */
+        done += past_end(rk, topic, nparts, ends);
         if (!m)
             continue;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {

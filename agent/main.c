@@ -11,6 +11,7 @@
 
 #include "agent/cfgprov.h"
 #include "agent/check.h"
+#include "agent/cluster.h"
 #include "agent/config.h"
 #include "agent/connector.h"
 #include "agent/cstore.h"
@@ -24,6 +25,7 @@
 #include "schemas/buf.h"
 #include "agent/kafka_cli.h"
 #include "agent/publisher.h"
+#include "agent/replication.h"
 #include "sinks/apply.h"
 
 #include "agent/version.h"
@@ -284,6 +286,7 @@ static int cmd_run(int argc, char **argv)
     wrk_t *wk = NULL;
     http_server_t *http = NULL;
     cst_t *store = NULL;
+    clu_t *clu = NULL;
     rest_t rs = { 0 };
     if (!worker_file && nfiles) {
         /* Connect standalone's order: `walcast run worker.properties [connector.properties…]` */
@@ -343,10 +346,23 @@ static int cmd_run(int argc, char **argv)
     if (!rest_on)
         wrk_set_fail_stop(wk, &stop_flag);
     rs.worker = wk;
+    /* in a cluster, the config topic's connectors wait for this worker's first assignment */
+    if (rest_on && !mock && clu_enabled(&wm))
+        wrk_set_owner(wk, clu_owns_nothing, NULL);
     /* the config topic's connectors are in place before the first request is answered */
     if (rest_on && !mock && !(store = store_open(wk, &wm, &w, err, sizeof err))) {
         log_msg(LOG_FATAL, "cannot use Kafka Connect's config and status topics", "error=\"%s\"", log_esc(err));
         goto out_conns;
+    }
+    /* several workers with this group.id share the connectors (docs/architecture.md, "Cluster") */
+    if (store && clu_enabled(&wm)) {
+        char app[128];
+        clu_application_name(worker_id, app, sizeof app);
+        repl_set_identity(app, clu_holder_gone);
+        if (!(clu = clu_open(&wm, &w, store, wk, err, sizeof err))) {
+            log_msg(LOG_FATAL, "cannot join the cluster", "error=\"%s\"", log_esc(err));
+            goto out_conns;
+        }
     }
     if (store)
         rs.offsets = (rest_offsets_t){ store, cst_offsets_get, cst_offsets_alter, cst_offsets_reset };
@@ -393,10 +409,12 @@ out_conns:
     http_stop(http);   /* no request reaches the worker from here on */
     http = NULL;
     met_sampler_stop();
+    clu_stop(clu);     /* no rebalance reaches the worker from here on */
     if (wk) {
         wrk_free(wk);  /* each connector ends its Kafka transaction and releases its slot */
         wk = NULL;
     }
+    clu_free(clu);     /* then the group is left: the other workers take the connectors over at once */
     cst_free(store);
     for (int i = 0; i < nfiles; i++)
         cfg_map_free(&conns[i]);

@@ -15,6 +15,16 @@
 
 int64_t repl_now_pg(void) { return wc_wall_us() - PGO_EPOCH_OFFSET_US; }
 
+/* The worker's identity on its replication connections, and who may end a walsender holding a slot. */
+static char app_name[64] = "walcast";
+static repl_holder_gone_fn holder_gone;
+
+void repl_set_identity(const char *application_name, repl_holder_gone_fn gone)
+{
+    snprintf(app_name, sizeof app_name, "%s", application_name ? application_name : "walcast");
+    holder_gone = gone;
+}
+
 static PGconn *open_conn(const conn_config_t *c, bool replication, wc_status_t *st, char *err, size_t errlen)
 {
     const char *keys[32], *vals[32];
@@ -26,7 +36,7 @@ static PGconn *open_conn(const conn_config_t *c, bool replication, wc_status_t *
     if (c->password && *c->password) {
         keys[n] = "password"; vals[n++] = c->password;
     }
-    keys[n] = "application_name"; vals[n++] = replication ? "walcast" : "walcast-catalog";
+    keys[n] = "application_name"; vals[n++] = replication ? app_name : "walcast-catalog";
     keys[n] = "options";
     vals[n++] = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 "
                 "-c bytea_output=hex -c lc_monetary=C";
@@ -532,7 +542,45 @@ wc_status_t repl_check_publication(repl_t *r, int64_t now, int64_t *deadline, ch
     return st;
 }
 
-static int ensure_slot(repl_t *r, char *err, size_t errlen)
+bool repl_slot_busy(void)
+{
+    return !strcmp(last_sqlstate, "55006");
+}
+
+/* The slot is held by walsender pid: when its application_name names a walcast worker that is known
+ * to be gone from the cluster (a zombie cut off from Kafka, whose transactions are fenced already),
+ * the walsender is terminated and the slot waited for (10 s at most). True when the slot is free. */
+static bool end_gone_holder(repl_t *r, const char *pid)
+{
+    if (!holder_gone)
+        return false;
+    char e[256];
+    const char *params[1] = { pid };
+    PGresult *res = query(r->sql, "SELECT application_name FROM pg_stat_activity WHERE pid = $1", 1, params, e, sizeof e);
+    char app[64] = "";
+    if (res && PQntuples(res) > 0)
+        snprintf(app, sizeof app, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!app[0] || !holder_gone(app))
+        return false;
+    log_warn("the replication slot is held by a walsender of a worker that left the cluster; terminating it",
+             "slot=%s pid=%s application_name=%s", r->cfg->slot_name, pid, app);
+    res = query(r->sql, "SELECT pg_terminate_backend($1)", 1, params, e, sizeof e);
+    PQclear(res);
+    const char *sp[1] = { r->cfg->slot_name };
+    for (int i = 0; i < 100; i++) {
+        res = query(r->sql, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", 1, sp, e, sizeof e);
+        bool free_now = res && PQntuples(res) > 0 && PQgetisnull(res, 0, 0);
+        PQclear(res);
+        if (free_now)
+            return true;
+        struct timespec ts = { 0, 100 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+static int ensure_slot(repl_t *r, bool may_end, char *err, size_t errlen)
 {
     const conn_config_t *c = r->cfg;
     const char *params[1] = { c->slot_name };
@@ -555,6 +603,10 @@ static int ensure_slot(repl_t *r, char *err, size_t errlen)
                      c->slot_name, db, c->dbname);
             PQclear(res);
             return -1;
+        }
+        if (may_end && !PQgetisnull(res, 0, 3) && end_gone_holder(r, PQgetvalue(res, 0, 3))) {
+            PQclear(res);
+            return ensure_slot(r, false, err, errlen);   /* freed: read it again */
         }
         if (!PQgetisnull(res, 0, 3)) {
             /* may clear when the previous walsender (ours, before a reconnect) exits: transient */
@@ -649,7 +701,7 @@ wc_status_t repl_prepare(repl_t *r, char *err, size_t errlen)
     if ((st = repl_open_replication(r, err, errlen)) != WC_OK)
         return st;
     last_sqlstate[0] = 0;
-    if (ensure_publication(r, false, err, errlen) < 0 || ensure_slot(r, err, errlen) < 0) {
+    if (ensure_publication(r, false, err, errlen) < 0 || ensure_slot(r, true, err, errlen) < 0) {
         /* our own refusals (wrong plugin, another database) leave no SQLSTATE but a live connection */
         bool fatal = !failure_transient(r) || (last_sqlstate[0] == 0 && PQstatus(r->sql) == CONNECTION_OK &&
                                                PQstatus(r->stream) == CONNECTION_OK);

@@ -45,6 +45,14 @@ typedef struct repl {
  * lock timeout, slot still held) or WC_FATAL (retrying cannot help: credentials, privileges,
  * wal_level, a slot of another plugin or database), with err saying what and what to do. */
 
+/* The application_name of the replication connections ("walcast" unless set; a cluster worker sets
+ * "walcast@<worker_id>") and gone(application_name): whether the worker of a walsender that holds a slot
+ * is known to be gone, so that walsender may be terminated (NULL: never). Set once, before connectors run. */
+typedef bool (*repl_holder_gone_fn)(const char *application_name);
+void repl_set_identity(const char *application_name, repl_holder_gone_fn gone);
+/* This thread's last failure was a replication slot in use by another walsender. */
+bool repl_slot_busy(void);
+
 /* Opens the SQL connection with the session settings the type converters expect. */
 wc_status_t repl_connect(repl_t *r, const conn_config_t *cfg, char *err, size_t errlen);
 void repl_close(repl_t *r);

@@ -232,7 +232,7 @@ static void list_connectors(rest_t *rs, const http_req_t *q, http_resp_t *r)
             if (wrk_info(rs->worker, names[i], &wi) == WRK_OK) {   /* deleted meanwhile: left out, as Connect */
                 json_t *e = json_object();
                 if (status)
-                    json_object_set_new(e, "status", status_json(&wi, wrk_worker_id(rs->worker), false));
+                    json_object_set_new(e, "status", status_json(&wi, wi.worker_id ? wi.worker_id : wrk_worker_id(rs->worker), false));
                 if (info)
                     json_object_set_new(e, "info", info_json(&wi));
                 json_object_set_new(out, names[i], e);
@@ -427,7 +427,7 @@ static void task_status(rest_t *rs, const char *name, const char *task, http_res
         reply_error(r, 404, "No status found for task %s-%s", name, task);
         return;
     }
-    reply(r, 200, state_json(wi.task_state, wi.task_trace, wrk_worker_id(rs->worker), t));
+    reply(r, 200, state_json(wi.task_state, wi.task_trace, wi.worker_id ? wi.worker_id : wrk_worker_id(rs->worker), t));
     wrk_info_free(&wi);
 }
 
@@ -702,7 +702,7 @@ static void connector_route(rest_t *rs, const http_req_t *q, char **seg, int nse
             goto not_allowed;
         if (wrk_info(rs->worker, name, &wi) != WRK_OK)
             return not_found(r, name);
-        reply(r, 200, status_json(&wi, wrk_worker_id(rs->worker), false));
+        reply(r, 200, status_json(&wi, wi.worker_id ? wi.worker_id : wrk_worker_id(rs->worker), false));
         wrk_info_free(&wi);
         return;
     }

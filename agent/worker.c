@@ -31,6 +31,7 @@ typedef struct wrk_conn {
     bool foreign;                 /* w->mu: a config walcast cannot run (kept as it is, FAILED) */
     bool live;                    /* a thread was started and not joined */
     bool done;                    /* w->mu: its thread has returned */
+    bool mine;                    /* op: owned by this worker at its last start or rebalance (cluster mode) */
     volatile sig_atomic_t stop;
     cfg_map_t run_config;         /* the thread's own copy */
     struct wrk *w;
@@ -55,6 +56,13 @@ struct wrk {
         char *name, *topic;
     } *topics;
     size_t ntopics;
+    wrk_owns_fn owns;             /* cluster mode: whether this worker runs a connector (NULL: every one) */
+    void *owns_ctx;
+    struct wrk_rstatus {          /* mu: statuses read from the status topic (any worker's) */
+        char *name, *state, *trace, *worker_id;
+        int task;
+    } *rst;
+    size_t nrst;
 };
 
 const char *wrk_state_name(wrk_state_t s)
@@ -85,6 +93,17 @@ const char *wrk_worker_id(const wrk_t *w) { return w->worker_id; }
 void wrk_set_fail_stop(wrk_t *w, volatile sig_atomic_t *flag) { w->fail_stop = flag; }
 
 void wrk_set_store(wrk_t *w, const wrk_store_t *s) { w->store = *s; }
+
+void wrk_set_owner(wrk_t *w, wrk_owns_fn owns, void *ctx)
+{
+    w->owns_ctx = ctx;
+    w->owns = owns;
+}
+
+static bool owned(const wrk_t *w, const char *name)
+{
+    return !w->owns || w->owns(w->owns_ctx, name);
+}
 
 /* The connector's and its task's status into the store (w->mu not held). */
 static void publish_status(wrk_t *w, const char *name, wrk_state_t cs, const char *ctrace, int ntasks, wrk_state_t ts,
@@ -358,9 +377,15 @@ static void *conn_thread(void *arg)
 /* e->op held. */
 static void conn_start(wrk_t *w, wrk_conn_t *e)
 {
+    e->mine = owned(w, e->name);
     pthread_mutex_lock(&w->mu);
     if (e->foreign) {   /* nothing to run: it stays FAILED with its trace until its config is replaced */
         e->state = WRK_FAILED;
+        pthread_mutex_unlock(&w->mu);
+        return;
+    }
+    if (!e->mine) {     /* another worker of the cluster runs it and tells its status */
+        e->state = e->task_state = WRK_UNASSIGNED;
         pthread_mutex_unlock(&w->mu);
         return;
     }
@@ -400,8 +425,14 @@ static void conn_halt(wrk_conn_t *e)
 /* The states that follow a target once the thread is down. */
 static void apply_target(wrk_t *w, wrk_conn_t *e, wrk_target_t t)
 {
+    e->mine = owned(w, e->name);
     pthread_mutex_lock(&w->mu);
     e->target = t;
+    if (!e->mine) {
+        e->state = e->task_state = WRK_UNASSIGNED;
+        pthread_mutex_unlock(&w->mu);
+        return;
+    }
     if (t == WRK_TARGET_PAUSED) {
         e->state = WRK_PAUSED;
         if (e->task_state != WRK_FAILED)
@@ -418,7 +449,7 @@ static void apply_target(wrk_t *w, wrk_conn_t *e, wrk_target_t t)
 /* The connector's status as it is now, into the store. */
 static void publish_of(wrk_t *w, wrk_conn_t *e)
 {
-    if (!w->store.status)
+    if (!w->store.status || !owned(w, e->name))
         return;
     pthread_mutex_lock(&w->mu);
     char *ct = xstrdup(e->trace), *tt = xstrdup(e->task_trace);
@@ -430,8 +461,20 @@ static void publish_of(wrk_t *w, wrk_conn_t *e)
     free(tt);
 }
 
-wrk_rc_t wrk_put(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target_t initial, bool replace, bool *created,
-                 char *err, size_t errlen)
+static bool same_config(const cfg_map_t *a, const cfg_map_t *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++) {
+        const char *v = cfg_get(b, a->kv[i].key);
+        if (!v || strcmp(v, a->kv[i].value))
+            return false;
+    }
+    return true;
+}
+
+static wrk_rc_t put_conn(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target_t initial, bool replace,
+                         bool *created, bool keep, char *err, size_t errlen)
 {
     *created = false;
     cfg_map_t m = { 0 };
@@ -447,14 +490,21 @@ wrk_rc_t wrk_put(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target
     wrk_conn_t *e = find_locked(w, name);
     bool exists = e != NULL;
     wrk_target_t cur = e ? e->target : initial;
+    /* a config-topic record of what this worker has (its own write, read back): nothing to do */
+    bool same = !keep && e && !e->foreign && same_config(&e->config, &m);
     pthread_mutex_unlock(&w->mu);
+    if (same) {
+        pthread_mutex_unlock(&w->put_mu);
+        cfg_map_free(&m);
+        return WRK_OK;
+    }
     if (exists && !replace) {
         pthread_mutex_unlock(&w->put_mu);
         snprintf(err, errlen, "Connector %s already exists", name);
         cfg_map_free(&m);
         return WRK_EXISTS;
     }
-    if (w->store.put_config && w->store.put_config(w->store.ctx, name, &m, cur, !exists, err, errlen) < 0) {
+    if (keep && w->store.put_config && w->store.put_config(w->store.ctx, name, &m, cur, !exists, err, errlen) < 0) {
         pthread_mutex_unlock(&w->put_mu);
         cfg_map_free(&m);
         return WRK_STORE_FAILED;
@@ -463,6 +513,7 @@ wrk_rc_t wrk_put(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target
     e = find_locked(w, name);
     if (!e) {
         e = conn_add_locked(w, name, initial);
+        cfg_map_copy(&e->config, &m);   /* seen at once by a concurrent put of the same record (the config topic's) */
         *created = true;
     }
     e->refs++;
@@ -470,8 +521,8 @@ wrk_rc_t wrk_put(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target
     pthread_mutex_unlock(&w->put_mu);
 
     pthread_mutex_lock(&e->op);
-    if (!*created)
-        conn_halt(e);   /* the old config's thread ends cleanly before the new one starts */
+    conn_halt(e);   /* the old config's thread ends cleanly before the new one starts (a concurrent put of a new
+                       name may have started one) */
     pthread_mutex_lock(&w->mu);
     cfg_map_free(&e->config);
     e->config = m;
@@ -488,6 +539,12 @@ wrk_rc_t wrk_put(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target
     pthread_mutex_unlock(&e->op);
     release(w, e);
     return WRK_OK;
+}
+
+wrk_rc_t wrk_put(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target_t initial, bool replace, bool *created,
+                 char *err, size_t errlen)
+{
+    return put_conn(w, name, config, initial, replace, created, true, err, errlen);
 }
 
 static wrk_rc_t remove_conn(wrk_t *w, const char *name, bool shutdown, char *err, size_t errlen)
@@ -550,7 +607,7 @@ wrk_rc_t wrk_delete(wrk_t *w, const char *name, char *err, size_t errlen)
     return remove_conn(w, name, false, err, errlen);
 }
 
-wrk_rc_t wrk_set_target(wrk_t *w, const char *name, wrk_target_t t, char *err, size_t errlen)
+static wrk_rc_t set_target(wrk_t *w, const char *name, wrk_target_t t, bool keep, char *err, size_t errlen)
 {
     wrk_conn_t *e = acquire(w, name);
     if (!e)
@@ -561,7 +618,7 @@ wrk_rc_t wrk_set_target(wrk_t *w, const char *name, wrk_target_t t, char *err, s
     bool deleted = e->deleted;
     pthread_mutex_unlock(&w->mu);
     wrk_rc_t rc = deleted ? WRK_NOT_FOUND : WRK_OK;
-    if (!deleted && t != was && w->store.put_target) {
+    if (!deleted && t != was && keep && w->store.put_target) {
         pthread_mutex_lock(&w->mu);
         cfg_map_t cfg = { 0 };
         cfg_map_copy(&cfg, &e->config);
@@ -589,6 +646,11 @@ wrk_rc_t wrk_set_target(wrk_t *w, const char *name, wrk_target_t t, char *err, s
     return rc;
 }
 
+wrk_rc_t wrk_set_target(wrk_t *w, const char *name, wrk_target_t t, char *err, size_t errlen)
+{
+    return set_target(w, name, t, true, err, errlen);
+}
+
 wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool only_failed, bool *restarted)
 {
     *restarted = false;
@@ -601,7 +663,7 @@ wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool only_failed, bool *restart
     wrk_target_t t = e->target;
     bool deleted = e->deleted;
     pthread_mutex_unlock(&w->mu);
-    if (!deleted && (!only_failed || failed)) {
+    if (!deleted && (!only_failed || failed) && owned(w, name)) {
         conn_halt(e);
         if (t == WRK_STARTED)
             conn_start(w, e);
@@ -613,6 +675,135 @@ wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool only_failed, bool *restart
     pthread_mutex_unlock(&e->op);
     release(w, e);
     return deleted ? WRK_NOT_FOUND : WRK_OK;
+}
+
+/* ---- cluster mode ------------------------------------------------------------------------------ */
+
+static wrk_state_t state_of(const char *s)
+{
+    for (wrk_state_t k = WRK_UNASSIGNED; k <= WRK_RESTARTING; k++)
+        if (s && !strcmp(s, wrk_state_name(k)))
+            return k;
+    return WRK_UNASSIGNED;
+}
+
+/* A connector another worker runs: its status as the status topic has it. w->mu held. */
+static void remote_info_locked(wrk_t *w, wrk_info_t *out)
+{
+    out->state = out->task_state = WRK_UNASSIGNED;
+    set_str(&out->trace, NULL);
+    set_str(&out->task_trace, NULL);
+    for (size_t i = 0; i < w->nrst; i++) {
+        struct wrk_rstatus *r = &w->rst[i];
+        if (strcmp(r->name, out->name))
+            continue;
+        if (r->task < 0) {
+            out->state = state_of(r->state);
+            set_str(&out->trace, r->trace);
+            set_str(&out->worker_id, r->worker_id);
+        } else if (r->task == 0) {
+            out->task_state = state_of(r->state);
+            set_str(&out->task_trace, r->trace);
+            if (!out->worker_id)
+                set_str(&out->worker_id, r->worker_id);
+        }
+    }
+}
+
+void wrk_remote_status(wrk_t *w, const char *name, int task, const char *state, const char *trace, const char *worker_id)
+{
+    pthread_mutex_lock(&w->mu);
+    size_t i = 0;
+    while (i < w->nrst && (w->rst[i].task != task || strcmp(w->rst[i].name, name)))
+        i++;
+    if (i == w->nrst) {
+        if (!state) {
+            pthread_mutex_unlock(&w->mu);
+            return;
+        }
+        w->rst = xrealloc(w->rst, (w->nrst + 1) * sizeof *w->rst);
+        w->rst[w->nrst++] = (struct wrk_rstatus){ xstrdup(name), NULL, NULL, NULL, task };
+    }
+    struct wrk_rstatus *r = &w->rst[i];
+    set_str(&r->state, state);
+    set_str(&r->trace, trace);
+    set_str(&r->worker_id, worker_id);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void wrk_rebalance(wrk_t *w)
+{
+    char **names;
+    size_t n = wrk_names(w, &names);
+    for (size_t i = 0; i < n; i++) {
+        wrk_conn_t *e = acquire(w, names[i]);
+        if (e) {
+            pthread_mutex_lock(&e->op);
+            pthread_mutex_lock(&w->mu);
+            bool skip = e->deleted || e->foreign;
+            wrk_target_t t = e->target;
+            pthread_mutex_unlock(&w->mu);
+            bool o = owned(w, e->name);
+            if (!skip && o && !e->mine) {
+                conn_halt(e);
+                if (t == WRK_STARTED)
+                    conn_start(w, e);
+                else
+                    apply_target(w, e, t);
+                log_info("connector assigned to this worker", "connector=%s", e->name);
+            } else if (!skip && !o && e->mine) {
+                conn_halt(e);   /* its Kafka transaction ends and its slot is released before the slot is handed on */
+                e->mine = false;
+                pthread_mutex_lock(&w->mu);
+                e->state = e->task_state = WRK_UNASSIGNED;
+                pthread_mutex_unlock(&w->mu);
+                log_info("connector handed to another worker", "connector=%s", e->name);
+            }
+            pthread_mutex_unlock(&e->op);
+            release(w, e);
+        }
+        free(names[i]);
+    }
+    free(names);
+}
+
+
+void wrk_apply_remote(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target_t target)
+{
+    char err[2048];
+    wrk_info_t wi;
+    bool have = wrk_info(w, name, &wi) == WRK_OK;
+    if (!config) {
+        if (have && remove_conn(w, name, true, err, sizeof err) == WRK_OK)
+            log_info("connector deleted by another worker", "connector=%s", name);
+        goto out;
+    }
+    cfg_map_t m = { 0 };
+    cfg_map_copy(&m, config);
+    cfg_map_set(&m, "name", name);
+    if (!have || !same_config(&wi.config, &m)) {
+        bool sink, created;
+        if (wrk_validate(w, &m, &sink, err, sizeof err) < 0) {
+            if (have)
+                remove_conn(w, name, true, err, sizeof err);
+            char trace[2300];
+            snprintf(trace, sizeof trace, "the stored configuration is invalid or not walcast's: %s", err);
+            wrk_adopt_failed(w, name, &m, target, trace);
+        } else if (put_conn(w, name, &m, target, true, &created, false, err, sizeof err) != WRK_OK) {
+            log_error("a connector changed by another worker could not be applied", "connector=%s error=\"%s\"", name,
+                      log_esc(err));
+        }
+    }
+    cfg_map_free(&m);
+    wrk_info_t now;
+    if (wrk_info(w, name, &now) == WRK_OK) {
+        if (now.target != target)
+            set_target(w, name, target, false, err, sizeof err);
+        wrk_info_free(&now);
+    }
+out:
+    if (have)
+        wrk_info_free(&wi);
 }
 
 wrk_rc_t wrk_info(wrk_t *w, const char *name, wrk_info_t *out)
@@ -630,6 +821,8 @@ wrk_rc_t wrk_info(wrk_t *w, const char *name, wrk_info_t *out)
         out->ntasks = e->target == WRK_TARGET_STOPPED || e->foreign ? 0 : 1;
         out->task_state = e->task_state;
         out->task_trace = xstrdup(e->task_trace);
+        if (!e->foreign && w->owns && !w->owns(w->owns_ctx, name))
+            remote_info_locked(w, out);
     }
     pthread_mutex_unlock(&w->mu);
     return e ? WRK_OK : WRK_NOT_FOUND;
@@ -638,6 +831,7 @@ wrk_rc_t wrk_info(wrk_t *w, const char *name, wrk_info_t *out)
 void wrk_info_free(wrk_info_t *i)
 {
     free(i->name);
+    free(i->worker_id);
     cfg_map_free(&i->config);
     free(i->trace);
     free(i->task_trace);
@@ -681,6 +875,13 @@ void wrk_free(wrk_t *w)
         free(w->topics[i].topic);
     }
     free(w->topics);
+    for (size_t i = 0; i < w->nrst; i++) {
+        free(w->rst[i].name);
+        free(w->rst[i].state);
+        free(w->rst[i].trace);
+        free(w->rst[i].worker_id);
+    }
+    free(w->rst);
     cfg_map_free(&w->worker_map);
     free(w->worker_id);
     pthread_mutex_destroy(&w->put_mu);

@@ -96,6 +96,7 @@ typedef struct wrk_info {
     int ntasks;                   /* 0 (stopped) or 1: walcast runs one task per connector */
     wrk_state_t task_state;
     char *task_trace;
+    char *worker_id;              /* the worker that runs it when another one does (its status), else NULL */
 } wrk_info_t;
 
 wrk_rc_t wrk_info(wrk_t *w, const char *name, wrk_info_t *out);
@@ -114,5 +115,19 @@ void wrk_topic_add(wrk_t *w, const char *name, const char *topic);
 size_t wrk_topics(wrk_t *w, const char *name, char ***topics);
 /* Forgets them (a tombstone each in the store); running connectors tell their topics again as they use them. */
 void wrk_topics_reset(wrk_t *w, const char *name);
+
+/* ---- cluster mode (cluster.c) ---- */
+/* Whether this worker runs connector name (NULL: every connector, a single worker). */
+typedef bool (*wrk_owns_fn)(void *ctx, const char *name);
+void wrk_set_owner(wrk_t *w, wrk_owns_fn owns, void *ctx);
+/* After the assignment changed: starts the connectors this worker came to own and stops, cleanly (Kafka
+ * transaction ended, replication slot released), those it no longer owns, before returning. */
+void wrk_rebalance(wrk_t *w);
+/* A config-topic record as another worker (or this one) wrote it: applied here without writing the
+ * store again; config NULL: deleted. Nothing happens when it is what the worker has. */
+void wrk_apply_remote(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target_t target);
+/* A status-topic record (task -1: the connector); state NULL: removed. wrk_info shows these for the
+ * connectors another worker runs. */
+void wrk_remote_status(wrk_t *w, const char *name, int task, const char *state, const char *trace, const char *worker_id);
 
 #endif

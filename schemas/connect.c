@@ -5,18 +5,28 @@
 #include <stdatomic.h>
 #include <string.h>
 
-/* uids below 16 are the shared primitive schemas' */
-static atomic_uint_fast64_t next_uid = 16;
+static atomic_uint_fast64_t next_uid = 32;
 
-static const cs_schema_t primitives[] = {
-    { .type = CT_INT8, .uid = 1 },    { .type = CT_INT16, .uid = 2 },   { .type = CT_INT32, .uid = 3 },
-    { .type = CT_INT64, .uid = 4 },   { .type = CT_FLOAT32, .uid = 5 }, { .type = CT_FLOAT64, .uid = 6 },
-    { .type = CT_BOOLEAN, .uid = 7 }, { .type = CT_STRING, .uid = 8 },  { .type = CT_BYTES, .uid = 9 },
+/* uids below 32 are the shared primitive schemas' */
+static const cs_schema_t primitives[2][9] = {
+    { { .type = CT_INT8, .uid = 1 },    { .type = CT_INT16, .uid = 2 },   { .type = CT_INT32, .uid = 3 },
+      { .type = CT_INT64, .uid = 4 },   { .type = CT_FLOAT32, .uid = 5 }, { .type = CT_FLOAT64, .uid = 6 },
+      { .type = CT_BOOLEAN, .uid = 7 }, { .type = CT_STRING, .uid = 8 },  { .type = CT_BYTES, .uid = 9 } },
+    { { .type = CT_INT8, .optional = true, .uid = 11 },    { .type = CT_INT16, .optional = true, .uid = 12 },
+      { .type = CT_INT32, .optional = true, .uid = 13 },   { .type = CT_INT64, .optional = true, .uid = 14 },
+      { .type = CT_FLOAT32, .optional = true, .uid = 15 }, { .type = CT_FLOAT64, .optional = true, .uid = 16 },
+      { .type = CT_BOOLEAN, .optional = true, .uid = 17 }, { .type = CT_STRING, .optional = true, .uid = 18 },
+      { .type = CT_BYTES, .optional = true, .uid = 19 } },
 };
 
 const cs_schema_t *cs_primitive(ct_type_t t)
 {
-    return t <= CT_BYTES ? &primitives[t] : NULL;
+    return t <= CT_BYTES ? &primitives[0][t] : NULL;
+}
+
+const cs_schema_t *cs_primitive_optional(ct_type_t t)
+{
+    return t <= CT_BYTES ? &primitives[1][t] : NULL;
 }
 
 const char *ct_type_name(ct_type_t t)

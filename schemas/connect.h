@@ -64,6 +64,8 @@ cs_schema_t *cs_new(arena_t *a, ct_type_t type, bool optional);
 /* Connect's Schema.INT8_SCHEMA … STRING_SCHEMA, BYTES_SCHEMA: required, unnamed, shared and immutable
  * (NULL for ARRAY, MAP, STRUCT). */
 const cs_schema_t *cs_primitive(ct_type_t t);
+/* Their optional twins (Schema.OPTIONAL_INT8_SCHEMA …). */
+const cs_schema_t *cs_primitive_optional(ct_type_t t);
 /* A copy that differs only in optionality (and has no default). */
 cs_schema_t *cs_copy(arena_t *a, const cs_schema_t *s);
 void cs_param_add(cs_schema_t *s, const char *key, const char *value);

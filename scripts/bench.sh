@@ -20,7 +20,8 @@
 #    run per reader, measured after BENCH_LAT_WARM (5 s) of warm-up load once the reader has caught up with it:
 #    the workload writes its clock into a ts column; a read_committed consumer takes now - ts per event
 #    (pg_recvlogical: test_decoding, now - commit time). BENCH_LAT_READERS (ref walcast dbztun dbzdef) picks the
-#    readers; BENCH_BASE_WALCAST=<another walcast binary> adds it as reader "base" (before/after in one run).
+#    readers; BENCH_BASE_WALCAST=<another walcast binary> adds it as reader "base" (before/after in one run; last
+#    unless BENCH_LAT_READERS places it: the first reader meets a colder broker).
 #    BENCH_WALCAST names the walcast binary of every part (default build/walcast). walcast runs with WALCAST_LOG=debug: its "latency trace" lines, joined with the consumer's arrival
 #    times on the xid, give the per-stage breakdown (source commit -> queued -> commit_transaction -> records
 #    acknowledged -> EndTxn answered -> consumer), printed under the table beside bench_txn_floor's figure.
@@ -46,7 +47,7 @@ LAT_WARM=${BENCH_LAT_WARM:-5}
 WALCAST=${BENCH_WALCAST:-$ROOT/build/walcast}
 BASE_WALCAST=${BENCH_BASE_WALCAST:-}
 LAT_READERS=${BENCH_LAT_READERS:-ref walcast dbztun dbzdef}
-[ -z "$BASE_WALCAST" ] || LAT_READERS="$LAT_READERS base"
+[ -z "$BASE_WALCAST" ] || [[ " $LAT_READERS " == *" base "* ]] || LAT_READERS="$LAT_READERS base"   # last unless placed
 THROUGHPUT=${BENCH_THROUGHPUT:-1}
 BIG=${BENCH_BIG_ROWS:-2000000}
 TOOL="$ROOT/scripts/bench_tool.py"
@@ -218,7 +219,10 @@ timed_walcast() {
   local perf=""
   if [ -n "${BENCH_PERF:-}" ] && [[ $1 == schema_* ]]; then   # CPU profile of the JSON-with-schemas drain
     mkdir -p "$BENCH_PERF"
-    perf record -q -F 999 -g -p $pid -o "$BENCH_PERF/perf-$1.data" >/dev/null 2>&1 &
+    local i exe
+    exe=$(readlink -f "$WALCAST")
+    for ((i = 0; i < 200; i++)); do [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$exe" ] && break; sleep 0.01; done   # exec'd
+    perf record -q -F 999 -g -p $pid -o "$BENCH_PERF/perf-$1.data" >"$BENCH_PERF/perf-$1.log" 2>&1 &
     perf=$!
     PIDS+=($perf)
   fi
@@ -233,7 +237,7 @@ timed_walcast() {
   wait $waiter || { kill -INT $pid; exit 1; }
   t1=$(now)
   if [ -n "$perf" ]; then
-    kill -INT $perf; wait $perf 2>/dev/null || true
+    kill -INT $perf 2>/dev/null; wait $perf 2>/dev/null || true
     perf report -i "$BENCH_PERF/perf-$1.data" --no-children --sort dso,symbol -g none --percent-limit 1 --stdio 2>/dev/null |
       grep -v '^$' | grep -v '^#' | grep '%' | head -40 >"$BENCH_PERF/perf-$1.txt" || true
     echo "bench: CPU profile of walcast ($1, JSON with schemas): $BENCH_PERF/perf-$1.txt" >&2
@@ -337,6 +341,7 @@ done
 
 row() {  # key label
   local k=$1 rate rss
+  [ -n "${RATE[$k]:-}" ] || return 0   # not run (BENCH_DBZ_RUNS=0, BENCH_TF=0)
   rate=$(median ${RATE[$k]}); rss=$(median ${RSS[$k]})
   printf '%-46s %10s %9s %9s MB %9s %9s %9s\n' "$2" "$rate" "$(calc "%.2f" "$rate / $R")" "$((rss / 1024))" \
     "$(median ${CPU[$k]})" "$(median ${WCPU[$k]})" "$(median ${BCPU[$k]})"
@@ -464,7 +469,7 @@ fi
 echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg)"
 # ---- targets --------------------------------------------------------------------------------------------
 verdict() { case "$1" in *-\ *|*-) echo "not measured" ;; *) awk "BEGIN { exit !($1) }" && echo "met" || echo "NOT met" ;; esac; }
-if [ "$THROUGHPUT" != 0 ]; then
+if [ "$THROUGHPUT" != 0 ] && [ -n "${RATE[dbztun]:-}" ]; then   # Debezium measured (BENCH_DBZ_RUNS > 0)
 T=$(median ${RATE[dbztun]}); TR=$(median ${RSS[dbztun]}); SR=$(median ${RSS[schema]})
 echo
 echo "== walcast (JSON, schemas on, defaults) against the targets"

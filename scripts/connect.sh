@@ -36,7 +36,8 @@
 # silently keeps using its file.)
 # DIR/env holds CONNECT_REST, CONNECT_DIR, CONNECT_PID.
 # Environment: WALCAST_CACHE (default ~/.cache/walcast), CONNECT_HEAP (default 512m),
-# CONNECT_WAIT (seconds to wait for RUNNING, default 120).
+# CONNECT_WAIT (seconds to wait for RUNNING, default 120), CONNECT_LOG_INFO (logger names, space-separated, to
+# log at INFO besides Connect's start and Debezium).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -178,6 +179,12 @@ logger.connect.level = INFO
 logger.dbz.name = io.debezium
 logger.dbz.level = INFO
 EOF
+  # CONNECT_LOG_INFO: more loggers at INFO (bench_cluster.sh reads the group's assignments from
+  # org.apache.kafka.connect.runtime.distributed)
+  local l n=0
+  for l in ${CONNECT_LOG_INFO:-}; do
+    n=$((n + 1)); printf 'logger.extra%d.name = %s\nlogger.extra%d.level = INFO\n' "$n" "$l" "$n"
+  done
 } >"$dir/log4j2.properties"
 }
 

@@ -1402,8 +1402,20 @@ static wc_status_t transform_record(sink_t *s, sink_rec_t *r, rd_kafka_message_t
         const void *v;
         size_t len;
         /* Debezium's records carry at most 5; room is left for the headers the chain adds */
-        for (size_t i = 0; ev.nheaders < REC_MAX_HEADERS / 2 && !rd_kafka_header_get_all(hdrs, i, &name, &v, &len); i++)
-            ev.headers[ev.nheaders++] = (rec_header_t){ .key = arena_strdup(s->arena, name), .value = v, .len = len };
+        for (size_t i = 0; ev.nheaders < REC_MAX_HEADERS / 2 && !rd_kafka_header_get_all(hdrs, i, &name, &v, &len); i++) {
+            rec_header_t *h = &ev.headers[ev.nheaders++];
+            *h = (rec_header_t){ .key = arena_strdup(s->arena, name), .value = v, .len = len };
+            if (s->cfg->header_strings) {
+                /* StringConverter.toConnectHeader: an optional string (null bytes: null); else the chain
+                 * reads the bytes as SimpleHeaderConverter does */
+                h->schema = cs_primitive_optional(CT_STRING);
+                if (v) {
+                    cv_value_t *cv = arena_alloc(s->arena, sizeof *cv);
+                    *cv = cv_str(v, len);
+                    h->cv = cv;
+                }
+            }
+        }
     }
     /* a sink record's kafkaPartition() and timestamp() (TimestampRouter, InsertField read them) */
     ev.has_partition = true;

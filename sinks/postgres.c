@@ -1098,7 +1098,10 @@ static wc_status_t copy_send(sk_target_t *t, bool commit, bool wait, char *err, 
         }
         PQclear(r);
         const held_copy_t *h = &t->held[i];
-        if (PQputCopyData(t->conn, h->data.data, (int)h->data.len) != 1 || PQputCopyEnd(t->conn, NULL) != 1) {
+        int put = 1;
+        for (size_t at = 0; at < h->data.len && put == 1; at += 1u << 20)   /* an int length at a time */
+            put = PQputCopyData(t->conn, h->data.data + at, (int)(h->data.len - at < (1u << 20) ? h->data.len - at : 1u << 20));
+        if (put != 1 || PQputCopyEnd(t->conn, NULL) != 1) {
             st = fail(t, NULL, "COPY", err, errlen);
             t->copy_pending = false;
             return copy_outcome(t, st, err);

@@ -90,6 +90,8 @@ typedef struct sk_config {
     size_t nconsumer_override;     /* pairs */
     char *registry_url;            /* value.converter.schema.registry.url (Avro input); NULL: JSON only */
     char *registry_user_info;      /* value.converter.basic.auth.user.info (secret) */
+    bool header_strings;           /* header.converter=…StringConverter: each header an optional string (what
+                                      HeaderToValue reads); else SimpleHeaderConverter's reading */
 } sk_config_t;
 
 /* ---- what a target is handed ---- */

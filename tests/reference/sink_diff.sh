@@ -87,18 +87,27 @@ dbz_my=$(ref_sink_props dbz_mysink "jdbc:mariadb://127.0.0.1:$MYPORT/dbz" root "
 wc_pg=$(ref_sink_props wc_pgsink "jdbc:postgresql://127.0.0.1:$PGPORT/wc" postgres "$all")
 wc_my=$(ref_sink_props wc_mysink "jdbc:mariadb://127.0.0.1:$MYPORT/wc" root "$noarr")
 # SINK_DIFF_TRANSFORMS=1 (test_sink_transforms_reference.sh): every sink unwraps the envelopes itself
-# (ExtractNewRecordState, tombstone mode), names its tables by the topic a RegexRouter gives, and adds the
-# sink record's Kafka coordinates as columns (InsertField$Value: the routed topic, partition, offset and
-# record timestamp, which both read off the same topics)
+# (ExtractNewRecordState, tombstone mode, with add.headers), names its tables by the topic a RegexRouter gives,
+# adds the sink record's Kafka coordinates as columns (InsertField$Value: the routed topic, partition, offset
+# and record timestamp, which both read off the same topics), and moves two of unwrap's headers and a
+# header read from Kafka (the source's connectorName, through header.converter=StringConverter, which
+# Debezium's sink needs anyway) into columns (HeaderToValue)
 if [ -n "${SINK_DIFF_TRANSFORMS:-}" ]; then
+  for f in "$wc_pg" "$wc_my"; do
+    echo "header.converter=org.apache.kafka.connect.storage.StringConverter" >>"$f"
+  done
   for f in "$dbz_pg" "$dbz_my" "$wc_pg" "$wc_my"; do
     sed -i 's/^collection.name.format=.*/collection.name.format=${topic}/' "$f"
-    printf '%s\n' "transforms=unwrap,route,ins" "transforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState" \
+    printf '%s\n' "transforms=unwrap,route,ins,htv" "transforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState" \
+      "transforms.unwrap.add.headers=op,source.lsn:lsn" \
       "transforms.route.type=org.apache.kafka.connect.transforms.RegexRouter" \
       'transforms.route.regex=srv\\.public\\.(.*)' 'transforms.route.replacement=$1' \
       'transforms.ins.type=org.apache.kafka.connect.transforms.InsertField$Value' \
       "transforms.ins.topic.field=kafka_topic" "transforms.ins.partition.field=kafka_partition!" \
-      "transforms.ins.offset.field=kafka_offset!" "transforms.ins.timestamp.field=kafka_ts" >>"$f"
+      "transforms.ins.offset.field=kafka_offset!" "transforms.ins.timestamp.field=kafka_ts" \
+      "transforms.htv.type=io.debezium.transforms.HeaderToValue" \
+      "transforms.htv.headers=__op,__lsn,__debezium.context.connectorName" \
+      "transforms.htv.fields=hdr_op,hdr_lsn,hdr_connector" "transforms.htv.operation=move" >>"$f"
   done
   # ExtractNewRecordState drops truncate events: both keep the 20 rows from before the TRUNCATE
   counts=("${counts[@]/#trunc_me=*/trunc_me=22}")

@@ -592,6 +592,109 @@ static void test_topics(void **state)
     cfg_map_free(&wm);
 }
 
+/* ---- cluster mode: the worker runs only the connectors it owns; the others' statuses come from the
+ * status topic, changes of other workers from the config topic ---- */
+static char owned_names[64];
+static int status_writes_b, config_writes;
+
+static bool owns_listed(void *ctx, const char *name)
+{
+    (void)ctx;
+    char key[80];
+    snprintf(key, sizeof key, ",%s,", name);
+    return strstr(owned_names, key) != NULL;
+}
+
+static void count_status(void *ctx, const char *name, int task, wrk_state_t state, const char *trace, const char *worker_id,
+                         bool gone)
+{
+    (void)ctx, (void)task, (void)state, (void)trace, (void)gone;
+    if (!strcmp(name, "b"))
+        status_writes_b++;
+    assert_string_equal(worker_id, "127.0.0.1:8083");
+}
+
+static int count_put(void *ctx, const char *name, const cfg_map_t *config, wrk_target_t target, bool created, char *err,
+                     size_t errlen)
+{
+    (void)ctx, (void)name, (void)config, (void)target, (void)created, (void)err, (void)errlen;
+    config_writes++;
+    return 0;
+}
+
+static void test_cluster_mode(void **state)
+{
+    rest_t *rs = *state;
+    wrk_store_t st = { .status = count_status, .put_config = count_put };
+    wrk_set_store(rs->worker, &st);
+    snprintf(owned_names, sizeof owned_names, ",a,");
+    wrk_set_owner(rs->worker, owns_listed, NULL);
+    status_writes_b = config_writes = 0;
+    create_pg(rs, "a");
+    create_pg(rs, "b");
+    assert_int_equal(config_writes, 2);   /* created through this worker: into the config topic */
+    answer_t a = call(rs, "GET", "/connectors/a/status", NULL);
+    assert_string_equal(str_at(a.j, "connector/state"), "RUNNING");
+    assert_string_equal(str_at(a.j, "connector/worker_id"), "127.0.0.1:8083");
+    done(&a);
+    /* b is another worker's: not run here, no status written by this worker; shown as the status topic has it */
+    a = call(rs, "GET", "/connectors/b/status", NULL);
+    assert_string_equal(str_at(a.j, "connector/state"), "UNASSIGNED");
+    done(&a);
+    assert_int_equal(status_writes_b, 0);
+    wrk_remote_status(rs->worker, "b", -1, "RUNNING", NULL, "10.0.0.2:8083");
+    wrk_remote_status(rs->worker, "b", 0, "RUNNING", NULL, "10.0.0.2:8083");
+    a = call(rs, "GET", "/connectors/b/status", NULL);
+    assert_string_equal(str_at(a.j, "connector/state"), "RUNNING");
+    assert_string_equal(str_at(a.j, "connector/worker_id"), "10.0.0.2:8083");
+    assert_string_equal(str_at(a.j, "tasks/0/worker_id"), "10.0.0.2:8083");
+    done(&a);
+    a = call(rs, "GET", "/connectors?expand=status", NULL);
+    assert_string_equal(str_at(a.j, "b/status/connector/worker_id"), "10.0.0.2:8083");
+    assert_string_equal(str_at(a.j, "a/status/connector/worker_id"), "127.0.0.1:8083");
+    done(&a);
+    /* a restart of another worker's connector does nothing here */
+    bool restarted = true;
+    assert_int_equal(wrk_restart(rs->worker, "b", false, &restarted), WRK_OK);
+    assert_false(restarted);
+    /* the assignment moves: b comes here (started, its status written by this worker), a goes */
+    snprintf(owned_names, sizeof owned_names, ",b,");
+    wrk_rebalance(rs->worker);
+    assert_true(status_writes_b > 0);
+    a = call(rs, "GET", "/connectors/b/status", NULL);
+    assert_string_equal(str_at(a.j, "connector/state"), "RUNNING");
+    assert_string_equal(str_at(a.j, "connector/worker_id"), "127.0.0.1:8083");
+    done(&a);
+    a = call(rs, "GET", "/connectors/a/status", NULL);
+    assert_string_equal(str_at(a.j, "connector/state"), "UNASSIGNED");
+    done(&a);
+    /* changes read from the config topic: applied without writing it again; the same record twice is a no-op */
+    cfg_map_t c = { 0 };
+    json_t *j = json_loads(pg_config, 0, NULL);
+    char err[256];
+    assert_int_equal(cfg_map_from_json(j, &c, NULL, err, sizeof err), 0);
+    json_decref(j);
+    config_writes = 0;
+    wrk_apply_remote(rs->worker, "c", &c, WRK_STARTED);
+    wrk_apply_remote(rs->worker, "c", &c, WRK_STARTED);
+    a = call(rs, "GET", "/connectors/c/status", NULL);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(str_at(a.j, "connector/state"), "UNASSIGNED");   /* not this worker's */
+    done(&a);
+    wrk_apply_remote(rs->worker, "c", &c, WRK_TARGET_PAUSED);
+    a = call(rs, "GET", "/connectors/c", NULL);
+    assert_int_equal(a.status, 200);
+    done(&a);
+    wrk_info_t wi;
+    assert_int_equal(wrk_info(rs->worker, "c", &wi), WRK_OK);
+    assert_int_equal(wi.target, WRK_TARGET_PAUSED);
+    wrk_info_free(&wi);
+    wrk_apply_remote(rs->worker, "c", NULL, WRK_STARTED);
+    expect_error(call(rs, "GET", "/connectors/c", NULL), 404, NULL);
+    assert_int_equal(config_writes, 0);
+    cfg_map_free(&c);
+}
+
 /* GET /connector-plugins/{p}/config: Connect's ConfigKeyInfo list of the keys walcast takes for the plugin. */
 static void test_plugin_config(void **state)
 {
@@ -738,6 +841,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_topics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plugin_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sink_offsets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_mode, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -200,6 +200,13 @@ static void test_config(void **st)
     assert_string_equal(c.table_format, "${topic}");
     assert_int_equal(cf_policy_for(&c, "orders"), SK_POLICY_NEWER_WINS);
     assert_int_equal(cf_policy_for(&c, "other"), SK_POLICY_SOURCE_WINS);
+    assert_false(c.header_strings);   /* SimpleHeaderConverter's reading of the headers */
+    cfg_sink_free(&c);
+    /* header.converter=StringConverter: HeaderToValue gets each header as an optional string */
+    snprintf(props, sizeof props, "%sconnection.url=jdbc:postgresql://h/d\n"
+             "header.converter=org.apache.kafka.connect.storage.StringConverter\n", base);
+    assert_int_equal(parse(props, &c, err), 0);
+    assert_true(c.header_strings);
     cfg_sink_free(&c);
     snprintf(props, sizeof props, "%sconnection.url=mysql://root:p%%40ss@[::1]:3307/t\ntable.name.format=x_${topic}\n", base);
     assert_int_equal(parse(props, &c, err), 0);

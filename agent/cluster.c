@@ -1,0 +1,460 @@
+/* cluster.c: walcast workers with one group.id share the connectors without a consensus of their own.
+ * librdkafka speaks only the "consumer" group protocol with its built-in assignors (no custom protocol
+ * type such as Connect's "connect", no custom assignor), so each worker is a member of the consumer group
+ * group.id subscribed to a slot topic of walcast.cluster.slots partitions, assigned cooperative-sticky
+ * (incremental, as Connect's own protocol: a rebalance moves only what must move). A connector's slot is
+ * a hash of its name; the worker owning that partition runs it. A revoked slot's connectors are stopped
+ * cleanly inside the rebalance callback, before the partition can be handed to another member; a lost
+ * assignment (session timed out: a zombie cut off from Kafka) stops them too.
+ * One thread serves the group and follows the config topic (changes made through any worker's REST API)
+ * and the status topic (what the other workers run, and where). */
+#include "agent/cluster.h"
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "agent/ktopic.h"
+#include "agent/log.h"
+#include "schemas/buf.h"
+
+struct clu {
+    rd_kafka_t *grp;              /* member of group.id, subscribed to the slot topic */
+    rd_kafka_t *tail;             /* no group: the config topic and the status topic, followed */
+    wrk_t *wk;                    /* NULL once stopped */
+    char *group, *slot_topic, *config_topic, *status_topic, *worker_id;
+    int nslots;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool *owned;                  /* mu: the slot partitions this worker holds */
+    bool assigned;                /* mu: a first assignment came */
+    int generation;               /* mu: assignments seen */
+    pthread_t thread;
+    bool running;
+    volatile int closing;
+    cst_conn_t *conns;            /* the config topic as followed (the thread's) */
+    size_t nconns;
+    bool caught_up;               /* the config topic was read to its end once */
+};
+
+static clu_t *the_cluster;        /* clu_holder_gone's: one cluster per process */
+static char own_app[128];
+
+static const char *get_or(const cfg_map_t *m, const char *k, const char *def)
+{
+    const char *v = cfg_get(m, k);
+    return v && *v ? v : def;
+}
+
+bool clu_enabled(const cfg_map_t *wm)
+{
+    return strcasecmp(get_or(wm, "walcast.cluster.enable", "true"), "false") != 0;
+}
+
+void clu_application_name(const char *worker_id, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "walcast@%s", worker_id);
+}
+
+/* FNV-1a: the slot of a connector name, the same on every worker. */
+static int slot_of(const clu_t *c, const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return (int)(h % (uint32_t)c->nslots);
+}
+
+static bool owns(void *ctx, const char *name)
+{
+    clu_t *c = ctx;
+    int s = slot_of(c, name);
+    pthread_mutex_lock(&c->mu);
+    bool o = c->owned[s];
+    pthread_mutex_unlock(&c->mu);
+    return o;
+}
+
+bool clu_owns_nothing(void *ctx, const char *name)
+{
+    (void)ctx;
+    (void)name;
+    return false;
+}
+
+static void mark(clu_t *c, const rd_kafka_topic_partition_list_t *parts, bool own)
+{
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < parts->cnt; i++) {
+        int p = parts->elems[i].partition;
+        if (!strcmp(parts->elems[i].topic, c->slot_topic) && p >= 0 && p < c->nslots)
+            c->owned[p] = own;
+    }
+    size_t n = 0;
+    for (int i = 0; i < c->nslots; i++)
+        n += c->owned[i];
+    if (own) {
+        c->assigned = true;
+        c->generation++;
+        pthread_cond_broadcast(&c->cv);
+    }
+    pthread_mutex_unlock(&c->mu);
+    log_info(own ? "cluster slots assigned to this worker" : "cluster slots revoked from this worker",
+             "group.id=%s changed=%d owned=%zu of=%d", c->group, parts->cnt, n, c->nslots);
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    clu_t *c = opaque;
+    rd_kafka_error_t *er = NULL;
+    if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        er = rd_kafka_incremental_assign(rk, parts);
+        mark(c, parts, true);
+        if (c->wk)
+            wrk_rebalance(c->wk);
+    } else {
+        if (rd_kafka_assignment_lost(rk))
+            log_warn("this worker lost its cluster membership (session timed out: cut off from Kafka?); its connectors "
+                     "stop, another worker takes them over", "group.id=%s", c->group);
+        mark(c, parts, false);
+        if (c->wk)
+            wrk_rebalance(c->wk);   /* stopped cleanly before the slots are handed on */
+        er = rd_kafka_incremental_unassign(rk, parts);
+    }
+    if (er) {
+        log_error("cluster assignment failed", "error=\"%s\"", log_esc(rd_kafka_error_string(er)));
+        rd_kafka_error_destroy(er);
+    }
+}
+
+/* ---- the config and status topics, followed ---------------------------------------------------- */
+
+static const cst_conn_t *conn_find(const clu_t *c, const char *name)
+{
+    for (size_t i = 0; i < c->nconns; i++)
+        if (!strcmp(c->conns[i].name, name))
+            return &c->conns[i];
+    return NULL;
+}
+
+/* Makes the worker hold what the config topic says of name. */
+static void reconcile(clu_t *c, const char *name)
+{
+    const cst_conn_t *k = conn_find(c, name);
+    if (k && !k->config.n)
+        return;   /* a target state whose connector record has not come (yet): no connector */
+    wrk_apply_remote(c->wk, name, k && k->config.n ? &k->config : NULL, k ? k->target : WRK_STARTED);
+}
+
+static void reconcile_all(clu_t *c)
+{
+    char **names;
+    size_t n = wrk_names(c->wk, &names);
+    for (size_t i = 0; i < n; i++) {
+        reconcile(c, names[i]);
+        free(names[i]);
+    }
+    free(names);
+    for (size_t i = 0; i < c->nconns; i++)
+        reconcile(c, c->conns[i].name);
+}
+
+/* The connector name of a config-topic key (connector-, target-state-, task-<n>-<t>, commit-<n>). */
+static char *config_key_name(const char *key, size_t klen)
+{
+    static const char *const pre[] = { "connector-", "target-state-" };
+    for (size_t i = 0; i < 2; i++) {
+        size_t pl = strlen(pre[i]);
+        if (klen > pl && !strncmp(key, pre[i], pl))
+            return strndup(key + pl, klen - pl);
+    }
+    return NULL;
+}
+
+static void on_config(clu_t *c, const rd_kafka_message_t *m)
+{
+    const char *key = m->key;
+    char *name = key ? config_key_name(key, m->key_len) : NULL;
+    cst_apply(&c->conns, &c->nconns, key, m->key_len, m->payload, m->len);
+    if (name && c->caught_up)
+        reconcile(c, name);
+    free(name);
+}
+
+/* status-connector-<n> and status-task-<n>-<t> (the other status records are not statuses). */
+static void on_status(clu_t *c, const rd_kafka_message_t *m)
+{
+    if (!m->key)
+        return;
+    char *key = strndup(m->key, m->key_len);
+    int task = -1;
+    char *name = NULL;
+    if (!strncmp(key, "status-connector-", 17)) {
+        name = key + 17;
+    } else if (!strncmp(key, "status-task-", 12)) {
+        char *dash = strrchr(key + 12, '-');
+        if (dash && dash[1]) {
+            *dash = 0;
+            task = atoi(dash + 1);
+            name = key + 12;
+        }
+    }
+    if (name && *name) {
+        json_t *v = m->payload ? json_loadb(m->payload, m->len, 0, NULL) : NULL;
+        const char *st = json_string_value(json_object_get(v, "state"));
+        wrk_remote_status(c->wk, name, task, v ? st : NULL, json_string_value(json_object_get(v, "trace")),
+                          json_string_value(json_object_get(v, "worker_id")));
+        json_decref(v);
+    }
+    free(key);
+}
+
+static void *clu_thread(void *arg)
+{
+    clu_t *c = arg;
+    while (!c->closing) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->grp, 50);
+        if (m)   /* the slot topic holds no records */
+            rd_kafka_message_destroy(m);
+        for (int i = 0; i < 64 && !c->closing; i++) {
+            m = rd_kafka_consumer_poll(c->tail, i ? 0 : 50);
+            if (!m)
+                break;
+            const char *topic = rd_kafka_topic_name(m->rkt);
+            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                if (!c->caught_up && !strcmp(topic, c->config_topic)) {
+                    c->caught_up = true;
+                    reconcile_all(c);
+                }
+            } else if (m->err) {
+                log_warn("cannot read the config or status topic; retried", "topic=%s error=\"%s\"", topic,
+                         log_esc(rd_kafka_message_errstr(m)));
+            } else if (!strcmp(topic, c->config_topic)) {
+                on_config(c, m);
+            } else {
+                on_status(c, m);
+            }
+            rd_kafka_message_destroy(m);
+        }
+    }
+    return NULL;
+}
+
+/* ---- open, stop, leave ----------------------------------------------------------------------------- */
+
+static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen)
+{
+    char e[512];
+    if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "%s=%s: %s", k, v, e);
+        return -1;
+    }
+    return 0;
+}
+
+static int topic_partitions(rd_kafka_t *rk, const char *topic, int *n, char *err, size_t errlen)
+{
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, t, &md, 15000);
+    *n = 0;
+    if (!e && md->topic_cnt == 1 && !md->topics[0].err)
+        *n = md->topics[0].partition_cnt;
+    else if (!e)
+        e = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(t);
+    if (e || *n <= 0) {
+        snprintf(err, errlen, "cannot read the partitions of topic %s: %s", topic, rd_kafka_err2str(e));
+        return -1;
+    }
+    return 0;
+}
+
+clu_t *clu_open(const cfg_map_t *wm, const worker_config_t *w, cst_t *store, wrk_t *wk, char *err, size_t errlen)
+{
+    char e[512];
+    clu_t *c = xcalloc(1, sizeof *c);
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    c->wk = wk;
+    c->group = xstrdup(get_or(wm, "group.id", "connect-cluster"));
+    c->config_topic = xstrdup(get_or(wm, "config.storage.topic", "connect-configs"));
+    c->status_topic = xstrdup(get_or(wm, "status.storage.topic", "connect-status"));
+    c->worker_id = xstrdup(wrk_worker_id(wk));
+    char dflt[600];
+    snprintf(dflt, sizeof dflt, "%s-walcast-slots", c->config_topic);
+    c->slot_topic = xstrdup(get_or(wm, "walcast.cluster.topic", dflt));
+    c->nslots = atoi(get_or(wm, "walcast.cluster.slots", "64"));
+    if (c->nslots < 1 || c->nslots > 10000) {
+        snprintf(err, errlen, "walcast.cluster.slots=%s: give a number of slot partitions from 1 to 10000 (64 by default; "
+                 "every worker of the group must use the same)", get_or(wm, "walcast.cluster.slots", ""));
+        goto fail;
+    }
+    if (cst_ensure_topic(store, c->slot_topic, c->nslots, atoi(get_or(wm, "config.storage.replication.factor", "-1")), err,
+                         errlen) < 0)
+        goto fail;
+    c->owned = xcalloc((size_t)c->nslots, sizeof *c->owned);
+    char app[128];
+    clu_application_name(c->worker_id, app, sizeof app);
+
+    /* the group member */
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    ktop_conf_security(conf, &w->producer);
+    if (conf_set(conf, "bootstrap.servers", w->bootstrap_servers, err, errlen) < 0 ||
+        conf_set(conf, "group.id", c->group, err, errlen) < 0 || conf_set(conf, "client.id", app, err, errlen) < 0 ||
+        conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", err, errlen) < 0 ||
+        conf_set(conf, "session.timeout.ms", get_or(wm, "session.timeout.ms", "10000"), err, errlen) < 0 ||
+        conf_set(conf, "heartbeat.interval.ms", get_or(wm, "heartbeat.interval.ms", "3000"), err, errlen) < 0 ||
+        conf_set(conf, "max.poll.interval.ms", get_or(wm, "rebalance.timeout.ms", "60000"), err, errlen) < 0 ||
+        conf_set(conf, "enable.auto.commit", "false", err, errlen) < 0 ||
+        conf_set(conf, "auto.offset.reset", "latest", err, errlen) < 0) {
+        rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_opaque(conf, c);
+    if (!(c->grp = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e))) {
+        snprintf(err, errlen, "cannot create the cluster's group member: %s", e);
+        goto fail;
+    }
+    rd_kafka_poll_set_consumer(c->grp);
+
+    /* the follower of the config and status topics: no group, from the beginning */
+    conf = rd_kafka_conf_new();
+    ktop_conf_security(conf, &w->producer);
+    if (conf_set(conf, "bootstrap.servers", w->bootstrap_servers, err, errlen) < 0 ||
+        /* assign() only, never joined nor committed (librdkafka wants a group.id for that) */
+        conf_set(conf, "group.id", "walcast-config-reader", err, errlen) < 0 ||
+        conf_set(conf, "enable.partition.eof", "true", err, errlen) < 0 ||
+        conf_set(conf, "isolation.level", "read_committed", err, errlen) < 0 ||
+        conf_set(conf, "enable.auto.commit", "false", err, errlen) < 0) {
+        rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
+    if (!(c->tail = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e))) {
+        snprintf(err, errlen, "cannot create the config topic's reader: %s", e);
+        goto fail;
+    }
+    rd_kafka_poll_set_consumer(c->tail);
+    int nstatus;
+    if (topic_partitions(c->tail, c->status_topic, &nstatus, err, errlen) < 0)
+        goto fail;
+    rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1 + nstatus);
+    rd_kafka_topic_partition_list_add(tp, c->config_topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    for (int i = 0; i < nstatus; i++)
+        rd_kafka_topic_partition_list_add(tp, c->status_topic, i)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_resp_err_t ae = rd_kafka_assign(c->tail, tp);
+    rd_kafka_topic_partition_list_destroy(tp);
+    if (ae) {
+        snprintf(err, errlen, "cannot read the config and status topics: %s", rd_kafka_err2str(ae));
+        goto fail;
+    }
+
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, c->slot_topic, RD_KAFKA_PARTITION_UA);
+    ae = rd_kafka_subscribe(c->grp, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (ae) {
+        snprintf(err, errlen, "cannot join group.id=%s: %s", c->group, rd_kafka_err2str(ae));
+        goto fail;
+    }
+    wrk_set_owner(wk, owns, c);
+    wrk_rebalance(wk);   /* nothing is owned before the first assignment: connectors read at start wait */
+    the_cluster = c;
+    snprintf(own_app, sizeof own_app, "%s", app);
+    if (pthread_create(&c->thread, NULL, clu_thread, c) != 0) {
+        snprintf(err, errlen, "cannot start the cluster thread");
+        goto fail;
+    }
+    c->running = true;
+    /* the first assignment, bounded: the REST API answers once this worker knows what it runs */
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 60;
+    pthread_mutex_lock(&c->mu);
+    while (!c->assigned && pthread_cond_timedwait(&c->cv, &c->mu, &dl) == 0) {
+    }
+    bool ok = c->assigned;
+    pthread_mutex_unlock(&c->mu);
+    if (!ok)
+        log_warn("no cluster assignment yet after 60 s; the REST API starts, connectors wait for one", "group.id=%s",
+                 c->group);
+    log_info("joined the cluster", "group.id=%s worker_id=%s slot_topic=%s slots=%d", c->group, c->worker_id,
+             c->slot_topic, c->nslots);
+    return c;
+fail:
+    wrk_set_owner(wk, NULL, NULL);
+    c->wk = NULL;
+    clu_stop(c);
+    clu_free(c);
+    return NULL;
+}
+
+void clu_stop(clu_t *c)
+{
+    if (!c)
+        return;
+    c->closing = 1;
+    if (c->running)
+        pthread_join(c->thread, NULL);
+    c->running = false;
+    c->wk = NULL;
+}
+
+void clu_free(clu_t *c)
+{
+    if (!c)
+        return;
+    if (the_cluster == c)
+        the_cluster = NULL;
+    if (c->grp) {
+        rd_kafka_consumer_close(c->grp);   /* leaves the group: the others are assigned this worker's slots now */
+        rd_kafka_destroy(c->grp);
+        log_info("left the cluster", "group.id=%s", c->group);
+    }
+    if (c->tail) {
+        rd_kafka_consumer_close(c->tail);
+        rd_kafka_destroy(c->tail);
+    }
+    cst_conns_free(c->conns, c->nconns);
+    free(c->owned);
+    free(c->group);
+    free(c->slot_topic);
+    free(c->config_topic);
+    free(c->status_topic);
+    free(c->worker_id);
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+bool clu_holder_gone(const char *application_name)
+{
+    clu_t *c = the_cluster;
+    if (!c || !application_name || strncmp(application_name, "walcast@", 8))
+        return false;   /* not a walcast worker's (a Debezium, or a walcast without cluster): never ours to end */
+    size_t alen = strlen(application_name);   /* PostgreSQL keeps 63 bytes of it */
+    if (!strncmp(application_name, own_app, alen))
+        return true;    /* this worker's own previous connection (it was restarted, or reconnected) */
+    const struct rd_kafka_group_list *gl = NULL;
+    if (rd_kafka_list_groups(c->grp, c->group, &gl, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return false;
+    bool known = false, member = false;
+    for (int i = 0; i < gl->group_cnt; i++) {
+        const struct rd_kafka_group_info *g = &gl->groups[i];
+        if (strcmp(g->group, c->group) || g->err)
+            continue;
+        known = true;
+        for (int k = 0; k < g->member_cnt; k++)
+            member |= g->members[k].client_id && !strncmp(g->members[k].client_id, application_name, alen);
+    }
+    rd_kafka_group_list_destroy(gl);
+    return known && !member;
+}
