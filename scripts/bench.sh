@@ -219,9 +219,9 @@ timed_walcast() {
   local perf=""
   if [ -n "${BENCH_PERF:-}" ] && [[ $1 == schema_* ]]; then   # CPU profile of the JSON-with-schemas drain
     mkdir -p "$BENCH_PERF"
-    local i exe
-    exe=$(readlink -f "$WALCAST")
-    for ((i = 0; i < 200; i++)); do [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$exe" ] && break; sleep 0.01; done   # exec'd
+    # attached once streaming starts: perf -p samples the threads that exist then (librdkafka's are made
+    # with the producers, before replication starts); the drain's first moments are not in the profile
+    wait_for 60 "walcast streaming ($1)" grep -qs "replication started" "$WORK/walcast-$1.log"
     perf record -q -F 999 -g -p $pid -o "$BENCH_PERF/perf-$1.data" >"$BENCH_PERF/perf-$1.log" 2>&1 &
     perf=$!
     PIDS+=($perf)
