@@ -625,6 +625,15 @@ def cmd_ids(bs, topic, field):
             print(d["after"][field])
 
 
+def cmd_count(bs, prefix, text):
+    """How many records of the prefix's topics have text in their value (a pair must not compare nothing)."""
+    recs = read_all(bs, topic_names(bs, [prefix]))
+    n = sum(1 for rs in recs.values() for r in rs if r[3] is not None and text.encode() in r[3])
+    print(f"{prefix}: {n} records with {text}")
+    if not n:
+        sys.exit(f"ref.py count: no record of {prefix}.* has {text} in its value")
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "topics":
@@ -641,6 +650,8 @@ def main():
         cmd_offsets(args[0], args[1])
     elif cmd == "ids":
         cmd_ids(args[0], args[1], args[2])
+    elif cmd == "count":
+        cmd_count(args[0], args[1], args[2])
     else:
         sys.exit(f"ref.py: unknown command {cmd}")
 
