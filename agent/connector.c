@@ -24,6 +24,9 @@
 
 /* Records queued in librdkafka while a streamed transaction is replayed from memory or disk. */
 #define REPLAY_MAX_QUEUED 30000
+/* Snapshot rows queued in librdkafka, and bytes of them kept while a commit runs (peak RSS, issue 21). */
+#define SNAP_MAX_QUEUED 5000
+#define SNAP_MAX_DEFERRED (12u << 20)
 
 typedef struct conn_state {
     const conn_config_t *cfg;
@@ -196,9 +199,15 @@ static wc_status_t snap_chunk_done(void *ctx, char *err, size_t errlen)
 static wc_status_t snap_service(void *ctx, char *err, size_t errlen)
 {
     conn_state_t *s = ctx;
+    /* memory (peak RSS, issue 21): snapshot rows come faster than the broker takes them. Outside a
+     * commit librdkafka's queue would hold the difference (up to queue.buffering.max.kbytes); during one
+     * the records kept for the next transaction (txn_held's bound is 32 MB, and they are copied into
+     * librdkafka's queue when it ends). The readers go on filling their few batches meanwhile. */
+    txn_throttle(s->txn, SNAP_MAX_QUEUED, s->stop);
+    bool wait = txn_held(s->txn) || (txn_committing(s->txn) && txn_deferred_bytes(s->txn) > SNAP_MAX_DEFERRED);
     wc_status_t st = txn_poll(s->txn, 0, err, errlen);
     if (st == WC_OK)
-        st = txn_collect(s->txn, txn_held(s->txn), err, errlen);
+        st = txn_collect(s->txn, wait, err, errlen);
     if (st == WC_OK && *s->stop) {
         snprintf(err, errlen, "stopped during the snapshot");
         st = WC_RETRY;

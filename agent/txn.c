@@ -224,6 +224,8 @@ bool txn_held(const txn_t *t)
     return pub_txn_committing(t->pub) && pub_deferred_bytes(t->pub) > DEFER_MAX_BYTES;
 }
 
+size_t txn_deferred_bytes(const txn_t *t) { return pub_deferred_bytes(t->pub); }
+
 void txn_forget_stored(txn_t *t)
 {
     memset(&t->stored, 0, sizeof t->stored);

@@ -77,6 +77,8 @@ bool txn_open(const txn_t *t);
 bool txn_committing(const txn_t *t);
 /* Reading pauses while a commit runs and the records kept for the next one exceed their bound. */
 bool txn_held(const txn_t *t);
+/* Bytes of the records kept while a commit runs (for a caller with a tighter bound: snapshots). */
+size_t txn_deferred_bytes(const txn_t *t);
 /* Readable when txn_poll / txn_collect have work (see pub_wake_fd). */
 int txn_wake_fd(const txn_t *t);
 /* The transactional.id of the producer whose turn it is: walcast-<name> and walcast-<name>/1 alternate,

@@ -20,7 +20,8 @@
 #    run per reader, measured after BENCH_LAT_WARM (5 s) of warm-up load once the reader has caught up with it:
 #    the workload writes its clock into a ts column; a read_committed consumer takes now - ts per event
 #    (pg_recvlogical: test_decoding, now - commit time). BENCH_LAT_READERS (ref walcast dbztun dbzdef) picks the
-#    readers; BENCH_BASE_WALCAST=<another walcast binary> adds it as reader "base" (before/after in one run).
+#    readers; BENCH_BASE_WALCAST=<another walcast binary> adds it as reader "base" (before/after in one run; last
+#    unless BENCH_LAT_READERS places it: the first reader meets a colder broker).
 #    BENCH_WALCAST names the walcast binary of every part (default build/walcast). walcast runs with WALCAST_LOG=debug: its "latency trace" lines, joined with the consumer's arrival
 #    times on the xid, give the per-stage breakdown (source commit -> queued -> commit_transaction -> records
 #    acknowledged -> EndTxn answered -> consumer), printed under the table beside bench_txn_floor's figure.
@@ -46,7 +47,7 @@ LAT_WARM=${BENCH_LAT_WARM:-5}
 WALCAST=${BENCH_WALCAST:-$ROOT/build/walcast}
 BASE_WALCAST=${BENCH_BASE_WALCAST:-}
 LAT_READERS=${BENCH_LAT_READERS:-ref walcast dbztun dbzdef}
-[ -z "$BASE_WALCAST" ] || LAT_READERS="$LAT_READERS base"
+[ -z "$BASE_WALCAST" ] || [[ " $LAT_READERS " == *" base "* ]] || LAT_READERS="$LAT_READERS base"   # last unless placed
 THROUGHPUT=${BENCH_THROUGHPUT:-1}
 BIG=${BENCH_BIG_ROWS:-2000000}
 TOOL="$ROOT/scripts/bench_tool.py"
@@ -218,9 +219,9 @@ timed_walcast() {
   local perf=""
   if [ -n "${BENCH_PERF:-}" ] && [[ $1 == schema_* ]]; then   # CPU profile of the JSON-with-schemas drain
     mkdir -p "$BENCH_PERF"
-    local i exe
-    exe=$(readlink -f "$WALCAST")
-    for ((i = 0; i < 200; i++)); do [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$exe" ] && break; sleep 0.01; done   # exec'd
+    # attached once streaming starts: perf -p samples the threads that exist then (librdkafka's are made
+    # with the producers, before replication starts); the drain's first moments are not in the profile
+    wait_for 60 "walcast streaming ($1)" grep -qs "replication started" "$WORK/walcast-$1.log"
     perf record -q -F 999 -g -p $pid -o "$BENCH_PERF/perf-$1.data" >"$BENCH_PERF/perf-$1.log" 2>&1 &
     perf=$!
     PIDS+=($perf)

@@ -176,14 +176,20 @@ connector_file() {
   echo "$f"
 }
 
+# walcast_spawn CONNECTOR_FILE...: runs walcast in the background (WALCAST_PID) and returns at once, for a
+# test that waits for something else than "replication started" (a snapshot to be planned, a kill).
+walcast_spawn() {
+  "$WALCAST" run --worker "$IT_DIR/worker.properties" "$@" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
+  WALCAST_PID=$!
+  IT_PIDS+=($WALCAST_PID)
+}
+
 # walcast_start CONNECTOR_FILE...: runs walcast with these connectors (sources and sinks) in the background
 # until WALCAST_SOURCES (1) more "replication started" lines than before are in walcast.log (30 s bound).
 walcast_start() {
   local before want=${WALCAST_SOURCES:-1} n
   before=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
-  "$WALCAST" run --worker "$IT_DIR/worker.properties" "$@" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
-  WALCAST_PID=$!
-  IT_PIDS+=($WALCAST_PID)
+  walcast_spawn "$@"
   for _ in $(seq 1 300); do
     n=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
     [ "${n:-0}" -ge $(( ${before:-0} + want )) ] && return 0

@@ -28,9 +28,7 @@ cfg=$(connector_file avsnap "snapshot.mode=initial" "snapshot.max.threads=2" "wa
   "snapshot.select.statement.overrides.public.slow_b=SELECT t.* FROM public.slow_b t, (SELECT pg_sleep(4)) s" \
   "key.converter=io.confluent.connect.avro.AvroConverter" "key.converter.schema.registry.url=$SR_URL" \
   "value.converter=io.confluent.connect.avro.AvroConverter" "value.converter.schema.registry.url=$SR_URL")
-"$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
-WALCAST_PID=$!
-IT_PIDS+=($WALCAST_PID)
+walcast_spawn "$cfg"
 wait_log 'msg="schema registry unavailable; snapshot reader retrying' 1 60
 registry_start --port "$SR_PORT"
 wait_log 'msg="snapshot completed"' 1 120

@@ -39,14 +39,9 @@ cfg=$(connector_file order "snapshot.mode=initial" "snapshot.max.threads=2" "wal
 ) &
 writer=$!
 
-start() {
-  "$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
-  WALCAST_PID=$!
-  IT_PIDS+=($WALCAST_PID)
-}
 during_snapshot=0
 for k in $(seq 1 "$KILLS"); do
-  start
+  walcast_spawn "$cfg"
   # wait (bounded) until this run does something: plans or resumes the snapshot, or streams
   before=$(grep -cE 'msg="(snapshot planned|resuming the snapshot|replication started)' "$IT_DIR/walcast.log" || true)
   for _ in $(seq 1 600); do
@@ -61,19 +56,19 @@ done
 echo "$KILLS SIGKILLs, $during_snapshot of them before the snapshot completed"
 [ "$during_snapshot" -ge 1 ] || { echo "no kill hit the snapshot: the test proves nothing about it" >&2; exit 1; }
 # then SIGKILLs while only streaming
-start
+walcast_spawn "$cfg"
 wait_log 'msg="snapshot completed"' 1 300
 for k in 1 2; do
   if [ "$k" -gt 1 ]; then
     before=$(grep -c 'replication started' "$IT_DIR/walcast.log" || true)
-    start
+    walcast_spawn "$cfg"
     wait_log 'replication started' $((before + 1)) 60
   fi
   sleep "0.$(( (RANDOM % 9) + 1 ))"
   kill -KILL "$WALCAST_PID"; wait "$WALCAST_PID" 2>/dev/null || true
 done
 echo "2 more SIGKILLs while streaming"
-start
+walcast_spawn "$cfg"
 touch "$IT_DIR/stop-writer"
 wait "$writer"
 wait_published debezium 120

@@ -23,12 +23,7 @@ cfg=$(connector_file snapr ${SNAP_EXTRA:-} "snapshot.mode=initial" "snapshot.max
   done | psql -X -q -v ON_ERROR_STOP=1 >/dev/null
 ) &
 writer=$!
-start() {
-  "$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
-  WALCAST_PID=$!
-  IT_PIDS+=($WALCAST_PID)
-}
-start
+walcast_spawn "$cfg"
 # kill once some chunks are committed (their rows visible to read_committed), mid-snapshot
 wait_topic srv.public.items 30000 60 >/dev/null
 kill -KILL $WALCAST_PID
@@ -36,7 +31,7 @@ wait $WALCAST_PID 2>/dev/null || true
 grep -q 'msg="snapshot completed"' "$IT_DIR/walcast.log" && { echo "the snapshot ended before the kill; make the table bigger" >&2; exit 1; }
 committed=$(kcat -C -b "$BS" -t srv.public.items -o beginning -X isolation.level=read_committed -e -q -f '%s\n' | grep -c '"op":"r"' || true)
 echo "killed mid-snapshot with $committed snapshot rows committed"
-start
+walcast_spawn "$cfg"
 for _ in $(seq 1 900); do grep -q 'msg="snapshot completed"' "$IT_DIR/walcast.log" && break; sleep 0.1; done
 grep -q 'msg="resuming the snapshot' "$IT_DIR/walcast.log" || { echo "no resume" >&2; exit 1; }
 grep -q 'msg="snapshot completed"' "$IT_DIR/walcast.log" || { echo "the resumed snapshot did not complete" >&2; exit 1; }
