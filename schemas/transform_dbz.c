@@ -1078,7 +1078,8 @@ static int htv_put(const cs_schema_t *s, cv_value_t *v, const char *name, const 
                  tf_type_java(fs->type));
         return -1;
     }
-    if (!null && !tf_fits(fs, e->schema, false)) {
+    /* validateValue checks the Java class: a logical Date/Time/Timestamp or Decimal is no Long or byte[] */
+    if (!null && (!tf_fits(fs, e->schema, false) || strcmp(htv_class(fs), htv_class(e->schema)))) {
         snprintf(err, errlen, "Invalid Java object for schema with type %s: class %s for field: \"%s\"",
                  tf_type_java(fs->type), htv_class(e->schema), name);
         return -1;

@@ -119,11 +119,17 @@ signal_worker() {  # signal_worker I SIGNAL: the signal, and I is no longer one 
   kill "-$2" "${W_PID[$1]}" 2>/dev/null || true
   W_URL[$1]=""
 }
-reap() {  # reap PID: until it is gone (SIGKILL after 120 s)
+reap() {  # reap PID: until it is gone (SIGKILL after 120 s), then no longer killed on exit
   local p=$1
-  for _ in $(seq 1 2400); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.05; done
+  for _ in $(seq 1 2400); do kill -0 "$p" 2>/dev/null || { forget "$p"; return 0; }; sleep 0.05; done
   kill -KILL "$p" 2>/dev/null || true
-  for _ in $(seq 1 200); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.05; done
+  for _ in $(seq 1 200); do kill -0 "$p" 2>/dev/null || { forget "$p"; return 0; }; sleep 0.05; done
+}
+# forget PID: out of ALLPIDS once it is gone (its number may be another process's later)
+forget() {
+  local keep=() x
+  for x in "${ALLPIDS[@]:-}"; do [ -n "$x" ] && [ "$x" != "$1" ] && keep+=("$x"); done
+  ALLPIDS=("${keep[@]:-}")
 }
 
 stop_series() {
@@ -143,6 +149,19 @@ leader_id() {
   done | sort -n | tail -1 | cut -d' ' -f2
 }
 
+# probe ARGS...: bench_cluster_probe.py in the background, waited for, its output into PROBE_OUT: a signal
+# to this script runs its trap at once (bash waits for a command substitution before it runs a trap), and
+# the trap kills the probe by PID with the rest
+probe() {
+  local p
+  "$PY" "$PROBE" "$@" >"$WORK/probe.out" &
+  p=$!
+  ALLPIDS+=("$p")
+  wait "$p"
+  forget "$p"
+  PROBE_OUT=$(cat "$WORK/probe.out")
+}
+
 live_urls() { local i u=""; for i in $(seq 1 "$NW"); do [ -n "${W_URL[$i]:-}" ] && u+="${u:+,}${W_URL[$i]}"; done; echo "$u"; }
 
 # series BACKEND DELAY KILLS [FOLLOWERS]: workers up, the connector created, KILLS takeovers, the figures
@@ -160,9 +179,9 @@ series() {
   say "$BACKEND: $NW workers, scheduled.rebalance.max.delay.ms=$DELAY, $kills kill(s); load average $(load)"
   # one after the other: each joins the group before the next starts
   for i in $(seq 1 "$NW"); do start_worker "$i" || return 1; done
-  "$PY" "$PROBE" post "${W_URL[1]}" "$(printf '{"name":"%s","connector.class":"io.debezium.connector.postgresql.PostgresConnector","tasks.max":"1","plugin.name":"pgoutput","database.hostname":"127.0.0.1","database.port":"%s","database.user":"%s","database.dbname":"postgres","topic.prefix":"%s","slot.name":"%s","publication.name":"bc_pub","publication.autocreate.mode":"disabled","snapshot.mode":"no_data","table.include.list":"public.takeover"}' \
+  probe post "${W_URL[1]}" "$(printf '{"name":"%s","connector.class":"io.debezium.connector.postgresql.PostgresConnector","tasks.max":"1","plugin.name":"pgoutput","database.hostname":"127.0.0.1","database.port":"%s","database.user":"%s","database.dbname":"postgres","topic.prefix":"%s","slot.name":"%s","publication.name":"bc_pub","publication.autocreate.mode":"disabled","snapshot.mode":"no_data","table.include.list":"public.takeover"}' \
     "$name" "$PGPORT" "${PGUSER:-postgres}" "$SERIES" "$SERIES")"
-  wid=$("$PY" "$PROBE" wait-running "$(live_urls)" "$name" 180)
+  probe wait-running "$(live_urls)" "$name" 180
   TOPIC="$SERIES.public.takeover"
   # the connector streams and the consumer sees its topic: a row a second until one is there (RUNNING may
   # come before the replication slot exists, and a row before the slot is never streamed: no_data)
@@ -173,7 +192,8 @@ series() {
     sleep 1
   done
   grep -q "^$TOPIC " "$WORK/consumed.log" || { echo "no row of $name in $TOPIC within 180 s" >&2; return 1; }
-  wid=$("$PY" "$PROBE" settle "$(live_urls)" "$name" 300)
+  probe settle "$(live_urls)" "$name" 300
+  wid=$PROBE_OUT
   k=0
   while :; do
     if [ -n "$followers" ] && [ "$BACKEND" = connect ]; then
@@ -190,7 +210,8 @@ series() {
     # SIGKILL: gone at once; SIGTERM: the worker stops its tasks and leaves the group while the clock runs
     signal_worker "$vi" "$SIG"
     q -c "INSERT INTO takeover VALUES ($NEXT_ID)"
-    out=$("$PY" "$PROBE" takeover "$(live_urls)" "$name" "$wid" "$t0" "$WORK/consumed.log" "$TOPIC" "$NEXT_ID" "$BOUND")
+    probe takeover "$(live_urls)" "$name" "$wid" "$t0" "$WORK/consumed.log" "$TOPIC" "$NEXT_ID" "$BOUND"
+    out=$PROBE_OUT
     reap "${W_PID[$vi]}"
     NEXT_ID=$((NEXT_ID + 1))
     read -r run data wid <<<"$out"
@@ -204,7 +225,8 @@ series() {
     say "  $BACKEND delay=$DELAY SIG$SIG $k ($role): task RUNNING elsewhere after ${run} s, new row in the topic after" \
         "${data} s, takeover ${take} s (now on $wid); load average $(load)"
     start_worker "$vi" || return 1
-    wid=$("$PY" "$PROBE" settle "$(live_urls)" "$name" 600)
+    probe settle "$(live_urls)" "$name" 600
+    wid=$PROBE_OUT
   done
   stop_series
   say "$BACKEND, scheduled.rebalance.max.delay.ms=$DELAY: takeover after SIG$SIG, $k kill(s): median" \

@@ -18,24 +18,10 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 CACHE=${WALCAST_CACHE:-${HOME:-/root}/.cache/walcast}
-# shellcheck source=scripts/maven.sh
-. "$HERE/maven.sh"
 CTX="$CACHE/compose-local"
-APICURIO_VERSION=2.6.13.Final   # 3.x needs Java 21, which Debian 12 does not package
+APICURIO_VERSION=2.6.13.Final   # scripts/apicurio.sh fetches it
 DOCKER=/usr/bin/docker
 die() { echo "compose-local.sh: $*" >&2; exit 1; }
-
-# fetch_apicurio: Apicurio Registry's Quarkus fast-jar from Maven Central, unpacked once into the cache
-fetch_apicurio() {
-  local dir="$CACHE/apicurio-registry-$APICURIO_VERSION" tgz
-  [ -f "$dir/.complete" ] && return 0
-  tgz=$(maven_artifact "io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" \
-        "apicurio-registry-app-$APICURIO_VERSION-all.tar.gz" compose-local.sh)
-  rm -rf "$dir" && mkdir -p "$dir"
-  tar -xzf "$tgz" -C "$dir"
-  [ -f "$dir/apicurio-registry-app-$APICURIO_VERSION-runner.jar" ] || die "$tgz did not unpack to apicurio-registry-app-$APICURIO_VERSION-runner.jar"
-  touch "$dir/.complete"
-}
 
 # sync SRC DST: DST holds exactly SRC's files (hard links when the file system allows, so the big jars are
 # not copied on every run; their timestamps are kept, so the builder's cache stays valid)
@@ -49,7 +35,7 @@ prepare() {
   kafka_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$HERE/reference/kafka-pom.xml")
   bash "$HERE/kafka.sh" fetch
   bash "$HERE/ferretdb.sh" fetch
-  fetch_apicurio
+  bash "$HERE/apicurio.sh" fetch
   mkdir -p "$CTX"
   local s
   for s in postgres jre kafka registry mariadb ferretdb prometheus curl; do

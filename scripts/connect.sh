@@ -17,6 +17,13 @@
 #                                               free REST port of its own; worker_id 127.0.0.1:PORT);
 #                                               --set KEY=VALUE (repeatable) adds or overrides a worker
 #                                               property (scheduled.rebalance.max.delay.ms=0, …)
+#                                               --apicurio: Apicurio Registry's converters
+#                                               (io.apicurio.registry.utils.converter.*, scripts/apicurio.sh
+#                                               fetch-converter) on the worker's class path, after Kafka's
+#                                               jars (whose Jackson wins: in a plugin folder, the converters'
+#                                               older Jackson broke Debezium's CloudEventsConverter, and
+#                                               plugin.discovery=service_load finds no converter there: the
+#                                               jars carry no ServiceLoader manifest)
 #   scripts/connect.sh status DIR NAME          the REST status of one connector (JSON)
 #   scripts/connect.sh stop DIR                 clean stop (tasks commit their offsets), remove DIR
 #   scripts/connect.sh kill DIR                 SIGKILL the worker (a crash: nothing committed), keep DIR
@@ -182,13 +189,14 @@ EOF
 }
 
 start() {
-  local bs="" dir="" offsets="" group="" conns=() args=() sets=() port f name pid t0 state main
+  local bs="" dir="" offsets="" group="" cp="$LIB/*" conns=() args=() sets=() port f name pid t0 state main
   while [ $# -gt 0 ]; do
     case $1 in
       --bootstrap) bs=$2; shift 2 ;;
       --offsets-topic) offsets=$2; shift 2 ;;
       --group) group=$2; shift 2 ;;
       --set) [[ $2 == ?*=* ]] || die "start: --set wants KEY=VALUE, not '$2'"; sets+=("$2"); shift 2 ;;
+      --apicurio) cp="$cp:$(bash "$HERE/apicurio.sh" fetch-converter)/*"; shift ;;
       --dir) dir=$2; shift 2 ;;
       -*) die "start: unknown option $1" ;;
       *) [ -f "$1" ] || die "start: no connector file $1"; conns+=("$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"); shift ;;
@@ -210,7 +218,7 @@ start() {
   [ -n "$offsets" ] && { main=org.apache.kafka.connect.cli.ConnectDistributed; args=(); }
   # setsid: a Ctrl-C meant for the caller does not reach the worker before the caller's cleanup stops it
   setsid java -Xms128m "-Xmx$HEAP" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
-    "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$LIB/*" \
+    "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$cp" \
     "$main" "$dir/worker.properties" "${args[@]}" \
     >>"$dir/connect.log" 2>&1 </dev/null &
   pid=$!

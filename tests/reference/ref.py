@@ -11,7 +11,18 @@
 #   ref.py ids BS TOPIC FIELD                         the FIELD of each value's "after" (JSON), one a line
 #
 # Reads with isolation.level=read_committed (Debezium's producer is not transactional, walcast's is).
+#
+# REF_REGISTRY_A / REF_REGISTRY_B (Confluent-API registry URLs of the two sides, transforms_diff.sh with
+# REF_AVRO=1): keys and values in the Confluent wire format are decoded with python3-avro by the writer
+# schema each side's registry gives for the id in the record, and compared as the JSON text
+# {"schema": the schema as registered (parsed), "payload": the decoded datum}; compare also compares
+# every subject of the compared topics, version by version, as the two registries hold them. A keyed
+# record's partition is murmur2 of key bytes that hold each registry's own schema id: two partitions that
+# are each that on their side are equal (Murmur2Partition), and records are compared key by key.
+import base64
+import io
 import json
+import urllib.request
 import os
 import re
 import struct
@@ -22,6 +33,9 @@ import uuid
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from murmur2 import partition as default_partition  # noqa: E402
+
 
 def consumer(bs):
     return Consumer({"bootstrap.servers": bs, "group.id": "ref-" + uuid.uuid4().hex,
@@ -29,8 +43,91 @@ def consumer(bs):
                      "isolation.level": "read_committed", "enable.partition.eof": True})
 
 
-def read_all(bs, topics):
-    """Every record of the topics: {topic: [(partition, offset, key bytes, value bytes, headers)]}."""
+REGISTRY_SCHEMAS = {}
+
+
+def avro_records(registry, recs, nparts):
+    """A topic's records with Avro keys and values as avro_text gives them. The partition of a keyed record
+    is murmur2 of its key bytes, which hold the registry's schema id, different on the two sides: such a
+    partition becomes a Murmur2Partition (equal to any other), unless a transform chose the partitions of
+    the topic's records (some keyed record with a value sits elsewhere: PartitionRouting, which leaves
+    tombstones alone); records are then ordered key by key (each key's records in partition order, the
+    murmur2 ones last, each partition in offset order)."""
+    on_hash = lambda r: r[2] is not None and r[0] == default_partition(r[2], nparts)
+    routed = any(r[2] is not None and r[3] is not None and not on_hash(r) for r in recs)
+    out = []
+    for p, o, k, v, h in recs:
+        if on_hash((p, o, k, v, h)) and not (routed and v is not None):
+            p = Murmur2Partition(p)
+        out.append((p, o, avro_text(registry, k), avro_text(registry, v), h))
+    out.sort(key=lambda r: (r[2] or b"", isinstance(r[0], Murmur2Partition),
+                            0 if isinstance(r[0], Murmur2Partition) else r[0], r[1]))
+    return out
+
+
+class Murmur2Partition(int):
+    """A partition that is murmur2 of the record's own key bytes: equal to any other such partition (the
+    key bytes hold each registry's schema id), else compared as the number (a transform's choice)."""
+    def __eq__(self, other):
+        return isinstance(other, Murmur2Partition) or int(self) == other
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = int.__hash__
+
+    def __repr__(self):
+        return "%d=murmur2(key)" % int(self)
+
+
+def registry_get(reg, path):
+    with urllib.request.urlopen(reg.rstrip("/") + path, timeout=10) as r:
+        return json.load(r)
+
+
+def without_logical(sch):
+    if isinstance(sch, dict):
+        return {k: without_logical(x) for k, x in sch.items() if k != "logicalType"}
+    if isinstance(sch, list):
+        return [without_logical(x) for x in sch]
+    return sch
+
+
+def avro_plain(v):
+    if isinstance(v, dict):
+        return {k: avro_plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [avro_plain(x) for x in v]
+    if isinstance(v, bytes):
+        return base64.b64encode(v).decode()
+    return v
+
+
+def avro_text(reg, raw):
+    """A Confluent wire format record decoded into JSON text {"schema", "payload"} (see the header)."""
+    import avro.io
+    import avro.schema
+    if raw is None or raw[:1] != b"\0" or len(raw) < 5:
+        return raw
+    sid = struct.unpack(">i", raw[1:5])[0]
+    if (reg, sid) not in REGISTRY_SCHEMAS:
+        text = registry_get(reg, "/schemas/ids/%d" % sid)["schema"]
+        # decoded without logical types: the values as written (a date or timestamp out of Python's
+        # range, a PostgreSQL infinity, does not fit a datetime); the schema keeps them for the comparison
+        REGISTRY_SCHEMAS[(reg, sid)] = (json.loads(text), avro.schema.parse(json.dumps(without_logical(json.loads(text)))))
+    parsed, sch = REGISTRY_SCHEMAS[(reg, sid)]
+    dec = avro.io.BinaryDecoder(io.BytesIO(raw[5:]))
+    datum = avro.io.DatumReader(sch).read(dec)
+    left = len(raw) - 5 - dec.reader.tell()
+    if left:
+        return json.dumps({"<undecoded>": "%d bytes after the Avro body" % left}).encode()
+    return json.dumps({"schema": parsed, "payload": avro_plain(datum)}, ensure_ascii=False,
+                      separators=(",", ":")).encode()
+
+
+def read_all(bs, topics, registry=None):
+    """Every record of the topics: {topic: [(partition, offset, key bytes, value bytes, headers)]}; with a
+    registry URL, Avro keys and values as avro_text gives them."""
     c = consumer(bs)
     try:
         md = c.list_topics(timeout=10)
@@ -57,6 +154,8 @@ def read_all(bs, topics):
             raise RuntimeError(f"no end of partition within 30 s for {sorted(pending)}")
         for t in out:
             out[t].sort(key=lambda r: (r[0], r[1]))
+            if registry:
+                out[t] = avro_records(registry, out[t], len(md.topics[t].partitions) if t in md.topics else 1)
         return out
     finally:
         c.close()
@@ -126,8 +225,9 @@ def normalise_value(topic, v):
         src = payload.get("source")
         if isinstance(src, dict) and "version" in src:
             src["version"] = "<version>"
-        if "source.version" in payload:   # flattened by Flatten$Value (transforms_diff.sh)
-            payload["source.version"] = "<version>"
+        for f in ("source.version", "source_version"):   # flattened by Flatten$Value (transforms_diff.sh)
+            if f in payload:
+                payload[f] = "<version>"
         # REF_SNAPSHOT=1 (snapshot_diff.sh): each side's snapshot rows carry its own slot's consistent
         # point (lsn, sequence), its snapshot transaction (txId) and the time it read the table (ts_*)
         if os.environ.get("REF_SNAPSHOT") and payload.get("op") == "r" and isinstance(src, dict):
@@ -176,7 +276,7 @@ def normalise_tx(payload):
 
 TS_RE = re.compile(rb'"(ts_ms|ts_us|ts_ns)":-?\d+')
 VERSION_RE = re.compile(rb'"version":"[^"]*","connector"')
-FLAT_VERSION_RE = re.compile(rb'"source\.version":"[^"]*"')   # Flatten$Value (transforms_diff.sh)
+FLAT_VERSION_RE = re.compile(rb'"source[._]version":"[^"]*"')   # Flatten$Value (transforms_diff.sh)
 
 
 def normalise_text(b):
@@ -188,7 +288,7 @@ def normalise_text(b):
     src = re.search(rb'"source":\{[^{}]*\}', b)
     keep = src.group(0) if src else None
     out = TS_RE.sub(lambda m: b'"' + m.group(1) + b'":"<ts>"', b)
-    out = FLAT_VERSION_RE.sub(b'"source.version":"<version>"', out)
+    out = FLAT_VERSION_RE.sub(lambda m: m.group(0)[:15] + b'":"<version>"', out)
     if keep is not None and os.environ.get("REF_SNAPSHOT") and b'"op":"r"' in b:
         keep = SNAP_TEXT_RE.sub(b'"<snapshot>"', keep)
     if keep is not None:
@@ -210,7 +310,9 @@ KNOWN = [
     # A literal default with an escaped quote ('it''s'): Debezium's default-value parser stops at the
     # doubled quote and keeps "it"; walcast unescapes the literal. The schema default differs, and so
     # does a null value written as the default by the JSON converter (replace.null.with.default).
-    ("quoted-default", lambda p, a, b: ("c_default_text" in p or re.search(r"fields\[\d+\]/default$", p) is not None)
+    # (With Avro, REF_AVRO=1: the default is the schema's connect.default.)
+    ("quoted-default", lambda p, a, b: ("c_default_text" in p or re.search(r"fields\[\d+\]/default$", p) is not None
+                                        or p.endswith("/connect.default"))
         and a == "it" and b == "it's"),
     # A float32 printed by Jackson through the JDK's Float.toString: before JDK 19 that is not always the
     # shortest form (JDK 17 prints 1.17549435E-38 where 1.1754944E-38 names the same float). walcast
@@ -281,6 +383,18 @@ def known(path, a, b):
     return None
 
 
+def unknown(diffs, known_counts):
+    """The differences that are not known ones; the known ones counted by kind into known_counts."""
+    rest = []
+    for d in diffs:
+        kid = known(*d)
+        if kid:
+            known_counts[kid] = known_counts.get(kid, 0) + 1
+        else:
+            rest.append(d)
+    return rest
+
+
 def parse(b):
     if b is None:
         return None
@@ -337,7 +451,8 @@ def cmd_compare(bs_a, bs_b, secs, prefixes):
     deadline = time.time() + float(secs)
     while True:
         ta, tb = topic_names(bs_a, prefixes), topic_names(bs_b, prefixes)
-        da, db = read_all(bs_a, ta), read_all(bs_b, tb)
+        da = read_all(bs_a, ta, os.environ.get("REF_REGISTRY_A"))
+        db = read_all(bs_b, tb, os.environ.get("REF_REGISTRY_B"))
         counts_a = {t: len(v) for t, v in da.items() if "heartbeat" not in t}
         counts_b = {t: len(v) for t, v in db.items() if "heartbeat" not in t}
         if counts_a == counts_b or time.time() > deadline:
@@ -397,14 +512,7 @@ def cmd_compare(bs_a, bs_b, secs, prefixes):
                 only_a = [h for h in ha if h not in hb]
                 only_b = [h for h in hb if h not in ha]
                 diffs.append(("headers", only_a or ha, only_b or hb))
-            rest = []
-            for d in diffs:
-                kid = known(*d)
-                if kid:
-                    known_counts[kid] = known_counts.get(kid, 0) + 1
-                else:
-                    rest.append(d)
-            diffs = rest
+            diffs = unknown(diffs, known_counts)
             if diffs:
                 for p, x, y in diffs:
                     k = re.sub(r"\[\d+\]", "[]", p) + (" " + short(x, 60) + " | " + short(y, 60) if p == "headers" else "")
@@ -417,6 +525,9 @@ def cmd_compare(bs_a, bs_b, secs, prefixes):
                 shown += 1
         if shown > 6:
             print(f"TOPIC {t}: {shown - 6} more records differ")
+    if os.environ.get("REF_REGISTRY_A") and os.environ.get("REF_REGISTRY_B"):
+        problems += compare_subjects(os.environ["REF_REGISTRY_A"], os.environ["REF_REGISTRY_B"],
+                                     set(ta) | set(tb), kinds, known_counts)
     print("--- kinds of differences (count, first topic/record, debezium | walcast):")
     for k, (n, t, i, x, y) in sorted(kinds.items()):
         print(f"{n:5d} {k}  [{t} #{i}] {short(x, 100)} | {short(y, 100)}")
@@ -425,6 +536,61 @@ def cmd_compare(bs_a, bs_b, secs, prefixes):
     total = sum(len(v) for v in da.values())
     print(f"compared {len(set(ta) | set(tb))} topics, {total} debezium records: {problems} differences")
     sys.exit(1 if problems else 0)
+
+
+def subject_versions(reg, subject):
+    """[(version, parsed schema)] of a subject, oldest first."""
+    out = []
+    for v in registry_get(reg, "/subjects/%s/versions" % urllib.request.quote(subject, safe="")):
+        got = registry_get(reg, "/subjects/%s/versions/%s" % (urllib.request.quote(subject, safe=""), v))
+        out.append((v, json.loads(got["schema"])))
+    return out
+
+
+def apicurio_reused(reg_a, reg_b, subject):
+    """Apicurio's converter registers a schema once: a topic whose key (or value) schema is the very
+    schema it already registered for another topic gets no subject of its own, its records carry that
+    one's id (its schema resolver caches by content). Confluent's converter, and walcast, register it
+    under each topic's subject (docs/compatibility.md). True when every version of walcast's SUBJECT is a
+    schema the Debezium side's registry holds under another subject of the same kind (key/value)."""
+    kind = subject.rsplit("-", 1)[-1]
+    theirs = [sch for s in registry_get(reg_a, "/subjects") if s.endswith("-" + kind)
+              for _v, sch in subject_versions(reg_a, s)]
+    return all(sch in theirs for _v, sch in subject_versions(reg_b, subject))
+
+
+def compare_subjects(reg_a, reg_b, topics, kinds, known_counts):
+    """The subjects TOPIC-key / TOPIC-value of the compared topics (TopicNameStrategy, Apicurio's
+    TopicIdStrategy): the same names on both sides, and version by version the same schema."""
+    subs = lambda reg: {s for s in registry_get(reg, "/subjects")
+                        if s.rsplit("-", 1)[0] in topics and s.rsplit("-", 1)[-1] in ("key", "value")}
+    sa, sb = subs(reg_a), subs(reg_b)
+    problems = 0
+    for s in sorted(sa | sb):
+        if s in sb and s not in sa and apicurio_reused(reg_a, reg_b, s):
+            known_counts["apicurio-content-reuse"] = known_counts.get("apicurio-content-reuse", 0) + 1
+            continue
+        if s not in sa or s not in sb:
+            print(f"SUBJECT {s}: only on {'debezium' if s in sa else 'walcast'}")
+            problems += 1
+            continue
+        va, vb = subject_versions(reg_a, s), subject_versions(reg_b, s)
+        if len(va) != len(vb):
+            print(f"SUBJECT {s}: {len(va)} versions from debezium, {len(vb)} from walcast")
+            problems += 1
+        for (na, a), (nb, b) in zip(va, vb):
+            diffs = []
+            jdiff(a, b, "schema", diffs)
+            rest = unknown(diffs, known_counts)
+            if rest:
+                problems += 1
+                print(f"SUBJECT {s} version {na}/{nb}:")
+                for p, x, y in rest[:10]:
+                    print(f"   {p}: debezium={short(x)} walcast={short(y)}")
+                    k = "subject " + re.sub(r"\[\d+\]", "[]", p)
+                    kinds.setdefault(k, [0, s, na, x, y])[0] += 1
+    print(f"compared {len(sa | sb)} subjects")
+    return problems
 
 
 def cmd_wait_id(bs, secs, topic, field, want):
@@ -459,6 +625,15 @@ def cmd_ids(bs, topic, field):
             print(d["after"][field])
 
 
+def cmd_count(bs, prefix, text):
+    """How many records of the prefix's topics have text in their value (a pair must not compare nothing)."""
+    recs = read_all(bs, topic_names(bs, [prefix]))
+    n = sum(1 for rs in recs.values() for r in rs if r[3] is not None and text.encode() in r[3])
+    print(f"{prefix}: {n} records with {text}")
+    if not n:
+        sys.exit(f"ref.py count: no record of {prefix}.* has {text} in its value")
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "topics":
@@ -475,6 +650,8 @@ def main():
         cmd_offsets(args[0], args[1])
     elif cmd == "ids":
         cmd_ids(args[0], args[1], args[2])
+    elif cmd == "count":
+        cmd_count(args[0], args[1], args[2])
     else:
         sys.exit(f"ref.py: unknown command {cmd}")
 

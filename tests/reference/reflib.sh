@@ -6,6 +6,7 @@
 REF="$ROOT/tests/reference"
 REF_KAFKAS=()
 REF_CONNECT=""
+REF_APICURIO=""
 
 ref_init() {
   it_init
@@ -24,6 +25,7 @@ ref_cleanup() {
     bash "$ROOT/scripts/connect.sh" stop "$REF_CONNECT"
   fi
   ref_connect_reap
+  [ -n "$REF_APICURIO" ] && bash "$ROOT/scripts/apicurio.sh" stop "$REF_APICURIO"
   for d in "${REF_KAFKAS[@]:-}"; do
     [ -n "$d" ] || continue
     [ $rc -ne 0 ] && cp "$d/node1/kafka.log" "$IT_DIR/kafka-$(basename "$d").log" 2>/dev/null
@@ -68,7 +70,8 @@ ref_kafka_start() {
 ref_connect_start() {
   local bs=$1; shift
   REF_CONNECT="$REF_DIR/connect"
-  bash "$ROOT/scripts/connect.sh" start --bootstrap "$bs" --dir "$REF_CONNECT" "$@" >"$IT_DIR/connect.out"
+  bash "$ROOT/scripts/connect.sh" start --bootstrap "$bs" --dir "$REF_CONNECT" ${REF_AVRO_DBZ:+--apicurio} "$@" \
+    >"$IT_DIR/connect.out"
   REF_CONNECT_PID=$(cat "$REF_CONNECT/pid")
 }
 
@@ -114,8 +117,50 @@ ref_walcast_start() {
   return 1
 }
 
+# ref_avro: Avro on both sides of the next ref_pairs (and --apicurio for ref_connect_start): Debezium's
+# connectors write through Apicurio's AvroConverter (Confluent's is not on Maven Central) into a fresh
+# Apicurio Registry 2.6.13 (REF_AVRO_DBZ, its Confluent-compatible API), with the Confluent wire format
+# (as-confluent: magic byte and 4-byte content id, no headers); walcast through its own AvroConverter
+# into the registry fixture (REF_AVRO_WC). ref.py compare decodes both (REF_REGISTRY_A/_B).
+ref_avro() {
+  local out
+  out=$(bash "$ROOT/scripts/apicurio.sh" start "$REF_DIR/apicurio") || return 1
+  REF_APICURIO="$REF_DIR/apicurio"
+  REF_AVRO_DBZ="$(sed -n 's/^url=//p' <<<"$out")"
+  # compatibility NONE, as an Apicurio Registry without rules: some chains change a subject's schema in
+  # ways BACKWARD refuses (t9.merged-key: ByLogicalTableRouter's tables' keys; t11's expanded payloads)
+  registry_start --compat NONE
+  REF_AVRO_WC=$SR_URL
+  export REF_REGISTRY_A="$REF_AVRO_DBZ/apis/ccompat/v7" REF_REGISTRY_B="$REF_AVRO_WC"
+}
+
+# ref_avro_converters SIDE: the converter lines of ref_avro for side dbz or wc, and Debezium's name
+# adjustment for Avro on both (the workload's names are not all valid Avro names: without it Connect's
+# task dies on AvroData's SchemaParseException, "Illegal character in: c_numeric_var.scale", and walcast
+# refuses the connector, naming the two settings)
+ref_avro_converters() {
+  local kv
+  echo "schema.name.adjustment.mode=avro"
+  echo "field.name.adjustment.mode=avro"
+  for kv in key value; do
+    if [ "$1" = dbz ]; then
+      echo "$kv.converter=io.apicurio.registry.utils.converter.AvroConverter"
+      echo "$kv.converter.apicurio.registry.url=$REF_AVRO_DBZ/apis/registry/v2"
+      echo "$kv.converter.apicurio.registry.auto-register=true"
+      echo "$kv.converter.apicurio.registry.as-confluent=true"
+      echo "$kv.converter.apicurio.registry.use-id=contentId"
+      echo "$kv.converter.apicurio.registry.headers.enabled=false"
+    else
+      echo "$kv.converter=io.confluent.connect.avro.AvroConverter"
+      echo "$kv.converter.schema.registry.url=$REF_AVRO_WC"
+    fi
+  done
+}
+
 # ref_pair NAME PREFIX [key=value]...: writes NAME.dbz.properties and NAME.walcast.properties, the same
-# connector config except slot.name (dbz_NAME / wc_NAME). Prints nothing; files in $IT_DIR.
+# connector config except slot.name (dbz_NAME / wc_NAME). Prints nothing; files in $IT_DIR. After
+# ref_avro, the pair's own key./value.converter lines give way to ref_avro_converters; an argument
+# "avro:KEY=VALUE" is written (as KEY=VALUE) only after ref_avro.
 ref_pair() {
   local name=$1 prefix=$2 side; shift 2
   for side in dbz wc; do
@@ -131,7 +176,15 @@ ref_pair() {
       echo "plugin.name=pgoutput"
       echo "slot.name=${side}_$name"
       case " $* " in *" snapshot.mode="*) ;; *) echo "snapshot.mode=no_data" ;; esac
-      for kv in "$@"; do echo "$kv"; done
+      for kv in "$@"; do
+        case "${REF_AVRO_WC:+avro}:$kv" in
+          avro:key.converter*|avro:value.converter*) continue ;;
+          avro:avro:*) echo "${kv#avro:}"; continue ;;   # "avro:KEY=VALUE": with Avro only
+          :avro:*) continue ;;
+        esac
+        echo "$kv"
+      done
+      [ -z "${REF_AVRO_WC:-}" ] || ref_avro_converters "$side"
     } >"$IT_DIR/$name.$side.properties"
   done
 }

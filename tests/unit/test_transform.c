@@ -1416,6 +1416,22 @@ static void test_header_to_value(void **st)
     assert_false(o.ev.vc->schema->fields[2].schema->optional);
     tf_chain_free(c);
     tf_spec_free(s);
+    /* an existing field takes a header's value only of its Java class: a Timestamp (java.util.Date) is no Long */
+    s = spec((const char *const[]){ "transforms", "u,i,hf,h", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.i.type", "InsertField$Value", "transforms.i.timestamp.field", "when",
+        "transforms.hf.type", "HeaderFrom$Value", "transforms.hf.fields", "when", "transforms.hf.headers", "hw",
+        "transforms.hf.operation", "move", "transforms.h.type", HTV, "transforms.h.headers", "hw",
+        "transforms.h.fields", "n", "transforms.h.operation", "move", NULL });
+    c = tf_chain_new(s);
+    ev = event(&f, 'c', false);
+    ev.has_ts = true;
+    ev.ts_ms = 1700000000123;
+    o = run(&f, c, f.conv, &ev);
+    assert_int_equal(o.st, WC_PERMANENT);
+    if (!strstr(o.err, "Invalid Java object for schema with type INT64: class java.util.Date for field: \"n\""))
+        fail_msg("%s", o.err);
+    tf_chain_free(c);
+    tf_spec_free(s);
     /* a primitive on the path fails the record; so does a null header (no schema) and a non-struct value */
     s = spec((const char *const[]){ "transforms", "h", "transforms.h.type", HTV, "transforms.h.headers", "__debezium.context.taskId",
         "transforms.h.fields", "op.task", "transforms.h.operation", "copy", NULL });
