@@ -459,8 +459,15 @@ size_t pub_deferred_bytes(const pub_t *p) { return p->deferred.len; }
 static wc_status_t classify(rd_kafka_error_t *ke, const char *what, char *err, size_t errlen)
 {
     wc_status_t st = rd_kafka_error_txn_requires_abort(ke) ? WC_ABORT : WC_FATAL;
+    rd_kafka_resp_err_t code = rd_kafka_error_code(ke);
+    /* only a fenced producer means that another process took the transactional id; other fatal errors
+     * (e.g. after a failed step before this one, logged there) say only what librdkafka says */
+    bool fenced = code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+                  code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
     snprintf(err, errlen, "%s: %s%s", what, rd_kafka_error_string(ke),
-             rd_kafka_error_is_fatal(ke) ? " (fatal: another walcast with the same connector name may have taken over)" : "");
+             fenced ? " (fenced: another walcast with the same connector name has taken over)"
+             : rd_kafka_error_is_fatal(ke) ? " (a fatal producer error: its cause is in the log lines before)"
+                                           : "");
     rd_kafka_error_destroy(ke);
     return st;
 }

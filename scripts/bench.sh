@@ -199,6 +199,7 @@ END_LSN=$(q -c "SELECT pg_current_wal_lsn()")
 TOTAL=$((TXNS * ROWS))
 echo "bench: $TOTAL rows, WAL end $END_LSN"
 
+fi   # THROUGHPUT (the functions below serve part 3 too)
 wait_flushed() {  # slot: one server-side loop until confirmed_flush_lsn reaches END_LSN (at most 600 s)
   q -c "DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN
           WHILE (SELECT confirmed_flush_lsn < '$END_LSN' FROM pg_replication_slots WHERE slot_name = '$1') LOOP
@@ -314,6 +315,7 @@ add() {  # key rows "seconds rss cpu [walsender broker]"
 }
 last() { local a=(${RATE[$1]}); echo "${a[-1]}"; }
 
+if [ "$THROUGHPUT" != 0 ]; then
 for r in $(seq 1 "$RUNS"); do
   run_recv "recv_$r"; add recv $TOTAL "$RES"; slot_drop "recv_$r"
   run_walcast "plain_$r" false; add plain $TOTAL "$RES"; slot_drop "plain_$r"
