@@ -90,6 +90,20 @@ fetch_jdbc() {
   touch "$PLUGINS/.complete-jdbc-$JDBC_SINK_VERSION"
 }
 
+# fetch_mongodb: Debezium's MongoDB plugin (MongoDbSinkConnector, the MongoDB driver) beside the others as
+# $PLUGINS/debezium-connector-mongodb, only for --mongodb (WIP, branch avrodiff: test_sink_transforms_mongo.sh)
+fetch_mongodb() {
+  [ -f "$PLUGINS/.complete-mongodb-$DEBEZIUM_VERSION" ] && return 0
+  local tgz
+  tgz=$(maven_artifact "io.debezium:debezium-connector-mongodb:$DEBEZIUM_VERSION:tar.gz:plugin" \
+        "debezium-connector-mongodb-$DEBEZIUM_VERSION-plugin.tar.gz" connect.sh)
+  rm -rf "$PLUGINS/debezium-connector-mongodb"
+  tar -xzf "$tgz" -C "$PLUGINS"
+  [ -f "$PLUGINS/debezium-connector-mongodb/debezium-connector-mongodb-$DEBEZIUM_VERSION.jar" ] ||
+    die "the plugin archive $tgz did not unpack to debezium-connector-mongodb/"
+  touch "$PLUGINS/.complete-mongodb-$DEBEZIUM_VERSION"
+}
+
 
 # http_get URL: the body, or nothing when the server does not answer (yet). (python3, not curl: curl is
 # not among the packages install-deps.sh installs.)
@@ -197,6 +211,7 @@ start() {
       --group) group=$2; shift 2 ;;
       --set) [[ $2 == ?*=* ]] || die "start: --set wants KEY=VALUE, not '$2'"; sets+=("$2"); shift 2 ;;
       --apicurio) cp="$cp:$(bash "$HERE/apicurio.sh" fetch-converter)/*"; shift ;;
+      --mongodb) fetch_mongodb >&2; shift ;;
       --dir) dir=$2; shift 2 ;;
       -*) die "start: unknown option $1" ;;
       *) [ -f "$1" ] || die "start: no connector file $1"; conns+=("$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"); shift ;;

@@ -4,6 +4,10 @@
 # (not counts); pymongo is the independent oracle. Waits up to SECONDS for them to become equal; prints
 # one line per table, exits 1 with a diff if not.
 #   mongo_compare.py SECONDS MONGODB_URI DATABASE   (the source through psql's PG* environment)
+# And two sinks' databases document by document (test_sink_transforms_mongo.sh: Debezium's MongoDB sink
+# against walcast's): every collection's _id set, and each document's fields in order, with their BSON
+# types and values (canonical Extended JSON); walcast's own __walcast_version is left out.
+#   mongo_compare.py --diff SECONDS MONGODB_URI DATABASE_A DATABASE_B COLLECTION...
 import json
 import os
 import subprocess
@@ -69,9 +73,7 @@ def source_rows(table, cols):
     return rows
 
 
-def target_rows(db, table, cols, other_fields_ok=False):
-    """other_fields_ok: fields beyond cols are ignored (a subset of the columns is compared) instead of
-    reported as unexpected."""
+def target_rows(db, table, cols):
     rows = {}
     for doc in db[table].find():
         idd = doc.pop("_id")
@@ -79,7 +81,7 @@ def target_rows(db, table, cols, other_fields_ok=False):
         full = dict(doc)
         full.update(idd)                     # key columns live in _id only (as Debezium's sink)
         extra = set(full) - {c for c, _ in cols}
-        if extra and not other_fields_ok:
+        if extra:
             full["__unexpected__"] = sorted(extra)
         vals = [canon(k, full.get(c)) for c, k in cols]
         key = tuple(vals[: len(KEYS[table])])
@@ -124,5 +126,48 @@ def main():
         time.sleep(0.5)
 
 
+def documents(db, coll):
+    from bson import json_util
+    opts = json_util.CANONICAL_JSON_OPTIONS
+    out = {}
+    for doc in db[coll].find():
+        doc.pop(VERSION_FIELD, None)
+        out[json_util.dumps(doc["_id"], json_options=opts)] = [(k, json_util.dumps(v, json_options=opts))
+                                                                for k, v in doc.items()]
+    return out
+
+
+def diff_main(secs, uri, name_a, name_b, colls):
+    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000)
+    deadline = time.time() + secs
+    while True:
+        problems = []
+        for coll in colls:
+            a, b = documents(client[name_a], coll), documents(client[name_b], coll)
+            for k in sorted(set(a) | set(b)):
+                if k not in b or k not in a:
+                    problems.append(f"{coll} _id {k}: only in {name_a if k in a else name_b}")
+                elif a[k] != b[k]:
+                    da, db = dict(a[k]), dict(b[k])
+                    for f in list(da) + [f for f in db if f not in da]:
+                        if da.get(f) != db.get(f):
+                            problems.append(f"{coll} _id {k} field {f}: {name_a}={da.get(f, '<absent>')} "
+                                            f"{name_b}={db.get(f, '<absent>')}")
+                    if da == db:
+                        problems.append(f"{coll} _id {k}: field order {[f for f, _ in a[k]]} / {[f for f, _ in b[k]]}")
+        if not problems:
+            for coll in colls:
+                print(f"mongo {coll}: {len(documents(client[name_a], coll))} documents the same in {name_a} and {name_b}")
+            return 0
+        if time.time() > deadline:
+            for p in problems[:60]:
+                print(p, file=sys.stderr)
+            print(f"mongo --diff: {len(problems)} differences", file=sys.stderr)
+            return 1
+        time.sleep(0.5)
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--diff":
+        sys.exit(diff_main(float(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:]))
     sys.exit(main())
