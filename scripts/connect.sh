@@ -199,6 +199,10 @@ EOF
   for l in ${CONNECT_LOG_INFO:-}; do
     n=$((n + 1)); printf 'logger.extra%d.name = %s\nlogger.extra%d.level = INFO\n' "$n" "$l" "$n"
   done
+  # CONNECT_LOG_DEBUG: loggers at DEBUG, to diagnose a connector (e.g. io.debezium.connector.mongodb.sink)
+  for l in ${CONNECT_LOG_DEBUG:-}; do
+    n=$((n + 1)); printf 'logger.extra%d.name = %s\nlogger.extra%d.level = DEBUG\n' "$n" "$l" "$n"
+  done
 } >"$dir/log4j2.properties"
 }
 
@@ -232,7 +236,8 @@ start() {
   args=("${conns[@]}")
   [ -n "$offsets" ] && { main=org.apache.kafka.connect.cli.ConnectDistributed; args=(); }
   # setsid: a Ctrl-C meant for the caller does not reach the worker before the caller's cleanup stops it
-  setsid java -Xms128m "-Xmx$HEAP" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+  # shellcheck disable=SC2086
+  setsid java ${CONNECT_JAVA_OPTS:-} -Xms128m "-Xmx$HEAP" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
     "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$cp" \
     "$main" "$dir/worker.properties" "${args[@]}" \
     >>"$dir/connect.log" 2>&1 </dev/null &

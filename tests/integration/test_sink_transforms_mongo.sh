@@ -32,7 +32,8 @@ CREATE TABLE items (id int PRIMARY KEY, name text, price numeric(10,2), qty bigi
 CREATE TABLE kv (a int, b text, v text, PRIMARY KEY (a, b));
 SQL
 kafka_start --topic srv.public.items --topic srv.public.kv
-walcast_start "$(connector_file src "table.include.list=public\\.(items|kv)")"
+# decimal.handling.mode=string: FerretDB 1.x has no Decimal128 (see below)
+walcast_start "$(connector_file src "table.include.list=public\\.(items|kv)" "decimal.handling.mode=string")"
 psql_q <<'SQL'
 INSERT INTO items VALUES
  (1, 'plain', 12.50, 9000000000, true, 7, '2024-02-29 23:59:59.123456', '2024-01-01 10:00:00+02', '2024-02-29',
@@ -70,7 +71,8 @@ mongo_sink() {
   local name=$1 f="$IT_DIR/$1.properties" db=$2; shift 2
   printf '%s\n' "name=$name" "connector.class=io.debezium.connector.mongodb.MongoDbSinkConnector" "tasks.max=1" \
     'topics.regex=srv\\.public\\..*' "mongodb.connection.string=$MURI" "sink.database=$db" "delete.enabled=true" \
-    "consumer.override.auto.offset.reset=earliest" "consumer.override.isolation.level=read_committed" "$@" \
+    "consumer.override.auto.offset.reset=earliest" "consumer.override.isolation.level=read_committed" \
+    "header.converter=org.apache.kafka.connect.storage.StringConverter" "batch.size=32" "$@" \
     "transforms.route.type=org.apache.kafka.connect.transforms.RegexRouter" \
     'transforms.route.regex=srv\\.public\\.(.*)' 'transforms.route.replacement=$1' >"$f"
   echo "$f"
@@ -78,9 +80,12 @@ mongo_sink() {
 # envelopes (what Debezium's MongoDB sink takes: its RelationalEventHandler reads op/before/after itself)
 # through the router only; and the unwrapped rows of ExtractNewRecordState (its default tombstone mode)
 UNWRAP=("transforms=unwrap,route" "transforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState")
-dbz=$(mongo_sink dbz_mongo dbz "transforms=route")
+ENVELOPE=("transforms=tombstones,route" "transforms.tombstones.type=org.apache.kafka.connect.transforms.Filter"
+  "transforms.tombstones.predicate=tombstone" "predicates=tombstone"
+  "predicates.tombstone.type=org.apache.kafka.connect.transforms.predicates.RecordIsTombstone")
+dbz=$(mongo_sink dbz_mongo dbz "${ENVELOPE[@]}")
 dbzu=$(mongo_sink dbz_mongo_unwrap dbz_unwrap "${UNWRAP[@]}")
-wc=$(mongo_sink wc_mongo wc "transforms=route")
+wc=$(mongo_sink wc_mongo wc "${ENVELOPE[@]}")
 wcu=$(mongo_sink wc_mongo_unwrap wc_unwrap "${UNWRAP[@]}")
 "$WALCAST" run --worker "$IT_DIR/worker.properties" "$wc" "$wcu" >>"$IT_DIR/walcast-sinks.out" 2>>"$IT_DIR/walcast.log" &
 WALCAST_PID=$!
