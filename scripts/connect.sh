@@ -24,6 +24,8 @@
 #                                               older Jackson broke Debezium's CloudEventsConverter, and
 #                                               plugin.discovery=service_load finds no converter there: the
 #                                               jars carry no ServiceLoader manifest)
+#                                               --mongodb: Debezium's MongoDB plugin (its MongoDbSinkConnector)
+#                                               fetched from Maven Central into the plugin path
 #   scripts/connect.sh status DIR NAME          the REST status of one connector (JSON)
 #   scripts/connect.sh stop DIR                 clean stop (tasks commit their offsets), remove DIR
 #   scripts/connect.sh kill DIR                 SIGKILL the worker (a crash: nothing committed), keep DIR
@@ -37,7 +39,9 @@
 # DIR/env holds CONNECT_REST, CONNECT_DIR, CONNECT_PID.
 # Environment: WALCAST_CACHE (default ~/.cache/walcast), CONNECT_HEAP (default 512m),
 # CONNECT_WAIT (seconds to wait for RUNNING, default 120), CONNECT_LOG_INFO (logger names, space-separated, to
-# log at INFO besides Connect's start and Debezium).
+# log at INFO besides Connect's start and Debezium), CONNECT_LOG_DEBUG (the same, at DEBUG), CONNECT_JAVA_OPTS
+# (more JVM options, e.g. a JFR recording with jdk.JavaExceptionThrow enabled to see exceptions a connector
+# swallows, as Debezium's MongoDB sink task's put() does).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -91,7 +95,7 @@ fetch_jdbc() {
 }
 
 # fetch_mongodb: Debezium's MongoDB plugin (MongoDbSinkConnector, the MongoDB driver) beside the others as
-# $PLUGINS/debezium-connector-mongodb, only for --mongodb (WIP, branch avrodiff: test_sink_transforms_mongo.sh)
+# $PLUGINS/debezium-connector-mongodb, only for --mongodb (test_sink_transforms_mongo.sh)
 fetch_mongodb() {
   [ -f "$PLUGINS/.complete-mongodb-$DEBEZIUM_VERSION" ] && return 0
   local tgz

@@ -26,7 +26,8 @@ trap 'exit 130' INT
 # The longest tests first, dealt round the lanes, then the rest in name order: the lanes end together.
 long=(test_reference.sh test_docker_stack.sh test_broker_outage.sh test_broker_failover.sh test_rest_diff.sh
       test_transforms_reference.sh test_rest_takeover.sh test_sink_mongo.sh test_sink_conflicts.sh
-      test_sink_mongo_conflicts.sh test_snapshot_resume.sh test_sink_reference.sh test_cluster.sh)
+      test_sink_mongo_conflicts.sh test_snapshot_resume.sh test_sink_reference.sh test_cluster.sh
+      test_sink_transforms_mongo.sh)
 ordered=()
 for l in "${long[@]}"; do for t in "${tests[@]}"; do [ "$(basename "$t")" = "$l" ] && ordered+=("$t"); done; done
 for t in "${tests[@]}"; do

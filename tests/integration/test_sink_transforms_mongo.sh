@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# WIP, not in /work/main: Debezium's sink wrote nothing for the change events in every run (docs/compatibility.md,
-# "Sink chains"), so its --diff of dbz against wc fails; the diff of wc against wc_unwrap has not run yet.
 # test_sink_transforms_mongo.sh: walcast's MongoDB sink side by side with Debezium's
 # (io.debezium.connector.mongodb.MongoDbSinkConnector 3.6.1 on Kafka Connect 4.4.0, scripts/connect.sh), with
 # the same sink configs and chains. walcast's source writes the topics once (JSON with schemas; inserts,
 # updates, NULLs, a key change, deletes and their tombstones, a composite key, many column types); each sink
 # applies them into its own database of one FerretDB 1.24.2:
-#   - the change events through a RegexRouter naming the collections (Debezium's MongoDB sink reads the
-#     envelope itself): mongo_compare.py --diff compares Debezium's and walcast's databases document by
-#     document (_id, fields in order, BSON types and values);
+#   - the change events through a tombstone Filter and a RegexRouter naming the collections (Debezium's
+#     MongoDB sink reads the envelope itself): mongo_compare.py --diff compares Debezium's and walcast's
+#     databases document by document (_id, fields in order, BSON types and values);
 #   - the rows ExtractNewRecordState unwraps, then the RegexRouter: walcast's documents must be the same as
 #     from the envelopes; Debezium's sink fails every such record (no "op" field) and writes nothing.
-# The differences are listed in docs/compatibility.md ("MongoDB sink side by side").
+# Debezium's sink drops a whole put() without a word on several inputs; the configs below are what it
+# takes to make it write (docs/compatibility.md, "MongoDB sink", "Side by side"): header.converter=
+# StringConverter (a key change's __debezium.newkey header), the tombstone Filter, the source's
+# decimal.handling.mode=string (FerretDB 1.x has no Decimal128) and fewer than 100 updates of existing
+# documents per topic in one poll (FerretDB 1.x with SQLite hangs on more in one command).
 set -euo pipefail
 . "$(dirname "$0")/../reference/reflib.sh"
 t0=$(date +%s)
@@ -54,7 +56,9 @@ UPDATE kv SET v = NULL WHERE a = 2;
 DELETE FROM kv WHERE a = 3;
 BEGIN;
 INSERT INTO items (id, name) SELECT g, 'bulk ' || g FROM generate_series(100, 299) g;
-UPDATE items SET price = id / 7.0 WHERE id BETWEEN 100 AND 199;
+-- 50 updates: Debezium's sink sends a topic's poll as one command, and FerretDB 1.x with SQLite hangs on
+-- one that updates 100 existing documents or more
+UPDATE items SET price = id / 7.0 WHERE id BETWEEN 100 AND 149;
 DELETE FROM items WHERE id BETWEEN 250 AND 259;
 INSERT INTO kv SELECT g, 'k' || g, 'v' FROM generate_series(10, 60) g;
 DELETE FROM kv WHERE a BETWEEN 20 AND 29;
@@ -66,19 +70,24 @@ walcast_stop
 echo "sink mongo diff: topics produced ($(( $(date +%s) - t0 )) s)"
 
 # mongo_sink NAME DATABASE TRANSFORMS...: the same sink config for Debezium's sink and walcast's; the chain
-# ends in a RegexRouter naming the collections (srv.public.items -> items)
+# ends in a RegexRouter naming the collections (srv.public.items -> items). header.converter=StringConverter:
+# with Connect's default SimpleHeaderConverter, the __debezium.newkey header of the key change fails
+# Debezium's KafkaDebeziumSinkRecord ("No schema defined for value of map field"), and its put() drops the
+# whole batch silently
 mongo_sink() {
   local name=$1 f="$IT_DIR/$1.properties" db=$2; shift 2
   printf '%s\n' "name=$name" "connector.class=io.debezium.connector.mongodb.MongoDbSinkConnector" "tasks.max=1" \
     'topics.regex=srv\\.public\\..*' "mongodb.connection.string=$MURI" "sink.database=$db" "delete.enabled=true" \
     "consumer.override.auto.offset.reset=earliest" "consumer.override.isolation.level=read_committed" \
-    "header.converter=org.apache.kafka.connect.storage.StringConverter" "batch.size=32" "$@" \
+    "header.converter=org.apache.kafka.connect.storage.StringConverter" "$@" \
     "transforms.route.type=org.apache.kafka.connect.transforms.RegexRouter" \
     'transforms.route.regex=srv\\.public\\.(.*)' 'transforms.route.replacement=$1' >"$f"
   echo "$f"
 }
 # envelopes (what Debezium's MongoDB sink takes: its RelationalEventHandler reads op/before/after itself)
-# through the router only; and the unwrapped rows of ExtractNewRecordState (its default tombstone mode)
+# without their tombstones (Debezium's sink dies on a null value's null schema, KafkaDebeziumSinkRecord.value,
+# and its put() swallows that with the rest of the batch), then the router; and the unwrapped rows of
+# ExtractNewRecordState (its default tombstone mode)
 UNWRAP=("transforms=unwrap,route" "transforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState")
 ENVELOPE=("transforms=tombstones,route" "transforms.tombstones.type=org.apache.kafka.connect.transforms.Filter"
   "transforms.tombstones.predicate=tombstone" "predicates=tombstone"
