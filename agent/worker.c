@@ -105,14 +105,24 @@ static bool owned(const wrk_t *w, const char *name)
     return !w->owns || w->owns(w->owns_ctx, name);
 }
 
-/* The connector's and its task's status into the store (w->mu not held). */
-static void publish_status(wrk_t *w, const char *name, wrk_state_t cs, const char *ctrace, int ntasks, wrk_state_t ts,
-                           const char *ttrace)
+/* How many tasks a connector runs: a sink's tasks.max (its tasks share one state), a source 1. */
+static int tasks_of(bool sink, const cfg_map_t *config)
+{
+    const char *v = sink ? cfg_get(config, "tasks.max") : NULL;
+    long n = v ? strtol(v, NULL, 10) : 1;
+    return n < 1 ? 1 : n > SK_TASKS_MAX ? SK_TASKS_MAX : (int)n;
+}
+
+/* The connector's and its tasks' status into the store (w->mu not held); ntasks 0: the tasks are gone
+ * (stopped), up to all of them (ntasks_max). */
+static void publish_status(wrk_t *w, const char *name, wrk_state_t cs, const char *ctrace, int ntasks, int ntasks_max,
+                           wrk_state_t ts, const char *ttrace)
 {
     if (!w->store.status)
         return;
     w->store.status(w->store.ctx, name, -1, cs, ctrace, w->worker_id, false);
-    w->store.status(w->store.ctx, name, 0, ts, ttrace, w->worker_id, ntasks == 0);
+    for (int t = 0; t < ntasks_max; t++)
+        w->store.status(w->store.ctx, name, t, ts, ttrace, w->worker_id, ntasks == 0);
 }
 
 static void publish_of(wrk_t *w, struct wrk_conn *e);
@@ -454,9 +464,9 @@ static void publish_of(wrk_t *w, wrk_conn_t *e)
     pthread_mutex_lock(&w->mu);
     char *ct = xstrdup(e->trace), *tt = xstrdup(e->task_trace);
     wrk_state_t cs = e->state, ts = e->task_state;
-    int ntasks = e->target == WRK_TARGET_STOPPED ? 0 : 1;
+    int nmax = tasks_of(e->sink, &e->config), ntasks = e->target == WRK_TARGET_STOPPED ? 0 : nmax;
     pthread_mutex_unlock(&w->mu);
-    publish_status(w, e->name, cs, ct, ntasks, ts, tt);
+    publish_status(w, e->name, cs, ct, ntasks, nmax, ts, tt);
     free(ct);
     free(tt);
 }
@@ -818,7 +828,7 @@ wrk_rc_t wrk_info(wrk_t *w, const char *name, wrk_info_t *out)
         out->target = e->target;
         out->state = e->state;
         out->trace = xstrdup(e->trace);
-        out->ntasks = e->target == WRK_TARGET_STOPPED || e->foreign ? 0 : 1;
+        out->ntasks = e->target == WRK_TARGET_STOPPED || e->foreign ? 0 : tasks_of(e->sink, &e->config);
         out->task_state = e->task_state;
         out->task_trace = xstrdup(e->task_trace);
         if (!e->foreign && w->owns && !w->owns(w->owns_ctx, name))

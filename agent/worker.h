@@ -93,7 +93,7 @@ typedef struct wrk_info {
     wrk_target_t target;
     wrk_state_t state;            /* the connector */
     char *trace;                  /* why it FAILED, or NULL */
-    int ntasks;                   /* 0 (stopped) or 1: walcast runs one task per connector */
+    int ntasks;                   /* 0 (stopped), else 1, or a sink's tasks.max (its tasks share one state) */
     wrk_state_t task_state;
     char *task_trace;
     char *worker_id;              /* the worker that runs it when another one does (its status), else NULL */
