@@ -125,6 +125,8 @@ static int run_connector(void *ctx, const cfg_map_t *config, const wc_topic_hook
                              .nconsumer_props = r->w->consumer.n, .producer_props = pp,
                              .nproducer_props = r->w->producer.n, .topics = *topics };
             met_sink_t *ms = met_sink_open(sc.name);
+            if (topics->started)   /* a sink's task is RUNNING as it starts (its offsets are in its target) */
+                topics->started(topics->ctx);
             rc = sk_run(&sc, &k, &ms->st, stop, err, errlen) == WC_OK ? 0 : -1;
             met_sink_close(ms);
             free(cp);
