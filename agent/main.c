@@ -196,6 +196,8 @@ static int run_connector(void *ctx, const cfg_map_t *config, const wc_topic_hook
             sk_kafka_t k = { .bootstrap = r->w->bootstrap_servers, .consumer_props = cp,
                              .nconsumer_props = r->w->consumer.n, .producer_props = pp,
                              .nproducer_props = r->w->producer.n, .topics = *topics };
+            if (topics->started)   /* a sink's task is RUNNING as it starts (its offsets are in its target) */
+                topics->started(topics->ctx);
             if (sc.tasks_max > 1) {
                 rc = run_sink_tasks(&sc, &k, stop, err, errlen);
             } else {

@@ -355,6 +355,20 @@ void wrk_topics_reset(wrk_t *w, const char *name)
         log_info("active topics reset", "connector=%s topics=%zu", name, n);
 }
 
+/* wc_topic_hook_t.started of a running connector (its own thread): its task is RUNNING from now on. */
+static void task_started(void *ctx)
+{
+    wrk_conn_t *e = ctx;
+    wrk_t *w = e->w;
+    pthread_mutex_lock(&w->mu);
+    bool now = !e->stop && e->task_state == WRK_UNASSIGNED;
+    if (now)
+        e->task_state = WRK_RUNNING;
+    pthread_mutex_unlock(&w->mu);
+    if (now)
+        publish_of(w, e);
+}
+
 /* ---- one connector's thread ---------------------------------------------------------------- */
 
 static void *conn_thread(void *arg)
@@ -362,9 +376,9 @@ static void *conn_thread(void *arg)
     wrk_conn_t *e = arg;
     wrk_t *w = e->w;
     char err[2048] = "";
-    wc_topic_hook_t hook = { 0 };
+    wc_topic_hook_t hook = { NULL, e, &w->topic_epoch, task_started };
     if (w->tracking)
-        hook = (wc_topic_hook_t){ topic_seen, e, &w->topic_epoch };
+        hook.seen = topic_seen;
     int rc = w->run(w->run_ctx, &e->run_config, &hook, &e->stop, err, sizeof err);
     pthread_mutex_lock(&w->mu);
     if (rc != 0 && !e->stop) {
@@ -399,7 +413,10 @@ static void conn_start(wrk_t *w, wrk_conn_t *e)
         pthread_mutex_unlock(&w->mu);
         return;
     }
-    e->state = e->task_state = WRK_RUNNING;
+    /* the task is RUNNING once it says it has started (a source: its slot exists), as Connect's task after
+     * its start(); a row written before that would be before the slot */
+    e->state = WRK_RUNNING;
+    e->task_state = w->run ? WRK_UNASSIGNED : WRK_RUNNING;
     set_str(&e->trace, NULL);
     set_str(&e->task_trace, NULL);
     cfg_map_free(&e->run_config);
