@@ -678,9 +678,25 @@ wrk_rc_t wrk_set_target(wrk_t *w, const char *name, wrk_target_t t, char *err, s
     return set_target(w, name, t, true, err, errlen);
 }
 
-wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool only_failed, bool *restarted)
+wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool include_tasks, bool only_failed, bool *restarted, char *err,
+                     size_t errlen)
 {
     *restarted = false;
+    if (!owned(w, name) && w->store.restart) {
+        /* another worker of the cluster runs it: a restart request in the config topic, which that worker
+         * follows (Connect's leader writes the same record) */
+        wrk_info_t wi;
+        if (wrk_info(w, name, &wi) != WRK_OK)
+            return WRK_NOT_FOUND;
+        bool failed = wi.state == WRK_FAILED || wi.task_state == WRK_FAILED;
+        wrk_info_free(&wi);
+        if (w->store.restart(w->store.ctx, name, include_tasks, only_failed, err, errlen) < 0)
+            return WRK_STORE_FAILED;
+        *restarted = !only_failed || failed;
+        log_info("restart request written to the config topic for the worker that runs the connector", "connector=%s",
+                 name);
+        return WRK_OK;
+    }
     wrk_conn_t *e = acquire(w, name);
     if (!e)
         return WRK_NOT_FOUND;
