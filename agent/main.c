@@ -104,6 +104,7 @@ static const char **map_pairs(const cfg_map_t *m)
 typedef struct runner {
     const cfg_map_t *wm;
     const worker_config_t *w;
+    wrk_t *wk;                 /* set before any connector starts */
 } runner_t;
 
 /* One task of a sink with tasks.max > 1: its own thread, consumer, target session and figures. */
@@ -128,29 +129,34 @@ static void *sink_task_main(void *arg)
     return NULL;
 }
 
-/* Runs the tasks.max tasks of sink sc, each a member of group connect-<name> (Kafka's group splits the
- * partitions between them, each task stores the offsets of its own), until *stop or one task fails: then
- * every task stops cleanly and the sink reports that task's error (walcast's tasks of one connector fail
- * together). A replication origin is held by one session at a time, so task n > 0 uses <origin>_<n>
- * (walcast.skip.origins's default walcast.* covers them). */
-static int run_sink_tasks(const sk_config_t *sc, const sk_kafka_t *k, volatile sig_atomic_t *stop, char *err,
-                          size_t errlen)
+/* Runs the tasks of sink sc in mine (bit n: task n; in a cluster the others run on other workers), each a
+ * member of group connect-<name> (Kafka's group splits the partitions between them, each task stores the
+ * offsets of its own), until *stop or one task fails: then every task here stops cleanly and the sink
+ * reports that task's error (walcast's tasks of one connector on one worker fail together). A replication
+ * origin is held by one session at a time, so task n > 0 uses <origin>_<n> (walcast.skip.origins's default
+ * walcast.* covers them). */
+static int run_sink_tasks(const sk_config_t *sc, const sk_kafka_t *k, uint64_t mine, volatile sig_atomic_t *stop,
+                          char *err, size_t errlen)
 {
-    int n = sc->tasks_max, started = 0, rc = 0;
-    sink_task_t *t = xcalloc((size_t)n, sizeof *t);
-    for (int i = 0; i < n; i++) {
+    int n = 0, started = 0, rc = 0;
+    sink_task_t *t = xcalloc((size_t)sc->tasks_max, sizeof *t);
+    for (int id = 0; id < sc->tasks_max; id++) {
+        if (!(mine & ((uint64_t)1 << id)))
+            continue;
+        int i = n++;
         t[i].cfg = *sc;
+        t[i].cfg.task = id;
         t[i].cfg.task = i;
         t[i].k = k;
-        if (i > 0 && sc->origin_name) {
+        if (id > 0 && sc->origin_name) {
             t[i].origin = xmalloc(strlen(sc->origin_name) + 16);
-            sprintf(t[i].origin, "%s_%d", sc->origin_name, i);
+            sprintf(t[i].origin, "%s_%d", sc->origin_name, id);
             t[i].cfg.origin_name = t[i].origin;
         }
     }
     for (; started < n; started++)
         if (pthread_create(&t[started].th, NULL, sink_task_main, &t[started])) {
-            snprintf(err, errlen, "cannot start thread of task %d of sink %s", started, sc->name);
+            snprintf(err, errlen, "cannot start thread of task %d of sink %s", t[started].cfg.task, sc->name);
             rc = -1;
             break;
         }
@@ -168,7 +174,7 @@ static int run_sink_tasks(const sk_config_t *sc, const sk_kafka_t *k, volatile s
     for (int i = 0; i < started; i++) {
         pthread_join(t[i].th, NULL);
         if (t[i].rc < 0 && rc == 0) {
-            snprintf(err, errlen, "task %d: %s", i, t[i].err);
+            snprintf(err, errlen, "task %d: %s", t[i].cfg.task, t[i].err);
             rc = -1;
         }
     }
@@ -198,8 +204,9 @@ static int run_connector(void *ctx, const cfg_map_t *config, const wc_topic_hook
                              .nproducer_props = r->w->producer.n, .topics = *topics };
             if (topics->started)   /* a sink's task is RUNNING as it starts (its offsets are in its target) */
                 topics->started(topics->ctx);
-            if (sc.tasks_max > 1) {
-                rc = run_sink_tasks(&sc, &k, stop, err, errlen);
+            uint64_t mine = r->wk ? wrk_tasks_mine(r->wk, sc.name) : ~(uint64_t)0;
+            if (sc.tasks_max > 1 || !(mine & 1)) {
+                rc = run_sink_tasks(&sc, &k, mine, stop, err, errlen);
             } else {
                 met_sink_t *ms = met_sink_open(sc.name);
                 rc = sk_run(&sc, &k, &ms->st, stop, err, errlen) == WC_OK ? 0 : -1;
@@ -415,12 +422,13 @@ static int cmd_run(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    runner_t runner = { &wm, &w };
+    runner_t runner = { &wm, &w, NULL };
     rs.check = rest_check;
     rs.check_ctx = &runner;
     char worker_id[300];
     worker_id_of(cfg_get(&wm, "listeners"), worker_id, sizeof worker_id);
     wk = wrk_new(&wm, worker_id, run_connector, &runner);
+    runner.wk = wk;
     if (!rest_on)
         wrk_set_fail_stop(wk, &stop_flag);
     rs.worker = wk;

@@ -32,6 +32,7 @@ typedef struct wrk_conn {
     bool live;                    /* a thread was started and not joined */
     bool done;                    /* w->mu: its thread has returned */
     bool mine;                    /* op: owned by this worker at its last start or rebalance (cluster mode) */
+    uint64_t mine_tasks;          /* op and w->mu: the tasks (bit n: task n) of it this worker runs, as of then */
     volatile sig_atomic_t stop;
     cfg_map_t run_config;         /* the thread's own copy */
     struct wrk *w;
@@ -105,6 +106,27 @@ static bool owned(const wrk_t *w, const char *name)
     return !w->owns || w->owns(w->owns_ctx, name);
 }
 
+static int tasks_of(bool sink, const cfg_map_t *config);
+
+/* The tasks of e this worker runs (bit n: task n). Cluster mode: each task of a sink with tasks.max > 1 is
+ * its own unit of assignment, task 0 by the connector's name (so it goes with the connector's status),
+ * task n by "<name>-<n>"; a source, or a one-task sink, by its name. */
+static uint64_t tasks_owned(const wrk_t *w, const wrk_conn_t *e)
+{
+    int n = tasks_of(e->sink, &e->config);
+    uint64_t m = 0;
+    for (int t = 0; t < n; t++) {
+        char key[256];
+        if (t == 0)
+            snprintf(key, sizeof key, "%s", e->name);
+        else
+            snprintf(key, sizeof key, "%s-%d", e->name, t);
+        if (owned(w, key))
+            m |= (uint64_t)1 << t;
+    }
+    return m;
+}
+
 /* How many tasks a connector runs: a sink's tasks.max (its tasks share one state), a source 1. */
 static int tasks_of(bool sink, const cfg_map_t *config)
 {
@@ -113,16 +135,18 @@ static int tasks_of(bool sink, const cfg_map_t *config)
     return n < 1 ? 1 : n > SK_TASKS_MAX ? SK_TASKS_MAX : (int)n;
 }
 
-/* The connector's and its tasks' status into the store (w->mu not held); ntasks 0: the tasks are gone
- * (stopped), up to all of them (ntasks_max). */
+/* The connector's and its tasks' status into the store (w->mu not held): those of mine (bit n: task n;
+ * bit 0 the connector too); ntasks 0: the tasks are gone (stopped). */
 static void publish_status(wrk_t *w, const char *name, wrk_state_t cs, const char *ctrace, int ntasks, int ntasks_max,
-                           wrk_state_t ts, const char *ttrace)
+                           uint64_t mine, wrk_state_t ts, const char *ttrace)
 {
     if (!w->store.status)
         return;
-    w->store.status(w->store.ctx, name, -1, cs, ctrace, w->worker_id, false);
+    if (mine & 1)   /* the connector goes with its task 0 */
+        w->store.status(w->store.ctx, name, -1, cs, ctrace, w->worker_id, false);
     for (int t = 0; t < ntasks_max; t++)
-        w->store.status(w->store.ctx, name, t, ts, ttrace, w->worker_id, ntasks == 0);
+        if (mine & ((uint64_t)1 << t))
+            w->store.status(w->store.ctx, name, t, ts, ttrace, w->worker_id, ntasks == 0);
 }
 
 static void publish_of(wrk_t *w, struct wrk_conn *e);
@@ -401,8 +425,10 @@ static void *conn_thread(void *arg)
 /* e->op held. */
 static void conn_start(wrk_t *w, wrk_conn_t *e)
 {
-    e->mine = owned(w, e->name);
+    uint64_t mt = tasks_owned(w, e);
+    e->mine = mt != 0;
     pthread_mutex_lock(&w->mu);
+    e->mine_tasks = mt;
     if (e->foreign) {   /* nothing to run: it stays FAILED with its trace until its config is replaced */
         e->state = WRK_FAILED;
         pthread_mutex_unlock(&w->mu);
@@ -452,8 +478,10 @@ static void conn_halt(wrk_conn_t *e)
 /* The states that follow a target once the thread is down. */
 static void apply_target(wrk_t *w, wrk_conn_t *e, wrk_target_t t)
 {
-    e->mine = owned(w, e->name);
+    uint64_t mt = tasks_owned(w, e);
+    e->mine = mt != 0;
     pthread_mutex_lock(&w->mu);
+    e->mine_tasks = mt;
     e->target = t;
     if (!e->mine) {
         e->state = e->task_state = WRK_UNASSIGNED;
@@ -476,14 +504,16 @@ static void apply_target(wrk_t *w, wrk_conn_t *e, wrk_target_t t)
 /* The connector's status as it is now, into the store. */
 static void publish_of(wrk_t *w, wrk_conn_t *e)
 {
-    if (!w->store.status || !owned(w, e->name))
+    if (!w->store.status)
         return;
     pthread_mutex_lock(&w->mu);
+    uint64_t mt = w->owns ? e->mine_tasks : ~(uint64_t)0;
     char *ct = xstrdup(e->trace), *tt = xstrdup(e->task_trace);
     wrk_state_t cs = e->state, ts = e->task_state;
     int nmax = tasks_of(e->sink, &e->config), ntasks = e->target == WRK_TARGET_STOPPED ? 0 : nmax;
     pthread_mutex_unlock(&w->mu);
-    publish_status(w, e->name, cs, ct, ntasks, nmax, ts, tt);
+    if (mt)
+        publish_status(w, e->name, cs, ct, ntasks, nmax, mt, ts, tt);
     free(ct);
     free(tt);
 }
@@ -706,7 +736,7 @@ wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool include_tasks, bool only_f
     wrk_target_t t = e->target;
     bool deleted = e->deleted;
     pthread_mutex_unlock(&w->mu);
-    if (!deleted && (!only_failed || failed) && owned(w, name)) {
+    if (!deleted && (!only_failed || failed) && tasks_owned(w, e)) {
         conn_halt(e);
         if (t == WRK_STARTED)
             conn_start(w, e);
@@ -786,8 +816,18 @@ void wrk_rebalance(wrk_t *w)
             bool skip = e->deleted || e->foreign;
             wrk_target_t t = e->target;
             pthread_mutex_unlock(&w->mu);
-            bool o = owned(w, e->name);
-            if (!skip && o && !e->mine) {
+            uint64_t mt = tasks_owned(w, e);
+            bool o = mt != 0;
+            if (!skip && o && e->mine && mt != e->mine_tasks) {
+                /* a sink whose tasks here changed: its thread runs the new set */
+                conn_halt(e);
+                if (t == WRK_STARTED)
+                    conn_start(w, e);
+                else
+                    apply_target(w, e, t);
+                log_info("connector tasks reassigned on this worker", "connector=%s tasks=%#llx", e->name,
+                         (unsigned long long)mt);
+            } else if (!skip && o && !e->mine) {
                 conn_halt(e);
                 if (t == WRK_STARTED)
                     conn_start(w, e);
@@ -798,6 +838,7 @@ void wrk_rebalance(wrk_t *w)
                 conn_halt(e);   /* its Kafka transaction ends and its slot is released before the slot is handed on */
                 e->mine = false;
                 pthread_mutex_lock(&w->mu);
+                e->mine_tasks = 0;
                 e->state = e->task_state = WRK_UNASSIGNED;
                 pthread_mutex_unlock(&w->mu);
                 log_info("connector handed to another worker", "connector=%s", e->name);
@@ -866,13 +907,46 @@ wrk_rc_t wrk_info(wrk_t *w, const char *name, wrk_info_t *out)
         out->task_trace = xstrdup(e->task_trace);
         if (!e->foreign && w->owns && !w->owns(w->owns_ctx, name))
             remote_info_locked(w, out);
+        if (out->ntasks > 1) {   /* each task's own: this worker's, or as the status topic has it */
+            out->tasks = xcalloc((size_t)out->ntasks, sizeof *out->tasks);
+            for (int t = 0; t < out->ntasks; t++) {
+                struct wrk_task_info *ti = &out->tasks[t];
+                if (!w->owns || (e->mine_tasks & ((uint64_t)1 << t))) {
+                    ti->state = e->task_state;
+                    ti->trace = xstrdup(e->task_trace);
+                    ti->worker_id = xstrdup(w->worker_id);
+                    continue;
+                }
+                ti->state = WRK_UNASSIGNED;
+                for (size_t i = 0; i < w->nrst; i++)
+                    if (w->rst[i].task == t && !strcmp(w->rst[i].name, name)) {
+                        ti->state = state_of(w->rst[i].state);
+                        ti->trace = xstrdup(w->rst[i].trace);
+                        ti->worker_id = xstrdup(w->rst[i].worker_id);
+                    }
+            }
+        }
     }
     pthread_mutex_unlock(&w->mu);
     return e ? WRK_OK : WRK_NOT_FOUND;
 }
 
+uint64_t wrk_tasks_mine(wrk_t *w, const char *name)
+{
+    pthread_mutex_lock(&w->mu);
+    wrk_conn_t *e = find_locked(w, name);
+    uint64_t m = !e ? 0 : w->owns ? e->mine_tasks : ~(uint64_t)0;
+    pthread_mutex_unlock(&w->mu);
+    return m;
+}
+
 void wrk_info_free(wrk_info_t *i)
 {
+    for (int t = 0; i->tasks && t < i->ntasks; t++) {
+        free(i->tasks[t].trace);
+        free(i->tasks[t].worker_id);
+    }
+    free(i->tasks);
     free(i->name);
     free(i->worker_id);
     cfg_map_free(&i->config);

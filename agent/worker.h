@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "agent/config.h"
 #include "schemas/tracking.h"
@@ -103,7 +104,16 @@ typedef struct wrk_info {
     wrk_state_t task_state;
     char *task_trace;
     char *worker_id;              /* the worker that runs it when another one does (its status), else NULL */
+    struct wrk_task_info {        /* ntasks > 1: each task's own state (cluster mode: tasks run on several workers) */
+        wrk_state_t state;
+        char *trace;
+        char *worker_id;          /* the worker that runs it; NULL: not known */
+    } *tasks;                     /* NULL: every task is as task_state */
 } wrk_info_t;
+
+/* The tasks of connector name this worker runs (bit n: task n) as of its last start; every one outside
+ * cluster mode. For the connector's own thread (a sink's tasks.max tasks). */
+uint64_t wrk_tasks_mine(wrk_t *w, const char *name);
 
 wrk_rc_t wrk_info(wrk_t *w, const char *name, wrk_info_t *out);
 void wrk_info_free(wrk_info_t *i);

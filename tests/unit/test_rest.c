@@ -605,12 +605,16 @@ static bool owns_listed(void *ctx, const char *name)
     return strstr(owned_names, key) != NULL;
 }
 
+static unsigned status_tasks_s;   /* bit n+1: a status of sink s's task n (bit 0: its connector) was written */
+
 static void count_status(void *ctx, const char *name, int task, wrk_state_t state, const char *trace, const char *worker_id,
                          bool gone)
 {
     (void)ctx, (void)task, (void)state, (void)trace, (void)gone;
     if (!strcmp(name, "b"))
         status_writes_b++;
+    if (!strcmp(name, "s"))
+        status_tasks_s |= 1u << (task + 1);
     assert_string_equal(worker_id, "127.0.0.1:8083");
 }
 
@@ -732,6 +736,41 @@ static void test_cluster_mode(void **state)
     expect_error(call(rs, "GET", "/connectors/c", NULL), 404, NULL);
     assert_int_equal(config_writes, 0);
     cfg_map_free(&c);
+    /* a sink's tasks are assigned each on its own (task 0 by the name, task n by "<name>-<n>"): this worker
+     * runs task 2 of s only, writes only its status, and shows the others as the status topic has them */
+    snprintf(owned_names, sizeof owned_names, ",b,s-2,");
+    status_tasks_s = 0;
+    expect_status(call(rs, "POST", "/connectors",
+                       "{\"name\":\"s\",\"config\":{\"connector.class\":\"io.debezium.connector.jdbc.JdbcSinkConnector\","
+                       "\"tasks.max\":\"3\",\"topics\":\"t\",\"connection.url\":\"jdbc:postgresql://db/x\"}}"),
+                  201);
+    assert_int_equal(wrk_tasks_mine(rs->worker, "s"), 4);
+    assert_int_equal(status_tasks_s, 1u << 3);
+    wrk_remote_status(rs->worker, "s", -1, "RUNNING", NULL, "10.0.0.2:8083");
+    wrk_remote_status(rs->worker, "s", 0, "RUNNING", NULL, "10.0.0.2:8083");
+    wrk_remote_status(rs->worker, "s", 1, "FAILED", "boom", "10.0.0.3:8083");
+    a = call(rs, "GET", "/connectors/s/status", NULL);
+    assert_string_equal(str_at(a.j, "connector/worker_id"), "10.0.0.2:8083");
+    assert_string_equal(str_at(a.j, "tasks/0/worker_id"), "10.0.0.2:8083");
+    assert_string_equal(str_at(a.j, "tasks/1/worker_id"), "10.0.0.3:8083");
+    assert_string_equal(str_at(a.j, "tasks/1/state"), "FAILED");
+    assert_string_equal(str_at(a.j, "tasks/1/trace"), "boom");
+    assert_string_equal(str_at(a.j, "tasks/2/worker_id"), "127.0.0.1:8083");
+    assert_string_equal(str_at(a.j, "tasks/2/state"), "RUNNING");
+    done(&a);
+    a = call(rs, "GET", "/connectors/s/tasks/1/status", NULL);
+    assert_string_equal(str_at(a.j, "worker_id"), "10.0.0.3:8083");
+    done(&a);
+    /* the assignment moves: task 0 (with the connector) comes here too, task 2 goes */
+    snprintf(owned_names, sizeof owned_names, ",b,s,");
+    status_tasks_s = 0;
+    wrk_rebalance(rs->worker);
+    assert_int_equal(wrk_tasks_mine(rs->worker, "s"), 1);
+    assert_int_equal(status_tasks_s, 1u | 1u << 1);
+    a = call(rs, "GET", "/connectors/s/status", NULL);
+    assert_string_equal(str_at(a.j, "connector/worker_id"), "127.0.0.1:8083");
+    assert_string_equal(str_at(a.j, "tasks/0/worker_id"), "127.0.0.1:8083");
+    done(&a);
 }
 
 /* GET /connector-plugins/{p}/config: Connect's ConfigKeyInfo list of the keys walcast takes for the plugin. */
