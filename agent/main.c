@@ -146,7 +146,6 @@ static int run_sink_tasks(const sk_config_t *sc, const sk_kafka_t *k, uint64_t m
         int i = n++;
         t[i].cfg = *sc;
         t[i].cfg.task = id;
-        t[i].cfg.task = i;
         t[i].k = k;
         if (id > 0 && sc->origin_name) {
             t[i].origin = xmalloc(strlen(sc->origin_name) + 16);
