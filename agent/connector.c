@@ -984,6 +984,8 @@ static wc_status_t session(conn_state_t *s, char *err, size_t errlen)
         goto out;
     if ((st = slot_ahead(s, err, errlen)) != WC_OK)
         goto out;
+    if (s->cfg->topics.started)   /* the slot exists: every change from now on is captured */
+        s->cfg->topics.started(s->cfg->topics.ctx);
     if (!txn_stored(s->txn)->found)
         txn_flushed_at_least(s->txn, s->repl.slot_confirmed);
     {

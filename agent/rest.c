@@ -455,17 +455,19 @@ static void restart(rest_t *rs, const char *name, const char *task, const http_r
         not_found(r, name);
         return;
     }
-    wrk_rc_t rc = wrk_restart(rs->worker, name, only_failed, &restarted);
+    char err[1024] = "";
+    /* a task restart restarts the task, which is the connector's one thread */
+    wrk_rc_t rc = wrk_restart(rs->worker, name, include_tasks || task, only_failed, &restarted, err, sizeof err);
     if (rc != WRK_OK) {
         wrk_info_free(&before);
-        reply_rc(r, rc, name, "");
+        reply_rc(r, rc, name, err);
         return;
     }
     if (task || (!include_tasks && !only_failed)) {
         r->status = 204;   /* Connect: a plain restart answers 204 with no body */
     } else {
         /* Connect answers 202 with the plan: what is restarted shows RESTARTING */
-        reply(r, 202, status_json(&before, wrk_worker_id(rs->worker), restarted));
+        reply(r, 202, status_json(&before, before.worker_id ? before.worker_id : wrk_worker_id(rs->worker), restarted));
     }
     wrk_info_free(&before);
 }

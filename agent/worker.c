@@ -105,14 +105,24 @@ static bool owned(const wrk_t *w, const char *name)
     return !w->owns || w->owns(w->owns_ctx, name);
 }
 
-/* The connector's and its task's status into the store (w->mu not held). */
-static void publish_status(wrk_t *w, const char *name, wrk_state_t cs, const char *ctrace, int ntasks, wrk_state_t ts,
-                           const char *ttrace)
+/* How many tasks a connector runs: a sink's tasks.max (its tasks share one state), a source 1. */
+static int tasks_of(bool sink, const cfg_map_t *config)
+{
+    const char *v = sink ? cfg_get(config, "tasks.max") : NULL;
+    long n = v ? strtol(v, NULL, 10) : 1;
+    return n < 1 ? 1 : n > SK_TASKS_MAX ? SK_TASKS_MAX : (int)n;
+}
+
+/* The connector's and its tasks' status into the store (w->mu not held); ntasks 0: the tasks are gone
+ * (stopped), up to all of them (ntasks_max). */
+static void publish_status(wrk_t *w, const char *name, wrk_state_t cs, const char *ctrace, int ntasks, int ntasks_max,
+                           wrk_state_t ts, const char *ttrace)
 {
     if (!w->store.status)
         return;
     w->store.status(w->store.ctx, name, -1, cs, ctrace, w->worker_id, false);
-    w->store.status(w->store.ctx, name, 0, ts, ttrace, w->worker_id, ntasks == 0);
+    for (int t = 0; t < ntasks_max; t++)
+        w->store.status(w->store.ctx, name, t, ts, ttrace, w->worker_id, ntasks == 0);
 }
 
 static void publish_of(wrk_t *w, struct wrk_conn *e);
@@ -345,6 +355,20 @@ void wrk_topics_reset(wrk_t *w, const char *name)
         log_info("active topics reset", "connector=%s topics=%zu", name, n);
 }
 
+/* wc_topic_hook_t.started of a running connector (its own thread): its task is RUNNING from now on. */
+static void task_started(void *ctx)
+{
+    wrk_conn_t *e = ctx;
+    wrk_t *w = e->w;
+    pthread_mutex_lock(&w->mu);
+    bool now = !e->stop && e->task_state == WRK_UNASSIGNED;
+    if (now)
+        e->task_state = WRK_RUNNING;
+    pthread_mutex_unlock(&w->mu);
+    if (now)
+        publish_of(w, e);
+}
+
 /* ---- one connector's thread ---------------------------------------------------------------- */
 
 static void *conn_thread(void *arg)
@@ -352,9 +376,9 @@ static void *conn_thread(void *arg)
     wrk_conn_t *e = arg;
     wrk_t *w = e->w;
     char err[2048] = "";
-    wc_topic_hook_t hook = { 0 };
+    wc_topic_hook_t hook = { NULL, e, &w->topic_epoch, task_started };
     if (w->tracking)
-        hook = (wc_topic_hook_t){ topic_seen, e, &w->topic_epoch };
+        hook.seen = topic_seen;
     int rc = w->run(w->run_ctx, &e->run_config, &hook, &e->stop, err, sizeof err);
     pthread_mutex_lock(&w->mu);
     if (rc != 0 && !e->stop) {
@@ -389,7 +413,10 @@ static void conn_start(wrk_t *w, wrk_conn_t *e)
         pthread_mutex_unlock(&w->mu);
         return;
     }
-    e->state = e->task_state = WRK_RUNNING;
+    /* the task is RUNNING once it says it has started (a source: its slot exists), as Connect's task after
+     * its start(); a row written before that would be before the slot */
+    e->state = WRK_RUNNING;
+    e->task_state = w->run ? WRK_UNASSIGNED : WRK_RUNNING;
     set_str(&e->trace, NULL);
     set_str(&e->task_trace, NULL);
     cfg_map_free(&e->run_config);
@@ -454,9 +481,9 @@ static void publish_of(wrk_t *w, wrk_conn_t *e)
     pthread_mutex_lock(&w->mu);
     char *ct = xstrdup(e->trace), *tt = xstrdup(e->task_trace);
     wrk_state_t cs = e->state, ts = e->task_state;
-    int ntasks = e->target == WRK_TARGET_STOPPED ? 0 : 1;
+    int nmax = tasks_of(e->sink, &e->config), ntasks = e->target == WRK_TARGET_STOPPED ? 0 : nmax;
     pthread_mutex_unlock(&w->mu);
-    publish_status(w, e->name, cs, ct, ntasks, ts, tt);
+    publish_status(w, e->name, cs, ct, ntasks, nmax, ts, tt);
     free(ct);
     free(tt);
 }
@@ -651,9 +678,25 @@ wrk_rc_t wrk_set_target(wrk_t *w, const char *name, wrk_target_t t, char *err, s
     return set_target(w, name, t, true, err, errlen);
 }
 
-wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool only_failed, bool *restarted)
+wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool include_tasks, bool only_failed, bool *restarted, char *err,
+                     size_t errlen)
 {
     *restarted = false;
+    if (!owned(w, name) && w->store.restart) {
+        /* another worker of the cluster runs it: a restart request in the config topic, which that worker
+         * follows (Connect's leader writes the same record) */
+        wrk_info_t wi;
+        if (wrk_info(w, name, &wi) != WRK_OK)
+            return WRK_NOT_FOUND;
+        bool failed = wi.state == WRK_FAILED || wi.task_state == WRK_FAILED;
+        wrk_info_free(&wi);
+        if (w->store.restart(w->store.ctx, name, include_tasks, only_failed, err, errlen) < 0)
+            return WRK_STORE_FAILED;
+        *restarted = !only_failed || failed;
+        log_info("restart request written to the config topic for the worker that runs the connector", "connector=%s",
+                 name);
+        return WRK_OK;
+    }
     wrk_conn_t *e = acquire(w, name);
     if (!e)
         return WRK_NOT_FOUND;
@@ -818,7 +861,7 @@ wrk_rc_t wrk_info(wrk_t *w, const char *name, wrk_info_t *out)
         out->target = e->target;
         out->state = e->state;
         out->trace = xstrdup(e->trace);
-        out->ntasks = e->target == WRK_TARGET_STOPPED || e->foreign ? 0 : 1;
+        out->ntasks = e->target == WRK_TARGET_STOPPED || e->foreign ? 0 : tasks_of(e->sink, &e->config);
         out->task_state = e->task_state;
         out->task_trace = xstrdup(e->task_trace);
         if (!e->foreign && w->owns && !w->owns(w->owns_ctx, name))

@@ -622,6 +622,19 @@ static int count_put(void *ctx, const char *name, const cfg_map_t *config, wrk_t
     return 0;
 }
 
+static int restart_writes;
+static bool restart_include_tasks, restart_only_failed;
+
+static int count_restart(void *ctx, const char *name, bool include_tasks, bool only_failed, char *err, size_t errlen)
+{
+    (void)ctx, (void)err, (void)errlen;
+    assert_string_equal(name, "b");
+    restart_writes++;
+    restart_include_tasks = include_tasks;
+    restart_only_failed = only_failed;
+    return 0;
+}
+
 static void test_cluster_mode(void **state)
 {
     rest_t *rs = *state;
@@ -653,10 +666,36 @@ static void test_cluster_mode(void **state)
     assert_string_equal(str_at(a.j, "b/status/connector/worker_id"), "10.0.0.2:8083");
     assert_string_equal(str_at(a.j, "a/status/connector/worker_id"), "127.0.0.1:8083");
     done(&a);
-    /* a restart of another worker's connector does nothing here */
+    /* a restart of another worker's connector: without a store for requests it does nothing here; with
+     * one, a request goes to the store (the config topic, read by the worker that runs b) */
     bool restarted = true;
-    assert_int_equal(wrk_restart(rs->worker, "b", false, &restarted), WRK_OK);
+    char rerr[256];
+    assert_int_equal(wrk_restart(rs->worker, "b", false, false, &restarted, rerr, sizeof rerr), WRK_OK);
     assert_false(restarted);
+    st.restart = count_restart;
+    wrk_set_store(rs->worker, &st);
+    restart_writes = 0;
+    expect_status(call(rs, "POST", "/connectors/b/restart", NULL), 204);
+    assert_int_equal(restart_writes, 1);
+    assert_false(restart_include_tasks);
+    answer_t ra = call(rs, "POST", "/connectors/b/restart?includeTasks=true&onlyFailed=true", NULL);
+    assert_int_equal(ra.status, 202);   /* nothing FAILED: the plan restarts nothing, the request still goes */
+    assert_string_equal(str_at(ra.j, "connector/state"), "RUNNING");
+    assert_string_equal(str_at(ra.j, "connector/worker_id"), "10.0.0.2:8083");
+    done(&ra);
+    assert_int_equal(restart_writes, 2);
+    assert_true(restart_include_tasks && restart_only_failed);
+    wrk_remote_status(rs->worker, "b", 0, "FAILED", "boom", "10.0.0.2:8083");
+    ra = call(rs, "POST", "/connectors/b/restart?includeTasks=true&onlyFailed=true", NULL);
+    assert_int_equal(ra.status, 202);
+    assert_string_equal(str_at(ra.j, "tasks/0/state"), "RESTARTING");
+    done(&ra);
+    expect_status(call(rs, "POST", "/connectors/b/tasks/0/restart", NULL), 204);
+    assert_int_equal(restart_writes, 4);
+    assert_true(restart_include_tasks && !restart_only_failed);
+    wrk_remote_status(rs->worker, "b", 0, "RUNNING", NULL, "10.0.0.2:8083");
+    expect_error(call(rs, "POST", "/connectors/nope/restart", NULL), 404, NULL);
+    assert_int_equal(restart_writes, 4);
     /* the assignment moves: b comes here (started, its status written by this worker), a goes */
     snprintf(owned_names, sizeof owned_names, ",b,");
     wrk_rebalance(rs->worker);
