@@ -83,6 +83,8 @@ static void usage(FILE *f)
             "  value.converter.schema.registry.url, value.converter.basic.auth.user.info   Avro input (else the\n"
             "  key.converter.schema.registry.url, key.converter.basic.auth.user.info); JSON input must carry its\n"
             "                                               schemas for JDBC targets (schemaless records are refused)\n"
+            "  header.converter                             StringConverter: headers reach the transforms as strings\n"
+            "                                               (else typed as SimpleHeaderConverter types them)\n"
             "  transforms, predicates                       run after decoding, before applying (unwrapped rows too)\n"
             "  consumer.override.*                          librdkafka consumer settings over the worker's consumer.*\n",
             WALCAST_VERSION);
