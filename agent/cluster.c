@@ -186,9 +186,30 @@ static char *config_key_name(const char *key, size_t klen)
     return NULL;
 }
 
+/* restart-connector-<n> (Connect's restart request, written by a worker that does not run n): the worker
+ * that runs n restarts it. Requests older than this worker's start (read while catching up) are past. */
+static void on_restart(clu_t *c, const rd_kafka_message_t *m)
+{
+    static const char rp[] = "restart-connector-";
+    if (!c->caught_up || !m->payload || m->key_len <= sizeof rp - 1 || memcmp(m->key, rp, sizeof rp - 1))
+        return;
+    char *name = strndup((const char *)m->key + sizeof rp - 1, m->key_len - (sizeof rp - 1));
+    json_t *v = json_loadb(m->payload, m->len, 0, NULL);
+    bool include_tasks = json_is_true(json_object_get(v, "include-tasks")),
+         only_failed = json_is_true(json_object_get(v, "only-failed")), restarted = false;
+    json_decref(v);
+    char err[512] = "";
+    if (owns(c, name) && wrk_restart(c->wk, name, include_tasks, only_failed, &restarted, err, sizeof err) == WRK_OK &&
+        restarted)
+        log_info("connector restarted on a restart request from the config topic", "connector=%s only_failed=%s", name,
+                 only_failed ? "true" : "false");
+    free(name);
+}
+
 static void on_config(clu_t *c, const rd_kafka_message_t *m)
 {
     const char *key = m->key;
+    on_restart(c, m);
     char *name = key ? config_key_name(key, m->key_len) : NULL;
     cst_apply(&c->conns, &c->nconns, key, m->key_len, m->payload, m->len);
     if (name && c->caught_up)

@@ -1555,10 +1555,16 @@ int cfg_sink_parse(const cfg_map_t *m, sk_config_t *c, char *err, size_t errlen)
         parse_bool(m, "conflict.log.enabled", false, &c->conflict_log, err, errlen) < 0 ||
         parse_bool(m, "errors.deadletterqueue.context.headers.enable", false, &c->dlq_context_headers, err, errlen) < 0 ||
         parse_int(m, "batch.size", 500, 1, &c->batch_size, err, errlen) < 0 ||
+        parse_int(m, "tasks.max", 1, 1, &c->tasks_max, err, errlen) < 0 ||
         parse_int(m, "errors.deadletterqueue.topic.replication.factor", 3, -1, &c->dlq_replication_factor, err,
                   errlen) < 0 ||
         parse_int(m, "walcast.retry.backoff.max.ms", 30000, 10, &c->retry_backoff_max_ms, err, errlen) < 0)
         goto fail;
+    if (c->tasks_max > SK_TASKS_MAX) {
+        snprintf(err, errlen, "invalid value '%d' for tasks.max; expected an integer from 1 to %d (each task is its own "
+                 "consumer of group connect-%s and its own target session)", c->tasks_max, SK_TASKS_MAX, c->name);
+        goto fail;
+    }
     if (c->delete_enabled && c->pk_mode != SK_PK_RECORD_KEY && !mongo) {
         snprintf(err, errlen, "sink %s: delete.enabled=true needs primary.key.mode=record_key (as Debezium's JDBC sink)",
                  c->name);

@@ -671,10 +671,12 @@ static void met_publish(conn_state_t *s, int64_t commit_time_us)
     uint64_t seen = st->created + st->updated + st->deleted + st->truncated + st->messages;
     if (seen != s->met_seen)
         atomic_store_explicit(&m->last_event_ms, now_ms, memory_order_relaxed);
-    if (st->read != s->met_read)
+    /* snapshot rows: those built on this thread and those the reader threads encoded */
+    uint64_t read = st->read + snap_encoded_rows(s->snap) + snap_encoded_rows(s->isnap);
+    if (read != s->met_read)
         atomic_store_explicit(&m->snap_last_event_ms, now_ms, memory_order_relaxed);
     s->met_seen = seen;
-    s->met_read = st->read;
+    s->met_read = read;
     atomic_store_explicit(&m->seen, seen, memory_order_relaxed);
     atomic_store_explicit(&m->created, st->created, memory_order_relaxed);
     atomic_store_explicit(&m->updated, st->updated, memory_order_relaxed);
@@ -682,7 +684,7 @@ static void met_publish(conn_state_t *s, int64_t commit_time_us)
     atomic_store_explicit(&m->filtered, st->filtered, memory_order_relaxed);
     atomic_store_explicit(&m->erroneous, s->tf_skipped, memory_order_relaxed);
     atomic_store_explicit(&m->committed_txns, s->txns, memory_order_relaxed);
-    atomic_store_explicit(&m->snap_read, st->read, memory_order_relaxed);
+    atomic_store_explicit(&m->snap_read, read, memory_order_relaxed);
     atomic_store_explicit(&m->written, txn_stats(s->txn).records, memory_order_relaxed);
     if (commit_time_us > 0) {
         int64_t behind = now_ms - commit_time_us / 1000;
@@ -982,6 +984,8 @@ static wc_status_t session(conn_state_t *s, char *err, size_t errlen)
         goto out;
     if ((st = slot_ahead(s, err, errlen)) != WC_OK)
         goto out;
+    if (s->cfg->topics.started)   /* the slot exists: every change from now on is captured */
+        s->cfg->topics.started(s->cfg->topics.ctx);
     if (!txn_stored(s->txn)->found)
         txn_flushed_at_least(s->txn, s->repl.slot_confirmed);
     {

@@ -240,6 +240,19 @@ static int st_remove(void *ctx, const char *name, char *err, size_t errlen)
     return send_records(s, s->config_topic, rec, 2, err, errlen);
 }
 
+/* Connect's restart request (KIP-745): the worker that runs the connector reads it and restarts it. */
+static int st_restart(void *ctx, const char *name, bool include_tasks, bool only_failed, char *err, size_t errlen)
+{
+    cst_t *s = ctx;
+    char key[512];
+    snprintf(key, sizeof key, "restart-connector-%s", name);
+    char *v = dump(json_pack("{s:b,s:b}", "include-tasks", include_tasks, "only-failed", only_failed));
+    const char *rec[] = { key, v };
+    int rc = send_records(s, s->config_topic, rec, 1, err, errlen);
+    free(v);
+    return rc;
+}
+
 static void st_status(void *ctx, const char *name, int task, wrk_state_t state, const char *trace, const char *worker_id,
                       bool gone)
 {
@@ -287,7 +300,7 @@ static void st_topic(void *ctx, const char *name, const char *topic, bool gone)
 void cst_store(cst_t *s, wrk_store_t *out)
 {
     *out = (wrk_store_t){ .ctx = s, .put_config = st_put_config, .put_target = st_put_target, .remove = st_remove,
-                          .status = st_status, .topic = st_topic };
+                          .status = st_status, .topic = st_topic, .restart = st_restart };
 }
 
 int cst_topic_parse(const char *key, size_t klen, char **name, char **topic)

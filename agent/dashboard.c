@@ -86,6 +86,8 @@ static void sink_json(buf_t *b, const met_sink_t *m)
     int64_t e2e = LD(st->e2e_last_us);
     buf_putc(b, '{');
     jkey(b, "connector"), jstr(b, m->connector);
+    if (m->task >= 0)
+        buf_printf(b, ",\"task\":%d", m->task);
     buf_printf(b, ",\"applied_total\":%" PRIu64 ",\"send_rate\":%.6g,\"lag_records\":%" PRId64 ",\"lag_bytes\":%" PRId64
                   ",\"conflicts\":%" PRIu64 ",\"dead\":%" PRIu64 ",\"retries\":%" PRIu64,
                (uint64_t)LD(st->applied), met_ring_rate(&m->ring, MK_APPLIED, 30000), (int64_t)LD(st->lag_records),

@@ -83,6 +83,8 @@ static void usage(FILE *f)
             "  value.converter.schema.registry.url, value.converter.basic.auth.user.info   Avro input (else the\n"
             "  key.converter.schema.registry.url, key.converter.basic.auth.user.info); JSON input must carry its\n"
             "                                               schemas for JDBC targets (schemaless records are refused)\n"
+            "  header.converter                             StringConverter: headers reach the transforms as strings\n"
+            "                                               (else typed as SimpleHeaderConverter types them)\n"
             "  transforms, predicates                       run after decoding, before applying (unwrapped rows too)\n"
             "  consumer.override.*                          librdkafka consumer settings over the worker's consumer.*\n",
             WALCAST_VERSION);
@@ -104,7 +106,84 @@ static const char **map_pairs(const cfg_map_t *m)
 typedef struct runner {
     const cfg_map_t *wm;
     const worker_config_t *w;
+    wrk_t *wk;                 /* set before any connector starts */
 } runner_t;
+
+/* One task of a sink with tasks.max > 1: its own thread, consumer, target session and figures. */
+typedef struct sink_task {
+    pthread_t th;
+    sk_config_t cfg;                 /* the sink's, shallow, with task (and origin_name) its own */
+    char *origin;                    /* this task's replication origin (owned), NULL: the sink's */
+    const sk_kafka_t *k;
+    volatile sig_atomic_t stop;
+    volatile sig_atomic_t done;
+    int rc;
+    char err[1024];
+} sink_task_t;
+
+static void *sink_task_main(void *arg)
+{
+    sink_task_t *t = arg;
+    met_sink_t *ms = met_sink_open_task(t->cfg.name, t->cfg.task);
+    t->rc = sk_run(&t->cfg, t->k, &ms->st, &t->stop, t->err, sizeof t->err) == WC_OK ? 0 : -1;
+    met_sink_close(ms);
+    t->done = 1;
+    return NULL;
+}
+
+/* Runs the tasks of sink sc in mine (bit n: task n; in a cluster the others run on other workers), each a
+ * member of group connect-<name> (Kafka's group splits the partitions between them, each task stores the
+ * offsets of its own), until *stop or one task fails: then every task here stops cleanly and the sink
+ * reports that task's error (walcast's tasks of one connector on one worker fail together). A replication
+ * origin is held by one session at a time, so task n > 0 uses <origin>_<n> (walcast.skip.origins's default
+ * walcast.* covers them). */
+static int run_sink_tasks(const sk_config_t *sc, const sk_kafka_t *k, uint64_t mine, volatile sig_atomic_t *stop,
+                          char *err, size_t errlen)
+{
+    int n = 0, started = 0, rc = 0;
+    sink_task_t *t = xcalloc((size_t)sc->tasks_max, sizeof *t);
+    for (int id = 0; id < sc->tasks_max; id++) {
+        if (!(mine & ((uint64_t)1 << id)))
+            continue;
+        int i = n++;
+        t[i].cfg = *sc;
+        t[i].cfg.task = id;
+        t[i].k = k;
+        if (id > 0 && sc->origin_name) {
+            t[i].origin = xmalloc(strlen(sc->origin_name) + 16);
+            sprintf(t[i].origin, "%s_%d", sc->origin_name, id);
+            t[i].cfg.origin_name = t[i].origin;
+        }
+    }
+    for (; started < n; started++)
+        if (pthread_create(&t[started].th, NULL, sink_task_main, &t[started])) {
+            snprintf(err, errlen, "cannot start thread of task %d of sink %s", t[started].cfg.task, sc->name);
+            rc = -1;
+            break;
+        }
+    bool ended = rc < 0;
+    while (!ended && !*stop) {
+        for (int i = 0; i < started && !ended; i++)
+            ended = t[i].done;
+        if (!ended) {
+            struct timespec ts = { 0, 50 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+        }
+    }
+    for (int i = 0; i < started; i++)
+        t[i].stop = 1;
+    for (int i = 0; i < started; i++) {
+        pthread_join(t[i].th, NULL);
+        if (t[i].rc < 0 && rc == 0) {
+            snprintf(err, errlen, "task %d: %s", t[i].cfg.task, t[i].err);
+            rc = -1;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        free(t[i].origin);
+    free(t);
+    return rc;
+}
 
 static int run_connector(void *ctx, const cfg_map_t *config, const wc_topic_hook_t *topics, volatile sig_atomic_t *stop,
                          char *err, size_t errlen)
@@ -124,9 +203,16 @@ static int run_connector(void *ctx, const cfg_map_t *config, const wc_topic_hook
             sk_kafka_t k = { .bootstrap = r->w->bootstrap_servers, .consumer_props = cp,
                              .nconsumer_props = r->w->consumer.n, .producer_props = pp,
                              .nproducer_props = r->w->producer.n, .topics = *topics };
-            met_sink_t *ms = met_sink_open(sc.name);
-            rc = sk_run(&sc, &k, &ms->st, stop, err, errlen) == WC_OK ? 0 : -1;
-            met_sink_close(ms);
+            if (topics->started)   /* a sink's task is RUNNING as it starts (its offsets are in its target) */
+                topics->started(topics->ctx);
+            uint64_t mine = r->wk ? wrk_tasks_mine(r->wk, sc.name) : ~(uint64_t)0;
+            if (sc.tasks_max > 1 || !(mine & 1)) {
+                rc = run_sink_tasks(&sc, &k, mine, stop, err, errlen);
+            } else {
+                met_sink_t *ms = met_sink_open(sc.name);
+                rc = sk_run(&sc, &k, &ms->st, stop, err, errlen) == WC_OK ? 0 : -1;
+                met_sink_close(ms);
+            }
             free(cp);
             free(pp);
             cfg_sink_free(&sc);
@@ -337,12 +423,13 @@ static int cmd_run(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    runner_t runner = { &wm, &w };
+    runner_t runner = { &wm, &w, NULL };
     rs.check = rest_check;
     rs.check_ctx = &runner;
     char worker_id[300];
     worker_id_of(cfg_get(&wm, "listeners"), worker_id, sizeof worker_id);
     wk = wrk_new(&wm, worker_id, run_connector, &runner);
+    runner.wk = wk;
     if (!rest_on)
         wrk_set_fail_stop(wk, &stop_flag);
     rs.worker = wk;

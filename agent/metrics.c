@@ -96,8 +96,14 @@ void met_source_set_tables(met_source_t *m, const char *const *names, const uint
 
 met_sink_t *met_sink_open(const char *connector)
 {
+    return met_sink_open_task(connector, -1);
+}
+
+met_sink_t *met_sink_open_task(const char *connector, int task)
+{
     met_sink_t *m = xcalloc(1, sizeof *m);
     m->connector = xstrdup(connector ? connector : "");
+    m->task = task;
     atomic_init(&m->st.lag_records, -1);
     atomic_init(&m->st.lag_bytes, -1);
     atomic_init(&m->st.e2e_last_us, -1);
@@ -255,6 +261,16 @@ static void sample_cf(buf_t *b, const char *name, const char *connector, bool ta
     char t[64];
     snprintf(t, sizeof t, "%.6g", v);
     sample_c(b, name, connector, task, t);
+}
+
+/* connector="…" and, for a sink running several tasks, task="n" */
+static void sink_labels(buf_t *b, const met_sink_t *m)
+{
+    buf_puts(b, "connector=\"");
+    met_put_label(b, m->connector);
+    buf_putc(b, '"');
+    if (m->task >= 0)
+        buf_printf(b, ",task=\"%d\"", m->task);
 }
 
 /* Connect's status attribute values (lower case) */
@@ -485,10 +501,14 @@ static void render_walcast(buf_t *b)
             case 5: v = (int64_t)atomic_load_explicit(&st->retries, memory_order_relaxed); break;
             default: v = atomic_load_explicit(&st->e2e_last_us, memory_order_relaxed); break;
             }
+            char num[64];
             if (k == 6)
-                sample_cf(b, sk[k][0], m->connector, false, v < 0 ? -1 : (double)v / 1e6);
+                snprintf(num, sizeof num, "%.6g", v < 0 ? -1 : (double)v / 1e6);
             else
-                sample_ci(b, sk[k][0], m->connector, false, v);
+                snprintf(num, sizeof num, "%" PRId64, v);
+            buf_printf(b, "%s{", sk[k][0]);
+            sink_labels(b, m);
+            buf_printf(b, "} %s\n", num);
         }
     }
     family(b, "walcast_sink_conflicts_total", "counter",
@@ -498,9 +518,9 @@ static void render_walcast(buf_t *b)
             uint64_t all = atomic_load_explicit(&m->st.conflicts[t], memory_order_relaxed);
             uint64_t skipped = atomic_load_explicit(&m->st.conflicts_skipped[t], memory_order_relaxed);
             for (int o = 0; o < 2; o++) {
-                buf_puts(b, "walcast_sink_conflicts_total{connector=\"");
-                met_put_label(b, m->connector);
-                buf_printf(b, "\",type=\"%s\",outcome=\"%s\"} %" PRIu64 "\n", cf_type_name((sk_conflict_t)t),
+                buf_puts(b, "walcast_sink_conflicts_total{");
+                sink_labels(b, m);
+                buf_printf(b, ",type=\"%s\",outcome=\"%s\"} %" PRIu64 "\n", cf_type_name((sk_conflict_t)t),
                            o ? "skipped" : "applied", o ? skipped : all - skipped);
             }
         }
@@ -512,9 +532,7 @@ static void render_walcast(buf_t *b)
         family(b, sh[k][0], "histogram", sh[k][1]);
         for (const met_sink_t *m = sink_head; m; m = m->next) {
             buf_reset(&lab);
-            buf_puts(&lab, "connector=\"");
-            met_put_label(&lab, m->connector);
-            buf_puts(&lab, "\"");
+            sink_labels(&lab, m);
             hist_render(b, k ? &m->st.apply : &m->st.e2e, sh[k][0], buf_cstr(&lab));
         }
     }

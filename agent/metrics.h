@@ -81,6 +81,7 @@ typedef struct met_source {
 
 typedef struct met_sink {
     char *connector;
+    int task;          /* the task of a sink with tasks.max > 1 (series labelled task="n"); -1: one task */
     sk_stats_t st;
     met_ring_t ring;
     struct met_sink *next;
@@ -94,6 +95,8 @@ void met_source_close(met_source_t *m);
 void met_source_set_tables(met_source_t *m, const char *const *names, const uint64_t *rows, size_t n);
 
 met_sink_t *met_sink_open(const char *connector);
+/* The same for task n of a sink that runs several. */
+met_sink_t *met_sink_open_task(const char *connector, int task);
 void met_sink_close(met_sink_t *m);
 
 /* The exposition of every registered source and sink and of worker w (may be NULL), at wall time now_ms. */

@@ -100,12 +100,20 @@ static json_t *state_json(wrk_state_t s, const char *trace, const char *worker_i
     return o;
 }
 
+/* Task t's TaskState: its own (a sink's tasks in a cluster run on several workers) or the connector's task's. */
+static json_t *task_json(const wrk_info_t *i, int t, const char *worker_id, bool restarting)
+{
+    const struct wrk_task_info *ti = i->tasks ? &i->tasks[t] : NULL;
+    return state_json(restarting ? WRK_RESTARTING : ti ? ti->state : i->task_state, ti ? ti->trace : i->task_trace,
+                      ti && ti->worker_id ? ti->worker_id : worker_id, t);
+}
+
 /* ConnectorStateInfo; restarting: the parts a restart is about to run again are shown RESTARTING. */
 static json_t *status_json(const wrk_info_t *i, const char *worker_id, bool restarting)
 {
     json_t *tasks = json_array();
     for (int t = 0; t < i->ntasks; t++)
-        json_array_append_new(tasks, state_json(restarting ? WRK_RESTARTING : i->task_state, i->task_trace, worker_id, t));
+        json_array_append_new(tasks, task_json(i, t, worker_id, restarting));
     return json_pack("{s:s,s:o,s:o,s:s}", "name", i->name, "connector",
                      state_json(restarting ? WRK_RESTARTING : i->state, i->trace, worker_id, -1), "tasks", tasks, "type",
                      i->sink ? "sink" : "source");
@@ -427,7 +435,7 @@ static void task_status(rest_t *rs, const char *name, const char *task, http_res
         reply_error(r, 404, "No status found for task %s-%s", name, task);
         return;
     }
-    reply(r, 200, state_json(wi.task_state, wi.task_trace, wi.worker_id ? wi.worker_id : wrk_worker_id(rs->worker), t));
+    reply(r, 200, task_json(&wi, t, wi.worker_id ? wi.worker_id : wrk_worker_id(rs->worker), false));
     wrk_info_free(&wi);
 }
 
@@ -455,17 +463,19 @@ static void restart(rest_t *rs, const char *name, const char *task, const http_r
         not_found(r, name);
         return;
     }
-    wrk_rc_t rc = wrk_restart(rs->worker, name, only_failed, &restarted);
+    char err[1024] = "";
+    /* a task restart restarts the task, which is the connector's one thread */
+    wrk_rc_t rc = wrk_restart(rs->worker, name, include_tasks || task, only_failed, &restarted, err, sizeof err);
     if (rc != WRK_OK) {
         wrk_info_free(&before);
-        reply_rc(r, rc, name, "");
+        reply_rc(r, rc, name, err);
         return;
     }
     if (task || (!include_tasks && !only_failed)) {
         r->status = 204;   /* Connect: a plain restart answers 204 with no body */
     } else {
         /* Connect answers 202 with the plan: what is restarted shows RESTARTING */
-        reply(r, 202, status_json(&before, wrk_worker_id(rs->worker), restarted));
+        reply(r, 202, status_json(&before, before.worker_id ? before.worker_id : wrk_worker_id(rs->worker), restarted));
     }
     wrk_info_free(&before);
 }

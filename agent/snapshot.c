@@ -454,6 +454,8 @@ void snap_free(snap_t *s)
 }
 
 const snap_progress_t *snap_progress(const snap_t *s) { return &s->prog; }
+
+uint64_t snap_encoded_rows(const snap_t *s) { return s ? s->encoded_rows : 0; }
 const snap_plan_t *snap_plan(const snap_t *s) { return &s->plan; }
 bool snap_finished(const snap_t *s) { return s->finished; }
 
@@ -1562,6 +1564,7 @@ static wc_status_t send_encoded(snap_t *s, snap_batch_t *b, snap_table_t *st, ch
         rc = s->hooks.send(s->hooks.ctx, &rec, err, errlen);
     }
     st->rows += (uint64_t)b->nrows;
+    s->encoded_rows += (uint64_t)b->nrows;
     snap_prog_rows(s, (uint64_t)b->nrows);
     batch_free(b);
     return rc == WC_OK ? s->hooks.service(s->hooks.ctx, err, errlen) : rc;

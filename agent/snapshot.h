@@ -141,6 +141,9 @@ wc_status_t snap_signal_kafka_open(snap_t *s, const worker_config_t *w, char *er
 wc_status_t snap_signal_kafka_poll(snap_t *s, char *err, size_t errlen);
 void snap_free(snap_t *s);
 const snap_progress_t *snap_progress(const snap_t *s);
+/* Snapshot rows (op 'r') the reader threads encoded themselves (s NULL: 0); the rest are in the connector's
+ * evt_stats().read. */
+uint64_t snap_encoded_rows(const snap_t *s);
 /* A plan exists and has chunks not yet emitted. */
 bool snap_active(const snap_t *s);
 const snap_plan_t *snap_plan(const snap_t *s);

@@ -62,7 +62,8 @@ struct snap {
     const conn_config_t *cfg;
     bool incremental;             /* signals: an incremental snapshot */
     bool paused;
-    bool parallel;                /* readers encode too (JSON converters; Avro's registry stays on the connector thread) */
+    bool parallel;                /* readers encode too (walcast.snapshot.parallel.encode; Avro with a registry client each) */
+    uint64_t encoded_rows;        /* rows the readers encoded and this thread sent (the connector's evt_ctx never saw them) */
     pgt_catalog_t *types;
     evt_ctx_t *evt;
     snap_hooks_t hooks;

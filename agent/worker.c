@@ -32,6 +32,7 @@ typedef struct wrk_conn {
     bool live;                    /* a thread was started and not joined */
     bool done;                    /* w->mu: its thread has returned */
     bool mine;                    /* op: owned by this worker at its last start or rebalance (cluster mode) */
+    uint64_t mine_tasks;          /* op and w->mu: the tasks (bit n: task n) of it this worker runs, as of then */
     volatile sig_atomic_t stop;
     cfg_map_t run_config;         /* the thread's own copy */
     struct wrk *w;
@@ -105,14 +106,47 @@ static bool owned(const wrk_t *w, const char *name)
     return !w->owns || w->owns(w->owns_ctx, name);
 }
 
-/* The connector's and its task's status into the store (w->mu not held). */
-static void publish_status(wrk_t *w, const char *name, wrk_state_t cs, const char *ctrace, int ntasks, wrk_state_t ts,
-                           const char *ttrace)
+static int tasks_of(bool sink, const cfg_map_t *config);
+
+/* The tasks of e this worker runs (bit n: task n). Cluster mode: each task of a sink with tasks.max > 1 is
+ * its own unit of assignment, task 0 by the connector's name (so it goes with the connector's status),
+ * task n by "<name>-<n>"; a source, or a one-task sink, by its name. */
+static uint64_t tasks_owned(const wrk_t *w, const wrk_conn_t *e)
+{
+    int n = tasks_of(e->sink, &e->config);
+    uint64_t m = 0;
+    for (int t = 0; t < n; t++) {
+        char key[256];
+        if (t == 0)
+            snprintf(key, sizeof key, "%s", e->name);
+        else
+            snprintf(key, sizeof key, "%s-%d", e->name, t);
+        if (owned(w, key))
+            m |= (uint64_t)1 << t;
+    }
+    return m;
+}
+
+/* How many tasks a connector runs: a sink's tasks.max (its tasks share one state), a source 1. */
+static int tasks_of(bool sink, const cfg_map_t *config)
+{
+    const char *v = sink ? cfg_get(config, "tasks.max") : NULL;
+    long n = v ? strtol(v, NULL, 10) : 1;
+    return n < 1 ? 1 : n > SK_TASKS_MAX ? SK_TASKS_MAX : (int)n;
+}
+
+/* The connector's and its tasks' status into the store (w->mu not held): those of mine (bit n: task n;
+ * bit 0 the connector too); ntasks 0: the tasks are gone (stopped). */
+static void publish_status(wrk_t *w, const char *name, wrk_state_t cs, const char *ctrace, int ntasks, int ntasks_max,
+                           uint64_t mine, wrk_state_t ts, const char *ttrace)
 {
     if (!w->store.status)
         return;
-    w->store.status(w->store.ctx, name, -1, cs, ctrace, w->worker_id, false);
-    w->store.status(w->store.ctx, name, 0, ts, ttrace, w->worker_id, ntasks == 0);
+    if (mine & 1)   /* the connector goes with its task 0 */
+        w->store.status(w->store.ctx, name, -1, cs, ctrace, w->worker_id, false);
+    for (int t = 0; t < ntasks_max; t++)
+        if (mine & ((uint64_t)1 << t))
+            w->store.status(w->store.ctx, name, t, ts, ttrace, w->worker_id, ntasks == 0);
 }
 
 static void publish_of(wrk_t *w, struct wrk_conn *e);
@@ -345,6 +379,20 @@ void wrk_topics_reset(wrk_t *w, const char *name)
         log_info("active topics reset", "connector=%s topics=%zu", name, n);
 }
 
+/* wc_topic_hook_t.started of a running connector (its own thread): its task is RUNNING from now on. */
+static void task_started(void *ctx)
+{
+    wrk_conn_t *e = ctx;
+    wrk_t *w = e->w;
+    pthread_mutex_lock(&w->mu);
+    bool now = !e->stop && e->task_state == WRK_UNASSIGNED;
+    if (now)
+        e->task_state = WRK_RUNNING;
+    pthread_mutex_unlock(&w->mu);
+    if (now)
+        publish_of(w, e);
+}
+
 /* ---- one connector's thread ---------------------------------------------------------------- */
 
 static void *conn_thread(void *arg)
@@ -352,9 +400,9 @@ static void *conn_thread(void *arg)
     wrk_conn_t *e = arg;
     wrk_t *w = e->w;
     char err[2048] = "";
-    wc_topic_hook_t hook = { 0 };
+    wc_topic_hook_t hook = { NULL, e, &w->topic_epoch, task_started };
     if (w->tracking)
-        hook = (wc_topic_hook_t){ topic_seen, e, &w->topic_epoch };
+        hook.seen = topic_seen;
     int rc = w->run(w->run_ctx, &e->run_config, &hook, &e->stop, err, sizeof err);
     pthread_mutex_lock(&w->mu);
     if (rc != 0 && !e->stop) {
@@ -377,8 +425,10 @@ static void *conn_thread(void *arg)
 /* e->op held. */
 static void conn_start(wrk_t *w, wrk_conn_t *e)
 {
-    e->mine = owned(w, e->name);
+    uint64_t mt = tasks_owned(w, e);
+    e->mine = mt != 0;
     pthread_mutex_lock(&w->mu);
+    e->mine_tasks = mt;
     if (e->foreign) {   /* nothing to run: it stays FAILED with its trace until its config is replaced */
         e->state = WRK_FAILED;
         pthread_mutex_unlock(&w->mu);
@@ -389,7 +439,10 @@ static void conn_start(wrk_t *w, wrk_conn_t *e)
         pthread_mutex_unlock(&w->mu);
         return;
     }
-    e->state = e->task_state = WRK_RUNNING;
+    /* the task is RUNNING once it says it has started (a source: its slot exists), as Connect's task after
+     * its start(); a row written before that would be before the slot */
+    e->state = WRK_RUNNING;
+    e->task_state = w->run ? WRK_UNASSIGNED : WRK_RUNNING;
     set_str(&e->trace, NULL);
     set_str(&e->task_trace, NULL);
     cfg_map_free(&e->run_config);
@@ -425,8 +478,10 @@ static void conn_halt(wrk_conn_t *e)
 /* The states that follow a target once the thread is down. */
 static void apply_target(wrk_t *w, wrk_conn_t *e, wrk_target_t t)
 {
-    e->mine = owned(w, e->name);
+    uint64_t mt = tasks_owned(w, e);
+    e->mine = mt != 0;
     pthread_mutex_lock(&w->mu);
+    e->mine_tasks = mt;
     e->target = t;
     if (!e->mine) {
         e->state = e->task_state = WRK_UNASSIGNED;
@@ -449,14 +504,16 @@ static void apply_target(wrk_t *w, wrk_conn_t *e, wrk_target_t t)
 /* The connector's status as it is now, into the store. */
 static void publish_of(wrk_t *w, wrk_conn_t *e)
 {
-    if (!w->store.status || !owned(w, e->name))
+    if (!w->store.status)
         return;
     pthread_mutex_lock(&w->mu);
+    uint64_t mt = w->owns ? e->mine_tasks : ~(uint64_t)0;
     char *ct = xstrdup(e->trace), *tt = xstrdup(e->task_trace);
     wrk_state_t cs = e->state, ts = e->task_state;
-    int ntasks = e->target == WRK_TARGET_STOPPED ? 0 : 1;
+    int nmax = tasks_of(e->sink, &e->config), ntasks = e->target == WRK_TARGET_STOPPED ? 0 : nmax;
     pthread_mutex_unlock(&w->mu);
-    publish_status(w, e->name, cs, ct, ntasks, ts, tt);
+    if (mt)
+        publish_status(w, e->name, cs, ct, ntasks, nmax, mt, ts, tt);
     free(ct);
     free(tt);
 }
@@ -651,9 +708,25 @@ wrk_rc_t wrk_set_target(wrk_t *w, const char *name, wrk_target_t t, char *err, s
     return set_target(w, name, t, true, err, errlen);
 }
 
-wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool only_failed, bool *restarted)
+wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool include_tasks, bool only_failed, bool *restarted, char *err,
+                     size_t errlen)
 {
     *restarted = false;
+    if (!owned(w, name) && w->store.restart) {
+        /* another worker of the cluster runs it: a restart request in the config topic, which that worker
+         * follows (Connect's leader writes the same record) */
+        wrk_info_t wi;
+        if (wrk_info(w, name, &wi) != WRK_OK)
+            return WRK_NOT_FOUND;
+        bool failed = wi.state == WRK_FAILED || wi.task_state == WRK_FAILED;
+        wrk_info_free(&wi);
+        if (w->store.restart(w->store.ctx, name, include_tasks, only_failed, err, errlen) < 0)
+            return WRK_STORE_FAILED;
+        *restarted = !only_failed || failed;
+        log_info("restart request written to the config topic for the worker that runs the connector", "connector=%s",
+                 name);
+        return WRK_OK;
+    }
     wrk_conn_t *e = acquire(w, name);
     if (!e)
         return WRK_NOT_FOUND;
@@ -663,7 +736,7 @@ wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool only_failed, bool *restart
     wrk_target_t t = e->target;
     bool deleted = e->deleted;
     pthread_mutex_unlock(&w->mu);
-    if (!deleted && (!only_failed || failed) && owned(w, name)) {
+    if (!deleted && (!only_failed || failed) && tasks_owned(w, e)) {
         conn_halt(e);
         if (t == WRK_STARTED)
             conn_start(w, e);
@@ -743,8 +816,18 @@ void wrk_rebalance(wrk_t *w)
             bool skip = e->deleted || e->foreign;
             wrk_target_t t = e->target;
             pthread_mutex_unlock(&w->mu);
-            bool o = owned(w, e->name);
-            if (!skip && o && !e->mine) {
+            uint64_t mt = tasks_owned(w, e);
+            bool o = mt != 0;
+            if (!skip && o && e->mine && mt != e->mine_tasks) {
+                /* a sink whose tasks here changed: its thread runs the new set */
+                conn_halt(e);
+                if (t == WRK_STARTED)
+                    conn_start(w, e);
+                else
+                    apply_target(w, e, t);
+                log_info("connector tasks reassigned on this worker", "connector=%s tasks=%#llx", e->name,
+                         (unsigned long long)mt);
+            } else if (!skip && o && !e->mine) {
                 conn_halt(e);
                 if (t == WRK_STARTED)
                     conn_start(w, e);
@@ -755,6 +838,7 @@ void wrk_rebalance(wrk_t *w)
                 conn_halt(e);   /* its Kafka transaction ends and its slot is released before the slot is handed on */
                 e->mine = false;
                 pthread_mutex_lock(&w->mu);
+                e->mine_tasks = 0;
                 e->state = e->task_state = WRK_UNASSIGNED;
                 pthread_mutex_unlock(&w->mu);
                 log_info("connector handed to another worker", "connector=%s", e->name);
@@ -818,18 +902,51 @@ wrk_rc_t wrk_info(wrk_t *w, const char *name, wrk_info_t *out)
         out->target = e->target;
         out->state = e->state;
         out->trace = xstrdup(e->trace);
-        out->ntasks = e->target == WRK_TARGET_STOPPED || e->foreign ? 0 : 1;
+        out->ntasks = e->target == WRK_TARGET_STOPPED || e->foreign ? 0 : tasks_of(e->sink, &e->config);
         out->task_state = e->task_state;
         out->task_trace = xstrdup(e->task_trace);
         if (!e->foreign && w->owns && !w->owns(w->owns_ctx, name))
             remote_info_locked(w, out);
+        if (out->ntasks > 1) {   /* each task's own: this worker's, or as the status topic has it */
+            out->tasks = xcalloc((size_t)out->ntasks, sizeof *out->tasks);
+            for (int t = 0; t < out->ntasks; t++) {
+                struct wrk_task_info *ti = &out->tasks[t];
+                if (!w->owns || (e->mine_tasks & ((uint64_t)1 << t))) {
+                    ti->state = e->task_state;
+                    ti->trace = xstrdup(e->task_trace);
+                    ti->worker_id = xstrdup(w->worker_id);
+                    continue;
+                }
+                ti->state = WRK_UNASSIGNED;
+                for (size_t i = 0; i < w->nrst; i++)
+                    if (w->rst[i].task == t && !strcmp(w->rst[i].name, name)) {
+                        ti->state = state_of(w->rst[i].state);
+                        ti->trace = xstrdup(w->rst[i].trace);
+                        ti->worker_id = xstrdup(w->rst[i].worker_id);
+                    }
+            }
+        }
     }
     pthread_mutex_unlock(&w->mu);
     return e ? WRK_OK : WRK_NOT_FOUND;
 }
 
+uint64_t wrk_tasks_mine(wrk_t *w, const char *name)
+{
+    pthread_mutex_lock(&w->mu);
+    wrk_conn_t *e = find_locked(w, name);
+    uint64_t m = !e ? 0 : w->owns ? e->mine_tasks : ~(uint64_t)0;
+    pthread_mutex_unlock(&w->mu);
+    return m;
+}
+
 void wrk_info_free(wrk_info_t *i)
 {
+    for (int t = 0; i->tasks && t < i->ntasks; t++) {
+        free(i->tasks[t].trace);
+        free(i->tasks[t].worker_id);
+    }
+    free(i->tasks);
     free(i->name);
     free(i->worker_id);
     cfg_map_free(&i->config);

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "agent/config.h"
 #include "schemas/tracking.h"
@@ -39,6 +40,9 @@ typedef struct wrk_store {
                    bool gone);
     /* topic tracking: topic became active for connector name (gone: its record is removed); best effort */
     void (*topic)(void *ctx, const char *name, const char *topic, bool gone);
+    /* a restart request for a connector another worker of the cluster runs (Connect's restart-connector-<n>
+     * record): that worker reads it from the config topic and restarts the connector */
+    int (*restart)(void *ctx, const char *name, bool include_tasks, bool only_failed, char *err, size_t errlen);
 } wrk_store_t;
 
 /* Runs one connector (a source or a sink, by its config) until *stop is set (0) or it fails (-1, err
@@ -82,8 +86,11 @@ wrk_rc_t wrk_delete(wrk_t *w, const char *name, char *err, size_t errlen);
 /* Pause and stop end the connector's thread cleanly before returning; resume starts it again. */
 wrk_rc_t wrk_set_target(wrk_t *w, const char *name, wrk_target_t t, char *err, size_t errlen);
 /* Restarts the connector (and its task): with only_failed, only when it (or its task) has FAILED.
- * *restarted says whether anything was restarted. */
-wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool only_failed, bool *restarted);
+ * *restarted says whether anything was (or, for another worker's connector, is to be) restarted. In a
+ * cluster, a connector another worker runs gets a restart request through the store (that worker
+ * restarts it; include_tasks only goes into the request: here the connector and its task are one). */
+wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool include_tasks, bool only_failed, bool *restarted, char *err,
+                     size_t errlen);
 
 /* A copy of one connector's state, for the REST API (free with wrk_info_free). */
 typedef struct wrk_info {
@@ -93,11 +100,20 @@ typedef struct wrk_info {
     wrk_target_t target;
     wrk_state_t state;            /* the connector */
     char *trace;                  /* why it FAILED, or NULL */
-    int ntasks;                   /* 0 (stopped) or 1: walcast runs one task per connector */
+    int ntasks;                   /* 0 (stopped), else 1, or a sink's tasks.max (its tasks share one state) */
     wrk_state_t task_state;
     char *task_trace;
     char *worker_id;              /* the worker that runs it when another one does (its status), else NULL */
+    struct wrk_task_info {        /* ntasks > 1: each task's own state (cluster mode: tasks run on several workers) */
+        wrk_state_t state;
+        char *trace;
+        char *worker_id;          /* the worker that runs it; NULL: not known */
+    } *tasks;                     /* NULL: every task is as task_state */
 } wrk_info_t;
+
+/* The tasks of connector name this worker runs (bit n: task n) as of its last start; every one outside
+ * cluster mode. For the connector's own thread (a sink's tasks.max tasks). */
+uint64_t wrk_tasks_mine(wrk_t *w, const char *name);
 
 wrk_rc_t wrk_info(wrk_t *w, const char *name, wrk_info_t *out);
 void wrk_info_free(wrk_info_t *i);

@@ -183,8 +183,8 @@ series() {
     "$name" "$PGPORT" "${PGUSER:-postgres}" "$SERIES" "$SERIES")"
   probe wait-running "$(live_urls)" "$name" 180
   TOPIC="$SERIES.public.takeover"
-  # the connector streams and the consumer sees its topic: a row a second until one is there (RUNNING may
-  # come before the replication slot exists, and a row before the slot is never streamed: no_data)
+  # the connector streams and the consumer sees its topic: a row a second until one is there (the topic is
+  # created by the first row, and the consumer subscribes to it only once it exists)
   for i in $(seq 1 180); do
     q -c "INSERT INTO takeover VALUES ($NEXT_ID)"
     NEXT_ID=$((NEXT_ID + 1))

@@ -259,8 +259,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
         for (size_t k = 0; k < n; k++)
             if (offs[k].partition == p->partition && !strcmp(offs[k].topic, p->topic))
                 p->offset = offs[k].offset;
-        log_info("sink partition assigned", "connector=%s topic=%s partition=%d offset=%" PRId64, log_esc(s->cfg->name),
-                 log_esc(p->topic), p->partition, p->offset);
+        log_info("sink partition assigned", "connector=%s task=%d topic=%s partition=%d offset=%" PRId64,
+                 log_esc(s->cfg->name), s->cfg->task, log_esc(p->topic), p->partition, p->offset);
     }
     for (size_t k = 0; k < n; k++)
         free(offs[k].topic);
@@ -277,14 +277,20 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const
 static wc_status_t consumer_new(sink_t *s, char *err, size_t errlen)
 {
     rd_kafka_conf_t *c = rd_kafka_conf_new();
-    char group[512];
+    char group[512], member[540];
     snprintf(group, sizeof group, "connect-%s", s->cfg->name);
+    /* one member per task (tasks.max > 1): the group splits the partitions between them; task 0 keeps the
+     * name a single-task sink always had */
+    if (s->cfg->task > 0)
+        snprintf(member, sizeof member, "%s-%d", group, s->cfg->task);
+    else
+        snprintf(member, sizeof member, "%s", group);
     if (conf_set(c, "bootstrap.servers", s->kafka->bootstrap, err, errlen) != WC_OK ||
         conf_set(c, "group.id", group, err, errlen) != WC_OK ||
-        conf_set(c, "client.id", group, err, errlen) != WC_OK ||
+        conf_set(c, "client.id", member, err, errlen) != WC_OK ||
         /* static membership: a restarted sink (after a crash) takes its partitions back at once instead of
-         * waiting out the dead member's session */
-        conf_set(c, "group.instance.id", group, err, errlen) != WC_OK ||
+         * waiting out the dead member's session; unique per task */
+        conf_set(c, "group.instance.id", member, err, errlen) != WC_OK ||
         conf_set(c, "isolation.level", "read_committed", err, errlen) != WC_OK ||
         conf_set(c, "enable.auto.commit", "false", err, errlen) != WC_OK ||
         conf_set(c, "enable.auto.offset.store", "false", err, errlen) != WC_OK ||
@@ -390,7 +396,8 @@ static wc_status_t dlq_send(sink_t *s, const sink_rec_t *r, const char *stage, c
         snprintf(num, sizeof num, "%" PRId64, r->offset);
         rd_kafka_header_add(h, "__connect.errors.offset", -1, num, -1);
         rd_kafka_header_add(h, "__connect.errors.connector.name", -1, s->cfg->name, -1);
-        rd_kafka_header_add(h, "__connect.errors.task.id", -1, "0", -1);
+        snprintf(num, sizeof num, "%d", s->cfg->task);
+        rd_kafka_header_add(h, "__connect.errors.task.id", -1, num, -1);
         rd_kafka_header_add(h, "__connect.errors.stage", -1, stage, -1);
         rd_kafka_header_add(h, "__connect.errors.class.name", -1, klass, -1);
         rd_kafka_header_add(h, "__connect.errors.exception.class.name", -1,
@@ -1592,8 +1599,8 @@ wc_status_t sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stat
         snprintf(s.err, sizeof s.err, "this build has no MongoDB target");
         goto out;
     }
-    log_info("sink starting", "connector=%s target=%s group=connect-%s topics=%s", log_esc(cfg->name), s.ops->name,
-             log_esc(cfg->name), log_esc(cfg->topics ? cfg->topics : cfg->topics_regex));
+    log_info("sink starting", "connector=%s task=%d target=%s group=connect-%s topics=%s", log_esc(cfg->name), cfg->task,
+             s.ops->name, log_esc(cfg->name), log_esc(cfg->topics ? cfg->topics : cfg->topics_regex));
     if (target_open(&s) != WC_OK)
         goto out;
     if (consumer_new(&s, err, sizeof err) != WC_OK) {
@@ -1652,8 +1659,8 @@ out:
     stats_publish(&s);
     if (rc != WC_OK && !*stop)
         log_msg(LOG_ERROR, "sink failed", "connector=%s error=\"%s\"", log_esc(cfg->name), log_esc(s.err));
-    log_info("sink stopped", "connector=%s records=%" PRIu64 " batches=%" PRIu64 " dead_letters=%" PRIu64,
-             log_esc(cfg->name), s.applied, s.batches, s.dead);
+    log_info("sink stopped", "connector=%s task=%d records=%" PRIu64 " batches=%" PRIu64 " dead_letters=%" PRIu64,
+             log_esc(cfg->name), cfg->task, s.applied, s.batches, s.dead);
     drop_batch(&s);   /* the held messages go back before the consumer closes */
     if (s.rk)
         group_commit(&s, true);

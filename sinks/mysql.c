@@ -221,6 +221,10 @@ static wc_status_t my_run(sk_target_t *t, const char *what, long *affected, char
 static wc_status_t my_ddl(sk_target_t *t, const char *what, char *err, size_t errlen)
 {
     wc_status_t st = q(t, t->s.sql.data, t->s.sql.len, what, err, errlen);
+    /* another task of the sink (tasks.max > 1) created the table or added the column first (1050, 1060): the
+     * batch is applied again and finds it done */
+    if (st == WC_PERMANENT && (t->last_errno == 1050 || t->last_errno == 1060))
+        st = WC_RETRY;
     return st ? st : qs(t, "START TRANSACTION", "START TRANSACTION", err, errlen);
 }
 

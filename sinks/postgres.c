@@ -1358,7 +1358,14 @@ static wc_status_t pg_rows(sk_target_t *t, const char *what, sql_row_fn row, voi
 
 static wc_status_t pg_ddl(sk_target_t *t, const char *what, char *err, size_t errlen)
 {
-    return exec(t, buf_cstr(&t->s.sql), what, err, errlen);
+    wc_status_t st = exec(t, buf_cstr(&t->s.sql), what, err, errlen);
+    /* the tasks of one sink (tasks.max > 1) may create or evolve a table at the same time: the later one's
+     * CREATE TABLE (IF NOT EXISTS too: 23505 on pg_type) or ADD COLUMN (42P07, 42701) fails; its batch is
+     * applied again and then finds the table done */
+    if (st == WC_PERMANENT && (!strcmp(t->last_ss, "23505") || !strcmp(t->last_ss, "42P07") ||
+                               !strcmp(t->last_ss, "42701")))
+        st = WC_RETRY;
+    return st;
 }
 
 /* The table's columns from the catalog (none: no such table). */

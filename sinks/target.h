@@ -92,7 +92,12 @@ typedef struct sk_config {
     char *registry_user_info;      /* value.converter.basic.auth.user.info (secret) */
     bool header_strings;           /* header.converter=…StringConverter: each header an optional string (what
                                       HeaderToValue reads); else SimpleHeaderConverter's reading */
+    int tasks_max;                 /* tasks.max, default 1: that many tasks, each a consumer of connect-<name> */
+    int task;                      /* the task this config runs (0..tasks_max-1); set by the runner, 0 by the parser */
 } sk_config_t;
+
+/* The most tasks one sink may run (each is a thread, a consumer and a target session). */
+#define SK_TASKS_MAX 64
 
 /* ---- what a target is handed ---- */
 

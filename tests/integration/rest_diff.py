@@ -144,8 +144,8 @@ step("list empty", "GET", "/connectors")
 step("create", "POST", "/connectors", c_body={"name": "inv", "config": C}, w_body={"name": "inv", "config": W})
 wait_state(CONNECT, "inv", ("RUNNING", ["RUNNING"]))
 wait_state(WALCAST, "inv", ("RUNNING", ["RUNNING"]))
-# walcast reports RUNNING when its task thread starts, before its slot exists (docs/compatibility.md):
-# a row written before both slots are active would be seen by one side only
+# both tasks are RUNNING once their slots exist (test_rest_running.sh); waiting until both stream as well
+# keeps the first change and the offsets it stores comparable
 for _ in range(300):
     out = subprocess.run(["psql", "-X", "-At", "-c", "SELECT count(*) FROM pg_replication_slots WHERE active AND "
                           "slot_name IN ('diff_c', 'diff_w')"], check=True, capture_output=True, text=True).stdout

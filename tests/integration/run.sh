@@ -89,7 +89,11 @@ for t in "${tests[@]}"; do
     pass=$((pass + 1))
   else
     echo "integration $name: FAILED (${line##* }s)"
-    [ -f "$logdir/$name.log" ] && sed 's/^/    /' "$logdir/$name.log" | tail -40
+    # the test's own last lines (where it says what failed) first, then the tail of the logs it dumps
+    if [ -f "$logdir/$name.log" ]; then
+      sed -n '/^--- logs of the failed test/q;p' "$logdir/$name.log" | tail -25 | sed 's/^/    /'
+      sed -n '/^--- logs of the failed test/,$p' "$logdir/$name.log" | tail -30 | sed 's/^/    /'
+    fi
     fail=$((fail + 1))
   fi
 done

@@ -20,6 +20,7 @@ pg_start
 kafka_own_start 3
 N=${CLUSTER_CONNECTORS:-6}
 NSINK=${CLUSTER_SINKS:-2}
+KTASKS=${CLUSTER_SINK_TASKS:-6}   # tasks.max of sink k1: its tasks are assigned each on its own
 PHASES=${CLUSTER_PHASES:-kill kill2 rolling cut}
 SESSION_MS=6000
 GROUP=itc-$$
@@ -83,8 +84,9 @@ config() {   # config I: source connector I on table tI
   printf '"topic.prefix":"c%s","slot.name":"s%s","publication.name":"p%s","publication.autocreate.mode":"filtered",' "$1" "$1" "$1"
   printf '"table.include.list":"public.t%s","snapshot.mode":"no_data","status.update.interval.ms":"500"}}' "$1"
 }
-sink_config() {   # sink_config I: JDBC sink kI of topic cI.public.tI into database target, table tI
+sink_config() {   # sink_config I: JDBC sink kI of topic cI.public.tI into database target, table tI (k1: KTASKS tasks)
   printf '{"name":"k%s","config":{"connector.class":"io.debezium.connector.jdbc.JdbcSinkConnector",' "$1"
+  [ "$1" != 1 ] || printf '"tasks.max":"%s",' "$KTASKS"
   printf '"topics":"c%s.public.t%s","connection.url":"jdbc:postgresql://127.0.0.1:%s/target",' "$1" "$1" "$PGPORT"
   printf '"connection.username":"postgres","insert.mode":"upsert","primary.key.mode":"record_key",'
   printf '"schema.evolution":"basic","collection.name.format":"${source.table}"}}'
@@ -99,7 +101,7 @@ streaming() {
   rest "$ask" "/connectors?expand=status" >"$IT_DIR/status.json" 2>/dev/null || return 1
   psql -X -At -F ' ' -c "SELECT s.slot_name, coalesce(r.application_name, '-') FROM pg_replication_slots s
       LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid WHERE s.slot_name ~ '^s[0-9]+$'" >"$IT_DIR/slots.txt" || return 1
-  "$PY" - "$IT_DIR/status.json" "$IT_DIR/slots.txt" "$N" "$live" "$NSINK" <<'PYEOF'
+  "$PY" - "$IT_DIR/status.json" "$IT_DIR/slots.txt" "$N" "$live" "$NSINK" "$KTASKS" <<'PYEOF'
 import json, sys
 st = json.load(open(sys.argv[1]))
 n = int(sys.argv[3])
@@ -107,8 +109,13 @@ live = sys.argv[4].split()
 holders = dict(l.split() for l in open(sys.argv[2]) if l.strip())
 for i in range(1, int(sys.argv[5]) + 1):
     s = st.get(f"k{i}", {}).get("status", {})
-    c, t = s.get("connector", {}), (s.get("tasks") or [{}])[0]
-    if c.get("state") != "RUNNING" or t.get("state") != "RUNNING" or "walcast@" + c.get("worker_id", "") not in live:
+    c, ts = s.get("connector", {}), s.get("tasks") or [{}]
+    if c.get("state") != "RUNNING" or "walcast@" + c.get("worker_id", "") not in live:
+        sys.exit(1)
+    # every task of a sink RUNNING on a live worker (k1's tasks each where its slot's owner is)
+    if len(ts) != (int(sys.argv[6]) if i == 1 else 1):
+        sys.exit(1)
+    if any(t.get("state") != "RUNNING" or "walcast@" + t.get("worker_id", "") not in live for t in ts):
         sys.exit(1)
 for i in range(1, n + 1):
     s = st.get(f"c{i}", {}).get("status", {})
@@ -195,6 +202,10 @@ done
 spread=$(busiest 1 | wc -w)
 echo "connectors spread over $spread worker(s): $(busiest 1)"
 [ "$spread" -ge 2 ] || { echo "all $N connectors run on one worker" >&2; exit 1; }
+# sink k1's tasks are spread too (each task is its own unit of assignment)
+kspread=$(rest 1 /connectors/k1/status | "$PY" -c 'import json,sys; print(len({t["worker_id"] for t in json.load(sys.stdin)["tasks"]}))')
+echo "sink k1's $KTASKS tasks run on $kspread worker(s)"
+[ "$NSINK" -lt 1 ] || [ "$KTASKS" -lt 2 ] || [ "$kspread" -ge 2 ] || { echo "all of k1's tasks run on one worker" >&2; exit 1; }
 
 sampler &
 IT_PIDS+=($!)

@@ -605,12 +605,16 @@ static bool owns_listed(void *ctx, const char *name)
     return strstr(owned_names, key) != NULL;
 }
 
+static unsigned status_tasks_s;   /* bit n+1: a status of sink s's task n (bit 0: its connector) was written */
+
 static void count_status(void *ctx, const char *name, int task, wrk_state_t state, const char *trace, const char *worker_id,
                          bool gone)
 {
     (void)ctx, (void)task, (void)state, (void)trace, (void)gone;
     if (!strcmp(name, "b"))
         status_writes_b++;
+    if (!strcmp(name, "s"))
+        status_tasks_s |= 1u << (task + 1);
     assert_string_equal(worker_id, "127.0.0.1:8083");
 }
 
@@ -619,6 +623,19 @@ static int count_put(void *ctx, const char *name, const cfg_map_t *config, wrk_t
 {
     (void)ctx, (void)name, (void)config, (void)target, (void)created, (void)err, (void)errlen;
     config_writes++;
+    return 0;
+}
+
+static int restart_writes;
+static bool restart_include_tasks, restart_only_failed;
+
+static int count_restart(void *ctx, const char *name, bool include_tasks, bool only_failed, char *err, size_t errlen)
+{
+    (void)ctx, (void)err, (void)errlen;
+    assert_string_equal(name, "b");
+    restart_writes++;
+    restart_include_tasks = include_tasks;
+    restart_only_failed = only_failed;
     return 0;
 }
 
@@ -653,10 +670,36 @@ static void test_cluster_mode(void **state)
     assert_string_equal(str_at(a.j, "b/status/connector/worker_id"), "10.0.0.2:8083");
     assert_string_equal(str_at(a.j, "a/status/connector/worker_id"), "127.0.0.1:8083");
     done(&a);
-    /* a restart of another worker's connector does nothing here */
+    /* a restart of another worker's connector: without a store for requests it does nothing here; with
+     * one, a request goes to the store (the config topic, read by the worker that runs b) */
     bool restarted = true;
-    assert_int_equal(wrk_restart(rs->worker, "b", false, &restarted), WRK_OK);
+    char rerr[256];
+    assert_int_equal(wrk_restart(rs->worker, "b", false, false, &restarted, rerr, sizeof rerr), WRK_OK);
     assert_false(restarted);
+    st.restart = count_restart;
+    wrk_set_store(rs->worker, &st);
+    restart_writes = 0;
+    expect_status(call(rs, "POST", "/connectors/b/restart", NULL), 204);
+    assert_int_equal(restart_writes, 1);
+    assert_false(restart_include_tasks);
+    answer_t ra = call(rs, "POST", "/connectors/b/restart?includeTasks=true&onlyFailed=true", NULL);
+    assert_int_equal(ra.status, 202);   /* nothing FAILED: the plan restarts nothing, the request still goes */
+    assert_string_equal(str_at(ra.j, "connector/state"), "RUNNING");
+    assert_string_equal(str_at(ra.j, "connector/worker_id"), "10.0.0.2:8083");
+    done(&ra);
+    assert_int_equal(restart_writes, 2);
+    assert_true(restart_include_tasks && restart_only_failed);
+    wrk_remote_status(rs->worker, "b", 0, "FAILED", "boom", "10.0.0.2:8083");
+    ra = call(rs, "POST", "/connectors/b/restart?includeTasks=true&onlyFailed=true", NULL);
+    assert_int_equal(ra.status, 202);
+    assert_string_equal(str_at(ra.j, "tasks/0/state"), "RESTARTING");
+    done(&ra);
+    expect_status(call(rs, "POST", "/connectors/b/tasks/0/restart", NULL), 204);
+    assert_int_equal(restart_writes, 4);
+    assert_true(restart_include_tasks && !restart_only_failed);
+    wrk_remote_status(rs->worker, "b", 0, "RUNNING", NULL, "10.0.0.2:8083");
+    expect_error(call(rs, "POST", "/connectors/nope/restart", NULL), 404, NULL);
+    assert_int_equal(restart_writes, 4);
     /* the assignment moves: b comes here (started, its status written by this worker), a goes */
     snprintf(owned_names, sizeof owned_names, ",b,");
     wrk_rebalance(rs->worker);
@@ -693,6 +736,41 @@ static void test_cluster_mode(void **state)
     expect_error(call(rs, "GET", "/connectors/c", NULL), 404, NULL);
     assert_int_equal(config_writes, 0);
     cfg_map_free(&c);
+    /* a sink's tasks are assigned each on its own (task 0 by the name, task n by "<name>-<n>"): this worker
+     * runs task 2 of s only, writes only its status, and shows the others as the status topic has them */
+    snprintf(owned_names, sizeof owned_names, ",b,s-2,");
+    status_tasks_s = 0;
+    expect_status(call(rs, "POST", "/connectors",
+                       "{\"name\":\"s\",\"config\":{\"connector.class\":\"io.debezium.connector.jdbc.JdbcSinkConnector\","
+                       "\"tasks.max\":\"3\",\"topics\":\"t\",\"connection.url\":\"jdbc:postgresql://db/x\"}}"),
+                  201);
+    assert_int_equal(wrk_tasks_mine(rs->worker, "s"), 4);
+    assert_int_equal(status_tasks_s, 1u << 3);
+    wrk_remote_status(rs->worker, "s", -1, "RUNNING", NULL, "10.0.0.2:8083");
+    wrk_remote_status(rs->worker, "s", 0, "RUNNING", NULL, "10.0.0.2:8083");
+    wrk_remote_status(rs->worker, "s", 1, "FAILED", "boom", "10.0.0.3:8083");
+    a = call(rs, "GET", "/connectors/s/status", NULL);
+    assert_string_equal(str_at(a.j, "connector/worker_id"), "10.0.0.2:8083");
+    assert_string_equal(str_at(a.j, "tasks/0/worker_id"), "10.0.0.2:8083");
+    assert_string_equal(str_at(a.j, "tasks/1/worker_id"), "10.0.0.3:8083");
+    assert_string_equal(str_at(a.j, "tasks/1/state"), "FAILED");
+    assert_string_equal(str_at(a.j, "tasks/1/trace"), "boom");
+    assert_string_equal(str_at(a.j, "tasks/2/worker_id"), "127.0.0.1:8083");
+    assert_string_equal(str_at(a.j, "tasks/2/state"), "RUNNING");
+    done(&a);
+    a = call(rs, "GET", "/connectors/s/tasks/1/status", NULL);
+    assert_string_equal(str_at(a.j, "worker_id"), "10.0.0.3:8083");
+    done(&a);
+    /* the assignment moves: task 0 (with the connector) comes here too, task 2 goes */
+    snprintf(owned_names, sizeof owned_names, ",b,s,");
+    status_tasks_s = 0;
+    wrk_rebalance(rs->worker);
+    assert_int_equal(wrk_tasks_mine(rs->worker, "s"), 1);
+    assert_int_equal(status_tasks_s, 1u | 1u << 1);
+    a = call(rs, "GET", "/connectors/s/status", NULL);
+    assert_string_equal(str_at(a.j, "connector/worker_id"), "127.0.0.1:8083");
+    assert_string_equal(str_at(a.j, "tasks/0/worker_id"), "127.0.0.1:8083");
+    done(&a);
 }
 
 /* GET /connector-plugins/{p}/config: Connect's ConfigKeyInfo list of the keys walcast takes for the plugin. */

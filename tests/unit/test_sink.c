@@ -201,7 +201,20 @@ static void test_config(void **st)
     assert_int_equal(cf_policy_for(&c, "orders"), SK_POLICY_NEWER_WINS);
     assert_int_equal(cf_policy_for(&c, "other"), SK_POLICY_SOURCE_WINS);
     assert_false(c.header_strings);   /* SimpleHeaderConverter's reading of the headers */
+    assert_int_equal(c.tasks_max, 1);
+    assert_int_equal(c.task, 0);
     cfg_sink_free(&c);
+    /* tasks.max: that many tasks; 0, text or more than SK_TASKS_MAX refused with the key named */
+    snprintf(props, sizeof props, "%sconnection.url=jdbc:postgresql://h/d\ntasks.max=3\n", base);
+    assert_int_equal(parse(props, &c, err), 0);
+    assert_int_equal(c.tasks_max, 3);
+    cfg_sink_free(&c);
+    const char *bad_tasks[] = { "0", "two", "65" };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(props, sizeof props, "%sconnection.url=jdbc:postgresql://h/d\ntasks.max=%s\n", base, bad_tasks[i]);
+        assert_int_equal(parse(props, &c, err), -1);
+        assert_non_null(strstr(err, "tasks.max"));
+    }
     /* header.converter=StringConverter: HeaderToValue gets each header as an optional string */
     snprintf(props, sizeof props, "%sconnection.url=jdbc:postgresql://h/d\n"
              "header.converter=org.apache.kafka.connect.storage.StringConverter\n", base);
