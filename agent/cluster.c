@@ -195,12 +195,11 @@ static void on_restart(clu_t *c, const rd_kafka_message_t *m)
         return;
     char *name = strndup((const char *)m->key + sizeof rp - 1, m->key_len - (sizeof rp - 1));
     json_t *v = json_loadb(m->payload, m->len, 0, NULL);
-    bool include_tasks = json_is_true(json_object_get(v, "include-tasks")),
-         only_failed = json_is_true(json_object_get(v, "only-failed")), restarted = false;
+    /* include-tasks is not read: a connector and its tasks are one thread per worker here */
+    bool only_failed = json_is_true(json_object_get(v, "only-failed")), restarted = false;
     json_decref(v);
-    char err[512] = "";
-    if (owns(c, name) && wrk_restart(c->wk, name, include_tasks, only_failed, &restarted, err, sizeof err) == WRK_OK &&
-        restarted)
+    /* every worker restarts what of it it runs: the connector, or its share of a sink's tasks */
+    if (wrk_restart_local(c->wk, name, only_failed, &restarted) == WRK_OK && restarted)
         log_info("connector restarted on a restart request from the config topic", "connector=%s only_failed=%s", name,
                  only_failed ? "true" : "false");
     free(name);

@@ -708,11 +708,27 @@ wrk_rc_t wrk_set_target(wrk_t *w, const char *name, wrk_target_t t, char *err, s
     return set_target(w, name, t, true, err, errlen);
 }
 
+/* Whether this worker runs all of name's tasks (a connector it does not know: whether it owns the name). */
+static bool runs_all_tasks(wrk_t *w, const char *name)
+{
+    wrk_conn_t *e = acquire(w, name);
+    if (!e)
+        return owned(w, name);
+    int n = tasks_of(e->sink, &e->config);
+    uint64_t all = n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+    bool yes = (tasks_owned(w, e) & all) == all;
+    release(w, e);
+    return yes;
+}
+
 wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool include_tasks, bool only_failed, bool *restarted, char *err,
                      size_t errlen)
 {
     *restarted = false;
-    if (!owned(w, name) && w->store.restart) {
+    /* another worker of the cluster runs it, or some of its tasks (a sink with tasks.max > 1): a restart
+     * request in the config topic, which every worker follows and applies to what it runs (Connect's
+     * leader writes the same record) */
+    if (w->store.restart && !runs_all_tasks(w, name)) {
         /* another worker of the cluster runs it: a restart request in the config topic, which that worker
          * follows (Connect's leader writes the same record) */
         wrk_info_t wi;
@@ -723,10 +739,16 @@ wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool include_tasks, bool only_f
         if (w->store.restart(w->store.ctx, name, include_tasks, only_failed, err, errlen) < 0)
             return WRK_STORE_FAILED;
         *restarted = !only_failed || failed;
-        log_info("restart request written to the config topic for the worker that runs the connector", "connector=%s",
+        log_info("restart request written to the config topic for the workers that run the connector", "connector=%s",
                  name);
         return WRK_OK;
     }
+    return wrk_restart_local(w, name, only_failed, restarted);
+}
+
+wrk_rc_t wrk_restart_local(wrk_t *w, const char *name, bool only_failed, bool *restarted)
+{
+    *restarted = false;
     wrk_conn_t *e = acquire(w, name);
     if (!e)
         return WRK_NOT_FOUND;

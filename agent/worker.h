@@ -87,10 +87,14 @@ wrk_rc_t wrk_delete(wrk_t *w, const char *name, char *err, size_t errlen);
 wrk_rc_t wrk_set_target(wrk_t *w, const char *name, wrk_target_t t, char *err, size_t errlen);
 /* Restarts the connector (and its task): with only_failed, only when it (or its task) has FAILED.
  * *restarted says whether anything was (or, for another worker's connector, is to be) restarted. In a
- * cluster, a connector another worker runs gets a restart request through the store (that worker
- * restarts it; include_tasks only goes into the request: here the connector and its task are one). */
+ * cluster, a connector of which another worker runs anything (itself, or some of a sink's tasks) gets a
+ * restart request through the store: every worker restarts what of it it runs (wrk_restart_local);
+ * include_tasks only goes into the request: here the connector and its tasks are one thread per worker. */
 wrk_rc_t wrk_restart(wrk_t *w, const char *name, bool include_tasks, bool only_failed, bool *restarted, char *err,
                      size_t errlen);
+/* Restarts what of name this worker runs (the connector's thread, or the sink tasks it owns), never
+ * writing a request: a worker applying a restart request read from the config topic. */
+wrk_rc_t wrk_restart_local(wrk_t *w, const char *name, bool only_failed, bool *restarted);
 
 /* A copy of one connector's state, for the REST API (free with wrk_info_free). */
 typedef struct wrk_info {

@@ -206,6 +206,23 @@ echo "connectors spread over $spread worker(s): $(busiest 1)"
 kspread=$(rest 1 /connectors/k1/status | "$PY" -c 'import json,sys; print(len({t["worker_id"] for t in json.load(sys.stdin)["tasks"]}))')
 echo "sink k1's $KTASKS tasks run on $kspread worker(s)"
 [ "$NSINK" -lt 1 ] || [ "$KTASKS" -lt 2 ] || [ "$kspread" -ge 2 ] || { echo "all of k1's tasks run on one worker" >&2; exit 1; }
+# a restart of k1 through one worker restarts its tasks on every worker that runs some of them (each task
+# thread logs "sink starting" again); Connect's leader restarts every task wherever it runs
+if [ "$NSINK" -ge 1 ] && [ "$KTASKS" -ge 2 ]; then
+  kworkers=$(rest 1 /connectors/k1/status |
+    "$PY" -c 'import json,sys; print(" ".join(sorted({t["worker_id"] for t in json.load(sys.stdin)["tasks"]})))')
+  declare -A kstarts
+  for w in 1 2 3; do kstarts[$w]=$(grep -c 'msg="sink starting" connector=k1 ' "$IT_DIR/w$w.log" || true); done
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST "http://127.0.0.1:${PORT[1]}/connectors/k1/restart")
+  [ "$code" = 204 ] || { echo "restart of k1 through worker 1: HTTP $code, expected 204" >&2; exit 1; }
+  for w in 1 2 3; do
+    case " $kworkers " in
+      *" $(wid $w) "*) wait_log 'msg="sink starting" connector=k1 ' $((kstarts[$w] + 1)) 60 "$IT_DIR/w$w.log" ||
+        { echo "worker $w runs tasks of k1 but did not restart them" >&2; exit 1; } ;;
+    esac
+  done
+  echo "restart of k1 through worker 1: its tasks restarted on $(echo "$kworkers" | wc -w) worker(s)"
+fi
 
 sampler &
 IT_PIDS+=($!)
