@@ -13,7 +13,9 @@
 # After each: every connector RUNNING on a live worker (GET /connectors?expand=status of any worker shows
 # the worker_id that runs it) and every replication slot held by a live worker's walsender
 # (application_name walcast@<worker_id>). At the end every table's rows are in its topic exactly once,
-# in order (read_committed), and no slot was held by a dead or cut-off worker after its takeover.
+# in order (read_committed), and no slot was held by a dead or cut-off worker after its takeover. After the
+# SIGKILL of the kill phase, each moved source's producer epoch (its transactional id) is higher: the old
+# producer is fenced. A restart of sink k1 through one worker restarts its tasks on every worker.
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
@@ -156,6 +158,26 @@ print(" ".join(w for w, _ in c.most_common()))'
 }
 wnum() { local w; for w in 1 2 3; do [ "$(wid $w)" != "$1" ] || echo $w; done; }
 
+# epochs NAME...: "NAME=EPOCH" per source connector: the producer epoch of its transactional id walcast-NAME
+# (Kafka's TransactionsCommand describe). A new owner's init_transactions raises it, which fences the old
+# owner's producer: after a takeover it must be higher than before.
+epochs() {
+  local n e
+  for n in "$@"; do
+    e=$(bash "$ROOT/scripts/kafka.sh" java "$IT_DIR/kafka" org.apache.kafka.tools.TransactionsCommand \
+          --bootstrap-server "$BS" describe --transactional-id "walcast-$n" 2>/dev/null |
+        awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "ProducerEpoch") c = i } NR == 2 && c { print $c }')
+    echo "$n=${e:-none}"
+  done
+}
+# sources_on W: the source connectors worker W runs (REST status)
+sources_on() {
+  rest 1 "/connectors?expand=status" | "$PY" -c '
+import json, sys
+print(" ".join(sorted(n for n, v in json.load(sys.stdin).items()
+                      if v["status"]["connector"]["worker_id"] == sys.argv[1] and v["status"]["type"] == "source")))' "$1"
+}
+
 # the slot sampler: (time, slot, holder) every 100 ms, for the "never held by a gone worker" check
 sampler() {
   while [ ! -e "$IT_DIR/stop" ]; do
@@ -236,10 +258,22 @@ for phase in $PHASES; do
     kill)
       v=$(wnum "$(busiest 1 | cut -d' ' -f1)")
       live=(); for w in 1 2 3; do [ "$w" = "$v" ] || live+=("$w"); done
+      moved=$(sources_on "$(wid "$v")")
+      ebefore=$(epochs $moved)
       T0=$(date +%s%N)
       stop_worker "$v" KILL
       gone_from "$(wid "$v")"
       wait_streaming "SIGKILL of worker $v" "${live[0]}" "${live[@]}"
+      eafter=$(epochs $moved)
+      # every connector the dead worker ran now produces under a higher epoch: its old producer is fenced
+      "$PY" - "$ebefore" "$eafter" <<'PYEOF' || exit 1
+import sys
+b = dict(l.split("=") for l in sys.argv[1].split())
+a = dict(l.split("=") for l in sys.argv[2].split())
+bad = [n for n in b if not (b[n].isdigit() and a.get(n, "").isdigit() and int(a[n]) > int(b[n]))]
+print("fencing epochs of the moved connectors:", ", ".join(f"{n} {b[n]} -> {a.get(n)}" for n in sorted(b)))
+sys.exit(f"producer epoch not raised by the takeover: {bad}" if bad or not b else 0)
+PYEOF
       start_worker "$v"
       back_at "$(wid "$v")"
       T0=$(date +%s%N)
