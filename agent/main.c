@@ -86,7 +86,8 @@ static void usage(FILE *f)
             "  header.converter                             StringConverter: headers reach the transforms as strings\n"
             "                                               (else typed as SimpleHeaderConverter types them)\n"
             "  transforms, predicates                       run after decoding, before applying (unwrapped rows too)\n"
-            "  consumer.override.*                          librdkafka consumer settings over the worker's consumer.*\n",
+            "  consumer.override.*                          librdkafka consumer settings over the worker's consumer.*\n"
+            "  tasks.max=1                                  tasks (consumers of connect-<name>) sharing the partitions\n",
             WALCAST_VERSION);
 }
 

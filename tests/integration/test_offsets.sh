@@ -15,6 +15,10 @@ psql_q -c "SELECT 1 FROM pg_create_logical_replication_slot('debezium', 'pgoutpu
 kafka_start --topic srv.public.o --topic connect-offsets
 psql_q -c "INSERT INTO o SELECT g FROM generate_series(1, 5) g"            # "already published by Debezium"
 lsn=$(psql -X -At -c "SELECT pg_current_wal_insert_lsn() - '0/0'")
+# flushed up to there before walcast starts: the clusters run synchronous_commit=off, so the insert position
+# can be ahead of the WAL the server has flushed, and walcast rightly refuses offsets beyond that (CI once
+# did); a synchronously committed write flushes everything before it
+psql_q -c "SET synchronous_commit = on" -c "CREATE TABLE flush_wal (); DROP TABLE flush_wal"
 psql_q -c "INSERT INTO o SELECT g FROM generate_series(6, 8) g"            # not yet published
 for i in $(seq 1 3000); do printf '["other-%d",{"server":"x"}]|{"lsn":%d}\n' "$((i % 7))" "$i"; done |
   kcat -P -b "$BS" -t connect-offsets -K '|'
