@@ -111,7 +111,7 @@ elif [ "$MODE" = abort ]; then
   # transaction (the partition's last stable offset catches up with its end), then let walcast go on
   for round in 1 2; do
     frozen=0
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 600); do   # transactions are short since min.ms 0 and two producers: try often
       kill -STOP "$WALCAST_PID"
       if "$PY" "$ROOT/tests/integration/kafka_admin.py" "$BS" txn-open srv.public.acct; then frozen=1; break; fi
       kill -CONT "$WALCAST_PID"; sleep 0.05
