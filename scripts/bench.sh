@@ -138,10 +138,7 @@ EOF
   DBZ_REST="http://127.0.0.1:$port/connectors/$name/status"
 }
 dbz_stop() {  # SIGTERM (Connect's shutdown hook), killed after 30 s
-  local i
-  kill -TERM "$DBZ_PID" 2>/dev/null || true
-  for ((i = 0; i < 600; i++)); do kill -0 "$DBZ_PID" 2>/dev/null || break; sleep 0.05; done
-  kill -KILL "$DBZ_PID" 2>/dev/null || true
+  pid_stop "$DBZ_PID" 30
   wait "$DBZ_PID" 2>/dev/null || true
   DBZ_PID=""
 }

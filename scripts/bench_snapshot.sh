@@ -99,9 +99,7 @@ EOT
   read -r tf nf te _cf _ce hwm <<<"$out"
   DBZ_RATE=$(calc "%.0f" "($ROWS - $nf) / ($te - $tf)")
   DBZ_RSS=$((hwm / 1024))
-  kill -TERM "$DBZ_PID" 2>/dev/null || true
-  for _ in $(seq 1 300); do kill -0 "$DBZ_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$DBZ_PID" 2>/dev/null || true
+  pid_stop "$DBZ_PID" 30
   DBZ_PID=""
 fi
 
