@@ -34,9 +34,8 @@
 # worker files are kept in BENCH_KEEP (unset: removed). Every process started here is stopped on exit.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=scripts/ports.sh
-. "$ROOT/scripts/ports.sh"
-export PATH="/usr/lib/postgresql/15/bin:$PATH"
+# shellcheck source=scripts/bench_lib.sh
+. "$ROOT/scripts/bench_lib.sh"
 RUNS=${BENCH_RUNS:-3}
 DBZ_RUNS=${BENCH_DBZ_RUNS:-$RUNS}
 TXNS=${BENCH_TXNS:-200}
@@ -55,54 +54,20 @@ CACHE=${WALCAST_CACHE:-${HOME:-/root}/.cache/walcast}
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROOT/scripts/reference/kafka-pom.xml")
 KLIB="$CACHE/kafka-$KAFKA_VERSION/lib"
 DBZ_PLUGINS="$CACHE/connect-plugins-3.6.1.Final"   # as scripts/connect.sh fetches it
-TCK=$(getconf CLK_TCK)
-WORK=$(mktemp -d /tmp/walcast-bench.XXXXXX)
-PIDS=()
-PGD=""
-KDIR=""
 DBZ_PID=""
-die() { echo "bench: $*" >&2; exit 1; }
-cleanup() {
-  [ -n "$DBZ_PID" ] && dbz_stop
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && { kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; } || true; done
-  [ -n "$KDIR" ] && bash "$ROOT/scripts/kafka.sh" stop "$KDIR"
-  [ -n "$PGD" ] && bash "$ROOT/scripts/pg-stop.sh" "$PGD"
-  if [ -n "${BENCH_KEEP:-}" ]; then mkdir -p "$BENCH_KEEP"; cp -r "$WORK"/. "$BENCH_KEEP"/ 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# wait_for BOUND_S WHAT CMD...: polls CMD every 50 ms until it succeeds; dies after BOUND_S seconds.
-wait_for() {
-  local bound=$1 what=$2 i; shift 2
-  for ((i = 0; i < bound * 20; i++)); do "$@" && return 0; sleep 0.05; done
-  die "no $what within ${bound}s"
-}
-now() { date +%s.%N; }
-cpu_of() { awk -v t="$TCK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }   # utime+stime, s
+bench_init bench bench
+bench_cleanup_more() { [ -z "$DBZ_PID" ] || dbz_stop; }
 hwm_of() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }                          # kB
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
-
-PGD=$(bash "$ROOT/scripts/pg-start.sh")
-. "$PGD/env"
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
 bash "$ROOT/scripts/connect.sh" fetch >&2   # also fetches Kafka (kafka.sh fetch)
 [ -d "$DBZ_PLUGINS/debezium-connector-postgres" ] || die "no Debezium plugin in $DBZ_PLUGINS"
-KDIR="$WORK/kafka"
-bash "$ROOT/scripts/kafka.sh" start "$KDIR" >"$WORK/kafka.out"
-BS=$(sed -n 's/^bootstrap.servers=//p' "$WORK/kafka.out")
-BROKER_PID=$(cat "$KDIR/node1/pid")
+bench_servers
 echo "bench: Kafka $KAFKA_VERSION at $BS, PostgreSQL on port $PGPORT; load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (other work on the machine skews every figure)"
 /usr/bin/python3 "$TOOL" warmup "$BS" 2>/dev/null  # transaction coordinator loaded before the first timed run
 echo "bootstrap.servers=$BS" >"$WORK/worker.properties"
 printf "%b" "${BENCH_WORKER_EXTRA:-}" >>"$WORK/worker.properties"
 
-/usr/bin/python3 "$ROOT/tests/integration/registry_fixture.py" >"$WORK/registry.out" 2>"$WORK/registry.log" &
-PIDS+=($!)
-wait_for 10 "registry fixture port" test -s "$WORK/registry.out"
-SR_URL="http://127.0.0.1:$(sed -n 's/^port=//p' "$WORK/registry.out")"
+bench_registry
 
 # ---- Debezium on Connect standalone, stock JVM options --------------------------------------------------
 # (not scripts/connect.sh: that one runs C1-only, serial GC and 512 MB for quick tests; a benchmark wants
@@ -477,9 +442,7 @@ echo "peak RSS vs Debezium tuned: $(calc "%.3f" "$SR / $TR")   (target <= 0.1: $
 echo "rows/s vs pg_recvlogical:  $(calc "%.2f" "$S / $R")x   (target >= 0.9: $(verdict "$S >= 0.9 * $R"))"
 fi
 if [ "$LAT_SECS" -gt 0 ] && [ -n "${LAT[walcast]:-}" ] && [ -n "${LAT[dbztun]:-}" ]; then
-  read -r _ _ wp99 _ _ <<<"${LAT[walcast]}"; read -r _ dp50 _ _ _ <<<"${LAT[dbztun]}"
-  read -r _ wp50 _ _ _ <<<"${LAT[walcast]}"; read -r _ _ dp99 _ _ <<<"${LAT[dbztun]}"
-  echo "latency p99 $wp99 ms vs Debezium tuned p50 $dp50 ms (target p99 < p50: $(verdict "$wp99 < $dp50"))"
+  read -r _ wp50 wp99 _ _ <<<"${LAT[walcast]}"; read -r _ _ dp99 _ _ <<<"${LAT[dbztun]}"
   echo "latency p99 $wp99 ms vs Debezium tuned p99 $dp99 ms, p50 $wp50 ms (issue 21: p99 < Debezium's, p50 <= 10: $(verdict "$wp99 < $dp99 && $wp50 <= 10"))"
 fi
 

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# bench_lib.sh (sourced by bench.sh, bench_codecs.sh, bench_rest.sh): the set-up and small tools these
+# benchmarks share. The caller sets ROOT (the repository) and sources it; then:
+#   bench_init NAME PREFIX  WORK (a fresh /tmp/walcast-PREFIX.XXXXXX), PIDS, PGD, KDIR empty; die() says
+#                           "NAME: ..."; bench_cleanup runs on exit, on SIGTERM and on SIGINT
+#   bench_cleanup           SIGKILLs and reaps every PID in PIDS, stops Kafka (KDIR) and PostgreSQL (PGD),
+#                           copies WORK into BENCH_KEEP when set, removes WORK. A script that starts more
+#                           defines bench_cleanup_more, which runs first.
+#   bench_servers           a throwaway PostgreSQL 15 (PGD; its env sourced: PGPORT, ...) and one Kafka
+#                           broker (KDIR, BS, BROKER_PID)
+#   bench_registry          tests/integration/registry_fixture.py in the background (in PIDS): SR_URL
+#   wait_for BOUND_S WHAT CMD...  polls CMD every 50 ms until it succeeds; dies after BOUND_S seconds
+#   now, calc FORMAT EXPR, median N..., q (psql), cpu_of PID (utime+stime in s)
+# shellcheck source=scripts/ports.sh
+. "$ROOT/scripts/ports.sh"
+export PATH="/usr/lib/postgresql/15/bin:$PATH"
+TCK=$(getconf CLK_TCK)
+
+bench_init() {
+  BENCH_NAME=$1
+  WORK=$(mktemp -d "/tmp/walcast-$2.XXXXXX")
+  PIDS=()
+  PGD=""
+  KDIR=""
+  trap bench_cleanup EXIT
+  trap 'exit 143' TERM
+  trap 'exit 130' INT
+}
+die() { echo "$BENCH_NAME: $*" >&2; exit 1; }
+
+bench_cleanup() {
+  local p
+  if declare -F bench_cleanup_more >/dev/null; then bench_cleanup_more; fi
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && { kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; } || true; done
+  [ -n "$KDIR" ] && bash "$ROOT/scripts/kafka.sh" stop "$KDIR"
+  [ -n "$PGD" ] && bash "$ROOT/scripts/pg-stop.sh" "$PGD"
+  if [ -n "${BENCH_KEEP:-}" ]; then mkdir -p "$BENCH_KEEP"; cp -r "$WORK"/. "$BENCH_KEEP"/ 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+
+bench_servers() {
+  PGD=$(bash "$ROOT/scripts/pg-start.sh")
+  # shellcheck disable=SC1091
+  . "$PGD/env"
+  KDIR="$WORK/kafka"
+  bash "$ROOT/scripts/kafka.sh" start "$KDIR" >"$WORK/kafka.out"
+  BS=$(sed -n 's/^bootstrap.servers=//p' "$WORK/kafka.out")
+  BROKER_PID=$(cat "$KDIR/node1/pid")
+}
+
+bench_registry() {
+  /usr/bin/python3 "$ROOT/tests/integration/registry_fixture.py" >"$WORK/registry.out" 2>"$WORK/registry.log" &
+  PIDS+=($!)
+  wait_for 10 "registry fixture port" test -s "$WORK/registry.out"
+  SR_URL="http://127.0.0.1:$(sed -n 's/^port=//p' "$WORK/registry.out")"
+}
+
+wait_for() {
+  local bound=$1 what=$2 i; shift 2
+  for ((i = 0; i < bound * 20; i++)); do "$@" && return 0; sleep 0.05; done
+  die "no $what within ${bound}s"
+}
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+# utime+stime of PID in seconds (the fields after the ")" that ends the command name, which may hold spaces)
+cpu_of() { awk -v t="$TCK" '{ sub(/^.*\) /, ""); printf "%.4f", ($12 + $13) / t }' "/proc/$1/stat"; }
