@@ -184,6 +184,20 @@ walcast_spawn() {
   IT_PIDS+=($WALCAST_PID)
 }
 
+# rest_worker_start NAME [KEY=VALUE...]: walcast as a REST worker that holds no connector yet (they come by
+# POST): a free port (PORT; U is its URL), config.storage.topic it_NAME_configs, status.storage.topic
+# it_NAME_status, group.id it_NAME_group and the KEY=VALUE lines added to worker.properties; returns once
+# the REST listener is up (60 s bound).
+rest_worker_start() {
+  local name=$1; shift
+  PORT=$(free_port)
+  printf '%s\n' "listeners=http://127.0.0.1:$PORT" "config.storage.topic=it_${name}_configs" \
+    "status.storage.topic=it_${name}_status" "group.id=it_${name}_group" "$@" >>"$IT_DIR/worker.properties"
+  walcast_spawn
+  wait_log "REST listener started" 1 60
+  U="http://127.0.0.1:$PORT"
+}
+
 # walcast_start CONNECTOR_FILE...: runs walcast with these connectors (sources and sinks) in the background
 # until WALCAST_SOURCES (1) more "replication started" lines than before are in walcast.log (30 s bound).
 walcast_start() {
