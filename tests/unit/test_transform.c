@@ -2,7 +2,7 @@
  * key), ExtractNewRecordState in each delete.tombstone.handling.mode with add.fields/add.headers/
  * route.by.field/drop.fields, the predicates with negate, RegexRouter, ReplaceField, Filter and the
  * header transforms, what the JSON converter then writes (schema names, optionality) and the error path. */
-#include "tests/unit/testutil.h"
+#include "tests/unit/tf_testutil.h"
 
 #include "schemas/converter.h"
 #include "schemas/transform.h"
@@ -15,14 +15,6 @@ typedef struct fx {
     tf_spec_t *spec;   /* the chain of the last chain(), freed by the next one or fx_free */
     tf_chain_t *chain;
 } fx_t;
-
-static cs_schema_t *named(arena_t *a, ct_type_t t, bool opt, const char *name, int version)
-{
-    cs_schema_t *s = cs_new(a, t, opt);
-    s->name = name;
-    s->version = version;
-    return s;
-}
 
 static void fx_init(fx_t *f)
 {
@@ -133,20 +125,6 @@ static rec_event_t event(fx_t *f, char op, bool in_txn)
     return ev;
 }
 
-static tf_spec_t *spec(const char *const *kv)
-{
-    tf_kv_t l[64];
-    size_t n = 0;
-    for (; kv[n * 2]; n++)
-        l[n] = (tf_kv_t){ kv[n * 2], kv[n * 2 + 1] };
-    tf_spec_t *s = NULL;
-    char err[1024];
-    int rc = tf_spec_parse(l, n, &s, err, sizeof err);
-    if (rc < 0)
-        fail_msg("spec refused: %s", err);
-    return s;
-}
-
 /* chain(f, KV): the chain of the transforms KV configures, kept in f (see fx_t) */
 static tf_chain_t *chain(fx_t *f, const char *const *kv)
 {
@@ -154,20 +132,6 @@ static tf_chain_t *chain(fx_t *f, const char *const *kv)
     f->spec = spec(kv);
     f->chain = tf_chain_new(f->spec);
     return f->chain;
-}
-
-static void spec_error(const char *const *kv, const char *want)
-{
-    tf_kv_t l[64];
-    size_t n = 0;
-    for (; kv[n * 2]; n++)
-        l[n] = (tf_kv_t){ kv[n * 2], kv[n * 2 + 1] };
-    tf_spec_t *s = NULL;
-    char err[2048] = "";
-    assert_int_equal(tf_spec_parse(l, n, &s, err, sizeof err), -1);
-    assert_null(s);
-    if (!strstr(err, want))
-        fail_msg("error \"%s\" lacks \"%s\"", err, want);
 }
 
 typedef struct out {
