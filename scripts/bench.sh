@@ -49,14 +49,7 @@ LAT_READERS=${BENCH_LAT_READERS:-ref walcast dbztun dbzdef}
 [ -z "$BASE_WALCAST" ] || [[ " $LAT_READERS " == *" base "* ]] || LAT_READERS="$LAT_READERS base"   # last unless placed
 THROUGHPUT=${BENCH_THROUGHPUT:-1}
 BIG=${BENCH_BIG_ROWS:-2000000}
-TOOL="$ROOT/scripts/bench_tool.py"
-CACHE=${WALCAST_CACHE:-${HOME:-/root}/.cache/walcast}
-KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROOT/scripts/reference/kafka-pom.xml")
-KLIB="$CACHE/kafka-$KAFKA_VERSION/lib"
-DBZ_PLUGINS="$CACHE/connect-plugins-3.6.1.Final"   # as scripts/connect.sh fetches it
-DBZ_PID=""
 bench_init bench bench
-bench_cleanup_more() { [ -z "$DBZ_PID" ] || dbz_stop; }
 hwm_of() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }                          # kB
 
 bash "$ROOT/scripts/connect.sh" fetch >&2   # also fetches Kafka (kafka.sh fetch)
@@ -69,44 +62,6 @@ printf "%b" "${BENCH_WORKER_EXTRA:-}" >>"$WORK/worker.properties"
 
 bench_registry
 
-# ---- Debezium on Connect standalone, stock JVM options --------------------------------------------------
-# (not scripts/connect.sh: that one runs C1-only, serial GC and 512 MB for quick tests; a benchmark wants
-# what connect-standalone.sh runs with.)
-dbz_start() {  # DIR CONNECTOR.properties: starts the worker; sets DBZ_PID and DBZ_REST (the status URL)
-  local dir=$1 conn=$2 port name
-  mkdir -p "$dir"
-  free_port port || die "no free port found"
-  name=$(sed -n 's/^name=//p' "$conn")
-  cat >"$dir/worker.properties" <<EOF
-bootstrap.servers=$BS
-offset.storage.file.filename=$dir/offsets
-listeners=http://127.0.0.1:$port
-plugin.path=$DBZ_PLUGINS
-plugin.discovery=service_load
-key.converter=org.apache.kafka.connect.json.JsonConverter
-value.converter=org.apache.kafka.connect.json.JsonConverter
-key.converter.schemas.enable=true
-value.converter.schemas.enable=true
-connector.client.config.override.policy=All
-EOF
-  { cat "$ROOT/scripts/reference/log4j2.properties"; cat <<'EOF'
-logger.dbz.name = io.debezium
-logger.dbz.level = INFO
-EOF
-} >"$dir/log4j2.properties"
-  setsid java -Xms256M -Xmx2G -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
-    -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true "-Dlog4j2.configurationFile=$dir/log4j2.properties" \
-    -cp "$KLIB/*" org.apache.kafka.connect.cli.ConnectStandalone "$dir/worker.properties" "$conn" \
-    >"$dir/connect.log" 2>&1 </dev/null &
-  DBZ_PID=$!
-  DBZ_LOG="$dir/connect.log"
-  DBZ_REST="http://127.0.0.1:$port/connectors/$name/status"
-}
-dbz_stop() {  # SIGTERM (Connect's shutdown hook), killed after 30 s
-  pid_stop "$DBZ_PID" 30
-  wait "$DBZ_PID" 2>/dev/null || true
-  DBZ_PID=""
-}
 dbz_props() {  # file slot prefix publication table tuned(0|1)
   local f=$1 slot=$2 prefix=$3 pub=$4 table=$5 tuned=$6
   connector_props "$f" "$slot" "$prefix" "$pub" \

@@ -9,12 +9,21 @@
 #   bench_servers           a throwaway PostgreSQL 15 (PGD; its env sourced: PGPORT, ...) and one Kafka
 #                           broker (KDIR, BS, BROKER_PID)
 #   bench_registry          tests/integration/registry_fixture.py in the background (in PIDS): SR_URL
+#   dbz_start DIR CONNECTOR.properties, dbz_stop
+#                           Debezium on a Connect standalone worker with stock JVM options (below); stopped
+#                           by bench_cleanup too
 #   wait_for BOUND_S WHAT CMD...  polls CMD every 50 ms until it succeeds; dies after BOUND_S seconds
 #   now, calc FORMAT EXPR, median N..., q (psql), cpu_of PID (utime+stime in s)
 # shellcheck source=scripts/ports.sh
 . "$ROOT/scripts/ports.sh"
 export PATH="/usr/lib/postgresql/15/bin:$PATH"
 TCK=$(getconf CLK_TCK)
+TOOL="$ROOT/scripts/bench_tool.py"
+CACHE=${WALCAST_CACHE:-${HOME:-/root}/.cache/walcast}
+KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROOT/scripts/reference/kafka-pom.xml")
+KLIB="$CACHE/kafka-$KAFKA_VERSION/lib"
+DBZ_PLUGINS="$CACHE/connect-plugins-3.6.1.Final"   # as scripts/connect.sh fetches it
+DBZ_PID=""
 
 bench_init() {
   BENCH_NAME=$1
@@ -30,6 +39,7 @@ die() { echo "$BENCH_NAME: $*" >&2; exit 1; }
 
 bench_cleanup() {
   local p
+  [ -z "$DBZ_PID" ] || dbz_stop
   if declare -F bench_cleanup_more >/dev/null; then bench_cleanup_more; fi
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && { kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; } || true; done
   [ -n "$KDIR" ] && bash "$ROOT/scripts/kafka.sh" stop "$KDIR"
@@ -66,3 +76,42 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int(
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 # utime+stime of PID in seconds (the fields after the ")" that ends the command name, which may hold spaces)
 cpu_of() { awk -v t="$TCK" '{ sub(/^.*\) /, ""); printf "%.4f", ($12 + $13) / t }' "/proc/$1/stat"; }
+
+# ---- Debezium on Connect standalone, stock JVM options --------------------------------------------------
+# (not scripts/connect.sh: that one runs C1-only, serial GC and 512 MB for quick tests; a benchmark wants
+# what connect-standalone.sh runs with.)
+dbz_start() {  # DIR CONNECTOR.properties: starts the worker; sets DBZ_PID and DBZ_REST (the status URL)
+  local dir=$1 conn=$2 port name
+  mkdir -p "$dir"
+  free_port port || die "no free port found"
+  name=$(sed -n 's/^name=//p' "$conn")
+  cat >"$dir/worker.properties" <<EOF
+bootstrap.servers=$BS
+offset.storage.file.filename=$dir/offsets
+listeners=http://127.0.0.1:$port
+plugin.path=$DBZ_PLUGINS
+plugin.discovery=service_load
+key.converter=org.apache.kafka.connect.json.JsonConverter
+value.converter=org.apache.kafka.connect.json.JsonConverter
+key.converter.schemas.enable=true
+value.converter.schemas.enable=true
+connector.client.config.override.policy=All
+EOF
+  { cat "$ROOT/scripts/reference/log4j2.properties"; cat <<'EOF'
+logger.dbz.name = io.debezium
+logger.dbz.level = INFO
+EOF
+} >"$dir/log4j2.properties"
+  setsid java -Xms256M -Xmx2G -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+    -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true "-Dlog4j2.configurationFile=$dir/log4j2.properties" \
+    -cp "$KLIB/*" org.apache.kafka.connect.cli.ConnectStandalone "$dir/worker.properties" "$conn" \
+    >"$dir/connect.log" 2>&1 </dev/null &
+  DBZ_PID=$!
+  DBZ_LOG="$dir/connect.log"
+  DBZ_REST="http://127.0.0.1:$port/connectors/$name/status"
+}
+dbz_stop() {  # SIGTERM (Connect's shutdown hook), killed after 30 s
+  pid_stop "$DBZ_PID" 30
+  wait "$DBZ_PID" 2>/dev/null || true
+  DBZ_PID=""
+}

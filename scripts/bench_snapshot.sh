@@ -13,14 +13,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/bench_lib.sh
 . "$ROOT/scripts/bench_lib.sh"
 ROWS=${BENCH_SNAP_ROWS:-1000000}
-TOOL="$ROOT/scripts/bench_tool.py"
-CACHE=${WALCAST_CACHE:-${HOME:-/root}/.cache/walcast}
-KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROOT/scripts/reference/kafka-pom.xml")
-KLIB="$CACHE/kafka-$KAFKA_VERSION/lib"
-DBZ_PLUGINS="$CACHE/connect-plugins-3.6.1.Final"
-DBZ_PID=""
 bench_init bench-snapshot benchsnap
-bench_cleanup_more() { [ -z "$DBZ_PID" ] || pid_stop "$DBZ_PID" 2; }
 verdict() { awk "BEGIN { exit !($1) }" && echo "met" || echo "NOT met"; }
 bench_servers
 echo "bootstrap.servers=$BS" >"$WORK/worker.properties"
@@ -57,32 +50,17 @@ DBZ_RATE="-"; DBZ_RSS="-"
 if [ "${BENCH_SNAP_DBZ:-1}" = 1 ]; then
   bash "$ROOT/scripts/connect.sh" fetch >&2
   dir="$WORK/connect"; mkdir -p "$dir"
-  free_port port || die "no free port"
-  cat >"$dir/worker.properties" <<EOT
-bootstrap.servers=$BS
-offset.storage.file.filename=$dir/offsets
-listeners=http://127.0.0.1:$port
-plugin.path=$DBZ_PLUGINS
-plugin.discovery=service_load
-key.converter=org.apache.kafka.connect.json.JsonConverter
-value.converter=org.apache.kafka.connect.json.JsonConverter
-EOT
   printf '%s\n' "name=snapdbz" "connector.class=io.debezium.connector.postgresql.PostgresConnector" "tasks.max=1" \
     "plugin.name=pgoutput" "database.hostname=127.0.0.1" "database.port=$PGPORT" "database.user=postgres" \
     "database.dbname=postgres" "topic.prefix=dbz" "slot.name=snapdbz" "publication.name=snap_pub" \
     "publication.autocreate.mode=disabled" "snapshot.mode=initial_only" >"$dir/conn.properties"
-  setsid java -Xms256M -Xmx2G -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
-    -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true "-Dlog4j2.configurationFile=$ROOT/scripts/reference/log4j2.properties" \
-    -cp "$KLIB/*" org.apache.kafka.connect.cli.ConnectStandalone "$dir/worker.properties" "$dir/conn.properties" \
-    >"$dir/connect.log" 2>&1 </dev/null &
-  DBZ_PID=$!
-  out=$(/usr/bin/python3 "$TOOL" watch "$BS" dbz.public.snap "$ROWS" "$DBZ_PID" "http://127.0.0.1:$port/connectors/snapdbz/status" 900) ||
-    { tail -20 "$dir/connect.log" >&2; die "Debezium did not publish $ROWS records"; }
+  dbz_start "$dir" "$dir/conn.properties"
+  out=$(/usr/bin/python3 "$TOOL" watch "$BS" dbz.public.snap "$ROWS" "$DBZ_PID" "$DBZ_REST" 900) ||
+    { tail -20 "$DBZ_LOG" >&2; die "Debezium did not publish $ROWS records"; }
   read -r tf nf te _cf _ce hwm <<<"$out"
   DBZ_RATE=$(calc "%.0f" "($ROWS - $nf) / ($te - $tf)")
   DBZ_RSS=$((hwm / 1024))
-  pid_stop "$DBZ_PID" 30
-  DBZ_PID=""
+  dbz_stop
 fi
 
 echo
