@@ -69,12 +69,14 @@ mariadb_start() {
 # my_q SQL...: runs statements on the test MariaDB as root (raw output, no headers).
 my_q() { mariadb --no-defaults --protocol=tcp -h 127.0.0.1 -P "$MYPORT" -u root -N -B -r "$@"; }
 
-# mongo_start: the MongoDB target: WALCAST_TEST_MONGODB_URI when set, else a throwaway FerretDB v1.24.2
-# (scripts/ferretdb.sh, SQLite backend) under IT_DIR, stopped by the EXIT trap (which it takes over, keeping
-# the test's exit status for it_cleanup). Sets MURI; FDB_DIR is empty for a real MongoDB.
+# mongo_start [CLEANUP]: the MongoDB target: WALCAST_TEST_MONGODB_URI when set, else a throwaway FerretDB
+# v1.24.2 (scripts/ferretdb.sh, SQLite backend) under IT_DIR, stopped by the EXIT trap (which it takes over,
+# keeping the test's exit status for CLEANUP, it_cleanup by default). Sets MURI; FDB_DIR is empty for a
+# real MongoDB.
 mongo_start() {
   FDB_DIR=""
-  trap 'rc=$?; set +e; [ -n "$FDB_DIR" ] && bash "$ROOT/scripts/ferretdb.sh" stop "$FDB_DIR"; (exit $rc); it_cleanup' EXIT
+  # shellcheck disable=SC2064
+  trap "rc=\$?; set +e; [ -n \"\$FDB_DIR\" ] && bash \"\$ROOT/scripts/ferretdb.sh\" stop \"\$FDB_DIR\"; (exit \$rc); ${1:-it_cleanup}" EXIT
   if [ -n "${WALCAST_TEST_MONGODB_URI:-}" ]; then
     MURI=$WALCAST_TEST_MONGODB_URI
     return 0

@@ -12,16 +12,9 @@
 . "$(dirname "$0")/lib.sh"
 it_init
 chmod 755 "$IT_DIR"
-FDB_DIR=""
-# it_cleanup takes the test's exit status from $?: keep it across the FerretDB stop
-tf_cleanup() { local rc=$?; set +e; [ -n "$FDB_DIR" ] && bash "$ROOT/scripts/ferretdb.sh" stop "$FDB_DIR"; (exit $rc); it_cleanup; }
-trap tf_cleanup EXIT
 pg_start
 mariadb_start
-bash "$ROOT/scripts/ferretdb.sh" start "$IT_DIR/fdb" >"$IT_DIR/fdb.out" 2>"$IT_DIR/ferretdb.log" \
-  || { cat "$IT_DIR/ferretdb.log" >&2; exit 1; }
-FDB_DIR="$IT_DIR/fdb"
-MURI=$(sed -n 's/^uri=//p' "$IT_DIR/fdb.out")
+mongo_start
 MDB="walcast_tf_$$"
 psql_q -c "CREATE DATABASE target" -c "CREATE DATABASE flat"
 my_q -e "CREATE DATABASE target; CREATE DATABASE flat"

@@ -19,15 +19,8 @@ set -euo pipefail
 t0=$(date +%s)
 ref_init
 chmod 755 "$IT_DIR"
-FDB_DIR=""
-# reflib's cleanup takes the test's exit status from $?: keep it across the FerretDB stop
-mongo_ref_cleanup() { local rc=$?; set +e; [ -n "$FDB_DIR" ] && bash "$ROOT/scripts/ferretdb.sh" stop "$FDB_DIR"; (exit $rc); ref_cleanup; }
-trap mongo_ref_cleanup EXIT
 pg_start
-bash "$ROOT/scripts/ferretdb.sh" start "$IT_DIR/fdb" >"$IT_DIR/fdb.out" 2>"$IT_DIR/ferretdb.log" \
-  || { cat "$IT_DIR/ferretdb.log" >&2; exit 1; }
-FDB_DIR="$IT_DIR/fdb"
-MURI=$(sed -n 's/^uri=//p' "$IT_DIR/fdb.out")
+mongo_start ref_cleanup
 psql_q -f "$ROOT/tests/integration/sql/items_kv.sql"
 kafka_start --topic srv.public.items --topic srv.public.kv
 # decimal.handling.mode=string: FerretDB 1.x has no Decimal128 (see below)
