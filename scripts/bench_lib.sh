@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# bench_lib.sh (sourced by bench.sh, bench_codecs.sh, bench_rest.sh): the set-up and small tools these
-# benchmarks share. The caller sets ROOT (the repository) and sources it; then:
+# bench_lib.sh (sourced by bench.sh, bench_codecs.sh, bench_rest.sh, bench_snapshot.sh): the set-up and
+# small tools these benchmarks share. The caller sets ROOT (the repository) and sources it; then:
 #   bench_init NAME PREFIX  WORK (a fresh /tmp/walcast-PREFIX.XXXXXX), PIDS, PGD, KDIR empty; die() says
 #                           "NAME: ..."; bench_cleanup runs on exit, on SIGTERM and on SIGINT
-#   bench_cleanup           SIGKILLs and reaps every PID in PIDS, stops Kafka (KDIR) and PostgreSQL (PGD),
-#                           copies WORK into BENCH_KEEP when set, removes WORK. A script that starts more
-#                           defines bench_cleanup_more, which runs first.
+#   bench_cleanup           stops Debezium (dbz_stop), SIGKILLs and reaps every PID in PIDS that is still its
+#                           child, stops Kafka (KDIR) and PostgreSQL (PGD), copies WORK into BENCH_KEEP when
+#                           set, removes WORK
 #   bench_servers           a throwaway PostgreSQL 15 (PGD; its env sourced: PGPORT, ...) and one Kafka
 #                           broker (KDIR, BS, BROKER_PID)
 #   bench_registry          tests/integration/registry_fixture.py in the background (in PIDS): SR_URL
@@ -40,13 +40,17 @@ die() { echo "$BENCH_NAME: $*" >&2; exit 1; }
 bench_cleanup() {
   local p
   [ -z "$DBZ_PID" ] || dbz_stop
-  if declare -F bench_cleanup_more >/dev/null; then bench_cleanup_more; fi
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && { kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; } || true; done
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && bench_child "$p" && { kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; } || true; done
   [ -n "$KDIR" ] && bash "$ROOT/scripts/kafka.sh" stop "$KDIR"
   [ -n "$PGD" ] && bash "$ROOT/scripts/pg-stop.sh" "$PGD"
   if [ -n "${BENCH_KEEP:-}" ]; then mkdir -p "$BENCH_KEEP"; cp -r "$WORK"/. "$BENCH_KEEP"/ 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
+
+# bench_child PID: PID is still a child of this shell. PIDS keeps the numbers of processes the benchmark
+# has stopped and reaped already; on a busy machine (pid_max 32768) such a number soon belongs to another
+# process, which SIGKILL must not reach (one run killed a broker another script was starting).
+bench_child() { [ "$(awk '{ sub(/^.*\) /, ""); print $2 }' "/proc/$1/stat" 2>/dev/null)" = "$$" ]; }
 
 bench_servers() {
   PGD=$(bash "$ROOT/scripts/pg-start.sh")
