@@ -1,7 +1,7 @@
 /* test_transform_outbox.c: schemas/transform_outbox.c, Debezium's outbox EventRouter: routing, key, id
  * header, timestamp, additional fields (header, envelope, partition), deletes, updates and tombstones,
  * payload JSON expansion (inferred schemas as the JSON converter then writes them) and its failures. */
-#include "tests/unit/testutil.h"
+#include "tests/unit/tf_testutil.h"
 
 #include "schemas/converter.h"
 #include "schemas/transform.h"
@@ -12,14 +12,6 @@ typedef struct fx {
     rec_codec_t kc, vc, hbc;
     conv_t *conv;
 } fx_t;
-
-static cs_schema_t *named(arena_t *a, ct_type_t t, bool opt, const char *name, int version)
-{
-    cs_schema_t *s = cs_new(a, t, opt);
-    s->name = name;
-    s->version = version;
-    return s;
-}
 
 enum { F_ID, F_AGGTYPE, F_AGGID, F_TYPE, F_PAYLOAD, F_TS, F_PART, F_VER, NF };
 
@@ -107,33 +99,6 @@ static rec_event_t event(fx_t *f, char op, const char *aggtype, const char *payl
     ev.vc = &f->vc;
     ev.value = e;
     return ev;
-}
-
-static tf_spec_t *spec(const char *const *kv)
-{
-    tf_kv_t l[64];
-    size_t n = 0;
-    for (; kv[n * 2]; n++)
-        l[n] = (tf_kv_t){ kv[n * 2], kv[n * 2 + 1] };
-    tf_spec_t *s = NULL;
-    char err[1024];
-    if (tf_spec_parse(l, n, &s, err, sizeof err) < 0)
-        fail_msg("spec refused: %s", err);
-    return s;
-}
-
-static void spec_error(const char *const *kv, const char *want)
-{
-    tf_kv_t l[64];
-    size_t n = 0;
-    for (; kv[n * 2]; n++)
-        l[n] = (tf_kv_t){ kv[n * 2], kv[n * 2 + 1] };
-    tf_spec_t *s = NULL;
-    char err[4096] = "";
-    assert_int_equal(tf_spec_parse(l, n, &s, err, sizeof err), -1);
-    assert_null(s);
-    if (!strstr(err, want))
-        fail_msg("error \"%s\" lacks \"%s\"", err, want);
 }
 
 typedef struct out {
