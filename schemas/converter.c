@@ -42,16 +42,21 @@ uint64_t conv_registry_requests(const conv_t *c)
     return n;
 }
 
-/* The schema text the side's converter needs, made once per schema. */
+/* The schema text the side's converter needs, made once per schema (again when the codec was given
+ * another schema: its registry id goes with the old text). */
 static wc_status_t codec_ready(const conv_side_t *sd, rec_codec_t *k, char *err, size_t errlen)
 {
-    if (k->ready)
+    if (k->ready && k->uid == k->schema->uid)
         return WC_OK;
+    if (k->ready)
+        k->id = -1;
+    k->ready = false;
     buf_reset(&k->text);
     if (sd->kind == CONV_JSON)
         json_enc_schema(&k->text, k->schema);
     else if (avro_enc_schema(&k->text, k->schema, sd->meta, err, errlen) < 0)
         return WC_FATAL;   /* a name Avro cannot take: every record of the table would fail */
+    k->uid = k->schema->uid;
     k->ready = true;
     return WC_OK;
 }
@@ -59,13 +64,29 @@ static wc_status_t codec_ready(const conv_side_t *sd, rec_codec_t *k, char *err,
 static wc_status_t encode_side(const conv_side_t *sd, bool key, rec_codec_t *k, const char *topic,
                                const cv_value_t *v, buf_t *out, char *err, size_t errlen)
 {
+    if (sd->kind == CONV_JSON) {
+        if (!k->plan || json_plan_schema(k->plan) != k->schema || json_plan_uid(k->plan) != k->schema->uid) {
+            json_plan_free(k->plan);
+            k->plan = json_plan_new(k->schema);
+        }
+        if (!sd->schemas) {
+            json_plan_enc(out, k->plan, v);
+            return WC_OK;
+        }
+        wc_status_t st = codec_ready(sd, k, err, errlen);
+        if (st != WC_OK)
+            return st;
+        buf_reserve(out, k->text.len + 256);
+        buf_append(out, "{\"schema\":", 10);
+        buf_append(out, k->text.data, k->text.len);
+        buf_append(out, ",\"payload\":", 11);
+        json_plan_enc(out, k->plan, v);
+        buf_putc(out, '}');
+        return WC_OK;
+    }
     wc_status_t st = codec_ready(sd, k, err, errlen);
     if (st != WC_OK)
         return st;
-    if (sd->kind == CONV_JSON) {
-        json_enc_envelope(out, sd->schemas ? k->text.data : NULL, k->text.len, k->schema, v);
-        return WC_OK;
-    }
     if (k->id < 0) {
         if (!sd->registry) {
             snprintf(err, errlen, "the Avro %s converter has no schema registry client", key ? "key" : "value");
