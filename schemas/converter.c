@@ -69,20 +69,10 @@ static wc_status_t encode_side(const conv_side_t *sd, bool key, rec_codec_t *k, 
             json_plan_free(k->plan);
             k->plan = json_plan_new(k->schema);
         }
-        if (!sd->schemas) {
-            json_plan_enc(out, k->plan, v);
-            return WC_OK;
-        }
-        wc_status_t st = codec_ready(sd, k, err, errlen);
-        if (st != WC_OK)
-            return st;
-        buf_reserve(out, k->text.len + 256);
-        buf_append(out, "{\"schema\":", 10);
-        buf_append(out, k->text.data, k->text.len);
-        buf_append(out, ",\"payload\":", 11);
-        json_plan_enc(out, k->plan, v);
-        buf_putc(out, '}');
-        return WC_OK;
+        wc_status_t st = sd->schemas ? codec_ready(sd, k, err, errlen) : WC_OK;   /* without schemas: no text */
+        if (st == WC_OK)
+            json_enc_envelope(out, sd->schemas ? k->text.data : NULL, k->text.len, k->plan, v);
+        return st;
     }
     wc_status_t st = codec_ready(sd, k, err, errlen);
     if (st != WC_OK)

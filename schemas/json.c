@@ -444,17 +444,18 @@ void json_plan_enc(buf_t *b, const json_plan_t *p, const cv_value_t *v)
         json_enc_value(b, p->schema, v);
 }
 
-void json_enc_envelope(buf_t *b, const char *schema_json, size_t schema_len,
-                       const cs_schema_t *s, const cv_value_t *v)
+void json_enc_envelope(buf_t *b, const char *schema_json, size_t schema_len, const json_plan_t *p,
+                       const cv_value_t *v)
 {
     if (!schema_json) {
-        json_enc_value(b, s, v);
+        json_plan_enc(b, p, v);
         return;
     }
+    buf_reserve(b, schema_len + 256);
     buf_append(b, "{\"schema\":", 10);
     buf_append(b, schema_json, schema_len);
     buf_append(b, ",\"payload\":", 11);
-    json_enc_value(b, s, v);
+    json_plan_enc(b, p, v);
     buf_putc(b, '}');
 }
 

@@ -102,7 +102,9 @@ static void test_schema_order_and_defaults(void **s)
     json_enc_value(&b, st, &v);
     assert_string_equal(buf_cstr(&b), "{\"e\":\"a\",\"arr\":[1,null],\"m\":{\"k\":null}}");
     buf_reset(&b);
-    json_enc_envelope(&b, "{}", 2, st, &v);
+    json_plan_t *p = json_plan_new(st);
+    json_enc_envelope(&b, "{}", 2, p, &v);
+    json_plan_free(p);
     assert_string_equal(buf_cstr(&b), "{\"schema\":{},\"payload\":{\"e\":\"a\",\"arr\":[1,null],\"m\":{\"k\":null}}}");
     buf_free(&b);
     arena_free(a);
