@@ -19,11 +19,20 @@ it_init() {
   trap 'exit 130' INT
 }
 
+# it_own PID: PID is still one of this test's processes: a child of the test's shell, or a server a script
+# started for it and left running (Connect's worker of scripts/connect.sh), whose command line names IT_DIR.
+# IT_PIDS keeps the numbers of processes the test stopped and reaped already; on a busy machine (pid_max
+# 32768) such a number soon belongs to another process, which it_cleanup must not signal (test_cleanup.sh).
+it_own() {
+  [ "$(awk '{ sub(/^.*\) /, ""); print $2 }' "/proc/$1/stat" 2>/dev/null)" = "$$" ] ||
+    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$IT_DIR"
+}
+
 it_cleanup() {
   local rc=$?
-  for p in "${IT_PIDS[@]:-}"; do [ -n "$p" ] && kill -INT "$p" 2>/dev/null || true; done
+  for p in "${IT_PIDS[@]:-}"; do [ -n "$p" ] && it_own "$p" && kill -INT "$p" 2>/dev/null || true; done
   sleep 0.5
-  for p in "${IT_PIDS[@]:-}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true; done
+  for p in "${IT_PIDS[@]:-}"; do [ -n "$p" ] && it_own "$p" && kill -KILL "$p" 2>/dev/null || true; done
   for d in "${IT_PGDIRS[@]:-}"; do [ -n "$d" ] && bash "$ROOT/scripts/pg-stop.sh" "$d"; done
   for d in "${IT_MYDIRS[@]:-}"; do [ -n "$d" ] && bash "$ROOT/scripts/mariadb-stop.sh" "$d"; done
   if [ $rc -ne 0 ]; then
