@@ -134,35 +134,10 @@ static tf_chain_t *chain(fx_t *f, const char *const *kv)
     return f->chain;
 }
 
-typedef struct out {
-    bool dropped;
-    wc_status_t st;
-    char topic[256];
-    char key[1024], value[2048];
-    bool key_null, value_null;
-    rec_event_t ev;
-    char err[1024];
-} out_t;
-
 /* Runs the chain on ev and encodes the result with conv. */
 static out_t run(fx_t *f, tf_chain_t *c, conv_t *conv, const rec_event_t *ev)
 {
-    out_t o;
-    memset(&o, 0, sizeof o);
-    o.st = tf_chain_apply(c, f->a, ev, &o.ev, &o.dropped, o.err, sizeof o.err);
-    if (o.st != WC_OK || o.dropped)
-        return o;
-    rec_t r;
-    char err[512];
-    assert_int_equal(conv_encode(conv, &o.ev, &r, err, sizeof err), WC_OK);
-    snprintf(o.topic, sizeof o.topic, "%s", r.topic);
-    o.key_null = !r.key;
-    o.value_null = !r.value;
-    if (r.key)
-        snprintf(o.key, sizeof o.key, "%.*s", (int)r.keylen, (const char *)r.key);
-    if (r.value)
-        snprintf(o.value, sizeof o.value, "%.*s", (int)r.valuelen, (const char *)r.value);
-    return o;
+    return tu_run(f->a, c, conv, ev);
 }
 
 static const char *header(const out_t *o, const char *k, size_t *len)

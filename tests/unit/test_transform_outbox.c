@@ -101,35 +101,9 @@ static rec_event_t event(fx_t *f, char op, const char *aggtype, const char *payl
     return ev;
 }
 
-typedef struct out {
-    bool dropped;
-    wc_status_t st;
-    char topic[256];
-    char key[1024], value[4096];
-    bool key_null, value_null;
-    rec_event_t ev;
-    char err[1024];
-} out_t;
-
 static out_t run(fx_t *f, tf_chain_t *c, const rec_event_t *ev)
 {
-    out_t o;
-    memset(&o, 0, sizeof o);
-    o.st = tf_chain_apply(c, f->a, ev, &o.ev, &o.dropped, o.err, sizeof o.err);
-    if (o.st != WC_OK || o.dropped)
-        return o;
-    rec_t r;
-    char err[512];
-    if (conv_encode(f->conv, &o.ev, &r, err, sizeof err) != WC_OK)
-        fail_msg("encode: %s", err);
-    snprintf(o.topic, sizeof o.topic, "%s", r.topic);
-    o.key_null = !r.key;
-    o.value_null = !r.value;
-    if (r.key)
-        snprintf(o.key, sizeof o.key, "%.*s", (int)r.keylen, (const char *)r.key);
-    if (r.value)
-        snprintf(o.value, sizeof o.value, "%.*s", (int)r.valuelen, (const char *)r.value);
-    return o;
+    return tu_run(f->a, c, f->conv, ev);
 }
 
 static const char *header(const out_t *o, const char *k)
