@@ -12,15 +12,13 @@ typedef struct fx {
     cs_schema_t *key, *row, *src, *txn, *env, *hb;
     rec_codec_t kc, vc, hbc;
     conv_t *conv, *conv_plain;
-    tf_spec_t *spec;   /* the chain of the last chain(), freed by the next one or fx_free */
-    tf_chain_t *chain;
+    tu_chain_t tc;   /* the chain under test: chain() */
 } fx_t;
 
 static void fx_init(fx_t *f)
 {
     arena_t *a = f->a = arena_new(8192);
-    f->spec = NULL;
-    f->chain = NULL;
+    f->tc = (tu_chain_t){ 0 };
     f->key = named(a, CT_STRUCT, false, "srv.public.t.Key", 0);
     cs_field_add(a, f->key, "id", cs_new(a, CT_INT32, false));
     f->row = named(a, CT_STRUCT, true, "srv.public.t.Value", 0);
@@ -56,17 +54,9 @@ static void fx_init(fx_t *f)
     f->conv_plain = conv_new(&plain, &plain);
 }
 
-static void fx_chain_free(fx_t *f)
-{
-    tf_chain_free(f->chain);
-    tf_spec_free(f->spec);
-    f->chain = NULL;
-    f->spec = NULL;
-}
-
 static void fx_free(fx_t *f)
 {
-    fx_chain_free(f);
+    tu_chain_free(&f->tc);
     rec_codec_free(&f->kc);
     rec_codec_free(&f->vc);
     rec_codec_free(&f->hbc);
@@ -125,13 +115,10 @@ static rec_event_t event(fx_t *f, char op, bool in_txn)
     return ev;
 }
 
-/* chain(f, KV): the chain of the transforms KV configures, kept in f (see fx_t) */
+/* chain(f, KV): the chain of the transforms KV configures, the fixture's chain under test */
 static tf_chain_t *chain(fx_t *f, const char *const *kv)
 {
-    fx_chain_free(f);
-    f->spec = spec(kv);
-    f->chain = tf_chain_new(f->spec);
-    return f->chain;
+    return tu_chain(&f->tc, kv);
 }
 
 /* Runs the chain on ev and encodes the result with conv. */

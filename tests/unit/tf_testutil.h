@@ -1,5 +1,6 @@
 /* tf_testutil.h: what the transform unit tests (test_transform.c, test_transform_outbox.c) share: a
- * named schema, a chain's configuration parsed or refused, a chain run on an event and its result encoded. */
+ * named schema, a chain's configuration parsed or refused, the chain under test, a chain run on an event
+ * and its result encoded. */
 #ifndef WALCAST_TF_TESTUTIL_H
 #define WALCAST_TF_TESTUTIL_H
 
@@ -43,6 +44,30 @@ static inline void spec_error(const char *const *kv, const char *want)
     assert_null(s);
     if (!strstr(err, want))
         fail_msg("error \"%s\" lacks \"%s\"", err, want);
+}
+
+/* The chain under test and its configuration, in a test's fixture: tu_chain() builds one (freeing the one
+ * before), tu_chain_free() frees the last. Zeroed: none yet. */
+typedef struct tu_chain {
+    tf_spec_t *spec;
+    tf_chain_t *chain;
+} tu_chain_t;
+
+static inline void tu_chain_free(tu_chain_t *h)
+{
+    tf_chain_free(h->chain);
+    tf_spec_free(h->spec);
+    h->chain = NULL;
+    h->spec = NULL;
+}
+
+/* The chain of the transforms KV configures, kept in h. */
+static inline tf_chain_t *tu_chain(tu_chain_t *h, const char *const *kv)
+{
+    tu_chain_free(h);
+    h->spec = spec(kv);
+    h->chain = tf_chain_new(h->spec);
+    return h->chain;
 }
 
 /* What a chain made of an event: dropped, an error (st, err), or the event (ev) and its record as text. */
