@@ -12,17 +12,7 @@ mongo_start
 MDB="walcast_rest_$$"
 psql_q -c "CREATE TABLE t (id int PRIMARY KEY, v text)"
 kafka_start --topic srv.public.t
-PORT=$(free_port)
-{
-  echo "listeners=http://127.0.0.1:$PORT"
-  echo "config.storage.topic=it_rmongo_configs"
-  echo "status.storage.topic=it_rmongo_status"
-  echo "group.id=it_rmongo_group"
-} >>"$IT_DIR/worker.properties"
-"$WALCAST" run --worker "$IT_DIR/worker.properties" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
-IT_PIDS+=($!)
-wait_log "REST listener started" 1 60
-U="http://127.0.0.1:$PORT"
+rest_worker_start rmongo
 req() { curl -s -o "$IT_DIR/body" -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' "$U$2" ${3:+--data-binary "$3"}; }
 jget() { "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))
 for k in sys.argv[2].split("/"):

@@ -9,17 +9,7 @@ it_init
 pg_start
 psql_q -c "CREATE DATABASE target" -c "CREATE TABLE t (id int PRIMARY KEY, v text)"
 kafka_start --topic srv.public.t
-PORT=$(free_port)
-{
-  echo "listeners=http://127.0.0.1:$PORT"
-  echo "config.storage.topic=it_rsink_configs"
-  echo "status.storage.topic=it_rsink_status"
-  echo "group.id=it_rsink_group"
-} >>"$IT_DIR/worker.properties"
-"$WALCAST" run --worker "$IT_DIR/worker.properties" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
-IT_PIDS+=($!)
-wait_log "REST listener started" 1 60
-U="http://127.0.0.1:$PORT"
+rest_worker_start rsink
 post() { curl -s -o "$IT_DIR/body" -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' "$U$2" ${3:+--data-binary "$3"}; }
 jget() { "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))
 for k in sys.argv[2].split("/"):
