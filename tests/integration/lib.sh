@@ -209,6 +209,17 @@ rest_worker_start() {
   U="http://127.0.0.1:$PORT"
 }
 
+# rest_req METHOD PATH [BODY]: a request to the REST worker at U (BODY as JSON); prints the HTTP status code,
+# the answer's body goes to $IT_DIR/body.
+rest_req() { curl -s -o "$IT_DIR/body" -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' "$U$2" ${3:+--data-binary "$3"}; }
+
+# rest_json PATH: the value at PATH (keys and list indexes joined by /, e.g. tasks/0/state) in the JSON of the
+# last answer's body.
+rest_json() { "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("/"):
+    d = d[int(k)] if isinstance(d, list) else d[k]
+print(d)' "$IT_DIR/body" "$1"; }
+
 # walcast_start CONNECTOR_FILE...: runs walcast with these connectors (sources and sinks) in the background
 # until WALCAST_SOURCES (1) more "replication started" lines than before are in walcast.log (30 s bound).
 walcast_start() {
