@@ -48,20 +48,12 @@ fi
   --max-allowed-packet=64M --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
   >/dev/null 2>&1 </dev/null &
 echo $! >"$dir/launcher.pid"
-for _ in $(seq 1 300); do
-  if mariadb-admin --no-defaults --protocol=tcp -h 127.0.0.1 -P "$port" -u root ping >/dev/null 2>&1; then
-    cat >"$dir/env" <<ENV
+ping_server() { mariadb-admin --no-defaults --protocol=tcp -h 127.0.0.1 -P "$port" -u root ping >/dev/null 2>&1; }
+wait_up mariadb-start "the server" "$(cat "$dir/launcher.pid")" 30 "$dir/mariadb.log" ping_server || exit 1
+cat >"$dir/env" <<ENV
 export MYSQL_HOST=127.0.0.1
 export MYSQL_TCP_PORT=$port
 export MYSQL_USER=root
 export WALCAST_MYDIR=$dir
 ENV
-    echo "$dir"
-    exit 0
-  fi
-  kill -0 "$(cat "$dir/launcher.pid")" 2>/dev/null || { cat "$dir/mariadb.log" >&2; exit 1; }
-  sleep 0.1
-done
-echo "mariadb-start: the server did not answer within 30 s" >&2
-cat "$dir/mariadb.log" >&2 || true
-exit 1
+echo "$dir"
