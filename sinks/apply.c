@@ -1297,18 +1297,27 @@ static wc_status_t rewind_to_target(sink_t *s)
                     p->offset = offs[k].offset;
         }
         rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, as, 10000);
-        if (e) {
-            snprintf(s->err, sizeof s->err, "cannot seek back to the stored offsets: %s", rd_kafka_error_string(e));
-            rd_kafka_error_destroy(e);
-            rc = WC_FATAL;
-        }
-        for (int i = 0; i < as->cnt && rc == WC_OK; i++)
-            if (as->elems[i].err) {
-                snprintf(s->err, sizeof s->err, "cannot seek %s[%d] back to offset %" PRId64 ": %s",
-                         as->elems[i].topic, as->elems[i].partition, as->elems[i].offset,
-                         rd_kafka_err2str(as->elems[i].err));
+        bool failed = e != NULL;
+        for (int i = 0; i < as->cnt && !failed; i++)
+            failed = as->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (failed) {
+            /* a partition assigned a moment ago can refuse the seek (librdkafka 2.0.2 answered "Timed out
+             * waiting for 1 remaining partition seek(s)" within milliseconds when the first batch after the
+             * assignment failed): the assignment again, at the stored offsets, as the rebalance does */
+            log_warn("seek back to the stored offsets failed, assigning the partitions again at them",
+                     "connector=%s error=\"%s\"", log_esc(s->cfg->name),
+                     log_esc(e ? rd_kafka_error_string(e) : rd_kafka_err2str(as->elems[0].err)));
+            for (int i = 0; i < as->cnt; i++)
+                as->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+            rd_kafka_resp_err_t ae = rd_kafka_assign(s->rk, as);
+            if (ae) {
+                snprintf(s->err, sizeof s->err, "cannot seek back to the stored offsets: %s; nor assign the partitions "
+                         "at them: %s", e ? rd_kafka_error_string(e) : "seek failed", rd_kafka_err2str(ae));
                 rc = WC_FATAL;
             }
+        }
+        if (e)
+            rd_kafka_error_destroy(e);
     }
     if (as)
         rd_kafka_topic_partition_list_destroy(as);
