@@ -1198,6 +1198,8 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         conn_fatal(why, whylen, cfg->name, "cannot start the encoder threads", err);
         goto out;
     }
+    if (s.encq)
+        log_info("encoder threads started", "connector=%s threads=%d", cfg->name, cfg->encode_threads);
     {
         /* snapshot: what to read before (or while) streaming */
         snap_hooks_t hk = { .ctx = &s, .txn_ensure = snap_txn_ensure, .chunk_done = snap_chunk_done, .service = snap_service,
