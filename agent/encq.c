@@ -478,11 +478,8 @@ wc_status_t encq_push(encq_t *q, const rec_event_t *ev, size_t n, encq_send_fn s
     wc_status_t st;
     if ((st = encq_send_ready(q, send, ctx, err, errlen)) != WC_OK)
         return st;
+    /* no stop check while waiting: an encoder always finishes (its registry waits end on *stop) */
     while (full(q)) {
-        if (*q->stop) {
-            snprintf(err, errlen, "stopped while waiting for the encoder threads");
-            return WC_RETRY;
-        }
         bool woke = wait_done(q, ENCQ_SLOTS / 8);
         if ((st = encq_send_ready(q, send, ctx, err, errlen)) != WC_OK)
             return st;
@@ -527,10 +524,6 @@ wc_status_t encq_drain(encq_t *q, encq_send_fn send, encq_wait_fn wait, void *ct
             return st;
         if (encq_empty(q))
             return WC_OK;
-        if (*q->stop) {
-            snprintf(err, errlen, "stopped while waiting for the encoder threads");
-            return WC_RETRY;
-        }
         if (!wait_done(q, ENCQ_SLOTS) && wait)
             wait(ctx);
     }

@@ -38,7 +38,8 @@ wc_status_t encq_push(encq_t *q, const rec_event_t *ev, size_t n, encq_send_fn s
 /* Sends the records encoded so far, in queue order, without waiting. A record an encoder failed on
  * stops it: its status and text are returned (it stays queued until encq_reset). */
 wc_status_t encq_send_ready(encq_t *q, encq_send_fn send, void *ctx, char *err, size_t errlen);
-/* Sends everything queued, waiting for the encoders (WC_RETRY if *stop is set meanwhile). */
+/* Sends everything queued, waiting for the encoders (they always finish: on *stop a registry wait ends
+ * with an error, returned here). */
 wc_status_t encq_drain(encq_t *q, encq_send_fn send, encq_wait_fn wait, void *ctx, char *err, size_t errlen);
 /* Drops everything queued (after a failure: the Kafka transaction is aborted and the slot resent). */
 void encq_reset(encq_t *q);
