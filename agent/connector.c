@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/coder.h"
 #include "agent/encq.h"
 #include "agent/log.h"
 #include "agent/offsets.h"
@@ -37,13 +38,8 @@ typedef struct conn_state {
     txn_t *txn;
     strm_t *strm;                 /* walcast.streaming: in-progress transactions */
     evt_ctx_t *evt;
-    conv_t *conv;
-    tf_chain_t *tf;               /* transforms=, NULL when none */
-    arena_t *tf_arena;            /* the transformed record's values, reset at each record */
-    uint64_t tf_skipped;          /* records a transform failed on, skipped (errors.tolerance=all) */
+    coder_t coder;                /* this thread's transforms and converter */
     encq_t *encq;                 /* walcast.encode.threads: streamed records are encoded there; NULL: here */
-    sr_client_t *sr_key, *sr_value; /* Avro converters' schema registries */
-    uint64_t sr_requests;
     rel_cache_t *rels;
     pgt_catalog_t *types;
     arena_t *msg_arena;           /* one message: its parse and the values of its events */
@@ -114,39 +110,13 @@ sr_config_t conn_registry_config(const cfg_conv_t *v)
     return sc;
 }
 
-static sr_client_t *registry_new(conn_state_t *s, const cfg_conv_t *v, char *err, size_t errlen)
-{
-    sr_config_t sc = conn_registry_config(v);
-    return sr_new(&sc, on_registry_wait, s, err, errlen);
-}
-
 /* One record through the transforms, encoded, sent. */
 static wc_status_t publish_one(conn_state_t *s, const rec_event_t *ev, char *err, size_t errlen)
 {
     rec_t r;
-    rec_event_t tev;
-    if (s->tf) {
-        bool dropped;
-        arena_reset(s->tf_arena);
-        wc_status_t st = tf_chain_apply(s->tf, s->tf_arena, ev, &tev, &dropped, err, errlen);
-        if (st == WC_PERMANENT && s->cfg->errors_tolerance_all) {
-            s->tf_skipped++;
-            log_warn("record skipped (errors.tolerance=all)", "connector=%s topic=%s skipped=%llu error=\"%s\"",
-                     s->cfg->name, ev->topic, (unsigned long long)s->tf_skipped, log_esc(err));
-            return WC_OK;
-        }
-        if (st == WC_OK && err[0])
-            log_warn("transform warning", "connector=%s warning=\"%s\"", s->cfg->name, log_esc(err));
-        if (st != WC_OK || dropped)
-            return st;
-        ev = &tev;
-    }
-    wc_status_t st = conv_encode(s->conv, ev, &r, err, errlen);
-    if (conv_registry_requests(s->conv) != s->sr_requests) {
-        s->sr_requests = conv_registry_requests(s->conv);
-        log_info("schema registry answered", "connector=%s topic=%s", s->cfg->name, ev->topic);
-    }
-    if (st != WC_OK)
+    bool none;
+    wc_status_t st = coder_encode(&s->coder, ev, &r, &none, err, errlen);
+    if (st != WC_OK || none)
         return st;
     return txn_send(s->txn, &r, err, errlen);
 }
@@ -742,7 +712,8 @@ static void met_publish(conn_state_t *s, int64_t commit_time_us)
     atomic_store_explicit(&m->updated, st->updated, memory_order_relaxed);
     atomic_store_explicit(&m->deleted, st->deleted, memory_order_relaxed);
     atomic_store_explicit(&m->filtered, st->filtered, memory_order_relaxed);
-    atomic_store_explicit(&m->erroneous, s->tf_skipped + (s->encq ? encq_skipped(s->encq) : 0), memory_order_relaxed);
+    atomic_store_explicit(&m->erroneous, atomic_load(&s->coder.skipped) + (s->encq ? encq_skipped(s->encq) : 0),
+                          memory_order_relaxed);
     atomic_store_explicit(&m->committed_txns, s->txns, memory_order_relaxed);
     atomic_store_explicit(&m->snap_read, read, memory_order_relaxed);
     atomic_store_explicit(&m->written, txn_stats(s->txn).records, memory_order_relaxed);
@@ -1179,19 +1150,9 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         conn_fatal(why, whylen, cfg->name, "cannot prepare streaming of large transactions", err);
         goto out;
     }
-    conv_side_t ks = cfg->key_conv.side, vs = cfg->value_conv.side;
-    if (cfg->key_conv.avro && !(ks.registry = s.sr_key = registry_new(&s, &cfg->key_conv, err, sizeof err))) {
-        conn_fatal(why, whylen, cfg->name, "invalid key.converter schema registry settings", err);
+    if (!coder_open(&s.coder, cfg, "record skipped (errors.tolerance=all)", true, on_registry_wait, &s, err, sizeof err)) {
+        conn_fatal(why, whylen, cfg->name, "cannot set up the converters", err);
         goto out;
-    }
-    if (cfg->value_conv.avro && !(vs.registry = s.sr_value = registry_new(&s, &cfg->value_conv, err, sizeof err))) {
-        conn_fatal(why, whylen, cfg->name, "invalid value.converter schema registry settings", err);
-        goto out;
-    }
-    s.conv = conv_new(&ks, &vs);
-    if (cfg->transforms) {
-        s.tf = tf_chain_new(cfg->transforms);
-        s.tf_arena = arena_new(64 * 1024);
     }
     s.evt = evt_new(&cfg->evt);
     if (cfg->encode_threads > 0 && !(s.encq = encq_new(cfg, cfg->encode_threads, stop, err, sizeof err))) {
@@ -1273,11 +1234,7 @@ out:
     free(s.inc_resume);
     free(s.pub_added);
     evt_free(s.evt);
-    conv_free(s.conv);
-    tf_chain_free(s.tf);
-    arena_free(s.tf_arena);
-    sr_free(s.sr_key);
-    sr_free(s.sr_value);
+    coder_close(&s.coder);
     strm_free(s.strm);
     rel_cache_free(s.rels);
     txn_free(s.txn);

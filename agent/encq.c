@@ -10,11 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/connector.h"
+#include "agent/coder.h"
 #include "agent/log.h"
-#include "schemas/converter.h"
-#include "schemas/registry.h"
-#include "schemas/transform.h"
 
 /* Ring bounds: records of one decoder call per slot (at most EVT_OUT_MAX = 3). The byte bound counts
  * the copies and the encoded bytes, so a 2M-row transaction adds at most this much to the peak. */
@@ -57,11 +54,7 @@ typedef struct encoder {
     pthread_t th;
     bool started;
     uint64_t next;                /* the next sequence number to look at */
-    conv_t *conv;
-    sr_client_t *sr_key, *sr_value;
-    uint64_t sr_requests;
-    tf_chain_t *tf;
-    arena_t *tf_arena;
+    coder_t coder;
 } encoder_t;
 
 struct encq {
@@ -77,7 +70,6 @@ struct encq {
     bool quit, abort;
     int nthreads;
     encoder_t *enc;
-    _Atomic uint64_t skipped;
 };
 
 /* ---- copies ------------------------------------------------------------------------------ */
@@ -196,34 +188,12 @@ static void out_record(const slot_t *sl, const enc_out_t *e, rec_t *r)
  * read thread), stored in the slot. */
 static wc_status_t encode_one(encoder_t *x, slot_t *sl, const rec_event_t *ev, char *err, size_t errlen)
 {
-    const conn_config_t *cfg = x->q->cfg;
     rec_t r;
-    rec_event_t tev;
-    if (x->tf) {
-        bool dropped;
-        arena_reset(x->tf_arena);
-        wc_status_t st = tf_chain_apply(x->tf, x->tf_arena, ev, &tev, &dropped, err, errlen);
-        if (st == WC_PERMANENT && cfg->errors_tolerance_all) {
-            uint64_t n = atomic_fetch_add(&x->q->skipped, 1) + 1;
-            log_warn("record skipped (errors.tolerance=all)", "connector=%s topic=%s skipped=%llu error=\"%s\"",
-                     cfg->name, ev->topic, (unsigned long long)n, log_esc(err));
-            return WC_OK;
-        }
-        if (st == WC_OK && err[0])
-            log_warn("transform warning", "connector=%s warning=\"%s\"", cfg->name, log_esc(err));
-        if (st != WC_OK || dropped)
-            return st;
-        ev = &tev;
-    }
-    wc_status_t st = conv_encode(x->conv, ev, &r, err, errlen);
-    if (conv_registry_requests(x->conv) != x->sr_requests) {
-        x->sr_requests = conv_registry_requests(x->conv);
-        log_info("schema registry answered", "connector=%s topic=%s", cfg->name, ev->topic);
-    }
-    if (st != WC_OK)
-        return st;
-    out_store(sl, &r);
-    return WC_OK;
+    bool none;
+    wc_status_t st = coder_encode(&x->coder, ev, &r, &none, err, errlen);
+    if (st == WC_OK && !none)
+        out_store(sl, &r);
+    return st;
 }
 
 static void encode_slot(encoder_t *x, slot_t *sl)
@@ -275,6 +245,15 @@ static void *encoder_main(void *arg)
     return NULL;
 }
 
+static bool quitting(void *ctx)
+{
+    encq_t *q = ctx;
+    pthread_mutex_lock(&q->mu);
+    bool quit = q->quit || q->abort || *q->stop;
+    pthread_mutex_unlock(&q->mu);
+    return quit;
+}
+
 /* sr_wait_fn of an encoder's registry client: sleeps while the registry is away (the read thread keeps
  * Kafka and the replication connection served meanwhile, waiting for this record). */
 static bool registry_wait(void *ctx, int ms, const char *why)
@@ -283,50 +262,9 @@ static bool registry_wait(void *ctx, int ms, const char *why)
     encq_t *q = x->q;
     log_warn("schema registry unavailable; encoder retrying (nothing is lost: events wait for their schema id)",
              "connector=%s reason=\"%s\" retry_in_ms=%d", q->cfg->name, log_esc(why), ms);
-    for (int waited = 0; waited < ms; waited += 50) {
-        pthread_mutex_lock(&q->mu);
-        bool quit = q->quit || q->abort || *q->stop;
-        pthread_mutex_unlock(&q->mu);
-        if (quit)
-            return false;
-        struct timespec ts = { 0, 50 * 1000000 };
-        nanosleep(&ts, NULL);
-    }
-    return true;
+    return coder_nap(ms, quitting, q);
 }
 
-static bool encoder_open(encq_t *q, encoder_t *x, int id, char *err, size_t errlen)
-{
-    const conn_config_t *cfg = q->cfg;
-    x->q = q;
-    x->id = id;
-    conv_side_t ks = cfg->key_conv.side, vs = cfg->value_conv.side;
-    if (cfg->key_conv.avro) {
-        sr_config_t sc = conn_registry_config(&cfg->key_conv);
-        if (!(ks.registry = x->sr_key = sr_new(&sc, registry_wait, x, err, errlen)))
-            return false;
-    }
-    if (cfg->value_conv.avro) {
-        sr_config_t sc = conn_registry_config(&cfg->value_conv);
-        if (!(vs.registry = x->sr_value = sr_new(&sc, registry_wait, x, err, errlen)))
-            return false;
-    }
-    x->conv = conv_new(&ks, &vs);
-    if (cfg->transforms) {
-        x->tf = tf_chain_new(cfg->transforms);
-        x->tf_arena = arena_new(64 * 1024);
-    }
-    return true;
-}
-
-static void encoder_close(encoder_t *x)
-{
-    conv_free(x->conv);
-    sr_free(x->sr_key);
-    sr_free(x->sr_value);
-    tf_chain_free(x->tf);
-    arena_free(x->tf_arena);
-}
 
 /* ---- the read thread's side ---------------------------------------------------------------- */
 
@@ -347,7 +285,10 @@ encq_t *encq_new(const conn_config_t *cfg, int nthreads, volatile sig_atomic_t *
     q->nthreads = nthreads < 1 ? 1 : nthreads;
     q->enc = xcalloc((size_t)q->nthreads, sizeof *q->enc);
     for (int i = 0; i < q->nthreads; i++) {
-        if (!encoder_open(q, &q->enc[i], i, err, errlen))
+        encoder_t *x = &q->enc[i];
+        x->q = q;
+        x->id = i;
+        if (!coder_open(&x->coder, cfg, "record skipped (errors.tolerance=all)", true, registry_wait, x, err, errlen))
             goto fail;
         if (pthread_create(&q->enc[i].th, NULL, encoder_main, &q->enc[i]) != 0) {
             snprintf(err, errlen, "cannot start an encoder thread");
@@ -372,7 +313,7 @@ void encq_free(encq_t *q)
     for (int i = 0; i < q->nthreads; i++) {
         if (q->enc[i].started)
             pthread_join(q->enc[i].th, NULL);
-        encoder_close(&q->enc[i]);
+        coder_close(&q->enc[i].coder);
     }
     for (size_t i = 0; i < ENCQ_SLOTS; i++) {
         arena_free(q->slots[i].arena);
@@ -552,4 +493,10 @@ bool encq_empty(const encq_t *q)
     return e;
 }
 
-uint64_t encq_skipped(const encq_t *q) { return atomic_load(&((encq_t *)q)->skipped); }
+uint64_t encq_skipped(const encq_t *q)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < q->nthreads; i++)
+        n += atomic_load(&q->enc[i].coder.skipped);
+    return n;
+}
