@@ -18,6 +18,9 @@
 #define ENCQ_SLOTS 1024
 #define ENCQ_MAX_BYTES (8u << 20)
 #define ENCQ_MAX_RECS 3
+/* Slots an encoder takes at once, and how many wait before a sleeping encoder is woken (one wake-up per
+ * record cost more CPU than the encoding it moved); the read thread wakes it at once when it waits. */
+#define ENCQ_BATCH 32
 /* A slot whose copy or encoding grew past this gives the memory back when it is reused. */
 #define ENCQ_SLOT_KEEP (256u << 10)
 
@@ -66,6 +69,8 @@ struct encq {
     uint64_t head, tail;          /* sequence numbers: next to send, next to fill */
     size_t bytes;
     int busy;                     /* slots being encoded */
+    int sleepers;                 /* encoders waiting for work */
+    size_t queued;                /* slots queued, not taken by an encoder yet */
     uint64_t want;                /* the read thread waits for this slot (UINT64_MAX: for none) */
     bool quit, abort;
     int nthreads;
@@ -212,34 +217,44 @@ static void *encoder_main(void *arg)
 {
     encoder_t *x = arg;
     encq_t *q = x->q;
+    pthread_setname_np(pthread_self(), "walcast-encode");   /* in top -H and perf's per-thread figures */
+    uint64_t batch[ENCQ_BATCH];
     pthread_mutex_lock(&q->mu);
     while (!q->quit) {
-        slot_t *sl = NULL;
+        /* its slots, up to a batch, in queue order */
+        size_t nb = 0;
         if (x->next < q->head)
             x->next = q->head;
-        for (; x->next < q->tail; x->next++) {
+        for (; x->next < q->tail && nb < ENCQ_BATCH; x->next++) {
             slot_t *c = &q->slots[x->next % ENCQ_SLOTS];
             if (c->owner == x->id && c->state == SLOT_QUEUED) {
-                sl = c;
-                break;
+                c->state = SLOT_ENCODING;
+                batch[nb++] = x->next;
             }
         }
-        if (!sl) {
+        if (!nb) {
+            q->sleepers++;
             pthread_cond_wait(&q->work, &q->mu);
+            q->sleepers--;
             continue;
         }
-        sl->state = SLOT_ENCODING;
-        q->busy++;
+        q->busy += (int)nb;
+        q->queued -= nb;
         pthread_mutex_unlock(&q->mu);
-        encode_slot(x, sl);
+        for (size_t i = 0; i < nb; i++)
+            encode_slot(x, &q->slots[batch[i] % ENCQ_SLOTS]);
         pthread_mutex_lock(&q->mu);
-        sl->state = SLOT_DONE;
-        sl->bytes += sl->data.len;
-        q->bytes += sl->data.len;
-        q->busy--;
-        if (x->next >= q->want || q->abort)
+        bool wake = q->abort;
+        for (size_t i = 0; i < nb; i++) {
+            slot_t *sl = &q->slots[batch[i] % ENCQ_SLOTS];
+            sl->state = SLOT_DONE;
+            sl->bytes += sl->data.len;
+            q->bytes += sl->data.len;
+            wake = wake || batch[i] >= q->want;
+        }
+        q->busy -= (int)nb;
+        if (wake)
             pthread_cond_broadcast(&q->done);
-        x->next++;
     }
     pthread_mutex_unlock(&q->mu);
     return NULL;
@@ -388,6 +403,8 @@ static bool wait_done(encq_t *q, uint64_t ahead)
     }
     bool woke = true;
     pthread_mutex_lock(&q->mu);
+    if (q->sleepers && q->queued)
+        pthread_cond_broadcast(&q->work);   /* what is queued is needed now */
     if (q->head < q->tail) {
         uint64_t target = q->head + ahead < q->tail ? q->head + ahead : q->tail - 1;
         q->want = target;
@@ -446,9 +463,8 @@ wc_status_t encq_push(encq_t *q, const rec_event_t *ev, size_t n, encq_send_fn s
     sl->state = SLOT_QUEUED;
     q->bytes += sl->bytes;
     q->tail++;
-    if (q->nthreads == 1)
-        pthread_cond_signal(&q->work);
-    else
+    q->queued++;
+    if (q->sleepers && q->queued >= ENCQ_BATCH)
         pthread_cond_broadcast(&q->work);
     pthread_mutex_unlock(&q->mu);
     /* more records than a slot holds (never from the decoder: EVT_OUT_MAX) */
@@ -480,6 +496,7 @@ void encq_reset(encq_t *q)
         q->slots[i % ENCQ_SLOTS].state = SLOT_FREE;
     q->head = q->tail;
     q->bytes = 0;
+    q->queued = 0;
     q->abort = false;
     pthread_mutex_unlock(&q->mu);
 }
