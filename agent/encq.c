@@ -275,8 +275,8 @@ static bool registry_wait(void *ctx, int ms, const char *why)
 {
     encoder_t *x = ctx;
     encq_t *q = x->q;
-    log_warn("schema registry unavailable; encoder retrying (nothing is lost: events wait for their schema id)",
-             "connector=%s reason=\"%s\" retry_in_ms=%d", q->cfg->name, log_esc(why), ms);
+    log_warn("schema registry unavailable; retrying (nothing is lost: events wait for their schema id)",
+             "connector=%s thread=encoder reason=\"%s\" retry_in_ms=%d", q->cfg->name, log_esc(why), ms);
     return coder_nap(ms, quitting, q);
 }
 
