@@ -434,9 +434,8 @@ wc_status_t encq_push(encq_t *q, const rec_event_t *ev, size_t n, encq_send_fn s
     if (!n)
         return WC_OK;
     wc_status_t st;
-    if ((st = encq_send_ready(q, send, ctx, err, errlen)) != WC_OK)
-        return st;
-    /* no stop check while waiting: an encoder always finishes (its registry waits end on *stop) */
+    /* what is encoded is sent by the caller's encq_send_ready after each message, or here when full;
+     * no stop check while waiting: an encoder always finishes (its registry waits end on *stop) */
     while (full(q)) {
         bool woke = wait_done(q, ENCQ_SLOTS / 8);
         if ((st = encq_send_ready(q, send, ctx, err, errlen)) != WC_OK)
