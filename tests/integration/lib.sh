@@ -19,11 +19,20 @@ it_init() {
   trap 'exit 130' INT
 }
 
+# it_own PID: PID is still one of this test's processes: a child of the test's shell, or a server a script
+# started for it and left running (Connect's worker of scripts/connect.sh), whose command line names IT_DIR.
+# IT_PIDS keeps the numbers of processes the test stopped and reaped already; on a busy machine (pid_max
+# 32768) such a number soon belongs to another process, which it_cleanup must not signal (test_cleanup.sh).
+it_own() {
+  [ "$(awk '{ sub(/^.*\) /, ""); print $2 }' "/proc/$1/stat" 2>/dev/null)" = "$$" ] ||
+    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$IT_DIR"
+}
+
 it_cleanup() {
   local rc=$?
-  for p in "${IT_PIDS[@]:-}"; do [ -n "$p" ] && kill -INT "$p" 2>/dev/null || true; done
+  for p in "${IT_PIDS[@]:-}"; do [ -n "$p" ] && it_own "$p" && kill -INT "$p" 2>/dev/null || true; done
   sleep 0.5
-  for p in "${IT_PIDS[@]:-}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true; done
+  for p in "${IT_PIDS[@]:-}"; do [ -n "$p" ] && it_own "$p" && kill -KILL "$p" 2>/dev/null || true; done
   for d in "${IT_PGDIRS[@]:-}"; do [ -n "$d" ] && bash "$ROOT/scripts/pg-stop.sh" "$d"; done
   for d in "${IT_MYDIRS[@]:-}"; do [ -n "$d" ] && bash "$ROOT/scripts/mariadb-stop.sh" "$d"; done
   if [ $rc -ne 0 ]; then
@@ -199,6 +208,17 @@ rest_worker_start() {
   wait_log "REST listener started" 1 60
   U="http://127.0.0.1:$PORT"
 }
+
+# rest_req METHOD PATH [BODY]: a request to the REST worker at U (BODY as JSON); prints the HTTP status code,
+# the answer's body goes to $IT_DIR/body.
+rest_req() { curl -s -o "$IT_DIR/body" -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' "$U$2" ${3:+--data-binary "$3"}; }
+
+# rest_json PATH: the value at PATH (keys and list indexes joined by /, e.g. tasks/0/state) in the JSON of the
+# last answer's body.
+rest_json() { "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("/"):
+    d = d[int(k)] if isinstance(d, list) else d[k]
+print(d)' "$IT_DIR/body" "$1"; }
 
 # walcast_start CONNECTOR_FILE...: runs walcast with these connectors (sources and sinks) in the background
 # until WALCAST_SOURCES (1) more "replication started" lines than before are in walcast.log (30 s bound).

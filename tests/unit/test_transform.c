@@ -12,15 +12,13 @@ typedef struct fx {
     cs_schema_t *key, *row, *src, *txn, *env, *hb;
     rec_codec_t kc, vc, hbc;
     conv_t *conv, *conv_plain;
-    tf_spec_t *spec;   /* the chain of the last chain(), freed by the next one or fx_free */
-    tf_chain_t *chain;
+    tu_chain_t tc;   /* the chain under test: chain() */
 } fx_t;
 
 static void fx_init(fx_t *f)
 {
     arena_t *a = f->a = arena_new(8192);
-    f->spec = NULL;
-    f->chain = NULL;
+    f->tc = (tu_chain_t){ 0 };
     f->key = named(a, CT_STRUCT, false, "srv.public.t.Key", 0);
     cs_field_add(a, f->key, "id", cs_new(a, CT_INT32, false));
     f->row = named(a, CT_STRUCT, true, "srv.public.t.Value", 0);
@@ -56,17 +54,9 @@ static void fx_init(fx_t *f)
     f->conv_plain = conv_new(&plain, &plain);
 }
 
-static void fx_chain_free(fx_t *f)
-{
-    tf_chain_free(f->chain);
-    tf_spec_free(f->spec);
-    f->chain = NULL;
-    f->spec = NULL;
-}
-
 static void fx_free(fx_t *f)
 {
-    fx_chain_free(f);
+    tu_chain_free(&f->tc);
     rec_codec_free(&f->kc);
     rec_codec_free(&f->vc);
     rec_codec_free(&f->hbc);
@@ -125,44 +115,16 @@ static rec_event_t event(fx_t *f, char op, bool in_txn)
     return ev;
 }
 
-/* chain(f, KV): the chain of the transforms KV configures, kept in f (see fx_t) */
+/* chain(f, KV): the chain of the transforms KV configures, the fixture's chain under test */
 static tf_chain_t *chain(fx_t *f, const char *const *kv)
 {
-    fx_chain_free(f);
-    f->spec = spec(kv);
-    f->chain = tf_chain_new(f->spec);
-    return f->chain;
+    return tu_chain(&f->tc, kv);
 }
-
-typedef struct out {
-    bool dropped;
-    wc_status_t st;
-    char topic[256];
-    char key[1024], value[2048];
-    bool key_null, value_null;
-    rec_event_t ev;
-    char err[1024];
-} out_t;
 
 /* Runs the chain on ev and encodes the result with conv. */
 static out_t run(fx_t *f, tf_chain_t *c, conv_t *conv, const rec_event_t *ev)
 {
-    out_t o;
-    memset(&o, 0, sizeof o);
-    o.st = tf_chain_apply(c, f->a, ev, &o.ev, &o.dropped, o.err, sizeof o.err);
-    if (o.st != WC_OK || o.dropped)
-        return o;
-    rec_t r;
-    char err[512];
-    assert_int_equal(conv_encode(conv, &o.ev, &r, err, sizeof err), WC_OK);
-    snprintf(o.topic, sizeof o.topic, "%s", r.topic);
-    o.key_null = !r.key;
-    o.value_null = !r.value;
-    if (r.key)
-        snprintf(o.key, sizeof o.key, "%.*s", (int)r.keylen, (const char *)r.key);
-    if (r.value)
-        snprintf(o.value, sizeof o.value, "%.*s", (int)r.valuelen, (const char *)r.value);
-    return o;
+    return tu_run(f->a, c, conv, ev);
 }
 
 static const char *header(const out_t *o, const char *k, size_t *len)
