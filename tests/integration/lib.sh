@@ -192,8 +192,9 @@ connector_file() {
 
 # walcast_spawn CONNECTOR_FILE...: runs walcast in the background (WALCAST_PID) and returns at once, for a
 # test that waits for something else than "replication started" (a snapshot to be planned, a kill).
+# WALCAST_WORKER: its worker file (default IT_DIR/worker.properties).
 walcast_spawn() {
-  "$WALCAST" run --worker "$IT_DIR/worker.properties" "$@" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
+  "$WALCAST" run --worker "${WALCAST_WORKER:-$IT_DIR/worker.properties}" "$@" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
   WALCAST_PID=$!
   IT_PIDS+=($WALCAST_PID)
 }
