@@ -220,10 +220,15 @@ done
 T0=$(date +%s%N)
 wait_streaming start 2 1 2 3
 # any worker answers for the whole cluster: the same statuses (and worker_ids) from all three
+# (each worker reads the status topic on its own: wait, bounded, until they agree)
+statuses() { rest "$1" "/connectors?expand=status" | "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))'; }
 for w in 2 3; do
-  [ "$(rest 1 "/connectors?expand=status" | "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))')" = \
-    "$(rest $w "/connectors?expand=status" | "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))')" ] ||
-    { echo "workers 1 and $w answer different statuses" >&2; exit 1; }
+  same=0
+  for _ in $(seq 1 300); do
+    [ "$(statuses 1)" = "$(statuses $w)" ] && { same=1; break; }
+    sleep 0.1
+  done
+  [ "$same" = 1 ] || { echo "workers 1 and $w answer different statuses after 30 s:" >&2; statuses 1 >&2; statuses $w >&2; exit 1; }
 done
 spread=$(busiest 1 | wc -w)
 echo "connectors spread over $spread worker(s): $(busiest 1)"
