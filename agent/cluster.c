@@ -463,6 +463,9 @@ clu_t *clu_open(const cfg_map_t *wm, const worker_config_t *w, cst_t *store, wrk
         /* assign() only, never joined nor committed (librdkafka wants a group.id for that) */
         conf_set(conf, "group.id", "walcast-config-reader", err, errlen) < 0 ||
         conf_set(conf, "enable.partition.eof", "true", err, errlen) < 0 ||
+        /* a fetch unanswered for 10 s goes again on a new connection: after a cut from Kafka, one sent
+         * meanwhile stayed in flight for the default 60 s, and this worker saw no other's status */
+        conf_set(conf, "socket.timeout.ms", "10000", err, errlen) < 0 ||
         conf_set(conf, "isolation.level", "read_committed", err, errlen) < 0 ||
         conf_set(conf, "enable.auto.commit", "false", err, errlen) < 0) {
         rd_kafka_conf_destroy(conf);
