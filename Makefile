@@ -73,6 +73,11 @@ $(BUILD)/bench/bench_json_dec: tests/bench/bench_json_dec.c $(AGENT_OBJ) $(CORE_
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(AGENT_OBJ) $(CORE_OBJ) $(LDLIBS)
 
+# walcast's own CPU per row: pgoutput parse + event + converter, no Kafka (run by scripts/bench.sh)
+$(BUILD)/bench/bench_decoder: tests/bench/bench_decoder.c $(CORE_OBJ) $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
+
 # The transform chain's own cost per record (run by scripts/bench.sh)
 $(BUILD)/bench/bench_transform: tests/bench/bench_transform.c $(CORE_OBJ) $(BUILD)/.flags
 	@mkdir -p $(dir $@)

@@ -41,9 +41,15 @@ struct pub {
     /* Pipelined commit: commit_transaction runs on its own thread while the caller keeps
      * decoding; records sent meanwhile are kept here and produced into the next transaction. */
     bool committing;
+    /* The commit thread lives as long as the producer (started by the first commit): pub_txn_commit_start
+     * hands it a commit through commit_go, it answers through commit_done; both under commit_mu. */
     pthread_t committer;
+    bool committer_started;
+    pthread_mutex_t commit_mu;
+    pthread_cond_t commit_cv;     /* signalled when commit_go, commit_quit or commit_done is set */
+    bool commit_go, commit_quit;
     wc_status_t commit_status;
-    atomic_bool commit_done;      /* set by the commit thread when it ends */
+    atomic_bool commit_done;      /* set by the commit thread when a commit ends */
     int wake_fd;                  /* eventfd: see pub_wake_fd (own_wake_fd or one set by pub_set_wake_fd) */
     int own_wake_fd;
     char commit_err[512];
@@ -132,6 +138,8 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
 {
     pub_t *p = xcalloc(1, sizeof *p);
     p->wake_fd = p->own_wake_fd = -1;
+    pthread_mutex_init(&p->commit_mu, NULL);
+    pthread_cond_init(&p->commit_cv, NULL);
     p->ack = ack;
     p->wait = wait;
     p->ctx = ctx;
@@ -213,14 +221,22 @@ void pub_free(pub_t *p)
         free(p->topics[i].name);
     }
     free(p->topics);
-    if (p->committing)
+    if (p->committer_started) {
+        /* a running commit ends first (as a join of it did before) */
+        pthread_mutex_lock(&p->commit_mu);
+        p->commit_quit = true;
+        pthread_cond_broadcast(&p->commit_cv);
+        pthread_mutex_unlock(&p->commit_mu);
         pthread_join(p->committer, NULL);
+    }
     if (p->rk)
         rd_kafka_destroy(p->rk);
     if (p->own_wake_fd >= 0)
         close(p->own_wake_fd);
     buf_free(&p->deferred);
     free(p->txn_id);
+    pthread_cond_destroy(&p->commit_cv);
+    pthread_mutex_destroy(&p->commit_mu);
     free(p);
 }
 
@@ -535,19 +551,34 @@ static wc_status_t commit_blocking(pub_t *p, char *err, size_t errlen)
     }
 }
 
+/* The commit thread: waits for a commit to run (commit_go), runs it, reports it (commit_done and the
+ * wake-up descriptor); ends on commit_quit once no commit is pending. */
 static void *committer_main(void *arg)
 {
     pub_t *p = arg;
-    p->commit_status = commit_blocking(p, p->commit_err, sizeof p->commit_err);
-    p->times.committed_us = wc_wall_us();
-    /* the offset record is the last one produced: its delivery report comes after every other's */
-    p->times.flushed_us = p->last_dr_us > p->times.start_us ? p->last_dr_us : p->times.start_us;
-    atomic_store(&p->commit_done, true);
-    wake(p);
+    pthread_mutex_lock(&p->commit_mu);
+    for (;;) {
+        while (!p->commit_go && !p->commit_quit)
+            pthread_cond_wait(&p->commit_cv, &p->commit_mu);
+        if (!p->commit_go)
+            break;
+        p->commit_go = false;
+        pthread_mutex_unlock(&p->commit_mu);
+        wc_status_t st = commit_blocking(p, p->commit_err, sizeof p->commit_err);
+        p->times.committed_us = wc_wall_us();
+        /* the offset record is the last one produced: its delivery report comes after every other's */
+        p->times.flushed_us = p->last_dr_us > p->times.start_us ? p->last_dr_us : p->times.start_us;
+        pthread_mutex_lock(&p->commit_mu);
+        p->commit_status = st;
+        atomic_store(&p->commit_done, true);
+        pthread_cond_broadcast(&p->commit_cv);
+        wake(p);
+    }
+    pthread_mutex_unlock(&p->commit_mu);
     return NULL;
 }
 
-/* Produces the offset record into the open transaction; the commit itself runs on a thread. */
+/* Produces the offset record into the open transaction; the commit itself runs on the commit thread. */
 wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
                                   char *err, size_t errlen)
 {
@@ -561,18 +592,23 @@ wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t
     wc_status_t st = produce(p, &r, UINT64_MAX, err, errlen);
     if (st != WC_OK)
         return st;
+    if (!p->committer_started) {
+        if (pthread_create(&p->committer, NULL, committer_main, p) != 0) {
+            snprintf(err, errlen, "cannot start the Kafka commit thread");
+            return WC_ABORT;
+        }
+        p->committer_started = true;
+    }
     p->txn_open = false;
     p->committing = true;
     p->times = (pub_commit_times_t){ .start_us = wc_wall_us() };
-    p->commit_status = WC_OK;
     p->commit_err[0] = 0;
+    pthread_mutex_lock(&p->commit_mu);
+    p->commit_status = WC_OK;
     atomic_store(&p->commit_done, false);
-    if (pthread_create(&p->committer, NULL, committer_main, p) != 0) {
-        p->committing = false;
-        p->txn_open = true;
-        snprintf(err, errlen, "cannot start the Kafka commit thread");
-        return WC_ABORT;
-    }
+    p->commit_go = true;
+    pthread_cond_broadcast(&p->commit_cv);
+    pthread_mutex_unlock(&p->commit_mu);
     return WC_OK;
 }
 
@@ -584,14 +620,18 @@ wc_status_t pub_txn_commit_wait(pub_t *p, char *err, size_t errlen)
 {
     if (!p->committing)
         return WC_OK;
-    pthread_join(p->committer, NULL);
+    pthread_mutex_lock(&p->commit_mu);
+    while (!atomic_load(&p->commit_done))
+        pthread_cond_wait(&p->commit_cv, &p->commit_mu);
+    wc_status_t st = p->commit_status;
+    pthread_mutex_unlock(&p->commit_mu);
     p->committing = false;
-    if (p->commit_status != WC_OK) {
+    if (st != WC_OK) {
         snprintf(err, errlen, "%s", p->commit_err);
         /* the transaction is still open on the broker side: abort it before anything else */
         p->txn_open = true;
     }
-    return p->commit_status;
+    return st;
 }
 
 void pub_discard_deferred(pub_t *p)

@@ -16,6 +16,8 @@
 
 /* Records kept in memory while a Kafka commit runs; beyond this the read loop waits for it. */
 #define DEFER_MAX_BYTES (32u << 20)
+/* Producers taking turns (see struct txn) */
+#define TXN_PRODUCERS 3
 
 /* A source transaction in a Kafka transaction: its commit (Unix epoch us), when its last record was
  * handed to the producer (the same clock), its xid. */
@@ -31,14 +33,17 @@ struct txn {
     pub_wait_fn wait;
     void *wait_ctx;
     char client_id[256];
-    char spare_id[272];
-    /* Two producers take turns, one Kafka transaction each: after EndTxn the coordinator still writes the
-     * markers, and the next AddPartitionsToTxn of the same transactional.id meanwhile is refused
-     * (CONCURRENT_TRANSACTIONS) and retried by librdkafka 20 ms later. The other producer's previous
-     * transaction ended a whole cycle before, so its turn starts at once. pub is the one whose
-     * transaction is open or committing; spare has neither (it only becomes pub once pub's commit is
-     * collected, so the Kafka transactions stay strictly one after the other). */
-    pub_t *pub, *spare;
+    /* TXN_PRODUCERS producers take turns, one Kafka transaction each: after EndTxn the coordinator still
+     * writes the markers, and the next AddPartitionsToTxn of the same transactional.id meanwhile is
+     * refused (CONCURRENT_TRANSACTIONS) and retried by librdkafka 2.0.2 a hard-coded 20 ms later. The next
+     * producer's previous transaction ended TXN_PRODUCERS - 1 cycles before, so its turn starts at once
+     * (with two, a short cycle under load still met the refusal). pub = ring[cur] is the one whose
+     * transaction is open or committing; the others have neither (the next only becomes pub once pub's
+     * commit is collected, so the Kafka transactions stay strictly one after the other). ring[0]'s
+     * transactional.id is walcast-<name>, ring[i]'s walcast-<name>/i. */
+    pub_t *ring[TXN_PRODUCERS];
+    size_t cur;
+    pub_t *pub;
     int wake_fd;                  /* eventfd both producers wake the caller's poll with */
     buf_t offkey, offval;
     off_pos_t stored;             /* newest offset committed to Kafka */
@@ -161,7 +166,6 @@ txn_t *txn_new(const conn_config_t *cfg, const worker_config_t *w, pub_wait_fn w
     t->wait = wait;
     t->wait_ctx = wait_ctx;
     snprintf(t->client_id, sizeof t->client_id, "walcast-%s", cfg->name);
-    snprintf(t->spare_id, sizeof t->spare_id, "%s/1", t->client_id);
     buf_init(&t->offkey);
     buf_init(&t->offval);
     off_key(&t->offkey, cfg->name, cfg->topic_prefix);
@@ -171,10 +175,15 @@ txn_t *txn_new(const conn_config_t *cfg, const worker_config_t *w, pub_wait_fn w
         txn_free(t);
         return NULL;
     }
-    if (!make_producer(t, &t->pub, t->client_id, err, errlen) || !make_producer(t, &t->spare, t->spare_id, err, errlen)) {
-        txn_free(t);
-        return NULL;
+    for (size_t i = 0; i < TXN_PRODUCERS; i++) {
+        char id[sizeof t->client_id + 16];
+        snprintf(id, sizeof id, i ? "%s/%zu" : "%s", t->client_id, i);
+        if (!make_producer(t, &t->ring[i], id, err, errlen)) {
+            txn_free(t);
+            return NULL;
+        }
     }
+    t->pub = t->ring[0];
     return t;
 }
 
@@ -182,8 +191,8 @@ void txn_free(txn_t *t)
 {
     if (!t)
         return;
-    pub_free(t->pub);
-    pub_free(t->spare);
+    for (size_t i = 0; i < TXN_PRODUCERS; i++)
+        pub_free(t->ring[i]);
     if (t->wake_fd >= 0)
         close(t->wake_fd);
     buf_free(&t->offkey);
@@ -196,12 +205,12 @@ void txn_free(txn_t *t)
 wc_status_t txn_start(txn_t *t, volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
     t->stop = stop;
-    /* both fenced before the offsets are read: an older instance commits on neither after that */
-    wc_status_t st = pub_txn_init(t->pub, stop, err, errlen);
-    if (st == WC_OK)
-        st = pub_txn_init(t->spare, stop, err, errlen);
-    if (st != WC_OK)
-        return st;
+    /* all fenced before the offsets are read: an older instance commits on none after that */
+    for (size_t i = 0; i < TXN_PRODUCERS; i++) {
+        wc_status_t st = pub_txn_init(t->ring[i], stop, err, errlen);
+        if (st != WC_OK)
+            return st;
+    }
     if (off_read(t->w->bootstrap_servers, &t->w->producer, t->w->offset_topic, t->cfg->name, t->cfg->topic_prefix,
                  &t->stored, err, errlen) < 0)
         return WC_FATAL;
@@ -247,8 +256,11 @@ void txn_set_origin(txn_t *t, const char *system_id, uint32_t timeline)
 
 txn_stats_t txn_stats(const txn_t *t)
 {
+    int in_flight = 0;
+    for (size_t i = 0; i < TXN_PRODUCERS; i++)
+        in_flight += pub_outstanding(t->ring[i]);
     return (txn_stats_t){ .commits = t->commits, .records = t->records, .slowest_commit_us = t->commit_max_us,
-                          .in_flight = pub_outstanding(t->pub) + pub_outstanding(t->spare) };
+                          .in_flight = in_flight };
 }
 
 wc_status_t txn_ensure(txn_t *t, char *err, size_t errlen)
@@ -313,10 +325,10 @@ wc_status_t txn_collect(txn_t *t, bool block, char *err, size_t errlen)
               (unsigned long long)t->stored.lsn);
     if (t->stored.lsn > t->flushed)
         t->flushed = t->stored.lsn;
-    /* the other producer's turn, with what was kept meanwhile */
+    /* the next producer's turn, with what was kept meanwhile */
     pub_t *done = t->pub;
-    t->pub = t->spare;
-    t->spare = done;
+    t->cur = (t->cur + 1) % TXN_PRODUCERS;
+    t->pub = t->ring[t->cur];
     pub_move_deferred(t->pub, done);
     if (t->want_txn || pub_deferred(t->pub)) {
         t->want_txn = false;
@@ -362,7 +374,9 @@ wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen)
 
 wc_status_t txn_poll(txn_t *t, int timeout_ms, char *err, size_t errlen)
 {
-    pub_poll(t->spare, 0);   /* nothing in flight there; its events (errors) are served all the same */
+    for (size_t i = 0; i < TXN_PRODUCERS; i++)   /* nothing in flight on the others; their events (errors) */
+        if (i != t->cur)                           /* are served all the same */
+            pub_poll(t->ring[i], 0);
     pub_poll(t->pub, timeout_ms);
     if (!pub_txn_committing(t->pub) && t->delivery != WC_OK) {
         snprintf(err, errlen, "%s", t->delivery_err);
@@ -405,12 +419,13 @@ wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
          * is fenced by the new owner, and a new producer of its own would fence that owner in turn */
         log_warn("the Kafka transaction outlived transaction.timeout.ms and the broker aborted it; starting a new producer",
                  "connector=%s error=\"%s\"", t->cfg->name, log_esc(err));
-        char id[sizeof t->spare_id];
+        char id[sizeof t->client_id + 16];
         snprintf(id, sizeof id, "%s", pub_transactional_id(t->pub));
         pub_free(t->pub);
-        t->pub = NULL;
-        if (!make_producer(t, &t->pub, id, err, errlen))
+        t->pub = t->ring[t->cur] = NULL;
+        if (!make_producer(t, &t->ring[t->cur], id, err, errlen))
             return WC_FATAL;
+        t->pub = t->ring[t->cur];
         st = pub_txn_init(t->pub, t->stop, err, errlen);
         if (st != WC_OK)
             return st == WC_RETRY ? WC_RETRY : WC_FATAL;

@@ -5,6 +5,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,7 @@ struct evt_ctx {
     size_t tx_ncounts, tx_capcounts;
     char run_id[40];              /* __debezium.context.runId */
     cv_value_t ctx_hv[4];         /* the context headers' values (STRING): logical name, task id, connector, run id */
+    cv_value_t src_version, src_name, src_db;   /* the source block's fixed strings */
     int64_t last_commit_us;       /* commit time of the last transaction seen (non-transactional messages) */
     uint64_t nontx_lsn;           /* LSN of the last non-transactional message: Debezium's last commit */
     uint32_t ident_seed;          /* stand-in for Java identity hashes */
@@ -220,6 +222,9 @@ evt_ctx_t *evt_new(const evt_config_t *cfg)
     const char *ctx[4] = { e->cfg.prefix, "0", "postgresql", e->run_id };
     for (int i = 0; i < 4; i++)
         e->ctx_hv[i] = cv_str(ctx[i], strlen(ctx[i]));
+    e->src_version = cv_str(e->cfg.version, strlen(e->cfg.version));
+    e->src_name = cv_str(e->cfg.prefix, strlen(e->cfg.prefix));
+    e->src_db = cv_str(e->cfg.dbname, strlen(e->cfg.dbname));
     e->ident_seed = 0x2545f491u;
     e->arena = arena_new(16 * 1024);
     buf_init(&e->hb);
@@ -590,26 +595,31 @@ static cv_value_t source_value(evt_ctx_t *e, arena_t *a, const evt_pos_t *pos, c
 {
     cv_value_t s = cv_list(a, SRC_NFIELDS);
     cv_value_t *v = s.u.list.v;
-    v[SRC_VERSION] = cv_str(e->cfg.version, strlen(e->cfg.version));
+    v[SRC_VERSION] = e->src_version;
     v[SRC_CONNECTOR] = cv_str("postgresql", 10);
-    v[SRC_NAME] = cv_str(e->cfg.prefix, strlen(e->cfg.prefix));
+    v[SRC_NAME] = e->src_name;
     int64_t ts_us = pos->commit_time_us ? pos->commit_time_us : pos->now_us;
     v[SRC_TS_MS] = cv_int(ts_us / 1000);
     /* streaming: null, as Debezium leaves it; the converters write the field's default "false", and a
      * transform that reads the raw value (ExtractNewRecordState's add.fields=source.snapshot) sees null */
     v[SRC_SNAPSHOT] = pos->snapshot ? cv_str(pos->snapshot, strlen(pos->snapshot)) : cv_null();
-    v[SRC_DB] = cv_str(e->cfg.dbname, strlen(e->cfg.dbname));
-    char seq[64];
-    int n;
+    v[SRC_DB] = e->src_db;
     /* Debezium treats a non-transactional message as a committed unit of its own: its LSN is the last
-     * commit LSN for the message and for what follows until the next commit */
+     * commit LSN for the message and for what follows until the next commit. The text is
+     * ["<last commit>","<lsn>"] or [null,"<lsn>"], written without printf (once per row). */
     uint64_t last_commit = pos->last_commit_lsn > e->nontx_lsn ? pos->last_commit_lsn : e->nontx_lsn;
-    if (last_commit)
-        n = snprintf(seq, sizeof seq, "[\"%llu\",\"%llu\"]", (unsigned long long)last_commit,
-                     (unsigned long long)pos->lsn);
-    else
-        n = snprintf(seq, sizeof seq, "[null,\"%llu\"]", (unsigned long long)pos->lsn);
-    v[SRC_SEQUENCE] = cv_str(arena_strndup(a, seq, (size_t)n), (size_t)n);
+    char seq[64];
+    buf_t sb = { .data = seq, .len = 0, .cap = sizeof seq };   /* 47 bytes at most: never grows */
+    if (last_commit) {
+        buf_append(&sb, "[\"", 2);
+        buf_put_u64(&sb, last_commit);
+        buf_append(&sb, "\",\"", 3);
+    } else {
+        buf_append(&sb, "[null,\"", 7);
+    }
+    buf_put_u64(&sb, pos->lsn);
+    buf_append(&sb, "\"]", 2);
+    v[SRC_SEQUENCE] = cv_str(arena_memdup(a, seq, sb.len), sb.len);
     v[SRC_TS_US] = cv_int(ts_us);
     v[SRC_TS_NS] = cv_int(ts_us * 1000);
     v[SRC_SCHEMA] = cv_str(schema, strlen(schema));
@@ -643,7 +653,9 @@ static void out_begin(evt_ctx_t *e, evt_out_t *out)
 static rec_event_t *out_next(evt_out_t *out)
 {
     rec_event_t *r = &out->ev[out->n++];
-    memset(r, 0, sizeof *r);
+    /* all but the header slots (nheaders 0: the builders fill them in order) */
+    memset(r, 0, offsetof(rec_event_t, headers));
+    memset(&r->nheaders, 0, sizeof *r - offsetof(rec_event_t, nheaders));
     return r;
 }
 

@@ -9,12 +9,29 @@
 
 static const char hexd[] = "0123456789ABCDEF";   /* Jackson escapes with upper-case hex */
 
+/* 1: a byte written as it is. Escaped: control characters, '"' (0x22), '\\' (0x5C); a 4-byte UTF-8 lead
+ * (0xF0 and up) goes through the surrogate check. */
+static const unsigned char plain[256] = { [0x20 ... 0x21] = 1, [0x23 ... 0x5B] = 1, [0x5D ... 0xEF] = 1 };
+
 void json_enc_string(buf_t *b, const char *p, size_t n)
 {
+    const unsigned char *up = (const unsigned char *)p;
+    size_t first = 0;
+    while (first < n && plain[up[first]])
+        first++;
     buf_reserve(b, n + 2);
+    if (first == n) {   /* nothing to escape: the common case, one copy */
+        char *d = b->data + b->len;
+        d[0] = '"';
+        if (n)
+            memcpy(d + 1, p, n);
+        d[n + 1] = '"';
+        b->len += n + 2;
+        return;
+    }
     buf_putc(b, '"');
     size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = first; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
         if (c >= 0x20 && c != '"' && c != '\\' && c < 0xF0)
             continue;
@@ -314,17 +331,131 @@ void json_enc_value(buf_t *b, const cs_schema_t *s, const cv_value_t *v)
     }
 }
 
-void json_enc_envelope(buf_t *b, const char *schema_json, size_t schema_len,
-                       const cs_schema_t *s, const cv_value_t *v)
+/* ---- json_plan: a struct schema's keys rendered once --------------------------------------------------- */
+
+typedef struct plan_field {
+    uint32_t off, len;            /* the key text in keys: '{' or ',' then "name": */
+    int32_t child;                /* node of a struct field's schema, -1: json_enc_value */
+} plan_field_t;
+
+typedef struct plan_node {
+    const cs_schema_t *s;
+    uint32_t first;               /* its first field in fields */
+} plan_node_t;
+
+struct json_plan {
+    const cs_schema_t *schema;
+    uint64_t uid;
+    plan_node_t *nodes;
+    size_t nnodes, capnodes;
+    plan_field_t *fields;
+    size_t nfields, capfields;
+    buf_t keys;
+};
+
+/* The node of struct schema s, made with its nested structs' nodes (one node per schema: a row schema
+ * serves both before and after). */
+static int32_t plan_node(json_plan_t *p, const cs_schema_t *s)
 {
-    if (!schema_json) {
-        json_enc_value(b, s, v);
+    for (size_t i = 0; i < p->nnodes; i++)
+        if (p->nodes[i].s == s)
+            return (int32_t)i;
+    if (p->nnodes == p->capnodes) {
+        p->capnodes = p->capnodes ? p->capnodes * 2 : 8;
+        p->nodes = xrealloc(p->nodes, p->capnodes * sizeof *p->nodes);
+    }
+    int32_t k = (int32_t)p->nnodes++;
+    if (p->nfields + s->nfields > p->capfields) {
+        while (p->nfields + s->nfields > p->capfields)
+            p->capfields = p->capfields ? p->capfields * 2 : 32;
+        p->fields = xrealloc(p->fields, p->capfields * sizeof *p->fields);
+    }
+    p->nodes[k] = (plan_node_t){ .s = s, .first = (uint32_t)p->nfields };
+    p->nfields += s->nfields;
+    for (size_t i = 0; i < s->nfields; i++) {
+        size_t at = p->keys.len;
+        buf_putc(&p->keys, i ? ',' : '{');
+        json_enc_string(&p->keys, s->fields[i].name, strlen(s->fields[i].name));
+        buf_putc(&p->keys, ':');
+        plan_field_t *f = &p->fields[p->nodes[k].first + i];
+        f->off = (uint32_t)at;
+        f->len = (uint32_t)(p->keys.len - at);
+        f->child = -1;
+    }
+    /* children after the parent's own fields are in place (the arrays may move meanwhile) */
+    for (size_t i = 0; i < s->nfields; i++)
+        if (s->fields[i].schema->type == CT_STRUCT) {
+            int32_t c = plan_node(p, s->fields[i].schema);
+            p->fields[p->nodes[k].first + i].child = c;
+        }
+    return k;
+}
+
+json_plan_t *json_plan_new(const cs_schema_t *s)
+{
+    json_plan_t *p = xcalloc(1, sizeof *p);
+    p->schema = s;
+    p->uid = s->uid;
+    buf_init(&p->keys);
+    if (s->type == CT_STRUCT)
+        plan_node(p, s);
+    return p;
+}
+
+void json_plan_free(json_plan_t *p)
+{
+    if (!p)
+        return;
+    free(p->nodes);
+    free(p->fields);
+    buf_free(&p->keys);
+    free(p);
+}
+
+const cs_schema_t *json_plan_schema(const json_plan_t *p) { return p->schema; }
+uint64_t json_plan_uid(const json_plan_t *p) { return p->uid; }
+
+/* v: a non-null struct value of node k's schema */
+static void plan_enc_node(buf_t *b, const json_plan_t *p, int32_t k, const cv_value_t *v)
+{
+    const plan_node_t *n = &p->nodes[k];
+    const cs_schema_t *s = n->s;
+    if (!s->nfields) {
+        buf_append(b, "{}", 2);
         return;
     }
+    for (size_t i = 0; i < s->nfields; i++) {
+        const plan_field_t *f = &p->fields[n->first + i];
+        buf_append(b, p->keys.data + f->off, f->len);
+        const cv_value_t *fv = i < v->u.list.n ? &v->u.list.v[i] : NULL;
+        if (f->child >= 0 && fv && !fv->null)
+            plan_enc_node(b, p, f->child, fv);
+        else
+            json_enc_value(b, s->fields[i].schema, fv);
+    }
+    buf_putc(b, '}');
+}
+
+void json_plan_enc(buf_t *b, const json_plan_t *p, const cv_value_t *v)
+{
+    if (p->nnodes && v && !v->null)
+        plan_enc_node(b, p, 0, v);
+    else
+        json_enc_value(b, p->schema, v);
+}
+
+void json_enc_envelope(buf_t *b, const char *schema_json, size_t schema_len, const json_plan_t *p,
+                       const cv_value_t *v)
+{
+    if (!schema_json) {
+        json_plan_enc(b, p, v);
+        return;
+    }
+    buf_reserve(b, schema_len + 256);
     buf_append(b, "{\"schema\":", 10);
     buf_append(b, schema_json, schema_len);
     buf_append(b, ",\"payload\":", 11);
-    json_enc_value(b, s, v);
+    json_plan_enc(b, p, v);
     buf_putc(b, '}');
 }
 

@@ -9,9 +9,20 @@
 void json_enc_schema(buf_t *b, const cs_schema_t *s);
 /* Payload of value v under schema s; a null with a schema default writes the default. */
 void json_enc_value(buf_t *b, const cs_schema_t *s, const cv_value_t *v);
+/* A struct schema's field keys ("name": with its comma and brace) rendered once, for the converter's hot
+ * path: json_plan_enc writes the same bytes as json_enc_value, copying each key instead of escaping it again.
+ * Nested structs reached through struct fields get their own keys; arrays and maps take json_enc_value's
+ * path. A plan stays tied to the schema it was made from (json_plan_schema; its uid tells a later schema at
+ * the same address apart). */
+typedef struct json_plan json_plan_t;
+json_plan_t *json_plan_new(const cs_schema_t *s);
+void json_plan_free(json_plan_t *p);
+const cs_schema_t *json_plan_schema(const json_plan_t *p);
+uint64_t json_plan_uid(const json_plan_t *p);
+void json_plan_enc(buf_t *b, const json_plan_t *p, const cv_value_t *v);
 /* {"schema":<schema_json>,"payload":<value>} when schema_json is given, else the bare payload. */
-void json_enc_envelope(buf_t *b, const char *schema_json, size_t schema_len,
-                       const cs_schema_t *s, const cv_value_t *v);
+void json_enc_envelope(buf_t *b, const char *schema_json, size_t schema_len, const json_plan_t *p,
+                       const cv_value_t *v);
 
 void json_enc_string(buf_t *b, const char *p, size_t n);
 /* Kafka Connect's SimpleHeaderConverter text (Values.convertToString) of a value: used for the

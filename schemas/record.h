@@ -9,6 +9,7 @@
 
 #include "schemas/buf.h"
 #include "schemas/connect.h"
+#include "schemas/json.h"
 
 /* A header: its bytes (what the converter writes: SimpleHeaderConverter's text), and, when walcast made it,
  * the Connect schema and value it has in Kafka Connect (Header.schema(), Header.value(); HeaderToValue puts
@@ -42,13 +43,16 @@ typedef struct rec {
 } rec_t;
 
 /* One schema as a converter writes it, cached by whoever owns the schema (a table version): the
- * schema text (JSON converter envelope part, or Avro schema) and the registry id. Filled by the
- * converter at the first record that needs it. */
+ * schema text (JSON converter envelope part, or Avro schema), the registry id and the JSON payload's
+ * rendered keys. Filled by the converter at the first record that needs them, and made again when the
+ * codec's schema is another one than they were made for (uid). */
 typedef struct rec_codec {
     const cs_schema_t *schema;
     bool ready;
     buf_t text;
     int32_t id;                   /* Avro: registry id */
+    uint64_t uid;                 /* the schema text and id were made for (ready) */
+    json_plan_t *plan;            /* JSON: NULL until the first record */
 } rec_codec_t;
 
 static inline void rec_codec_bind(rec_codec_t *c, const cs_schema_t *s)
@@ -56,10 +60,18 @@ static inline void rec_codec_bind(rec_codec_t *c, const cs_schema_t *s)
     c->schema = s;
     c->ready = false;
     c->id = -1;
+    c->uid = 0;
+    c->plan = NULL;
     buf_init(&c->text);
 }
 
-static inline void rec_codec_free(rec_codec_t *c) { buf_free(&c->text); c->ready = false; }
+static inline void rec_codec_free(rec_codec_t *c)
+{
+    buf_free(&c->text);
+    json_plan_free(c->plan);
+    c->plan = NULL;
+    c->ready = false;
+}
 
 /* One record before encoding: values live in the builder's arena, valid during the emit call. */
 typedef struct rec_event {

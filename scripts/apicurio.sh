@@ -61,25 +61,15 @@ start() {
   pid=$!
   echo "$pid" >"$dir/pid"
   printf 'export APICURIO_DIR=%s\nexport APICURIO_URL=%s\nexport APICURIO_PID=%s\n' "$dir" "$url" "$pid" >"$dir/env"
-  for _ in $(seq 1 $((WAIT * 5))); do
-    kill -0 "$pid" 2>/dev/null || { tail -30 "$dir/apicurio.log" >&2; stop "$dir"; die "the registry exited during start-up"; }
-    up "$url" && break
-    sleep 0.2
-  done
-  up "$url" || { tail -30 "$dir/apicurio.log" >&2; stop "$dir"; die "the registry did not answer within ${WAIT}s"; }
+  wait_up apicurio.sh "the registry" "$pid" "$WAIT" "$dir/apicurio.log" up "$url" || { stop "$dir"; exit 1; }
   echo "url=$url"
   echo "dir=$dir"
 }
 
 # stop DIR: SIGTERM, up to 20 s, then SIGKILL; DIR removed either way.
 stop() {
-  local dir=$1 pid
-  if [ -f "$dir/pid" ]; then
-    pid=$(cat "$dir/pid")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
+  local dir=$1
+  [ -f "$dir/pid" ] && pid_stop "$(cat "$dir/pid")" 20
   rm -rf "$dir"
 }
 

@@ -34,9 +34,8 @@
 # worker files are kept in BENCH_KEEP (unset: removed). Every process started here is stopped on exit.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=scripts/ports.sh
-. "$ROOT/scripts/ports.sh"
-export PATH="/usr/lib/postgresql/15/bin:$PATH"
+# shellcheck source=scripts/bench_lib.sh
+. "$ROOT/scripts/bench_lib.sh"
 RUNS=${BENCH_RUNS:-3}
 DBZ_RUNS=${BENCH_DBZ_RUNS:-$RUNS}
 TXNS=${BENCH_TXNS:-200}
@@ -50,101 +49,19 @@ LAT_READERS=${BENCH_LAT_READERS:-ref walcast dbztun dbzdef}
 [ -z "$BASE_WALCAST" ] || [[ " $LAT_READERS " == *" base "* ]] || LAT_READERS="$LAT_READERS base"   # last unless placed
 THROUGHPUT=${BENCH_THROUGHPUT:-1}
 BIG=${BENCH_BIG_ROWS:-2000000}
-TOOL="$ROOT/scripts/bench_tool.py"
-CACHE=${WALCAST_CACHE:-${HOME:-/root}/.cache/walcast}
-KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROOT/scripts/reference/kafka-pom.xml")
-KLIB="$CACHE/kafka-$KAFKA_VERSION/lib"
-DBZ_PLUGINS="$CACHE/connect-plugins-3.6.1.Final"   # as scripts/connect.sh fetches it
-TCK=$(getconf CLK_TCK)
-WORK=$(mktemp -d /tmp/walcast-bench.XXXXXX)
-PIDS=()
-PGD=""
-KDIR=""
-DBZ_PID=""
-die() { echo "bench: $*" >&2; exit 1; }
-cleanup() {
-  [ -n "$DBZ_PID" ] && dbz_stop
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && { kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; } || true; done
-  [ -n "$KDIR" ] && bash "$ROOT/scripts/kafka.sh" stop "$KDIR"
-  [ -n "$PGD" ] && bash "$ROOT/scripts/pg-stop.sh" "$PGD"
-  if [ -n "${BENCH_KEEP:-}" ]; then mkdir -p "$BENCH_KEEP"; cp -r "$WORK"/. "$BENCH_KEEP"/ 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# wait_for BOUND_S WHAT CMD...: polls CMD every 50 ms until it succeeds; dies after BOUND_S seconds.
-wait_for() {
-  local bound=$1 what=$2 i; shift 2
-  for ((i = 0; i < bound * 20; i++)); do "$@" && return 0; sleep 0.05; done
-  die "no $what within ${bound}s"
-}
-now() { date +%s.%N; }
-cpu_of() { awk -v t="$TCK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }   # utime+stime, s
+bench_init bench bench
 hwm_of() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }                          # kB
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
-
-PGD=$(bash "$ROOT/scripts/pg-start.sh")
-. "$PGD/env"
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
 bash "$ROOT/scripts/connect.sh" fetch >&2   # also fetches Kafka (kafka.sh fetch)
 [ -d "$DBZ_PLUGINS/debezium-connector-postgres" ] || die "no Debezium plugin in $DBZ_PLUGINS"
-KDIR="$WORK/kafka"
-bash "$ROOT/scripts/kafka.sh" start "$KDIR" >"$WORK/kafka.out"
-BS=$(sed -n 's/^bootstrap.servers=//p' "$WORK/kafka.out")
-BROKER_PID=$(cat "$KDIR/node1/pid")
+bench_servers
 echo "bench: Kafka $KAFKA_VERSION at $BS, PostgreSQL on port $PGPORT; load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (other work on the machine skews every figure)"
 /usr/bin/python3 "$TOOL" warmup "$BS" 2>/dev/null  # transaction coordinator loaded before the first timed run
 echo "bootstrap.servers=$BS" >"$WORK/worker.properties"
 printf "%b" "${BENCH_WORKER_EXTRA:-}" >>"$WORK/worker.properties"
 
-/usr/bin/python3 "$ROOT/tests/integration/registry_fixture.py" >"$WORK/registry.out" 2>"$WORK/registry.log" &
-PIDS+=($!)
-wait_for 10 "registry fixture port" test -s "$WORK/registry.out"
-SR_URL="http://127.0.0.1:$(sed -n 's/^port=//p' "$WORK/registry.out")"
+bench_registry
 
-# ---- Debezium on Connect standalone, stock JVM options --------------------------------------------------
-# (not scripts/connect.sh: that one runs C1-only, serial GC and 512 MB for quick tests; a benchmark wants
-# what connect-standalone.sh runs with.)
-dbz_start() {  # DIR CONNECTOR.properties: starts the worker; sets DBZ_PID and DBZ_REST (the status URL)
-  local dir=$1 conn=$2 port name
-  mkdir -p "$dir"
-  free_port port || die "no free port found"
-  name=$(sed -n 's/^name=//p' "$conn")
-  cat >"$dir/worker.properties" <<EOF
-bootstrap.servers=$BS
-offset.storage.file.filename=$dir/offsets
-listeners=http://127.0.0.1:$port
-plugin.path=$DBZ_PLUGINS
-plugin.discovery=service_load
-key.converter=org.apache.kafka.connect.json.JsonConverter
-value.converter=org.apache.kafka.connect.json.JsonConverter
-key.converter.schemas.enable=true
-value.converter.schemas.enable=true
-connector.client.config.override.policy=All
-EOF
-  { cat "$ROOT/scripts/reference/log4j2.properties"; cat <<'EOF'
-logger.dbz.name = io.debezium
-logger.dbz.level = INFO
-EOF
-} >"$dir/log4j2.properties"
-  setsid java -Xms256M -Xmx2G -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
-    -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true "-Dlog4j2.configurationFile=$dir/log4j2.properties" \
-    -cp "$KLIB/*" org.apache.kafka.connect.cli.ConnectStandalone "$dir/worker.properties" "$conn" \
-    >"$dir/connect.log" 2>&1 </dev/null &
-  DBZ_PID=$!
-  DBZ_LOG="$dir/connect.log"
-  DBZ_REST="http://127.0.0.1:$port/connectors/$name/status"
-}
-dbz_stop() {  # SIGTERM (Connect's shutdown hook), killed after 30 s
-  local i
-  kill -TERM "$DBZ_PID" 2>/dev/null || true
-  for ((i = 0; i < 600; i++)); do kill -0 "$DBZ_PID" 2>/dev/null || break; sleep 0.05; done
-  kill -KILL "$DBZ_PID" 2>/dev/null || true
-  wait "$DBZ_PID" 2>/dev/null || true
-  DBZ_PID=""
-}
 dbz_props() {  # file slot prefix publication table tuned(0|1)
   local f=$1 slot=$2 prefix=$3 pub=$4 table=$5 tuned=$6
   connector_props "$f" "$slot" "$prefix" "$pub" \
@@ -480,9 +397,7 @@ echo "peak RSS vs Debezium tuned: $(calc "%.3f" "$SR / $TR")   (target <= 0.1: $
 echo "rows/s vs pg_recvlogical:  $(calc "%.2f" "$S / $R")x   (target >= 0.9: $(verdict "$S >= 0.9 * $R"))"
 fi
 if [ "$LAT_SECS" -gt 0 ] && [ -n "${LAT[walcast]:-}" ] && [ -n "${LAT[dbztun]:-}" ]; then
-  read -r _ _ wp99 _ _ <<<"${LAT[walcast]}"; read -r _ dp50 _ _ _ <<<"${LAT[dbztun]}"
-  read -r _ wp50 _ _ _ <<<"${LAT[walcast]}"; read -r _ _ dp99 _ _ <<<"${LAT[dbztun]}"
-  echo "latency p99 $wp99 ms vs Debezium tuned p50 $dp50 ms (target p99 < p50: $(verdict "$wp99 < $dp50"))"
+  read -r _ wp50 wp99 _ _ <<<"${LAT[walcast]}"; read -r _ _ dp99 _ _ <<<"${LAT[dbztun]}"
   echo "latency p99 $wp99 ms vs Debezium tuned p99 $dp99 ms, p50 $wp50 ms (issue 21: p99 < Debezium's, p50 <= 10: $(verdict "$wp99 < $dp99 && $wp50 <= 10"))"
 fi
 

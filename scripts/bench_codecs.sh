@@ -16,48 +16,15 @@
 # on exit; BENCH_KEEP=DIR keeps the work folder.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-export PATH="/usr/lib/postgresql/15/bin:$PATH"
+# shellcheck source=scripts/bench_lib.sh
+. "$ROOT/scripts/bench_lib.sh"
 ROWS=${BENCH_CODEC_ROWS:-100000}
 CODECS=${BENCH_CODECS:-none lz4 zstd snappy}
 RUNS=${BENCH_CODEC_RUNS:-1}
 FORMATS="json avro"
-TCK=$(getconf CLK_TCK)
-WORK=$(mktemp -d /tmp/walcast-bench-codecs.XXXXXX)
-PIDS=()
-PGD=""
-KDIR=""
-cleanup() {
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && { kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; } || true; done
-  [ -n "$KDIR" ] && bash "$ROOT/scripts/kafka.sh" stop "$KDIR"
-  [ -n "$PGD" ] && bash "$ROOT/scripts/pg-stop.sh" "$PGD"
-  if [ -n "${BENCH_KEEP:-}" ]; then mkdir -p "$BENCH_KEEP"; cp -r "$WORK"/. "$BENCH_KEEP"/ 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 143' TERM
-trap 'exit 130' INT
-die() { echo "bench-codecs: $*" >&2; exit 1; }
-now() { date +%s.%N; }
-cpu_of() { awk -v t="$TCK" '{ sub(/^.*\) /, ""); printf "%.3f", ($12 + $13) / t }' "/proc/$1/stat"; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-wait_for() {  # BOUND_S WHAT CMD...: polls CMD every 50 ms
-  local bound=$1 what=$2 i; shift 2
-  for ((i = 0; i < bound * 20; i++)); do "$@" && return 0; sleep 0.05; done
-  die "no $what within ${bound}s"
-}
-
-PGD=$(bash "$ROOT/scripts/pg-start.sh")
-. "$PGD/env"
-KDIR="$WORK/kafka"
-bash "$ROOT/scripts/kafka.sh" start "$KDIR" >"$WORK/kafka.out"
-BS=$(sed -n 's/^bootstrap.servers=//p' "$WORK/kafka.out")
-BROKER_PID=$(cat "$KDIR/node1/pid")
-/usr/bin/python3 "$ROOT/tests/integration/registry_fixture.py" >"$WORK/registry.out" 2>"$WORK/registry.log" &
-PIDS+=($!)
-wait_for 10 "registry fixture port" test -s "$WORK/registry.out"
-SR_URL="http://127.0.0.1:$(sed -n 's/^port=//p' "$WORK/registry.out")"
+bench_init bench-codecs bench-codecs
+bench_servers
+bench_registry
 echo "bench-codecs: Kafka at $BS, PostgreSQL on port $PGPORT; load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 
 q -c "CREATE TABLE bench (id int PRIMARY KEY, v int NOT NULL, t text, ts timestamptz, n numeric(12,2))" \

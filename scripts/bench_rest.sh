@@ -11,32 +11,13 @@
 # CPU cost of one status request, measured apart (below).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=scripts/ports.sh
-. "$ROOT/scripts/ports.sh"
-export PATH="/usr/lib/postgresql/15/bin:$PATH"
+# shellcheck source=scripts/bench_lib.sh
+. "$ROOT/scripts/bench_lib.sh"
 RUNS=${BENCH_REST_RUNS:-5}
 TXNS=${BENCH_REST_TXNS:-100}
 HZ=${BENCH_REST_HZ:-50}
-WORK=$(mktemp -d /tmp/walcast-bench-rest.XXXXXX)
-PIDS=()
-PGD=""
-KDIR=""
-cleanup() {
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && { kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; } || true; done
-  [ -n "$KDIR" ] && bash "$ROOT/scripts/kafka.sh" stop "$KDIR"
-  [ -n "$PGD" ] && bash "$ROOT/scripts/pg-stop.sh" "$PGD"
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-
-PGD=$(bash "$ROOT/scripts/pg-start.sh")
-# shellcheck disable=SC1091
-. "$PGD/env"
-KDIR="$WORK/kafka"
-bash "$ROOT/scripts/kafka.sh" start "$KDIR" >"$WORK/kafka.out"
-BS=$(sed -n 's/^bootstrap.servers=//p' "$WORK/kafka.out")
+bench_init bench_rest bench-rest
+bench_servers
 echo "bench_rest: load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 q -c "CREATE TABLE bench (id int PRIMARY KEY, v int NOT NULL, t text)" -c "CREATE PUBLICATION bench_pub FOR TABLE bench"
 for r in $(seq 1 "$RUNS"); do
@@ -98,7 +79,7 @@ PYEOF
   t1=$(date +%s.%N)
   [ -n "$poller" ] && { kill "$poller"; wait "$poller" 2>/dev/null || true; }
   # walcast's CPU seconds (utime + stime) per million rows: steadier than rows/s on a shared machine
-  CPU=$(awk -v tck="$(getconf CLK_TCK)" -v n="$TOTAL" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / tck * 1e6 / n }' "/proc/$pid/stat")
+  CPU=$(calc "%.2f" "$(cpu_of "$pid") * 1e6 / $TOTAL")
   kill -INT "$pid"; wait "$pid" 2>/dev/null || true
   RATE=$(echo "$TOTAL / ($t1 - $t0)" | bc)
   POLLS=$( [ "$mode" != plain ] && tail -1 "$WORK/poll-$slot.out" || echo 0)
@@ -142,7 +123,6 @@ echo "bench_rest: median ${mw} rows/s with GET /metrics every second and the das
 # requests a second then take 50 x that of one core, set against the core share walcast spends streaming
 # (CPU per row x rows/s, from the runs above without clients).
 REQS=${BENCH_REST_REQS:-3000}
-cpu_of() { awk -v tck="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.4f", ($12 + $13) / tck }' "/proc/$1/stat"; }
 free_port port
 printf '%s\n' "bootstrap.servers=$BS" "listeners=http://127.0.0.1:$port" "config.storage.topic=bench_rest_cfg_plain_1" \
   "status.storage.topic=bench_rest_st_plain_1" "offset.storage.topic=bench_rest_off_plain_1" "group.id=bench_rest_plain_1" \

@@ -13,6 +13,11 @@
 # of the target server (the sink's backend for PostgreSQL, the whole mariadbd for MariaDB), which other load
 # on the machine does not change much. BENCH_SINK_REFERENCE=1: Debezium's JDBC sink on the same row shape
 # (scripts/bench_sink_reference.sh, its own Kafka Connect; minutes) for the 10x comparison.
+# BENCH_SINK_BEFORE=PATH: also runs that walcast binary (e.g. a build of an older commit) on each mode, in the
+# same run, into databases of its own ("before" lines), for before/after figures under the same load.
+# BENCH_SINK_RUNS (default 1; 3 for medians): each variant and each bulk load that many times, interleaved, so
+# that the load of the machine falls alike on all; the table shows medians, the runs are printed as they end.
+# Each sink logs where its thread's time went ("sink stage times"); it is printed after each run.
 # Every server and process started here is stopped on exit.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,7 +60,15 @@ echo "bench-sink: load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) core
 
 q -c "CREATE DATABASE target" -c "CREATE TABLE bench (id int PRIMARY KEY, v int NOT NULL, t text, ts timestamptz, n numeric(12,2))"
 my -e "CREATE DATABASE target"
-for m in $COPY_MODES; do q -c "CREATE DATABASE target_$m"; my -e "CREATE DATABASE target_$m"; done
+VARIANTS=""
+for m in $COPY_MODES; do
+  [ -n "${BENCH_SINK_BEFORE:-}" ] && VARIANTS="$VARIANTS ${m}_before"
+  VARIANTS="$VARIANTS $m"
+done
+RUNS=${BENCH_SINK_RUNS:-1}
+for r in $(seq 1 "$RUNS"); do
+  for m in $VARIANTS; do q -c "CREATE DATABASE target_${m}_$r"; my -e "CREATE DATABASE target_${m}_$r"; done
+done
 cat >"$WORK/src.properties" <<EOF
 name=bench-src
 database.hostname=127.0.0.1
@@ -83,8 +96,8 @@ done
 [ "$(q -c "SELECT confirmed_flush_lsn >= '$END' FROM pg_replication_slots WHERE slot_name = 'debezium'")" = t ] || die "the source did not publish everything"
 kill -INT $SRC; wait $SRC || true
 
-offsets_pg() { q -d "target_$CM" -c "SELECT coalesce(sum(\"offset\"), 0) FROM walcast_sink_offsets" 2>/dev/null || echo 0; }
-offsets_my() { my "target_$CM" -e "SELECT coalesce(sum(\`offset\`), 0) FROM walcast_sink_offsets" 2>/dev/null || echo 0; }
+offsets_pg() { q -d "$DB" -c "SELECT coalesce(sum(\"offset\"), 0) FROM walcast_sink_offsets" 2>/dev/null || echo 0; }
+offsets_my() { my "$DB" -e "SELECT coalesce(sum(\`offset\`), 0) FROM walcast_sink_offsets" 2>/dev/null || echo 0; }
 cpu_s() { awk -v t="$TCK" '{ sub(/^.*\) /, ""); printf "%.3f", ($12 + $13) / t }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 MYPID=$(cat "$MYD/mysqld.pid")
 # the target server's CPU seconds so far for sink NAME: its PostgreSQL backend, or the whole mariadbd
@@ -95,6 +108,32 @@ server_cpu() {
       [ -n "$p" ] && cpu_s "$p" || echo 0 ;;
     *) cpu_s "$MYPID" ;;
   esac
+}
+
+# Where the sink thread's time went ("sink stage times", logged by the sink when it stops): per stage its wall
+# time as a share of the window (first record read to last batch committed) and in us per row; for the
+# once-per-batch stages also the thread's CPU and how often it blocked. runqueue: time the thread was
+# runnable but not running (other load on the machine), not a wait of the sink's own.
+stage_times() {
+  local line
+  line=$(grep -m1 'msg="sink stage times"' "$WORK/$1.log" || true)
+  [ -n "$line" ] || { echo "bench-sink: $1 logged no stage times"; return 0; }
+  awk -v name="$1" '{
+    for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2) v[kv[1]] = kv[2]
+    w = v["window_ms"]; r = v["rows"]; if (w <= 0 || r <= 0) exit
+    printf "  %s: %d rows in %d batches (%.0f rows/batch), window %.0f ms, thread CPU %.0f ms (%.0f%%), runqueue %.0f ms (%.0f%%)\n",
+      name, r, v["batches"], r / v["batches"], w, v["thread_cpu_ms"], 100 * v["thread_cpu_ms"] / w, v["runqueue_ms"], 100 * v["runqueue_ms"] / w
+    printf "    %-11s %9s %7s %8s %9s %8s\n", "stage", "wall ms", "% wall", "us/row", "cpu ms", "blocks"
+    n = split("poll empty_poll decode plan send offsets commit settle done", st, " ")
+    sum = 0
+    for (k = 1; k <= n; k++) {
+      ms = v[st[k] "_ms"]; sum += ms
+      cpu = (st[k] "_cpu_ms") in v ? sprintf("%9.1f", v[st[k] "_cpu_ms"]) : sprintf("%9s", "-")
+      bl = (st[k] "_blocks") in v ? sprintf("%8d", v[st[k] "_blocks"]) : sprintf("%8s", "-")
+      printf "    %-11s %9.1f %6.1f%% %8.2f %s %s\n", st[k], ms, 100 * ms / w, 1000 * ms / r, cpu, bl
+    }
+    printf "    %-11s %9.1f %6.1f%%\n", "(other)", w - sum, 100 * (w - sum) / w
+  }' <<<"$line"
 }
 
 run_sink() {  # name url user offsets_fn -> RES="rows/s seconds sink_us_per_row server_us_per_row"
@@ -112,7 +151,9 @@ schema.evolution=basic
 batch.size=$BATCH
 EOF
   srv0=$(server_cpu "$name")
-  WALCAST_SINK_COPY=$CM "$ROOT/build/walcast" run --worker "$WORK/worker.properties" "$WORK/$name.properties" 2>"$WORK/$name.log" >/dev/null &
+  local bin="$ROOT/build/walcast"
+  [ "${CM%_before}" != "$CM" ] && bin=$BENCH_SINK_BEFORE
+  WALCAST_SINK_COPY=${CM%_before} "$bin" run --worker "$WORK/worker.properties" "$WORK/$name.properties" 2>"$WORK/$name.log" >/dev/null &
   local pid=$! t0="" n0=0 o perf=""
   PIDS+=($pid)
   # BENCH_SINK_PERF=DIR: a perf profile of each sink into DIR (perf report -i DIR/NAME.perf)
@@ -135,27 +176,49 @@ EOF
   sink_cpu=$(cpu_s $pid)
   srv1=$(server_cpu "$name")
   kill -INT $pid; wait $pid || true
+  stage_times "$name"
   local secs
   secs=$(echo "$t1 - $t0" | bc)
   RES="$(calc "%.0f" "($ROWS - $n0) / $secs") $secs $(calc "%.1f" "1e6 * $sink_cpu / $ROWS") $(calc "%.1f" "1e6 * ($srv1 - $srv0) / $ROWS")"
 }
 
-declare -A PGR MYR
-for CM in $COPY_MODES; do
-  run_sink "bench-pg-$CM" "jdbc:postgresql://127.0.0.1:$PGPORT/target_$CM" postgres offsets_pg; PGR[$CM]=$RES
-  run_sink "bench-my-$CM" "jdbc:mariadb://127.0.0.1:$MYPORT/target_$CM" root offsets_my; MYR[$CM]=$RES
-done
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+# the fields of a variant's runs: medians of rows/s, seconds, sink us/row, server us/row
+medians() {
+  local -n arr=$1
+  local k out=""
+  for k in 1 2 3 4; do
+    local vals=() r
+    for r in $(seq 1 "$RUNS"); do vals+=("$(cut -d' ' -f$k <<<"${arr[$2,$r]}")"); done
+    out="$out $(median "${vals[@]}")"
+  done
+  echo "${out# }"
+}
 
 # the limit: a bulk load of the same rows into an empty table of the same shape
 q -c "\\copy bench TO '$WORK/rows.tsv'"
-q -d target -c "CREATE TABLE copy_limit (id int PRIMARY KEY, v int NOT NULL, t text, ts timestamptz, n numeric(12,2))"
-t0=$(now); q -d target -c "\\copy copy_limit FROM '$WORK/rows.tsv'"; t1=$(now)
-copy_rate=$(calc "%.0f" "$ROWS / ($t1 - $t0)")
 # MariaDB: LOAD DATA of the same rows (timestamps as UTC datetimes)
 q -c "\\copy (SELECT id, v, t, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), n FROM bench) TO '$WORK/rows-my.tsv'"
-my target -e "CREATE TABLE load_limit (id int NOT NULL PRIMARY KEY, v int NOT NULL, t longtext, ts datetime(6), n decimal(12,2)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
-t0=$(now); my --local-infile=1 target -e "LOAD DATA LOCAL INFILE '$WORK/rows-my.tsv' INTO TABLE load_limit"; t1=$(now)
-load_rate=$(calc "%.0f" "$ROWS / ($t1 - $t0)")
+declare -A PGR MYR
+COPYR=() LOADR=()
+for RUN in $(seq 1 "$RUNS"); do
+  for CM in $VARIANTS; do
+    DB="target_${CM}_$RUN"
+    run_sink "bench-pg-$CM-$RUN" "jdbc:postgresql://127.0.0.1:$PGPORT/$DB" postgres offsets_pg; PGR[$CM,$RUN]=$RES
+    echo "  run $RUN: PostgreSQL $CM: $RES (rows/s s sink_us/row server_us/row); load $(cut -d' ' -f1 /proc/loadavg)"
+    run_sink "bench-my-$CM-$RUN" "jdbc:mariadb://127.0.0.1:$MYPORT/$DB" root offsets_my; MYR[$CM,$RUN]=$RES
+    echo "  run $RUN: MariaDB $CM: $RES; load $(cut -d' ' -f1 /proc/loadavg)"
+  done
+  q -d target -c "CREATE TABLE copy_limit_$RUN (id int PRIMARY KEY, v int NOT NULL, t text, ts timestamptz, n numeric(12,2))"
+  t0=$(now); q -d target -c "\\copy copy_limit_$RUN FROM '$WORK/rows.tsv'"; t1=$(now)
+  COPYR+=("$(calc "%.0f" "$ROWS / ($t1 - $t0)")")
+  my target -e "CREATE TABLE load_limit_$RUN (id int NOT NULL PRIMARY KEY, v int NOT NULL, t longtext, ts datetime(6), n decimal(12,2)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+  t0=$(now); my --local-infile=1 target -e "LOAD DATA LOCAL INFILE '$WORK/rows-my.tsv' INTO TABLE load_limit_$RUN"; t1=$(now)
+  LOADR+=("$(calc "%.0f" "$ROWS / ($t1 - $t0)")")
+  echo "  run $RUN: COPY ${COPYR[-1]} rows/s, LOAD DATA ${LOADR[-1]} rows/s; load $(cut -d' ' -f1 /proc/loadavg)"
+done
+copy_rate=$(median "${COPYR[@]}")
+load_rate=$(median "${LOADR[@]}")
 
 ref=""
 if [ "${BENCH_SINK_REFERENCE:-0}" = 1 ]; then
@@ -166,23 +229,23 @@ dbz_pg=$(awk '$2 == "postgresql" { print $3 }' <<<"$ref")
 dbz_my=$(awk '$2 == "mariadb" { print $3 }' <<<"$ref")
 
 echo
-echo "== apply into the target: $ROWS rows, one walcast sink, insert.mode=$MODE, batch.size=$BATCH (JSON with schemas); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== apply into the target: $ROWS rows, one walcast sink, insert.mode=$MODE, batch.size=$BATCH (JSON with schemas); medians of $RUNS run(s); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-44s %10s %9s %13s %15s\n' "" "rows/s" "vs bulk" "sink us/row" "server us/row"
-for CM in $COPY_MODES; do
-  read -r r _ c sv <<<"${PGR[$CM]}"
+for CM in $VARIANTS; do
+  read -r r _ c sv <<<"$(medians PGR "$CM")"
   printf '%-44s %10s %8s%% %13s %15s\n' "walcast -> PostgreSQL (WALCAST_SINK_COPY=$CM)" "$r" "$(calc "%.0f" "100 * $r / $copy_rate")" "$c" "$sv"
 done
 printf '%-44s %10s\n' "PostgreSQL COPY (limit)" "$copy_rate"
 [ -n "$dbz_pg" ] && printf '%-44s %10s\n' "Debezium JDBC sink -> PostgreSQL" "$dbz_pg"
-for CM in $COPY_MODES; do
-  read -r r _ c sv <<<"${MYR[$CM]}"
+for CM in $VARIANTS; do
+  read -r r _ c sv <<<"$(medians MYR "$CM")"
   printf '%-44s %10s %8s%% %13s %15s\n' "walcast -> MariaDB (WALCAST_SINK_COPY=$CM)" "$r" "$(calc "%.0f" "100 * $r / $load_rate")" "$c" "$sv"
 done
 printf '%-44s %10s\n' "MariaDB LOAD DATA (limit)" "$load_rate"
 [ -n "$dbz_my" ] && printf '%-44s %10s\n' "Debezium JDBC sink -> MariaDB" "$dbz_my"
 CM=${COPY_MODES##* }
-read -r pg_rate _ <<<"${PGR[$CM]}"
-read -r my_rate _ <<<"${MYR[$CM]}"
+read -r pg_rate _ <<<"$(medians PGR "$CM")"
+read -r my_rate _ <<<"$(medians MYR "$CM")"
 echo "targets (issue 21): >= 0.3x bulk load: PostgreSQL $(calc "%.2f" "$pg_rate / $copy_rate")x, MariaDB $(calc "%.2f" "$my_rate / $load_rate")x$([ -n "$dbz_pg" ] && echo "; >= 10x Debezium's JDBC sink: PostgreSQL $(calc "%.1f" "$pg_rate / $dbz_pg")x, MariaDB $(calc "%.1f" "$my_rate / $dbz_my")x")"
 
 # ---- MongoDB: the same topic into FerretDB (scripts/bench_sink_mongo.sh, its own servers; Kafka is still

@@ -75,38 +75,32 @@ fetch() {
   touch "$PLUGINS/.complete"
 }
 
+# fetch_plugin NAME VERSION: Debezium's NAME plugin archive (io.debezium:debezium-connector-NAME:VERSION,
+# from Maven Central) unpacked beside the postgres plugin as $PLUGINS/debezium-connector-NAME, with a
+# marker file of its own written last.
+fetch_plugin() {
+  local name=$1 version=$2 tgz
+  [ -f "$PLUGINS/.complete-$name-$version" ] && return 0
+  tgz=$(maven_artifact "io.debezium:debezium-connector-$name:$version:tar.gz:plugin" \
+        "debezium-connector-$name-$version-plugin.tar.gz" connect.sh)
+  rm -rf "$PLUGINS/debezium-connector-$name"
+  tar -xzf "$tgz" -C "$PLUGINS"
+  [ -f "$PLUGINS/debezium-connector-$name/debezium-connector-$name-$version.jar" ] ||
+    die "the plugin archive $tgz did not unpack to debezium-connector-$name/"
+  touch "$PLUGINS/.complete-$name-$version"
+}
+
 # fetch_jdbc: Debezium's JDBC sink plugin (with its Hibernate, Agroal and PostgreSQL/MariaDB/MySQL JDBC
-# drivers) unpacked beside the postgres plugin as $PLUGINS/debezium-connector-jdbc; its own marker.
-# io.debezium:debezium-connector-jdbc is not served at 3.6.1.Final (neither the jar nor the -plugin
-# archive resolve from Maven Central here), 3.6.0.Final is: the plugin brings its own debezium-sink,
+# drivers). io.debezium:debezium-connector-jdbc is not served at 3.6.1.Final (neither the jar nor the
+# -plugin archive resolve from Maven Central here), 3.6.0.Final is: the plugin brings its own debezium-sink,
 # debezium-core parts and kafka-clients 4.3.0 jars (the worker's own Connect API wins: plugin isolation
 # delegates org.apache.kafka.* to the worker), so 3.6.0 beside the 3.6.1 source connector is fine.
 JDBC_SINK_VERSION=${JDBC_SINK_VERSION:-3.6.0.Final}
-fetch_jdbc() {
-  [ -f "$PLUGINS/.complete-jdbc-$JDBC_SINK_VERSION" ] && return 0
-  local tgz
-  tgz=$(maven_artifact "io.debezium:debezium-connector-jdbc:$JDBC_SINK_VERSION:tar.gz:plugin" \
-        "debezium-connector-jdbc-$JDBC_SINK_VERSION-plugin.tar.gz" connect.sh)
-  rm -rf "$PLUGINS/debezium-connector-jdbc"
-  tar -xzf "$tgz" -C "$PLUGINS"
-  [ -f "$PLUGINS/debezium-connector-jdbc/debezium-connector-jdbc-$JDBC_SINK_VERSION.jar" ] ||
-    die "the plugin archive $tgz did not unpack to debezium-connector-jdbc/"
-  touch "$PLUGINS/.complete-jdbc-$JDBC_SINK_VERSION"
-}
+fetch_jdbc() { fetch_plugin jdbc "$JDBC_SINK_VERSION"; }
 
-# fetch_mongodb: Debezium's MongoDB plugin (MongoDbSinkConnector, the MongoDB driver) beside the others as
-# $PLUGINS/debezium-connector-mongodb, only for --mongodb (test_sink_transforms_mongo.sh)
-fetch_mongodb() {
-  [ -f "$PLUGINS/.complete-mongodb-$DEBEZIUM_VERSION" ] && return 0
-  local tgz
-  tgz=$(maven_artifact "io.debezium:debezium-connector-mongodb:$DEBEZIUM_VERSION:tar.gz:plugin" \
-        "debezium-connector-mongodb-$DEBEZIUM_VERSION-plugin.tar.gz" connect.sh)
-  rm -rf "$PLUGINS/debezium-connector-mongodb"
-  tar -xzf "$tgz" -C "$PLUGINS"
-  [ -f "$PLUGINS/debezium-connector-mongodb/debezium-connector-mongodb-$DEBEZIUM_VERSION.jar" ] ||
-    die "the plugin archive $tgz did not unpack to debezium-connector-mongodb/"
-  touch "$PLUGINS/.complete-mongodb-$DEBEZIUM_VERSION"
-}
+# fetch_mongodb: Debezium's MongoDB plugin (MongoDbSinkConnector, the MongoDB driver), only for --mongodb
+# (test_sink_transforms_mongo.sh)
+fetch_mongodb() { fetch_plugin mongodb "$DEBEZIUM_VERSION"; }
 
 
 # http_get URL: the body, or nothing when the server does not answer (yet). (python3, not curl: curl is
@@ -143,6 +137,9 @@ except urllib.error.HTTPError as e:
     sys.exit("POST /connectors for %s: HTTP %d %s" % (cfg["name"], e.code, e.read().decode()))
 PYEOF
 }
+
+# rest_up URL: true when the worker's REST API lists its connectors
+rest_up() { http_get "$1/connectors" | grep -q '^\['; }
 
 # conn_state JSON: "CONNECTOR_STATE TASK_STATE" from a /connectors/NAME/status answer.
 conn_state() {
@@ -254,11 +251,7 @@ start() {
   } >"$dir/env"
   if [ -n "$offsets" ]; then
     # distributed: the connectors come through REST once the worker answers
-    for _ in $(seq 1 $((WAIT * 5))); do
-      kill -0 "$pid" 2>/dev/null || { tail -60 "$dir/connect.log" >&2; stop "$dir"; die "the worker exited during start-up"; }
-      http_get "http://127.0.0.1:$port/connectors" | grep -q '^\[' && break
-      sleep 0.2
-    done
+    wait_up connect.sh "the worker" "$pid" "$WAIT" "$dir/connect.log" rest_up "http://127.0.0.1:$port" || { stop "$dir"; exit 1; }
     for f in "${conns[@]}"; do
       post_connector "http://127.0.0.1:$port" "$f" || { tail -40 "$dir/connect.log" >&2; stop "$dir"; die "could not create the connector of $f"; }
     done
@@ -287,16 +280,8 @@ start() {
 # stop DIR: SIGTERM runs Connect's shutdown hook (tasks stop and commit their offsets, the producer
 # flushes); a worker still there after 60 s is killed. DIR is removed either way.
 stop() {
-  local dir=$1 pid
-  if [ -f "$dir/pid" ]; then
-    pid=$(cat "$dir/pid")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-      echo "connect.sh: worker $pid still running 60 s after SIGTERM: killing it" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  fi
+  local dir=$1
+  [ -f "$dir/pid" ] && pid_stop "$(cat "$dir/pid")" 60 "connect.sh: worker"
   rm -rf "$dir"
 }
 
@@ -307,7 +292,6 @@ case $cmd in
   status) [ $# -eq 2 ] || die "usage: connect.sh status DIR NAME"; . "$1/env"; http_get "$CONNECT_REST/connectors/$2/status"; echo ;;
   stop) [ $# -eq 1 ] || die "usage: connect.sh stop DIR"; stop "$1" ;;
   kill) [ $# -eq 1 ] || die "usage: connect.sh kill DIR"; [ -f "$1/pid" ] || die "kill: no worker in $1"
-        p=$(cat "$1/pid"); kill -KILL "$p" 2>/dev/null || true
-        for _ in $(seq 1 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done ;;
+        pid_stop -KILL "$(cat "$1/pid")" 30 ;;
   *) die "usage: connect.sh fetch | start --bootstrap BS [--dir DIR] [--offsets-topic T [--group G]] [--set K=V]... CONNECTOR.properties... | status DIR NAME | stop DIR | kill DIR" ;;
 esac

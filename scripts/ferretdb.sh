@@ -96,25 +96,15 @@ start() {
     echo "export FERRETDB_URI=mongodb://127.0.0.1:$port/"
     echo "export FERRETDB_PID=$pid"
   } >"$dir/env"
-  for _ in $(seq 1 $((WAIT * 5))); do
-    kill -0 "$pid" 2>/dev/null || { tail -30 "$dir/ferretdb.log" >&2; stop "$dir"; die "FerretDB exited during start-up"; }
-    ping_server "$port" && break
-    sleep 0.2
-  done
-  ping_server "$port" || { tail -30 "$dir/ferretdb.log" >&2; stop "$dir"; die "FerretDB did not answer a ping within ${WAIT}s"; }
+  wait_up ferretdb.sh FerretDB "$pid" "$WAIT" "$dir/ferretdb.log" ping_server "$port" || { stop "$dir"; exit 1; }
   echo "uri=mongodb://127.0.0.1:$port/"
   echo "dir=$dir"
 }
 
 # stop DIR: SIGTERM, up to 20 s, then SIGKILL; the backend cluster too; DIR removed either way.
 stop() {
-  local dir=$1 pid
-  if [ -f "$dir/pid" ]; then
-    pid=$(cat "$dir/pid")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
+  local dir=$1
+  [ -f "$dir/pid" ] && pid_stop "$(cat "$dir/pid")" 20
   [ -d "$dir/pg" ] && bash "$HERE/pg-stop.sh" "$dir/pg"
   rm -rf "$dir"
 }

@@ -192,12 +192,9 @@ start() {
 }
 
 node_signal() {  # node_signal DIR NODE SIGNAL: signals one node and waits until it is gone
-  local dir=$1 n=$2 sig=$3 pid
+  local dir=$1 n=$2 sig=$3
   [ -f "$dir/node$n/pid" ] || return 0
-  pid=$(cat "$dir/node$n/pid")
-  kill "-$sig" "$pid" 2>/dev/null || true
-  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || { rm -f "$dir/node$n/pid"; return 0; }; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
+  pid_stop "-$sig" "$(cat "$dir/node$n/pid")" 30
   rm -f "$dir/node$n/pid"
 }
 

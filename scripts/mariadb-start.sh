@@ -27,28 +27,33 @@ fi
 
 # 22000-27999: apart from PostgreSQL's (10000-15999) and the default range's Kafka ports
 free_port port 22000 6000 || exit 1
-"${as_user[@]}" mariadb-install-db --no-defaults --datadir="$dir/data" --user="$user" --skip-test-db \
-  --auth-root-authentication-method=normal >"$dir/install.log" 2>&1 || { cat "$dir/install.log" >&2; exit 1; }
+# mariadb-install-db's reason is near the top of its output (the rest is generic advice): show that part.
+# It once failed in a loaded CI run with no reason kept; a second try on a fresh data dir follows a
+# failure, and both failures are shown.
+install_db() {
+  "${as_user[@]}" mariadb-install-db --no-defaults --datadir="$dir/data" --user="$user" --skip-test-db \
+    --auth-root-authentication-method=normal >"$dir/install.log" 2>&1 && return 0
+  echo "mariadb-start: mariadb-install-db failed ($1 try); its output without the generic advice:" >&2
+  sed -n '/You can also try to start/q;p' "$dir/install.log" | tail -40 >&2
+  grep -iE "error|fail" "$dir/install.log" | head -10 >&2
+  return 1
+}
+if ! install_db first; then
+  rm -rf "$dir/data"
+  install_db second || exit 1
+fi
 "${as_user[@]}" "$MARIADBD" --no-defaults --datadir="$dir/data" --user="$user" --port="$port" \
   --bind-address=127.0.0.1 --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" --log-error="$dir/mariadb.log" \
   --skip-name-resolve --innodb-buffer-pool-size=128M --innodb-flush-log-at-trx-commit=2 --skip-log-bin \
   --max-allowed-packet=64M --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
   >/dev/null 2>&1 </dev/null &
 echo $! >"$dir/launcher.pid"
-for _ in $(seq 1 300); do
-  if mariadb-admin --no-defaults --protocol=tcp -h 127.0.0.1 -P "$port" -u root ping >/dev/null 2>&1; then
-    cat >"$dir/env" <<ENV
+ping_server() { mariadb-admin --no-defaults --protocol=tcp -h 127.0.0.1 -P "$port" -u root ping >/dev/null 2>&1; }
+wait_up mariadb-start "the server" "$(cat "$dir/launcher.pid")" 30 "$dir/mariadb.log" ping_server || exit 1
+cat >"$dir/env" <<ENV
 export MYSQL_HOST=127.0.0.1
 export MYSQL_TCP_PORT=$port
 export MYSQL_USER=root
 export WALCAST_MYDIR=$dir
 ENV
-    echo "$dir"
-    exit 0
-  fi
-  kill -0 "$(cat "$dir/launcher.pid")" 2>/dev/null || { cat "$dir/mariadb.log" >&2; exit 1; }
-  sleep 0.1
-done
-echo "mariadb-start: the server did not answer within 30 s" >&2
-cat "$dir/mariadb.log" >&2 || true
-exit 1
+echo "$dir"

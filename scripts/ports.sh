@@ -1,4 +1,5 @@
-# ports.sh: free_port for the scripts that start throwaway servers on loopback. Source it.
+# ports.sh: what the scripts that start throwaway servers on loopback share: a free port, a bounded wait
+# until the server answers, a bounded stop. Source it.
 # free_port VAR [LOW SPAN]: a port in [LOW, LOW+SPAN) that nobody listens on and that this shell has
 # not handed out yet, into VAR. The default range lies below Linux's ephemeral ports (32768-60999): a
 # port some client holds as its local end is not seen by a connect probe, yet a listener cannot bind it.
@@ -15,5 +16,43 @@ free_port() {
     fi
   done
   echo "no free loopback port in $low-$((low + span - 1))" >&2
+  return 1
+}
+
+# pid_gone PID SECONDS: true as soon as PID no longer runs (polled every 0.1 s); false when it still runs
+# after SECONDS.
+pid_gone() {
+  local pid=$1 i
+  for ((i = 0; i < $2 * 10; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  ! kill -0 "$pid" 2>/dev/null
+}
+
+# pid_stop [-SIGNAL] PID SECONDS [WHO]: SIGNAL (default TERM), up to SECONDS for PID to end, then SIGKILL;
+# with WHO, a line on stderr says when it came to that. Returns once the signals are sent.
+pid_stop() {
+  local sig=TERM
+  case $1 in -*) sig=${1#-}; shift ;; esac
+  local pid=$1 secs=$2 who=${3:-}
+  kill "-$sig" "$pid" 2>/dev/null || return 0
+  pid_gone "$pid" "$secs" && return 0
+  [ -z "$who" ] || echo "$who: $pid still running $secs s after SIG$sig: killing it" >&2
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# wait_up WHO WHAT PID SECONDS LOG CMD...: runs CMD every 0.2 s until it succeeds (0). When PID (the
+# server, started in the background) ends first or SECONDS pass, prints the last 40 lines of LOG and
+# "WHO: WHAT exited during start-up" or "WHO: WHAT did not answer within SECONDSs" on stderr and returns 1:
+# the caller stops what it started.
+wait_up() {
+  local who=$1 what=$2 pid=$3 secs=$4 log=$5 i
+  shift 5
+  for ((i = 0; i < secs * 5; i++)); do
+    kill -0 "$pid" 2>/dev/null || { tail -40 "$log" >&2; echo "$who: $what exited during start-up" >&2; return 1; }
+    "$@" && return 0
+    sleep 0.2
+  done
+  "$@" && return 0
+  tail -40 "$log" >&2
+  echo "$who: $what did not answer within ${secs}s" >&2
   return 1
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "agent/log.h"
@@ -47,6 +48,38 @@ typedef struct btable {
     const bool *absent;          /* which of base's columns this one lacks */
     struct btable *narrowed;     /* whole tables: their narrowed variants of this batch */
 } btable_t;
+
+/* Where the sink thread's time goes (logged as "sink stage times" when it stops; scripts/bench_sink.sh
+ * prints it): wall time per stage; for the stages run once per batch also the thread's CPU time and how often
+ * it blocked (voluntary context switches). Per-record stages (poll, decode) take wall time only (two
+ * clock reads through the vDSO); their CPU is the thread's total minus the batch stages'. */
+typedef enum {
+    SP_POLL,      /* consumer polls that returned a record */
+    SP_EMPTY,     /* consumer polls that returned nothing (waiting for a fetch) */
+    SP_DECODE,    /* decoding (and transforming) a record into the batch */
+    SP_PLAN,      /* the batch's changes: tables, reduction per key, offsets */
+    SP_SEND,      /* BEGIN, tables ensured, statements built and sent */
+    SP_OFFSETS,   /* the offsets row */
+    SP_COMMIT,    /* COMMIT (and what is held for it: COPY data), sent or waited for */
+    SP_SETTLE,    /* waiting for the outcome of the deferred commit of the batch before */
+    SP_DONE,      /* counting, group offsets */
+    SP_N
+} sp_stage_t;
+
+static const char *const sp_name[SP_N] = { "poll", "empty_poll", "decode", "plan", "send", "offsets", "commit",
+                                           "settle", "done" };
+
+typedef struct sp_acc {
+    int64_t wall_ns[SP_N], cpu_ns[SP_N];
+    long blocks[SP_N];
+    uint64_t rows, batches;
+    int64_t at_ns, cpu_at_ns, runq_at_ns;   /* when this copy was taken: the window's end */
+} sp_acc_t;
+
+typedef struct sp_mark {
+    int64_t wall, cpu;
+    long vcsw;
+} sp_mark_t;
 
 typedef struct tracked_topic {
     char *topic;
@@ -100,7 +133,97 @@ typedef struct sink {
     int64_t pend_start_us;   /* the same for the batch whose commit is on its way */
     int64_t *pend_ts;        /* its records' source commit times (0: none), pend_nrec of them */
     int64_t next_stats_ms;
+    /* stage times: cur accumulates; last is cur as of the last committed batch (the idle time after it is no
+     * work); the window starts when the first record is read */
+    sp_acc_t prof, prof_last;
+    int64_t prof_t0, prof_cpu0, prof_runq0;
 } sink_t;
+
+static int64_t sp_ns(clockid_t c)
+{
+    struct timespec t;
+    clock_gettime(c, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Nanoseconds this thread waited runnable for a CPU (preempted by other load), from the scheduler's
+ * statistics; 0 where the kernel does not keep them. */
+static int64_t sp_runq_ns(void)
+{
+    FILE *f = fopen("/proc/thread-self/schedstat", "r");
+    long long on = 0, wait = 0;
+    if (!f)
+        return 0;
+    if (fscanf(f, "%lld %lld", &on, &wait) != 2)
+        wait = 0;
+    fclose(f);
+    return wait;
+}
+
+static void sp_begin(sp_mark_t *m, bool cpu)
+{
+    m->wall = sp_ns(CLOCK_MONOTONIC);
+    m->cpu = -1;
+    if (cpu) {
+        struct rusage ru;
+        m->cpu = sp_ns(CLOCK_THREAD_CPUTIME_ID);
+        m->vcsw = getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : 0;
+    }
+}
+
+static void sp_end(sink_t *s, sp_stage_t st, const sp_mark_t *m)
+{
+    s->prof.wall_ns[st] += sp_ns(CLOCK_MONOTONIC) - m->wall;
+    if (m->cpu >= 0) {
+        struct rusage ru;
+        s->prof.cpu_ns[st] += sp_ns(CLOCK_THREAD_CPUTIME_ID) - m->cpu;
+        if (getrusage(RUSAGE_THREAD, &ru) == 0)
+            s->prof.blocks[st] += ru.ru_nvcsw - m->vcsw;
+    }
+}
+
+/* The window starts (the first record read) */
+static void sp_start(sink_t *s)
+{
+    if (s->prof_t0)
+        return;
+    memset(&s->prof, 0, sizeof s->prof);
+    s->prof_t0 = sp_ns(CLOCK_MONOTONIC);
+    s->prof_cpu0 = sp_ns(CLOCK_THREAD_CPUTIME_ID);
+    s->prof_runq0 = sp_runq_ns();
+}
+
+/* A batch committed: the window reaches here */
+static void sp_batch(sink_t *s, size_t nrec)
+{
+    if (!s->prof_t0)
+        return;
+    s->prof.rows += nrec;
+    s->prof.batches++;
+    s->prof.at_ns = sp_ns(CLOCK_MONOTONIC);
+    s->prof.cpu_at_ns = sp_ns(CLOCK_THREAD_CPUTIME_ID);
+    s->prof.runq_at_ns = sp_runq_ns();
+    s->prof_last = s->prof;
+}
+
+static void sp_log(const sink_t *s)
+{
+    const sp_acc_t *a = &s->prof_last;
+    if (!s->prof_t0 || !a->batches)
+        return;
+    char kv[1536];
+    size_t at = (size_t)snprintf(kv, sizeof kv, "connector=%s task=%d rows=%" PRIu64 " batches=%" PRIu64
+                                 " window_ms=%.1f thread_cpu_ms=%.1f runqueue_ms=%.1f", log_esc(s->cfg->name),
+                                 s->cfg->task, a->rows, a->batches, (a->at_ns - s->prof_t0) / 1e6,
+                                 (a->cpu_at_ns - s->prof_cpu0) / 1e6, (a->runq_at_ns - s->prof_runq0) / 1e6);
+    for (int i = 0; i < SP_N && at < sizeof kv; i++) {
+        at += (size_t)snprintf(kv + at, sizeof kv - at, " %s_ms=%.1f", sp_name[i], a->wall_ns[i] / 1e6);
+        if (i >= SP_PLAN && at < sizeof kv)
+            at += (size_t)snprintf(kv + at, sizeof kv - at, " %s_cpu_ms=%.1f %s_blocks=%ld", sp_name[i],
+                                   a->cpu_ns[i] / 1e6, sp_name[i], a->blocks[i]);
+    }
+    log_info("sink stage times", "%s", kv);
+}
 
 /* Progress line interval: how far each target is behind, every few seconds. */
 #define SINK_PROGRESS_MS 5000
@@ -938,8 +1061,31 @@ static size_t plan_offsets(sink_t *s, size_t from, size_t to, sk_offset_t **out)
     return n;
 }
 
+static wc_status_t plan_send(sink_t *s, plan_t *p, char *err, size_t errlen);
+
 /* One target transaction for the plan: tables ensured, changes applied grouped by table and op, offsets. */
 static wc_status_t plan_apply(sink_t *s, plan_t *p, const sk_offset_t *offs, size_t noffs, char *err, size_t errlen)
+{
+    const sk_target_ops_t *o = s->ops;
+    sp_mark_t pm;
+    sp_begin(&pm, true);
+    wc_status_t st = plan_send(s, p, err, errlen);
+    sp_end(s, SP_SEND, &pm);
+    if (st)
+        return st;
+    sp_begin(&pm, true);
+    st = o->store_offsets(s->tgt, s->cfg->name, offs, noffs, err, errlen);
+    sp_end(s, SP_OFFSETS, &pm);
+    if (st)
+        return st;
+    sp_begin(&pm, true);
+    st = o->commit(s->tgt, err, errlen);
+    sp_end(s, SP_COMMIT, &pm);
+    return st;
+}
+
+/* BEGIN, the tables, the changes grouped by table and op (plan_apply's first part). */
+static wc_status_t plan_send(sink_t *s, plan_t *p, char *err, size_t errlen)
 {
     const sk_target_ops_t *o = s->ops;
     wc_status_t st = o->begin(s->tgt, err, errlen);
@@ -997,9 +1143,7 @@ static wc_status_t plan_apply(sink_t *s, plan_t *p, const sk_offset_t *offs, siz
         }
         seg = end;
     }
-    if ((st = o->store_offsets(s->tgt, s->cfg->name, offs, noffs, err, errlen)))
-        return st;
-    return o->commit(s->tgt, err, errlen);
+    return WC_OK;
 }
 
 /* Applies records [from, to) in one transaction, retrying transient errors forever (until stop). */
@@ -1007,10 +1151,14 @@ static wc_status_t apply_range(sink_t *s, size_t from, size_t to, size_t *bad, c
 {
     plan_t p = { 0 };
     *bad = SIZE_MAX;
-    if (plan_build(s, from, to, &p, bad, err, errlen) != WC_OK)
-        return WC_PERMANENT;
+    sp_mark_t pm;
+    sp_begin(&pm, true);
+    wc_status_t bst = plan_build(s, from, to, &p, bad, err, errlen);
     sk_offset_t *offs;
     size_t noffs = plan_offsets(s, from, to, &offs);
+    sp_end(s, SP_PLAN, &pm);
+    if (bst != WC_OK)
+        return WC_PERMANENT;
     int wait = 0, redo = 0;
     for (;;) {
         if (!s->tgt && target_open(s) != WC_OK)
@@ -1094,6 +1242,8 @@ static int64_t *batch_ts(const sink_t *s, size_t n)
 static void batch_done(sink_t *s, size_t nrec, const sk_offset_t *offs, size_t noffs, int64_t src_us,
                        const int64_t *ts, int64_t start_us)
 {
+    sp_mark_t pm;
+    sp_begin(&pm, true);
     s->applied += nrec;
     s->batches++;
     if (src_us > s->last_src_us)
@@ -1119,6 +1269,8 @@ static void batch_done(sink_t *s, size_t nrec, const sk_offset_t *offs, size_t n
         p->offset = offs[i].offset;
     }
     group_commit(s, false);
+    sp_end(s, SP_DONE, &pm);
+    sp_batch(s, nrec);
 }
 
 /* Puts the consumer back on the positions stored in the target (after a deferred commit failed: what
@@ -1171,7 +1323,10 @@ static wc_status_t settle(sink_t *s, bool seek)
     if (!s->pending)
         return WC_OK;
     char err[1024] = "";
+    sp_mark_t pm;
+    sp_begin(&pm, true);
     wc_status_t st = s->tgt ? s->ops->commit_wait(s->tgt, err, sizeof err) : WC_RETRY;
+    sp_end(s, SP_SETTLE, &pm);
     if (st == WC_OK) {
         batch_done(s, s->pend_nrec, s->pend_offs, s->pend_noffs, s->pend_src_us, s->pend_ts, s->pend_start_us);
         pend_free(s);
@@ -1614,7 +1769,12 @@ wc_status_t sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stat
             s.next_progress_ms = wc_wall_us() / 1000 + SINK_PROGRESS_MS;
         }
         stats_lag(&s);
+        sp_mark_t pm;
+        sp_begin(&pm, false);
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s.rk, s.nrec ? 0 : 200);
+        if (m && !m->err)
+            sp_start(&s);
+        sp_end(&s, m ? SP_POLL : SP_EMPTY, &pm);
         if (s.cb_status != WC_OK)
             break;
         if (!m) {
@@ -1645,7 +1805,10 @@ wc_status_t sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stat
             rd_kafka_message_destroy(m);
             goto out;
         }
-        if (add_record(&s, m) != WC_OK)
+        sp_begin(&pm, false);
+        wc_status_t ast = add_record(&s, m);
+        sp_end(&s, SP_DECODE, &pm);
+        if (ast != WC_OK)
             goto out;
         if (s.nrec >= (size_t)cfg->batch_size && flush(&s) != WC_OK)
             goto out;
@@ -1657,6 +1820,7 @@ wc_status_t sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stat
     rc = s.cb_status == WC_OK ? WC_OK : WC_FATAL;
 out:
     stats_publish(&s);
+    sp_log(&s);
     if (rc != WC_OK && !*stop)
         log_msg(LOG_ERROR, "sink failed", "connector=%s error=\"%s\"", log_esc(cfg->name), log_esc(s.err));
     log_info("sink stopped", "connector=%s task=%d records=%" PRIu64 " batches=%" PRIu64 " dead_letters=%" PRIu64,

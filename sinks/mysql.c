@@ -32,7 +32,26 @@ struct sk_target {
     char **pessimistic;
     size_t npessimistic;
     unsigned last_errno;
+    /* One round trip per batch (source_wins, no conflict log, no per-table policy, not insert.mode=update:
+     * nothing needs a statement's answer before COMMIT): START TRANSACTION, the batch's statements, its
+     * offsets and COMMIT go as one multi-statement query; with a deferred commit its results are read
+     * (my_commit_wait) while the next batch is read and decoded. What must read an answer (the catalog, DDL)
+     * sends what was gathered first. A statement's failure ends the query (COMMIT is never reached). */
+    bool batch_ok;
+    bool gather;             /* in a batch transaction: statements are gathered in batch */
+    bool defer;              /* defer_commit(t, true): COMMIT is sent, its outcome read by my_commit_wait */
+    bool sent;               /* a gathered query was sent and its results are not read yet */
+    bool commit_pending;     /* ... and it ended with COMMIT */
+    buf_t batch;
+    struct my_stmt {
+        const char *what;
+        char *optimistic;    /* a plain INSERT of creates into this table (a duplicate key: WC_ABORT) */
+    } *stmts;
+    size_t nstmts, capstmts;
+    const char *cur_optimistic;   /* set by my_upsert around its plain INSERT */
 };
+
+static wc_status_t gathered_send(sk_target_t *t, bool wait, char *err, size_t errlen);
 
 static wc_status_t fail(sk_target_t *t, const char *what, char *err, size_t errlen)
 {
@@ -44,6 +63,9 @@ static wc_status_t fail(sk_target_t *t, const char *what, char *err, size_t errl
 
 static wc_status_t q(sk_target_t *t, const char *sql, size_t len, const char *what, char *err, size_t errlen)
 {
+    wc_status_t st;
+    if (t->nstmts && (st = gathered_send(t, true, err, errlen)))
+        return st;
     if (mysql_real_query(t->db, sql, len))
         return fail(t, what, err, errlen);
     MYSQL_RES *r = mysql_store_result(t->db);
@@ -65,6 +87,10 @@ static void my_close(sk_target_t *t)
         return;
     sql_free(&t->s);
     buf_free(&t->val);
+    buf_free(&t->batch);
+    for (size_t i = 0; i < t->nstmts; i++)
+        free(t->stmts[i].optimistic);
+    free(t->stmts);
     for (size_t i = 0; i < t->npessimistic; i++)
         free(t->pessimistic[i]);
     free(t->pessimistic);
@@ -93,8 +119,9 @@ static wc_status_t my_connect(const sk_config_t *cfg, sk_target_t **out, char *e
     unsigned timeout = 10;
     mysql_options(db, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
     mysql_options(db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    /* CLIENT_MULTI_STATEMENTS: a batch's statements go as one query (see batch_ok) */
     if (!mysql_real_connect(db, u->host ? u->host : "127.0.0.1", u->user, u->password, u->database,
-                            (unsigned)u->port, NULL, 0)) {
+                            (unsigned)u->port, NULL, CLIENT_MULTI_STATEMENTS)) {
         unsigned e = mysql_errno(db);
         snprintf(err, errlen, "cannot connect to MySQL/MariaDB at %s:%d: %u %s", u->host ? u->host : "127.0.0.1",
                  u->port ? u->port : 3306, e, mysql_error(db));
@@ -110,6 +137,9 @@ static wc_status_t my_connect(const sk_config_t *cfg, sk_target_t **out, char *e
     const char *cm = getenv("WALCAST_SINK_COPY");
     t->optimism_ok = cfg->policy == SK_POLICY_SOURCE_WINS && !cfg->conflict_log && !cfg->ntable_policies &&
                      cfg->insert_mode == SK_INSERT_UPSERT && !(cm && !strcmp(cm, "off"));
+    t->batch_ok = cfg->policy == SK_POLICY_SOURCE_WINS && !cfg->conflict_log && !cfg->ntable_policies &&
+                  cfg->insert_mode != SK_INSERT_UPDATE;
+    buf_init(&t->batch);
     wc_status_t st = qs(t, "SET time_zone = '+00:00', autocommit = 0", "session settings", err, errlen);
     if (st) {
         my_close(t);
@@ -119,10 +149,82 @@ static wc_status_t my_connect(const sk_config_t *cfg, sk_target_t **out, char *e
     return WC_OK;
 }
 
+/* ---- the batch as one query ---- */
+
+static void stmts_clear(sk_target_t *t)
+{
+    for (size_t i = 0; i < t->nstmts; i++)
+        free(t->stmts[i].optimistic);
+    t->nstmts = 0;
+    buf_reset(&t->batch);
+}
+
+/* Adds one statement to the gathered query. */
+static void gather(sk_target_t *t, const char *sql, size_t len, const char *what)
+{
+    if (t->nstmts == t->capstmts) {
+        t->capstmts = t->capstmts ? 2 * t->capstmts : 16;
+        t->stmts = xrealloc(t->stmts, t->capstmts * sizeof *t->stmts);
+    }
+    t->stmts[t->nstmts++] = (struct my_stmt){ what, t->cur_optimistic ? xstrdup(t->cur_optimistic) : NULL };
+    if (t->batch.len)
+        buf_puts(&t->batch, ";\n");
+    buf_append(&t->batch, sql, len);
+}
+
+/* Reads the results of the gathered query (each statement's, up to the first failure). A duplicate key of a
+ * plain INSERT of creates is the optimistic path's: that table upserts from now on and the batch is applied
+ * again (WC_ABORT). */
+static wc_status_t gathered_results(sk_target_t *t, char *err, size_t errlen)
+{
+    wc_status_t st = WC_OK;
+    size_t i = 0;
+    t->sent = false;
+    t->commit_pending = false;
+    int rc = mysql_read_query_result(t->db) ? 1 : 0;
+    for (;;) {
+        if (rc > 0) {
+            const struct my_stmt *m = i < t->nstmts ? &t->stmts[i] : NULL;
+            st = fail(t, m ? m->what : "the batch", err, errlen);
+            if (st == WC_PERMANENT && t->last_errno == ER_DUP_ENTRY && m && m->optimistic) {
+                log_info("a create event met an existing row: upserting into this table from now on", "table=%s",
+                         log_esc(m->optimistic));
+                t->pessimistic = xrealloc(t->pessimistic, (t->npessimistic + 1) * sizeof *t->pessimistic);
+                t->pessimistic[t->npessimistic++] = xstrdup(m->optimistic);
+                st = WC_ABORT;
+            }
+            break;
+        }
+        if (rc < 0)
+            break;
+        MYSQL_RES *r = mysql_store_result(t->db);
+        if (r)
+            mysql_free_result(r);
+        i++;
+        rc = mysql_next_result(t->db);
+    }
+    stmts_clear(t);
+    return st;
+}
+
+/* Sends the gathered statements as one query; wait: read their results now, else my_commit_wait does. */
+static wc_status_t gathered_send(sk_target_t *t, bool wait, char *err, size_t errlen)
+{
+    if (mysql_send_query(t->db, t->batch.data, t->batch.len)) {
+        wc_status_t st = fail(t, t->nstmts ? t->stmts[0].what : "the batch", err, errlen);
+        stmts_clear(t);
+        return st;
+    }
+    t->sent = true;
+    return wait ? gathered_results(t, err, errlen) : WC_OK;
+}
+
 /* A query's result set; NULL after fail() has filled err. */
 static MYSQL_RES *query_rows(sk_target_t *t, const char *what, wc_status_t *st, char *err, size_t errlen)
 {
     MYSQL_RES *r = NULL;
+    if (t->nstmts && (*st = gathered_send(t, true, err, errlen)))
+        return NULL;
     if (mysql_real_query(t->db, t->s.sql.data, t->s.sql.len) || !(r = mysql_store_result(t->db)))
         *st = fail(t, what, err, errlen);
     return r;
@@ -138,6 +240,12 @@ static wc_status_t my_read_offsets(sk_target_t *t, const char *name, sk_offset_t
 
 static wc_status_t my_begin(sk_target_t *t, char *err, size_t errlen)
 {
+    if (t->batch_ok) {
+        stmts_clear(t);
+        t->gather = true;
+        gather(t, "START TRANSACTION", strlen("START TRANSACTION"), "START TRANSACTION");
+        return WC_OK;
+    }
     return qs(t, "START TRANSACTION", "START TRANSACTION", err, errlen);
 }
 
@@ -210,6 +318,16 @@ static wc_status_t my_rows(sk_target_t *t, const char *what, sql_row_fn row, voi
 
 static wc_status_t my_run(sk_target_t *t, const char *what, long *affected, char *err, size_t errlen)
 {
+    if (t->gather) {
+        /* one packet stays under max_allowed_packet: what was gathered goes first when this would pass it */
+        wc_status_t st;
+        if (t->batch.len && t->batch.len + t->s.sql.len > 2 * MY_MAX_STMT && (st = gathered_send(t, true, err, errlen)))
+            return st;
+        gather(t, t->s.sql.data, t->s.sql.len, what);
+        if (affected)
+            *affected = -1;   /* not known before COMMIT (the conflict counts that need it are off here) */
+        return WC_OK;
+    }
     if (mysql_real_query(t->db, t->s.sql.data, t->s.sql.len))
         return fail(t, what, err, errlen);
     if (affected)
@@ -280,7 +398,9 @@ static wc_status_t my_upsert(sk_target_t *t, const sk_table_t *tab, sk_insert_mo
         free(v);
         return sql_upsert(t, tab, mode, ch, n, cc, err, errlen);
     }
+    t->cur_optimistic = tab->name;   /* gathered: a duplicate key is found by gathered_results */
     wc_status_t st = sql_upsert(t, tab, SK_INSERT_INSERT, v, nc, cc, err, errlen);
+    t->cur_optimistic = NULL;
     if (st == WC_PERMANENT && t->last_errno == ER_DUP_ENTRY) {
         log_info("a create event met an existing row: upserting into this table from now on", "table=%s",
                  log_esc(tab->name));
@@ -406,9 +526,35 @@ out:
 
 static wc_status_t my_commit(sk_target_t *t, char *err, size_t errlen)
 {
+    if (t->gather) {
+        t->gather = false;
+        gather(t, "COMMIT", strlen("COMMIT"), "COMMIT");
+        wc_status_t st = gathered_send(t, !t->defer, err, errlen);
+        if (st == WC_OK && t->sent)
+            t->commit_pending = true;
+        if (st != WC_OK)
+            sql_tables_clear(&t->s);
+        return st;
+    }
     if (mysql_commit(t->db))
         return fail(t, "COMMIT", err, errlen);
     return WC_OK;
+}
+
+static void my_defer_commit(sk_target_t *t, bool on)
+{
+    t->defer = on;
+}
+
+/* The outcome of a batch whose query my_commit only sent. */
+static wc_status_t my_commit_wait(sk_target_t *t, char *err, size_t errlen)
+{
+    if (!t->commit_pending)
+        return WC_OK;
+    wc_status_t st = gathered_results(t, err, errlen);
+    if (st != WC_OK)
+        sql_tables_clear(&t->s);
+    return st;
 }
 
 static void my_rollback(sk_target_t *t)
@@ -416,6 +562,12 @@ static void my_rollback(sk_target_t *t)
     if (!t)
         return;
     sql_tables_clear(&t->s);
+    t->gather = false;
+    if (t->db && t->sent) {   /* the answers of a query on its way come first */
+        char e[256];
+        gathered_results(t, e, sizeof e);
+    }
+    stmts_clear(t);
     if (t->db)
         mysql_rollback(t->db);
 }
@@ -424,6 +576,7 @@ const sk_target_ops_t sk_mysql_ops = {
     .name = "mysql",
     /* the session, and what only MySQL reads its own way */
     .connect = my_connect, .close = my_close, .begin = my_begin, .commit = my_commit, .rollback = my_rollback,
+    .defer_commit = my_defer_commit, .commit_wait = my_commit_wait,
     .read_offsets = my_read_offsets, .fetch_existing = my_fetch_existing, .check_rights = my_check_rights,
     /* sinks/sql.c */
     .ensure_table = sql_ensure_table, .apply = sql_apply, .log_conflicts = sql_log_conflicts,

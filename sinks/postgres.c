@@ -59,6 +59,13 @@ struct sk_target {
     struct held_copy *held;
     size_t nheld;
     bool copy_pending;       /* the results of such a COPY/COMMIT query are not read yet */
+    /* A pipelining session sends BEGIN with the batch's first statement (pipe_open), not before: a batch
+     * that is only COPYs and its offsets then goes as one simple query, "BEGIN; <offsets>; COPY ...; COMMIT",
+     * with no pipeline to drain first (a round trip per batch). */
+    bool begin_due;          /* in a batch transaction whose BEGIN is not sent yet */
+    bool literal;            /* pg_text writes values as literals (a statement for held_pre) */
+    bool literal_bad;        /* ... and one could not be (PQescapeLiteral failed) */
+    buf_t held_pre;          /* statements that go before the held COPYs, with literal values */
 };
 
 typedef struct held_copy {
@@ -171,6 +178,37 @@ static void held_clear(sk_target_t *t)
         buf_free(&t->held[i].data);
     }
     t->nheld = 0;
+    buf_reset(&t->held_pre);
+}
+
+/* Pipeline mode, opened with the batch's BEGIN if that is still due. */
+static wc_status_t pipe_open(sk_target_t *t, char *err, size_t errlen)
+{
+    if (!t->pipe) {
+        if (!PQenterPipelineMode(t->conn))
+            return fail(t, NULL, "entering pipeline mode", err, errlen);
+        t->pipe = true;
+    }
+    if (t->begin_due) {
+        const char *none[1] = { NULL };
+        if (!PQsendQueryParams(t->conn, "BEGIN", 0, NULL, none, NULL, NULL, 0))
+            return fail(t, NULL, "BEGIN", err, errlen);
+        t->npending++;
+        t->begin_due = false;
+    }
+    return WC_OK;
+}
+
+static wc_status_t pipe_drain(sk_target_t *t, bool sync, char *err, size_t errlen);
+
+/* Before a statement whose answer is read now: BEGIN if due, and what the pipeline holds applied (a sync
+ * inside the transaction block does not commit). */
+static wc_status_t in_step(sk_target_t *t, char *err, size_t errlen)
+{
+    wc_status_t st;
+    if (t->begin_due && (st = pipe_open(t, err, errlen)))
+        return st;
+    return t->pipe ? pipe_drain(t, true, err, errlen) : WC_OK;
 }
 
 static void pg_close(sk_target_t *t)
@@ -181,6 +219,7 @@ static void pg_close(sk_target_t *t)
     held_clear(t);
     free(t->held);
     buf_free(&t->copy);
+    buf_free(&t->held_pre);
     if (t->conn)
         PQfinish(t->conn);
     sql_free(&t->s);
@@ -258,6 +297,7 @@ static wc_status_t pg_connect(const sk_config_t *cfg, sk_target_t **out, char *e
                      cfg->insert_mode != SK_INSERT_UPDATE;
     buf_init(&t->vals);
     buf_init(&t->copy);
+    buf_init(&t->held_pre);
     const char *cm = getenv("WALCAST_SINK_COPY");
     t->copy_mode = cm && !strcmp(cm, "off") ? COPY_OFF : cm && !strcmp(cm, "text") ? COPY_TEXT : COPY_AUTO;
     wc_status_t st = exec(t, "SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; "
@@ -305,16 +345,8 @@ static wc_status_t pg_begin(sk_target_t *t, char *err, size_t errlen)
     optimistic_clear(t);
     held_clear(t);
     if (t->pipeline_ok) {
-        /* BEGIN opens the pipeline: no round trip of its own (what needs an answer drains it first) */
-        if (!t->pipe) {
-            if (!PQenterPipelineMode(t->conn))
-                return fail(t, NULL, "entering pipeline mode", err, errlen);
-            t->pipe = true;
-        }
-        const char *none[1] = { NULL };
-        if (!PQsendQueryParams(t->conn, "BEGIN", 0, NULL, none, NULL, NULL, 0))
-            return fail(t, NULL, "BEGIN", err, errlen);
-        t->npending++;
+        /* BEGIN goes with the first statement (pipe_open, in_step, copy_send): no round trip of its own */
+        t->begin_due = true;
         t->in_txn = true;
         return WC_OK;
     }
@@ -324,7 +356,6 @@ static wc_status_t pg_begin(sk_target_t *t, char *err, size_t errlen)
     return st;
 }
 
-static wc_status_t pipe_drain(sk_target_t *t, bool sync, char *err, size_t errlen);
 static wc_status_t copy_send(sk_target_t *t, bool commit, bool wait, char *err, size_t errlen);
 
 static wc_status_t pg_ensure_table(sk_target_t *t, const sk_table_t *tab, bool evolve, char *err, size_t errlen)
@@ -337,7 +368,7 @@ static wc_status_t pg_ensure_table(sk_target_t *t, const sk_table_t *tab, bool e
     wc_status_t st;
     if (t->nheld && (st = copy_send(t, false, true, err, errlen)))
         return st;
-    if (t->pipe && (st = pipe_drain(t, true, err, errlen)))
+    if ((st = in_step(t, err, errlen)))
         return st;
     return sql_ensure_table(t, tab, evolve, err, errlen);
 }
@@ -427,11 +458,9 @@ static wc_status_t run_params_ex(sk_target_t *t, size_t np, bool prepare, const 
             snprintf(name, sizeof name, "wc_%zu", i);
     }
     if (t->pipeline_ok && t->in_txn) {
-        if (!t->pipe) {
-            if (!PQenterPipelineMode(t->conn))
-                return fail(t, NULL, "entering pipeline mode", err, errlen);
-            t->pipe = true;
-        }
+        wc_status_t st = pipe_open(t, err, errlen);
+        if (st)
+            return st;
         int ok = name[0] ? PQsendQueryPrepared(t->conn, name, (int)np, t->pv, lens, fmts, 0)
                          : PQsendQueryParams(t->conn, sql, (int)np, NULL, t->pv, lens, fmts, 0);
         if (!ok)
@@ -853,7 +882,7 @@ static wc_status_t copy_check(sk_target_t *t, const sk_table_t *tab, copy_table_
     }
     /* the catalog is read in step: what was sent is applied first (a sync inside the transaction block does
      * not commit) */
-    if (t->pipe && (st = pipe_drain(t, true, err, errlen)))
+    if ((st = in_step(t, err, errlen)))
         goto out;
     sql_ident(&t->s, &id, tab->name);
     const char *p[3] = { buf_cstr(&id), buf_cstr(&names), buf_cstr(&types) };
@@ -1076,6 +1105,10 @@ static wc_status_t copy_send(sk_target_t *t, bool commit, bool wait, char *err, 
     }
     buf_t q;
     buf_init(&q);
+    if (t->begin_due)
+        buf_puts(&q, "BEGIN; ");
+    t->begin_due = false;
+    buf_append(&q, t->held_pre.data, t->held_pre.len);
     for (size_t i = 0; i < t->nheld; i++)
         buf_printf(&q, "%s%s", i ? "; " : "", t->held[i].sql);
     if (commit)
@@ -1216,11 +1249,9 @@ static wc_status_t pg_truncate(sk_target_t *t, const sk_table_t *tab, char *err,
         if (st)
             return st;
     }
-    if (t->pipe) {
-        wc_status_t st = pipe_drain(t, true, err, errlen);
-        if (st)
-            return st;
-    }
+    wc_status_t ist = in_step(t, err, errlen);
+    if (ist)
+        return ist;
     buf_reset(&t->s.sql);
     sql_ident(&t->s, &t->s.sql, tab->name);
     const char *p[1] = { buf_cstr(&t->s.sql) };
@@ -1324,6 +1355,15 @@ static void pg_text(sk_target_t *t, const char *v, size_t n, sql_kind_t k)
 {
     static const char *const cast[] = { [SQL_TEXT] = "", [SQL_JSON] = "::json", [SQL_INT] = "::integer",
                                         [SQL_BIGINT] = "::bigint" };
+    if (t->literal) {   /* for held_pre: the statement goes in a simple query */
+        char *l = v ? PQescapeLiteral(t->conn, v, n) : NULL;
+        t->literal_bad |= v && !l;
+        buf_puts(&t->s.sql, l ? l : "NULL");
+        buf_puts(&t->s.sql, cast[k]);
+        if (l)
+            PQfreemem(l);
+        return;
+    }
     params_need(t, t->np + 1);
     buf_printf(&t->s.sql, "$%zu%s", t->np + 1, cast[k]);
     if (v)
@@ -1336,7 +1376,33 @@ static void pg_text(sk_target_t *t, const char *v, size_t n, sql_kind_t k)
 
 static wc_status_t pg_run(sk_target_t *t, const char *what, long *affected, char *err, size_t errlen)
 {
+    if (t->literal) {
+        buf_append(&t->held_pre, t->s.sql.data, t->s.sql.len);
+        buf_puts(&t->held_pre, "; ");
+        if (affected)
+            *affected = -1;
+        return WC_OK;
+    }
     return run_params(t, t->np, what, affected, err, errlen);
+}
+
+/* The batch's offsets: where the batch so far is only held COPYs (nothing sent, BEGIN still due), they go in
+ * the COPYs' query before them, so that the batch is one simple query and nothing waits for a pipeline. */
+static wc_status_t pg_store_offsets(sk_target_t *t, const char *name, const sk_offset_t *offs, size_t n, char *err,
+                                    size_t errlen)
+{
+    if (!t->nheld || !t->begin_due || t->pipe)
+        return sql_store_offsets(t, name, offs, n, err, errlen);
+    size_t at = t->held_pre.len;
+    t->literal = true;
+    t->literal_bad = false;
+    wc_status_t st = sql_store_offsets(t, name, offs, n, err, errlen);
+    t->literal = false;
+    if (st == WC_OK && t->literal_bad) {   /* a name the escaping refused: as a parameter, in the pipeline */
+        t->held_pre.len = at;
+        st = sql_store_offsets(t, name, offs, n, err, errlen);
+    }
+    return st;
 }
 
 static wc_status_t pg_rows(sk_target_t *t, const char *what, sql_row_fn row, void *ctx, char *err, size_t errlen)
@@ -1498,6 +1564,11 @@ static wc_status_t pg_commit(sk_target_t *t, char *err, size_t errlen)
             sql_tables_clear(&t->s);
         return st;
     }
+    if (t->begin_due) {   /* nothing of the batch was sent */
+        t->begin_due = false;
+        t->in_txn = false;
+        return WC_OK;
+    }
     PGresult *r = PQexec(t->conn, "COMMIT");
     t->in_txn = false;
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -1527,6 +1598,8 @@ static void pg_rollback(sk_target_t *t)
         t->copy_pending = false;
     }
     held_clear(t);
+    t->begin_due = false;
+    t->literal = false;
     if (t->conn && t->pipe) {
         /* a deferred COMMIT was sent with its sync: read up to it, send no other */
         char e[256];
@@ -1665,5 +1738,5 @@ const sk_target_ops_t sk_postgres_ops = {
     .ensure_table = pg_ensure_table, .fetch_existing = pg_fetch_existing,
     /* sinks/sql.c */
     .read_offsets = sql_read_offsets, .apply = sql_apply, .log_conflicts = sql_log_conflicts,
-    .store_offsets = sql_store_offsets, .delete_offsets = sql_delete_offsets,
+    .store_offsets = pg_store_offsets, .delete_offsets = sql_delete_offsets,
 };

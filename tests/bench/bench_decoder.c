@@ -1,5 +1,6 @@
-/* bench_decoder.c: decoder-only throughput (parse + event + JSON or Avro, no Kafka) on a captured Insert,
- * to separate walcast's own CPU cost from librdkafka's. Usage: bench_decoder [N] */
+/* bench_decoder.c: decoder-only cost (pgoutput parse + event + JSON or Avro encoding, no Kafka) on a captured
+ * Insert of scripts/bench.sh's table, to separate walcast's own CPU cost per row from librdkafka's: CPU ns per
+ * row (the process's CPU clock), median of the runs. Usage: bench_decoder [rows per run] [runs] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,19 @@
 
 #include "decoder/event.h"
 #include "schemas/converter.h"
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static size_t bytes;
 static conv_t *conv;
@@ -26,7 +40,12 @@ static wc_status_t emit(void *ctx, const rec_event_t *ev, char *err, size_t errl
 
 int main(int argc, char **argv)
 {
-    long n = argc > 1 ? atol(argv[1]) : 1000000;
+    long n = argc > 1 ? atol(argv[1]) : 300000;
+    int runs = argc > 2 ? atoi(argv[2]) : 5;
+    if (n < 1 || runs < 1 || runs > 99) {
+        fprintf(stderr, "usage: bench_decoder [rows per run] [runs 1..99]\n");
+        return 2;
+    }
     /* Relation bench(id int4, v int4, t text) and Insert (42, 42, 'row 42') */
     static const uint8_t rel[] = { 'R', 0, 0, 0x40, 0, 'p', 'u', 'b', 'l', 'i', 'c', 0, 'b', 'e', 'n', 'c', 'h', 0, 'd', 0, 3,
                                    1, 'i', 'd', 0, 0, 0, 0, 23, 0xff, 0xff, 0xff, 0xff,
@@ -63,24 +82,28 @@ int main(int argc, char **argv)
             return 1;
         }
         evt_out_t out;
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        bytes = 0;
-        for (long i = 0; i < n; i++) {
-            arena_reset(a);
-            evt_pos_t pos = { .xid = 700, .commit_time_us = 1700000000000000, .lsn = 1000 + i, .now_us = 1700000000000000 + i };
-            if (pgo_parse(&st, ins, sizeof ins, a, &m, err, sizeof err) < 0 ||
-                evt_change(e, a, &pos, rel_cache_get(rc, 0x4000), &m, &out, err, sizeof err) != WC_OK ||
-                (out.n && emit(NULL, &out.ev[0], err, sizeof err) != WC_OK)) {
-                fprintf(stderr, "%s\n", err);
-                return 1;
+        double per[99];
+        long i = 0;
+        for (int r = 0; r < runs; r++) {
+            double t0 = cpu_s();
+            bytes = 0;
+            for (long j = 0; j < n; j++, i++) {
+                arena_reset(a);
+                evt_pos_t pos = { .xid = 700, .commit_time_us = 1700000000000000 + i, .lsn = 0x3000000 + (uint64_t)i * 120,
+                                  .last_commit_lsn = 0x2ffff00, .now_us = 1700000000100000 + i };
+                if (pgo_parse(&st, ins, sizeof ins, a, &m, err, sizeof err) < 0 ||
+                    evt_change(e, a, &pos, rel_cache_get(rc, 0x4000), &m, &out, err, sizeof err) != WC_OK ||
+                    (out.n && emit(NULL, &out.ev[0], err, sizeof err) != WC_OK)) {
+                    fprintf(stderr, "%s\n", err);
+                    return 1;
+                }
             }
+            per[r] = (cpu_s() - t0) * 1e9 / (double)n;
         }
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-        printf("decoder only, %-20s: %.0f rows/s, %.2f us/row, %.0f bytes/row\n",
-               mode == 2 ? "Avro" : schemas ? "JSON, schemas" : "JSON, no schemas",
-               (double)n / s, s * 1e6 / (double)n, (double)bytes / (double)n);
+        qsort(per, (size_t)runs, sizeof per[0], cmp);
+        printf("bench_decoder %-17s %8.0f CPU ns/row (median of %d x %ld rows, min %.0f), %5.0f bytes/row\n",
+               mode == 2 ? "Avro" : schemas ? "JSON, schemas" : "JSON, no schemas", per[runs / 2], runs, n, per[0],
+               (double)bytes / (double)n);
         arena_free(a);
         rel_cache_free(rc);
         evt_free(e);

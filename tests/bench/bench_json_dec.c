@@ -93,6 +93,7 @@ int main(int argc, char **argv)
     buf_init(&vs);
     json_enc_schema(&ks, key);
     json_enc_schema(&vs, env);
+    json_plan_t *kp = json_plan_new(key), *vp = json_plan_new(env);
     static buf_t keys[2][DISTINCT], vals[2][DISTINCT];   /* [0] with schemas, [1] without */
     size_t bytes[2] = { 0, 0 };
     for (long i = 0; i < DISTINCT; i++) {
@@ -101,11 +102,13 @@ int main(int argc, char **argv)
         for (int w = 0; w < 2; w++) {
             buf_init(&keys[w][i]);
             buf_init(&vals[w][i]);
-            json_enc_envelope(&keys[w][i], w ? NULL : ks.data, w ? 0 : ks.len, key, &kv);
-            json_enc_envelope(&vals[w][i], w ? NULL : vs.data, w ? 0 : vs.len, env, &ev);
+            json_enc_envelope(&keys[w][i], w ? NULL : ks.data, w ? 0 : ks.len, kp, &kv);
+            json_enc_envelope(&vals[w][i], w ? NULL : vs.data, w ? 0 : vs.len, vp, &ev);
             bytes[w] += keys[w][i].len + vals[w][i].len;
         }
     }
+    json_plan_free(kp);
+    json_plan_free(vp);
     static const char *const form[2] = { "with schemas", "without schemas" };
     printf("== sink JSON decode: Debezium change events (key + value), median of %d runs x %ld records\n", runs, n);
     for (int w = 0; w < 2; w++) {

@@ -19,11 +19,20 @@ it_init() {
   trap 'exit 130' INT
 }
 
+# it_own PID: PID is still one of this test's processes: a child of the test's shell, or a server a script
+# started for it and left running (Connect's worker of scripts/connect.sh), whose command line names IT_DIR.
+# IT_PIDS keeps the numbers of processes the test stopped and reaped already; on a busy machine (pid_max
+# 32768) such a number soon belongs to another process, which it_cleanup must not signal (test_cleanup.sh).
+it_own() {
+  [ "$(awk '{ sub(/^.*\) /, ""); print $2 }' "/proc/$1/stat" 2>/dev/null)" = "$$" ] ||
+    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$IT_DIR"
+}
+
 it_cleanup() {
   local rc=$?
-  for p in "${IT_PIDS[@]:-}"; do [ -n "$p" ] && kill -INT "$p" 2>/dev/null || true; done
+  for p in "${IT_PIDS[@]:-}"; do [ -n "$p" ] && it_own "$p" && kill -INT "$p" 2>/dev/null || true; done
   sleep 0.5
-  for p in "${IT_PIDS[@]:-}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true; done
+  for p in "${IT_PIDS[@]:-}"; do [ -n "$p" ] && it_own "$p" && kill -KILL "$p" 2>/dev/null || true; done
   for d in "${IT_PGDIRS[@]:-}"; do [ -n "$d" ] && bash "$ROOT/scripts/pg-stop.sh" "$d"; done
   for d in "${IT_MYDIRS[@]:-}"; do [ -n "$d" ] && bash "$ROOT/scripts/mariadb-stop.sh" "$d"; done
   if [ $rc -ne 0 ]; then
@@ -69,12 +78,14 @@ mariadb_start() {
 # my_q SQL...: runs statements on the test MariaDB as root (raw output, no headers).
 my_q() { mariadb --no-defaults --protocol=tcp -h 127.0.0.1 -P "$MYPORT" -u root -N -B -r "$@"; }
 
-# mongo_start: the MongoDB target: WALCAST_TEST_MONGODB_URI when set, else a throwaway FerretDB v1.24.2
-# (scripts/ferretdb.sh, SQLite backend) under IT_DIR, stopped by the EXIT trap (which it takes over, keeping
-# the test's exit status for it_cleanup). Sets MURI; FDB_DIR is empty for a real MongoDB.
+# mongo_start [CLEANUP]: the MongoDB target: WALCAST_TEST_MONGODB_URI when set, else a throwaway FerretDB
+# v1.24.2 (scripts/ferretdb.sh, SQLite backend) under IT_DIR, stopped by the EXIT trap (which it takes over,
+# keeping the test's exit status for CLEANUP, it_cleanup by default). Sets MURI; FDB_DIR is empty for a
+# real MongoDB.
 mongo_start() {
   FDB_DIR=""
-  trap 'rc=$?; set +e; [ -n "$FDB_DIR" ] && bash "$ROOT/scripts/ferretdb.sh" stop "$FDB_DIR"; (exit $rc); it_cleanup' EXIT
+  # shellcheck disable=SC2064
+  trap "rc=\$?; set +e; [ -n \"\$FDB_DIR\" ] && bash \"\$ROOT/scripts/ferretdb.sh\" stop \"\$FDB_DIR\"; (exit \$rc); ${1:-it_cleanup}" EXIT
   if [ -n "${WALCAST_TEST_MONGODB_URI:-}" ]; then
     MURI=$WALCAST_TEST_MONGODB_URI
     return 0
@@ -183,6 +194,31 @@ walcast_spawn() {
   WALCAST_PID=$!
   IT_PIDS+=($WALCAST_PID)
 }
+
+# rest_worker_start NAME [KEY=VALUE...]: walcast as a REST worker that holds no connector yet (they come by
+# POST): a free port (PORT; U is its URL), config.storage.topic it_NAME_configs, status.storage.topic
+# it_NAME_status, group.id it_NAME_group and the KEY=VALUE lines added to worker.properties; returns once
+# the REST listener is up (60 s bound).
+rest_worker_start() {
+  local name=$1; shift
+  PORT=$(free_port)
+  printf '%s\n' "listeners=http://127.0.0.1:$PORT" "config.storage.topic=it_${name}_configs" \
+    "status.storage.topic=it_${name}_status" "group.id=it_${name}_group" "$@" >>"$IT_DIR/worker.properties"
+  walcast_spawn
+  wait_log "REST listener started" 1 60
+  U="http://127.0.0.1:$PORT"
+}
+
+# rest_req METHOD PATH [BODY]: a request to the REST worker at U (BODY as JSON); prints the HTTP status code,
+# the answer's body goes to $IT_DIR/body.
+rest_req() { curl -s -o "$IT_DIR/body" -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' "$U$2" ${3:+--data-binary "$3"}; }
+
+# rest_json PATH: the value at PATH (keys and list indexes joined by /, e.g. tasks/0/state) in the JSON of the
+# last answer's body.
+rest_json() { "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("/"):
+    d = d[int(k)] if isinstance(d, list) else d[k]
+print(d)' "$IT_DIR/body" "$1"; }
 
 # walcast_start CONNECTOR_FILE...: runs walcast with these connectors (sources and sinks) in the background
 # until WALCAST_SOURCES (1) more "replication started" lines than before are in walcast.log (30 s bound).

@@ -13,17 +13,7 @@ mon_start() {
   psql_q -d tgt -c "CREATE TABLE t (id int PRIMARY KEY, v text, __walcast_version text COLLATE \"C\")" \
     -c "INSERT INTO t VALUES (11, 'seed', '80000000000000640000000000000000srcB')"
   kafka_start --topic itm.public.t
-  PORT=$(free_port)
-  {
-    echo "listeners=http://127.0.0.1:$PORT"
-    echo "config.storage.topic=it_${name}_configs"
-    echo "status.storage.topic=it_${name}_status"
-    echo "group.id=it_${name}_group"
-  } >>"$IT_DIR/worker.properties"
-  "$WALCAST" run --worker "$IT_DIR/worker.properties" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
-  IT_PIDS+=($!)
-  wait_log "REST listener started" 1 60
-  U="http://127.0.0.1:$PORT"
+  rest_worker_start "$name"
   [ -n "${MON_BEFORE_CONNECTORS:-}" ] && "$MON_BEFORE_CONNECTORS"
   cfg='{"connector.class":"io.debezium.connector.postgresql.PostgresConnector","database.hostname":"127.0.0.1",'
   cfg+="\"database.port\":\"$PGPORT\",\"database.user\":\"postgres\",\"database.password\":\"hunter2\",\"database.dbname\":\"postgres\","

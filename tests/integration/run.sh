@@ -89,8 +89,14 @@ for t in "${tests[@]}"; do
     pass=$((pass + 1))
   else
     echo "integration $name: FAILED (${line##* }s)"
-    # the test's own last lines (where it says what failed) first, then the tail of the logs it dumps
+    # the test's own last lines (where it says what failed) first, then the tail of the logs it dumps;
+    # the lines that look like its reason (a test may dump a long listing after it), and the whole
+    # output kept in build/test-artefacts/integration/ (a test's own folder is removed when it ends)
     if [ -f "$logdir/$name.log" ]; then
+      mkdir -p build/test-artefacts/integration && cp "$logdir/$name.log" build/test-artefacts/integration/
+      echo "    (whole output: build/test-artefacts/integration/$name.log; the lines that look like its reason:)"
+      sed -n '/^--- logs of the failed test/q;p' "$logdir/$name.log" |
+        grep -E -m 8 "expected|differ|never|did not|missing|not found|FAIL|[Ee]rror|timed out|after [0-9]+ s" | sed 's/^/    > /'
       sed -n '/^--- logs of the failed test/q;p' "$logdir/$name.log" | tail -25 | sed 's/^/    /'
       sed -n '/^--- logs of the failed test/,$p' "$logdir/$name.log" | tail -30 | sed 's/^/    /'
     fi

@@ -41,7 +41,7 @@ done
 check() {   # check ATTRIBUTE CONTEXT EXPECTED
   local got
   got=$(val "$1" "$2")
-  [ "$got" = "$3" ] || { echo "$1 ($2) is '$got', expected $3" >&2; cat "$IT_DIR/m" >&2; exit 1; }
+  [ "$got" = "$3" ] || { cat "$IT_DIR/m" >&2; echo "$1 ($2) is '$got', expected $3" >&2; exit 1; }
 }
 check TotalNumberOfEventsSeen streaming 28
 check TotalNumberOfCreateEventsSeen streaming 20
@@ -80,7 +80,7 @@ num() {  # num NAME LOW HIGH: LOW <= value <= HIGH (awk's numbers)
   local v
   v=$(sv "$1")
   awk -v v="$v" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v != "" && v + 0 >= lo && v + 0 <= hi) }' ||
-    { echo "$1 is '$v', expected $2..$3" >&2; cat "$IT_DIR/m" >&2; exit 1; }
+    { cat "$IT_DIR/m" >&2; echo "$1 is '$v', expected $2..$3" >&2; exit 1; }
 }
 num 'walcast_sink_consumer_lag_records{connector="snk"}' 0 0
 num 'walcast_sink_consumer_lag_bytes{connector="snk"}' 0 0

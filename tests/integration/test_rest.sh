@@ -42,11 +42,7 @@ expect() {   # expect CODE METHOD PATH [BODY]
   got=$(req "$@")
   [ "$got" = "$want" ] || { echo "$* answered $got, expected $want: $(cat "$IT_DIR/body")" >&2; return 1; }
 }
-jget() { "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("/"):
-    d = d[int(k)] if isinstance(d, list) else d[k]
-print(d)' "$IT_DIR/body" "$1"; }
-state() { req GET "/connectors/$1/status" >/dev/null; jget "$2"; }
+state() { req GET "/connectors/$1/status" >/dev/null; rest_json "$2"; }
 # wait_state NAME PATH VALUE: polls the status (bounded) until PATH says VALUE
 wait_state() {
   for _ in $(seq 1 300); do
@@ -87,7 +83,7 @@ rows 21 40
 wait_topic srv.public.t 40
 # onlyFailed restarts what failed, shown RESTARTING
 expect 202 POST "/connectors/bad/restart?includeTasks=true&onlyFailed=true"
-[ "$(jget connector/state)" = RESTARTING ]
+[ "$(rest_json connector/state)" = RESTARTING ]
 expect 409 POST /connectors "{\"name\":\"src\",\"config\":$(config src s_src)}"
 expect 204 DELETE /connectors/bad
 
@@ -108,14 +104,14 @@ expect 204 PUT /connectors/src/stop
 [ "$(state src tasks)" = "[]" ]
 wait_slot s_src f
 expect 200 PATCH /connectors/src/config '{"walcast.transaction.max.ms":"200"}'
-[ "$(jget config/walcast.transaction.max.ms)" = 200 ]
-[ "$(jget config/database.password)" = "[hidden]" ]
+[ "$(rest_json config/walcast.transaction.max.ms)" = 200 ]
+[ "$(rest_json config/database.password)" = "[hidden]" ]
 # offsets while stopped: read, reset (Connect's tombstone), written back as they were
 expect 400 PATCH /connectors/src/offsets '{"offsets":[]}'
 expect 200 GET /connectors/src/offsets
 cp "$IT_DIR/body" "$IT_DIR/offsets.json"
-[ "$(jget offsets/0/partition/server)" = srv ]
-jget offsets/0/offset/lsn >/dev/null
+[ "$(rest_json offsets/0/partition/server)" = srv ]
+rest_json offsets/0/offset/lsn >/dev/null
 expect 200 DELETE /connectors/src/offsets
 expect 200 GET /connectors/src/offsets
 [ "$(cat "$IT_DIR/body")" = '{"offsets":[]}' ]
@@ -152,7 +148,7 @@ expect 200 GET /connectors
 [ "$(state foreign connector/state)" = FAILED ]
 state foreign connector/trace | grep -q "does not run connector.class com.example.OtherConnector"
 expect 200 GET /connectors/src/config
-[ "$(jget walcast.transaction.max.ms)" = 200 ]
+[ "$(rest_json walcast.transaction.max.ms)" = 200 ]
 # the active topics (Connect's status-topic-<topic>:connector-<name> records) survive the restart too
 expect 200 GET /connectors/src/topics
 [ "$(cat "$IT_DIR/body")" = '{"src":{"topics":["srv.public.t"]}}' ] || { echo "topics: $(cat "$IT_DIR/body")" >&2; exit 1; }
@@ -184,7 +180,7 @@ expect 200 GET /connectors/src/topics
 # delete keeps the slot, as Debezium does, and writes Connect's tombstones
 expect 204 DELETE /connectors/src
 expect 404 GET /connectors/src
-[ "$(jget message)" = "Connector src not found" ]
+[ "$(rest_json message)" = "Connector src not found" ]
 wait_slot s_src f
 kcat -C -b "$BS" -t it_rest_configs -o beginning -e -q -Z -f '%k=%s\n' | tail -2 >"$IT_DIR/tomb.txt"
 grep -q '^connector-src=NULL$' "$IT_DIR/tomb.txt"

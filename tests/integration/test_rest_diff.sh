@@ -16,15 +16,5 @@ bash "$ROOT/scripts/connect.sh" start --bootstrap "$BS" --dir "$IT_DIR/connect" 
 # shellcheck disable=SC1091
 . "$IT_DIR/connect/env"
 IT_PIDS+=($CONNECT_PID)
-PORT=$(free_port)
-{
-  echo "listeners=http://127.0.0.1:$PORT"
-  echo "config.storage.topic=it_diff_w_configs"
-  echo "status.storage.topic=it_diff_w_status"
-  echo "offset.storage.topic=it_diff_w_offsets"
-  echo "group.id=it_diff_w_group"
-} >>"$IT_DIR/worker.properties"
-"$WALCAST" run --worker "$IT_DIR/worker.properties" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
-IT_PIDS+=($!)
-wait_log "REST listener started" 1 60
+rest_worker_start diff_w "offset.storage.topic=it_diff_w_offsets"
 "$PY" "$ROOT/tests/integration/rest_diff.py" "$CONNECT_REST" "http://127.0.0.1:$PORT" "$PGPORT" | tee "$IT_DIR/diff.txt"

@@ -9,17 +9,7 @@ it_init
 pg_start
 psql_q -c "CREATE TABLE t (id int PRIMARY KEY)" -c "CREATE TABLE hold (id int)"
 kafka_start --topic srv.public.t
-PORT=$(free_port)
-{
-  echo "listeners=http://127.0.0.1:$PORT"
-  echo "config.storage.topic=it_running_configs"
-  echo "status.storage.topic=it_running_status"
-  echo "group.id=it_running_group"
-} >>"$IT_DIR/worker.properties"
-"$WALCAST" run --worker "$IT_DIR/worker.properties" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
-IT_PIDS+=($!)
-wait_log "REST listener started" 1 60
-U="http://127.0.0.1:$PORT"
+rest_worker_start running
 task_state() {
   curl -s "$U/connectors/src/status" | "$PY" -c 'import json,sys
 try: print(json.load(sys.stdin)["tasks"][0]["state"])

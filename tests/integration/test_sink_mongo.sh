@@ -8,19 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 it_init
 chmod 755 "$IT_DIR"
-FDB_DIR=""
-# it_cleanup takes the test's exit status from $?: keep it across the FerretDB stop
-mongo_cleanup() { local rc=$?; set +e; [ -n "$FDB_DIR" ] && bash "$ROOT/scripts/ferretdb.sh" stop "$FDB_DIR"; (exit $rc); it_cleanup; }
-trap mongo_cleanup EXIT
 pg_start
-if [ -n "${WALCAST_TEST_MONGODB_URI:-}" ]; then
-  MURI=$WALCAST_TEST_MONGODB_URI
-else
-  bash "$ROOT/scripts/ferretdb.sh" start "$IT_DIR/fdb" >"$IT_DIR/fdb.out" 2>"$IT_DIR/ferretdb.log" \
-    || { cat "$IT_DIR/ferretdb.log" >&2; exit 1; }
-  FDB_DIR="$IT_DIR/fdb"
-  MURI=$(sed -n 's/^uri=//p' "$IT_DIR/fdb.out")
-fi
+mongo_start
 MDB="walcast_it_$$"
 psql_q <<'SQL'
 CREATE TABLE items (id int PRIMARY KEY, name text, price numeric(10,2), qty bigint, ok boolean, d date,

@@ -19,9 +19,8 @@ PORT=$(free_port)
   echo "group.id=it_stasks_group"
 } >>"$IT_DIR/worker.properties"
 U="http://127.0.0.1:$PORT"
-post() { curl -s -o "$IT_DIR/body" -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' "$U$2" ${3:+--data-binary "$3"}; }
 # the sink's tasks as "id:state:worker_id" lines (status) and how many /tasks lists
-tasks_status() { post GET /connectors/sink/status >/dev/null; "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))
+tasks_status() { rest_req GET /connectors/sink/status >/dev/null; "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))
 for t in d.get("tasks", []): print("%s:%s:%s" % (t["id"], t["state"], t["worker_id"]))' "$IT_DIR/body" 2>/dev/null; }
 wait_tasks_running() {
   for _ in $(seq 1 600); do
@@ -39,19 +38,19 @@ start() {
 }
 restart() { start; wait_tasks_running; }
 start
-[ "$(post POST /connectors "{\"name\":\"src\",\"config\":{\"connector.class\":\"io.debezium.connector.postgresql.PostgresConnector\",
+[ "$(rest_req POST /connectors "{\"name\":\"src\",\"config\":{\"connector.class\":\"io.debezium.connector.postgresql.PostgresConnector\",
   \"database.hostname\":\"127.0.0.1\",\"database.port\":\"$PGPORT\",\"database.user\":\"postgres\",\"database.dbname\":\"postgres\",
   \"topic.prefix\":\"srv\",\"snapshot.mode\":\"initial\",\"table.include.list\":\"public.t\"}}")" = 201 ]
-[ "$(post POST /connectors "{\"name\":\"sink\",\"config\":{\"connector.class\":\"io.debezium.connector.jdbc.JdbcSinkConnector\",
+[ "$(rest_req POST /connectors "{\"name\":\"sink\",\"config\":{\"connector.class\":\"io.debezium.connector.jdbc.JdbcSinkConnector\",
   \"tasks.max\":\"3\",\"topics\":\"srv.public.t\",\"connection.url\":\"jdbc:postgresql://127.0.0.1:$PGPORT/target\",
   \"connection.username\":\"postgres\",\"insert.mode\":\"upsert\",\"primary.key.mode\":\"record_key\",
   \"delete.enabled\":\"true\",\"schema.evolution\":\"basic\",\"collection.name.format\":\"\${source.table}\",
   \"batch.size\":\"50\"}}")" = 201 ]
 wait_tasks_running
-[ "$(post GET /connectors/sink/tasks)" = 200 ]
+[ "$(rest_req GET /connectors/sink/tasks)" = 200 ]
 [ "$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$IT_DIR/body")" = 3 ]
-[ "$(post GET /connectors/sink/tasks/2/status)" = 200 ] && grep -q '"state":"RUNNING"' "$IT_DIR/body"
-[ "$(post GET /connectors/sink/tasks/3/status)" = 404 ]
+[ "$(rest_req GET /connectors/sink/tasks/2/status)" = 200 ] && grep -q '"state":"RUNNING"' "$IT_DIR/body"
+[ "$(rest_req GET /connectors/sink/tasks/3/status)" = 404 ]
 # load: each round one new key and updates of three earlier ones, each statement its own transaction
 : >"$IT_DIR/load.go"
 (

@@ -12,24 +12,13 @@
 . "$(dirname "$0")/lib.sh"
 it_init
 chmod 755 "$IT_DIR"
-FDB_DIR=""
-# it_cleanup takes the test's exit status from $?: keep it across the FerretDB stop
-tf_cleanup() { local rc=$?; set +e; [ -n "$FDB_DIR" ] && bash "$ROOT/scripts/ferretdb.sh" stop "$FDB_DIR"; (exit $rc); it_cleanup; }
-trap tf_cleanup EXIT
 pg_start
 mariadb_start
-bash "$ROOT/scripts/ferretdb.sh" start "$IT_DIR/fdb" >"$IT_DIR/fdb.out" 2>"$IT_DIR/ferretdb.log" \
-  || { cat "$IT_DIR/ferretdb.log" >&2; exit 1; }
-FDB_DIR="$IT_DIR/fdb"
-MURI=$(sed -n 's/^uri=//p' "$IT_DIR/fdb.out")
+mongo_start
 MDB="walcast_tf_$$"
 psql_q -c "CREATE DATABASE target" -c "CREATE DATABASE flat"
 my_q -e "CREATE DATABASE target; CREATE DATABASE flat"
-psql_q <<'SQL'
-CREATE TABLE items (id int PRIMARY KEY, name text, price numeric(10,2), qty bigint, ok boolean, small smallint,
-  created timestamp(6), tz timestamptz, d date, t time(6), data jsonb, u uuid, b bytea, f float8, r real, tags text[]);
-CREATE TABLE kv (a int, b text, v text, PRIMARY KEY (a, b));
-SQL
+psql_q -f "$ROOT/tests/integration/sql/items_kv.sql"
 kafka_start --topic srv.public.items --topic srv.public.kv --topic itflat.public.items --topic itflat.public.kv \
   --topic connect-offsets
 # SINK_FORMAT=avro (test_sink_transforms_avro.sh): the sources write Avro through the registry fixture, the
@@ -74,33 +63,8 @@ myflat=$(sink myflat "name=flat_my" "${jdbc[@]}" "topics=itflat.public.items,itf
 
 WALCAST_SOURCES=2 walcast_start "$src" "$flat" "$pg" "$my" "$mongo" "$pgflat" "$myflat" "$pgts"
 
-psql_q <<'SQL'
-INSERT INTO items VALUES
- (1, 'plain', 12.50, 9000000000, true, 7, '2024-02-29 23:59:59.123456', '2024-01-01 10:00:00+02', '2024-02-29',
-  '13:14:15.000001', '{"a": [1, 2, {"b": null}], "q": "it''s"}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
-  '\x00ff10', 3.141592653589793, 1.5, '{x,"y z",NULL}'),
- (2, 'quote '' "dq" back\slash ; -- drop', -0.01, -1, false, -32768, '1970-01-01 00:00:00', '1999-12-31 23:59:59.999999+00',
-  '0001-01-01', '00:00:00', '[]', '00000000-0000-0000-0000-000000000000', '', -0.0, -3.25, '{}'),
- (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
- (4, E'unicode ünï 日本 \U0001F600 tab\tnewline\n', 99999999.99, 0, true, 0, '2038-01-19 03:14:08', '2100-06-01 12:00:00+00',
-  '9999-12-31', '23:59:59.999999', '"str"', 'ffffffff-ffff-ffff-ffff-ffffffffffff', '\xdeadbeef', 1e300, 3.4e38, '{"a,b","{c}"}');
-INSERT INTO kv VALUES (1, 'a', 'one'), (1, 'b', 'two'), (2, 'a', 'three'), (3, 'ß', 'four');
-UPDATE items SET name = 'updated', qty = qty + 1 WHERE id = 1;
-UPDATE items SET data = '{"now": "set"}', tags = '{only}' WHERE id = 3;
-UPDATE items SET id = 10 WHERE id = 2;
-DELETE FROM items WHERE id = 4;
-UPDATE kv SET b = 'c' WHERE a = 1 AND b = 'b';
-UPDATE kv SET v = NULL WHERE a = 2;
-DELETE FROM kv WHERE a = 3;
-BEGIN;
-INSERT INTO items (id, name) SELECT g, 'bulk ' || g FROM generate_series(100, 1099) g;
-UPDATE items SET price = id / 7.0 WHERE id BETWEEN 100 AND 599;
-DELETE FROM items WHERE id BETWEEN 900 AND 949;
-INSERT INTO kv SELECT g, 'k' || g, 'v' FROM generate_series(10, 60) g;
-DELETE FROM kv WHERE a BETWEEN 20 AND 29;
-UPDATE kv SET b = b || '+' WHERE a BETWEEN 30 AND 39;
-COMMIT;
-SQL
+psql_q -v f2=-0.0 -v bulk_last=1099 -v upd_last=599 -v del_first=900 -v del_last=949 \
+  -f "$ROOT/tests/integration/sql/items_kv_workload.sql"
 wait_published debezium
 wait_published flat
 # the source-unwrapped topics' tables are named by their topic (itflat_public_items): compared through views

@@ -16,10 +16,47 @@ static void test_hash(void **s)
     assert_true(buf_hash("foobar", 6, 2) != buf_hash("foobar", 6, 0));
 }
 
+/* Integer text: every digit count, both signs, the extremes (buf_put_u64 writes two digits per division) */
+static void test_integers(void **s)
+{
+    (void)s;
+    buf_t b;
+    buf_init(&b);
+    char want[32];
+    /* 0, then for each power of ten p up to 10^19: p - 1, p, p + 1; then UINT64_MAX */
+    uint64_t cases[64];
+    size_t n = 0;
+    cases[n++] = 0;
+    for (uint64_t p = 10, d = 1; d <= 19; d++, p *= 10) {
+        cases[n++] = p - 1;
+        cases[n++] = p;
+        cases[n++] = p + 1;
+    }
+    cases[n++] = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        buf_reset(&b);
+        buf_put_u64(&b, cases[i]);
+        snprintf(want, sizeof want, "%llu", (unsigned long long)cases[i]);
+        assert_string_equal(buf_cstr(&b), want);
+    }
+    int64_t sv[] = { 0, -1, 7, -9, 10, -10, 99, -100, 1234567890123LL, INT64_MAX, INT64_MIN };
+    for (size_t i = 0; i < sizeof sv / sizeof sv[0]; i++) {
+        buf_reset(&b);
+        buf_put_i64(&b, sv[i]);
+        snprintf(want, sizeof want, "%lld", (long long)sv[i]);
+        assert_string_equal(buf_cstr(&b), want);
+    }
+    buf_reset(&b);
+    buf_put_u64(&b, 1700000000000000000ULL);
+    assert_string_equal(buf_cstr(&b), "1700000000000000000");
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash),
+        cmocka_unit_test(test_integers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -644,9 +644,63 @@ static void test_table_without_columns(void **s)
     evt_free(e);
 }
 
+/* A relation that changes mid-stream (a column added): the next row's event carries the new schema and the
+ * new field, never what the converter cached for the old table version (schema text, JSON keys), with and
+ * without schemas. */
+static void test_relation_change_mid_stream(void **s)
+{
+    (void)s;
+    for (int schemas = 0; schemas < 2; schemas++) {
+        evt_config_t c = base_cfg();
+        c.prefix = "srv";
+        c.dbname = "db";
+        set_schemas(schemas, schemas);
+        nrec = 0;
+        evt_ctx_t *e = evt_new(&c);
+        rel_cache_t *rc = rel_cache_new(evt_table_free);
+        arena_t *a = arena_new(8192);
+        char err[256];
+        evt_pos_t pos = { .xid = 7, .commit_time_us = 1000000, .lsn = 100, .now_us = 9000000 };
+        put_table(e, rc, a, 5, "evo");
+        insert(e, rc, a, &pos, 5, "1");
+        insert(e, rc, a, &pos, 5, "2");
+        /* version 2: id, extra text */
+        static const rel_catcol_t cols[] = { { "id", true, NULL, NULL }, { "extra", false, NULL, NULL } };
+        static const char *const key[] = { "id" };
+        rel_catinfo_t info = { cols, 2, key, 1 };
+        tu_bytes_t b = { .n = 0 };
+        tu_u8(&b, 'R'); tu_u32(&b, 5); tu_str(&b, "public"); tu_str(&b, "evo"); tu_u8(&b, 'd'); tu_u16(&b, 2);
+        tu_u8(&b, 1); tu_str(&b, "id"); tu_u32(&b, 23); tu_u32(&b, 0xffffffff);
+        tu_u8(&b, 0); tu_str(&b, "extra"); tu_u32(&b, 25); tu_u32(&b, 0xffffffff);
+        pgo_state_t st = { 1, false };
+        pgo_msg_t m;
+        rel_table_t *t;
+        assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, sizeof err), 0);
+        assert_int_equal(rel_cache_put(rc, NULL, &m, &info, &t, err, sizeof err), 0);
+        assert_int_equal(evt_table_prepare(e, t, err, sizeof err), 0);
+        b.n = 0;
+        tu_u8(&b, 'I'); tu_u32(&b, 5); tu_u8(&b, 'N'); tu_u16(&b, 2); tu_textcol(&b, "3"); tu_textcol(&b, "x");
+        assert_int_equal(pgo_parse(&st, b.b, b.n, a, &m, err, sizeof err), 0);
+        assert_int_equal(drain(evt_change(e, a, &pos, rel_cache_get(rc, 5), &m, &tout, err, sizeof err), &tout, err,
+                               sizeof err), 0);
+        assert_int_equal(nrec, 3);
+        assert_null(strstr(recs[1].value, "extra"));
+        assert_non_null(strstr(recs[1].value, "\"after\":{\"id\":2}"));
+        assert_non_null(strstr(recs[2].value, "\"after\":{\"id\":3,\"extra\":\"x\"}"));
+        if (schemas) {
+            assert_null(strstr(recs[0].value, "\"field\":\"extra\""));
+            assert_non_null(strstr(recs[2].value, "{\"type\":\"string\",\"optional\":true,\"field\":\"extra\"}"));
+        }
+        arena_free(a);
+        rel_cache_free(rc);
+        evt_free(e);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_relation_change_mid_stream),
         cmocka_unit_test(test_ops_and_keys),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_topic_names),

@@ -1,5 +1,5 @@
 /* test_json.c: JsonConverter compatibility: schema key order, default replacement, Java number text,
- * Jackson string escapes, base64. */
+ * Jackson string escapes, base64; json_plan (keys rendered once) writes what json_enc_value writes. */
 #include "tests/unit/testutil.h"
 
 #include "schemas/json.h"
@@ -102,9 +102,118 @@ static void test_schema_order_and_defaults(void **s)
     json_enc_value(&b, st, &v);
     assert_string_equal(buf_cstr(&b), "{\"e\":\"a\",\"arr\":[1,null],\"m\":{\"k\":null}}");
     buf_reset(&b);
-    json_enc_envelope(&b, "{}", 2, st, &v);
+    json_plan_t *p = json_plan_new(st);
+    json_enc_envelope(&b, "{}", 2, p, &v);
+    json_plan_free(p);
     assert_string_equal(buf_cstr(&b), "{\"schema\":{},\"payload\":{\"e\":\"a\",\"arr\":[1,null],\"m\":{\"k\":null}}}");
     buf_free(&b);
+    arena_free(a);
+}
+
+/* json_plan_enc against json_enc_value on the shapes a plan treats apart: nested structs (one schema in two
+ * fields), a null struct with and without a default, a value list shorter than the schema, arrays of
+ * structs and maps (json_enc_value's path), an empty struct, a key that needs escaping, a null top value. */
+static void test_plan(void **s)
+{
+    (void)s;
+    arena_t *a = arena_new(4096);
+    buf_t b, want;
+    buf_init(&b);
+    buf_init(&want);
+    cs_schema_t *row = cs_new(a, CT_STRUCT, true);
+    row->name = "s.t.Value";
+    cs_field_add(a, row, "id", cs_new(a, CT_INT32, false));
+    cs_field_add(a, row, "q\"u\\o\n", cs_new(a, CT_STRING, true));
+    cs_schema_t *dflt = cs_new(a, CT_STRUCT, true);   /* a struct field with a default value */
+    cs_field_add(a, dflt, "n", cs_new(a, CT_INT64, false));
+    cv_value_t *dv = arena_alloc(a, sizeof *dv);
+    *dv = cv_list(a, 1);
+    dv->u.list.v[0] = cv_int(42);
+    dflt->def = dv;
+    cs_schema_t *empty = cs_new(a, CT_STRUCT, true);
+    cs_schema_t *arr = cs_new(a, CT_ARRAY, true);
+    arr->items = row;
+    cs_schema_t *map = cs_new(a, CT_MAP, true);
+    map->keys = cs_new(a, CT_STRING, false);
+    map->items = row;
+    cs_schema_t *env = cs_new(a, CT_STRUCT, false);
+    env->name = "s.t.Envelope";
+    cs_field_add(a, env, "before", row);
+    cs_field_add(a, env, "after", row);
+    cs_field_add(a, env, "d", dflt);
+    cs_field_add(a, env, "e", empty);
+    cs_field_add(a, env, "arr", arr);
+    cs_field_add(a, env, "m", map);
+    cs_field_add(a, env, "op", cs_new(a, CT_STRING, false));
+    json_plan_t *p = json_plan_new(env);
+    assert_ptr_equal(json_plan_schema(p), env);
+    assert_true(json_plan_uid(p) == env->uid);
+
+    cv_value_t r = cv_list(a, 2);
+    r.u.list.v[0] = cv_int(-5);
+    r.u.list.v[1] = cv_str("x\"y", 3);
+    cv_value_t shortrow = cv_list(a, 1);   /* fewer values than fields: the rest are null */
+    shortrow.u.list.v[0] = cv_int(9);
+    cv_value_t v = cv_list(a, 7);
+    v.u.list.v[1] = r;
+    v.u.list.v[3] = cv_list(a, 0);
+    v.u.list.v[4] = cv_list(a, 2);
+    v.u.list.v[4].u.list.v[0] = r;
+    v.u.list.v[5] = cv_list(a, 2);
+    v.u.list.v[5].u.list.v[0] = cv_str("k", 1);
+    v.u.list.v[5].u.list.v[1] = shortrow;
+    v.u.list.v[6] = cv_str("c", 1);
+    json_plan_enc(&b, p, &v);
+    assert_string_equal(buf_cstr(&b),
+        "{\"before\":null,\"after\":{\"id\":-5,\"q\\\"u\\\\o\\n\":\"x\\\"y\"},\"d\":{\"n\":42},\"e\":{},"
+        "\"arr\":[{\"id\":-5,\"q\\\"u\\\\o\\n\":\"x\\\"y\"},null],\"m\":{\"k\":{\"id\":9,\"q\\\"u\\\\o\\n\":null}},\"op\":\"c\"}");
+    json_enc_value(&want, env, &v);
+    assert_string_equal(buf_cstr(&b), buf_cstr(&want));
+
+    /* the same row schema in both fields, before given too; the default struct given a value */
+    v.u.list.v[0] = shortrow;
+    v.u.list.v[2] = cv_list(a, 1);
+    v.u.list.v[2].u.list.v[0] = cv_int(1);
+    buf_reset(&b);
+    buf_reset(&want);
+    json_plan_enc(&b, p, &v);
+    json_enc_value(&want, env, &v);
+    assert_string_equal(buf_cstr(&b), buf_cstr(&want));
+    assert_non_null(strstr(buf_cstr(&b), "{\"before\":{\"id\":9,\"q\\\"u\\\\o\\n\":null},\"after\":{\"id\":-5,"));
+
+    /* a value list shorter than the envelope, and a null top value */
+    cv_value_t part = cv_list(a, 2);
+    part.u.list.v[1] = r;
+    buf_reset(&b);
+    buf_reset(&want);
+    json_plan_enc(&b, p, &part);
+    json_enc_value(&want, env, &part);
+    assert_string_equal(buf_cstr(&b), buf_cstr(&want));
+    cv_value_t nul = cv_null();
+    buf_reset(&b);
+    json_plan_enc(&b, p, &nul);
+    assert_string_equal(buf_cstr(&b), "null");
+    buf_reset(&b);
+    json_plan_enc(&b, p, NULL);
+    assert_string_equal(buf_cstr(&b), "null");
+    json_plan_free(p);
+
+    /* a plan of a primitive schema, and of a struct without fields */
+    p = json_plan_new(cs_primitive(CT_INT64));
+    cv_value_t i = cv_int(-9223372036854775807LL - 1);
+    buf_reset(&b);
+    json_plan_enc(&b, p, &i);
+    assert_string_equal(buf_cstr(&b), "-9223372036854775808");
+    json_plan_free(p);
+    p = json_plan_new(empty);
+    cv_value_t ev = cv_list(a, 0);
+    buf_reset(&b);
+    json_plan_enc(&b, p, &ev);
+    assert_string_equal(buf_cstr(&b), "{}");
+    json_plan_free(p);
+    json_plan_free(NULL);
+    buf_free(&b);
+    buf_free(&want);
     arena_free(a);
 }
 
@@ -153,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_strings_and_base64),
         cmocka_unit_test(test_schema_order_and_defaults),
         cmocka_unit_test(test_header_text),
+        cmocka_unit_test(test_plan),
     };
     return cmocka_run_group_tests_name("json", tests, NULL, NULL);
 }

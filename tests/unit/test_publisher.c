@@ -6,6 +6,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <dirent.h>
 #include <signal.h>
 
 #include "agent/kafka_cli.h"
@@ -62,24 +63,33 @@ static wc_status_t commit(pub_t *p, char *err, size_t errlen)
     return st;
 }
 
+/* A mock cluster with topic (partitions) and "offsets", and a transactional producer on it, initialised. */
+static pub_t *mock_producer(void **mock, char **bs, const char *topic, int partitions, const char *txn_id)
+{
+    char err[512];
+    *mock = kcli_mock_start(1, bs, err, sizeof err);
+    assert_non_null(*mock);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster((rd_kafka_t *)*mock);
+    assert_non_null(mc);
+    rd_kafka_mock_topic_create(mc, topic, partitions, 1);
+    rd_kafka_mock_topic_create(mc, "offsets", 1, 1);
+    worker_config_t w;
+    memset(&w, 0, sizeof w);
+    w.bootstrap_servers = *bs;
+    w.offset_topic = "offsets";
+    pub_t *p = pub_new(&w, "unit", txn_id, on_ack, NULL, NULL, err, sizeof err);
+    assert_non_null(p);
+    assert_int_equal(pub_txn_init(p, &stop, err, sizeof err), WC_OK);
+    return p;
+}
+
 static void test_transaction_cycle(void **s)
 {
     (void)s;
     char err[512], *bs = NULL;
-    void *mock = kcli_mock_start(1, &bs, err, sizeof err);
-    assert_non_null(mock);
+    void *mock;
+    pub_t *p = mock_producer(&mock, &bs, "t", 1, "walcast-unit");
     rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster((rd_kafka_t *)mock);
-    assert_non_null(mc);
-    rd_kafka_mock_topic_create(mc, "t", 1, 1);
-    rd_kafka_mock_topic_create(mc, "offsets", 1, 1);
-
-    worker_config_t w;
-    memset(&w, 0, sizeof w);
-    w.bootstrap_servers = bs;
-    w.offset_topic = "offsets";
-    pub_t *p = pub_new(&w, "unit", "walcast-unit", on_ack, NULL, NULL, err, sizeof err);
-    assert_non_null(p);
-    assert_int_equal(pub_txn_init(p, &stop, err, sizeof err), WC_OK);
 
     /* a plain cycle */
     assert_int_equal(pub_txn_begin(p, err, sizeof err), WC_OK);
@@ -137,18 +147,8 @@ static void test_partition_and_timestamp(void **s)
 {
     (void)s;
     char err[512], *bs = NULL;
-    void *mock = kcli_mock_start(1, &bs, err, sizeof err);
-    assert_non_null(mock);
-    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster((rd_kafka_t *)mock);
-    rd_kafka_mock_topic_create(mc, "pt", 3, 1);
-    rd_kafka_mock_topic_create(mc, "offsets", 1, 1);
-    worker_config_t w;
-    memset(&w, 0, sizeof w);
-    w.bootstrap_servers = bs;
-    w.offset_topic = "offsets";
-    pub_t *p = pub_new(&w, "unit2", "walcast-unit2", on_ack, NULL, NULL, err, sizeof err);
-    assert_non_null(p);
-    assert_int_equal(pub_txn_init(p, &stop, err, sizeof err), WC_OK);
+    void *mock;
+    pub_t *p = mock_producer(&mock, &bs, "pt", 3, "walcast-unit2");
     assert_int_equal(pub_txn_begin(p, err, sizeof err), WC_OK);
     rec_t r;
     memset(&r, 0, sizeof r);
@@ -218,11 +218,67 @@ static void test_partition_and_timestamp(void **s)
     free(bs);
 }
 
+/* threads of this process (/proc/self/task) */
+static int nthreads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* One commit thread per producer for its whole life, not one per commit (issue 21's latency): the first
+ * commit adds one thread, which stays; many more commits add none and each still reports its outcome
+ * and its times; pub_free with a commit still running waits for it and ends the thread. */
+static void test_commit_thread_reused(void **s)
+{
+    (void)s;
+    char err[512], *bs = NULL;
+    void *mock;
+    pub_t *p = mock_producer(&mock, &bs, "t", 1, "walcast-unit-reuse");
+    int before = nthreads(), after_first = 0;
+    memset(&acks, 0, sizeof acks);
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(pub_txn_begin(p, err, sizeof err), WC_OK);
+        assert_int_equal(send_n(p, 2, 10), WC_OK);
+        assert_int_equal(commit(p, err, sizeof err), WC_OK);
+        assert_true(pub_txn_commit_ready(p));
+        pub_commit_times_t ct = pub_txn_commit_times(p);
+        assert_true(ct.start_us > 0 && ct.flushed_us >= ct.start_us && ct.committed_us >= ct.start_us);
+        if (i == 0)
+            after_first = nthreads();
+        else
+            assert_int_equal(nthreads(), after_first);
+    }
+    assert_int_equal(after_first, before + 1);
+    assert_int_equal(acks.ok, 100);
+    assert_int_equal(acks.failed, 0);
+    /* freed while a commit runs: the commit ends, then the thread */
+    assert_int_equal(pub_txn_begin(p, err, sizeof err), WC_OK);
+    assert_int_equal(send_n(p, 1, 10), WC_OK);
+    buf_t k, v;
+    buf_init(&k);
+    buf_init(&v);
+    buf_puts(&k, "k");
+    buf_puts(&v, "v");
+    assert_int_equal(pub_txn_commit_start(p, "offsets", &k, &v, err, sizeof err), WC_OK);
+    pub_free(p);
+    assert_int_equal(nthreads() < before, true);   /* the producer's own threads went with it */
+    buf_free(&k);
+    buf_free(&v);
+    kcli_mock_stop(mock);
+    free(bs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transaction_cycle),
         cmocka_unit_test(test_partition_and_timestamp),
+        cmocka_unit_test(test_commit_thread_reused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,7 @@
  * key), ExtractNewRecordState in each delete.tombstone.handling.mode with add.fields/add.headers/
  * route.by.field/drop.fields, the predicates with negate, RegexRouter, ReplaceField, Filter and the
  * header transforms, what the JSON converter then writes (schema names, optionality) and the error path. */
-#include "tests/unit/testutil.h"
+#include "tests/unit/tf_testutil.h"
 
 #include "schemas/converter.h"
 #include "schemas/transform.h"
@@ -12,19 +12,13 @@ typedef struct fx {
     cs_schema_t *key, *row, *src, *txn, *env, *hb;
     rec_codec_t kc, vc, hbc;
     conv_t *conv, *conv_plain;
+    tu_chain_t tc;   /* the chain under test: chain() */
 } fx_t;
-
-static cs_schema_t *named(arena_t *a, ct_type_t t, bool opt, const char *name, int version)
-{
-    cs_schema_t *s = cs_new(a, t, opt);
-    s->name = name;
-    s->version = version;
-    return s;
-}
 
 static void fx_init(fx_t *f)
 {
     arena_t *a = f->a = arena_new(8192);
+    f->tc = (tu_chain_t){ 0 };
     f->key = named(a, CT_STRUCT, false, "srv.public.t.Key", 0);
     cs_field_add(a, f->key, "id", cs_new(a, CT_INT32, false));
     f->row = named(a, CT_STRUCT, true, "srv.public.t.Value", 0);
@@ -62,6 +56,7 @@ static void fx_init(fx_t *f)
 
 static void fx_free(fx_t *f)
 {
+    tu_chain_free(&f->tc);
     rec_codec_free(&f->kc);
     rec_codec_free(&f->vc);
     rec_codec_free(&f->hbc);
@@ -120,63 +115,16 @@ static rec_event_t event(fx_t *f, char op, bool in_txn)
     return ev;
 }
 
-static tf_spec_t *spec(const char *const *kv)
+/* chain(f, KV): the chain of the transforms KV configures, the fixture's chain under test */
+static tf_chain_t *chain(fx_t *f, const char *const *kv)
 {
-    tf_kv_t l[64];
-    size_t n = 0;
-    for (; kv[n * 2]; n++)
-        l[n] = (tf_kv_t){ kv[n * 2], kv[n * 2 + 1] };
-    tf_spec_t *s = NULL;
-    char err[1024];
-    int rc = tf_spec_parse(l, n, &s, err, sizeof err);
-    if (rc < 0)
-        fail_msg("spec refused: %s", err);
-    return s;
+    return tu_chain(&f->tc, kv);
 }
-
-static void spec_error(const char *const *kv, const char *want)
-{
-    tf_kv_t l[64];
-    size_t n = 0;
-    for (; kv[n * 2]; n++)
-        l[n] = (tf_kv_t){ kv[n * 2], kv[n * 2 + 1] };
-    tf_spec_t *s = NULL;
-    char err[2048] = "";
-    assert_int_equal(tf_spec_parse(l, n, &s, err, sizeof err), -1);
-    assert_null(s);
-    if (!strstr(err, want))
-        fail_msg("error \"%s\" lacks \"%s\"", err, want);
-}
-
-typedef struct out {
-    bool dropped;
-    wc_status_t st;
-    char topic[256];
-    char key[1024], value[2048];
-    bool key_null, value_null;
-    rec_event_t ev;
-    char err[1024];
-} out_t;
 
 /* Runs the chain on ev and encodes the result with conv. */
 static out_t run(fx_t *f, tf_chain_t *c, conv_t *conv, const rec_event_t *ev)
 {
-    out_t o;
-    memset(&o, 0, sizeof o);
-    o.st = tf_chain_apply(c, f->a, ev, &o.ev, &o.dropped, o.err, sizeof o.err);
-    if (o.st != WC_OK || o.dropped)
-        return o;
-    rec_t r;
-    char err[512];
-    assert_int_equal(conv_encode(conv, &o.ev, &r, err, sizeof err), WC_OK);
-    snprintf(o.topic, sizeof o.topic, "%s", r.topic);
-    o.key_null = !r.key;
-    o.value_null = !r.value;
-    if (r.key)
-        snprintf(o.key, sizeof o.key, "%.*s", (int)r.keylen, (const char *)r.key);
-    if (r.value)
-        snprintf(o.value, sizeof o.value, "%.*s", (int)r.valuelen, (const char *)r.value);
-    return o;
+    return tu_run(f->a, c, conv, ev);
 }
 
 static const char *header(const out_t *o, const char *k, size_t *len)
@@ -242,9 +190,8 @@ static void test_unwrap_default(void **st)
     (void)st;
     fx_t f;
     fx_init(&f);
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type",
-                                               "io.debezium.transforms.ExtractNewRecordState", NULL });
-    tf_chain_t *c = tf_chain_new(s);
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type",
+                                                     "io.debezium.transforms.ExtractNewRecordState", NULL });
     rec_event_t ev = event(&f, 'c', false);
     out_t o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_OK);
@@ -286,8 +233,6 @@ static void test_unwrap_default(void **st)
     assert_false(o.dropped);
     assert_string_equal(o.value, "{\"ts_ms\":5}");
     assert_ptr_equal(o.ev.vc, &f.hbc);
-    tf_chain_free(c);
-    tf_spec_free(s);
     fx_free(&f);
 }
 
@@ -296,10 +241,9 @@ static void test_unwrap_modes(void **st)
     (void)st;
     fx_t f;
     fx_init(&f);
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type",
-                                               "io.debezium.transforms.ExtractNewRecordState",
-                                               "transforms.unwrap.delete.tombstone.handling.mode", "rewrite", NULL });
-    tf_chain_t *c = tf_chain_new(s);
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type",
+                                                     "io.debezium.transforms.ExtractNewRecordState",
+                                                     "transforms.unwrap.delete.tombstone.handling.mode", "rewrite", NULL });
     rec_event_t ev = event(&f, 'c', false);
     out_t o = run(&f, c, f.conv, &ev);
     assert_string_equal(o.value, "{\"schema\":{\"type\":\"struct\"," ROW_FIELDS ",{\"type\":\"string\",\"optional\":true,\"field\":\"__deleted\"}],"
@@ -309,13 +253,10 @@ static void test_unwrap_modes(void **st)
     assert_string_equal(o.value, "{\"id\":7,\"name\":\"old\",\"n\":null,\"__deleted\":\"true\"}");
     ev = event(&f, 0, false);
     assert_true(run(&f, c, f.conv, &ev).dropped);
-    tf_chain_free(c);
-    tf_spec_free(s);
 
-    s = spec((const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState",
-                                    "transforms.unwrap.delete.tombstone.handling.mode", "Rewrite-With-Tombstone",
-                                    "transforms.unwrap.add.headers", "op,source.db", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState",
+                                         "transforms.unwrap.delete.tombstone.handling.mode", "Rewrite-With-Tombstone",
+                                         "transforms.unwrap.add.headers", "op,source.db", NULL });
     ev = event(&f, 0, false);
     o = run(&f, c, f.conv, &ev);
     assert_false(o.dropped);
@@ -342,12 +283,9 @@ static void test_unwrap_modes(void **st)
     /* ... only right after its delete */
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.ev.nheaders, 2);
-    tf_chain_free(c);
-    tf_spec_free(s);
 
-    s = spec((const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState",
-                                    "transforms.unwrap.delete.tombstone.handling.mode", "delete-to-tombstone", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState",
+                                         "transforms.unwrap.delete.tombstone.handling.mode", "delete-to-tombstone", NULL });
     ev = event(&f, 'd', false);
     o = run(&f, c, f.conv, &ev);
     assert_false(o.dropped);
@@ -355,18 +293,13 @@ static void test_unwrap_modes(void **st)
     assert_false(o.key_null);
     ev = event(&f, 0, false);
     assert_true(run(&f, c, f.conv, &ev).dropped);
-    tf_chain_free(c);
-    tf_spec_free(s);
 
-    s = spec((const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState",
-                                    "transforms.unwrap.delete.tombstone.handling.mode", "drop", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState",
+                                         "transforms.unwrap.delete.tombstone.handling.mode", "drop", NULL });
     ev = event(&f, 'd', false);
     assert_true(run(&f, c, f.conv, &ev).dropped);
     ev = event(&f, 'c', false);
     assert_false(run(&f, c, f.conv, &ev).dropped);
-    tf_chain_free(c);
-    tf_spec_free(s);
     fx_free(&f);
 }
 
@@ -375,12 +308,11 @@ static void test_unwrap_fields_route(void **st)
     (void)st;
     fx_t f;
     fx_init(&f);
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type",
-                                               "io.debezium.transforms.ExtractNewRecordState",
-                                               "transforms.unwrap.add.fields", "op, table,source.ts_ms:when,snapshot,id,nosuch",
-                                               "transforms.unwrap.add.fields.prefix", "_",
-                                               "transforms.unwrap.route.by.field", "name", NULL });
-    tf_chain_t *c = tf_chain_new(s);
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type",
+                                                     "io.debezium.transforms.ExtractNewRecordState",
+                                                     "transforms.unwrap.add.fields", "op, table,source.ts_ms:when,snapshot,id,nosuch",
+                                                     "transforms.unwrap.add.fields.prefix", "_",
+                                                     "transforms.unwrap.route.by.field", "name", NULL });
     rec_event_t ev = event(&f, 'c', true);
     out_t o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_OK);
@@ -404,30 +336,22 @@ static void test_unwrap_fields_route(void **st)
     o = run(&f, c, f.conv_plain, &ev);
     assert_string_equal(o.topic, "old");
     assert_string_equal(o.value, "null");
-    tf_chain_free(c);
-    tf_spec_free(s);
 
     /* route.by.field on a field that is not a string: the record's error, naming the transform */
-    s = spec((const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState",
-                                    "transforms.unwrap.route.by.field", "id", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState",
+                                         "transforms.unwrap.route.by.field", "id", NULL });
     ev = event(&f, 'c', false);
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
     assert_non_null(strstr(o.err, "transform unwrap (io.debezium.transforms.ExtractNewRecordState) failed on a record of topic srv.public.t"));
     assert_non_null(strstr(o.err, "field id is a int32, not a string"));
-    tf_chain_free(c);
-    tf_spec_free(s);
 
     /* add.fields naming a struct the envelope lacks: Debezium fails every record */
-    s = spec((const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState",
-                                    "transforms.unwrap.add.fields", "nosuch.x", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState",
+                                         "transforms.unwrap.add.fields", "nosuch.x", NULL });
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
     assert_non_null(strstr(o.err, "no struct nosuch"));
-    tf_chain_free(c);
-    tf_spec_free(s);
     fx_free(&f);
 }
 
@@ -436,17 +360,14 @@ static void test_unwrap_drop_fields(void **st)
     (void)st;
     fx_t f;
     fx_init(&f);
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "h,unwrap", "transforms.h.type", "InsertHeader",
-                                               "transforms.h.header", "drop", "transforms.h.value.literal", "[id, name, n]",
-                                               "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState",
-                                               "transforms.unwrap.drop.fields.header.name", "drop", NULL });
-    tf_chain_t *c = tf_chain_new(s);
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "h,unwrap", "transforms.h.type", "InsertHeader",
+                                                     "transforms.h.header", "drop", "transforms.h.value.literal", "[id, name, n]",
+                                                     "transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState",
+                                                     "transforms.unwrap.drop.fields.header.name", "drop", NULL });
     rec_event_t ev = event(&f, 'c', false);
     out_t o = run(&f, c, f.conv_plain, &ev);
     /* keep.schema.compatible: only optional fields go */
     assert_string_equal(o.value, "{\"id\":7}");
-    tf_chain_free(c);
-    tf_spec_free(s);
     fx_free(&f);
 }
 
@@ -455,7 +376,7 @@ static void test_predicates_and_kafka(void **st)
     (void)st;
     fx_t f;
     fx_init(&f);
-    tf_spec_t *s = spec((const char *const[]){
+    tf_chain_t *c = chain(&f, (const char *const[]){
         "transforms", "route,drop,keep,tomb,hdr,dh", "predicates", "isT,hasH,tomb",
         "predicates.isT.type", "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
         "predicates.isT.pattern", "srv\\.public\\.(t|u)",
@@ -471,7 +392,6 @@ static void test_predicates_and_kafka(void **st)
         "transforms.hdr.type", "InsertHeader", "transforms.hdr.header", "via", "transforms.hdr.value.literal", "walcast",
         "transforms.dh.type", "DropHeaders", "transforms.dh.headers", "__debezium.context.taskId",
         NULL });
-    tf_chain_t *c = tf_chain_new(s);
     rec_event_t ev = event(&f, 'c', false);
     out_t o = run(&f, c, f.conv_plain, &ev);
     assert_int_equal(o.st, WC_OK);
@@ -491,31 +411,23 @@ static void test_predicates_and_kafka(void **st)
     assert_true(run(&f, c, f.conv_plain, &ev).dropped);
     ev = event(&f, 0, false);
     assert_true(run(&f, c, f.conv_plain, &ev).dropped);
-    tf_chain_free(c);
-    tf_spec_free(s);
 
     /* negate: drop everything but tombstones */
-    s = spec((const char *const[]){ "transforms", "f", "predicates", "t", "predicates.t.type", "RecordIsTombstone",
-                                    "transforms.f.type", "Filter", "transforms.f.predicate", "t", "transforms.f.negate", "true", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "f", "predicates", "t", "predicates.t.type", "RecordIsTombstone",
+                                         "transforms.f.type", "Filter", "transforms.f.predicate", "t", "transforms.f.negate", "true", NULL });
     ev = event(&f, 'c', false);
     assert_true(run(&f, c, f.conv_plain, &ev).dropped);
     ev = event(&f, 0, false);
     o = run(&f, c, f.conv_plain, &ev);
     assert_false(o.dropped);
     assert_true(o.value_null);
-    tf_chain_free(c);
-    tf_spec_free(s);
 
     /* ReplaceField on a key: include */
-    s = spec((const char *const[]){ "transforms", "k", "transforms.k.type", "ReplaceField$Key", "transforms.k.renames", "id:key_id", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "k", "transforms.k.type", "ReplaceField$Key", "transforms.k.renames", "id:key_id", NULL });
     ev = event(&f, 'c', false);
     o = run(&f, c, f.conv, &ev);
     assert_string_equal(o.key, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"key_id\"}],"
                                "\"optional\":false,\"name\":\"srv.public.t.Key\"},\"payload\":{\"key_id\":7}}");
-    tf_chain_free(c);
-    tf_spec_free(s);
     fx_free(&f);
 }
 
@@ -525,14 +437,13 @@ static void test_kafka_fields(void **st)
     fx_t f;
     fx_init(&f);
     /* unwrap, then the row's name as the key, the id hoisted, the value renamed */
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "u,k,x,h,m",
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "u,k,x,h,m",
         "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
         "transforms.k.type", "org.apache.kafka.connect.transforms.ValueToKey", "transforms.k.fields", "name,id",
         "transforms.x.type", "org.apache.kafka.connect.transforms.ExtractField$Key", "transforms.x.field", "name",
         "transforms.h.type", "org.apache.kafka.connect.transforms.HoistField$Key", "transforms.h.field", "wrapped",
         "transforms.m.type", "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value",
         "transforms.m.schema.name", "com.acme.Row", "transforms.m.schema.version", "3", NULL });
-    tf_chain_t *c = tf_chain_new(s);
     rec_event_t ev = event(&f, 'c', false);
     out_t o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_OK);
@@ -545,22 +456,16 @@ static void test_kafka_fields(void **st)
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
     assert_non_null(strstr(o.err, "transform k (org.apache.kafka.connect.transforms.ValueToKey)"));
-    tf_chain_free(c);
-    tf_spec_free(s);
 
-    s = spec((const char *const[]){ "transforms", "x", "transforms.x.type", "ExtractField$Value", "transforms.x.field", "nope", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "x", "transforms.x.type", "ExtractField$Value", "transforms.x.field", "nope", NULL });
     ev = event(&f, 'c', false);
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
     assert_non_null(strstr(o.err, "Unknown field: nope"));
-    tf_chain_free(c);
-    tf_spec_free(s);
     /* ExtractField of a delete's null after: a null value, which RecordIsTombstone then sees */
-    s = spec((const char *const[]){ "transforms", "x,f", "predicates", "t", "predicates.t.type", "RecordIsTombstone",
-                                    "transforms.x.type", "ExtractField$Value", "transforms.x.field", "after",
-                                    "transforms.f.type", "Filter", "transforms.f.predicate", "t", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "x,f", "predicates", "t", "predicates.t.type", "RecordIsTombstone",
+                                         "transforms.x.type", "ExtractField$Value", "transforms.x.field", "after",
+                                         "transforms.f.type", "Filter", "transforms.f.predicate", "t", NULL });
     ev = event(&f, 'd', false);
     assert_true(run(&f, c, f.conv, &ev).dropped);
     ev = event(&f, 'c', false);
@@ -570,8 +475,6 @@ static void test_kafka_fields(void **st)
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_OK);
     assert_true(o.dropped);
-    tf_chain_free(c);
-    tf_spec_free(s);
     spec_error((const char *const[]){ "transforms", "m", "transforms.m.type", "SetSchemaMetadata$Key", NULL },
                "transforms.m: neither schema.name nor schema.version is set");
     spec_error((const char *const[]){ "transforms", "m", "transforms.m.type", "SetSchemaMetadata$Key",
@@ -587,14 +490,13 @@ static void test_kafka_insert_mask_header(void **st)
     (void)st;
     fx_t f;
     fx_init(&f);
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "u,i,m,h",
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "u,i,m,h",
         "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
         "transforms.i.type", "InsertField$Value", "transforms.i.topic.field", "topic!", "transforms.i.partition.field", "part",
         "transforms.i.static.field", "origin", "transforms.i.static.value", "pg",
         "transforms.m.type", "MaskField$Value", "transforms.m.fields", "name,id",
         "transforms.h.type", "HeaderFrom$Value", "transforms.h.fields", "origin,n", "transforms.h.headers", "o,nn",
         "transforms.h.operation", "move", NULL });
-    tf_chain_t *c = tf_chain_new(s);
     rec_event_t ev = event(&f, 'c', false);
     out_t o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_OK);
@@ -605,23 +507,17 @@ static void test_kafka_insert_mask_header(void **st)
     size_t len;
     assert_memory_equal(header(&o, "o", &len), "pg", 2);
     assert_string_equal(header(&o, "nn", &len), "(null)");
-    tf_chain_free(c);
-    tf_spec_free(s);
 
     /* replacement: converted to the field's type; a number that does not parse fails the record */
-    s = spec((const char *const[]){ "transforms", "u,m", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
-                                    "transforms.m.type", "MaskField$Value", "transforms.m.fields", "id",
-                                    "transforms.m.replacement", "-12", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "u,m", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+                                         "transforms.m.type", "MaskField$Value", "transforms.m.fields", "id",
+                                         "transforms.m.replacement", "-12", NULL });
     ev = event(&f, 'c', false);
     o = run(&f, c, f.conv_plain, &ev);
     assert_string_equal(o.value, "{\"id\":-12,\"name\":\"Some.Topic\",\"n\":null}");
-    tf_chain_free(c);
-    tf_spec_free(s);
-    s = spec((const char *const[]){ "transforms", "u,m", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
-                                    "transforms.m.type", "MaskField$Value", "transforms.m.fields", "id",
-                                    "transforms.m.replacement", "x9", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "u,m", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+                                         "transforms.m.type", "MaskField$Value", "transforms.m.fields", "id",
+                                         "transforms.m.replacement", "x9", NULL });
     o = run(&f, c, f.conv_plain, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
     assert_non_null(strstr(o.err, "Unable to convert x9"));
@@ -629,8 +525,6 @@ static void test_kafka_insert_mask_header(void **st)
     ev = event(&f, 'd', false);
     o = run(&f, c, f.conv_plain, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
-    tf_chain_free(c);
-    tf_spec_free(s);
     spec_error((const char *const[]){ "transforms", "i", "transforms.i.type", "InsertField$Value", NULL },
                "transforms.i: no field insertion configured");
     spec_error((const char *const[]){ "transforms", "i", "transforms.i.type", "InsertField$Value",
@@ -650,9 +544,8 @@ static void test_kafka_flatten(void **st)
     fx_t f;
     fx_init(&f);
     /* the whole envelope flattened: nested fields under parent_name, optional under an optional parent */
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "r,fl", "transforms.r.type", "ReplaceField$Value",
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "r,fl", "transforms.r.type", "ReplaceField$Value",
         "transforms.r.include", "after,source,op", "transforms.fl.type", "Flatten$Value", "transforms.fl.delimiter", "_", NULL });
-    tf_chain_t *c = tf_chain_new(s);
     rec_event_t ev = event(&f, 'c', false);
     out_t o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_OK);
@@ -668,8 +561,6 @@ static void test_kafka_flatten(void **st)
     o = run(&f, c, f.conv_plain, &ev);
     assert_string_equal(o.value, "{\"after_id\":null,\"after_name\":null,\"after_n\":null,\"source_db\":\"postgres\",\"source_table\":\"t\","
                                  "\"source_ts_ms\":1700000000000,\"source_snapshot\":\"false\",\"op\":\"d\"}");
-    tf_chain_free(c);
-    tf_spec_free(s);
     fx_free(&f);
 }
 
@@ -678,10 +569,9 @@ static void test_logical_table_router(void **st)
     (void)st;
     fx_t f;
     fx_init(&f);
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "r", "transforms.r.type", "io.debezium.transforms.ByLogicalTableRouter",
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "r", "transforms.r.type", "io.debezium.transforms.ByLogicalTableRouter",
         "transforms.r.topic.regex", "srv\\.public\\.(t|u)", "transforms.r.topic.replacement", "srv.all.tables",
         "transforms.r.key.field.regex", "srv\\.public\\.(.*)", "transforms.r.key.field.replacement", "tbl_$1", NULL });
-    tf_chain_t *c = tf_chain_new(s);
     rec_event_t ev = event(&f, 'c', false);
     out_t o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_OK);
@@ -702,8 +592,6 @@ static void test_logical_table_router(void **st)
     o = run(&f, c, f.conv_plain, &ev);
     assert_string_equal(o.topic, "srv.other.t");
     assert_string_equal(o.key, "{\"id\":7}");
-    tf_chain_free(c);
-    tf_spec_free(s);
     spec_error((const char *const[]){ "transforms", "r", "transforms.r.type", "io.debezium.transforms.ByLogicalTableRouter",
                                       "transforms.r.topic.regex", "x", NULL }, "transforms.r.topic.replacement is required");
     spec_error((const char *const[]){ "transforms", "r", "transforms.r.type", "io.debezium.transforms.ByLogicalTableRouter",
@@ -721,15 +609,12 @@ static void test_avro_null_value(void **st)
     fx_init(&f);
     conv_side_t js = { .kind = CONV_JSON, .schemas = true }, av = { .kind = CONV_AVRO };
     conv_t *conv = conv_new(&js, &av);
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type",
-                                               "io.debezium.transforms.ExtractNewRecordState", NULL });
-    tf_chain_t *c = tf_chain_new(s);
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "unwrap", "transforms.unwrap.type",
+                                                     "io.debezium.transforms.ExtractNewRecordState", NULL });
     rec_event_t ev = event(&f, 'd', false);
     out_t o = run(&f, c, conv, &ev);   /* no registry: any registration would fail */
     assert_true(o.value_null);
     assert_false(o.key_null);
-    tf_chain_free(c);
-    tf_spec_free(s);
     conv_free(conv);
     fx_free(&f);
 }
@@ -823,76 +708,58 @@ static void test_cast_fields(void **st)
     (void)st;
     fx_t f;
     fx_init(&f);
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "u,c",
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "u,c",
         "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
         "transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Value", "transforms.c.spec", "id:string,n:float64,nope:int8", NULL });
-    tf_chain_t *c = tf_chain_new(s);
     rec_event_t ev = event(&f, 'c', false);
     out_t o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_OK);
     assert_string_equal(o.value, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"id\"},"
                                  "{\"type\":\"string\",\"optional\":true,\"field\":\"name\"},{\"type\":\"double\",\"optional\":true,\"field\":\"n\"}],"
                                  "\"optional\":false,\"name\":\"srv.public.t.Value\"},\"payload\":{\"id\":\"7\",\"name\":\"Some.Topic\",\"n\":null}}");
-    tf_chain_free(c);
-    tf_spec_free(s);
     /* a tombstone: Cast leaves a null value as it is */
-    s = spec((const char *const[]){ "transforms", "c", "transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Value",
-                                    "transforms.c.spec", "string", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "c", "transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Value",
+                                         "transforms.c.spec", "string", NULL });
     ev = event(&f, 0, false);
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_OK);
     assert_false(o.dropped);
     assert_true(o.value_null);
-    tf_chain_free(c);
-    tf_spec_free(s);
 
     /* Integer.parseInt("Some.Topic"): the error path with Kafka's message */
-    s = spec((const char *const[]){ "transforms", "u,c",
+    c = chain(&f, (const char *const[]){ "transforms", "u,c",
         "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
         "transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Value", "transforms.c.spec", "name:int32", NULL });
-    c = tf_chain_new(s);
     ev = event(&f, 'c', false);
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
     if (!strstr(o.err, "transform c (org.apache.kafka.connect.transforms.Cast$Value)") ||
         !strstr(o.err, "Value (Some.Topic) was out of range for requested data type"))
         fail_msg("%s", o.err);
-    tf_chain_free(c);
-    tf_spec_free(s);
 
     /* the key: a field cast, and a whole-key cast of a struct (not a type Cast reads) */
-    s = spec((const char *const[]){ "transforms", "c", "transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Key",
-                                    "transforms.c.spec", "id:int8", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "c", "transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Key",
+                                         "transforms.c.spec", "id:int8", NULL });
     ev = event(&f, 'c', false);
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_OK);
     assert_string_equal(o.key, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int8\",\"optional\":false,\"field\":\"id\"}],"
                                "\"optional\":false,\"name\":\"srv.public.t.Key\"},\"payload\":{\"id\":7}}");
-    tf_chain_free(c);
-    tf_spec_free(s);
-    s = spec((const char *const[]){ "transforms", "c", "transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Key",
-                                    "transforms.c.spec", "int64", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "c", "transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Key",
+                                         "transforms.c.spec", "int64", NULL });
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
     if (!strstr(o.err, "Cast transformation does not support casting from STRUCT"))
         fail_msg("%s", o.err);
-    tf_chain_free(c);
-    tf_spec_free(s);
 
     /* a whole-value cast keeps the schema's name, version and parameters (copySchemaBasics) */
-    s = spec((const char *const[]){ "transforms", "u,x,c",
+    c = chain(&f, (const char *const[]){ "transforms", "u,x,c",
         "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
         "transforms.x.type", "org.apache.kafka.connect.transforms.ExtractField$Value", "transforms.x.field", "id",
         "transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Value", "transforms.c.spec", "boolean", NULL });
-    c = tf_chain_new(s);
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_OK);
     assert_string_equal(o.value, "{\"schema\":{\"type\":\"boolean\",\"optional\":false},\"payload\":true}");
-    tf_chain_free(c);
-    tf_spec_free(s);
     fx_free(&f);
 }
 
@@ -902,26 +769,22 @@ static void test_cast_types(void **st)
     fx_t f;
     fx_init(&f);
     cast_fx_t cf;
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "c",
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "c",
         "transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Value",
         "transforms.c.spec", "dec:string,dsm:string,d:string,ts:string,tm:string,raw:string,f:string,big:string,flag:string", NULL });
-    tf_chain_t *c = tf_chain_new(s);
     rec_event_t ev = cast_event(&f, &cf, false);
     out_t o = run(&f, c, f.conv_plain, &ev);
     assert_int_equal(o.st, WC_OK);
     assert_string_equal(o.value, "{\"dec\":\"123.45\",\"dsm\":\"1E-10\",\"d\":\"2022-01-08\",\"ts\":\"2023-11-14T22:13:20.123Z\","
                                  "\"tm\":\"01:02:03.004Z\",\"raw\":\"3q2+7w==\",\"f\":\"1.1\",\"big\":\"1.0E300\",\"flag\":\"false\",\"txt\":\" 12\","
                                  "\"unix\":1700000000,\"when\":\"2023-11-14T22:13:20.123+01:00\"}");
-    tf_chain_free(c);
-    tf_spec_free(s);
     rec_codec_free(&cf.vc);
 
     /* numbers: BigDecimal.intValue/doubleValue, a logical date as its days/millis, Java's narrowing
      * (d2i saturates, then (byte)), a null field with a default: the default unless replace.null.with.default=false */
     const char *const kv[] = { "transforms", "c", "transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Value",
         "transforms.c.spec", "dec:int32,dsm:float64,d:int64,ts:int32,f:float64,big:int8,flag:int8", NULL };
-    s = spec(kv);
-    c = tf_chain_new(s);
+    c = chain(&f, kv);
     ev = cast_event(&f, &cf, true);
     o = run(&f, c, f.conv_plain, &ev);
     assert_int_equal(o.st, WC_OK);
@@ -933,41 +796,30 @@ static void test_cast_types(void **st)
     if (!strstr(o.value, "{\"type\":\"int8\",\"optional\":true,\"default\":1,\"field\":\"flag\"}") ||
         !strstr(o.value, "{\"type\":\"int64\",\"optional\":false,\"field\":\"d\"}"))
         fail_msg("%s", o.value);
-    tf_chain_free(c);
-    tf_spec_free(s);
     rec_codec_free(&cf.vc);
-    s = spec((const char *const[]){ "transforms", "c", "transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Value",
+    c = chain(&f, (const char *const[]){ "transforms", "c", "transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Value",
         "transforms.c.spec", "flag:int8", "transforms.c.replace.null.with.default", "false", NULL });
-    c = tf_chain_new(s);
     ev = cast_event(&f, &cf, true);
     o = run(&f, c, f.conv_plain, &ev);
     assert_int_equal(o.st, WC_OK);
     /* (JsonConverter's own replace.null.with.default then writes the default: look before it) */
     assert_true(o.ev.value->u.list.v[8].null);
-    tf_chain_free(c);
-    tf_spec_free(s);
     rec_codec_free(&cf.vc);
 
     /* Integer.parseInt does not trim; bytes other than a Decimal cast only to a string */
-    s = spec((const char *const[]){ "transforms", "c", "transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Value",
+    c = chain(&f, (const char *const[]){ "transforms", "c", "transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Value",
         "transforms.c.spec", "txt:int32", NULL });
-    c = tf_chain_new(s);
     ev = cast_event(&f, &cf, false);
     o = run(&f, c, f.conv_plain, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
     if (!strstr(o.err, "Value ( 12) was out of range for requested data type"))
         fail_msg("%s", o.err);
-    tf_chain_free(c);
-    tf_spec_free(s);
-    s = spec((const char *const[]){ "transforms", "c", "transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Value",
+    c = chain(&f, (const char *const[]){ "transforms", "c", "transforms.c.type", "org.apache.kafka.connect.transforms.Cast$Value",
         "transforms.c.spec", "txt:float32,raw:int64", NULL });
-    c = tf_chain_new(s);
     o = run(&f, c, f.conv_plain, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
     if (!strstr(o.err, "Unexpected type in Cast transformation"))
         fail_msg("%s", o.err);
-    tf_chain_free(c);
-    tf_spec_free(s);
     rec_codec_free(&cf.vc);
     fx_free(&f);
 }
@@ -1019,13 +871,10 @@ static out_t ts_run(fx_t *f, const char *field, const char *type, const char *fo
         kv[n++] = precision;
     }
     kv[n] = NULL;
-    tf_spec_t *s = spec(kv);
-    tf_chain_t *c = tf_chain_new(s);
+    tf_chain_t *c = chain(f, kv);
     cast_fx_t cf;
     rec_event_t ev = cast_event(f, &cf, false);
     out_t o = run(f, c, schemas ? f->conv : f->conv_plain, &ev);
-    tf_chain_free(c);
-    tf_spec_free(s);
     rec_codec_free(&cf.vc);
     return o;
 }
@@ -1076,41 +925,32 @@ static void test_timestamp_fields(void **st)
     assert_int_equal(o.st, WC_PERMANENT);
 
     /* the whole value after ExtractField: Connect's Time schema */
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "x,t",
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "x,t",
         "transforms.x.type", "org.apache.kafka.connect.transforms.ExtractField$Value", "transforms.x.field", "ts",
         "transforms.t.type", TSC, "transforms.t.target.type", "Time", NULL });
-    tf_chain_t *c = tf_chain_new(s);
     cast_fx_t cf;
     rec_event_t ev = cast_event(&f, &cf, false);
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_OK);
     assert_string_equal(o.value, "{\"schema\":{\"type\":\"int32\",\"optional\":false,\"name\":\"org.apache.kafka.connect.data.Time\","
                                  "\"version\":1},\"payload\":80000123}");
-    tf_chain_free(c);
-    tf_spec_free(s);
     rec_codec_free(&cf.vc);
 
     /* the key: a struct is no timestamp; a tombstone's null value stays null */
-    s = spec((const char *const[]){ "transforms", "k,t",
+    c = chain(&f, (const char *const[]){ "transforms", "k,t",
         "transforms.k.type", "org.apache.kafka.connect.transforms.TimestampConverter$Key", "transforms.k.target.type", "unix",
         "transforms.t.type", TSC, "transforms.t.field", "ts", "transforms.t.target.type", "unix", NULL });
-    c = tf_chain_new(s);
     ev = event(&f, 0, false);
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
     if (!strstr(o.err, "Schema Schema{srv.public.t.Key:STRUCT} does not correspond to a known timestamp type format"))
         fail_msg("%s", o.err);
-    tf_chain_free(c);
-    tf_spec_free(s);
-    s = spec((const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.field", "ts",
-                                    "transforms.t.target.type", "unix", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "t", "transforms.t.type", TSC, "transforms.t.field", "ts",
+                                         "transforms.t.target.type", "unix", NULL });
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_OK);
     assert_false(o.dropped);
     assert_true(o.value_null);
-    tf_chain_free(c);
-    tf_spec_free(s);
 #undef TSC
     fx_free(&f);
 }
@@ -1127,13 +967,9 @@ static out_t part_run(fx_t *f, const char *fields, const char *num, const char *
         kv[n++] = fn;
     }
     kv[n] = NULL;
-    tf_spec_t *s = spec(kv);
-    tf_chain_t *c = tf_chain_new(s);
+    tf_chain_t *c = chain(f, kv);
     rec_event_t ev = event(f, op, false);
-    out_t o = run(f, c, f->conv, &ev);
-    tf_chain_free(c);
-    tf_spec_free(s);
-    return o;
+    return run(f, c, f->conv, &ev);
 }
 
 static void test_partition_routing(void **st)
@@ -1202,15 +1038,12 @@ static void test_partition_routing(void **st)
     tf_chain_free(ci);
     tf_spec_free(si);
     /* after ExtractNewRecordState the value is no envelope: as it is */
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "u,p", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "u,p", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
         "transforms.p.type", P, "transforms.p.partition.payload.fields", "after.id,id", "transforms.p.partition.topic.num", "3", NULL });
-    tf_chain_t *c = tf_chain_new(s);
     rec_event_t ev = event(&f, 'c', false);
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_OK);
     assert_false(o.ev.has_partition);
-    tf_chain_free(c);
-    tf_spec_free(s);
     fx_free(&f);
 }
 
@@ -1225,8 +1058,7 @@ static void test_timestamp_router(void **st)
     fx_t f;
     fx_init(&f);
     /* a Debezium change event has no record timestamp: Kafka's DataException, the error path */
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "t", "transforms.t.type", T, NULL });
-    tf_chain_t *c = tf_chain_new(s);
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "t", "transforms.t.type", T, NULL });
     rec_event_t ev = event(&f, 'c', false);
     out_t o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
@@ -1239,15 +1071,10 @@ static void test_timestamp_router(void **st)
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_OK);
     assert_string_equal(o.topic, "srv.public.t-20231114");
-    tf_chain_free(c);
-    tf_spec_free(s);
-    s = spec((const char *const[]){ "transforms", "t", "transforms.t.type", T, "transforms.t.topic.format", "${timestamp}/${topic}/${topic}",
-                                    "transforms.t.timestamp.format", "yyyy-MM-dd'T'HH 'h'", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "t", "transforms.t.type", T, "transforms.t.topic.format", "${timestamp}/${topic}/${topic}",
+                                         "transforms.t.timestamp.format", "yyyy-MM-dd'T'HH 'h'", NULL });
     o = run(&f, c, f.conv, &ev);
     assert_string_equal(o.topic, "2023-11-14T22 h/srv.public.t/srv.public.t");
-    tf_chain_free(c);
-    tf_spec_free(s);
     fx_free(&f);
 }
 
@@ -1258,12 +1085,11 @@ static void test_insert_field_offset(void **st)
     (void)st;
     fx_t f;
     fx_init(&f);
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "u,i,k", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "u,i,k", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
         "transforms.i.type", "org.apache.kafka.connect.transforms.InsertField$Value", "transforms.i.static.field", "origin",
         "transforms.i.static.value", "pg", "transforms.i.timestamp.field", "ts", "transforms.i.offset.field", "off!",
         "transforms.i.partition.field", "part", "transforms.i.topic.field", "topic",
         "transforms.k.type", "org.apache.kafka.connect.transforms.InsertField$Key", "transforms.k.offset.field", "koff", NULL });
-    tf_chain_t *c = tf_chain_new(s);
     rec_event_t ev = event(&f, 'c', false);
     out_t o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
@@ -1288,8 +1114,6 @@ static void test_insert_field_offset(void **st)
     assert_string_equal(o.key, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"},"
         "{\"type\":\"int64\",\"optional\":true,\"field\":\"koff\"}],\"optional\":false,\"name\":\"srv.public.t.Key\"},"
         "\"payload\":{\"id\":7,\"koff\":9000000000}}");
-    tf_chain_free(c);
-    tf_spec_free(s);
     fx_free(&f);
 }
 
@@ -1326,10 +1150,9 @@ static void test_header_to_value(void **st)
     fx_init(&f);
     /* after unwrap with add.headers (headers typed by the envelope's fields): one top-level, one nested
      * into a new optional struct; move removes them */
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "u,h", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "u,h", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
         "transforms.u.add.headers", "op,source.db,source.ts_ms", "transforms.h.type", HTV,
         "transforms.h.headers", "__op,__source_db,__source_ts_ms", "transforms.h.fields", "op_h,meta.db,meta.ts", "transforms.h.operation", "move", NULL });
-    tf_chain_t *c = tf_chain_new(s);
     rec_event_t ev = event(&f, 'c', false);
     out_t o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_OK);
@@ -1343,16 +1166,13 @@ static void test_header_to_value(void **st)
     assert_null(header(&o, "__op", &len));
     assert_null(header(&o, "__source_db", &len));
     assert_non_null(header(&o, "__debezium.context.taskId", &len));
-    tf_chain_free(c);
-    tf_spec_free(s);
 
     /* copy: the headers stay, byte for byte; an untyped header (a sink record's) read as SimpleHeaderConverter
      * does: "0" is an int8, "-40000" an int32, "true" a boolean, "a:b" and "" strings */
-    s = spec((const char *const[]){ "transforms", "u,h", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+    c = chain(&f, (const char *const[]){ "transforms", "u,h", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
         "transforms.u.add.headers", "op", "transforms.h.type", HTV,
         "transforms.h.headers", "__debezium.context.taskId,__op,i32,yes,colon,empty",
         "transforms.h.fields", "task,op_h,i,b,s,e", "transforms.h.operation", "copy", NULL });
-    c = tf_chain_new(s);
     ev = event(&f, 'u', false);
     ev.headers[ev.nheaders++] = (rec_header_t){ .key = "empty", .value = "", .len = 0 };
     ev.headers[ev.nheaders++] = (rec_header_t){ .key = "colon", .value = "a:b", .len = 3 };
@@ -1396,16 +1216,13 @@ static void test_header_to_value(void **st)
         o = run(&f, c, f.conv, &ev);
         assert_int_equal(o.st, WC_PERMANENT);
     }
-    tf_chain_free(c);
-    tf_spec_free(s);
 
     /* no header named: the record as it was (the envelope); a nested field into an existing struct
      * (source, rebuilt as Debezium does: copySchemaBasics, required); a typed header from HeaderFrom */
-    s = spec((const char *const[]){ "transforms", "hf,h", "transforms.hf.type", "HeaderFrom$Value",
+    c = chain(&f, (const char *const[]){ "transforms", "hf,h", "transforms.hf.type", "HeaderFrom$Value",
         "transforms.hf.fields", "op", "transforms.hf.headers", "hop", "transforms.hf.operation", "copy",
         "transforms.h.type", HTV, "transforms.h.headers", "hop,none", "transforms.h.fields", "source.op,x",
         "transforms.h.operation", "move", NULL });
-    c = tf_chain_new(s);
     ev = event(&f, 'd', false);
     o = run(&f, c, f.conv_plain, &ev);
     assert_int_equal(o.st, WC_OK);
@@ -1414,15 +1231,12 @@ static void test_header_to_value(void **st)
     assert_null(header(&o, "hop", &len));
     assert_string_equal(o.ev.vc->schema->fields[2].schema->name, "io.debezium.connector.postgresql.Source");
     assert_false(o.ev.vc->schema->fields[2].schema->optional);
-    tf_chain_free(c);
-    tf_spec_free(s);
     /* an existing field takes a header's value only of its Java class: a Timestamp (java.util.Date) is no Long */
-    s = spec((const char *const[]){ "transforms", "u,i,hf,h", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+    c = chain(&f, (const char *const[]){ "transforms", "u,i,hf,h", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
         "transforms.i.type", "InsertField$Value", "transforms.i.timestamp.field", "when",
         "transforms.hf.type", "HeaderFrom$Value", "transforms.hf.fields", "when", "transforms.hf.headers", "hw",
         "transforms.hf.operation", "move", "transforms.h.type", HTV, "transforms.h.headers", "hw",
         "transforms.h.fields", "n", "transforms.h.operation", "move", NULL });
-    c = tf_chain_new(s);
     ev = event(&f, 'c', false);
     ev.has_ts = true;
     ev.ts_ms = 1700000000123;
@@ -1430,12 +1244,9 @@ static void test_header_to_value(void **st)
     assert_int_equal(o.st, WC_PERMANENT);
     if (!strstr(o.err, "Invalid Java object for schema with type INT64: class java.util.Date for field: \"n\""))
         fail_msg("%s", o.err);
-    tf_chain_free(c);
-    tf_spec_free(s);
     /* a primitive on the path fails the record; so does a null header (no schema) and a non-struct value */
-    s = spec((const char *const[]){ "transforms", "h", "transforms.h.type", HTV, "transforms.h.headers", "__debezium.context.taskId",
+    c = chain(&f, (const char *const[]){ "transforms", "h", "transforms.h.type", HTV, "transforms.h.headers", "__debezium.context.taskId",
         "transforms.h.fields", "op.task", "transforms.h.operation", "copy", NULL });
-    c = tf_chain_new(s);
     ev = event(&f, 'c', false);
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
@@ -1447,32 +1258,24 @@ static void test_header_to_value(void **st)
     assert_int_equal(o.st, WC_OK);
     assert_false(o.dropped);
     assert_true(o.value_null);
-    tf_chain_free(c);
-    tf_spec_free(s);
     /* Debezium's isContainedIn is a substring test: "xid.y" puts field id (an int) on the path, and its
      * value is then required to be a struct */
-    s = spec((const char *const[]){ "transforms", "u,h", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
+    c = chain(&f, (const char *const[]){ "transforms", "u,h", "transforms.u.type", "io.debezium.transforms.ExtractNewRecordState",
         "transforms.h.type", HTV, "transforms.h.headers", "__debezium.context.taskId",
         "transforms.h.fields", "xid.y", "transforms.h.operation", "copy", NULL });
-    c = tf_chain_new(s);
     ev = event(&f, 'c', false);
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
     if (!strstr(o.err, "Only Struct objects supported for [Nested field], found: java.lang.Integer (field id)"))
         fail_msg("%s", o.err);
-    tf_chain_free(c);
-    tf_spec_free(s);
-    s = spec((const char *const[]){ "transforms", "h", "transforms.h.type", HTV, "transforms.h.headers", "skip",
+    c = chain(&f, (const char *const[]){ "transforms", "h", "transforms.h.type", HTV, "transforms.h.headers", "skip",
         "transforms.h.fields", "sk", "transforms.h.operation", "copy", NULL });
-    c = tf_chain_new(s);
     ev = event(&f, 'c', false);
     ev.headers[ev.nheaders++] = (rec_header_t){ .key = "skip", .value = NULL, .len = 0 };
     o = run(&f, c, f.conv, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
     if (!strstr(o.err, "fieldSchema for field sk cannot be null"))
         fail_msg("%s", o.err);
-    tf_chain_free(c);
-    tf_spec_free(s);
     fx_free(&f);
 }
 

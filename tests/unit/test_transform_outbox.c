@@ -1,7 +1,7 @@
 /* test_transform_outbox.c: schemas/transform_outbox.c, Debezium's outbox EventRouter: routing, key, id
  * header, timestamp, additional fields (header, envelope, partition), deletes, updates and tombstones,
  * payload JSON expansion (inferred schemas as the JSON converter then writes them) and its failures. */
-#include "tests/unit/testutil.h"
+#include "tests/unit/tf_testutil.h"
 
 #include "schemas/converter.h"
 #include "schemas/transform.h"
@@ -11,21 +11,15 @@ typedef struct fx {
     cs_schema_t *key, *row, *env, *hb;
     rec_codec_t kc, vc, hbc;
     conv_t *conv;
+    tu_chain_t tc;   /* the chain under test: chain() */
 } fx_t;
-
-static cs_schema_t *named(arena_t *a, ct_type_t t, bool opt, const char *name, int version)
-{
-    cs_schema_t *s = cs_new(a, t, opt);
-    s->name = name;
-    s->version = version;
-    return s;
-}
 
 enum { F_ID, F_AGGTYPE, F_AGGID, F_TYPE, F_PAYLOAD, F_TS, F_PART, F_VER, NF };
 
 static void fx_init(fx_t *f)
 {
     arena_t *a = f->a = arena_new(8192);
+    f->tc = (tu_chain_t){ 0 };
     f->key = named(a, CT_STRUCT, false, "srv.public.outbox.Key", 0);
     cs_field_add(a, f->key, "id", named(a, CT_STRING, false, "io.debezium.data.Uuid", 1));
     f->row = named(a, CT_STRUCT, true, "srv.public.outbox.Value", 0);
@@ -56,6 +50,7 @@ static void fx_init(fx_t *f)
 
 static void fx_free(fx_t *f)
 {
+    tu_chain_free(&f->tc);
     rec_codec_free(&f->kc);
     rec_codec_free(&f->vc);
     rec_codec_free(&f->hbc);
@@ -109,62 +104,15 @@ static rec_event_t event(fx_t *f, char op, const char *aggtype, const char *payl
     return ev;
 }
 
-static tf_spec_t *spec(const char *const *kv)
+/* chain(f, KV): the chain of the transforms KV configures, the fixture's chain under test */
+static tf_chain_t *chain(fx_t *f, const char *const *kv)
 {
-    tf_kv_t l[64];
-    size_t n = 0;
-    for (; kv[n * 2]; n++)
-        l[n] = (tf_kv_t){ kv[n * 2], kv[n * 2 + 1] };
-    tf_spec_t *s = NULL;
-    char err[1024];
-    if (tf_spec_parse(l, n, &s, err, sizeof err) < 0)
-        fail_msg("spec refused: %s", err);
-    return s;
+    return tu_chain(&f->tc, kv);
 }
-
-static void spec_error(const char *const *kv, const char *want)
-{
-    tf_kv_t l[64];
-    size_t n = 0;
-    for (; kv[n * 2]; n++)
-        l[n] = (tf_kv_t){ kv[n * 2], kv[n * 2 + 1] };
-    tf_spec_t *s = NULL;
-    char err[4096] = "";
-    assert_int_equal(tf_spec_parse(l, n, &s, err, sizeof err), -1);
-    assert_null(s);
-    if (!strstr(err, want))
-        fail_msg("error \"%s\" lacks \"%s\"", err, want);
-}
-
-typedef struct out {
-    bool dropped;
-    wc_status_t st;
-    char topic[256];
-    char key[1024], value[4096];
-    bool key_null, value_null;
-    rec_event_t ev;
-    char err[1024];
-} out_t;
 
 static out_t run(fx_t *f, tf_chain_t *c, const rec_event_t *ev)
 {
-    out_t o;
-    memset(&o, 0, sizeof o);
-    o.st = tf_chain_apply(c, f->a, ev, &o.ev, &o.dropped, o.err, sizeof o.err);
-    if (o.st != WC_OK || o.dropped)
-        return o;
-    rec_t r;
-    char err[512];
-    if (conv_encode(f->conv, &o.ev, &r, err, sizeof err) != WC_OK)
-        fail_msg("encode: %s", err);
-    snprintf(o.topic, sizeof o.topic, "%s", r.topic);
-    o.key_null = !r.key;
-    o.value_null = !r.value;
-    if (r.key)
-        snprintf(o.key, sizeof o.key, "%.*s", (int)r.keylen, (const char *)r.key);
-    if (r.value)
-        snprintf(o.value, sizeof o.value, "%.*s", (int)r.valuelen, (const char *)r.value);
-    return o;
+    return tu_run(f->a, c, f->conv, ev);
 }
 
 static const char *header(const out_t *o, const char *k)
@@ -212,8 +160,7 @@ static void test_outbox_default(void **st)
     (void)st;
     fx_t f;
     fx_init(&f);
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "outbox", "transforms.outbox.type", T, NULL });
-    tf_chain_t *c = tf_chain_new(s);
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "outbox", "transforms.outbox.type", T, NULL });
     rec_event_t ev = event(&f, 'c', "Order", "{\"a\":1}");
     out_t o = run(&f, c, &ev);
     assert_int_equal(o.st, WC_OK);
@@ -258,17 +205,12 @@ static void test_outbox_default(void **st)
     assert_string_equal(o.value, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int64\",\"optional\":false,"
                                  "\"field\":\"ts_ms\"}],\"optional\":false,\"name\":\"io.debezium.connector.common.Heartbeat\"},"
                                  "\"payload\":{\"ts_ms\":5}}");
-    tf_chain_free(c);
-    tf_spec_free(s);
     /* fatal */
-    s = spec((const char *const[]){ "transforms", "o", "transforms.o.type", T, "transforms.o.table.op.invalid.behavior", "FATAL", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "o", "transforms.o.type", T, "transforms.o.table.op.invalid.behavior", "FATAL", NULL });
     ev = event(&f, 'u', "Order", "{}");
     o = run(&f, c, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
     assert_non_null(strstr(o.err, "Unexpected update message received, fail"));
-    tf_chain_free(c);
-    tf_spec_free(s);
     fx_free(&f);
 }
 
@@ -277,14 +219,13 @@ static void test_outbox_fields(void **st)
     (void)st;
     fx_t f;
     fx_init(&f);
-    tf_spec_t *s = spec((const char *const[]){
+    tf_chain_t *c = chain(&f, (const char *const[]){
         "transforms", "outbox", "transforms.outbox.type", T,
         "transforms.outbox.table.fields.additional.placement", " type:envelope:eventType , aggregateid:header ,part:partition,id:envelope",
         "transforms.outbox.table.field.event.timestamp", "ts",
         "transforms.outbox.table.field.event.key", "type",
         "transforms.outbox.route.topic.regex", "(?<kind>[A-Z])(?<rest>[a-z]*)",
         "transforms.outbox.route.topic.replacement", "events.${rest}.$1", NULL });
-    tf_chain_t *c = tf_chain_new(s);
     rec_event_t ev = event(&f, 'c', "Order", "{\"a\":1}");
     out_t o = run(&f, c, &ev);
     assert_int_equal(o.st, WC_OK);
@@ -305,35 +246,24 @@ static void test_outbox_fields(void **st)
     o = run(&f, c, &ev);
     assert_string_equal(o.topic, "lower");
     assert_non_null(strstr(o.value, "\"name\":\"srv.public.outbox.Order.Value\""));
-    tf_chain_free(c);
-    tf_spec_free(s);
     /* a missing field: the record fails, or with ignore, the field is left out */
-    s = spec((const char *const[]){ "transforms", "o", "transforms.o.type", T,
-                                    "transforms.o.table.fields.additional.placement", "nope:envelope,type:header", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "o", "transforms.o.type", T,
+                                         "transforms.o.table.fields.additional.placement", "nope:envelope,type:header", NULL });
     ev = event(&f, 'c', "Order", "{}");
     o = run(&f, c, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
     assert_non_null(strstr(o.err, "Unable to find field nope in event"));
-    tf_chain_free(c);
-    tf_spec_free(s);
-    s = spec((const char *const[]){ "transforms", "o", "transforms.o.type", T, "transforms.o.table.field.additional.missing", "ignore",
-                                    "transforms.o.table.fields.additional.placement", "nope:envelope,type:header", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "o", "transforms.o.type", T, "transforms.o.table.field.additional.missing", "ignore",
+                                         "transforms.o.table.fields.additional.placement", "nope:envelope,type:header", NULL });
     o = run(&f, c, &ev);
     assert_int_equal(o.st, WC_OK);
     assert_string_equal(header(&o, "type"), "OrderCreated");
     assert_non_null(strstr(o.value, "\"fields\":[" JSON_SCHEMA_F("payload") "],"));
-    tf_chain_free(c);
-    tf_spec_free(s);
     /* a schema version: the value schema is versioned and cached by version */
-    s = spec((const char *const[]){ "transforms", "o", "transforms.o.type", T, "transforms.o.table.field.event.schema.version", "ver",
-                                    "transforms.o.table.fields.additional.placement", "type:envelope", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "o", "transforms.o.type", T, "transforms.o.table.field.event.schema.version", "ver",
+                                         "transforms.o.table.fields.additional.placement", "type:envelope", NULL });
     o = run(&f, c, &ev);
     assert_non_null(strstr(o.value, "\"name\":\"srv.public.outbox.Order.Value\",\"version\":3}"));
-    tf_chain_free(c);
-    tf_spec_free(s);
     fx_free(&f);
 }
 
@@ -342,9 +272,8 @@ static void test_outbox_tombstone(void **st)
     (void)st;
     fx_t f;
     fx_init(&f);
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "o", "transforms.o.type", T, "transforms.o.route.tombstone.on.empty.payload",
-                                               "true", NULL });
-    tf_chain_t *c = tf_chain_new(s);
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "o", "transforms.o.type", T, "transforms.o.route.tombstone.on.empty.payload",
+                                                     "true", NULL });
     rec_event_t ev = event(&f, 'c', "Order", " \t ");
     out_t o = run(&f, c, &ev);
     assert_int_equal(o.st, WC_OK);
@@ -354,15 +283,10 @@ static void test_outbox_tombstone(void **st)
     ev = event(&f, 'c', "Order", NULL);
     o = run(&f, c, &ev);
     assert_true(o.value_null);
-    tf_chain_free(c);
-    tf_spec_free(s);
     /* without it, a null payload is a null under the payload's schema */
-    s = spec((const char *const[]){ "transforms", "o", "transforms.o.type", T, NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "o", "transforms.o.type", T, NULL });
     o = run(&f, c, &ev);
     assert_string_equal(o.value, "{\"schema\":" JSON_SCHEMA ",\"payload\":null}");
-    tf_chain_free(c);
-    tf_spec_free(s);
     fx_free(&f);
 }
 
@@ -371,9 +295,8 @@ static void test_outbox_expand(void **st)
     (void)st;
     fx_t f;
     fx_init(&f);
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "o", "transforms.o.type", T, "transforms.o.table.expand.json.payload",
-                                               "true", NULL });
-    tf_chain_t *c = tf_chain_new(s);
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "o", "transforms.o.type", T, "transforms.o.table.expand.json.payload",
+                                                     "true", NULL });
     rec_event_t ev = event(&f, 'c', "Order",
         "{\"id\":7,\"big\":3000000000,\"price\":1.5,\"ok\":true,\"nothing\":null,\"tags\":[\"a\",null],\"empty\":[],"
         "\"cust\":{\"name\":\"x\",\"addr\":{\"zip\":\"1\"}},\"lines\":[{\"sku\":\"a\",\"n\":1},{\"sku\":\"b\",\"note\":\"n\"},"
@@ -434,14 +357,11 @@ static void test_outbox_expand(void **st)
     o = run(&f, c, &ev);
     assert_int_equal(o.st, WC_PERMANENT);
     assert_non_null(strstr(o.err, "64-bit"));
-    tf_chain_free(c);
-    tf_spec_free(s);
     /* optional_bytes keeps nulls; avro field names */
-    s = spec((const char *const[]){ "transforms", "o", "transforms.o.type", T, "transforms.o.table.expand.json.payload", "true",
-                                    "transforms.o.table.json.payload.null.behavior", "optional_bytes",
-                                    "transforms.o.field.name.adjustment.mode", "avro",
-                                    "transforms.o.table.fields.additional.placement", "type:envelope", NULL });
-    c = tf_chain_new(s);
+    c = chain(&f, (const char *const[]){ "transforms", "o", "transforms.o.type", T, "transforms.o.table.expand.json.payload", "true",
+                                         "transforms.o.table.json.payload.null.behavior", "optional_bytes",
+                                         "transforms.o.field.name.adjustment.mode", "avro",
+                                         "transforms.o.table.fields.additional.placement", "type:envelope", NULL });
     ev = event(&f, 'c', "Order", "{\"nothing\":null,\"a-b\":1}");
     o = run(&f, c, &ev);
     assert_int_equal(o.st, WC_OK);
@@ -451,8 +371,6 @@ static void test_outbox_expand(void **st)
         "\"optional\":true,\"name\":\"payload\",\"field\":\"payload\"},{\"type\":\"string\",\"optional\":false,\"field\":\"type\"}],"
         "\"optional\":false,\"name\":\"srv.public.outbox.Order.Value\"},\"payload\":{\"payload\":{\"nothing\":null,\"a_b\":null},"
         "\"type\":\"OrderCreated\"}}");
-    tf_chain_free(c);
-    tf_spec_free(s);
     fx_free(&f);
 }
 
@@ -467,17 +385,14 @@ static void test_outbox_ts_default(void **st)
     cv_value_t *def = arena_alloc(f.a, sizeof *def);
     *def = cv_int(1000);
     ts->def = def;
-    tf_spec_t *s = spec((const char *const[]){ "transforms", "outbox", "transforms.outbox.type", T,
-                                               "transforms.outbox.table.field.event.timestamp", "ts", NULL });
-    tf_chain_t *c = tf_chain_new(s);
+    tf_chain_t *c = chain(&f, (const char *const[]){ "transforms", "outbox", "transforms.outbox.type", T,
+                                                     "transforms.outbox.table.field.event.timestamp", "ts", NULL });
     rec_event_t ev = event(&f, 'c', "Order", "{\"a\":1}");
     ((cv_value_t *)ev.value)->u.list.v[1].u.list.v[F_TS] = cv_null();
     out_t o = run(&f, c, &ev);
     assert_int_equal(o.st, WC_OK);
     assert_true(o.ev.has_ts);
     assert_true(o.ev.ts_ms == 1700000000999);
-    tf_chain_free(c);
-    tf_spec_free(s);
     fx_free(&f);
 }
 
