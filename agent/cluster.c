@@ -45,6 +45,7 @@ struct clu {
     char app[128];                /* this worker's client.id */
     int64_t last_member_ms;       /* mu: when the group last listed this worker as a member */
     bool lost;                    /* mu: no contact for longer than the session: this worker runs nothing */
+    bool lost_pending;            /* mu: the watchdog found it lost (and cleared owned): to apply */
     bool lost_handled;            /* the cluster thread's: its connectors were stopped for it */
     cst_conn_t *conns;            /* the config topic as followed (the thread's) */
     size_t nconns;
@@ -296,9 +297,21 @@ static void *clu_watch(void *arg)
             c->last_member_ms = now;
             c->lost = false;
         }
-        else if (!c->lost && c->assigned && now - c->last_member_ms > c->session_ms)
-            c->lost = true;
+        bool lost_now = !member && !c->lost && c->assigned && now - c->last_member_ms > c->session_ms;
+        if (lost_now) {
+            c->lost = c->lost_pending = true;
+            memset(c->owned, 0, (size_t)c->nslots * sizeof *c->owned);
+        }
         pthread_mutex_unlock(&c->mu);
+        if (lost_now) {
+            /* said and done here: the cluster thread may be waiting for a connector to end (a sink's consumer
+             * closing while Kafka is away) and applies it (waits for every connector) once it can */
+            log_warn("this worker lost its cluster membership (the group has not listed it for longer than "
+                     "session.timeout.ms: cut off from Kafka?); its connectors stop, another worker takes them over",
+                     "group.id=%s", c->group);
+            if (c->wk)
+                wrk_stop_all_now(c->wk);
+        }
         for (int waited = 0; waited < c->heartbeat_ms && !c->closing; waited += 100) {
             struct timespec ts = { 0, 100 * 1000000L };
             nanosleep(&ts, NULL);
@@ -312,17 +325,15 @@ static void *clu_watch(void *arg)
 static void watch_apply(clu_t *c)
 {
     pthread_mutex_lock(&c->mu);
-    bool lost = c->lost && !c->lost_handled, back = !c->lost && c->lost_handled;
+    bool lost = c->lost_pending, back = !lost && !c->lost && c->lost_handled;
+    c->lost_pending = false;
     if (lost) {
-        memset(c->owned, 0, (size_t)c->nslots * sizeof *c->owned);
         c->lost_handled = true;
     } else if (back) {
         c->lost_handled = false;
     }
     pthread_mutex_unlock(&c->mu);
     if (lost) {
-        log_warn("this worker lost its cluster membership (the group has not listed it for longer than session.timeout.ms: "
-                 "cut off from Kafka?); its connectors stop, another worker takes them over", "group.id=%s", c->group);
         if (c->wk)
             wrk_rebalance(c->wk);
     } else if (back) {

@@ -852,6 +852,15 @@ static void stop_handed_on(wrk_t *w, char **names, size_t n)
     }
 }
 
+void wrk_stop_all_now(wrk_t *w)
+{
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < w->n; i++)
+        if (w->c[i]->live && !w->c[i]->done)
+            w->c[i]->stop = 1;   /* without its op lock (held by whoever waits for it): a flag its thread polls */
+    pthread_mutex_unlock(&w->mu);
+}
+
 void wrk_rebalance(wrk_t *w)
 {
     char **names;
