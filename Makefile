@@ -108,7 +108,7 @@ demo: deps
 	@bash scripts/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_avro $(BUILD)/bench/bench_transform $(BUILD)/bench/bench_json_dec $(BUILD)/bench/bench_txn_floor
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_avro $(BUILD)/bench/bench_transform $(BUILD)/bench/bench_json_dec $(BUILD)/bench/bench_decoder $(BUILD)/bench/bench_txn_floor
 	@bash scripts/bench.sh
 	@bash scripts/bench_codecs.sh
 	@bash scripts/bench_snapshot.sh

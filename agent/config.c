@@ -372,7 +372,7 @@ static const char *const known_keys[] = {
     /* walcast */
     "walcast.transaction.max.ms", "walcast.transaction.max.events", "walcast.transaction.min.ms", "walcast.streaming",
     "walcast.memory.limit.mb", "walcast.spill.dir", "walcast.skip.origins", "walcast.snapshot.chunk.rows",
-    "walcast.snapshot.parallel.encode",
+    "walcast.snapshot.parallel.encode", "walcast.encode.threads",
     NULL
 };
 static const char *const known_prefixes[] = {
@@ -1005,8 +1005,11 @@ static int parse_streaming(const cfg_map_t *m, conn_config_t *c, char *err, size
         parse_int(m, "walcast.transaction.max.events", 50000, 1, &c->txn_max_events, err, errlen) < 0 ||
         parse_int(m, "walcast.transaction.min.ms", 0, 0, &c->txn_min_ms, err, errlen) < 0 ||
         parse_int(m, "walcast.memory.limit.mb", 64, 1, &c->memory_limit_mb, err, errlen) < 0 ||
+        parse_int(m, "walcast.encode.threads", 1, 0, &c->encode_threads, err, errlen) < 0 ||
         parse_bool(m, "walcast.streaming", false, &c->streaming, err, errlen) < 0)
         return -1;
+    if (c->encode_threads > 16)
+        c->encode_threads = 16;
     {
         const char *tmp = getenv("TMPDIR");
         char def[1024];

@@ -74,6 +74,7 @@ typedef struct conn_config {
     int snapshot_fetch_size;      /* snapshot.fetch.size: rows per fetch */
     int snapshot_chunk_rows;      /* walcast.snapshot.chunk.rows: rows per key-range chunk */
     int snapshot_delay_ms;        /* snapshot.delay.ms */
+    int encode_threads;           /* walcast.encode.threads: streamed changes are encoded on this many threads (0: on the read thread) */
     bool snapshot_parallel_encode; /* walcast.snapshot.parallel.encode: readers encode their rows (default) */
     char *snapshot_isolation;     /* snapshot.isolation.mode */
     flt_list_t snapshot_include;  /* snapshot.include.collection.list */

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/coder.h"
+#include "agent/encq.h"
 #include "agent/log.h"
 #include "agent/offsets.h"
 #include "agent/replication.h"
@@ -36,12 +38,8 @@ typedef struct conn_state {
     txn_t *txn;
     strm_t *strm;                 /* walcast.streaming: in-progress transactions */
     evt_ctx_t *evt;
-    conv_t *conv;
-    tf_chain_t *tf;               /* transforms=, NULL when none */
-    arena_t *tf_arena;            /* the transformed record's values, reset at each record */
-    uint64_t tf_skipped;          /* records a transform failed on, skipped (errors.tolerance=all) */
-    sr_client_t *sr_key, *sr_value; /* Avro converters' schema registries */
-    uint64_t sr_requests;
+    coder_t coder;                /* this thread's transforms and converter */
+    encq_t *encq;                 /* walcast.encode.threads: streamed records are encoded there; NULL: here */
     rel_cache_t *rels;
     pgt_catalog_t *types;
     arena_t *msg_arena;           /* one message: its parse and the values of its events */
@@ -112,55 +110,80 @@ sr_config_t conn_registry_config(const cfg_conv_t *v)
     return sc;
 }
 
-static sr_client_t *registry_new(conn_state_t *s, const cfg_conv_t *v, char *err, size_t errlen)
-{
-    sr_config_t sc = conn_registry_config(v);
-    return sr_new(&sc, on_registry_wait, s, err, errlen);
-}
-
 /* One record through the transforms, encoded, sent. */
 static wc_status_t publish_one(conn_state_t *s, const rec_event_t *ev, char *err, size_t errlen)
 {
     rec_t r;
-    rec_event_t tev;
-    if (s->tf) {
-        bool dropped;
-        arena_reset(s->tf_arena);
-        wc_status_t st = tf_chain_apply(s->tf, s->tf_arena, ev, &tev, &dropped, err, errlen);
-        if (st == WC_PERMANENT && s->cfg->errors_tolerance_all) {
-            s->tf_skipped++;
-            log_warn("record skipped (errors.tolerance=all)", "connector=%s topic=%s skipped=%llu error=\"%s\"",
-                     s->cfg->name, ev->topic, (unsigned long long)s->tf_skipped, log_esc(err));
-            return WC_OK;
-        }
-        if (st == WC_OK && err[0])
-            log_warn("transform warning", "connector=%s warning=\"%s\"", s->cfg->name, log_esc(err));
-        if (st != WC_OK || dropped)
-            return st;
-        ev = &tev;
-    }
-    wc_status_t st = conv_encode(s->conv, ev, &r, err, errlen);
-    if (conv_registry_requests(s->conv) != s->sr_requests) {
-        s->sr_requests = conv_registry_requests(s->conv);
-        log_info("schema registry answered", "connector=%s topic=%s", s->cfg->name, ev->topic);
-    }
-    if (st != WC_OK)
+    bool none;
+    wc_status_t st = coder_encode(&s->coder, ev, &r, &none, err, errlen);
+    if (st != WC_OK || none)
         return st;
     return txn_send(s->txn, &r, err, errlen);
 }
 
-/* The connector's one publish step: the records a decoder call returned, in order (encode, then send;
- * registry waits happen here, inside conv_encode, served by on_registry_wait). st is that call's status:
- * nothing is published when it failed. */
-static wc_status_t publish(conn_state_t *s, wc_status_t st, const evt_out_t *out, char *err, size_t errlen)
+static wc_status_t encq_send(void *ctx, const rec_t *r, char *err, size_t errlen)
+{
+    conn_state_t *s = ctx;
+    return txn_send(s->txn, r, err, errlen);
+}
+
+/* While the read thread waits for an encoder thread (its registry away, or the ring full). */
+static void encq_wait(void *ctx)
+{
+    conn_state_t *s = ctx;
+    char err[256];
+    txn_poll(s->txn, 0, err, sizeof err);   /* a delivery failure is reported by the next txn_poll/commit */
+    keep_server(s);
+}
+
+/* Sends every record the encoder threads hold, in order: before anything that ends or depends on what
+ * the open Kafka transaction holds (a commit), before a table version they may point to is replaced,
+ * and before records encoded here (snapshot rows) follow them. */
+static wc_status_t drain(conn_state_t *s, char *err, size_t errlen)
+{
+    return s->encq ? encq_drain(s->encq, encq_send, encq_wait, s, err, errlen) : WC_OK;
+}
+
+/* txn_commit after drain: the offset record covers exactly the records produced in its transaction. */
+static wc_status_t commit(conn_state_t *s, bool block, char *err, size_t errlen)
+{
+    wc_status_t st = drain(s, err, errlen);
+    return st != WC_OK ? st : txn_commit(s->txn, block, err, errlen);
+}
+
+static void log_not_converted(conn_state_t *s)
 {
     if (*evt_warnings(s->evt))
         log_msg(s->cfg->evt.convert_failure == EVT_CONVERT_SKIP ? LOG_DEBUG : LOG_WARN,
                 "value not converted, sent as null (event.converting.failure.handling.mode)", "connector=%s detail=\"%s\"",
                 s->cfg->name, log_esc(evt_warnings(s->evt)));
+}
+
+/* The publish step on this thread: after what the encoder threads hold, the records in order (encode,
+ * then send; registry waits happen here, inside conv_encode, served by on_registry_wait). */
+static wc_status_t publish_here(conn_state_t *s, wc_status_t st, const evt_out_t *out, char *err, size_t errlen)
+{
+    log_not_converted(s);
+    if (st == WC_OK && out->n)
+        st = drain(s, err, errlen);
     for (size_t i = 0; st == WC_OK && i < out->n; i++)
         st = publish_one(s, &out->ev[i], err, errlen);
     return st;
+}
+
+/* The connector's one publish step: the records a decoder call returned, in order. With encoder
+ * threads (walcast.encode.threads) they are queued for them (copied) and sent in queue order as they
+ * are encoded; a transform or converter failure there is returned by a later publish, drain or commit,
+ * always before the commit of the Kafka transaction that would have held the record. st is the decoder
+ * call's status: nothing is published when it failed. */
+static wc_status_t publish(conn_state_t *s, wc_status_t st, const evt_out_t *out, char *err, size_t errlen)
+{
+    if (!s->encq)
+        return publish_here(s, st, out, err, errlen);
+    log_not_converted(s);
+    if (st != WC_OK)
+        return st;
+    return encq_push(s->encq, out->ev, out->n, encq_send, encq_wait, s, err, errlen);
 }
 
 /* ---- snapshot hooks: snapshot rows use this connector's Kafka transaction cycle ------------ */
@@ -168,20 +191,22 @@ static wc_status_t publish(conn_state_t *s, wc_status_t st, const evt_out_t *out
 static wc_status_t snap_txn_ensure(void *ctx, char *err, size_t errlen)
 {
     conn_state_t *s = ctx;
-    return txn_ensure(s->txn, err, errlen);
+    wc_status_t st = drain(s, err, errlen);
+    return st != WC_OK ? st : txn_ensure(s->txn, err, errlen);
 }
 
 /* Snapshot rows the connector thread built: the one publish step. */
 static wc_status_t snap_publish(void *ctx, wc_status_t st, const evt_out_t *out, char *err, size_t errlen)
 {
-    return publish(ctx, st, out, err, errlen);
+    return publish_here(ctx, st, out, err, errlen);
 }
 
 /* A snapshot row a reader thread encoded. */
 static wc_status_t snap_send(void *ctx, const rec_t *r, char *err, size_t errlen)
 {
     conn_state_t *s = ctx;
-    return txn_send(s->txn, r, err, errlen);
+    wc_status_t st = drain(s, err, errlen);
+    return st != WC_OK ? st : txn_send(s->txn, r, err, errlen);
 }
 
 /* Only whole chunks are in the open transaction: commit when one is due. */
@@ -190,7 +215,7 @@ static wc_status_t snap_chunk_done(void *ctx, char *err, size_t errlen)
     conn_state_t *s = ctx;
     met_publish(s, 0);
     if (txn_due(s->txn, false, repl_clock_us(), NULL))
-        return txn_commit(s->txn, false, err, errlen);
+        return commit(s, false, err, errlen);
     return WC_OK;
 }
 
@@ -297,7 +322,7 @@ static wc_status_t snapshot_before_stream(conn_state_t *s, bool *done, char *err
     }
     txn_pending(s->txn)->txid = snap_plan(s->snap)->txid;
     /* the completion goes into a committed offset record before the stream starts */
-    if ((rc = txn_ensure(s->txn, err, errlen)) != WC_OK || (rc = txn_commit(s->txn, true, err, errlen)) != WC_OK)
+    if ((rc = txn_ensure(s->txn, err, errlen)) != WC_OK || (rc = commit(s, true, err, errlen)) != WC_OK)
         return rc;
     s->snap_needed = false;
     if (strcmp(c->snapshot_mode, "initial_only") == 0) {
@@ -309,9 +334,12 @@ static wc_status_t snapshot_before_stream(conn_state_t *s, bool *done, char *err
 
 static wc_status_t install_relation(conn_state_t *s, const pgo_msg_t *m, char *err, size_t errlen)
 {
+    /* queued records point to the table version this one replaces (its schemas and converter caches) */
+    wc_status_t st = drain(s, err, errlen);
+    if (st != WC_OK)
+        return st;
     arena_t *a = arena_new(8192);
     rel_catinfo_t info;
-    wc_status_t st;
     rel_table_t *t;
     if ((st = repl_table_info(&s->repl, m->u.relation.relid, a, &info, err, errlen)) != WC_OK)
         goto out;
@@ -416,7 +444,7 @@ static wc_status_t tx_commit(conn_state_t *s, uint64_t lsn, uint64_t end_lsn, ch
     s->xid = 0;
     s->commit_time_us = 0;
     if (txn_due(s->txn, false, repl_clock_us(), NULL))
-        return txn_commit(s->txn, false, err, errlen);
+        return commit(s, false, err, errlen);
     return WC_OK;
 }
 
@@ -591,6 +619,8 @@ static wc_status_t on_xlogdata(void *ctx, const pgo_copydata_t *cd, char *err, s
         return st;
     if (!taken && (st = handle_msg(s, &m, cd->data_start, err, errlen)) != WC_OK)
         return st;
+    if (s->encq && (st = encq_send_ready(s->encq, encq_send, s, err, errlen)) != WC_OK)
+        return st;
     /* a commit runs: collect its outcome once it is done */
     return txn_collect(s->txn, false, err, errlen);
 }
@@ -636,7 +666,7 @@ static wc_status_t idle_commit(conn_state_t *s, int64_t now, int64_t *deadline, 
     if (s->idle_target > p->lsn)
         p->lsn = p->lsn_proc = s->idle_target;
     s->next_idle_commit_us = now + (int64_t)s->cfg->status_interval_ms * 1000;
-    return txn_commit(s->txn, false, err, errlen);
+    return commit(s, false, err, errlen);
 }
 
 /* heartbeat.interval.ms: runs heartbeat.action.query, then publishes a heartbeat record inside the
@@ -682,7 +712,8 @@ static void met_publish(conn_state_t *s, int64_t commit_time_us)
     atomic_store_explicit(&m->updated, st->updated, memory_order_relaxed);
     atomic_store_explicit(&m->deleted, st->deleted, memory_order_relaxed);
     atomic_store_explicit(&m->filtered, st->filtered, memory_order_relaxed);
-    atomic_store_explicit(&m->erroneous, s->tf_skipped, memory_order_relaxed);
+    atomic_store_explicit(&m->erroneous, atomic_load(&s->coder.skipped) + (s->encq ? encq_skipped(s->encq) : 0),
+                          memory_order_relaxed);
     atomic_store_explicit(&m->committed_txns, s->txns, memory_order_relaxed);
     atomic_store_explicit(&m->snap_read, read, memory_order_relaxed);
     atomic_store_explicit(&m->written, txn_stats(s->txn).records, memory_order_relaxed);
@@ -882,8 +913,10 @@ static wc_status_t on_tick(void *ctx, bool caught_up, int64_t *deadline, char *e
     wc_status_t st;
     if ((st = txn_collect(s->txn, false, err, errlen)) != WC_OK || (st = txn_poll(s->txn, 0, err, errlen)) != WC_OK)
         return st;
+    if (s->encq && (st = encq_send_ready(s->encq, encq_send, s, err, errlen)) != WC_OK)
+        return st;
     int64_t now = repl_clock_us();
-    if (!s->in_txn && txn_due(s->txn, caught_up, now, deadline) && (st = txn_commit(s->txn, false, err, errlen)) != WC_OK)
+    if (!s->in_txn && txn_due(s->txn, caught_up, now, deadline) && (st = commit(s, false, err, errlen)) != WC_OK)
         return st;
     if ((st = idle_commit(s, now, deadline, err, errlen)) != WC_OK || (st = heartbeat(s, now, deadline, err, errlen)) != WC_OK)
         return st;
@@ -1012,8 +1045,18 @@ static wc_status_t session(conn_state_t *s, char *err, size_t errlen)
     if ((st = repl_loop(&s->repl, &h, s, s->stop, err, errlen)) != WC_OK)
         goto out;
     /* Requested stop: commit whole source transactions, abort a partial one (the slot sends it
-     * again), confirm what is committed, end COPY cleanly. */
-    txn_shutdown(s->txn, s->in_txn);
+     * again), confirm what is committed, end COPY cleanly. What the encoder threads hold goes first;
+     * when it cannot, the open transaction is aborted. */
+    {
+        wc_status_t ds = drain(s, err, errlen);
+        if (ds != WC_OK) {
+            log_warn("records still being encoded on stop are sent again on restart", "connector=%s error=\"%s\"",
+                     s->cfg->name, log_esc(err));
+            if (s->encq)
+                encq_reset(s->encq);
+        }
+        txn_shutdown(s->txn, s->in_txn || ds != WC_OK);
+    }
     repl_confirm(&s->repl, txn_flushed(s->txn));
     repl_send_status(&s->repl, false);
     repl_stop(&s->repl);
@@ -1024,7 +1067,10 @@ out:
         /* Rewind: the slot sends everything after the last confirmed position again and the stored
          * offset filters what was committed. The old connection's idle position says nothing about
          * the new one: kept, it made the first idle commit after a rewind confirm the slot past
-         * transactions still to come (lost changes, found by test_kafka_abort.sh). */
+         * transactions still to come (lost changes, found by test_kafka_abort.sh). Records still
+         * queued for the encoder threads go with the aborted transaction. */
+        if (s->encq)
+            encq_reset(s->encq);
         st = txn_rewind(s->txn, st, err, errlen);
         s->in_txn = false;
         s->skip_txn = false;
@@ -1104,21 +1150,17 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         conn_fatal(why, whylen, cfg->name, "cannot prepare streaming of large transactions", err);
         goto out;
     }
-    conv_side_t ks = cfg->key_conv.side, vs = cfg->value_conv.side;
-    if (cfg->key_conv.avro && !(ks.registry = s.sr_key = registry_new(&s, &cfg->key_conv, err, sizeof err))) {
-        conn_fatal(why, whylen, cfg->name, "invalid key.converter schema registry settings", err);
+    if (!coder_open(&s.coder, cfg, "record skipped (errors.tolerance=all)", true, on_registry_wait, &s, err, sizeof err)) {
+        conn_fatal(why, whylen, cfg->name, "cannot set up the converters", err);
         goto out;
-    }
-    if (cfg->value_conv.avro && !(vs.registry = s.sr_value = registry_new(&s, &cfg->value_conv, err, sizeof err))) {
-        conn_fatal(why, whylen, cfg->name, "invalid value.converter schema registry settings", err);
-        goto out;
-    }
-    s.conv = conv_new(&ks, &vs);
-    if (cfg->transforms) {
-        s.tf = tf_chain_new(cfg->transforms);
-        s.tf_arena = arena_new(64 * 1024);
     }
     s.evt = evt_new(&cfg->evt);
+    if (cfg->encode_threads > 0 && !(s.encq = encq_new(cfg, cfg->encode_threads, stop, err, sizeof err))) {
+        conn_fatal(why, whylen, cfg->name, "cannot start the encoder threads", err);
+        goto out;
+    }
+    if (s.encq)
+        log_info("encoder threads started", "connector=%s threads=%d", cfg->name, cfg->encode_threads);
     {
         /* snapshot: what to read before (or while) streaming */
         snap_hooks_t hk = { .ctx = &s, .txn_ensure = snap_txn_ensure, .chunk_done = snap_chunk_done, .service = snap_service,
@@ -1185,17 +1227,14 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     if (cfg->slot_drop_on_stop)
         drop_slot(cfg);
 out:
+    encq_free(s.encq);
     snap_free(s.snap);
     snap_free(s.isnap);
     free(s.snap_resume);
     free(s.inc_resume);
     free(s.pub_added);
     evt_free(s.evt);
-    conv_free(s.conv);
-    tf_chain_free(s.tf);
-    arena_free(s.tf_arena);
-    sr_free(s.sr_key);
-    sr_free(s.sr_value);
+    coder_close(&s.coder);
     strm_free(s.strm);
     rel_cache_free(s.rels);
     txn_free(s.txn);

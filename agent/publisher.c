@@ -564,15 +564,17 @@ static void *committer_main(void *arg)
             break;
         p->commit_go = false;
         pthread_mutex_unlock(&p->commit_mu);
-        wc_status_t st = commit_blocking(p, p->commit_err, sizeof p->commit_err);
+        p->commit_status = commit_blocking(p, p->commit_err, sizeof p->commit_err);
         p->times.committed_us = wc_wall_us();
         /* the offset record is the last one produced: its delivery report comes after every other's */
         p->times.flushed_us = p->last_dr_us > p->times.start_us ? p->last_dr_us : p->times.start_us;
         pthread_mutex_lock(&p->commit_mu);
-        p->commit_status = st;
-        atomic_store(&p->commit_done, true);
+        atomic_store(&p->commit_done, true);   /* after the outcome and times: they are read once it is seen */
         pthread_cond_broadcast(&p->commit_cv);
+        pthread_mutex_unlock(&p->commit_mu);
+        /* woken outside the lock: the caller collecting the commit does not wait for this thread to run */
         wake(p);
+        pthread_mutex_lock(&p->commit_mu);
     }
     pthread_mutex_unlock(&p->commit_mu);
     return NULL;
@@ -603,8 +605,8 @@ wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t
     p->committing = true;
     p->times = (pub_commit_times_t){ .start_us = wc_wall_us() };
     p->commit_err[0] = 0;
-    pthread_mutex_lock(&p->commit_mu);
     p->commit_status = WC_OK;
+    pthread_mutex_lock(&p->commit_mu);
     atomic_store(&p->commit_done, false);
     p->commit_go = true;
     pthread_cond_broadcast(&p->commit_cv);
@@ -620,11 +622,13 @@ wc_status_t pub_txn_commit_wait(pub_t *p, char *err, size_t errlen)
 {
     if (!p->committing)
         return WC_OK;
-    pthread_mutex_lock(&p->commit_mu);
-    while (!atomic_load(&p->commit_done))
-        pthread_cond_wait(&p->commit_cv, &p->commit_mu);
+    if (!atomic_load(&p->commit_done)) {   /* (ended: no lock needed, see committer_main) */
+        pthread_mutex_lock(&p->commit_mu);
+        while (!atomic_load(&p->commit_done))
+            pthread_cond_wait(&p->commit_cv, &p->commit_mu);
+        pthread_mutex_unlock(&p->commit_mu);
+    }
     wc_status_t st = p->commit_status;
-    pthread_mutex_unlock(&p->commit_mu);
     p->committing = false;
     if (st != WC_OK) {
         snprintf(err, errlen, "%s", p->commit_err);

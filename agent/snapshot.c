@@ -46,6 +46,7 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
+#include "agent/coder.h"
 #include "agent/connector.h"
 #include "agent/log.h"
 #include "agent/replication.h"
@@ -980,10 +981,8 @@ static void log_conversions(const snap_t *s, const evt_ctx_t *e)
 typedef struct enc_ctx {
     snap_t *s;
     evt_ctx_t *evt;
-    conv_t *conv;
-    sr_client_t *sr_key, *sr_value;   /* Avro: this reader's own registry clients (see enc_open) */
-    tf_chain_t *tf;               /* transforms=: this reader's own chain (schema caches are per thread) */
-    arena_t *tf_arena;
+    coder_t coder;                /* this reader's own converter, registry clients (Avro, see enc_open) and
+                                   * transform chain (schema caches are per thread) */
     rel_cache_t *rels;
     arena_t *arena;
     snap_batch_t *out;
@@ -1003,24 +1002,9 @@ static size_t enc_put(buf_t *b, const void *p, size_t n)
 static wc_status_t enc_event(enc_ctx_t *x, const rec_event_t *ev, char *err, size_t errlen)
 {
     rec_t r;
-    rec_event_t tev;
-    if (x->tf) {
-        bool dropped;
-        arena_reset(x->tf_arena);
-        wc_status_t st = tf_chain_apply(x->tf, x->tf_arena, ev, &tev, &dropped, err, errlen);
-        if (st == WC_PERMANENT && x->s->cfg->errors_tolerance_all) {
-            log_warn("snapshot row skipped (errors.tolerance=all)", "connector=%s topic=%s error=\"%s\"",
-                     x->s->cfg->name, ev->topic, log_esc(err));
-            return WC_OK;
-        }
-        if (st == WC_OK && err[0])
-            log_warn("transform warning", "connector=%s warning=\"%s\"", x->s->cfg->name, log_esc(err));
-        if (st != WC_OK || dropped)
-            return st;
-        ev = &tev;
-    }
-    wc_status_t st = conv_encode(x->conv, ev, &r, err, errlen);
-    if (st != WC_OK)
+    bool none;
+    wc_status_t st = coder_encode(&x->coder, ev, &r, &none, err, errlen);
+    if (st != WC_OK || none)
         return st;
     snap_batch_t *b = x->out;
     if (b->nrecs == b->cap) {
@@ -1051,6 +1035,15 @@ static wc_status_t enc_event(enc_ctx_t *x, const rec_event_t *ev, char *err, siz
 static rel_table_t *table_install_in(snap_t *s, repl_t *r, size_t ti, bool fresh, rel_cache_t *rels, evt_ctx_t *evt,
                                      char *err, size_t errlen);
 
+static bool enc_quitting(void *ctx)
+{
+    snap_t *s = ctx;
+    pthread_mutex_lock(&s->mu);
+    bool quit = s->quit || s->reader_failed;
+    pthread_mutex_unlock(&s->mu);
+    return quit;
+}
+
 /* sr_wait_fn of a reader's registry client: sleeps while the registry is away, until the run quits (the
  * connector thread keeps Kafka served meanwhile, waiting for this reader's batches). */
 static bool enc_registry_wait(void *ctx, int ms, const char *why)
@@ -1059,29 +1052,13 @@ static bool enc_registry_wait(void *ctx, int ms, const char *why)
     snap_t *s = x->s;
     log_warn("schema registry unavailable; snapshot reader retrying (nothing is lost: rows wait for their schema id)",
              "connector=%s reason=\"%s\" retry_in_ms=%d", s->cfg->name, log_esc(why), ms);
-    for (int waited = 0; waited < ms; waited += 50) {
-        pthread_mutex_lock(&s->mu);
-        bool quit = s->quit || s->reader_failed;
-        pthread_mutex_unlock(&s->mu);
-        if (quit)
-            return false;
-        struct timespec ts = { 0, 50 * 1000000 };
-        nanosleep(&ts, NULL);
-    }
-    return true;
+    return coder_nap(ms, enc_quitting, s);
 }
 
 /* Avro converters: each reader has registry clients of its own. The connector's client cannot serve
  * here: its id cache and curl handle have no lock, and its wait hook polls the connector's Kafka
  * transaction and replication connection, which belong to the connector thread. A reader's client
  * registers each snapshot table's schema once more (the registry answers with the same id). */
-static bool enc_registry_new(enc_ctx_t *x, const cfg_conv_t *v, sr_client_t **out, char *err, size_t errlen)
-{
-    sr_config_t sc = conn_registry_config(v);
-    *out = sr_new(&sc, enc_registry_wait, x, err, errlen);
-    return *out != NULL;
-}
-
 static bool enc_open(enc_ctx_t *x, snap_t *s, repl_t *r, char *err, size_t errlen)
 {
     memset(x, 0, sizeof *x);
@@ -1089,18 +1066,9 @@ static bool enc_open(enc_ctx_t *x, snap_t *s, repl_t *r, char *err, size_t errle
     evt_config_t ec = s->cfg->evt;
     ec.run_id = evt_run_id(s->evt);
     x->evt = evt_new(&ec);
-    conv_side_t ks = s->cfg->key_conv.side, vs = s->cfg->value_conv.side;
-    if (s->cfg->key_conv.avro && !enc_registry_new(x, &s->cfg->key_conv, &x->sr_key, err, errlen))
+    if (!coder_open(&x->coder, s->cfg, "snapshot row skipped (errors.tolerance=all)", false, enc_registry_wait, x, err,
+                    errlen))
         return false;
-    if (s->cfg->value_conv.avro && !enc_registry_new(x, &s->cfg->value_conv, &x->sr_value, err, errlen))
-        return false;
-    ks.registry = x->sr_key;
-    vs.registry = x->sr_value;
-    x->conv = conv_new(&ks, &vs);
-    if (s->cfg->transforms) {
-        x->tf = tf_chain_new(s->cfg->transforms);
-        x->tf_arena = arena_new(64 * 1024);
-    }
     x->rels = rel_cache_new(evt_table_free);
     x->arena = arena_new(64 * 1024);
     for (size_t ti = 0; ti < s->plan.ntables; ti++)
@@ -1112,11 +1080,7 @@ static bool enc_open(enc_ctx_t *x, snap_t *s, repl_t *r, char *err, size_t errle
 static void enc_close(enc_ctx_t *x)
 {
     evt_free(x->evt);
-    conv_free(x->conv);
-    sr_free(x->sr_key);
-    sr_free(x->sr_value);
-    tf_chain_free(x->tf);
-    arena_free(x->tf_arena);
+    coder_close(&x->coder);
     rel_cache_free(x->rels);
     arena_free(x->arena);
     free(x->map);

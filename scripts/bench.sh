@@ -29,7 +29,8 @@
 #    (0 skips it).
 # 4. Apply rows/s of one walcast JDBC sink into PostgreSQL and MariaDB next to COPY / LOAD DATA of the same rows
 #    (scripts/bench_sink.sh; BENCH_SINK=0 skips it).
-# The micro-benchmarks (bench_transform, bench_avro, bench_json_dec) run after part 3; BENCH_MICRO=0 skips them.
+# The micro-benchmarks (bench_transform, bench_avro, bench_json_dec, bench_decoder) run after part 3; BENCH_MICRO=0
+# skips them.
 # Debezium's JVM runs with connect-standalone.sh's stock options (-Xms256M -Xmx2G, G1); the connector and
 # worker files are kept in BENCH_KEEP (unset: removed). Every process started here is stopped on exit.
 set -euo pipefail
@@ -431,6 +432,7 @@ if [ "${BENCH_MICRO:-1}" != 0 ]; then
 echo; "$ROOT/build/bench/bench_transform" "${BENCH_TF_RECORDS:-500000}" "${BENCH_TF_RUNS:-7}" || echo "bench: bench_transform failed"   # the chain per record
 echo; "$ROOT/build/bench/bench_avro" "${BENCH_AVRO_RECORDS:-200000}" "${BENCH_AVRO_RUNS:-7}" || echo "bench: bench_avro failed"   # sink Avro decode: walcast vs avro-c
 echo; "$ROOT/build/bench/bench_json_dec" "${BENCH_JSON_RECORDS:-100000}" "${BENCH_JSON_RUNS:-7}" || echo "bench: bench_json_dec failed"   # sink JSON decode: the two readers
+echo; "$ROOT/build/bench/bench_decoder" "${BENCH_DEC_RECORDS:-200000}" "${BENCH_DEC_RUNS:-5}" || echo "bench: bench_decoder failed"   # source: parse + event + converter, CPU ns/row
 fi
 
 # ---- 4. apply workers: a JDBC sink into PostgreSQL and into MariaDB next to COPY / LOAD DATA --------------

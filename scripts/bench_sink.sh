@@ -17,7 +17,8 @@
 # same run, into databases of its own ("before" lines), for before/after figures under the same load.
 # BENCH_SINK_RUNS (default 1; 3 for medians): each variant and each bulk load that many times, interleaved, so
 # that the load of the machine falls alike on all; the table shows medians, the runs are printed as they end.
-# Each sink logs where its thread's time went ("sink stage times"); it is printed after each run.
+# Each sink logs where its thread's time went ("sink stage times", per-record stages too: WALCAST_SINK_STAGE_TIMES=1);
+# it is printed after each run.
 # Every server and process started here is stopped on exit.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -153,12 +154,12 @@ EOF
   srv0=$(server_cpu "$name")
   local bin="$ROOT/build/walcast"
   [ "${CM%_before}" != "$CM" ] && bin=$BENCH_SINK_BEFORE
-  WALCAST_SINK_COPY=${CM%_before} "$bin" run --worker "$WORK/worker.properties" "$WORK/$name.properties" 2>"$WORK/$name.log" >/dev/null &
+  WALCAST_SINK_STAGE_TIMES=1 WALCAST_SINK_COPY=${CM%_before} "$bin" run --worker "$WORK/worker.properties" "$WORK/$name.properties" 2>"$WORK/$name.log" >/dev/null &
   local pid=$! t0="" n0=0 o perf=""
   PIDS+=($pid)
   # BENCH_SINK_PERF=DIR: a perf profile of each sink into DIR (perf report -i DIR/NAME.perf)
   if [ -n "${BENCH_SINK_PERF:-}" ]; then
-    perf record -q -F 499 -g -p $pid -o "$BENCH_SINK_PERF/$name.perf" 2>/dev/null &
+    perf record -q -e cpu-clock -F 499 -g -p $pid -o "$BENCH_SINK_PERF/$name.perf" 2>/dev/null &
     perf=$!
   fi
   for _ in $(seq 1 6000); do

@@ -3,6 +3,9 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# pid_gone, pid_stop; its free_port is replaced below by one that prints the port
+# shellcheck source=scripts/ports.sh
+. "$ROOT/scripts/ports.sh"
 WALCAST="$ROOT/build/walcast"
 PY=/usr/bin/python3
 export PATH="/usr/lib/postgresql/15/bin:$PATH"
@@ -189,8 +192,9 @@ connector_file() {
 
 # walcast_spawn CONNECTOR_FILE...: runs walcast in the background (WALCAST_PID) and returns at once, for a
 # test that waits for something else than "replication started" (a snapshot to be planned, a kill).
+# WALCAST_WORKER: its worker file (default IT_DIR/worker.properties).
 walcast_spawn() {
-  "$WALCAST" run --worker "$IT_DIR/worker.properties" "$@" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
+  "$WALCAST" run --worker "${WALCAST_WORKER:-$IT_DIR/worker.properties}" "$@" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
   WALCAST_PID=$!
   IT_PIDS+=($WALCAST_PID)
 }
@@ -238,9 +242,17 @@ walcast_start() {
 
 walcast_stop() {
   kill -INT "$WALCAST_PID" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$WALCAST_PID" 2>/dev/null || return 0; sleep 0.1; done
+  pid_gone "$WALCAST_PID" 10 && return 0
   echo "walcast did not stop within 10 s of SIGINT" >&2
   return 1
+}
+
+# wait_exit PID SECONDS WHAT: waits (bounded) until PID, a process of the test's shell, ends, and sets
+# EXIT_RC to its exit status; fails saying "WHAT still running SECONDS s later" when it does not end.
+wait_exit() {
+  pid_gone "$1" "$2" || { echo "$3 still running $2 s later" >&2; return 1; }
+  EXIT_RC=0
+  wait "$1" || EXIT_RC=$?
 }
 
 # sink_kill_loop KILLS RESTART PROGRESS...: crash walcast mid-stream KILLS times. Each time it waits

@@ -47,9 +47,8 @@ wait_topic srv.public.sc2 1
 wait_topic jsn.public.sc2 1
 # an incompatible change: bigint -> text under BACKWARD
 psql_q -c "ALTER TABLE sc ALTER COLUMN c TYPE text" -c "INSERT INTO sc VALUES (8, 'eight', 'd8')"
-for _ in $(seq 1 100); do kill -0 "$WALCAST_PID" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$WALCAST_PID" 2>/dev/null; then echo "walcast did not stop on HTTP 409" >&2; exit 1; fi
-wait "$WALCAST_PID" && { echo "walcast exited 0 after a registry refusal" >&2; exit 1; } || true
+wait_exit "$WALCAST_PID" 10 "walcast (not stopped on HTTP 409)" || exit 1
+[ "$EXIT_RC" -ne 0 ] || { echo "walcast exited 0 after a registry refusal" >&2; exit 1; }
 grep 'connector failed' "$IT_DIR/walcast.log" | tee "$IT_DIR/failed.txt"
 grep -q 'subject \\"srv.public.sc-value\\"' "$IT_DIR/failed.txt"
 grep -q 'HTTP 409' "$IT_DIR/failed.txt"

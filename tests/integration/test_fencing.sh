@@ -22,11 +22,8 @@ wait_topic srv.public.f 200 60
 "$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg" >/dev/null 2>"$IT_DIR/b.log" &
 B=$!
 IT_PIDS+=($B)
-rc=0
-for _ in $(seq 1 600); do kill -0 "$A" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$A" 2>/dev/null; then echo "the first instance was not fenced within 60 s" >&2; exit 1; fi
-wait "$A" || rc=$?
-[ "$rc" -ne 0 ] || { echo "the fenced instance exited with 0" >&2; exit 1; }
+wait_exit "$A" 60 "the first instance (not fenced)" || exit 1
+[ "$EXIT_RC" -ne 0 ] || { echo "the fenced instance exited with 0" >&2; exit 1; }
 grep -q 'level=fatal msg="connector failed".*another walcast with the same connector name' "$IT_DIR/walcast.log" || {
   echo "the fenced instance did not say why it stopped" >&2; exit 1; }
 grep -o 'level=fatal.*' "$IT_DIR/walcast.log" | head -1 | cut -c1-300

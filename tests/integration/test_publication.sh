@@ -80,9 +80,8 @@ walcast_stop
 psql_q -c "ALTER PUBLICATION dbz_publication SET TABLE wanted"
 walcast_start "$(connector_file runtime "publication.autocreate.mode=disabled" "table.include.list=public\\.(wanted|later2)")"
 psql_q -c "CREATE TABLE later2 (id int PRIMARY KEY)" -c "INSERT INTO later2 VALUES (1)"
-for _ in $(seq 1 300); do kill -0 "$WALCAST_PID" 2>/dev/null || break; sleep 0.1; done
-rc=0; wait "$WALCAST_PID" || rc=$?
-[ $rc = 1 ] || { echo "runtime: expected walcast to stop with exit 1, got $rc" >&2; cat "$IT_DIR/walcast.log" >&2; exit 1; }
+wait_exit "$WALCAST_PID" 30 "runtime: walcast" || exit 1
+[ "$EXIT_RC" = 1 ] || { echo "runtime: expected walcast to stop with exit 1, got $EXIT_RC" >&2; cat "$IT_DIR/walcast.log" >&2; exit 1; }
 grep -qF 'ALTER PUBLICATION \"dbz_publication\" ADD TABLE \"public\".\"later2\";' "$IT_DIR/walcast.log" \
   || { echo "runtime: no ALTER PUBLICATION in the log" >&2; cat "$IT_DIR/walcast.log" >&2; exit 1; }
 

@@ -12,11 +12,8 @@ cfg=$(connector_file big "key.converter.schemas.enable=false" "value.converter.s
 
 # expect_refusal WHAT PATTERN: walcast (started by the caller) exits 1 within 60 s with PATTERN
 expect_refusal() {
-  local rc=0
-  for _ in $(seq 1 600); do kill -0 "$WALCAST_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$WALCAST_PID" 2>/dev/null && { echo "$1: walcast still running 60 s after the refused record" >&2; exit 1; }
-  wait "$WALCAST_PID" || rc=$?
-  [ $rc -eq 1 ] || { echo "$1: expected exit 1, got $rc" >&2; exit 1; }
+  wait_exit "$WALCAST_PID" 60 "$1: walcast, after the refused record," || exit 1
+  [ "$EXIT_RC" -eq 1 ] || { echo "$1: expected exit 1, got $EXIT_RC" >&2; exit 1; }
   grep -q "$2" "$IT_DIR/walcast.log" || { echo "$1: the error does not say what to do" >&2; grep "fatal" "$IT_DIR/walcast.log" >&2; exit 1; }
   [ "$(grep -c 'replication interrupted' "$IT_DIR/walcast.log")" -eq 0 ] || { echo "$1: walcast rewound and retried" >&2; exit 1; }
   grep -o 'level=fatal.*' "$IT_DIR/walcast.log" | tail -1 | cut -c1-400

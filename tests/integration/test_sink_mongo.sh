@@ -49,14 +49,9 @@ INSERT INTO items VALUES
  (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
  (4, E'unicode ünï 日本 \U0001F600 tab\tnewline\n', 99999999.99, 0, true, '9999-12-31', '2038-01-19 03:14:08',
   '"str"', '\xdeadbeef', 1e300, '{"a,b","{c}"}');
-INSERT INTO kv VALUES (1, 'a', 'one'), (1, 'b', 'two'), (2, 'a', 'three'), (3, 'ß', 'four');
-UPDATE items SET name = 'updated', qty = qty + 1 WHERE id = 1;
-UPDATE items SET data = '{"now": "set"}', tags = '{only}' WHERE id = 3;
-UPDATE items SET id = 10 WHERE id = 2;
-DELETE FROM items WHERE id = 4;
-UPDATE kv SET b = 'c' WHERE a = 1 AND b = 'b';
-UPDATE kv SET v = NULL WHERE a = 2;
-DELETE FROM kv WHERE a = 3;
+SQL
+psql_q -f "$ROOT/tests/integration/sql/items_kv_changes.sql"
+psql_q <<'SQL'
 BEGIN;
 INSERT INTO items (id, name) SELECT g, 'bulk ' || g FROM generate_series(100, 399) g;
 UPDATE items SET price = id / 7.0 WHERE id BETWEEN 100 AND 249;

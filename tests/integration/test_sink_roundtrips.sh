@@ -28,7 +28,7 @@ sink_file() {  # NAME URL USER
 }
 sink_file rt_pg "jdbc:postgresql://127.0.0.1:$PGPORT/t_rt" postgres
 sink_file rt_my "jdbc:mariadb://127.0.0.1:$MYPORT/m_rt" root
-walcast_spawn "$IT_DIR/rt_pg.properties" "$IT_DIR/rt_my.properties"
+WALCAST_SINK_STAGE_TIMES=1 walcast_spawn "$IT_DIR/rt_pg.properties" "$IT_DIR/rt_my.properties"
 pg_rows() { psql -X -At -d t_rt -c "SELECT count(*) FROM rt" 2>/dev/null || echo 0; }
 my_rows() { my_q m_rt -e "SELECT count(*) FROM rt" 2>/dev/null || echo 0; }
 for _ in $(seq 1 600); do [ "$(pg_rows)" = 3000 ] && [ "$(my_rows)" = 3000 ] && break; sleep 0.1; done

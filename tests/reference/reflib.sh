@@ -44,9 +44,7 @@ ref_connect_reap() {
   REF_CONNECT_PID=""
   [ -r "/proc/$pid/cmdline" ] || return 0
   tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "$REF_DIR/connect" || return 0
-  kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null
+  pid_stop "$pid" 30
 }
 
 # ref_kafka_start VAR...: starts one real Kafka per VAR, in parallel; sets each VAR to its bootstrap.
@@ -99,22 +97,9 @@ ref_slot_wait() {
 # ref_walcast_start BS OFFSETS_TOPIC CONNECTOR_FILE...: walcast with one worker file for the real Kafka
 # BS; returns when every connector started replication (bounded, 30 s).
 ref_walcast_start() {
-  local bs=$1 offs=$2 n before now; shift 2
-  n=$#
+  local bs=$1 offs=$2; shift 2
   printf 'bootstrap.servers=%s\noffset.storage.topic=%s\n' "$bs" "$offs" >"$IT_DIR/ref-worker.properties"
-  before=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
-  before=${before:-0}
-  "$WALCAST" run --worker "$IT_DIR/ref-worker.properties" "$@" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
-  WALCAST_PID=$!
-  IT_PIDS+=($WALCAST_PID)
-  for _ in $(seq 1 300); do
-    now=$(grep -c "replication started" "$IT_DIR/walcast.log" 2>/dev/null || true)
-    [ "${now:-0}" -ge $(( before + n )) ] && return 0
-    kill -0 $WALCAST_PID 2>/dev/null || { echo "walcast exited early" >&2; tail -30 "$IT_DIR/walcast.log" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "walcast did not start replication of $n connectors within 30 s" >&2
-  return 1
+  WALCAST_WORKER="$IT_DIR/ref-worker.properties" WALCAST_SOURCES=$# walcast_start "$@"
 }
 
 # ref_avro: Avro on both sides of the next ref_pairs (and --apicurio for ref_connect_start): Debezium's

@@ -115,19 +115,6 @@ static out_t run(fx_t *f, tf_chain_t *c, const rec_event_t *ev)
     return tu_run(f->a, c, f->conv, ev);
 }
 
-static const char *header(const out_t *o, const char *k)
-{
-    static char buf[256];
-    for (int i = 0; i < o->ev.nheaders; i++)
-        if (!strcmp(o->ev.headers[i].key, k)) {
-            if (!o->ev.headers[i].value)
-                return "(null)";
-            snprintf(buf, sizeof buf, "%.*s", (int)o->ev.headers[i].len, (const char *)o->ev.headers[i].value);
-            return buf;
-        }
-    return NULL;
-}
-
 #define T "io.debezium.transforms.outbox.EventRouter"
 #define JSON_SCHEMA_F(f) "{\"type\":\"string\",\"optional\":true,\"name\":\"io.debezium.data.Json\",\"version\":1,\"field\":\"" f "\"}"
 #define JSON_SCHEMA "{\"type\":\"string\",\"optional\":true,\"name\":\"io.debezium.data.Json\",\"version\":1}"

@@ -1,6 +1,6 @@
 /* tf_testutil.h: what the transform unit tests (test_transform.c, test_transform_outbox.c) share: a
  * named schema, a chain's configuration parsed or refused, the chain under test, a chain run on an event
- * and its result encoded. */
+ * and its result encoded, a header of that result. */
 #ifndef WALCAST_TF_TESTUTIL_H
 #define WALCAST_TF_TESTUTIL_H
 
@@ -101,6 +101,21 @@ static inline out_t tu_run(arena_t *a, tf_chain_t *c, conv_t *conv, const rec_ev
     if (r.value)
         snprintf(o.value, sizeof o.value, "%.*s", (int)r.valuelen, (const char *)r.value);
     return o;
+}
+
+/* The value of header K of o's event as text (a NUL-terminated copy, "(null)" for a null value), NULL when
+ * the event has no such header. The copy lasts until the next call. */
+static inline const char *header(const out_t *o, const char *k)
+{
+    static char buf[1024];
+    for (int i = 0; i < o->ev.nheaders; i++)
+        if (!strcmp(o->ev.headers[i].key, k)) {
+            if (!o->ev.headers[i].value)
+                return "(null)";
+            snprintf(buf, sizeof buf, "%.*s", (int)o->ev.headers[i].len, (const char *)o->ev.headers[i].value);
+            return buf;
+        }
+    return NULL;
 }
 
 #endif
