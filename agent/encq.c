@@ -15,8 +15,8 @@
 
 /* Ring bounds: records of one decoder call per slot (at most EVT_OUT_MAX = 3). The byte bound counts
  * the copies and the encoded bytes, so a 2M-row transaction adds at most this much to the peak. */
-#define ENCQ_SLOTS 1024
-#define ENCQ_MAX_BYTES (8u << 20)
+#define ENCQ_SLOTS 256
+#define ENCQ_MAX_BYTES (4u << 20)
 #define ENCQ_MAX_RECS 3
 /* Slots an encoder takes at once, and how many wait before a sleeping encoder is woken (one wake-up per
  * record cost more CPU than the encoding it moved); the read thread wakes it at once when it waits. */
