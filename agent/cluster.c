@@ -27,6 +27,7 @@
 struct clu {
     rd_kafka_t *grp;              /* member of group.id, subscribed to the slot topic */
     rd_kafka_t *tail;             /* no group: the config topic and the status topic, followed */
+    rd_kafka_t *look;             /* no group: lists the group's members (the watchdog, busy slots' holders) */
     wrk_t *wk;                    /* NULL once stopped */
     char *group, *slot_topic, *config_topic, *status_topic, *worker_id;
     int nslots;
@@ -44,6 +45,7 @@ struct clu {
     char app[128];                /* this worker's client.id */
     int64_t last_member_ms;       /* mu: when the group last listed this worker as a member */
     bool lost;                    /* mu: no contact for longer than the session: this worker runs nothing */
+    bool lost_pending;            /* mu: the watchdog found it lost (and cleared owned): to apply */
     bool lost_handled;            /* the cluster thread's: its connectors were stopped for it */
     cst_conn_t *conns;            /* the config topic as followed (the thread's) */
     size_t nconns;
@@ -244,32 +246,72 @@ static void on_status(clu_t *c, const rd_kafka_message_t *m)
     free(key);
 }
 
+/* Describes group.id: true when the coordinator's answer about it came (librdkafka's __PARTIAL, some other
+ * broker silent, is such an answer too); *member then tells whether a member's client.id is app (prefix:
+ * app may be an application_name, of which PostgreSQL keeps 63 bytes). */
+static bool group_listed(clu_t *c, const char *app, bool prefix, int tmo, bool *member, rd_kafka_resp_err_t *err)
+{
+    const struct rd_kafka_group_list *gl = NULL;
+    size_t alen = strlen(app);
+    bool known = false;
+    *member = false;
+    *err = rd_kafka_list_groups(c->look, c->group, &gl, tmo);
+    if ((*err != RD_KAFKA_RESP_ERR_NO_ERROR && *err != RD_KAFKA_RESP_ERR__PARTIAL) || !gl)
+        return false;
+    for (int i = 0; i < gl->group_cnt; i++) {
+        const struct rd_kafka_group_info *g = &gl->groups[i];
+        if (strcmp(g->group, c->group) || g->err)
+            continue;
+        known = true;
+        for (int k = 0; k < g->member_cnt; k++) {
+            const char *id = g->members[k].client_id;
+            *member |= id && (prefix ? !strncmp(id, app, alen) : !strcmp(id, app));
+        }
+    }
+    rd_kafka_group_list_destroy(gl);
+    return known;
+}
+
 /* Lists the group every heartbeat interval: a worker that the group has not listed as a member for
  * longer than the session timeout (cut off from Kafka) is treated as gone by the others, who run its
- * connectors now; it stops them too (lost). */
+ * connectors now; it stops them too (lost). Each change of what the listing says is logged. */
 static void *clu_watch(void *arg)
 {
     clu_t *c = arg;
+    int said = 0;   /* 1 listed, 2 not listed, 3 no answer */
     while (!c->closing) {
-        const struct rd_kafka_group_list *gl = NULL;
-        int tmo = c->heartbeat_ms < 1000 ? 1000 : c->heartbeat_ms;
+        int tmo = c->session_ms / 3 < 1000 ? 1000 : c->session_ms / 3;
         bool member = false;
-        if (rd_kafka_list_groups(c->grp, c->group, &gl, tmo) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            for (int i = 0; i < gl->group_cnt; i++)
-                for (int k = 0; k < gl->groups[i].member_cnt; k++)
-                    member |= !strcmp(gl->groups[i].group, c->group) && gl->groups[i].members[k].client_id &&
-                              !strcmp(gl->groups[i].members[k].client_id, c->app);
-            rd_kafka_group_list_destroy(gl);
-        }
+        rd_kafka_resp_err_t e;
+        bool known = group_listed(c, c->app, false, tmo, &member, &e);
+        int now_says = member ? 1 : known ? 2 : 3;
+        if (now_says != said && (said || now_says != 1))
+            log_info(now_says == 1 ? "the group lists this worker as a member again"
+                     : now_says == 2 ? "the group does not list this worker as a member"
+                                     : "the group's membership cannot be read (Kafka unreachable?)",
+                     "group.id=%s error=\"%s\"", c->group, now_says == 3 ? rd_kafka_err2str(e) : "");
+        said = now_says;
         pthread_mutex_lock(&c->mu);
         int64_t now = wc_mono_ms();
         if (member) {
             c->last_member_ms = now;
             c->lost = false;
         }
-        else if (!c->lost && c->assigned && now - c->last_member_ms > c->session_ms)
-            c->lost = true;
+        bool lost_now = !member && !c->lost && c->assigned && now - c->last_member_ms > c->session_ms;
+        if (lost_now) {
+            c->lost = c->lost_pending = true;
+            memset(c->owned, 0, (size_t)c->nslots * sizeof *c->owned);
+        }
         pthread_mutex_unlock(&c->mu);
+        if (lost_now) {
+            /* said and done here: the cluster thread may be waiting for a connector to end (a sink's consumer
+             * closing while Kafka is away) and applies it (waits for every connector) once it can */
+            log_warn("this worker lost its cluster membership (the group has not listed it for longer than "
+                     "session.timeout.ms: cut off from Kafka?); its connectors stop, another worker takes them over",
+                     "group.id=%s", c->group);
+            if (c->wk)
+                wrk_stop_all_now(c->wk);
+        }
         for (int waited = 0; waited < c->heartbeat_ms && !c->closing; waited += 100) {
             struct timespec ts = { 0, 100 * 1000000L };
             nanosleep(&ts, NULL);
@@ -283,17 +325,15 @@ static void *clu_watch(void *arg)
 static void watch_apply(clu_t *c)
 {
     pthread_mutex_lock(&c->mu);
-    bool lost = c->lost && !c->lost_handled, back = !c->lost && c->lost_handled;
+    bool lost = c->lost_pending, back = !lost && !c->lost && c->lost_handled;
+    c->lost_pending = false;
     if (lost) {
-        memset(c->owned, 0, (size_t)c->nslots * sizeof *c->owned);
         c->lost_handled = true;
     } else if (back) {
         c->lost_handled = false;
     }
     pthread_mutex_unlock(&c->mu);
     if (lost) {
-        log_warn("this worker lost its cluster membership (the group has not listed it for longer than session.timeout.ms: "
-                 "cut off from Kafka?); its connectors stop, another worker takes them over", "group.id=%s", c->group);
         if (c->wk)
             wrk_rebalance(c->wk);
     } else if (back) {
@@ -434,6 +474,9 @@ clu_t *clu_open(const cfg_map_t *wm, const worker_config_t *w, cst_t *store, wrk
         /* assign() only, never joined nor committed (librdkafka wants a group.id for that) */
         conf_set(conf, "group.id", "walcast-config-reader", err, errlen) < 0 ||
         conf_set(conf, "enable.partition.eof", "true", err, errlen) < 0 ||
+        /* a fetch unanswered for 10 s goes again on a new connection: after a cut from Kafka, one sent
+         * meanwhile stayed in flight for the default 60 s, and this worker saw no other's status */
+        conf_set(conf, "socket.timeout.ms", "10000", err, errlen) < 0 ||
         conf_set(conf, "isolation.level", "read_committed", err, errlen) < 0 ||
         conf_set(conf, "enable.auto.commit", "false", err, errlen) < 0) {
         rd_kafka_conf_destroy(conf);
@@ -444,6 +487,27 @@ clu_t *clu_open(const cfg_map_t *wm, const worker_config_t *w, cst_t *store, wrk
         goto fail;
     }
     rd_kafka_poll_set_consumer(c->tail);
+
+    /* the group's lister: a handle of its own, whose requests time out within the session. The group
+     * member's connections keep a ListGroups request sent while this worker was cut off from Kafka in
+     * flight for socket.timeout.ms (60 s) after it is back, and the listing failed all that time: the
+     * watchdog took a worker that was back for one still cut off and stopped its connectors again */
+    char v[32], cid[160];
+    conf = rd_kafka_conf_new();
+    ktop_conf_security(conf, &w->producer);
+    snprintf(cid, sizeof cid, "walcast-lister@%s", c->worker_id);
+    snprintf(v, sizeof v, "%d", c->session_ms / 2 < 1000 ? 1000 : c->session_ms / 2);
+    if (conf_set(conf, "bootstrap.servers", w->bootstrap_servers, err, errlen) < 0 ||
+        conf_set(conf, "client.id", cid, err, errlen) < 0 || conf_set(conf, "socket.timeout.ms", v, err, errlen) < 0 ||
+        conf_set(conf, "socket.connection.setup.timeout.ms", v, err, errlen) < 0 ||
+        conf_set(conf, "reconnect.backoff.max.ms", "1000", err, errlen) < 0) {
+        rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
+    if (!(c->look = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e))) {
+        snprintf(err, errlen, "cannot create the cluster's group lister: %s", e);
+        goto fail;
+    }
     int nstatus;
     if (topic_partitions(c->tail, c->status_topic, &nstatus, err, errlen) < 0)
         goto fail;
@@ -531,6 +595,8 @@ void clu_free(clu_t *c)
         rd_kafka_consumer_close(c->tail);
         rd_kafka_destroy(c->tail);
     }
+    if (c->look)
+        rd_kafka_destroy(c->look);
     cst_conns_free(c->conns, c->nconns);
     free(c->owned);
     free(c->group);
@@ -548,21 +614,9 @@ bool clu_holder_gone(const char *application_name)
     clu_t *c = the_cluster;
     if (!c || !application_name || strncmp(application_name, "walcast@", 8))
         return false;   /* not a walcast worker's (a Debezium, or a walcast without cluster): never ours to end */
-    size_t alen = strlen(application_name);   /* PostgreSQL keeps 63 bytes of it */
-    if (!strncmp(application_name, own_app, alen))
+    if (!strncmp(application_name, own_app, strlen(application_name)))   /* PostgreSQL keeps 63 bytes of it */
         return true;    /* this worker's own previous connection (it was restarted, or reconnected) */
-    const struct rd_kafka_group_list *gl = NULL;
-    if (rd_kafka_list_groups(c->grp, c->group, &gl, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return false;
-    bool known = false, member = false;
-    for (int i = 0; i < gl->group_cnt; i++) {
-        const struct rd_kafka_group_info *g = &gl->groups[i];
-        if (strcmp(g->group, c->group) || g->err)
-            continue;
-        known = true;
-        for (int k = 0; k < g->member_cnt; k++)
-            member |= g->members[k].client_id && !strncmp(g->members[k].client_id, application_name, alen);
-    }
-    rd_kafka_group_list_destroy(gl);
-    return known && !member;
+    bool member;
+    rd_kafka_resp_err_t e;
+    return group_listed(c, application_name, true, 10000, &member, &e) && !member;
 }

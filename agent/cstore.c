@@ -14,6 +14,7 @@
 
 #include "agent/ktopic.h"
 #include "agent/log.h"
+#include "schemas/clock.h"
 #include "schemas/buf.h"
 
 struct cst {
@@ -21,8 +22,10 @@ struct cst {
     char *bootstrap;
     cfg_map_t producer;           /* the worker's producer.* settings (security applies to the reader too) */
     char *config_topic, *status_topic, *group, *offset_topic;
-    pthread_mutex_t mu;           /* one write (and its wait for delivery) at a time */
-    rd_kafka_resp_err_t last_err; /* mu: the delivery report of the last write */
+    pthread_mutex_t mu;           /* one waited-for write at a time; delivery reports are served under it */
+    uintptr_t seq;                /* mu: the waited-for write's id (its records' opaque) */
+    int pending;                  /* mu: its records not reported yet */
+    rd_kafka_resp_err_t wait_err; /* mu: the first failure among them */
     int generation;
 };
 
@@ -141,40 +144,79 @@ void cst_conns_free(cst_conn_t *v, size_t n)
 
 /* ---- Kafka ---------------------------------------------------------------------------------- */
 
+/* Served under mu (by the waiting writer, or by a status write that found mu free). A record of the write
+ * being waited for counts down its pending; a status record (opaque 0) is not waited for: a failure is
+ * logged. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
     cst_t *s = opaque;
-    if (m->err)
-        s->last_err = m->err;
+    uintptr_t id = (uintptr_t)m->_private;
+    if (id && id == s->seq) {
+        s->pending--;
+        if (m->err && !s->wait_err)
+            s->wait_err = m->err;
+    } else if (m->err) {
+        log_warn("cannot write a status to the status topic (the REST status is right; Connect tooling reading the topic "
+                 "sees an older one)", "key=%.*s error=\"%s\"", (int)(m->key_len < 512 ? m->key_len : 512),
+                 m->key ? (const char *)m->key : "", log_esc(rd_kafka_err2str(m->err)));
+    }
 }
 
-/* Writes records (key, value; value NULL: tombstone) to topic and waits until Kafka has them all. */
+/* Writes records (key, value; value NULL: tombstone) to topic and waits (30 s at most) until Kafka has
+ * them all: only them, not the status records sent before (which may wait for a connection that is
+ * slow to come back, e.g. after this worker was cut off from Kafka). */
 static int send_records(cst_t *s, const char *topic, const char *const *kv, size_t nrec, char *err, size_t errlen)
 {
     int rc = 0;
     pthread_mutex_lock(&s->mu);
-    s->last_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    s->seq++;
+    s->pending = 0;
+    s->wait_err = RD_KAFKA_RESP_ERR_NO_ERROR;
     for (size_t i = 0; i < nrec && rc == 0; i++) {
         const char *k = kv[2 * i], *v = kv[2 * i + 1];
         rd_kafka_resp_err_t e = rd_kafka_producev(s->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(k, strlen(k)),
                                                   RD_KAFKA_V_VALUE((void *)v, v ? strlen(v) : 0),
-                                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+                                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                                  RD_KAFKA_V_OPAQUE((void *)s->seq), RD_KAFKA_V_END);
         if (e) {
             snprintf(err, errlen, "cannot write %s to %s: %s", k, topic, rd_kafka_err2str(e));
             rc = -1;
+        } else {
+            s->pending++;
         }
     }
-    if (rd_kafka_flush(s->rk, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR && rc == 0) {
+    int64_t until = wc_mono_ms() + 30000;
+    while (s->pending > 0 && wc_mono_ms() < until)
+        rd_kafka_poll(s->rk, 100);
+    if (s->pending > 0 && rc == 0) {
         snprintf(err, errlen, "writing to %s did not finish within 30 s (is Kafka reachable?)", topic);
         rc = -1;
     }
-    if (rc == 0 && s->last_err) {
-        snprintf(err, errlen, "Kafka refused the write to %s: %s", topic, rd_kafka_err2str(s->last_err));
+    if (rc == 0 && s->wait_err) {
+        snprintf(err, errlen, "Kafka refused the write to %s: %s", topic, rd_kafka_err2str(s->wait_err));
         rc = -1;
     }
+    s->seq++;   /* reports still to come for these records are late ones */
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+/* A status record, not waited for (as Connect's status store writes): a worker stopping or starting
+ * connectors in a rebalance must not wait for Kafka once per status. Its delivery report is served later
+ * (here when mu is free, or by the next waited-for write); a failure is logged then. */
+static void send_status(cst_t *s, const char *key, const char *value)
+{
+    rd_kafka_resp_err_t e = rd_kafka_producev(s->rk, RD_KAFKA_V_TOPIC(s->status_topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                                              RD_KAFKA_V_VALUE((void *)value, value ? strlen(value) : 0),
+                                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (e)
+        log_warn("cannot write a status to the status topic (the REST status is right; Connect tooling reading the topic "
+                 "sees an older one)", "key=%s error=\"%s\"", key, log_esc(rd_kafka_err2str(e)));
+    if (pthread_mutex_trylock(&s->mu) == 0) {
+        rd_kafka_poll(s->rk, 0);
+        pthread_mutex_unlock(&s->mu);
+    }
 }
 
 /* The task's records: task-<n>-0 (the connector's config and its task class) and commit-<n> with the
@@ -257,16 +299,13 @@ static void st_status(void *ctx, const char *name, int task, wrk_state_t state, 
                       bool gone)
 {
     cst_t *s = ctx;
-    char key[512], err[512];
+    char key[512];
     if (task < 0)
         snprintf(key, sizeof key, "status-connector-%s", name);
     else
         snprintf(key, sizeof key, "status-task-%s-%d", name, task);
     char *v = gone ? NULL : cst_status_value(state, trace, worker_id, __atomic_load_n(&s->generation, __ATOMIC_RELAXED));
-    const char *rec[] = { key, v };
-    if (send_records(s, s->status_topic, rec, 1, err, sizeof err) < 0)
-        log_warn("cannot write a status to the status topic (the REST status is right; Connect tooling reading the topic "
-                 "sees an older one)", "key=%s error=\"%s\"", key, log_esc(err));
+    send_status(s, key, v);
     free(v);
 }
 
@@ -285,15 +324,12 @@ static void topic_key(char *key, size_t keylen, const char *name, const char *to
 static void st_topic(void *ctx, const char *name, const char *topic, bool gone)
 {
     cst_t *s = ctx;
-    char key[1024], err[512];
+    char key[1024];
     topic_key(key, sizeof key, name, topic);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     char *v = gone ? NULL : cst_topic_value(name, topic, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-    const char *rec[] = { key, v };
-    if (send_records(s, s->status_topic, rec, 1, err, sizeof err) < 0)
-        log_warn("cannot write an active topic to the status topic (GET /connectors/<name>/topics is right until a restart)",
-                 "key=%s error=\"%s\"", key, log_esc(err));
+    send_status(s, key, v);
     free(v);
 }
 
@@ -442,6 +478,9 @@ cst_t *cst_open(const cfg_map_t *wm, const worker_config_t *w, char *err, size_t
     rd_kafka_conf_set(conf, "enable.idempotence", "true", e, sizeof e);
     rd_kafka_conf_set(conf, "acks", "all", e, sizeof e);
     rd_kafka_conf_set(conf, "linger.ms", "0", e, sizeof e);
+    /* a request unanswered for 10 s is sent again on a new connection (idempotent: once): after a cut
+     * from Kafka, a request sent meanwhile stayed in flight for the default 60 s */
+    rd_kafka_conf_set(conf, "socket.timeout.ms", "10000", e, sizeof e);
     /* Java's partitioner, as the connectors' own offset records: an altered offset lands beside them */
     rd_kafka_conf_set(conf, "partitioner", "murmur2_random", e, sizeof e);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);

@@ -412,9 +412,11 @@ wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
         snprintf(err, errlen, "%s", aerr);
         st = WC_FATAL;
     }
-    if (st == WC_FATAL && expired) {
+    if (st == WC_FATAL && expired && !(t->stop && *t->stop)) {
         /* the broker aborted the transaction at its timeout and bumped our epoch: this producer is
-         * done, but nobody else took over; a new one resumes from the stored offsets */
+         * done, but nobody else took over; a new one resumes from the stored offsets. Not when told to
+         * stop: a worker that lost the connector (cut off from Kafka longer than the transaction timeout)
+         * is fenced by the new owner, and a new producer of its own would fence that owner in turn */
         log_warn("the Kafka transaction outlived transaction.timeout.ms and the broker aborted it; starting a new producer",
                  "connector=%s error=\"%s\"", t->cfg->name, log_esc(err));
         char id[sizeof t->client_id + 16];

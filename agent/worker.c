@@ -404,8 +404,15 @@ static void *conn_thread(void *arg)
     if (w->tracking)
         hook.seen = topic_seen;
     int rc = w->run(w->run_ctx, &e->run_config, &hook, &e->stop, err, sizeof err);
+    /* cluster mode: a connector that ends with an error after this worker lost it (a zombie cut off from
+     * Kafka, whose late commit is fenced by the new owner, before its stop reached it) failed nowhere: it
+     * runs elsewhere now, and a FAILED status written here would stand over the new owner's RUNNING */
+    bool handed_on = rc != 0 && !e->stop && w->owns && !tasks_owned(w, e);
+    if (handed_on)
+        log_info("connector ended with an error after it was handed to another worker; not reported as failed",
+                 "connector=%s error=\"%s\"", e->name, log_esc(err));
     pthread_mutex_lock(&w->mu);
-    if (rc != 0 && !e->stop) {
+    if (rc != 0 && !e->stop && !handed_on) {
         e->task_state = WRK_FAILED;
         set_str(&e->task_trace, err[0] ? err : "the connector stopped with an error (see the log)");
         w->any_failed = true;
@@ -417,7 +424,7 @@ static void *conn_thread(void *arg)
     }
     e->done = true;
     pthread_mutex_unlock(&w->mu);
-    if (rc != 0 && !e->stop)
+    if (rc != 0 && !e->stop && !handed_on)
         publish_of(w, e);
     return NULL;
 }
@@ -506,8 +513,11 @@ static void publish_of(wrk_t *w, wrk_conn_t *e)
 {
     if (!w->store.status)
         return;
+    /* cluster mode: only what this worker still owns; a status of a part handed on (its stop has not
+     * reached it yet) would stand over the new owner's */
+    uint64_t now = w->owns ? tasks_owned(w, e) : ~(uint64_t)0;
     pthread_mutex_lock(&w->mu);
-    uint64_t mt = w->owns ? e->mine_tasks : ~(uint64_t)0;
+    uint64_t mt = w->owns ? e->mine_tasks & now : ~(uint64_t)0;
     char *ct = xstrdup(e->trace), *tt = xstrdup(e->task_trace);
     wrk_state_t cs = e->state, ts = e->task_state;
     int nmax = tasks_of(e->sink, &e->config), ntasks = e->target == WRK_TARGET_STOPPED ? 0 : nmax;
@@ -826,10 +836,36 @@ void wrk_remote_status(wrk_t *w, const char *name, int task, const char *state, 
     pthread_mutex_unlock(&w->mu);
 }
 
+/* Tells every connector this worker no longer owns to stop, without waiting: one that takes long to end
+ * (a Kafka commit while Kafka is away) must not keep the others running on a worker that lost them. */
+static void stop_handed_on(wrk_t *w, char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        wrk_conn_t *e = acquire(w, names[i]);
+        if (!e)
+            continue;
+        pthread_mutex_lock(&e->op);
+        if (e->live && e->mine && !tasks_owned(w, e))
+            e->stop = 1;   /* conn_halt below joins it */
+        pthread_mutex_unlock(&e->op);
+        release(w, e);
+    }
+}
+
+void wrk_stop_all_now(wrk_t *w)
+{
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < w->n; i++)
+        if (w->c[i]->live && !w->c[i]->done)
+            w->c[i]->stop = 1;   /* without its op lock (held by whoever waits for it): a flag its thread polls */
+    pthread_mutex_unlock(&w->mu);
+}
+
 void wrk_rebalance(wrk_t *w)
 {
     char **names;
     size_t n = wrk_names(w, &names);
+    stop_handed_on(w, names, n);
     for (size_t i = 0; i < n; i++) {
         wrk_conn_t *e = acquire(w, names[i]);
         if (e) {

@@ -143,6 +143,10 @@ void wrk_set_owner(wrk_t *w, wrk_owns_fn owns, void *ctx);
 /* After the assignment changed: starts the connectors this worker came to own and stops, cleanly (Kafka
  * transaction ended, replication slot released), those it no longer owns, before returning. */
 void wrk_rebalance(wrk_t *w);
+/* Tells every running connector of this worker to stop, without waiting for any, and from any thread: a
+ * worker that lost its cluster membership stops at once even while its cluster thread waits for one
+ * connector (a sink's consumer closing while Kafka is away); wrk_rebalance then waits for them. */
+void wrk_stop_all_now(wrk_t *w);
 /* A config-topic record as another worker (or this one) wrote it: applied here without writing the
  * store again; config NULL: deleted. Nothing happens when it is what the worker has. */
 void wrk_apply_remote(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target_t target);

@@ -903,6 +903,135 @@ static void test_sink_offsets(void **state)
     sink_altered = NULL;
 }
 
+/* ---- cluster mode: a connector's thread that outlives its ownership (issue 24, the "cut" phase) ---- */
+static volatile int lost_running, lost_fail, lost_release;   /* per name: bit 0 "z"/"a1", bit 1 "b1" */
+static volatile int lost_returned;
+static int lost_failed_writes;
+
+static int bit_of(const cfg_map_t *config)
+{
+    const char *n = cfg_get(config, "name");
+    return n && !strcmp(n, "b1") ? 2 : 1;
+}
+
+static void nap_ms(int ms)
+{
+    struct timespec ts = { 0, ms * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+/* A connector thread: runs until told to stop (bit in lost_release for the one that ignores its stop until
+ * released: a Kafka commit while Kafka is away) or to fail (lost_fail: fenced by the new owner). */
+static int lost_run(void *ctx, const cfg_map_t *config, const wc_topic_hook_t *topics, volatile sig_atomic_t *stop, char *err,
+                    size_t errlen)
+{
+    (void)ctx, (void)topics;
+    int b = bit_of(config);
+    bool stubborn = b == 1 && cfg_get(config, "name") && !strcmp(cfg_get(config, "name"), "a1");
+    __atomic_or_fetch(&lost_running, b, __ATOMIC_ACQ_REL);
+    int rc = 0;
+    for (;;) {
+        if (__atomic_load_n(&lost_fail, __ATOMIC_ACQUIRE) & b) {
+            snprintf(err, errlen, "cannot commit the Kafka transaction: fenced by a newer producer instance");
+            rc = -1;
+            break;
+        }
+        if (stubborn ? (__atomic_load_n(&lost_release, __ATOMIC_ACQUIRE) & b) != 0 : *stop)
+            break;
+        nap_ms(1);
+    }
+    __atomic_or_fetch(&lost_returned, b, __ATOMIC_ACQ_REL);
+    return rc;
+}
+
+static void count_failed(void *ctx, const char *name, int task, wrk_state_t state, const char *trace, const char *worker_id,
+                         bool gone)
+{
+    (void)ctx, (void)name, (void)task, (void)trace, (void)worker_id, (void)gone;
+    if (state == WRK_FAILED)
+        __atomic_add_fetch(&lost_failed_writes, 1, __ATOMIC_RELAXED);
+}
+
+static bool wait_bits(volatile int *v, int bits, int ms)
+{
+    for (int i = 0; i < ms && (__atomic_load_n(v, __ATOMIC_ACQUIRE) & bits) != bits; i++)
+        nap_ms(1);
+    return (__atomic_load_n(v, __ATOMIC_ACQUIRE) & bits) == bits;
+}
+
+static void lost_worker(rest_t *rs, const char *owned)
+{
+    wrk_free(rs->worker);
+    rs->worker = wrk_new(NULL, "127.0.0.1:8083", lost_run, NULL);
+    wrk_store_t st = { .status = count_failed, .put_config = count_put };
+    wrk_set_store(rs->worker, &st);
+    snprintf(owned_names, sizeof owned_names, "%s", owned);
+    wrk_set_owner(rs->worker, owns_listed, NULL);
+    lost_running = lost_fail = lost_release = lost_returned = 0;
+    lost_failed_writes = 0;
+}
+
+/* The worker lost the connector (its membership ended: cut off from Kafka) and its thread ends with an
+ * error (its late commit fenced by the new owner) before the stop reached it: not FAILED, no status
+ * written. Before the fix its FAILED status, written with this worker's id, stood over the new owner's
+ * RUNNING (test_cluster.sh's cut phase: c5 FAILED on the cut worker while the new owner streamed it). */
+static void test_cluster_failure_after_handover(void **state)
+{
+    rest_t *rs = *state;
+    lost_worker(rs, ",z,");
+    create_pg(rs, "z");
+    assert_true(wait_bits(&lost_running, 1, 5000));
+    snprintf(owned_names, sizeof owned_names, ",");   /* lost: its stop has not reached it yet */
+    lost_fail = 1;
+    assert_true(wait_bits(&lost_returned, 1, 5000));
+    bool any_failed = true;
+    for (int i = 0; i < 5000 && wrk_active(rs->worker, &any_failed) > 0; i++)
+        nap_ms(1);
+    assert_int_equal(wrk_active(rs->worker, &any_failed), 0);
+    if (lost_failed_writes || any_failed)
+        fail_msg("a connector that failed after it was handed on wrote %d FAILED status(es) (any_failed=%d)",
+                 lost_failed_writes, any_failed);
+    answer_t a = call(rs, "GET", "/connectors/z/status", NULL);
+    assert_string_not_equal(str_at(a.j, "tasks/0/state"), "FAILED");
+    done(&a);
+    wrk_rebalance(rs->worker);
+    /* still owned, the same failure is FAILED as always */
+    lost_worker(rs, ",z,");
+    create_pg(rs, "z");
+    assert_true(wait_bits(&lost_running, 1, 5000));
+    lost_fail = 1;
+    for (int i = 0; i < 5000 && !lost_failed_writes; i++)
+        nap_ms(1);
+    assert_true(lost_failed_writes > 0);
+}
+
+static void *rebalance_thread(void *w)
+{
+    wrk_rebalance(w);
+    return NULL;
+}
+
+/* A rebalance that takes two connectors away tells both to stop before it waits for either: one stuck
+ * (a Kafka commit while Kafka is away) must not keep the other running on a worker that lost it. Before
+ * the fix b1 ran on until a1 ended. */
+static void test_cluster_rebalance_stops_all_first(void **state)
+{
+    rest_t *rs = *state;
+    lost_worker(rs, ",a1,b1,");
+    create_pg(rs, "a1");
+    create_pg(rs, "b1");
+    assert_true(wait_bits(&lost_running, 3, 5000));
+    snprintf(owned_names, sizeof owned_names, ",");
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, rebalance_thread, rs->worker), 0);
+    bool b1_stopped = wait_bits(&lost_returned, 2, 3000);
+    lost_release = 1;   /* a1's commit ends */
+    pthread_join(t, NULL);
+    if (!b1_stopped)
+        fail_msg("b1 still ran while the rebalance waited for a1 to end");
+    assert_true(wait_bits(&lost_returned, 3, 5000));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -920,6 +1049,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plugin_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sink_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cluster_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_failure_after_handover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_rebalance_stops_all_first, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
