@@ -69,6 +69,21 @@ static void test_infer(void **st)
     assert_string_equal(s->fields[5].schema->name, JSON_DEC_JSON_NAME);
     assert_string_equal(v.u.list.v[5].u.s.p, "{\"a\":[1,\"b c\"]}");
     assert_string_equal(v.u.list.v[6].u.s.p, "[]");
+    /* names alike in length and ends (one bit of the duplicate filter), told apart; a name given twice found
+     * among many */
+    assert_int_equal(json_dec_infer(a, S("{\"axb\":1,\"ayb\":2,\"axb\":3}"), 1, &s, &v, "v", err, sizeof err), 0);
+    assert_int_equal(s->nfields, 2);
+    assert_int_equal(v.u.list.v[0].u.i, 3);
+    assert_int_equal(v.u.list.v[1].u.i, 2);
+    char many[2048];
+    size_t ml = 0;
+    for (int i = 0; i < 100; i++)
+        ml += (size_t)snprintf(many + ml, sizeof many - ml, "%s\"f%d\":%d", i ? "," : "{", i, i);
+    ml += (size_t)snprintf(many + ml, sizeof many - ml, ",\"f37\":-1}");
+    assert_int_equal(json_dec_infer(a, many, ml, 1, &s, &v, "v", err, sizeof err), 0);
+    assert_int_equal(s->nfields, 100);
+    assert_int_equal(v.u.list.v[37].u.i, -1);
+    assert_int_equal(v.u.list.v[99].u.i, 99);
     /* two levels: the members' objects are structs too, theirs text */
     assert_int_equal(json_dec_infer(a, S("{\"after\":{\"id\":1,\"j\":{\"k\":2}}}"), 2, &s, &v, "v", err, sizeof err), 0);
     const cs_schema_t *rs = s->fields[0].schema;
@@ -115,6 +130,22 @@ static void test_refusals(void **st)
         assert_int_equal(json_dec_infer(a, S(bad[i]), 1, &s, &v, "v", err, sizeof err), -1);
         assert_true(err[0] != '\0');
     }
+    /* integers at the edges: 18 digits (no overflow check needed), 19, int64's ends, one past them */
+    static const struct { const char *j; int64_t v; } ints[] = {
+        { "{\"a\":999999999999999999}", 999999999999999999LL },
+        { "{\"a\":-999999999999999999}", -999999999999999999LL },
+        { "{\"a\":1000000000000000000}", 1000000000000000000LL },
+        { "{\"a\":9223372036854775807}", INT64_MAX },
+        { "{\"a\":-9223372036854775808}", INT64_MIN },
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        assert_int_equal(json_dec_infer(a, S(ints[i].j), 1, &s, &v, "v", err, sizeof err), 0);
+        assert_true(v.u.list.v[0].u.i == ints[i].v);
+    }
+    static const char *const over[] = { "{\"a\":-9223372036854775809}", "{\"a\":18446744073709551616}",
+                                        "{\"a\":99999999999999999999}" };
+    for (size_t i = 0; i < sizeof over / sizeof over[0]; i++)
+        assert_int_equal(json_dec_infer(a, S(over[i]), 1, &s, &v, "v", err, sizeof err), -1);
     /* a number of many digits is still a number */
     char big[200] = "{\"a\":1.";
     memset(big + 7, '5', 150);
