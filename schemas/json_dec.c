@@ -538,7 +538,19 @@ static int jr_skip(jr_t *r, int depth)
     switch (*r->p) {
     case '{': return jr_skip_container(r, '}', depth);
     case '[': return jr_skip_container(r, ']', depth);
-    case '"': return jr_string(r, &s, &n, NULL);
+    case '"': {
+        /* a string as jr_string takes it, not copied: plain text (no escape, no control character, ASCII when
+         * reading schemaless JSON) is scanned only; anything else through jr_string and its checks */
+        const char *q = r->p + 1;
+        unsigned char lim = r->flags & JSON_DEC_INFERRED ? 0x80 : 0xff;
+        while (q < r->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20 && (unsigned char)*q < lim)
+            q++;
+        if (q < r->end && *q == '"') {
+            r->p = q + 1;
+            return 0;
+        }
+        return jr_string(r, &s, &n, NULL);
+    }
     case 't': return jr_lit(r, "true", 4) ? 0 : jr_fail(r, "bad literal", NULL);
     case 'f': return jr_lit(r, "false", 5) ? 0 : jr_fail(r, "bad literal", NULL);
     case 'n': return jr_lit(r, "null", 4) ? 0 : jr_fail(r, "bad literal", NULL);
@@ -1142,6 +1154,16 @@ int json_dec_split(json_dec_t *d, int slot, arena_t *a, const char *p, size_t n,
     size_t len[2] = { 0, 0 }, count;
     char ignored[8];
     jr_t r = { p, p + n, a, ignored, sizeof ignored, 0 };
+    /* a first member of another name (a record without schema: "before", …) rules that out without a walk
+     * over the whole record */
+    const char *k;
+    size_t kl;
+    bool first = true;
+    jr_t peek = r;
+    jr_ws(&peek);
+    if (!jr_lit(&peek, "{", 1) || jr_next_member(&peek, &first, &k, &kl, NULL) <= 0 ||
+        !((kl == 6 && !memcmp(k, "schema", 6)) || (kl == 7 && !memcmp(k, "payload", 7))))
+        goto schemaless;
     if (jr_members(&r, names, 2, span, len, &count) == 0 && count == 2 && span[0] && span[1] && *span[0] == '{') {
         jr_ws(&r);
         if (r.p == r.end) {
@@ -1153,6 +1175,7 @@ int json_dec_split(json_dec_t *d, int slot, arena_t *a, const char *p, size_t n,
         }
     }
     /* anything else is a record without schema: all of it is the payload (its reader says what is wrong) */
+schemaless:
     *payload = p;
     *plen = n;
     return 0;

@@ -34,6 +34,16 @@ static void test_split(void **st)
     assert_int_equal(json_dec_split(d, 1, a, S("{\"payload\":1,\"schema\":{},\"x\":2}"), &s, &p, &n, err, sizeof err), 0);
     assert_null(s);
     assert_int_equal(n, strlen("{\"payload\":1,\"schema\":{},\"x\":2}"));
+    /* the first member's name decides early: escaped names are read unescaped, other names mean no schema */
+    assert_int_equal(json_dec_split(d, 1, a, S("{\"sch\\u0065ma\":{\"type\":\"int32\"},\"payload\":5}"), &s, &p,
+                                    &n, err, sizeof err), 0);
+    assert_non_null(s);
+    assert_int_equal(s->type, CT_INT32);
+    assert_memory_equal(p, "5", n);
+    assert_int_equal(json_dec_split(d, 1, a, S("{\"before\":{\"type\":\"int32\"},\"payload\":5}"), &s, &p, &n, err,
+                                    sizeof err), 0);
+    assert_null(s);
+    assert_int_equal(n, strlen("{\"before\":{\"type\":\"int32\"},\"payload\":5}"));
     /* a schema that is not a Connect schema */
     assert_int_equal(json_dec_split(d, 1, a, S("{\"payload\":1,\"schema\":{\"type\":\"nope\"}}"), &s, &p, &n, err,
                                     sizeof err), -1);
@@ -146,6 +156,14 @@ static void test_refusals(void **st)
                                         "{\"a\":99999999999999999999}" };
     for (size_t i = 0; i < sizeof over / sizeof over[0]; i++)
         assert_int_equal(json_dec_infer(a, S(over[i]), 1, &s, &v, "v", err, sizeof err), -1);
+    /* strings skipped (inside JSON text) are checked as read ones: UTF-8, control characters, escapes */
+    static const char *const skipped_bad[] = { "{\"a\":{\"b\":\"\xff\"}}", "{\"a\":[\"x\x01\"]}",
+                                               "{\"a\":{\"b\":\"\\q\"}}", "{\"a\":[\"\\ud800\"]}" };
+    for (size_t i = 0; i < sizeof skipped_bad / sizeof skipped_bad[0]; i++)
+        assert_int_equal(json_dec_infer(a, S(skipped_bad[i]), 1, &s, &v, "v", err, sizeof err), -1);
+    assert_int_equal(json_dec_infer(a, S("{\"a\":{\"b\":\"x\\u00e9\\\"y\", \"c\":\"\xc3\xa9\"}}"), 1, &s, &v, "v", err,
+                                    sizeof err), 0);
+    assert_string_equal(v.u.list.v[0].u.s.p, "{\"b\":\"x\\u00e9\\\"y\",\"c\":\"\xc3\xa9\"}");
     /* a number of many digits is still a number */
     char big[200] = "{\"a\":1.";
     memset(big + 7, '5', 150);
