@@ -1032,6 +1032,29 @@ static void test_cluster_rebalance_stops_all_first(void **state)
     assert_true(wait_bits(&lost_returned, 3, 5000));
 }
 
+/* A worker found lost by its watchdog tells every connector to stop at once, from the watchdog's thread,
+ * while the cluster thread still waits for another one (here a rebalance joining a1, which ignores its
+ * stop: a sink's consumer closing while Kafka is away). test_cluster.sh's cut phase failed without it: the
+ * cut worker ran on for minutes ("lost its cluster membership" never came). */
+static void test_cluster_stop_all_now(void **state)
+{
+    rest_t *rs = *state;
+    lost_worker(rs, ",a1,b1,");
+    create_pg(rs, "a1");
+    create_pg(rs, "b1");
+    assert_true(wait_bits(&lost_running, 3, 5000));
+    snprintf(owned_names, sizeof owned_names, ",b1,");   /* a1 handed on: the rebalance waits for it */
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, rebalance_thread, rs->worker), 0);
+    nap_ms(50);
+    wrk_stop_all_now(rs->worker);   /* b1 is still this worker's: told to stop all the same */
+    bool b1_stopped = wait_bits(&lost_returned, 2, 3000);
+    lost_release = 1;
+    pthread_join(t, NULL);
+    if (!b1_stopped)
+        fail_msg("b1 was not stopped while the cluster thread waited for a1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1051,6 +1074,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cluster_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cluster_failure_after_handover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cluster_rebalance_stops_all_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_stop_all_now, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
