@@ -1005,7 +1005,7 @@ static int parse_streaming(const cfg_map_t *m, conn_config_t *c, char *err, size
         parse_int(m, "walcast.transaction.max.events", 50000, 1, &c->txn_max_events, err, errlen) < 0 ||
         parse_int(m, "walcast.transaction.min.ms", 0, 0, &c->txn_min_ms, err, errlen) < 0 ||
         parse_int(m, "walcast.memory.limit.mb", 64, 1, &c->memory_limit_mb, err, errlen) < 0 ||
-        parse_int(m, "walcast.encode.threads", 1, 0, &c->encode_threads, err, errlen) < 0 ||
+        parse_int(m, "walcast.encode.threads", 0, 0, &c->encode_threads, err, errlen) < 0 ||
         parse_bool(m, "walcast.streaming", false, &c->streaming, err, errlen) < 0)
         return -1;
     if (c->encode_threads > 16)

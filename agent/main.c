@@ -65,7 +65,7 @@ static void usage(FILE *f)
             "offset.storage.topic, producer.* (librdkafka settings). Set WALCAST_LOG=debug for more detail.\n"
             "\n"
             "Source connector keys: Debezium's PostgreSQL connector's (README \"Connector keys\"), and walcast's own,\n"
-            "e.g. walcast.encode.threads=1: threads that run the transforms and the converter on the stream beside\n"
+            "e.g. walcast.encode.threads=1 (experimental, default 0): threads that run the transforms and the converter on the stream beside\n"
             "the one that reads and decodes it, records sent in stream order (0: the reading thread encodes).\n"
             "\n"
             "Sink keys (connector.class=io.debezium.connector.jdbc.JdbcSinkConnector, or\n"

@@ -87,11 +87,17 @@ def leader(admin, topic, partition):
 def count(bs, topic, want, secs):
     c = Consumer({"bootstrap.servers": bs, "group.id": "walcast-it-count", "isolation.level": "read_committed",
                   "enable.auto.commit": False})
-    md = c.list_topics(topic, timeout=10).topics.get(topic)
-    if md is None or md.error is not None:
-        die(f"topic {topic} does not exist")
+    # the topic may not exist yet (walcast creates it with its first record): wait for it within the bound
+    end = time.time() + secs
+    while True:
+        md = c.list_topics(topic, timeout=10).topics.get(topic)
+        if md is not None and md.error is None and md.partitions:
+            break
+        if time.time() > end:
+            die(f"topic {topic} does not exist after {secs:.0f}s")
+        time.sleep(0.2)
     c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in md.partitions])
-    got, end = 0, time.time() + secs
+    got = 0
     while got < want and time.time() < end:
         for m in c.consume(1000, 0.2):
             if m.error() is None:

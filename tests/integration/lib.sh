@@ -28,7 +28,7 @@ it_init() {
 # 32768) such a number soon belongs to another process, which it_cleanup must not signal (test_cleanup.sh).
 it_own() {
   [ "$(awk '{ sub(/^.*\) /, ""); print $2 }' "/proc/$1/stat" 2>/dev/null)" = "$$" ] ||
-    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$IT_DIR"
+    tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -qF -- "$IT_DIR"
 }
 
 it_cleanup() {
@@ -194,6 +194,9 @@ connector_file() {
 # test that waits for something else than "replication started" (a snapshot to be planned, a kill).
 # WALCAST_WORKER: its worker file (default IT_DIR/worker.properties).
 walcast_spawn() {
+  # the log exists before this returns (the background shell opens it only when it is scheduled: a grep
+  # of it right after the spawn found no file on a loaded machine)
+  : >>"$IT_DIR/walcast.log"
   "$WALCAST" run --worker "${WALCAST_WORKER:-$IT_DIR/worker.properties}" "$@" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" &
   WALCAST_PID=$!
   IT_PIDS+=($WALCAST_PID)

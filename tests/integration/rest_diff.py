@@ -97,13 +97,14 @@ def wait_state(base, name, want):
 
 
 def wait_for(base, path, ok, what):
-    """Polls GET base+path (bounded, 30 s) until ok(body); fails the test saying what did not happen."""
-    for _ in range(300):
+    """Polls GET base+path (bounded, 90 s: a snapshot on a loaded machine once took longer than 30 s)
+    until ok(body); fails the test saying what did not happen."""
+    for _ in range(900):
         j = call(base, "GET", path)[1]
         if ok(j):
             return
         time.sleep(0.1)
-    raise SystemExit("%s: %s within 30 s: %s" % (base, what, j))
+    raise SystemExit("%s: %s within 90 s: %s" % (base, what, j))
 
 
 def has_topics(j):

@@ -56,7 +56,7 @@ static void parse_cfg(conn_config_t *c)
                        "topic.prefix=srv\nvalue.converter.schemas.enable=false\nkey.converter.schemas.enable=false\n";
     assert_int_equal(cfg_parse_properties(text, &m, err, sizeof err), 0);
     assert_int_equal(cfg_connector_parse(&m, c, err, sizeof err), 0);
-    assert_int_equal(c->encode_threads, 1);   /* the default */
+    assert_int_equal(c->encode_threads, 0);   /* the default: off (experimental) */
     cfg_map_free(&m);
 }
 
