@@ -929,9 +929,12 @@ static int jr_infer_struct(jr_t *r, int levels, const cs_schema_t **schema, cv_v
         cv_value_t fv;
         if (jr_infer(r, levels - 1, &fs, &fv, k, depth + 1) < 0)
             return -1;
-        /* a name given twice is rare: the linear search runs only when a name of the same length and ends
-         * came before (one bit of seen each) */
-        uint64_t bit = (uint64_t)1 << ((kl * 7 + (kl ? (unsigned char)k[0] * 3u + (unsigned char)k[kl - 1] : 0)) & 63);
+        /* a name given twice is rare: the linear search runs only when a name of the same hash came before
+         * (one bit of seen each; names alike, as ts_ms and ts_us, must not share one) */
+        uint32_t h = 2166136261u;
+        for (size_t i = 0; i < kl; i++)
+            h = (h ^ (unsigned char)k[i]) * 16777619u;
+        uint64_t bit = (uint64_t)1 << ((h ^ h >> 6 ^ h >> 12) & 63);
         int fi = seen & bit ? cs_field_index(s, k) : -1;
         seen |= bit;
         if (fi >= 0) {
