@@ -672,6 +672,51 @@ static int jr_int(jr_t *r, const cs_schema_t *s, cv_value_t *out, const char *pa
     return 0;
 }
 
+/* The double of the JSON number t[0..n) (jr_number checked its syntax) when it is exact by Clinger's fast path:
+ * digits (the point left out) an integer of at most 2^53 and a power of ten of at most 22 either way, both
+ * exact doubles, so one multiplication or division rounds once, as strtod does; false for the others. */
+static bool fast_double(const char *t, size_t n, double *out)
+{
+    static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+    size_t i = 0;
+    bool neg = t[0] == '-';
+    uint64_t m = 0;
+    long e10 = 0;
+    i = neg;
+    for (; i < n && t[i] >= '0' && t[i] <= '9'; i++) {
+        if (m > (UINT64_C(1) << 53) / 10)
+            return false;
+        m = m * 10 + (uint64_t)(t[i] - '0');
+    }
+    if (i < n && t[i] == '.')
+        for (i++; i < n && t[i] >= '0' && t[i] <= '9'; i++) {
+            if (m > (UINT64_C(1) << 53) / 10)
+                return false;
+            m = m * 10 + (uint64_t)(t[i] - '0');
+            e10--;
+        }
+    if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+        i++;
+        bool eneg = t[i] == '-';
+        if (t[i] == '+' || t[i] == '-')
+            i++;
+        long x = 0;
+        for (; i < n; i++) {
+            if (x > 10000)
+                return false;
+            x = x * 10 + (t[i] - '0');
+        }
+        e10 += eneg ? -x : x;
+    }
+    if (m > (UINT64_C(1) << 53) || e10 < -22 || e10 > 22)
+        return false;
+    double d = (double)m;
+    d = e10 < 0 ? d / pow10[-e10] : d * pow10[e10];
+    *out = neg ? -d : d;
+    return true;
+}
+
 /* A number, or JsonConverter's "NaN", "Infinity", "-Infinity". */
 static int jr_float(jr_t *r, const cs_schema_t *s, cv_value_t *out, const char *path)
 {
@@ -694,6 +739,11 @@ static int jr_float(jr_t *r, const cs_schema_t *s, cv_value_t *out, const char *
     }
     if (jr_number(r, &t, &n, &integral, path) < 0)
         return -1;
+    double f;
+    if (fast_double(t, n, &f)) {
+        put_float(out, f);
+        return 0;
+    }
     /* strtod wants the digits NUL-terminated; a long one (many digits) goes through the arena */
     char *digits = n < sizeof num ? num : arena_alloc(r->a, n + 1);
     memcpy(digits, t, n);
@@ -929,9 +979,12 @@ static int jr_infer_struct(jr_t *r, int levels, const cs_schema_t **schema, cv_v
         cv_value_t fv;
         if (jr_infer(r, levels - 1, &fs, &fv, k, depth + 1) < 0)
             return -1;
-        /* a name given twice is rare: the linear search runs only when a name of the same length and ends
-         * came before (one bit of seen each) */
-        uint64_t bit = (uint64_t)1 << ((kl * 7 + (kl ? (unsigned char)k[0] * 3u + (unsigned char)k[kl - 1] : 0)) & 63);
+        /* a name given twice is rare: the linear search runs only when a name of the same hash came before
+         * (one bit of seen each; names alike, as ts_ms and ts_us, must not share one) */
+        uint32_t h = 2166136261u;
+        for (size_t i = 0; i < kl; i++)
+            h = (h ^ (unsigned char)k[i]) * 16777619u;
+        uint64_t bit = (uint64_t)1 << ((h ^ h >> 6 ^ h >> 12) & 63);
         int fi = seen & bit ? cs_field_index(s, k) : -1;
         seen |= bit;
         if (fi >= 0) {

@@ -2,6 +2,8 @@
  * schema and without one (types off the JSON, nested JSON as text), its refusals, base64. */
 #include "tests/unit/testutil.h"
 
+#include <math.h>
+
 #include "schemas/json_dec.h"
 
 #define S(x) x, strlen(x)
@@ -79,8 +81,8 @@ static void test_infer(void **st)
     assert_string_equal(s->fields[5].schema->name, JSON_DEC_JSON_NAME);
     assert_string_equal(v.u.list.v[5].u.s.p, "{\"a\":[1,\"b c\"]}");
     assert_string_equal(v.u.list.v[6].u.s.p, "[]");
-    /* names alike in length and ends (one bit of the duplicate filter), told apart; a name given twice found
-     * among many */
+    /* names alike told apart; a name given twice found among many (100 names: many share a bit of the
+     * duplicate filter) */
     assert_int_equal(json_dec_infer(a, S("{\"axb\":1,\"ayb\":2,\"axb\":3}"), 1, &s, &v, "v", err, sizeof err), 0);
     assert_int_equal(s->nfields, 2);
     assert_int_equal(v.u.list.v[0].u.i, 3);
@@ -164,6 +166,27 @@ static void test_refusals(void **st)
     assert_int_equal(json_dec_infer(a, S("{\"a\":{\"b\":\"x\\u00e9\\\"y\", \"c\":\"\xc3\xa9\"}}"), 1, &s, &v, "v", err,
                                     sizeof err), 0);
     assert_string_equal(v.u.list.v[0].u.s.p, "{\"b\":\"x\\u00e9\\\"y\",\"c\":\"\xc3\xa9\"}");
+    /* numbers under a double schema: the very double strtod gives (the fast path and the slow one), for
+     * random mantissas and exponents, written plain and with exponents */
+    cs_schema_t *fs = cs_new(a, CT_FLOAT64, false);
+    srand(21);
+    for (int i = 0; i < 200000; i++) {
+        char num[64];
+        unsigned long long mant = ((unsigned long long)rand() << 31 ^ (unsigned long long)rand()) >> (rand() % 62);
+        int ex = rand() % 60 - 30, form = rand() % 4;
+        if (form == 0)
+            snprintf(num, sizeof num, "%s%llu.%0*d", rand() % 2 ? "-" : "", mant, rand() % 5 + 1, rand() % 1000);
+        else if (form == 1)
+            snprintf(num, sizeof num, "%llue%d", mant, ex);
+        else if (form == 2)
+            snprintf(num, sizeof num, "-0.%0*llu", rand() % 20 + 1, mant % 100000000ULL);
+        else
+            snprintf(num, sizeof num, "%.*e", rand() % 18, (double)mant * pow(10.0, ex));
+        assert_int_equal(json_dec_read(a, fs, S(num), 0, &v, "f", err, sizeof err), 0);
+        double want = strtod(num, NULL);
+        if (memcmp(&v.u.f, &want, sizeof want))
+            fail_msg("%s: %.17g, strtod %.17g", num, v.u.f, want);
+    }
     /* a number of many digits is still a number */
     char big[200] = "{\"a\":1.";
     memset(big + 7, '5', 150);
