@@ -188,6 +188,11 @@ static wc_status_t publish(conn_state_t *s, wc_status_t st, const evt_out_t *out
 
 /* ---- snapshot hooks: snapshot rows use this connector's Kafka transaction cycle ------------ */
 
+static wc_status_t snap_drain(void *ctx, char *err, size_t errlen)
+{
+    return drain(ctx, err, errlen);
+}
+
 static wc_status_t snap_txn_ensure(void *ctx, char *err, size_t errlen)
 {
     conn_state_t *s = ctx;
@@ -1163,7 +1168,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         log_info("encoder threads started", "connector=%s threads=%d", cfg->name, cfg->encode_threads);
     {
         /* snapshot: what to read before (or while) streaming */
-        snap_hooks_t hk = { .ctx = &s, .txn_ensure = snap_txn_ensure, .chunk_done = snap_chunk_done, .service = snap_service,
+        snap_hooks_t hk = { .ctx = &s, .drain = snap_drain, .txn_ensure = snap_txn_ensure, .chunk_done = snap_chunk_done, .service = snap_service,
                              .publish = snap_publish, .send = snap_send };
         txn_snap_hooks_t th = { .ctx = &s, .offsets = snap_offsets_hook, .committed = snap_committed_hook,
                                 .rewound = snap_rewound_hook };

@@ -123,6 +123,9 @@ typedef struct snap_hooks {
      * could not convert (evt_warnings) */
     wc_status_t (*publish)(void *ctx, wc_status_t st, const evt_out_t *out, char *err, size_t errlen);
     wc_status_t (*send)(void *ctx, const rec_t *r, char *err, size_t errlen); /* a record the readers encoded */
+    /* every record queued for encoding elsewhere is encoded and sent: before a table version they may
+     * point to is replaced (a watermark chunk reads the table as it is now); NULL: nothing is queued */
+    wc_status_t (*drain)(void *ctx, char *err, size_t errlen);
 } snap_hooks_t;
 
 snap_t *snap_new(const conn_config_t *cfg, pgt_catalog_t *types, evt_ctx_t *evt, const snap_hooks_t *hooks);

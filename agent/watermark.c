@@ -89,7 +89,13 @@ wc_status_t snap_wm_step(snap_t *s, char *err, size_t errlen)
         snap_chunk_emitted(s, ci);
         return WC_OK;
     }
-    /* the table as it is now: a column added since the last chunk is read too */
+    /* the table as it is now: a column added since the last chunk is read too. The version it replaces
+     * is freed: records of it still queued for the stream's encoder threads go out first */
+    if (s->hooks.drain) {
+        wc_status_t dst = s->hooks.drain(s->hooks.ctx, err, errlen);
+        if (dst != WC_OK)
+            return dst;
+    }
     rel_table_t *t = snap_table_install(s, &s->wm_conn, ti, true, err, errlen);
     if (!t)
         return WC_RETRY;
