@@ -202,6 +202,22 @@ walcast_spawn() {
   IT_PIDS+=($WALCAST_PID)
 }
 
+# kill_streaming N CFG: N SIGKILLs of the walcast started with CFG, each a random 0.1-1 s into a run;
+# walcast runs already for the first, and is started again (and waited for until it streams) before each
+# of the others.
+kill_streaming() {
+  local n=$1 cfg=$2 k before
+  for k in $(seq 1 "$n"); do
+    if [ "$k" -gt 1 ]; then
+      before=$(grep -c 'replication started' "$IT_DIR/walcast.log" || true)
+      walcast_spawn "$cfg"
+      wait_log 'replication started' $((before + 1)) 60
+    fi
+    sleep "0.$(( (RANDOM % 9) + 1 ))$(( RANDOM % 10 ))"
+    kill -KILL "$WALCAST_PID"; wait "$WALCAST_PID" 2>/dev/null || true
+  done
+}
+
 # rest_worker_start NAME [KEY=VALUE...]: walcast as a REST worker that holds no connector yet (they come by
 # POST): a free port (PORT; U is its URL), config.storage.topic it_NAME_configs, status.storage.topic
 # it_NAME_status, group.id it_NAME_group and the KEY=VALUE lines added to worker.properties; returns once

@@ -36,8 +36,14 @@ else
   psql_q -c "ALTER SYSTEM SET logical_decoding_work_mem = '64kB'" -c "SELECT pg_reload_conf()" >/dev/null
   extra+=("walcast.streaming=true" "walcast.memory.limit.mb=1")
 fi
-# abort mode: a short Kafka transaction timeout that a frozen walcast overruns
-[ "$MODE" = abort ] && echo "producer.transaction.timeout.ms=2000" >>"$IT_DIR/worker.properties"
+# abort mode: a short Kafka transaction timeout that a frozen walcast overruns, and transactions held
+# open 1 s at least (walcast.transaction.min.ms), so that a freeze while the writer runs finds one open:
+# with min.ms 0 they were so short on a quiet machine that 400 writer transactions ended before a freeze
+# caught one (CI, twice)
+if [ "$MODE" = abort ]; then
+  echo "producer.transaction.timeout.ms=2000" >>"$IT_DIR/worker.properties"
+  extra+=("walcast.transaction.min.ms=1000")
+fi
 # commit mode: no status update for 10 minutes, so every kill falls between Kafka commits and the
 # flush LSN reaching the server (the slot sends everything again; the offsets say what was published)
 status_ms=300
@@ -111,7 +117,7 @@ elif [ "$MODE" = abort ]; then
   # transaction (the partition's last stable offset catches up with its end), then let walcast go on
   for round in 1 2; do
     frozen=0
-    for _ in $(seq 1 600); do   # transactions are short since min.ms 0 and two producers: try often
+    for _ in $(seq 1 600); do
       kill -STOP "$WALCAST_PID"
       if "$PY" "$ROOT/tests/integration/kafka_admin.py" "$BS" txn-open srv.public.acct; then frozen=1; break; fi
       kill -CONT "$WALCAST_PID"; sleep 0.05

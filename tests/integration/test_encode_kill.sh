@@ -43,16 +43,8 @@ grep -q 'msg="encoder threads started".*threads=3' "$IT_DIR/walcast.log" || { ec
 ) &
 writer=$!
 
-for k in $(seq 1 "$KILLS"); do
-  if [ "$k" -gt 1 ]; then
-    before=$(grep -c 'replication started' "$IT_DIR/walcast.log" || true)
-    walcast_spawn "$cfg"
-    wait_log 'replication started' $((before + 1)) 60
-  fi
-  # a random moment 0.1-1 s into the run (the writer keeps the stream busy meanwhile)
-  sleep "0.$(( (RANDOM % 9) + 1 ))$(( RANDOM % 10 ))"
-  kill -KILL "$WALCAST_PID"; wait "$WALCAST_PID" 2>/dev/null || true
-done
+# the first kill a random moment 0.1-1 s into the run (the writer keeps the stream busy meanwhile)
+kill_streaming "$KILLS" "$cfg"
 echo "$KILLS SIGKILLs while streaming"
 walcast_spawn "$cfg"
 wait_log 'replication started' "$((KILLS + 1))" 60

@@ -60,15 +60,7 @@ echo "$KILLS SIGKILLs, $during_snapshot of them before the snapshot completed"
 # then SIGKILLs while only streaming
 walcast_spawn "$cfg"
 wait_log 'msg="snapshot completed"' 1 300
-for k in 1 2; do
-  if [ "$k" -gt 1 ]; then
-    before=$(grep -c 'replication started' "$IT_DIR/walcast.log" || true)
-    walcast_spawn "$cfg"
-    wait_log 'replication started' $((before + 1)) 60
-  fi
-  sleep "0.$(( (RANDOM % 9) + 1 ))"
-  kill -KILL "$WALCAST_PID"; wait "$WALCAST_PID" 2>/dev/null || true
-done
+kill_streaming 2 "$cfg"
 echo "2 more SIGKILLs while streaming"
 walcast_spawn "$cfg"
 touch "$IT_DIR/stop-writer"
