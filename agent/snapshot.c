@@ -986,8 +986,9 @@ typedef struct enc_ctx {
     rel_cache_t *rels;
     arena_t *arena;
     snap_batch_t *out;
-    int *map;
+    int *map;                     /* result column of each relation column, for map_res and map_table */
     const PGresult *map_res;
+    const rel_table_t *map_table;
     wc_status_t st;               /* the last evt_read's status */
 } enc_ctx_t;
 
@@ -1093,10 +1094,14 @@ static int enc_row(enc_ctx_t *x, size_t ci, PGresult *res, int row, bool first_i
     snap_t *s = x->s;
     const snap_chunk_t *c = &s->plan.chunks[ci];
     rel_table_t *t = rel_cache_get(x->rels, s->relids[c->table]);
-    if (x->map_res != res) {
+    /* one column map per fetched batch. A result's address is reused by a later one once it is cleared:
+     * keyed on the table as well (and forgotten at each chunk, enc_chunk), or a map made for another
+     * table's result (SELECT *: a generated column shifts what follows it) would place its values */
+    if (x->map_res != res || x->map_table != t) {
         x->map = xrealloc(x->map, (t->ncols ? t->ncols : 1) * sizeof *x->map);
         snap_col_map(t, res, x->map);
         x->map_res = res;
+        x->map_table = t;
     }
     arena_reset(x->arena);
     pgo_tuple_t tup = { 0 };
@@ -1139,6 +1144,7 @@ static int enc_chunk(enc_ctx_t *x, repl_t *r, size_t ci, const char *fetch, char
     PGresult *held = NULL;
     int held_row = 0;
     uint64_t n_in_chunk = 0;
+    x->map_res = NULL;            /* the results it was made for are cleared by now */
     for (;;) {
         PGresult *res = snap_query(r->sql, fetch, 0, NULL, err, errlen);
         if (!res)
