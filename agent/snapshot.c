@@ -1070,7 +1070,7 @@ static bool enc_quitting(void *ctx)
     return quit;
 }
 
-/* sr_wait_fn of a reader's registry client: sleeps while the registry is away, until the run quits (the
+/* coder_wait_fn of a reader's registry client: sleeps while the registry is away, until the run quits (the
  * connector thread keeps Kafka served meanwhile, waiting for this reader's batches). */
 static bool enc_registry_wait(void *ctx, int ms, const char *why)
 {
