@@ -1222,6 +1222,7 @@ fail:
 
 static void *reader_main(void *argp)
 {
+    pthread_setname_np(pthread_self(), "walcast-snap");   /* in top -H and perf's per-thread figures */
     reader_arg_t *arg = argp;
     snap_t *s = arg->s;
     char err[512];
