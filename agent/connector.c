@@ -160,7 +160,7 @@ static void log_not_converted(conn_state_t *s)
 }
 
 /* The publish step on this thread: after what the encoder threads hold, the records in order (encode,
- * then send; registry waits happen here, inside conv_encode, served by on_registry_wait). */
+ * then send; while the registry is away, coder_encode waits here through on_registry_wait). */
 static wc_status_t publish_here(conn_state_t *s, wc_status_t st, const evt_out_t *out, char *err, size_t errlen)
 {
     log_not_converted(s);

@@ -446,7 +446,7 @@ void snap_free(snap_t *s)
     snap_plan_free(&s->plan);
     rel_cache_free(s->rels);
     free(s->relids);
-    free(s->map);
+    snap_colmap_free(&s->colmap);
     arena_free(s->arena);
     buf_free(&s->state);
     pthread_mutex_destroy(&s->mu);
@@ -917,6 +917,33 @@ void snap_col_map(const rel_table_t *t, PGresult *res, int *map)
     }
 }
 
+const int *snap_colmap_for(snap_colmap_t *m, const rel_table_t *t, PGresult *res)
+{
+    if (m->res != res || m->table != t) {
+        size_t n = t->ncols ? t->ncols : 1;
+        if (n > m->cap) {
+            m->map = xrealloc(m->map, n * sizeof *m->map);
+            m->cap = n;
+        }
+        snap_col_map(t, res, m->map);
+        m->res = res;
+        m->table = t;
+    }
+    return m->map;
+}
+
+void snap_colmap_forget(snap_colmap_t *m)
+{
+    m->res = NULL;
+    m->table = NULL;
+}
+
+void snap_colmap_free(snap_colmap_t *m)
+{
+    free(m->map);
+    *m = (snap_colmap_t){ 0 };
+}
+
 /* ---- the exported run: reader threads ---- */
 
 
@@ -1000,9 +1027,7 @@ typedef struct enc_ctx {
     rel_cache_t *rels;
     arena_t *arena;
     snap_batch_t *out;
-    int *map;                     /* result column of each relation column, for map_res and map_table */
-    const PGresult *map_res;
-    const rel_table_t *map_table;
+    snap_colmap_t colmap;
     wc_status_t st;               /* the last evt_read's status */
 } enc_ctx_t;
 
@@ -1059,7 +1084,7 @@ static bool enc_quitting(void *ctx)
     return quit;
 }
 
-/* sr_wait_fn of a reader's registry client: sleeps while the registry is away, until the run quits (the
+/* coder_wait_fn of a reader's registry client: sleeps while the registry is away, until the run quits (the
  * connector thread keeps Kafka served meanwhile, waiting for this reader's batches). */
 static bool enc_registry_wait(void *ctx, int ms, const char *why)
 {
@@ -1098,7 +1123,7 @@ static void enc_close(enc_ctx_t *x)
     coder_close(&x->coder);
     rel_cache_free(x->rels);
     arena_free(x->arena);
-    free(x->map);
+    snap_colmap_free(&x->colmap);
 }
 
 /* Encodes one row; the markers come from the plan (a chunk is never empty but for an empty table). */
@@ -1108,19 +1133,12 @@ static int enc_row(enc_ctx_t *x, size_t ci, PGresult *res, int row, bool first_i
     snap_t *s = x->s;
     const snap_chunk_t *c = &s->plan.chunks[ci];
     rel_table_t *t = rel_cache_get(x->rels, s->relids[c->table]);
-    /* one column map per fetched batch. A result's address is reused by a later one once it is cleared:
-     * keyed on the table as well (and forgotten at each chunk, enc_chunk), or a map made for another
-     * table's result (SELECT *: a generated column shifts what follows it) would place its values */
-    if (x->map_res != res || x->map_table != t) {
-        x->map = xrealloc(x->map, (t->ncols ? t->ncols : 1) * sizeof *x->map);
-        snap_col_map(t, res, x->map);
-        x->map_res = res;
-        x->map_table = t;
-    }
+    /* SELECT *: with a map made for another table's result a generated column would shift what follows it */
+    const int *map = snap_colmap_for(&x->colmap, t, res);
     arena_reset(x->arena);
     pgo_tuple_t tup = { 0 };
     tup.cols = arena_alloc(x->arena, (t->ncols ? t->ncols : 1) * sizeof *tup.cols);
-    snap_row_tuple(t, res, row, x->map, &tup);
+    snap_row_tuple(t, res, row, map, &tup);
     bool last_of_all = last_in_table;
     for (size_t tj = c->table + 1; last_of_all && tj < s->plan.ntables; tj++)
         last_of_all = s->plan.tables[tj].empty;
@@ -1158,7 +1176,7 @@ static int enc_chunk(enc_ctx_t *x, repl_t *r, size_t ci, const char *fetch, char
     PGresult *held = NULL;
     int held_row = 0;
     uint64_t n_in_chunk = 0;
-    x->map_res = NULL;            /* the results it was made for are cleared by now */
+    snap_colmap_forget(&x->colmap);   /* the results it was made for are cleared by now */
     for (;;) {
         PGresult *res = snap_query(r->sql, fetch, 0, NULL, err, errlen);
         if (!res)
@@ -1218,6 +1236,7 @@ fail:
 
 static void *reader_main(void *argp)
 {
+    pthread_setname_np(pthread_self(), "walcast-snap");   /* in top -H and perf's per-thread figures */
     reader_arg_t *arg = argp;
     snap_t *s = arg->s;
     char err[512];
@@ -1391,14 +1410,7 @@ static wc_status_t emit_row(snap_t *s, const held_row_t *h, bool last_in_table, 
     arena_reset(s->arena);
     pgo_tuple_t tup = { 0 };
     tup.cols = arena_alloc(s->arena, (t->ncols ? t->ncols : 1) * sizeof *tup.cols);
-    /* one column map per fetched batch */
-    if (s->map_res != h->res || s->map_table != t) {
-        s->map = xrealloc(s->map, (t->ncols ? t->ncols : 1) * sizeof *s->map);
-        snap_col_map(t, h->res, s->map);
-        s->map_res = h->res;
-        s->map_table = t;
-    }
-    snap_row_tuple(t, h->res, h->row, s->map, &tup);
+    snap_row_tuple(t, h->res, h->row, snap_colmap_for(&s->colmap, t, h->res), &tup);
     snap_table_t *st = &s->plan.tables[h->table];
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = st->started_us, .lsn = s->plan.lsn,
                       .now_us = wc_wall_us() };
@@ -1425,8 +1437,10 @@ static wc_status_t flush_held(snap_t *s, held_row_t *h, bool last_in_table, bool
     if (st != WC_OK)
         return st;
     h->set = false;
-    if (h->own_res)
+    if (h->own_res) {
         PQclear(h->res);
+        snap_colmap_forget(&s->colmap);
+    }
     h->res = NULL;
     if (h->chunk_ended) {
         snap_chunk_emitted(s, h->chunk);

@@ -43,6 +43,16 @@ typedef struct snap_slot {
     int queued;
 } snap_slot_t;
 
+/* The result column of each relation column, for one fetched result of one table. A cleared result's
+ * address is given to a later one, possibly another table's: the map is keyed on both, and forgotten
+ * whenever a result it may have been made for is cleared. */
+typedef struct snap_colmap {
+    int *map;
+    size_t cap;
+    const PGresult *res;
+    const rel_table_t *table;
+} snap_colmap_t;
+
 /* A chunk read by the watermark method, kept until its high watermark. */
 typedef struct snap_wm {
     bool open;
@@ -89,9 +99,7 @@ struct snap {
     wc_status_t reader_status;    /* what the failure asks for: WC_RETRY, or WC_PERMANENT (a row no retry converts) */
     const char *snapshot_name;
     int imported;
-    int *map;                     /* result column of each relation column, for map_res */
-    const PGresult *map_res;
-    const rel_table_t *map_table;
+    snap_colmap_t colmap;         /* the connector thread's rows (emit_row) */
     rd_kafka_t *sigrk;            /* signal.kafka.topic consumer */
     /* watermark method */
     repl_t wm_conn;
@@ -101,6 +109,9 @@ struct snap {
 
 void snap_chunk_emitted(snap_t *s, size_t ci);
 void snap_col_map(const rel_table_t *t, PGresult *res, int *map);
+const int *snap_colmap_for(snap_colmap_t *m, const rel_table_t *t, PGresult *res);
+void snap_colmap_forget(snap_colmap_t *m);
+void snap_colmap_free(snap_colmap_t *m);
 int snap_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen);
 int snap_plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal_t *sig, char *err, size_t errlen);
 void snap_prog_reset(snap_t *s);
