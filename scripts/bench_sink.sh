@@ -125,6 +125,7 @@ stage_times() {
     printf "  %s: %d rows in %d batches (%.0f rows/batch), window %.0f ms, thread CPU %.0f ms (%.0f%%), runqueue %.0f ms (%.0f%%)\n",
       name, r, v["batches"], r / v["batches"], w, v["thread_cpu_ms"], 100 * v["thread_cpu_ms"] / w, v["runqueue_ms"], 100 * v["runqueue_ms"] / w
     rq = v["runqueue_ms"]
+    if ("fetch_wakes" in v) printf "    fetcher woken %d times (fetch_wake)\n", v["fetch_wakes"]
     printf "    sink thread CPU %.2f us/row; net of runqueue (rows / (window - runqueue): an estimate of the rate without the other load on the machine) %.0f rows/s\n",
       1000 * v["thread_cpu_ms"] / r, (w > rq ? 1000 * r / (w - rq) : 0)
     printf "    %-11s %9s %7s %8s %9s %8s\n", "stage", "wall ms", "% wall", "us/row", "cpu ms", "blocks"
@@ -154,6 +155,7 @@ delete.enabled=true
 schema.evolution=basic
 batch.size=$BATCH
 EOF
+  [ -n "${BENCH_SINK_PROPS:-}" ] && printf '%s\n' $BENCH_SINK_PROPS >>"$WORK/$name.properties"
   srv0=$(server_cpu "$name")
   local bin="$ROOT/build/walcast"
   [ "${CM%_before}" != "$CM" ] && bin=$BENCH_SINK_BEFORE
