@@ -159,14 +159,22 @@ EOF
   srv0=$(server_cpu "$name")
   local bin="$ROOT/build/walcast"
   [ "${CM%_before}" != "$CM" ] && bin=$BENCH_SINK_BEFORE
-  WALCAST_SINK_STAGE_TIMES=1 WALCAST_SINK_COPY=${CM%_before} "$bin" run --worker "$WORK/worker.properties" "$WORK/$name.properties" 2>"$WORK/$name.log" >/dev/null &
-  local pid=$! t0="" n0=0 o perf=""
-  PIDS+=($pid)
-  # BENCH_SINK_PERF=DIR: a perf profile of each sink into DIR (perf report -i DIR/NAME.perf)
+  # BENCH_SINK_PERF=DIR: a perf profile of each sink into DIR (perf report -i DIR/NAME.perf); perf starts the
+  # sink itself (attaching to a running process with -p records no samples on this kind of machine)
+  local pid t0="" n0=0 o perf=""
   if [ -n "${BENCH_SINK_PERF:-}" ]; then
-    perf record -q -e cpu-clock -F 499 -g -p $pid -o "$BENCH_SINK_PERF/$name.perf" 2>/dev/null &
+    WALCAST_SINK_STAGE_TIMES=1 WALCAST_SINK_COPY=${CM%_before} perf record -q -e cpu-clock -F 999 -g \
+      -o "$BENCH_SINK_PERF/$name.perf" -- "$bin" run --worker "$WORK/worker.properties" "$WORK/$name.properties" \
+      2>"$WORK/$name.log" >/dev/null &
     perf=$!
+    PIDS+=($perf)
+    for _ in $(seq 1 100); do pid=$(pgrep -P $perf | head -1); [ -n "$pid" ] && break; sleep 0.05; done
+    [ -n "$pid" ] || die "perf did not start $name"
+  else
+    WALCAST_SINK_STAGE_TIMES=1 WALCAST_SINK_COPY=${CM%_before} "$bin" run --worker "$WORK/worker.properties" "$WORK/$name.properties" 2>"$WORK/$name.log" >/dev/null &
+    pid=$!
   fi
+  PIDS+=($pid)
   for _ in $(seq 1 6000); do
     o=$($fn)
     if [ -z "$t0" ] && [ "$o" -gt 0 ]; then t0=$(now); n0=$o; fi
@@ -177,11 +185,11 @@ EOF
   local t1
   t1=$(now)
   [ "$($fn)" -ge "$ROWS" ] || die "$name applied only $($fn) of $ROWS rows in 300 s"
-  [ -n "$perf" ] && { kill -INT $perf; wait $perf || true; }
   local sink_cpu srv1
   sink_cpu=$(cpu_s $pid)
   srv1=$(server_cpu "$name")
-  kill -INT $pid; wait $pid || true
+  kill -INT $pid; wait $pid 2>/dev/null || true
+  [ -n "$perf" ] && { wait $perf || true; }
   stage_times "$name"
   local secs
   secs=$(echo "$t1 - $t0" | bc)

@@ -432,12 +432,13 @@ static int64_t conf_int(rd_kafka_conf_t *c, const char *k)
  * queued.min.messages), and decides to fetch again only when its broker thread wakes up: on a response, an
  * op, or at the latest a second later. Debezium's JSON with schemas compresses ~80:1, so one fetch fills the
  * queue, the sink drains it in a fraction of that second and then waits, idle, for the next fetch
- * (bench_sink.sh: empty polls 50-65% of the sink's time on a quiet machine). So at the end of a full batch,
- * when the queue has fallen well below its limits, the fetcher is woken: a ListOffsets request to the
- * partition's leader (the watermarks, thrown away) is an op on that broker's thread, which then finds the
- * queue has room and fetches while the sink applies what it holds. The request waits for that broker thread
- * (tens of ms while it reads a fetch), so a thread of its own sends it; requests are coalesced, and made at
- * most every WAKE_EVERY_US. */
+ * (bench_sink.sh: empty polls 50-65% of the sink's time on a quiet machine). So before a batch is applied
+ * (full, or because the queue ran empty), if the queue has fallen well below its limits while the broker holds
+ * at least a batch more (the partition's high watermark as of the last fetch: a sink that keeps up wakes
+ * nothing), the fetcher is woken: a ListOffsets request to the partition's leader (the watermarks, thrown
+ * away) is an op on that broker's thread, which then finds the queue has room and fetches while the sink
+ * applies what it holds. The request waits for that broker thread (tens of ms while it reads a fetch), so a
+ * thread of its own sends it; requests are coalesced, and made at most every WAKE_EVERY_US. */
 #define WAKE_EVERY_US 20000
 
 static void *waker_main(void *arg)
@@ -491,16 +492,21 @@ static void waker_stop(sink_t *s)
     w->started = false;
 }
 
-/* At the end of a full batch: wakes the fetcher of r's partition when the queue has room (see above). */
+/* Before a batch is applied: wakes the fetcher of the partition of r (the batch's last record) when the
+ * consumer queue has fallen well below its limits while the broker holds more (see above). */
 static void fetch_wake(sink_t *s, const sink_rec_t *r)
 {
     waker_t *w = &s->waker;
     int64_t now = wc_wall_us();
-    if (!w->started || !s->cq || now < s->wake_next_us || !s->read)
+    if (!w->started || !s->cq || now < s->wake_next_us || !s->read || !r->msg)
         return;
     int64_t qn = (int64_t)rd_kafka_queue_length(s->cq), avg = (int64_t)(s->read_bytes / s->read) + 1;
     if ((s->q_min_msgs && qn >= s->q_min_msgs / 2) || (s->q_max_bytes && qn * avg >= s->q_max_bytes / 2))
         return;   /* far from empty: the fetcher fetches again before the sink runs out */
+    int64_t lo, hi;
+    if (rd_kafka_get_watermark_offsets(s->rk, r->topic, r->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        hi - (r->offset + 1) - qn < (int64_t)s->cfg->batch_size)
+        return;   /* as far as the last fetch told, not a batch more to fetch (transaction markers count too) */
     pthread_mutex_lock(&w->mu);
     snprintf(w->topic, sizeof w->topic, "%s", r->topic);
     w->partition = r->partition;
@@ -1908,6 +1914,8 @@ wc_status_t sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stat
         if (s.cb_status != WC_OK)
             break;
         if (!m) {
+            if (s.nrec)
+                fetch_wake(&s, &s.recs[s.nrec - 1]);
             if (s.nrec && flush(&s) != WC_OK)
                 goto out;
             if (!s.nrec && settle(&s, true) == WC_FATAL)   /* idle: confirm the last batch */
