@@ -17,6 +17,7 @@
 # same run, into databases of its own ("before" lines), for before/after figures under the same load.
 # BENCH_SINK_RUNS (default 1; 3 for medians): each variant and each bulk load that many times, interleaved, so
 # that the load of the machine falls alike on all; the table shows medians, the runs are printed as they end.
+# BENCH_SINK_PROPS: more sink settings, one key=value per word (e.g. consumer.override.queued.max.messages.kbytes=2000000).
 # Each sink logs where its thread's time went ("sink stage times", per-record stages too: WALCAST_SINK_STAGE_TIMES=1);
 # it is printed after each run.
 # Every server and process started here is stopped on exit.
