@@ -57,6 +57,11 @@ struct pub {
     int64_t last_dr_us;           /* the newest delivery report's arrival */
     buf_t deferred;               /* serialised records (see defer_record) */
     size_t ndeferred;
+    bool held;                    /* pub_txn_hold: records sent are kept in deferred */
+    /* records produced and delivery reports served since the producer was made: when they are equal,
+     * every record produced so far is in its partition's log (pub_txn_delivered) */
+    atomic_uint_fast64_t nsent, nacked;
+    atomic_bool commit_running;   /* between commit_go and commit_done: dr_cb wakes the caller on the last report */
 };
 
 /* Errors that the same record meets again however often it is sent. */
@@ -100,18 +105,24 @@ static void record_error(char *err, size_t errlen, const char *topic, rd_kafka_r
              keylen ? k : "null", len, hint);
 }
 
+static void wake(pub_t *p);
+
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     pub_t *p = opaque;
     (void)rk;
     p->last_dr_us = wc_wall_us();
-    if (!p->ack)
-        return;
-    char e[768] = "";
-    if (m->err)
-        record_error(e, sizeof e, rd_kafka_topic_name(m->rkt), m->err, m->key, m->key_len, m->len);
-    p->ack(p->ctx, (uint64_t)(uintptr_t)m->_private,
-           !m->err ? WC_OK : error_permanent(m->err) ? WC_PERMANENT : WC_ABORT, m->err ? e : NULL);
+    if (p->ack) {
+        char e[768] = "";
+        if (m->err)
+            record_error(e, sizeof e, rd_kafka_topic_name(m->rkt), m->err, m->key, m->key_len, m->len);
+        p->ack(p->ctx, (uint64_t)(uintptr_t)m->_private,
+               !m->err ? WC_OK : error_permanent(m->err) ? WC_PERMANENT : WC_ABORT, m->err ? e : NULL);
+    }
+    /* the last report of a committing transaction, served on the commit thread: the caller may now
+     * produce the next transaction's records (pub_txn_delivered) */
+    if (atomic_fetch_add(&p->nacked, 1) + 1 == atomic_load(&p->nsent) && atomic_load(&p->commit_running))
+        wake(p);
 }
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -348,6 +359,7 @@ static wc_status_t drain_deferred(pub_t *p, char *err, size_t errlen)
         wc_status_t st = produce(p, &r, 0, err, errlen);
         if (st != WC_OK)
             return st;
+        atomic_fetch_add(&p->nsent, 1);
     }
     buf_reset(&p->deferred);
     p->ndeferred = 0;
@@ -356,12 +368,25 @@ static wc_status_t drain_deferred(pub_t *p, char *err, size_t errlen)
 
 wc_status_t pub_send(pub_t *p, const rec_t *r, uint64_t tag, char *err, size_t errlen)
 {
-    if (p->committing) {
+    if (p->committing || p->held) {
         defer_record(p, r);
         return WC_OK;
     }
-    return produce(p, r, tag, err, errlen);
+    wc_status_t st = produce(p, r, tag, err, errlen);
+    if (st == WC_OK)
+        atomic_fetch_add(&p->nsent, 1);
+    return st;
 }
+
+wc_status_t pub_txn_hold(pub_t *p, bool hold, char *err, size_t errlen)
+{
+    p->held = hold;
+    return !hold && p->txn_open && p->ndeferred ? drain_deferred(p, err, errlen) : WC_OK;
+}
+
+bool pub_txn_held(const pub_t *p) { return p->held; }
+
+bool pub_txn_delivered(const pub_t *p) { return atomic_load(&p->nacked) >= atomic_load(&p->nsent); }
 
 static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, char *err, size_t errlen)
 {
@@ -520,7 +545,7 @@ wc_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen)
         return classify(ke, "cannot begin a Kafka transaction", err, errlen);
     p->txn_open = true;
     p->txn_began_ms = wc_mono_ms();
-    if (p->ndeferred)
+    if (p->ndeferred && !p->held)
         return drain_deferred(p, err, errlen);
     return WC_OK;
 }
@@ -568,6 +593,7 @@ static void *committer_main(void *arg)
         p->times.committed_us = wc_wall_us();
         /* the offset record is the last one produced: its delivery report comes after every other's */
         p->times.flushed_us = p->last_dr_us > p->times.start_us ? p->last_dr_us : p->times.start_us;
+        atomic_store(&p->commit_running, false);
         pthread_mutex_lock(&p->commit_mu);
         atomic_store(&p->commit_done, true);   /* after the outcome and times: they are read once it is seen */
         pthread_cond_broadcast(&p->commit_cv);
@@ -594,6 +620,7 @@ wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t
     wc_status_t st = produce(p, &r, UINT64_MAX, err, errlen);
     if (st != WC_OK)
         return st;
+    atomic_fetch_add(&p->nsent, 1);
     if (!p->committer_started) {
         if (pthread_create(&p->committer, NULL, committer_main, p) != 0) {
             snprintf(err, errlen, "cannot start the Kafka commit thread");
@@ -606,6 +633,7 @@ wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t
     p->times = (pub_commit_times_t){ .start_us = wc_wall_us() };
     p->commit_err[0] = 0;
     p->commit_status = WC_OK;
+    atomic_store(&p->commit_running, true);
     pthread_mutex_lock(&p->commit_mu);
     atomic_store(&p->commit_done, false);
     p->commit_go = true;

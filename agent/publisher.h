@@ -79,6 +79,14 @@ bool pub_txn_commit_ready(const pub_t *p);
  * again and must be aborted. */
 wc_status_t pub_txn_commit_wait(pub_t *p, char *err, size_t errlen);
 bool pub_txn_committing(const pub_t *p);
+/* Held (the previous transaction, on another producer, still has records without a delivery report):
+ * records sent are kept in memory instead of produced, so none can reach a partition's log before the
+ * previous transaction's. Released, the kept ones are produced into the open transaction at once. */
+wc_status_t pub_txn_hold(pub_t *p, bool hold, char *err, size_t errlen);
+bool pub_txn_held(const pub_t *p);
+/* Every record produced so far (the offset record of a running commit too) has its delivery report:
+ * it is in its partition's log. While a commit runs, the last report also wakes pub_wake_fd. */
+bool pub_txn_delivered(const pub_t *p);
 /* Records kept for the next transaction, and dropping them (rewind after a failure). */
 size_t pub_deferred(const pub_t *p);
 size_t pub_deferred_bytes(const pub_t *p);
