@@ -62,7 +62,15 @@ struct pub {
      * every record produced so far is in its partition's log (pub_txn_delivered) */
     atomic_uint_fast64_t nsent, nacked;
     atomic_bool commit_running;   /* between commit_go and commit_done: dr_cb wakes the caller on the last report */
+    /* The next transaction is begun on the commit thread right after a successful commit: librdkafka's
+     * begin_transaction waits for its main thread to run the request, a scheduling delay under load that
+     * held the caller's read loop (and every change arriving meanwhile) for up to tens of ms. Whoever moves
+     * it from PRE_NONE first begins: the commit thread (PRE_RUNNING, then PRE_DONE: pub_txn_begin takes
+     * it) or pub_txn_begin itself (PRE_TAKEN). */
+    atomic_int prebegin;
 };
+
+enum { PRE_NONE, PRE_RUNNING, PRE_DONE, PRE_TAKEN };
 
 /* Errors that the same record meets again however often it is sent. */
 static bool error_permanent(rd_kafka_resp_err_t e)
@@ -540,9 +548,21 @@ wc_status_t pub_txn_init(pub_t *p, volatile sig_atomic_t *stop, char *err, size_
 
 wc_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen)
 {
-    rd_kafka_error_t *ke = rd_kafka_begin_transaction(p->rk);
-    if (ke)
-        return classify(ke, "cannot begin a Kafka transaction", err, errlen);
+    int pre = PRE_NONE;
+    if (!atomic_compare_exchange_strong(&p->prebegin, &pre, PRE_TAKEN)) {
+        while ((pre = atomic_load(&p->prebegin)) == PRE_RUNNING)   /* the commit thread is at it: rare */
+            usleep(100);
+        /* PRE_DONE: begun already; PRE_NONE: the commit thread's attempt failed, its error comes again */
+        if (pre == PRE_NONE && !atomic_compare_exchange_strong(&p->prebegin, &pre, PRE_TAKEN))
+            pre = atomic_load(&p->prebegin);
+    }
+    if (pre != PRE_DONE) {
+        rd_kafka_error_t *ke = rd_kafka_begin_transaction(p->rk);
+        atomic_store(&p->prebegin, PRE_NONE);
+        if (ke)
+            return classify(ke, "cannot begin a Kafka transaction", err, errlen);
+    }
+    atomic_store(&p->prebegin, PRE_NONE);
     p->txn_open = true;
     p->txn_began_ms = wc_mono_ms();
     if (p->ndeferred && !p->held)
@@ -590,6 +610,7 @@ static void *committer_main(void *arg)
         p->commit_go = false;
         pthread_mutex_unlock(&p->commit_mu);
         p->commit_status = commit_blocking(p, p->commit_err, sizeof p->commit_err);
+        bool ok = p->commit_status == WC_OK;
         p->times.committed_us = wc_wall_us();
         /* the offset record is the last one produced: its delivery report comes after every other's */
         p->times.flushed_us = p->last_dr_us > p->times.start_us ? p->last_dr_us : p->times.start_us;
@@ -600,6 +621,14 @@ static void *committer_main(void *arg)
         pthread_mutex_unlock(&p->commit_mu);
         /* woken outside the lock: the caller collecting the commit does not wait for this thread to run */
         wake(p);
+        /* this producer's next transaction, begun here rather than on the caller's thread (see prebegin) */
+        int pre = PRE_NONE;
+        if (ok && atomic_compare_exchange_strong(&p->prebegin, &pre, PRE_RUNNING)) {
+            rd_kafka_error_t *ke = rd_kafka_begin_transaction(p->rk);
+            if (ke)
+                rd_kafka_error_destroy(ke);   /* pub_txn_begin tries again and reports it */
+            atomic_store(&p->prebegin, ke ? PRE_NONE : PRE_DONE);
+        }
         pthread_mutex_lock(&p->commit_mu);
     }
     pthread_mutex_unlock(&p->commit_mu);

@@ -479,7 +479,7 @@ wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
             fatal_abort = true;
     }
     /* a fatal cause (the commit of an expired transaction fenced) is cured by the new producer */
-    wc_status_t st = fatal_abort || (cause == WC_FATAL && !renewed) ? WC_FATAL : cause;
+    wc_status_t st = fatal_abort || (cause == WC_FATAL && !renewed) ? WC_FATAL : cause == WC_FATAL ? WC_RETRY : cause;
     /* the failed commit may have returned before its delivery reports were served */
     for (size_t i = 0; i < TXN_PRODUCERS; i++)
         pub_poll(t->ring[i], 0);
