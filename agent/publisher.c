@@ -441,16 +441,6 @@ void pub_set_wake_fd(pub_t *p, int fd)
     rd_kafka_queue_destroy(mq);
 }
 
-void pub_move_deferred(pub_t *to, pub_t *from)
-{
-    buf_t b = to->deferred;
-    to->deferred = from->deferred;
-    from->deferred = b;
-    buf_reset(&from->deferred);
-    to->ndeferred += from->ndeferred;
-    from->ndeferred = 0;
-}
-
 wc_status_t pub_metadata(pub_t *p, int timeout_ms, int *nbrokers, int *ntopics, char *err, size_t errlen)
 {
     const struct rd_kafka_metadata *md = NULL;

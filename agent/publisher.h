@@ -42,9 +42,6 @@ int pub_wake_fd(const pub_t *p);
 void pub_set_wake_fd(pub_t *p, int fd);
 /* Its transactional.id (NULL when not transactional). */
 const char *pub_transactional_id(const pub_t *p);
-/* The records from kept while from's commit ran go to to (idle, none kept of its own), for its next
- * transaction. */
-void pub_move_deferred(pub_t *to, pub_t *from);
 /* A metadata request (all topics) within timeout_ms: WC_OK with the cluster's broker and topic counts,
  * WC_RETRY when no broker answered (err says why). */
 wc_status_t pub_metadata(pub_t *p, int timeout_ms, int *nbrokers, int *ntopics, char *err, size_t errlen);

@@ -129,30 +129,60 @@ static void test_cycle(void **s)
     assert_int_not_equal(st, WC_OK);
     assert_int_equal(txn_rewind(t, st, err, sizeof err), WC_PERMANENT);
     assert_non_null(strstr(err, "cannot produce to topic"));
-
-    txn_free(t);
-    kcli_mock_stop(mock);
-    free(bs);
 }
 
-/* The mock cluster of one broker with topics t and offsets; c and w point at it. */
-static void *mock_setup(rd_kafka_mock_cluster_t **mc, char **bs, conn_config_t *c, worker_config_t *w)
+/* Each pipelined test: a mock cluster of one broker with topics t and offsets, and a started txn_t whose
+ * slot is confirmed at 0x50. */
+typedef struct fx {
+    void *mock;
+    rd_kafka_mock_cluster_t *mc;
+    char *bs;
+    conn_config_t c;
+    worker_config_t w;
+    txn_t *t;
+} fx_t;
+
+static int fx_setup(void **state)
 {
     char err[512];
-    void *mock = kcli_mock_start(1, bs, err, sizeof err);
-    assert_non_null(mock);
-    *mc = rd_kafka_handle_mock_cluster((rd_kafka_t *)mock);
-    rd_kafka_mock_topic_create(*mc, "t", 1, 1);
-    rd_kafka_mock_topic_create(*mc, "offsets", 1, 1);
-    memset(c, 0, sizeof *c);
-    c->name = "unit";
-    c->topic_prefix = "srv";
-    c->txn_max_ms = 60000;
-    c->txn_max_events = 1000;
-    memset(w, 0, sizeof *w);
-    w->bootstrap_servers = *bs;
-    w->offset_topic = "offsets";
-    return mock;
+    fx_t *f = calloc(1, sizeof *f);
+    f->mock = kcli_mock_start(1, &f->bs, err, sizeof err);
+    assert_non_null(f->mock);
+    f->mc = rd_kafka_handle_mock_cluster((rd_kafka_t *)f->mock);
+    rd_kafka_mock_topic_create(f->mc, "t", 1, 1);
+    rd_kafka_mock_topic_create(f->mc, "offsets", 1, 1);
+    f->c.name = "unit";
+    f->c.topic_prefix = "srv";
+    f->c.txn_max_ms = 60000;
+    f->c.txn_max_events = 1000;
+    f->w.bootstrap_servers = f->bs;
+    f->w.offset_topic = "offsets";
+    f->t = txn_new(&f->c, &f->w, NULL, NULL, err, sizeof err);
+    assert_non_null(f->t);
+    assert_int_equal(txn_start(f->t, &stop, err, sizeof err), WC_OK);
+    txn_flushed_at_least(f->t, 0x50);
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    fx_t *f = *state;
+    txn_free(f->t);
+    kcli_mock_stop(f->mock);
+    free(f->bs);
+    free(f);
+    return 0;
+}
+
+/* Polls until every record sent is produced and acknowledged (within 5 s of t0). */
+static void wait_produced(txn_t *t, int64_t t0)
+{
+    char err[512];
+    while ((txn_deferred_bytes(t) || txn_stats(t).in_flight) && repl_clock_us() - t0 < 5000000)
+        assert_int_equal(txn_poll(t, 10, err, sizeof err), WC_OK);
+    assert_int_equal(txn_deferred_bytes(t), 0);
+    assert_int_equal(txn_stats(t).in_flight, 0);
 }
 
 static void set_pending(txn_t *t, uint64_t lsn)
@@ -196,37 +226,26 @@ static int read_keys(const char *bs, char keys[][16], int n)
  * only as each commit is collected, in order. */
 static void test_pipelined(void **s)
 {
-    (void)s;
-    char err[512], *bs = NULL;
-    rd_kafka_mock_cluster_t *mc;
-    conn_config_t c;
-    worker_config_t w;
-    void *mock = mock_setup(&mc, &bs, &c, &w);
-    txn_t *t = txn_new(&c, &w, NULL, NULL, err, sizeof err);
-    assert_non_null(t);
-    assert_int_equal(txn_start(t, &stop, err, sizeof err), WC_OK);
-    txn_flushed_at_least(t, 0x50);
-
+    fx_t *f = *s;
+    txn_t *t = f->t;
+    char err[512];
     rec_t a = record("a"), b = record("b"), c2 = record("c");
     assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
     assert_int_equal(txn_send(t, &a, err, sizeof err), WC_OK);
     set_pending(t, 0x100);
     /* the next EndTxn is answered after 1.5 s */
-    assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(mc, 1, 26 /* EndTxn */, 1,
+    assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(f->mc, 1, 26 /* EndTxn */, 1,
                                                                   RD_KAFKA_RESP_ERR_NO_ERROR, 1500), 0);
     int64_t t0 = repl_clock_us();
     assert_int_equal(txn_commit(t, false, err, sizeof err), WC_OK);
     assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
-    assert_string_equal(txn_transactional_id(t), "walcast-unit/1");
     assert_int_equal(txn_send(t, &b, err, sizeof err), WC_OK);
     assert_int_equal(txn_send(t, &c2, err, sizeof err), WC_OK);
     set_pending(t, 0x200);
     /* b and c go out and are acknowledged while the first commit still waits for its EndTxn */
-    while ((txn_deferred_bytes(t) || txn_stats(t).in_flight) && repl_clock_us() - t0 < 5000000)
-        assert_int_equal(txn_poll(t, 10, err, sizeof err), WC_OK);
-    assert_int_equal(txn_deferred_bytes(t), 0);
-    assert_int_equal(txn_stats(t).in_flight, 0);
+    wait_produced(t, t0);
     assert_true(txn_committing(t));
+    assert_string_equal(txn_transactional_id(t), "walcast-unit/1");
     assert_true(repl_clock_us() - t0 < 1500000);
     assert_int_equal(txn_flushed(t), 0x50);
     assert_false(txn_due(t, true, repl_clock_us(), NULL));   /* its commit waits for the first */
@@ -239,14 +258,10 @@ static void test_pipelined(void **s)
     assert_int_equal(txn_stats(t).commits, 2);
 
     char keys[4][16];
-    assert_int_equal(read_keys(bs, keys, 3), 3);
+    assert_int_equal(read_keys(f->bs, keys, 3), 3);
     assert_string_equal(keys[0], "a");
     assert_string_equal(keys[1], "b");
     assert_string_equal(keys[2], "c");
-
-    txn_free(t);
-    kcli_mock_stop(mock);
-    free(bs);
 }
 
 /* The running commit fails (abortable) after the next transaction produced its records: both are
@@ -254,16 +269,9 @@ static void test_pipelined(void **s)
  * and the next cycle goes on from there. */
 static void test_pipelined_failed(void **s)
 {
-    (void)s;
-    char err[512], *bs = NULL;
-    rd_kafka_mock_cluster_t *mc;
-    conn_config_t c;
-    worker_config_t w;
-    void *mock = mock_setup(&mc, &bs, &c, &w);
-    txn_t *t = txn_new(&c, &w, NULL, NULL, err, sizeof err);
-    assert_non_null(t);
-    assert_int_equal(txn_start(t, &stop, err, sizeof err), WC_OK);
-    txn_flushed_at_least(t, 0x50);
+    fx_t *f = *s;
+    txn_t *t = f->t;
+    char err[512];
     rec_t a = record("a"), b = record("b");
     assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
     assert_int_equal(txn_send(t, &a, err, sizeof err), WC_OK);
@@ -275,18 +283,16 @@ static void test_pipelined_failed(void **s)
     assert_int_equal(txn_send(t, &b, err, sizeof err), WC_OK);
     set_pending(t, 0x200);
     /* the next EndTxn fails, late */
-    assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(mc, 1, 26 /* EndTxn */, 1,
+    assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(f->mc, 1, 26 /* EndTxn */, 1,
                                                                   RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, 1000), 0);
     assert_int_equal(txn_commit(t, false, err, sizeof err), WC_OK);
     assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
-    assert_string_equal(txn_transactional_id(t), "walcast-unit/2");
     rec_t x = record("x");
     assert_int_equal(txn_send(t, &x, err, sizeof err), WC_OK);
     set_pending(t, 0x300);
     int64_t t0 = repl_clock_us();
-    while ((txn_deferred_bytes(t) || txn_stats(t).in_flight) && repl_clock_us() - t0 < 5000000)
-        assert_int_equal(txn_poll(t, 10, err, sizeof err), WC_OK);
-    assert_int_equal(txn_deferred_bytes(t), 0);   /* x was produced into the pipelined transaction */
+    wait_produced(t, t0);   /* x was produced into the pipelined transaction */
+    assert_string_equal(txn_transactional_id(t), "walcast-unit/2");
     wc_status_t st = txn_collect(t, true, err, sizeof err);
     assert_int_equal(st, WC_ABORT);
     assert_int_equal(txn_flushed(t), 0x100);
@@ -306,18 +312,14 @@ static void test_pipelined_failed(void **s)
     assert_int_equal(txn_commit(t, true, err, sizeof err), WC_OK);
     assert_int_equal(txn_flushed(t), 0x300);
     assert_int_equal(txn_stored(t)->lsn, 0x300);
-
-    txn_free(t);
-    kcli_mock_stop(mock);
-    free(bs);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cycle),
-        cmocka_unit_test(test_pipelined),
-        cmocka_unit_test(test_pipelined_failed),
+        cmocka_unit_test_setup_teardown(test_pipelined, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_failed, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
