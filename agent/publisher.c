@@ -590,6 +590,7 @@ static wc_status_t commit_blocking(pub_t *p, char *err, size_t errlen)
  * wake-up descriptor); ends on commit_quit once no commit is pending. */
 static void *committer_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "walcast-commit");   /* in top -H and bench.sh's per-thread CPU */
     pub_t *p = arg;
     pthread_mutex_lock(&p->commit_mu);
     for (;;) {
