@@ -277,6 +277,7 @@ static bool group_listed(clu_t *c, const char *app, bool prefix, int tmo, bool *
  * connectors now; it stops them too (lost). Each change of what the listing says is logged. */
 static void *clu_watch(void *arg)
 {
+    pthread_setname_np(pthread_self(), "walcast-watch");   /* in top -H and bench.sh's per-thread CPU */
     clu_t *c = arg;
     int said = 0;   /* 1 listed, 2 not listed, 3 no answer */
     while (!c->closing) {
@@ -350,6 +351,7 @@ static void watch_apply(clu_t *c)
 
 static void *clu_thread(void *arg)
 {
+    pthread_setname_np(pthread_self(), "walcast-cluster");
     clu_t *c = arg;
     while (!c->closing) {
         watch_apply(c);

@@ -128,6 +128,7 @@ typedef struct sink_task {
 
 static void *sink_task_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "walcast-sink");   /* in top -H and perf's per-thread figures */
     sink_task_t *t = arg;
     met_sink_t *ms = met_sink_open_task(t->cfg.name, t->cfg.task);
     t->rc = sk_run(&t->cfg, t->k, &ms->st, &t->stop, t->err, sizeof t->err) == WC_OK ? 0 : -1;

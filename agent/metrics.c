@@ -660,6 +660,7 @@ static pthread_t smp_thread;
 
 static void *sampler(void *arg)
 {
+    pthread_setname_np(pthread_self(), "walcast-metrics");   /* in top -H and perf's per-thread figures */
     (void)arg;
     pthread_mutex_lock(&smp_lock);
     while (!smp_stop) {

@@ -446,7 +446,7 @@ void snap_free(snap_t *s)
     snap_plan_free(&s->plan);
     rel_cache_free(s->rels);
     free(s->relids);
-    free(s->map);
+    snap_colmap_free(&s->colmap);
     arena_free(s->arena);
     buf_free(&s->state);
     pthread_mutex_destroy(&s->mu);
@@ -483,11 +483,22 @@ void snap_prog_reset(snap_t *s)
     p->started_us = wc_wall_us();
 }
 
-void snap_prog_rows(snap_t *s, uint64_t n)
+void snap_prog_rows(snap_t *s, size_t ci, uint64_t n)
 {
+    s->plan.chunks[ci].rows += n;
+    s->plan.tables[s->plan.chunks[ci].table].rows += n;
     s->prog.rows_scanned += n;
     double secs = (double)(wc_wall_us() - s->prog.started_us) / 1e6;
     s->prog.rows_per_s = secs > 0 ? (double)s->prog.rows_scanned / secs : 0;
+}
+
+void snap_prog_unrows(snap_t *s, size_t ci)
+{
+    snap_chunk_t *c = &s->plan.chunks[ci];
+    snap_table_t *t = &s->plan.tables[c->table];
+    t->rows -= c->rows <= t->rows ? c->rows : t->rows;
+    s->prog.rows_scanned -= c->rows <= s->prog.rows_scanned ? c->rows : s->prog.rows_scanned;
+    c->rows = 0;
 }
 
 /* One log line per table when its last chunk is emitted. */
@@ -572,6 +583,9 @@ void snap_rewind(snap_t *s)
     s->completion_committing = false;
     for (size_t i = 0; i < s->plan.nchunks; i++) {
         snap_chunk_t *c = &s->plan.chunks[i];
+        /* read again: its rows (also those of a chunk cut short) are counted then */
+        if (c->state != SNAP_DONE)
+            snap_prog_unrows(s, i);
         if (c->state == SNAP_EMITTED || c->state == SNAP_COMMITTING) {
             c->state = SNAP_TODO;
             snap_table_t *t = &s->plan.tables[c->table];
@@ -903,6 +917,33 @@ void snap_col_map(const rel_table_t *t, PGresult *res, int *map)
     }
 }
 
+const int *snap_colmap_for(snap_colmap_t *m, const rel_table_t *t, PGresult *res)
+{
+    if (m->res != res || m->table != t) {
+        size_t n = t->ncols ? t->ncols : 1;
+        if (n > m->cap) {
+            m->map = xrealloc(m->map, n * sizeof *m->map);
+            m->cap = n;
+        }
+        snap_col_map(t, res, m->map);
+        m->res = res;
+        m->table = t;
+    }
+    return m->map;
+}
+
+void snap_colmap_forget(snap_colmap_t *m)
+{
+    m->res = NULL;
+    m->table = NULL;
+}
+
+void snap_colmap_free(snap_colmap_t *m)
+{
+    free(m->map);
+    *m = (snap_colmap_t){ 0 };
+}
+
 /* ---- the exported run: reader threads ---- */
 
 
@@ -986,9 +1027,7 @@ typedef struct enc_ctx {
     rel_cache_t *rels;
     arena_t *arena;
     snap_batch_t *out;
-    int *map;                     /* result column of each relation column, for map_res and map_table */
-    const PGresult *map_res;
-    const rel_table_t *map_table;
+    snap_colmap_t colmap;
     wc_status_t st;               /* the last evt_read's status */
 } enc_ctx_t;
 
@@ -1045,7 +1084,7 @@ static bool enc_quitting(void *ctx)
     return quit;
 }
 
-/* sr_wait_fn of a reader's registry client: sleeps while the registry is away, until the run quits (the
+/* coder_wait_fn of a reader's registry client: sleeps while the registry is away, until the run quits (the
  * connector thread keeps Kafka served meanwhile, waiting for this reader's batches). */
 static bool enc_registry_wait(void *ctx, int ms, const char *why)
 {
@@ -1084,7 +1123,7 @@ static void enc_close(enc_ctx_t *x)
     coder_close(&x->coder);
     rel_cache_free(x->rels);
     arena_free(x->arena);
-    free(x->map);
+    snap_colmap_free(&x->colmap);
 }
 
 /* Encodes one row; the markers come from the plan (a chunk is never empty but for an empty table). */
@@ -1094,19 +1133,12 @@ static int enc_row(enc_ctx_t *x, size_t ci, PGresult *res, int row, bool first_i
     snap_t *s = x->s;
     const snap_chunk_t *c = &s->plan.chunks[ci];
     rel_table_t *t = rel_cache_get(x->rels, s->relids[c->table]);
-    /* one column map per fetched batch. A result's address is reused by a later one once it is cleared:
-     * keyed on the table as well (and forgotten at each chunk, enc_chunk), or a map made for another
-     * table's result (SELECT *: a generated column shifts what follows it) would place its values */
-    if (x->map_res != res || x->map_table != t) {
-        x->map = xrealloc(x->map, (t->ncols ? t->ncols : 1) * sizeof *x->map);
-        snap_col_map(t, res, x->map);
-        x->map_res = res;
-        x->map_table = t;
-    }
+    /* SELECT *: with a map made for another table's result a generated column would shift what follows it */
+    const int *map = snap_colmap_for(&x->colmap, t, res);
     arena_reset(x->arena);
     pgo_tuple_t tup = { 0 };
     tup.cols = arena_alloc(x->arena, (t->ncols ? t->ncols : 1) * sizeof *tup.cols);
-    snap_row_tuple(t, res, row, x->map, &tup);
+    snap_row_tuple(t, res, row, map, &tup);
     bool last_of_all = last_in_table;
     for (size_t tj = c->table + 1; last_of_all && tj < s->plan.ntables; tj++)
         last_of_all = s->plan.tables[tj].empty;
@@ -1144,7 +1176,7 @@ static int enc_chunk(enc_ctx_t *x, repl_t *r, size_t ci, const char *fetch, char
     PGresult *held = NULL;
     int held_row = 0;
     uint64_t n_in_chunk = 0;
-    x->map_res = NULL;            /* the results it was made for are cleared by now */
+    snap_colmap_forget(&x->colmap);   /* the results it was made for are cleared by now */
     for (;;) {
         PGresult *res = snap_query(r->sql, fetch, 0, NULL, err, errlen);
         if (!res)
@@ -1204,11 +1236,13 @@ fail:
 
 static void *reader_main(void *argp)
 {
+    pthread_setname_np(pthread_self(), "walcast-snap");   /* in top -H and perf's per-thread figures */
     reader_arg_t *arg = argp;
     snap_t *s = arg->s;
     char err[512];
     repl_t r;
     bool imported = false;
+    pthread_setname_np(pthread_self(), "walcast-snap");   /* per-thread CPU in top -H and bench_snapshot.sh */
     if (repl_connect(&r, s->cfg, err, sizeof err) != WC_OK) {
         reader_fail(s, err);
         goto done;
@@ -1376,14 +1410,7 @@ static wc_status_t emit_row(snap_t *s, const held_row_t *h, bool last_in_table, 
     arena_reset(s->arena);
     pgo_tuple_t tup = { 0 };
     tup.cols = arena_alloc(s->arena, (t->ncols ? t->ncols : 1) * sizeof *tup.cols);
-    /* one column map per fetched batch */
-    if (s->map_res != h->res || s->map_table != t) {
-        s->map = xrealloc(s->map, (t->ncols ? t->ncols : 1) * sizeof *s->map);
-        snap_col_map(t, h->res, s->map);
-        s->map_res = h->res;
-        s->map_table = t;
-    }
-    snap_row_tuple(t, h->res, h->row, s->map, &tup);
+    snap_row_tuple(t, h->res, h->row, snap_colmap_for(&s->colmap, t, h->res), &tup);
     snap_table_t *st = &s->plan.tables[h->table];
     evt_pos_t pos = { .xid = (uint32_t)s->plan.txid, .commit_time_us = st->started_us, .lsn = s->plan.lsn,
                       .now_us = wc_wall_us() };
@@ -1410,8 +1437,10 @@ static wc_status_t flush_held(snap_t *s, held_row_t *h, bool last_in_table, bool
     if (st != WC_OK)
         return st;
     h->set = false;
-    if (h->own_res)
+    if (h->own_res) {
         PQclear(h->res);
+        snap_colmap_forget(&s->colmap);
+    }
     h->res = NULL;
     if (h->chunk_ended) {
         snap_chunk_emitted(s, h->chunk);
@@ -1518,7 +1547,7 @@ static wc_status_t start_readers(snap_t *s, pthread_t *th, int *nth, char *err, 
 }
 
 /* Records a reader encoded (walcast.snapshot.parallel.encode): sent in order. */
-static wc_status_t send_encoded(snap_t *s, snap_batch_t *b, snap_table_t *st, char *err, size_t errlen)
+static wc_status_t send_encoded(snap_t *s, snap_batch_t *b, size_t ci, char *err, size_t errlen)
 {
     wc_status_t rc = WC_OK;
     for (size_t i = 0; i < b->nrecs && rc == WC_OK; i++) {
@@ -1533,9 +1562,8 @@ static wc_status_t send_encoded(snap_t *s, snap_batch_t *b, snap_table_t *st, ch
                                              .value = e->hval[k] == SIZE_MAX ? NULL : b->data.data + e->hval[k] };
         rc = s->hooks.send(s->hooks.ctx, &rec, err, errlen);
     }
-    st->rows += (uint64_t)b->nrows;
     s->encoded_rows += (uint64_t)b->nrows;
-    snap_prog_rows(s, (uint64_t)b->nrows);
+    snap_prog_rows(s, ci, (uint64_t)b->nrows);
     batch_free(b);
     return rc == WC_OK ? s->hooks.service(s->hooks.ctx, err, errlen) : rc;
 }
@@ -1563,7 +1591,7 @@ static wc_status_t emit_chunk(snap_t *s, size_t ci, held_row_t *h, volatile sig_
         }
         if (b->encoded) {
             /* the chunk ends at its end marker */
-            if ((rc = send_encoded(s, b, st, err, errlen)) != WC_OK)
+            if ((rc = send_encoded(s, b, ci, err, errlen)) != WC_OK)
                 return rc;
             continue;
         }
@@ -1595,8 +1623,7 @@ static wc_status_t emit_chunk(snap_t *s, size_t ci, held_row_t *h, volatile sig_
         }
         if (!n)
             PQclear(res);
-        st->rows += (uint64_t)n;
-        snap_prog_rows(s, (uint64_t)n);
+        snap_prog_rows(s, ci, (uint64_t)n);
         if ((rc = s->hooks.service(s->hooks.ctx, err, errlen)) != WC_OK)
             return rc;
     }

@@ -43,6 +43,16 @@ typedef struct snap_slot {
     int queued;
 } snap_slot_t;
 
+/* The result column of each relation column, for one fetched result of one table. A cleared result's
+ * address is given to a later one, possibly another table's: the map is keyed on both, and forgotten
+ * whenever a result it may have been made for is cleared. */
+typedef struct snap_colmap {
+    int *map;
+    size_t cap;
+    const PGresult *res;
+    const rel_table_t *table;
+} snap_colmap_t;
+
 /* A chunk read by the watermark method, kept until its high watermark. */
 typedef struct snap_wm {
     bool open;
@@ -89,9 +99,7 @@ struct snap {
     wc_status_t reader_status;    /* what the failure asks for: WC_RETRY, or WC_PERMANENT (a row no retry converts) */
     const char *snapshot_name;
     int imported;
-    int *map;                     /* result column of each relation column, for map_res */
-    const PGresult *map_res;
-    const rel_table_t *map_table;
+    snap_colmap_t colmap;         /* the connector thread's rows (emit_row) */
     rd_kafka_t *sigrk;            /* signal.kafka.topic consumer */
     /* watermark method */
     repl_t wm_conn;
@@ -101,10 +109,16 @@ struct snap {
 
 void snap_chunk_emitted(snap_t *s, size_t ci);
 void snap_col_map(const rel_table_t *t, PGresult *res, int *map);
+const int *snap_colmap_for(snap_colmap_t *m, const rel_table_t *t, PGresult *res);
+void snap_colmap_forget(snap_colmap_t *m);
+void snap_colmap_free(snap_colmap_t *m);
 int snap_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen);
 int snap_plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal_t *sig, char *err, size_t errlen);
 void snap_prog_reset(snap_t *s);
-void snap_prog_rows(snap_t *s, uint64_t n);
+/* n rows of chunk ci read: counted in the chunk, its table and the progress. snap_prog_unrows takes a
+ * chunk's rows out again (it is read again: a rewind, a watermark read after one). */
+void snap_prog_rows(snap_t *s, size_t ci, uint64_t n);
+void snap_prog_unrows(snap_t *s, size_t ci);
 PGresult *snap_query(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen);
 const char **snap_rel_cols(const rel_table_t *t, arena_t *a);
 int snap_row_tuple(const rel_table_t *t, PGresult *res, int row, const int *map, pgo_tuple_t *tup);

@@ -397,6 +397,7 @@ static void task_started(void *ctx)
 
 static void *conn_thread(void *arg)
 {
+    pthread_setname_np(pthread_self(), "walcast-conn");   /* read, decode, encode, produce: in top -H and perf's per-thread figures */
     wrk_conn_t *e = arg;
     wrk_t *w = e->w;
     char err[2048] = "";

@@ -14,8 +14,13 @@
 #    of the chain on each, measured in the same runs (target: walcast loses at most 10% of its rows/s).
 #    rows/s, peak RSS (VmHWM) and CPU s per million rows (utime+stime of the reader's process; Debezium from
 #    its first record on; broker and walsender CPU shown apart). Medians of BENCH_RUNS (3) runs, Debezium of
-#    BENCH_DBZ_RUNS (= BENCH_RUNS). BENCH_THROUGHPUT=0 skips this part. BENCH_PERF=<dir>: a perf record -g of
-#    walcast's JSON-with-schemas drains (linux-perf), its flat profile (perf report) in <dir>/perf-schema_<run>.txt.
+#    BENCH_DBZ_RUNS (= BENCH_RUNS); an untimed walcast drain goes first. BENCH_THROUGHPUT=0 skips this part. Under the table: walcast's CPU per row per
+#    thread (by thread name, from /proc/PID/task/*/stat at the end of each drain: walcast-conn, librdkafka's
+#    rdk:main / rdk:broker<id>, ...) next to its walsender's, the broker's and pg_recvlogical's, and the bytes each
+#    drain added to the topic's log. BENCH_PERF=<dir>: a perf record of walcast's JSON-with-schemas drains
+#    (linux-perf; BENCH_PERF_FREQ Hz, 4999; DWARF call graphs, BENCH_PERF_CG), summarised in
+#    <dir>/perf-schema_<run>.txt: samples per thread, flat profiles of the process and per thread, callers of the
+#    top symbols (perf report -i <dir>/perf-schema_<run>.data for more).
 # 2. Commit -> visible latency (p50/p99) at BENCH_LAT_RATE (1000) single-row tx/s for BENCH_LAT_SECS (10 s), one
 #    run per reader, measured after BENCH_LAT_WARM (5 s) of warm-up load once the reader has caught up with it:
 #    the workload writes its clock into a ts column; a read_committed consumer takes now - ts per event
@@ -100,7 +105,7 @@ connector_props() {  # file slot prefix publication [extra key=value lines...]: 
 declare -A RATE RSS CPU WCPU BCPU
 if [ "$THROUGHPUT" != 0 ]; then
 q -c "CREATE TABLE bench (id int PRIMARY KEY, v int NOT NULL, t text)" -c "CREATE PUBLICATION bench_pub FOR TABLE bench"
-slots=()
+slots=(warm)
 TF=${BENCH_TF:-1}
 for r in $(seq 1 "$RUNS"); do slots+=("recv_$r" "plain_$r" "schema_$r" "avro_$r"); [ "$TF" = 0 ] || slots+=("tfw_$r"); done
 for r in $(seq 1 "$DBZ_RUNS"); do slots+=("dbzdef_$r" "dbztun_$r"); [ "$TF" = 0 ] || slots+=("tfdbz_$r"); done
@@ -126,11 +131,46 @@ wait_flushed() {  # slot: one server-side loop until confirmed_flush_lsn reaches
           END LOOP; END \$\$"
 }
 
+# perf_summary perf.data: samples per thread, the flat profile of the whole process (dso, symbol), the flat profile
+# per thread (comm, dso, symbol), then who calls the top symbols (callers of each, per thread)
+perf_summary() {
+  local r=(perf report -i "$1" --no-children --stdio)
+  echo "# samples per thread (comm)"
+  "${r[@]}" --sort comm -g none 2>/dev/null | grep -v '^#' | grep '%' | head -20
+  echo "# samples: $("${r[@]}" --sort comm -g none 2>/dev/null | sed -n 's/^# Samples: \([0-9.kKM]*\).*/\1/p' | head -1)"
+  echo "# flat, whole process"
+  "${r[@]}" --sort dso,symbol -g none --percent-limit 0.7 2>/dev/null | grep -v '^#' | grep '%' | head -40
+  echo "# flat, per thread"
+  "${r[@]}" --sort comm,dso,symbol -g none --percent-limit 0.7 2>/dev/null | grep -v '^#' | grep '%' | head -50
+  echo "# callers of the symbols above 2% (per thread; % of all samples; branches under 0.4% left out)"
+  "${r[@]}" --sort comm,symbol -g caller,0.4,callee,function,percent --percent-limit 2 2>/dev/null |
+    grep -v '^#' | grep -v '^$' | head -600
+}
+
+# bytes of the bench topic's log segments on the broker: Kafka keeps the producer's (compressed) batches as they
+# came (compression.type=producer), so a drain's growth is about what walcast sent, less the request framing
+topic_bytes() { find "$KDIR"/node1/data -path "*/bench.public.bench-*" -name '*.log' -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'; }
+
+# threads_of pid -> "name count cpu_s" per thread name (utime+stime of its live threads, summed over the count
+# threads of that name) and "(exited_threads) 0 cpu_s": the process's total minus the live ones
+threads_of() {
+  local total
+  total=$(cpu_of "$1")
+  for t in /proc/"$1"/task/*/stat; do cat "$t" 2>/dev/null; echo; done |
+    awk -v t="$TCK" -v total="$total" -v pid="$1" '
+      /\(/ { name = $0; sub(/^[^(]*\(/, "", name); sub(/\) .*$/, "", name); gsub(/ /, "_", name)
+             if ($1 == pid) name = "(main_thread)"
+             rest = $0; sub(/^.*\) /, "", rest); split(rest, f, " ")
+             c = (f[12] + f[13]) / t; cpu[name] += c; n[name]++; sum += c }
+      END { for (k in cpu) printf "%s %d %.4f\n", k, n[k], cpu[k]
+            printf "(exited_threads) 0 %.4f\n", (total - sum > 0 ? total - sum : 0) }'
+}
+
 # Readers run in this shell (never in $(...)), so that cleanup knows their pids; they leave their figures in RES.
 # timed_walcast slot properties-file -> RES="seconds peak_rss_kb cpu_s walsender_cpu_s broker_cpu_s"
 timed_walcast() {
-  local t0 t1 pid hwm cpu ws wcpu b0 b1
-  b0=$(cpu_of "$BROKER_PID")
+  local t0 t1 pid hwm cpu ws wcpu b0 b1 lb0
+  b0=$(cpu_of "$BROKER_PID"); lb0=$(topic_bytes)
   t0=$(now)
   "$WALCAST" run --worker "$WORK/worker.properties" "$2" >/dev/null 2>"$WORK/walcast-$1.log" &
   pid=$!
@@ -141,7 +181,10 @@ timed_walcast() {
     # attached once streaming starts: perf -p samples the threads that exist then (librdkafka's are made
     # with the producers, before replication starts); the drain's first moments are not in the profile
     wait_for 60 "walcast streaming ($1)" grep -qs "replication started" "$WORK/walcast-$1.log"
-    perf record -q -F 999 -g -p $pid -o "$BENCH_PERF/perf-$1.data" >"$BENCH_PERF/perf-$1.log" 2>&1 &
+    # dense (BENCH_PERF_FREQ, 4999 Hz: a 200k-row drain gives ~10k samples) with DWARF call graphs (walcast and
+    # libc have no frame pointers; BENCH_PERF_CG=fp for frame pointers, smaller files)
+    perf record -q -F "${BENCH_PERF_FREQ:-4999}" --call-graph "${BENCH_PERF_CG:-dwarf,16384}" -p $pid \
+      -o "$BENCH_PERF/perf-$1.data" >"$BENCH_PERF/perf-$1.log" 2>&1 &
     perf=$!
     PIDS+=($perf)
   fi
@@ -157,11 +200,12 @@ timed_walcast() {
   t1=$(now)
   if [ -n "$perf" ]; then
     kill -INT $perf 2>/dev/null; wait $perf 2>/dev/null || true
-    perf report -i "$BENCH_PERF/perf-$1.data" --no-children --sort dso,symbol -g none --percent-limit 1 --stdio 2>/dev/null |
-      grep -v '^$' | grep -v '^#' | grep '%' | head -40 >"$BENCH_PERF/perf-$1.txt" || true
+    perf_summary "$BENCH_PERF/perf-$1.data" >"$BENCH_PERF/perf-$1.txt" 2>/dev/null || true
     echo "bench: CPU profile of walcast ($1, JSON with schemas): $BENCH_PERF/perf-$1.txt" >&2
   fi
   hwm=$(hwm_of $pid); cpu=$(cpu_of $pid); b1=$(cpu_of "$BROKER_PID")
+  threads_of $pid >"$WORK/threads-$1"
+  echo "(log_bytes) 0 $(( $(topic_bytes) - lb0 ))" >>"$WORK/threads-$1"
   ws=$(slot_pid "$1"); wcpu=$( [ -n "$ws" ] && cpu_of "$ws" || echo 0)
   kill -INT $pid; wait $pid 2>/dev/null || true
   RES="$(echo "$t1 - $t0" | bc) $hwm $cpu $wcpu $(echo "$b1 - $b0" | bc)"
@@ -232,16 +276,35 @@ add() {  # key rows "seconds rss cpu [walsender broker]"
   WCPU[$k]+="$(per_m "${wc:-0}" "$rows") "; BCPU[$k]+="$(per_m "${bc:-0}" "$rows") "
 }
 last() { local a=(${RATE[$1]}); echo "${a[-1]}"; }
+# CPU per row per thread name of walcast's drains: TH[key|name] (s per million rows, one per run), THC[key|name]
+# (threads of that name), THN (the names, in order of first sight)
+declare -A TH THC
+THN=()
+add_threads() {  # key slot rows
+  local name n c
+  while read -r name n c; do
+    [[ -v "TH[$1|$name]" ]] || { [[ " ${THN[*]} " == *" $name "* ]] || THN+=("$name"); }
+    if [ "$name" = "(log_bytes)" ]; then TH[$1|$name]+="$(calc "%.1f" "$c / $3") "   # bytes per row
+    else TH[$1|$name]+="$(per_m "$c" "$3") "; fi
+    THC[$1|$name]=$n
+  done <"$WORK/threads-$2"
+}
 
 if [ "$THROUGHPUT" != 0 ]; then
+# One untimed walcast drain first: it creates the topic every walcast run writes to and meets the freshly
+# written table (checkpoint, hint bits, cold caches); without it the first timed reader was up to 2.5x slower
+# than the same reader in later runs.
+q -c "CHECKPOINT" >/dev/null
+run_walcast warm false; slot_drop warm
+echo "bench: warm-up drain (untimed) took $(calc "%.1f" "${RES%% *}") s"
 for r in $(seq 1 "$RUNS"); do
   run_recv "recv_$r"; add recv $TOTAL "$RES"; slot_drop "recv_$r"
-  run_walcast "plain_$r" false; add plain $TOTAL "$RES"; slot_drop "plain_$r"
-  run_walcast "schema_$r" true; add schema $TOTAL "$RES"; slot_drop "schema_$r"
-  run_avro "avro_$r"; add avro $TOTAL "$RES"; slot_drop "avro_$r"
+  run_walcast "plain_$r" false; add plain $TOTAL "$RES"; add_threads plain "plain_$r" $TOTAL; slot_drop "plain_$r"
+  run_walcast "schema_$r" true; add schema $TOTAL "$RES"; add_threads schema "schema_$r" $TOTAL; slot_drop "schema_$r"
+  run_avro "avro_$r"; add avro $TOTAL "$RES"; add_threads avro "avro_$r" $TOTAL; slot_drop "avro_$r"
   line="bench: run $r: pg_recvlogical $(last recv), walcast no schemas $(last plain), schemas $(last schema), Avro $(last avro)"
   if [ "$TF" != 0 ]; then
-    run_walcast_tf "tfw_$r"; add tfw $TOTAL "$RES"; slot_drop "tfw_$r"
+    run_walcast_tf "tfw_$r"; add tfw $TOTAL "$RES"; add_threads tfw "tfw_$r" $TOTAL; slot_drop "tfw_$r"
     line+=", schemas + chain $(last tfw)"
   fi
   if [ "$r" -le "$DBZ_RUNS" ]; then
@@ -283,6 +346,32 @@ if [ "$TF" != 0 ]; then
 fi
 echo "(CPU s/Mr: CPU seconds of the reader's process per million rows, walsender and broker apart; Debezium"
 echo " is timed and charged from its first record in the topic on, without JVM start-up; peak RSS = VmHWM)"
+echo
+echo "== CPU per row per thread of walcast's drains (CPU s per million rows = us per row; utime+stime of each thread at"
+echo "   the end of the drain, threads of one name summed, xN = N threads; medians of $RUNS runs)"
+tks="plain schema avro"; [ "$TF" = 0 ] || tks+=" tfw"
+printf '%-28s' "thread"; for k in $tks; do printf ' %12s' "$(case $k in plain) echo "no schemas" ;; schema) echo "schemas" ;; avro) echo "Avro" ;; tfw) echo "schemas+chain" ;; esac)"; done; echo
+thread_row() {  # label values-per-key...
+  printf '%-28s' "$1"; shift; for v in "$@"; do printf ' %12s' "$v"; done; echo
+}
+for name in "${THN[@]}"; do
+  [ "$name" = "(log_bytes)" ] && continue
+  vals=(); cnt=1
+  for k in $tks; do
+    if [ -n "${TH[$k|$name]:-}" ]; then vals+=("$(median ${TH[$k|$name]})"); [ "${THC[$k|$name]}" -gt "$cnt" ] && cnt=${THC[$k|$name]}
+    else vals+=("-"); fi
+  done
+  thread_row "$name$([ "$cnt" -gt 1 ] && echo " x$cnt")" "${vals[@]}"
+done
+vals=(); for k in $tks; do vals+=("$(median ${CPU[$k]})"); done; thread_row "walcast process (total)" "${vals[@]}"
+vals=(); for k in $tks; do vals+=("$(median ${WCPU[$k]})"); done; thread_row "its walsender" "${vals[@]}"
+vals=(); for k in $tks; do vals+=("$(median ${BCPU[$k]})"); done; thread_row "Kafka broker" "${vals[@]}"
+thread_row "pg_recvlogical (for scale)" "$(median ${CPU[recv]})"
+vals=(); for k in $tks; do vals+=("$(median ${TH[$k|(log_bytes)]:-0})"); done; thread_row "topic log bytes per row" "${vals[@]}"
+echo "(walcast-conn: read + decode + encode + produce; walcast-commit: the Kafka commit; walcast-encode: encoder"
+echo " threads (walcast.encode.threads); rdk:main / rdk:broker<id> / rdk:broker-1: librdkafka's threads, one set per"
+echo " producer; (exited_threads): CPU of threads gone before the end of the drain; topic log bytes per row: what the"
+echo " drain added to the topic's log segments, ~ the bytes walcast sent (compressed batches as the broker keeps them))"
 S=$(median ${RATE[schema]}); P=$(median ${RATE[plain]}); A=$(median ${RATE[avro]})
 echo "Avro vs JSON with schemas: $(calc "%.2f" "$A / $S")x (target: > 1; Avro >= 0.8x pg_recvlogical)"
 if [ "$TF" != 0 ]; then

@@ -1625,10 +1625,16 @@ static int fetch_schema(void *ctx, int32_t id, buf_t *out, char *err, size_t err
     if (!s->registry) {
         sr_config_t rc = { .urls = s->cfg->registry_url, .user_info = s->cfg->registry_user_info,
                            .verify_host = true, .backoff_max_ms = s->cfg->retry_backoff_max_ms };
-        if (!(s->registry = sr_new(&rc, registry_wait, s, err, errlen)))
+        if (!(s->registry = sr_new(&rc, err, errlen)))
             return -1;
     }
-    return sr_schema_by_id(s->registry, id, out, err, errlen) == WC_OK ? 0 : -1;
+    wc_status_t st;
+    const char *why;
+    int ms;
+    while ((st = sr_schema_by_id(s->registry, id, out, err, errlen)) == WC_RETRY &&
+           (ms = sr_retry_in_ms(s->registry, &why)) > 0 && registry_wait(s, ms, why))
+        ;
+    return st == WC_OK ? 0 : -1;
 }
 
 /* A JDBC target creates and writes columns by their Connect types. A schemaless record (JsonConverter with
@@ -1784,8 +1790,9 @@ static wc_status_t add_record(sink_t *s, rd_kafka_message_t *m)
     s->read++;
     s->read_bytes += r->klen + r->vlen;
     char err[1024];
-    /* AvroConverter records start with the wire format's magic byte 0, JsonConverter's never do */
-    bool avro = (r->vlen && r->val[0] == 0) || (!r->vlen && r->klen && r->key[0] == 0);
+    /* AvroConverter records start with the wire format's magic byte 0, JsonConverter's never do (each side
+     * is read in its own format: env_decode_avro) */
+    bool avro = (r->vlen && r->val[0] == 0) || (r->klen && r->key[0] == 0);
     bool in_chain = false;
     wc_status_t dst;
     if (s->tf)
