@@ -459,7 +459,7 @@ static void check_registry(const char *what, const sr_config_t *sc, chk_list_t *
 {
     char err[1024], shown[512];
     sr_redact_url(sc->urls, shown, sizeof shown);
-    sr_client_t *cl = sr_new(sc, NULL, NULL, err, sizeof err);
+    sr_client_t *cl = sr_new(sc, err, sizeof err);
     wc_status_t st = cl ? sr_ping(cl, err, sizeof err) : WC_FATAL;
     char key[128];
     snprintf(key, sizeof key, "%s.schema.registry.url", what);

@@ -16,22 +16,24 @@ static bool registry_failed(const char *side, char *err, size_t errlen)
     return false;
 }
 
-bool coder_open(coder_t *c, const conn_config_t *cfg, const char *skip_msg, bool log_registry, sr_wait_fn wait,
+bool coder_open(coder_t *c, const conn_config_t *cfg, const char *skip_msg, bool log_registry, coder_wait_fn wait,
                 void *wait_ctx, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
     c->cfg = cfg;
     c->skip_msg = skip_msg;
     c->log_registry = log_registry;
+    c->wait = wait;
+    c->wait_ctx = wait_ctx;
     conv_side_t ks = cfg->key_conv.side, vs = cfg->value_conv.side;
     if (cfg->key_conv.avro) {
         sr_config_t sc = conn_registry_config(&cfg->key_conv);
-        if (!(ks.registry = c->sr_key = sr_new(&sc, wait, wait_ctx, err, errlen)))
+        if (!(ks.registry = c->sr_key = sr_new(&sc, err, errlen)))
             return registry_failed("key.converter", err, errlen);
     }
     if (cfg->value_conv.avro) {
         sr_config_t sc = conn_registry_config(&cfg->value_conv);
-        if (!(vs.registry = c->sr_value = sr_new(&sc, wait, wait_ctx, err, errlen)))
+        if (!(vs.registry = c->sr_value = sr_new(&sc, err, errlen)))
             return registry_failed("value.converter", err, errlen);
     }
     c->conv = conv_new(&ks, &vs);
@@ -75,7 +77,23 @@ wc_status_t coder_encode(coder_t *c, const rec_event_t *ev, rec_t *out, bool *no
         }
         ev = &tev;
     }
-    wc_status_t st = conv_encode(c->conv, ev, out, err, errlen);
+    wc_status_t st;
+    /* the registry away: conv_encode is called again from the start once the wait is over (a side
+     * already registered answers from its cache) */
+    while ((st = conv_encode(c->conv, ev, out, err, errlen)) == WC_RETRY) {
+        const char *why;
+        int ms = sr_retry_in_ms(c->sr_key, &why);
+        if (!ms)
+            ms = sr_retry_in_ms(c->sr_value, &why);
+        if (!ms)
+            break;
+        if (!c->wait || !c->wait(c->wait_ctx, ms, why)) {
+            char tmp[512];
+            snprintf(tmp, sizeof tmp, "%s", err);
+            snprintf(err, errlen, "%s; stopped waiting", tmp);
+            break;
+        }
+    }
     if (c->log_registry && conv_registry_requests(c->conv) != c->sr_requests) {
         c->sr_requests = conv_registry_requests(c->conv);
         log_info("schema registry answered", "connector=%s topic=%s", c->cfg->name, ev->topic);

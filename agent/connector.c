@@ -160,7 +160,7 @@ static void log_not_converted(conn_state_t *s)
 }
 
 /* The publish step on this thread: after what the encoder threads hold, the records in order (encode,
- * then send; registry waits happen here, inside conv_encode, served by on_registry_wait). */
+ * then send; while the registry is away, coder_encode waits here through on_registry_wait). */
 static wc_status_t publish_here(conn_state_t *s, wc_status_t st, const evt_out_t *out, char *err, size_t errlen)
 {
     log_not_converted(s);
@@ -930,6 +930,14 @@ static wc_status_t on_tick(void *ctx, bool caught_up, int64_t *deadline, char *e
     if (!s->in_txn && ((st = snap_wm_step(s->snap, err, errlen)) != WC_OK ||
                        (!snap_active(s->snap) && (st = snap_wm_step(s->isnap, err, errlen)) != WC_OK)))
         return st;
+    /* snapshot.mode=initial_only: done once the snapshot is, also when it finished here, with watermark
+     * reads after the exported snapshot was interrupted (that path stops in snapshot_before_stream).
+     * snap_finished: its completion is in a committed offset record */
+    if (!s->in_txn && !*s->stop && snap_finished(s->snap) && strcmp(s->cfg->snapshot_mode, "initial_only") == 0) {
+        log_info("snapshot.mode=initial_only: snapshot done, not streaming", "connector=%s", s->cfg->name);
+        *s->stop = 1;
+        return WC_OK;
+    }
     if ((st = snap_signal_kafka_poll(s->isnap, err, errlen)) != WC_OK)
         return st;
     if (!s->in_txn && ((st = repl_check_publication(&s->repl, now, deadline, err, errlen)) != WC_OK ||

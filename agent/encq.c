@@ -269,7 +269,7 @@ static bool quitting(void *ctx)
     return quit;
 }
 
-/* sr_wait_fn of an encoder's registry client: sleeps while the registry is away (the read thread keeps
+/* coder_wait_fn of an encoder's registry client: sleeps while the registry is away (the read thread keeps
  * Kafka and the replication connection served meanwhile, waiting for this record). */
 static bool registry_wait(void *ctx, int ms, const char *why)
 {

@@ -483,11 +483,22 @@ void snap_prog_reset(snap_t *s)
     p->started_us = wc_wall_us();
 }
 
-void snap_prog_rows(snap_t *s, uint64_t n)
+void snap_prog_rows(snap_t *s, size_t ci, uint64_t n)
 {
+    s->plan.chunks[ci].rows += n;
+    s->plan.tables[s->plan.chunks[ci].table].rows += n;
     s->prog.rows_scanned += n;
     double secs = (double)(wc_wall_us() - s->prog.started_us) / 1e6;
     s->prog.rows_per_s = secs > 0 ? (double)s->prog.rows_scanned / secs : 0;
+}
+
+void snap_prog_unrows(snap_t *s, size_t ci)
+{
+    snap_chunk_t *c = &s->plan.chunks[ci];
+    snap_table_t *t = &s->plan.tables[c->table];
+    t->rows -= c->rows <= t->rows ? c->rows : t->rows;
+    s->prog.rows_scanned -= c->rows <= s->prog.rows_scanned ? c->rows : s->prog.rows_scanned;
+    c->rows = 0;
 }
 
 /* One log line per table when its last chunk is emitted. */
@@ -572,6 +583,9 @@ void snap_rewind(snap_t *s)
     s->completion_committing = false;
     for (size_t i = 0; i < s->plan.nchunks; i++) {
         snap_chunk_t *c = &s->plan.chunks[i];
+        /* read again: its rows (also those of a chunk cut short) are counted then */
+        if (c->state != SNAP_DONE)
+            snap_prog_unrows(s, i);
         if (c->state == SNAP_EMITTED || c->state == SNAP_COMMITTING) {
             c->state = SNAP_TODO;
             snap_table_t *t = &s->plan.tables[c->table];
@@ -1070,7 +1084,7 @@ static bool enc_quitting(void *ctx)
     return quit;
 }
 
-/* sr_wait_fn of a reader's registry client: sleeps while the registry is away, until the run quits (the
+/* coder_wait_fn of a reader's registry client: sleeps while the registry is away, until the run quits (the
  * connector thread keeps Kafka served meanwhile, waiting for this reader's batches). */
 static bool enc_registry_wait(void *ctx, int ms, const char *why)
 {
@@ -1228,6 +1242,7 @@ static void *reader_main(void *argp)
     char err[512];
     repl_t r;
     bool imported = false;
+    pthread_setname_np(pthread_self(), "walcast-snap");   /* per-thread CPU in top -H and bench_snapshot.sh */
     if (repl_connect(&r, s->cfg, err, sizeof err) != WC_OK) {
         reader_fail(s, err);
         goto done;
@@ -1532,7 +1547,7 @@ static wc_status_t start_readers(snap_t *s, pthread_t *th, int *nth, char *err, 
 }
 
 /* Records a reader encoded (walcast.snapshot.parallel.encode): sent in order. */
-static wc_status_t send_encoded(snap_t *s, snap_batch_t *b, snap_table_t *st, char *err, size_t errlen)
+static wc_status_t send_encoded(snap_t *s, snap_batch_t *b, size_t ci, char *err, size_t errlen)
 {
     wc_status_t rc = WC_OK;
     for (size_t i = 0; i < b->nrecs && rc == WC_OK; i++) {
@@ -1547,9 +1562,8 @@ static wc_status_t send_encoded(snap_t *s, snap_batch_t *b, snap_table_t *st, ch
                                              .value = e->hval[k] == SIZE_MAX ? NULL : b->data.data + e->hval[k] };
         rc = s->hooks.send(s->hooks.ctx, &rec, err, errlen);
     }
-    st->rows += (uint64_t)b->nrows;
     s->encoded_rows += (uint64_t)b->nrows;
-    snap_prog_rows(s, (uint64_t)b->nrows);
+    snap_prog_rows(s, ci, (uint64_t)b->nrows);
     batch_free(b);
     return rc == WC_OK ? s->hooks.service(s->hooks.ctx, err, errlen) : rc;
 }
@@ -1577,7 +1591,7 @@ static wc_status_t emit_chunk(snap_t *s, size_t ci, held_row_t *h, volatile sig_
         }
         if (b->encoded) {
             /* the chunk ends at its end marker */
-            if ((rc = send_encoded(s, b, st, err, errlen)) != WC_OK)
+            if ((rc = send_encoded(s, b, ci, err, errlen)) != WC_OK)
                 return rc;
             continue;
         }
@@ -1609,8 +1623,7 @@ static wc_status_t emit_chunk(snap_t *s, size_t ci, held_row_t *h, volatile sig_
         }
         if (!n)
             PQclear(res);
-        st->rows += (uint64_t)n;
-        snap_prog_rows(s, (uint64_t)n);
+        snap_prog_rows(s, ci, (uint64_t)n);
         if ((rc = s->hooks.service(s->hooks.ctx, err, errlen)) != WC_OK)
             return rc;
     }

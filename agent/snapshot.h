@@ -28,6 +28,8 @@ typedef struct snap_chunk {
     size_t table;
     char **lo, **hi;              /* nkey texts each */
     snap_cstate_t state;
+    uint64_t rows;                /* rows of its last read counted in its table's and the progress's figures
+                                   * (taken out again when the chunk is read again: snap_rewind) */
 } snap_chunk_t;
 
 typedef struct snap_table {

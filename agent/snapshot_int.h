@@ -115,7 +115,10 @@ void snap_colmap_free(snap_colmap_t *m);
 int snap_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen);
 int snap_plan_build(snap_t *s, PGconn *c, bool chunk_bounds, const snap_signal_t *sig, char *err, size_t errlen);
 void snap_prog_reset(snap_t *s);
-void snap_prog_rows(snap_t *s, uint64_t n);
+/* n rows of chunk ci read: counted in the chunk, its table and the progress. snap_prog_unrows takes a
+ * chunk's rows out again (it is read again: a rewind, a watermark read after one). */
+void snap_prog_rows(snap_t *s, size_t ci, uint64_t n);
+void snap_prog_unrows(snap_t *s, size_t ci);
 PGresult *snap_query(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen);
 const char **snap_rel_cols(const rel_table_t *t, arena_t *a);
 int snap_row_tuple(const rel_table_t *t, PGresult *res, int row, const int *map, pgo_tuple_t *tup);

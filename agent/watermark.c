@@ -162,8 +162,8 @@ wc_status_t snap_wm_step(snap_t *s, char *err, size_t errlen)
         }
         w->keys[r] = nk ? key_text(kc, nk) : NULL;
     }
-    st->rows += (uint64_t)n;
-    snap_prog_rows(s, (uint64_t)n);
+    snap_prog_unrows(s, ci);   /* a read before (its window cut short) no longer counts */
+    snap_prog_rows(s, ci, (uint64_t)n);
     snprintf(msg, sizeof msg, "high:%s", w->nonce);
     /* a walsender sends only flushed WAL, and nothing flushes a non-transactional message: a
      * transaction with an xid, committed synchronously, does (else the chunk waits for the WAL writer) */

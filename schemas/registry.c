@@ -25,8 +25,8 @@ struct sr_client {
     size_t cur;               /* the URL that answered last */
     sr_config_t cfg;
     char *user_info, *ca_file, *cert_file, *cert_type, *key_file, *key_password;
-    sr_wait_fn wait;
-    void *wait_ctx;
+    int away_ms;              /* > 0: no URL answered the last request; wait this long before the next */
+    char away_why[1024];      /* every URL's failure then, for the log (credentials never in it) */
     CURL *curl;
     buf_t body, resp;
     sr_entry_t *cache;        /* open addressing, power-of-two size */
@@ -55,7 +55,7 @@ void sr_redact_url(const char *url, char *out, size_t outlen)
     snprintf(out, outlen, "%.*s***@%s", (int)(host - url), url, at + 1);
 }
 
-sr_client_t *sr_new(const sr_config_t *cfg, sr_wait_fn wait, void *wait_ctx, char *err, size_t errlen)
+sr_client_t *sr_new(const sr_config_t *cfg, char *err, size_t errlen)
 {
     pthread_once(&curl_once, curl_init_once);
     if (!cfg->urls || !*cfg->urls) {
@@ -74,8 +74,6 @@ sr_client_t *sr_new(const sr_config_t *cfg, sr_wait_fn wait, void *wait_ctx, cha
     c->cert_type = dup_or_null(cfg->cert_type);
     c->key_file = dup_or_null(cfg->key_file);
     c->key_password = dup_or_null(cfg->key_password);
-    c->wait = wait;
-    c->wait_ctx = wait_ctx;
     buf_init(&c->body);
     buf_init(&c->resp);
     char *list = xstrdup(cfg->urls);
@@ -291,41 +289,47 @@ static void registry_message(const buf_t *resp, char *out, size_t outlen)
     json_decref(j);
 }
 
-/* Sends until some URL answers with a status that is not a server-side hiccup: WC_OK with *status set,
- * WC_RETRY when the wait hook says stop, WC_FATAL on a TLS configuration error. */
+/* Tries each URL once, from the one that answered last: WC_OK with *status set when one answers with a
+ * status that is not a server-side hiccup; WC_FATAL on a TLS configuration error; else WC_RETRY, with
+ * away_ms (100 ms, doubled on each such request in a row up to backoff_max_ms) and away_why set for the
+ * caller's wait (sr_retry_in_ms). The client never waits itself: its caller decides how. */
 static wc_status_t request(sr_client_t *c, const char *method, const char *path, const buf_t *body, long *status,
                    char *err, size_t errlen)
 {
-    int backoff = 100;
-    for (;;) {
-        char why[1024] = "";     /* every URL's failure, so the log shows them all */
-        for (size_t k = 0; k < c->nurls; k++) {
-            size_t u = (c->cur + k) % c->nurls;
-            char one[512];
-            http_rc_t r = http_once(c, u, method, path, body, status, one, sizeof one);
-            if (r == HTTP_TLS_CONFIG) {
-                snprintf(err, errlen, "schema registry TLS failure: %s; check schema.registry.ssl.truststore.location (a PEM CA file), the keystore settings and ssl.endpoint.identification.algorithm",
-                         one);
-                return WC_FATAL;
-            }
-            if (r == HTTP_ANSWER) {
-                if (*status < 500 && *status != 408 && *status != 429) {
-                    c->cur = u;
-                    return WC_OK;
-                }
-                char m[400];
-                registry_message(&c->resp, m, sizeof m);
-                snprintf(one, sizeof one, "%s answered HTTP %ld: %s", c->shown[u], *status, m);
-            }
-            size_t l = strlen(why);
-            snprintf(why + l, sizeof why - l, "%s%s", l ? "; " : "", one);
+    char *why = c->away_why;
+    why[0] = '\0';
+    for (size_t k = 0; k < c->nurls; k++) {
+        size_t u = (c->cur + k) % c->nurls;
+        char one[512];
+        http_rc_t r = http_once(c, u, method, path, body, status, one, sizeof one);
+        if (r == HTTP_TLS_CONFIG) {
+            snprintf(err, errlen, "schema registry TLS failure: %s; check schema.registry.ssl.truststore.location (a PEM CA file), the keystore settings and ssl.endpoint.identification.algorithm",
+                     one);
+            return WC_FATAL;
         }
-        if (!c->wait || !c->wait(c->wait_ctx, backoff, why)) {
-            snprintf(err, errlen, "schema registry unavailable (%s); stopped waiting", why);
-            return WC_RETRY;
+        if (r == HTTP_ANSWER) {
+            if (*status < 500 && *status != 408 && *status != 429) {
+                c->cur = u;
+                c->away_ms = 0;
+                return WC_OK;
+            }
+            char m[400];
+            registry_message(&c->resp, m, sizeof m);
+            snprintf(one, sizeof one, "%s answered HTTP %ld: %s", c->shown[u], *status, m);
         }
-        backoff = backoff * 2 > c->cfg.backoff_max_ms ? c->cfg.backoff_max_ms : backoff * 2;
+        size_t l = strlen(why);
+        snprintf(why + l, sizeof c->away_why - l, "%s%s", l ? "; " : "", one);
     }
+    c->away_ms = !c->away_ms ? 100 : c->away_ms * 2 > c->cfg.backoff_max_ms ? c->cfg.backoff_max_ms : c->away_ms * 2;
+    snprintf(err, errlen, "schema registry unavailable (%s)", why);
+    return WC_RETRY;
+}
+
+int sr_retry_in_ms(const sr_client_t *c, const char **why)
+{
+    if (why)
+        *why = c && c->away_ms ? c->away_why : "";
+    return c ? c->away_ms : 0;
 }
 
 static wc_status_t refusal(sr_client_t *c, long status, const char *subject, const char *what, char *err, size_t errlen)

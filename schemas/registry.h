@@ -25,30 +25,31 @@ typedef struct sr_config {
     int backoff_max_ms;           /* longest wait between retries */
 } sr_config_t;
 
-/* Called before each wait between retries with the reason (credentials never in it); sleeps ms and
- * returns false when the caller is stopping, which ends the retries. */
-typedef bool (*sr_wait_fn)(void *ctx, int ms, const char *why);
-
 typedef struct sr_client sr_client_t;
 
 /* NULL with err filled when the configuration is unusable (no URL, bad URL scheme). */
-sr_client_t *sr_new(const sr_config_t *cfg, sr_wait_fn wait, void *wait_ctx, char *err, size_t errlen);
+sr_client_t *sr_new(const sr_config_t *cfg, char *err, size_t errlen);
 void sr_free(sr_client_t *c);
 
 /* The id of schema under subject: from the cache, else registered (auto.register.schemas), looked up
  * (auto.register.schemas=false), or the latest version's (use.latest.version, which must be the same
- * schema). Unreachable registries and 5xx answers are retried through wait until they answer (WC_RETRY when wait says stop); a
+ * schema). When no URL answers (unreachable, 5xx, 408, 429): WC_RETRY, and sr_retry_in_ms says how long
+ * to wait before calling again; a
  * refusal (409 incompatible, 401/403, 404, 422) returns WC_FATAL with the subject, the registry's
  * message and what to change. */
 wc_status_t sr_schema_id(sr_client_t *c, const char *subject, const char *schema, size_t len, int32_t *id, char *err,
                  size_t errlen);
 
-/* GET /subjects: the registry answers and accepts the credentials (walcast check). Tries each URL once
- * when the client has no wait hook. */
+/* GET /subjects: the registry answers and accepts the credentials (walcast check). */
 wc_status_t sr_ping(sr_client_t *c, char *err, size_t errlen);
 
 /* GET /schemas/ids/{id}: the schema text (tests and tools). */
 wc_status_t sr_schema_by_id(sr_client_t *c, int32_t id, buf_t *out, char *err, size_t errlen);
+
+/* > 0 when the client's last request found no URL answering: how long to wait before the next (100 ms,
+ * doubling while it stays away, up to backoff_max_ms); *why (if not NULL) then lists each URL's failure,
+ * without credentials. 0 once a URL answered (and for NULL). */
+int sr_retry_in_ms(const sr_client_t *c, const char **why);
 
 /* Requests sent (not answered from the cache), for tests and metrics. */
 uint64_t sr_requests(const sr_client_t *c);

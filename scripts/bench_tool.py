@@ -13,6 +13,10 @@
 #        at or after FROM_US, and prints p50/p99 per stage.
 #   warmup BS                               one committed transaction of a transactional producer, so that the
 #        broker's transaction coordinator is loaded before anything is timed.
+#   cpuwatch PID POSTMASTER BROKER          samples every 0.1 s, until PID exits: the CPU of each thread of PID (by
+#        name: walcast-snap = snapshot readers, walcast = connector thread, rdk:* = librdkafka), of the
+#        PostgreSQL processes started meanwhile under POSTMASTER (the readers' and the planner's backends), of
+#        BROKER, and the machine's idle time (/proc/stat); prints "name cpu_s" lines, "wall s", "idle core_s".
 #   recvlogical OUT COUNTFILE BOUND ARGS... runs pg_recvlogical ARGS (test_decoding with include-timestamp)
 #        and writes "commit_us ms" (commit time, now - it) per COMMIT of a transaction that inserted a row, until
 #        COUNTFILE's number of commits is reached, or BOUND s; stops pg_recvlogical.
@@ -211,8 +215,54 @@ def stages(log, lat, from_us):
         print("   %-52s %9.2f %9.2f" % (n, pct(v, 0.5), pct(v, 0.99)))
     print("   (%d events joined with their trace line, %d without. source commit -> queued: WAL flush, walsender,"
           % (len(vals[0]), missing))
-    print("   decoding and encoding; queued -> commit called: the commit timer and the previous commit still running;")
+    print("   decoding and encoding; queued -> commit called: the commit timer and the previous commit still running")
+    print("   (the records are produced meanwhile, once the previous transaction's are acknowledged);")
     print("   EndTxn answered -> consumer: the markers, the last stable offset, the consumer's fetch. p99s do not add up)")
+
+
+def proc_ticks(path):
+    try:
+        with open(path) as f:
+            head, tail = f.read().rsplit(")", 1)
+    except OSError:
+        return None
+    fields = tail.split()
+    return head.split("(", 1)[1], int(fields[1]), int(fields[11]) + int(fields[12])  # comm, ppid, ticks
+
+
+def cpuwatch(pid, postmaster, broker):
+    def idle():
+        with open("/proc/stat") as f:
+            v = f.readline().split()[1:]
+        return int(v[3]) + int(v[4])  # idle + iowait, in ticks summed over the cores
+    before = {p: proc_ticks("/proc/%s/stat" % p) for p in os.listdir("/proc") if p.isdigit()}
+    threads, backends = {}, {}
+    b0 = cpu_s(broker)
+    i0, t0 = idle(), time.time()
+    while os.path.exists("/proc/%d/stat" % pid) and proc_ticks("/proc/%d/stat" % pid) and \
+            open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0] != "Z":
+        for t in os.listdir("/proc/%d/task" % pid) if os.path.isdir("/proc/%d/task" % pid) else []:
+            v = proc_ticks("/proc/%d/task/%s/stat" % (pid, t))
+            if v:
+                threads[t] = (v[0], v[2])
+        for p in os.listdir("/proc"):
+            if p.isdigit() and p not in before:
+                v = proc_ticks("/proc/%s/stat" % p)
+                if v and v[1] == postmaster:
+                    backends[p] = v[2]
+        b1, i1, t1 = cpu_s(broker), idle(), time.time()
+        time.sleep(0.1)
+    by = {}
+    for comm, ticks in threads.values():
+        for name in ("rdk", comm) if comm.startswith("rdk:") else (comm,):
+            n, c = by.get(name, (0, 0))
+            by[name] = (n + 1, c + ticks)
+    for name, (n, c) in sorted(by.items()):
+        print("thread %s x%d %.2f" % (name, n, c / TICK))
+    print("backends x%d %.2f" % (len(backends), sum(backends.values()) / TICK))
+    print("broker %.2f" % (b1 - b0))
+    print("wall %.2f" % (t1 - t0))
+    print("idle %.2f" % ((i1 - i0) / TICK))
 
 
 def warmup(bs):
@@ -234,6 +284,8 @@ if __name__ == "__main__":
         stages(a[0], a[1], int(a[2]))
     elif cmd == "warmup":
         warmup(a[0])
+    elif cmd == "cpuwatch":
+        cpuwatch(int(a[0]), int(a[1]), int(a[2]))
     elif cmd == "recvlogical":
         recvlogical(a[0], a[1], int(a[2]), a[3:])
     else:

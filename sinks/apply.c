@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +89,18 @@ typedef struct tracked_topic {
     wc_topic_mark_t mark;
 } tracked_topic_t;
 
+/* The thread that wakes the fetcher (fetch_wake). */
+typedef struct waker {
+    pthread_t th;
+    bool started, want, quit;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    rd_kafka_t *rk;
+    char topic[256];
+    int32_t partition;
+    _Atomic uint64_t wakes;   /* requests made */
+} waker_t;
+
 typedef struct sink {
     tracked_topic_t *tracked;     /* topic tracking: the topics consumed so far, told to the worker */
     size_t ntracked;
@@ -139,6 +153,11 @@ typedef struct sink {
     sp_acc_t prof, prof_last;
     int64_t prof_t0, prof_cpu0, prof_runq0;
     bool prof_rec;           /* WALCAST_SINK_STAGE_TIMES=1: the per-record stages are timed too */
+    /* waking the fetcher (fetch_wake): the consumer queue, its limits, the last wake */
+    rd_kafka_queue_t *cq;
+    int64_t q_max_bytes, q_min_msgs;
+    int64_t wake_next_us;
+    waker_t waker;
 } sink_t;
 
 static int64_t sp_ns(clockid_t c)
@@ -215,9 +234,9 @@ static void sp_log(const sink_t *s)
         return;
     char kv[1536];
     size_t at = (size_t)snprintf(kv, sizeof kv, "connector=%s task=%d rows=%" PRIu64 " batches=%" PRIu64
-                                 " window_ms=%.1f thread_cpu_ms=%.1f runqueue_ms=%.1f", log_esc(s->cfg->name),
+                                 " window_ms=%.1f thread_cpu_ms=%.1f runqueue_ms=%.1f fetch_wakes=%" PRIu64, log_esc(s->cfg->name),
                                  s->cfg->task, a->rows, a->batches, (a->at_ns - s->prof_t0) / 1e6,
-                                 (a->cpu_at_ns - s->prof_cpu0) / 1e6, (a->runq_at_ns - s->prof_runq0) / 1e6);
+                                 (a->cpu_at_ns - s->prof_cpu0) / 1e6, (a->runq_at_ns - s->prof_runq0) / 1e6, (uint64_t)atomic_load(&s->waker.wakes));
     for (int i = 0; i < SP_N && at < sizeof kv; i++) {
         if (i < SP_PLAN && !s->prof_rec)
             continue;
@@ -401,6 +420,102 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const
         log_warn("kafka", "facility=%s detail=\"%s\"", fac, log_esc(buf));
 }
 
+/* A numeric setting of c (0 if it cannot be read). */
+static int64_t conf_int(rd_kafka_conf_t *c, const char *k)
+{
+    char v[64];
+    size_t n = sizeof v;
+    return rd_kafka_conf_get(c, k, v, &n) == RD_KAFKA_CONF_OK ? strtoll(v, NULL, 10) : 0;
+}
+
+/* librdkafka 2.0.2 stops fetching while the consumer queue holds queued.max.messages.kbytes (or
+ * queued.min.messages), and decides to fetch again only when its broker thread wakes up: on a response, an
+ * op, or at the latest a second later. Debezium's JSON with schemas compresses ~80:1, so one fetch fills the
+ * queue, the sink drains it in a fraction of that second and then waits, idle, for the next fetch
+ * (bench_sink.sh: empty polls 50-65% of the sink's time on a quiet machine). So before a batch is applied
+ * (full, or because the queue ran empty), if the queue has fallen well below its limits while the broker holds
+ * at least a batch more (the partition's high watermark as of the last fetch: a sink that keeps up wakes
+ * nothing), the fetcher is woken: a ListOffsets request to the partition's leader (the watermarks, thrown
+ * away) is an op on that broker's thread, which then finds the queue has room and fetches while the sink
+ * applies what it holds. The request waits for that broker thread (tens of ms while it reads a fetch), so a
+ * thread of its own sends it; requests are coalesced, and made at most every WAKE_EVERY_US. */
+#define WAKE_EVERY_US 20000
+
+static void *waker_main(void *arg)
+{
+    waker_t *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->want && !w->quit)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->quit)
+            break;
+        w->want = false;
+        char topic[256];
+        snprintf(topic, sizeof topic, "%s", w->topic);
+        int32_t part = w->partition;
+        pthread_mutex_unlock(&w->mu);
+        int64_t lo, hi;
+        (void)rd_kafka_query_watermark_offsets(w->rk, topic, part, &lo, &hi, 1000);
+        pthread_mutex_lock(&w->mu);
+        atomic_fetch_add(&w->wakes, 1);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static void waker_start(sink_t *s)
+{
+    waker_t *w = &s->waker;
+    w->rk = s->rk;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->started = pthread_create(&w->th, NULL, waker_main, w) == 0;
+    if (!w->started) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+    }
+}
+
+static void waker_stop(sink_t *s)
+{
+    waker_t *w = &s->waker;
+    if (!w->started)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->quit = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    w->started = false;
+}
+
+/* Before a batch is applied: wakes the fetcher of the partition of r (the batch's last record) when the
+ * consumer queue has fallen well below its limits while the broker holds more (see above). */
+static void fetch_wake(sink_t *s, const sink_rec_t *r)
+{
+    waker_t *w = &s->waker;
+    int64_t now = wc_wall_us();
+    if (!w->started || !s->cq || now < s->wake_next_us || !s->read || !r->msg)
+        return;
+    int64_t qn = (int64_t)rd_kafka_queue_length(s->cq), avg = (int64_t)(s->read_bytes / s->read) + 1;
+    if ((s->q_min_msgs && qn >= s->q_min_msgs / 2) || (s->q_max_bytes && qn * avg >= s->q_max_bytes / 2))
+        return;   /* far from empty: the fetcher fetches again before the sink runs out */
+    int64_t lo, hi;
+    if (rd_kafka_get_watermark_offsets(s->rk, r->topic, r->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        hi - (r->offset + 1) - qn < (int64_t)s->cfg->batch_size)
+        return;   /* as far as the last fetch told, not a batch more to fetch (transaction markers count too) */
+    pthread_mutex_lock(&w->mu);
+    snprintf(w->topic, sizeof w->topic, "%s", r->topic);
+    w->partition = r->partition;
+    w->want = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    s->wake_next_us = now + WAKE_EVERY_US;
+}
+
 static wc_status_t consumer_new(sink_t *s, char *err, size_t errlen)
 {
     rd_kafka_conf_t *c = rd_kafka_conf_new();
@@ -436,6 +551,8 @@ static wc_status_t consumer_new(sink_t *s, char *err, size_t errlen)
     for (size_t i = 0; i < s->cfg->nconsumer_override; i++)
         if (consumer_set(c, s->cfg->consumer_override[2 * i], s->cfg->consumer_override[2 * i + 1], err, errlen) != WC_OK)
             goto fail;
+    s->q_max_bytes = conf_int(c, "queued.max.messages.kbytes") * 1024;
+    s->q_min_msgs = conf_int(c, "queued.min.messages");
     rd_kafka_conf_set_opaque(c, s);
     rd_kafka_conf_set_rebalance_cb(c, rebalance_cb);
     rd_kafka_conf_set_log_cb(c, kafka_log_cb);
@@ -446,6 +563,7 @@ static wc_status_t consumer_new(sink_t *s, char *err, size_t errlen)
         return WC_FATAL;
     }
     rd_kafka_poll_set_consumer(s->rk);
+    s->cq = rd_kafka_queue_get_consumer(s->rk);
     rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(4);
     if (s->cfg->topics_regex) {
         char *re = xmalloc(strlen(s->cfg->topics_regex) + 2);
@@ -1507,10 +1625,16 @@ static int fetch_schema(void *ctx, int32_t id, buf_t *out, char *err, size_t err
     if (!s->registry) {
         sr_config_t rc = { .urls = s->cfg->registry_url, .user_info = s->cfg->registry_user_info,
                            .verify_host = true, .backoff_max_ms = s->cfg->retry_backoff_max_ms };
-        if (!(s->registry = sr_new(&rc, registry_wait, s, err, errlen)))
+        if (!(s->registry = sr_new(&rc, err, errlen)))
             return -1;
     }
-    return sr_schema_by_id(s->registry, id, out, err, errlen) == WC_OK ? 0 : -1;
+    wc_status_t st;
+    const char *why;
+    int ms;
+    while ((st = sr_schema_by_id(s->registry, id, out, err, errlen)) == WC_RETRY &&
+           (ms = sr_retry_in_ms(s->registry, &why)) > 0 && registry_wait(s, ms, why))
+        ;
+    return st == WC_OK ? 0 : -1;
 }
 
 /* A JDBC target creates and writes columns by their Connect types. A schemaless record (JsonConverter with
@@ -1666,8 +1790,9 @@ static wc_status_t add_record(sink_t *s, rd_kafka_message_t *m)
     s->read++;
     s->read_bytes += r->klen + r->vlen;
     char err[1024];
-    /* AvroConverter records start with the wire format's magic byte 0, JsonConverter's never do */
-    bool avro = (r->vlen && r->val[0] == 0) || (!r->vlen && r->klen && r->key[0] == 0);
+    /* AvroConverter records start with the wire format's magic byte 0, JsonConverter's never do (each side
+     * is read in its own format: env_decode_avro) */
+    bool avro = (r->vlen && r->val[0] == 0) || (r->klen && r->key[0] == 0);
     bool in_chain = false;
     wc_status_t dst;
     if (s->tf)
@@ -1777,6 +1902,7 @@ wc_status_t sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stat
         snprintf(s.err, sizeof s.err, "%s", err);
         goto out;
     }
+    waker_start(&s);
     s.next_progress_ms = wc_wall_us() / 1000 + SINK_PROGRESS_MS;
     while (!*stop && s.cb_status == WC_OK) {
         if (wc_wall_us() / 1000 >= s.next_progress_ms) {
@@ -1795,6 +1921,8 @@ wc_status_t sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stat
         if (s.cb_status != WC_OK)
             break;
         if (!m) {
+            if (s.nrec)
+                fetch_wake(&s, &s.recs[s.nrec - 1]);
             if (s.nrec && flush(&s) != WC_OK)
                 goto out;
             if (!s.nrec && settle(&s, true) == WC_FATAL)   /* idle: confirm the last batch */
@@ -1829,8 +1957,11 @@ wc_status_t sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stat
             sp_end(&s, SP_DECODE, &pm);
         if (ast != WC_OK)
             goto out;
-        if (s.nrec >= (size_t)cfg->batch_size && flush(&s) != WC_OK)
-            goto out;
+        if (s.nrec >= (size_t)cfg->batch_size) {
+            fetch_wake(&s, &s.recs[s.nrec - 1]);
+            if (flush(&s) != WC_OK)
+                goto out;
+        }
     }
     if (s.cb_status == WC_OK && s.nrec && flush(&s) != WC_OK)
         goto out;
@@ -1845,6 +1976,9 @@ out:
     log_info("sink stopped", "connector=%s task=%d records=%" PRIu64 " batches=%" PRIu64 " dead_letters=%" PRIu64,
              log_esc(cfg->name), cfg->task, s.applied, s.batches, s.dead);
     drop_batch(&s);   /* the held messages go back before the consumer closes */
+    waker_stop(&s);
+    if (s.cq)
+        rd_kafka_queue_destroy(s.cq);
     if (s.rk)
         group_commit(&s, true);
     if (s.grp)

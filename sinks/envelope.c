@@ -302,42 +302,6 @@ static int envelope_schemaless(arena_t *a, const char *p, size_t n, env_event_t 
 }
 
 
-int env_decode_avro(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
-                    avro_dec_fetch_fn fetch, void *ctx, env_event_t *ev, char *err, size_t errlen)
-{
-    event_init(ev);
-    if (key && klen) {
-        const cs_schema_t *ks;
-        cv_value_t kv;
-        if (avro_dec_record(d->avro, a, key, klen, fetch, ctx, &ks, &kv, "key", err, errlen) < 0)
-            return -1;
-        if (ks->type != CT_STRUCT) {
-            snprintf(err, errlen, "key schema is %s, not a record", ct_type_name(ks->type));
-            return -1;
-        }
-        if (!kv.null) {
-            ev->key_schema = ks;
-            ev->key = kv;
-        }
-    }
-    if (!value || !vlen) {
-        ev->op = ENV_TOMBSTONE;
-        return 0;
-    }
-    const cs_schema_t *vs;
-    cv_value_t env;
-    if (avro_dec_record(d->avro, a, value, vlen, fetch, ctx, &vs, &env, "value", err, errlen) < 0)
-        return -1;
-    if (!is_envelope(vs))
-        return flat_event(vs, env, ev, err, errlen);
-    if (vs->type != CT_STRUCT) {
-        snprintf(err, errlen, "value schema is %s, not a Debezium envelope record", ct_type_name(vs->type));
-        return -1;
-    }
-    return envelope_extract(vs, env, ev, err, errlen);
-}
-
-
 /* A JSON record's key into ev: a struct, with its schema or typed off its JSON. */
 static int json_key(env_decoder_t *d, arena_t *a, const char *key, size_t klen, env_event_t *ev, char *err,
                     size_t errlen)
@@ -371,6 +335,20 @@ static int json_key(env_decoder_t *d, arena_t *a, const char *key, size_t klen, 
     return 0;
 }
 
+/* A JSON record's value (not empty) into ev. */
+static int json_value(env_decoder_t *d, arena_t *a, const char *value, size_t vlen, env_event_t *ev, char *err,
+                      size_t errlen)
+{
+    const cs_schema_t *vs;
+    const char *span;
+    size_t len;
+    if (json_dec_split(d->json, 1, a, value, vlen, &vs, &span, &len, err, errlen) < 0)
+        return -1;
+    if (vs)
+        return envelope_typed(d, a, vs, span, len, ev, err, errlen);
+    return envelope_schemaless(a, span, len, ev, err, errlen);
+}
+
 int env_decode_json(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
                     env_event_t *ev, char *err, size_t errlen)
 {
@@ -381,14 +359,50 @@ int env_decode_json(env_decoder_t *d, arena_t *a, const char *key, size_t klen, 
         ev->op = ENV_TOMBSTONE;
         return 0;
     }
+    return json_value(d, a, value, vlen, ev, err, errlen);
+}
+
+/* Each side in its own format, as Connect's key.converter and value.converter are set apart (e.g. a
+ * JsonConverter key beside an AvroConverter value): the wire format's magic byte 0 starts an Avro side, and
+ * never a JSON one. */
+int env_decode_avro(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
+                    avro_dec_fetch_fn fetch, void *ctx, env_event_t *ev, char *err, size_t errlen)
+{
+    event_init(ev);
+    if (key && klen && key[0] != 0) {
+        if (json_key(d, a, key, klen, ev, err, errlen) < 0)
+            return -1;
+    } else if (key && klen) {
+        const cs_schema_t *ks;
+        cv_value_t kv;
+        if (avro_dec_record(d->avro, a, key, klen, fetch, ctx, &ks, &kv, "key", err, errlen) < 0)
+            return -1;
+        if (ks->type != CT_STRUCT) {
+            snprintf(err, errlen, "key schema is %s, not a record", ct_type_name(ks->type));
+            return -1;
+        }
+        if (!kv.null) {
+            ev->key_schema = ks;
+            ev->key = kv;
+        }
+    }
+    if (!value || !vlen) {
+        ev->op = ENV_TOMBSTONE;
+        return 0;
+    }
+    if (value[0] != 0)
+        return json_value(d, a, value, vlen, ev, err, errlen);
     const cs_schema_t *vs;
-    const char *span;
-    size_t len;
-    if (json_dec_split(d->json, 1, a, value, vlen, &vs, &span, &len, err, errlen) < 0)
+    cv_value_t env;
+    if (avro_dec_record(d->avro, a, value, vlen, fetch, ctx, &vs, &env, "value", err, errlen) < 0)
         return -1;
-    if (vs)
-        return envelope_typed(d, a, vs, span, len, ev, err, errlen);
-    return envelope_schemaless(a, span, len, ev, err, errlen);
+    if (!is_envelope(vs))
+        return flat_event(vs, env, ev, err, errlen);
+    if (vs->type != CT_STRUCT) {
+        snprintf(err, errlen, "value schema is %s, not a Debezium envelope record", ct_type_name(vs->type));
+        return -1;
+    }
+    return envelope_extract(vs, env, ev, err, errlen);
 }
 
 /* ---- records as a sink's transforms see them, and rows out of their envelope ----

@@ -62,7 +62,8 @@ int env_decode_json(env_decoder_t *d, arena_t *a, const char *key, size_t klen, 
 
 /* Decodes one AvroConverter record (Confluent wire format: magic 0, schema id, Avro binary), key and value
  * each, through schemas/avro_dec.h (writer schemas come through fetch once per id). Same results as
- * env_decode_json. */
+ * env_decode_json. A side that does not start with the magic byte is read as JsonConverter's (the key and
+ * value converters are set apart, e.g. a JSON key beside an Avro value). */
 int env_decode_avro(env_decoder_t *d, arena_t *a, const char *key, size_t klen, const char *value, size_t vlen,
                     avro_dec_fetch_fn fetch, void *ctx, env_event_t *ev, char *err, size_t errlen);
 

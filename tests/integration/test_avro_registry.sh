@@ -2,7 +2,8 @@
 # test_avro_registry.sh: registry failures with the Avro converter. Basic auth (USER_INFO) and a URL list
 # whose first URL is dead (failover); injected HTTP 503s (retried); the registry down while a new table
 # needs a schema (walcast waits, keeps the slot alive, publishes everything in order once it is back);
-# the registry down and walcast stopped while waiting (nothing lost after the restart); wrong credentials
+# the registry down and walcast stopped while waiting (nothing lost after the restart); a sink task
+# started while the registry is down (it waits, then applies every row); wrong credentials
 # (HTTP 401: the connector fails, naming what to check). The password never appears in any log. Then
 # TLS: a PEM truststore, mutual TLS with a PEM client certificate (a refused handshake is final), and
 # auto.register.schemas=false with use.latest.version.
@@ -68,6 +69,29 @@ ids = [json.loads(l)["value"]["after"]["id"] for l in open(sys.argv[1])]
 assert ids == list(range(1, 41)), ids
 print("t1: rows 1..40 exactly once, in order")
 PYEOF
+
+# a sink task while the registry is away: it waits for t1's writer schema, then applies every row
+psql_q -c "CREATE DATABASE target"
+printf '%s\n' "name=it_avrosink" "connector.class=io.debezium.connector.jdbc.JdbcSinkConnector" \
+  "topics=srv.public.t1" "insert.mode=upsert" "primary.key.mode=record_key" "schema.evolution=basic" \
+  "collection.name.format=\${source.table}" "connection.url=jdbc:postgresql://127.0.0.1:$PGPORT/target" \
+  "connection.username=postgres" "value.converter=io.confluent.connect.avro.AvroConverter" \
+  "value.converter.schema.registry.url=$SR_URL" "value.converter.basic.auth.credentials.source=USER_INFO" \
+  "value.converter.basic.auth.user.info=walcast:$PASS" >"$IT_DIR/avrosink.properties"
+registry_stop
+walcast_spawn "$IT_DIR/avrosink.properties"
+wait_log 'schema registry not answering, retrying' 1 60
+kill -0 "$WALCAST_PID"
+registry_start --port "$SR_PORT" --user-info "walcast:$PASS"
+n=0
+for _ in $(seq 1 600); do   # 60 s
+  n=$(psql_q -d target -tA -c "SELECT count(*) FROM t1" 2>/dev/null || echo 0)
+  [ "$n" = 40 ] && break
+  sleep 0.1
+done
+[ "$n" = 40 ] || { echo "the sink applied $n of t1's 40 rows within 60 s of the registry's return" >&2; exit 1; }
+walcast_stop
+echo "sink waits for the registry, then applies: ok"
 
 # wrong credentials: HTTP 401 is not retried; the connector fails and says what to check
 cfg=$(write_cfg "wrong-$PASS")

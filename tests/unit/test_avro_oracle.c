@@ -848,6 +848,52 @@ static void test_errors(void **st)
     env_decoder_free(d);
 }
 
+/* Connect sets key.converter and value.converter apart: a JsonConverter key beside an AvroConverter value,
+ * and the other way round, each read in its own format (the sink read the key as Avro and failed). */
+static void test_mixed_formats(void **st)
+{
+    (void)st;
+    setup_registry();
+    env_decoder_t *d = env_decoder_new();
+    arena_t *a = arena_new(65536);
+    static char kb[65536], vb[65536];
+    char err[512];
+    oracle_t o;
+    oracle_open(&o, 1);
+    gen_envelope(&o.vv);
+    size_t vn = encode(&o.vv, 4, vb, sizeof vb);
+    read_back(&o.vr, vb, vn);
+    static const char jk[] = "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,"
+                             "\"field\":\"id\"}],\"optional\":false,\"name\":\"srv.public.t.Key\"},\"payload\":{\"id\":7}}";
+    env_event_t ev;
+    if (env_decode_avro(d, a, jk, strlen(jk), vb, vn, fetch, NULL, &ev, err, sizeof err) < 0)
+        fail_msg("JSON key, Avro value: %s", err);
+    assert_non_null(ev.key_schema);
+    assert_int_equal(ev.key_schema->nfields, 1);
+    assert_int_equal(ev.key.u.list.v[0].u.i, 7);
+    check_event(&o, &ev, false);
+    /* an Avro key beside a JSON value (schemas on) */
+    avro_value_reset(&o.kv);
+    gen(&o.kv, 1);
+    size_t kn = encode(&o.kv, 3, kb, sizeof kb);
+    read_back(&o.kr, kb, kn);
+    static const char jv[] = "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"struct\",\"fields\":[{\"type\":"
+                             "\"int32\",\"optional\":false,\"field\":\"id\"}],\"optional\":true,\"name\":\"srv.public.t.Value\","
+                             "\"field\":\"after\"},{\"type\":\"string\",\"optional\":false,\"field\":\"op\"}],\"optional\":false,"
+                             "\"name\":\"srv.public.t.Envelope\"},\"payload\":{\"after\":{\"id\":9},\"op\":\"c\"}}";
+    arena_reset(a);
+    if (env_decode_avro(d, a, kb, kn, jv, strlen(jv), fetch, NULL, &ev, err, sizeof err) < 0)
+        fail_msg("Avro key, JSON value: %s", err);
+    assert_non_null(ev.key_schema);
+    cmp(&o.kr, ev.key_schema, &ev.key, "key");
+    assert_int_equal(ev.op, ENV_CREATE);
+    assert_true(ev.has_after);
+    assert_int_equal(ev.after.u.list.v[0].u.i, 9);
+    oracle_close(&o);
+    arena_free(a);
+    env_decoder_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -856,6 +902,7 @@ int main(void)
         cmocka_unit_test(test_connect_schemas),
         cmocka_unit_test(test_union_jdbc),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_mixed_formats),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     for (size_t i = 0; i < 2 * NROWS + 1; i++)
