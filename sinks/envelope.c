@@ -21,6 +21,8 @@ struct env_decoder {
     json_dec_t *json;               /* Connect schemas of JSON records, by their text */
     avro_dec_t *avro;               /* Avro writer schemas by registry id */
     env_layout_t layout;            /* the envelope's field indices in the last value schema (JSON path) */
+    uint64_t layout_gen;            /* json_dec_generation when it was found: a dropped schema's address may
+                                       come back as another schema's */
 };
 
 env_decoder_t *env_decoder_new(void)
@@ -38,6 +40,16 @@ void env_decoder_free(env_decoder_t *d)
     json_dec_free(d->json);
     avro_dec_free(d->avro);
     free(d);
+}
+
+void env_decoder_keep(env_decoder_t *d)
+{
+    json_dec_keep(d->json);
+}
+
+void env_decoder_trim(env_decoder_t *d)
+{
+    json_dec_trim(d->json);
 }
 
 size_t env_schema_parses(const env_decoder_t *d)
@@ -141,8 +153,10 @@ static int envelope_typed(env_decoder_t *d, arena_t *a, const cs_schema_t *vs, c
     }
     if (json_dec_read(a, vs, span, len, 0, &env, "value", err, errlen) < 0)
         return -1;
-    if (d->layout.vs != vs)
+    if (d->layout.vs != vs || d->layout_gen != json_dec_generation(d->json)) {
         layout_init(&d->layout, vs);
+        d->layout_gen = json_dec_generation(d->json);
+    }
     return envelope_extract_at(&d->layout, env, ev, err, errlen);
 }
 
