@@ -34,8 +34,8 @@
 #    (0 skips it).
 # 4. Apply rows/s of one walcast JDBC sink into PostgreSQL and MariaDB next to COPY / LOAD DATA of the same rows
 #    (scripts/bench_sink.sh; BENCH_SINK=0 skips it).
-# The micro-benchmarks (bench_transform, bench_avro, bench_json_dec, bench_decoder) run after part 3; BENCH_MICRO=0
-# skips them.
+# The micro-benchmarks (bench_transform, bench_avro, bench_json_dec, bench_decoder, bench_produce) run after part 3;
+# BENCH_MICRO=0 skips them.
 # Debezium's JVM runs with connect-standalone.sh's stock options (-Xms256M -Xmx2G, G1); the connector and
 # worker files are kept in BENCH_KEEP (unset: removed). Every process started here is stopped on exit.
 set -euo pipefail
@@ -522,6 +522,9 @@ echo; "$ROOT/build/bench/bench_transform" "${BENCH_TF_RECORDS:-500000}" "${BENCH
 echo; "$ROOT/build/bench/bench_avro" "${BENCH_AVRO_RECORDS:-200000}" "${BENCH_AVRO_RUNS:-7}" || echo "bench: bench_avro failed"   # sink Avro decode: walcast vs avro-c
 echo; "$ROOT/build/bench/bench_json_dec" "${BENCH_JSON_RECORDS:-100000}" "${BENCH_JSON_RUNS:-7}" || echo "bench: bench_json_dec failed"   # sink JSON decode: the two readers
 echo; "$ROOT/build/bench/bench_decoder" "${BENCH_DEC_RECORDS:-200000}" "${BENCH_DEC_RUNS:-5}" || echo "bench: bench_decoder failed"   # source: parse + event + converter, CPU ns/row
+if [ -n "${BS:-}" ]; then   # the produce path alone, on the bench's broker: CPU per row per thread, 3 runs
+  echo; for _ in 1 2 3; do "$ROOT/build/bench/bench_produce" "$BS" bench_produce "${BENCH_PRODUCE_ROWS:-100000}" 1000 2>/dev/null || echo "bench: bench_produce failed"; done
+fi
 fi
 
 # ---- 4. apply workers: a JDBC sink into PostgreSQL and into MariaDB next to COPY / LOAD DATA --------------
