@@ -23,6 +23,8 @@ struct env_decoder {
     env_layout_t layout;            /* the envelope's field indices in the last value schema (JSON path) */
     uint64_t layout_gen;            /* json_dec_generation when it was found: a dropped schema's address may
                                        come back as another schema's */
+    env_layout_t alayout;           /* the same for the last Avro value schema (avro_dec keeps every writer
+                                       schema for the decoder's life: its address is never another's) */
 };
 
 env_decoder_t *env_decoder_new(void)
@@ -416,7 +418,9 @@ int env_decode_avro(env_decoder_t *d, arena_t *a, const char *key, size_t klen, 
         snprintf(err, errlen, "value schema is %s, not a Debezium envelope record", ct_type_name(vs->type));
         return -1;
     }
-    return envelope_extract(vs, env, ev, err, errlen);
+    if (d->alayout.vs != vs)
+        layout_init(&d->alayout, vs);   /* once per schema, not ~14 field lookups by name per record */
+    return envelope_extract_at(&d->alayout, env, ev, err, errlen);
 }
 
 /* ---- records as a sink's transforms see them, and rows out of their envelope ----
