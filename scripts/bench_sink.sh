@@ -169,7 +169,7 @@ EOF
       2>"$WORK/$name.log" >/dev/null &
     perf=$!
     PIDS+=($perf)
-    for _ in $(seq 1 100); do pid=$(pgrep -P $perf | head -1); [ -n "$pid" ] && break; sleep 0.05; done
+    for _ in $(seq 1 100); do pid=$(pgrep -P $perf || true); pid=${pid%%$'\n'*}; [ -n "$pid" ] && break; sleep 0.05; done
     [ -n "$pid" ] || die "perf did not start $name"
   else
     WALCAST_SINK_STAGE_TIMES=1 WALCAST_SINK_COPY=${CM%_before} "$bin" run --worker "$WORK/worker.properties" "$WORK/$name.properties" 2>"$WORK/$name.log" >/dev/null &

@@ -137,6 +137,7 @@ typedef struct sink {
     rd_kafka_topic_partition_list_t *grp;
     int64_t grp_next_ms;
     buf_t tmp;
+    buf_t keyval;            /* key_text's value text */
     /* how far the target is behind (the progress line) */
     int64_t last_src_us;     /* source commit time of the newest change applied */
     int64_t last_apply_us;   /* when it was applied */
@@ -351,6 +352,7 @@ static void drop_batch(sink_t *s)
     s->nrec = 0;
     s->tables = NULL;
     arena_reset(s->arena);
+    env_decoder_trim(s->dec);   /* nothing decoded is in use now: the schema cache may start over */
 }
 
 /* Reads the target's stored offsets, retrying transient errors; WC_FATAL when stopping or failed (s->err
@@ -824,17 +826,17 @@ static const char *key_text(sink_t *s, const btable_t *bt, const cv_value_t *v, 
             buf_puts(&s->tmp, "N;");
             continue;
         }
-        buf_t one;
-        buf_init(&one);
+        buf_t *one = &s->keyval;   /* one buffer for the sink's life: no allocation per key */
+        buf_reset(one);
         dl_kind_t k;
         char e[64];
-        if (dl_value(&one, SK_DIALECT_POSTGRES, bt->t.row->fields[fi].schema, fv, &k, e, sizeof e) < 0) {
-            buf_reset(&one);
-            buf_puts(&one, "?");
+        if (dl_value(one, SK_DIALECT_POSTGRES, bt->t.row->fields[fi].schema, fv, &k, e, sizeof e) < 0) {
+            buf_reset(one);
+            buf_puts(one, "?");
         }
-        buf_printf(&s->tmp, "%zu:", one.len);
-        buf_append(&s->tmp, one.data, one.len);
-        buf_free(&one);
+        buf_put_u64(&s->tmp, one->len);
+        buf_putc(&s->tmp, ':');
+        buf_append(&s->tmp, one->data, one->len);
     }
     *len = s->tmp.len;
     return arena_memdup(s->arena, s->tmp.data, s->tmp.len);
@@ -1883,10 +1885,12 @@ wc_status_t sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stat
     s.stop = stop;
     s.ops = sk_target_ops_for(cfg);
     s.dec = env_decoder_new();
+    env_decoder_keep(s.dec);   /* a batch's events keep their schemas until it is dropped (drop_batch) */
     if (cfg->transforms)
         s.tf = tf_chain_new(cfg->transforms);
     s.arena = arena_new(1 << 20);
     buf_init(&s.tmp);
+    buf_init(&s.keyval);
     const char *stt = getenv("WALCAST_SINK_STAGE_TIMES");
     s.prof_rec = stt && !strcmp(stt, "1");
     char err[768];
@@ -2005,6 +2009,7 @@ out:
         free(s.tracked[i].topic);
     free(s.tracked);
     buf_free(&s.tmp);
+    buf_free(&s.keyval);
     /* a stop request while retrying is a clean stop, not a failure */
     rc = (rc != WC_OK && *stop && s.cb_status == WC_OK && !s.err[0]) ? WC_OK : rc;
     if (rc != WC_OK && why)
