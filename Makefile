@@ -88,6 +88,11 @@ $(BUILD)/bench/bench_txn_floor: tests/bench/bench_txn_floor.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LDLIBS)
 
+# The produce path alone (pub_send -> librdkafka -> a broker): CPU per row by thread (run by scripts/bench.sh)
+$(BUILD)/bench/bench_produce: tests/bench/bench_produce.c $(AGENT_OBJ) $(CORE_OBJ) $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(AGENT_OBJ) $(CORE_OBJ) $(LDLIBS)
+
 deps:
 	@bash scripts/install-deps.sh
 
@@ -108,7 +113,7 @@ demo: deps
 	@bash scripts/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_avro $(BUILD)/bench/bench_transform $(BUILD)/bench/bench_json_dec $(BUILD)/bench/bench_decoder $(BUILD)/bench/bench_txn_floor
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/bench_avro $(BUILD)/bench/bench_transform $(BUILD)/bench/bench_json_dec $(BUILD)/bench/bench_decoder $(BUILD)/bench/bench_txn_floor $(BUILD)/bench/bench_produce
 	@bash scripts/bench.sh
 	@bash scripts/bench_codecs.sh
 	@bash scripts/bench_snapshot.sh

@@ -57,7 +57,20 @@ struct pub {
     int64_t last_dr_us;           /* the newest delivery report's arrival */
     buf_t deferred;               /* serialised records (see defer_record) */
     size_t ndeferred;
+    bool held;                    /* pub_txn_hold: records sent are kept in deferred */
+    /* records produced and delivery reports served since the producer was made: when they are equal,
+     * every record produced so far is in its partition's log (pub_txn_delivered) */
+    atomic_uint_fast64_t nsent, nacked;
+    atomic_bool commit_running;   /* between commit_go and commit_done: dr_cb wakes the caller on the last report */
+    /* The next transaction is begun on the commit thread right after a successful commit: librdkafka's
+     * begin_transaction waits for its main thread to run the request, a scheduling delay under load that
+     * held the caller's read loop (and every change arriving meanwhile) for up to tens of ms. Whoever moves
+     * it from PRE_NONE first begins: the commit thread (PRE_RUNNING, then PRE_DONE: pub_txn_begin takes
+     * it) or pub_txn_begin itself (PRE_TAKEN). */
+    atomic_int prebegin;
 };
+
+enum { PRE_NONE, PRE_RUNNING, PRE_DONE, PRE_TAKEN };
 
 /* Errors that the same record meets again however often it is sent. */
 static bool error_permanent(rd_kafka_resp_err_t e)
@@ -100,18 +113,24 @@ static void record_error(char *err, size_t errlen, const char *topic, rd_kafka_r
              keylen ? k : "null", len, hint);
 }
 
+static void wake(pub_t *p);
+
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     pub_t *p = opaque;
     (void)rk;
     p->last_dr_us = wc_wall_us();
-    if (!p->ack)
-        return;
-    char e[768] = "";
-    if (m->err)
-        record_error(e, sizeof e, rd_kafka_topic_name(m->rkt), m->err, m->key, m->key_len, m->len);
-    p->ack(p->ctx, (uint64_t)(uintptr_t)m->_private,
-           !m->err ? WC_OK : error_permanent(m->err) ? WC_PERMANENT : WC_ABORT, m->err ? e : NULL);
+    if (p->ack) {
+        char e[768] = "";
+        if (m->err)
+            record_error(e, sizeof e, rd_kafka_topic_name(m->rkt), m->err, m->key, m->key_len, m->len);
+        p->ack(p->ctx, (uint64_t)(uintptr_t)m->_private,
+               !m->err ? WC_OK : error_permanent(m->err) ? WC_PERMANENT : WC_ABORT, m->err ? e : NULL);
+    }
+    /* the last report of a committing transaction, served on the commit thread: the caller may now
+     * produce the next transaction's records (pub_txn_delivered) */
+    if (atomic_fetch_add(&p->nacked, 1) + 1 == atomic_load(&p->nsent) && atomic_load(&p->commit_running))
+        wake(p);
 }
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -348,6 +367,7 @@ static wc_status_t drain_deferred(pub_t *p, char *err, size_t errlen)
         wc_status_t st = produce(p, &r, 0, err, errlen);
         if (st != WC_OK)
             return st;
+        atomic_fetch_add(&p->nsent, 1);
     }
     buf_reset(&p->deferred);
     p->ndeferred = 0;
@@ -356,12 +376,25 @@ static wc_status_t drain_deferred(pub_t *p, char *err, size_t errlen)
 
 wc_status_t pub_send(pub_t *p, const rec_t *r, uint64_t tag, char *err, size_t errlen)
 {
-    if (p->committing) {
+    if (p->committing || p->held) {
         defer_record(p, r);
         return WC_OK;
     }
-    return produce(p, r, tag, err, errlen);
+    wc_status_t st = produce(p, r, tag, err, errlen);
+    if (st == WC_OK)
+        atomic_fetch_add(&p->nsent, 1);
+    return st;
 }
+
+wc_status_t pub_txn_hold(pub_t *p, bool hold, char *err, size_t errlen)
+{
+    p->held = hold;
+    return !hold && p->txn_open && p->ndeferred ? drain_deferred(p, err, errlen) : WC_OK;
+}
+
+bool pub_txn_held(const pub_t *p) { return p->held; }
+
+bool pub_txn_delivered(const pub_t *p) { return atomic_load(&p->nacked) >= atomic_load(&p->nsent); }
 
 static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, char *err, size_t errlen)
 {
@@ -406,16 +439,6 @@ void pub_set_wake_fd(pub_t *p, int fd)
     static const uint64_t one = 1;
     rd_kafka_queue_io_event_enable(mq, fd, &one, sizeof one);
     rd_kafka_queue_destroy(mq);
-}
-
-void pub_move_deferred(pub_t *to, pub_t *from)
-{
-    buf_t b = to->deferred;
-    to->deferred = from->deferred;
-    from->deferred = b;
-    buf_reset(&from->deferred);
-    to->ndeferred += from->ndeferred;
-    from->ndeferred = 0;
 }
 
 wc_status_t pub_metadata(pub_t *p, int timeout_ms, int *nbrokers, int *ntopics, char *err, size_t errlen)
@@ -515,12 +538,24 @@ wc_status_t pub_txn_init(pub_t *p, volatile sig_atomic_t *stop, char *err, size_
 
 wc_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen)
 {
-    rd_kafka_error_t *ke = rd_kafka_begin_transaction(p->rk);
-    if (ke)
-        return classify(ke, "cannot begin a Kafka transaction", err, errlen);
+    int pre = PRE_NONE;
+    if (!atomic_compare_exchange_strong(&p->prebegin, &pre, PRE_TAKEN)) {
+        while ((pre = atomic_load(&p->prebegin)) == PRE_RUNNING)   /* the commit thread is at it: rare */
+            usleep(100);
+        /* PRE_DONE: begun already; PRE_NONE: the commit thread's attempt failed, its error comes again */
+        if (pre == PRE_NONE && !atomic_compare_exchange_strong(&p->prebegin, &pre, PRE_TAKEN))
+            pre = atomic_load(&p->prebegin);
+    }
+    if (pre != PRE_DONE) {
+        rd_kafka_error_t *ke = rd_kafka_begin_transaction(p->rk);
+        atomic_store(&p->prebegin, PRE_NONE);
+        if (ke)
+            return classify(ke, "cannot begin a Kafka transaction", err, errlen);
+    }
+    atomic_store(&p->prebegin, PRE_NONE);
     p->txn_open = true;
     p->txn_began_ms = wc_mono_ms();
-    if (p->ndeferred)
+    if (p->ndeferred && !p->held)
         return drain_deferred(p, err, errlen);
     return WC_OK;
 }
@@ -566,15 +601,25 @@ static void *committer_main(void *arg)
         p->commit_go = false;
         pthread_mutex_unlock(&p->commit_mu);
         p->commit_status = commit_blocking(p, p->commit_err, sizeof p->commit_err);
+        bool ok = p->commit_status == WC_OK;
         p->times.committed_us = wc_wall_us();
         /* the offset record is the last one produced: its delivery report comes after every other's */
         p->times.flushed_us = p->last_dr_us > p->times.start_us ? p->last_dr_us : p->times.start_us;
+        atomic_store(&p->commit_running, false);
         pthread_mutex_lock(&p->commit_mu);
         atomic_store(&p->commit_done, true);   /* after the outcome and times: they are read once it is seen */
         pthread_cond_broadcast(&p->commit_cv);
         pthread_mutex_unlock(&p->commit_mu);
         /* woken outside the lock: the caller collecting the commit does not wait for this thread to run */
         wake(p);
+        /* this producer's next transaction, begun here rather than on the caller's thread (see prebegin) */
+        int pre = PRE_NONE;
+        if (ok && atomic_compare_exchange_strong(&p->prebegin, &pre, PRE_RUNNING)) {
+            rd_kafka_error_t *ke = rd_kafka_begin_transaction(p->rk);
+            if (ke)
+                rd_kafka_error_destroy(ke);   /* pub_txn_begin tries again and reports it */
+            atomic_store(&p->prebegin, ke ? PRE_NONE : PRE_DONE);
+        }
         pthread_mutex_lock(&p->commit_mu);
     }
     pthread_mutex_unlock(&p->commit_mu);
@@ -595,6 +640,7 @@ wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t
     wc_status_t st = produce(p, &r, UINT64_MAX, err, errlen);
     if (st != WC_OK)
         return st;
+    atomic_fetch_add(&p->nsent, 1);
     if (!p->committer_started) {
         if (pthread_create(&p->committer, NULL, committer_main, p) != 0) {
             snprintf(err, errlen, "cannot start the Kafka commit thread");
@@ -607,6 +653,7 @@ wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t
     p->times = (pub_commit_times_t){ .start_us = wc_wall_us() };
     p->commit_err[0] = 0;
     p->commit_status = WC_OK;
+    atomic_store(&p->commit_running, true);
     pthread_mutex_lock(&p->commit_mu);
     atomic_store(&p->commit_done, false);
     p->commit_go = true;

@@ -42,9 +42,6 @@ int pub_wake_fd(const pub_t *p);
 void pub_set_wake_fd(pub_t *p, int fd);
 /* Its transactional.id (NULL when not transactional). */
 const char *pub_transactional_id(const pub_t *p);
-/* The records from kept while from's commit ran go to to (idle, none kept of its own), for its next
- * transaction. */
-void pub_move_deferred(pub_t *to, pub_t *from);
 /* A metadata request (all topics) within timeout_ms: WC_OK with the cluster's broker and topic counts,
  * WC_RETRY when no broker answered (err says why). */
 wc_status_t pub_metadata(pub_t *p, int timeout_ms, int *nbrokers, int *ntopics, char *err, size_t errlen);
@@ -79,6 +76,14 @@ bool pub_txn_commit_ready(const pub_t *p);
  * again and must be aborted. */
 wc_status_t pub_txn_commit_wait(pub_t *p, char *err, size_t errlen);
 bool pub_txn_committing(const pub_t *p);
+/* Held (the previous transaction, on another producer, still has records without a delivery report):
+ * records sent are kept in memory instead of produced, so none can reach a partition's log before the
+ * previous transaction's. Released, the kept ones are produced into the open transaction at once. */
+wc_status_t pub_txn_hold(pub_t *p, bool hold, char *err, size_t errlen);
+bool pub_txn_held(const pub_t *p);
+/* Every record produced so far (the offset record of a running commit too) has its delivery report:
+ * it is in its partition's log. While a commit runs, the last report also wakes pub_wake_fd. */
+bool pub_txn_delivered(const pub_t *p);
 /* Records kept for the next transaction, and dropping them (rewind after a failure). */
 size_t pub_deferred(const pub_t *p);
 size_t pub_deferred_bytes(const pub_t *p);

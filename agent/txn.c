@@ -1,6 +1,7 @@
 /* txn.c: the Kafka transaction cycle. Records of whole source transactions and one offset record go
- * into one Kafka transaction; its commit runs on the publisher's thread while decoding goes on, and
- * only its success moves the flush position the slot may be confirmed to (DESIGN.md, exactly-once). */
+ * into one Kafka transaction; its commit runs on the publisher's thread while the next transaction,
+ * on the next producer, already takes records, and only its success moves the flush position the
+ * slot may be confirmed to (DESIGN.md, exactly-once). */
 #include "schemas/clock.h"
 #include "agent/txn.h"
 
@@ -14,7 +15,8 @@
 #include "agent/log.h"
 #include "agent/replication.h"
 
-/* Records kept in memory while a Kafka commit runs; beyond this the read loop waits for it. */
+/* Records kept in memory while the previous transaction's records are not all in the log yet (see
+ * struct txn); beyond this the read loop waits for its commit. */
 #define DEFER_MAX_BYTES (32u << 20)
 /* Producers taking turns (see struct txn) */
 #define TXN_PRODUCERS 3
@@ -37,13 +39,20 @@ struct txn {
      * writes the markers, and the next AddPartitionsToTxn of the same transactional.id meanwhile is
      * refused (CONCURRENT_TRANSACTIONS) and retried by librdkafka 2.0.2 a hard-coded 20 ms later. The next
      * producer's previous transaction ended TXN_PRODUCERS - 1 cycles before, so its turn starts at once
-     * (with two, a short cycle under load still met the refusal). pub = ring[cur] is the one whose
-     * transaction is open or committing; the others have neither (the next only becomes pub once pub's
-     * commit is collected, so the Kafka transactions stay strictly one after the other). ring[0]'s
-     * transactional.id is walcast-<name>, ring[i]'s walcast-<name>/i. */
+     * (with two, a short cycle under load still met the refusal). ring[0]'s transactional.id is
+     * walcast-<name>, ring[i]'s walcast-<name>/i.
+     * Pipelined: prev (ring[cur - 1]) is the producer whose commit runs, or NULL; pub = ring[cur] holds
+     * the open transaction, which takes records meanwhile. Its records are produced as soon as every
+     * record of prev's transaction has its delivery report (until then they are kept in memory, held):
+     * a record of the next transaction must not reach a partition's log before one of the previous, or
+     * a read_committed consumer would see the two out of order. pub's commit_transaction is called only
+     * once prev's commit has been collected and succeeded, so the Kafka transactions still commit
+     * strictly one after the other; when prev's commit fails, pub's transaction is aborted with it
+     * (txn_rewind). The third producer has neither. */
     pub_t *ring[TXN_PRODUCERS];
     size_t cur;
     pub_t *pub;
+    pub_t *prev;
     int wake_fd;                  /* eventfd both producers wake the caller's poll with */
     buf_t offkey, offval;
     off_pos_t stored;             /* newest offset committed to Kafka */
@@ -52,7 +61,6 @@ struct txn {
     uint64_t flushed;             /* committed to Kafka (with its offset record): safe to confirm */
     char system_id[32];
     uint32_t timeline;
-    bool want_txn;                /* records arrived during a commit: open the next transaction after it */
     int64_t started_us;           /* the open transaction's begin */
     int64_t commit_start_us;
     int64_t commit_max_us;
@@ -106,7 +114,7 @@ static void src_commit_started(txn_t *t)
  * record of the Kafka transaction acknowledged by the broker), committed (EndTxn answered; the
  * markers, then the consumers' last stable offset, follow). scripts/bench.sh joins them on the xid
  * with its consumer's arrival times. */
-static void src_commit_done(txn_t *t, int64_t took_us)
+static void src_commit_done(txn_t *t, const pub_t *p, int64_t took_us)
 {
     if (t->h_commit)
         hist_observe(t->h_commit, took_us);
@@ -114,7 +122,7 @@ static void src_commit_done(txn_t *t, int64_t took_us)
     for (size_t i = 0; t->h_src && i < t->nsrc_committing; i++)
         hist_observe(t->h_src, now - t->src_committing[i].commit_us);
     if (log_get_level() <= LOG_DEBUG) {
-        pub_commit_times_t ct = pub_txn_commit_times(t->pub);
+        pub_commit_times_t ct = pub_txn_commit_times(p);
         for (size_t i = 0; i < t->nsrc_committing; i++) {
             const src_note_t *n = &t->src_committing[i];
             log_debug("latency trace", "xid=%u source_commit_us=%lld queued_us=%lld commit_start_us=%lld flushed_us=%lld committed_us=%lld",
@@ -224,13 +232,13 @@ const off_pos_t *txn_stored(const txn_t *t) { return &t->stored; }
 off_pos_t *txn_pending(txn_t *t) { return &t->pending; }
 uint64_t txn_flushed(const txn_t *t) { return t->flushed; }
 bool txn_open(const txn_t *t) { return pub_txn_open(t->pub); }
-bool txn_committing(const txn_t *t) { return pub_txn_committing(t->pub); }
+bool txn_committing(const txn_t *t) { return t->prev != NULL; }
 int txn_wake_fd(const txn_t *t) { return t->wake_fd; }
 const char *txn_transactional_id(const txn_t *t) { return pub_transactional_id(t->pub); }
 
 bool txn_held(const txn_t *t)
 {
-    return pub_txn_committing(t->pub) && pub_deferred_bytes(t->pub) > DEFER_MAX_BYTES;
+    return t->prev && pub_deferred_bytes(t->pub) > DEFER_MAX_BYTES;
 }
 
 size_t txn_deferred_bytes(const txn_t *t) { return pub_deferred_bytes(t->pub); }
@@ -263,14 +271,18 @@ txn_stats_t txn_stats(const txn_t *t)
                           .in_flight = in_flight };
 }
 
+/* The records held in pub go out once every record of prev's transaction is in the log. */
+static wc_status_t release(txn_t *t, char *err, size_t errlen)
+{
+    if (!pub_txn_held(t->pub) || (t->prev && !pub_txn_delivered(t->prev)))
+        return WC_OK;
+    return pub_txn_hold(t->pub, false, err, errlen);
+}
+
 wc_status_t txn_ensure(txn_t *t, char *err, size_t errlen)
 {
     if (pub_txn_open(t->pub))
         return WC_OK;
-    if (pub_txn_committing(t->pub)) {
-        t->want_txn = true;
-        return WC_OK;
-    }
     t->events = pub_deferred(t->pub);
     wc_status_t st = pub_txn_begin(t->pub, err, errlen);
     if (st != WC_OK)
@@ -282,7 +294,11 @@ wc_status_t txn_ensure(txn_t *t, char *err, size_t errlen)
 
 wc_status_t txn_send(txn_t *t, const rec_t *r, char *err, size_t errlen)
 {
-    wc_status_t st = pub_send(t->pub, r, 0, err, errlen);
+    wc_status_t st = pub_txn_open(t->pub) ? WC_OK : txn_ensure(t, err, errlen);
+    if (st == WC_OK)
+        st = release(t, err, errlen);
+    if (st == WC_OK)
+        st = pub_send(t->pub, r, 0, err, errlen);
     if (st != WC_OK)
         return st;
     t->records++;
@@ -293,7 +309,7 @@ wc_status_t txn_send(txn_t *t, const rec_t *r, char *err, size_t errlen)
 bool txn_due(const txn_t *t, bool caught_up, int64_t now, int64_t *deadline_us)
 {
     const conn_config_t *c = t->cfg;
-    if (!pub_txn_open(t->pub) || pub_txn_committing(t->pub))
+    if (!pub_txn_open(t->pub) || t->prev)
         return false;
     if (t->events >= (uint64_t)c->txn_max_events)
         return true;
@@ -307,40 +323,45 @@ bool txn_due(const txn_t *t, bool caught_up, int64_t now, int64_t *deadline_us)
     return false;
 }
 
-wc_status_t txn_collect(txn_t *t, bool block, char *err, size_t errlen)
+/* prev's commit succeeded: its offset record is the stored one, the slot may be confirmed to it. */
+static void committed(txn_t *t)
 {
-    if (!pub_txn_committing(t->pub) || (!block && !pub_txn_commit_ready(t->pub)))
-        return WC_OK;
-    wc_status_t st = pub_txn_commit_wait(t->pub, err, errlen);
-    if (st != WC_OK)
-        return st;
     t->stored = t->committing;
     if (t->snap.committed)
         t->snap.committed(t->snap.ctx);
-    t->commits++;
-    if (now_us() - t->commit_start_us > t->commit_max_us)
-        t->commit_max_us = now_us() - t->commit_start_us;
-    src_commit_done(t, now_us() - t->commit_start_us);
-    log_debug("kafka transaction committed", "n=%llu lsn=%llu", (unsigned long long)t->commits,
-              (unsigned long long)t->stored.lsn);
     if (t->stored.lsn > t->flushed)
         t->flushed = t->stored.lsn;
-    /* the next producer's turn, with what was kept meanwhile */
-    pub_t *done = t->pub;
-    t->cur = (t->cur + 1) % TXN_PRODUCERS;
-    t->pub = t->ring[t->cur];
-    pub_move_deferred(t->pub, done);
-    if (t->want_txn || pub_deferred(t->pub)) {
-        t->want_txn = false;
-        return txn_ensure(t, err, errlen);
+}
+
+wc_status_t txn_collect(txn_t *t, bool block, char *err, size_t errlen)
+{
+    if (!t->prev || (!block && !pub_txn_commit_ready(t->prev)))
+        return WC_OK;
+    if (!pub_txn_committing(t->prev)) {
+        /* its failure was collected: nothing commits after it before txn_rewind */
+        snprintf(err, errlen, "the previous Kafka commit failed; the open transaction cannot commit after it");
+        return WC_ABORT;
     }
-    return WC_OK;
+    wc_status_t st = pub_txn_commit_wait(t->prev, err, errlen);
+    if (st != WC_OK)
+        return st;   /* prev's transaction counts as open again (prev stays set): txn_rewind aborts it and pub's */
+    committed(t);
+    t->commits++;
+    int64_t took = now_us() - t->commit_start_us;
+    if (took > t->commit_max_us)
+        t->commit_max_us = took;
+    src_commit_done(t, t->prev, took);
+    log_debug("kafka transaction committed", "n=%llu lsn=%llu", (unsigned long long)t->commits,
+              (unsigned long long)t->stored.lsn);
+    t->prev = NULL;
+    /* what the open transaction still holds goes out now (pub_txn_delivered may not have been seen) */
+    return release(t, err, errlen);
 }
 
 wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen)
 {
     wc_status_t st;
-    if (pub_txn_committing(t->pub) && (st = txn_collect(t, true, err, errlen)) != WC_OK)
+    if (t->prev && (st = txn_collect(t, true, err, errlen)) != WC_OK)
         return st;
     if (!pub_txn_open(t->pub))
         return WC_OK;
@@ -369,16 +390,26 @@ wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen)
     src_commit_started(t);
     if ((st = pub_txn_commit_start(t->pub, t->w->offset_topic, &t->offkey, &t->offval, err, errlen)) != WC_OK)
         return st;
+    /* the next producer's turn: its transaction takes records while this one commits, holding them
+     * until this one's are all in the log */
+    t->prev = t->pub;
+    t->cur = (t->cur + 1) % TXN_PRODUCERS;
+    t->pub = t->ring[t->cur];
+    if ((st = pub_txn_hold(t->pub, true, err, errlen)) != WC_OK)
+        return st;
     return block ? txn_collect(t, true, err, errlen) : WC_OK;
 }
 
 wc_status_t txn_poll(txn_t *t, int timeout_ms, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < TXN_PRODUCERS; i++)   /* nothing in flight on the others; their events (errors) */
-        if (i != t->cur)                           /* are served all the same */
+    for (size_t i = 0; i < TXN_PRODUCERS; i++)   /* prev's reports are served by its commit; the third has */
+        if (i != t->cur)                           /* nothing in flight, its events (errors) are served all the same */
             pub_poll(t->ring[i], 0);
+    wc_status_t st = release(t, err, errlen);
+    if (st != WC_OK)
+        return st;
     pub_poll(t->pub, timeout_ms);
-    if (!pub_txn_committing(t->pub) && t->delivery != WC_OK) {
+    if (!t->prev && t->delivery != WC_OK) {
         snprintf(err, errlen, "%s", t->delivery_err);
         return t->delivery;
     }
@@ -387,58 +418,77 @@ wc_status_t txn_poll(txn_t *t, int timeout_ms, char *err, size_t errlen)
 
 void txn_throttle(txn_t *t, int max_queued, volatile sig_atomic_t *stop)
 {
-    while (!pub_txn_committing(t->pub) && pub_outstanding(t->pub) > max_queued && !*stop)
+    while (pub_outstanding(t->pub) > max_queued && !*stop)
         pub_poll(t->pub, 5);
+}
+
+/* The broker aborted ring[i]'s transaction at its timeout and bumped its epoch: that producer is done,
+ * but nobody else took over; a new one under the same id goes on. */
+static wc_status_t renew(txn_t *t, size_t i, char *err, size_t errlen)
+{
+    log_warn("the Kafka transaction outlived transaction.timeout.ms and the broker aborted it; starting a new producer",
+             "connector=%s error=\"%s\"", t->cfg->name, log_esc(err));
+    char id[sizeof t->client_id + 16];
+    snprintf(id, sizeof id, "%s", pub_transactional_id(t->ring[i]));
+    bool was_pub = t->pub == t->ring[i];
+    pub_free(t->ring[i]);
+    t->ring[i] = NULL;
+    if (was_pub)
+        t->pub = NULL;
+    if (!make_producer(t, &t->ring[i], id, err, errlen))
+        return WC_FATAL;
+    if (was_pub)
+        t->pub = t->ring[i];
+    wc_status_t st = pub_txn_init(t->ring[i], t->stop, err, errlen);
+    return st == WC_OK ? WC_OK : st == WC_RETRY ? WC_RETRY : WC_FATAL;
 }
 
 wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
 {
     char aerr[512];
-    /* a commit that went through before the failure still counts */
-    if (pub_txn_committing(t->pub) && pub_txn_commit_wait(t->pub, aerr, sizeof aerr) == WC_OK) {
-        t->stored = t->committing;
-        if (t->snap.committed)
-            t->snap.committed(t->snap.ctx);
-        if (t->stored.lsn > t->flushed)
-            t->flushed = t->stored.lsn;
-    }
+    /* a commit that went through before the failure still counts; a failed one is open again and
+     * aborted below with the transaction that followed it */
+    if (t->prev && pub_txn_committing(t->prev) && pub_txn_commit_wait(t->prev, aerr, sizeof aerr) == WC_OK)
+        committed(t);
+    t->prev = NULL;
     pub_discard_deferred(t->pub);
-    bool expired = pub_txn_expired(t->pub);
-    wc_status_t st = cause;
-    if (pub_txn_open(t->pub) && pub_txn_abort(t->pub, aerr, sizeof aerr) == WC_FATAL) {
-        /* the abort's error names the real cause (fenced by another instance, ...); the first
-         * symptom, e.g. records purged from the queue, does not */
-        log_error("first symptom of the failure", "error=\"%s\"", log_esc(err));
-        snprintf(err, errlen, "%s", aerr);
-        st = WC_FATAL;
+    pub_txn_hold(t->pub, false, aerr, sizeof aerr);   /* nothing kept: produces nothing */
+    bool fatal_abort = false, renewed = false;
+    /* the older transaction first: ring[cur + 1] has none open, ring[cur + 2] is the one that committed */
+    for (size_t k = 1; k <= TXN_PRODUCERS; k++) {
+        size_t i = (t->cur + k) % TXN_PRODUCERS;
+        if (!pub_txn_open(t->ring[i]))
+            continue;
+        bool expired = pub_txn_expired(t->ring[i]);
+        wc_status_t a = pub_txn_abort(t->ring[i], aerr, sizeof aerr);
+        if (a == WC_FATAL) {
+            /* the abort's error names the real cause (fenced by another instance, ...); the first
+             * symptom, e.g. records purged from the queue, does not */
+            log_error("first symptom of the failure", "error=\"%s\"", log_esc(err));
+            snprintf(err, errlen, "%s", aerr);
+        }
+        /* not when told to stop: a worker that lost the connector (cut off from Kafka longer than the
+         * transaction timeout) is fenced by the new owner, and a new producer of its own would fence
+         * that owner in turn */
+        if ((a == WC_FATAL || cause == WC_FATAL) && expired && !(t->stop && *t->stop)) {
+            wc_status_t r = renew(t, i, err, errlen);
+            if (r != WC_OK)
+                return r;
+            renewed = true;
+        } else if (a == WC_FATAL)
+            fatal_abort = true;
     }
-    if (st == WC_FATAL && expired && !(t->stop && *t->stop)) {
-        /* the broker aborted the transaction at its timeout and bumped our epoch: this producer is
-         * done, but nobody else took over; a new one resumes from the stored offsets. Not when told to
-         * stop: a worker that lost the connector (cut off from Kafka longer than the transaction timeout)
-         * is fenced by the new owner, and a new producer of its own would fence that owner in turn */
-        log_warn("the Kafka transaction outlived transaction.timeout.ms and the broker aborted it; starting a new producer",
-                 "connector=%s error=\"%s\"", t->cfg->name, log_esc(err));
-        char id[sizeof t->client_id + 16];
-        snprintf(id, sizeof id, "%s", pub_transactional_id(t->pub));
-        pub_free(t->pub);
-        t->pub = t->ring[t->cur] = NULL;
-        if (!make_producer(t, &t->ring[t->cur], id, err, errlen))
-            return WC_FATAL;
-        t->pub = t->ring[t->cur];
-        st = pub_txn_init(t->pub, t->stop, err, errlen);
-        if (st != WC_OK)
-            return st == WC_RETRY ? WC_RETRY : WC_FATAL;
-    }
+    /* a fatal cause (the commit of an expired transaction fenced) is cured by the new producer */
+    wc_status_t st = fatal_abort || (cause == WC_FATAL && !renewed) ? WC_FATAL : cause == WC_FATAL ? WC_RETRY : cause;
     /* the failed commit may have returned before its delivery reports were served */
-    pub_poll(t->pub, 0);
+    for (size_t i = 0; i < TXN_PRODUCERS; i++)
+        pub_poll(t->ring[i], 0);
     if (t->delivery == WC_PERMANENT) {
         /* the same record would be refused again after a rewind: stop, name it */
         snprintf(err, errlen, "%s", t->delivery_err);
         st = WC_PERMANENT;
     }
     t->delivery = WC_OK;
-    t->want_txn = false;
     t->pending = t->stored;
     t->nsrc_open = t->nsrc_committing = 0;   /* sent again after the rewind, noted again then */
     if (t->snap.rewound)
@@ -451,8 +501,10 @@ void txn_shutdown(txn_t *t, bool mid_source_txn)
     char err[512];
     if (txn_collect(t, true, err, sizeof err) != WC_OK) {
         log_warn("the last Kafka commit failed on shutdown; it will be sent again on restart", "error=\"%s\"", log_esc(err));
-        if (pub_txn_open(t->pub))
-            pub_txn_abort(t->pub, err, sizeof err);
+        t->prev = NULL;
+        for (size_t k = 1; k <= TXN_PRODUCERS; k++)   /* the failed one (open again), then the one after it */
+            if (pub_txn_open(t->ring[(t->cur + k) % TXN_PRODUCERS]))
+                pub_txn_abort(t->ring[(t->cur + k) % TXN_PRODUCERS], err, sizeof err);
         return;
     }
     if (mid_source_txn) {

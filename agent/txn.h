@@ -37,16 +37,18 @@ void txn_flushed_at_least(txn_t *t, uint64_t lsn);
 /* The database the offsets belong to, written into each offset record. */
 void txn_set_origin(txn_t *t, const char *system_id, uint32_t timeline);
 
-/* Opens a Kafka transaction unless one is open (after a running commit, if there is one). */
+/* Opens a Kafka transaction unless one is open; while a commit runs, on the next producer (pipelined: its
+ * records are produced once the committing transaction's are all acknowledged, see txn.c). */
 wc_status_t txn_ensure(txn_t *t, char *err, size_t errlen);
 wc_status_t txn_send(txn_t *t, const rec_t *r, char *err, size_t errlen);
 /* Is a commit due at a source-transaction boundary (walcast.transaction.max.ms / .max.events, or
  * min.ms once caught up)? Also lowers *deadline_us to when it will be due. */
 bool txn_due(const txn_t *t, bool caught_up, int64_t now_us, int64_t *deadline_us);
-/* Commits the open transaction with the offset record of txn_pending; the commit runs in the
- * background unless block. */
+/* Commits the open transaction with the offset record of txn_pending, after collecting a running commit
+ * (waiting for it); the commit runs in the background unless block. */
 wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen);
-/* Collects the outcome of a background commit once it has ended (waits for it if block). */
+/* Collects the outcome of a background commit once it has ended (waits for it if block). On failure the
+ * caller must txn_rewind: nothing commits after a failed commit. */
 wc_status_t txn_collect(txn_t *t, bool block, char *err, size_t errlen);
 /* Keeps librdkafka's queue (and so memory) under max records while a replay outruns Kafka. */
 void txn_throttle(txn_t *t, int max_queued, volatile sig_atomic_t *stop);
@@ -74,15 +76,17 @@ void txn_set_snap_hooks(txn_t *t, const txn_snap_hooks_t *h);
 char *txn_take_snap_state(txn_t *t, bool incremental);
 
 bool txn_open(const txn_t *t);
+/* A commit runs (or its failure awaits txn_rewind). */
 bool txn_committing(const txn_t *t);
-/* Reading pauses while a commit runs and the records kept for the next one exceed their bound. */
+/* Reading pauses while a commit runs and the records kept for the pipelined transaction (the committing
+ * one's not all acknowledged yet) exceed their bound. */
 bool txn_held(const txn_t *t);
-/* Bytes of the records kept while a commit runs (for a caller with a tighter bound: snapshots). */
+/* Bytes of the records kept for the pipelined transaction (for a caller with a tighter bound: snapshots). */
 size_t txn_deferred_bytes(const txn_t *t);
 /* Readable when txn_poll / txn_collect have work (see pub_wake_fd). */
 int txn_wake_fd(const txn_t *t);
-/* The transactional.id of the producer whose turn it is: walcast-<name> and walcast-<name>/1 alternate,
- * one Kafka transaction each (see txn.c). */
+/* The transactional.id of the producer whose transaction is open (or opens next): walcast-<name>,
+ * walcast-<name>/1 and walcast-<name>/2 take turns, one Kafka transaction each (see txn.c). */
 const char *txn_transactional_id(const txn_t *t);
 
 /* GET /metrics: src_to_kafka gets, per source transaction, the time from its commit (Unix epoch us, as

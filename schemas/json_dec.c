@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define JD_CACHE_SLOTS 256
+#define JD_CACHE_MAX 4096   /* schemas cached at most (json_dec_keep: plus those of one batch) */
 #define JD_MAX_DEPTH 32
 
 typedef struct jd_cached {
@@ -26,6 +27,8 @@ struct json_dec {
                                        same bytes needs no scan and no hash (the steady state of a topic) */
     size_t parses;
     size_t cached;
+    bool keep;                      /* json_dec_keep: dropped only by json_dec_trim */
+    uint64_t gen;                   /* how many times the cache was dropped */
 };
 
 json_dec_t *json_dec_new(void)
@@ -49,6 +52,25 @@ static void cache_clear(json_dec_t *d)
     }
     d->cached = 0;
     d->last[0] = d->last[1] = NULL;
+    d->gen++;
+}
+
+void json_dec_keep(json_dec_t *d)
+{
+    d->keep = true;
+}
+
+void json_dec_trim(json_dec_t *d)
+{
+    if (d->cached < JD_CACHE_MAX)
+        return;
+    cache_clear(d);
+    arena_reset(d->arena);
+}
+
+uint64_t json_dec_generation(const json_dec_t *d)
+{
+    return d->gen;
 }
 
 void json_dec_free(json_dec_t *d)
@@ -213,10 +235,8 @@ static const cs_schema_t *schema_cached_entry(json_dec_t *d, const char *text, s
         return NULL;
     }
     /* a table that changes schema all the time must not grow the cache without bound */
-    if (d->cached >= 4096) {
-        cache_clear(d);
-        arena_reset(d->arena);
-    }
+    if (!d->keep)
+        json_dec_trim(d);
     const cs_schema_t *s = schema_from_json(d->arena, j, 0, err, errlen);
     json_decref(j);
     if (!s)

@@ -19,6 +19,14 @@ typedef struct json_dec json_dec_t;
 json_dec_t *json_dec_new(void);
 void json_dec_free(json_dec_t *d);
 
+/* The cache is bounded (JD_CACHE_MAX schemas): a new schema past the bound drops all of them first, and
+ * every schema returned before is gone (its memory reused). json_dec_keep: from now on they are dropped only
+ * by json_dec_trim, which the caller calls when nothing decoded is in use any more (a sink: between batches).
+ * json_dec_generation changes each time they are dropped (what is cached by a schema's address must check it). */
+void json_dec_keep(json_dec_t *d);
+void json_dec_trim(json_dec_t *d);
+uint64_t json_dec_generation(const json_dec_t *d);
+
 /* A record's parts: with schemas ({"schema":S,"payload":P}, any member order) *schema is S, parsed once per
  * text (a cache hit when the record starts with the last schema of the same slot, 0 for keys and 1 for
  * values, costs no hash), and [*payload, +*plen) is P; any other JSON is a record without schema: *schema NULL

@@ -19,8 +19,8 @@
 #    rdk:main / rdk:broker<id>, ...) next to its walsender's, the broker's and pg_recvlogical's, and the bytes each
 #    drain added to the topic's log. BENCH_PERF=<dir>: a perf record of walcast's JSON-with-schemas drains
 #    (linux-perf; BENCH_PERF_FREQ Hz, 4999; DWARF call graphs, BENCH_PERF_CG), summarised in
-#    <dir>/perf-schema_<run>.txt: samples per thread, flat profiles of the process and per thread, callers of the
-#    top symbols (perf report -i <dir>/perf-schema_<run>.data for more).
+#    <dir>/perf-schema_<run>.txt: non-waiting poll() calls per thread (busy-polling), samples per thread, flat
+#    profiles of the process and per thread, callers of the top symbols (perf report -i <dir>/perf-schema_<run>.data).
 # 2. Commit -> visible latency (p50/p99) at BENCH_LAT_RATE (1000) single-row tx/s for BENCH_LAT_SECS (10 s), one
 #    run per reader, measured after BENCH_LAT_WARM (5 s) of warm-up load once the reader has caught up with it:
 #    the workload writes its clock into a ts column; a read_committed consumer takes now - ts per event
@@ -34,8 +34,8 @@
 #    (0 skips it).
 # 4. Apply rows/s of one walcast JDBC sink into PostgreSQL and MariaDB next to COPY / LOAD DATA of the same rows
 #    (scripts/bench_sink.sh; BENCH_SINK=0 skips it).
-# The micro-benchmarks (bench_transform, bench_avro, bench_json_dec, bench_decoder) run after part 3; BENCH_MICRO=0
-# skips them.
+# The micro-benchmarks (bench_transform, bench_avro, bench_json_dec, bench_decoder, bench_produce) run after part 3;
+# BENCH_MICRO=0 skips them.
 # Debezium's JVM runs with connect-standalone.sh's stock options (-Xms256M -Xmx2G, G1); the connector and
 # worker files are kept in BENCH_KEEP (unset: removed). Every process started here is stopped on exit.
 set -euo pipefail
@@ -162,7 +162,7 @@ threads_of() {
 # Readers run in this shell (never in $(...)), so that cleanup knows their pids; they leave their figures in RES.
 # timed_walcast slot properties-file -> RES="seconds peak_rss_kb cpu_s walsender_cpu_s broker_cpu_s"
 timed_walcast() {
-  local t0 t1 pid hwm cpu ws wcpu b0 b1 lb0
+  local t0 t1 pid hwm cpu ws wcpu b0 b1 lb0 polls=""
   b0=$(cpu_of "$BROKER_PID"); lb0=$(topic_bytes)
   t0=$(now)
   "$WALCAST" run --worker "$WORK/worker.properties" "$2" >/dev/null 2>"$WORK/walcast-$1.log" &
@@ -180,6 +180,11 @@ timed_walcast() {
       -o "$BENCH_PERF/perf-$1.data" >"$BENCH_PERF/perf-$1.log" 2>&1 &
     perf=$!
     PIDS+=($perf)
+    # and poll() calls that do not wait (timeout 0) per thread: a thread using CPU without sleeping is busy-polling
+    perf stat --per-thread -e syscalls:sys_enter_poll --filter 'timeout_msecs == 0' -p $pid \
+      -o "$BENCH_PERF/polls-$1.txt" >/dev/null 2>&1 &
+    polls=$!
+    PIDS+=($polls)
   fi
   wait_flushed "$1" &
   local waiter=$!
@@ -192,8 +197,13 @@ timed_walcast() {
   wait $waiter || { kill -INT $pid; exit 1; }
   t1=$(now)
   if [ -n "$perf" ]; then
-    kill -INT $perf 2>/dev/null; wait $perf 2>/dev/null || true
-    perf_summary "$BENCH_PERF/perf-$1.data" >"$BENCH_PERF/perf-$1.txt" 2>/dev/null || true
+    kill -INT $perf $polls 2>/dev/null; wait $perf $polls 2>/dev/null || true
+    {
+      echo "# poll() calls with timeout 0 per thread name during the drain, per 1000 rows (syscalls:sys_enter_poll)"
+      awk -v rows="$TOTAL" '/sys_enter_poll/ { n = $1; sub(/-[0-9]+$/, "", n); c[n] += $2 }
+        END { for (k in c) if (c[k]) printf "    %-20s %8.1f\n", k, c[k] * 1000 / rows }' "$BENCH_PERF/polls-$1.txt" 2>/dev/null
+      perf_summary "$BENCH_PERF/perf-$1.data"
+    } >"$BENCH_PERF/perf-$1.txt" 2>/dev/null || true
     echo "bench: CPU profile of walcast ($1, JSON with schemas): $BENCH_PERF/perf-$1.txt" >&2
   fi
   hwm=$(hwm_of $pid); cpu=$(cpu_of $pid); b1=$(cpu_of "$BROKER_PID")
@@ -515,6 +525,9 @@ echo; "$ROOT/build/bench/bench_transform" "${BENCH_TF_RECORDS:-500000}" "${BENCH
 echo; "$ROOT/build/bench/bench_avro" "${BENCH_AVRO_RECORDS:-200000}" "${BENCH_AVRO_RUNS:-7}" || echo "bench: bench_avro failed"   # sink Avro decode: walcast vs avro-c
 echo; "$ROOT/build/bench/bench_json_dec" "${BENCH_JSON_RECORDS:-100000}" "${BENCH_JSON_RUNS:-7}" || echo "bench: bench_json_dec failed"   # sink JSON decode: the two readers
 echo; "$ROOT/build/bench/bench_decoder" "${BENCH_DEC_RECORDS:-200000}" "${BENCH_DEC_RUNS:-5}" || echo "bench: bench_decoder failed"   # source: parse + event + converter, CPU ns/row
+if [ -n "${BS:-}" ]; then   # the produce path alone, on the bench's broker: CPU per row per thread, 3 runs
+  echo; for _ in 1 2 3; do "$ROOT/build/bench/bench_produce" "$BS" bench_produce "${BENCH_PRODUCE_ROWS:-100000}" 1000 2>/dev/null || echo "bench: bench_produce failed"; done
+fi
 fi
 
 # ---- 4. apply workers: a JDBC sink into PostgreSQL and into MariaDB next to COPY / LOAD DATA --------------

@@ -17,6 +17,7 @@
 # same run, into databases of its own ("before" lines), for before/after figures under the same load.
 # BENCH_SINK_RUNS (default 1; 3 for medians): each variant and each bulk load that many times, interleaved, so
 # that the load of the machine falls alike on all; the table shows medians, the runs are printed as they end.
+# BENCH_SINK_PROPS: more sink settings, one key=value per word (e.g. consumer.override.queued.max.messages.kbytes=2000000).
 # Each sink logs where its thread's time went ("sink stage times", per-record stages too: WALCAST_SINK_STAGE_TIMES=1);
 # it is printed after each run.
 # Every server and process started here is stopped on exit.
@@ -125,6 +126,7 @@ stage_times() {
     printf "  %s: %d rows in %d batches (%.0f rows/batch), window %.0f ms, thread CPU %.0f ms (%.0f%%), runqueue %.0f ms (%.0f%%)\n",
       name, r, v["batches"], r / v["batches"], w, v["thread_cpu_ms"], 100 * v["thread_cpu_ms"] / w, v["runqueue_ms"], 100 * v["runqueue_ms"] / w
     rq = v["runqueue_ms"]
+    if ("fetch_wakes" in v) printf "    fetcher woken %d times (fetch_wake)\n", v["fetch_wakes"]
     printf "    sink thread CPU %.2f us/row; net of runqueue (rows / (window - runqueue): an estimate of the rate without the other load on the machine) %.0f rows/s\n",
       1000 * v["thread_cpu_ms"] / r, (w > rq ? 1000 * r / (w - rq) : 0)
     printf "    %-11s %9s %7s %8s %9s %8s\n", "stage", "wall ms", "% wall", "us/row", "cpu ms", "blocks"
@@ -154,17 +156,26 @@ delete.enabled=true
 schema.evolution=basic
 batch.size=$BATCH
 EOF
+  [ -n "${BENCH_SINK_PROPS:-}" ] && printf '%s\n' $BENCH_SINK_PROPS >>"$WORK/$name.properties"
   srv0=$(server_cpu "$name")
   local bin="$ROOT/build/walcast"
   [ "${CM%_before}" != "$CM" ] && bin=$BENCH_SINK_BEFORE
-  WALCAST_SINK_STAGE_TIMES=1 WALCAST_SINK_COPY=${CM%_before} "$bin" run --worker "$WORK/worker.properties" "$WORK/$name.properties" 2>"$WORK/$name.log" >/dev/null &
-  local pid=$! t0="" n0=0 o perf=""
-  PIDS+=($pid)
-  # BENCH_SINK_PERF=DIR: a perf profile of each sink into DIR (perf report -i DIR/NAME.perf)
+  # BENCH_SINK_PERF=DIR: a perf profile of each sink into DIR (perf report -i DIR/NAME.perf); perf starts the
+  # sink itself (attaching to a running process with -p records no samples on this kind of machine)
+  local pid t0="" n0=0 o perf=""
   if [ -n "${BENCH_SINK_PERF:-}" ]; then
-    perf record -q -e cpu-clock -F 499 -g -p $pid -o "$BENCH_SINK_PERF/$name.perf" 2>/dev/null &
+    WALCAST_SINK_STAGE_TIMES=1 WALCAST_SINK_COPY=${CM%_before} perf record -q -e cpu-clock -F 999 -g \
+      -o "$BENCH_SINK_PERF/$name.perf" -- "$bin" run --worker "$WORK/worker.properties" "$WORK/$name.properties" \
+      2>"$WORK/$name.log" >/dev/null &
     perf=$!
+    PIDS+=($perf)
+    for _ in $(seq 1 100); do pid=$(pgrep -P $perf || true); pid=${pid%%$'\n'*}; [ -n "$pid" ] && break; sleep 0.05; done
+    [ -n "$pid" ] || die "perf did not start $name"
+  else
+    WALCAST_SINK_STAGE_TIMES=1 WALCAST_SINK_COPY=${CM%_before} "$bin" run --worker "$WORK/worker.properties" "$WORK/$name.properties" 2>"$WORK/$name.log" >/dev/null &
+    pid=$!
   fi
+  PIDS+=($pid)
   for _ in $(seq 1 6000); do
     o=$($fn)
     if [ -z "$t0" ] && [ "$o" -gt 0 ]; then t0=$(now); n0=$o; fi
@@ -175,11 +186,11 @@ EOF
   local t1
   t1=$(now)
   [ "$($fn)" -ge "$ROWS" ] || die "$name applied only $($fn) of $ROWS rows in 300 s"
-  [ -n "$perf" ] && { kill -INT $perf; wait $perf || true; }
   local sink_cpu srv1
   sink_cpu=$(cpu_s $pid)
   srv1=$(server_cpu "$name")
-  kill -INT $pid; wait $pid || true
+  kill -INT $pid; wait $pid 2>/dev/null || true
+  [ -n "$perf" ] && { wait $perf || true; }
   stage_times "$name"
   local secs
   secs=$(echo "$t1 - $t0" | bc)

@@ -216,7 +216,8 @@ def stages(log, lat, from_us):
         print("   %-52s %9.2f %9.2f" % (n, pct(v, 0.5), pct(v, 0.99)))
     print("   (%d events joined with their trace line, %d without. source commit -> queued: WAL flush, walsender,"
           % (len(vals[0]), missing))
-    print("   decoding and encoding; queued -> commit called: the commit timer and the previous commit still running;")
+    print("   decoding and encoding; queued -> commit called: the commit timer and the previous commit still running")
+    print("   (the records are produced meanwhile, once the previous transaction's are acknowledged);")
     print("   EndTxn answered -> consumer: the markers, the last stable offset, the consumer's fetch. p99s do not add up)")
 
 

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +89,18 @@ typedef struct tracked_topic {
     wc_topic_mark_t mark;
 } tracked_topic_t;
 
+/* The thread that wakes the fetcher (fetch_wake). */
+typedef struct waker {
+    pthread_t th;
+    bool started, want, quit;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    rd_kafka_t *rk;
+    char topic[256];
+    int32_t partition;
+    _Atomic uint64_t wakes;   /* requests made */
+} waker_t;
+
 typedef struct sink {
     tracked_topic_t *tracked;     /* topic tracking: the topics consumed so far, told to the worker */
     size_t ntracked;
@@ -123,6 +137,7 @@ typedef struct sink {
     rd_kafka_topic_partition_list_t *grp;
     int64_t grp_next_ms;
     buf_t tmp;
+    buf_t keyval;            /* key_text's value text */
     /* how far the target is behind (the progress line) */
     int64_t last_src_us;     /* source commit time of the newest change applied */
     int64_t last_apply_us;   /* when it was applied */
@@ -139,6 +154,11 @@ typedef struct sink {
     sp_acc_t prof, prof_last;
     int64_t prof_t0, prof_cpu0, prof_runq0;
     bool prof_rec;           /* WALCAST_SINK_STAGE_TIMES=1: the per-record stages are timed too */
+    /* waking the fetcher (fetch_wake): the consumer queue, its limits, the last wake */
+    rd_kafka_queue_t *cq;
+    int64_t q_max_bytes, q_min_msgs;
+    int64_t wake_next_us;
+    waker_t waker;
 } sink_t;
 
 static int64_t sp_ns(clockid_t c)
@@ -215,9 +235,9 @@ static void sp_log(const sink_t *s)
         return;
     char kv[1536];
     size_t at = (size_t)snprintf(kv, sizeof kv, "connector=%s task=%d rows=%" PRIu64 " batches=%" PRIu64
-                                 " window_ms=%.1f thread_cpu_ms=%.1f runqueue_ms=%.1f", log_esc(s->cfg->name),
+                                 " window_ms=%.1f thread_cpu_ms=%.1f runqueue_ms=%.1f fetch_wakes=%" PRIu64, log_esc(s->cfg->name),
                                  s->cfg->task, a->rows, a->batches, (a->at_ns - s->prof_t0) / 1e6,
-                                 (a->cpu_at_ns - s->prof_cpu0) / 1e6, (a->runq_at_ns - s->prof_runq0) / 1e6);
+                                 (a->cpu_at_ns - s->prof_cpu0) / 1e6, (a->runq_at_ns - s->prof_runq0) / 1e6, (uint64_t)atomic_load(&s->waker.wakes));
     for (int i = 0; i < SP_N && at < sizeof kv; i++) {
         if (i < SP_PLAN && !s->prof_rec)
             continue;
@@ -332,6 +352,7 @@ static void drop_batch(sink_t *s)
     s->nrec = 0;
     s->tables = NULL;
     arena_reset(s->arena);
+    env_decoder_trim(s->dec);   /* nothing decoded is in use now: the schema cache may start over */
 }
 
 /* Reads the target's stored offsets, retrying transient errors; WC_FATAL when stopping or failed (s->err
@@ -401,6 +422,102 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const
         log_warn("kafka", "facility=%s detail=\"%s\"", fac, log_esc(buf));
 }
 
+/* A numeric setting of c (0 if it cannot be read). */
+static int64_t conf_int(rd_kafka_conf_t *c, const char *k)
+{
+    char v[64];
+    size_t n = sizeof v;
+    return rd_kafka_conf_get(c, k, v, &n) == RD_KAFKA_CONF_OK ? strtoll(v, NULL, 10) : 0;
+}
+
+/* librdkafka 2.0.2 stops fetching while the consumer queue holds queued.max.messages.kbytes (or
+ * queued.min.messages), and decides to fetch again only when its broker thread wakes up: on a response, an
+ * op, or at the latest a second later. Debezium's JSON with schemas compresses ~80:1, so one fetch fills the
+ * queue, the sink drains it in a fraction of that second and then waits, idle, for the next fetch
+ * (bench_sink.sh: empty polls 50-65% of the sink's time on a quiet machine). So before a batch is applied
+ * (full, or because the queue ran empty), if the queue has fallen well below its limits while the broker holds
+ * at least a batch more (the partition's high watermark as of the last fetch: a sink that keeps up wakes
+ * nothing), the fetcher is woken: a ListOffsets request to the partition's leader (the watermarks, thrown
+ * away) is an op on that broker's thread, which then finds the queue has room and fetches while the sink
+ * applies what it holds. The request waits for that broker thread (tens of ms while it reads a fetch), so a
+ * thread of its own sends it; requests are coalesced, and made at most every WAKE_EVERY_US. */
+#define WAKE_EVERY_US 20000
+
+static void *waker_main(void *arg)
+{
+    waker_t *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->want && !w->quit)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->quit)
+            break;
+        w->want = false;
+        char topic[256];
+        snprintf(topic, sizeof topic, "%s", w->topic);
+        int32_t part = w->partition;
+        pthread_mutex_unlock(&w->mu);
+        int64_t lo, hi;
+        (void)rd_kafka_query_watermark_offsets(w->rk, topic, part, &lo, &hi, 1000);
+        pthread_mutex_lock(&w->mu);
+        atomic_fetch_add(&w->wakes, 1);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static void waker_start(sink_t *s)
+{
+    waker_t *w = &s->waker;
+    w->rk = s->rk;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->started = pthread_create(&w->th, NULL, waker_main, w) == 0;
+    if (!w->started) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+    }
+}
+
+static void waker_stop(sink_t *s)
+{
+    waker_t *w = &s->waker;
+    if (!w->started)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->quit = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    w->started = false;
+}
+
+/* Before a batch is applied: wakes the fetcher of the partition of r (the batch's last record) when the
+ * consumer queue has fallen well below its limits while the broker holds more (see above). */
+static void fetch_wake(sink_t *s, const sink_rec_t *r)
+{
+    waker_t *w = &s->waker;
+    int64_t now = wc_wall_us();
+    if (!w->started || !s->cq || now < s->wake_next_us || !s->read || !r->msg)
+        return;
+    int64_t qn = (int64_t)rd_kafka_queue_length(s->cq), avg = (int64_t)(s->read_bytes / s->read) + 1;
+    if ((s->q_min_msgs && qn >= s->q_min_msgs / 2) || (s->q_max_bytes && qn * avg >= s->q_max_bytes / 2))
+        return;   /* far from empty: the fetcher fetches again before the sink runs out */
+    int64_t lo, hi;
+    if (rd_kafka_get_watermark_offsets(s->rk, r->topic, r->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        hi - (r->offset + 1) - qn < (int64_t)s->cfg->batch_size)
+        return;   /* as far as the last fetch told, not a batch more to fetch (transaction markers count too) */
+    pthread_mutex_lock(&w->mu);
+    snprintf(w->topic, sizeof w->topic, "%s", r->topic);
+    w->partition = r->partition;
+    w->want = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    s->wake_next_us = now + WAKE_EVERY_US;
+}
+
 static wc_status_t consumer_new(sink_t *s, char *err, size_t errlen)
 {
     rd_kafka_conf_t *c = rd_kafka_conf_new();
@@ -436,6 +553,8 @@ static wc_status_t consumer_new(sink_t *s, char *err, size_t errlen)
     for (size_t i = 0; i < s->cfg->nconsumer_override; i++)
         if (consumer_set(c, s->cfg->consumer_override[2 * i], s->cfg->consumer_override[2 * i + 1], err, errlen) != WC_OK)
             goto fail;
+    s->q_max_bytes = conf_int(c, "queued.max.messages.kbytes") * 1024;
+    s->q_min_msgs = conf_int(c, "queued.min.messages");
     rd_kafka_conf_set_opaque(c, s);
     rd_kafka_conf_set_rebalance_cb(c, rebalance_cb);
     rd_kafka_conf_set_log_cb(c, kafka_log_cb);
@@ -446,6 +565,7 @@ static wc_status_t consumer_new(sink_t *s, char *err, size_t errlen)
         return WC_FATAL;
     }
     rd_kafka_poll_set_consumer(s->rk);
+    s->cq = rd_kafka_queue_get_consumer(s->rk);
     rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(4);
     if (s->cfg->topics_regex) {
         char *re = xmalloc(strlen(s->cfg->topics_regex) + 2);
@@ -706,17 +826,17 @@ static const char *key_text(sink_t *s, const btable_t *bt, const cv_value_t *v, 
             buf_puts(&s->tmp, "N;");
             continue;
         }
-        buf_t one;
-        buf_init(&one);
+        buf_t *one = &s->keyval;   /* one buffer for the sink's life: no allocation per key */
+        buf_reset(one);
         dl_kind_t k;
         char e[64];
-        if (dl_value(&one, SK_DIALECT_POSTGRES, bt->t.row->fields[fi].schema, fv, &k, e, sizeof e) < 0) {
-            buf_reset(&one);
-            buf_puts(&one, "?");
+        if (dl_value(one, SK_DIALECT_POSTGRES, bt->t.row->fields[fi].schema, fv, &k, e, sizeof e) < 0) {
+            buf_reset(one);
+            buf_puts(one, "?");
         }
-        buf_printf(&s->tmp, "%zu:", one.len);
-        buf_append(&s->tmp, one.data, one.len);
-        buf_free(&one);
+        buf_put_u64(&s->tmp, one->len);
+        buf_putc(&s->tmp, ':');
+        buf_append(&s->tmp, one->data, one->len);
     }
     *len = s->tmp.len;
     return arena_memdup(s->arena, s->tmp.data, s->tmp.len);
@@ -1765,10 +1885,12 @@ wc_status_t sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stat
     s.stop = stop;
     s.ops = sk_target_ops_for(cfg);
     s.dec = env_decoder_new();
+    env_decoder_keep(s.dec);   /* a batch's events keep their schemas until it is dropped (drop_batch) */
     if (cfg->transforms)
         s.tf = tf_chain_new(cfg->transforms);
     s.arena = arena_new(1 << 20);
     buf_init(&s.tmp);
+    buf_init(&s.keyval);
     const char *stt = getenv("WALCAST_SINK_STAGE_TIMES");
     s.prof_rec = stt && !strcmp(stt, "1");
     char err[768];
@@ -1784,6 +1906,7 @@ wc_status_t sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stat
         snprintf(s.err, sizeof s.err, "%s", err);
         goto out;
     }
+    waker_start(&s);
     s.next_progress_ms = wc_wall_us() / 1000 + SINK_PROGRESS_MS;
     while (!*stop && s.cb_status == WC_OK) {
         if (wc_wall_us() / 1000 >= s.next_progress_ms) {
@@ -1802,6 +1925,8 @@ wc_status_t sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stat
         if (s.cb_status != WC_OK)
             break;
         if (!m) {
+            if (s.nrec)
+                fetch_wake(&s, &s.recs[s.nrec - 1]);
             if (s.nrec && flush(&s) != WC_OK)
                 goto out;
             if (!s.nrec && settle(&s, true) == WC_FATAL)   /* idle: confirm the last batch */
@@ -1836,8 +1961,11 @@ wc_status_t sk_run(const sk_config_t *cfg, const sk_kafka_t *k, sk_stats_t *stat
             sp_end(&s, SP_DECODE, &pm);
         if (ast != WC_OK)
             goto out;
-        if (s.nrec >= (size_t)cfg->batch_size && flush(&s) != WC_OK)
-            goto out;
+        if (s.nrec >= (size_t)cfg->batch_size) {
+            fetch_wake(&s, &s.recs[s.nrec - 1]);
+            if (flush(&s) != WC_OK)
+                goto out;
+        }
     }
     if (s.cb_status == WC_OK && s.nrec && flush(&s) != WC_OK)
         goto out;
@@ -1852,6 +1980,9 @@ out:
     log_info("sink stopped", "connector=%s task=%d records=%" PRIu64 " batches=%" PRIu64 " dead_letters=%" PRIu64,
              log_esc(cfg->name), cfg->task, s.applied, s.batches, s.dead);
     drop_batch(&s);   /* the held messages go back before the consumer closes */
+    waker_stop(&s);
+    if (s.cq)
+        rd_kafka_queue_destroy(s.cq);
     if (s.rk)
         group_commit(&s, true);
     if (s.grp)
@@ -1878,6 +2009,7 @@ out:
         free(s.tracked[i].topic);
     free(s.tracked);
     buf_free(&s.tmp);
+    buf_free(&s.keyval);
     /* a stop request while retrying is a clean stop, not a failure */
     rc = (rc != WC_OK && *stop && s.cb_status == WC_OK && !s.err[0]) ? WC_OK : rc;
     if (rc != WC_OK && why)

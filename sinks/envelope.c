@@ -21,6 +21,10 @@ struct env_decoder {
     json_dec_t *json;               /* Connect schemas of JSON records, by their text */
     avro_dec_t *avro;               /* Avro writer schemas by registry id */
     env_layout_t layout;            /* the envelope's field indices in the last value schema (JSON path) */
+    uint64_t layout_gen;            /* json_dec_generation when it was found: a dropped schema's address may
+                                       come back as another schema's */
+    env_layout_t alayout;           /* the same for the last Avro value schema (avro_dec keeps every writer
+                                       schema for the decoder's life: its address is never another's) */
 };
 
 env_decoder_t *env_decoder_new(void)
@@ -38,6 +42,16 @@ void env_decoder_free(env_decoder_t *d)
     json_dec_free(d->json);
     avro_dec_free(d->avro);
     free(d);
+}
+
+void env_decoder_keep(env_decoder_t *d)
+{
+    json_dec_keep(d->json);
+}
+
+void env_decoder_trim(env_decoder_t *d)
+{
+    json_dec_trim(d->json);
 }
 
 size_t env_schema_parses(const env_decoder_t *d)
@@ -141,8 +155,10 @@ static int envelope_typed(env_decoder_t *d, arena_t *a, const cs_schema_t *vs, c
     }
     if (json_dec_read(a, vs, span, len, 0, &env, "value", err, errlen) < 0)
         return -1;
-    if (d->layout.vs != vs)
+    if (d->layout.vs != vs || d->layout_gen != json_dec_generation(d->json)) {
         layout_init(&d->layout, vs);
+        d->layout_gen = json_dec_generation(d->json);
+    }
     return envelope_extract_at(&d->layout, env, ev, err, errlen);
 }
 
@@ -402,7 +418,9 @@ int env_decode_avro(env_decoder_t *d, arena_t *a, const char *key, size_t klen, 
         snprintf(err, errlen, "value schema is %s, not a Debezium envelope record", ct_type_name(vs->type));
         return -1;
     }
-    return envelope_extract(vs, env, ev, err, errlen);
+    if (d->alayout.vs != vs)
+        layout_init(&d->alayout, vs);   /* once per schema, not ~14 field lookups by name per record */
+    return envelope_extract_at(&d->alayout, env, ev, err, errlen);
 }
 
 /* ---- records as a sink's transforms see them, and rows out of their envelope ----

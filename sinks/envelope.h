@@ -54,6 +54,12 @@ typedef struct env_decoder env_decoder_t;
 env_decoder_t *env_decoder_new(void);
 void env_decoder_free(env_decoder_t *d);
 
+/* The schemas of decoded events stay valid until env_decoder_trim (a sink holds a batch of events); without
+ * this call a long run of new schemas may drop them while events are in use. env_decoder_trim: drops the
+ * cached schemas if there are too many; call it only when no decoded event is in use. */
+void env_decoder_keep(env_decoder_t *d);
+void env_decoder_trim(env_decoder_t *d);
+
 /* Decodes one JsonConverter record, with ({"schema":…,"payload":…}) or without schemas; key may be
  * NULL/0 (no key), value NULL/0 is a tombstone. Values live in arena a (reset by the caller per batch);
  * schemas live in the decoder. Returns 0, or -1 with err naming what is wrong (never crashes). */

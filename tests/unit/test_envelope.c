@@ -415,10 +415,88 @@ static void test_avro(void **st)
     arena_free(a);
 }
 
+/* An envelope schema with its fields in the given order (same bytes in another order: same length). */
+#define ENV_FIELD_BEFORE ROW_SCHEMA("srv.public.t.Value", "before")
+#define ENV_FIELD_AFTER ROW_SCHEMA("srv.public.t.Value", "after")
+#define ENV_FIELD_SOURCE                                                                                            \
+    "{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"name\"}],"              \
+    "\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Source\",\"field\":\"source\"}"
+#define ENV_FIELD_OP "{\"type\":\"string\",\"optional\":false,\"field\":\"op\"}"
+#define ENV_TAIL "],\"optional\":false,\"name\":\"srv.public.t.Envelope\"},"                                     \
+    "\"payload\":{\"op\":\"u\",\"source\":{\"name\":\"srv\"},\"after\":{\"id\":8},\"before\":{\"id\":7}}}"
+static const char *ENV_A = "{\"schema\":{\"type\":\"struct\",\"fields\":[" ENV_FIELD_BEFORE "," ENV_FIELD_AFTER ","
+                           ENV_FIELD_SOURCE "," ENV_FIELD_OP ENV_TAIL;
+static const char *ENV_B = "{\"schema\":{\"type\":\"struct\",\"fields\":[" ENV_FIELD_OP "," ENV_FIELD_SOURCE ","
+                           ENV_FIELD_AFTER "," ENV_FIELD_BEFORE ENV_TAIL;
+
+/* n records of n distinct schemas (flattened rows): they fill the decoder's schema cache */
+static void fill_cache(env_decoder_t *d, arena_t *a, int from, int n)
+{
+    char rec[256], err[256] = "";
+    env_event_t ev;
+    for (int i = from; i < from + n; i++) {
+        snprintf(rec, sizeof rec, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":true,"
+                 "\"field\":\"x\"}],\"optional\":false,\"name\":\"r%d\"},\"payload\":{\"x\":%d}}", i, i);
+        assert_int_equal(env_decode_json(d, a, NULL, 0, rec, strlen(rec), &ev, err, sizeof err), 0);
+    }
+}
+
+/* The schema cache is bounded: past 4096 schemas it starts over and a schema's address can come back as another
+ * schema's. The envelope's field positions were cached by the schema's address alone: the envelope of another
+ * field order that came back at it was read with the old positions ('op' read from 'after': "no Debezium op").
+ * And a sink's batch holds events whose schemas must stay valid until the batch is dropped (env_decoder_keep). */
+static void test_schema_cache_starts_over(void **st)
+{
+    (void)st;
+    env_decoder_t *d = env_decoder_new();
+    arena_t *a = arena_new(4096);
+    env_event_t ev;
+    char err[256] = "";
+    assert_int_equal(env_decode_json(d, a, NULL, 0, ENV_A, strlen(ENV_A), &ev, err, sizeof err), 0);
+    assert_int_equal(ev.op, ENV_UPDATE);
+    assert_int_equal(ev.after.u.list.v[0].u.i, 8);
+    const cs_schema_t *first = ev.row_schema;
+    fill_cache(d, a, 0, 4095);   /* 4096 cached: the next new schema starts the cache over */
+    arena_reset(a);
+    err[0] = '\0';
+    int rc = env_decode_json(d, a, NULL, 0, ENV_B, strlen(ENV_B), &ev, err, sizeof err);
+    assert_string_equal(err, "");
+    assert_int_equal(rc, 0);
+    assert_int_equal(ev.op, ENV_UPDATE);
+    assert_int_equal(ev.after.u.list.v[0].u.i, 8);
+    assert_int_equal(ev.before.u.list.v[0].u.i, 7);
+    (void)first;
+    env_decoder_free(d);
+
+    /* kept: the first event's schemas stay as they were through 5000 new ones, until trimmed */
+    d = env_decoder_new();
+    env_decoder_keep(d);
+    arena_reset(a);
+    assert_int_equal(env_decode_json(d, a, KEY_S, strlen(KEY_S), VAL_S, strlen(VAL_S), &ev, err, sizeof err), 0);
+    const cs_schema_t *rs = ev.row_schema, *ks = ev.key_schema;
+    fill_cache(d, a, 0, 5000);
+    assert_int_equal(env_schema_parses(d), 5002);   /* nothing dropped: each parsed once */
+    assert_int_equal(rs->nfields, 7);
+    assert_string_equal(rs->fields[1].name, "name");
+    assert_string_equal(rs->fields[2].schema->name, "org.apache.kafka.connect.data.Decimal");
+    assert_int_equal(ks->nfields, 1);
+    assert_string_equal(ks->fields[0].name, "id");
+    env_decoder_trim(d);   /* between batches: over the bound, dropped */
+    assert_int_equal(env_decode_json(d, a, KEY_S, strlen(KEY_S), VAL_S, strlen(VAL_S), &ev, err, sizeof err), 0);
+    assert_int_equal(env_schema_parses(d), 5004);   /* parsed again */
+    assert_int_equal(ev.op, ENV_CREATE);
+    env_decoder_trim(d);   /* under the bound: kept */
+    assert_int_equal(env_decode_json(d, a, KEY_S, strlen(KEY_S), VAL_S, strlen(VAL_S), &ev, err, sizeof err), 0);
+    assert_int_equal(env_schema_parses(d), 5004);
+    arena_free(a);
+    env_decoder_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_with_schema),
+        cmocka_unit_test(test_schema_cache_starts_over),
         cmocka_unit_test(test_watermark_position),
         cmocka_unit_test(test_schemaless_ops),
         cmocka_unit_test(test_schemaless_update_to_null),

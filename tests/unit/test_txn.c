@@ -1,7 +1,8 @@
 /* test_txn.c: agent/txn.c, the Kafka transaction cycle, on librdkafka's mock cluster inside the test
  * process: when a commit is due (events, max.ms, min.ms once caught up), the pipelined commit and the
  * flush position it makes safe, no offset record without a known position, and the rewind's verdict
- * (a record refused for good stops the connector instead of looping); the two producers' turns. */
+ * (a record refused for good stops the connector instead of looping); the producers' turns; the next
+ * transaction producing while the previous one commits, and aborted with it when that commit fails. */
 #include "tests/unit/testutil.h"
 
 #include <librdkafka/rdkafka.h>
@@ -87,14 +88,18 @@ static void test_cycle(void **s)
     assert_int_equal(txn_commit(t, false, err, sizeof err), WC_OK);
     assert_true(txn_committing(t));
     assert_int_equal(txn_flushed(t), 0x50);
-    /* records sent meanwhile are kept for the next transaction */
+    /* the next transaction opens on the third producer while the commit runs */
+    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
+    assert_true(txn_open(t));
+    assert_string_equal(txn_transactional_id(t), "walcast-unit/2");
     assert_int_equal(txn_send(t, &r, err, sizeof err), WC_OK);
+    assert_false(txn_due(t, true, repl_clock_us(), NULL));   /* not before the running commit is collected */
     assert_int_equal(txn_collect(t, true, err, sizeof err), WC_OK);
     assert_false(txn_committing(t));
     assert_int_equal(txn_flushed(t), 0x100);
     assert_int_equal(txn_stored(t)->lsn, 0x100);
-    assert_true(txn_open(t));                               /* opened for the kept record */
-    assert_string_equal(txn_transactional_id(t), "walcast-unit/2");   /* on the third producer */
+    assert_true(txn_open(t));
+    assert_string_equal(txn_transactional_id(t), "walcast-unit/2");
     assert_int_equal(txn_commit(t, true, err, sizeof err), WC_OK);
     /* the turn comes back to the first one, whose transaction ended two cycles before */
     assert_string_equal(txn_transactional_id(t), "walcast-unit");
@@ -124,16 +129,197 @@ static void test_cycle(void **s)
     assert_int_not_equal(st, WC_OK);
     assert_int_equal(txn_rewind(t, st, err, sizeof err), WC_PERMANENT);
     assert_non_null(strstr(err, "cannot produce to topic"));
+}
 
-    txn_free(t);
-    kcli_mock_stop(mock);
-    free(bs);
+/* Each pipelined test: a mock cluster of one broker with topics t and offsets, and a started txn_t whose
+ * slot is confirmed at 0x50. */
+typedef struct fx {
+    void *mock;
+    rd_kafka_mock_cluster_t *mc;
+    char *bs;
+    conn_config_t c;
+    worker_config_t w;
+    txn_t *t;
+} fx_t;
+
+static int fx_setup(void **state)
+{
+    char err[512];
+    fx_t *f = calloc(1, sizeof *f);
+    f->mock = kcli_mock_start(1, &f->bs, err, sizeof err);
+    assert_non_null(f->mock);
+    f->mc = rd_kafka_handle_mock_cluster((rd_kafka_t *)f->mock);
+    rd_kafka_mock_topic_create(f->mc, "t", 1, 1);
+    rd_kafka_mock_topic_create(f->mc, "offsets", 1, 1);
+    f->c.name = "unit";
+    f->c.topic_prefix = "srv";
+    f->c.txn_max_ms = 60000;
+    f->c.txn_max_events = 1000;
+    f->w.bootstrap_servers = f->bs;
+    f->w.offset_topic = "offsets";
+    f->t = txn_new(&f->c, &f->w, NULL, NULL, err, sizeof err);
+    assert_non_null(f->t);
+    assert_int_equal(txn_start(f->t, &stop, err, sizeof err), WC_OK);
+    txn_flushed_at_least(f->t, 0x50);
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    fx_t *f = *state;
+    txn_free(f->t);
+    kcli_mock_stop(f->mock);
+    free(f->bs);
+    free(f);
+    return 0;
+}
+
+/* Polls until every record sent is produced and acknowledged (within 5 s of t0). */
+static void wait_produced(txn_t *t, int64_t t0)
+{
+    char err[512];
+    while ((txn_deferred_bytes(t) || txn_stats(t).in_flight) && repl_clock_us() - t0 < 5000000)
+        assert_int_equal(txn_poll(t, 10, err, sizeof err), WC_OK);
+    assert_int_equal(txn_deferred_bytes(t), 0);
+    assert_int_equal(txn_stats(t).in_flight, 0);
+}
+
+static void set_pending(txn_t *t, uint64_t lsn)
+{
+    off_pos_t *p = txn_pending(t);
+    p->found = true;
+    p->lsn = p->lsn_commit = p->lsn_proc = lsn;
+}
+
+/* The keys of topic t in offset order (read from the start, n of them within 10 s). */
+static int read_keys(const char *bs, char keys[][16], int n)
+{
+    char err[512];
+    rd_kafka_conf_t *cc = rd_kafka_conf_new();
+    rd_kafka_conf_set(cc, "bootstrap.servers", bs, err, sizeof err);
+    rd_kafka_conf_set(cc, "group.id", "unit-txn-read", err, sizeof err);
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof err);
+    assert_non_null(c);
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(parts, "t", 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    assert_int_equal(rd_kafka_assign(c, parts), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_topic_partition_list_destroy(parts);
+    int seen = 0;
+    for (int i = 0; i < 100 && seen < n; i++) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+        if (!m)
+            continue;
+        if (!m->err && m->key_len < 16) {
+            memcpy(keys[seen], m->key, m->key_len);
+            keys[seen++][m->key_len] = 0;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+    return seen;
+}
+
+/* While a commit runs (its EndTxn held back by the broker), the next transaction's records are produced
+ * and acknowledged; they come after the committing transaction's in the log; the flush position moves
+ * only as each commit is collected, in order. */
+static void test_pipelined(void **s)
+{
+    fx_t *f = *s;
+    txn_t *t = f->t;
+    char err[512];
+    rec_t a = record("a"), b = record("b"), c2 = record("c");
+    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
+    assert_int_equal(txn_send(t, &a, err, sizeof err), WC_OK);
+    set_pending(t, 0x100);
+    /* the next EndTxn is answered after 1.5 s */
+    assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(f->mc, 1, 26 /* EndTxn */, 1,
+                                                                  RD_KAFKA_RESP_ERR_NO_ERROR, 1500), 0);
+    int64_t t0 = repl_clock_us();
+    assert_int_equal(txn_commit(t, false, err, sizeof err), WC_OK);
+    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
+    assert_int_equal(txn_send(t, &b, err, sizeof err), WC_OK);
+    assert_int_equal(txn_send(t, &c2, err, sizeof err), WC_OK);
+    set_pending(t, 0x200);
+    /* b and c go out and are acknowledged while the first commit still waits for its EndTxn */
+    wait_produced(t, t0);
+    assert_true(txn_committing(t));
+    assert_string_equal(txn_transactional_id(t), "walcast-unit/1");
+    assert_true(repl_clock_us() - t0 < 1500000);
+    assert_int_equal(txn_flushed(t), 0x50);
+    assert_false(txn_due(t, true, repl_clock_us(), NULL));   /* its commit waits for the first */
+    assert_int_equal(txn_collect(t, true, err, sizeof err), WC_OK);
+    assert_int_equal(txn_flushed(t), 0x100);
+    assert_true(txn_due(t, true, repl_clock_us(), NULL));
+    assert_int_equal(txn_commit(t, true, err, sizeof err), WC_OK);
+    assert_int_equal(txn_flushed(t), 0x200);
+    assert_int_equal(txn_stored(t)->lsn, 0x200);
+    assert_int_equal(txn_stats(t).commits, 2);
+
+    char keys[4][16];
+    assert_int_equal(read_keys(f->bs, keys, 3), 3);
+    assert_string_equal(keys[0], "a");
+    assert_string_equal(keys[1], "b");
+    assert_string_equal(keys[2], "c");
+}
+
+/* The running commit fails (abortable) after the next transaction produced its records: both are
+ * aborted, the flush position and the stored offsets stay where the last successful commit left them,
+ * and the next cycle goes on from there. */
+static void test_pipelined_failed(void **s)
+{
+    fx_t *f = *s;
+    txn_t *t = f->t;
+    char err[512];
+    rec_t a = record("a"), b = record("b");
+    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
+    assert_int_equal(txn_send(t, &a, err, sizeof err), WC_OK);
+    set_pending(t, 0x100);
+    assert_int_equal(txn_commit(t, true, err, sizeof err), WC_OK);
+    assert_int_equal(txn_flushed(t), 0x100);
+
+    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
+    assert_int_equal(txn_send(t, &b, err, sizeof err), WC_OK);
+    set_pending(t, 0x200);
+    /* the next EndTxn fails, late */
+    assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(f->mc, 1, 26 /* EndTxn */, 1,
+                                                                  RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, 1000), 0);
+    assert_int_equal(txn_commit(t, false, err, sizeof err), WC_OK);
+    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
+    rec_t x = record("x");
+    assert_int_equal(txn_send(t, &x, err, sizeof err), WC_OK);
+    set_pending(t, 0x300);
+    int64_t t0 = repl_clock_us();
+    wait_produced(t, t0);   /* x was produced into the pipelined transaction */
+    assert_string_equal(txn_transactional_id(t), "walcast-unit/2");
+    wc_status_t st = txn_collect(t, true, err, sizeof err);
+    assert_int_equal(st, WC_ABORT);
+    assert_int_equal(txn_flushed(t), 0x100);
+    assert_int_equal(txn_rewind(t, st, err, sizeof err), WC_RETRY);
+    assert_false(txn_open(t));
+    assert_false(txn_committing(t));
+    assert_int_equal(txn_flushed(t), 0x100);
+    assert_int_equal(txn_stored(t)->lsn, 0x100);
+    assert_int_equal(txn_pending(t)->lsn, 0x100);
+    assert_int_equal(txn_stats(t).commits, 1);
+
+    /* the slot sends b and x again: they commit once, after a */
+    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
+    assert_int_equal(txn_send(t, &b, err, sizeof err), WC_OK);
+    assert_int_equal(txn_send(t, &x, err, sizeof err), WC_OK);
+    set_pending(t, 0x300);
+    assert_int_equal(txn_commit(t, true, err, sizeof err), WC_OK);
+    assert_int_equal(txn_flushed(t), 0x300);
+    assert_int_equal(txn_stored(t)->lsn, 0x300);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cycle),
+        cmocka_unit_test_setup_teardown(test_pipelined, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_failed, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
