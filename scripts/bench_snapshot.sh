@@ -6,8 +6,11 @@
 #                                              start to exit (slot creation, plan, rows committed in Kafka)
 #   Debezium 3.6.1 initial snapshot            Connect standalone, stock JVM options, from the first record in
 #                                              the topic to the last (JVM start-up excluded)
-# rows/s, peak RSS (VmHWM) and the targets: 1 thread >= 0.7x COPY, 2 threads >= 1.7x 1 thread, >= 5x
-# Debezium, peak RSS < 100 MB. BENCH_SNAP_DBZ=0 skips Debezium. BENCH_SNAP_EXTRA: more connector settings
+#   walcast streaming the same rows            a backlog of the same INSERTs (transactions of 10,000 rows) in slot
+#                                              snapstream, drained with the same converter until confirmed
+# rows/s, peak RSS (VmHWM), CPU seconds of each part (readers, connector thread, librdkafka, PostgreSQL
+# backends, broker, idle) and the targets: 1 thread >= 0.7x COPY, 2 threads >= 1.7x 1 thread, 2 threads >=
+# streaming, >= 5x Debezium, peak RSS < 100 MB (BENCH_SNAP_ROWS=10000000 for the 10M figure). BENCH_SNAP_DBZ=0 skips Debezium. BENCH_SNAP_EXTRA: more connector settings
 # (e.g. walcast.snapshot.chunk.rows=20000), BENCH_SNAP_WORKER_EXTRA: more worker settings (e.g.
 # producer.batch.size=4000000), both as KEY=VALUE words; BENCH_SNAP_RUNS rounds (1).
 set -euo pipefail
@@ -88,7 +91,7 @@ run_walcast() {  # threads -> RATE_<threads>, RSS_<threads>
 
 # The streaming reference: the same rows, inserted in transactions of 10,000 while slot snapstream existed,
 # drained by walcast (snapshot.mode=no_data, same converter) until the slot is confirmed to the end of the WAL.
-wait_stream() { wait_flushed snapstream 900; }
+wait_stream() { wait_flushed snapstream 3600; }
 run_stream() {
   local f="$WORK/stream.properties"
   printf '%s\n' "name=snapstream" "database.hostname=127.0.0.1" "database.port=$PGPORT" "database.user=postgres" \
@@ -99,11 +102,12 @@ run_stream() {
   RSS_S=$(hwm_mb stream)
   echo "bench-snapshot: walcast streaming: $RATE_S rows/s, peak RSS $RSS_S MB"
 }
-# The broker's JVM compiles its hot paths during the first few million records (its CPU per row halves
-# after them): an untimed 2-thread snapshot first, so that no timed run pays for the warm-up. Then
+# The broker's CPU per row is 2-3x higher for the first 2 million or so records it takes (its JVM warming
+# up: seen in the first timed run even after one untimed run): untimed 2- and 1-thread snapshots first, so
+# that no timed run pays for the warm-up. Then
 # BENCH_SNAP_RUNS (1) rounds in alternating order (1 thread then 2, then 2 then 1, ...), the streaming
 # drain of the same rows in the first round between the two snapshots.
-round=0; run_walcast 2; cp "$WORK/cpu-2" "$WORK/cpu-warmup"
+round=0; run_walcast 2; round=00; run_walcast 1
 R1=(); R2=(); RS=()
 for ((round = 1; round <= ${BENCH_SNAP_RUNS:-1}; round++)); do
   if (( round % 2 )); then first=1; second=2; else first=2; second=1; fi
