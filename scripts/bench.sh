@@ -19,8 +19,8 @@
 #    rdk:main / rdk:broker<id>, ...) next to its walsender's, the broker's and pg_recvlogical's, and the bytes each
 #    drain added to the topic's log. BENCH_PERF=<dir>: a perf record of walcast's JSON-with-schemas drains
 #    (linux-perf; BENCH_PERF_FREQ Hz, 4999; DWARF call graphs, BENCH_PERF_CG), summarised in
-#    <dir>/perf-schema_<run>.txt: samples per thread, flat profiles of the process and per thread, callers of the
-#    top symbols (perf report -i <dir>/perf-schema_<run>.data for more).
+#    <dir>/perf-schema_<run>.txt: non-waiting poll() calls per thread (busy-polling), samples per thread, flat
+#    profiles of the process and per thread, callers of the top symbols (perf report -i <dir>/perf-schema_<run>.data).
 # 2. Commit -> visible latency (p50/p99) at BENCH_LAT_RATE (1000) single-row tx/s for BENCH_LAT_SECS (10 s), one
 #    run per reader, measured after BENCH_LAT_WARM (5 s) of warm-up load once the reader has caught up with it:
 #    the workload writes its clock into a ts column; a read_committed consumer takes now - ts per event
@@ -123,13 +123,6 @@ TOTAL=$((TXNS * ROWS))
 echo "bench: $TOTAL rows, WAL end $END_LSN"
 
 fi   # THROUGHPUT (the functions below serve part 3 too)
-wait_flushed() {  # slot: one server-side loop until confirmed_flush_lsn reaches END_LSN (at most 600 s)
-  q -c "DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN
-          WHILE (SELECT confirmed_flush_lsn < '$END_LSN' FROM pg_replication_slots WHERE slot_name = '$1') LOOP
-            IF clock_timestamp() - t0 > interval '600 s' THEN RAISE EXCEPTION 'slot $1 not confirmed to $END_LSN within 600 s'; END IF;
-            PERFORM pg_sleep(0.01);
-          END LOOP; END \$\$"
-}
 
 # perf_summary perf.data: samples per thread, the flat profile of the whole process (dso, symbol), the flat profile
 # per thread (comm, dso, symbol), then who calls the top symbols (callers of each, per thread)
@@ -169,7 +162,7 @@ threads_of() {
 # Readers run in this shell (never in $(...)), so that cleanup knows their pids; they leave their figures in RES.
 # timed_walcast slot properties-file -> RES="seconds peak_rss_kb cpu_s walsender_cpu_s broker_cpu_s"
 timed_walcast() {
-  local t0 t1 pid hwm cpu ws wcpu b0 b1 lb0
+  local t0 t1 pid hwm cpu ws wcpu b0 b1 lb0 polls=""
   b0=$(cpu_of "$BROKER_PID"); lb0=$(topic_bytes)
   t0=$(now)
   "$WALCAST" run --worker "$WORK/worker.properties" "$2" >/dev/null 2>"$WORK/walcast-$1.log" &
@@ -187,6 +180,11 @@ timed_walcast() {
       -o "$BENCH_PERF/perf-$1.data" >"$BENCH_PERF/perf-$1.log" 2>&1 &
     perf=$!
     PIDS+=($perf)
+    # and poll() calls that do not wait (timeout 0) per thread: a thread using CPU without sleeping is busy-polling
+    perf stat --per-thread -e syscalls:sys_enter_poll --filter 'timeout_msecs == 0' -p $pid \
+      -o "$BENCH_PERF/polls-$1.txt" >/dev/null 2>&1 &
+    polls=$!
+    PIDS+=($polls)
   fi
   wait_flushed "$1" &
   local waiter=$!
@@ -199,8 +197,13 @@ timed_walcast() {
   wait $waiter || { kill -INT $pid; exit 1; }
   t1=$(now)
   if [ -n "$perf" ]; then
-    kill -INT $perf 2>/dev/null; wait $perf 2>/dev/null || true
-    perf_summary "$BENCH_PERF/perf-$1.data" >"$BENCH_PERF/perf-$1.txt" 2>/dev/null || true
+    kill -INT $perf $polls 2>/dev/null; wait $perf $polls 2>/dev/null || true
+    {
+      echo "# poll() calls with timeout 0 per thread name during the drain, per 1000 rows (syscalls:sys_enter_poll)"
+      awk -v rows="$TOTAL" '/sys_enter_poll/ { n = $1; sub(/-[0-9]+$/, "", n); c[n] += $2 }
+        END { for (k in c) if (c[k]) printf "    %-20s %8.1f\n", k, c[k] * 1000 / rows }' "$BENCH_PERF/polls-$1.txt" 2>/dev/null
+      perf_summary "$BENCH_PERF/perf-$1.data"
+    } >"$BENCH_PERF/perf-$1.txt" 2>/dev/null || true
     echo "bench: CPU profile of walcast ($1, JSON with schemas): $BENCH_PERF/perf-$1.txt" >&2
   fi
   hwm=$(hwm_of $pid); cpu=$(cpu_of $pid); b1=$(cpu_of "$BROKER_PID")
