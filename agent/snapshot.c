@@ -980,8 +980,12 @@ static void reader_fail(snap_t *s, const char *e)
 static bool push_batch_b(snap_t *s, size_t ci, snap_batch_t *b)
 {
     pthread_mutex_lock(&s->mu);
-    while (s->slots[ci].queued >= 2 && !s->quit)
-        pthread_cond_wait(&s->cv, &s->mu);
+    if (s->slots[ci].queued >= 2 && !s->quit) {
+        int64_t t0 = wc_mono_us();
+        while (s->slots[ci].queued >= 2 && !s->quit)
+            pthread_cond_wait(&s->cv, &s->mu);
+        s->wait_queue_us += wc_mono_us() - t0;
+    }
     if (s->quit) {
         pthread_mutex_unlock(&s->mu);
         batch_free(b);
@@ -1165,6 +1169,30 @@ static snap_batch_t *enc_batch(void)
     return b;
 }
 
+/* A FETCH sent without waiting for its rows (fetch_rows collects them): the backend produces the next
+ * fetch while the reader encodes the one before. */
+static int fetch_send(PGconn *c, const char *fetch, char *err, size_t errlen)
+{
+    if (PQsendQuery(c, fetch))
+        return 0;
+    const char *m = PQerrorMessage(c);
+    snprintf(err, errlen, "snapshot query failed: %.*s", (int)strcspn(m, "\n"), m);
+    return -1;
+}
+
+static PGresult *fetch_rows(PGconn *c, char *err, size_t errlen)
+{
+    PGresult *r = PQgetResult(c), *more;
+    while ((more = PQgetResult(c)) != NULL)
+        PQclear(more);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        return r;
+    const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
+    snprintf(err, errlen, "snapshot query failed: %.*s", (int)strcspn(m, "\n"), m);
+    PQclear(r);
+    return NULL;
+}
+
 /* Reads and encodes chunk ci through the open cursor: every row but the last of each fetch at once,
  * that one when the next fetch tells whether it ends the chunk. */
 static int enc_chunk(enc_ctx_t *x, repl_t *r, size_t ci, const char *fetch, char *err, size_t errlen)
@@ -1177,11 +1205,21 @@ static int enc_chunk(enc_ctx_t *x, repl_t *r, size_t ci, const char *fetch, char
     int held_row = 0;
     uint64_t n_in_chunk = 0;
     snap_colmap_forget(&x->colmap);   /* the results it was made for are cleared by now */
+    bool pending = fetch_send(r->sql, fetch, err, errlen) == 0;
+    if (!pending)
+        goto fail;
     for (;;) {
-        PGresult *res = snap_query(r->sql, fetch, 0, NULL, err, errlen);
+        PGresult *res = fetch_rows(r->sql, err, errlen);
+        pending = false;
         if (!res)
             goto fail;
         int n = PQntuples(res);
+        /* the next fetch runs meanwhile (none after the empty one that ends the chunk) */
+        if (n && fetch_send(r->sql, fetch, err, errlen) < 0) {
+            PQclear(res);
+            goto fail;
+        }
+        pending = n > 0;
         x->out = enc_batch();
         if (held) {
             if (enc_row(x, ci, held, held_row, first_chunk && n_in_chunk == 0, n == 0 && last_chunk, err, errlen) < 0) {
@@ -1231,6 +1269,11 @@ static int enc_chunk(enc_ctx_t *x, repl_t *r, size_t ci, const char *fetch, char
 fail:
     if (held)
         PQclear(held);
+    if (pending) {   /* the connection is closed by the failing reader; its fetch ends first */
+        PGresult *left;
+        while ((left = PQgetResult(r->sql)) != NULL)
+            PQclear(left);
+    }
     return -1;
 }
 
@@ -1242,7 +1285,6 @@ static void *reader_main(void *argp)
     char err[512];
     repl_t r;
     bool imported = false;
-    pthread_setname_np(pthread_self(), "walcast-snap");   /* per-thread CPU in top -H and bench_snapshot.sh */
     if (repl_connect(&r, s->cfg, err, sizeof err) != WC_OK) {
         reader_fail(s, err);
         goto done;
@@ -1349,6 +1391,7 @@ done:
 static wc_status_t pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, snap_batch_t **out, char *err,
                              size_t errlen)
 {
+    int64_t t0 = wc_mono_us();
     pthread_mutex_lock(&s->mu);
     for (;;) {
         if (s->reader_failed) {
@@ -1375,7 +1418,10 @@ static wc_status_t pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, 
         if (!s->slots[ci].head) {
             /* keep Kafka served while waiting for the database */
             pthread_mutex_unlock(&s->mu);
+            int64_t t1 = wc_mono_us();
             wc_status_t st = s->hooks.service(s->hooks.ctx, err, errlen);
+            s->service_us += wc_mono_us() - t1;
+            t0 += wc_mono_us() - t1;
             if (st != WC_OK)
                 return st;
             pthread_mutex_lock(&s->mu);
@@ -1388,6 +1434,7 @@ static wc_status_t pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, 
     s->slots[ci].queued--;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
+    s->wait_batch_us += wc_mono_us() - t0;
     *out = b;
     return WC_OK;
 }
@@ -1477,6 +1524,7 @@ static wc_status_t plan_exported(snap_t *s, repl_t *planner, const char *snapsho
     s->snapshot_name = snapshot_name;
     /* readers import the snapshot before anything else can end it */
     s->quit = false;
+    s->wait_queue_us = s->wait_batch_us = s->send_us = s->service_us = 0;
     s->reader_failed = false;
     s->reader_status = WC_OK;
     s->imported = 0;
@@ -1550,6 +1598,7 @@ static wc_status_t start_readers(snap_t *s, pthread_t *th, int *nth, char *err, 
 static wc_status_t send_encoded(snap_t *s, snap_batch_t *b, size_t ci, char *err, size_t errlen)
 {
     wc_status_t rc = WC_OK;
+    int64_t t0 = wc_mono_us();
     for (size_t i = 0; i < b->nrecs && rc == WC_OK; i++) {
         const enc_rec_t *e = &b->recs[i];
         rec_t rec = { .topic = b->data.data + e->topic, .keylen = e->keylen, .valuelen = e->valuelen,
@@ -1565,7 +1614,12 @@ static wc_status_t send_encoded(snap_t *s, snap_batch_t *b, size_t ci, char *err
     s->encoded_rows += (uint64_t)b->nrows;
     snap_prog_rows(s, ci, (uint64_t)b->nrows);
     batch_free(b);
-    return rc == WC_OK ? s->hooks.service(s->hooks.ctx, err, errlen) : rc;
+    int64_t t1 = wc_mono_us();
+    s->send_us += t1 - t0;
+    if (rc == WC_OK)
+        rc = s->hooks.service(s->hooks.ctx, err, errlen);
+    s->service_us += wc_mono_us() - t1;
+    return rc;
 }
 
 /* Emits chunk ci's rows in order as the readers deliver them. Each row is held until the next one is
@@ -1649,6 +1703,11 @@ wc_status_t snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn
             goto out;
     /* rows before the held one are in Kafka's hands; the held one is the last of all */
     rc = flush_held(s, &h, true, true, err, errlen);
+    if (rc == WC_OK)
+        log_info("snapshot threads", "connector=%s readers=%d seconds=%.3f readers_waiting_for_queue_s=%.3f "
+                 "waiting_for_readers_s=%.3f sending_s=%.3f serving_kafka_s=%.3f", s->cfg->name, nth,
+                 (double)(wc_wall_us() - s->prog.started_us) / 1e6, (double)s->wait_queue_us / 1e6,
+                 (double)s->wait_batch_us / 1e6, (double)s->send_us / 1e6, (double)s->service_us / 1e6);
 out:
     if (h.set && h.own_res)
         PQclear(h.res);

@@ -100,6 +100,10 @@ struct snap {
     const char *snapshot_name;
     int imported;
     snap_colmap_t colmap;         /* the connector thread's rows (emit_row) */
+    /* where an exported run's time went (the "snapshot threads" line): readers waiting for room in the
+     * queue (summed over readers, under mu), the connector thread waiting for a reader's batch, sending
+     * records, and serving Kafka (the bound on librdkafka's queue, commit outcomes) */
+    int64_t wait_queue_us, wait_batch_us, send_us, service_us;
     rd_kafka_t *sigrk;            /* signal.kafka.topic consumer */
     /* watermark method */
     repl_t wm_conn;

@@ -123,13 +123,6 @@ TOTAL=$((TXNS * ROWS))
 echo "bench: $TOTAL rows, WAL end $END_LSN"
 
 fi   # THROUGHPUT (the functions below serve part 3 too)
-wait_flushed() {  # slot: one server-side loop until confirmed_flush_lsn reaches END_LSN (at most 600 s)
-  q -c "DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN
-          WHILE (SELECT confirmed_flush_lsn < '$END_LSN' FROM pg_replication_slots WHERE slot_name = '$1') LOOP
-            IF clock_timestamp() - t0 > interval '600 s' THEN RAISE EXCEPTION 'slot $1 not confirmed to $END_LSN within 600 s'; END IF;
-            PERFORM pg_sleep(0.01);
-          END LOOP; END \$\$"
-}
 
 # perf_summary perf.data: samples per thread, the flat profile of the whole process (dso, symbol), the flat profile
 # per thread (comm, dso, symbol), then who calls the top symbols (callers of each, per thread)

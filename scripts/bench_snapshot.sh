@@ -7,7 +7,9 @@
 #   Debezium 3.6.1 initial snapshot            Connect standalone, stock JVM options, from the first record in
 #                                              the topic to the last (JVM start-up excluded)
 # rows/s, peak RSS (VmHWM) and the targets: 1 thread >= 0.7x COPY, 2 threads >= 1.7x 1 thread, >= 5x
-# Debezium, peak RSS < 100 MB. BENCH_SNAP_DBZ=0 skips Debezium.
+# Debezium, peak RSS < 100 MB. BENCH_SNAP_DBZ=0 skips Debezium. BENCH_SNAP_EXTRA: more connector settings
+# (e.g. walcast.snapshot.chunk.rows=20000), BENCH_SNAP_WORKER_EXTRA: more worker settings (e.g.
+# producer.batch.size=4000000), both as KEY=VALUE words; BENCH_SNAP_RUNS rounds (1).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/bench_lib.sh
@@ -16,7 +18,7 @@ ROWS=${BENCH_SNAP_ROWS:-1000000}
 bench_init bench-snapshot benchsnap
 verdict() { awk "BEGIN { exit !($1) }" && echo "met" || echo "NOT met"; }
 bench_servers
-echo "bootstrap.servers=$BS" >"$WORK/worker.properties"
+printf '%s\n' "bootstrap.servers=$BS" ${BENCH_SNAP_WORKER_EXTRA:-} >"$WORK/worker.properties"
 /usr/bin/python3 "$TOOL" warmup "$BS" 2>/dev/null
 echo "bench-snapshot: Kafka at $BS, PostgreSQL on port $PGPORT; load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 q -c "CREATE TABLE snap (id int PRIMARY KEY, v int NOT NULL, t text, ts timestamptz NOT NULL, n numeric(12,2))" \
@@ -38,55 +40,55 @@ POSTMASTER=$(head -1 "$PGD/data/postmaster.pid")
 cpu_of_run() { awk -v k="$2" '$1 == "thread" && $2 == k { print $4 } $1 == k { print $NF }' "$1" | head -1; }
 cpu_report() {  # label rows FILE
   local f=$3 w rd cn rk be br id
-  w=$(cpu_of_run "$f" wall); rd=$(cpu_of_run "$f" walcast-snap); cn=$(cpu_of_run "$f" walcast)
+  w=$(cpu_of_run "$f" wall); rd=$(cpu_of_run "$f" walcast-snap); cn=$(calc "%.2f" "0$(cpu_of_run "$f" walcast-conn) + 0$(cpu_of_run "$f" walcast-commit) + 0$(cpu_of_run "$f" walcast)")
   rk=$(cpu_of_run "$f" rdk); be=$(cpu_of_run "$f" backends); br=$(cpu_of_run "$f" broker); id=$(cpu_of_run "$f" idle)
   printf '%-34s %6.1f %8.1f %8.1f %8.1f %8.1f %8.1f %7.1f %9.2f\n' "$1" "$w" "${rd:-0}" "${cn:-0}" "${rk:-0}" "${be:-0}" "${br:-0}" "${id:-0}" \
     "$(calc "%.2f" "(${rd:-0} + ${cn:-0} + ${rk:-0}) * 1000000 / $2")"
 }
 
-# timed PROPERTIES LOGNAME: walcast run in the background, cpuwatch beside it (this shell knows both pids);
-# leaves T_START, T_END and $WORK/cpu-LOGNAME, $WORK/time-LOGNAME (peak kB, user s, sys s)
+# timed PROPERTIES LOGNAME [WAITER]: walcast run in the background (a child of this shell, in PIDS: stopped by
+# bench_cleanup whatever happens), cpuwatch beside it; with WAITER, walcast is stopped (SIGINT) once
+# "WAITER LOGNAME" returns, else it runs until it exits. Leaves T_START, T_END and $WORK/cpu-LOGNAME (its
+# "hwm" line is walcast's peak RSS in kB).
 timed() {
-  local f=$1 n=$2 pid
+  local f=$1 n=$2 pid cw
   T_START=$(now)
-  /usr/bin/time -f "%M %U %S" -o "$WORK/time-$n" "$ROOT/build/walcast" run --worker "$WORK/worker.properties" "$f" \
-    >/dev/null 2>"$WORK/walcast-$n.log" &
+  "${BENCH_SNAP_WALCAST:-$ROOT/build/walcast}" run --worker "$WORK/worker.properties" "$f" >/dev/null 2>"$WORK/walcast-$n.log" &
   pid=$!
   PIDS+=($pid)
-  local wpid="" i
-  for ((i = 0; i < 200; i++)); do wpid=$(pgrep -P $pid -x walcast) && break; sleep 0.01; done   # time's child
-  [ -n "$wpid" ] || die "walcast ($n) did not start"
-  /usr/bin/python3 "$TOOL" cpuwatch "$wpid" "$POSTMASTER" "$BROKER_PID" >"$WORK/cpu-$n" &
-  local cw=$!
+  /usr/bin/python3 "$TOOL" cpuwatch "$pid" "$POSTMASTER" "$BROKER_PID" >"$WORK/cpu-$n" &
+  cw=$!
   PIDS+=($cw)
-  if [ -n "${3:-}" ]; then "$3" "$n" || { kill -INT "$wpid"; wait $pid || true; wait $cw || true; die "$n: $3 failed"; }; T_END=$(now); kill -INT "$wpid"; fi
-  wait $pid || [ -n "${3:-}" ] || { tail -5 "$WORK/walcast-$n.log" >&2; die "walcast ($n) failed"; }
-  [ -n "${3:-}" ] || T_END=$(now)
+  if [ -n "${3:-}" ]; then
+    "$3" "$n" || { tail -5 "$WORK/walcast-$n.log" >&2; die "$n: $3 failed"; }
+    T_END=$(now)
+    kill -INT $pid
+    wait $pid || true
+  else
+    wait $pid || { tail -5 "$WORK/walcast-$n.log" >&2; die "walcast ($n) failed"; }
+    T_END=$(now)
+  fi
   wait $cw || true
 }
+hwm_mb() { echo $(( $(awk '$1 == "hwm" { print $2 }' "$WORK/cpu-$1") / 1024 )); }
 
 run_walcast() {  # threads -> RATE_<threads>, RSS_<threads>
   local th=$1 f="$WORK/w$1.properties"
-  printf '%s\n' "name=snapbench$th" "database.hostname=127.0.0.1" "database.port=$PGPORT" "database.user=postgres" \
-    "database.dbname=postgres" "topic.prefix=w$th" "slot.name=snapbench$th" "slot.drop.on.stop=true" \
+  local n="${th}r${round}"   # a new connector each round (its own offsets, slot and topic)
+  printf '%s\n' "name=snapbench$n" "database.hostname=127.0.0.1" "database.port=$PGPORT" "database.user=postgres" \
+    "database.dbname=postgres" "topic.prefix=w$n" "slot.name=snapbench$n" "slot.drop.on.stop=true" \
     "publication.name=snap_pub" "publication.autocreate.mode=disabled" "snapshot.mode=initial_only" \
     "snapshot.max.threads=$th" ${BENCH_SNAP_EXTRA:-} >"$f"
   timed "$f" "$th"
   [ -n "${BENCH_SNAP_VERBOSE:-}" ] && { echo "start $T_START end $T_END"; grep -E 'msg="(snapshot|replication slot|walcast|kafka)' "$WORK/walcast-$th.log" | cut -c1-200; } >&2
   grep -q 'msg="snapshot completed".*rows='"$ROWS" "$WORK/walcast-$th.log" || { tail -5 "$WORK/walcast-$th.log" >&2; die "walcast ($th threads) did not snapshot $ROWS rows"; }
   printf -v "RATE_$th" '%s' "$(calc "%.0f" "$ROWS / ($T_END - $T_START)")"
-  printf -v "RSS_$th" "%s" "$(( $(cut -d" " -f1 "$WORK/time-$th") / 1024 ))"; echo "bench-snapshot: walcast $th thread(s): $(cat "$WORK/time-$th") (peak kB, user s, sys s)"
+  printf -v "RSS_$th" "%s" "$(hwm_mb "$th")"; echo "bench-snapshot: walcast $th thread(s), round $round: $(calc "%.0f" "$ROWS / ($T_END - $T_START)") rows/s, peak RSS $(hwm_mb "$th") MB"
 }
 
 # The streaming reference: the same rows, inserted in transactions of 10,000 while slot snapstream existed,
 # drained by walcast (snapshot.mode=no_data, same converter) until the slot is confirmed to the end of the WAL.
-wait_stream() {  # logname: one server-side loop until snapstream is confirmed to END_LSN (at most 900 s)
-  q -c "DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN
-          WHILE (SELECT confirmed_flush_lsn < '$END_LSN' FROM pg_replication_slots WHERE slot_name = 'snapstream') LOOP
-            IF clock_timestamp() - t0 > interval '900 s' THEN RAISE EXCEPTION 'slot snapstream not confirmed to $END_LSN within 900 s'; END IF;
-            PERFORM pg_sleep(0.01);
-          END LOOP; END \$\$"
-}
+wait_stream() { wait_flushed snapstream 900; }
 run_stream() {
   local f="$WORK/stream.properties"
   printf '%s\n' "name=snapstream" "database.hostname=127.0.0.1" "database.port=$PGPORT" "database.user=postgres" \
@@ -94,15 +96,21 @@ run_stream() {
     "publication.name=snap_pub" "publication.autocreate.mode=disabled" "snapshot.mode=no_data" ${BENCH_SNAP_EXTRA:-} >"$f"
   timed "$f" stream wait_stream
   RATE_S=$(calc "%.0f" "$ROWS / ($T_END - $T_START)")
-  RSS_S=$(( $(cut -d" " -f1 "$WORK/time-stream") / 1024 ))
-  echo "bench-snapshot: walcast streaming: $(cat "$WORK/time-stream") (peak kB, user s, sys s)"
+  RSS_S=$(hwm_mb stream)
+  echo "bench-snapshot: walcast streaming: $RATE_S rows/s, peak RSS $RSS_S MB"
 }
-# alternating order, one streaming drain between: BENCH_SNAP_RUNS (1) rounds of 1 thread, streaming, 2 threads
+# The broker's JVM compiles its hot paths during the first few million records (its CPU per row halves
+# after them): an untimed 2-thread snapshot first, so that no timed run pays for the warm-up. Then
+# BENCH_SNAP_RUNS (1) rounds in alternating order (1 thread then 2, then 2 then 1, ...), the streaming
+# drain of the same rows in the first round between the two snapshots.
+round=0; run_walcast 2; cp "$WORK/cpu-2" "$WORK/cpu-warmup"
 R1=(); R2=(); RS=()
 for ((round = 1; round <= ${BENCH_SNAP_RUNS:-1}; round++)); do
-  run_walcast 1; R1+=("$RATE_1"); cp "$WORK/cpu-1" "$WORK/cpu-1.$round"
+  if (( round % 2 )); then first=1; second=2; else first=2; second=1; fi
+  run_walcast $first; cp "$WORK/cpu-$first" "$WORK/cpu-$first.$round"
   [ "$round" = 1 ] && { run_stream; RS+=("$RATE_S"); }
-  run_walcast 2; R2+=("$RATE_2"); cp "$WORK/cpu-2" "$WORK/cpu-2.$round"
+  run_walcast $second; cp "$WORK/cpu-$second" "$WORK/cpu-$second.$round"
+  R1+=("$RATE_1"); R2+=("$RATE_2")
 done
 RATE_1=$(median "${R1[@]}"); RATE_2=$(median "${R2[@]}"); RATE_S=$(median "${RS[@]}")
 
@@ -136,11 +144,16 @@ echo "2 threads vs 1 thread: $(calc "%.2f" "$RATE_2 / $RATE_1")x (target >= 1.7:
 echo "2 threads vs streaming: $(calc "%.2f" "$RATE_2 / $RATE_S")x (target >= 1: $(verdict "$RATE_2 >= $RATE_S")); 1 thread $(calc "%.2f" "$RATE_1 / $RATE_S")x"
 [ "${BENCH_SNAP_RUNS:-1}" = 1 ] || echo "per round: 1 thread ${R1[*]}; 2 threads ${R2[*]} rows/s (medians above)"
 echo
-echo "CPU s (utime+stime) of each part, last round; idle = core-seconds the machine left idle meanwhile"
+echo "CPU s (utime+stime) of each part, last round: readers = walcast-snap threads, connect = the connector thread"
+echo "(walcast-conn) + walcast-commit + main, rdkafka = rdk:* threads; idle = core-seconds the machine left idle meanwhile"
 printf '%-34s %6s %8s %8s %8s %8s %8s %7s %9s\n' "run" "wall s" "readers" "connect" "rdkafka" "pg bkend" "broker" "idle" "walcast us/row"
 cpu_report "snapshot 1 thread" "$ROWS" "$WORK/cpu-1"
 cpu_report "snapshot 2 threads" "$ROWS" "$WORK/cpu-2"
 cpu_report "streaming (walsender = pg bkend)" "$ROWS" "$WORK/cpu-stream"
+echo "where the snapshot threads' time went (walcast's \"snapshot threads\" line, last round):"
+for th in 1 2; do
+  echo "  $th thread(s): $(grep -o 'readers=.*' "$WORK/walcast-$th.log" | tail -1)"
+done
 if [ "$DBZ_RATE" != "-" ]; then
   echo "1 thread vs Debezium:  $(calc "%.2f" "$RATE_1 / $DBZ_RATE")x (target >= 5: $(verdict "$RATE_1 >= 5 * $DBZ_RATE"))"
 fi

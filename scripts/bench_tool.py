@@ -16,7 +16,8 @@
 #   cpuwatch PID POSTMASTER BROKER          samples every 0.1 s, until PID exits: the CPU of each thread of PID (by
 #        name: walcast-snap = snapshot readers, walcast = connector thread, rdk:* = librdkafka), of the
 #        PostgreSQL processes started meanwhile under POSTMASTER (the readers' and the planner's backends), of
-#        BROKER, and the machine's idle time (/proc/stat); prints "name cpu_s" lines, "wall s", "idle core_s".
+#        BROKER, and the machine's idle time (/proc/stat); prints "thread NAME xN cpu_s", "backends xN cpu_s",
+#        "broker cpu_s", "wall s", "idle core_s" and "hwm kB" (PID's last VmHWM) lines.
 #   recvlogical OUT COUNTFILE BOUND ARGS... runs pg_recvlogical ARGS (test_decoding with include-timestamp)
 #        and writes "commit_us ms" (commit time, now - it) per COMMIT of a transaction that inserted a row, until
 #        COUNTFILE's number of commits is reached, or BOUND s; stops pg_recvlogical.
@@ -227,7 +228,8 @@ def proc_ticks(path):
     except OSError:
         return None
     fields = tail.split()
-    return head.split("(", 1)[1], int(fields[1]), int(fields[11]) + int(fields[12])  # comm, ppid, ticks
+    # comm, ppid, ticks (utime + stime), starttime (ticks since boot)
+    return head.split("(", 1)[1], int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[19])
 
 
 def cpuwatch(pid, postmaster, broker):
@@ -235,10 +237,11 @@ def cpuwatch(pid, postmaster, broker):
         with open("/proc/stat") as f:
             v = f.readline().split()[1:]
         return int(v[3]) + int(v[4])  # idle + iowait, in ticks summed over the cores
-    before = {p: proc_ticks("/proc/%s/stat" % p) for p in os.listdir("/proc") if p.isdigit()}
+    born = proc_ticks("/proc/%d/stat" % pid)[3]   # backends started since PID was (before this tool ran too)
     threads, backends = {}, {}
     b0 = cpu_s(broker)
     i0, t0 = idle(), time.time()
+    hwm = 0
     while os.path.exists("/proc/%d/stat" % pid) and proc_ticks("/proc/%d/stat" % pid) and \
             open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0] != "Z":
         for t in os.listdir("/proc/%d/task" % pid) if os.path.isdir("/proc/%d/task" % pid) else []:
@@ -246,11 +249,15 @@ def cpuwatch(pid, postmaster, broker):
             if v:
                 threads[t] = (v[0], v[2])
         for p in os.listdir("/proc"):
-            if p.isdigit() and p not in before:
+            if p.isdigit():
                 v = proc_ticks("/proc/%s/stat" % p)
-                if v and v[1] == postmaster:
+                if v and v[1] == postmaster and v[3] >= born:
                     backends[p] = v[2]
         b1, i1, t1 = cpu_s(broker), idle(), time.time()
+        try:
+            hwm = hwm_kb(pid) or hwm
+        except OSError:
+            pass
         time.sleep(0.1)
     by = {}
     for comm, ticks in threads.values():
@@ -263,6 +270,7 @@ def cpuwatch(pid, postmaster, broker):
     print("broker %.2f" % (b1 - b0))
     print("wall %.2f" % (t1 - t0))
     print("idle %.2f" % ((i1 - i0) / TICK))
+    print("hwm %d" % hwm)
 
 
 def warmup(bs):

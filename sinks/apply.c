@@ -1813,7 +1813,9 @@ static wc_status_t add_record(sink_t *s, rd_kafka_message_t *m)
         rd_kafka_headers_t *hdrs;
         const void *hv;
         size_t hl;
-        r->key_moved = !rd_kafka_message_headers(m, &hdrs) &&
+        /* only a create can be the second half of a primary-key change (plan_build); the headers are parsed
+         * (allocated, ~5 mallocs with Debezium's context headers) only for those */
+        r->key_moved = r->ev.op == ENV_CREATE && !rd_kafka_message_headers(m, &hdrs) &&
                        !rd_kafka_header_get_last(hdrs, "__debezium.oldkey", &hv, &hl);
         return WC_OK;
     }
