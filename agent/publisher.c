@@ -168,6 +168,13 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
         snprintf(err, errlen, "bootstrap.servers=embedded must be resolved by starting the embedded Kafka first");
         goto fail;
     }
+    /* the queue holds at least two of the largest record (one larger than the queue would never fit) */
+    long long max_msg = 1000000;
+    for (size_t i = 0; i < w->producer.n; i++)
+        if (strcmp(w->producer.kv[i].key, "message.max.bytes") == 0)
+            max_msg = strtoll(w->producer.kv[i].value, NULL, 10);
+    char queue_kb[32];
+    snprintf(queue_kb, sizeof queue_kb, "%lld", max_msg / 512 + 1 > 4096 ? max_msg / 512 + 1 : 4096);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char e[512];
     if (conf_set(conf, "bootstrap.servers", bs, err, errlen) < 0 ||
@@ -177,9 +184,15 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
          * librdkafka's default (CRC32) would put the same key on another partition. */
         conf_set(conf, "partitioner", "murmur2_random", err, errlen) < 0 ||
         conf_set(conf, "compression.type", "zstd", err, errlen) < 0 ||
-        conf_set(conf, "linger.ms", "5", err, errlen) < 0 ||
-        conf_set(conf, "batch.num.messages", "10000", err, errlen) < 0 ||
-        conf_set(conf, "queue.buffering.max.kbytes", "32768", err, errlen) < 0 ||
+        /* librdkafka 2.0.2's broker thread busy-polls (poll with timeout 0, in a loop) while a partition has
+         * messages it may not send yet: the idempotent producer's 5 requests are in flight and the first
+         * queued message is older than linger.ms (or a flush, so a commit, is running). A drain spent ~2
+         * such polls per row and ~40% of the broker thread's CPU on them (README, Batching).
+         * So: a linger that only ends a batch nobody commits (commit_transaction flushes, whatever linger),
+         * batches that fill by size or count, and no more queued than about the requests in flight. */
+        conf_set(conf, "linger.ms", "500", err, errlen) < 0 ||
+        conf_set(conf, "batch.num.messages", "2000", err, errlen) < 0 ||
+        conf_set(conf, "queue.buffering.max.kbytes", queue_kb, err, errlen) < 0 ||
         conf_set(conf, "queue.buffering.max.messages", "100000", err, errlen) < 0) {
         rd_kafka_conf_destroy(conf);
         goto fail;
