@@ -1713,8 +1713,12 @@ out:
         PQclear(h.res);
     stop_readers(s, th, nth);
     repl_close(&planner);
+    /* No rewind here: the caller's transaction rewind (txn_rewind's rewound hook) rewinds the chunks once
+     * it knows whether a commit still running went through. Rewound here first, the chunks of a commit
+     * that then succeeded stayed to be read again: published twice. */
     if (rc != WC_OK)
-        snap_rewind(s);
+        log_warn("exported snapshot interrupted: the chunks not committed are read again with watermarks",
+                 "connector=%s error=\"%s\"", s->cfg->name, log_esc(err));
     return rc;
 }
 

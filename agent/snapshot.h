@@ -154,8 +154,9 @@ bool snap_active(const snap_t *s);
 const snap_plan_t *snap_plan(const snap_t *s);
 
 /* Plans inside the slot's exported snapshot (name) and reads every chunk with snapshot.max.threads
- * readers that import it, emitting rows through evt in plan order. WC_OK when all rows are emitted;
- * on failure the chunks not committed go back to the plan. */
+ * readers that import it, emitting rows through evt in plan order. WC_OK when all rows are emitted.
+ * On failure the chunks stay as they are: the caller's snap_rewind, after it has learnt whether a
+ * running Kafka commit went through (txn_rewind), puts those not committed back to the plan. */
 wc_status_t snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volatile sig_atomic_t *stop,
                               char *err, size_t errlen);
 /* Plans without an exported snapshot: the chunks are read by the watermark method (snap_wm_*). */
