@@ -430,7 +430,9 @@ static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, char *err, si
         if (hdrs)
             rd_kafka_headers_destroy(hdrs);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            rd_kafka_poll(p->rk, 50);
+            /* a full queue is sent now, whatever linger.ms: with many partitions the queue fills before
+             * any partition's batch does, and a poll would wait out the linger (pub_push) */
+            rd_kafka_flush(p->rk, 10);
             if (p->wait)
                 p->wait(p->ctx);
             continue;
@@ -491,6 +493,19 @@ void pub_poll(pub_t *p, int timeout_ms)
 int pub_flush(pub_t *p, int timeout_ms)
 {
     return rd_kafka_flush(p->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
+void pub_push(pub_t *p, int timeout_ms)
+{
+    uint64_t drained;
+    while (read(p->wake_fd, &drained, sizeof drained) > 0)
+        ;
+    if (p->committing) {
+        if (timeout_ms > 0)
+            usleep((useconds_t)timeout_ms * 1000);
+        return;
+    }
+    rd_kafka_flush(p->rk, timeout_ms);   /* flush: linger.ms counts as over while it runs */
 }
 
 int pub_outstanding(const pub_t *p) { return rd_kafka_outq_len(p->rk); }

@@ -419,7 +419,7 @@ wc_status_t txn_poll(txn_t *t, int timeout_ms, char *err, size_t errlen)
 void txn_throttle(txn_t *t, int max_queued, volatile sig_atomic_t *stop)
 {
     while (pub_outstanding(t->pub) > max_queued && !*stop)
-        pub_poll(t->pub, 5);
+        pub_push(t->pub, 5);
 }
 
 /* The broker aborted ring[i]'s transaction at its timeout and bumped its epoch: that producer is done,
