@@ -83,6 +83,23 @@ static pub_t *mock_producer(void **mock, char **bs, const char *topic, int parti
     return p;
 }
 
+/* A consumer of every partition of topic from its beginning. */
+static rd_kafka_t *reader(const char *bs, const char *topic, int partitions)
+{
+    char err[512];
+    rd_kafka_conf_t *cc = rd_kafka_conf_new();
+    rd_kafka_conf_set(cc, "bootstrap.servers", bs, err, sizeof err);
+    rd_kafka_conf_set(cc, "group.id", "unit-read", err, sizeof err);
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof err);
+    assert_non_null(c);
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(partitions);
+    for (int i = 0; i < partitions; i++)
+        rd_kafka_topic_partition_list_add(parts, topic, i)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    assert_int_equal(rd_kafka_assign(c, parts), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_topic_partition_list_destroy(parts);
+    return c;
+}
+
 static void test_transaction_cycle(void **s)
 {
     (void)s;
@@ -180,16 +197,7 @@ static void test_partition_and_timestamp(void **s)
     buf_free(&k);
     buf_free(&v);
 
-    rd_kafka_conf_t *cc = rd_kafka_conf_new();
-    rd_kafka_conf_set(cc, "bootstrap.servers", bs, err, sizeof err);
-    rd_kafka_conf_set(cc, "group.id", "unit-read", err, sizeof err);
-    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof err);
-    assert_non_null(c);
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(3);
-    for (int i = 0; i < 3; i++)
-        rd_kafka_topic_partition_list_add(parts, "pt", i)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    assert_int_equal(rd_kafka_assign(c, parts), RD_KAFKA_RESP_ERR_NO_ERROR);
-    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_t *c = reader(bs, "pt", 3);
     int seen = 0;
     for (int i = 0; i < 200 && seen < 2; i++) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
@@ -277,15 +285,7 @@ static void test_held_records(void **s)
     assert_int_equal(pub_deferred_bytes(p), 0);
     assert_int_equal(commit(p, err, sizeof err), WC_OK);
 
-    rd_kafka_conf_t *cc = rd_kafka_conf_new();
-    rd_kafka_conf_set(cc, "bootstrap.servers", bs, err, sizeof err);
-    rd_kafka_conf_set(cc, "group.id", "unit-held", err, sizeof err);
-    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof err);
-    assert_non_null(c);
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(parts, "hr", 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    assert_int_equal(rd_kafka_assign(c, parts), RD_KAFKA_RESP_ERR_NO_ERROR);
-    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_t *c = reader(bs, "hr", 1);
     int seen = 0;
     for (int i = 0; i < 200 && seen < 3; i++) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
