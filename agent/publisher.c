@@ -178,6 +178,15 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
             max_msg = strtoll(w->producer.kv[i].value, NULL, 10);
     char queue_kb[32];
     snprintf(queue_kb, sizeof queue_kb, "%lld", max_msg / 512 + 1 > 4096 ? max_msg / 512 + 1 : 4096);
+    /* zstd at level 1 unless the codec or level is set: on JSON with schemas it is both cheaper and smaller
+     * than librdkafka's default level 3 (0.44 against 0.51 us and 24.4 against 26.1 bytes per record for
+     * 1 MB batches; README, Compression). A level set for zstd would not suit another codec (snappy takes
+     * none), so it is only ours while the codec is. */
+    bool codec_set = false;
+    for (size_t i = 0; i < w->producer.n; i++)
+        codec_set |= strcmp(w->producer.kv[i].key, "compression.type") == 0 ||
+                     strcmp(w->producer.kv[i].key, "compression.codec") == 0 ||
+                     strcmp(w->producer.kv[i].key, "compression.level") == 0;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char e[512];
     if (conf_set(conf, "bootstrap.servers", bs, err, errlen) < 0 ||
@@ -187,6 +196,7 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
          * librdkafka's default (CRC32) would put the same key on another partition. */
         conf_set(conf, "partitioner", "murmur2_random", err, errlen) < 0 ||
         conf_set(conf, "compression.type", "zstd", err, errlen) < 0 ||
+        (!codec_set && conf_set(conf, "compression.level", "1", err, errlen) < 0) ||
         /* librdkafka 2.0.2's broker thread busy-polls (poll with timeout 0, in a loop) while a partition has
          * messages it may not send yet: the idempotent producer's 5 requests are in flight and the first
          * queued message is older than linger.ms (or a flush, so a commit, is running). A drain spent ~2
@@ -570,6 +580,12 @@ void pub_push(pub_t *p, int timeout_ms)
 }
 
 int pub_outstanding(const pub_t *p) { return rd_kafka_outq_len(p->rk); }
+
+int pub_setting(const pub_t *p, const char *key, char *out, size_t outlen)
+{
+    size_t n = outlen;
+    return rd_kafka_conf_get(rd_kafka_conf(p->rk), key, out, &n) == RD_KAFKA_CONF_OK ? 0 : -1;
+}
 
 bool pub_txn_open(const pub_t *p) { return p->txn_open; }
 

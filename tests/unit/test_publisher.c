@@ -328,6 +328,37 @@ static void test_held_records(void **s)
     free(bs);
 }
 
+/* The producer's codec: zstd at level 1 by default (cheaper and smaller than level 3 on JSON with schemas);
+ * a codec or level set in producer.* is taken as it is, with no level of ours (snappy would refuse one). */
+static void test_compression_defaults(void **s)
+{
+    (void)s;
+    char err[512], v[64];
+    static const struct { const char *k, *v, *type, *level; } cases[] = {
+        { NULL, NULL, "zstd", "1" },
+        { "compression.type", "lz4", "lz4", "-1" },
+        { "compression.type", "snappy", "snappy", "-1" },
+        { "compression.level", "5", "zstd", "5" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        worker_config_t w;
+        memset(&w, 0, sizeof w);
+        w.bootstrap_servers = "127.0.0.1:1";
+        cfg_kv_t kv = { .key = (char *)cases[i].k, .value = (char *)cases[i].v };
+        if (cases[i].k) {
+            w.producer.kv = &kv;
+            w.producer.n = 1;
+        }
+        pub_t *p = pub_new(&w, "unit", NULL, on_ack, NULL, NULL, err, sizeof err);
+        assert_non_null(p);
+        assert_int_equal(pub_setting(p, "compression.type", v, sizeof v), 0);
+        assert_string_equal(v, cases[i].type);
+        assert_int_equal(pub_setting(p, "compression.level", v, sizeof v), 0);
+        assert_string_equal(v, cases[i].level);
+        pub_free(p);
+    }
+}
+
 /* threads of this process (/proc/self/task) */
 static int nthreads(void)
 {
@@ -389,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_transaction_cycle),
         cmocka_unit_test(test_partition_and_timestamp),
         cmocka_unit_test(test_held_records),
+        cmocka_unit_test(test_compression_defaults),
         cmocka_unit_test(test_commit_thread_reused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
