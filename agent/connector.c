@@ -991,7 +991,10 @@ static wc_status_t offsets_foreign(conn_state_t *s, char *err, size_t errlen)
 static wc_status_t slot_ahead(conn_state_t *s, char *err, size_t errlen)
 {
     const off_pos_t *stored = txn_stored(s->txn);
-    if (!stored->found || s->repl.slot_confirmed <= stored->lsn)
+    /* snap_needed: every table is read anew (Debezium's offsets of an unfinished snapshot, which it
+     * takes again from the start), which makes up for any WAL the slot is past. Debezium's initial_only
+     * connector leaves no slot behind, so the one walcast creates here is always past its offsets. */
+    if (!stored->found || s->repl.slot_confirmed <= stored->lsn || s->snap_needed)
         return WC_OK;
     char sl[32], st[32];
     pgo_lsn_format(s->repl.slot_confirmed, sl);
@@ -1211,6 +1214,15 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         }
         free(state);
         free(inc);
+        /* snapshot.mode=initial_only with stored offsets and no snapshot to finish (a completed snapshot's,
+         * or a streaming connector's): nothing to read and nothing to stream. Debezium 3.6.1 likewise
+         * skips the snapshot (InitialSnapshotter.shouldSnapshotData) and then returns from streamEvents
+         * ("Streaming is disabled for snapshot mode initial_only"); it opens no replication connection. */
+        if (!s.snap_needed && !s.snap_resume && strcmp(cfg->snapshot_mode, "initial_only") == 0) {
+            log_info("snapshot.mode=initial_only: snapshot done, not streaming", "connector=%s reason=\"%s\"", cfg->name,
+                     "offsets are stored and hold no unfinished snapshot");
+            *stop = 1;
+        }
     }
     int backoff_ms = 1000;
     while (!*stop) {
