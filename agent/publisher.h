@@ -90,6 +90,8 @@ bool pub_txn_delivered(const pub_t *p);
 /* Records kept for the next transaction, and dropping them (rewind after a failure). */
 size_t pub_deferred(const pub_t *p);
 size_t pub_deferred_bytes(const pub_t *p);
+/* The bytes its buffer holds allocated (given back past 256 kB once the kept records are produced) */
+size_t pub_deferred_allocated(const pub_t *p);
 void pub_discard_deferred(pub_t *p);
 /* Aborts the open transaction; WC_FATAL if even that fails; WC_RETRY when told to stop while Kafka
  * is away (the transaction is left for the broker to abort). */

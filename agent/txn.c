@@ -243,6 +243,14 @@ bool txn_held(const txn_t *t)
 
 size_t txn_deferred_bytes(const txn_t *t) { return pub_deferred_bytes(t->pub); }
 
+size_t txn_deferred_allocated(const txn_t *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < TXN_PRODUCERS; i++)
+        n += pub_deferred_allocated(t->ring[i]);
+    return n;
+}
+
 void txn_forget_stored(txn_t *t)
 {
     memset(&t->stored, 0, sizeof t->stored);
