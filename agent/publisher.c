@@ -349,20 +349,6 @@ static const uint8_t *get_blob(const uint8_t *at, const void **d, size_t *len)
 
 static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, char *err, size_t errlen);
 
-/* Bytes of the kept records' buffer that stay allocated once they are produced or dropped. Only the open
- * producer keeps records (while the previous one commits), but each of txn.c's producers has a turn: kept
- * buffers never given back held up to 16 MB each in a snapshot (its 12 MB bound) and 64 MB in a stream
- * (32 MB), all of them in RSS (peak RSS, issue 21). Given back, at most one is large at a time. */
-#define DEFER_KEEP_BYTES (256u << 10)
-
-static void deferred_empty(pub_t *p)
-{
-    if (p->deferred.cap > DEFER_KEEP_BYTES)
-        buf_free(&p->deferred);
-    buf_reset(&p->deferred);
-    p->ndeferred = 0;
-}
-
 /* Produces the records kept during a commit into the (new) open transaction. */
 static wc_status_t drain_deferred(pub_t *p, char *err, size_t errlen)
 {
@@ -396,7 +382,8 @@ static wc_status_t drain_deferred(pub_t *p, char *err, size_t errlen)
             return st;
         atomic_fetch_add(&p->nsent, 1);
     }
-    deferred_empty(p);
+    buf_reset(&p->deferred);
+    p->ndeferred = 0;
     return WC_OK;
 }
 
@@ -536,6 +523,15 @@ size_t pub_deferred(const pub_t *p) { return p->ndeferred; }
 
 size_t pub_deferred_bytes(const pub_t *p) { return p->deferred.len; }
 size_t pub_deferred_allocated(const pub_t *p) { return p->deferred.cap; }
+
+void pub_swap_deferred(pub_t *a, pub_t *b)
+{
+    if (a->ndeferred || b->ndeferred)
+        return;
+    buf_t x = a->deferred;
+    a->deferred = b->deferred;
+    b->deferred = x;
+}
 
 static wc_status_t classify(rd_kafka_error_t *ke, const char *what, char *err, size_t errlen)
 {
@@ -728,7 +724,11 @@ wc_status_t pub_txn_commit_wait(pub_t *p, char *err, size_t errlen)
     return st;
 }
 
-void pub_discard_deferred(pub_t *p) { deferred_empty(p); }
+void pub_discard_deferred(pub_t *p)
+{
+    buf_reset(&p->deferred);
+    p->ndeferred = 0;
+}
 
 wc_status_t pub_txn_abort(pub_t *p, char *err, size_t errlen)
 {
