@@ -1211,6 +1211,15 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         }
         free(state);
         free(inc);
+        /* snapshot.mode=initial_only with stored offsets and no snapshot to finish (a completed snapshot's,
+         * or a streaming connector's): nothing to read and nothing to stream. Debezium 3.6.1 likewise
+         * skips the snapshot (InitialSnapshotter.shouldSnapshotData) and then returns from streamEvents
+         * ("Streaming is disabled for snapshot mode initial_only"); it opens no replication connection. */
+        if (!s.snap_needed && !s.snap_resume && strcmp(cfg->snapshot_mode, "initial_only") == 0) {
+            log_info("snapshot.mode=initial_only: snapshot done, not streaming", "connector=%s reason=\"%s\"", cfg->name,
+                     "offsets are stored and hold no unfinished snapshot");
+            *stop = 1;
+        }
     }
     int backoff_ms = 1000;
     while (!*stop) {

@@ -29,7 +29,11 @@
 #    unless BENCH_LAT_READERS places it: the first reader meets a colder broker).
 #    BENCH_WALCAST names the walcast binary of every part (default build/walcast). walcast runs with WALCAST_LOG=debug: its "latency trace" lines, joined with the consumer's arrival
 #    times on the xid, give the per-stage breakdown (source commit -> queued -> commit_transaction -> records
-#    acknowledged -> EndTxn answered -> consumer), printed under the table beside bench_txn_floor's figure.
+#    acknowledged -> EndTxn answered -> consumer), printed under the table beside bench_txn_floor's figure
+#    (one transactional producer, then three taking turns as walcast's do). The broker's stop-the-world GC pauses
+#    during each reader's measured load are printed (its GC log). BENCH_REQUEST_LOG=1 also logs every request the
+#    broker completes and prints, per reader and for the floor, each API's count, p50/p99 and errors (CONCURRENT_
+#    TRANSACTIONS retries) as the broker saw them (bench_tool.py requests; logging costs the broker some CPU).
 # 3. Peak RSS of one transaction of BENCH_BIG_ROWS (2,000,000) rows with and without walcast.streaming
 #    (0 skips it).
 # 4. Apply rows/s of one walcast JDBC sink into PostgreSQL and MariaDB next to COPY / LOAD DATA of the same rows
@@ -56,6 +60,9 @@ LAT_READERS=${BENCH_LAT_READERS:-ref walcast dbztun dbzdef}
 THROUGHPUT=${BENCH_THROUGHPUT:-1}
 BIG=${BENCH_BIG_ROWS:-2000000}
 bench_init bench bench
+# the broker's GC log (pauses per latency reader, below) and, with BENCH_REQUEST_LOG=1, its request log
+export KAFKA_JVM_EXTRA="${KAFKA_JVM_EXTRA:-} -Xlog:gc:file=$WORK/kafka-gc.log:timemillis"
+[ "${BENCH_REQUEST_LOG:-0}" = 0 ] || export KAFKA_REQUEST_LOG="$WORK/kafka-requests.log"
 hwm_of() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }                          # kB
 
 bash "$ROOT/scripts/connect.sh" fetch >&2   # also fetches Kafka (kafka.sh fetch)
@@ -384,7 +391,7 @@ fi
 fi   # THROUGHPUT
 
 # ---- 2. commit -> visible latency ------------------------------------------------------------------------
-declare -A LAT LAT_FROM
+declare -A LAT LAT_FROM LAT_TO
 if [ "$LAT_SECS" -gt 0 ]; then
   for t in lat_ref lat_walcast lat_dbzdef lat_dbztun lat_base; do
     q -c "CREATE TABLE $t (id bigserial PRIMARY KEY, v int NOT NULL, ts bigint NOT NULL)" \
@@ -435,6 +442,7 @@ if [ "$LAT_SECS" -gt 0 ]; then
     wait_for 300 "$k catching up with the warm-up load" lat_seen "$WORK/$t.lat" "$(q -c "SELECT count(*) FROM $t")"
     from=$(q -c "SELECT (extract(epoch from clock_timestamp()) * 1000000)::bigint")
     tps=$(load "$t" "$LAT_SECS")
+    LAT_TO[$k]=$(date +%s%3N)
     q -c "SELECT count(*) FROM $t" >"$WORK/$t.count.tmp" && mv "$WORK/$t.count.tmp" "$WORK/$t.count"
     wait $cons || { cat "$WORK/$t.cons" >&2; [ -n "${DBZ_LOG:-}" ] && tail -20 "$DBZ_LOG" >&2; die "latency consumer for $t failed"; }
     rss=-
@@ -469,7 +477,26 @@ if [ "$LAT_SECS" -gt 0 ]; then
   # library: a producer doing only begin / produce one record / commit, read back read_committed
   /usr/bin/python3 "$ROOT/tests/integration/kafka_admin.py" "$BS" create bench_txn_floor 1 >/dev/null 2>&1 || true
   echo "transaction floor (librdkafka $(pkg-config --modversion rdkafka), begin/produce/commit of one record, paced at $LAT_RATE/s):"
-  echo "  $("$ROOT/build/bench/bench_txn_floor" "$BS" bench_txn_floor "$LAT_SECS" "$LAT_RATE" 2>&1 | tail -1)"
+  floor_from=$(date +%s%3N)
+  echo "  $("$ROOT/build/bench/bench_txn_floor" "$BS" bench_txn_floor "$LAT_SECS" "$LAT_RATE" 1 2>&1 | tail -1)"
+  floor1_to=$(date +%s%3N)
+  echo "  $("$ROOT/build/bench/bench_txn_floor" "$BS" bench_txn_floor "$LAT_SECS" "$LAT_RATE" 3 2>&1 | tail -1)"
+  floor3_to=$(date +%s%3N)
+  echo "  (one producer: each transaction begins as soon as the previous EndTxn is answered, before the coordinator"
+  echo "  has written its markers, and the broker refuses it with CONCURRENT_TRANSACTIONS until it has; librdkafka"
+  echo "  retries after a fixed 20 ms. Three producers taking turns, as walcast's do, do not meet that refusal)"
+  echo "broker's view (GC pauses; with BENCH_REQUEST_LOG=1 each API's requests, as the broker timed them):"
+  for k in $LAT_READERS floor1 floor3; do
+    case $k in
+      ref) continue ;;
+      floor1) f=$floor_from; to=$floor1_to ;;
+      floor3) f=$floor1_to; to=$floor3_to ;;
+      *) f=$((LAT_FROM[$k] / 1000)); to=${LAT_TO[$k]} ;;
+    esac
+    echo " $k:"
+    /usr/bin/python3 "$TOOL" gc "$WORK/kafka-gc.log" "$f" "$to" || true
+    [ -z "${KAFKA_REQUEST_LOG:-}" ] || /usr/bin/python3 "$TOOL" requests "$KAFKA_REQUEST_LOG" "$f" "$to" || true
+  done
   for k in walcast base; do
     [ -n "${LAT[$k]:-}" ] || continue
     echo "where $([ $k = base ] && echo "BENCH_BASE_WALCAST's" || echo "walcast's") latency goes (its \"latency trace\" debug lines joined with the consumer's arrivals):"

@@ -11,6 +11,14 @@
 #   stages LOG LAT FROM_US                  the per-stage breakdown of walcast's latency: joins the "latency trace"
 #        lines of walcast's debug LOG with the consumer's LAT file (latency's OUT) on the xid, for the events written
 #        at or after FROM_US, and prints p50/p99 per stage.
+#   requests LOG FROM_MS TO_MS              the broker's own view of the requests it completed between FROM_MS and
+#        TO_MS (ms since the epoch), from its request log (scripts/kafka.sh KAFKA_REQUEST_LOG): per API and client
+#        kind, count, p50/p99/max of the total time and the p99 of its parts (request queue, local, remote = waiting
+#        for another request or broker, response queue, send), and the error codes answered (51 =
+#        CONCURRENT_TRANSACTIONS: a transactional producer began its next transaction before the coordinator had
+#        written the previous one's markers; librdkafka 2.0.2 retries it after a fixed 20 ms).
+#   gc LOG FROM_MS TO_MS                    the JVM's stop-the-world pauses from its -Xlog:gc:file=LOG:timemillis
+#        between FROM_MS and TO_MS (ms since the epoch): count, sum, longest.
 #   warmup BS                               one committed transaction of a transactional producer, so that the
 #        broker's transaction coordinator is loaded before anything is timed.
 #   cpuwatch PID POSTMASTER BROKER          samples every 0.1 s, until PID exits: the CPU of each thread of PID (by
@@ -221,6 +229,60 @@ def stages(log, lat, from_us):
     print("   EndTxn answered -> consumer: the markers, the last stable offset, the consumer's fetch. p99s do not add up)")
 
 
+def requests(log, from_ms, to_ms):
+    import re
+    by, errs = {}, {}
+    with open(log) as f:
+        for line in f:
+            if not line.startswith("[") or "Completed request:" not in line:
+                continue
+            ts = int(line[1:line.index("]")])
+            if ts < from_ms or ts > to_ms:
+                continue
+            try:
+                r = json.loads(line[line.index("Completed request:") + 18:])
+            except ValueError:
+                continue
+            h = r["requestHeader"]
+            cid = h.get("clientId") or ""
+            # the broker's own clients: the transaction marker sender, KIP-890's verification of a transactional
+            # produce (AddPartitionsManager), the controller's heartbeats
+            who = "marker sender" if "txn-marker" in cid else "produce verification" if "AddPartitions" in cid \
+                else "client" if not cid.isdigit() else "broker"
+            key = "%s (%s)" % (h["requestApiKeyName"], who)
+            by.setdefault(key, []).append(r)
+            for c in set(re.findall(r'[eE]rrorCode": ?([1-9][0-9]*)', json.dumps(r.get("response", {})))):
+                errs[(key, c)] = errs.get((key, c), 0) + 1
+
+    def pct(v, q):
+        v = sorted(v)
+        return v[min(len(v) - 1, int(len(v) * q))] if v else float("nan")
+    print("   %-44s %6s %7s %7s %7s  %s" % ("API (sender)", "n", "p50 ms", "p99 ms", "max ms",
+                                            "p99 of queue/local/remote/respq/send; errors"))
+    for k in sorted(by):
+        v = by[k]
+        t = [x["totalTimeMs"] for x in v]
+        parts = "/".join("%.1f" % pct([x.get(f, 0) for x in v], 0.99) for f in (
+            "requestQueueTimeMs", "localTimeMs", "remoteTimeMs", "responseQueueTimeMs", "sendTimeMs"))
+        e = ", ".join("%s x%d" % (c, n) for (kk, c), n in sorted(errs.items()) if kk == k)
+        print("   %-44s %6d %7.2f %7.2f %7.2f  %s%s" % (k, len(v), pct(t, 0.5), pct(t, 0.99), max(t), parts,
+                                                    "; " + e if e else ""))
+
+
+def gc(log, from_ms, to_ms):
+    import re
+    pauses = []
+    with open(log) as f:
+        for line in f:
+            m = re.match(r"\[([0-9]+)ms\].*Pause.* ([0-9.]+)ms$", line.strip())
+            if m:
+                t = int(m.group(1))
+                if from_ms <= t <= to_ms:
+                    pauses.append(float(m.group(2)))
+    print("   broker JVM stop-the-world pauses: %d, %.1f ms in all, longest %.1f ms"
+          % (len(pauses), sum(pauses), max(pauses) if pauses else 0))
+
+
 def proc_ticks(path):
     try:
         with open(path) as f:
@@ -290,6 +352,10 @@ if __name__ == "__main__":
         latency(a[0], a[1], a[2], a[3], int(a[4]))
     elif cmd == "stages":
         stages(a[0], a[1], int(a[2]))
+    elif cmd == "requests":
+        requests(a[0], int(a[1]), int(a[2]))
+    elif cmd == "gc":
+        gc(a[0], int(a[1]), int(a[2]))
     elif cmd == "warmup":
         warmup(a[0])
     elif cmd == "cpuwatch":

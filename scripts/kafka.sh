@@ -12,7 +12,10 @@
 #   scripts/kafka.sh java DIR CLASS ARGS...     run a Kafka tool class (TopicCommand, …) on the cluster's jars
 #
 # DIR/env holds KAFKA_BS, KAFKA_DIR, KAFKA_NODES and KAFKA_PORT_<n> for scripts that source it.
-# Environment: WALCAST_CACHE (default ~/.cache/walcast), KAFKA_HEAP (default 512m).
+# Environment: WALCAST_CACHE (default ~/.cache/walcast), KAFKA_HEAP (default 512m), KAFKA_JVM_EXTRA (more
+# options for the broker JVMs, e.g. "-Xlog:gc:file=/tmp/gc.log" for a GC log), KAFKA_REQUEST_LOG (a file: every
+# request the nodes complete is logged there as kafka.request.logger's DEBUG JSON line, with its API, its
+# times (queue, local, remote, response queue, send) and its response; bench_tool.py requests sums it up).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -57,6 +60,18 @@ write_log4j() {
 logger.ready.name = kafka.server.KafkaRaftServer
 logger.ready.level = INFO
 EOF
+  if [ -n "${KAFKA_REQUEST_LOG:-}" ]; then cat <<EOF
+appender.req.type = File
+appender.req.name = REQ
+appender.req.fileName = $KAFKA_REQUEST_LOG
+appender.req.layout.type = PatternLayout
+appender.req.layout.pattern = [%d{UNIX_MILLIS}] %m%n
+logger.req.name = kafka.request.logger
+logger.req.level = DEBUG
+logger.req.additivity = false
+logger.req.appenderRef.req.ref = REQ
+EOF
+  fi
 } >"$1/log4j2.properties"
 }
 
@@ -112,7 +127,8 @@ EOF
 node_start() {
   local dir=$1 n=$2
   # setsid: a Ctrl-C meant for the test does not reach the broker before the test's cleanup stops it
-  setsid java -Xms128m "-Xmx$HEAP" -XX:+UseG1GC -Djava.awt.headless=true \
+  # shellcheck disable=SC2086
+  setsid java -Xms128m "-Xmx$HEAP" -XX:+UseG1GC -Djava.awt.headless=true ${KAFKA_JVM_EXTRA:-} \
     "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$LIB/*" kafka.Kafka "$dir/node$n/server.properties" \
     >>"$dir/node$n/kafka.log" 2>&1 </dev/null &
   echo $! >"$dir/node$n/pid"

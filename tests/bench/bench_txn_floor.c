@@ -6,8 +6,13 @@
  *   floor: TX tx in S s (R tx/s): delivered p50 P99 ms, then commit p50 P99 ms, produce->visible p50 P99 ms
  * (delivered: produce to its delivery report, which includes registering the partition with the
  * transaction coordinator; commit: EndTxn alone)
+ * With PRODUCERS > 1, the transactions take turns over that many transactional producers, as walcast's do
+ * (agent/txn.c, TXN_PRODUCERS): the coordinator answers EndTxn before it has written the transaction's
+ * markers, and a producer that begins its next transaction at once is refused with CONCURRENT_TRANSACTIONS
+ * until they are written; librdkafka 2.0.2 then retries AddPartitionsToTxn after a fixed 20 ms. One producer
+ * measures the floor with that race, several without it. The line then says "floor (N producers)".
  * scripts/bench.sh prints it beside walcast's and Debezium's latency, on the same broker.
- * Usage: bench_txn_floor BOOTSTRAP TOPIC [seconds=10] [rate=1000] */
+ * Usage: bench_txn_floor BOOTSTRAP TOPIC [seconds=10] [rate=1000] [producers=1] */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,6 +26,7 @@
 #include <librdkafka/rdkafka.h>
 
 #define MAX_SAMPLES 2000000
+#define MAX_PRODUCERS 8
 
 static double now_ms(void)
 {
@@ -129,22 +135,11 @@ static void *consume(void *arg)
     return NULL;
 }
 
-int main(int argc, char **argv)
+/* a transactional producer under transactional.id TID, its transactions initialised */
+static rd_kafka_t *new_producer(const char *bootstrap, const char *tid)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: bench_txn_floor BOOTSTRAP TOPIC [seconds=10] [rate=1000]\n");
-        return 2;
-    }
-    const char *bootstrap = argv[1], *topic = argv[2];
-    double secs = argc > 3 ? atof(argv[3]) : 10, rate = argc > 4 ? atof(argv[4]) : 1000;
-    char err[256], tid[64];
-    struct consumer c = { .bootstrap = bootstrap, .topic = topic, .lat = calloc(MAX_SAMPLES, sizeof(double)) };
-    double *commit = calloc(MAX_SAMPLES, sizeof(double)), *deliver = calloc(MAX_SAMPLES, sizeof(double));
-    if (!c.lat || !commit || !deliver)
-        die("memory", "out of memory");
-
+    char err[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    snprintf(tid, sizeof tid, "bench-txn-floor-%d", (int)getpid());
     set(conf, "bootstrap.servers", bootstrap);
     set(conf, "transactional.id", tid);
     set(conf, "linger.ms", "0");
@@ -166,6 +161,31 @@ int main(int argc, char **argv)
     if (!rk)
         die("producer", err);
     check(rd_kafka_init_transactions(rk, 30000), "init_transactions");
+    return rk;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_txn_floor BOOTSTRAP TOPIC [seconds=10] [rate=1000] [producers=1]\n");
+        return 2;
+    }
+    const char *bootstrap = argv[1], *topic = argv[2];
+    double secs = argc > 3 ? atof(argv[3]) : 10, rate = argc > 4 ? atof(argv[4]) : 1000;
+    int np = argc > 5 ? atoi(argv[5]) : 1;
+    if (np < 1 || np > MAX_PRODUCERS)
+        die("producers", "must be 1 to 8");
+    char tid[80];
+    struct consumer c = { .bootstrap = bootstrap, .topic = topic, .lat = calloc(MAX_SAMPLES, sizeof(double)) };
+    double *commit = calloc(MAX_SAMPLES, sizeof(double)), *deliver = calloc(MAX_SAMPLES, sizeof(double));
+    if (!c.lat || !commit || !deliver)
+        die("memory", "out of memory");
+
+    rd_kafka_t *rks[MAX_PRODUCERS];
+    for (int p = 0; p < np; p++) {
+        snprintf(tid, sizeof tid, "bench-txn-floor-%d/%d", (int)getpid(), p);
+        rks[p] = new_producer(bootstrap, tid);
+    }
 
     pthread_t th;
     if (pthread_create(&th, NULL, consume, &c))
@@ -174,9 +194,11 @@ int main(int argc, char **argv)
         usleep(1000);
     usleep(200000);
 
-    /* one warm-up transaction: the first commit also finds the coordinator */
-    check(rd_kafka_begin_transaction(rk), "begin_transaction");
-    check(rd_kafka_commit_transaction(rk, 30000), "commit_transaction");
+    /* one warm-up transaction each: the first commit also finds the coordinator */
+    for (int p = 0; p < np; p++) {
+        check(rd_kafka_begin_transaction(rks[p]), "begin_transaction");
+        check(rd_kafka_commit_transaction(rks[p], 30000), "commit_transaction");
+    }
 
     size_t n = 0;
     double start = now_ms(), next = start, gap = rate > 0 ? 1000.0 / rate : 0;
@@ -187,6 +209,7 @@ int main(int argc, char **argv)
             t = now_ms();
         }
         next = (next + gap > t) ? next + gap : t;
+        rd_kafka_t *rk = rks[n % (size_t)np];
         check(rd_kafka_begin_transaction(rk), "begin_transaction");
         rd_kafka_resp_err_t e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0),
                                                   RD_KAFKA_V_VALUE(&t, sizeof t), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -208,14 +231,18 @@ int main(int argc, char **argv)
         usleep(1000);
     atomic_store(&c.stop, true);
     pthread_join(th, NULL);
-    rd_kafka_destroy(rk);
+    for (int p = 0; p < np; p++)
+        rd_kafka_destroy(rks[p]);
 
     size_t seen = atomic_load(&c.n);
     if (seen < n)
         fprintf(stderr, "bench_txn_floor: the consumer saw %zu of %zu records\n", seen, n);
-    printf("floor: %zu tx in %.1f s (%.0f tx/s): delivered p50 %.2f p99 %.2f ms, then commit p50 %.2f p99 %.2f ms, "
+    char label[32] = "floor";
+    if (np > 1)
+        snprintf(label, sizeof label, "floor (%d producers)", np);
+    printf("%s: %zu tx in %.1f s (%.0f tx/s): delivered p50 %.2f p99 %.2f ms, then commit p50 %.2f p99 %.2f ms, "
            "produce->visible p50 %.2f p99 %.2f ms\n",
-           n, took, (double)n / took, pct(deliver, n, 0.5), pct(deliver, n, 0.99), pct(commit, n, 0.5),
+           label, n, took, (double)n / took, pct(deliver, n, 0.5), pct(deliver, n, 0.99), pct(commit, n, 0.5),
            pct(commit, n, 0.99), pct(c.lat, seen, 0.5), pct(c.lat, seen, 0.99));
     free(commit);
     free(deliver);
