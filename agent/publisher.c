@@ -607,6 +607,17 @@ bool pub_txn_committing(const pub_t *p) { return p->committing; }
 size_t pub_deferred(const pub_t *p) { return p->ndeferred; }
 
 size_t pub_deferred_bytes(const pub_t *p) { return p->deferred.len - p->deferred_at + p->deferred_values; }
+size_t pub_deferred_allocated(const pub_t *p) { return p->deferred.cap; }
+
+void pub_swap_deferred(pub_t *a, pub_t *b)
+{
+    if (a->ndeferred || b->ndeferred)
+        return;
+    /* (with nothing kept, deferred_at and deferred_values are 0 on both: forget_deferred) */
+    buf_t x = a->deferred;
+    a->deferred = b->deferred;
+    b->deferred = x;
+}
 
 static wc_status_t classify(rd_kafka_error_t *ke, const char *what, char *err, size_t errlen)
 {

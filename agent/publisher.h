@@ -92,6 +92,11 @@ bool pub_txn_delivered(const pub_t *p);
 /* Records kept for the next transaction, and dropping them (rewind after a failure). */
 size_t pub_deferred(const pub_t *p);
 size_t pub_deferred_bytes(const pub_t *p);
+/* The bytes its buffer holds allocated (kept for the next records to keep, see pub_swap_deferred) */
+size_t pub_deferred_allocated(const pub_t *p);
+/* Swaps the two producers' buffers for kept records, when neither keeps any: txn.c hands the one buffer
+ * grown to the bound of kept records on to the producer whose turn comes (peak RSS, issue 21). */
+void pub_swap_deferred(pub_t *a, pub_t *b);
 void pub_discard_deferred(pub_t *p);
 /* Aborts the open transaction; WC_FATAL if even that fails; WC_RETRY when told to stop while Kafka
  * is away (the transaction is left for the broker to abort). */

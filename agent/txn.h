@@ -83,6 +83,8 @@ bool txn_committing(const txn_t *t);
 bool txn_held(const txn_t *t);
 /* Bytes of the records kept for the pipelined transaction (for a caller with a tighter bound: snapshots). */
 size_t txn_deferred_bytes(const txn_t *t);
+/* Bytes all the producers hold allocated for kept records (peak RSS: only the one keeping records now is large). */
+size_t txn_deferred_allocated(const txn_t *t);
 /* Readable when txn_poll / txn_collect have work (see pub_wake_fd). */
 int txn_wake_fd(const txn_t *t);
 /* The transactional.id of the producer whose transaction is open (or opens next): walcast-<name>,

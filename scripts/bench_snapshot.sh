@@ -12,7 +12,11 @@
 # backends, broker, idle) and the targets: 1 thread >= 0.7x COPY, 2 threads >= 1.7x 1 thread, 2 threads >=
 # streaming, >= 5x Debezium, peak RSS < 100 MB (BENCH_SNAP_ROWS=10000000 for the 10M figure). BENCH_SNAP_DBZ=0 skips Debezium. BENCH_SNAP_EXTRA: more connector settings
 # (e.g. walcast.snapshot.chunk.rows=20000), BENCH_SNAP_WORKER_EXTRA: more worker settings (e.g.
-# producer.batch.size=4000000), both as KEY=VALUE words; BENCH_SNAP_RUNS rounds (1).
+# producer.batch.size=4000000), both as KEY=VALUE words; BENCH_SNAP_RUNS rounds (1); BENCH_SNAP_WARMUPS untimed
+# warm-up snapshots (2); BENCH_SNAP_STREAM=0 skips the streaming drain (a 10M-row run for its RSS figures).
+# The CPU table also says how many of the machine's cores the run's processes used (walcast, its PostgreSQL
+# backends, the broker) against the cores busy in all, and the rows/s those processes could reach with every
+# core to themselves at the same CPU per row (the machine's ceiling for that run).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/bench_lib.sh
@@ -42,12 +46,16 @@ POSTMASTER=$(head -1 "$PGD/data/postmaster.pid")
 # cpu_line FILE: "walcast readers / connector / librdkafka / backends / broker / idle" CPU s of a cpuwatch FILE
 cpu_of_run() { awk -v k="$2" '$1 == "thread" && $2 == k { print $4 } $1 == k { print $NF }' "$1" | head -1; }
 cpu_report() {  # label rows FILE
-  local f=$3 w rd cn rk be br id
+  local f=$3 w rd cn rk be br id wa all
   w=$(cpu_of_run "$f" wall); rd=$(cpu_of_run "$f" walcast-snap); cn=$(calc "%.2f" "0$(cpu_of_run "$f" walcast-conn) + 0$(cpu_of_run "$f" walcast-commit) + 0$(cpu_of_run "$f" walcast)")
   rk=$(cpu_of_run "$f" rdk); be=$(cpu_of_run "$f" backends); br=$(cpu_of_run "$f" broker); id=$(cpu_of_run "$f" idle)
-  printf '%-34s %6.1f %8.1f %8.1f %8.1f %8.1f %8.1f %7.1f %9.2f\n' "$1" "$w" "${rd:-0}" "${cn:-0}" "${rk:-0}" "${be:-0}" "${br:-0}" "${id:-0}" \
-    "$(calc "%.2f" "(${rd:-0} + ${cn:-0} + ${rk:-0}) * 1000000 / $2")"
+  wa=$(awk '$1 == "thread" && $2 != "rdk" { s += $4 } END { printf "%.2f", s }' "$f")   # every walcast thread
+  all=$(calc "%.2f" "$wa + ${be:-0} + ${br:-0}")
+  printf '%-34s %6.1f %8.1f %8.1f %8.1f %8.1f %8.1f %7.1f %9.2f %6.2f %6.2f %9.2f %9.0f\n' "$1" "$w" "${rd:-0}" "${cn:-0}" "${rk:-0}" "${be:-0}" "${br:-0}" "${id:-0}" \
+    "$(calc "%.2f" "$wa * 1000000 / $2")" "$(calc "%.2f" "$all / $w")" "$(calc "%.2f" "($NCORES * $w - ${id:-0}) / $w")" \
+    "$(calc "%.2f" "$all * 1000000 / $2")" "$(calc "%.0f" "$2 * $NCORES / $all")"
 }
+NCORES=$(nproc)
 
 # timed PROPERTIES LOGNAME [WAITER]: walcast run in the background (a child of this shell, in PIDS: stopped by
 # bench_cleanup whatever happens), cpuwatch beside it; with WAITER, walcast is stopped (SIGINT) once
@@ -107,16 +115,18 @@ run_stream() {
 # that no timed run pays for the warm-up. Then
 # BENCH_SNAP_RUNS (1) rounds in alternating order (1 thread then 2, then 2 then 1, ...), the streaming
 # drain of the same rows in the first round between the two snapshots.
-round=0; run_walcast 2; round=00; run_walcast 1
+warm=${BENCH_SNAP_WARMUPS:-2}
+for ((k = 0; k < warm; k++)); do round=w$k; run_walcast $(( k % 2 ? 1 : 2 )); done
 R1=(); R2=(); RS=()
 for ((round = 1; round <= ${BENCH_SNAP_RUNS:-1}; round++)); do
   if (( round % 2 )); then first=1; second=2; else first=2; second=1; fi
   run_walcast $first; cp "$WORK/cpu-$first" "$WORK/cpu-$first.$round"
-  [ "$round" = 1 ] && { run_stream; RS+=("$RATE_S"); }
+  [ "$round" = 1 ] && [ "${BENCH_SNAP_STREAM:-1}" = 1 ] && { run_stream; RS+=("$RATE_S"); }
   run_walcast $second; cp "$WORK/cpu-$second" "$WORK/cpu-$second.$round"
   R1+=("$RATE_1"); R2+=("$RATE_2")
 done
-RATE_1=$(median "${R1[@]}"); RATE_2=$(median "${R2[@]}"); RATE_S=$(median "${RS[@]}")
+RATE_1=$(median "${R1[@]}"); RATE_2=$(median "${R2[@]}"); RATE_S=-; RSS_S=-
+[ "${#RS[@]}" = 0 ] || RATE_S=$(median "${RS[@]}")
 
 DBZ_RATE="-"; DBZ_RSS="-"
 if [ "${BENCH_SNAP_DBZ:-1}" = 1 ]; then
@@ -145,15 +155,20 @@ printf '%-44s %12s %9s MB\n' "walcast streaming the same rows (slot backlog)" "$
 printf '%-44s %12s %9s MB\n' "Debezium 3.6.1 initial snapshot (defaults)" "$DBZ_RATE" "$DBZ_RSS"
 echo "1 thread vs COPY:      $(calc "%.2f" "$RATE_1 / $COPY_RATE")x (target >= 0.7: $(verdict "$RATE_1 >= 0.7 * $COPY_RATE"))"
 echo "2 threads vs 1 thread: $(calc "%.2f" "$RATE_2 / $RATE_1")x (target >= 1.7: $(verdict "$RATE_2 >= 1.7 * $RATE_1"))"
-echo "2 threads vs streaming: $(calc "%.2f" "$RATE_2 / $RATE_S")x (target >= 1: $(verdict "$RATE_2 >= $RATE_S")); 1 thread $(calc "%.2f" "$RATE_1 / $RATE_S")x"
+[ "$RATE_S" = - ] ||
+  echo "2 threads vs streaming: $(calc "%.2f" "$RATE_2 / $RATE_S")x (target >= 1: $(verdict "$RATE_2 >= $RATE_S")); 1 thread $(calc "%.2f" "$RATE_1 / $RATE_S")x"
 [ "${BENCH_SNAP_RUNS:-1}" = 1 ] || echo "per round: 1 thread ${R1[*]}; 2 threads ${R2[*]} rows/s (medians above)"
 echo
 echo "CPU s (utime+stime) of each part, last round: readers = walcast-snap threads, connect = the connector thread"
-echo "(walcast-conn) + walcast-commit + main, rdkafka = rdk:* threads; idle = core-seconds the machine left idle meanwhile"
-printf '%-34s %6s %8s %8s %8s %8s %8s %7s %9s\n' "run" "wall s" "readers" "connect" "rdkafka" "pg bkend" "broker" "idle" "walcast us/row"
+echo "(walcast-conn) + walcast-commit + main, rdkafka = rdk:* threads; idle = core-seconds the machine left idle meanwhile;"
+echo "walcast = all its threads; ours = cores used by walcast + backends + broker, busy = cores busy in all (the rest:"
+echo "other work); all us/row = CPU us of walcast + backends + broker a row; ceiling = $NCORES cores / all us/row"
+printf '%-34s %6s %8s %8s %8s %8s %8s %7s %9s %6s %6s %9s %9s\n' "run" "wall s" "readers" "connect" "rdkafka" "pg bkend" "broker" \
+  "idle" "walcast us/row" "ours" "busy" "all us/row" "ceiling"
 cpu_report "snapshot 1 thread" "$ROWS" "$WORK/cpu-1"
 cpu_report "snapshot 2 threads" "$ROWS" "$WORK/cpu-2"
-cpu_report "streaming (walsender = pg bkend)" "$ROWS" "$WORK/cpu-stream"
+[ "$RATE_S" = - ] || cpu_report "streaming (walsender = pg bkend)" "$ROWS" "$WORK/cpu-stream"
+echo "2 threads at 1.7x of 1 thread: $(calc "%.0f" "1.7 * $RATE_1") rows/s; the machine's ceiling at the 2-thread run's CPU per row: see 'ceiling' above"
 echo "where the snapshot threads' time went (walcast's \"snapshot threads\" line, last round):"
 for th in 1 2; do
   echo "  $th thread(s): $(grep -o 'readers=.*' "$WORK/walcast-$th.log" | tail -1)"
@@ -161,5 +176,5 @@ done
 if [ "$DBZ_RATE" != "-" ]; then
   echo "1 thread vs Debezium:  $(calc "%.2f" "$RATE_1 / $DBZ_RATE")x (target >= 5: $(verdict "$RATE_1 >= 5 * $DBZ_RATE"))"
 fi
-echo "peak RSS: $RSS_1 / $RSS_2 MB (streaming $RSS_S MB) (target < 100 MB for 10M rows; measured on $ROWS rows)"
+echo "peak RSS: $RSS_1 / $RSS_2 MB (streaming $RSS_S MB) (target < 100 MB for 10M rows; measured on $ROWS rows: $(verdict "$RSS_1 < 100 && $RSS_2 < 100"))"
 echo "bench-snapshot: load average $(cut -d' ' -f1-3 /proc/loadavg)"
