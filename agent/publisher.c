@@ -59,7 +59,6 @@ struct pub {
     size_t deferred_at;           /* where the next one to produce starts (the ones before it are produced) */
     size_t ndeferred;
     size_t deferred_values;       /* bytes of their values (each in its own block, see defer_record) */
-    int full_flushes;             /* full queues still to meet with a flush at once (see produce) */
     bool held;                    /* pub_txn_hold: records sent are kept in deferred */
     /* records produced and delivery reports served since the producer was made: when they are equal,
      * every record produced so far is in its partition's log (pub_txn_delivered) */
@@ -501,17 +500,10 @@ static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, int flags, ch
              * batch does, and the wait would last the linger). Not a flush every time: while librdkafka
              * 2.0.2 flushes, its broker thread spins (poll with timeout 0) for as long as a request is in
              * flight (README, Batching). */
-            if (p->full_flushes > 0) {   /* the last wait brought no report: flush at once for a while */
-                p->full_flushes--;
-                rd_kafka_flush(p->rk, 10);
-            } else {
-                int before = rd_kafka_outq_len(p->rk);
-                rd_kafka_poll(p->rk, 2);
-                if (rd_kafka_outq_len(p->rk) >= before) {
-                    p->full_flushes = 16;
-                    rd_kafka_flush(p->rk, 10);
-                }
-            }
+            int before = rd_kafka_outq_len(p->rk);
+            rd_kafka_poll(p->rk, 2);
+            if (rd_kafka_outq_len(p->rk) >= before)
+                rd_kafka_flush(p->rk, 1);   /* short: only to send what waits on linger */
             if (p->wait)
                 p->wait(p->ctx);
             continue;
