@@ -51,6 +51,8 @@ int pub_flush(pub_t *p, int timeout_ms);
  * are outstanding (with linger.ms=500 and many partitions no batch fills, and the wait would last the linger). */
 void pub_push(pub_t *p, int timeout_ms);
 int pub_outstanding(const pub_t *p);
+/* The producer's value of a librdkafka setting as it took it (defaults and producer.* applied); -1 if unknown. */
+int pub_setting(const pub_t *p, const char *key, char *out, size_t outlen);
 
 /* Transactions follow librdkafka's error triage (INTRODUCTION.md): retriable errors are retried here,
  * "requires abort" is WC_ABORT, everything else (fenced, unclassified) WC_FATAL. */
