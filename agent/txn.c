@@ -19,7 +19,7 @@
  * struct txn); beyond this the read loop waits for its commit. */
 #define DEFER_MAX_BYTES (32u << 20)
 /* Producers taking turns (see struct txn) */
-#define TXN_PRODUCERS 5
+#define TXN_PRODUCERS 3
 
 /* A source transaction in a Kafka transaction: its commit (Unix epoch us), when its last record was
  * handed to the producer (the same clock), its xid. */
@@ -39,10 +39,12 @@ struct txn {
      * writes the markers, and the next AddPartitionsToTxn of the same transactional.id meanwhile is
      * refused (CONCURRENT_TRANSACTIONS) and retried by librdkafka 2.0.2 a hard-coded 20 ms later. A
      * producer's turn starts (its records produced, its partitions registered) while the commit before it
-     * still runs, so its own previous EndTxn was answered TXN_PRODUCERS - 2 whole cycles before: with three
-     * (one cycle) 1.9-2.5% (median 2.15%) of the commits were still refused in make bench (request log, load 20-38), each
-     * 20 ms on every event of the commit, enough to set the p99; with five (three cycles) 0.0-1.5% (median 1.0%), in the
-     * same runs. ring[0]'s transactional.id is walcast-<name>, ring[i]'s walcast-<name>/i.
+     * still runs, so its own previous EndTxn was answered TXN_PRODUCERS - 2 whole cycles before (with two
+     * producers, none: a short cycle under load met the refusal). ring[0]'s transactional.id is
+     * walcast-<name>, ring[i]'s walcast-<name>/i. Under load the refusal still meets 1.3-2.8% of the
+     * commits (broker request log, make bench BENCH_REQUEST_LOG=1, load 20-38): the coordinator's markers
+     * and CompleteCommit then trail EndTxn by 10-120 ms. Five producers were tried in the same runs: 0-3.9%
+     * (median 1.5% against 2.1%), no better latency p99 and 6 MB more RSS, so three stayed.
      * Pipelined: prev (ring[cur - 1]) is the producer whose commit runs, or NULL; pub = ring[cur] holds
      * the open transaction, which takes records meanwhile. Its records are produced as soon as every
      * record of prev's transaction has its delivery report (until then they are kept in memory, held):
@@ -50,7 +52,7 @@ struct txn {
      * a read_committed consumer would see the two out of order. pub's commit_transaction is called only
      * once prev's commit has been collected and succeeded, so the Kafka transactions still commit
      * strictly one after the other; when prev's commit fails, pub's transaction is aborted with it
-     * (txn_rewind). The other producers have neither. */
+     * (txn_rewind). The third producer has neither. */
     pub_t *ring[TXN_PRODUCERS];
     size_t cur;
     pub_t *pub;
@@ -416,8 +418,8 @@ wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen)
 
 wc_status_t txn_poll(txn_t *t, int timeout_ms, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < TXN_PRODUCERS; i++)   /* prev's reports are served by its commit; the others */
-        if (i != t->cur)                           /* have nothing in flight, their events (errors) are served all the same */
+    for (size_t i = 0; i < TXN_PRODUCERS; i++)   /* prev's reports are served by its commit; the third has */
+        if (i != t->cur)                           /* nothing in flight, its events (errors) are served all the same */
             pub_poll(t->ring[i], 0);
     wc_status_t st = release(t, err, errlen);
     if (st != WC_OK)
@@ -468,7 +470,7 @@ wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
     pub_discard_deferred(t->pub);
     pub_txn_hold(t->pub, false, aerr, sizeof aerr);   /* nothing kept: produces nothing */
     bool fatal_abort = false, renewed = false;
-    /* the older transaction first: ring[cur + 1 .. cur - 2] have none open, ring[cur - 1] committed (or failed) */
+    /* the older transaction first: ring[cur + 1] has none open, ring[cur + 2] is the one that committed */
     for (size_t k = 1; k <= TXN_PRODUCERS; k++) {
         size_t i = (t->cur + k) % TXN_PRODUCERS;
         if (!pub_txn_open(t->ring[i]))
