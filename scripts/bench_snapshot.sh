@@ -125,8 +125,8 @@ for ((round = 1; round <= ${BENCH_SNAP_RUNS:-1}; round++)); do
   run_walcast $second; cp "$WORK/cpu-$second" "$WORK/cpu-$second.$round"
   R1+=("$RATE_1"); R2+=("$RATE_2")
 done
-RATE_1=$(median "${R1[@]}"); RATE_2=$(median "${R2[@]}"); RATE_S=-; RSS_S=-
-[ "${#RS[@]}" = 0 ] || RATE_S=$(median "${RS[@]}")
+RATE_1=$(median "${R1[@]}"); RATE_2=$(median "${R2[@]}"); RATE_S=-
+if [ "${#RS[@]}" = 0 ]; then RSS_S=-; else RATE_S=$(median "${RS[@]}"); fi
 
 DBZ_RATE="-"; DBZ_RSS="-"
 if [ "${BENCH_SNAP_DBZ:-1}" = 1 ]; then
