@@ -409,6 +409,20 @@ bool pub_txn_held(const pub_t *p) { return p->held; }
 
 bool pub_txn_delivered(const pub_t *p) { return atomic_load(&p->nacked) >= atomic_load(&p->nsent); }
 
+/* Waits up to timeout_ms (twice, at worst) for room in librdkafka's queue. Full batches go whatever
+ * linger.ms, so a delivery report is waited for first; only when none came is the queue flushed, sent now
+ * whatever linger.ms: with many partitions it fills before any partition's batch does, and polling alone
+ * would wait out the linger. Not a flush every time: while one runs, librdkafka 2.0.2's broker thread
+ * busy-polls as long as 5 requests are in flight; a snapshot flushing at every full queue made 6-11 poll()
+ * calls of timeout 0 a row, most of librdkafka's CPU (issue 21). */
+static void make_room(pub_t *p, int timeout_ms)
+{
+    int before = rd_kafka_outq_len(p->rk);
+    rd_kafka_poll(p->rk, timeout_ms);
+    if (rd_kafka_outq_len(p->rk) >= before)
+        rd_kafka_flush(p->rk, timeout_ms);
+}
+
 static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, char *err, size_t errlen)
 {
     rd_kafka_topic_t *rkt = topic_get(p, r->topic, tag != UINT64_MAX);   /* UINT64_MAX: the offset record */
@@ -430,9 +444,7 @@ static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, char *err, si
         if (hdrs)
             rd_kafka_headers_destroy(hdrs);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            /* a full queue is sent now, whatever linger.ms: with many partitions the queue fills before
-             * any partition's batch does, and a poll would wait out the linger (pub_push) */
-            rd_kafka_flush(p->rk, 10);
+            make_room(p, 10);
             if (p->wait)
                 p->wait(p->ctx);
             continue;
@@ -505,7 +517,7 @@ void pub_push(pub_t *p, int timeout_ms)
             usleep((useconds_t)timeout_ms * 1000);
         return;
     }
-    rd_kafka_flush(p->rk, timeout_ms);   /* flush: linger.ms counts as over while it runs */
+    make_room(p, timeout_ms);
 }
 
 int pub_outstanding(const pub_t *p) { return rd_kafka_outq_len(p->rk); }
