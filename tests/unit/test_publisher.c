@@ -83,6 +83,23 @@ static pub_t *mock_producer(void **mock, char **bs, const char *topic, int parti
     return p;
 }
 
+/* A consumer of every partition of topic from its beginning. */
+static rd_kafka_t *reader(const char *bs, const char *topic, int partitions)
+{
+    char err[512];
+    rd_kafka_conf_t *cc = rd_kafka_conf_new();
+    rd_kafka_conf_set(cc, "bootstrap.servers", bs, err, sizeof err);
+    rd_kafka_conf_set(cc, "group.id", "unit-read", err, sizeof err);
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof err);
+    assert_non_null(c);
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(partitions);
+    for (int i = 0; i < partitions; i++)
+        rd_kafka_topic_partition_list_add(parts, topic, i)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    assert_int_equal(rd_kafka_assign(c, parts), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_topic_partition_list_destroy(parts);
+    return c;
+}
+
 static void test_transaction_cycle(void **s)
 {
     (void)s;
@@ -180,16 +197,7 @@ static void test_partition_and_timestamp(void **s)
     buf_free(&k);
     buf_free(&v);
 
-    rd_kafka_conf_t *cc = rd_kafka_conf_new();
-    rd_kafka_conf_set(cc, "bootstrap.servers", bs, err, sizeof err);
-    rd_kafka_conf_set(cc, "group.id", "unit-read", err, sizeof err);
-    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof err);
-    assert_non_null(c);
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(3);
-    for (int i = 0; i < 3; i++)
-        rd_kafka_topic_partition_list_add(parts, "pt", i)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    assert_int_equal(rd_kafka_assign(c, parts), RD_KAFKA_RESP_ERR_NO_ERROR);
-    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_t *c = reader(bs, "pt", 3);
     int seen = 0;
     for (int i = 0; i < 200 && seen < 2; i++) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
@@ -216,6 +224,139 @@ static void test_partition_and_timestamp(void **s)
     pub_free(p);
     kcli_mock_stop(mock);
     free(bs);
+}
+
+/* Records kept while held (or while a commit runs) reach Kafka as sent: a null value, an empty one, headers
+ * (one with a null value); kept ones dropped by a rewind are forgotten (their bytes no longer counted). */
+static void test_held_records(void **s)
+{
+    (void)s;
+    char err[512], *bs = NULL;
+    void *mock;
+    pub_t *p = mock_producer(&mock, &bs, "hr", 1, "walcast-unit4");
+    assert_int_equal(pub_txn_begin(p, err, sizeof err), WC_OK);
+    assert_int_equal(pub_txn_hold(p, true, err, sizeof err), WC_OK);
+    rec_t r;
+    memset(&r, 0, sizeof r);
+    r.topic = "hr";
+    r.key = "k0";
+    r.keylen = 2;
+    r.nheaders = 2;
+    r.headers[0].key = "h1";
+    r.headers[0].value = "one";
+    r.headers[0].len = 3;
+    r.headers[1].key = "h2";
+    r.headers[1].value = NULL;
+    assert_int_equal(pub_send(p, &r, 1, err, sizeof err), WC_OK);   /* null value (a tombstone) */
+    r.key = "k1";
+    r.value = "";
+    r.valuelen = 0;
+    r.nheaders = 0;
+    assert_int_equal(pub_send(p, &r, 2, err, sizeof err), WC_OK);   /* empty value */
+    r.key = "k2";
+    r.value = "third";
+    r.valuelen = 5;
+    assert_int_equal(pub_send(p, &r, 3, err, sizeof err), WC_OK);
+    assert_int_equal(pub_deferred(p), 3);
+    assert_true(pub_deferred_bytes(p) >= 5);
+    /* dropped by a rewind: nothing kept, nothing counted */
+    pub_discard_deferred(p);
+    assert_int_equal(pub_deferred(p), 0);
+    assert_int_equal(pub_deferred_bytes(p), 0);
+    r.key = "kx";
+    assert_int_equal(pub_send(p, &r, 4, err, sizeof err), WC_OK);
+    pub_discard_deferred(p);
+    /* the same three again, released into the open transaction */
+    r.key = "k0";
+    r.value = NULL;
+    r.nheaders = 2;
+    assert_int_equal(pub_send(p, &r, 1, err, sizeof err), WC_OK);
+    r.key = "k1";
+    r.value = "";
+    r.valuelen = 0;
+    r.nheaders = 0;
+    assert_int_equal(pub_send(p, &r, 2, err, sizeof err), WC_OK);
+    r.key = "k2";
+    r.value = "third";
+    r.valuelen = 5;
+    assert_int_equal(pub_send(p, &r, 3, err, sizeof err), WC_OK);
+    assert_int_equal(pub_txn_hold(p, false, err, sizeof err), WC_OK);
+    assert_int_equal(pub_deferred(p), 0);
+    assert_int_equal(pub_deferred_bytes(p), 0);
+    assert_int_equal(commit(p, err, sizeof err), WC_OK);
+
+    rd_kafka_t *c = reader(bs, "hr", 1);
+    int seen = 0;
+    for (int i = 0; i < 200 && seen < 3; i++) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+        if (!m)
+            continue;
+        if (!m->err) {
+            assert_int_equal(m->key_len, 2);
+            char k = ((const char *)m->key)[1];
+            assert_int_equal(k, '0' + seen);   /* in order, kx never produced */
+            rd_kafka_headers_t *h = NULL;
+            if (seen == 0) {
+                assert_null(m->payload);
+                assert_int_equal(rd_kafka_message_headers(m, &h), RD_KAFKA_RESP_ERR_NO_ERROR);
+                const void *hv;
+                size_t hl;
+                assert_int_equal(rd_kafka_header_get_last(h, "h1", &hv, &hl), RD_KAFKA_RESP_ERR_NO_ERROR);
+                assert_int_equal(hl, 3);
+                assert_memory_equal(hv, "one", 3);
+                assert_int_equal(rd_kafka_header_get_last(h, "h2", &hv, &hl), RD_KAFKA_RESP_ERR_NO_ERROR);
+                assert_null(hv);
+            } else if (seen == 1) {
+                assert_int_equal(m->len, 0);
+                assert_int_not_equal(rd_kafka_message_headers(m, &h), RD_KAFKA_RESP_ERR_NO_ERROR);
+            } else {
+                assert_int_equal(m->len, 5);
+                assert_memory_equal(m->payload, "third", 5);
+            }
+            seen++;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    assert_int_equal(seen, 3);
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+    /* kept at the end: freed with the producer */
+    assert_int_equal(pub_txn_hold(p, true, err, sizeof err), WC_OK);
+    assert_int_equal(send_n(p, 3, 100), WC_OK);
+    pub_free(p);
+    kcli_mock_stop(mock);
+    free(bs);
+}
+
+/* The producer's codec: zstd at level 1 by default (cheaper and smaller than level 3 on JSON with schemas);
+ * a codec or level set in producer.* is taken as it is, with no level of ours (snappy would refuse one). */
+static void test_compression_defaults(void **s)
+{
+    (void)s;
+    char err[512], v[64];
+    static const struct { const char *k, *v, *type, *level; } cases[] = {
+        { NULL, NULL, "zstd", "1" },
+        { "compression.type", "lz4", "lz4", "-1" },
+        { "compression.type", "snappy", "snappy", "-1" },
+        { "compression.level", "5", "zstd", "5" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        worker_config_t w;
+        memset(&w, 0, sizeof w);
+        w.bootstrap_servers = "127.0.0.1:1";
+        cfg_kv_t kv = { .key = (char *)cases[i].k, .value = (char *)cases[i].v };
+        if (cases[i].k) {
+            w.producer.kv = &kv;
+            w.producer.n = 1;
+        }
+        pub_t *p = pub_new(&w, "unit", NULL, on_ack, NULL, NULL, err, sizeof err);
+        assert_non_null(p);
+        assert_int_equal(pub_setting(p, "compression.type", v, sizeof v), 0);
+        assert_string_equal(v, cases[i].type);
+        assert_int_equal(pub_setting(p, "compression.level", v, sizeof v), 0);
+        assert_string_equal(v, cases[i].level);
+        pub_free(p);
+    }
 }
 
 /* threads of this process (/proc/self/task) */
@@ -278,6 +419,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transaction_cycle),
         cmocka_unit_test(test_partition_and_timestamp),
+        cmocka_unit_test(test_held_records),
+        cmocka_unit_test(test_compression_defaults),
         cmocka_unit_test(test_commit_thread_reused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
