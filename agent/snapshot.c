@@ -521,6 +521,12 @@ void snap_offsets(snap_t *s, bool *snapshot, bool *last, bool *completed, const 
 {
     *snapshot = *last = *completed = false;
     *state = NULL;
+    /* snapshot.mode=initial_only never streams: every record after the completion's says it, as Debezium's
+     * last offset does (a snapshot finished with watermarks still commits what streamed on the way out) */
+    if (s && s->finished && !s->incremental && strcmp(s->cfg->snapshot_mode, "initial_only") == 0) {
+        *snapshot = *last = *completed = true;
+        return;
+    }
     if (!s || !s->have_plan || s->finished || s->completion_committing)
         return;
     if (s->incremental) {

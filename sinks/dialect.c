@@ -56,29 +56,47 @@ static int param_int(const cs_schema_t *s, const char *k, int dflt)
     return v ? atoi(v) : dflt;
 }
 
+bool dl_my_decimal(const cs_schema_t *s, int *prec, int *scale)
+{
+    if (!s->name)
+        return false;
+    if (named(s, "io.debezium.data.VariableScaleDecimal")) {
+        *prec = 65;
+        *scale = 30;
+        return true;
+    }
+    if (!named(s, "org.apache.kafka.connect.data.Decimal"))
+        return false;
+    *scale = param_int(s, "scale", 0);
+    *prec = param_int(s, "connect.decimal.precision", 0);
+    if (*prec <= 0 || *prec > 65)
+        *prec = 65;
+    if (*scale > 30)
+        *scale = 30;
+    if (*scale > *prec)
+        *scale = *prec;
+    return true;
+}
+
 void dl_type(buf_t *b, sk_dialect_t d, const cs_schema_t *s, bool key)
 {
     bool my = d == SK_DIALECT_MYSQL;
     if (s->name) {
+        int prec, scale;
+        if (my && dl_my_decimal(s, &prec, &scale)) {
+            buf_printf(b, "decimal(%d,%d)", prec, scale);
+            return;
+        }
         if (named(s, "org.apache.kafka.connect.data.Decimal")) {
-            int scale = param_int(s, "scale", 0);
-            int prec = param_int(s, "connect.decimal.precision", 0);
-            if (my) {
-                if (prec <= 0 || prec > 65)
-                    prec = 65;
-                if (scale > 30)
-                    scale = 30;
-                if (scale > prec)
-                    scale = prec;
-                buf_printf(b, "decimal(%d,%d)", prec, scale);
-            } else if (prec > 0)
-                buf_printf(b, "numeric(%d,%d)", prec, scale);
+            prec = param_int(s, "connect.decimal.precision", 0);
+            if (prec > 0)
+                buf_printf(b, "numeric(%d,%d)", prec, param_int(s, "scale", 0));
             else
                 buf_puts(b, "numeric");
             return;
         }
         if (named(s, "io.debezium.data.VariableScaleDecimal")) {
-            buf_puts(b, my ? "decimal(65,30)" : "numeric");
+            buf_puts(b, "numeric");
             return;
         }
         if (named(s, "io.debezium.time.Date") || named(s, "org.apache.kafka.connect.data.Date")) {

@@ -18,6 +18,9 @@ void dl_ident(buf_t *b, sk_dialect_t d, const char *name, bool quote);
 /* The column type Debezium's JDBC sink creates for a field of schema s (key: part of the primary key,
  * where MySQL needs bounded types). Written into b. */
 void dl_type(buf_t *b, sk_dialect_t d, const cs_schema_t *s, bool key);
+/* The decimal(prec,scale) column dl_type gives a decimal schema s (Connect Decimal, VariableScaleDecimal:
+ * decimal(65,30)) in MySQL; false: s is no decimal. */
+bool dl_my_decimal(const cs_schema_t *s, int *prec, int *scale);
 
 typedef enum { DL_NULL, DL_TEXT, DL_BINARY } dl_kind_t;
 

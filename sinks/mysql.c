@@ -53,11 +53,18 @@ struct sk_target {
 
 static wc_status_t gathered_send(sk_target_t *t, bool wait, char *err, size_t errlen);
 
+/* What to do about a value the server found out of range for its column (1264). */
+#define MY_WIDER_HINT                                                                                        \
+    "alter the column to a type that holds the value (ALTER TABLE ... MODIFY COLUMN ... DOUBLE: approximate; " \
+    "VARCHAR(n)/TEXT: exact text), or for a numeric set decimal.handling.mode=string (or double) on the source "  \
+    "connector"
+
 static wc_status_t fail(sk_target_t *t, const char *what, char *err, size_t errlen)
 {
     unsigned e = mysql_errno(t->db);
     t->last_errno = e;
-    snprintf(err, errlen, "%s: %u %s", what, e, mysql_error(t->db));
+    snprintf(err, errlen, "%s: %u %s%s", what, e, mysql_error(t->db),
+             e == ER_WARN_DATA_OUT_OF_RANGE ? "; " MY_WIDER_HINT : "");
     return wc_status_mysql(e);
 }
 
@@ -265,14 +272,70 @@ static bool numeric_literal(const cs_schema_t *s)
     return s->type <= CT_BOOLEAN;   /* ints, floats, boolean: digits only */
 }
 
+/* The digits of decimal text v[0..n) ([-]digits[.digits]) before the point, leading zeros not counted, and
+ * after it, trailing zeros not counted. */
+static void dec_digits(const char *v, size_t n, size_t *intd, size_t *fracd)
+{
+    size_t i = n && v[0] == '-' ? 1 : 0, dot = i;
+    while (i < n && v[i] == '0')
+        i++;
+    while (dot < n && v[dot] != '.')
+        dot++;
+    *intd = dot > i ? dot - i : 0;
+    size_t end = n;
+    while (end > dot + 1 && v[end - 1] == '0')
+        end--;
+    *fracd = end > dot + 1 ? end - dot - 1 : 0;
+}
+
+/* A decimal value (text v[0..n)) into a decimal(prec,scale) column: MySQL/MariaDB rounds away the digits past
+ * the scale with only a Note (1265), even in strict mode, and refuses too many integer digits (1264). Both
+ * are refused here, naming the record, the column, the value and what to do; -1 with err. A column of
+ * another type (the user's DOUBLE, VARCHAR) is not looked at. */
+static int decimal_fits(sk_target_t *t, const sk_change_t *c, size_t f, const char *v, size_t n, char *err,
+                        size_t errlen)
+{
+    const char *col = c->table->row->fields[f].name;
+    const sql_decimal_t *d = sql_col_decimal(&t->s, c->table->name, col);
+    if (!d)
+        return 0;
+    size_t intd, fracd;
+    dec_digits(v, n, &intd, &fracd);
+    bool frac = fracd > (size_t)d->scale;
+    if (!frac && intd <= (size_t)(d->prec - d->scale))
+        return 0;
+    char shown[96];
+    if (n < sizeof shown)
+        snprintf(shown, sizeof shown, "%.*s", (int)n, v);
+    else
+        snprintf(shown, sizeof shown, "%.40s...%.40s", v, v + n - 40);
+    char why[160];
+    if (frac)
+        snprintf(why, sizeof why, "%zu digits after the decimal point, the column keeps %d (MariaDB/MySQL would round "
+                 "it with only a Note: the digits would be lost)", fracd, d->scale);
+    else
+        snprintf(why, sizeof why, "%zu digits before the decimal point, the column holds %d", intd,
+                 d->prec - d->scale);
+    snprintf(err, errlen, "column %s of %s[%d]@%" PRId64 ": the value %s does not fit column %s of table %s, "
+             "decimal(%d,%d): %s; alter the column to a type that holds it (ALTER TABLE %s MODIFY COLUMN %s DOUBLE: "
+             "approximate; VARCHAR(n)/TEXT: exact text) or set decimal.handling.mode=string (or double) on the source "
+             "connector", col, c->topic, c->partition, c->offset, shown, col, c->table->name, d->prec, d->scale, why,
+             c->table->name, col);
+    return -1;
+}
+
 /* Field f of row c as an SQL literal. */
 static int my_field(sk_target_t *t, const sk_change_t *c, size_t f, char *err, size_t errlen)
 {
     const cs_schema_t *fs = c->table->row->fields[f].schema;
     buf_t *b = &t->s.sql;
     dl_kind_t k;
+    int prec, scale;
     buf_reset(&t->val);
     if (sql_value(&t->val, SK_DIALECT_MYSQL, c, f, &k, err, errlen) < 0)
+        return -1;
+    if (k == DL_TEXT && dl_my_decimal(fs, &prec, &scale) &&
+        decimal_fits(t, c, f, t->val.data, t->val.len, err, errlen) < 0)
         return -1;
     if (k == DL_NULL)
         buf_puts(b, "NULL");
@@ -346,13 +409,25 @@ static wc_status_t my_ddl(sk_target_t *t, const char *what, char *err, size_t er
     return st ? st : qs(t, "START TRANSACTION", "START TRANSACTION", err, errlen);
 }
 
+/* One column of the catalog: its name, and a decimal's precision and scale (the check of decimal_fits). */
+static void column_row(void *ctx, const char *const *v)
+{
+    sql_table_t *pt = ctx;
+    if (!v[0])
+        return;
+    sql_table_add_col(pt, v[0]);
+    if (v[1] && !strcasecmp(v[1], "decimal") && v[2] && v[3] && atoi(v[2]) > 0)
+        pt->dec[pt->ncols - 1] = (sql_decimal_t){ atoi(v[2]), atoi(v[3]) };
+}
+
 static wc_status_t my_columns(sk_target_t *t, const char *table, sql_table_t *pt, char *err, size_t errlen)
 {
     buf_t *b = &t->s.sql;
     buf_reset(b);
-    buf_puts(b, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ");
+    buf_puts(b, "SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE FROM information_schema.COLUMNS "
+                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ");
     lit(t, b, table, strlen(table));
-    return sql_columns_read(t, pt, err, errlen);
+    return my_rows(t, "reading the columns of a target table", column_row, pt, err, errlen);
 }
 
 static wc_status_t my_truncate(sk_target_t *t, const sk_table_t *tab, char *err, size_t errlen)

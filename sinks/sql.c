@@ -148,18 +148,42 @@ sql_table_t *sql_table_find(const sql_conn_t *s, const char *name)
     return NULL;
 }
 
-static bool has_col(const sql_conn_t *s, const sql_table_t *p, const char *c)
+/* The index of column c in p's columns; -1: none. */
+static long col_index(const sql_conn_t *s, const sql_table_t *p, const char *c)
 {
     for (size_t i = 0; i < p->ncols; i++)
         if (s->fold_case ? !strcasecmp(p->cols[i], c) : !strcmp(p->cols[i], c))
-            return true;
-    return false;
+            return (long)i;
+    return -1;
+}
+
+static bool has_col(const sql_conn_t *s, const sql_table_t *p, const char *c)
+{
+    return col_index(s, p, c) >= 0;
 }
 
 void sql_table_add_col(sql_table_t *p, const char *c)
 {
     p->cols = xrealloc(p->cols, (p->ncols + 1) * sizeof *p->cols);
+    p->dec = xrealloc(p->dec, (p->ncols + 1) * sizeof *p->dec);
+    p->dec[p->ncols] = (sql_decimal_t){ 0, 0 };
     p->cols[p->ncols++] = xstrdup(c);
+}
+
+const sql_decimal_t *sql_col_decimal(const sql_conn_t *s, const char *table, const char *col)
+{
+    const sql_table_t *p = sql_table_find(s, table);
+    long i = p ? col_index(s, p, col) : -1;
+    return i >= 0 && p->dec[i].prec > 0 ? &p->dec[i] : NULL;
+}
+
+/* The last column added to p: a decimal(prec,scale) one (its type as dl_type creates it for schema fs in
+ * MySQL). */
+static void col_decimal_from(sql_table_t *p, sk_dialect_t d, const cs_schema_t *fs)
+{
+    int prec, scale;
+    if (p->ncols && d == SK_DIALECT_MYSQL && dl_my_decimal(fs, &prec, &scale))
+        p->dec[p->ncols - 1] = (sql_decimal_t){ prec, scale };
 }
 
 static void column_row(void *ctx, const char *const *v)
@@ -178,6 +202,7 @@ static void table_free(sql_table_t *p)
     for (size_t i = 0; i < p->ncols; i++)
         free(p->cols[i]);
     free(p->cols);
+    free(p->dec);
     free(p->name);
     free(p);
 }
@@ -221,6 +246,7 @@ static wc_status_t create_table(sk_target_t *t, const sk_table_t *tab, sql_table
         dl_type(b, s->dialect, rs->fields[i].schema, key);
         buf_puts(b, !rs->fields[i].schema->optional || key ? " NOT NULL" : null_word(s->dialect));
         sql_table_add_col(pt, rs->fields[i].name);
+        col_decimal_from(pt, s->dialect, rs->fields[i].schema);
     }
     if (sql_version_added(tab)) {
         buf_puts(b, ", ");
@@ -296,6 +322,8 @@ wc_status_t sql_ensure_table(sk_target_t *t, const sk_table_t *tab, bool evolve,
             return st;
         log_info("target column added", "table=%s column=%s", log_esc(tab->name), log_esc(cn));
         sql_table_add_col(pt, cn);
+        if (i < rs->nfields)
+            col_decimal_from(pt, s->dialect, rs->fields[i].schema);
     }
     pt->checked = rs;
     return WC_OK;

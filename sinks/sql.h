@@ -15,10 +15,17 @@
 #include "sinks/dialect.h"
 #include "sinks/target.h"
 
-/* A target table as the server has it (its column names), cached per session. */
+/* A decimal(prec,scale) column as the server has it (MySQL; prec 0: not a decimal or not known). */
+typedef struct sql_decimal {
+    int prec, scale;
+} sql_decimal_t;
+
+/* A target table as the server has it (its column names, and the decimal ones' precision and scale), cached
+ * per session. */
 typedef struct sql_table {
     char *name;
     char **cols;
+    sql_decimal_t *dec;   /* per column */
     size_t ncols;
     const cs_schema_t *checked;   /* row schema last found complete (a hint; cleared on rollback) */
     struct sql_table *next;
@@ -93,6 +100,8 @@ wc_status_t sql_columns_read(sk_target_t *t, sql_table_t *pt, char *err, size_t 
 /* The table cache (forgotten on rollback: what the transaction created is gone). */
 sql_table_t *sql_table_find(const sql_conn_t *s, const char *name);
 void sql_table_add_col(sql_table_t *pt, const char *c);
+/* Column col of table (cached), when it is a decimal(prec,scale) one; else NULL. */
+const sql_decimal_t *sql_col_decimal(const sql_conn_t *s, const char *table, const char *col);
 void sql_tables_clear(sql_conn_t *s);
 
 /* Creates walcast_sink_offsets, and walcast_conflicts under conflict.log.enabled, if missing (a failure
