@@ -59,7 +59,7 @@ struct pub {
     size_t deferred_at;           /* where the next one to produce starts (the ones before it are produced) */
     size_t ndeferred;
     size_t deferred_values;       /* bytes of their values (each in its own block, see defer_record) */
-    int full_flushes;             /* full queues still to meet with a flush at once (see produce) */
+    int full_flushes;             /* full queues still to meet with a flush at once (see make_room) */
     bool held;                    /* pub_txn_hold: records sent are kept in deferred */
     /* records produced and delivery reports served since the producer was made: when they are equal,
      * every record produced so far is in its partition's log (pub_txn_delivered) */
@@ -473,6 +473,26 @@ bool pub_txn_held(const pub_t *p) { return p->held; }
 
 bool pub_txn_delivered(const pub_t *p) { return atomic_load(&p->nacked) >= atomic_load(&p->nsent); }
 
+/* Room comes from delivery reports: wait for the next. Only when none came is the queue sent at once,
+ * whatever linger.ms (with many partitions the queue fills before any partition's batch does, and the wait
+ * would last the linger). Not a flush every time: while librdkafka 2.0.2 flushes, its broker thread spins
+ * (poll with timeout 0) for as long as a request is in flight (README, Batching). For a full queue and
+ * pub_push (the snapshot's and replay's throttles: a snapshot of small records flushed each time). */
+static void make_room(pub_t *p, int flush_ms)
+{
+    if (p->full_flushes > 0) {   /* the last wait brought no report: flush at once for a while */
+        p->full_flushes--;
+        rd_kafka_flush(p->rk, flush_ms);
+        return;
+    }
+    int before = rd_kafka_outq_len(p->rk);
+    rd_kafka_poll(p->rk, 2);
+    if (rd_kafka_outq_len(p->rk) >= before) {
+        p->full_flushes = 16;
+        rd_kafka_flush(p->rk, flush_ms);
+    }
+}
+
 /* flags: RD_KAFKA_MSG_F_COPY (librdkafka copies the value) or RD_KAFKA_MSG_F_FREE (it takes the value's block
  * over, only when WC_OK is returned). */
 static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, int flags, char *err, size_t errlen)
@@ -496,22 +516,7 @@ static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, int flags, ch
         if (hdrs)
             rd_kafka_headers_destroy(hdrs);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            /* Room comes from delivery reports: wait for the next. Only when none came is the queue sent
-             * at once, whatever linger.ms (with many partitions the queue fills before any partition's
-             * batch does, and the wait would last the linger). Not a flush every time: while librdkafka
-             * 2.0.2 flushes, its broker thread spins (poll with timeout 0) for as long as a request is in
-             * flight (README, Batching). */
-            if (p->full_flushes > 0) {   /* the last wait brought no report: flush at once for a while */
-                p->full_flushes--;
-                rd_kafka_flush(p->rk, 10);
-            } else {
-                int before = rd_kafka_outq_len(p->rk);
-                rd_kafka_poll(p->rk, 2);
-                if (rd_kafka_outq_len(p->rk) >= before) {
-                    p->full_flushes = 16;
-                    rd_kafka_flush(p->rk, 10);
-                }
-            }
+            make_room(p, 10);
             if (p->wait)
                 p->wait(p->ctx);
             continue;
@@ -584,7 +589,7 @@ void pub_push(pub_t *p, int timeout_ms)
             usleep((useconds_t)timeout_ms * 1000);
         return;
     }
-    rd_kafka_flush(p->rk, timeout_ms);   /* flush: linger.ms counts as over while it runs */
+    make_room(p, timeout_ms);
 }
 
 int pub_outstanding(const pub_t *p) { return rd_kafka_outq_len(p->rk); }

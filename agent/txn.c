@@ -37,13 +37,14 @@ struct txn {
     char client_id[256];
     /* TXN_PRODUCERS producers take turns, one Kafka transaction each: after EndTxn the coordinator still
      * writes the markers, and the next AddPartitionsToTxn of the same transactional.id meanwhile is
-     * refused (CONCURRENT_TRANSACTIONS) and retried by librdkafka 2.0.2 a hard-coded 20 ms later. The next
-     * producer's previous transaction ended TXN_PRODUCERS - 1 cycles before, so its turn starts at once
-     * (with two, a short cycle under load still met the refusal). ring[0]'s transactional.id is
-     * walcast-<name>, ring[i]'s walcast-<name>/i. Under load the refusal still meets 1.3-2.5% of the
+     * refused (CONCURRENT_TRANSACTIONS) and retried by librdkafka 2.0.2 a hard-coded 20 ms later. A
+     * producer's turn starts (its records produced, its partitions registered) while the commit before it
+     * still runs, so its own previous EndTxn was answered TXN_PRODUCERS - 2 whole cycles before (with two
+     * producers, none: a short cycle under load met the refusal). ring[0]'s transactional.id is
+     * walcast-<name>, ring[i]'s walcast-<name>/i. Under load the refusal still meets 1.3-2.8% of the
      * commits (broker request log, make bench BENCH_REQUEST_LOG=1, load 20-38): the coordinator's markers
-     * and CompleteCommit then trail EndTxn by 10-120 ms. Five producers were tried in the same runs: 0-2.4%
-     * (median 1.4% against 2.0%), no better latency p99 and 6 MB more RSS, so three stayed.
+     * and CompleteCommit then trail EndTxn by 10-120 ms. Five producers were tried in the same runs: 0-3.9%
+     * (median 1.5% against 2.1%), no better latency p99 and 6 MB more RSS, so three stayed.
      * Pipelined: prev (ring[cur - 1]) is the producer whose commit runs, or NULL; pub = ring[cur] holds
      * the open transaction, which takes records meanwhile. Its records are produced as soon as every
      * record of prev's transaction has its delivery report (until then they are kept in memory, held):
