@@ -47,8 +47,9 @@ const char *pub_transactional_id(const pub_t *p);
 wc_status_t pub_metadata(pub_t *p, int timeout_ms, int *nbrokers, int *ntopics, char *err, size_t errlen);
 /* Waits until every queued record is acknowledged; -1 on timeout. */
 int pub_flush(pub_t *p, int timeout_ms);
-/* pub_poll, and what is queued is sent now whatever linger.ms: for a caller that waits until fewer records
- * are outstanding (with linger.ms=500 and many partitions no batch fills, and the wait would last the linger). */
+/* Waits for a delivery report, and when none came what is queued is sent now whatever linger.ms: for a
+ * caller that waits until fewer records are outstanding (with linger.ms=500 and many partitions no batch
+ * fills, and the wait would last the linger). Not a flush every time: see make_room in publisher.c. */
 void pub_push(pub_t *p, int timeout_ms);
 int pub_outstanding(const pub_t *p);
 /* The producer's value of a librdkafka setting as it took it (defaults and producer.* applied); -1 if unknown. */

@@ -16,7 +16,9 @@
 # warm-up snapshots (2); BENCH_SNAP_STREAM=0 skips the streaming drain (a 10M-row run for its RSS figures).
 # The CPU table also says how many of the machine's cores the run's processes used (walcast, its PostgreSQL
 # backends, the broker) against the cores busy in all, and the rows/s those processes could reach with every
-# core to themselves at the same CPU per row (the machine's ceiling for that run).
+# core to themselves at the same CPU per row (the machine's ceiling for that run). BENCH_SNAP_POLLS=1 also counts
+# walcast's poll() calls that do not wait (timeout 0: a thread busy-polling, librdkafka's broker thread while a
+# flush runs) per row of each run (perf stat on syscalls:sys_enter_poll).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/bench_lib.sh
@@ -62,11 +64,17 @@ NCORES=$(nproc)
 # "WAITER LOGNAME" returns, else it runs until it exits. Leaves T_START, T_END and $WORK/cpu-LOGNAME (its
 # "hwm" line is walcast's peak RSS in kB).
 timed() {
-  local f=$1 n=$2 pid cw
+  local f=$1 n=$2 pid cw pf=""
   T_START=$(now)
   "${BENCH_SNAP_WALCAST:-$ROOT/build/walcast}" run --worker "$WORK/worker.properties" "$f" >/dev/null 2>"$WORK/walcast-$n.log" &
   pid=$!
   PIDS+=($pid)
+  if [ "${BENCH_SNAP_POLLS:-0}" = 1 ]; then   # ends with walcast
+    perf stat --per-thread -e syscalls:sys_enter_poll --filter 'timeout_msecs == 0' -p $pid -o "$WORK/polls-$n" \
+      >/dev/null 2>&1 &
+    pf=$!
+    PIDS+=($pf)
+  fi
   /usr/bin/python3 "$TOOL" cpuwatch "$pid" "$POSTMASTER" "$BROKER_PID" >"$WORK/cpu-$n" &
   cw=$!
   PIDS+=($cw)
@@ -80,6 +88,11 @@ timed() {
     T_END=$(now)
   fi
   wait $cw || true
+  [ -z "$pf" ] || wait $pf || true
+}
+polls_of() {  # LOGNAME: ", N polls of timeout 0 a row" with BENCH_SNAP_POLLS=1
+  [ -s "$WORK/polls-$1" ] || return 0
+  awk -v rows="$ROWS" '/sys_enter_poll/ { c += $2 } END { printf ", %.2f poll() calls of timeout 0 a row", c / rows }' "$WORK/polls-$1"
 }
 hwm_mb() { echo $(( $(awk '$1 == "hwm" { print $2 }' "$WORK/cpu-$1") / 1024 )); }
 
@@ -94,7 +107,7 @@ run_walcast() {  # threads -> RATE_<threads>, RSS_<threads>
   [ -n "${BENCH_SNAP_VERBOSE:-}" ] && { echo "start $T_START end $T_END"; grep -E 'msg="(snapshot|replication slot|walcast|kafka)' "$WORK/walcast-$th.log" | cut -c1-200; } >&2
   grep -q 'msg="snapshot completed".*rows='"$ROWS" "$WORK/walcast-$th.log" || { tail -5 "$WORK/walcast-$th.log" >&2; die "walcast ($th threads) did not snapshot $ROWS rows"; }
   printf -v "RATE_$th" '%s' "$(calc "%.0f" "$ROWS / ($T_END - $T_START)")"
-  printf -v "RSS_$th" "%s" "$(hwm_mb "$th")"; echo "bench-snapshot: walcast $th thread(s), round $round: $(calc "%.0f" "$ROWS / ($T_END - $T_START)") rows/s, peak RSS $(hwm_mb "$th") MB"
+  printf -v "RSS_$th" "%s" "$(hwm_mb "$th")"; echo "bench-snapshot: walcast $th thread(s), round $round: $(calc "%.0f" "$ROWS / ($T_END - $T_START)") rows/s, peak RSS $(hwm_mb "$th") MB$(polls_of "$th")"
 }
 
 # The streaming reference: the same rows, inserted in transactions of 10,000 while slot snapstream existed,
@@ -125,8 +138,8 @@ for ((round = 1; round <= ${BENCH_SNAP_RUNS:-1}; round++)); do
   run_walcast $second; cp "$WORK/cpu-$second" "$WORK/cpu-$second.$round"
   R1+=("$RATE_1"); R2+=("$RATE_2")
 done
-RATE_1=$(median "${R1[@]}"); RATE_2=$(median "${R2[@]}"); RATE_S=-; RSS_S=-
-[ "${#RS[@]}" = 0 ] || RATE_S=$(median "${RS[@]}")
+RATE_1=$(median "${R1[@]}"); RATE_2=$(median "${R2[@]}"); RATE_S=-
+if [ "${#RS[@]}" = 0 ]; then RSS_S=-; else RATE_S=$(median "${RS[@]}"); fi
 
 DBZ_RATE="-"; DBZ_RSS="-"
 if [ "${BENCH_SNAP_DBZ:-1}" = 1 ]; then

@@ -7,6 +7,7 @@
 #   errors.tolerance=all: those records (creates and an update) go to the dead-letter topic, every other
 #     record of the batch is applied once (values at the limits, 1e-30 and 35 integer digits, included);
 #   errors.tolerance=none: the sink stops at the first one, its text as above, the records before it applied;
+#     after the ALTER TABLE the text suggests (DOUBLE, TEXT) the restarted sink applies every record;
 #   a target table whose columns the user made DOUBLE and TEXT takes every value.
 . "$(dirname "$0")/lib.sh"
 it_init
@@ -112,3 +113,17 @@ grep 'msg="sink failed"' "$IT_DIR/strict.log" | grep 'srv.public.numx\[0\]@1' | 
 [ "$(my_q tn -e "SELECT group_concat(id ORDER BY id) FROM numx")" = 1 ] \
   || { echo "tn holds $(my_q tn -e "SELECT group_concat(id, '=', n) FROM numx")" >&2; exit 1; }
 echo "errors.tolerance=none: the sink stopped at srv.public.numx[0]@1 (1e-40), only the record before it applied"
+# what the error says to do: the columns altered (DOUBLE, TEXT), the same sink started again applies the rest
+my_q tn -e "ALTER TABLE numx MODIFY COLUMN n DOUBLE, MODIFY COLUMN t TEXT"
+walcast_spawn "$strict"
+# (row 1, applied before the ALTER, was decimal(65,30): its text now has 30 decimals)
+want=$(psql -X -At -c "SELECT string_agg(id || '=' || t, ',' ORDER BY id) FROM numx WHERE id > 1")
+for _ in $(seq 1 300); do
+  [ "$(my_q tn -e "SELECT group_concat(id, '=', t ORDER BY id) FROM numx WHERE id > 1")" = "$want" ] && break
+  sleep 0.1
+done
+got=$(my_q tn -e "SELECT group_concat(id, '=', t ORDER BY id) FROM numx WHERE id > 1")
+walcast_stop
+[ "$got" = "$want" ] || { echo "after ALTER TABLE: tn holds '$got', want '$want'" >&2; exit 1; }
+! grep -q "sink failed" "$IT_DIR/walcast.log"
+echo "after ALTER TABLE ... DOUBLE/TEXT the restarted sink applied every record"
