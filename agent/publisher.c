@@ -178,15 +178,6 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
             max_msg = strtoll(w->producer.kv[i].value, NULL, 10);
     char queue_kb[32];
     snprintf(queue_kb, sizeof queue_kb, "%lld", max_msg / 512 + 1 > 4096 ? max_msg / 512 + 1 : 4096);
-    /* zstd at level 1 unless the codec or level is set: on JSON with schemas it is both cheaper and smaller
-     * than librdkafka's default level 3 (0.44 against 0.51 us and 24.4 against 26.1 bytes per record for
-     * 1 MB batches; README, Compression). A level set for zstd would not suit another codec (snappy takes
-     * none), so it is only ours while the codec is. */
-    bool codec_set = false;
-    for (size_t i = 0; i < w->producer.n; i++)
-        codec_set |= strcmp(w->producer.kv[i].key, "compression.type") == 0 ||
-                     strcmp(w->producer.kv[i].key, "compression.codec") == 0 ||
-                     strcmp(w->producer.kv[i].key, "compression.level") == 0;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char e[512];
     if (conf_set(conf, "bootstrap.servers", bs, err, errlen) < 0 ||
@@ -195,8 +186,10 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
         /* Kafka's Java producer (so Kafka Connect and Debezium) partitions by murmur2 of the key;
          * librdkafka's default (CRC32) would put the same key on another partition. */
         conf_set(conf, "partitioner", "murmur2_random", err, errlen) < 0 ||
+        /* at librdkafka's default level (3): level 1 compresses these records faster and smaller alone,
+         * but inside librdkafka, which makes a zstd stream per batch, its fresh window page-faulted on
+         * every batch (README, Compression) */
         conf_set(conf, "compression.type", "zstd", err, errlen) < 0 ||
-        (!codec_set && conf_set(conf, "compression.level", "1", err, errlen) < 0) ||
         /* librdkafka 2.0.2's broker thread busy-polls (poll with timeout 0, in a loop) while a partition has
          * messages it may not send yet: the idempotent producer's 5 requests are in flight and the first
          * queued message is older than linger.ms (or a flush, so a commit, is running). A drain spent ~2

@@ -328,14 +328,14 @@ static void test_held_records(void **s)
     free(bs);
 }
 
-/* The producer's codec: zstd at level 1 by default (cheaper and smaller than level 3 on JSON with schemas);
- * a codec or level set in producer.* is taken as it is, with no level of ours (snappy would refuse one). */
+/* The producer's codec: zstd at librdkafka's default level by default; a codec or level set in producer.* is
+ * taken as it is. */
 static void test_compression_defaults(void **s)
 {
     (void)s;
     char err[512], v[64];
     static const struct { const char *k, *v, *type, *level; } cases[] = {
-        { NULL, NULL, "zstd", "1" },
+        { NULL, NULL, "zstd", "-1" },
         { "compression.type", "lz4", "lz4", "-1" },
         { "compression.type", "snappy", "snappy", "-1" },
         { "compression.level", "5", "zstd", "5" },
