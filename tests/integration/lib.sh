@@ -37,7 +37,15 @@ it_cleanup() {
   sleep 0.5
   for p in "${IT_PIDS[@]:-}"; do [ -n "$p" ] && it_own "$p" && kill -KILL "$p" 2>/dev/null || true; done
   for d in "${IT_PGDIRS[@]:-}"; do [ -n "$d" ] && bash "$ROOT/scripts/pg-stop.sh" "$d"; done
-  for d in "${IT_MYDIRS[@]:-}"; do [ -n "$d" ] && bash "$ROOT/scripts/mariadb-stop.sh" "$d"; done
+  # a failed test keeps each MariaDB's error log (a server crash prints its query and stack there: one
+  # segfaulted in a CI run and nothing of it was kept)
+  local i=0
+  for d in "${IT_MYDIRS[@]:-}"; do
+    [ -n "$d" ] || continue
+    i=$((i + 1))
+    [ $rc -eq 0 ] || cp "$d/mariadb.log" "$IT_DIR/mariadb$i.log" 2>/dev/null || true
+    bash "$ROOT/scripts/mariadb-stop.sh" "$d"
+  done
   if [ $rc -ne 0 ]; then
     for d in "${IT_KAFKADIRS[@]:-}"; do [ -n "$d" ] && cp "$d"/node1/kafka.log "$IT_DIR/broker1.log" 2>/dev/null; done
   fi
