@@ -470,16 +470,16 @@ bool pub_txn_delivered(const pub_t *p) { return atomic_load(&p->nacked) >= atomi
  * would last the linger). Not a flush every time: while librdkafka 2.0.2 flushes, its broker thread spins
  * (poll with timeout 0) for as long as a request is in flight (README, Batching). For a full queue and
  * pub_push (the snapshot's and replay's throttles: a snapshot of small records flushed each time). */
-static void make_room(pub_t *p, int flush_ms)
+static void make_room(pub_t *p)
 {
-    /* Every time, and a short flush: under load a round trip often outlasts the 2 ms wait, and flushing
-     * for flush_ms (10) at once for the next 16 full queues after such a wait kept the broker thread
-     * spinning (zero-timeout polls per 1000 rows of a JSON-with-schemas drain 6309 against 3411). A flush
-     * of 1 ms sends what waits on linger; the answers come with the next waits. */
+    /* Every time, and a short flush: under load a round trip often outlasts the 2 ms wait, and an earlier
+     * rule (a 10 ms flush for the next 16 full queues after such a wait) kept the broker thread spinning
+     * (zero-timeout polls per 1000 rows of a JSON-with-schemas drain 6309 against 3411). A flush of 1 ms
+     * sends what waits on linger; the answers come with the next waits. */
     int before = rd_kafka_outq_len(p->rk);
     rd_kafka_poll(p->rk, 2);
     if (rd_kafka_outq_len(p->rk) >= before)
-        rd_kafka_flush(p->rk, flush_ms < 1 ? flush_ms : 1);
+        rd_kafka_flush(p->rk, 1);
 }
 
 /* flags: RD_KAFKA_MSG_F_COPY (librdkafka copies the value) or RD_KAFKA_MSG_F_FREE (it takes the value's block
@@ -505,7 +505,7 @@ static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, int flags, ch
         if (hdrs)
             rd_kafka_headers_destroy(hdrs);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            make_room(p, 10);
+            make_room(p);
             if (p->wait)
                 p->wait(p->ctx);
             continue;
@@ -578,7 +578,7 @@ void pub_push(pub_t *p, int timeout_ms)
             usleep((useconds_t)timeout_ms * 1000);
         return;
     }
-    make_room(p, timeout_ms);
+    make_room(p);
 }
 
 int pub_outstanding(const pub_t *p) { return rd_kafka_outq_len(p->rk); }

@@ -24,7 +24,7 @@
 # 2. Commit -> visible latency (p50/p99) at BENCH_LAT_RATE (1000) single-row tx/s for BENCH_LAT_SECS (10 s), one
 #    run per reader, measured after BENCH_LAT_WARM (5 s) of warm-up load once the reader has caught up with it:
 #    the workload writes its clock into a ts column; a read_committed consumer takes now - ts per event
-#    (pg_recvlogical: test_decoding, now - commit time). BENCH_LAT_READERS (ref walcast dbztun dbzdef) picks the
+#    (pg_recvlogical: test_decoding, now - commit time); BENCH_LAT_SECS=0 skips this part. BENCH_LAT_READERS (ref walcast dbztun dbzdef) picks the
 #    readers; BENCH_BASE_WALCAST=<another walcast binary> adds it as reader "base" (before/after in one run; last
 #    unless BENCH_LAT_READERS places it: the first reader meets a colder broker).
 #    BENCH_WALCAST names the walcast binary of every part (default build/walcast). walcast runs with WALCAST_LOG=debug: its "latency trace" lines, joined with the consumer's arrival
@@ -514,7 +514,11 @@ echo
 echo "== walcast (JSON, schemas on, defaults) against the targets"
 echo "rows/s vs Debezium tuned:  $(calc "%.2f" "$S / $T")x   (target >= 3: $(verdict "$S >= 3 * $T"))"
 echo "peak RSS vs Debezium tuned: $(calc "%.3f" "$SR / $TR")   (target <= 0.1: $(verdict "$SR <= 0.1 * $TR"))"
-echo "rows/s vs pg_recvlogical:  $(calc "%.2f" "$S / $R")x   (target >= 0.9: $(verdict "$S >= 0.9 * $R"))"
+echo "rows/s vs pg_recvlogical:  $(calc "%.2f" "$S / $R")x   (issue 21: >= 0.8: $(verdict "$S >= 0.8 * $R")); without schemas $(calc "%.2f" "$P / $R")x, Avro $(calc "%.2f" "$A / $R")x (>= 0.9: $(verdict "$P >= 0.9 * $R && $A >= 0.9 * $R"))"
+for k in schema plain avro; do
+  c=$(median ${CPU[$k]}); ws=$(median ${WCPU[$k]})
+  echo "CPU s per million rows, $k: $c vs its walsender's $ws (issue 21: <= 2x: $(verdict "$c <= 2 * $ws"))"
+done
 fi
 if [ "$LAT_SECS" -gt 0 ] && [ -n "${LAT[walcast]:-}" ] && [ -n "${LAT[dbztun]:-}" ]; then
   read -r _ wp50 wp99 _ _ <<<"${LAT[walcast]}"; read -r _ _ dp99 _ _ <<<"${LAT[dbztun]}"
