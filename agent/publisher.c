@@ -550,7 +550,9 @@ static void wake(pub_t *p)
     (void)n;   /* a full counter already wakes the reader */
 }
 
-void pub_poll(pub_t *p, int timeout_ms)
+/* pub_poll and pub_push: the wake-up descriptor drained; a producer whose commit runs has its reports
+ * served by the commit's thread, so the caller only waits. */
+static void serve(pub_t *p, int timeout_ms, bool push)
 {
     uint64_t drained;
     while (read(p->wake_fd, &drained, sizeof drained) > 0)
@@ -560,26 +562,20 @@ void pub_poll(pub_t *p, int timeout_ms)
             usleep((useconds_t)timeout_ms * 1000);
         return;
     }
-    rd_kafka_poll(p->rk, timeout_ms);
+    if (push)
+        make_room(p);
+    else
+        rd_kafka_poll(p->rk, timeout_ms);
 }
+
+void pub_poll(pub_t *p, int timeout_ms) { serve(p, timeout_ms, false); }
 
 int pub_flush(pub_t *p, int timeout_ms)
 {
     return rd_kafka_flush(p->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
 }
 
-void pub_push(pub_t *p, int timeout_ms)
-{
-    uint64_t drained;
-    while (read(p->wake_fd, &drained, sizeof drained) > 0)
-        ;
-    if (p->committing) {
-        if (timeout_ms > 0)
-            usleep((useconds_t)timeout_ms * 1000);
-        return;
-    }
-    make_room(p);
-}
+void pub_push(pub_t *p, int timeout_ms) { serve(p, timeout_ms, true); }
 
 int pub_outstanding(const pub_t *p) { return rd_kafka_outq_len(p->rk); }
 
