@@ -1,21 +1,31 @@
 # ports.sh: what the scripts that start throwaway servers on loopback share: a free port, a bounded wait
 # until the server answers, a bounded stop. Source it.
-# free_port VAR [LOW SPAN]: a port in [LOW, LOW+SPAN) that nobody listens on and that this shell has
-# not handed out yet, into VAR. The default range lies below Linux's ephemeral ports (32768-60999): a
-# port some client holds as its local end is not seen by a connect probe, yet a listener cannot bind it.
+# free_port VAR [LOW SPAN]: a port in [LOW, LOW+SPAN) that nobody listens on and that nobody has
+# claimed in the last 10 minutes, into VAR. The default range lies below Linux's ephemeral ports
+# (32768-60999): a port some client holds as its local end is not seen by a connect probe, yet a
+# listener cannot bind it. A port is claimed with a folder under WALCAST_PORT_CLAIMS (mkdir is atomic),
+# so two scripts running side by side (the integration lanes, helpers) never hand out the same port
+# between one's probe and its server's bind, which for a JVM can be seconds; a claim older than 10
+# minutes is stale (its server has bound the port long since, or never will) and may be taken again.
 FREE_PORTS_TAKEN=" "
+PORT_CLAIMS=${WALCAST_PORT_CLAIMS:-${TMPDIR:-/tmp}/walcast-port-claims}
 free_port() {
-  local var=$1 low=${2:-16000} span=${3:-16000} p
-  for _ in $(seq 1 200); do
-    p=$(( (RANDOM % span) + low ))
+  local var=$1 low=${2:-16000} span=${3:-16000} p claims=$PORT_CLAIMS
+  mkdir -p "$claims" 2>/dev/null && [ -w "$claims" ] || claims=   # no claims where it cannot write
+  local start=$((RANDOM % span)) i
+  for ((i = 0; i < span && i < 2000; i++)); do   # from a random start, each port of the range in turn
+    p=$(( (start + i) % span + low ))
     case $FREE_PORTS_TAKEN in *" $p "*) continue ;; esac
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      FREE_PORTS_TAKEN+="$p "
-      printf -v "$var" '%s' "$p"
-      return 0
+    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then continue; fi
+    if [ -n "$claims" ] && ! mkdir "$claims/$p" 2>/dev/null; then
+      [ -n "$(find "$claims/$p" -maxdepth 0 -mmin +10 2>/dev/null)" ] || continue
+      touch "$claims/$p" 2>/dev/null || continue   # a stale claim: ours now
     fi
+    FREE_PORTS_TAKEN+="$p "
+    printf -v "$var" '%s' "$p"
+    return 0
   done
-  echo "no free loopback port in $low-$((low + span - 1))" >&2
+  echo "no free loopback port in $low-$((low + span - 1)) (none unclaimed in $PORT_CLAIMS)" >&2
   return 1
 }
 

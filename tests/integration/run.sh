@@ -94,6 +94,9 @@ for t in "${tests[@]}"; do
     # output kept in build/test-artefacts/integration/ (a test's own folder is removed when it ends)
     if [ -f "$logdir/$name.log" ]; then
       mkdir -p build/test-artefacts/integration && cp "$logdir/$name.log" build/test-artefacts/integration/
+      # and a copy outside the clone, which a CI run removes with it (WALCAST_FAILED_LOGS= keeps none)
+      keep=${WALCAST_FAILED_LOGS-/var/tmp/walcast-failed-tests}
+      [ -z "$keep" ] || { mkdir -p "$keep" && cp "$logdir/$name.log" "$keep/$(date -u +%Y%m%dT%H%M%S)-$name.log"; } 2>/dev/null || true
       echo "    (whole output: build/test-artefacts/integration/$name.log; the lines that look like its reason:)"
       sed -n '/^--- logs of the failed test/q;p' "$logdir/$name.log" |
         grep -E -m 8 "expected|differ|never|did not|missing|not found|FAIL|[Ee]rror|timed out|after [0-9]+ s" | sed 's/^/    > /'
