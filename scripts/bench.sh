@@ -332,18 +332,25 @@ for r in $(seq 1 "$RUNS"); do
   echo "$line rows/s"
 done
 
+# ceiling KEY: the rows/s this machine's cores could give if they did nothing but this reader, its walsender
+# and the broker at the CPU per row they used ("-" where the walsender was not measured: pg_recvlogical)
+ceiling() {
+  local c w b
+  c=$(median ${CPU[$1]}); w=$(median ${WCPU[$1]}); b=$(median ${BCPU[$1]})
+  awk -v c="$c" -v w="$w" -v b="$b" -v n="$(nproc)" 'BEGIN { if (w + 0 <= 0) print "-"; else printf "%.0f\n", n * 1e6 / (c + w + b) }'
+}
 row() {  # key label
   local k=$1 rate rss
   [ -n "${RATE[$k]:-}" ] || return 0   # not run (BENCH_DBZ_RUNS=0, BENCH_TF=0)
   rate=$(median ${RATE[$k]}); rss=$(median ${RSS[$k]})
-  printf '%-46s %10s %9s %9s MB %9s %9s %9s\n' "$2" "$rate" "$(calc "%.2f" "$rate / $R")" "$((rss / 1024))" \
-    "$(median ${CPU[$k]})" "$(median ${WCPU[$k]})" "$(median ${BCPU[$k]})"
+  printf '%-46s %10s %9s %9s MB %9s %9s %9s %9s\n' "$2" "$rate" "$(calc "%.2f" "$rate / $R")" "$((rss / 1024))" \
+    "$(median ${CPU[$k]})" "$(median ${WCPU[$k]})" "$(median ${BCPU[$k]})" "$(ceiling "$k")"
 }
 R=$(median ${RATE[recv]})
 echo
 echo "== throughput: $TXNS transactions x $ROWS rows from a slot backlog to committed in Kafka $KAFKA_VERSION (1 broker)"
 echo "   medians of $RUNS runs (Debezium: $DBZ_RUNS); $(nproc) cores shared by PostgreSQL, the broker and the reader"
-printf '%-46s %10s %9s %12s %9s %9s %9s\n' "reader" "rows/s" "vs recv" "peak RSS" "CPU s/Mr" "walsndr" "broker"
+printf '%-46s %10s %9s %12s %9s %9s %9s %9s\n' "reader" "rows/s" "vs recv" "peak RSS" "CPU s/Mr" "walsndr" "broker" "ceiling"
 row recv "pg_recvlogical pgoutput -> /dev/null"
 row plain "walcast JSON schemas.enable=false"
 row schema "walcast JSON schemas.enable=true (defaults)"
@@ -355,7 +362,8 @@ if [ "$TF" != 0 ]; then
   row tfdbz "Debezium 3.6.1 defaults + the same chain"
 fi
 echo "(CPU s/Mr: CPU seconds of the reader's process per million rows, walsender and broker apart; Debezium"
-echo " is timed and charged from its first record in the topic on, without JVM start-up; peak RSS = VmHWM)"
+echo " is timed and charged from its first record in the topic on, without JVM start-up; peak RSS = VmHWM;"
+echo " ceiling: $(nproc) cores / (reader + walsender + broker CPU per row), the rows/s if they did nothing else)"
 echo
 echo "== CPU per row per thread of walcast's drains (CPU s per million rows = us per row; utime+stime of each thread at"
 echo "   the end of the drain, threads of one name summed, xN = N threads; medians of $RUNS runs)"
@@ -515,6 +523,7 @@ echo "== walcast (JSON, schemas on, defaults) against the targets"
 echo "rows/s vs Debezium tuned:  $(calc "%.2f" "$S / $T")x   (target >= 3: $(verdict "$S >= 3 * $T"))"
 echo "peak RSS vs Debezium tuned: $(calc "%.3f" "$SR / $TR")   (target <= 0.1: $(verdict "$SR <= 0.1 * $TR"))"
 echo "rows/s vs pg_recvlogical:  $(calc "%.2f" "$S / $R")x   (issue 21: >= 0.8: $(verdict "$S >= 0.8 * $R")); without schemas $(calc "%.2f" "$P / $R")x, Avro $(calc "%.2f" "$A / $R")x (>= 0.9: $(verdict "$P >= 0.9 * $R && $A >= 0.9 * $R"))"
+echo "  the cores' ceiling at the CPU per row used (see the throughput table): schemas $(calc "%.2f" "$(ceiling schema) / $R")x, without $(calc "%.2f" "$(ceiling plain) / $R")x, Avro $(calc "%.2f" "$(ceiling avro) / $R")x of pg_recvlogical"
 for k in schema plain avro; do
   c=$(median ${CPU[$k]}); ws=$(median ${WCPU[$k]})
   echo "CPU s per million rows, $k: $c vs its walsender's $ws (issue 21: <= 2x: $(verdict "$c <= 2 * $ws"))"
