@@ -343,16 +343,18 @@ static void test_held_records(void **s)
     free(bs);
 }
 
-/* The producer's codec: zstd at librdkafka's default level by default; a codec or level set in producer.* is
+/* The producer's codec: zstd at level 1 by default (another codec set in producer.* at its own default level); a codec or level set in producer.* is
  * taken as it is. */
 static void test_compression_defaults(void **s)
 {
     (void)s;
     char err[512], v[64];
     static const struct { const char *k, *v, *type, *level; } cases[] = {
-        { NULL, NULL, "zstd", "-1" },
+        { NULL, NULL, "zstd", "1" },
         { "compression.type", "lz4", "lz4", "-1" },
         { "compression.type", "snappy", "snappy", "-1" },
+        { "compression.codec", "gzip", "gzip", "-1" },
+        { "compression.type", "zstd", "zstd", "1" },
         { "compression.level", "5", "zstd", "5" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
