@@ -204,7 +204,8 @@ pub_t *pub_new_batches(const worker_config_t *w, const char *client_id, const ch
     long long batch = small_batches ? PUB_SMALL_BATCH : PUB_BATCH_BYTES, lib_max = 0;
     bool user_batch = false, user_max = false, zstd = true;
     for (size_t i = 0; i < w->producer.n; i++) {
-        if (strcmp(w->producer.kv[i].key, "compression.type") == 0 || strcmp(w->producer.kv[i].key, "compression.codec") == 0)
+        const char *k = w->producer.kv[i].key;
+        if (strcmp(k, "compression.type") == 0 || strcmp(k, "compression.codec") == 0)
             zstd = strcmp(w->producer.kv[i].value, "zstd") == 0;
         if (strcmp(w->producer.kv[i].key, "message.max.bytes") == 0) {
             p->record_max = lib_max = strtoll(w->producer.kv[i].value, NULL, 10);
@@ -557,7 +558,8 @@ static size_t record_size(const rec_t *r)
 static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, int flags, char *err, size_t errlen)
 {
     rd_kafka_topic_t *rkt = topic_get(p, r->topic, tag != UINT64_MAX);   /* UINT64_MAX: the offset record */
-    if (p->record_max < p->lib_max && record_size(r) > (size_t)p->record_max) {   /* walcast's limit, below librdkafka's (see pub_new) */
+    /* walcast's limit on a record, when below librdkafka's (see pub_new) */
+    if (p->record_max < p->lib_max && record_size(r) > (size_t)p->record_max) {
         record_error(err, errlen, r->topic, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, r->key, r->keylen, r->valuelen);
         return WC_PERMANENT;
     }

@@ -18,7 +18,11 @@ walcast_start "$cfg"
 # when walcast stops meanwhile
 published() {
   for _ in $(seq 1 36); do
-    kill -0 "$WALCAST_PID" 2>/dev/null || { echo "walcast stopped $1" >&2; grep 'level=fatal\|level=error' "$IT_DIR/walcast.log" | cut -c1-400 >&2; return 1; }
+    kill -0 "$WALCAST_PID" 2>/dev/null || {
+      echo "walcast stopped $1" >&2
+      grep 'level=fatal\|level=error' "$IT_DIR/walcast.log" | cut -c1-400 >&2
+      return 1
+    }
     wait_published debezium 5 2>/dev/null && return 0
   done
   echo "not published within 180 s $1" >&2

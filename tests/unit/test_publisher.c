@@ -343,8 +343,8 @@ static void test_held_records(void **s)
     free(bs);
 }
 
-/* The producer's codec: zstd at level 1 by default (another codec set in producer.* at its own default level); a codec or level set in producer.* is
- * taken as it is. */
+/* The producer's codec: zstd at level 1 by default (another codec set in producer.* at its own default
+ * level); a codec or level set in producer.* is taken as it is. */
 static void test_compression_defaults(void **s)
 {
     (void)s;
@@ -405,8 +405,12 @@ static void test_batch_defaults(void **s)
         }
         pub_t *p = pub_new_batches(&w, "unit", NULL, cases[i].small, on_ack, NULL, NULL, err, sizeof err);
         assert_non_null(p);
-        const char *want_batch = !strcmp(cases[i].batch, "big") ? big : !strcmp(cases[i].batch, "small") ? small : cases[i].batch;
-        const char *want_max = !strcmp(cases[i].max, "big") ? big : !strcmp(cases[i].max, "small") ? small : cases[i].max;
+        const char *want_batch = !strcmp(cases[i].batch, "big")     ? big
+                                 : !strcmp(cases[i].batch, "small") ? small
+                                                                    : cases[i].batch;
+        const char *want_max = !strcmp(cases[i].max, "big")     ? big
+                               : !strcmp(cases[i].max, "small") ? small
+                                                                : cases[i].max;
         assert_int_equal(pub_setting(p, "batch.size", v, sizeof v), 0);
         assert_string_equal(v, want_batch);
         assert_int_equal(pub_setting(p, "message.max.bytes", v, sizeof v), 0);
