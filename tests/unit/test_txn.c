@@ -129,6 +129,9 @@ static void test_cycle(void **s)
     assert_int_not_equal(st, WC_OK);
     assert_int_equal(txn_rewind(t, st, err, sizeof err), WC_PERMANENT);
     assert_non_null(strstr(err, "cannot produce to topic"));
+    txn_free(t);
+    kcli_mock_stop(mock);
+    free(bs);
 }
 
 /* Each pipelined test: a mock cluster of one broker with topics t and offsets, and a started txn_t whose
