@@ -744,9 +744,9 @@ static void *committer_main(void *arg)
     return NULL;
 }
 
-/* Produces the offset record into the open transaction; the commit itself runs on the commit thread. */
-wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
-                                  char *err, size_t errlen)
+/* An offset record into the open transaction, produced whether records are held or not. */
+wc_status_t pub_txn_offset(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value, char *err,
+                           size_t errlen)
 {
     rec_t r;
     memset(&r, 0, sizeof r);
@@ -756,9 +756,18 @@ wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t
     r.value = value->data;
     r.valuelen = value->len;
     wc_status_t st = produce(p, &r, UINT64_MAX, RD_KAFKA_MSG_F_COPY, err, errlen);
+    if (st == WC_OK)
+        atomic_fetch_add(&p->nsent, 1);
+    return st;
+}
+
+/* Produces the offset record into the open transaction; the commit itself runs on the commit thread. */
+wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
+                                  char *err, size_t errlen)
+{
+    wc_status_t st = pub_txn_offset(p, offset_topic, key, value, err, errlen);
     if (st != WC_OK)
         return st;
-    atomic_fetch_add(&p->nsent, 1);
     if (!p->committer_started) {
         if (pthread_create(&p->committer, NULL, committer_main, p) != 0) {
             snprintf(err, errlen, "cannot start the Kafka commit thread");
