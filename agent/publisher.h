@@ -77,6 +77,10 @@ wc_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen);
  * them with pub_deferred_bytes); pub_txn_begin produces them into the next transaction. */
 wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
                                   char *err, size_t errlen);
+/* An offset record produced into the open transaction at once, even while it is held (pub_txn_hold):
+ * txn.c registers the offsets partition with each transaction early this way (see struct txn). */
+wc_status_t pub_txn_offset(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value, char *err,
+                           size_t errlen);
 /* The last commit's moments (Unix epoch us, for the latency trace): commit_transaction called (the
  * offset record produced), the last delivery report before its end, its end. Read after
  * pub_txn_commit_wait. */

@@ -195,8 +195,9 @@ static void set_pending(txn_t *t, uint64_t lsn)
     p->lsn = p->lsn_commit = p->lsn_proc = lsn;
 }
 
-/* The keys of topic t in offset order (read from the start, n of them within 10 s). */
-static int read_keys(const char *bs, char keys[][16], int n)
+/* The keys (or values) of a topic's partition 0 in offset order (read from the start, n of them within
+ * 10 s), each up to 255 bytes. */
+static int read_topic(const char *bs, const char *topic, bool values, char out[][256], int n)
 {
     char err[512];
     rd_kafka_conf_t *cc = rd_kafka_conf_new();
@@ -205,7 +206,7 @@ static int read_keys(const char *bs, char keys[][16], int n)
     rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof err);
     assert_non_null(c);
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(parts, "t", 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_topic_partition_list_add(parts, topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
     assert_int_equal(rd_kafka_assign(c, parts), RD_KAFKA_RESP_ERR_NO_ERROR);
     rd_kafka_topic_partition_list_destroy(parts);
     int seen = 0;
@@ -213,9 +214,11 @@ static int read_keys(const char *bs, char keys[][16], int n)
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
         if (!m)
             continue;
-        if (!m->err && m->key_len < 16) {
-            memcpy(keys[seen], m->key, m->key_len);
-            keys[seen++][m->key_len] = 0;
+        const void *d = values ? m->payload : m->key;
+        size_t len = values ? m->len : m->key_len;
+        if (!m->err && len < 256) {
+            memcpy(out[seen], d, len);
+            out[seen++][len] = 0;
         }
         rd_kafka_message_destroy(m);
     }
@@ -260,11 +263,66 @@ static void test_pipelined(void **s)
     assert_int_equal(txn_stored(t)->lsn, 0x200);
     assert_int_equal(txn_stats(t).commits, 2);
 
-    char keys[4][16];
-    assert_int_equal(read_keys(f->bs, keys, 3), 3);
+    char keys[4][256];
+    assert_int_equal(read_topic(f->bs, "t", false, keys, 3), 3);
     assert_string_equal(keys[0], "a");
     assert_string_equal(keys[1], "b");
     assert_string_equal(keys[2], "c");
+}
+
+/* A transaction's commit needs no AddPartitionsToTxn: the offsets partition was registered with its first
+ * records, by a copy of the previous offset record, whether they were produced at once or held while the
+ * previous commit ran. The copy comes after the record it copies, and each transaction's own offset
+ * record after its copy. */
+static void test_offsets_registered_early(void **s)
+{
+    fx_t *f = *s;
+    txn_t *t = f->t;
+    char err[512];
+    rec_t a = record("a"), b = record("b"), c2 = record("c"), d = record("d");
+    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
+    assert_int_equal(txn_send(t, &a, err, sizeof err), WC_OK);
+    set_pending(t, 0x100);
+    assert_int_equal(txn_commit(t, true, err, sizeof err), WC_OK);
+
+    /* produced at once (no commit running) */
+    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
+    assert_int_equal(txn_send(t, &b, err, sizeof err), WC_OK);
+    set_pending(t, 0x200);
+    wait_produced(t, repl_clock_us());
+    /* the next AddPartitionsToTxn is answered after 2 s */
+    assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(f->mc, 1, 24 /* AddPartitionsToTxn */, 1,
+                                                                  RD_KAFKA_RESP_ERR_NO_ERROR, 2000), 0);
+    int64_t t0 = repl_clock_us();
+    assert_int_equal(txn_commit(t, true, err, sizeof err), WC_OK);
+    assert_true(repl_clock_us() - t0 < 1000000);
+
+    /* held while the previous commit runs, then produced (that delayed AddPartitionsToTxn is c's) */
+    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
+    assert_int_equal(txn_send(t, &c2, err, sizeof err), WC_OK);
+    set_pending(t, 0x300);
+    assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(f->mc, 1, 26 /* EndTxn */, 1,
+                                                                  RD_KAFKA_RESP_ERR_NO_ERROR, 1000), 0);
+    assert_int_equal(txn_commit(t, false, err, sizeof err), WC_OK);
+    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
+    assert_int_equal(txn_send(t, &d, err, sizeof err), WC_OK);
+    set_pending(t, 0x400);
+    wait_produced(t, repl_clock_us());
+    assert_int_equal(txn_collect(t, true, err, sizeof err), WC_OK);
+    assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(f->mc, 1, 24 /* AddPartitionsToTxn */, 1,
+                                                                  RD_KAFKA_RESP_ERR_NO_ERROR, 2000), 0);
+    t0 = repl_clock_us();
+    assert_int_equal(txn_commit(t, true, err, sizeof err), WC_OK);
+    assert_true(repl_clock_us() - t0 < 1000000);
+    assert_int_equal(txn_stored(t)->lsn, 0x400);
+
+    /* 0x100, its copy, 0x200, its copy, 0x300, its copy, 0x400 */
+    static char v[8][256];
+    assert_int_equal(read_topic(f->bs, "offsets", true, v, 8), 7);
+    for (int i = 0; i < 6; i += 2) {
+        assert_string_equal(v[i], v[i + 1]);
+        assert_string_not_equal(v[i + 1], v[i + 2]);
+    }
 }
 
 /* Records kept while a commit runs (its records not all acknowledged) are kept in one buffer, handed on
@@ -361,6 +419,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pipelined, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_failed, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_kept_records_one_buffer, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_offsets_registered_early, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
