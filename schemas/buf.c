@@ -97,23 +97,54 @@ void buf_printf(buf_t *b, const char *fmt, ...)
 /* "00" "01" ... "99": two digits per division */
 static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
 
+/* The digits of v < 10^8, exactly n of them (leading zeros), ending at end: 32-bit divisions, two digits each. */
+static inline void put_digits32(char *end, uint32_t v, int n)
+{
+    for (; n >= 2; n -= 2) {
+        uint32_t q = v / 100;
+        end -= 2;
+        memcpy(end, digit_pairs + 2 * (v - q * 100), 2);
+        v = q;
+    }
+    if (n)
+        end[-1] = (char)('0' + v);
+}
+
+static inline int ndigits32(uint32_t v)
+{
+    return v < 10000 ? (v < 100 ? (v < 10 ? 1 : 2) : (v < 1000 ? 3 : 4))
+                     : (v < 1000000 ? (v < 100000 ? 5 : 6) : (v < 10000000 ? 7 : 8));
+}
+
+/* Written in place, no copy: split into chunks of 8 digits by one or two 64-bit divisions, then 32-bit
+ * ones (timestamps in ns, µs and ms, LSNs and transaction ids are 8-19 digits in every change event; the
+ * 64-bit division chain digit pair by digit pair showed at 12% of bench_decoder). */
 void buf_put_u64(buf_t *b, uint64_t v)
 {
-    char tmp[24];
-    size_t i = sizeof tmp;
-    while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
-        v /= 100;
-        i -= 2;
-        memcpy(tmp + i, digit_pairs + 2 * r, 2);
+    if (b->cap - b->len < 20)
+        buf_reserve(b, 20);
+    char *d = b->data + b->len;
+    if (v < 100000000) {
+        int n = ndigits32((uint32_t)v);
+        put_digits32(d + n, (uint32_t)v, n);
+        b->len += (size_t)n;
+        return;
     }
-    if (v >= 10) {
-        i -= 2;
-        memcpy(tmp + i, digit_pairs + 2 * v, 2);
-    } else {
-        tmp[--i] = (char)('0' + v);
+    uint64_t hi = v / 100000000;
+    uint32_t lo = (uint32_t)(v - hi * 100000000);
+    if (hi < 100000000) {
+        int n = ndigits32((uint32_t)hi);
+        put_digits32(d + n, (uint32_t)hi, n);
+        put_digits32(d + n + 8, lo, 8);
+        b->len += (size_t)n + 8;
+        return;
     }
-    buf_append(b, tmp + i, sizeof tmp - i);
+    uint32_t top = (uint32_t)(hi / 100000000), mid = (uint32_t)(hi - (uint64_t)top * 100000000);
+    int n = ndigits32(top);   /* at most 4: 2^64 < 1.9 * 10^19 */
+    put_digits32(d + n, top, n);
+    put_digits32(d + n + 8, mid, 8);
+    put_digits32(d + n + 16, lo, 8);
+    b->len += (size_t)n + 16;
 }
 
 void buf_put_i64(buf_t *b, int64_t v)

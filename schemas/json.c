@@ -333,10 +333,19 @@ void json_enc_value(buf_t *b, const cs_schema_t *s, const cv_value_t *v)
 
 /* ---- json_plan: a struct schema's keys rendered once --------------------------------------------------- */
 
+/* How a field's non-null value is written: the common leaves inline, the rest (and every null: a default
+ * may stand in) through json_enc_value. */
+enum { PF_VALUE, PF_INT, PF_STRING, PF_BOOL };
+
 typedef struct plan_field {
     uint32_t off, len;            /* the key text in keys: '{' or ',' then "name": */
     int32_t child;                /* node of a struct field's schema, -1: json_enc_value */
+    uint8_t kind;                 /* PF_* */
 } plan_field_t;
+
+/* Keys up to this long are copied in fixed-size moves (no memcpy call): keys holds this many readable
+ * bytes past its end, and the output has room reserved for as many. */
+#define PLAN_KEY_COPY 32
 
 typedef struct plan_node {
     const cs_schema_t *s;
@@ -381,6 +390,12 @@ static int32_t plan_node(json_plan_t *p, const cs_schema_t *s)
         f->off = (uint32_t)at;
         f->len = (uint32_t)(p->keys.len - at);
         f->child = -1;
+        switch (s->fields[i].schema->type) {
+        case CT_INT8: case CT_INT16: case CT_INT32: case CT_INT64: f->kind = PF_INT; break;
+        case CT_STRING: f->kind = PF_STRING; break;
+        case CT_BOOLEAN: f->kind = PF_BOOL; break;
+        default: f->kind = PF_VALUE; break;
+        }
     }
     /* children after the parent's own fields are in place (the arrays may move meanwhile) */
     for (size_t i = 0; i < s->nfields; i++)
@@ -399,6 +414,8 @@ json_plan_t *json_plan_new(const cs_schema_t *s)
     buf_init(&p->keys);
     if (s->type == CT_STRUCT)
         plan_node(p, s);
+    buf_reserve(&p->keys, PLAN_KEY_COPY);   /* zeroed: plan_enc_node reads up to PLAN_KEY_COPY past a key */
+    memset(p->keys.data + p->keys.len, 0, PLAN_KEY_COPY);
     return p;
 }
 
@@ -426,12 +443,38 @@ static void plan_enc_node(buf_t *b, const json_plan_t *p, int32_t k, const cv_va
     }
     for (size_t i = 0; i < s->nfields; i++) {
         const plan_field_t *f = &p->fields[n->first + i];
-        buf_append(b, p->keys.data + f->off, f->len);
+        const char *key = p->keys.data + f->off;
+        if (f->len <= PLAN_KEY_COPY) {
+            if (b->cap - b->len < PLAN_KEY_COPY)
+                buf_reserve(b, PLAN_KEY_COPY);
+            char *d = b->data + b->len;
+            memcpy(d, key, 16);
+            if (f->len > 16)
+                memcpy(d + 16, key + 16, 16);
+            b->len += f->len;
+        } else {
+            buf_append(b, key, f->len);
+        }
         const cv_value_t *fv = i < v->u.list.n ? &v->u.list.v[i] : NULL;
-        if (f->child >= 0 && fv && !fv->null)
-            plan_enc_node(b, p, f->child, fv);
-        else
+        if (!fv || fv->null) {
             json_enc_value(b, s->fields[i].schema, fv);
+            continue;
+        }
+        if (f->child >= 0) {
+            plan_enc_node(b, p, f->child, fv);
+            continue;
+        }
+        switch (f->kind) {   /* as json_enc_value writes them */
+        case PF_INT: buf_put_i64(b, fv->u.i); break;
+        case PF_STRING: json_enc_string(b, fv->u.s.p, fv->u.s.n); break;
+        case PF_BOOL:
+            if (fv->u.b)
+                buf_append(b, "true", 4);
+            else
+                buf_append(b, "false", 5);
+            break;
+        default: json_enc_value(b, s->fields[i].schema, fv); break;
+        }
     }
     buf_putc(b, '}');
 }

@@ -17,10 +17,10 @@
 #    BENCH_DBZ_RUNS (= BENCH_RUNS); an untimed walcast drain goes first. BENCH_THROUGHPUT=0 skips this part. Under the table: walcast's CPU per row per
 #    thread (by thread name, from /proc/PID/task/*/stat at the end of each drain: walcast-conn, librdkafka's
 #    rdk:main / rdk:broker<id>, ...) next to its walsender's, the broker's and pg_recvlogical's, and the bytes each
-#    drain added to the topic's log. BENCH_PERF=<dir>: a perf record of walcast's JSON-with-schemas drains
-#    (linux-perf; BENCH_PERF_FREQ Hz, 4999; DWARF call graphs, BENCH_PERF_CG), summarised in
-#    <dir>/perf-schema_<run>.txt: non-waiting poll() calls per thread (busy-polling), samples per thread, flat
-#    profiles of the process and per thread, callers of the top symbols (perf report -i <dir>/perf-schema_<run>.data).
+#    drain added to the topic's log. BENCH_PERF=<dir>: a perf record of walcast's drains of the converters in
+#    BENCH_PERF_DRAINS (schema: JSON with schemas; any of plain schema avro) (linux-perf; BENCH_PERF_FREQ Hz,
+#    4999; DWARF call graphs, BENCH_PERF_CG), summarised in <dir>/perf-<converter>_<run>.txt: non-waiting
+#    poll() calls per thread (busy-polling), samples per thread, flat profiles of the process and per thread, callers of the top symbols (perf report -i <dir>/perf-<converter>_<run>.data).
 # 2. Commit -> visible latency (p50/p99) at BENCH_LAT_RATE (1000) single-row tx/s for BENCH_LAT_SECS (10 s), one
 #    run per reader, measured after BENCH_LAT_WARM (5 s) of warm-up load once the reader has caught up with it:
 #    the workload writes its clock into a ts column; a read_committed consumer takes now - ts per event
@@ -176,7 +176,7 @@ timed_walcast() {
   pid=$!
   PIDS+=($pid)
   local perf=""
-  if [ -n "${BENCH_PERF:-}" ] && [[ $1 == schema_* ]]; then   # CPU profile of the JSON-with-schemas drain
+  if [ -n "${BENCH_PERF:-}" ] && [[ " ${BENCH_PERF_DRAINS:-schema} " == *" ${1%_*} "* ]]; then   # CPU profile
     mkdir -p "$BENCH_PERF"
     # attached once streaming starts: perf -p samples the threads that exist then (librdkafka's are made
     # with the producers, before replication starts); the drain's first moments are not in the profile
@@ -211,7 +211,7 @@ timed_walcast() {
         END { for (k in c) if (c[k]) printf "    %-20s %8.1f\n", k, c[k] * 1000 / rows }' "$BENCH_PERF/polls-$1.txt" 2>/dev/null
       perf_summary "$BENCH_PERF/perf-$1.data"
     } >"$BENCH_PERF/perf-$1.txt" 2>/dev/null || true
-    echo "bench: CPU profile of walcast ($1, JSON with schemas): $BENCH_PERF/perf-$1.txt" >&2
+    echo "bench: CPU profile of walcast ($1): $BENCH_PERF/perf-$1.txt" >&2
   fi
   hwm=$(hwm_of $pid); cpu=$(cpu_of $pid); b1=$(cpu_of "$BROKER_PID")
   threads_of $pid >"$WORK/threads-$1"

@@ -49,6 +49,32 @@ static void test_integers(void **s)
     buf_reset(&b);
     buf_put_u64(&b, 1700000000000000000ULL);
     assert_string_equal(buf_cstr(&b), "1700000000000000000");
+    /* the 8-digit chunks (zeros inside a chunk, a chunk all zeros, each digit count of the top one), and
+     * pseudo-random values of every size, several to one buffer (written in place at its end) */
+    uint64_t chunky[] = { 100000000ULL, 100000001ULL, 1000000000000000ULL, 10000000000000000ULL,
+                          10000000000000001ULL, 1000000000000000001ULL, 10000000100000001ULL, 12345678000000009ULL,
+                          1765000000123456789ULL, 99999999999999999ULL, 18000000000000000000ULL };
+    for (size_t i = 0; i < sizeof chunky / sizeof chunky[0]; i++) {
+        buf_reset(&b);
+        buf_put_u64(&b, chunky[i]);
+        snprintf(want, sizeof want, "%llu", (unsigned long long)chunky[i]);
+        assert_string_equal(buf_cstr(&b), want);
+    }
+    uint64_t x = 88172645463325252ULL;
+    char all[64 * 24];
+    for (int round = 0; round < 2000; round++) {
+        buf_reset(&b);
+        size_t at = 0;
+        for (int i = 0; i < 64; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            uint64_t v = x >> (i % 64);
+            buf_put_u64(&b, v);
+            buf_putc(&b, ',');
+            at += (size_t)snprintf(all + at, sizeof all - at, "%llu,", (unsigned long long)v);
+        }
+        assert_int_equal(b.len, at);
+        assert_memory_equal(b.data, all, at);
+    }
     buf_free(&b);
 }
 

@@ -217,6 +217,69 @@ static void test_plan(void **s)
     arena_free(a);
 }
 
+/* json_plan_enc's inline leaves and key copies against json_enc_value: every integer width and the extremes,
+ * strings (escaped, empty, past the BMP), both booleans, leaves json_enc_value still writes (float, bytes),
+ * null leaves with and without a default, keys of every length from 1 to 40 bytes (the copy moves 16 or 32
+ * bytes at a time below PLAN_KEY_COPY), into buffers that start empty and fill at every offset. */
+static void test_plan_leaves(void **s)
+{
+    (void)s;
+    arena_t *a = arena_new(1 << 16);
+    cs_schema_t *st = cs_new(a, CT_STRUCT, false);
+    static const ct_type_t types[] = { CT_INT8, CT_INT16, CT_INT32, CT_INT64, CT_STRING, CT_BOOLEAN, CT_FLOAT64,
+                                       CT_BYTES, CT_FLOAT32 };
+    enum { NF = 40 };
+    cv_value_t v = cv_list(a, NF);
+    for (int i = 0; i < NF; i++) {
+        char *name = arena_alloc(a, 48);
+        for (int k = 0; k <= i; k++)
+            name[k] = (char)('a' + (i + k) % 26);
+        name[i + 1] = 0;
+        if (i == 7)
+            name[3] = '"';   /* a key escaped when the plan is made */
+        ct_type_t t = types[i % 9];
+        cs_schema_t *fs = cs_new(a, t, i % 4 != 0);
+        cv_value_t *fv = &v.u.list.v[i];
+        switch (t) {
+        case CT_INT8: *fv = cv_int(i % 2 ? -128 : 127); break;
+        case CT_INT16: *fv = cv_int(i % 2 ? -32768 : 32767); break;
+        case CT_INT32: *fv = cv_int(i % 2 ? -2147483647LL - 1 : 0); break;
+        case CT_INT64: *fv = cv_int(i % 2 ? -9223372036854775807LL - 1 : 9223372036854775807LL); break;
+        case CT_STRING: *fv = i % 3 == 0 ? cv_str("", 0) : i % 3 == 1 ? cv_str("a\"b\\\n\x01", 7) : cv_str("\xf0\x9f\x98\x80x", 5); break;
+        case CT_BOOLEAN: *fv = cv_bool(i % 2); break;
+        case CT_FLOAT64: case CT_FLOAT32: fv->null = false; fv->u.f = 0.1 * i; break;
+        default: *fv = cv_str("\x00\xff", 2); break;
+        }
+        if (i % 5 == 4) {   /* null: with a default on every other one */
+            if (i % 10 == 4) {
+                cv_value_t *d = arena_alloc(a, sizeof *d);
+                *d = *fv;
+                fs->def = d;
+            }
+            *fv = cv_null();
+        }
+        cs_field_add(a, st, name, fs);
+    }
+    json_plan_t *p = json_plan_new(st);
+    buf_t want;
+    buf_init(&want);
+    json_enc_value(&want, st, &v);
+    assert_non_null(strstr(buf_cstr(&want), ",\"hij\\\"lmno\":"));
+    for (size_t pre = 0; pre < 80; pre++) {
+        buf_t b;
+        buf_init(&b);
+        for (size_t k = 0; k < pre; k++)
+            buf_putc(&b, '.');
+        json_plan_enc(&b, p, &v);
+        assert_int_equal(b.len, pre + want.len);
+        assert_memory_equal(b.data + pre, want.data, want.len);
+        buf_free(&b);
+    }
+    json_plan_free(p);
+    buf_free(&want);
+    arena_free(a);
+}
+
 static void test_header_text(void **s)
 {
     (void)s;
@@ -263,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_schema_order_and_defaults),
         cmocka_unit_test(test_header_text),
         cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_plan_leaves),
     };
     return cmocka_run_group_tests_name("json", tests, NULL, NULL);
 }
