@@ -211,10 +211,10 @@ pub_t *pub_new_batches(const worker_config_t *w, const char *client_id, const ch
         const char *k = w->producer.kv[i].key;
         if (strcmp(k, "compression.type") == 0 || strcmp(k, "compression.codec") == 0)
             zstd = strcmp(w->producer.kv[i].value, "zstd") == 0;
-        if (strcmp(w->producer.kv[i].key, "message.max.bytes") == 0) {
+        if (strcmp(k, "message.max.bytes") == 0) {
             p->record_max = lib_max = strtoll(w->producer.kv[i].value, NULL, 10);
             user_max = true;
-        } else if (strcmp(w->producer.kv[i].key, "batch.size") == 0) {
+        } else if (strcmp(k, "batch.size") == 0) {
             batch = strtoll(w->producer.kv[i].value, NULL, 10);
             user_batch = true;
         }
