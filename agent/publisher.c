@@ -33,6 +33,13 @@ struct pub {
     topic_slot_t *last;
     wc_topic_hook_t hook;         /* topic tracking: each topic produced to is told to the worker */
     bool transactional;
+    /* walcast's own limit on one record (producer.message.max.bytes, 1,000,000 by default): librdkafka's
+     * message.max.bytes, which also bounds its batches, is set higher for larger batches (pub_new) */
+    long long record_max, lib_max;
+    /* the batches are walcast's default, larger than PUB_SMALL_BATCH: a batch the broker refuses as too
+     * large is sent again in small ones (dr_cb, batch_refused; txn.c's txn_rewind) */
+    bool big_batches;
+    atomic_bool batch_refused;
     char *txn_id;                 /* transactional.id, or NULL */
     bool txn_open;
     int64_t txn_began_ms;         /* monotonic clock at pub_txn_begin */
@@ -123,10 +130,20 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     (void)rk;
     if (p->ack) {
         char e[768];   /* filled on an error only (was zeroed, 768 bytes, for every record) */
+        wc_status_t st = !m->err ? WC_OK : error_permanent(m->err) ? WC_PERMANENT : WC_ABORT;
         if (m->err)
             record_error(e, sizeof e, rd_kafka_topic_name(m->rkt), m->err, m->key, m->key_len, m->len);
-        p->ack(p->ctx, (uint64_t)(uintptr_t)m->_private,
-               !m->err ? WC_OK : error_permanent(m->err) ? WC_PERMANENT : WC_ABORT, m->err ? e : NULL);
+        /* The broker refuses a whole batch as too large (the topic's max.message.bytes, compressed): with
+         * big batches and a record a small batch holds with others, it was the batch, not the record
+         * (rows that do not compress). Sent again in small batches after the rewind, so not permanent. */
+        if (p->big_batches && m->key_len + m->len < PUB_SMALL_BATCH &&
+            (m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || m->err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE)) {
+            st = WC_ABORT;
+            atomic_store(&p->batch_refused, true);
+            snprintf(e, sizeof e, "Kafka refused a batch of records to topic %s as too large: %s",
+                     rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+        }
+        p->ack(p->ctx, (uint64_t)(uintptr_t)m->_private, st, m->err ? e : NULL);
     }
     /* the last report of a committing transaction, served on the commit thread: the caller may now
      * produce the next transaction's records (pub_txn_delivered). Its arrival is the commit's flushed_us: the
@@ -161,6 +178,12 @@ static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *e
 pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *transactional_id, pub_ack_fn ack,
                pub_wait_fn wait, void *ctx, char *err, size_t errlen)
 {
+    return pub_new_batches(w, client_id, transactional_id, false, ack, wait, ctx, err, errlen);
+}
+
+pub_t *pub_new_batches(const worker_config_t *w, const char *client_id, const char *transactional_id,
+                       bool small_batches, pub_ack_fn ack, pub_wait_fn wait, void *ctx, char *err, size_t errlen)
+{
     pub_t *p = xcalloc(1, sizeof *p);
     p->wake_fd = p->own_wake_fd = -1;
     pthread_mutex_init(&p->commit_mu, NULL);
@@ -174,13 +197,36 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
         snprintf(err, errlen, "bootstrap.servers=embedded must be resolved by starting the embedded Kafka first");
         goto fail;
     }
-    /* the queue holds at least two of the largest record (one larger than the queue would never fit) */
-    long long max_msg = 1000000;
-    for (size_t i = 0; i < w->producer.n; i++)
-        if (strcmp(w->producer.kv[i].key, "message.max.bytes") == 0)
-            max_msg = strtoll(w->producer.kv[i].value, NULL, 10);
-    char queue_kb[32];
-    snprintf(queue_kb, sizeof queue_kb, "%lld", max_msg / 512 + 1 > 4096 ? max_msg / 512 + 1 : 4096);
+    /* Batches of PUB_BATCH_BYTES: librdkafka 2.0.2 has one Produce request in flight per partition (its limit
+     * of 5 counts messages, README Batching), so a backlog drains at a batch per round trip; JSON with
+     * schemas records (~3.6 KB, ~30 bytes compressed) filled a 1 MB batch with ~10 KB on the wire. A batch
+     * is bounded by batch.size and message.max.bytes both, and message.max.bytes is also librdkafka's
+     * limit on one record: walcast checks that limit itself (record_max, produce), so users keep theirs.
+     * The user's producer.batch.size and producer.message.max.bytes are taken as given. */
+    p->record_max = PUB_SMALL_BATCH;
+    long long batch = small_batches ? PUB_SMALL_BATCH : PUB_BATCH_BYTES, lib_max = 0;
+    bool user_batch = false, user_max = false, zstd = true;
+    for (size_t i = 0; i < w->producer.n; i++) {
+        const char *k = w->producer.kv[i].key;
+        if (strcmp(k, "compression.type") == 0 || strcmp(k, "compression.codec") == 0)
+            zstd = strcmp(w->producer.kv[i].value, "zstd") == 0;
+        if (strcmp(w->producer.kv[i].key, "message.max.bytes") == 0) {
+            p->record_max = lib_max = strtoll(w->producer.kv[i].value, NULL, 10);
+            user_max = true;
+        } else if (strcmp(w->producer.kv[i].key, "batch.size") == 0) {
+            batch = strtoll(w->producer.kv[i].value, NULL, 10);
+            user_batch = true;
+        }
+    }
+    if (!user_max)
+        lib_max = batch > p->record_max ? batch : p->record_max;
+    p->lib_max = lib_max;
+    p->big_batches = !user_batch && (batch < lib_max ? batch : lib_max) > PUB_SMALL_BATCH;
+    char batch_s[32], lib_max_s[32], queue_kb[32];
+    snprintf(batch_s, sizeof batch_s, "%lld", batch);
+    snprintf(lib_max_s, sizeof lib_max_s, "%lld", lib_max);
+    /* the queue holds at least two of the largest batch or record (one larger than the queue would never fit) */
+    snprintf(queue_kb, sizeof queue_kb, "%lld", lib_max / 512 + 1 > 4096 ? lib_max / 512 + 1 : 4096);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char e[512];
     if (conf_set(conf, "bootstrap.servers", bs, err, errlen) < 0 ||
@@ -189,10 +235,12 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
         /* Kafka's Java producer (so Kafka Connect and Debezium) partitions by murmur2 of the key;
          * librdkafka's default (CRC32) would put the same key on another partition. */
         conf_set(conf, "partitioner", "murmur2_random", err, errlen) < 0 ||
-        /* at librdkafka's default level (3): level 1 compresses these records faster and smaller alone,
-         * but inside librdkafka, which makes a zstd stream per batch, its fresh window page-faulted on
-         * every batch (README, Compression) */
+        /* at level 1 (librdkafka's default is 3): faster and smaller on these records; librdkafka makes a
+         * zstd stream per batch, whose fresh window page-faulted on every 1 MB batch, but a 4 MB batch
+         * pays that once for four times the records (README, Compression). Only for zstd: a user's other
+         * codec keeps its own default level. */
         conf_set(conf, "compression.type", "zstd", err, errlen) < 0 ||
+        (zstd && conf_set(conf, "compression.level", "1", err, errlen) < 0) ||
         /* librdkafka 2.0.2's broker thread busy-polls (poll with timeout 0, in a loop) while a partition has
          * messages it may not send yet: the idempotent producer's 5 requests are in flight and the first
          * queued message is older than linger.ms (or a flush, so a commit, is running). A drain spent ~2
@@ -200,6 +248,8 @@ pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *tran
          * So: a linger that only ends a batch nobody commits (commit_transaction flushes, whatever linger),
          * batches that fill by size or count, and no more queued than about the requests in flight. */
         conf_set(conf, "linger.ms", "500", err, errlen) < 0 ||
+        (!user_batch && conf_set(conf, "batch.size", batch_s, err, errlen) < 0) ||
+        (!user_max && conf_set(conf, "message.max.bytes", lib_max_s, err, errlen) < 0) ||
         conf_set(conf, "batch.num.messages", "2000", err, errlen) < 0 ||
         conf_set(conf, "queue.buffering.max.kbytes", queue_kb, err, errlen) < 0 ||
         conf_set(conf, "queue.buffering.max.messages", "100000", err, errlen) < 0) {
@@ -451,11 +501,37 @@ static void make_room(pub_t *p)
         rd_kafka_flush(p->rk, 1);
 }
 
+/* bytes of an unsigned LEB128 varint of zigzag(v) */
+static size_t varint_size(size_t v)
+{
+    size_t n = 1;
+    for (uint64_t z = (uint64_t)v << 1; z >= 0x80; z >>= 7)
+        n++;
+    return n;
+}
+
+/* A record's size as librdkafka 2.0.2 weighs it against message.max.bytes (rd_kafka_msg_max_wire_size: the
+ * largest v2 record overhead, key, value and the headers as serialised). */
+static size_t record_size(const rec_t *r)
+{
+    size_t n = 36 + (r->key ? r->keylen : 0) + (r->value ? r->valuelen : 0);
+    for (int i = 0; i < r->nheaders; i++) {
+        size_t k = strlen(r->headers[i].key), v = r->headers[i].value ? r->headers[i].len : 0;
+        n += k + v + varint_size(k) + varint_size(v);
+    }
+    return n;
+}
+
 /* flags: librdkafka's message flags (RD_KAFKA_MSG_F_COPY: it copies the value; RD_KAFKA_MSG_F_FREE would have it
  * take the value's block over, only when WC_OK is returned). */
 static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, int flags, char *err, size_t errlen)
 {
     rd_kafka_topic_t *rkt = topic_get(p, r->topic, tag != UINT64_MAX);   /* UINT64_MAX: the offset record */
+    /* walcast's limit on a record, when below librdkafka's (see pub_new) */
+    if (p->record_max < p->lib_max && record_size(r) > (size_t)p->record_max) {
+        record_error(err, errlen, r->topic, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, r->key, r->keylen, r->valuelen);
+        return WC_PERMANENT;
+    }
     for (;;) {
         rd_kafka_headers_t *hdrs = NULL;
         if (r->nheaders) {
@@ -567,6 +643,8 @@ size_t pub_deferred(const pub_t *p) { return p->ndeferred; }
 
 size_t pub_deferred_bytes(const pub_t *p) { return p->deferred.len - p->deferred_at; }
 size_t pub_deferred_allocated(const pub_t *p) { return p->deferred.cap; }
+
+bool pub_batch_refused(const pub_t *p) { return atomic_load(&p->batch_refused); }
 
 void pub_swap_deferred(pub_t *a, pub_t *b)
 {

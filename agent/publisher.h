@@ -22,9 +22,17 @@ typedef void (*pub_ack_fn)(void *ctx, uint64_t tag, wc_status_t st, const char *
 /* Called while the producer queue is full, so the caller can keep other connections alive. */
 typedef void (*pub_wait_fn)(void *ctx);
 
+/* A batch's bytes before compression (librdkafka's batch.size, README Batching) by default, and after a batch
+ * was refused as too large (pub_batch_refused); also walcast's default limit on one record. */
+#define PUB_BATCH_BYTES 4000000
+#define PUB_SMALL_BATCH 1000000
+
 /* transactional_id: NULL for a plain idempotent producer; else call pub_txn_init before use. */
 pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *transactional_id, pub_ack_fn ack,
                pub_wait_fn wait, void *ctx, char *err, size_t errlen);
+/* The same; small_batches: batches of PUB_SMALL_BATCH (unless producer.batch.size says otherwise). */
+pub_t *pub_new_batches(const worker_config_t *w, const char *client_id, const char *transactional_id,
+                       bool small_batches, pub_ack_fn ack, pub_wait_fn wait, void *ctx, char *err, size_t errlen);
 void pub_free(pub_t *p);
 /* Topic tracking: h->seen is called (on the sending thread) for each topic records are sent to, once per
  * epoch of h (copied; NULL: off). */
@@ -99,6 +107,10 @@ size_t pub_deferred(const pub_t *p);
 size_t pub_deferred_bytes(const pub_t *p);
 /* The bytes its buffer holds allocated (kept for the next records to keep, see pub_swap_deferred) */
 size_t pub_deferred_allocated(const pub_t *p);
+/* A batch of this producer's was refused by the broker as too large while it sent batches larger than
+ * PUB_SMALL_BATCH (its records were reported WC_ABORT, not WC_PERMANENT): the records go again through a
+ * producer made with small_batches (txn.c, txn_rewind). */
+bool pub_batch_refused(const pub_t *p);
 /* Swaps the two producers' buffers for kept records, when neither keeps any: txn.c hands the one buffer
  * grown to the bound of kept records on to the producer whose turn comes (peak RSS, issue 21). */
 void pub_swap_deferred(pub_t *a, pub_t *b);

@@ -84,6 +84,7 @@ struct txn {
     wc_status_t delivery;
     char delivery_err[1024];
     txn_snap_hooks_t snap;        /* snapshots: their keys in the offset records */
+    bool small_batches;           /* a batch was refused as too large: producers made since send small ones */
     /* GET /metrics and the latency trace: the source transactions in the open Kafka transaction and in
      * the one committing */
     hist_t *h_src, *h_commit;
@@ -171,7 +172,7 @@ static void on_wait(void *ctx)
 
 static bool make_producer(txn_t *t, pub_t **p, const char *transactional_id, char *err, size_t errlen)
 {
-    *p = pub_new(t->w, t->client_id, transactional_id, on_ack, on_wait, t, err, errlen);
+    *p = pub_new_batches(t->w, t->client_id, transactional_id, t->small_batches, on_ack, on_wait, t, err, errlen);
     if (!*p)
         return false;
     pub_set_topic_hook(*p, &t->cfg->topics);
@@ -463,12 +464,9 @@ void txn_throttle(txn_t *t, int max_queued, volatile sig_atomic_t *stop)
         pub_push(t->pub, 5);
 }
 
-/* The broker aborted ring[i]'s transaction at its timeout and bumped its epoch: that producer is done,
- * but nobody else took over; a new one under the same id goes on. */
+/* ring[i] replaced by a new producer under the same transactional.id (its transaction aborted or gone). */
 static wc_status_t renew(txn_t *t, size_t i, char *err, size_t errlen)
 {
-    log_warn("the Kafka transaction outlived transaction.timeout.ms and the broker aborted it; starting a new producer",
-             "connector=%s error=\"%s\"", t->cfg->name, log_esc(err));
     char id[sizeof t->client_id + 16];
     snprintf(id, sizeof id, "%s", pub_transactional_id(t->ring[i]));
     bool was_pub = t->pub == t->ring[i];
@@ -515,6 +513,10 @@ wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
          * transaction timeout) is fenced by the new owner, and a new producer of its own would fence
          * that owner in turn */
         if ((a == WC_FATAL || cause == WC_FATAL) && expired && !(t->stop && *t->stop)) {
+            /* the broker aborted ring[i]'s transaction at its timeout and bumped its epoch: that producer is
+             * done, but nobody else took over; a new one under the same id goes on */
+            log_warn("the Kafka transaction outlived transaction.timeout.ms and the broker aborted it; starting a new producer",
+                     "connector=%s error=\"%s\"", t->cfg->name, log_esc(err));
             wc_status_t r = renew(t, i, err, errlen);
             if (r != WC_OK)
                 return r;
@@ -527,6 +529,24 @@ wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
     /* the failed commit may have returned before its delivery reports were served */
     for (size_t i = 0; i < TXN_PRODUCERS; i++)
         pub_poll(t->ring[i], 0);
+    bool refused = false;
+    for (size_t i = 0; i < TXN_PRODUCERS; i++)
+        refused = refused || pub_batch_refused(t->ring[i]);
+    if (refused && !t->small_batches && st != WC_FATAL && t->delivery != WC_PERMANENT && !(t->stop && *t->stop)) {
+        /* records that do not compress (the broker bounds a batch compressed): small batches from now on,
+         * for every producer of the connector, and the transaction sent again after the rewind */
+        log_warn("Kafka refused a batch as too large (the topic's max.message.bytes bounds a compressed batch, and "
+                 "these records do not compress); the transaction was aborted and is sent again, in batches of "
+                 "1,000,000 bytes from now on. To avoid it, set producer.batch.size=1000000 in the worker file or "
+                 "raise the topic's max.message.bytes", "connector=%s batch_bytes=%d error=\"%s\"", t->cfg->name,
+                 PUB_BATCH_BYTES, log_esc(t->delivery_err));
+        t->small_batches = true;
+        for (size_t i = 0; i < TXN_PRODUCERS; i++) {
+            wc_status_t r = renew(t, i, err, errlen);
+            if (r != WC_OK)
+                return r;
+        }
+    }
     if (t->delivery == WC_PERMANENT) {
         /* the same record would be refused again after a rewind: stop, name it */
         snprintf(err, errlen, "%s", t->delivery_err);

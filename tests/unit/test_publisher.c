@@ -63,8 +63,13 @@ static wc_status_t commit(pub_t *p, char *err, size_t errlen)
     return st;
 }
 
-/* A mock cluster with topic (partitions) and "offsets", and a transactional producer on it, initialised. */
-static pub_t *mock_producer(void **mock, char **bs, const char *topic, int partitions, const char *txn_id)
+/* A mock cluster with topic (partitions) and "offsets", and a transactional producer on it, initialised
+ * (small: batches of PUB_SMALL_BATCH, see pub_new_batches). */
+/* producer.message.max.bytes of the next mock producer (NULL: not set) */
+static const char *mock_user_max;
+
+static pub_t *mock_producer_batches(void **mock, char **bs, const char *topic, int partitions, const char *txn_id,
+                                    bool small)
 {
     char err[512];
     *mock = kcli_mock_start(1, bs, err, sizeof err);
@@ -77,10 +82,20 @@ static pub_t *mock_producer(void **mock, char **bs, const char *topic, int parti
     memset(&w, 0, sizeof w);
     w.bootstrap_servers = *bs;
     w.offset_topic = "offsets";
-    pub_t *p = pub_new(&w, "unit", txn_id, on_ack, NULL, NULL, err, sizeof err);
+    cfg_kv_t kv = { .key = "message.max.bytes", .value = (char *)mock_user_max };
+    if (mock_user_max) {
+        w.producer.kv = &kv;
+        w.producer.n = 1;
+    }
+    pub_t *p = pub_new_batches(&w, "unit", txn_id, small, on_ack, NULL, NULL, err, sizeof err);
     assert_non_null(p);
     assert_int_equal(pub_txn_init(p, &stop, err, sizeof err), WC_OK);
     return p;
+}
+
+static pub_t *mock_producer(void **mock, char **bs, const char *topic, int partitions, const char *txn_id)
+{
+    return mock_producer_batches(mock, bs, topic, partitions, txn_id, false);
 }
 
 /* A consumer of every partition of topic from its beginning. */
@@ -328,16 +343,18 @@ static void test_held_records(void **s)
     free(bs);
 }
 
-/* The producer's codec: zstd at librdkafka's default level by default; a codec or level set in producer.* is
- * taken as it is. */
+/* The producer's codec: zstd at level 1 by default (another codec set in producer.* at its own default
+ * level); a codec or level set in producer.* is taken as it is. */
 static void test_compression_defaults(void **s)
 {
     (void)s;
     char err[512], v[64];
     static const struct { const char *k, *v, *type, *level; } cases[] = {
-        { NULL, NULL, "zstd", "-1" },
+        { NULL, NULL, "zstd", "1" },
         { "compression.type", "lz4", "lz4", "-1" },
         { "compression.type", "snappy", "snappy", "-1" },
+        { "compression.codec", "gzip", "gzip", "-1" },
+        { "compression.type", "zstd", "zstd", "1" },
         { "compression.level", "5", "zstd", "5" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -356,6 +373,120 @@ static void test_compression_defaults(void **s)
         assert_int_equal(pub_setting(p, "compression.level", v, sizeof v), 0);
         assert_string_equal(v, cases[i].level);
         pub_free(p);
+    }
+}
+
+/* Batches of PUB_BATCH_BYTES by default (librdkafka's batch.size and message.max.bytes), PUB_SMALL_BATCH for
+ * a producer made with small_batches; the user's producer.batch.size / producer.message.max.bytes as given. */
+static void test_batch_defaults(void **s)
+{
+    (void)s;
+    char err[512], v[64], big[32], small[32];
+    snprintf(big, sizeof big, "%d", PUB_BATCH_BYTES);
+    snprintf(small, sizeof small, "%d", PUB_SMALL_BATCH);
+    static const struct { const char *k, *v; bool small; const char *batch, *max; } cases[] = {
+        { NULL, NULL, false, "big", "big" },
+        { NULL, NULL, true, "small", "small" },
+        { "message.max.bytes", "20000000", false, "big", "20000000" },
+        { "message.max.bytes", "20000000", true, "small", "20000000" },
+        { "message.max.bytes", "500000", false, "big", "500000" },
+        { "batch.size", "2000000", false, "2000000", "2000000" },
+        { "batch.size", "2000000", true, "2000000", "2000000" },
+        { "batch.size", "500000", false, "500000", "small" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        worker_config_t w;
+        memset(&w, 0, sizeof w);
+        w.bootstrap_servers = "127.0.0.1:1";
+        cfg_kv_t kv = { .key = (char *)cases[i].k, .value = (char *)cases[i].v };
+        if (cases[i].k) {
+            w.producer.kv = &kv;
+            w.producer.n = 1;
+        }
+        pub_t *p = pub_new_batches(&w, "unit", NULL, cases[i].small, on_ack, NULL, NULL, err, sizeof err);
+        assert_non_null(p);
+        const char *want_batch = !strcmp(cases[i].batch, "big")     ? big
+                                 : !strcmp(cases[i].batch, "small") ? small
+                                                                    : cases[i].batch;
+        const char *want_max = !strcmp(cases[i].max, "big")     ? big
+                               : !strcmp(cases[i].max, "small") ? small
+                                                                : cases[i].max;
+        assert_int_equal(pub_setting(p, "batch.size", v, sizeof v), 0);
+        assert_string_equal(v, want_batch);
+        assert_int_equal(pub_setting(p, "message.max.bytes", v, sizeof v), 0);
+        assert_string_equal(v, want_max);
+        pub_free(p);
+    }
+}
+
+/* walcast's limit on one record stays 1,000,000 bytes (librdkafka's measure: the value, the key, the headers and
+ * 36 bytes) although librdkafka's message.max.bytes is larger for larger batches: refused before it is produced,
+ * as permanent, with the setting to raise. The same boundary as librdkafka's own check, when the user's
+ * producer.message.max.bytes=1000000 makes it librdkafka's limit. */
+static void test_record_limit(void **s)
+{
+    (void)s;
+    for (int user = 0; user <= 1; user++) {
+        char err[512], *bs = NULL;
+        void *mock;
+        mock_user_max = user ? "1000000" : NULL;
+        pub_t *p = mock_producer(&mock, &bs, "t", 1, "walcast-unit-limit");
+        mock_user_max = NULL;
+        assert_int_equal(pub_txn_begin(p, err, sizeof err), WC_OK);
+        static char value[PUB_SMALL_BATCH];
+        rec_t r;
+        memset(&r, 0, sizeof r);
+        r.topic = "t";
+        r.key = "{\"id\":1}";
+        r.keylen = strlen(r.key);
+        r.value = value;
+        r.headers[0] = (rec_header_t){ .key = "__debezium.context.connectorName", .value = "it", .len = 2 };
+        r.headers[1] = (rec_header_t){ .key = "n", .value = NULL, .len = 0 };
+        r.nheaders = 2;
+        /* each header: its name and value, and one varint byte for each's length */
+        size_t fits = PUB_SMALL_BATCH - 36 - r.keylen - (strlen(r.headers[0].key) + 2 + 2) - (1 + 0 + 2);
+        r.valuelen = fits;
+        assert_int_equal(pub_send(p, &r, 1, err, sizeof err), WC_OK);
+        r.valuelen = fits + 1;
+        assert_int_equal(pub_send(p, &r, 2, err, sizeof err), WC_PERMANENT);
+        assert_non_null(strstr(err, "cannot produce to topic t: Broker: Message size too large (key {\"id\":1}, "));
+        assert_non_null(strstr(err, "raise producer.message.max.bytes in the worker file"));
+        assert_int_equal(pub_txn_abort(p, err, sizeof err), WC_OK);
+        pub_free(p);
+        kcli_mock_stop(mock);
+        free(bs);
+    }
+}
+
+/* A batch the broker refuses as too large (MESSAGE_TOO_LARGE for a batch of small records): with walcast's
+ * big batches its records are reported WC_ABORT and the producer says so (pub_batch_refused: the rewind sends
+ * them again in small batches); with small batches the refusal is permanent, as for one record too large. */
+static void test_batch_refused(void **s)
+{
+    (void)s;
+    for (int small = 0; small <= 1; small++) {
+        char err[512], *bs = NULL;
+        void *mock;
+        pub_t *p = mock_producer_batches(&mock, &bs, "t", 1, "walcast-unit-refused", small);
+        rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster((rd_kafka_t *)mock);
+        memset(&acks, 0, sizeof acks);
+        /* (the data records' request and the offset record's: which goes first is librdkafka's choice) */
+        rd_kafka_mock_push_request_errors(mc, 0 /* Produce */, 2, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE,
+                                          RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+        assert_int_equal(pub_txn_begin(p, err, sizeof err), WC_OK);
+        assert_int_equal(send_n(p, 20, 1000), 0);
+        assert_int_equal(commit(p, err, sizeof err), WC_ABORT);
+        assert_true(acks.failed >= 20);
+        /* (the offset record may fail otherwise: purged once the transaction must abort) */
+        if (small)
+            assert_true(acks.permanent >= 20);
+        else
+            assert_int_equal(acks.permanent, 0);
+        assert_int_equal(pub_batch_refused(p), !small);
+        assert_int_equal(pub_txn_abort(p, err, sizeof err), WC_OK);
+        pub_free(p);
+        kcli_mock_stop(mock);
+        free(bs);
     }
 }
 
@@ -424,6 +555,9 @@ int main(void)
         cmocka_unit_test(test_held_records),
         cmocka_unit_test(test_compression_defaults),
         cmocka_unit_test(test_commit_thread_reused),
+        cmocka_unit_test(test_batch_defaults),
+        cmocka_unit_test(test_record_limit),
+        cmocka_unit_test(test_batch_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
