@@ -65,7 +65,6 @@ struct pub {
     buf_t deferred;               /* records kept while held or committing (see defer_record) */
     size_t deferred_at;           /* where the next one to produce starts (the ones before it are produced) */
     size_t ndeferred;
-    size_t deferred_values;       /* bytes of their values (each in its own block, see defer_record) */
     bool held;                    /* pub_txn_hold: records sent are kept in deferred */
     /* records produced and delivery reports served since the producer was made: when they are equal,
      * every record produced so far is in its partition's log (pub_txn_delivered) */
@@ -211,10 +210,10 @@ pub_t *pub_new_batches(const worker_config_t *w, const char *client_id, const ch
         const char *k = w->producer.kv[i].key;
         if (strcmp(k, "compression.type") == 0 || strcmp(k, "compression.codec") == 0)
             zstd = strcmp(w->producer.kv[i].value, "zstd") == 0;
-        if (strcmp(w->producer.kv[i].key, "message.max.bytes") == 0) {
+        if (strcmp(k, "message.max.bytes") == 0) {
             p->record_max = lib_max = strtoll(w->producer.kv[i].value, NULL, 10);
             user_max = true;
-        } else if (strcmp(w->producer.kv[i].key, "batch.size") == 0) {
+        } else if (strcmp(k, "batch.size") == 0) {
             batch = strtoll(w->producer.kv[i].value, NULL, 10);
             user_batch = true;
         }
@@ -377,21 +376,17 @@ static void put_blob(buf_t *b, const void *d, size_t len, bool null)
 }
 
 /* Layout: topic, key, value, nheaders, (hkey, hvalue)*, partition, timestamp; blobs are u32 length (UINT32_MAX =
- * null) + bytes, except the value: u32 length + a pointer to its own block, which librdkafka takes over when it
- * is produced (RD_KAFKA_MSG_F_FREE): the value, most of a record's bytes, is copied once, not twice. */
+ * null) + bytes. The value is kept here too and copied by librdkafka when produced (RD_KAFKA_MSG_F_COPY), as a
+ * record sent outside a commit is: a block of its own per value, handed over with RD_KAFKA_MSG_F_FREE, saved that
+ * copy but cost a malloc of a few KB per record, the read thread's largest single cost in a JSON-with-schemas
+ * drain (13% of its samples under defer_record's malloc, the heap grown and trimmed again commit after commit:
+ * page faults 7%), where this buffer is reused. */
 static void defer_record(pub_t *p, const rec_t *r)
 {
     buf_t *b = &p->deferred;
     put_blob(b, r->topic, strlen(r->topic) + 1, false);
     put_blob(b, r->key, r->keylen, r->key == NULL);
-    char *v = NULL;
-    if (r->value) {
-        v = xmalloc(r->valuelen ? r->valuelen : 1);
-        memcpy(v, r->value, r->valuelen);
-        p->deferred_values += r->valuelen;
-    }
-    put_u32(b, r->value ? r->valuelen : UINT32_MAX);
-    buf_append(b, &v, sizeof v);
+    put_blob(b, r->value, r->valuelen, r->value == NULL);
     put_u32(b, (size_t)r->nheaders);
     for (int i = 0; i < r->nheaders; i++) {
         put_blob(b, r->headers[i].key, strlen(r->headers[i].key) + 1, false);
@@ -417,40 +412,14 @@ static const uint8_t *get_blob(const uint8_t *at, const void **d, size_t *len)
     return at + n;
 }
 
-/* The value of a kept record: its length and its block (NULL: a null value). */
-static const uint8_t *get_value(const uint8_t *at, char **v, size_t *len)
-{
-    uint32_t n;
-    memcpy(&n, at, sizeof n);
-    memcpy(v, at + sizeof n, sizeof *v);
-    *len = n == UINT32_MAX ? 0 : n;
-    return at + sizeof n + sizeof *v;
-}
-
 static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, int flags, char *err, size_t errlen);
 
-/* Frees the values of the kept records not produced yet, and forgets them all. */
+/* Forgets the kept records. */
 static void forget_deferred(pub_t *p)
 {
-    const uint8_t *at = (const uint8_t *)p->deferred.data + p->deferred_at, *end = (const uint8_t *)p->deferred.data + p->deferred.len;
-    while (at < end) {
-        const void *d;
-        size_t len;
-        char *v;
-        at = get_blob(at, &d, &len);
-        at = get_blob(at, &d, &len);
-        at = get_value(at, &v, &len);
-        free(v);
-        uint32_t nh;
-        memcpy(&nh, at, sizeof nh);
-        at += sizeof nh;
-        for (uint32_t i = 0; i < 2 * nh + 2; i++)
-            at = get_blob(at, &d, &len);
-    }
     buf_reset(&p->deferred);
     p->deferred_at = 0;
     p->ndeferred = 0;
-    p->deferred_values = 0;
 }
 
 /* Produces the records kept during a commit into the (new) open transaction. On failure the ones produced
@@ -463,12 +432,10 @@ static wc_status_t drain_deferred(pub_t *p, char *err, size_t errlen)
         memset(&r, 0, sizeof r);
         const void *d;
         size_t len;
-        char *v;
         at = get_blob(at, &d, &len);
         r.topic = d;
         at = get_blob(at, &r.key, &r.keylen);
-        at = get_value(at, &v, &r.valuelen);
-        r.value = v;
+        at = get_blob(at, &r.value, &r.valuelen);
         uint32_t nh;
         memcpy(&nh, at, sizeof nh);
         at += sizeof nh;
@@ -484,14 +451,12 @@ static wc_status_t drain_deferred(pub_t *p, char *err, size_t errlen)
         at = get_blob(at, &d, &len);
         if ((r.has_ts = d != NULL))
             memcpy(&r.ts_ms, d, sizeof r.ts_ms);
-        /* librdkafka frees the value once produced; on failure it is still ours (forget_deferred) */
-        wc_status_t st = produce(p, &r, 0, v ? RD_KAFKA_MSG_F_FREE : 0, err, errlen);
+        wc_status_t st = produce(p, &r, 0, RD_KAFKA_MSG_F_COPY, err, errlen);
         if (st != WC_OK)
             return st;
         atomic_fetch_add(&p->nsent, 1);
         p->deferred_at = (size_t)(at - (const uint8_t *)p->deferred.data);
         p->ndeferred--;
-        p->deferred_values -= r.valuelen;
     }
     forget_deferred(p);
     return WC_OK;
@@ -557,8 +522,8 @@ static size_t record_size(const rec_t *r)
     return n;
 }
 
-/* flags: RD_KAFKA_MSG_F_COPY (librdkafka copies the value) or RD_KAFKA_MSG_F_FREE (it takes the value's block
- * over, only when WC_OK is returned). */
+/* flags: librdkafka's message flags (RD_KAFKA_MSG_F_COPY: it copies the value; RD_KAFKA_MSG_F_FREE would have it
+ * take the value's block over, only when WC_OK is returned). */
 static wc_status_t produce(pub_t *p, const rec_t *r, uint64_t tag, int flags, char *err, size_t errlen)
 {
     rd_kafka_topic_t *rkt = topic_get(p, r->topic, tag != UINT64_MAX);   /* UINT64_MAX: the offset record */
@@ -676,7 +641,7 @@ bool pub_txn_committing(const pub_t *p) { return p->committing; }
 
 size_t pub_deferred(const pub_t *p) { return p->ndeferred; }
 
-size_t pub_deferred_bytes(const pub_t *p) { return p->deferred.len - p->deferred_at + p->deferred_values; }
+size_t pub_deferred_bytes(const pub_t *p) { return p->deferred.len - p->deferred_at; }
 size_t pub_deferred_allocated(const pub_t *p) { return p->deferred.cap; }
 
 bool pub_batch_refused(const pub_t *p) { return atomic_load(&p->batch_refused); }
@@ -685,7 +650,7 @@ void pub_swap_deferred(pub_t *a, pub_t *b)
 {
     if (a->ndeferred || b->ndeferred)
         return;
-    /* (with nothing kept, deferred_at and deferred_values are 0 on both: forget_deferred) */
+    /* (with nothing kept, deferred_at is 0 on both: forget_deferred) */
     buf_t x = a->deferred;
     a->deferred = b->deferred;
     b->deferred = x;

@@ -541,10 +541,10 @@ wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
                  "raise the topic's max.message.bytes", "connector=%s batch_bytes=%d error=\"%s\"", t->cfg->name,
                  PUB_BATCH_BYTES, log_esc(t->delivery_err));
         t->small_batches = true;
-        for (size_t i = 0; i < TXN_PRODUCERS; i++) {
+        for (size_t i = 0; i < TXN_PRODUCERS && st != WC_FATAL; i++) {
             wc_status_t r = renew(t, i, err, errlen);
             if (r != WC_OK)
-                return r;
+                st = r;   /* (the rest of the rewind still runs) */
         }
     }
     if (t->delivery == WC_PERMANENT) {
