@@ -278,7 +278,7 @@ run_dbz() {
   RES="$(echo "$te - $tf" | bc) $hwm $(echo "$ce - $cf" | bc) $wcpu $(echo "$b1 - $b0" | bc) $((TOTAL - nf)) $cf"
 }
 
-per_m() { calc "%.1f" "$1 * 1000000 / $2"; }   # seconds rows -> s per million rows
+per_m() { calc "%.2f" "$1 * 1000000 / $2"; }   # seconds rows -> s per million rows
 add() {  # key rows "seconds rss cpu [walsender broker]"
   local k=$1 rows=$2 secs rss cpu wc bc
   read -r secs rss cpu wc bc <<<"$3"
