@@ -26,7 +26,9 @@
 #    the workload writes its clock into a ts column; a read_committed consumer takes now - ts per event
 #    (pg_recvlogical: test_decoding, now - commit time); BENCH_LAT_SECS=0 skips this part. BENCH_LAT_READERS (ref walcast dbztun dbzdef) picks the
 #    readers; BENCH_BASE_WALCAST=<another walcast binary> adds it as reader "base" (before/after in one run; last
-#    unless BENCH_LAT_READERS places it: the first reader meets a colder broker).
+#    unless BENCH_LAT_READERS places it). The first reader met a colder broker (walcast measured first on a fresh
+#    broker: p99 18-36 ms; the same binary measured right after it: 15-16 ms; Debezium tuned, always later: 19), so
+#    an unmeasured walcast pass warms the broker before the readers (BENCH_LAT_BROKER_WARMUP=0: none).
 #    BENCH_WALCAST names the walcast binary of every part (default build/walcast). walcast runs with WALCAST_LOG=debug: its "latency trace" lines, joined with the consumer's arrival
 #    times on the xid, give the per-stage breakdown (source commit -> queued -> commit_transaction -> records
 #    acknowledged -> EndTxn answered -> consumer), printed under the table beside bench_txn_floor's figure
@@ -401,7 +403,7 @@ fi   # THROUGHPUT
 # ---- 2. commit -> visible latency ------------------------------------------------------------------------
 declare -A LAT LAT_FROM LAT_TO
 if [ "$LAT_SECS" -gt 0 ]; then
-  for t in lat_ref lat_walcast lat_dbzdef lat_dbztun lat_base; do
+  for t in lat_ref lat_walcast lat_dbzdef lat_dbztun lat_base lat_warm; do
     q -c "CREATE TABLE $t (id bigserial PRIMARY KEY, v int NOT NULL, ts bigint NOT NULL)" \
       -c "CREATE PUBLICATION ${t}_pub FOR TABLE $t"
   done
@@ -433,7 +435,7 @@ if [ "$LAT_SECS" -gt 0 ]; then
       PIDS+=($cons)
       wait_for 60 "latency consumer for $t" grep -qs '^ready' "$WORK/$t.cons"
       case $k in
-        walcast|base)
+        walcast|base|warm)
           connector_props "$WORK/$t.properties" "$t" "$t" "${t}_pub"
           WALCAST_LOG=debug "$([ "$k" = base ] && echo "$BASE_WALCAST" || echo "$WALCAST")" run --worker "$WORK/worker.properties" "$WORK/$t.properties" >/dev/null 2>"$WORK/walcast-$t.log" &
           RPID=$! ; PIDS+=($RPID) ;;
@@ -456,7 +458,7 @@ if [ "$LAT_SECS" -gt 0 ]; then
     rss=-
     if [ "$k" != ref ]; then
       rss=$(( $(hwm_of "$RPID") / 1024 ))
-      if [ "$k" = walcast ] || [ "$k" = base ]; then kill -INT "$RPID"; wait "$RPID" 2>/dev/null || true; else dbz_stop; fi
+      if [ "$k" != "${k#dbz}" ]; then dbz_stop; else kill -INT "$RPID"; wait "$RPID" 2>/dev/null || true; fi
     fi
     slot_drop "$t"
     read -r p50 p99 n < <(pct "$WORK/$t.lat" "$from")
@@ -465,6 +467,8 @@ if [ "$LAT_SECS" -gt 0 ]; then
     echo "bench: latency $k: ${LAT[$k]}" >&2
   }
   lat_seen() { [ "$(wc -l <"$1")" -ge "$2" ]; }
+  # the broker's warm-up: one walcast pass, measured but not shown (see the header)
+  [ "${BENCH_LAT_BROKER_WARMUP:-1}" = 0 ] || lat_phase warm lat_warm
   for k in $LAT_READERS; do lat_phase "$k" "lat_$k"; done
   echo
   echo "== commit -> visible latency, $LAT_RATE single-row transactions/s for ${LAT_SECS}s (synchronous_commit=on), one run each,"
