@@ -17,6 +17,13 @@
 #        for another request or broker, response queue, send), and the error codes answered (51 =
 #        CONCURRENT_TRANSACTIONS: a transactional producer began its next transaction before the coordinator had
 #        written the previous one's markers; librdkafka 2.0.2 retries it after a fixed 20 ms).
+#   produce_chain LOG CLIENT_ID              the Kafka side of one snapshot (or drain) from the broker's request log: the
+#        data Produce requests of CLIENT_ID's producers (not the offsets topic), from the first to the last: how many,
+#        their mean uncompressed size, the broker's time on them (sum), the client's time between one request's
+#        response and the next request of the same Kafka transaction (p10/p50 and sum: librdkafka 2.0.2 keeps one
+#        Produce request in flight per partition, so that gap is librdkafka building and compressing the next batch,
+#        or waiting for it to fill, or for a core), and the gaps at the switches from one Kafka transaction to the
+#        next (count, sum, median).
 #   gc LOG FROM_MS TO_MS                    the JVM's stop-the-world pauses from its -Xlog:gc:file=LOG:timemillis
 #        between FROM_MS and TO_MS (ms since the epoch): count, sum, longest.
 #   warmup BS                               one committed transaction of a transactional producer, so that the
@@ -269,6 +276,40 @@ def requests(log, from_ms, to_ms):
                                                     "; " + e if e else ""))
 
 
+def produce_chain(log, client_id):
+    data = []
+    with open(log) as f:
+        for line in f:
+            if "Completed request:" not in line or ('"clientId":"%s"' % client_id) not in line:
+                continue
+            r = json.loads(line[line.index("Completed request:") + 18:])
+            if r["requestHeader"]["requestApiKeyName"] != "PRODUCE":
+                continue
+            topics = [t.get("name", "") for t in r["request"].get("topicData", [])]
+            if any("offsets" in t for t in topics):
+                continue
+            end = int(line[1:line.index("]")])
+            data.append((end - r["totalTimeMs"], end, r["request"].get("transactionalId", ""),
+                         r.get("temporaryMemoryBytes", 0)))
+    if len(data) < 2:
+        print("   %s: fewer than 2 data Produce requests in the request log" % client_id)
+        return
+    data.sort()
+    within, switch = [], []
+    for a, b in zip(data, data[1:]):
+        (within if a[2] == b[2] else switch).append(b[0] - a[1])
+    within.sort()
+    switch.sort()
+
+    def q(v, f):
+        return v[min(len(v) - 1, int(len(v) * f))] if v else float("nan")
+    print("   %s: %d data batches (%.1f MB each uncompressed) in %.2f s: broker %.2f s; client between a response and "
+          "the next request %.2f s (p10 %.2f ms, p50 %.2f ms); %d Kafka transaction switches %.2f s (median %.1f ms)"
+          % (client_id, len(data), sum(d[3] for d in data) / len(data) / 1e6, (data[-1][1] - data[0][0]) / 1000,
+             sum(d[1] - d[0] for d in data) / 1000, sum(within) / 1000, q(within, 0.1), q(within, 0.5), len(switch),
+             sum(switch) / 1000, q(switch, 0.5)))
+
+
 def gc(log, from_ms, to_ms):
     import re
     pauses = []
@@ -354,6 +395,8 @@ if __name__ == "__main__":
         stages(a[0], a[1], int(a[2]))
     elif cmd == "requests":
         requests(a[0], int(a[1]), int(a[2]))
+    elif cmd == "produce_chain":
+        produce_chain(a[0], a[1])
     elif cmd == "gc":
         gc(a[0], int(a[1]), int(a[2]))
     elif cmd == "warmup":
