@@ -26,6 +26,10 @@
 #        PostgreSQL processes started meanwhile under POSTMASTER (the readers' and the planner's backends), of
 #        BROKER, and the machine's idle time (/proc/stat); prints "thread NAME xN cpu_s", "backends xN cpu_s",
 #        "broker cpu_s", "wall s", "idle core_s" and "hwm kB" (PID's last VmHWM) lines.
+#   offcpu DATA PID WALSENDER BROKER        where the threads of walcast (PID), its walsender and the broker spent a drain
+#        recorded by bench.sh's BENCH_SCHED (perf sched_switch/sched_wakeup with call chains, all CPUs): per
+#        thread, ms running, ms runnable but waiting for a core (sch delay), ms asleep, and the sleep split by
+#        where the thread went to sleep (the kernel's wait function and the first user frame of its call chain).
 #   recvlogical OUT COUNTFILE BOUND ARGS... runs pg_recvlogical ARGS (test_decoding with include-timestamp)
 #        and writes "commit_us ms" (commit time, now - it) per COMMIT of a transaction that inserted a row, until
 #        COUNTFILE's number of commits is reached, or BOUND s; stops pg_recvlogical.
@@ -335,6 +339,62 @@ def cpuwatch(pid, postmaster, broker):
     print("hwm %d" % hwm)
 
 
+def offcpu(data, pid, walsender, broker):
+    import re
+    out = subprocess.run(["perf", "sched", "timehist", "-i", data, "--state", "-g", "--max-stack", "40"],
+                         capture_output=True, text=True).stdout
+    head = re.compile(r"^\s*([0-9.]+)\s+\[\d+\]\s+(.+?)\[(\d+)(?:/(\d+))?\]\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+(\S)\s*(.*)$")
+    t = {}       # tid -> [name, pid, run, delay, sleep, {reason: ms}, reason of the last sched-out]
+    first = last = None
+    for line in out.splitlines():
+        m = head.match(line)
+        if not m:
+            continue
+        ts, name, tid, tpid = float(m.group(1)), m.group(2).strip(), int(m.group(3)), int(m.group(4) or m.group(3))
+        first = ts if first is None else first
+        last = ts
+        if tpid not in (pid, walsender, broker):
+            continue
+        wait, delay, run, state, chain = float(m.group(5)), float(m.group(6)), float(m.group(7)), m.group(8), m.group(9)
+        e = t.setdefault(tid, [name, tpid, 0.0, 0.0, 0.0, {}, None])
+        e[2] += run
+        e[3] += delay
+        if e[6] is not None and e[6].startswith("R"):
+            e[3] += wait   # preempted (no wakeup event): its wait was for a core
+        else:
+            e[4] += wait
+            if e[6] is not None and wait > 0:
+                e[5][e[6]] = e[5].get(e[6], 0.0) + wait
+        frames = [f.strip() for f in chain.split("<-")] if chain else []
+        kern = next((f for f in frames if f.startswith(("futex", "do_sys_poll", "do_epoll", "hrtimer_nanosleep",
+                                                         "do_nanosleep", "sk_wait", "tcp_recvmsg", "unix_stream",
+                                                         "pipe_read", "do_select", "io_schedule", "__x64_sys"))), frames[0] if frames else "")
+        user = next((f for f in frames if not f.startswith(("__x64", "do_", "x64_", "entry_", "__do", "syscall",
+                      "futex", "schedule", "hrtimer", "__schedule", "__futex", "common_nsleep", "poll_", "ep_",
+                      "__se_", "__ia32", "ksys_", "__sys", "sk_", "tcp_", "inet_", "sock_", "unix_", "vfs_",
+                      "new_sync", "pipe_", "ret_from", "kthread", "wait_", "io_", "__wait", "__sk", "[unknown]",
+                      "exit_to", "irqentry", "asm_", "__cond_resched", "__pfx"))), "")
+        e[6] = (state + " " + kern + (" <- " + user if user else ""))[:90]
+        if pid in (e[1],) and e[0] != name:
+            e[0] = name
+    print("   recorded %.2f s; per thread: ms running / runnable, waiting for a core / asleep (where it went to sleep)" % ((last or 0) - (first or 0)))
+    groups = {}
+    for tid, e in t.items():
+        if e[1] == broker:
+            g = groups.setdefault("Kafka broker (all threads)", [0.0, 0.0, 0.0])
+            g[0] += e[2]; g[1] += e[3]; g[2] += e[4]
+            continue
+        name = e[0] if e[1] == pid else "walsender"
+        if e[2] < 1:
+            continue
+        print("   %-24s %-8d run %7.0f  runnable %6.0f  asleep %7.0f" % (name, tid, e[2], e[3], e[4]))
+        for r, ms in sorted(e[5].items(), key=lambda x: -x[1])[:4]:
+            if ms >= 1:
+                print("   %40s %7.0f ms  %s" % ("", ms, r))
+    for k, g in groups.items():
+        print("   %-33s run %7.0f  runnable %6.0f" % (k, g[0], g[1]))
+
+
 def warmup(bs):
     from confluent_kafka import Producer
     p = Producer({"bootstrap.servers": bs, "transactional.id": "bench-warmup"})
@@ -358,6 +418,8 @@ if __name__ == "__main__":
         gc(a[0], int(a[1]), int(a[2]))
     elif cmd == "warmup":
         warmup(a[0])
+    elif cmd == "offcpu":
+        offcpu(a[0], int(a[1]), int(a[2]), int(a[3]))
     elif cmd == "cpuwatch":
         cpuwatch(int(a[0]), int(a[1]), int(a[2]))
     elif cmd == "recvlogical":
