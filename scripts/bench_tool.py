@@ -11,6 +11,11 @@
 #   stages LOG LAT FROM_US                  the per-stage breakdown of walcast's latency: joins the "latency trace"
 #        lines of walcast's debug LOG with the consumer's LAT file (latency's OUT) on the xid, for the events written
 #        at or after FROM_US, and prints p50/p99 per stage.
+#   startup LOG T0 T1 END_LSN               where one walcast drain's time went, from its debug LOG: its "start-up trace"
+#        marks, its last "latency trace" line and the "standby status update" that confirmed END_LSN, with T0 (the
+#        bench started walcast) and T1 (the bench saw the slot confirmed to END_LSN), s since the epoch. Prints one
+#        line of name=ms (stages in order, each from the one before; STARTUP_STAGES below) and cpu_NAME=ms (the
+#        process's CPU time over that stage), or "none" when a mark is missing.
 #   requests LOG FROM_MS TO_MS              the broker's own view of the requests it completed between FROM_MS and
 #        TO_MS (ms since the epoch), from its request log (scripts/kafka.sh KAFKA_REQUEST_LOG): per API and client
 #        kind, count, p50/p99/max of the total time and the p99 of its parts (request queue, local, remote = waiting
@@ -233,6 +238,64 @@ def stages(log, lat, from_us):
     print("   EndTxn answered -> consumer: the markers, the last stable offset, the consumer's fetch. p99s do not add up)")
 
 
+# startup's stages: name, the mark that ends it (the one before starts it), what it is
+STARTUP_STAGES = [
+    ("exec", "process", "bench starts walcast -> walcast's process loaded (fork, exec, shared libraries)"),
+    ("config", "config", "configuration read, the connector's thread running"),
+    ("producers", "producers", "the transactional producers made (rd_kafka_new)"),
+    ("initpid", "ready", "every producer's InitProducerId answered (fencing)"),
+    ("offsets", "offsets", "the stored offsets read (offsets topic to its end)"),
+    ("pgconn", "connected", "PostgreSQL connections (replication + SQL)"),
+    ("slot", "prepared", "slot, publication and types ready"),
+    ("startrepl", "streaming", "START_REPLICATION answered"),
+    ("firstrec", "first_record", "first record handed to a producer"),
+    ("drain", "last_ack", "the drain: first record -> the last record acknowledged"),
+    ("commit", "last_commit", "last record acknowledged -> its Kafka commit answered (EndTxn)"),
+    ("confirm", "status", "last commit -> the status update confirming the end sent"),
+    ("seen", "seen", "status sent -> the bench saw the slot confirmed"),
+]
+
+
+def lsn_num(s):
+    hi, lo = s.split("/")
+    return (int(hi, 16) << 32) | int(lo, 16)
+
+
+def startup(log, t0, t1, end_lsn):
+    end = lsn_num(end_lsn)
+    marks = {"bench": (t0 * 1e6, None), "seen": (t1 * 1e6, None)}
+    last = None
+    with open(log) as f:
+        for line in f:
+            if 'msg="start-up trace"' in line:
+                for m in line.split("marks=", 1)[1].split()[0].split(","):
+                    name, wall, cpu = m.split(":")
+                    marks[name] = (int(wall), int(cpu) if name != "process" else 0)
+            elif 'msg="latency trace"' in line:
+                kv = dict(w.split("=", 1) for w in line.split() if "=" in w and not w.startswith("msg="))
+                if last is None or int(kv["committed_us"]) >= last[1]:
+                    last = (int(kv["flushed_us"]), int(kv["committed_us"]))
+            elif 'msg="standby status update"' in line and "status" not in marks:
+                kv = dict(w.split("=", 1) for w in line.split() if "=" in w and not w.startswith("msg="))
+                if int(kv["flush_lsn"]) >= end:
+                    marks["status"] = (int(kv["at_us"]), None)
+    if last:
+        marks["last_ack"], marks["last_commit"] = (last[0], None), (last[1], None)
+    order = ["bench"] + [m for _, m, _ in STARTUP_STAGES]
+    if any(m not in marks or not marks[m][0] for m in order):
+        print("none missing=%s" % ",".join(m for m in order if m not in marks or not marks[m][0]))
+        return
+    out = []
+    for (name, m, _), prev in zip(STARTUP_STAGES, order):
+        out.append("%s=%.1f" % (name, (marks[m][0] - marks[prev][0]) / 1000))
+        if marks[m][1] is not None and marks[prev][1] is not None:
+            out.append("cpu_%s=%.1f" % (name, (marks[m][1] - marks[prev][1]) / 1000))
+    out.append("startup=%.1f" % ((marks["first_record"][0] - marks["bench"][0]) / 1000))
+    out.append("cpu_startup=%.1f" % (marks["first_record"][1] / 1000))
+    out.append("tail=%.1f" % ((marks["seen"][0] - marks["last_ack"][0]) / 1000))
+    print(" ".join(out))
+
+
 def requests(log, from_ms, to_ms):
     import re
     by, errs = {}, {}
@@ -412,6 +475,8 @@ if __name__ == "__main__":
         latency(a[0], a[1], a[2], a[3], int(a[4]))
     elif cmd == "stages":
         stages(a[0], a[1], int(a[2]))
+    elif cmd == "startup":
+        startup(a[0], float(a[1]), float(a[2]), a[3])
     elif cmd == "requests":
         requests(a[0], int(a[1]), int(a[2]))
     elif cmd == "gc":
