@@ -69,6 +69,10 @@ typedef struct conn_state {
     uint64_t met_seen, met_read;  /* events at the last met_publish (a change moves MilliSecondsSinceLastEvent) */
     int64_t met_behind_commit_us; /* the source commit the last StreamingStatistics observation was of */
     bool met_tables_final;        /* the finished snapshot's rows per table are published */
+    /* the start's timeline (log_start): conn_run entered (configuration parsed), producers made,
+     * PostgreSQL connected, slot and types ready, START_REPLICATION answered (wall_us 0: not yet) */
+    wc_mark_t t_entry, t_created, t_connected, t_prepared, t_streaming;
+    bool start_logged;
 } conn_state_t;
 
 static void met_publish(conn_state_t *s, int64_t commit_time_us);
@@ -910,6 +914,29 @@ static wc_status_t pub_added_snapshot(conn_state_t *s, char *err, size_t errlen)
     return st;   /* on failure the tables are kept: planned again after a reconnect */
 }
 
+/* The start's timeline, once the first Kafka transaction has committed: with WALCAST_LOG=debug one
+ * "start-up trace" line, marks=NAME:WALL_US:CPU_US,... (Unix epoch us; the process's CPU time then;
+ * scripts/bench.sh prints it beside each drain): process loaded, configuration parsed (the connector's
+ * thread runs), producers made, every InitProducerId answered, offsets read, PostgreSQL connected, slot
+ * and types ready, replication started, first record produced, first Kafka commit collected. */
+static void log_start(conn_state_t *s)
+{
+    s->start_logged = true;
+    if (log_get_level() > LOG_DEBUG)
+        return;
+    txn_start_times_t tt = txn_start_times(s->txn);
+    const wc_mark_t m[] = { s->t_entry, s->t_created, tt.ready, tt.offsets, s->t_connected, s->t_prepared, s->t_streaming,
+                            tt.first_record, wc_mark_now() };
+    const char *names[] = { "config", "producers", "ready", "offsets", "connected", "prepared", "streaming", "first_record",
+                            "first_commit" };
+    char marks[1024];
+    int n = snprintf(marks, sizeof marks, "process:%lld:0", log_process_start_us());
+    for (size_t i = 0; i < sizeof m / sizeof m[0] && n > 0 && (size_t)n < sizeof marks; i++)
+        n += snprintf(marks + n, sizeof marks - (size_t)n, ",%s:%lld:%lld", names[i], (long long)m[i].wall_us,
+                      (long long)m[i].cpu_us);
+    log_debug("start-up trace", "connector=%s marks=%s", s->cfg->name, marks);
+}
+
 /* Timed work: the running commit's outcome, delivery failures, a due commit, the idle position,
  * heartbeats, the flush position for the next status update, the progress line. */
 static wc_status_t on_tick(void *ctx, bool caught_up, int64_t *deadline, char *err, size_t errlen)
@@ -918,6 +945,8 @@ static wc_status_t on_tick(void *ctx, bool caught_up, int64_t *deadline, char *e
     wc_status_t st;
     if ((st = txn_collect(s->txn, false, err, errlen)) != WC_OK || (st = txn_poll(s->txn, 0, err, errlen)) != WC_OK)
         return st;
+    if (!s->start_logged && s->t_streaming.wall_us && txn_stats(s->txn).commits)
+        log_start(s);
     if (s->encq && (st = encq_send_ready(s->encq, encq_send, s, err, errlen)) != WC_OK)
         return st;
     int64_t now = repl_clock_us();
@@ -1019,10 +1048,14 @@ static wc_status_t session(conn_state_t *s, char *err, size_t errlen)
     wc_status_t st = repl_connect(&s->repl, s->cfg, err, errlen);
     if (st != WC_OK)
         return st;
+    if (!s->t_streaming.wall_us)
+        s->t_connected = wc_mark_now();
     atomic_store(&s->met->connected, 1);
     s->repl.export_snapshot = s->snap_needed;   /* snapshot: a new slot exports its snapshot */
     if ((st = repl_prepare(&s->repl, err, errlen)) != WC_OK || (st = repl_load_types(&s->repl, s->types, err, errlen)) != WC_OK)
         goto out;
+    if (!s->t_streaming.wall_us)
+        s->t_prepared = wc_mark_now();
     rel_cache_free(s->rels);
     s->rels = rel_cache_new(evt_table_free);
     s->pgo.in_stream = false;
@@ -1054,8 +1087,19 @@ static wc_status_t session(conn_state_t *s, char *err, size_t errlen)
         goto out;
     char lsn[32];
     pgo_lsn_format(s->repl.slot_confirmed, lsn);
-    log_info("replication started", "connector=%s slot=%s publication=%s from_lsn=%s", s->cfg->name,
-             s->cfg->slot_name, s->cfg->publication_name, lsn);
+    if (!s->t_streaming.wall_us) {
+        /* the first start: how long it took (since the process was loaded), and its three parts */
+        s->t_streaming = wc_mark_now();
+        txn_start_times_t tt = txn_start_times(s->txn);
+        log_info("replication started", "connector=%s slot=%s publication=%s from_lsn=%s startup_ms=%lld kafka_ms=%lld "
+                 "offsets_ms=%lld postgres_ms=%lld", s->cfg->name, s->cfg->slot_name, s->cfg->publication_name, lsn,
+                 (s->t_streaming.wall_us - log_process_start_us()) / 1000, (long long)(tt.ready.wall_us - s->t_entry.wall_us) / 1000,
+                 (long long)(tt.offsets.wall_us - tt.ready.wall_us) / 1000,
+                 (long long)(s->t_streaming.wall_us - s->t_connected.wall_us) / 1000);
+    } else {
+        log_info("replication started", "connector=%s slot=%s publication=%s from_lsn=%s", s->cfg->name,
+                 s->cfg->slot_name, s->cfg->publication_name, lsn);
+    }
     repl_confirm(&s->repl, txn_flushed(s->txn));
     repl_handler_t h = { on_xlogdata, on_keepalive, on_tick, on_paused, txn_wake_fd(s->txn) };
     if ((st = repl_loop(&s->repl, &h, s, s->stop, err, errlen)) != WC_OK)
@@ -1129,6 +1173,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
 {
     conn_state_t s;
     memset(&s, 0, sizeof s);
+    s.t_entry = wc_mark_now();
     s.cfg = cfg;
     s.wcfg = w;
     s.stop = stop;
@@ -1142,6 +1187,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     wc_status_t st;
     if ((s.txn = txn_new(cfg, w, on_queue_full, &s, err, sizeof err)))
         txn_set_hists(s.txn, &s.met->src_to_kafka, &s.met->kafka_commit);
+    s.t_created = wc_mark_now();
     if (!s.txn) {
         conn_fatal(why, whylen, cfg->name, "cannot start the Kafka producer", err);
         goto out;

@@ -8,6 +8,16 @@
 #include <time.h>
 
 static log_level_t min_level = LOG_INFO;
+static long long process_start_us;
+
+__attribute__((constructor)) static void note_process_start(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    process_start_us = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+long long log_process_start_us(void) { return process_start_us; }
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The REST API changes the level while other threads log. */

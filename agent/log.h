@@ -14,6 +14,10 @@ void log_msg(log_level_t l, const char *msg, const char *kvfmt, ...) __attribute
  * to 8 may be used in one log call. */
 const char *log_esc(const char *s);
 
+/* Wall-clock microseconds (Unix epoch) at which the process was loaded (before main): the start-up
+ * timeline's first mark (connector.c, "start-up trace"). */
+long long log_process_start_us(void);
+
 #define log_info(msg, ...) log_msg(LOG_INFO, msg, __VA_ARGS__)
 #define log_warn(msg, ...) log_msg(LOG_WARN, msg, __VA_ARGS__)
 #define log_error(msg, ...) log_msg(LOG_ERROR, msg, __VA_ARGS__)

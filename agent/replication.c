@@ -820,19 +820,28 @@ void repl_confirm(repl_t *r, uint64_t flush_lsn)
         r->flush_lsn = flush_lsn;
 }
 
+/* The flush position a status update reports: never more than the server has sent (or had confirmed already). */
+static uint64_t confirmable(const repl_t *r)
+{
+    uint64_t sent = r->received_lsn > r->slot_confirmed ? r->received_lsn : r->slot_confirmed;
+    return r->flush_lsn < sent ? r->flush_lsn : sent;
+}
+
 void repl_send_status(repl_t *r, bool reply)
 {
     if (!r->stream)
         return;
-    /* never confirm more than the server has sent (or had confirmed already) */
-    uint64_t sent = r->received_lsn > r->slot_confirmed ? r->received_lsn : r->slot_confirmed;
-    uint64_t flush = r->flush_lsn < sent ? r->flush_lsn : sent;
+    uint64_t flush = confirmable(r);
     uint8_t msg[34];
     pgo_build_status(msg, r->received_lsn, flush, flush, repl_now_pg(), reply);
     if (PQputCopyData(r->stream, (const char *)msg, sizeof msg) <= 0 || PQflush(r->stream) < 0) {
         const char *m = PQerrorMessage(r->stream);
         log_warn("cannot send the standby status update", "error=\"%.*s\"", (int)strcspn(m, "\n"), log_esc(m));
+    } else if (flush != r->sent_flush_lsn) {
+        /* scripts/bench.sh: when the flush position that confirms a drain's end left */
+        log_debug("standby status update", "flush_lsn=%llu at_us=%lld", (unsigned long long)flush, (long long)wc_wall_us());
     }
+    r->sent_flush_lsn = flush;   /* also when it failed: the next interval sends it again, not every loop */
     r->next_status_us = wc_mono_us() + (int64_t)r->cfg->status_interval_ms * 1000;
 }
 
@@ -900,7 +909,11 @@ wc_status_t repl_loop(repl_t *r, const repl_handler_t *h, void *ctx, volatile si
         if ((st = h->tick(ctx, n == 0, &deadline, err, errlen)) != WC_OK)
             return st;
         int64_t now = wc_mono_us();
-        if (now >= r->next_status_us)
+        /* A flush position that moved (a Kafka commit collected in tick) is confirmed at once, as
+         * PostgreSQL's apply worker sends feedback whenever its flush position changes (send_feedback):
+         * at the next status interval it came up to status.update.interval.ms late (10 s by default), and
+         * the slot kept WAL, and a drain's end waited, that long (issue 21). */
+        if (now >= r->next_status_us || confirmable(r) > r->sent_flush_lsn)
             repl_send_status(r, false);
         if (n != 0)
             continue;

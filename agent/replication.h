@@ -21,6 +21,7 @@ typedef struct repl {
     uint64_t received_lsn;    /* the server's position as far as it has sent (write position reported) */
     uint64_t flush_lsn;       /* what may be confirmed (repl_confirm); clamped to received_lsn when sent */
     int64_t next_status_us;
+    uint64_t sent_flush_lsn;  /* the flush position of the last status update sent */
     int server_version;
     bool messages;            /* PG14+: logical decoding messages */
     uint64_t slot_confirmed;  /* slot's confirmed_flush_lsn at start */

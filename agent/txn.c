@@ -6,6 +6,8 @@
 #include "agent/txn.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +90,7 @@ struct txn {
     /* GET /metrics and the latency trace: the source transactions in the open Kafka transaction and in
      * the one committing */
     hist_t *h_src, *h_commit;
+    txn_start_times_t times;      /* the start's marks (txn_start_times) */
     src_note_t *src_open, *src_committing;
     size_t nsrc_open, nsrc_committing, capsrc_open, capsrc_committing;
 };
@@ -225,23 +228,60 @@ void txn_free(txn_t *t)
     free(t);
 }
 
+/* One producer's InitProducerId (pub_txn_init), on a thread of its own (txn_start). */
+typedef struct init_job {
+    pub_t *pub;
+    volatile sig_atomic_t *stop;
+    pthread_t thread;
+    bool threaded;
+    wc_status_t st;
+    char err[1024];
+} init_job_t;
+
+static void *init_main(void *arg)
+{
+    init_job_t *j = arg;
+    j->st = pub_txn_init(j->pub, j->stop, j->err, sizeof j->err);
+    return NULL;
+}
+
 wc_status_t txn_start(txn_t *t, volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
     t->stop = stop;
-    /* all fenced before the offsets are read: an older instance commits on none after that */
+    /* All fenced before the offsets are read: an older instance commits on none after that. The producers'
+     * InitProducerId run at once, each blocking on its own thread (ring[0]'s on this one): one after the
+     * other they took three round trips of FindCoordinator and InitProducerId, 12-20 ms of every start
+     * on a local broker (issue 21). Every one is waited for, whatever the others' outcome. */
+    init_job_t jobs[TXN_PRODUCERS];
+    memset(jobs, 0, sizeof jobs);
     for (size_t i = 0; i < TXN_PRODUCERS; i++) {
-        wc_status_t st = pub_txn_init(t->ring[i], stop, err, errlen);
-        if (st != WC_OK)
-            return st;
+        jobs[i] = (init_job_t){ .pub = t->ring[i], .stop = stop };
+        /* a thread that cannot be made: its producer is started below, on this thread */
+        jobs[i].threaded = i > 0 && pthread_create(&jobs[i].thread, NULL, init_main, &jobs[i]) == 0;
     }
+    for (size_t i = 0; i < TXN_PRODUCERS; i++)
+        if (!jobs[i].threaded)
+            init_main(&jobs[i]);
+    for (size_t i = 0; i < TXN_PRODUCERS; i++)
+        if (jobs[i].threaded)
+            pthread_join(jobs[i].thread, NULL);
+    for (size_t i = 0; i < TXN_PRODUCERS; i++)
+        if (jobs[i].st != WC_OK) {
+            snprintf(err, errlen, "%s", jobs[i].err);
+            return jobs[i].st;
+        }
+    t->times.ready = wc_mark_now();
     if (off_read(t->w->bootstrap_servers, &t->w->producer, t->w->offset_topic, t->cfg->name, t->cfg->topic_prefix,
                  &t->stored, err, errlen) < 0)
         return WC_FATAL;
+    t->times.offsets = wc_mark_now();
     if (t->stored.found)
         t->flushed = t->stored.lsn;
     t->pending = t->stored;
     return WC_OK;
 }
+
+txn_start_times_t txn_start_times(const txn_t *t) { return t->times; }
 
 const off_pos_t *txn_stored(const txn_t *t) { return &t->stored; }
 off_pos_t *txn_pending(txn_t *t) { return &t->pending; }
@@ -338,6 +378,8 @@ wc_status_t txn_send(txn_t *t, const rec_t *r, char *err, size_t errlen)
         st = pub_send(t->pub, r, 0, err, errlen);
     if (st != WC_OK)
         return st;
+    if (!t->records)
+        t->times.first_record = wc_mark_now();
     t->records++;
     t->events++;
     return WC_OK;

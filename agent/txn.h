@@ -12,6 +12,7 @@
 #include "agent/publisher.h"
 #include "schemas/hist.h"
 #include "schemas/record.h"
+#include "schemas/clock.h"
 #include "schemas/status.h"
 
 typedef struct txn txn_t;
@@ -98,6 +99,13 @@ void txn_set_hists(txn_t *t, hist_t *src_to_kafka, hist_t *commit);
 /* A source transaction (xid) committed at commit_us (Unix epoch us) ended in the open Kafka transaction
  * (also for the latency trace, see src_commit_done). */
 void txn_note_source_commit(txn_t *t, int64_t commit_us, uint32_t xid);
+
+/* The start's marks (wall_us 0: not yet): every producer's InitProducerId answered, the stored offsets
+ * read, the first record handed to a producer. */
+typedef struct txn_start_times {
+    wc_mark_t ready, offsets, first_record;
+} txn_start_times_t;
+txn_start_times_t txn_start_times(const txn_t *t);
 
 typedef struct txn_stats {
     uint64_t commits, records;

@@ -24,4 +24,17 @@ static inline int64_t wc_wall_us(void)
     return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
 
+/* A mark of the start-up timeline: the wall clock (Unix epoch us) and the process's CPU time (us, every
+ * thread's) at that moment. */
+typedef struct wc_mark {
+    int64_t wall_us, cpu_us;
+} wc_mark_t;
+
+static inline wc_mark_t wc_mark_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (wc_mark_t){ .wall_us = wc_wall_us(), .cpu_us = (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000 };
+}
+
 #endif

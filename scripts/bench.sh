@@ -21,6 +21,9 @@
 #    BENCH_PERF_DRAINS (schema: JSON with schemas; any of plain schema avro) (linux-perf; BENCH_PERF_FREQ Hz,
 #    4999; DWARF call graphs, BENCH_PERF_CG), summarised in <dir>/perf-<converter>_<run>.txt: non-waiting
 #    poll() calls per thread (busy-polling), samples per thread, flat profiles of the process and per thread, callers of the top symbols (perf report -i <dir>/perf-<converter>_<run>.data).
+#    BENCH_SCHED=<dir>: the same drains' off-CPU time, from perf's sched_switch/sched_wakeup events on all CPUs (with
+#    call chains), in <dir>/offcpu-<converter>_<run>.txt: per thread of walcast and of its walsender, ms running,
+#    runnable (waiting for a core) and asleep, the sleep split by where the thread went to sleep; the broker's total.
 # 2. Commit -> visible latency (p50/p99) at BENCH_LAT_RATE (1000) single-row tx/s for BENCH_LAT_SECS (10 s), one
 #    run per reader, measured after BENCH_LAT_WARM (5 s) of warm-up load once the reader has caught up with it:
 #    the workload writes its clock into a ts column; a read_committed consumer takes now - ts per event
@@ -153,17 +156,19 @@ perf_summary() {
 # came (compression.type=producer), so a drain's growth is about what walcast sent, less the request framing
 topic_bytes() { find "$KDIR"/node1/data -path "*/bench.public.bench-*" -name '*.log' -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'; }
 
-# threads_of pid -> "name count cpu_s" per thread name (utime+stime of its live threads, summed over the count
-# threads of that name) and "(exited_threads) 0 cpu_s": the process's total minus the live ones
+# threads_of pid -> "name count cpu_s" per thread name (CPU of its live threads, summed over the count threads of
+# that name) and "(exited_threads) 0 cpu_s": the process's total minus the live ones. A thread's CPU is its
+# schedstat run time (ns): its utime+stime are each cut to whole clock ticks (10 ms), and over walcast's ~17
+# threads the cuts added up to 60-70 ms that showed as (exited_threads).
 threads_of() {
-  local total
+  local total t
   total=$(cpu_of "$1")
-  for t in /proc/"$1"/task/*/stat; do cat "$t" 2>/dev/null; echo; done |
+  for t in /proc/"$1"/task/*; do echo "$(cat "$t/schedstat" 2>/dev/null | cut -d' ' -f1) $(cat "$t/stat" 2>/dev/null)"; done |
     awk -v t="$TCK" -v total="$total" -v pid="$1" '
       /\(/ { name = $0; sub(/^[^(]*\(/, "", name); sub(/\) .*$/, "", name); gsub(/ /, "_", name)
-             if ($1 == pid) name = "(main_thread)"
+             if ($2 == pid) name = "(main_thread)"
              rest = $0; sub(/^.*\) /, "", rest); split(rest, f, " ")
-             c = (f[12] + f[13]) / t; cpu[name] += c; n[name]++; sum += c }
+             c = $1 / 1e9; cpu[name] += c; n[name]++; sum += c }
       END { for (k in cpu) printf "%s %d %.4f\n", k, n[k], cpu[k]
             printf "(exited_threads) 0 %.4f\n", (total - sum > 0 ? total - sum : 0) }'
 }
@@ -174,7 +179,8 @@ timed_walcast() {
   local t0 t1 pid hwm cpu ws wcpu b0 b1 lb0 polls=""
   b0=$(cpu_of "$BROKER_PID"); lb0=$(topic_bytes)
   t0=$(now)
-  "$WALCAST" run --worker "$WORK/worker.properties" "$2" >/dev/null 2>"$WORK/walcast-$1.log" &
+  # debug log: the "start-up trace", "latency trace" and "standby status update" lines time the start and the tail
+  WALCAST_LOG=debug "$WALCAST" run --worker "$WORK/worker.properties" "$2" >/dev/null 2>"$WORK/walcast-$1.log" &
   pid=$!
   PIDS+=($pid)
   local perf=""
@@ -195,16 +201,24 @@ timed_walcast() {
     polls=$!
     PIDS+=($polls)
   fi
-  wait_flushed "$1" &
-  local waiter=$!
-  while kill -0 $waiter 2>/dev/null; do
-    if ! kill -0 $pid 2>/dev/null; then   # walcast died: say why instead of waiting for the bound
-      kill $waiter 2>/dev/null; echo "bench: walcast exited early:" >&2; tail -3 "$WORK/walcast-$1.log" >&2; exit 1
-    fi
-    sleep 0.02
-  done
-  wait $waiter || { kill -INT $pid; exit 1; }
+  local sched=""
+  if [ -n "${BENCH_SCHED:-}" ] && [[ " ${BENCH_PERF_DRAINS:-schema} " == *" ${1%_*} "* ]]; then   # off-CPU time
+    mkdir -p "$BENCH_SCHED"
+    wait_for 60 "walcast streaming ($1)" grep -qs "replication started" "$WORK/walcast-$1.log"
+    perf record -q -a -g -e sched:sched_switch -e sched:sched_wakeup -o "$BENCH_SCHED/sched-$1.data" \
+      >"$BENCH_SCHED/sched-$1.log" 2>&1 &
+    sched=$!
+    PIDS+=($sched)
+  fi
+  wait_flushed "$1" 600 0.002 &   # 2 ms polls: 10 ms ones added ~5 ms to every drain
+  local waiter=$! first rc=0
+  # whichever ends first, at once (a poll loop here added up to its period to every drain)
+  wait -n -p first $waiter $pid || rc=$?
   t1=$(now)
+  if [ "$first" = "$pid" ]; then   # walcast died: say why instead of waiting for the bound
+    kill $waiter 2>/dev/null; echo "bench: walcast exited early:" >&2; tail -3 "$WORK/walcast-$1.log" >&2; exit 1
+  fi
+  [ "$rc" = 0 ] || { kill -INT $pid; exit 1; }
   if [ -n "$perf" ]; then
     kill -INT $perf $polls 2>/dev/null; wait $perf $polls 2>/dev/null || true
     {
@@ -215,12 +229,38 @@ timed_walcast() {
     } >"$BENCH_PERF/perf-$1.txt" 2>/dev/null || true
     echo "bench: CPU profile of walcast ($1): $BENCH_PERF/perf-$1.txt" >&2
   fi
-  hwm=$(hwm_of $pid); cpu=$(cpu_of $pid); b1=$(cpu_of "$BROKER_PID")
+  if [ -n "$sched" ]; then
+    kill -INT $sched 2>/dev/null; wait $sched 2>/dev/null || true
+  fi
+  hwm=$(hwm_of $pid); b1=$(cpu_of "$BROKER_PID")
   threads_of $pid >"$WORK/threads-$1"
+  # the process's CPU: its threads' run times plus the exited ones' (= max(utime+stime, the threads' sum): the
+  # process's utime+stime are cut to whole ticks too, up to 20 ms short)
+  cpu=$(awk '{ s += $3 } END { printf "%.4f", s }' "$WORK/threads-$1")
   echo "(log_bytes) 0 $(( $(topic_bytes) - lb0 ))" >>"$WORK/threads-$1"
   ws=$(slot_pid "$1"); wcpu=$( [ -n "$ws" ] && cpu_of "$ws" || echo 0)
   kill -INT $pid; wait $pid 2>/dev/null || true
+  if [ -n "$sched" ]; then   # summarised once walcast is gone (perf reads the whole recording)
+    /usr/bin/python3 "$TOOL" offcpu "$BENCH_SCHED/sched-$1.data" $pid "${ws:-0}" "$BROKER_PID" \
+      >"$BENCH_SCHED/offcpu-$1.txt" 2>&1 || true
+    echo "bench: off-CPU time of walcast ($1): $BENCH_SCHED/offcpu-$1.txt" >&2
+  fi
   RES="$(echo "$t1 - $t0" | bc) $hwm $cpu $wcpu $(echo "$b1 - $b0" | bc)"
+  # where this drain's time went (bench_tool.py startup): one line beside it, kept in SU for the medians
+  SU=$(/usr/bin/python3 "$TOOL" startup "$WORK/walcast-$1.log" "$t0" "$t1" "$END_LSN")
+  startup_line "$1" "$SU" "$(grep -o '(exited_threads) 0 [0-9.]*' "$WORK/threads-$1" | cut -d' ' -f3)"
+}
+
+# startup_line LABEL "name=ms ..." [exited_threads_cpu_s]: one drain's (or the medians') stages on one line
+startup_line() {
+  local -A v=()
+  local kv
+  for kv in $2; do v[${kv%%=*}]=${kv#*=}; done
+  if [ -z "${v[startup]:-}" ]; then echo "bench: $1: no start-up timeline ($2)" >&2; return 0; fi
+  printf 'bench: %s: start %s ms (exec %s, config %s, producers made %s, InitProducerId %s, offsets read %s, PostgreSQL connected %s, slot ready %s, START_REPLICATION %s, first record %s); drain %s; tail %s ms (last ack -> commit %s, -> status sent %s, -> slot seen confirmed %s); start CPU %s ms%s\n' \
+    "$1" "${v[startup]}" "${v[exec]}" "${v[config]}" "${v[producers]}" "${v[initpid]}" "${v[offsets]}" "${v[pgconn]}" \
+    "${v[slot]}" "${v[startrepl]}" "${v[firstrec]}" "${v[drain]}" "${v[tail]}" "${v[commit]}" "${v[confirm]}" "${v[seen]}" \
+    "${v[cpu_startup]}" "$([ -n "${3:-}" ] && echo " (threads gone by the end: $(calc "%.0f" "$3 * 1000") ms)")"
 }
 
 run_walcast() {  # slot schemas -> as timed_walcast
@@ -292,8 +332,10 @@ last() { local a=(${RATE[$1]}); echo "${a[-1]}"; }
 # (threads of that name), THN (the names, in order of first sight)
 declare -A TH THC
 THN=()
-add_threads() {  # key slot rows
-  local name n c
+declare -A SUV   # SUV[key|stage]: the drains' start-up stages (ms, one per run; from SU)
+add_threads() {  # key slot rows (and the stages of the drain just timed, SU)
+  local name n c kv
+  for kv in $SU; do [[ $kv == *=* ]] && SUV[$1|${kv%%=*}]+="${kv#*=} "; done
   while read -r name n c; do
     [[ -v "TH[$1|$name]" ]] || { [[ " ${THN[*]} " == *" $name "* ]] || THN+=("$name"); }
     if [ "$name" = "(log_bytes)" ]; then TH[$1|$name]+="$(calc "%.1f" "$c / $3") "   # bytes per row
@@ -392,6 +434,20 @@ echo "(walcast-conn: read + decode + encode + produce; walcast-commit: the Kafka
 echo " threads (walcast.encode.threads); rdk:main / rdk:broker<id> / rdk:broker-1: librdkafka's threads, one set per"
 echo " producer; (exited_threads): CPU of threads gone before the end of the drain; topic log bytes per row: what the"
 echo " drain added to the topic's log segments, ~ the bytes walcast sent (compressed batches as the broker keeps them))"
+echo
+echo "== where walcast's drains spent their time (ms; medians of $RUNS runs; each stage from the end of the one before;"
+echo "   from walcast's debug log: its start-up trace, the last latency trace, the status update that confirmed the end)"
+for k in $tks; do
+  line=""
+  for st in startup exec config producers initpid offsets pgconn slot startrepl firstrec drain tail commit confirm seen cpu_startup; do
+    [ -n "${SUV[$k|$st]:-}" ] && line+="$st=$(median ${SUV[$k|$st]}) "
+  done
+  startup_line "$(case $k in plain) echo "no schemas" ;; schema) echo "schemas" ;; avro) echo "Avro" ;; tfw) echo "schemas+chain" ;; esac)" "$line" \
+    "$([ -n "${TH[$k|(exited_threads)]:-}" ] && calc "%.4f" "$(median ${TH[$k|(exited_threads)]}) * $TOTAL / 1000000")"
+done
+echo "(start: from the bench starting walcast to its first record produced; tail: from the last record acknowledged to"
+echo " the bench seeing the slot's confirmed_flush_lsn at the end; start CPU: the process's CPU time up to its first record;"
+echo " threads gone by the end: the CPU of threads that ended before the drain did, the (exited_threads) row above)"
 S=$(median ${RATE[schema]}); P=$(median ${RATE[plain]}); A=$(median ${RATE[avro]})
 echo "Avro vs JSON with schemas: $(calc "%.2f" "$A / $S")x (target: > 1; Avro >= 0.8x pg_recvlogical)"
 if [ "$TF" != 0 ]; then

@@ -14,7 +14,8 @@
 #                           by bench_cleanup too
 #   wait_for BOUND_S WHAT CMD...  polls CMD every 50 ms until it succeeds; dies after BOUND_S seconds
 #   now, calc FORMAT EXPR, median N..., q (psql), cpu_of PID (utime+stime in s)
-#   wait_flushed SLOT [BOUND_S]   one server-side loop until SLOT's confirmed_flush_lsn reaches END_LSN (600 s)
+#   wait_flushed SLOT [BOUND_S] [POLL_S]  one server-side loop until SLOT's confirmed_flush_lsn reaches END_LSN (600 s;
+#                           polls every POLL_S, 0.01)
 # shellcheck source=scripts/ports.sh
 . "$ROOT/scripts/ports.sh"
 export PATH="/usr/lib/postgresql/15/bin:$PATH"
@@ -126,6 +127,6 @@ wait_flushed() {
   q -c "DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN
           WHILE (SELECT confirmed_flush_lsn < '$END_LSN' FROM pg_replication_slots WHERE slot_name = '$1') LOOP
             IF clock_timestamp() - t0 > interval '$bound s' THEN RAISE EXCEPTION 'slot $1 not confirmed to $END_LSN within $bound s'; END IF;
-            PERFORM pg_sleep(0.01);
+            PERFORM pg_sleep(${3:-0.01});
           END LOOP; END \$\$"
 }

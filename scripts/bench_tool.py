@@ -11,6 +11,11 @@
 #   stages LOG LAT FROM_US                  the per-stage breakdown of walcast's latency: joins the "latency trace"
 #        lines of walcast's debug LOG with the consumer's LAT file (latency's OUT) on the xid, for the events written
 #        at or after FROM_US, and prints p50/p99 per stage.
+#   startup LOG T0 T1 END_LSN               where one walcast drain's time went, from its debug LOG: its "start-up trace"
+#        marks, its last "latency trace" line and the "standby status update" that confirmed END_LSN, with T0 (the
+#        bench started walcast) and T1 (the bench saw the slot confirmed to END_LSN), s since the epoch. Prints one
+#        line of name=ms (stages in order, each from the one before; STARTUP_STAGES below) and cpu_NAME=ms (the
+#        process's CPU time over that stage), or "none" when a mark is missing.
 #   requests LOG FROM_MS TO_MS              the broker's own view of the requests it completed between FROM_MS and
 #        TO_MS (ms since the epoch), from its request log (scripts/kafka.sh KAFKA_REQUEST_LOG): per API and client
 #        kind, count, p50/p99/max of the total time and the p99 of its parts (request queue, local, remote = waiting
@@ -33,6 +38,10 @@
 #        PostgreSQL processes started meanwhile under POSTMASTER (the readers' and the planner's backends), of
 #        BROKER, and the machine's idle time (/proc/stat); prints "thread NAME xN cpu_s", "backends xN cpu_s",
 #        "broker cpu_s", "wall s", "idle core_s" and "hwm kB" (PID's last VmHWM) lines.
+#   offcpu DATA PID WALSENDER BROKER        where the threads of walcast (PID), its walsender and the broker spent a drain
+#        recorded by bench.sh's BENCH_SCHED (perf sched_switch/sched_wakeup with call chains, all CPUs): per
+#        thread, ms running, ms runnable but waiting for a core (sch delay), ms asleep, and the sleep split by
+#        where the thread went to sleep (the kernel's wait function and the first user frame of its call chain).
 #   recvlogical OUT COUNTFILE BOUND ARGS... runs pg_recvlogical ARGS (test_decoding with include-timestamp)
 #        and writes "commit_us ms" (commit time, now - it) per COMMIT of a transaction that inserted a row, until
 #        COUNTFILE's number of commits is reached, or BOUND s; stops pg_recvlogical.
@@ -236,6 +245,64 @@ def stages(log, lat, from_us):
     print("   EndTxn answered -> consumer: the markers, the last stable offset, the consumer's fetch. p99s do not add up)")
 
 
+# startup's stages: name, the mark that ends it (the one before starts it), what it is
+STARTUP_STAGES = [
+    ("exec", "process", "bench starts walcast -> walcast's process loaded (fork, exec, shared libraries)"),
+    ("config", "config", "configuration read, the connector's thread running"),
+    ("producers", "producers", "the transactional producers made (rd_kafka_new)"),
+    ("initpid", "ready", "every producer's InitProducerId answered (fencing)"),
+    ("offsets", "offsets", "the stored offsets read (offsets topic to its end)"),
+    ("pgconn", "connected", "PostgreSQL connections (replication + SQL)"),
+    ("slot", "prepared", "slot, publication and types ready"),
+    ("startrepl", "streaming", "START_REPLICATION answered"),
+    ("firstrec", "first_record", "first record handed to a producer"),
+    ("drain", "last_ack", "the drain: first record -> the last record acknowledged"),
+    ("commit", "last_commit", "last record acknowledged -> its Kafka commit answered (EndTxn)"),
+    ("confirm", "status", "last commit -> the status update confirming the end sent"),
+    ("seen", "seen", "status sent -> the bench saw the slot confirmed"),
+]
+
+
+def lsn_num(s):
+    hi, lo = s.split("/")
+    return (int(hi, 16) << 32) | int(lo, 16)
+
+
+def startup(log, t0, t1, end_lsn):
+    end = lsn_num(end_lsn)
+    marks = {"bench": (t0 * 1e6, None), "seen": (t1 * 1e6, None)}
+    last = None
+    with open(log) as f:
+        for line in f:
+            if 'msg="start-up trace"' in line:
+                for m in line.split("marks=", 1)[1].split()[0].split(","):
+                    name, wall, cpu = m.split(":")
+                    marks[name] = (int(wall), int(cpu) if name != "process" else 0)
+            elif 'msg="latency trace"' in line:
+                kv = dict(w.split("=", 1) for w in line.split() if "=" in w and not w.startswith("msg="))
+                if last is None or int(kv["committed_us"]) >= last[1]:
+                    last = (int(kv["flushed_us"]), int(kv["committed_us"]))
+            elif 'msg="standby status update"' in line and "status" not in marks:
+                kv = dict(w.split("=", 1) for w in line.split() if "=" in w and not w.startswith("msg="))
+                if int(kv["flush_lsn"]) >= end:
+                    marks["status"] = (int(kv["at_us"]), None)
+    if last:
+        marks["last_ack"], marks["last_commit"] = (last[0], None), (last[1], None)
+    order = ["bench"] + [m for _, m, _ in STARTUP_STAGES]
+    if any(m not in marks or not marks[m][0] for m in order):
+        print("none missing=%s" % ",".join(m for m in order if m not in marks or not marks[m][0]))
+        return
+    out = []
+    for (name, m, _), prev in zip(STARTUP_STAGES, order):
+        out.append("%s=%.1f" % (name, (marks[m][0] - marks[prev][0]) / 1000))
+        if marks[m][1] is not None and marks[prev][1] is not None:
+            out.append("cpu_%s=%.1f" % (name, (marks[m][1] - marks[prev][1]) / 1000))
+    out.append("startup=%.1f" % ((marks["first_record"][0] - marks["bench"][0]) / 1000))
+    out.append("cpu_startup=%.1f" % (marks["first_record"][1] / 1000))
+    out.append("tail=%.1f" % ((marks["seen"][0] - marks["last_ack"][0]) / 1000))
+    print(" ".join(out))
+
+
 def requests(log, from_ms, to_ms):
     import re
     by, errs = {}, {}
@@ -376,6 +443,62 @@ def cpuwatch(pid, postmaster, broker):
     print("hwm %d" % hwm)
 
 
+def offcpu(data, pid, walsender, broker):
+    import re
+    out = subprocess.run(["perf", "sched", "timehist", "-i", data, "--state", "-g", "--max-stack", "40"],
+                         capture_output=True, text=True).stdout
+    head = re.compile(r"^\s*([0-9.]+)\s+\[\d+\]\s+(.+?)\[(\d+)(?:/(\d+))?\]\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+(\S)\s*(.*)$")
+    t = {}       # tid -> [name, pid, run, delay, sleep, {reason: ms}, reason of the last sched-out]
+    first = last = None
+    for line in out.splitlines():
+        m = head.match(line)
+        if not m:
+            continue
+        ts, name, tid, tpid = float(m.group(1)), m.group(2).strip(), int(m.group(3)), int(m.group(4) or m.group(3))
+        first = ts if first is None else first
+        last = ts
+        if tpid not in (pid, walsender, broker):
+            continue
+        wait, delay, run, state, chain = float(m.group(5)), float(m.group(6)), float(m.group(7)), m.group(8), m.group(9)
+        e = t.setdefault(tid, [name, tpid, 0.0, 0.0, 0.0, {}, None])
+        e[2] += run
+        e[3] += delay
+        if e[6] is not None and e[6].startswith("R"):
+            e[3] += wait   # preempted (no wakeup event): its wait was for a core
+        else:
+            e[4] += wait
+            if e[6] is not None and wait > 0:
+                e[5][e[6]] = e[5].get(e[6], 0.0) + wait
+        frames = [f.strip() for f in chain.split("<-")] if chain else []
+        kern = next((f for f in frames if f.startswith(("futex", "do_sys_poll", "do_epoll", "hrtimer_nanosleep",
+                                                         "do_nanosleep", "sk_wait", "tcp_recvmsg", "unix_stream",
+                                                         "pipe_read", "do_select", "io_schedule", "__x64_sys"))), frames[0] if frames else "")
+        user = next((f for f in frames if not f.startswith(("__x64", "do_", "x64_", "entry_", "__do", "syscall",
+                      "futex", "schedule", "hrtimer", "__schedule", "__futex", "common_nsleep", "poll_", "ep_",
+                      "__se_", "__ia32", "ksys_", "__sys", "sk_", "tcp_", "inet_", "sock_", "unix_", "vfs_",
+                      "new_sync", "pipe_", "ret_from", "kthread", "wait_", "io_", "__wait", "__sk", "[unknown]",
+                      "exit_to", "irqentry", "asm_", "__cond_resched", "__pfx"))), "")
+        e[6] = (state + " " + kern + (" <- " + user if user else ""))[:90]
+        if pid in (e[1],) and e[0] != name:
+            e[0] = name
+    print("   recorded %.2f s; per thread: ms running / runnable, waiting for a core / asleep (where it went to sleep)" % ((last or 0) - (first or 0)))
+    groups = {}
+    for tid, e in t.items():
+        if e[1] == broker:
+            g = groups.setdefault("Kafka broker (all threads)", [0.0, 0.0, 0.0])
+            g[0] += e[2]; g[1] += e[3]; g[2] += e[4]
+            continue
+        name = e[0] if e[1] == pid else "walsender"
+        if e[2] < 1:
+            continue
+        print("   %-24s %-8d run %7.0f  runnable %6.0f  asleep %7.0f" % (name, tid, e[2], e[3], e[4]))
+        for r, ms in sorted(e[5].items(), key=lambda x: -x[1])[:4]:
+            if ms >= 1:
+                print("   %40s %7.0f ms  %s" % ("", ms, r))
+    for k, g in groups.items():
+        print("   %-33s run %7.0f  runnable %6.0f" % (k, g[0], g[1]))
+
+
 def warmup(bs):
     from confluent_kafka import Producer
     p = Producer({"bootstrap.servers": bs, "transactional.id": "bench-warmup"})
@@ -393,6 +516,8 @@ if __name__ == "__main__":
         latency(a[0], a[1], a[2], a[3], int(a[4]))
     elif cmd == "stages":
         stages(a[0], a[1], int(a[2]))
+    elif cmd == "startup":
+        startup(a[0], float(a[1]), float(a[2]), a[3])
     elif cmd == "requests":
         requests(a[0], int(a[1]), int(a[2]))
     elif cmd == "produce_chain":
@@ -401,6 +526,8 @@ if __name__ == "__main__":
         gc(a[0], int(a[1]), int(a[2]))
     elif cmd == "warmup":
         warmup(a[0])
+    elif cmd == "offcpu":
+        offcpu(a[0], int(a[1]), int(a[2]), int(a[3]))
     elif cmd == "cpuwatch":
         cpuwatch(int(a[0]), int(a[1]), int(a[2]))
     elif cmd == "recvlogical":

@@ -325,6 +325,52 @@ static void test_offsets_registered_early(void **s)
     }
 }
 
+/* A start: the three producers' InitProducerId run at once (fencing), not one after the other. Each is
+ * answered 700 ms late: in turn they took >= 2.1 s, together ~0.7 s. The start's marks are in order; then
+ * starts after a committed transaction (records and its marker in the offsets topic) find its offsets.
+ * (The offsets read's promptness after the last record needs a real broker's fetch wait: the mock answers
+ * at once. tests/integration/test_start_quick.sh checks it.) */
+static void test_start_quick(void **s)
+{
+    fx_t *f = *s;
+    char err[512];
+    txn_free(f->t);
+    f->t = txn_new(&f->c, &f->w, NULL, NULL, err, sizeof err);
+    assert_non_null(f->t);
+    assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(f->mc, 1, 22 /* InitProducerId */, 3,
+                                                                  RD_KAFKA_RESP_ERR_NO_ERROR, 700,
+                                                                  RD_KAFKA_RESP_ERR_NO_ERROR, 700,
+                                                                  RD_KAFKA_RESP_ERR_NO_ERROR, 700), 0);
+    int64_t t0 = repl_clock_us();
+    assert_int_equal(txn_start(f->t, &stop, err, sizeof err), WC_OK);
+    int64_t took = repl_clock_us() - t0;
+    print_message("txn_start with InitProducerId answered 700 ms late: %lld ms\n", (long long)took / 1000);
+    assert_true(took >= 700000);
+    assert_true(took < 1500000);
+    txn_start_times_t tt = txn_start_times(f->t);
+    assert_true(tt.ready.wall_us > 0 && tt.offsets.wall_us >= tt.ready.wall_us);
+    assert_int_equal(tt.first_record.wall_us, 0);
+
+    /* offset records of a committed transaction, then a new start reads them */
+    txn_flushed_at_least(f->t, 0x50);
+    rec_t a = record("a");
+    assert_int_equal(txn_ensure(f->t, err, sizeof err), WC_OK);
+    assert_int_equal(txn_send(f->t, &a, err, sizeof err), WC_OK);
+    assert_true(txn_start_times(f->t).first_record.wall_us >= tt.offsets.wall_us);
+    set_pending(f->t, 0x100);
+    assert_int_equal(txn_commit(f->t, true, err, sizeof err), WC_OK);
+    for (int i = 0; i < 3; i++) {
+        txn_free(f->t);
+        f->t = txn_new(&f->c, &f->w, NULL, NULL, err, sizeof err);
+        assert_non_null(f->t);
+        assert_int_equal(txn_start(f->t, &stop, err, sizeof err), WC_OK);
+        assert_true(txn_stored(f->t)->found);
+        assert_int_equal(txn_stored(f->t)->lsn, 0x100);
+        tt = txn_start_times(f->t);
+        assert_true(tt.ready.wall_us > 0 && tt.offsets.wall_us >= tt.ready.wall_us);
+    }
+}
+
 /* Records kept while a commit runs (its records not all acknowledged) are kept in one buffer, handed on
  * from producer to producer with the turn: each producer has its turn at keeping them, and a buffer per
  * producer held RSS on all of them at once (up to 16 MB each in a snapshot, 64 MB in a stream: issue 21). */
@@ -420,6 +466,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pipelined_failed, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_kept_records_one_buffer, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_offsets_registered_early, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_start_quick, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

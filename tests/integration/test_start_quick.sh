@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# test_start_quick.sh: walcast's fixed costs at the end of a drain and at a start (issue 21), on a real broker:
+#  1. a Kafka commit is confirmed to the slot at once, not with the next periodic status update: with
+#     status.update.interval.ms=10000 the slot's confirmed_flush_lsn reaches a new transaction's end within
+#     3 s of its insert (it waited for the next interval, up to 10 s);
+#  2. a restart reads the stored offsets without waiting for a poll to time out after the last record:
+#     "replication started ... offsets_ms=" under 60 ms in the best of three restarts (100 ms and more before:
+#     the reader polled every 100 ms, and the end-of-partition event comes only with the fetch after the
+#     last records, which the broker holds for fetch.wait.max.ms).
+. "$(dirname "$0")/lib.sh"
+it_init
+pg_start
+psql_q -c "CREATE TABLE q (id int PRIMARY KEY)"
+kafka_start --topic srv.public.q
+cfg=$(connector_file quick "key.converter.schemas.enable=false" "status.update.interval.ms=10000")
+walcast_start "$cfg"
+
+# in_txn_lsn ID: inserts ID in a transaction and prints a WAL position inside it: the slot is confirmed past it
+# only once walcast has committed that transaction to Kafka (a position after the commit could also be
+# reached by an idle commit, which walcast makes at most once per status interval)
+in_txn_lsn() { psql -X -q -At -v ON_ERROR_STOP=1 -c "BEGIN" -c "INSERT INTO q VALUES ($1)" -c "SELECT pg_current_wal_insert_lsn()" -c "COMMIT"; }
+# confirmed_past LSN SECONDS: waits until the slot's confirmed_flush_lsn passes LSN; prints the ms it took
+confirmed_past() {
+  local t0 i
+  t0=$(date +%s%N)
+  for ((i = 0; i < $2 * 100; i++)); do
+    [ "$(psql -X -At -c "SELECT confirmed_flush_lsn > '$1' FROM pg_replication_slots WHERE slot_name = 'debezium'")" = t ] &&
+      { echo $(( ($(date +%s%N) - t0) / 1000000 )); return 0; }
+    sleep 0.01
+  done
+  echo "the slot was not confirmed past $1 within $2 s" >&2
+  return 1
+}
+# 1. a first transaction, confirmed (at an interval, or at once); then a second one right after it
+lsn=$(in_txn_lsn 1)
+confirmed_past "$lsn" 30 >/dev/null
+lsn=$(in_txn_lsn 2)
+ms=$(confirmed_past "$lsn" 30)
+echo "the slot was confirmed past the second transaction ${ms} ms after its insert (status.update.interval.ms=10000)"
+[ "$ms" -lt 3000 ] || { echo "the slot was confirmed ${ms} ms after the commit: it waited for the status interval" >&2; exit 1; }
+grep -q 'replication started.* startup_ms=[0-9]* kafka_ms=[0-9]* offsets_ms=[0-9]* postgres_ms=[0-9]*' "$IT_DIR/walcast.log" ||
+  { echo "no start-up figures in the \"replication started\" line" >&2; grep 'replication started' "$IT_DIR/walcast.log" >&2; exit 1; }
+
+# 2. restarts with stored offsets (records and transaction markers in connect-offsets)
+best=""
+for i in 1 2 3; do
+  walcast_stop
+  walcast_start "$cfg"
+  o=$(grep 'replication started' "$IT_DIR/walcast.log" | tail -1 | sed -n 's/.* offsets_ms=\([0-9]*\).*/\1/p')
+  [ -n "$o" ] || { echo "no offsets_ms in the last \"replication started\" line" >&2; exit 1; }
+  echo "restart $i: offsets read in $o ms"
+  [ -z "$best" ] || [ "$o" -lt "$best" ] && best=$o
+done
+grep -q "resuming from stored offsets" "$IT_DIR/walcast.log"
+[ "$best" -lt 60 ] || { echo "reading the stored offsets took $best ms at best (a poll timing out after the last record?)" >&2; exit 1; }
+psql_q -c "INSERT INTO q VALUES (3)"
+wait_topic srv.public.q 3
+walcast_stop
+expect_ids_once srv.public.q 3 "records, each once"
