@@ -237,9 +237,10 @@ startup_line() {
   local kv
   for kv in $2; do v[${kv%%=*}]=${kv#*=}; done
   if [ -z "${v[startup]:-}" ]; then echo "bench: $1: no start-up timeline ($2)" >&2; return 0; fi
-  printf 'bench: %s: start %s ms (exec %s, config %s, producers made %s, InitProducerId %s, offsets read %s, PostgreSQL connected %s, slot ready %s, START_REPLICATION %s, first record %s); drain %s; tail %s ms (last ack -> commit %s, -> status sent %s, -> slot seen confirmed %s); start CPU %s ms%s\n' \
-    "$1" "${v[startup]}" "${v[exec]}" "${v[config]}" "${v[producers]}" "${v[initpid]}" "${v[offsets]}" "${v[pgconn]}" \
-    "${v[slot]}" "${v[startrepl]}" "${v[firstrec]}" "${v[drain]}" "${v[tail]}" "${v[commit]}" "${v[confirm]}" "${v[seen]}" \
+  printf 'bench: %s: start %s ms (exec %s, config %s, producers made %s, InitProducerId %s, offsets read %s; beside them PostgreSQL connected + checked + types %s; joined +%s, set-up %s, slot ready %s, START_REPLICATION %s, first record %s); drain %s; tail %s ms (last ack -> commit %s, -> status sent %s, -> slot seen confirmed %s); start CPU %s ms%s\n' \
+    "$1" "${v[startup]}" "${v[exec]}" "${v[config]}" "${v[producers]}" "${v[initpid]}" "${v[offsets]}" "${v[pgside]:--}" \
+    "${v[join]}" "${v[setup]}" "${v[slot]}" "${v[startrepl]}" "${v[firstrec]}" "${v[drain]}" "${v[tail]}" "${v[commit]}" \
+    "${v[confirm]}" "${v[seen]}" \
     "${v[cpu_startup]}" "$([ -n "${3:-}" ] && echo " (threads gone by the end: $(calc "%.0f" "$3 * 1000") ms)")"
 }
 
@@ -419,7 +420,7 @@ echo "== where walcast's drains spent their time (ms; medians of $RUNS runs; eac
 echo "   from walcast's debug log: its start-up trace, the last latency trace, the status update that confirmed the end)"
 for k in $tks; do
   line=""
-  for st in startup exec config producers initpid offsets pgconn slot startrepl firstrec drain tail commit confirm seen cpu_startup; do
+  for st in startup exec config producers initpid offsets pgside join setup slot startrepl firstrec drain tail commit confirm seen cpu_startup; do
     [ -n "${SUV[$k|$st]:-}" ] && line+="$st=$(median ${SUV[$k|$st]}) "
   done
   startup_line "$(case $k in plain) echo "no schemas" ;; schema) echo "schemas" ;; avro) echo "Avro" ;; tfw) echo "schemas+chain" ;; esac)" "$line" \
