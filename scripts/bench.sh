@@ -21,6 +21,9 @@
 #    BENCH_PERF_DRAINS (schema: JSON with schemas; any of plain schema avro) (linux-perf; BENCH_PERF_FREQ Hz,
 #    4999; DWARF call graphs, BENCH_PERF_CG), summarised in <dir>/perf-<converter>_<run>.txt: non-waiting
 #    poll() calls per thread (busy-polling), samples per thread, flat profiles of the process and per thread, callers of the top symbols (perf report -i <dir>/perf-<converter>_<run>.data).
+#    BENCH_SCHED=<dir>: the same drains' off-CPU time, from perf's sched_switch/sched_wakeup events on all CPUs (with
+#    call chains), in <dir>/offcpu-<converter>_<run>.txt: per thread of walcast and of its walsender, ms running,
+#    runnable (waiting for a core) and asleep, the sleep split by where the thread went to sleep; the broker's total.
 # 2. Commit -> visible latency (p50/p99) at BENCH_LAT_RATE (1000) single-row tx/s for BENCH_LAT_SECS (10 s), one
 #    run per reader, measured after BENCH_LAT_WARM (5 s) of warm-up load once the reader has caught up with it:
 #    the workload writes its clock into a ts column; a read_committed consumer takes now - ts per event
@@ -198,6 +201,15 @@ timed_walcast() {
     polls=$!
     PIDS+=($polls)
   fi
+  local sched=""
+  if [ -n "${BENCH_SCHED:-}" ] && [[ " ${BENCH_PERF_DRAINS:-schema} " == *" ${1%_*} "* ]]; then   # off-CPU time
+    mkdir -p "$BENCH_SCHED"
+    wait_for 60 "walcast streaming ($1)" grep -qs "replication started" "$WORK/walcast-$1.log"
+    perf record -q -a -g -e sched:sched_switch -e sched:sched_wakeup -o "$BENCH_SCHED/sched-$1.data" \
+      >"$BENCH_SCHED/sched-$1.log" 2>&1 &
+    sched=$!
+    PIDS+=($sched)
+  fi
   wait_flushed "$1" 600 0.002 &   # 2 ms polls: 10 ms ones added ~5 ms to every drain
   local waiter=$! first rc=0
   # whichever ends first, at once (a poll loop here added up to its period to every drain)
@@ -217,6 +229,9 @@ timed_walcast() {
     } >"$BENCH_PERF/perf-$1.txt" 2>/dev/null || true
     echo "bench: CPU profile of walcast ($1): $BENCH_PERF/perf-$1.txt" >&2
   fi
+  if [ -n "$sched" ]; then
+    kill -INT $sched 2>/dev/null; wait $sched 2>/dev/null || true
+  fi
   hwm=$(hwm_of $pid); b1=$(cpu_of "$BROKER_PID")
   threads_of $pid >"$WORK/threads-$1"
   # the process's CPU: its threads' run times plus the exited ones' (= max(utime+stime, the threads' sum): the
@@ -225,6 +240,11 @@ timed_walcast() {
   echo "(log_bytes) 0 $(( $(topic_bytes) - lb0 ))" >>"$WORK/threads-$1"
   ws=$(slot_pid "$1"); wcpu=$( [ -n "$ws" ] && cpu_of "$ws" || echo 0)
   kill -INT $pid; wait $pid 2>/dev/null || true
+  if [ -n "$sched" ]; then   # summarised once walcast is gone (perf reads the whole recording)
+    /usr/bin/python3 "$TOOL" offcpu "$BENCH_SCHED/sched-$1.data" $pid "${ws:-0}" "$BROKER_PID" \
+      >"$BENCH_SCHED/offcpu-$1.txt" 2>&1 || true
+    echo "bench: off-CPU time of walcast ($1): $BENCH_SCHED/offcpu-$1.txt" >&2
+  fi
   RES="$(echo "$t1 - $t0" | bc) $hwm $cpu $wcpu $(echo "$b1 - $b0" | bc)"
   # where this drain's time went (bench_tool.py startup): one line beside it, kept in SU for the medians
   SU=$(/usr/bin/python3 "$TOOL" startup "$WORK/walcast-$1.log" "$t0" "$t1" "$END_LSN")

@@ -22,6 +22,13 @@
 #        for another request or broker, response queue, send), and the error codes answered (51 =
 #        CONCURRENT_TRANSACTIONS: a transactional producer began its next transaction before the coordinator had
 #        written the previous one's markers; librdkafka 2.0.2 retries it after a fixed 20 ms).
+#   produce_chain LOG CLIENT_ID              the Kafka side of one snapshot (or drain) from the broker's request log: the
+#        data Produce requests of CLIENT_ID's producers (not the offsets topic), from the first to the last: how many,
+#        their mean uncompressed size, the broker's time on them (sum), the client's time between one request's
+#        response and the next request of the same Kafka transaction (p10/p50 and sum: librdkafka 2.0.2 keeps one
+#        Produce request in flight per partition, so that gap is librdkafka building and compressing the next batch,
+#        or waiting for it to fill, or for a core), and the gaps at the switches from one Kafka transaction to the
+#        next (count, sum, median).
 #   gc LOG FROM_MS TO_MS                    the JVM's stop-the-world pauses from its -Xlog:gc:file=LOG:timemillis
 #        between FROM_MS and TO_MS (ms since the epoch): count, sum, longest.
 #   warmup BS                               one committed transaction of a transactional producer, so that the
@@ -31,6 +38,10 @@
 #        PostgreSQL processes started meanwhile under POSTMASTER (the readers' and the planner's backends), of
 #        BROKER, and the machine's idle time (/proc/stat); prints "thread NAME xN cpu_s", "backends xN cpu_s",
 #        "broker cpu_s", "wall s", "idle core_s" and "hwm kB" (PID's last VmHWM) lines.
+#   offcpu DATA PID WALSENDER BROKER        where the threads of walcast (PID), its walsender and the broker spent a drain
+#        recorded by bench.sh's BENCH_SCHED (perf sched_switch/sched_wakeup with call chains, all CPUs): per
+#        thread, ms running, ms runnable but waiting for a core (sch delay), ms asleep, and the sleep split by
+#        where the thread went to sleep (the kernel's wait function and the first user frame of its call chain).
 #   recvlogical OUT COUNTFILE BOUND ARGS... runs pg_recvlogical ARGS (test_decoding with include-timestamp)
 #        and writes "commit_us ms" (commit time, now - it) per COMMIT of a transaction that inserted a row, until
 #        COUNTFILE's number of commits is reached, or BOUND s; stops pg_recvlogical.
@@ -346,6 +357,40 @@ def requests(log, from_ms, to_ms):
                                                     "; " + e if e else ""))
 
 
+def produce_chain(log, client_id):
+    data = []
+    with open(log) as f:
+        for line in f:
+            if "Completed request:" not in line or ('"clientId":"%s"' % client_id) not in line:
+                continue
+            r = json.loads(line[line.index("Completed request:") + 18:])
+            if r["requestHeader"]["requestApiKeyName"] != "PRODUCE":
+                continue
+            topics = [t.get("name", "") for t in r["request"].get("topicData", [])]
+            if any("offsets" in t for t in topics):
+                continue
+            end = int(line[1:line.index("]")])
+            data.append((end - r["totalTimeMs"], end, r["request"].get("transactionalId", ""),
+                         r.get("temporaryMemoryBytes", 0)))
+    if len(data) < 2:
+        print("   %s: fewer than 2 data Produce requests in the request log" % client_id)
+        return
+    data.sort()
+    within, switch = [], []
+    for a, b in zip(data, data[1:]):
+        (within if a[2] == b[2] else switch).append(b[0] - a[1])
+    within.sort()
+    switch.sort()
+
+    def q(v, f):
+        return v[min(len(v) - 1, int(len(v) * f))] if v else float("nan")
+    print("   %s: %d data batches (%.1f MB each uncompressed) in %.2f s: broker %.2f s; client between a response and "
+          "the next request %.2f s (p10 %.2f ms, p50 %.2f ms); %d Kafka transaction switches %.2f s (median %.1f ms)"
+          % (client_id, len(data), sum(d[3] for d in data) / len(data) / 1e6, (data[-1][1] - data[0][0]) / 1000,
+             sum(d[1] - d[0] for d in data) / 1000, sum(within) / 1000, q(within, 0.1), q(within, 0.5), len(switch),
+             sum(switch) / 1000, q(switch, 0.5)))
+
+
 def gc(log, from_ms, to_ms):
     import re
     pauses = []
@@ -412,6 +457,62 @@ def cpuwatch(pid, postmaster, broker):
     print("hwm %d" % hwm)
 
 
+def offcpu(data, pid, walsender, broker):
+    import re
+    out = subprocess.run(["perf", "sched", "timehist", "-i", data, "--state", "-g", "--max-stack", "40"],
+                         capture_output=True, text=True).stdout
+    head = re.compile(r"^\s*([0-9.]+)\s+\[\d+\]\s+(.+?)\[(\d+)(?:/(\d+))?\]\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+(\S)\s*(.*)$")
+    t = {}       # tid -> [name, pid, run, delay, sleep, {reason: ms}, reason of the last sched-out]
+    first = last = None
+    for line in out.splitlines():
+        m = head.match(line)
+        if not m:
+            continue
+        ts, name, tid, tpid = float(m.group(1)), m.group(2).strip(), int(m.group(3)), int(m.group(4) or m.group(3))
+        first = ts if first is None else first
+        last = ts
+        if tpid not in (pid, walsender, broker):
+            continue
+        wait, delay, run, state, chain = float(m.group(5)), float(m.group(6)), float(m.group(7)), m.group(8), m.group(9)
+        e = t.setdefault(tid, [name, tpid, 0.0, 0.0, 0.0, {}, None])
+        e[2] += run
+        e[3] += delay
+        if e[6] is not None and e[6].startswith("R"):
+            e[3] += wait   # preempted (no wakeup event): its wait was for a core
+        else:
+            e[4] += wait
+            if e[6] is not None and wait > 0:
+                e[5][e[6]] = e[5].get(e[6], 0.0) + wait
+        frames = [f.strip() for f in chain.split("<-")] if chain else []
+        kern = next((f for f in frames if f.startswith(("futex", "do_sys_poll", "do_epoll", "hrtimer_nanosleep",
+                                                         "do_nanosleep", "sk_wait", "tcp_recvmsg", "unix_stream",
+                                                         "pipe_read", "do_select", "io_schedule", "__x64_sys"))), frames[0] if frames else "")
+        user = next((f for f in frames if not f.startswith(("__x64", "do_", "x64_", "entry_", "__do", "syscall",
+                      "futex", "schedule", "hrtimer", "__schedule", "__futex", "common_nsleep", "poll_", "ep_",
+                      "__se_", "__ia32", "ksys_", "__sys", "sk_", "tcp_", "inet_", "sock_", "unix_", "vfs_",
+                      "new_sync", "pipe_", "ret_from", "kthread", "wait_", "io_", "__wait", "__sk", "[unknown]",
+                      "exit_to", "irqentry", "asm_", "__cond_resched", "__pfx"))), "")
+        e[6] = (state + " " + kern + (" <- " + user if user else ""))[:90]
+        if pid in (e[1],) and e[0] != name:
+            e[0] = name
+    print("   recorded %.2f s; per thread: ms running / runnable, waiting for a core / asleep (where it went to sleep)" % ((last or 0) - (first or 0)))
+    groups = {}
+    for tid, e in t.items():
+        if e[1] == broker:
+            g = groups.setdefault("Kafka broker (all threads)", [0.0, 0.0, 0.0])
+            g[0] += e[2]; g[1] += e[3]; g[2] += e[4]
+            continue
+        name = e[0] if e[1] == pid else "walsender"
+        if e[2] < 1:
+            continue
+        print("   %-24s %-8d run %7.0f  runnable %6.0f  asleep %7.0f" % (name, tid, e[2], e[3], e[4]))
+        for r, ms in sorted(e[5].items(), key=lambda x: -x[1])[:4]:
+            if ms >= 1:
+                print("   %40s %7.0f ms  %s" % ("", ms, r))
+    for k, g in groups.items():
+        print("   %-33s run %7.0f  runnable %6.0f" % (k, g[0], g[1]))
+
+
 def warmup(bs):
     from confluent_kafka import Producer
     p = Producer({"bootstrap.servers": bs, "transactional.id": "bench-warmup"})
@@ -433,10 +534,14 @@ if __name__ == "__main__":
         startup(a[0], float(a[1]), float(a[2]), a[3])
     elif cmd == "requests":
         requests(a[0], int(a[1]), int(a[2]))
+    elif cmd == "produce_chain":
+        produce_chain(a[0], a[1])
     elif cmd == "gc":
         gc(a[0], int(a[1]), int(a[2]))
     elif cmd == "warmup":
         warmup(a[0])
+    elif cmd == "offcpu":
+        offcpu(a[0], int(a[1]), int(a[2]), int(a[3]))
     elif cmd == "cpuwatch":
         cpuwatch(int(a[0]), int(a[1]), int(a[2]))
     elif cmd == "recvlogical":

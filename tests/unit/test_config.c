@@ -102,6 +102,10 @@ static void test_defaults(void **s)
     assert_string_equal(c.publication_name, "dbz_publication");
     assert_int_equal(c.pub_mode, PUB_ALL_TABLES);
     assert_int_equal(c.status_interval_ms, 10000);
+    /* a backlog commits every 500 ms (250,000 events) at most: each commit stalls the Produce pipeline */
+    assert_int_equal(c.txn_max_ms, 500);
+    assert_int_equal(c.txn_max_events, 250000);
+    assert_int_equal(c.txn_min_ms, 0);
     assert_true(c.evt.tombstones);
     assert_true(c.key_conv.side.schemas && c.value_conv.side.schemas);
     assert_int_equal(c.evt.skipped_ops, EVT_OP_T);
