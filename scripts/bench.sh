@@ -12,12 +12,19 @@
 #    With BENCH_TF (1; 0 skips) walcast and Debezium defaults run once more per run with the transform chain
 #    most deployments use (ExtractNewRecordState + RegexRouter + ReplaceField$Value, TF_CHAIN below): the cost
 #    of the chain on each, measured in the same runs (target: walcast loses at most 10% of its rows/s).
-#    rows/s, peak RSS (VmHWM) and CPU s per million rows (utime+stime of the reader's process; Debezium from
+#    rows/s, peak RSS (VmHWM) and CPU s per million rows (utime+stime of the reader's process, walcast's the sum of
+#    its threads' run times when that is more: utime+stime are cut to whole clock ticks; Debezium from
 #    its first record on; broker and walsender CPU shown apart). Medians of BENCH_RUNS (3) runs, Debezium of
 #    BENCH_DBZ_RUNS (= BENCH_RUNS); an untimed walcast drain goes first. BENCH_THROUGHPUT=0 skips this part. Under the table: walcast's CPU per row per
-#    thread (by thread name, from /proc/PID/task/*/stat at the end of each drain: walcast-conn, librdkafka's
-#    rdk:main / rdk:broker<id>, ...) next to its walsender's, the broker's and pg_recvlogical's, and the bytes each
-#    drain added to the topic's log. BENCH_PERF=<dir>: a perf record of walcast's drains of the converters in
+#    thread (by thread name, each thread's run time from /proc/PID/task/*/schedstat at the end of each drain:
+#    walcast-conn, librdkafka's rdk:main / rdk:broker<id>, ...) next to its walsender's, the broker's and
+#    pg_recvlogical's, and the bytes each drain added to the topic's log. Then where each walcast drain's time went
+#    (bench_tool.py startup, from walcast's debug log; one line per drain beside it, medians under the table): the
+#    start from the bench starting walcast to its first record produced (process loaded, configuration, producers
+#    made, InitProducerId, offsets read, PostgreSQL's part beside them, slot, START_REPLICATION, first record),
+#    the drain, and the tail from the last record acknowledged to the slot seen confirmed (Kafka commit, status
+#    update sent, the server's confirmed_flush_lsn polled every 2 ms). walcast's drains end when the slot is
+#    confirmed (wait -n on the poll and on walcast, which must not exit first). BENCH_PERF=<dir>: a perf record of walcast's drains of the converters in
 #    BENCH_PERF_DRAINS (schema: JSON with schemas; any of plain schema avro) (linux-perf; BENCH_PERF_FREQ Hz,
 #    4999; DWARF call graphs, BENCH_PERF_CG), summarised in <dir>/perf-<converter>_<run>.txt: non-waiting
 #    poll() calls per thread (busy-polling), samples per thread, flat profiles of the process and per thread, callers of the top symbols (perf report -i <dir>/perf-<converter>_<run>.data).
