@@ -7,7 +7,9 @@
 #     "replication started ... offsets_ms=" under 60 ms in the best of three restarts (100 ms and more before:
 #     the reader polled every 100 ms, and the end-of-partition event comes only with the fetch after the
 #     last records, which the broker holds for fetch.wait.max.ms);
-#  3. PostgreSQL's connections are opened while Kafka's start still runs: with InitProducerId answered 3 s
+#  3. a new offsets topic (auto-created by the reader's metadata request, which answers with no partitions at
+#     first) is read within 200 ms (the reader asked again after 250 ms, then 10, 20, 40 ... ms);
+#  4. PostgreSQL's connections are opened while Kafka's start still runs: with InitProducerId answered 3 s
 #     late (mock cluster), walcast's replication connection (a walsender) is there within 2 s of its start,
 #     before "replication started" (it was opened only once Kafka's start was done).
 . "$(dirname "$0")/lib.sh"
@@ -61,7 +63,18 @@ wait_topic srv.public.q 3
 walcast_stop
 expect_ids_once srv.public.q 3 "records, each once"
 
-# 3. Kafka's start held back 3 s (mock cluster, InitProducerId of all three producers)
+# 3. a worker whose offsets topic does not exist yet
+cp "$IT_DIR/worker.properties" "$IT_DIR/worker-new.properties"
+echo "offset.storage.topic=it-new-offsets-$$-$RANDOM" >>"$IT_DIR/worker-new.properties"
+before=$(grep -c 'replication started' "$IT_DIR/walcast.log" || true)
+WALCAST_WORKER="$IT_DIR/worker-new.properties" walcast_spawn "$cfg"
+wait_log 'replication started' $((before + 1)) 30
+o=$(grep 'replication started' "$IT_DIR/walcast.log" | tail -1 | sed -n 's/.* offsets_ms=\([0-9]*\).*/\1/p')
+echo "a new offsets topic read in $o ms"
+[ -n "$o" ] && [ "$o" -lt 200 ] || { echo "reading a new offsets topic took $o ms" >&2; exit 1; }
+walcast_stop
+
+# 4. Kafka's start held back 3 s (mock cluster, InitProducerId of all three producers)
 mkfifo "$IT_DIR/ctl"
 exec 3<>"$IT_DIR/ctl"
 KAFKA_STDIN="$IT_DIR/ctl" mock_kafka_start --control --topic srv.public.q
