@@ -982,14 +982,26 @@ static void reader_fail(snap_t *s, const char *e)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Queues one batch for the chunk (consumed: freed on failure); waits while two are queued. */
+/* Batches queued per chunk before its reader waits (memory: see ENC_BATCH_BYTES). */
+#define SNAP_QUEUED_MAX 2
+
+/* Queues one batch for the chunk (consumed: freed on failure); waits while SNAP_QUEUED_MAX are queued.
+ * Wake-ups go only where they are waited for: the connector thread waits for the chunk it sends (emitting),
+ * a reader for room in its own chunk (slot.room). With one condition variable for all, every batch woke
+ * every thread: with 2 readers the one reading ahead was woken by each batch the connector took from the
+ * other's chunk, and the connector by each batch queued ahead (~1.6x the context switches of one reader,
+ * issue 21), on 2 cores where librdkafka's broker thread, which builds the next Produce request, waits
+ * for a core meanwhile. */
 static bool push_batch_b(snap_t *s, size_t ci, snap_batch_t *b)
 {
     pthread_mutex_lock(&s->mu);
-    if (s->slots[ci].queued >= 2 && !s->quit) {
+    if (s->slots[ci].queued >= SNAP_QUEUED_MAX && !s->quit) {
         int64_t t0 = wc_mono_us();
-        while (s->slots[ci].queued >= 2 && !s->quit)
-            pthread_cond_wait(&s->cv, &s->mu);
+        while (s->slots[ci].queued >= SNAP_QUEUED_MAX && !s->quit) {
+            pthread_cond_wait(&s->slots[ci].room, &s->mu);
+            if (s->slots[ci].queued >= SNAP_QUEUED_MAX && !s->quit)
+                s->needless_wakeups++;
+        }
         s->wait_queue_us += wc_mono_us() - t0;
     }
     if (s->quit) {
@@ -1004,7 +1016,8 @@ static bool push_batch_b(snap_t *s, size_t ci, snap_batch_t *b)
         sl->head = b;
     sl->tail = b;
     sl->queued++;
-    pthread_cond_broadcast(&s->cv);
+    if (ci == s->emitting)
+        pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     return true;
 }
@@ -1422,7 +1435,9 @@ static wc_status_t pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, 
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000;
         }
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        bool woken = pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0;
+        if (woken && !s->slots[ci].head && !s->reader_failed)
+            s->needless_wakeups++;
         if (!s->slots[ci].head) {
             /* keep Kafka served while waiting for the database */
             pthread_mutex_unlock(&s->mu);
@@ -1439,8 +1454,8 @@ static wc_status_t pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, 
     s->slots[ci].head = b->next;
     if (!b->next)
         s->slots[ci].tail = NULL;
-    s->slots[ci].queued--;
-    pthread_cond_broadcast(&s->cv);
+    if (s->slots[ci].queued-- >= SNAP_QUEUED_MAX)   /* its reader may wait for this room */
+        pthread_cond_signal(&s->slots[ci].room);
     pthread_mutex_unlock(&s->mu);
     s->wait_batch_us += wc_mono_us() - t0;
     *out = b;
@@ -1509,17 +1524,21 @@ static void stop_readers(snap_t *s, pthread_t *th, int nth)
     pthread_mutex_lock(&s->mu);
     s->quit = true;
     pthread_cond_broadcast(&s->cv);
+    for (size_t i = 0; i < s->nslots; i++)
+        pthread_cond_broadcast(&s->slots[i].room);
     pthread_mutex_unlock(&s->mu);
     for (int i = 0; i < nth; i++)
         pthread_join(th[i], NULL);
-    for (size_t i = 0; s->slots && i < s->plan.nchunks; i++) {
+    for (size_t i = 0; i < s->nslots; i++) {
         for (snap_batch_t *b = s->slots[i].head, *n; b; b = n) {
             n = b->next;
             batch_free(b);
         }
+        pthread_cond_destroy(&s->slots[i].room);
     }
     free(s->slots);
     s->slots = NULL;
+    s->nslots = 0;
 }
 
 /* Plans inside the exported snapshot on the planner's connection: the relations, the xid Debezium
@@ -1533,6 +1552,7 @@ static wc_status_t plan_exported(snap_t *s, repl_t *planner, const char *snapsho
     /* readers import the snapshot before anything else can end it */
     s->quit = false;
     s->wait_queue_us = s->wait_batch_us = s->send_us = s->service_us = 0;
+    s->needless_wakeups = 0;
     s->reader_failed = false;
     s->reader_status = WC_OK;
     s->imported = 0;
@@ -1572,7 +1592,11 @@ static wc_status_t plan_exported(snap_t *s, repl_t *planner, const char *snapsho
 /* Starts the readers (at most one per chunk, 64 in all) and waits until each holds the snapshot. */
 static wc_status_t start_readers(snap_t *s, pthread_t *th, int *nth, char *err, size_t errlen)
 {
-    s->slots = xcalloc(s->plan.nchunks ? s->plan.nchunks : 1, sizeof *s->slots);
+    s->nslots = s->plan.nchunks ? s->plan.nchunks : 1;
+    s->slots = xcalloc(s->nslots, sizeof *s->slots);
+    for (size_t i = 0; i < s->nslots; i++)
+        pthread_cond_init(&s->slots[i].room, NULL);
+    s->emitting = 0;
     int want = s->cfg->snapshot_max_threads;
     if ((size_t)want > s->plan.nchunks)
         want = (int)s->plan.nchunks;
@@ -1638,6 +1662,9 @@ static wc_status_t emit_chunk(snap_t *s, size_t ci, held_row_t *h, volatile sig_
     size_t ti = s->plan.chunks[ci].table;
     snap_table_t *st = &s->plan.tables[ti];
     wc_status_t rc;
+    pthread_mutex_lock(&s->mu);
+    s->emitting = ci;   /* its reader's batches wake this thread from now on */
+    pthread_mutex_unlock(&s->mu);
     if (!st->started_us)
         st->started_us = wc_wall_us();
     bool seen_row_in_table = st->rows > 0;
@@ -1713,9 +1740,10 @@ wc_status_t snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn
     rc = flush_held(s, &h, true, true, err, errlen);
     if (rc == WC_OK)
         log_info("snapshot threads", "connector=%s readers=%d seconds=%.3f readers_waiting_for_queue_s=%.3f "
-                 "waiting_for_readers_s=%.3f sending_s=%.3f serving_kafka_s=%.3f", s->cfg->name, nth,
+                 "waiting_for_readers_s=%.3f sending_s=%.3f serving_kafka_s=%.3f needless_wakeups=%llu", s->cfg->name, nth,
                  (double)(wc_wall_us() - s->prog.started_us) / 1e6, (double)s->wait_queue_us / 1e6,
-                 (double)s->wait_batch_us / 1e6, (double)s->send_us / 1e6, (double)s->service_us / 1e6);
+                 (double)s->wait_batch_us / 1e6, (double)s->send_us / 1e6, (double)s->service_us / 1e6,
+                 (unsigned long long)s->needless_wakeups);
 out:
     if (h.set && h.own_res)
         PQclear(h.res);

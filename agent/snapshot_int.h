@@ -38,9 +38,12 @@ typedef struct snap_batch {
 } snap_batch_t;
 
 
+/* The batches a reader queued for one chunk, and where that reader waits for room (only a pop of this
+ * chunk, or the run's end, wakes it). */
 typedef struct snap_slot {
     snap_batch_t *head, *tail;
     int queued;
+    pthread_cond_t room;
 } snap_slot_t;
 
 /* The result column of each relation column, for one fetched result of one table. A cleared result's
@@ -92,6 +95,8 @@ struct snap {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     snap_slot_t *slots;
+    size_t nslots;
+    size_t emitting;              /* the chunk the connector thread sends (it waits on cv for that one only) */
     size_t next_chunk;
     bool quit;
     char reader_err[512];
@@ -104,6 +109,7 @@ struct snap {
      * queue (summed over readers, under mu), the connector thread waiting for a reader's batch, sending
      * records, and serving Kafka (the bound on librdkafka's queue, commit outcomes) */
     int64_t wait_queue_us, wait_batch_us, send_us, service_us;
+    uint64_t needless_wakeups;    /* a reader or the connector thread woken with nothing to do (under mu) */
     rd_kafka_t *sigrk;            /* signal.kafka.topic consumer */
     /* watermark method */
     repl_t wm_conn;

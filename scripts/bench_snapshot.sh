@@ -19,12 +19,19 @@
 # core to themselves at the same CPU per row (the machine's ceiling for that run). BENCH_SNAP_POLLS=1 also counts
 # walcast's poll() calls that do not wait (timeout 0: a thread busy-polling, librdkafka's broker thread while a
 # flush runs) per row of each run (perf stat on syscalls:sys_enter_poll).
+# BENCH_SNAP_AB=BINARY: an A/B comparison in the same run: every round runs the 1- and 2-thread snapshots with
+# walcast (A: BENCH_SNAP_WALCAST or build/walcast) and with BINARY (B), A first in odd rounds and B first in even
+# ones; prints both medians and B/A (the main table stays A's). BENCH_SNAP_REQUEST_LOG=1: the broker logs every
+# request (scripts/kafka.sh KAFKA_REQUEST_LOG) and each run prints its Kafka side (bench_tool.py produce_chain):
+# data batches, the broker's time on them, librdkafka's time between a response and the next request, and the
+# gaps where one Kafka transaction hands over to the next.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/bench_lib.sh
 . "$ROOT/scripts/bench_lib.sh"
 ROWS=${BENCH_SNAP_ROWS:-1000000}
 bench_init bench-snapshot benchsnap
+[ "${BENCH_SNAP_REQUEST_LOG:-0}" = 0 ] || export KAFKA_REQUEST_LOG="$WORK/kafka-requests.log"
 verdict() { awk "BEGIN { exit !($1) }" && echo "met" || echo "NOT met"; }
 bench_servers
 printf '%s\n' "bootstrap.servers=$BS" ${BENCH_SNAP_WORKER_EXTRA:-} >"$WORK/worker.properties"
@@ -66,7 +73,7 @@ NCORES=$(nproc)
 timed() {
   local f=$1 n=$2 pid cw pf=""
   T_START=$(now)
-  "${BENCH_SNAP_WALCAST:-$ROOT/build/walcast}" run --worker "$WORK/worker.properties" "$f" >/dev/null 2>"$WORK/walcast-$n.log" &
+  "$WALCAST_BIN" run --worker "$WORK/worker.properties" "$f" >/dev/null 2>"$WORK/walcast-$n.log" &
   pid=$!
   PIDS+=($pid)
   if [ "${BENCH_SNAP_POLLS:-0}" = 1 ]; then   # ends with walcast
@@ -96,18 +103,22 @@ polls_of() {  # LOGNAME: ", N polls of timeout 0 a row" with BENCH_SNAP_POLLS=1
 }
 hwm_mb() { echo $(( $(awk '$1 == "hwm" { print $2 }' "$WORK/cpu-$1") / 1024 )); }
 
-run_walcast() {  # threads -> RATE_<threads>, RSS_<threads>
-  local th=$1 f="$WORK/w$1.properties"
+run_walcast() {  # threads [b: BENCH_SNAP_AB's binary] -> RATE_<threads>[b], RSS_<threads>[b]
+  local tag=${2:-} th
+  th=$1$tag
+  local f="$WORK/w$th.properties" WALCAST_BIN=${BENCH_SNAP_WALCAST:-$ROOT/build/walcast}
+  [ -z "$tag" ] || WALCAST_BIN=$BENCH_SNAP_AB
   local n="${th}r${round}"   # a new connector each round (its own offsets, slot and topic)
   printf '%s\n' "name=snapbench$n" "database.hostname=127.0.0.1" "database.port=$PGPORT" "database.user=postgres" \
     "database.dbname=postgres" "topic.prefix=w$n" "slot.name=snapbench$n" "slot.drop.on.stop=true" \
     "publication.name=snap_pub" "publication.autocreate.mode=disabled" "snapshot.mode=initial_only" \
-    "snapshot.max.threads=$th" ${BENCH_SNAP_EXTRA:-} >"$f"
+    "snapshot.max.threads=$1" ${BENCH_SNAP_EXTRA:-} >"$f"
   timed "$f" "$th"
   [ -n "${BENCH_SNAP_VERBOSE:-}" ] && { echo "start $T_START end $T_END"; grep -E 'msg="(snapshot|replication slot|walcast|kafka)' "$WORK/walcast-$th.log" | cut -c1-200; } >&2
-  grep -q 'msg="snapshot completed".*rows='"$ROWS" "$WORK/walcast-$th.log" || { tail -5 "$WORK/walcast-$th.log" >&2; die "walcast ($th threads) did not snapshot $ROWS rows"; }
+  grep -q 'msg="snapshot completed".*rows='"$ROWS" "$WORK/walcast-$th.log" || { tail -5 "$WORK/walcast-$th.log" >&2; die "walcast ($WALCAST_BIN, $1 threads) did not snapshot $ROWS rows"; }
   printf -v "RATE_$th" '%s' "$(calc "%.0f" "$ROWS / ($T_END - $T_START)")"
-  printf -v "RSS_$th" "%s" "$(hwm_mb "$th")"; echo "bench-snapshot: walcast $th thread(s), round $round: $(calc "%.0f" "$ROWS / ($T_END - $T_START)") rows/s, peak RSS $(hwm_mb "$th") MB$(polls_of "$th")"
+  printf -v "RSS_$th" "%s" "$(hwm_mb "$th")"; echo "bench-snapshot: walcast${tag:+ (B)} $1 thread(s), round $round: $(calc "%.0f" "$ROWS / ($T_END - $T_START)") rows/s, peak RSS $(hwm_mb "$th") MB$(polls_of "$th")"
+  [ -z "${KAFKA_REQUEST_LOG:-}" ] || /usr/bin/python3 "$TOOL" produce_chain "$KAFKA_REQUEST_LOG" "walcast-snapbench$n" || true
 }
 
 # The streaming reference: the same rows, inserted in transactions of 10,000 while slot snapstream existed,
@@ -130,13 +141,17 @@ run_stream() {
 # drain of the same rows in the first round between the two snapshots.
 warm=${BENCH_SNAP_WARMUPS:-2}
 for ((k = 0; k < warm; k++)); do round=w$k; run_walcast $(( k % 2 ? 1 : 2 )); done
-R1=(); R2=(); RS=()
+R1=(); R2=(); RS=(); R1B=(); R2B=()
 for ((round = 1; round <= ${BENCH_SNAP_RUNS:-1}; round++)); do
-  if (( round % 2 )); then first=1; second=2; else first=2; second=1; fi
-  run_walcast $first; cp "$WORK/cpu-$first" "$WORK/cpu-$first.$round"
-  [ "$round" = 1 ] && [ "${BENCH_SNAP_STREAM:-1}" = 1 ] && { run_stream; RS+=("$RATE_S"); }
-  run_walcast $second; cp "$WORK/cpu-$second" "$WORK/cpu-$second.$round"
+  if (( round % 2 )); then first=1; second=2; tags=("" b); else first=2; second=1; tags=(b ""); fi
+  [ -n "${BENCH_SNAP_AB:-}" ] || tags=("")
+  for tag in "${tags[@]}"; do
+    run_walcast $first "$tag"; cp "$WORK/cpu-$first$tag" "$WORK/cpu-$first$tag.$round"
+    [ "$round" = 1 ] && [ -z "$tag" ] && [ "${BENCH_SNAP_STREAM:-1}" = 1 ] && { run_stream; RS+=("$RATE_S"); }
+    run_walcast $second "$tag"; cp "$WORK/cpu-$second$tag" "$WORK/cpu-$second$tag.$round"
+  done
   R1+=("$RATE_1"); R2+=("$RATE_2")
+  [ -z "${BENCH_SNAP_AB:-}" ] || { R1B+=("$RATE_1b"); R2B+=("$RATE_2b"); }
 done
 RATE_1=$(median "${R1[@]}"); RATE_2=$(median "${R2[@]}"); RATE_S=-
 if [ "${#RS[@]}" = 0 ]; then RSS_S=-; else RATE_S=$(median "${RS[@]}"); fi
@@ -190,4 +205,15 @@ if [ "$DBZ_RATE" != "-" ]; then
   echo "1 thread vs Debezium:  $(calc "%.2f" "$RATE_1 / $DBZ_RATE")x (target >= 5: $(verdict "$RATE_1 >= 5 * $DBZ_RATE"))"
 fi
 echo "peak RSS: $RSS_1 / $RSS_2 MB (streaming $RSS_S MB) (target < 100 MB for 10M rows; measured on $ROWS rows: $(verdict "$RSS_1 < 100 && $RSS_2 < 100"))"
+if [ -n "${BENCH_SNAP_AB:-}" ]; then
+  A1=$(median "${R1[@]}"); A2=$(median "${R2[@]}"); B1=$(median "${R1B[@]}"); B2=$(median "${R2B[@]}")
+  echo
+  echo "A/B, ${BENCH_SNAP_RUNS:-1} alternating round(s): A = ${BENCH_SNAP_WALCAST:-$ROOT/build/walcast}, B = $BENCH_SNAP_AB"
+  echo "  A: 1 thread $A1, 2 threads $A2 rows/s (2 vs 1: $(calc "%.2f" "$A2 / $A1")x); per round: ${R1[*]} / ${R2[*]}"
+  echo "  B: 1 thread $B1, 2 threads $B2 rows/s (2 vs 1: $(calc "%.2f" "$B2 / $B1")x); per round: ${R1B[*]} / ${R2B[*]}"
+  echo "  B vs A: 1 thread $(calc "%.2f" "$B1 / $A1")x, 2 threads $(calc "%.2f" "$B2 / $A2")x; peak RSS of the last round A $RSS_1 / $RSS_2 MB, B $RSS_1b / $RSS_2b MB"
+  for th in 1b 2b; do
+    echo "  B $th: $(grep -o 'readers=.*' "$WORK/walcast-$th.log" | tail -1)"
+  done
+fi
 echo "bench-snapshot: load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -323,6 +323,18 @@ wait_log() {
   return 1
 }
 
+# snapshot_no_needless_wakeups [FILE]: the exported snapshot's "snapshot threads" line (FILE: walcast.log) says
+# no reader and not the connector thread was woken with nothing to do (a reader for room in another reader's
+# chunk, the connector thread for a batch of a chunk it is not sending: with one condition variable for all,
+# a snapshot of 2 readers woke them hundreds of times, issue 21). At most 2: POSIX allows spurious wake-ups.
+snapshot_no_needless_wakeups() {
+  local f=${1:-$IT_DIR/walcast.log} nw
+  nw=$(grep 'msg="snapshot threads"' "$f" | tail -1 | sed -n 's/.*needless_wakeups=\([0-9]*\).*/\1/p')
+  [ -n "$nw" ] || { echo "no 'snapshot threads' line with needless_wakeups in $f" >&2; return 1; }
+  [ "$nw" -le 2 ] || { echo "snapshot threads woken with nothing to do: needless_wakeups=$nw (want <= 2)" >&2; return 1; }
+  echo "snapshot: needless_wakeups=$nw"
+}
+
 # wait_topic TOPIC N [SECONDS]: waits until TOPIC holds at least N committed records.
 wait_topic() {
   "$PY" "$ROOT/tests/integration/kafka_admin.py" "$BS" count "$1" "$2" "${3:-30}"

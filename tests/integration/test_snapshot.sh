@@ -2,7 +2,8 @@
 # test_snapshot.sh: the initial snapshot (snapshot.mode=initial, 2 reader threads, small chunks) while
 # writers change the tables: a replay of everything consumed (read_committed, r/c/u/d in order)
 # equals each source table row by row; every existing row is read once; a table without a primary
-# key is read whole (and the log says so); markers first/last as Debezium writes them.
+# key is read whole (and the log says so); markers first/last as Debezium writes them; no reader nor the
+# connector thread woken with nothing to do (snapshot_no_needless_wakeups, lib.sh).
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
@@ -43,6 +44,7 @@ wait $writer
 wait_published debezium 60
 walcast_stop
 grep -q 'msg="snapshot completed"' "$IT_DIR/walcast.log"
+snapshot_no_needless_wakeups "$IT_DIR/walcast.log"
 grep -q 'msg="table has no primary key: its snapshot is read whole, in one chunk".*table=public.nopk' "$IT_DIR/walcast.log"
 [ "$(grep -c 'msg="snapshot of table finished"' "$IT_DIR/walcast.log")" = 4 ]
 check() {  # topic table keycols
