@@ -371,6 +371,7 @@ static const char *const known_keys[] = {
     "offsets.storage.topic",
     /* walcast */
     "walcast.transaction.max.ms", "walcast.transaction.max.events", "walcast.transaction.min.ms", "walcast.streaming",
+    "walcast.status.on.commit",
     "walcast.memory.limit.mb", "walcast.spill.dir", "walcast.skip.origins", "walcast.snapshot.chunk.rows",
     "walcast.snapshot.parallel.encode", "walcast.encode.threads",
     NULL
@@ -1010,7 +1011,8 @@ static int parse_streaming(const cfg_map_t *m, conn_config_t *c, char *err, size
         parse_int(m, "walcast.transaction.min.ms", 0, 0, &c->txn_min_ms, err, errlen) < 0 ||
         parse_int(m, "walcast.memory.limit.mb", 64, 1, &c->memory_limit_mb, err, errlen) < 0 ||
         parse_int(m, "walcast.encode.threads", 0, 0, &c->encode_threads, err, errlen) < 0 ||
-        parse_bool(m, "walcast.streaming", false, &c->streaming, err, errlen) < 0)
+        parse_bool(m, "walcast.streaming", false, &c->streaming, err, errlen) < 0 ||
+        parse_bool(m, "walcast.status.on.commit", true, &c->status_on_commit, err, errlen) < 0)
         return -1;
     if (c->encode_threads > 16)
         c->encode_threads = 16;

@@ -85,6 +85,7 @@ typedef struct conn_config {
     char *signal_bootstrap;       /* signal.kafka.bootstrap.servers (default: the worker's) */
     int incremental_chunk_rows;   /* incremental.snapshot.chunk.size */
     int status_interval_ms;
+    bool status_on_commit;        /* walcast.status.on.commit: a moved flush position is sent at once */
     int heartbeat_interval_ms;
     char *heartbeat_action_query;
     int max_queue_size;

@@ -5,6 +5,7 @@
 #include "schemas/clock.h"
 #include "agent/connector.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,10 +70,13 @@ typedef struct conn_state {
     uint64_t met_seen, met_read;  /* events at the last met_publish (a change moves MilliSecondsSinceLastEvent) */
     int64_t met_behind_commit_us; /* the source commit the last StreamingStatistics observation was of */
     bool met_tables_final;        /* the finished snapshot's rows per table are published */
-    /* the start's timeline (log_start): conn_run entered (configuration parsed), producers made,
-     * PostgreSQL connected, slot and types ready, START_REPLICATION answered (wall_us 0: not yet) */
-    wc_mark_t t_entry, t_created, t_connected, t_prepared, t_streaming;
+    /* the start's timeline (log_start), wall_us 0: not yet. conn_run entered (configuration parsed),
+     * producers made, PostgreSQL's part beside Kafka's begun and done (pg_early: connections, checks,
+     * types), Kafka's start joined, the first session begun, slot and publication ready,
+     * START_REPLICATION answered */
+    wc_mark_t t_entry, t_created, t_pg_begin, t_connected, t_joined, t_session, t_prepared, t_streaming;
     bool start_logged;
+    bool pg_early;                /* repl holds connections opened by pg_early for the next session */
 } conn_state_t;
 
 static void met_publish(conn_state_t *s, int64_t commit_time_us);
@@ -914,21 +918,23 @@ static wc_status_t pub_added_snapshot(conn_state_t *s, char *err, size_t errlen)
     return st;   /* on failure the tables are kept: planned again after a reconnect */
 }
 
-/* The start's timeline, once the first Kafka transaction has committed: with WALCAST_LOG=debug one
+/* The start's timeline, once a Kafka transaction has committed after the first record: with WALCAST_LOG=debug one
  * "start-up trace" line, marks=NAME:WALL_US:CPU_US,... (Unix epoch us; the process's CPU time then;
  * scripts/bench.sh prints it beside each drain): process loaded, configuration parsed (the connector's
- * thread runs), producers made, every InitProducerId answered, offsets read, PostgreSQL connected, slot
- * and types ready, replication started, first record produced, first Kafka commit collected. */
+ * thread runs), producers made, every InitProducerId answered, offsets read; beside those PostgreSQL's
+ * part begun and done (connections, checks, types; after the join when it failed there); Kafka's start
+ * joined, the first session begun, slot and publication ready, replication started, first record
+ * produced, first Kafka commit collected. */
 static void log_start(conn_state_t *s)
 {
     s->start_logged = true;
     if (log_get_level() > LOG_DEBUG)
         return;
     txn_start_times_t tt = txn_start_times(s->txn);
-    const wc_mark_t m[] = { s->t_entry, s->t_created, tt.ready, tt.offsets, s->t_connected, s->t_prepared, s->t_streaming,
-                            tt.first_record, wc_mark_now() };
-    const char *names[] = { "config", "producers", "ready", "offsets", "connected", "prepared", "streaming", "first_record",
-                            "first_commit" };
+    const wc_mark_t m[] = { s->t_entry, s->t_created, tt.ready, tt.offsets, s->t_pg_begin, s->t_connected, s->t_joined,
+                            s->t_session, s->t_prepared, s->t_streaming, tt.first_record, wc_mark_now() };
+    const char *names[] = { "config", "producers", "ready", "offsets", "pg_begin", "connected", "joined", "session",
+                            "prepared", "streaming", "first_record", "first_commit" };
     char marks[1024];
     int n = snprintf(marks, sizeof marks, "process:%lld:0", log_process_start_us());
     for (size_t i = 0; i < sizeof m / sizeof m[0] && n > 0 && (size_t)n < sizeof marks; i++)
@@ -945,7 +951,8 @@ static wc_status_t on_tick(void *ctx, bool caught_up, int64_t *deadline, char *e
     wc_status_t st;
     if ((st = txn_collect(s->txn, false, err, errlen)) != WC_OK || (st = txn_poll(s->txn, 0, err, errlen)) != WC_OK)
         return st;
-    if (!s->start_logged && s->t_streaming.wall_us && txn_stats(s->txn).commits)
+    if (!s->start_logged && s->t_streaming.wall_us && txn_stats(s->txn).commits &&
+        txn_start_times(s->txn).first_record.wall_us)
         log_start(s);
     if (s->encq && (st = encq_send_ready(s->encq, encq_send, s, err, errlen)) != WC_OK)
         return st;
@@ -1045,14 +1052,19 @@ static wc_status_t slot_ahead(conn_state_t *s, char *err, size_t errlen)
  * (WC_RETRY: reconnect; WC_FATAL / WC_PERMANENT: stop), after the rewind. */
 static wc_status_t session(conn_state_t *s, char *err, size_t errlen)
 {
-    wc_status_t st = repl_connect(&s->repl, s->cfg, err, errlen);
-    if (st != WC_OK)
-        return st;
+    wc_status_t st = WC_OK;
+    bool early = s->pg_early;   /* connected, checked and the types loaded beside Kafka's start (pg_early) */
+    s->pg_early = false;
     if (!s->t_streaming.wall_us)
+        s->t_session = wc_mark_now();
+    if (!early && (st = repl_connect(&s->repl, s->cfg, err, errlen)) != WC_OK)
+        return st;
+    if (!s->t_streaming.wall_us && !early)
         s->t_connected = wc_mark_now();
     atomic_store(&s->met->connected, 1);
     s->repl.export_snapshot = s->snap_needed;   /* snapshot: a new slot exports its snapshot */
-    if ((st = repl_prepare(&s->repl, err, errlen)) != WC_OK || (st = repl_load_types(&s->repl, s->types, err, errlen)) != WC_OK)
+    if ((st = repl_prepare(&s->repl, err, errlen)) != WC_OK ||
+        (!early && (st = repl_load_types(&s->repl, s->types, err, errlen)) != WC_OK))
         goto out;
     if (!s->t_streaming.wall_us)
         s->t_prepared = wc_mark_now();
@@ -1091,11 +1103,14 @@ static wc_status_t session(conn_state_t *s, char *err, size_t errlen)
         /* the first start: how long it took (since the process was loaded), and its three parts */
         s->t_streaming = wc_mark_now();
         txn_start_times_t tt = txn_start_times(s->txn);
+        /* PostgreSQL's part: beside Kafka's start (pg_early), then in the session */
+        int64_t pg_us = s->t_streaming.wall_us - s->t_session.wall_us;
+        if (s->t_connected.wall_us < s->t_session.wall_us)
+            pg_us += s->t_connected.wall_us - s->t_pg_begin.wall_us;
         log_info("replication started", "connector=%s slot=%s publication=%s from_lsn=%s startup_ms=%lld kafka_ms=%lld "
                  "offsets_ms=%lld postgres_ms=%lld", s->cfg->name, s->cfg->slot_name, s->cfg->publication_name, lsn,
                  (s->t_streaming.wall_us - log_process_start_us()) / 1000, (long long)(tt.ready.wall_us - s->t_entry.wall_us) / 1000,
-                 (long long)(tt.offsets.wall_us - tt.ready.wall_us) / 1000,
-                 (long long)(s->t_streaming.wall_us - s->t_connected.wall_us) / 1000);
+                 (long long)(tt.offsets.wall_us - tt.ready.wall_us) / 1000, (long long)pg_us / 1000);
     } else {
         log_info("replication started", "connector=%s slot=%s publication=%s from_lsn=%s", s->cfg->name,
                  s->cfg->slot_name, s->cfg->publication_name, lsn);
@@ -1169,6 +1184,40 @@ static void conn_fatal(char *why, size_t whylen, const char *name, const char *w
         snprintf(why, whylen, "%s: %s", what, err);
 }
 
+/* txn_start on a thread of its own (conn_run). */
+typedef struct kafka_start {
+    txn_t *txn;
+    volatile sig_atomic_t *stop;
+    pthread_t thread;
+    wc_status_t st;
+    char err[1024];
+} kafka_start_t;
+
+static void *kafka_start_main(void *arg)
+{
+    kafka_start_t *ks = arg;
+    ks->st = txn_start(ks->txn, ks->stop, ks->err, sizeof ks->err);
+    return NULL;
+}
+
+/* PostgreSQL's part of a start that needs no stored offsets, beside Kafka's (conn_run): the SQL and
+ * replication connections, their checks (wal_level, REPLICATION), the type catalogue. Not IDENTIFY_SYSTEM
+ * (its WAL end must be read after the offsets: repl_prepare), the slot or the publication. On a failure
+ * nothing is kept: the session connects again and reports it (and retries) as always. */
+static void pg_early(conn_state_t *s)
+{
+    char err[1024];
+    s->t_pg_begin = wc_mark_now();
+    if (repl_connect(&s->repl, s->cfg, err, sizeof err) != WC_OK)
+        return;
+    if (repl_open(&s->repl, err, sizeof err) != WC_OK || repl_load_types(&s->repl, s->types, err, sizeof err) != WC_OK) {
+        repl_close(&s->repl);
+        return;
+    }
+    s->t_connected = wc_mark_now();
+    s->pg_early = true;
+}
+
 int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_atomic_t *stop, char *why, size_t whylen)
 {
     conn_state_t s;
@@ -1192,13 +1241,28 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         conn_fatal(why, whylen, cfg->name, "cannot start the Kafka producer", err);
         goto out;
     }
-    if ((st = txn_start(s.txn, stop, err, sizeof err)) != WC_OK) {
-        if (*stop) {
-            rc = 0;
+    {
+        /* Kafka's start (every producer fenced, then the stored offsets read) runs on a thread of its own
+         * while this one opens PostgreSQL's connections, checks them and loads the types (pg_early): none
+         * of that depends on the offsets, and nothing is read from the slot or changed on the server
+         * before both are done (the publication and the slot come in session). One after the other they
+         * added up in every start (issue 21). */
+        kafka_start_t ks = { .txn = s.txn, .stop = stop, .st = WC_OK };
+        bool threaded = pthread_create(&ks.thread, NULL, kafka_start_main, &ks) == 0;
+        if (!threaded)
+            kafka_start_main(&ks);
+        pg_early(&s);
+        if (threaded)
+            pthread_join(ks.thread, NULL);
+        s.t_joined = wc_mark_now();
+        if ((st = ks.st) != WC_OK) {
+            if (*stop) {
+                rc = 0;
+                goto out;
+            }
+            conn_fatal(why, whylen, cfg->name, "cannot start Kafka transactions or read the stored offsets", ks.err);
             goto out;
         }
-        conn_fatal(why, whylen, cfg->name, "cannot start Kafka transactions or read the stored offsets", err);
-        goto out;
     }
     const off_pos_t *stored = txn_stored(s.txn);
     if (stored->found) {
@@ -1298,6 +1362,8 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     if (cfg->slot_drop_on_stop)
         drop_slot(cfg);
 out:
+    if (s.pg_early)
+        repl_close(&s.repl);   /* opened beside Kafka's start, never used by a session */
     encq_free(s.encq);
     snap_free(s.snap);
     snap_free(s.isnap);

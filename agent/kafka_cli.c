@@ -104,6 +104,20 @@ static void mock_command(rd_kafka_mock_cluster_t *mc, char *line)
             rd_kafka_mock_push_request_errors_array(mc, key, (size_t)cnt, errs);
             printf("ok\n");
         }
+    } else if (!strcmp(argv[0], "rtt") && argc == 5) {
+        int16_t key = -1;
+        for (size_t i = 0; i < sizeof api_keys / sizeof api_keys[0]; i++)
+            if (!strcmp(api_keys[i].name, argv[2]))
+                key = api_keys[i].key;
+        int cnt = atoi(argv[3]), ms = atoi(argv[4]);
+        rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (key < 0 || cnt < 1 || cnt > 1000 || ms < 0) {
+            printf("error: usage: rtt <broker> <ApiName> <count 1-1000> <ms>\n");
+        } else {
+            for (int i = 0; i < cnt && !e; i++)
+                e = rd_kafka_mock_broker_push_request_error_rtts(mc, atoi(argv[1]), key, 1, RD_KAFKA_RESP_ERR_NO_ERROR, ms);
+            printf(e ? "error: %s\n" : "ok\n", rd_kafka_err2str(e));
+        }
     } else if ((!strcmp(argv[0], "down") || !strcmp(argv[0], "up")) && argc == 2) {
         int32_t id = atoi(argv[1]);
         rd_kafka_resp_err_t e = argv[0][0] == 'd' ? rd_kafka_mock_broker_set_down(mc, id) : rd_kafka_mock_broker_set_up(mc, id);
@@ -115,8 +129,9 @@ static void mock_command(rd_kafka_mock_cluster_t *mc, char *line)
         rd_kafka_resp_err_t e = rd_kafka_mock_partition_set_leader(mc, argv[1], atoi(argv[2]), atoi(argv[3]));
         printf(e ? "error: %s\n" : "ok\n", rd_kafka_err2str(e));
     } else {
-        printf("error: unknown command; use errors <ApiName> <count> <ERROR>, down <broker>, up <broker>, "
-               "coordinator <transaction|group> <key> <broker>, leader <topic> <partition> <broker>\n");
+        printf("error: unknown command; use errors <ApiName> <count> <ERROR>, rtt <broker> <ApiName> <count> <ms>, "
+               "down <broker>, up <broker>, coordinator <transaction|group> <key> <broker>, leader <topic> <partition> "
+               "<broker>\n");
     }
     fflush(stdout);
 }

@@ -108,8 +108,10 @@ int ktop_read_all(const char *bootstrap, const cfg_map_t *overrides, const char 
                 nparts = md->topics[0].partition_cnt;
             rd_kafka_metadata_destroy(md);
         }
+        /* a topic just auto-created by this request has no partitions in its first answer: ask again soon
+         * (10, 20, 40 ... 250 ms; a fixed 250 ms was most of a new connector's first start, issue 21) */
         if (!nparts)
-            rd_kafka_poll(rk, 250);
+            rd_kafka_poll(rk, attempt < 5 ? 10 << attempt : 250);
     }
     rd_kafka_topic_destroy(rkt);
     if (!nparts) {

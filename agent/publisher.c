@@ -76,6 +76,7 @@ struct pub {
      * it from PRE_NONE first begins: the commit thread (PRE_RUNNING, then PRE_DONE: pub_txn_begin takes
      * it) or pub_txn_begin itself (PRE_TAKEN). */
     atomic_int prebegin;
+    uint64_t room_waits, room_flushes;   /* make_room: waits for room in the queue, and those that flushed */
 };
 
 enum { PRE_NONE, PRE_RUNNING, PRE_DONE, PRE_TAKEN };
@@ -491,14 +492,26 @@ bool pub_txn_delivered(const pub_t *p) { return atomic_load(&p->nacked) >= atomi
  * pub_push (the snapshot's and replay's throttles: a snapshot of small records flushed each time). */
 static void make_room(pub_t *p)
 {
-    /* Every time, and a short flush: under load a round trip often outlasts the 2 ms wait, and an earlier
-     * rule (a 10 ms flush for the next 16 full queues after such a wait) kept the broker thread spinning
-     * (zero-timeout polls per 1000 rows of a JSON-with-schemas drain 6309 against 3411). A flush of 1 ms
-     * sends what waits on linger; the answers come with the next waits. */
+    /* Up to 10 ms (rd_kafka_poll returns with the first report): the answer to the one Produce request in
+     * flight comes after librdkafka has built and compressed a 4 MB batch and the broker has checked it,
+     * 2-5 ms in a drain, so a 2 ms wait ended in a flush for most batches, and the broker thread spun through
+     * each flush (zero-timeout polls per 1000 rows of a 1M-row JSON-with-schemas drain 32-111 against 3-13;
+     * README, Batching). Only when no report came is the queue flushed, for 1 ms: that sends what waits on
+     * linger (no batch full, nothing in flight); the answers come with the next waits. An earlier rule (a
+     * 10 ms flush for the next 16 full queues after such a wait) kept the broker thread spinning too. */
     int before = rd_kafka_outq_len(p->rk);
-    rd_kafka_poll(p->rk, 2);
-    if (rd_kafka_outq_len(p->rk) >= before)
+    p->room_waits++;
+    rd_kafka_poll(p->rk, 10);
+    if (rd_kafka_outq_len(p->rk) >= before) {
+        p->room_flushes++;
         rd_kafka_flush(p->rk, 1);
+    }
+}
+
+void pub_room_counts(const pub_t *p, uint64_t *waits, uint64_t *flushes)
+{
+    *waits = p->room_waits;
+    *flushes = p->room_flushes;
 }
 
 /* bytes of an unsigned LEB128 varint of zigzag(v) */

@@ -111,6 +111,9 @@ size_t pub_deferred_allocated(const pub_t *p);
  * PUB_SMALL_BATCH (its records were reported WC_ABORT, not WC_PERMANENT): the records go again through a
  * producer made with small_batches (txn.c, txn_rewind). */
 bool pub_batch_refused(const pub_t *p);
+/* Waits for room in a full producer queue (or pub_push) since the producer was made, and how many of them
+ * ended in a flush because no delivery report came (each flush spins librdkafka 2.0.2's broker thread). */
+void pub_room_counts(const pub_t *p, uint64_t *waits, uint64_t *flushes);
 /* Swaps the two producers' buffers for kept records, when neither keeps any: txn.c hands the one buffer
  * grown to the bound of kept records on to the producer whose turn comes (peak RSS, issue 21). */
 void pub_swap_deferred(pub_t *a, pub_t *b);

@@ -655,12 +655,9 @@ static int ensure_slot(repl_t *r, bool may_end, char *err, size_t errlen)
     return 0;
 }
 
-wc_status_t repl_open_replication(repl_t *r, char *err, size_t errlen)
+/* IDENTIFY_SYSTEM on the replication connection: system_id, timeline, server_lsn. */
+static wc_status_t identify(repl_t *r, char *err, size_t errlen)
 {
-    wc_status_t st = WC_OK;
-    r->stream = open_conn(r->cfg, true, &st, err, errlen);
-    if (!r->stream)
-        return st;
     PGresult *res = PQexec(r->stream, "IDENTIFY_SYSTEM");
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) < 3) {
         note_failure(res);
@@ -676,9 +673,15 @@ wc_status_t repl_open_replication(repl_t *r, char *err, size_t errlen)
     return WC_OK;
 }
 
-wc_status_t repl_prepare(repl_t *r, char *err, size_t errlen)
+wc_status_t repl_open_replication(repl_t *r, char *err, size_t errlen)
 {
     wc_status_t st = WC_OK;
+    r->stream = open_conn(r->cfg, true, &st, err, errlen);
+    return r->stream ? identify(r, err, errlen) : st;
+}
+
+wc_status_t repl_open(repl_t *r, char *err, size_t errlen)
+{
     PGresult *res = query(r->sql, "SELECT current_setting('wal_level'), "
                           "(SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user), current_user",
                           0, NULL, err, errlen);
@@ -698,7 +701,20 @@ wc_status_t repl_prepare(repl_t *r, char *err, size_t errlen)
         return WC_FATAL;
     }
     PQclear(res);
-    if ((st = repl_open_replication(r, err, errlen)) != WC_OK)
+    wc_status_t st = WC_OK;
+    r->stream = open_conn(r->cfg, true, &st, err, errlen);
+    return r->stream ? WC_OK : st;
+}
+
+wc_status_t repl_prepare(repl_t *r, char *err, size_t errlen)
+{
+    wc_status_t st;
+    if (!r->stream && (st = repl_open(r, err, errlen)) != WC_OK)
+        return st;
+    /* here, not in repl_open: the WAL end it reads (server_lsn) is checked against the stored offsets, and
+     * read after them no stored offset can be newer (an older instance, fenced before they were read,
+     * commits nothing after), however early the connection was opened */
+    if ((st = identify(r, err, errlen)) != WC_OK)
         return st;
     last_sqlstate[0] = 0;
     if (ensure_publication(r, false, err, errlen) < 0 || ensure_slot(r, true, err, errlen) < 0) {
@@ -912,8 +928,9 @@ wc_status_t repl_loop(repl_t *r, const repl_handler_t *h, void *ctx, volatile si
         /* A flush position that moved (a Kafka commit collected in tick) is confirmed at once, as
          * PostgreSQL's apply worker sends feedback whenever its flush position changes (send_feedback):
          * at the next status interval it came up to status.update.interval.ms late (10 s by default), and
-         * the slot kept WAL, and a drain's end waited, that long (issue 21). */
-        if (now >= r->next_status_us || confirmable(r) > r->sent_flush_lsn)
+         * the slot kept WAL, and a drain's end waited, that long (issue 21). walcast.status.on.commit=false:
+         * with the periodic update only. */
+        if (now >= r->next_status_us || (r->cfg->status_on_commit && confirmable(r) > r->sent_flush_lsn))
             repl_send_status(r, false);
         if (n != 0)
             continue;

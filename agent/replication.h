@@ -57,9 +57,12 @@ bool repl_slot_busy(void);
 /* Opens the SQL connection with the session settings the type converters expect. */
 wc_status_t repl_connect(repl_t *r, const conn_config_t *cfg, char *err, size_t errlen);
 void repl_close(repl_t *r);
-/* wal_level, REPLICATION privilege, then the replication connection, publication (created per
- * publication.autocreate.mode) and slot (created if missing; refused if it uses another plugin,
- * another database, or is in use). */
+/* wal_level, REPLICATION privilege, then the replication connection opened: what repl_prepare needs
+ * first, nothing read from the slot or the WAL, nothing changed on the server. */
+wc_status_t repl_open(repl_t *r, char *err, size_t errlen);
+/* repl_open unless done before (r->stream open), IDENTIFY_SYSTEM (system_id, timeline, server_lsn), then
+ * the publication (created per publication.autocreate.mode) and slot (created if missing, with
+ * export_snapshot; refused if it uses another plugin, another database, or is in use). */
 wc_status_t repl_prepare(repl_t *r, char *err, size_t errlen);
 /* While streaming, every status.update.interval.ms: operations the connector captures that the publication
  * does not publish (its publish list), and tables the include list captures that the publication does not

@@ -12,12 +12,19 @@
 #    With BENCH_TF (1; 0 skips) walcast and Debezium defaults run once more per run with the transform chain
 #    most deployments use (ExtractNewRecordState + RegexRouter + ReplaceField$Value, TF_CHAIN below): the cost
 #    of the chain on each, measured in the same runs (target: walcast loses at most 10% of its rows/s).
-#    rows/s, peak RSS (VmHWM) and CPU s per million rows (utime+stime of the reader's process; Debezium from
+#    rows/s, peak RSS (VmHWM) and CPU s per million rows (utime+stime of the reader's process, walcast's the sum of
+#    its threads' run times when that is more: utime+stime are cut to whole clock ticks; Debezium from
 #    its first record on; broker and walsender CPU shown apart). Medians of BENCH_RUNS (3) runs, Debezium of
 #    BENCH_DBZ_RUNS (= BENCH_RUNS); an untimed walcast drain goes first. BENCH_THROUGHPUT=0 skips this part. Under the table: walcast's CPU per row per
-#    thread (by thread name, from /proc/PID/task/*/stat at the end of each drain: walcast-conn, librdkafka's
-#    rdk:main / rdk:broker<id>, ...) next to its walsender's, the broker's and pg_recvlogical's, and the bytes each
-#    drain added to the topic's log. BENCH_PERF=<dir>: a perf record of walcast's drains of the converters in
+#    thread (by thread name, each thread's run time from /proc/PID/task/*/schedstat at the end of each drain:
+#    walcast-conn, librdkafka's rdk:main / rdk:broker<id>, ...) next to its walsender's, the broker's and
+#    pg_recvlogical's, and the bytes each drain added to the topic's log. Then where each walcast drain's time went
+#    (bench_tool.py startup, from walcast's debug log; one line per drain beside it, medians under the table): the
+#    start from the bench starting walcast to its first record produced (process loaded, configuration, producers
+#    made, InitProducerId, offsets read, PostgreSQL's part beside them, slot, START_REPLICATION, first record),
+#    the drain, and the tail from the last record acknowledged to the slot seen confirmed (Kafka commit, status
+#    update sent, the server's confirmed_flush_lsn polled every 2 ms). walcast's drains end when the slot is
+#    confirmed (wait -n on the poll and on walcast, which must not exit first). BENCH_PERF=<dir>: a perf record of walcast's drains of the converters in
 #    BENCH_PERF_DRAINS (schema: JSON with schemas; any of plain schema avro) (linux-perf; BENCH_PERF_FREQ Hz,
 #    4999; DWARF call graphs, BENCH_PERF_CG), summarised in <dir>/perf-<converter>_<run>.txt: non-waiting
 #    poll() calls per thread (busy-polling), samples per thread, flat profiles of the process and per thread, callers of the top symbols (perf report -i <dir>/perf-<converter>_<run>.data).
@@ -257,9 +264,10 @@ startup_line() {
   local kv
   for kv in $2; do v[${kv%%=*}]=${kv#*=}; done
   if [ -z "${v[startup]:-}" ]; then echo "bench: $1: no start-up timeline ($2)" >&2; return 0; fi
-  printf 'bench: %s: start %s ms (exec %s, config %s, producers made %s, InitProducerId %s, offsets read %s, PostgreSQL connected %s, slot ready %s, START_REPLICATION %s, first record %s); drain %s; tail %s ms (last ack -> commit %s, -> status sent %s, -> slot seen confirmed %s); start CPU %s ms%s\n' \
-    "$1" "${v[startup]}" "${v[exec]}" "${v[config]}" "${v[producers]}" "${v[initpid]}" "${v[offsets]}" "${v[pgconn]}" \
-    "${v[slot]}" "${v[startrepl]}" "${v[firstrec]}" "${v[drain]}" "${v[tail]}" "${v[commit]}" "${v[confirm]}" "${v[seen]}" \
+  printf 'bench: %s: start %s ms (exec %s, config %s, producers made %s, InitProducerId %s, offsets read %s; beside them PostgreSQL connected + checked + types %s; joined +%s, set-up %s, slot ready %s, START_REPLICATION %s, first record %s); drain %s; tail %s ms (last ack -> commit %s, -> status sent %s, -> slot seen confirmed %s); start CPU %s ms%s\n' \
+    "$1" "${v[startup]}" "${v[exec]}" "${v[config]}" "${v[producers]}" "${v[initpid]}" "${v[offsets]}" "${v[pgside]:--}" \
+    "${v[join]}" "${v[setup]}" "${v[slot]}" "${v[startrepl]}" "${v[firstrec]}" "${v[drain]}" "${v[tail]}" "${v[commit]}" \
+    "${v[confirm]}" "${v[seen]}" \
     "${v[cpu_startup]}" "$([ -n "${3:-}" ] && echo " (threads gone by the end: $(calc "%.0f" "$3 * 1000") ms)")"
 }
 
@@ -439,7 +447,7 @@ echo "== where walcast's drains spent their time (ms; medians of $RUNS runs; eac
 echo "   from walcast's debug log: its start-up trace, the last latency trace, the status update that confirmed the end)"
 for k in $tks; do
   line=""
-  for st in startup exec config producers initpid offsets pgconn slot startrepl firstrec drain tail commit confirm seen cpu_startup; do
+  for st in startup exec config producers initpid offsets pgside join setup slot startrepl firstrec drain tail commit confirm seen cpu_startup; do
     [ -n "${SUV[$k|$st]:-}" ] && line+="$st=$(median ${SUV[$k|$st]}) "
   done
   startup_line "$(case $k in plain) echo "no schemas" ;; schema) echo "schemas" ;; avro) echo "Avro" ;; tfw) echo "schemas+chain" ;; esac)" "$line" \

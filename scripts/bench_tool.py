@@ -14,8 +14,8 @@
 #   startup LOG T0 T1 END_LSN               where one walcast drain's time went, from its debug LOG: its "start-up trace"
 #        marks, its last "latency trace" line and the "standby status update" that confirmed END_LSN, with T0 (the
 #        bench started walcast) and T1 (the bench saw the slot confirmed to END_LSN), s since the epoch. Prints one
-#        line of name=ms (stages in order, each from the one before; STARTUP_STAGES below) and cpu_NAME=ms (the
-#        process's CPU time over that stage), or "none" when a mark is missing.
+#        line of name=ms (STARTUP_STAGES below; startup and tail in all; cpu_startup, the process's CPU up to
+#        its first record), or "none missing=..." when a mark is missing.
 #   requests LOG FROM_MS TO_MS              the broker's own view of the requests it completed between FROM_MS and
 #        TO_MS (ms since the epoch), from its request log (scripts/kafka.sh KAFKA_REQUEST_LOG): per API and client
 #        kind, count, p50/p99/max of the total time and the p99 of its parts (request queue, local, remote = waiting
@@ -245,21 +245,24 @@ def stages(log, lat, from_us):
     print("   EndTxn answered -> consumer: the markers, the last stable offset, the consumer's fetch. p99s do not add up)")
 
 
-# startup's stages: name, the mark that ends it (the one before starts it), what it is
+# startup's stages (ms): name, what it is. Kafka's start and PostgreSQL's first part run side by side (pgside);
+# the others one after the other.
 STARTUP_STAGES = [
-    ("exec", "process", "bench starts walcast -> walcast's process loaded (fork, exec, shared libraries)"),
-    ("config", "config", "configuration read, the connector's thread running"),
-    ("producers", "producers", "the transactional producers made (rd_kafka_new)"),
-    ("initpid", "ready", "every producer's InitProducerId answered (fencing)"),
-    ("offsets", "offsets", "the stored offsets read (offsets topic to its end)"),
-    ("pgconn", "connected", "PostgreSQL connections (replication + SQL)"),
-    ("slot", "prepared", "slot, publication and types ready"),
-    ("startrepl", "streaming", "START_REPLICATION answered"),
-    ("firstrec", "first_record", "first record handed to a producer"),
-    ("drain", "last_ack", "the drain: first record -> the last record acknowledged"),
-    ("commit", "last_commit", "last record acknowledged -> its Kafka commit answered (EndTxn)"),
-    ("confirm", "status", "last commit -> the status update confirming the end sent"),
-    ("seen", "seen", "status sent -> the bench saw the slot confirmed"),
+    ("exec", "bench starts walcast -> walcast's process loaded (fork, exec, shared libraries)"),
+    ("config", "configuration read, the connector's thread running"),
+    ("producers", "the transactional producers made (rd_kafka_new)"),
+    ("initpid", "every producer's InitProducerId answered (fencing; at once)"),
+    ("offsets", "the stored offsets read (offsets topic to its end)"),
+    ("pgside", "beside those: PostgreSQL's connections, checks and types"),
+    ("join", "both done -> joined (the later of the two to the join)"),
+    ("setup", "converters, snapshot plans"),
+    ("slot", "publication and slot ready (and, when the part beside failed, connections and types)"),
+    ("startrepl", "START_REPLICATION answered"),
+    ("firstrec", "first record handed to a producer"),
+    ("drain", "the drain: first record -> the last record acknowledged"),
+    ("commit", "last record acknowledged -> its Kafka commit answered (EndTxn)"),
+    ("confirm", "last commit -> the status update confirming the end sent"),
+    ("seen", "status sent -> the bench saw the slot confirmed"),
 ]
 
 
@@ -270,37 +273,48 @@ def lsn_num(s):
 
 def startup(log, t0, t1, end_lsn):
     end = lsn_num(end_lsn)
-    marks = {"bench": (t0 * 1e6, None), "seen": (t1 * 1e6, None)}
+    w = {"bench": t0 * 1e6, "seen": t1 * 1e6}   # wall us
+    c = {}                                       # process CPU us
     last = None
     with open(log) as f:
         for line in f:
             if 'msg="start-up trace"' in line:
                 for m in line.split("marks=", 1)[1].split()[0].split(","):
                     name, wall, cpu = m.split(":")
-                    marks[name] = (int(wall), int(cpu) if name != "process" else 0)
+                    if int(wall):
+                        w[name], c[name] = int(wall), int(cpu)
             elif 'msg="latency trace"' in line:
-                kv = dict(w.split("=", 1) for w in line.split() if "=" in w and not w.startswith("msg="))
+                kv = dict(x.split("=", 1) for x in line.split() if "=" in x and not x.startswith("msg="))
                 if last is None or int(kv["committed_us"]) >= last[1]:
                     last = (int(kv["flushed_us"]), int(kv["committed_us"]))
-            elif 'msg="standby status update"' in line and "status" not in marks:
-                kv = dict(w.split("=", 1) for w in line.split() if "=" in w and not w.startswith("msg="))
+            elif 'msg="standby status update"' in line and "status" not in w:
+                kv = dict(x.split("=", 1) for x in line.split() if "=" in x and not x.startswith("msg="))
                 if int(kv["flush_lsn"]) >= end:
-                    marks["status"] = (int(kv["at_us"]), None)
+                    w["status"] = int(kv["at_us"])
     if last:
-        marks["last_ack"], marks["last_commit"] = (last[0], None), (last[1], None)
-    order = ["bench"] + [m for _, m, _ in STARTUP_STAGES]
-    if any(m not in marks or not marks[m][0] for m in order):
-        print("none missing=%s" % ",".join(m for m in order if m not in marks or not marks[m][0]))
+        w["last_ack"], w["last_commit"] = last
+    need = ["process", "config", "producers", "ready", "offsets", "prepared", "streaming", "first_record", "last_ack",
+            "last_commit", "status"]
+    if any(m not in w for m in need):
+        print("none missing=%s" % ",".join(m for m in need if m not in w))
         return
-    out = []
-    for (name, m, _), prev in zip(STARTUP_STAGES, order):
-        out.append("%s=%.1f" % (name, (marks[m][0] - marks[prev][0]) / 1000))
-        if marks[m][1] is not None and marks[prev][1] is not None:
-            out.append("cpu_%s=%.1f" % (name, (marks[m][1] - marks[prev][1]) / 1000))
-    out.append("startup=%.1f" % ((marks["first_record"][0] - marks["bench"][0]) / 1000))
-    out.append("cpu_startup=%.1f" % (marks["first_record"][1] / 1000))
-    out.append("tail=%.1f" % ((marks["seen"][0] - marks["last_ack"][0]) / 1000))
-    print(" ".join(out))
+    early = "pg_begin" in w and "connected" in w and "session" in w and w["connected"] < w["session"]
+    joined = w.get("joined", w["offsets"])
+    session = w.get("session", joined)
+    d = lambda a, b: (a - b) / 1000
+    v = {"exec": d(w["process"], w["bench"]), "config": d(w["config"], w["process"]),
+         "producers": d(w["producers"], w["config"]), "initpid": d(w["ready"], w["producers"]),
+         "offsets": d(w["offsets"], w["ready"]),
+         "join": d(joined, max(w["offsets"], w["connected"] if early else 0)),
+         "setup": d(session, joined), "slot": d(w["prepared"], session),
+         "startrepl": d(w["streaming"], w["prepared"]), "firstrec": d(w["first_record"], w["streaming"]),
+         "drain": d(w["last_ack"], w["first_record"]), "commit": d(w["last_commit"], w["last_ack"]),
+         "confirm": d(w["status"], w["last_commit"]), "seen": d(w["seen"], w["status"]),
+         "startup": d(w["first_record"], w["bench"]), "tail": d(w["seen"], w["last_ack"]),
+         "cpu_startup": c["first_record"] / 1000}
+    if early:
+        v["pgside"] = d(w["connected"], w["pg_begin"])
+    print(" ".join("%s=%.1f" % (k, x) for k, x in v.items()))
 
 
 def requests(log, from_ms, to_ms):

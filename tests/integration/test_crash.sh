@@ -44,10 +44,11 @@ if [ "$MODE" = abort ]; then
   echo "producer.transaction.timeout.ms=2000" >>"$IT_DIR/worker.properties"
   extra+=("walcast.transaction.min.ms=1000")
 fi
-# commit mode: no status update for 10 minutes, so every kill falls between Kafka commits and the
-# flush LSN reaching the server (the slot sends everything again; the offsets say what was published)
+# commit mode: no status update for 10 minutes, and none at each commit either, so every kill falls between
+# Kafka commits and the flush LSN reaching the server (the slot sends everything again; the offsets say what
+# was published)
 status_ms=300
-[ "$MODE" = commit ] && status_ms=600000
+[ "$MODE" = commit ] && { status_ms=600000; extra+=("walcast.status.on.commit=false"); }
 cfg=$(connector_file crash "key.converter.schemas.enable=false" "value.converter.schemas.enable=false" \
   "status.update.interval.ms=$status_ms" "walcast.transaction.max.ms=50" "provide.transaction.metadata=true" "${extra[@]}")
 # the same connector with status updates, for the run after the last kill

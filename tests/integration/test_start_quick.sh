@@ -6,7 +6,12 @@
 #  2. a restart reads the stored offsets without waiting for a poll to time out after the last record:
 #     "replication started ... offsets_ms=" under 60 ms in the best of three restarts (100 ms and more before:
 #     the reader polled every 100 ms, and the end-of-partition event comes only with the fetch after the
-#     last records, which the broker holds for fetch.wait.max.ms).
+#     last records, which the broker holds for fetch.wait.max.ms);
+#  3. a new offsets topic (auto-created by the reader's metadata request, which answers with no partitions at
+#     first) is read within 200 ms (the reader asked again after 250 ms, then 10, 20, 40 ... ms);
+#  4. PostgreSQL's connections are opened while Kafka's start still runs: with InitProducerId answered 3 s
+#     late (mock cluster), walcast's replication connection (a walsender) is there within 2 s of its start,
+#     before "replication started" (it was opened only once Kafka's start was done).
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
@@ -57,3 +62,38 @@ psql_q -c "INSERT INTO q VALUES (3)"
 wait_topic srv.public.q 3
 walcast_stop
 expect_ids_once srv.public.q 3 "records, each once"
+
+# 3. a worker whose offsets topic does not exist yet
+cp "$IT_DIR/worker.properties" "$IT_DIR/worker-new.properties"
+echo "offset.storage.topic=it-new-offsets-$$-$RANDOM" >>"$IT_DIR/worker-new.properties"
+before=$(grep -c 'replication started' "$IT_DIR/walcast.log" || true)
+WALCAST_WORKER="$IT_DIR/worker-new.properties" walcast_spawn "$cfg"
+wait_log 'replication started' $((before + 1)) 30
+o=$(grep 'replication started' "$IT_DIR/walcast.log" | tail -1 | sed -n 's/.* offsets_ms=\([0-9]*\).*/\1/p')
+echo "a new offsets topic read in $o ms"
+[ -n "$o" ] && [ "$o" -lt 200 ] || { echo "reading a new offsets topic took $o ms" >&2; exit 1; }
+walcast_stop
+
+# 4. Kafka's start held back 3 s (mock cluster, InitProducerId of all three producers)
+mkfifo "$IT_DIR/ctl"
+exec 3<>"$IT_DIR/ctl"
+KAFKA_STDIN="$IT_DIR/ctl" mock_kafka_start --control --topic srv.public.q
+echo "rtt 1 InitProducerId 3 3000" >&3
+wait_log '^ok' 1 10 "$IT_DIR/kafka.out"
+[ "$(psql -X -At -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'")" = 0 ]
+before=$(grep -c 'replication started' "$IT_DIR/walcast.log" || true)
+cfg3=$(connector_file slow "name=slow" "slot.name=slow" "key.converter.schemas.enable=false")
+walcast_spawn "$cfg3"
+t0=$(date +%s%N)
+seen=""
+while [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 2000 ]; do
+  [ "$(psql -X -At -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'")" -gt 0 ] && { seen=$(( ($(date +%s%N) - t0) / 1000000 )); break; }
+  sleep 0.05
+done
+[ -n "$seen" ] || { echo "no replication connection within 2 s while Kafka's start was held back 3 s" >&2; exit 1; }
+[ "$(grep -c 'replication started' "$IT_DIR/walcast.log" || true)" = "$before" ] ||
+  { echo "replication started within 2 s although InitProducerId was held back 3 s" >&2; exit 1; }
+echo "replication connection open ${seen} ms after the start, while InitProducerId was held back"
+wait_log 'replication started' $((before + 1)) 30
+grep 'replication started' "$IT_DIR/walcast.log" | tail -1
+walcast_stop

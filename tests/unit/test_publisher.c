@@ -490,6 +490,32 @@ static void test_batch_refused(void **s)
     }
 }
 
+/* A full queue waits for the answer to the Produce request in flight rather than flushing: each flush spins
+ * librdkafka 2.0.2's broker thread until that answer. The mock broker answers 4 ms late, about what building
+ * a 4 MB batch and the broker's check of it take in a drain; records of 900 KB, so 4 to a batch and 8 to
+ * the 8 MB queue. A 2 ms wait flushed at nearly every full queue. */
+static void test_full_queue_waits(void **s)
+{
+    (void)s;
+    char err[512], *bs = NULL;
+    void *mock;
+    pub_t *p = mock_producer(&mock, &bs, "t", 1, "walcast-unit-room");
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster((rd_kafka_t *)mock);
+    assert_int_equal(rd_kafka_mock_broker_set_rtt(mc, 1, 4), RD_KAFKA_RESP_ERR_NO_ERROR);
+    memset(&acks, 0, sizeof acks);
+    assert_int_equal(pub_txn_begin(p, err, sizeof err), WC_OK);
+    assert_int_equal(send_n(p, 120, 900000), WC_OK);
+    uint64_t waits, flushes;
+    pub_room_counts(p, &waits, &flushes);
+    assert_int_equal(commit(p, err, sizeof err), WC_OK);
+    assert_int_equal(acks.ok, 120);
+    assert_true(waits >= 20);
+    assert_true(flushes * 4 <= waits);   /* (a descheduled mock broker may outlast a wait now and then) */
+    pub_free(p);
+    kcli_mock_stop(mock);
+    free(bs);
+}
+
 /* threads of this process (/proc/self/task) */
 static int nthreads(void)
 {
@@ -558,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_batch_defaults),
         cmocka_unit_test(test_record_limit),
         cmocka_unit_test(test_batch_refused),
+        cmocka_unit_test(test_full_queue_waits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
