@@ -73,7 +73,7 @@ NCORES=$(nproc)
 timed() {
   local f=$1 n=$2 pid cw pf=""
   T_START=$(now)
-  "$WALCAST_BIN" run --worker "$WORK/worker.properties" "$f" >/dev/null 2>"$WORK/walcast-$n.log" &
+  "${WALCAST_BIN:-${BENCH_SNAP_WALCAST:-$ROOT/build/walcast}}" run --worker "$WORK/worker.properties" "$f" >/dev/null 2>"$WORK/walcast-$n.log" &
   pid=$!
   PIDS+=($pid)
   if [ "${BENCH_SNAP_POLLS:-0}" = 1 ]; then   # ends with walcast
