@@ -264,11 +264,11 @@ startup_line() {
   local kv
   for kv in $2; do v[${kv%%=*}]=${kv#*=}; done
   if [ -z "${v[startup]:-}" ]; then echo "bench: $1: no start-up timeline ($2)" >&2; return 0; fi
-  printf 'bench: %s: start %s ms (exec %s, config %s, producers made %s, InitProducerId %s, offsets read %s; beside them PostgreSQL connected + checked + types %s; joined +%s, set-up %s, slot ready %s, START_REPLICATION %s, first record %s); drain %s; tail %s ms (last ack -> commit %s, -> status sent %s, -> slot seen confirmed %s); start CPU %s ms%s\n' \
+  printf 'bench: %s: start %s ms (exec %s, config %s, producers made %s, InitProducerId %s, offsets read %s; beside them PostgreSQL connected + checked + types %s; joined +%s, set-up %s, slot ready %s, START_REPLICATION %s, first record %s); drain %s; tail %s ms (last ack -> commit %s, -> status sent %s, -> slot seen confirmed %s); start CPU %s ms (process loaded and configured %s, InitProducerId %s, offsets read %s)%s\n' \
     "$1" "${v[startup]}" "${v[exec]}" "${v[config]}" "${v[producers]}" "${v[initpid]}" "${v[offsets]}" "${v[pgside]:--}" \
     "${v[join]}" "${v[setup]}" "${v[slot]}" "${v[startrepl]}" "${v[firstrec]}" "${v[drain]}" "${v[tail]}" "${v[commit]}" \
     "${v[confirm]}" "${v[seen]}" \
-    "${v[cpu_startup]}" "$([ -n "${3:-}" ] && echo " (threads gone by the end: $(calc "%.0f" "$3 * 1000") ms)")"
+    "${v[cpu_startup]}" "${v[cpu_loaded]:--}" "${v[cpu_initpid]:--}" "${v[cpu_offsets]:--}" "$([ -n "${3:-}" ] && echo " (threads gone by the end: $(calc "%.0f" "$3 * 1000") ms)")"
 }
 
 run_walcast() {  # slot schemas -> as timed_walcast
@@ -447,15 +447,19 @@ echo "== where walcast's drains spent their time (ms; medians of $RUNS runs; eac
 echo "   from walcast's debug log: its start-up trace, the last latency trace, the status update that confirmed the end)"
 for k in $tks; do
   line=""
-  for st in startup exec config producers initpid offsets pgside join setup slot startrepl firstrec drain tail commit confirm seen cpu_startup; do
+  for st in startup exec config producers initpid offsets pgside join setup slot startrepl firstrec drain tail commit confirm seen \
+      cpu_startup cpu_loaded cpu_initpid cpu_offsets; do
     [ -n "${SUV[$k|$st]:-}" ] && line+="$st=$(median ${SUV[$k|$st]}) "
   done
   startup_line "$(case $k in plain) echo "no schemas" ;; schema) echo "schemas" ;; avro) echo "Avro" ;; tfw) echo "schemas+chain" ;; esac)" "$line" \
     "$([ -n "${TH[$k|(exited_threads)]:-}" ] && calc "%.4f" "$(median ${TH[$k|(exited_threads)]}) * $TOTAL / 1000000")"
 done
 echo "(start: from the bench starting walcast to its first record produced; tail: from the last record acknowledged to"
-echo " the bench seeing the slot's confirmed_flush_lsn at the end; start CPU: the process's CPU time up to its first record;"
-echo " threads gone by the end: the CPU of threads that ended before the drain did, the (exited_threads) row above)"
+echo " the bench seeing the slot's confirmed_flush_lsn at the end; start CPU: the process's CPU time up to its first record,"
+echo " with the parts of loading the process (its shared libraries) and reading its configuration, of the three producers'"
+echo " InitProducerId, and of the offsets read (its two consumers' threads end with it); threads gone by the end: the"
+echo " (exited_threads) row above, the process's utime+stime less its live threads' run times, which its whole-tick"
+echo " rounding can hide)"
 S=$(median ${RATE[schema]}); P=$(median ${RATE[plain]}); A=$(median ${RATE[avro]})
 echo "Avro vs JSON with schemas: $(calc "%.2f" "$A / $S")x (target: > 1; Avro >= 0.8x pg_recvlogical)"
 if [ "$TF" != 0 ]; then

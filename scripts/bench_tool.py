@@ -15,7 +15,9 @@
 #        marks, its last "latency trace" line and the "standby status update" that confirmed END_LSN, with T0 (the
 #        bench started walcast) and T1 (the bench saw the slot confirmed to END_LSN), s since the epoch. Prints one
 #        line of name=ms (STARTUP_STAGES below; startup and tail in all; cpu_startup, the process's CPU up to
-#        its first record), or "none missing=..." when a mark is missing.
+#        its first record, of it cpu_loaded up to the connector's thread, cpu_initpid and cpu_offsets over those
+#        stages: the offsets reader's two consumers, whose threads end with it), or "none missing=..." when a
+#        mark is missing.
 #   requests LOG FROM_MS TO_MS              the broker's own view of the requests it completed between FROM_MS and
 #        TO_MS (ms since the epoch), from its request log (scripts/kafka.sh KAFKA_REQUEST_LOG): per API and client
 #        kind, count, p50/p99/max of the total time and the p99 of its parts (request queue, local, remote = waiting
@@ -311,7 +313,8 @@ def startup(log, t0, t1, end_lsn):
          "drain": d(w["last_ack"], w["first_record"]), "commit": d(w["last_commit"], w["last_ack"]),
          "confirm": d(w["status"], w["last_commit"]), "seen": d(w["seen"], w["status"]),
          "startup": d(w["first_record"], w["bench"]), "tail": d(w["seen"], w["last_ack"]),
-         "cpu_startup": c["first_record"] / 1000}
+         "cpu_startup": c["first_record"] / 1000, "cpu_loaded": c["config"] / 1000,
+         "cpu_initpid": (c["ready"] - c["producers"]) / 1000, "cpu_offsets": (c["offsets"] - c["ready"]) / 1000}
     if early:
         v["pgside"] = d(w["connected"], w["pg_begin"])
     print(" ".join("%s=%.1f" % (k, x) for k, x in v.items()))
