@@ -4,6 +4,7 @@
 #include "agent/ktopic.h"
 
 #include <librdkafka/rdkafka.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,9 @@ void ktop_conf_security(rd_kafka_conf_t *conf, const cfg_map_t *overrides)
     }
 }
 
-/* High watermark of each partition (read_uncommitted: past any open transaction). */
-static int end_offsets(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *what, int nparts,
-                       int64_t *ends, char *err, size_t errlen)
+/* The read_uncommitted probe of a reader (ktop_open): its ListOffsets answer with the high watermark, past any
+ * open transaction (a read_committed client's answer stops at the last stable offset). */
+static rd_kafka_t *probe_new(const char *bootstrap, const cfg_map_t *overrides, const char *what, char *err, size_t errlen)
 {
     char e[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -33,10 +34,15 @@ static int end_offsets(const char *bootstrap, const cfg_map_t *overrides, const 
     rd_kafka_conf_set(conf, "isolation.level", "read_uncommitted", e, sizeof e);
     rd_kafka_conf_set(conf, "group.id", "walcast-offsets-reader", e, sizeof e);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
-    if (!rk) {
+    if (!rk)
         snprintf(err, errlen, "cannot create the %s probe: %s", what, e);
-        return -1;
-    }
+    return rk;
+}
+
+/* High watermark of each partition, from the probe. */
+static int end_offsets(rd_kafka_t *rk, const char *topic, const char *what, int nparts, int64_t *ends, char *err,
+                       size_t errlen)
+{
     int rc = 0;
     for (int p = 0; p < nparts && rc == 0; p++) {
         int64_t lo, hi;
@@ -56,7 +62,6 @@ static int end_offsets(const char *bootstrap, const cfg_map_t *overrides, const 
         }
         ends[p] = hi;
     }
-    rd_kafka_destroy(rk);
     return rc;
 }
 
@@ -80,12 +85,35 @@ static int past_end(rd_kafka_t *rk, const char *topic, int nparts, int64_t *ends
     return n;
 }
 
-int ktop_read_all(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *what,
-                  ktop_record_fn fn, void *ctx, char *err, size_t errlen)
+struct ktop_reader {
+    char *topic, *what;
+    rd_kafka_t *rk;       /* read_committed: the records */
+    rd_kafka_t *probe;    /* read_uncommitted: the ends */
+    int nparts;
+};
+
+void ktop_close(ktop_reader_t *r)
+{
+    if (!r)
+        return;
+    if (r->rk) {
+        rd_kafka_consumer_close(r->rk);
+        rd_kafka_destroy(r->rk);
+    }
+    if (r->probe)
+        rd_kafka_destroy(r->probe);
+    free(r->topic);
+    free(r->what);
+    free(r);
+}
+
+ktop_reader_t *ktop_open(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *what,
+                         bool patient, char *err, size_t errlen)
 {
     char e[512];
-    int rc = -1;
-    int64_t *ends = NULL;
+    ktop_reader_t *r = xcalloc(1, sizeof *r);
+    r->topic = xstrdup(topic);
+    r->what = xstrdup(what);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, e, sizeof e);
     ktop_conf_security(conf, overrides);
@@ -94,36 +122,57 @@ int ktop_read_all(const char *bootstrap, const cfg_map_t *overrides, const char 
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof e);
     rd_kafka_conf_set(conf, "group.id", "walcast-offsets-reader", e, sizeof e);
     rd_kafka_conf_set(conf, "allow.auto.create.topics", "true", e, sizeof e);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
-    if (!rk) {
+    if (!(r->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e))) {
         snprintf(err, errlen, "cannot create the %s reader: %s", what, e);
-        return -1;
+        goto fail;
     }
     const rd_kafka_metadata_t *md = NULL;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    int nparts = 0;
-    for (int attempt = 0; attempt < 20 && nparts == 0; attempt++) {
-        if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(r->rk, topic, NULL);
+    for (int attempt = 0; attempt < 20 && r->nparts == 0; attempt++) {
+        if (rd_kafka_metadata(r->rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
             if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
-                nparts = md->topics[0].partition_cnt;
+                r->nparts = md->topics[0].partition_cnt;
             rd_kafka_metadata_destroy(md);
+        } else if (!patient) {
+            break;   /* Kafka not there (yet): the caller opens it again later */
         }
         /* a topic just auto-created by this request has no partitions in its first answer: ask again soon
          * (10, 20, 40 ... 250 ms; a fixed 250 ms was most of a new connector's first start, issue 21) */
-        if (!nparts)
-            rd_kafka_poll(rk, attempt < 5 ? 10 << attempt : 250);
+        if (!r->nparts)
+            rd_kafka_poll(r->rk, attempt < 5 ? 10 << attempt : 250);
     }
     rd_kafka_topic_destroy(rkt);
-    if (!nparts) {
+    if (!r->nparts) {
         snprintf(err, errlen, "cannot read metadata of the %s %s (is bootstrap.servers=%s reachable?)", what, topic, bootstrap);
-        goto out;
+        goto fail;
     }
+    /* the probe connected and the topic's leaders known already (its metadata): its ListOffsets, after the
+     * caller's fencing, is one round trip */
+    if (!(r->probe = probe_new(bootstrap, overrides, what, err, errlen)))
+        goto fail;
+    rkt = rd_kafka_topic_new(r->probe, topic, NULL);
+    if (rd_kafka_metadata(r->probe, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        rd_kafka_metadata_destroy(md);   /* on failure end_offsets waits for the leader itself */
+    rd_kafka_topic_destroy(rkt);
+    return r;
+fail:
+    ktop_close(r);
+    return NULL;
+}
+
+int ktop_read(ktop_reader_t *r, ktop_record_fn fn, void *ctx, char *err, size_t errlen)
+{
+    const char *topic = r->topic, *what = r->what;
+    rd_kafka_t *rk = r->rk;
+    int nparts = r->nparts;
+    int rc = -1;
     /* Read to the end as it is now, not as read_committed shows it: librdkafka reports the end of a
      * partition at its last stable offset, so another producer's open transaction there (a shared
      * connect-offsets topic) would hide our newest records behind it and make us publish again what was
-     * published. The end is the high watermark, from a read_uncommitted probe. */
-    ends = xcalloc((size_t)nparts, sizeof *ends);
-    if (end_offsets(bootstrap, overrides, topic, what, nparts, ends, err, errlen) < 0)
+     * published. The end is the high watermark, from a read_uncommitted probe, asked now (not at
+     * ktop_open: the caller may have fenced other writers in between). */
+    int64_t *ends = xcalloc((size_t)nparts, sizeof *ends);
+    if (end_offsets(r->probe, topic, what, nparts, ends, err, errlen) < 0)
         goto out;
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(nparts);
     for (int p = 0; p < nparts; p++)
@@ -184,7 +233,14 @@ int ktop_read_all(const char *bootstrap, const cfg_map_t *overrides, const char 
     rc = 0;
 out:
     free(ends);
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
+    return rc;
+}
+
+int ktop_read_all(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *what,
+                  ktop_record_fn fn, void *ctx, char *err, size_t errlen)
+{
+    ktop_reader_t *r = ktop_open(bootstrap, overrides, topic, what, true, err, errlen);
+    int rc = r ? ktop_read(r, fn, ctx, err, errlen) : -1;
+    ktop_close(r);
     return rc;
 }

@@ -3,6 +3,7 @@
 #ifndef WALCAST_KTOPIC_H
 #define WALCAST_KTOPIC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,16 @@ typedef void (*ktop_record_fn)(void *ctx, int32_t partition, int64_t offset, con
  * allowed; else -1 and err. */
 int ktop_read_all(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *what,
                   ktop_record_fn fn, void *ctx, char *err, size_t errlen);
+
+/* ktop_read_all in two steps, so that the clients are made, connected and the topic's partitions known
+ * (ktop_open) while the caller still fences the topic's other writers; ktop_read then probes the ends and
+ * reads as ktop_read_all does (once); ktop_close frees (NULL is fine). Not patient: NULL as soon as a
+ * metadata request fails (Kafka not reachable), after at most its 5 s timeout; patient: as ktop_read_all. */
+typedef struct ktop_reader ktop_reader_t;
+ktop_reader_t *ktop_open(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *what,
+                         bool patient, char *err, size_t errlen);
+int ktop_read(ktop_reader_t *r, ktop_record_fn fn, void *ctx, char *err, size_t errlen);
+void ktop_close(ktop_reader_t *r);
 
 /* The security settings of the producer (security.*, sasl.*, ssl.*) onto another client's conf. */
 struct rd_kafka_conf_s;

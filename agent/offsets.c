@@ -154,12 +154,12 @@ static void off_record(void *ctx, int32_t partition, int64_t offset, const char 
     }
 }
 
-int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *name,
-             const char *prefix, off_pos_t *out, char *err, size_t errlen)
+int off_read_from(ktop_reader_t *r, const char *topic, const char *name, const char *prefix, off_pos_t *out,
+                  char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     off_scan_t sc = { .name = name, .prefix = prefix, .out = out, .bad_part = -1 };
-    if (ktop_read_all(bootstrap, overrides, topic, "offsets topic", off_record, &sc, err, errlen) < 0)
+    if (ktop_read(r, off_record, &sc, err, errlen) < 0)
         return -1;
     if (sc.bad_part >= 0) {
         char key[512];
@@ -175,6 +175,16 @@ int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topi
         return -1;
     }
     return 0;
+}
+
+int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *name,
+             const char *prefix, off_pos_t *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    ktop_reader_t *r = ktop_open(bootstrap, overrides, topic, "offsets topic", true, err, errlen);
+    int rc = r ? off_read_from(r, topic, name, prefix, out, err, errlen) : -1;
+    ktop_close(r);
+    return rc;
 }
 
 bool off_txn_published(const off_pos_t *stored, uint64_t final_lsn)

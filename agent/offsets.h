@@ -53,5 +53,9 @@ bool off_message_published(const off_pos_t *stored, uint64_t lsn);
 /* Reads the offsets topic to its end (read_committed) and returns the newest position for the key. */
 int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *name,
              const char *prefix, off_pos_t *out, char *err, size_t errlen);
+/* The same with a reader opened before (ktop_open of the offsets topic), read once; the caller closes it. */
+struct ktop_reader;
+int off_read_from(struct ktop_reader *r, const char *topic, const char *name, const char *prefix, off_pos_t *out,
+                  char *err, size_t errlen);
 
 #endif

@@ -14,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "agent/ktopic.h"
 #include "agent/log.h"
 #include "agent/replication.h"
 
@@ -249,16 +250,26 @@ wc_status_t txn_start(txn_t *t, volatile sig_atomic_t *stop, char *err, size_t e
 {
     t->stop = stop;
     /* All fenced before the offsets are read: an older instance commits on none after that. The producers'
-     * InitProducerId run at once, each blocking on its own thread (ring[0]'s on this one): one after the
-     * other they took three round trips of FindCoordinator and InitProducerId, 12-20 ms of every start
-     * on a local broker (issue 21). Every one is waited for, whatever the others' outcome. */
+     * InitProducerId run at once, each blocking on a thread of its own: one after the other their round
+     * trips (connections, FindCoordinator, InitProducerId) added up, three times over to a remote broker
+     * (on a local one the three take ~12 ms either way: the broker seems to answer them in turn; issue 21).
+     * Every one is waited for, whatever the others' outcome. */
     init_job_t jobs[TXN_PRODUCERS];
     memset(jobs, 0, sizeof jobs);
     for (size_t i = 0; i < TXN_PRODUCERS; i++) {
         jobs[i] = (init_job_t){ .pub = t->ring[i], .stop = stop };
         /* a thread that cannot be made: its producer is started below, on this thread */
-        jobs[i].threaded = i > 0 && pthread_create(&jobs[i].thread, NULL, init_main, &jobs[i]) == 0;
+        jobs[i].threaded = pthread_create(&jobs[i].thread, NULL, init_main, &jobs[i]) == 0;
     }
+    /* Meanwhile the offsets reader's clients are made and connected and the topic's partitions learnt
+     * (ktop_open reads no offset and no end): 3-10 ms of every start. Its ends and records are read only
+     * after every producer is fenced. When it cannot be opened now (Kafka not there yet: it gives up at
+     * the first failed request, so a stop is not held up), it is opened after the fencing, as before. */
+    char oerr[1024];
+    ktop_reader_t *rd = ktop_open(t->w->bootstrap_servers, &t->w->producer, t->w->offset_topic, "offsets topic", false,
+                                  oerr, sizeof oerr);
+    if (rd)
+        t->times.reader_open = wc_mark_now();
     for (size_t i = 0; i < TXN_PRODUCERS; i++)
         if (!jobs[i].threaded)
             init_main(&jobs[i]);
@@ -267,12 +278,17 @@ wc_status_t txn_start(txn_t *t, volatile sig_atomic_t *stop, char *err, size_t e
             pthread_join(jobs[i].thread, NULL);
     for (size_t i = 0; i < TXN_PRODUCERS; i++)
         if (jobs[i].st != WC_OK) {
+            ktop_close(rd);
             snprintf(err, errlen, "%s", jobs[i].err);
             return jobs[i].st;
         }
     t->times.ready = wc_mark_now();
-    if (off_read(t->w->bootstrap_servers, &t->w->producer, t->w->offset_topic, t->cfg->name, t->cfg->topic_prefix,
-                 &t->stored, err, errlen) < 0)
+    if (!rd && !(rd = ktop_open(t->w->bootstrap_servers, &t->w->producer, t->w->offset_topic, "offsets topic", true,
+                                err, errlen)))
+        return WC_FATAL;
+    int orc = off_read_from(rd, t->w->offset_topic, t->cfg->name, t->cfg->topic_prefix, &t->stored, err, errlen);
+    ktop_close(rd);
+    if (orc < 0)
         return WC_FATAL;
     t->times.offsets = wc_mark_now();
     if (t->stored.found)

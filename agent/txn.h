@@ -100,10 +100,10 @@ void txn_set_hists(txn_t *t, hist_t *src_to_kafka, hist_t *commit);
  * (also for the latency trace, see src_commit_done). */
 void txn_note_source_commit(txn_t *t, int64_t commit_us, uint32_t xid);
 
-/* The start's marks (wall_us 0: not yet): every producer's InitProducerId answered, the stored offsets
- * read, the first record handed to a producer. */
+/* The start's marks (wall_us 0: not yet): the offsets reader opened (while the producers are fenced),
+ * every producer's InitProducerId answered, the stored offsets read, the first record handed to a producer. */
 typedef struct txn_start_times {
-    wc_mark_t ready, offsets, first_record;
+    wc_mark_t reader_open, ready, offsets, first_record;
 } txn_start_times_t;
 txn_start_times_t txn_start_times(const txn_t *t);
 

@@ -7,6 +7,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <pthread.h>
 #include <signal.h>
 
 #include "agent/kafka_cli.h"
@@ -371,6 +372,59 @@ static void test_start_quick(void **s)
     }
 }
 
+/* The offsets reader is opened while the producers are fenced, but reads the topic's ends only after: an
+ * offset record committed by an older instance in between (here while the new one's InitProducerId are
+ * answered 1 s late) is the one the new instance resumes from. */
+typedef struct start_job {
+    txn_t *t;
+    wc_status_t st;
+    char err[512];
+} start_job_t;
+
+static void *start_main(void *arg)
+{
+    start_job_t *j = arg;
+    j->st = txn_start(j->t, &stop, j->err, sizeof j->err);
+    return NULL;
+}
+
+static void test_start_reads_after_fencing(void **s)
+{
+    fx_t *f = *s;
+    char err[512];
+    rec_t a = record("a");
+    assert_int_equal(txn_ensure(f->t, err, sizeof err), WC_OK);
+    assert_int_equal(txn_send(f->t, &a, err, sizeof err), WC_OK);
+    set_pending(f->t, 0x100);
+    assert_int_equal(txn_commit(f->t, true, err, sizeof err), WC_OK);
+
+    assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(f->mc, 1, 22 /* InitProducerId */, 3,
+                                                                  RD_KAFKA_RESP_ERR_NO_ERROR, 1000,
+                                                                  RD_KAFKA_RESP_ERR_NO_ERROR, 1000,
+                                                                  RD_KAFKA_RESP_ERR_NO_ERROR, 1000), 0);
+    start_job_t j = { .t = txn_new(&f->c, &f->w, NULL, NULL, err, sizeof err) };
+    assert_non_null(j.t);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, start_main, &j), 0);
+    /* the new instance's reader is open and its producers not all fenced yet (bounded wait) */
+    int64_t t0 = repl_clock_us();
+    while (!txn_start_times(j.t).reader_open.wall_us && repl_clock_us() - t0 < 5000000)
+        txn_poll(f->t, 5, err, sizeof err);
+    assert_true(txn_start_times(j.t).reader_open.wall_us > 0);
+    assert_int_equal(txn_start_times(j.t).ready.wall_us, 0);
+    /* the older instance commits once more meanwhile */
+    assert_int_equal(txn_ensure(f->t, err, sizeof err), WC_OK);
+    assert_int_equal(txn_send(f->t, &a, err, sizeof err), WC_OK);
+    set_pending(f->t, 0x200);
+    assert_int_equal(txn_commit(f->t, true, err, sizeof err), WC_OK);
+    assert_int_equal(txn_start_times(j.t).ready.wall_us, 0);   /* still within the fencing */
+    pthread_join(th, NULL);
+    assert_int_equal(j.st, WC_OK);
+    assert_true(txn_stored(j.t)->found);
+    assert_int_equal(txn_stored(j.t)->lsn, 0x200);
+    txn_free(j.t);
+}
+
 /* Records kept while a commit runs (its records not all acknowledged) are kept in one buffer, handed on
  * from producer to producer with the turn: each producer has its turn at keeping them, and a buffer per
  * producer held RSS on all of them at once (up to 16 MB each in a snapshot, 64 MB in a stream: issue 21). */
@@ -467,6 +521,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kept_records_one_buffer, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_offsets_registered_early, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_start_quick, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_start_reads_after_fencing, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
