@@ -86,7 +86,15 @@ timed() {
   cw=$!
   PIDS+=($cw)
   if [ -n "${3:-}" ]; then
-    "$3" "$n" || { tail -5 "$WORK/walcast-$n.log" >&2; die "$n: $3 failed"; }
+    # the waiter in the background: a walcast that exits first (it could not start, it failed) ends the run
+    # now, not at the waiter's bound (an hour for the streaming drain)
+    "$3" "$n" 2>"$WORK/waiter-$n.err" & local wt=$!
+    PIDS+=($wt)
+    while ! bench_exited $wt; do
+      bench_exited $pid && { tail -5 "$WORK/walcast-$n.log" >&2; die "walcast ($n) exited before $3 was done"; }
+      sleep 0.05
+    done
+    wait $wt || { tail -5 "$WORK/walcast-$n.log" "$WORK/waiter-$n.err" >&2; die "$n: $3 failed"; }
     T_END=$(now)
     kill -INT $pid
     wait $pid || true
@@ -97,6 +105,8 @@ timed() {
   wait $cw || true
   [ -z "$pf" ] || wait $pf || true
 }
+# bench_exited PID: that child of this shell has exited (a zombie not waited for yet counts: kill -0 still finds it)
+bench_exited() { [ "$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null || echo Z)" = Z ]; }
 polls_of() {  # LOGNAME: ", N polls of timeout 0 a row" with BENCH_SNAP_POLLS=1
   [ -s "$WORK/polls-$1" ] || return 0
   awk -v rows="$ROWS" '/sys_enter_poll/ { c += $2 } END { printf ", %.2f poll() calls of timeout 0 a row", c / rows }' "$WORK/polls-$1"
