@@ -21,7 +21,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 # Only topics the tests make are ever deleted, so that WALCAST_TEST_BOOTSTRAP may point at a cluster
 # that holds other data too.
-TEST_TOPICS = re.compile(r"^(srv|jsn|dbserver1|it[a-z0-9_]*)[._]|^connect-offsets|^__debezium-heartbeat\.")
+TEST_TOPICS = re.compile(r"^(srv[0-9]*|jsn|dbserver1|it[a-z0-9_]*)[._]|^connect-offsets|^__debezium-heartbeat\.")
 DEADLINE = 60.0
 
 
