@@ -541,6 +541,17 @@ static int parse_int(const cfg_map_t *m, const char *key, int def, int min, int 
     return 0;
 }
 
+/* A topic's replication factor: -1 (the broker's default.replication.factor) or at least 1, as Connect's. */
+static int parse_replication(const cfg_map_t *m, const char *key, int *out, char *err, size_t errlen)
+{
+    if (parse_int(m, key, -1, -1, out, err, errlen) < 0 || *out == 0) {
+        snprintf(err, errlen, "invalid value '%s' for %s; expected -1 (the broker's default.replication.factor) or an "
+                 "integer >= 1", cfg_get(m, key), key);
+        return -1;
+    }
+    return 0;
+}
+
 static char *dup_get(const cfg_map_t *m, const char *k, const char *def)
 {
     const char *v = get_or(m, k, def);
@@ -1210,6 +1221,13 @@ int cfg_worker_parse(const cfg_map_t *m, worker_config_t *w, char *err, size_t e
         return -1;
     w->bootstrap_servers = xstrdup(get_or(m, "bootstrap.servers", "embedded"));
     w->offset_topic = xstrdup(get_or(m, "offset.storage.topic", "connect-offsets"));
+    /* Connect's default partitions (25); its replication factor is 3, walcast's the broker's default (-1), as for
+     * the config and status topics: a single broker (a laptop, the tests) cannot hold 3 replicas */
+    if (parse_int(m, "offset.storage.partitions", 25, 1, &w->offset_partitions, err, errlen) < 0 ||
+        parse_replication(m, "offset.storage.replication.factor", &w->offset_replication, err, errlen) < 0) {
+        cfg_worker_free(w);
+        return -1;
+    }
     for (size_t i = 0; i < m->n; i++) {
         const char *k = m->kv[i].key;
         if (strncmp(k, "producer.", 9) == 0)

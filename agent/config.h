@@ -116,6 +116,8 @@ void cfg_connector_free(conn_config_t *c);
 typedef struct worker_config {
     char *bootstrap_servers;      /* "embedded" = in-process mock cluster */
     char *offset_topic;
+    int offset_partitions;        /* offset.storage.partitions (25): when walcast creates the offsets topic */
+    int offset_replication;       /* offset.storage.replication.factor (-1: the broker's default) */
     cfg_map_t producer;           /* producer.* overrides, prefix stripped */
     cfg_map_t consumer;           /* consumer.* overrides (sinks), prefix stripped */
 } worker_config_t;

@@ -294,7 +294,8 @@ wc_status_t txn_start(txn_t *t, volatile sig_atomic_t *stop, char *err, size_t e
      * after every producer is fenced. When it cannot be opened now (Kafka not there yet: it gives up at
      * the first failed request, so a stop is not held up), it is opened after the fencing, as before. */
     char oerr[1024];
-    ktop_reader_t *rd = ktop_open(t->w->bootstrap_servers, &t->w->producer, t->w->offset_topic, "offsets topic", false,
+    ktop_create_t oc = off_topic_create(t->w);
+    ktop_reader_t *rd = ktop_open(t->w->bootstrap_servers, &t->w->producer, t->w->offset_topic, "offsets topic", &oc, false,
                                   oerr, sizeof oerr);
     if (rd)
         t->times.reader_open = wc_mark_now();
@@ -311,7 +312,7 @@ wc_status_t txn_start(txn_t *t, volatile sig_atomic_t *stop, char *err, size_t e
             return jobs[i].st;
         }
     t->times.ready = wc_mark_now();
-    if (!rd && !(rd = ktop_open(t->w->bootstrap_servers, &t->w->producer, t->w->offset_topic, "offsets topic", true,
+    if (!rd && !(rd = ktop_open(t->w->bootstrap_servers, &t->w->producer, t->w->offset_topic, "offsets topic", &oc, true,
                                 err, errlen)))
         return WC_FATAL;
     int orc = off_read_from(rd, t->w->offset_topic, t->cfg->name, t->cfg->topic_prefix, &t->stored, err, errlen);
