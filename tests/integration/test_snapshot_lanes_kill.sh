@@ -8,13 +8,16 @@
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
-N=60000
+N=100000
 psql_q -c "CREATE TABLE items (id int PRIMARY KEY, v text NOT NULL)" \
   -c "INSERT INTO items SELECT g, repeat('v', 40) || g FROM generate_series(1, $N) g"
 ROUNDS=${LANES_KILL_ROUNDS:-3}
 topics=(--topic connect-offsets)
 for r in $(seq 1 "$ROUNDS"); do topics+=(--topic "srv$r.public.items"); done
 kafka_start "${topics[@]}"
+# small batches (a few rows each): many Produce requests, so that the snapshot lasts a few seconds even on a
+# quiet machine (with 4 MB batches its 60 commits took 0.23 s, over before the kill) and each lane's chain is busy
+echo "producer.batch.size=4096" >>"$IT_DIR/worker.properties"
 # ids of the snapshot rows (op r) of a topic, read_committed, one a line
 snap_ids() {
   kcat -C -b "$BS" -t "$1" -o beginning -X isolation.level=read_committed -e -q -f '%s\n' |
