@@ -373,7 +373,7 @@ static const char *const known_keys[] = {
     "walcast.transaction.max.ms", "walcast.transaction.max.events", "walcast.transaction.min.ms", "walcast.streaming",
     "walcast.status.on.commit",
     "walcast.memory.limit.mb", "walcast.spill.dir", "walcast.skip.origins", "walcast.snapshot.chunk.rows",
-    "walcast.snapshot.parallel.encode", "walcast.encode.threads",
+    "walcast.snapshot.parallel.encode", "walcast.snapshot.lanes", "walcast.encode.threads",
     NULL
 };
 static const char *const known_prefixes[] = {
@@ -933,7 +933,8 @@ static int parse_snapshot(const cfg_map_t *m, conn_config_t *c, char *err, size_
         parse_int(m, "snapshot.fetch.size", 10240, 1, &c->snapshot_fetch_size, err, errlen) < 0 ||
         parse_int(m, "walcast.snapshot.chunk.rows", 50000, 1, &c->snapshot_chunk_rows, err, errlen) < 0 ||
         parse_int(m, "snapshot.delay.ms", 0, 0, &c->snapshot_delay_ms, err, errlen) < 0 ||
-        parse_bool(m, "walcast.snapshot.parallel.encode", true, &c->snapshot_parallel_encode, err, errlen) < 0)
+        parse_bool(m, "walcast.snapshot.parallel.encode", true, &c->snapshot_parallel_encode, err, errlen) < 0 ||
+        parse_bool(m, "walcast.snapshot.lanes", true, &c->snapshot_lanes, err, errlen) < 0)
         return -1;
     if (c->snapshot_max_threads > 64)
         c->snapshot_max_threads = 64;
