@@ -440,8 +440,11 @@ clu_t *clu_open(const cfg_map_t *wm, const worker_config_t *w, cst_t *store, wrk
                  "every worker of the group must use the same)", get_or(wm, "walcast.cluster.slots", ""));
         goto fail;
     }
-    if (cst_ensure_topic(store, c->slot_topic, c->nslots, atoi(get_or(wm, "config.storage.replication.factor", "-1")), err,
-                         errlen) < 0)
+    ktop_create_t tc = { .key = "walcast.cluster.topic", .partitions = c->nslots,
+                         .replication = atoi(get_or(wm, "config.storage.replication.factor", "-1")),
+                         .partitions_key = "walcast.cluster.slots", .replication_key = "config.storage.replication.factor",
+                         .required = true };
+    if (cst_ensure_topic(store, c->slot_topic, &tc, err, errlen) < 0)
         goto fail;
     c->owned = xcalloc((size_t)c->nslots, sizeof *c->owned);
     char *app = c->app;

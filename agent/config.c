@@ -373,7 +373,7 @@ static const char *const known_keys[] = {
     "walcast.transaction.max.ms", "walcast.transaction.max.events", "walcast.transaction.min.ms", "walcast.streaming",
     "walcast.status.on.commit",
     "walcast.memory.limit.mb", "walcast.spill.dir", "walcast.skip.origins", "walcast.snapshot.chunk.rows",
-    "walcast.snapshot.parallel.encode", "walcast.encode.threads",
+    "walcast.snapshot.parallel.encode", "walcast.snapshot.lanes", "walcast.encode.threads",
     NULL
 };
 static const char *const known_prefixes[] = {
@@ -538,6 +538,17 @@ static int parse_int(const cfg_map_t *m, const char *key, int def, int min, int 
         return -1;
     }
     *out = (int)r;
+    return 0;
+}
+
+/* A topic's replication factor: -1 (the broker's default.replication.factor) or at least 1, as Connect's. */
+static int parse_replication(const cfg_map_t *m, const char *key, int *out, char *err, size_t errlen)
+{
+    if (parse_int(m, key, -1, -1, out, err, errlen) < 0 || *out == 0) {
+        snprintf(err, errlen, "invalid value '%s' for %s; expected -1 (the broker's default.replication.factor) or an "
+                 "integer >= 1", cfg_get(m, key), key);
+        return -1;
+    }
     return 0;
 }
 
@@ -922,7 +933,8 @@ static int parse_snapshot(const cfg_map_t *m, conn_config_t *c, char *err, size_
         parse_int(m, "snapshot.fetch.size", 10240, 1, &c->snapshot_fetch_size, err, errlen) < 0 ||
         parse_int(m, "walcast.snapshot.chunk.rows", 50000, 1, &c->snapshot_chunk_rows, err, errlen) < 0 ||
         parse_int(m, "snapshot.delay.ms", 0, 0, &c->snapshot_delay_ms, err, errlen) < 0 ||
-        parse_bool(m, "walcast.snapshot.parallel.encode", true, &c->snapshot_parallel_encode, err, errlen) < 0)
+        parse_bool(m, "walcast.snapshot.parallel.encode", true, &c->snapshot_parallel_encode, err, errlen) < 0 ||
+        parse_bool(m, "walcast.snapshot.lanes", true, &c->snapshot_lanes, err, errlen) < 0)
         return -1;
     if (c->snapshot_max_threads > 64)
         c->snapshot_max_threads = 64;
@@ -1209,6 +1221,13 @@ int cfg_worker_parse(const cfg_map_t *m, worker_config_t *w, char *err, size_t e
         return -1;
     w->bootstrap_servers = xstrdup(get_or(m, "bootstrap.servers", "embedded"));
     w->offset_topic = xstrdup(get_or(m, "offset.storage.topic", "connect-offsets"));
+    /* Connect's default partitions (25); its replication factor is 3, walcast's the broker's default (-1), as for
+     * the config and status topics: a single broker (a laptop, the tests) cannot hold 3 replicas */
+    if (parse_int(m, "offset.storage.partitions", 25, 1, &w->offset_partitions, err, errlen) < 0 ||
+        parse_replication(m, "offset.storage.replication.factor", &w->offset_replication, err, errlen) < 0) {
+        cfg_worker_free(w);
+        return -1;
+    }
     for (size_t i = 0; i < m->n; i++) {
         const char *k = m->kv[i].key;
         if (strncmp(k, "producer.", 9) == 0)

@@ -76,6 +76,7 @@ typedef struct conn_config {
     int snapshot_delay_ms;        /* snapshot.delay.ms */
     int encode_threads;           /* walcast.encode.threads: streamed changes are encoded on this many threads (0: on the read thread) */
     bool snapshot_parallel_encode; /* walcast.snapshot.parallel.encode: readers encode their rows (default) */
+    bool snapshot_lanes;          /* walcast.snapshot.lanes: two Kafka transactions at once in the initial snapshot */
     char *snapshot_isolation;     /* snapshot.isolation.mode */
     flt_list_t snapshot_include;  /* snapshot.include.collection.list */
     cfg_map_t snapshot_overrides; /* "schema.table" -> snapshot.select.statement.overrides.<schema.table> */
@@ -115,6 +116,8 @@ void cfg_connector_free(conn_config_t *c);
 typedef struct worker_config {
     char *bootstrap_servers;      /* "embedded" = in-process mock cluster */
     char *offset_topic;
+    int offset_partitions;        /* offset.storage.partitions (25): when walcast creates the offsets topic */
+    int offset_replication;       /* offset.storage.replication.factor (-1: the broker's default) */
     cfg_map_t producer;           /* producer.* overrides, prefix stripped */
     cfg_map_t consumer;           /* consumer.* overrides (sinks), prefix stripped */
 } worker_config_t;

@@ -253,13 +253,28 @@ static wc_status_t snap_service(void *ctx, char *err, size_t errlen)
     return st;
 }
 
+/* The initial snapshot's lanes: two Kafka transactions open at once (txn_set_lanes). */
+static wc_status_t snap_lanes(void *ctx, bool on, char *err, size_t errlen)
+{
+    conn_state_t *s = ctx;
+    wc_status_t st = drain(s, err, errlen);
+    return st != WC_OK ? st : txn_set_lanes(s->txn, on, err, errlen);
+}
+
+static void snap_lane(void *ctx, int lane)
+{
+    conn_state_t *s = ctx;
+    txn_lane(s->txn, lane);
+}
+
 /* txn_snap_hooks_t: the snapshot keys of each offset record, and the outcome of its commit. */
-static void snap_offsets_hook(void *ctx, off_pos_t *p)
+static void snap_offsets_hook(void *ctx, int lane, off_pos_t *p)
 {
     conn_state_t *s = ctx;
     bool b1, b2, b3;
-    snap_offsets(s->snap, &p->snapshot, &p->last_snapshot_record, &p->snapshot_completed, (const char **)&p->snap_state);
-    snap_offsets(s->isnap, &b1, &b2, &b3, (const char **)&p->inc_state);
+    snap_offsets(s->snap, lane, &p->snapshot, &p->last_snapshot_record, &p->snapshot_completed,
+                 (const char **)&p->snap_state);
+    snap_offsets(s->isnap, lane, &b1, &b2, &b3, (const char **)&p->inc_state);
 }
 
 static void snap_committed_hook(void *ctx)
@@ -1290,7 +1305,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
     {
         /* snapshot: what to read before (or while) streaming */
         snap_hooks_t hk = { .ctx = &s, .drain = snap_drain, .txn_ensure = snap_txn_ensure, .chunk_done = snap_chunk_done, .service = snap_service,
-                             .publish = snap_publish, .send = snap_send };
+                             .publish = snap_publish, .send = snap_send, .lanes = snap_lanes, .lane = snap_lane };
         txn_snap_hooks_t th = { .ctx = &s, .offsets = snap_offsets_hook, .committed = snap_committed_hook,
                                 .rewound = snap_rewound_hook };
         s.snap = snap_new(cfg, s.types, s.evt, &hk);

@@ -14,6 +14,7 @@
 
 #include "agent/ktopic.h"
 #include "agent/log.h"
+#include "agent/offsets.h"
 #include "schemas/clock.h"
 #include "schemas/buf.h"
 
@@ -398,43 +399,6 @@ int cst_load_topics(cst_t *s, wrk_t *w, char *err, size_t errlen)
     return 0;
 }
 
-/* Creates topic compacted with parts partitions unless it exists (Connect refuses a config topic that
- * is not compacted, so one walcast made must be usable by Connect too). */
-static int ensure_topic(cst_t *s, const char *topic, int parts, int rf, char *err, size_t errlen)
-{
-    char e[512];
-    int rc = -1;
-    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, parts, rf, e, sizeof e);
-    if (!nt) {
-        snprintf(err, errlen, "cannot describe topic %s for creation: %s", topic, e);
-        return -1;
-    }
-    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
-    rd_kafka_queue_t *q = rd_kafka_queue_new(s->rk);
-    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(s->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_AdminOptions_set_operation_timeout(o, 10000, e, sizeof e);
-    rd_kafka_CreateTopics(s->rk, &nt, 1, o, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 20000);
-    const rd_kafka_CreateTopics_result_t *res = ev ? rd_kafka_event_CreateTopics_result(ev) : NULL;
-    size_t n = 0;
-    const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
-    if (!ev || rd_kafka_event_error(ev))
-        snprintf(err, errlen, "cannot create topic %s: %s", topic, ev ? rd_kafka_event_error_string(ev) : "no answer within 20 s");
-    else if (n == 1 && rd_kafka_topic_result_error(tr[0]) && rd_kafka_topic_result_error(tr[0]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-        snprintf(err, errlen, "cannot create topic %s: %s", topic, rd_kafka_topic_result_error_string(tr[0]));
-    else {
-        if (n == 1 && !rd_kafka_topic_result_error(tr[0]))
-            log_info("topic created (compacted, as Kafka Connect requires)", "topic=%s partitions=%d", topic, parts);
-        rc = 0;
-    }
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
-    rd_kafka_NewTopic_destroy(nt);
-    return rc;
-}
-
 /* Kafka Connect workers in group.id: they join it with protocol type "connect", which the consumer-group
  * Admin API refuses to describe (the classic group listing is used); walcast workers join it as consumers
  * (cluster.c), and the broker refuses a member of the other type while the group is not empty. */
@@ -455,9 +419,10 @@ static int group_members(cst_t *s, size_t *members, char *err, size_t errlen)
     return 0;
 }
 
-int cst_ensure_topic(cst_t *s, const char *topic, int partitions, int rf, char *err, size_t errlen)
+int cst_ensure_topic(cst_t *s, const char *topic, const ktop_create_t *c, char *err, size_t errlen)
 {
-    return ensure_topic(s, topic, partitions, rf, err, errlen);
+    /* Connect refuses a config or offsets topic that is not compacted, so one walcast made must be so */
+    return ktop_ensure(s->rk, s->bootstrap, topic, c, 20000, err, errlen) < 0 ? -1 : 0;
 }
 
 cst_t *cst_open(const cfg_map_t *wm, const worker_config_t *w, char *err, size_t errlen)
@@ -501,11 +466,18 @@ cst_t *cst_open(const cfg_map_t *wm, const worker_config_t *w, char *err, size_t
                  s->config_topic);
         goto fail;
     }
-    int rf = atoi(get_or(wm, "config.storage.replication.factor", "-1"));
-    int srf = atoi(get_or(wm, "status.storage.replication.factor", "-1"));
     int sparts = atoi(get_or(wm, "status.storage.partitions", "5"));
-    if (ensure_topic(s, s->config_topic, 1, rf, err, errlen) < 0 ||
-        ensure_topic(s, s->status_topic, sparts > 0 ? sparts : 5, srf, err, errlen) < 0)
+    ktop_create_t cc = { .key = "config.storage.topic", .partitions = 1,
+                         .replication = atoi(get_or(wm, "config.storage.replication.factor", "-1")),
+                         .replication_key = "config.storage.replication.factor" };
+    ktop_create_t sc = { .key = "status.storage.topic", .partitions = sparts > 0 ? sparts : 5,
+                         .replication = atoi(get_or(wm, "status.storage.replication.factor", "-1")),
+                         .partitions_key = "status.storage.partitions", .replication_key = "status.storage.replication.factor" };
+    /* the offsets topic too, before the REST offsets endpoints or a connector read it (a read would make the broker
+     * auto-create it with its defaults) */
+    ktop_create_t oc = off_topic_create(w);
+    if (cst_ensure_topic(s, s->config_topic, &cc, err, errlen) < 0 || cst_ensure_topic(s, s->status_topic, &sc, err, errlen) < 0 ||
+        cst_ensure_topic(s, s->offset_topic, &oc, err, errlen) < 0)
         goto fail;
     return s;
 fail:

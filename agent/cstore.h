@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "agent/config.h"
+#include "agent/ktopic.h"
 #include "agent/worker.h"
 
 typedef struct cst cst_t;
@@ -22,13 +23,14 @@ typedef struct cst_conn {
 } cst_conn_t;
 
 /* Opens the store on the worker's Kafka: topic names from config.storage.topic (connect-configs) and
- * status.storage.topic (connect-status); creates them, compacted as Connect requires, when missing.
+ * status.storage.topic (connect-status); creates them and offset.storage.topic (connect-offsets), compacted as
+ * Connect does, when missing (ktop_ensure).
  * Refuses (NULL, err) while a Kafka Connect worker is a member of group.id (connect-cluster): two
  * workers would run the same connectors. */
 cst_t *cst_open(const cfg_map_t *wm, const worker_config_t *w, char *err, size_t errlen);
 void cst_free(cst_t *s);
-/* Creates topic (compacted) unless it exists; rf -1: the broker's default. */
-int cst_ensure_topic(cst_t *s, const char *topic, int partitions, int rf, char *err, size_t errlen);
+/* Creates a topic (compacted) unless it exists (ktop_ensure on the store's client): 0, or -1 and err. */
+int cst_ensure_topic(cst_t *s, const char *topic, const ktop_create_t *c, char *err, size_t errlen);
 
 /* Reads the config topic to its end: every connector it holds, with its target state (sorted by name).
  * Free with cst_conns_free. */

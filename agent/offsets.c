@@ -122,7 +122,7 @@ bool off_key_matches(const char *s, size_t len, const char *name, const char *pr
     return ok;
 }
 
-/* ktop_record_fn of off_read: the newest record under the connector's key wins. */
+/* ktop_record_fn of off_read_from: the newest record under the connector's key wins. */
 typedef struct off_scan {
     const char *name, *prefix;
     off_pos_t *out;
@@ -177,14 +177,12 @@ int off_read_from(ktop_reader_t *r, const char *topic, const char *name, const c
     return 0;
 }
 
-int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *name,
-             const char *prefix, off_pos_t *out, char *err, size_t errlen)
+ktop_create_t off_topic_create(const worker_config_t *w)
 {
-    memset(out, 0, sizeof *out);
-    ktop_reader_t *r = ktop_open(bootstrap, overrides, topic, "offsets topic", true, err, errlen);
-    int rc = r ? off_read_from(r, topic, name, prefix, out, err, errlen) : -1;
-    ktop_close(r);
-    return rc;
+    return (ktop_create_t){ .key = "offset.storage.topic", .partitions = w->offset_partitions > 0 ? w->offset_partitions : 25,
+                            .replication = w->offset_replication ? w->offset_replication : -1,
+                            .partitions_key = "offset.storage.partitions",
+                            .replication_key = "offset.storage.replication.factor" };
 }
 
 bool off_txn_published(const off_pos_t *stored, uint64_t final_lsn)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "agent/config.h"
+#include "agent/ktopic.h"
 #include "schemas/buf.h"
 
 typedef struct off_pos {
@@ -23,7 +24,7 @@ typedef struct off_pos {
     uint32_t timeline;
     /* Snapshots: Debezium's keys (snapshot "INITIAL" while one runs, last_snapshot_record,
      * snapshot_completed) and walcast's own walcast_snapshot (the chunks still to read, JSON text).
-     * off_value writes snap_state as given (owned by the caller); off_parse_value and off_read return
+     * off_value writes snap_state as given (owned by the caller); off_parse_value and off_read_from return
      * it malloc'd: release with off_pos_release. */
     bool snapshot;
     bool last_snapshot_record;
@@ -50,12 +51,12 @@ bool off_txn_published(const off_pos_t *stored, uint64_t final_lsn);
 bool off_change_published(const off_pos_t *stored, uint64_t lsn);
 /* A non-transactional logical decoding message at lsn (tracked by its own position). */
 bool off_message_published(const off_pos_t *stored, uint64_t lsn);
-/* Reads the offsets topic to its end (read_committed) and returns the newest position for the key. */
-int off_read(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *name,
-             const char *prefix, off_pos_t *out, char *err, size_t errlen);
-/* The same with a reader opened before (ktop_open of the offsets topic), read once; the caller closes it. */
-struct ktop_reader;
-int off_read_from(struct ktop_reader *r, const char *topic, const char *name, const char *prefix, off_pos_t *out,
+/* The offsets topic as walcast creates it when missing (ktop_open): compacted, offset.storage.partitions (25)
+ * partitions, offset.storage.replication.factor (-1: the broker's default). */
+ktop_create_t off_topic_create(const worker_config_t *w);
+/* Reads the offsets topic to its end (read_committed) and returns the newest position for the key, with a reader
+ * opened before (ktop_open of the offsets topic), read once; the caller closes it. */
+int off_read_from(ktop_reader_t *r, const char *topic, const char *name, const char *prefix, off_pos_t *out,
                   char *err, size_t errlen);
 
 #endif

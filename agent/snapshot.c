@@ -244,7 +244,9 @@ void snap_state_json(const snap_plan_t *p, buf_t *b)
         json_t *chunks = json_array();
         for (size_t i = 0; i < p->nchunks; i++) {
             const snap_chunk_t *c = &p->chunks[i];
-            if (c->table != ti || c->state != SNAP_TODO)
+            /* still to read: not read yet, or read into a Kafka transaction that is not this offset record's
+             * (the other lane's, snap_offsets) */
+            if (c->table != ti || (c->state != SNAP_TODO && c->state != SNAP_EMITTED))
                 continue;
             json_t *r = json_array();
             json_array_append_new(r, strv_json(c->lo, t->nkey));
@@ -517,7 +519,7 @@ static void table_chunk_emitted(snap_t *s, size_t ti)
              s->cfg->name, t->schema, t->name, (unsigned long long)t->rows, t->chunks, secs, s->prog.tables_remaining);
 }
 
-void snap_offsets(snap_t *s, bool *snapshot, bool *last, bool *completed, const char **state)
+void snap_offsets(snap_t *s, int lane, bool *snapshot, bool *last, bool *completed, const char **state)
 {
     *snapshot = *last = *completed = false;
     *state = NULL;
@@ -534,9 +536,9 @@ void snap_offsets(snap_t *s, bool *snapshot, bool *last, bool *completed, const 
         bool todo = false;
         for (size_t i = 0; i < s->plan.nchunks; i++) {
             snap_chunk_t *c = &s->plan.chunks[i];
-            if (c->state == SNAP_EMITTED)
+            if (c->state == SNAP_EMITTED && c->lane == lane)
                 c->state = SNAP_COMMITTING;
-            if (c->state == SNAP_TODO)
+            if (c->state == SNAP_TODO || c->state == SNAP_EMITTED)
                 todo = true;
         }
         if (!todo && !s->wm.open) {
@@ -551,9 +553,9 @@ void snap_offsets(snap_t *s, bool *snapshot, bool *last, bool *completed, const 
     bool todo = false;
     for (size_t i = 0; i < s->plan.nchunks; i++) {
         snap_chunk_t *c = &s->plan.chunks[i];
-        if (c->state == SNAP_EMITTED)
+        if (c->state == SNAP_EMITTED && c->lane == lane)
             c->state = SNAP_COMMITTING;
-        if (c->state == SNAP_TODO)
+        if (c->state == SNAP_TODO || c->state == SNAP_EMITTED)
             todo = true;
     }
     *snapshot = true;
@@ -1016,7 +1018,7 @@ static bool push_batch_b(snap_t *s, size_t ci, snap_batch_t *b)
         sl->head = b;
     sl->tail = b;
     sl->queued++;
-    if (ci == s->emitting)
+    if (ci == s->emitting || ci == s->emitting2)
         pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     return true;
@@ -1408,20 +1410,28 @@ done:
     return NULL;
 }
 
-/* The next batch of chunk ci (blocking); NULL res at its end. */
-static wc_status_t pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, snap_batch_t **out, char *err,
-                             size_t errlen)
+static bool slot_ready(const snap_t *s, size_t ci) { return ci != SIZE_MAX && s->slots[ci].head; }
+
+/* The next batch of chunk ci[0] or ci[1] (SIZE_MAX: none; blocking), that of ci[pref] when both have one;
+ * *which says whose it is. NULL res at a chunk's end. */
+static wc_status_t pop_batch2(snap_t *s, const size_t ci2[2], int pref, volatile sig_atomic_t *stop, snap_batch_t **out,
+                              int *which, char *err, size_t errlen)
 {
     int64_t t0 = wc_mono_us();
+    size_t ci = SIZE_MAX;
     pthread_mutex_lock(&s->mu);
     for (;;) {
+        if (slot_ready(s, ci2[pref]) || slot_ready(s, ci2[!pref])) {
+            *which = slot_ready(s, ci2[pref]) ? pref : !pref;
+            ci = ci2[*which];
+        }
         if (s->reader_failed) {
             snprintf(err, errlen, "snapshot reader failed: %s", s->reader_err);
             wc_status_t rs = s->reader_status == WC_PERMANENT ? WC_PERMANENT : WC_RETRY;
             pthread_mutex_unlock(&s->mu);
             return rs;
         }
-        if (s->slots[ci].head)
+        if (ci != SIZE_MAX)
             break;
         if (*stop) {
             snprintf(err, errlen, "stopped during the snapshot");
@@ -1436,9 +1446,10 @@ static wc_status_t pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, 
             ts.tv_nsec -= 1000000000;
         }
         bool woken = pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0;
-        if (woken && !s->slots[ci].head && !s->reader_failed)
+        bool ready = slot_ready(s, ci2[0]) || slot_ready(s, ci2[1]);
+        if (woken && !ready && !s->reader_failed)
             s->needless_wakeups++;
-        if (!s->slots[ci].head) {
+        if (!ready) {
             /* keep Kafka served while waiting for the database */
             pthread_mutex_unlock(&s->mu);
             int64_t t1 = wc_mono_us();
@@ -1460,6 +1471,15 @@ static wc_status_t pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, 
     s->wait_batch_us += wc_mono_us() - t0;
     *out = b;
     return WC_OK;
+}
+
+/* The next batch of chunk ci (blocking); NULL res at its end. */
+static wc_status_t pop_batch(snap_t *s, size_t ci, volatile sig_atomic_t *stop, snap_batch_t **out, char *err,
+                             size_t errlen)
+{
+    const size_t ci2[2] = { ci, SIZE_MAX };
+    int which;
+    return pop_batch2(s, ci2, 0, stop, out, &which, err, errlen);
 }
 
 /* The row waiting for the next one: its marker depends on what follows (Debezium's lookahead). */
@@ -1491,9 +1511,10 @@ static wc_status_t emit_row(snap_t *s, const held_row_t *h, bool last_in_table, 
 }
 
 
-void snap_chunk_emitted(snap_t *s, size_t ci)
+void snap_chunk_emitted(snap_t *s, size_t ci, int lane)
 {
     s->plan.chunks[ci].state = SNAP_EMITTED;
+    s->plan.chunks[ci].lane = lane;
     table_chunk_emitted(s, s->plan.chunks[ci].table);
 }
 
@@ -1513,7 +1534,7 @@ static wc_status_t flush_held(snap_t *s, held_row_t *h, bool last_in_table, bool
     }
     h->res = NULL;
     if (h->chunk_ended) {
-        snap_chunk_emitted(s, h->chunk);
+        snap_chunk_emitted(s, h->chunk, 0);
         return s->hooks.chunk_done(s->hooks.ctx, err, errlen);
     }
     return WC_OK;
@@ -1553,6 +1574,7 @@ static wc_status_t plan_exported(snap_t *s, repl_t *planner, const char *snapsho
     s->quit = false;
     s->wait_queue_us = s->wait_batch_us = s->send_us = s->service_us = 0;
     s->needless_wakeups = 0;
+    s->lane_chunks = 0;
     s->reader_failed = false;
     s->reader_status = WC_OK;
     s->imported = 0;
@@ -1597,6 +1619,7 @@ static wc_status_t start_readers(snap_t *s, pthread_t *th, int *nth, char *err, 
     for (size_t i = 0; i < s->nslots; i++)
         pthread_cond_init(&s->slots[i].room, NULL);
     s->emitting = 0;
+    s->emitting2 = SIZE_MAX;
     int want = s->cfg->snapshot_max_threads;
     if ((size_t)want > s->plan.nchunks)
         want = (int)s->plan.nchunks;
@@ -1688,14 +1711,14 @@ static wc_status_t emit_chunk(snap_t *s, size_t ci, held_row_t *h, volatile sig_
         b->res = NULL;
         batch_free(b);
         if (!res && s->parallel) {
-            snap_chunk_emitted(s, ci);
+            snap_chunk_emitted(s, ci, 0);
             return s->hooks.chunk_done(s->hooks.ctx, err, errlen);
         }
         if (!res) {
             if (h->set && h->chunk == ci)
                 h->chunk_ended = true;
             else
-                snap_chunk_emitted(s, ci);
+                snap_chunk_emitted(s, ci, 0);
             return WC_OK;
         }
         int n = PQntuples(res);
@@ -1718,6 +1741,64 @@ static wc_status_t emit_chunk(snap_t *s, size_t ci, held_row_t *h, volatile sig_
     }
 }
 
+/* Neither the first nor the last chunk of its table: with lanes, its rows may reach the partition before
+ * those of an earlier chunk (markers: first_in_data_collection, last_in_data_collection and last stay where
+ * Debezium puts them, at the table's first and last records in the partition). */
+static bool chunk_inner(const snap_t *s, size_t ci)
+{
+    const snap_chunk_t *c = s->plan.chunks;
+    return ci > 0 && ci + 1 < s->plan.nchunks && c[ci - 1].table == c[ci].table && c[ci + 1].table == c[ci].table;
+}
+
+static void set_emitting(snap_t *s, size_t a, size_t b)
+{
+    pthread_mutex_lock(&s->mu);
+    s->emitting = a;
+    s->emitting2 = b;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Chunks [from, to), inner chunks of one table, on two Kafka transaction lanes at once (txn_set_lanes;
+ * librdkafka sends one request at a time per partition and producer): each chunk whole on one lane, its
+ * batches sent as its reader delivers them, and the lane takes the next chunk when its chunk ends. */
+static wc_status_t emit_lanes(snap_t *s, size_t from, size_t to, volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+    wc_status_t rc = s->hooks.lanes(s->hooks.ctx, true, err, errlen);
+    if (rc != WC_OK)
+        return rc;
+    size_t at[2], next = from;
+    at[0] = next++;
+    at[1] = next < to ? next++ : SIZE_MAX;
+    set_emitting(s, at[0], at[1]);
+    int pref = 0;
+    while (at[0] != SIZE_MAX || at[1] != SIZE_MAX) {
+        snap_batch_t *b;
+        int l;
+        if ((rc = pop_batch2(s, at, pref, stop, &b, &l, err, errlen)) != WC_OK)
+            return rc;
+        pref = !l;   /* the other lane first next time: both producers kept fed */
+        s->hooks.lane(s->hooks.ctx, l);
+        if ((rc = s->hooks.txn_ensure(s->hooks.ctx, err, errlen)) != WC_OK) {
+            batch_free(b);
+            return rc;
+        }
+        if (b->encoded) {
+            if ((rc = send_encoded(s, b, at[l], err, errlen)) != WC_OK)
+                return rc;
+            continue;
+        }
+        batch_free(b);   /* the chunk's end (readers encode: no rows come here) */
+        snap_chunk_emitted(s, at[l], l);
+        s->lane_chunks++;
+        if ((rc = s->hooks.chunk_done(s->hooks.ctx, err, errlen)) != WC_OK)
+            return rc;
+        at[l] = next < to ? next++ : SIZE_MAX;
+        set_emitting(s, at[0], at[1]);
+    }
+    s->hooks.lane(s->hooks.ctx, 0);
+    return s->hooks.lanes(s->hooks.ctx, false, err, errlen);
+}
+
 wc_status_t snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn, volatile sig_atomic_t *stop,
                               char *err, size_t errlen)
 {
@@ -1733,17 +1814,30 @@ wc_status_t snap_run_exported(snap_t *s, const char *snapshot_name, uint64_t lsn
         goto out;
     /* the planner's transaction can end now: every reader holds the snapshot */
     snap_exec_ok(planner.sql, "COMMIT", err, errlen);
-    for (size_t ci = 0; ci < s->plan.nchunks; ci++)
-        if ((rc = emit_chunk(s, ci, &h, stop, err, errlen)) != WC_OK)
+    /* lanes for runs of at least two inner chunks, when readers encode (the connector thread only sends) and
+     * more than one reads */
+    bool lanes = s->cfg->snapshot_lanes && s->parallel && nth >= 2 && s->hooks.lanes && s->hooks.lane;
+    for (size_t ci = 0; ci < s->plan.nchunks; ci++) {
+        size_t end = ci;
+        while (lanes && end < s->plan.nchunks && chunk_inner(s, end) &&
+               s->plan.chunks[end].table == s->plan.chunks[ci].table)
+            end++;
+        if (end - ci >= 2) {
+            rc = emit_lanes(s, ci, end, stop, err, errlen);
+            ci = end - 1;
+        } else
+            rc = emit_chunk(s, ci, &h, stop, err, errlen);
+        if (rc != WC_OK)
             goto out;
+    }
     /* rows before the held one are in Kafka's hands; the held one is the last of all */
     rc = flush_held(s, &h, true, true, err, errlen);
     if (rc == WC_OK)
         log_info("snapshot threads", "connector=%s readers=%d seconds=%.3f readers_waiting_for_queue_s=%.3f "
-                 "waiting_for_readers_s=%.3f sending_s=%.3f serving_kafka_s=%.3f needless_wakeups=%llu", s->cfg->name, nth,
+                 "waiting_for_readers_s=%.3f sending_s=%.3f serving_kafka_s=%.3f needless_wakeups=%llu lane_chunks=%llu", s->cfg->name, nth,
                  (double)(wc_wall_us() - s->prog.started_us) / 1e6, (double)s->wait_queue_us / 1e6,
                  (double)s->wait_batch_us / 1e6, (double)s->send_us / 1e6, (double)s->service_us / 1e6,
-                 (unsigned long long)s->needless_wakeups);
+                 (unsigned long long)s->needless_wakeups, (unsigned long long)s->lane_chunks);
 out:
     if (h.set && h.own_res)
         PQclear(h.res);

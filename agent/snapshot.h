@@ -28,6 +28,7 @@ typedef struct snap_chunk {
     size_t table;
     char **lo, **hi;              /* nkey texts each */
     snap_cstate_t state;
+    int lane;                     /* the Kafka transaction lane it was sent on (snap_offsets; 0 without lanes) */
     uint64_t rows;                /* rows of its last read counted in its table's and the progress's figures
                                    * (taken out again when the chunk is read again: snap_rewind) */
 } snap_chunk_t;
@@ -128,6 +129,9 @@ typedef struct snap_hooks {
     /* every record queued for encoding elsewhere is encoded and sent: before a table version they may
      * point to is replaced (a watermark chunk reads the table as it is now); NULL: nothing is queued */
     wc_status_t (*drain)(void *ctx, char *err, size_t errlen);
+    /* the initial snapshot's lanes (txn_set_lanes, txn_lane); NULL: none */
+    wc_status_t (*lanes)(void *ctx, bool on, char *err, size_t errlen);
+    void (*lane)(void *ctx, int lane);
 } snap_hooks_t;
 
 snap_t *snap_new(const conn_config_t *cfg, pgt_catalog_t *types, evt_ctx_t *evt, const snap_hooks_t *hooks);
@@ -165,9 +169,11 @@ wc_status_t snap_plan_fresh(snap_t *s, uint64_t lsn, char *err, size_t errlen);
 wc_status_t snap_restore(snap_t *s, const char *state_json, char *err, size_t errlen);
 
 /* Offsets: fills the snapshot keys of pos (snap_state points into s until the next call) and marks
- * the emitted chunks as committing. After the commit that holds them: snap_committed; after a
- * failure: snap_rewind (emitted and committing chunks are read again). */
-void snap_offsets(snap_t *s, bool *snapshot, bool *last, bool *completed, const char **state);
+ * the chunks emitted on lane (the Kafka transaction lane committing, 0 without lanes) as committing; those
+ * emitted on the other lane stay in the state as chunks to read, since their transaction commits later
+ * or not at all. After the commit that holds them: snap_committed; after a failure: snap_rewind (emitted
+ * and committing chunks are read again). */
+void snap_offsets(snap_t *s, int lane, bool *snapshot, bool *last, bool *completed, const char **state);
 void snap_committed(snap_t *s);
 void snap_rewind(snap_t *s);
 /* True once the completion was recorded in a committed offset record. */

@@ -97,6 +97,7 @@ struct snap {
     snap_slot_t *slots;
     size_t nslots;
     size_t emitting;              /* the chunk the connector thread sends (it waits on cv for that one only) */
+    size_t emitting2;             /* with lanes, the chunk it sends on the other lane (else SIZE_MAX) */
     size_t next_chunk;
     bool quit;
     char reader_err[512];
@@ -110,6 +111,7 @@ struct snap {
      * records, and serving Kafka (the bound on librdkafka's queue, commit outcomes) */
     int64_t wait_queue_us, wait_batch_us, send_us, service_us;
     uint64_t needless_wakeups;    /* a reader or the connector thread woken with nothing to do (under mu) */
+    uint64_t lane_chunks;         /* chunks sent on lanes (emit_lanes), in the "snapshot threads" line */
     rd_kafka_t *sigrk;            /* signal.kafka.topic consumer */
     /* watermark method */
     repl_t wm_conn;
@@ -117,7 +119,8 @@ struct snap {
     snap_wm_t wm;
 };
 
-void snap_chunk_emitted(snap_t *s, size_t ci);
+/* Chunk ci's rows are all sent, on lane (see snap_offsets). */
+void snap_chunk_emitted(snap_t *s, size_t ci, int lane);
 void snap_col_map(const rel_table_t *t, PGresult *res, int *map);
 const int *snap_colmap_for(snap_colmap_t *m, const rel_table_t *t, PGresult *res);
 void snap_colmap_forget(snap_colmap_t *m);

@@ -22,7 +22,7 @@
  * struct txn); beyond this the read loop waits for its commit. */
 #define DEFER_MAX_BYTES (32u << 20)
 /* Producers taking turns (see struct txn) */
-#define TXN_PRODUCERS 3
+#define TXN_PRODUCERS 4
 
 /* A source transaction in a Kafka transaction: its commit (Unix epoch us), when its last record was
  * handed to the producer (the same clock), its xid. */
@@ -30,6 +30,16 @@ typedef struct src_note {
     int64_t commit_us, queued_us;
     uint32_t xid;
 } src_note_t;
+
+/* The open transaction of a lane that is not the current one (txn_set_lanes): what struct txn holds for
+ * the current one. */
+typedef struct lane {
+    pub_t *pub;                   /* NULL: no producer given to it yet */
+    size_t cur;
+    uint64_t events;
+    int64_t started_us;
+    bool offsets_due;
+} lane_t;
 
 struct txn {
     const conn_config_t *cfg;
@@ -47,7 +57,9 @@ struct txn {
      * walcast-<name>, ring[i]'s walcast-<name>/i. Under load the refusal still meets 1.3-2.8% of the
      * commits (broker request log, make bench BENCH_REQUEST_LOG=1, load 20-38): the coordinator's markers
      * and CompleteCommit then trail EndTxn by 10-120 ms. Five producers were tried in the same runs: 0-3.9%
-     * (median 1.5% against 2.1%), no better latency p99 and 6 MB more RSS, so three stayed.
+     * (median 1.5% against 2.1%), no better latency p99 and 6 MB more RSS, so three stayed; a fourth came
+     * with the snapshot's lanes (below), so that the producer a lane takes after its commit is never the one
+     * whose commit has just ended. The ring is walked in turn (next_free): without lanes ring[cur + 1].
      * Pipelined: prev (ring[cur - 1]) is the producer whose commit runs, or NULL; pub = ring[cur] holds
      * the open transaction, which takes records meanwhile. Its records are produced as soon as every
      * record of prev's transaction has its delivery report (until then they are kept in memory, held):
@@ -64,11 +76,26 @@ struct txn {
      * The copy lands after the previous commit's offset record (records of pub go out only once prev's
      * are in the log), is visible only if this transaction commits, and this transaction's own offset
      * record follows it in the same partition: readers, which take the last record of the key, see the
-     * same thing, and the offsets topic takes one more record per transaction (compacted away). */
+     * same thing, and the offsets topic takes one more record per transaction (compacted away).
+     * Lanes (txn_set_lanes, the initial snapshot with two readers or more; issue 21): librdkafka 2.0.2 keeps
+     * one Produce request in flight per partition and producer, and builds (zstd) the next batch only once
+     * the last one is answered, so everything one producer sends to a topic goes through one chain of round
+     * trips whatever the number of readers. With lanes, two transactions are open at once on two producers,
+     * each fed whole chunks by the snapshot, so two chains run at once. The current lane is the one in pub,
+     * cur, events, started_us and offsets_due; the other one's are in other (txn_lane swaps them). Nothing is
+     * held then (rows of distinct keys, in no order between chunks), but commits stay strictly one after the
+     * other, and each offset record names only the chunks of its own lane and those already committed
+     * (txn_snap_hooks_t's lane): a crash between the two lanes' commits loses the other lane's transaction
+     * and its chunks are read again, none is published twice. Lanes end with the other lane's transaction
+     * committed and what follows held until it is in the log: per-key order for what streams next. */
     pub_t *ring[TXN_PRODUCERS];
     size_t cur;
+    size_t next_free;             /* where the search for a free producer starts (pick_free) */
     pub_t *pub;
     pub_t *prev;
+    bool lanes;
+    int lane;                     /* the current lane (0 or 1) */
+    lane_t other;
     bool offsets_due;             /* the open transaction has not produced its copy of the offset record yet */
     int wake_fd;                  /* eventfd both producers wake the caller's poll with */
     buf_t offkey, offval;
@@ -211,6 +238,7 @@ txn_t *txn_new(const conn_config_t *cfg, const worker_config_t *w, pub_wait_fn w
         }
     }
     t->pub = t->ring[0];
+    t->next_free = 1;
     return t;
 }
 
@@ -266,7 +294,8 @@ wc_status_t txn_start(txn_t *t, volatile sig_atomic_t *stop, char *err, size_t e
      * after every producer is fenced. When it cannot be opened now (Kafka not there yet: it gives up at
      * the first failed request, so a stop is not held up), it is opened after the fencing, as before. */
     char oerr[1024];
-    ktop_reader_t *rd = ktop_open(t->w->bootstrap_servers, &t->w->producer, t->w->offset_topic, "offsets topic", false,
+    ktop_create_t oc = off_topic_create(t->w);
+    ktop_reader_t *rd = ktop_open(t->w->bootstrap_servers, &t->w->producer, t->w->offset_topic, "offsets topic", &oc, false,
                                   oerr, sizeof oerr);
     if (rd)
         t->times.reader_open = wc_mark_now();
@@ -283,7 +312,7 @@ wc_status_t txn_start(txn_t *t, volatile sig_atomic_t *stop, char *err, size_t e
             return jobs[i].st;
         }
     t->times.ready = wc_mark_now();
-    if (!rd && !(rd = ktop_open(t->w->bootstrap_servers, &t->w->producer, t->w->offset_topic, "offsets topic", true,
+    if (!rd && !(rd = ktop_open(t->w->bootstrap_servers, &t->w->producer, t->w->offset_topic, "offsets topic", &oc, true,
                                 err, errlen)))
         return WC_FATAL;
     int orc = off_read_from(rd, t->w->offset_topic, t->cfg->name, t->cfg->topic_prefix, &t->stored, err, errlen);
@@ -453,6 +482,102 @@ wc_status_t txn_collect(txn_t *t, bool block, char *err, size_t errlen)
     return release(t, err, errlen);
 }
 
+/* A producer with no transaction and no turn (neither lane's, nor committing), the ring walked in turn. */
+static size_t pick_free(txn_t *t)
+{
+    for (size_t k = 0; k < TXN_PRODUCERS; k++) {
+        size_t i = (t->next_free + k) % TXN_PRODUCERS;
+        pub_t *p = t->ring[i];
+        if (p != t->pub && p != t->prev && p != t->other.pub && !pub_txn_open(p)) {
+            t->next_free = (i + 1) % TXN_PRODUCERS;
+            return i;
+        }
+    }
+    /* not reached: at most three of the four have a turn */
+    size_t i = t->next_free;
+    t->next_free = (i + 1) % TXN_PRODUCERS;
+    return i;
+}
+
+static void lane_swap(txn_t *t)
+{
+    lane_t cur = { .pub = t->pub, .cur = t->cur, .events = t->events, .started_us = t->started_us,
+                   .offsets_due = t->offsets_due };
+    t->pub = t->other.pub;
+    t->cur = t->other.cur;
+    t->events = t->other.events;
+    t->started_us = t->other.started_us;
+    t->offsets_due = t->other.offsets_due;
+    t->other = cur;
+    t->lane = !t->lane;
+    if (!t->pub) {   /* the lane's first turn */
+        t->cur = pick_free(t);
+        t->pub = t->ring[t->cur];
+        t->events = 0;
+        t->offsets_due = false;
+        char e[64];
+        pub_txn_hold(t->pub, false, e, sizeof e);   /* nothing kept: produces nothing */
+    }
+}
+
+void txn_lane(txn_t *t, int lane)
+{
+    if (t->lanes && lane != t->lane)
+        lane_swap(t);
+}
+
+/* Lanes end: back on lane 0, the other lane carries no open transaction and no producer. */
+static void lanes_off(txn_t *t)
+{
+    if (t->lane)
+        lane_swap(t);
+    t->other = (lane_t){ 0 };
+    t->lanes = false;
+}
+
+wc_status_t txn_set_lanes(txn_t *t, bool on, char *err, size_t errlen)
+{
+    wc_status_t st;
+    if (on == t->lanes)
+        return WC_OK;
+    if (on) {
+        /* everything sent so far in the log first: what the second lane sends cannot overtake it (a table's
+         * first record, first_in_data_collection, stays its first in the partition) */
+        if ((st = txn_collect(t, true, err, errlen)) != WC_OK || (st = release(t, err, errlen)) != WC_OK)
+            return st;
+        while (!pub_txn_delivered(t->pub)) {
+            if (t->stop && *t->stop) {
+                snprintf(err, errlen, "stopped during the snapshot");
+                return WC_RETRY;
+            }
+            pub_poll(t->pub, 10);
+            if (t->delivery != WC_OK) {
+                snprintf(err, errlen, "%s", t->delivery_err);
+                return t->delivery;
+            }
+        }
+        t->lanes = true;
+        t->lane = 0;
+        t->other = (lane_t){ 0 };
+        log_debug("kafka transaction lanes on", "connector=%s", t->cfg->name);
+        return WC_OK;
+    }
+    if (t->lane)
+        lane_swap(t);
+    if (t->other.pub && pub_txn_open(t->other.pub)) {
+        /* the other lane's transaction commits now, after the commit running (txn_commit collects it) */
+        lane_swap(t);
+        st = txn_commit(t, false, err, errlen);
+        lane_swap(t);
+        if (st != WC_OK)
+            return st;
+    }
+    lanes_off(t);
+    /* what comes next waits until the committing lane's records are in the log (release): order per
+     * partition again, for the changes that stream after the snapshot */
+    return t->prev ? pub_txn_hold(t->pub, true, err, errlen) : WC_OK;
+}
+
 wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen)
 {
     wc_status_t st;
@@ -477,7 +602,7 @@ wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen)
         return WC_ABORT;
     }
     if (t->snap.offsets)
-        t->snap.offsets(t->snap.ctx, &t->pending);
+        t->snap.offsets(t->snap.ctx, t->lane, &t->pending);
     t->offsets_due = false;
     buf_reset(&t->offval);
     off_value(&t->offval, &t->pending);
@@ -489,13 +614,13 @@ wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen)
     /* the next producer's turn: its transaction takes records while this one commits, holding them
      * until this one's are all in the log */
     t->prev = t->pub;
-    t->cur = (t->cur + 1) % TXN_PRODUCERS;
+    t->cur = pick_free(t);
     t->pub = t->ring[t->cur];
     /* records are kept by one producer at a time, the open one: the buffer they grew goes with its turn.
      * Each producer growing its own held up to 3 x 16 MB in a snapshot's RSS (3 x 64 MB streaming); freed
      * after use instead, glibc's mmap threshold rose to its size and the arenas kept more (issue 21). */
     pub_swap_deferred(t->prev, t->pub);
-    if ((st = pub_txn_hold(t->pub, true, err, errlen)) != WC_OK)
+    if ((st = pub_txn_hold(t->pub, !t->lanes, err, errlen)) != WC_OK)
         return st;
     return block ? txn_collect(t, true, err, errlen) : WC_OK;
 }
@@ -543,6 +668,8 @@ static wc_status_t renew(txn_t *t, size_t i, char *err, size_t errlen)
 wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
 {
     char aerr[512];
+    /* both lanes' transactions are aborted below with the rest (every open one is) */
+    lanes_off(t);
     /* a commit that went through before the failure still counts; a failed one is open again and
      * aborted below with the transaction that followed it */
     if (t->prev && pub_txn_committing(t->prev) && pub_txn_commit_wait(t->prev, aerr, sizeof aerr) == WC_OK)
@@ -621,6 +748,15 @@ wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
 void txn_shutdown(txn_t *t, bool mid_source_txn)
 {
     char err[512];
+    if (t->lanes) {
+        /* stopped during a snapshot's lanes: the other lane's chunks are read again on restart (the offset
+         * record committed below names none of them) */
+        if (t->lane)
+            lane_swap(t);
+        if (t->other.pub && pub_txn_open(t->other.pub) && pub_txn_abort(t->other.pub, err, sizeof err) != WC_OK)
+            log_warn("cannot abort a snapshot lane's Kafka transaction on shutdown", "error=\"%s\"", log_esc(err));
+        lanes_off(t);
+    }
     if (txn_collect(t, true, err, sizeof err) != WC_OK) {
         log_warn("the last Kafka commit failed on shutdown; it will be sent again on restart", "error=\"%s\"", log_esc(err));
         t->prev = NULL;

@@ -60,6 +60,15 @@ wc_status_t txn_poll(txn_t *t, int timeout_ms, char *err, size_t errlen);
  * expired ours. Returns what the connector must do now: WC_RETRY (reconnect and go on from the stored
  * offsets) or WC_FATAL / WC_PERMANENT (stop; err names the cause). */
 wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen);
+/* Lanes (the initial snapshot, walcast's rows of distinct keys): on, a second Kafka transaction is open at
+ * once on another producer, so two producers send at once (librdkafka 2.0.2 sends one request at a time per
+ * partition and producer); commits stay one after the other. On waits until everything sent so far is in
+ * the log; off commits the other lane's transaction (after the one running) and holds what follows until
+ * it is in the log. txn_rewind and txn_shutdown end them too (the other lane's transaction aborted). */
+wc_status_t txn_set_lanes(txn_t *t, bool on, char *err, size_t errlen);
+/* With lanes on, makes lane (0 or 1) the one txn_ensure, txn_send, txn_due, txn_commit and txn_throttle
+ * act on. */
+void txn_lane(txn_t *t, int lane);
 /* Requested stop: commits (or, mid source transaction, aborts) what is open. */
 void txn_shutdown(txn_t *t, bool mid_source_txn);
 
@@ -67,7 +76,8 @@ void txn_shutdown(txn_t *t, bool mid_source_txn);
  * is written; committed follows the commit that held them, rewound a failure (txn_rewind). */
 typedef struct txn_snap_hooks {
     void *ctx;
-    void (*offsets)(void *ctx, off_pos_t *pending);
+    /* lane: the lane whose transaction commits (0 without lanes): only its chunks are named committed */
+    void (*offsets)(void *ctx, int lane, off_pos_t *pending);
     void (*committed)(void *ctx);
     void (*rewound)(void *ctx);
 } txn_snap_hooks_t;

@@ -86,7 +86,7 @@ wc_status_t snap_wm_step(snap_t *s, char *err, size_t errlen)
     if (!s->relids[ti]) {
         /* dropped since: nothing to read */
         log_warn("table of the snapshot no longer exists; skipped", "table=%s.%s", st->schema, st->name);
-        snap_chunk_emitted(s, ci);
+        snap_chunk_emitted(s, ci, 0);
         return WC_OK;
     }
     /* the table as it is now: a column added since the last chunk is read too. The version it replaces
@@ -256,7 +256,7 @@ wc_status_t snap_wm_message(snap_t *s, const pgo_msg_t *m, uint64_t lsn, bool *o
             return st;
     }
     log_debug("snapshot chunk emitted at its high watermark", "chunk=%zu rows=%d", ci, nrows);
-    snap_chunk_emitted(s, ci);
+    snap_chunk_emitted(s, ci, 0);
     snap_wm_clear(w);
     return WC_OK;
 }

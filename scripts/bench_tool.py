@@ -387,6 +387,28 @@ def produce_chain(log, client_id):
 
     def q(v, f):
         return v[min(len(v) - 1, int(len(v) * f))] if v else float("nan")
+    # chains at work at once: a producer's chain works from a request's start to its next request's start when
+    # that follows within 50 ms of the answer (building and compressing the next batch, then the broker), else
+    # for the request alone; librdkafka 2.0.2 keeps one request in flight per partition and producer, so two
+    # chains at once need two producers (the snapshot's lanes)
+    by_tid = {}
+    for d in data:
+        by_tid.setdefault(d[2], []).append(d)
+    ev = []
+    for reqs in by_tid.values():
+        for a, b in zip(reqs, reqs[1:] + [None]):
+            stop = b[0] if b is not None and b[0] - a[1] < 50 else a[1]
+            ev += [(a[0], 1), (stop, -1)]
+    ev.sort(key=lambda e: (e[0], e[1]))
+    depth, last, busy, both = 0, 0, 0, 0
+    for at, step in ev:
+        if depth >= 1:
+            busy += at - last
+        if depth >= 2:
+            both += at - last
+        depth, last = depth + step, at
+    print("   %s: producer chains at work: >= 1 for %.2f s, >= 2 at once for %.2f s (%.0f%%)"
+          % (client_id, busy / 1000, both / 1000, 100.0 * both / busy if busy else 0))
     print("   %s: %d data batches (%.1f MB each uncompressed) in %.2f s: broker %.2f s; client between a response and "
           "the next request %.2f s (p10 %.2f ms, p50 %.2f ms); %d Kafka transaction switches %.2f s (median %.1f ms)"
           % (client_id, len(data), sum(d[3] for d in data) / len(data) / 1e6, (data[-1][1] - data[0][0]) / 1000,

@@ -9,6 +9,7 @@
 #   kafka_admin.py BS wait-isr N SECONDS         wait until every partition has N in-sync replicas
 #   kafka_admin.py BS txn-open TOPIC             exit 0 if partition 0 of TOPIC has an open transaction (its
 #                                                last stable offset is behind its end), else 1
+#   kafka_admin.py BS describe TOPIC             print "partitions=N replicas=R cleanup.policy=P" (R: of partition 0)
 #   kafka_admin.py BS open-txn TOPIC TXN_ID      begin a transaction, produce one record into TOPIC,
 #                                                print "open" and keep it open until stdin closes
 import re
@@ -16,7 +17,7 @@ import sys
 import time
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 # Only topics the tests make are ever deleted, so that WALCAST_TEST_BOOTSTRAP may point at a cluster
 # that holds other data too.
@@ -77,6 +78,14 @@ def create(admin, names, partitions):
         if time.time() > end:
             die(f"topics {names} not ready after {DEADLINE:.0f} s")
         time.sleep(0.1)
+
+
+def describe(admin, topic):
+    md = topics(admin)[topic]
+    res = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    cfg = admin.describe_configs([res], request_timeout=10)[res].result()
+    print(f"partitions={len(md.partitions)} replicas={len(md.partitions[0].replicas)} "
+          f"cleanup.policy={cfg['cleanup.policy'].value}")
 
 
 def leader(admin, topic, partition):
@@ -151,6 +160,8 @@ def main():
             partitions, args = int(args[1]), args[2:]
         if args:
             create(admin, args, partitions)
+    elif cmd == "describe":
+        describe(admin, args[0])
     elif cmd == "leader":
         leader(admin, args[0], int(args[1]))
     elif cmd == "count":

@@ -7,8 +7,10 @@
 #     "replication started ... offsets_ms=" under 60 ms in the best of three restarts (100 ms and more before:
 #     the reader polled every 100 ms, and the end-of-partition event comes only with the fetch after the
 #     last records, which the broker holds for fetch.wait.max.ms);
-#  3. a new offsets topic (auto-created by the reader's metadata request, which answers with no partitions at
-#     first) is read within 200 ms (the reader asked again after 250 ms, then 10, 20, 40 ... ms);
+#  3. a new offsets topic (created by walcast with Connect's 25 partitions, whose metadata answers with no
+#     partitions at first, then leaders that answer "not leader" for a while) is read within 200 ms of the
+#     producers' fencing (the reader asked again after 250 ms, then 10, 20, 40 ... ms; the end probe waited
+#     ~0.3-0.9 s for the new leaders after the fencing, now beside it);
 #  4. PostgreSQL's connections are opened while Kafka's start still runs: with InitProducerId answered 3 s
 #     late (mock cluster), walcast's replication connection (a walsender) is there within 2 s of its start,
 #     before "replication started" (it was opened only once Kafka's start was done).
@@ -70,7 +72,9 @@ before=$(grep -c 'replication started' "$IT_DIR/walcast.log" || true)
 WALCAST_WORKER="$IT_DIR/worker-new.properties" walcast_spawn "$cfg"
 wait_log 'replication started' $((before + 1)) 30
 o=$(grep 'replication started' "$IT_DIR/walcast.log" | tail -1 | sed -n 's/.* offsets_ms=\([0-9]*\).*/\1/p')
-echo "a new offsets topic read in $o ms"
+echo "a new offsets topic read in $o ms ($(grep 'replication started' "$IT_DIR/walcast.log" | tail -1 | grep -o 'startup_ms=.*'))"
+grep -q "topic created.*topic=it-new-offsets.* partitions=25" "$IT_DIR/walcast.log" ||
+  { echo "walcast did not create the new offsets topic" >&2; exit 1; }
 [ -n "$o" ] && [ "$o" -lt 200 ] || { echo "reading a new offsets topic took $o ms" >&2; exit 1; }
 walcast_stop
 

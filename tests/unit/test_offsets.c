@@ -99,6 +99,59 @@ static void test_skip_decisions(void **s)
     assert_false(off_change_published(&d, 0x190));
 }
 
+/* The offsets topic as walcast creates it: Connect's 25 partitions by default, the worker's keys when set. */
+static void test_topic_create(void **s)
+{
+    (void)s;
+    char err[256];
+    cfg_map_t m = { 0 };
+    worker_config_t w;
+    assert_int_equal(cfg_parse_properties("bootstrap.servers=k:9092\n", &m, err, sizeof err), 0);
+    assert_int_equal(cfg_worker_parse(&m, &w, err, sizeof err), 0);
+    ktop_create_t c = off_topic_create(&w);
+    assert_string_equal(c.key, "offset.storage.topic");
+    assert_int_equal(c.partitions, 25);
+    assert_int_equal(c.replication, -1);
+    assert_false(c.required);
+    cfg_worker_free(&w);
+    cfg_map_free(&m);
+    assert_int_equal(cfg_parse_properties("bootstrap.servers=k:9092\noffset.storage.partitions=3\n"
+                                          "offset.storage.replication.factor=2\n", &m, err, sizeof err), 0);
+    assert_int_equal(cfg_worker_parse(&m, &w, err, sizeof err), 0);
+    c = off_topic_create(&w);
+    assert_int_equal(c.partitions, 3);
+    assert_int_equal(c.replication, 2);
+    cfg_worker_free(&w);
+    cfg_map_free(&m);
+    /* refused, naming the key: as Connect's DistributedConfig (partitions >= 1; replication -1 or >= 1) */
+    const char *bad[] = { "offset.storage.partitions=0", "offset.storage.partitions=x", "offset.storage.replication.factor=0",
+                          "offset.storage.replication.factor=-2" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[128];
+        snprintf(text, sizeof text, "bootstrap.servers=k:9092\n%s\n", bad[i]);
+        assert_int_equal(cfg_parse_properties(text, &m, err, sizeof err), 0);
+        assert_int_equal(cfg_worker_parse(&m, &w, err, sizeof err), -1);
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)(strchr(bad[i], '=') - bad[i]), bad[i]);
+        assert_non_null(strstr(err, key));
+        cfg_map_free(&m);
+    }
+}
+
+/* Connect's rule for its topics: cleanup.policy compact alone (with delete, old offsets go after retention.ms). */
+static void test_policy_compact_only(void **s)
+{
+    (void)s;
+    assert_true(ktop_policy_compact_only("compact"));
+    assert_true(ktop_policy_compact_only(" compact "));
+    assert_false(ktop_policy_compact_only("delete"));
+    assert_false(ktop_policy_compact_only("compact,delete"));
+    assert_false(ktop_policy_compact_only("delete, compact"));
+    assert_false(ktop_policy_compact_only("compacted"));
+    assert_false(ktop_policy_compact_only(""));
+    assert_false(ktop_policy_compact_only(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -107,6 +160,8 @@ int main(void)
         cmocka_unit_test(test_debezium_values),
         cmocka_unit_test(test_not_offsets),
         cmocka_unit_test(test_skip_decisions),
+        cmocka_unit_test(test_topic_create),
+        cmocka_unit_test(test_policy_compact_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,8 +67,8 @@ static void test_state_round_trip(void **st)
 {
     (void)st;
     snap_plan_t p = plan_two();
-    p.chunks[1].state = SNAP_DONE;      /* done chunks are not carried */
-    p.chunks[3].state = SNAP_EMITTED;   /* neither are those in the transaction being committed */
+    p.chunks[1].state = SNAP_DONE;         /* done chunks are not carried */
+    p.chunks[3].state = SNAP_COMMITTING;   /* neither are those in the transaction being committed */
     buf_t b;
     buf_init(&b);
     snap_state_json(&p, &b);
@@ -92,6 +92,76 @@ static void test_state_round_trip(void **st)
         assert_int_equal(snap_state_parse(bad[i], &q, err, sizeof err), -1);
     buf_free(&b);
     snap_plan_free(&p);
+}
+
+/* Lanes (two Kafka transactions open at once, issue 21): an offset record names committed only the chunks of
+ * its own lane and those committed before; a chunk sent on the other lane is still to read in it, since that
+ * lane's transaction may never commit (a crash between the two commits: the chunk is read again, once). */
+static void test_lane_offsets(void **st)
+{
+    (void)st;
+    conn_config_t cfg = { .name = (char *)"it", .snapshot_mode = (char *)"initial" };
+    snap_hooks_t h = { 0 };
+    snap_t *s = snap_new(&cfg, NULL, NULL, &h);
+    s->plan = plan_two();
+    s->have_plan = true;
+    snap_chunk_emitted(s, 0, 0);
+    snap_chunk_emitted(s, 1, 1);
+    snap_chunk_emitted(s, 2, 0);
+    bool snapshot, last, completed;
+    const char *state;
+    snap_offsets(s, 0, &snapshot, &last, &completed, &state);
+    assert_true(snapshot && !last && !completed);
+    assert_int_equal(s->plan.chunks[0].state, SNAP_COMMITTING);
+    assert_int_equal(s->plan.chunks[1].state, SNAP_EMITTED);
+    assert_int_equal(s->plan.chunks[2].state, SNAP_COMMITTING);
+    /* the state to resume from: chunk 1 (lane 1's) and chunk 3 (not read) */
+    snap_plan_t q;
+    char err[256];
+    assert_int_equal(snap_state_parse(state, &q, err, sizeof err), 0);
+    assert_int_equal(q.nchunks, 2);
+    assert_string_equal(q.chunks[0].lo[0], "10");
+    assert_string_equal(q.chunks[0].hi[0], "20");
+    assert_null(q.chunks[1].lo);
+    assert_null(q.chunks[1].hi);
+    snap_plan_free(&q);
+    snap_committed(s);
+    assert_int_equal(s->plan.chunks[0].state, SNAP_DONE);
+    assert_int_equal(s->plan.chunks[1].state, SNAP_EMITTED);
+    assert_false(snap_finished(s));
+    /* lane 1 commits next: its chunk and those committed before; chunk 3 is still to read */
+    snap_offsets(s, 1, &snapshot, &last, &completed, &state);
+    assert_true(snapshot && !last && !completed);
+    assert_int_equal(snap_state_parse(state, &q, err, sizeof err), 0);
+    assert_int_equal(q.nchunks, 1);
+    assert_null(q.chunks[0].lo);
+    snap_plan_free(&q);
+    snap_committed(s);
+    /* chunk 3 sent on lane 1 while lane 0's empty transaction commits: not complete yet */
+    snap_chunk_emitted(s, 3, 1);
+    snap_offsets(s, 0, &snapshot, &last, &completed, &state);
+    assert_true(snapshot && !last && !completed);
+    assert_int_equal(snap_state_parse(state, &q, err, sizeof err), 0);
+    assert_int_equal(q.nchunks, 1);
+    snap_plan_free(&q);
+    snap_committed(s);
+    assert_false(snap_finished(s));
+    snap_offsets(s, 1, &snapshot, &last, &completed, &state);
+    assert_true(snapshot && last && completed);
+    snap_committed(s);
+    assert_true(snap_finished(s));
+    /* a rewind reads again every chunk not committed, whatever its lane */
+    snap_free(s);
+    s = snap_new(&cfg, NULL, NULL, &h);
+    s->plan = plan_two();
+    s->have_plan = true;
+    snap_chunk_emitted(s, 0, 0);
+    snap_chunk_emitted(s, 1, 1);
+    snap_offsets(s, 0, &snapshot, &last, &completed, &state);
+    snap_rewind(s);
+    for (size_t i = 0; i < s->plan.nchunks; i++)
+        assert_int_equal(s->plan.chunks[i].state, SNAP_TODO);
+    snap_free(s);
 }
 
 static void test_visibility(void **st)
@@ -251,11 +321,11 @@ static void test_completion_keys(void **st)
         s->have_plan = true;
         bool snapshot, last, completed;
         const char *state;
-        snap_offsets(s, &snapshot, &last, &completed, &state);
+        snap_offsets(s, 0, &snapshot, &last, &completed, &state);
         assert_true(snapshot && last && completed);
         snap_committed(s);
         assert_true(snap_finished(s));
-        snap_offsets(s, &snapshot, &last, &completed, &state);
+        snap_offsets(s, 0, &snapshot, &last, &completed, &state);
         assert_true(snapshot == (m == 1) && last == (m == 1) && completed == (m == 1));
         snap_free(s);
     }
@@ -266,7 +336,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunk_sql), cmocka_unit_test(test_markers), cmocka_unit_test(test_state_round_trip),
         cmocka_unit_test(test_visibility), cmocka_unit_test(test_offset_keys), cmocka_unit_test(test_signals),
-        cmocka_unit_test(test_colmap), cmocka_unit_test(test_completion_keys),
+        cmocka_unit_test(test_colmap), cmocka_unit_test(test_completion_keys), cmocka_unit_test(test_lane_offsets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
