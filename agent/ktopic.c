@@ -215,7 +215,10 @@ ktop_ensured_t ktop_ensure(rd_kafka_t *rk, const char *bootstrap, const char *to
         char fix[1024];
         snprintf(fix, sizeof fix, "kafka-topics.sh --bootstrap-server %s --create --topic %s --partitions %d --config "
                  "cleanup.policy=compact (or grant CREATE on the topic)", bootstrap, topic, c->partitions);
-        log_warn("cannot create the topic (no CREATE permission, or no CreateTopics in this Kafka): walcast uses it as "
+        char once[512];
+        snprintf(once, sizeof once, "create %s", topic);
+        if (warn_first(once))
+            log_warn("cannot create the topic (no CREATE permission, or no CreateTopics in this Kafka): walcast uses it as "
                  "it is, or as the broker auto-creates it (cleanup.policy=delete and num.partitions unless the broker is "
                  "set otherwise); to have it as Kafka Connect creates it, run fix before the first start",
                  "topic=%s key=%s error=\"%s\" fix=\"%s\"", topic, c->key, log_esc(why), fix);
@@ -328,12 +331,52 @@ struct ktop_reader {
     rd_kafka_t *rk;       /* read_committed: the records */
     rd_kafka_t *probe;    /* read_uncommitted: the ends */
     int nparts;
+    rd_kafka_queue_t *described;   /* an existing topic's DescribeConfigs, answered while the caller goes on */
+    char *bootstrap, *key;         /* for its warning */
 };
+
+/* The answer to the DescribeConfigs sent at ktop_open: a warning if the topic is not compacted. */
+static void described_check(ktop_reader_t *r)
+{
+    if (!r->described)
+        return;
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(r->described, 5000);
+    const char *policy = ev ? described_policy(ev) : NULL;
+    if (policy)
+        warn_policy(r->bootstrap, r->topic, r->key, policy);
+    else
+        log_debug("cannot read the topic's cleanup.policy (DescribeConfigs); not checked", "topic=%s error=\"%s\"", r->topic,
+                  log_esc(ev && rd_kafka_event_error(ev) ? rd_kafka_event_error_string(ev) : "no answer"));
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(r->described);
+    r->described = NULL;
+}
+
+/* The topic's partitions from the probe's metadata (0: no such topic; -1: no answer), and whether the brokers
+ * name a controller among them (has_controller). */
+static int probe_topic(rd_kafka_t *rk, const char *topic, int timeout_ms, bool *controller)
+{
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    rd_kafka_resp_err_t ke = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    rd_kafka_topic_destroy(rkt);
+    if (ke)
+        return -1;
+    int n = md->topic_cnt == 1 && !md->topics[0].err ? md->topics[0].partition_cnt : 0;
+    *controller = has_controller(rk, md);
+    rd_kafka_metadata_destroy(md);
+    return n;
+}
 
 void ktop_close(ktop_reader_t *r)
 {
     if (!r)
         return;
+    if (r->described)
+        rd_kafka_queue_destroy(r->described);
+    free(r->bootstrap);
+    free(r->key);
     if (r->rk) {
         rd_kafka_consumer_close(r->rk);
         rd_kafka_destroy(r->rk);
@@ -360,10 +403,30 @@ ktop_reader_t *ktop_open(const char *bootstrap, const cfg_map_t *overrides, cons
     if (create) {
         /* patient: as long as the metadata requests below (20 of at most 5 s) */
         for (int64_t until = wc_mono_ms() + 100000;;) {
-            made = ktop_ensure(r->probe, bootstrap, topic, create, patient ? 10000 : 5000, err, errlen);
+            /* the topic's metadata first (the probe never auto-creates): at every start but the first it exists, and
+             * its cleanup.policy is asked without waiting (CreateTopics and DescribeConfigs go to the controller, in
+             * KRaft through the broker: +9 ms of every start when waited for) */
+            bool controller = false;
+            int n = probe_topic(r->probe, topic, patient ? 10000 : 5000, &controller);
+            if (n > 0) {
+                made = KTOP_EXISTS;
+                if (controller) {
+                    r->described = rd_kafka_queue_new(r->probe);
+                    r->bootstrap = xstrdup(bootstrap);
+                    r->key = xstrdup(create->key);
+                    describe_send(r->probe, topic, 5000, r->described);
+                }
+            } else if (n == 0) {
+                made = ktop_ensure(r->probe, bootstrap, topic, create, patient ? 10000 : 5000, err, errlen);
+            } else {
+                made = KTOP_NO_ANSWER;
+                snprintf(err, errlen, "cannot read metadata of the %s %s (is bootstrap.servers=%s reachable?)", what, topic,
+                         bootstrap);
+            }
             if (made != KTOP_NO_ANSWER || !patient || wc_mono_ms() >= until)
                 break;
-            log_warn("Kafka did not answer the creation of a topic; asking again", "topic=%s error=\"%s\"", topic, log_esc(err));
+            log_warn("Kafka did not answer for a topic it is to create when missing; asking again", "topic=%s error=\"%s\"",
+                     topic, log_esc(err));
         }
         if (made < 0)
             goto fail;
@@ -419,10 +482,12 @@ ktop_reader_t *ktop_open(const char *bootstrap, const cfg_map_t *overrides, cons
         ktop_check_compacted(r->probe, bootstrap, topic, create->key, 5000);
     /* the probe connected and the topic's leaders known already (its metadata): its ListOffsets, after the
      * caller's fencing, is one round trip */
-    rkt = rd_kafka_topic_new(r->probe, topic, NULL);
-    if (rd_kafka_metadata(r->probe, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
-        rd_kafka_metadata_destroy(md);   /* on failure end_offsets waits for the leader itself */
-    rd_kafka_topic_destroy(rkt);
+    if (made != KTOP_EXISTS) {   /* (an existing topic's came with probe_topic) */
+        rkt = rd_kafka_topic_new(r->probe, topic, NULL);
+        if (rd_kafka_metadata(r->probe, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            rd_kafka_metadata_destroy(md);   /* on failure end_offsets waits for the leader itself */
+        rd_kafka_topic_destroy(rkt);
+    }
     if (made == KTOP_CREATED) {
         /* the partition leaders of a topic created just now answer "not leader" for a while after the metadata
          * names them (0.3-0.9 s for 25 partitions on one broker): waited for here, while the caller fences the
@@ -513,6 +578,7 @@ int ktop_read(ktop_reader_t *r, ktop_record_fn fn, void *ctx, char *err, size_t 
     rc = 0;
 out:
     free(ends);
+    described_check(r);   /* answered by now (sent at ktop_open): its warning before the caller goes on */
     return rc;
 }
 

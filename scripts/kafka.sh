@@ -15,7 +15,9 @@
 # Environment: WALCAST_CACHE (default ~/.cache/walcast), KAFKA_HEAP (default 512m), KAFKA_JVM_EXTRA (more
 # options for the broker JVMs, e.g. "-Xlog:gc:file=/tmp/gc.log" for a GC log), KAFKA_REQUEST_LOG (a file: every
 # request the nodes complete is logged there as kafka.request.logger's DEBUG JSON line, with its API, its
-# times (queue, local, remote, response queue, send) and its response; bench_tool.py requests sums it up).
+# times (queue, local, remote, response queue, send) and its response; bench_tool.py requests sums it up),
+# KAFKA_NODE_EXTRA (a file whose lines are appended to every node's server.properties: they override the
+# defaults above, e.g. a SASL listener and an authorizer for a test of ACLs).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -121,6 +123,7 @@ broker.heartbeat.interval.ms=500
 transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
 unclean.leader.election.enable=false
 EOF
+  if [ -n "${KAFKA_NODE_EXTRA:-}" ]; then cat "$KAFKA_NODE_EXTRA" >>"$dir/node$n/server.properties"; fi
 }
 
 # node_start DIR NODE: starts one node in the background, records its pid.
