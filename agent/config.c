@@ -934,7 +934,7 @@ static int parse_snapshot(const cfg_map_t *m, conn_config_t *c, char *err, size_
         parse_int(m, "walcast.snapshot.chunk.rows", 50000, 1, &c->snapshot_chunk_rows, err, errlen) < 0 ||
         parse_int(m, "snapshot.delay.ms", 0, 0, &c->snapshot_delay_ms, err, errlen) < 0 ||
         parse_bool(m, "walcast.snapshot.parallel.encode", true, &c->snapshot_parallel_encode, err, errlen) < 0 ||
-        parse_bool(m, "walcast.snapshot.lanes", true, &c->snapshot_lanes, err, errlen) < 0)
+        parse_bool(m, "walcast.snapshot.lanes", false, &c->snapshot_lanes, err, errlen) < 0)
         return -1;
     if (c->snapshot_max_threads > 64)
         c->snapshot_max_threads = 64;

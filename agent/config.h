@@ -76,7 +76,7 @@ typedef struct conn_config {
     int snapshot_delay_ms;        /* snapshot.delay.ms */
     int encode_threads;           /* walcast.encode.threads: streamed changes are encoded on this many threads (0: on the read thread) */
     bool snapshot_parallel_encode; /* walcast.snapshot.parallel.encode: readers encode their rows (default) */
-    bool snapshot_lanes;          /* walcast.snapshot.lanes: two Kafka transactions at once in the initial snapshot */
+    bool snapshot_lanes;          /* walcast.snapshot.lanes: two Kafka transactions at once in the initial snapshot (off) */
     char *snapshot_isolation;     /* snapshot.isolation.mode */
     flt_list_t snapshot_include;  /* snapshot.include.collection.list */
     cfg_map_t snapshot_overrides; /* "schema.table" -> snapshot.select.statement.overrides.<schema.table> */

@@ -21,7 +21,7 @@ SQL
 kafka_start --topic srv.public.items --topic srv.public.other --topic srv.public.slow_a --topic srv.public.slow_b --topic connect-offsets
 registry_start
 registry_stop   # down when the snapshot starts; back on the same port below
-cfg=$(connector_file avsnap "snapshot.mode=initial" "snapshot.max.threads=2" "walcast.snapshot.parallel.encode=true" \
+cfg=$(connector_file avsnap "snapshot.mode=initial" "snapshot.max.threads=2" "walcast.snapshot.lanes=true" "walcast.snapshot.parallel.encode=true" \
   "walcast.snapshot.chunk.rows=500" "snapshot.fetch.size=200" "status.update.interval.ms=300" "walcast.transaction.max.ms=1" \
   "snapshot.select.statement.overrides=public.slow_a,public.slow_b" \
   "snapshot.select.statement.overrides.public.slow_a=SELECT t.* FROM public.slow_a t, (SELECT pg_sleep(1)) s" \
@@ -55,7 +55,7 @@ for table, keycols in (("items", ["id"]), ("other", ["a", "b"]), ("slow_a", ["id
     rs = [r for r in recs if r["topic"] == f"srv.public.{table}"]
     rows = [json.loads(l) for l in open(f"{d}/{table}.json") if l.strip()]
     assert all(r["value"]["op"] == "r" for r in rs), f"{table}: not only snapshot rows"
-    # with 2 readers a table's inner chunks go out on two Kafka transaction lanes at once (walcast.snapshot.lanes):
+    # a table's inner chunks go out on two Kafka transaction lanes at once (walcast.snapshot.lanes=true):
     # key order holds within each chunk, not across them; its first and last rows keep their places
     keys = [tuple(r["key"][c] for c in keycols) for r in rs]
     want = [tuple(row[c] for c in keycols) for row in rows]

@@ -17,7 +17,7 @@ for t in t1 t2 t3; do
     -c "INSERT INTO $t SELECT g, 0, repeat('x', 40) FROM generate_series(1, $ROWS) g"
 done
 kafka_start --topic srv.public.t1 --topic srv.public.t2 --topic srv.public.t3 --topic connect-offsets
-cfg=$(connector_file order "snapshot.mode=initial" "snapshot.max.threads=2" "walcast.snapshot.parallel.encode=true" \
+cfg=$(connector_file order "snapshot.mode=initial" "snapshot.max.threads=2" "walcast.snapshot.lanes=true" "walcast.snapshot.parallel.encode=true" \
   "walcast.snapshot.chunk.rows=700" "snapshot.fetch.size=250" "walcast.transaction.max.ms=50" \
   "key.converter.schemas.enable=false" "value.converter.schemas.enable=false" "status.update.interval.ms=300")
 

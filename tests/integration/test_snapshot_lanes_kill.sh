@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test_snapshot_lanes_kill.sh: SIGKILLs between two lanes' commits in an initial snapshot (snapshot.max.threads=2:
-# two Kafka transactions open at once, each with whole chunks, committing one after the other; issue 21).
+# test_snapshot_lanes_kill.sh: SIGKILLs between two lanes' commits in an initial snapshot (walcast.snapshot.lanes=true
+# and snapshot.max.threads=2: two Kafka transactions open at once, each with whole chunks, committing one after the
+# other; issue 21).
 # Each round is a fresh connector (its own topic prefix and slot): walcast is killed right after a commit while
 # the other lane's transaction is open, the rows committed so far (read_committed, real broker) must hold no id
 # twice, and after the restart (the chunks not committed read again with watermarks) every id once. An offset
@@ -29,7 +30,7 @@ for l in sys.stdin:
 }
 for r in $(seq 1 "$ROUNDS"); do
   cfg=$(connector_file "lanes$r" "name=lanes$r" "topic.prefix=srv$r" "slot.name=lanes$r" "snapshot.mode=initial" \
-    "snapshot.max.threads=2" "walcast.snapshot.chunk.rows=1000" "snapshot.fetch.size=250" \
+    "snapshot.max.threads=2" "walcast.snapshot.lanes=true" "walcast.snapshot.chunk.rows=1000" "snapshot.fetch.size=250" \
     "key.converter.schemas.enable=false" "value.converter.schemas.enable=false" "status.update.interval.ms=300" \
     "walcast.transaction.max.ms=1")
   : >"$IT_DIR/walcast.log"

@@ -11,7 +11,7 @@ CREATE TABLE items (id int PRIMARY KEY, v text NOT NULL, n int);
 INSERT INTO items SELECT g, repeat('v', 50) || g, g % 7 FROM generate_series(1, 200000) g;
 SQL
 kafka_start --topic srv.public.items --topic connect-offsets
-cfg=$(connector_file snapr ${SNAP_EXTRA:-} "snapshot.mode=initial" "snapshot.max.threads=2" "walcast.snapshot.chunk.rows=2000" \
+cfg=$(connector_file snapr ${SNAP_EXTRA:-} "snapshot.mode=initial" "snapshot.max.threads=2" "walcast.snapshot.lanes=true" "walcast.snapshot.chunk.rows=2000" \
   "key.converter.schemas.enable=false" "value.converter.schemas.enable=false" "status.update.interval.ms=300" \
   "walcast.transaction.max.ms=20")
 (
