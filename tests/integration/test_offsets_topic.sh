@@ -9,7 +9,9 @@
 #  4. offset.storage.partitions and offset.storage.replication.factor are honoured; a replication factor the
 #     cluster cannot give stops walcast with an error naming the key;
 #  5. an existing offsets topic with cleanup.policy=delete is used as it is, with a warning naming the topic,
-#     its policy and the kafka-configs.sh command that fixes it.
+#     its policy and the kafka-configs.sh command that fixes it;
+#  6. a worker with the REST API (config and status topics) creates it at its start too, before its REST
+#     offsets endpoints or any connector read it.
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
@@ -90,3 +92,10 @@ d=$(describe it_offs_delete)
 [ "$d" = "partitions=2 replicas=1 cleanup.policy=delete" ] || { echo "it_offs_delete was changed: $d" >&2; exit 1; }
 [ "$(kcat -C -b "$BS" -t it_offs_delete -X isolation.level=read_committed -e -q -f '%k\n' | grep -c '"custom"')" -ge 1 ]
 echo "a delete-policy offsets topic is used as it is, with a warning naming the fix"
+
+# 6. a worker with the REST API creates it before its REST offsets endpoints (and any connector) can read it
+rest_worker_start offrest "offset.storage.topic=it_offs_rest"
+d=$(describe it_offs_rest)
+[ "$d" = "partitions=25 replicas=1 cleanup.policy=compact" ] || { echo "the worker's it_offs_rest is $d" >&2; exit 1; }
+walcast_stop
+echo "a REST worker's offsets topic created at its start: $d"
