@@ -59,7 +59,8 @@ struct txn {
      * and CompleteCommit then trail EndTxn by 10-120 ms. Five producers were tried in the same runs: 0-3.9%
      * (median 1.5% against 2.1%), no better latency p99 and 6 MB more RSS, so three stayed; a fourth came
      * with the snapshot's lanes (below), so that the producer a lane takes after its commit is never the one
-     * whose commit has just ended. The ring is walked in turn (next_free): without lanes ring[cur + 1].
+     * whose commit has just ended; without lanes it takes no turn (pick_free). The ring is walked in turn
+     * (next_free): without lanes ring[cur + 1] of the first three.
      * Pipelined: prev (ring[cur - 1]) is the producer whose commit runs, or NULL; pub = ring[cur] holds
      * the open transaction, which takes records meanwhile. Its records are produced as soon as every
      * record of prev's transaction has its delivery report (until then they are kept in memory, held):
@@ -482,20 +483,23 @@ wc_status_t txn_collect(txn_t *t, bool block, char *err, size_t errlen)
     return release(t, err, errlen);
 }
 
-/* A producer with no transaction and no turn (neither lane's, nor committing), the ring walked in turn. */
+/* A producer with no transaction and no turn (neither lane's, nor committing), the ring walked in turn. The
+ * fourth takes turns only with lanes: each producer that takes turns keeps its own librdkafka buffers (and
+ * its broker thread its own heap arena), so without lanes three are enough (see struct txn). */
 static size_t pick_free(txn_t *t)
 {
-    for (size_t k = 0; k < TXN_PRODUCERS; k++) {
-        size_t i = (t->next_free + k) % TXN_PRODUCERS;
+    size_t n = t->lanes ? TXN_PRODUCERS : TXN_PRODUCERS - 1;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = (t->next_free + k) % n;
         pub_t *p = t->ring[i];
         if (p != t->pub && p != t->prev && p != t->other.pub && !pub_txn_open(p)) {
-            t->next_free = (i + 1) % TXN_PRODUCERS;
+            t->next_free = (i + 1) % n;
             return i;
         }
     }
-    /* not reached: at most three of the four have a turn */
-    size_t i = t->next_free;
-    t->next_free = (i + 1) % TXN_PRODUCERS;
+    /* not reached: at most three have a turn with lanes, two without */
+    size_t i = t->next_free % n;
+    t->next_free = (i + 1) % n;
     return i;
 }
 
