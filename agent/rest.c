@@ -262,9 +262,11 @@ static void answer_info(rest_t *rs, const char *name, int status, http_resp_t *r
         not_found(r, name);
         return;
     }
+    int ntasks = wi.ntasks;
     if (status == 201)
         wi.ntasks = 0;
     reply(r, status, info_json(&wi));
+    wi.ntasks = ntasks;   /* the tasks' strings are freed by their count */
     wrk_info_free(&wi);
 }
 

@@ -510,7 +510,9 @@ static void test_full_queue_waits(void **s)
     assert_int_equal(commit(p, err, sizeof err), WC_OK);
     assert_int_equal(acks.ok, 120);
     assert_true(waits >= 20);
-    assert_true(flushes * 4 <= waits);   /* (a descheduled mock broker may outlast a wait now and then) */
+    /* a descheduled mock broker outlasts a wait now and then: under a load of 24 more than a quarter of the
+     * waits flushed once; a 2 ms wait, shorter than the 4 ms answer, flushes at nearly all of them */
+    assert_true(flushes * 2 <= waits);
     pub_free(p);
     kcli_mock_stop(mock);
     free(bs);
