@@ -521,26 +521,22 @@ out:
     return rc;
 }
 
-/* glibc's heap thresholds, fixed for the process (before any thread exists). librdkafka builds each batch
- * (4 MB: publisher.c) in a fresh buffer on its broker thread and compresses it into another; by default
- * glibc's dynamic thresholds gave those back to the kernel after every request (the mmap threshold rises
- * only to the size of the last chunk freed, the trim threshold to twice that, and the two 4 MB buffers
- * freed together exceed it), and the next batch page-faulted its buffers in again: ~0.28 minor faults per
- * JSON-with-schemas row on the broker thread. Chunks below 8 MB now come from the heap and up to 16 MB of
- * free heap top is kept per arena (README, Batching).
+/* glibc's malloc, set for the process (before any thread exists).
  * No fastbins: librdkafka allocates ~6 small blocks per record (its headers, README) and frees them all at
  * once with a batch's delivery reports; beyond glibc's per-thread cache (7 a size) they went to the fastbins,
  * and the next record's message block (~3.2 KB with schemas, a "large" request) merged every one of them
  * first (malloc_consolidate), 2-3% of the process's samples in the read thread. Without fastbins those frees
  * merge as they come and the small requests are served from the merged chunks.
+ * The heap thresholds stay glibc's: fixed ones (8 MB mmap, 16 MB trim) kept librdkafka's 4 MB batch buffers
+ * from being faulted in again for every batch (broker thread 2.58 -> 2.06 CPU s per million rows), but every
+ * producer's broker thread kept them in its own arena: a 10M-row snapshot with 2 readers peaked at 100 MB
+ * against 87 MB (README, Batching).
  * A user's GLIBC_TUNABLES malloc settings win. */
 static void tune_malloc(void)
 {
     const char *t = getenv("GLIBC_TUNABLES");
     if (t && strstr(t, "glibc.malloc."))
         return;
-    mallopt(M_MMAP_THRESHOLD, 8 << 20);
-    mallopt(M_TRIM_THRESHOLD, 16 << 20);
     mallopt(M_MXFAST, 0);
 }
 
