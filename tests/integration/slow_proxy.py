@@ -1,0 +1,78 @@
+#!/usr/bin/python3
+"""slow_proxy.py LISTEN_PORT TARGET_PORT BYTES_PER_S: a TCP proxy on loopback whose replies (target ->
+client) are paced to BYTES_PER_S in all, over all its connections together (a slow network). Requests go
+through as they come. A test puts it in front of PostgreSQL to give a snapshot a duration that does not
+depend on how fast the machine is: 200,000 rows of ~100 bytes at 2 MB/s take ~10 s however fast the
+readers are, so a kill "in the middle" is in the middle. SIGUSR1 ends the pacing (the part of a test after
+its kill need not wait). Prints "ready" once it listens."""
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+listen_port, target_port, rate = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+lock = threading.Lock()
+next_free = [time.monotonic()]  # when the shared pace allows the next byte
+
+
+def unpace(*_):
+    global rate
+    rate = float("inf")
+
+
+signal.signal(signal.SIGUSR1, unpace)
+# a background job of a script starts with SIGINT ignored; the test's cleanup stops it with SIGINT
+signal.signal(signal.SIGINT, lambda *_: os._exit(0))
+
+
+def pace(n):
+    """Reserves n bytes of the shared budget and sleeps until they are due."""
+    if rate == float("inf"):
+        return
+    with lock:
+        now = time.monotonic()
+        start = max(now, next_free[0])
+        next_free[0] = start + n / rate
+    if start > now:
+        time.sleep(start - now)
+
+
+def close_both(*socks):
+    for s in socks:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def pump(src, dst, paced):
+    try:
+        while True:
+            b = src.recv(16384)
+            if not b:
+                break
+            if paced:
+                pace(len(b))
+            dst.sendall(b)
+    except OSError:
+        pass
+    finally:
+        close_both(src, dst)
+
+
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", listen_port))
+srv.listen(64)
+print("ready", flush=True)
+while True:
+    c, _ = srv.accept()
+    try:
+        u = socket.create_connection(("127.0.0.1", target_port))
+    except OSError:
+        c.close()
+        continue
+    threading.Thread(target=pump, args=(c, u, False), daemon=True).start()
+    threading.Thread(target=pump, args=(u, c, True), daemon=True).start()
