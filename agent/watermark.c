@@ -166,15 +166,23 @@ wc_status_t snap_wm_step(snap_t *s, char *err, size_t errlen)
     snap_prog_rows(s, ci, (uint64_t)n);
     snprintf(msg, sizeof msg, "high:%s", w->nonce);
     /* a walsender sends only flushed WAL, and nothing flushes a non-transactional message: a
-     * transaction with an xid, committed synchronously, does (else the chunk waits for the WAL writer) */
-    if (emit_message(pc, msg, err, errlen) < 0 ||
-        snap_exec_ok(pc, "BEGIN; SET LOCAL synchronous_commit = on; SELECT txid_current(); COMMIT", err, errlen) < 0) {
-        snap_wm_clear(w);
-        return WC_RETRY;
+     * transaction with an xid, committed synchronously, does, but only when it wrote WAL itself
+     * (RecordTransactionCommit: an xid alone commits asynchronously, and the chunk waited for the WAL
+     * writer, up to wal_writer_delay, 200 ms by default). So the message is written inside it (still
+     * non-transactional: decoded where it is written, before the commit). */
+    if (snap_exec_ok(pc, "BEGIN; SET LOCAL synchronous_commit = on", err, errlen) < 0)
+        goto high_failed;
+    if (emit_message(pc, msg, err, errlen) < 0 || snap_exec_ok(pc, "SELECT txid_current(); COMMIT", err, errlen) < 0) {
+        char e2[64];
+        snap_exec_ok(pc, "ROLLBACK", e2, sizeof e2);
+        goto high_failed;
     }
     w->open = true;
     log_debug("snapshot chunk read (watermarks)", "table=%s.%s chunk=%zu rows=%d", st->schema, st->name, ci, n);
     return WC_OK;
+high_failed:
+    snap_wm_clear(w);
+    return WC_RETRY;
 }
 
 void snap_wm_change(snap_t *s, const rel_table_t *t, const pgo_msg_t *m, uint32_t xid)
