@@ -8,7 +8,9 @@
 
 #include "agent/cfgprov.h"
 #include "agent/connector.h"
+#include "agent/ktopic.h"
 #include "agent/log.h"
+#include "agent/offsets.h"
 #include "agent/publisher.h"
 #include "agent/replication.h"
 #include "schemas/buf.h"
@@ -455,6 +457,61 @@ out:
     pub_free(p);
 }
 
+/* The worker's offsets topic as walcast run will find it: created at start when missing (asked of Kafka with
+ * validate_only: nothing is created here), compacted when it exists (Kafka Connect refuses it otherwise). */
+static void check_offsets_topic(const worker_config_t *w, int timeout_ms, chk_list_t *out)
+{
+    if (!w->bootstrap_servers || !strcmp(w->bootstrap_servers, "embedded"))
+        return;
+    char err[1024], policy[128], repl[32];
+    ktop_create_t c = off_topic_create(w);
+    const char *t = w->offset_topic;
+    if (c.replication > 0)
+        snprintf(repl, sizeof repl, "%d", c.replication);
+    else
+        snprintf(repl, sizeof repl, "the broker's default");
+    switch (ktop_probe(w->bootstrap_servers, &w->producer, t, &c, timeout_ms, policy, sizeof policy, err, sizeof err)) {
+    case KTOP_CREATED:
+        chk_add(out, "offsets_topic", "offset.storage.topic", true, NULL,
+                "offsets topic %s is missing: walcast run creates it (cleanup.policy=compact, %d partitions, replication "
+                "factor %s), as Kafka Connect does", t, c.partitions, repl);
+        break;
+    case KTOP_EXISTS:
+        if (!*policy)
+            chk_add(out, "offsets_topic", "offset.storage.topic", true, NULL,
+                    "offsets topic %s exists (its cleanup.policy cannot be read: no DESCRIBE_CONFIGS permission)", t);
+        else if (ktop_policy_compact_only(policy))
+            chk_add(out, "offsets_topic", "offset.storage.topic", true, NULL, "offsets topic %s exists, cleanup.policy=%s", t,
+                    policy);
+        else {
+            char fix[1024];
+            snprintf(fix, sizeof fix, "kafka-configs.sh --bootstrap-server %s --alter --entity-type topics --entity-name %s "
+                     "--add-config cleanup.policy=compact", w->bootstrap_servers, t);
+            chk_add(out, "offsets_topic", "offset.storage.topic", false, fix,
+                    "offsets topic %s is not compacted (cleanup.policy=%s): Kafka deletes a connector's last offset after "
+                    "retention.ms without a new one, and it then starts from nothing; Kafka Connect refuses such a topic "
+                    "(walcast uses it and warns)", t, policy);
+        }
+        break;
+    case KTOP_REFUSED:
+        chk_add(out, "offsets_topic", "offset.storage.topic", false,
+                "create the topic compacted yourself, or grant walcast's principal CREATE on it",
+                "offsets topic %s is missing and walcast may not create it: %s", t, err);
+        break;
+    case KTOP_FAILED:
+        chk_add(out, "offsets_topic", "offset.storage.topic", false,
+                "correct offset.storage.partitions / offset.storage.replication.factor in the worker file, or create the "
+                "topic compacted yourself", "offsets topic %s: %s", t, err);
+        break;
+    case KTOP_NO_ANSWER:
+    default:
+        chk_add(out, "offsets_topic", "offset.storage.topic", false,
+                "check that Kafka runs and answers admin requests (CreateTopics, DescribeConfigs)", "offsets topic %s: %s", t,
+                err);
+        break;
+    }
+}
+
 static void check_registry(const char *what, const sr_config_t *sc, chk_list_t *out)
 {
     char err[1024], shown[512];
@@ -546,7 +603,13 @@ int chk_connector(const cfg_map_t *wm, const worker_config_t *w, const cfg_map_t
         check_target(&sc, out);
     } else {
         check_postgres(&c, out);
+        size_t before = out->n;
         check_kafka(w, c.name, true, timeout, out);
+        bool kafka_ok = true;
+        for (size_t i = before; i < out->n; i++)
+            kafka_ok = kafka_ok && out->v[i].ok;
+        if (o && o->worker_topics && kafka_ok)
+            check_offsets_topic(w, timeout, out);
         const cfg_conv_t *conv[2] = { &c.key_conv, &c.value_conv };
         const char *what[2] = { "key.converter", "value.converter" };
         for (int i = 0; i < 2; i++) {
@@ -614,7 +677,7 @@ int chk_main(int argc, char **argv)
             chk_add(&l, "config", "", false, "give a .properties file or a JSON file ({\"name\":…,\"config\":{…}})",
                     "%s", err);
         else {
-            chk_opts_t o = { .timeout_ms = timeout_ms };
+            chk_opts_t o = { .timeout_ms = timeout_ms, .worker_topics = true };
             chk_connector(&wm, &w, &m, &o, &l);
         }
         chk_print(&l, stdout);

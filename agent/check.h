@@ -13,8 +13,8 @@
 typedef struct chk_result {
     char *name;      /* what was checked: "config", "postgresql", "wal_level", "max_replication_slots",
                         "max_wal_senders", "replication_role", "select", "publication", "slot",
-                        "replica_identity", "kafka", "kafka_transactions", "schema_registry", "target",
-                        "offsets_table" */
+                        "replica_identity", "kafka", "kafka_transactions", "offsets_topic", "schema_registry",
+                        "target", "offsets_table" */
     char *key;       /* the config key the result belongs to: Connect's ConfigInfos puts a failed result's
                         message in that key's "errors" (e.g. wal_level -> database.hostname, the slot ->
                         slot.name, Kafka -> bootstrap.servers, a bad value -> that key) */
@@ -31,6 +31,8 @@ typedef struct chk_list {
 typedef struct chk_opts {
     bool offline;       /* configuration only, no connection to any server (fast; for validate while typing) */
     int timeout_ms;     /* per server contacted (0: 10000) */
+    bool worker_topics; /* a source's also the worker's offsets topic (walcast check; not REST's validate, whose
+                         * errors are about the connector's own keys) */
 } chk_opts_t;
 
 /* Checks one connector (source or sink, by connector.class) given its config map m and the worker's

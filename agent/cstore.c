@@ -425,6 +425,29 @@ int cst_ensure_topic(cst_t *s, const char *topic, const ktop_create_t *c, char *
     return ktop_ensure(s->rk, s->bootstrap, topic, c, 20000, err, errlen) < 0 ? -1 : 0;
 }
 
+/* An existing config topic has one partition, as Kafka Connect requires (KafkaConfigBackingStore refuses to start
+ * otherwise): a connector's configuration, its tasks' and their commit record are read in the order written only
+ * within one partition. -1 and err when it has more; a metadata request that fails is left to the reads after. */
+static int config_topic_single(cst_t *s, char *err, size_t errlen)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->rk, s->config_topic, NULL);
+    const rd_kafka_metadata_t *md = NULL;
+    int rc = 0;
+    if (rkt && rd_kafka_metadata(s->rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
+        !md->topics[0].err && md->topics[0].partition_cnt > 1) {
+        snprintf(err, errlen, "config.storage.topic %s has %d partitions: Kafka Connect (and walcast) require a single "
+                 "partition to keep the connectors' configurations in the order they were written. Give "
+                 "config.storage.topic a topic with one partition (walcast creates it when missing), or Kafka "
+                 "Connect's own if you take its connectors over", s->config_topic, md->topics[0].partition_cnt);
+        rc = -1;
+    }
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
+    return rc;
+}
+
 cst_t *cst_open(const cfg_map_t *wm, const worker_config_t *w, char *err, size_t errlen)
 {
     char e[512];
@@ -476,8 +499,9 @@ cst_t *cst_open(const cfg_map_t *wm, const worker_config_t *w, char *err, size_t
     /* the offsets topic too, before the REST offsets endpoints or a connector read it (a read would make the broker
      * auto-create it with its defaults) */
     ktop_create_t oc = off_topic_create(w);
-    if (cst_ensure_topic(s, s->config_topic, &cc, err, errlen) < 0 || cst_ensure_topic(s, s->status_topic, &sc, err, errlen) < 0 ||
-        cst_ensure_topic(s, s->offset_topic, &oc, err, errlen) < 0)
+    ktop_ensured_t made = ktop_ensure(s->rk, s->bootstrap, s->config_topic, &cc, 20000, err, errlen);
+    if (made < 0 || (made == KTOP_EXISTS && config_topic_single(s, err, errlen) < 0) ||
+        cst_ensure_topic(s, s->status_topic, &sc, err, errlen) < 0 || cst_ensure_topic(s, s->offset_topic, &oc, err, errlen) < 0)
         goto fail;
     return s;
 fail:

@@ -133,8 +133,10 @@ void ktop_check_compacted(rd_kafka_t *rk, const char *bootstrap, const char *top
     rd_kafka_queue_destroy(q);
 }
 
-ktop_ensured_t ktop_ensure(rd_kafka_t *rk, const char *bootstrap, const char *topic, const ktop_create_t *c, int timeout_ms,
-                           char *err, size_t errlen)
+/* ktop_ensure, and ktop_probe's question (validate: CreateTopics with validate_only, nothing created, nothing logged,
+ * the policy of an existing topic copied into policy ("" when it cannot be read)). */
+static ktop_ensured_t ensure(rd_kafka_t *rk, const char *bootstrap, const char *topic, const ktop_create_t *c, int timeout_ms,
+                             bool validate, char *policy, size_t policylen, char *err, size_t errlen)
 {
     char e[512];
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, c->partitions > 0 ? c->partitions : 1,
@@ -158,6 +160,11 @@ ktop_ensured_t ktop_ensure(rd_kafka_t *rk, const char *bootstrap, const char *to
     rd_kafka_metadata_destroy(md);
     if (!controller) {
         rd_kafka_NewTopic_destroy(nt);
+        if (validate) {
+            snprintf(err, errlen, "Kafka at %s names no controller (librdkafka's mock cluster?): topic %s (%s) is not created "
+                     "but left to the broker's auto-creation", bootstrap, topic, c->key);
+            return c->required ? KTOP_FAILED : KTOP_REFUSED;
+        }
         if (c->required) {
             snprintf(err, errlen, "cannot create topic %s (%s): Kafka at %s names no controller to create it (librdkafka's "
                      "mock cluster?)", topic, c->key, bootstrap);
@@ -174,6 +181,8 @@ ktop_ensured_t ktop_ensure(rd_kafka_t *rk, const char *bootstrap, const char *to
     rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_AdminOptions_set_request_timeout(o, timeout_ms, e, sizeof e);
     rd_kafka_AdminOptions_set_operation_timeout(o, timeout_ms, e, sizeof e);
+    if (validate)
+        rd_kafka_AdminOptions_set_validate_only(o, 1, e, sizeof e);
     /* both at once: an existing topic (every start but the first) costs one round trip, not two */
     rd_kafka_CreateTopics(rk, &nt, 1, o, q);
     describe_send(rk, topic, timeout_ms, q);
@@ -197,14 +206,20 @@ ktop_ensured_t ktop_ensure(rd_kafka_t *rk, const char *bootstrap, const char *to
         ke = rd_kafka_topic_result_error(tr[0]);
         why = rd_kafka_topic_result_error_string(tr[0]) ? rd_kafka_topic_result_error_string(tr[0]) : rd_kafka_err2str(ke);
     }
+    if (validate && policy && policylen)
+        *policy = '\0';
     if (!ke) {
-        log_info("topic created (compacted, as Kafka Connect creates it)", "topic=%s key=%s partitions=%d replication.factor=%d",
+        if (!validate)
+            log_info("topic created (compacted, as Kafka Connect creates it)", "topic=%s key=%s partitions=%d replication.factor=%d",
                  topic, c->key, c->partitions, c->replication);
         rc = KTOP_CREATED;
     } else if (ke == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-        const char *policy = described ? described_policy(described) : NULL;
-        if (policy)
-            warn_policy(bootstrap, topic, c->key, policy);
+        const char *pol = described ? described_policy(described) : NULL;
+        if (validate) {
+            if (pol && policy && policylen)
+                snprintf(policy, policylen, "%s", pol);
+        } else if (pol)
+            warn_policy(bootstrap, topic, c->key, pol);
         else   /* DescribeConfigs ran before another client created it, or is not allowed: asked again */
             ktop_check_compacted(rk, bootstrap, topic, c->key, timeout_ms);
         rc = KTOP_EXISTS;
@@ -217,7 +232,9 @@ ktop_ensured_t ktop_ensure(rd_kafka_t *rk, const char *bootstrap, const char *to
                  "cleanup.policy=compact (or grant CREATE on the topic)", bootstrap, topic, c->partitions);
         char once[512];
         snprintf(once, sizeof once, "create %s", topic);
-        if (warn_first(once))
+        if (validate)
+            snprintf(err, errlen, "%s; fix: %s", why, fix);
+        else if (warn_first(once))
             log_warn("cannot create the topic (no CREATE permission, or no CreateTopics in this Kafka): walcast uses it as "
                  "it is, or as the broker auto-creates it (cleanup.policy=delete and num.partitions unless the broker is "
                  "set otherwise); to have it as Kafka Connect creates it, run fix before the first start",
@@ -247,6 +264,12 @@ ktop_ensured_t ktop_ensure(rd_kafka_t *rk, const char *bootstrap, const char *to
     return rc;
 }
 
+ktop_ensured_t ktop_ensure(rd_kafka_t *rk, const char *bootstrap, const char *topic, const ktop_create_t *c, int timeout_ms,
+                           char *err, size_t errlen)
+{
+    return ensure(rk, bootstrap, topic, c, timeout_ms, false, NULL, 0, err, errlen);
+}
+
 /* The read_uncommitted probe of a reader (ktop_open): its ListOffsets answer with the high watermark, past any
  * open transaction (a read_committed client's answer stops at the last stable offset). */
 static rd_kafka_t *probe_new(const char *bootstrap, const cfg_map_t *overrides, const char *what, char *err, size_t errlen)
@@ -261,6 +284,17 @@ static rd_kafka_t *probe_new(const char *bootstrap, const cfg_map_t *overrides, 
     if (!rk)
         snprintf(err, errlen, "cannot create the %s probe: %s", what, e);
     return rk;
+}
+
+ktop_ensured_t ktop_probe(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const ktop_create_t *c,
+                          int timeout_ms, char *policy, size_t policylen, char *err, size_t errlen)
+{
+    rd_kafka_t *rk = probe_new(bootstrap, overrides, c->key, err, errlen);
+    if (!rk)
+        return KTOP_FAILED;
+    ktop_ensured_t rc = ensure(rk, bootstrap, topic, c, timeout_ms, true, policy, policylen, err, errlen);
+    rd_kafka_destroy(rk);
+    return rc;
 }
 
 /* High watermark of each partition, from the probe: one ListOffsets request per leader for all of them (a

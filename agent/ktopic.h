@@ -44,6 +44,12 @@ typedef enum ktop_ensured {
 struct rd_kafka_s;
 ktop_ensured_t ktop_ensure(struct rd_kafka_s *rk, const char *bootstrap, const char *topic, const ktop_create_t *c,
                            int timeout_ms, char *err, size_t errlen);
+/* What ktop_ensure would do, asked of Kafka without doing it (CreateTopics with validate_only, on a client of its own
+ * made with overrides' security settings) and without logging: KTOP_CREATED when the topic is missing and would be
+ * created as c says; KTOP_EXISTS with its cleanup.policy in policy ("" when it cannot be read); KTOP_REFUSED,
+ * KTOP_FAILED or KTOP_NO_ANSWER with the reason (and a fix) in err. For `walcast check`. */
+ktop_ensured_t ktop_probe(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const ktop_create_t *c,
+                          int timeout_ms, char *policy, size_t policylen, char *err, size_t errlen);
 /* Warns (once per topic and process) when topic's cleanup.policy is not compact alone (DescribeConfigs); silent
  * when it cannot be told (no DESCRIBE_CONFIGS permission). */
 void ktop_check_compacted(struct rd_kafka_s *rk, const char *bootstrap, const char *topic, const char *key, int timeout_ms);

@@ -88,6 +88,15 @@ def describe(admin, topic):
           f"cleanup.policy={cfg['cleanup.policy'].value}")
 
 
+def compact(admin, topic):
+    res = ConfigResource(ConfigResource.Type.TOPIC, topic, set_config={"cleanup.policy": "compact"})
+    admin.alter_configs([res], request_timeout=10)[res].result()
+
+
+def exists(admin, topic):
+    sys.exit(0 if topic in topics(admin) else 1)
+
+
 def leader(admin, topic, partition):
     p = topics(admin)[topic].partitions[partition]
     print(p.leader)
@@ -162,6 +171,10 @@ def main():
             create(admin, args, partitions)
     elif cmd == "describe":
         describe(admin, args[0])
+    elif cmd == "compact":
+        compact(admin, args[0])
+    elif cmd == "exists":
+        exists(admin, args[0])
     elif cmd == "leader":
         leader(admin, args[0], int(args[1]))
     elif cmd == "count":

@@ -4,7 +4,7 @@ client) are paced to BYTES_PER_S in all, over all its connections together (a sl
 through as they come. A test puts it in front of PostgreSQL to give a snapshot a duration that does not
 depend on how fast the machine is: 200,000 rows of ~100 bytes at 2 MB/s take ~10 s however fast the
 readers are, so a kill "in the middle" is in the middle. SIGUSR1 ends the pacing (the part of a test after
-its kill need not wait). Prints "ready" once it listens."""
+its kill need not wait), SIGUSR2 starts it again. Prints "ready" once it listens."""
 import os
 import signal
 import socket
@@ -12,7 +12,8 @@ import sys
 import threading
 import time
 
-listen_port, target_port, rate = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+listen_port, target_port, paced_rate = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+rate = paced_rate
 lock = threading.Lock()
 next_free = [time.monotonic()]  # when the shared pace allows the next byte
 
@@ -22,7 +23,15 @@ def unpace(*_):
     rate = float("inf")
 
 
+def repace(*_):
+    global rate
+    with lock:
+        next_free[0] = time.monotonic()
+    rate = paced_rate
+
+
 signal.signal(signal.SIGUSR1, unpace)
+signal.signal(signal.SIGUSR2, repace)
 # a background job of a script starts with SIGINT ignored; the test's cleanup stops it with SIGINT
 signal.signal(signal.SIGINT, lambda *_: os._exit(0))
 

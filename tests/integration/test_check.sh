@@ -70,6 +70,26 @@ run_fix() {
 expect_ok "$SRC"
 grep -q '^OK   kafka_transactions: transactions work' <<<"$OUT" || { echo "$OUT" >&2; exit 1; }
 grep -q '^OK   schema_registry' <<<"$OUT" && { echo "no registry was configured: $OUT" >&2; exit 1; }
+# the worker's offsets topic: missing, it is created by walcast run (check only asks Kafka, validate_only: it
+# stays missing); existing but not compacted, FAIL with the kafka-configs.sh fix; compacted, OK
+grep -q '^OK   offsets_topic: offsets topic connect-offsets is missing: walcast run creates it (cleanup.policy=compact, 25 partitions' <<<"$OUT" ||
+  { echo "$OUT" >&2; exit 1; }
+"$PY" "$ROOT/tests/integration/kafka_admin.py" "$BS" exists connect-offsets && { echo "walcast check created the offsets topic" >&2; exit 1; }
+echo "offset.storage.topic=it_chk_offsets" >"$IT_DIR/offs-worker.properties"
+cat "$W" >>"$IT_DIR/offs-worker.properties"
+"$PY" "$ROOT/tests/integration/kafka_admin.py" "$BS" create it_chk_offsets
+expect_fail offsets_topic "$SRC" "$IT_DIR/offs-worker.properties"
+grep -q "^FAIL offsets_topic: offsets topic it_chk_offsets is not compacted (cleanup.policy=delete)" <<<"$OUT" || { echo "$OUT" >&2; exit 1; }
+grep -q "^     fix: kafka-configs.sh --bootstrap-server $BS --alter --entity-type topics --entity-name it_chk_offsets --add-config cleanup.policy=compact$" <<<"$OUT" ||
+  { echo "$OUT" >&2; exit 1; }
+"$PY" "$ROOT/tests/integration/kafka_admin.py" "$BS" compact it_chk_offsets
+expect_ok "$SRC" "$IT_DIR/offs-worker.properties"
+grep -q '^OK   offsets_topic: offsets topic it_chk_offsets exists, cleanup.policy=compact$' <<<"$OUT" || { echo "$OUT" >&2; exit 1; }
+# a replication factor the broker cannot give: FAIL naming the key
+printf 'offset.storage.topic=it_chk_offsets2\noffset.storage.replication.factor=3\n' >"$IT_DIR/offs-worker.properties"
+cat "$W" >>"$IT_DIR/offs-worker.properties"
+expect_fail offsets_topic "$SRC" "$IT_DIR/offs-worker.properties"
+grep -q "^FAIL offsets_topic: offsets topic it_chk_offsets2: .*offset.storage.replication.factor" <<<"$OUT" || { echo "$OUT" >&2; exit 1; }
 
 # server settings (each needs a restart)
 psql_q -c "ALTER SYSTEM SET wal_level = replica"

@@ -12,6 +12,8 @@
 #     its policy and the kafka-configs.sh command that fixes it;
 #  6. a worker with the REST API (config and status topics) creates it at its start too, before its REST
 #     offsets endpoints or any connector read it.
+#  7. a config topic of more than one partition stops a REST worker with an error naming the key, as Kafka
+#     Connect refuses it (the order of a connector's records holds only within one partition).
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
@@ -99,3 +101,14 @@ d=$(describe it_offs_rest)
 [ "$d" = "partitions=25 replicas=1 cleanup.policy=compact" ] || { echo "the worker's it_offs_rest is $d" >&2; exit 1; }
 walcast_stop
 echo "a REST worker's offsets topic created at its start: $d"
+
+# 7. a config topic with 3 partitions: refused at start, naming config.storage.topic
+"$PY" "$ROOT/tests/integration/kafka_admin.py" "$BS" create --partitions 3 it_cfg3_configs
+cp "$IT_DIR/worker.properties" "$IT_DIR/worker-cfg3.properties"
+printf '%s\n' "listeners=http://127.0.0.1:$(free_port)" config.storage.topic=it_cfg3_configs \
+  status.storage.topic=it_cfg3_status group.id=it_cfg3_group >>"$IT_DIR/worker-cfg3.properties"
+rc=0
+timeout 120 "$WALCAST" run --worker "$IT_DIR/worker-cfg3.properties" >/dev/null 2>"$IT_DIR/cfg3.log" || rc=$?
+[ $rc -eq 1 ] && grep -q 'config.storage.topic it_cfg3_configs has 3 partitions: Kafka Connect (and walcast) require a single partition' "$IT_DIR/cfg3.log" || {
+  echo "a 3-partition config topic was not refused clearly (rc=$rc)" >&2; cat "$IT_DIR/cfg3.log" >&2; exit 1; }
+echo "a config topic of 3 partitions is refused: $(grep -o 'config.storage.topic it_cfg3_configs has 3 partitions' "$IT_DIR/cfg3.log" | head -1)"

@@ -6,6 +6,8 @@
 # the other lane's transaction is open, the rows committed so far (read_committed, real broker) must hold no id
 # twice, and after the restart (the chunks not committed read again with watermarks) every id once. An offset
 # record that named the other lane's chunks would lose rows here; one that did not name its own, repeat them.
+# Until each kill, walcast reads PostgreSQL through slow_proxy.py at 2 MB/s (the ~5 MB of rows take >= 2.5 s on
+# any machine, so the snapshot cannot end before the kill); after it, at full speed.
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
@@ -16,6 +18,12 @@ ROUNDS=${LANES_KILL_ROUNDS:-3}
 topics=(--topic connect-offsets)
 for r in $(seq 1 "$ROUNDS"); do topics+=(--topic "srv$r.public.items"); done
 kafka_start "${topics[@]}"
+proxy_port=$(free_port)
+$PY "$ROOT/tests/integration/slow_proxy.py" "$proxy_port" "$PGPORT" 2000000 >"$IT_DIR/proxy.log" 2>&1 &
+proxy_pid=$!
+IT_PIDS+=($proxy_pid)
+for _ in $(seq 1 50); do grep -q ready "$IT_DIR/proxy.log" && break; sleep 0.1; done
+grep -q ready "$IT_DIR/proxy.log" || { echo "slow_proxy.py did not start: $(cat "$IT_DIR/proxy.log")" >&2; exit 1; }
 # small batches (a few rows each): many Produce requests, so that the snapshot lasts a few seconds even on a
 # quiet machine (with 4 MB batches its 60 commits took 0.23 s, over before the kill) and each lane's chain is busy
 echo "producer.batch.size=4096" >>"$IT_DIR/worker.properties"
@@ -29,11 +37,12 @@ for l in sys.stdin:
         if v["op"] == "r": print(v["after"]["id"])'
 }
 for r in $(seq 1 "$ROUNDS"); do
-  cfg=$(connector_file "lanes$r" "name=lanes$r" "topic.prefix=srv$r" "slot.name=lanes$r" "snapshot.mode=initial" \
+  cfg=$(connector_file "lanes$r" "name=lanes$r" "database.port=$proxy_port" "topic.prefix=srv$r" "slot.name=lanes$r" "snapshot.mode=initial" \
     "snapshot.max.threads=2" "walcast.snapshot.lanes=true" "walcast.snapshot.chunk.rows=1000" "snapshot.fetch.size=250" \
     "key.converter.schemas.enable=false" "value.converter.schemas.enable=false" "status.update.interval.ms=300" \
     "walcast.transaction.max.ms=1")
   : >"$IT_DIR/walcast.log"
+  kill -USR2 $proxy_pid  # paced until the kill
   WALCAST_LOG=debug walcast_spawn "$cfg"
   wait_log 'msg="kafka transaction lanes on"' 1 60
   # a few commits of both lanes, then the kill right after one (the other lane's transaction open)
@@ -41,6 +50,7 @@ for r in $(seq 1 "$ROUNDS"); do
   wait_log 'msg="kafka transaction committed"' $((before + 2 + r)) 60
   kill -KILL "$WALCAST_PID"
   wait "$WALCAST_PID" 2>/dev/null || true
+  kill -USR1 $proxy_pid  # the rest at full speed
   grep -q 'msg="snapshot completed"' "$IT_DIR/walcast.log" && { echo "round $r: the snapshot ended before the kill" >&2; exit 1; }
   snap_ids "srv$r.public.items" >"$IT_DIR/ids-$r-killed.txt"
   dup=$(sort -n "$IT_DIR/ids-$r-killed.txt" | uniq -d | head -3 | tr '\n' ' ')
