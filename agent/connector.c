@@ -972,7 +972,8 @@ static wc_status_t on_tick(void *ctx, bool caught_up, int64_t *deadline, char *e
     if (s->encq && (st = encq_send_ready(s->encq, encq_send, s, err, errlen)) != WC_OK)
         return st;
     int64_t now = repl_clock_us();
-    if (!s->in_txn && txn_due(s->txn, caught_up, now, deadline) && (st = commit(s, false, err, errlen)) != WC_OK)
+    bool wm = snap_wm_busy(s->snap) || snap_wm_busy(s->isnap);
+    if (!s->in_txn && txn_due(s->txn, caught_up && !wm, now, deadline) && (st = commit(s, false, err, errlen)) != WC_OK)
         return st;
     if ((st = idle_commit(s, now, deadline, err, errlen)) != WC_OK || (st = heartbeat(s, now, deadline, err, errlen)) != WC_OK)
         return st;

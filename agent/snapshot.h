@@ -188,5 +188,9 @@ void snap_wm_change(snap_t *s, const rel_table_t *t, const pgo_msg_t *m, uint32_
 wc_status_t snap_wm_message(snap_t *s, const pgo_msg_t *m, uint64_t lsn, bool *ours, char *err, size_t errlen);
 /* Drops the open chunk (reconnect): it is read again later. */
 void snap_wm_reset(snap_t *s);
+/* Chunks are being read with watermarks (some left, not paused): the stream is "caught up" only between
+ * two chunks, so a Kafka transaction is not committed at once for that (walcast.transaction.max.ms
+ * and .events bound it, as behind the server) */
+bool snap_wm_busy(const snap_t *s);
 
 #endif

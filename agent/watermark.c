@@ -98,6 +98,11 @@ static rel_table_t *wm_table(snap_t *s, size_t ti, wc_status_t *rc, char *err, s
     return t;
 }
 
+bool snap_wm_busy(const snap_t *s)
+{
+    return s && !s->paused && snap_active(s);
+}
+
 void snap_wm_reset(snap_t *s)
 {
     if (s->wm.open && s->plan.chunks[s->wm.chunk].state == SNAP_EMITTED)
