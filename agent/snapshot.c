@@ -439,6 +439,7 @@ void snap_free(snap_t *s)
     if (!s)
         return;
     snap_wm_clear(&s->wm);
+    free(s->wm_sig);
     if (s->wm_connected)
         repl_close(&s->wm_conn);
     if (s->sigrk) {

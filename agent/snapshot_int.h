@@ -117,6 +117,11 @@ struct snap {
     repl_t wm_conn;
     bool wm_connected;
     snap_wm_t wm;
+    /* the catalog signature of the table version installed for the last chunk (watermark.c): the next chunk
+     * of that table installs it again only if the signature changed */
+    char *wm_sig;
+    uint32_t wm_sig_relid;
+    unsigned wm_sig_version;
 };
 
 /* Chunk ci's rows are all sent, on lane (see snap_offsets). */

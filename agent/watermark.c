@@ -41,11 +41,70 @@ static char *key_text(const pgo_col_t *const *cols, size_t n)
     return s;
 }
 
+/* What snap_table_install reads of a table (snapshot.c's table_install_in, replication.c's repl_table_info),
+ * as one text: its columns (name, type, modifier, generated, not null, default, comment), its replica
+ * identity and its indexes (name, columns, primary, unique, replica identity, expression, partial). Equal
+ * texts: the installed version still describes the table, and the chunk reads it without the three catalog
+ * queries, the schema building and the drain of a reinstall (~1.5 ms of ~10 a chunk of 1,024 rows). */
+static const char SIG_SQL[] =
+    "SELECT c.relreplident::text || '|' || "
+    "coalesce((SELECT string_agg(concat_ws(',', quote_ident(a.attname), a.atttypid, a.atttypmod, quote_literal(a.attgenerated::text), "
+    "a.attnotnull, quote_nullable(pg_get_expr(d.adbin, d.adrelid)), quote_nullable(col_description(a.attrelid, a.attnum))), "
+    "';' ORDER BY a.attnum) FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+    "WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') || '|' || "
+    "coalesce((SELECT string_agg(concat_ws(',', quote_ident(ic.relname), i.indkey::text, i.indisprimary, i.indisunique, i.indisreplident, "
+    "i.indexprs IS NULL, i.indpred IS NULL), ';' ORDER BY ic.relname) "
+    "FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid), '') "
+    "FROM pg_class c WHERE c.oid = $1::oid";
+
+/* The table of chunk ti as it is now: the installed version when its catalog signature is unchanged
+ * since the last chunk, else installed again (a column added since the last chunk is read too; the
+ * version it replaces is freed: records of it still queued for the stream's encoder threads go out
+ * first). NULL: err says why. */
+static rel_table_t *wm_table(snap_t *s, size_t ti, wc_status_t *rc, char *err, size_t errlen)
+{
+    uint32_t relid = s->relids[ti];
+    char rid[16];
+    snprintf(rid, sizeof rid, "%u", relid);
+    const char *pv[1] = { rid };
+    *rc = WC_RETRY;
+    PGresult *r = snap_query(s->wm_conn.sql, SIG_SQL, 1, pv, err, errlen);
+    if (!r)
+        return NULL;
+    char *sig = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) ? xstrdup(PQgetvalue(r, 0, 0)) : NULL;
+    PQclear(r);
+    rel_table_t *t = rel_cache_get(s->rels, relid);
+    if (t && sig && s->wm_sig && s->wm_sig_relid == relid && s->wm_sig_version == t->version &&
+        strcmp(sig, s->wm_sig) == 0) {
+        free(sig);
+        return t;
+    }
+    free(s->wm_sig);
+    s->wm_sig = NULL;
+    if (s->hooks.drain && (*rc = s->hooks.drain(s->hooks.ctx, err, errlen)) != WC_OK) {
+        free(sig);
+        return NULL;
+    }
+    *rc = WC_RETRY;
+    t = snap_table_install(s, &s->wm_conn, ti, true, err, errlen);
+    if (!t) {
+        free(sig);
+        return NULL;
+    }
+    /* a change between the signature and the install: the next chunk sees another signature */
+    s->wm_sig = sig;
+    s->wm_sig_relid = relid;
+    s->wm_sig_version = t->version;
+    return t;
+}
+
 void snap_wm_reset(snap_t *s)
 {
     if (s->wm.open && s->plan.chunks[s->wm.chunk].state == SNAP_EMITTED)
         s->plan.chunks[s->wm.chunk].state = SNAP_TODO;
     snap_wm_clear(&s->wm);
+    free(s->wm_sig);
+    s->wm_sig = NULL;
     if (s->wm_connected) {
         repl_close(&s->wm_conn);
         s->wm_connected = false;
@@ -89,16 +148,10 @@ wc_status_t snap_wm_step(snap_t *s, char *err, size_t errlen)
         snap_chunk_emitted(s, ci, 0);
         return WC_OK;
     }
-    /* the table as it is now: a column added since the last chunk is read too. The version it replaces
-     * is freed: records of it still queued for the stream's encoder threads go out first */
-    if (s->hooks.drain) {
-        wc_status_t dst = s->hooks.drain(s->hooks.ctx, err, errlen);
-        if (dst != WC_OK)
-            return dst;
-    }
-    rel_table_t *t = snap_table_install(s, &s->wm_conn, ti, true, err, errlen);
+    wc_status_t trc;
+    rel_table_t *t = wm_table(s, ti, &trc, err, errlen);
     if (!t)
-        return WC_RETRY;
+        return trc;
     if (!st->started_us)
         st->started_us = wc_wall_us();
     snap_wm_t *w = &s->wm;
@@ -166,15 +219,24 @@ wc_status_t snap_wm_step(snap_t *s, char *err, size_t errlen)
     snap_prog_rows(s, ci, (uint64_t)n);
     snprintf(msg, sizeof msg, "high:%s", w->nonce);
     /* a walsender sends only flushed WAL, and nothing flushes a non-transactional message: a
-     * transaction with an xid, committed synchronously, does (else the chunk waits for the WAL writer) */
-    if (emit_message(pc, msg, err, errlen) < 0 ||
-        snap_exec_ok(pc, "BEGIN; SET LOCAL synchronous_commit = on; SELECT txid_current(); COMMIT", err, errlen) < 0) {
-        snap_wm_clear(w);
-        return WC_RETRY;
+     * transaction with an xid, committed synchronously, does, but only when it wrote WAL itself
+     * (RecordTransactionCommit: an xid alone commits asynchronously, and the chunk waited for the WAL
+     * writer, up to wal_writer_delay, 200 ms by default). So the message is written inside it (still
+     * non-transactional: decoded where it is written, before the commit). local: flushed here, without
+     * waiting for a synchronous standby (a logical walsender sends what is flushed locally) */
+    if (snap_exec_ok(pc, "BEGIN; SET LOCAL synchronous_commit = local", err, errlen) < 0)
+        goto high_failed;
+    if (emit_message(pc, msg, err, errlen) < 0 || snap_exec_ok(pc, "SELECT txid_current(); COMMIT", err, errlen) < 0) {
+        char e2[64];
+        snap_exec_ok(pc, "ROLLBACK", e2, sizeof e2);
+        goto high_failed;
     }
     w->open = true;
     log_debug("snapshot chunk read (watermarks)", "table=%s.%s chunk=%zu rows=%d", st->schema, st->name, ci, n);
     return WC_OK;
+high_failed:
+    snap_wm_clear(w);
+    return WC_RETRY;
 }
 
 void snap_wm_change(snap_t *s, const rel_table_t *t, const pgo_msg_t *m, uint32_t xid)

@@ -25,6 +25,12 @@
 # request (scripts/kafka.sh KAFKA_REQUEST_LOG) and each run prints its Kafka side (bench_tool.py produce_chain):
 # data batches, the broker's time on them, librdkafka's time between a response and the next request, and the
 # gaps where one Kafka transaction hands over to the next.
+# The watermark method (BENCH_SNAP_INC=1, the default): an incremental snapshot of the same table (signal
+# execute-snapshot through a signal table, incremental.snapshot.chunk.size 1024 unless BENCH_SNAP_INC_EXTRA
+# says otherwise), chunk by chunk on the connector thread while the slot streams, as a resumed initial snapshot
+# and the re-read after a lost slot go: from the signal's commit to the slot confirmed past the last chunk, in
+# every round after the initial snapshots, printed next to them (target >= 0.5x the 1-thread initial snapshot).
+# With BENCH_SNAP_AB, B runs it too.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/bench_lib.sh
@@ -39,6 +45,8 @@ printf '%s\n' "bootstrap.servers=$BS" ${BENCH_SNAP_WORKER_EXTRA:-} >"$WORK/worke
 echo "bench-snapshot: Kafka at $BS, PostgreSQL on port $PGPORT; load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 q -c "CREATE TABLE snap (id int PRIMARY KEY, v int NOT NULL, t text, ts timestamptz NOT NULL, n numeric(12,2))" \
   -c "CREATE PUBLICATION snap_pub FOR TABLE snap" \
+  -c "CREATE TABLE snap_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))" \
+  -c "CREATE PUBLICATION snap_inc_pub FOR TABLE snap, snap_signal" -c "CREATE TABLE snap_flush (x int)" \
   -c "SELECT 1 FROM pg_create_logical_replication_slot('snapstream', 'pgoutput')" >/dev/null
 for ((lo = 1; lo <= ROWS; lo += 10000)); do
   echo "INSERT INTO snap SELECT g, g % 1000, 'row number ' || g, timestamptz '2024-01-01' + g * interval '1 s', g / 100.0 FROM generate_series($lo, $(( lo + 9999 < ROWS ? lo + 9999 : ROWS ))) g;"
@@ -131,6 +139,47 @@ run_walcast() {  # threads [b: BENCH_SNAP_AB's binary] -> RATE_<threads>[b], RSS
   [ -z "${KAFKA_REQUEST_LOG:-}" ] || /usr/bin/python3 "$TOOL" produce_chain "$KAFKA_REQUEST_LOG" "walcast-snapbench$n" || true
 }
 
+# The watermark method: walcast streaming (snapshot.mode=no_data, its own slot and publication with the signal
+# table), then execute-snapshot of the table committed synchronously (the test cluster commits asynchronously:
+# else the signal waits for the WAL writer); done when the slot is confirmed past the WAL written once walcast
+# logged the snapshot completed (its last chunk committed in Kafka; status.update.interval.ms=50 as in the
+# streaming drain, so that the idle position is confirmed at once).
+INC=${BENCH_SNAP_INC:-1}
+wait_inc() {  # LOGNAME (timed's waiter)
+  local log="$WORK/walcast-$1.log" t0
+  t0=$(now)
+  until grep -q 'msg="replication started"' "$log"; do
+    awk "BEGIN { exit !($(now) - $t0 > 120) }" && { echo "walcast did not start streaming" >&2; return 1; }
+    sleep 0.05
+  done
+  q -c "SET synchronous_commit = on" -c "INSERT INTO snap_signal VALUES ('$1', 'execute-snapshot', '{\"data-collections\": [\"public.snap\"]}')" >/dev/null
+  now >"$WORK/signal-$1"
+  until grep -q 'msg="snapshot completed"' "$log"; do
+    awk "BEGIN { exit !($(now) - $t0 > 3600) }" && { echo "the incremental snapshot did not complete" >&2; return 1; }
+    sleep 0.05
+  done
+  # a synchronous commit flushes only when its transaction wrote WAL (an xid alone does not): a row of a
+  # table in no publication
+  END_LSN=$(q -c "SET synchronous_commit = on" -c "INSERT INTO snap_flush VALUES (1)" -c "SELECT pg_current_wal_insert_lsn()" | tail -1)
+  wait_flushed "snapinc$1" 600 >/dev/null
+}
+run_incremental() {  # [b] -> RATE_I[b], RSS_I[b]
+  local tag=${1:-} WALCAST_BIN=${BENCH_SNAP_WALCAST:-$ROOT/build/walcast}
+  [ -z "$tag" ] || WALCAST_BIN=$BENCH_SNAP_AB
+  local n="inc${tag}r${round}" f
+  f="$WORK/$n.properties"
+  printf '%s\n' "name=snapinc$n" "database.hostname=127.0.0.1" "database.port=$PGPORT" "database.user=postgres" \
+    "database.dbname=postgres" "topic.prefix=w$n" "slot.name=snapinc$n" "slot.drop.on.stop=true" \
+    "publication.name=snap_inc_pub" "publication.autocreate.mode=disabled" "snapshot.mode=no_data" \
+    "signal.data.collection=public.snap_signal" "signal.enabled.channels=source" "status.update.interval.ms=50" \
+    ${BENCH_SNAP_EXTRA:-} ${BENCH_SNAP_INC_EXTRA:-} >"$f"
+  timed "$f" "$n" wait_inc
+  grep -q 'msg="snapshot completed".*rows='"$ROWS" "$WORK/walcast-$n.log" || { tail -5 "$WORK/walcast-$n.log" >&2; die "walcast ($WALCAST_BIN) incremental snapshot did not read $ROWS rows"; }
+  printf -v "RATE_I$tag" '%s' "$(calc "%.0f" "$ROWS / ($T_END - $(cat "$WORK/signal-$n"))")"
+  printf -v "RSS_I$tag" '%s' "$(hwm_mb "$n")"
+  echo "bench-snapshot: walcast${tag:+ (B)} incremental snapshot, round $round: $(calc "%.0f" "$ROWS / ($T_END - $(cat "$WORK/signal-$n"))") rows/s, peak RSS $(hwm_mb "$n") MB"
+}
+
 # The streaming reference: the same rows, inserted in transactions of 10,000 while slot snapstream existed,
 # drained by walcast (snapshot.mode=no_data, same converter) until the slot is confirmed to the end of the WAL.
 wait_stream() { wait_flushed snapstream 3600; }
@@ -151,7 +200,7 @@ run_stream() {
 # drain of the same rows in the first round between the two snapshots.
 warm=${BENCH_SNAP_WARMUPS:-2}
 for ((k = 0; k < warm; k++)); do round=w$k; run_walcast $(( k % 2 ? 1 : 2 )); done
-R1=(); R2=(); RS=(); R1B=(); R2B=()
+R1=(); R2=(); RS=(); R1B=(); R2B=(); RI=(); RIB=()
 for ((round = 1; round <= ${BENCH_SNAP_RUNS:-1}; round++)); do
   if (( round % 2 )); then first=1; second=2; tags=("" b); else first=2; second=1; tags=(b ""); fi
   [ -n "${BENCH_SNAP_AB:-}" ] || tags=("")
@@ -160,11 +209,17 @@ for ((round = 1; round <= ${BENCH_SNAP_RUNS:-1}; round++)); do
     [ "$round" = 1 ] && [ -z "$tag" ] && [ "${BENCH_SNAP_STREAM:-1}" = 1 ] && { run_stream; RS+=("$RATE_S"); }
     run_walcast $second "$tag"; cp "$WORK/cpu-$second$tag" "$WORK/cpu-$second$tag.$round"
   done
+  if [ "$INC" = 1 ]; then
+    for tag in "${tags[@]}"; do run_incremental "$tag"; done
+    RI+=("$RATE_I"); [ -z "${BENCH_SNAP_AB:-}" ] || RIB+=("$RATE_Ib")
+  fi
   R1+=("$RATE_1"); R2+=("$RATE_2")
   [ -z "${BENCH_SNAP_AB:-}" ] || { R1B+=("$RATE_1b"); R2B+=("$RATE_2b"); }
 done
 RATE_1=$(median "${R1[@]}"); RATE_2=$(median "${R2[@]}"); RATE_S=-
 if [ "${#RS[@]}" = 0 ]; then RSS_S=-; else RATE_S=$(median "${RS[@]}"); fi
+RATE_I=-; RSS_I=${RSS_I:--}
+[ "${#RI[@]}" = 0 ] || RATE_I=$(median "${RI[@]}")
 
 DBZ_RATE="-"; DBZ_RSS="-"
 if [ "${BENCH_SNAP_DBZ:-1}" = 1 ]; then
@@ -190,12 +245,15 @@ printf '%-44s %12s %12s\n' "COPY (SELECT * FROM snap) TO STDOUT (psql)" "$COPY_R
 printf '%-44s %12s %9s MB\n' "walcast snapshot.max.threads=1" "$RATE_1" "$RSS_1"
 printf '%-44s %12s %9s MB\n' "walcast snapshot.max.threads=2" "$RATE_2" "$RSS_2"
 printf '%-44s %12s %9s MB\n' "walcast streaming the same rows (slot backlog)" "$RATE_S" "$RSS_S"
+printf '%-44s %12s %9s MB\n' "walcast incremental snapshot (watermarks)" "$RATE_I" "$RSS_I"
 printf '%-44s %12s %9s MB\n' "Debezium 3.6.1 initial snapshot (defaults)" "$DBZ_RATE" "$DBZ_RSS"
 echo "1 thread vs COPY:      $(calc "%.2f" "$RATE_1 / $COPY_RATE")x (target >= 0.7: $(verdict "$RATE_1 >= 0.7 * $COPY_RATE"))"
 echo "2 threads vs 1 thread: $(calc "%.2f" "$RATE_2 / $RATE_1")x (target >= 1.7: $(verdict "$RATE_2 >= 1.7 * $RATE_1"))"
 [ "$RATE_S" = - ] ||
   echo "2 threads vs streaming: $(calc "%.2f" "$RATE_2 / $RATE_S")x (target >= 1: $(verdict "$RATE_2 >= $RATE_S")); 1 thread $(calc "%.2f" "$RATE_1 / $RATE_S")x"
-[ "${BENCH_SNAP_RUNS:-1}" = 1 ] || echo "per round: 1 thread ${R1[*]}; 2 threads ${R2[*]} rows/s (medians above)"
+[ "$RATE_I" = - ] ||
+  echo "incremental vs 1 thread: $(calc "%.2f" "$RATE_I / $RATE_1")x (target >= 0.5: $(verdict "$RATE_I >= 0.5 * $RATE_1"))"
+[ "${BENCH_SNAP_RUNS:-1}" = 1 ] || echo "per round: 1 thread ${R1[*]}; 2 threads ${R2[*]}${RI[*]:+; incremental ${RI[*]}} rows/s (medians above)"
 echo
 echo "CPU s (utime+stime) of each part, last round: readers = walcast-snap threads, connect = the connector thread"
 echo "(walcast-conn) + walcast-commit + main, rdkafka = rdk:* threads; idle = core-seconds the machine left idle meanwhile;"
@@ -222,6 +280,7 @@ if [ -n "${BENCH_SNAP_AB:-}" ]; then
   echo "  A: 1 thread $A1, 2 threads $A2 rows/s (2 vs 1: $(calc "%.2f" "$A2 / $A1")x); per round: ${R1[*]} / ${R2[*]}"
   echo "  B: 1 thread $B1, 2 threads $B2 rows/s (2 vs 1: $(calc "%.2f" "$B2 / $B1")x); per round: ${R1B[*]} / ${R2B[*]}"
   echo "  B vs A: 1 thread $(calc "%.2f" "$B1 / $A1")x, 2 threads $(calc "%.2f" "$B2 / $A2")x; peak RSS of the last round A $RSS_1 / $RSS_2 MB, B $RSS_1b / $RSS_2b MB"
+  [ "${#RIB[@]}" = 0 ] || echo "  incremental: A $(median "${RI[@]}"), B $(median "${RIB[@]}") rows/s (B vs A $(calc "%.2f" "$(median "${RIB[@]}") / $(median "${RI[@]}")")x); per round: ${RI[*]} / ${RIB[*]}"
   for th in 1b 2b; do
     echo "  B $th: $(grep -o 'readers=.*' "$WORK/walcast-$th.log" | tail -1)"
   done
