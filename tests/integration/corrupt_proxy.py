@@ -2,34 +2,14 @@
 """corrupt_proxy.py LISTEN_PORT PG_PORT: a TCP proxy in front of PostgreSQL that, once, rewrites the
 message type of the first pgoutput Insert inside a replication CopyData ('d' -> 'w' -> 'I') to 'Z'.
 Everything else is forwarded untouched. Used to prove corrupt wire bytes give an error and a reconnect."""
-import socket
 import struct
 import sys
 import threading
 
+from tcp_proxy import close_both, serve
+
 listen_port, pg_port = int(sys.argv[1]), int(sys.argv[2])
 corrupted = threading.Event()
-
-
-def close_both(*socks):
-    for s in socks:
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-
-def pump_plain(src, dst):
-    try:
-        while True:
-            b = src.recv(65536)
-            if not b:
-                break
-            dst.sendall(b)
-    except OSError:
-        pass
-    finally:
-        close_both(src, dst)
 
 
 def pump_server(src, dst):
@@ -63,13 +43,4 @@ def pump_server(src, dst):
         close_both(src, dst)
 
 
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", listen_port))
-srv.listen(16)
-print("ready", flush=True)
-while True:
-    c, _ = srv.accept()
-    u = socket.create_connection(("127.0.0.1", pg_port))
-    threading.Thread(target=pump_plain, args=(c, u), daemon=True).start()
-    threading.Thread(target=pump_server, args=(u, c), daemon=True).start()
+serve(listen_port, pg_port, to_client=pump_server)

@@ -406,6 +406,20 @@ free_port() {
   )
 }
 
+# proxy_start SCRIPT ARGS...: a test proxy in front of this test's PostgreSQL (tests/integration/SCRIPT, e.g.
+# slow_proxy.py RATE or corrupt_proxy.py; it gets a free port and PGPORT before ARGS), waited for until it
+# listens. Sets PROXY_PORT and PROXY_PID; stopped by the EXIT trap.
+proxy_start() {
+  local script=$1; shift
+  PROXY_PORT=$(free_port)
+  $PY "$ROOT/tests/integration/$script" "$PROXY_PORT" "$PGPORT" "$@" >"$IT_DIR/proxy.log" 2>&1 &
+  PROXY_PID=$!
+  IT_PIDS+=($PROXY_PID)
+  for _ in $(seq 1 50); do grep -q ready "$IT_DIR/proxy.log" && return 0; sleep 0.1; done
+  echo "$script did not start: $(cat "$IT_DIR/proxy.log")" >&2
+  return 1
+}
+
 # ---- a change made while a multi-table snapshot is being set up (issue 17), for the sink tests ----
 # race_start ROWS_BIG SINK_FILE...: in the test cluster's postgres database, race_big (ROWS_BIG rows) and
 # race_small (ids 1..100, v=0) in publication race_pub; walcast runs the source (slot race, topic prefix

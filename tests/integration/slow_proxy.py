@@ -5,12 +5,12 @@ through as they come. A test puts it in front of PostgreSQL to give a snapshot a
 depend on how fast the machine is: 200,000 rows of ~100 bytes at 2 MB/s take ~10 s however fast the
 readers are, so a kill "in the middle" is in the middle. SIGUSR1 ends the pacing (the part of a test after
 its kill need not wait), SIGUSR2 starts it again. Prints "ready" once it listens."""
-import os
 import signal
-import socket
 import sys
 import threading
 import time
+
+from tcp_proxy import close_both, serve
 
 listen_port, target_port, paced_rate = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 rate = paced_rate
@@ -32,8 +32,6 @@ def repace(*_):
 
 signal.signal(signal.SIGUSR1, unpace)
 signal.signal(signal.SIGUSR2, repace)
-# a background job of a script starts with SIGINT ignored; the test's cleanup stops it with SIGINT
-signal.signal(signal.SIGINT, lambda *_: os._exit(0))
 
 
 def pace(n):
@@ -48,22 +46,13 @@ def pace(n):
         time.sleep(start - now)
 
 
-def close_both(*socks):
-    for s in socks:
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-
-def pump(src, dst, paced):
+def pump_paced(src, dst):
     try:
         while True:
             b = src.recv(16384)
             if not b:
                 break
-            if paced:
-                pace(len(b))
+            pace(len(b))
             dst.sendall(b)
     except OSError:
         pass
@@ -71,17 +60,4 @@ def pump(src, dst, paced):
         close_both(src, dst)
 
 
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", listen_port))
-srv.listen(64)
-print("ready", flush=True)
-while True:
-    c, _ = srv.accept()
-    try:
-        u = socket.create_connection(("127.0.0.1", target_port))
-    except OSError:
-        c.close()
-        continue
-    threading.Thread(target=pump, args=(c, u, False), daemon=True).start()
-    threading.Thread(target=pump, args=(u, c, True), daemon=True).start()
+serve(listen_port, target_port, to_client=pump_paced)

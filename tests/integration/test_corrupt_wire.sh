@@ -6,12 +6,9 @@ it_init
 pg_start
 psql_q -c "CREATE TABLE c (id int PRIMARY KEY)"
 kafka_start --topic srv.public.c
-proxy_port=$(free_port)
-$PY "$ROOT/tests/integration/corrupt_proxy.py" "$proxy_port" "$PGPORT" >"$IT_DIR/proxy.log" 2>&1 &
-IT_PIDS+=($!)
-for _ in $(seq 1 50); do grep -q ready "$IT_DIR/proxy.log" && break; sleep 0.1; done
+proxy_start corrupt_proxy.py
 cfg=$(connector_file corrupt "database.sslmode=disable" "key.converter.schemas.enable=false")
-sed -i "s/^database.port=.*/database.port=$proxy_port/" "$cfg"
+sed -i "s/^database.port=.*/database.port=$PROXY_PORT/" "$cfg"
 walcast_start "$cfg"
 psql_q -c "INSERT INTO c SELECT g FROM generate_series(1, 50) g"
 wait_topic srv.public.c 50 30

@@ -18,12 +18,7 @@ ROUNDS=${LANES_KILL_ROUNDS:-3}
 topics=(--topic connect-offsets)
 for r in $(seq 1 "$ROUNDS"); do topics+=(--topic "srv$r.public.items"); done
 kafka_start "${topics[@]}"
-proxy_port=$(free_port)
-$PY "$ROOT/tests/integration/slow_proxy.py" "$proxy_port" "$PGPORT" 2000000 >"$IT_DIR/proxy.log" 2>&1 &
-proxy_pid=$!
-IT_PIDS+=($proxy_pid)
-for _ in $(seq 1 50); do grep -q ready "$IT_DIR/proxy.log" && break; sleep 0.1; done
-grep -q ready "$IT_DIR/proxy.log" || { echo "slow_proxy.py did not start: $(cat "$IT_DIR/proxy.log")" >&2; exit 1; }
+proxy_start slow_proxy.py 2000000
 # small batches (a few rows each): many Produce requests, so that the snapshot lasts a few seconds even on a
 # quiet machine (with 4 MB batches its 60 commits took 0.23 s, over before the kill) and each lane's chain is busy
 echo "producer.batch.size=4096" >>"$IT_DIR/worker.properties"
@@ -37,12 +32,12 @@ for l in sys.stdin:
         if v["op"] == "r": print(v["after"]["id"])'
 }
 for r in $(seq 1 "$ROUNDS"); do
-  cfg=$(connector_file "lanes$r" "name=lanes$r" "database.port=$proxy_port" "topic.prefix=srv$r" "slot.name=lanes$r" "snapshot.mode=initial" \
+  cfg=$(connector_file "lanes$r" "name=lanes$r" "database.port=$PROXY_PORT" "topic.prefix=srv$r" "slot.name=lanes$r" "snapshot.mode=initial" \
     "snapshot.max.threads=2" "walcast.snapshot.lanes=true" "walcast.snapshot.chunk.rows=1000" "snapshot.fetch.size=250" \
     "key.converter.schemas.enable=false" "value.converter.schemas.enable=false" "status.update.interval.ms=300" \
     "walcast.transaction.max.ms=1")
   : >"$IT_DIR/walcast.log"
-  kill -USR2 $proxy_pid  # paced until the kill
+  kill -USR2 $PROXY_PID  # paced until the kill
   WALCAST_LOG=debug walcast_spawn "$cfg"
   wait_log 'msg="kafka transaction lanes on"' 1 60
   # a few commits of both lanes, then the kill right after one (the other lane's transaction open)
@@ -50,7 +45,7 @@ for r in $(seq 1 "$ROUNDS"); do
   wait_log 'msg="kafka transaction committed"' $((before + 2 + r)) 60
   kill -KILL "$WALCAST_PID"
   wait "$WALCAST_PID" 2>/dev/null || true
-  kill -USR1 $proxy_pid  # the rest at full speed
+  kill -USR1 $PROXY_PID  # the rest at full speed
   grep -q 'msg="snapshot completed"' "$IT_DIR/walcast.log" && { echo "round $r: the snapshot ended before the kill" >&2; exit 1; }
   snap_ids "srv$r.public.items" >"$IT_DIR/ids-$r-killed.txt"
   dup=$(sort -n "$IT_DIR/ids-$r-killed.txt" | uniq -d | head -3 | tr '\n' ' ')

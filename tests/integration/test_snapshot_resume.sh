@@ -14,13 +14,8 @@ CREATE TABLE items (id int PRIMARY KEY, v text NOT NULL, n int);
 INSERT INTO items SELECT g, repeat('v', 50) || g, g % 7 FROM generate_series(1, 200000) g;
 SQL
 kafka_start --topic srv.public.items --topic connect-offsets
-proxy_port=$(free_port)
-$PY "$ROOT/tests/integration/slow_proxy.py" "$proxy_port" "$PGPORT" 3000000 >"$IT_DIR/proxy.log" 2>&1 &
-proxy_pid=$!
-IT_PIDS+=($proxy_pid)
-for _ in $(seq 1 50); do grep -q ready "$IT_DIR/proxy.log" && break; sleep 0.1; done
-grep -q ready "$IT_DIR/proxy.log" || { echo "slow_proxy.py did not start: $(cat "$IT_DIR/proxy.log")" >&2; exit 1; }
-cfg=$(connector_file snapr ${SNAP_EXTRA:-} "database.port=$proxy_port" "snapshot.mode=initial" "snapshot.max.threads=2" "walcast.snapshot.lanes=true" "walcast.snapshot.chunk.rows=2000" \
+proxy_start slow_proxy.py 3000000
+cfg=$(connector_file snapr ${SNAP_EXTRA:-} "database.port=$PROXY_PORT" "snapshot.mode=initial" "snapshot.max.threads=2" "walcast.snapshot.lanes=true" "walcast.snapshot.chunk.rows=2000" \
   "key.converter.schemas.enable=false" "value.converter.schemas.enable=false" "status.update.interval.ms=300" \
   "walcast.transaction.max.ms=20")
 (
@@ -40,7 +35,7 @@ wait $WALCAST_PID 2>/dev/null || true
 grep -q 'msg="snapshot completed"' "$IT_DIR/walcast.log" && { echo "the snapshot ended before the kill; make the table bigger" >&2; exit 1; }
 committed=$(kcat -C -b "$BS" -t srv.public.items -o beginning -X isolation.level=read_committed -e -q -f '%s\n' | grep -c '"op":"r"' || true)
 echo "killed mid-snapshot with $committed snapshot rows committed"
-kill -USR1 $proxy_pid  # the rest at full speed
+kill -USR1 $PROXY_PID  # the rest at full speed
 walcast_spawn "$cfg"
 for _ in $(seq 1 900); do grep -q 'msg="snapshot completed"' "$IT_DIR/walcast.log" && break; sleep 0.1; done
 grep -q 'msg="resuming the snapshot' "$IT_DIR/walcast.log" || { echo "no resume" >&2; exit 1; }
