@@ -97,6 +97,7 @@ deps:
 	@bash scripts/install-deps.sh
 
 unit: $(UNIT_BIN)
+	@bash tests/srccheck.sh
 	@bash tests/run-unit.sh $(UNIT_BIN)
 
 integration: $(BUILD)/walcast
@@ -110,6 +111,7 @@ test: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all $(UNIT_BIN) $(FUZZ_REPLAY)
 	@$(MAKE) --no-print-directory -j$(NPROC) SANITIZE=address BUILD=$(BUILD)/asan $(ASAN_UNIT_BIN)
 	@$(MAKE) --no-print-directory fuzz-replay
+	@bash tests/srccheck.sh
 	@ASAN_UNIT_BIN="$(ASAN_UNIT_BIN)" bash tests/run-all.sh $(UNIT_BIN)
 
 demo: deps

@@ -958,7 +958,7 @@ static int parse_signals(const cfg_map_t *m, conn_config_t *c, char *err, size_t
     c->signal_collection = sc && *sc ? xstrdup(sc) : NULL;
     const char *ch = get_or(m, "signal.enabled.channels", "source");
     char *copy = xstrdup(ch);
-    for (char *tok = strtok(copy, ", "); tok; tok = strtok(NULL, ", ")) {
+    for (char *save = NULL, *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
         if (strcmp(tok, "source") == 0)
             c->signal_source = true;
         else if (strcmp(tok, "kafka") == 0)
@@ -984,7 +984,7 @@ static int parse_snapshot_overrides(const cfg_map_t *m, conn_config_t *c, char *
 {
     const char *list = cfg_get(m, "snapshot.select.statement.overrides");
     char *copy = xstrdup(list ? list : "");
-    for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         while (*tok == ' ')
             tok++;
         char *endp = tok + strlen(tok);
@@ -1098,7 +1098,7 @@ static int parse_skipped_ops(const cfg_map_t *m, conn_config_t *c, char *err, si
     unsigned ops = 0;
     char tmp[64];
     snprintf(tmp, sizeof tmp, "%s", v);
-    for (char *tok = strtok(tmp, ", "); tok; tok = strtok(NULL, ", ")) {
+    for (char *save = NULL, *tok = strtok_r(tmp, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
         if (!strcmp(tok, "c")) ops |= EVT_OP_C;
         else if (!strcmp(tok, "u")) ops |= EVT_OP_U;
         else if (!strcmp(tok, "d")) ops |= EVT_OP_D;

@@ -84,7 +84,7 @@ static void mock_command(rd_kafka_mock_cluster_t *mc, char *line)
 {
     char *argv[6] = { 0 };
     int argc = 0;
-    for (char *tok = strtok(line, " \t\r\n"); tok && argc < 6; tok = strtok(NULL, " \t\r\n"))
+    for (char *save = NULL, *tok = strtok_r(line, " \t\r\n", &save); tok && argc < 6; tok = strtok_r(NULL, " \t\r\n", &save))
         argv[argc++] = tok;
     if (argc == 0)
         return;

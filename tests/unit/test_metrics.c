@@ -137,7 +137,7 @@ static void test_families(void **state)
     char fam[256] = "";
     char seen[128][128];
     size_t nseen = 0;
-    for (char *line = strtok(t, "\n"); line; line = strtok(NULL, "\n")) {
+    for (char *save = NULL, *line = strtok_r(t, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char name[128];
         if (!strncmp(line, "# HELP ", 7)) {
             assert_int_equal(sscanf(line + 7, "%127s", name), 1);

@@ -31,7 +31,7 @@ static answer_t call(rest_t *rs, const char *method, const char *target, const c
     char *q = strchr(path, '?');
     if (q) {
         *q++ = 0;
-        for (char *kv = strtok(q, "&"); kv && nargs < 32; kv = strtok(NULL, "&")) {
+        for (char *save = NULL, *kv = strtok_r(q, "&", &save); kv && nargs < 32; kv = strtok_r(NULL, "&", &save)) {
             char *eq = strchr(kv, '=');
             if (eq)
                 *eq++ = 0;
@@ -61,7 +61,7 @@ static const char *str_at(json_t *j, const char *path)
 {
     char p[256];
     snprintf(p, sizeof p, "%s", path);
-    for (char *k = strtok(p, "/"); k && j; k = strtok(NULL, "/"))
+    for (char *save = NULL, *k = strtok_r(p, "/", &save); k && j; k = strtok_r(NULL, "/", &save))
         j = json_is_array(j) ? json_array_get(j, (size_t)atoi(k)) : json_object_get(j, k);
     return j && json_is_string(j) ? json_string_value(j) : NULL;
 }
