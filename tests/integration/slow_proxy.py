@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 
-from tcp_proxy import close_both, serve
+from tcp_proxy import pump_plain, serve
 
 listen_port, target_port, paced_rate = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 rate = paced_rate
@@ -46,18 +46,4 @@ def pace(n):
         time.sleep(start - now)
 
 
-def pump_paced(src, dst):
-    try:
-        while True:
-            b = src.recv(16384)
-            if not b:
-                break
-            pace(len(b))
-            dst.sendall(b)
-    except OSError:
-        pass
-    finally:
-        close_both(src, dst)
-
-
-serve(listen_port, target_port, to_client=pump_paced)
+serve(listen_port, target_port, to_client=lambda src, dst: pump_plain(src, dst, pace))

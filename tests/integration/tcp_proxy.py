@@ -16,13 +16,16 @@ def close_both(*socks):
             pass
 
 
-def pump_plain(src, dst):
-    """Forwards everything as it comes until either side ends."""
+def pump_plain(src, dst, before_send=None):
+    """Forwards everything as it comes until either side ends; before_send(n) is called with the size of
+    each piece before it goes (slow_proxy.py paces there)."""
     try:
         while True:
             b = src.recv(65536)
             if not b:
                 break
+            if before_send:
+                before_send(len(b))
             dst.sendall(b)
     except OSError:
         pass
