@@ -11,6 +11,7 @@
 
 #include "agent/kafka_cli.h"
 #include "agent/publisher.h"
+#include "schemas/clock.h"
 
 static struct { int ok, failed, permanent; } acks;
 static volatile sig_atomic_t stop;
@@ -575,6 +576,60 @@ static void test_commit_thread_reused(void **s)
     free(bs);
 }
 
+/* A topic that does not exist yet when the producer first asks for it (the broker creates it on that request,
+ * as auto.create.topics.enable does; here the mock answers UNKNOWN_TOPIC_OR_PART until the test clears it).
+ * librdkafka 2.0.2 asks again only on its 1 s timer, which held the first commit of every new connector and
+ * of every new table for up to a second; the commit asks itself, every <= 100 ms. The error is cleared 200 ms
+ * into the commit, 250 ms past one of those timer ticks (counted from the producer's creation): the commit
+ * must end within 500 ms of it, before the next tick (~750 ms later). */
+static void test_new_topic_found_quickly(void **s)
+{
+    (void)s;
+    char err[512], *bs = NULL;
+    void *mock;
+    int64_t made = wc_mono_ms();
+    pub_t *p = mock_producer(&mock, &bs, "t", 1, "walcast-unit-fresh");
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster((rd_kafka_t *)mock);
+    rd_kafka_mock_topic_set_error(mc, "fresh", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+    memset(&acks, 0, sizeof acks);
+    /* 50 ms past a tick of the producer's 1 s timer, at least 100 ms from now */
+    int64_t now = wc_mono_ms(), tick = made + ((now + 100 - made) / 1000 + 1) * 1000;
+    usleep((useconds_t)(tick + 50 - now) * 1000);
+    assert_int_equal(pub_txn_begin(p, err, sizeof err), WC_OK);
+    rec_t r;
+    memset(&r, 0, sizeof r);
+    r.topic = "fresh";
+    r.key = "k";
+    r.keylen = 1;
+    r.value = "v";
+    r.valuelen = 1;
+    assert_int_equal(pub_send(p, &r, 1, err, sizeof err), WC_OK);
+    buf_t k, v;
+    buf_init(&k);
+    buf_init(&v);
+    buf_puts(&k, "k");
+    buf_puts(&v, "v");
+    assert_int_equal(pub_txn_commit_start(p, "offsets", &k, &v, err, sizeof err), WC_OK);
+    usleep(200 * 1000);
+    assert_false(pub_txn_commit_ready(p));   /* the record waits for its topic */
+    rd_kafka_mock_topic_set_error(mc, "fresh", RD_KAFKA_RESP_ERR_NO_ERROR);
+    int64_t cleared = wc_mono_ms();
+    for (int i = 0; i < 5000 && !pub_txn_commit_ready(p); i++)
+        usleep(1000);
+    int64_t took = wc_mono_ms() - cleared;
+    assert_int_equal(pub_txn_commit_wait(p, err, sizeof err), WC_OK);
+    pub_poll(p, 0);
+    assert_int_equal(acks.ok, 1);
+    if (took >= 500)
+        fail_msg("the commit ended %lld ms after its topic appeared (librdkafka's 1 s timer, not walcast, asked)",
+                 (long long)took);
+    buf_free(&k);
+    buf_free(&v);
+    pub_free(p);
+    kcli_mock_stop(mock);
+    free(bs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -587,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_record_limit),
         cmocka_unit_test(test_batch_refused),
         cmocka_unit_test(test_full_queue_waits),
+        cmocka_unit_test(test_new_topic_found_quickly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
