@@ -357,7 +357,18 @@ static rd_kafka_topic_t *topic_get(pub_t *p, const char *name, bool track)
         }
         s = &p->topics[p->ntopics++];
         s->name = xstrdup(name);
-        s->rkt = rd_kafka_topic_new(p->rk, name, NULL);
+        rd_kafka_topic_conf_t *tc = NULL;
+        if (!track) {
+            /* the offsets topic: Java's partitioner whatever producer.partitioner says for the data, as
+             * Connect's offsets producer does; a key on two partitions would be read back in no set order */
+            char e[256];
+            tc = rd_kafka_default_topic_conf_dup(p->rk);
+            if (rd_kafka_topic_conf_set(tc, "partitioner", "murmur2_random", e, sizeof e) != RD_KAFKA_CONF_OK) {
+                rd_kafka_topic_conf_destroy(tc);
+                tc = NULL;   /* (not reached: a name librdkafka has) */
+            }
+        }
+        s->rkt = rd_kafka_topic_new(p->rk, name, tc);
         s->mark = 0;
         s->fresh = true;
     }
