@@ -21,6 +21,7 @@ typedef struct topic_slot {
     char *name;
     rd_kafka_topic_t *rkt;
     wc_topic_mark_t mark;         /* told to the worker's topic tracking */
+    bool fresh;                   /* met since the last commit started, for the first time (see ask_fresh) */
 } topic_slot_t;
 
 struct pub {
@@ -64,6 +65,10 @@ struct pub {
     int wake_fd;                  /* eventfd: see pub_wake_fd (own_wake_fd or one set by pub_set_wake_fd) */
     int own_wake_fd;
     char commit_err[512];
+    /* the topics the committing transaction holds that this producer met in it for the first time (names,
+     * handed to the commit thread with commit_go and freed by it; see ask_fresh) */
+    char **fresh;
+    size_t nfresh, nfresh_cap;
     pub_commit_times_t times;     /* of the last commit (the latency trace) */
     int64_t last_dr_us;           /* the arrival of the newest report that left nothing in flight */
     buf_t deferred;               /* records kept while held or committing (see defer_record) */
@@ -332,6 +337,9 @@ void pub_free(pub_t *p)
         close(p->own_wake_fd);
     forget_deferred(p);
     buf_free(&p->deferred);
+    for (size_t i = 0; i < p->nfresh; i++)
+        free(p->fresh[i]);
+    free(p->fresh);
     free(p->txn_id);
     pthread_cond_destroy(&p->commit_cv);
     pthread_mutex_destroy(&p->commit_mu);
@@ -354,8 +362,20 @@ static rd_kafka_topic_t *topic_get(pub_t *p, const char *name, bool track)
         }
         s = &p->topics[p->ntopics++];
         s->name = xstrdup(name);
-        s->rkt = rd_kafka_topic_new(p->rk, name, NULL);
+        rd_kafka_topic_conf_t *tc = NULL;
+        if (!track) {
+            /* the offsets topic: Java's partitioner whatever producer.partitioner says for the data, as
+             * Connect's offsets producer does; a key on two partitions would be read back in no set order */
+            char e[256];
+            tc = rd_kafka_default_topic_conf_dup(p->rk);
+            if (rd_kafka_topic_conf_set(tc, "partitioner", "murmur2_random", e, sizeof e) != RD_KAFKA_CONF_OK) {
+                rd_kafka_topic_conf_destroy(tc);
+                tc = NULL;   /* (not reached: a name librdkafka has) */
+            }
+        }
+        s->rkt = rd_kafka_topic_new(p->rk, name, tc);
         s->mark = 0;
+        s->fresh = true;
     }
     p->last = s;
     if (track)
@@ -739,16 +759,60 @@ wc_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen)
     return WC_OK;
 }
 
+/* Asks Kafka for the metadata of the committing transaction's fresh topics, one request each; those
+ * whose partitions all have a leader are known to librdkafka now (the answer updates its topic state)
+ * and leave the list. */
+static void ask_fresh(pub_t *p)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < p->nfresh; i++) {
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, p->fresh[i], NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        bool known = false;
+        if (rkt && rd_kafka_metadata(p->rk, 0, rkt, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
+            !md->topics[0].err && md->topics[0].partition_cnt > 0) {
+            known = true;
+            for (int j = 0; j < md->topics[0].partition_cnt; j++)
+                known = known && md->topics[0].partitions[j].leader >= 0;
+        }
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        if (rkt)
+            rd_kafka_topic_destroy(rkt);
+        if (known)
+            free(p->fresh[i]);
+        else
+            p->fresh[kept++] = p->fresh[i];
+    }
+    p->nfresh = kept;
+}
+
 /* Retried for as long as Kafka stays away (a line every 30 s says so), until the commit succeeds,
  * fails for good, or walcast is told to stop; the broker aborts a transaction left open past
- * transaction.timeout.ms, and the caller then starts a new producer (pub_txn_expired). */
+ * transaction.timeout.ms, and the caller then starts a new producer (pub_txn_expired).
+ * A topic this producer met for the first time in the transaction may not have existed when librdkafka
+ * asked for it (the broker auto-creates it on that request and answers UNKNOWN_TOPIC_OR_PART); librdkafka
+ * 2.0.2 asks again only on its 1 s timer, and the commit waited for it: the first commit of a new connector,
+ * and of a new table's topic, took up to 1 s more (0.66 s in a start measured with the broker's request log).
+ * So while such topics are in the commit and it has not ended, it is resumed (commit_transaction is
+ * resumable after a timeout) after 10, 20, 40, 80, then every 100 ms, asking for those topics in between,
+ * for up to 10 s (then librdkafka's own timer again). A topic known at once costs nothing when the commit
+ * ends within 10 ms, else one metadata round trip while its records are in flight. */
 static wc_status_t commit_blocking(pub_t *p, char *err, size_t errlen)
 {
     int64_t began = wc_mono_ms();
+    int step_ms = 10;
     for (;;) {
-        rd_kafka_error_t *ke = rd_kafka_commit_transaction(p->rk, 30000);
+        bool fresh = p->nfresh > 0 && wc_mono_ms() - began < 10000;
+        rd_kafka_error_t *ke = rd_kafka_commit_transaction(p->rk, fresh ? step_ms : 30000);
         if (!ke)
             return WC_OK;
+        if (fresh && rd_kafka_error_is_retriable(ke) && rd_kafka_error_code(ke) == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+            rd_kafka_error_destroy(ke);
+            ask_fresh(p);
+            step_ms = step_ms * 2 > 100 ? 100 : step_ms * 2;
+            continue;
+        }
         if (rd_kafka_error_is_retriable(ke)) {
             if (p->stop && *p->stop) {
                 /* told to stop while Kafka is away: the transaction stays open for the broker to abort */
@@ -814,6 +878,9 @@ static void *committer_main(void *arg)
                 p->times.start_us = wc_wall_us();
             p->commit_status = commit_blocking(p, p->commit_err, sizeof p->commit_err);
         }
+        for (size_t i = 0; i < p->nfresh; i++)
+            free(p->fresh[i]);
+        p->nfresh = 0;
         bool ok = p->commit_status == WC_OK;
         p->times.committed_us = wc_wall_us();
         /* the offset record is the last one produced: its delivery report comes after every other's */
@@ -869,6 +936,17 @@ wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t
             return WC_ABORT;
         }
         p->committer_started = true;
+    }
+    /* (the commit thread is idle: its last commit was collected) */
+    for (size_t i = 0; i < p->ntopics; i++) {
+        if (!p->topics[i].fresh)
+            continue;
+        p->topics[i].fresh = false;
+        if (p->nfresh == p->nfresh_cap) {
+            p->nfresh_cap = p->nfresh_cap ? p->nfresh_cap * 2 : 4;
+            p->fresh = xrealloc(p->fresh, p->nfresh_cap * sizeof *p->fresh);
+        }
+        p->fresh[p->nfresh++] = xstrdup(p->topics[i].name);
     }
     p->txn_open = false;
     p->committing = true;

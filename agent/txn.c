@@ -224,6 +224,35 @@ static void on_wait(void *ctx)
         t->wait(t->wait_ctx);
 }
 
+/* The connectors (by name) whose batches a broker refused as too large, for the rest of the process: a
+ * restart (through REST, or after an error) makes its producers with small batches from the start instead
+ * of meeting the refusal, and its abort, once more. */
+static pthread_mutex_t refused_mu = PTHREAD_MUTEX_INITIALIZER;
+static char **refused_names;
+static size_t nrefused;
+
+static bool refused_before(const char *name)
+{
+    bool found = false;
+    pthread_mutex_lock(&refused_mu);
+    for (size_t i = 0; i < nrefused && !found; i++)
+        found = strcmp(refused_names[i], name) == 0;
+    pthread_mutex_unlock(&refused_mu);
+    return found;
+}
+
+static void refused_note(const char *name)
+{
+    if (refused_before(name))
+        return;
+    pthread_mutex_lock(&refused_mu);
+    refused_names = xrealloc(refused_names, (nrefused + 1) * sizeof *refused_names);
+    refused_names[nrefused++] = xstrdup(name);
+    pthread_mutex_unlock(&refused_mu);
+}
+
+bool txn_small_batches(const txn_t *t) { return t->small_batches; }
+
 static bool make_producer(txn_t *t, pub_t **p, const char *transactional_id, char *err, size_t errlen)
 {
     *p = pub_new_batches(t->w, t->client_id, transactional_id, t->small_batches, on_ack, on_wait, t, err, errlen);
@@ -242,6 +271,9 @@ txn_t *txn_new(const conn_config_t *cfg, const worker_config_t *w, pub_wait_fn w
     t->w = w;
     t->wait = wait;
     t->wait_ctx = wait_ctx;
+    if ((t->small_batches = refused_before(cfg->name)))
+        log_info("Kafka refused a batch of this connector as too large before: its producers send batches of "
+                 "1,000,000 bytes", "connector=%s", cfg->name);
     snprintf(t->client_id, sizeof t->client_id, "walcast-%s", cfg->name);
     buf_init(&t->offkey);
     buf_init(&t->offval);
@@ -816,10 +848,11 @@ wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
          * for every producer of the connector, and the transaction sent again after the rewind */
         log_warn("Kafka refused a batch as too large (the topic's max.message.bytes bounds a compressed batch, and "
                  "these records do not compress); the transaction was aborted and is sent again, in batches of "
-                 "1,000,000 bytes from now on. To avoid it, set producer.batch.size=1000000 in the worker file or "
+                 "1,000,000 bytes from now on (also after a restart of the connector, until walcast restarts). To avoid it, set producer.batch.size=1000000 in the worker file or "
                  "raise the topic's max.message.bytes", "connector=%s batch_bytes=%d error=\"%s\"", t->cfg->name,
                  PUB_BATCH_BYTES, log_esc(t->delivery_err));
         t->small_batches = true;
+        refused_note(t->cfg->name);
         for (size_t i = 0; i < TXN_PRODUCERS && st != WC_FATAL; i++) {
             wc_status_t r = renew(t, i, err, errlen);
             if (r != WC_OK)

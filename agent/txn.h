@@ -93,6 +93,9 @@ void txn_set_snap_hooks(txn_t *t, const txn_snap_hooks_t *h);
 char *txn_take_snap_state(txn_t *t, bool incremental);
 
 bool txn_open(const txn_t *t);
+/* Its producers send small batches: a batch was refused as too large, by this txn_t or an earlier one of the
+ * same connector name in this process. */
+bool txn_small_batches(const txn_t *t);
 /* A commit runs (or its failure awaits txn_rewind). */
 bool txn_committing(const txn_t *t);
 /* Reading pauses while a commit runs and the records kept for the pipelined transaction (the committing

@@ -614,7 +614,7 @@ if [ "$BIG" -gt 0 ]; then
   echo "bench: writing one transaction of $BIG rows"
   q -c "INSERT INTO huge SELECT g, g FROM generate_series(1, $BIG) g"
   END_LSN=$(q -c "SELECT pg_current_wal_insert_lsn()")
-  q -c "SET synchronous_commit = on" -c "SELECT txid_current()" >/dev/null
+  bash "$ROOT/scripts/pg-flush.sh"
   big_run() {  # slot streaming -> as timed_walcast
     connector_props "$WORK/h.properties" "$1" huge huge_pub "status.update.interval.ms=200" \
       "key.converter.schemas.enable=false" "value.converter.schemas.enable=false" \

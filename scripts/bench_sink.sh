@@ -90,7 +90,8 @@ echo "bench-sink: writing $ROWS rows"
 for ((i = 0; i < ROWS; i += 1000)); do
   echo "INSERT INTO bench SELECT g, g * 7, 'row ' || g || ' some text to carry', '2024-01-01'::timestamptz + g * interval '1 s', g / 3.0 FROM generate_series($((i + 1)), $((i + 1000 < ROWS ? i + 1000 : ROWS))) g;"
 done | q
-END=$(q -c "SET synchronous_commit = on" -c "SELECT txid_current()" -c "SELECT pg_current_wal_insert_lsn()" | tail -1)
+bash "$ROOT/scripts/pg-flush.sh"
+END=$(q -c "SELECT pg_current_wal_insert_lsn()")
 for _ in $(seq 1 3000); do
   [ "$(q -c "SELECT confirmed_flush_lsn >= '$END' FROM pg_replication_slots WHERE slot_name = 'debezium'")" = t ] && break
   sleep 0.2

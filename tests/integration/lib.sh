@@ -167,9 +167,10 @@ mock_kafka_start() {
 # events up to it (and past WAL with nothing to publish), so a read_committed consumer sees them all.
 wait_published() {
   local slot=${1:-debezium} secs=${2:-60} target
-  # the test clusters run synchronous_commit=off: a synchronous commit flushes every WAL record before
-  # it (the walsender sends only flushed WAL), and the insert position after it is the target
-  target=$(psql -X -At -c "SET synchronous_commit = on" -c "SELECT txid_current()" -c "SELECT pg_current_wal_insert_lsn()" | tail -1)
+  # the test clusters run synchronous_commit=off and the walsender sends only flushed WAL: pg-flush.sh flushes
+  # every WAL record before it at once (test_wait_published.sh), and the insert position after it is the target
+  bash "$ROOT/scripts/pg-flush.sh"
+  target=$(psql -X -At -c "SELECT pg_current_wal_insert_lsn()")
   for _ in $(seq 1 $((secs * 10))); do
     [ "$(psql -X -At -c "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = '$slot'")" = t ] && return 0
     sleep 0.1

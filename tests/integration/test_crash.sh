@@ -162,7 +162,7 @@ kill -0 "$WALCAST_PID" 2>/dev/null || walcast_start "$cfg"
 # only reads flushed WAL (the cluster runs synchronous_commit=off), so read until the last insert shows.
 : >"$IT_DIR/reference.txt"
 for _ in $(seq 1 100); do
-  psql -X -q -c "SET synchronous_commit = on" -c "SELECT txid_current()" >/dev/null
+  bash "$ROOT/scripts/pg-flush.sh"
   psql -X -At -c "SELECT data FROM pg_logical_slot_get_changes('reference', NULL, NULL)" >>"$IT_DIR/reference.txt"
   grep -q "INSERT: id\[integer\]:$N v" "$IT_DIR/reference.txt" && break
   sleep 0.1

@@ -38,7 +38,7 @@ walcast_stop
 psql_q -c "INSERT INTO o VALUES (9)"
 target=$(psql -X -At -c "SELECT pg_current_wal_insert_lsn()")
 for _ in $(seq 1 50); do   # advance is clamped to flushed WAL (synchronous_commit=off here): retry
-  psql_q -c "SET synchronous_commit = on" -c "SELECT txid_current()" >/dev/null
+  bash "$ROOT/scripts/pg-flush.sh"
   psql_q -c "SELECT 1 FROM pg_replication_slot_advance('debezium', '$target')" >/dev/null
   [ "$(psql -X -At -c "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = 'debezium'")" = t ] && break
   sleep 0.1

@@ -11,6 +11,7 @@
 
 #include "agent/kafka_cli.h"
 #include "agent/publisher.h"
+#include "schemas/clock.h"
 
 static struct { int ok, failed, permanent; } acks;
 static volatile sig_atomic_t stop;
@@ -67,6 +68,9 @@ static wc_status_t commit(pub_t *p, char *err, size_t errlen)
  * (small: batches of PUB_SMALL_BATCH, see pub_new_batches). */
 /* producer.message.max.bytes of the next mock producer (NULL: not set) */
 static const char *mock_user_max;
+/* producer.partitioner of the next mock producer (NULL: not set), and its "offsets" topic's partitions (0: 1) */
+static const char *mock_user_partitioner;
+static int mock_offsets_partitions;
 
 static pub_t *mock_producer_batches(void **mock, char **bs, const char *topic, int partitions, const char *txn_id,
                                     bool small)
@@ -77,16 +81,17 @@ static pub_t *mock_producer_batches(void **mock, char **bs, const char *topic, i
     rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster((rd_kafka_t *)*mock);
     assert_non_null(mc);
     rd_kafka_mock_topic_create(mc, topic, partitions, 1);
-    rd_kafka_mock_topic_create(mc, "offsets", 1, 1);
+    rd_kafka_mock_topic_create(mc, "offsets", mock_offsets_partitions ? mock_offsets_partitions : 1, 1);
     worker_config_t w;
     memset(&w, 0, sizeof w);
     w.bootstrap_servers = *bs;
     w.offset_topic = "offsets";
-    cfg_kv_t kv = { .key = "message.max.bytes", .value = (char *)mock_user_max };
-    if (mock_user_max) {
-        w.producer.kv = &kv;
-        w.producer.n = 1;
-    }
+    cfg_kv_t kv[2];
+    w.producer.kv = kv;
+    if (mock_user_max)
+        kv[w.producer.n++] = (cfg_kv_t){ .key = "message.max.bytes", .value = (char *)mock_user_max };
+    if (mock_user_partitioner)
+        kv[w.producer.n++] = (cfg_kv_t){ .key = "partitioner", .value = (char *)mock_user_partitioner };
     pub_t *p = pub_new_batches(&w, "unit", txn_id, small, on_ack, NULL, NULL, err, sizeof err);
     assert_non_null(p);
     assert_int_equal(pub_txn_init(p, &stop, err, sizeof err), WC_OK);
@@ -234,6 +239,60 @@ static void test_partition_and_timestamp(void **s)
         rd_kafka_message_destroy(m);
     }
     assert_int_equal(seen, 2);
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+    pub_free(p);
+    kcli_mock_stop(mock);
+    free(bs);
+}
+
+/* Offset records go where Kafka Connect puts them, whatever producer.partitioner says for the data: Connect's
+ * own offsets producer partitions by the Java default (murmur2 of the key), and a reader of the offsets topic
+ * (Connect's or walcast's) takes the last record of a key across partitions in no defined order, so a key on
+ * two partitions could resume from a stale position. With partitioner=consistent (CRC32) set by the user, the
+ * offset record of each of 8 connector keys must land on murmur2's partition of 7. */
+static void test_offsets_partitioner(void **s)
+{
+    (void)s;
+    char err[512], *bs = NULL;
+    void *mock;
+    mock_user_partitioner = "consistent";
+    mock_offsets_partitions = 7;
+    pub_t *p = mock_producer(&mock, &bs, "op", 1, "walcast-unit-op");
+    mock_user_partitioner = NULL;
+    mock_offsets_partitions = 0;
+    int want[8], differ = 0;
+    for (int i = 0; i < 8; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "[\"c%d\",{\"server\":\"s\"}]", i);
+        want[i] = rd_kafka_msg_partitioner_murmur2_random(NULL, key, strlen(key), 7, NULL, NULL);
+        differ += want[i] != rd_kafka_msg_partitioner_consistent(NULL, key, strlen(key), 7, NULL, NULL);
+        buf_t k, v;
+        buf_init(&k);
+        buf_init(&v);
+        buf_puts(&k, key);
+        buf_puts(&v, "{\"lsn\":1}");
+        assert_int_equal(pub_txn_begin(p, err, sizeof err), WC_OK);
+        assert_int_equal(pub_txn_commit_start(p, "offsets", &k, &v, false, err, sizeof err), WC_OK);
+        assert_int_equal(pub_txn_commit_wait(p, err, sizeof err), WC_OK);
+        buf_free(&k);
+        buf_free(&v);
+    }
+    assert_true(differ > 0);   /* (else the test could not fail) */
+    rd_kafka_t *c = reader(bs, "offsets", 7);
+    int seen = 0;
+    for (int i = 0; i < 300 && seen < 8; i++) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+        if (!m)
+            continue;
+        int n;
+        if (!m->err && m->key_len > 3 && sscanf((const char *)m->key, "[\"c%d\"", &n) == 1 && n >= 0 && n < 8) {
+            assert_int_equal(m->partition, want[n]);
+            seen++;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    assert_int_equal(seen, 8);
     rd_kafka_consumer_close(c);
     rd_kafka_destroy(c);
     pub_free(p);
@@ -575,6 +634,60 @@ static void test_commit_thread_reused(void **s)
     free(bs);
 }
 
+/* A topic that does not exist yet when the producer first asks for it (the broker creates it on that request,
+ * as auto.create.topics.enable does; here the mock answers UNKNOWN_TOPIC_OR_PART until the test clears it).
+ * librdkafka 2.0.2 asks again only on its 1 s timer, which held the first commit of every new connector and
+ * of every new table for up to a second; the commit asks itself, every <= 100 ms. The error is cleared 200 ms
+ * into the commit, 250 ms past one of those timer ticks (counted from the producer's creation): the commit
+ * must end within 500 ms of it, before the next tick (~750 ms later). */
+static void test_new_topic_found_quickly(void **s)
+{
+    (void)s;
+    char err[512], *bs = NULL;
+    void *mock;
+    int64_t made = wc_mono_ms();
+    pub_t *p = mock_producer(&mock, &bs, "t", 1, "walcast-unit-fresh");
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster((rd_kafka_t *)mock);
+    rd_kafka_mock_topic_set_error(mc, "fresh", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+    memset(&acks, 0, sizeof acks);
+    /* 50 ms past a tick of the producer's 1 s timer, at least 100 ms from now */
+    int64_t now = wc_mono_ms(), tick = made + ((now + 100 - made) / 1000 + 1) * 1000;
+    usleep((useconds_t)(tick + 50 - now) * 1000);
+    assert_int_equal(pub_txn_begin(p, err, sizeof err), WC_OK);
+    rec_t r;
+    memset(&r, 0, sizeof r);
+    r.topic = "fresh";
+    r.key = "k";
+    r.keylen = 1;
+    r.value = "v";
+    r.valuelen = 1;
+    assert_int_equal(pub_send(p, &r, 1, err, sizeof err), WC_OK);
+    buf_t k, v;
+    buf_init(&k);
+    buf_init(&v);
+    buf_puts(&k, "k");
+    buf_puts(&v, "v");
+    assert_int_equal(pub_txn_commit_start(p, "offsets", &k, &v, false, err, sizeof err), WC_OK);
+    usleep(200 * 1000);
+    assert_false(pub_txn_commit_ready(p));   /* the record waits for its topic */
+    rd_kafka_mock_topic_set_error(mc, "fresh", RD_KAFKA_RESP_ERR_NO_ERROR);
+    int64_t cleared = wc_mono_ms();
+    for (int i = 0; i < 5000 && !pub_txn_commit_ready(p); i++)
+        usleep(1000);
+    int64_t took = wc_mono_ms() - cleared;
+    assert_int_equal(pub_txn_commit_wait(p, err, sizeof err), WC_OK);
+    pub_poll(p, 0);
+    assert_int_equal(acks.ok, 1);
+    if (took >= 500)
+        fail_msg("the commit ended %lld ms after its topic appeared (librdkafka's 1 s timer, not walcast, asked)",
+                 (long long)took);
+    buf_free(&k);
+    buf_free(&v);
+    pub_free(p);
+    kcli_mock_stop(mock);
+    free(bs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -586,7 +699,9 @@ int main(void)
         cmocka_unit_test(test_batch_defaults),
         cmocka_unit_test(test_record_limit),
         cmocka_unit_test(test_batch_refused),
+        cmocka_unit_test(test_offsets_partitioner),
         cmocka_unit_test(test_full_queue_waits),
+        cmocka_unit_test(test_new_topic_found_quickly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

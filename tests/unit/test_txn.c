@@ -136,6 +136,53 @@ static void test_cycle(void **s)
     free(bs);
 }
 
+/* A batch refused as too large (MESSAGE_TOO_LARGE for a batch of small records): the rewind goes on (RETRY)
+ * with small batches, and a later txn_t of the same connector name in this process (a restart through REST,
+ * or after an error) starts with small batches instead of meeting the refusal again; another name does not. */
+static void test_refused_batches_remembered(void **s)
+{
+    (void)s;
+    char err[512], *bs = NULL;
+    void *mock = kcli_mock_start(1, &bs, err, sizeof err);
+    assert_non_null(mock);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster((rd_kafka_t *)mock);
+    rd_kafka_mock_topic_create(mc, "t", 1, 1);
+    rd_kafka_mock_topic_create(mc, "offsets", 1, 1);
+    conn_config_t c = { .name = "unit-refused", .topic_prefix = "srv", .txn_max_ms = 60000, .txn_max_events = 1000 };
+    conn_config_t other = c;
+    other.name = "unit-refused-not";
+    worker_config_t w = { .bootstrap_servers = bs, .offset_topic = "offsets" };
+    txn_t *t = txn_new(&c, &w, NULL, NULL, err, sizeof err);
+    assert_non_null(t);
+    assert_false(txn_small_batches(t));
+    assert_int_equal(txn_start(t, &stop, err, sizeof err), WC_OK);
+    /* (the data records' request and the offset record's: which goes first is librdkafka's choice) */
+    rd_kafka_mock_push_request_errors(mc, 0 /* Produce */, 2, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE,
+                                      RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
+    for (int i = 0; i < 20; i++) {
+        rec_t r = record("{\"id\":1}");
+        assert_int_equal(txn_send(t, &r, err, sizeof err), WC_OK);
+    }
+    txn_pending(t)->found = true;
+    wc_status_t st = txn_commit(t, true, err, sizeof err);
+    assert_int_not_equal(st, WC_OK);
+    assert_int_equal(txn_rewind(t, st, err, sizeof err), WC_RETRY);
+    assert_true(txn_small_batches(t));
+    txn_free(t);
+
+    t = txn_new(&c, &w, NULL, NULL, err, sizeof err);
+    assert_non_null(t);
+    assert_true(txn_small_batches(t));
+    txn_free(t);
+    t = txn_new(&other, &w, NULL, NULL, err, sizeof err);
+    assert_non_null(t);
+    assert_false(txn_small_batches(t));
+    txn_free(t);
+    kcli_mock_stop(mock);
+    free(bs);
+}
+
 /* Each pipelined test: a mock cluster of one broker with topics t and offsets, and a started txn_t whose
  * slot is confirmed at 0x50. */
 typedef struct fx {
@@ -794,6 +841,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cycle),
+        cmocka_unit_test(test_refused_batches_remembered),
         cmocka_unit_test_setup_teardown(test_pipelined, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_failed, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_closed_early, fx_setup, fx_teardown),
