@@ -123,6 +123,7 @@ bench: deps
 	@bash scripts/bench.sh
 	@bash scripts/bench_codecs.sh
 	@bash scripts/bench_snapshot.sh
+	@bash scripts/bench_start.sh
 	@bash scripts/bench_rest.sh
 	@bash scripts/bench_cluster.sh
 

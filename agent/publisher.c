@@ -759,32 +759,21 @@ wc_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen)
     return WC_OK;
 }
 
-/* Asks Kafka for the metadata of the committing transaction's fresh topics, one request each; those
- * whose partitions all have a leader are known to librdkafka now (the answer updates its topic state)
- * and leave the list. */
+/* Asks Kafka for the metadata of the committing transaction's fresh topics, one request each, without waiting
+ * for the answers: librdkafka applies an answer to its topic state whoever asked (rd_kafka_handle_Metadata), and
+ * a blocking request here held the commit: the flush pauses between two commit_transaction calls, and a record
+ * waiting on linger.ms was sent only after the answers (two requests of 12 ms each on a loaded broker). */
 static void ask_fresh(pub_t *p)
 {
-    size_t kept = 0;
     for (size_t i = 0; i < p->nfresh; i++) {
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, p->fresh[i], NULL);
         const struct rd_kafka_metadata *md = NULL;
-        bool known = false;
-        if (rkt && rd_kafka_metadata(p->rk, 0, rkt, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
-            !md->topics[0].err && md->topics[0].partition_cnt > 0) {
-            known = true;
-            for (int j = 0; j < md->topics[0].partition_cnt; j++)
-                known = known && md->topics[0].partitions[j].leader >= 0;
-        }
-        if (md)
+        if (!rkt)
+            continue;
+        if (rd_kafka_metadata(p->rk, 0, rkt, &md, 0) == RD_KAFKA_RESP_ERR_NO_ERROR && md)
             rd_kafka_metadata_destroy(md);
-        if (rkt)
-            rd_kafka_topic_destroy(rkt);
-        if (known)
-            free(p->fresh[i]);
-        else
-            p->fresh[kept++] = p->fresh[i];
+        rd_kafka_topic_destroy(rkt);
     }
-    p->nfresh = kept;
 }
 
 /* Retried for as long as Kafka stays away (a line every 30 s says so), until the commit succeeds,
@@ -794,14 +783,14 @@ static void ask_fresh(pub_t *p)
  * asked for it (the broker auto-creates it on that request and answers UNKNOWN_TOPIC_OR_PART); librdkafka
  * 2.0.2 asks again only on its 1 s timer, and the commit waited for it: the first commit of a new connector,
  * and of a new table's topic, took up to 1 s more (0.66 s in a start measured with the broker's request log).
- * So while such topics are in the commit and it has not ended, it is resumed (commit_transaction is
- * resumable after a timeout) after 10, 20, 40, 80, then every 100 ms, asking for those topics in between,
- * for up to 10 s (then librdkafka's own timer again). A topic known at once costs nothing when the commit
- * ends within 10 ms, else one metadata round trip while its records are in flight. */
+ * So for such topics walcast asks itself: at the commit's start, then while it runs (commit_transaction is
+ * resumable after a timeout) after 10, 20, 40, 80, then every 100 ms, for up to 10 s (then librdkafka's own
+ * timer again). */
 static wc_status_t commit_blocking(pub_t *p, char *err, size_t errlen)
 {
     int64_t began = wc_mono_ms();
     int step_ms = 10;
+    ask_fresh(p);
     for (;;) {
         bool fresh = p->nfresh > 0 && wc_mono_ms() - began < 10000;
         rd_kafka_error_t *ke = rd_kafka_commit_transaction(p->rk, fresh ? step_ms : 30000);

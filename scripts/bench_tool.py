@@ -47,6 +47,12 @@
 #   recvlogical OUT COUNTFILE BOUND ARGS... runs pg_recvlogical ARGS (test_decoding with include-timestamp)
 #        and writes "commit_us ms" (commit time, now - it) per COMMIT of a transaction that inserted a row, until
 #        COUNTFILE's number of commits is reached, or BOUND s; stops pg_recvlogical.
+#   startvis BS TOPIC BOUND LOG CMD...      runs CMD (walcast run ...; stderr appended to LOG) and prints the ms from
+#        its start until partition 0 of TOPIC holds a record more for a read_committed reader than before the start
+#        (its last stable offset, polled every ~2 ms with a Metadata and a ListOffsets request; a topic that does not
+#        exist yet counts 0 and is not created by asking); then stops CMD with SIGINT. Fails after BOUND s.
+#   firstbyte BOUND ARGS...                 runs pg_recvlogical ARGS (with -f -) and prints the ms from its start to the
+#        first byte it writes (pgoutput sends a transaction's BEGIN with its first change); then stops it.
 import json, os, subprocess, sys, time, datetime, urllib.request
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -556,6 +562,68 @@ def offcpu(data, pid, walsender, broker):
         print("   %-33s run %7.0f  runnable %6.0f" % (k, g[0], g[1]))
 
 
+def pdeathsig():  # a child goes when this process goes, however it is stopped (PR_SET_PDEATHSIG)
+    import ctypes, signal
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
+def stable_end(c, topic):
+    from confluent_kafka import TopicPartition
+    t = c.list_topics(topic, timeout=5).topics.get(topic)
+    if t is None or t.error is not None or 0 not in t.partitions or t.partitions[0].leader < 0:
+        return 0
+    # librdkafka's ListOffsets carries the reader's isolation level: read_committed answers the last stable offset
+    return c.get_watermark_offsets(TopicPartition(topic, 0), timeout=5, cached=False)[1]
+
+
+def stop_child(p):
+    import signal
+    p.send_signal(signal.SIGINT)
+    try:
+        p.wait(30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
+def startvis(bs, topic, bound, log, cmd):
+    from confluent_kafka import Consumer, KafkaException
+    c = Consumer({"bootstrap.servers": bs, "group.id": "bench-start", "isolation.level": "read_committed",
+                  "allow.auto.create.topics": False, "enable.auto.commit": False})
+    before = stable_end(c, topic)
+    t0 = time.time()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "a"), preexec_fn=pdeathsig)
+    seen = None
+    while time.time() - t0 < bound and p.poll() is None:
+        try:
+            if stable_end(c, topic) > before:
+                seen = time.time()
+                break
+        except KafkaException:
+            pass   # the topic appeared in the metadata before its partition's leader could answer
+        time.sleep(0.002)
+    stop_child(p)
+    c.close()
+    if seen is None:
+        sys.exit("startvis: nothing new in %s within %d s of the start (exit %s)" % (topic, bound, p.returncode))
+    print("%.1f" % ((seen - t0) * 1000))
+
+
+def firstbyte(bound, args):
+    import threading
+    t0 = time.time()
+    p = subprocess.Popen(["pg_recvlogical"] + args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0,
+                         preexec_fn=pdeathsig)
+    got = {}
+    th = threading.Thread(target=lambda: got.setdefault("b", (p.stdout.read(1), time.time())), daemon=True)
+    th.start()
+    th.join(bound)
+    stop_child(p)
+    if "b" not in got or not got["b"][0]:
+        sys.exit("firstbyte: pg_recvlogical wrote nothing within %d s" % bound)
+    print("%.1f" % ((got["b"][1] - t0) * 1000))
+
+
 def warmup(bs):
     from confluent_kafka import Producer
     p = Producer({"bootstrap.servers": bs, "transactional.id": "bench-warmup"})
@@ -589,5 +657,9 @@ if __name__ == "__main__":
         cpuwatch(int(a[0]), int(a[1]), int(a[2]))
     elif cmd == "recvlogical":
         recvlogical(a[0], a[1], int(a[2]), a[3:])
+    elif cmd == "startvis":
+        startvis(a[0], a[1], int(a[2]), a[3], a[4:])
+    elif cmd == "firstbyte":
+        firstbyte(int(a[0]), a[1:])
     else:
         sys.exit("usage: bench_tool.py watch|latency|recvlogical ...")
