@@ -178,6 +178,9 @@ void snap_committed(snap_t *s);
 void snap_rewind(snap_t *s);
 /* True once the completion was recorded in a committed offset record. */
 bool snap_finished(const snap_t *s);
+/* A plan whose completion is not committed yet (NULL: false): its chunks' states follow the commits one at a
+ * time (snap_offsets marks, snap_committed completes), so txn.c closes no transaction early meanwhile. */
+bool snap_in_progress(const snap_t *s);
 
 /* Watermark method, from the stream loop: snap_wm_step starts the next chunk when none is open
  * (low watermark, chunk read into memory, high watermark); snap_wm_change drops buffered rows whose
