@@ -453,7 +453,10 @@ static wc_status_t release(txn_t *t, char *err, size_t errlen)
     pub_t *before = t->closed ? t->closed : t->prev;
     if (!pub_txn_held(t->pub) || (before && !pub_txn_delivered(before)))
         return WC_OK;
-    wc_status_t st = pub_txn_open(t->pub) ? offsets_early(t, err, errlen) : WC_OK;
+    /* the copy goes with the first records (txn_send when none is kept yet: a transaction is opened at a
+     * source transaction's BEGIN): produced alone, its partition was registered in an AddPartitionsToTxn of
+     * its own and the records' in a second one (1 ms timer and a round trip more, in 1 commit of 5) */
+    wc_status_t st = pub_txn_open(t->pub) && pub_deferred(t->pub) ? offsets_early(t, err, errlen) : WC_OK;
     return st == WC_OK ? pub_txn_hold(t->pub, false, err, errlen) : st;
 }
 
