@@ -826,6 +826,7 @@ static wc_status_t commit_blocking(pub_t *p, char *err, size_t errlen)
  * a flush that waits keeps the flag up until the queue is empty. */
 static bool gate_wait(pub_t *p)
 {
+    ask_fresh(p);   /* (not waited for, see commit_blocking) */
     for (;;) {
         pthread_mutex_lock(&p->commit_mu);
         int gate = p->commit_gate;

@@ -727,6 +727,46 @@ static void test_closed_early_not_in_snapshot(void **s)
     assert_int_equal(txn_flushed(t), 0x200);
 }
 
+/* A transaction opened before its first record (at a source transaction's BEGIN) and released while it has
+ * none: the copy of the offset record waits for that first record, so that both partitions are registered in
+ * one AddPartitionsToTxn. Produced alone, the copy's partition was registered by itself and the first
+ * record's a few ms later in a second request (broker request log: 1 commit in 5 with two). */
+static void test_offsets_copy_with_first_record(void **s)
+{
+    fx_t *f = *s;
+    txn_t *t = f->t;
+    char err[512];
+    rec_t a = record("a"), b = record("b");
+    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
+    assert_int_equal(txn_send(t, &a, err, sizeof err), WC_OK);
+    set_pending(t, 0x100);
+    assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(f->mc, 1, 26 /* EndTxn */, 1,
+                                                                  RD_KAFKA_RESP_ERR_NO_ERROR, 800), 0);
+    int64_t t0 = repl_clock_us();
+    assert_int_equal(txn_commit(t, false, err, sizeof err), WC_OK);
+    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);   /* open, no record yet */
+    wait_produced(t, t0);                                      /* a's records in the log: released */
+    assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(f->mc, 1, 24 /* AddPartitionsToTxn */, 1,
+                                                                  RD_KAFKA_RESP_ERR_NO_ERROR, 0), 0);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(txn_poll(t, 5, err, sizeof err), WC_OK);
+    size_t left = 0;
+    assert_int_equal(rd_kafka_mock_broker_error_stack_cnt(f->mc, 1, 24, &left), RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(left, 1);   /* nothing registered yet */
+    assert_true(repl_clock_us() - t0 < 800000);
+    assert_int_equal(txn_send(t, &b, err, sizeof err), WC_OK);
+    set_pending(t, 0x200);
+    assert_int_equal(txn_commit(t, true, err, sizeof err), WC_OK);
+    assert_int_equal(rd_kafka_mock_broker_error_stack_cnt(f->mc, 1, 24, &left), RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(left, 0);
+    assert_int_equal(txn_flushed(t), 0x200);
+    /* 0x100, its copy (with b), 0x200 */
+    static char v[4][256];
+    assert_int_equal(read_topic(f->bs, "offsets", true, v, 3), 3);
+    assert_string_equal(v[0], v[1]);
+    assert_true(has_lsn(v[2], 0x200));
+}
+
 /* The offsets hook's lanes, in commit order */
 typedef struct lanes_seen {
     int lane[16];
@@ -847,6 +887,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_closed_early, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_closed_early_failed, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_closed_early_not_in_snapshot, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_offsets_copy_with_first_record, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_lanes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_kept_records_one_buffer, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_offsets_registered_early, fx_setup, fx_teardown),
