@@ -682,10 +682,22 @@ static bool on_paused(void *ctx)
     return held;
 }
 
-/* Records the idle position in the offsets topic (at most once per status interval). */
+/* Chunks are being read with watermarks and the open Kafka transaction holds no streamed source transaction
+ * (only snapshot rows): the stream is caught up between every two chunks, and committing then made a Kafka
+ * transaction per chunk (~390 for 1M rows of 1,024-row chunks), or one per status.update.interval.ms through
+ * idle_commit; so that transaction commits after walcast.transaction.max.ms/.events, as when behind the
+ * server. Once it holds a streamed source transaction it commits as soon as the stream is caught up, i.e.
+ * after the chunk being emitted, not after max.ms. */
+static bool wm_reading(const conn_state_t *s)
+{
+    return (snap_wm_busy(s->snap) || snap_wm_busy(s->isnap)) && !txn_holds_source(s->txn);
+}
+
+/* Records the idle position in the offsets topic (at most once per status interval); not while chunks are
+ * read with watermarks (wm_reading: the stream is not idle then). */
 static wc_status_t idle_commit(conn_state_t *s, int64_t now, int64_t *deadline, char *err, size_t errlen)
 {
-    if (s->in_txn || txn_committing(s->txn) || s->idle_target <= txn_flushed(s->txn))
+    if (s->in_txn || txn_committing(s->txn) || s->idle_target <= txn_flushed(s->txn) || wm_reading(s))
         return WC_OK;
     if (now < s->next_idle_commit_us) {
         if (s->next_idle_commit_us < *deadline)
@@ -978,8 +990,7 @@ static wc_status_t on_tick(void *ctx, bool caught_up, int64_t *deadline, char *e
     if (s->encq && (st = encq_send_ready(s->encq, encq_send, s, err, errlen)) != WC_OK)
         return st;
     int64_t now = repl_clock_us();
-    bool wm = snap_wm_busy(s->snap) || snap_wm_busy(s->isnap);
-    if (!s->in_txn && txn_due(s->txn, caught_up && !wm, now, deadline) && (st = commit(s, false, err, errlen)) != WC_OK)
+    if (!s->in_txn && txn_due(s->txn, caught_up && !wm_reading(s), now, deadline) && (st = commit(s, false, err, errlen)) != WC_OK)
         return st;
     if ((st = idle_commit(s, now, deadline, err, errlen)) != WC_OK || (st = heartbeat(s, now, deadline, err, errlen)) != WC_OK)
         return st;

@@ -193,14 +193,10 @@ wc_status_t snap_signal_apply(snap_t *s, const snap_signal_t *sig, char *err, si
             c->state = SNAP_DONE;
             stopped++;
         }
-        if (s->wm.open) {
-            const snap_table_t *t = &s->plan.tables[s->plan.chunks[s->wm.chunk].table];
-            if (!sig->collections.n || snap_included(&sig->collections, t->schema, t->name)) {
-                s->plan.chunks[s->wm.chunk].state = SNAP_DONE;
-                snap_wm_clear(&s->wm);
-                stopped++;
-            }
-        }
+        /* chunks in flight are still to do: those just stopped are not emitted at their high watermark */
+        for (size_t i = s->nwm; i-- > 0;)
+            if (s->plan.chunks[s->wm[i]->chunk].state == SNAP_DONE)
+                snap_wm_drop(s, i);
         log_info("incremental snapshot stopped (signal)", "connector=%s chunks_dropped=%zu", s->cfg->name, stopped);
         return WC_OK;
     }

@@ -420,28 +420,16 @@ snap_t *snap_new(const conn_config_t *cfg, pgt_catalog_t *types, evt_ctx_t *evt,
     buf_init(&s->state);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_init(&s->wm_mu, NULL);
+    pthread_cond_init(&s->wm_cv, NULL);
     return s;
-}
-
-void snap_wm_clear(snap_wm_t *w)
-{
-    if (w->rows)
-        PQclear(w->rows);
-    free(w->dropped);
-    snap_strv_free(w->keys, w->nkeys);
-    free(w->keycol);
-    snap_xsnap_free(&w->xs);
-    memset(w, 0, sizeof *w);
 }
 
 void snap_free(snap_t *s)
 {
     if (!s)
         return;
-    snap_wm_clear(&s->wm);
-    free(s->wm_sig);
-    if (s->wm_connected)
-        repl_close(&s->wm_conn);
+    snap_wm_stop(s);
     if (s->sigrk) {
         rd_kafka_consumer_close(s->sigrk);
         rd_kafka_destroy(s->sigrk);
@@ -454,6 +442,8 @@ void snap_free(snap_t *s)
     buf_free(&s->state);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->wm_mu);
+    pthread_cond_destroy(&s->wm_cv);
     free(s);
 }
 
@@ -544,7 +534,7 @@ void snap_offsets(snap_t *s, int lane, bool *snapshot, bool *last, bool *complet
             if (c->state == SNAP_TODO || c->state == SNAP_EMITTED)
                 todo = true;
         }
-        if (!todo && !s->wm.open) {
+        if (!todo && !snap_wm_inflight(s)) {
             s->completion_committing = true;
             return;
         }
@@ -562,7 +552,7 @@ void snap_offsets(snap_t *s, int lane, bool *snapshot, bool *last, bool *complet
             todo = true;
     }
     *snapshot = true;
-    if (!todo && !s->wm.open) {
+    if (!todo && !snap_wm_inflight(s)) {
         *last = *completed = true;
         s->completion_committing = true;
     }
@@ -912,20 +902,23 @@ int snap_row_tuple(const rel_table_t *t, PGresult *res, int row, const int *map,
     return 0;
 }
 
+int snap_res_col(const PGresult *res, const char *name)
+{
+    int f = PQfnumber(res, name);
+    if (f >= 0)
+        return f;
+    buf_t q;
+    buf_init(&q);
+    buf_put_quoted(&q, name, '"');
+    f = PQfnumber(res, buf_cstr(&q));
+    buf_free(&q);
+    return f;
+}
+
 void snap_col_map(const rel_table_t *t, PGresult *res, int *map)
 {
     for (size_t i = 0; i < t->ncols; i++)
-        map[i] = PQfnumber(res, t->cols[i].name) >= 0 ? PQfnumber(res, t->cols[i].name) : -1;
-    /* PQfnumber folds case unless quoted: look again quoted */
-    for (size_t i = 0; i < t->ncols; i++) {
-        if (map[i] >= 0)
-            continue;
-        buf_t q;
-        buf_init(&q);
-        buf_put_quoted(&q, t->cols[i].name, '"');
-        map[i] = PQfnumber(res, buf_cstr(&q));
-        buf_free(&q);
-    }
+        map[i] = snap_res_col(res, t->cols[i].name);
 }
 
 const int *snap_colmap_for(snap_colmap_t *m, const rel_table_t *t, PGresult *res)

@@ -56,19 +56,45 @@ typedef struct snap_colmap {
     const rel_table_t *table;
 } snap_colmap_t;
 
-/* A chunk read by the watermark method, kept until its high watermark. */
+/* A streamed change of a chunk's table seen while the chunk was in flight: its key, transaction and whether
+ * the chunk's low watermark had been seen. Resolved against the chunk's rows at the high watermark. */
+typedef struct snap_wm_seen {
+    char *key;
+    uint32_t xid;
+    bool window;
+} snap_wm_seen_t;
+
+/* Chunks read ahead by the watermark thread: the next chunk's low watermark, SELECT and high watermark run
+ * while the connector thread emits the one before. */
+#define SNAP_WM_DEPTH 2
+
+/* A chunk read by the watermark method, from its dispatch to its high watermark. The connector thread owns
+ * it; the watermark thread copies the job (nonce, relid, sql, params, key names) under wm_mu and fills the
+ * result (ready and what follows it) under wm_mu before it writes the high watermark, and never touches a
+ * ready chunk again. */
 typedef struct snap_wm {
-    bool open;
-    bool window;                  /* low watermark seen */
     size_t chunk;
     char nonce[32];
+    uint32_t relid;
+    unsigned version;             /* the table version whose columns the SELECT lists */
+    char *sig;                    /* that version's catalog signature (wm_table) */
+    char *sql;                    /* the chunk's SELECT and its parameters */
+    char **params;
+    int nparams;
+    char **keynames;              /* the event key columns, by name */
+    size_t nkeynames;
+    bool taken;                   /* the watermark thread is reading it */
+    /* connector thread only */
+    bool window;                  /* low watermark seen */
+    snap_wm_seen_t *seen;
+    size_t nseen, capseen;
+    /* the watermark thread's result */
+    bool ready;
     PGresult *rows;
-    bool *dropped;
-    snap_xsnap_t xs;
     char **keys;                  /* per row: key text (see key_text) */
     size_t nkeys;
-    uint32_t relid;
-    int *keycol;                  /* stream relation column of each key column (by name) */
+    snap_xsnap_t xs;
+    char *read_sig;               /* the table's catalog signature read just before the chunk */
 } snap_wm_t;
 
 struct snap {
@@ -113,10 +139,19 @@ struct snap {
     uint64_t needless_wakeups;    /* a reader or the connector thread woken with nothing to do (under mu) */
     uint64_t lane_chunks;         /* chunks sent on lanes (emit_lanes), in the "snapshot threads" line */
     rd_kafka_t *sigrk;            /* signal.kafka.topic consumer */
-    /* watermark method */
+    /* watermark method: wm_conn (connector thread) installs tables; the chunks dispatched and not yet emitted,
+     * in dispatch order (nwm and the array change only on the connector thread, under wm_mu); the watermark
+     * thread that reads them (its failure in wm_err; wm_gen bumps when a reset drops what it reads) */
     repl_t wm_conn;
     bool wm_connected;
-    snap_wm_t wm;
+    snap_wm_t *wm[SNAP_WM_DEPTH];
+    size_t nwm;
+    pthread_mutex_t wm_mu;
+    pthread_cond_t wm_cv;
+    pthread_t wm_thread;
+    bool wm_thread_on, wm_quit, wm_failed;
+    uint64_t wm_gen;
+    char wm_err[512];
     /* the catalog signature of the table version installed for the last chunk (watermark.c): the next chunk
      * of that table installs it again only if the signature changed */
     char *wm_sig;
@@ -142,7 +177,16 @@ const char **snap_rel_cols(const rel_table_t *t, arena_t *a);
 int snap_row_tuple(const rel_table_t *t, PGresult *res, int row, const int *map, pgo_tuple_t *tup);
 void snap_strv_free(char **v, size_t n);
 rel_table_t *snap_table_install(snap_t *s, repl_t *r, size_t ti, bool fresh, char *err, size_t errlen);
-void snap_wm_clear(snap_wm_t *w);
+/* Frees a chunk of the watermark method (connector thread, removed from s->wm first). */
+void snap_wm_free(snap_wm_t *w);
+/* Ends the watermark thread (joined), drops the chunks in flight, closes wm_conn (snap_free). */
+void snap_wm_stop(snap_t *s);
+/* Drops chunk i of those in flight, s->wm[i] (emitted, to be read again, stopped). */
+void snap_wm_drop(snap_t *s, size_t i);
+/* Chunks of the watermark method in flight (dispatched, not yet emitted). */
+bool snap_wm_inflight(const snap_t *s);
+/* The result column of a relation column name (PQfnumber, then quoted: it folds case unless quoted); -1: none. */
+int snap_res_col(const PGresult *res, const char *name);
 bool snap_is_signal_name(const conn_config_t *cfg, const char *schema, const char *table);
 
 #endif

@@ -136,6 +136,7 @@ struct txn {
     txn_start_times_t times;      /* the start's marks (txn_start_times) */
     src_note_t *src_open, *src_committing, *src_closed;
     size_t nsrc_open, nsrc_committing, nsrc_closed, capsrc_open, capsrc_committing, capsrc_closed;
+    uint64_t src_txns;            /* source transactions in the open Kafka transaction (txn_holds_source) */
 };
 
 void txn_set_hists(txn_t *t, hist_t *src_to_kafka, hist_t *commit)
@@ -146,6 +147,7 @@ void txn_set_hists(txn_t *t, hist_t *src_to_kafka, hist_t *commit)
 
 void txn_note_source_commit(txn_t *t, int64_t commit_us, uint32_t xid)
 {
+    t->src_txns++;
     if ((!t->h_src && log_get_level() > LOG_DEBUG) || commit_us <= 0)
         return;
     if (t->nsrc_open == t->capsrc_open) {
@@ -491,6 +493,11 @@ wc_status_t txn_send(txn_t *t, const rec_t *r, char *err, size_t errlen)
     return WC_OK;
 }
 
+bool txn_holds_source(const txn_t *t)
+{
+    return t->src_txns > 0;
+}
+
 /* A transaction may be closed while the one before it commits ("Closed early" in struct txn): not with lanes, nor while a
  * snapshot's chunks may be in a transaction (their states follow one commit at a time). */
 static bool close_ok(const txn_t *t)
@@ -730,10 +737,12 @@ wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen)
         if ((st = pub_txn_commit_start(t->pub, t->w->offset_topic, &t->offkey, &t->offval, true, err, errlen)) != WC_OK)
             return st;
         t->closed = t->pub;
+        t->src_txns = 0;
     } else {
         t->committing = t->pending;
         t->commit_start_us = now_us();
         src_commit_started(t);
+        t->src_txns = 0;
         if ((st = pub_txn_commit_start(t->pub, t->w->offset_topic, &t->offkey, &t->offval, false, err, errlen)) != WC_OK)
             return st;
         t->prev = t->pub;
@@ -870,6 +879,7 @@ wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
     t->delivery = WC_OK;
     t->pending = t->stored;
     t->nsrc_open = t->nsrc_committing = t->nsrc_closed = 0;   /* sent again after the rewind, noted again then */
+    t->src_txns = 0;
     if (t->snap.rewound)
         t->snap.rewound(t->snap.ctx);
     return st == WC_FATAL || st == WC_PERMANENT ? st : WC_RETRY;

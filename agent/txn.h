@@ -46,6 +46,9 @@ wc_status_t txn_send(txn_t *t, const rec_t *r, char *err, size_t errlen);
  * min.ms once caught up)? Also lowers *deadline_us to when it will be due. While a commit runs: due only
  * to be closed early (see txn_commit), once its records are out and no other one is closed. */
 bool txn_due(const txn_t *t, bool caught_up, int64_t now_us, int64_t *deadline_us);
+/* The open transaction holds the events of a streamed source transaction (txn_note_source_commit since its
+ * begin), not only snapshot rows or heartbeats. */
+bool txn_holds_source(const txn_t *t);
 /* Commits the open transaction with the offset record of txn_pending, after collecting a running commit
  * (waiting for it); the commit runs in the background unless block. Not block, while a commit runs and the
  * open transaction's records are out: closes it instead (its records and offset record sent now; its

@@ -30,7 +30,10 @@
 # says otherwise), chunk by chunk on the connector thread while the slot streams, as a resumed initial snapshot
 # and the re-read after a lost slot go: from the signal's commit to the slot confirmed past the last chunk, in
 # every round after the initial snapshots, printed next to them (target >= 0.5x the 1-thread initial snapshot).
-# With BENCH_SNAP_AB, B runs it too.
+# With BENCH_SNAP_AB, B runs it too. BENCH_SNAP_INC_WRITER=RATE: meanwhile one session commits RATE single-row
+# transactions a second (synchronous_commit=on) into table snap_ping of the same publication, from the signal to
+# the snapshot's end, and walcast logs at debug level: each round prints those transactions' latency from their
+# source commit to their Kafka commit (walcast's "latency trace": median, p90, max) and walcast's Kafka commits.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/bench_lib.sh
@@ -46,7 +49,8 @@ echo "bench-snapshot: Kafka at $BS, PostgreSQL on port $PGPORT; load average $(c
 q -c "CREATE TABLE snap (id int PRIMARY KEY, v int NOT NULL, t text, ts timestamptz NOT NULL, n numeric(12,2))" \
   -c "CREATE PUBLICATION snap_pub FOR TABLE snap" \
   -c "CREATE TABLE snap_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))" \
-  -c "CREATE PUBLICATION snap_inc_pub FOR TABLE snap, snap_signal" -c "CREATE TABLE snap_flush (x int)" \
+  -c "CREATE TABLE snap_ping (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())" \
+  -c "CREATE PUBLICATION snap_inc_pub FOR TABLE snap, snap_signal, snap_ping" -c "CREATE TABLE snap_flush (x int)" \
   -c "SELECT 1 FROM pg_create_logical_replication_slot('snapstream', 'pgoutput')" >/dev/null
 for ((lo = 1; lo <= ROWS; lo += 10000)); do
   echo "INSERT INTO snap SELECT g, g % 1000, 'row number ' || g, timestamptz '2024-01-01' + g * interval '1 s', g / 100.0 FROM generate_series($lo, $(( lo + 9999 < ROWS ? lo + 9999 : ROWS ))) g;"
@@ -64,7 +68,7 @@ POSTMASTER=$(head -1 "$PGD/data/postmaster.pid")
 cpu_of_run() { awk -v k="$2" '$1 == "thread" && $2 == k { print $4 } $1 == k { print $NF }' "$1" | head -1; }
 cpu_report() {  # label rows FILE
   local f=$3 w rd cn rk be br id wa all
-  w=$(cpu_of_run "$f" wall); rd=$(cpu_of_run "$f" walcast-snap); cn=$(calc "%.2f" "0$(cpu_of_run "$f" walcast-conn) + 0$(cpu_of_run "$f" walcast-commit) + 0$(cpu_of_run "$f" walcast)")
+  w=$(cpu_of_run "$f" wall); rd=$(calc "%.2f" "0$(cpu_of_run "$f" walcast-snap) + 0$(cpu_of_run "$f" walcast-wm)"); cn=$(calc "%.2f" "0$(cpu_of_run "$f" walcast-conn) + 0$(cpu_of_run "$f" walcast-commit) + 0$(cpu_of_run "$f" walcast)")
   rk=$(cpu_of_run "$f" rdk); be=$(cpu_of_run "$f" backends); br=$(cpu_of_run "$f" broker); id=$(cpu_of_run "$f" idle)
   wa=$(awk '$1 == "thread" && $2 != "rdk" { s += $4 } END { printf "%.2f", s }' "$f")   # every walcast thread
   all=$(calc "%.2f" "$wa + ${be:-0} + ${br:-0}")
@@ -154,10 +158,20 @@ wait_inc() {  # LOGNAME (timed's waiter)
   done
   q -c "SET synchronous_commit = on" -c "INSERT INTO snap_signal VALUES ('$1', 'execute-snapshot', '{\"data-collections\": [\"public.snap\"]}')" >/dev/null
   now >"$WORK/signal-$1"
+  local wr=""
+  if [ "${BENCH_SNAP_INC_WRITER:-0}" != 0 ]; then
+    ( echo "SET synchronous_commit = on;"
+      while [ ! -e "$WORK/done-$1" ]; do echo "INSERT INTO snap_ping DEFAULT VALUES;"; sleep "$(calc "%.4f" "1 / $BENCH_SNAP_INC_WRITER")"; done
+    ) | psql -X -q -v ON_ERROR_STOP=1 >/dev/null &
+    wr=$!
+  fi
   until grep -q 'msg="snapshot completed"' "$log"; do
-    awk "BEGIN { exit !($(now) - $t0 > 3600) }" && { echo "the incremental snapshot did not complete" >&2; return 1; }
+    awk "BEGIN { exit !($(now) - $t0 > 3600) }" && { echo "the incremental snapshot did not complete" >&2; touch "$WORK/done-$1"; return 1; }
     sleep 0.05
   done
+  now >"$WORK/completed-$1"
+  touch "$WORK/done-$1"
+  [ -z "$wr" ] || wait "$wr"
   # a synchronous commit flushes only when its transaction wrote WAL (an xid alone does not): a row of a
   # table in no publication
   END_LSN=$(q -c "SET synchronous_commit = on" -c "INSERT INTO snap_flush VALUES (1)" -c "SELECT pg_current_wal_insert_lsn()" | tail -1)
@@ -173,11 +187,20 @@ run_incremental() {  # [b] -> RATE_I[b], RSS_I[b]
     "publication.name=snap_inc_pub" "publication.autocreate.mode=disabled" "snapshot.mode=no_data" \
     "signal.data.collection=public.snap_signal" "signal.enabled.channels=source" "status.update.interval.ms=50" \
     ${BENCH_SNAP_EXTRA:-} ${BENCH_SNAP_INC_EXTRA:-} >"$f"
-  timed "$f" "$n" wait_inc
+  if [ "${BENCH_SNAP_INC_WRITER:-0}" != 0 ]; then WALCAST_LOG=debug timed "$f" "$n" wait_inc; else timed "$f" "$n" wait_inc; fi
   grep -q 'msg="snapshot completed".*rows='"$ROWS" "$WORK/walcast-$n.log" || { tail -5 "$WORK/walcast-$n.log" >&2; die "walcast ($WALCAST_BIN) incremental snapshot did not read $ROWS rows"; }
   printf -v "RATE_I$tag" '%s' "$(calc "%.0f" "$ROWS / ($T_END - $(cat "$WORK/signal-$n"))")"
   printf -v "RSS_I$tag" '%s' "$(hwm_mb "$n")"
   echo "bench-snapshot: walcast${tag:+ (B)} incremental snapshot, round $round: $(calc "%.0f" "$ROWS / ($T_END - $(cat "$WORK/signal-$n"))") rows/s, peak RSS $(hwm_mb "$n") MB"
+  cpu_report "  its CPU (walcast from its start)" "$ROWS" "$WORK/cpu-$n"
+  if [ "${BENCH_SNAP_INC_WRITER:-0}" != 0 ]; then
+    # the writer's transactions committed in Kafka between the signal and the snapshot's end
+    awk -v a="$(cat "$WORK/signal-$n")" -v b="$(cat "$WORK/completed-$n")" '/msg="latency trace"/ {
+        for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        if (v["source_commit_us"] / 1e6 > a && v["source_commit_us"] / 1e6 < b) print (v["committed_us"] - v["source_commit_us"]) / 1000
+      }' "$WORK/walcast-$n.log" | sort -n >"$WORK/lat-$n"
+    echo "bench-snapshot:   streamed transactions during it: $(wc -l <"$WORK/lat-$n") (writer at $BENCH_SNAP_INC_WRITER/s), source commit to Kafka commit ms: median $(awk '{ a[NR] = $1 } END { print NR ? a[int((NR + 1) / 2)] : "-" }' "$WORK/lat-$n"), p90 $(awk '{ a[NR] = $1 } END { print NR ? a[int(NR * 0.9 + 0.99)] : "-" }' "$WORK/lat-$n"), max $(tail -1 "$WORK/lat-$n"); Kafka commits of the run: $(grep -o 'kafka_commits=[0-9]*' "$WORK/walcast-$n.log" | tail -1)"
+  fi
 }
 
 # The streaming reference: the same rows, inserted in transactions of 10,000 while slot snapstream existed,
