@@ -90,6 +90,14 @@ pg_start() {
 
 psql_q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
+# pg_wal_writer_slow: wal_writer_delay 10 s (its maximum), reloaded and checked: with synchronous_commit=off a
+# change reaches the walsender only when something flushes it, for tests that a wait does not lean on the WAL
+# writer's rounds.
+pg_wal_writer_slow() {
+  psql_q -c "ALTER SYSTEM SET wal_writer_delay = '10s'" -c "SELECT pg_reload_conf()" >/dev/null
+  [ "$(psql -X -At -c "SHOW wal_writer_delay")" = 10s ] || { echo "wal_writer_delay not set" >&2; return 1; }
+}
+
 # mariadb_start: a throwaway MariaDB (scripts/mariadb-start.sh); sets MYPORT, stopped by the EXIT trap.
 mariadb_start() {
   local d

@@ -98,6 +98,9 @@ for t in "${tests[@]}"; do
   if [ "${line%% *}" = ok ]; then
     echo "integration $name: ok (${line##* }s)"
     pass=$((pass + 1))
+  elif [ -z "$line" ]; then
+    echo "integration $name: FAILED (not run: no lane could take it)"
+    fail=$((fail + 1))
   else
     echo "integration $name: FAILED (${line##* }s)"
     # the test's own last lines (where it says what failed) first, then the tail of the logs it dumps;

@@ -9,14 +9,12 @@
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
+pg_wal_writer_slow
 psql_q <<'SQL'
-ALTER SYSTEM SET wal_writer_delay = '10s';
-SELECT pg_reload_conf();
 CREATE TABLE dbz_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048));
 CREATE TABLE items (id int PRIMARY KEY, v text NOT NULL);
 INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, 8000) g;
 SQL
-[ "$(psql -X -At -c "SHOW wal_writer_delay")" = 10s ] || { echo "wal_writer_delay not set" >&2; exit 1; }
 kafka_start --topic srv.public.items --topic connect-offsets
 cfg=$(connector_file wmf "snapshot.mode=no_data" "signal.data.collection=public.dbz_signal" \
   "signal.enabled.channels=source" "incremental.snapshot.chunk.size=1000" \

@@ -8,12 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
-psql_q <<'SQL'
-ALTER SYSTEM SET wal_writer_delay = '10s';
-SELECT pg_reload_conf();
-CREATE TABLE w (id int PRIMARY KEY);
-SQL
-[ "$(psql -X -At -c "SHOW wal_writer_delay")" = 10s ] || { echo "wal_writer_delay not set" >&2; exit 1; }
+pg_wal_writer_slow
+psql_q -c "CREATE TABLE w (id int PRIMARY KEY)"
 kafka_start --topic srv.public.w --topic srv.transaction
 cfg=$(connector_file wp "provide.transaction.metadata=true" "key.converter.schemas.enable=false" \
   "value.converter.schemas.enable=false")
