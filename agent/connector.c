@@ -284,12 +284,6 @@ static void snap_committed_hook(void *ctx)
     snap_committed(s->isnap);
 }
 
-static bool snap_busy_hook(void *ctx)
-{
-    conn_state_t *s = ctx;
-    return snap_in_progress(s->snap) || snap_in_progress(s->isnap);
-}
-
 static void snap_rewound_hook(void *ctx)
 {
     conn_state_t *s = ctx;
@@ -1325,7 +1319,7 @@ int conn_run(const conn_config_t *cfg, const worker_config_t *w, volatile sig_at
         snap_hooks_t hk = { .ctx = &s, .drain = snap_drain, .txn_ensure = snap_txn_ensure, .chunk_done = snap_chunk_done, .service = snap_service,
                              .publish = snap_publish, .send = snap_send, .lanes = snap_lanes, .lane = snap_lane };
         txn_snap_hooks_t th = { .ctx = &s, .offsets = snap_offsets_hook, .committed = snap_committed_hook,
-                                .rewound = snap_rewound_hook, .busy = snap_busy_hook };
+                                .rewound = snap_rewound_hook };
         s.snap = snap_new(cfg, s.types, s.evt, &hk);
         txn_set_snap_hooks(s.txn, &th);
         bool no_data = strcmp(cfg->snapshot_mode, "no_data") == 0 || strcmp(cfg->snapshot_mode, "never") == 0;

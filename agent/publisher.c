@@ -54,12 +54,8 @@ struct pub {
     pthread_t committer;
     bool committer_started;
     pthread_mutex_t commit_mu;
-    pthread_cond_t commit_cv;     /* signalled when commit_go, commit_quit, commit_gate or commit_done is set */
+    pthread_cond_t commit_cv;     /* signalled when commit_go, commit_quit or commit_done is set */
     bool commit_go, commit_quit;
-    /* A gated commit (pub_txn_commit_start's gated): the thread sends the records at once and waits for
-     * pub_txn_commit_release (GATE_GO or GATE_CANCEL) before commit_transaction. */
-    bool gated;
-    int commit_gate;
     wc_status_t commit_status;
     atomic_bool commit_done;      /* set by the commit thread when a commit ends */
     int wake_fd;                  /* eventfd: see pub_wake_fd (own_wake_fd or one set by pub_set_wake_fd) */
@@ -89,7 +85,6 @@ struct pub {
 };
 
 enum { PRE_NONE, PRE_RUNNING, PRE_DONE, PRE_TAKEN };
-enum { GATE_SHUT, GATE_GO, GATE_CANCEL };
 
 /* Errors that the same record meets again however often it is sent. */
 static bool error_permanent(rd_kafka_resp_err_t e)
@@ -818,32 +813,6 @@ static wc_status_t commit_blocking(pub_t *p, char *err, size_t errlen)
     }
 }
 
-/* A gated commit's first part, on the commit thread: its records (the offset record last) sent now
- * whatever linger.ms, and their delivery reports served, until they are all in the log or the gate opens
- * (commit_transaction flushes the rest). Then it waits for the gate. false: cancelled (or the producer is
- * freed): no commit. rd_kafka_flush(rk, 0) did not reliably send in librdkafka 2.0.2: it sets the flag that
- * makes the broker threads ignore linger.ms, wakes them and clears the flag at once, often before they ran;
- * a flush that waits keeps the flag up until the queue is empty. */
-static bool gate_wait(pub_t *p)
-{
-    ask_fresh(p);   /* (not waited for, see commit_blocking) */
-    for (;;) {
-        pthread_mutex_lock(&p->commit_mu);
-        int gate = p->commit_gate;
-        bool quit = p->commit_quit;
-        pthread_mutex_unlock(&p->commit_mu);
-        if (gate != GATE_SHUT || quit || rd_kafka_outq_len(p->rk) == 0)
-            break;
-        rd_kafka_flush(p->rk, 50);
-    }
-    pthread_mutex_lock(&p->commit_mu);
-    while (p->commit_gate == GATE_SHUT && !p->commit_quit)
-        pthread_cond_wait(&p->commit_cv, &p->commit_mu);
-    bool go = p->commit_gate == GATE_GO;
-    pthread_mutex_unlock(&p->commit_mu);
-    return go;
-}
-
 /* The commit thread: waits for a commit to run (commit_go), runs it, reports it (commit_done and the
  * wake-up descriptor); ends on commit_quit once no commit is pending. */
 static void *committer_main(void *arg)
@@ -857,24 +826,15 @@ static void *committer_main(void *arg)
         if (!p->commit_go)
             break;
         p->commit_go = false;
-        bool gated = p->gated;
         pthread_mutex_unlock(&p->commit_mu);
-        if (gated && !gate_wait(p)) {
-            p->commit_status = WC_ABORT;
-            snprintf(p->commit_err, sizeof p->commit_err,
-                     "not committed: the Kafka transaction before it did not commit (aborted with it)");
-        } else {
-            if (gated)
-                p->times.start_us = wc_wall_us();
-            p->commit_status = commit_blocking(p, p->commit_err, sizeof p->commit_err);
-        }
+        p->commit_status = commit_blocking(p, p->commit_err, sizeof p->commit_err);
         for (size_t i = 0; i < p->nfresh; i++)
             free(p->fresh[i]);
         p->nfresh = 0;
         bool ok = p->commit_status == WC_OK;
         p->times.committed_us = wc_wall_us();
         /* the offset record is the last one produced: its delivery report comes after every other's */
-        p->times.flushed_us = p->last_dr_us > p->times.closed_us ? p->last_dr_us : p->times.closed_us;
+        p->times.flushed_us = p->last_dr_us > p->times.start_us ? p->last_dr_us : p->times.start_us;
         atomic_store(&p->commit_running, false);
         pthread_mutex_lock(&p->commit_mu);
         atomic_store(&p->commit_done, true);   /* after the outcome and times: they are read once it is seen */
@@ -915,7 +875,7 @@ wc_status_t pub_txn_offset(pub_t *p, const char *offset_topic, const buf_t *key,
 
 /* Produces the offset record into the open transaction; the commit itself runs on the commit thread. */
 wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
-                                  bool gated, char *err, size_t errlen)
+                                  char *err, size_t errlen)
 {
     wc_status_t st = pub_txn_offset(p, offset_topic, key, value, err, errlen);
     if (st != WC_OK)
@@ -940,27 +900,16 @@ wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t
     }
     p->txn_open = false;
     p->committing = true;
-    int64_t now = wc_wall_us();
-    p->times = (pub_commit_times_t){ .closed_us = now, .start_us = now };
+    p->times = (pub_commit_times_t){ .start_us = wc_wall_us() };
     p->commit_err[0] = 0;
     p->commit_status = WC_OK;
     atomic_store(&p->commit_running, true);
     pthread_mutex_lock(&p->commit_mu);
     atomic_store(&p->commit_done, false);
-    p->gated = gated;
-    p->commit_gate = GATE_SHUT;
     p->commit_go = true;
     pthread_cond_broadcast(&p->commit_cv);
     pthread_mutex_unlock(&p->commit_mu);
     return WC_OK;
-}
-
-void pub_txn_commit_release(pub_t *p, bool go)
-{
-    pthread_mutex_lock(&p->commit_mu);
-    p->commit_gate = go ? GATE_GO : GATE_CANCEL;
-    pthread_cond_broadcast(&p->commit_cv);
-    pthread_mutex_unlock(&p->commit_mu);
 }
 
 pub_commit_times_t pub_txn_commit_times(const pub_t *p) { return p->times; }

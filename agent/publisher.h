@@ -74,23 +74,18 @@ wc_status_t pub_txn_init_once(pub_t *p, int timeout_ms, char *err, size_t errlen
 wc_status_t pub_txn_begin(pub_t *p, char *err, size_t errlen);
 /* Pipelined commit: produces the offset record, then commits on a background thread. Until
  * pub_txn_commit_wait reports the outcome, pub_send keeps records in memory (the caller bounds
- * them with pub_deferred_bytes); pub_txn_begin produces them into the next transaction. gated: the
- * thread sends the records now (a flush, whatever linger.ms) but calls commit_transaction only once
- * pub_txn_commit_release says so (txn.c closes a transaction this way while the one before commits). */
+ * them with pub_deferred_bytes); pub_txn_begin produces them into the next transaction. */
 wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value,
-                                  bool gated, char *err, size_t errlen);
-/* A gated commit goes on (go) or ends without committing (the outcome WC_ABORT: its transaction counts as
- * open again, to be aborted). */
-void pub_txn_commit_release(pub_t *p, bool go);
+                                  char *err, size_t errlen);
 /* An offset record produced into the open transaction at once, even while it is held (pub_txn_hold):
  * txn.c registers the offsets partition with each transaction early this way (see struct txn). */
 wc_status_t pub_txn_offset(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value, char *err,
                            size_t errlen);
-/* The last commit's moments (Unix epoch us, for the latency trace): the offset record produced (the
- * commit started), commit_transaction called (later than closed_us for a gated commit), the last delivery
- * report before its end, its end. Read after pub_txn_commit_wait. */
+/* The last commit's moments (Unix epoch us, for the latency trace): commit_transaction called (the
+ * offset record produced), the last delivery report before its end, its end. Read after
+ * pub_txn_commit_wait. */
 typedef struct pub_commit_times {
-    int64_t closed_us, start_us, flushed_us, committed_us;
+    int64_t start_us, flushed_us, committed_us;
 } pub_commit_times_t;
 pub_commit_times_t pub_txn_commit_times(const pub_t *p);
 /* True once the running commit has ended (or none runs): pub_txn_commit_wait will not block. */

@@ -453,8 +453,6 @@ uint64_t snap_encoded_rows(const snap_t *s) { return s ? s->encoded_rows : 0; }
 const snap_plan_t *snap_plan(const snap_t *s) { return &s->plan; }
 bool snap_finished(const snap_t *s) { return s->finished; }
 
-bool snap_in_progress(const snap_t *s) { return s && s->have_plan && !s->finished; }
-
 bool snap_active(const snap_t *s)
 {
     if (!s->have_plan || s->finished)

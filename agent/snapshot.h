@@ -178,9 +178,6 @@ void snap_committed(snap_t *s);
 void snap_rewind(snap_t *s);
 /* True once the completion was recorded in a committed offset record. */
 bool snap_finished(const snap_t *s);
-/* A plan whose completion is not committed yet (NULL: false): its chunks' states follow the commits one at a
- * time (snap_offsets marks, snap_committed completes), so txn.c closes no transaction early meanwhile. */
-bool snap_in_progress(const snap_t *s);
 
 /* Watermark method, from the stream loop: snap_wm_step hands the next chunks (up to two in flight) to the
  * snapshot's watermark thread, which writes the low watermark, reads the chunk into memory and writes the high

@@ -68,19 +68,7 @@ struct txn {
      * a read_committed consumer would see the two out of order. pub's commit_transaction is called only
      * once prev's commit has been collected and succeeded, so the Kafka transactions still commit
      * strictly one after the other; when prev's commit fails, pub's transaction is aborted with it
-     * (txn_rewind).
-     * Closed early (issue 21): when pub's transaction is due while prev's commit runs and its records are
-     * out (released), it is closed at once: its offset record (naming only what it carries) is produced,
-     * and its commit thread sends everything now (a flush: linger.ms is 500) and waits, gated, until prev's
-     * commit has been collected and succeeded (closed_go: commit_transaction then finds its records in the
-     * log and only sends EndTxn), or never commits (closed_cancel: prev failed, a rewind, a stop). The Produce
-     * of a transaction so overlaps the EndTxn of the one before, instead of following it: before, every cycle
-     * was "flush, then EndTxn" one after the other (commit called -> records acknowledged 4.6 ms p50, then
-     * EndTxn 2.0 ms, in the lead's quiet run). closed is that transaction; the next records go to a third
-     * producer, held until closed's are in the log; one closed transaction at a time. The four producers
-     * then take turns (pick_free): with three, the one whose commit had just ended would open the next
-     * transaction about one cycle after its EndTxn, and meet CONCURRENT_TRANSACTIONS. Not with lanes, nor
-     * while a snapshot's chunks may be in a transaction (close_ok): their states follow one commit at a time.
+     * (txn_rewind). The third producer has neither.
      * The offsets partition is registered with a transaction (AddPartitionsToTxn) together with its first
      * records: a copy of the previous commit's offset record goes out with them (offsets_due). When the
      * offset record was produced only at commit, the commit waited for that registration (librdkafka's
@@ -106,7 +94,6 @@ struct txn {
     size_t next_free;             /* where the search for a free producer starts (pick_free) */
     pub_t *pub;
     pub_t *prev;
-    pub_t *closed;                /* closed while prev commits: its commit waits for prev's ("Closed early" above) */
     bool lanes;
     int lane;                     /* the current lane (0 or 1) */
     lane_t other;
@@ -116,7 +103,6 @@ struct txn {
     off_pos_t stored;             /* newest offset committed to Kafka */
     off_pos_t pending;            /* offset of everything decoded so far (the next commit's record) */
     off_pos_t committing;         /* offset record of the commit running in the background */
-    off_pos_t closing;            /* offset record of the closed transaction (closed) */
     uint64_t flushed;             /* committed to Kafka (with its offset record): safe to confirm */
     char system_id[32];
     uint32_t timeline;
@@ -134,8 +120,8 @@ struct txn {
      * the one committing */
     hist_t *h_src, *h_commit;
     txn_start_times_t times;      /* the start's marks (txn_start_times) */
-    src_note_t *src_open, *src_committing, *src_closed;
-    size_t nsrc_open, nsrc_committing, nsrc_closed, capsrc_open, capsrc_committing, capsrc_closed;
+    src_note_t *src_open, *src_committing;
+    size_t nsrc_open, nsrc_committing, capsrc_open, capsrc_committing;
     uint64_t src_txns;            /* source transactions in the open Kafka transaction (txn_holds_source) */
 };
 
@@ -157,24 +143,17 @@ void txn_note_source_commit(txn_t *t, int64_t commit_us, uint32_t xid)
     t->src_open[t->nsrc_open++] = (src_note_t){ .commit_us = commit_us, .queued_us = wc_wall_us(), .xid = xid };
 }
 
-/* What was noted in *from moves to *to (empty before: the arrays swap, keeping their memory). */
-static void src_move(src_note_t **from, size_t *nfrom, size_t *capfrom, src_note_t **to, size_t *nto, size_t *capto)
-{
-    src_note_t *a = *to;
-    size_t cap = *capto;
-    *to = *from;
-    *capto = *capfrom;
-    *nto = *nfrom;
-    *from = a;
-    *capfrom = cap;
-    *nfrom = 0;
-}
-
-/* The commit started: what was noted so far belongs to it. */
+/* The commit started: what was noted so far belongs to it (the arrays swap, keeping their memory). */
 static void src_commit_started(txn_t *t)
 {
-    src_move(&t->src_open, &t->nsrc_open, &t->capsrc_open, &t->src_committing, &t->nsrc_committing,
-             &t->capsrc_committing);
+    src_note_t *a = t->src_committing;
+    size_t cap = t->capsrc_committing;
+    t->src_committing = t->src_open;
+    t->capsrc_committing = t->capsrc_open;
+    t->nsrc_committing = t->nsrc_open;
+    t->src_open = a;
+    t->capsrc_open = cap;
+    t->nsrc_open = 0;
 }
 
 /* The commit succeeded after took_us: observed into the histograms. With WALCAST_LOG=debug, one
@@ -195,10 +174,9 @@ static void src_commit_done(txn_t *t, const pub_t *p, int64_t took_us)
         pub_commit_times_t ct = pub_txn_commit_times(p);
         for (size_t i = 0; i < t->nsrc_committing; i++) {
             const src_note_t *n = &t->src_committing[i];
-            log_debug("latency trace", "xid=%u source_commit_us=%lld queued_us=%lld commit_start_us=%lld flushed_us=%lld "
-                      "committed_us=%lld commit_call_us=%lld",
-                      n->xid, (long long)n->commit_us, (long long)n->queued_us, (long long)ct.closed_us,
-                      (long long)ct.flushed_us, (long long)ct.committed_us, (long long)ct.start_us);
+            log_debug("latency trace", "xid=%u source_commit_us=%lld queued_us=%lld commit_start_us=%lld flushed_us=%lld committed_us=%lld",
+                      n->xid, (long long)n->commit_us, (long long)n->queued_us, (long long)ct.start_us,
+                      (long long)ct.flushed_us, (long long)ct.committed_us);
         }
     }
     t->nsrc_committing = 0;
@@ -311,7 +289,6 @@ void txn_free(txn_t *t)
     buf_free(&t->offval);
     free(t->src_open);
     free(t->src_committing);
-    free(t->src_closed);
     free(t);
 }
 
@@ -446,12 +423,10 @@ static wc_status_t offsets_early(txn_t *t, char *err, size_t errlen)
     return pub_txn_offset(t->pub, t->w->offset_topic, &t->offkey, &t->offval, err, errlen);
 }
 
-/* The records held in pub go out once every record of the transaction before it (closed's, else prev's)
- * is in the log. */
+/* The records held in pub go out once every record of prev's transaction is in the log. */
 static wc_status_t release(txn_t *t, char *err, size_t errlen)
 {
-    pub_t *before = t->closed ? t->closed : t->prev;
-    if (!pub_txn_held(t->pub) || (before && !pub_txn_delivered(before)))
+    if (!pub_txn_held(t->pub) || (t->prev && !pub_txn_delivered(t->prev)))
         return WC_OK;
     /* the copy goes with the first records (txn_send when none is kept yet: a transaction is opened at a
      * source transaction's BEGIN): produced alone, its partition was registered in an AddPartitionsToTxn of
@@ -498,20 +473,10 @@ bool txn_holds_source(const txn_t *t)
     return t->src_txns > 0;
 }
 
-/* A transaction may be closed while the one before it commits ("Closed early" in struct txn): not with lanes, nor while a
- * snapshot's chunks may be in a transaction (their states follow one commit at a time). */
-static bool close_ok(const txn_t *t)
-{
-    return !t->lanes && !(t->snap.busy && t->snap.busy(t->snap.ctx));
-}
-
 bool txn_due(const txn_t *t, bool caught_up, int64_t now, int64_t *deadline_us)
 {
     const conn_config_t *c = t->cfg;
-    if (!pub_txn_open(t->pub))
-        return false;
-    /* while prev commits: due only to be closed, once its records are out (released) */
-    if (t->prev && (t->closed || !close_ok(t) || pub_txn_held(t->pub)))
+    if (!pub_txn_open(t->pub) || t->prev)
         return false;
     if (t->events >= (uint64_t)c->txn_max_events)
         return true;
@@ -535,44 +500,7 @@ static void committed(txn_t *t)
         t->flushed = t->stored.lsn;
 }
 
-/* prev's commit succeeded: the closed transaction's commit goes on (commit_transaction now finds its records
- * delivered, or nearly: it sends EndTxn), and it becomes prev. */
-static void closed_go(txn_t *t)
-{
-    t->committing = t->closing;
-    t->commit_start_us = now_us();
-    src_move(&t->src_closed, &t->nsrc_closed, &t->capsrc_closed, &t->src_committing, &t->nsrc_committing,
-             &t->capsrc_committing);
-    pub_txn_commit_release(t->closed, true);
-    t->prev = t->closed;
-    t->closed = NULL;
-}
-
-/* The closed transaction never commits (the one before it failed, or a rewind): its commit thread ends, and
- * its transaction counts as open again, for the abort. */
-static void closed_cancel(txn_t *t)
-{
-    if (!t->closed)
-        return;
-    char e[512];
-    pub_txn_commit_release(t->closed, false);
-    pub_txn_commit_wait(t->closed, e, sizeof e);
-    t->closed = NULL;
-    t->nsrc_closed = 0;
-}
-
-static wc_status_t collect_one(txn_t *t, bool block, char *err, size_t errlen);
-
 wc_status_t txn_collect(txn_t *t, bool block, char *err, size_t errlen)
-{
-    wc_status_t st = collect_one(t, block, err, errlen);
-    /* blocking: every commit, the closed one's too */
-    while (st == WC_OK && block && t->prev)
-        st = collect_one(t, true, err, errlen);
-    return st;
-}
-
-static wc_status_t collect_one(txn_t *t, bool block, char *err, size_t errlen)
 {
     if (!t->prev || (!block && !pub_txn_commit_ready(t->prev)))
         return WC_OK;
@@ -593,8 +521,6 @@ static wc_status_t collect_one(txn_t *t, bool block, char *err, size_t errlen)
     log_debug("kafka transaction committed", "n=%llu lsn=%llu", (unsigned long long)t->commits,
               (unsigned long long)t->stored.lsn);
     t->prev = NULL;
-    if (t->closed)
-        closed_go(t);
     /* what the open transaction still holds goes out now (pub_txn_delivered may not have been seen) */
     return release(t, err, errlen);
 }
@@ -604,11 +530,11 @@ static wc_status_t collect_one(txn_t *t, bool block, char *err, size_t errlen)
  * its broker thread its own heap arena), so without lanes three are enough (see struct txn). */
 static size_t pick_free(txn_t *t)
 {
-    size_t n = t->lanes || close_ok(t) ? TXN_PRODUCERS : TXN_PRODUCERS - 1;
+    size_t n = t->lanes ? TXN_PRODUCERS : TXN_PRODUCERS - 1;
     for (size_t k = 0; k < n; k++) {
         size_t i = (t->next_free + k) % n;
         pub_t *p = t->ring[i];
-        if (p != t->pub && p != t->prev && p != t->closed && p != t->other.pub && !pub_txn_open(p)) {
+        if (p != t->pub && p != t->prev && p != t->other.pub && !pub_txn_open(p)) {
             t->next_free = (i + 1) % n;
             return i;
         }
@@ -701,9 +627,7 @@ wc_status_t txn_set_lanes(txn_t *t, bool on, char *err, size_t errlen)
 wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen)
 {
     wc_status_t st;
-    /* closed early ("Closed early" in struct txn) when prev commits and pub's records are out; else after prev */
-    bool close = t->prev && !block && !t->closed && close_ok(t) && !pub_txn_held(t->pub);
-    if (!close && t->prev && (st = txn_collect(t, true, err, errlen)) != WC_OK)
+    if (t->prev && (st = txn_collect(t, true, err, errlen)) != WC_OK)
         return st;
     if (!pub_txn_open(t->pub))
         return WC_OK;
@@ -728,34 +652,21 @@ wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen)
     t->offsets_due = false;
     buf_reset(&t->offval);
     off_value(&t->offval, &t->pending);
-    if (close) {
-        /* closed early: the offset record names what this transaction carries (pending now), its records and
-         * it are sent at once by its commit thread, which calls commit_transaction once prev has committed
-         * (closed_go) or never (closed_cancel) */
-        t->closing = t->pending;
-        src_move(&t->src_open, &t->nsrc_open, &t->capsrc_open, &t->src_closed, &t->nsrc_closed, &t->capsrc_closed);
-        if ((st = pub_txn_commit_start(t->pub, t->w->offset_topic, &t->offkey, &t->offval, true, err, errlen)) != WC_OK)
-            return st;
-        t->closed = t->pub;
-        t->src_txns = 0;
-    } else {
-        t->committing = t->pending;
-        t->commit_start_us = now_us();
-        src_commit_started(t);
-        t->src_txns = 0;
-        if ((st = pub_txn_commit_start(t->pub, t->w->offset_topic, &t->offkey, &t->offval, false, err, errlen)) != WC_OK)
-            return st;
-        t->prev = t->pub;
-    }
+    t->committing = t->pending;
+    t->commit_start_us = now_us();
+    src_commit_started(t);
+    t->src_txns = 0;
+    if ((st = pub_txn_commit_start(t->pub, t->w->offset_topic, &t->offkey, &t->offval, err, errlen)) != WC_OK)
+        return st;
     /* the next producer's turn: its transaction takes records while this one commits, holding them
      * until this one's are all in the log */
-    pub_t *last = t->pub;
+    t->prev = t->pub;
     t->cur = pick_free(t);
     t->pub = t->ring[t->cur];
     /* records are kept by one producer at a time, the open one: the buffer they grew goes with its turn.
      * Each producer growing its own held up to 3 x 16 MB in a snapshot's RSS (3 x 64 MB streaming); freed
      * after use instead, glibc's mmap threshold rose to its size and the arenas kept more (issue 21). */
-    pub_swap_deferred(last, t->pub);
+    pub_swap_deferred(t->prev, t->pub);
     if ((st = pub_txn_hold(t->pub, !t->lanes, err, errlen)) != WC_OK)
         return st;
     return block ? txn_collect(t, true, err, errlen) : WC_OK;
@@ -811,8 +722,6 @@ wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
     if (t->prev && pub_txn_committing(t->prev) && pub_txn_commit_wait(t->prev, aerr, sizeof aerr) == WC_OK)
         committed(t);
     t->prev = NULL;
-    /* a transaction closed after it never commits: aborted below with the others */
-    closed_cancel(t);
     /* the last offset record produced may be the failed commit's: no copy of it */
     t->offsets_due = false;
     buf_reset(&t->offval);
@@ -878,7 +787,7 @@ wc_status_t txn_rewind(txn_t *t, wc_status_t cause, char *err, size_t errlen)
     }
     t->delivery = WC_OK;
     t->pending = t->stored;
-    t->nsrc_open = t->nsrc_committing = t->nsrc_closed = 0;   /* sent again after the rewind, noted again then */
+    t->nsrc_open = t->nsrc_committing = 0;   /* sent again after the rewind, noted again then */
     t->src_txns = 0;
     if (t->snap.rewound)
         t->snap.rewound(t->snap.ctx);
@@ -900,7 +809,6 @@ void txn_shutdown(txn_t *t, bool mid_source_txn)
     if (txn_collect(t, true, err, sizeof err) != WC_OK) {
         log_warn("the last Kafka commit failed on shutdown; it will be sent again on restart", "error=\"%s\"", log_esc(err));
         t->prev = NULL;
-        closed_cancel(t);
         for (size_t k = 1; k <= TXN_PRODUCERS; k++)   /* the failed one (open again), then the one after it */
             if (pub_txn_open(t->ring[(t->cur + k) % TXN_PRODUCERS]))
                 pub_txn_abort(t->ring[(t->cur + k) % TXN_PRODUCERS], err, sizeof err);

@@ -43,19 +43,16 @@ void txn_set_origin(txn_t *t, const char *system_id, uint32_t timeline);
 wc_status_t txn_ensure(txn_t *t, char *err, size_t errlen);
 wc_status_t txn_send(txn_t *t, const rec_t *r, char *err, size_t errlen);
 /* Is a commit due at a source-transaction boundary (walcast.transaction.max.ms / .max.events, or
- * min.ms once caught up)? Also lowers *deadline_us to when it will be due. While a commit runs: due only
- * to be closed early (see txn_commit), once its records are out and no other one is closed. */
+ * min.ms once caught up)? Also lowers *deadline_us to when it will be due. */
 bool txn_due(const txn_t *t, bool caught_up, int64_t now_us, int64_t *deadline_us);
 /* The open transaction holds the events of a streamed source transaction (txn_note_source_commit since its
  * begin), not only snapshot rows or heartbeats. */
 bool txn_holds_source(const txn_t *t);
 /* Commits the open transaction with the offset record of txn_pending, after collecting a running commit
- * (waiting for it); the commit runs in the background unless block. Not block, while a commit runs and the
- * open transaction's records are out: closes it instead (its records and offset record sent now; its
- * commit_transaction called once the running commit has succeeded, never if it fails; see txn.c). */
+ * (waiting for it); the commit runs in the background unless block. */
 wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen);
-/* Collects the outcome of a background commit once it has ended (waits for it if block: for every commit,
- * a closed transaction's too). On failure the caller must txn_rewind: nothing commits after a failed commit. */
+/* Collects the outcome of a background commit once it has ended (waits for it if block). On failure the
+ * caller must txn_rewind: nothing commits after a failed commit. */
 wc_status_t txn_collect(txn_t *t, bool block, char *err, size_t errlen);
 /* Keeps librdkafka's queue (and so memory) under max records while a replay outruns Kafka. */
 void txn_throttle(txn_t *t, int max_queued, volatile sig_atomic_t *stop);
@@ -86,9 +83,6 @@ typedef struct txn_snap_hooks {
     void (*offsets)(void *ctx, int lane, off_pos_t *pending);
     void (*committed)(void *ctx);
     void (*rewound)(void *ctx);
-    /* true while a snapshot's chunks may be in a transaction: their states follow one commit at a time, so
-     * no transaction is closed while the one before it commits (NULL: never) */
-    bool (*busy)(void *ctx);
 } txn_snap_hooks_t;
 void txn_set_snap_hooks(txn_t *t, const txn_snap_hooks_t *h);
 /* The stored offsets' walcast_snapshot (incremental: walcast_incremental) state, handed over to the

@@ -209,7 +209,6 @@ def recvlogical(out, countfile, bound, args):
 
 def stages(log, lat, from_us):
     trace = {}
-    calls = {}
     with open(log) as f:
         for line in f:
             if 'msg="latency trace"' not in line:
@@ -217,15 +216,11 @@ def stages(log, lat, from_us):
             kv = dict(w.split("=", 1) for w in line.split() if "=" in w and not w.startswith("msg="))
             trace[kv["xid"]] = [int(kv[k]) for k in ("source_commit_us", "queued_us", "commit_start_us", "flushed_us",
                                                      "committed_us")]
-            # commit_call_us (newer builds): commit_transaction called; later than commit_start_us (the offset record
-            # produced, the records sent) for a transaction closed while the previous one committed
-            calls[kv["xid"]] = int(kv.get("commit_call_us", kv["commit_start_us"]))
     names = ["write (ts column) -> source commit time", "source commit -> queued in the producer",
              "queued -> commit_transaction called", "commit called -> records acknowledged",
              "records acknowledged -> EndTxn answered", "EndTxn answered -> consumer has it",
              "total: write -> consumer has it"]
     vals = [[] for _ in names]
-    early_wait, early_end = [], []
     missing = 0
     with open(lat) as f:
         for line in f:
@@ -237,10 +232,6 @@ def stages(log, lat, from_us):
                 missing += 1
                 continue
             pts = [int(w[0])] + t + [int(w[3])]
-            call = calls.get(w[2], t[2])
-            if call > t[2]:
-                early_wait.append((call - t[3]) / 1000)
-                early_end.append((t[4] - call) / 1000)
             for i in range(len(pts) - 1):
                 vals[i].append((pts[i + 1] - pts[i]) / 1000)
             vals[-1].append((pts[-1] - pts[0]) / 1000)
@@ -260,15 +251,6 @@ def stages(log, lat, from_us):
     print("   decoding and encoding; queued -> commit called: the commit timer and the previous commit still running")
     print("   (the records are produced meanwhile, once the previous transaction's are acknowledged);")
     print("   EndTxn answered -> consumer: the markers, the last stable offset, the consumer's fetch. p99s do not add up)")
-    if early_wait:
-        print("   closed while the previous commit ran (its records and offset record sent at once, commit_transaction")
-        print("   called once the previous commit returned): %d of %d events; for them \"commit called\" above is the"
-              % (len(early_wait), len(vals[0])))
-        print("   close, and \"records acknowledged -> EndTxn answered\" splits into:")
-        print("   %-52s %9.2f %9.2f" % ("records acknowledged -> commit_transaction called", pct(early_wait, 0.5),
-                                       pct(early_wait, 0.99)))
-        print("   %-52s %9.2f %9.2f" % ("commit_transaction called -> EndTxn answered", pct(early_end, 0.5),
-                                       pct(early_end, 0.99)))
 
 
 # startup's stages (ms): name, what it is. Kafka's start and PostgreSQL's first part run side by side (pgside);

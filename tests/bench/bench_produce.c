@@ -208,7 +208,7 @@ int main(int argc, char **argv)
         }
         buf_reset(&oval);
         buf_printf(&oval, "{\"lsn\":%ld}", i);
-        if (pub_txn_commit_start(p, otopic, &okey, &oval, false, err, sizeof err) != WC_OK ||
+        if (pub_txn_commit_start(p, otopic, &okey, &oval, err, sizeof err) != WC_OK ||
             pub_txn_commit_wait(p, err, sizeof err) != WC_OK)
             goto fail;
         pub_poll(p, 0);

@@ -55,7 +55,7 @@ static wc_status_t commit(pub_t *p, char *err, size_t errlen)
     buf_init(&v);
     buf_puts(&k, "[\"c\",{\"server\":\"s\"}]");
     buf_puts(&v, "{\"lsn\":1}");
-    wc_status_t st = pub_txn_commit_start(p, "offsets", &k, &v, false, err, errlen);
+    wc_status_t st = pub_txn_commit_start(p, "offsets", &k, &v, err, errlen);
     if (st == WC_OK)
         st = pub_txn_commit_wait(p, err, errlen);
     pub_poll(p, 0);
@@ -204,7 +204,7 @@ static void test_partition_and_timestamp(void **s)
     buf_init(&v);
     buf_puts(&k, "[\"c\",{\"server\":\"s\"}]");
     buf_puts(&v, "{\"lsn\":1}");
-    assert_int_equal(pub_txn_commit_start(p, "offsets", &k, &v, false, err, sizeof err), WC_OK);
+    assert_int_equal(pub_txn_commit_start(p, "offsets", &k, &v, err, sizeof err), WC_OK);
     /* sent while the commit runs: kept, then produced into the next transaction */
     r.value = "second";
     r.valuelen = 6;
@@ -273,7 +273,7 @@ static void test_offsets_partitioner(void **s)
         buf_puts(&k, key);
         buf_puts(&v, "{\"lsn\":1}");
         assert_int_equal(pub_txn_begin(p, err, sizeof err), WC_OK);
-        assert_int_equal(pub_txn_commit_start(p, "offsets", &k, &v, false, err, sizeof err), WC_OK);
+        assert_int_equal(pub_txn_commit_start(p, "offsets", &k, &v, err, sizeof err), WC_OK);
         assert_int_equal(pub_txn_commit_wait(p, err, sizeof err), WC_OK);
         buf_free(&k);
         buf_free(&v);
@@ -625,7 +625,7 @@ static void test_commit_thread_reused(void **s)
     buf_init(&v);
     buf_puts(&k, "k");
     buf_puts(&v, "v");
-    assert_int_equal(pub_txn_commit_start(p, "offsets", &k, &v, false, err, sizeof err), WC_OK);
+    assert_int_equal(pub_txn_commit_start(p, "offsets", &k, &v, err, sizeof err), WC_OK);
     pub_free(p);
     assert_int_equal(nthreads() < before, true);   /* the producer's own threads went with it */
     buf_free(&k);
@@ -667,7 +667,7 @@ static void test_new_topic_found_quickly(void **s)
     buf_init(&v);
     buf_puts(&k, "k");
     buf_puts(&v, "v");
-    assert_int_equal(pub_txn_commit_start(p, "offsets", &k, &v, false, err, sizeof err), WC_OK);
+    assert_int_equal(pub_txn_commit_start(p, "offsets", &k, &v, err, sizeof err), WC_OK);
     usleep(200 * 1000);
     assert_false(pub_txn_commit_ready(p));   /* the record waits for its topic */
     rd_kafka_mock_topic_set_error(mc, "fresh", RD_KAFKA_RESP_ERR_NO_ERROR);

@@ -102,9 +102,9 @@ static void test_cycle(void **s)
     assert_true(txn_open(t));
     assert_string_equal(txn_transactional_id(t), "walcast-unit/2");
     assert_int_equal(txn_commit(t, true, err, sizeof err), WC_OK);
-    /* the fourth one's turn: the first one's transaction ended a cycle before, and with transactions closed
-     * early (test_closed_early) its next one would begin about a cycle after its EndTxn was answered */
-    assert_string_equal(txn_transactional_id(t), "walcast-unit/3");
+    /* the turn comes back to the first one, whose transaction ended two cycles before (a fourth producer
+     * takes turns only with lanes: test_lanes) */
+    assert_string_equal(txn_transactional_id(t), "walcast-unit");
     assert_int_equal(txn_stats(t).commits, 3);
     assert_int_equal(txn_stats(t).records, 5);
 
@@ -303,7 +303,7 @@ static void test_pipelined(void **s)
     assert_string_equal(txn_transactional_id(t), "walcast-unit/1");
     assert_true(repl_clock_us() - t0 < 1500000);
     assert_int_equal(txn_flushed(t), 0x50);
-    assert_true(txn_due(t, true, repl_clock_us(), NULL));   /* due to be closed (test_closed_early) */
+    assert_false(txn_due(t, true, repl_clock_us(), NULL));   /* its commit waits for the first */
     assert_int_equal(txn_collect(t, true, err, sizeof err), WC_OK);
     assert_int_equal(txn_flushed(t), 0x100);
     assert_true(txn_due(t, true, repl_clock_us(), NULL));
@@ -568,165 +568,6 @@ static bool has_lsn(const char *value, uint64_t lsn)
     return strstr(value, k) != NULL;
 }
 
-/* A transaction due while the one before it commits is closed: its records and its offset record are sent
- * and acknowledged at once (whatever linger.ms), before the previous commit returns (its EndTxn held back by
- * the broker); the next records go to a third transaction, held until the closed one's are in the log. The
- * closed one commits only once the previous commit is collected, the flush position moves in order, and the
- * log holds every record in order. */
-static void test_closed_early(void **s)
-{
-    fx_t *f = *s;
-    txn_t *t = f->t;
-    char err[512];
-    rec_t a = record("a"), b = record("b"), c2 = record("c");
-    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
-    assert_int_equal(txn_send(t, &a, err, sizeof err), WC_OK);
-    set_pending(t, 0x100);
-    /* the next EndTxn is answered after 1.5 s, the one after it at once: the second is still in the mock's
-     * stack as long as the closed transaction sent no EndTxn */
-    assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(f->mc, 1, 26 /* EndTxn */, 2,
-                                                                  RD_KAFKA_RESP_ERR_NO_ERROR, 1500,
-                                                                  RD_KAFKA_RESP_ERR_NO_ERROR, 0), 0);
-    int64_t t0 = repl_clock_us();
-    assert_int_equal(txn_commit(t, false, err, sizeof err), WC_OK);
-    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
-    assert_int_equal(txn_send(t, &b, err, sizeof err), WC_OK);
-    set_pending(t, 0x200);
-    /* held until a is in the log: not due before */
-    while (!txn_due(t, true, repl_clock_us(), NULL) && repl_clock_us() - t0 < 1000000)
-        assert_int_equal(txn_poll(t, 1, err, sizeof err), WC_OK);
-    assert_true(txn_due(t, true, repl_clock_us(), NULL));
-    assert_int_equal(txn_commit(t, false, err, sizeof err), WC_OK);   /* closed, not waited for */
-    assert_true(repl_clock_us() - t0 < 1000000);
-    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
-    assert_int_equal(txn_send(t, &c2, err, sizeof err), WC_OK);
-    set_pending(t, 0x300);
-    assert_string_equal(txn_transactional_id(t), "walcast-unit/2");
-    /* b and its offset record acknowledged, then c produced, all while a's EndTxn waits */
-    wait_produced(t, t0);
-    assert_true(repl_clock_us() - t0 < 1500000);
-    assert_true(txn_committing(t));
-    assert_false(txn_due(t, true, repl_clock_us(), NULL));   /* one closed transaction at a time */
-    assert_int_equal(txn_collect(t, false, err, sizeof err), WC_OK);
-    assert_int_equal(txn_flushed(t), 0x50);
-    size_t left = 0;
-    assert_int_equal(rd_kafka_mock_broker_error_stack_cnt(f->mc, 1, 26, &left), RD_KAFKA_RESP_ERR_NO_ERROR);
-    assert_int_equal(left, 1);   /* the closed transaction's EndTxn waits for a's commit */
-    /* both commits, in order */
-    assert_int_equal(txn_collect(t, true, err, sizeof err), WC_OK);
-    assert_true(repl_clock_us() - t0 >= 1500000);
-    assert_int_equal(txn_flushed(t), 0x200);
-    assert_int_equal(txn_stored(t)->lsn, 0x200);
-    assert_int_equal(txn_stats(t).commits, 2);
-    assert_int_equal(txn_commit(t, true, err, sizeof err), WC_OK);
-    assert_int_equal(txn_flushed(t), 0x300);
-    assert_int_equal(txn_stats(t).commits, 3);
-
-    char keys[4][256];
-    assert_int_equal(read_topic(f->bs, "t", false, keys, 3), 3);
-    assert_string_equal(keys[0], "a");
-    assert_string_equal(keys[1], "b");
-    assert_string_equal(keys[2], "c");
-}
-
-/* The commit before a closed transaction fails (late): the closed one never commits (its offset record is
- * never visible to read_committed), the open one after it neither; the rewind goes back to the last
- * committed offsets and the records sent again commit once. */
-static void test_closed_early_failed(void **s)
-{
-    fx_t *f = *s;
-    txn_t *t = f->t;
-    char err[512];
-    rec_t a = record("a"), b = record("b"), x = record("x"), y = record("y");
-    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
-    assert_int_equal(txn_send(t, &a, err, sizeof err), WC_OK);
-    set_pending(t, 0x100);
-    assert_int_equal(txn_commit(t, true, err, sizeof err), WC_OK);
-
-    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
-    assert_int_equal(txn_send(t, &b, err, sizeof err), WC_OK);
-    set_pending(t, 0x200);
-    /* b's EndTxn fails, late; a second entry stays in the mock's stack unless x's transaction sends EndTxn */
-    assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(f->mc, 1, 26 /* EndTxn */, 2,
-                                                                  RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID, 1000,
-                                                                  RD_KAFKA_RESP_ERR_NO_ERROR, 0), 0);
-    int64_t t0 = repl_clock_us();
-    assert_int_equal(txn_commit(t, false, err, sizeof err), WC_OK);
-    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
-    assert_int_equal(txn_send(t, &x, err, sizeof err), WC_OK);
-    set_pending(t, 0x300);
-    while (!txn_due(t, true, repl_clock_us(), NULL) && repl_clock_us() - t0 < 900000)
-        assert_int_equal(txn_poll(t, 1, err, sizeof err), WC_OK);
-    assert_int_equal(txn_commit(t, false, err, sizeof err), WC_OK);   /* x's transaction closed */
-    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
-    assert_int_equal(txn_send(t, &y, err, sizeof err), WC_OK);
-    set_pending(t, 0x380);
-    wait_produced(t, t0);
-    assert_true(repl_clock_us() - t0 < 1000000);
-    wc_status_t st = txn_collect(t, true, err, sizeof err);
-    assert_int_equal(st, WC_ABORT);
-    assert_int_equal(txn_flushed(t), 0x100);
-    size_t left = 0;
-    assert_int_equal(rd_kafka_mock_broker_error_stack_cnt(f->mc, 1, 26, &left), RD_KAFKA_RESP_ERR_NO_ERROR);
-    assert_int_equal(left, 1);   /* x's transaction sent no EndTxn: it never commits */
-    assert_int_equal(txn_rewind(t, st, err, sizeof err), WC_RETRY);
-    assert_int_equal(rd_kafka_mock_broker_error_stack_cnt(f->mc, 1, 26, &left), RD_KAFKA_RESP_ERR_NO_ERROR);
-    assert_int_equal(left, 0);   /* its abort (and the one after it) did */
-    assert_false(txn_open(t));
-    assert_false(txn_committing(t));
-    assert_int_equal(txn_flushed(t), 0x100);
-    assert_int_equal(txn_stored(t)->lsn, 0x100);
-    assert_int_equal(txn_pending(t)->lsn, 0x100);
-    assert_int_equal(txn_stats(t).commits, 1);
-
-    /* sent again (a different position here, to tell the offset records apart): committed once, after a */
-    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
-    assert_int_equal(txn_send(t, &b, err, sizeof err), WC_OK);
-    assert_int_equal(txn_send(t, &x, err, sizeof err), WC_OK);
-    assert_int_equal(txn_send(t, &y, err, sizeof err), WC_OK);
-    set_pending(t, 0x2c0);
-    assert_int_equal(txn_commit(t, true, err, sizeof err), WC_OK);
-    assert_int_equal(txn_flushed(t), 0x2c0);
-
-    /* (the mock keeps aborted records visible to read_committed: what is read is what was produced) x's
-     * offset record names only what x's transaction carried, and y's copy of it follows it */
-    static char v[8][256];
-    assert_int_equal(read_topic(f->bs, "offsets", true, v, 7), 7);
-    assert_true(has_lsn(v[0], 0x100) && has_lsn(v[1], 0x100) && has_lsn(v[2], 0x200) && has_lsn(v[3], 0x200));
-    assert_true(has_lsn(v[4], 0x300) && has_lsn(v[5], 0x300) && has_lsn(v[6], 0x2c0));
-}
-
-/* While a snapshot's chunks may be in a transaction (the busy hook), nothing is closed early: the next
- * transaction is due only once the running commit is collected. */
-static bool busy_yes(void *ctx) { (void)ctx; return true; }
-static void busy_nop(void *ctx) { (void)ctx; }
-
-static void test_closed_early_not_in_snapshot(void **s)
-{
-    fx_t *f = *s;
-    txn_t *t = f->t;
-    char err[512];
-    txn_snap_hooks_t h = { .committed = busy_nop, .rewound = busy_nop, .busy = busy_yes };
-    txn_set_snap_hooks(t, &h);
-    rec_t a = record("a"), b = record("b");
-    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
-    assert_int_equal(txn_send(t, &a, err, sizeof err), WC_OK);
-    set_pending(t, 0x100);
-    assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(f->mc, 1, 26 /* EndTxn */, 1,
-                                                                  RD_KAFKA_RESP_ERR_NO_ERROR, 800), 0);
-    int64_t t0 = repl_clock_us();
-    assert_int_equal(txn_commit(t, false, err, sizeof err), WC_OK);
-    assert_int_equal(txn_ensure(t, err, sizeof err), WC_OK);
-    assert_int_equal(txn_send(t, &b, err, sizeof err), WC_OK);
-    set_pending(t, 0x200);
-    wait_produced(t, t0);
-    assert_false(txn_due(t, true, repl_clock_us(), NULL));
-    assert_int_equal(txn_collect(t, true, err, sizeof err), WC_OK);
-    assert_true(txn_due(t, true, repl_clock_us(), NULL));
-    assert_int_equal(txn_commit(t, true, err, sizeof err), WC_OK);
-    assert_int_equal(txn_flushed(t), 0x200);
-}
-
 /* A transaction opened before its first record (at a source transaction's BEGIN) and released while it has
  * none: the copy of the offset record waits for that first record, so that both partitions are registered in
  * one AddPartitionsToTxn. Produced alone, the copy's partition was registered by itself and the first
@@ -884,9 +725,6 @@ int main(void)
         cmocka_unit_test(test_refused_batches_remembered),
         cmocka_unit_test_setup_teardown(test_pipelined, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_failed, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_closed_early, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_closed_early_failed, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_closed_early_not_in_snapshot, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_offsets_copy_with_first_record, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_lanes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_kept_records_one_buffer, fx_setup, fx_teardown),
