@@ -182,10 +182,11 @@ bool snap_finished(const snap_t *s);
  * time (snap_offsets marks, snap_committed completes), so txn.c closes no transaction early meanwhile. */
 bool snap_in_progress(const snap_t *s);
 
-/* Watermark method, from the stream loop: snap_wm_step starts the next chunk when none is open
- * (low watermark, chunk read into memory, high watermark); snap_wm_change drops buffered rows whose
- * key a streamed change touches; snap_wm_message consumes a watermark (true: it was ours) and at the
- * high one emits the chunk's remaining rows. sql is a connection outside any snapshot. */
+/* Watermark method, from the stream loop: snap_wm_step hands the next chunks (up to two in flight) to the
+ * snapshot's watermark thread, which writes the low watermark, reads the chunk into memory and writes the high
+ * watermark on a connection of its own; snap_wm_change records the key of a streamed change of a table with a
+ * chunk in flight; snap_wm_message consumes a watermark (true: it was ours) and at the high one emits the
+ * chunk's rows but those a recorded change made stale. All on the connector thread. */
 wc_status_t snap_wm_step(snap_t *s, char *err, size_t errlen);
 void snap_wm_change(snap_t *s, const rel_table_t *t, const pgo_msg_t *m, uint32_t xid);
 wc_status_t snap_wm_message(snap_t *s, const pgo_msg_t *m, uint64_t lsn, bool *ours, char *err, size_t errlen);

@@ -199,7 +199,7 @@ run_incremental() {  # [b] -> RATE_I[b], RSS_I[b]
         for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
         if (v["source_commit_us"] / 1e6 > a && v["source_commit_us"] / 1e6 < b) print (v["committed_us"] - v["source_commit_us"]) / 1000
       }' "$WORK/walcast-$n.log" | sort -n >"$WORK/lat-$n"
-    echo "bench-snapshot:   streamed transactions during it: $(wc -l <"$WORK/lat-$n") (writer at $BENCH_SNAP_INC_WRITER/s), source commit to Kafka commit ms: median $(awk '{ a[NR] = $1 } END { print NR ? a[int((NR + 1) / 2)] : "-" }' "$WORK/lat-$n"), p90 $(awk '{ a[NR] = $1 } END { print NR ? a[int(NR * 0.9 + 0.99)] : "-" }' "$WORK/lat-$n"), max $(tail -1 "$WORK/lat-$n"); Kafka commits of the run: $(grep -o 'kafka_commits=[0-9]*' "$WORK/walcast-$n.log" | tail -1)"
+    echo "bench-snapshot:   streamed transactions during it: $(wc -l <"$WORK/lat-$n") (writer at $BENCH_SNAP_INC_WRITER/s), source commit to Kafka commit ms: median $(awk '{ a[NR] = $1 } END { print NR ? a[int((NR + 1) / 2)] : "-" }' "$WORK/lat-$n"), p90 $(awk '{ a[NR] = $1 } END { print NR ? a[int(NR * 0.9 + 0.99)] : "-" }' "$WORK/lat-$n"), max $(tail -1 "$WORK/lat-$n"); Kafka commits of the run: $(grep -o 'kafka_commits=[0-9]*' "$WORK/walcast-$n.log" | tail -1), walcast's own $(grep -o 'rows_per_s=[0-9]*' "$WORK/walcast-$n.log" | tail -1)"
   fi
 }
 
