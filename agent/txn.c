@@ -106,7 +106,7 @@ struct txn {
     size_t next_free;             /* where the search for a free producer starts (pick_free) */
     pub_t *pub;
     pub_t *prev;
-    pub_t *closed;                /* closed while prev commits: its commit waits for prev's (see close_early) */
+    pub_t *closed;                /* closed while prev commits: its commit waits for prev's ("Closed early" above) */
     bool lanes;
     int lane;                     /* the current lane (0 or 1) */
     lane_t other;
@@ -498,7 +498,7 @@ bool txn_holds_source(const txn_t *t)
     return t->src_txns > 0;
 }
 
-/* A transaction may be closed while the one before it commits (see close_early): not with lanes, nor while a
+/* A transaction may be closed while the one before it commits ("Closed early" in struct txn): not with lanes, nor while a
  * snapshot's chunks may be in a transaction (their states follow one commit at a time). */
 static bool close_ok(const txn_t *t)
 {
@@ -701,7 +701,7 @@ wc_status_t txn_set_lanes(txn_t *t, bool on, char *err, size_t errlen)
 wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen)
 {
     wc_status_t st;
-    /* closed early (see close_early) when prev commits and pub's records are out; else after prev */
+    /* closed early ("Closed early" in struct txn) when prev commits and pub's records are out; else after prev */
     bool close = t->prev && !block && !t->closed && close_ok(t) && !pub_txn_held(t->pub);
     if (!close && t->prev && (st = txn_collect(t, true, err, errlen)) != WC_OK)
         return st;
@@ -729,7 +729,7 @@ wc_status_t txn_commit(txn_t *t, bool block, char *err, size_t errlen)
     buf_reset(&t->offval);
     off_value(&t->offval, &t->pending);
     if (close) {
-        /* close_early: the offset record names what this transaction carries (pending now), its records and
+        /* closed early: the offset record names what this transaction carries (pending now), its records and
          * it are sent at once by its commit thread, which calls commit_transaction once prev has committed
          * (closed_go) or never (closed_cancel) */
         t->closing = t->pending;
