@@ -778,25 +778,39 @@ static void ask_fresh(pub_t *p)
  * asked for it (the broker auto-creates it on that request and answers UNKNOWN_TOPIC_OR_PART); librdkafka
  * 2.0.2 asks again only on its 1 s timer, and the commit waited for it: the first commit of a new connector,
  * and of a new table's topic, took up to 1 s more (0.66 s in a start measured with the broker's request log).
- * So for such topics walcast asks itself: at the commit's start, then while it runs (commit_transaction is
- * resumable after a timeout) after 10, 20, 40, 80, then every 100 ms, for up to 10 s (then librdkafka's own
- * timer again). */
-static wc_status_t commit_blocking(pub_t *p, char *err, size_t errlen)
+ * So for such topics walcast asks itself: at the commit's start, then while the records are flushed, after
+ * 10, 20, 40, 80, then every 100 ms, for up to 10 s (then librdkafka's own timer again); commit_transaction
+ * comes after that flush and finds the records delivered.
+ * Not by calling commit_transaction with short timeouts and resuming it: librdkafka 2.0.2 keeps one result
+ * slot per API call (txn_curr_api), and a step of it (an op to its main thread) that outlasts the call's timeout
+ * leaves its result there for the next step of the resumed call to take as its own: under load (a slow main
+ * thread) a resumed commit_transaction got "Operation not valid in state BeginCommit" (its begin-commit op ran
+ * twice, the second one's result taken by the commit step) and the transaction was aborted and sent again.
+ * So commit_transaction is called once per commit with a long timeout, as before, and again only when Kafka
+ * is away (30 s). */
+static void flush_fresh(pub_t *p)
 {
     int64_t began = wc_mono_ms();
     int step_ms = 10;
     ask_fresh(p);
+    while (p->nfresh > 0 && rd_kafka_outq_len(p->rk) > 0 && wc_mono_ms() - began < 10000 &&
+           !(p->stop && *p->stop)) {
+        if (rd_kafka_flush(p->rk, step_ms) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            break;
+        ask_fresh(p);
+        step_ms = step_ms * 2 > 100 ? 100 : step_ms * 2;
+    }
+}
+
+static wc_status_t commit_blocking(pub_t *p, char *err, size_t errlen)
+{
+    int64_t began = wc_mono_ms();
+    flush_fresh(p);
     for (;;) {
-        bool fresh = p->nfresh > 0 && wc_mono_ms() - began < 10000;
-        rd_kafka_error_t *ke = rd_kafka_commit_transaction(p->rk, fresh ? step_ms : 30000);
+        p->times.api_calls++;
+        rd_kafka_error_t *ke = rd_kafka_commit_transaction(p->rk, 30000);
         if (!ke)
             return WC_OK;
-        if (fresh && rd_kafka_error_is_retriable(ke) && rd_kafka_error_code(ke) == RD_KAFKA_RESP_ERR__TIMED_OUT) {
-            rd_kafka_error_destroy(ke);
-            ask_fresh(p);
-            step_ms = step_ms * 2 > 100 ? 100 : step_ms * 2;
-            continue;
-        }
         if (rd_kafka_error_is_retriable(ke)) {
             if (p->stop && *p->stop) {
                 /* told to stop while Kafka is away: the transaction stays open for the broker to abort */

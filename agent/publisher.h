@@ -82,10 +82,12 @@ wc_status_t pub_txn_commit_start(pub_t *p, const char *offset_topic, const buf_t
 wc_status_t pub_txn_offset(pub_t *p, const char *offset_topic, const buf_t *key, const buf_t *value, char *err,
                            size_t errlen);
 /* The last commit's moments (Unix epoch us, for the latency trace): commit_transaction called (the
- * offset record produced), the last delivery report before its end, its end. Read after
+ * offset record produced), the last delivery report before its end, its end; and how many times
+ * commit_transaction was called for it (1 unless Kafka was away: see commit_blocking). Read after
  * pub_txn_commit_wait. */
 typedef struct pub_commit_times {
     int64_t start_us, flushed_us, committed_us;
+    int api_calls;
 } pub_commit_times_t;
 pub_commit_times_t pub_txn_commit_times(const pub_t *p);
 /* True once the running commit has ended (or none runs): pub_txn_commit_wait will not block. */

@@ -188,10 +188,13 @@ mock_kafka_start() {
 # events up to it (and past WAL with nothing to publish), so a read_committed consumer sees them all.
 wait_published() {
   local slot=${1:-debezium} secs=${2:-60} target
-  # the test clusters run synchronous_commit=off and the walsender sends only flushed WAL: pg-flush.sh flushes
-  # every WAL record before it at once (test_wait_published.sh), and the insert position after it is the target
-  bash "$ROOT/scripts/pg-flush.sh"
+  # the target is the insert position now, the end of the last WAL record written. The test clusters run
+  # synchronous_commit=off and the walsender sends only flushed WAL: pg-flush.sh flushes every record before it
+  # at once (test_wait_published.sh). (Its own records are not waited for: when the last record before the
+  # target is a published commit, walcast confirms it as soon as Kafka has committed it; a target past the
+  # flush needed the idle position, recorded once per status interval, 1 s here.)
   target=$(psql -X -At -c "SELECT pg_current_wal_insert_lsn()")
+  bash "$ROOT/scripts/pg-flush.sh"
   for _ in $(seq 1 $((secs * 10))); do
     [ "$(psql -X -At -c "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = '$slot'")" = t ] && return 0
     sleep 0.1

@@ -681,6 +681,9 @@ static void test_new_topic_found_quickly(void **s)
     if (took >= 500)
         fail_msg("the commit ended %lld ms after its topic appeared (librdkafka's 1 s timer, not walcast, asked)",
                  (long long)took);
+    /* once: a commit_transaction resumed after a short timeout may take a stale result of its own earlier
+     * step under load (librdkafka 2.0.2; see commit_blocking) */
+    assert_int_equal(pub_txn_commit_times(p).api_calls, 1);
     buf_free(&k);
     buf_free(&v);
     pub_free(p);
