@@ -537,8 +537,11 @@ static void test_batch_refused(void **s)
         assert_int_equal(commit(p, err, sizeof err), WC_ABORT);
         assert_true(acks.failed >= 20);
         /* (the offset record may fail otherwise: purged once the transaction must abort) */
+        /* (at least the refused request's records; under heavy load the 20 may leave in two requests, one
+         * refused as too large, the other's records purged by the abort with another error: seen once at
+         * load 55) */
         if (small)
-            assert_true(acks.permanent >= 20);
+            assert_true(acks.permanent >= 1);
         else
             assert_int_equal(acks.permanent, 0);
         assert_int_equal(pub_batch_refused(p), !small);
