@@ -71,7 +71,15 @@ it_cleanup() {
   fi
   if [ $rc -ne 0 ] && [ -d "$IT_DIR" ]; then
     echo "--- logs of the failed test ($IT_DIR)" >&2
-    for f in "$IT_DIR"/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -20 "$f" >&2; }; done
+    # each log's warnings, errors and connector/cluster events (the causes, often long before its end;
+    # librdkafka's connection noise left out), then its last lines
+    for f in "$IT_DIR"/*.log; do
+      [ -f "$f" ] || continue
+      echo "== $f" >&2
+      { grep -E 'level=(warn|error|fatal)|msg="(connector|cluster|lost)' "$f" | grep -Ev 'facility=(FAIL|ERROR) ' | tail -60 | cut -c1-600 >&2; } || true
+      echo "-- last lines of $(basename "$f")" >&2
+      tail -20 "$f" >&2
+    done
   fi
   [ -n "${IT_SHOW_LOG:-}" ] && cat "$IT_DIR/$IT_SHOW_LOG" >&2
   [ -n "${IT_KEEP:-}" ] && echo "kept $IT_DIR" >&2 || rm -rf "$IT_DIR"
