@@ -63,7 +63,8 @@ lane() {
       rm -f "$kdir.out" "$kdir.err"
       return 1
     fi
-    export WALCAST_TEST_BOOTSTRAP
+    # the lane's own broker: a test's reset deletes every topic an earlier test left (kafka_admin.py)
+    export WALCAST_TEST_BOOTSTRAP WALCAST_TEST_BROKER_OWNED=1
     WALCAST_TEST_BOOTSTRAP=$(sed -n 's/^bootstrap.servers=//p' "$kdir.out")
     rm -f "$kdir.out" "$kdir.err"
     echo "integration: lane $n: Kafka $WALCAST_TEST_BOOTSTRAP started in $(( $(date +%s) - start ))s"
