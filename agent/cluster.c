@@ -97,6 +97,32 @@ bool clu_owns_nothing(void *ctx, const char *name)
     return false;
 }
 
+/* The slots owned, as ranges ("0-3,7,9-12"; "-" none), cut short with "..." when out does not hold them.
+ * c->mu held. */
+static void owned_text(const clu_t *c, char *out, size_t outlen)
+{
+    size_t len = 0;
+    out[0] = 0;
+    for (int i = 0; i < c->nslots; i++) {
+        if (!c->owned[i])
+            continue;
+        int j = i;
+        while (j + 1 < c->nslots && c->owned[j + 1])
+            j++;
+        char r[32];
+        int n = j > i ? snprintf(r, sizeof r, "%s%d-%d", len ? "," : "", i, j) : snprintf(r, sizeof r, "%s%d", len ? "," : "", i);
+        if (len + (size_t)n + 4 > outlen) {
+            snprintf(out + len, outlen - len, "...");
+            return;
+        }
+        memcpy(out + len, r, (size_t)n + 1);
+        len += (size_t)n;
+        i = j;
+    }
+    if (!len)
+        snprintf(out, outlen, "-");
+}
+
 static void mark(clu_t *c, const rd_kafka_topic_partition_list_t *parts, bool own)
 {
     pthread_mutex_lock(&c->mu);
@@ -108,6 +134,8 @@ static void mark(clu_t *c, const rd_kafka_topic_partition_list_t *parts, bool ow
     size_t n = 0;
     for (int i = 0; i < c->nslots; i++)
         n += c->owned[i];
+    char slots[512];   /* which ones, for tests and operators: a connector runs where its slot is owned */
+    owned_text(c, slots, sizeof slots);
     if (own) {
         c->assigned = true;
         c->lost = false;
@@ -117,7 +145,7 @@ static void mark(clu_t *c, const rd_kafka_topic_partition_list_t *parts, bool ow
     }
     pthread_mutex_unlock(&c->mu);
     log_info(own ? "cluster slots assigned to this worker" : "cluster slots revoked from this worker",
-             "group.id=%s changed=%d owned=%zu of=%d", c->group, parts->cnt, n, c->nslots);
+             "group.id=%s changed=%d owned=%zu of=%d slots=%s", c->group, parts->cnt, n, c->nslots, slots);
 }
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts, void *opaque)

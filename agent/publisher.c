@@ -717,14 +717,26 @@ wc_status_t pub_txn_init_once(pub_t *p, int timeout_ms, char *err, size_t errlen
     return WC_RETRY;
 }
 
+/* The slices of init_transactions between looks at *stop. A stopped caller frees the producer (pub_free) at
+ * once, and must be able to: librdkafka keeps an unfinished InitProducerId queued after the call returns
+ * and sends it when Kafka answers again. A zombie cut off from Kafka while its connector started (its
+ * stop came during the cut) sent it at the restore, from a call that still waited out its 5 s: the epoch
+ * it took fenced the new owner's producer, whose connector then FAILED and ran nowhere (test_cluster.sh's
+ * cut phase, CI of 4257702; its cutmid phase met it in the first of four cuts). */
+#define INIT_SLICE_MS 200
+#define INIT_SAY_MS 5000
+
 wc_status_t pub_txn_init(pub_t *p, volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
     p->stop = stop;
+    int waited = 0;
     while (!*stop) {
-        wc_status_t st = pub_txn_init_once(p, 5000, err, errlen);
+        wc_status_t st = pub_txn_init_once(p, INIT_SLICE_MS, err, errlen);   /* a later call resumes it */
         if (st != WC_RETRY)
             return st;
-        log_warn("Kafka is not reachable yet; retrying", "error=\"%s\"", log_esc(err));
+        waited += INIT_SLICE_MS;
+        if (waited % INIT_SAY_MS == 0)
+            log_warn("Kafka is not reachable yet; retrying", "error=\"%s\" waited_ms=%d", log_esc(err), waited);
     }
     snprintf(err, errlen, "stopped while waiting for Kafka");
     return WC_RETRY;

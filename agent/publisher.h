@@ -65,8 +65,10 @@ int pub_setting(const pub_t *p, const char *key, char *out, size_t outlen);
 
 /* Transactions follow librdkafka's error triage (INTRODUCTION.md): retriable errors are retried here,
  * "requires abort" is WC_ABORT, everything else (fenced, unclassified) WC_FATAL. */
-/* init_transactions (fences any older producer with the same transactional.id), retried every 5 s
- * while Kafka is unreachable and *stop is unset (WC_RETRY once it is set). */
+/* init_transactions (fences any older producer with the same transactional.id), retried while Kafka is
+ * unreachable and *stop is unset; WC_RETRY within 200 ms of *stop being set. Then free the producer at
+ * once: its unfinished InitProducerId, still queued in librdkafka, would be sent when Kafka answers again
+ * and fence the producer of whoever runs the connector by then. */
 wc_status_t pub_txn_init(pub_t *p, volatile sig_atomic_t *stop, char *err, size_t errlen);
 /* One attempt of init_transactions within timeout_ms: WC_RETRY when it may pass (Kafka unreachable, the
  * coordinator not ready), else as pub_txn_init. */

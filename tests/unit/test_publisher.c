@@ -7,7 +7,9 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <signal.h>
+#include <time.h>
 
 #include "agent/kafka_cli.h"
 #include "agent/publisher.h"
@@ -694,6 +696,72 @@ static void test_new_topic_found_quickly(void **s)
     free(bs);
 }
 
+/* pub_txn_init on a thread of its own, stopped by its own flag (test_stopped_init_ends_at_once) */
+typedef struct init_run {
+    pub_t *p;
+    volatile sig_atomic_t stop;
+    wc_status_t st;
+    char err[512];
+} init_run_t;
+
+static void *init_run_main(void *arg)
+{
+    init_run_t *r = arg;
+    r->st = pub_txn_init(r->p, &r->stop, r->err, sizeof r->err);
+    return NULL;
+}
+
+/* A connector stopped while its producers' InitProducerId waits for an unreachable Kafka (a worker cut off
+ * just as it started a connector, whose stop came during the cut) gets pub_txn_init back at once, so that its
+ * producer is freed before Kafka answers again: librdkafka keeps the unfinished InitProducerId queued and
+ * sends it then, and the epoch it takes fences the producer of the worker that took the connector over
+ * (test_cluster.sh, CI of 4257702: c1, c5 and c6 FAILED on the new owner, run nowhere). Before, the stop
+ * waited out a 5 s call of init_transactions: 4.8 s here. A producer of the same transactional.id started
+ * after the free then works, and goes on working. */
+static void test_stopped_init_ends_at_once(void **s)
+{
+    (void)s;
+    char err[512], *bs = NULL;
+    void *mock = kcli_mock_start(1, &bs, err, sizeof err);
+    assert_non_null(mock);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster((rd_kafka_t *)mock);
+    rd_kafka_mock_topic_create(mc, "t", 1, 1);
+    rd_kafka_mock_topic_create(mc, "offsets", 1, 1);
+    worker_config_t w;
+    memset(&w, 0, sizeof w);
+    w.bootstrap_servers = bs;
+    w.offset_topic = "offsets";
+    assert_int_equal(rd_kafka_mock_broker_set_down(mc, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    init_run_t zombie = { .st = WC_OK };
+    zombie.p = pub_new(&w, "unit", "walcast-unit-zombie", on_ack, NULL, NULL, err, sizeof err);
+    assert_non_null(zombie.p);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, init_run_main, &zombie), 0);
+    /* inside init_transactions by then (nothing to wait for: Kafka stays away meanwhile) */
+    struct timespec in = { 0, 700 * 1000000L };
+    nanosleep(&in, NULL);
+    int64_t t0 = wc_mono_ms();
+    zombie.stop = 1;
+    pthread_join(th, NULL);
+    int64_t took = wc_mono_ms() - t0;
+    print_message("stopped init_transactions returned %lld ms after the stop\n", (long long)took);
+    assert_int_equal(zombie.st, WC_RETRY);
+    assert_true(took < 1000);
+    pub_free(zombie.p);
+    /* Kafka back: the new owner's producer, and no late epoch of the freed one over it */
+    assert_int_equal(rd_kafka_mock_broker_set_up(mc, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    pub_t *p = pub_new(&w, "unit", "walcast-unit-zombie", on_ack, NULL, NULL, err, sizeof err);
+    assert_non_null(p);
+    assert_int_equal(pub_txn_init(p, &stop, err, sizeof err), WC_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(pub_txn_begin(p, err, sizeof err), WC_OK);
+        assert_int_equal(send_n(p, 5, 100), 0);
+        assert_int_equal(commit(p, err, sizeof err), WC_OK);
+    }
+    pub_free(p);
+    kcli_mock_stop(mock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -708,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_offsets_partitioner),
         cmocka_unit_test(test_full_queue_waits),
         cmocka_unit_test(test_new_topic_found_quickly),
+        cmocka_unit_test(test_stopped_init_ends_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
