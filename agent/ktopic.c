@@ -145,7 +145,9 @@ static ktop_ensured_t ensure(rd_kafka_t *rk, const char *bootstrap, const char *
         snprintf(err, errlen, "cannot make the request to create topic %s (%s): %s", topic, c->key, e);
         return KTOP_FAILED;
     }
-    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    if (!c->plain)
+        rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    const char *where = c->where ? c->where : "the worker file";
     /* the brokers and the controller first (the admin requests would ask for them too): librdkafka's mock cluster
      * (the embedded Kafka) names none of its brokers as controller, and admin requests wait their timeout for one */
     const rd_kafka_metadata_t *md = NULL;
@@ -185,9 +187,11 @@ static ktop_ensured_t ensure(rd_kafka_t *rk, const char *bootstrap, const char *
         rd_kafka_AdminOptions_set_validate_only(o, 1, e, sizeof e);
     /* both at once: an existing topic (every start but the first) costs one round trip, not two */
     rd_kafka_CreateTopics(rk, &nt, 1, o, q);
-    describe_send(rk, topic, timeout_ms, q);
+    if (!c->plain)
+        describe_send(rk, topic, timeout_ms, q);
     rd_kafka_event_t *created = NULL, *described = NULL;
-    for (int64_t until = wc_mono_ms() + timeout_ms + 1000; (!created || !described) && wc_mono_ms() < until;) {
+    for (int64_t until = wc_mono_ms() + timeout_ms + 1000; (!created || (!described && !c->plain)) &&
+                                                           wc_mono_ms() < until;) {
         rd_kafka_event_t *ev = rd_kafka_queue_poll(q, (int)(until - wc_mono_ms()) > 0 ? (int)(until - wc_mono_ms()) : 0);
         if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_CREATETOPICS_RESULT && !created)
             created = ev;
@@ -210,9 +214,12 @@ static ktop_ensured_t ensure(rd_kafka_t *rk, const char *bootstrap, const char *
         *policy = '\0';
     if (!ke) {
         if (!validate)
-            log_info("topic created (compacted, as Kafka Connect creates it)", "topic=%s key=%s partitions=%d replication.factor=%d",
-                 topic, c->key, c->partitions, c->replication);
+            log_info(c->plain ? "topic created (as Kafka Connect creates it)"
+                              : "topic created (compacted, as Kafka Connect creates it)",
+                     "topic=%s key=%s partitions=%d replication.factor=%d", topic, c->key, c->partitions, c->replication);
         rc = KTOP_CREATED;
+    } else if (ke == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && c->plain) {
+        rc = KTOP_EXISTS;
     } else if (ke == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
         const char *pol = described ? described_policy(described) : NULL;
         if (validate) {
@@ -228,8 +235,8 @@ static ktop_ensured_t ensure(rd_kafka_t *rk, const char *bootstrap, const char *
                                 ke == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE || ke == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION)) {
         /* as Connect's TopicAdmin: assume it exists or that the broker auto-creates it */
         char fix[1024];
-        snprintf(fix, sizeof fix, "kafka-topics.sh --bootstrap-server %s --create --topic %s --partitions %d --config "
-                 "cleanup.policy=compact (or grant CREATE on the topic)", bootstrap, topic, c->partitions);
+        snprintf(fix, sizeof fix, "kafka-topics.sh --bootstrap-server %s --create --topic %s --partitions %d%s (or grant "
+                 "CREATE on the topic)", bootstrap, topic, c->partitions, c->plain ? "" : " --config cleanup.policy=compact");
         char once[512];
         snprintf(once, sizeof once, "create %s", topic);
         if (validate)
@@ -248,10 +255,10 @@ static ktop_ensured_t ensure(rd_kafka_t *rk, const char *bootstrap, const char *
     } else {
         const char *what = ke == RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR ? c->replication_key
                            : ke == RD_KAFKA_RESP_ERR_INVALID_PARTITIONS ? c->partitions_key : NULL;
-        snprintf(err, errlen, "Kafka refused to create topic %s (%s) with %d partitions, replication factor %d and "
-                 "cleanup.policy=compact: %s; %s%s%s, or create the topic yourself (compacted)", topic, c->key,
-                 c->partitions, c->replication, why, what ? "correct " : "correct the settings",
-                 what ? what : "", what ? " in the worker file" : "");
+        snprintf(err, errlen, "Kafka refused to create topic %s (%s) with %d partitions, replication factor %d%s: %s; "
+                 "%s%s%s%s, or create the topic yourself%s", topic, c->key, c->partitions, c->replication,
+                 c->plain ? "" : " and cleanup.policy=compact", why, what ? "correct " : "correct the settings",
+                 what ? what : "", what ? " in " : "", what ? where : "", c->plain ? "" : " (compacted)");
         rc = KTOP_FAILED;
     }
     if (created)
@@ -293,6 +300,17 @@ ktop_ensured_t ktop_probe(const char *bootstrap, const cfg_map_t *overrides, con
     if (!rk)
         return KTOP_FAILED;
     ktop_ensured_t rc = ensure(rk, bootstrap, topic, c, timeout_ms, true, policy, policylen, err, errlen);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+ktop_ensured_t ktop_ensure_new(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const ktop_create_t *c,
+                               int timeout_ms, char *err, size_t errlen)
+{
+    rd_kafka_t *rk = probe_new(bootstrap, overrides, c->key, err, errlen);
+    if (!rk)
+        return KTOP_FAILED;
+    ktop_ensured_t rc = ensure(rk, bootstrap, topic, c, timeout_ms, false, NULL, 0, err, errlen);
     rd_kafka_destroy(rk);
     return rc;
 }

@@ -28,6 +28,9 @@ typedef struct ktop_create {
     int replication;      /* -1: the broker's default.replication.factor */
     const char *partitions_key, *replication_key;   /* the keys that set them (NULL: none) */
     bool required;        /* walcast's own topic, of no use otherwise: a refused creation is KTOP_FAILED */
+    bool plain;           /* not compacted: the broker's cleanup.policy, not checked (a sink's dead-letter topic, as
+                           * Connect creates it) */
+    const char *where;    /* where the keys are set, for messages (NULL: "the worker file") */
 } ktop_create_t;
 
 typedef enum ktop_ensured {
@@ -44,6 +47,9 @@ typedef enum ktop_ensured {
 struct rd_kafka_s;
 ktop_ensured_t ktop_ensure(struct rd_kafka_s *rk, const char *bootstrap, const char *topic, const ktop_create_t *c,
                            int timeout_ms, char *err, size_t errlen);
+/* ktop_ensure on a client of its own, made with overrides' security settings and destroyed before it returns. */
+ktop_ensured_t ktop_ensure_new(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const ktop_create_t *c,
+                               int timeout_ms, char *err, size_t errlen);
 /* What ktop_ensure would do, asked of Kafka without doing it (CreateTopics with validate_only, on a client of its own
  * made with overrides' security settings) and without logging: KTOP_CREATED when the topic is missing and would be
  * created as c says; KTOP_EXISTS with its cleanup.policy in policy ("" when it cannot be read); KTOP_REFUSED,

@@ -17,6 +17,7 @@
 #include "agent/connector.h"
 #include "agent/cstore.h"
 #include "agent/http.h"
+#include "agent/ktopic.h"
 #include "agent/dashboard.h"
 #include "agent/metrics.h"
 #include "agent/rest.h"
@@ -192,6 +193,28 @@ static int run_sink_tasks(const sk_config_t *sc, const sk_kafka_t *k, uint64_t m
     return rc;
 }
 
+/* A sink's dead-letter topic, created as Kafka Connect creates it when its task starts (one partition,
+ * errors.deadletterqueue.topic.replication.factor, the broker's cleanup.policy) unless it exists: a refusal the
+ * user must fix (a replication factor above the brokers) fails the connector, as in Connect. Kafka not answering
+ * is said and left to the first dead letter (the broker's auto-creation), so that a sink does not fail for it. */
+static int dlq_ensure(const worker_config_t *w, const sk_config_t *sc, char *err, size_t errlen)
+{
+    ktop_create_t c = { .key = "errors.deadletterqueue.topic.name", .partitions = 1,
+                        .replication = sc->dlq_replication_factor,
+                        .replication_key = "errors.deadletterqueue.topic.replication.factor", .plain = true,
+                        .where = "the connector's config" };
+    char e[1024];
+    ktop_ensured_t made = ktop_ensure_new(w->bootstrap_servers, &w->producer, sc->dlq_topic, &c, 10000, e, sizeof e);
+    if (made == KTOP_FAILED) {
+        snprintf(err, errlen, "cannot set up the dead-letter topic: %s", e);
+        return -1;
+    }
+    if (made == KTOP_NO_ANSWER)
+        log_warn("the dead-letter topic could not be made at start; it is asked for again at the first dead letter",
+                 "connector=%s topic=%s error=\"%s\"", log_esc(sc->name), log_esc(sc->dlq_topic), log_esc(e));
+    return 0;
+}
+
 static int run_connector(void *ctx, const cfg_map_t *config, const wc_topic_hook_t *topics, volatile sig_atomic_t *stop,
                          char *err, size_t errlen)
 {
@@ -210,6 +233,12 @@ static int run_connector(void *ctx, const cfg_map_t *config, const wc_topic_hook
             sk_kafka_t k = { .bootstrap = r->w->bootstrap_servers, .consumer_props = cp,
                              .nconsumer_props = r->w->consumer.n, .producer_props = pp,
                              .nproducer_props = r->w->producer.n, .topics = *topics };
+            if (sc.dlq_topic && dlq_ensure(r->w, &sc, err, errlen) < 0) {
+                free(cp);
+                free(pp);
+                cfg_sink_free(&sc);
+                goto out;
+            }
             if (topics->started)   /* a sink's task is RUNNING as it starts (its offsets are in its target) */
                 topics->started(topics->ctx);
             uint64_t mine = r->wk ? wrk_tasks_mine(r->wk, sc.name) : ~(uint64_t)0;

@@ -223,6 +223,16 @@ wc_status_t snap_signal_apply(snap_t *s, const snap_signal_t *sig, char *err, si
         return WC_RETRY;
     }
     snap_exec_ok(r.sql, "COMMIT", err, errlen);
+    if (s->plan.ntables == before_t) {
+        /* nothing to snapshot: no plan is started (none "completes" either: a "snapshot completed" with no
+         * table, which a waiting user or script takes for the end of a snapshot still to come); a running one
+         * goes on as it was */
+        log_warn("execute-snapshot: no captured table matches data-collections; nothing to do", "connector=%s", s->cfg->name);
+        if (!s->plan.nchunks)
+            s->have_plan = false;
+        repl_close(&r);
+        return WC_OK;
+    }
     s->have_plan = true;
     s->finished = s->completion_committing = false;
     if (!before_c)
@@ -234,8 +244,6 @@ wc_status_t snap_signal_apply(snap_t *s, const snap_signal_t *sig, char *err, si
     s->prog.chunks_total = s->plan.nchunks;
     log_info("incremental snapshot requested (signal)", "connector=%s tables=%zu chunks=%zu", s->cfg->name,
              s->plan.ntables - before_t, s->plan.nchunks - before_c);
-    if (s->plan.ntables == before_t)
-        log_warn("execute-snapshot: no captured table matches data-collections; nothing to do", "connector=%s", s->cfg->name);
     repl_close(&r);
     return WC_OK;
 }

@@ -417,9 +417,11 @@ static void *conn_thread(void *arg)
         e->task_state = WRK_FAILED;
         set_str(&e->task_trace, err[0] ? err : "the connector stopped with an error (see the log)");
         w->any_failed = true;
-        if (w->fail_stop)
+        if (w->fail_stop) {
             *w->fail_stop = 1;   /* no REST API to restart it from: the process ends, as before workers */
-        else
+            log_error("a connector ended with an error; walcast stops (no REST API to restart it from)", "connector=%s error=\"%s\"",
+                      e->name, log_esc(err));
+        } else
             log_error("connector failed; the other connectors go on (restart it with POST /connectors/<name>/restart)",
                       "connector=%s error=\"%s\"", e->name, log_esc(err));
     }

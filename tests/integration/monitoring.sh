@@ -23,7 +23,7 @@ mon_start() {
   sink+="\"connection.url\":\"jdbc:postgresql://127.0.0.1:$PGPORT/tgt\",\"connection.username\":\"postgres\","
   sink+='"insert.mode":"upsert","delete.enabled":"true","primary.key.mode":"record_key","schema.evolution":"basic",'
   sink+='"collection.name.format":"${source.table}","conflict.policy":"target_wins",'
-  sink+='"errors.tolerance":"all","errors.deadletterqueue.topic.name":"it_mon_dlq"}'
+  sink+='"errors.tolerance":"all","errors.deadletterqueue.topic.name":"it_mon_dlq","errors.deadletterqueue.topic.replication.factor":"1"}'
   mon_post snk "$sink"
   wait_log "replication started" 1 60
 }

@@ -160,7 +160,7 @@ echo "MariaDB: plain INSERT met the seeded row, the batch went again with ON DUP
 # ---- 2b. a poison record in a COPY run (a CHECK of the target's): the table goes back to INSERT, which
 # finds the record and dead-letters it (errors.tolerance=all); every other row is applied ----
 psql_q -d t_text -c "ALTER TABLE tb ADD CHECK (t IS DISTINCT FROM 'late 3100')"
-sink_file s_text t_text "errors.tolerance=all" "errors.deadletterqueue.topic.name=it_copy_dlq"
+sink_file s_text t_text "errors.tolerance=all" "errors.deadletterqueue.topic.name=it_copy_dlq" "errors.deadletterqueue.topic.replication.factor=1"
 WALCAST_SINK_COPY=text "$WALCAST" run --worker "$IT_DIR/worker.properties" "$IT_DIR/s_text.properties" \
   >>"$IT_DIR/walcast.out" 2>"$IT_DIR/s_text2.log" &
 WALCAST_PID=$!

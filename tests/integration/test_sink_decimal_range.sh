@@ -30,7 +30,7 @@ sink() {   # sink NAME DB [key=value...]
     "connection.username=root" "$@" >"$f"
   echo "$f"
 }
-tol=$(sink sa ta "errors.tolerance=all" "errors.deadletterqueue.topic.name=it_dlq" \
+tol=$(sink sa ta "errors.tolerance=all" "errors.deadletterqueue.topic.name=it_dlq" "errors.deadletterqueue.topic.replication.factor=1" \
   "errors.deadletterqueue.context.headers.enable=true")
 wide=$(sink sw tw)
 walcast_start "$src" "$tol" "$wide"

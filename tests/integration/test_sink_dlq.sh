@@ -9,7 +9,7 @@
 it_init
 pg_start
 psql_q -c "CREATE DATABASE target" -c "CREATE DATABASE target2" -c "CREATE DATABASE target3"
-kafka_start --topic it_sinkin --topic it_dlq
+kafka_start --topic it_sinkin --topic it_dlq --topic it_clean
 {
   printf '%s\t%s\n' '{"id":1}' '{"op":"c","after":{"id":1,"v":"one"},"source":{"ts_ms":1}}'
   printf '%s\t%s\n' '{"id":9}' 'not json{'
@@ -32,7 +32,7 @@ sink() {  # name db [key=value...]
     "$@" >"$f"
   echo "$f"
 }
-tol=$(sink it_dlqsink target "errors.tolerance=all" "errors.deadletterqueue.topic.name=it_dlq" \
+tol=$(sink it_dlqsink target "errors.tolerance=all" "errors.deadletterqueue.topic.name=it_dlq" "errors.deadletterqueue.topic.replication.factor=1" \
   "errors.deadletterqueue.context.headers.enable=true")
 "$WALCAST" run --worker "$IT_DIR/worker.properties" "$tol" >"$IT_DIR/walcast.out" 2>"$IT_DIR/walcast.log" &
 WALCAST_PID=$!
@@ -90,3 +90,26 @@ got=$(psql -X -At -d target3 -c "SELECT string_agg(__connect_topic || ':' || __c
 [ "$got" = "it_sinkin:0:0=one,it_sinkin:0:2=two,it_sinkin:0:4=three,it_sinkin:0:5=one again,it_sinkin:0:7=six" ] \
   || { echo "primary.key.mode=kafka: got '$got'" >&2; exit 1; }
 echo "primary.key.mode=kafka: one row per record, keyed by topic, partition, offset (the schemaless one skipped, the schemaless key unused)"
+
+# the dead-letter topic is made when the sink starts, as Kafka Connect makes it (one partition, the replication
+# factor set; no dead letter yet: it_clean is empty); a replication factor Kafka refuses (Connect's default 3 on
+# this one broker) fails the connector at start naming the key to correct
+made=$(sink it_dlqmade target3 "topics=it_clean" "errors.tolerance=all" "errors.deadletterqueue.topic.name=it_dlq_made" \
+  "errors.deadletterqueue.topic.replication.factor=1")
+sed -i '/^topics=it_sinkin$/d' "$made"
+"$WALCAST" run --worker "$IT_DIR/worker.properties" "$made" >"$IT_DIR/made.out" 2>"$IT_DIR/made.log" &
+WALCAST_PID=$!
+IT_PIDS+=($WALCAST_PID)
+wait_log 'msg="sink partition assigned" connector=it_dlqmade' 1 30 "$IT_DIR/made.log"
+got=$("$PY" "$ROOT/tests/integration/kafka_admin.py" "$BS" describe it_dlq_made 2>&1) \
+  || { echo "the dead-letter topic it_dlq_made was not made at the sink's start: $got" >&2; exit 1; }
+case $got in partitions=1\ replicas=1\ *) ;; *) echo "it_dlq_made: $got, expected 1 partition, 1 replica" >&2; exit 1 ;; esac
+walcast_stop
+rf3=$(sink it_dlqrf3 target3 "topics=it_clean" "errors.tolerance=all" "errors.deadletterqueue.topic.name=it_dlq_rf3")
+sed -i '/^topics=it_sinkin$/d' "$rf3"
+if timeout 60 "$WALCAST" run --worker "$IT_DIR/worker.properties" "$rf3" >"$IT_DIR/rf3.out" 2>"$IT_DIR/rf3.log"; then
+  echo "a dead-letter topic with replication factor 3 on one broker did not fail the sink" >&2; exit 1
+fi
+grep -q 'a connector ended with an error.*cannot set up the dead-letter topic: Kafka refused to create topic it_dlq_rf3.*correct errors.deadletterqueue.topic.replication.factor in the connector' "$IT_DIR/rf3.log" \
+  || { echo "no failure naming errors.deadletterqueue.topic.replication.factor" >&2; tail -5 "$IT_DIR/rf3.log" >&2; exit 1; }
+echo "dead-letter topic made at start (1 partition, replication factor 1); replication factor 3 refused, the key named"

@@ -73,7 +73,7 @@ sink() {  # db policy [key=value...]
   echo "$IT_DIR/$db.properties"
 }
 files=("$(sink sw source_wins)" "$(sink nw newer_wins)" "$(sink tw target_wins)"
-       "$(sink ed error errors.tolerance=all errors.deadletterqueue.topic.name=it_mconf_dlq \
+       "$(sink ed error errors.tolerance=all errors.deadletterqueue.topic.name=it_mconf_dlq errors.deadletterqueue.topic.replication.factor=1 \
           errors.deadletterqueue.context.headers.enable=true)")
 er=$(sink er error)
 # the strict error sink fails (and so stops the process): run it on its own

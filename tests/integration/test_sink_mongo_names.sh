@@ -31,7 +31,7 @@ print(",".join(str(d["_id"]["id"]) for d in c[sys.argv[2]][sys.argv[3]].find().s
 PYEOF
 }
 # tolerant: the record for the refused collection is dead-lettered, the others applied
-tol=$(sink it_mnames_tol "${MDB}_tol" "errors.tolerance=all" "errors.deadletterqueue.topic.name=it_mnames_dlq" \
+tol=$(sink it_mnames_tol "${MDB}_tol" "errors.tolerance=all" "errors.deadletterqueue.topic.name=it_mnames_dlq" "errors.deadletterqueue.topic.replication.factor=1" \
   "errors.deadletterqueue.context.headers.enable=true")
 "$WALCAST" run --worker "$IT_DIR/worker.properties" "$tol" >"$IT_DIR/tol.out" 2>"$IT_DIR/tol.log" &
 WALCAST_PID=$!
