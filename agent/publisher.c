@@ -730,13 +730,20 @@ wc_status_t pub_txn_init(pub_t *p, volatile sig_atomic_t *stop, char *err, size_
 {
     p->stop = stop;
     int waited = 0;
+    /* err is written only when it fails: a rewind renews a producer with its failure's reason in err and
+     * reports that reason, not a slice's "timed out" or CONCURRENT_TRANSACTIONS that passed */
+    char e[512];
     while (!*stop) {
-        wc_status_t st = pub_txn_init_once(p, INIT_SLICE_MS, err, errlen);   /* a later call resumes it */
-        if (st != WC_RETRY)
+        wc_status_t st = pub_txn_init_once(p, INIT_SLICE_MS, e, sizeof e);   /* a later call resumes it */
+        if (st == WC_OK)
+            return WC_OK;
+        if (st != WC_RETRY) {
+            snprintf(err, errlen, "%s", e);
             return st;
+        }
         waited += INIT_SLICE_MS;
         if (waited % INIT_SAY_MS == 0)
-            log_warn("Kafka is not reachable yet; retrying", "error=\"%s\" waited_ms=%d", log_esc(err), waited);
+            log_warn("Kafka is not reachable yet; retrying", "error=\"%s\" waited_ms=%d", log_esc(e), waited);
     }
     snprintf(err, errlen, "stopped while waiting for Kafka");
     return WC_RETRY;

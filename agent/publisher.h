@@ -68,7 +68,7 @@ int pub_setting(const pub_t *p, const char *key, char *out, size_t outlen);
 /* init_transactions (fences any older producer with the same transactional.id), retried while Kafka is
  * unreachable and *stop is unset; WC_RETRY within 200 ms of *stop being set. Then free the producer at
  * once: its unfinished InitProducerId, still queued in librdkafka, would be sent when Kafka answers again
- * and fence the producer of whoever runs the connector by then. */
+ * and fence the producer of whoever runs the connector by then. err is left as it was on success. */
 wc_status_t pub_txn_init(pub_t *p, volatile sig_atomic_t *stop, char *err, size_t errlen);
 /* One attempt of init_transactions within timeout_ms: WC_RETRY when it may pass (Kafka unreachable, the
  * coordinator not ready), else as pub_txn_init. */

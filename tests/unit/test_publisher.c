@@ -762,6 +762,39 @@ static void test_stopped_init_ends_at_once(void **s)
     kcli_mock_stop(mock);
 }
 
+/* pub_txn_init that succeeds after slices of waiting leaves err as it was: the rewind renews a producer with
+ * the failure's reason in err and reports that reason; a slice's transient text ("Failed to initialize Producer
+ * ID: ... CONCURRENT_TRANSACTIONS") stood there instead (test_kafka_abort.sh: its "replication interrupted;
+ * reconnecting" line named no Kafka failure, 1 run in 6 after init_transactions went to 200 ms slices). */
+static void test_init_success_keeps_err(void **s)
+{
+    (void)s;
+    char err[512], *bs = NULL;
+    void *mock = kcli_mock_start(1, &bs, err, sizeof err);
+    assert_non_null(mock);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster((rd_kafka_t *)mock);
+    rd_kafka_mock_topic_create(mc, "t", 1, 1);
+    worker_config_t w;
+    memset(&w, 0, sizeof w);
+    w.bootstrap_servers = bs;
+    w.offset_topic = "offsets";
+    assert_int_equal(rd_kafka_mock_broker_set_down(mc, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    init_run_t r = { .st = WC_FATAL };
+    snprintf(r.err, sizeof r.err, "the cause");
+    r.p = pub_new(&w, "unit", "walcast-unit-keeperr", on_ack, NULL, NULL, err, sizeof err);
+    assert_non_null(r.p);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, init_run_main, &r), 0);
+    struct timespec away = { 0, 700 * 1000000L };   /* several slices time out meanwhile */
+    nanosleep(&away, NULL);
+    assert_int_equal(rd_kafka_mock_broker_set_up(mc, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    pthread_join(th, NULL);
+    assert_int_equal(r.st, WC_OK);
+    assert_string_equal(r.err, "the cause");
+    pub_free(r.p);
+    kcli_mock_stop(mock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -777,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_full_queue_waits),
         cmocka_unit_test(test_new_topic_found_quickly),
         cmocka_unit_test(test_stopped_init_ends_at_once),
+        cmocka_unit_test(test_init_success_keeps_err),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
