@@ -45,7 +45,8 @@
 #    (one transactional producer, then three taking turns as walcast's do). The broker's stop-the-world GC pauses
 #    during each reader's measured load are printed (its GC log). BENCH_REQUEST_LOG=1 also logs every request the
 #    broker completes and prints, per reader and for the floor, each API's count, p50/p99 and errors (CONCURRENT_
-#    TRANSACTIONS retries) as the broker saw them (bench_tool.py requests; logging costs the broker some CPU).
+#    TRANSACTIONS retries) as the broker saw them, and how walcast's commits registered their partitions (one
+#    AddPartitionsToTxn, or two; bench_tool.py requests; logging costs the broker some CPU).
 # 3. Peak RSS of one transaction of BENCH_BIG_ROWS (2,000,000) rows with and without walcast.streaming
 #    (0 skips it).
 # 4. Apply rows/s of one walcast JDBC sink into PostgreSQL and MariaDB next to COPY / LOAD DATA of the same rows

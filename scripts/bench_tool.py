@@ -23,7 +23,11 @@
 #        kind, count, p50/p99/max of the total time and the p99 of its parts (request queue, local, remote = waiting
 #        for another request or broker, response queue, send), and the error codes answered (51 =
 #        CONCURRENT_TRANSACTIONS: a transactional producer began its next transaction before the coordinator had
-#        written the previous one's markers; librdkafka 2.0.2 retries it after a fixed 20 ms).
+#        written the previous one's markers; librdkafka 2.0.2 retries it after a fixed 20 ms). Then, for walcast's
+#        transactional producers (client.id walcast-*), how each commit (an EndTxn) registered its partitions: in one
+#        AddPartitionsToTxn, the offsets partition and then the data partitions in a second one (librdkafka sends the
+#        second only after the first's answer and its 1 ms timer: docs/operations.md, "A second registration"), or
+#        with refused (51) requests retried; and how long after the offsets partition's answer the data one was sent.
 #   produce_chain LOG CLIENT_ID              the Kafka side of one snapshot (or drain) from the broker's request log: the
 #        data Produce requests of CLIENT_ID's producers (not the offsets topic), from the first to the last: how many,
 #        their mean uncompressed size, the broker's time on them (sum), the client's time between one request's
@@ -347,6 +351,7 @@ def requests(log, from_ms, to_ms):
             who = "marker sender" if "txn-marker" in cid else "produce verification" if "AddPartitions" in cid \
                 else "client" if not cid.isdigit() else "broker"
             key = "%s (%s)" % (h["requestApiKeyName"], who)
+            r["_end"] = ts
             by.setdefault(key, []).append(r)
             for c in set(re.findall(r'[eE]rrorCode": ?([1-9][0-9]*)', json.dumps(r.get("response", {})))):
                 errs[(key, c)] = errs.get((key, c), 0) + 1
@@ -364,6 +369,53 @@ def requests(log, from_ms, to_ms):
         e = ", ".join("%s x%d" % (c, n) for (kk, c), n in sorted(errs.items()) if kk == k)
         print("   %-44s %6d %7.2f %7.2f %7.2f  %s%s" % (k, len(v), pct(t, 0.5), pct(t, 0.99), max(t), parts,
                                                     "; " + e if e else ""))
+    registrations(by)
+
+
+def registrations(by):
+    """walcast's commits by how their partitions were registered (see the header: requests)."""
+    per = {}   # transactional.id -> [(start ms, kind, topics, refused)]
+    for key in ("ADD_PARTITIONS_TO_TXN (client)", "END_TXN (client)"):
+        for r in by.get(key, []):
+            if not (r["requestHeader"].get("clientId") or "").startswith("walcast-"):
+                continue
+            q = r["request"]
+            tid = q.get("v3AndBelowTransactionalId") or q.get("transactionalId")
+            end = r["_end"]
+            if key.startswith("END"):
+                per.setdefault(tid, []).append((end - r["totalTimeMs"], end, "E", None, False))
+            else:
+                topics = [t["name"] for t in q.get("v3AndBelowTopics", [])]
+                refused = '"partitionErrorCode":51' in json.dumps(r.get("response", {}), separators=(",", ":"))
+                per.setdefault(tid, []).append((end - r["totalTimeMs"], end, "A", topics, refused))
+    one = split = retried = other = 0
+    gaps = []
+    for evs in per.values():
+        evs.sort(key=lambda e: e[0])
+        cur = []
+        for e in evs:
+            if e[2] != "E":
+                cur.append(e)
+                continue
+            offs = lambda a: all("offset" in t for t in a[3])
+            if any(a[4] for a in cur):
+                retried += 1
+            elif len(cur) == 1:
+                one += 1
+            elif len(cur) == 2 and offs(cur[0]) and not any("offset" in t for t in cur[1][3]):
+                split += 1
+                gaps.append(cur[1][0] - cur[0][1])
+            else:
+                other += 1
+            cur = []
+    n = one + split + retried + other
+    if not n:
+        return
+    gaps.sort()
+    print("   walcast's %d commits registered their partitions: in one AddPartitionsToTxn %.1f%%, offsets then data in "
+          "two %.1f%% (the data one sent a p50 %.2f ms after the first's answer), with a refused (51) one %.1f%%, "
+          "otherwise %.1f%%" % (n, 100.0 * one / n, 100.0 * split / n, gaps[len(gaps) // 2] if gaps else float("nan"),
+                                100.0 * retried / n, 100.0 * other / n))
 
 
 def produce_chain(log, client_id):
