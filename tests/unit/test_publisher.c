@@ -760,6 +760,7 @@ static void test_stopped_init_ends_at_once(void **s)
     }
     pub_free(p);
     kcli_mock_stop(mock);
+    free(bs);
 }
 
 /* pub_txn_init that succeeds after slices of waiting leaves err as it was: the rewind renews a producer with
@@ -793,6 +794,7 @@ static void test_init_success_keeps_err(void **s)
     assert_string_equal(r.err, "the cause");
     pub_free(r.p);
     kcli_mock_stop(mock);
+    free(bs);
 }
 
 int main(void)
