@@ -293,26 +293,28 @@ static rd_kafka_t *probe_new(const char *bootstrap, const cfg_map_t *overrides, 
     return rk;
 }
 
-ktop_ensured_t ktop_probe(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const ktop_create_t *c,
-                          int timeout_ms, char *policy, size_t policylen, char *err, size_t errlen)
+/* ensure on a client of its own (overrides' security settings), destroyed before it returns. */
+static ktop_ensured_t ensure_own(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const ktop_create_t *c,
+                                 int timeout_ms, bool validate, char *policy, size_t policylen, char *err, size_t errlen)
 {
     rd_kafka_t *rk = probe_new(bootstrap, overrides, c->key, err, errlen);
     if (!rk)
         return KTOP_FAILED;
-    ktop_ensured_t rc = ensure(rk, bootstrap, topic, c, timeout_ms, true, policy, policylen, err, errlen);
+    ktop_ensured_t rc = ensure(rk, bootstrap, topic, c, timeout_ms, validate, policy, policylen, err, errlen);
     rd_kafka_destroy(rk);
     return rc;
+}
+
+ktop_ensured_t ktop_probe(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const ktop_create_t *c,
+                          int timeout_ms, char *policy, size_t policylen, char *err, size_t errlen)
+{
+    return ensure_own(bootstrap, overrides, topic, c, timeout_ms, true, policy, policylen, err, errlen);
 }
 
 ktop_ensured_t ktop_ensure_new(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const ktop_create_t *c,
                                int timeout_ms, char *err, size_t errlen)
 {
-    rd_kafka_t *rk = probe_new(bootstrap, overrides, c->key, err, errlen);
-    if (!rk)
-        return KTOP_FAILED;
-    ktop_ensured_t rc = ensure(rk, bootstrap, topic, c, timeout_ms, false, NULL, 0, err, errlen);
-    rd_kafka_destroy(rk);
-    return rc;
+    return ensure_own(bootstrap, overrides, topic, c, timeout_ms, false, NULL, 0, err, errlen);
 }
 
 /* High watermark of each partition, from the probe: one ListOffsets request per leader for all of them (a

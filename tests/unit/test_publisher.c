@@ -711,6 +711,30 @@ static void *init_run_main(void *arg)
     return NULL;
 }
 
+/* The two init tests' start: a mock cluster (topics t and offsets, w set for it) whose broker is down, and
+ * r's producer (transactional.id tid) in pub_txn_init on th, left 700 ms there (several 200 ms slices) with
+ * Kafka away. Returns the mock (kcli_mock_stop it, free *bs). */
+static void *init_while_down(char **bs, worker_config_t *w, rd_kafka_mock_cluster_t **mc, const char *tid,
+                             init_run_t *r, pthread_t *th)
+{
+    char err[512];
+    void *mock = kcli_mock_start(1, bs, err, sizeof err);
+    assert_non_null(mock);
+    *mc = rd_kafka_handle_mock_cluster((rd_kafka_t *)mock);
+    rd_kafka_mock_topic_create(*mc, "t", 1, 1);
+    rd_kafka_mock_topic_create(*mc, "offsets", 1, 1);
+    memset(w, 0, sizeof *w);
+    w->bootstrap_servers = *bs;
+    w->offset_topic = "offsets";
+    assert_int_equal(rd_kafka_mock_broker_set_down(*mc, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    r->p = pub_new(w, "unit", tid, on_ack, NULL, NULL, err, sizeof err);
+    assert_non_null(r->p);
+    assert_int_equal(pthread_create(th, NULL, init_run_main, r), 0);
+    struct timespec in = { 0, 700 * 1000000L };
+    nanosleep(&in, NULL);
+    return mock;
+}
+
 /* A connector stopped while its producers' InitProducerId waits for an unreachable Kafka (a worker cut off
  * just as it started a connector, whose stop came during the cut) gets pub_txn_init back at once, so that its
  * producer is freed before Kafka answers again: librdkafka keeps the unfinished InitProducerId queued and
@@ -722,24 +746,12 @@ static void test_stopped_init_ends_at_once(void **s)
 {
     (void)s;
     char err[512], *bs = NULL;
-    void *mock = kcli_mock_start(1, &bs, err, sizeof err);
-    assert_non_null(mock);
-    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster((rd_kafka_t *)mock);
-    rd_kafka_mock_topic_create(mc, "t", 1, 1);
-    rd_kafka_mock_topic_create(mc, "offsets", 1, 1);
     worker_config_t w;
-    memset(&w, 0, sizeof w);
-    w.bootstrap_servers = bs;
-    w.offset_topic = "offsets";
-    assert_int_equal(rd_kafka_mock_broker_set_down(mc, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_mock_cluster_t *mc;
     init_run_t zombie = { .st = WC_OK };
-    zombie.p = pub_new(&w, "unit", "walcast-unit-zombie", on_ack, NULL, NULL, err, sizeof err);
-    assert_non_null(zombie.p);
     pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, init_run_main, &zombie), 0);
     /* inside init_transactions by then (nothing to wait for: Kafka stays away meanwhile) */
-    struct timespec in = { 0, 700 * 1000000L };
-    nanosleep(&in, NULL);
+    void *mock = init_while_down(&bs, &w, &mc, "walcast-unit-zombie", &zombie, &th);
     int64_t t0 = wc_mono_ms();
     zombie.stop = 1;
     pthread_join(th, NULL);
@@ -770,24 +782,13 @@ static void test_stopped_init_ends_at_once(void **s)
 static void test_init_success_keeps_err(void **s)
 {
     (void)s;
-    char err[512], *bs = NULL;
-    void *mock = kcli_mock_start(1, &bs, err, sizeof err);
-    assert_non_null(mock);
-    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster((rd_kafka_t *)mock);
-    rd_kafka_mock_topic_create(mc, "t", 1, 1);
+    char *bs = NULL;
     worker_config_t w;
-    memset(&w, 0, sizeof w);
-    w.bootstrap_servers = bs;
-    w.offset_topic = "offsets";
-    assert_int_equal(rd_kafka_mock_broker_set_down(mc, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_mock_cluster_t *mc;
     init_run_t r = { .st = WC_FATAL };
     snprintf(r.err, sizeof r.err, "the cause");
-    r.p = pub_new(&w, "unit", "walcast-unit-keeperr", on_ack, NULL, NULL, err, sizeof err);
-    assert_non_null(r.p);
     pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, init_run_main, &r), 0);
-    struct timespec away = { 0, 700 * 1000000L };   /* several slices time out meanwhile */
-    nanosleep(&away, NULL);
+    void *mock = init_while_down(&bs, &w, &mc, "walcast-unit-keeperr", &r, &th);   /* slices timed out meanwhile */
     assert_int_equal(rd_kafka_mock_broker_set_up(mc, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
     pthread_join(th, NULL);
     assert_int_equal(r.st, WC_OK);
