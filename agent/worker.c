@@ -106,6 +106,16 @@ static bool owned(const wrk_t *w, const char *name)
     return !w->owns || w->owns(w->owns_ctx, name);
 }
 
+bool wrk_runs(wrk_t *w, const char *name, int task)
+{
+    char key[512];
+    if (task > 0)
+        snprintf(key, sizeof key, "%s-%d", name, task);
+    else
+        snprintf(key, sizeof key, "%s", name);
+    return owned(w, key);
+}
+
 static int tasks_of(bool sink, const cfg_map_t *config);
 
 /* The tasks of e this worker runs (bit n: task n). Cluster mode: each task of a sink with tasks.max > 1 is
