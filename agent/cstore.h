@@ -43,7 +43,8 @@ void cst_conns_free(cst_conn_t *v, size_t n);
 void cst_store(cst_t *s, wrk_store_t *out);
 /* Whether this worker runs connector name's task now (task -1: the connector itself); any thread. */
 typedef bool (*cst_owns_fn)(void *ctx, const char *name, int task);
-/* Set before the first status is written (NULL: a single worker, every status is its own). */
+/* Set before the first status is written (NULL: a single worker, every status is its own), and to NULL before
+ * the worker behind owns is freed: once this returns, no call of the old owns is under way. */
 void cst_set_owner(cst_t *s, cst_owns_fn owns, void *ctx);
 /* Fails every status record not delivered yet (their delivery reports come as for a timeout): this worker
  * lost its cluster membership, and what they are about is another worker's now. */

@@ -540,6 +540,8 @@ out_conns:
     http = NULL;
     met_sampler_stop();
     clu_stop(clu);     /* no rebalance reaches the worker from here on */
+    if (store)
+        cst_set_owner(store, NULL, NULL);   /* the status producer's thread asks the worker no more: it is freed next */
     if (wk) {
         wrk_free(wk);  /* each connector ends its Kafka transaction and releases its slot */
         wk = NULL;

@@ -154,7 +154,8 @@ void wrk_stop_all_now(wrk_t *w);
  * store again; config NULL: deleted. Nothing happens when it is what the worker has. */
 void wrk_apply_remote(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target_t target);
 /* A status-topic record (task -1: the connector); state NULL: removed. wrk_info shows these for the
- * connectors another worker runs. */
+ * connectors another worker runs. One of another worker about what this worker runs makes it write its
+ * own status again (at most once a second per connector). */
 void wrk_remote_status(wrk_t *w, const char *name, int task, const char *state, const char *trace, const char *worker_id);
 
 #endif
