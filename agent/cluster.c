@@ -29,6 +29,7 @@ struct clu {
     rd_kafka_t *tail;             /* no group: the config topic and the status topic, followed */
     rd_kafka_t *look;             /* no group: lists the group's members (the watchdog, busy slots' holders) */
     wrk_t *wk;                    /* NULL once stopped */
+    cst_t *store;                 /* its status records not delivered yet are dropped when the membership is lost */
     char *group, *slot_topic, *config_topic, *status_topic, *worker_id;
     int nslots;
     pthread_mutex_t mu;
@@ -158,10 +159,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
         if (c->wk)
             wrk_rebalance(c->wk);
     } else {
-        if (rd_kafka_assignment_lost(rk))
+        bool lost = rd_kafka_assignment_lost(rk);
+        if (lost)
             log_warn("the group coordinator ended this worker's membership (its session timed out); its connectors "
                      "stop, another worker took them over", "group.id=%s", c->group);
         mark(c, parts, false);
+        if (lost)
+            cst_status_drop(c->store);   /* statuses of what it ran, still queued, are not to land over the new owner's */
         if (c->wk)
             wrk_rebalance(c->wk);   /* stopped cleanly before the slots are handed on */
         er = rd_kafka_incremental_unassign(rk, parts);
@@ -338,6 +342,7 @@ static void *clu_watch(void *arg)
             log_warn("this worker lost its cluster membership (the group has not listed it for longer than "
                      "session.timeout.ms: cut off from Kafka?); its connectors stop, another worker takes them over",
                      "group.id=%s", c->group);
+            cst_status_drop(c->store);
             if (c->wk)
                 wrk_stop_all_now(c->wk);
         }
@@ -449,6 +454,7 @@ clu_t *clu_open(const cfg_map_t *wm, const worker_config_t *w, cst_t *store, wrk
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     c->wk = wk;
+    c->store = store;
     c->group = xstrdup(get_or(wm, "group.id", "connect-cluster"));
     c->config_topic = xstrdup(get_or(wm, "config.storage.topic", "connect-configs"));
     c->status_topic = xstrdup(get_or(wm, "status.storage.topic", "connect-status"));

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "agent/ktopic.h"
@@ -28,6 +29,24 @@ struct cst {
     int pending;                  /* mu: its records not reported yet */
     rd_kafka_resp_err_t wait_err; /* mu: the first failure among them */
     int generation;
+    /* the status records' own producer (status_new): each record delivered within status_ms or dropped, and
+     * sent again only while it is the newest of its key and this worker still runs what it is about */
+    rd_kafka_t *srk;
+    int status_ms;
+    pthread_t spoll;              /* serves srk's delivery reports */
+    bool spolling;
+    volatile int sclosing;        /* no record is sent again from now on (cst_free) */
+    pthread_mutex_t smu;          /* the newest record of each status key; held while producing to srk */
+    struct cst_skey {
+        char *key, *name;
+        int task;                 /* -1: the connector */
+        uintptr_t seq;            /* the newest record's id (its opaque) */
+        int tries;                /* its failed deliveries so far */
+    } *skeys;
+    size_t nskeys;
+    uintptr_t sseq;
+    cst_owns_fn owns;             /* set before the first status; NULL: every record is this worker's */
+    void *owns_ctx;
 };
 
 static const char *get_or(const cfg_map_t *m, const char *k, const char *def)
@@ -203,10 +222,9 @@ static int send_records(cst_t *s, const char *topic, const char *const *kv, size
     return rc;
 }
 
-/* A status record, not waited for (as Connect's status store writes): a worker stopping or starting
- * connectors in a rebalance must not wait for Kafka once per status. Its delivery report is served later
- * (here when mu is free, or by the next waited-for write); a failure is logged then. */
-static void send_status(cst_t *s, const char *key, const char *value)
+/* A topic record of the status topic (status-topic-…, KIP-558's active topics), not waited for: a failure is
+ * logged when its delivery report is served (here when mu is free, or by the next waited-for write). */
+static void send_topic_record(cst_t *s, const char *key, const char *value)
 {
     rd_kafka_resp_err_t e = rd_kafka_producev(s->rk, RD_KAFKA_V_TOPIC(s->status_topic), RD_KAFKA_V_KEY(key, strlen(key)),
                                               RD_KAFKA_V_VALUE((void *)value, value ? strlen(value) : 0),
@@ -218,6 +236,157 @@ static void send_status(cst_t *s, const char *key, const char *value)
         rd_kafka_poll(s->rk, 0);
         pthread_mutex_unlock(&s->mu);
     }
+}
+
+/* ---- status records ------------------------------------------------------------------------- */
+
+/* The entry of a status key (smu held); added when add. */
+static struct cst_skey *skey_get(cst_t *s, const char *key, size_t klen, const char *name, int task, bool add)
+{
+    for (size_t i = 0; i < s->nskeys; i++)
+        if (strlen(s->skeys[i].key) == klen && !memcmp(s->skeys[i].key, key, klen))
+            return &s->skeys[i];
+    if (!add)
+        return NULL;
+    s->skeys = xrealloc(s->skeys, (s->nskeys + 1) * sizeof *s->skeys);
+    struct cst_skey *k = &s->skeys[s->nskeys++];
+    *k = (struct cst_skey){ .key = xstrdup(key), .name = xstrdup(name), .task = task };
+    return k;
+}
+
+static rd_kafka_resp_err_t status_produce(cst_t *s, const char *key, size_t klen, const void *value, size_t vlen,
+                                          uintptr_t seq)
+{
+    return rd_kafka_producev(s->srk, RD_KAFKA_V_TOPIC(s->status_topic), RD_KAFKA_V_KEY(key, klen),
+                             RD_KAFKA_V_VALUE((void *)value, vlen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_OPAQUE((void *)seq), RD_KAFKA_V_END);
+}
+
+/* srk's delivery reports (its poller thread, or cst_free's flush). A record that failed (not delivered
+ * within status_ms, or dropped by cst_status_drop) is sent again only while it is still the newest of its
+ * key and this worker still runs what it is about, as Connect's KafkaStatusBackingStore re-sends only a
+ * status of the current generation: a worker cut off from Kafka keeps no status that lands, once it is
+ * back, over the one of the worker that took its connector over. A tombstone (a deleted connector) is
+ * anyone's to write. */
+static void on_status_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    cst_t *s = opaque;
+    if (!m->err || !m->key)
+        return;
+    uintptr_t seq = (uintptr_t)m->_private;
+    int klen = m->key_len < 512 ? (int)m->key_len : 512;
+    pthread_mutex_lock(&s->smu);
+    struct cst_skey *k = skey_get(s, m->key, m->key_len, NULL, 0, false);
+    bool newest = k && k->seq == seq;
+    bool again = newest && !s->sclosing && (!m->payload || !s->owns || s->owns(s->owns_ctx, k->name, k->task));
+    int tries = newest ? ++k->tries : 0;
+    rd_kafka_resp_err_t e = again ? status_produce(s, m->key, m->key_len, m->payload, m->len, seq) : RD_KAFKA_RESP_ERR_NO_ERROR;
+    pthread_mutex_unlock(&s->smu);
+    if (again && !e) {
+        if (tries == 1)   /* once per record: every status_ms while Kafka is away otherwise */
+            log_warn("a status was not written to the status topic in time; sent again while this worker runs it",
+                     "key=%.*s error=\"%s\" timeout_ms=%d", klen, (const char *)m->key, log_esc(rd_kafka_err2str(m->err)),
+                     s->status_ms);
+    } else if (again) {
+        log_warn("cannot write a status to the status topic (the REST status is right; Connect tooling reading the topic "
+                 "sees an older one)", "key=%.*s error=\"%s\"", klen, (const char *)m->key, log_esc(rd_kafka_err2str(e)));
+    } else if (newest && !s->sclosing) {
+        log_info("a status not written in time is dropped: this worker no longer runs it (the worker that does writes its "
+                 "own)", "key=%.*s error=\"%s\"", klen, (const char *)m->key, log_esc(rd_kafka_err2str(m->err)));
+    }
+}
+
+static void *status_poll(void *arg)
+{
+    pthread_setname_np(pthread_self(), "walcast-status");
+    cst_t *s = arg;
+    while (!s->sclosing)
+        rd_kafka_poll(s->srk, 100);
+    return NULL;
+}
+
+/* srk's sockets close at once (SO_LINGER 0): a request still unsent when librdkafka gives up on a connection
+ * (Kafka unreachable) is dropped with it, not sent by the kernel once Kafka is reachable again. */
+static int status_socket(int domain, int type, int protocol, void *opaque)
+{
+    (void)opaque;
+    int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+    if (fd >= 0) {
+        struct linger l = { 1, 0 };
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    return fd;
+}
+
+/* The status records' producer: no retries of its own (on_status_delivery decides), one request in flight
+ * (statuses of one key stay in order), each record delivered within status_ms or failed. */
+static int status_new(cst_t *s, const worker_config_t *w, char *err, size_t errlen)
+{
+    char e[512], ms[32];
+    snprintf(ms, sizeof ms, "%d", s->status_ms);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", s->bootstrap, e, sizeof e);
+    ktop_conf_security(conf, &w->producer);
+    static const char *const kv[] = { "acks", "all", "enable.idempotence", "false", "message.send.max.retries", "0",
+                                      "max.in.flight.requests.per.connection", "1", "linger.ms", "0",
+                                      "partitioner", "murmur2_random" };
+    for (size_t i = 0; i < sizeof kv / sizeof *kv; i += 2)
+        rd_kafka_conf_set(conf, kv[i], kv[i + 1], e, sizeof e);
+    if (rd_kafka_conf_set(conf, "message.timeout.ms", ms, e, sizeof e) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "request.timeout.ms", ms, e, sizeof e) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "socket.timeout.ms", ms, e, sizeof e) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "cannot set the status producer's timeouts to %s ms: %s", ms, e);
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    rd_kafka_conf_set_socket_cb(conf, status_socket);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_status_delivery);
+    rd_kafka_conf_set_opaque(conf, s);
+    if (!(s->srk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e))) {
+        snprintf(err, errlen, "cannot create the status topic's producer: %s", e);
+        return -1;
+    }
+    if (pthread_create(&s->spoll, NULL, status_poll, s) != 0) {
+        snprintf(err, errlen, "cannot start the status producer's thread");
+        return -1;
+    }
+    s->spolling = true;
+    return 0;
+}
+
+/* A status record (status-connector-<n>, status-task-<n>-<t>), not waited for (as Connect's status store
+ * writes): a worker stopping or starting connectors in a rebalance must not wait for Kafka once per status. */
+static void send_status(cst_t *s, const char *key, const char *name, int task, const char *value)
+{
+    pthread_mutex_lock(&s->smu);
+    struct cst_skey *k = skey_get(s, key, strlen(key), name, task, true);
+    k->seq = ++s->sseq;
+    k->tries = 0;
+    rd_kafka_resp_err_t e = status_produce(s, key, strlen(key), value, value ? strlen(value) : 0, k->seq);
+    pthread_mutex_unlock(&s->smu);
+    if (e)
+        log_warn("cannot write a status to the status topic (the REST status is right; Connect tooling reading the topic "
+                 "sees an older one)", "key=%s error=\"%s\"", key, log_esc(rd_kafka_err2str(e)));
+}
+
+void cst_set_owner(cst_t *s, cst_owns_fn owns, void *ctx)
+{
+    pthread_mutex_lock(&s->smu);
+    s->owns = owns;
+    s->owns_ctx = ctx;
+    pthread_mutex_unlock(&s->smu);
+}
+
+void cst_status_drop(cst_t *s)
+{
+    if (s && s->srk)
+        rd_kafka_purge(s->srk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+}
+
+int cst_status_queued(cst_t *s)
+{
+    return rd_kafka_outq_len(s->srk);
 }
 
 /* The task's records: task-<n>-0 (the connector's config and its task class) and commit-<n> with the
@@ -306,7 +475,7 @@ static void st_status(void *ctx, const char *name, int task, wrk_state_t state, 
     else
         snprintf(key, sizeof key, "status-task-%s-%d", name, task);
     char *v = gone ? NULL : cst_status_value(state, trace, worker_id, __atomic_load_n(&s->generation, __ATOMIC_RELAXED));
-    send_status(s, key, v);
+    send_status(s, key, name, task, v);
     free(v);
 }
 
@@ -330,7 +499,7 @@ static void st_topic(void *ctx, const char *name, const char *topic, bool gone)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     char *v = gone ? NULL : cst_topic_value(name, topic, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-    send_status(s, key, v);
+    send_topic_record(s, key, v);
     free(v);
 }
 
@@ -453,6 +622,7 @@ cst_t *cst_open(const cfg_map_t *wm, const worker_config_t *w, char *err, size_t
     char e[512];
     cst_t *s = xcalloc(1, sizeof *s);
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->smu, NULL);
     s->bootstrap = xstrdup(w->bootstrap_servers);
     cfg_map_copy(&s->producer, &w->producer);
     s->config_topic = xstrdup(get_or(wm, "config.storage.topic", "connect-configs"));
@@ -460,6 +630,10 @@ cst_t *cst_open(const cfg_map_t *wm, const worker_config_t *w, char *err, size_t
     s->group = xstrdup(get_or(wm, "group.id", "connect-cluster"));
     s->offset_topic = xstrdup(w->offset_topic);
     s->generation = 1;
+    /* a status is delivered within half the group's session timeout, or dropped unless this worker still
+     * runs it: within the session, nobody else can have been given it yet */
+    int session = atoi(get_or(wm, "session.timeout.ms", "10000"));
+    s->status_ms = (session >= 1000 ? session : 10000) / 2;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "bootstrap.servers", s->bootstrap, e, sizeof e);
     ktop_conf_security(conf, &w->producer);
@@ -477,6 +651,8 @@ cst_t *cst_open(const cfg_map_t *wm, const worker_config_t *w, char *err, size_t
         snprintf(err, errlen, "cannot create the config topic's producer: %s", e);
         goto fail;
     }
+    if (status_new(s, w, err, errlen) < 0)
+        goto fail;
     size_t members = 0;
     char ge[512];
     if (group_members(s, &members, ge, sizeof ge) < 0)
@@ -670,10 +846,22 @@ void cst_free(cst_t *s)
 {
     if (!s)
         return;
+    s->sclosing = 1;   /* from here a failed status is not sent again: the flush below ends within status_ms */
+    if (s->spolling)
+        pthread_join(s->spoll, NULL);
+    if (s->srk) {
+        rd_kafka_flush(s->srk, s->status_ms + 1000);
+        rd_kafka_destroy(s->srk);
+    }
     if (s->rk) {
         rd_kafka_flush(s->rk, 10000);
         rd_kafka_destroy(s->rk);
     }
+    for (size_t i = 0; i < s->nskeys; i++) {
+        free(s->skeys[i].key);
+        free(s->skeys[i].name);
+    }
+    free(s->skeys);
     free(s->bootstrap);
     cfg_map_free(&s->producer);
     free(s->config_topic);
@@ -681,5 +869,6 @@ void cst_free(cst_t *s)
     free(s->group);
     free(s->offset_topic);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->smu);
     free(s);
 }

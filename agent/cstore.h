@@ -37,8 +37,20 @@ int cst_ensure_topic(cst_t *s, const char *topic, const ktop_create_t *c, char *
 int cst_load(cst_t *s, cst_conn_t **out, size_t *n, char *err, size_t errlen);
 void cst_conns_free(cst_conn_t *v, size_t n);
 
-/* wrk_store_t over the topics: each write waits until Kafka has it. */
+/* wrk_store_t over the topics: each write of the config topic waits until Kafka has it; a status is not
+ * waited for, and is delivered within half of session.timeout.ms or failed. A failed status is sent again
+ * only while it is the newest of its key and owns says this worker still runs it. */
 void cst_store(cst_t *s, wrk_store_t *out);
+/* Whether this worker runs connector name's task now (task -1: the connector itself); any thread. */
+typedef bool (*cst_owns_fn)(void *ctx, const char *name, int task);
+/* Set before the first status is written (NULL: a single worker, every status is its own), and to NULL before
+ * the worker behind owns is freed: once this returns, no call of the old owns is under way. */
+void cst_set_owner(cst_t *s, cst_owns_fn owns, void *ctx);
+/* Fails every status record not delivered yet (their delivery reports come as for a timeout): this worker
+ * lost its cluster membership, and what they are about is another worker's now. */
+void cst_status_drop(cst_t *s);
+/* Status records written and neither delivered nor failed yet. */
+int cst_status_queued(cst_t *s);
 
 /* Reads the status topic's active topics (status-topic-<topic>:connector-<name>) into the worker. */
 int cst_load_topics(cst_t *s, wrk_t *w, char *err, size_t errlen);

@@ -292,6 +292,12 @@ static int rest_check(void *ctx, const cfg_map_t *config, cfg_map_t *errors)
     return n;
 }
 
+/* cst_owns_fn over the worker: a status not written in time is sent again only while it still runs that. */
+static bool store_owns(void *ctx, const char *name, int task)
+{
+    return wrk_runs(ctx, name, task);
+}
+
 /* Connect's config and status topics under the worker: the connectors they hold are created (those
  * walcast cannot run are listed FAILED and left as they are), then every change is kept there. */
 static cst_t *store_open(wrk_t *wk, const cfg_map_t *wm, const worker_config_t *w, char *err, size_t errlen)
@@ -309,6 +315,7 @@ static cst_t *store_open(wrk_t *wk, const cfg_map_t *wm, const worker_config_t *
         return NULL;
     }
     wrk_store_t ws;
+    cst_set_owner(store, store_owns, wk);
     cst_store(store, &ws);
     wrk_set_store(wk, &ws);
     for (size_t i = 0; i < cn; i++) {
@@ -533,6 +540,8 @@ out_conns:
     http = NULL;
     met_sampler_stop();
     clu_stop(clu);     /* no rebalance reaches the worker from here on */
+    if (store)
+        cst_set_owner(store, NULL, NULL);   /* the status producer's thread asks the worker no more: it is freed next */
     if (wk) {
         wrk_free(wk);  /* each connector ends its Kafka transaction and releases its slot */
         wk = NULL;

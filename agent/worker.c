@@ -14,6 +14,7 @@
 #include "agent/cfgprov.h"
 #include "agent/log.h"
 #include "schemas/buf.h"
+#include "schemas/clock.h"
 
 typedef struct wrk_conn {
     char *name;
@@ -33,6 +34,7 @@ typedef struct wrk_conn {
     bool done;                    /* w->mu: its thread has returned */
     bool mine;                    /* op: owned by this worker at its last start or rebalance (cluster mode) */
     uint64_t mine_tasks;          /* op and w->mu: the tasks (bit n: task n) of it this worker runs, as of then */
+    int64_t reasserted_ms;        /* w->mu: when its status was last written again over another worker's */
     volatile sig_atomic_t stop;
     cfg_map_t run_config;         /* the thread's own copy */
     struct wrk *w;
@@ -104,6 +106,16 @@ void wrk_set_owner(wrk_t *w, wrk_owns_fn owns, void *ctx)
 static bool owned(const wrk_t *w, const char *name)
 {
     return !w->owns || w->owns(w->owns_ctx, name);
+}
+
+bool wrk_runs(wrk_t *w, const char *name, int task)
+{
+    char key[512];
+    if (task > 0)
+        snprintf(key, sizeof key, "%s-%d", name, task);
+    else
+        snprintf(key, sizeof key, "%s", name);
+    return owned(w, key);
 }
 
 static int tasks_of(bool sink, const cfg_map_t *config);
@@ -836,7 +848,30 @@ void wrk_remote_status(wrk_t *w, const char *name, int task, const char *state, 
     set_str(&r->state, state);
     set_str(&r->trace, trace);
     set_str(&r->worker_id, worker_id);
+    /* another worker's status of what this worker runs: a late record of a worker that ran it before (cut off
+     * from Kafka, its record delivered when it was let back) stands in the topic over this worker's; this
+     * worker writes its own again, so that the topic's last record, and every worker's REST API, name it
+     * (at most once a second: two workers that both think they own it, until one learns it does not) */
+    wrk_conn_t *e = NULL;
+    if (state && worker_id && strcmp(worker_id, w->worker_id) && w->owns) {
+        uint64_t bit = task < 0 ? 1 : task < 64 ? (uint64_t)1 << task : 0;
+        int64_t now = wc_mono_ms();
+        e = find_locked(w, name);
+        if (e && !e->deleted && !e->foreign && (e->mine_tasks & bit) && (!e->reasserted_ms || now - e->reasserted_ms >= 1000)) {
+            e->reasserted_ms = now;
+            e->refs++;
+        } else {
+            e = NULL;
+        }
+    }
     pthread_mutex_unlock(&w->mu);
+    if (e) {
+        log_info("the status topic names another worker for a connector this worker runs (a late record of a worker "
+                 "that ran it before?); this worker writes its status again", "connector=%s task=%d worker_id=%s", name,
+                 task, worker_id);
+        publish_of(w, e);
+        release(w, e);
+    }
 }
 
 /* Tells every connector this worker no longer owns to stop, without waiting: one that takes long to end

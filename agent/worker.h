@@ -140,6 +140,9 @@ void wrk_topics_reset(wrk_t *w, const char *name);
 /* Whether this worker runs connector name (NULL: every connector, a single worker). */
 typedef bool (*wrk_owns_fn)(void *ctx, const char *name);
 void wrk_set_owner(wrk_t *w, wrk_owns_fn owns, void *ctx);
+/* Whether this worker runs connector name's task now (task -1: the connector, which goes with task 0), as
+ * its owner function says (true without one); any thread, no lock held. */
+bool wrk_runs(wrk_t *w, const char *name, int task);
 /* After the assignment changed: starts the connectors this worker came to own and stops, cleanly (Kafka
  * transaction ended, replication slot released), those it no longer owns, before returning. */
 void wrk_rebalance(wrk_t *w);
@@ -151,7 +154,8 @@ void wrk_stop_all_now(wrk_t *w);
  * store again; config NULL: deleted. Nothing happens when it is what the worker has. */
 void wrk_apply_remote(wrk_t *w, const char *name, const cfg_map_t *config, wrk_target_t target);
 /* A status-topic record (task -1: the connector); state NULL: removed. wrk_info shows these for the
- * connectors another worker runs. */
+ * connectors another worker runs. One of another worker about what this worker runs makes it write its
+ * own status again (at most once a second per connector). */
 void wrk_remote_status(wrk_t *w, const char *name, int task, const char *state, const char *trace, const char *worker_id);
 
 #endif

@@ -36,13 +36,17 @@
 #    before it in even ones; B's rows are in the tables beside A's (labelled B) and a last table gives B/A per
 #    figure (at most 4 runs: each run takes 7 slots of the server's 32).
 # 2. Commit -> visible latency (p50/p99) at BENCH_LAT_RATE (1000) single-row tx/s for BENCH_LAT_SECS (10 s), one
-#    run per reader, measured after BENCH_LAT_WARM (5 s) of warm-up load once the reader has caught up with it:
+#    run per reader in each of BENCH_LAT_ROUNDS (3) rounds (the readers' order reversed in every second round; the
+#    table shows each figure's median over the rounds and every round's p50/p99), measured after BENCH_LAT_WARM
+#    (5 s) of warm-up load once the reader has caught up with it:
 #    the workload writes its clock into a ts column; a read_committed consumer takes now - ts per event
 #    (pg_recvlogical: test_decoding, now - commit time); BENCH_LAT_SECS=0 skips this part. BENCH_LAT_READERS (ref walcast dbztun dbzdef) picks the
 #    readers; BENCH_BASE_WALCAST=<another walcast binary> adds it as reader "base" (before/after in one run; last
 #    unless BENCH_LAT_READERS places it). The first reader met a colder broker (walcast measured first on a fresh
 #    broker: p99 18-36 ms; the same binary measured right after it: 15-16 ms; Debezium tuned, always later: 19), so
-#    an unmeasured walcast pass warms the broker before the readers (BENCH_LAT_BROKER_WARMUP=0: none).
+#    an unmeasured walcast pass warms the broker before the readers (BENCH_LAT_BROKER_WARMUP=0: none), for
+#    BENCH_LAT_BROKER_WARMUP_SECS (40 s) of load: with 10 s the first round's walcast still had p99 34-197 ms where
+#    the later rounds had 14-33 (4 runs), with 40 s 20.8 against 22.7 and 16.6 (2026-12-07).
 #    BENCH_WALCAST names the walcast binary of every part (default build/walcast). walcast runs with WALCAST_LOG=debug: its "latency trace" lines, joined with the consumer's arrival
 #    times on the xid, give the per-stage breakdown (source commit -> queued -> commit_transaction -> records
 #    acknowledged -> EndTxn answered -> consumer), printed under the table beside bench_txn_floor's figure
@@ -70,6 +74,8 @@ ROWS=${BENCH_ROWS:-1000}
 LAT_RATE=${BENCH_LAT_RATE:-1000}
 LAT_SECS=${BENCH_LAT_SECS:-10}
 LAT_WARM=${BENCH_LAT_WARM:-5}
+LAT_ROUNDS=${BENCH_LAT_ROUNDS:-3}
+LAT_BROKER_WARM=${BENCH_LAT_BROKER_WARMUP_SECS:-40}
 WALCAST=${BENCH_WALCAST:-$ROOT/build/walcast}
 BASE_WALCAST=${BENCH_BASE_WALCAST:-}
 LAT_READERS=${BENCH_LAT_READERS:-ref walcast dbztun dbzdef}
@@ -499,12 +505,18 @@ fi
 fi   # THROUGHPUT
 
 # ---- 2. commit -> visible latency ------------------------------------------------------------------------
-declare -A LAT LAT_FROM LAT_TO
+declare -A LAT LAT_FROM LAT_TO LAT_T
 if [ "$LAT_SECS" -gt 0 ]; then
-  for t in lat_ref lat_walcast lat_dbzdef lat_dbztun lat_base lat_warm; do
-    q -c "CREATE TABLE $t (id bigserial PRIMARY KEY, v int NOT NULL, ts bigint NOT NULL)" \
-      -c "CREATE PUBLICATION ${t}_pub FOR TABLE $t"
+  # one table (and topic) per reader and round: lat_<reader> in the first round, lat_<reader>_r<n> after
+  for r in $(seq 1 "$LAT_ROUNDS"); do
+    for t in lat_ref lat_walcast lat_dbzdef lat_dbztun lat_base; do
+      [ "$r" = 1 ] || t="${t}_r$r"
+      q -c "CREATE TABLE $t (id bigserial PRIMARY KEY, v int NOT NULL, ts bigint NOT NULL)" \
+        -c "CREATE PUBLICATION ${t}_pub FOR TABLE $t"
+    done
   done
+  q -c "CREATE TABLE lat_warm (id bigserial PRIMARY KEY, v int NOT NULL, ts bigint NOT NULL)" \
+    -c "CREATE PUBLICATION lat_warm_pub FOR TABLE lat_warm"
   load() {  # table seconds -> tx/s (pgbench, LAT_RATE one-row transactions/s, synchronous_commit=on)
     echo "INSERT INTO $1 (v, ts) VALUES (1, (extract(epoch from clock_timestamp()) * 1000000)::bigint);" >"$WORK/$1.sql"
     PGOPTIONS="-c synchronous_commit=on" pgbench -n -h 127.0.0.1 -p "$PGPORT" -U postgres -f "$WORK/$1.sql" \
@@ -515,20 +527,22 @@ if [ "$LAT_SECS" -gt 0 ]; then
       awk '{ a[NR] = $1 } END { if (NR == 0) { print "- - 0"; exit } printf "%.1f %.1f %d\n", a[int(NR * 0.5) + 1], a[int(NR * 0.99) + 1], NR }'
   }
   # lat_phase key table start-command...: starts the reader, waits until its slot streams, warm-up load,
-  # measured load, waits until the consumer has every event; "tps p50 p99 n rss_mb" in LAT[key]
+  # measured load, waits until the consumer has every event; "tps p50 p99 n rss_mb" in LAT[key.round]
+  # (ROUND: the round, 0 for the broker's warm-up pass), its table's name in LAT_T[key.round]
   lat_phase() {
-    local k=$1 t=$2 tps from n rss
+    local k=$1 t=$2 tps from n rss kr="$1.$ROUND" secs=$LAT_SECS
+    [ "$k" != warm ] || secs=$LAT_BROKER_WARM
     rm -f "$WORK/$t.count"
     if [ "$k" = ref ]; then
       q -c "SELECT 1 FROM pg_create_logical_replication_slot('$t', 'test_decoding')" >/dev/null
-      /usr/bin/python3 "$TOOL" recvlogical "$WORK/$t.lat" "$WORK/$t.count" $((LAT_SECS + LAT_WARM + 600)) \
+      /usr/bin/python3 "$TOOL" recvlogical "$WORK/$t.lat" "$WORK/$t.count" $((secs + LAT_WARM + 600)) \
         -d "host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres" --slot "$t" --start \
         -o include-timestamp=on -s 1 -f - >"$WORK/$t.cons" 2>&1 &
       local cons=$!
     else
       q -c "SELECT 1 FROM pg_create_logical_replication_slot('$t', 'pgoutput')" >/dev/null
       /usr/bin/python3 "$TOOL" latency "$BS" "$t.public.$t" "$WORK/$t.lat" "$WORK/$t.count" \
-        $((LAT_SECS + LAT_WARM + 600)) >"$WORK/$t.cons" 2>&1 &
+        $((secs + LAT_WARM + 600)) >"$WORK/$t.cons" 2>&1 &
       local cons=$!
       PIDS+=($cons)
       wait_for 60 "latency consumer for $t" grep -qs '^ready' "$WORK/$t.cons"
@@ -549,8 +563,8 @@ if [ "$LAT_SECS" -gt 0 ]; then
     # measure only once the reader has caught up with the warm-up (JIT, connections, first batches)
     wait_for 300 "$k catching up with the warm-up load" lat_seen "$WORK/$t.lat" "$(q -c "SELECT count(*) FROM $t")"
     from=$(q -c "SELECT (extract(epoch from clock_timestamp()) * 1000000)::bigint")
-    tps=$(load "$t" "$LAT_SECS")
-    LAT_TO[$k]=$(date +%s%3N)
+    tps=$(load "$t" "$secs")
+    LAT_TO[$kr]=$(date +%s%3N)
     q -c "SELECT count(*) FROM $t" >"$WORK/$t.count.tmp" && mv "$WORK/$t.count.tmp" "$WORK/$t.count"
     wait $cons || { cat "$WORK/$t.cons" >&2; [ -n "${DBZ_LOG:-}" ] && tail -20 "$DBZ_LOG" >&2; die "latency consumer for $t failed"; }
     rss=-
@@ -560,18 +574,35 @@ if [ "$LAT_SECS" -gt 0 ]; then
     fi
     slot_drop "$t"
     read -r p50 p99 n < <(pct "$WORK/$t.lat" "$from")
-    LAT[$k]="${tps%.*} $p50 $p99 $n $rss"
-    LAT_FROM[$k]=$from
-    echo "bench: latency $k: ${LAT[$k]}" >&2
+    LAT[$kr]="${tps%.*} $p50 $p99 $n $rss"
+    LAT_FROM[$kr]=$from
+    LAT_T[$kr]=$t
+    echo "bench: latency $k (round $ROUND): ${LAT[$kr]}" >&2
   }
   lat_seen() { [ "$(wc -l <"$1")" -ge "$2" ]; }
   # the broker's warm-up: one walcast pass, measured but not shown (see the header)
+  ROUND=0
   [ "${BENCH_LAT_BROKER_WARMUP:-1}" = 0 ] || lat_phase warm lat_warm
-  for k in $LAT_READERS; do lat_phase "$k" "lat_$k"; done
+  # each reader once a round; every second round in the reverse order, so that no reader always runs right
+  # after the same one (the order moved p50s by several ms: the first walcast-type reader of a run was slower)
+  REV=$(printf '%s\n' $LAT_READERS | tac | tr '\n' ' ')
+  for ROUND in $(seq 1 "$LAT_ROUNDS"); do
+    if [ $((ROUND % 2)) = 1 ]; then order=$LAT_READERS; else order=$REV; fi
+    for k in $order; do lat_phase "$k" "lat_$k$([ "$ROUND" = 1 ] || echo "_r$ROUND")"; done
+  done
+  lat_col() {  # reader column(1-5) -> that figure of every round, one per line
+    local r
+    for r in $(seq 1 "$LAT_ROUNDS"); do echo "${LAT[$1.$r]}" | cut -d' ' -f"$2"; done
+  }
+  for k in $LAT_READERS; do   # LAT[key]: the medians over the rounds, "tps p50 p99 n rss"
+    LAT[$k]="$(median $(lat_col "$k" 1)) $(median $(lat_col "$k" 2)) $(median $(lat_col "$k" 3)) $(median $(lat_col "$k" 4)) $(median $(lat_col "$k" 5 | grep -v '^-$') 2>/dev/null || echo -)"
+    [ "$k" != ref ] || LAT[$k]="$(echo "${LAT[$k]}" | cut -d' ' -f1-4) -"
+  done
   echo
-  echo "== commit -> visible latency, $LAT_RATE single-row transactions/s for ${LAT_SECS}s (synchronous_commit=on), one run each,"
-  echo "   measured after ${LAT_WARM}s of warm-up load and once the reader had caught up with it"
-  printf '%-46s %8s %9s %9s %8s %10s\n' "reader" "tx/s" "p50 ms" "p99 ms" "events" "peak RSS"
+  echo "== commit -> visible latency, $LAT_RATE single-row transactions/s for ${LAT_SECS}s (synchronous_commit=on), medians of"
+  echo "   $LAT_ROUNDS rounds (one run per reader a round, the order reversed every second round), measured after ${LAT_WARM}s"
+  echo "   of warm-up load once the reader had caught up with it; p50 and p99 of each round on the right"
+  printf '%-46s %8s %9s %9s %8s %10s  %s\n' "reader" "tx/s" "p50 ms" "p99 ms" "events" "peak RSS" "rounds p50/p99"
   for k in $LAT_READERS; do
     case $k in
       ref) l="pg_recvlogical test_decoding (commit time)" ;;
@@ -581,8 +612,16 @@ if [ "$LAT_SECS" -gt 0 ]; then
       dbzdef) l="Debezium defaults -> consumer" ;;
     esac
     read -r a b c d e <<<"${LAT[$k]}"
-    printf '%-46s %8s %9s %9s %8s %7s MB\n' "$l" "$a" "$b" "$c" "$d" "$e"
+    printf '%-46s %8s %9s %9s %8s %7s MB  %s\n' "$l" "$a" "$b" "$c" "$d" "$e" \
+      "$(paste -d/ <(lat_col "$k" 2) <(lat_col "$k" 3) | tr '\n' ' ')"
   done
+  if [ -n "${LAT[walcast.1]:-}" ] && [ -n "${LAT[dbztun.1]:-}" ]; then
+    wins=0
+    for r in $(seq 1 "$LAT_ROUNDS"); do
+      awk "BEGIN { exit !($(echo "${LAT[walcast.$r]}" | cut -d' ' -f3) < $(echo "${LAT[dbztun.$r]}" | cut -d' ' -f3)) }" && wins=$((wins + 1))
+    done
+    echo "walcast's p99 below Debezium tuned's in $wins of $LAT_ROUNDS rounds"
+  fi
   # the floor Kafka's transaction protocol puts under any exactly-once reader, same broker, same client
   # library: a producer doing only begin / produce one record / commit, read back read_committed
   /usr/bin/python3 "$ROOT/tests/integration/kafka_admin.py" "$BS" create bench_txn_floor 1 >/dev/null 2>&1 || true
@@ -596,22 +635,25 @@ if [ "$LAT_SECS" -gt 0 ]; then
   echo "  has written its markers, and the broker refuses it with CONCURRENT_TRANSACTIONS until it has; librdkafka"
   echo "  retries after a fixed 20 ms. Three producers taking turns, as walcast's do, do not meet that refusal)"
   echo "broker's view (GC pauses; with BENCH_REQUEST_LOG=1 each API's requests, as the broker timed them):"
-  for k in $LAT_READERS floor1 floor3; do
+  for k in $(for r in $(seq 1 "$LAT_ROUNDS"); do printf '%s ' $(printf "%s.$r " $LAT_READERS); done) floor1 floor3; do
     case $k in
-      ref) continue ;;
+      ref.*) continue ;;
       floor1) f=$floor_from; to=$floor1_to ;;
       floor3) f=$floor1_to; to=$floor3_to ;;
       *) f=$((LAT_FROM[$k] / 1000)); to=${LAT_TO[$k]} ;;
     esac
-    echo " $k:"
+    echo " $(echo "$k" | sed 's/\.\([0-9]*\)$/ (round \1)/'):"
     /usr/bin/python3 "$TOOL" gc "$WORK/kafka-gc.log" "$f" "$to" || true
     [ -z "${KAFKA_REQUEST_LOG:-}" ] || /usr/bin/python3 "$TOOL" requests "$KAFKA_REQUEST_LOG" "$f" "$to" || true
   done
   for k in walcast base; do
-    [ -n "${LAT[$k]:-}" ] || continue
-    echo "where $([ $k = base ] && echo "BENCH_BASE_WALCAST's" || echo "walcast's") latency goes (its \"latency trace\" debug lines joined with the consumer's arrivals):"
-    /usr/bin/python3 "$TOOL" stages "$WORK/walcast-lat_$k.log" "$WORK/lat_$k.lat" "${LAT_FROM[$k]}" ||
-      echo "bench: no per-stage breakdown (see above)"
+    [ -n "${LAT[$k.1]:-}" ] || continue
+    for r in $(seq 1 "$LAT_ROUNDS"); do
+      t=${LAT_T[$k.$r]}
+      echo "where $([ $k = base ] && echo "BENCH_BASE_WALCAST's" || echo "walcast's") latency goes in round $r (its \"latency trace\" debug lines joined with the consumer's arrivals):"
+      /usr/bin/python3 "$TOOL" stages "$WORK/walcast-$t.log" "$WORK/$t.lat" "${LAT_FROM[$k.$r]}" ||
+        echo "bench: no per-stage breakdown (see above)"
+    done
   done
 fi
 
@@ -633,7 +675,7 @@ done
 fi
 if [ "$LAT_SECS" -gt 0 ] && [ -n "${LAT[walcast]:-}" ] && [ -n "${LAT[dbztun]:-}" ]; then
   read -r _ wp50 wp99 _ _ <<<"${LAT[walcast]}"; read -r _ _ dp99 _ _ <<<"${LAT[dbztun]}"
-  echo "latency p99 $wp99 ms vs Debezium tuned p99 $dp99 ms, p50 $wp50 ms (issue 21: p99 < Debezium's, p50 <= 10: $(verdict "$wp99 < $dp99 && $wp50 <= 10"))"
+  echo "latency p99 $wp99 ms vs Debezium tuned p99 $dp99 ms, p50 $wp50 ms, medians of $LAT_ROUNDS rounds (issue 21: p99 < Debezium's, p50 <= 10: $(verdict "$wp99 < $dp99 && $wp50 <= 10"))"
 fi
 
 # ---- 3. peak RSS with one huge transaction, with and without walcast.streaming ---------------------------

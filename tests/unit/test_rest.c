@@ -639,6 +639,32 @@ static int count_restart(void *ctx, const char *name, bool include_tasks, bool o
     return 0;
 }
 
+/* A late status record of another worker about a connector this worker runs (a worker cut off from Kafka
+ * just as it ran it, its record delivered when it was let back: test_cluster.sh's cutmid) makes this worker
+ * write its own status again, once a second at most; one of its own, or about another worker's connector,
+ * does not. */
+static void test_owner_writes_status_again(void **state)
+{
+    rest_t *rs = *state;
+    wrk_store_t st = { .status = count_status, .put_config = count_put };
+    wrk_set_store(rs->worker, &st);
+    snprintf(owned_names, sizeof owned_names, ",b,");
+    wrk_set_owner(rs->worker, owns_listed, NULL);
+    create_pg(rs, "a");
+    create_pg(rs, "b");
+    status_writes_b = 0;
+    wrk_remote_status(rs->worker, "b", -1, "RUNNING", NULL, "127.0.0.1:8083");   /* its own: nothing to do */
+    wrk_remote_status(rs->worker, "a", -1, "RUNNING", NULL, "10.0.0.9:8083");    /* not its connector */
+    assert_int_equal(status_writes_b, 0);
+    wrk_remote_status(rs->worker, "b", -1, "RUNNING", NULL, "10.0.0.9:8083");    /* the zombie's late record */
+    assert_int_equal(status_writes_b, 2);   /* the connector and its task, with this worker's id (count_status) */
+    wrk_remote_status(rs->worker, "b", 0, "RUNNING", NULL, "10.0.0.9:8083");     /* within the second: no more */
+    assert_int_equal(status_writes_b, 2);
+    answer_t a = call(rs, "GET", "/connectors/b/status", NULL);
+    assert_string_equal(str_at(a.j, "connector/worker_id"), "127.0.0.1:8083");
+    done(&a);
+}
+
 static void test_cluster_mode(void **state)
 {
     rest_t *rs = *state;
@@ -1072,6 +1098,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plugin_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sink_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cluster_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_owner_writes_status_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cluster_failure_after_handover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cluster_rebalance_stops_all_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cluster_stop_all_now, setup, teardown),
