@@ -26,6 +26,9 @@ typedef void (*pub_wait_fn)(void *ctx);
  * was refused as too large (pub_batch_refused); also walcast's default limit on one record. */
 #define PUB_BATCH_BYTES 4000000
 #define PUB_SMALL_BATCH 1000000
+/* librdkafka's message.copy.max.bytes for walcast's producers: larger values are not copied into the batch
+ * (see pub_new) */
+#define PUB_COPY_MAX "1024"
 
 /* transactional_id: NULL for a plain idempotent producer; else call pub_txn_init before use. */
 pub_t *pub_new(const worker_config_t *w, const char *client_id, const char *transactional_id, pub_ack_fn ack,

@@ -31,6 +31,10 @@
 #    BENCH_SCHED=<dir>: the same drains' off-CPU time, from perf's sched_switch/sched_wakeup events on all CPUs (with
 #    call chains), in <dir>/offcpu-<converter>_<run>.txt: per thread of walcast and of its walsender, ms running,
 #    runnable (waiting for a core) and asleep, the sleep split by where the thread went to sleep; the broker's total.
+#    BENCH_AB=<walcast binary> (or "same", build/walcast again) with BENCH_AB_WORKER_EXTRA (more worker-file lines for
+#    it, as BENCH_WORKER_EXTRA): an A/B of the three walcast drains in the same runs, B after A in odd runs and
+#    before it in even ones; B's rows are in the tables beside A's (labelled B) and a last table gives B/A per
+#    figure (at most 4 runs: each run takes 7 slots of the server's 32).
 # 2. Commit -> visible latency (p50/p99) at BENCH_LAT_RATE (1000) single-row tx/s for BENCH_LAT_SECS (10 s), one
 #    run per reader in each of BENCH_LAT_ROUNDS (3) rounds (the readers' order reversed in every second round; the
 #    table shows each figure's median over the rounds and every round's p50/p99), measured after BENCH_LAT_WARM
@@ -77,6 +81,7 @@ BASE_WALCAST=${BENCH_BASE_WALCAST:-}
 LAT_READERS=${BENCH_LAT_READERS:-ref walcast dbztun dbzdef}
 [ -z "$BASE_WALCAST" ] || [[ " $LAT_READERS " == *" base "* ]] || LAT_READERS="$LAT_READERS base"   # last unless placed
 THROUGHPUT=${BENCH_THROUGHPUT:-1}
+AB=${BENCH_AB:-}; [ "$AB" != same ] || AB=$WALCAST
 BIG=${BENCH_BIG_ROWS:-2000000}
 bench_init bench bench
 # the broker's GC log (pauses per latency reader, below) and, with BENCH_REQUEST_LOG=1, its request log
@@ -91,6 +96,7 @@ echo "bench: Kafka $KAFKA_VERSION at $BS, PostgreSQL on port $PGPORT; load avera
 /usr/bin/python3 "$TOOL" warmup "$BS" 2>/dev/null  # transaction coordinator loaded before the first timed run
 echo "bootstrap.servers=$BS" >"$WORK/worker.properties"
 printf "%b" "${BENCH_WORKER_EXTRA:-}" >>"$WORK/worker.properties"
+{ cat "$WORK/worker.properties"; printf "%b" "${BENCH_AB_WORKER_EXTRA:-}"; } >"$WORK/worker-B.properties"
 
 bench_registry
 
@@ -133,7 +139,10 @@ if [ "$THROUGHPUT" != 0 ]; then
 q -c "CREATE TABLE bench (id int PRIMARY KEY, v int NOT NULL, t text)" -c "CREATE PUBLICATION bench_pub FOR TABLE bench"
 slots=(warm)
 TF=${BENCH_TF:-1}
-for r in $(seq 1 "$RUNS"); do slots+=("recv_$r" "plain_$r" "schema_$r" "avro_$r"); [ "$TF" = 0 ] || slots+=("tfw_$r"); done
+for r in $(seq 1 "$RUNS"); do
+  slots+=("recv_$r" "plain_$r" "schema_$r" "avro_$r"); [ "$TF" = 0 ] || slots+=("tfw_$r")
+  [ -z "$AB" ] || slots+=("plainb_$r" "schemab_$r" "avrob_$r")
+done
 for r in $(seq 1 "$DBZ_RUNS"); do slots+=("dbzdef_$r" "dbztun_$r"); [ "$TF" = 0 ] || slots+=("tfdbz_$r"); done
 [ ${#slots[@]} -le 32 ] || die "${#slots[@]} slots: the throwaway server has max_replication_slots = 32 (lower BENCH_RUNS)"
 for s in "${slots[@]}"; do q -c "SELECT 1 FROM pg_create_logical_replication_slot('$s', 'pgoutput')" >/dev/null; done
@@ -194,7 +203,9 @@ timed_walcast() {
   b0=$(cpu_of "$BROKER_PID"); lb0=$(topic_bytes)
   t0=$(now)
   # debug log: the "start-up trace", "latency trace" and "standby status update" lines time the start and the tail
-  WALCAST_LOG=debug "$WALCAST" run --worker "$WORK/worker.properties" "$2" >/dev/null 2>"$WORK/walcast-$1.log" &
+  local bin=$WALCAST worker=$WORK/worker.properties
+  [[ $1 != *b_* ]] || { bin=$AB; worker=$WORK/worker-B.properties; }   # BENCH_AB's drains
+  WALCAST_LOG=debug "$bin" run --worker "$worker" "$2" >/dev/null 2>"$WORK/walcast-$1.log" &
   pid=$!
   PIDS+=($pid)
   local perf=""
@@ -368,10 +379,14 @@ run_walcast warm false; slot_drop warm
 echo "bench: warm-up drain (untimed) took $(calc "%.1f" "${RES%% *}") s"
 for r in $(seq 1 "$RUNS"); do
   run_recv "recv_$r"; add recv $TOTAL "$RES"; slot_drop "recv_$r"
-  run_walcast "plain_$r" false; add plain $TOTAL "$RES"; add_threads plain "plain_$r" $TOTAL; slot_drop "plain_$r"
-  run_walcast "schema_$r" true; add schema $TOTAL "$RES"; add_threads schema "schema_$r" $TOTAL; slot_drop "schema_$r"
-  run_avro "avro_$r"; add avro $TOTAL "$RES"; add_threads avro "avro_$r" $TOTAL; slot_drop "avro_$r"
+  vs=(""); [ -z "$AB" ] || { [ $((r % 2)) = 1 ] && vs=("" b) || vs=(b ""); }   # BENCH_AB: alternated order
+  for v in "${vs[@]}"; do
+    run_walcast "plain${v}_$r" false; add plain$v $TOTAL "$RES"; add_threads plain$v "plain${v}_$r" $TOTAL; slot_drop "plain${v}_$r"
+    run_walcast "schema${v}_$r" true; add schema$v $TOTAL "$RES"; add_threads schema$v "schema${v}_$r" $TOTAL; slot_drop "schema${v}_$r"
+    run_avro "avro${v}_$r"; add avro$v $TOTAL "$RES"; add_threads avro$v "avro${v}_$r" $TOTAL; slot_drop "avro${v}_$r"
+  done
   line="bench: run $r: pg_recvlogical $(last recv), walcast no schemas $(last plain), schemas $(last schema), Avro $(last avro)"
+  [ -z "$AB" ] || line+="; B ($([ -z "${vs[0]}" ] && echo A || echo B) first): no schemas $(last plainb), schemas $(last schemab), Avro $(last avrob)"
   if [ "$TF" != 0 ]; then
     run_walcast_tf "tfw_$r"; add tfw $TOTAL "$RES"; add_threads tfw "tfw_$r" $TOTAL; slot_drop "tfw_$r"
     line+=", schemas + chain $(last tfw)"
@@ -414,6 +429,9 @@ row recv "pg_recvlogical pgoutput -> /dev/null"
 row plain "walcast JSON schemas.enable=false"
 row schema "walcast JSON schemas.enable=true (defaults)"
 row avro "walcast Avro + registry"
+row plainb "B: walcast JSON schemas.enable=false"
+row schemab "B: walcast JSON schemas.enable=true"
+row avrob "B: walcast Avro + registry"
 row dbzdef "Debezium 3.6.1 defaults"
 row dbztun "Debezium 3.6.1 tuned"
 if [ "$TF" != 0 ]; then
@@ -426,8 +444,9 @@ echo " ceiling: $(nproc) cores / (reader + walsender + broker CPU per row), the 
 echo
 echo "== CPU per row per thread of walcast's drains (CPU s per million rows = us per row; utime+stime of each thread at"
 echo "   the end of the drain, threads of one name summed, xN = N threads; medians of $RUNS runs)"
-tks="plain schema avro"; [ "$TF" = 0 ] || tks+=" tfw"
-printf '%-28s' "thread"; for k in $tks; do printf ' %12s' "$(case $k in plain) echo "no schemas" ;; schema) echo "schemas" ;; avro) echo "Avro" ;; tfw) echo "schemas+chain" ;; esac)"; done; echo
+tks="plain schema avro"; [ "$TF" = 0 ] || tks+=" tfw"; [ -z "$AB" ] || tks+=" plainb schemab avrob"
+klabel() { case $1 in plain) echo "no schemas" ;; schema) echo "schemas" ;; avro) echo "Avro" ;; tfw) echo "schemas+chain" ;; *b) echo "$(klabel "${1%b}") B" ;; esac; }
+printf '%-28s' "thread"; for k in $tks; do printf ' %12s' "$(klabel $k)"; done; echo
 thread_row() {  # label values-per-key...
   printf '%-28s' "$1"; shift; for v in "$@"; do printf ' %12s' "$v"; done; echo
 }
@@ -458,7 +477,7 @@ for k in $tks; do
       cpu_startup cpu_loaded cpu_initpid cpu_offsets; do
     [ -n "${SUV[$k|$st]:-}" ] && line+="$st=$(median ${SUV[$k|$st]}) "
   done
-  startup_line "$(case $k in plain) echo "no schemas" ;; schema) echo "schemas" ;; avro) echo "Avro" ;; tfw) echo "schemas+chain" ;; esac)" "$line" \
+  startup_line "$(klabel $k)" "$line" \
     "$([ -n "${TH[$k|(exited_threads)]:-}" ] && calc "%.4f" "$(median ${TH[$k|(exited_threads)]}) * $TOTAL / 1000000")"
 done
 echo "(start: from the bench starting walcast to its first record produced; tail: from the last record acknowledged to"
@@ -469,6 +488,16 @@ echo " (exited_threads) row above, the process's utime+stime less its live threa
 echo " rounding can hide)"
 S=$(median ${RATE[schema]}); P=$(median ${RATE[plain]}); A=$(median ${RATE[avro]})
 echo "Avro vs JSON with schemas: $(calc "%.2f" "$A / $S")x (target: > 1; Avro >= 0.8x pg_recvlogical)"
+if [ -n "$AB" ]; then
+  echo
+  echo "== A/B (BENCH_AB): A = $WALCAST, B = $AB$([ -z "${BENCH_AB_WORKER_EXTRA:-}" ] || printf ' with %q' "${BENCH_AB_WORKER_EXTRA}"); medians of $RUNS runs"
+  printf '%-12s %10s %10s %7s %10s %10s %7s\n' "" "rows/s A" "B" "B/A" "CPU s/Mr A" "B" "B/A"
+  for k in plain schema avro; do
+    ra=$(median ${RATE[$k]}); rb=$(median ${RATE[${k}b]}); ca=$(median ${CPU[$k]}); cb=$(median ${CPU[${k}b]})
+    printf '%-12s %10s %10s %7s %10s %10s %7s\n' "$(klabel $k)" "$ra" "$rb" "$(calc "%.3f" "$rb / $ra")" "$ca" "$cb" "$(calc "%.3f" "$cb / $ca")"
+  done
+  echo "(each run's figures: the RATE/CPU lines above; per thread: the CPU table's B columns)"
+fi
 if [ "$TF" != 0 ]; then
   TW=$(median ${RATE[tfw]}); TD=$(median ${RATE[tfdbz]}); DD=$(median ${RATE[dbzdef]})
   echo "transform chain: walcast keeps $(calc "%.3f" "$TW / $S") of its rows/s (target >= 0.9), Debezium defaults keep $(calc "%.3f" "$TD / $DD")"

@@ -21,7 +21,7 @@
 # flush runs) per row of each run (perf stat on syscalls:sys_enter_poll).
 # BENCH_SNAP_AB=BINARY: an A/B comparison in the same run: every round runs the 1- and 2-thread snapshots with
 # walcast (A: BENCH_SNAP_WALCAST or build/walcast) and with BINARY (B), A first in odd rounds and B first in even
-# ones; prints both medians and B/A (the main table stays A's). BENCH_SNAP_REQUEST_LOG=1: the broker logs every
+# ones; prints both medians and B/A and each round's CPU table rows of A and B (the main table stays A's). BENCH_SNAP_REQUEST_LOG=1: the broker logs every
 # request (scripts/kafka.sh KAFKA_REQUEST_LOG) and each run prints its Kafka side (bench_tool.py produce_chain):
 # data batches, the broker's time on them, librdkafka's time between a response and the next request, and the
 # gaps where one Kafka transaction hands over to the next.
@@ -306,6 +306,12 @@ if [ -n "${BENCH_SNAP_AB:-}" ]; then
   [ "${#RIB[@]}" = 0 ] || echo "  incremental: A $(median "${RI[@]}"), B $(median "${RIB[@]}") rows/s (B vs A $(calc "%.2f" "$(median "${RIB[@]}") / $(median "${RI[@]}")")x); per round: ${RI[*]} / ${RIB[*]}"
   for th in 1b 2b; do
     echo "  B $th: $(grep -o 'readers=.*' "$WORK/walcast-$th.log" | tail -1)"
+  done
+  echo "  CPU of each round, A and B (columns as in the CPU table above):"
+  for ((round = 1; round <= ${BENCH_SNAP_RUNS:-1}; round++)); do
+    for th in 1 1b 2 2b; do
+      cpu_report "  round $round, $([ "${th%b}" = "$th" ] && echo A || echo B) ${th%b} thread(s)" "$ROWS" "$WORK/cpu-$th.$round"
+    done
   done
 fi
 echo "bench-snapshot: load average $(cut -d' ' -f1-3 /proc/loadavg)"

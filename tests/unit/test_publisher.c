@@ -404,12 +404,30 @@ static void test_held_records(void **s)
     free(bs);
 }
 
+/* A producer (not transactional; small_batches as pub_new_batches) made from a worker file whose only producer.*
+ * key is k=v (none when k is NULL). */
+static pub_t *pub_with_setting(const char *k, const char *v, bool small_batches)
+{
+    char err[512];
+    worker_config_t w;
+    memset(&w, 0, sizeof w);
+    w.bootstrap_servers = "127.0.0.1:1";
+    cfg_kv_t kv = { .key = (char *)k, .value = (char *)v };
+    if (k) {
+        w.producer.kv = &kv;
+        w.producer.n = 1;
+    }
+    pub_t *p = pub_new_batches(&w, "unit", NULL, small_batches, on_ack, NULL, NULL, err, sizeof err);
+    assert_non_null(p);
+    return p;
+}
+
 /* The producer's codec: zstd at level 1 by default (another codec set in producer.* at its own default
  * level); a codec or level set in producer.* is taken as it is. */
 static void test_compression_defaults(void **s)
 {
     (void)s;
-    char err[512], v[64];
+    char v[64];
     static const struct { const char *k, *v, *type, *level; } cases[] = {
         { NULL, NULL, "zstd", "1" },
         { "compression.type", "lz4", "lz4", "-1" },
@@ -419,16 +437,7 @@ static void test_compression_defaults(void **s)
         { "compression.level", "5", "zstd", "5" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        worker_config_t w;
-        memset(&w, 0, sizeof w);
-        w.bootstrap_servers = "127.0.0.1:1";
-        cfg_kv_t kv = { .key = (char *)cases[i].k, .value = (char *)cases[i].v };
-        if (cases[i].k) {
-            w.producer.kv = &kv;
-            w.producer.n = 1;
-        }
-        pub_t *p = pub_new(&w, "unit", NULL, on_ack, NULL, NULL, err, sizeof err);
-        assert_non_null(p);
+        pub_t *p = pub_with_setting(cases[i].k, cases[i].v, false);
         assert_int_equal(pub_setting(p, "compression.type", v, sizeof v), 0);
         assert_string_equal(v, cases[i].type);
         assert_int_equal(pub_setting(p, "compression.level", v, sizeof v), 0);
@@ -442,7 +451,7 @@ static void test_compression_defaults(void **s)
 static void test_batch_defaults(void **s)
 {
     (void)s;
-    char err[512], v[64], big[32], small[32];
+    char v[64], big[32], small[32];
     snprintf(big, sizeof big, "%d", PUB_BATCH_BYTES);
     snprintf(small, sizeof small, "%d", PUB_SMALL_BATCH);
     static const struct { const char *k, *v; bool small; const char *batch, *max; } cases[] = {
@@ -456,16 +465,7 @@ static void test_batch_defaults(void **s)
         { "batch.size", "500000", false, "500000", "small" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        worker_config_t w;
-        memset(&w, 0, sizeof w);
-        w.bootstrap_servers = "127.0.0.1:1";
-        cfg_kv_t kv = { .key = (char *)cases[i].k, .value = (char *)cases[i].v };
-        if (cases[i].k) {
-            w.producer.kv = &kv;
-            w.producer.n = 1;
-        }
-        pub_t *p = pub_new_batches(&w, "unit", NULL, cases[i].small, on_ack, NULL, NULL, err, sizeof err);
-        assert_non_null(p);
+        pub_t *p = pub_with_setting(cases[i].k, cases[i].v, cases[i].small);
         const char *want_batch = !strcmp(cases[i].batch, "big")     ? big
                                  : !strcmp(cases[i].batch, "small") ? small
                                                                     : cases[i].batch;
@@ -476,6 +476,26 @@ static void test_batch_defaults(void **s)
         assert_string_equal(v, want_batch);
         assert_int_equal(pub_setting(p, "message.max.bytes", v, sizeof v), 0);
         assert_string_equal(v, want_max);
+        pub_free(p);
+    }
+}
+
+/* librdkafka's message.copy.max.bytes: PUB_COPY_MAX (1 KB) on walcast's producers, whatever the batch size (larger
+ * values go into batches by reference, README Batching); a user's producer.message.copy.max.bytes as given. */
+static void test_copy_max_default(void **s)
+{
+    (void)s;
+    char v[64];
+    static const struct { const char *k, *v; bool small; const char *want; } cases[] = {
+        { NULL, NULL, false, PUB_COPY_MAX },
+        { NULL, NULL, true, PUB_COPY_MAX },
+        { "message.copy.max.bytes", "65535", false, "65535" },
+        { "message.copy.max.bytes", "100", true, "100" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pub_t *p = pub_with_setting(cases[i].k, cases[i].v, cases[i].small);
+        assert_int_equal(pub_setting(p, "message.copy.max.bytes", v, sizeof v), 0);
+        assert_string_equal(v, cases[i].want);
         pub_free(p);
     }
 }
@@ -807,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_compression_defaults),
         cmocka_unit_test(test_commit_thread_reused),
         cmocka_unit_test(test_batch_defaults),
+        cmocka_unit_test(test_copy_max_default),
         cmocka_unit_test(test_record_limit),
         cmocka_unit_test(test_batch_refused),
         cmocka_unit_test(test_offsets_partitioner),
