@@ -34,7 +34,9 @@
 #    BENCH_AB=<walcast binary> (or "same", build/walcast again) with BENCH_AB_WORKER_EXTRA (more worker-file lines for
 #    it, as BENCH_WORKER_EXTRA): an A/B of the three walcast drains in the same runs, B after A in odd runs and
 #    before it in even ones; B's rows are in the tables beside A's (labelled B) and a last table gives B/A per
-#    figure (at most 4 runs: each run takes 7 slots of the server's 32).
+#    figure (at most 4 runs: each run takes 7 slots of the server's 32). Caution: B's Avro drains used more CPU
+#    than A's in 4 benches of 4, also with B's binary and settings the same as A's (2.56 -> 2.73, 2.80 -> 3.27 CPU s
+#    per million rows; not explained): run BENCH_AB=same beside an A/B before trusting a small difference.
 # 2. Commit -> visible latency (p50/p99) at BENCH_LAT_RATE (1000) single-row tx/s for BENCH_LAT_SECS (10 s), one
 #    run per reader in each of BENCH_LAT_ROUNDS (3) rounds (the readers' order reversed in every second round; the
 #    table shows each figure's median over the rounds and every round's p50/p99), measured after BENCH_LAT_WARM
