@@ -223,6 +223,33 @@ load() {
 gone_from() { echo "$1 $(date +%s.%N)" >>"$IT_DIR/gone.txt"; }
 back_at() { echo "$1 $(date +%s.%N) back" >>"$IT_DIR/gone.txt"; }
 
+# cut_and_restore PHASE: cuts the busiest worker (sets v, and live: the others) off from Kafka, waits until the
+# others run its connectors and it noticed it lost its membership (a line of this cut, not of an earlier one:
+# "cut cut"), lets it back (T_BACK) and waits for its rejoin's first assignment
+cut_and_restore() {
+  if [ "$CUT_OK" != 1 ]; then
+    echo "$1: scripts/netcut.sh is not there; phase skipped" >&2
+    exit 1
+  fi
+  v=$(wnum "$(busiest 1 | cut -d' ' -f1)")
+  live=(); for w in 1 2 3; do [ "$w" = "$v" ] || live+=("$w"); done
+  # shellcheck disable=SC1091
+  . "$IT_DIR/kafka/env"
+  local ports lostn before
+  ports=$(env | sed -n 's/^KAFKA_PORT_[0-9]*=//p' | paste -sd,)
+  T0=$(date +%s%N)
+  lostn=$(grep -c "lost its cluster membership\|ended this worker's membership" "$IT_DIR/w$v.log" || true)
+  bash "$NETCUT" cut "itc$$w$v" "$ports"
+  gone_from "$(wid "$v")"
+  wait_streaming "worker $v cut off from Kafka" "${live[0]}" "${live[@]}"
+  wait_log "lost its cluster membership\|ended this worker's membership" $((lostn + 1)) 120 "$IT_DIR/w$v.log"
+  before=$(grep -c "cluster slots assigned" "$IT_DIR/w$v.log" || true)
+  bash "$NETCUT" restore "itc$$w$v"
+  back_at "$(wid "$v")"
+  T_BACK=$(date +%s%N)
+  wait_log "cluster slots assigned" $((before + 1)) 120 "$IT_DIR/w$v.log"
+}
+
 trap 'rc_=$?; set +e; cleanup_cut; (exit $rc_); it_cleanup' EXIT
 
 for w in 1 2 3; do start_worker $w; done
@@ -396,28 +423,8 @@ PYEOF
       done
       ;;
     cut)
-      if [ "$CUT_OK" != 1 ]; then
-        echo "cut: scripts/netcut.sh is not there; phase skipped" >&2
-        exit 1
-      fi
-      v=$(wnum "$(busiest 1 | cut -d' ' -f1)")
-      live=(); for w in 1 2 3; do [ "$w" = "$v" ] || live+=("$w"); done
-      # shellcheck disable=SC1091
-      . "$IT_DIR/kafka/env"
-      ports=$(env | sed -n 's/^KAFKA_PORT_[0-9]*=//p' | paste -sd,)
-      T0=$(date +%s%N)
-      lostn=$(grep -c "lost its cluster membership\|ended this worker's membership" "$IT_DIR/w$v.log" || true)
-      bash "$NETCUT" cut "itc$$w$v" "$ports"
-      gone_from "$(wid "$v")"
-      wait_streaming "worker $v cut off from Kafka" "${live[0]}" "${live[@]}"
-      # it notices it lost its membership and stops its connectors (a line of this cut, not of an earlier
-      # one: "cut cut"); then it is let back and rejoins
-      wait_log "lost its cluster membership\|ended this worker's membership" $((lostn + 1)) 120 "$IT_DIR/w$v.log"
-      before=$(grep -c "cluster slots assigned" "$IT_DIR/w$v.log" || true)
-      bash "$NETCUT" restore "itc$$w$v"
-      back_at "$(wid "$v")"
-      T0=$(date +%s%N)
-      wait_log "cluster slots assigned" $((before + 1)) 120 "$IT_DIR/w$v.log"
+      cut_and_restore cut
+      T0=$T_BACK
       wait_streaming "worker $v back" 1 1 2 3
       ;;
     cutmid)
@@ -453,26 +460,8 @@ PYEOF
       wait_streaming "workers $v and $o back" 1 1 2 3
       ;;
     cutstop)
-      if [ "$CUT_OK" != 1 ]; then
-        echo "cutstop: scripts/netcut.sh is not there; phase skipped" >&2
-        exit 1
-      fi
-      v=$(wnum "$(busiest 1 | cut -d' ' -f1)")
-      live=(); for w in 1 2 3; do [ "$w" = "$v" ] || live+=("$w"); done
-      # shellcheck disable=SC1091
-      . "$IT_DIR/kafka/env"
-      ports=$(env | sed -n 's/^KAFKA_PORT_[0-9]*=//p' | paste -sd,)
+      cut_and_restore cutstop
       delay=$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", (r % 201) / 100 }')
-      T0=$(date +%s%N)
-      lostn=$(grep -c "lost its cluster membership\|ended this worker's membership" "$IT_DIR/w$v.log" || true)
-      bash "$NETCUT" cut "itc$$w$v" "$ports"
-      gone_from "$(wid "$v")"
-      wait_streaming "worker $v cut off from Kafka" "${live[0]}" "${live[@]}"
-      wait_log "lost its cluster membership\|ended this worker's membership" $((lostn + 1)) 120 "$IT_DIR/w$v.log"
-      before=$(grep -c "cluster slots assigned" "$IT_DIR/w$v.log" || true)
-      bash "$NETCUT" restore "itc$$w$v"
-      back_at "$(wid "$v")"
-      wait_log "cluster slots assigned" $((before + 1)) 120 "$IT_DIR/w$v.log"
       sleep "$delay"   # where in the rejoin's rounds the stop falls (not a wait for an event)
       T0=$(date +%s%N)
       stop_worker "$v" TERM || exit 1

@@ -208,6 +208,32 @@ static void read_c6(mock_store_t *m, seen_t *sn)
     assert_int_equal(ktop_read_all(m->bs, &none, "connect-status", "status topic", on_status_rec, sn, err, sizeof err), 0);
 }
 
+/* Worker w1's store on a new mock cluster whose broker then goes down (w1 cut off from Kafka), with w1's
+ * RUNNING of c6 written while it runs c6. */
+static cst_t *w1_cut_off(mock_store_t *m)
+{
+    mock_store_start(m);
+    cst_t *w1 = mock_store_open(m);
+    __atomic_store_n(&owned_now, 1, __ATOMIC_SEQ_CST);
+    cst_set_owner(w1, fake_owns, NULL);
+    wrk_store_t s1;
+    cst_store(w1, &s1);
+    assert_int_equal(rd_kafka_mock_broker_set_down(m->mc, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    s1.status(s1.ctx, "c6", -1, WRK_RUNNING, NULL, "w1:8083", false);
+    return w1;
+}
+
+/* Worker w3 took c6 over: its RUNNING, delivered. */
+static cst_t *w3_takes_over(mock_store_t *m)
+{
+    cst_t *w3 = mock_store_open(m);
+    wrk_store_t s3;
+    cst_store(w3, &s3);
+    s3.status(s3.ctx, "c6", -1, WRK_RUNNING, NULL, "w3:8083", false);
+    assert_true(status_settled(w3, 10000));
+    return w3;
+}
+
 /* A worker cut off from Kafka just as it started connector c6 (its RUNNING status queued) and whose
  * membership ends meanwhile: its status must not land once Kafka is reachable again, over the status of
  * the worker that took c6 over (test_cluster.sh's cutmid, fencecut's report: librdkafka's default 300 s
@@ -217,23 +243,12 @@ static void test_status_not_sent_after_lost(void **st)
 {
     (void)st;
     mock_store_t m;
-    mock_store_start(&m);
-    cst_t *w1 = mock_store_open(&m);
-    __atomic_store_n(&owned_now, 1, __ATOMIC_SEQ_CST);
-    cst_set_owner(w1, fake_owns, NULL);
-    wrk_store_t s1;
-    cst_store(w1, &s1);
-    assert_int_equal(rd_kafka_mock_broker_set_down(m.mc, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-    s1.status(s1.ctx, "c6", -1, WRK_RUNNING, NULL, "w1:8083", false);
+    cst_t *w1 = w1_cut_off(&m);
     __atomic_store_n(&owned_now, 0, __ATOMIC_SEQ_CST);   /* the verdict: c6 is another worker's now */
     bool settled = status_settled(w1, 10000);
     assert_int_equal(rd_kafka_mock_broker_set_up(m.mc, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
     /* the new owner's status, then anything w1 still had is given its chance to land */
-    cst_t *w3 = mock_store_open(&m);
-    wrk_store_t s3;
-    cst_store(w3, &s3);
-    s3.status(s3.ctx, "c6", -1, WRK_RUNNING, NULL, "w3:8083", false);
-    assert_true(status_settled(w3, 10000));
+    cst_t *w3 = w3_takes_over(&m);
     bool settled_after = status_settled(w1, 10000);
     seen_t sn;
     read_c6(&m, &sn);
@@ -253,14 +268,7 @@ static void test_status_resent_while_owned(void **st)
 {
     (void)st;
     mock_store_t m;
-    mock_store_start(&m);
-    cst_t *w1 = mock_store_open(&m);
-    __atomic_store_n(&owned_now, 1, __ATOMIC_SEQ_CST);
-    cst_set_owner(w1, fake_owns, NULL);
-    wrk_store_t s1;
-    cst_store(w1, &s1);
-    assert_int_equal(rd_kafka_mock_broker_set_down(m.mc, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-    s1.status(s1.ctx, "c6", -1, WRK_RUNNING, NULL, "w1:8083", false);
+    cst_t *w1 = w1_cut_off(&m);
     /* two delivery timeouts of the store's own (1 s each): the record is failed and sent again twice */
     struct timespec ts = { 2, 500 * 1000000L };
     nanosleep(&ts, NULL);
@@ -281,14 +289,7 @@ static void test_status_drop(void **st)
 {
     (void)st;
     mock_store_t m;
-    mock_store_start(&m);
-    cst_t *w1 = mock_store_open(&m);
-    __atomic_store_n(&owned_now, 1, __ATOMIC_SEQ_CST);
-    cst_set_owner(w1, fake_owns, NULL);
-    wrk_store_t s1;
-    cst_store(w1, &s1);
-    assert_int_equal(rd_kafka_mock_broker_set_down(m.mc, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-    s1.status(s1.ctx, "c6", -1, WRK_RUNNING, NULL, "w1:8083", false);
+    cst_t *w1 = w1_cut_off(&m);
     __atomic_store_n(&owned_now, 0, __ATOMIC_SEQ_CST);
     int64_t t0 = wc_mono_ms();
     cst_status_drop(w1);
@@ -297,11 +298,7 @@ static void test_status_drop(void **st)
     print_message("dropped in %lld ms\n", (long long)took);
     assert_true(took < 500);   /* not the 1 s delivery timeout */
     assert_int_equal(rd_kafka_mock_broker_set_up(m.mc, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-    cst_t *w3 = mock_store_open(&m);
-    wrk_store_t s3;
-    cst_store(w3, &s3);
-    s3.status(s3.ctx, "c6", -1, WRK_RUNNING, NULL, "w3:8083", false);
-    assert_true(status_settled(w3, 10000));
+    cst_t *w3 = w3_takes_over(&m);
     seen_t sn;
     read_c6(&m, &sn);
     assert_string_equal(sn.text, "w3:8083");
