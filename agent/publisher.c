@@ -262,7 +262,7 @@ pub_t *pub_new_batches(const worker_config_t *w, const char *client_id, const ch
         /* A value above 1 KB goes into the batch by reference: librdkafka 2.0.2 copies every value of up to
          * message.copy.max.bytes (64 KB by default) into a batch buffer of up to 4 MB, kept until the batch
          * is acknowledged, though the record holds its own copy (RD_KAFKA_MSG_F_COPY) until then anyway.
-         * Snapshots peaked 7-18 MB lower; CPU per row did not change (zstd copies its input into its own
+         * Snapshots peaked 1-18 MB lower; CPU per row did not change (zstd copies its input into its own
          * window either way). Smaller values are still copied: a reference costs two buffer segments and a
          * zstd call of its own (README, Batching). */
         conf_set(conf, "message.copy.max.bytes", PUB_COPY_MAX, err, errlen) < 0) {
