@@ -387,6 +387,7 @@ struct ktop_reader {
     int nparts;
     rd_kafka_queue_t *described;   /* an existing topic's DescribeConfigs, answered while the caller goes on */
     char *bootstrap, *key;         /* for its warning */
+    volatile sig_atomic_t *stop;   /* ktop_set_stop; NULL: none */
 };
 
 /* The answer to the DescribeConfigs sent at ktop_open: a warning if the topic is not compacted. */
@@ -557,6 +558,11 @@ fail:
     return NULL;
 }
 
+void ktop_set_stop(ktop_reader_t *r, volatile sig_atomic_t *stop)
+{
+    r->stop = stop;
+}
+
 int ktop_read(ktop_reader_t *r, ktop_record_fn fn, void *ctx, char *err, size_t errlen)
 {
     const char *topic = r->topic, *what = r->what;
@@ -587,6 +593,11 @@ int ktop_read(ktop_reader_t *r, ktop_record_fn fn, void *ctx, char *err, size_t 
      * transaction.max.timeout.ms, 15 min by default): wait that long, saying so every 30 s. */
     int64_t started_ms = wc_mono_ms(), now = started_ms / 1000, deadline = now + 16 * 60, next_note = now + 30;
     while (done < nparts) {
+        if (r->stop && *r->stop) {
+            snprintf(err, errlen, "stopped while reading the %s %s to its end", what, topic);
+            rc = KTOP_STOPPED;
+            goto out;
+        }
         now = wc_mono_ms() / 1000;
         if (now >= deadline)
             break;

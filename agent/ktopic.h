@@ -3,6 +3,7 @@
 #ifndef WALCAST_KTOPIC_H
 #define WALCAST_KTOPIC_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -73,6 +74,10 @@ typedef struct ktop_reader ktop_reader_t;
 ktop_reader_t *ktop_open(const char *bootstrap, const cfg_map_t *overrides, const char *topic, const char *what,
                          const ktop_create_t *create, bool patient, char *err, size_t errlen);
 int ktop_read(ktop_reader_t *r, ktop_record_fn fn, void *ctx, char *err, size_t errlen);
+/* ktop_read looks at *stop while it waits (another producer's open transaction holds it back for up to 16 min):
+ * once set, it returns KTOP_STOPPED at once. */
+#define KTOP_STOPPED (-2)
+void ktop_set_stop(ktop_reader_t *r, volatile sig_atomic_t *stop);
 void ktop_close(ktop_reader_t *r);
 
 /* The security settings of the producer (security.*, sasl.*, ssl.*) onto another client's conf. */

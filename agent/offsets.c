@@ -159,8 +159,9 @@ int off_read_from(ktop_reader_t *r, const char *topic, const char *name, const c
 {
     memset(out, 0, sizeof *out);
     off_scan_t sc = { .name = name, .prefix = prefix, .out = out, .bad_part = -1 };
-    if (ktop_read(r, off_record, &sc, err, errlen) < 0)
-        return -1;
+    int rc = ktop_read(r, off_record, &sc, err, errlen);
+    if (rc < 0)
+        return rc;
     if (sc.bad_part >= 0) {
         char key[512];
         buf_t k;

@@ -55,7 +55,8 @@ bool off_message_published(const off_pos_t *stored, uint64_t lsn);
  * partitions, offset.storage.replication.factor (-1: the broker's default). */
 ktop_create_t off_topic_create(const worker_config_t *w);
 /* Reads the offsets topic to its end (read_committed) and returns the newest position for the key, with a reader
- * opened before (ktop_open of the offsets topic), read once; the caller closes it. */
+ * opened before (ktop_open of the offsets topic), read once; the caller closes it. -1 on failure, KTOP_STOPPED
+ * when the reader's stop flag (ktop_set_stop) was set while it waited. */
 int off_read_from(ktop_reader_t *r, const char *topic, const char *name, const char *prefix, off_pos_t *out,
                   char *err, size_t errlen);
 

@@ -350,8 +350,12 @@ wc_status_t txn_start(txn_t *t, volatile sig_atomic_t *stop, char *err, size_t e
     if (!rd && !(rd = ktop_open(t->w->bootstrap_servers, &t->w->producer, t->w->offset_topic, "offsets topic", &oc, true,
                                 err, errlen)))
         return WC_FATAL;
+    /* a stop while another producer's open transaction holds the read back ends it (it may wait 16 min) */
+    ktop_set_stop(rd, stop);
     int orc = off_read_from(rd, t->w->offset_topic, t->cfg->name, t->cfg->topic_prefix, &t->stored, err, errlen);
     ktop_close(rd);
+    if (orc == KTOP_STOPPED)
+        return WC_RETRY;
     if (orc < 0)
         return WC_FATAL;
     t->times.offsets = wc_mark_now();

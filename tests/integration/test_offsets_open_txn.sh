@@ -2,7 +2,8 @@
 # test_offsets_open_txn.sh: another producer holds a transaction open on the shared offsets topic
 # while walcast commits offset records after it. A read_committed reader stops at the last stable
 # offset, before walcast's newest records: walcast must not restart from the stale offset behind it
-# (which would publish again), but wait until that transaction ends and read on to the real end.
+# (which would publish again), but wait until that transaction ends and read on to the real end; a
+# SIGTERM while it waits ends it at once.
 . "$(dirname "$0")/lib.sh"
 it_init
 pg_start
@@ -34,6 +35,24 @@ IT_PIDS+=($WALCAST_PID)
 for _ in $(seq 1 300); do grep -q "open transaction of another producer" "$IT_DIR/walcast.log" && break; sleep 0.1; done
 grep -q "open transaction of another producer" "$IT_DIR/walcast.log" || { echo "walcast did not notice the open transaction" >&2; exit 1; }
 [ "$(grep -c 'replication started' "$IT_DIR/walcast.log")" -eq 1 ] || { echo "walcast started before the transaction ended" >&2; exit 1; }
+
+# a stop while it waits for that transaction ends walcast at once (the wait lasted up to 16 min, and held a
+# cluster worker's rebalance and its SIGTERM as long)
+kill -TERM "$WALCAST_PID"
+for _ in $(seq 1 100); do kill -0 "$WALCAST_PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$WALCAST_PID" 2>/dev/null; then
+  echo "walcast did not end within 10 s of SIGTERM while it waited for another producer's open transaction" >&2
+  tail -5 "$IT_DIR/walcast.log" >&2
+  exit 1
+fi
+wait "$WALCAST_PID" || true
+[ "$(grep -c 'replication started' "$IT_DIR/walcast.log")" -eq 1 ] || { echo "walcast started before the transaction ended" >&2; exit 1; }
+"$WALCAST" run --worker "$IT_DIR/worker.properties" "$cfg" >"$IT_DIR/walcast.out" 2>>"$IT_DIR/walcast.log" 4>&- &
+WALCAST_PID=$!
+IT_PIDS+=($WALCAST_PID)
+for _ in $(seq 1 300); do [ "$(grep -c "open transaction of another producer" "$IT_DIR/walcast.log")" -ge 2 ] && break; sleep 0.1; done
+[ "$(grep -c "open transaction of another producer" "$IT_DIR/walcast.log")" -ge 2 ] || { echo "walcast did not notice the open transaction after its restart" >&2; exit 1; }
+
 exec 4>&-          # the other producer aborts its transaction
 wait "$OTHER"
 for _ in $(seq 1 300); do [ "$(grep -c 'replication started' "$IT_DIR/walcast.log")" -ge 2 ] && break; sleep 0.1; done
